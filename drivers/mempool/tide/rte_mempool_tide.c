@@ -1,0 +1,830 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * tide: a mempool driver whose memory comes in blocks that can be added and removed.
+ *
+ * Every block starts with a small header and an array of free object pointers (a LIFO
+ * stack), both carved from the block's own memory, so a block costs no heap allocation
+ * and its hugepages go back whole when it is removed. The pool keeps two arrays of block
+ * pointers: one sorted by address, searched to find the block of an enqueued object, and
+ * one in age order, walked by dequeue from the oldest block that still has free objects
+ * (a hint remembers where that is). One spinlock guards them; the critical sections are a
+ * copy of pointers and a few compares, like the stack driver's.
+ *
+ * Blocks arrive two ways. The stock path (rte_mempool_populate_*) hands the populate op a
+ * chunk, which becomes a block of its own. tide_mempool_block_add() registers a block
+ * hidden, populates it through rte_mempool_populate_iova() (the populate op sees the
+ * chunk falls inside the hidden block), runs the object initialiser, then publishes the
+ * block to dequeue. Removal unlinks a block whose objects are all free under the same lock
+ * dequeue takes, then takes its objects and chunks out of the rte_mempool lists.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+#include <rte_mempool.h>
+#include <rte_spinlock.h>
+
+#include "tide_fault.h"
+#include "tide_mempool.h"
+
+RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
+
+#define TMP_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, tide_mempool_logtype, "tide_mempool: %s(): " fmt "\n", \
+		__func__, ##__VA_ARGS__)
+
+#define TMP_MIN_SLOTS 16
+
+/* Header at the start of every block's memory. */
+struct tblk {
+	uintptr_t lo;     /* first byte of the block (this header) */
+	uintptr_t hi;     /* one past its last byte */
+	uint64_t id;      /* order of addition, from 1 */
+	uint64_t nb_deq;  /* objects ever dequeued from it; under the lock */
+	uint32_t cap;     /* slots in free[] */
+	uint32_t nb_objs; /* objects populated into it; under the lock */
+	uint32_t nb_free; /* objects in free[]; under the lock */
+	uint32_t pos;     /* index in age[] while live */
+	bool live;        /* in age[]: dequeue may take from it */
+	void *free[] __rte_cache_aligned;
+};
+
+/* The pool's private data (mp->pool_data). */
+struct tpool {
+	rte_spinlock_t lock;  /* guards everything below but ctl and the callback */
+	uint32_t first;       /* age[] index: no live block before it has free objects */
+	uint32_t nb_live;     /* blocks in age[] */
+	uint32_t nb_blk;      /* blocks in addr[]: live and hidden */
+	uint64_t nb_free;     /* free objects in live blocks */
+	struct tblk **age;    /* live blocks, oldest first */
+	struct tblk **addr;   /* all blocks, by address */
+	uint32_t slots;       /* capacity of age[] and addr[] */
+	uint64_t next_id;
+	uint64_t nb_foreign;
+	uint64_t nb_double;
+	uint64_t nb_deq_fail;
+	tide_mempool_grow_cb_t *grow_cb;
+	void *grow_arg;
+	pthread_mutex_t ctl;  /* serialises block add and remove */
+	struct tblk *adding;  /* block being filled by tide_mempool_block_add() */
+};
+
+/* Populate context: counts objects into their block as the helper lays them out. */
+struct tpop {
+	struct tpool *tp;
+	struct tblk *b;
+	rte_mempool_populate_obj_cb_t *cb;
+	void *cb_arg;
+};
+
+static size_t
+blk_elt_size(const struct rte_mempool *mp)
+{
+	return mp->header_size + mp->elt_size + mp->trailer_size;
+}
+
+static size_t
+blk_meta_size(uint32_t cap)
+{
+	return RTE_ALIGN_CEIL(sizeof(struct tblk) + (size_t)cap * sizeof(void *),
+		RTE_CACHE_LINE_SIZE);
+}
+
+/* Most objects a block of len bytes can hold, its header and free array included. */
+static uint32_t
+blk_capacity(const struct rte_mempool *mp, size_t len)
+{
+	size_t elt = blk_elt_size(mp);
+	size_t head = blk_meta_size(0);
+	size_t cap;
+
+	if (len <= head + elt)
+		return 0;
+	cap = (len - head) / (elt + sizeof(void *));
+	while (cap > 0 && blk_meta_size(cap) + cap * elt > len)
+		cap--;
+	return (uint32_t)RTE_MIN(cap, (size_t)UINT32_MAX);
+}
+
+static struct tblk *
+blk_init(void *addr, size_t len, uint32_t cap)
+{
+	struct tblk *b = addr;
+
+	memset(b, 0, sizeof(*b));
+	b->lo = (uintptr_t)addr;
+	b->hi = (uintptr_t)addr + len;
+	b->cap = cap;
+	return b;
+}
+
+static bool
+blk_has(const struct tblk *b, uintptr_t a)
+{
+	return a - b->lo < b->hi - b->lo;
+}
+
+/* Index in addr[] of the first block whose lo is above a; caller holds the lock. */
+static uint32_t
+tp_addr_slot(const struct tpool *tp, uintptr_t a)
+{
+	uint32_t lo = 0, hi = tp->nb_blk;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (tp->addr[mid]->lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct tblk *
+tp_find(const struct tpool *tp, uintptr_t a)
+{
+	uint32_t i = tp_addr_slot(tp, a);
+
+	if (i == 0 || !blk_has(tp->addr[i - 1], a))
+		return NULL;
+	return tp->addr[i - 1];
+}
+
+/* Make room for one more block in both arrays; called without the lock, under ctl. */
+static int
+tp_reserve_slot(struct tpool *tp, int socket)
+{
+	struct tblk **age, **addr, **old_age, **old_addr;
+	uint32_t slots;
+
+	if (tp->nb_blk < tp->slots)
+		return 0;
+	slots = RTE_MAX(tp->slots * 2, (uint32_t)TMP_MIN_SLOTS);
+	if (TIDE_FAULT(TIDE_FAULT_MALLOC))
+		return -ENOMEM;
+	age = rte_zmalloc_socket("tide_mp_age", slots * sizeof(*age), 0, socket);
+	addr = rte_zmalloc_socket("tide_mp_addr", slots * sizeof(*addr), 0, socket);
+	if (age == NULL || addr == NULL) {
+		rte_free(age);
+		rte_free(addr);
+		return -ENOMEM;
+	}
+	rte_spinlock_lock(&tp->lock);
+	if (tp->slots != 0) {
+		memcpy(age, tp->age, tp->nb_live * sizeof(*age));
+		memcpy(addr, tp->addr, tp->nb_blk * sizeof(*addr));
+	}
+	old_age = tp->age;
+	old_addr = tp->addr;
+	tp->age = age;
+	tp->addr = addr;
+	tp->slots = slots;
+	rte_spinlock_unlock(&tp->lock);
+	rte_free(old_age);
+	rte_free(old_addr);
+	return 0;
+}
+
+/* Register a block by address; live blocks also join age[]. Caller holds the lock. */
+static void
+tp_link(struct tpool *tp, struct tblk *b, bool live)
+{
+	uint32_t i = tp_addr_slot(tp, b->lo);
+
+	memmove(&tp->addr[i + 1], &tp->addr[i], (tp->nb_blk - i) * sizeof(b));
+	tp->addr[i] = b;
+	tp->nb_blk++;
+	b->id = ++tp->next_id;
+	if (live) {
+		b->pos = tp->nb_live;
+		b->live = true;
+		tp->age[tp->nb_live++] = b;
+		tp->nb_free += b->nb_free;
+		if (b->nb_free > 0 && b->pos < tp->first)
+			tp->first = b->pos;
+	}
+}
+
+/* Publish a hidden block to dequeue. Caller holds the lock. */
+static void
+tp_publish(struct tpool *tp, struct tblk *b)
+{
+	b->pos = tp->nb_live;
+	b->live = true;
+	tp->age[tp->nb_live++] = b;
+	tp->nb_free += b->nb_free;
+	if (b->nb_free > 0 && b->pos < tp->first)
+		tp->first = b->pos;
+}
+
+/* Take a block out of both arrays. Caller holds the lock. */
+static void
+tp_unlink(struct tpool *tp, struct tblk *b)
+{
+	uint32_t i = tp_addr_slot(tp, b->lo) - 1;
+
+	memmove(&tp->addr[i], &tp->addr[i + 1], (tp->nb_blk - i - 1) * sizeof(b));
+	tp->nb_blk--;
+	if (!b->live)
+		return;
+	for (i = b->pos; i + 1 < tp->nb_live; i++) {
+		tp->age[i] = tp->age[i + 1];
+		tp->age[i]->pos = i;
+	}
+	tp->nb_live--;
+	tp->nb_free -= b->nb_free;
+	if (tp->first > b->pos)
+		tp->first--;
+	b->live = false;
+}
+
+/* Take n objects, oldest block first. Caller holds the lock and checked nb_free >= n. */
+static void
+tp_take(struct tpool *tp, void **objs, unsigned int n)
+{
+	uint32_t i = tp->first;
+
+	tp->nb_free -= n;
+	while (n > 0) {
+		struct tblk *b = tp->age[i];
+		uint32_t k = RTE_MIN(n, b->nb_free);
+
+		b->nb_free -= k;
+		b->nb_deq += k;
+		memcpy(objs, &b->free[b->nb_free], k * sizeof(void *));
+		objs += k;
+		n -= k;
+		if (b->nb_free == 0)
+			i++;
+	}
+	tp->first = i;
+}
+
+static int
+tide_alloc(struct rte_mempool *mp)
+{
+	struct tpool *tp;
+
+	tp = rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
+	if (tp == NULL) {
+		TMP_LOG(ERR, "%s: no memory for the pool data", mp->name);
+		return -ENOMEM;
+	}
+	rte_spinlock_init(&tp->lock);
+	pthread_mutex_init(&tp->ctl, NULL);
+	mp->pool_data = tp;
+	return 0;
+}
+
+static void
+tide_free(struct rte_mempool *mp)
+{
+	struct tpool *tp = mp->pool_data;
+
+	if (tp == NULL)
+		return;
+	pthread_mutex_destroy(&tp->ctl);
+	rte_free(tp->age);
+	rte_free(tp->addr);
+	rte_free(tp);
+	mp->pool_data = NULL;
+}
+
+static int
+tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
+{
+	struct tpool *tp = mp->pool_data;
+	struct tblk *b = NULL;
+	uint32_t first;
+	unsigned int i;
+
+	rte_spinlock_lock(&tp->lock);
+	first = tp->first;
+	for (i = 0; i < n; i++) {
+		uintptr_t a = (uintptr_t)objs[i];
+
+		if (b == NULL || !blk_has(b, a)) {
+			b = tp_find(tp, a);
+			if (unlikely(b == NULL)) {
+				tp->nb_foreign++;
+				continue;
+			}
+		}
+		if (unlikely(b->nb_free >= b->nb_objs)) {
+			tp->nb_double++;
+			continue;
+		}
+		b->free[b->nb_free++] = objs[i];
+		if (b->live) {
+			tp->nb_free++;
+			if (b->pos < first)
+				first = b->pos;
+		}
+	}
+	tp->first = first;
+	rte_spinlock_unlock(&tp->lock);
+	return 0;
+}
+
+static bool
+tp_try_take(struct tpool *tp, void **objs, unsigned int n)
+{
+	bool ok;
+
+	rte_spinlock_lock(&tp->lock);
+	ok = tp->nb_free >= n;
+	if (ok)
+		tp_take(tp, objs, n);
+	rte_spinlock_unlock(&tp->lock);
+	return ok;
+}
+
+/* The free lists are short: let the grow callback add blocks, then try again. */
+static int
+tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigned int n)
+{
+	tide_mempool_grow_cb_t *cb;
+	void *arg;
+
+	rte_spinlock_lock(&tp->lock);
+	cb = tp->grow_cb;
+	arg = tp->grow_arg;
+	rte_spinlock_unlock(&tp->lock);
+	if (cb != NULL && rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		while (cb(mp, n, arg) > 0)
+			if (tp_try_take(tp, objs, n))
+				return 0;
+		if (tp_try_take(tp, objs, n))
+			return 0;
+	}
+	__atomic_fetch_add(&tp->nb_deq_fail, 1, __ATOMIC_RELAXED);
+	return -ENOBUFS;
+}
+
+static int
+tide_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
+{
+	struct tpool *tp = mp->pool_data;
+
+	if (likely(tp_try_take(tp, objs, n)))
+		return 0;
+	return tide_dequeue_slow(mp, tp, objs, n);
+}
+
+static unsigned int
+tide_get_count(const struct rte_mempool *mp)
+{
+	const struct tpool *tp = mp->pool_data;
+
+	return (unsigned int)__atomic_load_n(&tp->nb_free, __ATOMIC_RELAXED);
+}
+
+/* Memory for obj_num objects: the default layout plus a block header per chunk. */
+static ssize_t
+tide_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num, uint32_t pg_shift,
+	size_t *min_chunk_size, size_t *align)
+{
+	size_t elt = blk_elt_size(mp);
+	size_t per_chunk = obj_num;
+	size_t reserve;
+	ssize_t mem;
+
+	/* With page-bounded objects every page may end up a chunk of its own. */
+	if (pg_shift != 0)
+		per_chunk = RTE_MIN(per_chunk, (((size_t)1 << pg_shift) / elt) + 1);
+	reserve = blk_meta_size(per_chunk) + RTE_CACHE_LINE_SIZE;
+	mem = rte_mempool_op_calc_mem_size_helper(mp, obj_num, pg_shift, reserve,
+		min_chunk_size, align);
+	if (mem < 0)
+		return mem;
+	*min_chunk_size = blk_meta_size(1) + RTE_CACHE_LINE_SIZE + elt;
+	return mem;
+}
+
+/* Object callback for the populate helper: count the object into its block first. */
+static void
+tide_pop_obj(struct rte_mempool *mp, void *arg, void *obj, rte_iova_t iova)
+{
+	struct tpop *pop = arg;
+
+	rte_spinlock_lock(&pop->tp->lock);
+	pop->b->nb_objs++;
+	rte_spinlock_unlock(&pop->tp->lock);
+	pop->cb(mp, pop->cb_arg, obj, iova);
+}
+
+/* A chunk from the stock populate path becomes a live block of its own. */
+static struct tblk *
+tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len)
+{
+	uint32_t cap = blk_capacity(mp, len);
+	struct tblk *b;
+
+	if (cap == 0 || tp_reserve_slot(tp, mp->socket_id) < 0)
+		return NULL;
+	b = blk_init(vaddr, len, cap);
+	rte_spinlock_lock(&tp->lock);
+	tp_link(tp, b, true);
+	rte_spinlock_unlock(&tp->lock);
+	return b;
+}
+
+static int
+tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_iova_t iova,
+	size_t len, rte_mempool_populate_obj_cb_t *obj_cb, void *obj_cb_arg)
+{
+	struct tpool *tp = mp->pool_data;
+	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
+	size_t off = 0;
+	int n;
+
+	if (tp->adding != NULL && blk_has(tp->adding, (uintptr_t)vaddr)) {
+		pop.b = tp->adding;
+	} else {
+		pop.b = tide_chunk_block(mp, tp, vaddr, len);
+		if (pop.b == NULL)
+			return 0;
+		off = blk_meta_size(pop.b->cap);
+	}
+	max_objs = RTE_MIN(max_objs, pop.b->cap - pop.b->nb_objs);
+	n = rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
+		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
+		tide_pop_obj, &pop);
+	if (n <= 0 && off != 0) {
+		rte_spinlock_lock(&tp->lock);
+		tp_unlink(tp, pop.b);
+		rte_spinlock_unlock(&tp->lock);
+	}
+	return n;
+}
+
+static struct rte_mempool_ops tide_ops = {
+	.name = TIDE_MEMPOOL_OPS_NAME,
+	.alloc = tide_alloc,
+	.free = tide_free,
+	.enqueue = tide_enqueue,
+	.dequeue = tide_dequeue,
+	.get_count = tide_get_count,
+	.calc_mem_size = tide_calc_mem_size,
+	.populate = tide_populate,
+};
+
+RTE_MEMPOOL_REGISTER_OPS(tide_ops);
+
+/* ---- control calls ---------------------------------------------------------------- */
+
+static bool
+tmp_uses_tide_ops(const struct rte_mempool *mp)
+{
+	return mp != NULL &&
+		strcmp(rte_mempool_get_ops(mp->ops_index)->name, TIDE_MEMPOOL_OPS_NAME) == 0;
+}
+
+static struct tpool *
+tp_of(const struct rte_mempool *mp)
+{
+	if (!tide_mempool_is_tide(mp))
+		return NULL;
+	return mp->pool_data;
+}
+
+/* A mempool created empty has no pool data until its first populate: make it now, as
+ * the mempool library would (our alloc op, then the "created" flag).
+ */
+static struct tpool *
+tp_of_created(struct rte_mempool *mp)
+{
+	if (tmp_uses_tide_ops(mp) && (mp->flags & RTE_MEMPOOL_F_POOL_CREATED) == 0) {
+		if (tide_alloc(mp) != 0)
+			return NULL;
+		mp->flags |= RTE_MEMPOOL_F_POOL_CREATED;
+	}
+	return tp_of(mp);
+}
+
+static int
+tmp_error(int err)
+{
+	rte_errno = err;
+	return -err;
+}
+
+bool
+tide_mempool_is_tide(const struct rte_mempool *mp)
+{
+	return tmp_uses_tide_ops(mp) && (mp->flags & RTE_MEMPOOL_F_POOL_CREATED) != 0 &&
+		mp->pool_data != NULL;
+}
+
+unsigned int
+tide_mempool_block_capacity(const struct rte_mempool *mp, size_t len)
+{
+	if (!tmp_uses_tide_ops(mp))
+		return 0;
+	return blk_capacity(mp, len);
+}
+
+/* Take the objects and memory chunks of [lo, hi) out of the rte_mempool lists and
+ * return the chunk headers, in order, through *chunks. Caller holds ctl.
+ */
+static void
+tmp_unlist(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
+	struct rte_mempool_memhdr_list *chunks)
+{
+	struct rte_mempool_objhdr_list keep_objs;
+	struct rte_mempool_memhdr_list keep_mem;
+	struct rte_mempool_objhdr *oh;
+	struct rte_mempool_memhdr *mh;
+
+	STAILQ_INIT(&keep_objs);
+	while ((oh = STAILQ_FIRST(&mp->elt_list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&mp->elt_list, next);
+		if ((uintptr_t)oh - lo < hi - lo)
+			mp->populated_size--;
+		else
+			STAILQ_INSERT_TAIL(&keep_objs, oh, next);
+	}
+	STAILQ_CONCAT(&mp->elt_list, &keep_objs);
+
+	STAILQ_INIT(&keep_mem);
+	while ((mh = STAILQ_FIRST(&mp->mem_list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&mp->mem_list, next);
+		if ((uintptr_t)mh->addr - lo < hi - lo) {
+			mp->nb_mem_chunks--;
+			STAILQ_INSERT_TAIL(chunks, mh, next);
+		} else {
+			STAILQ_INSERT_TAIL(&keep_mem, mh, next);
+		}
+	}
+	STAILQ_CONCAT(&mp->mem_list, &keep_mem);
+}
+
+/* Free chunk headers; call their free callbacks only if asked. */
+static void
+tmp_release_chunks(struct rte_mempool_memhdr_list *chunks, bool call_free_cb)
+{
+	struct rte_mempool_memhdr *mh;
+
+	while ((mh = STAILQ_FIRST(chunks)) != NULL) {
+		STAILQ_REMOVE_HEAD(chunks, next);
+		if (call_free_cb && mh->free_cb != NULL)
+			mh->free_cb(mh, mh->opaque);
+		rte_free(mh);
+	}
+}
+
+/* Populate every IOVA-contiguous run of [va, va + len) into the block being added. */
+static int
+tmp_populate_runs(struct rte_mempool *mp, char *va, size_t len)
+{
+	bool no_iova = (mp->flags & RTE_MEMPOOL_F_NO_IOVA_CONTIG) != 0;
+	bool va_mode = rte_eal_iova_mode() == RTE_IOVA_VA;
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(va);
+	size_t pg = msl != NULL ? msl->page_sz : (size_t)sysconf(_SC_PAGESIZE);
+	size_t off = 0;
+
+	while (off < len) {
+		rte_iova_t iova = no_iova ? RTE_BAD_IOVA : rte_mem_virt2iova(va + off);
+		size_t run = RTE_MIN((size_t)(RTE_PTR_ALIGN_CEIL(va + off + 1, pg) - (va + off)),
+			len - off);
+		int ret;
+
+		if (no_iova || va_mode)
+			run = len - off;
+		while (off + run < len &&
+				rte_mem_virt2iova(va + off + run) == iova + run)
+			run = RTE_MIN(run + pg, len - off);
+		if (TIDE_FAULT(TIDE_FAULT_POPULATE))
+			return -ENOMEM;
+		ret = rte_mempool_populate_iova(mp, va + off, iova, run, NULL, NULL);
+		if (ret < 0)
+			return ret;
+		off += run;
+	}
+	return 0;
+}
+
+static int
+tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
+{
+	struct tpool *tp = tp_of(mp);
+	struct tblk *hit;
+
+	if (tp == NULL || addr == NULL || len == 0 || !rte_is_aligned(addr, RTE_CACHE_LINE_SIZE))
+		return -EINVAL;
+	rte_spinlock_lock(&tp->lock);
+	hit = tp_find(tp, (uintptr_t)addr);
+	if (hit == NULL) {
+		uint32_t i = tp_addr_slot(tp, (uintptr_t)addr);
+
+		if (i < tp->nb_blk && tp->addr[i]->lo < (uintptr_t)addr + len)
+			hit = tp->addr[i];
+	}
+	rte_spinlock_unlock(&tp->lock);
+	if (hit != NULL)
+		return -EINVAL;
+	if (mp->populated_size >= mp->size)
+		return -ENOSPC;
+	if (blk_capacity(mp, len) == 0)
+		return -ENOBUFS;
+	return 0;
+}
+
+int64_t
+tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
+	rte_mempool_obj_cb_t *init, void *init_arg,
+	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque)
+{
+	struct rte_mempool_memhdr_list chunks;
+	struct rte_mempool_memhdr *mh;
+	struct tpool *tp = tp_of_created(mp);
+	struct tblk *b;
+	uint32_t i;
+	int ret;
+
+	if (tp == NULL) {
+		TMP_LOG(ERR, "not a tide mempool (or no memory for its pool data)");
+		return tmp_error(EINVAL);
+	}
+	pthread_mutex_lock(&tp->ctl);
+	ret = tmp_add_check(mp, addr, len);
+	if (ret == 0)
+		ret = tp_reserve_slot(tp, mp->socket_id);
+	if (ret < 0) {
+		pthread_mutex_unlock(&tp->ctl);
+		TMP_LOG(ERR, "%s: cannot add %zu bytes at %p: %s", mp->name, len, addr,
+			strerror(-ret));
+		return tmp_error(-ret);
+	}
+
+	b = blk_init(addr, len, blk_capacity(mp, len));
+	rte_spinlock_lock(&tp->lock);
+	tp_link(tp, b, false);
+	rte_spinlock_unlock(&tp->lock);
+	tp->adding = b;
+	ret = tmp_populate_runs(mp, RTE_PTR_ADD(addr, blk_meta_size(b->cap)),
+		len - blk_meta_size(b->cap));
+	tp->adding = NULL;
+	if (ret == 0 && b->nb_objs == 0)
+		ret = -ENOBUFS;
+	if (ret < 0)
+		goto fail_populate;
+
+	/* Hidden still: nobody else can reach these objects. */
+	for (i = 0; init != NULL && i < b->nb_free; i++)
+		init(mp, init_arg, b->free[i], i);
+
+	/* The first chunk header of the block owns the memory from now on. */
+	STAILQ_FOREACH(mh, &mp->mem_list, next)
+		if (blk_has(b, (uintptr_t)mh->addr)) {
+			mh->free_cb = free_cb;
+			mh->opaque = opaque;
+			break;
+		}
+	rte_spinlock_lock(&tp->lock);
+	tp_publish(tp, b);
+	rte_spinlock_unlock(&tp->lock);
+	pthread_mutex_unlock(&tp->ctl);
+	return (int64_t)b->id;
+
+fail_populate:
+	STAILQ_INIT(&chunks);
+	rte_spinlock_lock(&tp->lock);
+	tp_unlink(tp, b);
+	rte_spinlock_unlock(&tp->lock);
+	tmp_unlist(mp, b->lo, b->hi, &chunks);
+	tmp_release_chunks(&chunks, false);
+	pthread_mutex_unlock(&tp->ctl);
+	TMP_LOG(ERR, "%s: cannot populate %zu bytes at %p: %s", mp->name, len, addr,
+		strerror(-ret));
+	return tmp_error(-ret);
+}
+
+static struct tblk *
+tp_live_by_id(const struct tpool *tp, uint64_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < tp->nb_live; i++)
+		if (tp->age[i]->id == id)
+			return tp->age[i];
+	return NULL;
+}
+
+int
+tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id)
+{
+	struct rte_mempool_memhdr_list chunks;
+	struct tpool *tp = tp_of(mp);
+	struct tblk *b;
+	uintptr_t lo, hi;
+	int ret = 0;
+
+	if (tp == NULL)
+		return tmp_error(EINVAL);
+	pthread_mutex_lock(&tp->ctl);
+	rte_spinlock_lock(&tp->lock);
+	b = tp_live_by_id(tp, id);
+	if (b == NULL)
+		ret = -ENOENT;
+	else if (b->nb_free != b->nb_objs)
+		ret = -EBUSY;
+	else
+		tp_unlink(tp, b);
+	rte_spinlock_unlock(&tp->lock);
+	if (ret < 0) {
+		pthread_mutex_unlock(&tp->ctl);
+		TMP_LOG(DEBUG, "%s: block %" PRIu64 " not removed: %s", mp->name, id,
+			strerror(-ret));
+		return tmp_error(-ret);
+	}
+	/* Unreachable now: no dequeue can find it, none of its objects is out. */
+	lo = b->lo;
+	hi = b->hi;
+	STAILQ_INIT(&chunks);
+	tmp_unlist(mp, lo, hi, &chunks);
+	tmp_release_chunks(&chunks, true);
+	pthread_mutex_unlock(&tp->ctl);
+	return 0;
+}
+
+unsigned int
+tide_mempool_block_count(const struct rte_mempool *mp)
+{
+	const struct tpool *tp = tp_of(mp);
+
+	return tp == NULL ? 0 : __atomic_load_n(&tp->nb_live, __ATOMIC_RELAXED);
+}
+
+int
+tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
+	struct tide_mempool_block_info *info)
+{
+	struct tpool *tp = tp_of(mp);
+	const struct tblk *b;
+	int ret = 0;
+
+	if (tp == NULL || info == NULL)
+		return tmp_error(EINVAL);
+	rte_spinlock_lock(&tp->lock);
+	if (idx >= tp->nb_live) {
+		ret = -ENOENT;
+	} else {
+		b = tp->age[idx];
+		info->id = b->id;
+		info->addr = (void *)b->lo;
+		info->len = b->hi - b->lo;
+		info->nb_objs = b->nb_objs;
+		info->nb_free = b->nb_free;
+		info->nb_deq = b->nb_deq;
+	}
+	rte_spinlock_unlock(&tp->lock);
+	return ret < 0 ? tmp_error(-ret) : 0;
+}
+
+int
+tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *st)
+{
+	struct tpool *tp = tp_of(mp);
+	uint32_t i;
+
+	if (tp == NULL || st == NULL)
+		return tmp_error(EINVAL);
+	memset(st, 0, sizeof(*st));
+	rte_spinlock_lock(&tp->lock);
+	for (i = 0; i < tp->nb_live; i++) {
+		st->bytes += tp->age[i]->hi - tp->age[i]->lo;
+		st->nb_objs += tp->age[i]->nb_objs;
+	}
+	st->nb_blocks = tp->nb_live;
+	st->nb_free = tp->nb_free;
+	st->nb_foreign = tp->nb_foreign;
+	st->nb_double = tp->nb_double;
+	rte_spinlock_unlock(&tp->lock);
+	st->nb_deq_fail = __atomic_load_n(&tp->nb_deq_fail, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
+tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg)
+{
+	struct tpool *tp = tp_of_created(mp);
+
+	if (tp == NULL)
+		return tmp_error(EINVAL);
+	rte_spinlock_lock(&tp->lock);
+	tp->grow_cb = cb;
+	tp->grow_arg = arg;
+	rte_spinlock_unlock(&tp->lock);
+	return 0;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_MEMPOOL_H
+#define TIDE_MEMPOOL_H
+
+/**
+ * @file
+ * The `tide` mempool ops driver: control calls beyond the rte_mempool ops.
+ *
+ * A tide mempool keeps one free list per block. A block is one populated memory chunk
+ * (or, when added with tide_mempool_block_add(), one memory area that may span several
+ * IOVA-contiguous chunks). The driver finds an object's block from its address, counts
+ * free and in-use objects per block, and serves every dequeue from the oldest block that
+ * has free objects, so live objects gather in old blocks and new blocks drain.
+ *
+ * Any DPDK application can use the driver through the ops name "tide" (link it, or load
+ * the plugin with `-d librte_mempool_tide.so` and pass `--mbuf-pool-ops-name=tide`). The
+ * calls below add and remove blocks at run time; the elastic pool library (tide_pool.h)
+ * builds its policy on them. They do not depend on that library.
+ *
+ * Threads: enqueue and dequeue (the rte_mempool ops) are multi-producer/multi-consumer
+ * and safe from EAL and non-EAL threads. tide_mempool_block_add() and
+ * tide_mempool_block_remove() are control-path calls, serialised per pool by the driver;
+ * they may run while other threads enqueue and dequeue. They modify the mempool's object
+ * and memory-chunk lists, so rte_mempool_obj_iter(), rte_mempool_mem_iter(),
+ * rte_mempool_audit() and rte_mempool_dump() must not run on the same pool at the same
+ * time. Primary process only.
+ *
+ * Counting: rte_mempool_avail_count() is right for a tide pool (free objects in the
+ * driver plus the lcore caches). rte_mempool_in_use_count() counts unpopulated capacity
+ * as in use: use tide_mempool_stats_get() instead.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mempool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Name of the ops, for rte_mempool_set_ops_byname() and --mbuf-pool-ops-name. */
+#define TIDE_MEMPOOL_OPS_NAME "tide"
+
+/**
+ * Called by a dequeue that cannot be served from the free lists, before it fails.
+ * It may add blocks (tide_mempool_block_add()) and returns how many objects it added,
+ * 0 if none, or a negative errno. It runs on the dequeuing thread with no driver lock held.
+ */
+typedef int (tide_mempool_grow_cb_t)(struct rte_mempool *mp, unsigned int n, void *arg);
+
+/** One block, as tide_mempool_block_info() reports it. */
+struct tide_mempool_block_info {
+	uint64_t id;      /**< block id: order of addition, from 1, never reused */
+	void *addr;       /**< first byte of the block's memory */
+	size_t len;       /**< bytes of memory the block covers */
+	uint32_t nb_objs; /**< objects in the block */
+	uint32_t nb_free; /**< of those, in the driver's free list */
+	uint64_t nb_deq;  /**< objects ever dequeued from the block */
+};
+
+/** Counters of a tide mempool, as tide_mempool_stats_get() reports them. */
+struct tide_mempool_stats {
+	uint32_t nb_blocks;   /**< live blocks */
+	uint64_t bytes;       /**< bytes of memory the live blocks cover */
+	uint64_t nb_objs;     /**< objects in live blocks */
+	uint64_t nb_free;     /**< of those, in the driver's free lists (not lcore caches) */
+	uint64_t nb_deq_fail; /**< dequeues refused; a failed cache refill and its fallback
+			       *   each count */
+	uint64_t nb_foreign;  /**< enqueued pointers that no block owns: dropped */
+	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
+};
+
+/**
+ * Tell whether a mempool uses the tide ops.
+ *
+ * @param mp
+ *   A mempool, or NULL.
+ * @return
+ *   true if @p mp is a tide mempool.
+ */
+bool tide_mempool_is_tide(const struct rte_mempool *mp);
+
+/**
+ * How many objects of @p mp a block of @p len bytes holds, before page-boundary losses.
+ *
+ * @return
+ *   Object count, 0 if @p mp is not a tide mempool or @p len holds none.
+ */
+unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t len);
+
+/**
+ * Add a block of memory to a tide mempool at run time.
+ *
+ * The driver puts its block header at @p addr, populates the rest with objects
+ * (one rte_mempool memory chunk per IOVA-contiguous run), calls @p init on every new
+ * object, and only then lets dequeues take them. The mempool must have been created
+ * with room to spare (its `size` is the most objects it may ever hold).
+ *
+ * @param mp
+ *   A tide mempool.
+ * @param addr
+ *   DPDK memory (a memzone, or external memory registered with DPDK), cache-line
+ *   aligned, not already part of the pool.
+ * @param len
+ *   Bytes at @p addr.
+ * @param init
+ *   Called once per new object before any thread can dequeue it (rte_pktmbuf_init for a
+ *   pktmbuf pool), or NULL.
+ * @param init_arg
+ *   Passed to @p init.
+ * @param free_cb
+ *   Called once, with @p opaque, when the block is removed or the mempool freed, to
+ *   release the memory; may be NULL. On failure it is not called: the memory stays the
+ *   caller's.
+ * @param opaque
+ *   Passed to @p free_cb.
+ * @return
+ *   The block id (> 0) on success, or a negative errno (rte_errno is set too):
+ *   -EINVAL a bad argument or not a tide mempool; -ENOSPC the mempool's size is reached;
+ *   -ENOBUFS @p len holds no object; -ENOMEM no memory for the driver's tables or the
+ *   mempool's chunk headers.
+ */
+int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
+	rte_mempool_obj_cb_t *init, void *init_arg,
+	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque);
+
+/**
+ * Remove a block whose objects are all in the driver's free list, then release its
+ * memory through the block's free callback.
+ *
+ * The check and the unlinking happen under the lock every dequeue takes, so no thread
+ * can take an object of the block once the call has decided to remove it.
+ *
+ * @param mp
+ *   A tide mempool.
+ * @param id
+ *   The block's id.
+ * @return
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments;
+ *   -ENOENT no live block has that id; -EBUSY an object of the block is out (allocated
+ *   or in an lcore cache).
+ */
+int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id);
+
+/**
+ * Number of live blocks.
+ *
+ * @return
+ *   Block count; 0 if @p mp is not a tide mempool.
+ */
+unsigned int tide_mempool_block_count(const struct rte_mempool *mp);
+
+/**
+ * Describe the live block at position @p idx, oldest first.
+ *
+ * @return
+ *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
+ */
+int tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
+	struct tide_mempool_block_info *info);
+
+/**
+ * Read the driver's counters.
+ *
+ * @return
+ *   0 on success; -EINVAL if @p mp is not a tide mempool or @p st is NULL.
+ */
+int tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *st);
+
+/**
+ * Install (or, with NULL, remove) the callback a failing dequeue calls to grow the pool.
+ *
+ * @return
+ *   0 on success; -EINVAL if @p mp is not a tide mempool.
+ */
+int tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDE_MEMPOOL_H */

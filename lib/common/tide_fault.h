@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_FAULT_H
+#define TIDE_FAULT_H
+
+/**
+ * @file
+ * Fault injection for tests (internal, not installed).
+ *
+ * Built with `-Dfault_injection=true`, each site below can be armed to fail a number of
+ * times after a number of passes, so the failure paths of growth, population and the send
+ * agent run in tests. Without the option TIDE_FAULT() is the constant false and costs nothing.
+ * Arming and checking are thread-safe.
+ */
+
+#include <stdbool.h>
+
+#include <rte_branch_prediction.h>
+
+/** Places that can be made to fail. */
+enum tide_fault_site {
+	TIDE_FAULT_MEMZONE,  /**< hugepage memzone reservation (exhausted hugepages) */
+	TIDE_FAULT_POPULATE, /**< populating a block into the mempool */
+	TIDE_FAULT_MALLOC,   /**< control-path rte_malloc/malloc */
+	TIDE_FAULT_PIN,      /**< page pinning (mlock) */
+	TIDE_FAULT_SITES
+};
+
+#ifdef TIDE_FAULT_INJECTION
+
+/**
+ * Make a site fail: the next @p skip checks pass, then @p count checks fail.
+ * count = 0 disarms the site.
+ */
+void tide_fault_arm(enum tide_fault_site site, unsigned int skip, unsigned int count);
+
+/** True when the armed site must fail now; consumes one pass or one failure. */
+bool tide_fault_hit(enum tide_fault_site site);
+
+#define TIDE_FAULT(site) unlikely(tide_fault_hit(site))
+
+#else
+
+#define TIDE_FAULT(site) false
+
+#endif
+
+#endif /* TIDE_FAULT_H */

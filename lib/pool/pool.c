@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Elastic pool creation, destruction and the registry of pools in this process.
+ * Parameters are checked first; a pool is a pktmbuf mempool created empty with room for
+ * the wall, set to the tide ops, and given its base block before anyone sees it.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+#include "pool_private.h"
+#include "tide_mempool.h"
+
+RTE_LOG_REGISTER(tide_pool_logtype, tide.pool, NOTICE);
+
+#define POOL_DEFAULT_CACHE 256
+#define POOL_DEFAULT_BASE (8u << 20)
+#define POOL_DEFAULT_BLOCK (8u << 20)
+#define POOL_DEFAULT_WALL (256u << 20)
+/* A block larger than this is a mistake, not a plan. */
+#define POOL_MAX_BLOCK (1ull << 32)
+
+static TAILQ_HEAD(, tide_pool) pool_list = TAILQ_HEAD_INITIALIZER(pool_list);
+static pthread_mutex_t pool_list_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+pool_registry_lock(void)
+{
+	pthread_mutex_lock(&pool_list_lock);
+}
+
+void
+pool_registry_unlock(void)
+{
+	pthread_mutex_unlock(&pool_list_lock);
+}
+
+struct tide_pool *
+pool_lookup_locked(const struct rte_mempool *mp)
+{
+	struct tide_pool *tp;
+
+	TAILQ_FOREACH(tp, &pool_list, next)
+		if (tp->mp == mp)
+			return tp;
+	return NULL;
+}
+
+struct tide_pool *
+pool_by_name_locked(const char *name)
+{
+	struct tide_pool *tp;
+
+	TAILQ_FOREACH(tp, &pool_list, next)
+		if (strcmp(tp->name, name) == 0)
+			return tp;
+	return NULL;
+}
+
+struct tide_pool *
+pool_first_locked(void)
+{
+	return TAILQ_FIRST(&pool_list);
+}
+
+struct tide_pool *
+pool_next_locked(struct tide_pool *tp)
+{
+	return TAILQ_NEXT(tp, next);
+}
+
+void
+tide_pool_params_init(struct tide_pool_params *p, const char *name)
+{
+	if (p == NULL)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->socket_id = SOCKET_ID_ANY;
+	p->data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE;
+	p->cache_size = POOL_DEFAULT_CACHE;
+	p->base_bytes = POOL_DEFAULT_BASE;
+	p->block_bytes = POOL_DEFAULT_BLOCK;
+	p->wall_bytes = POOL_DEFAULT_WALL;
+	p->tick_us = TIDE_POOL_TICK_US_DEFAULT;
+}
+
+struct pool_pagesz {
+	int socket;
+	size_t min;
+};
+
+static int
+pool_pagesz_walk(const struct rte_memseg_list *msl, void *arg)
+{
+	struct pool_pagesz *w = arg;
+
+	if (msl->external)
+		return 0;
+	if (w->socket != SOCKET_ID_ANY && msl->socket_id != w->socket)
+		return 0;
+	if (msl->page_sz < w->min)
+		w->min = msl->page_sz;
+	return 0;
+}
+
+/* Smallest page size of the memory a pool on this socket gets; 0 if the socket has none. */
+static size_t
+pool_page_size(int socket)
+{
+	struct pool_pagesz w = { .socket = socket, .min = SIZE_MAX };
+
+	if (rte_eal_has_hugepages() == 0)
+		return (size_t)sysconf(_SC_PAGESIZE);
+	rte_memseg_list_walk(pool_pagesz_walk, &w);
+	return w.min == SIZE_MAX ? 0 : w.min;
+}
+
+static bool
+pool_socket_known(int socket)
+{
+	unsigned int i;
+
+	if (socket == SOCKET_ID_ANY)
+		return true;
+	for (i = 0; i < rte_socket_count(); i++)
+		if (rte_socket_id_by_idx(i) == socket)
+			return true;
+	return false;
+}
+
+static int
+pool_params_check(const struct tide_pool_params *p)
+{
+	size_t len;
+
+	if (p == NULL || p->name == NULL || p->name[0] == '\0') {
+		POOL_LOG(ERR, "NULL parameters or empty name");
+		return EINVAL;
+	}
+	len = strnlen(p->name, RTE_MEMPOOL_NAMESIZE);
+	if (len >= RTE_MEMPOOL_NAMESIZE) {
+		POOL_LOG(ERR, "name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 1);
+		return ENAMETOOLONG;
+	}
+	if (!pool_socket_known(p->socket_id)) {
+		POOL_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
+		return EINVAL;
+	}
+	if (p->block_bytes == 0 || p->block_bytes > POOL_MAX_BLOCK ||
+			p->block_bytes > p->wall_bytes) {
+		POOL_LOG(ERR, "%s: block of %zu bytes: must be > 0, <= 4 GB and <= the wall (%zu)",
+			p->name, p->block_bytes, p->wall_bytes);
+		return EINVAL;
+	}
+	if (p->base_bytes == 0 || p->wall_bytes < p->base_bytes) {
+		POOL_LOG(ERR, "%s: base of %zu bytes must be > 0 and <= the wall (%zu)",
+			p->name, p->base_bytes, p->wall_bytes);
+		return EINVAL;
+	}
+	if (p->data_room_size < RTE_PKTMBUF_HEADROOM ||
+			RTE_ALIGN(p->priv_size, RTE_MBUF_PRIV_ALIGN) != p->priv_size ||
+			p->cache_size > RTE_MEMPOOL_CACHE_MAX_SIZE) {
+		POOL_LOG(ERR, "%s: bad mbuf sizes (data room %u, private %u) or cache %u",
+			p->name, p->data_room_size, p->priv_size, p->cache_size);
+		return EINVAL;
+	}
+	if (p->tick_us == 0) {
+		POOL_LOG(ERR, "%s: tick must be > 0 us", p->name);
+		return EINVAL;
+	}
+	if (rte_mempool_lookup(p->name) != NULL) {
+		POOL_LOG(ERR, "%s: a mempool of that name exists", p->name);
+		return EEXIST;
+	}
+	return 0;
+}
+
+/* The mempool: empty, with room for as many objects as the wall could hold. */
+static struct rte_mempool *
+pool_mempool_create(const struct tide_pool_params *p)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = p->data_room_size,
+		.mbuf_priv_size = p->priv_size,
+	};
+	unsigned int elt = sizeof(struct rte_mbuf) + p->priv_size + p->data_room_size;
+	uint64_t n = p->wall_bytes / elt + 1;
+	struct rte_mempool *mp;
+
+	n = RTE_MAX(n, (uint64_t)p->cache_size * 3 / 2 + 1);
+	if (n > UINT32_MAX / 2) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	mp = rte_mempool_create_empty(p->name, (unsigned int)n, elt, p->cache_size,
+		sizeof(struct rte_pktmbuf_pool_private), p->socket_id, 0);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL) != 0) {
+		rte_mempool_free(mp);
+		rte_errno = ENOTSUP;
+		return NULL;
+	}
+	rte_pktmbuf_pool_init(mp, &priv);
+	return mp;
+}
+
+static void
+pool_setup_policy(struct tide_pool *tp)
+{
+	const struct tide_pool_params *p = &tp->params;
+
+	tp->block_objs = tide_mempool_block_capacity(tp->mp, tp->block_bytes - POOL_MZ_SLACK);
+	tp->tick_ns = (uint64_t)p->tick_us * 1000;
+	tp->grow_pol.block_objs = tp->block_objs;
+	tp->grow_pol.low_watermark = p->low_watermark != 0 ? p->low_watermark :
+		tp->block_objs / 2;
+	tp->grow_pol.tick_ns = tp->tick_ns;
+	tp->grow_pol.predictive = (p->flags & TIDE_POOL_F_NO_PREDICT) == 0;
+	tp->target_free = tp->grow_pol.low_watermark;
+}
+
+static struct tide_pool *
+pool_alloc(const struct tide_pool_params *p, size_t page_sz)
+{
+	struct tide_pool *tp = calloc(1, sizeof(*tp));
+
+	if (tp == NULL)
+		return NULL;
+	strlcpy(tp->name, p->name, sizeof(tp->name));
+	tp->params = *p;
+	tp->params.name = tp->name;
+	tp->page_sz = page_sz;
+	tp->base_bytes = RTE_ALIGN_CEIL(p->base_bytes, page_sz);
+	tp->block_bytes = RTE_ALIGN_CEIL(p->block_bytes, page_sz);
+	pthread_mutex_init(&tp->grow_lock, NULL);
+	return tp;
+}
+
+static void
+pool_dealloc(struct tide_pool *tp)
+{
+	pthread_mutex_destroy(&tp->grow_lock);
+	free(tp->blocks);
+	free(tp);
+}
+
+struct rte_mempool *
+tide_pool_create(const struct tide_pool_params *p)
+{
+	struct tide_pool *tp;
+	size_t page_sz;
+	int err;
+
+	err = pool_params_check(p);
+	if (err != 0)
+		goto fail_params;
+	page_sz = pool_page_size(p->socket_id);
+	if (page_sz == 0) {
+		POOL_LOG(ERR, "%s: socket %d has no memory", p->name, p->socket_id);
+		err = EINVAL;
+		goto fail_params;
+	}
+	tp = pool_alloc(p, page_sz);
+	if (tp == NULL) {
+		err = ENOMEM;
+		goto fail_params;
+	}
+	if (tp->base_bytes > p->wall_bytes) {
+		POOL_LOG(ERR, "%s: base rounded up to %zu bytes of hugepages exceeds the wall",
+			p->name, tp->base_bytes);
+		err = EINVAL;
+		goto fail_mempool;
+	}
+	tp->mp = pool_mempool_create(p);
+	if (tp->mp == NULL) {
+		err = rte_errno;
+		POOL_LOG(ERR, "%s: cannot create the mempool: %s", p->name, rte_strerror(err));
+		goto fail_mempool;
+	}
+	pool_setup_policy(tp);
+
+	pthread_mutex_lock(&tp->grow_lock);
+	err = pool_grow_locked(tp, 1, POOL_GROW_BASE);
+	pthread_mutex_unlock(&tp->grow_lock);
+	if (err < 0) {
+		err = -err;
+		POOL_LOG(ERR, "%s: cannot reserve the base block of %zu bytes: %s", p->name,
+			tp->base_bytes, rte_strerror(err));
+		goto fail_base;
+	}
+	if ((p->flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
+		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
+
+	pool_registry_lock();
+	TAILQ_INSERT_TAIL(&pool_list, tp, next);
+	err = pool_ctl_start();
+	if (err != 0)
+		TAILQ_REMOVE(&pool_list, tp, next);
+	pool_registry_unlock();
+	if (err != 0) {
+		POOL_LOG(ERR, "%s: cannot start the control thread: %s", p->name,
+			rte_strerror(err));
+		goto fail_ctl;
+	}
+	POOL_LOG(INFO, "%s: created, base %zu bytes, blocks of %zu bytes (%u objects), wall %zu",
+		tp->name, tp->base_bytes, tp->block_bytes, tp->block_objs, p->wall_bytes);
+	return tp->mp;
+
+fail_ctl:
+	tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
+fail_base:
+	rte_mempool_free(tp->mp);
+fail_mempool:
+	pool_dealloc(tp);
+fail_params:
+	rte_errno = err;
+	return NULL;
+}
+
+void
+tide_pool_free(struct rte_mempool *mp)
+{
+	struct tide_pool *tp;
+	bool last;
+
+	if (mp == NULL)
+		return;
+	pool_registry_lock();
+	tp = pool_lookup_locked(mp);
+	if (tp != NULL)
+		TAILQ_REMOVE(&pool_list, tp, next);
+	last = TAILQ_EMPTY(&pool_list);
+	pool_registry_unlock();
+	if (tp == NULL) {
+		POOL_LOG(ERR, "%s is not an elastic pool", mp->name);
+		return;
+	}
+	if (last)
+		pool_ctl_stop();
+	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	rte_mempool_free(mp);
+	pool_dealloc(tp);
+}
+
+bool
+tide_pool_is_elastic(const struct rte_mempool *mp)
+{
+	bool found;
+
+	if (mp == NULL)
+		return false;
+	pool_registry_lock();
+	found = pool_lookup_locked(mp) != NULL;
+	pool_registry_unlock();
+	return found;
+}
+
+int
+tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
+{
+	struct tide_pool *tp;
+	int ret;
+
+	pool_registry_lock();
+	tp = pool_lookup_locked(mp);
+	if (tp != NULL)
+		pthread_mutex_lock(&tp->grow_lock);
+	pool_registry_unlock();
+	if (tp == NULL) {
+		POOL_LOG(ERR, "not an elastic pool");
+		return pool_error(EINVAL);
+	}
+	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
+	pthread_mutex_unlock(&tp->grow_lock);
+	return ret;
+}
+
+int
+tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
+{
+	struct tide_pool *tp;
+	int ret;
+
+	pool_registry_lock();
+	tp = pool_lookup_locked(mp);
+	ret = tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
+	pool_registry_unlock();
+	return ret;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The control thread: one per process, running while at least one elastic pool exists.
+ * Every tick it asks each pool's growth policy what to do and does it, so that growth
+ * (hugepage faults, populating, initialising mbufs) happens here and not on the RX path.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include <rte_lcore.h>
+
+#include "pool_private.h"
+#include "tide_mempool.h"
+
+/* Longest sleep between two passes, so stopping is quick. */
+#define CTL_MAX_SLEEP_NS (10ull * 1000 * 1000)
+
+static pthread_t ctl_thread;  /* under the registry lock */
+static bool ctl_running;      /* under the registry lock */
+static uint64_t ctl_gen;      /* a thread runs while this equals the value it started with */
+
+static void
+pool_tick_grow(struct tide_pool *tp, uint64_t now)
+{
+	struct tide_mempool_stats ms;
+	struct tide_grow_input in;
+	uint64_t room, t0;
+	uint32_t blocks;
+	int added;
+
+	if (tide_mempool_stats_get(tp->mp, &ms) != 0)
+		return;
+	room = tp->params.wall_bytes > tp->bytes ?
+		(tp->params.wall_bytes - tp->bytes) / tp->block_bytes : 0;
+	in = (struct tide_grow_input){
+		.now_ns = now,
+		.nb_free = ms.nb_free,
+		.nb_objs = ms.nb_objs,
+		.room_blocks = (uint32_t)RTE_MIN(room, (uint64_t)UINT32_MAX),
+	};
+	blocks = tide_grow_decide(&tp->grow_pol, &tp->grow_st, &in);
+	__atomic_store_n(&tp->target_free, tide_grow_target(&tp->grow_pol, &tp->grow_st),
+		__ATOMIC_RELAXED);
+	if (blocks == 0)
+		return;
+	t0 = pool_now_ns();
+	added = pool_grow_locked(tp, blocks, POOL_GROW_AHEAD);
+	if (added > 0)
+		tide_grow_record(&tp->grow_st, (uint32_t)added, pool_now_ns() - t0);
+}
+
+void
+pool_tick(struct tide_pool *tp, uint64_t now)
+{
+	/* A synchronous growth in progress already does the work: skip this tick. */
+	if (pthread_mutex_trylock(&tp->grow_lock) != 0)
+		return;
+	pool_tick_grow(tp, now);
+	pthread_mutex_unlock(&tp->grow_lock);
+}
+
+static uint64_t
+ctl_pass(void)
+{
+	uint64_t now = pool_now_ns(), next = now + CTL_MAX_SLEEP_NS;
+	struct tide_pool *tp;
+
+	pool_registry_lock();
+	for (tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp)) {
+		if (now >= tp->next_tick_ns) {
+			pool_tick(tp, now);
+			tp->next_tick_ns = now + tp->tick_ns;
+		}
+		next = RTE_MIN(next, tp->next_tick_ns);
+	}
+	pool_registry_unlock();
+	return next;
+}
+
+static void *
+ctl_main(void *arg)
+{
+	uint64_t gen = (uint64_t)(uintptr_t)arg;
+
+	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen) {
+		uint64_t next = ctl_pass(), now = pool_now_ns();
+
+		if (next > now) {
+			struct timespec ts = {
+				.tv_sec = (time_t)((next - now) / 1000000000ull),
+				.tv_nsec = (long)((next - now) % 1000000000ull),
+			};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* Called with the registry lock held. */
+int
+pool_ctl_start(void)
+{
+	uint64_t gen;
+	int ret;
+
+	if (ctl_running)
+		return 0;
+	gen = __atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
+	ret = rte_ctrl_thread_create(&ctl_thread, "tide-ctl", NULL, ctl_main,
+		(void *)(uintptr_t)gen);
+	if (ret != 0)
+		return ret > 0 ? ret : -ret;
+	ctl_running = true;
+	return 0;
+}
+
+/* Called without the registry lock, once the last pool left the registry. */
+void
+pool_ctl_stop(void)
+{
+	pthread_t t;
+
+	pool_registry_lock();
+	if (!ctl_running || pool_first_locked() != NULL) {
+		pool_registry_unlock();
+		return;
+	}
+	ctl_running = false;
+	t = ctl_thread;
+	__atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
+	pool_registry_unlock();
+	pthread_join(t, NULL);
+}

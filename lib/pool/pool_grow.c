@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Growth mechanism: reserve one memzone per block and hand it to the tide driver, which
+ * populates it, initialises every mbuf (rte_pktmbuf_init) and only then lets allocations
+ * take them. The memzone is freed by the driver's chunk free callback when the block is
+ * removed or the mempool freed. Callers hold the pool's grow lock.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "pool_private.h"
+#include "tide_fault.h"
+#include "tide_mempool.h"
+
+/* At most one "cannot grow" log line per pool per this many ns. */
+#define POOL_FAIL_LOG_NS (1000ull * 1000 * 1000)
+
+static uint32_t pool_mz_seq;
+
+static void
+pool_mz_free(struct rte_mempool_memhdr *memhdr __rte_unused, void *opaque)
+{
+	rte_memzone_free(opaque);
+}
+
+static unsigned int
+pool_mz_flags(size_t page_sz)
+{
+	switch (page_sz) {
+	case RTE_PGSIZE_2M:
+		return RTE_MEMZONE_2MB | RTE_MEMZONE_SIZE_HINT_ONLY;
+	case RTE_PGSIZE_1G:
+		return RTE_MEMZONE_1GB | RTE_MEMZONE_SIZE_HINT_ONLY;
+	default:
+		return 0;
+	}
+}
+
+static int
+pool_blocks_reserve(struct tide_pool *tp)
+{
+	struct pool_blk *b;
+	uint32_t cap;
+
+	if (tp->nb_blocks < tp->cap_blocks)
+		return 0;
+	if (TIDE_FAULT(TIDE_FAULT_MALLOC))
+		return -ENOMEM;
+	cap = tp->cap_blocks ? tp->cap_blocks * 2 : 16;
+	b = realloc(tp->blocks, cap * sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	tp->blocks = b;
+	tp->cap_blocks = cap;
+	return 0;
+}
+
+static const struct rte_memzone *
+pool_mz_reserve(const struct tide_pool *tp, size_t bytes)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+
+	snprintf(name, sizeof(name), "tide_%u",
+		__atomic_add_fetch(&pool_mz_seq, 1, __ATOMIC_RELAXED));
+	if (TIDE_FAULT(TIDE_FAULT_MEMZONE)) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	return rte_memzone_reserve_aligned(name, bytes - POOL_MZ_SLACK, tp->params.socket_id,
+		pool_mz_flags(tp->page_sz), RTE_CACHE_LINE_SIZE);
+}
+
+/* Reserve, populate and record one block of @bytes hugepage bytes. */
+static int
+pool_add_block(struct tide_pool *tp, size_t bytes)
+{
+	const struct rte_memzone *mz;
+	int64_t id;
+	int ret;
+
+	ret = pool_blocks_reserve(tp);
+	if (ret < 0)
+		return ret;
+	mz = pool_mz_reserve(tp, bytes);
+	if (mz == NULL)
+		return -(rte_errno != 0 ? rte_errno : ENOMEM);
+	id = tide_mempool_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
+		pool_mz_free, (void *)(uintptr_t)mz);
+	if (id < 0) {
+		ret = -rte_errno;
+		rte_memzone_free(mz);
+		return ret;
+	}
+	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
+		.id = (uint64_t)id,
+		.mz = mz,
+		.bytes = bytes,
+		.born_ns = pool_now_ns(),
+	};
+	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static void
+pool_grow_failed(struct tide_pool *tp, int err)
+{
+	uint64_t now = pool_now_ns();
+
+	__atomic_fetch_add(&tp->grow_fails, 1, __ATOMIC_RELAXED);
+	if (now - tp->fail_log_ns < POOL_FAIL_LOG_NS && tp->fail_log_ns != 0)
+		return;
+	tp->fail_log_ns = now;
+	POOL_LOG(ERR, "%s: cannot add a block of %zu bytes (holding %" PRIu64 "): %s; "
+		"serving from what it holds", tp->name, tp->block_bytes, tp->bytes,
+		rte_strerror(-err));
+}
+
+static uint64_t *
+pool_grow_counter(struct tide_pool *tp, enum pool_grow_kind kind)
+{
+	switch (kind) {
+	case POOL_GROW_SYNC:
+		return &tp->grows_sync;
+	case POOL_GROW_AHEAD:
+	case POOL_GROW_USER:
+		return &tp->grows_ahead;
+	default:
+		return NULL;
+	}
+}
+
+int
+pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind)
+{
+	size_t bytes = kind == POOL_GROW_BASE ? tp->base_bytes : tp->block_bytes;
+	uint64_t *counter = pool_grow_counter(tp, kind);
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i < nb_blocks; i++) {
+		if (tp->bytes + bytes > tp->params.wall_bytes) {
+			__atomic_fetch_add(&tp->wall_hits, 1, __ATOMIC_RELAXED);
+			ret = -ENOSPC;
+			break;
+		}
+		ret = pool_add_block(tp, bytes);
+		if (ret < 0) {
+			if (kind != POOL_GROW_BASE)
+				pool_grow_failed(tp, ret);
+			break;
+		}
+		if (counter != NULL)
+			__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	}
+	if (i > 0)
+		return (int)i;
+	return ret < 0 ? pool_error(-ret) : 0;
+}
+
+/* Driver callback: a dequeue of n objects found the free lists short. */
+int
+pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg)
+{
+	struct tide_pool *tp = arg;
+	struct tide_mempool_stats st;
+	unsigned int blocks;
+	int ret;
+
+	pthread_mutex_lock(&tp->grow_lock);
+	if (tide_mempool_stats_get(mp, &st) == 0 && st.nb_free >= n) {
+		/* Someone grew while we waited for the lock. */
+		pthread_mutex_unlock(&tp->grow_lock);
+		return 1;
+	}
+	blocks = tp->block_objs ? (n - st.nb_free + tp->block_objs - 1) / tp->block_objs : 1;
+	ret = pool_grow_locked(tp, RTE_MAX(blocks, 1u), POOL_GROW_SYNC);
+	pthread_mutex_unlock(&tp->grow_lock);
+	return ret > 0 ? ret * (int)RTE_MAX(tp->block_objs, 1u) : 0;
+}

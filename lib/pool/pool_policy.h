@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_POOL_POLICY_H
+#define TIDE_POOL_POLICY_H
+
+/**
+ * @file
+ * Growth policy of an elastic pool: decides, never acts (internal, not installed).
+ *
+ * The control thread calls tide_grow_decide() every tick with the time and the pool's
+ * counts; it answers how many blocks to add now. No clock reads, no DPDK calls: tests
+ * drive it with a fake clock.
+ *
+ * The policy keeps the driver's free objects above a target: the larger of the low
+ * watermark and what the pool would consume, at the measured net allocation rate, before
+ * growth could help (one tick plus the measured time to add one block, times a margin).
+ * The rate is a peak that holds and decays (time constant TIDE_GROW_RATE_DECAY_NS), so a
+ * burst from idle is met at its first tick and the target relaxes slowly afterwards.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** Time constant of the allocation-rate peak's decay, in ns. */
+#define TIDE_GROW_RATE_DECAY_NS (200ull * 1000 * 1000)
+/** Grow latency assumed before one has been measured: per block, in ns. */
+#define TIDE_GROW_LATENCY_GUESS_NS (2ull * 1000 * 1000)
+/** Safety factor on the predicted consumption, in percent. */
+#define TIDE_GROW_MARGIN_PCT 200
+
+/** Configuration, set at pool creation; read-only afterwards. */
+struct tide_grow_policy {
+	uint64_t low_watermark; /**< objects: grow while fewer are free */
+	uint32_t block_objs;    /**< objects one block adds */
+	uint64_t tick_ns;       /**< ns between two decisions */
+	bool predictive;        /**< also grow ahead of the measured rate */
+};
+
+/** What the policy remembers between ticks; written only by the functions below. */
+struct tide_grow_state {
+	uint64_t last_ns;     /**< time of the previous decision, ns */
+	uint64_t last_in_use; /**< objects out of the free lists at that time */
+	double rate;          /**< net allocation rate peak, objects per ns */
+	uint64_t block_ns;    /**< measured time to add one block, ns (0: none yet) */
+	bool started;         /**< a previous decision exists */
+};
+
+/** Counts at one tick. */
+struct tide_grow_input {
+	uint64_t now_ns;      /**< monotonic time, ns */
+	uint64_t nb_free;     /**< objects in the driver's free lists */
+	uint64_t nb_objs;     /**< objects in the pool's blocks */
+	uint32_t room_blocks; /**< blocks the wall still allows */
+};
+
+/**
+ * Decide how many blocks to add now.
+ *
+ * @return
+ *   Blocks to add, at most in->room_blocks.
+ */
+uint32_t tide_grow_decide(const struct tide_grow_policy *pol, struct tide_grow_state *st,
+	const struct tide_grow_input *in);
+
+/**
+ * Record how long adding @p blocks blocks took (a moving average per block).
+ */
+void tide_grow_record(struct tide_grow_state *st, uint32_t blocks, uint64_t ns);
+
+/**
+ * The free-object target decisions work to, from the current state: for stats and tests.
+ */
+uint64_t tide_grow_target(const struct tide_grow_policy *pol, const struct tide_grow_state *st);
+
+#endif /* TIDE_POOL_POLICY_H */

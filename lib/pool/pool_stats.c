@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "pool_private.h"
+#include "tide_mempool.h"
+
+int
+pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
+{
+	struct tide_mempool_stats ms;
+	uint64_t avail, out;
+
+	memset(st, 0, sizeof(*st));
+	tide_mempool_stats_get(tp->mp, &ms);
+	avail = rte_mempool_avail_count(tp->mp);
+	st->nb_blocks = ms.nb_blocks;
+	st->bytes = __atomic_load_n(&tp->bytes, __ATOMIC_ACQUIRE);
+	st->nb_objs = ms.nb_objs;
+	st->nb_free = ms.nb_free;
+	st->nb_cached = avail > ms.nb_free ? avail - ms.nb_free : 0;
+	out = ms.nb_objs > ms.nb_free ? ms.nb_objs - ms.nb_free : 0;
+	st->nb_cached = RTE_MIN(st->nb_cached, out);
+	st->nb_in_use = out - st->nb_cached;
+	st->grows_ahead = __atomic_load_n(&tp->grows_ahead, __ATOMIC_RELAXED);
+	st->grows_sync = __atomic_load_n(&tp->grows_sync, __ATOMIC_RELAXED);
+	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
+	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
+	st->alloc_fails = ms.nb_deq_fail;
+	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
+	return 0;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Set up this machine, build tidepool twice and run every test suite on both builds:
+#   build-test  release, warnings are errors, fault injection compiled in
+#   build-asan  the same with AddressSanitizer and UndefinedBehaviorSanitizer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+
+common=(-Dwerror=true -Dfault_injection=true)
+
+echo "== release build"
+./scripts/build.sh build-test "${common[@]}" >/dev/null
+meson test -C build-test --print-errorlogs
+
+echo "== ASan/UBSan build"
+./scripts/build.sh build-asan "${common[@]}" -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+meson test -C build-asan --print-errorlogs
+
+echo "== all tests passed on both builds"

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "test_common.h"
+
+#define TEST_MAX_EAL_ARGS 64
+
+static char **test_filter;
+static int test_nb_filter;
+static FILE *test_log_stream;
+static char *test_log_buf;
+static size_t test_log_len;
+
+static bool
+test_selected(const char *name)
+{
+	int i;
+
+	if (test_nb_filter == 0)
+		return true;
+	for (i = 0; i < test_nb_filter; i++)
+		if (strstr(name, test_filter[i]) != NULL)
+			return true;
+	return false;
+}
+
+CU_pSuite
+tide_test_suite(const char *name)
+{
+	return CU_add_suite(name, NULL, NULL);
+}
+
+static void
+test_apply_filter(void)
+{
+	CU_pTestRegistry reg = CU_get_registry();
+	CU_pSuite s;
+	CU_pTest t;
+
+	if (test_nb_filter == 0)
+		return;
+	for (s = reg->pSuite; s != NULL; s = s->pNext) {
+		bool suite_hit = test_selected(s->pName);
+
+		for (t = s->pTest; t != NULL; t = t->pNext)
+			CU_set_test_active(t, suite_hit || test_selected(t->pName) ?
+				CU_TRUE : CU_FALSE);
+	}
+}
+
+static int
+test_eal_init(int argc, char **argv, const char *exe)
+{
+	static char prefix[64];
+	char *eal[TEST_MAX_EAL_ARGS];
+	int n = 0, i;
+
+	snprintf(prefix, sizeof(prefix), "tide-%s-%d", exe, (int)getpid());
+	eal[n++] = argv[0];
+	eal[n++] = "-l";
+	eal[n++] = "0-1";
+	eal[n++] = "--no-pci";
+	eal[n++] = "--file-prefix";
+	eal[n++] = prefix;
+	eal[n++] = "--log-level";
+	eal[n++] = "lib.eal:warning";
+	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)
+		eal[n++] = argv[i];
+	eal[n] = NULL;
+	return rte_eal_init(n, eal);
+}
+
+int
+tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
+	tide_test_register_t *reg)
+{
+	unsigned int failures;
+	int i, eal_argc = argc;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			test_filter = &argv[i + 1];
+			test_nb_filter = argc - i - 1;
+			eal_argc = i;
+			break;
+		}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (need_eal && test_eal_init(eal_argc, argv, exe) < 0) {
+		fprintf(stderr, "%s: cannot initialise EAL (hugepages? run scripts/setup.sh)\n",
+			exe);
+		return 2;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	if (reg() != 0) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	test_apply_filter();
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	if (CU_get_run_summary()->nAsserts == 0 && CU_get_run_summary()->nTestsRun == 0)
+		failures = 1; /* a filter that selects nothing is a mistake */
+	CU_cleanup_registry();
+	if (need_eal)
+		rte_eal_cleanup();
+	return failures == 0 ? 0 : 1;
+}
+
+static long
+test_read_kv(const char *path, const char *key)
+{
+	char line[256];
+	size_t klen = strlen(key);
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+long
+tide_test_hugepages_free(void)
+{
+	return test_read_kv("/proc/meminfo", "HugePages_Free");
+}
+
+long
+tide_test_hugetlb_kb(void)
+{
+	return test_read_kv("/proc/self/status", "HugetlbPages");
+}
+
+void
+tide_test_log_begin(void)
+{
+	free(test_log_buf);
+	test_log_buf = NULL;
+	test_log_len = 0;
+	test_log_stream = open_memstream(&test_log_buf, &test_log_len);
+	if (test_log_stream != NULL)
+		rte_openlog_stream(test_log_stream);
+}
+
+char *
+tide_test_log_end(void)
+{
+	char *out;
+
+	rte_openlog_stream(NULL);
+	if (test_log_stream == NULL)
+		return strdup("");
+	fclose(test_log_stream);
+	test_log_stream = NULL;
+	out = test_log_buf != NULL ? test_log_buf : strdup("");
+	test_log_buf = NULL;
+	return out;
+}
+
+uint64_t
+tide_test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+tide_test_sleep_us(uint64_t us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000 };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+tide_test_worker_lcore(void)
+{
+	unsigned int id = rte_get_next_lcore(-1, 1, 0);
+
+	return id < RTE_MAX_LCORE ? (int)id : -1;
+}
+
+bool
+tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms)
+{
+	unsigned int i;
+
+	for (i = 0; i < timeout_ms; i++) {
+		if (cond(arg))
+			return true;
+		tide_test_sleep_us(1000);
+	}
+	return cond(arg);
+}

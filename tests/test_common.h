@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_TEST_COMMON_H
+#define TIDE_TEST_COMMON_H
+
+/*
+ * Shared pieces of the CUnit suites: EAL set-up (once per executable, --no-pci, its own
+ * --file-prefix), a suite filter, hugepage accounting, log capture and thread helpers.
+ *
+ * A test executable is run as:  test_x [EAL args...] [-- suite-or-test-name...]
+ * The EAL gets "-l 0-1 --no-pci --file-prefix tide-<exe>-<pid>" plus the given EAL args.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <CUnit/Basic.h>
+
+/** Registers the executable's suites with CUnit; returns 0 or a CUnit error. */
+typedef int (tide_test_register_t)(void);
+
+/**
+ * Initialise EAL (unless @p need_eal is false), register, run the selected tests and
+ * clean up. Returns the process exit code: 0 when every test passed.
+ */
+int tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
+	tide_test_register_t *reg);
+
+/** Add a suite; the helpers below register tests into it. */
+CU_pSuite tide_test_suite(const char *name);
+
+/** System-wide free 2 MB hugepages (/proc/meminfo HugePages_Free). */
+long tide_test_hugepages_free(void);
+
+/** Hugetlb kB mapped by this process (/proc/self/status HugetlbPages). */
+long tide_test_hugetlb_kb(void);
+
+/** Start collecting log output; tide_test_log_end() returns it (caller frees). */
+void tide_test_log_begin(void);
+char *tide_test_log_end(void);
+
+/** Monotonic time in ns. */
+uint64_t tide_test_now_ns(void);
+
+/** Sleep for @p us microseconds. */
+void tide_test_sleep_us(uint64_t us);
+
+/** The id of a worker lcore other than the main one, or -1 when there is none. */
+int tide_test_worker_lcore(void);
+
+/** Poll @p cond(arg) every millisecond until true or @p timeout_ms; returns its last value. */
+bool tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms);
+
+#endif

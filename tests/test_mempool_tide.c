@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The tide mempool driver under EAL: stock creation, block add/remove, oldest-first
+ * dequeue, bad pointers, MP/MC stress with blocks coming and going, and the plugin in
+ * stock dpdk-testpmd.
+ */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_mempool.h>
+#include <rte_random.h>
+
+#include "test_common.h"
+#include "tide_fault.h"
+#include "tide_mempool.h"
+
+#define OBJ_SIZE 128
+#define MAX_OBJS (1u << 20)
+#define BLOCK_LEN (2u << 20)
+
+/* Every test object starts with who holds it (0: the pool). */
+struct tobj {
+	uint64_t owner;
+};
+
+static unsigned int mz_seq;
+
+static void
+obj_clear(struct rte_mempool *mp __rte_unused, void *arg __rte_unused, void *obj,
+	unsigned int i __rte_unused)
+{
+	memset(obj, 0, OBJ_SIZE);
+}
+
+static void
+mz_free_cb(struct rte_mempool_memhdr *mh __rte_unused, void *opaque)
+{
+	rte_memzone_free(opaque);
+}
+
+static struct rte_mempool *
+empty_tide_pool(const char *name, unsigned int cache)
+{
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty(name, MAX_OBJS, OBJ_SIZE, cache, 0, SOCKET_ID_ANY, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
+	return mp;
+}
+
+/* Reserve a memzone and add it as a block; returns the block id or a negative errno. */
+static int64_t
+add_block(struct rte_mempool *mp, size_t len)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz;
+	int64_t id;
+
+	snprintf(name, sizeof(name), "tmt_%u", __atomic_add_fetch(&mz_seq, 1, __ATOMIC_RELAXED));
+	mz = rte_memzone_reserve_aligned(name, len, SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
+	if (mz == NULL)
+		return -ENOMEM;
+	id = tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL, mz_free_cb,
+		(void *)(uintptr_t)mz);
+	if (id < 0)
+		rte_memzone_free(mz);
+	return id;
+}
+
+static void
+count_obj(struct rte_mempool *mp __rte_unused, void *arg, void *obj __rte_unused,
+	unsigned int i __rte_unused)
+{
+	(*(unsigned int *)arg)++;
+}
+
+static unsigned int
+obj_iter_count(struct rte_mempool *mp)
+{
+	unsigned int n = 0;
+
+	rte_mempool_obj_iter(mp, count_obj, &n);
+	return n;
+}
+
+static void
+count_chunk(struct rte_mempool *mp __rte_unused, void *arg,
+	struct rte_mempool_memhdr *mh __rte_unused, unsigned int i __rte_unused)
+{
+	(*(unsigned int *)arg)++;
+}
+
+static unsigned int
+mem_iter_count(struct rte_mempool *mp)
+{
+	unsigned int n = 0;
+
+	rte_mempool_mem_iter(mp, count_chunk, &n);
+	return n;
+}
+
+static struct tide_mempool_stats
+stats(const struct rte_mempool *mp)
+{
+	struct tide_mempool_stats st;
+
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &st), 0);
+	return st;
+}
+
+static bool
+in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
+{
+	struct tide_mempool_block_info bi;
+
+	if (tide_mempool_block_info(mp, idx, &bi) != 0)
+		return false;
+	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
+}
+
+static void
+test_stock_pktmbuf_pool_uses_tide(void)
+{
+	struct rte_mempool *mp;
+	struct rte_mbuf **m;
+	unsigned int i, n = 4096;
+	struct tide_mempool_stats st;
+
+	mp = rte_pktmbuf_pool_create_by_ops("tmt_stock", n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY, TIDE_MEMPOOL_OPS_NAME);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_TRUE(tide_mempool_is_tide(mp));
+	st = stats(mp);
+	CU_ASSERT_EQUAL(st.nb_objs, n);
+	CU_ASSERT_EQUAL(st.nb_free, n);
+	CU_ASSERT(st.nb_blocks >= 1);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), n);
+
+	m = calloc(n, sizeof(*m));
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	CU_ASSERT_PTR_NULL(rte_pktmbuf_alloc(mp));
+	for (i = 0; i < n; i++) {
+		CU_ASSERT_PTR_EQUAL(m[i]->pool, mp);
+		CU_ASSERT_EQUAL(m[i]->buf_iova, rte_mempool_virt2iova(m[i]) + sizeof(**m));
+		CU_ASSERT_EQUAL(m[i]->data_off, RTE_PKTMBUF_HEADROOM);
+	}
+	CU_ASSERT_EQUAL(stats(mp).nb_free, 0);
+	rte_pktmbuf_free_bulk(m, n);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), n);
+	CU_ASSERT_EQUAL(obj_iter_count(mp), n);
+	rte_mempool_audit(mp);
+	free(m);
+	rte_mempool_free(mp);
+}
+
+static void
+test_block_add_then_remove_when_all_free(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_addrm", 0);
+	struct tide_mempool_block_info bi;
+	int64_t id1, id2;
+	unsigned int objs1, objs2;
+	void *obj;
+
+	id1 = add_block(mp, BLOCK_LEN);
+	id2 = add_block(mp, BLOCK_LEN);
+	CU_ASSERT_FATAL(id1 > 0 && id2 > id1);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	CU_ASSERT_EQUAL(bi.id, (uint64_t)id2);
+	objs2 = bi.nb_objs;
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	objs1 = bi.nb_objs;
+	CU_ASSERT(objs1 > 0 && objs1 <= tide_mempool_block_capacity(mp, BLOCK_LEN));
+	CU_ASSERT_EQUAL(obj_iter_count(mp), objs1 + objs2);
+	CU_ASSERT_EQUAL(mp->populated_size, objs1 + objs2);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), objs1 + objs2);
+
+	/* Drain block 1 so the next object comes from block 2, keep it out. */
+	void **all = calloc(objs1, sizeof(void *));
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, all, objs1), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
+	CU_ASSERT_TRUE(in_block(mp, 1, obj));
+	rte_mempool_put_bulk(mp, all, objs1);
+	free(all);
+
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2), -EBUSY);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
+	rte_mempool_put(mp, obj);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2), -ENOENT);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
+	CU_ASSERT_EQUAL(obj_iter_count(mp), objs1);
+	CU_ASSERT_EQUAL(mp->populated_size, objs1);
+	CU_ASSERT_EQUAL(mem_iter_count(mp), mp->nb_mem_chunks);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), objs1);
+	rte_mempool_audit(mp);
+	rte_mempool_free(mp);
+}
+
+static void
+test_removed_block_memory_is_freed(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_mzfree", 0);
+	struct tide_mempool_block_info bi;
+	const struct rte_memzone *mz;
+	char name[RTE_MEMZONE_NAMESIZE];
+	int64_t id;
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	id = add_block(mp, BLOCK_LEN);
+	CU_ASSERT_FATAL(id > 0);
+	snprintf(name, sizeof(name), "tmt_%u", mz_seq);
+	mz = rte_memzone_lookup(name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	CU_ASSERT_PTR_EQUAL(bi.addr, mz->addr);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id), 0);
+	CU_ASSERT_PTR_NULL(rte_memzone_lookup(name));
+	rte_mempool_free(mp);
+}
+
+static void
+test_dequeue_takes_from_oldest_block(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_oldest", 0);
+	struct tide_mempool_block_info b0;
+	unsigned int i;
+	void **objs;
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &b0), 0);
+	objs = calloc(b0.nb_objs * 2, sizeof(void *));
+
+	/* A fresh pool serves the whole oldest block before touching the next. */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, b0.nb_objs), 0);
+	for (i = 0; i < b0.nb_objs; i++)
+		CU_ASSERT_TRUE(in_block(mp, 0, objs[i]));
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs + b0.nb_objs, 10), 0);
+	for (i = 0; i < 10; i++)
+		CU_ASSERT_TRUE(in_block(mp, 1, objs[b0.nb_objs + i]));
+
+	/* Objects freed into the oldest block are served before the younger blocks' ones. */
+	rte_mempool_put_bulk(mp, objs + b0.nb_objs, 10);
+	rte_mempool_put_bulk(mp, objs, 5);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, 5), 0);
+	for (i = 0; i < 5; i++)
+		CU_ASSERT_TRUE(in_block(mp, 0, objs[i]));
+	/* A bulk larger than the oldest block's free objects spills into the next one. */
+	void *spill[8];
+	rte_mempool_put_bulk(mp, objs, 3);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, spill, 8), 0);
+	for (i = 0; i < 3; i++)
+		CU_ASSERT_TRUE(in_block(mp, 0, spill[i]));
+	for (i = 3; i < 8; i++)
+		CU_ASSERT_TRUE(in_block(mp, 1, spill[i]));
+	rte_mempool_put_bulk(mp, spill, 8);
+	rte_mempool_put_bulk(mp, objs + 3, b0.nb_objs - 3);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, stats(mp).nb_objs);
+	free(objs);
+	rte_mempool_free(mp);
+}
+
+static void
+test_bulk_sizes_all_or_nothing(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_bulk", 0);
+	unsigned int n, total;
+	void *objs[512];
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	total = stats(mp).nb_objs;
+	for (n = 1; n <= 512; n++) {
+		CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, n), 0);
+		CU_ASSERT_EQUAL(stats(mp).nb_free, total - n);
+		rte_mempool_put_bulk(mp, objs, n);
+	}
+	/* Asking for more than there is takes nothing. */
+	void **all = calloc(total + 1, sizeof(void *));
+	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, all, total + 1), -ENOBUFS);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	CU_ASSERT(stats(mp).nb_deq_fail >= 1);
+	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, all, total), 0);
+	rte_mempool_put_bulk(mp, all, total);
+	free(all);
+	rte_mempool_free(mp);
+}
+
+static void
+test_foreign_and_double_enqueue_are_dropped(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_foreign", 0);
+	uint64_t outside[16] = { 0 }, copy[16];
+	void *p = &outside[4];
+	void *obj;
+	unsigned int total;
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	total = stats(mp).nb_objs;
+	memcpy(copy, outside, sizeof(copy));
+	rte_mempool_ops_enqueue_bulk(mp, &p, 1);
+	CU_ASSERT_EQUAL(stats(mp).nb_foreign, 1);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	CU_ASSERT_EQUAL(memcmp(copy, outside, sizeof(copy)), 0);
+
+	/* All objects free: one more enqueue of a member is a double free. */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
+	rte_mempool_put(mp, obj);
+	rte_mempool_ops_enqueue_bulk(mp, &obj, 1);
+	CU_ASSERT_EQUAL(stats(mp).nb_double, 1);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	rte_mempool_free(mp);
+}
+
+static void
+test_cached_objects_keep_block_busy(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_cache", 64);
+	struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, rte_lcore_id());
+	int64_t id;
+	void *obj;
+
+	id = add_block(mp, BLOCK_LEN);
+	CU_ASSERT_FATAL(id > 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cache);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
+	rte_mempool_put(mp, obj);
+	CU_ASSERT(cache->len > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id), -EBUSY);
+	rte_mempool_cache_flush(cache, mp);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
+	rte_mempool_free(mp);
+}
+
+static void
+test_bad_arguments_are_refused(void)
+{
+	struct rte_mempool *ring, *mp = empty_tide_pool("tmt_bad", 0);
+	char buf[256] __rte_cache_aligned;
+	struct tide_mempool_block_info bi;
+	struct tide_mempool_block_info binfo;
+	int64_t id;
+
+	ring = rte_mempool_create("tmt_ring", 1023, OBJ_SIZE, 0, 0, NULL, NULL, NULL, NULL,
+		SOCKET_ID_ANY, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	CU_ASSERT_FALSE(tide_mempool_is_tide(ring));
+	CU_ASSERT_FALSE(tide_mempool_is_tide(NULL));
+	CU_ASSERT_EQUAL(tide_mempool_block_add(ring, buf, sizeof(buf), NULL, NULL, NULL, NULL),
+		-EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(NULL, buf, sizeof(buf), NULL, NULL, NULL, NULL),
+		-EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, NULL, 4096, NULL, NULL, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf + 1, 64, NULL, NULL, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf, 64, NULL, NULL, NULL, NULL), -ENOBUFS);
+	CU_ASSERT_EQUAL(rte_errno, ENOBUFS);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(ring, 1), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, 12345), -ENOENT);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), -ENOENT);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(ring, NULL), -EINVAL);
+
+	/* Overlapping an existing block is refused and leaves it alone. */
+	id = add_block(mp, BLOCK_LEN);
+	CU_ASSERT_FATAL(id > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &binfo), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, RTE_PTR_ADD(binfo.addr, 4096), 8192, NULL,
+		NULL, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, binfo.nb_objs);
+	rte_mempool_free(ring);
+	rte_mempool_free(mp);
+}
+
+#ifdef TIDE_FAULT_INJECTION
+static void
+test_failed_populate_leaves_pool_intact(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_popfail", 0);
+	const struct rte_memzone *mz;
+	unsigned int objs, chunks;
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	objs = obj_iter_count(mp);
+	chunks = mp->nb_mem_chunks;
+	mz = rte_memzone_reserve_aligned("tmt_popfail_mz", BLOCK_LEN, SOCKET_ID_ANY, 0,
+		RTE_CACHE_LINE_SIZE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	tide_fault_arm(TIDE_FAULT_POPULATE, 0, 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL,
+		mz_free_cb, (void *)(uintptr_t)mz), -ENOMEM);
+	tide_fault_arm(TIDE_FAULT_POPULATE, 0, 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
+	CU_ASSERT_EQUAL(obj_iter_count(mp), objs);
+	CU_ASSERT_EQUAL(mp->nb_mem_chunks, chunks);
+	/* The memory is still ours and can be added afterwards. */
+	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL, mz_free_cb,
+		(void *)(uintptr_t)mz) > 0);
+	CU_ASSERT_EQUAL(obj_iter_count(mp), stats(mp).nb_objs);
+	rte_mempool_audit(mp);
+	rte_mempool_free(mp);
+}
+#endif
+
+/* ---- MP/MC stress: 2 lcores + 2 non-EAL threads churn, one thread adds/removes ---- */
+
+#define STRESS_HOLD 2048
+#define STRESS_NS (1500ull * 1000 * 1000)
+
+struct stress {
+	struct rte_mempool *mp;
+	volatile bool stop;
+	uint64_t dups;      /* an object handed to two holders */
+	uint64_t bad_owner; /* an object freed by someone who did not hold it */
+	uint64_t ops;
+	uint64_t adds, removes, busy;
+};
+
+static void
+stress_churn(struct stress *s, uint64_t me)
+{
+	void **held = malloc(STRESS_HOLD * sizeof(void *));
+	unsigned int nheld = 0, i;
+	uint64_t ops = 0;
+
+	while (!s->stop) {
+		unsigned int n = 1 + rte_rand_max(512);
+
+		if (nheld + n <= STRESS_HOLD && (rte_rand() & 1)) {
+			if (rte_mempool_get_bulk(s->mp, &held[nheld], n) != 0)
+				continue;
+			for (i = nheld; i < nheld + n; i++) {
+				struct tobj *o = held[i];
+
+				if (__atomic_exchange_n(&o->owner, me, __ATOMIC_ACQ_REL) != 0)
+					__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
+			}
+			nheld += n;
+		} else {
+			n = RTE_MIN(n, nheld);
+			for (i = nheld - n; i < nheld; i++) {
+				struct tobj *o = held[i];
+
+				if (__atomic_exchange_n(&o->owner, 0, __ATOMIC_ACQ_REL) != me)
+					__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+			}
+			rte_mempool_put_bulk(s->mp, &held[nheld - n], n);
+			nheld -= n;
+		}
+		ops++;
+	}
+	for (i = 0; i < nheld; i++)
+		if (__atomic_exchange_n(&((struct tobj *)held[i])->owner, 0,
+				__ATOMIC_ACQ_REL) != me)
+			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+	rte_mempool_put_bulk(s->mp, held, nheld);
+	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
+	free(held);
+}
+
+static int
+stress_lcore(void *arg)
+{
+	stress_churn(arg, 100 + rte_lcore_id());
+	return 0;
+}
+
+static void *
+stress_thread(void *arg)
+{
+	static uint64_t next_id = 1000;
+
+	stress_churn(arg, __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED));
+	return NULL;
+}
+
+static void *
+stress_timer(void *arg)
+{
+	struct stress *s = arg;
+
+	tide_test_sleep_us(STRESS_NS / 1000);
+	s->stop = true;
+	return NULL;
+}
+
+/* Adds blocks and keeps trying to remove one, the newest or any, while the others churn. */
+static void *
+stress_blocks(void *arg)
+{
+	struct stress *s = arg;
+
+	while (!s->stop) {
+		unsigned int n = tide_mempool_block_count(s->mp);
+		struct tide_mempool_block_info bi;
+
+		if (n < 12 && (rte_rand() & 1)) {
+			if (add_block(s->mp, BLOCK_LEN) > 0)
+				s->adds++;
+		} else if (n > 3 && tide_mempool_block_info(s->mp,
+				(rte_rand() & 1) ? n - 1 : rte_rand_max(n), &bi) == 0) {
+			int ret = tide_mempool_block_remove(s->mp, bi.id);
+
+			if (ret == 0)
+				s->removes++;
+			else if (ret == -EBUSY)
+				s->busy++;
+		}
+		tide_test_sleep_us(200);
+	}
+	return NULL;
+}
+
+static void
+check_owner_clear(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
+	unsigned int i __rte_unused)
+{
+	if (((struct tobj *)obj)->owner != 0)
+		(*(unsigned int *)arg)++;
+}
+
+static void
+stress_run(unsigned int cache)
+{
+	struct stress s = { 0 };
+	pthread_t th[2], blk, tmr;
+	int worker = tide_test_worker_lcore();
+	struct tide_mempool_stats st;
+	unsigned int i, dirty = 0;
+	char name[32];
+
+	snprintf(name, sizeof(name), "tmt_stress_%u", cache);
+	s.mp = empty_tide_pool(name, cache);
+	for (i = 0; i < 4; i++)
+		CU_ASSERT_FATAL(add_block(s.mp, BLOCK_LEN) > 0);
+	CU_ASSERT_FATAL(worker >= 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(stress_lcore, &s, worker), 0);
+	for (i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, stress_thread, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&blk, NULL, stress_blocks, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tmr, NULL, stress_timer, &s), 0);
+	stress_churn(&s, 7); /* the main lcore churns too, until the timer stops everyone */
+	pthread_join(tmr, NULL);
+	s.stop = true;
+	rte_eal_wait_lcore(worker);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(blk, NULL);
+
+	/* Hand the lcore caches back, then every object must be home, once. */
+	if (cache != 0)
+		RTE_LCORE_FOREACH(i)
+			rte_mempool_cache_flush(rte_mempool_default_cache(s.mp, i), s.mp);
+	st = stats(s.mp);
+	printf("\n    cache %u: %" PRIu64 " churn ops, %" PRIu64 " adds, %" PRIu64
+		" removes, %" PRIu64 " busy refusals, %u blocks ", cache, s.ops, s.adds,
+		s.removes, s.busy, st.nb_blocks);
+	CU_ASSERT_EQUAL(s.dups, 0);
+	CU_ASSERT_EQUAL(s.bad_owner, 0);
+	CU_ASSERT_EQUAL(st.nb_foreign, 0);
+	CU_ASSERT_EQUAL(st.nb_double, 0);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(s.mp), st.nb_objs);
+	CU_ASSERT_EQUAL(obj_iter_count(s.mp), st.nb_objs);
+	CU_ASSERT_EQUAL(s.mp->populated_size, st.nb_objs);
+	CU_ASSERT(s.adds > 0);
+	CU_ASSERT(s.removes > 0);
+	rte_mempool_obj_iter(s.mp, check_owner_clear, &dirty);
+	CU_ASSERT_EQUAL(dirty, 0);
+	rte_mempool_audit(s.mp);
+	rte_mempool_free(s.mp);
+}
+
+static void
+test_mpmc_stress_with_cache_while_blocks_come_and_go(void)
+{
+	stress_run(256);
+}
+
+static void
+test_mpmc_stress_without_cache_while_blocks_come_and_go(void)
+{
+	stress_run(0);
+}
+
+/* ---- the plugin in stock dpdk-testpmd ---- */
+
+static long
+parse_after(const char *text, const char *anchor, const char *key)
+{
+	const char *p = strstr(text, anchor);
+
+	if (p == NULL || (p = strstr(p, key)) == NULL)
+		return -1;
+	return strtol(p + strlen(key), NULL, 10);
+}
+
+static void
+test_plugin_forwards_in_stock_testpmd(void)
+{
+	const char *plugin = getenv("TIDE_PLUGIN");
+	const char *testpmd = "/usr/bin/dpdk-testpmd";
+	char prefix[64], out[] = "/tmp/tide-testpmd-XXXXXX";
+	char *text;
+	long rx, tx;
+	FILE *f;
+	pid_t pid;
+	int fd, status;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+	CU_ASSERT_EQUAL_FATAL(access(testpmd, X_OK), 0);
+	fd = mkstemp(out);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(prefix, sizeof(prefix), "tide-testpmd-%d", (int)getpid());
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		const char *preload = getenv("TIDE_CHILD_PRELOAD");
+
+		if (preload != NULL) {
+			setenv("LD_PRELOAD", preload, 1);
+			setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+		}
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(testpmd, testpmd, "-l", "0-1", "--no-pci", "--vdev", "net_null0",
+			"--vdev", "net_null1", "-d", plugin, "--mbuf-pool-ops-name=tide",
+			"--file-prefix", prefix, "--", "--total-num-mbufs=16384",
+			"--stats-period=1", "--no-mlockall", (char *)NULL);
+		_exit(127);
+	}
+	sleep(4);
+	kill(pid, SIGINT);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	f = fdopen(fd, "r");
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	rewind(f);
+	text = calloc(1, len + 1);
+	CU_ASSERT_EQUAL(fread(text, 1, len, f), (size_t)len);
+	fclose(f);
+	unlink(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "mempool ops selected: tide"));
+	rx = parse_after(text, "Accumulated forward statistics", "RX-packets:");
+	tx = parse_after(text, "Accumulated forward statistics", "TX-packets:");
+	printf("\n    testpmd with the tide plugin forwarded rx=%ld tx=%ld ", rx, tx);
+	CU_ASSERT(rx > 1000000);
+	CU_ASSERT(tx > 1000000);
+	if (rx <= 0)
+		fprintf(stderr, "%s\n", text);
+	free(text);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("mempool_tide");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_stock_pktmbuf_pool_uses_tide);
+	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
+	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
+	CU_ADD_TEST(s, test_dequeue_takes_from_oldest_block);
+	CU_ADD_TEST(s, test_bulk_sizes_all_or_nothing);
+	CU_ADD_TEST(s, test_foreign_and_double_enqueue_are_dropped);
+	CU_ADD_TEST(s, test_cached_objects_keep_block_busy);
+	CU_ADD_TEST(s, test_bad_arguments_are_refused);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_failed_populate_leaves_pool_intact);
+#endif
+	CU_ADD_TEST(s, test_mpmc_stress_with_cache_while_blocks_come_and_go);
+	CU_ADD_TEST(s, test_mpmc_stress_without_cache_while_blocks_come_and_go);
+	CU_ADD_TEST(s, test_plugin_forwards_in_stock_testpmd);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "mempool_tide", true, register_tests);
+}

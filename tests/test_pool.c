@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Elastic pools under EAL: hugepages taken at creation and per block, growth block by
+ * block, oldest-first allocation, the wall, growth ahead of need, mbuf initialisation,
+ * bad parameters, hugepage exhaustion, telemetry, and a stress with growth running.
+ */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "test_common.h"
+#include "tide_fault.h"
+#include "tide_mempool.h"
+#include "tide_pool.h"
+
+#define MB (1ull << 20)
+#define PAGE (2 * MB)
+
+static struct rte_mempool *
+make_pool(const char *name, size_t base, size_t block, size_t wall, unsigned int cache,
+	uint32_t flags)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	tide_pool_params_init(&p, name);
+	p.base_bytes = base;
+	p.block_bytes = block;
+	p.wall_bytes = wall;
+	p.cache_size = cache;
+	p.flags = flags;
+	mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	return mp;
+}
+
+static struct tide_pool_stats
+pstats(const struct rte_mempool *mp)
+{
+	struct tide_pool_stats st;
+
+	CU_ASSERT_EQUAL(tide_pool_stats_get(mp, &st), 0);
+	return st;
+}
+
+static void
+test_create_takes_only_the_base_hugepages(void)
+{
+	long before = tide_test_hugepages_free(), after, self_before = tide_test_hugetlb_kb();
+	struct rte_mempool *mp;
+	struct tide_pool_stats st;
+
+	mp = make_pool("tp_base", 8 * MB, 4 * MB, 256 * MB, 256, 0);
+	after = tide_test_hugepages_free();
+	st = pstats(mp);
+	printf("\n    base 8 MB: HugePages_Free %ld -> %ld, this process +%ld kB ", before,
+		after, tide_test_hugetlb_kb() - self_before);
+	CU_ASSERT_EQUAL(st.nb_blocks, 1);
+	CU_ASSERT_EQUAL(st.bytes, 8 * MB);
+	/* 4 pages of base, plus at most the mempool header (per-lcore caches: ~1 MB). */
+	CU_ASSERT(before - after >= 4);
+	CU_ASSERT(before - after <= 4 + 2);
+	CU_ASSERT(st.nb_objs > 0);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
+	tide_pool_free(mp);
+	CU_ASSERT_EQUAL(tide_test_hugepages_free(), before);
+}
+
+static void
+test_allocating_past_the_base_grows_block_by_block(void)
+{
+	long hp0 = tide_test_hugepages_free(), hp_base;
+	struct rte_mempool *mp;
+	struct tide_pool_stats st;
+	struct rte_mbuf **m;
+	unsigned int got = 0, k, per_block;
+
+	/* Sync growth only: a low watermark of one object and no prediction. */
+	struct tide_pool_params p;
+	tide_pool_params_init(&p, "tp_steps");
+	p.base_bytes = 4 * MB;
+	p.block_bytes = 4 * MB;
+	p.wall_bytes = 64 * MB;
+	p.cache_size = 0;
+	p.low_watermark = 1;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	hp_base = tide_test_hugepages_free();
+	st = pstats(mp);
+	per_block = st.nb_objs;
+	m = calloc(per_block * 6, sizeof(*m));
+	for (k = 1; k <= 5; k++) {
+		/* Take what k blocks hold; the control thread may add block k+1 as they run
+		 * dry, and the next allocation must add it if it has not.
+		 */
+		while (got < k * per_block)
+			CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, &m[got++], 1), 0);
+		st = pstats(mp);
+		CU_ASSERT(st.nb_blocks == k || st.nb_blocks == k + 1);
+		m[got] = rte_pktmbuf_alloc(mp);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m[got]);
+		got++;
+		st = pstats(mp);
+		CU_ASSERT_EQUAL(st.nb_blocks, k + 1);
+		CU_ASSERT_EQUAL(st.nb_objs, (k + 1) * per_block);
+		CU_ASSERT_EQUAL(st.bytes, (k + 1) * 4 * MB);
+		/* Each block took exactly its own two hugepages. */
+		CU_ASSERT_EQUAL(hp_base - tide_test_hugepages_free(), (long)k * 2);
+	}
+	st = pstats(mp);
+	printf("\n    %u mbufs per 4 MB block; %" PRIu64 " sync grows, %" PRIu64
+		" ahead; HugePages_Free %ld -> %ld ", per_block, st.grows_sync, st.grows_ahead,
+		hp0, tide_test_hugepages_free());
+	CU_ASSERT_EQUAL(st.grows_sync + st.grows_ahead, 5);
+	CU_ASSERT_EQUAL(st.nb_in_use, got);
+	rte_pktmbuf_free_bulk(m, got);
+	CU_ASSERT_EQUAL(pstats(mp).nb_free, pstats(mp).nb_objs);
+	free(m);
+	tide_pool_free(mp);
+	CU_ASSERT_EQUAL(tide_test_hugepages_free(), hp0);
+}
+
+static bool
+in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
+{
+	struct tide_mempool_block_info bi;
+
+	if (tide_mempool_block_info(mp, idx, &bi) != 0)
+		return false;
+	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
+}
+
+static void
+test_allocation_prefers_the_oldest_block(void)
+{
+	struct rte_mempool *mp = make_pool("tp_oldest", 2 * MB, 2 * MB, 64 * MB, 0,
+		TIDE_POOL_F_NO_PREDICT);
+	struct tide_mempool_block_info base;
+	struct rte_mbuf **m;
+	unsigned int i, n;
+
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 3), 3);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &base), 0);
+	n = base.nb_objs;
+	m = calloc(n * 2, sizeof(*m));
+	/* Scatter: take from all blocks, free in random order, then take the base's worth. */
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n * 2), 0);
+	for (i = 0; i < n * 2; i++) {
+		unsigned int j = rte_rand_max(n * 2);
+		struct rte_mbuf *t = m[i];
+
+		m[i] = m[j];
+		m[j] = t;
+	}
+	rte_pktmbuf_free_bulk(m, n * 2);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_TRUE(in_block(mp, 0, m[i]));
+	rte_pktmbuf_free_bulk(m, n);
+	free(m);
+	tide_pool_free(mp);
+}
+
+static void
+test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
+{
+	struct rte_mempool *mp = make_pool("tp_wall", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	struct tide_pool_stats st;
+	struct rte_mbuf **m, *extra;
+	unsigned int got = 0, cap = 8192;
+
+	m = calloc(cap, sizeof(*m));
+	while (got < cap && (m[got] = rte_pktmbuf_alloc(mp)) != NULL)
+		got++;
+	st = pstats(mp);
+	CU_ASSERT(got < cap);
+	CU_ASSERT_EQUAL(st.nb_blocks, 4);
+	CU_ASSERT_EQUAL(st.bytes, 8 * MB);
+	CU_ASSERT_EQUAL(st.nb_in_use, got);
+	CU_ASSERT(st.alloc_fails >= 1);
+	CU_ASSERT(st.wall_hits >= 1);
+	CU_ASSERT_PTR_NULL(rte_pktmbuf_alloc(mp));
+	CU_ASSERT(pstats(mp).alloc_fails > st.alloc_fails);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), -ENOSPC);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	/* What comes back is served again. */
+	rte_pktmbuf_free(m[--got]);
+	extra = rte_pktmbuf_alloc(mp);
+	CU_ASSERT_PTR_NOT_NULL(extra);
+	rte_pktmbuf_free(extra);
+	rte_pktmbuf_free_bulk(m, got);
+	CU_ASSERT_EQUAL(pstats(mp).nb_free, pstats(mp).nb_objs);
+	free(m);
+	tide_pool_free(mp);
+}
+
+struct steady {
+	struct rte_mempool *mp;
+	unsigned int n;
+	uint64_t period_ns;
+	unsigned int failed;
+	struct rte_mbuf **m;
+};
+
+static void *
+steady_consumer(void *arg)
+{
+	struct steady *s = arg;
+	uint64_t next = tide_test_now_ns();
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++) {
+		while (tide_test_now_ns() < next)
+			;
+		next += s->period_ns;
+		s->m[i] = rte_pktmbuf_alloc(s->mp);
+		if (s->m[i] == NULL)
+			s->failed++;
+	}
+	return NULL;
+}
+
+static void
+test_growth_ahead_of_need_before_the_pool_runs_dry(void)
+{
+	/* No sync growth: only the control thread may grow, and it must do so in time. */
+	struct rte_mempool *mp = make_pool("tp_ahead", 2 * MB, 2 * MB, 128 * MB, 0,
+		TIDE_POOL_F_NO_SYNC_GROW);
+	struct steady s = { .mp = mp, .n = 20000, .period_ns = 25000 };
+	struct tide_pool_stats st;
+	pthread_t t;
+	unsigned int i;
+
+	s.m = calloc(s.n, sizeof(*s.m));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, steady_consumer, &s), 0);
+	pthread_join(t, NULL);
+	st = pstats(mp);
+	printf("\n    40k mbufs/s for 0.5 s: %u failed, %u blocks, %" PRIu64 " grown ahead ",
+		s.failed, st.nb_blocks, st.grows_ahead);
+	CU_ASSERT_EQUAL(s.failed, 0);
+	CU_ASSERT_EQUAL(st.alloc_fails, 0);
+	CU_ASSERT(st.grows_ahead >= 1);
+	CU_ASSERT_EQUAL(st.grows_sync, 0);
+	for (i = 0; i < s.n; i++)
+		rte_pktmbuf_free(s.m[i]);
+	free(s.m);
+	tide_pool_free(mp);
+}
+
+static void
+test_mbufs_of_a_new_block_are_initialised(void)
+{
+	struct rte_mempool *mp;
+	struct tide_mempool_block_info bi;
+	struct tide_pool_params p;
+	struct rte_mbuf **m;
+	unsigned int i, n, seen = 0;
+
+	tide_pool_params_init(&p, "tp_init");
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.priv_size = 64;
+	p.data_room_size = 4096;
+	p.cache_size = 0;
+	mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	n = pstats(mp).nb_objs;
+	m = calloc(n, sizeof(*m));
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	for (i = 0; i < n; i++) {
+		if (!in_block(mp, 1, m[i]))
+			continue;
+		seen++;
+		CU_ASSERT_PTR_EQUAL(m[i]->pool, mp);
+		CU_ASSERT_EQUAL(m[i]->buf_iova, rte_mempool_virt2iova(m[i]) + sizeof(**m) + 64);
+		CU_ASSERT_EQUAL(m[i]->buf_iova, rte_mem_virt2iova(m[i]->buf_addr));
+		CU_ASSERT_EQUAL(m[i]->buf_len, 4096);
+		CU_ASSERT_EQUAL(m[i]->priv_size, 64);
+		CU_ASSERT_EQUAL(m[i]->data_off, RTE_PKTMBUF_HEADROOM);
+		CU_ASSERT_EQUAL(m[i]->nb_segs, 1);
+		CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(m[i]), 1);
+		CU_ASSERT_EQUAL(m[i]->port, RTE_MBUF_PORT_INVALID);
+		CU_ASSERT_EQUAL(rte_mbuf_check(m[i], 1, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(seen, bi.nb_objs);
+	rte_pktmbuf_free_bulk(m, n);
+	free(m);
+	tide_pool_free(mp);
+}
+
+static void
+expect_refused(const struct tide_pool_params *p, int err, const char *what)
+{
+	char *log;
+
+	tide_test_log_begin();
+	rte_errno = 0;
+	CU_ASSERT_PTR_NULL(tide_pool_create(p));
+	log = tide_test_log_end();
+	if (rte_errno != err)
+		printf("\n    %s: rte_errno %d, expected %d ", what, rte_errno, err);
+	CU_ASSERT_EQUAL(rte_errno, err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tide_pool"));
+	free(log);
+}
+
+static void
+test_bad_parameters_are_refused_with_a_log_line(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	expect_refused(NULL, EINVAL, "NULL");
+	tide_pool_params_init(&p, NULL);
+	expect_refused(&p, EINVAL, "NULL name");
+	tide_pool_params_init(&p, "a_name_that_is_much_too_long_for_dpdk");
+	expect_refused(&p, ENAMETOOLONG, "long name");
+	tide_pool_params_init(&p, "tp_bad");
+	p.block_bytes = 0;
+	expect_refused(&p, EINVAL, "zero block");
+	tide_pool_params_init(&p, "tp_bad");
+	p.block_bytes = p.wall_bytes + 1;
+	expect_refused(&p, EINVAL, "block over the wall");
+	tide_pool_params_init(&p, "tp_bad");
+	p.block_bytes = 8ull << 30;
+	p.wall_bytes = 16ull << 30;
+	expect_refused(&p, EINVAL, "oversized block");
+	tide_pool_params_init(&p, "tp_bad");
+	p.wall_bytes = p.base_bytes - 1;
+	p.block_bytes = MB;
+	expect_refused(&p, EINVAL, "wall below base");
+	tide_pool_params_init(&p, "tp_bad");
+	p.socket_id = 77;
+	expect_refused(&p, EINVAL, "unknown socket");
+	tide_pool_params_init(&p, "tp_bad");
+	p.priv_size = 3;
+	expect_refused(&p, EINVAL, "unaligned private size");
+	tide_pool_params_init(&p, "tp_bad");
+	p.cache_size = RTE_MEMPOOL_CACHE_MAX_SIZE + 1;
+	expect_refused(&p, EINVAL, "cache too big");
+	tide_pool_params_init(&p, "tp_bad");
+	p.data_room_size = 16;
+	expect_refused(&p, EINVAL, "data room below headroom");
+
+	mp = make_pool("tp_dup", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	tide_pool_params_init(&p, "tp_dup");
+	expect_refused(&p, EEXIST, "duplicate");
+	CU_ASSERT_EQUAL(tide_pool_stats_get(NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_grow(NULL, 1), -EINVAL);
+	CU_ASSERT_FALSE(tide_pool_is_elastic(NULL));
+	tide_pool_free(NULL);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	tide_pool_free(mp);
+}
+
+#ifdef TIDE_FAULT_INJECTION
+static void
+test_exhausted_hugepages_fail_growth_not_the_pool(void)
+{
+	struct rte_mempool *mp = make_pool("tp_nohp", 2 * MB, 2 * MB, 64 * MB, 0, 0);
+	struct tide_pool_stats st;
+	struct rte_mbuf **m;
+	unsigned int n, got = 0;
+	char *log;
+
+	n = pstats(mp).nb_objs;
+	m = calloc(n * 2, sizeof(*m));
+	tide_fault_arm(TIDE_FAULT_MEMZONE, 0, 1000000);
+	tide_test_log_begin();
+	while (got < n * 2 && (m[got] = rte_pktmbuf_alloc(mp)) != NULL)
+		got++;
+	log = tide_test_log_end();
+	st = pstats(mp);
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT_EQUAL(st.nb_blocks, 1);
+	CU_ASSERT(st.grow_fails >= 1);
+	CU_ASSERT(st.alloc_fails >= 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot add a block"));
+	free(log);
+	/* Still serving: a freed mbuf is allocated again, intact. */
+	rte_pktmbuf_free(m[--got]);
+	m[got] = rte_pktmbuf_alloc(mp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m[got]);
+	CU_ASSERT_EQUAL(rte_mbuf_check(m[got], 1, NULL), 0);
+	got++;
+	/* Hugepages back: growth resumes. */
+	tide_fault_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	m[got] = rte_pktmbuf_alloc(mp);
+	CU_ASSERT_PTR_NOT_NULL(m[got]);
+	if (m[got] != NULL)
+		got++;
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
+	rte_pktmbuf_free_bulk(m, got);
+	free(m);
+	tide_pool_free(mp);
+}
+#endif
+
+/* ---- telemetry, through the same socket dpdk-telemetry.py uses ---- */
+
+static char *
+telemetry_query(const char *cmd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char *buf = calloc(1, 65536);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	ssize_t n;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/dpdk_telemetry.v2",
+		rte_eal_get_runtime_dir());
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		goto fail;
+	if (read(fd, buf, 65535) <= 0) /* the greeting */
+		goto fail;
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		goto fail;
+	n = read(fd, buf, 65535);
+	if (n <= 0)
+		goto fail;
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+fail:
+	if (fd >= 0)
+		close(fd);
+	buf[0] = '\0';
+	return buf;
+}
+
+static void
+test_telemetry_lists_and_describes_pools(void)
+{
+	struct rte_mempool *mp = make_pool("tp_tel", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	char *out;
+
+	out = telemetry_query("/tide/pool/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"/tide/pool/list\":[\"tp_tel\"]"));
+	free(out);
+	out = telemetry_query("/tide/pool/info,tp_tel");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tp_tel\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks\":1,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"bytes\":2097152,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"grows_sync\":0,"));
+	free(out);
+	out = telemetry_query("/tide/pool/info,nosuchpool");
+	CU_ASSERT_PTR_NULL(strstr(out, "\"name\""));
+	free(out);
+	tide_pool_free(mp);
+}
+
+/* ---- usable as any pktmbuf pool: RX queue on a vdev ---- */
+
+static void
+test_pool_feeds_an_rx_queue(void)
+{
+	struct rte_mempool *mp = make_pool("tp_rxq", 2 * MB, 2 * MB, 32 * MB, 256, 0);
+	struct rte_eth_conf conf = { 0 };
+	struct rte_mbuf *pkts[32];
+	uint16_t port, n, i;
+
+	CU_ASSERT_EQUAL_FATAL(rte_vdev_init("net_null_tp", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_get_port_by_name("net_null_tp", &port), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_rx_queue_setup(port, 0, 512, 0, NULL, mp), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_tx_queue_setup(port, 0, 512, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_start(port), 0);
+	n = rte_eth_rx_burst(port, 0, pkts, 32);
+	CU_ASSERT(n > 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_PTR_EQUAL(pkts[i]->pool, mp);
+	CU_ASSERT_EQUAL(rte_eth_tx_burst(port, 0, pkts, n), n);
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	rte_vdev_uninit("net_null_tp");
+	tide_pool_free(mp);
+}
+
+/* ---- stress: 2 lcores + a non-EAL thread alloc/free random bulks while growth runs ---- */
+
+#define PSTRESS_HOLD 4096
+#define PSTRESS_NS (2000ull * 1000 * 1000)
+
+struct pstress {
+	struct rte_mempool *mp;
+	volatile bool stop;
+	uint64_t dups, bad_owner, fails, ops;
+};
+
+/* The mbuf's private area holds who has it (0: the pool). */
+static uint64_t *
+owner_of(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+static void
+pstress_churn(struct pstress *s, uint64_t me)
+{
+	struct rte_mbuf **held = malloc(PSTRESS_HOLD * sizeof(*held));
+	unsigned int nheld = 0, i, grow_phase = 1;
+	uint64_t ops = 0;
+
+	while (!s->stop) {
+		unsigned int n = 1 + rte_rand_max(256);
+		/* Swing between holding much and little so the pool must grow again. */
+		if (nheld >= PSTRESS_HOLD - 256)
+			grow_phase = 0;
+		else if (nheld < 256)
+			grow_phase = 1;
+		if (nheld + n <= PSTRESS_HOLD &&
+				(grow_phase ? rte_rand_max(4) != 0 : rte_rand_max(4) == 0)) {
+			if (rte_pktmbuf_alloc_bulk(s->mp, &held[nheld], n) != 0) {
+				__atomic_fetch_add(&s->fails, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			for (i = nheld; i < nheld + n; i++)
+				if (__atomic_exchange_n(owner_of(held[i]), me, __ATOMIC_ACQ_REL) != 0)
+					__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
+			nheld += n;
+		} else {
+			n = RTE_MIN(n, nheld);
+			for (i = nheld - n; i < nheld; i++)
+				if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
+					__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+			rte_pktmbuf_free_bulk(&held[nheld - n], n);
+			nheld -= n;
+		}
+		ops++;
+	}
+	for (i = 0; i < nheld; i++)
+		if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
+			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+	rte_pktmbuf_free_bulk(held, nheld);
+	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
+	free(held);
+}
+
+static int
+pstress_lcore(void *arg)
+{
+	pstress_churn(arg, 10 + rte_lcore_id());
+	return 0;
+}
+
+static void *
+pstress_thread(void *arg)
+{
+	pstress_churn(arg, 999);
+	return NULL;
+}
+
+static void *
+pstress_timer(void *arg)
+{
+	struct pstress *s = arg;
+
+	tide_test_sleep_us(PSTRESS_NS / 1000);
+	s->stop = true;
+	return NULL;
+}
+
+static void
+owner_clear(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
+	unsigned int i __rte_unused)
+{
+	if (*owner_of(obj) != 0)
+		(*(unsigned int *)arg)++;
+}
+
+static void
+test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing(void)
+{
+	struct tide_pool_params p;
+	struct pstress s = { 0 };
+	struct tide_pool_stats st;
+	pthread_t th, tmr;
+	int worker = tide_test_worker_lcore();
+	unsigned int lc, dirty = 0;
+
+	tide_pool_params_init(&p, "tp_stress");
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.wall_bytes = 256 * MB;
+	p.priv_size = 8;
+	p.cache_size = 128;
+	s.mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s.mp);
+	CU_ASSERT_FATAL(worker >= 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(pstress_lcore, &s, worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, pstress_thread, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tmr, NULL, pstress_timer, &s), 0);
+	pstress_churn(&s, 10 + rte_lcore_id());
+	pthread_join(tmr, NULL);
+	pthread_join(th, NULL);
+	rte_eal_wait_lcore(worker);
+
+	RTE_LCORE_FOREACH(lc)
+		rte_mempool_cache_flush(rte_mempool_default_cache(s.mp, lc), s.mp);
+	st = pstats(s.mp);
+	printf("\n    %" PRIu64 " ops, %u blocks, %" PRIu64 " grown ahead, %" PRIu64
+		" sync, %" PRIu64 " failed bulks ", s.ops, st.nb_blocks, st.grows_ahead,
+		st.grows_sync, s.fails);
+	CU_ASSERT_EQUAL(s.dups, 0);
+	CU_ASSERT_EQUAL(s.bad_owner, 0);
+	CU_ASSERT_EQUAL(s.fails, 0);
+	CU_ASSERT(st.nb_blocks > 1);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
+	CU_ASSERT_EQUAL(st.nb_in_use, 0);
+	rte_mempool_obj_iter(s.mp, owner_clear, &dirty);
+	CU_ASSERT_EQUAL(dirty, 0);
+	CU_ASSERT_EQUAL(s.mp->populated_size, st.nb_objs);
+	rte_mempool_audit(s.mp);
+	tide_pool_free(s.mp);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("pool");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_create_takes_only_the_base_hugepages);
+	CU_ADD_TEST(s, test_allocating_past_the_base_grows_block_by_block);
+	CU_ADD_TEST(s, test_allocation_prefers_the_oldest_block);
+	CU_ADD_TEST(s, test_the_wall_stops_growth_and_the_pool_keeps_serving);
+	CU_ADD_TEST(s, test_growth_ahead_of_need_before_the_pool_runs_dry);
+	CU_ADD_TEST(s, test_mbufs_of_a_new_block_are_initialised);
+	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
+#endif
+	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
+	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);
+	CU_ADD_TEST(s, test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "pool", true, register_tests);
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* The growth policy, without EAL, on a fake clock. */
+
+#include "pool_policy.h"
+#include "test_common.h"
+
+#define MS (1000ull * 1000)
+
+static struct tide_grow_policy
+policy(bool predictive)
+{
+	return (struct tide_grow_policy){
+		.low_watermark = 500,
+		.block_objs = 1000,
+		.tick_ns = 1 * MS,
+		.predictive = predictive,
+	};
+}
+
+static uint32_t
+tick(const struct tide_grow_policy *pol, struct tide_grow_state *st, uint64_t now,
+	uint64_t nb_free, uint64_t nb_objs, uint32_t room)
+{
+	struct tide_grow_input in = {
+		.now_ns = now, .nb_free = nb_free, .nb_objs = nb_objs, .room_blocks = room,
+	};
+
+	return tide_grow_decide(pol, st, &in);
+}
+
+static void
+test_grows_one_block_below_the_watermark(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+
+	CU_ASSERT_EQUAL(tick(&pol, &st, 0, 501, 1000, 10), 0);
+	CU_ASSERT_EQUAL(tick(&pol, &st, 1 * MS, 500, 1000, 10), 0);
+	CU_ASSERT_EQUAL(tick(&pol, &st, 2 * MS, 499, 1000, 10), 1);
+	CU_ASSERT_EQUAL(tick(&pol, &st, 3 * MS, 0, 1000, 10), 1);
+}
+
+static void
+test_never_grows_past_the_wall(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+
+	CU_ASSERT_EQUAL(tick(&pol, &st, 0, 0, 1000, 0), 0);
+	pol.low_watermark = 5000;
+	CU_ASSERT_EQUAL(tick(&pol, &st, 1 * MS, 0, 1000, 3), 3);
+}
+
+static void
+test_a_burst_from_idle_is_met_at_its_first_tick(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+	uint32_t blocks;
+
+	/* Idle: nothing taken, well above the watermark. */
+	CU_ASSERT_EQUAL(tick(&pol, &st, 0, 4000, 4000, 100), 0);
+	CU_ASSERT_EQUAL(tick(&pol, &st, 1 * MS, 4000, 4000, 100), 0);
+	/* 3000 objects taken within one tick: 3 objects/us. Free (1000) is above the
+	 * watermark, but the next tick plus a block's latency (2 ms guessed) would eat 9000,
+	 * doubled for margin: grow 17 blocks now.
+	 */
+	blocks = tick(&pol, &st, 2 * MS, 1000, 4000, 100);
+	CU_ASSERT_EQUAL(blocks, 17);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 18000);
+	/* Without prediction the same burst waits for the watermark. */
+	struct tide_grow_policy flat = policy(false);
+	struct tide_grow_state st2 = { 0 };
+	tick(&flat, &st2, 1 * MS, 4000, 4000, 100);
+	CU_ASSERT_EQUAL(tick(&flat, &st2, 2 * MS, 1000, 4000, 100), 0);
+}
+
+static void
+test_the_rate_decays_after_the_burst(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+	uint64_t t;
+	double rate0;
+
+	tick(&pol, &st, 0, 4000, 4000, 100);
+	tick(&pol, &st, 1 * MS, 1000, 4000, 100);
+	rate0 = st.rate;
+	CU_ASSERT(tide_grow_target(&pol, &st) > pol.low_watermark);
+	/* Steady afterwards: after one time constant the rate is about halved... */
+	for (t = 2; t <= 201; t++)
+		tick(&pol, &st, t * MS, 100000, 100000 + 3000, 100);
+	CU_ASSERT(st.rate < rate0 * 0.5 && st.rate > rate0 * 0.3);
+	/* ...and soon the target is back at the watermark, never below it. */
+	for (; t < 3000; t++)
+		tick(&pol, &st, t * MS, 100000, 100000 + 3000, 100);
+	CU_ASSERT(st.rate < rate0 / 1000);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), pol.low_watermark);
+}
+
+static void
+test_measured_grow_latency_sizes_the_target(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+	uint64_t fast, slow;
+
+	tick(&pol, &st, 0, 4000, 4000, 100);
+	tick(&pol, &st, 1 * MS, 3000, 4000, 100); /* 1 object/us */
+	tide_grow_record(&st, 4, 4 * 100 * 1000);  /* 0.1 ms per block */
+	fast = tide_grow_target(&pol, &st);
+	CU_ASSERT_EQUAL(fast, 2200);
+	st.block_ns = 0;
+	tide_grow_record(&st, 1, 9 * MS);
+	slow = tide_grow_target(&pol, &st);
+	CU_ASSERT_EQUAL(slow, 20000);
+	/* A moving average: one fast measurement pulls it down a quarter of the way. */
+	tide_grow_record(&st, 1, 1 * MS);
+	CU_ASSERT_EQUAL(st.block_ns, 7 * MS);
+}
+
+static void
+test_a_clock_that_stands_still_is_harmless(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+
+	tick(&pol, &st, 5 * MS, 4000, 4000, 100);
+	CU_ASSERT_EQUAL(tick(&pol, &st, 5 * MS, 100, 4000, 100), 1);
+	CU_ASSERT_EQUAL(tick(&pol, &st, 4 * MS, 100, 4000, 100), 1);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("pool_policy");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_grows_one_block_below_the_watermark);
+	CU_ADD_TEST(s, test_never_grows_past_the_wall);
+	CU_ADD_TEST(s, test_a_burst_from_idle_is_met_at_its_first_tick);
+	CU_ADD_TEST(s, test_the_rate_decays_after_the_burst);
+	CU_ADD_TEST(s, test_measured_grow_latency_sizes_the_target);
+	CU_ADD_TEST(s, test_a_clock_that_stands_still_is_harmless);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "pool_policy", false, register_tests);
+}
