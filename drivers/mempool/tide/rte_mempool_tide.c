@@ -49,22 +49,33 @@ struct tblk {
 	uintptr_t lo;     /* first byte of the block (this header) */
 	uintptr_t hi;     /* one past its last byte */
 	uint64_t id;      /* order of addition, from 1 */
-	uint64_t nb_deq;  /* objects ever dequeued from it; under the lock */
 	uint32_t cap;     /* slots in free[] */
 	uint32_t nb_objs; /* objects populated into it; under the lock */
 	uint32_t nb_free; /* objects in free[]; under the lock */
+	uint32_t low;     /* fewest free objects since the last sample; under the lock */
 	uint32_t pos;     /* index in age[] while live */
 	bool live;        /* in age[]: dequeue may take from it */
 	void *free[] __rte_cache_aligned;
 };
 
-/* The pool's private data (mp->pool_data). */
+/*
+ * The pool's private data (mp->pool_data). The first cache line holds all a fast-path
+ * call writes besides the object slots: under contention the lock's line moves between
+ * cores anyway, and the current block's counters travel with it. While cur is set, its
+ * nb_free and low live here, not in the block; every other path calls tp_sync() first.
+ */
 struct tpool {
 	rte_spinlock_t lock;  /* guards everything below but ctl and the callback */
 	uint32_t first;       /* age[] index: no live block before it has free objects */
+	struct tblk *cur;     /* age[first] with its counters cached below, or NULL */
+	uint32_t cur_free;    /* cur's nb_free */
+	uint32_t cur_low;     /* cur's low */
+	uint32_t cur_seq;     /* bumped whenever cur changes: read outside the lock */
+	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for */
+	uintptr_t cur_span;   /* enqueue to sort objects before taking the lock */
+	struct tblk *hint;    /* block of the last enqueue: most runs go there again */
 	uint32_t nb_live;     /* blocks in age[] */
 	uint32_t nb_blk;      /* blocks in addr[]: live and hidden */
-	uint64_t nb_free;     /* free objects in live blocks */
 	struct tblk **age;    /* live blocks, oldest first */
 	struct tblk **addr;   /* all blocks, by address */
 	uint32_t slots;       /* capacity of age[] and addr[] */
@@ -151,13 +162,76 @@ tp_addr_slot(const struct tpool *tp, uintptr_t a)
 }
 
 static struct tblk *
-tp_find(const struct tpool *tp, uintptr_t a)
+tp_search(const struct tpool *tp, uintptr_t a)
 {
 	uint32_t i = tp_addr_slot(tp, a);
 
 	if (i == 0 || !blk_has(tp->addr[i - 1], a))
 		return NULL;
 	return tp->addr[i - 1];
+}
+
+/* The block of an object, trying the last one found first. Caller holds the lock. */
+static struct tblk *
+tp_find(struct tpool *tp, uintptr_t a)
+{
+	struct tblk *b = tp->hint;
+
+	if (b != NULL && blk_has(b, a))
+		return b;
+	b = tp_search(tp, a);
+	if (b != NULL)
+		tp->hint = b;
+	return b;
+}
+
+/* Copy pointers; runs are often short, where a loop beats a memcpy call. */
+static inline void
+ptr_copy(void **dst, void * const *src, unsigned int k)
+{
+	if (k <= 8) {
+		for (unsigned int i = 0; i < k; i++)
+			dst[i] = src[i];
+	} else {
+		memcpy(dst, src, k * sizeof(void *));
+	}
+}
+
+/* Change the current block (or clear it), publishing its range. Caller holds the lock. */
+static inline void
+tp_cur_set(struct tpool *tp, struct tblk *b)
+{
+	tp->cur = b;
+	__atomic_store_n(&tp->cur_lo, b != NULL ? b->lo : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->cur_span, b != NULL ? b->hi - b->lo : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->cur_seq, tp->cur_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Put the current block's cached counters back into it. Caller holds the lock. */
+static inline void
+tp_sync(struct tpool *tp)
+{
+	struct tblk *b = tp->cur;
+
+	if (b != NULL) {
+		b->nb_free = tp->cur_free;
+		b->low = tp->cur_low;
+		tp_cur_set(tp, NULL);
+	}
+}
+
+/* Cache the counters of the block at age[first]. Caller holds the lock, after tp_sync. */
+static void
+tp_load(struct tpool *tp)
+{
+	struct tblk *b;
+
+	if (tp->first >= tp->nb_live)
+		return;
+	b = tp->age[tp->first];
+	tp->cur_free = b->nb_free;
+	tp->cur_low = b->low;
+	tp_cur_set(tp, b);
 }
 
 /* Make room for one more block in both arrays; called without the lock, under ctl. */
@@ -201,6 +275,7 @@ tp_link(struct tpool *tp, struct tblk *b, bool live)
 {
 	uint32_t i = tp_addr_slot(tp, b->lo);
 
+	tp_sync(tp);
 	memmove(&tp->addr[i + 1], &tp->addr[i], (tp->nb_blk - i) * sizeof(b));
 	tp->addr[i] = b;
 	tp->nb_blk++;
@@ -209,7 +284,7 @@ tp_link(struct tpool *tp, struct tblk *b, bool live)
 		b->pos = tp->nb_live;
 		b->live = true;
 		tp->age[tp->nb_live++] = b;
-		tp->nb_free += b->nb_free;
+		b->low = b->nb_free;
 		if (b->nb_free > 0 && b->pos < tp->first)
 			tp->first = b->pos;
 	}
@@ -219,10 +294,11 @@ tp_link(struct tpool *tp, struct tblk *b, bool live)
 static void
 tp_publish(struct tpool *tp, struct tblk *b)
 {
+	tp_sync(tp);
 	b->pos = tp->nb_live;
 	b->live = true;
 	tp->age[tp->nb_live++] = b;
-	tp->nb_free += b->nb_free;
+	b->low = b->nb_free;
 	if (b->nb_free > 0 && b->pos < tp->first)
 		tp->first = b->pos;
 }
@@ -231,10 +307,14 @@ tp_publish(struct tpool *tp, struct tblk *b)
 static void
 tp_unlink(struct tpool *tp, struct tblk *b)
 {
-	uint32_t i = tp_addr_slot(tp, b->lo) - 1;
+	uint32_t i;
 
+	tp_sync(tp);
+	i = tp_addr_slot(tp, b->lo) - 1;
 	memmove(&tp->addr[i], &tp->addr[i + 1], (tp->nb_blk - i - 1) * sizeof(b));
 	tp->nb_blk--;
+	if (tp->hint == b)
+		tp->hint = NULL;
 	if (!b->live)
 		return;
 	for (i = b->pos; i + 1 < tp->nb_live; i++) {
@@ -242,32 +322,61 @@ tp_unlink(struct tpool *tp, struct tblk *b)
 		tp->age[i]->pos = i;
 	}
 	tp->nb_live--;
-	tp->nb_free -= b->nb_free;
 	if (tp->first > b->pos)
 		tp->first--;
 	b->live = false;
 }
 
-/* Take n objects, oldest block first. Caller holds the lock and checked nb_free >= n. */
-static void
-tp_take(struct tpool *tp, void **objs, unsigned int n)
+/* Take k objects from the top of a block's free stack. Caller holds the lock. */
+static inline void
+blk_take(struct tblk *b, void **objs, uint32_t k)
 {
-	uint32_t i = tp->first;
+	b->nb_free -= k;
+	ptr_copy(objs, &b->free[b->nb_free], k);
+	if (b->nb_free < b->low)
+		b->low = b->nb_free;
+}
 
-	tp->nb_free -= n;
-	while (n > 0) {
-		struct tblk *b = tp->age[i];
-		uint32_t k = RTE_MIN(n, b->nb_free);
+/* Free objects in live blocks from age[from] on, counting no further than need. */
+static uint64_t
+tp_count_free(const struct tpool *tp, uint32_t from, uint64_t need)
+{
+	uint64_t n = 0;
 
-		b->nb_free -= k;
-		b->nb_deq += k;
-		memcpy(objs, &b->free[b->nb_free], k * sizeof(void *));
-		objs += k;
-		n -= k;
-		if (b->nb_free == 0)
-			i++;
-	}
+	for (uint32_t i = from; i < tp->nb_live && n < need; i++)
+		n += tp->age[i]->nb_free;
+	return n;
+}
+
+/* Take n objects, oldest block first, across blocks; all or nothing. Caller holds the
+ * lock.
+ */
+static bool
+tp_take_slow(struct tpool *tp, void **objs, unsigned int n)
+{
+	uint32_t i;
+	bool ok = false;
+
+	tp_sync(tp);
+	for (i = tp->first; i < tp->nb_live && tp->age[i]->nb_free == 0; i++)
+		;
 	tp->first = i;
+	if (tp_count_free(tp, i, n) >= n) {
+		while (n > 0) {
+			struct tblk *b = tp->age[i];
+			uint32_t k = RTE_MIN(n, b->nb_free);
+
+			blk_take(b, objs, k);
+			objs += k;
+			n -= k;
+			if (b->nb_free == 0)
+				i++;
+		}
+		tp->first = i;
+		ok = true;
+	}
+	tp_load(tp);
+	return ok;
 }
 
 static int
@@ -300,38 +409,90 @@ tide_free(struct rte_mempool *mp)
 	mp->pool_data = NULL;
 }
 
+/* Length of the run of objects at the head of objs[] that all belong to b. */
+static unsigned int
+blk_run(const struct tblk *b, void * const *objs, unsigned int n)
+{
+	uintptr_t lo = b->lo, span = b->hi - b->lo;
+	unsigned int k = 1;
+
+	while (k < n && (uintptr_t)objs[k] - lo < span)
+		k++;
+	return k;
+}
+
+/* Push k objects onto a free stack of nb_objs slots holding *nb_free; what does not fit
+ * is a double free.
+ */
+static inline void
+tp_push(struct tpool *tp, struct tblk *b, uint32_t *nb_free, void * const *objs,
+	unsigned int k)
+{
+	uint32_t room = b->nb_objs - *nb_free;
+
+	if (unlikely(k > room)) {
+		tp->nb_double += k - room;
+		k = room;
+	}
+	ptr_copy(&b->free[*nb_free], objs, k);
+	*nb_free += k;
+}
+
+/* Push a run of k objects of block b. Caller holds the lock. */
+static inline void
+tp_push_run(struct tpool *tp, struct tblk *b, void * const *objs, unsigned int k)
+{
+	if (b == tp->cur) {
+		tp_push(tp, b, &tp->cur_free, objs, k);
+		return;
+	}
+	tp_push(tp, b, &b->nb_free, objs, k);
+	if (b->live && b->pos < tp->first) {
+		/* An older block has free objects again: dequeue starts there now. */
+		tp_sync(tp);
+		tp->first = b->pos;
+		tp_load(tp);
+	}
+}
+
 static int
 tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 {
 	struct tpool *tp = mp->pool_data;
-	struct tblk *b = NULL;
-	uint32_t first;
-	unsigned int i;
+	struct tblk *b;
+	unsigned int k;
 
+	/*
+	 * Most objects go back to the block dequeue is serving. Find how many lead the
+	 * table before taking the lock, from its published range; the lock then confirms
+	 * the current block has not changed since.
+	 */
+	uint32_t seq = __atomic_load_n(&tp->cur_seq, __ATOMIC_ACQUIRE);
+	uintptr_t lo = __atomic_load_n(&tp->cur_lo, __ATOMIC_RELAXED);
+	uintptr_t span = __atomic_load_n(&tp->cur_span, __ATOMIC_RELAXED);
+
+	for (k = 0; k < n && (uintptr_t)objs[k] - lo < span; k++)
+		;
 	rte_spinlock_lock(&tp->lock);
-	first = tp->first;
-	for (i = 0; i < n; i++) {
-		uintptr_t a = (uintptr_t)objs[i];
-
-		if (b == NULL || !blk_has(b, a)) {
-			b = tp_find(tp, a);
-			if (unlikely(b == NULL)) {
-				tp->nb_foreign++;
-				continue;
-			}
-		}
-		if (unlikely(b->nb_free >= b->nb_objs)) {
-			tp->nb_double++;
-			continue;
-		}
-		b->free[b->nb_free++] = objs[i];
-		if (b->live) {
-			tp->nb_free++;
-			if (b->pos < first)
-				first = b->pos;
-		}
+	b = tp->cur;
+	if (likely(k > 0 && tp->cur_seq == seq && k <= b->nb_objs - tp->cur_free)) {
+		ptr_copy(&b->free[tp->cur_free], objs, k);
+		tp->cur_free += k;
+		objs += k;
+		n -= k;
 	}
-	tp->first = first;
+	while (n > 0) {
+		b = tp_find(tp, (uintptr_t)objs[0]);
+		if (unlikely(b == NULL)) {
+			tp->nb_foreign++;
+			k = 1;
+		} else {
+			k = blk_run(b, objs, n);
+			tp_push_run(tp, b, objs, k);
+		}
+		objs += k;
+		n -= k;
+	}
 	rte_spinlock_unlock(&tp->lock);
 	return 0;
 }
@@ -339,12 +500,17 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 static bool
 tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 {
-	bool ok;
+	bool ok = true;
 
 	rte_spinlock_lock(&tp->lock);
-	ok = tp->nb_free >= n;
-	if (ok)
-		tp_take(tp, objs, n);
+	if (likely(tp->cur != NULL && tp->cur_free >= n)) {
+		tp->cur_free -= n;
+		ptr_copy(objs, &tp->cur->free[tp->cur_free], n);
+		if (tp->cur_free < tp->cur_low)
+			tp->cur_low = tp->cur_free;
+	} else {
+		ok = tp_take_slow(tp, objs, n);
+	}
 	rte_spinlock_unlock(&tp->lock);
 	return ok;
 }
@@ -384,9 +550,14 @@ tide_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
 static unsigned int
 tide_get_count(const struct rte_mempool *mp)
 {
-	const struct tpool *tp = mp->pool_data;
+	struct tpool *tp = mp->pool_data;
+	uint64_t n;
 
-	return (unsigned int)__atomic_load_n(&tp->nb_free, __ATOMIC_RELAXED);
+	rte_spinlock_lock(&tp->lock);
+	tp_sync(tp);
+	n = tp_count_free(tp, 0, UINT64_MAX);
+	rte_spinlock_unlock(&tp->lock);
+	return (unsigned int)n;
 }
 
 /* Memory for obj_num objects: the default layout plus a block header per chunk. */
@@ -623,7 +794,7 @@ tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
 	if (tp == NULL || addr == NULL || len == 0 || !rte_is_aligned(addr, RTE_CACHE_LINE_SIZE))
 		return -EINVAL;
 	rte_spinlock_lock(&tp->lock);
-	hit = tp_find(tp, (uintptr_t)addr);
+	hit = tp_search(tp, (uintptr_t)addr);
 	if (hit == NULL) {
 		uint32_t i = tp_addr_slot(tp, (uintptr_t)addr);
 
@@ -734,6 +905,7 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id)
 		return tmp_error(EINVAL);
 	pthread_mutex_lock(&tp->ctl);
 	rte_spinlock_lock(&tp->lock);
+	tp_sync(tp);
 	b = tp_live_by_id(tp, id);
 	if (b == NULL)
 		ret = -ENOENT;
@@ -766,17 +938,18 @@ tide_mempool_block_count(const struct rte_mempool *mp)
 	return tp == NULL ? 0 : __atomic_load_n(&tp->nb_live, __ATOMIC_RELAXED);
 }
 
-int
-tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
-	struct tide_mempool_block_info *info)
+static int
+tmp_block_read(const struct rte_mempool *mp, unsigned int idx,
+	struct tide_mempool_block_info *info, bool reset)
 {
 	struct tpool *tp = tp_of(mp);
-	const struct tblk *b;
+	struct tblk *b;
 	int ret = 0;
 
 	if (tp == NULL || info == NULL)
 		return tmp_error(EINVAL);
 	rte_spinlock_lock(&tp->lock);
+	tp_sync(tp);
 	if (idx >= tp->nb_live) {
 		ret = -ENOENT;
 	} else {
@@ -786,10 +959,26 @@ tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
 		info->len = b->hi - b->lo;
 		info->nb_objs = b->nb_objs;
 		info->nb_free = b->nb_free;
-		info->nb_deq = b->nb_deq;
+		info->nb_low = b->low;
+		if (reset)
+			b->low = b->nb_free;
 	}
 	rte_spinlock_unlock(&tp->lock);
 	return ret < 0 ? tmp_error(-ret) : 0;
+}
+
+int
+tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
+	struct tide_mempool_block_info *info)
+{
+	return tmp_block_read(mp, idx, info, false);
+}
+
+int
+tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
+	struct tide_mempool_block_info *info)
+{
+	return tmp_block_read(mp, idx, info, true);
 }
 
 int
@@ -802,12 +991,13 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 		return tmp_error(EINVAL);
 	memset(st, 0, sizeof(*st));
 	rte_spinlock_lock(&tp->lock);
+	tp_sync(tp);
 	for (i = 0; i < tp->nb_live; i++) {
 		st->bytes += tp->age[i]->hi - tp->age[i]->lo;
 		st->nb_objs += tp->age[i]->nb_objs;
 	}
 	st->nb_blocks = tp->nb_live;
-	st->nb_free = tp->nb_free;
+	st->nb_free = tp_count_free(tp, 0, UINT64_MAX);
 	st->nb_foreign = tp->nb_foreign;
 	st->nb_double = tp->nb_double;
 	rte_spinlock_unlock(&tp->lock);

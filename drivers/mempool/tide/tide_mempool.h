@@ -57,7 +57,9 @@ struct tide_mempool_block_info {
 	size_t len;       /**< bytes of memory the block covers */
 	uint32_t nb_objs; /**< objects in the block */
 	uint32_t nb_free; /**< of those, in the driver's free list */
-	uint64_t nb_deq;  /**< objects ever dequeued from the block */
+	uint32_t nb_low;  /**< fewest free objects at any moment since the last
+			   *   tide_mempool_block_sample(): nb_low == nb_objs means no object
+			   *   of the block was out (allocated or cached) since then */
 };
 
 /** Counters of a tide mempool, as tide_mempool_stats_get() reports them. */
@@ -159,6 +161,17 @@ unsigned int tide_mempool_block_count(const struct rte_mempool *mp);
  *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
  */
 int tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
+	struct tide_mempool_block_info *info);
+
+/**
+ * Like tide_mempool_block_info(), and start a new sampling interval: the block's nb_low
+ * restarts from its current free count. A reaper calls this every period to learn whether
+ * a block saw any allocation since the previous call.
+ *
+ * @return
+ *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
+ */
+int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info);
 
 /**

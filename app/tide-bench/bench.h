@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_BENCH_H
+#define TIDE_BENCH_H
+
+/*
+ * tide-bench: tidepool against the stock DPDK alternative, in the same run.
+ *
+ * Every scenario runs its variants in interleaved rounds (A, B, A, B...; the order turns
+ * every round) because this machine's speed changes without warning, and reports the
+ * median of the rounds and the ratios between variants. Output: one CSV row per
+ * measurement, "scenario,variant,metric,value,unit", or a table with --table.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BENCH_MAX_ROUNDS 64
+
+struct bench_opts {
+	unsigned int rounds; /* interleaved rounds per variant */
+	unsigned int ms;     /* duration of one measurement */
+	bool table;
+	const char *filter;  /* run only variants whose name contains this (NULL: all) */
+};
+
+/** True when the variant named @p v is selected by --filter. */
+bool bench_selected(const struct bench_opts *o, const char *v);
+
+struct bench_scenario {
+	const char *name;
+	const char *help;
+	int (*run)(const struct bench_opts *o);
+};
+
+/** Record one measurement of the running scenario. */
+void bench_emit(const char *variant, const char *metric, double value, const char *unit);
+
+/** Median of n values (reorders them). */
+double bench_median(double *v, unsigned int n);
+
+/** Run fn on every lcore (main included) at once; returns when all are done. */
+int bench_on_all_lcores(int (*fn)(void *), void *arg);
+
+/** Time in ns (monotonic). */
+uint64_t bench_now_ns(void);
+
+extern const struct bench_scenario bench_mempool;
+extern const struct bench_scenario bench_fwd;
+
+#endif

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * tide-bench [EAL args --] SCENARIO [--rounds N] [--ms MS] [--filter STR] [--table]
+ *
+ * Without EAL arguments it runs on "-l 0-N --no-pci" with its own --file-prefix.
+ */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "bench.h"
+#include "tide_app.h"
+
+#define BENCH_MAX_ROWS 4096
+
+struct bench_row {
+	char variant[96];
+	char metric[32];
+	char unit[16];
+	double value;
+};
+
+static const struct bench_scenario *const bench_scenarios[] = {
+	&bench_mempool,
+	&bench_fwd,
+};
+
+static const struct bench_scenario *bench_current;
+static struct bench_row bench_rows[BENCH_MAX_ROWS];
+static unsigned int bench_nb_rows;
+static bool bench_table;
+
+void
+bench_emit(const char *variant, const char *metric, double value, const char *unit)
+{
+	struct bench_row *r;
+
+	if (!bench_table) {
+		printf("%s,%s,%s,%.4g,%s\n", bench_current->name, variant, metric, value, unit);
+		fflush(stdout);
+	}
+	if (bench_nb_rows == BENCH_MAX_ROWS)
+		return;
+	r = &bench_rows[bench_nb_rows++];
+	snprintf(r->variant, sizeof(r->variant), "%s", variant);
+	snprintf(r->metric, sizeof(r->metric), "%s", metric);
+	snprintf(r->unit, sizeof(r->unit), "%s", unit);
+	r->value = value;
+}
+
+static int
+bench_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+bench_median(double *v, unsigned int n)
+{
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), bench_cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int
+bench_on_all_lcores(int (*fn)(void *), void *arg)
+{
+	int ret = rte_eal_mp_remote_launch(fn, arg, CALL_MAIN);
+
+	rte_eal_mp_wait_lcore();
+	return ret;
+}
+
+bool
+bench_selected(const struct bench_opts *o, const char *v)
+{
+	return o->filter == NULL || strstr(v, o->filter) != NULL;
+}
+
+uint64_t
+bench_now_ns(void)
+{
+	return tide_app_now_ns();
+}
+
+static void
+bench_print_table(void)
+{
+	printf("%-12s %-44s %-10s %12s %s\n", "scenario", "variant", "metric", "value",
+		"unit");
+	for (unsigned int i = 0; i < bench_nb_rows; i++)
+		printf("%-12s %-44s %-10s %12.4g %s\n", bench_current->name,
+			bench_rows[i].variant, bench_rows[i].metric, bench_rows[i].value,
+			bench_rows[i].unit);
+}
+
+static void
+bench_usage(const char *prog)
+{
+	printf("usage: %s [EAL args --] SCENARIO [--rounds N] [--ms MS] [--filter STR] "
+		"[--table]\n"
+		"scenarios:\n", prog);
+	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
+		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+}
+
+static int
+bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
+{
+	static const struct option opts[] = {
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "ms", required_argument, NULL, 'm' },
+		{ "table", no_argument, NULL, 't' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*o = (struct bench_opts){ .rounds = 5, .ms = 200 };
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': o->rounds = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'm': o->ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 't': o->table = true; break;
+		case 'f': o->filter = optarg; break;
+		case 'h': bench_usage(argv[0]); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind != argc - 1 || o->rounds == 0 || o->rounds > BENCH_MAX_ROUNDS || o->ms == 0)
+		return -1;
+	*scenario = argv[optind];
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *name = NULL;
+	struct bench_opts o;
+	char defaults[64];
+	char **args;
+	int nargs, ret = 1;
+
+	/* Parse first so that a bad command line does not wait for EAL. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			bench_usage(argv[0]);
+			return 0;
+		}
+	snprintf(defaults, sizeof(defaults), "%s --no-pci", tide_app_lcores(4));
+	if (tide_app_eal_init(argc, argv, "tide-bench", defaults, &nargs, &args) < 0)
+		return 1;
+	if (bench_parse(nargs, args, &o, &name) < 0) {
+		bench_usage(args[0]);
+		goto out;
+	}
+	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
+		if (strcmp(bench_scenarios[i]->name, name) == 0)
+			bench_current = bench_scenarios[i];
+	if (bench_current == NULL) {
+		fprintf(stderr, "tide-bench: unknown scenario '%s'\n", name);
+		bench_usage(args[0]);
+		goto out;
+	}
+	bench_table = o.table;
+	if (!bench_table)
+		printf("scenario,variant,metric,value,unit\n");
+	ret = bench_current->run(&o) == 0 ? 0 : 1;
+	if (bench_table)
+		bench_print_table();
+out:
+	rte_eal_cleanup();
+	return ret;
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * mempool: alloc+free throughput of the tide driver against ring_mp_mc and stack.
+ *
+ * As DPDK's mempool_perf test does, every lcore takes `keep` objects in bulks of n and
+ * then puts them back in bulks of n, over and over, all lcores at once. Two patterns:
+ * keep = n (alloc a bulk, free it: what a data path does, and what a per-lcore cache
+ * absorbs), and keep = 512 (more than the cache holds, so caches refill and flush
+ * through the driver on every round: the driver's own cost). Rate: objects taken and
+ * returned per second, summed over lcores. Pools are pktmbuf pools created the stock way
+ * (rte_pktmbuf_pool_create_by_ops), one per driver and cache setting.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "bench.h"
+
+#define MP_KEEP_MAX 512
+#define MP_OBJS 16384
+#define MP_CACHE 256
+
+static const char *const mp_drivers[] = { "tide", "ring_mp_mc", "stack" };
+static const unsigned int mp_caches[] = { MP_CACHE, 0 };
+static const unsigned int mp_bulks[] = { 1, 8, 32, 128 };
+static const unsigned int mp_keeps[] = { 0, MP_KEEP_MAX }; /* 0: keep = bulk */
+
+#define NB_DRV RTE_DIM(mp_drivers)
+#define NB_CACHE RTE_DIM(mp_caches)
+#define NB_BULK RTE_DIM(mp_bulks)
+#define NB_KEEP RTE_DIM(mp_keeps)
+
+struct mp_run {
+	struct rte_mempool *mp;
+	unsigned int bulk;
+	unsigned int keep;
+	uint64_t ns;
+	volatile int ready;
+	double rate[RTE_MAX_LCORE]; /* objects per second, per lcore */
+	int fail;
+};
+
+static int
+mp_worker(void *arg)
+{
+	struct mp_run *r = arg;
+	unsigned int lc = rte_lcore_id(), i;
+	void *objs[MP_KEEP_MAX];
+	uint64_t n = 0, t0, t1, end;
+
+	__atomic_fetch_add(&r->ready, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) < (int)rte_lcore_count())
+		rte_pause();
+	t0 = bench_now_ns();
+	end = t0 + r->ns;
+	do {
+		/* Read the clock every 64 rounds: a clock read costs as much as a cached op. */
+		for (unsigned int rep = 0; rep < 64; rep++) {
+			for (i = 0; i < r->keep; i += r->bulk)
+				if (rte_mempool_get_bulk(r->mp, &objs[i], r->bulk) != 0) {
+					r->fail = 1;
+					break;
+				}
+			for (unsigned int j = 0; j < i; j += r->bulk)
+				rte_mempool_put_bulk(r->mp, &objs[j], r->bulk);
+			n += i;
+		}
+		t1 = bench_now_ns();
+	} while (t1 < end);
+	r->rate[lc] = n / ((t1 - t0) / 1e9);
+	return 0;
+}
+
+static double
+mp_measure(struct rte_mempool *mp, unsigned int bulk, unsigned int keep, unsigned int ms)
+{
+	struct mp_run r = {
+		.mp = mp, .bulk = bulk, .keep = keep ? keep : bulk, .ns = (uint64_t)ms * 1000000,
+	};
+	double total = 0;
+	unsigned int lc;
+
+	bench_on_all_lcores(mp_worker, &r);
+	if (r.fail)
+		return -1;
+	RTE_LCORE_FOREACH(lc)
+		total += r.rate[lc];
+	return total;
+}
+
+static struct rte_mempool *
+mp_pool(const char *driver, unsigned int cache)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct rte_mempool *mp;
+
+	snprintf(name, sizeof(name), "bmp_%s_%u", driver, cache);
+	mp = rte_pktmbuf_pool_create_by_ops(name, MP_OBJS, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY, driver);
+	if (mp == NULL)
+		fprintf(stderr, "tide-bench: cannot create a %s pool: %s\n", driver,
+			rte_strerror(rte_errno));
+	return mp;
+}
+
+static void
+mp_variant(char *v, size_t len, const char *drv, unsigned int c, unsigned int b,
+	unsigned int k)
+{
+	if (mp_keeps[k] == 0)
+		snprintf(v, len, "%s/cache%u/bulk%u", drv, mp_caches[c], mp_bulks[b]);
+	else
+		snprintf(v, len, "%s/cache%u/bulk%u/keep%u", drv, mp_caches[c], mp_bulks[b],
+			mp_keeps[k]);
+}
+
+/* A configuration runs when --filter matches its name without the driver. */
+static bool
+mp_selected(const struct bench_opts *o, unsigned int c, unsigned int b, unsigned int k)
+{
+	char v[96];
+
+	mp_variant(v, sizeof(v), "", c, b, k);
+	return bench_selected(o, v);
+}
+
+/* Emit ratios of tide to each stock driver; return the worst against each. */
+static void
+mp_ratios(const struct bench_opts *o, double med[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP],
+	unsigned int c, unsigned int k, double worst[NB_DRV])
+{
+	char v[96], name[48];
+
+	for (unsigned int d = 1; d < NB_DRV; d++) {
+		worst[d] = 1e9;
+		for (unsigned int b = 0; b < NB_BULK; b++) {
+			double q;
+
+			if (!mp_selected(o, c, b, k))
+				continue;
+			q = med[0][c][b][k] / med[d][c][b][k];
+
+			snprintf(name, sizeof(name), "tide:%s", mp_drivers[d]);
+			mp_variant(v, sizeof(v), name, c, b, k);
+			bench_emit(v, "ratio", q, "x");
+			worst[d] = RTE_MIN(worst[d], q);
+		}
+	}
+}
+
+static int
+mp_run(const struct bench_opts *o)
+{
+	static double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS];
+	struct rte_mempool *pools[NB_DRV][NB_CACHE] = { { NULL } };
+	double med[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP];
+	char v[96];
+	int ret = -1;
+
+	for (unsigned int d = 0; d < NB_DRV; d++)
+		for (unsigned int c = 0; c < NB_CACHE; c++)
+			if ((pools[d][c] = mp_pool(mp_drivers[d], mp_caches[c])) == NULL)
+				goto out;
+	/* Interleave: every round measures every configuration, drivers in turning order. */
+	for (unsigned int round = 0; round < o->rounds; round++)
+		for (unsigned int c = 0; c < NB_CACHE; c++)
+			for (unsigned int k = 0; k < NB_KEEP; k++)
+				for (unsigned int b = 0; b < NB_BULK; b++)
+					for (unsigned int i = 0; i < NB_DRV; i++) {
+						unsigned int d = (i + round) % NB_DRV;
+						double x = 0;
+
+						if (mp_selected(o, c, b, k))
+							x = mp_measure(pools[d][c], mp_bulks[b],
+								mp_keeps[k], o->ms);
+						if (x < 0)
+							goto out;
+						rates[d][c][b][k][round] = x;
+					}
+	for (unsigned int c = 0; c < NB_CACHE; c++)
+		for (unsigned int k = 0; k < NB_KEEP; k++)
+			for (unsigned int b = 0; b < NB_BULK; b++)
+				for (unsigned int d = 0; d < NB_DRV; d++) {
+					med[d][c][b][k] = bench_median(rates[d][c][b][k], o->rounds);
+					mp_variant(v, sizeof(v), mp_drivers[d], c, b, k);
+					if (mp_selected(o, c, b, k))
+						bench_emit(v, "rate", med[d][c][b][k] / 1e6,
+							"Mobj/s");
+				}
+	for (unsigned int c = 0; c < NB_CACHE; c++) {
+		double worst[NB_KEEP][NB_DRV];
+
+		for (unsigned int k = 0; k < NB_KEEP; k++)
+			mp_ratios(o, med, c, k, worst[k]);
+		/* The targets: with a cache, the data-path pattern (keep = bulk); without, both. */
+		if (mp_caches[c] != 0 && worst[0][1] < 1e9)
+			bench_emit("target:cache:tide>=0.95*ring_mp_mc", "worst", worst[0][1], "x");
+		else if (mp_caches[c] == 0 && RTE_MIN(worst[0][2], worst[1][2]) < 1e9)
+			bench_emit("target:nocache:tide>=stack", "worst",
+				RTE_MIN(worst[0][2], worst[1][2]), "x");
+	}
+	ret = 0;
+out:
+	for (unsigned int d = 0; d < NB_DRV; d++)
+		for (unsigned int c = 0; c < NB_CACHE; c++)
+			rte_mempool_free(pools[d][c]);
+	return ret;
+}
+
+const struct bench_scenario bench_mempool = {
+	.name = "mempool",
+	.help = "alloc+free bulk throughput: tide vs ring_mp_mc vs stack, cache on/off",
+	.run = mp_run,
+};
