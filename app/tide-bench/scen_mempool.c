@@ -120,6 +120,16 @@ mp_variant(char *v, size_t len, const char *drv, unsigned int c, unsigned int b,
 			mp_keeps[k]);
 }
 
+static void
+mp_pools_free(struct rte_mempool *pools[NB_DRV][NB_CACHE])
+{
+	for (unsigned int d = 0; d < NB_DRV; d++)
+		for (unsigned int c = 0; c < NB_CACHE; c++) {
+			rte_mempool_free(pools[d][c]);
+			pools[d][c] = NULL;
+		}
+}
+
 /* A configuration runs when --filter matches its name without the driver. */
 static bool
 mp_selected(const struct bench_opts *o, unsigned int c, unsigned int b, unsigned int k)
@@ -130,26 +140,33 @@ mp_selected(const struct bench_opts *o, unsigned int c, unsigned int b, unsigned
 	return bench_selected(o, v);
 }
 
-/* Emit ratios of tide to each stock driver; return the worst against each. */
+/*
+ * Emit ratios of tide to each stock driver and return the worst against each. A ratio is
+ * the median over rounds of the ratio of the two measurements taken back to back in that
+ * round: the machine's speed drifts less between neighbours than across the run.
+ */
 static void
-mp_ratios(const struct bench_opts *o, double med[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP],
+mp_ratios(const struct bench_opts *o,
+	double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS],
 	unsigned int c, unsigned int k, double worst[NB_DRV])
 {
+	double q[BENCH_MAX_ROUNDS];
 	char v[96], name[48];
 
 	for (unsigned int d = 1; d < NB_DRV; d++) {
 		worst[d] = 1e9;
 		for (unsigned int b = 0; b < NB_BULK; b++) {
-			double q;
+			double m;
 
 			if (!mp_selected(o, c, b, k))
 				continue;
-			q = med[0][c][b][k] / med[d][c][b][k];
-
+			for (unsigned int r = 0; r < o->rounds; r++)
+				q[r] = rates[0][c][b][k][r] / rates[d][c][b][k][r];
+			m = bench_median(q, o->rounds);
 			snprintf(name, sizeof(name), "tide:%s", mp_drivers[d]);
 			mp_variant(v, sizeof(v), name, c, b, k);
-			bench_emit(v, "ratio", q, "x");
-			worst[d] = RTE_MIN(worst[d], q);
+			bench_emit(v, "ratio", m, "x");
+			worst[d] = RTE_MIN(worst[d], m);
 		}
 	}
 }
@@ -163,12 +180,20 @@ mp_run(const struct bench_opts *o)
 	char v[96];
 	int ret = -1;
 
-	for (unsigned int d = 0; d < NB_DRV; d++)
-		for (unsigned int c = 0; c < NB_CACHE; c++)
-			if ((pools[d][c] = mp_pool(mp_drivers[d], mp_caches[c])) == NULL)
-				goto out;
-	/* Interleave: every round measures every configuration, drivers in turning order. */
-	for (unsigned int round = 0; round < o->rounds; round++)
+	/*
+	 * Interleave: every round measures every configuration, drivers in turning order,
+	 * on pools created afresh, so that no driver keeps a lucky or unlucky memory
+	 * layout (cache-set aliasing alone moves a cached-path figure by 20%).
+	 */
+	for (unsigned int round = 0; round < o->rounds; round++) {
+		for (unsigned int i = 0; i < NB_DRV; i++)
+			for (unsigned int c = 0; c < NB_CACHE; c++) {
+				unsigned int d = (i + round) % NB_DRV;
+
+				pools[d][c] = mp_pool(mp_drivers[d], mp_caches[c]);
+				if (pools[d][c] == NULL)
+					goto out;
+			}
 		for (unsigned int c = 0; c < NB_CACHE; c++)
 			for (unsigned int k = 0; k < NB_KEEP; k++)
 				for (unsigned int b = 0; b < NB_BULK; b++)
@@ -183,6 +208,8 @@ mp_run(const struct bench_opts *o)
 							goto out;
 						rates[d][c][b][k][round] = x;
 					}
+		mp_pools_free(pools);
+	}
 	for (unsigned int c = 0; c < NB_CACHE; c++)
 		for (unsigned int k = 0; k < NB_KEEP; k++)
 			for (unsigned int b = 0; b < NB_BULK; b++)
@@ -197,7 +224,7 @@ mp_run(const struct bench_opts *o)
 		double worst[NB_KEEP][NB_DRV];
 
 		for (unsigned int k = 0; k < NB_KEEP; k++)
-			mp_ratios(o, med, c, k, worst[k]);
+			mp_ratios(o, rates, c, k, worst[k]);
 		/* The targets: with a cache, the data-path pattern (keep = bulk); without, both. */
 		if (mp_caches[c] != 0 && worst[0][1] < 1e9)
 			bench_emit("target:cache:tide>=0.95*ring_mp_mc", "worst", worst[0][1], "x");
@@ -207,9 +234,7 @@ mp_run(const struct bench_opts *o)
 	}
 	ret = 0;
 out:
-	for (unsigned int d = 0; d < NB_DRV; d++)
-		for (unsigned int c = 0; c < NB_CACHE; c++)
-			rte_mempool_free(pools[d][c]);
+	mp_pools_free(pools);
 	return ret;
 }
 

@@ -59,20 +59,23 @@ struct tblk {
 };
 
 /*
- * The pool's private data (mp->pool_data). The first cache line holds all a fast-path
- * call writes besides the object slots: under contention the lock's line moves between
- * cores anyway, and the current block's counters travel with it. While cur is set, its
- * nb_free and low live here, not in the block; every other path calls tp_sync() first.
+ * The pool's private data (mp->pool_data), laid out for two cores fighting over it: the
+ * lock alone on its line (waiters spin there); the current block's range, read outside
+ * the lock by every enqueue and written only when the current block changes, on the next;
+ * then what the lock holder writes. While cur is set, its nb_free and low live here, not
+ * in the block; every other path calls tp_sync() first.
  */
 struct tpool {
 	rte_spinlock_t lock;  /* guards everything below but ctl and the callback */
-	uint32_t first;       /* age[] index: no live block before it has free objects */
+
+	uint32_t cur_seq __rte_cache_aligned; /* bumped whenever cur changes */
+	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for enqueue */
+	uintptr_t cur_span;   /* to sort objects before it takes the lock */
+
+	uint32_t first __rte_cache_aligned; /* age[] index: no older live block has free objects */
 	struct tblk *cur;     /* age[first] with its counters cached below, or NULL */
 	uint32_t cur_free;    /* cur's nb_free */
 	uint32_t cur_low;     /* cur's low */
-	uint32_t cur_seq;     /* bumped whenever cur changes: read outside the lock */
-	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for */
-	uintptr_t cur_span;   /* enqueue to sort objects before taking the lock */
 	struct tblk *hint;    /* block of the last enqueue: most runs go there again */
 	uint32_t nb_live;     /* blocks in age[] */
 	uint32_t nb_blk;      /* blocks in addr[]: live and hidden */
@@ -351,7 +354,7 @@ tp_count_free(const struct tpool *tp, uint32_t from, uint64_t need)
 /* Take n objects, oldest block first, across blocks; all or nothing. Caller holds the
  * lock.
  */
-static bool
+static __rte_noinline bool
 tp_take_slow(struct tpool *tp, void **objs, unsigned int n)
 {
 	uint32_t i;
@@ -455,6 +458,27 @@ tp_push_run(struct tpool *tp, struct tblk *b, void * const *objs, unsigned int k
 	}
 }
 
+/* Objects that do not go to the current block: find each run's block. Under the lock. */
+static __rte_noinline void
+tp_enqueue_rest(struct tpool *tp, void * const *objs, unsigned int n)
+{
+	struct tblk *b;
+	unsigned int k;
+
+	while (n > 0) {
+		b = tp_find(tp, (uintptr_t)objs[0]);
+		if (unlikely(b == NULL)) {
+			tp->nb_foreign++;
+			k = 1;
+		} else {
+			k = blk_run(b, objs, n);
+			tp_push_run(tp, b, objs, k);
+		}
+		objs += k;
+		n -= k;
+	}
+}
+
 static int
 tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 {
@@ -481,23 +505,13 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 		objs += k;
 		n -= k;
 	}
-	while (n > 0) {
-		b = tp_find(tp, (uintptr_t)objs[0]);
-		if (unlikely(b == NULL)) {
-			tp->nb_foreign++;
-			k = 1;
-		} else {
-			k = blk_run(b, objs, n);
-			tp_push_run(tp, b, objs, k);
-		}
-		objs += k;
-		n -= k;
-	}
+	if (unlikely(n > 0))
+		tp_enqueue_rest(tp, objs, n);
 	rte_spinlock_unlock(&tp->lock);
 	return 0;
 }
 
-static bool
+static __rte_always_inline bool
 tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 {
 	bool ok = true;
@@ -516,7 +530,7 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 }
 
 /* The free lists are short: let the grow callback add blocks, then try again. */
-static int
+static __rte_noinline int
 tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigned int n)
 {
 	tide_mempool_grow_cb_t *cb;

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Install tidepool into a scratch directory, build the README example against the
+# installed libtidepool.pc with pkg-config, as an application would, and run it.
+#   test_install.sh BUILDDIR SOURCEDIR [SANITIZERS]
+set -eu
+build=$1
+src=$2
+# A sanitized tidepool needs a sanitized application (the runtime must load first).
+san=""
+case "${3:-none}" in none|"") ;; *) san="-fsanitize=$3" ;; esac
+tmp=$(mktemp -d /tmp/tide-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+meson install -C "$build" --destdir "$tmp" --no-rebuild >/dev/null
+pc=$(find "$tmp" -name libtidepool.pc)
+[ -n "$pc" ] || { echo "libtidepool.pc was not installed"; exit 1; }
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+libdir=$(dirname "$(dirname "$pc")")
+# The scratch install is not at its prefix: relocate a copy of the .pc file there.
+mkdir "$tmp/pc"
+sed "s|^prefix=.*|prefix=$tmp$prefix|" "$pc" >"$tmp/pc/libtidepool.pc"
+export PKG_CONFIG_PATH="$tmp/pc"
+flags=$(pkg-config --cflags --libs libtidepool)
+# shellcheck disable=SC2086
+cc -Wall -Wextra -Werror $san "$src/examples/elastic_pool.c" $flags -o "$tmp/elastic_pool"
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/elastic_pool" -l 0 --no-pci --file-prefix "tide-install-$$" \
+	--log-level lib.eal:warning 2>&1)
+echo "$out"
+echo "$out" | grep -q "mbufs in use" || { echo "the example did not run"; exit 1; }
+echo "$out" | grep -qv "^1 blocks" || { echo "the pool did not grow"; exit 1; }
