@@ -69,6 +69,7 @@ test_eal_init(int argc, char **argv, const char *exe)
 	eal[n++] = "--no-pci";
 	eal[n++] = "--file-prefix";
 	eal[n++] = prefix;
+	eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
 	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)

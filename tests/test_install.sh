@@ -25,7 +25,7 @@ export PKG_CONFIG_PATH="$tmp/pc"
 flags=$(pkg-config --cflags --libs libtidepool)
 # shellcheck disable=SC2086
 cc -Wall -Wextra -Werror $san "$src/examples/elastic_pool.c" $flags -o "$tmp/elastic_pool"
-out=$(LD_LIBRARY_PATH=$libdir "$tmp/elastic_pool" -l 0 --no-pci --file-prefix "tide-install-$$" \
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/elastic_pool" -l 0 --no-pci --huge-unlink --file-prefix "tide-install-$$" \
 	--log-level lib.eal:warning 2>&1)
 echo "$out"
 echo "$out" | grep -q "mbufs in use" || { echo "the example did not run"; exit 1; }

@@ -715,7 +715,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 		dup2(fd, 2);
 		execl(testpmd, testpmd, "-l", "0-1", "--no-pci", "--vdev", "net_null0",
 			"--vdev", "net_null1", "-d", plugin, "--mbuf-pool-ops-name=tide",
-			"--file-prefix", prefix, "--", "--total-num-mbufs=16384",
+			"--file-prefix", prefix, "--huge-unlink", "--", "--total-num-mbufs=16384",
 			"--stats-period=1", "--no-mlockall", (char *)NULL);
 		_exit(127);
 	}

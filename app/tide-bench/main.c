@@ -3,7 +3,7 @@
 /*
  * tide-bench [EAL args --] SCENARIO [--rounds N] [--ms MS] [--filter STR] [--table]
  *
- * Without EAL arguments it runs on "-l 0-N --no-pci" with its own --file-prefix.
+ * Without EAL arguments it runs on "-l 0-N --no-pci --huge-unlink" with its own --file-prefix.
  */
 
 #include <getopt.h>
@@ -161,7 +161,7 @@ main(int argc, char **argv)
 			bench_usage(argv[0]);
 			return 0;
 		}
-	snprintf(defaults, sizeof(defaults), "%s --no-pci", tide_app_lcores(4));
+	snprintf(defaults, sizeof(defaults), "%s --no-pci --huge-unlink", tide_app_lcores(4));
 	if (tide_app_eal_init(argc, argv, "tide-bench", defaults, &nargs, &args) < 0)
 		return 1;
 	if (bench_parse(nargs, args, &o, &name) < 0) {

@@ -3,7 +3,8 @@
 /*
  * tidepmd [EAL args --] [options]
  *
- * Without EAL arguments it runs on "-l 0-1 --no-pci --vdev net_null0 --vdev net_null1":
+ * Without EAL arguments it runs on "-l 0-1 --no-pci --huge-unlink --vdev net_null0
+ * --vdev net_null1":
  * io forwarding between two null ports, every mbuf from an elastic tidepool pool.
  */
 
@@ -159,8 +160,8 @@ main(int argc, char **argv)
 	char **args;
 	int nargs, ret = 1;
 
-	snprintf(defaults, sizeof(defaults), "%s --no-pci --vdev net_null0 --vdev net_null1",
-		tide_app_lcores(2));
+	snprintf(defaults, sizeof(defaults),
+		"%s --no-pci --huge-unlink --vdev net_null0 --vdev net_null1", tide_app_lcores(2));
 	if (tide_app_eal_init(argc, argv, "tidepmd", defaults, &nargs, &args) < 0)
 		return 1;
 	if (tpmd_parse(nargs, args, &tpmd.cfg) < 0)
