@@ -197,18 +197,49 @@ test_block_add_then_remove_when_all_free(void)
 	rte_mempool_put_bulk(mp, all, objs1);
 	free(all);
 
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2), -EBUSY);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2, 0), -EBUSY);
 	CU_ASSERT_EQUAL(rte_errno, EBUSY);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
 	rte_mempool_put(mp, obj);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2), 0);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2), -ENOENT);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2, 0), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2, 0), -ENOENT);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
 	CU_ASSERT_EQUAL(obj_iter_count(mp), objs1);
 	CU_ASSERT_EQUAL(mp->populated_size, objs1);
 	CU_ASSERT_EQUAL(mem_iter_count(mp), mp->nb_mem_chunks);
 	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), objs1);
 	rte_mempool_audit(mp);
+	rte_mempool_free(mp);
+}
+
+static void
+test_sample_tells_whether_a_block_was_touched(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_sample", 0);
+	struct tide_mempool_block_info bi;
+	int64_t id;
+	void *obj;
+
+	id = add_block(mp, BLOCK_LEN);
+	CU_ASSERT_FATAL(id > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_sample(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_low, bi.nb_objs);
+	/* One object out and back: all free again, but touched since the sample. */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
+	rte_mempool_put(mp, obj);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_free, bi.nb_objs);
+	CU_ASSERT_EQUAL(bi.nb_low, bi.nb_objs - 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, TIDE_MEMPOOL_RM_UNTOUCHED),
+		-EBUSY);
+	/* block_info does not start a new interval; block_sample does. */
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_low, bi.nb_objs - 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_sample(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_low, bi.nb_objs - 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_low, bi.nb_objs);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, TIDE_MEMPOOL_RM_UNTOUCHED), 0);
 	rte_mempool_free(mp);
 }
 
@@ -229,7 +260,7 @@ test_removed_block_memory_is_freed(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
 	CU_ASSERT_PTR_EQUAL(bi.addr, mz->addr);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0), 0);
 	CU_ASSERT_PTR_NULL(rte_memzone_lookup(name));
 	rte_mempool_free(mp);
 }
@@ -342,9 +373,9 @@ test_cached_objects_keep_block_busy(void)
 	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
 	rte_mempool_put(mp, obj);
 	CU_ASSERT(cache->len > 0);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id), -EBUSY);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0), -EBUSY);
 	rte_mempool_cache_flush(cache, mp);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0), 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
 	rte_mempool_free(mp);
 }
@@ -372,8 +403,8 @@ test_bad_arguments_are_refused(void)
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf + 1, 64, NULL, NULL, NULL, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf, 64, NULL, NULL, NULL, NULL), -ENOBUFS);
 	CU_ASSERT_EQUAL(rte_errno, ENOBUFS);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(ring, 1), -EINVAL);
-	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, 12345), -ENOENT);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(ring, 1, 0), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, 12345, 0), -ENOENT);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), -ENOENT);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_stats_get(ring, NULL), -EINVAL);
@@ -517,7 +548,7 @@ stress_blocks(void *arg)
 				s->adds++;
 		} else if (n > 3 && tide_mempool_block_info(s->mp,
 				(rte_rand() & 1) ? n - 1 : rte_rand_max(n), &bi) == 0) {
-			int ret = tide_mempool_block_remove(s->mp, bi.id);
+			int ret = tide_mempool_block_remove(s->mp, bi.id, 0);
 
 			if (ret == 0)
 				s->removes++;
@@ -754,6 +785,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_stock_pktmbuf_pool_uses_tide);
 	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
+	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);
 	CU_ADD_TEST(s, test_dequeue_takes_from_oldest_block);
 	CU_ADD_TEST(s, test_bulk_sizes_all_or_nothing);
 	CU_ADD_TEST(s, test_foreign_and_double_enqueue_are_dropped);

@@ -9,8 +9,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
@@ -23,39 +21,11 @@
 #include <rte_random.h>
 
 #include "test_common.h"
+#include "test_pool_util.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
 
-#define MB (1ull << 20)
-#define PAGE (2 * MB)
-
-static struct rte_mempool *
-make_pool(const char *name, size_t base, size_t block, size_t wall, unsigned int cache,
-	uint32_t flags)
-{
-	struct tide_pool_params p;
-	struct rte_mempool *mp;
-
-	tide_pool_params_init(&p, name);
-	p.base_bytes = base;
-	p.block_bytes = block;
-	p.wall_bytes = wall;
-	p.cache_size = cache;
-	p.flags = flags;
-	mp = tide_pool_create(&p);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	return mp;
-}
-
-static struct tide_pool_stats
-pstats(const struct rte_mempool *mp)
-{
-	struct tide_pool_stats st;
-
-	CU_ASSERT_EQUAL(tide_pool_stats_get(mp, &st), 0);
-	return st;
-}
 
 static void
 test_create_takes_only_the_base_hugepages(void)
@@ -133,16 +103,6 @@ test_allocating_past_the_base_grows_block_by_block(void)
 	free(m);
 	tide_pool_free(mp);
 	CU_ASSERT_EQUAL(tide_test_hugepages_free(), hp0);
-}
-
-static bool
-in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
-{
-	struct tide_mempool_block_info bi;
-
-	if (tide_mempool_block_info(mp, idx, &bi) != 0)
-		return false;
-	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
 }
 
 static void
@@ -414,35 +374,6 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 #endif
 
 /* ---- telemetry, through the same socket dpdk-telemetry.py uses ---- */
-
-static char *
-telemetry_query(const char *cmd)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char *buf = calloc(1, 65536);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
-	ssize_t n;
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/dpdk_telemetry.v2",
-		rte_eal_get_runtime_dir());
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
-		goto fail;
-	if (read(fd, buf, 65535) <= 0) /* the greeting */
-		goto fail;
-	if (write(fd, cmd, strlen(cmd)) < 0)
-		goto fail;
-	n = read(fd, buf, 65535);
-	if (n <= 0)
-		goto fail;
-	buf[n] = '\0';
-	close(fd);
-	return buf;
-fail:
-	if (fd >= 0)
-		close(fd);
-	buf[0] = '\0';
-	return buf;
-}
 
 static void
 test_telemetry_lists_and_describes_pools(void)

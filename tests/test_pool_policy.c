@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* The growth policy, without EAL, on a fake clock. */
+/* The growth and reap policies, without EAL, on a fake clock. */
 
 #include "pool_policy.h"
+#include "reap_policy.h"
 #include "test_common.h"
 
 #define MS (1000ull * 1000)
@@ -131,6 +132,95 @@ test_a_clock_that_stands_still_is_harmless(void)
 	CU_ASSERT_EQUAL(tick(&pol, &st, 4 * MS, 100, 4000, 100), 1);
 }
 
+/* ---- reaping ---- */
+
+#define IDLE (500 * MS)
+
+/* n blocks, all free and idle since t=0 unless set otherwise. */
+static void
+reap_blocks(struct tide_reap_block *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		b[i] = (struct tide_reap_block){ .all_free = true, .last_busy_ns = 0 };
+}
+
+static void
+test_reap_releases_the_newest_when_the_last_two_are_idle(void)
+{
+	struct tide_reap_block b[4];
+
+	reap_blocks(b, 4);
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 4, IDLE, IDLE, 1), 1);
+	/* Idle one ns short of the threshold: nothing. */
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 4, IDLE - 1, IDLE, 1), 0);
+}
+
+static void
+test_reap_keeps_one_empty_block_as_headroom(void)
+{
+	struct tide_reap_block b[4];
+
+	/* The newest is idle but the one before it saw an allocation recently: keep both. */
+	reap_blocks(b, 4);
+	b[2].last_busy_ns = 10 * MS;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 4, IDLE + 5 * MS, IDLE, 8), 0);
+	/* The one before has an object out: keep. */
+	reap_blocks(b, 4);
+	b[2].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 4, 10 * IDLE, IDLE, 8), 0);
+	/* Walking down: with 3 idle blocks on top of a busy block 0, release two; block 1
+	 * stays because block 0 before it is busy.
+	 */
+	reap_blocks(b, 4);
+	b[0].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 4, 10 * IDLE, IDLE, 8), 2);
+}
+
+static void
+test_reap_only_the_newest_never_a_middle_block(void)
+{
+	struct tide_reap_block b[5];
+
+	/* Blocks 1 and 2 idle, but the newest (4) is busy: nothing, the idle ones are not
+	 * on top.
+	 */
+	reap_blocks(b, 5);
+	b[4].all_free = false;
+	b[3].last_busy_ns = 10 * IDLE;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 5, 10 * IDLE, IDLE, 8), 0);
+	/* The newest idle, the one before busy: nothing. */
+	reap_blocks(b, 5);
+	b[3].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 5, 10 * IDLE, IDLE, 8), 0);
+}
+
+static void
+test_reap_never_releases_the_base(void)
+{
+	struct tide_reap_block b[3];
+
+	reap_blocks(b, 3);
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 1, 10 * IDLE, IDLE, 8), 0);
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 2, 10 * IDLE, IDLE, 8), 1);
+	/* All idle: back to the base, one per decision when max is 1, all at once with 8. */
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 3, 10 * IDLE, IDLE, 1), 1);
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 3, 10 * IDLE, IDLE, 8), 2);
+	/* A busy base keeps block 1 (it is the headroom). */
+	b[0].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 2, 10 * IDLE, IDLE, 8), 0);
+}
+
+static void
+test_reap_ignores_a_clock_behind_the_samples(void)
+{
+	struct tide_reap_block b[3];
+
+	reap_blocks(b, 3);
+	b[2].last_busy_ns = 100 * IDLE;
+	b[1].last_busy_ns = 100 * IDLE;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 3, 50 * IDLE, IDLE, 8), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -138,6 +228,11 @@ register_tests(void)
 
 	if (s == NULL)
 		return -1;
+	CU_ADD_TEST(s, test_reap_releases_the_newest_when_the_last_two_are_idle);
+	CU_ADD_TEST(s, test_reap_keeps_one_empty_block_as_headroom);
+	CU_ADD_TEST(s, test_reap_only_the_newest_never_a_middle_block);
+	CU_ADD_TEST(s, test_reap_never_releases_the_base);
+	CU_ADD_TEST(s, test_reap_ignores_a_clock_behind_the_samples);
 	CU_ADD_TEST(s, test_grows_one_block_below_the_watermark);
 	CU_ADD_TEST(s, test_never_grows_past_the_wall);
 	CU_ADD_TEST(s, test_a_burst_from_idle_is_met_at_its_first_tick);

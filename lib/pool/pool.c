@@ -78,6 +78,18 @@ pool_next_locked(struct tide_pool *tp)
 	return TAILQ_NEXT(tp, next);
 }
 
+/* The pool behind mp, or NULL. The caller keeps the pool alive (it is using it). */
+struct tide_pool *
+pool_get(const struct rte_mempool *mp)
+{
+	struct tide_pool *tp;
+
+	pool_registry_lock();
+	tp = pool_lookup_locked(mp);
+	pool_registry_unlock();
+	return tp;
+}
+
 void
 tide_pool_params_init(struct tide_pool_params *p, const char *name)
 {
@@ -92,6 +104,8 @@ tide_pool_params_init(struct tide_pool_params *p, const char *name)
 	p->block_bytes = POOL_DEFAULT_BLOCK;
 	p->wall_bytes = POOL_DEFAULT_WALL;
 	p->tick_us = TIDE_POOL_TICK_US_DEFAULT;
+	p->reap_period_ms = TIDE_POOL_REAP_PERIOD_MS_DEFAULT;
+	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;
 }
 
 struct pool_pagesz {
@@ -228,10 +242,12 @@ pool_setup_policy(struct tide_pool *tp)
 	tp->grow_pol.tick_ns = tp->tick_ns;
 	tp->grow_pol.predictive = (p->flags & TIDE_POOL_F_NO_PREDICT) == 0;
 	tp->target_free = tp->grow_pol.low_watermark;
+	tp->reap_ns = (uint64_t)p->reap_period_ms * 1000000ull;
+	tp->idle_ns = (uint64_t)p->idle_ms * 1000000ull;
 }
 
 static struct tide_pool *
-pool_alloc(const struct tide_pool_params *p, size_t page_sz)
+pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *wall)
 {
 	struct tide_pool *tp = calloc(1, sizeof(*tp));
 
@@ -243,7 +259,10 @@ pool_alloc(const struct tide_pool_params *p, size_t page_sz)
 	tp->page_sz = page_sz;
 	tp->base_bytes = RTE_ALIGN_CEIL(p->base_bytes, page_sz);
 	tp->block_bytes = RTE_ALIGN_CEIL(p->block_bytes, page_sz);
+	tp->wall_own.limit = p->wall_bytes;
+	tp->wall = wall != NULL ? wall : &tp->wall_own;
 	pthread_mutex_init(&tp->grow_lock, NULL);
+	pool_waiters_init(tp);
 	return tp;
 }
 
@@ -251,12 +270,22 @@ static void
 pool_dealloc(struct tide_pool *tp)
 {
 	pthread_mutex_destroy(&tp->grow_lock);
+	pthread_mutex_destroy(&tp->wait_lock);
+	pthread_cond_destroy(&tp->blocked_gone);
 	free(tp->blocks);
+	free(tp->reap_view);
 	free(tp);
 }
 
 struct rte_mempool *
 tide_pool_create(const struct tide_pool_params *p)
+{
+	return pool_create(p, NULL);
+}
+
+/* Create a pool growing under @wall, or under a wall of its own when NULL. */
+struct rte_mempool *
+pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 {
 	struct tide_pool *tp;
 	size_t page_sz;
@@ -271,7 +300,7 @@ tide_pool_create(const struct tide_pool_params *p)
 		err = EINVAL;
 		goto fail_params;
 	}
-	tp = pool_alloc(p, page_sz);
+	tp = pool_alloc(p, page_sz, wall);
 	if (tp == NULL) {
 		err = ENOMEM;
 		goto fail_params;
@@ -321,6 +350,7 @@ fail_ctl:
 	tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
 fail_base:
 	rte_mempool_free(tp->mp);
+	pool_wall_give(tp->wall, tp->bytes);
 fail_mempool:
 	pool_dealloc(tp);
 fail_params:
@@ -348,8 +378,10 @@ tide_pool_free(struct rte_mempool *mp)
 	}
 	if (last)
 		pool_ctl_stop();
+	pool_waiters_close(tp);
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
 	rte_mempool_free(mp);
+	pool_wall_give(tp->wall, tp->bytes);
 	pool_dealloc(tp);
 }
 
@@ -369,19 +401,31 @@ tide_pool_is_elastic(const struct rte_mempool *mp)
 int
 tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 {
-	struct tide_pool *tp;
+	struct tide_pool *tp = pool_get(mp);
 	int ret;
 
-	pool_registry_lock();
-	tp = pool_lookup_locked(mp);
-	if (tp != NULL)
-		pthread_mutex_lock(&tp->grow_lock);
-	pool_registry_unlock();
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
 		return pool_error(EINVAL);
 	}
+	pthread_mutex_lock(&tp->grow_lock);
 	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
+	pthread_mutex_unlock(&tp->grow_lock);
+	return ret;
+}
+
+int
+tide_pool_reap(struct rte_mempool *mp)
+{
+	struct tide_pool *tp = pool_get(mp);
+	int ret;
+
+	if (tp == NULL) {
+		POOL_LOG(ERR, "not an elastic pool");
+		return pool_error(EINVAL);
+	}
+	pthread_mutex_lock(&tp->grow_lock);
+	ret = pool_reap_locked(tp, pool_now_ns());
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
 }

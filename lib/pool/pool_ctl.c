@@ -3,7 +3,8 @@
 /*
  * The control thread: one per process, running while at least one elastic pool exists.
  * Every tick it asks each pool's growth policy what to do and does it, so that growth
- * (hugepage faults, populating, initialising mbufs) happens here and not on the RX path.
+ * (hugepage faults, populating, initialising mbufs) happens here and not on the RX path;
+ * every reap period it runs the reaper; and it serves the requests waiting at the wall.
  */
 
 #include <errno.h>
@@ -27,19 +28,17 @@ pool_tick_grow(struct tide_pool *tp, uint64_t now)
 {
 	struct tide_mempool_stats ms;
 	struct tide_grow_input in;
-	uint64_t room, t0;
 	uint32_t blocks;
+	uint64_t t0;
 	int added;
 
 	if (tide_mempool_stats_get(tp->mp, &ms) != 0)
 		return;
-	room = tp->params.wall_bytes > tp->bytes ?
-		(tp->params.wall_bytes - tp->bytes) / tp->block_bytes : 0;
 	in = (struct tide_grow_input){
 		.now_ns = now,
 		.nb_free = ms.nb_free,
 		.nb_objs = ms.nb_objs,
-		.room_blocks = (uint32_t)RTE_MIN(room, (uint64_t)UINT32_MAX),
+		.room_blocks = pool_wall_room(tp),
 	};
 	blocks = tide_grow_decide(&tp->grow_pol, &tp->grow_st, &in);
 	__atomic_store_n(&tp->target_free, tide_grow_target(&tp->grow_pol, &tp->grow_st),
@@ -55,11 +54,18 @@ pool_tick_grow(struct tide_pool *tp, uint64_t now)
 void
 pool_tick(struct tide_pool *tp, uint64_t now)
 {
-	/* A synchronous growth in progress already does the work: skip this tick. */
-	if (pthread_mutex_trylock(&tp->grow_lock) != 0)
-		return;
-	pool_tick_grow(tp, now);
-	pthread_mutex_unlock(&tp->grow_lock);
+	/* A synchronous growth in progress already does the work: skip growing and reaping
+	 * this tick.
+	 */
+	if (pthread_mutex_trylock(&tp->grow_lock) == 0) {
+		pool_tick_grow(tp, now);
+		if (tp->reap_ns != 0 && now >= tp->next_reap_ns) {
+			pool_reap_locked(tp, now);
+			tp->next_reap_ns = now + tp->reap_ns;
+		}
+		pthread_mutex_unlock(&tp->grow_lock);
+	}
+	pool_waiters_serve(tp, now);
 }
 
 static uint64_t

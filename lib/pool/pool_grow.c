@@ -42,9 +42,40 @@ pool_mz_flags(size_t page_sz)
 	}
 }
 
+/* Take @bytes from the wall, or refuse when they do not fit under it. */
+static bool
+pool_wall_take(struct pool_wall *w, uint64_t bytes)
+{
+	uint64_t held = __atomic_load_n(&w->held, __ATOMIC_RELAXED);
+
+	do {
+		if (held + bytes > w->limit)
+			return false;
+	} while (!__atomic_compare_exchange_n(&w->held, &held, held + bytes, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	return true;
+}
+
+void
+pool_wall_give(struct pool_wall *w, uint64_t bytes)
+{
+	__atomic_fetch_sub(&w->held, bytes, __ATOMIC_ACQ_REL);
+}
+
+/* Blocks the wall still allows this pool to add. */
+uint32_t
+pool_wall_room(const struct tide_pool *tp)
+{
+	uint64_t held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
+	uint64_t room = tp->wall->limit > held ? (tp->wall->limit - held) / tp->block_bytes : 0;
+
+	return (uint32_t)RTE_MIN(room, (uint64_t)UINT32_MAX);
+}
+
 static int
 pool_blocks_reserve(struct tide_pool *tp)
 {
+	struct tide_reap_block *v;
 	struct pool_blk *b;
 	uint32_t cap;
 
@@ -57,6 +88,10 @@ pool_blocks_reserve(struct tide_pool *tp)
 	if (b == NULL)
 		return -ENOMEM;
 	tp->blocks = b;
+	v = realloc(tp->reap_view, cap * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	tp->reap_view = v;
 	tp->cap_blocks = cap;
 	return 0;
 }
@@ -81,6 +116,7 @@ static int
 pool_add_block(struct tide_pool *tp, size_t bytes)
 {
 	const struct rte_memzone *mz;
+	uint64_t now;
 	int64_t id;
 	int ret;
 
@@ -97,11 +133,13 @@ pool_add_block(struct tide_pool *tp, size_t bytes)
 		rte_memzone_free(mz);
 		return ret;
 	}
+	now = pool_now_ns();
 	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
 		.id = (uint64_t)id,
 		.mz = mz,
 		.bytes = bytes,
-		.born_ns = pool_now_ns(),
+		.born_ns = now,
+		.last_busy_ns = now,
 	};
 	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
 	return 0;
@@ -144,13 +182,14 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 	int ret = 0;
 
 	for (i = 0; i < nb_blocks; i++) {
-		if (tp->bytes + bytes > tp->params.wall_bytes) {
+		if (!pool_wall_take(tp->wall, bytes)) {
 			__atomic_fetch_add(&tp->wall_hits, 1, __ATOMIC_RELAXED);
 			ret = -ENOSPC;
 			break;
 		}
 		ret = pool_add_block(tp, bytes);
 		if (ret < 0) {
+			pool_wall_give(tp->wall, bytes);
 			if (kind != POOL_GROW_BASE)
 				pool_grow_failed(tp, ret);
 			break;

@@ -15,6 +15,7 @@
 #include <rte_mempool.h>
 
 #include "pool_policy.h"
+#include "reap_policy.h"
 #include "tide_pool.h"
 
 extern int tide_pool_logtype;
@@ -28,6 +29,9 @@ extern int tide_pool_logtype;
  */
 #define POOL_MZ_SLACK 1024
 
+/* Most blocks one reaper pass releases. */
+#define POOL_REAP_MAX 8
+
 /* How growth was asked for. */
 enum pool_grow_kind {
 	POOL_GROW_BASE,  /* the base block, at creation */
@@ -36,13 +40,35 @@ enum pool_grow_kind {
 	POOL_GROW_USER,  /* tide_pool_grow() */
 };
 
+/* The most hugepage bytes a pool (or a set of pools) may hold, and what they hold. */
+struct pool_wall {
+	uint64_t limit; /* bytes; set at creation */
+	uint64_t held;  /* bytes held by the pools under it; atomic */
+};
+
 /* One block the pool holds. */
 struct pool_blk {
 	uint64_t id;                  /* the driver's block id */
 	const struct rte_memzone *mz; /* its memory */
 	size_t bytes;                 /* hugepage bytes it holds */
 	uint64_t born_ns;             /* when it was added */
+	uint64_t last_busy_ns;        /* last sample that saw an object of it out */
 };
+
+/* A request waiting at the wall. */
+struct pool_waiter {
+	TAILQ_ENTRY(pool_waiter) next;
+	uint64_t ticket;
+	struct rte_mbuf **m;
+	unsigned int n;
+	uint64_t deadline_ns;         /* 0: none */
+	tide_pool_wait_cb_t *cb;      /* async requests: called once, off the lock */
+	void *arg;
+	pthread_cond_t cond;          /* blocking requests: signalled when done */
+	int status;
+	bool done;
+};
+TAILQ_HEAD(pool_waiter_list, pool_waiter);
 
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
@@ -54,10 +80,16 @@ struct tide_pool {
 	size_t block_bytes;              /* added block, whole pages */
 	unsigned int block_objs;         /* objects an added block holds (estimate) */
 	uint64_t tick_ns;                /* control-thread period */
-	uint64_t next_tick_ns;           /* control thread: next check; its own */
+	uint64_t reap_ns;                /* reap period (0: no reaping) */
+	uint64_t idle_ns;                /* idle threshold */
+	uint64_t next_tick_ns;           /* control thread only */
+	uint64_t next_reap_ns;           /* control thread only */
+	struct pool_wall wall_own;       /* the pool's wall, unless it belongs to a set */
+	struct pool_wall *wall;          /* the wall it grows under */
 
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */
 	struct pool_blk *blocks;         /* oldest first; [0] is the base */
+	struct tide_reap_block *reap_view; /* scratch for the reap policy, cap_blocks long */
 	uint32_t nb_blocks;
 	uint32_t cap_blocks;
 	uint64_t bytes;                  /* hugepage bytes held; read without the lock */
@@ -66,11 +98,23 @@ struct tide_pool {
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
 
+	pthread_mutex_t wait_lock;       /* guards the waiters */
+	struct pool_waiter_list waiters; /* FIFO */
+	uint64_t next_ticket;
+	uint32_t nb_waiting;
+	uint32_t nb_blocked;             /* callers inside tide_pool_alloc_wait() */
+	pthread_cond_t blocked_gone;     /* signalled when nb_blocked drops to 0 */
+	bool closing;                    /* the pool is being freed: refuse new waiters */
+
 	/* Counters, updated atomically. */
 	uint64_t grows_ahead;
 	uint64_t grows_sync;
 	uint64_t grow_fails;
 	uint64_t wall_hits;
+	uint64_t reaps;
+	uint64_t waits_served;
+	uint64_t waits_timedout;
+	uint64_t waits_cancelled;
 };
 
 static inline uint64_t
@@ -89,17 +133,29 @@ pool_error(int err)
 	return -err;
 }
 
-/* pool.c: the registry of elastic pools in this process. */
+/* pool.c: creation and the registry of elastic pools in this process. */
+struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);
 void pool_registry_lock(void);
 void pool_registry_unlock(void);
 struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
 struct tide_pool *pool_by_name_locked(const char *name);
 struct tide_pool *pool_first_locked(void);
 struct tide_pool *pool_next_locked(struct tide_pool *tp);
+struct tide_pool *pool_get(const struct rte_mempool *mp);
 
 /* pool_grow.c */
 int pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind);
 int pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg);
+uint32_t pool_wall_room(const struct tide_pool *tp);
+void pool_wall_give(struct pool_wall *w, uint64_t bytes);
+
+/* pool_reap.c */
+int pool_reap_locked(struct tide_pool *tp, uint64_t now);
+
+/* pool_wait.c */
+void pool_waiters_init(struct tide_pool *tp);
+void pool_waiters_serve(struct tide_pool *tp, uint64_t now);
+void pool_waiters_close(struct tide_pool *tp);
 
 /* pool_ctl.c: the control thread. */
 int pool_ctl_start(void);

@@ -27,5 +27,12 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
 	st->alloc_fails = ms.nb_deq_fail;
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
+	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);
+	st->wall_bytes = tp->wall->limit;
+	st->wall_held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
+	st->waiting = __atomic_load_n(&tp->nb_waiting, __ATOMIC_RELAXED);
+	st->waits_served = __atomic_load_n(&tp->waits_served, __ATOMIC_RELAXED);
+	st->waits_timedout = __atomic_load_n(&tp->waits_timedout, __ATOMIC_RELAXED);
+	st->waits_cancelled = __atomic_load_n(&tp->waits_cancelled, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -22,12 +22,27 @@
  *
  * At the wall, allocations fail as with any exhausted mempool and are counted; the pool
  * keeps serving what it holds. When hugepages run out during growth the same happens,
- * with a log line.
+ * with a log line. Callers off the PMD path may wait for mbufs instead
+ * (tide_pool_alloc_wait(), tide_pool_alloc_async()): requests queue in FIFO order and are
+ * served, at the control thread's tick, as mbufs come back.
  *
- * Threads: tide_pool_create(), tide_pool_free() and tide_pool_grow() are control-path
- * calls for EAL threads or control threads of the primary process. tide_pool_stats_get()
- * may be called from any thread. Allocation and free go through the rte_mempool and
- * rte_mbuf API and are safe from any thread.
+ * Reaping: every reap period the control thread samples each block and releases the
+ * newest block only when it has no mbuf out and has seen no allocation for the idle
+ * threshold, and the block before it is idle the same way; never the base block. One
+ * empty block therefore stays as headroom. A released block's memzone is freed and its
+ * hugepages go back to the OS. Mbufs parked in per-lcore caches keep their block busy:
+ * an lcore's idle loop hands them back with tide_pool_cache_flush().
+ *
+ * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
+ * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
+ * tide_pool_set_alloc() gives an mbuf of the smallest class that fits a size.
+ *
+ * Threads: tide_pool_create(), tide_pool_free(), tide_pool_grow(), tide_pool_reap() and
+ * the pool set calls are control-path calls for EAL threads or control threads of the
+ * primary process. tide_pool_stats_get() may be called from any thread. Allocation and
+ * free go through the rte_mempool and rte_mbuf API and are safe from any thread;
+ * tide_pool_cache_flush() from the lcore whose cache it flushes. tide_pool_alloc_wait()
+ * blocks: non-EAL threads only; lcores use tide_pool_alloc_async().
  *
  * Logs go to the log type "tide.pool"; telemetry commands are /tide/pool/list and
  * /tide/pool/info,<name>.
@@ -37,6 +52,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_common.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #ifdef __cplusplus
@@ -50,6 +68,10 @@ extern "C" {
 
 /** Default control-thread tick, microseconds. */
 #define TIDE_POOL_TICK_US_DEFAULT 1000
+/** Default reap period, milliseconds. */
+#define TIDE_POOL_REAP_PERIOD_MS_DEFAULT 50
+/** Default idle threshold before a block may be released, milliseconds. */
+#define TIDE_POOL_IDLE_MS_DEFAULT 500
 
 /** Parameters of a pool. Fill with tide_pool_params_init(), then change what you need. */
 struct tide_pool_params {
@@ -64,6 +86,8 @@ struct tide_pool_params {
 	size_t wall_bytes;        /**< most hugepage memory the pool may hold, base included */
 	unsigned int low_watermark; /**< grow while fewer objects are free (0: half a block) */
 	unsigned int tick_us;     /**< control-thread check period, microseconds */
+	unsigned int reap_period_ms; /**< how often the reaper samples blocks (0: never reap) */
+	unsigned int idle_ms;     /**< a block may go after this long without allocation */
 	uint32_t flags;           /**< TIDE_POOL_F_* */
 };
 
@@ -81,11 +105,19 @@ struct tide_pool_stats {
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
 	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
+	uint64_t reaps;         /**< blocks released */
+	uint64_t wall_bytes;    /**< the wall (shared by a pool set's classes) */
+	uint64_t wall_held;     /**< bytes held under that wall, by all its pools */
+	uint32_t waiting;       /**< requests queued at the wall now */
+	uint64_t waits_served;  /**< queued requests served */
+	uint64_t waits_timedout; /**< queued requests that timed out */
+	uint64_t waits_cancelled; /**< queued requests cancelled (or the pool freed) */
 };
 
 /**
  * Fill @p p with defaults: SOCKET_ID_ANY, RTE_MBUF_DEFAULT_BUF_SIZE data room, no private
- * area, a 256-object cache, 8 MB base, 8 MB blocks, 256 MB wall, 1 ms tick.
+ * area, a 256-object cache, 8 MB base, 8 MB blocks, 256 MB wall, 1 ms tick, reaping every
+ * 50 ms blocks idle for 500 ms.
  *
  * @param p
  *   Parameters to fill.
@@ -133,12 +165,185 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
 int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
 
 /**
+ * Run the reaper on a pool now, as the control thread does every reap period: sample
+ * every block, then release what the reap rule allows.
+ *
+ * @return
+ *   Blocks released (0 or more), or -EINVAL (rte_errno set) if @p mp is not an elastic
+ *   pool.
+ */
+int tide_pool_reap(struct rte_mempool *mp);
+
+/**
  * Read a pool's counters.
  *
  * @return
  *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool or @p st is NULL.
  */
 int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st);
+
+/**
+ * Hand the calling lcore's cached mbufs back to the pool, so that the blocks they came
+ * from can be reaped. Cheap when the cache is empty; meant for an lcore's idle loop.
+ * A no-op on non-EAL threads (they have no cache).
+ */
+static inline void
+tide_pool_cache_flush(struct rte_mempool *mp)
+{
+	struct rte_mempool_cache *c = rte_mempool_default_cache(mp, rte_lcore_id());
+
+	if (c != NULL && c->len != 0)
+		rte_mempool_cache_flush(c, mp);
+}
+
+/* ---- waiting at the wall (callers off the PMD path) ---- */
+
+/**
+ * Called when a queued request ends: @p status is 0 (m[] holds n mbufs), -ETIMEDOUT or
+ * -ECANCELED (m[] untouched). Runs on the pool's control thread.
+ */
+typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
+	unsigned int n, int status, void *arg);
+
+/**
+ * Allocate @p n mbufs, waiting for them if the pool cannot serve them now (at its wall,
+ * or hugepages exhausted). Requests wait in FIFO order; while any waits, a new request
+ * queues behind it even if it could be served (no barging). Non-EAL threads only: the
+ * call blocks on a condition variable.
+ *
+ * @param ticket
+ *   If not NULL, set before the call blocks to a value tide_pool_wait_cancel() accepts.
+ * @param timeout_us
+ *   Longest wait, microseconds; 0 waits without limit.
+ * @return
+ *   0 with m[0..n-1] allocated; -EINVAL bad arguments; -ETIMEDOUT; -ECANCELED cancelled
+ *   or the pool freed. rte_errno is set on failure.
+ */
+int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
+	uint64_t timeout_us, uint64_t *ticket);
+
+/**
+ * Allocate @p n mbufs now, or queue the request and return: for lcores, which must not
+ * block. A queued request ends by a call to @p cb on the control thread.
+ *
+ * @param m
+ *   Where the mbufs go; must stay valid until @p cb runs.
+ * @param timeout_us
+ *   Longest wait, microseconds; 0 waits without limit.
+ * @param ticket
+ *   If not NULL, set when the request is queued.
+ * @return
+ *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called);
+ *   -EINVAL bad arguments; -ENOMEM no memory for the request.
+ */
+int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
+	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);
+
+/**
+ * Cancel a queued request: it ends with -ECANCELED (its callback runs, or its blocked
+ * caller returns).
+ *
+ * @return
+ *   0; -EINVAL not an elastic pool; -ENOENT no such request queued (already served,
+ *   timed out or cancelled).
+ */
+int tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket);
+
+/* ---- size classes ---- */
+
+/** Most classes in a pool set. */
+#define TIDE_POOL_SET_MAX_CLASSES 8
+
+/** Parameters of a pool set. Fill with tide_pool_set_params_init(). */
+struct tide_pool_set_params {
+	const char *name;        /**< set name; class k's pool is "<name>_<k>" */
+	int socket_id;           /**< NUMA socket, or SOCKET_ID_ANY */
+	unsigned int nb_classes; /**< classes, 1..TIDE_POOL_SET_MAX_CLASSES */
+	uint32_t min_size;       /**< bytes class 0 holds (after headroom), a power of 2;
+				  *   class k holds min_size << k */
+	uint16_t priv_size;      /**< application private area per mbuf */
+	unsigned int cache_size; /**< per-lcore cache of every class */
+	size_t base_bytes;       /**< base block of every class */
+	size_t block_bytes;      /**< added block of every class */
+	size_t wall_bytes;       /**< most hugepage memory all classes hold together */
+	unsigned int reap_period_ms; /**< as in struct tide_pool_params */
+	unsigned int idle_ms;    /**< as in struct tide_pool_params */
+	uint32_t flags;          /**< TIDE_POOL_F_* for every class */
+};
+
+/**
+ * A pool set. The fields are for the inline fast path below; treat them as read-only.
+ */
+struct tide_pool_set {
+	uint8_t min_shift;      /**< log2 of class 0's size */
+	uint8_t nb_classes;
+	uint32_t max_size;      /**< bytes the largest class holds */
+	struct rte_mempool *pools[TIDE_POOL_SET_MAX_CLASSES]; /**< class k's pool */
+	void *internal;         /**< the library's own state */
+} __rte_cache_aligned;
+
+/**
+ * Fill @p p with defaults: 4 classes of 2, 4, 8 and 16 KB, a 256-mbuf cache, 4 MB base
+ * and 4 MB blocks per class, a 256 MB shared wall, the default reap period and threshold.
+ */
+void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name);
+
+/**
+ * Create a pool set: one elastic pool per class, under one shared wall.
+ *
+ * @return
+ *   The set, or NULL with rte_errno set: EINVAL bad parameters (no class, too many,
+ *   min_size not a power of 2, a class too large for an mbuf, bases over the wall),
+ *   ENAMETOOLONG, EEXIST, ENOMEM.
+ */
+struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p);
+
+/** Free a pool set and its pools (all their mbufs must be back). NULL is a no-op. */
+void tide_pool_set_free(struct tide_pool_set *s);
+
+/**
+ * The class for @p size bytes: the smallest whose mbufs hold it.
+ *
+ * @return
+ *   The class index, or -1 if no class is large enough.
+ */
+static inline int
+tide_pool_set_class(const struct tide_pool_set *s, uint32_t size)
+{
+	uint32_t min = 1u << s->min_shift;
+
+	if (size > s->max_size)
+		return -1;
+	if (size <= min)
+		return 0;
+	return 32 - __builtin_clz(size - 1) - s->min_shift;
+}
+
+/**
+ * The pool of the smallest class that holds @p size bytes, or NULL if none does.
+ */
+static inline struct rte_mempool *
+tide_pool_set_pool(const struct tide_pool_set *s, uint32_t size)
+{
+	int k = tide_pool_set_class(s, size);
+
+	return k < 0 ? NULL : s->pools[k];
+}
+
+/**
+ * Allocate an mbuf whose data room holds @p size bytes after the headroom, from the
+ * smallest class that fits. Any thread.
+ *
+ * @return
+ *   The mbuf, or NULL (no class that large, or that class is exhausted at the wall).
+ */
+static inline struct rte_mbuf *
+tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
+{
+	struct rte_mempool *mp = tide_pool_set_pool(s, size);
+
+	return mp == NULL ? NULL : rte_pktmbuf_alloc(mp);
+}
 
 #ifdef __cplusplus
 }

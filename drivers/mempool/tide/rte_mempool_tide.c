@@ -907,7 +907,7 @@ tp_live_by_id(const struct tpool *tp, uint64_t id)
 }
 
 int
-tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id)
+tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 {
 	struct rte_mempool_memhdr_list chunks;
 	struct tpool *tp = tp_of(mp);
@@ -923,7 +923,8 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id)
 	b = tp_live_by_id(tp, id);
 	if (b == NULL)
 		ret = -ENOENT;
-	else if (b->nb_free != b->nb_objs)
+	else if (b->nb_free != b->nb_objs ||
+			((flags & TIDE_MEMPOOL_RM_UNTOUCHED) && b->low != b->nb_objs))
 		ret = -EBUSY;
 	else
 		tp_unlink(tp, b);

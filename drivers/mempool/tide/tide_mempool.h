@@ -128,6 +128,10 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
 	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque);
 
+/** tide_mempool_block_remove() flag: refuse also if an object of the block was out at any
+ *  moment since the last tide_mempool_block_sample() (a reaper's "no allocation since"). */
+#define TIDE_MEMPOOL_RM_UNTOUCHED (1u << 0)
+
 /**
  * Remove a block whose objects are all in the driver's free list, then release its
  * memory through the block's free callback.
@@ -139,12 +143,14 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  *   A tide mempool.
  * @param id
  *   The block's id.
+ * @param flags
+ *   0 or TIDE_MEMPOOL_RM_UNTOUCHED.
  * @return
  *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments;
  *   -ENOENT no live block has that id; -EBUSY an object of the block is out (allocated
- *   or in an lcore cache).
+ *   or in an lcore cache), or was since the last sample with TIDE_MEMPOOL_RM_UNTOUCHED.
  */
-int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id);
+int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 
 /**
  * Number of live blocks.

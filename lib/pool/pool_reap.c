@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The reaper's mechanism: sample every block through the driver (was any object of it out
+ * since the last sample?), let the reap policy decide, and remove the newest blocks it
+ * names. The driver removes a block only if, under the lock every allocation takes, all
+ * its objects are free and none was out since the sample: an allocation racing with the
+ * reaper wins, and the block stays. Nor does the reaper take the pool's free objects
+ * under the growth target, which would only make the control thread grow again. Callers
+ * hold the pool's grow lock.
+ */
+
+#include "pool_private.h"
+#include "tide_mempool.h"
+
+/* Refresh each block's last-busy time and build the policy's view. */
+static int
+reap_sample(struct tide_pool *tp, uint64_t now)
+{
+	struct tide_mempool_block_info bi;
+
+	for (uint32_t i = 0; i < tp->nb_blocks; i++) {
+		struct pool_blk *b = &tp->blocks[i];
+
+		if (tide_mempool_block_sample(tp->mp, i, &bi) != 0 || bi.id != b->id) {
+			POOL_LOG(ERR, "%s: block %u is not the driver's block %u", tp->name,
+				(unsigned int)b->id, i);
+			return -EIO;
+		}
+		if (bi.nb_low < bi.nb_objs)
+			b->last_busy_ns = now;
+		tp->reap_view[i] = (struct tide_reap_block){
+			.all_free = bi.nb_free == bi.nb_objs,
+			.last_busy_ns = b->last_busy_ns,
+		};
+	}
+	return 0;
+}
+
+/*
+ * Release the newest block: -EBUSY when an allocation got there first, -ENOSPC when the
+ * free objects left would fall under the growth target (the control thread would only
+ * grow the block back).
+ */
+static int
+reap_newest(struct tide_pool *tp)
+{
+	struct pool_blk *b = &tp->blocks[tp->nb_blocks - 1];
+	struct tide_mempool_block_info bi;
+	struct tide_mempool_stats st;
+	int ret;
+
+	if (tide_mempool_block_info(tp->mp, tp->nb_blocks - 1, &bi) != 0 ||
+			tide_mempool_stats_get(tp->mp, &st) != 0)
+		return -EIO;
+	if (st.nb_free < bi.nb_objs + __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED))
+		return -ENOSPC;
+	ret = tide_mempool_block_remove(tp->mp, b->id, TIDE_MEMPOOL_RM_UNTOUCHED);
+	if (ret < 0)
+		return ret;
+	/* The driver freed the memzone: its hugepages are back with the OS. */
+	pool_wall_give(tp->wall, b->bytes);
+	__atomic_store_n(&tp->bytes, tp->bytes - b->bytes, __ATOMIC_RELEASE);
+	tp->nb_blocks--;
+	__atomic_fetch_add(&tp->reaps, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
+pool_reap_locked(struct tide_pool *tp, uint64_t now)
+{
+	uint32_t k;
+	int ret, done = 0;
+
+	ret = reap_sample(tp, now);
+	if (ret < 0)
+		return pool_error(-ret);
+	k = tide_reap_decide(tp->reap_view, tp->nb_blocks, now, tp->idle_ns, POOL_REAP_MAX);
+	while (done < (int)k && reap_newest(tp) == 0)
+		done++;
+	if (done > 0)
+		POOL_LOG(DEBUG, "%s: released %d block(s), holding %" PRIu64 " bytes", tp->name,
+			done, tp->bytes);
+	return done;
+}

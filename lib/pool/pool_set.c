@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Size classes (seed 001: buffer sizes of 4 KB x 2^k, a request rounded up to the next
+ * class). A pool set is one elastic pool per class, class k holding min_size << k bytes
+ * after the headroom, all growing under one shared wall; each grows and reaps on its own.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+#include <rte_telemetry.h>
+
+#include "pool_private.h"
+
+#define SET_DEFAULT_CLASSES 4
+#define SET_DEFAULT_MIN 2048
+#define SET_DEFAULT_BASE (4u << 20)
+#define SET_DEFAULT_BLOCK (4u << 20)
+#define SET_DEFAULT_WALL (256u << 20)
+
+/* The library's side of a set. */
+struct set_internal {
+	TAILQ_ENTRY(set_internal) next;
+	struct tide_pool_set *set;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct pool_wall wall;
+};
+
+static TAILQ_HEAD(, set_internal) set_list = TAILQ_HEAD_INITIALIZER(set_list);
+static pthread_mutex_t set_list_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
+{
+	if (p == NULL)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->socket_id = SOCKET_ID_ANY;
+	p->nb_classes = SET_DEFAULT_CLASSES;
+	p->min_size = SET_DEFAULT_MIN;
+	p->cache_size = 256;
+	p->base_bytes = SET_DEFAULT_BASE;
+	p->block_bytes = SET_DEFAULT_BLOCK;
+	p->wall_bytes = SET_DEFAULT_WALL;
+	p->reap_period_ms = TIDE_POOL_REAP_PERIOD_MS_DEFAULT;
+	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;
+}
+
+static int
+set_params_check(const struct tide_pool_set_params *p)
+{
+	uint64_t top;
+
+	if (p == NULL || p->name == NULL || p->name[0] == '\0') {
+		POOL_LOG(ERR, "NULL parameters or empty name");
+		return EINVAL;
+	}
+	/* Class names append "_<k>". */
+	if (strnlen(p->name, RTE_MEMPOOL_NAMESIZE) > RTE_MEMPOOL_NAMESIZE - 3) {
+		POOL_LOG(ERR, "set name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 3);
+		return ENAMETOOLONG;
+	}
+	if (p->nb_classes == 0 || p->nb_classes > TIDE_POOL_SET_MAX_CLASSES ||
+			p->min_size == 0 || !rte_is_power_of_2(p->min_size)) {
+		POOL_LOG(ERR, "%s: %u classes from %u bytes: need 1..%d classes and a power of 2",
+			p->name, p->nb_classes, p->min_size, TIDE_POOL_SET_MAX_CLASSES);
+		return EINVAL;
+	}
+	top = (uint64_t)p->min_size << (p->nb_classes - 1);
+	if (top + RTE_PKTMBUF_HEADROOM > UINT16_MAX) {
+		POOL_LOG(ERR, "%s: class of %" PRIu64 " bytes does not fit an mbuf's data room",
+			p->name, top);
+		return EINVAL;
+	}
+	if ((uint64_t)p->base_bytes * p->nb_classes > p->wall_bytes) {
+		POOL_LOG(ERR, "%s: %u bases of %zu bytes exceed the shared wall of %zu bytes",
+			p->name, p->nb_classes, p->base_bytes, p->wall_bytes);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static void
+set_class_params(const struct tide_pool_set_params *p, unsigned int k, char *name,
+	struct tide_pool_params *cp)
+{
+	snprintf(name, RTE_MEMPOOL_NAMESIZE, "%s_%u", p->name, k);
+	tide_pool_params_init(cp, name);
+	cp->socket_id = p->socket_id;
+	cp->data_room_size = (uint16_t)((p->min_size << k) + RTE_PKTMBUF_HEADROOM);
+	cp->priv_size = p->priv_size;
+	cp->cache_size = p->cache_size;
+	cp->base_bytes = p->base_bytes;
+	cp->block_bytes = p->block_bytes;
+	cp->wall_bytes = p->wall_bytes;
+	cp->reap_period_ms = p->reap_period_ms;
+	cp->idle_ms = p->idle_ms;
+	cp->flags = p->flags;
+}
+
+static void
+set_destroy(struct tide_pool_set *s, struct set_internal *in)
+{
+	for (unsigned int k = 0; k < TIDE_POOL_SET_MAX_CLASSES; k++)
+		tide_pool_free(s->pools[k]);
+	free(in);
+	free(s);
+}
+
+struct tide_pool_set *
+tide_pool_set_create(const struct tide_pool_set_params *p)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct tide_pool_params cp;
+	struct set_internal *in;
+	struct tide_pool_set *s;
+	int err;
+
+	err = set_params_check(p);
+	if (err != 0)
+		goto fail;
+	s = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sizeof(*s), RTE_CACHE_LINE_SIZE));
+	in = calloc(1, sizeof(*in));
+	if (s == NULL || in == NULL) {
+		free(s);
+		free(in);
+		err = ENOMEM;
+		goto fail;
+	}
+	memset(s, 0, sizeof(*s));
+	strlcpy(in->name, p->name, sizeof(in->name));
+	in->wall.limit = p->wall_bytes;
+	in->set = s;
+	s->internal = in;
+	s->min_shift = (uint8_t)rte_log2_u32(p->min_size);
+	s->nb_classes = (uint8_t)p->nb_classes;
+	s->max_size = p->min_size << (p->nb_classes - 1);
+	for (unsigned int k = 0; k < p->nb_classes; k++) {
+		set_class_params(p, k, name, &cp);
+		s->pools[k] = pool_create(&cp, &in->wall);
+		if (s->pools[k] == NULL) {
+			err = rte_errno;
+			POOL_LOG(ERR, "%s: cannot create class %u: %s", p->name, k,
+				rte_strerror(err));
+			set_destroy(s, in);
+			goto fail;
+		}
+	}
+	pthread_mutex_lock(&set_list_lock);
+	TAILQ_INSERT_TAIL(&set_list, in, next);
+	pthread_mutex_unlock(&set_list_lock);
+	return s;
+fail:
+	rte_errno = err;
+	return NULL;
+}
+
+void
+tide_pool_set_free(struct tide_pool_set *s)
+{
+	struct set_internal *in;
+
+	if (s == NULL)
+		return;
+	in = s->internal;
+	pthread_mutex_lock(&set_list_lock);
+	TAILQ_REMOVE(&set_list, in, next);
+	pthread_mutex_unlock(&set_list_lock);
+	set_destroy(s, in);
+}
+
+/* ---- telemetry: /tide/pool_set/list and /tide/pool_set/info,<name> ---- */
+
+static int
+set_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	struct set_internal *in;
+
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	pthread_mutex_lock(&set_list_lock);
+	TAILQ_FOREACH(in, &set_list, next)
+		rte_tel_data_add_array_string(d, in->name);
+	pthread_mutex_unlock(&set_list_lock);
+	return 0;
+}
+
+static int
+set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct set_internal *in;
+	struct rte_tel_data *classes;
+	int ret = -EINVAL;
+
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	rte_tel_data_start_dict(d);
+	pthread_mutex_lock(&set_list_lock);
+	TAILQ_FOREACH(in, &set_list, next) {
+		const struct tide_pool_set *s = in->set;
+
+		if (strcmp(in->name, params) != 0)
+			continue;
+		classes = rte_tel_data_alloc();
+		if (classes == NULL)
+			break;
+		rte_tel_data_start_array(classes, RTE_TEL_STRING_VAL);
+		for (unsigned int k = 0; k < s->nb_classes; k++)
+			rte_tel_data_add_array_string(classes, s->pools[k]->name);
+		rte_tel_data_add_dict_string(d, "name", in->name);
+		rte_tel_data_add_dict_u64(d, "min_size", 1u << s->min_shift);
+		rte_tel_data_add_dict_u64(d, "max_size", s->max_size);
+		rte_tel_data_add_dict_u64(d, "wall_bytes", in->wall.limit);
+		rte_tel_data_add_dict_u64(d, "wall_held",
+			__atomic_load_n(&in->wall.held, __ATOMIC_RELAXED));
+		rte_tel_data_add_dict_container(d, "classes", classes, 0);
+		ret = 0;
+		break;
+	}
+	pthread_mutex_unlock(&set_list_lock);
+	return ret;
+}
+
+RTE_INIT(pool_set_telemetry_init)
+{
+	rte_telemetry_register_cmd("/tide/pool_set/list", set_tel_list,
+		"Lists the pool sets (size classes). No parameters");
+	rte_telemetry_register_cmd("/tide/pool_set/info", set_tel_info,
+		"Shows a pool set's classes and shared wall. Parameters: set name");
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Waiting at the wall (seed 001, steps 506-516). A request that the pool cannot serve
+ * (at its wall, or hugepages exhausted) joins a FIFO queue; while the queue is not empty
+ * every new request joins it too, so nobody barges. The control thread serves the head,
+ * every tick, when the driver's free lists hold enough for it, and times out the
+ * asynchronous requests whose deadline passed; a blocked caller times itself out.
+ *
+ * One mutex guards the queue. Blocked callers sleep on their own condition variable;
+ * asynchronous callbacks run after the mutex is dropped.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "pool_private.h"
+#include "tide_mempool.h"
+
+void
+pool_waiters_init(struct tide_pool *tp)
+{
+	pthread_mutex_init(&tp->wait_lock, NULL);
+	pthread_cond_init(&tp->blocked_gone, NULL);
+	TAILQ_INIT(&tp->waiters);
+	tp->next_ticket = 1;
+}
+
+/* Allocate n mbufs only if the driver holds them: no growth, no failure counted. */
+static bool
+wait_try_alloc(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
+{
+	struct tide_mempool_stats st;
+
+	if (tide_mempool_stats_get(tp->mp, &st) != 0 || st.nb_free < n)
+		return false;
+	return rte_pktmbuf_alloc_bulk(tp->mp, m, n) == 0;
+}
+
+/* End a queued request with status; collect callbacks to run after unlocking. */
+static void
+wait_finish_locked(struct tide_pool *tp, struct pool_waiter *w, int status,
+	struct pool_waiter_list *done)
+{
+	uint64_t *counter = status == 0 ? &tp->waits_served :
+		status == -ETIMEDOUT ? &tp->waits_timedout : &tp->waits_cancelled;
+
+	TAILQ_REMOVE(&tp->waiters, w, next);
+	tp->nb_waiting--;
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	w->status = status;
+	w->done = true;
+	if (w->cb != NULL)
+		TAILQ_INSERT_TAIL(done, w, next);
+	else
+		pthread_cond_signal(&w->cond);
+}
+
+static void
+wait_run_callbacks(struct tide_pool *tp, struct pool_waiter_list *done)
+{
+	struct pool_waiter *w;
+
+	while ((w = TAILQ_FIRST(done)) != NULL) {
+		TAILQ_REMOVE(done, w, next);
+		w->cb(tp->mp, w->m, w->n, w->status, w->arg);
+		free(w);
+	}
+}
+
+void
+pool_waiters_serve(struct tide_pool *tp, uint64_t now)
+{
+	struct pool_waiter_list done = TAILQ_HEAD_INITIALIZER(done);
+	struct pool_waiter *w, *nw;
+
+	pthread_mutex_lock(&tp->wait_lock);
+	/* Deadlines first (asynchronous requests; blocked callers time out themselves). */
+	for (w = TAILQ_FIRST(&tp->waiters); w != NULL; w = nw) {
+		nw = TAILQ_NEXT(w, next);
+		if (w->cb != NULL && w->deadline_ns != 0 && now >= w->deadline_ns)
+			wait_finish_locked(tp, w, -ETIMEDOUT, &done);
+	}
+	/* Then the head, as long as there is enough for it: strict FIFO. */
+	while ((w = TAILQ_FIRST(&tp->waiters)) != NULL && wait_try_alloc(tp, w->m, w->n))
+		wait_finish_locked(tp, w, 0, &done);
+	pthread_mutex_unlock(&tp->wait_lock);
+	wait_run_callbacks(tp, &done);
+}
+
+/* Queue w behind everyone. Caller holds wait_lock. */
+static void
+wait_enqueue_locked(struct tide_pool *tp, struct pool_waiter *w, uint64_t timeout_us,
+	uint64_t *ticket)
+{
+	w->ticket = tp->next_ticket++;
+	w->deadline_ns = timeout_us != 0 ? pool_now_ns() + timeout_us * 1000 : 0;
+	TAILQ_INSERT_TAIL(&tp->waiters, w, next);
+	tp->nb_waiting++;
+	if (ticket != NULL)
+		*ticket = w->ticket;
+}
+
+static int
+wait_args_check(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
+{
+	if (tp == NULL || m == NULL || n == 0) {
+		POOL_LOG(ERR, "bad arguments (not an elastic pool, NULL table or n = 0)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Serve at once when nobody waits (an allocation that may grow the pool). */
+static bool
+wait_immediate_locked(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
+{
+	return TAILQ_EMPTY(&tp->waiters) && rte_pktmbuf_alloc_bulk(tp->mp, m, n) == 0;
+}
+
+/* A condition variable on the monotonic clock, as deadlines are. */
+static void
+wait_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+int
+tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
+	uint64_t timeout_us, uint64_t *ticket)
+{
+	struct tide_pool *tp = pool_get(mp);
+	struct pool_waiter w = { .m = m, .n = n };
+	struct timespec until;
+	int ret;
+
+	ret = wait_args_check(tp, m, n);
+	if (ret < 0)
+		return pool_error(-ret);
+	pthread_mutex_lock(&tp->wait_lock);
+	if (tp->closing) {
+		pthread_mutex_unlock(&tp->wait_lock);
+		return pool_error(ECANCELED);
+	}
+	if (wait_immediate_locked(tp, m, n)) {
+		pthread_mutex_unlock(&tp->wait_lock);
+		return 0;
+	}
+	wait_cond_init(&w.cond);
+	wait_enqueue_locked(tp, &w, timeout_us, ticket);
+	tp->nb_blocked++;
+	until.tv_sec = (time_t)(w.deadline_ns / 1000000000ull);
+	until.tv_nsec = (long)(w.deadline_ns % 1000000000ull);
+	while (!w.done) {
+		if (w.deadline_ns == 0)
+			pthread_cond_wait(&w.cond, &tp->wait_lock);
+		else if (pthread_cond_timedwait(&w.cond, &tp->wait_lock, &until) == ETIMEDOUT &&
+				!w.done)
+			wait_finish_locked(tp, &w, -ETIMEDOUT, NULL);
+	}
+	if (--tp->nb_blocked == 0)
+		pthread_cond_broadcast(&tp->blocked_gone);
+	pthread_mutex_unlock(&tp->wait_lock);
+	pthread_cond_destroy(&w.cond);
+	return w.status < 0 ? pool_error(-w.status) : 0;
+}
+
+int
+tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
+	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket)
+{
+	struct tide_pool *tp = pool_get(mp);
+	struct pool_waiter *w;
+	int ret;
+
+	ret = wait_args_check(tp, m, n);
+	if (ret == 0 && cb == NULL)
+		ret = -EINVAL;
+	if (ret < 0)
+		return pool_error(-ret);
+	pthread_mutex_lock(&tp->wait_lock);
+	if (wait_immediate_locked(tp, m, n)) {
+		pthread_mutex_unlock(&tp->wait_lock);
+		return 0;
+	}
+	w = tp->closing ? NULL : calloc(1, sizeof(*w));
+	if (w == NULL) {
+		pthread_mutex_unlock(&tp->wait_lock);
+		POOL_LOG(ERR, "%s: cannot queue a request for %u mbufs", tp->name, n);
+		return pool_error(tp->closing ? ECANCELED : ENOMEM);
+	}
+	w->m = m;
+	w->n = n;
+	w->cb = cb;
+	w->arg = arg;
+	wait_enqueue_locked(tp, w, timeout_us, ticket);
+	pthread_mutex_unlock(&tp->wait_lock);
+	return 1;
+}
+
+int
+tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
+{
+	struct pool_waiter_list done = TAILQ_HEAD_INITIALIZER(done);
+	struct tide_pool *tp = pool_get(mp);
+	struct pool_waiter *w;
+	int ret = -ENOENT;
+
+	if (tp == NULL)
+		return pool_error(EINVAL);
+	pthread_mutex_lock(&tp->wait_lock);
+	TAILQ_FOREACH(w, &tp->waiters, next)
+		if (w->ticket == ticket) {
+			wait_finish_locked(tp, w, -ECANCELED, &done);
+			ret = 0;
+			break;
+		}
+	pthread_mutex_unlock(&tp->wait_lock);
+	wait_run_callbacks(tp, &done);
+	return ret < 0 ? pool_error(-ret) : 0;
+}
+
+/* The pool is going: cancel every request and wait for blocked callers to leave. */
+void
+pool_waiters_close(struct tide_pool *tp)
+{
+	struct pool_waiter_list done = TAILQ_HEAD_INITIALIZER(done);
+	struct pool_waiter *w;
+
+	pthread_mutex_lock(&tp->wait_lock);
+	tp->closing = true;
+	while ((w = TAILQ_FIRST(&tp->waiters)) != NULL)
+		wait_finish_locked(tp, w, -ECANCELED, &done);
+	while (tp->nb_blocked > 0)
+		pthread_cond_wait(&tp->blocked_gone, &tp->wait_lock);
+	pthread_mutex_unlock(&tp->wait_lock);
+	wait_run_callbacks(tp, &done);
+}

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The reaper under EAL: the reap rule on real blocks, hugepages back to the OS, back to
+ * the base after traffic, never a block with an mbuf out (allocated, in an lcore cache,
+ * in a NIC ring, referenced by a clone), and a stress with the reaper at a millisecond
+ * period while 2 lcores and a non-EAL thread allocate and free.
+ */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+#include <rte_ring.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+#include "tide_mempool.h"
+
+/* A pool the tests reap by hand (no reaper thread), blocks of 2 MB, a short threshold. */
+static struct rte_mempool *
+manual_pool(const char *name, unsigned int cache, unsigned int idle_ms)
+{
+	struct tide_pool_params p;
+
+	tide_pool_params_init(&p, name);
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.wall_bytes = 128 * MB;
+	p.cache_size = cache;
+	p.reap_period_ms = 0;
+	p.idle_ms = idle_ms;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	return make_pool_p(&p);
+}
+
+static void
+test_reap_rule_newest_only_and_headroom_kept(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_rule", 0, 30);
+	struct rte_mbuf *one;
+
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 4), 4);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 5);
+	/* Blocks just added count as busy: nothing before the threshold. */
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+
+	/* One mbuf out in block 2. */
+	one = hold_one_in_block(mp, 2);
+	tide_test_sleep_us(40 * 1000);
+	/* Blocks 4 and 3 idle: 4 goes. Then 3 is newest but 2 before it is busy: 3 stays, the
+	 * empty headroom.
+	 */
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 1);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 4);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 4);
+
+	/* The mbuf comes back: block 2 was busy in this interval, so not idle yet. */
+	rte_pktmbuf_free(one);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	tide_test_sleep_us(40 * 1000);
+	/* All idle now: back down to the base, never below it. */
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 3);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
+	CU_ASSERT_EQUAL(pstats(mp).bytes, 2 * MB);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	CU_ASSERT_EQUAL(pstats(mp).reaps, 4);
+	tide_pool_free(mp);
+}
+
+static void
+test_reap_gives_hugepages_back_to_the_os(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_hp", 0, 10);
+	long hp0, hp_grown, hp_reaped;
+
+	hp0 = tide_test_hugepages_free();
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 6), 6);
+	hp_grown = tide_test_hugepages_free();
+	tide_test_sleep_us(20 * 1000);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 6);
+	hp_reaped = tide_test_hugepages_free();
+	printf("\n    HugePages_Free %ld -> grown %ld -> reaped %ld ", hp0, hp_grown, hp_reaped);
+	CU_ASSERT_EQUAL(hp0 - hp_grown, 6);
+	CU_ASSERT_EQUAL(hp_reaped, hp0);
+	tide_pool_free(mp);
+}
+
+/* ---- back to the base after traffic stops and the lcores hand back their caches ---- */
+
+struct burst_ctx {
+	struct rte_mempool *mp;
+	unsigned int n;
+	volatile int phase; /* 1: hold n mbufs, 2: free them, 3: flush the cache and stop */
+	volatile int done[RTE_MAX_LCORE];
+};
+
+static int
+burst_lcore(void *arg)
+{
+	struct burst_ctx *c = arg;
+	struct rte_mbuf **m = calloc(c->n, sizeof(*m));
+	unsigned int lc = rte_lcore_id(), got = 0;
+
+	while (c->phase < 2)
+		if (got < c->n && rte_pktmbuf_alloc_bulk(c->mp, &m[got], 32) == 0)
+			got += 32;
+	rte_pktmbuf_free_bulk(m, got);
+	/* Churn a little: the cache refills from the oldest blocks. */
+	for (int i = 0; i < 1000; i++) {
+		struct rte_mbuf *x[8];
+
+		if (rte_pktmbuf_alloc_bulk(c->mp, x, 8) == 0)
+			rte_pktmbuf_free_bulk(x, 8);
+	}
+	while (c->phase < 3)
+		rte_pause();
+	tide_pool_cache_flush(c->mp);
+	c->done[lc] = 1;
+	free(m);
+	return 0;
+}
+
+static bool
+back_to_base(void *arg)
+{
+	return pstats(arg).nb_blocks == 1;
+}
+
+static void
+test_pool_returns_to_base_after_traffic_and_cache_flush(void)
+{
+	struct tide_pool_params p;
+	struct burst_ctx c = { .n = 8192 };
+	int worker = tide_test_worker_lcore();
+	struct tide_pool_stats st;
+
+	tide_pool_params_init(&p, "tr_base");
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.wall_bytes = 128 * MB;
+	p.cache_size = 256;
+	p.reap_period_ms = 5;
+	p.idle_ms = 20;
+	c.mp = make_pool_p(&p);
+	CU_ASSERT_FATAL(worker >= 0);
+	c.phase = 1;
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(burst_lcore, &c, worker), 0);
+	tide_test_sleep_us(300 * 1000);
+	st = pstats(c.mp);
+	CU_ASSERT(st.nb_blocks > 4);
+	c.phase = 2;
+	tide_test_sleep_us(100 * 1000);
+	c.phase = 3;
+	rte_eal_wait_lcore(worker);
+	CU_ASSERT_TRUE(tide_test_wait(back_to_base, c.mp, 3000));
+	st = pstats(c.mp);
+	printf("\n    grew to %" PRIu64 " ahead + %" PRIu64 " sync, reaped %" PRIu64
+		", now %u block(s), %" PRIu64 " MB ", st.grows_ahead, st.grows_sync, st.reaps,
+		st.nb_blocks, st.bytes >> 20);
+	CU_ASSERT_EQUAL(st.nb_blocks, 1);
+	CU_ASSERT_EQUAL(st.bytes, 2 * MB);
+	CU_ASSERT_EQUAL(st.nb_in_use, 0);
+	tide_pool_free(c.mp);
+}
+
+/* ---- never while an mbuf of the block is out ---- */
+
+/* Grow to 3 blocks and leave exactly one mbuf out, in the newest. */
+static struct rte_mbuf *
+one_out_in_newest(struct rte_mempool *mp)
+{
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 2), 2);
+	return hold_one_in_block(mp, 2);
+}
+
+/* After idling past the threshold, nothing may go: the newest block holds the mbuf. */
+static void
+expect_no_reap(struct rte_mempool *mp, const char *what)
+{
+	tide_test_sleep_us(30 * 1000);
+	if (tide_pool_reap(mp) != 0)
+		printf("\n    reaped with an mbuf %s ", what);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 3);
+}
+
+static void
+test_no_reap_while_an_mbuf_is_allocated(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_out", 0, 10);
+	struct rte_mbuf *one = one_out_in_newest(mp);
+
+	expect_no_reap(mp, "allocated");
+	rte_pktmbuf_free(one);
+	tide_test_sleep_us(30 * 1000);
+	tide_pool_reap(mp); /* this interval saw it out */
+	tide_test_sleep_us(30 * 1000);
+	CU_ASSERT(tide_pool_reap(mp) >= 1);
+	tide_pool_free(mp);
+}
+
+static void
+test_no_reap_while_an_mbuf_is_in_an_lcore_cache(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_cache", 64, 10);
+	struct rte_mbuf *one = one_out_in_newest(mp);
+	struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, rte_lcore_id());
+
+	/* Freed on this lcore: it sits in the cache, out of the driver's lists. */
+	rte_pktmbuf_free(one);
+	CU_ASSERT(cache->len > 0);
+	expect_no_reap(mp, "in a cache");
+	tide_pool_cache_flush(mp);
+	CU_ASSERT_EQUAL(cache->len, 0);
+	tide_pool_reap(mp);
+	tide_test_sleep_us(30 * 1000);
+	CU_ASSERT(tide_pool_reap(mp) >= 1);
+	tide_pool_free(mp);
+}
+
+static void
+test_no_reap_while_an_mbuf_is_in_a_nic_ring(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_ring", 0, 10);
+	struct rte_mbuf *one = one_out_in_newest(mp);
+	struct rte_ring *r = rte_ring_create("tr_txring", 64, SOCKET_ID_ANY,
+		RING_F_SP_ENQ | RING_F_SC_DEQ);
+	struct rte_eth_conf conf = { 0 };
+	struct rte_mbuf *back;
+	int port;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	port = rte_eth_from_ring(r);
+	CU_ASSERT_FATAL(port >= 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, mp), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_start(port), 0);
+	/* The ring PMD's TX keeps the mbuf in its ring until something receives it. */
+	CU_ASSERT_EQUAL(rte_eth_tx_burst(port, 0, &one, 1), 1);
+	expect_no_reap(mp, "in a NIC ring");
+	CU_ASSERT_EQUAL(rte_eth_rx_burst(port, 0, &back, 1), 1);
+	CU_ASSERT_PTR_EQUAL(back, one);
+	rte_pktmbuf_free(back);
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	rte_ring_free(r);
+	tide_pool_free(mp);
+}
+
+static void
+test_no_reap_while_a_clone_references_an_mbuf(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_clone", 0, 10);
+	struct rte_mempool *other = make_pool("tr_clone_o", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	struct rte_mbuf *one = one_out_in_newest(mp);
+	struct rte_mbuf *clone = rte_pktmbuf_clone(one, other);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
+	/* The owner lets go; the clone still holds its data, so the mbuf stays out. */
+	rte_pktmbuf_free(one);
+	expect_no_reap(mp, "referenced by a clone");
+	rte_pktmbuf_free(clone);
+	tide_pool_reap(mp);
+	tide_test_sleep_us(30 * 1000);
+	CU_ASSERT(tide_pool_reap(mp) >= 1);
+	tide_pool_free(other);
+	tide_pool_free(mp);
+}
+
+/* ---- stress: the reaper at 1 ms while 2 lcores and a thread allocate and free ---- */
+
+#define RSTRESS_NS (2000ull * 1000 * 1000)
+#define RSTRESS_HOLD 6144
+
+struct rstress {
+	struct rte_mempool *mp;
+	volatile bool stop;
+	uint64_t dups, bad_owner, ops;
+};
+
+static uint64_t *
+owner_of(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+/* Swing between holding many mbufs and none, so the pool grows and shrinks all along. */
+static void
+rstress_churn(struct rstress *s, uint64_t me)
+{
+	struct rte_mbuf **held = malloc(RSTRESS_HOLD * sizeof(*held));
+	unsigned int nheld = 0, i, target = RSTRESS_HOLD;
+	uint64_t ops = 0;
+
+	while (!s->stop) {
+		unsigned int n = 1 + rte_rand_max(128);
+
+		if (nheld >= target)
+			target = (unsigned int)rte_rand_max(64);
+		else if (nheld <= target && target < 64 && rte_rand_max(64) == 0)
+			target = RSTRESS_HOLD - 128 - (unsigned int)rte_rand_max(2048);
+		if (nheld < target && nheld + n <= RSTRESS_HOLD) {
+			if (rte_pktmbuf_alloc_bulk(s->mp, &held[nheld], n) != 0)
+				continue;
+			for (i = nheld; i < nheld + n; i++)
+				if (__atomic_exchange_n(owner_of(held[i]), me, __ATOMIC_ACQ_REL) != 0)
+					__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
+			nheld += n;
+		} else if (nheld > 0) {
+			n = RTE_MIN(n, nheld);
+			for (i = nheld - n; i < nheld; i++)
+				if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
+					__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+			rte_pktmbuf_free_bulk(&held[nheld - n], n);
+			nheld -= n;
+		} else {
+			tide_pool_cache_flush(s->mp);
+		}
+		ops++;
+	}
+	for (i = 0; i < nheld; i++)
+		if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
+			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+	rte_pktmbuf_free_bulk(held, nheld);
+	tide_pool_cache_flush(s->mp);
+	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
+	free(held);
+}
+
+static int
+rstress_lcore(void *arg)
+{
+	rstress_churn(arg, 10 + rte_lcore_id());
+	return 0;
+}
+
+static void *
+rstress_thread(void *arg)
+{
+	rstress_churn(arg, 777);
+	return NULL;
+}
+
+static void *
+rstress_timer(void *arg)
+{
+	struct rstress *s = arg;
+
+	tide_test_sleep_us(RSTRESS_NS / 1000);
+	s->stop = true;
+	return NULL;
+}
+
+/* The mempool's populated count equals the driver's objects. The control thread keeps
+ * reaping (and a block being added is populated before it is published), so take a
+ * reading between two identical readings of the first, and allow it a second to settle.
+ */
+static bool
+populated_matches(struct rte_mempool *mp)
+{
+	for (int i = 0; i < 1000; i++) {
+		unsigned int before = mp->populated_size;
+		uint64_t objs = pstats(mp).nb_objs;
+
+		if (mp->populated_size == before && objs == before)
+			return true;
+		tide_test_sleep_us(1000);
+	}
+	return false;
+}
+
+static void
+owner_clear(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
+	unsigned int i __rte_unused)
+{
+	if (*owner_of(obj) != 0)
+		(*(unsigned int *)arg)++;
+}
+
+static void
+test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
+{
+	struct tide_pool_params p;
+	struct rstress s = { 0 };
+	struct tide_mempool_stats ms;
+	struct tide_pool_stats st;
+	int worker = tide_test_worker_lcore();
+	unsigned int dirty = 0;
+	pthread_t th, tmr;
+
+	tide_pool_params_init(&p, "tr_stress");
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.wall_bytes = 512 * MB;
+	p.priv_size = 8;
+	p.cache_size = 64;
+	p.reap_period_ms = 1;
+	p.idle_ms = 2;
+	s.mp = make_pool_p(&p);
+	CU_ASSERT_FATAL(worker >= 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(rstress_lcore, &s, worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, rstress_thread, &s), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tmr, NULL, rstress_timer, &s), 0);
+	rstress_churn(&s, 10 + rte_lcore_id());
+	pthread_join(tmr, NULL);
+	pthread_join(th, NULL);
+	rte_eal_wait_lcore(worker);
+	rte_mempool_cache_flush(rte_mempool_default_cache(s.mp, (unsigned int)worker), s.mp);
+
+	st = pstats(s.mp);
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(s.mp, &ms), 0);
+	printf("\n    %" PRIu64 " ops; grew %" PRIu64 "+%" PRIu64 ", reaped %" PRIu64
+		", %u blocks at the end ", s.ops, st.grows_ahead, st.grows_sync, st.reaps,
+		st.nb_blocks);
+	CU_ASSERT_EQUAL(s.dups, 0);
+	CU_ASSERT_EQUAL(s.bad_owner, 0);
+	CU_ASSERT_EQUAL(ms.nb_foreign, 0);
+	CU_ASSERT_EQUAL(ms.nb_double, 0);
+	CU_ASSERT(st.reaps > 0);
+	CU_ASSERT(st.grows_ahead + st.grows_sync > 0);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
+	CU_ASSERT_EQUAL(st.nb_in_use, 0);
+	CU_ASSERT_TRUE(populated_matches(s.mp));
+	rte_mempool_obj_iter(s.mp, owner_clear, &dirty);
+	CU_ASSERT_EQUAL(dirty, 0);
+	rte_mempool_audit(s.mp);
+	tide_pool_free(s.mp);
+}
+
+/* ---- telemetry shows each block ---- */
+
+static void
+test_telemetry_shows_each_block(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_tel", 0, 10);
+	char *out;
+
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 2), 2);
+	out = telemetry_query("/tide/pool/info,tr_tel");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"block_list\":{\"b1\":{\"bytes\":2097152,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"b3\":{"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"age_ms\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"idle_ms\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"out\":0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"reaps\":0"));
+	if (strstr(out, "block_list") == NULL)
+		printf("\n    %s ", out);
+	free(out);
+	tide_pool_free(mp);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("pool_reap");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_reap_rule_newest_only_and_headroom_kept);
+	CU_ADD_TEST(s, test_reap_gives_hugepages_back_to_the_os);
+	CU_ADD_TEST(s, test_pool_returns_to_base_after_traffic_and_cache_flush);
+	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_allocated);
+	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_an_lcore_cache);
+	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_a_nic_ring);
+	CU_ADD_TEST(s, test_no_reap_while_a_clone_references_an_mbuf);
+	CU_ADD_TEST(s, test_stress_reaper_at_1ms_with_lcores_and_a_thread);
+	CU_ADD_TEST(s, test_telemetry_shows_each_block);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "pool_reap", true, register_tests);
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Size classes: the class chosen at every boundary, classes growing under one shared
+ * wall and reaping on their own, bad parameters, telemetry.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+
+static struct tide_pool_set *
+make_set(const char *name, unsigned int classes, size_t wall)
+{
+	struct tide_pool_set_params p;
+	struct tide_pool_set *s;
+
+	tide_pool_set_params_init(&p, name);
+	p.nb_classes = classes;
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.wall_bytes = wall;
+	p.cache_size = 0;
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	s = tide_pool_set_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	return s;
+}
+
+/* The mbuf for size came from class k, and its data room holds size after the headroom. */
+static void
+expect_class(const struct tide_pool_set *s, uint32_t size, int k)
+{
+	struct rte_mbuf *m;
+
+	CU_ASSERT_EQUAL(tide_pool_set_class(s, size), k);
+	m = tide_pool_set_alloc(s, size);
+	if (k < 0) {
+		CU_ASSERT_PTR_NULL(m);
+		return;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_EQUAL(m->pool, s->pools[k]);
+	CU_ASSERT(rte_pktmbuf_tailroom(m) >= size);
+	/* The smallest that fits: the class below would not hold it. */
+	if (k > 0)
+		CU_ASSERT(size > (2048u << (k - 1)));
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_class_choice_at_every_boundary(void)
+{
+	struct tide_pool_set *s = make_set("ts_bound", 5, 64 * MB);
+
+	CU_ASSERT_EQUAL(s->nb_classes, 5);
+	CU_ASSERT_EQUAL(s->max_size, 32768);
+	expect_class(s, 0, 0);
+	expect_class(s, 1, 0);
+	for (unsigned int k = 0; k < 5; k++) {
+		uint32_t top = 2048u << k;
+
+		expect_class(s, top - 1, (int)k);
+		expect_class(s, top, (int)k);
+		if (k + 1 < 5)
+			expect_class(s, top + 1, (int)k + 1);
+	}
+	expect_class(s, 32769, -1);
+	expect_class(s, UINT32_MAX, -1);
+	CU_ASSERT_PTR_NULL(tide_pool_set_pool(s, 40000));
+	CU_ASSERT_PTR_EQUAL(tide_pool_set_pool(s, 3000), s->pools[1]);
+	tide_pool_set_free(s);
+}
+
+static void
+test_classes_grow_under_one_shared_wall(void)
+{
+	/* 3 classes, 2 MB bases: 6 MB held at creation, wall 12 MB: 3 blocks to share. */
+	struct tide_pool_set *s = make_set("ts_wall", 3, 12 * MB);
+	struct rte_mbuf **m = calloc(16384, sizeof(*m));
+	struct tide_pool_stats st0, st1;
+	unsigned int n = 0;
+
+	CU_ASSERT_EQUAL(pstats(s->pools[0]).wall_held, 6 * MB);
+	/* Class 0 takes everything it can: the shared wall stops it at 12 MB in all. */
+	while (n < 16384 && (m[n] = rte_pktmbuf_alloc(s->pools[0])) != NULL)
+		n++;
+	st0 = pstats(s->pools[0]);
+	st1 = pstats(s->pools[1]);
+	CU_ASSERT_EQUAL(st0.nb_blocks, 4);
+	CU_ASSERT_EQUAL(st0.wall_held, 12 * MB);
+	CU_ASSERT_EQUAL(st0.wall_bytes, 12 * MB);
+	CU_ASSERT_EQUAL(st1.wall_held, 12 * MB);
+	/* Class 1 cannot grow now, though its own blocks are far from the wall. */
+	CU_ASSERT_EQUAL(tide_pool_grow(s->pools[1], 1), -ENOSPC);
+	CU_ASSERT(pstats(s->pools[1]).wall_hits >= 1);
+	/* Class 0 gives its blocks back (the first sample sees them busy, the next one idle
+	 * past the threshold): class 1 may grow again.
+	 */
+	rte_pktmbuf_free_bulk(m, n);
+	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 0);
+	tide_test_sleep_us(20 * 1000);
+	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 3);
+	CU_ASSERT_EQUAL(pstats(s->pools[1]).wall_held, 6 * MB);
+	CU_ASSERT_EQUAL(tide_pool_grow(s->pools[1], 1), 1);
+	CU_ASSERT_EQUAL(pstats(s->pools[2]).wall_held, 8 * MB);
+	free(m);
+	tide_pool_set_free(s);
+}
+
+static void
+test_classes_reap_on_their_own(void)
+{
+	struct tide_pool_set *s = make_set("ts_reap", 3, 64 * MB);
+	struct rte_mbuf *busy;
+
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(s->pools[0], 2), 2);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(s->pools[2], 2), 2);
+	/* Class 0's newest block stays busy; class 2 is idle. */
+	busy = hold_one_in_block(s->pools[0], 2);
+	tide_pool_reap(s->pools[0]);
+	tide_test_sleep_us(20 * 1000);
+	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[2]), 2);
+	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 0);
+	CU_ASSERT_EQUAL(pstats(s->pools[0]).nb_blocks, 3);
+	CU_ASSERT_EQUAL(pstats(s->pools[2]).nb_blocks, 1);
+	rte_pktmbuf_free(busy);
+	tide_pool_set_free(s);
+}
+
+static void
+expect_set_refused(struct tide_pool_set_params *p, int err, const char *what)
+{
+	char *log;
+
+	tide_test_log_begin();
+	rte_errno = 0;
+	CU_ASSERT_PTR_NULL(tide_pool_set_create(p));
+	log = tide_test_log_end();
+	if (rte_errno != err)
+		printf("\n    %s: rte_errno %d, expected %d ", what, rte_errno, err);
+	CU_ASSERT_EQUAL(rte_errno, err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tide_pool"));
+	free(log);
+}
+
+static void
+test_bad_set_parameters_are_refused(void)
+{
+	struct tide_pool_set_params p;
+	struct tide_pool_set *s;
+
+	expect_set_refused(NULL, EINVAL, "NULL");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.nb_classes = 0;
+	expect_set_refused(&p, EINVAL, "no class");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.nb_classes = TIDE_POOL_SET_MAX_CLASSES + 1;
+	expect_set_refused(&p, EINVAL, "too many classes");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.min_size = 3000;
+	expect_set_refused(&p, EINVAL, "not a power of 2");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.min_size = 32768;
+	p.nb_classes = 2;
+	expect_set_refused(&p, EINVAL, "class over an mbuf's data room");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.wall_bytes = p.base_bytes * p.nb_classes - 1;
+	expect_set_refused(&p, EINVAL, "bases over the wall");
+	tide_pool_set_params_init(&p, "a_set_name_that_is_far_too_long");
+	expect_set_refused(&p, ENAMETOOLONG, "long name");
+	s = make_set("ts_dup", 2, 32 * MB);
+	tide_pool_set_params_init(&p, "ts_dup");
+	p.nb_classes = 2;
+	expect_set_refused(&p, EEXIST, "duplicate");
+	tide_pool_set_free(s);
+	tide_pool_set_free(NULL);
+}
+
+static void
+test_set_telemetry(void)
+{
+	struct tide_pool_set *s = make_set("ts_tel", 2, 32 * MB);
+	char *out;
+
+	out = telemetry_query("/tide/pool_set/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"ts_tel\""));
+	free(out);
+	out = telemetry_query("/tide/pool_set/info,ts_tel");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"classes\":[\"ts_tel_0\",\"ts_tel_1\"]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"wall_bytes\":33554432"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"max_size\":4096"));
+	free(out);
+	tide_pool_set_free(s);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("pool_set");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_class_choice_at_every_boundary);
+	CU_ADD_TEST(s, test_classes_grow_under_one_shared_wall);
+	CU_ADD_TEST(s, test_classes_reap_on_their_own);
+	CU_ADD_TEST(s, test_bad_set_parameters_are_refused);
+	CU_ADD_TEST(s, test_set_telemetry);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "pool_set", true, register_tests);
+}

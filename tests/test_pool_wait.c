@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Waiting at the wall: FIFO service with no barging, blocking and callback forms,
+ * timeouts, cancellation, and a freed pool cancelling whoever still waits.
+ */
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+
+#define MAXM 4096
+
+/* A pool at its wall with every mbuf held in held[]; returns how many. */
+static struct rte_mempool *
+full_pool(const char *name, struct rte_mbuf **held, unsigned int *n)
+{
+	struct rte_mempool *mp = make_pool(name, 2 * MB, 2 * MB, 2 * MB, 0, 0);
+
+	*n = 0;
+	while (*n < MAXM && (held[*n] = rte_pktmbuf_alloc(mp)) != NULL)
+		(*n)++;
+	CU_ASSERT_FATAL(*n > 16 && *n < MAXM);
+	return mp;
+}
+
+struct done_log {
+	pthread_mutex_t lock;
+	char order[16];
+	unsigned int len;
+	int status[16];
+};
+
+static struct done_log dlog = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+log_done(struct rte_mempool *mp __rte_unused, struct rte_mbuf **m __rte_unused,
+	unsigned int n __rte_unused, int status, void *arg)
+{
+	pthread_mutex_lock(&dlog.lock);
+	dlog.status[dlog.len] = status;
+	dlog.order[dlog.len++] = (char)(uintptr_t)arg;
+	pthread_mutex_unlock(&dlog.lock);
+}
+
+static void
+log_reset(void)
+{
+	pthread_mutex_lock(&dlog.lock);
+	memset(dlog.order, 0, sizeof(dlog.order));
+	dlog.len = 0;
+	pthread_mutex_unlock(&dlog.lock);
+}
+
+static unsigned int
+log_len(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&dlog.lock);
+	n = dlog.len;
+	pthread_mutex_unlock(&dlog.lock);
+	return n;
+}
+
+static bool
+log_has_2(void *arg __rte_unused)
+{
+	return log_len() >= 2;
+}
+
+static bool
+log_has_3(void *arg __rte_unused)
+{
+	return log_len() >= 3;
+}
+
+static void
+test_waiters_are_served_in_fifo_order_without_barging(void)
+{
+	struct rte_mbuf *held[MAXM], *a[2], *b[1], *c[1], *d[1];
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_fifo", held, &n);
+
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 2, 0, log_done, (void *)'A', NULL), 1);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, b, 1, 0, log_done, (void *)'B', NULL), 1);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, c, 1, 0, log_done, (void *)'C', NULL), 1);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 3);
+	/* One mbuf back: A needs two, and B may not pass A. */
+	rte_pktmbuf_free(held[--n]);
+	tide_test_sleep_us(20 * 1000);
+	CU_ASSERT_EQUAL(log_len(), 0);
+	/* A newcomer that one free mbuf would serve queues behind them too. */
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, d, 1, 0, log_done, (void *)'D', NULL), 1);
+	/* Three more back: A, then B, then C; D waits. */
+	rte_pktmbuf_free(held[--n]);
+	rte_pktmbuf_free(held[--n]);
+	rte_pktmbuf_free(held[--n]);
+	CU_ASSERT_TRUE(tide_test_wait(log_has_3, NULL, 2000));
+	CU_ASSERT_NSTRING_EQUAL(dlog.order, "ABC", 3);
+	CU_ASSERT_EQUAL(dlog.status[0], 0);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 1);
+	rte_pktmbuf_free(held[--n]);
+	CU_ASSERT_TRUE(tide_test_wait(log_has_3, NULL, 2000));
+	tide_test_sleep_us(20 * 1000);
+	CU_ASSERT_NSTRING_EQUAL(dlog.order, "ABCD", 4);
+	CU_ASSERT_EQUAL(pstats(mp).waits_served, 4);
+	rte_pktmbuf_free_bulk(a, 2);
+	rte_pktmbuf_free(b[0]);
+	rte_pktmbuf_free(c[0]);
+	rte_pktmbuf_free(d[0]);
+	rte_pktmbuf_free_bulk(held, n);
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	tide_pool_free(mp);
+}
+
+static void
+test_a_request_is_served_at_once_when_nobody_waits(void)
+{
+	struct rte_mempool *mp = make_pool("tw_now", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	struct rte_mbuf *m[4];
+
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, 4, 1000, NULL), 0);
+	rte_pktmbuf_free_bulk(m, 4);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 4, 0, log_done, NULL, NULL), 0);
+	rte_pktmbuf_free_bulk(m, 4);
+	CU_ASSERT_EQUAL(pstats(mp).waits_served, 0);
+	tide_pool_free(mp);
+}
+
+struct blocker {
+	struct rte_mempool *mp;
+	struct rte_mbuf *m[8];
+	unsigned int n;
+	uint64_t timeout_us;
+	volatile uint64_t ticket;
+	int ret;
+	int err;
+};
+
+static void *
+blocker_main(void *arg)
+{
+	struct blocker *b = arg;
+
+	b->ret = tide_pool_alloc_wait(b->mp, b->m, b->n, b->timeout_us, (uint64_t *)&b->ticket);
+	b->err = rte_errno;
+	return NULL;
+}
+
+/* Start a blocked caller and wait until it is queued. */
+static void
+blocker_start(pthread_t *t, struct blocker *b, struct rte_mempool *mp, unsigned int n,
+	uint64_t timeout_us)
+{
+	uint32_t before = pstats(mp).waiting;
+
+	b->mp = mp;
+	b->n = n;
+	b->timeout_us = timeout_us;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(t, NULL, blocker_main, b), 0);
+	for (int i = 0; i < 2000 && pstats(mp).waiting == before; i++)
+		tide_test_sleep_us(1000);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, before + 1);
+}
+
+static void
+test_a_blocked_caller_is_served_when_mbufs_come_back(void)
+{
+	struct rte_mbuf *held[MAXM];
+	struct blocker b = { 0 };
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_block", held, &n);
+	pthread_t t;
+
+	blocker_start(&t, &b, mp, 3, 0);
+	rte_pktmbuf_free_bulk(&held[n - 3], 3);
+	n -= 3;
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(b.ret, 0);
+	CU_ASSERT_PTR_EQUAL(b.m[0]->pool, mp);
+	rte_pktmbuf_free_bulk(b.m, 3);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+}
+
+static void
+test_a_blocked_caller_times_out_and_takes_nothing(void)
+{
+	struct rte_mbuf *held[MAXM];
+	struct blocker b = { 0 };
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_tmo", held, &n);
+	pthread_t t;
+
+	b.mp = mp;
+	b.n = 2;
+	b.timeout_us = 30 * 1000;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, blocker_main, &b), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(b.ret, -ETIMEDOUT);
+	CU_ASSERT_EQUAL(b.err, ETIMEDOUT);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
+	CU_ASSERT_EQUAL(pstats(mp).waits_timedout, 1);
+	/* What comes back afterwards stays in the pool. */
+	rte_pktmbuf_free_bulk(held, n);
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	tide_pool_free(mp);
+}
+
+static void
+test_an_async_request_times_out_through_its_callback(void)
+{
+	struct rte_mbuf *held[MAXM], *m[2];
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_atmo", held, &n);
+
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 20 * 1000, log_done, (void *)'T',
+		NULL), 1);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 0, log_done, (void *)'U', NULL), 1);
+	tide_test_sleep_us(60 * 1000);
+	CU_ASSERT_EQUAL(log_len(), 1);
+	CU_ASSERT_EQUAL(dlog.order[0], 'T');
+	CU_ASSERT_EQUAL(dlog.status[0], -ETIMEDOUT);
+	/* The one without a deadline still waits, then is served. */
+	rte_pktmbuf_free_bulk(&held[n - 2], 2);
+	n -= 2;
+	CU_ASSERT_TRUE(tide_test_wait(log_has_2, NULL, 2000));
+	CU_ASSERT_EQUAL(dlog.order[1], 'U');
+	CU_ASSERT_EQUAL(dlog.status[1], 0);
+	rte_pktmbuf_free_bulk(m, 2);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+}
+
+static void
+test_requests_can_be_cancelled(void)
+{
+	struct rte_mbuf *held[MAXM], *m[2];
+	struct blocker b = { 0 };
+	uint64_t ticket = 0;
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_cancel", held, &n);
+	pthread_t t;
+
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 0, log_done, (void *)'X', &ticket), 1);
+	CU_ASSERT(ticket != 0);
+	blocker_start(&t, &b, mp, 1, 0);
+	CU_ASSERT(b.ticket != 0 && b.ticket != ticket);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, ticket), 0);
+	CU_ASSERT_EQUAL(log_len(), 1);
+	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, ticket), -ENOENT);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, b.ticket), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(b.ret, -ECANCELED);
+	CU_ASSERT_EQUAL(pstats(mp).waits_cancelled, 2);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+}
+
+static void
+test_freeing_the_pool_cancels_whoever_waits(void)
+{
+	struct rte_mbuf *held[MAXM], *m[2];
+	struct blocker b = { 0 };
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_free", held, &n);
+	pthread_t t;
+
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 0, log_done, (void *)'F', NULL), 1);
+	blocker_start(&t, &b, mp, 1, 0);
+	/* Nothing comes back: freeing the pool ends both requests, cancelled, once each
+	 * (its memory goes with it, the held mbufs too).
+	 */
+	tide_pool_free(mp);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(log_len(), 1);
+	CU_ASSERT_EQUAL(b.ret, -ECANCELED);
+	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);
+}
+
+static void
+test_bad_wait_arguments_are_refused(void)
+{
+	struct rte_mempool *mp = make_pool("tw_bad", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	struct rte_mbuf *m[2];
+
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(NULL, m, 1, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, NULL, 1, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, 0, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 1, 0, NULL, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(NULL, 1), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, 12345), -ENOENT);
+	tide_pool_free(mp);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("pool_wait");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_waiters_are_served_in_fifo_order_without_barging);
+	CU_ADD_TEST(s, test_a_request_is_served_at_once_when_nobody_waits);
+	CU_ADD_TEST(s, test_a_blocked_caller_is_served_when_mbufs_come_back);
+	CU_ADD_TEST(s, test_a_blocked_caller_times_out_and_takes_nothing);
+	CU_ADD_TEST(s, test_an_async_request_times_out_through_its_callback);
+	CU_ADD_TEST(s, test_requests_can_be_cancelled);
+	CU_ADD_TEST(s, test_freeing_the_pool_cancels_whoever_waits);
+	CU_ADD_TEST(s, test_bad_wait_arguments_are_refused);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "pool_wait", true, register_tests);
+}
