@@ -15,6 +15,17 @@
 #define APP_MAX_EAL_ARGS 128
 
 static volatile sig_atomic_t app_quit;
+static char **app_eal_argv; /* what EAL was given; kept until tide_app_eal_cleanup() */
+static char *app_defaults;
+
+static void
+app_free_args(void)
+{
+	free(app_eal_argv);
+	free(app_defaults);
+	app_eal_argv = NULL;
+	app_defaults = NULL;
+}
 
 static int
 app_split(char *s, char **out, int max)
@@ -38,8 +49,12 @@ tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_e
 	int n = 0, i, sep = -1, ret;
 	bool has_prefix = false;
 
-	if (eal == NULL || defaults == NULL)
+	app_eal_argv = eal;
+	app_defaults = defaults;
+	if (eal == NULL || defaults == NULL) {
+		app_free_args();
 		return -1;
+	}
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
 			sep = i;
@@ -63,6 +78,7 @@ tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_e
 	if (ret < 0) {
 		fprintf(stderr, "%s: cannot initialise EAL: %s (hugepages reserved? run "
 			"scripts/setup.sh)\n", prog, rte_strerror(rte_errno));
+		app_free_args();
 		return -1;
 	}
 	/* The program's arguments: argv[0] then what follows "--" (or everything). */
@@ -75,6 +91,13 @@ tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_e
 		*app_argv = argv;
 	}
 	return 0;
+}
+
+void
+tide_app_eal_cleanup(void)
+{
+	rte_eal_cleanup();
+	app_free_args();
 }
 
 const char *

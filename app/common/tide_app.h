@@ -27,6 +27,9 @@
 int tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_eal,
 	int *app_argc, char ***app_argv);
 
+/** rte_eal_cleanup(), and free what tide_app_eal_init() kept for EAL. */
+void tide_app_eal_cleanup(void);
+
 /** "-l 0-N" for the machine's first cores, at most @p max lcores, for default_eal strings. */
 const char *tide_app_lcores(unsigned int max);
 

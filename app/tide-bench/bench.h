@@ -17,11 +17,21 @@
 #define BENCH_MAX_ROUNDS 64
 
 struct bench_opts {
-	unsigned int rounds; /* interleaved rounds per variant */
-	unsigned int ms;     /* duration of one measurement */
+	unsigned int rounds; /* interleaved rounds per variant (0: the scenario's default) */
+	unsigned int ms;     /* duration of one measurement (0: the scenario's default) */
 	bool table;
 	const char *filter;  /* run only variants whose name contains this (NULL: all) */
+	const char *trace;   /* footprint: rate phases, Mpps:ms,... (NULL: its default) */
+	unsigned int hold_ms; /* footprint: how long each packet is held */
+	unsigned int cycles; /* footprint: trace cycles per run */
+	const char *series;  /* file for time series (NULL: none) */
 };
+
+/** o->rounds, or @p dflt when the command line left it out. */
+unsigned int bench_rounds(const struct bench_opts *o, unsigned int dflt);
+
+/** o->ms, or @p dflt when the command line left it out. */
+unsigned int bench_ms(const struct bench_opts *o, unsigned int dflt);
 
 /** True when the variant named @p v is selected by --filter. */
 bool bench_selected(const struct bench_opts *o, const char *v);
@@ -46,5 +56,6 @@ uint64_t bench_now_ns(void);
 
 extern const struct bench_scenario bench_mempool;
 extern const struct bench_scenario bench_fwd;
+extern const struct bench_scenario bench_footprint;
 
 #endif

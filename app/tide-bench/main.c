@@ -31,6 +31,7 @@ struct bench_row {
 static const struct bench_scenario *const bench_scenarios[] = {
 	&bench_mempool,
 	&bench_fwd,
+	&bench_footprint,
 };
 
 static const struct bench_scenario *bench_current;
@@ -82,6 +83,18 @@ bench_on_all_lcores(int (*fn)(void *), void *arg)
 	return ret;
 }
 
+unsigned int
+bench_rounds(const struct bench_opts *o, unsigned int dflt)
+{
+	return o->rounds != 0 ? o->rounds : dflt;
+}
+
+unsigned int
+bench_ms(const struct bench_opts *o, unsigned int dflt)
+{
+	return o->ms != 0 ? o->ms : dflt;
+}
+
 bool
 bench_selected(const struct bench_opts *o, const char *v)
 {
@@ -110,6 +123,8 @@ bench_usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] SCENARIO [--rounds N] [--ms MS] [--filter STR] "
 		"[--table]\n"
+		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
+		"[--series FILE]\n"
 		"scenarios:\n", prog);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
@@ -123,12 +138,16 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		{ "ms", required_argument, NULL, 'm' },
 		{ "table", no_argument, NULL, 't' },
 		{ "filter", required_argument, NULL, 'f' },
+		{ "trace", required_argument, NULL, 'T' },
+		{ "hold-ms", required_argument, NULL, 'H' },
+		{ "cycles", required_argument, NULL, 'c' },
+		{ "series", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	*o = (struct bench_opts){ .rounds = 5, .ms = 200 };
+	*o = (struct bench_opts){ .hold_ms = 50, .cycles = 2 };
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -136,11 +155,15 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		case 'm': o->ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 't': o->table = true; break;
 		case 'f': o->filter = optarg; break;
+		case 'T': o->trace = optarg; break;
+		case 'H': o->hold_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'c': o->cycles = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 's': o->series = optarg; break;
 		case 'h': bench_usage(argv[0]); exit(0);
 		default: return -1;
 		}
 	}
-	if (optind != argc - 1 || o->rounds == 0 || o->rounds > BENCH_MAX_ROUNDS || o->ms == 0)
+	if (optind != argc - 1 || o->rounds > BENCH_MAX_ROUNDS || o->cycles == 0)
 		return -1;
 	*scenario = argv[optind];
 	return 0;
@@ -183,6 +206,6 @@ main(int argc, char **argv)
 	if (bench_table)
 		bench_print_table();
 out:
-	rte_eal_cleanup();
+	tide_app_eal_cleanup();
 	return ret;
 }

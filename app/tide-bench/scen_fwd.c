@@ -23,6 +23,8 @@
 #define FWD_MBUFS 16384
 #define FWD_CACHE 256
 #define FWD_BURST 32
+#define FWD_ROUNDS 7
+#define FWD_MS 400
 
 struct fwd_variant {
 	const char *name;
@@ -123,7 +125,7 @@ fwd_run(const struct bench_opts *o)
 {
 	struct fwd_variant v[2] = { { .name = "tide" }, { .name = "ring_mp_mc" } };
 	static double mpps[2][BENCH_MAX_ROUNDS];
-	unsigned int workers = rte_lcore_count() - 1;
+	unsigned int workers = rte_lcore_count() - 1, rounds = bench_rounds(o, FWD_ROUNDS);
 	double med[2];
 	int ret = -1;
 
@@ -141,14 +143,14 @@ fwd_run(const struct bench_opts *o)
 				rte_strerror(rte_errno));
 			goto out;
 		}
-	for (unsigned int round = 0; round < o->rounds; round++)
+	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < 2; k++) {
 			unsigned int i = (k + round) % 2;
 
-			mpps[i][round] = fwd_measure(&v[i], o->ms);
+			mpps[i][round] = fwd_measure(&v[i], bench_ms(o, FWD_MS));
 		}
 	for (unsigned int i = 0; i < 2; i++) {
-		med[i] = bench_median(mpps[i], o->rounds);
+		med[i] = bench_median(mpps[i], rounds);
 		bench_emit(v[i].name, "fwd", med[i], "Mpps");
 	}
 	bench_emit("tide:ring_mp_mc", "ratio", med[0] / med[1], "x");

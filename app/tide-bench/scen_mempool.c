@@ -25,6 +25,8 @@
 #define MP_KEEP_MAX 512
 #define MP_OBJS 16384
 #define MP_CACHE 256
+#define MP_ROUNDS 9
+#define MP_MS 100
 
 static const char *const mp_drivers[] = { "tide", "ring_mp_mc", "stack" };
 static const unsigned int mp_caches[] = { MP_CACHE, 0 };
@@ -150,6 +152,7 @@ mp_ratios(const struct bench_opts *o,
 	double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS],
 	unsigned int c, unsigned int k, double worst[NB_DRV])
 {
+	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
 	double q[BENCH_MAX_ROUNDS];
 	char v[96], name[48];
 
@@ -160,9 +163,9 @@ mp_ratios(const struct bench_opts *o,
 
 			if (!mp_selected(o, c, b, k))
 				continue;
-			for (unsigned int r = 0; r < o->rounds; r++)
+			for (unsigned int r = 0; r < rounds; r++)
 				q[r] = rates[0][c][b][k][r] / rates[d][c][b][k][r];
-			m = bench_median(q, o->rounds);
+			m = bench_median(q, rounds);
 			snprintf(name, sizeof(name), "tide:%s", mp_drivers[d]);
 			mp_variant(v, sizeof(v), name, c, b, k);
 			bench_emit(v, "ratio", m, "x");
@@ -177,6 +180,7 @@ mp_run(const struct bench_opts *o)
 	static double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS];
 	struct rte_mempool *pools[NB_DRV][NB_CACHE] = { { NULL } };
 	double med[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP];
+	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
 	char v[96];
 	int ret = -1;
 
@@ -185,7 +189,7 @@ mp_run(const struct bench_opts *o)
 	 * on pools created afresh, so that no driver keeps a lucky or unlucky memory
 	 * layout (cache-set aliasing alone moves a cached-path figure by 20%).
 	 */
-	for (unsigned int round = 0; round < o->rounds; round++) {
+	for (unsigned int round = 0; round < rounds; round++) {
 		for (unsigned int i = 0; i < NB_DRV; i++)
 			for (unsigned int c = 0; c < NB_CACHE; c++) {
 				unsigned int d = (i + round) % NB_DRV;
@@ -203,7 +207,7 @@ mp_run(const struct bench_opts *o)
 
 						if (mp_selected(o, c, b, k))
 							x = mp_measure(pools[d][c], mp_bulks[b],
-								mp_keeps[k], o->ms);
+								mp_keeps[k], bench_ms(o, MP_MS));
 						if (x < 0)
 							goto out;
 						rates[d][c][b][k][round] = x;
@@ -214,7 +218,7 @@ mp_run(const struct bench_opts *o)
 		for (unsigned int k = 0; k < NB_KEEP; k++)
 			for (unsigned int b = 0; b < NB_BULK; b++)
 				for (unsigned int d = 0; d < NB_DRV; d++) {
-					med[d][c][b][k] = bench_median(rates[d][c][b][k], o->rounds);
+					med[d][c][b][k] = bench_median(rates[d][c][b][k], rounds);
 					mp_variant(v, sizeof(v), mp_drivers[d], c, b, k);
 					if (mp_selected(o, c, b, k))
 						bench_emit(v, "rate", med[d][c][b][k] / 1e6,

@@ -24,6 +24,7 @@
 
 static const struct tpmd_mode *const tpmd_modes[] = {
 	&tpmd_mode_io,
+	&tpmd_mode_bursty,
 };
 
 static struct tpmd tpmd;
@@ -41,6 +42,9 @@ tpmd_usage(const char *prog)
 		"  --pool-block MB      elastic pool added block (default 8)\n"
 		"  --pool-wall MB       elastic pool wall (default 512)\n"
 		"  --pool-cache N       per-lcore cache (default 256)\n"
+		"  --trace RATE:MS,...  bursty mode: receive rate phases, Mpps:ms, repeated\n"
+		"                       (default 2:1000,0:4000)\n"
+		"  --hold-ms MS         bursty mode: how long each packet is held (default 50)\n"
 		"modes:\n", prog);
 	for (unsigned int i = 0; i < RTE_DIM(tpmd_modes); i++)
 		printf("  %-8s %s\n", tpmd_modes[i]->name, tpmd_modes[i]->help);
@@ -60,6 +64,8 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		{ "pool-block", required_argument, NULL, 'K' },
 		{ "pool-wall", required_argument, NULL, 'W' },
 		{ "pool-cache", required_argument, NULL, 'C' },
+		{ "trace", required_argument, NULL, 'T' },
+		{ "hold-ms", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -68,8 +74,10 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	*c = (struct tpmd_config){
 		.burst = 32, .stats_period_ms = 1000, .rxd = 1024, .txd = 1024,
 		.pool_base_mb = 16, .pool_block_mb = 8, .pool_wall_mb = 512, .pool_cache = 256,
-		.mode = "io",
+		.mode = "io", .hold_ms = 50,
 	};
+	if (tide_app_trace_parse("2:1000,0:4000", &c->trace) != 0)
+		return -EINVAL;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -83,6 +91,11 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		case 'K': c->pool_block_mb = strtoull(optarg, NULL, 0); break;
 		case 'W': c->pool_wall_mb = strtoull(optarg, NULL, 0); break;
 		case 'C': c->pool_cache = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'T':
+			if (tide_app_trace_parse(optarg, &c->trace) != 0)
+				return -EINVAL;
+			break;
+		case 'H': c->hold_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'h': tpmd_usage(argv[0]); exit(0);
 		default:
 			tpmd_usage(argv[0]);
@@ -192,6 +205,6 @@ out_ports:
 	tpmd_ports_close(&tpmd);
 	tide_pool_free(tpmd.pool);
 out_eal:
-	rte_eal_cleanup();
+	tide_app_eal_cleanup();
 	return ret;
 }

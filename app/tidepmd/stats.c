@@ -16,7 +16,21 @@ tpmd_total_tx(const struct tpmd *t)
 	uint64_t n = 0;
 
 	for (unsigned int w = 0; w < t->nb_workers; w++)
-		n += __atomic_load_n(&t->counters[w].fwd.tx, __ATOMIC_RELAXED);
+		n += __atomic_load_n(&t->counters[w].fwd.tx, __ATOMIC_RELAXED) +
+			__atomic_load_n(&t->counters[w].burst.tx, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Packets not received for want of an mbuf: what the ports count, and what the bursty
+ * mode counts on null ports (which do not).
+ */
+static uint64_t
+tpmd_nombuf(const struct tpmd *t)
+{
+	uint64_t n = tpmd_rx_nombuf(t);
+
+	for (unsigned int w = 0; w < t->nb_workers; w++)
+		n += __atomic_load_n(&t->counters[w].burst.nombuf, __ATOMIC_RELAXED);
 	return n;
 }
 
@@ -26,12 +40,12 @@ tpmd_stats_line(const struct tpmd *t, double secs, double mpps)
 	struct tide_pool_stats st;
 
 	tide_pool_stats_get(t->pool, &st);
-	printf("tidepmd %6.1fs  %7.2f Mpps | pool %2u blocks %7.1f MB, in use %6" PRIu64
-		" cached %5" PRIu64 " free %6" PRIu64 " | grows %" PRIu64 "+%" PRIu64
-		" fails %" PRIu64 " | rx_nombuf %" PRIu64 " alloc_fails %" PRIu64 "\n",
+	printf("tidepmd %6.1fs %7.2f Mpps | pool %3u blocks %7.1f MB, in use %7" PRIu64
+		" cached %5" PRIu64 " free %7" PRIu64 " | grows %" PRIu64 "+%" PRIu64
+		" reaps %" PRIu64 " fails %" PRIu64 " | rx_nombuf %" PRIu64 "\n",
 		secs, mpps, st.nb_blocks, st.bytes / 1048576.0, st.nb_in_use, st.nb_cached,
-		st.nb_free, st.grows_ahead, st.grows_sync, st.grow_fails, tpmd_rx_nombuf(t),
-		st.alloc_fails);
+		st.nb_free, st.grows_ahead, st.grows_sync, st.reaps, st.grow_fails,
+		tpmd_nombuf(t));
 	fflush(stdout);
 }
 

@@ -18,10 +18,12 @@
 #define TPMD_MAX_WORKERS RTE_MAX_LCORE
 
 #include "tide_app.h"
+#include "tide_app_trace.h"
 
 /* Per-worker counters, written by that worker only. */
 struct tpmd_counters {
-	struct tide_app_fwd_counts fwd;
+	struct tide_app_fwd_counts fwd;    /* io mode */
+	struct tide_app_burst_stats burst; /* bursty mode */
 } __rte_cache_aligned;
 
 struct tpmd_config {
@@ -32,6 +34,8 @@ struct tpmd_config {
 	size_t pool_base_mb, pool_block_mb, pool_wall_mb;
 	unsigned int pool_cache;
 	const char *mode;
+	struct tide_app_trace trace; /* bursty mode: rate phases */
+	unsigned int hold_ms;        /* bursty mode: how long each packet is held */
 };
 
 struct tpmd {
@@ -60,6 +64,9 @@ uint64_t tpmd_rx_nombuf(const struct tpmd *t);
 
 /* fwd_io.c */
 extern const struct tpmd_mode tpmd_mode_io;
+
+/* fwd_bursty.c */
+extern const struct tpmd_mode tpmd_mode_bursty;
 
 /* stats.c */
 void tpmd_stats_loop(struct tpmd *t);

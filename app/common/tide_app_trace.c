@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "tide_app.h"
+#include "tide_app_trace.h"
+#include "tide_pool.h"
+
+int
+tide_app_trace_parse(const char *s, struct tide_app_trace *t)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+	int ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (copy == NULL)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		double mpps, ms;
+
+		if (t->nb == TIDE_APP_TRACE_MAX_PHASES || sscanf(tok, "%lf:%lf", &mpps, &ms) != 2 ||
+				mpps < 0 || ms <= 0) {
+			fprintf(stderr, "bad trace phase '%s': want MPPS:MS, at most %d phases\n",
+				tok, TIDE_APP_TRACE_MAX_PHASES);
+			ret = -EINVAL;
+			break;
+		}
+		t->ph[t->nb].mpps = mpps;
+		t->ph[t->nb].ns = (uint64_t)(ms * 1e6);
+		t->period_ns += t->ph[t->nb].ns;
+		if (mpps > t->peak_mpps)
+			t->peak_mpps = mpps;
+		t->nb++;
+	}
+	if (ret == 0 && t->nb == 0) {
+		fprintf(stderr, "empty trace\n");
+		ret = -EINVAL;
+	}
+	free(copy);
+	return ret;
+}
+
+double
+tide_app_trace_rate(const struct tide_app_trace *t, uint64_t t_ns)
+{
+	uint64_t at = t_ns % t->period_ns;
+
+	for (unsigned int i = 0; i < t->nb; i++) {
+		if (at < t->ph[i].ns)
+			return t->ph[i].mpps;
+		at -= t->ph[i].ns;
+	}
+	return 0;
+}
+
+int
+tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
+	uint64_t hold_ns)
+{
+	double pkts = t->peak_mpps * 1e6 * (hold_ns / 1e9);
+
+	b->trace = t;
+	b->hold_ns = hold_ns;
+	b->nb_slots = (uint32_t)(pkts / TIDE_APP_BURST * 2) + 64;
+	b->slots = calloc(b->nb_slots, sizeof(*b->slots));
+	b->head = b->tail = 0;
+	memset(b->st, 0, sizeof(*b->st));
+	return b->slots == NULL ? -ENOMEM : 0;
+}
+
+void
+tide_app_burst_fini(struct tide_app_burst_io *b)
+{
+	for (; b->head != b->tail; b->head = (b->head + 1) % b->nb_slots)
+		rte_pktmbuf_free_bulk(b->slots[b->head].m, b->slots[b->head].n);
+	b->st->in_flight = 0;
+	free(b->slots);
+	b->slots = NULL;
+}
+
+/* Receive one burst into the delay line. */
+static void
+burst_receive(struct tide_app_burst_io *b, uint64_t now)
+{
+	uint32_t next = (b->tail + 1) % b->nb_slots;
+	struct tide_app_slot *s = &b->slots[b->tail];
+	uint16_t n;
+
+	n = rte_eth_rx_burst(b->rx_port, b->queue, s->m, TIDE_APP_BURST);
+	if (n == 0) {
+		/* A paced null port always has packets: none means no mbuf for them. */
+		b->st->nombuf += TIDE_APP_BURST;
+		return;
+	}
+	b->st->rx += n;
+	b->st->rx_on += n;
+	if (next == b->head) {
+		rte_pktmbuf_free_bulk(s->m, n);
+		b->st->drops += n;
+		return;
+	}
+	s->n = n;
+	s->due_ns = now + b->hold_ns;
+	b->tail = next;
+	b->st->in_flight += n;
+}
+
+/* Send whatever has been held long enough. */
+static void
+burst_send_due(struct tide_app_burst_io *b, uint64_t now)
+{
+	while (b->head != b->tail && b->slots[b->head].due_ns <= now) {
+		struct tide_app_slot *s = &b->slots[b->head];
+		uint16_t sent = rte_eth_tx_burst(b->tx_port, b->queue, s->m, s->n);
+
+		if (sent < s->n) {
+			rte_pktmbuf_free_bulk(&s->m[sent], s->n - sent);
+			b->st->drops += s->n - sent;
+		}
+		b->st->tx += sent;
+		b->st->in_flight -= s->n;
+		b->head = (b->head + 1) % b->nb_slots;
+	}
+}
+
+void
+tide_app_burst_run(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t end_ns,
+	volatile bool *stop)
+{
+	uint64_t last = tide_app_now_ns();
+	double tokens = 0;
+	bool flushed = false;
+
+	while (!*stop) {
+		uint64_t now = tide_app_now_ns(), dt = now - last;
+		double mpps = tide_app_trace_rate(b->trace, now - start_ns);
+
+		if (end_ns != 0 && now >= end_ns)
+			break;
+		last = now;
+		if (mpps > 0) {
+			b->st->on_ns += dt;
+			flushed = false;
+			/* Pace: a stalled loop loses what it could not receive, as a NIC would. */
+			tokens = RTE_MIN(tokens + mpps * dt / 1e3, 2.0 * TIDE_APP_BURST);
+			for (; tokens >= TIDE_APP_BURST; tokens -= TIDE_APP_BURST)
+				burst_receive(b, now);
+		} else {
+			tokens = 0;
+			if (!flushed && b->head == b->tail && b->pool != NULL) {
+				/* Idle with nothing held: let the reaper have this lcore's mbufs. */
+				tide_pool_cache_flush(b->pool);
+				flushed = true;
+			}
+		}
+		burst_send_due(b, now);
+	}
+}
