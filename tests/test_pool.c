@@ -265,20 +265,10 @@ test_mbufs_of_a_new_block_are_initialised(void)
 	tide_pool_free(mp);
 }
 
-static void
-expect_refused(const struct tide_pool_params *p, int err, const char *what)
+static void *
+create_pool(const void *p)
 {
-	char *log;
-
-	tide_test_log_begin();
-	rte_errno = 0;
-	CU_ASSERT_PTR_NULL(tide_pool_create(p));
-	log = tide_test_log_end();
-	if (rte_errno != err)
-		printf("\n    %s: rte_errno %d, expected %d ", what, rte_errno, err);
-	CU_ASSERT_EQUAL(rte_errno, err);
-	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tide_pool"));
-	free(log);
+	return tide_pool_create(p);
 }
 
 static void
@@ -287,41 +277,41 @@ test_bad_parameters_are_refused_with_a_log_line(void)
 	struct tide_pool_params p;
 	struct rte_mempool *mp;
 
-	expect_refused(NULL, EINVAL, "NULL");
+	expect_refused(create_pool, NULL, EINVAL, "NULL");
 	tide_pool_params_init(&p, NULL);
-	expect_refused(&p, EINVAL, "NULL name");
+	expect_refused(create_pool, &p, EINVAL, "NULL name");
 	tide_pool_params_init(&p, "a_name_that_is_much_too_long_for_dpdk");
-	expect_refused(&p, ENAMETOOLONG, "long name");
+	expect_refused(create_pool, &p, ENAMETOOLONG, "long name");
 	tide_pool_params_init(&p, "tp_bad");
 	p.block_bytes = 0;
-	expect_refused(&p, EINVAL, "zero block");
+	expect_refused(create_pool, &p, EINVAL, "zero block");
 	tide_pool_params_init(&p, "tp_bad");
 	p.block_bytes = p.wall_bytes + 1;
-	expect_refused(&p, EINVAL, "block over the wall");
+	expect_refused(create_pool, &p, EINVAL, "block over the wall");
 	tide_pool_params_init(&p, "tp_bad");
 	p.block_bytes = 8ull << 30;
 	p.wall_bytes = 16ull << 30;
-	expect_refused(&p, EINVAL, "oversized block");
+	expect_refused(create_pool, &p, EINVAL, "oversized block");
 	tide_pool_params_init(&p, "tp_bad");
 	p.wall_bytes = p.base_bytes - 1;
 	p.block_bytes = MB;
-	expect_refused(&p, EINVAL, "wall below base");
+	expect_refused(create_pool, &p, EINVAL, "wall below base");
 	tide_pool_params_init(&p, "tp_bad");
 	p.socket_id = 77;
-	expect_refused(&p, EINVAL, "unknown socket");
+	expect_refused(create_pool, &p, EINVAL, "unknown socket");
 	tide_pool_params_init(&p, "tp_bad");
 	p.priv_size = 3;
-	expect_refused(&p, EINVAL, "unaligned private size");
+	expect_refused(create_pool, &p, EINVAL, "unaligned private size");
 	tide_pool_params_init(&p, "tp_bad");
 	p.cache_size = RTE_MEMPOOL_CACHE_MAX_SIZE + 1;
-	expect_refused(&p, EINVAL, "cache too big");
+	expect_refused(create_pool, &p, EINVAL, "cache too big");
 	tide_pool_params_init(&p, "tp_bad");
 	p.data_room_size = 16;
-	expect_refused(&p, EINVAL, "data room below headroom");
+	expect_refused(create_pool, &p, EINVAL, "data room below headroom");
 
 	mp = make_pool("tp_dup", 2 * MB, 2 * MB, 16 * MB, 0, 0);
 	tide_pool_params_init(&p, "tp_dup");
-	expect_refused(&p, EEXIST, "duplicate");
+	expect_refused(create_pool, &p, EEXIST, "duplicate");
 	CU_ASSERT_EQUAL(tide_pool_stats_get(NULL, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_grow(NULL, 1), -EINVAL);
 	CU_ASSERT_FALSE(tide_pool_is_elastic(NULL));
@@ -425,105 +415,12 @@ test_pool_feeds_an_rx_queue(void)
 
 /* ---- stress: 2 lcores + a non-EAL thread alloc/free random bulks while growth runs ---- */
 
-#define PSTRESS_HOLD 4096
-#define PSTRESS_NS (2000ull * 1000 * 1000)
-
-struct pstress {
-	struct rte_mempool *mp;
-	volatile bool stop;
-	uint64_t dups, bad_owner, fails, ops;
-};
-
-/* The mbuf's private area holds who has it (0: the pool). */
-static uint64_t *
-owner_of(struct rte_mbuf *m)
-{
-	return rte_mbuf_to_priv(m);
-}
-
-static void
-pstress_churn(struct pstress *s, uint64_t me)
-{
-	struct rte_mbuf **held = malloc(PSTRESS_HOLD * sizeof(*held));
-	unsigned int nheld = 0, i, grow_phase = 1;
-	uint64_t ops = 0;
-
-	while (!s->stop) {
-		unsigned int n = 1 + rte_rand_max(256);
-		/* Swing between holding much and little so the pool must grow again. */
-		if (nheld >= PSTRESS_HOLD - 256)
-			grow_phase = 0;
-		else if (nheld < 256)
-			grow_phase = 1;
-		if (nheld + n <= PSTRESS_HOLD &&
-				(grow_phase ? rte_rand_max(4) != 0 : rte_rand_max(4) == 0)) {
-			if (rte_pktmbuf_alloc_bulk(s->mp, &held[nheld], n) != 0) {
-				__atomic_fetch_add(&s->fails, 1, __ATOMIC_RELAXED);
-				continue;
-			}
-			for (i = nheld; i < nheld + n; i++)
-				if (__atomic_exchange_n(owner_of(held[i]), me, __ATOMIC_ACQ_REL) != 0)
-					__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
-			nheld += n;
-		} else {
-			n = RTE_MIN(n, nheld);
-			for (i = nheld - n; i < nheld; i++)
-				if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
-					__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
-			rte_pktmbuf_free_bulk(&held[nheld - n], n);
-			nheld -= n;
-		}
-		ops++;
-	}
-	for (i = 0; i < nheld; i++)
-		if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
-			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
-	rte_pktmbuf_free_bulk(held, nheld);
-	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
-	free(held);
-}
-
-static int
-pstress_lcore(void *arg)
-{
-	pstress_churn(arg, 10 + rte_lcore_id());
-	return 0;
-}
-
-static void *
-pstress_thread(void *arg)
-{
-	pstress_churn(arg, 999);
-	return NULL;
-}
-
-static void *
-pstress_timer(void *arg)
-{
-	struct pstress *s = arg;
-
-	tide_test_sleep_us(PSTRESS_NS / 1000);
-	s->stop = true;
-	return NULL;
-}
-
-static void
-owner_clear(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
-	unsigned int i __rte_unused)
-{
-	if (*owner_of(obj) != 0)
-		(*(unsigned int *)arg)++;
-}
-
 static void
 test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing(void)
 {
+	struct pool_stress s = { .hold = 4096, .max_bulk = 256 };
 	struct tide_pool_params p;
-	struct pstress s = { 0 };
 	struct tide_pool_stats st;
-	pthread_t th, tmr;
-	int worker = tide_test_worker_lcore();
-	unsigned int lc, dirty = 0;
 
 	tide_pool_params_init(&p, "tp_stress");
 	p.base_bytes = 2 * MB;
@@ -531,19 +428,9 @@ test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing(void)
 	p.wall_bytes = 256 * MB;
 	p.priv_size = 8;
 	p.cache_size = 128;
-	s.mp = tide_pool_create(&p);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s.mp);
-	CU_ASSERT_FATAL(worker >= 0);
-	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(pstress_lcore, &s, worker), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, pstress_thread, &s), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&tmr, NULL, pstress_timer, &s), 0);
-	pstress_churn(&s, 10 + rte_lcore_id());
-	pthread_join(tmr, NULL);
-	pthread_join(th, NULL);
-	rte_eal_wait_lcore(worker);
-
-	RTE_LCORE_FOREACH(lc)
-		rte_mempool_cache_flush(rte_mempool_default_cache(s.mp, lc), s.mp);
+	p.reap_period_ms = 0; /* growth only: the reaper has its own stress */
+	s.mp = make_pool_p(&p);
+	pool_stress_run(&s, 2000ull * 1000 * 1000);
 	st = pstats(s.mp);
 	printf("\n    %" PRIu64 " ops, %u blocks, %" PRIu64 " grown ahead, %" PRIu64
 		" sync, %" PRIu64 " failed bulks ", s.ops, st.nb_blocks, st.grows_ahead,
@@ -554,8 +441,7 @@ test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing(void)
 	CU_ASSERT(st.nb_blocks > 1);
 	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
 	CU_ASSERT_EQUAL(st.nb_in_use, 0);
-	rte_mempool_obj_iter(s.mp, owner_clear, &dirty);
-	CU_ASSERT_EQUAL(dirty, 0);
+	CU_ASSERT_EQUAL(pool_stress_dirty(s.mp), 0);
 	CU_ASSERT_EQUAL(s.mp->populated_size, st.nb_objs);
 	rte_mempool_audit(s.mp);
 	tide_pool_free(s.mp);

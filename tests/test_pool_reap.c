@@ -277,88 +277,6 @@ test_no_reap_while_a_clone_references_an_mbuf(void)
 
 /* ---- stress: the reaper at 1 ms while 2 lcores and a thread allocate and free ---- */
 
-#define RSTRESS_NS (2000ull * 1000 * 1000)
-#define RSTRESS_HOLD 6144
-
-struct rstress {
-	struct rte_mempool *mp;
-	volatile bool stop;
-	uint64_t dups, bad_owner, ops;
-};
-
-static uint64_t *
-owner_of(struct rte_mbuf *m)
-{
-	return rte_mbuf_to_priv(m);
-}
-
-/* Swing between holding many mbufs and none, so the pool grows and shrinks all along. */
-static void
-rstress_churn(struct rstress *s, uint64_t me)
-{
-	struct rte_mbuf **held = malloc(RSTRESS_HOLD * sizeof(*held));
-	unsigned int nheld = 0, i, target = RSTRESS_HOLD;
-	uint64_t ops = 0;
-
-	while (!s->stop) {
-		unsigned int n = 1 + rte_rand_max(128);
-
-		if (nheld >= target)
-			target = (unsigned int)rte_rand_max(64);
-		else if (nheld <= target && target < 64 && rte_rand_max(64) == 0)
-			target = RSTRESS_HOLD - 128 - (unsigned int)rte_rand_max(2048);
-		if (nheld < target && nheld + n <= RSTRESS_HOLD) {
-			if (rte_pktmbuf_alloc_bulk(s->mp, &held[nheld], n) != 0)
-				continue;
-			for (i = nheld; i < nheld + n; i++)
-				if (__atomic_exchange_n(owner_of(held[i]), me, __ATOMIC_ACQ_REL) != 0)
-					__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
-			nheld += n;
-		} else if (nheld > 0) {
-			n = RTE_MIN(n, nheld);
-			for (i = nheld - n; i < nheld; i++)
-				if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
-					__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
-			rte_pktmbuf_free_bulk(&held[nheld - n], n);
-			nheld -= n;
-		} else {
-			tide_pool_cache_flush(s->mp);
-		}
-		ops++;
-	}
-	for (i = 0; i < nheld; i++)
-		if (__atomic_exchange_n(owner_of(held[i]), 0, __ATOMIC_ACQ_REL) != me)
-			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
-	rte_pktmbuf_free_bulk(held, nheld);
-	tide_pool_cache_flush(s->mp);
-	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
-	free(held);
-}
-
-static int
-rstress_lcore(void *arg)
-{
-	rstress_churn(arg, 10 + rte_lcore_id());
-	return 0;
-}
-
-static void *
-rstress_thread(void *arg)
-{
-	rstress_churn(arg, 777);
-	return NULL;
-}
-
-static void *
-rstress_timer(void *arg)
-{
-	struct rstress *s = arg;
-
-	tide_test_sleep_us(RSTRESS_NS / 1000);
-	s->stop = true;
-	return NULL;
-}
-
 /* The mempool's populated count equals the driver's objects. The control thread keeps
  * reaping (and a block being added is populated before it is published), so take a
  * reading between two identical readings of the first, and allow it a second to settle.
@@ -378,23 +296,12 @@ populated_matches(struct rte_mempool *mp)
 }
 
 static void
-owner_clear(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
-	unsigned int i __rte_unused)
-{
-	if (*owner_of(obj) != 0)
-		(*(unsigned int *)arg)++;
-}
-
-static void
 test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
 {
+	struct pool_stress s = { .hold = 6144, .max_bulk = 128 };
 	struct tide_pool_params p;
-	struct rstress s = { 0 };
 	struct tide_mempool_stats ms;
 	struct tide_pool_stats st;
-	int worker = tide_test_worker_lcore();
-	unsigned int dirty = 0;
-	pthread_t th, tmr;
 
 	tide_pool_params_init(&p, "tr_stress");
 	p.base_bytes = 2 * MB;
@@ -405,15 +312,7 @@ test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
 	p.reap_period_ms = 1;
 	p.idle_ms = 2;
 	s.mp = make_pool_p(&p);
-	CU_ASSERT_FATAL(worker >= 0);
-	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(rstress_lcore, &s, worker), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, rstress_thread, &s), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&tmr, NULL, rstress_timer, &s), 0);
-	rstress_churn(&s, 10 + rte_lcore_id());
-	pthread_join(tmr, NULL);
-	pthread_join(th, NULL);
-	rte_eal_wait_lcore(worker);
-	rte_mempool_cache_flush(rte_mempool_default_cache(s.mp, (unsigned int)worker), s.mp);
+	pool_stress_run(&s, 2000ull * 1000 * 1000);
 
 	st = pstats(s.mp);
 	CU_ASSERT_EQUAL(tide_mempool_stats_get(s.mp, &ms), 0);
@@ -422,6 +321,7 @@ test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
 		st.nb_blocks);
 	CU_ASSERT_EQUAL(s.dups, 0);
 	CU_ASSERT_EQUAL(s.bad_owner, 0);
+	CU_ASSERT_EQUAL(s.fails, 0);
 	CU_ASSERT_EQUAL(ms.nb_foreign, 0);
 	CU_ASSERT_EQUAL(ms.nb_double, 0);
 	CU_ASSERT(st.reaps > 0);
@@ -429,8 +329,7 @@ test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
 	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
 	CU_ASSERT_EQUAL(st.nb_in_use, 0);
 	CU_ASSERT_TRUE(populated_matches(s.mp));
-	rte_mempool_obj_iter(s.mp, owner_clear, &dirty);
-	CU_ASSERT_EQUAL(dirty, 0);
+	CU_ASSERT_EQUAL(pool_stress_dirty(s.mp), 0);
 	rte_mempool_audit(s.mp);
 	tide_pool_free(s.mp);
 }

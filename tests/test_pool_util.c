@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -6,7 +7,11 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include "test_common.h"
 #include "test_pool_util.h"
@@ -53,6 +58,22 @@ in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
 	if (tide_mempool_block_info(mp, idx, &bi) != 0)
 		return false;
 	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
+}
+
+void
+expect_refused(void *(*create)(const void *p), const void *p, int err, const char *what)
+{
+	char *log;
+
+	tide_test_log_begin();
+	rte_errno = 0;
+	CU_ASSERT_PTR_NULL(create(p));
+	log = tide_test_log_end();
+	if (rte_errno != err)
+		printf("\n    %s: rte_errno %d, expected %d ", what, rte_errno, err);
+	CU_ASSERT_EQUAL(rte_errno, err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tide_pool"));
+	free(log);
 }
 
 struct rte_mbuf *
@@ -102,4 +123,130 @@ fail:
 		close(fd);
 	buf[0] = '\0';
 	return buf;
+}
+
+static uint64_t *
+stress_owner(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+/* Mark m[0..n) as held by me (take) or by nobody (give); count what was wrong. */
+static void
+stress_mark(struct pool_stress *s, struct rte_mbuf **m, unsigned int n, uint64_t me, bool take)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t was = __atomic_exchange_n(stress_owner(m[i]), take ? me : 0,
+			__ATOMIC_ACQ_REL);
+
+		if (take && was != 0)
+			__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
+		else if (!take && was != me)
+			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void
+stress_churn(struct pool_stress *s, uint64_t me)
+{
+	struct rte_mbuf **held = malloc(s->hold * sizeof(*held));
+	unsigned int nheld = 0, target = s->hold;
+	uint64_t ops = 0;
+
+	while (!s->stop) {
+		unsigned int n = 1 + (unsigned int)rte_rand_max(s->max_bulk);
+
+		/* Swing: fill up to a high target, then drain to a low one, again and again. */
+		if (nheld >= target)
+			target = (unsigned int)rte_rand_max(s->max_bulk);
+		else if (target < s->max_bulk && rte_rand_max(64) == 0)
+			target = s->hold - (unsigned int)rte_rand_max(s->hold / 2);
+		if (nheld < target && nheld + n <= s->hold) {
+			if (rte_pktmbuf_alloc_bulk(s->mp, &held[nheld], n) != 0) {
+				__atomic_fetch_add(&s->fails, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			stress_mark(s, &held[nheld], n, me, true);
+			nheld += n;
+		} else if (nheld > 0) {
+			n = RTE_MIN(n, nheld);
+			stress_mark(s, &held[nheld - n], n, me, false);
+			rte_pktmbuf_free_bulk(&held[nheld - n], n);
+			nheld -= n;
+		} else {
+			tide_pool_cache_flush(s->mp);
+		}
+		ops++;
+	}
+	stress_mark(s, held, nheld, me, false);
+	rte_pktmbuf_free_bulk(held, nheld);
+	tide_pool_cache_flush(s->mp);
+	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
+	free(held);
+}
+
+static int
+stress_lcore(void *arg)
+{
+	stress_churn(arg, 10 + rte_lcore_id());
+	return 0;
+}
+
+static void *
+stress_thread(void *arg)
+{
+	stress_churn(arg, 999);
+	return NULL;
+}
+
+struct stress_timer {
+	struct pool_stress *s;
+	uint64_t ns;
+};
+
+static void *
+stress_timer_main(void *arg)
+{
+	struct stress_timer *t = arg;
+
+	tide_test_sleep_us(t->ns / 1000);
+	t->s->stop = true;
+	return NULL;
+}
+
+void
+pool_stress_run(struct pool_stress *s, uint64_t ns)
+{
+	int worker = tide_test_worker_lcore();
+	struct stress_timer tmr = { .s = s, .ns = ns };
+	pthread_t th, tt;
+	unsigned int lc;
+
+	CU_ASSERT_FATAL(worker >= 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(stress_lcore, s, (unsigned int)worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, stress_thread, s), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tt, NULL, stress_timer_main, &tmr), 0);
+	stress_churn(s, 10 + rte_lcore_id());
+	pthread_join(tt, NULL);
+	pthread_join(th, NULL);
+	rte_eal_wait_lcore((unsigned int)worker);
+	RTE_LCORE_FOREACH(lc)
+		rte_mempool_cache_flush(rte_mempool_default_cache(s->mp, lc), s->mp);
+}
+
+static void
+stress_count_dirty(struct rte_mempool *mp __rte_unused, void *arg, void *obj,
+	unsigned int i __rte_unused)
+{
+	if (*stress_owner(obj) != 0)
+		(*(unsigned int *)arg)++;
+}
+
+unsigned int
+pool_stress_dirty(struct rte_mempool *mp)
+{
+	unsigned int dirty = 0;
+
+	rte_mempool_obj_iter(mp, stress_count_dirty, &dirty);
+	return dirty;
 }

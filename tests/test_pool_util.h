@@ -26,9 +26,37 @@ struct tide_pool_stats pstats(const struct rte_mempool *mp);
 /** True if obj lies in the pool's block at position idx (oldest first). */
 bool in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj);
 
+/** Call create(p) with the log captured: it must return NULL, set rte_errno to err and
+ *  log a line through the tidepool log types. */
+void expect_refused(void *(*create)(const void *p), const void *p, int err, const char *what);
+
 /** Leave exactly one mbuf out, in the block at position k (blocks before it full first,
  *  then freed): the mbuf. Needs a pool without cache. */
 struct rte_mbuf *hold_one_in_block(struct rte_mempool *mp, unsigned int k);
+
+/*
+ * A stress on an elastic pool: the main lcore, a worker lcore and a non-EAL thread
+ * allocate and free random bulks, each swinging between holding many mbufs and none so
+ * that the pool must grow and may shrink all along. Every mbuf's private area (priv_size
+ * >= 8) records who holds it: an mbuf handed to two holders, or freed by someone who did
+ * not hold it, is counted.
+ */
+struct pool_stress {
+	struct rte_mempool *mp;
+	unsigned int hold;     /* most mbufs one participant holds */
+	unsigned int max_bulk; /* bulks of 1..max_bulk */
+	volatile bool stop;
+	uint64_t dups;         /* mbufs handed to two holders */
+	uint64_t bad_owner;    /* mbufs freed by someone who did not hold them */
+	uint64_t fails;        /* failed bulk allocations */
+	uint64_t ops;
+};
+
+/** Run the stress for @p ns, then hand every lcore cache back. */
+void pool_stress_run(struct pool_stress *s, uint64_t ns);
+
+/** Mbufs of the pool whose owner mark is not clear (should be 0 after a run). */
+unsigned int pool_stress_dirty(struct rte_mempool *mp);
 
 /** Send a command to this process's telemetry socket, as dpdk-telemetry.py does; the reply
  *  (caller frees; empty on error). */

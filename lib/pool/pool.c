@@ -398,17 +398,29 @@ tide_pool_is_elastic(const struct rte_mempool *mp)
 	return found;
 }
 
-int
-tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
+/* The elastic pool behind mp with its grow lock taken, or NULL (rte_errno EINVAL). */
+static struct tide_pool *
+pool_grow_lock(struct rte_mempool *mp)
 {
 	struct tide_pool *tp = pool_get(mp);
-	int ret;
 
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
-		return pool_error(EINVAL);
+		rte_errno = EINVAL;
+		return NULL;
 	}
 	pthread_mutex_lock(&tp->grow_lock);
+	return tp;
+}
+
+int
+tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
+{
+	struct tide_pool *tp = pool_grow_lock(mp);
+	int ret;
+
+	if (tp == NULL)
+		return -EINVAL;
 	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
@@ -417,14 +429,11 @@ tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 int
 tide_pool_reap(struct rte_mempool *mp)
 {
-	struct tide_pool *tp = pool_get(mp);
+	struct tide_pool *tp = pool_grow_lock(mp);
 	int ret;
 
-	if (tp == NULL) {
-		POOL_LOG(ERR, "not an elastic pool");
-		return pool_error(EINVAL);
-	}
-	pthread_mutex_lock(&tp->grow_lock);
+	if (tp == NULL)
+		return -EINVAL;
 	ret = pool_reap_locked(tp, pool_now_ns());
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
