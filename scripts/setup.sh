@@ -68,6 +68,21 @@ mount_hugetlbfs() {
 	say "hugetlbfs: mounted on $dir"
 }
 
+# Our programs name their DPDK runtime directory <program>-<pid>; remove those whose
+# process is gone (DPDK leaves them behind). Nobody else's.
+clean_runtime_dirs() {
+	local d pid n=0
+	for d in /var/run/dpdk/tide-* /var/run/dpdk/tidepmd-* /var/run/dpdk/tide-bench-*; do
+		[ -d "$d" ] || continue
+		pid=${d##*-}
+		case "$pid" in *[!0-9]*|"") continue ;; esac
+		[ -e "/proc/$pid" ] && continue
+		rm -rf "$d" && n=$((n + 1))
+	done
+	[ "$n" -eq 0 ] || say "removed $n stale DPDK runtime dir(s) of tidepool programs"
+}
+
 [ "${TIDE_SKIP_APT:-0}" = 1 ] || install_packages
 reserve_hugepages
 mount_hugetlbfs
+clean_runtime_dirs
