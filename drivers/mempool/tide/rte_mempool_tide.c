@@ -1021,6 +1021,45 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 }
 
 int
+tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *arg)
+{
+	struct tpool *tp = tp_of(mp);
+	int n;
+
+	if (tp == NULL || cb == NULL)
+		return tmp_error(EINVAL);
+	pthread_mutex_lock(&tp->ctl);
+	n = (int)rte_mempool_obj_iter(mp, cb, arg);
+	pthread_mutex_unlock(&tp->ctl);
+	return n;
+}
+
+bool
+tide_mempool_owns(const struct rte_mempool *mp, const void *obj)
+{
+	struct tpool *tp = tp_of(mp);
+	const struct rte_mempool_objhdr *oh = RTE_PTR_SUB(obj, sizeof(*oh));
+	struct tblk *b;
+	bool owned = false;
+
+	if (tp == NULL || obj == NULL ||
+			(!(mp->flags & RTE_MEMPOOL_F_NO_CACHE_ALIGN) &&
+			!rte_is_aligned(obj, RTE_MEMPOOL_ALIGN)))
+		return false;
+	rte_spinlock_lock(&tp->lock);
+	b = tp_search(tp, (uintptr_t)oh);
+	/* Inside a block past its header, and its object header names this pool and this
+	 * object's IO address (a pointer into an object cannot fake both).
+	 */
+	if (b != NULL && (uintptr_t)oh >= b->lo + blk_meta_size(b->cap) &&
+			(uintptr_t)obj + mp->elt_size <= b->hi)
+		owned = oh->mp == mp && (oh->iova == RTE_BAD_IOVA ||
+			oh->iova == rte_mem_virt2iova(obj));
+	rte_spinlock_unlock(&tp->lock);
+	return owned;
+}
+
+int
 tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg)
 {
 	struct tpool *tp = tp_of_created(mp);

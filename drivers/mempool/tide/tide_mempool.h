@@ -181,6 +181,24 @@ int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info);
 
 /**
+ * Call @p cb on every object of the pool, as rte_mempool_obj_iter() does, but safe
+ * against blocks being added or removed meanwhile (they wait).
+ *
+ * @return
+ *   Objects visited, or -EINVAL if @p mp is not a tide mempool.
+ */
+int tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *arg);
+
+/**
+ * Tell whether @p obj is the start of an object of the pool, reading nothing outside the
+ * pool's memory.
+ *
+ * @return
+ *   true if it is; false otherwise (or if @p mp is not a tide mempool).
+ */
+bool tide_mempool_owns(const struct rte_mempool *mp, const void *obj);
+
+/**
  * Read the driver's counters.
  *
  * @return

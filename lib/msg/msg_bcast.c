@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Broadcast exchange (seed 003): one sticky message, any number of readers. Each post
+ * bumps a generation; a reader reads a generation once, then declares itself done; when
+ * every reader is done the message is complete and the gate opens: the sender takes it
+ * back, and only then may it post again. Readers never take the message, so the sender
+ * keeps ownership all along.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_malloc.h>
+
+#include "msg_private.h"
+
+struct bcast_reader {
+	uint64_t read_gen; /* generation it last read */
+	uint64_t done_gen; /* generation it last finished */
+} __rte_cache_aligned;
+
+struct tide_bcast {
+	TAILQ_ENTRY(tide_bcast) next;
+	char name[RTE_RING_NAMESIZE];
+	unsigned int nb_readers;
+	struct rte_mbuf *m;        /* posted, or NULL */
+	uint64_t gen;              /* bumped by each post (after m and the sections) */
+	uint32_t done;             /* readers done with gen; futex word for the sender */
+	uint32_t waiting;          /* senders sleeping on done */
+	uint64_t posts;
+	struct tide_bcast_section *sections; /* nb_readers, or NULL */
+	struct bcast_reader readers[];
+};
+
+static TAILQ_HEAD(, tide_bcast) bcast_list = TAILQ_HEAD_INITIALIZER(bcast_list);
+static pthread_mutex_t bcast_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct tide_bcast *
+bcast_find_locked(const char *name)
+{
+	struct tide_bcast *b;
+
+	TAILQ_FOREACH(b, &bcast_list, next)
+		if (strcmp(b->name, name) == 0)
+			return b;
+	return NULL;
+}
+
+struct tide_bcast *
+tide_bcast_create(const char *name, unsigned int nb_readers)
+{
+	struct tide_bcast *b;
+	int err = 0;
+
+	if (name == NULL || name[0] == '\0' || nb_readers == 0 || nb_readers > 1024)
+		err = EINVAL;
+	else if (strnlen(name, RTE_RING_NAMESIZE) >= RTE_RING_NAMESIZE)
+		err = ENAMETOOLONG;
+	if (err != 0) {
+		MSG_LOG(ERR, "bad broadcast exchange parameters: %s", rte_strerror(err));
+		rte_errno = err;
+		return NULL;
+	}
+	pthread_mutex_lock(&bcast_lock);
+	if (bcast_find_locked(name) != NULL) {
+		pthread_mutex_unlock(&bcast_lock);
+		MSG_LOG(ERR, "%s: a broadcast exchange of that name exists", name);
+		rte_errno = EEXIST;
+		return NULL;
+	}
+	b = rte_zmalloc("tide_bcast", sizeof(*b) + nb_readers * sizeof(b->readers[0]),
+		RTE_CACHE_LINE_SIZE);
+	if (b != NULL)
+		b->sections = rte_zmalloc("tide_bcast_sec", nb_readers * sizeof(*b->sections), 0);
+	if (b == NULL || b->sections == NULL) {
+		pthread_mutex_unlock(&bcast_lock);
+		if (b != NULL)
+			rte_free(b);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	strlcpy(b->name, name, sizeof(b->name));
+	b->nb_readers = nb_readers;
+	TAILQ_INSERT_TAIL(&bcast_list, b, next);
+	pthread_mutex_unlock(&bcast_lock);
+	return b;
+}
+
+void
+tide_bcast_free(struct tide_bcast *b)
+{
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&bcast_lock);
+	TAILQ_REMOVE(&bcast_list, b, next);
+	pthread_mutex_unlock(&bcast_lock);
+	if (b->m != NULL)
+		tide_msg_release(b->m);
+	rte_free(b->sections);
+	rte_free(b);
+}
+
+void
+msg_bcast_foreach(msg_name_cb_t *cb, void *arg)
+{
+	struct tide_bcast *b;
+
+	pthread_mutex_lock(&bcast_lock);
+	TAILQ_FOREACH(b, &bcast_list, next)
+		cb(b->name, arg);
+	pthread_mutex_unlock(&bcast_lock);
+}
+
+/* Sections lie in the body and do not overlap. */
+static bool
+bcast_sections_ok(const struct tide_bcast *b, const struct rte_mbuf *m,
+	const struct tide_bcast_section *s)
+{
+	for (unsigned int i = 0; i < b->nb_readers; i++) {
+		if ((uint64_t)s[i].offset + s[i].len > rte_pktmbuf_data_len(m))
+			return false;
+		for (unsigned int j = 0; j < i; j++)
+			if (s[i].len != 0 && s[j].len != 0 &&
+					s[i].offset < s[j].offset + s[j].len &&
+					s[j].offset < s[i].offset + s[i].len)
+				return false;
+	}
+	return true;
+}
+
+int
+tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
+	const struct tide_bcast_section *sections)
+{
+	if (b == NULL || m == NULL || !tide_msg_is_made(m) ||
+			(sections != NULL && !bcast_sections_ok(b, m, sections))) {
+		MSG_LOG(ERR, "cannot post %p: not a message, or sections outside its body or "
+			"overlapping", m);
+		return msg_error(EINVAL);
+	}
+	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) != NULL)
+		return msg_error(EBUSY);
+	if (sections != NULL)
+		memcpy(b->sections, sections, b->nb_readers * sizeof(*sections));
+	else
+		memset(b->sections, 0, b->nb_readers * sizeof(*sections));
+	__atomic_store_n(&b->done, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->m, m, __ATOMIC_RELAXED);
+	b->posts++;
+	/* Readers see the new generation only with the message and sections in place. */
+	__atomic_fetch_add(&b->gen, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int
+tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
+	struct tide_bcast_section *section)
+{
+	uint64_t gen;
+
+	if (b == NULL || m == NULL || reader >= b->nb_readers)
+		return msg_error(EINVAL);
+	gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
+	if (gen == 0 || b->readers[reader].read_gen == gen ||
+			__atomic_load_n(&b->m, __ATOMIC_RELAXED) == NULL)
+		return -EAGAIN;
+	b->readers[reader].read_gen = gen;
+	*m = b->m;
+	if (section != NULL)
+		*section = b->sections[reader];
+	return 0;
+}
+
+int
+tide_bcast_done(struct tide_bcast *b, unsigned int reader)
+{
+	struct bcast_reader *r;
+	uint64_t gen;
+
+	if (b == NULL || reader >= b->nb_readers)
+		return msg_error(EINVAL);
+	r = &b->readers[reader];
+	gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
+	if (r->read_gen != gen || r->done_gen == gen)
+		return msg_error(EINVAL);
+	r->done_gen = gen;
+	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_ACQ_REL) == b->nb_readers &&
+			__atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) != 0)
+		syscall(SYS_futex, &b->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	return 0;
+}
+
+bool
+tide_bcast_complete(const struct tide_bcast *b)
+{
+	return b != NULL && __atomic_load_n(&b->m, __ATOMIC_ACQUIRE) != NULL &&
+		__atomic_load_n(&b->done, __ATOMIC_ACQUIRE) == b->nb_readers;
+}
+
+int
+tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
+{
+	uint64_t end = 0;
+	struct timespec ts;
+
+	if (b == NULL)
+		return msg_error(EINVAL);
+	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
+		return msg_error(ENOENT);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (timeout_us != 0)
+		end = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec + timeout_us * 1000;
+	__atomic_fetch_add(&b->waiting, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint32_t done = __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
+		uint64_t now;
+		struct timespec rel;
+
+		if (done == b->nb_readers)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		if (end != 0 && now >= end) {
+			__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);
+			return msg_error(ETIMEDOUT);
+		}
+		rel.tv_sec = (time_t)((end - now) / 1000000000ull);
+		rel.tv_nsec = (long)((end - now) % 1000000000ull);
+		syscall(SYS_futex, &b->done, FUTEX_WAIT_PRIVATE, done, end != 0 ? &rel : NULL,
+			NULL, 0);
+	}
+	__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+struct rte_mbuf *
+tide_bcast_take(struct tide_bcast *b)
+{
+	struct rte_mbuf *m;
+
+	if (!tide_bcast_complete(b)) {
+		rte_errno = EBUSY;
+		return NULL;
+	}
+	m = b->m;
+	__atomic_store_n(&b->m, NULL, __ATOMIC_RELEASE);
+	return m;
+}
+
+/* For telemetry: counters of a broadcast exchange by name. */
+int
+msg_bcast_info(const char *name, unsigned int *readers, uint64_t *posts, uint32_t *done,
+	bool *posted)
+{
+	struct tide_bcast *b;
+
+	pthread_mutex_lock(&bcast_lock);
+	b = bcast_find_locked(name);
+	if (b != NULL) {
+		*readers = b->nb_readers;
+		*posts = b->posts;
+		*done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
+		*posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
+	}
+	pthread_mutex_unlock(&bcast_lock);
+	return b != NULL ? 0 : -ENOENT;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Proxies (seed 003): a proxy is an mbuf header without a pool, from the library's proxy
+ * area, pointing at a range of a real message's body. Making proxies adds one mbuf
+ * reference per proxy to the real message, so whoever lets go last (the real message's
+ * owner, or any proxy) returns it to its pool. Servers count their replies on the real
+ * message's header.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "msg_private.h"
+
+int
+msg_proxy_area_init(uint32_t n, int socket)
+{
+	struct rte_ring *r;
+	struct msg_proxy *area;
+
+	area = rte_zmalloc_socket("tide_msg_proxies", (size_t)n * sizeof(*area),
+		RTE_CACHE_LINE_SIZE, socket);
+	r = rte_ring_create("tide_msg_proxies", rte_align32pow2(n + 1), socket, 0);
+	if (area == NULL || r == NULL) {
+		rte_free(area);
+		rte_ring_free(r);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		rte_ring_enqueue(r, &area[i]);
+	msg_state.proxies = area;
+	msg_state.nb_proxies = n;
+	msg_state.proxy_free = r;
+	return 0;
+}
+
+void
+msg_proxy_area_fini(void)
+{
+	rte_ring_free(msg_state.proxy_free);
+	rte_free(msg_state.proxies);
+	msg_state.proxy_free = NULL;
+	msg_state.proxies = NULL;
+	msg_state.nb_proxies = 0;
+}
+
+bool
+msg_in_proxy_area(const void *p)
+{
+	uintptr_t lo = (uintptr_t)msg_state.proxies;
+	uintptr_t off = (uintptr_t)p - lo;
+
+	return lo != 0 && off < (uintptr_t)msg_state.nb_proxies * sizeof(struct msg_proxy) &&
+		off % sizeof(struct msg_proxy) == 0;
+}
+
+struct msg_proxy *
+msg_proxy_of(struct rte_mbuf *m)
+{
+	return container_of(m, struct msg_proxy, m);
+}
+
+static int
+proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_range *ranges)
+{
+	if (real == NULL || ranges == NULL || n == 0 || !msg_state.ready ||
+			!tide_msg_is_made(real) || tide_msg_is_proxy(real))
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++)
+		if ((uint64_t)ranges[i].offset + ranges[i].len > rte_pktmbuf_data_len(real))
+			return -EINVAL;
+	/* Each proxy holds an mbuf reference: refcnt and the proxy count are 16 bits. */
+	if (tide_msg_hdr(real)->nb_proxies + n > UINT16_MAX ||
+			rte_mbuf_refcnt_read(real) + n > UINT16_MAX)
+		return -ENOSPC;
+	return 0;
+}
+
+/* A proxy header pointing at ranges[i] of real's first segment. */
+static void
+proxy_init(struct msg_proxy *px, struct rte_mbuf *real, const struct tide_msg_range *r)
+{
+	struct rte_mbuf *m = &px->m;
+	const struct tide_msg_hdr *rh = tide_msg_hdr(real);
+
+	memset(m, 0, sizeof(*m));
+	m->buf_addr = real->buf_addr;
+	m->buf_iova = real->buf_iova;
+	m->buf_len = real->buf_len;
+	m->data_off = (uint16_t)(real->data_off + r->offset);
+	m->data_len = (uint16_t)r->len;
+	m->pkt_len = r->len;
+	m->nb_segs = 1;
+	m->port = real->port;
+	rte_mbuf_refcnt_set(m, 1);
+	px->real = real;
+	*tide_msg_hdr(m) = (struct tide_msg_hdr){
+		.check = tide_msg_check_of(m), .owner = rh->owner, .prio = rh->prio,
+		.flags = TIDE_MSG_F_PROXY,
+	};
+}
+
+int
+tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
+	const struct tide_msg_range *ranges, struct rte_mbuf **proxies)
+{
+	struct msg_proxy *px[64];
+	unsigned int done = 0;
+	int ret;
+
+	ret = proxies == NULL ? -EINVAL : proxy_check_real(real, n, ranges);
+	if (ret < 0) {
+		MSG_LOG(ERR, "cannot make %u proxies of %p: %s", n, real, rte_strerror(-ret));
+		return msg_error(-ret);
+	}
+	while (done < n) {
+		unsigned int k = RTE_MIN(n - done, (unsigned int)RTE_DIM(px));
+
+		if (rte_ring_dequeue_bulk(msg_state.proxy_free, (void **)px, k, NULL) != k) {
+			/* Give back what this call took: all or nothing. */
+			for (unsigned int i = 0; i < done; i++) {
+				tide_msg_hdr(proxies[i])->check = 0;
+				rte_ring_enqueue(msg_state.proxy_free, msg_proxy_of(proxies[i]));
+			}
+			MSG_LOG(ERR, "no proxy header left for %u proxies", n);
+			return msg_error(ENOBUFS);
+		}
+		for (unsigned int i = 0; i < k; i++) {
+			proxy_init(px[i], real, &ranges[done + i]);
+			proxies[done + i] = &px[i]->m;
+		}
+		done += k;
+	}
+	rte_mbuf_refcnt_update(real, (int16_t)n);
+	__atomic_fetch_add(&tide_msg_hdr(real)->nb_proxies, n, __ATOMIC_RELEASE);
+	return 0;
+}
+
+struct rte_mbuf *
+tide_msg_proxy_real(struct rte_mbuf *proxy)
+{
+	return msg_proxy_of(proxy)->real;
+}
+
+int
+tide_msg_reply(struct rte_mbuf *proxy)
+{
+	struct rte_mbuf *real;
+
+	if (proxy == NULL || !msg_in_proxy_area(proxy) || !tide_msg_is_made(proxy))
+		return msg_error(EINVAL);
+	real = msg_proxy_of(proxy)->real;
+	return __atomic_add_fetch(&tide_msg_hdr(real)->replies, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+tide_msg_proxy_release(struct rte_mbuf *proxy)
+{
+	struct msg_proxy *px = msg_proxy_of(proxy);
+	struct rte_mbuf *real = px->real;
+
+	tide_msg_hdr(proxy)->check = 0;
+	px->real = NULL;
+	rte_ring_enqueue(msg_state.proxy_free, px);
+	tide_msg_put_real(real);
+}
+
+int
+tide_msg_proxy_release_checked(struct rte_mbuf *proxy)
+{
+	const char *why = NULL;
+
+	if (proxy == NULL)
+		why = "NULL";
+	else if (!msg_in_proxy_area(proxy))
+		why = "not a proxy of the proxy area (a real message? release it as one)";
+	else if (!tide_msg_is_made(proxy) || msg_proxy_of(proxy)->real == NULL)
+		why = "not a live proxy (released already?)";
+	if (why != NULL) {
+		MSG_LOG(ERR, "refusing to release proxy %p: %s", proxy, why);
+		return msg_error(EINVAL);
+	}
+	tide_msg_proxy_release(proxy);
+	return 0;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Stages and ownership. A message records the stage holding it (set when made, when
+ * received; TIDE_STAGE_NONE while in an exchange). What a stage holds is found by walking
+ * the live messages of every pool and of the proxy area: a control-path operation, meant
+ * for when the stage's threads are quiet (listing, stopping, the leak report at exit).
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "msg_private.h"
+
+#define STAGE_NAMESIZE 32
+
+static char stage_names[TIDE_STAGE_MAX][STAGE_NAMESIZE];
+static pthread_mutex_t stage_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+tide_stage_register(const char *name)
+{
+	int id = -ENOSPC;
+
+	if (name == NULL || name[0] == '\0' || strnlen(name, STAGE_NAMESIZE) == STAGE_NAMESIZE) {
+		MSG_LOG(ERR, "bad stage name");
+		return msg_error(EINVAL);
+	}
+	pthread_mutex_lock(&stage_lock);
+	for (int i = 0; i < TIDE_STAGE_MAX; i++) {
+		if (strcmp(stage_names[i], name) == 0) {
+			id = -EEXIST;
+			break;
+		}
+		if (id == -ENOSPC && stage_names[i][0] == '\0')
+			id = i;
+	}
+	if (id >= 0)
+		strlcpy(stage_names[id], name, STAGE_NAMESIZE);
+	pthread_mutex_unlock(&stage_lock);
+	if (id < 0) {
+		MSG_LOG(ERR, "%s: cannot register the stage: %s", name, rte_strerror(-id));
+		return msg_error(-id);
+	}
+	return id;
+}
+
+int
+tide_stage_unregister(uint16_t stage)
+{
+	if (stage >= TIDE_STAGE_MAX || stage_names[stage][0] == '\0')
+		return msg_error(EINVAL);
+	pthread_mutex_lock(&stage_lock);
+	stage_names[stage][0] = '\0';
+	pthread_mutex_unlock(&stage_lock);
+	return 0;
+}
+
+const char *
+msg_stage_name(uint16_t stage)
+{
+	if (stage == TIDE_STAGE_NONE)
+		return "(in an exchange, or no stage)";
+	if (stage >= TIDE_STAGE_MAX || stage_names[stage][0] == '\0')
+		return "(unregistered)";
+	return stage_names[stage];
+}
+
+struct stage_walk {
+	uint16_t stage;
+	struct rte_mbuf **out;
+	unsigned int max;
+	unsigned int n;
+};
+
+static void
+stage_collect(struct rte_mbuf *m, void *arg)
+{
+	struct stage_walk *w = arg;
+
+	if (tide_msg_owner(m) != w->stage)
+		return;
+	if (w->out != NULL && w->n < w->max)
+		w->out[w->n] = m;
+	w->n++;
+}
+
+int
+tide_stage_list(uint16_t stage, struct rte_mbuf **out, unsigned int max)
+{
+	struct stage_walk w = { .stage = stage, .out = out, .max = max };
+
+	if (stage >= TIDE_STAGE_MAX)
+		return msg_error(EINVAL);
+	msg_walk(stage_collect, &w);
+	return (int)w.n;
+}
+
+static void
+stage_release(struct rte_mbuf *m, void *arg)
+{
+	struct stage_walk *w = arg;
+
+	if (tide_msg_owner(m) != w->stage)
+		return;
+	if (tide_msg_is_proxy(m))
+		tide_msg_proxy_release(m);
+	else
+		tide_msg_release(m);
+	w->n++;
+}
+
+int
+tide_stage_stop(uint16_t stage)
+{
+	struct stage_walk w = { .stage = stage };
+
+	if (stage >= TIDE_STAGE_MAX)
+		return msg_error(EINVAL);
+	/* A real message outlives this walk while proxies of it remain (they hold
+	 * references); the order of release does not matter.
+	 */
+	msg_walk(stage_release, &w);
+	if (w.n > 0)
+		MSG_LOG(INFO, "stage %s stopped: released %u message(s)", msg_stage_name(stage),
+			w.n);
+	return (int)w.n;
+}
+
+struct leak_report {
+	unsigned int per_owner[TIDE_STAGE_MAX + 1];
+	unsigned int total;
+};
+
+static void
+leak_count(struct rte_mbuf *m, void *arg)
+{
+	struct leak_report *r = arg;
+	uint16_t o = tide_msg_owner(m);
+
+	r->per_owner[o < TIDE_STAGE_MAX ? o : TIDE_STAGE_MAX]++;
+	r->total++;
+}
+
+int
+tide_msg_leak_report(FILE *f)
+{
+	struct leak_report r;
+
+	memset(&r, 0, sizeof(r));
+	msg_walk(leak_count, &r);
+	for (unsigned int o = 0; o <= TIDE_STAGE_MAX; o++) {
+		const char *name = msg_stage_name(o < TIDE_STAGE_MAX ? (uint16_t)o : TIDE_STAGE_NONE);
+
+		if (r.per_owner[o] == 0)
+			continue;
+		MSG_LOG(WARNING, "%u message(s) still held by %s", r.per_owner[o], name);
+		if (f != NULL)
+			fprintf(f, "tide_msg: %u message(s) still held by %s\n", r.per_owner[o], name);
+	}
+	return (int)r.total;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* Telemetry: /tide/xchg/{list,info}, /tide/bcast/{list,info}, /tide/stage/{list,info}. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "msg_private.h"
+
+static void
+tel_add_name(const char *name, void *arg)
+{
+	rte_tel_data_add_array_string(arg, name);
+}
+
+static int
+tel_xchg_list(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	msg_xchg_foreach(tel_add_name, d);
+	return 0;
+}
+
+static int
+tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct tide_xchg *x;
+	struct rte_tel_data *lv[3];
+	uint64_t refused = 0;
+
+	if (params == NULL || (x = tide_xchg_lookup(params)) == NULL)
+		return -EINVAL;
+	for (int i = 0; i < 3; i++) {
+		lv[i] = rte_tel_data_alloc();
+		if (lv[i] == NULL) {
+			while (i-- > 0)
+				rte_tel_data_free(lv[i]);
+			return -ENOMEM;
+		}
+		rte_tel_data_start_array(lv[i], RTE_TEL_U64_VAL);
+	}
+	for (unsigned int l = 0; l < x->nb_prio; l++) {
+		uint64_t sent = 0, recv = 0;
+
+		for (unsigned int s = 0; s <= RTE_MAX_LCORE; s++) {
+			sent += x->stats[s].sent[l];
+			recv += x->stats[s].received[l];
+		}
+		rte_tel_data_add_array_u64(lv[0], sent);
+		rte_tel_data_add_array_u64(lv[1], recv);
+		rte_tel_data_add_array_u64(lv[2], rte_ring_count(x->ring[l]));
+	}
+	for (unsigned int s = 0; s <= RTE_MAX_LCORE; s++)
+		refused += x->stats[s].refused;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", x->name);
+	rte_tel_data_add_dict_string(d, "type", x->type == TIDE_XCHG_FIFO ? "fifo" : "prio");
+	rte_tel_data_add_dict_u64(d, "levels", x->nb_prio);
+	rte_tel_data_add_dict_u64(d, "refused", refused);
+	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
+	rte_tel_data_add_dict_container(d, "sent", lv[0], 0);
+	rte_tel_data_add_dict_container(d, "received", lv[1], 0);
+	rte_tel_data_add_dict_container(d, "waiting", lv[2], 0);
+	return 0;
+}
+
+static int
+tel_bcast_list(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+	msg_bcast_foreach(tel_add_name, d);
+	return 0;
+}
+
+static int
+tel_bcast_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	unsigned int readers;
+	uint64_t posts;
+	uint32_t done;
+	bool posted;
+
+	if (params == NULL || msg_bcast_info(params, &readers, &posts, &done, &posted) != 0)
+		return -EINVAL;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "name", params);
+	rte_tel_data_add_dict_u64(d, "readers", readers);
+	rte_tel_data_add_dict_u64(d, "posts", posts);
+	rte_tel_data_add_dict_u64(d, "posted", posted);
+	rte_tel_data_add_dict_u64(d, "done", done);
+	return 0;
+}
+
+static int
+tel_stage_list(const char *cmd __rte_unused, const char *params __rte_unused,
+	struct rte_tel_data *d)
+{
+	rte_tel_data_start_dict(d);
+	for (uint16_t s = 0; s < TIDE_STAGE_MAX; s++) {
+		const char *name = msg_stage_name(s);
+		char key[16];
+
+		if (name[0] == '(')
+			continue;
+		snprintf(key, sizeof(key), "%u", s);
+		rte_tel_data_add_dict_string(d, key, name);
+	}
+	return 0;
+}
+
+static int
+tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	char *end;
+	unsigned long s;
+	int held;
+
+	if (params == NULL)
+		return -EINVAL;
+	s = strtoul(params, &end, 0);
+	if (*end != '\0' || s >= TIDE_STAGE_MAX || msg_stage_name((uint16_t)s)[0] == '(')
+		return -EINVAL;
+	held = tide_stage_list((uint16_t)s, NULL, 0);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "id", s);
+	rte_tel_data_add_dict_string(d, "name", msg_stage_name((uint16_t)s));
+	rte_tel_data_add_dict_u64(d, "held", held < 0 ? 0 : (uint64_t)held);
+	return 0;
+}
+
+RTE_INIT(msg_telemetry_init)
+{
+	rte_telemetry_register_cmd("/tide/xchg/list", tel_xchg_list,
+		"Lists the exchanges. No parameters");
+	rte_telemetry_register_cmd("/tide/xchg/info", tel_xchg_info,
+		"Shows an exchange's counters per priority level. Parameters: exchange name");
+	rte_telemetry_register_cmd("/tide/bcast/list", tel_bcast_list,
+		"Lists the broadcast exchanges. No parameters");
+	rte_telemetry_register_cmd("/tide/bcast/info", tel_bcast_info,
+		"Shows a broadcast exchange. Parameters: name");
+	rte_telemetry_register_cmd("/tide/stage/list", tel_stage_list,
+		"Lists the stages, by id. No parameters");
+	rte_telemetry_register_cmd("/tide/stage/info", tel_stage_info,
+		"Shows how many messages a stage holds. Parameters: stage id");
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Exchanges: one rte_ring per priority level (MP/MC), a registry by name, and the
+ * blocking receive. A blocked receiver announces itself (sleepers), re-checks the rings,
+ * then sleeps on a futex word that senders bump only when someone sleeps: the send path
+ * makes no syscall unless a receiver is actually waiting.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_malloc.h>
+
+#include "msg_private.h"
+
+struct xchg_entry {
+	TAILQ_ENTRY(xchg_entry) next;
+	struct tide_xchg *x;
+};
+
+static TAILQ_HEAD(, xchg_entry) xchg_list = TAILQ_HEAD_INITIALIZER(xchg_list);
+static pthread_mutex_t xchg_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct xchg_entry *
+xchg_find_locked(const char *name)
+{
+	struct xchg_entry *e;
+
+	TAILQ_FOREACH(e, &xchg_list, next)
+		if (strcmp(e->x->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static int
+xchg_params_check(const struct tide_xchg_params *p)
+{
+	if (!msg_state.ready) {
+		MSG_LOG(ERR, "call tide_msg_init() first");
+		return EINVAL;
+	}
+	if (p == NULL || p->name == NULL || p->name[0] == '\0' || p->size == 0 ||
+			(p->type != TIDE_XCHG_FIFO && p->type != TIDE_XCHG_PRIO) ||
+			(p->type == TIDE_XCHG_PRIO &&
+			(p->nb_prio < 2 || p->nb_prio > TIDE_XCHG_MAX_PRIO))) {
+		MSG_LOG(ERR, "bad exchange parameters (NULL, no name, size 0, unknown type or "
+			"2..%d priority levels)", TIDE_XCHG_MAX_PRIO);
+		return EINVAL;
+	}
+	if (strnlen(p->name, RTE_RING_NAMESIZE) > RTE_RING_NAMESIZE - 5) {
+		MSG_LOG(ERR, "exchange name longer than %d chars", (int)RTE_RING_NAMESIZE - 5);
+		return ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static void
+xchg_destroy(struct tide_xchg *x)
+{
+	struct rte_mbuf *m[64];
+	unsigned int n;
+
+	for (unsigned int l = 0; l < TIDE_XCHG_MAX_PRIO; l++) {
+		if (x->ring[l] == NULL)
+			continue;
+		while ((n = rte_ring_dequeue_burst(x->ring[l], (void **)m, RTE_DIM(m),
+				NULL)) > 0)
+			for (unsigned int i = 0; i < n; i++) {
+				if (tide_msg_is_proxy(m[i]))
+					tide_msg_proxy_release(m[i]);
+				else
+					tide_msg_release(m[i]);
+			}
+		rte_ring_free(x->ring[l]);
+	}
+	rte_free(x);
+}
+
+struct tide_xchg *
+tide_xchg_create(const struct tide_xchg_params *p)
+{
+	char rname[RTE_RING_NAMESIZE];
+	struct xchg_entry *e = NULL;
+	struct tide_xchg *x = NULL;
+	int err;
+
+	err = xchg_params_check(p);
+	if (err != 0)
+		goto fail;
+	pthread_mutex_lock(&xchg_lock);
+	if (xchg_find_locked(p->name) != NULL) {
+		pthread_mutex_unlock(&xchg_lock);
+		MSG_LOG(ERR, "%s: an exchange of that name exists", p->name);
+		err = EEXIST;
+		goto fail;
+	}
+	x = rte_zmalloc_socket("tide_xchg", sizeof(*x), RTE_CACHE_LINE_SIZE, p->socket_id);
+	e = calloc(1, sizeof(*e));
+	err = ENOMEM;
+	if (x == NULL || e == NULL)
+		goto fail_unlock;
+	strlcpy(x->name, p->name, sizeof(x->name));
+	x->type = (uint8_t)p->type;
+	x->nb_prio = p->type == TIDE_XCHG_FIFO ? 1 : (uint8_t)p->nb_prio;
+	for (unsigned int l = 0; l < x->nb_prio; l++) {
+		snprintf(rname, sizeof(rname), "tx%u_%s", l, p->name);
+		x->ring[l] = rte_ring_create(rname, rte_align32pow2(p->size + 1), p->socket_id,
+			0);
+		if (x->ring[l] == NULL) {
+			err = rte_errno;
+			goto fail_unlock;
+		}
+	}
+	e->x = x;
+	TAILQ_INSERT_TAIL(&xchg_list, e, next);
+	pthread_mutex_unlock(&xchg_lock);
+	return x;
+
+fail_unlock:
+	pthread_mutex_unlock(&xchg_lock);
+	MSG_LOG(ERR, "%s: cannot create the exchange: %s", p->name, rte_strerror(err));
+	if (x != NULL)
+		xchg_destroy(x);
+	free(e);
+fail:
+	rte_errno = err;
+	return NULL;
+}
+
+void
+tide_xchg_free(struct tide_xchg *x)
+{
+	struct xchg_entry *e;
+
+	if (x == NULL)
+		return;
+	pthread_mutex_lock(&xchg_lock);
+	e = xchg_find_locked(x->name);
+	if (e != NULL)
+		TAILQ_REMOVE(&xchg_list, e, next);
+	pthread_mutex_unlock(&xchg_lock);
+	free(e);
+	xchg_destroy(x);
+}
+
+struct tide_xchg *
+tide_xchg_lookup(const char *name)
+{
+	struct xchg_entry *e;
+
+	if (name == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	pthread_mutex_lock(&xchg_lock);
+	e = xchg_find_locked(name);
+	pthread_mutex_unlock(&xchg_lock);
+	if (e == NULL)
+		rte_errno = ENOENT;
+	return e != NULL ? e->x : NULL;
+}
+
+void
+msg_xchg_foreach(msg_name_cb_t *cb, void *arg)
+{
+	struct xchg_entry *e;
+
+	pthread_mutex_lock(&xchg_lock);
+	TAILQ_FOREACH(e, &xchg_list, next)
+		cb(e->x->name, arg);
+	pthread_mutex_unlock(&xchg_lock);
+}
+
+unsigned int
+tide_xchg_count(const struct tide_xchg *x)
+{
+	unsigned int n = 0;
+
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		n += rte_ring_count(x->ring[l]);
+	return n;
+}
+
+void
+tide_xchg_wake(struct tide_xchg *x)
+{
+	__atomic_fetch_add(&x->seq, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &x->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Sleep while x->seq == seq, until *deadline (monotonic; NULL: no limit). */
+static void
+xchg_sleep(struct tide_xchg *x, uint32_t seq, const struct timespec *deadline)
+{
+	struct timespec now, rel;
+
+	if (deadline != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		rel.tv_sec = deadline->tv_sec - now.tv_sec;
+		rel.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+		if (rel.tv_nsec < 0) {
+			rel.tv_nsec += 1000000000L;
+			rel.tv_sec--;
+		}
+		if (rel.tv_sec < 0)
+			return;
+	}
+	syscall(SYS_futex, &x->seq, FUTEX_WAIT_PRIVATE, seq, deadline != NULL ? &rel : NULL,
+		NULL, 0);
+}
+
+int
+tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
+	uint16_t stage, uint64_t timeout_us)
+{
+	struct timespec deadline;
+	unsigned int got;
+
+	if (x == NULL || m == NULL || n == 0)
+		return msg_error(EINVAL);
+	if (timeout_us != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += (time_t)(timeout_us / 1000000);
+		deadline.tv_nsec += (long)(timeout_us % 1000000) * 1000;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_nsec -= 1000000000L;
+			deadline.tv_sec++;
+		}
+	}
+	for (;;) {
+		uint32_t seq;
+		struct timespec now;
+
+		got = tide_xchg_recv_burst(x, m, n, stage);
+		if (got > 0)
+			return (int)got;
+		/* Announce, re-check, sleep: a send after the re-check sees us and wakes us. */
+		__atomic_fetch_add(&x->sleepers, 1, __ATOMIC_SEQ_CST);
+		seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
+		got = tide_xchg_recv_burst(x, m, n, stage);
+		if (got == 0)
+			xchg_sleep(x, seq, timeout_us != 0 ? &deadline : NULL);
+		__atomic_fetch_sub(&x->sleepers, 1, __ATOMIC_SEQ_CST);
+		if (got > 0)
+			return (int)got;
+		if (timeout_us != 0) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec &&
+					now.tv_nsec >= deadline.tv_nsec)) {
+				got = tide_xchg_recv_burst(x, m, n, stage);
+				return got > 0 ? (int)got : msg_error(ETIMEDOUT);
+			}
+		}
+	}
+}
