@@ -63,13 +63,13 @@ test_a_burst_from_idle_is_met_at_its_first_tick(void)
 	/* Idle: nothing taken, well above the watermark. */
 	CU_ASSERT_EQUAL(tick(&pol, &st, 0, 4000, 4000, 100), 0);
 	CU_ASSERT_EQUAL(tick(&pol, &st, 1 * MS, 4000, 4000, 100), 0);
-	/* 3000 objects taken within one tick: 3 objects/us. Free (1000) is above the
-	 * watermark, but the next tick plus a block's latency (2 ms guessed) would eat 9000,
-	 * doubled for margin: grow 17 blocks now.
+	/* 3000 objects taken within one tick. Free (1000) is above the watermark, but the
+	 * pool must be ready for that rise again, doubled for margin: a target of 6000 free,
+	 * 5 blocks now.
 	 */
 	blocks = tick(&pol, &st, 2 * MS, 1000, 4000, 100);
-	CU_ASSERT_EQUAL(blocks, 17);
-	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 18000);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 6000);
+	CU_ASSERT_EQUAL(blocks, 5);
 	/* Without prediction the same burst waits for the watermark. */
 	struct tide_grow_policy flat = policy(false);
 	struct tide_grow_state st2 = { 0 };
@@ -78,58 +78,110 @@ test_a_burst_from_idle_is_met_at_its_first_tick(void)
 }
 
 static void
-test_the_rate_decays_after_the_burst(void)
+test_a_rise_held_for_two_ticks_is_carried_over_the_horizon(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+
+	tick(&pol, &st, 0, 100000, 100000, 100);
+	tick(&pol, &st, 1 * MS, 99000, 100000, 100);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 2000);
+	/* Up again: 1 object/us for two ticks, over the 3 ms horizon: 3000, x2. */
+	tick(&pol, &st, 2 * MS, 98000, 100000, 100);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 6000);
+}
+
+static void
+test_a_sustained_rate_is_met_over_the_whole_horizon(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+	uint64_t objs = 1000000;
+
+	/* 1 object/us, sampled every ms; the horizon is the tick plus 2 ms (guessed block
+	 * latency): the rise over a horizon is 3000.
+	 */
+	for (uint64_t t = 0; t <= 20; t++)
+		tick(&pol, &st, t * MS, objs - t * 1000, objs, 100);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 6000);
+}
+
+static void
+test_a_swinging_load_is_met_at_its_swing_not_its_slope(void)
+{
+	struct tide_grow_policy pol = policy(true);
+	struct tide_grow_state st = { 0 };
+
+	/* 2000 out, then back, every tick: the pool needs 2000 ready (x2), not the 2000/ms
+	 * slope carried over a whole horizon.
+	 */
+	for (uint64_t t = 0; t <= 51; t++)
+		tick(&pol, &st, t * MS, 100000 - (t % 2) * 2000, 100000, 100);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 4000);
+	/* Between swings the peak only decays a little. */
+	tick(&pol, &st, 52 * MS, 100000, 100000, 100);
+	CU_ASSERT(tide_grow_target(&pol, &st) < 4000 && tide_grow_target(&pol, &st) > 3900);
+}
+
+static void
+test_the_target_decays_after_the_burst(void)
 {
 	struct tide_grow_policy pol = policy(true);
 	struct tide_grow_state st = { 0 };
 	uint64_t t;
-	double rate0;
+	double rise0;
 
 	tick(&pol, &st, 0, 4000, 4000, 100);
 	tick(&pol, &st, 1 * MS, 1000, 4000, 100);
-	rate0 = st.rate;
+	rise0 = st.rise;
 	CU_ASSERT(tide_grow_target(&pol, &st) > pol.low_watermark);
-	/* Steady afterwards: after one time constant the rate is about halved... */
+	/* Steady afterwards: after one time constant the peak is about halved... */
 	for (t = 2; t <= 201; t++)
 		tick(&pol, &st, t * MS, 100000, 100000 + 3000, 100);
-	CU_ASSERT(st.rate < rate0 * 0.5 && st.rate > rate0 * 0.3);
+	CU_ASSERT(st.rise < rise0 * 0.5 && st.rise > rise0 * 0.3);
 	/* ...and soon the target is back at the watermark, never below it. */
 	for (; t < 3000; t++)
 		tick(&pol, &st, t * MS, 100000, 100000 + 3000, 100);
-	CU_ASSERT(st.rate < rate0 / 1000);
+	CU_ASSERT(st.rise < rise0 / 1000);
 	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), pol.low_watermark);
 }
 
 static void
-test_measured_grow_latency_sizes_the_target(void)
+test_measured_grow_latency_sets_the_horizon(void)
 {
 	struct tide_grow_policy pol = policy(true);
-	struct tide_grow_state st = { 0 };
-	uint64_t fast, slow;
+	struct tide_grow_state fast = { 0 }, slow = { 0 };
+	uint64_t objs = 1000000;
 
-	tick(&pol, &st, 0, 4000, 4000, 100);
-	tick(&pol, &st, 1 * MS, 3000, 4000, 100); /* 1 object/us */
-	tide_grow_record(&st, 4, 4 * 100 * 1000);  /* 0.1 ms per block */
-	fast = tide_grow_target(&pol, &st);
-	CU_ASSERT_EQUAL(fast, 2200);
-	st.block_ns = 0;
-	tide_grow_record(&st, 1, 9 * MS);
-	slow = tide_grow_target(&pol, &st);
-	CU_ASSERT_EQUAL(slow, 20000);
+	/* Adding a block takes 0.1 ms: the horizon is 1.1 ms; with samples a ms apart, the
+	 * span covering it is 2 ms, a rise of 2000.
+	 */
+	tide_grow_record(&fast, 4, 4 * 100 * 1000);
+	/* Adding a block takes 9 ms: the horizon is 10 ms, a rise of 10000. */
+	tide_grow_record(&slow, 1, 9 * MS);
+	for (uint64_t t = 0; t <= 30; t++) {
+		tick(&pol, &fast, t * MS, objs - t * 1000, objs, 100);
+		tick(&pol, &slow, t * MS, objs - t * 1000, objs, 100);
+	}
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &fast), 4000);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &slow), 20000);
 	/* A moving average: one fast measurement pulls it down a quarter of the way. */
-	tide_grow_record(&st, 1, 1 * MS);
-	CU_ASSERT_EQUAL(st.block_ns, 7 * MS);
+	tide_grow_record(&slow, 1, 1 * MS);
+	CU_ASSERT_EQUAL(slow.block_ns, 7 * MS);
 }
 
 static void
-test_a_clock_that_stands_still_is_harmless(void)
+test_a_clock_that_stands_still_or_goes_back_is_harmless(void)
 {
 	struct tide_grow_policy pol = policy(true);
 	struct tide_grow_state st = { 0 };
 
 	tick(&pol, &st, 5 * MS, 4000, 4000, 100);
-	CU_ASSERT_EQUAL(tick(&pol, &st, 5 * MS, 100, 4000, 100), 1);
-	CU_ASSERT_EQUAL(tick(&pol, &st, 4 * MS, 100, 4000, 100), 1);
+	/* 3900 taken with no time passing: still a rise of 3900, target 7800: 8 blocks. */
+	CU_ASSERT_EQUAL(tick(&pol, &st, 5 * MS, 100, 4000, 100), 8);
+	/* Time going back changes nothing more. */
+	CU_ASSERT_EQUAL(tick(&pol, &st, 4 * MS, 100, 4000, 100), 8);
+	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 7800);
 }
 
 /* ---- reaping ---- */
@@ -236,9 +288,12 @@ register_tests(void)
 	CU_ADD_TEST(s, test_grows_one_block_below_the_watermark);
 	CU_ADD_TEST(s, test_never_grows_past_the_wall);
 	CU_ADD_TEST(s, test_a_burst_from_idle_is_met_at_its_first_tick);
-	CU_ADD_TEST(s, test_the_rate_decays_after_the_burst);
-	CU_ADD_TEST(s, test_measured_grow_latency_sizes_the_target);
-	CU_ADD_TEST(s, test_a_clock_that_stands_still_is_harmless);
+	CU_ADD_TEST(s, test_a_rise_held_for_two_ticks_is_carried_over_the_horizon);
+	CU_ADD_TEST(s, test_a_sustained_rate_is_met_over_the_whole_horizon);
+	CU_ADD_TEST(s, test_a_swinging_load_is_met_at_its_swing_not_its_slope);
+	CU_ADD_TEST(s, test_the_target_decays_after_the_burst);
+	CU_ADD_TEST(s, test_measured_grow_latency_sets_the_horizon);
+	CU_ADD_TEST(s, test_a_clock_that_stands_still_or_goes_back_is_harmless);
 	return 0;
 }
 

@@ -28,3 +28,11 @@ echo "bursty: grew to $max blocks, ended with $last, rx_nombuf $nombuf"
 [ "$max" -gt 8 ] || { echo "the pool did not grow during the burst"; exit 1; }
 [ "$last" -eq 1 ] || { echo "the pool did not shrink back to its base"; exit 1; }
 [ "$nombuf" -eq 0 ] || { echo "packets were lost for want of an mbuf"; exit 1; }
+
+# The pipeline mode forwards through the exchange and leaves no message behind.
+"$tidepmd" --mode pipeline --duration 2 >"$out" 2>&1
+grep "^tidepmd " "$out" | head -5
+grep -q "no message left behind" "$out" || { cat "$out"; echo "pipeline left messages"; exit 1; }
+pmpps=$(sed -n 's/.*forwarded, \([0-9.]*\) Mpps average/\1/p' "$out")
+echo "pipeline: $pmpps Mpps"
+awk -v m="$pmpps" 'BEGIN { exit !(m > 0.1) }' || { echo "the pipeline forwarded nothing"; exit 1; }

@@ -57,5 +57,8 @@ uint64_t bench_now_ns(void);
 extern const struct bench_scenario bench_mempool;
 extern const struct bench_scenario bench_fwd;
 extern const struct bench_scenario bench_footprint;
+extern const struct bench_scenario bench_msg;
+extern const struct bench_scenario bench_pipeline;
+extern const struct bench_scenario bench_fanout;
 
 #endif

@@ -32,6 +32,9 @@ static const struct bench_scenario *const bench_scenarios[] = {
 	&bench_mempool,
 	&bench_fwd,
 	&bench_footprint,
+	&bench_msg,
+	&bench_pipeline,
+	&bench_fanout,
 };
 
 static const struct bench_scenario *bench_current;

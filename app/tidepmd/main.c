@@ -25,6 +25,7 @@
 static const struct tpmd_mode *const tpmd_modes[] = {
 	&tpmd_mode_io,
 	&tpmd_mode_bursty,
+	&tpmd_mode_pipeline,
 };
 
 static struct tpmd tpmd;
@@ -141,12 +142,10 @@ tpmd_pool_create(const struct tpmd_config *c)
 	return mp;
 }
 
-static const struct tpmd_mode *tpmd_mode;
-
 static int
 tpmd_worker_main(void *arg)
 {
-	return tpmd_mode->worker(&tpmd, (unsigned int)(uintptr_t)arg);
+	return tpmd.mode->worker(&tpmd, (unsigned int)(uintptr_t)arg);
 }
 
 static int
@@ -161,7 +160,7 @@ tpmd_launch(struct tpmd *t)
 		w++;
 	}
 	printf("tidepmd: mode %s on %u worker lcore(s), %u ports, pool %s "
-		"(base %zu MB, blocks %zu MB, wall %zu MB)\n", tpmd_mode->name, w, t->nb_ports,
+		"(base %zu MB, blocks %zu MB, wall %zu MB)\n", t->mode->name, w, t->nb_ports,
 		t->pool->name, t->cfg.pool_base_mb, t->cfg.pool_block_mb, t->cfg.pool_wall_mb);
 	return 0;
 }
@@ -179,8 +178,8 @@ main(int argc, char **argv)
 		return 1;
 	if (tpmd_parse(nargs, args, &tpmd.cfg) < 0)
 		goto out_eal;
-	tpmd_mode = tpmd_mode_find(tpmd.cfg.mode);
-	if (tpmd_mode == NULL) {
+	tpmd.mode = tpmd_mode_find(tpmd.cfg.mode);
+	if (tpmd.mode == NULL) {
 		fprintf(stderr, "tidepmd: unknown mode '%s'\n", tpmd.cfg.mode);
 		goto out_eal;
 	}
@@ -194,6 +193,8 @@ main(int argc, char **argv)
 		goto out_eal;
 	if (tpmd_ports_init(&tpmd) != 0)
 		goto out_ports;
+	if (tpmd.mode->setup != NULL && tpmd.mode->setup(&tpmd) != 0)
+		goto out_ports;
 	tide_app_signals();
 	if (tpmd_launch(&tpmd) == 0) {
 		tpmd_stats_loop(&tpmd);
@@ -201,6 +202,8 @@ main(int argc, char **argv)
 	}
 	tpmd.stop = true;
 	rte_eal_mp_wait_lcore();
+	if (tpmd.mode->teardown != NULL)
+		tpmd.mode->teardown(&tpmd);
 out_ports:
 	tpmd_ports_close(&tpmd);
 	tide_pool_free(tpmd.pool);

@@ -35,17 +35,20 @@ tpmd_nombuf(const struct tpmd *t)
 }
 
 static void
-tpmd_stats_line(const struct tpmd *t, double secs, double mpps)
+tpmd_stats_line(struct tpmd *t, double secs, double mpps)
 {
 	struct tide_pool_stats st;
+	char extra[160] = "";
 
 	tide_pool_stats_get(t->pool, &st);
+	if (t->mode->stats != NULL)
+		t->mode->stats(t, extra, sizeof(extra));
 	printf("tidepmd %6.1fs %7.2f Mpps | pool %3u blocks %7.1f MB, in use %7" PRIu64
 		" cached %5" PRIu64 " free %7" PRIu64 " | grows %" PRIu64 "+%" PRIu64
-		" reaps %" PRIu64 " fails %" PRIu64 " | rx_nombuf %" PRIu64 "\n",
+		" reaps %" PRIu64 " fails %" PRIu64 " | rx_nombuf %" PRIu64 "%s\n",
 		secs, mpps, st.nb_blocks, st.bytes / 1048576.0, st.nb_in_use, st.nb_cached,
 		st.nb_free, st.grows_ahead, st.grows_sync, st.reaps, st.grow_fails,
-		tpmd_nombuf(t));
+		tpmd_nombuf(t), extra);
 	fflush(stdout);
 }
 
@@ -62,7 +65,10 @@ tpmd_stats_loop(struct tpmd *t)
 		if (end != 0 && now >= end)
 			break;
 		if (now - last < period) {
-			usleep(10000);
+			if (t->mode->main_poll != NULL)
+				t->mode->main_poll(t);
+			else
+				usleep(10000);
 			continue;
 		}
 		tx = tpmd_total_tx(t);

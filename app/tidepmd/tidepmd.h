@@ -46,14 +46,20 @@ struct tpmd {
 	unsigned int nb_workers;
 	unsigned int worker_lcore[TPMD_MAX_WORKERS];
 	struct tpmd_counters counters[TPMD_MAX_WORKERS];
+	struct tpmd_counters main_counters; /* what the main lcore does in some modes */
+	const struct tpmd_mode *mode;
 	volatile bool stop;
 };
 
-/* A forwarding mode. */
+/* A forwarding mode. Only worker is required. */
 struct tpmd_mode {
 	const char *name;
 	const char *help;
+	int (*setup)(struct tpmd *t);                  /* before the workers start */
 	int (*worker)(struct tpmd *t, unsigned int w); /* runs on worker w until t->stop */
+	void (*main_poll)(struct tpmd *t);             /* the main lcore's share, in a loop */
+	int (*stats)(struct tpmd *t, char *buf, size_t len); /* more for the stats line */
+	void (*teardown)(struct tpmd *t);              /* after the workers stopped */
 };
 
 /* ports.c */
@@ -67,6 +73,9 @@ extern const struct tpmd_mode tpmd_mode_io;
 
 /* fwd_bursty.c */
 extern const struct tpmd_mode tpmd_mode_bursty;
+
+/* fwd_pipeline.c */
+extern const struct tpmd_mode tpmd_mode_pipeline;
 
 /* stats.c */
 void tpmd_stats_loop(struct tpmd *t);

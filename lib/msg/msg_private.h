@@ -21,12 +21,21 @@ struct msg_proxy {
 	struct rte_mbuf *real;
 } __rte_cache_aligned;
 
+/* Free proxies an lcore keeps at hand, before going to the shared ring. */
+#define MSG_PROXY_STASH 64
+
+struct msg_proxy_stash {
+	uint32_t len;
+	struct msg_proxy *p[MSG_PROXY_STASH];
+} __rte_cache_aligned;
+
 /* What tide_msg_init() sets up. */
 struct msg_state {
 	bool ready;
 	struct msg_proxy *proxies;   /* the proxy area */
 	uint32_t nb_proxies;
 	struct rte_ring *proxy_free; /* free proxies of the area */
+	struct msg_proxy_stash *stash; /* per lcore (non-EAL threads use the ring) */
 };
 
 extern struct msg_state msg_state;

@@ -18,17 +18,22 @@
 int
 msg_proxy_area_init(uint32_t n, int socket)
 {
+	struct msg_proxy_stash *stash;
 	struct rte_ring *r;
 	struct msg_proxy *area;
 
 	area = rte_zmalloc_socket("tide_msg_proxies", (size_t)n * sizeof(*area),
 		RTE_CACHE_LINE_SIZE, socket);
 	r = rte_ring_create("tide_msg_proxies", rte_align32pow2(n + 1), socket, 0);
-	if (area == NULL || r == NULL) {
+	stash = rte_zmalloc_socket("tide_msg_stash", RTE_MAX_LCORE * sizeof(*stash),
+		RTE_CACHE_LINE_SIZE, socket);
+	if (area == NULL || r == NULL || stash == NULL) {
 		rte_free(area);
 		rte_ring_free(r);
+		rte_free(stash);
 		return -ENOMEM;
 	}
+	msg_state.stash = stash;
 	for (uint32_t i = 0; i < n; i++)
 		rte_ring_enqueue(r, &area[i]);
 	msg_state.proxies = area;
@@ -40,6 +45,8 @@ msg_proxy_area_init(uint32_t n, int socket)
 void
 msg_proxy_area_fini(void)
 {
+	rte_free(msg_state.stash);
+	msg_state.stash = NULL;
 	rte_ring_free(msg_state.proxy_free);
 	rte_free(msg_state.proxies);
 	msg_state.proxy_free = NULL;
@@ -61,6 +68,54 @@ struct msg_proxy *
 msg_proxy_of(struct rte_mbuf *m)
 {
 	return container_of(m, struct msg_proxy, m);
+}
+
+/* The calling lcore's stash, or NULL on a non-EAL thread. */
+static struct msg_proxy_stash *
+proxy_stash(void)
+{
+	unsigned int lc = rte_lcore_id();
+
+	return lc < RTE_MAX_LCORE ? &msg_state.stash[lc] : NULL;
+}
+
+/* Take n free proxies (all or none), from the stash first. */
+static bool
+proxy_get(struct msg_proxy **px, unsigned int n)
+{
+	struct msg_proxy_stash *s = proxy_stash();
+
+	if (s == NULL || n > MSG_PROXY_STASH)
+		return rte_ring_dequeue_bulk(msg_state.proxy_free, (void **)px, n, NULL) == n;
+	if (s->len < n) {
+		unsigned int want = MSG_PROXY_STASH / 2 + n - s->len;
+
+		want = RTE_MIN(want, (unsigned int)MSG_PROXY_STASH - s->len);
+		s->len += rte_ring_dequeue_burst(msg_state.proxy_free, (void **)&s->p[s->len],
+			want, NULL);
+		if (s->len < n)
+			return false;
+	}
+	s->len -= n;
+	memcpy(px, &s->p[s->len], n * sizeof(*px));
+	return true;
+}
+
+/* Give a free proxy back, to the stash first. */
+static void
+proxy_put(struct msg_proxy *px)
+{
+	struct msg_proxy_stash *s = proxy_stash();
+
+	if (s == NULL) {
+		rte_ring_enqueue(msg_state.proxy_free, px);
+		return;
+	}
+	if (s->len == MSG_PROXY_STASH) {
+		s->len /= 2;
+		rte_ring_enqueue_bulk(msg_state.proxy_free, (void **)&s->p[s->len], s->len, NULL);
+	}
+	s->p[s->len++] = px;
 }
 
 static int
@@ -107,7 +162,7 @@ int
 tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 	const struct tide_msg_range *ranges, struct rte_mbuf **proxies)
 {
-	struct msg_proxy *px[64];
+	struct msg_proxy *px[MSG_PROXY_STASH];
 	unsigned int done = 0;
 	int ret;
 
@@ -119,11 +174,11 @@ tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 	while (done < n) {
 		unsigned int k = RTE_MIN(n - done, (unsigned int)RTE_DIM(px));
 
-		if (rte_ring_dequeue_bulk(msg_state.proxy_free, (void **)px, k, NULL) != k) {
+		if (!proxy_get(px, k)) {
 			/* Give back what this call took: all or nothing. */
 			for (unsigned int i = 0; i < done; i++) {
 				tide_msg_hdr(proxies[i])->check = 0;
-				rte_ring_enqueue(msg_state.proxy_free, msg_proxy_of(proxies[i]));
+				proxy_put(msg_proxy_of(proxies[i]));
 			}
 			MSG_LOG(ERR, "no proxy header left for %u proxies", n);
 			return msg_error(ENOBUFS);
@@ -164,7 +219,7 @@ tide_msg_proxy_release(struct rte_mbuf *proxy)
 
 	tide_msg_hdr(proxy)->check = 0;
 	px->real = NULL;
-	rte_ring_enqueue(msg_state.proxy_free, px);
+	proxy_put(px);
 	tide_msg_put_real(real);
 }
 

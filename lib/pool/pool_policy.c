@@ -7,41 +7,76 @@ grow_block_ns(const struct tide_grow_state *st)
 	return st->block_ns != 0 ? st->block_ns : TIDE_GROW_LATENCY_GUESS_NS;
 }
 
+/* How long the pool must last on what it has: until the next tick and the first new
+ * block lands (later blocks follow it).
+ */
+static uint64_t
+grow_horizon_ns(const struct tide_grow_policy *pol, const struct tide_grow_state *st)
+{
+	return pol->tick_ns + grow_block_ns(st);
+}
+
 uint64_t
 tide_grow_target(const struct tide_grow_policy *pol, const struct tide_grow_state *st)
 {
-	double horizon, need;
+	double need;
 
 	if (!pol->predictive)
 		return pol->low_watermark;
-	/* Until the next tick and the first new block lands; later blocks follow it. */
-	horizon = (double)pol->tick_ns + (double)grow_block_ns(st);
-	need = st->rate * horizon * TIDE_GROW_MARGIN_PCT / 100.0;
+	need = st->rise * TIDE_GROW_MARGIN_PCT / 100.0;
 	return need > (double)pol->low_watermark ? (uint64_t)need : pol->low_watermark;
 }
 
-/* Peak of the net allocation rate: jumps up at once, decays with TIDE_GROW_RATE_DECAY_NS. */
+/*
+ * Record a sample, then the rise of objects out over the last horizon: now minus the
+ * lowest value among the samples of that horizon and the one just before it (so the
+ * span covers at least a horizon), or a trend carried over the horizon when there is
+ * one. Keep its peak; let the peak decay.
+ */
 static void
-grow_update_rate(struct tide_grow_state *st, const struct tide_grow_input *in)
+grow_update_rise(const struct tide_grow_policy *pol, struct tide_grow_state *st,
+	const struct tide_grow_input *in)
 {
 	uint64_t in_use = in->nb_objs - (in->nb_free < in->nb_objs ? in->nb_free : in->nb_objs);
-	uint64_t dt;
-	double inst = 0;
+	uint64_t h = grow_horizon_ns(pol, st), since = in->now_ns > h ? in->now_ns - h : 0;
+	uint64_t low = in_use, dt = 0;
+	double rise;
+	uint32_t prev = (st->head + TIDE_GROW_HISTORY - 1) % TIDE_GROW_HISTORY;
 
-	if (!st->started || in->now_ns <= st->last_ns) {
-		st->started = true;
-		st->last_ns = in->now_ns;
-		st->last_in_use = in_use;
-		return;
+	if (st->count > 0 && in->now_ns > st->t_ns[prev])
+		dt = in->now_ns - st->t_ns[prev];
+	for (uint32_t k = 0; k < st->count; k++) {
+		uint32_t i = (st->head + TIDE_GROW_HISTORY - 1 - k) % TIDE_GROW_HISTORY;
+
+		if (st->in_use[i] < low)
+			low = st->in_use[i];
+		if (st->t_ns[i] <= since)
+			break;
 	}
-	dt = in->now_ns - st->last_ns;
-	if (in_use > st->last_in_use)
-		inst = (double)(in_use - st->last_in_use) / (double)dt;
-	st->rate *= (double)TIDE_GROW_RATE_DECAY_NS / (double)(TIDE_GROW_RATE_DECAY_NS + dt);
-	if (inst > st->rate)
-		st->rate = inst;
-	st->last_ns = in->now_ns;
-	st->last_in_use = in_use;
+	rise = (double)(in_use - low);
+	/* A rise confirmed over the last two ticks is a trend: carry it over the horizon
+	 * (a burst from idle is met before the window has filled).
+	 */
+	if (st->count >= 2) {
+		uint32_t p2 = (st->head + TIDE_GROW_HISTORY - 2) % TIDE_GROW_HISTORY;
+
+		if (in_use > st->in_use[prev] && st->in_use[prev] > st->in_use[p2] &&
+				in->now_ns > st->t_ns[p2]) {
+			double trend = (double)(in_use - st->in_use[p2]) /
+				(double)(in->now_ns - st->t_ns[p2]) * (double)h;
+
+			if (trend > rise)
+				rise = trend;
+		}
+	}
+	st->t_ns[st->head] = in->now_ns;
+	st->in_use[st->head] = in_use;
+	st->head = (st->head + 1) % TIDE_GROW_HISTORY;
+	if (st->count < TIDE_GROW_HISTORY)
+		st->count++;
+	st->rise *= (double)TIDE_GROW_RATE_DECAY_NS / (double)(TIDE_GROW_RATE_DECAY_NS + dt);
+	if (rise > st->rise)
+		st->rise = rise;
 }
 
 uint32_t
@@ -50,7 +85,7 @@ tide_grow_decide(const struct tide_grow_policy *pol, struct tide_grow_state *st,
 {
 	uint64_t target, need;
 
-	grow_update_rate(st, in);
+	grow_update_rise(pol, st, in);
 	if (in->room_blocks == 0 || pol->block_objs == 0)
 		return 0;
 	target = tide_grow_target(pol, st);

@@ -11,10 +11,13 @@
  * drive it with a fake clock.
  *
  * The policy keeps the driver's free objects above a target: the larger of the low
- * watermark and what the pool would consume, at the measured net allocation rate, before
- * growth could help (one tick plus the measured time to add one block, times a margin).
- * The rate is a peak that holds and decays (time constant TIDE_GROW_RATE_DECAY_NS), so a
- * burst from idle is met at its first tick and the target relaxes slowly afterwards.
+ * watermark and, times a margin, the most the objects out have risen within one horizon
+ * (one tick plus the measured time to add one block: how long the pool must last on what
+ * it has). That rise is measured over the recent samples and held as a peak that decays
+ * (time constant TIDE_GROW_RATE_DECAY_NS): a burst from idle raises the target at its
+ * first tick, and once the rise has held for two ticks the trend is carried over the
+ * whole horizon; a sustained rate keeps the target at rate x horizon, and a load that
+ * swings up and down keeps it at the swing, not at the swing's slope extrapolated.
  */
 
 #include <stdbool.h>
@@ -26,6 +29,8 @@
 #define TIDE_GROW_LATENCY_GUESS_NS (2ull * 1000 * 1000)
 /** Safety factor on the predicted consumption, in percent. */
 #define TIDE_GROW_MARGIN_PCT 200
+/** Samples the policy keeps (ticks). */
+#define TIDE_GROW_HISTORY 32
 
 /** Configuration, set at pool creation; read-only afterwards. */
 struct tide_grow_policy {
@@ -37,11 +42,12 @@ struct tide_grow_policy {
 
 /** What the policy remembers between ticks; written only by the functions below. */
 struct tide_grow_state {
-	uint64_t last_ns;     /**< time of the previous decision, ns */
-	uint64_t last_in_use; /**< objects out of the free lists at that time */
-	double rate;          /**< net allocation rate peak, objects per ns */
+	uint64_t t_ns[TIDE_GROW_HISTORY];   /**< sample times, ns, a ring */
+	uint64_t in_use[TIDE_GROW_HISTORY]; /**< objects out of the free lists then */
+	uint32_t head;        /**< next slot of the ring */
+	uint32_t count;       /**< samples in the ring */
+	double rise;          /**< peak rise of objects out within a horizon; decays */
 	uint64_t block_ns;    /**< measured time to add one block, ns (0: none yet) */
-	bool started;         /**< a previous decision exists */
 };
 
 /** Counts at one tick. */

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * msg: what making packets messages costs. Per packet: make + send + receive + unmake
+ * over a FIFO exchange, against passing the raw mbuf pointers over an rte_ring; both
+ * also allocate and free the mbuf, as a pipeline does. Two layouts: on one lcore
+ * (producer and consumer in turn: the CPU cost) and across two lcores (producer and
+ * consumer on each: the header's cache line travels with the packet).
+ */
+
+#include <stdio.h>
+
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "bench.h"
+#include "tide_msg.h"
+#include "tide_pool.h"
+
+#define MSG_BURST 32
+#define MSG_ROUNDS 7
+#define MSG_MS 300
+
+enum { V_RAW, V_MSG, V_NB };
+static const char *const msg_names[V_NB] = { "ring", "msg" };
+
+struct msg_run {
+	unsigned int v;
+	struct rte_mempool *mp;
+	struct rte_ring *ring;
+	struct tide_xchg *x;
+	uint64_t ns;
+	volatile bool stop;
+	uint64_t consumed;
+};
+
+/* Producer side: allocate a burst and hand it over; returns how many went. */
+static unsigned int
+msg_produce(struct msg_run *r)
+{
+	struct rte_mbuf *m[MSG_BURST];
+	unsigned int sent;
+
+	if (rte_pktmbuf_alloc_bulk(r->mp, m, MSG_BURST) != 0)
+		return 0;
+	if (r->v == V_MSG) {
+		tide_msg_make_burst(m, MSG_BURST, 1, 0);
+		sent = tide_xchg_send_burst(r->x, m, MSG_BURST);
+		tide_msg_release_burst(&m[sent], MSG_BURST - sent);
+	} else {
+		sent = rte_ring_enqueue_burst(r->ring, (void **)m, MSG_BURST, NULL);
+		rte_pktmbuf_free_bulk(&m[sent], MSG_BURST - sent);
+	}
+	return sent;
+}
+
+/* Consumer side: take a burst and free it; returns how many. */
+static unsigned int
+msg_consume(struct msg_run *r)
+{
+	struct rte_mbuf *m[MSG_BURST];
+	unsigned int n;
+
+	if (r->v == V_MSG) {
+		n = tide_xchg_recv_burst(r->x, m, MSG_BURST, 2);
+		tide_msg_unmake_burst(m, n);
+	} else {
+		n = rte_ring_dequeue_burst(r->ring, (void **)m, MSG_BURST, NULL);
+	}
+	rte_pktmbuf_free_bulk(m, n);
+	return n;
+}
+
+static int
+msg_producer_lcore(void *arg)
+{
+	struct msg_run *r = arg;
+
+	while (!r->stop)
+		msg_produce(r);
+	return 0;
+}
+
+/* Packets per second through one layout: both ends on this lcore, or the producer on a
+ * worker lcore.
+ */
+static double
+msg_measure(struct msg_run *r, bool two_lcores)
+{
+	unsigned int worker = rte_get_next_lcore(-1, 1, 0);
+	uint64_t t0, t1, n = 0;
+
+	r->stop = false;
+	if (two_lcores)
+		rte_eal_remote_launch(msg_producer_lcore, r, worker);
+	t0 = bench_now_ns();
+	do {
+		for (int i = 0; i < 64; i++) {
+			if (!two_lcores)
+				msg_produce(r);
+			n += msg_consume(r);
+		}
+		t1 = bench_now_ns();
+	} while (t1 - t0 < r->ns);
+	r->stop = true;
+	if (two_lcores)
+		rte_eal_wait_lcore(worker);
+	while (msg_consume(r) > 0)
+		;
+	return n / ((t1 - t0) / 1e9);
+}
+
+static int
+msg_run(const struct bench_opts *o)
+{
+	static double pps[2][V_NB][BENCH_MAX_ROUNDS];
+	unsigned int rounds = bench_rounds(o, MSG_ROUNDS);
+	struct tide_xchg_params xp = { .name = "bmsg", .type = TIDE_XCHG_FIFO, .size = 1024,
+		.socket_id = SOCKET_ID_ANY };
+	struct tide_pool_params pp;
+	struct msg_run r = { .ns = (uint64_t)bench_ms(o, MSG_MS) * 1000000 };
+	double q[BENCH_MAX_ROUNDS];
+	char v[64];
+	int ret = -1;
+
+	if (tide_msg_init(NULL) != 0)
+		return -1;
+	tide_pool_params_init(&pp, "bmsg_pool");
+	pp.base_bytes = 32 << 20;
+	r.mp = tide_pool_create(&pp);
+	r.ring = rte_ring_create("bmsg_ring", 1024, SOCKET_ID_ANY, 0);
+	r.x = tide_xchg_create(&xp);
+	if (r.mp == NULL || r.ring == NULL || r.x == NULL) {
+		fprintf(stderr, "tide-bench msg: set-up failed\n");
+		goto out;
+	}
+	for (unsigned int lay = 0; lay < 2; lay++) {
+		if (lay == 1 && rte_lcore_count() < 2)
+			break;
+		for (unsigned int round = 0; round < rounds; round++)
+			for (unsigned int k = 0; k < V_NB; k++) {
+				r.v = (k + round) % V_NB;
+				pps[lay][r.v][round] = msg_measure(&r, lay == 1);
+			}
+		for (unsigned int i = 0; i < V_NB; i++) {
+			double x[BENCH_MAX_ROUNDS];
+
+			memcpy(x, pps[lay][i], sizeof(x));
+			snprintf(v, sizeof(v), "%s/%s", msg_names[i], lay ? "2lcores" : "1lcore");
+			bench_emit(v, "cost", 1e9 / bench_median(x, rounds), "ns/pkt");
+		}
+		for (unsigned int round = 0; round < rounds; round++)
+			q[round] = pps[lay][V_RAW][round] / pps[lay][V_MSG][round];
+		snprintf(v, sizeof(v), "msg:ring/%s", lay ? "2lcores" : "1lcore");
+		bench_emit(v, "cost_ratio", bench_median(q, rounds), "x");
+	}
+	ret = 0;
+out:
+	tide_xchg_free(r.x);
+	rte_ring_free(r.ring);
+	tide_pool_free(r.mp);
+	return ret;
+}
+
+const struct bench_scenario bench_msg = {
+	.name = "msg",
+	.help = "per-packet cost of make+send+receive+unmake vs raw mbuf pointers over a ring",
+	.run = msg_run,
+};

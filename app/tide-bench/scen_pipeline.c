@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * pipeline: the same two-stage pipeline on tidepool exchanges and on DPDK's software
+ * eventdev (event_sw), same run. Stage 1 (main lcore) takes packets (allocated from a
+ * pool, a null port's RX in effect), classifies them into 4 priority levels and hands
+ * them over; stage 2 (a worker lcore) receives them, highest priority first, does its
+ * per-packet work and frees them. event_sw's scheduler needs a core: it runs between
+ * stage 1's bursts, on stage 1's lcore.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_errno.h>
+#include <rte_eventdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_service.h>
+
+#include "bench.h"
+#include "tide_app_pipe.h"
+#include "tide_msg.h"
+#include "tide_pool.h"
+
+#define PL_BURST 32
+#define PL_ROUNDS 5
+#define PL_MS 500
+#define PL_PKT 128
+
+enum { PL_TIDE, PL_EVSW, PL_NB };
+static const char *const pl_names[PL_NB] = { "tide_xchg", "event_sw" };
+
+struct pl_run {
+	unsigned int v;
+	struct rte_mempool *mp;
+	struct tide_xchg *x;
+	uint8_t evdev;
+	uint32_t service;
+	volatile bool stop;
+	uint64_t done;
+	uint32_t stamp;
+};
+
+/* ---- event_sw set-up: one queue, port 0 enqueues, port 1 dequeues ---- */
+
+static int
+pl_evdev_setup(struct pl_run *r)
+{
+	struct rte_event_dev_config dc = { 0 };
+	struct rte_event_dev_info info;
+	struct rte_event_queue_conf qc;
+	struct rte_event_port_conf pc;
+	uint8_t q = 0;
+	int id;
+
+	if (rte_vdev_init("event_sw0", NULL) != 0)
+		return -1;
+	id = rte_event_dev_get_dev_id("event_sw0");
+	if (id < 0 || rte_event_dev_info_get((uint8_t)id, &info) != 0)
+		return -1;
+	r->evdev = (uint8_t)id;
+	dc.nb_event_queues = 1;
+	dc.nb_event_ports = 2;
+	dc.nb_events_limit = 4096;
+	dc.nb_event_queue_flows = 1024;
+	dc.nb_event_port_dequeue_depth = PL_BURST;
+	dc.nb_event_port_enqueue_depth = PL_BURST;
+	dc.dequeue_timeout_ns = info.min_dequeue_timeout_ns;
+	if (rte_event_dev_configure(r->evdev, &dc) != 0)
+		return -1;
+	rte_event_queue_default_conf_get(r->evdev, 0, &qc);
+	qc.schedule_type = RTE_SCHED_TYPE_ATOMIC;
+	qc.priority = RTE_EVENT_DEV_PRIORITY_NORMAL;
+	qc.nb_atomic_flows = 1024;
+	qc.nb_atomic_order_sequences = 1024;
+	if (rte_event_queue_setup(r->evdev, 0, &qc) != 0)
+		return -1;
+	for (uint8_t p = 0; p < 2; p++) {
+		rte_event_port_default_conf_get(r->evdev, p, &pc);
+		pc.new_event_threshold = 4096;
+		pc.dequeue_depth = PL_BURST;
+		pc.enqueue_depth = PL_BURST;
+		if (rte_event_port_setup(r->evdev, p, &pc) != 0)
+			return -1;
+	}
+	if (rte_event_port_link(r->evdev, 1, &q, NULL, 1) != 1)
+		return -1;
+	if (rte_event_dev_service_id_get(r->evdev, &r->service) != 0)
+		return -1;
+	rte_service_runstate_set(r->service, 1);
+	rte_service_set_runstate_mapped_check(r->service, 0);
+	return rte_event_dev_start(r->evdev);
+}
+
+static void
+pl_evdev_close(struct pl_run *r)
+{
+	rte_event_dev_stop(r->evdev);
+	rte_event_dev_close(r->evdev);
+	rte_vdev_uninit("event_sw0");
+}
+
+/* ---- stage 1 ---- */
+
+static unsigned int
+pl_take(struct pl_run *r, struct rte_mbuf **m)
+{
+	if (rte_pktmbuf_alloc_bulk(r->mp, m, PL_BURST) != 0)
+		return 0;
+	for (int i = 0; i < PL_BURST; i++) {
+		rte_pktmbuf_append(m[i], PL_PKT);
+		tide_app_stamp(m[i], (uint8_t)((r->stamp++ & 3) << 4));
+	}
+	return PL_BURST;
+}
+
+static void
+pl_stage1_tide(struct pl_run *r)
+{
+	struct rte_mbuf *m[PL_BURST];
+	unsigned int n = pl_take(r, m), sent;
+
+	tide_msg_make_burst(m, n, 1, 0);
+	for (unsigned int i = 0; i < n; i++)
+		tide_msg_set_prio(m[i], tide_app_classify(m[i]));
+	sent = tide_xchg_send_burst(r->x, m, n);
+	tide_msg_release_burst(&m[sent], n - sent);
+}
+
+static void
+pl_stage1_evsw(struct pl_run *r)
+{
+	struct rte_event ev[PL_BURST];
+	struct rte_mbuf *m[PL_BURST];
+	unsigned int n = pl_take(r, m);
+	uint16_t sent;
+
+	for (unsigned int i = 0; i < n; i++) {
+		memset(&ev[i], 0, sizeof(ev[i]));
+		ev[i].op = RTE_EVENT_OP_NEW;
+		ev[i].queue_id = 0;
+		ev[i].sched_type = RTE_SCHED_TYPE_ATOMIC;
+		ev[i].event_type = RTE_EVENT_TYPE_CPU;
+		ev[i].flow_id = i;
+		/* eventdev priority: 0 is the highest. */
+		ev[i].priority = (uint8_t)((TIDE_APP_PRIO_LEVELS - 1 - tide_app_classify(m[i])) *
+			(RTE_EVENT_DEV_PRIORITY_LOWEST / (TIDE_APP_PRIO_LEVELS - 1)));
+		ev[i].mbuf = m[i];
+	}
+	sent = rte_event_enqueue_new_burst(r->evdev, 0, ev, (uint16_t)n);
+	for (unsigned int i = sent; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+	rte_service_run_iter_on_app_lcore(r->service, 0);
+}
+
+/* ---- stage 2 ---- */
+
+static int
+pl_stage2(void *arg)
+{
+	struct pl_run *r = arg;
+	struct rte_event ev[PL_BURST];
+	struct rte_mbuf *m[PL_BURST];
+	uint64_t done = 0;
+
+	while (!r->stop) {
+		unsigned int n;
+
+		if (r->v == PL_TIDE) {
+			n = tide_xchg_recv_burst(r->x, m, PL_BURST, 2);
+			for (unsigned int i = 0; i < n; i++)
+				tide_app_work(m[i]);
+			tide_msg_unmake_burst(m, n);
+		} else {
+			n = rte_event_dequeue_burst(r->evdev, 1, ev, PL_BURST, 0);
+			for (unsigned int i = 0; i < n; i++) {
+				m[i] = ev[i].mbuf;
+				tide_app_work(m[i]);
+			}
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		done += n;
+	}
+	r->done = done;
+	return 0;
+}
+
+static double
+pl_measure(struct pl_run *r, unsigned int ms)
+{
+	unsigned int worker = rte_get_next_lcore(-1, 1, 0);
+	uint64_t t0, t1;
+
+	r->stop = false;
+	rte_eal_remote_launch(pl_stage2, r, worker);
+	t0 = bench_now_ns();
+	do {
+		for (int i = 0; i < 16; i++) {
+			if (r->v == PL_TIDE)
+				pl_stage1_tide(r);
+			else
+				pl_stage1_evsw(r);
+		}
+		t1 = bench_now_ns();
+	} while (t1 - t0 < (uint64_t)ms * 1000000);
+	r->stop = true;
+	rte_eal_wait_lcore(worker);
+	/* Drain what is still in flight. */
+	if (r->v == PL_TIDE) {
+		struct rte_mbuf *m[PL_BURST];
+		unsigned int n;
+
+		while ((n = tide_xchg_recv_burst(r->x, m, PL_BURST, 2)) > 0)
+			tide_msg_release_burst(m, n);
+	} else {
+		struct rte_event ev[PL_BURST];
+		uint16_t n;
+
+		for (int i = 0; i < 1000; i++) {
+			rte_service_run_iter_on_app_lcore(r->service, 0);
+			n = rte_event_dequeue_burst(r->evdev, 1, ev, PL_BURST, 0);
+			for (uint16_t k = 0; k < n; k++)
+				rte_pktmbuf_free(ev[k].mbuf);
+		}
+	}
+	return r->done / ((t1 - t0) / 1e3);
+}
+
+static int
+pl_run(const struct bench_opts *o)
+{
+	static double mpps[PL_NB][BENCH_MAX_ROUNDS];
+	unsigned int rounds = bench_rounds(o, PL_ROUNDS);
+	struct tide_xchg_params xp = { .name = "bpipe", .type = TIDE_XCHG_PRIO, .size = 1024,
+		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY };
+	struct tide_pool_params pp;
+	struct pl_run r = { 0 };
+	double q[BENCH_MAX_ROUNDS], med[PL_NB];
+	int ret = -1;
+
+	if (rte_lcore_count() < 2) {
+		fprintf(stderr, "tide-bench pipeline: needs at least 2 lcores\n");
+		return -1;
+	}
+	if (tide_msg_init(NULL) != 0)
+		return -1;
+	tide_pool_params_init(&pp, "bpipe_pool");
+	pp.base_bytes = 32 << 20;
+	r.mp = tide_pool_create(&pp);
+	r.x = tide_xchg_create(&xp);
+	if (r.mp == NULL || r.x == NULL || pl_evdev_setup(&r) != 0) {
+		fprintf(stderr, "tide-bench pipeline: set-up failed: %s\n",
+			rte_strerror(rte_errno));
+		goto out;
+	}
+	for (unsigned int round = 0; round < rounds; round++)
+		for (unsigned int k = 0; k < PL_NB; k++) {
+			r.v = (k + round) % PL_NB;
+			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
+		}
+	for (unsigned int round = 0; round < rounds; round++)
+		q[round] = mpps[PL_TIDE][round] / mpps[PL_EVSW][round];
+	for (unsigned int i = 0; i < PL_NB; i++) {
+		med[i] = bench_median(mpps[i], rounds);
+		bench_emit(pl_names[i], "rate", med[i], "Mpps");
+	}
+	bench_emit("tide_xchg:event_sw", "ratio", bench_median(q, rounds), "x");
+	ret = 0;
+out:
+	pl_evdev_close(&r);
+	tide_xchg_free(r.x);
+	tide_pool_free(r.mp);
+	return ret;
+}
+
+const struct bench_scenario bench_pipeline = {
+	.name = "pipeline",
+	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev",
+	.run = pl_run,
+};
