@@ -23,10 +23,18 @@ mkdir "$tmp/pc"
 sed "s|^prefix=.*|prefix=$tmp$prefix|" "$pc" >"$tmp/pc/libtidepool.pc"
 export PKG_CONFIG_PATH="$tmp/pc"
 flags=$(pkg-config --cflags --libs libtidepool)
+for ex in elastic_pool pipeline; do
+	# shellcheck disable=SC2086
+	cc -Wall -Wextra -Werror $san "$src/examples/$ex.c" $flags -o "$tmp/$ex"
+done
+eal="-l 0 --no-pci --huge-unlink --file-prefix tide-install-$$ --log-level lib.eal:warning"
 # shellcheck disable=SC2086
-cc -Wall -Wextra -Werror $san "$src/examples/elastic_pool.c" $flags -o "$tmp/elastic_pool"
-out=$(LD_LIBRARY_PATH=$libdir "$tmp/elastic_pool" -l 0 --no-pci --huge-unlink --file-prefix "tide-install-$$" \
-	--log-level lib.eal:warning 2>&1)
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/elastic_pool" $eal 2>&1)
 echo "$out"
 echo "$out" | grep -q "mbufs in use" || { echo "the example did not run"; exit 1; }
 echo "$out" | grep -qv "^1 blocks" || { echo "the pool did not grow"; exit 1; }
+# shellcheck disable=SC2086
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/pipeline" $eal --vdev net_null0 2>&1)
+echo "$out"
+echo "$out" | grep -q "through the exchange; 0 message(s) left" ||
+	{ echo "the pipeline example did not run clean"; exit 1; }

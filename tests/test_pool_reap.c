@@ -3,8 +3,8 @@
 /*
  * The reaper under EAL: the reap rule on real blocks, hugepages back to the OS, back to
  * the base after traffic, never a block with an mbuf out (allocated, in an lcore cache,
- * in a NIC ring, referenced by a clone), and a stress with the reaper at a millisecond
- * period while 2 lcores and a non-EAL thread allocate and free.
+ * in a NIC ring, referenced by a clone, a message in an exchange), and a stress with the
+ * reaper at a millisecond period while 2 lcores and a non-EAL thread allocate and free.
  */
 
 #include <pthread.h>
@@ -22,6 +22,7 @@
 #include "test_common.h"
 #include "test_pool_util.h"
 #include "tide_mempool.h"
+#include "tide_msg.h"
 
 /* A pool the tests reap by hand (no reaper thread), blocks of 2 MB, a short threshold. */
 static struct rte_mempool *
@@ -275,6 +276,32 @@ test_no_reap_while_a_clone_references_an_mbuf(void)
 	tide_pool_free(mp);
 }
 
+static void
+test_no_reap_while_an_mbuf_is_a_message_in_an_exchange(void)
+{
+	struct rte_mempool *mp = manual_pool("tr_msg", 0, 10);
+	struct rte_mbuf *one = one_out_in_newest(mp), *back = NULL;
+	struct tide_xchg_params xp = { .name = "tr_msg_x", .type = TIDE_XCHG_FIFO, .size = 16,
+		.socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *x;
+
+	CU_ASSERT_EQUAL_FATAL(tide_msg_init(NULL), 0);
+	x = tide_xchg_create(&xp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	/* Made a message and sent on: no stage holds it, the exchange does. */
+	tide_msg_make(one, 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(x, &one, 1), 1);
+	expect_no_reap(mp, "in an exchange");
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_recv_burst(x, &back, 1, 2), 1);
+	expect_no_reap(mp, "held as a message");
+	tide_msg_release(back);
+	tide_pool_reap(mp);
+	tide_test_sleep_us(30 * 1000);
+	CU_ASSERT(tide_pool_reap(mp) >= 1);
+	tide_xchg_free(x);
+	tide_pool_free(mp);
+}
+
 /* ---- stress: the reaper at 1 ms while 2 lcores and a thread allocate and free ---- */
 
 /* The mempool's populated count equals the driver's objects. The control thread keeps
@@ -370,6 +397,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_an_lcore_cache);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_a_nic_ring);
 	CU_ADD_TEST(s, test_no_reap_while_a_clone_references_an_mbuf);
+	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_a_message_in_an_exchange);
 	CU_ADD_TEST(s, test_stress_reaper_at_1ms_with_lcores_and_a_thread);
 	CU_ADD_TEST(s, test_telemetry_shows_each_block);
 	return 0;
