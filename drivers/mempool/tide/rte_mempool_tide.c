@@ -347,7 +347,7 @@ tp_count_free(const struct tpool *tp, uint32_t from, uint64_t need)
 	uint64_t n = 0;
 
 	for (uint32_t i = from; i < tp->nb_live && n < need; i++)
-		n += tp->age[i]->nb_free;
+		n += tp->age[i] == tp->cur ? tp->cur_free : tp->age[i]->nb_free;
 	return n;
 }
 
@@ -567,8 +567,8 @@ tide_get_count(const struct rte_mempool *mp)
 	struct tpool *tp = mp->pool_data;
 	uint64_t n;
 
+	/* Read without tp_sync(): counting must not cost the data path its cached block. */
 	rte_spinlock_lock(&tp->lock);
-	tp_sync(tp);
 	n = tp_count_free(tp, 0, UINT64_MAX);
 	rte_spinlock_unlock(&tp->lock);
 	return (unsigned int)n;
@@ -1006,7 +1006,6 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 		return tmp_error(EINVAL);
 	memset(st, 0, sizeof(*st));
 	rte_spinlock_lock(&tp->lock);
-	tp_sync(tp);
 	for (i = 0; i < tp->nb_live; i++) {
 		st->bytes += tp->age[i]->hi - tp->age[i]->lo;
 		st->nb_objs += tp->age[i]->nb_objs;
