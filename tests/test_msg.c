@@ -560,7 +560,10 @@ test_broadcast_refuses_misuse(void)
 	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
 	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
 	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
-	tide_bcast_free(b); /* releases the posted message */
+	/* Freeing the exchange leaves the posted message its sender's. */
+	tide_bcast_free(b);
+	CU_ASSERT_TRUE(tide_msg_is_made(m));
+	tide_msg_release(m);
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
@@ -886,6 +889,29 @@ test_stages_list_stop_and_leak_report(void)
 	tide_stage_unregister((uint16_t)b);
 }
 
+static void
+test_a_released_message_held_by_proxies_belongs_to_no_stage(void)
+{
+	int a = tide_stage_register("tm_own_a"), b = tide_stage_register("tm_own_b");
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *real = pkt(tide_mp, 0, 64), *p;
+	unsigned int before = in_use(tide_mp);
+
+	tide_msg_make(real, (uint16_t)a, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(real, 1, &r, &p), 0);
+	tide_msg_hdr(p)->owner = (uint16_t)b; /* as if b had received it */
+	tide_msg_release(real);
+	/* a let go: stopping a releases nothing (no double release); b's proxy keeps it. */
+	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)a, NULL, 0), 0);
+	CU_ASSERT_EQUAL(tide_stage_stop((uint16_t)a), 0);
+	CU_ASSERT_TRUE(tide_msg_is_made(real));
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	CU_ASSERT_EQUAL(tide_stage_stop((uint16_t)b), 1);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before - 1);
+	tide_stage_unregister((uint16_t)a);
+	tide_stage_unregister((uint16_t)b);
+}
+
 /* ---- bad arguments and telemetry ---- */
 
 static void
@@ -979,6 +1005,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_checked_release_refuses_and_writes_nothing);
 	CU_ADD_TEST(s, test_release_from_another_thread_returns_each_mbuf_to_its_pool);
 	CU_ADD_TEST(s, test_stages_list_stop_and_leak_report);
+	CU_ADD_TEST(s, test_a_released_message_held_by_proxies_belongs_to_no_stage);
 	CU_ADD_TEST(s, test_bad_exchange_parameters_are_refused);
 	CU_ADD_TEST(s, test_telemetry_shows_exchanges_and_stages);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);

@@ -103,8 +103,6 @@ tide_bcast_free(struct tide_bcast *b)
 	pthread_mutex_lock(&bcast_lock);
 	TAILQ_REMOVE(&bcast_list, b, next);
 	pthread_mutex_unlock(&bcast_lock);
-	if (b->m != NULL)
-		tide_msg_release(b->m);
 	rte_free(b->sections);
 	rte_free(b);
 }

@@ -185,11 +185,14 @@ tide_msg_put_real(struct rte_mbuf *m)
 
 /**
  * Release a real message from any stage or thread: it returns to its pool of origin,
- * once no proxy of it is left. Unchecked: see tide_msg_release_checked().
+ * once no proxy of it is left (until then no stage holds it). Unchecked: see
+ * tide_msg_release_checked().
  */
 static inline void
 tide_msg_release(struct rte_mbuf *m)
 {
+	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
+		tide_msg_hdr(m)->owner = TIDE_STAGE_NONE;
 	tide_msg_put_real(m);
 }
 
@@ -198,7 +201,7 @@ static inline void
 tide_msg_release_burst(struct rte_mbuf **m, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		tide_msg_put_real(m[i]);
+		tide_msg_release(m[i]);
 }
 
 /**
@@ -415,7 +418,8 @@ struct tide_bcast;
  */
 struct tide_bcast *tide_bcast_create(const char *name, unsigned int nb_readers);
 
-/** Free a broadcast exchange; a message still posted in it is released. */
+/** Free a broadcast exchange. A message still posted stays its sender's: it is not
+ *  released (take it back first, or stop the sender's stage). */
 void tide_bcast_free(struct tide_bcast *b);
 
 /**
