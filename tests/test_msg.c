@@ -237,6 +237,43 @@ test_a_full_exchange_refuses_and_the_caller_keeps_the_rest(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
+static void
+test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order(void)
+{
+	struct tide_xchg *x = xchg("tm_part", TIDE_XCHG_PRIO, 4, 2);
+	struct rte_mbuf *fill[8], *m[6], *got[16];
+	unsigned int sent, n;
+
+	/* Level 1 takes 7: leave room for one. */
+	for (int i = 0; i < 6; i++) {
+		fill[i] = pkt(stock_mp, 100 + i, 64);
+		tide_msg_make(fill[i], 1, 1);
+	}
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(x, fill, 6), 6);
+	/* a0 b1 c0 d1 e0 f1: all of level 0 fits, one of level 1. */
+	for (int i = 0; i < 6; i++) {
+		m[i] = pkt(stock_mp, (uint32_t)i, 64);
+		tide_msg_make(m[i], 1, (uint8_t)(i % 2));
+	}
+	sent = tide_xchg_send_burst(x, m, 6);
+	CU_ASSERT_EQUAL(sent, 4);
+	CU_ASSERT_EQUAL(seq_of(m[4]), 3); /* d, then f: refused, in order, ours */
+	CU_ASSERT_EQUAL(seq_of(m[5]), 5);
+	CU_ASSERT_EQUAL(tide_msg_owner(m[4]), 1);
+	tide_msg_release_burst(&m[4], 2);
+	/* Level 1 first (the fill, then b), then level 0 in order: a, c, e. */
+	n = tide_xchg_recv_burst(x, got, 16, 2);
+	CU_ASSERT_EQUAL_FATAL(n, 10);
+	CU_ASSERT_EQUAL(seq_of(got[5]), 105);
+	CU_ASSERT_EQUAL(seq_of(got[6]), 1);
+	CU_ASSERT_EQUAL(seq_of(got[7]), 0);
+	CU_ASSERT_EQUAL(seq_of(got[8]), 2);
+	CU_ASSERT_EQUAL(seq_of(got[9]), 4);
+	tide_msg_release_burst(got, n);
+	tide_xchg_free(x);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
 /* ---- concurrency: 2 producers and 2 consumers (lcores and non-EAL threads) ---- */
 
 #define CONC_PER_PRODUCER 20000
@@ -994,6 +1031,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_fifo_exchange_keeps_order);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
+	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
 	CU_ADD_TEST(s, test_order_holds_with_two_lcores_and_threads);
 	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);

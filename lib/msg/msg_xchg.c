@@ -190,6 +190,49 @@ tide_xchg_count(const struct tide_xchg *x)
 	return n;
 }
 
+/*
+ * Messages of one burst go to their levels with one enqueue per level, not one per run:
+ * a burst whose levels alternate would otherwise pay a ring operation per message. Each
+ * level keeps the burst's order. Chunk by chunk: within a chunk the sent ones move to the
+ * front and the refused ones behind them, in their original order; after a chunk with a
+ * refusal, the rest is not tried (it stays where it is, behind).
+ */
+unsigned int
+tide_xchg_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
+{
+	struct rte_mbuf *by[TIDE_XCHG_MAX_PRIO][TIDE_XCHG_SEND_CHUNK];
+	uint8_t lvl[TIDE_XCHG_SEND_CHUNK], pos[TIDE_XCHG_SEND_CHUNK];
+	unsigned int at;
+
+	for (at = 0; at < n; at += TIDE_XCHG_SEND_CHUNK) {
+		unsigned int k = RTE_MIN(n - at, (unsigned int)TIDE_XCHG_SEND_CHUNK);
+		unsigned int cnt[TIDE_XCHG_MAX_PRIO] = { 0 }, sent[TIDE_XCHG_MAX_PRIO];
+		unsigned int out = at, nb_sent = 0;
+
+		for (unsigned int i = 0; i < k; i++) {
+			uint8_t l = RTE_MIN(tide_msg_prio(m[at + i]), (uint8_t)(x->nb_prio - 1));
+
+			lvl[i] = l;
+			pos[i] = (uint8_t)cnt[l];
+			by[l][cnt[l]++] = m[at + i];
+		}
+		for (unsigned int l = 0; l < x->nb_prio; l++) {
+			sent[l] = cnt[l] ? tide_xchg_send_level(x, by[l], cnt[l], (uint8_t)l) : 0;
+			nb_sent += sent[l];
+		}
+		for (unsigned int l = 0; l < x->nb_prio; l++)
+			for (unsigned int j = 0; j < sent[l]; j++)
+				m[out++] = by[l][j];
+		if (nb_sent == k)
+			continue;
+		for (unsigned int i = 0; i < k; i++)
+			if (pos[i] >= sent[lvl[i]])
+				m[out++] = by[lvl[i]][pos[i]];
+		return at + nb_sent;
+	}
+	return n;
+}
+
 void
 tide_xchg_wake(struct tide_xchg *x)
 {

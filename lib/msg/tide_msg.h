@@ -321,35 +321,27 @@ tide_xchg_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, u
 	return sent;
 }
 
+/** @internal A priority exchange's send: one enqueue per level (see tide_xchg_send_burst). */
+unsigned int tide_xchg_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n);
+
 /**
- * Send up to @p n messages (each at its own priority on a priority exchange). Messages
- * not sent (the level is full) stay the caller's, in m[sent..n-1], in order.
+ * Send up to @p n messages (each at its own priority on a priority exchange), FIFO within
+ * a level. Messages the exchange refuses (their level is full) stay the caller's: they end
+ * up in m[sent..n-1], in their original order; m[0..sent-1] went (on a priority exchange,
+ * grouped by level).
  *
  * @return
- *   How many were sent, from the front of m[].
+ *   How many were sent.
  */
 static inline unsigned int
 tide_xchg_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 {
-	unsigned int done = 0;
+	unsigned int done;
 
-	if (x->type == TIDE_XCHG_FIFO) {
+	if (x->type == TIDE_XCHG_FIFO)
 		done = tide_xchg_send_level(x, m, n, 0);
-	} else {
-		/* Runs of one level keep their order and go in one enqueue. */
-		while (done < n) {
-			uint8_t lvl = RTE_MIN(tide_msg_prio(m[done]), (uint8_t)(x->nb_prio - 1));
-			unsigned int run = 1, sent;
-
-			while (done + run < n && RTE_MIN(tide_msg_prio(m[done + run]),
-					(uint8_t)(x->nb_prio - 1)) == lvl)
-				run++;
-			sent = tide_xchg_send_level(x, &m[done], run, lvl);
-			done += sent;
-			if (sent < run)
-				break;
-		}
-	}
+	else
+		done = tide_xchg_send_prio(x, m, n);
 	if (unlikely(__atomic_load_n(&x->sleepers, __ATOMIC_SEQ_CST) != 0) && done > 0)
 		tide_xchg_wake(x);
 	return done;
