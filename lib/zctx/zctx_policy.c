@@ -42,6 +42,22 @@ zcp_warm(const struct tide_zcp_class *c)
 		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
 }
 
+/*
+ * Sends of the class between two explorations of the other path: TIDE_ZCP_EXPLORE times
+ * how much dearer that path is, so exploring never costs more than 1/TIDE_ZCP_EXPLORE.
+ */
+static uint32_t
+zcp_explore_period(const struct tide_zcp_class *c, enum tide_zcp_path base)
+{
+	double ratio = c->cpb[base] > 0 ? c->cpb[!base] / c->cpb[base] : 1;
+
+	if (!(ratio > 1))
+		return TIDE_ZCP_EXPLORE;
+	if (ratio > TIDE_ZCP_EXPLORE_MAX / TIDE_ZCP_EXPLORE)
+		return TIDE_ZCP_EXPLORE_MAX;
+	return (uint32_t)(TIDE_ZCP_EXPLORE * ratio);
+}
+
 enum tide_zcp_path
 tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 {
@@ -56,7 +72,7 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	if (!zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] <= c->samples[TIDE_ZCP_ZC] ? TIDE_ZCP_COPY :
 			TIDE_ZCP_ZC;
-	if (c->seen % TIDE_ZCP_EXPLORE == 0)
+	if (c->seen % zcp_explore_period(c, base) == 0)
 		return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;
 	return base;
 }

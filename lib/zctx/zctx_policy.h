@@ -16,8 +16,9 @@
  * zero-copy; it is the class boundary that minimises the expected cost of the recent mix
  * of sizes (ties: the boundary nearest the current one). Until a class has
  * TIDE_ZCP_WARMUP samples of each path its sends alternate between the paths; afterwards
- * one send in TIDE_ZCP_EXPLORE of the class takes the other path, so that a change of
- * costs is noticed. A fixed threshold turns all of this off.
+ * one send in TIDE_ZCP_EXPLORE (times how much dearer the other path is) of the class
+ * takes the other path, so that a change of costs is noticed while exploring costs at
+ * most 1/TIDE_ZCP_EXPLORE. A fixed threshold turns all of this off.
  */
 
 #include <stdbool.h>
@@ -27,8 +28,11 @@
 #define TIDE_ZCP_CLASSES 15
 /** Samples of each path a class needs before the threshold uses it. */
 #define TIDE_ZCP_WARMUP 8
-/** One send in this many (per class) takes the path the threshold does not choose. */
+/** One send in this many (per class) takes the path the threshold does not choose, times
+ *  how much dearer that path is (at most one in TIDE_ZCP_EXPLORE_MAX).
+ */
 #define TIDE_ZCP_EXPLORE 64
+#define TIDE_ZCP_EXPLORE_MAX 4096
 /** Weight of a new sample in the moving average: 1 / 2^TIDE_ZCP_EWMA_SHIFT. */
 #define TIDE_ZCP_EWMA_SHIFT 3
 /** A sample above this many times the average counts as this many times the average. */
