@@ -414,11 +414,14 @@ tide_zctx_submit(struct tide_zctx *z, const struct tide_zctx_send *s)
 	err = tide_zctx_send_check(f, s, &e.len, &why, &idx);
 	if (unlikely(err != 0))
 		return tide_zctx_refuse(z, err, why, idx);
+	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_RELAXED) != TIDE_ZCTX_STATE_RUNNING))
+		return tide_zctx_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
 	if (unlikely(!tide_zctx_credit_take(f))) {
 		__atomic_fetch_add(&f->eagain, 1, __ATOMIC_RELAXED);
 		rte_errno = EAGAIN;
 		return -EAGAIN;
 	}
+	/* Checked again: a stop that began meanwhile must see this credit or refuse it. */
 	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_SEQ_CST) != TIDE_ZCTX_STATE_RUNNING)) {
 		__atomic_fetch_sub(&f->credits, 1, __ATOMIC_RELEASE);
 		return tide_zctx_refuse(z, ESHUTDOWN, "the instance is stopped", 0);

@@ -58,6 +58,8 @@ zc_pin(uintptr_t va, size_t len)
 	if (err == 0)
 		return 0;
 	err = errno;
+	/* mlock() locks what is mapped before the hole it fails on: undo that. */
+	munlock((void *)va, len);
 	if (err == ENOMEM && !pin_mapped(va, len)) {
 		ZC_LOG(ERR, "cannot pin %#lx..%#lx: not mapped", (unsigned long)va,
 			(unsigned long)(va + len));
