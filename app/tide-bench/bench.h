@@ -46,5 +46,6 @@ uint64_t bench_now_ns(void);
 
 extern const struct bench_scenario bench_mempool;
 extern const struct bench_scenario bench_fwd;
+extern const struct bench_scenario bench_zctx;
 
 #endif

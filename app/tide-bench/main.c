@@ -31,6 +31,7 @@ struct bench_row {
 static const struct bench_scenario *const bench_scenarios[] = {
 	&bench_mempool,
 	&bench_fwd,
+	&bench_zctx,
 };
 
 static const struct bench_scenario *bench_current;

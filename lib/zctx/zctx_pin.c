@@ -3,7 +3,8 @@
 /*
  * Pinning: mlock() of page-aligned ranges, and a clear word on why it failed. The byte
  * limit (RLIMIT_MEMLOCK or the cache's pin_limit) is kept by the cache, which knows what
- * it holds; this file only turns the kernel's answers into errors. mlock() says ENOMEM
+ * it holds; this file only turns the kernel's answers into errors. The system calls are
+ * made directly: sanitizer runtimes turn the libc wrappers into no-ops. mlock() says ENOMEM
  * both for unmapped memory and (unprivileged) for the limit: mincore() tells them apart.
  */
 
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tide_fault.h"
@@ -53,13 +55,13 @@ zc_pin(uintptr_t va, size_t len)
 		errno = ENOMEM;
 		err = -1;
 	} else {
-		err = mlock((void *)va, len);
+		err = (int)syscall(SYS_mlock, va, len);
 	}
 	if (err == 0)
 		return 0;
 	err = errno;
 	/* mlock() locks what is mapped before the hole it fails on: undo that. */
-	munlock((void *)va, len);
+	syscall(SYS_munlock, va, len);
 	if (err == ENOMEM && !pin_mapped(va, len)) {
 		ZC_LOG(ERR, "cannot pin %#lx..%#lx: not mapped", (unsigned long)va,
 			(unsigned long)(va + len));
@@ -79,6 +81,6 @@ zc_pin(uintptr_t va, size_t len)
 void
 zc_unpin(uintptr_t va, size_t len)
 {
-	if (munlock((void *)va, len) != 0)
+	if (syscall(SYS_munlock, va, len) != 0)
 		ZC_LOG(WARNING, "munlock %#lx+%zu: %s", (unsigned long)va, len, strerror(errno));
 }
