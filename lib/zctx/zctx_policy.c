@@ -77,43 +77,41 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	return base;
 }
 
-/* Expected cost of the recent mix if sizes from class j on went zero-copy. */
-static double
-zcp_cost(const struct tide_zcp_state *st, unsigned int j)
-{
-	double cost = 0;
-
-	for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++) {
-		const struct tide_zcp_class *c = &st->cls[k];
-
-		if (!zcp_warm(c) || c->weight == 0)
-			continue;
-		cost += c->weight * zcp_class_size(k) * c->cpb[k < j ? TIDE_ZCP_COPY : TIDE_ZCP_ZC];
-	}
-	return cost;
-}
-
+/*
+ * Choose the boundary: the expected cost of the recent mix if classes from j on went
+ * zero-copy is what classes below j cost copied plus what the others cost zero-copy.
+ * Running sums give every j in one pass. Strictly better only, and nearest first: ties
+ * keep the boundary where it is.
+ */
 static void
 zcp_choose(struct tide_zcp_state *st)
 {
-	unsigned int cur = st->zc_class, best = cur;
-	double best_cost = zcp_cost(st, cur);
+	double a[TIDE_ZCP_CLASSES], b[TIDE_ZCP_CLASSES], cost[TIDE_ZCP_CLASSES + 1];
+	double below = 0, above = 0;
+	unsigned int cur = st->zc_class, best = cur, k;
 
-	/* Strictly better only, and nearest first: ties keep the boundary where it is. */
+	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
+		const struct tide_zcp_class *c = &st->cls[k];
+		double w = zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
+
+		a[k] = w * c->cpb[TIDE_ZCP_COPY];
+		b[k] = w * c->cpb[TIDE_ZCP_ZC];
+		above += b[k];
+	}
+	for (k = 0; k <= TIDE_ZCP_CLASSES; k++) {
+		cost[k] = below + above;
+		if (k < TIDE_ZCP_CLASSES) {
+			below += a[k];
+			above -= b[k];
+		}
+	}
 	for (unsigned int d = 1; d <= TIDE_ZCP_CLASSES; d++) {
 		unsigned int cand[2] = { cur - d, cur + d };
 
-		for (unsigned int i = 0; i < 2; i++) {
-			double c;
-
-			if (cand[i] > TIDE_ZCP_CLASSES) /* below 0 wraps; the top is allowed */
-				continue;
-			c = zcp_cost(st, cand[i]);
-			if (c < best_cost * (1 - 1e-9)) {
-				best_cost = c;
+		for (unsigned int i = 0; i < 2; i++)
+			if (cand[i] <= TIDE_ZCP_CLASSES && /* below 0 wraps */
+					cost[cand[i]] < cost[best] * (1 - 1e-9))
 				best = cand[i];
-			}
-		}
 	}
 	st->zc_class = best;
 }
