@@ -24,6 +24,7 @@
 
 static const struct tpmd_mode *const tpmd_modes[] = {
 	&tpmd_mode_io,
+	&tpmd_mode_zctx,
 };
 
 static struct tpmd tpmd;
@@ -41,6 +42,9 @@ tpmd_usage(const char *prog)
 		"  --pool-block MB      elastic pool added block (default 8)\n"
 		"  --pool-wall MB       elastic pool wall (default 512)\n"
 		"  --pool-cache N       per-lcore cache (default 256)\n"
+		"  --zctx-sizes LIST    zctx mode: payload sizes, cycled (default 64,1500,9000,65536)\n"
+		"  --zctx-buf-mb MB     zctx mode: malloc'd buffer sent from (default 4)\n"
+		"  --zctx-threshold N   zctx mode: copy below N bytes, or 'adaptive' (default)\n"
 		"modes:\n", prog);
 	for (unsigned int i = 0; i < RTE_DIM(tpmd_modes); i++)
 		printf("  %-8s %s\n", tpmd_modes[i]->name, tpmd_modes[i]->help);
@@ -60,6 +64,9 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		{ "pool-block", required_argument, NULL, 'K' },
 		{ "pool-wall", required_argument, NULL, 'W' },
 		{ "pool-cache", required_argument, NULL, 'C' },
+		{ "zctx-sizes", required_argument, NULL, 'S' },
+		{ "zctx-buf-mb", required_argument, NULL, 'U' },
+		{ "zctx-threshold", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -69,6 +76,7 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		.burst = 32, .stats_period_ms = 1000, .rxd = 1024, .txd = 1024,
 		.pool_base_mb = 16, .pool_block_mb = 8, .pool_wall_mb = 512, .pool_cache = 256,
 		.mode = "io",
+		.zctx_sizes = "64,1500,9000,65536", .zctx_buf_mb = 4, .zctx_threshold = UINT32_MAX,
 	};
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -83,6 +91,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		case 'K': c->pool_block_mb = strtoull(optarg, NULL, 0); break;
 		case 'W': c->pool_wall_mb = strtoull(optarg, NULL, 0); break;
 		case 'C': c->pool_cache = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'S': c->zctx_sizes = optarg; break;
+		case 'U': c->zctx_buf_mb = strtoull(optarg, NULL, 0); break;
+		case 'T':
+			c->zctx_threshold = strcmp(optarg, "adaptive") == 0 ? UINT32_MAX :
+				(uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'h': tpmd_usage(argv[0]); exit(0);
 		default:
 			tpmd_usage(argv[0]);
@@ -181,13 +195,18 @@ main(int argc, char **argv)
 		goto out_eal;
 	if (tpmd_ports_init(&tpmd) != 0)
 		goto out_ports;
+	if (tpmd_mode->init != NULL && tpmd_mode->init(&tpmd) != 0)
+		goto out_mode;
 	tide_app_signals();
 	if (tpmd_launch(&tpmd) == 0) {
-		tpmd_stats_loop(&tpmd);
+		tpmd_stats_loop(&tpmd, tpmd_mode);
 		ret = 0;
 	}
 	tpmd.stop = true;
 	rte_eal_mp_wait_lcore();
+out_mode:
+	if (tpmd_mode->fini != NULL)
+		tpmd_mode->fini(&tpmd);
 out_ports:
 	tpmd_ports_close(&tpmd);
 	tide_pool_free(tpmd.pool);

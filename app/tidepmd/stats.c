@@ -36,7 +36,7 @@ tpmd_stats_line(const struct tpmd *t, double secs, double mpps)
 }
 
 void
-tpmd_stats_loop(struct tpmd *t)
+tpmd_stats_loop(struct tpmd *t, const struct tpmd_mode *m)
 {
 	uint64_t start = tide_app_now_ns(), last = start, last_tx = 0;
 	uint64_t period = (uint64_t)t->cfg.stats_period_ms * 1000000ull;
@@ -53,6 +53,8 @@ tpmd_stats_loop(struct tpmd *t)
 		}
 		tx = tpmd_total_tx(t);
 		tpmd_stats_line(t, (now - start) / 1e9, (tx - last_tx) / ((now - last) / 1e3));
+		if (m->stats != NULL)
+			m->stats(t);
 		last = now;
 		last_tx = tx;
 	}

@@ -32,6 +32,9 @@ struct tpmd_config {
 	size_t pool_base_mb, pool_block_mb, pool_wall_mb;
 	unsigned int pool_cache;
 	const char *mode;
+	const char *zctx_sizes;  /* zctx mode: payload sizes, comma-separated, cycled */
+	size_t zctx_buf_mb;      /* zctx mode: malloc'd buffer sent from */
+	uint32_t zctx_threshold; /* zctx mode: copy threshold (UINT32_MAX: adaptive) */
 };
 
 struct tpmd {
@@ -43,6 +46,7 @@ struct tpmd {
 	unsigned int worker_lcore[TPMD_MAX_WORKERS];
 	struct tpmd_counters counters[TPMD_MAX_WORKERS];
 	volatile bool stop;
+	void *mode_ctx;          /* the mode's own state (init/fini) */
 };
 
 /* A forwarding mode. */
@@ -50,6 +54,9 @@ struct tpmd_mode {
 	const char *name;
 	const char *help;
 	int (*worker)(struct tpmd *t, unsigned int w); /* runs on worker w until t->stop */
+	int (*init)(struct tpmd *t);                   /* optional: before the workers */
+	void (*fini)(struct tpmd *t);                  /* optional: after them */
+	void (*stats)(const struct tpmd *t);           /* optional: more of the stats line */
 };
 
 /* ports.c */
@@ -61,7 +68,10 @@ uint64_t tpmd_rx_nombuf(const struct tpmd *t);
 /* fwd_io.c */
 extern const struct tpmd_mode tpmd_mode_io;
 
+/* zctx_send.c */
+extern const struct tpmd_mode tpmd_mode_zctx;
+
 /* stats.c */
-void tpmd_stats_loop(struct tpmd *t);
+void tpmd_stats_loop(struct tpmd *t, const struct tpmd_mode *m);
 
 #endif
