@@ -103,7 +103,6 @@ agent_retire(struct tide_zctx *z)
 		cpl[n] = (struct tide_zctx_cpl){
 			.cookie = s->sqe.cookie, .status = agent_status(s), .bytes = s->bytes_sent,
 		};
-		agent_count(z, s, cpl[n].status);
 		done[n++] = s;
 		z->head++;
 	}
@@ -118,6 +117,9 @@ agent_retire(struct tide_zctx *z)
 				done[i]->cycles + share);
 	/* Credits bound what is posted: the ring has room. */
 	rte_ring_sp_enqueue_bulk_elem(z->fast.cq, cpl, sizeof(cpl[0]), n, NULL);
+	/* Counted once posted: no longer in flight means pollable. */
+	for (i = 0; i < n; i++)
+		agent_count(z, done[i], cpl[i].status);
 	if (z->cpl_fd >= 0) {
 		uint64_t v = n;
 
