@@ -24,6 +24,7 @@ check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1
 check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50
 check fanout --rounds 1 --ms 20
+check zctx --rounds 1 --ms 20
 "$bench" footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1 --table 2>/dev/null |
 	grep -q "^footprint .* tide:fixed .* mb_s" || { echo "no table"; exit 1; }
 # A bad command line is refused, with the usage.

@@ -23,7 +23,7 @@ mkdir "$tmp/pc"
 sed "s|^prefix=.*|prefix=$tmp$prefix|" "$pc" >"$tmp/pc/libtidepool.pc"
 export PKG_CONFIG_PATH="$tmp/pc"
 flags=$(pkg-config --cflags --libs libtidepool)
-for ex in elastic_pool pipeline; do
+for ex in elastic_pool pipeline zctx_send; do
 	# shellcheck disable=SC2086
 	cc -Wall -Wextra -Werror $san "$src/examples/$ex.c" $flags -o "$tmp/$ex"
 done
@@ -38,3 +38,8 @@ out=$(LD_LIBRARY_PATH=$libdir "$tmp/pipeline" $eal --vdev net_null0 2>&1)
 echo "$out"
 echo "$out" | grep -q "through the exchange; 0 message(s) left" ||
 	{ echo "the pipeline example did not run clean"; exit 1; }
+# shellcheck disable=SC2086
+out=$(LD_LIBRARY_PATH=$libdir "$tmp/zctx_send" $eal --vdev net_null0 2>&1)
+echo "$out"
+echo "$out" | grep -q "status 0, 262144 bytes sent" ||
+	{ echo "the zctx example did not complete its send"; exit 1; }

@@ -36,3 +36,9 @@ grep -q "no message left behind" "$out" || { cat "$out"; echo "pipeline left mes
 pmpps=$(sed -n 's/.*forwarded, \([0-9.]*\) Mpps average/\1/p' "$out")
 echo "pipeline: $pmpps Mpps"
 awk -v m="$pmpps" 'BEGIN { exit !(m > 0.1) }' || { echo "the pipeline forwarded nothing"; exit 1; }
+
+# The zctx mode sends from a malloc'd buffer through the send agent.
+"$tidepmd" --mode zctx --duration 2 >"$out" 2>&1
+grep "^tidepmd " "$out" | head -3
+grep -q "zctx .* Gbps" "$out" || { cat "$out"; echo "zctx mode printed no stats"; exit 1; }
+grep -q "packets forwarded" "$out" || { cat "$out"; echo "zctx mode did not finish"; exit 1; }

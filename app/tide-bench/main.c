@@ -35,6 +35,7 @@ static const struct bench_scenario *const bench_scenarios[] = {
 	&bench_msg,
 	&bench_pipeline,
 	&bench_fanout,
+	&bench_zctx,
 };
 
 static const struct bench_scenario *bench_current;

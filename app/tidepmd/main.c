@@ -26,6 +26,7 @@ static const struct tpmd_mode *const tpmd_modes[] = {
 	&tpmd_mode_io,
 	&tpmd_mode_bursty,
 	&tpmd_mode_pipeline,
+	&tpmd_mode_zctx,
 };
 
 static struct tpmd tpmd;
@@ -46,6 +47,9 @@ tpmd_usage(const char *prog)
 		"  --trace RATE:MS,...  bursty mode: receive rate phases, Mpps:ms, repeated\n"
 		"                       (default 2:1000,0:4000)\n"
 		"  --hold-ms MS         bursty mode: how long each packet is held (default 50)\n"
+		"  --zctx-sizes LIST    zctx mode: payload sizes, cycled (default 64,1500,9000,65536)\n"
+		"  --zctx-buf-mb MB     zctx mode: malloc'd buffer sent from (default 4)\n"
+		"  --zctx-threshold N   zctx mode: copy below N bytes, or 'adaptive' (default)\n"
 		"modes:\n", prog);
 	for (unsigned int i = 0; i < RTE_DIM(tpmd_modes); i++)
 		printf("  %-8s %s\n", tpmd_modes[i]->name, tpmd_modes[i]->help);
@@ -67,6 +71,9 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		{ "pool-cache", required_argument, NULL, 'C' },
 		{ "trace", required_argument, NULL, 'T' },
 		{ "hold-ms", required_argument, NULL, 'H' },
+		{ "zctx-sizes", required_argument, NULL, 'S' },
+		{ "zctx-buf-mb", required_argument, NULL, 'U' },
+		{ "zctx-threshold", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,6 +83,7 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		.burst = 32, .stats_period_ms = 1000, .rxd = 1024, .txd = 1024,
 		.pool_base_mb = 16, .pool_block_mb = 8, .pool_wall_mb = 512, .pool_cache = 256,
 		.mode = "io", .hold_ms = 50,
+		.zctx_sizes = "64,1500,9000,65536", .zctx_buf_mb = 4, .zctx_threshold = UINT32_MAX,
 	};
 	if (tide_app_trace_parse("2:1000,0:4000", &c->trace) != 0)
 		return -EINVAL;
@@ -97,6 +105,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 				return -EINVAL;
 			break;
 		case 'H': c->hold_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'S': c->zctx_sizes = optarg; break;
+		case 'U': c->zctx_buf_mb = strtoull(optarg, NULL, 0); break;
+		case 'Z':
+			c->zctx_threshold = strcmp(optarg, "adaptive") == 0 ? UINT32_MAX :
+				(uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'h': tpmd_usage(argv[0]); exit(0);
 		default:
 			tpmd_usage(argv[0]);

@@ -36,6 +36,9 @@ struct tpmd_config {
 	const char *mode;
 	struct tide_app_trace trace; /* bursty mode: rate phases */
 	unsigned int hold_ms;        /* bursty mode: how long each packet is held */
+	const char *zctx_sizes;  /* zctx mode: payload sizes, comma-separated, cycled */
+	size_t zctx_buf_mb;      /* zctx mode: malloc'd buffer sent from */
+	uint32_t zctx_threshold; /* zctx mode: copy threshold (UINT32_MAX: adaptive) */
 };
 
 struct tpmd {
@@ -49,6 +52,7 @@ struct tpmd {
 	struct tpmd_counters main_counters; /* what the main lcore does in some modes */
 	const struct tpmd_mode *mode;
 	volatile bool stop;
+	void *mode_ctx;          /* the mode's own state (setup/teardown) */
 };
 
 /* A forwarding mode. Only worker is required. */
@@ -76,6 +80,9 @@ extern const struct tpmd_mode tpmd_mode_bursty;
 
 /* fwd_pipeline.c */
 extern const struct tpmd_mode tpmd_mode_pipeline;
+
+/* zctx_send.c */
+extern const struct tpmd_mode tpmd_mode_zctx;
 
 /* stats.c */
 void tpmd_stats_loop(struct tpmd *t);

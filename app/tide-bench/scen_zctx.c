@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * zctx: zero-copy TX against the copy path, through the same send agent, from plain
+ * malloc'd memory, for payloads of 64 B to 64 KB, on two ports in the same run:
+ *  - null: net_null (the PMD frees every packet at once; nothing reads the payload);
+ *  - afp: net_af_packet on a veth pair in a network namespace of this process's own
+ *    (unshare(CLONE_NEWNET) of the main thread, gone when the process exits): the PMD
+ *    copies each frame into its TX ring and the kernel delivers it to the peer veth,
+ *    whose received bytes are checked.
+ * Variants per port and size: zc (threshold 0), copy (everything copied) and adaptive
+ * (the threshold learns from scratch in every measurement). The main lcore submits and
+ * polls, keeping the agent's queue full; the agent runs on the worker lcore. Figures:
+ * payload throughput (Gbps), the agent's busy TSC cycles per payload byte, ratios as
+ * medians of back-to-back pairs, the crossover size, the targets, and the pinned bytes
+ * over time while a buffer larger than the pin limit's share is sent from.
+ */
+
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "bench.h"
+#include "tide_zctx.h"
+
+#define ZB_MTU 9000
+#define ZB_FRAME (ZB_MTU + 14)
+#define ZB_BUF (4u << 20)
+#define ZB_DEPTH 256
+#define ZB_HDR 42
+#define ZB_NB_SIZES 11 /* 64 B ... 64 KB */
+#define ZB_NB_VAR 3
+#define ZB_PORTS 2
+
+static const char *const zb_vars[ZB_NB_VAR] = { "zc", "copy", "adaptive" };
+static const uint32_t zb_thresholds[ZB_NB_VAR] = {
+	0, UINT32_MAX - 1, TIDE_ZCTX_THRESHOLD_ADAPTIVE,
+};
+
+struct zb_port {
+	const char *name;
+	char vdev[32];
+	const char *args;
+	uint16_t id;
+	bool up;
+};
+
+struct zb_run {
+	struct tide_zctx *z;
+	struct zb_port port[ZB_PORTS];
+	uint8_t *buf;
+	uint8_t hdr[ZB_HDR];
+	/* [port][size][variant][round] */
+	double gbps[ZB_PORTS][ZB_NB_SIZES][ZB_NB_VAR][BENCH_MAX_ROUNDS];
+	double cpb[ZB_PORTS][ZB_NB_SIZES][ZB_NB_VAR][BENCH_MAX_ROUNDS];
+};
+
+static uint32_t
+zb_size(unsigned int i)
+{
+	return 64u << i;
+}
+
+static int
+zb_port_start(struct zb_port *p, struct rte_mempool *mp, uint16_t mtu)
+{
+	struct rte_eth_conf conf = { .rxmode = { .mtu = mtu } };
+	struct rte_eth_dev_info info;
+
+	if (rte_vdev_init(p->vdev, p->args) != 0 ||
+			rte_eth_dev_get_port_by_name(p->vdev, &p->id) != 0 ||
+			rte_eth_dev_info_get(p->id, &info) != 0)
+		return -1;
+	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (rte_eth_dev_configure(p->id, 1, 1, &conf) != 0 ||
+			rte_eth_rx_queue_setup(p->id, 0, 256, SOCKET_ID_ANY, NULL, mp) != 0 ||
+			rte_eth_tx_queue_setup(p->id, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+			rte_eth_dev_start(p->id) != 0)
+		return -1;
+	p->up = true;
+	return 0;
+}
+
+static void
+zb_port_stop(struct zb_port *p)
+{
+	/* Also a port that failed half-way through its start. */
+	if (p->up)
+		rte_eth_dev_stop(p->id);
+	if (rte_eth_dev_get_port_by_name(p->vdev, &p->id) != 0)
+		return;
+	rte_eth_dev_close(p->id);
+	rte_vdev_uninit(p->vdev);
+	p->up = false;
+}
+
+/* The veth pair, in a network namespace of the main thread's own. */
+static int
+zb_netns(void)
+{
+	if (unshare(CLONE_NEWNET) != 0) {
+		perror("tide-bench zctx: unshare(CLONE_NEWNET)");
+		return -1;
+	}
+	return system("ip link add tzc0 type veth peer name tzc1 && "
+		"ip link set tzc0 mtu 9000 up && ip link set tzc1 mtu 9000 up") == 0 ? 0 : -1;
+}
+
+/* Bytes the peer veth received (this namespace's /proc/self/net/dev). */
+static uint64_t
+zb_peer_rx_bytes(void)
+{
+	char line[512];
+	uint64_t v = 0;
+	FILE *f = fopen("/proc/self/net/dev", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *c = strstr(line, "tzc1:");
+
+		if (c != NULL)
+			v = strtoull(c + 5, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
+static void
+zb_drain(struct tide_zctx *z)
+{
+	struct tide_zctx_cpl cpl[64];
+	struct tide_zctx_stats st;
+
+	/* Once nothing is in flight, what is left is in the completion ring. */
+	do {
+		tide_zctx_stats_get(z, &st);
+		while (tide_zctx_poll(z, cpl, RTE_DIM(cpl)) != 0)
+			;
+	} while (st.inflight != 0);
+}
+
+/* Send @p size payloads to @p port for @p ms; returns Gbps, *cpb cycles per byte. */
+static double
+zb_measure(struct zb_run *r, uint16_t port, uint32_t size, unsigned int ms, double *cpb)
+{
+	struct tide_zctx_cpl cpl[64];
+	struct tide_zctx_stats s0, s1;
+	struct iovec iov;
+	struct tide_zctx_send s = {
+		.port = port, .hdr_len = ZB_HDR, .nb_iov = 1, .hdr = r->hdr, .iov = &iov,
+	};
+	uint64_t t0, t1, end, bytes = 0, off = 0;
+
+	tide_zctx_stats_get(r->z, &s0);
+	t0 = bench_now_ns();
+	end = t0 + (uint64_t)ms * 1000000;
+	do {
+		unsigned int n = tide_zctx_poll(r->z, cpl, RTE_DIM(cpl));
+
+		for (unsigned int i = 0; i < n; i++)
+			bytes += cpl[i].bytes;
+		for (unsigned int k = 0; k < 64; k++) {
+			iov.iov_base = r->buf + off;
+			iov.iov_len = size;
+			if (tide_zctx_submit(r->z, &s) != 0)
+				break;
+			off = (off + RTE_ALIGN_CEIL(size, 64)) % (ZB_BUF - 65536);
+		}
+		t1 = bench_now_ns();
+	} while (t1 < end);
+	tide_zctx_stats_get(r->z, &s1);
+	zb_drain(r->z);
+	*cpb = (double)(s1.busy_cycles - s0.busy_cycles) /
+		(double)RTE_MAX(s1.zc_bytes + s1.copy_bytes - s0.zc_bytes - s0.copy_bytes, 1ul);
+	return bytes * 8.0 / (double)(t1 - t0);
+}
+
+static int
+zb_setup(struct zb_run *r, struct rte_mempool **mp)
+{
+	struct tide_zctx_params p;
+	unsigned int agent = rte_get_next_lcore(-1, 1, 0);
+
+	if (agent >= RTE_MAX_LCORE) {
+		fprintf(stderr, "tide-bench zctx: needs 2 lcores (submitter, agent)\n");
+		return -1;
+	}
+	/* RX queues are set up but never polled; af_packet wants a whole frame per mbuf. */
+	*mp = rte_pktmbuf_pool_create("bzc_rx", 1024, 0, 0, RTE_PKTMBUF_HEADROOM + 16384,
+		SOCKET_ID_ANY);
+	if (*mp == NULL)
+		return -1;
+	r->port[0].name = "null";
+	snprintf(r->port[0].vdev, sizeof(r->port[0].vdev), "net_null_bzc");
+	if (zb_port_start(&r->port[0], *mp, ZB_MTU) != 0)
+		return -1;
+	r->port[1].name = "afp";
+	snprintf(r->port[1].vdev, sizeof(r->port[1].vdev), "net_af_packet_bzc");
+	r->port[1].args = "iface=tzc0,qpairs=1,blocksz=16384,framesz=16384,framecnt=512,"
+		"qdisc_bypass=1";
+	if (zb_netns() != 0 || zb_port_start(&r->port[1], *mp, 0) != 0) {
+		fprintf(stderr, "tide-bench zctx: no af_packet consumer (veth in a namespace): "
+			"null only\n");
+		zb_port_stop(&r->port[1]);
+	}
+	tide_zctx_params_init(&p, "bench");
+	p.depth = ZB_DEPTH;
+	p.agent_lcore = (int)agent;
+	p.max_frame_len = ZB_FRAME;
+	p.ports[p.nb_ports++] = r->port[0].id;
+	if (r->port[1].up)
+		p.ports[p.nb_ports++] = r->port[1].id;
+	r->z = tide_zctx_create(&p);
+	if (r->z == NULL) {
+		fprintf(stderr, "tide-bench zctx: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	/* Ethernet (locally administered MACs) + a local experimental ethertype. */
+	memset(r->hdr, 0, sizeof(r->hdr));
+	memcpy(r->hdr, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x88\xb5", 14);
+	r->buf = malloc(ZB_BUF);
+	if (r->buf == NULL)
+		return -1;
+	for (size_t i = 0; i < ZB_BUF; i++)
+		r->buf[i] = (uint8_t)i;
+	return 0;
+}
+
+static double
+zb_pair_ratio(const struct bench_opts *o, const double *a, const double *b)
+{
+	double q[BENCH_MAX_ROUNDS];
+
+	for (unsigned int i = 0; i < o->rounds; i++)
+		q[i] = a[i] / b[i];
+	return bench_median(q, o->rounds);
+}
+
+static void
+zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
+{
+	double worst_zc = 1e9, worst_ad = 1e9;
+	uint32_t crossover = 0;
+	char v[96];
+
+	for (unsigned int si = 0; si < ZB_NB_SIZES; si++) {
+		double med[ZB_NB_VAR], best[BENCH_MAX_ROUNDS], zc_copy, ad_best;
+
+		for (unsigned int vi = 0; vi < ZB_NB_VAR; vi++) {
+			double c[BENCH_MAX_ROUNDS];
+
+			memcpy(c, r->cpb[pi][si][vi], sizeof(c));
+			med[vi] = bench_median(memcpy(best, r->gbps[pi][si][vi], sizeof(best)),
+				o->rounds);
+			snprintf(v, sizeof(v), "%s/%s/%u", r->port[pi].name, zb_vars[vi],
+				zb_size(si));
+			bench_emit(v, "tput", med[vi], "Gbps");
+			bench_emit(v, "cpu", bench_median(c, o->rounds), "cycles/B");
+		}
+		for (unsigned int k = 0; k < o->rounds; k++)
+			best[k] = RTE_MAX(r->gbps[pi][si][0][k], r->gbps[pi][si][1][k]);
+		zc_copy = zb_pair_ratio(o, r->gbps[pi][si][0], r->gbps[pi][si][1]);
+		ad_best = zb_pair_ratio(o, r->gbps[pi][si][2], best);
+		snprintf(v, sizeof(v), "%s/zc:copy/%u", r->port[pi].name, zb_size(si));
+		bench_emit(v, "ratio", zc_copy, "x");
+		snprintf(v, sizeof(v), "%s/adaptive:best/%u", r->port[pi].name, zb_size(si));
+		bench_emit(v, "ratio", ad_best, "x");
+		if (zb_size(si) >= 16384)
+			worst_zc = RTE_MIN(worst_zc, zc_copy);
+		worst_ad = RTE_MIN(worst_ad, ad_best);
+		if (crossover == 0 && med[0] >= med[1])
+			crossover = zb_size(si);
+		else if (med[0] < med[1])
+			crossover = 0; /* zero-copy must win from here on */
+	}
+	snprintf(v, sizeof(v), "%s/crossover", r->port[pi].name);
+	bench_emit(v, "size", crossover, crossover ? "B" : "B(none)");
+	snprintf(v, sizeof(v), "target:%s:zc>=2*copy@>=16K", r->port[pi].name);
+	bench_emit(v, "worst", worst_zc, "x");
+	snprintf(v, sizeof(v), "target:%s:adaptive>=0.95*best", r->port[pi].name);
+	bench_emit(v, "worst", worst_ad, "x");
+}
+
+/* Pinned bytes over time: 64 KB sends sweeping 4 MB, then idle, then a flush. */
+static void
+zb_pinned_timeline(struct zb_run *r)
+{
+	struct tide_zctx_cache_stats cs;
+	char v[64];
+	double cpb;
+	unsigned int t;
+
+	tide_zctx_cache_flush();
+	tide_zctx_threshold_set(r->z, 0);
+	for (t = 0; t <= 1000; t += 100) {
+		tide_zctx_cache_stats_get(&cs);
+		snprintf(v, sizeof(v), "pinned@%ums%s", t, t == 0 ? "(start)" : "");
+		bench_emit(v, "pinned", cs.pinned_bytes / 1048576.0, "MB");
+		if (t < 600)
+			zb_measure(r, r->port[0].id, 65536, 100, &cpb);
+		else
+			rte_delay_us_sleep(100 * 1000);
+	}
+	snprintf(v, sizeof(v), "pinned@%ums(flushed)", t);
+	tide_zctx_cache_flush();
+	tide_zctx_cache_stats_get(&cs);
+	bench_emit(v, "pinned", cs.pinned_bytes / 1048576.0, "MB");
+	bench_emit("pin_limit", "limit", cs.pin_limit / 1048576.0, "MB");
+}
+
+static int
+zb_run(const struct bench_opts *o)
+{
+	static struct zb_run r;
+	struct rte_mempool *mp = NULL;
+	uint64_t rx0;
+	int ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	if (zb_setup(&r, &mp) != 0)
+		goto out;
+	rx0 = zb_peer_rx_bytes();
+	for (unsigned int round = 0; round < o->rounds; round++)
+		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
+			for (unsigned int si = 0; si < ZB_NB_SIZES; si++)
+				for (unsigned int k = 0; k < ZB_NB_VAR; k++) {
+					unsigned int vi = (k + round) % ZB_NB_VAR;
+					double *g = &r.gbps[pi][si][vi][round];
+
+					if (!r.port[pi].up || !bench_selected(o, r.port[pi].name))
+						continue;
+					tide_zctx_threshold_set(r.z, zb_thresholds[vi]);
+					*g = zb_measure(&r, r.port[pi].id, zb_size(si), o->ms,
+						&r.cpb[pi][si][vi][round]);
+				}
+	for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
+		if (r.port[pi].up && bench_selected(o, r.port[pi].name))
+			zb_report_port(o, &r, pi);
+	if (r.port[1].up)
+		bench_emit("afp/peer_rx", "bytes", (double)(zb_peer_rx_bytes() - rx0), "B");
+	zb_pinned_timeline(&r);
+	ret = 0;
+out:
+	if (r.z != NULL && tide_zctx_free(r.z) != 0)
+		ret = -1;
+	for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
+		zb_port_stop(&r.port[pi]);
+	rte_mempool_free(mp);
+	free(r.buf);
+	return ret;
+}
+
+const struct bench_scenario bench_zctx = {
+	.name = "zctx",
+	.help = "zero-copy vs copy vs adaptive TX from malloc'd memory, 64 B..64 KB, "
+		"net_null and af_packet/veth",
+	.run = zb_run,
+};

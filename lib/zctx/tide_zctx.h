@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_ZCTX_H
+#define TIDE_ZCTX_H
+
+/**
+ * @file
+ * Zero-copy TX from ordinary memory: a send agent that pins, translates, attaches,
+ * transmits and unpins.
+ *
+ * An application thread (an EAL lcore or any other thread) submits a send: a destination
+ * port and TX queue, header bytes (copied at submission) and a payload given as iovecs of
+ * ordinary memory (malloc, mmap). A send agent thread takes the submissions in order and,
+ * for each, pins the payload's pages (mlock, within the memlock limit), finds their IO
+ * addresses (the virtual address in IOVA-as-VA mode, the physical address from
+ * /proc/self/pagemap in PA mode), registers them with DPDK (rte_extmem_register and
+ * rte_dev_dma_map for each port's device), builds packets whose segments attach the
+ * payload as external buffers (rte_pktmbuf_attach_extbuf) -- a new segment wherever the
+ * IO addresses are not contiguous, a new packet at the port's frame size and segment
+ * limits, each packet starting with its own copy of the header -- and transmits them.
+ * When the PMD has freed the last mbuf that references the payload (the external buffer's
+ * free callback), the pages are released -- exactly once -- and a completion is posted.
+ * Below a size threshold the agent copies the payload into pool mbufs instead; the
+ * threshold adapts to measured costs unless fixed by configuration.
+ *
+ * The contract:
+ *  - Between tide_zctx_submit() and the send's completion the payload memory belongs to
+ *    the agent: do not free it, unmap it or write to it (a write may or may not be sent).
+ *    The header is copied at submission: its memory is yours again at once.
+ *  - Pinned pages stay in a process-wide pin and translation cache after the completion
+ *    (so that sending from the same buffer again costs no mlock and no pagemap read),
+ *    within the cache's byte limit. Before you free or unmap memory you have sent from,
+ *    call tide_zctx_mem_invalidate() on it (or tide_zctx_cache_flush()); otherwise a
+ *    later mapping at the same address could be sent with stale IO addresses.
+ *  - tidepool unpins with munlock(): if the application mlock()s the same pages itself,
+ *    an eviction from the cache undoes that lock.
+ *  - Memory DPDK already knows (hugepage memory from rte_malloc, memzones or mempools,
+ *    and memory the application registered with rte_extmem_register()) is sent zero-copy
+ *    as it is: its IO addresses come from DPDK's memseg lists and it is neither pinned
+ *    nor cached. The same contract applies.
+ *  - In PA mode the translation holds only while the kernel does not move the pages:
+ *    mlocked pages are not swapped, but memory compaction may migrate them unless
+ *    vm.compact_unevictable_allowed is 0. Use IOVA-as-VA (VFIO) for real DMA safety.
+ *
+ * Completions are posted in submission order: the order in which tide_zctx_submit()
+ * calls (from all threads) entered the submission queue. A send whose memory the PMD
+ * holds longer delays the completions of the sends behind it. Each accepted send gets
+ * exactly one completion: status 0 when all of it was handed to the PMD and the PMD
+ * released it, a negative errno when it was refused by the agent (nothing sent:
+ * -EFAULT unmapped memory, -ENOMEM over the memlock limit, -EPERM no access to
+ * /proc/self/pagemap, -ENOSPC the cache cannot hold it), or -ECANCELED when
+ * tide_zctx_stop() cancelled it before all of it reached the PMD.
+ *
+ * Back-pressure: at most `depth` sends are outstanding (submitted, completion not yet
+ * polled). tide_zctx_submit() beyond that returns -EAGAIN and counts it; nothing is ever
+ * dropped silently.
+ *
+ * Threads: tide_zctx_submit() and tide_zctx_poll() may be called from any thread, EAL or
+ * not, concurrently. The agent is the only thread that transmits on the queues named in
+ * submissions: the application must not use those TX queues itself. tide_zctx_create(),
+ * tide_zctx_stop() and tide_zctx_free() are control-path calls, not to be called
+ * concurrently on one instance. The cache calls may be called from any thread.
+ *
+ * Logs go to the log type "tide.zctx"; telemetry: /tide/zctx/list and
+ * /tide/zctx/info,<name>.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring_elem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most iovecs in one send. */
+#define TIDE_ZCTX_MAX_IOV 16
+/** Most header bytes in one send (copied at the start of every packet). */
+#define TIDE_ZCTX_HDR_MAX 128
+/** Most payload bytes in one send. */
+#define TIDE_ZCTX_MAX_SEND (1u << 20)
+/** Most ports one instance sends on. */
+#define TIDE_ZCTX_MAX_PORTS 8
+/** copy_threshold value: let the agent choose from measured costs (the default). */
+#define TIDE_ZCTX_THRESHOLD_ADAPTIVE UINT32_MAX
+/** agent_lcore value: run the agent on a control thread of its own (the default). */
+#define TIDE_ZCTX_AGENT_CTRL_THREAD (-1)
+
+/** Signal completions on an eventfd (see tide_zctx_eventfd()). */
+#define TIDE_ZCTX_F_EVENTFD (1u << 0)
+
+struct tide_zctx;
+
+/** Where one packet of a send sits in its payload, for the pkt_prep callback. */
+struct tide_zctx_pkt_info {
+	uint64_t cookie;      /**< the send's cookie */
+	uint32_t offset;      /**< payload offset of this packet's first byte */
+	uint32_t payload_len; /**< payload bytes in this packet (after the header) */
+	uint32_t send_len;    /**< payload bytes of the whole send */
+	uint16_t index;       /**< packet number within the send, from 0 */
+	bool last;            /**< last packet of the send */
+};
+
+/**
+ * Called by the agent for every packet it built, before transmitting it: adjust the
+ * header copy at the start of @p pkt (lengths, sequence numbers) or set offload flags.
+ */
+typedef void (tide_zctx_pkt_prep_t)(struct rte_mbuf *pkt, const struct tide_zctx_pkt_info *info,
+	void *arg);
+
+/** Parameters of an instance. Fill with tide_zctx_params_init(), then change what you need. */
+struct tide_zctx_params {
+	const char *name;        /**< unique, < 32 chars */
+	int socket_id;           /**< NUMA socket of the rings and tables, or SOCKET_ID_ANY */
+	unsigned int depth;      /**< most sends outstanding, rounded up to a power of 2 */
+	uint16_t nb_ports;       /**< ports this instance sends on */
+	uint16_t ports[TIDE_ZCTX_MAX_PORTS]; /**< configured ethdev ports; all their TX
+					     *   queues are the agent's to use */
+	struct rte_mempool *pool; /**< pktmbuf pool for headers and copies; NULL: an
+				   *   elastic tidepool pool is created */
+	uint32_t copy_threshold; /**< payloads shorter than this many bytes are copied;
+				  *   0: never copy; TIDE_ZCTX_THRESHOLD_ADAPTIVE */
+	uint32_t max_frame_len;  /**< bytes per packet, header included; 0: each port's
+				  *   MTU + Ethernet header */
+	int agent_lcore;         /**< an idle worker lcore to run the agent on, or
+				  *   TIDE_ZCTX_AGENT_CTRL_THREAD */
+	uint32_t flags;          /**< TIDE_ZCTX_F_* */
+	tide_zctx_pkt_prep_t *pkt_prep; /**< optional per-packet callback */
+	void *pkt_prep_arg;      /**< its argument */
+};
+
+/** One send, as given to tide_zctx_submit(). */
+struct tide_zctx_send {
+	uint64_t cookie;          /**< returned in the completion */
+	uint16_t port;            /**< one of the instance's ports */
+	uint16_t queue;           /**< a configured TX queue of that port */
+	uint16_t hdr_len;         /**< header bytes, at most TIDE_ZCTX_HDR_MAX (may be 0) */
+	uint16_t nb_iov;          /**< payload iovecs, 1..TIDE_ZCTX_MAX_IOV */
+	const void *hdr;          /**< header, copied at submission */
+	const struct iovec *iov;  /**< payload; read at submission, the memory later */
+};
+
+/** One completion, as tide_zctx_poll() returns it. */
+struct tide_zctx_cpl {
+	uint64_t cookie;  /**< the send's cookie */
+	int32_t status;   /**< 0, or a negative errno (see the file comment) */
+	uint32_t bytes;   /**< payload bytes the PMD took */
+};
+
+/** Counters of an instance, as tide_zctx_stats_get() reports them. */
+struct tide_zctx_stats {
+	uint64_t submitted;     /**< sends the agent took from the submission queue */
+	uint64_t completed;     /**< completions posted with status 0 */
+	uint64_t failed;        /**< completions posted with an error (nothing sent) */
+	uint64_t cancelled;     /**< completions posted with -ECANCELED */
+	uint64_t eagain;        /**< submissions refused for back-pressure */
+	uint64_t rejected;      /**< submissions refused as invalid */
+	uint64_t zc_sends;      /**< sends sent zero-copy */
+	uint64_t copy_sends;    /**< sends copied */
+	uint64_t zc_bytes;      /**< payload bytes sent zero-copy */
+	uint64_t copy_bytes;    /**< payload bytes copied */
+	uint64_t packets;       /**< packets the PMD took */
+	uint64_t segments;      /**< external-buffer segments attached */
+	uint64_t zc_released;   /**< zero-copy sends whose last mbuf was freed (free
+				 *   callbacks: one per zero-copy send, never more) */
+	uint64_t tx_stalls;     /**< TX bursts the PMD took only part of */
+	uint64_t busy_cycles;   /**< TSC cycles the agent spent on work (not idle polls) */
+	uint64_t inflight;      /**< sends taken by the agent, completion not yet posted */
+	uint32_t threshold;     /**< current copy threshold, bytes */
+	bool adaptive;          /**< the threshold adapts */
+};
+
+/** Process-wide pin and translation cache configuration. */
+struct tide_zctx_cache_params {
+	size_t idle_bytes; /**< pinned bytes kept after their sends completed (LRU beyond) */
+	size_t pin_limit;  /**< most bytes pinned at once; 0: RLIMIT_MEMLOCK's soft limit */
+	unsigned int max_spans; /**< most 2 MB spans registered with DPDK at once (each is
+				 *   one external memseg list); 0: the default (64) */
+};
+
+/** Counters and gauges of the pin and translation cache. */
+struct tide_zctx_cache_stats {
+	uint64_t spans;          /**< spans held (each a 2 MB aligned window) */
+	uint64_t pinned_bytes;   /**< bytes pinned now */
+	uint64_t idle_bytes;     /**< of those, in spans no send or registration uses */
+	uint64_t pin_limit;      /**< the limit in force */
+	uint64_t idle_limit;     /**< idle bytes kept */
+	uint64_t hits;           /**< span lookups served from the cache */
+	uint64_t misses;         /**< span lookups that registered a new span */
+	uint64_t evictions;      /**< spans dropped (LRU, limit, invalidate, flush) */
+	uint64_t pinned_total;   /**< bytes ever pinned */
+	uint64_t unpinned_total; /**< bytes ever unpinned */
+	uint64_t dpdk_mem;       /**< iovecs found in DPDK memory (sent unpinned) */
+};
+
+/**
+ * Fields the inline fast path uses (internal: do not touch).
+ * The first member of every struct tide_zctx.
+ */
+struct tide_zctx_fast {
+	struct rte_ring *sq;        /**< MP/SC ring of struct tide_zctx_sqe */
+	struct rte_ring *cq;        /**< SP/MC ring of struct tide_zctx_cpl */
+	uint32_t depth;             /**< most sends outstanding */
+	uint32_t state;             /**< TIDE_ZCTX_STATE_*, written by tide_zctx_stop() */
+	int wake_fd;                /**< the agent's doorbell */
+	/** Per port: TX queues the agent serves (0: not one of ours) and longest header. */
+	struct {
+		uint16_t nb_txq;
+		uint16_t max_hdr;
+	} port[RTE_MAX_ETHPORTS];
+	/** Sends outstanding; written by submitters and pollers. */
+	uint32_t credits __rte_cache_aligned;
+	uint64_t eagain;            /**< refused for back-pressure */
+	/** Set by the agent before it sleeps on wake_fd. */
+	uint32_t agent_sleeping __rte_cache_aligned;
+} __rte_cache_aligned;
+
+/** Instance states. */
+#define TIDE_ZCTX_STATE_RUNNING 0
+#define TIDE_ZCTX_STATE_STOPPING 1
+
+/** A send as queued for the agent (internal). */
+struct tide_zctx_sqe {
+	uint64_t cookie;
+	uint16_t port;
+	uint16_t queue;
+	uint16_t hdr_len;
+	uint16_t nb_iov;
+	uint32_t len;                   /**< payload bytes */
+	uint32_t pad;
+	struct iovec iov[TIDE_ZCTX_MAX_IOV];
+	uint8_t hdr[TIDE_ZCTX_HDR_MAX];
+};
+
+/**
+ * Fill @p p with defaults: depth 1024, adaptive threshold, a control-thread agent,
+ * frames of the port's MTU, an elastic pool created for headers and copies.
+ *
+ * @param name
+ *   Instance name (not copied: it must live until tide_zctx_create()).
+ */
+void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
+
+/**
+ * Create an instance and start its agent.
+ *
+ * The ports must be configured (their MTU, offloads and TX queues are read now). A port
+ * that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload
+ * is enabled in its configuration; a port that advertises no TX offload at all (as the
+ * null, ring and pcap vdevs) is taken to accept mbuf chains. Other ports get copies only.
+ *
+ * @return
+ *   The instance, or NULL with rte_errno set: EINVAL bad parameters (no or unknown
+ *   port, port not configured, depth 0 or too large, lcore not idle), EEXIST the name is
+ *   taken, ENOMEM no memory, or the errno of the failed thread creation.
+ */
+struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
+
+/**
+ * Stop accepting sends and finish the ones in flight: sends not yet handed to the PMD
+ * are cancelled (-ECANCELED); the agent waits for the PMD to release the others, asking
+ * it to reclaim its TX descriptors (rte_eth_tx_done_cleanup()). Every accepted send gets
+ * exactly one completion; poll them (before or after this call).
+ *
+ * May be called again after -ETIMEDOUT (e.g. once the port is stopped, which makes most
+ * PMDs free their TX mbufs). After 0, submissions fail with -ESHUTDOWN.
+ *
+ * @param timeout_ms
+ *   How long to wait for the PMD; 0 waits for ever.
+ * @return
+ *   0 when every accepted send has its completion posted and the agent has stopped;
+ *   -ETIMEDOUT when the PMD still holds some after @p timeout_ms (the agent keeps
+ *   waiting for them); -EINVAL when @p z is NULL.
+ */
+int tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms);
+
+/**
+ * Free an instance: stops it first (as tide_zctx_stop() with no time limit) if not done.
+ * Completions not yet polled are discarded. NULL is a no-op.
+ *
+ * @return
+ *   0, or -EBUSY (rte_errno set) if sends are still in flight after a timed-out stop;
+ *   the instance is then not freed.
+ */
+int tide_zctx_free(struct tide_zctx *z);
+
+/**
+ * The eventfd signalled when completions are posted (TIDE_ZCTX_F_EVENTFD): readable
+ * while completions are waiting to be polled; read it (8 bytes) before polling.
+ *
+ * @return
+ *   The file descriptor, or -ENOTSUP without TIDE_ZCTX_F_EVENTFD, -EINVAL if @p z is NULL.
+ */
+int tide_zctx_eventfd(const struct tide_zctx *z);
+
+/**
+ * Set the copy threshold at run time: payloads shorter than @p bytes are copied;
+ * TIDE_ZCTX_THRESHOLD_ADAPTIVE lets measured costs decide (starting afresh).
+ *
+ * @return
+ *   0, or -EINVAL if @p z is NULL.
+ */
+int tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes);
+
+/**
+ * Read an instance's counters (any thread).
+ *
+ * @return
+ *   0, or -EINVAL (rte_errno set) if an argument is NULL.
+ */
+int tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st);
+
+/**
+ * Refuse a submission (the inline fast path calls this on errors): logs @p why, counts,
+ * sets rte_errno. Internal.
+ *
+ * @return
+ *   -err.
+ */
+int tide_zctx_refuse(struct tide_zctx *z, int err, const char *why, unsigned int idx);
+
+/** Wake the agent (the inline fast path calls this when it sleeps). Internal. */
+void tide_zctx_wake(struct tide_zctx *z);
+
+/** Check one send: 0 or a positive errno, @p why set; @p len gets the payload bytes. */
+static inline int
+tide_zctx_send_check(const struct tide_zctx_fast *f, const struct tide_zctx_send *s,
+	uint32_t *len, const char **why, unsigned int *idx)
+{
+	uint64_t total = 0;
+	unsigned int i;
+
+	*idx = 0;
+	if (unlikely(s == NULL || s->iov == NULL || s->nb_iov == 0 ||
+			s->nb_iov > TIDE_ZCTX_MAX_IOV)) {
+		*why = "NULL send or iovec array, or iovec count out of 1..TIDE_ZCTX_MAX_IOV";
+		return EINVAL;
+	}
+	if (unlikely(s->port >= RTE_MAX_ETHPORTS || s->queue >= f->port[s->port].nb_txq)) {
+		*why = "port is not one of the instance's, or queue not configured";
+		return EINVAL;
+	}
+	if (unlikely(s->hdr_len > f->port[s->port].max_hdr || (s->hdr_len && s->hdr == NULL))) {
+		*why = "header NULL or longer than TIDE_ZCTX_HDR_MAX or the port's frame";
+		return EINVAL;
+	}
+	for (i = 0; i < s->nb_iov; i++) {
+		uintptr_t b = (uintptr_t)s->iov[i].iov_base;
+		size_t l = s->iov[i].iov_len;
+
+		*idx = i;
+		if (unlikely(b == 0 || l == 0)) {
+			*why = "iovec with a NULL base or zero length";
+			return EINVAL;
+		}
+		if (unlikely(b + l < b)) {
+			*why = "iovec wraps around the end of the address space";
+			return EOVERFLOW;
+		}
+		total += l;
+	}
+	if (unlikely(total > TIDE_ZCTX_MAX_SEND)) {
+		*why = "payload longer than TIDE_ZCTX_MAX_SEND";
+		return EMSGSIZE;
+	}
+	*len = (uint32_t)total;
+	return 0;
+}
+
+/** Take one credit; false when @p depth are outstanding. */
+static inline bool
+tide_zctx_credit_take(struct tide_zctx_fast *f)
+{
+	uint32_t c = __atomic_load_n(&f->credits, __ATOMIC_RELAXED);
+
+	do {
+		if (unlikely(c >= f->depth))
+			return false;
+	} while (!__atomic_compare_exchange_n(&f->credits, &c, c + 1, true, __ATOMIC_SEQ_CST,
+			__ATOMIC_RELAXED));
+	return true;
+}
+
+/**
+ * Submit one send (any thread). The header and the iovec array are copied; the payload
+ * memory is read later by the agent or the NIC: leave it alone until the completion.
+ *
+ * @return
+ *   0 when queued (one completion will follow), or a negative errno with rte_errno set
+ *   and nothing queued: -EAGAIN `depth` sends are outstanding (poll completions, retry);
+ *   -EINVAL NULL send, iovec or header, zero-length iovec, bad iovec count, port or
+ *   queue not the instance's, header too long; -EOVERFLOW an iovec wraps around the
+ *   address space; -EMSGSIZE payload over TIDE_ZCTX_MAX_SEND; -ESHUTDOWN stopped.
+ *   Unmapped memory and the memlock limit are found by the agent: see the completion.
+ */
+static inline int
+tide_zctx_submit(struct tide_zctx *z, const struct tide_zctx_send *s)
+{
+	struct tide_zctx_fast *f = (struct tide_zctx_fast *)z;
+	struct tide_zctx_sqe e;
+	const char *why = NULL;
+	unsigned int idx;
+	int err;
+
+	err = tide_zctx_send_check(f, s, &e.len, &why, &idx);
+	if (unlikely(err != 0))
+		return tide_zctx_refuse(z, err, why, idx);
+	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_RELAXED) != TIDE_ZCTX_STATE_RUNNING))
+		return tide_zctx_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
+	if (unlikely(!tide_zctx_credit_take(f))) {
+		__atomic_fetch_add(&f->eagain, 1, __ATOMIC_RELAXED);
+		rte_errno = EAGAIN;
+		return -EAGAIN;
+	}
+	/* Checked again: a stop that began meanwhile must see this credit or refuse it. */
+	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_SEQ_CST) != TIDE_ZCTX_STATE_RUNNING)) {
+		__atomic_fetch_sub(&f->credits, 1, __ATOMIC_RELEASE);
+		return tide_zctx_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
+	}
+	e.cookie = s->cookie;
+	e.port = s->port;
+	e.queue = s->queue;
+	e.hdr_len = s->hdr_len;
+	e.nb_iov = s->nb_iov;
+	e.pad = 0;
+	memcpy(e.iov, s->iov, s->nb_iov * sizeof(e.iov[0]));
+	if (s->hdr_len != 0)
+		memcpy(e.hdr, s->hdr, s->hdr_len);
+	/* Credits bound what is queued: the ring has room. */
+	rte_ring_mp_enqueue_elem(f->sq, &e, sizeof(e));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&f->agent_sleeping, __ATOMIC_RELAXED)))
+		tide_zctx_wake(z);
+	return 0;
+}
+
+/**
+ * Take up to @p n completions (any thread), in submission order.
+ *
+ * @return
+ *   Completions written to @p cpl.
+ */
+static inline unsigned int
+tide_zctx_poll(struct tide_zctx *z, struct tide_zctx_cpl *cpl, unsigned int n)
+{
+	struct tide_zctx_fast *f = (struct tide_zctx_fast *)z;
+	unsigned int got;
+
+	got = rte_ring_mc_dequeue_burst_elem(f->cq, cpl, sizeof(*cpl), n, NULL);
+	if (got != 0)
+		__atomic_fetch_sub(&f->credits, got, __ATOMIC_RELEASE);
+	return got;
+}
+
+/**
+ * Configure the process-wide pin and translation cache. Takes effect at once (idle spans
+ * beyond the new limits are evicted).
+ *
+ * @return
+ *   0, or -EINVAL (rte_errno set) if @p p is NULL or max_spans is above what DPDK's
+ *   memseg lists allow.
+ */
+int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
+
+/**
+ * Pin, translate and register [addr, addr + len) now, on the calling thread, and keep it
+ * in the cache until tide_zctx_mem_unregister(): sends from it then pay no pinning cost,
+ * and errors show here rather than in a completion.
+ *
+ * @return
+ *   0, or a negative errno with rte_errno set: -EINVAL NULL or zero length or EAL not
+ *   initialised; -EFAULT unmapped memory; -ENOMEM over the memlock limit; -EPERM no
+ *   access to physical addresses; -ENOSPC no span left.
+ */
+int tide_zctx_mem_register(const void *addr, size_t len);
+
+/**
+ * Undo one tide_zctx_mem_register() of the same range; the pages stay cached as idle.
+ *
+ * @return
+ *   0, or -ENOENT (rte_errno set) if that range is not registered.
+ */
+int tide_zctx_mem_unregister(const void *addr, size_t len);
+
+/**
+ * Drop every cached pin and translation of [addr, addr + len) now (call it before
+ * freeing or unmapping memory you sent from).
+ *
+ * @return
+ *   0, or -EBUSY (rte_errno set) if a send in flight or a registration still uses it
+ *   (nothing is dropped then), -EINVAL for a NULL or empty range.
+ */
+int tide_zctx_mem_invalidate(const void *addr, size_t len);
+
+/**
+ * Drop every idle span of the cache (pages no send and no registration uses).
+ *
+ * @return
+ *   Bytes unpinned.
+ */
+size_t tide_zctx_cache_flush(void);
+
+/**
+ * Read the cache's counters.
+ *
+ * @return
+ *   0, or -EINVAL if @p st is NULL.
+ */
+int tide_zctx_cache_stats_get(struct tide_zctx_cache_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDE_ZCTX_H */

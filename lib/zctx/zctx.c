@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Instances: parameters, creation (ports read, pools, rings, slots, eventfds, the agent),
+ * stop, free, counters, and the registry of instances in this process. Parameters are
+ * checked first; nothing is started before everything is in place.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
+
+#include "tide_pool.h"
+#include "zctx_private.h"
+
+RTE_LOG_REGISTER(tide_zctx_logtype, tide.zctx, NOTICE);
+
+#define ZC_DEFAULT_DEPTH 1024
+#define ZC_MAX_DEPTH (1u << 16)
+/* Data-less mbufs for external segments: enough for full TX rings and bursts. */
+#define ZC_SHELLS 16384
+#define ZC_POOL_CACHE 256
+/* Elastic pool for headers and copies when none is given. */
+#define ZC_POOL_BASE (4u << 20)
+#define ZC_POOL_BLOCK (4u << 20)
+#define ZC_POOL_WALL (256u << 20)
+#define ZC_POOL_MAX_ROOM 16384
+
+static TAILQ_HEAD(, tide_zctx) zc_list = TAILQ_HEAD_INITIALIZER(zc_list);
+static pthread_mutex_t zc_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t zc_next_id; /* short unique names for rings and pools */
+
+void
+zc_registry_lock(void)
+{
+	pthread_mutex_lock(&zc_list_lock);
+}
+
+void
+zc_registry_unlock(void)
+{
+	pthread_mutex_unlock(&zc_list_lock);
+}
+
+struct tide_zctx *
+zc_registry_first_locked(void)
+{
+	return TAILQ_FIRST(&zc_list);
+}
+
+struct tide_zctx *
+zc_registry_next_locked(struct tide_zctx *z)
+{
+	return TAILQ_NEXT(z, next);
+}
+
+struct tide_zctx *
+zc_registry_find_locked(const char *name)
+{
+	struct tide_zctx *z;
+
+	TAILQ_FOREACH(z, &zc_list, next)
+		if (strcmp(z->name, name) == 0)
+			return z;
+	return NULL;
+}
+
+void
+tide_zctx_params_init(struct tide_zctx_params *p, const char *name)
+{
+	if (p == NULL)
+		return;
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->socket_id = SOCKET_ID_ANY;
+	p->depth = ZC_DEFAULT_DEPTH;
+	p->copy_threshold = TIDE_ZCTX_THRESHOLD_ADAPTIVE;
+	p->agent_lcore = TIDE_ZCTX_AGENT_CTRL_THREAD;
+}
+
+/* ---- Checks. */
+
+static bool
+zc_lcore_idle(int lc)
+{
+	return lc >= 0 && lc < RTE_MAX_LCORE && rte_lcore_is_enabled((unsigned int)lc) &&
+		(unsigned int)lc != rte_get_main_lcore() &&
+		rte_eal_get_lcore_state((unsigned int)lc) == WAIT;
+}
+
+static int
+zc_params_check(const struct tide_zctx_params *p)
+{
+	if (p == NULL || p->name == NULL || p->name[0] == '\0' ||
+			strnlen(p->name, ZC_NAMESIZE) == ZC_NAMESIZE) {
+		ZC_LOG(ERR, "NULL parameters, or a name empty or of %d chars or more",
+			ZC_NAMESIZE);
+		return EINVAL;
+	}
+	if (p->depth == 0 || p->depth > ZC_MAX_DEPTH || p->nb_ports == 0 ||
+			p->nb_ports > TIDE_ZCTX_MAX_PORTS) {
+		ZC_LOG(ERR, "%s: depth must be 1..%u and ports 1..%d", p->name, ZC_MAX_DEPTH,
+			TIDE_ZCTX_MAX_PORTS);
+		return EINVAL;
+	}
+	if (p->flags & ~TIDE_ZCTX_F_EVENTFD) {
+		ZC_LOG(ERR, "%s: unknown flags %#x", p->name, p->flags);
+		return EINVAL;
+	}
+	if (p->agent_lcore != TIDE_ZCTX_AGENT_CTRL_THREAD && !zc_lcore_idle(p->agent_lcore)) {
+		ZC_LOG(ERR, "%s: lcore %d is not an idle worker lcore", p->name, p->agent_lcore);
+		return EINVAL;
+	}
+	for (unsigned int i = 0; i < p->nb_ports; i++)
+		for (unsigned int j = 0; j < i; j++)
+			if (p->ports[i] == p->ports[j]) {
+				ZC_LOG(ERR, "%s: port %u given twice", p->name, p->ports[i]);
+				return EINVAL;
+			}
+	return 0;
+}
+
+/* Read what the agent needs of a port. */
+static int
+zc_port_init(struct tide_zctx *z, unsigned int i, uint16_t port_id)
+{
+	struct zc_port *zp = &z->ports[i];
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	uint16_t mtu;
+
+	if (!rte_eth_dev_is_valid_port(port_id) || rte_eth_dev_info_get(port_id, &info) != 0 ||
+			rte_eth_dev_conf_get(port_id, &conf) != 0 ||
+			rte_eth_dev_get_mtu(port_id, &mtu) != 0 || info.nb_tx_queues == 0) {
+		ZC_LOG(ERR, "%s: port %u is not a configured ethdev port", z->name, port_id);
+		return EINVAL;
+	}
+	zp->port_id = port_id;
+	zp->nb_txq = info.nb_tx_queues;
+	zp->dev = info.device;
+	zp->max_frame = z->params.max_frame_len != 0 ? z->params.max_frame_len :
+		(uint32_t)mtu + RTE_ETHER_HDR_LEN;
+	zp->max_segs = RTE_MIN(info.tx_desc_lim.nb_seg_max, info.tx_desc_lim.nb_mtu_seg_max);
+	if (zp->max_segs == 0)
+		zp->max_segs = UINT16_MAX;
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		zp->zc_ok = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	else
+		zp->zc_ok = info.tx_offload_capa == 0;
+	zp->zc_ok = zp->zc_ok && zp->max_segs >= 2;
+	if (!zp->zc_ok)
+		ZC_LOG(NOTICE, "%s: port %u takes no mbuf chains (enable "
+			"RTE_ETH_TX_OFFLOAD_MULTI_SEGS): copies only", z->name, port_id);
+	if (zp->max_frame < 2) {
+		ZC_LOG(ERR, "%s: port %u frame length %u is too short", z->name, port_id,
+			zp->max_frame);
+		return EINVAL;
+	}
+	z->port_idx[port_id] = (int8_t)i;
+	z->fast.port[port_id].nb_txq = zp->nb_txq;
+	z->fast.port[port_id].max_hdr = (uint16_t)RTE_MIN(zp->max_frame - 1,
+		(uint32_t)TIDE_ZCTX_HDR_MAX);
+	return 0;
+}
+
+/* ---- Resources. */
+
+static int
+zc_pools_create(struct tide_zctx *z, uint32_t id)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct tide_pool_params pp;
+	uint32_t frame = 0;
+
+	snprintf(name, sizeof(name), "zcs_%u", id);
+	z->shells = rte_pktmbuf_pool_create(name, ZC_SHELLS + 2 * z->fast.depth,
+		ZC_POOL_CACHE, 0, 0, z->params.socket_id);
+	if (z->shells == NULL)
+		return rte_errno;
+	if (z->params.pool != NULL) {
+		z->pool = z->params.pool;
+		return 0;
+	}
+	for (unsigned int i = 0; i < z->params.nb_ports; i++)
+		frame = RTE_MAX(frame, z->ports[i].max_frame);
+
+	snprintf(name, sizeof(name), "zcp_%u", id);
+	tide_pool_params_init(&pp, name);
+	pp.socket_id = z->params.socket_id;
+	pp.data_room_size = (uint16_t)(RTE_PKTMBUF_HEADROOM + RTE_MIN(frame,
+		(uint32_t)ZC_POOL_MAX_ROOM));
+	pp.cache_size = ZC_POOL_CACHE;
+	pp.base_bytes = ZC_POOL_BASE;
+	pp.block_bytes = ZC_POOL_BLOCK;
+	pp.wall_bytes = ZC_POOL_WALL;
+	z->pool = tide_pool_create(&pp);
+	if (z->pool == NULL)
+		return rte_errno;
+	z->own_pool = true;
+	return 0;
+}
+
+static int
+zc_rings_create(struct tide_zctx *z, uint32_t id)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	snprintf(name, sizeof(name), "zcsq_%u", id);
+	z->fast.sq = rte_ring_create_elem(name, sizeof(struct tide_zctx_sqe), z->fast.depth,
+		z->params.socket_id, RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	if (z->fast.sq == NULL)
+		return rte_errno;
+	snprintf(name, sizeof(name), "zccq_%u", id);
+	z->fast.cq = rte_ring_create_elem(name, sizeof(struct tide_zctx_cpl), z->fast.depth,
+		z->params.socket_id, RING_F_SP_ENQ | RING_F_EXACT_SZ);
+	if (z->fast.cq == NULL)
+		return rte_errno;
+	z->slots = rte_zmalloc_socket("zctx_slots", (size_t)(z->mask + 1) * sizeof(z->slots[0]),
+		RTE_CACHE_LINE_SIZE, z->params.socket_id);
+	return z->slots == NULL ? ENOMEM : 0;
+}
+
+static int
+zc_fds_create(struct tide_zctx *z)
+{
+	z->fast.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (z->fast.wake_fd < 0)
+		return errno;
+	if (z->params.flags & TIDE_ZCTX_F_EVENTFD) {
+		z->cpl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (z->cpl_fd < 0)
+			return errno;
+	}
+	return 0;
+}
+
+static int
+zc_devs_add(struct tide_zctx *z)
+{
+	for (unsigned int i = 0; i < z->params.nb_ports; i++)
+		if (zc_cache_dev_add(z->ports[i].dev) != 0) {
+			while (i-- > 0)
+				zc_cache_dev_del(z->ports[i].dev);
+			return ENOSPC;
+		}
+	return 0;
+}
+
+/* Release what zc_create_resources() made; safe on a partly made instance. */
+static void
+zc_release(struct tide_zctx *z)
+{
+	if (z->fast.wake_fd >= 0)
+		close(z->fast.wake_fd);
+	if (z->cpl_fd >= 0)
+		close(z->cpl_fd);
+	rte_free(z->slots);
+	rte_ring_free(z->fast.cq);
+	rte_ring_free(z->fast.sq);
+	if (z->own_pool)
+		tide_pool_free(z->pool);
+	rte_mempool_free(z->shells);
+	rte_free(z);
+}
+
+static int
+zc_create_resources(struct tide_zctx *z)
+{
+	uint32_t id = __atomic_fetch_add(&zc_next_id, 1, __ATOMIC_RELAXED);
+	int err;
+
+	for (unsigned int i = 0; i < z->params.nb_ports; i++) {
+		err = zc_port_init(z, i, z->params.ports[i]);
+		if (err != 0)
+			return err;
+	}
+	err = zc_pools_create(z, id);
+	if (err == 0)
+		err = zc_rings_create(z, id);
+	if (err == 0)
+		err = zc_fds_create(z);
+	if (err != 0)
+		ZC_LOG(ERR, "%s: cannot create pools, rings or eventfds: %s", z->name,
+			rte_strerror(err));
+	return err;
+}
+
+struct tide_zctx *
+tide_zctx_create(const struct tide_zctx_params *p)
+{
+	struct tide_zctx *z;
+	int err = zc_params_check(p);
+
+	RTE_BUILD_BUG_ON(offsetof(struct tide_zctx, fast) != 0);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_fast) % RTE_CACHE_LINE_SIZE != 0);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_sqe) % 8 != 0);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_cpl) != 16);
+	RTE_BUILD_BUG_ON(TIDE_ZCTX_MAX_SEND > ZC_SPAN_BYTES); /* an iovec spans 2 pieces */
+	RTE_BUILD_BUG_ON(TIDE_ZCTX_THRESHOLD_ADAPTIVE != TIDE_ZCP_ADAPTIVE);
+	if (err != 0)
+		goto fail;
+	z = rte_zmalloc_socket("tide_zctx", sizeof(*z), RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (z == NULL) {
+		err = ENOMEM;
+		goto fail;
+	}
+	z->params = *p;
+	snprintf(z->name, sizeof(z->name), "%s", p->name);
+	z->params.name = z->name;
+	z->fast.depth = rte_align32pow2(p->depth);
+	z->mask = z->fast.depth - 1;
+	z->fast.wake_fd = -1;
+	z->cpl_fd = -1;
+	memset(z->port_idx, -1, sizeof(z->port_idx));
+	tide_zcp_init(&z->pol, p->copy_threshold);
+	z->threshold_req = p->copy_threshold;
+	z->threshold_now = tide_zcp_threshold(&z->pol);
+	err = zc_create_resources(z);
+	if (err != 0)
+		goto fail_free;
+	err = -zc_cache_get();
+	if (err != 0)
+		goto fail_free;
+	err = zc_devs_add(z);
+	if (err != 0)
+		goto fail_cache;
+	zc_registry_lock();
+	if (zc_registry_find_locked(z->name) != NULL) {
+		zc_registry_unlock();
+		ZC_LOG(ERR, "an instance named %s exists", z->name);
+		err = EEXIST;
+		goto fail_devs;
+	}
+	err = -zc_agent_start(z);
+	if (err != 0) {
+		zc_registry_unlock();
+		ZC_LOG(ERR, "%s: cannot start the agent: %s", z->name, rte_strerror(err));
+		goto fail_devs;
+	}
+	TAILQ_INSERT_TAIL(&zc_list, z, next);
+	zc_registry_unlock();
+	return z;
+
+fail_devs:
+	for (unsigned int i = 0; i < z->params.nb_ports; i++)
+		zc_cache_dev_del(z->ports[i].dev);
+fail_cache:
+	zc_cache_put();
+fail_free:
+	zc_release(z);
+fail:
+	rte_errno = err;
+	return NULL;
+}
+
+int
+tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
+{
+	int ret;
+
+	if (z == NULL)
+		return zc_error(EINVAL);
+	__atomic_store_n(&z->fast.state, TIDE_ZCTX_STATE_STOPPING, __ATOMIC_SEQ_CST);
+	ret = zc_agent_wait(z, timeout_ms);
+	if (ret != 0) {
+		ZC_LOG(NOTICE, "%s: the PMD still holds sends after %u ms", z->name, timeout_ms);
+		return zc_error(-ret);
+	}
+	return 0;
+}
+
+int
+tide_zctx_free(struct tide_zctx *z)
+{
+	if (z == NULL)
+		return 0;
+	if (tide_zctx_stop(z, ZC_FREE_TIMEOUT_MS) != 0) {
+		ZC_LOG(ERR, "%s: sends still in flight: not freed", z->name);
+		return zc_error(EBUSY);
+	}
+	zc_registry_lock();
+	TAILQ_REMOVE(&zc_list, z, next);
+	zc_registry_unlock();
+	for (unsigned int i = 0; i < z->params.nb_ports; i++)
+		zc_cache_dev_del(z->ports[i].dev);
+	zc_cache_put();
+	zc_release(z);
+	return 0;
+}
+
+int
+tide_zctx_eventfd(const struct tide_zctx *z)
+{
+	if (z == NULL)
+		return zc_error(EINVAL);
+	if (z->cpl_fd < 0)
+		return zc_error(ENOTSUP);
+	return z->cpl_fd;
+}
+
+int
+tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes)
+{
+	if (z == NULL)
+		return zc_error(EINVAL);
+	__atomic_store_n(&z->threshold_req, bytes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&z->threshold_gen, 1, __ATOMIC_RELEASE);
+	tide_zctx_wake(z);
+	return 0;
+}
+
+#define ZC_LOAD(f) __atomic_load_n(&z->cnt.f, __ATOMIC_RELAXED)
+
+int
+tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
+{
+	if (z == NULL || st == NULL)
+		return zc_error(EINVAL);
+	memset(st, 0, sizeof(*st));
+	st->submitted = ZC_LOAD(submitted);
+	st->completed = ZC_LOAD(completed);
+	st->failed = ZC_LOAD(failed);
+	st->cancelled = ZC_LOAD(cancelled);
+	st->zc_sends = ZC_LOAD(zc_sends);
+	st->copy_sends = ZC_LOAD(copy_sends);
+	st->zc_bytes = ZC_LOAD(zc_bytes);
+	st->copy_bytes = ZC_LOAD(copy_bytes);
+	st->packets = ZC_LOAD(packets);
+	st->segments = ZC_LOAD(segments);
+	st->tx_stalls = ZC_LOAD(tx_stalls);
+	st->busy_cycles = ZC_LOAD(busy_cycles);
+	st->eagain = __atomic_load_n(&z->fast.eagain, __ATOMIC_RELAXED);
+	st->rejected = __atomic_load_n(&z->rejected, __ATOMIC_RELAXED);
+	st->zc_released = __atomic_load_n(&z->zc_released, __ATOMIC_RELAXED);
+	st->inflight = st->submitted - st->completed - st->failed - st->cancelled;
+	st->threshold = __atomic_load_n(&z->threshold_now, __ATOMIC_RELAXED);
+	st->adaptive = __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED) ==
+		TIDE_ZCTX_THRESHOLD_ADAPTIVE;
+	return 0;
+}
+
+int
+tide_zctx_refuse(struct tide_zctx *z, int err, const char *why, unsigned int idx)
+{
+	if (z != NULL) {
+		__atomic_fetch_add(&z->rejected, 1, __ATOMIC_RELAXED);
+		ZC_LOG(ERR, "%s: send refused (%s): %s (iovec %u)", z->name, rte_strerror(err),
+			why, idx);
+	}
+	rte_errno = err;
+	return -err;
+}
+
+void
+tide_zctx_wake(struct tide_zctx *z)
+{
+	uint64_t one = 1;
+
+	if (write(z->fast.wake_fd, &one, sizeof(one)) != sizeof(one))
+		ZC_LOG(DEBUG, "%s: doorbell write failed", z->name);
+}

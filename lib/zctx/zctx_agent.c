@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The send agent: one thread per instance (a control thread of its own, or a worker
+ * lcore). Each pass it
+ *  1. retires: posts, in submission order, the completions of the oldest sends whose
+ *     memory is released (zero-copy: the free callback ran; copy: the PMD took every
+ *     packet), releases their cache references and reports their cost to the policy;
+ *  2. transmits the waiting burst (what the PMD does not take waits for the next pass:
+ *     nothing is dropped);
+ *  3. takes sends from the submission queue in order and builds their packets into the
+ *     burst: one TX queue and one path (copy or zero-copy) per burst, so that the cost
+ *     of a burst belongs to one path.
+ * With nothing to do it spins a little, then sleeps on its doorbell eventfd (the submit
+ * fast path rings it only when the agent said it sleeps). With sends in flight and no
+ * progress it asks the PMD to reclaim TX descriptors, once per millisecond.
+ *
+ * Stopping: sends not yet handed to the PMD are cancelled, those in the PMD's hands are
+ * waited for; the agent leaves when every credit taken is a posted completion.
+ */
+
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "zctx_private.h"
+
+/* Idle time before the agent sleeps on its doorbell, and its longest sleep. */
+#define AGENT_SPIN_NS (200ull * 1000)
+#define AGENT_SLEEP_MS 100
+/* Nap while the PMD holds sends and nothing else moves. */
+#define AGENT_NAP_NS (20ull * 1000)
+#define AGENT_CLEANUP_NS (1000ull * 1000)
+
+#define SLOT(z, seq) (&(z)->slots[(seq) & (z)->mask])
+
+static uint64_t
+agent_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool
+agent_stopping(const struct tide_zctx *z)
+{
+	return __atomic_load_n(&z->fast.state, __ATOMIC_SEQ_CST) != TIDE_ZCTX_STATE_RUNNING;
+}
+
+/* ---- 1. Retire. */
+
+static int32_t
+agent_status(const struct zc_slot *s)
+{
+	if (s->status != 0)
+		return s->status;
+	return s->cancelled ? -ECANCELED : 0;
+}
+
+static void
+agent_count(struct tide_zctx *z, const struct zc_slot *s, int32_t st)
+{
+	if (st == 0) {
+		ZC_CNT(z, completed, 1);
+		if (s->path == ZC_PATH_ZC) {
+			ZC_CNT(z, zc_sends, 1);
+			ZC_CNT(z, zc_bytes, s->sqe.len);
+		} else {
+			ZC_CNT(z, copy_sends, 1);
+			ZC_CNT(z, copy_bytes, s->sqe.len);
+		}
+	} else if (st == -ECANCELED) {
+		ZC_CNT(z, cancelled, 1);
+	} else {
+		ZC_CNT(z, failed, 1);
+	}
+}
+
+static unsigned int
+agent_retire(struct tide_zctx *z)
+{
+	struct tide_zctx_cpl cpl[ZC_BURST];
+	struct zc_span *rel[ZC_BURST * ZC_MAX_PIECES];
+	struct zc_slot *done[ZC_BURST];
+	unsigned int n = 0, nrel = 0, i;
+	uint64_t t0, share;
+
+	while (n < ZC_BURST && z->head != z->cur) {
+		struct zc_slot *s = SLOT(z, z->head);
+
+		if (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+			break;
+		for (i = 0; i < s->nb_pieces; i++)
+			if (s->pieces[i].span != NULL)
+				rel[nrel++] = s->pieces[i].span;
+		cpl[n] = (struct tide_zctx_cpl){
+			.cookie = s->sqe.cookie, .status = agent_status(s), .bytes = s->bytes_sent,
+		};
+		done[n++] = s;
+		z->head++;
+	}
+	if (n == 0)
+		return 0;
+	t0 = rte_rdtsc();
+	zc_cache_release(rel, nrel);
+	share = (rte_rdtsc() - t0) / n;
+	for (i = 0; i < n; i++)
+		if (cpl[i].status == 0)
+			tide_zcp_record(&z->pol, done[i]->sqe.len, done[i]->path,
+				done[i]->cycles + share);
+	/* Credits bound what is posted: the ring has room. */
+	rte_ring_sp_enqueue_bulk_elem(z->fast.cq, cpl, sizeof(cpl[0]), n, NULL);
+	/* Counted once posted: no longer in flight means pollable. */
+	for (i = 0; i < n; i++)
+		agent_count(z, done[i], cpl[i].status);
+	if (z->cpl_fd >= 0) {
+		uint64_t v = n;
+
+		if (write(z->cpl_fd, &v, sizeof(v)) != sizeof(v))
+			ZC_LOG(WARNING, "completion eventfd write failed");
+	}
+	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELAXED);
+	return n;
+}
+
+/* ---- 2. Transmit. */
+
+static void
+agent_copy_taken(struct zc_slot *s)
+{
+	if (--s->pkts_left == 0 && s->built)
+		__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+}
+
+static unsigned int
+agent_flush(struct tide_zctx *z)
+{
+	struct zc_txb *b = &z->txb;
+	uint16_t k, i;
+	uint64_t t0, per;
+
+	if (b->n == 0)
+		return 0;
+	t0 = rte_rdtsc();
+	k = rte_eth_tx_burst(b->port, b->queue, b->pkts, b->n);
+	per = (rte_rdtsc() - t0) / (k != 0 ? k : 1);
+	for (i = 0; i < k; i++) {
+		struct zc_slot *s = b->slot[i];
+
+		s->bytes_sent += b->bytes[i];
+		s->cycles += per;
+		if (s->path == ZC_PATH_COPY)
+			agent_copy_taken(s);
+	}
+	ZC_CNT(z, packets, k);
+	if (k < b->n) {
+		ZC_CNT(z, tx_stalls, 1);
+		memmove(b->pkts, &b->pkts[k], (b->n - k) * sizeof(b->pkts[0]));
+		memmove(b->slot, &b->slot[k], (b->n - k) * sizeof(b->slot[0]));
+		memmove(b->bytes, &b->bytes[k], (b->n - k) * sizeof(b->bytes[0]));
+	}
+	b->n -= k;
+	return k;
+}
+
+/* ---- 3. Take and build. */
+
+static bool
+agent_take(struct tide_zctx *z)
+{
+	struct zc_slot *s = SLOT(z, z->cur);
+
+	if (z->cur - z->head > z->mask)
+		return false;
+	if (rte_ring_sc_dequeue_elem(z->fast.sq, &s->sqe, sizeof(s->sqe)) != 0)
+		return false;
+	s->z = z;
+	s->done = 0;
+	s->status = 0;
+	s->cancelled = false;
+	s->built = false;
+	s->nb_pieces = 0;
+	s->pkts_left = 0;
+	s->bytes_sent = 0;
+	s->cycles = 0;
+	s->shinfo.free_cb = zc_extbuf_free_cb;
+	s->shinfo.fcb_opaque = s;
+	rte_mbuf_ext_refcnt_set(&s->shinfo, 1);
+	memset(&z->cursor, 0, sizeof(z->cursor));
+	z->cursor.active = true;
+	ZC_CNT(z, submitted, 1);
+	return true;
+}
+
+/* The current send is fully built (or abandoned): the builder lets go of it. */
+static void
+agent_built(struct tide_zctx *z, struct zc_slot *s)
+{
+	s->built = true;
+	if (s->path == ZC_PATH_ZC && z->cursor.prepared && s->status == 0) {
+		if (rte_mbuf_ext_refcnt_update(&s->shinfo, -1) == 0)
+			zc_extbuf_free_cb(NULL, s);
+	} else if (s->pkts_left == 0) {
+		__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	}
+	z->cursor.active = false;
+	z->cur++;
+}
+
+/* Hold the send's memory and choose its path. 0, -EAGAIN (wait), or failed (done). */
+static int
+agent_prepare(struct tide_zctx *z, struct zc_slot *s)
+{
+	const struct zc_port *p = &z->ports[z->port_idx[s->sqe.port]];
+	unsigned int np;
+	uint64_t t0 = rte_rdtsc();
+	int ret;
+
+	ret = zc_cache_acquire(s->sqe.iov, s->sqe.nb_iov, s->pieces, &np);
+	if (ret == -EAGAIN)
+		return ret;
+	if (ret != 0) {
+		s->status = ret;
+		agent_built(z, s);
+		return ret;
+	}
+	s->nb_pieces = (uint16_t)np;
+	s->path = p->zc_ok ? (uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) : ZC_PATH_COPY;
+	s->cycles += rte_rdtsc() - t0;
+	z->cursor.prepared = true;
+	return 0;
+}
+
+static bool
+agent_fits(const struct zc_txb *b, const struct zc_slot *s)
+{
+	return b->n == 0 || (b->port == s->sqe.port && b->queue == s->sqe.queue &&
+		b->path == s->path);
+}
+
+static unsigned int
+agent_build(struct tide_zctx *z)
+{
+	struct zc_txb *b = &z->txb;
+	unsigned int built = 0;
+
+	while (b->n < ZC_BURST) {
+		struct zc_slot *s;
+		struct rte_mbuf *pkt;
+		uint64_t t0;
+		uint32_t n;
+
+		if (!z->cursor.active && !agent_take(z))
+			break;
+		s = SLOT(z, z->cur);
+		if (!z->cursor.prepared) {
+			int ret = agent_prepare(z, s);
+
+			if (ret == -EAGAIN)
+				break;
+			built++;
+			if (ret != 0)
+				continue;
+		}
+		if (!agent_fits(b, s))
+			break;
+		t0 = rte_rdtsc();
+		n = zc_build_packet(z, s, &pkt);
+		if (n == 0)
+			break; /* mbufs short: after the next flush */
+		s->cycles += rte_rdtsc() - t0;
+		b->port = s->sqe.port;
+		b->queue = s->sqe.queue;
+		b->path = s->path;
+		b->pkts[b->n] = pkt;
+		b->slot[b->n] = s;
+		b->bytes[b->n++] = n;
+		if (s->path == ZC_PATH_COPY)
+			s->pkts_left++;
+		if (z->cursor.off == s->sqe.len)
+			agent_built(z, s);
+		built++;
+	}
+	return built;
+}
+
+/* ---- Stopping. */
+
+/* Cancel whatever the PMD does not have yet. */
+static unsigned int
+agent_cancel(struct tide_zctx *z)
+{
+	struct zc_txb *b = &z->txb;
+	unsigned int n = b->n;
+
+	for (uint16_t i = 0; i < b->n; i++) {
+		struct zc_slot *s = b->slot[i];
+
+		s->cancelled = true;
+		rte_pktmbuf_free(b->pkts[i]);
+		if (s->path == ZC_PATH_COPY)
+			agent_copy_taken(s);
+	}
+	b->n = 0;
+	for (;;) {
+		if (!z->cursor.active && !agent_take(z))
+			break;
+		SLOT(z, z->cur)->cancelled = true;
+		agent_built(z, SLOT(z, z->cur));
+		n++;
+	}
+	return n;
+}
+
+static bool
+agent_finished(struct tide_zctx *z)
+{
+	uint32_t credits = __atomic_load_n(&z->fast.credits, __ATOMIC_SEQ_CST);
+
+	return z->head == z->cur && !z->cursor.active && z->txb.n == 0 &&
+		rte_ring_count(z->fast.sq) == 0 && credits == rte_ring_count(z->fast.cq);
+}
+
+/* ---- Idling. */
+
+static void
+agent_cleanup(struct tide_zctx *z)
+{
+	for (unsigned int i = 0; i < z->params.nb_ports; i++)
+		for (uint16_t q = 0; q < z->ports[i].nb_txq; q++)
+			rte_eth_tx_done_cleanup(z->ports[i].port_id, q, 0);
+}
+
+static void
+agent_sleep(struct tide_zctx *z)
+{
+	struct pollfd pfd = { .fd = z->fast.wake_fd, .events = POLLIN };
+	uint64_t v;
+
+	__atomic_store_n(&z->fast.agent_sleeping, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (rte_ring_count(z->fast.sq) == 0 && !agent_stopping(z) &&
+			__atomic_load_n(&z->threshold_gen, __ATOMIC_ACQUIRE) == z->pol_gen)
+		poll(&pfd, 1, AGENT_SLEEP_MS);
+	__atomic_store_n(&z->fast.agent_sleeping, 0, __ATOMIC_RELAXED);
+	if (read(z->fast.wake_fd, &v, sizeof(v)) < 0)
+		v = 0; /* nothing was rung */
+}
+
+static void
+agent_idle(struct tide_zctx *z, uint64_t *idle_since)
+{
+	uint64_t now = agent_now_ns();
+
+	if (*idle_since == 0) {
+		*idle_since = now;
+		return;
+	}
+	if (z->head != z->cur || z->txb.n != 0 || z->cursor.active) {
+		/* The PMD holds sends (or mbufs are short): reclaim, nap, look again. */
+		if (now - z->last_cleanup_ns >= AGENT_CLEANUP_NS) {
+			agent_cleanup(z);
+			z->last_cleanup_ns = now;
+		}
+		if (now - *idle_since >= AGENT_SPIN_NS) {
+			struct timespec ts = { .tv_nsec = AGENT_NAP_NS };
+
+			nanosleep(&ts, NULL);
+		}
+		return;
+	}
+	if (now - *idle_since >= AGENT_SPIN_NS)
+		agent_sleep(z);
+}
+
+static void
+agent_policy_update(struct tide_zctx *z)
+{
+	uint32_t gen = __atomic_load_n(&z->threshold_gen, __ATOMIC_ACQUIRE);
+
+	if (gen == z->pol_gen)
+		return;
+	tide_zcp_init(&z->pol, __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED));
+	z->pol_gen = gen;
+	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELAXED);
+}
+
+static void
+agent_run(struct tide_zctx *z)
+{
+	uint64_t idle_since = 0;
+
+	for (;;) {
+		uint64_t t0 = rte_rdtsc();
+		unsigned int work;
+		bool stopping = agent_stopping(z);
+
+		agent_policy_update(z);
+		work = agent_retire(z);
+		work += agent_flush(z);
+		if (stopping)
+			work += agent_cancel(z);
+		else if (z->txb.n == 0)
+			work += agent_build(z) + agent_flush(z);
+		if (work != 0) {
+			idle_since = 0;
+			ZC_CNT(z, busy_cycles, rte_rdtsc() - t0);
+			continue;
+		}
+		if (stopping && agent_finished(z))
+			break;
+		agent_idle(z, &idle_since);
+	}
+	__atomic_store_n(&z->agent_done, 1, __ATOMIC_RELEASE);
+}
+
+static int
+agent_lcore_main(void *arg)
+{
+	agent_run(arg);
+	return 0;
+}
+
+static void *
+agent_thread_main(void *arg)
+{
+	agent_run(arg);
+	return NULL;
+}
+
+int
+zc_agent_start(struct tide_zctx *z)
+{
+	char tname[16];
+	int ret;
+
+	if (z->params.agent_lcore >= 0) {
+		ret = rte_eal_remote_launch(agent_lcore_main, z, (unsigned int)z->params.agent_lcore);
+		if (ret != 0)
+			return ret > 0 ? -ret : ret;
+	} else {
+		snprintf(tname, sizeof(tname), "tide-zc-%.7s", z->name);
+		ret = rte_ctrl_thread_create(&z->thread, tname, NULL, agent_thread_main, z);
+		if (ret != 0)
+			return ret > 0 ? -ret : ret;
+	}
+	z->agent_started = true;
+	return 0;
+}
+
+int
+zc_agent_wait(struct tide_zctx *z, unsigned int timeout_ms)
+{
+	uint64_t end = agent_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+	if (!z->agent_started || z->agent_joined)
+		return 0;
+	tide_zctx_wake(z);
+	while (!__atomic_load_n(&z->agent_done, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = { .tv_nsec = 200 * 1000 };
+
+		if (timeout_ms != 0 && agent_now_ns() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+	}
+	if (z->params.agent_lcore >= 0)
+		rte_eal_wait_lcore((unsigned int)z->params.agent_lcore);
+	else
+		pthread_join(z->thread, NULL);
+	z->agent_joined = true;
+	return 0;
+}

@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Building the packets of a send, one at a time, from where the agent's cursor is.
+ *
+ * Zero-copy: the header (if any) goes into a pool mbuf; the payload follows in data-less
+ * "shell" mbufs attached to it as external buffers, a new segment wherever the IO
+ * addresses stop being contiguous (page by page in PA mode, unless the pages happen to
+ * be contiguous), a new packet at the port's frame length or segment count. Every
+ * segment of a send shares the slot's rte_mbuf_ext_shared_info; its reference count is
+ * one per attached mbuf plus one the builder holds until the last packet is built, so the
+ * free callback runs once, when the PMD (or whoever) frees the last segment, in any order.
+ *
+ * Copy: header and payload are copied into pool mbufs (chained when a frame is larger
+ * than one mbuf's data room).
+ */
+
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "zctx_private.h"
+
+/* Segments one zero-copy packet may have at most (header included). */
+#define BUILD_MAX_SEGS 64
+
+struct build_seg {
+	uintptr_t va;
+	rte_iova_t iova;
+	uint32_t len;
+};
+
+void
+zc_extbuf_free_cb(void *addr __rte_unused, void *opaque)
+{
+	struct zc_slot *s = opaque;
+
+	__atomic_fetch_add(&s->z->zc_released, 1, __ATOMIC_RELAXED);
+	/* Last touch of the slot by this thread: the agent may reuse it at once. */
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+}
+
+static void
+build_info(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf *pkt, uint32_t off,
+	uint32_t n)
+{
+	struct tide_zctx_pkt_info info = {
+		.cookie = s->sqe.cookie,
+		.offset = off,
+		.payload_len = n,
+		.send_len = s->sqe.len,
+		.index = z->cursor.pkt_index,
+		.last = off + n == s->sqe.len,
+	};
+
+	z->params.pkt_prep(pkt, &info, z->params.pkt_prep_arg);
+}
+
+/* Plan the external segments of one packet from the cursor: at most @p max_segs and
+ * @p room bytes. Returns the segment count; *bytes gets the payload they carry.
+ */
+static unsigned int
+build_plan_zc(struct tide_zctx *z, const struct zc_slot *s, unsigned int max_segs,
+	uint32_t room, struct build_seg *seg, uint32_t *bytes)
+{
+	unsigned int pi = z->cursor.piece, n = 0;
+	size_t po = z->cursor.piece_off;
+	uint32_t got = 0;
+
+	while (n < max_segs && got < room && pi < s->nb_pieces) {
+		const struct zc_piece *p = &s->pieces[pi];
+		uintptr_t va = p->va + po;
+		size_t contig;
+		rte_iova_t iova = p->span != NULL ?
+			zc_span_iova(p->span, va, p->va + p->len, &contig) :
+			zc_iova_dpdk(p->msl, va, &contig);
+		uint32_t len = (uint32_t)RTE_MIN(RTE_MIN(contig, p->len - po),
+			(size_t)RTE_MIN(room - got, ZC_SEG_MAX));
+
+		if (len == 0)
+			break; /* no IO address: cannot happen for held memory */
+		seg[n++] = (struct build_seg){ .va = va, .iova = iova, .len = len };
+		got += len;
+		po += len;
+		if (po == p->len) {
+			pi++;
+			po = 0;
+		}
+	}
+	*bytes = got;
+	return n;
+}
+
+static void
+build_advance_zc(struct zc_cursor *c, const struct zc_slot *s, uint32_t bytes)
+{
+	c->off += bytes;
+	while (bytes > 0) {
+		size_t k = RTE_MIN((size_t)bytes, s->pieces[c->piece].len - c->piece_off);
+
+		bytes -= (uint32_t)k;
+		c->piece_off += k;
+		if (c->piece_off == s->pieces[c->piece].len) {
+			c->piece++;
+			c->piece_off = 0;
+		}
+	}
+}
+
+static struct rte_mbuf *
+build_header(struct tide_zctx *z, const struct zc_slot *s)
+{
+	struct rte_mbuf *h = rte_pktmbuf_alloc(z->pool);
+
+	if (h == NULL)
+		return NULL;
+	memcpy(rte_pktmbuf_mtod(h, void *), s->sqe.hdr, s->sqe.hdr_len);
+	h->data_len = s->sqe.hdr_len;
+	h->pkt_len = s->sqe.hdr_len;
+	return h;
+}
+
+static uint32_t
+build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
+	struct rte_mbuf **pkt)
+{
+	struct rte_mbuf *shells[BUILD_MAX_SEGS], *head = NULL, *last = NULL;
+	struct build_seg seg[BUILD_MAX_SEGS];
+	unsigned int hdr = s->sqe.hdr_len != 0, nsegs, i;
+	uint32_t bytes;
+
+	nsegs = build_plan_zc(z, s, RTE_MIN(p->max_segs, (unsigned int)BUILD_MAX_SEGS) - hdr,
+		p->max_frame - s->sqe.hdr_len, seg, &bytes);
+	if (nsegs == 0)
+		return 0;
+	if (hdr) {
+		head = last = build_header(z, s);
+		if (head == NULL)
+			return 0;
+	}
+	if (rte_pktmbuf_alloc_bulk(z->shells, shells, nsegs) != 0) {
+		rte_pktmbuf_free(head);
+		return 0;
+	}
+	/* The builder's reference keeps the count above zero: plain update is safe. */
+	rte_mbuf_ext_refcnt_update(&s->shinfo, (int16_t)nsegs);
+	for (i = 0; i < nsegs; i++) {
+		struct rte_mbuf *m = shells[i];
+
+		rte_pktmbuf_attach_extbuf(m, (void *)seg[i].va, seg[i].iova,
+			(uint16_t)seg[i].len, &s->shinfo);
+		m->data_len = (uint16_t)seg[i].len;
+		if (head == NULL) {
+			head = last = m;
+			head->pkt_len = 0;
+		} else {
+			last->next = m;
+			last = m;
+			head->nb_segs++;
+		}
+		head->pkt_len += seg[i].len;
+	}
+	build_advance_zc(&z->cursor, s, bytes);
+	ZC_CNT(z, segments, nsegs);
+	*pkt = head;
+	return bytes;
+}
+
+/* Copy @p len bytes from the cursor's iovec position to the chain's tail. */
+static void
+build_copy_payload(struct zc_cursor *c, const struct zc_slot *s, struct rte_mbuf **tail,
+	uint32_t len)
+{
+	struct rte_mbuf *m = *tail;
+
+	while (len > 0) {
+		const struct iovec *v = &s->sqe.iov[c->iov];
+		size_t k = RTE_MIN(RTE_MIN((size_t)len, v->iov_len - c->iov_off),
+			(size_t)rte_pktmbuf_tailroom(m));
+
+		if (k == 0) {
+			m = m->next;
+			continue;
+		}
+		memcpy(rte_pktmbuf_mtod_offset(m, char *, m->data_len),
+			(const char *)v->iov_base + c->iov_off, k);
+		m->data_len += (uint16_t)k;
+		len -= (uint32_t)k;
+		c->off += (uint32_t)k;
+		c->iov_off += k;
+		if (c->iov_off == v->iov_len) {
+			c->iov++;
+			c->iov_off = 0;
+		}
+	}
+	*tail = m;
+}
+
+static uint32_t
+build_copy(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
+	struct rte_mbuf **pkt)
+{
+	struct rte_mbuf *m[BUILD_MAX_SEGS], *tail;
+	uint32_t room = rte_pktmbuf_data_room_size(z->pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t hdr = s->sqe.hdr_len, max_segs = RTE_MIN(p->max_segs, BUILD_MAX_SEGS);
+	uint32_t n = RTE_MIN(s->sqe.len - z->cursor.off, p->max_frame - hdr);
+	unsigned int nbufs, i;
+
+	n = RTE_MIN(n, max_segs * room - hdr);
+	nbufs = (hdr + n + room - 1) / room;
+	if (rte_pktmbuf_alloc_bulk(z->pool, m, nbufs) != 0)
+		return 0;
+	for (i = 1; i < nbufs; i++)
+		m[i - 1]->next = m[i];
+	m[0]->nb_segs = (uint16_t)nbufs;
+	m[0]->pkt_len = hdr + n;
+	memcpy(rte_pktmbuf_mtod(m[0], void *), s->sqe.hdr, hdr);
+	m[0]->data_len = (uint16_t)hdr;
+	tail = m[0];
+	build_copy_payload(&z->cursor, s, &tail, n);
+	*pkt = m[0];
+	return n;
+}
+
+uint32_t
+zc_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt)
+{
+	const struct zc_port *p = &z->ports[z->port_idx[s->sqe.port]];
+	uint32_t off = z->cursor.off, n;
+
+	n = s->path == ZC_PATH_ZC ? build_zc(z, p, s, pkt) : build_copy(z, p, s, pkt);
+	if (n == 0)
+		return 0;
+	if (z->params.pkt_prep != NULL)
+		build_info(z, s, *pkt, off, n);
+	z->cursor.pkt_index++;
+	return n;
+}

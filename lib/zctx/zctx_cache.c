@@ -1,0 +1,785 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The pin and translation cache, one per process (mlock state is the process's).
+ *
+ * The address space is cut into 2 MB aligned spans. A span is created the first time a
+ * payload touches it: it is registered with DPDK as external memory (rte_extmem_register,
+ * one memseg list), then its pages are pinned and translated as payloads need them, each
+ * pinned run being DMA-mapped for every device of the instances' ports. Spans never
+ * overlap, so a page is pinned by one span only and unpinned exactly once, when its span
+ * is evicted. A span is referenced by every send in flight that uses it and by every
+ * registration that covers it; unreferenced spans are idle and kept in LRU order while
+ * the idle pinned bytes stay within the configured limit. All pinned bytes stay within
+ * the pin limit (RLIMIT_MEMLOCK unless configured): idle spans are evicted to make room;
+ * when sends in flight hold the rest, the agent waits for them (-EAGAIN); otherwise the
+ * send fails with -ENOMEM. One mutex guards everything here.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_dev.h>
+#include <rte_eal_memconfig.h>
+#include <rte_fbarray.h>
+#include <rte_memory.h>
+
+#include "zctx_private.h"
+
+#define CACHE_HASH 256
+#define CACHE_DEFAULT_IDLE (32ul << 20)
+#define CACHE_DEFAULT_SPANS 64
+/* Memseg lists left to DPDK and others when sizing max_spans. */
+#define CACHE_MSL_SPARE 4
+
+/* A DMA-mapped run: contiguous in VA and IOVA. */
+struct cache_map {
+	uintptr_t va;
+	rte_iova_t iova;
+	size_t len;
+};
+
+struct zc_span {
+	uintptr_t base;
+	struct zc_span *hnext;          /* hash chain */
+	TAILQ_ENTRY(zc_span) lru;       /* in the idle list while idle */
+	bool idle;
+	uint32_t refs;                  /* sends in flight + registrations */
+	uint32_t regs;                  /* registrations */
+	size_t pinned;                  /* bytes pinned */
+	struct rte_memseg_list *msl;    /* its external memseg list */
+	struct cache_map *maps;
+	unsigned int nb_maps, cap_maps;
+	uint64_t *bits;                 /* pinned pages */
+	rte_iova_t *iova;               /* per page; valid where pinned */
+};
+
+/* A tide_zctx_mem_register() range. */
+struct cache_reg {
+	uintptr_t va;
+	size_t len;
+	struct cache_reg *next;
+};
+
+struct cache_dev {
+	struct rte_device *dev;
+	unsigned int refs;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	unsigned int users;               /* instances + registrations */
+	size_t page_sz;
+	unsigned int page_shift;
+	unsigned int npages;              /* pages per span */
+	struct zc_span *hash[CACHE_HASH];
+	TAILQ_HEAD(, zc_span) idle;       /* least recently used first */
+	unsigned int nb_spans;
+	size_t pinned;
+	size_t idle_bytes;
+	uint64_t busy_refs;               /* span references held by sends */
+	struct cache_dev devs[RTE_MAX_ETHPORTS];
+	unsigned int nb_devs;
+	struct cache_reg *regs;
+	struct tide_zctx_cache_params cfg;
+	size_t pin_limit;                 /* in force */
+	unsigned int max_spans;           /* in force */
+	struct tide_zctx_cache_stats st;  /* counters */
+} cache = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.idle = TAILQ_HEAD_INITIALIZER(cache.idle),
+	.cfg = { .idle_bytes = CACHE_DEFAULT_IDLE },
+};
+
+static unsigned int
+cache_bucket(uintptr_t base)
+{
+	return (unsigned int)((base >> ZC_SPAN_SHIFT) * 0x9E3779B1u) % CACHE_HASH;
+}
+
+static struct zc_span *
+cache_lookup(uintptr_t base)
+{
+	struct zc_span *sp;
+
+	for (sp = cache.hash[cache_bucket(base)]; sp != NULL; sp = sp->hnext)
+		if (sp->base == base)
+			return sp;
+	return NULL;
+}
+
+static int
+cache_msl_count(const struct rte_memseg_list *msl __rte_unused, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+static void
+cache_limits(void)
+{
+	unsigned int used = 0, room;
+
+	cache.pin_limit = cache.cfg.pin_limit != 0 ? cache.cfg.pin_limit : zc_memlock_rlimit();
+	rte_memseg_list_walk(cache_msl_count, &used);
+	used -= RTE_MIN(used, cache.nb_spans);
+	room = RTE_MAX_MEMSEG_LISTS - RTE_MIN(used + CACHE_MSL_SPARE,
+		(unsigned int)RTE_MAX_MEMSEG_LISTS);
+	cache.max_spans = cache.cfg.max_spans != 0 ? cache.cfg.max_spans : CACHE_DEFAULT_SPANS;
+	cache.max_spans = RTE_MIN(cache.max_spans, room);
+}
+
+/* ---- DMA mapping for the instances' devices. */
+
+static int
+cache_dma(struct rte_device *dev, const struct cache_map *m, bool map)
+{
+	int ret = map ? rte_dev_dma_map(dev, (void *)m->va, m->iova, m->len) :
+		rte_dev_dma_unmap(dev, (void *)m->va, m->iova, m->len);
+
+	if (ret >= 0 || rte_errno == ENOTSUP)
+		return 0;
+	ZC_LOG(ERR, "cannot DMA-%smap %#lx+%zu for %s: %s", map ? "" : "un",
+		(unsigned long)m->va, m->len, rte_dev_name(dev), rte_strerror(rte_errno));
+	return -EIO;
+}
+
+static int
+cache_map_add(struct zc_span *sp, uintptr_t va, rte_iova_t iova, size_t len)
+{
+	struct cache_map *m;
+
+	if (sp->nb_maps == sp->cap_maps) {
+		unsigned int cap = sp->cap_maps ? sp->cap_maps * 2 : 8;
+		struct cache_map *n = realloc(sp->maps, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -ENOMEM;
+		sp->maps = n;
+		sp->cap_maps = cap;
+	}
+	m = &sp->maps[sp->nb_maps];
+	*m = (struct cache_map){ .va = va, .iova = iova, .len = len };
+	for (unsigned int d = 0; d < cache.nb_devs; d++)
+		if (cache_dma(cache.devs[d].dev, m, true) != 0) {
+			while (d-- > 0)
+				cache_dma(cache.devs[d].dev, m, false);
+			return -EIO;
+		}
+	sp->nb_maps++;
+	return 0;
+}
+
+/* ---- Spans. */
+
+static bool
+cache_bit(const struct zc_span *sp, unsigned int i)
+{
+	return (sp->bits[i / 64] >> (i % 64)) & 1;
+}
+
+static void
+cache_unpin_runs(struct zc_span *sp)
+{
+	unsigned int i = 0, j;
+
+	while (i < cache.npages) {
+		if (!cache_bit(sp, i)) {
+			i++;
+			continue;
+		}
+		for (j = i; j < cache.npages && cache_bit(sp, j); j++)
+			;
+		zc_unpin(sp->base + ((size_t)i << cache.page_shift),
+			(size_t)(j - i) << cache.page_shift);
+		i = j;
+	}
+	cache.pinned -= sp->pinned;
+	cache.st.unpinned_total += sp->pinned;
+	memset(sp->bits, 0, (cache.npages + 63) / 64 * sizeof(uint64_t));
+	sp->pinned = 0;
+}
+
+static void
+cache_evict(struct zc_span *sp)
+{
+	struct zc_span **pp = &cache.hash[cache_bucket(sp->base)];
+
+	for (unsigned int m = 0; m < sp->nb_maps; m++)
+		for (unsigned int d = 0; d < cache.nb_devs; d++)
+			cache_dma(cache.devs[d].dev, &sp->maps[m], false);
+	if (sp->idle) {
+		TAILQ_REMOVE(&cache.idle, sp, lru);
+		cache.idle_bytes -= sp->pinned;
+	}
+	cache_unpin_runs(sp);
+	if (rte_extmem_unregister((void *)sp->base, ZC_SPAN_BYTES) != 0)
+		ZC_LOG(WARNING, "rte_extmem_unregister(%#lx): %s", (unsigned long)sp->base,
+			rte_strerror(rte_errno));
+	while (*pp != sp)
+		pp = &(*pp)->hnext;
+	*pp = sp->hnext;
+	cache.nb_spans--;
+	cache.st.evictions++;
+	free(sp->maps);
+	free(sp);
+}
+
+/* Evict the least recently used idle span other than @p keep; false when there is none. */
+static bool
+cache_evict_lru(const struct zc_span *keep)
+{
+	struct zc_span *sp;
+
+	TAILQ_FOREACH(sp, &cache.idle, lru)
+		if (sp != keep) {
+			cache_evict(sp);
+			return true;
+		}
+	return false;
+}
+
+static void
+cache_trim(void)
+{
+	while (cache.idle_bytes > cache.cfg.idle_bytes && cache_evict_lru(NULL))
+		;
+}
+
+static int
+cache_span_create(uintptr_t base, struct zc_span **out)
+{
+	size_t words = (cache.npages + 63) / 64;
+	struct zc_span *sp;
+
+	while (cache.nb_spans >= cache.max_spans)
+		if (!cache_evict_lru(NULL))
+			return -ENOSPC;
+	sp = calloc(1, sizeof(*sp) + words * sizeof(uint64_t) +
+		cache.npages * sizeof(rte_iova_t));
+	if (sp == NULL)
+		return -ENOMEM;
+	sp->base = base;
+	sp->bits = (uint64_t *)(sp + 1);
+	sp->iova = (rte_iova_t *)(sp->bits + words);
+	if (rte_extmem_register((void *)base, ZC_SPAN_BYTES, NULL, cache.npages,
+			cache.page_sz) != 0) {
+		ZC_LOG(ERR, "cannot register span %#lx with DPDK: %s", (unsigned long)base,
+			rte_strerror(rte_errno));
+		free(sp);
+		return rte_errno == ENOSPC ? -ENOSPC : -EFAULT;
+	}
+	sp->msl = rte_mem_virt2memseg_list((void *)base);
+	sp->hnext = cache.hash[cache_bucket(base)];
+	cache.hash[cache_bucket(base)] = sp;
+	cache.nb_spans++;
+	*out = sp;
+	return 0;
+}
+
+static void
+cache_ref(struct zc_span *sp, bool reg)
+{
+	if (sp->idle) {
+		TAILQ_REMOVE(&cache.idle, sp, lru);
+		cache.idle_bytes -= sp->pinned;
+		sp->idle = false;
+	}
+	sp->refs++;
+	if (reg)
+		sp->regs++;
+	else
+		cache.busy_refs++;
+}
+
+static void
+cache_unref(struct zc_span *sp, bool reg)
+{
+	sp->refs--;
+	if (reg)
+		sp->regs--;
+	else
+		cache.busy_refs--;
+	if (sp->refs != 0)
+		return;
+	if (sp->pinned == 0) { /* nothing kept: give its memseg list back now */
+		cache_evict(sp);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&cache.idle, sp, lru);
+	cache.idle_bytes += sp->pinned;
+	sp->idle = true;
+}
+
+/* Make the memsegs of pages [i, j) show their IO addresses. */
+static void
+cache_memseg_iova(struct zc_span *sp, unsigned int i, unsigned int j)
+{
+	if (sp->msl == NULL)
+		return;
+	rte_mcfg_mem_write_lock();
+	for (unsigned int k = i; k < j; k++) {
+		struct rte_memseg *ms = rte_fbarray_get(&sp->msl->memseg_arr, k);
+
+		if (ms != NULL)
+			ms->iova = sp->iova[k];
+	}
+	rte_mcfg_mem_write_unlock();
+}
+
+/* DMA-map pages [i, j) (just pinned) in IOVA-contiguous runs. */
+static int
+cache_map_pages(struct zc_span *sp, unsigned int i, unsigned int j)
+{
+	while (i < j) {
+		unsigned int k = i + 1;
+		int ret;
+
+		while (k < j && sp->iova[k] == sp->iova[k - 1] + cache.page_sz)
+			k++;
+		ret = cache_map_add(sp, sp->base + ((size_t)i << cache.page_shift), sp->iova[i],
+			(size_t)(k - i) << cache.page_shift);
+		if (ret != 0)
+			return ret;
+		i = k;
+	}
+	return 0;
+}
+
+/* Pin, translate and map pages [i, j) of @p sp, none of them pinned yet. */
+static int
+cache_pin_run(struct zc_span *sp, unsigned int i, unsigned int j)
+{
+	uintptr_t va = sp->base + ((size_t)i << cache.page_shift);
+	size_t len = (size_t)(j - i) << cache.page_shift;
+	int ret;
+
+	while (cache.pinned + len > cache.pin_limit)
+		if (!cache_evict_lru(sp))
+			return -ENOBUFS; /* over the limit: the caller decides what it means */
+	ret = zc_pin(va, len);
+	if (ret != 0)
+		return ret;
+	ret = zc_iova_pages(va, j - i, cache.page_sz, &sp->iova[i]);
+	if (ret != 0) {
+		zc_unpin(va, len);
+		return ret;
+	}
+	for (unsigned int k = i; k < j; k++)
+		sp->bits[k / 64] |= 1ull << (k % 64);
+	sp->pinned += len;
+	cache.pinned += len;
+	cache.st.pinned_total += len;
+	cache_memseg_iova(sp, i, j);
+	return cache_map_pages(sp, i, j);
+}
+
+/* Pin every page of [va, end) within @p sp that is not pinned yet. */
+static int
+cache_pin(struct zc_span *sp, uintptr_t va, uintptr_t end)
+{
+	unsigned int i = (unsigned int)((va - sp->base) >> cache.page_shift);
+	unsigned int last = (unsigned int)((end - 1 - sp->base) >> cache.page_shift) + 1;
+
+	while (i < last) {
+		unsigned int j;
+		int ret;
+
+		if (cache_bit(sp, i)) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < last && !cache_bit(sp, j); j++)
+			;
+		ret = cache_pin_run(sp, i, j);
+		if (ret != 0)
+			return ret;
+		i = j;
+	}
+	return 0;
+}
+
+/* ---- Holding ranges: for sends (pieces) and for registrations. */
+
+static void
+cache_unhold(uintptr_t va, uintptr_t end, bool reg)
+{
+	while (va < end) {
+		uintptr_t base = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES);
+		struct zc_span *sp = cache_lookup(base);
+
+		if (sp != NULL)
+			cache_unref(sp, reg);
+		va = base + ZC_SPAN_BYTES < end ? base + ZC_SPAN_BYTES : end;
+	}
+}
+
+/*
+ * Hold [va, va + len): one reference on every span it touches, its pages pinned. DPDK
+ * memory is noted in @p pieces (when given) and not held. On error nothing stays held.
+ */
+static int
+cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned int *np)
+{
+	uintptr_t start = va, end = va + len;
+	unsigned int np0 = np != NULL ? *np : 0;
+	int ret = 0;
+
+	while (va < end) {
+		uintptr_t base = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES);
+		uintptr_t pend = RTE_MIN(end, base + ZC_SPAN_BYTES);
+		struct zc_span *sp = cache_lookup(base);
+		struct zc_piece pc = { .va = va, .len = pend - va };
+
+		if (sp == NULL) {
+			const struct rte_memseg_list *msl = rte_mem_virt2memseg_list((void *)va);
+
+			if (msl != NULL) {
+				if ((uintptr_t)msl->base_va + msl->len < pend) {
+					ZC_LOG(ERR, "%#lx..%#lx straddles DPDK memory",
+						(unsigned long)va, (unsigned long)pend);
+					ret = -EFAULT;
+					break;
+				}
+				pc.msl = msl;
+				cache.st.dpdk_mem++;
+				goto next;
+			}
+			ret = cache_span_create(base, &sp);
+			if (ret != 0)
+				break;
+			cache.st.misses++;
+		} else {
+			cache.st.hits++;
+		}
+		cache_ref(sp, reg);
+		pc.span = sp;
+		ret = cache_pin(sp, va, pend);
+		if (ret != 0) {
+			cache_unref(sp, reg);
+			break;
+		}
+next:
+		if (pieces != NULL)
+			pieces[(*np)++] = pc;
+		va = pend;
+	}
+	if (ret != 0) {
+		cache_unhold(start, va, reg);
+		if (np != NULL)
+			*np = np0;
+	}
+	return ret;
+}
+
+/* What a limit hit means once this request let go of what it held. */
+static int
+cache_limit_error(int ret, size_t len)
+{
+	if (ret != -ENOBUFS && ret != -ENOSPC)
+		return ret;
+	if (cache.busy_refs > 0)
+		return -EAGAIN; /* sends in flight will release pins: wait for them */
+	if (ret == -ENOSPC) {
+		ZC_LOG(ERR, "no span left for %zu bytes: %u spans of 2 MB are held by "
+			"registrations (max_spans)", len, cache.nb_spans);
+		return -ENOSPC;
+	}
+	ZC_LOG(ERR, "pinning %zu more bytes would exceed the memlock limit of %zu bytes "
+		"(%zu pinned, by registrations; RLIMIT_MEMLOCK or the cache's pin_limit)", len,
+		cache.pin_limit, cache.pinned);
+	return -ENOMEM;
+}
+
+int
+zc_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *pieces,
+	unsigned int *nb_pieces)
+{
+	size_t total = 0;
+	unsigned int i;
+	int ret = 0;
+
+	*nb_pieces = 0;
+	pthread_mutex_lock(&cache.lock);
+	for (i = 0; i < nb_iov && ret == 0; i++) {
+		ret = cache_hold((uintptr_t)iov[i].iov_base, iov[i].iov_len, false, pieces,
+			nb_pieces);
+		total += iov[i].iov_len;
+	}
+	if (ret != 0) {
+		for (unsigned int p = 0; p < *nb_pieces; p++)
+			if (pieces[p].span != NULL)
+				cache_unref(pieces[p].span, false);
+		*nb_pieces = 0;
+		ret = cache_limit_error(ret, total);
+	}
+	cache_trim();
+	pthread_mutex_unlock(&cache.lock);
+	return ret;
+}
+
+void
+zc_cache_release(struct zc_span *const *spans, unsigned int n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&cache.lock);
+	for (unsigned int i = 0; i < n; i++)
+		cache_unref(spans[i], false);
+	cache_trim();
+	pthread_mutex_unlock(&cache.lock);
+}
+
+rte_iova_t
+zc_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end, size_t *contig)
+{
+	unsigned int i = (unsigned int)((va - sp->base) >> cache.page_shift);
+	size_t off = va & (cache.page_sz - 1), len = cache.page_sz - off;
+
+	/* The caller holds pages up to end: their entries do not change. */
+	while (va + len < end && sp->iova[i + 1] == sp->iova[i] + cache.page_sz) {
+		i++;
+		len += cache.page_sz;
+	}
+	*contig = RTE_MIN(len, end - va);
+	return sp->iova[(va - sp->base) >> cache.page_shift] + off;
+}
+
+/* ---- Users and devices. */
+
+int
+zc_cache_get(void)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&cache.lock);
+	if (cache.users == 0) {
+		long psz = sysconf(_SC_PAGESIZE);
+
+		cache.page_sz = (size_t)psz;
+		cache.page_shift = (unsigned int)__builtin_ctzl((unsigned long)psz);
+		cache.npages = (unsigned int)(ZC_SPAN_BYTES / cache.page_sz);
+		ret = zc_iova_open();
+		if (ret == 0)
+			cache_limits();
+	}
+	if (ret == 0)
+		cache.users++;
+	pthread_mutex_unlock(&cache.lock);
+	return ret;
+}
+
+void
+zc_cache_put(void)
+{
+	pthread_mutex_lock(&cache.lock);
+	if (--cache.users == 0) {
+		while (cache_evict_lru(NULL))
+			;
+		zc_iova_close();
+	}
+	pthread_mutex_unlock(&cache.lock);
+}
+
+static void
+cache_dev_map_all(struct rte_device *dev, bool map)
+{
+	for (unsigned int b = 0; b < CACHE_HASH; b++)
+		for (struct zc_span *sp = cache.hash[b]; sp != NULL; sp = sp->hnext)
+			for (unsigned int m = 0; m < sp->nb_maps; m++)
+				cache_dma(dev, &sp->maps[m], map);
+}
+
+int
+zc_cache_dev_add(struct rte_device *dev)
+{
+	unsigned int d;
+	int ret = 0;
+
+	pthread_mutex_lock(&cache.lock);
+	for (d = 0; d < cache.nb_devs && cache.devs[d].dev != dev; d++)
+		;
+	if (d < cache.nb_devs) {
+		cache.devs[d].refs++;
+	} else if (d == RTE_DIM(cache.devs)) {
+		ret = -ENOSPC;
+	} else {
+		cache.devs[d] = (struct cache_dev){ .dev = dev, .refs = 1 };
+		cache.nb_devs++;
+		cache_dev_map_all(dev, true);
+	}
+	pthread_mutex_unlock(&cache.lock);
+	return ret;
+}
+
+void
+zc_cache_dev_del(struct rte_device *dev)
+{
+	pthread_mutex_lock(&cache.lock);
+	for (unsigned int d = 0; d < cache.nb_devs; d++)
+		if (cache.devs[d].dev == dev && --cache.devs[d].refs == 0) {
+			cache_dev_map_all(dev, false);
+			cache.devs[d] = cache.devs[--cache.nb_devs];
+			break;
+		}
+	pthread_mutex_unlock(&cache.lock);
+}
+
+/* ---- Public calls. */
+
+int
+tide_zctx_cache_configure(const struct tide_zctx_cache_params *p)
+{
+	if (p == NULL || p->max_spans > RTE_MAX_MEMSEG_LISTS) {
+		ZC_LOG(ERR, "NULL parameters or max_spans above %d", RTE_MAX_MEMSEG_LISTS);
+		return zc_error(EINVAL);
+	}
+	pthread_mutex_lock(&cache.lock);
+	cache.cfg = *p;
+	if (cache.users != 0) {
+		cache_limits();
+		cache_trim();
+		while (cache.pinned > cache.pin_limit && cache_evict_lru(NULL))
+			;
+		while (cache.nb_spans > cache.max_spans && cache_evict_lru(NULL))
+			;
+	}
+	pthread_mutex_unlock(&cache.lock);
+	return 0;
+}
+
+int
+tide_zctx_mem_register(const void *addr, size_t len)
+{
+	uintptr_t va = (uintptr_t)addr;
+	struct cache_reg *r;
+	int ret;
+
+	if (addr == NULL || len == 0 || va + len < va) {
+		ZC_LOG(ERR, "NULL address, zero length or a range that wraps");
+		return zc_error(EINVAL);
+	}
+	r = malloc(sizeof(*r));
+	if (r == NULL)
+		return zc_error(ENOMEM);
+	ret = zc_cache_get();
+	if (ret != 0) {
+		free(r);
+		return zc_error(-ret);
+	}
+	pthread_mutex_lock(&cache.lock);
+	ret = cache_hold(va, len, true, NULL, NULL);
+	if (ret == 0) {
+		*r = (struct cache_reg){ .va = va, .len = len, .next = cache.regs };
+		cache.regs = r;
+	} else if (ret == -ENOBUFS || ret == -ENOSPC) {
+		ret = ret == -ENOBUFS ? -ENOMEM : -ENOSPC;
+		ZC_LOG(ERR, "cannot register %zu bytes: %s (pin_limit %zu, %zu pinned, "
+			"%u spans of %u)", len, ret == -ENOMEM ? "over the memlock limit" :
+			"no span left", cache.pin_limit, cache.pinned, cache.nb_spans,
+			cache.max_spans);
+	}
+	cache_trim();
+	pthread_mutex_unlock(&cache.lock);
+	if (ret != 0) {
+		free(r);
+		zc_cache_put();
+		return zc_error(-ret);
+	}
+	return 0;
+}
+
+int
+tide_zctx_mem_unregister(const void *addr, size_t len)
+{
+	struct cache_reg **pp, *r = NULL;
+
+	pthread_mutex_lock(&cache.lock);
+	for (pp = &cache.regs; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->va == (uintptr_t)addr && (*pp)->len == len) {
+			r = *pp;
+			*pp = r->next;
+			break;
+		}
+	if (r != NULL) {
+		cache_unhold(r->va, r->va + r->len, true);
+		cache_trim();
+	}
+	pthread_mutex_unlock(&cache.lock);
+	if (r == NULL) {
+		ZC_LOG(ERR, "%p+%zu is not registered", addr, len);
+		return zc_error(ENOENT);
+	}
+	free(r);
+	zc_cache_put();
+	return 0;
+}
+
+int
+tide_zctx_mem_invalidate(const void *addr, size_t len)
+{
+	uintptr_t va = (uintptr_t)addr, end = va + len, b;
+	int ret = 0;
+
+	if (addr == NULL || len == 0 || end < va) {
+		ZC_LOG(ERR, "NULL address, zero length or a range that wraps");
+		return zc_error(EINVAL);
+	}
+	pthread_mutex_lock(&cache.lock);
+	for (b = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES); b < end && ret == 0; b += ZC_SPAN_BYTES) {
+		struct zc_span *sp = cache.users ? cache_lookup(b) : NULL;
+
+		if (sp != NULL && sp->refs != 0)
+			ret = -EBUSY;
+		if (b + ZC_SPAN_BYTES < b)
+			break;
+	}
+	for (b = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES); b < end && ret == 0; b += ZC_SPAN_BYTES) {
+		struct zc_span *sp = cache.users ? cache_lookup(b) : NULL;
+
+		if (sp != NULL)
+			cache_evict(sp);
+		if (b + ZC_SPAN_BYTES < b)
+			break;
+	}
+	pthread_mutex_unlock(&cache.lock);
+	if (ret != 0) {
+		ZC_LOG(ERR, "%p+%zu is still used by a send in flight or a registration", addr,
+			len);
+		return zc_error(EBUSY);
+	}
+	return 0;
+}
+
+size_t
+tide_zctx_cache_flush(void)
+{
+	size_t before;
+
+	pthread_mutex_lock(&cache.lock);
+	before = cache.pinned;
+	while (cache_evict_lru(NULL))
+		;
+	before -= cache.pinned;
+	pthread_mutex_unlock(&cache.lock);
+	return before;
+}
+
+int
+tide_zctx_cache_stats_get(struct tide_zctx_cache_stats *st)
+{
+	if (st == NULL)
+		return zc_error(EINVAL);
+	pthread_mutex_lock(&cache.lock);
+	*st = cache.st;
+	st->spans = cache.nb_spans;
+	st->pinned_bytes = cache.pinned;
+	st->idle_bytes = cache.idle_bytes;
+	st->pin_limit = cache.users ? cache.pin_limit :
+		(cache.cfg.pin_limit ? cache.cfg.pin_limit : zc_memlock_rlimit());
+	st->idle_limit = cache.cfg.idle_bytes;
+	pthread_mutex_unlock(&cache.lock);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include "zctx_policy.h"
+
+unsigned int
+tide_zcp_class_of(uint32_t bytes)
+{
+	unsigned int k = 0;
+
+	while (k < TIDE_ZCP_CLASSES - 1 && bytes > (64u << k))
+		k++;
+	return k;
+}
+
+/* Smallest size of class k: the threshold that sends class k and above zero-copy. */
+static uint32_t
+zcp_class_low(unsigned int k)
+{
+	return k == 0 ? 0 : (64u << (k - 1)) + 1;
+}
+
+/* A representative size of class k, for costs per send. */
+static double
+zcp_class_size(unsigned int k)
+{
+	return k == 0 ? 48.0 : 48.0 * (double)(1u << k);
+}
+
+void
+tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold)
+{
+	memset(st, 0, sizeof(*st));
+	st->fixed = fixed_threshold;
+	st->zc_class = TIDE_ZCP_DEFAULT_CLASS;
+}
+
+static bool
+zcp_warm(const struct tide_zcp_class *c)
+{
+	return c->samples[TIDE_ZCP_COPY] >= TIDE_ZCP_WARMUP &&
+		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
+}
+
+/*
+ * Sends of the class between two explorations of the other path: TIDE_ZCP_EXPLORE times
+ * how much dearer that path is, so exploring never costs more than 1/TIDE_ZCP_EXPLORE.
+ */
+static uint32_t
+zcp_explore_period(const struct tide_zcp_class *c, enum tide_zcp_path base)
+{
+	double ratio = c->cpb[base] > 0 ? c->cpb[!base] / c->cpb[base] : 1;
+
+	if (!(ratio > 1))
+		return TIDE_ZCP_EXPLORE;
+	if (ratio > TIDE_ZCP_EXPLORE_MAX / TIDE_ZCP_EXPLORE)
+		return TIDE_ZCP_EXPLORE_MAX;
+	return (uint32_t)(TIDE_ZCP_EXPLORE * ratio);
+}
+
+enum tide_zcp_path
+tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
+{
+	unsigned int k = tide_zcp_class_of(bytes);
+	struct tide_zcp_class *c = &st->cls[k];
+	enum tide_zcp_path base;
+
+	if (st->fixed != TIDE_ZCP_ADAPTIVE)
+		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	c->seen++;
+	if (!zcp_warm(c))
+		return c->samples[TIDE_ZCP_COPY] <= c->samples[TIDE_ZCP_ZC] ? TIDE_ZCP_COPY :
+			TIDE_ZCP_ZC;
+	if (c->seen % zcp_explore_period(c, base) == 0)
+		return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;
+	return base;
+}
+
+/*
+ * Choose the boundary: the expected cost of the recent mix if classes from j on went
+ * zero-copy is what classes below j cost copied plus what the others cost zero-copy.
+ * Running sums give every j in one pass. Strictly better only, and nearest first: ties
+ * keep the boundary where it is.
+ */
+static void
+zcp_choose(struct tide_zcp_state *st)
+{
+	double a[TIDE_ZCP_CLASSES], b[TIDE_ZCP_CLASSES], cost[TIDE_ZCP_CLASSES + 1];
+	double below = 0, above = 0;
+	unsigned int cur = st->zc_class, best = cur, k;
+
+	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
+		const struct tide_zcp_class *c = &st->cls[k];
+		double w = zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
+
+		a[k] = w * c->cpb[TIDE_ZCP_COPY];
+		b[k] = w * c->cpb[TIDE_ZCP_ZC];
+		above += b[k];
+	}
+	for (k = 0; k <= TIDE_ZCP_CLASSES; k++) {
+		cost[k] = below + above;
+		if (k < TIDE_ZCP_CLASSES) {
+			below += a[k];
+			above -= b[k];
+		}
+	}
+	for (unsigned int d = 1; d <= TIDE_ZCP_CLASSES; d++) {
+		unsigned int cand[2] = { cur - d, cur + d };
+
+		for (unsigned int i = 0; i < 2; i++)
+			if (cand[i] <= TIDE_ZCP_CLASSES && /* below 0 wraps */
+					cost[cand[i]] < cost[best] * (1 - 1e-9))
+				best = cand[i];
+	}
+	st->zc_class = best;
+}
+
+void
+tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
+	uint64_t cycles)
+{
+	struct tide_zcp_class *c = &st->cls[tide_zcp_class_of(bytes)];
+	double cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
+	double *avg = &c->cpb[path];
+
+	if (c->samples[path] == 0) {
+		*avg = cpb;
+	} else {
+		if (cpb > *avg * TIDE_ZCP_CLAMP)
+			cpb = *avg * TIDE_ZCP_CLAMP;
+		*avg += (cpb - *avg) / (double)(1u << TIDE_ZCP_EWMA_SHIFT);
+	}
+	if (c->samples[path] != UINT32_MAX)
+		c->samples[path]++;
+	c->weight += 1;
+	if (++st->decay >= TIDE_ZCP_DECAY) {
+		st->decay = 0;
+		for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++)
+			st->cls[k].weight /= 2;
+	}
+	if (st->fixed == TIDE_ZCP_ADAPTIVE && ++st->records >= TIDE_ZCP_RECHOOSE) {
+		st->records = 0;
+		zcp_choose(st);
+	}
+}
+
+uint32_t
+tide_zcp_threshold(const struct tide_zcp_state *st)
+{
+	if (st->fixed != TIDE_ZCP_ADAPTIVE)
+		return st->fixed;
+	return st->zc_class >= TIDE_ZCP_CLASSES ? UINT32_MAX : zcp_class_low(st->zc_class);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_ZCTX_POLICY_H
+#define TIDE_ZCTX_POLICY_H
+
+/**
+ * @file
+ * Copy-or-zero-copy policy of the send agent: decides, never acts (internal, not installed).
+ *
+ * The agent asks tide_zcp_decide() which path a send of n bytes takes, measures what the
+ * send cost (TSC cycles, its share of the TX burst and of the release included) and
+ * reports it with tide_zcp_record(). No clock reads, no DPDK calls: tests drive it with
+ * made-up costs.
+ *
+ * Sizes fall into power-of-two classes. Per class and path the policy keeps a moving
+ * average of cycles per byte. One threshold splits the sizes: below it copy, from it on
+ * zero-copy; it is the class boundary that minimises the expected cost of the recent mix
+ * of sizes (ties: the boundary nearest the current one). Until a class has
+ * TIDE_ZCP_WARMUP samples of each path its sends alternate between the paths; afterwards
+ * one send in TIDE_ZCP_EXPLORE (times how much dearer the other path is) of the class
+ * takes the other path, so that a change of costs is noticed while exploring costs at
+ * most 1/TIDE_ZCP_EXPLORE. A fixed threshold turns all of this off.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** Size classes: class k holds sizes up to 64 << k bytes (class 0: 0..64). */
+#define TIDE_ZCP_CLASSES 15
+/** Samples of each path a class needs before the threshold uses it. */
+#define TIDE_ZCP_WARMUP 8
+/** One send in this many (per class) takes the path the threshold does not choose, times
+ *  how much dearer that path is (at most one in TIDE_ZCP_EXPLORE_MAX).
+ */
+#define TIDE_ZCP_EXPLORE 64
+#define TIDE_ZCP_EXPLORE_MAX 4096
+/** Weight of a new sample in the moving average: 1 / 2^TIDE_ZCP_EWMA_SHIFT. */
+#define TIDE_ZCP_EWMA_SHIFT 3
+/** A sample above this many times the average counts as this many times the average. */
+#define TIDE_ZCP_CLAMP 4
+/** Records between two threshold choices. */
+#define TIDE_ZCP_RECHOOSE 16
+/** Records after which class weights are halved (the mix is a recent one). */
+#define TIDE_ZCP_DECAY 4096
+/** First zero-copy class before anything is measured (sizes above 2 KB). */
+#define TIDE_ZCP_DEFAULT_CLASS 6
+/** tide_zcp_init() value for an adaptive threshold. */
+#define TIDE_ZCP_ADAPTIVE UINT32_MAX
+
+/** The two paths. */
+enum tide_zcp_path {
+	TIDE_ZCP_COPY = 0, /**< copy into pool mbufs */
+	TIDE_ZCP_ZC = 1,   /**< attach the memory as external buffers */
+};
+
+/** What the policy knows about one size class; written only by the functions below. */
+struct tide_zcp_class {
+	double cpb[2];       /**< moving average of cycles per byte, per path */
+	uint32_t samples[2]; /**< samples so far, per path (saturates) */
+	uint32_t seen;       /**< decisions made in the class */
+	double weight;       /**< recent sends of the class (decays) */
+};
+
+/** The policy's state; written only by the functions below. */
+struct tide_zcp_state {
+	struct tide_zcp_class cls[TIDE_ZCP_CLASSES];
+	uint32_t fixed;      /**< TIDE_ZCP_ADAPTIVE, or the fixed threshold in bytes */
+	uint32_t zc_class;   /**< adaptive: classes from this one on go zero-copy
+			      *   (TIDE_ZCP_CLASSES: none) */
+	uint32_t records;    /**< records since the last threshold choice */
+	uint32_t decay;      /**< records since the last weight decay */
+};
+
+/** Start afresh with a fixed threshold (bytes) or TIDE_ZCP_ADAPTIVE. */
+void tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold);
+
+/** The path a send of @p bytes takes. */
+enum tide_zcp_path tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes);
+
+/** Report what a send of @p bytes cost on @p path, in cycles. */
+void tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
+	uint64_t cycles);
+
+/** The current threshold, bytes: payloads shorter than this are copied (UINT32_MAX: all). */
+uint32_t tide_zcp_threshold(const struct tide_zcp_state *st);
+
+/** The class of a size. */
+unsigned int tide_zcp_class_of(uint32_t bytes);
+
+#endif /* TIDE_ZCTX_POLICY_H */

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_ZCTX_PRIVATE_H
+#define TIDE_ZCTX_PRIVATE_H
+
+/* Internals of the zero-copy TX library (not installed). */
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_memory.h>
+
+#include "tide_zctx.h"
+#include "zctx_policy.h"
+
+extern int tide_zctx_logtype;
+
+#define ZC_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, tide_zctx_logtype, "tide_zctx: %s(): " fmt "\n", __func__, \
+		##__VA_ARGS__)
+
+#define ZC_NAMESIZE 32
+/* Packets per TX burst. */
+#define ZC_BURST 32
+/* Longest external segment: buf_len is 16 bits. */
+#define ZC_SEG_MAX 61440u
+/* Pin and translation spans: 2 MB aligned windows of the address space. */
+#define ZC_SPAN_SHIFT 21
+#define ZC_SPAN_BYTES (1ul << ZC_SPAN_SHIFT)
+/* Pieces (one span or DPDK memseg list each) a send's payload may touch. */
+#define ZC_MAX_PIECES (2 * TIDE_ZCTX_MAX_IOV)
+/* tide_zctx_free() waits this long for the PMD before refusing with -EBUSY. */
+#define ZC_FREE_TIMEOUT_MS 1000
+
+/* Counters have one writer (the agent) and readers anywhere. */
+#define ZC_CNT(z, f, v) __atomic_store_n(&(z)->cnt.f, (z)->cnt.f + (v), __ATOMIC_RELAXED)
+
+static inline int
+zc_error(int err)
+{
+	rte_errno = err;
+	return -err;
+}
+
+/* ---- zctx_pin.c: mlock within the limit, and what a failure means. */
+
+/* Pin [va, va + len) (page aligned). 0 or -EFAULT, -ENOMEM, -EPERM; logs why. */
+int zc_pin(uintptr_t va, size_t len);
+/* Unpin [va, va + len) (page aligned). */
+void zc_unpin(uintptr_t va, size_t len);
+/* The process's RLIMIT_MEMLOCK soft limit (SIZE_MAX when unlimited). */
+size_t zc_memlock_rlimit(void);
+
+/* ---- zctx_iova.c: virtual to IO addresses. */
+
+/* Open what translation needs (pagemap in PA mode). 0 or a negative errno. */
+int zc_iova_open(void);
+void zc_iova_close(void);
+/* IO addresses of @p n pages from page-aligned @p va into @p iova. 0, -EFAULT (a page
+ * not present), -EPERM (no physical addresses for us) or -EIO.
+ */
+int zc_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova);
+/* IO address of @p va in DPDK memory list @p msl, and bytes IOVA-contiguous from it. */
+rte_iova_t zc_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig);
+
+/* ---- zctx_cache.c: the process-wide pin and translation cache. */
+
+struct zc_span;
+
+/* One piece of a payload: within one span, or within one DPDK memseg list. */
+struct zc_piece {
+	uintptr_t va;
+	size_t len;
+	struct zc_span *span;                /* NULL: DPDK memory */
+	const struct rte_memseg_list *msl;   /* DPDK memory */
+};
+
+int zc_cache_get(void);
+void zc_cache_put(void);
+/* Pin and translate the iovecs and hold them for one send. Fills @p pieces. 0, -EAGAIN
+ * (pins held by sends in flight must be released first: retry), or a negative errno
+ * (logged).
+ */
+int zc_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *pieces,
+	unsigned int *nb_pieces);
+/* Release what acquires took: @p n span references. */
+void zc_cache_release(struct zc_span *const *spans, unsigned int n);
+/* IO address of @p va in a held span, and bytes IOVA-contiguous from it up to @p end. */
+rte_iova_t zc_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end, size_t *contig);
+/* Devices the spans are DMA-mapped for: one reference per instance port. */
+int zc_cache_dev_add(struct rte_device *dev);
+void zc_cache_dev_del(struct rte_device *dev);
+
+/* ---- Instances. */
+
+enum zc_path {
+	ZC_PATH_COPY = TIDE_ZCP_COPY,
+	ZC_PATH_ZC = TIDE_ZCP_ZC,
+};
+
+/* A port as the agent sees it. */
+struct zc_port {
+	uint16_t port_id;
+	uint16_t nb_txq;
+	uint16_t max_segs;       /* segments per packet */
+	bool zc_ok;              /* takes mbuf chains */
+	uint32_t max_frame;      /* bytes per packet, header included */
+	struct rte_device *dev;
+};
+
+/* One send taken by the agent, until its completion is posted. */
+struct zc_slot {
+	struct rte_mbuf_ext_shared_info shinfo; /* zc: one reference per attached mbuf,
+						 * plus the builder's while building */
+	uint32_t done;          /* every mbuf freed (zc) or taken by the PMD (copy); the
+				 * free callback may set it on any thread */
+	struct tide_zctx *z;
+	int32_t status;         /* refused by the agent: negative errno */
+	uint8_t path;
+	bool cancelled;         /* some of it was cancelled */
+	bool built;             /* every packet built (or none will be) */
+	uint16_t nb_pieces;
+	uint32_t pkts_left;     /* copy: packets built but not yet taken by the PMD */
+	uint32_t bytes_sent;    /* payload bytes the PMD took */
+	uint64_t cycles;        /* measured cost */
+	struct zc_piece pieces[ZC_MAX_PIECES];
+	struct tide_zctx_sqe sqe;
+};
+
+/* Where the agent is in building the current send. */
+struct zc_cursor {
+	bool active;            /* slots[cur] is taken and being built */
+	bool prepared;          /* its path is chosen and its memory held */
+	uint32_t off;           /* payload bytes built */
+	uint16_t iov;           /* position: iovec, and byte within it */
+	size_t iov_off;
+	uint16_t piece;         /* zc: piece, and byte within it */
+	size_t piece_off;
+	uint16_t pkt_index;
+};
+
+/* Packets waiting for one TX queue, all of one path. */
+struct zc_txb {
+	uint16_t port;
+	uint16_t queue;
+	uint16_t n;
+	uint8_t path;
+	struct rte_mbuf *pkts[ZC_BURST];
+	struct zc_slot *slot[ZC_BURST];
+	uint32_t bytes[ZC_BURST];
+};
+
+/* Counters the agent writes (others read them atomically). */
+struct zc_counters {
+	uint64_t submitted, completed, failed, cancelled;
+	uint64_t zc_sends, copy_sends, zc_bytes, copy_bytes;
+	uint64_t packets, segments, tx_stalls, busy_cycles;
+};
+
+struct tide_zctx {
+	struct tide_zctx_fast fast;        /* first: the inline fast path casts to it */
+	TAILQ_ENTRY(tide_zctx) next;       /* in the registry */
+	char name[ZC_NAMESIZE];
+	struct tide_zctx_params params;
+	struct zc_port ports[TIDE_ZCTX_MAX_PORTS];
+	int8_t port_idx[RTE_MAX_ETHPORTS]; /* index in ports[], -1: not ours */
+	struct rte_mempool *pool;          /* headers and copies */
+	bool own_pool;
+	struct rte_mempool *shells;        /* data-less mbufs for external buffers */
+	int cpl_fd;                        /* completion eventfd, -1 without */
+	uint64_t rejected;                 /* refused submissions, atomically */
+	uint64_t zc_released;              /* free callbacks run, atomically */
+
+	/* Agent state: its own. */
+	struct zc_slot *slots;             /* depth slots, by sequence number */
+	uint32_t mask;
+	uint64_t head;                     /* oldest send without a completion */
+	uint64_t cur;                      /* send being built (tail of the taken ones) */
+	struct zc_cursor cursor;
+	struct zc_txb txb;
+	struct tide_zcp_state pol;
+	uint32_t pol_gen;                  /* the threshold request it applied */
+	uint64_t last_cleanup_ns;
+	struct zc_counters cnt;
+
+	/* Between the control path and the agent. */
+	uint32_t threshold_req;            /* tide_zctx_threshold_set(), with... */
+	uint32_t threshold_gen;            /* ...its generation */
+	uint32_t agent_done;               /* the agent finished stopping and left */
+	bool agent_started;
+	bool agent_joined;
+	pthread_t thread;                  /* control-thread agent */
+	uint32_t threshold_now;            /* for stats */
+};
+
+/* zctx.c */
+struct tide_zctx *zc_registry_first_locked(void);
+struct tide_zctx *zc_registry_next_locked(struct tide_zctx *z);
+struct tide_zctx *zc_registry_find_locked(const char *name);
+void zc_registry_lock(void);
+void zc_registry_unlock(void);
+
+/* zctx_build.c: packets of the current send into the TX batch. */
+/* Build the next packet of slot @p s; returns payload bytes put in it, 0 when mbufs are
+ * short (retry later).
+ */
+uint32_t zc_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
+void zc_extbuf_free_cb(void *addr, void *opaque);
+
+/* zctx_agent.c */
+int zc_agent_start(struct tide_zctx *z);
+/* Wait until the agent has stopped; 0, or -ETIMEDOUT after @p timeout_ms (0: for ever). */
+int zc_agent_wait(struct tide_zctx *z, unsigned int timeout_ms);
+
+#endif /* TIDE_ZCTX_PRIVATE_H */

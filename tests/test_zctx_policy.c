@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* The copy-or-zero-copy policy, without EAL, on made-up costs. */
+
+#include "test_common.h"
+#include "zctx_policy.h"
+
+/* Fake costs in cycles: copying costs per byte, zero-copy costs per send. */
+static uint64_t
+cost(enum tide_zcp_path p, uint32_t bytes, double zc_fixed)
+{
+	return p == TIDE_ZCP_COPY ? (uint64_t)(50 + 1.0 * bytes) :
+		(uint64_t)(zc_fixed + 0.05 * bytes);
+}
+
+static enum tide_zcp_path
+cheaper(uint32_t bytes, double zc_fixed)
+{
+	return cost(TIDE_ZCP_COPY, bytes, zc_fixed) <= cost(TIDE_ZCP_ZC, bytes, zc_fixed) ?
+		TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+}
+
+static const uint32_t mix[] = { 64, 128, 256, 512, 1024, 4096, 16384, 65536 };
+#define NB_MIX (unsigned int)(sizeof(mix) / sizeof(mix[0]))
+
+/* Run n sends of the mix; returns how many took the cheaper path. */
+static unsigned int
+run(struct tide_zcp_state *st, unsigned int n, double zc_fixed)
+{
+	unsigned int good = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t b = mix[i % NB_MIX];
+		enum tide_zcp_path p = tide_zcp_decide(st, b);
+
+		good += p == cheaper(b, zc_fixed);
+		tide_zcp_record(st, b, p, cost(p, b, zc_fixed));
+	}
+	return good;
+}
+
+static void
+test_classes_are_powers_of_two_from_64(void)
+{
+	CU_ASSERT_EQUAL(tide_zcp_class_of(0), 0);
+	CU_ASSERT_EQUAL(tide_zcp_class_of(64), 0);
+	CU_ASSERT_EQUAL(tide_zcp_class_of(65), 1);
+	CU_ASSERT_EQUAL(tide_zcp_class_of(128), 1);
+	CU_ASSERT_EQUAL(tide_zcp_class_of(1u << 20), TIDE_ZCP_CLASSES - 1);
+	CU_ASSERT_EQUAL(tide_zcp_class_of(UINT32_MAX), TIDE_ZCP_CLASSES - 1);
+}
+
+static void
+test_a_fixed_threshold_is_obeyed(void)
+{
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, 1000);
+	for (unsigned int i = 0; i < 5000; i++) {
+		CU_ASSERT_EQUAL(tide_zcp_decide(&st, 999), TIDE_ZCP_COPY);
+		CU_ASSERT_EQUAL(tide_zcp_decide(&st, 1000), TIDE_ZCP_ZC);
+		/* Costs that say the opposite change nothing. */
+		tide_zcp_record(&st, 999, TIDE_ZCP_COPY, 1000000);
+		tide_zcp_record(&st, 1000, TIDE_ZCP_ZC, 1000000);
+	}
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 1000);
+	tide_zcp_init(&st, 0);
+	CU_ASSERT_EQUAL(tide_zcp_decide(&st, 1), TIDE_ZCP_ZC);
+	tide_zcp_init(&st, UINT32_MAX - 1);
+	CU_ASSERT_EQUAL(tide_zcp_decide(&st, 1u << 20), TIDE_ZCP_COPY);
+}
+
+static void
+test_warm_up_alternates_the_paths(void)
+{
+	struct tide_zcp_state st;
+	unsigned int n[2] = { 0, 0 };
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	for (unsigned int i = 0; i < 2 * TIDE_ZCP_WARMUP; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 700);
+
+		n[p]++;
+		tide_zcp_record(&st, 700, p, cost(p, 700, 400));
+	}
+	CU_ASSERT_EQUAL(n[TIDE_ZCP_COPY], TIDE_ZCP_WARMUP);
+	CU_ASSERT_EQUAL(n[TIDE_ZCP_ZC], TIDE_ZCP_WARMUP);
+}
+
+static void
+test_the_threshold_settles_at_the_crossover(void)
+{
+	struct tide_zcp_state st;
+	unsigned int good;
+
+	/* Crossover: 50 + b = 400 + 0.05 b at b = 368: 64..256 copy, 512 up zero-copy. */
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run(&st, 4000, 400);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+	good = run(&st, 8000, 400);
+	/* Only exploration takes the other path: one send in TIDE_ZCP_EXPLORE. */
+	CU_ASSERT(good >= 8000 - 8000 / TIDE_ZCP_EXPLORE - NB_MIX);
+	CU_ASSERT(good < 8000);
+}
+
+static void
+test_each_size_gets_the_cheaper_path_within_5pct(void)
+{
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run(&st, 4000, 400);
+	for (unsigned int k = 0; k < NB_MIX; k++) {
+		uint32_t b = mix[k];
+		double spent = 0, best = 0;
+
+		for (unsigned int i = 0; i < 1000; i++) {
+			enum tide_zcp_path p = tide_zcp_decide(&st, b);
+
+			spent += cost(p, b, 400);
+			best += cost(cheaper(b, 400), b, 400);
+			tide_zcp_record(&st, b, p, cost(p, b, 400));
+		}
+		CU_ASSERT(spent <= best * 1.05);
+	}
+}
+
+static void
+test_a_change_of_costs_moves_the_threshold(void)
+{
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run(&st, 4000, 400);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+	/* Zero-copy becomes expensive per send (say, every send misses the pin cache):
+	 * crossover 50 + b = 6000 + 0.05 b at b = 6263: the threshold climbs to 4097.
+	 */
+	run(&st, 60000, 6000);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 4097);
+	/* And comes back. */
+	run(&st, 60000, 400);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+}
+
+static void
+test_one_outlier_does_not_flip_a_class(void)
+{
+	struct tide_zcp_state st;
+	unsigned int zc = 0;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	for (unsigned int i = 0; i < 200; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 65536);
+
+		tide_zcp_record(&st, 65536, p, cost(p, 65536, 400));
+	}
+	tide_zcp_record(&st, 65536, TIDE_ZCP_ZC, 100000000); /* a page-fault storm, once */
+	for (unsigned int i = 0; i < 100; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 65536);
+
+		zc += p == TIDE_ZCP_ZC;
+		tide_zcp_record(&st, 65536, p, cost(p, 65536, 400));
+	}
+	CU_ASSERT(zc >= 97);
+	CU_ASSERT(tide_zcp_threshold(&st) <= 65536);
+}
+
+static void
+test_a_size_never_seen_keeps_the_default(void)
+{
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 2049);
+	/* Copy always cheaper for the one size in use: everything below it copies... */
+	for (unsigned int i = 0; i < 2000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 100000);
+
+		tide_zcp_record(&st, 100000, p, p == TIDE_ZCP_COPY ? 1000 : 9000000);
+	}
+	CU_ASSERT(tide_zcp_threshold(&st) > 100000);
+	CU_ASSERT_EQUAL(tide_zcp_decide(&st, 64), TIDE_ZCP_COPY);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("zctx_policy");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_classes_are_powers_of_two_from_64);
+	CU_ADD_TEST(s, test_a_fixed_threshold_is_obeyed);
+	CU_ADD_TEST(s, test_warm_up_alternates_the_paths);
+	CU_ADD_TEST(s, test_the_threshold_settles_at_the_crossover);
+	CU_ADD_TEST(s, test_each_size_gets_the_cheaper_path_within_5pct);
+	CU_ADD_TEST(s, test_a_change_of_costs_moves_the_threshold);
+	CU_ADD_TEST(s, test_one_outlier_does_not_flip_a_class);
+	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "zctx_policy", false, register_tests);
+}
