@@ -185,8 +185,11 @@ steady_consumer(void *arg)
 	unsigned int i;
 
 	for (i = 0; i < s->n; i++) {
-		while (tide_test_now_ns() < next)
-			;
+		uint64_t now = tide_test_now_ns();
+
+		/* Sleep, not spin: the control thread must be able to run on a 2-core box. */
+		if (now < next)
+			tide_test_sleep_us((next - now) / 1000);
 		next += s->period_ns;
 		s->m[i] = rte_pktmbuf_alloc(s->mp);
 		if (s->m[i] == NULL)
@@ -198,9 +201,20 @@ steady_consumer(void *arg)
 static void
 test_growth_ahead_of_need_before_the_pool_runs_dry(void)
 {
-	/* No sync growth: only the control thread may grow, and it must do so in time. */
-	struct rte_mempool *mp = make_pool("tp_ahead", 2 * MB, 2 * MB, 128 * MB, 0,
-		TIDE_POOL_F_NO_SYNC_GROW);
+	/* No sync growth: only the control thread may grow, and it must do so in time. The
+	 * watermark (two blocks) leaves 50 ms of slack for a busy machine's scheduler.
+	 */
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	tide_pool_params_init(&p, "tp_ahead");
+	p.base_bytes = 2 * MB;
+	p.block_bytes = 2 * MB;
+	p.wall_bytes = 128 * MB;
+	p.cache_size = 0;
+	p.low_watermark = 2000;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW;
+	mp = make_pool_p(&p);
 	struct steady s = { .mp = mp, .n = 20000, .period_ns = 25000 };
 	struct tide_pool_stats st;
 	pthread_t t;

@@ -371,6 +371,18 @@ test_unpinned_once_when_segments_are_freed_out_of_order(void)
 		segs[i] = segs[j];
 		segs[j] = t;
 	}
+	/* Hold back a segment that carries pinned pages (not a header). How many
+	 * segments there are depends on which pages happen to be physically
+	 * contiguous, so the shuffle alone cannot choose it. */
+	for (unsigned int i = ns; i-- > 0;)
+		if (RTE_MBUF_HAS_EXTBUF(segs[i])) {
+			struct rte_mbuf *t = segs[ns - 1];
+
+			segs[ns - 1] = segs[i];
+			segs[i] = t;
+			break;
+		}
+	CU_ASSERT_FATAL(RTE_MBUF_HAS_EXTBUF(segs[ns - 1]) != 0); /* a 64-bit flag */
 	for (unsigned int i = 0; i + 1 < ns; i++)
 		rte_pktmbuf_free_seg(segs[i]);
 	/* One segment still out: the pages stay pinned, no completion. */
