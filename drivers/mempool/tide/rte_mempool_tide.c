@@ -272,6 +272,18 @@ tp_reserve_slot(struct tpool *tp, int socket)
 	return 0;
 }
 
+/* Append @p b to the age order as the newest live block. Caller holds the lock. */
+static void
+tp_age_append(struct tpool *tp, struct tblk *b)
+{
+	b->pos = tp->nb_live;
+	b->live = true;
+	tp->age[tp->nb_live++] = b;
+	b->low = b->nb_free;
+	if (b->nb_free > 0 && b->pos < tp->first)
+		tp->first = b->pos;
+}
+
 /* Register a block by address; live blocks also join age[]. Caller holds the lock. */
 static void
 tp_link(struct tpool *tp, struct tblk *b, bool live)
@@ -283,14 +295,8 @@ tp_link(struct tpool *tp, struct tblk *b, bool live)
 	tp->addr[i] = b;
 	tp->nb_blk++;
 	b->id = ++tp->next_id;
-	if (live) {
-		b->pos = tp->nb_live;
-		b->live = true;
-		tp->age[tp->nb_live++] = b;
-		b->low = b->nb_free;
-		if (b->nb_free > 0 && b->pos < tp->first)
-			tp->first = b->pos;
-	}
+	if (live)
+		tp_age_append(tp, b);
 }
 
 /* Publish a hidden block to dequeue. Caller holds the lock. */
@@ -298,12 +304,7 @@ static void
 tp_publish(struct tpool *tp, struct tblk *b)
 {
 	tp_sync(tp);
-	b->pos = tp->nb_live;
-	b->live = true;
-	tp->age[tp->nb_live++] = b;
-	b->low = b->nb_free;
-	if (b->nb_free > 0 && b->pos < tp->first)
-		tp->first = b->pos;
+	tp_age_append(tp, b);
 }
 
 /* Take a block out of both arrays. Caller holds the lock. */
