@@ -51,11 +51,7 @@ suite_init(void)
 
 	if (tide_msg_init(&conf) != 0)
 		return -1;
-	tide_pool_params_init(&p, "tm_tide");
-	p.base_bytes = 16 * MB;
-	p.block_bytes = 8 * MB;
-	p.wall_bytes = 256 * MB;
-	p.cache_size = 0;
+	pool_params(&p, "tm_tide", 16 * MB, 8 * MB, 256 * MB, 0);
 	tide_mp = tide_pool_create(&p);
 	stock_mp = rte_pktmbuf_pool_create("tm_stock", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		SOCKET_ID_ANY);

@@ -61,11 +61,7 @@ test_allocating_past_the_base_grows_block_by_block(void)
 
 	/* Sync growth only: a low watermark of one object and no prediction. */
 	struct tide_pool_params p;
-	tide_pool_params_init(&p, "tp_steps");
-	p.base_bytes = 4 * MB;
-	p.block_bytes = 4 * MB;
-	p.wall_bytes = 64 * MB;
-	p.cache_size = 0;
+	pool_params(&p, "tp_steps", 4 * MB, 4 * MB, 64 * MB, 0);
 	p.low_watermark = 1;
 	p.flags = TIDE_POOL_F_NO_PREDICT;
 	mp = tide_pool_create(&p);
@@ -207,11 +203,7 @@ test_growth_ahead_of_need_before_the_pool_runs_dry(void)
 	struct tide_pool_params p;
 	struct rte_mempool *mp;
 
-	tide_pool_params_init(&p, "tp_ahead");
-	p.base_bytes = 2 * MB;
-	p.block_bytes = 2 * MB;
-	p.wall_bytes = 128 * MB;
-	p.cache_size = 0;
+	pool_params(&p, "tp_ahead", 2 * MB, 2 * MB, 128 * MB, 0);
 	p.low_watermark = 2000;
 	p.flags = TIDE_POOL_F_NO_SYNC_GROW;
 	mp = make_pool_p(&p);
@@ -436,12 +428,8 @@ test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing(void)
 	struct tide_pool_params p;
 	struct tide_pool_stats st;
 
-	tide_pool_params_init(&p, "tp_stress");
-	p.base_bytes = 2 * MB;
-	p.block_bytes = 2 * MB;
-	p.wall_bytes = 256 * MB;
+	pool_params(&p, "tp_stress", 2 * MB, 2 * MB, 256 * MB, 128);
 	p.priv_size = 8;
-	p.cache_size = 128;
 	p.reap_period_ms = 0; /* growth only: the reaper has its own stress */
 	s.mp = make_pool_p(&p);
 	pool_stress_run(&s, 2000ull * 1000 * 1000);

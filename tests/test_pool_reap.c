@@ -30,11 +30,7 @@ manual_pool(const char *name, unsigned int cache, unsigned int idle_ms)
 {
 	struct tide_pool_params p;
 
-	tide_pool_params_init(&p, name);
-	p.base_bytes = 2 * MB;
-	p.block_bytes = 2 * MB;
-	p.wall_bytes = 128 * MB;
-	p.cache_size = cache;
+	pool_params(&p, name, 2 * MB, 2 * MB, 128 * MB, cache);
 	p.reap_period_ms = 0;
 	p.idle_ms = idle_ms;
 	p.flags = TIDE_POOL_F_NO_PREDICT;
@@ -143,11 +139,7 @@ test_pool_returns_to_base_after_traffic_and_cache_flush(void)
 	int worker = tide_test_worker_lcore();
 	struct tide_pool_stats st;
 
-	tide_pool_params_init(&p, "tr_base");
-	p.base_bytes = 2 * MB;
-	p.block_bytes = 2 * MB;
-	p.wall_bytes = 128 * MB;
-	p.cache_size = 256;
+	pool_params(&p, "tr_base", 2 * MB, 2 * MB, 128 * MB, 256);
 	p.reap_period_ms = 5;
 	p.idle_ms = 20;
 	c.mp = make_pool_p(&p);
@@ -330,12 +322,8 @@ test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
 	struct tide_mempool_stats ms;
 	struct tide_pool_stats st;
 
-	tide_pool_params_init(&p, "tr_stress");
-	p.base_bytes = 2 * MB;
-	p.block_bytes = 2 * MB;
-	p.wall_bytes = 512 * MB;
+	pool_params(&p, "tr_stress", 2 * MB, 2 * MB, 512 * MB, 64);
 	p.priv_size = 8;
-	p.cache_size = 64;
 	p.reap_period_ms = 1;
 	p.idle_ms = 2;
 	s.mp = make_pool_p(&p);

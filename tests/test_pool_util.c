@@ -26,17 +26,24 @@ make_pool_p(struct tide_pool_params *p)
 	return mp;
 }
 
+void
+pool_params(struct tide_pool_params *p, const char *name, size_t base, size_t block,
+	size_t wall, unsigned int cache)
+{
+	tide_pool_params_init(p, name);
+	p->base_bytes = base;
+	p->block_bytes = block;
+	p->wall_bytes = wall;
+	p->cache_size = cache;
+}
+
 struct rte_mempool *
 make_pool(const char *name, size_t base, size_t block, size_t wall, unsigned int cache,
 	uint32_t flags)
 {
 	struct tide_pool_params p;
 
-	tide_pool_params_init(&p, name);
-	p.base_bytes = base;
-	p.block_bytes = block;
-	p.wall_bytes = wall;
-	p.cache_size = cache;
+	pool_params(&p, name, base, block, wall, cache);
 	p.flags = flags;
 	return make_pool_p(&p);
 }

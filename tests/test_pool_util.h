@@ -13,6 +13,10 @@
 
 #define MB (1ull << 20)
 
+/** Initialise @p p with the defaults but these sizes (other fields to set after). */
+void pool_params(struct tide_pool_params *p, const char *name, size_t base, size_t block,
+	size_t wall, unsigned int cache);
+
 /** Create an elastic pool with the defaults but these sizes; CU_FAIL_FATAL on error. */
 struct rte_mempool *make_pool(const char *name, size_t base, size_t block, size_t wall,
 	unsigned int cache, uint32_t flags);
