@@ -79,20 +79,26 @@ mp_worker(void *arg)
 	return 0;
 }
 
+/* Total rate; *share is the slowest lcore's rate over the fastest's (1: even). */
 static double
-mp_measure(struct rte_mempool *mp, unsigned int bulk, unsigned int keep, unsigned int ms)
+mp_measure(struct rte_mempool *mp, unsigned int bulk, unsigned int keep, unsigned int ms,
+	double *share)
 {
 	struct mp_run r = {
 		.mp = mp, .bulk = bulk, .keep = keep ? keep : bulk, .ns = (uint64_t)ms * 1000000,
 	};
-	double total = 0;
+	double total = 0, lo = 1e18, hi = 0;
 	unsigned int lc;
 
 	bench_on_all_lcores(mp_worker, &r);
 	if (r.fail)
 		return -1;
-	RTE_LCORE_FOREACH(lc)
+	RTE_LCORE_FOREACH(lc) {
 		total += r.rate[lc];
+		lo = RTE_MIN(lo, r.rate[lc]);
+		hi = RTE_MAX(hi, r.rate[lc]);
+	}
+	*share = hi > 0 ? lo / hi : 0;
 	return total;
 }
 
@@ -178,6 +184,7 @@ static int
 mp_run(const struct bench_opts *o)
 {
 	static double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS];
+	static double shares[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS];
 	struct rte_mempool *pools[NB_DRV][NB_CACHE] = { { NULL } };
 	double med[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP];
 	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
@@ -207,7 +214,8 @@ mp_run(const struct bench_opts *o)
 
 						if (mp_selected(o, c, b, k))
 							x = mp_measure(pools[d][c], mp_bulks[b],
-								mp_keeps[k], bench_ms(o, MP_MS));
+								mp_keeps[k], bench_ms(o, MP_MS),
+								&shares[d][c][b][k][round]);
 						if (x < 0)
 							goto out;
 						rates[d][c][b][k][round] = x;
@@ -220,9 +228,13 @@ mp_run(const struct bench_opts *o)
 				for (unsigned int d = 0; d < NB_DRV; d++) {
 					med[d][c][b][k] = bench_median(rates[d][c][b][k], rounds);
 					mp_variant(v, sizeof(v), mp_drivers[d], c, b, k);
-					if (mp_selected(o, c, b, k))
-						bench_emit(v, "rate", med[d][c][b][k] / 1e6,
-							"Mobj/s");
+					if (!mp_selected(o, c, b, k))
+						continue;
+					bench_emit(v, "rate", med[d][c][b][k] / 1e6, "Mobj/s");
+					/* Lock-based drivers may favour one lcore: show how much. */
+					bench_emit(v, "lcore_share",
+						bench_median(shares[d][c][b][k], rounds),
+						"min/max");
 				}
 	for (unsigned int c = 0; c < NB_CACHE; c++) {
 		double worst[NB_KEEP][NB_DRV];
