@@ -174,6 +174,61 @@ test_fifo_exchange_keeps_order(void)
 	tide_xchg_free(x);
 }
 
+/* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
+static void
+test_stage_forms_make_send_and_receive_unmake(void)
+{
+	struct tide_xchg *x = xchg("tm_forms", TIDE_XCHG_FIFO, 63, 0);
+	struct tide_xchg *px = xchg("tm_forms_p", TIDE_XCHG_PRIO, 64, 3);
+	struct rte_mbuf *m[80], *got[80];
+	unsigned int before = in_use(tide_mp), sent, n;
+	int st = tide_stage_register("tm_forms_rx");
+
+	CU_ASSERT_FATAL(st >= 0);
+
+	for (int i = 0; i < 80; i++)
+		m[i] = pkt(tide_mp, (uint32_t)i, 64);
+	/* 80 bare mbufs into an exchange of 63: the rest stay, made and held by the stage. */
+	sent = tide_xchg_make_send_burst(x, m, 80, (uint16_t)st, 1);
+	CU_ASSERT_EQUAL(sent, 63);
+	for (unsigned int i = 0; i < sent; i++) {
+		CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+		CU_ASSERT_EQUAL(tide_msg_owner(m[i]), TIDE_STAGE_NONE);
+		CU_ASSERT_EQUAL(tide_msg_prio(m[i]), 1);
+	}
+	for (unsigned int i = sent; i < 80; i++) {
+		CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+		CU_ASSERT_EQUAL(tide_msg_owner(m[i]), st);
+		CU_ASSERT_EQUAL(seq_of(m[i]), i);
+	}
+	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)st, NULL, 0), (int)(80 - sent));
+	/* Out they come bare, in order, ready for rte_eth_tx_burst(). */
+	n = tide_xchg_recv_unmake_burst(x, got, 80);
+	CU_ASSERT_EQUAL(n, sent);
+	for (unsigned int i = 0; i < n; i++) {
+		CU_ASSERT_FALSE(tide_msg_is_made(got[i]));
+		CU_ASSERT_EQUAL(seq_of(got[i]), i);
+		CU_ASSERT_EQUAL(rte_mbuf_check(got[i], 1, NULL), 0);
+	}
+	rte_pktmbuf_free_bulk(got, n);
+	tide_msg_release_burst(&m[sent], 80 - sent);
+	/* On a priority exchange the burst goes to its level (clamped to the top). */
+	for (int i = 0; i < 4; i++)
+		m[i] = pkt(tide_mp, (uint32_t)i, 64);
+	CU_ASSERT_EQUAL(tide_xchg_make_send_burst(px, m, 2, 4, 0), 2);
+	CU_ASSERT_EQUAL(tide_xchg_make_send_burst(px, &m[2], 2, 4, 9), 2);
+	CU_ASSERT_EQUAL(tide_xchg_recv_burst(px, got, 4, 5), 4);
+	CU_ASSERT_EQUAL(seq_of(got[0]), 2);
+	CU_ASSERT_EQUAL(seq_of(got[2]), 0);
+	CU_ASSERT_EQUAL(tide_msg_prio(got[0]), 9);
+	CU_ASSERT_EQUAL(tide_msg_owner(got[0]), 5);
+	tide_msg_release_burst(got, 4);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	tide_xchg_free(x);
+	tide_xchg_free(px);
+	tide_stage_unregister((uint16_t)st);
+}
+
 static void
 test_priority_exchange_serves_highest_first_fifo_within(void)
 {
@@ -637,6 +692,40 @@ test_proxies_point_into_the_real_message(void)
 	CU_ASSERT_EQUAL(in_use(tide_mp), before - 1);
 }
 
+/* Make writes half the header: the proxy counts of an mbuf's earlier life as a message
+ * must not show through when it is made again.
+ */
+static void
+test_a_remade_message_starts_with_no_proxies(void)
+{
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *real = pkt(stock_mp, 0, 64), *p[2], *again;
+
+	tide_msg_make(real, 1, 0);
+	CU_ASSERT_EQUAL(tide_msg_nb_proxies(real), 0);
+	CU_ASSERT_TRUE(tide_msg_all_replied(real));
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(real, 2, (struct tide_msg_range[]){ r, r },
+		p), 0);
+	CU_ASSERT_EQUAL(tide_msg_nb_proxies(real), 2);
+	CU_ASSERT_EQUAL(tide_msg_reply(p[0]), 1);
+	CU_ASSERT_FALSE(tide_msg_all_replied(real));
+	tide_msg_proxy_release(p[0]);
+	tide_msg_proxy_release(p[1]);
+	/* Unmade (sent, say) and made again: its header bytes still hold the old counts. */
+	tide_msg_unmake(real);
+	again = real;
+	tide_msg_make(again, 1, 0);
+	CU_ASSERT_EQUAL(tide_msg_nb_proxies(again), 0);
+	CU_ASSERT_TRUE(tide_msg_all_replied(again));
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(again, 1, &r, p), 0);
+	CU_ASSERT_EQUAL(tide_msg_nb_proxies(again), 1);
+	CU_ASSERT_EQUAL(tide_msg_reply(p[0]), 1);
+	CU_ASSERT_TRUE(tide_msg_all_replied(again));
+	tide_msg_proxy_release(p[0]);
+	tide_msg_release(again);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
 /* Release 1 real + 3 proxies in order perm[]; the body goes back only at the last. */
 static void
 release_in_order(const int *perm)
@@ -1025,6 +1114,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_make_and_unmake_in_place_on_both_kinds_of_pool);
 	CU_ADD_TEST(s, test_fifo_exchange_keeps_order);
+	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
 	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
@@ -1033,6 +1123,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
 	CU_ADD_TEST(s, test_proxies_point_into_the_real_message);
+	CU_ADD_TEST(s, test_a_remade_message_starts_with_no_proxies);
 	CU_ADD_TEST(s, test_real_and_proxies_released_in_every_order);
 	CU_ADD_TEST(s, test_proxies_multicast_to_servers_who_reply);
 	CU_ADD_TEST(s, test_proxy_area_exhaustion_is_refused_whole);

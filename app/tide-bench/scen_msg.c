@@ -2,8 +2,10 @@
 
 /*
  * msg: what making packets messages costs. Per packet: make + send + receive + unmake
- * over a FIFO exchange, against passing the raw mbuf pointers over an rte_ring; both
- * also allocate and free the mbuf, as a pipeline does. Two layouts: on one lcore
+ * over a FIFO exchange, against passing the raw mbuf pointers over an rte_ring; all
+ * also allocate and free the mbuf, as a pipeline does. Two message variants: "msg", the
+ * RX and TX stage calls (tide_xchg_make_send_burst, tide_xchg_recv_unmake_burst: one
+ * pass over the headers each), and "msg_steps", the four calls one by one. Two layouts: on one lcore
  * (producer and consumer in turn: the CPU cost) and across two lcores (producer and
  * consumer on each: the header's cache line travels with the packet).
  */
@@ -22,8 +24,8 @@
 #define MSG_ROUNDS 7
 #define MSG_MS 300
 
-enum { V_RAW, V_MSG, V_NB };
-static const char *const msg_names[V_NB] = { "ring", "msg" };
+enum { V_RAW, V_MSG, V_STEPS, V_NB };
+static const char *const msg_names[V_NB] = { "ring", "msg", "msg_steps" };
 
 struct msg_run {
 	unsigned int v;
@@ -45,6 +47,9 @@ msg_produce(struct msg_run *r)
 	if (rte_pktmbuf_alloc_bulk(r->mp, m, MSG_BURST) != 0)
 		return 0;
 	if (r->v == V_MSG) {
+		sent = tide_xchg_make_send_burst(r->x, m, MSG_BURST, 1, 0);
+		tide_msg_release_burst(&m[sent], MSG_BURST - sent);
+	} else if (r->v == V_STEPS) {
 		tide_msg_make_burst(m, MSG_BURST, 1, 0);
 		sent = tide_xchg_send_burst(r->x, m, MSG_BURST);
 		tide_msg_release_burst(&m[sent], MSG_BURST - sent);
@@ -63,6 +68,8 @@ msg_consume(struct msg_run *r)
 	unsigned int n;
 
 	if (r->v == V_MSG) {
+		n = tide_xchg_recv_unmake_burst(r->x, m, MSG_BURST);
+	} else if (r->v == V_STEPS) {
 		n = tide_xchg_recv_burst(r->x, m, MSG_BURST, 2);
 		tide_msg_unmake_burst(m, n);
 	} else {
@@ -150,10 +157,13 @@ msg_run(const struct bench_opts *o)
 			snprintf(v, sizeof(v), "%s/%s", msg_names[i], lay ? "2lcores" : "1lcore");
 			bench_emit(v, "cost", 1e9 / bench_median(x, rounds), "ns/pkt");
 		}
-		for (unsigned int round = 0; round < rounds; round++)
-			q[round] = pps[lay][V_RAW][round] / pps[lay][V_MSG][round];
-		snprintf(v, sizeof(v), "msg:ring/%s", lay ? "2lcores" : "1lcore");
-		bench_emit(v, "cost_ratio", bench_median(q, rounds), "x");
+		for (unsigned int i = V_MSG; i < V_NB; i++) {
+			for (unsigned int round = 0; round < rounds; round++)
+				q[round] = pps[lay][V_RAW][round] / pps[lay][i][round];
+			snprintf(v, sizeof(v), "%s:ring/%s", msg_names[i],
+				lay ? "2lcores" : "1lcore");
+			bench_emit(v, "cost_ratio", bench_median(q, rounds), "x");
+		}
 	}
 	ret = 0;
 out:

@@ -128,7 +128,7 @@ proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_ra
 		if ((uint64_t)ranges[i].offset + ranges[i].len > rte_pktmbuf_data_len(real))
 			return -EINVAL;
 	/* Each proxy holds an mbuf reference: refcnt and the proxy count are 16 bits. */
-	if (tide_msg_hdr(real)->nb_proxies + n > UINT16_MAX ||
+	if (tide_msg_nb_proxies(real) + n > UINT16_MAX ||
 			rte_mbuf_refcnt_read(real) + n > UINT16_MAX)
 		return -ENOSPC;
 	return 0;
@@ -163,6 +163,7 @@ tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 	const struct tide_msg_range *ranges, struct rte_mbuf **proxies)
 {
 	struct msg_proxy *px[MSG_PROXY_STASH];
+	struct tide_msg_hdr *rh;
 	unsigned int done = 0;
 	int ret;
 
@@ -190,7 +191,14 @@ tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 		done += k;
 	}
 	rte_mbuf_refcnt_update(real, (int16_t)n);
-	__atomic_fetch_add(&tide_msg_hdr(real)->nb_proxies, n, __ATOMIC_RELEASE);
+	rh = tide_msg_hdr(real);
+	if (!(rh->flags & TIDE_MSG_F_PROXIED)) {
+		/* The first proxies of this message: its counts start now (make left them). */
+		rh->nb_proxies = 0;
+		__atomic_store_n(&rh->replies, 0, __ATOMIC_RELAXED);
+		rh->flags |= TIDE_MSG_F_PROXIED;
+	}
+	__atomic_fetch_add(&rh->nb_proxies, n, __ATOMIC_RELEASE);
 	return 0;
 }
 
