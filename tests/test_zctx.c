@@ -294,6 +294,65 @@ test_copies_below_the_threshold_carry_the_same_bytes(void)
 	munmap(buf, 16 * KB);
 }
 
+/*
+ * A send travels packed (its iovecs, then its header bytes): sends of every shape, back to
+ * back through the same ring elements, must arrive byte for byte, copied or zero-copy.
+ */
+static void
+test_sends_of_every_shape_arrive_whole(void)
+{
+	static const uint32_t thresholds[2] = { 0, UINT32_MAX - 1 };
+	uint8_t *buf = page_buf(64 * KB), want[2048], got[2048], h[TIDE_ZCTX_HDR_MAX];
+	struct tide_zctx_cpl cpl[8];
+	struct ring_port rp;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_shape", 1024) == 0);
+	for (unsigned int t = 0; t < 2; t++) {
+		struct tide_zctx *z = zctx_make(t ? "shape_c" : "shape_z", rp.port,
+			thresholds[t], 0, 64);
+
+		CU_ASSERT_FATAL(z != NULL);
+		/* Many iovecs and a long header, then few and short, then many again. */
+		for (unsigned int k = 0; k < 6; k++) {
+			unsigned int nb = k % 2 ? 1 + k : TIDE_ZCTX_MAX_IOV - k;
+			uint16_t hl = (uint16_t)(k % 2 ? 10 + k : TIDE_ZCTX_HDR_MAX - k);
+			struct iovec iov[TIDE_ZCTX_MAX_IOV];
+			struct tide_zctx_send s = {
+				.cookie = k, .port = rp.port, .hdr_len = hl, .nb_iov = (uint16_t)nb,
+				.hdr = h, .iov = iov,
+			};
+			struct rte_mbuf *pkt;
+			uint32_t len = hl;
+
+			for (unsigned int i = 0; i < hl; i++)
+				h[i] = (uint8_t)(k * 31 + i);
+			memcpy(want, h, hl);
+			for (unsigned int i = 0; i < nb; i++) {
+				/* Scattered over the buffer, odd lengths. */
+				iov[i].iov_base = buf + 4096 * i + 37 * k + i;
+				iov[i].iov_len = 17 + 5 * i + k;
+				memcpy(want + len, iov[i].iov_base, iov[i].iov_len);
+				len += (uint32_t)iov[i].iov_len;
+			}
+			CU_ASSERT_EQUAL_FATAL(tide_zctx_submit(z, &s), 0);
+			while (ring_drain(&rp, &pkt, 1) == 0)
+				;
+			CU_ASSERT_EQUAL(pkt->pkt_len, len);
+			CU_ASSERT(pkt->pkt_len <= sizeof(got) && memcmp(rte_pktmbuf_read(pkt, 0,
+				pkt->pkt_len, got), want, len) == 0);
+			rte_pktmbuf_free(pkt);
+			CU_ASSERT_EQUAL(poll_n(z, cpl, 1), 1);
+			CU_ASSERT_EQUAL(cpl[0].cookie, k);
+			CU_ASSERT_EQUAL(cpl[0].status, 0);
+			CU_ASSERT_EQUAL(cpl[0].bytes, len - hl);
+		}
+		CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	}
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
 /* ---- Pinning. */
 
 static void
@@ -1072,6 +1131,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_segments_carry_pagemap_addresses);
 	CU_ADD_TEST(s, test_copies_below_the_threshold_carry_the_same_bytes);
+	CU_ADD_TEST(s, test_sends_of_every_shape_arrive_whole);
 	CU_ADD_TEST(s, test_pinned_bytes_return_to_zero_after_completions);
 	CU_ADD_TEST(s, test_unpinned_once_when_segments_are_freed_out_of_order);
 	CU_ADD_TEST(s, test_bad_iovecs_are_refused_at_submission);

@@ -215,8 +215,10 @@ zc_rings_create(struct tide_zctx *z, uint32_t id)
 	char name[RTE_RING_NAMESIZE];
 
 	snprintf(name, sizeof(name), "zcsq_%u", id);
-	z->fast.sq = rte_ring_create_elem(name, sizeof(struct tide_zctx_sqe), z->fast.depth,
-		z->params.socket_id, RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	/* Submitters write their element in place (zero-copy enqueue: MP HTS). */
+	z->fast.sq = rte_ring_create_elem(name, sizeof(struct tide_zctx_sqe_packed),
+		z->fast.depth, z->params.socket_id,
+		RING_F_MP_HTS_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (z->fast.sq == NULL)
 		return rte_errno;
 	snprintf(name, sizeof(name), "zccq_%u", id);
@@ -302,7 +304,7 @@ tide_zctx_create(const struct tide_zctx_params *p)
 
 	RTE_BUILD_BUG_ON(offsetof(struct tide_zctx, fast) != 0);
 	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_fast) % RTE_CACHE_LINE_SIZE != 0);
-	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_sqe) % 8 != 0);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_sqe_packed) % RTE_CACHE_LINE_SIZE != 0);
 	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_cpl) != 16);
 	RTE_BUILD_BUG_ON(TIDE_ZCTX_MAX_SEND > ZC_SPAN_BYTES); /* an iovec spans 2 pieces */
 	RTE_BUILD_BUG_ON(TIDE_ZCTX_THRESHOLD_ADAPTIVE != TIDE_ZCP_ADAPTIVE);

@@ -172,15 +172,35 @@ agent_flush(struct tide_zctx *z)
 
 /* ---- 3. Take and build. */
 
+/* Unpack a queued send into its slot, reading only the bytes it uses. */
+static void
+agent_unpack(struct tide_zctx_sqe *d, const struct tide_zctx_sqe_packed *e)
+{
+	size_t iov_bytes = e->nb_iov * sizeof(d->iov[0]);
+
+	d->cookie = e->cookie;
+	d->port = e->port;
+	d->queue = e->queue;
+	d->hdr_len = e->hdr_len;
+	d->nb_iov = e->nb_iov;
+	d->len = e->len;
+	memcpy(d->iov, e->data, iov_bytes);
+	memcpy(d->hdr, e->data + iov_bytes, e->hdr_len);
+}
+
 static bool
 agent_take(struct tide_zctx *z)
 {
 	struct zc_slot *s = SLOT(z, z->cur);
+	struct rte_ring_zc_data zc;
 
 	if (z->cur - z->head > z->mask)
 		return false;
-	if (rte_ring_sc_dequeue_elem(z->fast.sq, &s->sqe, sizeof(s->sqe)) != 0)
+	if (rte_ring_dequeue_zc_bulk_elem_start(z->fast.sq, sizeof(struct tide_zctx_sqe_packed),
+			1, &zc, NULL) == 0)
 		return false;
+	agent_unpack(&s->sqe, zc.ptr1);
+	rte_ring_dequeue_zc_elem_finish(z->fast.sq, 1);
 	s->z = z;
 	s->done = 0;
 	s->status = 0;
