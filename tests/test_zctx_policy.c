@@ -71,7 +71,7 @@ test_a_fixed_threshold_is_obeyed(void)
 }
 
 static void
-test_warm_up_alternates_the_paths(void)
+test_warm_up_measures_both_paths(void)
 {
 	struct tide_zcp_state st;
 	unsigned int n[2] = { 0, 0 };
@@ -166,6 +166,53 @@ test_one_outlier_does_not_flip_a_class(void)
 	CU_ASSERT(tide_zcp_threshold(&st) <= 65536);
 }
 
+/*
+ * As on a real agent: the first send after a change of path costs 4 times its due (a TX
+ * burst of one, cold pool and pin-cache lines). Exploring one send at a time would
+ * measure the other path only cold and stick to whichever path it started on.
+ */
+static uint64_t
+cold_cost(enum tide_zcp_path p, enum tide_zcp_path *last, double copy, double zc)
+{
+	double c = p == TIDE_ZCP_COPY ? copy : zc;
+
+	if (p != *last)
+		c *= 4;
+	*last = p;
+	return (uint64_t)c;
+}
+
+static void
+test_exploring_in_runs_sees_the_other_path_warm(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct tide_zcp_state st;
+	unsigned int zc = 0;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	/* 8 KB sends: first copy is the cheaper (zero-copy 1.25x)... */
+	for (unsigned int i = 0; i < 20000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
+
+		tide_zcp_record(&st, 8192, p, cold_cost(p, &last, 1000, 1250));
+	}
+	CU_ASSERT(tide_zcp_threshold(&st) > 8192);
+	/* ...then zero-copy (copy 1.25x): the exploring runs notice, the class moves over. */
+	for (unsigned int i = 0; i < 40000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
+
+		tide_zcp_record(&st, 8192, p, cold_cost(p, &last, 1250, 1000));
+	}
+	CU_ASSERT(tide_zcp_threshold(&st) <= 8192);
+	for (unsigned int i = 0; i < 10000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
+
+		zc += p == TIDE_ZCP_ZC;
+		tide_zcp_record(&st, 8192, p, cold_cost(p, &last, 1250, 1000));
+	}
+	CU_ASSERT(zc >= 9700);
+}
+
 static void
 test_a_size_never_seen_keeps_the_default(void)
 {
@@ -192,11 +239,12 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_classes_are_powers_of_two_from_64);
 	CU_ADD_TEST(s, test_a_fixed_threshold_is_obeyed);
-	CU_ADD_TEST(s, test_warm_up_alternates_the_paths);
+	CU_ADD_TEST(s, test_warm_up_measures_both_paths);
 	CU_ADD_TEST(s, test_the_threshold_settles_at_the_crossover);
 	CU_ADD_TEST(s, test_each_size_gets_the_cheaper_path_within_5pct);
 	CU_ADD_TEST(s, test_a_change_of_costs_moves_the_threshold);
 	CU_ADD_TEST(s, test_one_outlier_does_not_flip_a_class);
+	CU_ADD_TEST(s, test_exploring_in_runs_sees_the_other_path_warm);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
 	return 0;
 }

@@ -70,48 +70,60 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	c->seen++;
 	if (!zcp_warm(c))
-		return c->samples[TIDE_ZCP_COPY] <= c->samples[TIDE_ZCP_ZC] ? TIDE_ZCP_COPY :
-			TIDE_ZCP_ZC;
-	if (c->seen % zcp_explore_period(c, base) == 0)
+		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	if (c->exploring == 0 &&
+			c->seen % (zcp_explore_period(c, base) * TIDE_ZCP_EXPLORE_RUN) == 0)
+		c->exploring = TIDE_ZCP_EXPLORE_RUN;
+	if (c->exploring > 0) {
+		c->exploring--;
 		return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;
+	}
 	return base;
 }
 
 /*
  * Choose the boundary: the expected cost of the recent mix if classes from j on went
  * zero-copy is what classes below j cost copied plus what the others cost zero-copy.
- * Running sums give every j in one pass. Strictly better only, and nearest first: ties
- * keep the boundary where it is.
+ * Running sums give every j in one pass. A move must save TIDE_ZCP_HYSTERESIS of what
+ * the classes it switches cost now (not of the whole mix, where the big sizes would
+ * drown the small ones); of the moves that do, the cheapest, nearest first on ties.
  */
 static void
 zcp_choose(struct tide_zcp_state *st)
 {
-	double a[TIDE_ZCP_CLASSES], b[TIDE_ZCP_CLASSES], cost[TIDE_ZCP_CLASSES + 1];
+	double a[TIDE_ZCP_CLASSES + 1], b[TIDE_ZCP_CLASSES + 1], cost[TIDE_ZCP_CLASSES + 1];
 	double below = 0, above = 0;
 	unsigned int cur = st->zc_class, best = cur, k;
 
+	/* a[k], b[k]: what classes below k cost copied, zero-copy (prefix sums). */
+	a[0] = b[0] = 0;
 	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		const struct tide_zcp_class *c = &st->cls[k];
 		double w = zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
 
-		a[k] = w * c->cpb[TIDE_ZCP_COPY];
-		b[k] = w * c->cpb[TIDE_ZCP_ZC];
-		above += b[k];
+		a[k + 1] = a[k] + w * c->cpb[TIDE_ZCP_COPY];
+		b[k + 1] = b[k] + w * c->cpb[TIDE_ZCP_ZC];
 	}
 	for (k = 0; k <= TIDE_ZCP_CLASSES; k++) {
+		below = a[k];
+		above = b[TIDE_ZCP_CLASSES] - b[k];
 		cost[k] = below + above;
-		if (k < TIDE_ZCP_CLASSES) {
-			below += a[k];
-			above -= b[k];
-		}
 	}
 	for (unsigned int d = 1; d <= TIDE_ZCP_CLASSES; d++) {
 		unsigned int cand[2] = { cur - d, cur + d };
 
-		for (unsigned int i = 0; i < 2; i++)
-			if (cand[i] <= TIDE_ZCP_CLASSES && /* below 0 wraps */
-					cost[cand[i]] < cost[best] * (1 - 1e-9))
-				best = cand[i];
+		for (unsigned int i = 0; i < 2; i++) {
+			unsigned int j = cand[i];
+			double now;
+
+			if (j > TIDE_ZCP_CLASSES) /* below 0 wraps */
+				continue;
+			/* Classes between j and cur: copied now if j < cur, zero-copy if not. */
+			now = j < cur ? a[cur] - a[j] : b[j] - b[cur];
+			if (cost[cur] - cost[j] > now * TIDE_ZCP_HYSTERESIS &&
+					cost[j] < cost[best] * (1 - 1e-9))
+				best = j;
+		}
 	}
 	st->zc_class = best;
 }
@@ -124,9 +136,17 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	double cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
 	double *avg = &c->cpb[path];
 
-	if (c->samples[path] == 0) {
-		*avg = cpb;
+	if (c->last == path) {
+		c->streak++;
 	} else {
+		c->last = (uint8_t)path;
+		c->streak = 1;
+	}
+	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
+		/* The first sample, replaced by the first settled one. */
+		*avg = cpb;
+		c->settled[path] = c->streak > TIDE_ZCP_SETTLE;
+	} else if (c->streak > TIDE_ZCP_SETTLE) {
 		if (cpb > *avg * TIDE_ZCP_CLAMP)
 			cpb = *avg * TIDE_ZCP_CLAMP;
 		*avg += (cpb - *avg) / (double)(1u << TIDE_ZCP_EWMA_SHIFT);

@@ -15,10 +15,15 @@
  * average of cycles per byte. One threshold splits the sizes: below it copy, from it on
  * zero-copy; it is the class boundary that minimises the expected cost of the recent mix
  * of sizes (ties: the boundary nearest the current one). Until a class has
- * TIDE_ZCP_WARMUP samples of each path its sends alternate between the paths; afterwards
+ * TIDE_ZCP_WARMUP samples of each path its sends measure copy, then zero-copy; afterwards
  * one send in TIDE_ZCP_EXPLORE (times how much dearer the other path is) of the class
  * takes the other path, so that a change of costs is noticed while exploring costs at
- * most 1/TIDE_ZCP_EXPLORE. A fixed threshold turns all of this off.
+ * most 1/TIDE_ZCP_EXPLORE. Exploring sends go in runs of TIDE_ZCP_EXPLORE_RUN: a lone
+ * send on the other path measures that path cold (its TX burst of one, its pool and pin
+ * cache lines elsewhere) and would make whichever path is not chosen look dearer than it
+ * is; for the same reason the first TIDE_ZCP_SETTLE samples after a class changes path
+ * do not move its average. The boundary moves only for an expected gain of
+ * TIDE_ZCP_HYSTERESIS. A fixed threshold turns all of this off.
  */
 
 #include <stdbool.h>
@@ -33,10 +38,17 @@
  */
 #define TIDE_ZCP_EXPLORE 64
 #define TIDE_ZCP_EXPLORE_MAX 4096
+/** Consecutive sends of a class that explore the other path together. */
+#define TIDE_ZCP_EXPLORE_RUN 16
+/** Samples of a class after it changes path that its averages leave out (cold ones). */
+#define TIDE_ZCP_SETTLE 2
+/** The boundary moves only if the classes it switches are expected to cost this much
+ *  less (a fraction of what they cost now). */
+#define TIDE_ZCP_HYSTERESIS 0.02
 /** Weight of a new sample in the moving average: 1 / 2^TIDE_ZCP_EWMA_SHIFT. */
 #define TIDE_ZCP_EWMA_SHIFT 3
 /** A sample above this many times the average counts as this many times the average. */
-#define TIDE_ZCP_CLAMP 4
+#define TIDE_ZCP_CLAMP 1.5
 /** Records between two threshold choices. */
 #define TIDE_ZCP_RECHOOSE 16
 /** Records after which class weights are halved (the mix is a recent one). */
@@ -57,6 +69,10 @@ struct tide_zcp_class {
 	double cpb[2];       /**< moving average of cycles per byte, per path */
 	uint32_t samples[2]; /**< samples so far, per path (saturates) */
 	uint32_t seen;       /**< decisions made in the class */
+	uint32_t exploring;  /**< sends left in the current exploring run */
+	uint32_t streak;     /**< records in a row on the path of the last one */
+	uint8_t last;        /**< path of the last record */
+	bool settled[2];     /**< the average holds a settled sample (not only cold ones) */
 	double weight;       /**< recent sends of the class (decays) */
 };
 
