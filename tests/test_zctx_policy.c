@@ -213,6 +213,35 @@ test_exploring_in_runs_sees_the_other_path_warm(void)
 	CU_ASSERT(zc >= 9700);
 }
 
+/* The chosen path stalls for a few dozen sends (a pool grows, the agent is preempted):
+ * the class stays where it is.
+ */
+static void
+test_a_stall_of_the_chosen_path_does_not_flip_a_class(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct tide_zcp_state st;
+	unsigned int zc = 0;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	for (unsigned int i = 0; i < 5000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 16384);
+
+		tide_zcp_record(&st, 16384, p, cold_cost(p, &last, 1000, 600));
+	}
+	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
+	for (unsigned int i = 0; i < 40; i++)
+		tide_zcp_record(&st, 16384, TIDE_ZCP_ZC, 6000);
+	for (unsigned int i = 0; i < 2000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 16384);
+
+		zc += p == TIDE_ZCP_ZC;
+		tide_zcp_record(&st, 16384, p, cold_cost(p, &last, 1000, 600));
+	}
+	CU_ASSERT(zc >= 1940);
+	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
+}
+
 static void
 test_a_size_never_seen_keeps_the_default(void)
 {
@@ -245,6 +274,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_change_of_costs_moves_the_threshold);
 	CU_ADD_TEST(s, test_one_outlier_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_exploring_in_runs_sees_the_other_path_warm);
+	CU_ADD_TEST(s, test_a_stall_of_the_chosen_path_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
 	return 0;
 }

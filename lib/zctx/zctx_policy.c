@@ -149,7 +149,8 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	} else if (c->streak > TIDE_ZCP_SETTLE) {
 		if (cpb > *avg * TIDE_ZCP_CLAMP)
 			cpb = *avg * TIDE_ZCP_CLAMP;
-		*avg += (cpb - *avg) / (double)(1u << TIDE_ZCP_EWMA_SHIFT);
+		*avg += (cpb - *avg) / (double)(1u << (c->streak > TIDE_ZCP_LONG_STREAK ?
+			TIDE_ZCP_EWMA_SHIFT_LONG : TIDE_ZCP_EWMA_SHIFT));
 	}
 	if (c->samples[path] != UINT32_MAX)
 		c->samples[path]++;

@@ -45,8 +45,14 @@
 /** The boundary moves only if the classes it switches are expected to cost this much
  *  less (a fraction of what they cost now). */
 #define TIDE_ZCP_HYSTERESIS 0.02
-/** Weight of a new sample in the moving average: 1 / 2^TIDE_ZCP_EWMA_SHIFT. */
+/** Weight of a new sample in the moving average: 1 / 2^TIDE_ZCP_EWMA_SHIFT, and
+ *  1 / 2^TIDE_ZCP_EWMA_SHIFT_LONG past TIDE_ZCP_LONG_STREAK samples in a row on one
+ *  path: an exploring run learns fast, while the chosen path, sampled by every send, is
+ *  not thrown off by a stall of a few dozen sends (a pool growing, the agent preempted).
+ */
 #define TIDE_ZCP_EWMA_SHIFT 3
+#define TIDE_ZCP_EWMA_SHIFT_LONG 6
+#define TIDE_ZCP_LONG_STREAK 64
 /** A sample above this many times the average counts as this many times the average. */
 #define TIDE_ZCP_CLAMP 1.5
 /** Records between two threshold choices. */
