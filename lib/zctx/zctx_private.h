@@ -178,6 +178,8 @@ struct tide_zctx {
 	uint32_t mask;
 	uint64_t head;                     /* oldest send without a completion */
 	uint64_t cur;                      /* send being built (tail of the taken ones) */
+	uint64_t staged;                   /* [cur, staged): sends out of the submission
+					    * ring, unpacked into their slots, not taken */
 	struct zc_cursor cursor;
 	struct zc_txb txb;
 	struct tide_zcp_state pol;
