@@ -14,6 +14,12 @@
  * payload throughput (Gbps), the agent's busy TSC cycles per payload byte, ratios as
  * medians of back-to-back pairs, the crossover size, the targets, and the pinned bytes
  * over time while a buffer larger than the pin limit's share is sent from.
+ *
+ * The buffer is plain malloc'd memory: 4 KB pages, rarely physically contiguous, so in
+ * IOVA-as-PA mode a zero-copy send has a segment per page. For 16 KB and up on net_null
+ * the run also measures zc and copy from a buffer the kernel backs with transparent huge
+ * pages (madvise(MADV_HUGEPAGE): still ordinary anonymous memory, not DPDK's), variant
+ * "thp", where a frame's payload is one segment.
  */
 
 #define _GNU_SOURCE
@@ -21,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
@@ -57,11 +64,17 @@ struct zb_run {
 	struct tide_zctx *z;
 	struct zb_port port[ZB_PORTS];
 	uint8_t *buf;
+	uint8_t *buf_thp;   /* ZB_BUF, 2 MB aligned, MADV_HUGEPAGE */
+	double thp_mb;      /* the process's anonymous huge pages once both are filled */
 	uint8_t hdr[ZB_HDR];
 	/* [port][size][variant][round] */
 	double gbps[ZB_PORTS][ZB_NB_SIZES][ZB_NB_VAR][BENCH_MAX_ROUNDS];
 	double cpb[ZB_PORTS][ZB_NB_SIZES][ZB_NB_VAR][BENCH_MAX_ROUNDS];
+	/* net_null from the THP buffer, sizes from ZB_THP_FROM: [size][zc, copy][round] */
+	double thp[ZB_NB_SIZES][2][BENCH_MAX_ROUNDS];
 };
+
+#define ZB_THP_FROM 8 /* size index: 16 KB */
 
 static uint32_t
 zb_size(unsigned int i)
@@ -148,7 +161,8 @@ zb_drain(struct tide_zctx *z, uint64_t out)
 
 /* Send @p size payloads to @p port for @p ms; returns Gbps, *cpb cycles per byte. */
 static double
-zb_measure(struct zb_run *r, uint16_t port, uint32_t size, unsigned int ms, double *cpb)
+zb_measure(struct zb_run *r, const uint8_t *buf, uint16_t port, uint32_t size,
+	unsigned int ms, double *cpb)
 {
 	struct tide_zctx_cpl cpl[64];
 	struct tide_zctx_stats s0, s1;
@@ -168,7 +182,7 @@ zb_measure(struct zb_run *r, uint16_t port, uint32_t size, unsigned int ms, doub
 		for (unsigned int i = 0; i < n; i++)
 			bytes += cpl[i].bytes;
 		for (unsigned int k = 0; k < 64; k++) {
-			iov.iov_base = r->buf + off;
+			iov.iov_base = (void *)(uintptr_t)(buf + off);
 			iov.iov_len = size;
 			if (tide_zctx_submit(r->z, &s) != 0)
 				break;
@@ -182,6 +196,23 @@ zb_measure(struct zb_run *r, uint16_t port, uint32_t size, unsigned int ms, doub
 	*cpb = (double)(s1.busy_cycles - s0.busy_cycles) /
 		(double)RTE_MAX(s1.zc_bytes + s1.copy_bytes - s0.zc_bytes - s0.copy_bytes, 1ul);
 	return bytes * 8.0 / (double)(t1 - t0);
+}
+
+/* Kilobytes of the process's anonymous memory in transparent huge pages. */
+static double
+zb_anon_huge_kb(void)
+{
+	char line[256];
+	double kb = 0, v;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "AnonHugePages: %lf", &v) == 1)
+			kb = v;
+	fclose(f);
+	return kb;
 }
 
 static int
@@ -228,10 +259,13 @@ zb_setup(struct zb_run *r, struct rte_mempool **mp)
 	memset(r->hdr, 0, sizeof(r->hdr));
 	memcpy(r->hdr, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x88\xb5", 14);
 	r->buf = malloc(ZB_BUF);
-	if (r->buf == NULL)
+	if (r->buf == NULL || posix_memalign((void **)&r->buf_thp, 2u << 20, ZB_BUF) != 0)
 		return -1;
+	if (madvise(r->buf_thp, ZB_BUF, MADV_HUGEPAGE) != 0)
+		perror("tide-bench zctx: madvise(MADV_HUGEPAGE)");
 	for (size_t i = 0; i < ZB_BUF; i++)
-		r->buf[i] = (uint8_t)i;
+		r->buf[i] = r->buf_thp[i] = (uint8_t)i;
+	r->thp_mb = zb_anon_huge_kb() / 1024.0;
 	return 0;
 }
 
@@ -290,6 +324,29 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 	bench_emit(v, "worst", worst_ad, "x");
 }
 
+static void
+zb_report_thp(const struct bench_opts *o, struct zb_run *r)
+{
+	double worst = 1e9;
+	char v[96];
+
+	bench_emit("null/thp/buffer", "anon_huge", r->thp_mb, "MB");
+	for (unsigned int si = ZB_THP_FROM; si < ZB_NB_SIZES; si++) {
+		double x[BENCH_MAX_ROUNDS], ratio;
+
+		for (unsigned int vi = 0; vi < 2; vi++) {
+			memcpy(x, r->thp[si][vi], sizeof(x));
+			snprintf(v, sizeof(v), "null/thp/%s/%u", zb_vars[vi], zb_size(si));
+			bench_emit(v, "tput", bench_median(x, o->rounds), "Gbps");
+		}
+		ratio = zb_pair_ratio(o, r->thp[si][0], r->thp[si][1]);
+		snprintf(v, sizeof(v), "null/thp/zc:copy/%u", zb_size(si));
+		bench_emit(v, "ratio", ratio, "x");
+		worst = RTE_MIN(worst, ratio);
+	}
+	bench_emit("target:null/thp:zc>=2*copy@>=16K", "worst", worst, "x");
+}
+
 /* Pinned bytes over time: 64 KB sends sweeping 4 MB, then idle, then a flush. */
 static void
 zb_pinned_timeline(struct zb_run *r)
@@ -306,7 +363,7 @@ zb_pinned_timeline(struct zb_run *r)
 		snprintf(v, sizeof(v), "pinned@%ums%s", t, t == 0 ? "(start)" : "");
 		bench_emit(v, "pinned", cs.pinned_bytes / 1048576.0, "MB");
 		if (t < 600)
-			zb_measure(r, r->port[0].id, 65536, 100, &cpb);
+			zb_measure(r, r->buf, r->port[0].id, 65536, 100, &cpb);
 		else
 			rte_delay_us_sleep(100 * 1000);
 	}
@@ -329,7 +386,7 @@ zb_run(const struct bench_opts *o)
 	if (zb_setup(&r, &mp) != 0)
 		goto out;
 	rx0 = zb_peer_rx_bytes();
-	for (unsigned int round = 0; round < o->rounds; round++)
+	for (unsigned int round = 0; round < o->rounds; round++) {
 		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
 			for (unsigned int si = 0; si < ZB_NB_SIZES; si++)
 				for (unsigned int k = 0; k < ZB_NB_VAR; k++) {
@@ -339,12 +396,25 @@ zb_run(const struct bench_opts *o)
 					if (!r.port[pi].up || !bench_selected(o, r.port[pi].name))
 						continue;
 					tide_zctx_threshold_set(r.z, zb_thresholds[vi]);
-					*g = zb_measure(&r, r.port[pi].id, zb_size(si), o->ms,
+					*g = zb_measure(&r, r.buf, r.port[pi].id, zb_size(si), o->ms,
 						&r.cpb[pi][si][vi][round]);
 				}
+		for (unsigned int si = ZB_THP_FROM; si < ZB_NB_SIZES && bench_selected(o, "null");
+				si++)
+			for (unsigned int k = 0; k < 2; k++) {
+				unsigned int vi = (k + round) % 2;
+				double cpb;
+
+				tide_zctx_threshold_set(r.z, zb_thresholds[vi]);
+				r.thp[si][vi][round] = zb_measure(&r, r.buf_thp, r.port[0].id,
+					zb_size(si), o->ms, &cpb);
+			}
+	}
 	for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
 		if (r.port[pi].up && bench_selected(o, r.port[pi].name))
 			zb_report_port(o, &r, pi);
+	if (bench_selected(o, "null"))
+		zb_report_thp(o, &r);
 	if (r.port[1].up)
 		bench_emit("afp/peer_rx", "bytes", (double)(zb_peer_rx_bytes() - rx0), "B");
 	zb_pinned_timeline(&r);
@@ -356,6 +426,7 @@ out:
 		zb_port_stop(&r.port[pi]);
 	rte_mempool_free(mp);
 	free(r.buf);
+	free(r.buf_thp);
 	return ret;
 }
 
