@@ -6,11 +6,10 @@
 unsigned int
 tide_zcp_class_of(uint32_t bytes)
 {
-	unsigned int k = 0;
+	/* Class k holds (64 << (k - 1), 64 << k]: k = bits of (bytes - 1) - 6. */
+	unsigned int k = bytes <= 64 ? 0 : 32 - (unsigned int)__builtin_clz(bytes - 1) - 6;
 
-	while (k < TIDE_ZCP_CLASSES - 1 && bytes > (64u << k))
-		k++;
-	return k;
+	return k < TIDE_ZCP_CLASSES - 1 ? k : TIDE_ZCP_CLASSES - 1;
 }
 
 /* Smallest size of class k: the threshold that sends class k and above zero-copy. */
@@ -68,12 +67,17 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	if (st->fixed != TIDE_ZCP_ADAPTIVE)
 		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-	c->seen++;
 	if (!zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-	if (c->exploring == 0 &&
-			c->seen % (zcp_explore_period(c, base) * TIDE_ZCP_EXPLORE_RUN) == 0)
-		c->exploring = TIDE_ZCP_EXPLORE_RUN;
+	/* A countdown, not a division per send: this runs for every send of every size. */
+	if (c->exploring == 0 && c->until-- == 0) {
+		uint32_t period = zcp_explore_period(c, base);
+
+		/* Paths far apart (the other over twice as dear): a short run is enough. */
+		c->exploring = period < 2 * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
+			TIDE_ZCP_EXPLORE_RUN_FAR;
+		c->until = period * c->exploring;
+	}
 	if (c->exploring > 0) {
 		c->exploring--;
 		return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;

@@ -38,8 +38,10 @@
  */
 #define TIDE_ZCP_EXPLORE 64
 #define TIDE_ZCP_EXPLORE_MAX 4096
-/** Consecutive sends of a class that explore the other path together. */
+/** Consecutive sends of a class that explore the other path together; fewer when that
+ *  path is over twice as dear (the decision is clear, and a run costs more). */
 #define TIDE_ZCP_EXPLORE_RUN 16
+#define TIDE_ZCP_EXPLORE_RUN_FAR 4
 /** Samples of a class after it changes path that its averages leave out (cold ones). */
 #define TIDE_ZCP_SETTLE 2
 /** The boundary moves only if the classes it switches are expected to cost this much
@@ -74,7 +76,7 @@ enum tide_zcp_path {
 struct tide_zcp_class {
 	double cpb[2];       /**< moving average of cycles per byte, per path */
 	uint32_t samples[2]; /**< samples so far, per path (saturates) */
-	uint32_t seen;       /**< decisions made in the class */
+	uint32_t until;      /**< decisions before the next exploring run */
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
 	uint8_t last;        /**< path of the last record */
