@@ -353,6 +353,69 @@ test_sends_of_every_shape_arrive_whole(void)
 	munmap(buf, 64 * KB);
 }
 
+/* A burst goes in order, stops before a bad send and at the depth, and completes. */
+static void
+test_a_burst_of_sends_queues_in_order_and_stops_where_it_must(void)
+{
+	uint8_t *buf = page_buf(64 * KB);
+	struct tide_zctx_send s[TIDE_ZCTX_SUBMIT_BURST];
+	struct iovec iov[TIDE_ZCTX_SUBMIT_BURST];
+	struct tide_zctx_cpl cpl[TIDE_ZCTX_SUBMIT_BURST];
+	struct rte_mbuf *pkt;
+	struct ring_port rp;
+	struct tide_zctx *z;
+	unsigned int got = 0;
+	char *log;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_burst", 1024) == 0);
+	z = zctx_make("burst", rp.port, 512, 0, 16);
+	CU_ASSERT_FATAL(z != NULL);
+	for (unsigned int i = 0; i < RTE_DIM(s); i++) {
+		/* Both paths: 100 B copied, 1000 B zero-copy. */
+		iov[i] = (struct iovec){ .iov_base = buf + 1000 * i, .iov_len = i % 2 ? 1000 : 100 };
+		s[i] = (struct tide_zctx_send){
+			.cookie = i, .port = rp.port, .hdr_len = HDR_LEN, .nb_iov = 1, .hdr = hdr,
+			.iov = &iov[i],
+		};
+	}
+	/* A bad send (s[5]) stops the burst before it; alone, it is refused. */
+	iov[5].iov_len = 0;
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, s, 10), 5);
+	tide_test_log_begin();
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, &s[5], 5), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, s, 0), -EINVAL);
+	log = tide_test_log_end();
+	CU_ASSERT(log != NULL && strstr(log, "zero length") != NULL);
+	free(log);
+	iov[5].iov_len = 100;
+	/* Depth 16, 5 outstanding: 11 go, then back-pressure. */
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, &s[5], 40), 11);
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, &s[16], 40), -EAGAIN);
+	CU_ASSERT_EQUAL(rte_errno, EAGAIN);
+	for (unsigned int i = 0; i < 16; i++) {
+		while (ring_drain(&rp, &pkt, 1) == 0)
+			;
+		CU_ASSERT(pkt_is(pkt, iov[i].iov_base, (uint32_t)iov[i].iov_len));
+		rte_pktmbuf_free(pkt);
+	}
+	while (got < 16) {
+		unsigned int n = poll_n(z, &cpl[got], 16 - got);
+
+		CU_ASSERT_FATAL(n > 0);
+		got += n;
+	}
+	for (unsigned int i = 0; i < 16; i++) {
+		CU_ASSERT_EQUAL(cpl[i].cookie, i);
+		CU_ASSERT_EQUAL(cpl[i].status, 0);
+		CU_ASSERT_EQUAL(cpl[i].bytes, iov[i].iov_len);
+	}
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
 /* ---- Pinning. */
 
 static void
@@ -1132,6 +1195,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_segments_carry_pagemap_addresses);
 	CU_ADD_TEST(s, test_copies_below_the_threshold_carry_the_same_bytes);
 	CU_ADD_TEST(s, test_sends_of_every_shape_arrive_whole);
+	CU_ADD_TEST(s, test_a_burst_of_sends_queues_in_order_and_stops_where_it_must);
 	CU_ADD_TEST(s, test_pinned_bytes_return_to_zero_after_completions);
 	CU_ADD_TEST(s, test_unpinned_once_when_segments_are_freed_out_of_order);
 	CU_ADD_TEST(s, test_bad_iovecs_are_refused_at_submission);
