@@ -942,6 +942,50 @@ test_stop_cancels_or_completes_each_send_once(void)
 	munmap(buf, 64 * KB);
 }
 
+/* One send, its segments freed by two threads: those the PMD took by this thread, those
+ * still at the agent by the agent's (cancelled). It completes once, unpinned once.
+ */
+static void
+test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once(void)
+{
+	struct tide_zctx_cpl cpl[2];
+	struct tide_zctx_stats st;
+	struct rte_mbuf *pkts[64];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	unsigned int held;
+	long base = vmlck_kb();
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_mix", 16) == 0);
+	z = zctx_make("mix", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	/* 60 KB in 1472-byte payloads: 42 packets; the wire takes 16. */
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 7, buf + 100, 60 * KB), 0);
+	while (rte_ring_count(rp.tx) < 16)
+		tide_test_sleep_us(100);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, 50), -ETIMEDOUT);
+	held = ring_drain(&rp, pkts, RTE_DIM(pkts));
+	CU_ASSERT_EQUAL(held, 16);
+	rte_pktmbuf_free_bulk(pkts, held);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, TEST_WAIT_MS), 0);
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 1), 1);
+	CU_ASSERT_EQUAL(tide_zctx_poll(z, &cpl[1], 1), 0);
+	CU_ASSERT_EQUAL(cpl[0].cookie, 7);
+	CU_ASSERT_EQUAL(cpl[0].status, -ECANCELED);
+	CU_ASSERT_EQUAL(cpl[0].bytes, 16 * 1472);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.zc_released, 1);
+	CU_ASSERT_EQUAL(st.cancelled, 1);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
 static void
 test_stop_under_concurrent_submitters_answers_each_once(void)
 {
@@ -1206,6 +1250,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_completions_wait_for_earlier_sends);
 	CU_ADD_TEST(s, test_completions_of_several_threads_arrive_in_their_order);
 	CU_ADD_TEST(s, test_stop_cancels_or_completes_each_send_once);
+	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
 	CU_ADD_TEST(s, test_stop_under_concurrent_submitters_answers_each_once);
 	CU_ADD_TEST(s, test_cache_refcounts_and_invalidates);
 	CU_ADD_TEST(s, test_cache_evicts_least_recently_used_beyond_its_limit);

@@ -183,7 +183,7 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 
 	snprintf(name, sizeof(name), "zcs_%u", id);
 	z->shells = rte_pktmbuf_pool_create(name, ZC_SHELLS + 2 * z->fast.depth,
-		ZC_POOL_CACHE, 0, 0, z->params.socket_id);
+		ZC_POOL_CACHE, ZC_SHELL_PRIV, 0, z->params.socket_id);
 	if (z->shells == NULL)
 		return rte_errno;
 	if (z->params.pool != NULL) {

@@ -27,6 +27,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_memcpy.h>
 
 #include "zctx_private.h"
 
@@ -83,6 +84,23 @@ agent_count(struct tide_zctx *z, const struct zc_slot *s, int32_t st)
 	}
 }
 
+/* Whether slot @p s may complete: copy, every packet taken by the PMD; zero-copy, built
+ * and every segment freed (the send then counts as released, once).
+ */
+static bool
+agent_slot_done(struct tide_zctx *z, const struct zc_slot *s)
+{
+	bool counted;
+
+	if (s->path == ZC_PATH_COPY)
+		return __atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != 0;
+	if (!s->built || !zc_slot_segs_freed(s, &counted))
+		return false;
+	if (!counted && s->segs != 0)
+		__atomic_fetch_add(&z->zc_released, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
 static unsigned int
 agent_retire(struct tide_zctx *z)
 {
@@ -95,7 +113,7 @@ agent_retire(struct tide_zctx *z)
 	while (n < ZC_BURST && z->head != z->cur) {
 		struct zc_slot *s = SLOT(z, z->head);
 
-		if (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
+		if (!agent_slot_done(z, s))
 			break;
 		for (i = 0; i < s->nb_pieces; i++)
 			if (s->pieces[i].span != NULL)
@@ -184,8 +202,8 @@ agent_unpack(struct tide_zctx_sqe *d, const struct tide_zctx_sqe_packed *e)
 	d->hdr_len = e->hdr_len;
 	d->nb_iov = e->nb_iov;
 	d->len = e->len;
-	memcpy(d->iov, e->data, iov_bytes);
-	memcpy(d->hdr, e->data + iov_bytes, e->hdr_len);
+	rte_memcpy(d->iov, e->data, iov_bytes);
+	rte_memcpy(d->hdr, e->data + iov_bytes, e->hdr_len);
 }
 
 /*
@@ -221,16 +239,17 @@ agent_take(struct tide_zctx *z)
 		return false;
 	s->z = z;
 	s->done = 0;
+	s->segs = 0;
+	s->segs_freed = 0;
+	s->segs_freed_remote = 0;
 	s->status = 0;
+	s->path = ZC_PATH_COPY; /* until prepared */
 	s->cancelled = false;
 	s->built = false;
 	s->nb_pieces = 0;
 	s->pkts_left = 0;
 	s->bytes_sent = 0;
 	s->cycles = 0;
-	s->shinfo.free_cb = zc_extbuf_free_cb;
-	s->shinfo.fcb_opaque = s;
-	rte_mbuf_ext_refcnt_set(&s->shinfo, 1);
 	memset(&z->cursor, 0, sizeof(z->cursor));
 	z->cursor.active = true;
 	ZC_CNT(z, submitted, 1);
@@ -241,13 +260,10 @@ agent_take(struct tide_zctx *z)
 static void
 agent_built(struct tide_zctx *z, struct zc_slot *s)
 {
-	s->built = true;
-	if (s->path == ZC_PATH_ZC && z->cursor.prepared && s->status == 0) {
-		if (rte_mbuf_ext_refcnt_update(&s->shinfo, -1) == 0)
-			zc_extbuf_free_cb(NULL, s);
-	} else if (s->pkts_left == 0) {
+	/* Zero-copy: done once its segments are freed too (agent_slot_done). */
+	__atomic_store_n(&s->built, true, __ATOMIC_RELEASE);
+	if (s->path == ZC_PATH_COPY && s->pkts_left == 0)
 		__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
-	}
 	z->cursor.active = false;
 	z->cur++;
 }
@@ -258,7 +274,6 @@ agent_prepare(struct tide_zctx *z, struct zc_slot *s)
 {
 	const struct zc_port *p = &z->ports[z->port_idx[s->sqe.port]];
 	unsigned int np;
-	uint64_t t0 = rte_rdtsc();
 	int ret;
 
 	ret = zc_cache_acquire(s->sqe.iov, s->sqe.nb_iov, s->pieces, &np);
@@ -271,7 +286,6 @@ agent_prepare(struct tide_zctx *z, struct zc_slot *s)
 	}
 	s->nb_pieces = (uint16_t)np;
 	s->path = p->zc_ok ? (uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) : ZC_PATH_COPY;
-	s->cycles += rte_rdtsc() - t0;
 	z->cursor.prepared = true;
 	return 0;
 }
@@ -288,11 +302,16 @@ agent_build(struct tide_zctx *z)
 {
 	struct zc_txb *b = &z->txb;
 	unsigned int built = 0;
+	uint64_t t = rte_rdtsc(), now;
 
+	/*
+	 * One clock reading per packet (a reading costs some 10 ns, as much as a small
+	 * packet's build): each packet is charged the time since the one before, which
+	 * covers taking and preparing its send too.
+	 */
 	while (b->n < ZC_BURST) {
 		struct zc_slot *s;
 		struct rte_mbuf *pkt;
-		uint64_t t0;
 		uint32_t n;
 
 		if (!z->cursor.active && !agent_take(z))
@@ -304,16 +323,19 @@ agent_build(struct tide_zctx *z)
 			if (ret == -EAGAIN)
 				break;
 			built++;
-			if (ret != 0)
+			if (ret != 0) {
+				t = rte_rdtsc();
 				continue;
+			}
 		}
 		if (!agent_fits(b, s))
 			break;
-		t0 = rte_rdtsc();
 		n = zc_build_packet(z, s, &pkt);
 		if (n == 0)
 			break; /* mbufs short: after the next flush */
-		s->cycles += rte_rdtsc() - t0;
+		now = rte_rdtsc();
+		s->cycles += now - t;
+		t = now;
 		b->port = s->sqe.port;
 		b->queue = s->sqe.queue;
 		b->path = s->path;
@@ -434,10 +456,10 @@ agent_policy_update(struct tide_zctx *z)
 static void
 agent_run(struct tide_zctx *z)
 {
-	uint64_t idle_since = 0;
+	uint64_t idle_since = 0, t0 = rte_rdtsc();
 
+	z->agent_tid = pthread_self();
 	for (;;) {
-		uint64_t t0 = rte_rdtsc();
 		unsigned int work;
 		bool stopping = agent_stopping(z);
 
@@ -449,13 +471,17 @@ agent_run(struct tide_zctx *z)
 		else if (z->txb.n == 0)
 			work += agent_build(z) + agent_flush(z);
 		if (work != 0) {
+			uint64_t now = rte_rdtsc();
+
 			idle_since = 0;
-			ZC_CNT(z, busy_cycles, rte_rdtsc() - t0);
+			ZC_CNT(z, busy_cycles, now - t0);
+			t0 = now;
 			continue;
 		}
 		if (stopping && agent_finished(z))
 			break;
 		agent_idle(z, &idle_since);
+		t0 = rte_rdtsc();
 	}
 	__atomic_store_n(&z->agent_done, 1, __ATOMIC_RELEASE);
 }

@@ -6,10 +6,13 @@
  * Zero-copy: the header (if any) goes into a pool mbuf; the payload follows in data-less
  * "shell" mbufs attached to it as external buffers, a new segment wherever the IO
  * addresses stop being contiguous (page by page in PA mode, unless the pages happen to
- * be contiguous), a new packet at the port's frame length or segment count. Every
- * segment of a send shares the slot's rte_mbuf_ext_shared_info; its reference count is
- * one per attached mbuf plus one the builder holds until the last packet is built, so the
- * free callback runs once, when the PMD (or whoever) frees the last segment, in any order.
+ * be contiguous), a new packet at the port's frame length or segment count. Each shell
+ * carries its own rte_mbuf_ext_shared_info in its private area, with one reference, so
+ * DPDK frees it without an atomic operation and calls the free callback once per
+ * segment. The callback counts the send's freed segments: with a plain store on the
+ * agent's thread (where PMDs free what they transmitted, inside rte_eth_tx_burst), with
+ * an atomic operation elsewhere. The agent completes the send once it is built and all
+ * its segments are freed, in any order, on any thread.
  *
  * Copy: header and payload are copied into pool mbufs (chained when a frame is larger
  * than one mbuf's data room).
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 
 #include "zctx_private.h"
 
@@ -30,14 +34,42 @@ struct build_seg {
 	uint32_t len;
 };
 
+/* Count a freed segment on another thread than the agent's; the last one of a built
+ * send also counts the send released. The compare-and-swap is this thread's last touch
+ * of the slot: the agent may reuse it at once.
+ */
+static void
+build_seg_freed_remote(struct zc_slot *s)
+{
+	struct tide_zctx *z = s->z;
+	uint32_t r = __atomic_load_n(&s->segs_freed_remote, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		/* Read before the increment: the slot is not done without this segment. */
+		bool last = __atomic_load_n(&s->built, __ATOMIC_ACQUIRE) &&
+			__atomic_load_n(&s->segs_freed, __ATOMIC_RELAXED) +
+			(r & ~ZC_FREED_COUNTED) + 1 == s->segs;
+
+		if (last)
+			__atomic_fetch_add(&z->zc_released, 1, __ATOMIC_RELAXED);
+		if (__atomic_compare_exchange_n(&s->segs_freed_remote, &r,
+				(r + 1) | (last ? ZC_FREED_COUNTED : 0), false, __ATOMIC_RELEASE,
+				__ATOMIC_ACQUIRE))
+			return;
+		if (last)
+			__atomic_fetch_sub(&z->zc_released, 1, __ATOMIC_RELAXED);
+	}
+}
+
 void
 zc_extbuf_free_cb(void *addr __rte_unused, void *opaque)
 {
 	struct zc_slot *s = opaque;
 
-	__atomic_fetch_add(&s->z->zc_released, 1, __ATOMIC_RELAXED);
-	/* Last touch of the slot by this thread: the agent may reuse it at once. */
-	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	if (likely(pthread_equal(pthread_self(), s->z->agent_tid)))
+		__atomic_store_n(&s->segs_freed, s->segs_freed + 1, __ATOMIC_RELAXED);
+	else
+		build_seg_freed_remote(s);
 }
 
 static void
@@ -114,7 +146,7 @@ build_header(struct tide_zctx *z, const struct zc_slot *s)
 
 	if (h == NULL)
 		return NULL;
-	memcpy(rte_pktmbuf_mtod(h, void *), s->sqe.hdr, s->sqe.hdr_len);
+	rte_memcpy(rte_pktmbuf_mtod(h, void *), s->sqe.hdr, s->sqe.hdr_len);
 	h->data_len = s->sqe.hdr_len;
 	h->pkt_len = s->sqe.hdr_len;
 	return h;
@@ -142,13 +174,16 @@ build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 		rte_pktmbuf_free(head);
 		return 0;
 	}
-	/* The builder's reference keeps the count above zero: plain update is safe. */
-	rte_mbuf_ext_refcnt_update(&s->shinfo, (int16_t)nsegs);
+	s->segs += nsegs;
 	for (i = 0; i < nsegs; i++) {
 		struct rte_mbuf *m = shells[i];
+		struct rte_mbuf_ext_shared_info *si = rte_mbuf_to_priv(m);
 
+		si->free_cb = zc_extbuf_free_cb;
+		si->fcb_opaque = s;
+		rte_mbuf_ext_refcnt_set(si, 1);
 		rte_pktmbuf_attach_extbuf(m, (void *)seg[i].va, seg[i].iova,
-			(uint16_t)seg[i].len, &s->shinfo);
+			(uint16_t)seg[i].len, si);
 		m->data_len = (uint16_t)seg[i].len;
 		if (head == NULL) {
 			head = last = m;
@@ -214,7 +249,7 @@ build_copy(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 		m[i - 1]->next = m[i];
 	m[0]->nb_segs = (uint16_t)nbufs;
 	m[0]->pkt_len = hdr + n;
-	memcpy(rte_pktmbuf_mtod(m[0], void *), s->sqe.hdr, hdr);
+	rte_memcpy(rte_pktmbuf_mtod(m[0], void *), s->sqe.hdr, hdr);
 	m[0]->data_len = (uint16_t)hdr;
 	tail = m[0];
 	build_copy_payload(&z->cursor, s, &tail, n);

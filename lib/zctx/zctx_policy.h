@@ -58,7 +58,7 @@
 /** A sample above this many times the average counts as this many times the average. */
 #define TIDE_ZCP_CLAMP 1.5
 /** Records between two threshold choices. */
-#define TIDE_ZCP_RECHOOSE 16
+#define TIDE_ZCP_RECHOOSE 64
 /** Records after which class weights are halved (the mix is a recent one). */
 #define TIDE_ZCP_DECAY 4096
 /** First zero-copy class before anything is measured (sizes above 2 KB). */

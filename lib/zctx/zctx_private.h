@@ -111,11 +111,18 @@ struct zc_port {
 };
 
 /* One send taken by the agent, until its completion is posted. */
+/* A zero-copy segment freed by another thread than the agent's: its count is in the low
+ * bits of zc_slot.segs_freed_remote; this bit says that thread also saw the send's last
+ * segment freed and counted the send released.
+ */
+#define ZC_FREED_COUNTED (1u << 31)
+
 struct zc_slot {
-	struct rte_mbuf_ext_shared_info shinfo; /* zc: one reference per attached mbuf,
-						 * plus the builder's while building */
-	uint32_t done;          /* every mbuf freed (zc) or taken by the PMD (copy); the
-				 * free callback may set it on any thread */
+	uint32_t done;          /* copy: every packet taken by the PMD */
+	uint32_t segs;          /* zc: segments attached; final once built */
+	uint32_t segs_freed;    /* zc: of those, freed on the agent's thread (its own
+				 * counter: stored, not read-modify-written atomically) */
+	uint32_t segs_freed_remote; /* zc: freed on other threads, | ZC_FREED_COUNTED */
 	struct tide_zctx *z;
 	int32_t status;         /* refused by the agent: negative errno */
 	uint8_t path;
@@ -171,7 +178,9 @@ struct tide_zctx {
 	struct rte_mempool *shells;        /* data-less mbufs for external buffers */
 	int cpl_fd;                        /* completion eventfd, -1 without */
 	uint64_t rejected;                 /* refused submissions, atomically */
-	uint64_t zc_released;              /* free callbacks run, atomically */
+	uint64_t zc_released;              /* zc sends whose last segment was freed,
+					    * atomically */
+	pthread_t agent_tid;               /* the agent's thread, set before it builds */
 
 	/* Agent state: its own. */
 	struct zc_slot *slots;             /* depth slots, by sequence number */
@@ -209,7 +218,20 @@ void zc_registry_unlock(void);
  * short (retry later).
  */
 uint32_t zc_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
-void zc_extbuf_free_cb(void *addr, void *opaque);
+/* Bytes of a shell's private area: the segment's own rte_mbuf_ext_shared_info. */
+#define ZC_SHELL_PRIV RTE_ALIGN_CEIL(sizeof(struct rte_mbuf_ext_shared_info), \
+	RTE_MBUF_PRIV_ALIGN)
+/* Whether every zero-copy segment of @p s has been freed (only once it is built). The
+ * agent's view; *counted says another thread already counted the send released.
+ */
+static inline bool
+zc_slot_segs_freed(const struct zc_slot *s, bool *counted)
+{
+	uint32_t r = __atomic_load_n(&s->segs_freed_remote, __ATOMIC_ACQUIRE);
+
+	*counted = (r & ZC_FREED_COUNTED) != 0;
+	return s->segs_freed + (r & ~ZC_FREED_COUNTED) == s->segs;
+}
 
 /* zctx_agent.c */
 int zc_agent_start(struct tide_zctx *z);
