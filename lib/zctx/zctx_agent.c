@@ -216,6 +216,7 @@ agent_stage(struct tide_zctx *z)
 	const struct tide_zctx_sqe_packed *e;
 	unsigned int room = (unsigned int)(z->mask + 1 - (z->cur - z->head)), n;
 	struct rte_ring_zc_data zc;
+	uint64_t t0 = rte_rdtsc(), share;
 
 	n = rte_ring_dequeue_zc_burst_elem_start(z->fast.sq, sizeof(*e),
 		RTE_MIN(room, (unsigned int)ZC_BURST), &zc, NULL);
@@ -224,9 +225,17 @@ agent_stage(struct tide_zctx *z)
 			(const struct tide_zctx_sqe_packed *)zc.ptr2 + (i - zc.n1);
 		agent_unpack(&SLOT(z, z->cur + i)->sqe, e);
 	}
-	if (n != 0)
-		rte_ring_dequeue_zc_elem_finish(z->fast.sq, n);
+	if (n == 0)
+		return 0;
+	rte_ring_dequeue_zc_elem_finish(z->fast.sq, n);
 	z->staged = z->cur + n;
+	/* Every send staged pays its share (not the one that happened to come first: the
+	 * policy would see one dear send per burst, and which path it took).
+	 */
+	z->stage_tsc = rte_rdtsc();
+	share = (z->stage_tsc - t0) / n;
+	for (unsigned int i = 0; i < n; i++)
+		SLOT(z, z->cur + i)->cycles = share;
 	return n;
 }
 
@@ -249,7 +258,6 @@ agent_take(struct tide_zctx *z)
 	s->nb_pieces = 0;
 	s->pkts_left = 0;
 	s->bytes_sent = 0;
-	s->cycles = 0;
 	memset(&z->cursor, 0, sizeof(z->cursor));
 	z->cursor.active = true;
 	ZC_CNT(z, submitted, 1);
@@ -314,8 +322,12 @@ agent_build(struct tide_zctx *z)
 		struct rte_mbuf *pkt;
 		uint32_t n;
 
-		if (!z->cursor.active && !agent_take(z))
-			break;
+		if (!z->cursor.active) {
+			if (!agent_take(z))
+				break;
+			if (z->stage_tsc > t)
+				t = z->stage_tsc; /* staging is charged already */
+		}
 		s = SLOT(z, z->cur);
 		if (!z->cursor.prepared) {
 			int ret = agent_prepare(z, s);

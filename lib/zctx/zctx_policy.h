@@ -7,9 +7,9 @@
  * Copy-or-zero-copy policy of the send agent: decides, never acts (internal, not installed).
  *
  * The agent asks tide_zcp_decide() which path a send of n bytes takes, measures what the
- * send cost (TSC cycles, its share of the TX burst and of the release included) and
- * reports it with tide_zcp_record(). No clock reads, no DPDK calls: tests drive it with
- * made-up costs.
+ * send cost (TSC cycles, its shares of the submissions staged with it, of the TX burst
+ * and of the release included) and reports it with tide_zcp_record(). No clock reads, no
+ * DPDK calls: tests drive it with made-up costs.
  *
  * Sizes fall into power-of-two classes. Per class and path the policy keeps a moving
  * average of cycles per byte. One threshold splits the sizes: below it copy, from it on

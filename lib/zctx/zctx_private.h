@@ -191,6 +191,7 @@ struct tide_zctx {
 					    * ring, unpacked into their slots, not taken */
 	struct zc_cursor cursor;
 	struct zc_txb txb;
+	uint64_t stage_tsc;                /* when the last staging ended */
 	struct tide_zcp_state pol;
 	uint32_t pol_gen;                  /* the threshold request it applied */
 	uint64_t last_cleanup_ns;
