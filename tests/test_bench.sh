@@ -25,6 +25,11 @@ check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50
 check fanout --rounds 1 --ms 20
 check zctx --rounds 1 --ms 20
+# --sizes runs those sizes only.
+out=$("$bench" zctx --rounds 1 --ms 20 --sizes 128,32768 2>/dev/null)
+sizes=$(echo "$out" | sed -n 's|^zctx,[a-z]*/zc/\([0-9]*\),tput,.*|\1|p' | sort -u | tr '\n' ' ')
+[ "$sizes" = "128 32768 " ] || { echo "--sizes 128,32768 ran: $sizes"; exit 1; }
+if "$bench" zctx --sizes 1000 >/dev/null 2>&1; then echo "--sizes 1000 accepted"; exit 1; fi
 "$bench" footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1 --table 2>/dev/null |
 	grep -q "^footprint .* tide:fixed .* mb_s" || { echo "no table"; exit 1; }
 # A bad command line is refused, with the usage.

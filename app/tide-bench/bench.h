@@ -25,6 +25,7 @@ struct bench_opts {
 	unsigned int hold_ms; /* footprint: how long each packet is held */
 	unsigned int cycles; /* footprint: trace cycles per run */
 	const char *series;  /* file for time series (NULL: none) */
+	const char *sizes;   /* zctx: payload sizes to run, "16384,65536" (NULL: all) */
 };
 
 /** o->rounds, or @p dflt when the command line left it out. */

@@ -129,6 +129,7 @@ bench_usage(const char *prog)
 		"[--table]\n"
 		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
 		"[--series FILE]\n"
+		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536)\n"
 		"scenarios:\n", prog);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
@@ -146,6 +147,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		{ "hold-ms", required_argument, NULL, 'H' },
 		{ "cycles", required_argument, NULL, 'c' },
 		{ "series", required_argument, NULL, 's' },
+		{ "sizes", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,6 +165,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		case 'H': o->hold_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'c': o->cycles = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 's': o->series = optarg; break;
+		case 'S': o->sizes = optarg; break;
 		case 'h': bench_usage(argv[0]); exit(0);
 		default: return -1;
 		}
