@@ -444,6 +444,10 @@ zb_run(const struct bench_opts *o)
 	if (zb_setup(&r, &mp) != 0)
 		goto out;
 	rx0 = zb_peer_rx_bytes();
+	/* In PA mode a segment ends at every page boundary that is not physically
+	 * contiguous; in VA mode (an IOMMU's, or no DMA at all) only at the frame's end.
+	 */
+	bench_emit(rte_eal_iova_mode() == RTE_IOVA_VA ? "iova/va" : "iova/pa", "mode", 1, "");
 	for (unsigned int round = 0; round < o->rounds; round++) {
 		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
 			for (unsigned int si = 0; si < ZB_NB_SIZES; si++)
