@@ -110,13 +110,13 @@ struct zc_port {
 	struct rte_device *dev;
 };
 
-/* One send taken by the agent, until its completion is posted. */
 /* A zero-copy segment freed by another thread than the agent's: its count is in the low
  * bits of zc_slot.segs_freed_remote; this bit says that thread also saw the send's last
  * segment freed and counted the send released.
  */
 #define ZC_FREED_COUNTED (1u << 31)
 
+/* One send taken by the agent, until its completion is posted. */
 struct zc_slot {
 	uint32_t done;          /* copy: every packet taken by the PMD */
 	uint32_t segs;          /* zc: segments attached; final once built */
