@@ -83,6 +83,7 @@ zs_init(struct tpmd *t)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
+	c->last_ns = tide_app_now_ns(); /* the first stats line's rate counts from here */
 	return 0;
 }
 
