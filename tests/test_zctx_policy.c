@@ -182,35 +182,38 @@ cold_cost(enum tide_zcp_path p, enum tide_zcp_path *last, double copy, double zc
 	return (uint64_t)c;
 }
 
+/* @p n sends of @p bytes at those costs, each deciding and recording; returns how many
+ * went zero-copy.
+ */
+static unsigned int
+run_cold(struct tide_zcp_state *st, uint32_t bytes, unsigned int n, enum tide_zcp_path *last,
+	double copy, double zc)
+{
+	unsigned int nzc = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(st, bytes);
+
+		nzc += p == TIDE_ZCP_ZC;
+		tide_zcp_record(st, bytes, p, cold_cost(p, last, copy, zc));
+	}
+	return nzc;
+}
+
 static void
 test_exploring_in_runs_sees_the_other_path_warm(void)
 {
 	enum tide_zcp_path last = TIDE_ZCP_COPY;
 	struct tide_zcp_state st;
-	unsigned int zc = 0;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
 	/* 8 KB sends: first copy is the cheaper (zero-copy 1.25x)... */
-	for (unsigned int i = 0; i < 20000; i++) {
-		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
-
-		tide_zcp_record(&st, 8192, p, cold_cost(p, &last, 1000, 1250));
-	}
+	run_cold(&st, 8192, 20000, &last, 1000, 1250);
 	CU_ASSERT(tide_zcp_threshold(&st) > 8192);
 	/* ...then zero-copy (copy 1.25x): the exploring runs notice, the class moves over. */
-	for (unsigned int i = 0; i < 40000; i++) {
-		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
-
-		tide_zcp_record(&st, 8192, p, cold_cost(p, &last, 1250, 1000));
-	}
+	run_cold(&st, 8192, 40000, &last, 1250, 1000);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 8192);
-	for (unsigned int i = 0; i < 10000; i++) {
-		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
-
-		zc += p == TIDE_ZCP_ZC;
-		tide_zcp_record(&st, 8192, p, cold_cost(p, &last, 1250, 1000));
-	}
-	CU_ASSERT(zc >= 9700);
+	CU_ASSERT(run_cold(&st, 8192, 10000, &last, 1250, 1000) >= 9700);
 }
 
 /* The chosen path stalls for a few dozen sends (a pool grows, the agent is preempted):
@@ -221,24 +224,13 @@ test_a_stall_of_the_chosen_path_does_not_flip_a_class(void)
 {
 	enum tide_zcp_path last = TIDE_ZCP_COPY;
 	struct tide_zcp_state st;
-	unsigned int zc = 0;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	for (unsigned int i = 0; i < 5000; i++) {
-		enum tide_zcp_path p = tide_zcp_decide(&st, 16384);
-
-		tide_zcp_record(&st, 16384, p, cold_cost(p, &last, 1000, 600));
-	}
+	run_cold(&st, 16384, 5000, &last, 1000, 600);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
 	for (unsigned int i = 0; i < 40; i++)
 		tide_zcp_record(&st, 16384, TIDE_ZCP_ZC, 6000);
-	for (unsigned int i = 0; i < 2000; i++) {
-		enum tide_zcp_path p = tide_zcp_decide(&st, 16384);
-
-		zc += p == TIDE_ZCP_ZC;
-		tide_zcp_record(&st, 16384, p, cold_cost(p, &last, 1000, 600));
-	}
-	CU_ASSERT(zc >= 1940);
+	CU_ASSERT(run_cold(&st, 16384, 2000, &last, 1000, 600) >= 1940);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
 }
 
