@@ -174,6 +174,51 @@ test_fifo_exchange_keeps_order(void)
 	tide_xchg_free(x);
 }
 
+/* Receives read the ring's slots in place: a burst that runs past the ring's end must come
+ * out whole, in order, each header written (owner, or unmade), on both kinds of exchange.
+ */
+static void
+test_receives_that_wrap_the_ring_keep_order_and_write_every_header(void)
+{
+	struct tide_xchg *x[2] = { xchg("tm_wrap", TIDE_XCHG_FIFO, 7, 0),
+		xchg("tm_wrap_p", TIDE_XCHG_PRIO, 7, 2) };
+	unsigned int before = in_use(tide_mp);
+
+	for (unsigned int k = 0; k < 2; k++) {
+		uint32_t sent = 0, next = 0;
+
+		/* Bursts of 5 and 3 through 8 slots: every few rounds a receive wraps. */
+		for (unsigned int round = 0; round < 40; round++) {
+			struct rte_mbuf *m[5];
+			unsigned int n;
+
+			for (int i = 0; i < 5; i++)
+				m[i] = pkt(tide_mp, sent + (uint32_t)i, 64);
+			CU_ASSERT_EQUAL_FATAL(tide_xchg_make_send_burst(x[k], m, 5, 1, 1), 5);
+			sent += 5;
+			while ((n = round % 2 ? tide_xchg_recv_unmake_burst(x[k], m, 3)
+					      : tide_xchg_recv_burst(x[k], m, 3, 4)) > 0) {
+				for (unsigned int i = 0; i < n; i++) {
+					CU_ASSERT_EQUAL(seq_of(m[i]), next++);
+					if (round % 2) {
+						CU_ASSERT_FALSE(tide_msg_is_made(m[i]));
+					} else {
+						CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+						CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 4);
+					}
+				}
+				if (round % 2)
+					rte_pktmbuf_free_bulk(m, n);
+				else
+					tide_msg_release_burst(m, n);
+			}
+		}
+		CU_ASSERT_EQUAL(next, sent);
+		tide_xchg_free(x[k]);
+	}
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+}
+
 /* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
 static void
 test_stage_forms_make_send_and_receive_unmake(void)
@@ -1114,6 +1159,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_make_and_unmake_in_place_on_both_kinds_of_pool);
 	CU_ADD_TEST(s, test_fifo_exchange_keeps_order);
+	CU_ADD_TEST(s, test_receives_that_wrap_the_ring_keep_order_and_write_every_header);
 	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);

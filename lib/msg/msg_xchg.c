@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Exchanges: one rte_ring per priority level (MP/MC), a registry by name, and the
- * blocking receive. A blocked receiver announces itself (sleepers), re-checks the rings,
+ * Exchanges: one rte_ring per priority level, a registry by name, and the blocking
+ * receive. Rings are multi-producer and head/tail-serialised multi-consumer (HTS): that
+ * lets a receive read the slots in place and write each message's header in the same pass. A blocked receiver announces itself (sleepers), re-checks the rings,
  * then sleeps on a futex word that senders bump only when someone sleeps: the send path
  * makes no syscall unless a receiver is actually waiting.
  */
@@ -114,7 +115,7 @@ tide_xchg_create(const struct tide_xchg_params *p)
 	for (unsigned int l = 0; l < x->nb_prio; l++) {
 		snprintf(rname, sizeof(rname), "tx%u_%s", l, p->name);
 		x->ring[l] = rte_ring_create(rname, rte_align32pow2(p->size + 1), p->socket_id,
-			0);
+			RING_F_MC_HTS_DEQ);
 		if (x->ring[l] == NULL) {
 			err = rte_errno;
 			goto fail_unlock;
@@ -188,6 +189,18 @@ tide_xchg_count(const struct tide_xchg *x)
 	for (unsigned int l = 0; l < x->nb_prio; l++)
 		n += rte_ring_count(x->ring[l]);
 	return n;
+}
+
+/* tide_xchg_take() on a priority exchange, off the FIFO fast path: the highest level first. */
+unsigned int
+tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
+	uint16_t stage)
+{
+	unsigned int got = 0;
+
+	for (int lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
+		got += tide_xchg_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
+	return got;
 }
 
 /*

@@ -407,26 +407,75 @@ tide_xchg_make_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int
 	return sent;
 }
 
-/** @internal Dequeue up to n messages, the highest level first, and count them. */
-static inline unsigned int
-tide_xchg_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
+/** @internal Count k messages received from level lvl. */
+static inline void
+tide_xchg_count_received(struct tide_xchg *x, uint8_t lvl, unsigned int k)
 {
 	struct tide_xchg_lcore_stats *st = tide_xchg_my_stats(x);
-	unsigned int got = 0;
 
-	for (int lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--) {
-		unsigned int k = rte_ring_dequeue_burst(x->ring[lvl], (void **)&m[got], n - got,
-			NULL);
+	if (unlikely(st == &x->stats[RTE_MAX_LCORE]))
+		__atomic_fetch_add(&st->received[lvl], k, __ATOMIC_RELAXED);
+	else
+		st->received[lvl] += k;
+}
 
-		if (k == 0)
-			continue;
-		if (unlikely(st == &x->stats[RTE_MAX_LCORE]))
-			__atomic_fetch_add(&st->received[lvl], k, __ATOMIC_RELAXED);
-		else
-			st->received[lvl] += k;
-		got += k;
+/** @internal What tide_xchg_take() does to each message it takes. */
+static __rte_always_inline void
+tide_xchg_took(struct rte_mbuf *m, bool unmake, uint16_t stage)
+{
+	if (unmake)
+		tide_msg_unmake(m);
+	else
+		tide_msg_hdr(m)->owner = stage;
+}
+
+/** @internal Dequeue up to n messages from one level and count them; each is unmade, or
+ *  given to @p stage, in the same pass that reads it from the ring. A level's ring is
+ *  dequeued head/tail-serialised (HTS), which is what lets that pass read the slots in
+ *  place.
+ */
+static __rte_always_inline unsigned int
+tide_xchg_take_level(struct tide_xchg *x, uint8_t lvl, struct rte_mbuf **m, unsigned int n,
+	bool unmake, uint16_t stage)
+{
+	struct rte_ring_zc_data zcd;
+	unsigned int got = rte_ring_dequeue_zc_burst_start(x->ring[lvl], n, &zcd, NULL);
+	void **slot = zcd.ptr1;
+	unsigned int i;
+
+	if (got == 0)
+		return 0;
+	for (i = 0; i < zcd.n1; i++) {
+		m[i] = slot[i];
+		tide_xchg_took(m[i], unmake, stage);
 	}
+	if (got > zcd.n1) {
+		/* The rest wrapped to the start of the ring. */
+		slot = (void **)zcd.ptr2 - zcd.n1;
+		for (; i < got; i++) {
+			m[i] = slot[i];
+			tide_xchg_took(m[i], unmake, stage);
+		}
+	}
+	rte_ring_dequeue_zc_finish(x->ring[lvl], got);
+	tide_xchg_count_received(x, lvl, got);
 	return got;
+}
+
+/** @internal tide_xchg_take() on a priority exchange. */
+unsigned int tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
+	bool unmake, uint16_t stage);
+
+/** @internal Dequeue up to n messages, the highest level first, count them, and unmake
+ *  each or give it to @p stage.
+ */
+static __rte_always_inline unsigned int
+tide_xchg_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
+	uint16_t stage)
+{
+	if (unlikely(x->nb_prio != 1))
+		return tide_xchg_take_prio(x, m, n, unmake, stage);
+	return tide_xchg_take_level(x, 0, m, n, unmake, stage);
 }
 
 /**
@@ -440,11 +489,7 @@ static inline unsigned int
 tide_xchg_recv_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 	uint16_t stage)
 {
-	unsigned int got = tide_xchg_take(x, m, n);
-
-	for (unsigned int i = 0; i < got; i++)
-		tide_msg_hdr(m[i])->owner = stage;
-	return got;
+	return tide_xchg_take(x, m, n, false, stage);
 }
 
 /**
@@ -459,10 +504,7 @@ tide_xchg_recv_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 static inline unsigned int
 tide_xchg_recv_unmake_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 {
-	unsigned int got = tide_xchg_take(x, m, n);
-
-	tide_msg_unmake_burst(m, got);
-	return got;
+	return tide_xchg_take(x, m, n, true, TIDE_STAGE_NONE);
 }
 
 /**
