@@ -135,6 +135,8 @@ tide_msg_make(struct rte_mbuf *m, uint16_t stage, uint8_t prio)
 static inline void
 tide_msg_make_burst(struct rte_mbuf **m, unsigned int n, uint16_t stage, uint8_t prio)
 {
+	/* Unrolled: the loop's own instructions are a good part of the cost of a make. */
+#pragma GCC unroll 8
 	for (unsigned int i = 0; i < n; i++)
 		tide_msg_make(m[i], stage, prio);
 }
