@@ -234,6 +234,56 @@ test_a_stall_of_the_chosen_path_does_not_flip_a_class(void)
 	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
 }
 
+/* Steady costs, the other path 1.5x dearer: every exploring run confirms the choice, and
+ * they come further and further apart (at the base pace one send in 64 x 1.5 explores).
+ */
+static void
+test_a_confirmed_choice_is_explored_less_and_less(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct tide_zcp_state st;
+	unsigned int late;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run_cold(&st, 256, 300000, &last, 1000, 1500);
+	late = run_cold(&st, 256, 200000, &last, 1000, 1500);
+	CU_ASSERT(tide_zcp_threshold(&st) > 256);
+	/* A eighth of the base pace or less. */
+	CU_ASSERT(late <= 200000 / (TIDE_ZCP_EXPLORE * 3 / 2) / 8);
+	CU_ASSERT(late > 0); /* still exploring */
+}
+
+/* Once exploring is rare, a change is still noticed: of the chosen path at once (every
+ * send measures it), of the other path at its next exploring run.
+ */
+static void
+test_a_change_after_rare_exploring_is_still_noticed(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run_cold(&st, 256, 300000, &last, 1000, 1500);
+	CU_ASSERT_FATAL(tide_zcp_threshold(&st) > 256);
+	/* The chosen path (copy) turns 3x dearer: the class moves within a few runs. */
+	run_cold(&st, 256, 5000, &last, 3000, 1500);
+	CU_ASSERT(tide_zcp_threshold(&st) <= 256);
+	CU_ASSERT(run_cold(&st, 256, 2000, &last, 3000, 1500) >= 1900);
+	/* Settled on zero-copy for long, then both move: zero-copy 30% dearer (still below
+	 * what copy measured last), copy cheaper than it. The chosen path's drift alone
+	 * brings exploring back to its base pace, and that finds copy.
+	 */
+	run_cold(&st, 256, 300000, &last, 3000, 1500);
+	CU_ASSERT_FATAL(tide_zcp_threshold(&st) <= 256);
+	run_cold(&st, 256, 6000, &last, 1000, 1950);
+	CU_ASSERT(tide_zcp_threshold(&st) > 256);
+	/* Settled on zero-copy for long, then copy turns cheap again (the other path): */
+	run_cold(&st, 256, 300000, &last, 3000, 1500);
+	CU_ASSERT_FATAL(tide_zcp_threshold(&st) <= 256);
+	run_cold(&st, 256, 200000, &last, 1000, 1500);
+	CU_ASSERT(tide_zcp_threshold(&st) > 256);
+}
+
 static void
 test_a_size_never_seen_keeps_the_default(void)
 {
@@ -267,6 +317,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_one_outlier_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_exploring_in_runs_sees_the_other_path_warm);
 	CU_ADD_TEST(s, test_a_stall_of_the_chosen_path_does_not_flip_a_class);
+	CU_ADD_TEST(s, test_a_confirmed_choice_is_explored_less_and_less);
+	CU_ADD_TEST(s, test_a_change_after_rare_exploring_is_still_noticed);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
 	return 0;
 }

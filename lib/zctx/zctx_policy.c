@@ -41,20 +41,69 @@ zcp_warm(const struct tide_zcp_class *c)
 		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
 }
 
+/* How much dearer the other path measured than the base one (1 if unknown). */
+static double
+zcp_other_ratio(const struct tide_zcp_class *c, enum tide_zcp_path base)
+{
+	return c->cpb[base] > 0 ? c->cpb[!base] / c->cpb[base] : 1;
+}
+
 /*
  * Sends of the class between two explorations of the other path: TIDE_ZCP_EXPLORE times
  * how much dearer that path is, so exploring never costs more than 1/TIDE_ZCP_EXPLORE.
  */
 static uint32_t
-zcp_explore_period(const struct tide_zcp_class *c, enum tide_zcp_path base)
+zcp_explore_period(double ratio)
 {
-	double ratio = c->cpb[base] > 0 ? c->cpb[!base] / c->cpb[base] : 1;
-
 	if (!(ratio > 1))
 		return TIDE_ZCP_EXPLORE;
 	if (ratio > TIDE_ZCP_EXPLORE_MAX / TIDE_ZCP_EXPLORE)
 		return TIDE_ZCP_EXPLORE_MAX;
 	return (uint32_t)(TIDE_ZCP_EXPLORE * ratio);
+}
+
+/* True if @p now is within TIDE_ZCP_DRIFT of @p ref. */
+static bool
+zcp_steady(double now, double ref)
+{
+	return now <= ref * (1 + TIDE_ZCP_DRIFT) && now >= ref * (1 - TIDE_ZCP_DRIFT);
+}
+
+/* True if the last run of sends on @p path measured what its average said before it. */
+static bool
+zcp_run_steady(const struct tide_zcp_class *c, enum tide_zcp_path path)
+{
+	return c->run_n[path] == 0 ||
+		zcp_steady(c->run_sum[path] / c->run_n[path], c->ref[path]);
+}
+
+/*
+ * Schedule the class's next exploring run. The run just made (if any) either confirmed
+ * the base path (the other path measured what it did the time before, and is not cheaper
+ * by more than TIDE_ZCP_CONFIRM) and the next one comes twice as late, up to
+ * 2^TIDE_ZCP_BACKOFF_MAX; or the other path changed, and exploring is back to its base
+ * pace. A switch of paths costs dozens of sends' worth of cold caches: confirming what is
+ * known at the base pace would cost more than its share, most of all where the two paths
+ * cost about the same and either would do.
+ */
+static void
+zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
+{
+	double ratio = zcp_other_ratio(c, base);
+	uint32_t period = zcp_explore_period(ratio);
+
+	if (ratio > 1 - TIDE_ZCP_CONFIRM && zcp_run_steady(c, !base)) {
+		if (c->backoff < TIDE_ZCP_BACKOFF_MAX)
+			c->backoff++;
+	} else {
+		c->backoff = 0;
+	}
+	c->ref[TIDE_ZCP_COPY] = c->cpb[TIDE_ZCP_COPY];
+	c->ref[TIDE_ZCP_ZC] = c->cpb[TIDE_ZCP_ZC];
+	/* Paths far apart (the other over twice as dear): a short run is enough. */
+	c->exploring = period < 2 * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
+		TIDE_ZCP_EXPLORE_RUN_FAR;
+	c->until = (period * c->exploring) << c->backoff;
 }
 
 enum tide_zcp_path
@@ -70,19 +119,34 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	if (!zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	/* A countdown, not a division per send: this runs for every send of every size. */
-	if (c->exploring == 0 && c->until-- == 0) {
-		uint32_t period = zcp_explore_period(c, base);
-
-		/* Paths far apart (the other over twice as dear): a short run is enough. */
-		c->exploring = period < 2 * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
-			TIDE_ZCP_EXPLORE_RUN_FAR;
-		c->until = period * c->exploring;
-	}
+	if (c->exploring == 0 && c->until-- == 0)
+		zcp_schedule(c, base);
 	if (c->exploring > 0) {
 		c->exploring--;
 		return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;
 	}
 	return base;
+}
+
+/*
+ * A class whose paths' costs moved by over TIDE_ZCP_DRIFT since its last exploring run
+ * was scheduled (the base path as every send measures it, the other as that run did) may
+ * no longer be on the cheaper path: it goes back to exploring at the base pace.
+ */
+static void
+zcp_check_drift(struct tide_zcp_state *st)
+{
+	for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++) {
+		struct tide_zcp_class *c = &st->cls[k];
+
+		enum tide_zcp_path base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+
+		if (c->backoff == 0 || c->exploring > 0 ||
+				(zcp_steady(c->cpb[base], c->ref[base]) && zcp_run_steady(c, !base)))
+			continue;
+		c->until >>= c->backoff;
+		c->backoff = 0;
+	}
 }
 
 /*
@@ -145,6 +209,8 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	} else {
 		c->last = (uint8_t)path;
 		c->streak = 1;
+		c->run_sum[path] = 0;
+		c->run_n[path] = 0;
 	}
 	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
 		/* The first sample, replaced by the first settled one. */
@@ -155,6 +221,10 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 			cpb = *avg * TIDE_ZCP_CLAMP;
 		*avg += (cpb - *avg) / (double)(1u << (c->streak > TIDE_ZCP_LONG_STREAK ?
 			TIDE_ZCP_EWMA_SHIFT_LONG : TIDE_ZCP_EWMA_SHIFT));
+	}
+	if (c->streak > TIDE_ZCP_SETTLE) {
+		c->run_sum[path] += cpb;
+		c->run_n[path]++;
 	}
 	if (c->samples[path] != UINT32_MAX)
 		c->samples[path]++;
@@ -167,6 +237,7 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	if (st->fixed == TIDE_ZCP_ADAPTIVE && ++st->records >= TIDE_ZCP_RECHOOSE) {
 		st->records = 0;
 		zcp_choose(st);
+		zcp_check_drift(st);
 	}
 }
 

@@ -42,6 +42,14 @@
  *  path is over twice as dear (the decision is clear, and a run costs more). */
 #define TIDE_ZCP_EXPLORE_RUN 16
 #define TIDE_ZCP_EXPLORE_RUN_FAR 4
+/** An exploring run that finds the other path as dear as before and not cheaper than the
+ *  base path by more than this (a fraction) confirms the base path: the next run comes
+ *  twice as late, up to 2^TIDE_ZCP_BACKOFF_MAX times. */
+#define TIDE_ZCP_CONFIRM 0.05
+#define TIDE_ZCP_BACKOFF_MAX 5
+/** A path whose cost moves by this much (a fraction) between two exploring runs sends
+ *  its class back to exploring at the base pace. */
+#define TIDE_ZCP_DRIFT 0.2
 /** Samples of a class after it changes path that its averages leave out (cold ones). */
 #define TIDE_ZCP_SETTLE 2
 /** The boundary moves only if the classes it switches are expected to cost this much
@@ -79,6 +87,10 @@ struct tide_zcp_class {
 	uint32_t until;      /**< decisions before the next exploring run */
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
+	uint32_t backoff;    /**< exploring runs come 2^backoff times later (confirmed) */
+	double ref[2];       /**< averages when the current run was scheduled, per path */
+	double run_sum[2];   /**< settled samples of the last run of sends on a path: sum */
+	uint32_t run_n[2];   /**< and how many */
 	uint8_t last;        /**< path of the last record */
 	bool settled[2];     /**< the average holds a settled sample (not only cold ones) */
 	double weight;       /**< recent sends of the class (decays) */
