@@ -41,11 +41,25 @@ zcp_warm(const struct tide_zcp_class *c)
 		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
 }
 
-/* How much dearer the other path measured than the base one (1 if unknown). */
+/*
+ * What a send of the class costs on @p path, per byte. The base path's average is what
+ * its sends measure; the other path's, once an exploring run has been paired with the
+ * base sends just before it, is the base path's average times the paired ratio: both
+ * paths then stand measured at the same moment, whatever the machine's speed did since.
+ */
+static double
+zcp_est(const struct tide_zcp_class *c, enum tide_zcp_path path, enum tide_zcp_path base)
+{
+	if (path == base || c->zc_copy <= 0)
+		return c->cpb[path];
+	return base == TIDE_ZCP_COPY ? c->cpb[base] * c->zc_copy : c->cpb[base] / c->zc_copy;
+}
+
+/* How much dearer the other path is than the base one (1 if unknown). */
 static double
 zcp_other_ratio(const struct tide_zcp_class *c, enum tide_zcp_path base)
 {
-	return c->cpb[base] > 0 ? c->cpb[!base] / c->cpb[base] : 1;
+	return c->cpb[base] > 0 ? zcp_est(c, !base, base) / c->cpb[base] : 1;
 }
 
 /*
@@ -69,14 +83,6 @@ zcp_steady(double now, double ref)
 	return now <= ref * (1 + TIDE_ZCP_DRIFT) && now >= ref * (1 - TIDE_ZCP_DRIFT);
 }
 
-/* True if the last run of sends on @p path measured what its average said before it. */
-static bool
-zcp_run_steady(const struct tide_zcp_class *c, enum tide_zcp_path path)
-{
-	return c->run_n[path] == 0 ||
-		zcp_steady(c->run_sum[path] / c->run_n[path], c->ref[path]);
-}
-
 /*
  * Schedule the class's next exploring run. The run just made (if any) either confirmed
  * the base path (the other path measured what it did the time before, and is not cheaper
@@ -92,14 +98,13 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 	double ratio = zcp_other_ratio(c, base);
 	uint32_t period = zcp_explore_period(ratio);
 
-	if (ratio > 1 - TIDE_ZCP_CONFIRM && zcp_run_steady(c, !base)) {
+	if (ratio > 1 - TIDE_ZCP_CONFIRM && !c->moved) {
 		if (c->backoff < TIDE_ZCP_BACKOFF_MAX)
 			c->backoff++;
 	} else {
 		c->backoff = 0;
 	}
-	c->ref[TIDE_ZCP_COPY] = c->cpb[TIDE_ZCP_COPY];
-	c->ref[TIDE_ZCP_ZC] = c->cpb[TIDE_ZCP_ZC];
+	c->ref[base] = c->cpb[base];
 	/* Paths far apart (the other over twice as dear): a short run is enough. */
 	c->exploring = period < 2 * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
 		TIDE_ZCP_EXPLORE_RUN_FAR;
@@ -129,9 +134,9 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 }
 
 /*
- * A class whose paths' costs moved by over TIDE_ZCP_DRIFT since its last exploring run
- * was scheduled (the base path as every send measures it, the other as that run did) may
- * no longer be on the cheaper path: it goes back to exploring at the base pace.
+ * A class whose base path's cost moved by over TIDE_ZCP_DRIFT since its last exploring
+ * run was scheduled, or whose last run moved the paired ratio that much, may no longer
+ * be on the cheaper path: it goes back to exploring at the base pace.
  */
 static void
 zcp_check_drift(struct tide_zcp_state *st)
@@ -142,7 +147,7 @@ zcp_check_drift(struct tide_zcp_state *st)
 		enum tide_zcp_path base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 
 		if (c->backoff == 0 || c->exploring > 0 ||
-				(zcp_steady(c->cpb[base], c->ref[base]) && zcp_run_steady(c, !base)))
+				(zcp_steady(c->cpb[base], c->ref[base]) && !c->moved))
 			continue;
 		c->until >>= c->backoff;
 		c->backoff = 0;
@@ -167,10 +172,11 @@ zcp_choose(struct tide_zcp_state *st)
 	a[0] = b[0] = 0;
 	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		const struct tide_zcp_class *c = &st->cls[k];
+		enum tide_zcp_path base = k < cur ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 		double w = zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
 
-		a[k + 1] = a[k] + w * c->cpb[TIDE_ZCP_COPY];
-		b[k + 1] = b[k] + w * c->cpb[TIDE_ZCP_ZC];
+		a[k + 1] = a[k] + w * zcp_est(c, TIDE_ZCP_COPY, base);
+		b[k + 1] = b[k] + w * zcp_est(c, TIDE_ZCP_ZC, base);
 	}
 	for (k = 0; k <= TIDE_ZCP_CLASSES; k++) {
 		below = a[k];
@@ -196,6 +202,32 @@ zcp_choose(struct tide_zcp_state *st)
 	st->zc_class = best;
 }
 
+/*
+ * A run of sends on path @p q has just ended. If it was short (an exploring run, or the
+ * warm-up's) and came right after settled sends of the other path, its mean over what
+ * those sends measured last is one paired sample of the ratio of the two paths' costs,
+ * free of whatever the machine's speed does between runs. Either way the sends on q are
+ * now what the next run pairs with.
+ */
+static void
+zcp_pair(struct tide_zcp_class *c, enum tide_zcp_path q)
+{
+	if (c->run_n[q] > 0 && c->streak <= TIDE_ZCP_PAIR_MAX && c->pair_ref > 0) {
+		double mean = c->run_sum[q] / c->run_n[q];
+		double x = q == TIDE_ZCP_ZC ? mean / c->pair_ref : c->pair_ref / mean;
+
+		/* Within TIDE_ZCP_DRIFT of the estimate: noise, averaged out. Beyond: the
+		 * paths changed, and the estimate starts again from this run.
+		 */
+		c->moved = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy);
+		if (c->zc_copy <= 0 || c->moved)
+			c->zc_copy = x;
+		else
+			c->zc_copy += (x - c->zc_copy) * TIDE_ZCP_PAIR_WEIGHT;
+	}
+	c->pair_ref = c->run_n[q] > 0 ? c->recent[q] : 0;
+}
+
 void
 tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
 	uint64_t cycles)
@@ -207,6 +239,7 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	if (c->last == path) {
 		c->streak++;
 	} else {
+		zcp_pair(c, (enum tide_zcp_path)c->last);
 		c->last = (uint8_t)path;
 		c->streak = 1;
 		c->run_sum[path] = 0;
@@ -225,6 +258,8 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	if (c->streak > TIDE_ZCP_SETTLE) {
 		c->run_sum[path] += cpb;
 		c->run_n[path]++;
+		c->recent[path] += (cpb - c->recent[path]) /
+			(double)(c->run_n[path] == 1 ? 1 : 1u << TIDE_ZCP_RECENT_SHIFT);
 	}
 	if (c->samples[path] != UINT32_MAX)
 		c->samples[path]++;

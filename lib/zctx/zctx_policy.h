@@ -50,6 +50,14 @@
 /** A path whose cost moves by this much (a fraction) between two exploring runs sends
  *  its class back to exploring at the base pace. */
 #define TIDE_ZCP_DRIFT 0.2
+/** Runs of sends at most this long are paired with the other path's sends just before
+ *  them (exploring runs and the warm-up); a paired run moves the ratio of the two paths'
+ *  costs by this weight. */
+#define TIDE_ZCP_PAIR_MAX 64
+#define TIDE_ZCP_PAIR_WEIGHT 0.25
+/** Weight of a sample in a path's short average (what the next run pairs with):
+ *  1 / 2^TIDE_ZCP_RECENT_SHIFT. */
+#define TIDE_ZCP_RECENT_SHIFT 4
 /** Samples of a class after it changes path that its averages leave out (cold ones). */
 #define TIDE_ZCP_SETTLE 2
 /** The boundary moves only if the classes it switches are expected to cost this much
@@ -88,9 +96,13 @@ struct tide_zcp_class {
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
 	uint32_t backoff;    /**< exploring runs come 2^backoff times later (confirmed) */
-	double ref[2];       /**< averages when the current run was scheduled, per path */
+	double ref[2];       /**< base path's average when the current run was scheduled */
 	double run_sum[2];   /**< settled samples of the last run of sends on a path: sum */
 	uint32_t run_n[2];   /**< and how many */
+	double recent[2];    /**< short average of a path's latest settled samples */
+	double pair_ref;     /**< recent[] of the path before the current run (0: none) */
+	double zc_copy;      /**< paired ratio: zero-copy's cost over copy's (0: none yet) */
+	bool moved;          /**< the last paired run moved zc_copy by over TIDE_ZCP_DRIFT */
 	uint8_t last;        /**< path of the last record */
 	bool settled[2];     /**< the average holds a settled sample (not only cold ones) */
 	double weight;       /**< recent sends of the class (decays) */
