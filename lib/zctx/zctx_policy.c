@@ -76,11 +76,11 @@ zcp_explore_period(double ratio)
 	return (uint32_t)(TIDE_ZCP_EXPLORE * ratio);
 }
 
-/* True if @p now is within TIDE_ZCP_DRIFT of @p ref. */
+/* True if @p now is within @p tol (a fraction) of @p ref. */
 static bool
-zcp_steady(double now, double ref)
+zcp_steady(double now, double ref, double tol)
 {
-	return now <= ref * (1 + TIDE_ZCP_DRIFT) && now >= ref * (1 - TIDE_ZCP_DRIFT);
+	return now <= ref * (1 + tol) && now >= ref * (1 - tol);
 }
 
 /*
@@ -104,7 +104,7 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 	} else {
 		c->backoff = 0;
 	}
-	c->ref[base] = c->cpb[base];
+	c->ref = c->slow[base];
 	/* Paths far apart (the other over twice as dear): a short run is enough. */
 	c->exploring = period < 2 * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
 		TIDE_ZCP_EXPLORE_RUN_FAR;
@@ -134,9 +134,11 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 }
 
 /*
- * A class whose base path's cost moved by over TIDE_ZCP_DRIFT since its last exploring
- * run was scheduled, or whose last run moved the paired ratio that much, may no longer
- * be on the cheaper path: it goes back to exploring at the base pace.
+ * A class whose base path's cost moved by over TIDE_ZCP_BASE_DRIFT since its last
+ * exploring run was scheduled (by its slow average: the machine's own speed moves the
+ * short ones by tens of percent), or whose last run moved the paired ratio by over
+ * TIDE_ZCP_DRIFT, may no longer be on the cheaper path: it goes back to exploring at the
+ * base pace.
  */
 static void
 zcp_check_drift(struct tide_zcp_state *st)
@@ -147,7 +149,7 @@ zcp_check_drift(struct tide_zcp_state *st)
 		enum tide_zcp_path base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 
 		if (c->backoff == 0 || c->exploring > 0 ||
-				(zcp_steady(c->cpb[base], c->ref[base]) && !c->moved))
+				(zcp_steady(c->slow[base], c->ref, TIDE_ZCP_BASE_DRIFT) && !c->moved))
 			continue;
 		c->until >>= c->backoff;
 		c->backoff = 0;
@@ -219,7 +221,7 @@ zcp_pair(struct tide_zcp_class *c, enum tide_zcp_path q)
 		/* Within TIDE_ZCP_DRIFT of the estimate: noise, averaged out. Beyond: the
 		 * paths changed, and the estimate starts again from this run.
 		 */
-		c->moved = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy);
+		c->moved = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy, TIDE_ZCP_DRIFT);
 		if (c->zc_copy <= 0 || c->moved)
 			c->zc_copy = x;
 		else
@@ -228,14 +230,29 @@ zcp_pair(struct tide_zcp_class *c, enum tide_zcp_path q)
 	c->pair_ref = c->run_n[q] > 0 ? c->recent[q] : 0;
 }
 
+/* @p avg moved toward @p x by 1 / 2^shift (a constant: a multiplication, not a division);
+ * the first value is taken whole.
+ */
+static inline void
+zcp_ewma(double *avg, double x, bool first, unsigned int shift)
+{
+	if (first)
+		*avg = x;
+	else
+		*avg += (x - *avg) * (1.0 / (double)(1u << shift));
+}
+
 void
 tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
 	uint64_t cycles)
 {
 	struct tide_zcp_class *c = &st->cls[tide_zcp_class_of(bytes)];
-	double cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
-	double *avg = &c->cpb[path];
+	double cpb;
 
+	/* A fixed threshold learns nothing (tide_zcp_init() starts afresh on a change). */
+	if (st->fixed != TIDE_ZCP_ADAPTIVE)
+		return;
+	cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
 	if (c->last == path) {
 		c->streak++;
 	} else {
@@ -247,19 +264,21 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	}
 	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
 		/* The first sample, replaced by the first settled one. */
-		*avg = cpb;
+		c->cpb[path] = cpb;
 		c->settled[path] = c->streak > TIDE_ZCP_SETTLE;
 	} else if (c->streak > TIDE_ZCP_SETTLE) {
-		if (cpb > *avg * TIDE_ZCP_CLAMP)
-			cpb = *avg * TIDE_ZCP_CLAMP;
-		*avg += (cpb - *avg) / (double)(1u << (c->streak > TIDE_ZCP_LONG_STREAK ?
-			TIDE_ZCP_EWMA_SHIFT_LONG : TIDE_ZCP_EWMA_SHIFT));
+		if (cpb > c->cpb[path] * TIDE_ZCP_CLAMP)
+			cpb = c->cpb[path] * TIDE_ZCP_CLAMP;
+		if (c->streak > TIDE_ZCP_LONG_STREAK)
+			zcp_ewma(&c->cpb[path], cpb, false, TIDE_ZCP_EWMA_SHIFT_LONG);
+		else
+			zcp_ewma(&c->cpb[path], cpb, false, TIDE_ZCP_EWMA_SHIFT);
 	}
 	if (c->streak > TIDE_ZCP_SETTLE) {
 		c->run_sum[path] += cpb;
 		c->run_n[path]++;
-		c->recent[path] += (cpb - c->recent[path]) /
-			(double)(c->run_n[path] == 1 ? 1 : 1u << TIDE_ZCP_RECENT_SHIFT);
+		zcp_ewma(&c->recent[path], cpb, c->run_n[path] == 1, TIDE_ZCP_RECENT_SHIFT);
+		zcp_ewma(&c->slow[path], cpb, c->slow[path] == 0, TIDE_ZCP_SLOW_SHIFT);
 	}
 	if (c->samples[path] != UINT32_MAX)
 		c->samples[path]++;
@@ -269,7 +288,7 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 		for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++)
 			st->cls[k].weight /= 2;
 	}
-	if (st->fixed == TIDE_ZCP_ADAPTIVE && ++st->records >= TIDE_ZCP_RECHOOSE) {
+	if (++st->records >= TIDE_ZCP_RECHOOSE) {
 		st->records = 0;
 		zcp_choose(st);
 		zcp_check_drift(st);

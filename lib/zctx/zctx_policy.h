@@ -24,6 +24,14 @@
  * is; for the same reason the first TIDE_ZCP_SETTLE samples after a class changes path
  * do not move its average. The boundary moves only for an expected gain of
  * TIDE_ZCP_HYSTERESIS. A fixed threshold turns all of this off.
+ *
+ * The machine's speed moves by tens of percent from one millisecond to the next, more
+ * than the two paths differ at small sizes, so the other path's cost is not compared as
+ * last measured: each exploring run is paired with the base sends just before it, and
+ * the ratio of the two (averaged over runs) times the base path's current average is the
+ * other path's cost. Runs that confirm the choice come twice as late each time, up to
+ * 2^TIDE_ZCP_BACKOFF_MAX; a run off the ratio by TIDE_ZCP_DRIFT, or a base path whose
+ * slow average moved by TIDE_ZCP_BASE_DRIFT, brings the base pace back.
  */
 
 #include <stdbool.h>
@@ -47,9 +55,15 @@
  *  twice as late, up to 2^TIDE_ZCP_BACKOFF_MAX times. */
 #define TIDE_ZCP_CONFIRM 0.05
 #define TIDE_ZCP_BACKOFF_MAX 5
-/** A path whose cost moves by this much (a fraction) between two exploring runs sends
- *  its class back to exploring at the base pace. */
-#define TIDE_ZCP_DRIFT 0.2
+/** A paired exploring run whose ratio of the two paths' costs is this far (a fraction)
+ *  from the estimate means the paths changed: the estimate restarts from that run, and
+ *  exploring goes back to its base pace. */
+#define TIDE_ZCP_DRIFT 0.3
+/** A base path whose slow average moves by this much (a fraction) between two exploring
+ *  runs sends its class back to exploring at the base pace. */
+#define TIDE_ZCP_BASE_DRIFT 0.5
+/** Weight of a sample in a path's slow average: 1 / 2^TIDE_ZCP_SLOW_SHIFT. */
+#define TIDE_ZCP_SLOW_SHIFT 10
 /** Runs of sends at most this long are paired with the other path's sends just before
  *  them (exploring runs and the warm-up); a paired run moves the ratio of the two paths'
  *  costs by this weight. */
@@ -96,13 +110,14 @@ struct tide_zcp_class {
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
 	uint32_t backoff;    /**< exploring runs come 2^backoff times later (confirmed) */
-	double ref[2];       /**< base path's average when the current run was scheduled */
+	double slow[2];      /**< slow average of a path's settled samples */
+	double ref;          /**< base path's slow average when the current run was scheduled */
 	double run_sum[2];   /**< settled samples of the last run of sends on a path: sum */
 	uint32_t run_n[2];   /**< and how many */
 	double recent[2];    /**< short average of a path's latest settled samples */
 	double pair_ref;     /**< recent[] of the path before the current run (0: none) */
 	double zc_copy;      /**< paired ratio: zero-copy's cost over copy's (0: none yet) */
-	bool moved;          /**< the last paired run moved zc_copy by over TIDE_ZCP_DRIFT */
+	bool moved;          /**< the last paired run was over TIDE_ZCP_DRIFT off zc_copy */
 	uint8_t last;        /**< path of the last record */
 	bool settled[2];     /**< the average holds a settled sample (not only cold ones) */
 	double weight;       /**< recent sends of the class (decays) */
