@@ -253,6 +253,35 @@ test_a_confirmed_choice_is_explored_less_and_less(void)
 	CU_ASSERT(late > 0); /* still exploring */
 }
 
+/* One exploring run that measures the other path far cheaper than it is (paired with a
+ * stall, say) does not move the class; the run after it, which agrees with the others,
+ * settles the matter.
+ */
+static void
+test_one_misleading_exploring_run_does_not_flip_a_class(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct tide_zcp_state st;
+	unsigned int runs = 0, nzc = 0, flipped = 0;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run_cold(&st, 256, 300000, &last, 1000, 1300);
+	CU_ASSERT_FATAL(tide_zcp_threshold(&st) > 256);
+	for (unsigned int i = 0; i < 400000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 256);
+		double zc = runs == 1 ? 400 : 1300; /* the first run sees zero-copy cheap */
+
+		if (p == TIDE_ZCP_ZC && last != TIDE_ZCP_ZC)
+			runs++;
+		nzc += p == TIDE_ZCP_ZC;
+		tide_zcp_record(&st, 256, p, cold_cost(p, &last, 1000, zc));
+		flipped += tide_zcp_threshold(&st) <= 256;
+	}
+	CU_ASSERT_EQUAL(flipped, 0);
+	CU_ASSERT(runs >= 2);
+	CU_ASSERT(nzc < 400000 / 100);
+}
+
 /* Once exploring is rare, a change is still noticed: of the chosen path at once (every
  * send measures it), of the other path at its next exploring run.
  */
@@ -318,6 +347,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_exploring_in_runs_sees_the_other_path_warm);
 	CU_ADD_TEST(s, test_a_stall_of_the_chosen_path_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_confirmed_choice_is_explored_less_and_less);
+	CU_ADD_TEST(s, test_one_misleading_exploring_run_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_change_after_rare_exploring_is_still_noticed);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
 	return 0;

@@ -218,14 +218,22 @@ zcp_pair(struct tide_zcp_class *c, enum tide_zcp_path q)
 		double mean = c->run_sum[q] / c->run_n[q];
 		double x = q == TIDE_ZCP_ZC ? mean / c->pair_ref : c->pair_ref / mean;
 
-		/* Within TIDE_ZCP_DRIFT of the estimate: noise, averaged out. Beyond: the
-		 * paths changed, and the estimate starts again from this run.
+		/*
+		 * Within TIDE_ZCP_DRIFT of the estimate: noise, averaged out. Beyond: the
+		 * paths may have changed; a second run that agrees (the next one, which comes
+		 * at the base pace) says they did, and the estimate starts again from the two.
+		 * One run alone may have been paired with a stall.
 		 */
-		c->moved = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy, TIDE_ZCP_DRIFT);
-		if (c->zc_copy <= 0 || c->moved)
+		bool off = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy, TIDE_ZCP_DRIFT);
+
+		if (c->zc_copy <= 0)
 			c->zc_copy = x;
-		else
+		else if (off && c->pending > 0 && zcp_steady(x, c->pending, TIDE_ZCP_DRIFT))
+			c->zc_copy = (x + c->pending) / 2;
+		else if (!off)
 			c->zc_copy += (x - c->zc_copy) * TIDE_ZCP_PAIR_WEIGHT;
+		c->pending = off ? x : 0;
+		c->moved = off;
 	}
 	c->pair_ref = c->run_n[q] > 0 ? c->recent[q] : 0;
 }
@@ -252,9 +260,19 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	/* A fixed threshold learns nothing (tide_zcp_init() starts afresh on a change). */
 	if (st->fixed != TIDE_ZCP_ADAPTIVE)
 		return;
-	cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
+	c->weight += 1;
+	if (++st->decay >= TIDE_ZCP_DECAY) {
+		st->decay = 0;
+		for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++)
+			st->cls[k].weight /= 2;
+	}
 	if (c->last == path) {
-		c->streak++;
+		/* Deep in a run of one path (the chosen one, mostly), one send in
+		 * TIDE_ZCP_SAMPLE_EVERY is enough for its averages: the others are only
+		 * counted, which keeps the policy's cost per send a fraction of a small send's.
+		 */
+		if (++c->streak > TIDE_ZCP_LONG_STREAK && c->streak % TIDE_ZCP_SAMPLE_EVERY != 0)
+			return;
 	} else {
 		zcp_pair(c, (enum tide_zcp_path)c->last);
 		c->last = (uint8_t)path;
@@ -262,6 +280,7 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 		c->run_sum[path] = 0;
 		c->run_n[path] = 0;
 	}
+	cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
 	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
 		/* The first sample, replaced by the first settled one. */
 		c->cpb[path] = cpb;
@@ -282,12 +301,6 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	}
 	if (c->samples[path] != UINT32_MAX)
 		c->samples[path]++;
-	c->weight += 1;
-	if (++st->decay >= TIDE_ZCP_DECAY) {
-		st->decay = 0;
-		for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++)
-			st->cls[k].weight /= 2;
-	}
 	if (++st->records >= TIDE_ZCP_RECHOOSE) {
 		st->records = 0;
 		zcp_choose(st);

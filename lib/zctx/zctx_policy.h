@@ -56,14 +56,14 @@
 #define TIDE_ZCP_CONFIRM 0.05
 #define TIDE_ZCP_BACKOFF_MAX 5
 /** A paired exploring run whose ratio of the two paths' costs is this far (a fraction)
- *  from the estimate means the paths changed: the estimate restarts from that run, and
- *  exploring goes back to its base pace. */
+ *  from the estimate brings exploring back to its base pace; if the next run agrees, the
+ *  paths changed and the estimate restarts from the two. */
 #define TIDE_ZCP_DRIFT 0.3
 /** A base path whose slow average moves by this much (a fraction) between two exploring
  *  runs sends its class back to exploring at the base pace. */
 #define TIDE_ZCP_BASE_DRIFT 0.5
 /** Weight of a sample in a path's slow average: 1 / 2^TIDE_ZCP_SLOW_SHIFT. */
-#define TIDE_ZCP_SLOW_SHIFT 10
+#define TIDE_ZCP_SLOW_SHIFT 8
 /** Runs of sends at most this long are paired with the other path's sends just before
  *  them (exploring runs and the warm-up); a paired run moves the ratio of the two paths'
  *  costs by this weight. */
@@ -85,11 +85,14 @@
 #define TIDE_ZCP_EWMA_SHIFT 3
 #define TIDE_ZCP_EWMA_SHIFT_LONG 6
 #define TIDE_ZCP_LONG_STREAK 64
+/** Past TIDE_ZCP_LONG_STREAK sends in a row on one path, one in this many is sampled. */
+#define TIDE_ZCP_SAMPLE_EVERY 4
 /** A sample above this many times the average counts as this many times the average. */
 #define TIDE_ZCP_CLAMP 1.5
-/** Records between two threshold choices. */
+/** Sampled records between two threshold choices. */
 #define TIDE_ZCP_RECHOOSE 64
-/** Records after which class weights are halved (the mix is a recent one). */
+/** Records (sampled or not) after which class weights are halved (the mix is a recent
+ *  one). */
 #define TIDE_ZCP_DECAY 4096
 /** First zero-copy class before anything is measured (sizes above 2 KB). */
 #define TIDE_ZCP_DEFAULT_CLASS 6
@@ -117,6 +120,7 @@ struct tide_zcp_class {
 	double recent[2];    /**< short average of a path's latest settled samples */
 	double pair_ref;     /**< recent[] of the path before the current run (0: none) */
 	double zc_copy;      /**< paired ratio: zero-copy's cost over copy's (0: none yet) */
+	double pending;      /**< that run's ratio, waiting for a second run to agree (0: none) */
 	bool moved;          /**< the last paired run was over TIDE_ZCP_DRIFT off zc_copy */
 	uint8_t last;        /**< path of the last record */
 	bool settled[2];     /**< the average holds a settled sample (not only cold ones) */
