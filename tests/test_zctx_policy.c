@@ -253,6 +253,28 @@ test_a_confirmed_choice_is_explored_less_and_less(void)
 	CU_ASSERT(late > 0); /* still exploring */
 }
 
+/* Deep in a run of one path only one send in TIDE_ZCP_SAMPLE_EVERY is sampled, but every
+ * send counts in the run's length and in the class's weight.
+ */
+static void
+test_deep_in_a_run_sends_are_sampled_and_all_counted(void)
+{
+	struct tide_zcp_state st;
+	const struct tide_zcp_class *c = &st.cls[tide_zcp_class_of(65536)];
+
+	tide_zcp_init(&st, 0); /* fixed: nothing is recorded */
+	tide_zcp_record(&st, 65536, TIDE_ZCP_ZC, 1000);
+	CU_ASSERT_EQUAL(c->samples[TIDE_ZCP_ZC], 0);
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	for (unsigned int i = 0; i < 1000; i++)
+		tide_zcp_record(&st, 65536, TIDE_ZCP_ZC, 1000);
+	CU_ASSERT_EQUAL(c->streak + c->unsampled, 1000);
+	CU_ASSERT_EQUAL(c->weight + c->unsampled, 1000);
+	CU_ASSERT_EQUAL(c->samples[TIDE_ZCP_ZC], TIDE_ZCP_LONG_STREAK +
+		(1000 - TIDE_ZCP_LONG_STREAK) / TIDE_ZCP_SAMPLE_EVERY);
+	CU_ASSERT_DOUBLE_EQUAL(c->cpb[TIDE_ZCP_ZC], 1000.0 / 65536, 1e-12);
+}
+
 /* One exploring run that measures the other path far cheaper than it is (paired with a
  * stall, say) does not move the class; the run after it, which agrees with the others,
  * settles the matter.
@@ -347,6 +369,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_exploring_in_runs_sees_the_other_path_warm);
 	CU_ADD_TEST(s, test_a_stall_of_the_chosen_path_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_confirmed_choice_is_explored_less_and_less);
+	CU_ADD_TEST(s, test_deep_in_a_run_sends_are_sampled_and_all_counted);
 	CU_ADD_TEST(s, test_one_misleading_exploring_run_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_change_after_rare_exploring_is_still_noticed);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);

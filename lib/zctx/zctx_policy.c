@@ -3,15 +3,6 @@
 
 #include "zctx_policy.h"
 
-unsigned int
-tide_zcp_class_of(uint32_t bytes)
-{
-	/* Class k holds (64 << (k - 1), 64 << k]: k = bits of (bytes - 1) - 6. */
-	unsigned int k = bytes <= 64 ? 0 : 32 - (unsigned int)__builtin_clz(bytes - 1) - 6;
-
-	return k < TIDE_ZCP_CLASSES - 1 ? k : TIDE_ZCP_CLASSES - 1;
-}
-
 /* Smallest size of class k: the threshold that sends class k and above zero-copy. */
 static uint32_t
 zcp_class_low(unsigned int k)
@@ -251,28 +242,22 @@ zcp_ewma(double *avg, double x, bool first, unsigned int shift)
 }
 
 void
-tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
-	uint64_t cycles)
+tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
+	enum tide_zcp_path path, uint32_t bytes, uint64_t cycles)
 {
-	struct tide_zcp_class *c = &st->cls[tide_zcp_class_of(bytes)];
+	uint32_t n = c->unsampled + 1; /* the sends this sample stands for */
 	double cpb;
 
-	/* A fixed threshold learns nothing (tide_zcp_init() starts afresh on a change). */
-	if (st->fixed != TIDE_ZCP_ADAPTIVE)
-		return;
-	c->weight += 1;
-	if (++st->decay >= TIDE_ZCP_DECAY) {
+	c->unsampled = 0;
+	c->weight += n;
+	st->decay += n;
+	if (st->decay >= TIDE_ZCP_DECAY) {
 		st->decay = 0;
 		for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++)
 			st->cls[k].weight /= 2;
 	}
 	if (c->last == path) {
-		/* Deep in a run of one path (the chosen one, mostly), one send in
-		 * TIDE_ZCP_SAMPLE_EVERY is enough for its averages: the others are only
-		 * counted, which keeps the policy's cost per send a fraction of a small send's.
-		 */
-		if (++c->streak > TIDE_ZCP_LONG_STREAK && c->streak % TIDE_ZCP_SAMPLE_EVERY != 0)
-			return;
+		c->streak += n;
 	} else {
 		zcp_pair(c, (enum tide_zcp_path)c->last);
 		c->last = (uint8_t)path;

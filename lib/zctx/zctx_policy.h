@@ -112,6 +112,7 @@ struct tide_zcp_class {
 	uint32_t until;      /**< decisions before the next exploring run */
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
+	uint32_t unsampled;  /**< of those, counted since the last sampled one */
 	uint32_t backoff;    /**< exploring runs come 2^backoff times later (confirmed) */
 	double slow[2];      /**< slow average of a path's settled samples */
 	double ref;          /**< base path's slow average when the current run was scheduled */
@@ -143,14 +144,45 @@ void tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold);
 /** The path a send of @p bytes takes. */
 enum tide_zcp_path tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes);
 
-/** Report what a send of @p bytes cost on @p path, in cycles. */
-void tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
-	uint64_t cycles);
+/** The class of a size. */
+static inline unsigned int
+tide_zcp_class_of(uint32_t bytes)
+{
+	/* Class k holds (64 << (k - 1), 64 << k]: k = bits of (bytes - 1) - 6. */
+	unsigned int k = bytes <= 64 ? 0 : 32 - (unsigned int)__builtin_clz(bytes - 1) - 6;
+
+	return k < TIDE_ZCP_CLASSES - 1 ? k : TIDE_ZCP_CLASSES - 1;
+}
+
+/** @internal tide_zcp_record() for a send that is sampled. */
+void tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
+	enum tide_zcp_path path, uint32_t bytes, uint64_t cycles);
+
+/**
+ * Report what a send of @p bytes cost on @p path, in cycles. Inline: deep in a run of one
+ * path (the chosen one, mostly) one send in TIDE_ZCP_SAMPLE_EVERY is sampled and the
+ * others are only counted, which keeps the policy's cost per send a small fraction of a
+ * small send's. A fixed threshold learns nothing (tide_zcp_init() starts afresh).
+ */
+static inline void
+tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
+	uint64_t cycles)
+{
+	struct tide_zcp_class *c;
+
+	if (st->fixed != TIDE_ZCP_ADAPTIVE)
+		return;
+	c = &st->cls[tide_zcp_class_of(bytes)];
+	if (c->last == path && c->streak >= TIDE_ZCP_LONG_STREAK &&
+			c->unsampled + 1 < TIDE_ZCP_SAMPLE_EVERY) {
+		c->unsampled++;
+		return;
+	}
+	tide_zcp_record_sample(st, c, path, bytes, cycles);
+}
 
 /** The current threshold, bytes: payloads shorter than this are copied (UINT32_MAX: all). */
 uint32_t tide_zcp_threshold(const struct tide_zcp_state *st);
 
-/** The class of a size. */
-unsigned int tide_zcp_class_of(uint32_t bytes);
 
 #endif /* TIDE_ZCTX_POLICY_H */
