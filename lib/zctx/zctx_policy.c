@@ -103,18 +103,10 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 }
 
 enum tide_zcp_path
-tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
+tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base)
 {
-	unsigned int k = tide_zcp_class_of(bytes);
-	struct tide_zcp_class *c = &st->cls[k];
-	enum tide_zcp_path base;
-
-	if (st->fixed != TIDE_ZCP_ADAPTIVE)
-		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-	base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	if (!zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-	/* A countdown, not a division per send: this runs for every send of every size. */
 	if (c->exploring == 0 && c->until-- == 0)
 		zcp_schedule(c, base);
 	if (c->exploring > 0) {

@@ -141,8 +141,6 @@ struct tide_zcp_state {
 /** Start afresh with a fixed threshold (bytes) or TIDE_ZCP_ADAPTIVE. */
 void tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold);
 
-/** The path a send of @p bytes takes. */
-enum tide_zcp_path tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes);
 
 /** The class of a size. */
 static inline unsigned int
@@ -152,6 +150,33 @@ tide_zcp_class_of(uint32_t bytes)
 	unsigned int k = bytes <= 64 ? 0 : 32 - (unsigned int)__builtin_clz(bytes - 1) - 6;
 
 	return k < TIDE_ZCP_CLASSES - 1 ? k : TIDE_ZCP_CLASSES - 1;
+}
+
+/** @internal tide_zcp_decide() off its fast path: warm-up, exploring, scheduling. */
+enum tide_zcp_path tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base);
+
+/**
+ * The path a send of @p bytes takes. Inline: most sends of a warm class only count down
+ * to the next exploring run (a countdown, not a division: this runs for every send).
+ */
+static inline enum tide_zcp_path
+tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
+{
+	unsigned int k;
+	struct tide_zcp_class *c;
+	enum tide_zcp_path base;
+
+	if (st->fixed != TIDE_ZCP_ADAPTIVE)
+		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	k = tide_zcp_class_of(bytes);
+	c = &st->cls[k];
+	base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	if (c->exploring == 0 && c->until > 1 && c->samples[TIDE_ZCP_COPY] >= TIDE_ZCP_WARMUP &&
+			c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP) {
+		c->until--;
+		return base;
+	}
+	return tide_zcp_decide_slow(c, base);
 }
 
 /** @internal tide_zcp_record() for a send that is sampled. */
