@@ -216,8 +216,11 @@ agent_stage(struct tide_zctx *z)
 	const struct tide_zctx_sqe_packed *e;
 	unsigned int room = (unsigned int)(z->mask + 1 - (z->cur - z->head)), n;
 	struct rte_ring_zc_data zc;
-	uint64_t t0 = rte_rdtsc(), share;
+	uint64_t t0, share;
 
+	if (rte_ring_empty(z->fast.sq))
+		return 0; /* an idle poll: no clock read */
+	t0 = rte_rdtsc();
 	n = rte_ring_dequeue_zc_burst_elem_start(z->fast.sq, sizeof(*e),
 		RTE_MIN(room, (unsigned int)ZC_BURST), &zc, NULL);
 	for (unsigned int i = 0; i < n; i++) {
@@ -310,7 +313,11 @@ agent_build(struct tide_zctx *z)
 {
 	struct zc_txb *b = &z->txb;
 	unsigned int built = 0;
-	uint64_t t = rte_rdtsc(), now;
+	uint64_t t, now;
+
+	if (!z->cursor.active && z->cur == z->staged && rte_ring_empty(z->fast.sq))
+		return 0; /* an idle poll: no clock read */
+	t = rte_rdtsc();
 
 	/*
 	 * One clock reading per packet (a reading costs some 10 ns, as much as a small
