@@ -253,6 +253,33 @@ test_a_confirmed_choice_is_explored_less_and_less(void)
 	CU_ASSERT(late > 0); /* still exploring */
 }
 
+/* Paths far apart are explored in short runs whose few samples scatter (here the
+ * explored path's, by up to 80% each): that is not a change of the paths, and exploring
+ * still backs off.
+ */
+static void
+test_far_apart_paths_with_noisy_runs_are_explored_less_and_less(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_ZC;
+	struct tide_zcp_state st;
+	unsigned int copies = 0, seed = 1;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	for (unsigned int i = 0; i < 700000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 16384);
+		double noise;
+
+		seed = seed * 1103515245u + 12345u;
+		noise = 1 + 0.8 * ((double)(seed >> 16 & 0x7fff) / 0x7fff * 2 - 1);
+		if (i >= 500000)
+			copies += p == TIDE_ZCP_COPY;
+		tide_zcp_record(&st, 16384, p, cold_cost(p, &last, 2800 * noise, 1000));
+	}
+	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
+	/* At the base pace one send in 64 x 2.8 explores: an eighth of that or less. */
+	CU_ASSERT(copies <= 200000 / (TIDE_ZCP_EXPLORE * 28 / 10) / 8);
+}
+
 /* Deep in a run of one path only one send in TIDE_ZCP_SAMPLE_EVERY is sampled, but every
  * send counts in the run's length and in the class's weight.
  */
@@ -369,6 +396,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_exploring_in_runs_sees_the_other_path_warm);
 	CU_ADD_TEST(s, test_a_stall_of_the_chosen_path_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_confirmed_choice_is_explored_less_and_less);
+	CU_ADD_TEST(s, test_far_apart_paths_with_noisy_runs_are_explored_less_and_less);
 	CU_ADD_TEST(s, test_deep_in_a_run_sends_are_sampled_and_all_counted);
 	CU_ADD_TEST(s, test_one_misleading_exploring_run_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_change_after_rare_exploring_is_still_noticed);

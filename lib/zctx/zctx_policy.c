@@ -97,7 +97,7 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 	}
 	c->ref = c->slow[base];
 	/* Paths far apart (the other over twice as dear): a short run is enough. */
-	c->exploring = period < 2 * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
+	c->exploring = period < TIDE_ZCP_FAR * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
 		TIDE_ZCP_EXPLORE_RUN_FAR;
 	c->until = (period * c->exploring) << c->backoff;
 }
@@ -188,6 +188,18 @@ zcp_choose(struct tide_zcp_state *st)
 }
 
 /*
+ * Whether the ratio moving from @p est to @p x could change a decision: not while both
+ * say the same path is over TIDE_ZCP_FAR times dearer. (A far path is explored in short
+ * runs, whose few settled samples scatter more than TIDE_ZCP_DRIFT.)
+ */
+static bool
+zcp_matters(double x, double est)
+{
+	return !((x > TIDE_ZCP_FAR && est > TIDE_ZCP_FAR) ||
+		 (x < 1 / TIDE_ZCP_FAR && est < 1 / TIDE_ZCP_FAR));
+}
+
+/*
  * A run of sends on path @p q has just ended. If it was short (an exploring run, or the
  * warm-up's) and came right after settled sends of the other path, its mean over what
  * those sends measured last is one paired sample of the ratio of the two paths' costs,
@@ -207,7 +219,8 @@ zcp_pair(struct tide_zcp_class *c, enum tide_zcp_path q)
 		 * at the base pace) says they did, and the estimate starts again from the two.
 		 * One run alone may have been paired with a stall.
 		 */
-		bool off = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy, TIDE_ZCP_DRIFT);
+		bool off = c->zc_copy > 0 && !zcp_steady(x, c->zc_copy, TIDE_ZCP_DRIFT) &&
+			zcp_matters(x, c->zc_copy);
 
 		if (c->zc_copy <= 0)
 			c->zc_copy = x;

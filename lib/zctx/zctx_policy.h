@@ -59,6 +59,9 @@
  *  from the estimate brings exploring back to its base pace; if the next run agrees, the
  *  paths changed and the estimate restarts from the two. */
 #define TIDE_ZCP_DRIFT 0.3
+/** Paths this many times apart or more are far apart: their ratio moving within that
+ *  changes no decision, and is not a change of the paths. */
+#define TIDE_ZCP_FAR 2.0
 /** A base path whose slow average moves by this much (a fraction) between two exploring
  *  runs sends its class back to exploring at the base pace. */
 #define TIDE_ZCP_BASE_DRIFT 0.5
