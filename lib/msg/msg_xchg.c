@@ -3,9 +3,10 @@
 /*
  * Exchanges: one rte_ring per priority level, a registry by name, and the blocking
  * receive. Rings are multi-producer and head/tail-serialised multi-consumer (HTS): that
- * lets a receive read the slots in place and write each message's header in the same pass. A blocked receiver announces itself (sleepers), re-checks the rings,
- * then sleeps on a futex word that senders bump only when someone sleeps: the send path
- * makes no syscall unless a receiver is actually waiting.
+ * lets a receive read the slots in place and write each message's header in the same
+ * pass. A blocked receiver announces itself (sleepers), re-checks the rings, then sleeps
+ * on a futex word that senders bump only when someone sleeps: the send path makes no
+ * syscall unless a receiver is actually waiting.
  */
 
 #include <errno.h>

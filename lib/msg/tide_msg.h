@@ -452,7 +452,9 @@ tide_xchg_take_level(struct tide_xchg *x, uint8_t lvl, struct rte_mbuf **m, unsi
 		tide_xchg_took(m[i], unmake, stage);
 	}
 	if (got > zcd.n1) {
-		/* The rest wrapped to the start of the ring. */
+		/* The rest wrapped to the start of the ring. (Two plain loops: one loop over
+		 * the two parts measured 4% slower per message on one lcore.)
+		 */
 		slot = (void **)zcd.ptr2 - zcd.n1;
 		for (; i < got; i++) {
 			m[i] = slot[i];
