@@ -25,13 +25,6 @@ tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold)
 	st->zc_class = TIDE_ZCP_DEFAULT_CLASS;
 }
 
-static bool
-zcp_warm(const struct tide_zcp_class *c)
-{
-	return c->samples[TIDE_ZCP_COPY] >= TIDE_ZCP_WARMUP &&
-		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
-}
-
 /*
  * What a send of the class costs on @p path, per byte. The base path's average is what
  * its sends measure; the other path's, once an exploring run has been paired with the
@@ -105,7 +98,7 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 enum tide_zcp_path
 tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base)
 {
-	if (!zcp_warm(c))
+	if (!tide_zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	if (c->exploring == 0 && c->until-- == 0)
 		zcp_schedule(c, base);
@@ -128,8 +121,7 @@ zcp_check_drift(struct tide_zcp_state *st)
 {
 	for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		struct tide_zcp_class *c = &st->cls[k];
-
-		enum tide_zcp_path base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+		enum tide_zcp_path base = tide_zcp_base(st, k);
 
 		if (c->backoff == 0 || c->exploring > 0 ||
 				(zcp_steady(c->slow[base], c->ref, TIDE_ZCP_BASE_DRIFT) && !c->moved))
@@ -157,8 +149,8 @@ zcp_choose(struct tide_zcp_state *st)
 	a[0] = b[0] = 0;
 	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		const struct tide_zcp_class *c = &st->cls[k];
-		enum tide_zcp_path base = k < cur ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-		double w = zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
+		enum tide_zcp_path base = tide_zcp_base(st, k);
+		double w = tide_zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
 
 		a[k + 1] = a[k] + w * zcp_est(c, TIDE_ZCP_COPY, base);
 		b[k + 1] = b[k] + w * zcp_est(c, TIDE_ZCP_ZC, base);

@@ -144,7 +144,6 @@ struct tide_zcp_state {
 /** Start afresh with a fixed threshold (bytes) or TIDE_ZCP_ADAPTIVE. */
 void tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold);
 
-
 /** The class of a size. */
 static inline unsigned int
 tide_zcp_class_of(uint32_t bytes)
@@ -153,6 +152,21 @@ tide_zcp_class_of(uint32_t bytes)
 	unsigned int k = bytes <= 64 ? 0 : 32 - (unsigned int)__builtin_clz(bytes - 1) - 6;
 
 	return k < TIDE_ZCP_CLASSES - 1 ? k : TIDE_ZCP_CLASSES - 1;
+}
+
+/** @internal True once class @p c has TIDE_ZCP_WARMUP samples of each path. */
+static inline bool
+tide_zcp_warm(const struct tide_zcp_class *c)
+{
+	return c->samples[TIDE_ZCP_COPY] >= TIDE_ZCP_WARMUP &&
+		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
+}
+
+/** @internal The path the threshold gives class @p k (adaptive). */
+static inline enum tide_zcp_path
+tide_zcp_base(const struct tide_zcp_state *st, unsigned int k)
+{
+	return k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 }
 
 /** @internal tide_zcp_decide() off its fast path: warm-up, exploring, scheduling. */
@@ -173,9 +187,8 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	k = tide_zcp_class_of(bytes);
 	c = &st->cls[k];
-	base = k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-	if (c->exploring == 0 && c->until > 1 && c->samples[TIDE_ZCP_COPY] >= TIDE_ZCP_WARMUP &&
-			c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP) {
+	base = tide_zcp_base(st, k);
+	if (c->exploring == 0 && c->until > 1 && tide_zcp_warm(c)) {
 		c->until--;
 		return base;
 	}
@@ -211,6 +224,5 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 
 /** The current threshold, bytes: payloads shorter than this are copied (UINT32_MAX: all). */
 uint32_t tide_zcp_threshold(const struct tide_zcp_state *st);
-
 
 #endif /* TIDE_ZCTX_POLICY_H */
