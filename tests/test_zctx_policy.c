@@ -20,6 +20,14 @@ cheaper(uint32_t bytes, double zc_fixed)
 		TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 }
 
+/*
+ * Exploring runs come every TIDE_ZCP_EXPLORE x (how much dearer) x TIDE_ZCP_EXPLORE_RUN
+ * sends of a class: a test that waits for some runs, or counts them, waits in units of
+ * that pace. PACE(n) is n sends at runs of 16 (the lengths below were first set for runs
+ * that long), the same number of runs at the current length.
+ */
+#define PACE(n) ((n) * (TIDE_ZCP_EXPLORE_RUN / 16))
+
 static const uint32_t mix[] = { 64, 128, 256, 512, 1024, 4096, 16384, 65536 };
 #define NB_MIX (unsigned int)(sizeof(mix) / sizeof(mix[0]))
 
@@ -97,10 +105,10 @@ test_the_threshold_settles_at_the_crossover(void)
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
 	run(&st, 4000, 400);
 	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
-	good = run(&st, 8000, 400);
+	good = run(&st, PACE(24000), 400);
 	/* Only exploration takes the other path: one send in TIDE_ZCP_EXPLORE. */
-	CU_ASSERT(good >= 8000 - 8000 / TIDE_ZCP_EXPLORE - NB_MIX);
-	CU_ASSERT(good < 8000);
+	CU_ASSERT(good >= PACE(24000) - PACE(24000) / TIDE_ZCP_EXPLORE - NB_MIX);
+	CU_ASSERT(good < PACE(24000));
 }
 
 static void
@@ -136,10 +144,13 @@ test_a_change_of_costs_moves_the_threshold(void)
 	/* Zero-copy becomes expensive per send (say, every send misses the pin cache):
 	 * crossover 50 + b = 6000 + 0.05 b at b = 6263: the threshold climbs to 4097.
 	 */
-	run(&st, 60000, 6000);
+	run(&st, PACE(60000), 6000);
 	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 4097);
-	/* And comes back. */
-	run(&st, 60000, 400);
+	/* And comes back: more slowly, as zero-copy, far dearer for long, was explored
+	 * rarely (the chosen path's own move is seen at once, the other path's at its next
+	 * exploring run).
+	 */
+	run(&st, PACE(120000), 400);
 	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
 }
 
@@ -150,7 +161,8 @@ test_one_outlier_does_not_flip_a_class(void)
 	unsigned int zc = 0;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	for (unsigned int i = 0; i < 200; i++) {
+	/* Past the warm-up and the first exploring run. */
+	for (unsigned int i = 0; i < 2 * TIDE_ZCP_WARMUP + TIDE_ZCP_EXPLORE_RUN; i++) {
 		enum tide_zcp_path p = tide_zcp_decide(&st, 65536);
 
 		tide_zcp_record(&st, 65536, p, cost(p, 65536, 400));
@@ -245,11 +257,11 @@ test_a_confirmed_choice_is_explored_less_and_less(void)
 	unsigned int late;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 256, 300000, &last, 1000, 1500);
-	late = run_cold(&st, 256, 200000, &last, 1000, 1500);
+	run_cold(&st, 256, PACE(300000), &last, 1000, 1500);
+	late = run_cold(&st, 256, PACE(200000), &last, 1000, 1500);
 	CU_ASSERT(tide_zcp_threshold(&st) > 256);
 	/* A eighth of the base pace or less. */
-	CU_ASSERT(late <= 200000 / (TIDE_ZCP_EXPLORE * 3 / 2) / 8);
+	CU_ASSERT(late <= PACE(200000) / (TIDE_ZCP_EXPLORE * 3 / 2) / 8);
 	CU_ASSERT(late > 0); /* still exploring */
 }
 
@@ -314,7 +326,7 @@ test_one_misleading_exploring_run_does_not_flip_a_class(void)
 	unsigned int runs = 0, nzc = 0, flipped = 0;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 256, 300000, &last, 1000, 1300);
+	run_cold(&st, 256, PACE(300000), &last, 1000, 1300);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) > 256);
 	for (unsigned int i = 0; i < 400000; i++) {
 		enum tide_zcp_path p = tide_zcp_decide(&st, 256);
@@ -341,25 +353,109 @@ test_a_change_after_rare_exploring_is_still_noticed(void)
 	struct tide_zcp_state st;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 256, 300000, &last, 1000, 1500);
+	run_cold(&st, 256, PACE(300000), &last, 1000, 1500);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) > 256);
 	/* The chosen path (copy) turns 3x dearer: the class moves within a few runs. */
-	run_cold(&st, 256, 5000, &last, 3000, 1500);
+	run_cold(&st, 256, PACE(5000), &last, 3000, 1500);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 256);
-	CU_ASSERT(run_cold(&st, 256, 2000, &last, 3000, 1500) >= 1900);
+	CU_ASSERT(run_cold(&st, 256, PACE(2000), &last, 3000, 1500) >= PACE(1900));
 	/* Settled on zero-copy for long, then both move: zero-copy 60% dearer (still below
 	 * what copy measured last), copy cheaper than it. The chosen path's drift alone
-	 * brings exploring back to its base pace, and that finds copy.
+	 * brings an exploring run soon, and that finds copy.
 	 */
-	run_cold(&st, 256, 300000, &last, 3000, 1500);
+	run_cold(&st, 256, PACE(300000), &last, 3000, 1500);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) <= 256);
-	run_cold(&st, 256, 6000, &last, 1000, 2400);
+	run_cold(&st, 256, PACE(6000), &last, 1000, 2400);
 	CU_ASSERT(tide_zcp_threshold(&st) > 256);
 	/* Settled on zero-copy for long, then copy turns cheap again (the other path): */
-	run_cold(&st, 256, 300000, &last, 3000, 1500);
+	run_cold(&st, 256, PACE(300000), &last, 3000, 1500);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) <= 256);
-	run_cold(&st, 256, 200000, &last, 1000, 1500);
+	run_cold(&st, 256, PACE(200000), &last, 1000, 1500);
 	CU_ASSERT(tide_zcp_threshold(&st) > 256);
+}
+
+/*
+ * As measured on the agent (1 KB sends on net_null): after a change of path the path's
+ * first few dozen sends cost over twice their due (its mbufs, pool cache and TX burst
+ * cold), whichever the path. Exploring runs shorter than that would rate the path not
+ * chosen dearer than it is, and a class would stay on whichever path it started on.
+ */
+#define WARMING_SENDS 40
+
+static uint64_t
+warming_cost(enum tide_zcp_path p, enum tide_zcp_path *last, unsigned int *since,
+	double copy, double zc)
+{
+	double c = p == TIDE_ZCP_COPY ? copy : zc;
+
+	if (p != *last)
+		*since = 0;
+	*last = p;
+	return (uint64_t)(++*since <= WARMING_SENDS ? c * 2.5 : c);
+}
+
+static unsigned int
+run_warming(struct tide_zcp_state *st, unsigned int n, enum tide_zcp_path *last,
+	unsigned int *since, double copy, double zc)
+{
+	unsigned int nzc = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(st, 1024);
+
+		nzc += p == TIDE_ZCP_ZC;
+		tide_zcp_record(st, 1024, p, warming_cost(p, last, since, copy, zc));
+	}
+	return nzc;
+}
+
+static void
+test_a_path_that_warms_slowly_is_rated_warm(void)
+{
+	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct tide_zcp_state st;
+	unsigned int since = 0;
+
+	/* 1 KB starts on copy (the default threshold); zero-copy is 15% cheaper. */
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run_warming(&st, PACE(50000), &last, &since, 1000, 850);
+	CU_ASSERT(tide_zcp_threshold(&st) <= 1024);
+	CU_ASSERT(run_warming(&st, PACE(50000), &last, &since, 1000, 850) >=
+		PACE(50000) * 95 / 100);
+	/* Then copy turns 15% cheaper than zero-copy: the class moves back. */
+	run_warming(&st, PACE(300000), &last, &since, 850, 1000);
+	CU_ASSERT(tide_zcp_threshold(&st) > 1024);
+	CU_ASSERT(run_warming(&st, PACE(50000), &last, &since, 850, 1000) <=
+		PACE(50000) * 5 / 100);
+}
+
+/*
+ * Zero-copy's cost comes in every other send (a cost per TX burst of two, say): 200 and
+ * 600, 400 on average, dearer than copy's steady 350. Deep in a run only one send in
+ * TIDE_ZCP_SAMPLE_EVERY is a sample: were the others left out, the samples would all be
+ * of the same parity and say 200 or 600, whichever; added up, they say 400.
+ */
+static void
+test_a_cost_every_other_send_counts_whole(void)
+{
+	for (unsigned int phase = 0; phase < 2; phase++) {
+		struct tide_zcp_state st;
+		unsigned int nzc = 0, k = 0;
+
+		tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE); /* 16 KB starts on zero-copy */
+		for (unsigned int i = 0; i < PACE(100000); i++) {
+			enum tide_zcp_path p = tide_zcp_decide(&st, 16384);
+			uint64_t c = 350;
+
+			if (p == TIDE_ZCP_ZC)
+				c = (k++ & 1) == phase ? 200 : 600;
+			if (i >= PACE(50000))
+				nzc += p == TIDE_ZCP_ZC;
+			tide_zcp_record(&st, 16384, p, c);
+		}
+		CU_ASSERT(tide_zcp_threshold(&st) > 16384);
+		CU_ASSERT(nzc <= PACE(50000) * 5 / 100);
+	}
 }
 
 static void
@@ -400,6 +496,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_deep_in_a_run_sends_are_sampled_and_all_counted);
 	CU_ADD_TEST(s, test_one_misleading_exploring_run_does_not_flip_a_class);
 	CU_ADD_TEST(s, test_a_change_after_rare_exploring_is_still_noticed);
+	CU_ADD_TEST(s, test_a_path_that_warms_slowly_is_rated_warm);
+	CU_ADD_TEST(s, test_a_cost_every_other_send_counts_whole);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
 	return 0;
 }

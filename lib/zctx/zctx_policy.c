@@ -110,24 +110,27 @@ tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base)
 }
 
 /*
- * A class whose base path's cost moved by over TIDE_ZCP_BASE_DRIFT since its last
- * exploring run was scheduled (by its slow average: the machine's own speed moves the
- * short ones by tens of percent), or whose last run moved the paired ratio by over
- * TIDE_ZCP_DRIFT, may no longer be on the cheaper path: it goes back to exploring at the
- * base pace.
+ * A class whose last run moved the paired ratio by over TIDE_ZCP_DRIFT may no longer be on
+ * the cheaper path: it goes back to exploring at the base pace. One whose base path's cost
+ * moved by over TIDE_ZCP_BASE_DRIFT since its last exploring run was scheduled (by its
+ * slow average: the machine's own speed moves the short ones by tens of percent) explores
+ * again within a run's length: the other path's estimate is the base path's cost times a
+ * ratio paired before the move, and says nothing of what the move did to it.
  */
 static void
 zcp_check_drift(struct tide_zcp_state *st)
 {
 	for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		struct tide_zcp_class *c = &st->cls[k];
-		enum tide_zcp_path base = tide_zcp_base(st, k);
+		bool drift = !zcp_steady(c->slow[tide_zcp_base(st, k)], c->ref,
+			TIDE_ZCP_BASE_DRIFT);
 
-		if (c->backoff == 0 || c->exploring > 0 ||
-				(zcp_steady(c->slow[base], c->ref, TIDE_ZCP_BASE_DRIFT) && !c->moved))
+		if (c->exploring > 0 || (!drift && !c->moved))
 			continue;
 		c->until >>= c->backoff;
 		c->backoff = 0;
+		if (drift && c->until > TIDE_ZCP_EXPLORE_RUN)
+			c->until = TIDE_ZCP_EXPLORE_RUN;
 	}
 }
 
@@ -243,9 +246,17 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 	enum tide_zcp_path path, uint32_t bytes, uint64_t cycles)
 {
 	uint32_t n = c->unsampled + 1; /* the sends this sample stands for */
+	uint64_t total = bytes;
 	double cpb;
 
+	/* Added-up sends are of the last record's path: they count with a sample of it. */
+	if (c->last == path) {
+		cycles += c->acc_cycles;
+		total += c->acc_bytes;
+	}
 	c->unsampled = 0;
+	c->acc_cycles = 0;
+	c->acc_bytes = 0;
 	c->weight += n;
 	st->decay += n;
 	if (st->decay >= TIDE_ZCP_DECAY) {
@@ -262,7 +273,7 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 		c->run_sum[path] = 0;
 		c->run_n[path] = 0;
 	}
-	cpb = (double)cycles / (double)(bytes != 0 ? bytes : 1);
+	cpb = (double)cycles / (double)(total != 0 ? total : 1);
 	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
 		/* The first sample, replaced by the first settled one. */
 		c->cpb[path] = cpb;

@@ -18,11 +18,12 @@
  * TIDE_ZCP_WARMUP samples of each path its sends measure copy, then zero-copy; afterwards
  * one send in TIDE_ZCP_EXPLORE (times how much dearer the other path is) of the class
  * takes the other path, so that a change of costs is noticed while exploring costs at
- * most 1/TIDE_ZCP_EXPLORE. Exploring sends go in runs of TIDE_ZCP_EXPLORE_RUN: a lone
- * send on the other path measures that path cold (its TX burst of one, its pool and pin
- * cache lines elsewhere) and would make whichever path is not chosen look dearer than it
- * is; for the same reason the first TIDE_ZCP_SETTLE samples after a class changes path
- * do not move its average. The boundary moves only for an expected gain of
+ * most 1/TIDE_ZCP_EXPLORE. Exploring sends go in long runs (TIDE_ZCP_EXPLORE_RUN): on
+ * the agent a path costs over twice its due for its first few dozen sends after a change
+ * (its mbufs, its pool cache, the payload lines of the CPU cache it uses), and a short
+ * run would make whichever path is not chosen look dearer than it is, so a class would
+ * stay on the path it started on; for the same reason the first TIDE_ZCP_SETTLE samples
+ * after a class changes path do not move its average. The boundary moves only for an expected gain of
  * TIDE_ZCP_HYSTERESIS. A fixed threshold turns all of this off.
  *
  * The machine's speed moves by tens of percent from one millisecond to the next, more
@@ -30,8 +31,8 @@
  * last measured: each exploring run is paired with the base sends just before it, and
  * the ratio of the two (averaged over runs) times the base path's current average is the
  * other path's cost. Runs that confirm the choice come twice as late each time, up to
- * 2^TIDE_ZCP_BACKOFF_MAX; a run off the ratio by TIDE_ZCP_DRIFT, or a base path whose
- * slow average moved by TIDE_ZCP_BASE_DRIFT, brings the base pace back.
+ * 2^TIDE_ZCP_BACKOFF_MAX; a run off the ratio by TIDE_ZCP_DRIFT brings the base pace
+ * back, and a base path whose slow average moved by TIDE_ZCP_BASE_DRIFT a run soon.
  */
 
 #include <stdbool.h>
@@ -39,17 +40,19 @@
 
 /** Size classes: class k holds sizes up to 64 << k bytes (class 0: 0..64). */
 #define TIDE_ZCP_CLASSES 15
-/** Samples of each path a class needs before the threshold uses it. */
-#define TIDE_ZCP_WARMUP 8
+/** Samples of each path a class needs before the threshold uses it (more than
+ *  TIDE_ZCP_SETTLE: some of them settled). */
+#define TIDE_ZCP_WARMUP 64
 /** One send in this many (per class) takes the path the threshold does not choose, times
  *  how much dearer that path is (at most one in TIDE_ZCP_EXPLORE_MAX).
  */
 #define TIDE_ZCP_EXPLORE 64
 #define TIDE_ZCP_EXPLORE_MAX 4096
-/** Consecutive sends of a class that explore the other path together; fewer when that
- *  path is over twice as dear (the decision is clear, and a run costs more). */
-#define TIDE_ZCP_EXPLORE_RUN 16
-#define TIDE_ZCP_EXPLORE_RUN_FAR 4
+/** Consecutive sends of a class that explore the other path together, TIDE_ZCP_SETTLE of
+ *  them to warm it; fewer when that path is over twice as dear (the decision is clear,
+ *  and a run costs more). */
+#define TIDE_ZCP_EXPLORE_RUN 128
+#define TIDE_ZCP_EXPLORE_RUN_FAR 80
 /** An exploring run that finds the other path as dear as before and not cheaper than the
  *  base path by more than this (a fraction) confirms the base path: the next run comes
  *  twice as late, up to 2^TIDE_ZCP_BACKOFF_MAX times. */
@@ -63,23 +66,25 @@
  *  changes no decision, and is not a change of the paths. */
 #define TIDE_ZCP_FAR 2.0
 /** A base path whose slow average moves by this much (a fraction) between two exploring
- *  runs sends its class back to exploring at the base pace. */
+ *  runs sends its class back to exploring, the next run within TIDE_ZCP_EXPLORE_RUN
+ *  sends. */
 #define TIDE_ZCP_BASE_DRIFT 0.5
 /** Weight of a sample in a path's slow average: 1 / 2^TIDE_ZCP_SLOW_SHIFT. */
 #define TIDE_ZCP_SLOW_SHIFT 8
 /** Runs of sends at most this long are paired with the other path's sends just before
  *  them (exploring runs and the warm-up); a paired run moves the ratio of the two paths'
  *  costs by this weight. */
-#define TIDE_ZCP_PAIR_MAX 64
+#define TIDE_ZCP_PAIR_MAX 192
 #define TIDE_ZCP_PAIR_WEIGHT 0.25
 /** Weight of a sample in a path's short average (what the next run pairs with):
  *  1 / 2^TIDE_ZCP_RECENT_SHIFT. */
 #define TIDE_ZCP_RECENT_SHIFT 4
-/** Samples of a class after it changes path that its averages leave out (cold ones). */
-#define TIDE_ZCP_SETTLE 2
+/** Samples of a class after it changes path that its averages leave out: cold ones (1 KB
+ *  sends on net_null cost 2-3 times their due for some 40 sends after a change). */
+#define TIDE_ZCP_SETTLE 48
 /** The boundary moves only if the classes it switches are expected to cost this much
  *  less (a fraction of what they cost now). */
-#define TIDE_ZCP_HYSTERESIS 0.02
+#define TIDE_ZCP_HYSTERESIS 0.05
 /** Weight of a new sample in the moving average: 1 / 2^TIDE_ZCP_EWMA_SHIFT, and
  *  1 / 2^TIDE_ZCP_EWMA_SHIFT_LONG past TIDE_ZCP_LONG_STREAK samples in a row on one
  *  path: an exploring run learns fast, while the chosen path, sampled by every send, is
@@ -116,6 +121,8 @@ struct tide_zcp_class {
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
 	uint32_t unsampled;  /**< of those, counted since the last sampled one */
+	uint64_t acc_cycles; /**< what those cost, cycles */
+	uint64_t acc_bytes;  /**< and their bytes */
 	uint32_t backoff;    /**< exploring runs come 2^backoff times later (confirmed) */
 	double slow[2];      /**< slow average of a path's settled samples */
 	double ref;          /**< base path's slow average when the current run was scheduled */
@@ -201,9 +208,12 @@ void tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 
 /**
  * Report what a send of @p bytes cost on @p path, in cycles. Inline: deep in a run of one
- * path (the chosen one, mostly) one send in TIDE_ZCP_SAMPLE_EVERY is sampled and the
- * others are only counted, which keeps the policy's cost per send a small fraction of a
- * small send's. A fixed threshold learns nothing (tide_zcp_init() starts afresh).
+ * path (the chosen one, mostly) one send in TIDE_ZCP_SAMPLE_EVERY is a sample and the
+ * others are only added up, which keeps the policy's cost per send a small fraction of a
+ * small send's. A sample stands for the sends added up before it, their cycles and bytes
+ * included: a cost that comes every few sends (a TX burst's, a pool cache refill's)
+ * counts whole, whichever send it fell on. A fixed threshold learns nothing
+ * (tide_zcp_init() starts afresh).
  */
 static inline void
 tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
@@ -217,6 +227,8 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	if (c->last == path && c->streak >= TIDE_ZCP_LONG_STREAK &&
 			c->unsampled + 1 < TIDE_ZCP_SAMPLE_EVERY) {
 		c->unsampled++;
+		c->acc_cycles += cycles;
+		c->acc_bytes += bytes;
 		return;
 	}
 	tide_zcp_record_sample(st, c, path, bytes, cycles);
