@@ -179,26 +179,38 @@ test_one_outlier_does_not_flip_a_class(void)
 }
 
 /*
- * As on a real agent: the first send after a change of path costs 4 times its due (a TX
- * burst of one, cold pool and pin-cache lines). Exploring one send at a time would
- * measure the other path only cold and stick to whichever path it started on.
+ * As on a real agent, a path is cold after a change: its first @c cold sends cost
+ * @c factor times their due. Exploring runs shorter than that would measure the other
+ * path only cold and stick to whichever path the class started on.
  */
+struct warmth {
+	enum tide_zcp_path last; /* path of the last send */
+	unsigned int since;      /* sends in a row on it */
+	unsigned int cold;
+	double factor;
+};
+
+/* The first send after a change costs 4 times its due (a TX burst of one, cold pool and
+ * pin-cache lines).
+ */
+#define FIRST_SEND_COLD(start) { .last = (start), .since = 1, .cold = 1, .factor = 4 }
+
 static uint64_t
-cold_cost(enum tide_zcp_path p, enum tide_zcp_path *last, double copy, double zc)
+cold_cost(enum tide_zcp_path p, struct warmth *w, double copy, double zc)
 {
 	double c = p == TIDE_ZCP_COPY ? copy : zc;
 
-	if (p != *last)
-		c *= 4;
-	*last = p;
-	return (uint64_t)c;
+	if (p != w->last)
+		w->since = 0;
+	w->last = p;
+	return (uint64_t)(++w->since <= w->cold ? c * w->factor : c);
 }
 
 /* @p n sends of @p bytes at those costs, each deciding and recording; returns how many
  * went zero-copy.
  */
 static unsigned int
-run_cold(struct tide_zcp_state *st, uint32_t bytes, unsigned int n, enum tide_zcp_path *last,
+run_cold(struct tide_zcp_state *st, uint32_t bytes, unsigned int n, struct warmth *w,
 	double copy, double zc)
 {
 	unsigned int nzc = 0;
@@ -207,7 +219,7 @@ run_cold(struct tide_zcp_state *st, uint32_t bytes, unsigned int n, enum tide_zc
 		enum tide_zcp_path p = tide_zcp_decide(st, bytes);
 
 		nzc += p == TIDE_ZCP_ZC;
-		tide_zcp_record(st, bytes, p, cold_cost(p, last, copy, zc));
+		tide_zcp_record(st, bytes, p, cold_cost(p, w, copy, zc));
 	}
 	return nzc;
 }
@@ -215,17 +227,17 @@ run_cold(struct tide_zcp_state *st, uint32_t bytes, unsigned int n, enum tide_zc
 static void
 test_exploring_in_runs_sees_the_other_path_warm(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct warmth w = FIRST_SEND_COLD(TIDE_ZCP_COPY);
 	struct tide_zcp_state st;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
 	/* 8 KB sends: first copy is the cheaper (zero-copy 1.25x)... */
-	run_cold(&st, 8192, 20000, &last, 1000, 1250);
+	run_cold(&st, 8192, 20000, &w, 1000, 1250);
 	CU_ASSERT(tide_zcp_threshold(&st) > 8192);
 	/* ...then zero-copy (copy 1.25x): the exploring runs notice, the class moves over. */
-	run_cold(&st, 8192, 40000, &last, 1250, 1000);
+	run_cold(&st, 8192, 40000, &w, 1250, 1000);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 8192);
-	CU_ASSERT(run_cold(&st, 8192, 10000, &last, 1250, 1000) >= 9700);
+	CU_ASSERT(run_cold(&st, 8192, 10000, &w, 1250, 1000) >= 9700);
 }
 
 /* The chosen path stalls for a few dozen sends (a pool grows, the agent is preempted):
@@ -234,15 +246,15 @@ test_exploring_in_runs_sees_the_other_path_warm(void)
 static void
 test_a_stall_of_the_chosen_path_does_not_flip_a_class(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct warmth w = FIRST_SEND_COLD(TIDE_ZCP_COPY);
 	struct tide_zcp_state st;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 16384, 5000, &last, 1000, 600);
+	run_cold(&st, 16384, 5000, &w, 1000, 600);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
 	for (unsigned int i = 0; i < 40; i++)
 		tide_zcp_record(&st, 16384, TIDE_ZCP_ZC, 6000);
-	CU_ASSERT(run_cold(&st, 16384, 2000, &last, 1000, 600) >= 1940);
+	CU_ASSERT(run_cold(&st, 16384, 2000, &w, 1000, 600) >= 1940);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
 }
 
@@ -252,13 +264,13 @@ test_a_stall_of_the_chosen_path_does_not_flip_a_class(void)
 static void
 test_a_confirmed_choice_is_explored_less_and_less(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct warmth w = FIRST_SEND_COLD(TIDE_ZCP_COPY);
 	struct tide_zcp_state st;
 	unsigned int late;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 256, PACE(300000), &last, 1000, 1500);
-	late = run_cold(&st, 256, PACE(200000), &last, 1000, 1500);
+	run_cold(&st, 256, PACE(300000), &w, 1000, 1500);
+	late = run_cold(&st, 256, PACE(200000), &w, 1000, 1500);
 	CU_ASSERT(tide_zcp_threshold(&st) > 256);
 	/* A eighth of the base pace or less. */
 	CU_ASSERT(late <= PACE(200000) / (TIDE_ZCP_EXPLORE * 3 / 2) / 8);
@@ -272,7 +284,7 @@ test_a_confirmed_choice_is_explored_less_and_less(void)
 static void
 test_far_apart_paths_with_noisy_runs_are_explored_less_and_less(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_ZC;
+	struct warmth w = FIRST_SEND_COLD(TIDE_ZCP_ZC);
 	struct tide_zcp_state st;
 	unsigned int copies = 0, seed = 1;
 
@@ -285,7 +297,7 @@ test_far_apart_paths_with_noisy_runs_are_explored_less_and_less(void)
 		noise = 1 + 0.8 * ((double)(seed >> 16 & 0x7fff) / 0x7fff * 2 - 1);
 		if (i >= 500000)
 			copies += p == TIDE_ZCP_COPY;
-		tide_zcp_record(&st, 16384, p, cold_cost(p, &last, 2800 * noise, 1000));
+		tide_zcp_record(&st, 16384, p, cold_cost(p, &w, 2800 * noise, 1000));
 	}
 	CU_ASSERT(tide_zcp_threshold(&st) <= 16384);
 	/* At the base pace one send in 64 x 2.8 explores: an eighth of that or less. */
@@ -321,21 +333,21 @@ test_deep_in_a_run_sends_are_sampled_and_all_counted(void)
 static void
 test_one_misleading_exploring_run_does_not_flip_a_class(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct warmth w = FIRST_SEND_COLD(TIDE_ZCP_COPY);
 	struct tide_zcp_state st;
 	unsigned int runs = 0, nzc = 0, flipped = 0;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 256, PACE(300000), &last, 1000, 1300);
+	run_cold(&st, 256, PACE(300000), &w, 1000, 1300);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) > 256);
 	for (unsigned int i = 0; i < 400000; i++) {
 		enum tide_zcp_path p = tide_zcp_decide(&st, 256);
 		double zc = runs == 1 ? 400 : 1300; /* the first run sees zero-copy cheap */
 
-		if (p == TIDE_ZCP_ZC && last != TIDE_ZCP_ZC)
+		if (p == TIDE_ZCP_ZC && w.last != TIDE_ZCP_ZC)
 			runs++;
 		nzc += p == TIDE_ZCP_ZC;
-		tide_zcp_record(&st, 256, p, cold_cost(p, &last, 1000, zc));
+		tide_zcp_record(&st, 256, p, cold_cost(p, &w, 1000, zc));
 		flipped += tide_zcp_threshold(&st) <= 256;
 	}
 	CU_ASSERT_EQUAL(flipped, 0);
@@ -349,84 +361,51 @@ test_one_misleading_exploring_run_does_not_flip_a_class(void)
 static void
 test_a_change_after_rare_exploring_is_still_noticed(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct warmth w = FIRST_SEND_COLD(TIDE_ZCP_COPY);
 	struct tide_zcp_state st;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_cold(&st, 256, PACE(300000), &last, 1000, 1500);
+	run_cold(&st, 256, PACE(300000), &w, 1000, 1500);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) > 256);
 	/* The chosen path (copy) turns 3x dearer: the class moves within a few runs. */
-	run_cold(&st, 256, PACE(5000), &last, 3000, 1500);
+	run_cold(&st, 256, PACE(5000), &w, 3000, 1500);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 256);
-	CU_ASSERT(run_cold(&st, 256, PACE(2000), &last, 3000, 1500) >= PACE(1900));
+	CU_ASSERT(run_cold(&st, 256, PACE(2000), &w, 3000, 1500) >= PACE(1900));
 	/* Settled on zero-copy for long, then both move: zero-copy 60% dearer (still below
 	 * what copy measured last), copy cheaper than it. The chosen path's drift alone
 	 * brings an exploring run soon, and that finds copy.
 	 */
-	run_cold(&st, 256, PACE(300000), &last, 3000, 1500);
+	run_cold(&st, 256, PACE(300000), &w, 3000, 1500);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) <= 256);
-	run_cold(&st, 256, PACE(6000), &last, 1000, 2400);
+	run_cold(&st, 256, PACE(6000), &w, 1000, 2400);
 	CU_ASSERT(tide_zcp_threshold(&st) > 256);
 	/* Settled on zero-copy for long, then copy turns cheap again (the other path): */
-	run_cold(&st, 256, PACE(300000), &last, 3000, 1500);
+	run_cold(&st, 256, PACE(300000), &w, 3000, 1500);
 	CU_ASSERT_FATAL(tide_zcp_threshold(&st) <= 256);
-	run_cold(&st, 256, PACE(200000), &last, 1000, 1500);
+	run_cold(&st, 256, PACE(200000), &w, 1000, 1500);
 	CU_ASSERT(tide_zcp_threshold(&st) > 256);
 }
 
 /*
  * As measured on the agent (1 KB sends on net_null): after a change of path the path's
  * first few dozen sends cost over twice their due (its mbufs, pool cache and TX burst
- * cold), whichever the path. Exploring runs shorter than that would rate the path not
- * chosen dearer than it is, and a class would stay on whichever path it started on.
+ * cold), whichever the path.
  */
-#define WARMING_SENDS 40
-
-static uint64_t
-warming_cost(enum tide_zcp_path p, enum tide_zcp_path *last, unsigned int *since,
-	double copy, double zc)
-{
-	double c = p == TIDE_ZCP_COPY ? copy : zc;
-
-	if (p != *last)
-		*since = 0;
-	*last = p;
-	return (uint64_t)(++*since <= WARMING_SENDS ? c * 2.5 : c);
-}
-
-static unsigned int
-run_warming(struct tide_zcp_state *st, unsigned int n, enum tide_zcp_path *last,
-	unsigned int *since, double copy, double zc)
-{
-	unsigned int nzc = 0;
-
-	for (unsigned int i = 0; i < n; i++) {
-		enum tide_zcp_path p = tide_zcp_decide(st, 1024);
-
-		nzc += p == TIDE_ZCP_ZC;
-		tide_zcp_record(st, 1024, p, warming_cost(p, last, since, copy, zc));
-	}
-	return nzc;
-}
-
 static void
 test_a_path_that_warms_slowly_is_rated_warm(void)
 {
-	enum tide_zcp_path last = TIDE_ZCP_COPY;
+	struct warmth w = { .last = TIDE_ZCP_COPY, .cold = 40, .factor = 2.5 };
 	struct tide_zcp_state st;
-	unsigned int since = 0;
 
 	/* 1 KB starts on copy (the default threshold); zero-copy is 15% cheaper. */
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	run_warming(&st, PACE(50000), &last, &since, 1000, 850);
+	run_cold(&st, 1024, PACE(50000), &w, 1000, 850);
 	CU_ASSERT(tide_zcp_threshold(&st) <= 1024);
-	CU_ASSERT(run_warming(&st, PACE(50000), &last, &since, 1000, 850) >=
-		PACE(50000) * 95 / 100);
+	CU_ASSERT(run_cold(&st, 1024, PACE(50000), &w, 1000, 850) >= PACE(50000) * 95 / 100);
 	/* Then copy turns 15% cheaper than zero-copy: the class moves back. */
-	run_warming(&st, PACE(300000), &last, &since, 850, 1000);
+	run_cold(&st, 1024, PACE(300000), &w, 850, 1000);
 	CU_ASSERT(tide_zcp_threshold(&st) > 1024);
-	CU_ASSERT(run_warming(&st, PACE(50000), &last, &since, 850, 1000) <=
-		PACE(50000) * 5 / 100);
+	CU_ASSERT(run_cold(&st, 1024, PACE(50000), &w, 850, 1000) <= PACE(50000) * 5 / 100);
 }
 
 /*

@@ -249,14 +249,6 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 	uint64_t total = bytes;
 	double cpb;
 
-	/* Added-up sends are of the last record's path: they count with a sample of it. */
-	if (c->last == path) {
-		cycles += c->acc_cycles;
-		total += c->acc_bytes;
-	}
-	c->unsampled = 0;
-	c->acc_cycles = 0;
-	c->acc_bytes = 0;
 	c->weight += n;
 	st->decay += n;
 	if (st->decay >= TIDE_ZCP_DECAY) {
@@ -265,7 +257,12 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 			st->cls[k].weight /= 2;
 	}
 	if (c->last == path) {
+		/* Added-up sends are of the last record's path: they count with a sample of
+		 * it (of another path, they are dropped).
+		 */
 		c->streak += n;
+		cycles += c->acc_cycles;
+		total += c->acc_bytes;
 	} else {
 		zcp_pair(c, (enum tide_zcp_path)c->last);
 		c->last = (uint8_t)path;
@@ -273,6 +270,9 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 		c->run_sum[path] = 0;
 		c->run_n[path] = 0;
 	}
+	c->unsampled = 0;
+	c->acc_cycles = 0;
+	c->acc_bytes = 0;
 	cpb = (double)cycles / (double)(total != 0 ? total : 1);
 	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
 		/* The first sample, replaced by the first settled one. */

@@ -23,8 +23,8 @@
  * (its mbufs, its pool cache, the payload lines of the CPU cache it uses), and a short
  * run would make whichever path is not chosen look dearer than it is, so a class would
  * stay on the path it started on; for the same reason the first TIDE_ZCP_SETTLE samples
- * after a class changes path do not move its average. The boundary moves only for an expected gain of
- * TIDE_ZCP_HYSTERESIS. A fixed threshold turns all of this off.
+ * after a class changes path do not move its average. The boundary moves only for an
+ * expected gain of TIDE_ZCP_HYSTERESIS. A fixed threshold turns all of this off.
  *
  * The machine's speed moves by tens of percent from one millisecond to the next, more
  * than the two paths differ at small sizes, so the other path's cost is not compared as
