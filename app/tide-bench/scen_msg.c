@@ -5,9 +5,12 @@
  * over a FIFO exchange, against passing the raw mbuf pointers over an rte_ring; all
  * also allocate and free the mbuf, as a pipeline does. Two message variants: "msg", the
  * RX and TX stage calls (tide_xchg_make_send_burst, tide_xchg_recv_unmake_burst: one
- * pass over the headers each), and "msg_steps", the four calls one by one. Two layouts: on one lcore
- * (producer and consumer in turn: the CPU cost) and across two lcores (producer and
- * consumer on each: the header's cache line travels with the packet).
+ * pass over the headers each), and "msg_steps", the four calls one by one. A reference,
+ * "ring_made": the raw ring with tide_msg_make_burst() before the enqueue and
+ * tide_msg_unmake_burst() after the dequeue. That is the header's two stores per packet
+ * without the exchange, and tells what the stores cost apart from what the exchange costs.
+ * Two layouts: on one lcore (producer and consumer in turn: the CPU cost) and across two
+ * lcores (producer and consumer on each: the header's cache line travels with the packet).
  */
 
 #include <stdio.h>
@@ -24,8 +27,8 @@
 #define MSG_ROUNDS 7
 #define MSG_MS 300
 
-enum { V_RAW, V_MSG, V_STEPS, V_NB };
-static const char *const msg_names[V_NB] = { "ring", "msg", "msg_steps" };
+enum { V_RAW, V_MSG, V_STEPS, V_MADE, V_NB };
+static const char *const msg_names[V_NB] = { "ring", "msg", "msg_steps", "ring_made" };
 
 struct msg_run {
 	unsigned int v;
@@ -54,7 +57,11 @@ msg_produce(struct msg_run *r)
 		sent = tide_xchg_send_burst(r->x, m, MSG_BURST);
 		tide_msg_release_burst(&m[sent], MSG_BURST - sent);
 	} else {
+		if (r->v == V_MADE)
+			tide_msg_make_burst(m, MSG_BURST, 1, 0);
 		sent = rte_ring_enqueue_burst(r->ring, (void **)m, MSG_BURST, NULL);
+		if (r->v == V_MADE)
+			tide_msg_unmake_burst(&m[sent], MSG_BURST - sent);
 		rte_pktmbuf_free_bulk(&m[sent], MSG_BURST - sent);
 	}
 	return sent;
@@ -74,6 +81,8 @@ msg_consume(struct msg_run *r)
 		tide_msg_unmake_burst(m, n);
 	} else {
 		n = rte_ring_dequeue_burst(r->ring, (void **)m, MSG_BURST, NULL);
+		if (r->v == V_MADE)
+			tide_msg_unmake_burst(m, n);
 	}
 	rte_pktmbuf_free_bulk(m, n);
 	return n;
