@@ -95,6 +95,76 @@ test_warm_up_measures_both_paths(void)
 	CU_ASSERT_EQUAL(n[TIDE_ZCP_ZC], TIDE_ZCP_WARMUP);
 }
 
+/* Sends reported a burst at a time, as the agent does: the warm-up counts them as sends,
+ * not as reports.
+ */
+static void
+test_warm_up_counts_sends_reported_in_runs(void)
+{
+	struct tide_zcp_state st;
+	unsigned int n[2] = { 0, 0 };
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	for (unsigned int b = 0; b < 2 * TIDE_ZCP_WARMUP / 32; b++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 700);
+
+		for (unsigned int i = 1; i < 32; i++)
+			CU_ASSERT_EQUAL(tide_zcp_decide(&st, 700), p);
+		n[p] += 32;
+		tide_zcp_record_run(&st, tide_zcp_class_of(700), p, 32, 32 * 700,
+			32 * cost(p, 700, 400));
+	}
+	CU_ASSERT_EQUAL(n[TIDE_ZCP_COPY], TIDE_ZCP_WARMUP);
+	CU_ASSERT_EQUAL(n[TIDE_ZCP_ZC], TIDE_ZCP_WARMUP);
+	CU_ASSERT(tide_zcp_warm(&st.cls[tide_zcp_class_of(700)]));
+	/* The zero-copy runs are one streak of all their sends. */
+	CU_ASSERT_EQUAL(st.cls[tide_zcp_class_of(700)].streak, TIDE_ZCP_WARMUP);
+}
+
+/* n bursts of 32 sends of one size each, the sizes of the mix in turn, each burst decided
+ * send by send and reported as one run per path (as the agent's retire does); returns
+ * how many sends took the cheaper path.
+ */
+static unsigned int
+run_bursts(struct tide_zcp_state *st, unsigned int n, double zc_fixed)
+{
+	unsigned int good = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t b = mix[i % NB_MIX];
+		uint32_t sends[2] = { 0, 0 };
+
+		for (unsigned int j = 0; j < 32; j++) {
+			enum tide_zcp_path p = tide_zcp_decide(st, b);
+
+			good += p == cheaper(b, zc_fixed);
+			sends[p]++;
+		}
+		for (unsigned int p = 0; p < 2; p++)
+			if (sends[p] > 0)
+				tide_zcp_record_run(st, tide_zcp_class_of(b), p, sends[p],
+					(uint64_t)sends[p] * b, sends[p] * cost(p, b, zc_fixed));
+	}
+	return good;
+}
+
+static void
+test_runs_reported_by_burst_settle_at_the_crossover(void)
+{
+	struct tide_zcp_state st;
+	unsigned int good;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	run_bursts(&st, 4000, 400);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+	good = run_bursts(&st, PACE(24000) / 32, 400);
+	CU_ASSERT(good >= PACE(24000) - PACE(24000) / TIDE_ZCP_EXPLORE - 32 * NB_MIX);
+	CU_ASSERT(good < PACE(24000));
+	/* And moves when zero-copy turns dear, as with sends reported one by one. */
+	run_bursts(&st, PACE(120000) / 32, 6000);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 4097);
+}
+
 static void
 test_the_threshold_settles_at_the_crossover(void)
 {
@@ -465,6 +535,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_fixed_threshold_is_obeyed);
 	CU_ADD_TEST(s, test_warm_up_measures_both_paths);
 	CU_ADD_TEST(s, test_the_threshold_settles_at_the_crossover);
+	CU_ADD_TEST(s, test_warm_up_counts_sends_reported_in_runs);
+	CU_ADD_TEST(s, test_runs_reported_by_burst_settle_at_the_crossover);
 	CU_ADD_TEST(s, test_each_size_gets_the_cheaper_path_within_5pct);
 	CU_ADD_TEST(s, test_a_change_of_costs_moves_the_threshold);
 	CU_ADD_TEST(s, test_one_outlier_does_not_flip_a_class);

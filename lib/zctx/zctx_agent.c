@@ -101,6 +101,43 @@ agent_slot_done(struct tide_zctx *z, const struct zc_slot *s)
 	return true;
 }
 
+/*
+ * Report the costs of n retired sends (each with its share of the release) to the policy:
+ * one report per run of sends of one size class and path, not one per send (a burst of
+ * one size is one report). Failed sends measured nothing.
+ */
+static void
+agent_record(struct tide_zctx *z, struct zc_slot *const *done,
+	const struct tide_zctx_cpl *cpl, unsigned int n, uint64_t share)
+{
+	uint64_t bytes = 0, cycles = 0;
+	unsigned int k = 0, sends = 0;
+	uint8_t path = 0;
+
+	if (!tide_zcp_learning(&z->pol))
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct zc_slot *s = done[i];
+		unsigned int ks;
+
+		if (cpl[i].status != 0)
+			continue;
+		ks = tide_zcp_class_of(s->sqe.len);
+		if (sends > 0 && (ks != k || s->path != path)) {
+			tide_zcp_record_run(&z->pol, k, path, sends, bytes, cycles);
+			sends = 0;
+			bytes = cycles = 0;
+		}
+		k = ks;
+		path = s->path;
+		sends++;
+		bytes += s->sqe.len;
+		cycles += s->cycles + share;
+	}
+	if (sends > 0)
+		tide_zcp_record_run(&z->pol, k, path, sends, bytes, cycles);
+}
+
 static unsigned int
 agent_retire(struct tide_zctx *z)
 {
@@ -129,10 +166,7 @@ agent_retire(struct tide_zctx *z)
 	t0 = rte_rdtsc();
 	zc_cache_release(rel, nrel);
 	share = (rte_rdtsc() - t0) / n;
-	for (i = 0; i < n; i++)
-		if (cpl[i].status == 0)
-			tide_zcp_record(&z->pol, done[i]->sqe.len, done[i]->path,
-				done[i]->cycles + share);
+	agent_record(z, done, cpl, n, share);
 	/* Credits bound what is posted: the ring has room. */
 	rte_ring_sp_enqueue_bulk_elem(z->fast.cq, cpl, sizeof(cpl[0]), n, NULL);
 	/* Counted once posted: no longer in flight means pollable. */

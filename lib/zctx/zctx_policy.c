@@ -243,9 +243,9 @@ zcp_ewma(double *avg, double x, bool first, unsigned int shift)
 
 void
 tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
-	enum tide_zcp_path path, uint32_t bytes, uint64_t cycles)
+	enum tide_zcp_path path, uint32_t sends, uint64_t bytes, uint64_t cycles)
 {
-	uint32_t n = c->unsampled + 1; /* the sends this sample stands for */
+	uint32_t n = c->unsampled + sends; /* the sends this sample stands for */
 	uint64_t total = bytes;
 	double cpb;
 
@@ -266,7 +266,7 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 	} else {
 		zcp_pair(c, (enum tide_zcp_path)c->last);
 		c->last = (uint8_t)path;
-		c->streak = 1;
+		c->streak = sends;
 		c->run_sum[path] = 0;
 		c->run_n[path] = 0;
 	}
@@ -292,8 +292,8 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 		zcp_ewma(&c->recent[path], cpb, c->run_n[path] == 1, TIDE_ZCP_RECENT_SHIFT);
 		zcp_ewma(&c->slow[path], cpb, c->slow[path] == 0, TIDE_ZCP_SLOW_SHIFT);
 	}
-	if (c->samples[path] != UINT32_MAX)
-		c->samples[path]++;
+	c->samples[path] = c->samples[path] > UINT32_MAX - sends ? UINT32_MAX :
+		c->samples[path] + sends;
 	if (++st->records >= TIDE_ZCP_RECHOOSE) {
 		st->records = 0;
 		zcp_choose(st);

@@ -8,8 +8,9 @@
  *
  * The agent asks tide_zcp_decide() which path a send of n bytes takes, measures what the
  * send cost (TSC cycles, its shares of the submissions staged with it, of the TX burst
- * and of the release included) and reports it with tide_zcp_record(). No clock reads, no
- * DPDK calls: tests drive it with made-up costs.
+ * and of the release included) and reports it with tide_zcp_record_run(), the sends of a
+ * burst of completions that share a size class and a path in one report. No clock reads,
+ * no DPDK calls: tests drive it with made-up costs.
  *
  * Sizes fall into power-of-two classes. Per class and path the policy keeps a moving
  * average of cycles per byte. One threshold splits the sizes: below it copy, from it on
@@ -93,7 +94,8 @@
 #define TIDE_ZCP_EWMA_SHIFT 3
 #define TIDE_ZCP_EWMA_SHIFT_LONG 6
 #define TIDE_ZCP_LONG_STREAK 64
-/** Past TIDE_ZCP_LONG_STREAK sends in a row on one path, one in this many is sampled. */
+/** Past TIDE_ZCP_LONG_STREAK sends in a row on one path, a sample stands for this many
+ *  sends or more. */
 #define TIDE_ZCP_SAMPLE_EVERY 4
 /** A sample above this many times the average counts as this many times the average. */
 #define TIDE_ZCP_CLAMP 1.5
@@ -116,7 +118,7 @@ enum tide_zcp_path {
 /** What the policy knows about one size class; written only by the functions below. */
 struct tide_zcp_class {
 	double cpb[2];       /**< moving average of cycles per byte, per path */
-	uint32_t samples[2]; /**< samples so far, per path (saturates) */
+	uint32_t samples[2]; /**< sends sampled so far, per path (saturates) */
 	uint32_t until;      /**< decisions before the next exploring run */
 	uint32_t exploring;  /**< sends left in the current exploring run */
 	uint32_t streak;     /**< records in a row on the path of the last one */
@@ -150,6 +152,13 @@ struct tide_zcp_state {
 
 /** Start afresh with a fixed threshold (bytes) or TIDE_ZCP_ADAPTIVE. */
 void tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold);
+
+/** True while the policy learns (an adaptive threshold): only then are costs reported. */
+static inline bool
+tide_zcp_learning(const struct tide_zcp_state *st)
+{
+	return st->fixed == TIDE_ZCP_ADAPTIVE;
+}
 
 /** The class of a size. */
 static inline unsigned int
@@ -190,7 +199,7 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	struct tide_zcp_class *c;
 	enum tide_zcp_path base;
 
-	if (st->fixed != TIDE_ZCP_ADAPTIVE)
+	if (!tide_zcp_learning(st))
 		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	k = tide_zcp_class_of(bytes);
 	c = &st->cls[k];
@@ -202,36 +211,48 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	return tide_zcp_decide_slow(c, base);
 }
 
-/** @internal tide_zcp_record() for a send that is sampled. */
+/** @internal tide_zcp_record_run() for sends that make a sample. */
 void tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
-	enum tide_zcp_path path, uint32_t bytes, uint64_t cycles);
+	enum tide_zcp_path path, uint32_t sends, uint64_t bytes, uint64_t cycles);
 
 /**
- * Report what a send of @p bytes cost on @p path, in cycles. Inline: deep in a run of one
- * path (the chosen one, mostly) one send in TIDE_ZCP_SAMPLE_EVERY is a sample and the
- * others are only added up, which keeps the policy's cost per send a small fraction of a
- * small send's. A sample stands for the sends added up before it, their cycles and bytes
- * included: a cost that comes every few sends (a TX burst's, a pool cache refill's)
- * counts whole, whichever send it fell on. A fixed threshold learns nothing
- * (tide_zcp_init() starts afresh).
+ * Report what a run of @p sends sends of size class @p k, one after another on @p path,
+ * cost: @p bytes and @p cycles in all. They count as that many sends in a row (in the
+ * run's length, the warm-up, the class's weight) and make one sample, whose cost per byte
+ * is theirs together. Deep in a run of one path (the chosen one, mostly) samples of fewer
+ * than TIDE_ZCP_SAMPLE_EVERY sends are only added up into the next one, which keeps the
+ * policy's cost per send a small fraction of a small send's: a cost that comes every few
+ * sends (a TX burst's, a pool cache refill's) counts whole, whichever send it fell on. The
+ * agent reports a burst of completions this way, one report per run of one class and
+ * path. A fixed threshold learns nothing (tide_zcp_init() starts afresh).
+ */
+static inline void
+tide_zcp_record_run(struct tide_zcp_state *st, unsigned int k, enum tide_zcp_path path,
+	uint32_t sends, uint64_t bytes, uint64_t cycles)
+{
+	struct tide_zcp_class *c;
+
+	if (!tide_zcp_learning(st))
+		return;
+	c = &st->cls[k];
+	if (c->last == path && c->streak >= TIDE_ZCP_LONG_STREAK &&
+			c->unsampled + sends < TIDE_ZCP_SAMPLE_EVERY) {
+		c->unsampled += sends;
+		c->acc_cycles += cycles;
+		c->acc_bytes += bytes;
+		return;
+	}
+	tide_zcp_record_sample(st, c, path, sends, bytes, cycles);
+}
+
+/** Report what one send of @p bytes cost on @p path, in cycles: tide_zcp_record_run() of
+ *  one send.
  */
 static inline void
 tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path path,
 	uint64_t cycles)
 {
-	struct tide_zcp_class *c;
-
-	if (st->fixed != TIDE_ZCP_ADAPTIVE)
-		return;
-	c = &st->cls[tide_zcp_class_of(bytes)];
-	if (c->last == path && c->streak >= TIDE_ZCP_LONG_STREAK &&
-			c->unsampled + 1 < TIDE_ZCP_SAMPLE_EVERY) {
-		c->unsampled++;
-		c->acc_cycles += cycles;
-		c->acc_bytes += bytes;
-		return;
-	}
-	tide_zcp_record_sample(st, c, path, bytes, cycles);
+	tide_zcp_record_run(st, tide_zcp_class_of(bytes), path, 1, bytes, cycles);
 }
 
 /** The current threshold, bytes: payloads shorter than this are copied (UINT32_MAX: all). */
