@@ -20,6 +20,7 @@
  */
 
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,20 +102,30 @@ struct tpool {
  *    line after every pause. The holder keeps the lock's and the free array's lines for
  *    its next operation instead of losing them after each one. Both lcores gain; how
  *    evenly is the bench's lcore_share figure.
+ * A waiter still waiting after TP_LOCK_YIELD rounds of the longest backoff (tens of
+ * microseconds; a holder keeps the lock for well under one) yields the CPU: the holder has
+ * most likely been preempted, maybe by the waiter itself where threads outnumber cores
+ * (the control thread on a machine whose cores all run lcores), and spinning on would
+ * keep it from running.
  */
 #define TP_LOCK_BACKOFF 32
+#define TP_LOCK_YIELD 64
 
 static __rte_always_inline void
 tp_lock(uint32_t *lock)
 {
-	unsigned int wait = 1;
+	unsigned int wait = 1, rounds = 0;
 
 	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0) {
 		do {
 			for (unsigned int i = 0; i < wait; i++)
 				rte_pause();
-			if (wait < TP_LOCK_BACKOFF)
+			if (wait < TP_LOCK_BACKOFF) {
 				wait <<= 1;
+			} else if (++rounds == TP_LOCK_YIELD) {
+				rounds = 0;
+				sched_yield();
+			}
 		} while (__atomic_load_n(lock, __ATOMIC_RELAXED) != 0);
 	}
 }
