@@ -121,6 +121,30 @@ test_warm_up_counts_sends_reported_in_runs(void)
 	CU_ASSERT_EQUAL(st.cls[tide_zcp_class_of(700)].streak, TIDE_ZCP_WARMUP);
 }
 
+/* A burst reported at once that holds some of the first TIDE_ZCP_SETTLE sends after a
+ * change of path is left out whole: the path's average starts from the first burst past
+ * the line.
+ */
+static void
+test_a_burst_straddling_the_settle_line_is_left_out(void)
+{
+	const unsigned int k = tide_zcp_class_of(2048);
+	struct tide_zcp_state st;
+	const struct tide_zcp_class *c = &st.cls[k];
+
+	CU_ASSERT_FATAL(TIDE_ZCP_SETTLE > 32 && TIDE_ZCP_SETTLE < 64);
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	tide_zcp_record_run(&st, k, TIDE_ZCP_ZC, 100, 100 * 2048, 100 * 500);
+	/* Copy: sends 1-32 and 33-64 cold (3x), then 65-96 warm. */
+	tide_zcp_record_run(&st, k, TIDE_ZCP_COPY, 32, 32 * 2048, 32 * 3000);
+	tide_zcp_record_run(&st, k, TIDE_ZCP_COPY, 32, 32 * 2048, 32 * 3000);
+	CU_ASSERT(!c->settled[TIDE_ZCP_COPY]);
+	tide_zcp_record_run(&st, k, TIDE_ZCP_COPY, 32, 32 * 2048, 32 * 1000);
+	CU_ASSERT(c->settled[TIDE_ZCP_COPY]);
+	CU_ASSERT_DOUBLE_EQUAL(c->cpb[TIDE_ZCP_COPY], 1000.0 / 2048, 1e-12);
+	CU_ASSERT_EQUAL(c->run_n[TIDE_ZCP_COPY], 1);
+}
+
 /* n bursts of 32 sends of one size each, the sizes of the mix in turn, each burst decided
  * send by send and reported as one run per path (as the agent's retire does); returns
  * how many sends took the cheaper path.
@@ -537,6 +561,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_threshold_settles_at_the_crossover);
 	CU_ADD_TEST(s, test_warm_up_counts_sends_reported_in_runs);
 	CU_ADD_TEST(s, test_runs_reported_by_burst_settle_at_the_crossover);
+	CU_ADD_TEST(s, test_a_burst_straddling_the_settle_line_is_left_out);
 	CU_ADD_TEST(s, test_each_size_gets_the_cheaper_path_within_5pct);
 	CU_ADD_TEST(s, test_a_change_of_costs_moves_the_threshold);
 	CU_ADD_TEST(s, test_one_outlier_does_not_flip_a_class);

@@ -247,6 +247,7 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 {
 	uint32_t n = c->unsampled + sends; /* the sends this sample stands for */
 	uint64_t total = bytes;
+	bool settled;
 	double cpb;
 
 	c->weight += n;
@@ -256,10 +257,15 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 		for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++)
 			st->cls[k].weight /= 2;
 	}
+	/* Settled: none of the sends the sample stands for is among the first
+	 * TIDE_ZCP_SETTLE of the streak (a burst reported at once may straddle the line: it
+	 * is left out).
+	 */
 	if (c->last == path) {
 		/* Added-up sends are of the last record's path: they count with a sample of
 		 * it (of another path, they are dropped).
 		 */
+		settled = c->streak >= TIDE_ZCP_SETTLE;
 		c->streak += n;
 		cycles += c->acc_cycles;
 		total += c->acc_bytes;
@@ -267,6 +273,7 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 		zcp_pair(c, (enum tide_zcp_path)c->last);
 		c->last = (uint8_t)path;
 		c->streak = sends;
+		settled = false;
 		c->run_sum[path] = 0;
 		c->run_n[path] = 0;
 	}
@@ -274,11 +281,11 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 	c->acc_cycles = 0;
 	c->acc_bytes = 0;
 	cpb = (double)cycles / (double)(total != 0 ? total : 1);
-	if (c->samples[path] == 0 || (c->streak > TIDE_ZCP_SETTLE && !c->settled[path])) {
+	if (c->samples[path] == 0 || (settled && !c->settled[path])) {
 		/* The first sample, replaced by the first settled one. */
 		c->cpb[path] = cpb;
-		c->settled[path] = c->streak > TIDE_ZCP_SETTLE;
-	} else if (c->streak > TIDE_ZCP_SETTLE) {
+		c->settled[path] = settled;
+	} else if (settled) {
 		if (cpb > c->cpb[path] * TIDE_ZCP_CLAMP)
 			cpb = c->cpb[path] * TIDE_ZCP_CLAMP;
 		if (c->streak > TIDE_ZCP_LONG_STREAK)
@@ -286,7 +293,7 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 		else
 			zcp_ewma(&c->cpb[path], cpb, false, TIDE_ZCP_EWMA_SHIFT);
 	}
-	if (c->streak > TIDE_ZCP_SETTLE) {
+	if (settled) {
 		c->run_sum[path] += cpb;
 		c->run_n[path]++;
 		zcp_ewma(&c->recent[path], cpb, c->run_n[path] == 1, TIDE_ZCP_RECENT_SHIFT);
