@@ -6,9 +6,9 @@
  * pool, a null port's RX in effect), classifies them into 4 priority levels and hands
  * them over; stage 2 (a worker lcore) receives them, highest priority first, does its
  * per-packet work and frees them. event_sw's scheduler needs a core: it runs between
- * stage 1's bursts, on stage 1's lcore. In both, stage 1 takes packets only while fewer
- * than PL_INFLIGHT are on their way (as a NIC holds what the pipeline cannot take yet),
- * so neither variant spends its time on packets it would drop.
+ * stage 1's bursts, on stage 1's lcore. In every variant stage 1 takes packets only while
+ * fewer than PL_INFLIGHT are on their way (as a NIC holds what the pipeline cannot take
+ * yet), so none spends its time on packets it would drop.
  *
  * Both stages touch three cache lines of every packet that the other core wrote last (the
  * mbuf's two, the packet's first); they prefetch them a burst at a time, as a PMD's RX and

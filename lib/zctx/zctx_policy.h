@@ -121,7 +121,7 @@ struct tide_zcp_class {
 	uint32_t samples[2]; /**< sends sampled so far, per path (saturates) */
 	uint32_t until;      /**< decisions before the next exploring run */
 	uint32_t exploring;  /**< sends left in the current exploring run */
-	uint32_t streak;     /**< records in a row on the path of the last one */
+	uint32_t streak;     /**< sends in a row on the path of the last record */
 	uint32_t unsampled;  /**< of those, counted since the last sampled one */
 	uint64_t acc_cycles; /**< what those cost, cycles */
 	uint64_t acc_bytes;  /**< and their bytes */

@@ -20,8 +20,8 @@
  */
 
 #include <errno.h>
-#include <sched.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
