@@ -6,8 +6,10 @@
  * stock dpdk-testpmd.
  */
 
+#define _GNU_SOURCE /* pthread_setaffinity_np */
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -634,6 +636,71 @@ test_mpmc_stress_without_cache_while_blocks_come_and_go(void)
 
 /* ---- the plugin in stock dpdk-testpmd ---- */
 
+/* Two threads on one CPU, taking and giving back objects without a cache. */
+struct one_cpu {
+	struct rte_mempool *mp;
+	cpu_set_t cpu;
+	volatile bool stop;
+	uint64_t ops;
+};
+
+static void *
+one_cpu_churn(void *arg)
+{
+	struct one_cpu *o = arg;
+	void *objs[8];
+	uint64_t ops = 0;
+
+	if (pthread_setaffinity_np(pthread_self(), sizeof(o->cpu), &o->cpu) != 0)
+		return NULL;
+	while (!o->stop) {
+		if (rte_mempool_get_bulk(o->mp, objs, RTE_DIM(objs)) == 0) {
+			rte_mempool_put_bulk(o->mp, objs, RTE_DIM(objs));
+			ops++;
+		}
+	}
+	__atomic_fetch_add(&o->ops, ops, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+/*
+ * A thread that waits for the driver's lock while its holder is preempted (more threads
+ * than cores: here two on one CPU, each preempted by the other at the end of its slice,
+ * sometimes inside the lock) yields the CPU to it instead of spinning out its own slice;
+ * nothing is lost on the way.
+ */
+static void
+test_a_waiter_whose_holder_is_preempted_yields(void)
+{
+	struct one_cpu o = { 0 };
+	struct tide_mempool_stats st;
+	cpu_set_t mine;
+	pthread_t th[2];
+	unsigned int i;
+
+	CU_ASSERT_EQUAL_FATAL(pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine), 0);
+	for (i = 0; i < CPU_SETSIZE && !CPU_ISSET(i, &mine); i++)
+		;
+	CU_ASSERT_FATAL(i < CPU_SETSIZE);
+	CPU_ZERO(&o.cpu);
+	CPU_SET(i, &o.cpu);
+	o.mp = empty_tide_pool("tmt_one_cpu", 0);
+	CU_ASSERT_FATAL(add_block(o.mp, BLOCK_LEN) > 0);
+	for (i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, one_cpu_churn, &o), 0);
+	tide_test_sleep_us(500 * 1000);
+	o.stop = true;
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	st = stats(o.mp);
+	printf("\n    %" PRIu64 " ops, %" PRIu64 " yields ", o.ops, st.nb_lock_yields);
+	CU_ASSERT(o.ops > 0);
+	CU_ASSERT(st.nb_lock_yields > 0);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(o.mp), st.nb_objs);
+	rte_mempool_free(o.mp);
+}
+
 static long
 parse_after(const char *text, const char *anchor, const char *key)
 {
@@ -790,6 +857,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bulk_sizes_all_or_nothing);
 	CU_ADD_TEST(s, test_foreign_and_double_enqueue_are_dropped);
 	CU_ADD_TEST(s, test_cached_objects_keep_block_busy);
+	CU_ADD_TEST(s, test_a_waiter_whose_holder_is_preempted_yields);
 	CU_ADD_TEST(s, test_bad_arguments_are_refused);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_failed_populate_leaves_pool_intact);

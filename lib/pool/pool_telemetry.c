@@ -53,6 +53,7 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "grow_fails", st->grow_fails);
 	rte_tel_data_add_dict_u64(d, "wall_hits", st->wall_hits);
 	rte_tel_data_add_dict_u64(d, "alloc_fails", st->alloc_fails);
+	rte_tel_data_add_dict_u64(d, "lock_yields", st->lock_yields);
 	rte_tel_data_add_dict_u64(d, "reaps", st->reaps);
 	rte_tel_data_add_dict_u64(d, "waiting", st->waiting);
 	rte_tel_data_add_dict_u64(d, "waits_served", st->waits_served);

@@ -104,6 +104,7 @@ struct tide_pool_stats {
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
 	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
+	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
 	uint64_t wall_bytes;    /**< the wall (shared by a pool set's classes) */

@@ -87,6 +87,7 @@ struct tpool {
 	uint64_t nb_foreign;
 	uint64_t nb_double;
 	uint64_t nb_deq_fail;
+	uint64_t nb_lock_yields;
 	tide_mempool_grow_cb_t *grow_cb;
 	void *grow_arg;
 	pthread_mutex_t ctl;  /* serialises block add and remove */
@@ -112,11 +113,11 @@ struct tpool {
 #define TP_LOCK_YIELD 64
 
 static __rte_always_inline void
-tp_lock(uint32_t *lock)
+tp_lock(struct tpool *tp)
 {
 	unsigned int wait = 1, rounds = 0;
 
-	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE) != 0) {
+	while (__atomic_exchange_n(&tp->lock, 1, __ATOMIC_ACQUIRE) != 0) {
 		do {
 			for (unsigned int i = 0; i < wait; i++)
 				rte_pause();
@@ -124,16 +125,17 @@ tp_lock(uint32_t *lock)
 				wait <<= 1;
 			} else if (++rounds == TP_LOCK_YIELD) {
 				rounds = 0;
+				__atomic_fetch_add(&tp->nb_lock_yields, 1, __ATOMIC_RELAXED);
 				sched_yield();
 			}
-		} while (__atomic_load_n(lock, __ATOMIC_RELAXED) != 0);
+		} while (__atomic_load_n(&tp->lock, __ATOMIC_RELAXED) != 0);
 	}
 }
 
 static __rte_always_inline void
-tp_unlock(uint32_t *lock)
+tp_unlock(struct tpool *tp)
 {
-	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&tp->lock, 0, __ATOMIC_RELEASE);
 }
 
 /* Populate context: counts objects into their block as the helper lays them out. */
@@ -298,7 +300,7 @@ tp_reserve_slot(struct tpool *tp, int socket)
 		rte_free(addr);
 		return -ENOMEM;
 	}
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	if (tp->slots != 0) {
 		memcpy(age, tp->age, tp->nb_live * sizeof(*age));
 		memcpy(addr, tp->addr, tp->nb_blk * sizeof(*addr));
@@ -308,7 +310,7 @@ tp_reserve_slot(struct tpool *tp, int socket)
 	tp->age = age;
 	tp->addr = addr;
 	tp->slots = slots;
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	rte_free(old_age);
 	rte_free(old_addr);
 	return 0;
@@ -539,7 +541,7 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 
 	for (k = 0; k < n && (uintptr_t)objs[k] - lo < span; k++)
 		;
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	b = tp->cur;
 	if (likely(k > 0 && tp->cur_seq == seq && k <= b->nb_objs - tp->cur_free)) {
 		ptr_copy(&b->free[tp->cur_free], objs, k);
@@ -549,7 +551,7 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 	}
 	if (unlikely(n > 0))
 		tp_enqueue_rest(tp, objs, n);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return 0;
 }
 
@@ -558,7 +560,7 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 {
 	bool ok = true;
 
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	if (likely(tp->cur != NULL && tp->cur_free >= n)) {
 		tp->cur_free -= n;
 		ptr_copy(objs, &tp->cur->free[tp->cur_free], n);
@@ -567,7 +569,7 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 	} else {
 		ok = tp_take_slow(tp, objs, n);
 	}
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return ok;
 }
 
@@ -578,10 +580,10 @@ tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigne
 	tide_mempool_grow_cb_t *cb;
 	void *arg;
 
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	cb = tp->grow_cb;
 	arg = tp->grow_arg;
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	if (cb != NULL && rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		while (cb(mp, n, arg) > 0)
 			if (tp_try_take(tp, objs, n))
@@ -610,9 +612,9 @@ tide_get_count(const struct rte_mempool *mp)
 	uint64_t n;
 
 	/* Read without tp_sync(): counting must not cost the data path its cached block. */
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	n = tp_count_free(tp, 0, UINT64_MAX);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return (unsigned int)n;
 }
 
@@ -644,9 +646,9 @@ tide_pop_obj(struct rte_mempool *mp, void *arg, void *obj, rte_iova_t iova)
 {
 	struct tpop *pop = arg;
 
-	tp_lock(&pop->tp->lock);
+	tp_lock(pop->tp);
 	pop->b->nb_objs++;
-	tp_unlock(&pop->tp->lock);
+	tp_unlock(pop->tp);
 	pop->cb(mp, pop->cb_arg, obj, iova);
 }
 
@@ -660,9 +662,9 @@ tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t l
 	if (cap == 0 || tp_reserve_slot(tp, mp->socket_id) < 0)
 		return NULL;
 	b = blk_init(vaddr, len, cap);
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp_link(tp, b, true);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return b;
 }
 
@@ -688,9 +690,9 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
 		tide_pop_obj, &pop);
 	if (n <= 0 && off != 0) {
-		tp_lock(&tp->lock);
+		tp_lock(tp);
 		tp_unlink(tp, pop.b);
-		tp_unlock(&tp->lock);
+		tp_unlock(tp);
 	}
 	return n;
 }
@@ -849,7 +851,7 @@ tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
 
 	if (tp == NULL || addr == NULL || len == 0 || !rte_is_aligned(addr, RTE_CACHE_LINE_SIZE))
 		return -EINVAL;
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	hit = tp_search(tp, (uintptr_t)addr);
 	if (hit == NULL) {
 		uint32_t i = tp_addr_slot(tp, (uintptr_t)addr);
@@ -857,7 +859,7 @@ tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
 		if (i < tp->nb_blk && tp->addr[i]->lo < (uintptr_t)addr + len)
 			hit = tp->addr[i];
 	}
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	if (hit != NULL)
 		return -EINVAL;
 	if (mp->populated_size >= mp->size)
@@ -895,9 +897,9 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	}
 
 	b = blk_init(addr, len, blk_capacity(mp, len));
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp_link(tp, b, false);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	tp->adding = b;
 	ret = tmp_populate_runs(mp, RTE_PTR_ADD(addr, blk_meta_size(b->cap)),
 		len - blk_meta_size(b->cap));
@@ -918,17 +920,17 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 			mh->opaque = opaque;
 			break;
 		}
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp_publish(tp, b);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	pthread_mutex_unlock(&tp->ctl);
 	return (int64_t)b->id;
 
 fail_populate:
 	STAILQ_INIT(&chunks);
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp_unlink(tp, b);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	tmp_unlist(mp, b->lo, b->hi, &chunks);
 	tmp_release_chunks(&chunks, false);
 	pthread_mutex_unlock(&tp->ctl);
@@ -960,7 +962,7 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	if (tp == NULL)
 		return tmp_error(EINVAL);
 	pthread_mutex_lock(&tp->ctl);
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp_sync(tp);
 	b = tp_live_by_id(tp, id);
 	if (b == NULL)
@@ -970,7 +972,7 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 		ret = -EBUSY;
 	else
 		tp_unlink(tp, b);
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	if (ret < 0) {
 		pthread_mutex_unlock(&tp->ctl);
 		TMP_LOG(DEBUG, "%s: block %" PRIu64 " not removed: %s", mp->name, id,
@@ -1005,7 +1007,7 @@ tmp_block_read(const struct rte_mempool *mp, unsigned int idx,
 
 	if (tp == NULL || info == NULL)
 		return tmp_error(EINVAL);
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp_sync(tp);
 	if (idx >= tp->nb_live) {
 		ret = -ENOENT;
@@ -1020,7 +1022,7 @@ tmp_block_read(const struct rte_mempool *mp, unsigned int idx,
 		if (reset)
 			b->low = b->nb_free;
 	}
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return ret < 0 ? tmp_error(-ret) : 0;
 }
 
@@ -1047,7 +1049,7 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	if (tp == NULL || st == NULL)
 		return tmp_error(EINVAL);
 	memset(st, 0, sizeof(*st));
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	for (i = 0; i < tp->nb_live; i++) {
 		st->bytes += tp->age[i]->hi - tp->age[i]->lo;
 		st->nb_objs += tp->age[i]->nb_objs;
@@ -1056,8 +1058,9 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	st->nb_free = tp_count_free(tp, 0, UINT64_MAX);
 	st->nb_foreign = tp->nb_foreign;
 	st->nb_double = tp->nb_double;
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	st->nb_deq_fail = __atomic_load_n(&tp->nb_deq_fail, __ATOMIC_RELAXED);
+	st->nb_lock_yields = __atomic_load_n(&tp->nb_lock_yields, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1087,7 +1090,7 @@ tide_mempool_owns(const struct rte_mempool *mp, const void *obj)
 			(!(mp->flags & RTE_MEMPOOL_F_NO_CACHE_ALIGN) &&
 			!rte_is_aligned(obj, RTE_MEMPOOL_ALIGN)))
 		return false;
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	b = tp_search(tp, (uintptr_t)oh);
 	/* Inside a block past its header, and its object header names this pool and this
 	 * object's IO address (a pointer into an object cannot fake both).
@@ -1096,7 +1099,7 @@ tide_mempool_owns(const struct rte_mempool *mp, const void *obj)
 			(uintptr_t)obj + mp->elt_size <= b->hi)
 		owned = oh->mp == mp && (oh->iova == RTE_BAD_IOVA ||
 			oh->iova == rte_mem_virt2iova(obj));
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return owned;
 }
 
@@ -1107,9 +1110,9 @@ tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, voi
 
 	if (tp == NULL)
 		return tmp_error(EINVAL);
-	tp_lock(&tp->lock);
+	tp_lock(tp);
 	tp->grow_cb = cb;
 	tp->grow_arg = arg;
-	tp_unlock(&tp->lock);
+	tp_unlock(tp);
 	return 0;
 }

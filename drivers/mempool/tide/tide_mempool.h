@@ -72,6 +72,8 @@ struct tide_mempool_stats {
 			       *   each count */
 	uint64_t nb_foreign;  /**< enqueued pointers that no block owns: dropped */
 	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
+	uint64_t nb_lock_yields; /**< waits for the driver's lock that yielded the CPU (the
+				  *   holder had been preempted: more threads than cores) */
 };
 
 /**
