@@ -23,7 +23,7 @@
  * the agent a path costs over twice its due for its first few dozen sends after a change
  * (its mbufs, its pool cache, the payload lines of the CPU cache it uses), and a short
  * run would make whichever path is not chosen look dearer than it is, so a class would
- * stay on the path it started on; for the same reason the first TIDE_ZCP_SETTLE samples
+ * stay on the path it started on; for the same reason the first TIDE_ZCP_SETTLE sends
  * after a class changes path do not move its average. The boundary moves only for an
  * expected gain of TIDE_ZCP_HYSTERESIS. A fixed threshold turns all of this off.
  *
@@ -41,7 +41,7 @@
 
 /** Size classes: class k holds sizes up to 64 << k bytes (class 0: 0..64). */
 #define TIDE_ZCP_CLASSES 15
-/** Samples of each path a class needs before the threshold uses it (more than
+/** Sampled sends of each path a class needs before the threshold uses it (more than
  *  TIDE_ZCP_SETTLE: some of them settled). */
 #define TIDE_ZCP_WARMUP 64
 /** One send in this many (per class) takes the path the threshold does not choose, times
@@ -80,8 +80,9 @@
 /** Weight of a sample in a path's short average (what the next run pairs with):
  *  1 / 2^TIDE_ZCP_RECENT_SHIFT. */
 #define TIDE_ZCP_RECENT_SHIFT 4
-/** Samples of a class after it changes path that its averages leave out: cold ones (1 KB
- *  sends on net_null cost 2-3 times their due for some 40 sends after a change). */
+/** Sends of a class after it changes path that its averages leave out, with any sample
+ *  that holds one of them: cold ones (1 KB sends on net_null cost 2-3 times their due
+ *  for some 40 sends after a change). */
 #define TIDE_ZCP_SETTLE 48
 /** The boundary moves only if the classes it switches are expected to cost this much
  *  less (a fraction of what they cost now). */
