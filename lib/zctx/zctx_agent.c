@@ -101,41 +101,49 @@ agent_slot_done(struct tide_zctx *z, const struct zc_slot *s)
 	return true;
 }
 
-/*
- * Report the costs of n retired sends (each with its share of the release) to the policy:
- * one report per run of sends of one size class and path, not one per send (a burst of
- * one size is one report). Failed sends measured nothing.
+/* Runs of retired sends of one size class and path, with what they cost before their
+ * share of the release: one report each to the policy, not one per send.
  */
-static void
-agent_record(struct tide_zctx *z, struct zc_slot *const *done,
-	const struct tide_zctx_cpl *cpl, unsigned int n, uint64_t share)
+struct agent_run {
+	uint8_t k;
+	uint8_t path;
+	uint32_t sends;
+	uint64_t bytes;
+	uint64_t cycles;
+};
+
+struct agent_runs {
+	unsigned int n;
+	uint32_t len;      /* size of the last send added (a run mostly has one size) */
+	struct agent_run r[ZC_BURST];
+};
+
+/* Add a retired send to the runs (in the retiring pass itself: its slot's lines are at
+ * hand). Failed sends measured nothing.
+ */
+static inline void
+agent_runs_add(struct agent_runs *runs, const struct zc_slot *s)
 {
-	uint64_t bytes = 0, cycles = 0;
-	unsigned int k = 0, sends = 0;
-	uint8_t path = 0;
+	uint32_t len = s->sqe.len;
 
-	if (!tide_zcp_learning(&z->pol))
-		return;
-	for (unsigned int i = 0; i < n; i++) {
-		const struct zc_slot *s = done[i];
-		unsigned int ks;
+	if (runs->n == 0 || runs->r[runs->n - 1].path != s->path ||
+			(len != runs->len && runs->r[runs->n - 1].k != tide_zcp_class_of(len)))
+		runs->r[runs->n++] = (struct agent_run){
+			.k = (uint8_t)tide_zcp_class_of(len), .path = s->path,
+		};
+	runs->len = len;
+	runs->r[runs->n - 1].sends++;
+	runs->r[runs->n - 1].bytes += len;
+	runs->r[runs->n - 1].cycles += s->cycles;
+}
 
-		if (cpl[i].status != 0)
-			continue;
-		ks = tide_zcp_class_of(s->sqe.len);
-		if (sends > 0 && (ks != k || s->path != path)) {
-			tide_zcp_record_run(&z->pol, k, path, sends, bytes, cycles);
-			sends = 0;
-			bytes = cycles = 0;
-		}
-		k = ks;
-		path = s->path;
-		sends++;
-		bytes += s->sqe.len;
-		cycles += s->cycles + share;
-	}
-	if (sends > 0)
-		tide_zcp_record_run(&z->pol, k, path, sends, bytes, cycles);
+/* Report the runs to the policy, each send with its @p share of the release. */
+static void
+agent_record(struct tide_zctx *z, const struct agent_runs *runs, uint64_t share)
+{
+	for (unsigned int i = 0; i < runs->n; i++)
+		tide_zcp_record_run(&z->pol, runs->r[i].k, runs->r[i].path, runs->r[i].sends,
+			runs->r[i].bytes, runs->r[i].cycles + share * runs->r[i].sends);
 }
 
 static unsigned int
@@ -144,8 +152,13 @@ agent_retire(struct tide_zctx *z)
 	struct tide_zctx_cpl cpl[ZC_BURST];
 	struct zc_span *rel[ZC_BURST * ZC_MAX_PIECES];
 	struct zc_slot *done[ZC_BURST];
+	struct agent_runs runs;
+	bool learning = tide_zcp_learning(&z->pol);
 	unsigned int n = 0, nrel = 0, i;
 	uint64_t t0, share;
+
+	runs.n = 0;
+	runs.len = 0;
 
 	while (n < ZC_BURST && z->head != z->cur) {
 		struct zc_slot *s = SLOT(z, z->head);
@@ -158,6 +171,8 @@ agent_retire(struct tide_zctx *z)
 		cpl[n] = (struct tide_zctx_cpl){
 			.cookie = s->sqe.cookie, .status = agent_status(s), .bytes = s->bytes_sent,
 		};
+		if (learning && cpl[n].status == 0)
+			agent_runs_add(&runs, s);
 		done[n++] = s;
 		z->head++;
 	}
@@ -166,7 +181,7 @@ agent_retire(struct tide_zctx *z)
 	t0 = rte_rdtsc();
 	zc_cache_release(rel, nrel);
 	share = (rte_rdtsc() - t0) / n;
-	agent_record(z, done, cpl, n, share);
+	agent_record(z, &runs, share);
 	/* Credits bound what is posted: the ring has room. */
 	rte_ring_sp_enqueue_bulk_elem(z->fast.cq, cpl, sizeof(cpl[0]), n, NULL);
 	/* Counted once posted: no longer in flight means pollable. */

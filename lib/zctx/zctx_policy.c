@@ -92,7 +92,9 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 	/* Paths far apart (the other over twice as dear): a short run is enough. */
 	c->exploring = period < TIDE_ZCP_FAR * TIDE_ZCP_EXPLORE ? TIDE_ZCP_EXPLORE_RUN :
 		TIDE_ZCP_EXPLORE_RUN_FAR;
-	c->until = (period * c->exploring) << c->backoff;
+	/* Counted from the run's end (the decide fast path looks at until alone). */
+	c->next_until = (period * c->exploring) << c->backoff;
+	c->until = 0;
 }
 
 enum tide_zcp_path
@@ -100,13 +102,16 @@ tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base)
 {
 	if (!tide_zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
-	if (c->exploring == 0 && c->until-- == 0)
+	if (c->exploring == 0) {
+		if (c->until > 0) {
+			c->until--;
+			return base;
+		}
 		zcp_schedule(c, base);
-	if (c->exploring > 0) {
-		c->exploring--;
-		return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;
 	}
-	return base;
+	if (--c->exploring == 0)
+		c->until = c->next_until;
+	return base == TIDE_ZCP_COPY ? TIDE_ZCP_ZC : TIDE_ZCP_COPY;
 }
 
 /*

@@ -120,8 +120,9 @@ enum tide_zcp_path {
 struct tide_zcp_class {
 	double cpb[2];       /**< moving average of cycles per byte, per path */
 	uint32_t samples[2]; /**< sends sampled so far, per path (saturates) */
-	uint32_t until;      /**< decisions before the next exploring run */
+	uint32_t until;      /**< decisions before the next exploring run (0 while one runs) */
 	uint32_t exploring;  /**< sends left in the current exploring run */
+	uint32_t next_until; /**< until, once the current exploring run ends */
 	uint32_t streak;     /**< sends in a row on the path of the last record */
 	uint32_t unsampled;  /**< of those, counted since the last sampled one */
 	uint64_t acc_cycles; /**< what those cost, cycles */
@@ -205,7 +206,8 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 	k = tide_zcp_class_of(bytes);
 	c = &st->cls[k];
 	base = tide_zcp_base(st, k);
-	if (c->exploring == 0 && c->until > 1 && tide_zcp_warm(c)) {
+	/* until is 0 while a class warms up and while it explores. */
+	if (c->until > 1) {
 		c->until--;
 		return base;
 	}
