@@ -7,10 +7,14 @@
  * stage ownership, and no mbuf leaked at the end.
  */
 
+#define _GNU_SOURCE /* pthread_attr_setaffinity_np */
+
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -487,6 +491,166 @@ test_order_holds_with_two_lcores_and_threads(void)
 	CU_ASSERT_EQUAL(c.prio_errors, 0);
 	CU_ASSERT_EQUAL(in_use(tide_mp), before);
 	tide_xchg_free(c.x);
+}
+
+/* ---- the rings under an exchange, under stress ---- */
+
+#define STRESS_THREADS 4
+#define STRESS_PER_SENDER 20000
+#define STRESS_LEVELS 4
+
+struct stress {
+	struct tide_xchg *x;
+	unsigned int senders, receivers;
+	int senders_done;
+	uint32_t *seen;       /* times each message id was received */
+	uint64_t received;
+	uint64_t order_errors;
+	uint64_t level_errors;
+	unsigned int next_id; /* thread ids handed out */
+};
+
+/* Sender p: id = p * STRESS_PER_SENDER + k; the payload says p, level, count in level. */
+static void *
+stress_send(void *arg)
+{
+	struct stress *st = arg;
+	uint32_t p = __atomic_fetch_add(&st->next_id, 1, __ATOMIC_RELAXED);
+	uint32_t count[STRESS_LEVELS] = { 0 }, k = 0, full = 0;
+	struct rte_mbuf *m[8];
+
+	while (k < STRESS_PER_SENDER) {
+		unsigned int n = RTE_MIN(1u + (unsigned int)rte_rand_max(8), STRESS_PER_SENDER - k);
+		unsigned int sent = 0;
+
+		if (rte_pktmbuf_alloc_bulk(tide_mp, m, n) != 0)
+			continue;
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t lvl = (uint8_t)rte_rand_max(STRESS_LEVELS);
+			uint32_t *d = (uint32_t *)rte_pktmbuf_append(m[i], 12);
+
+			d[0] = p * STRESS_PER_SENDER + k + i;
+			d[1] = lvl;
+			d[2] = count[lvl]++;
+			tide_msg_make(m[i], 20, lvl);
+		}
+		/* A full level refuses: what did not go is at the back, in order. */
+		while (sent < n) {
+			unsigned int k2 = tide_xchg_send_burst(st->x, &m[sent], n - sent);
+
+			if (k2 == 0 && ++full % 1024 == 0)
+				sched_yield(); /* full for long: a receiver may need the CPU */
+			sent += k2;
+		}
+		k += n;
+	}
+	__atomic_fetch_add(&st->senders_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Each receiver sees, per sender and level, counts that only grow; every id once. */
+static void *
+stress_recv(void *arg)
+{
+	struct stress *st = arg;
+	uint32_t last[STRESS_THREADS][STRESS_LEVELS], empty = 0;
+	struct rte_mbuf *m[16];
+
+	memset(last, 0xff, sizeof(last));
+	for (;;) {
+		unsigned int n = tide_xchg_recv_burst(st->x, m, 1 + (unsigned int)rte_rand_max(16),
+			21);
+
+		if (n == 0) {
+			if (__atomic_load_n(&st->senders_done, __ATOMIC_ACQUIRE) ==
+					(int)st->senders && tide_xchg_count(st->x) == 0)
+				break;
+			if (++empty % 1024 == 0)
+				sched_yield(); /* empty for long: a sender may need the CPU */
+			continue;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			const uint32_t *d = rte_pktmbuf_mtod(m[i], const uint32_t *);
+			uint32_t p = d[0] / STRESS_PER_SENDER;
+
+			if (p >= st->senders || d[1] >= STRESS_LEVELS ||
+					d[1] != tide_msg_prio(m[i]) || tide_msg_owner(m[i]) != 21) {
+				__atomic_fetch_add(&st->level_errors, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			if (last[p][d[1]] != UINT32_MAX && d[2] <= last[p][d[1]])
+				__atomic_fetch_add(&st->order_errors, 1, __ATOMIC_RELAXED);
+			last[p][d[1]] = d[2];
+			__atomic_fetch_add(&st->seen[d[0]], 1, __ATOMIC_RELAXED);
+		}
+		tide_msg_release_burst(m, n);
+		__atomic_fetch_add(&st->received, n, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* @p senders and @p receivers threads on a priority exchange of @p size messages a level. */
+static void
+stress_run(const char *name, unsigned int size, unsigned int flags, unsigned int senders,
+	unsigned int receivers)
+{
+	struct tide_xchg_params p = {
+		.name = name, .type = TIDE_XCHG_PRIO, .size = size, .nb_prio = STRESS_LEVELS,
+		.socket_id = SOCKET_ID_ANY, .flags = flags,
+	};
+	struct stress st = { .senders = senders, .receivers = receivers };
+	pthread_t snd[STRESS_THREADS], rcv[STRESS_THREADS];
+	pthread_attr_t attr;
+	cpu_set_t all;
+	unsigned int before = in_use(tide_mp), once = 0;
+
+	st.x = tide_xchg_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st.x);
+	st.seen = calloc(senders * STRESS_PER_SENDER, sizeof(st.seen[0]));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st.seen);
+	/* On every CPU: threads made by the main lcore would inherit its one CPU, and only
+	 * take turns on it.
+	 */
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	CU_ASSERT_EQUAL_FATAL(pthread_attr_init(&attr), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_attr_setaffinity_np(&attr, sizeof(all), &all), 0);
+	for (unsigned int i = 0; i < receivers; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&rcv[i], &attr, stress_recv, &st), 0);
+	for (unsigned int i = 0; i < senders; i++)
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&snd[i], &attr, stress_send, &st), 0);
+	pthread_attr_destroy(&attr);
+	for (unsigned int i = 0; i < senders; i++)
+		pthread_join(snd[i], NULL);
+	for (unsigned int i = 0; i < receivers; i++)
+		pthread_join(rcv[i], NULL);
+	for (unsigned int i = 0; i < senders * STRESS_PER_SENDER; i++)
+		once += st.seen[i] == 1;
+	CU_ASSERT_EQUAL(st.received, senders * STRESS_PER_SENDER);
+	CU_ASSERT_EQUAL(once, senders * STRESS_PER_SENDER);
+	CU_ASSERT_EQUAL(st.order_errors, 0);
+	CU_ASSERT_EQUAL(st.level_errors, 0);
+	CU_ASSERT_EQUAL(tide_xchg_count(st.x), 0);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	free(st.seen);
+	tide_xchg_free(st.x);
+}
+
+/* Many senders and receivers take turns on levels of 3 messages: full and empty all the
+ * time, every position wraps thousands of times. */
+static void
+test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing(void)
+{
+	stress_run("tm_stress", 2, 0, STRESS_THREADS, STRESS_THREADS);
+}
+
+/* Declared single sender and receiver: no turns, the same guarantees. */
+static void
+test_a_single_sender_and_receiver_exchange_keeps_every_guarantee(void)
+{
+	stress_run("tm_spsc", 2, TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, 1, 1);
+	stress_run("tm_spsc_big", 1000, TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, 1, 1);
 }
 
 /* ---- blocking receive ---- */
@@ -1097,6 +1261,14 @@ test_bad_exchange_parameters_are_refused(void)
 	p.size = 0;
 	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
 	p.size = 16;
+	p.flags = 1u << 7; /* unknown */
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.flags = 0;
+	p.size = UINT32_MAX; /* more slots than a level may have */
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.size = 16;
 	p.name = "a_name_much_too_long_for_a_ring";
 	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
 	CU_ASSERT_EQUAL(rte_errno, ENAMETOOLONG);
@@ -1165,6 +1337,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
 	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
 	CU_ADD_TEST(s, test_order_holds_with_two_lcores_and_threads);
+	CU_ADD_TEST(s, test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing);
+	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);
 	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);

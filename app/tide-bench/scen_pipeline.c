@@ -16,6 +16,10 @@
  * packet source, work and free, the pointers over one single-producer, single-consumer
  * rte_ring, with no classification, priority or message. It tells what moving the
  * packets between the two cores costs, which no framework can go below.
+ *
+ * tide_xchg declares its single sender and receiver (TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, as
+ * the floor's rte_ring does); tide_xchg_mpmc is the same exchange without them, where
+ * senders and receivers each take turns.
  */
 
 #include <stdio.h>
@@ -41,13 +45,14 @@
 #define PL_PKT 128
 #define PL_INFLIGHT 1024
 
-enum { PL_TIDE, PL_EVSW, PL_RING, PL_NB };
-static const char *const pl_names[PL_NB] = { "tide_xchg", "event_sw", "ring" };
+enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_NB };
+static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring" };
 
 struct pl_run {
 	unsigned int v;
 	struct rte_mempool *mp;
-	struct tide_xchg *x;
+	struct tide_xchg *x;      /* the variant's exchange (tide_xchg, tide_xchg_mpmc) */
+	struct tide_xchg *xs[2];  /* single sender and receiver declared; not */
 	struct rte_ring *ring;
 	uint8_t evdev;
 	uint32_t service;
@@ -222,7 +227,7 @@ pl_stage2(void *arg)
 	while (!r->stop) {
 		unsigned int n;
 
-		if (r->v == PL_TIDE) {
+		if (r->x != NULL) {
 			n = tide_xchg_recv_unmake_burst(r->x, m, PL_BURST);
 		} else if (r->v == PL_EVSW) {
 			n = rte_event_dequeue_burst(r->evdev, 1, ev, PL_BURST, 0);
@@ -248,7 +253,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 	t0 = bench_now_ns();
 	do {
 		for (int i = 0; i < 16; i++) {
-			if (r->v == PL_TIDE)
+			if (r->x != NULL)
 				pl_stage1_tide(r);
 			else if (r->v == PL_EVSW)
 				pl_stage1_evsw(r);
@@ -261,7 +266,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 	r->stop = true;
 	rte_eal_wait_lcore(worker);
 	/* Drain what is still in flight. */
-	if (r->v == PL_TIDE) {
+	if (r->x != NULL) {
 		struct rte_mbuf *m[PL_BURST];
 		unsigned int n;
 
@@ -307,7 +312,9 @@ pl_run(const struct bench_opts *o)
 	static double mpps[PL_NB][BENCH_MAX_ROUNDS];
 	unsigned int rounds = bench_rounds(o, PL_ROUNDS);
 	struct tide_xchg_params xp = { .name = "bpipe", .type = TIDE_XCHG_PRIO, .size = 1024,
-		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY };
+		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
+		.flags = TIDE_XCHG_F_SP | TIDE_XCHG_F_SC };
+	struct tide_xchg_params xp_mpmc = xp;
 	struct tide_pool_params pp;
 	struct pl_run r = { 0 };
 	double q[BENCH_MAX_ROUNDS];
@@ -322,10 +329,13 @@ pl_run(const struct bench_opts *o)
 	tide_pool_params_init(&pp, "bpipe_pool");
 	pp.base_bytes = 32 << 20;
 	r.mp = tide_pool_create(&pp);
-	r.x = tide_xchg_create(&xp);
+	r.xs[0] = tide_xchg_create(&xp);
+	xp_mpmc.name = "bpipe_mpmc";
+	xp_mpmc.flags = 0;
+	r.xs[1] = tide_xchg_create(&xp_mpmc);
 	r.ring = rte_ring_create("bpipe_ring", PL_INFLIGHT, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (r.mp == NULL || r.x == NULL || r.ring == NULL || pl_evdev_setup(&r) != 0) {
+	if (r.mp == NULL || r.xs[0] == NULL || r.xs[1] == NULL || r.ring == NULL || pl_evdev_setup(&r) != 0) {
 		fprintf(stderr, "tide-bench pipeline: set-up failed: %s\n",
 			rte_strerror(rte_errno));
 		goto out;
@@ -333,6 +343,7 @@ pl_run(const struct bench_opts *o)
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
 			r.v = (k + round) % PL_NB;
+			r.x = r.v == PL_TIDE ? r.xs[0] : r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
 		}
 	for (unsigned int i = 0; i < PL_NB; i++) {
@@ -340,12 +351,15 @@ pl_run(const struct bench_opts *o)
 		bench_emit(pl_names[i], "rate", bench_median(q, rounds), "Mpps");
 	}
 	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_EVSW);
+	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_EVSW);
 	pl_emit_ratio(mpps, rounds, PL_RING, PL_EVSW);
 	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING);
+	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_RING);
 	ret = 0;
 out:
 	pl_evdev_close(&r);
-	tide_xchg_free(r.x);
+	tide_xchg_free(r.xs[0]);
+	tide_xchg_free(r.xs[1]);
 	rte_ring_free(r.ring);
 	tide_pool_free(r.mp);
 	return ret;

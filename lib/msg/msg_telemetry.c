@@ -52,7 +52,7 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 		}
 		rte_tel_data_add_array_u64(lv[0], sent);
 		rte_tel_data_add_array_u64(lv[1], recv);
-		rte_tel_data_add_array_u64(lv[2], rte_ring_count(x->ring[l]));
+		rte_tel_data_add_array_u64(lv[2], tide_xring_count(&x->ring, l));
 	}
 	for (unsigned int s = 0; s <= RTE_MAX_LCORE; s++)
 		refused += x->stats[s].refused;

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Exchanges: one rte_ring per priority level, a registry by name, and the blocking
- * receive. Rings are multi-producer and head/tail-serialised multi-consumer (HTS): that
- * lets a receive read the slots in place and write each message's header in the same
- * pass. A blocked receiver announces itself (sleepers), re-checks the rings, then sleeps
+ * Exchanges: a ring per priority level (tide_xring.h: every level's control words in one
+ * line a side), a registry by name, and the blocking receive. A receive reads the slots
+ * in place and writes each message's header in the same pass. A blocked receiver announces itself (sleepers), re-checks the rings, then sleeps
  * on a futex word that senders bump only when someone sleeps: the send path makes no
  * syscall unless a receiver is actually waiting.
  */
@@ -53,9 +52,10 @@ xchg_params_check(const struct tide_xchg_params *p)
 	if (p == NULL || p->name == NULL || p->name[0] == '\0' || p->size == 0 ||
 			(p->type != TIDE_XCHG_FIFO && p->type != TIDE_XCHG_PRIO) ||
 			(p->type == TIDE_XCHG_PRIO &&
-			(p->nb_prio < 2 || p->nb_prio > TIDE_XCHG_MAX_PRIO))) {
+			(p->nb_prio < 2 || p->nb_prio > TIDE_XCHG_MAX_PRIO)) ||
+			(p->flags & ~(TIDE_XCHG_F_SP | TIDE_XCHG_F_SC)) != 0) {
 		MSG_LOG(ERR, "bad exchange parameters (NULL, no name, size 0, unknown type or "
-			"2..%d priority levels)", TIDE_XCHG_MAX_PRIO);
+			"flags, or not 2..%d priority levels)", TIDE_XCHG_MAX_PRIO);
 		return EINVAL;
 	}
 	if (strnlen(p->name, RTE_RING_NAMESIZE) > RTE_RING_NAMESIZE - 5) {
@@ -71,26 +71,21 @@ xchg_destroy(struct tide_xchg *x)
 	struct rte_mbuf *m[64];
 	unsigned int n;
 
-	for (unsigned int l = 0; l < TIDE_XCHG_MAX_PRIO; l++) {
-		if (x->ring[l] == NULL)
-			continue;
-		while ((n = rte_ring_dequeue_burst(x->ring[l], (void **)m, RTE_DIM(m),
-				NULL)) > 0)
-			for (unsigned int i = 0; i < n; i++) {
-				if (tide_msg_is_proxy(m[i]))
-					tide_msg_proxy_release(m[i]);
-				else
-					tide_msg_release(m[i]);
-			}
-		rte_ring_free(x->ring[l]);
-	}
+	while (x->ring.slots != NULL && (n = tide_xchg_take(x, m, RTE_DIM(m), false,
+			TIDE_STAGE_NONE)) > 0)
+		for (unsigned int i = 0; i < n; i++) {
+			if (tide_msg_is_proxy(m[i]))
+				tide_msg_proxy_release(m[i]);
+			else
+				tide_msg_release(m[i]);
+		}
+	tide_xring_fini(&x->ring);
 	rte_free(x);
 }
 
 struct tide_xchg *
 tide_xchg_create(const struct tide_xchg_params *p)
 {
-	char rname[RTE_RING_NAMESIZE];
 	struct xchg_entry *e = NULL;
 	struct tide_xchg *x = NULL;
 	int err;
@@ -113,15 +108,10 @@ tide_xchg_create(const struct tide_xchg_params *p)
 	strlcpy(x->name, p->name, sizeof(x->name));
 	x->type = (uint8_t)p->type;
 	x->nb_prio = p->type == TIDE_XCHG_FIFO ? 1 : (uint8_t)p->nb_prio;
-	for (unsigned int l = 0; l < x->nb_prio; l++) {
-		snprintf(rname, sizeof(rname), "tx%u_%s", l, p->name);
-		x->ring[l] = rte_ring_create(rname, rte_align32pow2(p->size + 1), p->socket_id,
-			RING_F_MC_HTS_DEQ);
-		if (x->ring[l] == NULL) {
-			err = rte_errno;
-			goto fail_unlock;
-		}
-	}
+	err = -tide_xring_init(&x->ring, p->size, x->nb_prio, p->flags & TIDE_XCHG_F_SP,
+		p->flags & TIDE_XCHG_F_SC, p->socket_id);
+	if (err != 0)
+		goto fail_unlock;
 	e->x = x;
 	TAILQ_INSERT_TAIL(&xchg_list, e, next);
 	pthread_mutex_unlock(&xchg_lock);
@@ -188,7 +178,7 @@ tide_xchg_count(const struct tide_xchg *x)
 	unsigned int n = 0;
 
 	for (unsigned int l = 0; l < x->nb_prio; l++)
-		n += rte_ring_count(x->ring[l]);
+		n += tide_xring_count(&x->ring, l);
 	return n;
 }
 
@@ -198,9 +188,18 @@ tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bo
 	uint16_t stage)
 {
 	unsigned int got = 0;
+	int lvl;
 
-	for (int lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
+	/* An empty poll writes nothing: look before taking the turn. */
+	for (lvl = x->nb_prio - 1; lvl >= 0; lvl--)
+		if (tide_xring_ready(&x->ring, (unsigned int)lvl) != 0)
+			break;
+	if (lvl < 0)
+		return 0;
+	tide_xring_turn_take(&x->ring.cons);
+	for (; lvl >= 0 && got < n; lvl--)
 		got += tide_xchg_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
+	tide_xring_turn_give(&x->ring.cons);
 	return got;
 }
 

@@ -49,6 +49,8 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
+#include "tide_xring.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -60,7 +62,7 @@ extern "C" {
 /** Most stages. */
 #define TIDE_STAGE_MAX 256
 /** Most priority levels of an exchange. */
-#define TIDE_XCHG_MAX_PRIO 8
+#define TIDE_XCHG_MAX_PRIO TIDE_XRING_LEVELS
 
 /** Message flag: a proxy (no pool; points into a real message). */
 #define TIDE_MSG_F_PROXY (1u << 0)
@@ -250,7 +252,13 @@ struct tide_xchg_params {
 	unsigned int size;       /**< messages one level holds (rounded up to 2^k - 1) */
 	unsigned int nb_prio;    /**< priority levels (TIDE_XCHG_PRIO: 2..TIDE_XCHG_MAX_PRIO) */
 	int socket_id;
+	unsigned int flags;      /**< TIDE_XCHG_F_*; 0: any number of senders and receivers */
 };
+
+/** Exchange flag: only one thread ever sends (as RING_F_SP_ENQ): senders take no turns. */
+#define TIDE_XCHG_F_SP (1u << 0)
+/** Exchange flag: only one thread ever receives (as RING_F_SC_DEQ): no turns either. */
+#define TIDE_XCHG_F_SC (1u << 1)
 
 /** @internal Per-lcore counters of an exchange (slot RTE_MAX_LCORE: non-EAL threads). */
 struct tide_xchg_lcore_stats {
@@ -261,7 +269,7 @@ struct tide_xchg_lcore_stats {
 
 /** An exchange. The fields serve the inline fast path; treat them as read-only. */
 struct tide_xchg {
-	struct rte_ring *ring[TIDE_XCHG_MAX_PRIO]; /**< one per level; [0] is the lowest */
+	struct tide_xring ring; /**< one ring per level; level 0 is the lowest */
 	uint8_t nb_prio;
 	uint8_t type;
 	uint32_t sleepers; /**< receivers blocked in tide_xchg_recv_wait() */
@@ -299,9 +307,10 @@ tide_xchg_my_stats(struct tide_xchg *x)
 /** @internal Most messages one enqueue of tide_xchg_send_level() takes. */
 #define TIDE_XCHG_SEND_CHUNK 64
 
-/** @internal Send up to n (<= TIDE_XCHG_SEND_CHUNK) messages of one priority level. Once
- *  enqueued a message belongs to whoever receives it, so it is marked in transit before;
- *  those the exchange refuses get their owner back. Returns how many went.
+/** @internal Send up to n (<= TIDE_XCHG_SEND_CHUNK) messages of one priority level (the
+ *  caller holds the senders' turn). Once enqueued a message belongs to whoever receives
+ *  it, so it is marked in transit before; those the exchange refuses get their owner back.
+ *  Returns how many went.
  */
 static inline unsigned int
 tide_xchg_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
@@ -313,7 +322,7 @@ tide_xchg_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, u
 		owner[i] = tide_msg_hdr(m[i])->owner;
 		tide_msg_hdr(m[i])->owner = TIDE_STAGE_NONE;
 	}
-	sent = rte_ring_enqueue_burst(x->ring[lvl], (void * const *)m, n, NULL);
+	sent = tide_xring_put(&x->ring, lvl, (void * const *)m, n);
 	for (unsigned int i = sent; i < n; i++)
 		tide_msg_hdr(m[i])->owner = owner[i];
 	return sent;
@@ -335,7 +344,8 @@ tide_xchg_count_sent(struct tide_xchg *x, uint8_t lvl, unsigned int n, unsigned 
 	}
 }
 
-/** @internal Send n messages of one priority level; returns how many went. */
+/** @internal Send n messages of one priority level (the caller holds the senders' turn);
+ *  returns how many went. */
 static inline unsigned int
 tide_xchg_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
 {
@@ -358,7 +368,8 @@ tide_xchg_sent(struct tide_xchg *x, unsigned int sent)
 		tide_xchg_wake(x);
 }
 
-/** @internal A priority exchange's send: one enqueue per level (see tide_xchg_send_burst). */
+/** @internal A priority exchange's send: one enqueue per level (see tide_xchg_send_burst);
+ *  the caller holds the senders' turn. */
 unsigned int tide_xchg_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n);
 
 /**
@@ -375,10 +386,12 @@ tide_xchg_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 {
 	unsigned int done;
 
+	tide_xring_turn_take(&x->ring.prod);
 	if (x->type == TIDE_XCHG_FIFO)
 		done = tide_xchg_send_level(x, m, n, 0);
 	else
 		done = tide_xchg_send_prio(x, m, n);
+	tide_xring_turn_give(&x->ring.prod);
 	tide_xchg_sent(x, done);
 	return done;
 }
@@ -401,7 +414,9 @@ tide_xchg_make_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int
 	unsigned int sent;
 
 	tide_msg_make_burst(m, n, TIDE_STAGE_NONE, prio);
-	sent = rte_ring_enqueue_burst(x->ring[lvl], (void * const *)m, n, NULL);
+	tide_xring_turn_take(&x->ring.prod);
+	sent = tide_xring_put(&x->ring, lvl, (void * const *)m, n);
+	tide_xring_turn_give(&x->ring.prod);
 	for (unsigned int i = sent; i < n; i++)
 		tide_msg_hdr(m[i])->owner = stage;
 	tide_xchg_count_sent(x, lvl, n, sent);
@@ -431,42 +446,42 @@ tide_xchg_took(struct rte_mbuf *m, bool unmake, uint16_t stage)
 		tide_msg_hdr(m)->owner = stage;
 }
 
-/** @internal Dequeue up to n messages from one level and count them; each is unmade, or
- *  given to @p stage, in the same pass that reads it from the ring. A level's ring is
- *  dequeued head/tail-serialised (HTS), which is what lets that pass read the slots in
- *  place.
+/** @internal Take up to n messages from one level and count them (the caller holds the
+ *  receivers' turn); each is unmade, or given to @p stage, in the same pass that reads it
+ *  from its slot, in place.
  */
 static __rte_always_inline unsigned int
 tide_xchg_take_level(struct tide_xchg *x, uint8_t lvl, struct rte_mbuf **m, unsigned int n,
 	bool unmake, uint16_t stage)
 {
-	struct rte_ring_zc_data zcd;
-	unsigned int got = rte_ring_dequeue_zc_burst_start(x->ring[lvl], n, &zcd, NULL);
-	void **slot = zcd.ptr1;
-	unsigned int i;
+	unsigned int got = RTE_MIN(tide_xring_ready(&x->ring, lvl), n), i, first;
+	uint32_t head = tide_xring_first(&x->ring, lvl);
+	void **slot;
 
 	if (got == 0)
 		return 0;
-	for (i = 0; i < zcd.n1; i++) {
+	slot = tide_xring_slot(&x->ring, lvl, head);
+	first = RTE_MIN(got, x->ring.mask + 1 - (head & x->ring.mask));
+	for (i = 0; i < first; i++) {
 		m[i] = slot[i];
 		tide_xchg_took(m[i], unmake, stage);
 	}
-	if (got > zcd.n1) {
-		/* The rest wrapped to the start of the ring. (Two plain loops: one loop over
+	if (got > first) {
+		/* The rest wrapped to the start of the level. (Two plain loops: one loop over
 		 * the two parts measured 4% slower per message on one lcore.)
 		 */
-		slot = (void **)zcd.ptr2 - zcd.n1;
+		slot = tide_xring_slot(&x->ring, lvl, 0) - first;
 		for (; i < got; i++) {
 			m[i] = slot[i];
 			tide_xchg_took(m[i], unmake, stage);
 		}
 	}
-	rte_ring_dequeue_zc_finish(x->ring[lvl], got);
+	tide_xring_taken(&x->ring, lvl, got);
 	tide_xchg_count_received(x, lvl, got);
 	return got;
 }
 
-/** @internal tide_xchg_take() on a priority exchange. */
+/** @internal tide_xchg_take() on a priority exchange (takes the receivers' turn itself). */
 unsigned int tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 	bool unmake, uint16_t stage);
 
@@ -477,9 +492,16 @@ static __rte_always_inline unsigned int
 tide_xchg_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
 	uint16_t stage)
 {
+	unsigned int got;
+
 	if (unlikely(x->nb_prio != 1))
 		return tide_xchg_take_prio(x, m, n, unmake, stage);
-	return tide_xchg_take_level(x, 0, m, n, unmake, stage);
+	if (tide_xring_ready(&x->ring, 0) == 0)
+		return 0; /* an empty poll writes nothing */
+	tide_xring_turn_take(&x->ring.cons);
+	got = tide_xchg_take_level(x, 0, m, n, unmake, stage);
+	tide_xring_turn_give(&x->ring.cons);
+	return got;
 }
 
 /**

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_XRING_H
+#define TIDE_XRING_H
+
+/**
+ * @file
+ * @internal The rings under an exchange (included by tide_msg.h; not an API of its own).
+ *
+ * An exchange has up to TIDE_XRING_LEVELS rings of pointers, one per priority level.
+ * Unlike one rte_ring per level, every level's tail of a side lives in one cache line: a
+ * sender that spreads a burst over four levels, and a receiver that looks at four levels,
+ * move one control line between cores, not four. A sender also keeps what it last saw of
+ * the receivers' tails (cons_seen) and reads their line only when that says a level is
+ * short of room.
+ *
+ * Several senders (or receivers) take turns: one holds its side for a whole burst, over
+ * every level, with one atomic exchange; a compare-and-swap per level and per burst (what
+ * rte_ring's multi-producer mode costs) stalls on the store buffer, which a data plane's
+ * stage keeps full of mbuf writes. A side declared single (TIDE_XCHG_F_SP / _SC) takes no
+ * turn at all. A receiver looks at the tails before it takes its turn: polling an empty
+ * exchange writes nothing. While it holds its side, it reads the slots in place.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_pause.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most levels. */
+#define TIDE_XRING_LEVELS 8
+
+/** @internal One side of every level, in one cache line. */
+struct tide_xring_side {
+	uint32_t turn;                      /**< 1 while a sender (receiver) holds the side */
+	uint32_t single;                    /**< one sender (receiver) only: no turns */
+	uint32_t tail[TIDE_XRING_LEVELS];   /**< messages put in (taken out) so far, mod 2^32 */
+} __rte_cache_aligned;
+
+/** @internal The rings of an exchange. The fields are written only by the functions below. */
+struct tide_xring {
+	struct tide_xring_side prod; /**< senders write; receivers read the tails */
+	struct tide_xring_side cons; /**< receivers write; senders read the tails, seldom */
+	/** Senders' last look at cons.tail, never ahead of it (their own line). */
+	uint32_t cons_seen[TIDE_XRING_LEVELS] __rte_cache_aligned;
+	void **slots __rte_cache_aligned; /**< level l's slots start at l << shift */
+	uint32_t mask;     /**< slots per level - 1 */
+	uint32_t capacity; /**< messages a level holds (mask: one slot stays free) */
+	uint32_t shift;    /**< log2 of slots per level */
+};
+
+/** @internal Level @p l's slot of position @p pos. */
+static __rte_always_inline void **
+tide_xring_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
+{
+	return &r->slots[((size_t)l << r->shift) + (pos & r->mask)];
+}
+
+/** @internal Wait for @p side's turn: spin a while, then yield the CPU between looks (the
+ *  holder may be a thread the scheduler preempted). */
+void tide_xring_turn_wait(struct tide_xring_side *side);
+
+/** @internal Take @p side's turn (nothing to do on a single side). */
+static __rte_always_inline void
+tide_xring_turn_take(struct tide_xring_side *side)
+{
+	if (side->single)
+		return;
+	if (unlikely(__atomic_exchange_n(&side->turn, 1, __ATOMIC_ACQUIRE) != 0))
+		tide_xring_turn_wait(side);
+}
+
+/** @internal Give @p side's turn back. */
+static __rte_always_inline void
+tide_xring_turn_give(struct tide_xring_side *side)
+{
+	if (!side->single)
+		__atomic_store_n(&side->turn, 0, __ATOMIC_RELEASE);
+}
+
+/**
+ * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
+ * turn); returns how many went (fewer when the level is short of room). Receivers see them
+ * at once.
+ */
+static __rte_always_inline unsigned int
+tide_xring_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
+{
+	uint32_t tail = r->prod.tail[l], k = n, i;
+	/* Signed: a stale cons_seen may lag the tail by more than the capacity. */
+	int32_t room = (int32_t)(r->capacity + r->cons_seen[l] - tail);
+
+	if (room < (int32_t)n) {
+		uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
+
+		r->cons_seen[l] = seen;
+		k = RTE_MIN(r->capacity + seen - tail, n);
+	}
+	for (i = 0; i < k; i++)
+		*tide_xring_slot(r, l, tail + i) = obj[i];
+	__atomic_store_n(&r->prod.tail[l], tail + k, __ATOMIC_RELEASE);
+	return k;
+}
+
+/** @internal Messages waiting on level @p l, as a receiver sees them. */
+static __rte_always_inline uint32_t
+tide_xring_ready(const struct tide_xring *r, unsigned int l)
+{
+	return __atomic_load_n(&r->prod.tail[l], __ATOMIC_ACQUIRE) -
+		__atomic_load_n(&r->cons.tail[l], __ATOMIC_RELAXED);
+}
+
+/** @internal Position of level @p l's oldest message (the caller holds the receivers'
+ *  turn; the tide_xring_ready() messages from it on are its to read in place). */
+static __rte_always_inline uint32_t
+tide_xring_first(const struct tide_xring *r, unsigned int l)
+{
+	return r->cons.tail[l];
+}
+
+/** @internal The @p k oldest messages of level @p l are read: senders may reuse their
+ *  slots (the caller holds the receivers' turn). */
+static __rte_always_inline void
+tide_xring_taken(struct tide_xring *r, unsigned int l, uint32_t k)
+{
+	__atomic_store_n(&r->cons.tail[l], r->cons.tail[l] + k, __ATOMIC_RELEASE);
+}
+
+/** @internal Messages waiting on level @p l (a snapshot from any thread). */
+static inline unsigned int
+tide_xring_count(const struct tide_xring *r, unsigned int l)
+{
+	uint32_t tail = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
+	uint32_t n = __atomic_load_n(&r->prod.tail[l], __ATOMIC_ACQUIRE) - tail;
+
+	return n <= r->capacity ? n : r->capacity;
+}
+
+/** @internal Set up @p r with room for @p size messages a level (rounded up to 2^k - 1)
+ *  and @p levels levels, a single sender and/or receiver or not; 0, -EINVAL or -ENOMEM. */
+int tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
+	bool single_prod, bool single_cons, int socket);
+
+/** @internal Free what tide_xring_init() allocated (the rings must be empty, or their
+ *  messages dealt with by the caller). */
+void tide_xring_fini(struct tide_xring *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDE_XRING_H */
