@@ -196,10 +196,10 @@ tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bo
 			break;
 	if (lvl < 0)
 		return 0;
-	tide_xring_turn_take(&x->ring.cons);
+	tide_xring_turn_take(&x->ring.receivers);
 	for (; lvl >= 0 && got < n; lvl--)
 		got += tide_xchg_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
-	tide_xring_turn_give(&x->ring.cons);
+	tide_xring_turn_give(&x->ring.receivers);
 	return got;
 }
 

@@ -27,8 +27,8 @@ tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
 	r->mask = slots - 1;
 	r->capacity = slots - 1;
 	r->shift = (uint32_t)rte_log2_u32(slots);
-	r->prod.single = single_prod;
-	r->cons.single = single_cons;
+	r->senders.single = single_prod;
+	r->receivers.single = single_cons;
 	return 0;
 }
 
@@ -36,12 +36,12 @@ tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
 #define XRING_SPINS 256
 
 void
-tide_xring_turn_wait(struct tide_xring_side *side)
+tide_xring_turn_wait(struct tide_xring_turn *t)
 {
 	for (;;) {
 		for (unsigned int i = 0; i < XRING_SPINS; i++) {
-			if (__atomic_load_n(&side->turn, __ATOMIC_RELAXED) == 0 &&
-					__atomic_exchange_n(&side->turn, 1, __ATOMIC_ACQUIRE) == 0)
+			if (__atomic_load_n(&t->held, __ATOMIC_RELAXED) == 0 &&
+					__atomic_exchange_n(&t->held, 1, __ATOMIC_ACQUIRE) == 0)
 				return;
 			rte_pause();
 		}

@@ -386,12 +386,12 @@ tide_xchg_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 {
 	unsigned int done;
 
-	tide_xring_turn_take(&x->ring.prod);
+	tide_xring_turn_take(&x->ring.senders);
 	if (x->type == TIDE_XCHG_FIFO)
 		done = tide_xchg_send_level(x, m, n, 0);
 	else
 		done = tide_xchg_send_prio(x, m, n);
-	tide_xring_turn_give(&x->ring.prod);
+	tide_xring_turn_give(&x->ring.senders);
 	tide_xchg_sent(x, done);
 	return done;
 }
@@ -414,9 +414,9 @@ tide_xchg_make_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int
 	unsigned int sent;
 
 	tide_msg_make_burst(m, n, TIDE_STAGE_NONE, prio);
-	tide_xring_turn_take(&x->ring.prod);
+	tide_xring_turn_take(&x->ring.senders);
 	sent = tide_xring_put(&x->ring, lvl, (void * const *)m, n);
-	tide_xring_turn_give(&x->ring.prod);
+	tide_xring_turn_give(&x->ring.senders);
 	for (unsigned int i = sent; i < n; i++)
 		tide_msg_hdr(m[i])->owner = stage;
 	tide_xchg_count_sent(x, lvl, n, sent);
@@ -498,9 +498,9 @@ tide_xchg_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool un
 		return tide_xchg_take_prio(x, m, n, unmake, stage);
 	if (tide_xring_ready(&x->ring, 0) == 0)
 		return 0; /* an empty poll writes nothing */
-	tide_xring_turn_take(&x->ring.cons);
+	tide_xring_turn_take(&x->ring.receivers);
 	got = tide_xchg_take_level(x, 0, m, n, unmake, stage);
-	tide_xring_turn_give(&x->ring.cons);
+	tide_xring_turn_give(&x->ring.receivers);
 	return got;
 }
 

@@ -11,7 +11,8 @@
  * sender that spreads a burst over four levels, and a receiver that looks at four levels,
  * move one control line between cores, not four. A sender also keeps what it last saw of
  * the receivers' tails (cons_seen) and reads their line only when that says a level is
- * short of room.
+ * short of room. Whose turn it is lives on each side's own line, which the other side
+ * never reads.
  *
  * Several senders (or receivers) take turns: one holds its side for a whole burst, over
  * every level, with one atomic exchange; a compare-and-swap per level and per burst (what
@@ -35,19 +36,26 @@ extern "C" {
 /** Most levels. */
 #define TIDE_XRING_LEVELS 8
 
-/** @internal One side of every level, in one cache line. */
-struct tide_xring_side {
-	uint32_t turn;                      /**< 1 while a sender (receiver) holds the side */
-	uint32_t single;                    /**< one sender (receiver) only: no turns */
-	uint32_t tail[TIDE_XRING_LEVELS];   /**< messages put in (taken out) so far, mod 2^32 */
+/** @internal One side's tail of every level, in one cache line. */
+struct tide_xring_tails {
+	uint32_t tail[TIDE_XRING_LEVELS]; /**< messages put in (taken out) so far, mod 2^32 */
+} __rte_cache_aligned;
+
+/** @internal Whose turn it is on one side: a line of that side's own (the other side reads
+ *  the tails, never this). */
+struct tide_xring_turn {
+	uint32_t held;   /**< 1 while a sender (receiver) holds the side */
+	uint32_t single; /**< one sender (receiver) only: no turns */
+	/** Senders only: their last look at cons.tail, never ahead of it. */
+	uint32_t cons_seen[TIDE_XRING_LEVELS];
 } __rte_cache_aligned;
 
 /** @internal The rings of an exchange. The fields are written only by the functions below. */
 struct tide_xring {
-	struct tide_xring_side prod; /**< senders write; receivers read the tails */
-	struct tide_xring_side cons; /**< receivers write; senders read the tails, seldom */
-	/** Senders' last look at cons.tail, never ahead of it (their own line). */
-	uint32_t cons_seen[TIDE_XRING_LEVELS] __rte_cache_aligned;
+	struct tide_xring_tails prod; /**< senders write; receivers read */
+	struct tide_xring_tails cons; /**< receivers write; senders read, seldom */
+	struct tide_xring_turn senders;
+	struct tide_xring_turn receivers;
 	void **slots __rte_cache_aligned; /**< level l's slots start at l << shift */
 	uint32_t mask;     /**< slots per level - 1 */
 	uint32_t capacity; /**< messages a level holds (mask: one slot stays free) */
@@ -61,26 +69,26 @@ tide_xring_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
 	return &r->slots[((size_t)l << r->shift) + (pos & r->mask)];
 }
 
-/** @internal Wait for @p side's turn: spin a while, then yield the CPU between looks (the
+/** @internal Wait for a side's turn: spin a while, then yield the CPU between looks (the
  *  holder may be a thread the scheduler preempted). */
-void tide_xring_turn_wait(struct tide_xring_side *side);
+void tide_xring_turn_wait(struct tide_xring_turn *t);
 
-/** @internal Take @p side's turn (nothing to do on a single side). */
+/** @internal Take a side's turn (nothing to do on a single side). */
 static __rte_always_inline void
-tide_xring_turn_take(struct tide_xring_side *side)
+tide_xring_turn_take(struct tide_xring_turn *t)
 {
-	if (side->single)
+	if (t->single)
 		return;
-	if (unlikely(__atomic_exchange_n(&side->turn, 1, __ATOMIC_ACQUIRE) != 0))
-		tide_xring_turn_wait(side);
+	if (unlikely(__atomic_exchange_n(&t->held, 1, __ATOMIC_ACQUIRE) != 0))
+		tide_xring_turn_wait(t);
 }
 
-/** @internal Give @p side's turn back. */
+/** @internal Give a side's turn back. */
 static __rte_always_inline void
-tide_xring_turn_give(struct tide_xring_side *side)
+tide_xring_turn_give(struct tide_xring_turn *t)
 {
-	if (!side->single)
-		__atomic_store_n(&side->turn, 0, __ATOMIC_RELEASE);
+	if (!t->single)
+		__atomic_store_n(&t->held, 0, __ATOMIC_RELEASE);
 }
 
 /**
@@ -93,12 +101,12 @@ tide_xring_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned 
 {
 	uint32_t tail = r->prod.tail[l], k = n, i;
 	/* Signed: a stale cons_seen may lag the tail by more than the capacity. */
-	int32_t room = (int32_t)(r->capacity + r->cons_seen[l] - tail);
+	int32_t room = (int32_t)(r->capacity + r->senders.cons_seen[l] - tail);
 
 	if (room < (int32_t)n) {
 		uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 
-		r->cons_seen[l] = seen;
+		r->senders.cons_seen[l] = seen;
 		k = RTE_MIN(r->capacity + seen - tail, n);
 	}
 	for (i = 0; i < k; i++)
