@@ -152,9 +152,8 @@ pl_stage1_tide(struct pl_run *r)
 	struct rte_mbuf *m[PL_BURST];
 	unsigned int n = pl_take(r, m), sent;
 
-	tide_msg_make_burst(m, n, 1, 0);
 	for (unsigned int i = 0; i < n; i++)
-		tide_msg_set_prio(m[i], tide_app_classify(m[i]));
+		tide_msg_make(m[i], 1, tide_app_classify(m[i]));
 	sent = tide_xchg_send_burst(r->x, m, n);
 	tide_msg_release_burst(&m[sent], n - sent);
 	r->taken -= n - sent;
