@@ -714,6 +714,86 @@ test_blocking_receive_sleeps_until_a_send(void)
 	tide_xchg_free(w.x);
 }
 
+/*
+ * A wake-up is never lost: a receiver that announces itself just as a sender publishes
+ * either sees the message or is woken. One message at a time, each waited for with no
+ * time limit by a receiver on another CPU; the sender waits (bounded) for each to arrive.
+ * A lost wake-up leaves the receiver asleep with a message waiting.
+ */
+#define PINGS 20000
+
+struct ping {
+	struct tide_xchg *x;
+	uint32_t got;
+	int ret;
+};
+
+static void *
+ping_receiver(void *arg)
+{
+	struct ping *pg = arg;
+	struct rte_mbuf *m;
+
+	while (__atomic_load_n(&pg->got, __ATOMIC_RELAXED) < PINGS) {
+		pg->ret = tide_xchg_recv_wait(pg->x, &m, 1, 4, 0);
+		if (pg->ret != 1)
+			return NULL;
+		tide_msg_release(m);
+		__atomic_fetch_add(&pg->got, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void
+test_a_blocked_receiver_is_never_left_asleep(void)
+{
+	struct ping pg = { .x = xchg("tm_ping", TIDE_XCHG_FIFO, 8, 1) };
+	unsigned int before = in_use(stock_mp), lost = 0;
+	pthread_attr_t attr;
+	pthread_t t;
+	cpu_set_t all;
+
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	CU_ASSERT_EQUAL_FATAL(pthread_attr_init(&attr), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_attr_setaffinity_np(&attr, sizeof(all), &all), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, &attr, ping_receiver, &pg), 0);
+	pthread_attr_destroy(&attr);
+	for (uint32_t i = 0; i < PINGS; i++) {
+		struct rte_mbuf *m = pkt(stock_mp, i, 64);
+		uint64_t t0;
+
+		tide_msg_make(m, 3, 0);
+		CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(pg.x, &m, 1), 1);
+		t0 = tide_test_now_ns();
+		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) <= i)
+			if (tide_test_now_ns() - t0 > 2000000000ull) {
+				lost++;
+				break;
+			}
+		if (lost > 0)
+			break;
+	}
+	CU_ASSERT_EQUAL(lost, 0);
+	if (lost > 0) {
+		/* Wake it with a message it can take, so that it ends. */
+		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) < PINGS) {
+			struct rte_mbuf *m = pkt(stock_mp, 0, 64);
+
+			tide_msg_make(m, 3, 0);
+			if (tide_xchg_send_burst(pg.x, &m, 1) != 1)
+				tide_msg_release(m);
+			rte_delay_us_sleep(100);
+		}
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(pg.ret, 1);
+	CU_ASSERT_EQUAL(pg.got, PINGS);
+	tide_xchg_free(pg.x);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+}
+
 /* ---- broadcast ---- */
 
 #define BC_READERS 3
@@ -1340,6 +1420,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing);
 	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);
 	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
+	CU_ADD_TEST(s, test_a_blocked_receiver_is_never_left_asleep);
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
 	CU_ADD_TEST(s, test_proxies_point_into_the_real_message);

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_atomic.h>
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_lcore.h>
@@ -360,11 +361,20 @@ tide_xchg_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, u
 	return sent;
 }
 
-/** @internal Wake blocked receivers if there are any and something was sent. */
+/**
+ * @internal Wake blocked receivers if there are any and something was sent. A receiver
+ * announces itself (sleepers) and then looks at the rings; a sender publishes and then
+ * looks at sleepers. The full fence keeps the sender's look from passing its publishing
+ * store (x86 lets a load pass an earlier store): without it both could miss the other, and
+ * the receiver would sleep with a message waiting.
+ */
 static inline void
 tide_xchg_sent(struct tide_xchg *x, unsigned int sent)
 {
-	if (unlikely(__atomic_load_n(&x->sleepers, __ATOMIC_SEQ_CST) != 0) && sent > 0)
+	if (sent == 0)
+		return;
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&x->sleepers, __ATOMIC_RELAXED) != 0))
 		tide_xchg_wake(x);
 }
 
