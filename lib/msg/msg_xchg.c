@@ -190,14 +190,17 @@ tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bo
 	unsigned int got = 0;
 	int lvl;
 
+	if (n == 0)
+		return 0;
 	/* An empty poll writes nothing: look before taking the turn. */
 	for (lvl = x->nb_prio - 1; lvl >= 0; lvl--)
 		if (tide_xring_ready(&x->ring, (unsigned int)lvl) != 0)
 			break;
 	if (lvl < 0)
 		return 0;
+	/* From the top again: a higher level may have filled while we waited for the turn. */
 	tide_xring_turn_take(&x->ring.receivers);
-	for (; lvl >= 0 && got < n; lvl--)
+	for (lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
 		got += tide_xchg_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
 	tide_xring_turn_give(&x->ring.receivers);
 	return got;
@@ -301,6 +304,10 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 			return (int)got;
 		/* Announce, re-check, sleep: a send after the re-check sees us and wakes us. */
 		__atomic_fetch_add(&x->sleepers, 1, __ATOMIC_SEQ_CST);
+		/* Pairs with the sender's fence (tide_xchg_sent): the re-check's loads come
+		 * after the announce.
+		 */
+		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 		seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
 		got = tide_xchg_recv_burst(x, m, n, stage);
 		if (got == 0)

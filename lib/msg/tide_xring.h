@@ -100,14 +100,18 @@ static __rte_always_inline unsigned int
 tide_xring_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
 {
 	uint32_t tail = r->prod.tail[l], k = n, i;
-	/* Signed: a stale cons_seen may lag the tail by more than the capacity. */
-	int32_t room = (int32_t)(r->capacity + r->senders.cons_seen[l] - tail);
+	/* 0..capacity: no put goes past cons_seen + capacity, and cons_seen only follows
+	 * cons.tail forward (mod 2^32).
+	 */
+	uint32_t room = r->capacity + r->senders.cons_seen[l] - tail;
 
-	if (room < (int32_t)n) {
+	if (room < n) {
 		uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 
 		r->senders.cons_seen[l] = seen;
 		k = RTE_MIN(r->capacity + seen - tail, n);
+		if (k == 0)
+			return 0; /* full: the line the receivers poll stays clean */
 	}
 	for (i = 0; i < k; i++)
 		*tide_xring_slot(r, l, tail + i) = obj[i];
