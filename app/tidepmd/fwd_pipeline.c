@@ -31,11 +31,13 @@ static struct {
 } pipe;
 
 static int
-pipeline_setup(struct tpmd *t __rte_unused)
+pipeline_setup(struct tpmd *t)
 {
+	/* Only the main lcore sends; with one worker, only it receives. */
 	struct tide_xchg_params p = {
 		.name = "tidepmd_work", .type = TIDE_XCHG_PRIO, .size = 8192,
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
+		.flags = TIDE_XCHG_F_SP | (t->nb_workers == 1 ? TIDE_XCHG_F_SC : 0),
 	};
 
 	if (tide_msg_init(NULL) != 0)

@@ -256,9 +256,12 @@ struct tide_xchg_params {
 	unsigned int flags;      /**< TIDE_XCHG_F_*; 0: any number of senders and receivers */
 };
 
-/** Exchange flag: only one thread ever sends (as RING_F_SP_ENQ): senders take no turns. */
+/** Exchange flag: no two threads ever send at the same time (as RING_F_SP_ENQ): senders
+ *  take no turns. Handing the role on is fine once the first thread is done (joined,
+ *  or stopped as an lcore is). */
 #define TIDE_XCHG_F_SP (1u << 0)
-/** Exchange flag: only one thread ever receives (as RING_F_SC_DEQ): no turns either. */
+/** Exchange flag: no two threads ever receive at the same time (as RING_F_SC_DEQ): no
+ *  turns either. */
 #define TIDE_XCHG_F_SC (1u << 1)
 
 /** @internal Per-lcore counters of an exchange (slot RTE_MAX_LCORE: non-EAL threads). */
