@@ -21,7 +21,6 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
-#include <rte_random.h>
 
 #include "test_common.h"
 #include "test_pool_util.h"
@@ -374,6 +373,16 @@ test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
+/* A thread's own random numbers (rte_rand() is for lcores). */
+static uint32_t
+thread_rand(uint64_t *state, uint32_t bound)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (uint32_t)((*state >> 11) % bound);
+}
+
 /* ---- concurrency: 2 producers and 2 consumers (lcores and non-EAL threads) ---- */
 
 #define CONC_PER_PRODUCER 20000
@@ -392,6 +401,7 @@ static void
 conc_produce(struct conc *c, uint32_t p)
 {
 	uint32_t count[CONC_LEVELS] = { 0 };
+	uint64_t rnd = 0x2545f4914f6cdd1dull * (p + 1);
 	struct rte_mbuf *m[16];
 	unsigned int total = 0;
 
@@ -401,7 +411,7 @@ conc_produce(struct conc *c, uint32_t p)
 		if (rte_pktmbuf_alloc_bulk(tide_mp, m, n) != 0)
 			continue;
 		for (unsigned int i = 0; i < n; i++) {
-			uint8_t lvl = (uint8_t)rte_rand_max(CONC_LEVELS);
+			uint8_t lvl = (uint8_t)thread_rand(&rnd, CONC_LEVELS);
 
 			rte_pktmbuf_append(m[i], 64);
 			*rte_pktmbuf_mtod(m[i], uint32_t *) = p << 24 | (uint32_t)lvl << 20 |
@@ -499,16 +509,6 @@ test_order_holds_with_two_lcores_and_threads(void)
 #define STRESS_PER_SENDER 20000
 #define STRESS_LEVELS 4
 
-/* A thread's own random numbers (rte_rand() is for lcores). */
-static uint32_t
-stress_rand(uint64_t *state, uint32_t bound)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return (uint32_t)((*state >> 11) % bound);
-}
-
 struct stress {
 	struct tide_xchg *x;
 	unsigned int senders, receivers;
@@ -531,13 +531,13 @@ stress_send(void *arg)
 	struct rte_mbuf *m[8];
 
 	while (k < STRESS_PER_SENDER) {
-		unsigned int n = RTE_MIN(1u + stress_rand(&rnd, 8), STRESS_PER_SENDER - k);
+		unsigned int n = RTE_MIN(1u + thread_rand(&rnd, 8), STRESS_PER_SENDER - k);
 		unsigned int sent = 0;
 
 		if (rte_pktmbuf_alloc_bulk(tide_mp, m, n) != 0)
 			continue;
 		for (unsigned int i = 0; i < n; i++) {
-			uint8_t lvl = (uint8_t)stress_rand(&rnd, STRESS_LEVELS);
+			uint8_t lvl = (uint8_t)thread_rand(&rnd, STRESS_LEVELS);
 			uint32_t *d = (uint32_t *)rte_pktmbuf_append(m[i], 12);
 
 			d[0] = p * STRESS_PER_SENDER + k + i;
@@ -570,7 +570,7 @@ stress_recv(void *arg)
 
 	memset(last, 0xff, sizeof(last));
 	for (;;) {
-		unsigned int n = tide_xchg_recv_burst(st->x, m, 1 + stress_rand(&rnd, 16),
+		unsigned int n = tide_xchg_recv_burst(st->x, m, 1 + thread_rand(&rnd, 16),
 			21);
 
 		if (n == 0) {
@@ -678,10 +678,10 @@ test_level_rings_keep_order_across_the_32_bit_wrap(void)
 	for (unsigned int l = 0; l < LV; l++)
 		r.prod.tail[l] = r.cons.tail[l] = r.senders.cons_seen[l] = UINT32_MAX - 255;
 	for (unsigned int op = 0; op < OPS; op++) {
-		unsigned int l = stress_rand(&rnd, LV), k = stress_rand(&rnd, 10), n, i;
+		unsigned int l = thread_rand(&rnd, LV), k = thread_rand(&rnd, 10), n, i;
 		void *obj[10];
 
-		if (stress_rand(&rnd, 2) == 0) {
+		if (thread_rand(&rnd, 2) == 0) {
 			for (i = 0; i < k; i++)
 				obj[i] = (void *)(next + i);
 			tide_xring_turn_take(&r.senders);
