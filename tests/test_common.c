@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE /* pthread_attr_setaffinity_np */
+
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,4 +213,24 @@ tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms)
 		tide_test_sleep_us(1000);
 	}
 	return cond(arg);
+}
+
+int
+tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	cpu_set_t all;
+	int ret;
+
+	CPU_ZERO(&all);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &all);
+	ret = pthread_attr_init(&attr);
+	if (ret != 0)
+		return ret;
+	ret = pthread_attr_setaffinity_np(&attr, sizeof(all), &all);
+	if (ret == 0)
+		ret = pthread_create(t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return ret;
 }

@@ -10,6 +10,7 @@
  * The EAL gets "-l 0-1 --no-pci --file-prefix tide-<exe>-<pid>" plus the given EAL args.
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +48,12 @@ void tide_test_sleep_us(uint64_t us);
 
 /** The id of a worker lcore other than the main one, or -1 when there is none. */
 int tide_test_worker_lcore(void);
+
+/**
+ * Start a thread free to run on every online CPU: a thread the main lcore makes would
+ * inherit its one CPU, and only take turns with it. Returns pthread_create()'s result.
+ */
+int tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /** Poll @p cond(arg) every millisecond until true or @p timeout_ms; returns its last value. */
 bool tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms);

@@ -7,14 +7,11 @@
  * stage ownership, and no mbuf leaked at the end.
  */
 
-#define _GNU_SOURCE /* pthread_attr_setaffinity_np */
-
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -614,33 +611,22 @@ stress_run(const char *name, unsigned int size, unsigned int flags, unsigned int
 	};
 	struct stress st = { .senders = senders, .receivers = receivers };
 	pthread_t snd[STRESS_THREADS], rcv[STRESS_THREADS];
-	pthread_attr_t attr;
-	cpu_set_t all;
 	unsigned int before = in_use(tide_mp), once = 0, nr, ns;
 
 	st.x = tide_xchg_create(&p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(st.x);
 	st.seen = calloc(senders * STRESS_PER_SENDER, sizeof(st.seen[0]));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(st.seen);
-	/* On every CPU: threads made by the main lcore would inherit its one CPU, and only
-	 * take turns on it.
-	 */
-	CPU_ZERO(&all);
-	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
-		CPU_SET(c, &all);
-	CU_ASSERT_EQUAL_FATAL(pthread_attr_init(&attr), 0);
-	CU_ASSERT_EQUAL(pthread_attr_setaffinity_np(&attr, sizeof(all), &all), 0);
 	/* Receivers end once every sender that started is done: a sender that could not
 	 * start is not waited for (and the test fails on the count).
 	 */
 	for (nr = 0; nr < receivers; nr++)
-		if (pthread_create(&rcv[nr], &attr, stress_recv, &st) != 0)
+		if (tide_test_thread_anywhere(&rcv[nr], stress_recv, &st) != 0)
 			break;
 	for (ns = 0; nr == receivers && ns < senders; ns++)
-		if (pthread_create(&snd[ns], &attr, stress_send, &st) != 0)
+		if (tide_test_thread_anywhere(&snd[ns], stress_send, &st) != 0)
 			break;
 	__atomic_store_n(&st.senders, ns, __ATOMIC_RELEASE);
-	pthread_attr_destroy(&attr);
 	CU_ASSERT_EQUAL(nr, receivers);
 	CU_ASSERT_EQUAL(ns, senders);
 	for (unsigned int i = 0; i < ns; i++)
@@ -674,7 +660,7 @@ test_level_rings_keep_order_across_the_32_bit_wrap(void)
 	struct tide_xring r;
 
 	CU_ASSERT_EQUAL_FATAL(tide_xring_init(&r, 5, LV, false, false, SOCKET_ID_ANY), 0);
-	CU_ASSERT_EQUAL(r.capacity, CAP);
+	CU_ASSERT_EQUAL(tide_xring_capacity(&r), CAP);
 	for (unsigned int l = 0; l < LV; l++)
 		r.prod.tail[l] = r.cons.tail[l] = r.senders.cons_seen[l] = UINT32_MAX - 255;
 	for (unsigned int op = 0; op < OPS; op++) {
@@ -830,17 +816,9 @@ test_a_blocked_receiver_is_never_left_asleep(void)
 {
 	struct ping pg = { .x = xchg("tm_ping", TIDE_XCHG_FIFO, 8, 1) };
 	unsigned int before = in_use(stock_mp), lost = 0;
-	pthread_attr_t attr;
 	pthread_t t;
-	cpu_set_t all;
 
-	CPU_ZERO(&all);
-	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
-		CPU_SET(c, &all);
-	CU_ASSERT_EQUAL_FATAL(pthread_attr_init(&attr), 0);
-	CU_ASSERT_EQUAL(pthread_attr_setaffinity_np(&attr, sizeof(all), &all), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, &attr, ping_receiver, &pg), 0);
-	pthread_attr_destroy(&attr);
+	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, ping_receiver, &pg), 0);
 	for (uint32_t i = 0; i < PINGS; i++) {
 		struct rte_mbuf *m = pkt(stock_mp, i, 64);
 		uint64_t t0;

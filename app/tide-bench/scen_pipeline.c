@@ -334,7 +334,8 @@ pl_run(const struct bench_opts *o)
 	r.xs[1] = tide_xchg_create(&xp_mpmc);
 	r.ring = rte_ring_create("bpipe_ring", PL_INFLIGHT, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (r.mp == NULL || r.xs[0] == NULL || r.xs[1] == NULL || r.ring == NULL || pl_evdev_setup(&r) != 0) {
+	if (r.mp == NULL || r.xs[0] == NULL || r.xs[1] == NULL || r.ring == NULL ||
+			pl_evdev_setup(&r) != 0) {
 		fprintf(stderr, "tide-bench pipeline: set-up failed: %s\n",
 			rte_strerror(rte_errno));
 		goto out;

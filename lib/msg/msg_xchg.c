@@ -3,9 +3,10 @@
 /*
  * Exchanges: a ring per priority level (tide_xring.h: every level's control words in one
  * line a side), a registry by name, and the blocking receive. A receive reads the slots
- * in place and writes each message's header in the same pass. A blocked receiver announces itself (sleepers), re-checks the rings, then sleeps
- * on a futex word that senders bump only when someone sleeps: the send path makes no
- * syscall unless a receiver is actually waiting.
+ * in place and writes each message's header in the same pass. A blocked receiver
+ * announces itself (sleepers), re-checks the rings, then sleeps on a futex word that
+ * senders bump only when someone sleeps: the send path makes no syscall unless a receiver
+ * is actually waiting.
  */
 
 #include <errno.h>

@@ -25,7 +25,6 @@ tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
 	if (r->slots == NULL)
 		return -ENOMEM;
 	r->mask = slots - 1;
-	r->capacity = slots - 1;
 	r->shift = (uint32_t)rte_log2_u32(slots);
 	r->senders.single = single_prod;
 	r->receivers.single = single_cons;

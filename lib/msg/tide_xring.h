@@ -58,9 +58,15 @@ struct tide_xring {
 	struct tide_xring_turn receivers;
 	void **slots __rte_cache_aligned; /**< level l's slots start at l << shift */
 	uint32_t mask;     /**< slots per level - 1 */
-	uint32_t capacity; /**< messages a level holds (mask: one slot stays free) */
 	uint32_t shift;    /**< log2 of slots per level */
 };
+
+/** @internal Messages a level holds: one slot stays free, so as many as the mask says. */
+static __rte_always_inline uint32_t
+tide_xring_capacity(const struct tide_xring *r)
+{
+	return r->mask;
+}
 
 /** @internal Level @p l's slot of position @p pos. */
 static __rte_always_inline void **
@@ -103,13 +109,13 @@ tide_xring_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned 
 	/* 0..capacity: no put goes past cons_seen + capacity, and cons_seen only follows
 	 * cons.tail forward (mod 2^32).
 	 */
-	uint32_t room = r->capacity + r->senders.cons_seen[l] - tail;
+	uint32_t room = tide_xring_capacity(r) + r->senders.cons_seen[l] - tail;
 
 	if (room < n) {
 		uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 
 		r->senders.cons_seen[l] = seen;
-		k = RTE_MIN(r->capacity + seen - tail, n);
+		k = RTE_MIN(tide_xring_capacity(r) + seen - tail, n);
 		if (k == 0)
 			return 0; /* full: the line the receivers poll stays clean */
 	}
@@ -150,7 +156,7 @@ tide_xring_count(const struct tide_xring *r, unsigned int l)
 	uint32_t tail = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 	uint32_t n = __atomic_load_n(&r->prod.tail[l], __ATOMIC_ACQUIRE) - tail;
 
-	return n <= r->capacity ? n : r->capacity;
+	return RTE_MIN(n, tide_xring_capacity(r));
 }
 
 /** @internal Set up @p r with room for @p size messages a level (rounded up to 2^k - 1)

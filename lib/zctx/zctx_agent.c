@@ -125,16 +125,17 @@ static inline void
 agent_runs_add(struct agent_runs *runs, const struct zc_slot *s)
 {
 	uint32_t len = s->sqe.len;
+	struct agent_run *run = runs->n > 0 ? &runs->r[runs->n - 1] : NULL;
 
-	if (runs->n == 0 || runs->r[runs->n - 1].path != s->path ||
-			(len != runs->len && runs->r[runs->n - 1].k != tide_zcp_class_of(len)))
-		runs->r[runs->n++] = (struct agent_run){
-			.k = (uint8_t)tide_zcp_class_of(len), .path = s->path,
-		};
+	if (run == NULL || run->path != s->path ||
+			(len != runs->len && run->k != tide_zcp_class_of(len))) {
+		run = &runs->r[runs->n++];
+		*run = (struct agent_run){ .k = (uint8_t)tide_zcp_class_of(len), .path = s->path };
+	}
 	runs->len = len;
-	runs->r[runs->n - 1].sends++;
-	runs->r[runs->n - 1].bytes += len;
-	runs->r[runs->n - 1].cycles += s->cycles;
+	run->sends++;
+	run->bytes += len;
+	run->cycles += s->cycles;
 }
 
 /* Report the runs to the policy, each send with its @p share of the release. */
