@@ -190,6 +190,7 @@ fp_run_one(const struct bench_opts *o, unsigned int v, unsigned int round,
 	}
 	r.io = (struct tide_app_burst_io){
 		.rx_port = ports[0], .tx_port = ports[1], .queue = 0, .pool = mp, .st = &r.st,
+		.empty_is_nombuf = true,
 	};
 	if (tide_app_burst_init(&r.io, t, hold_ns) != 0)
 		goto out_ports;
