@@ -228,6 +228,12 @@ tpmd_fwd_stop(struct tpmd *t)
 		t->engine->end(t);
 	tpmd_counters_total(t, &c);
 	t->done = c;
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
+		t->lcore_done[w].rx += t->lcores[w].cnt.rx;
+		t->lcore_done[w].tx += t->lcores[w].cnt.tx;
+		t->lcore_done[w].drops += t->lcores[w].cnt.drops;
+		t->lcore_done[w].nombuf += t->lcores[w].cnt.nombuf;
+	}
 	t->running = false;
 }
 

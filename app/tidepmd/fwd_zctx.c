@@ -225,10 +225,10 @@ tpmd_zctx_show(const struct tpmd *t)
 	} else {
 		tide_zctx_stats_get(c->z, &st);
 		printf("  ######################## zctx agent tidepmd ########################\n"
-			"  sends:      submitted %" PRIu64 ", completed %" PRIu64 ", failed %" PRIu64
-			", in flight %" PRIu64 ", refused (eagain) %" PRIu64 "\n"
-			"  paths:      zero-copy %" PRIu64 " (%.1f MB), copied %" PRIu64 " (%.1f MB)"
-			"\n"
+			"  sends:      submitted %" PRIu64 ", completed %" PRIu64 ", failed %"
+			PRIu64 ", in flight %" PRIu64 ", refused (eagain) %" PRIu64 "\n"
+			"  paths:      zero-copy %" PRIu64 " (%.1f MB), copied %" PRIu64
+			" (%.1f MB)\n"
 			"  threshold:  %s%u B\n"
 			"  packets:    %" PRIu64 ", segments %" PRIu64 ", TX stalls %" PRIu64 "\n",
 			st.submitted, st.completed, st.failed, st.inflight, st.eagain, st.zc_sends,

@@ -45,7 +45,8 @@ show_pool_one(struct tpmd_tel *tel, const char *name)
 		printf("  No elastic pool named '%s'", name);
 		if (mp != NULL)
 			printf(" (a stock mempool: %u objects, %u available, %u in use)",
-				mp->size, rte_mempool_avail_count(mp), rte_mempool_in_use_count(mp));
+				mp->size, rte_mempool_avail_count(mp),
+				rte_mempool_in_use_count(mp));
 		printf("\n");
 		return;
 	}

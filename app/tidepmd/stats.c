@@ -88,7 +88,7 @@ stats_line(struct tpmd *t, struct stats_run *r, const struct stats_sample *s, co
 	stats_bar(t, r, s->pool.bytes, bar, sizeof(bar));
 	if (t->running && t->engine->stats != NULL)
 		t->engine->stats(t, extra, sizeof(extra));
-	printf("tidepmd %6.1fs%s | rx %7.2f tx %7.2f Mpps | held %7.1f MB [%s] %3u blocks, "
+	printf("tidepmd %7.2fs%s | rx %7.2f tx %7.2f Mpps | held %7.1f MB [%s] %3u blocks, "
 		"in use %7" PRIu64 " | grows %4" PRIu64 " reaps %4" PRIu64 " | drops %" PRIu64
 		" rx_nombuf %" PRIu64 "%s\n",
 		s->ns / 1e9, tag, rx, tx, mb, bar, s->pool.nb_blocks, s->pool.nb_in_use,
@@ -115,6 +115,11 @@ stats_summary(const struct tpmd *t, const struct stats_run *r)
 		t->engine->name, t->nb_ports, t->nb_fwd_lcores, t->nb_streams);
 	printf("  packets     rx %" PRIu64 ", tx %" PRIu64 ", dropped %" PRIu64 ", rx_nombuf %"
 		PRIu64 "\n", s->c.rx, s->c.tx, s->c.drops, s->c.nombuf + s->port_nombuf);
+	printf("  lcores     ");
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
+		printf("%s %u: rx %" PRIu64 " tx %" PRIu64, w ? " |" : "", t->lcores[w].lcore_id,
+			t->lcore_done[w].rx, t->lcore_done[w].tx);
+	printf("\n");
 	printf("  rate        mean %.2f Mpps, peak %.2f Mpps (tx, per line)\n",
 		secs > 0 ? s->c.tx / secs / 1e6 : 0.0, r->peak_mpps);
 	printf("  pool held   peak %.1f MB, mean %.1f MB, low %.1f MB (base %zu MB, wall %zu "

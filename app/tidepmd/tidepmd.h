@@ -127,6 +127,7 @@ struct tpmd {
 	bool running;
 	uint64_t start_ns;                       /* of the current run */
 	struct tpmd_counters done;               /* of the runs already stopped */
+	struct tpmd_counters lcore_done[TPMD_MAX_LCORES]; /* the same, per lcore */
 	void *engine_ctx;                        /* the engine's (begin/end) */
 };
 
