@@ -19,6 +19,13 @@
 #define TXONLY_HDR (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \
 	sizeof(struct rte_udp_hdr))
 
+/* An IPv4 address in host order (22.11's RTE_IPV4() shifts a signed int into its sign bit). */
+static inline uint32_t
+txonly_ipv4(uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+	return a << 24 | b << 16 | c << 8 | d;
+}
+
 static void
 txonly_header(const struct tpmd *t, unsigned int pi, uint8_t *buf)
 {
@@ -35,8 +42,8 @@ txonly_header(const struct tpmd *t, unsigned int pi, uint8_t *buf)
 	ip->total_length = rte_cpu_to_be_16(len);
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 1));
-	ip->dst_addr = rte_cpu_to_be_32(RTE_IPV4(198, 18, 0, 2));
+	ip->src_addr = rte_cpu_to_be_32(txonly_ipv4(198, 18, 0, 1));
+	ip->dst_addr = rte_cpu_to_be_32(txonly_ipv4(198, 18, 0, 2));
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	udp->src_port = rte_cpu_to_be_16(9);
 	udp->dst_port = rte_cpu_to_be_16(9);

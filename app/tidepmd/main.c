@@ -76,6 +76,10 @@ tpmd_banner(struct tpmd *t)
 		"(base %zu MB, blocks %zu MB, wall %zu MB)\n", t->engine->name, t->nb_fwd_lcores,
 		t->nb_ports, t->nb_streams, t->pool->name, c->pool_base_mb, c->pool_block_mb,
 		c->pool_wall_mb);
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
+		if (t->lcores[w].nb_streams == 0 && !t->engine->all_lcores)
+			printf("tidepmd: lcore %u has no stream and stays idle (more queues: --rxq, "
+				"--txq)\n", t->lcores[w].lcore_id);
 	if (t->engine == &tpmd_engine_bursty) {
 		printf("tidepmd: every stream receives in bursts (");
 		for (unsigned int i = 0; i < c->trace.nb; i++)
