@@ -69,9 +69,18 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 case $mode in
-full) mode_args=() ;;
-quick) mode_args=(--quick) ;;
-tiny) mode_args=(--quick --rounds 1 --ms 10 --cycles 1 --trace 2:200,0:800 --hold-ms 20) ;;
+full)
+	mode_args=()
+	mode_what="full: every scenario's own rounds and durations"
+	;;
+quick)
+	mode_args=(--quick)
+	mode_what="quick: every scenario's --quick (a third of its rounds, half its durations)"
+	;;
+tiny)
+	mode_args=(--quick --rounds 1 --ms 10 --cycles 1 --trace 2:200,0:800 --hold-ms 20)
+	mode_what="tiny: one round of 10 ms per measurement"
+	;;
 esac
 read -r -a extra_args <<<"$extra"
 
@@ -251,7 +260,7 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
 	echo "| commit | $commit |"
 	echo "| command | \`$command_line\` |"
-	echo "| run | $mode, $n scenario(s), $(elapsed) |"
+	echo "| run | $mode_what; $n scenario(s) in $(elapsed) |"
 	echo
 	echo "Each scenario runs tidepool and the stock DPDK alternative in the same process, in"
 	echo "interleaved rounds, and reports medians and ratios (\`tide-bench --help\`)."

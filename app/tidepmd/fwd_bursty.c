@@ -119,8 +119,7 @@ bursty_stats(struct tpmd *t, char *buf, size_t len)
 
 const struct tpmd_engine tpmd_engine_bursty = {
 	.name = "bursty",
-	.help = "receive in bursts (--trace), hold each packet (--hold-ms), send: the pool "
-		"grows and shrinks (default)",
+	.help = "bursts (--trace) held --hold-ms: the pool grows and shrinks (default)",
 	.layout = TPMD_LAYOUT_FWD,
 	.loop = bursty_loop,
 	.stats = bursty_stats,
