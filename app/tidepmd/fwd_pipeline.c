@@ -56,7 +56,7 @@ pipeline_begin(struct tpmd *t)
 	return 0;
 fail:
 	fprintf(stderr, "tidepmd: cannot set up the pipeline: %s\n", rte_strerror(rte_errno));
-	return -1;
+	return rte_errno != 0 ? -rte_errno : -EINVAL;
 }
 
 /* Stage 1: receive, make, classify, send. */
