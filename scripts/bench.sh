@@ -274,7 +274,7 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo "|---|---|---:|---|---|---|"
 	awk -F'\t' '{
 		met = $7 == 0 ? "not measured" : $8 == 0 ? "yes" : "**no** (" $8 " of " $7 ")"
-		m = $6 == "-" ? "-" : sprintf("%.3g", $6)
+		m = $6 == "-" ? "-" : sprintf("%.4g", $6)
 		if ($7 > 1) m = m " (worst of " $7 ")"
 		printf "| %s | `%s` %s | %s | %s %s | %s | %s |\n", $1, $2, $3, m, $4, $5, met, $10
 	}' "$out/targets.tsv"
