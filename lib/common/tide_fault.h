@@ -13,6 +13,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <rte_branch_prediction.h>
 
@@ -37,6 +38,18 @@ void tide_fault_arm(enum tide_fault_site site, unsigned int skip, unsigned int c
 bool tide_fault_hit(enum tide_fault_site site);
 
 #define TIDE_FAULT(site) unlikely(tide_fault_hit(site))
+
+/** A clock: monotonic nanoseconds. */
+typedef uint64_t (tide_fault_clock_t)(void);
+
+/**
+ * Replace the clock the control paths read (the pool library's control thread, reaper and
+ * growth policy), so that tests drive time instead of sleeping; NULL restores the real one.
+ */
+void tide_fault_clock_set(tide_fault_clock_t *clock);
+
+/** The clock set by tide_fault_clock_set(), or NULL. */
+tide_fault_clock_t *tide_fault_clock(void);
 
 #else
 

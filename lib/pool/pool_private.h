@@ -5,6 +5,7 @@
 /* Internals of the elastic pool library (not installed). */
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 #include "pool_policy.h"
 #include "reap_policy.h"
+#include "tide_fault.h"
 #include "tide_pool.h"
 
 extern int tide_pool_logtype;
@@ -73,6 +75,10 @@ TAILQ_HEAD(pool_waiter_list, pool_waiter);
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
 	struct rte_mempool *mp;
+	bool adopted;                    /* created by the application the stock way */
+	bool started;                    /* adopted: the application took an object (until
+					  * then its creation may still walk the objects: no
+					  * growth, no reaping); control thread only */
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct tide_pool_params params;  /* as given, name pointing at name[] */
 	size_t page_sz;                  /* hugepage size blocks are made of */
@@ -117,11 +123,18 @@ struct tide_pool {
 	uint64_t waits_cancelled;
 };
 
+/* The time, ns: CLOCK_MONOTONIC, or the tests' clock in fault-injection builds. */
 static inline uint64_t
 pool_now_ns(void)
 {
 	struct timespec ts;
 
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_clock_t *clock = tide_fault_clock();
+
+	if (clock != NULL)
+		return clock();
+#endif
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
@@ -135,6 +148,16 @@ pool_error(int err)
 
 /* pool.c: creation and the registry of elastic pools in this process. */
 struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);
+struct tide_pool *pool_alloc(const struct tide_pool_params *p, size_t page_sz,
+	struct pool_wall *wall);
+void pool_setup_policy(struct tide_pool *tp);
+void pool_dealloc(struct tide_pool *tp);
+int pool_register(struct tide_pool *tp);
+void pool_forget(struct rte_mempool *mp);
+size_t pool_page_size(int socket);
+
+/* pool_compat.c: DPDK calls outside the public API. */
+int pool_compat_watch_destroy(void);
 void pool_registry_lock(void);
 void pool_registry_unlock(void);
 struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
@@ -145,6 +168,7 @@ struct tide_pool *pool_get(const struct rte_mempool *mp);
 
 /* pool_grow.c */
 int pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind);
+int pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t bytes);
 int pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg);
 uint32_t pool_wall_room(const struct tide_pool *tp);
 void pool_wall_give(struct pool_wall *w, uint64_t bytes);
