@@ -145,28 +145,6 @@ in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
 	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
 }
 
-/*
- * Pool profiles for the pools the next creation makes through the stock API: a file
- * TIDE_POOL_PROFILES names (the library reads it at each stock creation); NULL: none.
- */
-static void
-use_profiles(const char *text)
-{
-	static char path[] = "/tmp/tmt-profiles-XXXXXX";
-	int fd;
-
-	if (text == NULL) {
-		unsetenv("TIDE_POOL_PROFILES");
-		unlink(path);
-		return;
-	}
-	fd = mkstemp(path);
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	setenv("TIDE_POOL_PROFILES", path, 1);
-}
-
 /* A stock pktmbuf pool whose profile says "fixed" is populated whole, as stock DPDK does:
  * the driver alone, no elastic pool library in the way.
  */
@@ -178,10 +156,10 @@ test_stock_pktmbuf_pool_uses_tide(void)
 	unsigned int i, n = 4096;
 	struct tide_mempool_stats st;
 
-	use_profiles("tmt_stock fixed\n");
+	tide_test_use_profiles("tmt_stock fixed\n");
 	mp = rte_pktmbuf_pool_create_by_ops("tmt_stock", n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		SOCKET_ID_ANY, TIDE_MEMPOOL_OPS_NAME);
-	use_profiles(NULL);
+	tide_test_use_profiles(NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
 	CU_ASSERT_TRUE(tide_mempool_is_tide(mp));
 	st = stats(mp);

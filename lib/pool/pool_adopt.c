@@ -126,13 +126,13 @@ adopt_base_bytes(const struct rte_mempool *mp)
 
 	memset(pl, 0, sizeof(*pl));
 	if (adopt_pktmbuf_priv(mp) == NULL) {
-		POOL_LOG(INFO, "%s: not a plain pktmbuf pool (its object constructor is not "
+		POOL_LOG(NOTICE, "%s: not a plain pktmbuf pool (its object constructor is not "
 			"known here): populated whole, not elastic", mp->name);
 		return 0;
 	}
 	adopt_profile(mp->name, &pl->prof);
 	if (pl->prof.fixed) {
-		POOL_LOG(INFO, "%s: profile %s says fixed: populated whole", mp->name,
+		POOL_LOG(NOTICE, "%s: profile %s says fixed: populated whole", mp->name,
 			pl->prof.pattern);
 		return 0;
 	}
@@ -216,7 +216,7 @@ adopt_adopted(struct rte_mempool *mp, const struct rte_memzone *mz)
 		pool_dealloc(tp);
 		return err;
 	}
-	POOL_LOG(INFO, "%s: elastic: %u of %u mbufs populated (%zu bytes), blocks of %zu "
+	POOL_LOG(NOTICE, "%s: elastic: %u of %u mbufs populated (%zu bytes), blocks of %zu "
 		"bytes, wall %zu bytes, profile %s", mp->name, mp->populated_size, mp->size,
 		pl->base_bytes, tp->block_bytes, tp->params.wall_bytes, pl->prof.pattern);
 	return 0;

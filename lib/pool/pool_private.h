@@ -26,10 +26,15 @@ extern int tide_pool_logtype;
 	rte_log(RTE_LOG_##level, tide_pool_logtype, "tide_pool: %s(): " fmt "\n", __func__, \
 		##__VA_ARGS__)
 
-/* Bytes a block's memzone leaves unused in its last page, so that the heap element
- * header fits and a block of k pages maps exactly k new pages.
+/*
+ * Bytes a block's memzone leaves of its k pages: room for DPDK 22.11's heap element
+ * overhead (header and alignment, measured: one page per block needs at least 128 bytes
+ * left), and too little for a free element to remain (its header and minimum data). A
+ * block of k pages so maps exactly k new pages and leaves no free space in them: space
+ * left there would take other small allocations (chunk headers, arrays), which would keep
+ * the page mapped after the block is reaped.
  */
-#define POOL_MZ_SLACK 1024
+#define POOL_MZ_SLACK (2 * RTE_CACHE_LINE_SIZE)
 
 /* Most blocks one reaper pass releases. */
 #define POOL_REAP_MAX 8
