@@ -279,6 +279,7 @@ pool_dealloc(struct tide_pool *tp)
 	pthread_cond_destroy(&tp->blocked_gone);
 	free(tp->blocks);
 	free(tp->reap_view);
+	free(tp->block_info);
 	free(tp);
 }
 
@@ -416,6 +417,7 @@ pool_forget(struct rte_mempool *mp)
 		return;
 	pool_waiters_close(tp);
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	pool_cache_drain_end(tp);
 	pool_wall_give(tp->wall, tp->bytes);
 	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
 		tp->grows_ahead + tp->grows_sync, tp->reaps);

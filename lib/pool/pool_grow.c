@@ -75,6 +75,7 @@ pool_wall_room(const struct tide_pool *tp)
 static int
 pool_blocks_reserve(struct tide_pool *tp)
 {
+	struct tide_mempool_block_info *bi;
 	struct tide_reap_block *v;
 	struct pool_blk *b;
 	uint32_t cap;
@@ -92,6 +93,10 @@ pool_blocks_reserve(struct tide_pool *tp)
 	if (v == NULL)
 		return -ENOMEM;
 	tp->reap_view = v;
+	bi = realloc(tp->block_info, cap * sizeof(*bi));
+	if (bi == NULL)
+		return -ENOMEM;
+	tp->block_info = bi;
 	tp->cap_blocks = cap;
 	return 0;
 }

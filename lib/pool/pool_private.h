@@ -18,6 +18,7 @@
 #include "pool_policy.h"
 #include "reap_policy.h"
 #include "tide_fault.h"
+#include "tide_mempool.h"
 #include "tide_pool.h"
 
 extern int tide_pool_logtype;
@@ -101,6 +102,8 @@ struct tide_pool {
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */
 	struct pool_blk *blocks;         /* oldest first; [0] is the base */
 	struct tide_reap_block *reap_view; /* scratch for the reap policy, cap_blocks long */
+	struct tide_mempool_block_info *block_info; /* the driver's blocks at the last
+					  * sample, cap_blocks long */
 	uint32_t nb_blocks;
 	uint32_t cap_blocks;
 	uint64_t bytes;                  /* hugepage bytes held; read without the lock */
@@ -108,6 +111,8 @@ struct tide_pool {
 	struct tide_grow_state grow_st;
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
+	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush
+					  * threshold to restore (0: not draining) */
 
 	pthread_mutex_t wait_lock;       /* guards the waiters */
 	struct pool_waiter_list waiters; /* FIFO */
@@ -123,6 +128,7 @@ struct tide_pool {
 	uint64_t grow_fails;
 	uint64_t wall_hits;
 	uint64_t reaps;
+	uint64_t cache_drains;
 	uint64_t waits_served;
 	uint64_t waits_timedout;
 	uint64_t waits_cancelled;
@@ -180,6 +186,11 @@ void pool_wall_give(struct pool_wall *w, uint64_t bytes);
 
 /* pool_reap.c */
 int pool_reap_locked(struct tide_pool *tp, uint64_t now);
+
+/* pool_cache.c: lcore caches pinning blocks. */
+void pool_cache_drain(struct tide_pool *tp, const struct tide_mempool_block_info *info,
+	uint32_t nb);
+void pool_cache_drain_end(struct tide_pool *tp);
 
 /* pool_wait.c */
 void pool_waiters_init(struct tide_pool *tp);
