@@ -3,6 +3,7 @@
 /* Pool profiles: parsing, lookup and sizes, without EAL. */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -206,6 +207,35 @@ test_shares_round_down_and_do_not_overflow(void)
 		UINT32_MAX));
 }
 
+static void
+count_bad(void *arg, unsigned int line, const char *reason)
+{
+	printf("\n    config/pools.conf:%u: %s ", line, reason);
+	(*(unsigned int *)arg)++;
+}
+
+/* The profiles the project installs parse clean, and give testpmd's pools their line. */
+static void
+test_the_shipped_profiles_parse_clean(void)
+{
+	FILE *f = fopen(TIDE_SOURCE_ROOT "/config/pools.conf", "r");
+	struct tide_pool_profile p;
+	unsigned int bad = 0;
+	char text[8192];
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	CU_ASSERT_EQUAL(tide_profile_lookup(text, "mb_pool_0", &p, count_bad, &bad), 0);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_STRING_EQUAL(p.pattern, "mb_pool_*");
+	tide_profile_lookup(text, "rx", &p, count_bad, &bad);
+	CU_ASSERT_STRING_EQUAL(p.pattern, "*");
+	CU_ASSERT_EQUAL(p.idle_ms, 500);
+}
+
 static int
 register_tests(void)
 {
@@ -221,6 +251,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_no_match_gives_the_defaults);
 	CU_ADD_TEST(s, test_bad_lines_are_reported_and_skipped);
 	CU_ADD_TEST(s, test_shares_round_down_and_do_not_overflow);
+	CU_ADD_TEST(s, test_the_shipped_profiles_parse_clean);
 	return 0;
 }
 
