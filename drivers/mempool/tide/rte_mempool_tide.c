@@ -1147,6 +1147,39 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	return 0;
 }
 
+int
+tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
+{
+	struct tpool *tp = tp_of(mp);
+	struct tblk *b;
+	uint32_t i;
+	int ret = 0;
+
+	if (tp == NULL)
+		return tmp_error(EINVAL);
+	tp_lock(tp);
+	tp_sync(tp);
+	b = tp_live_by_id(tp, id);
+	if (b == NULL) {
+		ret = -ENOENT;
+	} else if (pos >= tp->nb_live) {
+		ret = -EINVAL;
+	} else {
+		for (i = b->pos; i > pos; i--)
+			tp->age[i] = tp->age[i - 1];
+		for (i = b->pos; i < pos; i++)
+			tp->age[i] = tp->age[i + 1];
+		tp->age[pos] = b;
+		for (i = 0; i < tp->nb_live; i++)
+			tp->age[i]->pos = i;
+		/* Dequeue looks again from the oldest for free objects. */
+		tp->first = 0;
+		tp_load(tp);
+	}
+	tp_unlock(tp);
+	return ret < 0 ? tmp_error(-ret) : 0;
+}
+
 unsigned int
 tide_mempool_block_count(const struct rte_mempool *mp)
 {

@@ -155,6 +155,24 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 
 /**
+ * Move a live block to position @p pos of the age order (0 is the oldest): dequeue then
+ * prefers it as its new age says, and a reaper sees it there. A pool library ranks as old
+ * a block it cannot release for now (a few long-held objects), so that the idle blocks
+ * above it can go and new allocations fill it first.
+ *
+ * @param mp
+ *   A tide mempool.
+ * @param id
+ *   The block's id.
+ * @param pos
+ *   Its new position, below the number of live blocks.
+ * @return
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments or
+ *   @p pos out of range; -ENOENT no live block has that id.
+ */
+int tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
+
+/**
  * Number of live blocks.
  *
  * @return
