@@ -74,6 +74,8 @@ struct tide_mempool_stats {
 	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
 	uint64_t nb_lock_yields; /**< waits for the driver's lock that yielded the CPU (the
 				  *   holder had been preempted: more threads than cores) */
+	uint64_t nb_lock_recovered; /**< the lock taken over from a process that died holding
+				     *   it (a secondary killed mid-operation) */
 };
 
 /**
