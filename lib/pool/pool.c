@@ -17,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
@@ -54,17 +55,6 @@ pool_lookup_locked(const struct rte_mempool *mp)
 
 	TAILQ_FOREACH(tp, &pool_list, next)
 		if (tp->mp == mp)
-			return tp;
-	return NULL;
-}
-
-struct tide_pool *
-pool_by_name_locked(const char *name)
-{
-	struct tide_pool *tp;
-
-	TAILQ_FOREACH(tp, &pool_list, next)
-		if (strcmp(tp->name, name) == 0)
 			return tp;
 	return NULL;
 }
@@ -251,10 +241,40 @@ pool_setup_policy(struct tide_pool *tp)
 	tp->idle_ns = (uint64_t)p->idle_ms * 1000000ull;
 }
 
+/* A mutex (or condition variable) in shared memory: other processes read what it guards. */
+void
+pool_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+void
+pool_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * The pool's record, in DPDK memory (every process reads it, at the same address): the
+ * primary's control thread and API calls change it, secondaries read its counters and
+ * blocks for stats and telemetry.
+ */
 struct tide_pool *
 pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *wall)
 {
-	struct tide_pool *tp = calloc(1, sizeof(*tp));
+	struct tide_pool *tp = rte_zmalloc_socket("tide_pool", sizeof(*tp), RTE_CACHE_LINE_SIZE,
+		p->socket_id);
 
 	if (tp == NULL)
 		return NULL;
@@ -266,9 +286,32 @@ pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *w
 	tp->block_bytes = RTE_ALIGN_CEIL(p->block_bytes, page_sz);
 	tp->wall_own.limit = p->wall_bytes;
 	tp->wall = wall != NULL ? wall : &tp->wall_own;
-	pthread_mutex_init(&tp->grow_lock, NULL);
+	pool_mutex_init(&tp->grow_lock);
+	rte_seqlock_init(&tp->blocks_sl);
 	pool_waiters_init(tp);
 	return tp;
+}
+
+/*
+ * The block tables, for as many blocks as the wall allows (allocated once: secondaries
+ * read them while the primary changes them).
+ */
+int
+pool_blocks_init(struct tide_pool *tp)
+{
+	uint64_t above = tp->wall->limit > tp->base_bytes ? tp->wall->limit - tp->base_bytes : 0;
+	uint32_t cap = (uint32_t)RTE_MIN(above / tp->block_bytes + 3, (uint64_t)UINT32_MAX / 64);
+	int socket = tp->params.socket_id;
+
+	tp->blocks = rte_zmalloc_socket("tide_pool_blk", cap * sizeof(*tp->blocks), 0, socket);
+	tp->reap_view = rte_zmalloc_socket("tide_pool_view", cap * sizeof(*tp->reap_view), 0,
+		socket);
+	tp->block_info = rte_zmalloc_socket("tide_pool_info", cap * sizeof(*tp->block_info),
+		0, socket);
+	if (tp->blocks == NULL || tp->reap_view == NULL || tp->block_info == NULL)
+		return -ENOMEM;
+	tp->cap_blocks = cap;
+	return 0;
 }
 
 void
@@ -277,10 +320,10 @@ pool_dealloc(struct tide_pool *tp)
 	pthread_mutex_destroy(&tp->grow_lock);
 	pthread_mutex_destroy(&tp->wait_lock);
 	pthread_cond_destroy(&tp->blocked_gone);
-	free(tp->blocks);
-	free(tp->reap_view);
-	free(tp->block_info);
-	free(tp);
+	rte_free(tp->blocks);
+	rte_free(tp->reap_view);
+	rte_free(tp->block_info);
+	rte_free(tp);
 }
 
 struct rte_mempool *
@@ -324,6 +367,9 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 		goto fail_mempool;
 	}
 	pool_setup_policy(tp);
+	err = -pool_blocks_init(tp);
+	if (err != 0)
+		goto fail_base;
 
 	pthread_mutex_lock(&tp->grow_lock);
 	err = pool_grow_locked(tp, 1, POOL_GROW_BASE);
@@ -369,16 +415,20 @@ pool_register(struct tide_pool *tp)
 		else
 			err = rte_errno;
 	}
+	if (err == 0)
+		err = -pool_dir_add_pool(tp);
 	if (err == 0) {
 		TAILQ_INSERT_TAIL(&pool_list, tp, next);
 		err = pool_ctl_start();
-		if (err != 0)
+		if (err != 0) {
 			TAILQ_REMOVE(&pool_list, tp, next);
+			pool_dir_remove_pool(tp);
+		}
 	}
 	pool_registry_unlock();
 	if (err != 0) {
-		POOL_LOG(ERR, "%s: cannot start the control thread or watch the mempool: %s",
-			tp->name, rte_strerror(err));
+		POOL_LOG(ERR, "%s: cannot register the pool (directory full?), start the "
+			"control thread or watch the mempool: %s", tp->name, rte_strerror(err));
 		tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
 	}
 	return err;
@@ -395,8 +445,10 @@ pool_unregister(const struct rte_mempool *mp)
 
 	pool_registry_lock();
 	tp = pool_lookup_locked(mp);
-	if (tp != NULL)
+	if (tp != NULL) {
 		TAILQ_REMOVE(&pool_list, tp, next);
+		pool_dir_remove_pool(tp);
+	}
 	last = TAILQ_EMPTY(&pool_list);
 	pool_registry_unlock();
 	if (tp != NULL && last)
@@ -440,22 +492,24 @@ tide_pool_free(struct rte_mempool *mp)
 bool
 tide_pool_is_elastic(const struct rte_mempool *mp)
 {
-	bool found;
-
-	if (mp == NULL)
-		return false;
-	pool_registry_lock();
-	found = pool_lookup_locked(mp) != NULL;
-	pool_registry_unlock();
-	return found;
+	return mp != NULL && pool_dir_find(mp, NULL) != NULL;
 }
 
-/* The elastic pool behind mp with its grow lock taken, or NULL (rte_errno EINVAL). */
+/*
+ * The elastic pool behind mp with its grow lock taken, or NULL with rte_errno EINVAL (not
+ * an elastic pool) or ENOTSUP (a secondary process: the primary grows and reaps).
+ */
 static struct tide_pool *
 pool_grow_lock(struct rte_mempool *mp)
 {
-	struct tide_pool *tp = pool_get(mp);
+	struct tide_pool *tp;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		POOL_LOG(ERR, "the primary process grows and reaps pools");
+		rte_errno = ENOTSUP;
+		return NULL;
+	}
+	tp = pool_get(mp);
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
 		rte_errno = EINVAL;
@@ -472,7 +526,7 @@ tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 	int ret;
 
 	if (tp == NULL)
-		return -EINVAL;
+		return -rte_errno;
 	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
@@ -485,7 +539,7 @@ tide_pool_reap(struct rte_mempool *mp)
 	int ret;
 
 	if (tp == NULL)
-		return -EINVAL;
+		return -rte_errno;
 	ret = pool_reap_locked(tp, pool_now_ns());
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
@@ -494,12 +548,7 @@ tide_pool_reap(struct rte_mempool *mp)
 int
 tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
 {
-	struct tide_pool *tp;
-	int ret;
+	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
 
-	pool_registry_lock();
-	tp = pool_lookup_locked(mp);
-	ret = tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
-	pool_registry_unlock();
-	return ret;
+	return tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
 }

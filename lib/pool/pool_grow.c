@@ -72,33 +72,11 @@ pool_wall_room(const struct tide_pool *tp)
 	return (uint32_t)RTE_MIN(room, (uint64_t)UINT32_MAX);
 }
 
+/* Room in the block tables (sized for the wall at creation) for one more block. */
 static int
-pool_blocks_reserve(struct tide_pool *tp)
+pool_blocks_reserve(const struct tide_pool *tp)
 {
-	struct tide_mempool_block_info *bi;
-	struct tide_reap_block *v;
-	struct pool_blk *b;
-	uint32_t cap;
-
-	if (tp->nb_blocks < tp->cap_blocks)
-		return 0;
-	if (TIDE_FAULT(TIDE_FAULT_MALLOC))
-		return -ENOMEM;
-	cap = tp->cap_blocks ? tp->cap_blocks * 2 : 16;
-	b = realloc(tp->blocks, cap * sizeof(*b));
-	if (b == NULL)
-		return -ENOMEM;
-	tp->blocks = b;
-	v = realloc(tp->reap_view, cap * sizeof(*v));
-	if (v == NULL)
-		return -ENOMEM;
-	tp->reap_view = v;
-	bi = realloc(tp->block_info, cap * sizeof(*bi));
-	if (bi == NULL)
-		return -ENOMEM;
-	tp->block_info = bi;
-	tp->cap_blocks = cap;
-	return 0;
+	return tp->nb_blocks < tp->cap_blocks ? 0 : -ENOSPC;
 }
 
 static const struct rte_memzone *
@@ -123,6 +101,7 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 {
 	uint64_t now = pool_now_ns();
 
+	rte_seqlock_write_lock(&tp->blocks_sl);
 	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
 		.id = id,
 		.mz = mz,
@@ -132,6 +111,7 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 		.last_alloc_ns = now,
 		.prev_free = UINT32_MAX, /* the first sample sees whatever was taken */
 	};
+	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
 }
 

@@ -14,6 +14,7 @@
 #include <rte_log.h>
 #include <rte_memzone.h>
 #include <rte_mempool.h>
+#include <rte_seqlock.h>
 
 #include "pool_policy.h"
 #include "reap_policy.h"
@@ -102,7 +103,9 @@ struct tide_pool {
 	struct pool_wall *wall;          /* the wall it grows under */
 
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */
-	struct pool_blk *blocks;         /* oldest first; [0] is the base */
+	rte_seqlock_t blocks_sl;         /* writers of blocks[] and nb_blocks take it too, so
+					  * that readers in any process see a whole snapshot */
+	struct pool_blk *blocks;         /* oldest first; [0] is the base; cap_blocks long */
 	struct tide_reap_block *reap_view; /* scratch for the reap policy, cap_blocks long */
 	struct tide_mempool_block_info *block_info; /* the driver's blocks at the last
 					  * sample, cap_blocks long */
@@ -167,15 +170,34 @@ struct tide_pool *pool_alloc(const struct tide_pool_params *p, size_t page_sz,
 void pool_setup_policy(struct tide_pool *tp);
 void pool_dealloc(struct tide_pool *tp);
 int pool_register(struct tide_pool *tp);
+int pool_blocks_init(struct tide_pool *tp);
+void pool_mutex_init(pthread_mutex_t *m);
+void pool_cond_init(pthread_cond_t *c);
 void pool_forget(struct rte_mempool *mp);
 size_t pool_page_size(int socket);
+
+/* The shared side of a pool set. */
+struct pool_set_shared {
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct pool_wall wall;       /* the wall every class grows under */
+	struct tide_pool_set *set;   /* its fast-path view, in shared memory too */
+};
+
+/* pool_dir.c: the directory of pools and sets, in shared memory. */
+#define POOL_DIR_MAX 256
+int pool_dir_add_pool(struct tide_pool *tp);
+void pool_dir_remove_pool(const struct tide_pool *tp);
+int pool_dir_add_set(struct pool_set_shared *s);
+void pool_dir_remove_set(const struct pool_set_shared *s);
+struct tide_pool *pool_dir_find(const struct rte_mempool *mp, const char *name);
+struct pool_set_shared *pool_dir_find_set(const char *name);
+void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg);
 
 /* pool_compat.c: DPDK calls outside the public API. */
 int pool_compat_watch_destroy(void);
 void pool_registry_lock(void);
 void pool_registry_unlock(void);
 struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
-struct tide_pool *pool_by_name_locked(const char *name);
 struct tide_pool *pool_first_locked(void);
 struct tide_pool *pool_next_locked(struct tide_pool *tp);
 struct tide_pool *pool_get(const struct rte_mempool *mp);

@@ -19,6 +19,9 @@
 static int
 reap_sample(struct tide_pool *tp, uint64_t now)
 {
+	int ret = 0;
+
+	rte_seqlock_write_lock(&tp->blocks_sl);
 	for (uint32_t i = 0; i < tp->nb_blocks; i++) {
 		struct tide_mempool_block_info *bi = &tp->block_info[i];
 		struct pool_blk *b = &tp->blocks[i];
@@ -26,7 +29,8 @@ reap_sample(struct tide_pool *tp, uint64_t now)
 		if (tide_mempool_block_sample(tp->mp, i, bi) != 0 || bi->id != b->id) {
 			POOL_LOG(ERR, "%s: block %u is not the driver's block %u", tp->name,
 				(unsigned int)b->id, i);
-			return -EIO;
+			ret = -EIO;
+			break;
 		}
 		if (bi->nb_low < bi->nb_objs)
 			b->last_busy_ns = now;
@@ -40,7 +44,8 @@ reap_sample(struct tide_pool *tp, uint64_t now)
 			.last_alloc_ns = b->last_alloc_ns,
 		};
 	}
-	return 0;
+	rte_seqlock_write_unlock(&tp->blocks_sl);
+	return ret;
 }
 
 /*
@@ -67,7 +72,9 @@ reap_newest(struct tide_pool *tp)
 	/* The driver freed the memzone: its hugepages are back with the OS. */
 	pool_wall_give(tp->wall, b->bytes);
 	__atomic_store_n(&tp->bytes, tp->bytes - b->bytes, __ATOMIC_RELEASE);
+	rte_seqlock_write_lock(&tp->blocks_sl);
 	tp->nb_blocks--;
+	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_fetch_add(&tp->reaps, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -87,12 +94,14 @@ reap_demote(struct tide_pool *tp, uint32_t p)
 	ret = tide_mempool_block_move(tp->mp, b.id, 1);
 	if (ret < 0)
 		return ret;
+	rte_seqlock_write_lock(&tp->blocks_sl);
 	memmove(&tp->blocks[2], &tp->blocks[1], (p - 1) * sizeof(b));
 	memmove(&tp->reap_view[2], &tp->reap_view[1], (p - 1) * sizeof(v));
 	memmove(&tp->block_info[2], &tp->block_info[1], (p - 1) * sizeof(bi));
 	tp->blocks[1] = b;
 	tp->reap_view[1] = v;
 	tp->block_info[1] = bi;
+	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_fetch_add(&tp->demotes, 1, __ATOMIC_RELAXED);
 	POOL_LOG(DEBUG, "%s: block %" PRIu64 " ranked as old (%u objects held long)", tp->name,
 		b.id, bi.nb_objs - bi.nb_free);

@@ -312,6 +312,15 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  */
 struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p);
 
+/**
+ * Find a pool set by name, in any process attached to the one that created it (the set
+ * and its pools live in DPDK memory).
+ *
+ * @return
+ *   The set, or NULL with rte_errno ENOENT.
+ */
+struct tide_pool_set *tide_pool_set_lookup(const char *name);
+
 /** Free a pool set and its pools (all their mbufs must be back). NULL is a no-op. */
 void tide_pool_set_free(struct tide_pool_set *s);
 
