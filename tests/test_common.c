@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -61,21 +63,43 @@ test_apply_filter(void)
 	}
 }
 
+bool tide_test_shared_memory;
+static char test_prefix[64];
+
+const char *
+tide_test_file_prefix(void)
+{
+	return test_prefix;
+}
+
+/* A primary for secondaries: its hugepage files must stay while it runs; remove them at
+ * the end (a crash leaves them to scripts/setup.sh).
+ */
+static void
+test_remove_hugepage_files(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -f /dev/hugepages/%smap_* 2>/dev/null", test_prefix);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove the hugepage files of %s\n", test_prefix);
+}
+
 static int
 test_eal_init(int argc, char **argv, const char *exe)
 {
-	static char prefix[64];
 	char *eal[TEST_MAX_EAL_ARGS];
 	int n = 0, i;
 
-	snprintf(prefix, sizeof(prefix), "tide-%s-%d", exe, (int)getpid());
+	snprintf(test_prefix, sizeof(test_prefix), "tide-%s-%d", exe, (int)getpid());
 	eal[n++] = argv[0];
 	eal[n++] = "-l";
 	eal[n++] = "0-1";
 	eal[n++] = "--no-pci";
 	eal[n++] = "--file-prefix";
-	eal[n++] = prefix;
-	eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
+	eal[n++] = test_prefix;
+	if (!tide_test_shared_memory)
+		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
 	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)
@@ -119,6 +143,8 @@ tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	CU_cleanup_registry();
 	if (need_eal)
 		rte_eal_cleanup();
+	if (need_eal && tide_test_shared_memory)
+		test_remove_hugepage_files();
 	return failures == 0 ? 0 : 1;
 }
 
@@ -315,3 +341,113 @@ tide_test_clock_real(void)
 {
 }
 #endif
+
+/* Where a shared library goes in dir: under its soname (libx.so.1.2.3 -> libx.so.1). */
+static void
+test_soname_path(const char *from, const char *dir, char *to, size_t len)
+{
+	const char *base = strrchr(from, '/');
+	char *so, *dot;
+
+	snprintf(to, len, "%s/%s", dir, base != NULL ? base + 1 : from);
+	so = strstr(to + strlen(dir), ".so.");
+	if (so != NULL && (dot = strchr(so + 4, '.')) != NULL)
+		*dot = '\0';
+}
+
+static int
+test_copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[65536];
+	size_t n;
+
+	if (in == NULL || out == NULL) {
+		if (in != NULL)
+			fclose(in);
+		if (out != NULL)
+			fclose(out);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return fclose(out);
+}
+
+const char *
+tide_test_stage_plugin(char *dir, size_t len)
+{
+	static char staged[PATH_MAX];
+	const char *plugin = getenv("TIDE_PLUGIN"), *common = getenv("TIDE_PLUGIN_DEPS");
+	char dep[PATH_MAX];
+
+	if (plugin == NULL)
+		return NULL;
+	snprintf(dir, len, "/run/tide-plugin-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	test_soname_path(plugin, dir, staged, sizeof(staged));
+	if (test_copy_file(plugin, staged) != 0)
+		return NULL;
+	if (common != NULL) {
+		test_soname_path(common, dir, dep, sizeof(dep));
+		if (test_copy_file(common, dep) != 0)
+			return NULL;
+	}
+	return staged;
+}
+
+void
+tide_test_unstage_plugin(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+pid_t
+tide_test_spawn(char *const argv[], const char *out, const char *libdir)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid != 0)
+		return pid;
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	if (getenv("TIDE_CHILD_PRELOAD") != NULL && strstr(argv[0], "/usr/bin/") == argv[0]) {
+		/* A stock program loading our sanitized plugin needs the runtime first. */
+		setenv("LD_PRELOAD", getenv("TIDE_CHILD_PRELOAD"), 1);
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	}
+	if (libdir != NULL)
+		setenv("LD_LIBRARY_PATH", libdir, 1);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+char *
+tide_test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	long len;
+
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	if (text != NULL && fread(text, 1, (size_t)len, f) != (size_t)len)
+		text[0] = '\0';
+	fclose(f);
+	return text != NULL ? text : strdup("");
+}

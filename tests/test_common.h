@@ -12,6 +12,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -26,6 +28,35 @@ typedef int (tide_test_register_t)(void);
  */
 int tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	tide_test_register_t *reg);
+
+/**
+ * Set before tide_test_main() by suites whose secondary processes attach to the test
+ * process: EAL then keeps its hugepage files while it runs (no --huge-unlink), and they
+ * are removed at the end.
+ */
+extern bool tide_test_shared_memory;
+
+/** The test process's EAL --file-prefix (for secondaries to attach). */
+const char *tide_test_file_prefix(void);
+
+/**
+ * EAL refuses a -d plugin below a world-writable directory (/tmp, where a clean clone may
+ * live): copy the tide plugin (TIDE_PLUGIN) and the library it needs (TIDE_PLUGIN_DEPS) to a
+ * private directory under /run, @p dir (@p len bytes). Returns the staged plugin's path
+ * (static), or NULL. tide_test_unstage_plugin() removes the directory.
+ */
+const char *tide_test_stage_plugin(char *dir, size_t len);
+void tide_test_unstage_plugin(const char *dir);
+
+/**
+ * Start @p argv[0] with @p argv, its output to the file @p out, LD_LIBRARY_PATH @p libdir
+ * (NULL: inherited); a stock program under /usr/bin gets TIDE_CHILD_PRELOAD preloaded.
+ * Returns its pid (fork()'s result).
+ */
+pid_t tide_test_spawn(char *const argv[], const char *out, const char *libdir);
+
+/** A file's whole text (caller frees; empty when it cannot be read). */
+char *tide_test_read_file(const char *path);
 
 /** Add a suite; the helpers below register tests into it. */
 CU_pSuite tide_test_suite(const char *name);

@@ -732,74 +732,6 @@ parse_after(const char *text, const char *anchor, const char *key)
 	return strtol(p + strlen(key), NULL, 10);
 }
 
-/* Where a shared library goes in dir: under its soname (libx.so.1.2.3 -> libx.so.1). */
-static void
-soname_path(const char *from, const char *dir, char *to, size_t len)
-{
-	const char *base = strrchr(from, '/');
-	char *so, *dot;
-
-	snprintf(to, len, "%s/%s", dir, base != NULL ? base + 1 : from);
-	so = strstr(to + strlen(dir), ".so.");
-	if (so != NULL && (dot = strchr(so + 4, '.')) != NULL)
-		*dot = '\0';
-}
-
-static int
-copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	char buf[65536];
-	size_t n;
-
-	if (in == NULL || out == NULL) {
-		if (in != NULL)
-			fclose(in);
-		if (out != NULL)
-			fclose(out);
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		fwrite(buf, 1, n, out);
-	fclose(in);
-	return fclose(out);
-}
-
-/*
- * EAL refuses a -d plugin under a world-writable directory (/tmp, where a clean clone may
- * live): stage the plugin and the library it needs in a private directory under /run.
- */
-static char *
-stage_plugin(const char *plugin, char *dir, size_t len)
-{
-	static char staged[PATH_MAX];
-	const char *common = getenv("TIDE_PLUGIN_DEPS");
-	char dep[PATH_MAX];
-
-	snprintf(dir, len, "/run/tide-plugin-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return NULL;
-	soname_path(plugin, dir, staged, sizeof(staged));
-	if (copy_file(plugin, staged) != 0)
-		return NULL;
-	if (common != NULL) {
-		soname_path(common, dir, dep, sizeof(dep));
-		if (copy_file(common, dep) != 0)
-			return NULL;
-	}
-	return staged;
-}
-
-static void
-unstage_plugin(const char *dir)
-{
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-}
-
 static void
 test_plugin_forwards_in_stock_testpmd(void)
 {
@@ -815,7 +747,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	CU_ASSERT_EQUAL_FATAL(access(testpmd, X_OK), 0);
-	plugin = stage_plugin(plugin, stage_dir, sizeof(stage_dir));
+	plugin = tide_test_stage_plugin(stage_dir, sizeof(stage_dir));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	fd = mkstemp(out);
 	CU_ASSERT_FATAL(fd >= 0);
@@ -841,7 +773,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 	sleep(4);
 	kill(pid, SIGINT);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-	unstage_plugin(stage_dir);
+	tide_test_unstage_plugin(stage_dir);
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	f = fdopen(fd, "r");

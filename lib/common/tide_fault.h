@@ -23,6 +23,7 @@ enum tide_fault_site {
 	TIDE_FAULT_POPULATE, /**< populating a block into the mempool */
 	TIDE_FAULT_MALLOC,   /**< control-path rte_malloc/malloc */
 	TIDE_FAULT_PIN,      /**< page pinning (mlock) */
+	TIDE_FAULT_DIE_IN_LOCK, /**< the process kills itself holding a pool's driver lock */
 	TIDE_FAULT_SITES
 };
 

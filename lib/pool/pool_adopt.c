@@ -5,7 +5,7 @@
  * (rte_pktmbuf_pool_create*, or rte_mempool_create_empty + rte_pktmbuf_pool_init +
  * rte_mempool_populate_default) becomes an elastic pool. The driver asks, at the start of
  * the stock population, how much to populate (the base of the pool's profile) and then
- * hands the pool over (tide_mempool_adopt.h). The size the application asked for is the
+ * hands the pool over (tide_mempool_hooks.h). The size the application asked for is the
  * wall; new blocks' mbufs get rte_pktmbuf_init, as the stock creation gives the base's.
  *
  * Not adopted (populated whole, with a log line): pools whose objects are not plain
@@ -28,7 +28,7 @@
 #include "pool_private.h"
 #include "pool_profile.h"
 #include "tide_mempool.h"
-#include "tide_mempool_adopt.h"
+#include "tide_mempool_hooks.h"
 
 /* Largest profile file read. */
 #define ADOPT_FILE_MAX (1u << 20)

@@ -204,6 +204,8 @@ pool_grow_counter(struct tide_pool *tp, enum pool_grow_kind kind)
 	switch (kind) {
 	case POOL_GROW_SYNC:
 		return &tp->grows_sync;
+	case POOL_GROW_REMOTE:
+		return &tp->grows_remote;
 	case POOL_GROW_AHEAD:
 	case POOL_GROW_USER:
 		return &tp->grows_ahead;
@@ -242,23 +244,33 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 	return ret < 0 ? pool_error(-ret) : 0;
 }
 
-/* Driver callback: a dequeue of n objects found the free lists short. */
+/*
+ * Grow for a demand of n objects now (a failing allocation here, or a secondary's): unless
+ * someone grew meanwhile, add the blocks n needs. Returns the objects added (or found
+ * free), 0 if none could be.
+ */
 int
-pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg)
+pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind)
 {
-	struct tide_pool *tp = arg;
 	struct tide_mempool_stats st;
 	unsigned int blocks;
 	int ret;
 
 	pthread_mutex_lock(&tp->grow_lock);
-	if (tide_mempool_stats_get(mp, &st) == 0 && st.nb_free >= n) {
+	if (tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n) {
 		/* Someone grew while we waited for the lock. */
 		pthread_mutex_unlock(&tp->grow_lock);
-		return 1;
+		return (int)RTE_MIN(st.nb_free, (uint64_t)INT32_MAX);
 	}
 	blocks = tp->block_objs ? (n - st.nb_free + tp->block_objs - 1) / tp->block_objs : 1;
-	ret = pool_grow_locked(tp, RTE_MAX(blocks, 1u), POOL_GROW_SYNC);
+	ret = pool_grow_locked(tp, RTE_MAX(blocks, 1u), kind);
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret > 0 ? ret * (int)RTE_MAX(tp->block_objs, 1u) : 0;
+}
+
+/* Driver callback: a dequeue of n objects found the free lists short. */
+int
+pool_grow_sync_cb(struct rte_mempool *mp __rte_unused, unsigned int n, void *arg)
+{
+	return pool_grow_demand(arg, n, POOL_GROW_SYNC);
 }

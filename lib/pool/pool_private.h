@@ -47,6 +47,7 @@ enum pool_grow_kind {
 	POOL_GROW_AHEAD, /* control thread, below target */
 	POOL_GROW_SYNC,  /* inside a failing allocation */
 	POOL_GROW_USER,  /* tide_pool_grow() */
+	POOL_GROW_REMOTE, /* for a secondary process's failing allocation */
 };
 
 /* The most hugepage bytes a pool (or a set of pools) may hold, and what they hold. */
@@ -130,6 +131,7 @@ struct tide_pool {
 	/* Counters, updated atomically. */
 	uint64_t grows_ahead;
 	uint64_t grows_sync;
+	uint64_t grows_remote;
 	uint64_t grow_fails;
 	uint64_t wall_hits;
 	uint64_t reaps;
@@ -206,6 +208,7 @@ struct tide_pool *pool_get(const struct rte_mempool *mp);
 int pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind);
 int pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t bytes);
 int pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg);
+int pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind);
 uint32_t pool_wall_room(const struct tide_pool *tp);
 void pool_wall_give(struct pool_wall *w, uint64_t bytes);
 
@@ -225,6 +228,10 @@ void pool_waiters_close(struct tide_pool *tp);
 /* pool_ctl.c: the control thread. */
 int pool_ctl_start(void);
 void pool_ctl_stop(void);
+void pool_ctl_wake(void);
+
+/* pool_mp.c: multi-process (primary side, on the control thread). */
+void pool_mp_serve(void);
 void pool_tick(struct tide_pool *tp, uint64_t now);
 
 /* pool_stats.c */

@@ -35,6 +35,7 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->nb_in_use = out - st->nb_cached;
 	st->grows_ahead = __atomic_load_n(&tp->grows_ahead, __ATOMIC_RELAXED);
 	st->grows_sync = __atomic_load_n(&tp->grows_sync, __ATOMIC_RELAXED);
+	st->grows_remote = __atomic_load_n(&tp->grows_remote, __ATOMIC_RELAXED);
 	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
 	st->alloc_fails = ms.nb_deq_fail;

@@ -110,6 +110,8 @@ struct tide_pool_stats {
 	uint64_t nb_in_use;     /**< of those, allocated (nb_objs - nb_free - nb_cached) */
 	uint64_t grows_ahead;   /**< blocks added by the control thread */
 	uint64_t grows_sync;    /**< blocks added inside a failing allocation */
+	uint64_t grows_remote;  /**< blocks added for a secondary process's failing
+				 *   allocation */
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
 	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
@@ -367,6 +369,81 @@ tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
 
 	return mp == NULL ? NULL : rte_pktmbuf_alloc(mp);
 }
+
+/* ---- multi-process ---- */
+
+/** Longest a secondary's failing allocation waits for the primary to grow the pool, ms. */
+#define TIDE_MP_GROW_TIMEOUT_MS 200
+
+/**
+ * Called on the primary when an attached secondary process is gone (exited or killed: the
+ * two look alike), after the mbufs its lcores' caches held went back to their pools and
+ * before any new process may take its lcores: release what the process held in the
+ * caller's own structures.
+ *
+ * @param pid
+ *   The dead process.
+ * @param arg
+ *   As registered.
+ */
+typedef void (tide_mp_death_cb_t)(int pid, void *arg);
+
+/**
+ * Register a callback for the death of secondary processes (primary; runs on the pool
+ * library's control thread, or on DPDK's IPC thread when a new secondary attaches).
+ *
+ * @return
+ *   0; -EINVAL NULL callback; -ENOMEM. rte_errno is set on failure.
+ */
+int tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg);
+
+/**
+ * Unregister a callback registered with the same @p cb and @p arg.
+ *
+ * @return
+ *   0; -ENOENT none registered. rte_errno is set on failure.
+ */
+int tide_mp_death_cb_unregister(tide_mp_death_cb_t *cb, void *arg);
+
+/**
+ * In a secondary, whether the primary process is still alive (a secondary cannot go on
+ * without it: its pools stop growing and its exchanges stop being served). In the primary,
+ * true.
+ */
+bool tide_mp_primary_alive(void);
+
+/** An attached secondary process, as tide_mp_peers() reports it. */
+struct tide_mp_peer {
+	int pid;                 /**< its process id */
+	unsigned int nb_lcores;  /**< lcores it runs */
+	bool alive;              /**< false: dead, not recovered yet */
+};
+
+/**
+ * List the secondary processes attached to this primary.
+ *
+ * @param peers
+ *   Filled with up to @p max entries (may be NULL when @p max is 0).
+ * @return
+ *   The number of attached secondaries (may exceed @p max); -EINVAL bad arguments;
+ *   -ENOTSUP in a secondary. rte_errno is set on failure.
+ */
+int tide_mp_peers(struct tide_mp_peer *peers, unsigned int max);
+
+/** Counters of the primary's multi-process side. */
+struct tide_mp_stats {
+	uint64_t gone;     /**< secondaries found gone (exited or killed) and cleaned up
+			    *   after */
+	uint64_t returned; /**< mbufs their lcore caches held, given back to their pools */
+};
+
+/**
+ * Read the multi-process counters.
+ *
+ * @return
+ *   0; -EINVAL @p st is NULL (rte_errno set).
+ */
+int tide_mp_stats_get(struct tide_mp_stats *st);
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,7 @@
  * chunk, which becomes a block of its own. tide_mempool_block_add() registers a block
  * hidden, populates it through rte_mempool_populate_iova() (the populate op sees the
  * chunk falls inside the hidden block), runs the object initialiser, then publishes the
- * block to dequeue. A stock pool that the elastic pool library adopts (tide_mempool_adopt.h)
+ * block to dequeue. A stock pool that the elastic pool library adopts (tide_mempool_hooks.h)
  * gets its base block from rte_mempool_populate_default(): the calc_mem_size op sizes the
  * first memzone to the base, the memzone becomes one block whatever chunks it comes in, and
  * its last chunk reports the rest of the pool as populated so that no more is reserved.
@@ -48,7 +48,7 @@
 
 #include "tide_fault.h"
 #include "tide_mempool.h"
-#include "tide_mempool_adopt.h"
+#include "tide_mempool_hooks.h"
 
 RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
 
@@ -126,6 +126,8 @@ struct tpool {
 
 /* The adopter of stock pools (the elastic pool library), or NULL. */
 static const struct tide_mempool_adopt_hook *tmp_adopter;
+/* How a secondary asks the primary for growth, or NULL. */
+static tide_mempool_remote_grow_t *tmp_remote_grow;
 
 /*
  * The pool lock: test-and-test-and-set like rte_spinlock, with two differences that count
@@ -689,6 +691,8 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 	for (k = 0; k < n && (uintptr_t)objs[k] - lo < span; k++)
 		;
 	tp_lock(tp);
+	if (TIDE_FAULT(TIDE_FAULT_DIE_IN_LOCK))
+		raise(SIGKILL); /* tests: a secondary killed inside the lock */
 	b = tp->cur;
 	if (likely(k > 0 && tp->cur_seq == seq && (seq & 1) == 0 &&
 			k <= b->nb_objs - tp->cur_free)) {
@@ -734,8 +738,15 @@ tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigne
 	cb = tp->grow_cb;
 	arg = tp->grow_arg;
 	tp_unlock(tp);
+	/* cb is the primary's (the pool grows on demand); a secondary asks the primary. */
 	if (cb != NULL && rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		while (cb(mp, n, arg) > 0)
+			if (tp_try_take(tp, objs, n))
+				return 0;
+		if (tp_try_take(tp, objs, n))
+			return 0;
+	} else if (cb != NULL && tmp_remote_grow != NULL) {
+		while (tmp_remote_grow(mp, n) > 0)
 			if (tp_try_take(tp, objs, n))
 				return 0;
 		if (tp_try_take(tp, objs, n))
@@ -1458,4 +1469,10 @@ tide_mempool_in_use_started(const struct rte_mempool *mp)
 	const struct tpool *tp = tp_of(mp);
 
 	return tp != NULL && __atomic_load_n(&tp->started, __ATOMIC_ACQUIRE) != 0;
+}
+
+void
+tide_mempool_remote_grow_set(tide_mempool_remote_grow_t *fn)
+{
+	__atomic_store_n(&tmp_remote_grow, fn, __ATOMIC_RELEASE);
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#ifndef TIDE_MEMPOOL_ADOPT_H
-#define TIDE_MEMPOOL_ADOPT_H
+#ifndef TIDE_MEMPOOL_HOOKS_H
+#define TIDE_MEMPOOL_HOOKS_H
 
 /*
- * Adoption of stock-created pools (internal, not installed).
+ * What the elastic pool library plugs into the driver (internal, not installed; both are
+ * built into one shared object).
+ *
+ * Adoption of stock-created pools.
  *
  * An application that creates a tide mempool the stock way (rte_pktmbuf_pool_create*,
  * rte_mempool_create_empty + rte_mempool_populate_default) gives the driver no other hook
@@ -45,4 +48,16 @@ void tide_mempool_adopt_hook_set(const struct tide_mempool_adopt_hook *hook);
 /* True once any object of @mp has been taken from the driver (the application uses it). */
 bool tide_mempool_in_use_started(const struct rte_mempool *mp);
 
-#endif /* TIDE_MEMPOOL_ADOPT_H */
+/*
+ * Growth for a secondary process. A dequeue that finds the free lists short in a process
+ * that cannot grow the pool itself (a secondary: memzones are reserved and freed by the
+ * primary only) calls this, on the dequeuing thread with no driver lock held: it asks the
+ * primary to grow @mp by @n objects and waits, a bounded time, for the answer. Returns the
+ * objects added, 0 if none, or a negative errno.
+ */
+typedef int (tide_mempool_remote_grow_t)(struct rte_mempool *mp, unsigned int n);
+
+/* Install it (NULL: a secondary's dequeue fails at once when the lists are short). */
+void tide_mempool_remote_grow_set(tide_mempool_remote_grow_t *fn);
+
+#endif /* TIDE_MEMPOOL_HOOKS_H */
