@@ -102,7 +102,8 @@ donor_fault_load(const struct donor_args *a)
 	if (colon != NULL && strtoul(colon + 1, NULL, 10) != a->index)
 		return;
 	for (int f = DF_NONE + 1; f < DF_COUNT; f++)
-		if (strlen(donor_fault_names[f]) == len && strncmp(v, donor_fault_names[f], len) == 0)
+		if (strlen(donor_fault_names[f]) == len &&
+				strncmp(v, donor_fault_names[f], len) == 0)
 			donor_fault = (enum donor_fault)f;
 	/* An adopting donor only knows how to die as one. */
 	if (a->adopt != (donor_fault == DF_DIE_ADOPT))
@@ -327,7 +328,8 @@ donor_bad_fd(const struct donor_args *a)
 		fd = donor_memfd(huge, huge ? (a->huge ? a->page_sz : 2u << 20) : 4096);
 		if (fd < 0)
 			return -1;
-		if (ftruncate(fd, (off_t)(donor_faulty(DF_FD_SMALL) ? a->bytes / 2 : a->bytes)) != 0)
+		if (ftruncate(fd, (off_t)(donor_faulty(DF_FD_SMALL) ? a->bytes / 2 :
+				a->bytes)) != 0)
 			return fd;
 		if (!donor_faulty(DF_FD_UNSEALED))
 			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);

@@ -208,11 +208,13 @@ dn_iova_pages(const void *va, size_t n, size_t page_sz, rte_iova_t *iova)
 	}
 	while (done < n && ret == 0) {
 		/* 4 KB pages: one entry each, read in chunks; larger pages: their first entry. */
-		size_t k = page_sz == LIM_SMALL_PAGE ? RTE_MIN(n - done, (size_t)LIM_PAGEMAP_CHUNK) : 1;
+		size_t k = page_sz == LIM_SMALL_PAGE ?
+			RTE_MIN(n - done, (size_t)LIM_PAGEMAP_CHUNK) : 1;
 
 		ret = lim_pagemap_read(fd, base + done * page_sz, ent, k);
 		for (size_t i = 0; i < k && ret == 0; i++)
-			ret = lim_pagemap_iova(ent[i], base + (done + i) * page_sz, &iova[done + i]);
+			ret = lim_pagemap_iova(ent[i], base + (done + i) * page_sz,
+				&iova[done + i]);
 		done += k;
 	}
 	close(fd);

@@ -112,8 +112,8 @@ plan_limit_value(const char *s, unsigned int socket, uint64_t *bytes)
 			return -EINVAL;
 		errno = 0;
 		v = strtoull(s, &end, 10);
-		if (errno != 0 || (*end != ',' && *end != '\0') || v > (UINT64_MAX >> PLAN_MB_SHIFT) ||
-				i >= PLAN_MAX_SOCKETS)
+		if (errno != 0 || (*end != ',' && *end != '\0') ||
+				v > (UINT64_MAX >> PLAN_MB_SHIFT) || i >= PLAN_MAX_SOCKETS)
 			return -EINVAL;
 		if (i == socket && v != 0)
 			*bytes = (uint64_t)v << PLAN_MB_SHIFT;

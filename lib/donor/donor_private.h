@@ -119,7 +119,8 @@ struct tide_donor_mgr {
 	pthread_cond_t cond;    /* spawn job done; re-pin done */
 	pthread_mutex_t req_lock; /* one request (or region free) at a time */
 	TAILQ_HEAD(, tide_donor_region) regions;
-	uint64_t next_id;
+	uint64_t next_id;       /* donor ids */
+	uint64_t next_region;   /* region ids */
 	uint32_t alive;         /* donors started and not yet reaped */
 	struct tide_donor_stats st;
 	/* The control thread. */

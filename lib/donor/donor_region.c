@@ -226,13 +226,13 @@ reg_receive_share(struct tide_donor_mgr *m, struct tide_donor_region *r, struct 
 			pt->memfd = fds[0];
 			fds[0] = -1;
 		}
-		for (i = 0; i < nfds; i++)
-			if (fds[i] >= 0)
-				close(fds[i]);
 	} else if (ret == -EPROTO) {
 		DN_LOG(ERR, "%s: donor %d broke the protocol: a malformed message", m->name,
 			(int)pt->pid);
 	}
+	for (i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (ret == 0)
 		ret = reg_map_part(r, pt);
 	if (ret == 0)
@@ -464,7 +464,7 @@ static void
 reg_link(struct tide_donor_mgr *m, struct tide_donor_region *r)
 {
 	pthread_mutex_lock(&m->lock);
-	r->id = ++m->next_id;
+	r->id = ++m->next_region;
 	for (uint32_t i = 0; i < r->nb_parts; i++)
 		if (r->parts[i].state != TIDE_DONOR_STATE_OWN) {
 			r->parts[i].id = ++m->next_id;
@@ -641,8 +641,8 @@ dn_part_died_locked(struct tide_donor_mgr *m, struct tide_donor_region *r, struc
 	case DONOR_DEATH_REPORT:
 		pt->state = TIDE_DONOR_STATE_UNPINNED;
 		DN_LOG(ERR, "%s: donor %d of region %" PRIu64 " died (%s): its %" PRIu64
-			" bytes of pinned memory stay mapped but are no longer locked, and will not "
-			"be locked again", m->name, (int)pt->pid, r->id, how, pt->bytes);
+			" bytes of pinned memory stay mapped but are no longer locked, and will "
+			"not be locked again", m->name, (int)pt->pid, r->id, how, pt->bytes);
 		break;
 	}
 	return act;
@@ -658,8 +658,8 @@ tide_donor_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind 
 
 	if (m == NULL || bytes == 0 || (unsigned int)kind >= TIDE_DONOR_KINDS ||
 			(flags & ~(TIDE_DONOR_F_NO_OWN | TIDE_DONOR_F_NO_REGISTER)) != 0) {
-		DN_LOG(ERR, "NULL manager, zero bytes, unknown kind %d or unknown flags %#x",
-			(int)kind, flags);
+		DN_LOG(ERR, "bad request: %zu bytes of kind %d, flags %#x (a NULL manager, "
+			"0 bytes, or an unknown kind or flag)", bytes, (int)kind, flags);
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -727,6 +727,23 @@ tide_donor_region_part(const struct tide_donor_region *r, unsigned int idx,
 	};
 	pthread_mutex_unlock(&r->mgr->lock);
 	return 0;
+}
+
+const struct tide_donor_region *
+tide_donor_region_lookup(struct tide_donor_mgr *m, const void *addr)
+{
+	struct tide_donor_region *r;
+
+	if (m == NULL) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	pthread_mutex_lock(&m->lock);
+	r = dn_region_of_locked(m, addr);
+	pthread_mutex_unlock(&m->lock);
+	if (r == NULL)
+		rte_errno = ENOENT;
+	return r;
 }
 
 rte_iova_t

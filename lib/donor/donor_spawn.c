@@ -177,6 +177,14 @@ dn_recv(const struct dn_part *pt, struct donor_msg *msg, int *fds, unsigned int 
 	}
 }
 
+static bool
+spawn_alive(const struct dn_part *pt)
+{
+	struct pollfd pfd = { .fd = pt->pidfd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
 static int
 spawn_check_fd(const struct dn_part *pt, int fd, enum tide_donor_kind kind, uint64_t page_sz,
 	const char **why)
@@ -237,6 +245,11 @@ dn_check_share(const struct tide_donor_mgr *m, const struct dn_part *pt,
 		if (ret == 0 && kind == TIDE_DONOR_PINNED) {
 			kb = dn_vmlck_kb(pt->pid);
 			if (kb < 0 || (uint64_t)kb < pt->bytes >> 10) {
+				if (!spawn_alive(pt)) {
+					DN_LOG(ERR, "%s: donor %d died right after its offer",
+						m->name, (int)pt->pid);
+					return -ECONNRESET;
+				}
 				why = "pinned memory the donor has not locked (its VmLck is short)";
 				ret = -EPROTO;
 			}
@@ -269,8 +282,8 @@ dn_stop(struct tide_donor_mgr *m, struct dn_part *pt, unsigned int wait_ms)
 				DN_LOG(ERR, "%s: cannot kill donor %d: %s", m->name, (int)pt->pid,
 					strerror(errno));
 			if (wait_ms > 0)
-				DN_LOG(WARNING, "%s: donor %d did not exit %u ms after TERM: killed",
-					m->name, (int)pt->pid, wait_ms);
+				DN_LOG(WARNING, "%s: donor %d did not exit %u ms after TERM: "
+					"killed", m->name, (int)pt->pid, wait_ms);
 		}
 		while (waitid(P_PIDFD, (id_t)pt->pidfd, &si, WEXITED) != 0 && errno == EINTR)
 			;

@@ -265,6 +265,16 @@ int tide_donor_region_part(const struct tide_donor_region *r, unsigned int idx,
 	struct tide_donor_part_info *info);
 
 /**
+ * The region of @p m that contains @p addr (tide_donor_alloc()'s heap included), to read
+ * its info and parts. Valid until the region is freed.
+ *
+ * @return
+ *   The region, or NULL (rte_errno EINVAL: NULL manager; ENOENT: no region there).
+ */
+const struct tide_donor_region *tide_donor_region_lookup(struct tide_donor_mgr *m,
+	const void *addr);
+
+/**
  * The IO address of @p addr inside a region.
  *
  * @return
