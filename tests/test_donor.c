@@ -956,7 +956,7 @@ scen_handshake_faults(void)
 	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
 	p.donor_max[TIDE_DONOR_HUGE] = 2 * MB;
 	p.own_max[TIDE_DONOR_PINNED] = p.own_max[TIDE_DONOR_HUGE] = 0;
-	p.timeout_ms = 500;
+	p.timeout_ms = 3000; /* hang-hello waits for it; a loaded machine needs it */
 	m = tide_donor_mgr_create(&p);
 	TDU_REQUIRE(m != NULL);
 	for (unsigned int i = 0; i < RTE_DIM(fault_cases); i++)

@@ -166,6 +166,8 @@ int dn_recv(const struct dn_part *pt, struct donor_msg *msg, int *fds, unsigned 
 int dn_check_share(const struct tide_donor_mgr *m, const struct dn_part *pt,
 	const struct donor_msg *msg, const int *fds, unsigned int nfds, enum tide_donor_kind kind,
 	uint64_t page_sz);
+/* Tell a donor to terminate (no wait). */
+void dn_term(const struct dn_part *pt);
 /* Terminate a donor (TERM, then SIGKILL after @p wait_ms; 0: SIGKILL at once) and reap. */
 void dn_stop(struct tide_donor_mgr *m, struct dn_part *pt, unsigned int wait_ms);
 /* Give a dead pinned donor's memory to a new donor (on the control thread). */

@@ -552,6 +552,10 @@ dn_region_free(struct tide_donor_region *r)
 				rte_strerror(rte_errno));
 	}
 	munmap(r->map_base, r->map_len);
+	/* All donors told at once, then each waited for. */
+	for (i = 0; i < r->nb_parts; i++)
+		if (r->parts[i].state != TIDE_DONOR_STATE_OWN)
+			dn_term(&r->parts[i]);
 	for (i = 0; i < r->nb_parts; i++) {
 		struct dn_part *pt = &r->parts[i];
 

@@ -34,6 +34,9 @@
 
 extern char **environ;
 
+/* How long a donor whose VmLck is short may take to show it is dying rather than lying. */
+#define SPAWN_DYING_MS 100
+
 uint64_t
 dn_now_ns(void)
 {
@@ -177,12 +180,18 @@ dn_recv(const struct dn_part *pt, struct donor_msg *msg, int *fds, unsigned int 
 	}
 }
 
+/* Still alive after @p ms? (A donor that is exiting loses its memory -- and its VmLck --
+ * before its pidfd says it has exited.)
+ */
 static bool
-spawn_alive(const struct dn_part *pt)
+spawn_alive(const struct dn_part *pt, int ms)
 {
 	struct pollfd pfd = { .fd = pt->pidfd, .events = POLLIN };
+	int ret;
 
-	return poll(&pfd, 1, 0) == 0;
+	while ((ret = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	return ret == 0;
 }
 
 static int
@@ -245,7 +254,7 @@ dn_check_share(const struct tide_donor_mgr *m, const struct dn_part *pt,
 		if (ret == 0 && kind == TIDE_DONOR_PINNED) {
 			kb = dn_vmlck_kb(pt->pid);
 			if (kb < 0 || (uint64_t)kb < pt->bytes >> 10) {
-				if (!spawn_alive(pt)) {
+				if (!spawn_alive(pt, SPAWN_DYING_MS)) {
 					DN_LOG(ERR, "%s: donor %d died right after its offer",
 						m->name, (int)pt->pid);
 					return -ECONNRESET;
@@ -262,17 +271,26 @@ dn_check_share(const struct tide_donor_mgr *m, const struct dn_part *pt,
 }
 
 void
+dn_term(const struct dn_part *pt)
+{
+	struct donor_msg msg;
+
+	if (pt->sock < 0 || pt->pidfd < 0)
+		return;
+	donor_msg_init(&msg, DONOR_MSG_TERM, (int)getpid());
+	donor_msg_send(pt->sock, &msg, NULL, 0);
+}
+
+void
 dn_stop(struct tide_donor_mgr *m, struct dn_part *pt, unsigned int wait_ms)
 {
 	struct pollfd pfd = { .fd = pt->pidfd, .events = POLLIN };
-	struct donor_msg msg;
 	bool exited = false;
 	siginfo_t si;
 
 	if (pt->pidfd >= 0) {
 		if (wait_ms > 0 && pt->sock >= 0) {
-			donor_msg_init(&msg, DONOR_MSG_TERM, (int)getpid());
-			donor_msg_send(pt->sock, &msg, NULL, 0);
+			dn_term(pt);
 			while (poll(&pfd, 1, (int)wait_ms) < 0 && errno == EINTR)
 				;
 			exited = pfd.revents != 0;
