@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -258,7 +259,7 @@ scen_pinned_64mb(void)
 	/* The limit binds: this process cannot lock 8 MB itself. */
 	probe = mmap(NULL, 8 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TDU_REQUIRE(probe != MAP_FAILED);
-	TDU_CHECK(mlock(probe, 8 * MB) != 0 && errno == ENOMEM);
+	TDU_CHECK(syscall(SYS_mlock, probe, 8 * MB) != 0 && errno == ENOMEM);
 	munmap(probe, 8 * MB);
 	lck0 = tdu_vmlck_kb(getpid());
 	m = mgr_make("pin64", 0, 0, true);

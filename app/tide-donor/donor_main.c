@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "donor_proto.h"
@@ -288,7 +289,8 @@ donor_map(int fd, const struct donor_args *a)
 
 	if (p == MAP_FAILED)
 		return -errno;
-	if (!a->huge && !donor_faulty(DF_NO_LOCK) && mlock(p, a->bytes) != 0)
+	/* The system call itself: sanitizer runtimes turn libc's mlock() into a no-op. */
+	if (!a->huge && !donor_faulty(DF_NO_LOCK) && syscall(SYS_mlock, p, a->bytes) != 0)
 		return -errno;
 	return 0;
 }
@@ -388,7 +390,11 @@ donor_adopt(const struct donor_args *a)
 	return -1;
 }
 
-/* Hold the memory until TERM or until the consumer hangs up. */
+/*
+ * Hold the memory until TERM or until the consumer hangs up, then leave at once: the
+ * kernel gives everything back, and exit handlers (a sanitizer's leak check) would only
+ * keep the consumer waiting.
+ */
 static int
 donor_sleep(void)
 {
@@ -402,7 +408,7 @@ donor_sleep(void)
 		for (unsigned int i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (type == DONOR_MSG_TERM)
-			return DONOR_EXIT_OK;
+			_exit(DONOR_EXIT_OK);
 	}
 }
 
