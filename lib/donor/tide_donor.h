@@ -232,9 +232,10 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   donor died before handing its share over; ETIMEDOUT a donor did not answer within
  *   timeout_ms; EPROTO a donor broke the protocol (a bad message, or a descriptor that is
  *   not a sealed memfd of the kind and size promised, or pinned memory it did not lock);
- *   EPERM IOVA mode PA and no access to physical addresses; ENOSPC/EEXIST DPDK refused
- *   the registration (no memseg list left); or the errno of a failed process start
- *   (ENOENT, EAGAIN...).
+ *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present
+ *   after mapping; EIO /proc/self/pagemap unreadable, or a device refused the DMA
+ *   mapping; ENOSPC/EEXIST DPDK refused the registration (no memseg list left); or the
+ *   errno of a failed process start (ENOENT, EAGAIN...).
  */
 struct tide_donor_region *tide_donor_request(struct tide_donor_mgr *m, size_t bytes,
 	enum tide_donor_kind kind, uint32_t flags);
