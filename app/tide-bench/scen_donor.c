@@ -8,7 +8,9 @@
  * donors of 64/K MB each) and from pinned donors ("donor_pinned": K from RLIMIT_MEMLOCK,
  * memfd + mlock in each), in interleaved rounds. The donor time covers starting the
  * processes, their allocation, the descriptors' transfer and checks, the mapping, the IO
- * addresses and the registration with DPDK; giving back covers terminating them.
+ * addresses and the registration with DPDK; giving back covers terminating them. Donors
+ * inherit the CPU affinity of the manager's control thread (DPDK's control cpuset: with
+ * every CPU an lcore, the main lcore's CPU), so K donors allocate one after another.
  *
  * Sending: zero-copy throughput through the zctx agent (net_null, agent on a worker lcore)
  * from a 32 MB buffer, four times RLIMIT_MEMLOCK's 8 MB: from donor memory

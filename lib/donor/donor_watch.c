@@ -4,9 +4,11 @@
  * A manager's control thread. It is the parent of every donor: PR_SET_PDEATHSIG fires
  * when the parent *thread* exits, so donors are started here, by a thread that lives as
  * long as the manager, and not by whichever thread asked for memory (a request hands its
- * spawn job over and waits). It also watches every live donor's pidfd: a donor that dies
- * holding memory is reaped, logged and counted here, and its part is kept (hugepages),
- * re-pinned by a new donor (pinned memory) or reported unpinned.
+ * spawn job over and waits). Donors inherit this thread's CPU affinity, DPDK's control
+ * cpuset: their allocation stays off the CPUs of busy lcores where there are others.
+ * It also watches every live donor's pidfd: a donor that dies holding memory is reaped,
+ * logged and counted here, and its part is kept (hugepages), re-pinned by a new donor
+ * (pinned memory) or reported unpinned.
  */
 
 #include <errno.h>
