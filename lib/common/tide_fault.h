@@ -24,6 +24,7 @@ enum tide_fault_site {
 	TIDE_FAULT_MALLOC,   /**< control-path rte_malloc/malloc */
 	TIDE_FAULT_PIN,      /**< page pinning (mlock) */
 	TIDE_FAULT_DIE_IN_LOCK, /**< the process kills itself holding a pool's driver lock */
+	TIDE_FAULT_SPAWN,    /**< starting a donor process (posix_spawn) */
 	TIDE_FAULT_SITES
 };
 
