@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #define _GNU_SOURCE /* pthread_attr_setaffinity_np */
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,27 +61,76 @@ test_apply_filter(void)
 	}
 }
 
+static char test_prefix[64];
+
 static int
 test_eal_init(int argc, char **argv, const char *exe)
 {
-	static char prefix[64];
+	const char *primary = getenv("TIDE_TEST_PRIMARY");
+	const char *keep = getenv("TIDE_TEST_HUGE_FILES");
 	char *eal[TEST_MAX_EAL_ARGS];
 	int n = 0, i;
 
-	snprintf(prefix, sizeof(prefix), "tide-%s-%d", exe, (int)getpid());
+	if (primary != NULL)
+		snprintf(test_prefix, sizeof(test_prefix), "%s", primary);
+	else
+		snprintf(test_prefix, sizeof(test_prefix), "tide-%s-%d", exe, (int)getpid());
 	eal[n++] = argv[0];
 	eal[n++] = "-l";
 	eal[n++] = "0-1";
 	eal[n++] = "--no-pci";
 	eal[n++] = "--file-prefix";
-	eal[n++] = prefix;
-	eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
+	eal[n++] = test_prefix;
+	if (primary != NULL)
+		eal[n++] = "--proc-type=secondary";
+	else if (keep == NULL || strcmp(keep, "keep") != 0)
+		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
 	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)
 		eal[n++] = argv[i];
 	eal[n] = NULL;
 	return rte_eal_init(n, eal);
+}
+
+/*
+ * A primary that kept its hugepage files (TIDE_TEST_HUGE_FILES=keep) removes them as it
+ * ends: they would hold their pages until the next DPDK start. (Mapped, they go away with
+ * the process.)
+ */
+static void
+test_unlink_huge_files(void)
+{
+	char line[512], dir[256], path[512 + 256];
+	size_t plen = strlen(test_prefix);
+	const char *keep = getenv("TIDE_TEST_HUGE_FILES");
+	FILE *mounts;
+
+	if (tide_test_is_secondary() || keep == NULL || strcmp(keep, "keep") != 0 ||
+			test_prefix[0] == '\0')
+		return;
+	mounts = fopen("/proc/mounts", "r");
+	if (mounts == NULL)
+		return;
+	while (fgets(line, sizeof(line), mounts) != NULL) {
+		struct dirent *e;
+		DIR *d;
+
+		if (sscanf(line, "%*s %255s hugetlbfs", dir) != 1 ||
+				strstr(line, " hugetlbfs ") == NULL)
+			continue;
+		d = opendir(dir);
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, test_prefix, plen) == 0 &&
+					strncmp(e->d_name + plen, "map_", 4) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	fclose(mounts);
 }
 
 int
@@ -115,8 +166,10 @@ tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	if (CU_get_run_summary()->nAsserts == 0 && CU_get_run_summary()->nTestsRun == 0)
 		failures = 1; /* a filter that selects nothing is a mistake */
 	CU_cleanup_registry();
-	if (need_eal)
+	if (need_eal) {
 		rte_eal_cleanup();
+		test_unlink_huge_files();
+	}
 	return failures == 0 ? 0 : 1;
 }
 
@@ -213,6 +266,68 @@ tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms)
 		tide_test_sleep_us(1000);
 	}
 	return cond(arg);
+}
+
+char
+tide_test_thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	/* "tid (comm) S ...": the comm may hold spaces and parentheses; the last ')' ends it. */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+bool
+tide_test_is_secondary(void)
+{
+	return getenv("TIDE_TEST_PRIMARY") != NULL;
+}
+
+int
+tide_test_run_secondary(const char *filter)
+{
+	extern char **environ;
+	char exe[4096], var[128], **env;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int status, n = 0, ret = -1;
+	pid_t pid;
+
+	if (len <= 0)
+		return -1;
+	exe[len] = '\0';
+	/* Its environment, made before fork(): the child only calls execve(). */
+	while (environ[n] != NULL)
+		n++;
+	env = calloc((size_t)n + 2, sizeof(*env));
+	if (env == NULL)
+		return -1;
+	memcpy(env, environ, (size_t)n * sizeof(*env));
+	snprintf(var, sizeof(var), "TIDE_TEST_PRIMARY=%s", test_prefix);
+	env[n] = var;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char *const args[] = { exe, "--", (char *)(uintptr_t)filter, NULL };
+
+		execve(exe, args, env);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	free(env);
+	return ret;
 }
 
 int
