@@ -260,6 +260,12 @@ one_inflight(const struct tide_zctx_stats *st, void *arg __rte_unused)
 	return st->submitted == 1 && st->inflight == 1;
 }
 
+static bool
+three_sent(void *arg)
+{
+	return port_opackets(*(uint16_t *)arg) >= 3;
+}
+
 /*
  * A port needs TX queues only, and need not be started when the instance is made: a send
  * waits at the agent (in flight, no completion, nothing lost) until the port starts.
@@ -288,7 +294,8 @@ test_a_port_needs_no_rx_queue_and_may_start_later(void)
 	CU_ASSERT_EQUAL(cpl.cookie, 1);
 	CU_ASSERT_EQUAL(cpl.status, 0);
 	CU_ASSERT_EQUAL(cpl.bytes, sizeof(data));
-	CU_ASSERT(port_opackets(port) >= 3);
+	/* net_null counts a burst after it freed it: the count may follow the completion. */
+	CU_ASSERT(tide_test_wait(three_sent, &port, TEST_WAIT_MS));
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	idle_port_close("net_null_zt_late", port);
 }
