@@ -202,8 +202,9 @@ timer_main(void *arg)
 		s++;
 		if (s % 10 == 0 && s < secs && tide_pool_stats_get(mp, &st) == 0)
 			printf("soak: %3" PRIu64 " s: %.1f Mops/s so far, %u blocks, %" PRIu64
-				" grows, %" PRIu64 " reaps\n", s, ops_now() / ((now_ns() - t0) / 1e3),
-				st.nb_blocks, st.grows_ahead + st.grows_sync, st.reaps);
+				" grows, %" PRIu64 " reaps\n", s,
+				ops_now() / ((now_ns() - t0) / 1e3), st.nb_blocks,
+				st.grows_ahead + st.grows_sync, st.reaps);
 	}
 	stop = true;
 	return NULL;

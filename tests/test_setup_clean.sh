@@ -86,20 +86,24 @@ round() {
 	echo "$out"
 	echo "round $1: the dead holder held $held pages; the mount used $used0 -> $used1;" \
 		"HugePages_Free $free0 -> $free1"
-	[ "$(files_of "$a")" -eq 0 ] || { echo "the dead holder's files are still there"; return 1; }
-	[ "$(files_of "$b")" -gt 0 ] || { echo "the live holder's files were removed"; return 1; }
+	[ "$(files_of "$a")" -eq 0 ] ||
+		{ echo "the dead holder's files are still there"; return 1; }
+	[ "$(files_of "$b")" -gt 0 ] ||
+		{ echo "the live holder's files were removed"; return 1; }
 	kill -0 "$pid_b" 2>/dev/null || { echo "the live holder died"; return 1; }
 	echo "$out" | grep -q "removed [0-9]* stale hugepage file" ||
 		{ echo "setup said nothing of what it removed"; return 1; }
 	[ "$((used0 - used1))" -eq "$held" ] ||
 		{ echo "the mount gave back $((used0 - used1)) pages, not $held"; return 1; }
 	[ "$((free1 - free0))" -ge "$held" ] ||
-		{ echo "round $1: HugePages_Free rose by less than $held (others took some?)"; return 2; }
+		{ echo "round $1: HugePages_Free rose by less than $held (others took some?)"
+		  return 2; }
 	# The live one goes the same way once it is dead.
 	kill -9 "$pid_b"
 	wait "$pid_b" 2>/dev/null || true
 	"$src/scripts/setup.sh" --clean
-	[ "$(files_of "$b")" -eq 0 ] || { echo "the second holder's files are still there"; return 1; }
+	[ "$(files_of "$b")" -eq 0 ] ||
+		{ echo "the second holder's files are still there"; return 1; }
 	return 0
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Exchanges: a ring per priority level (tide_xring.h: every level's control words in one
+ * Exchanges: a ring per priority level (tide_xring_pvt.h: every level's control words in one
  * line a side), a registry by name, and the blocking receive. A receive reads the slots
  * in place and writes each message's header in the same pass. A blocked receiver
  * announces itself (sleepers), re-checks the rings, then sleeps on a futex word that

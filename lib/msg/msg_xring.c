@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Set-up of an exchange's level rings (tide_xring.h). */
+/* Set-up of an exchange's level rings (tide_xring_pvt.h). */
 
 #include <errno.h>
 #include <sched.h>
