@@ -10,11 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 
 #include "test_common.h"
+#include "tide_fault.h"
 
 #define TEST_MAX_EAL_ARGS 64
 
@@ -349,3 +351,76 @@ tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg)
 	pthread_attr_destroy(&attr);
 	return ret;
 }
+
+const char *
+tide_test_use_profiles(const char *text)
+{
+	static char path[64];
+	ssize_t len;
+	int fd;
+
+	if (path[0] != '\0') {
+		unlink(path);
+		path[0] = '\0';
+	}
+	if (text == NULL) {
+		unsetenv("TIDE_POOL_PROFILES");
+		return NULL;
+	}
+	strcpy(path, "/tmp/tide-profiles-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	len = (ssize_t)strlen(text);
+	if (write(fd, text, (size_t)len) != len) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	setenv("TIDE_POOL_PROFILES", path, 1);
+	return path;
+}
+
+#ifdef TIDE_FAULT_INJECTION
+static uint64_t test_fake_ns;
+
+static uint64_t
+test_fake_clock(void)
+{
+	return __atomic_load_n(&test_fake_ns, __ATOMIC_ACQUIRE);
+}
+
+void
+tide_test_clock_fake(void)
+{
+	__atomic_store_n(&test_fake_ns, tide_test_now_ns(), __ATOMIC_RELEASE);
+	tide_fault_pvt_clock_set(test_fake_clock);
+}
+
+void
+tide_test_clock_advance(uint64_t ns)
+{
+	__atomic_fetch_add(&test_fake_ns, ns, __ATOMIC_ACQ_REL);
+}
+
+void
+tide_test_clock_real(void)
+{
+	tide_fault_pvt_clock_set(NULL);
+}
+#else
+void
+tide_test_clock_fake(void)
+{
+}
+
+void
+tide_test_clock_advance(uint64_t ns __rte_unused)
+{
+}
+
+void
+tide_test_clock_real(void)
+{
+}
+#endif

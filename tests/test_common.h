@@ -78,4 +78,20 @@ bool tide_test_is_secondary(void);
 /** Poll @p cond(arg) every millisecond until true or @p timeout_ms; returns its last value. */
 bool tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms);
 
+/**
+ * Pool profiles for the pools created through the stock API from now on: @p text goes to
+ * a file that TIDE_POOL_PROFILES names (the pool library reads it at each stock
+ * creation); NULL removes it. Returns the file's path (valid until the next call).
+ */
+const char *tide_test_use_profiles(const char *text);
+
+/**
+ * Drive the pool library's clock by hand (fault-injection builds): from now on it reads a
+ * fake clock that starts at the real time and moves only by tide_test_clock_advance().
+ * tide_test_clock_real() goes back to the real clock.
+ */
+void tide_test_clock_fake(void);
+void tide_test_clock_advance(uint64_t ns);
+void tide_test_clock_real(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -218,6 +219,99 @@ test_no_reap_while_an_mbuf_is_in_an_lcore_cache(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* A worker lcore's burst, then a light load that never reaches the bottom of its cache. */
+struct light_ctx {
+	struct rte_mempool *mp;
+	volatile int phase; /* 0: burst, 1: light load, 2: stop */
+	volatile bool burst_done;
+	uint64_t light_ops;
+};
+
+static int
+light_lcore(void *arg)
+{
+	struct light_ctx *c = arg;
+	struct rte_mbuf *m[4096], *one;
+	unsigned int got = 0;
+
+	while (got < RTE_DIM(m) && rte_pktmbuf_alloc_bulk(c->mp, &m[got], 32) == 0)
+		got += 32;
+	/* Freed last, parked in this lcore's cache: mbufs of the newest blocks. */
+	rte_pktmbuf_free_bulk(m, got);
+	c->burst_done = true;
+	while (c->phase < 2) {
+		one = rte_pktmbuf_alloc(c->mp);
+		if (one != NULL) {
+			rte_pktmbuf_free(one);
+			c->light_ops++;
+		}
+		rte_delay_us_block(20);
+	}
+	return 0;
+}
+
+/*
+ * The bottom of an lcore's cache, what it freed when its burst ended, stays there under a
+ * light load and would keep otherwise idle blocks forever: the reaper makes that cache
+ * hand them back (frees bypass it until it holds none of the candidates' mbufs), then
+ * reaps down to the base and the one empty block the reap rule keeps while the base is in
+ * use; the cache's flush threshold comes back. The application does nothing for it.
+ * Driven by the fake clock.
+ */
+static void
+test_a_cache_that_alone_pins_blocks_is_drained(void)
+{
+	struct tide_mempool_block_info bi;
+	struct light_ctx c = { 0 };
+	int worker = tide_test_worker_lcore();
+	struct rte_mempool_cache *cache;
+	struct tide_pool_params p;
+	uint32_t thresh;
+	int rounds = 0;
+
+	CU_ASSERT_FATAL(worker >= 0);
+	pool_params(&p, "tr_drain", 2 * MB, 2 * MB, 128 * MB, 256);
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	tide_test_clock_fake();
+	c.mp = make_pool_p(&p);
+	cache = rte_mempool_default_cache(c.mp, worker);
+	thresh = cache->flushthresh;
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(light_lcore, &c, worker), 0);
+	while (!c.burst_done)
+		rte_pause();
+	CU_ASSERT(pstats(c.mp).nb_blocks >= 4);
+	CU_ASSERT(cache->len > 0);
+	while (pstats(c.mp).nb_blocks > 2 && rounds++ < 2000) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(c.mp);
+		tide_test_sleep_us(1000); /* the worker's light load goes on */
+	}
+	/* A few more periods: the cache holds none of the headroom block's mbufs. */
+	for (int i = 0; i < 5; i++) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(c.mp);
+		tide_test_sleep_us(1000);
+	}
+	printf("\n    %d reaper rounds, %" PRIu64 " light ops, %" PRIu64 " cache drains, %u "
+		"block(s) left ", rounds, c.light_ops, pstats(c.mp).cache_drains,
+		pstats(c.mp).nb_blocks);
+	CU_ASSERT_EQUAL(pstats(c.mp).nb_blocks, 2);
+	CU_ASSERT(pstats(c.mp).cache_drains > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(c.mp, 1, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_free, bi.nb_objs);
+	CU_ASSERT_EQUAL(cache->flushthresh, thresh);
+	c.phase = 2;
+	rte_eal_wait_lcore(worker);
+	tide_test_clock_real();
+	rte_mempool_cache_flush(cache, c.mp);
+	CU_ASSERT_EQUAL(pstats(c.mp).nb_in_use, 0);
+	tide_pool_free(c.mp);
+}
+#endif
+
 static void
 test_no_reap_while_an_mbuf_is_in_a_nic_ring(void)
 {
@@ -383,6 +477,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_pool_returns_to_base_after_traffic_and_cache_flush);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_allocated);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_an_lcore_cache);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_cache_that_alone_pins_blocks_is_drained);
+#endif
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_a_nic_ring);
 	CU_ADD_TEST(s, test_no_reap_while_a_clone_references_an_mbuf);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_a_message_in_an_exchange);

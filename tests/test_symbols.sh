@@ -34,9 +34,11 @@ cflags="-I$inc $(pkg-config --cflags libdpdk) -DALLOW_EXPERIMENTAL_API -DTIDE_FA
 cc $cflags -c "$tmp/all.c" -o "$tmp/all.o" -aux-info "$tmp/aux.txt" ||
 	{ echo "symbols: the installed headers do not compile"; exit 1; }
 # The functions they declare (not inline): "/* .../include/tidepool/x.h:12:NC */ extern
-# int tide_x (int);"
+# int tide_x (int);": the first name followed by a parameter list (" (" not followed by
+# "*", which opens a declarator: "extern t (*tide_y (void));" returns a pointer).
 grep -F "$inc/" "$tmp/aux.txt" | sed 's|^/\*[^*]*\*/ ||' | grep '^extern ' |
-	sed -n 's/^[^(]*[ *]\([A-Za-z_][A-Za-z0-9_]*\) (.*/\1/p' | sort -u >"$tmp/declared"
+	perl -ne 'print "$1\n" if /^extern .*?[ *(]([A-Za-z_]\w*) \((?!\*)/' |
+	sort -u >"$tmp/declared"
 [ -s "$tmp/declared" ] || { echo "symbols: found no declaration in the headers"; exit 1; }
 
 : >"$tmp/exported"

@@ -43,4 +43,18 @@ tide_fault_pvt_hit(enum tide_fault_site site)
 	return fault_take(&fault_sites[site].count);
 }
 
+static tide_fault_clock_t *fault_clock;
+
+void
+tide_fault_pvt_clock_set(tide_fault_clock_t *clock)
+{
+	__atomic_store_n(&fault_clock, clock, __ATOMIC_RELEASE);
+}
+
+tide_fault_clock_t *
+tide_fault_pvt_clock(void)
+{
+	return __atomic_load_n(&fault_clock, __ATOMIC_ACQUIRE);
+}
+
 #endif

@@ -16,6 +16,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <rte_branch_prediction.h>
 
@@ -43,6 +44,22 @@ void tide_fault_pvt_arm(enum tide_fault_site site, unsigned int skip, unsigned i
 bool tide_fault_pvt_hit(enum tide_fault_site site);
 
 #define TIDE_FAULT(site) unlikely(tide_fault_pvt_hit(site))
+
+/** A clock: monotonic nanoseconds. */
+typedef uint64_t (tide_fault_clock_t)(void);
+
+/**
+ * Replace the clock the control paths read (the pool library's control thread, reaper and
+ * growth policy), so that tests drive time instead of sleeping; NULL restores the real one.
+ */
+void tide_fault_pvt_clock_set(tide_fault_clock_t *clock);
+
+/** The clock set by tide_fault_pvt_clock_set(), or NULL. */
+tide_fault_clock_t *tide_fault_pvt_clock(void);
+
+/* The names the pool library still calls the clock by (lib/pool/pool_private.h). */
+#define tide_fault_clock_set tide_fault_pvt_clock_set
+#define tide_fault_clock tide_fault_pvt_clock
 
 #else
 

@@ -3,7 +3,10 @@
 /*
  * Elastic pool creation, destruction and the registry of pools in this process.
  * Parameters are checked first; a pool is a pktmbuf mempool created empty with room for
- * the wall, set to the tide ops, and given its base block before anyone sees it.
+ * the wall, set to the tide ops, and given its base block before anyone sees it. Pools an
+ * application created the stock way come in through pool_adopt.c; both kinds are
+ * registered the same way, and leave the registry when their mempool is freed (the
+ * mempool library's DESTROY event, before it frees their memory).
  */
 
 #include <errno.h>
@@ -128,7 +131,7 @@ pool_pagesz_walk(const struct rte_memseg_list *msl, void *arg)
 }
 
 /* Smallest page size of the memory a pool on this socket gets; 0 if the socket has none. */
-static size_t
+size_t
 pool_page_size(int socket)
 {
 	struct pool_pagesz w = { .socket = socket, .min = SIZE_MAX };
@@ -138,6 +141,8 @@ pool_page_size(int socket)
 	rte_memseg_list_walk(pool_pagesz_walk, &w);
 	return w.min == SIZE_MAX ? 0 : w.min;
 }
+
+static bool pool_event_registered; /* under the registry lock */
 
 static bool
 pool_socket_known(int socket)
@@ -229,7 +234,7 @@ pool_mempool_create(const struct tide_pool_params *p)
 	return mp;
 }
 
-static void
+void
 pool_setup_policy(struct tide_pool *tp)
 {
 	const struct tide_pool_params *p = &tp->params;
@@ -246,7 +251,7 @@ pool_setup_policy(struct tide_pool *tp)
 	tp->idle_ns = (uint64_t)p->idle_ms * 1000000ull;
 }
 
-static struct tide_pool *
+struct tide_pool *
 pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *wall)
 {
 	struct tide_pool *tp = calloc(1, sizeof(*tp));
@@ -266,7 +271,7 @@ pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *w
 	return tp;
 }
 
-static void
+void
 pool_dealloc(struct tide_pool *tp)
 {
 	pthread_mutex_destroy(&tp->grow_lock);
@@ -274,6 +279,7 @@ pool_dealloc(struct tide_pool *tp)
 	pthread_cond_destroy(&tp->blocked_gone);
 	free(tp->blocks);
 	free(tp->reap_view);
+	free(tp->block_info);
 	free(tp);
 }
 
@@ -328,26 +334,13 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 			tp->base_bytes, rte_strerror(err));
 		goto fail_base;
 	}
-	if ((p->flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
-		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
-
-	pool_registry_lock();
-	TAILQ_INSERT_TAIL(&pool_list, tp, next);
-	err = pool_ctl_start();
+	err = pool_register(tp);
 	if (err != 0)
-		TAILQ_REMOVE(&pool_list, tp, next);
-	pool_registry_unlock();
-	if (err != 0) {
-		POOL_LOG(ERR, "%s: cannot start the control thread: %s", p->name,
-			rte_strerror(err));
-		goto fail_ctl;
-	}
+		goto fail_base;
 	POOL_LOG(INFO, "%s: created, base %zu bytes, blocks of %zu bytes (%u objects), wall %zu",
 		tp->name, tp->base_bytes, tp->block_bytes, tp->block_objs, p->wall_bytes);
 	return tp->mp;
 
-fail_ctl:
-	tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
 fail_base:
 	rte_mempool_free(tp->mp);
 	pool_wall_give(tp->wall, tp->bytes);
@@ -358,31 +351,90 @@ fail_params:
 	return NULL;
 }
 
-void
-tide_pool_free(struct rte_mempool *mp)
+/*
+ * Let the pool's growth start (sync growth, the control thread) and make it visible to the
+ * registry. Returns 0, or a positive errno with nothing registered.
+ */
+int
+pool_register(struct tide_pool *tp)
+{
+	int err = 0;
+
+	if ((tp->params.flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
+		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
+	pool_registry_lock();
+	if (!pool_event_registered) {
+		if (pool_compat_watch_destroy() == 0)
+			pool_event_registered = true;
+		else
+			err = rte_errno;
+	}
+	if (err == 0) {
+		TAILQ_INSERT_TAIL(&pool_list, tp, next);
+		err = pool_ctl_start();
+		if (err != 0)
+			TAILQ_REMOVE(&pool_list, tp, next);
+	}
+	pool_registry_unlock();
+	if (err != 0) {
+		POOL_LOG(ERR, "%s: cannot start the control thread or watch the mempool: %s",
+			tp->name, rte_strerror(err));
+		tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
+	}
+	return err;
+}
+
+/* Take the pool behind mp out of the registry, stopping the control thread if it was the
+ * last one; NULL if mp is not an elastic pool.
+ */
+static struct tide_pool *
+pool_unregister(const struct rte_mempool *mp)
 {
 	struct tide_pool *tp;
 	bool last;
 
-	if (mp == NULL)
-		return;
 	pool_registry_lock();
 	tp = pool_lookup_locked(mp);
 	if (tp != NULL)
 		TAILQ_REMOVE(&pool_list, tp, next);
 	last = TAILQ_EMPTY(&pool_list);
 	pool_registry_unlock();
-	if (tp == NULL) {
+	if (tp != NULL && last)
+		pool_ctl_stop();
+	return tp;
+}
+
+/*
+ * The mempool behind an elastic pool is being freed: stop growing it, end its waiters and
+ * drop the library's side. The control thread no longer sees it once it left the registry.
+ */
+void
+pool_forget(struct rte_mempool *mp)
+{
+	struct tide_pool *tp = pool_unregister(mp);
+
+	if (tp == NULL)
+		return;
+	pool_waiters_close(tp);
+	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	pool_cache_drain_end(tp);
+	pool_wall_give(tp->wall, tp->bytes);
+	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
+		tp->grows_ahead + tp->grows_sync, tp->reaps);
+	pool_dealloc(tp);
+}
+
+void
+tide_pool_free(struct rte_mempool *mp)
+{
+	if (mp == NULL)
+		return;
+	if (!tide_pool_is_elastic(mp)) {
 		POOL_LOG(ERR, "%s is not an elastic pool", mp->name);
 		return;
 	}
-	if (last)
-		pool_ctl_stop();
-	pool_waiters_close(tp);
-	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	pool_forget(mp);
 	rte_mempool_free(mp);
-	pool_wall_give(tp->wall, tp->bytes);
-	pool_dealloc(tp);
 }
 
 bool

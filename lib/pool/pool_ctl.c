@@ -15,6 +15,7 @@
 
 #include "pool_private.h"
 #include "tide_mempool.h"
+#include "tide_mempool_adopt.h"
 
 /* Longest sleep between two passes, so stopping is quick. */
 #define CTL_MAX_SLEEP_NS (10ull * 1000 * 1000)
@@ -54,6 +55,12 @@ pool_tick_grow(struct tide_pool *tp, uint64_t now)
 void
 pool_tick(struct tide_pool *tp, uint64_t now)
 {
+	if (tp->adopted && !tp->started) {
+		/* Its stock creation may still be initialising the objects. */
+		if (!tide_mempool_in_use_started(tp->mp))
+			return;
+		tp->started = true;
+	}
 	/* A synchronous growth in progress already does the work: skip growing and reaping
 	 * this tick.
 	 */

@@ -17,20 +17,19 @@
 static int
 reap_sample(struct tide_pool *tp, uint64_t now)
 {
-	struct tide_mempool_block_info bi;
-
 	for (uint32_t i = 0; i < tp->nb_blocks; i++) {
+		struct tide_mempool_block_info *bi = &tp->block_info[i];
 		struct pool_blk *b = &tp->blocks[i];
 
-		if (tide_mempool_block_sample(tp->mp, i, &bi) != 0 || bi.id != b->id) {
+		if (tide_mempool_block_sample(tp->mp, i, bi) != 0 || bi->id != b->id) {
 			POOL_LOG(ERR, "%s: block %u is not the driver's block %u", tp->name,
 				(unsigned int)b->id, i);
 			return -EIO;
 		}
-		if (bi.nb_low < bi.nb_objs)
+		if (bi->nb_low < bi->nb_objs)
 			b->last_busy_ns = now;
 		tp->reap_view[i] = (struct tide_reap_block){
-			.all_free = bi.nb_free == bi.nb_objs,
+			.all_free = bi->nb_free == bi->nb_objs,
 			.last_busy_ns = b->last_busy_ns,
 		};
 	}
@@ -78,6 +77,7 @@ pool_reap_locked(struct tide_pool *tp, uint64_t now)
 	k = tide_reap_decide(tp->reap_view, tp->nb_blocks, now, tp->idle_ns, POOL_REAP_MAX);
 	while (done < (int)k && reap_newest(tp) == 0)
 		done++;
+	pool_cache_drain(tp, tp->block_info, tp->nb_blocks);
 	if (done > 0)
 		POOL_LOG(DEBUG, "%s: released %d block(s), holding %" PRIu64 " bytes", tp->name,
 			done, tp->bytes);

@@ -30,8 +30,13 @@
  * newest block only when it has no mbuf out and has seen no allocation for the idle
  * threshold, and the block before it is idle the same way; never the base block. One
  * empty block therefore stays as headroom. A released block's memzone is freed and its
- * hugepages go back to the OS. Mbufs parked in per-lcore caches keep their block busy:
- * an lcore's idle loop hands them back with tide_pool_cache_flush().
+ * hugepages go back to the OS. Mbufs parked in per-lcore caches keep their block busy.
+ * An lcore's idle loop hands them back with tide_pool_cache_flush(); without it, when
+ * the only mbufs out of a reap candidate sit in lcore caches, the reaper lowers those
+ * caches' flush threshold to 0 until they hold none of them (their frees bypass the cache
+ * while their allocations empty it and refill it from the oldest blocks), then restores
+ * it: an lcore that still allocates hands them back by itself. An lcore that neither
+ * allocates nor frees keeps what its cache holds, at most 1.5 x cache_size mbufs.
  *
  * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
  * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
@@ -107,6 +112,8 @@ struct tide_pool_stats {
 	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
+	uint64_t cache_drains;  /**< lcore caches made to hand back the mbufs that alone kept
+				 *   a reap candidate (see Caches in the file comment) */
 	uint64_t wall_bytes;    /**< the wall (shared by a pool set's classes) */
 	uint64_t wall_held;     /**< bytes held under that wall, by all its pools */
 	uint32_t waiting;       /**< requests queued at the wall now */

@@ -11,12 +11,22 @@
  * (a hint remembers where that is). One spinlock guards them; the critical sections are a
  * copy of pointers and a few compares, like the stack driver's.
  *
- * Blocks arrive two ways. The stock path (rte_mempool_populate_*) hands the populate op a
+ * Blocks arrive three ways. The stock path (rte_mempool_populate_*) hands the populate op a
  * chunk, which becomes a block of its own. tide_mempool_block_add() registers a block
  * hidden, populates it through rte_mempool_populate_iova() (the populate op sees the
  * chunk falls inside the hidden block), runs the object initialiser, then publishes the
- * block to dequeue. Removal unlinks a block whose objects are all free under the same lock
- * dequeue takes, then takes its objects and chunks out of the rte_mempool lists.
+ * block to dequeue. A stock pool that the elastic pool library adopts (tide_mempool_adopt.h)
+ * gets its base block from rte_mempool_populate_default(): the calc_mem_size op sizes the
+ * first memzone to the base, the memzone becomes one block whatever chunks it comes in, and
+ * its last chunk reports the rest of the pool as populated so that no more is reserved.
+ * Removal unlinks a block whose objects are all free under the same lock dequeue takes,
+ * then takes its objects and chunks out of the rte_mempool lists.
+ *
+ * Counting: the get_count op answers the pool's size minus the objects out of the driver
+ * (allocated or in lcore caches), so that rte_mempool_avail_count() counts what can still
+ * be allocated, free objects and the room growth may fill alike, rte_mempool_in_use_count()
+ * the objects really allocated and rte_mempool_full() whether all are back, whatever part
+ * of the pool is populated.
  */
 
 #include <errno.h>
@@ -36,6 +46,7 @@
 
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_mempool_adopt.h"
 
 RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
 
@@ -59,15 +70,25 @@ struct tblk {
 	void *free[] __rte_cache_aligned;
 };
 
+/* How a pool's stock population (rte_mempool_populate_default) went. */
+enum tp_stock {
+	TP_STOCK_NONE,     /* not populated the stock way (yet) */
+	TP_STOCK_ADOPTING, /* populating the base block of an adopted pool */
+	TP_STOCK_ADOPTED,  /* the base is in; the adopter grows the rest */
+	TP_STOCK_WHOLE,    /* populated whole, as stock DPDK does */
+};
+
 /*
  * The pool's private data (mp->pool_data), laid out for two cores fighting over it: the
- * lock alone on its line (waiters spin there); the current block's range, read outside
+ * lock on its own line (waiters spin there; the holder also sets started, once, on the
+ * line it has just taken); the current block's range, read outside
  * the lock by every enqueue and written only when the current block changes, on the next;
  * then what the lock holder writes. While cur is set, its nb_free and low live here, not
  * in the block; every other path calls tp_sync() first.
  */
 struct tpool {
 	uint32_t lock;        /* tp_lock(): guards everything below but ctl and the callback */
+	uint8_t started;      /* an object was taken once; set under the lock, read anywhere */
 
 	uint32_t cur_seq __rte_cache_aligned; /* bumped whenever cur changes */
 	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for enqueue */
@@ -92,7 +113,14 @@ struct tpool {
 	void *grow_arg;
 	pthread_mutex_t ctl;  /* serialises block add and remove */
 	struct tblk *adding;  /* block being filled by tide_mempool_block_add() */
+	enum tp_stock stock;  /* stock population; written by the populating thread */
+	uint32_t claim_n;     /* objects populate_default asked for when adoption began */
+	uint32_t claim_given; /* of those, reported to it so far */
+	const struct rte_memzone *claim_mz; /* the base memzone being populated */
 };
+
+/* The adopter of stock pools (the elastic pool library), or NULL. */
+static const struct tide_mempool_adopt_hook *tmp_adopter;
 
 /*
  * The pool lock: test-and-test-and-set like rte_spinlock, with two differences that count
@@ -561,6 +589,8 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 	bool ok = true;
 
 	tp_lock(tp);
+	if (unlikely(!tp->started))
+		__atomic_store_n(&tp->started, 1, __ATOMIC_RELEASE);
 	if (likely(tp->cur != NULL && tp->cur_free >= n)) {
 		tp->cur_free -= n;
 		ptr_copy(objs, &tp->cur->free[tp->cur_free], n);
@@ -605,27 +635,79 @@ tide_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
 	return tide_dequeue_slow(mp, tp, objs, n);
 }
 
+/* Objects of live blocks out of the free lists (allocated or cached). Caller holds the lock. */
+static uint64_t
+tp_count_out(const struct tpool *tp)
+{
+	uint64_t objs = 0;
+
+	for (uint32_t i = 0; i < tp->nb_live; i++)
+		objs += tp->age[i]->nb_objs;
+	return objs - tp_count_free(tp, 0, UINT64_MAX);
+}
+
+/* The pool's size less the objects out: see the counting note at the top. */
 static unsigned int
 tide_get_count(const struct rte_mempool *mp)
 {
 	struct tpool *tp = mp->pool_data;
-	uint64_t n;
+	uint64_t out;
 
 	/* Read without tp_sync(): counting must not cost the data path its cached block. */
 	tp_lock(tp);
-	n = tp_count_free(tp, 0, UINT64_MAX);
+	out = tp_count_out(tp);
 	tp_unlock(tp);
-	return (unsigned int)n;
+	return out < mp->size ? mp->size - (unsigned int)out : 0;
 }
 
-/* Memory for obj_num objects: the default layout plus a block header per chunk. */
+/*
+ * Whether populate_default is about to fill a new stock pool that the adopter wants to
+ * start small, and with how many bytes: 0 to populate as asked. Decides once per pool.
+ */
+static size_t
+tp_adopt_plan(const struct rte_mempool *mp, struct tpool *tp, uint32_t obj_num,
+	uint32_t pg_shift)
+{
+	const struct tide_mempool_adopt_hook *hook = __atomic_load_n(&tmp_adopter,
+		__ATOMIC_ACQUIRE);
+	size_t base;
+
+	if (tp->stock != TP_STOCK_NONE)
+		return 0;
+	/*
+	 * populate_default asks for the whole pool before anything is populated, with the
+	 * hugepage size as its page shift (rte_mempool_populate_anon() asks with the
+	 * system page size: not ours to adopt).
+	 */
+	if (hook == NULL || mp->nb_mem_chunks != 0 || mp->populated_size != 0 ||
+			obj_num != mp->size || rte_eal_has_hugepages() == 0 ||
+			((size_t)1 << pg_shift) == (size_t)sysconf(_SC_PAGESIZE) ||
+			rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		tp->stock = TP_STOCK_WHOLE;
+		return 0;
+	}
+	base = hook->base_bytes(mp);
+	if (base == 0) {
+		tp->stock = TP_STOCK_WHOLE;
+		return 0;
+	}
+	tp->stock = TP_STOCK_ADOPTING;
+	tp->claim_n = obj_num;
+	tp->claim_given = 0;
+	tp->claim_mz = NULL;
+	return base;
+}
+
+/* Memory for obj_num objects: the default layout plus a block header per chunk; or, for a
+ * pool being adopted, its base.
+ */
 static ssize_t
 tide_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num, uint32_t pg_shift,
 	size_t *min_chunk_size, size_t *align)
 {
 	size_t elt = blk_elt_size(mp);
 	size_t per_chunk = obj_num;
-	size_t reserve;
+	size_t reserve, base;
 	ssize_t mem;
 
 	/* With page-bounded objects every page may end up a chunk of its own. */
@@ -637,7 +719,15 @@ tide_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num, uint32_t pg_s
 	if (mem < 0)
 		return mem;
 	*min_chunk_size = blk_meta_size(1) + RTE_CACHE_LINE_SIZE + elt;
-	return mem;
+	base = tp_adopt_plan(mp, mp->pool_data, obj_num, pg_shift);
+	if (base == 0)
+		return mem;
+	if (base >= (size_t)mem || base < *min_chunk_size) {
+		/* The base is the whole pool (or holds nothing): nothing to adopt. */
+		((struct tpool *)mp->pool_data)->stock = TP_STOCK_WHOLE;
+		return mem;
+	}
+	return (ssize_t)base;
 }
 
 /* Object callback for the populate helper: count the object into its block first. */
@@ -652,20 +742,80 @@ tide_pop_obj(struct rte_mempool *mp, void *arg, void *obj, rte_iova_t iova)
 	pop->cb(mp, pop->cb_arg, obj, iova);
 }
 
-/* A chunk from the stock populate path becomes a live block of its own. */
+/* A chunk of memory [addr, addr + len) becomes a live block of its own. */
 static struct tblk *
-tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len)
+tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *addr, size_t len)
 {
 	uint32_t cap = blk_capacity(mp, len);
 	struct tblk *b;
 
 	if (cap == 0 || tp_reserve_slot(tp, mp->socket_id) < 0)
 		return NULL;
-	b = blk_init(vaddr, len, cap);
+	b = blk_init(addr, len, cap);
 	tp_lock(tp);
 	tp_link(tp, b, true);
 	tp_unlock(tp);
 	return b;
+}
+
+/*
+ * The base block of a pool being adopted, for a chunk at @vaddr: the whole of
+ * populate_default's first memzone, whatever chunks it arrives in. NULL if the chunk is not
+ * in that memzone (someone else populates the pool: adoption is off).
+ */
+static struct tblk *
+tp_base_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz = tp->claim_mz;
+	struct tblk *b;
+
+	if (mz == NULL) {
+		snprintf(name, sizeof(name), RTE_MEMPOOL_MZ_FORMAT "_0", mp->name);
+		mz = rte_memzone_lookup(name);
+		if (mz == NULL || mz->addr != vaddr) {
+			TMP_LOG(WARNING, "%s: not populated by rte_mempool_populate_default(): "
+				"populated whole, not elastic", mp->name);
+			tp->stock = TP_STOCK_WHOLE;
+			return NULL;
+		}
+		b = tide_chunk_block(mp, tp, mz->addr, mz->len);
+		if (b == NULL)
+			return NULL;
+		tp->claim_mz = mz;
+		return b;
+	}
+	tp_lock(tp);
+	b = tp_search(tp, (uintptr_t)vaddr);
+	tp_unlock(tp);
+	return b;
+}
+
+/*
+ * What the populate op reports for a chunk of the base memzone that gave n objects: on the
+ * memzone's last chunk, the rest of what populate_default asked for, once the adopter has
+ * taken the pool (if it cannot, the pool is populated whole the stock way).
+ */
+static int
+tp_claim(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len, int n)
+{
+	const struct tide_mempool_adopt_hook *hook = tmp_adopter;
+	const struct rte_memzone *mz = tp->claim_mz;
+	int ret = n;
+
+	if (mp->populated_size >= mp->size) {
+		tp->stock = TP_STOCK_WHOLE; /* the base held every object */
+	} else if (RTE_PTR_ADD(vaddr, len) == RTE_PTR_ADD(mz->addr, mz->len)) {
+		if (hook != NULL && hook->adopted(mp, mz) == 0) {
+			ret = (int)(tp->claim_n - tp->claim_given);
+			tp->stock = TP_STOCK_ADOPTED;
+		} else {
+			TMP_LOG(WARNING, "%s: cannot be made elastic: populated whole", mp->name);
+			tp->stock = TP_STOCK_WHOLE;
+		}
+	}
+	tp->claim_given += (uint32_t)ret;
+	return ret;
 }
 
 static int
@@ -674,26 +824,34 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 {
 	struct tpool *tp = mp->pool_data;
 	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
+	bool base = false, own = false;
 	size_t off = 0;
 	int n;
 
 	if (tp->adding != NULL && blk_has(tp->adding, (uintptr_t)vaddr)) {
 		pop.b = tp->adding;
+	} else if (tp->stock == TP_STOCK_ADOPTING &&
+			(pop.b = tp_base_block(mp, tp, vaddr)) != NULL) {
+		base = true;
 	} else {
 		pop.b = tide_chunk_block(mp, tp, vaddr, len);
-		if (pop.b == NULL)
-			return 0;
-		off = blk_meta_size(pop.b->cap);
+		own = true;
 	}
+	if (pop.b == NULL)
+		return 0;
+	if (pop.b->lo == (uintptr_t)vaddr && pop.b != tp->adding)
+		off = blk_meta_size(pop.b->cap);
 	max_objs = RTE_MIN(max_objs, pop.b->cap - pop.b->nb_objs);
-	n = rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
+	n = len > off ? rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
-		tide_pop_obj, &pop);
-	if (n <= 0 && off != 0) {
+		tide_pop_obj, &pop) : 0;
+	if (n <= 0 && own) {
 		tp_lock(tp);
 		tp_unlink(tp, pop.b);
 		tp_unlock(tp);
 	}
+	if (base && n >= 0)
+		n = tp_claim(mp, tp, vaddr, len, n);
 	return n;
 }
 
@@ -1115,4 +1273,18 @@ tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, voi
 	tp->grow_arg = arg;
 	tp_unlock(tp);
 	return 0;
+}
+
+void
+tide_mempool_adopt_hook_set(const struct tide_mempool_adopt_hook *hook)
+{
+	__atomic_store_n(&tmp_adopter, hook, __ATOMIC_RELEASE);
+}
+
+bool
+tide_mempool_in_use_started(const struct rte_mempool *mp)
+{
+	const struct tpool *tp = tp_of(mp);
+
+	return tp != NULL && __atomic_load_n(&tp->started, __ATOMIC_ACQUIRE) != 0;
 }
