@@ -206,6 +206,12 @@ tide_test_hugetlb_kb(void)
 	return test_read_kv("/proc/self/status", "HugetlbPages");
 }
 
+long
+tide_test_hugepages_held(void)
+{
+	return tide_test_hugetlb_kb() / 2048;
+}
+
 void
 tide_test_log_begin(void)
 {

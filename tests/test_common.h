@@ -40,6 +40,13 @@ long tide_test_hugepages_free(void);
 /** Hugetlb kB mapped by this process (/proc/self/status HugetlbPages). */
 long tide_test_hugetlb_kb(void);
 
+/**
+ * 2 MB hugepages this process holds. The tests run EAL with --huge-unlink: no file keeps a
+ * page, so a page the process unmaps is back with the OS. Unlike HugePages_Free, other
+ * processes on the machine do not move it.
+ */
+long tide_test_hugepages_held(void);
+
 /** Start collecting log output; tide_test_log_end() returns it (caller frees). */
 void tide_test_log_begin(void);
 char *tide_test_log_end(void);

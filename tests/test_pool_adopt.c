@@ -58,11 +58,11 @@ mbuf_fresh(const struct rte_mempool *mp, const struct rte_mbuf *m)
 		m->data_len == 0 && m->pkt_len == 0;
 }
 
-/* Hugepage MB this process maps (other processes on the machine do not move it). */
+/* Hugepage MB this process holds (other processes on the machine do not move it). */
 static long
 hugepage_mb(void)
 {
-	return tide_test_hugetlb_kb() / 1024;
+	return tide_test_hugepages_held() * 2;
 }
 
 static void

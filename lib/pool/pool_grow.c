@@ -129,6 +129,8 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 		.bytes = bytes,
 		.born_ns = now,
 		.last_busy_ns = now,
+		.last_alloc_ns = now,
+		.prev_free = UINT32_MAX, /* the first sample sees whatever was taken */
 	};
 	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
 }

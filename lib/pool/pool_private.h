@@ -61,6 +61,8 @@ struct pool_blk {
 	size_t bytes;                 /* hugepage bytes it holds */
 	uint64_t born_ns;             /* when it was added */
 	uint64_t last_busy_ns;        /* last sample that saw an object of it out */
+	uint64_t last_alloc_ns;       /* last sample that saw an object taken from it */
+	uint32_t prev_free;           /* its free objects at the last sample */
 };
 
 /* A request waiting at the wall. */
@@ -129,6 +131,7 @@ struct tide_pool {
 	uint64_t wall_hits;
 	uint64_t reaps;
 	uint64_t cache_drains;
+	uint64_t demotes;
 	uint64_t waits_served;
 	uint64_t waits_timedout;
 	uint64_t waits_cancelled;

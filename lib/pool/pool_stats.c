@@ -42,6 +42,7 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
 	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);
 	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
+	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
 	st->wall_bytes = tp->wall->limit;
 	st->wall_held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
 	st->waiting = __atomic_load_n(&tp->nb_waiting, __ATOMIC_RELAXED);

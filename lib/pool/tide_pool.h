@@ -36,7 +36,11 @@
  * caches' flush threshold to 0 until they hold none of them (their frees bypass the cache
  * while their allocations empty it and refill it from the oldest blocks), then restores
  * it: an lcore that still allocates hands them back by itself. An lcore that neither
- * allocates nor frees keeps what its cache holds, at most 1.5 x cache_size mbufs.
+ * allocates nor frees keeps what its cache holds, at most 1.5 x cache_size mbufs. A block
+ * that keeps the idle blocks above it only because a few of its mbufs are held for long
+ * (nothing taken from it for the idle threshold: what such a cache, or a long-lived table,
+ * holds) is ranked as old, just above the base: the blocks above it can then go, and new
+ * allocations fill it first.
  *
  * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
  * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
@@ -113,7 +117,9 @@ struct tide_pool_stats {
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
 	uint64_t cache_drains;  /**< lcore caches made to hand back the mbufs that alone kept
-				 *   a reap candidate (see Caches in the file comment) */
+				 *   a reap candidate (see the file comment) */
+	uint64_t demotes;       /**< blocks ranked as old because a few long-held mbufs kept
+				 *   the idle blocks above them (see the file comment) */
 	uint64_t wall_bytes;    /**< the wall (shared by a pool set's classes) */
 	uint64_t wall_held;     /**< bytes held under that wall, by all its pools */
 	uint32_t waiting;       /**< requests queued at the wall now */

@@ -33,6 +33,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -87,10 +89,12 @@ enum tp_stock {
  * in the block; every other path calls tp_sync() first.
  */
 struct tpool {
-	uint32_t lock;        /* tp_lock(): guards everything below but ctl and the callback */
+	uint32_t lock;        /* tp_lock(): 0, or the holder's process id; guards everything
+			       * below but ctl and the callback */
 	uint8_t started;      /* an object was taken once; set under the lock, read anywhere */
+	uint32_t magic;       /* TP_MAGIC: pool data of this driver */
 
-	uint32_t cur_seq __rte_cache_aligned; /* bumped whenever cur changes */
+	uint32_t cur_seq __rte_cache_aligned; /* odd while cur changes, bumped twice per change */
 	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for enqueue */
 	uintptr_t cur_span;   /* to sort objects before it takes the lock */
 
@@ -109,6 +113,7 @@ struct tpool {
 	uint64_t nb_double;
 	uint64_t nb_deq_fail;
 	uint64_t nb_lock_yields;
+	uint64_t nb_lock_recovered;
 	tide_mempool_grow_cb_t *grow_cb;
 	void *grow_arg;
 	pthread_mutex_t ctl;  /* serialises block add and remove */
@@ -139,13 +144,71 @@ static const struct tide_mempool_adopt_hook *tmp_adopter;
  */
 #define TP_LOCK_BACKOFF 32
 #define TP_LOCK_YIELD 64
+/* Yields between two looks at whether the holder's process is still alive. */
+#define TP_LOCK_CHECK 16
+
+#define TP_MAGIC 0x74696465u /* "tide" */
+
+/* This process's id, the lock's owner tag (a forked child without exec is not a DPDK
+ * process of its own: it keeps its parent's tag).
+ */
+static uint32_t tmp_self;
+
+RTE_INIT(tmp_self_init)
+{
+	tmp_self = (uint32_t)getpid();
+}
+
+/* Whether process @pid is gone (or a zombie: dead, not yet waited for). */
+static bool
+tmp_process_gone(uint32_t pid)
+{
+	char path[64], state = '?';
+	FILE *f;
+
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return true;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = '?';
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+static void tp_recover(struct tpool *tp, uint32_t dead);
+
+/*
+ * A waiter has yielded long: if the holder's process died (a secondary killed inside the
+ * lock), take the lock over and put the pool back in order. Every critical section leaves
+ * the free lists consistent at every store (counts change after pointers are copied in,
+ * before they are copied out), so what the dead holder was moving is lost with it, never
+ * listed twice.
+ */
+static __rte_noinline bool
+tp_lock_take_over(struct tpool *tp)
+{
+	uint32_t holder = __atomic_load_n(&tp->lock, __ATOMIC_RELAXED);
+
+	if (holder == 0 || holder == tmp_self || !tmp_process_gone(holder))
+		return false;
+	if (!__atomic_compare_exchange_n(&tp->lock, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
+			__ATOMIC_RELAXED))
+		return false;
+	tp_recover(tp, holder);
+	return true;
+}
 
 static __rte_always_inline void
 tp_lock(struct tpool *tp)
 {
-	unsigned int wait = 1, rounds = 0;
+	unsigned int wait = 1, rounds = 0, yields = 0;
+	uint32_t free_lock = 0;
 
-	while (__atomic_exchange_n(&tp->lock, 1, __ATOMIC_ACQUIRE) != 0) {
+	while (!__atomic_compare_exchange_n(&tp->lock, &free_lock, tmp_self, false,
+			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		do {
 			for (unsigned int i = 0; i < wait; i++)
 				rte_pause();
@@ -155,8 +218,11 @@ tp_lock(struct tpool *tp)
 				rounds = 0;
 				__atomic_fetch_add(&tp->nb_lock_yields, 1, __ATOMIC_RELAXED);
 				sched_yield();
+				if (++yields % TP_LOCK_CHECK == 0 && tp_lock_take_over(tp))
+					return;
 			}
 		} while (__atomic_load_n(&tp->lock, __ATOMIC_RELAXED) != 0);
+		free_lock = 0;
 	}
 }
 
@@ -276,6 +342,11 @@ ptr_copy(void **dst, void * const *src, unsigned int k)
 static inline void
 tp_cur_set(struct tpool *tp, struct tblk *b)
 {
+	/* Odd while changing: a holder that dies half-way leaves it odd, and no enqueue
+	 * trusts the range it read then.
+	 */
+	__atomic_store_n(&tp->cur_seq, tp->cur_seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	tp->cur = b;
 	__atomic_store_n(&tp->cur_lo, b != NULL ? b->lo : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&tp->cur_span, b != NULL ? b->hi - b->lo : 0, __ATOMIC_RELAXED);
@@ -307,6 +378,25 @@ tp_load(struct tpool *tp)
 	tp->cur_free = b->nb_free;
 	tp->cur_low = b->low;
 	tp_cur_set(tp, b);
+}
+
+/*
+ * The lock was taken over from process @dead, which died holding it: whatever it was
+ * changing is either done or not started in every field but the current block's range,
+ * which may be half-set. Put the cached counters back and publish a clean range.
+ */
+static void
+tp_recover(struct tpool *tp, uint32_t dead)
+{
+	__atomic_store_n(&tp->cur_seq, tp->cur_seq | 1, __ATOMIC_RELAXED);
+	tp_sync(tp);
+	tp->first = 0;
+	tp_load(tp);
+	if (tp->cur_seq & 1)
+		tp->cur_seq++;
+	__atomic_fetch_add(&tp->nb_lock_recovered, 1, __ATOMIC_RELAXED);
+	TMP_LOG(WARNING, "process %u died holding a pool's lock: taken over by %u", dead,
+		tmp_self);
 }
 
 /* Make room for one more block in both arrays; called without the lock, under ctl. */
@@ -460,12 +550,20 @@ tide_alloc(struct rte_mempool *mp)
 {
 	struct tpool *tp;
 
+	pthread_mutexattr_t attr;
+
 	tp = rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
 	if (tp == NULL) {
 		TMP_LOG(ERR, "%s: no memory for the pool data", mp->name);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&tp->ctl, NULL);
+	/* In shared memory, taken by any process, and not left locked by one that dies. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&tp->ctl, &attr);
+	pthread_mutexattr_destroy(&attr);
+	tp->magic = TP_MAGIC;
 	mp->pool_data = tp;
 	return 0;
 }
@@ -551,12 +649,33 @@ tp_enqueue_rest(struct tpool *tp, void * const *objs, unsigned int n)
 	}
 }
 
+/*
+ * The ops were called on a pool whose data is not this driver's: in a secondary process
+ * whose mempool drivers were registered in another order than the primary's, the pool's
+ * ops index names another driver here. Refuse rather than write into foreign memory.
+ */
+static __rte_noinline int
+tide_foreign(const struct rte_mempool *mp)
+{
+	static uint32_t logged;
+
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) == 0)
+		TMP_LOG(CRIT, "%s: the tide ops were called on a pool of another driver (ops "
+			"index %u): this process registered its mempool drivers in another order "
+			"than the process that created the pool; load the same drivers in the same "
+			"order (-d)", mp->name, (unsigned int)mp->ops_index);
+	return -EPROTO;
+}
+
 static int
 tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 {
 	struct tpool *tp = mp->pool_data;
 	struct tblk *b;
 	unsigned int k;
+
+	if (unlikely(tp->magic != TP_MAGIC))
+		return tide_foreign(mp);
 
 	/*
 	 * Most objects go back to the block dequeue is serving. Find how many lead the
@@ -571,7 +690,8 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 		;
 	tp_lock(tp);
 	b = tp->cur;
-	if (likely(k > 0 && tp->cur_seq == seq && k <= b->nb_objs - tp->cur_free)) {
+	if (likely(k > 0 && tp->cur_seq == seq && (seq & 1) == 0 &&
+			k <= b->nb_objs - tp->cur_free)) {
 		ptr_copy(&b->free[tp->cur_free], objs, k);
 		tp->cur_free += k;
 		objs += k;
@@ -630,6 +750,8 @@ tide_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
 {
 	struct tpool *tp = mp->pool_data;
 
+	if (unlikely(tp->magic != TP_MAGIC))
+		return tide_foreign(mp);
 	if (likely(tp_try_take(tp, objs, n)))
 		return 0;
 	return tide_dequeue_slow(mp, tp, objs, n);
@@ -653,6 +775,10 @@ tide_get_count(const struct rte_mempool *mp)
 	struct tpool *tp = mp->pool_data;
 	uint64_t out;
 
+	if (unlikely(tp->magic != TP_MAGIC)) {
+		tide_foreign(mp);
+		return 0;
+	}
 	/* Read without tp_sync(): counting must not cost the data path its cached block. */
 	tp_lock(tp);
 	out = tp_count_out(tp);
@@ -870,6 +996,16 @@ RTE_MEMPOOL_REGISTER_OPS(tide_ops);
 
 /* ---- control calls ---------------------------------------------------------------- */
 
+/* Serialise block add, remove and object walks; a process that died holding it left the
+ * lists as its last completed step did (they change under ctl only in the primary).
+ */
+static void
+tp_ctl_lock(struct tpool *tp)
+{
+	if (pthread_mutex_lock(&tp->ctl) == EOWNERDEAD)
+		pthread_mutex_consistent(&tp->ctl);
+}
+
 static bool
 tmp_uses_tide_ops(const struct rte_mempool *mp)
 {
@@ -910,7 +1046,8 @@ bool
 tide_mempool_is_tide(const struct rte_mempool *mp)
 {
 	return tmp_uses_tide_ops(mp) && (mp->flags & RTE_MEMPOOL_F_POOL_CREATED) != 0 &&
-		mp->pool_data != NULL;
+		mp->pool_data != NULL &&
+		((const struct tpool *)mp->pool_data)->magic == TP_MAGIC;
 }
 
 unsigned int
@@ -1043,7 +1180,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 		TMP_LOG(ERR, "not a tide mempool (or no memory for its pool data)");
 		return tmp_error(EINVAL);
 	}
-	pthread_mutex_lock(&tp->ctl);
+	tp_ctl_lock(tp);
 	ret = tmp_add_check(mp, addr, len);
 	if (ret == 0)
 		ret = tp_reserve_slot(tp, mp->socket_id);
@@ -1119,7 +1256,7 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 
 	if (tp == NULL)
 		return tmp_error(EINVAL);
-	pthread_mutex_lock(&tp->ctl);
+	tp_ctl_lock(tp);
 	tp_lock(tp);
 	tp_sync(tp);
 	b = tp_live_by_id(tp, id);
@@ -1145,6 +1282,39 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	tmp_release_chunks(&chunks, true);
 	pthread_mutex_unlock(&tp->ctl);
 	return 0;
+}
+
+int
+tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
+{
+	struct tpool *tp = tp_of(mp);
+	struct tblk *b;
+	uint32_t i;
+	int ret = 0;
+
+	if (tp == NULL)
+		return tmp_error(EINVAL);
+	tp_lock(tp);
+	tp_sync(tp);
+	b = tp_live_by_id(tp, id);
+	if (b == NULL) {
+		ret = -ENOENT;
+	} else if (pos >= tp->nb_live) {
+		ret = -EINVAL;
+	} else {
+		for (i = b->pos; i > pos; i--)
+			tp->age[i] = tp->age[i - 1];
+		for (i = b->pos; i < pos; i++)
+			tp->age[i] = tp->age[i + 1];
+		tp->age[pos] = b;
+		for (i = 0; i < tp->nb_live; i++)
+			tp->age[i]->pos = i;
+		/* Dequeue looks again from the oldest for free objects. */
+		tp->first = 0;
+		tp_load(tp);
+	}
+	tp_unlock(tp);
+	return ret < 0 ? tmp_error(-ret) : 0;
 }
 
 unsigned int
@@ -1219,6 +1389,7 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	tp_unlock(tp);
 	st->nb_deq_fail = __atomic_load_n(&tp->nb_deq_fail, __ATOMIC_RELAXED);
 	st->nb_lock_yields = __atomic_load_n(&tp->nb_lock_yields, __ATOMIC_RELAXED);
+	st->nb_lock_recovered = __atomic_load_n(&tp->nb_lock_recovered, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1230,7 +1401,7 @@ tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *ar
 
 	if (tp == NULL || cb == NULL)
 		return tmp_error(EINVAL);
-	pthread_mutex_lock(&tp->ctl);
+	tp_ctl_lock(tp);
 	n = (int)rte_mempool_obj_iter(mp, cb, arg);
 	pthread_mutex_unlock(&tp->ctl);
 	return n;
