@@ -212,7 +212,7 @@ cmd_die(struct rte_mempool *mp)
 #ifdef TIDE_FAULT_INJECTION
 	printf("ready=1\n");
 	fflush(stdout);
-	tide_fault_arm(TIDE_FAULT_DIE_IN_LOCK, 0, 1);
+	tide_fault_pvt_arm(TIDE_FAULT_DIE_IN_LOCK, 0, 1);
 	rte_mempool_generic_put(mp, (void **)&m, 1, NULL); /* to the driver: it kills us */
 #endif
 	printf("error=still alive\n");

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #define _GNU_SOURCE /* pthread_attr_setaffinity_np */
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -72,33 +74,35 @@ tide_test_file_prefix(void)
 	return test_prefix;
 }
 
-/* A primary for secondaries: its hugepage files must stay while it runs; remove them at
- * the end (a crash leaves them to scripts/setup.sh).
- */
-static void
-test_remove_hugepage_files(void)
+/* Whether this primary keeps its hugepage files while it runs (secondaries attach). */
+static bool
+test_keeps_huge_files(void)
 {
-	char cmd[128];
+	const char *keep = getenv("TIDE_TEST_HUGE_FILES");
 
-	snprintf(cmd, sizeof(cmd), "rm -f /dev/hugepages/%smap_* 2>/dev/null", test_prefix);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove the hugepage files of %s\n", test_prefix);
+	return tide_test_shared_memory || (keep != NULL && strcmp(keep, "keep") == 0);
 }
 
 static int
 test_eal_init(int argc, char **argv, const char *exe)
 {
+	const char *primary = getenv("TIDE_TEST_PRIMARY");
 	char *eal[TEST_MAX_EAL_ARGS];
 	int n = 0, i;
 
-	snprintf(test_prefix, sizeof(test_prefix), "tide-%s-%d", exe, (int)getpid());
+	if (primary != NULL)
+		snprintf(test_prefix, sizeof(test_prefix), "%s", primary);
+	else
+		snprintf(test_prefix, sizeof(test_prefix), "tide-%s-%d", exe, (int)getpid());
 	eal[n++] = argv[0];
 	eal[n++] = "-l";
 	eal[n++] = "0-1";
 	eal[n++] = "--no-pci";
 	eal[n++] = "--file-prefix";
 	eal[n++] = test_prefix;
-	if (!tide_test_shared_memory)
+	if (primary != NULL)
+		eal[n++] = "--proc-type=secondary";
+	else if (!test_keeps_huge_files())
 		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
@@ -106,6 +110,44 @@ test_eal_init(int argc, char **argv, const char *exe)
 		eal[n++] = argv[i];
 	eal[n] = NULL;
 	return rte_eal_init(n, eal);
+}
+
+/*
+ * A primary that kept its hugepage files (TIDE_TEST_HUGE_FILES=keep) removes them as it
+ * ends: they would hold their pages until the next DPDK start. (Mapped, they go away with
+ * the process.)
+ */
+static void
+test_unlink_huge_files(void)
+{
+	char line[512], dir[256], path[512 + 256];
+	size_t plen = strlen(test_prefix);
+	FILE *mounts;
+
+	if (tide_test_is_secondary() || !test_keeps_huge_files() || test_prefix[0] == '\0')
+		return;
+	mounts = fopen("/proc/mounts", "r");
+	if (mounts == NULL)
+		return;
+	while (fgets(line, sizeof(line), mounts) != NULL) {
+		struct dirent *e;
+		DIR *d;
+
+		if (sscanf(line, "%*s %255s hugetlbfs", dir) != 1 ||
+				strstr(line, " hugetlbfs ") == NULL)
+			continue;
+		d = opendir(dir);
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, test_prefix, plen) == 0 &&
+					strncmp(e->d_name + plen, "map_", 4) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	fclose(mounts);
 }
 
 int
@@ -141,10 +183,10 @@ tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	if (CU_get_run_summary()->nAsserts == 0 && CU_get_run_summary()->nTestsRun == 0)
 		failures = 1; /* a filter that selects nothing is a mistake */
 	CU_cleanup_registry();
-	if (need_eal)
+	if (need_eal) {
 		rte_eal_cleanup();
-	if (need_eal && tide_test_shared_memory)
-		test_remove_hugepage_files();
+		test_unlink_huge_files();
+	}
 	return failures == 0 ? 0 : 1;
 }
 
@@ -249,6 +291,68 @@ tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms)
 	return cond(arg);
 }
 
+char
+tide_test_thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	/* "tid (comm) S ...": the comm may hold spaces and parentheses; the last ')' ends it. */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+bool
+tide_test_is_secondary(void)
+{
+	return getenv("TIDE_TEST_PRIMARY") != NULL;
+}
+
+int
+tide_test_run_secondary(const char *filter)
+{
+	extern char **environ;
+	char exe[4096], var[128], **env;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int status, n = 0, ret = -1;
+	pid_t pid;
+
+	if (len <= 0)
+		return -1;
+	exe[len] = '\0';
+	/* Its environment, made before fork(): the child only calls execve(). */
+	while (environ[n] != NULL)
+		n++;
+	env = calloc((size_t)n + 2, sizeof(*env));
+	if (env == NULL)
+		return -1;
+	memcpy(env, environ, (size_t)n * sizeof(*env));
+	snprintf(var, sizeof(var), "TIDE_TEST_PRIMARY=%s", test_prefix);
+	env[n] = var;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char *const args[] = { exe, "--", (char *)(uintptr_t)filter, NULL };
+
+		execve(exe, args, env);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	free(env);
+	return ret;
+}
+
 int
 tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg)
 {
@@ -311,7 +415,7 @@ void
 tide_test_clock_fake(void)
 {
 	__atomic_store_n(&test_fake_ns, tide_test_now_ns(), __ATOMIC_RELEASE);
-	tide_fault_clock_set(test_fake_clock);
+	tide_fault_pvt_clock_set(test_fake_clock);
 }
 
 void
@@ -323,7 +427,7 @@ tide_test_clock_advance(uint64_t ns)
 void
 tide_test_clock_real(void)
 {
-	tide_fault_clock_set(NULL);
+	tide_fault_pvt_clock_set(NULL);
 }
 #else
 void

@@ -7,10 +7,14 @@
  * --file-prefix), a suite filter, hugepage accounting, log capture and thread helpers.
  *
  * A test executable is run as:  test_x [EAL args...] [-- suite-or-test-name...]
- * The EAL gets "-l 0-1 --no-pci --file-prefix tide-<exe>-<pid>" plus the given EAL args.
+ * The EAL gets "-l 0-1 --no-pci --file-prefix tide-<exe>-<pid> --huge-unlink" plus the
+ * given EAL args. With TIDE_TEST_HUGE_FILES=keep in the environment it keeps its hugepage
+ * files (no --huge-unlink), so that a secondary process can attach to it
+ * (tide_test_run_secondary()).
  */
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -92,6 +96,22 @@ int tide_test_worker_lcore(void);
  * inherit its one CPU, and only take turns with it. Returns pthread_create()'s result.
  */
 int tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/**
+ * The scheduler state of thread @p tid of this process, as /proc shows it: 'R' running,
+ * 'S' asleep (in a blocking system call), ...; '?' if it cannot be read.
+ */
+char tide_test_thread_state(pid_t tid);
+
+/**
+ * Run this executable again as a secondary process of this one (which must have been
+ * started with TIDE_TEST_HUGE_FILES=keep), with only the tests that @p filter selects.
+ * Returns its exit code (0: they passed), or -1 if it could not be run.
+ */
+int tide_test_run_secondary(const char *filter);
+
+/** True in a process tide_test_run_secondary() started. */
+bool tide_test_is_secondary(void);
 
 /** Poll @p cond(arg) every millisecond until true or @p timeout_ms; returns its last value. */
 bool tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms);

@@ -967,9 +967,9 @@ scen_handshake_faults(void)
 				strncmp(fault_cases[i].fault, "die-", 4) == 0)
 			fault_run(m, TIDE_DONOR_HUGE, 2 * MB, &fault_cases[i]);
 	/* A donor that cannot be started (the third of three). */
-	tide_fault_arm(TIDE_FAULT_SPAWN, 2, 1);
+	tide_fault_pvt_arm(TIDE_FAULT_SPAWN, 2, 1);
 	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
-	tide_fault_arm(TIDE_FAULT_SPAWN, 0, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_SPAWN, 0, 0);
 	TDU_CHECK(r == NULL && rte_errno == EAGAIN);
 	TDU_CHECK(stats(m).spawn_failures == 1);
 	check_nothing_left(m, tdu_fd_count(), "a spawn failure");

@@ -458,10 +458,10 @@ test_failed_populate_leaves_pool_intact(void)
 	mz = rte_memzone_reserve_aligned("tmt_popfail_mz", BLOCK_LEN, SOCKET_ID_ANY, 0,
 		RTE_CACHE_LINE_SIZE);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
-	tide_fault_arm(TIDE_FAULT_POPULATE, 0, 1);
+	tide_fault_pvt_arm(TIDE_FAULT_POPULATE, 0, 1);
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL,
 		mz_free_cb, (void *)(uintptr_t)mz), -ENOMEM);
-	tide_fault_arm(TIDE_FAULT_POPULATE, 0, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_POPULATE, 0, 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
 	CU_ASSERT_EQUAL(obj_iter_count(mp), objs);
 	CU_ASSERT_EQUAL(mp->nb_mem_chunks, chunks);

@@ -337,7 +337,7 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 
 	n = pstats(mp).nb_objs;
 	m = calloc(n * 2, sizeof(*m));
-	tide_fault_arm(TIDE_FAULT_MEMZONE, 0, 1000000);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 1000000);
 	tide_test_log_begin();
 	while (got < n * 2 && (m[got] = rte_pktmbuf_alloc(mp)) != NULL)
 		got++;
@@ -356,7 +356,7 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 	CU_ASSERT_EQUAL(rte_mbuf_check(m[got], 1, NULL), 0);
 	got++;
 	/* Hugepages back: growth resumes. */
-	tide_fault_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
 	m[got] = rte_pktmbuf_alloc(mp);
 	CU_ASSERT_PTR_NOT_NULL(m[got]);
 	if (m[got] != NULL)

@@ -149,7 +149,7 @@ pool_now_ns(void)
 	struct timespec ts;
 
 #ifdef TIDE_FAULT_INJECTION
-	tide_fault_clock_t *clock = tide_fault_clock();
+	tide_fault_clock_t *clock = tide_fault_pvt_clock();
 
 	if (clock != NULL)
 		return clock();
