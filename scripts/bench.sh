@@ -62,6 +62,11 @@ if [ -z "$bench" ]; then
 fi
 bench=$(cd "$(dirname "$bench")" && pwd)/$(basename "$bench")
 [ -x "$bench" ] || die "no tide-bench at $bench"
+# The helper the donor scenario starts, from the build tree tide-bench comes from.
+helper=$(dirname "$(dirname "$bench")")/tide-donor/tide-donor
+if [ -z "${TIDE_DONOR_HELPER:-}" ] && [ -x "$helper" ]; then
+	export TIDE_DONOR_HELPER=$helper
+fi
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 out=${out:-$root/bench-out/$(date +%Y%m%d-%H%M%S)-${commit%% *}}
@@ -193,13 +198,15 @@ plot() {
 d=$out/plotdata
 mkdir -p "$d"
 if [ -s "$out/footprint-series.csv" ]; then
-	for v in fixed tide; do
+	for v in fixed tide plugin; do
 		awk -F, -v v="$v" 'NR > 1 && $1 == v && $2 == 0 { print $3, $4, $5 }' \
 			"$out/footprint-series.csv" >"$d/footprint-$v.dat"
 	done
+	plugin=
+	[ ! -s "$d/footprint-plugin.dat" ] || plugin=$d/footprint-plugin.dat
 	[ -s "$d/footprint-tide.dat" ] && [ -s "$d/footprint-fixed.dat" ] &&
-		plot footprint footprint.gp \
-			"fixed='$d/footprint-fixed.dat'; tide='$d/footprint-tide.dat'"
+		plot footprint footprint.gp "fixed='$d/footprint-fixed.dat';" \
+			"tide='$d/footprint-tide.dat'; plugin='$plugin'"
 fi
 if [ -s "$out/mempool.csv" ]; then
 	awk -F, '$3 == "ratio" && $2 ~ /^tide:(ring_mp_mc|stack)\// {

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Prepare this machine for tidepool: Debian packages, 2 MB hugepages, hugetlbfs.
+# Prepare this machine for tidepool: Debian packages, 2 MB hugepages, hugetlbfs, and the
+# clean-up of what killed DPDK processes left behind (their hugepage files, which keep
+# their pages until deleted, and tidepool programs' runtime directories).
 # Idempotent: run it as often as you like; it says what it changed.
+#   scripts/setup.sh            everything
+#   scripts/setup.sh --clean    the clean-up only
 #
 # Environment:
 #   TIDE_HUGEPAGES   2 MB pages to reserve (default 1024 = 2 GiB; at least 512)
 #   TIDE_SKIP_APT=1  do not touch packages
 set -euo pipefail
+
+clean_only=0
+case "${1:-}" in
+--clean) clean_only=1 ;;
+"") ;;
+*) printf 'usage: %s [--clean]\n' "$0" >&2; exit 2 ;;
+esac
 
 want=${TIDE_HUGEPAGES:-1024}
 min=512
@@ -82,7 +93,45 @@ clean_runtime_dirs() {
 	[ "$n" -eq 0 ] || say "removed $n stale DPDK runtime dir(s) of tidepool programs"
 }
 
-[ "${TIDE_SKIP_APT:-0}" = 1 ] || install_packages
-reserve_hugepages
-mount_hugetlbfs
+# Hugepage files of DPDK processes that are gone. DPDK names them <prefix>map_<n> in a
+# hugetlbfs mount; a live process maps each of its files or holds it open (and locked), so
+# a file that no process maps or holds belongs to a process that died without cleaning up
+# (killed with -9, say, while it ran without --huge-unlink): it keeps its hugepages until
+# it is deleted. Other files in the mounts (not DPDK's) are left alone.
+clean_hugepage_files() {
+	local mounts=() busy f n=0 kb=0 blocks bsize
+	mapfile -t mounts < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts)
+	[ ${#mounts[@]} -gt 0 ] || return 0
+	# What every live process maps or holds open (one pass over /proc).
+	busy=$(mktemp /tmp/tide-setup.XXXXXX)
+	# (Processes come and go while /proc is read: its errors are expected.)
+	{
+		cat /proc/[0-9]*/maps 2>/dev/null || true
+	} | awk '$6 ~ /^\// { print $6 }' >"$busy"
+	find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\n' 2>/dev/null >>"$busy" || true
+	while read -r f; do
+		grep -qxF -- "$f" "$busy" && continue
+		# A process that started since the pass above: look at this file again.
+		if { find /proc/[0-9]*/fd -maxdepth 1 -type l -lname "$f" 2>/dev/null || true; } |
+				grep -q .; then
+			continue
+		fi
+		read -r blocks bsize < <(stat -c '%b %B' -- "$f")
+		rm -f -- "$f" && n=$((n + 1)) && kb=$((kb + blocks * bsize / 1024))
+	done < <(find "${mounts[@]}" -maxdepth 1 -type f -name '*map_[0-9]*' 2>/dev/null || true)
+	rm -f "$busy"
+	if [ "$n" -eq 0 ]; then
+		say "hugepage files: none left behind by dead DPDK processes"
+	else
+		say "removed $n stale hugepage file(s) of dead DPDK processes: $((kb / 1024)) MB" \
+			"given back"
+	fi
+}
+
+if [ "$clean_only" -eq 0 ]; then
+	[ "${TIDE_SKIP_APT:-0}" = 1 ] || install_packages
+	reserve_hugepages
+	mount_hugetlbfs
+fi
+clean_hugepage_files
 clean_runtime_dirs

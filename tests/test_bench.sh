@@ -25,6 +25,7 @@ check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50
 check fanout --rounds 1 --ms 20
 check zctx --rounds 1 --ms 20
+check donor --rounds 1 --ms 20
 # --sizes runs those sizes only.
 out=$("$bench" zctx --rounds 1 --ms 20 --sizes 128,32768 2>/dev/null)
 sizes=$(echo "$out" | sed -n 's|^zctx,[a-z]*/zc/\([0-9]*\),tput,.*|\1|p' | sort -u | tr '\n' ' ')

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #define _GNU_SOURCE /* pthread_attr_setaffinity_np */
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 
 #include "test_common.h"
+#include "tide_fault.h"
 
 #define TEST_MAX_EAL_ARGS 64
 
@@ -59,27 +65,89 @@ test_apply_filter(void)
 	}
 }
 
+bool tide_test_shared_memory;
+static char test_prefix[64];
+
+const char *
+tide_test_file_prefix(void)
+{
+	return test_prefix;
+}
+
+/* Whether this primary keeps its hugepage files while it runs (secondaries attach). */
+static bool
+test_keeps_huge_files(void)
+{
+	const char *keep = getenv("TIDE_TEST_HUGE_FILES");
+
+	return tide_test_shared_memory || (keep != NULL && strcmp(keep, "keep") == 0);
+}
+
 static int
 test_eal_init(int argc, char **argv, const char *exe)
 {
-	static char prefix[64];
+	const char *primary = getenv("TIDE_TEST_PRIMARY");
 	char *eal[TEST_MAX_EAL_ARGS];
 	int n = 0, i;
 
-	snprintf(prefix, sizeof(prefix), "tide-%s-%d", exe, (int)getpid());
+	if (primary != NULL)
+		snprintf(test_prefix, sizeof(test_prefix), "%s", primary);
+	else
+		snprintf(test_prefix, sizeof(test_prefix), "tide-%s-%d", exe, (int)getpid());
 	eal[n++] = argv[0];
 	eal[n++] = "-l";
 	eal[n++] = "0-1";
 	eal[n++] = "--no-pci";
 	eal[n++] = "--file-prefix";
-	eal[n++] = prefix;
-	eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
+	eal[n++] = test_prefix;
+	if (primary != NULL)
+		eal[n++] = "--proc-type=secondary";
+	else if (!test_keeps_huge_files())
+		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
 	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)
 		eal[n++] = argv[i];
 	eal[n] = NULL;
 	return rte_eal_init(n, eal);
+}
+
+/*
+ * A primary that kept its hugepage files (TIDE_TEST_HUGE_FILES=keep) removes them as it
+ * ends: they would hold their pages until the next DPDK start. (Mapped, they go away with
+ * the process.)
+ */
+static void
+test_unlink_huge_files(void)
+{
+	char line[512], dir[256], path[512 + 256];
+	size_t plen = strlen(test_prefix);
+	FILE *mounts;
+
+	if (tide_test_is_secondary() || !test_keeps_huge_files() || test_prefix[0] == '\0')
+		return;
+	mounts = fopen("/proc/mounts", "r");
+	if (mounts == NULL)
+		return;
+	while (fgets(line, sizeof(line), mounts) != NULL) {
+		struct dirent *e;
+		DIR *d;
+
+		if (sscanf(line, "%*s %255s hugetlbfs", dir) != 1 ||
+				strstr(line, " hugetlbfs ") == NULL)
+			continue;
+		d = opendir(dir);
+		if (d == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, test_prefix, plen) == 0 &&
+					strncmp(e->d_name + plen, "map_", 4) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	fclose(mounts);
 }
 
 int
@@ -115,8 +183,10 @@ tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	if (CU_get_run_summary()->nAsserts == 0 && CU_get_run_summary()->nTestsRun == 0)
 		failures = 1; /* a filter that selects nothing is a mistake */
 	CU_cleanup_registry();
-	if (need_eal)
+	if (need_eal) {
 		rte_eal_cleanup();
+		test_unlink_huge_files();
+	}
 	return failures == 0 ? 0 : 1;
 }
 
@@ -149,6 +219,12 @@ long
 tide_test_hugetlb_kb(void)
 {
 	return test_read_kv("/proc/self/status", "HugetlbPages");
+}
+
+long
+tide_test_hugepages_held(void)
+{
+	return tide_test_hugetlb_kb() / 2048;
 }
 
 void
@@ -215,6 +291,68 @@ tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms)
 	return cond(arg);
 }
 
+char
+tide_test_thread_state(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	n = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	/* "tid (comm) S ...": the comm may hold spaces and parentheses; the last ')' ends it. */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+bool
+tide_test_is_secondary(void)
+{
+	return getenv("TIDE_TEST_PRIMARY") != NULL;
+}
+
+int
+tide_test_run_secondary(const char *filter)
+{
+	extern char **environ;
+	char exe[4096], var[128], **env;
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int status, n = 0, ret = -1;
+	pid_t pid;
+
+	if (len <= 0)
+		return -1;
+	exe[len] = '\0';
+	/* Its environment, made before fork(): the child only calls execve(). */
+	while (environ[n] != NULL)
+		n++;
+	env = calloc((size_t)n + 2, sizeof(*env));
+	if (env == NULL)
+		return -1;
+	memcpy(env, environ, (size_t)n * sizeof(*env));
+	snprintf(var, sizeof(var), "TIDE_TEST_PRIMARY=%s", test_prefix);
+	env[n] = var;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		char *const args[] = { exe, "--", (char *)(uintptr_t)filter, NULL };
+
+		execve(exe, args, env);
+		_exit(127);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	free(env);
+	return ret;
+}
+
 int
 tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg)
 {
@@ -233,4 +371,187 @@ tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg)
 		ret = pthread_create(t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	return ret;
+}
+
+const char *
+tide_test_use_profiles(const char *text)
+{
+	static char path[64];
+	ssize_t len;
+	int fd;
+
+	if (path[0] != '\0') {
+		unlink(path);
+		path[0] = '\0';
+	}
+	if (text == NULL) {
+		unsetenv("TIDE_POOL_PROFILES");
+		return NULL;
+	}
+	strcpy(path, "/tmp/tide-profiles-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return NULL;
+	len = (ssize_t)strlen(text);
+	if (write(fd, text, (size_t)len) != len) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	setenv("TIDE_POOL_PROFILES", path, 1);
+	return path;
+}
+
+#ifdef TIDE_FAULT_INJECTION
+static uint64_t test_fake_ns;
+
+static uint64_t
+test_fake_clock(void)
+{
+	return __atomic_load_n(&test_fake_ns, __ATOMIC_ACQUIRE);
+}
+
+void
+tide_test_clock_fake(void)
+{
+	__atomic_store_n(&test_fake_ns, tide_test_now_ns(), __ATOMIC_RELEASE);
+	tide_fault_pvt_clock_set(test_fake_clock);
+}
+
+void
+tide_test_clock_advance(uint64_t ns)
+{
+	__atomic_fetch_add(&test_fake_ns, ns, __ATOMIC_ACQ_REL);
+}
+
+void
+tide_test_clock_real(void)
+{
+	tide_fault_pvt_clock_set(NULL);
+}
+#else
+void
+tide_test_clock_fake(void)
+{
+}
+
+void
+tide_test_clock_advance(uint64_t ns __rte_unused)
+{
+}
+
+void
+tide_test_clock_real(void)
+{
+}
+#endif
+
+/* Where a shared library goes in dir: under its soname (libx.so.1.2.3 -> libx.so.1). */
+static void
+test_soname_path(const char *from, const char *dir, char *to, size_t len)
+{
+	const char *base = strrchr(from, '/');
+	char *so, *dot;
+
+	snprintf(to, len, "%s/%s", dir, base != NULL ? base + 1 : from);
+	so = strstr(to + strlen(dir), ".so.");
+	if (so != NULL && (dot = strchr(so + 4, '.')) != NULL)
+		*dot = '\0';
+}
+
+static int
+test_copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[65536];
+	size_t n;
+
+	if (in == NULL || out == NULL) {
+		if (in != NULL)
+			fclose(in);
+		if (out != NULL)
+			fclose(out);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	return fclose(out);
+}
+
+const char *
+tide_test_stage_plugin(char *dir, size_t len)
+{
+	static char staged[PATH_MAX];
+	const char *plugin = getenv("TIDE_PLUGIN"), *common = getenv("TIDE_PLUGIN_DEPS");
+	char dep[PATH_MAX];
+
+	if (plugin == NULL)
+		return NULL;
+	snprintf(dir, len, "/run/tide-plugin-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	test_soname_path(plugin, dir, staged, sizeof(staged));
+	if (test_copy_file(plugin, staged) != 0)
+		return NULL;
+	if (common != NULL) {
+		test_soname_path(common, dir, dep, sizeof(dep));
+		if (test_copy_file(common, dep) != 0)
+			return NULL;
+	}
+	return staged;
+}
+
+void
+tide_test_unstage_plugin(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+pid_t
+tide_test_spawn(char *const argv[], const char *out, const char *libdir)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid != 0)
+		return pid;
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	if (getenv("TIDE_CHILD_PRELOAD") != NULL && strstr(argv[0], "/usr/bin/") == argv[0]) {
+		/* A stock program loading our sanitized plugin needs the runtime first. */
+		setenv("LD_PRELOAD", getenv("TIDE_CHILD_PRELOAD"), 1);
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	}
+	if (libdir != NULL)
+		setenv("LD_LIBRARY_PATH", libdir, 1);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+char *
+tide_test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	long len;
+
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	if (text != NULL && fread(text, 1, (size_t)len, f) != (size_t)len)
+		text[0] = '\0';
+	fclose(f);
+	return text != NULL ? text : strdup("");
 }

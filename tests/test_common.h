@@ -7,11 +7,17 @@
  * --file-prefix), a suite filter, hugepage accounting, log capture and thread helpers.
  *
  * A test executable is run as:  test_x [EAL args...] [-- suite-or-test-name...]
- * The EAL gets "-l 0-1 --no-pci --file-prefix tide-<exe>-<pid>" plus the given EAL args.
+ * The EAL gets "-l 0-1 --no-pci --file-prefix tide-<exe>-<pid> --huge-unlink" plus the
+ * given EAL args. With TIDE_TEST_HUGE_FILES=keep in the environment it keeps its hugepage
+ * files (no --huge-unlink), so that a secondary process can attach to it
+ * (tide_test_run_secondary()).
  */
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +33,35 @@ typedef int (tide_test_register_t)(void);
 int tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	tide_test_register_t *reg);
 
+/**
+ * Set before tide_test_main() by suites whose secondary processes attach to the test
+ * process: EAL then keeps its hugepage files while it runs (no --huge-unlink), and they
+ * are removed at the end.
+ */
+extern bool tide_test_shared_memory;
+
+/** The test process's EAL --file-prefix (for secondaries to attach). */
+const char *tide_test_file_prefix(void);
+
+/**
+ * EAL refuses a -d plugin below a world-writable directory (/tmp, where a clean clone may
+ * live): copy the tide plugin (TIDE_PLUGIN) and the library it needs (TIDE_PLUGIN_DEPS) to a
+ * private directory under /run, @p dir (@p len bytes). Returns the staged plugin's path
+ * (static), or NULL. tide_test_unstage_plugin() removes the directory.
+ */
+const char *tide_test_stage_plugin(char *dir, size_t len);
+void tide_test_unstage_plugin(const char *dir);
+
+/**
+ * Start @p argv[0] with @p argv, its output to the file @p out, LD_LIBRARY_PATH @p libdir
+ * (NULL: inherited); a stock program under /usr/bin gets TIDE_CHILD_PRELOAD preloaded.
+ * Returns its pid (fork()'s result).
+ */
+pid_t tide_test_spawn(char *const argv[], const char *out, const char *libdir);
+
+/** A file's whole text (caller frees; empty when it cannot be read). */
+char *tide_test_read_file(const char *path);
+
 /** Add a suite; the helpers below register tests into it. */
 CU_pSuite tide_test_suite(const char *name);
 
@@ -35,6 +70,13 @@ long tide_test_hugepages_free(void);
 
 /** Hugetlb kB mapped by this process (/proc/self/status HugetlbPages). */
 long tide_test_hugetlb_kb(void);
+
+/**
+ * 2 MB hugepages this process holds. The tests run EAL with --huge-unlink: no file keeps a
+ * page, so a page the process unmaps is back with the OS. Unlike HugePages_Free, other
+ * processes on the machine do not move it.
+ */
+long tide_test_hugepages_held(void);
 
 /** Start collecting log output; tide_test_log_end() returns it (caller frees). */
 void tide_test_log_begin(void);
@@ -55,7 +97,39 @@ int tide_test_worker_lcore(void);
  */
 int tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/**
+ * The scheduler state of thread @p tid of this process, as /proc shows it: 'R' running,
+ * 'S' asleep (in a blocking system call), ...; '?' if it cannot be read.
+ */
+char tide_test_thread_state(pid_t tid);
+
+/**
+ * Run this executable again as a secondary process of this one (which must have been
+ * started with TIDE_TEST_HUGE_FILES=keep), with only the tests that @p filter selects.
+ * Returns its exit code (0: they passed), or -1 if it could not be run.
+ */
+int tide_test_run_secondary(const char *filter);
+
+/** True in a process tide_test_run_secondary() started. */
+bool tide_test_is_secondary(void);
+
 /** Poll @p cond(arg) every millisecond until true or @p timeout_ms; returns its last value. */
 bool tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms);
+
+/**
+ * Pool profiles for the pools created through the stock API from now on: @p text goes to
+ * a file that TIDE_POOL_PROFILES names (the pool library reads it at each stock
+ * creation); NULL removes it. Returns the file's path (valid until the next call).
+ */
+const char *tide_test_use_profiles(const char *text);
+
+/**
+ * Drive the pool library's clock by hand (fault-injection builds): from now on it reads a
+ * fake clock that starts at the real time and moves only by tide_test_clock_advance().
+ * tide_test_clock_real() goes back to the real clock.
+ */
+void tide_test_clock_fake(void);
+void tide_test_clock_advance(uint64_t ns);
+void tide_test_clock_real(void);
 
 #endif

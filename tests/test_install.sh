@@ -43,3 +43,20 @@ out=$(LD_LIBRARY_PATH=$libdir "$tmp/zctx_send" $eal --vdev net_null0 2>&1)
 echo "$out"
 echo "$out" | grep -q "status 0, 262144 bytes sent" ||
 	{ echo "the zctx example did not complete its send"; exit 1; }
+
+# An application that names no tidepool symbol, built as the README says with the
+# toolchain's defaults (Debian's gcc links --as-needed unless sanitizing: ask for it then),
+# run with no LD_LIBRARY_PATH: linking libtidepool registers the tide ops, and the installed
+# libraries are found through the RUNPATH libtidepool.pc records.
+# shellcheck disable=SC2086
+cc -Wall -Wextra -Werror $san ${san:+-Wl,--as-needed} "$src/examples/stock_pool.c" \
+	$(pkg-config --cflags --libs libtidepool libdpdk) -o "$tmp/stock_pool"
+readelf -d "$tmp/stock_pool" | grep -q "NEEDED.*librte_mempool_tide" ||
+	{ echo "--as-needed dropped the tide driver library"; exit 1; }
+# shellcheck disable=SC2086
+out=$(env -u LD_LIBRARY_PATH "$tmp/stock_pool" $eal 2>&1)
+echo "$out"
+echo "$out" | grep -q "^all back: 0 in use, full 1" ||
+	{ echo "the stock-API example did not run"; exit 1; }
+echo "$out" | grep -q "^created: [0-9]* of 16384 mbufs populated, 0 in use" ||
+	{ echo "the stock-API pool was not made elastic"; exit 1; }

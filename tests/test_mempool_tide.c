@@ -114,6 +114,18 @@ mem_iter_count(struct rte_mempool *mp)
 	return n;
 }
 
+/*
+ * The stock queries agree with @p out objects allocated: in use counts exactly them,
+ * avail counts the rest of the pool's size (free or not yet populated), full only at 0.
+ */
+static void
+assert_stock_counts(const struct rte_mempool *mp, unsigned int out)
+{
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), out);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), mp->size - out);
+	CU_ASSERT_EQUAL(rte_mempool_full(mp), out == 0);
+}
+
 static struct tide_mempool_stats
 stats(const struct rte_mempool *mp)
 {
@@ -133,6 +145,9 @@ in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
 	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
 }
 
+/* A stock pktmbuf pool whose profile says "fixed" is populated whole, as stock DPDK does:
+ * the driver alone, no elastic pool library in the way.
+ */
 static void
 test_stock_pktmbuf_pool_uses_tide(void)
 {
@@ -141,15 +156,17 @@ test_stock_pktmbuf_pool_uses_tide(void)
 	unsigned int i, n = 4096;
 	struct tide_mempool_stats st;
 
+	tide_test_use_profiles("tmt_stock fixed\n");
 	mp = rte_pktmbuf_pool_create_by_ops("tmt_stock", n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		SOCKET_ID_ANY, TIDE_MEMPOOL_OPS_NAME);
+	tide_test_use_profiles(NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
 	CU_ASSERT_TRUE(tide_mempool_is_tide(mp));
 	st = stats(mp);
 	CU_ASSERT_EQUAL(st.nb_objs, n);
 	CU_ASSERT_EQUAL(st.nb_free, n);
 	CU_ASSERT(st.nb_blocks >= 1);
-	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), n);
+	assert_stock_counts(mp, 0);
 
 	m = calloc(n, sizeof(*m));
 	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
@@ -160,8 +177,10 @@ test_stock_pktmbuf_pool_uses_tide(void)
 		CU_ASSERT_EQUAL(m[i]->data_off, RTE_PKTMBUF_HEADROOM);
 	}
 	CU_ASSERT_EQUAL(stats(mp).nb_free, 0);
+	assert_stock_counts(mp, n);
+	CU_ASSERT_TRUE(rte_mempool_empty(mp));
 	rte_pktmbuf_free_bulk(m, n);
-	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), n);
+	assert_stock_counts(mp, 0);
 	CU_ASSERT_EQUAL(obj_iter_count(mp), n);
 	rte_mempool_audit(mp);
 	free(m);
@@ -189,15 +208,17 @@ test_block_add_then_remove_when_all_free(void)
 	CU_ASSERT(objs1 > 0 && objs1 <= tide_mempool_block_capacity(mp, BLOCK_LEN));
 	CU_ASSERT_EQUAL(obj_iter_count(mp), objs1 + objs2);
 	CU_ASSERT_EQUAL(mp->populated_size, objs1 + objs2);
-	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), objs1 + objs2);
+	assert_stock_counts(mp, 0);
 
 	/* Drain block 1 so the next object comes from block 2, keep it out. */
 	void **all = calloc(objs1, sizeof(void *));
 	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, all, objs1), 0);
 	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
 	CU_ASSERT_TRUE(in_block(mp, 1, obj));
+	assert_stock_counts(mp, objs1 + 1);
 	rte_mempool_put_bulk(mp, all, objs1);
 	free(all);
+	assert_stock_counts(mp, 1);
 
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id2, 0), -EBUSY);
 	CU_ASSERT_EQUAL(rte_errno, EBUSY);
@@ -209,7 +230,7 @@ test_block_add_then_remove_when_all_free(void)
 	CU_ASSERT_EQUAL(obj_iter_count(mp), objs1);
 	CU_ASSERT_EQUAL(mp->populated_size, objs1);
 	CU_ASSERT_EQUAL(mem_iter_count(mp), mp->nb_mem_chunks);
-	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), objs1);
+	assert_stock_counts(mp, 0);
 	rte_mempool_audit(mp);
 	rte_mempool_free(mp);
 }
@@ -437,10 +458,10 @@ test_failed_populate_leaves_pool_intact(void)
 	mz = rte_memzone_reserve_aligned("tmt_popfail_mz", BLOCK_LEN, SOCKET_ID_ANY, 0,
 		RTE_CACHE_LINE_SIZE);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
-	tide_fault_arm(TIDE_FAULT_POPULATE, 0, 1);
+	tide_fault_pvt_arm(TIDE_FAULT_POPULATE, 0, 1);
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL,
 		mz_free_cb, (void *)(uintptr_t)mz), -ENOMEM);
-	tide_fault_arm(TIDE_FAULT_POPULATE, 0, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_POPULATE, 0, 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
 	CU_ASSERT_EQUAL(obj_iter_count(mp), objs);
 	CU_ASSERT_EQUAL(mp->nb_mem_chunks, chunks);
@@ -611,7 +632,7 @@ stress_run(unsigned int cache)
 	CU_ASSERT_EQUAL(st.nb_foreign, 0);
 	CU_ASSERT_EQUAL(st.nb_double, 0);
 	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
-	CU_ASSERT_EQUAL(rte_mempool_avail_count(s.mp), st.nb_objs);
+	assert_stock_counts(s.mp, 0);
 	CU_ASSERT_EQUAL(obj_iter_count(s.mp), st.nb_objs);
 	CU_ASSERT_EQUAL(s.mp->populated_size, st.nb_objs);
 	CU_ASSERT(s.adds > 0);
@@ -697,7 +718,7 @@ test_a_waiter_whose_holder_is_preempted_yields(void)
 	CU_ASSERT(o.ops > 0);
 	CU_ASSERT(st.nb_lock_yields > 0);
 	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
-	CU_ASSERT_EQUAL(rte_mempool_avail_count(o.mp), st.nb_objs);
+	assert_stock_counts(o.mp, 0);
 	rte_mempool_free(o.mp);
 }
 
@@ -709,74 +730,6 @@ parse_after(const char *text, const char *anchor, const char *key)
 	if (p == NULL || (p = strstr(p, key)) == NULL)
 		return -1;
 	return strtol(p + strlen(key), NULL, 10);
-}
-
-/* Where a shared library goes in dir: under its soname (libx.so.1.2.3 -> libx.so.1). */
-static void
-soname_path(const char *from, const char *dir, char *to, size_t len)
-{
-	const char *base = strrchr(from, '/');
-	char *so, *dot;
-
-	snprintf(to, len, "%s/%s", dir, base != NULL ? base + 1 : from);
-	so = strstr(to + strlen(dir), ".so.");
-	if (so != NULL && (dot = strchr(so + 4, '.')) != NULL)
-		*dot = '\0';
-}
-
-static int
-copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	char buf[65536];
-	size_t n;
-
-	if (in == NULL || out == NULL) {
-		if (in != NULL)
-			fclose(in);
-		if (out != NULL)
-			fclose(out);
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		fwrite(buf, 1, n, out);
-	fclose(in);
-	return fclose(out);
-}
-
-/*
- * EAL refuses a -d plugin under a world-writable directory (/tmp, where a clean clone may
- * live): stage the plugin and the library it needs in a private directory under /run.
- */
-static char *
-stage_plugin(const char *plugin, char *dir, size_t len)
-{
-	static char staged[PATH_MAX];
-	const char *common = getenv("TIDE_PLUGIN_DEPS");
-	char dep[PATH_MAX];
-
-	snprintf(dir, len, "/run/tide-plugin-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return NULL;
-	soname_path(plugin, dir, staged, sizeof(staged));
-	if (copy_file(plugin, staged) != 0)
-		return NULL;
-	if (common != NULL) {
-		soname_path(common, dir, dep, sizeof(dep));
-		if (copy_file(common, dep) != 0)
-			return NULL;
-	}
-	return staged;
-}
-
-static void
-unstage_plugin(const char *dir)
-{
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 static void
@@ -794,7 +747,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	CU_ASSERT_EQUAL_FATAL(access(testpmd, X_OK), 0);
-	plugin = stage_plugin(plugin, stage_dir, sizeof(stage_dir));
+	plugin = tide_test_stage_plugin(stage_dir, sizeof(stage_dir));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	fd = mkstemp(out);
 	CU_ASSERT_FATAL(fd >= 0);
@@ -820,7 +773,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 	sleep(4);
 	kill(pid, SIGINT);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-	unstage_plugin(stage_dir);
+	tide_test_unstage_plugin(stage_dir);
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	f = fdopen(fd, "r");

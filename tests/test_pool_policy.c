@@ -228,6 +228,45 @@ test_reap_keeps_one_empty_block_as_headroom(void)
 	CU_ASSERT_EQUAL(tide_reap_decide(b, 4, 10 * IDLE, IDLE, 8), 2);
 }
 
+/*
+ * A block with objects out but nothing taken from it for the idle threshold, the only
+ * reason the idle headroom above it stays, ranks as old when the block below it is idle.
+ */
+static void
+test_a_stale_block_under_the_headroom_is_demoted(void)
+{
+	struct tide_reap_block b[6];
+
+	reap_blocks(b, 6);
+	b[4].all_free = false;
+	b[4].last_busy_ns = 10 * IDLE;
+	b[4].last_alloc_ns = 0;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 6, 10 * IDLE, IDLE, 8), 0);
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 4);
+	/* Something was taken from it within the threshold: in use, not held long. */
+	b[4].last_alloc_ns = 10 * IDLE - IDLE + 1;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+	b[4].last_alloc_ns = 10 * IDLE - IDLE;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 4);
+	/* The block below it is busy too: ranking it lower would free nothing. */
+	b[3].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+	b[3].all_free = true;
+	/* The newest is not idle: it is not headroom. */
+	b[5].last_busy_ns = 10 * IDLE;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+	/* Already just above the base, or a base-only pool: nothing to do. */
+	reap_blocks(b, 3);
+	b[1].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 3, 10 * IDLE, IDLE), 0);
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 1, 10 * IDLE, IDLE), 0);
+	/* A clock behind the last allocation is harmless. */
+	reap_blocks(b, 6);
+	b[4].all_free = false;
+	b[4].last_alloc_ns = 20 * IDLE;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+}
+
 static void
 test_reap_only_the_newest_never_a_middle_block(void)
 {
@@ -283,6 +322,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_reap_releases_the_newest_when_the_last_two_are_idle);
 	CU_ADD_TEST(s, test_reap_keeps_one_empty_block_as_headroom);
 	CU_ADD_TEST(s, test_reap_only_the_newest_never_a_middle_block);
+	CU_ADD_TEST(s, test_a_stale_block_under_the_headroom_is_demoted);
 	CU_ADD_TEST(s, test_reap_never_releases_the_base);
 	CU_ADD_TEST(s, test_reap_ignores_a_clock_behind_the_samples);
 	CU_ADD_TEST(s, test_grows_one_block_below_the_watermark);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -78,14 +79,14 @@ test_reap_gives_hugepages_back_to_the_os(void)
 	struct rte_mempool *mp = manual_pool("tr_hp", 0, 10);
 	long hp0, hp_grown, hp_reaped;
 
-	hp0 = tide_test_hugepages_free();
+	hp0 = tide_test_hugepages_held();
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 6), 6);
-	hp_grown = tide_test_hugepages_free();
+	hp_grown = tide_test_hugepages_held();
 	tide_test_sleep_us(20 * 1000);
 	CU_ASSERT_EQUAL(tide_pool_reap(mp), 6);
-	hp_reaped = tide_test_hugepages_free();
-	printf("\n    HugePages_Free %ld -> grown %ld -> reaped %ld ", hp0, hp_grown, hp_reaped);
-	CU_ASSERT_EQUAL(hp0 - hp_grown, 6);
+	hp_reaped = tide_test_hugepages_held();
+	printf("\n    hugepages held %ld -> grown %ld -> reaped %ld ", hp0, hp_grown, hp_reaped);
+	CU_ASSERT_EQUAL(hp_grown - hp0, 6);
 	CU_ASSERT_EQUAL(hp_reaped, hp0);
 	tide_pool_free(mp);
 }
@@ -217,6 +218,151 @@ test_no_reap_while_an_mbuf_is_in_an_lcore_cache(void)
 	CU_ASSERT(tide_pool_reap(mp) >= 1);
 	tide_pool_free(mp);
 }
+
+#ifdef TIDE_FAULT_INJECTION
+/* A worker lcore's burst, then a light load that never reaches the bottom of its cache. */
+struct light_ctx {
+	struct rte_mempool *mp;
+	volatile int phase; /* 0: burst, 1: light load, 2: stop */
+	volatile bool burst_done;
+	uint64_t light_ops;
+};
+
+static int
+light_lcore(void *arg)
+{
+	struct light_ctx *c = arg;
+	struct rte_mbuf *m[4096], *one;
+	unsigned int got = 0;
+
+	while (got < RTE_DIM(m) && rte_pktmbuf_alloc_bulk(c->mp, &m[got], 32) == 0)
+		got += 32;
+	/* Freed last, parked in this lcore's cache: mbufs of the newest blocks. */
+	rte_pktmbuf_free_bulk(m, got);
+	c->burst_done = true;
+	while (c->phase < 2) {
+		one = rte_pktmbuf_alloc(c->mp);
+		if (one != NULL) {
+			rte_pktmbuf_free(one);
+			c->light_ops++;
+		}
+		rte_delay_us_block(20);
+	}
+	return 0;
+}
+
+/*
+ * The bottom of an lcore's cache, what it freed when its burst ended, stays there under a
+ * light load and would keep otherwise idle blocks forever: the reaper makes that cache
+ * hand them back (frees bypass it until it holds none of the candidates' mbufs), then
+ * reaps down to the base and the one empty block the reap rule keeps while the base is in
+ * use; the cache's flush threshold comes back. The application does nothing for it.
+ * Driven by the fake clock.
+ */
+static void
+test_a_cache_that_alone_pins_blocks_is_drained(void)
+{
+	struct tide_mempool_block_info bi;
+	struct light_ctx c = { 0 };
+	int worker = tide_test_worker_lcore();
+	struct rte_mempool_cache *cache;
+	struct tide_pool_params p;
+	uint32_t thresh;
+	int rounds = 0;
+
+	CU_ASSERT_FATAL(worker >= 0);
+	pool_params(&p, "tr_drain", 2 * MB, 2 * MB, 128 * MB, 256);
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	tide_test_clock_fake();
+	c.mp = make_pool_p(&p);
+	cache = rte_mempool_default_cache(c.mp, worker);
+	thresh = cache->flushthresh;
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(light_lcore, &c, worker), 0);
+	while (!c.burst_done)
+		rte_pause();
+	CU_ASSERT(pstats(c.mp).nb_blocks >= 4);
+	CU_ASSERT(cache->len > 0);
+	while (pstats(c.mp).nb_blocks > 2 && rounds++ < 2000) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(c.mp);
+		tide_test_sleep_us(1000); /* the worker's light load goes on */
+	}
+	/* A few more periods: the cache holds none of the headroom block's mbufs. */
+	for (int i = 0; i < 5; i++) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(c.mp);
+		tide_test_sleep_us(1000);
+	}
+	printf("\n    %d reaper rounds, %" PRIu64 " light ops, %" PRIu64 " cache drains, %u "
+		"block(s) left ", rounds, c.light_ops, pstats(c.mp).cache_drains,
+		pstats(c.mp).nb_blocks);
+	CU_ASSERT_EQUAL(pstats(c.mp).nb_blocks, 2);
+	CU_ASSERT(pstats(c.mp).cache_drains > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(c.mp, 1, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_free, bi.nb_objs);
+	CU_ASSERT_EQUAL(cache->flushthresh, thresh);
+	c.phase = 2;
+	rte_eal_wait_lcore(worker);
+	tide_test_clock_real();
+	rte_mempool_cache_flush(cache, c.mp);
+	CU_ASSERT_EQUAL(pstats(c.mp).nb_in_use, 0);
+	tide_pool_free(c.mp);
+}
+#endif
+
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * One mbuf held for long in block 3 of 6: without help the reap rule keeps blocks 3 to 5
+ * (4 and 5 can only go after the blocks before them are idle). The reaper ranks block 3 as
+ * old, just above the base, once nothing was taken from it for the threshold: the blocks
+ * above go, and the pool holds the base, block 3 and one empty block of headroom. When the
+ * mbuf comes back, the pool goes down to its base. Driven by the fake clock.
+ */
+static void
+test_a_block_held_for_long_ranks_as_old(void)
+{
+	struct rte_mempool *mp;
+	struct rte_mbuf *held;
+	int rounds;
+
+	tide_test_clock_fake();
+	mp = manual_pool("tr_demote", 0, 10);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 5), 5);
+	held = hold_one_in_block(mp, 3);
+	for (rounds = 0; rounds < 20 && pstats(mp).nb_blocks > 3; rounds++) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(mp);
+	}
+	printf("\n    %d reaper rounds, %" PRIu64 " demotes, %u blocks ", rounds,
+		pstats(mp).demotes, pstats(mp).nb_blocks);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 3);
+	CU_ASSERT_EQUAL(pstats(mp).demotes, 1);
+	CU_ASSERT_TRUE(in_block(mp, 1, held));
+	/* New allocations fill the block ranked old first. */
+	struct rte_mbuf *next = rte_pktmbuf_alloc(mp);
+	struct rte_mbuf *all[1024];
+	unsigned int n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	CU_ASSERT_TRUE(in_block(mp, 0, next) || in_block(mp, 1, next));
+	rte_pktmbuf_free(next);
+	rte_pktmbuf_free(held);
+	while (n < RTE_DIM(all) && (all[n] = rte_pktmbuf_alloc(mp)) != NULL)
+		n++;
+	rte_pktmbuf_free_bulk(all, n);
+	for (rounds = 0; rounds < 20 && pstats(mp).nb_blocks > 1; rounds++) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(mp);
+	}
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	rte_mempool_audit(mp);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+#endif
 
 static void
 test_no_reap_while_an_mbuf_is_in_a_nic_ring(void)
@@ -383,6 +529,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_pool_returns_to_base_after_traffic_and_cache_flush);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_allocated);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_an_lcore_cache);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_cache_that_alone_pins_blocks_is_drained);
+	CU_ADD_TEST(s, test_a_block_held_for_long_ranks_as_old);
+#endif
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_a_nic_ring);
 	CU_ADD_TEST(s, test_no_reap_while_a_clone_references_an_mbuf);
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_a_message_in_an_exchange);

@@ -67,5 +67,6 @@ extern const struct bench_scenario bench_msg;
 extern const struct bench_scenario bench_pipeline;
 extern const struct bench_scenario bench_fanout;
 extern const struct bench_scenario bench_zctx;
+extern const struct bench_scenario bench_donor;
 
 #endif

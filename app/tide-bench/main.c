@@ -38,6 +38,7 @@ static const struct bench_scenario *const bench_scenarios[] = {
 	&bench_pipeline,
 	&bench_fanout,
 	&bench_zctx,
+	&bench_donor,
 };
 
 static const struct bench_scenario *bench_current;

@@ -11,7 +11,7 @@ static struct {
 } fault_sites[TIDE_FAULT_SITES];
 
 void
-tide_fault_arm(enum tide_fault_site site, unsigned int skip, unsigned int count)
+tide_fault_pvt_arm(enum tide_fault_site site, unsigned int skip, unsigned int count)
 {
 	if (site >= TIDE_FAULT_SITES)
 		return;
@@ -33,7 +33,7 @@ fault_take(uint32_t *counter)
 }
 
 bool
-tide_fault_hit(enum tide_fault_site site)
+tide_fault_pvt_hit(enum tide_fault_site site)
 {
 	if (site >= TIDE_FAULT_SITES ||
 			__atomic_load_n(&fault_sites[site].count, __ATOMIC_ACQUIRE) == 0)
@@ -41,6 +41,20 @@ tide_fault_hit(enum tide_fault_site site)
 	if (fault_take(&fault_sites[site].skip))
 		return false;
 	return fault_take(&fault_sites[site].count);
+}
+
+static tide_fault_clock_t *fault_clock;
+
+void
+tide_fault_pvt_clock_set(tide_fault_clock_t *clock)
+{
+	__atomic_store_n(&fault_clock, clock, __ATOMIC_RELEASE);
+}
+
+tide_fault_clock_t *
+tide_fault_pvt_clock(void)
+{
+	return __atomic_load_n(&fault_clock, __ATOMIC_ACQUIRE);
 }
 
 #endif

@@ -4,15 +4,19 @@
 
 /**
  * @file
- * Fault injection for tests (internal, not installed).
+ * @internal Fault injection for tests: not an API.
  *
  * Built with `-Dfault_injection=true`, each site below can be armed to fail a number of
  * times after a number of passes, so the failure paths of growth, population and the send
- * agent run in tests. Without the option TIDE_FAULT() is the constant false and costs nothing.
- * Arming and checking are thread-safe.
+ * agent run in tests. Without the option TIDE_FAULT() is the constant false and costs
+ * nothing, and neither this header nor libtide_common is installed. Arming and checking
+ * are thread-safe. The functions are shared by every tidepool library (one copy, so that a
+ * test arms a fault once for all of them): the INTERNAL node of libtide_common's version
+ * map.
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <rte_branch_prediction.h>
 
@@ -22,6 +26,11 @@ enum tide_fault_site {
 	TIDE_FAULT_POPULATE, /**< populating a block into the mempool */
 	TIDE_FAULT_MALLOC,   /**< control-path rte_malloc/malloc */
 	TIDE_FAULT_PIN,      /**< page pinning (mlock) */
+	TIDE_FAULT_DIE_IN_LOCK, /**< the process kills itself holding a pool's driver lock */
+	TIDE_FAULT_SPAWN,    /**< starting a donor process (posix_spawn) */
+	TIDE_FAULT_THREAD,   /**< starting a thread (zctx agent) */
+	TIDE_FAULT_IOVA,     /**< translating pages to IO addresses (zctx) */
+	TIDE_FAULT_FD,       /**< creating a file descriptor (eventfd, zctx): EMFILE */
 	TIDE_FAULT_SITES
 };
 
@@ -31,12 +40,24 @@ enum tide_fault_site {
  * Make a site fail: the next @p skip checks pass, then @p count checks fail.
  * count = 0 disarms the site.
  */
-void tide_fault_arm(enum tide_fault_site site, unsigned int skip, unsigned int count);
+void tide_fault_pvt_arm(enum tide_fault_site site, unsigned int skip, unsigned int count);
 
 /** True when the armed site must fail now; consumes one pass or one failure. */
-bool tide_fault_hit(enum tide_fault_site site);
+bool tide_fault_pvt_hit(enum tide_fault_site site);
 
-#define TIDE_FAULT(site) unlikely(tide_fault_hit(site))
+#define TIDE_FAULT(site) unlikely(tide_fault_pvt_hit(site))
+
+/** A clock: monotonic nanoseconds. */
+typedef uint64_t (tide_fault_clock_t)(void);
+
+/**
+ * Replace the clock the control paths read (the pool library's control thread, reaper and
+ * growth policy), so that tests drive time instead of sleeping; NULL restores the real one.
+ */
+void tide_fault_pvt_clock_set(tide_fault_clock_t *clock);
+
+/** The clock set by tide_fault_pvt_clock_set(), or NULL. */
+tide_fault_clock_t *tide_fault_pvt_clock(void);
 
 #else
 

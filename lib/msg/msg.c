@@ -22,8 +22,45 @@ RTE_LOG_REGISTER(tide_msg_logtype, tide.msg, NOTICE);
 
 #define MSG_DEFAULT_PROXIES 65536
 
-int tide_msg_hdr_offset = -1;
-struct msg_state msg_state;
+int tide_msg_pvt_hdr_offset = -1;
+struct msg_state tide_msg_pvt_state;
+
+/* Layout the inline fast path relies on. */
+static void
+msg_layout_check(void)
+{
+	/* tide_msg_make() writes check, owner, prio and flags with one aligned 8-byte store. */
+	RTE_BUILD_BUG_ON(TIDE_MSG_PVT_MADE_LEN != 8);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_msg_hdr, check) != 0);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_msg_hdr, flags) != 7);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_msg_hdr) != 16);
+	RTE_BUILD_BUG_ON(__alignof__(struct tide_msg_hdr) != 8);
+	/* Stage ids fit the header's owner, below TIDE_STAGE_NONE. */
+	RTE_BUILD_BUG_ON(TIDE_STAGE_MAX > TIDE_STAGE_NONE);
+	RTE_BUILD_BUG_ON(sizeof(((struct tide_msg_hdr *)0)->owner) != sizeof(uint16_t));
+	/* Proxies hold mbuf references: the ring of free ones fits an rte_ring. */
+	RTE_BUILD_BUG_ON((uint64_t)TIDE_MSG_MAX_PROXIES + 1 > RTE_RING_SZ_MASK);
+}
+
+/* What rte_mbuf_dynfield_register() said, as tide_msg_init() reports it. */
+static int
+msg_dynfield_error(int err)
+{
+	switch (err) {
+	case ENOENT:
+		MSG_LOG(ERR, "no room left in the mbuf for the message header (%zu bytes)",
+			sizeof(struct tide_msg_hdr));
+		return ENOSPC;
+	case EEXIST:
+		MSG_LOG(ERR, "an mbuf dynfield named tide_msg_hdr exists with other parameters "
+			"(another copy of the library?)");
+		return EEXIST;
+	default:
+		MSG_LOG(ERR, "cannot register the message header in the mbuf: %s",
+			rte_strerror(err));
+		return ENOMEM;
+	}
+}
 
 int
 tide_msg_init(const struct tide_msg_conf *conf)
@@ -38,31 +75,42 @@ tide_msg_init(const struct tide_msg_conf *conf)
 	int socket = conf != NULL ? conf->socket_id : SOCKET_ID_ANY;
 	int off, ret;
 
-	if (msg_state.ready)
+	msg_layout_check();
+	if (tide_msg_pvt_state.ready)
 		return 0;
-	off = rte_mbuf_dynfield_register(&field);
-	if (off < 0) {
-		MSG_LOG(ERR, "cannot register the message header in the mbuf: %s",
-			rte_strerror(rte_errno));
-		return msg_error(rte_errno);
+	if (n > TIDE_MSG_MAX_PROXIES || !msg_socket_ok(socket)) {
+		MSG_LOG(ERR, "%u proxies (at most %u) on socket %d: bad configuration", n,
+			TIDE_MSG_MAX_PROXIES, socket);
+		return msg_error(EINVAL);
 	}
-	ret = msg_proxy_area_init(n, socket);
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		MSG_LOG(ERR, "secondary processes cannot initialise the message library");
+		return msg_error(ENOTSUP);
+	}
+	/* The proxies first: a dynfield cannot be given back if they fail. */
+	ret = tide_msg_pvt_proxy_area_init(n, socket);
 	if (ret < 0) {
 		MSG_LOG(ERR, "cannot reserve %u proxy headers: %s", n, rte_strerror(-ret));
 		return msg_error(-ret);
 	}
-	tide_msg_hdr_offset = off;
-	msg_state.ready = true;
+	off = rte_mbuf_dynfield_register(&field);
+	if (off < 0) {
+		ret = msg_dynfield_error(rte_errno);
+		tide_msg_pvt_proxy_area_fini();
+		return msg_error(ret);
+	}
+	tide_msg_pvt_hdr_offset = off;
+	tide_msg_pvt_state.ready = true;
 	return 0;
 }
 
 void
 tide_msg_fini(void)
 {
-	if (!msg_state.ready)
+	if (!tide_msg_pvt_state.ready)
 		return;
-	msg_proxy_area_fini();
-	msg_state.ready = false;
+	tide_msg_pvt_proxy_area_fini();
+	tide_msg_pvt_state.ready = false;
 }
 
 /* ---- which pool owns a pointer ---- */
@@ -106,7 +154,7 @@ msg_pool_has(struct rte_mempool *mp, void *arg)
 }
 
 struct rte_mempool *
-msg_pool_owning(const void *p)
+tide_msg_pvt_pool_owning(const void *p)
 {
 	struct msg_owner_query q = { .p = p };
 
@@ -127,11 +175,11 @@ tide_msg_release_checked(struct rte_mbuf *m)
 {
 	if (m == NULL)
 		return msg_refuse(m, "NULL");
-	if (!msg_state.ready)
+	if (!tide_msg_pvt_state.ready)
 		return msg_refuse(m, "the library is not initialised");
-	if (msg_in_proxy_area(m))
+	if (tide_msg_pvt_in_proxy_area(m))
 		return msg_refuse(m, "a proxy: release it with tide_msg_proxy_release()");
-	if (msg_pool_owning(m) == NULL)
+	if (tide_msg_pvt_pool_owning(m) == NULL)
 		return msg_refuse(m, "no pool owns it");
 	if (!tide_msg_is_made(m))
 		return msg_refuse(m, "not a message (released or unmade already?)");
@@ -176,15 +224,15 @@ msg_walk_pool(struct rte_mempool *mp, void *arg)
 }
 
 void
-msg_walk(msg_visit_t *fn, void *arg)
+tide_msg_pvt_walk(msg_visit_t *fn, void *arg)
 {
 	struct msg_walk_ctx w = { .fn = fn, .arg = arg };
 
-	if (!msg_state.ready)
+	if (!tide_msg_pvt_state.ready)
 		return;
 	rte_mempool_walk(msg_walk_pool, &w);
-	for (uint32_t i = 0; i < msg_state.nb_proxies; i++) {
-		struct rte_mbuf *p = &msg_state.proxies[i].m;
+	for (uint32_t i = 0; i < tide_msg_pvt_state.nb_proxies; i++) {
+		struct rte_mbuf *p = &tide_msg_pvt_state.proxies[i].m;
 
 		if (tide_msg_is_made(p))
 			fn(p, arg);

@@ -22,6 +22,7 @@
 #include <rte_malloc.h>
 
 #include "msg_private.h"
+#include "tide_fault.h"
 
 struct bcast_reader {
 	uint64_t read_gen; /* generation it last read */
@@ -61,7 +62,8 @@ tide_bcast_create(const char *name, unsigned int nb_readers)
 	struct tide_bcast *b;
 	int err = 0;
 
-	if (name == NULL || name[0] == '\0' || nb_readers == 0 || nb_readers > 1024)
+	if (name == NULL || name[0] == '\0' || nb_readers == 0 ||
+			nb_readers > TIDE_BCAST_MAX_READERS)
 		err = EINVAL;
 	else if (strnlen(name, RTE_RING_NAMESIZE) >= RTE_RING_NAMESIZE)
 		err = ENAMETOOLONG;
@@ -77,14 +79,16 @@ tide_bcast_create(const char *name, unsigned int nb_readers)
 		rte_errno = EEXIST;
 		return NULL;
 	}
-	b = rte_zmalloc("tide_bcast", sizeof(*b) + nb_readers * sizeof(b->readers[0]),
-		RTE_CACHE_LINE_SIZE);
+	b = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : rte_zmalloc("tide_bcast",
+		sizeof(*b) + nb_readers * sizeof(b->readers[0]), RTE_CACHE_LINE_SIZE);
 	if (b != NULL)
 		b->sections = rte_zmalloc("tide_bcast_sec", nb_readers * sizeof(*b->sections), 0);
 	if (b == NULL || b->sections == NULL) {
 		pthread_mutex_unlock(&bcast_lock);
 		if (b != NULL)
 			rte_free(b);
+		MSG_LOG(ERR, "%s: no memory for a broadcast exchange of %u readers", name,
+			nb_readers);
 		rte_errno = ENOMEM;
 		return NULL;
 	}
@@ -108,7 +112,7 @@ tide_bcast_free(struct tide_bcast *b)
 }
 
 void
-msg_bcast_foreach(msg_name_cb_t *cb, void *arg)
+tide_msg_pvt_bcast_foreach(msg_name_cb_t *cb, void *arg)
 {
 	struct tide_bcast *b;
 
@@ -170,7 +174,7 @@ tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
 	gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
 	if (gen == 0 || b->readers[reader].read_gen == gen ||
 			__atomic_load_n(&b->m, __ATOMIC_RELAXED) == NULL)
-		return -EAGAIN;
+		return msg_error(EAGAIN);
 	b->readers[reader].read_gen = gen;
 	*m = b->m;
 	if (section != NULL)
@@ -245,19 +249,23 @@ tide_bcast_take(struct tide_bcast *b)
 {
 	struct rte_mbuf *m;
 
-	if (!tide_bcast_complete(b)) {
-		rte_errno = EBUSY;
+	if (b == NULL) {
+		rte_errno = EINVAL;
 		return NULL;
 	}
-	m = b->m;
+	m = __atomic_load_n(&b->m, __ATOMIC_ACQUIRE);
+	if (m == NULL || !tide_bcast_complete(b)) {
+		rte_errno = m == NULL ? ENOENT : EBUSY;
+		return NULL;
+	}
 	__atomic_store_n(&b->m, NULL, __ATOMIC_RELEASE);
 	return m;
 }
 
 /* For telemetry: counters of a broadcast exchange by name. */
 int
-msg_bcast_info(const char *name, unsigned int *readers, uint64_t *posts, uint32_t *done,
-	bool *posted)
+tide_msg_pvt_bcast_info(const char *name, unsigned int *readers, uint64_t *posts,
+	uint32_t *done, bool *posted)
 {
 	struct tide_bcast *b;
 

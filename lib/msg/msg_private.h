@@ -2,7 +2,11 @@
 #ifndef TIDE_MSG_PRIVATE_H
 #define TIDE_MSG_PRIVATE_H
 
-/* Internals of the message library (not installed). */
+/*
+ * Internals of the message library (not installed). Functions shared between its files
+ * are named tide_msg_pvt_*: never exported (see version.map), never to be called by an
+ * application.
+ */
 
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -38,7 +42,7 @@ struct msg_state {
 	struct msg_proxy_stash *stash; /* per lcore (non-EAL threads use the ring) */
 };
 
-extern struct msg_state msg_state;
+extern struct msg_state tide_msg_pvt_state;
 
 static inline int
 msg_error(int err)
@@ -47,23 +51,52 @@ msg_error(int err)
 	return -err;
 }
 
-/* msg_proxy.c */
-int msg_proxy_area_init(uint32_t n, int socket);
-void msg_proxy_area_fini(void);
-bool msg_in_proxy_area(const void *p);
-struct msg_proxy *msg_proxy_of(struct rte_mbuf *m);
+/* Whether @p socket is SOCKET_ID_ANY or a socket EAL knows. */
+static inline bool
+msg_socket_ok(int socket)
+{
+	if (socket == SOCKET_ID_ANY)
+		return true;
+	for (unsigned int i = 0; i < rte_socket_count(); i++)
+		if (rte_socket_id_by_idx(i) == socket)
+			return true;
+	return false;
+}
+
+/* The proxy whose mbuf header @p m is. */
+static inline struct msg_proxy *
+tide_msg_pvt_proxy_of(struct rte_mbuf *m)
+{
+	return container_of(m, struct msg_proxy, m);
+}
+
+/* msg_proxy.c: the proxy area. 0, or -ENOMEM or -EEXIST (its ring's name is taken). */
+int tide_msg_pvt_proxy_area_init(uint32_t n, int socket);
+void tide_msg_pvt_proxy_area_fini(void);
+bool tide_msg_pvt_in_proxy_area(const void *p);
+
+/* msg_xring.c: set up @p r with room for @p size messages a level (rounded up to
+ * 2^k - 1) and @p levels levels, a single sender and/or receiver or not; 0, -EINVAL
+ * (no level, too many, size 0 or over 2^30 slots in all) or -ENOMEM.
+ */
+int tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels,
+	bool single_prod, bool single_cons, int socket);
+/* Free what tide_xring_pvt_init() allocated (the rings must be empty, or their messages
+ * dealt with by the caller).
+ */
+void tide_xring_pvt_fini(struct tide_xring *r);
 
 /* msg.c: walking every live message (real ones in every pktmbuf pool, and proxies). */
 typedef void (msg_visit_t)(struct rte_mbuf *m, void *arg);
-void msg_walk(msg_visit_t *fn, void *arg);
-struct rte_mempool *msg_pool_owning(const void *p);
+void tide_msg_pvt_walk(msg_visit_t *fn, void *arg);
+struct rte_mempool *tide_msg_pvt_pool_owning(const void *p);
 
 /* msg_xchg.c, msg_bcast.c, msg_stage.c: names for telemetry. */
 typedef void (msg_name_cb_t)(const char *name, void *arg);
-void msg_xchg_foreach(msg_name_cb_t *cb, void *arg);
-void msg_bcast_foreach(msg_name_cb_t *cb, void *arg);
-const char *msg_stage_name(uint16_t stage);
-int msg_bcast_info(const char *name, unsigned int *readers, uint64_t *posts, uint32_t *done,
-	bool *posted);
+void tide_msg_pvt_xchg_foreach(msg_name_cb_t *cb, void *arg);
+void tide_msg_pvt_bcast_foreach(msg_name_cb_t *cb, void *arg);
+const char *tide_msg_pvt_stage_name(uint16_t stage);
+int tide_msg_pvt_bcast_info(const char *name, unsigned int *readers, uint64_t *posts,
+	uint32_t *done, bool *posted);
 
 #endif /* TIDE_MSG_PRIVATE_H */

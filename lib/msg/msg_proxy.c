@@ -14,60 +14,64 @@
 #include <rte_malloc.h>
 
 #include "msg_private.h"
+#include "tide_fault.h"
 
 int
-msg_proxy_area_init(uint32_t n, int socket)
+tide_msg_pvt_proxy_area_init(uint32_t n, int socket)
 {
-	struct msg_proxy_stash *stash;
-	struct rte_ring *r;
-	struct msg_proxy *area;
+	struct msg_proxy_stash *stash = NULL;
+	struct rte_ring *r = NULL;
+	struct msg_proxy *area = NULL;
+	int err = ENOMEM;
 
+	if (TIDE_FAULT(TIDE_FAULT_MALLOC))
+		goto fail;
 	area = rte_zmalloc_socket("tide_msg_proxies", (size_t)n * sizeof(*area),
 		RTE_CACHE_LINE_SIZE, socket);
-	r = rte_ring_create("tide_msg_proxies", rte_align32pow2(n + 1), socket, 0);
 	stash = rte_zmalloc_socket("tide_msg_stash", RTE_MAX_LCORE * sizeof(*stash),
 		RTE_CACHE_LINE_SIZE, socket);
-	if (area == NULL || r == NULL || stash == NULL) {
-		rte_free(area);
-		rte_ring_free(r);
-		rte_free(stash);
-		return -ENOMEM;
+	if (area == NULL || stash == NULL)
+		goto fail;
+	r = rte_ring_create("tide_msg_proxies", rte_align32pow2(n + 1), socket, 0);
+	if (r == NULL) {
+		err = rte_errno == EEXIST ? EEXIST : ENOMEM;
+		goto fail;
 	}
-	msg_state.stash = stash;
+	tide_msg_pvt_state.stash = stash;
 	for (uint32_t i = 0; i < n; i++)
 		rte_ring_enqueue(r, &area[i]);
-	msg_state.proxies = area;
-	msg_state.nb_proxies = n;
-	msg_state.proxy_free = r;
+	tide_msg_pvt_state.proxies = area;
+	tide_msg_pvt_state.nb_proxies = n;
+	tide_msg_pvt_state.proxy_free = r;
 	return 0;
+
+fail:
+	rte_free(stash);
+	rte_free(area);
+	return -err;
 }
 
 void
-msg_proxy_area_fini(void)
+tide_msg_pvt_proxy_area_fini(void)
 {
-	rte_free(msg_state.stash);
-	msg_state.stash = NULL;
-	rte_ring_free(msg_state.proxy_free);
-	rte_free(msg_state.proxies);
-	msg_state.proxy_free = NULL;
-	msg_state.proxies = NULL;
-	msg_state.nb_proxies = 0;
+	rte_free(tide_msg_pvt_state.stash);
+	tide_msg_pvt_state.stash = NULL;
+	rte_ring_free(tide_msg_pvt_state.proxy_free);
+	rte_free(tide_msg_pvt_state.proxies);
+	tide_msg_pvt_state.proxy_free = NULL;
+	tide_msg_pvt_state.proxies = NULL;
+	tide_msg_pvt_state.nb_proxies = 0;
 }
 
 bool
-msg_in_proxy_area(const void *p)
+tide_msg_pvt_in_proxy_area(const void *p)
 {
-	uintptr_t lo = (uintptr_t)msg_state.proxies;
+	uintptr_t lo = (uintptr_t)tide_msg_pvt_state.proxies;
 	uintptr_t off = (uintptr_t)p - lo;
 
-	return lo != 0 && off < (uintptr_t)msg_state.nb_proxies * sizeof(struct msg_proxy) &&
+	return lo != 0 &&
+		off < (uintptr_t)tide_msg_pvt_state.nb_proxies * sizeof(struct msg_proxy) &&
 		off % sizeof(struct msg_proxy) == 0;
-}
-
-struct msg_proxy *
-msg_proxy_of(struct rte_mbuf *m)
-{
-	return container_of(m, struct msg_proxy, m);
 }
 
 /* The calling lcore's stash, or NULL on a non-EAL thread. */
@@ -76,7 +80,7 @@ proxy_stash(void)
 {
 	unsigned int lc = rte_lcore_id();
 
-	return lc < RTE_MAX_LCORE ? &msg_state.stash[lc] : NULL;
+	return lc < RTE_MAX_LCORE ? &tide_msg_pvt_state.stash[lc] : NULL;
 }
 
 /* Take n free proxies (all or none), from the stash first. */
@@ -86,13 +90,14 @@ proxy_get(struct msg_proxy **px, unsigned int n)
 	struct msg_proxy_stash *s = proxy_stash();
 
 	if (s == NULL || n > MSG_PROXY_STASH)
-		return rte_ring_dequeue_bulk(msg_state.proxy_free, (void **)px, n, NULL) == n;
+		return rte_ring_dequeue_bulk(tide_msg_pvt_state.proxy_free, (void **)px, n,
+			NULL) == n;
 	if (s->len < n) {
 		unsigned int want = MSG_PROXY_STASH / 2 + n - s->len;
 
 		want = RTE_MIN(want, (unsigned int)MSG_PROXY_STASH - s->len);
-		s->len += rte_ring_dequeue_burst(msg_state.proxy_free, (void **)&s->p[s->len],
-			want, NULL);
+		s->len += rte_ring_dequeue_burst(tide_msg_pvt_state.proxy_free,
+			(void **)&s->p[s->len], want, NULL);
 		if (s->len < n)
 			return false;
 	}
@@ -108,12 +113,13 @@ proxy_put(struct msg_proxy *px)
 	struct msg_proxy_stash *s = proxy_stash();
 
 	if (s == NULL) {
-		rte_ring_enqueue(msg_state.proxy_free, px);
+		rte_ring_enqueue(tide_msg_pvt_state.proxy_free, px);
 		return;
 	}
 	if (s->len == MSG_PROXY_STASH) {
 		s->len /= 2;
-		rte_ring_enqueue_bulk(msg_state.proxy_free, (void **)&s->p[s->len], s->len, NULL);
+		rte_ring_enqueue_bulk(tide_msg_pvt_state.proxy_free, (void **)&s->p[s->len],
+			s->len, NULL);
 	}
 	s->p[s->len++] = px;
 }
@@ -121,7 +127,7 @@ proxy_put(struct msg_proxy *px)
 static int
 proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_range *ranges)
 {
-	if (real == NULL || ranges == NULL || n == 0 || !msg_state.ready ||
+	if (real == NULL || ranges == NULL || n == 0 || !tide_msg_pvt_state.ready ||
 			!tide_msg_is_made(real) || tide_msg_is_proxy(real))
 		return -EINVAL;
 	for (unsigned int i = 0; i < n; i++)
@@ -153,7 +159,7 @@ proxy_init(struct msg_proxy *px, struct rte_mbuf *real, const struct tide_msg_ra
 	rte_mbuf_refcnt_set(m, 1);
 	px->real = real;
 	*tide_msg_hdr(m) = (struct tide_msg_hdr){
-		.check = tide_msg_check_of(m), .owner = rh->owner, .prio = rh->prio,
+		.check = tide_msg_pvt_check_of(m), .owner = rh->owner, .prio = rh->prio,
 		.flags = TIDE_MSG_F_PROXY,
 	};
 }
@@ -179,7 +185,7 @@ tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 			/* Give back what this call took: all or nothing. */
 			for (unsigned int i = 0; i < done; i++) {
 				tide_msg_hdr(proxies[i])->check = 0;
-				proxy_put(msg_proxy_of(proxies[i]));
+				proxy_put(tide_msg_pvt_proxy_of(proxies[i]));
 			}
 			MSG_LOG(ERR, "no proxy header left for %u proxies", n);
 			return msg_error(ENOBUFS);
@@ -205,7 +211,7 @@ tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 struct rte_mbuf *
 tide_msg_proxy_real(struct rte_mbuf *proxy)
 {
-	return msg_proxy_of(proxy)->real;
+	return tide_msg_pvt_proxy_of(proxy)->real;
 }
 
 int
@@ -213,22 +219,22 @@ tide_msg_reply(struct rte_mbuf *proxy)
 {
 	struct rte_mbuf *real;
 
-	if (proxy == NULL || !msg_in_proxy_area(proxy) || !tide_msg_is_made(proxy))
+	if (proxy == NULL || !tide_msg_pvt_in_proxy_area(proxy) || !tide_msg_is_made(proxy))
 		return msg_error(EINVAL);
-	real = msg_proxy_of(proxy)->real;
+	real = tide_msg_pvt_proxy_of(proxy)->real;
 	return __atomic_add_fetch(&tide_msg_hdr(real)->replies, 1, __ATOMIC_ACQ_REL);
 }
 
 void
 tide_msg_proxy_release(struct rte_mbuf *proxy)
 {
-	struct msg_proxy *px = msg_proxy_of(proxy);
+	struct msg_proxy *px = tide_msg_pvt_proxy_of(proxy);
 	struct rte_mbuf *real = px->real;
 
 	tide_msg_hdr(proxy)->check = 0;
 	px->real = NULL;
 	proxy_put(px);
-	tide_msg_put_real(real);
+	tide_msg_pvt_put_real(real);
 }
 
 int
@@ -238,9 +244,9 @@ tide_msg_proxy_release_checked(struct rte_mbuf *proxy)
 
 	if (proxy == NULL)
 		why = "NULL";
-	else if (!msg_in_proxy_area(proxy))
+	else if (!tide_msg_pvt_in_proxy_area(proxy))
 		why = "not a proxy of the proxy area (a real message? release it as one)";
-	else if (!tide_msg_is_made(proxy) || msg_proxy_of(proxy)->real == NULL)
+	else if (!tide_msg_is_made(proxy) || tide_msg_pvt_proxy_of(proxy)->real == NULL)
 		why = "not a live proxy (released already?)";
 	if (why != NULL) {
 		MSG_LOG(ERR, "refusing to release proxy %p: %s", proxy, why);

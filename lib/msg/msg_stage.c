@@ -13,9 +13,7 @@
 
 #include "msg_private.h"
 
-#define STAGE_NAMESIZE 32
-
-static char stage_names[TIDE_STAGE_MAX][STAGE_NAMESIZE];
+static char stage_names[TIDE_STAGE_MAX][TIDE_STAGE_NAMESIZE];
 static pthread_mutex_t stage_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
@@ -23,7 +21,8 @@ tide_stage_register(const char *name)
 {
 	int id = -ENOSPC;
 
-	if (name == NULL || name[0] == '\0' || strnlen(name, STAGE_NAMESIZE) == STAGE_NAMESIZE) {
+	if (name == NULL || name[0] == '\0' ||
+			strnlen(name, TIDE_STAGE_NAMESIZE) == TIDE_STAGE_NAMESIZE) {
 		MSG_LOG(ERR, "bad stage name");
 		return msg_error(EINVAL);
 	}
@@ -37,7 +36,7 @@ tide_stage_register(const char *name)
 			id = i;
 	}
 	if (id >= 0)
-		strlcpy(stage_names[id], name, STAGE_NAMESIZE);
+		strlcpy(stage_names[id], name, TIDE_STAGE_NAMESIZE);
 	pthread_mutex_unlock(&stage_lock);
 	if (id < 0) {
 		MSG_LOG(ERR, "%s: cannot register the stage: %s", name, rte_strerror(-id));
@@ -49,16 +48,19 @@ tide_stage_register(const char *name)
 int
 tide_stage_unregister(uint16_t stage)
 {
-	if (stage >= TIDE_STAGE_MAX || stage_names[stage][0] == '\0')
+	bool known;
+
+	if (stage >= TIDE_STAGE_MAX)
 		return msg_error(EINVAL);
 	pthread_mutex_lock(&stage_lock);
+	known = stage_names[stage][0] != '\0';
 	stage_names[stage][0] = '\0';
 	pthread_mutex_unlock(&stage_lock);
-	return 0;
+	return known ? 0 : msg_error(EINVAL);
 }
 
 const char *
-msg_stage_name(uint16_t stage)
+tide_msg_pvt_stage_name(uint16_t stage)
 {
 	if (stage == TIDE_STAGE_NONE)
 		return "(in an exchange, or no stage)";
@@ -93,7 +95,7 @@ tide_stage_list(uint16_t stage, struct rte_mbuf **out, unsigned int max)
 
 	if (stage >= TIDE_STAGE_MAX)
 		return msg_error(EINVAL);
-	msg_walk(stage_collect, &w);
+	tide_msg_pvt_walk(stage_collect, &w);
 	return (int)w.n;
 }
 
@@ -121,10 +123,10 @@ tide_stage_stop(uint16_t stage)
 	/* A real message outlives this walk while proxies of it remain (they hold
 	 * references); the order of release does not matter.
 	 */
-	msg_walk(stage_release, &w);
+	tide_msg_pvt_walk(stage_release, &w);
 	if (w.n > 0)
-		MSG_LOG(INFO, "stage %s stopped: released %u message(s)", msg_stage_name(stage),
-			w.n);
+		MSG_LOG(INFO, "stage %s stopped: released %u message(s)",
+			tide_msg_pvt_stage_name(stage), w.n);
 	return (int)w.n;
 }
 
@@ -149,15 +151,17 @@ tide_msg_leak_report(FILE *f)
 	struct leak_report r;
 
 	memset(&r, 0, sizeof(r));
-	msg_walk(leak_count, &r);
+	tide_msg_pvt_walk(leak_count, &r);
 	for (unsigned int o = 0; o <= TIDE_STAGE_MAX; o++) {
-		const char *name = msg_stage_name(o < TIDE_STAGE_MAX ? (uint16_t)o : TIDE_STAGE_NONE);
+		const char *name = tide_msg_pvt_stage_name(o < TIDE_STAGE_MAX ? (uint16_t)o :
+			TIDE_STAGE_NONE);
 
 		if (r.per_owner[o] == 0)
 			continue;
 		MSG_LOG(WARNING, "%u message(s) still held by %s", r.per_owner[o], name);
 		if (f != NULL)
-			fprintf(f, "tide_msg: %u message(s) still held by %s\n", r.per_owner[o], name);
+			fprintf(f, "tide_msg: %u message(s) still held by %s\n", r.per_owner[o],
+				name);
 	}
 	return (int)r.total;
 }

@@ -21,7 +21,7 @@ tel_xchg_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct rte_tel_data *d)
 {
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	msg_xchg_foreach(tel_add_name, d);
+	tide_msg_pvt_xchg_foreach(tel_add_name, d);
 	return 0;
 }
 
@@ -52,7 +52,7 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 		}
 		rte_tel_data_add_array_u64(lv[0], sent);
 		rte_tel_data_add_array_u64(lv[1], recv);
-		rte_tel_data_add_array_u64(lv[2], tide_xring_count(&x->ring, l));
+		rte_tel_data_add_array_u64(lv[2], tide_xring_pvt_count(&x->ring, l));
 	}
 	for (unsigned int s = 0; s <= RTE_MAX_LCORE; s++)
 		refused += x->stats[s].refused;
@@ -73,7 +73,7 @@ tel_bcast_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct rte_tel_data *d)
 {
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	msg_bcast_foreach(tel_add_name, d);
+	tide_msg_pvt_bcast_foreach(tel_add_name, d);
 	return 0;
 }
 
@@ -85,7 +85,8 @@ tel_bcast_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 	uint32_t done;
 	bool posted;
 
-	if (params == NULL || msg_bcast_info(params, &readers, &posts, &done, &posted) != 0)
+	if (params == NULL ||
+			tide_msg_pvt_bcast_info(params, &readers, &posts, &done, &posted) != 0)
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", params);
@@ -102,7 +103,7 @@ tel_stage_list(const char *cmd __rte_unused, const char *params __rte_unused,
 {
 	rte_tel_data_start_dict(d);
 	for (uint16_t s = 0; s < TIDE_STAGE_MAX; s++) {
-		const char *name = msg_stage_name(s);
+		const char *name = tide_msg_pvt_stage_name(s);
 		char key[16];
 
 		if (name[0] == '(')
@@ -123,12 +124,12 @@ tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 	if (params == NULL)
 		return -EINVAL;
 	s = strtoul(params, &end, 0);
-	if (*end != '\0' || s >= TIDE_STAGE_MAX || msg_stage_name((uint16_t)s)[0] == '(')
+	if (*end != '\0' || s >= TIDE_STAGE_MAX || tide_msg_pvt_stage_name((uint16_t)s)[0] == '(')
 		return -EINVAL;
 	held = tide_stage_list((uint16_t)s, NULL, 0);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "id", s);
-	rte_tel_data_add_dict_string(d, "name", msg_stage_name((uint16_t)s));
+	rte_tel_data_add_dict_string(d, "name", tide_msg_pvt_stage_name((uint16_t)s));
 	rte_tel_data_add_dict_u64(d, "held", held < 0 ? 0 : (uint64_t)held);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Exchanges: a ring per priority level (tide_xring.h: every level's control words in one
+ * Exchanges: a ring per priority level (tide_xring_pvt.h: every level's control words in one
  * line a side), a registry by name, and the blocking receive. A receive reads the slots
  * in place and writes each message's header in the same pass. A blocked receiver
  * announces itself (sleepers), re-checks the rings, then sleeps on a futex word that
@@ -23,6 +23,7 @@
 #include <rte_malloc.h>
 
 #include "msg_private.h"
+#include "tide_fault.h"
 
 struct xchg_entry {
 	TAILQ_ENTRY(xchg_entry) next;
@@ -43,10 +44,28 @@ xchg_find_locked(const char *name)
 	return NULL;
 }
 
+/* The layout the fast path relies on. */
+static void
+xchg_layout_check(void)
+{
+	RTE_BUILD_BUG_ON(TIDE_XCHG_MAX_PRIO != TIDE_XRING_LEVELS);
+	RTE_BUILD_BUG_ON(TIDE_XCHG_MAX_PRIO > UINT8_MAX); /* nb_prio and levels are uint8_t */
+	RTE_BUILD_BUG_ON(TIDE_XCHG_PVT_SEND_CHUNK > UINT8_MAX); /* send_prio's positions */
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xchg, ring) != 0);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_xchg_lcore_stats) % RTE_CACHE_LINE_SIZE != 0);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xchg, stats) % RTE_CACHE_LINE_SIZE != 0);
+	/* What senders and receivers write (the ring's lines, the counters) is apart from
+	 * what tide_xchg_recv_wait() and tide_xchg_pvt_sent() share (sleepers, seq).
+	 */
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xchg, sleepers) <
+		offsetof(struct tide_xchg, ring.slots));
+}
+
 static int
 xchg_params_check(const struct tide_xchg_params *p)
 {
-	if (!msg_state.ready) {
+	xchg_layout_check();
+	if (!tide_msg_pvt_state.ready) {
 		MSG_LOG(ERR, "call tide_msg_init() first");
 		return EINVAL;
 	}
@@ -63,6 +82,10 @@ xchg_params_check(const struct tide_xchg_params *p)
 		MSG_LOG(ERR, "exchange name longer than %d chars", (int)RTE_RING_NAMESIZE - 5);
 		return ENAMETOOLONG;
 	}
+	if (!msg_socket_ok(p->socket_id)) {
+		MSG_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
+		return EINVAL;
+	}
 	return 0;
 }
 
@@ -72,7 +95,7 @@ xchg_destroy(struct tide_xchg *x)
 	struct rte_mbuf *m[64];
 	unsigned int n;
 
-	while (x->ring.slots != NULL && (n = tide_xchg_take(x, m, RTE_DIM(m), false,
+	while (x->ring.slots != NULL && (n = tide_xchg_pvt_take(x, m, RTE_DIM(m), false,
 			TIDE_STAGE_NONE)) > 0)
 		for (unsigned int i = 0; i < n; i++) {
 			if (tide_msg_is_proxy(m[i]))
@@ -80,7 +103,7 @@ xchg_destroy(struct tide_xchg *x)
 			else
 				tide_msg_release(m[i]);
 		}
-	tide_xring_fini(&x->ring);
+	tide_xring_pvt_fini(&x->ring);
 	rte_free(x);
 }
 
@@ -101,7 +124,9 @@ tide_xchg_create(const struct tide_xchg_params *p)
 		err = EEXIST;
 		goto fail;
 	}
-	x = rte_zmalloc_socket("tide_xchg", sizeof(*x), RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (!TIDE_FAULT(TIDE_FAULT_MALLOC))
+		x = rte_zmalloc_socket("tide_xchg", sizeof(*x), RTE_CACHE_LINE_SIZE,
+			p->socket_id);
 	e = calloc(1, sizeof(*e));
 	err = ENOMEM;
 	if (x == NULL || e == NULL)
@@ -109,7 +134,7 @@ tide_xchg_create(const struct tide_xchg_params *p)
 	strlcpy(x->name, p->name, sizeof(x->name));
 	x->type = (uint8_t)p->type;
 	x->nb_prio = p->type == TIDE_XCHG_FIFO ? 1 : (uint8_t)p->nb_prio;
-	err = -tide_xring_init(&x->ring, p->size, x->nb_prio, p->flags & TIDE_XCHG_F_SP,
+	err = -tide_xring_pvt_init(&x->ring, p->size, x->nb_prio, p->flags & TIDE_XCHG_F_SP,
 		p->flags & TIDE_XCHG_F_SC, p->socket_id);
 	if (err != 0)
 		goto fail_unlock;
@@ -163,7 +188,7 @@ tide_xchg_lookup(const char *name)
 }
 
 void
-msg_xchg_foreach(msg_name_cb_t *cb, void *arg)
+tide_msg_pvt_xchg_foreach(msg_name_cb_t *cb, void *arg)
 {
 	struct xchg_entry *e;
 
@@ -179,13 +204,13 @@ tide_xchg_count(const struct tide_xchg *x)
 	unsigned int n = 0;
 
 	for (unsigned int l = 0; l < x->nb_prio; l++)
-		n += tide_xring_count(&x->ring, l);
+		n += tide_xring_pvt_count(&x->ring, l);
 	return n;
 }
 
-/* tide_xchg_take() on a priority exchange, off the FIFO fast path: the highest level first. */
+/* tide_xchg_pvt_take() on a priority exchange, off the FIFO fast path: the highest level first. */
 unsigned int
-tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
+tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
 	uint16_t stage)
 {
 	unsigned int got = 0;
@@ -195,15 +220,15 @@ tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bo
 		return 0;
 	/* An empty poll writes nothing: look before taking the turn. */
 	for (lvl = x->nb_prio - 1; lvl >= 0; lvl--)
-		if (tide_xring_ready(&x->ring, (unsigned int)lvl) != 0)
+		if (tide_xring_pvt_ready(&x->ring, (unsigned int)lvl) != 0)
 			break;
 	if (lvl < 0)
 		return 0;
 	/* From the top again: a higher level may have filled while we waited for the turn. */
-	tide_xring_turn_take(&x->ring.receivers);
+	tide_xring_pvt_turn_take(&x->ring.receivers);
 	for (lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
-		got += tide_xchg_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
-	tide_xring_turn_give(&x->ring.receivers);
+		got += tide_xchg_pvt_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
+	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }
 
@@ -215,14 +240,14 @@ tide_xchg_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bo
  * refusal, the rest is not tried (it stays where it is, behind).
  */
 unsigned int
-tide_xchg_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
+tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 {
-	struct rte_mbuf *by[TIDE_XCHG_MAX_PRIO][TIDE_XCHG_SEND_CHUNK];
-	uint8_t lvl[TIDE_XCHG_SEND_CHUNK], pos[TIDE_XCHG_SEND_CHUNK];
+	struct rte_mbuf *by[TIDE_XCHG_MAX_PRIO][TIDE_XCHG_PVT_SEND_CHUNK];
+	uint8_t lvl[TIDE_XCHG_PVT_SEND_CHUNK], pos[TIDE_XCHG_PVT_SEND_CHUNK];
 	unsigned int at;
 
-	for (at = 0; at < n; at += TIDE_XCHG_SEND_CHUNK) {
-		unsigned int k = RTE_MIN(n - at, (unsigned int)TIDE_XCHG_SEND_CHUNK);
+	for (at = 0; at < n; at += TIDE_XCHG_PVT_SEND_CHUNK) {
+		unsigned int k = RTE_MIN(n - at, (unsigned int)TIDE_XCHG_PVT_SEND_CHUNK);
 		unsigned int cnt[TIDE_XCHG_MAX_PRIO] = { 0 }, sent[TIDE_XCHG_MAX_PRIO];
 		unsigned int out = at, nb_sent = 0;
 
@@ -234,7 +259,8 @@ tide_xchg_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 			by[l][cnt[l]++] = m[at + i];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++) {
-			sent[l] = cnt[l] ? tide_xchg_send_level(x, by[l], cnt[l], (uint8_t)l) : 0;
+			sent[l] = cnt[l] ? tide_xchg_pvt_send_level(x, by[l], cnt[l], (uint8_t)l) :
+				0;
 			nb_sent += sent[l];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++)
@@ -251,7 +277,7 @@ tide_xchg_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 }
 
 void
-tide_xchg_wake(struct tide_xchg *x)
+tide_xchg_pvt_wake(struct tide_xchg *x)
 {
 	__atomic_fetch_add(&x->seq, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &x->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
@@ -305,7 +331,7 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 			return (int)got;
 		/* Announce, re-check, sleep: a send after the re-check sees us and wakes us. */
 		__atomic_fetch_add(&x->sleepers, 1, __ATOMIC_SEQ_CST);
-		/* Pairs with the sender's fence (tide_xchg_sent): the re-check's loads come
+		/* Pairs with the sender's fence (tide_xchg_pvt_sent): the re-check's loads come
 		 * after the announce.
 		 */
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Set-up of an exchange's level rings (tide_xring.h). */
+/* Set-up of an exchange's level rings (tide_xring_pvt.h). */
 
 #include <errno.h>
 #include <sched.h>
@@ -8,13 +8,30 @@
 
 #include <rte_malloc.h>
 
-#include "tide_xring.h"
+#include "msg_private.h"
+
+/* The layout the fast path relies on: each side's tails, and each side's turn, on a line
+ * of their own, so that senders and receivers never write a line the other side polls.
+ */
+static void
+xring_layout_check(void)
+{
+	RTE_BUILD_BUG_ON(sizeof(struct tide_xring_tails) != RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(sizeof(struct tide_xring_turn) != RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, prod) != 0);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, cons) != RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, senders) != 2 * RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, receivers) != 3 * RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, slots) != 4 * RTE_CACHE_LINE_SIZE);
+}
 
 int
-tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
+tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels,
 	bool single_prod, bool single_cons, int socket)
 {
 	uint32_t slots = rte_align32pow2(size + 1);
+
+	xring_layout_check();
 
 	memset(r, 0, sizeof(*r));
 	if (levels == 0 || levels > TIDE_XRING_LEVELS || size == 0 || slots == 0 ||
@@ -35,7 +52,7 @@ tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
 #define XRING_SPINS 256
 
 void
-tide_xring_turn_wait(struct tide_xring_turn *t)
+tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 {
 	for (;;) {
 		for (unsigned int i = 0; i < XRING_SPINS; i++) {
@@ -49,7 +66,7 @@ tide_xring_turn_wait(struct tide_xring_turn *t)
 }
 
 void
-tide_xring_fini(struct tide_xring *r)
+tide_xring_pvt_fini(struct tide_xring *r)
 {
 	rte_free(r->slots);
 	r->slots = NULL;

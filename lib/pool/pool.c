@@ -3,7 +3,10 @@
 /*
  * Elastic pool creation, destruction and the registry of pools in this process.
  * Parameters are checked first; a pool is a pktmbuf mempool created empty with room for
- * the wall, set to the tide ops, and given its base block before anyone sees it.
+ * the wall, set to the tide ops, and given its base block before anyone sees it. Pools an
+ * application created the stock way come in through pool_adopt.c; both kinds are
+ * registered the same way, and leave the registry when their mempool is freed (the
+ * mempool library's DESTROY event, before it frees their memory).
  */
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
@@ -51,17 +55,6 @@ pool_lookup_locked(const struct rte_mempool *mp)
 
 	TAILQ_FOREACH(tp, &pool_list, next)
 		if (tp->mp == mp)
-			return tp;
-	return NULL;
-}
-
-struct tide_pool *
-pool_by_name_locked(const char *name)
-{
-	struct tide_pool *tp;
-
-	TAILQ_FOREACH(tp, &pool_list, next)
-		if (strcmp(tp->name, name) == 0)
 			return tp;
 	return NULL;
 }
@@ -128,7 +121,7 @@ pool_pagesz_walk(const struct rte_memseg_list *msl, void *arg)
 }
 
 /* Smallest page size of the memory a pool on this socket gets; 0 if the socket has none. */
-static size_t
+size_t
 pool_page_size(int socket)
 {
 	struct pool_pagesz w = { .socket = socket, .min = SIZE_MAX };
@@ -138,6 +131,8 @@ pool_page_size(int socket)
 	rte_memseg_list_walk(pool_pagesz_walk, &w);
 	return w.min == SIZE_MAX ? 0 : w.min;
 }
+
+static bool pool_event_registered; /* under the registry lock */
 
 static bool
 pool_socket_known(int socket)
@@ -229,7 +224,7 @@ pool_mempool_create(const struct tide_pool_params *p)
 	return mp;
 }
 
-static void
+void
 pool_setup_policy(struct tide_pool *tp)
 {
 	const struct tide_pool_params *p = &tp->params;
@@ -246,10 +241,40 @@ pool_setup_policy(struct tide_pool *tp)
 	tp->idle_ns = (uint64_t)p->idle_ms * 1000000ull;
 }
 
-static struct tide_pool *
+/* A mutex (or condition variable) in shared memory: other processes read what it guards. */
+void
+pool_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+void
+pool_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * The pool's record, in DPDK memory (every process reads it, at the same address): the
+ * primary's control thread and API calls change it, secondaries read its counters and
+ * blocks for stats and telemetry.
+ */
+struct tide_pool *
 pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *wall)
 {
-	struct tide_pool *tp = calloc(1, sizeof(*tp));
+	struct tide_pool *tp = rte_zmalloc_socket("tide_pool", sizeof(*tp), RTE_CACHE_LINE_SIZE,
+		p->socket_id);
 
 	if (tp == NULL)
 		return NULL;
@@ -261,20 +286,44 @@ pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *w
 	tp->block_bytes = RTE_ALIGN_CEIL(p->block_bytes, page_sz);
 	tp->wall_own.limit = p->wall_bytes;
 	tp->wall = wall != NULL ? wall : &tp->wall_own;
-	pthread_mutex_init(&tp->grow_lock, NULL);
+	pool_mutex_init(&tp->grow_lock);
+	rte_seqlock_init(&tp->blocks_sl);
 	pool_waiters_init(tp);
 	return tp;
 }
 
-static void
+/*
+ * The block tables, for as many blocks as the wall allows (allocated once: secondaries
+ * read them while the primary changes them).
+ */
+int
+pool_blocks_init(struct tide_pool *tp)
+{
+	uint64_t above = tp->wall->limit > tp->base_bytes ? tp->wall->limit - tp->base_bytes : 0;
+	uint32_t cap = (uint32_t)RTE_MIN(above / tp->block_bytes + 3, (uint64_t)UINT32_MAX / 64);
+	int socket = tp->params.socket_id;
+
+	tp->blocks = rte_zmalloc_socket("tide_pool_blk", cap * sizeof(*tp->blocks), 0, socket);
+	tp->reap_view = rte_zmalloc_socket("tide_pool_view", cap * sizeof(*tp->reap_view), 0,
+		socket);
+	tp->block_info = rte_zmalloc_socket("tide_pool_info", cap * sizeof(*tp->block_info),
+		0, socket);
+	if (tp->blocks == NULL || tp->reap_view == NULL || tp->block_info == NULL)
+		return -ENOMEM;
+	tp->cap_blocks = cap;
+	return 0;
+}
+
+void
 pool_dealloc(struct tide_pool *tp)
 {
 	pthread_mutex_destroy(&tp->grow_lock);
 	pthread_mutex_destroy(&tp->wait_lock);
 	pthread_cond_destroy(&tp->blocked_gone);
-	free(tp->blocks);
-	free(tp->reap_view);
-	free(tp);
+	rte_free(tp->blocks);
+	rte_free(tp->reap_view);
+	rte_free(tp->block_info);
+	rte_free(tp);
 }
 
 struct rte_mempool *
@@ -318,6 +367,9 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 		goto fail_mempool;
 	}
 	pool_setup_policy(tp);
+	err = -pool_blocks_init(tp);
+	if (err != 0)
+		goto fail_base;
 
 	pthread_mutex_lock(&tp->grow_lock);
 	err = pool_grow_locked(tp, 1, POOL_GROW_BASE);
@@ -328,26 +380,13 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 			tp->base_bytes, rte_strerror(err));
 		goto fail_base;
 	}
-	if ((p->flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
-		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
-
-	pool_registry_lock();
-	TAILQ_INSERT_TAIL(&pool_list, tp, next);
-	err = pool_ctl_start();
+	err = pool_register(tp);
 	if (err != 0)
-		TAILQ_REMOVE(&pool_list, tp, next);
-	pool_registry_unlock();
-	if (err != 0) {
-		POOL_LOG(ERR, "%s: cannot start the control thread: %s", p->name,
-			rte_strerror(err));
-		goto fail_ctl;
-	}
+		goto fail_base;
 	POOL_LOG(INFO, "%s: created, base %zu bytes, blocks of %zu bytes (%u objects), wall %zu",
 		tp->name, tp->base_bytes, tp->block_bytes, tp->block_objs, p->wall_bytes);
 	return tp->mp;
 
-fail_ctl:
-	tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
 fail_base:
 	rte_mempool_free(tp->mp);
 	pool_wall_give(tp->wall, tp->bytes);
@@ -358,52 +397,119 @@ fail_params:
 	return NULL;
 }
 
-void
-tide_pool_free(struct rte_mempool *mp)
+/*
+ * Let the pool's growth start (sync growth, the control thread) and make it visible to the
+ * registry. Returns 0, or a positive errno with nothing registered.
+ */
+int
+pool_register(struct tide_pool *tp)
+{
+	int err = 0;
+
+	if ((tp->params.flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
+		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
+	pool_registry_lock();
+	if (!pool_event_registered) {
+		if (pool_compat_watch_destroy() == 0)
+			pool_event_registered = true;
+		else
+			err = rte_errno;
+	}
+	if (err == 0)
+		err = -pool_dir_add_pool(tp);
+	if (err == 0) {
+		TAILQ_INSERT_TAIL(&pool_list, tp, next);
+		err = pool_ctl_start();
+		if (err != 0) {
+			TAILQ_REMOVE(&pool_list, tp, next);
+			pool_dir_remove_pool(tp);
+		}
+	}
+	pool_registry_unlock();
+	if (err != 0) {
+		POOL_LOG(ERR, "%s: cannot register the pool (directory full?), start the "
+			"control thread or watch the mempool: %s", tp->name, rte_strerror(err));
+		tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
+	}
+	return err;
+}
+
+/* Take the pool behind mp out of the registry, stopping the control thread if it was the
+ * last one; NULL if mp is not an elastic pool.
+ */
+static struct tide_pool *
+pool_unregister(const struct rte_mempool *mp)
 {
 	struct tide_pool *tp;
 	bool last;
 
-	if (mp == NULL)
-		return;
 	pool_registry_lock();
 	tp = pool_lookup_locked(mp);
-	if (tp != NULL)
+	if (tp != NULL) {
 		TAILQ_REMOVE(&pool_list, tp, next);
+		pool_dir_remove_pool(tp);
+	}
 	last = TAILQ_EMPTY(&pool_list);
 	pool_registry_unlock();
-	if (tp == NULL) {
+	if (tp != NULL && last)
+		pool_ctl_stop();
+	return tp;
+}
+
+/*
+ * The mempool behind an elastic pool is being freed: stop growing it, end its waiters and
+ * drop the library's side. The control thread no longer sees it once it left the registry.
+ */
+void
+pool_forget(struct rte_mempool *mp)
+{
+	struct tide_pool *tp = pool_unregister(mp);
+
+	if (tp == NULL)
+		return;
+	pool_waiters_close(tp);
+	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	pool_cache_drain_end(tp);
+	pool_wall_give(tp->wall, tp->bytes);
+	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
+		tp->grows_ahead + tp->grows_sync, tp->reaps);
+	pool_dealloc(tp);
+}
+
+void
+tide_pool_free(struct rte_mempool *mp)
+{
+	if (mp == NULL)
+		return;
+	if (!tide_pool_is_elastic(mp)) {
 		POOL_LOG(ERR, "%s is not an elastic pool", mp->name);
 		return;
 	}
-	if (last)
-		pool_ctl_stop();
-	pool_waiters_close(tp);
-	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	pool_forget(mp);
 	rte_mempool_free(mp);
-	pool_wall_give(tp->wall, tp->bytes);
-	pool_dealloc(tp);
 }
 
 bool
 tide_pool_is_elastic(const struct rte_mempool *mp)
 {
-	bool found;
-
-	if (mp == NULL)
-		return false;
-	pool_registry_lock();
-	found = pool_lookup_locked(mp) != NULL;
-	pool_registry_unlock();
-	return found;
+	return mp != NULL && pool_dir_find(mp, NULL) != NULL;
 }
 
-/* The elastic pool behind mp with its grow lock taken, or NULL (rte_errno EINVAL). */
+/*
+ * The elastic pool behind mp with its grow lock taken, or NULL with rte_errno EINVAL (not
+ * an elastic pool) or ENOTSUP (a secondary process: the primary grows and reaps).
+ */
 static struct tide_pool *
 pool_grow_lock(struct rte_mempool *mp)
 {
-	struct tide_pool *tp = pool_get(mp);
+	struct tide_pool *tp;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		POOL_LOG(ERR, "the primary process grows and reaps pools");
+		rte_errno = ENOTSUP;
+		return NULL;
+	}
+	tp = pool_get(mp);
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
 		rte_errno = EINVAL;
@@ -420,7 +526,7 @@ tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 	int ret;
 
 	if (tp == NULL)
-		return -EINVAL;
+		return -rte_errno;
 	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
@@ -433,7 +539,7 @@ tide_pool_reap(struct rte_mempool *mp)
 	int ret;
 
 	if (tp == NULL)
-		return -EINVAL;
+		return -rte_errno;
 	ret = pool_reap_locked(tp, pool_now_ns());
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret;
@@ -442,12 +548,7 @@ tide_pool_reap(struct rte_mempool *mp)
 int
 tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
 {
-	struct tide_pool *tp;
-	int ret;
+	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
 
-	pool_registry_lock();
-	tp = pool_lookup_locked(mp);
-	ret = tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
-	pool_registry_unlock();
-	return ret;
+	return tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
 }

@@ -15,6 +15,7 @@
 
 #include "pool_private.h"
 #include "tide_mempool.h"
+#include "tide_mempool_hooks.h"
 
 /* Longest sleep between two passes, so stopping is quick. */
 #define CTL_MAX_SLEEP_NS (10ull * 1000 * 1000)
@@ -54,6 +55,12 @@ pool_tick_grow(struct tide_pool *tp, uint64_t now)
 void
 pool_tick(struct tide_pool *tp, uint64_t now)
 {
+	if (tp->adopted && !tp->started) {
+		/* Its stock creation may still be initialising the objects. */
+		if (!tide_mempool_in_use_started(tp->mp))
+			return;
+		tp->started = true;
+	}
 	/* A synchronous growth in progress already does the work: skip growing and reaping
 	 * this tick.
 	 */
@@ -68,6 +75,55 @@ pool_tick(struct tide_pool *tp, uint64_t now)
 	pool_waiters_serve(tp, now);
 }
 
+/* Wakes the control thread before its next tick (a secondary waits for growth). */
+static pthread_mutex_t ctl_wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ctl_wake_cond;
+static bool ctl_woken;
+
+void
+pool_ctl_wake(void)
+{
+	pthread_mutex_lock(&ctl_wake_lock);
+	ctl_woken = true;
+	pthread_cond_signal(&ctl_wake_cond);
+	pthread_mutex_unlock(&ctl_wake_lock);
+}
+
+static int
+ctl_wake_cond_init(void)
+{
+	static bool done;
+	pthread_condattr_t attr;
+	int ret;
+
+	if (done)
+		return 0;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	ret = pthread_cond_init(&ctl_wake_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	done = ret == 0;
+	return ret;
+}
+
+/* Sleep until @ns of real time pass or someone wakes the thread. */
+static void
+ctl_sleep(uint64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns += (uint64_t)ts.tv_nsec;
+	ts.tv_sec += (time_t)(ns / 1000000000ull);
+	ts.tv_nsec = (long)(ns % 1000000000ull);
+	pthread_mutex_lock(&ctl_wake_lock);
+	while (!ctl_woken &&
+			pthread_cond_timedwait(&ctl_wake_cond, &ctl_wake_lock, &ts) == 0)
+		;
+	ctl_woken = false;
+	pthread_mutex_unlock(&ctl_wake_lock);
+}
+
 static uint64_t
 ctl_pass(void)
 {
@@ -75,6 +131,7 @@ ctl_pass(void)
 	struct tide_pool *tp;
 
 	pool_registry_lock();
+	pool_mp_serve();
 	for (tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp)) {
 		if (now >= tp->next_tick_ns) {
 			pool_tick(tp, now);
@@ -94,13 +151,8 @@ ctl_main(void *arg)
 	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen) {
 		uint64_t next = ctl_pass(), now = pool_now_ns();
 
-		if (next > now) {
-			struct timespec ts = {
-				.tv_sec = (time_t)((next - now) / 1000000000ull),
-				.tv_nsec = (long)((next - now) % 1000000000ull),
-			};
-			nanosleep(&ts, NULL);
-		}
+		if (next > now)
+			ctl_sleep(RTE_MIN(next - now, CTL_MAX_SLEEP_NS));
 	}
 	return NULL;
 }
@@ -114,6 +166,8 @@ pool_ctl_start(void)
 
 	if (ctl_running)
 		return 0;
+	if (ctl_wake_cond_init() != 0)
+		return ENOMEM;
 	gen = __atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
 	ret = rte_ctrl_thread_create(&ctl_thread, "tide-ctl", NULL, ctl_main,
 		(void *)(uintptr_t)gen);

@@ -72,28 +72,11 @@ pool_wall_room(const struct tide_pool *tp)
 	return (uint32_t)RTE_MIN(room, (uint64_t)UINT32_MAX);
 }
 
+/* Room in the block tables (sized for the wall at creation) for one more block. */
 static int
-pool_blocks_reserve(struct tide_pool *tp)
+pool_blocks_reserve(const struct tide_pool *tp)
 {
-	struct tide_reap_block *v;
-	struct pool_blk *b;
-	uint32_t cap;
-
-	if (tp->nb_blocks < tp->cap_blocks)
-		return 0;
-	if (TIDE_FAULT(TIDE_FAULT_MALLOC))
-		return -ENOMEM;
-	cap = tp->cap_blocks ? tp->cap_blocks * 2 : 16;
-	b = realloc(tp->blocks, cap * sizeof(*b));
-	if (b == NULL)
-		return -ENOMEM;
-	tp->blocks = b;
-	v = realloc(tp->reap_view, cap * sizeof(*v));
-	if (v == NULL)
-		return -ENOMEM;
-	tp->reap_view = v;
-	tp->cap_blocks = cap;
-	return 0;
+	return tp->nb_blocks < tp->cap_blocks ? 0 : -ENOSPC;
 }
 
 static const struct rte_memzone *
@@ -111,12 +94,32 @@ pool_mz_reserve(const struct tide_pool *tp, size_t bytes)
 		pool_mz_flags(tp->page_sz), RTE_CACHE_LINE_SIZE);
 }
 
+/* Record a block the driver holds at position tp->nb_blocks. */
+static void
+pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
+	size_t bytes)
+{
+	uint64_t now = pool_now_ns();
+
+	rte_seqlock_write_lock(&tp->blocks_sl);
+	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
+		.id = id,
+		.mz = mz,
+		.bytes = bytes,
+		.born_ns = now,
+		.last_busy_ns = now,
+		.last_alloc_ns = now,
+		.prev_free = UINT32_MAX, /* the first sample sees whatever was taken */
+	};
+	rte_seqlock_write_unlock(&tp->blocks_sl);
+	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
+}
+
 /* Reserve, populate and record one block of @bytes hugepage bytes. */
 static int
 pool_add_block(struct tide_pool *tp, size_t bytes)
 {
 	const struct rte_memzone *mz;
-	uint64_t now;
 	int64_t id;
 	int ret;
 
@@ -133,16 +136,52 @@ pool_add_block(struct tide_pool *tp, size_t bytes)
 		rte_memzone_free(mz);
 		return ret;
 	}
-	now = pool_now_ns();
-	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
-		.id = (uint64_t)id,
-		.mz = mz,
-		.bytes = bytes,
-		.born_ns = now,
-		.last_busy_ns = now,
-	};
-	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
+	pool_blk_record(tp, (uint64_t)id, mz, bytes);
 	return 0;
+}
+
+/*
+ * An adopted pool's base: the block the driver made of populate_default's first memzone.
+ * Its memory belongs to the mempool (freed with it), and counts under the wall.
+ */
+int
+pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t bytes)
+{
+	struct tide_mempool_block_info bi;
+	int ret;
+
+	ret = pool_blocks_reserve(tp);
+	if (ret == 0)
+		ret = tide_mempool_block_info(tp->mp, 0, &bi);
+	if (ret < 0)
+		return ret;
+	__atomic_fetch_add(&tp->wall->held, bytes, __ATOMIC_ACQ_REL);
+	pool_blk_record(tp, bi.id, mz, bytes);
+	return 0;
+}
+
+/*
+ * Bytes of the next block: a whole block, or fewer pages when the mempool has room for
+ * fewer objects than a block holds (its size, the wall an adopted pool got from the
+ * application, is near); 0 when it has no room at all.
+ */
+static size_t
+pool_next_block_bytes(const struct tide_pool *tp)
+{
+	const struct rte_mempool *mp = tp->mp;
+	unsigned int room = mp->size > mp->populated_size ? mp->size - mp->populated_size : 0;
+	size_t pages, max = tp->block_bytes / tp->page_sz, elt;
+
+	if (room == 0)
+		return 0;
+	if (tide_mempool_block_capacity(mp, tp->block_bytes - POOL_MZ_SLACK) <= room)
+		return tp->block_bytes;
+	elt = mp->header_size + mp->elt_size + mp->trailer_size + sizeof(void *);
+	pages = RTE_MAX((room * elt + POOL_MZ_SLACK) / tp->page_sz, (size_t)1);
+	while (pages < max &&
+			tide_mempool_block_capacity(mp, pages * tp->page_sz - POOL_MZ_SLACK) < room)
+		pages++;
+	return pages * tp->page_sz;
 }
 
 static void
@@ -165,6 +204,8 @@ pool_grow_counter(struct tide_pool *tp, enum pool_grow_kind kind)
 	switch (kind) {
 	case POOL_GROW_SYNC:
 		return &tp->grows_sync;
+	case POOL_GROW_REMOTE:
+		return &tp->grows_remote;
 	case POOL_GROW_AHEAD:
 	case POOL_GROW_USER:
 		return &tp->grows_ahead;
@@ -176,13 +217,14 @@ pool_grow_counter(struct tide_pool *tp, enum pool_grow_kind kind)
 int
 pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind)
 {
-	size_t bytes = kind == POOL_GROW_BASE ? tp->base_bytes : tp->block_bytes;
 	uint64_t *counter = pool_grow_counter(tp, kind);
 	unsigned int i;
+	size_t bytes;
 	int ret = 0;
 
 	for (i = 0; i < nb_blocks; i++) {
-		if (!pool_wall_take(tp->wall, bytes)) {
+		bytes = kind == POOL_GROW_BASE ? tp->base_bytes : pool_next_block_bytes(tp);
+		if (bytes == 0 || !pool_wall_take(tp->wall, bytes)) {
 			__atomic_fetch_add(&tp->wall_hits, 1, __ATOMIC_RELAXED);
 			ret = -ENOSPC;
 			break;
@@ -202,23 +244,33 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 	return ret < 0 ? pool_error(-ret) : 0;
 }
 
-/* Driver callback: a dequeue of n objects found the free lists short. */
+/*
+ * Grow for a demand of n objects now (a failing allocation here, or a secondary's): unless
+ * someone grew meanwhile, add the blocks n needs. Returns the objects added (or found
+ * free), 0 if none could be.
+ */
 int
-pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg)
+pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind)
 {
-	struct tide_pool *tp = arg;
 	struct tide_mempool_stats st;
 	unsigned int blocks;
 	int ret;
 
 	pthread_mutex_lock(&tp->grow_lock);
-	if (tide_mempool_stats_get(mp, &st) == 0 && st.nb_free >= n) {
+	if (tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n) {
 		/* Someone grew while we waited for the lock. */
 		pthread_mutex_unlock(&tp->grow_lock);
-		return 1;
+		return (int)RTE_MIN(st.nb_free, (uint64_t)INT32_MAX);
 	}
 	blocks = tp->block_objs ? (n - st.nb_free + tp->block_objs - 1) / tp->block_objs : 1;
-	ret = pool_grow_locked(tp, RTE_MAX(blocks, 1u), POOL_GROW_SYNC);
+	ret = pool_grow_locked(tp, RTE_MAX(blocks, 1u), kind);
 	pthread_mutex_unlock(&tp->grow_lock);
 	return ret > 0 ? ret * (int)RTE_MAX(tp->block_objs, 1u) : 0;
+}
+
+/* Driver callback: a dequeue of n objects found the free lists short. */
+int
+pool_grow_sync_cb(struct rte_mempool *mp __rte_unused, unsigned int n, void *arg)
+{
+	return pool_grow_demand(arg, n, POOL_GROW_SYNC);
 }

@@ -5,6 +5,7 @@
 /* Internals of the elastic pool library (not installed). */
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <time.h>
@@ -13,9 +14,12 @@
 #include <rte_log.h>
 #include <rte_memzone.h>
 #include <rte_mempool.h>
+#include <rte_seqlock.h>
 
 #include "pool_policy.h"
 #include "reap_policy.h"
+#include "tide_fault.h"
+#include "tide_mempool.h"
 #include "tide_pool.h"
 
 extern int tide_pool_logtype;
@@ -24,10 +28,15 @@ extern int tide_pool_logtype;
 	rte_log(RTE_LOG_##level, tide_pool_logtype, "tide_pool: %s(): " fmt "\n", __func__, \
 		##__VA_ARGS__)
 
-/* Bytes a block's memzone leaves unused in its last page, so that the heap element
- * header fits and a block of k pages maps exactly k new pages.
+/*
+ * Bytes a block's memzone leaves of its k pages: room for DPDK 22.11's heap element
+ * overhead (header and alignment, measured: one page per block needs at least 128 bytes
+ * left), and too little for a free element to remain (its header and minimum data). A
+ * block of k pages so maps exactly k new pages and leaves no free space in them: space
+ * left there would take other small allocations (chunk headers, arrays), which would keep
+ * the page mapped after the block is reaped.
  */
-#define POOL_MZ_SLACK 1024
+#define POOL_MZ_SLACK (2 * RTE_CACHE_LINE_SIZE)
 
 /* Most blocks one reaper pass releases. */
 #define POOL_REAP_MAX 8
@@ -38,6 +47,7 @@ enum pool_grow_kind {
 	POOL_GROW_AHEAD, /* control thread, below target */
 	POOL_GROW_SYNC,  /* inside a failing allocation */
 	POOL_GROW_USER,  /* tide_pool_grow() */
+	POOL_GROW_REMOTE, /* for a secondary process's failing allocation */
 };
 
 /* The most hugepage bytes a pool (or a set of pools) may hold, and what they hold. */
@@ -53,6 +63,8 @@ struct pool_blk {
 	size_t bytes;                 /* hugepage bytes it holds */
 	uint64_t born_ns;             /* when it was added */
 	uint64_t last_busy_ns;        /* last sample that saw an object of it out */
+	uint64_t last_alloc_ns;       /* last sample that saw an object taken from it */
+	uint32_t prev_free;           /* its free objects at the last sample */
 };
 
 /* A request waiting at the wall. */
@@ -73,6 +85,10 @@ TAILQ_HEAD(pool_waiter_list, pool_waiter);
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
 	struct rte_mempool *mp;
+	bool adopted;                    /* created by the application the stock way */
+	bool started;                    /* adopted: the application took an object (until
+					  * then its creation may still walk the objects: no
+					  * growth, no reaping); control thread only */
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct tide_pool_params params;  /* as given, name pointing at name[] */
 	size_t page_sz;                  /* hugepage size blocks are made of */
@@ -88,8 +104,12 @@ struct tide_pool {
 	struct pool_wall *wall;          /* the wall it grows under */
 
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */
-	struct pool_blk *blocks;         /* oldest first; [0] is the base */
+	rte_seqlock_t blocks_sl;         /* writers of blocks[] and nb_blocks take it too, so
+					  * that readers in any process see a whole snapshot */
+	struct pool_blk *blocks;         /* oldest first; [0] is the base; cap_blocks long */
 	struct tide_reap_block *reap_view; /* scratch for the reap policy, cap_blocks long */
+	struct tide_mempool_block_info *block_info; /* the driver's blocks at the last
+					  * sample, cap_blocks long */
 	uint32_t nb_blocks;
 	uint32_t cap_blocks;
 	uint64_t bytes;                  /* hugepage bytes held; read without the lock */
@@ -97,6 +117,8 @@ struct tide_pool {
 	struct tide_grow_state grow_st;
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
+	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush
+					  * threshold to restore (0: not draining) */
 
 	pthread_mutex_t wait_lock;       /* guards the waiters */
 	struct pool_waiter_list waiters; /* FIFO */
@@ -109,19 +131,29 @@ struct tide_pool {
 	/* Counters, updated atomically. */
 	uint64_t grows_ahead;
 	uint64_t grows_sync;
+	uint64_t grows_remote;
 	uint64_t grow_fails;
 	uint64_t wall_hits;
 	uint64_t reaps;
+	uint64_t cache_drains;
+	uint64_t demotes;
 	uint64_t waits_served;
 	uint64_t waits_timedout;
 	uint64_t waits_cancelled;
 };
 
+/* The time, ns: CLOCK_MONOTONIC, or the tests' clock in fault-injection builds. */
 static inline uint64_t
 pool_now_ns(void)
 {
 	struct timespec ts;
 
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_clock_t *clock = tide_fault_pvt_clock();
+
+	if (clock != NULL)
+		return clock();
+#endif
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
@@ -135,22 +167,58 @@ pool_error(int err)
 
 /* pool.c: creation and the registry of elastic pools in this process. */
 struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);
+struct tide_pool *pool_alloc(const struct tide_pool_params *p, size_t page_sz,
+	struct pool_wall *wall);
+void pool_setup_policy(struct tide_pool *tp);
+void pool_dealloc(struct tide_pool *tp);
+int pool_register(struct tide_pool *tp);
+int pool_blocks_init(struct tide_pool *tp);
+void pool_mutex_init(pthread_mutex_t *m);
+void pool_cond_init(pthread_cond_t *c);
+void pool_forget(struct rte_mempool *mp);
+size_t pool_page_size(int socket);
+
+/* The shared side of a pool set. */
+struct pool_set_shared {
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct pool_wall wall;       /* the wall every class grows under */
+	struct tide_pool_set *set;   /* its fast-path view, in shared memory too */
+};
+
+/* pool_dir.c: the directory of pools and sets, in shared memory. */
+#define POOL_DIR_MAX 256
+int pool_dir_add_pool(struct tide_pool *tp);
+void pool_dir_remove_pool(const struct tide_pool *tp);
+int pool_dir_add_set(struct pool_set_shared *s);
+void pool_dir_remove_set(const struct pool_set_shared *s);
+struct tide_pool *pool_dir_find(const struct rte_mempool *mp, const char *name);
+struct pool_set_shared *pool_dir_find_set(const char *name);
+void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg);
+
+/* pool_compat.c: DPDK calls outside the public API. */
+int pool_compat_watch_destroy(void);
 void pool_registry_lock(void);
 void pool_registry_unlock(void);
 struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
-struct tide_pool *pool_by_name_locked(const char *name);
 struct tide_pool *pool_first_locked(void);
 struct tide_pool *pool_next_locked(struct tide_pool *tp);
 struct tide_pool *pool_get(const struct rte_mempool *mp);
 
 /* pool_grow.c */
 int pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind);
+int pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t bytes);
 int pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg);
+int pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind);
 uint32_t pool_wall_room(const struct tide_pool *tp);
 void pool_wall_give(struct pool_wall *w, uint64_t bytes);
 
 /* pool_reap.c */
 int pool_reap_locked(struct tide_pool *tp, uint64_t now);
+
+/* pool_cache.c: lcore caches pinning blocks. */
+void pool_cache_drain(struct tide_pool *tp, const struct tide_mempool_block_info *info,
+	uint32_t nb);
+void pool_cache_drain_end(struct tide_pool *tp);
 
 /* pool_wait.c */
 void pool_waiters_init(struct tide_pool *tp);
@@ -160,6 +228,10 @@ void pool_waiters_close(struct tide_pool *tp);
 /* pool_ctl.c: the control thread. */
 int pool_ctl_start(void);
 void pool_ctl_stop(void);
+void pool_ctl_wake(void);
+
+/* pool_mp.c: multi-process (primary side, on the control thread). */
+void pool_mp_serve(void);
 void pool_tick(struct tide_pool *tp, uint64_t now);
 
 /* pool_stats.c */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_telemetry.h>
 
@@ -20,17 +21,6 @@
 #define SET_DEFAULT_BASE (4u << 20)
 #define SET_DEFAULT_BLOCK (4u << 20)
 #define SET_DEFAULT_WALL (256u << 20)
-
-/* The library's side of a set. */
-struct set_internal {
-	TAILQ_ENTRY(set_internal) next;
-	struct tide_pool_set *set;
-	char name[RTE_MEMPOOL_NAMESIZE];
-	struct pool_wall wall;
-};
-
-static TAILQ_HEAD(, set_internal) set_list = TAILQ_HEAD_INITIALIZER(set_list);
-static pthread_mutex_t set_list_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
@@ -103,35 +93,40 @@ set_class_params(const struct tide_pool_set_params *p, unsigned int k, char *nam
 }
 
 static void
-set_destroy(struct tide_pool_set *s, struct set_internal *in)
+set_destroy(struct tide_pool_set *s, struct pool_set_shared *in)
 {
 	for (unsigned int k = 0; k < TIDE_POOL_SET_MAX_CLASSES; k++)
 		tide_pool_free(s->pools[k]);
-	free(in);
-	free(s);
+	rte_free(in);
+	rte_free(s);
 }
 
+/* A set and its shared side live in DPDK memory: secondaries look them up by name. */
 struct tide_pool_set *
 tide_pool_set_create(const struct tide_pool_set_params *p)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct tide_pool_params cp;
-	struct set_internal *in;
+	struct pool_set_shared *in;
 	struct tide_pool_set *s;
 	int err;
 
 	err = set_params_check(p);
 	if (err != 0)
 		goto fail;
-	s = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sizeof(*s), RTE_CACHE_LINE_SIZE));
-	in = calloc(1, sizeof(*in));
+	if (pool_dir_find_set(p->name) != NULL) {
+		POOL_LOG(ERR, "%s: a pool set of that name exists", p->name);
+		err = EEXIST;
+		goto fail;
+	}
+	s = rte_zmalloc_socket("tide_pool_set", sizeof(*s), RTE_CACHE_LINE_SIZE, p->socket_id);
+	in = rte_zmalloc_socket("tide_pool_set_in", sizeof(*in), 0, p->socket_id);
 	if (s == NULL || in == NULL) {
-		free(s);
-		free(in);
+		rte_free(s);
+		rte_free(in);
 		err = ENOMEM;
 		goto fail;
 	}
-	memset(s, 0, sizeof(*s));
 	strlcpy(in->name, p->name, sizeof(in->name));
 	in->wall.limit = p->wall_bytes;
 	in->set = s;
@@ -150,79 +145,87 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 			goto fail;
 		}
 	}
-	pthread_mutex_lock(&set_list_lock);
-	TAILQ_INSERT_TAIL(&set_list, in, next);
-	pthread_mutex_unlock(&set_list_lock);
+	err = -pool_dir_add_set(in);
+	if (err != 0) {
+		POOL_LOG(ERR, "%s: cannot register the set: %s", p->name, rte_strerror(err));
+		set_destroy(s, in);
+		goto fail;
+	}
 	return s;
 fail:
 	rte_errno = err;
 	return NULL;
 }
 
+struct tide_pool_set *
+tide_pool_set_lookup(const char *name)
+{
+	struct pool_set_shared *in = name != NULL ? pool_dir_find_set(name) : NULL;
+
+	if (in == NULL) {
+		rte_errno = ENOENT;
+		return NULL;
+	}
+	return in->set;
+}
+
 void
 tide_pool_set_free(struct tide_pool_set *s)
 {
-	struct set_internal *in;
+	struct pool_set_shared *in;
 
 	if (s == NULL)
 		return;
 	in = s->internal;
-	pthread_mutex_lock(&set_list_lock);
-	TAILQ_REMOVE(&set_list, in, next);
-	pthread_mutex_unlock(&set_list_lock);
+	pool_dir_remove_set(in);
 	set_destroy(s, in);
 }
 
 /* ---- telemetry: /tide/pool_set/list and /tide/pool_set/info,<name> ---- */
 
+static void
+set_tel_name(const char *name, void *arg)
+{
+	rte_tel_data_add_array_string(arg, name);
+}
+
 static int
 set_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct rte_tel_data *d)
 {
-	struct set_internal *in;
-
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	pthread_mutex_lock(&set_list_lock);
-	TAILQ_FOREACH(in, &set_list, next)
-		rte_tel_data_add_array_string(d, in->name);
-	pthread_mutex_unlock(&set_list_lock);
+	pool_dir_names(true, set_tel_name, d);
 	return 0;
 }
 
 static int
 set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	struct set_internal *in;
+	struct pool_set_shared *in;
+	const struct tide_pool_set *s;
 	struct rte_tel_data *classes;
-	int ret = -EINVAL;
 
 	if (params == NULL || params[0] == '\0')
 		return -EINVAL;
+	in = pool_dir_find_set(params);
+	if (in == NULL)
+		return -EINVAL;
+	s = in->set;
+	classes = rte_tel_data_alloc();
+	if (classes == NULL)
+		return -ENOMEM;
 	rte_tel_data_start_dict(d);
-	pthread_mutex_lock(&set_list_lock);
-	TAILQ_FOREACH(in, &set_list, next) {
-		const struct tide_pool_set *s = in->set;
-
-		if (strcmp(in->name, params) != 0)
-			continue;
-		classes = rte_tel_data_alloc();
-		if (classes == NULL)
-			break;
-		rte_tel_data_start_array(classes, RTE_TEL_STRING_VAL);
-		for (unsigned int k = 0; k < s->nb_classes; k++)
-			rte_tel_data_add_array_string(classes, s->pools[k]->name);
-		rte_tel_data_add_dict_string(d, "name", in->name);
-		rte_tel_data_add_dict_u64(d, "min_size", 1u << s->min_shift);
-		rte_tel_data_add_dict_u64(d, "max_size", s->max_size);
-		rte_tel_data_add_dict_u64(d, "wall_bytes", in->wall.limit);
-		rte_tel_data_add_dict_u64(d, "wall_held",
-			__atomic_load_n(&in->wall.held, __ATOMIC_RELAXED));
-		rte_tel_data_add_dict_container(d, "classes", classes, 0);
-		ret = 0;
-		break;
-	}
-	pthread_mutex_unlock(&set_list_lock);
-	return ret;
+	rte_tel_data_start_array(classes, RTE_TEL_STRING_VAL);
+	for (unsigned int k = 0; k < s->nb_classes; k++)
+		rte_tel_data_add_array_string(classes, s->pools[k]->name);
+	rte_tel_data_add_dict_string(d, "name", in->name);
+	rte_tel_data_add_dict_u64(d, "min_size", 1u << s->min_shift);
+	rte_tel_data_add_dict_u64(d, "max_size", s->max_size);
+	rte_tel_data_add_dict_u64(d, "wall_bytes", in->wall.limit);
+	rte_tel_data_add_dict_u64(d, "wall_held", __atomic_load_n(&in->wall.held,
+		__ATOMIC_RELAXED));
+	rte_tel_data_add_dict_container(d, "classes", classes, 0);
+	return 0;
 }
 
 RTE_INIT(pool_set_telemetry_init)

@@ -4,31 +4,46 @@
 #include "pool_private.h"
 #include "tide_mempool.h"
 
+/* Objects parked in the lcore caches (read without their lcores' help: a snapshot). */
+static uint64_t
+pool_cached(const struct rte_mempool *mp)
+{
+	uint64_t n = 0;
+
+	if (mp->cache_size == 0)
+		return 0;
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
+		n += __atomic_load_n(&mp->local_cache[i].len, __ATOMIC_RELAXED);
+	return n;
+}
+
 int
 pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 {
 	struct tide_mempool_stats ms;
-	uint64_t avail, out;
+	uint64_t out;
 
 	memset(st, 0, sizeof(*st));
 	tide_mempool_stats_get(tp->mp, &ms);
-	avail = rte_mempool_avail_count(tp->mp);
 	st->nb_blocks = ms.nb_blocks;
 	st->bytes = __atomic_load_n(&tp->bytes, __ATOMIC_ACQUIRE);
 	st->nb_objs = ms.nb_objs;
 	st->nb_free = ms.nb_free;
-	st->nb_cached = avail > ms.nb_free ? avail - ms.nb_free : 0;
+	st->nb_cached = pool_cached(tp->mp);
 	out = ms.nb_objs > ms.nb_free ? ms.nb_objs - ms.nb_free : 0;
 	st->nb_cached = RTE_MIN(st->nb_cached, out);
 	st->nb_in_use = out - st->nb_cached;
 	st->grows_ahead = __atomic_load_n(&tp->grows_ahead, __ATOMIC_RELAXED);
 	st->grows_sync = __atomic_load_n(&tp->grows_sync, __ATOMIC_RELAXED);
+	st->grows_remote = __atomic_load_n(&tp->grows_remote, __ATOMIC_RELAXED);
 	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
 	st->alloc_fails = ms.nb_deq_fail;
 	st->lock_yields = ms.nb_lock_yields;
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
 	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);
+	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
+	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
 	st->wall_bytes = tp->wall->limit;
 	st->wall_held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
 	st->waiting = __atomic_load_n(&tp->nb_waiting, __ATOMIC_RELAXED);

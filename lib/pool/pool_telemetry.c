@@ -3,6 +3,7 @@
 /* Telemetry: /tide/pool/list and /tide/pool/info,<name>. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -11,17 +12,18 @@
 #include "pool_private.h"
 #include "tide_mempool.h"
 
+static void
+pool_tel_name(const char *name, void *arg)
+{
+	rte_tel_data_add_array_string(arg, name);
+}
+
 static int
 pool_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct rte_tel_data *d)
 {
-	struct tide_pool *tp;
-
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	pool_registry_lock();
-	for (tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp))
-		rte_tel_data_add_array_string(d, tp->name);
-	pool_registry_unlock();
+	pool_dir_names(false, pool_tel_name, d);
 	return 0;
 }
 
@@ -50,39 +52,61 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "target_free", st->target_free);
 	rte_tel_data_add_dict_u64(d, "grows_ahead", st->grows_ahead);
 	rte_tel_data_add_dict_u64(d, "grows_sync", st->grows_sync);
+	rte_tel_data_add_dict_u64(d, "grows_remote", st->grows_remote);
 	rte_tel_data_add_dict_u64(d, "grow_fails", st->grow_fails);
 	rte_tel_data_add_dict_u64(d, "wall_hits", st->wall_hits);
 	rte_tel_data_add_dict_u64(d, "alloc_fails", st->alloc_fails);
 	rte_tel_data_add_dict_u64(d, "lock_yields", st->lock_yields);
 	rte_tel_data_add_dict_u64(d, "reaps", st->reaps);
+	rte_tel_data_add_dict_u64(d, "cache_drains", st->cache_drains);
+	rte_tel_data_add_dict_u64(d, "demotes", st->demotes);
 	rte_tel_data_add_dict_u64(d, "waiting", st->waiting);
 	rte_tel_data_add_dict_u64(d, "waits_served", st->waits_served);
 	rte_tel_data_add_dict_u64(d, "waits_timedout", st->waits_timedout);
 	rte_tel_data_add_dict_u64(d, "waits_cancelled", st->waits_cancelled);
 }
 
+/* The pool's blocks as the primary last left them (a whole snapshot, from any process). */
+static uint32_t
+pool_tel_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max)
+{
+	uint32_t n, sn;
+
+	do {
+		sn = rte_seqlock_read_begin(&tp->blocks_sl);
+		n = RTE_MIN(tp->nb_blocks, max);
+		memcpy(out, tp->blocks, n * sizeof(*out));
+	} while (rte_seqlock_read_retry(&tp->blocks_sl, sn));
+	return n;
+}
+
 /* A dict of blocks, oldest first, keyed "b<id>": size, age, objects out, time since an
  * object was out. (22.11 telemetry nests dicts, not arrays of dicts.)
  */
 static struct rte_tel_data *
-pool_tel_blocks(struct tide_pool *tp)
+pool_tel_blocks(const struct tide_pool *tp)
 {
+	static struct pool_blk snap[RTE_TEL_MAX_DICT_ENTRIES];
+	static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
 	struct rte_tel_data *list = rte_tel_data_alloc();
 	uint64_t now = pool_now_ns();
+	uint32_t n;
 
 	if (list == NULL)
 		return NULL;
 	rte_tel_data_start_dict(list);
-	pthread_mutex_lock(&tp->grow_lock);
-	for (uint32_t i = 0; i < tp->nb_blocks && i < RTE_TEL_MAX_DICT_ENTRIES; i++) {
-		const struct pool_blk *b = &tp->blocks[i];
+	pthread_mutex_lock(&snap_lock);
+	n = pool_tel_snapshot(tp, snap, RTE_DIM(snap));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pool_blk *b = &snap[i];
 		struct tide_mempool_block_info bi;
 		struct rte_tel_data *e;
 		char key[32];
 
-		if (tide_mempool_block_info(tp->mp, i, &bi) != 0 ||
+		/* The driver's view of the same block (it may have gone meanwhile). */
+		if (tide_mempool_block_info(tp->mp, i, &bi) != 0 || bi.id != b->id ||
 				(e = rte_tel_data_alloc()) == NULL)
-			break;
+			continue;
 		rte_tel_data_start_dict(e);
 		rte_tel_data_add_dict_u64(e, "bytes", b->bytes);
 		rte_tel_data_add_dict_u64(e, "age_ms", (now - b->born_ns) / 1000000);
@@ -92,7 +116,7 @@ pool_tel_blocks(struct tide_pool *tp)
 		snprintf(key, sizeof(key), "b%" PRIu64, b->id);
 		rte_tel_data_add_dict_container(list, key, e, 0);
 	}
-	pthread_mutex_unlock(&tp->grow_lock);
+	pthread_mutex_unlock(&snap_lock);
 	return list;
 }
 
@@ -101,23 +125,19 @@ pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 {
 	struct tide_pool_stats st;
 	struct tide_pool *tp;
-	int ret = -EINVAL;
+	struct rte_tel_data *blocks;
 
 	if (params == NULL || params[0] == '\0')
 		return -EINVAL;
+	tp = pool_dir_find(NULL, params);
+	if (tp == NULL || pool_stats_locked(tp, &st) != 0)
+		return -EINVAL;
 	rte_tel_data_start_dict(d);
-	pool_registry_lock();
-	tp = pool_by_name_locked(params);
-	if (tp != NULL && pool_stats_locked(tp, &st) == 0) {
-		struct rte_tel_data *blocks = pool_tel_blocks(tp);
-
-		pool_tel_stats(d, tp, &st);
-		if (blocks != NULL)
-			rte_tel_data_add_dict_container(d, "block_list", blocks, 0);
-		ret = 0;
-	}
-	pool_registry_unlock();
-	return ret;
+	blocks = pool_tel_blocks(tp);
+	pool_tel_stats(d, tp, &st);
+	if (blocks != NULL)
+		rte_tel_data_add_dict_container(d, "block_list", blocks, 0);
+	return 0;
 }
 
 RTE_INIT(pool_telemetry_init)

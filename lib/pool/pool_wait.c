@@ -23,8 +23,8 @@
 void
 pool_waiters_init(struct tide_pool *tp)
 {
-	pthread_mutex_init(&tp->wait_lock, NULL);
-	pthread_cond_init(&tp->blocked_gone, NULL);
+	pool_mutex_init(&tp->wait_lock);
+	pool_cond_init(&tp->blocked_gone);
 	TAILQ_INIT(&tp->waiters);
 	tp->next_ticket = 1;
 }

@@ -20,3 +20,20 @@ tide_reap_decide(const struct tide_reap_block *blocks, uint32_t n, uint64_t now_
 		k++;
 	return k;
 }
+
+uint32_t
+tide_reap_demote(const struct tide_reap_block *blocks, uint32_t n, uint64_t now_ns,
+	uint64_t idle_ns)
+{
+	const struct tide_reap_block *p;
+
+	/* [0] base ... [n - 3] idle, [n - 2] busy and stale, [n - 1] idle headroom. */
+	if (n < 4 || !reap_idle(&blocks[n - 1], now_ns, idle_ns) ||
+			!reap_idle(&blocks[n - 3], now_ns, idle_ns))
+		return 0;
+	p = &blocks[n - 2];
+	if (reap_idle(p, now_ns, idle_ns) || now_ns < p->last_alloc_ns ||
+			now_ns - p->last_alloc_ns < idle_ns)
+		return 0;
+	return n - 2;
+}

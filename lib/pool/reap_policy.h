@@ -12,6 +12,11 @@
  * headroom for the next burst: the pool recently needed it. Applied again after each
  * release, the rule walks the pool back down to its base once everything is idle.
  *
+ * "Newest" is the block's rank in the pool's age order, which is also the order dequeue
+ * prefers (oldest first). A block that keeps everything above it only because a few of its
+ * objects are held for long is ranked as old (tide_reap_demote()): the idle blocks above
+ * it can then go, and allocations fill it first.
+ *
  * No clock reads, no DPDK calls: the caller passes the time and what it sampled.
  */
 
@@ -23,6 +28,8 @@ struct tide_reap_block {
 	bool all_free;         /**< no object of the block was out at the last sample */
 	uint64_t last_busy_ns; /**< last time an object of it was seen out, or when it was
 				*   added: ns, same clock as now_ns */
+	uint64_t last_alloc_ns; /**< last time an object was taken from it (its free count
+				 *   fell below the previous sample's), or when it was added */
 };
 
 /**
@@ -43,5 +50,19 @@ struct tide_reap_block {
  */
 uint32_t tide_reap_decide(const struct tide_reap_block *blocks, uint32_t n, uint64_t now_ns,
 	uint64_t idle_ns, uint32_t max);
+
+/**
+ * Decide whether a block should rank as old: when nothing can be released only because
+ * the newest block's headroom rule sees a busy block before it, and that block is stale
+ * (objects out, none taken from it for the idle threshold: a few long-held mbufs, such as
+ * what an idle lcore's cache keeps), while the block below it is idle. Ranked just above
+ * the base, it no longer keeps the idle blocks above it, and new allocations fill it
+ * first. Call it when tide_reap_decide() answered 0.
+ *
+ * @return
+ *   The index of the block to move to position 1, or 0 for none.
+ */
+uint32_t tide_reap_demote(const struct tide_reap_block *blocks, uint32_t n, uint64_t now_ns,
+	uint64_t idle_ns);
 
 #endif /* TIDE_REAP_POLICY_H */

@@ -30,8 +30,17 @@
  * newest block only when it has no mbuf out and has seen no allocation for the idle
  * threshold, and the block before it is idle the same way; never the base block. One
  * empty block therefore stays as headroom. A released block's memzone is freed and its
- * hugepages go back to the OS. Mbufs parked in per-lcore caches keep their block busy:
- * an lcore's idle loop hands them back with tide_pool_cache_flush().
+ * hugepages go back to the OS. Mbufs parked in per-lcore caches keep their block busy.
+ * An lcore's idle loop hands them back with tide_pool_cache_flush(); without it, when
+ * the only mbufs out of a reap candidate sit in lcore caches, the reaper lowers those
+ * caches' flush threshold to 0 until they hold none of them (their frees bypass the cache
+ * while their allocations empty it and refill it from the oldest blocks), then restores
+ * it: an lcore that still allocates hands them back by itself. An lcore that neither
+ * allocates nor frees keeps what its cache holds, at most 1.5 x cache_size mbufs. A block
+ * that keeps the idle blocks above it only because a few of its mbufs are held for long
+ * (nothing taken from it for the idle threshold: what such a cache, or a long-lived table,
+ * holds) is ranked as old, just above the base: the blocks above it can then go, and new
+ * allocations fill it first.
  *
  * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
  * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
@@ -101,12 +110,18 @@ struct tide_pool_stats {
 	uint64_t nb_in_use;     /**< of those, allocated (nb_objs - nb_free - nb_cached) */
 	uint64_t grows_ahead;   /**< blocks added by the control thread */
 	uint64_t grows_sync;    /**< blocks added inside a failing allocation */
+	uint64_t grows_remote;  /**< blocks added for a secondary process's failing
+				 *   allocation */
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
 	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
 	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
+	uint64_t cache_drains;  /**< lcore caches made to hand back the mbufs that alone kept
+				 *   a reap candidate (see the file comment) */
+	uint64_t demotes;       /**< blocks ranked as old because a few long-held mbufs kept
+				 *   the idle blocks above them (see the file comment) */
 	uint64_t wall_bytes;    /**< the wall (shared by a pool set's classes) */
 	uint64_t wall_held;     /**< bytes held under that wall, by all its pools */
 	uint32_t waiting;       /**< requests queued at the wall now */
@@ -299,6 +314,15 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  */
 struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p);
 
+/**
+ * Find a pool set by name, in any process attached to the one that created it (the set
+ * and its pools live in DPDK memory).
+ *
+ * @return
+ *   The set, or NULL with rte_errno ENOENT.
+ */
+struct tide_pool_set *tide_pool_set_lookup(const char *name);
+
 /** Free a pool set and its pools (all their mbufs must be back). NULL is a no-op. */
 void tide_pool_set_free(struct tide_pool_set *s);
 
@@ -345,6 +369,81 @@ tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
 
 	return mp == NULL ? NULL : rte_pktmbuf_alloc(mp);
 }
+
+/* ---- multi-process ---- */
+
+/** Longest a secondary's failing allocation waits for the primary to grow the pool, ms. */
+#define TIDE_MP_GROW_TIMEOUT_MS 200
+
+/**
+ * Called on the primary when an attached secondary process is gone (exited or killed: the
+ * two look alike), after the mbufs its lcores' caches held went back to their pools and
+ * before any new process may take its lcores: release what the process held in the
+ * caller's own structures.
+ *
+ * @param pid
+ *   The dead process.
+ * @param arg
+ *   As registered.
+ */
+typedef void (tide_mp_death_cb_t)(int pid, void *arg);
+
+/**
+ * Register a callback for the death of secondary processes (primary; runs on the pool
+ * library's control thread, or on DPDK's IPC thread when a new secondary attaches).
+ *
+ * @return
+ *   0; -EINVAL NULL callback; -ENOMEM. rte_errno is set on failure.
+ */
+int tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg);
+
+/**
+ * Unregister a callback registered with the same @p cb and @p arg.
+ *
+ * @return
+ *   0; -ENOENT none registered. rte_errno is set on failure.
+ */
+int tide_mp_death_cb_unregister(tide_mp_death_cb_t *cb, void *arg);
+
+/**
+ * In a secondary, whether the primary process is still alive (a secondary cannot go on
+ * without it: its pools stop growing and its exchanges stop being served). In the primary,
+ * true.
+ */
+bool tide_mp_primary_alive(void);
+
+/** An attached secondary process, as tide_mp_peers() reports it. */
+struct tide_mp_peer {
+	int pid;                 /**< its process id */
+	unsigned int nb_lcores;  /**< lcores it runs */
+	bool alive;              /**< false: dead, not recovered yet */
+};
+
+/**
+ * List the secondary processes attached to this primary.
+ *
+ * @param peers
+ *   Filled with up to @p max entries (may be NULL when @p max is 0).
+ * @return
+ *   The number of attached secondaries (may exceed @p max); -EINVAL bad arguments;
+ *   -ENOTSUP in a secondary. rte_errno is set on failure.
+ */
+int tide_mp_peers(struct tide_mp_peer *peers, unsigned int max);
+
+/** Counters of the primary's multi-process side. */
+struct tide_mp_stats {
+	uint64_t gone;     /**< secondaries found gone (exited or killed) and cleaned up
+			    *   after */
+	uint64_t returned; /**< mbufs their lcore caches held, given back to their pools */
+};
+
+/**
+ * Read the multi-process counters.
+ *
+ * @return
+ *   0; -EINVAL @p st is NULL (rte_errno set).
+ */
+int tide_mp_stats_get(struct tide_mp_stats *st);
 
 #ifdef __cplusplus
 }

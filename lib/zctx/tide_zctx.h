@@ -60,6 +60,13 @@
  * tide_zctx_stop() and tide_zctx_free() are control-path calls, not to be called
  * concurrently on one instance. The cache calls may be called from any thread.
  *
+ * Ports: configured, with every TX queue set up, before tide_zctx_create(); no RX queue
+ * needed; started before sends are expected to leave (see tide_zctx_create()).
+ *
+ * Errors: functions that return int give 0 (or a count) on success and a negative errno
+ * on failure, with rte_errno set to the same errno; tide_zctx_create() gives NULL and sets
+ * rte_errno. The inline submit and poll do not check the instance pointer.
+ *
  * Logs go to the log type "tide.zctx"; telemetry: /tide/zctx/list and
  * /tide/zctx/info,<name>.
  */
@@ -202,82 +209,49 @@ struct tide_zctx_cache_stats {
 	uint64_t dpdk_mem;       /**< iovecs found in DPDK memory (sent unpinned) */
 };
 
-/**
- * Fields the inline fast path uses (internal: do not touch).
- * The first member of every struct tide_zctx.
- */
-struct tide_zctx_fast {
-	struct rte_ring *sq;        /**< MP HTS/SC ring of struct tide_zctx_sqe_packed */
-	struct rte_ring *cq;        /**< SP/MC ring of struct tide_zctx_cpl */
-	uint32_t depth;             /**< most sends outstanding */
-	uint32_t state;             /**< TIDE_ZCTX_STATE_*, written by tide_zctx_stop() */
-	int wake_fd;                /**< the agent's doorbell */
-	/** Per port: TX queues the agent serves (0: not one of ours) and longest header. */
-	struct {
-		uint16_t nb_txq;
-		uint16_t max_hdr;
-	} port[RTE_MAX_ETHPORTS];
-	/** Sends outstanding; written by submitters and pollers. */
-	uint32_t credits __rte_cache_aligned;
-	uint64_t eagain;            /**< refused for back-pressure */
-	/** Set by the agent before it sleeps on wake_fd. */
-	uint32_t agent_sleeping __rte_cache_aligned;
-} __rte_cache_aligned;
-
-/** Instance states. */
-#define TIDE_ZCTX_STATE_RUNNING 0
-#define TIDE_ZCTX_STATE_STOPPING 1
-
-/** A send as queued for the agent (internal). */
-struct tide_zctx_sqe {
-	uint64_t cookie;
-	uint16_t port;
-	uint16_t queue;
-	uint16_t hdr_len;
-	uint16_t nb_iov;
-	uint32_t len;                   /**< payload bytes */
-	uint32_t pad;
-	struct iovec iov[TIDE_ZCTX_MAX_IOV];
-	uint8_t hdr[TIDE_ZCTX_HDR_MAX];
-};
-
-/**
- * A send as it travels in the submission ring (internal): the fields, then its iovecs
- * and its header bytes packed, so that the agent's core pulls only the cache lines this
- * send uses (two for one iovec and an Ethernet/IP/UDP header), not the whole element.
- */
-struct tide_zctx_sqe_packed {
-	uint64_t cookie;
-	uint16_t port;
-	uint16_t queue;
-	uint16_t hdr_len;
-	uint16_t nb_iov;
-	uint32_t len;
-	uint32_t pad;
-	uint8_t data[sizeof(struct iovec) * TIDE_ZCTX_MAX_IOV + TIDE_ZCTX_HDR_MAX];
-} __rte_cache_aligned;
+#include "tide_zctx_pvt.h"
 
 /**
  * Fill @p p with defaults: depth 1024, adaptive threshold, a control-thread agent,
- * frames of the port's MTU, an elastic pool created for headers and copies.
+ * frames of the port's MTU, an elastic pool created for headers and copies, no ports.
  *
+ * @param p
+ *   Parameters to fill; NULL is a no-op.
  * @param name
  *   Instance name (not copied: it must live until tide_zctx_create()).
  */
 void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
 
 /**
- * Create an instance and start its agent.
+ * Create an instance and start its agent. The parameters and the name are checked before
+ * anything is built, the ports before any ring or pool; on failure nothing is left behind.
  *
- * The ports must be configured (their MTU, offloads and TX queues are read now). A port
- * that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload
- * is enabled in its configuration; a port that advertises no TX offload at all (as the
- * null, ring and pcap vdevs) is taken to accept mbuf chains. Other ports get copies only.
+ * The ports must be configured (rte_eth_dev_configure()) with at least one TX queue, and
+ * every TX queue set up (rte_eth_tx_queue_setup()): their MTU, offloads and TX queue count
+ * are read now, and later changes are not seen. A port needs no RX queue, and it need not
+ * be started yet: a send to a port that is not started (or stopped) waits at the agent,
+ * counted as in flight, until the port is started (DPDK logs the agent's first attempt to
+ * transmit on it as an error). A port that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets
+ * zero-copy sends only if that offload is enabled in its configuration; a port that
+ * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
+ * mbuf chains. Other ports get copies only.
  *
+ * @param p
+ *   Parameters (see tide_zctx_params_init()).
  * @return
- *   The instance, or NULL with rte_errno set: EINVAL bad parameters (no or unknown
- *   port, port not configured, depth 0 or too large, lcore not idle), EEXIST the name is
- *   taken, ENOMEM no memory, or the errno of the failed thread creation.
+ *   The instance, or NULL with rte_errno set:
+ *   - EINVAL: @p p NULL; a name empty or of 32 chars or more; depth 0 or above 65536;
+ *     no port or more than TIDE_ZCTX_MAX_PORTS; a port given twice, not a valid ethdev
+ *     port, with no TX queue configured or one not set up; a frame length below 2;
+ *     unknown flags; an agent lcore that is not an idle worker lcore; a socket EAL does
+ *     not know;
+ *   - EEXIST: an instance of that name exists;
+ *   - ENOSPC: no memzone left for its rings and pools, or no room in the device table (more
+ *     devices than RTE_MAX_ETHPORTS in use by instances);
+ *   - EMFILE: no file descriptor left for its eventfds;
+ *   - EPERM: IOVA mode PA and /proc/self/pagemap cannot be opened;
+ *   - EAGAIN: the agent's thread could not be started;
+ *   - ENOMEM: no memory for the instance, its rings or its pools.
  */
 struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
 
@@ -290,22 +264,26 @@ struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
  * May be called again after -ETIMEDOUT (e.g. once the port is stopped, which makes most
  * PMDs free their TX mbufs). After 0, submissions fail with -ESHUTDOWN.
  *
+ * @param z
+ *   The instance.
  * @param timeout_ms
  *   How long to wait for the PMD; 0 waits for ever.
  * @return
- *   0 when every accepted send has its completion posted and the agent has stopped;
- *   -ETIMEDOUT when the PMD still holds some after @p timeout_ms (the agent keeps
- *   waiting for them); -EINVAL when @p z is NULL.
+ *   0 when every accepted send has its completion posted and the agent has stopped, or a
+ *   negative errno with rte_errno set: -ETIMEDOUT the PMD still holds some after
+ *   @p timeout_ms (the agent keeps waiting for them); -EINVAL @p z is NULL.
  */
 int tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms);
 
 /**
- * Free an instance: stops it first (as tide_zctx_stop() with no time limit) if not done.
- * Completions not yet polled are discarded. NULL is a no-op.
+ * Free an instance: stops it first (as tide_zctx_stop() with a 1 s limit) if not done.
+ * Completions not yet polled are discarded.
  *
+ * @param z
+ *   The instance, or NULL (a no-op).
  * @return
- *   0, or -EBUSY (rte_errno set) if sends are still in flight after a timed-out stop;
- *   the instance is then not freed.
+ *   0, or -EBUSY (rte_errno set) if sends are still in flight after the stop's time
+ *   limit; the instance is then not freed (call again once the PMD let them go).
  */
 int tide_zctx_free(struct tide_zctx *z);
 
@@ -313,117 +291,40 @@ int tide_zctx_free(struct tide_zctx *z);
  * The eventfd signalled when completions are posted (TIDE_ZCTX_F_EVENTFD): readable
  * while completions are waiting to be polled; read it (8 bytes) before polling.
  *
+ * @param z
+ *   The instance.
  * @return
- *   The file descriptor, or -ENOTSUP without TIDE_ZCTX_F_EVENTFD, -EINVAL if @p z is NULL.
+ *   The file descriptor (the instance's: do not close it), or a negative errno with
+ *   rte_errno set: -ENOTSUP the instance was created without TIDE_ZCTX_F_EVENTFD;
+ *   -EINVAL @p z is NULL.
  */
 int tide_zctx_eventfd(const struct tide_zctx *z);
 
 /**
  * Set the copy threshold at run time: payloads shorter than @p bytes are copied;
- * TIDE_ZCTX_THRESHOLD_ADAPTIVE lets measured costs decide (starting afresh).
+ * TIDE_ZCTX_THRESHOLD_ADAPTIVE lets measured costs decide (starting afresh). The agent
+ * applies it before it takes its next send.
  *
+ * @param z
+ *   The instance.
+ * @param bytes
+ *   The threshold: 0 never copies; TIDE_ZCTX_THRESHOLD_ADAPTIVE.
  * @return
- *   0, or -EINVAL if @p z is NULL.
+ *   0, or -EINVAL (rte_errno set) if @p z is NULL.
  */
 int tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes);
 
 /**
  * Read an instance's counters (any thread).
  *
+ * @param z
+ *   The instance.
+ * @param st
+ *   Where the counters go.
  * @return
  *   0, or -EINVAL (rte_errno set) if an argument is NULL.
  */
 int tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st);
-
-/**
- * Refuse a submission (the inline fast path calls this on errors): logs @p why, counts,
- * sets rte_errno. Internal.
- *
- * @return
- *   -err.
- */
-int tide_zctx_refuse(struct tide_zctx *z, int err, const char *why, unsigned int idx);
-
-/** Wake the agent (the inline fast path calls this when it sleeps). Internal. */
-void tide_zctx_wake(struct tide_zctx *z);
-
-/** Check one send: 0 or a positive errno, @p why set; @p len gets the payload bytes. */
-static inline int
-tide_zctx_send_check(const struct tide_zctx_fast *f, const struct tide_zctx_send *s,
-	uint32_t *len, const char **why, unsigned int *idx)
-{
-	uint64_t total = 0;
-	unsigned int i;
-
-	*idx = 0;
-	if (unlikely(s == NULL || s->iov == NULL || s->nb_iov == 0 ||
-			s->nb_iov > TIDE_ZCTX_MAX_IOV)) {
-		*why = "NULL send or iovec array, or iovec count out of 1..TIDE_ZCTX_MAX_IOV";
-		return EINVAL;
-	}
-	if (unlikely(s->port >= RTE_MAX_ETHPORTS || s->queue >= f->port[s->port].nb_txq)) {
-		*why = "port is not one of the instance's, or queue not configured";
-		return EINVAL;
-	}
-	if (unlikely(s->hdr_len > f->port[s->port].max_hdr || (s->hdr_len && s->hdr == NULL))) {
-		*why = "header NULL or longer than TIDE_ZCTX_HDR_MAX or the port's frame";
-		return EINVAL;
-	}
-	for (i = 0; i < s->nb_iov; i++) {
-		uintptr_t b = (uintptr_t)s->iov[i].iov_base;
-		size_t l = s->iov[i].iov_len;
-
-		*idx = i;
-		if (unlikely(b == 0 || l == 0)) {
-			*why = "iovec with a NULL base or zero length";
-			return EINVAL;
-		}
-		if (unlikely(b + l < b)) {
-			*why = "iovec wraps around the end of the address space";
-			return EOVERFLOW;
-		}
-		total += l;
-	}
-	if (unlikely(total > TIDE_ZCTX_MAX_SEND)) {
-		*why = "payload longer than TIDE_ZCTX_MAX_SEND";
-		return EMSGSIZE;
-	}
-	*len = (uint32_t)total;
-	return 0;
-}
-
-/** Take up to @p n credits; how many (0 when `depth` sends are outstanding). */
-static inline unsigned int
-tide_zctx_credits_take(struct tide_zctx_fast *f, unsigned int n)
-{
-	uint32_t c = __atomic_load_n(&f->credits, __ATOMIC_RELAXED), k;
-
-	do {
-		if (unlikely(c >= f->depth))
-			return 0;
-		k = RTE_MIN(n, f->depth - c);
-	} while (!__atomic_compare_exchange_n(&f->credits, &c, c + k, true, __ATOMIC_SEQ_CST,
-			__ATOMIC_RELAXED));
-	return k;
-}
-
-/** Write one checked send into its ring element: only the bytes it uses. Internal. */
-static inline void
-tide_zctx_sqe_pack(struct tide_zctx_sqe_packed *e, const struct tide_zctx_send *s,
-	uint32_t len)
-{
-	size_t iov_bytes = s->nb_iov * sizeof(s->iov[0]);
-
-	e->cookie = s->cookie;
-	e->port = s->port;
-	e->queue = s->queue;
-	e->hdr_len = s->hdr_len;
-	e->nb_iov = s->nb_iov;
-	e->len = len;
-	memcpy(e->data, s->iov, iov_bytes);
-	if (s->hdr_len != 0)
-		memcpy(e->data + iov_bytes, s->hdr, s->hdr_len);
-}
 
 /** Most sends one tide_zctx_submit_burst() call takes. */
 #define TIDE_ZCTX_SUBMIT_BURST 64
@@ -438,9 +339,15 @@ tide_zctx_sqe_pack(struct tide_zctx_sqe_packed *e, const struct tide_zctx_send *
  * checks (call again from there to get its error), at @p n, at
  * TIDE_ZCTX_SUBMIT_BURST, or when `depth` sends are outstanding.
  *
+ * @param z
+ *   A live instance (unchecked).
+ * @param s
+ *   The sends.
+ * @param n
+ *   How many, at least 1.
  * @return
  *   How many were queued (> 0, one completion each), or, when none was, a negative
- *   errno with rte_errno set: as tide_zctx_submit() for s[0].
+ *   errno with rte_errno set: -EINVAL @p n is 0, or as tide_zctx_submit() for s[0].
  */
 static inline int
 tide_zctx_submit_burst(struct tide_zctx *z, const struct tide_zctx_send *s, unsigned int n)
@@ -454,42 +361,44 @@ tide_zctx_submit_burst(struct tide_zctx *z, const struct tide_zctx_send *s, unsi
 
 	n = RTE_MIN(n, (unsigned int)TIDE_ZCTX_SUBMIT_BURST);
 	for (m = 0; m < n; m++) {
-		err = tide_zctx_send_check(f, &s[m], &len[m], &why, &idx);
+		err = tide_zctx_pvt_send_check(f, &s[m], &len[m], &why, &idx);
 		if (unlikely(err != 0))
 			break;
 	}
 	if (unlikely(m == 0))
-		return tide_zctx_refuse(z, n == 0 ? EINVAL : err,
+		return tide_zctx_pvt_refuse(z, n == 0 ? EINVAL : err,
 			n == 0 ? "no sends" : why, n == 0 ? 0 : idx);
-	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_RELAXED) != TIDE_ZCTX_STATE_RUNNING))
-		return tide_zctx_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
-	k = tide_zctx_credits_take(f, m);
+	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_RELAXED) !=
+			TIDE_ZCTX_PVT_STATE_RUNNING))
+		return tide_zctx_pvt_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
+	k = tide_zctx_pvt_credits_take(f, m);
 	if (unlikely(k == 0)) {
 		__atomic_fetch_add(&f->eagain, 1, __ATOMIC_RELAXED);
 		rte_errno = EAGAIN;
 		return -EAGAIN;
 	}
 	/* Checked again: a stop that began meanwhile must see these credits or refuse them. */
-	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_SEQ_CST) != TIDE_ZCTX_STATE_RUNNING)) {
+	if (unlikely(__atomic_load_n(&f->state, __ATOMIC_SEQ_CST) !=
+			TIDE_ZCTX_PVT_STATE_RUNNING)) {
 		__atomic_fetch_sub(&f->credits, k, __ATOMIC_RELEASE);
-		return tide_zctx_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
+		return tide_zctx_pvt_refuse(z, ESHUTDOWN, "the instance is stopped", 0);
 	}
 	/* Credits bound what is queued: the ring has room. Written in place (the ring is
 	 * MP HTS), only the bytes each send uses.
 	 */
-	if (unlikely(rte_ring_enqueue_zc_bulk_elem_start(f->sq,
-			sizeof(struct tide_zctx_sqe_packed), k, &zc, NULL) == 0)) {
+	if (unlikely(rte_ring_enqueue_zc_bulk_elem_start(f->sq, sizeof(struct tide_zctx_sqe),
+			k, &zc, NULL) == 0)) {
 		__atomic_fetch_sub(&f->credits, k, __ATOMIC_RELEASE);
 		rte_errno = EAGAIN;
 		return -EAGAIN;
 	}
 	for (unsigned int i = 0; i < k; i++)
-		tide_zctx_sqe_pack(i < zc.n1 ? (struct tide_zctx_sqe_packed *)zc.ptr1 + i :
-			(struct tide_zctx_sqe_packed *)zc.ptr2 + (i - zc.n1), &s[i], len[i]);
+		tide_zctx_pvt_sqe_pack(i < zc.n1 ? (struct tide_zctx_sqe *)zc.ptr1 + i :
+			(struct tide_zctx_sqe *)zc.ptr2 + (i - zc.n1), &s[i], len[i]);
 	rte_ring_enqueue_zc_elem_finish(f->sq, k);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (unlikely(__atomic_load_n(&f->agent_sleeping, __ATOMIC_RELAXED)))
-		tide_zctx_wake(z);
+		tide_zctx_pvt_wake(z);
 	return (int)k;
 }
 
@@ -497,13 +406,19 @@ tide_zctx_submit_burst(struct tide_zctx *z, const struct tide_zctx_send *s, unsi
  * Submit one send (any thread). The header and the iovec array are copied; the payload
  * memory is read later by the agent or the NIC: leave it alone until the completion.
  *
+ * @param z
+ *   A live instance (unchecked).
+ * @param s
+ *   The send.
  * @return
  *   0 when queued (one completion will follow), or a negative errno with rte_errno set
  *   and nothing queued: -EAGAIN `depth` sends are outstanding (poll completions, retry);
- *   -EINVAL NULL send, iovec or header, zero-length iovec, bad iovec count, port or
- *   queue not the instance's, header too long; -EOVERFLOW an iovec wraps around the
- *   address space; -EMSGSIZE payload over TIDE_ZCTX_MAX_SEND; -ESHUTDOWN stopped.
- *   Unmapped memory and the memlock limit are found by the agent: see the completion.
+ *   -EINVAL NULL send, iovec or header, an iovec with a NULL base or zero length, an
+ *   iovec count out of 1..TIDE_ZCTX_MAX_IOV, a port or queue not the instance's, a header
+ *   longer than TIDE_ZCTX_HDR_MAX or the port's frame; -EOVERFLOW an iovec wraps around
+ *   the address space; -EMSGSIZE payload over TIDE_ZCTX_MAX_SEND; -ESHUTDOWN the
+ *   instance is stopped. Unmapped memory and the memlock limit are found by the agent:
+ *   see the completion's status.
  */
 static inline int
 tide_zctx_submit(struct tide_zctx *z, const struct tide_zctx_send *s)
@@ -514,10 +429,17 @@ tide_zctx_submit(struct tide_zctx *z, const struct tide_zctx_send *s)
 }
 
 /**
- * Take up to @p n completions (any thread), in submission order.
+ * Take up to @p n completions (any thread), in submission order. Each frees one of the
+ * `depth` places for sends.
  *
+ * @param z
+ *   A live instance (unchecked).
+ * @param cpl
+ *   Where the completions go.
+ * @param n
+ *   Room in @p cpl.
  * @return
- *   Completions written to @p cpl.
+ *   Completions written to @p cpl (0 if none).
  */
 static inline unsigned int
 tide_zctx_poll(struct tide_zctx *z, struct tide_zctx_cpl *cpl, unsigned int n)
@@ -535,27 +457,44 @@ tide_zctx_poll(struct tide_zctx *z, struct tide_zctx_cpl *cpl, unsigned int n)
  * Configure the process-wide pin and translation cache. Takes effect at once (idle spans
  * beyond the new limits are evicted).
  *
+ * @param p
+ *   The configuration.
  * @return
- *   0, or -EINVAL (rte_errno set) if @p p is NULL or max_spans is above what DPDK's
- *   memseg lists allow.
+ *   0, or -EINVAL (rte_errno set) if @p p is NULL or max_spans is above
+ *   RTE_MAX_MEMSEG_LISTS.
  */
 int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
 
 /**
  * Pin, translate and register [addr, addr + len) now, on the calling thread, and keep it
  * in the cache until tide_zctx_mem_unregister(): sends from it then pay no pinning cost,
- * and errors show here rather than in a completion.
+ * and errors show here rather than in a completion. Memory DPDK knows already is noted,
+ * not pinned.
  *
+ * @param addr
+ *   Start of the range.
+ * @param len
+ *   Bytes.
  * @return
- *   0, or a negative errno with rte_errno set: -EINVAL NULL or zero length or EAL not
- *   initialised; -EFAULT unmapped memory; -ENOMEM over the memlock limit; -EPERM no
- *   access to physical addresses; -ENOSPC no span left.
+ *   0, or a negative errno with rte_errno set (nothing stays registered):
+ *   - -EINVAL: @p addr NULL, @p len 0, or a range that wraps around the address space;
+ *   - -EFAULT: part of the range is not mapped, or it straddles the end of DPDK memory;
+ *   - -ENOMEM: pinning it would exceed the memlock limit (RLIMIT_MEMLOCK or the cache's
+ *     pin_limit), or no memory for the cache's tables;
+ *   - -EPERM: the process may not pin (RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK), or, in
+ *     IOVA mode PA, may not read physical addresses (/proc/self/pagemap);
+ *   - -ENOSPC: no span left (the cache's max_spans, or DPDK's memseg lists);
+ *   - -EIO: reading /proc/self/pagemap, or DMA-mapping for an instance's device, failed.
  */
 int tide_zctx_mem_register(const void *addr, size_t len);
 
 /**
  * Undo one tide_zctx_mem_register() of the same range; the pages stay cached as idle.
  *
+ * @param addr
+ *   Start of the range, as registered.
+ * @param len
+ *   Bytes, as registered.
  * @return
  *   0, or -ENOENT (rte_errno set) if that range is not registered.
  */
@@ -565,9 +504,14 @@ int tide_zctx_mem_unregister(const void *addr, size_t len);
  * Drop every cached pin and translation of [addr, addr + len) now (call it before
  * freeing or unmapping memory you sent from).
  *
+ * @param addr
+ *   Start of the range.
+ * @param len
+ *   Bytes.
  * @return
- *   0, or -EBUSY (rte_errno set) if a send in flight or a registration still uses it
- *   (nothing is dropped then), -EINVAL for a NULL or empty range.
+ *   0, or a negative errno with rte_errno set: -EBUSY a send in flight or a registration
+ *   still uses it (nothing is dropped then); -EINVAL @p addr NULL, @p len 0, or a range
+ *   that wraps around the address space.
  */
 int tide_zctx_mem_invalidate(const void *addr, size_t len);
 
@@ -582,8 +526,10 @@ size_t tide_zctx_cache_flush(void);
 /**
  * Read the cache's counters.
  *
+ * @param st
+ *   Where the counters go.
  * @return
- *   0, or -EINVAL if @p st is NULL.
+ *   0, or -EINVAL (rte_errno set) if @p st is NULL.
  */
 int tide_zctx_cache_stats_get(struct tide_zctx_cache_stats *st);
 

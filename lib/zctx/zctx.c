@@ -19,6 +19,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 
+#include "tide_fault.h"
 #include "tide_pool.h"
 #include "zctx_private.h"
 
@@ -40,31 +41,31 @@ static pthread_mutex_t zc_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t zc_next_id; /* short unique names for rings and pools */
 
 void
-zc_registry_lock(void)
+tide_zctx_pvt_registry_lock(void)
 {
 	pthread_mutex_lock(&zc_list_lock);
 }
 
 void
-zc_registry_unlock(void)
+tide_zctx_pvt_registry_unlock(void)
 {
 	pthread_mutex_unlock(&zc_list_lock);
 }
 
 struct tide_zctx *
-zc_registry_first_locked(void)
+tide_zctx_pvt_registry_first_locked(void)
 {
 	return TAILQ_FIRST(&zc_list);
 }
 
 struct tide_zctx *
-zc_registry_next_locked(struct tide_zctx *z)
+tide_zctx_pvt_registry_next_locked(struct tide_zctx *z)
 {
 	return TAILQ_NEXT(z, next);
 }
 
 struct tide_zctx *
-zc_registry_find_locked(const char *name)
+tide_zctx_pvt_registry_find_locked(const char *name)
 {
 	struct tide_zctx *z;
 
@@ -88,6 +89,17 @@ tide_zctx_params_init(struct tide_zctx_params *p, const char *name)
 }
 
 /* ---- Checks. */
+
+static bool
+zc_socket_ok(int socket)
+{
+	if (socket == SOCKET_ID_ANY)
+		return true;
+	for (unsigned int i = 0; i < rte_socket_count(); i++)
+		if (rte_socket_id_by_idx(i) == socket)
+			return true;
+	return false;
+}
 
 static bool
 zc_lcore_idle(int lc)
@@ -120,6 +132,10 @@ zc_params_check(const struct tide_zctx_params *p)
 		ZC_LOG(ERR, "%s: lcore %d is not an idle worker lcore", p->name, p->agent_lcore);
 		return EINVAL;
 	}
+	if (!zc_socket_ok(p->socket_id)) {
+		ZC_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
+		return EINVAL;
+	}
 	for (unsigned int i = 0; i < p->nb_ports; i++)
 		for (unsigned int j = 0; j < i; j++)
 			if (p->ports[i] == p->ports[j]) {
@@ -127,6 +143,35 @@ zc_params_check(const struct tide_zctx_params *p)
 				return EINVAL;
 			}
 	return 0;
+}
+
+/* Whether an instance of that name exists (checked before anything is built). */
+static int
+zc_name_check(const char *name)
+{
+	bool taken;
+
+	tide_zctx_pvt_registry_lock();
+	taken = tide_zctx_pvt_registry_find_locked(name) != NULL;
+	tide_zctx_pvt_registry_unlock();
+	if (taken) {
+		ZC_LOG(ERR, "an instance named %s exists", name);
+		return EEXIST;
+	}
+	return 0;
+}
+
+/* What a failed creation of a ring, pool or eventfd reports: ENOSPC no memzone left,
+ * EMFILE no file descriptor left, ENOMEM anything else (the log line says what).
+ */
+static int
+zc_resource_error(int err)
+{
+	if (err == ENOSPC)
+		return ENOSPC;
+	if (err == EMFILE || err == ENFILE)
+		return EMFILE;
+	return ENOMEM;
 }
 
 /* Read what the agent needs of a port. */
@@ -143,6 +188,16 @@ zc_port_init(struct tide_zctx *z, unsigned int i, uint16_t port_id)
 			rte_eth_dev_get_mtu(port_id, &mtu) != 0 || info.nb_tx_queues == 0) {
 		ZC_LOG(ERR, "%s: port %u is not a configured ethdev port", z->name, port_id);
 		return EINVAL;
+	}
+	/* Every TX queue set up (a PMD without queue information answers ENOTSUP). */
+	for (uint16_t q = 0; q < info.nb_tx_queues; q++) {
+		struct rte_eth_txq_info qi;
+
+		if (rte_eth_tx_queue_info_get(port_id, q, &qi) == -EINVAL) {
+			ZC_LOG(ERR, "%s: TX queue %u of port %u is not set up", z->name, q,
+				port_id);
+			return EINVAL;
+		}
 	}
 	zp->port_id = port_id;
 	zp->nb_txq = info.nb_tx_queues;
@@ -216,7 +271,7 @@ zc_rings_create(struct tide_zctx *z, uint32_t id)
 
 	snprintf(name, sizeof(name), "zcsq_%u", id);
 	/* Submitters write their element in place (zero-copy enqueue: MP HTS). */
-	z->fast.sq = rte_ring_create_elem(name, sizeof(struct tide_zctx_sqe_packed),
+	z->fast.sq = rte_ring_create_elem(name, sizeof(struct tide_zctx_sqe),
 		z->fast.depth, z->params.socket_id,
 		RING_F_MP_HTS_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (z->fast.sq == NULL)
@@ -234,6 +289,8 @@ zc_rings_create(struct tide_zctx *z, uint32_t id)
 static int
 zc_fds_create(struct tide_zctx *z)
 {
+	if (TIDE_FAULT(TIDE_FAULT_FD))
+		return EMFILE;
 	z->fast.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (z->fast.wake_fd < 0)
 		return errno;
@@ -249,9 +306,9 @@ static int
 zc_devs_add(struct tide_zctx *z)
 {
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
-		if (zc_cache_dev_add(z->ports[i].dev) != 0) {
+		if (tide_zctx_pvt_cache_dev_add(z->ports[i].dev) != 0) {
 			while (i-- > 0)
-				zc_cache_dev_del(z->ports[i].dev);
+				tide_zctx_pvt_cache_dev_del(z->ports[i].dev);
 			return ENOSPC;
 		}
 	return 0;
@@ -290,30 +347,49 @@ zc_create_resources(struct tide_zctx *z)
 		err = zc_rings_create(z, id);
 	if (err == 0)
 		err = zc_fds_create(z);
-	if (err != 0)
+	if (err != 0) {
 		ZC_LOG(ERR, "%s: cannot create pools, rings or eventfds: %s", z->name,
 			rte_strerror(err));
+		err = zc_resource_error(err);
+	}
 	return err;
 }
 
-struct tide_zctx *
-tide_zctx_create(const struct tide_zctx_params *p)
+/* The layout the inline fast path relies on. */
+static void
+zc_layout_check(void)
 {
-	struct tide_zctx *z;
-	int err = zc_params_check(p);
-
 	RTE_BUILD_BUG_ON(offsetof(struct tide_zctx, fast) != 0);
 	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_fast) % RTE_CACHE_LINE_SIZE != 0);
-	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_sqe_packed) % RTE_CACHE_LINE_SIZE != 0);
+	/* Submitters write credits, the agent its sleeping flag: each on a line of its own. */
+	RTE_BUILD_BUG_ON(offsetof(struct tide_zctx_fast, credits) % RTE_CACHE_LINE_SIZE != 0);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_zctx_fast, agent_sleeping) % RTE_CACHE_LINE_SIZE !=
+		0);
+	/* A queued send: fields, then iovecs 8-byte aligned, then header bytes. */
+	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_sqe) % RTE_CACHE_LINE_SIZE != 0);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_zctx_sqe, iov) % __alignof__(struct iovec) != 0);
+	RTE_BUILD_BUG_ON(sizeof(((struct tide_zctx_sqe *)0)->bytes) !=
+		TIDE_ZCTX_MAX_IOV * sizeof(struct iovec) + TIDE_ZCTX_HDR_MAX);
+	RTE_BUILD_BUG_ON(TIDE_ZCTX_HDR_MAX > UINT16_MAX || TIDE_ZCTX_MAX_IOV > UINT16_MAX);
 	RTE_BUILD_BUG_ON(sizeof(struct tide_zctx_cpl) != 16);
 	RTE_BUILD_BUG_ON(TIDE_ZCTX_MAX_SEND > ZC_SPAN_BYTES); /* an iovec spans 2 pieces */
 	RTE_BUILD_BUG_ON(TIDE_ZCTX_THRESHOLD_ADAPTIVE != TIDE_ZCP_ADAPTIVE);
-	if (err != 0)
-		goto fail;
-	z = rte_zmalloc_socket("tide_zctx", sizeof(*z), RTE_CACHE_LINE_SIZE, p->socket_id);
+	RTE_BUILD_BUG_ON(TIDE_ZCTX_MAX_PORTS > INT8_MAX); /* port_idx */
+}
+
+/* A zeroed instance with its parameters, nothing built yet; NULL with rte_errno ENOMEM. */
+static struct tide_zctx *
+zc_alloc(const struct tide_zctx_params *p)
+{
+	struct tide_zctx *z = NULL;
+
+	if (!TIDE_FAULT(TIDE_FAULT_MALLOC))
+		z = rte_zmalloc_socket("tide_zctx", sizeof(*z), RTE_CACHE_LINE_SIZE,
+			p->socket_id);
 	if (z == NULL) {
-		err = ENOMEM;
-		goto fail;
+		ZC_LOG(ERR, "%s: no memory for the instance", p->name);
+		rte_errno = ENOMEM;
+		return NULL;
 	}
 	z->params = *p;
 	snprintf(z->name, sizeof(z->name), "%s", p->name);
@@ -326,37 +402,54 @@ tide_zctx_create(const struct tide_zctx_params *p)
 	tide_zcp_init(&z->pol, p->copy_threshold);
 	z->threshold_req = p->copy_threshold;
 	z->threshold_now = tide_zcp_threshold(&z->pol);
+	return z;
+}
+
+struct tide_zctx *
+tide_zctx_create(const struct tide_zctx_params *p)
+{
+	struct tide_zctx *z;
+	int err;
+
+	zc_layout_check();
+	err = zc_params_check(p);
+	if (err == 0)
+		err = zc_name_check(p->name);
+	if (err != 0)
+		goto fail;
+	z = zc_alloc(p);
+	if (z == NULL) {
+		err = rte_errno;
+		goto fail;
+	}
 	err = zc_create_resources(z);
 	if (err != 0)
 		goto fail_free;
-	err = -zc_cache_get();
+	err = -tide_zctx_pvt_cache_get();
 	if (err != 0)
 		goto fail_free;
 	err = zc_devs_add(z);
 	if (err != 0)
 		goto fail_cache;
-	zc_registry_lock();
-	if (zc_registry_find_locked(z->name) != NULL) {
-		zc_registry_unlock();
-		ZC_LOG(ERR, "an instance named %s exists", z->name);
-		err = EEXIST;
-		goto fail_devs;
-	}
-	err = -zc_agent_start(z);
+	tide_zctx_pvt_registry_lock();
+	/* Another thread may have taken the name since the check. */
+	err = tide_zctx_pvt_registry_find_locked(z->name) != NULL ? EEXIST :
+		-tide_zctx_pvt_agent_start(z);
 	if (err != 0) {
-		zc_registry_unlock();
-		ZC_LOG(ERR, "%s: cannot start the agent: %s", z->name, rte_strerror(err));
+		tide_zctx_pvt_registry_unlock();
+		if (err == EEXIST)
+			ZC_LOG(ERR, "an instance named %s exists", z->name);
 		goto fail_devs;
 	}
 	TAILQ_INSERT_TAIL(&zc_list, z, next);
-	zc_registry_unlock();
+	tide_zctx_pvt_registry_unlock();
 	return z;
 
 fail_devs:
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
-		zc_cache_dev_del(z->ports[i].dev);
+		tide_zctx_pvt_cache_dev_del(z->ports[i].dev);
 fail_cache:
-	zc_cache_put();
+	tide_zctx_pvt_cache_put();
 fail_free:
 	zc_release(z);
 fail:
@@ -371,8 +464,8 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 
 	if (z == NULL)
 		return zc_error(EINVAL);
-	__atomic_store_n(&z->fast.state, TIDE_ZCTX_STATE_STOPPING, __ATOMIC_SEQ_CST);
-	ret = zc_agent_wait(z, timeout_ms);
+	__atomic_store_n(&z->fast.state, TIDE_ZCTX_PVT_STATE_STOPPING, __ATOMIC_SEQ_CST);
+	ret = tide_zctx_pvt_agent_wait(z, timeout_ms);
 	if (ret != 0) {
 		ZC_LOG(NOTICE, "%s: the PMD still holds sends after %u ms", z->name, timeout_ms);
 		return zc_error(-ret);
@@ -389,12 +482,12 @@ tide_zctx_free(struct tide_zctx *z)
 		ZC_LOG(ERR, "%s: sends still in flight: not freed", z->name);
 		return zc_error(EBUSY);
 	}
-	zc_registry_lock();
+	tide_zctx_pvt_registry_lock();
 	TAILQ_REMOVE(&zc_list, z, next);
-	zc_registry_unlock();
+	tide_zctx_pvt_registry_unlock();
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
-		zc_cache_dev_del(z->ports[i].dev);
-	zc_cache_put();
+		tide_zctx_pvt_cache_dev_del(z->ports[i].dev);
+	tide_zctx_pvt_cache_put();
 	zc_release(z);
 	return 0;
 }
@@ -416,7 +509,7 @@ tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes)
 		return zc_error(EINVAL);
 	__atomic_store_n(&z->threshold_req, bytes, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&z->threshold_gen, 1, __ATOMIC_RELEASE);
-	tide_zctx_wake(z);
+	tide_zctx_pvt_wake(z);
 	return 0;
 }
 
@@ -444,14 +537,14 @@ tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 	st->rejected = __atomic_load_n(&z->rejected, __ATOMIC_RELAXED);
 	st->zc_released = __atomic_load_n(&z->zc_released, __ATOMIC_RELAXED);
 	st->inflight = st->submitted - st->completed - st->failed - st->cancelled;
-	st->threshold = __atomic_load_n(&z->threshold_now, __ATOMIC_RELAXED);
+	st->threshold = __atomic_load_n(&z->threshold_now, __ATOMIC_ACQUIRE);
 	st->adaptive = __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED) ==
 		TIDE_ZCTX_THRESHOLD_ADAPTIVE;
 	return 0;
 }
 
 int
-tide_zctx_refuse(struct tide_zctx *z, int err, const char *why, unsigned int idx)
+tide_zctx_pvt_refuse(struct tide_zctx *z, int err, const char *why, unsigned int idx)
 {
 	if (z != NULL) {
 		__atomic_fetch_add(&z->rejected, 1, __ATOMIC_RELAXED);
@@ -463,7 +556,7 @@ tide_zctx_refuse(struct tide_zctx *z, int err, const char *why, unsigned int idx
 }
 
 void
-tide_zctx_wake(struct tide_zctx *z)
+tide_zctx_pvt_wake(struct tide_zctx *z)
 {
 	uint64_t one = 1;
 

@@ -29,6 +29,7 @@
 #include <rte_lcore.h>
 #include <rte_memcpy.h>
 
+#include "tide_fault.h"
 #include "zctx_private.h"
 
 /* Idle time before the agent sleeps on its doorbell, and its longest sleep. */
@@ -52,7 +53,7 @@ agent_now_ns(void)
 static bool
 agent_stopping(const struct tide_zctx *z)
 {
-	return __atomic_load_n(&z->fast.state, __ATOMIC_SEQ_CST) != TIDE_ZCTX_STATE_RUNNING;
+	return __atomic_load_n(&z->fast.state, __ATOMIC_SEQ_CST) != TIDE_ZCTX_PVT_STATE_RUNNING;
 }
 
 /* ---- 1. Retire. */
@@ -180,7 +181,7 @@ agent_retire(struct tide_zctx *z)
 	if (n == 0)
 		return 0;
 	t0 = rte_rdtsc();
-	zc_cache_release(rel, nrel);
+	tide_zctx_pvt_cache_release(rel, nrel);
 	share = (rte_rdtsc() - t0) / n;
 	agent_record(z, &runs, share);
 	/* Credits bound what is posted: the ring has room. */
@@ -194,7 +195,7 @@ agent_retire(struct tide_zctx *z)
 		if (write(z->cpl_fd, &v, sizeof(v)) != sizeof(v))
 			ZC_LOG(WARNING, "completion eventfd write failed");
 	}
-	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELAXED);
+	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELEASE);
 	return n;
 }
 
@@ -240,22 +241,6 @@ agent_flush(struct tide_zctx *z)
 
 /* ---- 3. Take and build. */
 
-/* Unpack a queued send into its slot, reading only the bytes it uses. */
-static void
-agent_unpack(struct tide_zctx_sqe *d, const struct tide_zctx_sqe_packed *e)
-{
-	size_t iov_bytes = e->nb_iov * sizeof(d->iov[0]);
-
-	d->cookie = e->cookie;
-	d->port = e->port;
-	d->queue = e->queue;
-	d->hdr_len = e->hdr_len;
-	d->nb_iov = e->nb_iov;
-	d->len = e->len;
-	rte_memcpy(d->iov, e->data, iov_bytes);
-	rte_memcpy(d->hdr, e->data + iov_bytes, e->hdr_len);
-}
-
 /*
  * Move up to a burst of sends out of the submission ring into the free slots from cur
  * on: one look at the submitters' tail, then lines read in order, for many sends.
@@ -263,7 +248,7 @@ agent_unpack(struct tide_zctx_sqe *d, const struct tide_zctx_sqe_packed *e)
 static unsigned int
 agent_stage(struct tide_zctx *z)
 {
-	const struct tide_zctx_sqe_packed *e;
+	const struct tide_zctx_sqe *e;
 	unsigned int room = (unsigned int)(z->mask + 1 - (z->cur - z->head)), n;
 	struct rte_ring_zc_data zc;
 	uint64_t t0, share;
@@ -274,9 +259,9 @@ agent_stage(struct tide_zctx *z)
 	n = rte_ring_dequeue_zc_burst_elem_start(z->fast.sq, sizeof(*e),
 		RTE_MIN(room, (unsigned int)ZC_BURST), &zc, NULL);
 	for (unsigned int i = 0; i < n; i++) {
-		e = i < zc.n1 ? (const struct tide_zctx_sqe_packed *)zc.ptr1 + i :
-			(const struct tide_zctx_sqe_packed *)zc.ptr2 + (i - zc.n1);
-		agent_unpack(&SLOT(z, z->cur + i)->sqe, e);
+		e = i < zc.n1 ? (const struct tide_zctx_sqe *)zc.ptr1 + i :
+			(const struct tide_zctx_sqe *)zc.ptr2 + (i - zc.n1);
+		rte_memcpy(&SLOT(z, z->cur + i)->sqe, e, tide_zctx_pvt_sqe_size(e));
 	}
 	if (n == 0)
 		return 0;
@@ -337,7 +322,7 @@ agent_prepare(struct tide_zctx *z, struct zc_slot *s)
 	unsigned int np;
 	int ret;
 
-	ret = zc_cache_acquire(s->sqe.iov, s->sqe.nb_iov, s->pieces, &np);
+	ret = tide_zctx_pvt_cache_acquire(s->sqe.iov, s->sqe.nb_iov, s->pieces, &np);
 	if (ret == -EAGAIN)
 		return ret;
 	if (ret != 0) {
@@ -399,7 +384,7 @@ agent_build(struct tide_zctx *z)
 		}
 		if (!agent_fits(b, s))
 			break;
-		n = zc_build_packet(z, s, &pkt);
+		n = tide_zctx_pvt_build_packet(z, s, &pkt);
 		if (n == 0)
 			break; /* mbufs short: after the next flush */
 		now = rte_rdtsc();
@@ -519,7 +504,7 @@ agent_policy_update(struct tide_zctx *z)
 		return;
 	tide_zcp_init(&z->pol, __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED));
 	z->pol_gen = gen;
-	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELAXED);
+	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELEASE);
 }
 
 static void
@@ -570,33 +555,41 @@ agent_thread_main(void *arg)
 }
 
 int
-zc_agent_start(struct tide_zctx *z)
+tide_zctx_pvt_agent_start(struct tide_zctx *z)
 {
 	char tname[16];
 	int ret;
 
-	if (z->params.agent_lcore >= 0) {
-		ret = rte_eal_remote_launch(agent_lcore_main, z, (unsigned int)z->params.agent_lcore);
+	if (TIDE_FAULT(TIDE_FAULT_THREAD)) {
+		ret = -EAGAIN;
+	} else if (z->params.agent_lcore >= 0) {
+		ret = rte_eal_remote_launch(agent_lcore_main, z,
+			(unsigned int)z->params.agent_lcore);
+		/* Busy: another launch took the lcore since it was checked idle. */
 		if (ret != 0)
-			return ret > 0 ? -ret : ret;
+			ret = ret == -EBUSY ? -EINVAL : -EAGAIN;
 	} else {
 		snprintf(tname, sizeof(tname), "tide-zc-%.7s", z->name);
 		ret = rte_ctrl_thread_create(&z->thread, tname, NULL, agent_thread_main, z);
 		if (ret != 0)
-			return ret > 0 ? -ret : ret;
+			ret = -EAGAIN;
+	}
+	if (ret != 0) {
+		ZC_LOG(ERR, "%s: cannot start the agent: %s", z->name, rte_strerror(-ret));
+		return ret;
 	}
 	z->agent_started = true;
 	return 0;
 }
 
 int
-zc_agent_wait(struct tide_zctx *z, unsigned int timeout_ms)
+tide_zctx_pvt_agent_wait(struct tide_zctx *z, unsigned int timeout_ms)
 {
 	uint64_t end = agent_now_ns() + (uint64_t)timeout_ms * 1000000ull;
 
 	if (!z->agent_started || z->agent_joined)
 		return 0;
-	tide_zctx_wake(z);
+	tide_zctx_pvt_wake(z);
 	while (!__atomic_load_n(&z->agent_done, __ATOMIC_ACQUIRE)) {
 		struct timespec ts = { .tv_nsec = 200 * 1000 };
 

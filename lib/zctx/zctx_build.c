@@ -61,8 +61,8 @@ build_seg_freed_remote(struct zc_slot *s)
 	}
 }
 
-void
-zc_extbuf_free_cb(void *addr __rte_unused, void *opaque)
+static void
+build_extbuf_free_cb(void *addr __rte_unused, void *opaque)
 {
 	struct zc_slot *s = opaque;
 
@@ -104,8 +104,8 @@ build_plan_zc(struct tide_zctx *z, const struct zc_slot *s, unsigned int max_seg
 		uintptr_t va = p->va + po;
 		size_t contig;
 		rte_iova_t iova = p->span != NULL ?
-			zc_span_iova(p->span, va, p->va + p->len, &contig) :
-			zc_iova_dpdk(p->msl, va, &contig);
+			tide_zctx_pvt_span_iova(p->span, va, p->va + p->len, &contig) :
+			tide_zctx_pvt_iova_dpdk(p->msl, va, &contig);
 		uint32_t len = (uint32_t)RTE_MIN(RTE_MIN(contig, p->len - po),
 			(size_t)RTE_MIN(room - got, ZC_SEG_MAX));
 
@@ -139,6 +139,13 @@ build_advance_zc(struct zc_cursor *c, const struct zc_slot *s, uint32_t bytes)
 	}
 }
 
+/* The send's header bytes, as queued after its iovecs. */
+static const uint8_t *
+build_hdr(const struct zc_slot *s)
+{
+	return s->sqe.bytes + tide_zctx_pvt_sqe_hdr_off(&s->sqe);
+}
+
 static struct rte_mbuf *
 build_header(struct tide_zctx *z, const struct zc_slot *s)
 {
@@ -146,7 +153,7 @@ build_header(struct tide_zctx *z, const struct zc_slot *s)
 
 	if (h == NULL)
 		return NULL;
-	rte_memcpy(rte_pktmbuf_mtod(h, void *), s->sqe.hdr, s->sqe.hdr_len);
+	rte_memcpy(rte_pktmbuf_mtod(h, void *), build_hdr(s), s->sqe.hdr_len);
 	h->data_len = s->sqe.hdr_len;
 	h->pkt_len = s->sqe.hdr_len;
 	return h;
@@ -179,7 +186,7 @@ build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 		struct rte_mbuf *m = shells[i];
 		struct rte_mbuf_ext_shared_info *si = rte_mbuf_to_priv(m);
 
-		si->free_cb = zc_extbuf_free_cb;
+		si->free_cb = build_extbuf_free_cb;
 		si->fcb_opaque = s;
 		rte_mbuf_ext_refcnt_set(si, 1);
 		rte_pktmbuf_attach_extbuf(m, (void *)seg[i].va, seg[i].iova,
@@ -249,7 +256,7 @@ build_copy(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 		m[i - 1]->next = m[i];
 	m[0]->nb_segs = (uint16_t)nbufs;
 	m[0]->pkt_len = hdr + n;
-	rte_memcpy(rte_pktmbuf_mtod(m[0], void *), s->sqe.hdr, hdr);
+	rte_memcpy(rte_pktmbuf_mtod(m[0], void *), build_hdr(s), hdr);
 	m[0]->data_len = (uint16_t)hdr;
 	tail = m[0];
 	build_copy_payload(&z->cursor, s, &tail, n);
@@ -258,7 +265,7 @@ build_copy(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 }
 
 uint32_t
-zc_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt)
+tide_zctx_pvt_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt)
 {
 	const struct zc_port *p = &z->ports[z->port_idx[s->sqe.port]];
 	uint32_t off = z->cursor.off, n;

@@ -122,7 +122,8 @@ cache_limits(void)
 {
 	unsigned int used = 0, room;
 
-	cache.pin_limit = cache.cfg.pin_limit != 0 ? cache.cfg.pin_limit : zc_memlock_rlimit();
+	cache.pin_limit = cache.cfg.pin_limit != 0 ? cache.cfg.pin_limit :
+		tide_zctx_pvt_memlock_rlimit();
 	rte_memseg_list_walk(cache_msl_count, &used);
 	used -= RTE_MIN(used, cache.nb_spans);
 	room = RTE_MAX_MEMSEG_LISTS - RTE_MIN(used + CACHE_MSL_SPARE,
@@ -192,7 +193,7 @@ cache_unpin_runs(struct zc_span *sp)
 		}
 		for (j = i; j < cache.npages && cache_bit(sp, j); j++)
 			;
-		zc_unpin(sp->base + ((size_t)i << cache.page_shift),
+		tide_zctx_pvt_unpin(sp->base + ((size_t)i << cache.page_shift),
 			(size_t)(j - i) << cache.page_shift);
 		i = j;
 	}
@@ -359,12 +360,12 @@ cache_pin_run(struct zc_span *sp, unsigned int i, unsigned int j)
 	while (cache.pinned + len > cache.pin_limit)
 		if (!cache_evict_lru(sp))
 			return -ENOBUFS; /* over the limit: the caller decides what it means */
-	ret = zc_pin(va, len);
+	ret = tide_zctx_pvt_pin(va, len);
 	if (ret != 0)
 		return ret;
-	ret = zc_iova_pages(va, j - i, cache.page_sz, &sp->iova[i]);
+	ret = tide_zctx_pvt_iova_pages(va, j - i, cache.page_sz, &sp->iova[i]);
 	if (ret != 0) {
-		zc_unpin(va, len);
+		tide_zctx_pvt_unpin(va, len);
 		return ret;
 	}
 	for (unsigned int k = i; k < j; k++)
@@ -494,7 +495,7 @@ cache_limit_error(int ret, size_t len)
 }
 
 int
-zc_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *pieces,
+tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *pieces,
 	unsigned int *nb_pieces)
 {
 	size_t total = 0;
@@ -521,7 +522,7 @@ zc_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *
 }
 
 void
-zc_cache_release(struct zc_span *const *spans, unsigned int n)
+tide_zctx_pvt_cache_release(struct zc_span *const *spans, unsigned int n)
 {
 	if (n == 0)
 		return;
@@ -533,7 +534,7 @@ zc_cache_release(struct zc_span *const *spans, unsigned int n)
 }
 
 rte_iova_t
-zc_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end, size_t *contig)
+tide_zctx_pvt_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end, size_t *contig)
 {
 	unsigned int i = (unsigned int)((va - sp->base) >> cache.page_shift);
 	size_t off = va & (cache.page_sz - 1), len = cache.page_sz - off;
@@ -550,7 +551,7 @@ zc_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end, size_t *cont
 /* ---- Users and devices. */
 
 int
-zc_cache_get(void)
+tide_zctx_pvt_cache_get(void)
 {
 	int ret = 0;
 
@@ -561,7 +562,7 @@ zc_cache_get(void)
 		cache.page_sz = (size_t)psz;
 		cache.page_shift = (unsigned int)__builtin_ctzl((unsigned long)psz);
 		cache.npages = (unsigned int)(ZC_SPAN_BYTES / cache.page_sz);
-		ret = zc_iova_open();
+		ret = tide_zctx_pvt_iova_open();
 		if (ret == 0)
 			cache_limits();
 	}
@@ -572,13 +573,13 @@ zc_cache_get(void)
 }
 
 void
-zc_cache_put(void)
+tide_zctx_pvt_cache_put(void)
 {
 	pthread_mutex_lock(&cache.lock);
 	if (--cache.users == 0) {
 		while (cache_evict_lru(NULL))
 			;
-		zc_iova_close();
+		tide_zctx_pvt_iova_close();
 	}
 	pthread_mutex_unlock(&cache.lock);
 }
@@ -593,7 +594,7 @@ cache_dev_map_all(struct rte_device *dev, bool map)
 }
 
 int
-zc_cache_dev_add(struct rte_device *dev)
+tide_zctx_pvt_cache_dev_add(struct rte_device *dev)
 {
 	unsigned int d;
 	int ret = 0;
@@ -615,7 +616,7 @@ zc_cache_dev_add(struct rte_device *dev)
 }
 
 void
-zc_cache_dev_del(struct rte_device *dev)
+tide_zctx_pvt_cache_dev_del(struct rte_device *dev)
 {
 	pthread_mutex_lock(&cache.lock);
 	for (unsigned int d = 0; d < cache.nb_devs; d++)
@@ -664,7 +665,7 @@ tide_zctx_mem_register(const void *addr, size_t len)
 	r = malloc(sizeof(*r));
 	if (r == NULL)
 		return zc_error(ENOMEM);
-	ret = zc_cache_get();
+	ret = tide_zctx_pvt_cache_get();
 	if (ret != 0) {
 		free(r);
 		return zc_error(-ret);
@@ -685,7 +686,7 @@ tide_zctx_mem_register(const void *addr, size_t len)
 	pthread_mutex_unlock(&cache.lock);
 	if (ret != 0) {
 		free(r);
-		zc_cache_put();
+		tide_zctx_pvt_cache_put();
 		return zc_error(-ret);
 	}
 	return 0;
@@ -713,7 +714,7 @@ tide_zctx_mem_unregister(const void *addr, size_t len)
 		return zc_error(ENOENT);
 	}
 	free(r);
-	zc_cache_put();
+	tide_zctx_pvt_cache_put();
 	return 0;
 }
 
@@ -778,7 +779,7 @@ tide_zctx_cache_stats_get(struct tide_zctx_cache_stats *st)
 	st->pinned_bytes = cache.pinned;
 	st->idle_bytes = cache.idle_bytes;
 	st->pin_limit = cache.users ? cache.pin_limit :
-		(cache.cfg.pin_limit ? cache.cfg.pin_limit : zc_memlock_rlimit());
+		(cache.cfg.pin_limit ? cache.cfg.pin_limit : tide_zctx_pvt_memlock_rlimit());
 	st->idle_limit = cache.cfg.idle_bytes;
 	pthread_mutex_unlock(&cache.lock);
 	return 0;

@@ -17,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_memory.h>
 
+#include "tide_fault.h"
 #include "zctx_private.h"
 
 #define PAGEMAP_PRESENT (1ull << 63)
@@ -28,7 +29,7 @@ static int iova_pagemap_fd = -1;
 static bool iova_is_va;
 
 int
-zc_iova_open(void)
+tide_zctx_pvt_iova_open(void)
 {
 	iova_is_va = rte_eal_iova_mode() == RTE_IOVA_VA;
 	if (iova_is_va)
@@ -38,13 +39,13 @@ zc_iova_open(void)
 		int err = errno;
 
 		ZC_LOG(ERR, "cannot open /proc/self/pagemap (IOVA mode PA): %s", strerror(err));
-		return -err;
+		return -EPERM;
 	}
 	return 0;
 }
 
 void
-zc_iova_close(void)
+tide_zctx_pvt_iova_close(void)
 {
 	if (iova_pagemap_fd >= 0)
 		close(iova_pagemap_fd);
@@ -67,12 +68,17 @@ iova_read(uintptr_t va, unsigned int n, size_t page_sz, uint64_t *ent)
 }
 
 int
-zc_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova)
+tide_zctx_pvt_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova)
 {
 	uint64_t ent[PAGEMAP_CHUNK];
 	unsigned int done, i, k;
 	int ret;
 
+	if (TIDE_FAULT(TIDE_FAULT_IOVA)) {
+		ZC_LOG(ERR, "reading /proc/self/pagemap at %#lx: injected failure",
+			(unsigned long)va);
+		return -EIO;
+	}
 	if (iova_is_va) {
 		for (i = 0; i < n; i++)
 			iova[i] = (rte_iova_t)(va + i * page_sz);
@@ -104,7 +110,7 @@ zc_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova)
 }
 
 rte_iova_t
-zc_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig)
+tide_zctx_pvt_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig)
 {
 	const struct rte_memseg *ms = rte_mem_virt2memseg((const void *)va, msl);
 

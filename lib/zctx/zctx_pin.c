@@ -20,7 +20,7 @@
 #include "zctx_private.h"
 
 size_t
-zc_memlock_rlimit(void)
+tide_zctx_pvt_memlock_rlimit(void)
 {
 	struct rlimit rl;
 
@@ -47,7 +47,7 @@ pin_mapped(uintptr_t va, size_t len)
 }
 
 int
-zc_pin(uintptr_t va, size_t len)
+tide_zctx_pvt_pin(uintptr_t va, size_t len)
 {
 	int err;
 
@@ -74,12 +74,12 @@ zc_pin(uintptr_t va, size_t len)
 	}
 	ZC_LOG(ERR, "cannot pin %zu bytes at %#lx: %s (over RLIMIT_MEMLOCK of %zu bytes, "
 		"counting memory the process locked itself?)", len, (unsigned long)va,
-		strerror(err), zc_memlock_rlimit());
+		strerror(err), tide_zctx_pvt_memlock_rlimit());
 	return -ENOMEM;
 }
 
 void
-zc_unpin(uintptr_t va, size_t len)
+tide_zctx_pvt_unpin(uintptr_t va, size_t len)
 {
 	if (syscall(SYS_munlock, va, len) != 0)
 		ZC_LOG(WARNING, "munlock %#lx+%zu: %s", (unsigned long)va, len, strerror(errno));

@@ -2,7 +2,11 @@
 #ifndef TIDE_ZCTX_PRIVATE_H
 #define TIDE_ZCTX_PRIVATE_H
 
-/* Internals of the zero-copy TX library (not installed). */
+/*
+ * Internals of the zero-copy TX library (not installed). Functions shared between its
+ * files are named tide_zctx_pvt_*: never exported (see version.map), never to be called
+ * by an application.
+ */
 
 #include <pthread.h>
 #include <stdint.h>
@@ -47,23 +51,23 @@ zc_error(int err)
 /* ---- zctx_pin.c: mlock within the limit, and what a failure means. */
 
 /* Pin [va, va + len) (page aligned). 0 or -EFAULT, -ENOMEM, -EPERM; logs why. */
-int zc_pin(uintptr_t va, size_t len);
+int tide_zctx_pvt_pin(uintptr_t va, size_t len);
 /* Unpin [va, va + len) (page aligned). */
-void zc_unpin(uintptr_t va, size_t len);
+void tide_zctx_pvt_unpin(uintptr_t va, size_t len);
 /* The process's RLIMIT_MEMLOCK soft limit (SIZE_MAX when unlimited). */
-size_t zc_memlock_rlimit(void);
+size_t tide_zctx_pvt_memlock_rlimit(void);
 
 /* ---- zctx_iova.c: virtual to IO addresses. */
 
-/* Open what translation needs (pagemap in PA mode). 0 or a negative errno. */
-int zc_iova_open(void);
-void zc_iova_close(void);
+/* Open what translation needs (pagemap in PA mode). 0 or -EPERM. */
+int tide_zctx_pvt_iova_open(void);
+void tide_zctx_pvt_iova_close(void);
 /* IO addresses of @p n pages from page-aligned @p va into @p iova. 0, -EFAULT (a page
  * not present), -EPERM (no physical addresses for us) or -EIO.
  */
-int zc_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova);
+int tide_zctx_pvt_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova);
 /* IO address of @p va in DPDK memory list @p msl, and bytes IOVA-contiguous from it. */
-rte_iova_t zc_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig);
+rte_iova_t tide_zctx_pvt_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig);
 
 /* ---- zctx_cache.c: the process-wide pin and translation cache. */
 
@@ -77,21 +81,22 @@ struct zc_piece {
 	const struct rte_memseg_list *msl;   /* DPDK memory */
 };
 
-int zc_cache_get(void);
-void zc_cache_put(void);
+int tide_zctx_pvt_cache_get(void);
+void tide_zctx_pvt_cache_put(void);
 /* Pin and translate the iovecs and hold them for one send. Fills @p pieces. 0, -EAGAIN
  * (pins held by sends in flight must be released first: retry), or a negative errno
  * (logged).
  */
-int zc_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *pieces,
-	unsigned int *nb_pieces);
+int tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov,
+	struct zc_piece *pieces, unsigned int *nb_pieces);
 /* Release what acquires took: @p n span references. */
-void zc_cache_release(struct zc_span *const *spans, unsigned int n);
+void tide_zctx_pvt_cache_release(struct zc_span *const *spans, unsigned int n);
 /* IO address of @p va in a held span, and bytes IOVA-contiguous from it up to @p end. */
-rte_iova_t zc_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end, size_t *contig);
+rte_iova_t tide_zctx_pvt_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end,
+	size_t *contig);
 /* Devices the spans are DMA-mapped for: one reference per instance port. */
-int zc_cache_dev_add(struct rte_device *dev);
-void zc_cache_dev_del(struct rte_device *dev);
+int tide_zctx_pvt_cache_dev_add(struct rte_device *dev);
+void tide_zctx_pvt_cache_dev_del(struct rte_device *dev);
 
 /* ---- Instances. */
 
@@ -208,17 +213,17 @@ struct tide_zctx {
 };
 
 /* zctx.c */
-struct tide_zctx *zc_registry_first_locked(void);
-struct tide_zctx *zc_registry_next_locked(struct tide_zctx *z);
-struct tide_zctx *zc_registry_find_locked(const char *name);
-void zc_registry_lock(void);
-void zc_registry_unlock(void);
+struct tide_zctx *tide_zctx_pvt_registry_first_locked(void);
+struct tide_zctx *tide_zctx_pvt_registry_next_locked(struct tide_zctx *z);
+struct tide_zctx *tide_zctx_pvt_registry_find_locked(const char *name);
+void tide_zctx_pvt_registry_lock(void);
+void tide_zctx_pvt_registry_unlock(void);
 
 /* zctx_build.c: packets of the current send into the TX batch. */
 /* Build the next packet of slot @p s; returns payload bytes put in it, 0 when mbufs are
  * short (retry later).
  */
-uint32_t zc_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
+uint32_t tide_zctx_pvt_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
 /* Bytes of a shell's private area: the segment's own rte_mbuf_ext_shared_info. */
 #define ZC_SHELL_PRIV RTE_ALIGN_CEIL(sizeof(struct rte_mbuf_ext_shared_info), \
 	RTE_MBUF_PRIV_ALIGN)
@@ -235,8 +240,8 @@ zc_slot_segs_freed(const struct zc_slot *s, bool *counted)
 }
 
 /* zctx_agent.c */
-int zc_agent_start(struct tide_zctx *z);
+int tide_zctx_pvt_agent_start(struct tide_zctx *z);
 /* Wait until the agent has stopped; 0, or -ETIMEDOUT after @p timeout_ms (0: for ever). */
-int zc_agent_wait(struct tide_zctx *z, unsigned int timeout_ms);
+int tide_zctx_pvt_agent_wait(struct tide_zctx *z, unsigned int timeout_ms);
 
 #endif /* TIDE_ZCTX_PRIVATE_H */

@@ -16,10 +16,11 @@ zc_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	struct tide_zctx *z;
 
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-	zc_registry_lock();
-	for (z = zc_registry_first_locked(); z != NULL; z = zc_registry_next_locked(z))
+	tide_zctx_pvt_registry_lock();
+	for (z = tide_zctx_pvt_registry_first_locked(); z != NULL;
+			z = tide_zctx_pvt_registry_next_locked(z))
 		rte_tel_data_add_array_string(d, z->name);
-	zc_registry_unlock();
+	tide_zctx_pvt_registry_unlock();
 	return 0;
 }
 
@@ -73,13 +74,13 @@ zc_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	if (params == NULL || params[0] == '\0')
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
-	zc_registry_lock();
-	z = zc_registry_find_locked(params);
+	tide_zctx_pvt_registry_lock();
+	z = tide_zctx_pvt_registry_find_locked(params);
 	if (z != NULL && tide_zctx_stats_get(z, &s) == 0 && tide_zctx_cache_stats_get(&c) == 0) {
 		zc_tel_stats(d, z, &s, &c);
 		ret = 0;
 	}
-	zc_registry_unlock();
+	tide_zctx_pvt_registry_unlock();
 	return ret;
 }
 

@@ -11,18 +11,30 @@
  * (a hint remembers where that is). One spinlock guards them; the critical sections are a
  * copy of pointers and a few compares, like the stack driver's.
  *
- * Blocks arrive two ways. The stock path (rte_mempool_populate_*) hands the populate op a
+ * Blocks arrive three ways. The stock path (rte_mempool_populate_*) hands the populate op a
  * chunk, which becomes a block of its own. tide_mempool_block_add() registers a block
  * hidden, populates it through rte_mempool_populate_iova() (the populate op sees the
  * chunk falls inside the hidden block), runs the object initialiser, then publishes the
- * block to dequeue. Removal unlinks a block whose objects are all free under the same lock
- * dequeue takes, then takes its objects and chunks out of the rte_mempool lists.
+ * block to dequeue. A stock pool that the elastic pool library adopts (tide_mempool_hooks.h)
+ * gets its base block from rte_mempool_populate_default(): the calc_mem_size op sizes the
+ * first memzone to the base, the memzone becomes one block whatever chunks it comes in, and
+ * its last chunk reports the rest of the pool as populated so that no more is reserved.
+ * Removal unlinks a block whose objects are all free under the same lock dequeue takes,
+ * then takes its objects and chunks out of the rte_mempool lists.
+ *
+ * Counting: the get_count op answers the pool's size minus the objects out of the driver
+ * (allocated or in lcore caches), so that rte_mempool_avail_count() counts what can still
+ * be allocated, free objects and the room growth may fill alike, rte_mempool_in_use_count()
+ * the objects really allocated and rte_mempool_full() whether all are back, whatever part
+ * of the pool is populated.
  */
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -36,6 +48,7 @@
 
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_mempool_hooks.h"
 
 RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
 
@@ -59,17 +72,29 @@ struct tblk {
 	void *free[] __rte_cache_aligned;
 };
 
+/* How a pool's stock population (rte_mempool_populate_default) went. */
+enum tp_stock {
+	TP_STOCK_NONE,     /* not populated the stock way (yet) */
+	TP_STOCK_ADOPTING, /* populating the base block of an adopted pool */
+	TP_STOCK_ADOPTED,  /* the base is in; the adopter grows the rest */
+	TP_STOCK_WHOLE,    /* populated whole, as stock DPDK does */
+};
+
 /*
  * The pool's private data (mp->pool_data), laid out for two cores fighting over it: the
- * lock alone on its line (waiters spin there); the current block's range, read outside
+ * lock on its own line (waiters spin there; the holder also sets started, once, on the
+ * line it has just taken); the current block's range, read outside
  * the lock by every enqueue and written only when the current block changes, on the next;
  * then what the lock holder writes. While cur is set, its nb_free and low live here, not
  * in the block; every other path calls tp_sync() first.
  */
 struct tpool {
-	uint32_t lock;        /* tp_lock(): guards everything below but ctl and the callback */
+	uint32_t lock;        /* tp_lock(): 0, or the holder's process id; guards everything
+			       * below but ctl and the callback */
+	uint8_t started;      /* an object was taken once; set under the lock, read anywhere */
+	uint32_t magic;       /* TP_MAGIC: pool data of this driver */
 
-	uint32_t cur_seq __rte_cache_aligned; /* bumped whenever cur changes */
+	uint32_t cur_seq __rte_cache_aligned; /* odd while cur changes, bumped twice per change */
 	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for enqueue */
 	uintptr_t cur_span;   /* to sort objects before it takes the lock */
 
@@ -88,11 +113,21 @@ struct tpool {
 	uint64_t nb_double;
 	uint64_t nb_deq_fail;
 	uint64_t nb_lock_yields;
+	uint64_t nb_lock_recovered;
 	tide_mempool_grow_cb_t *grow_cb;
 	void *grow_arg;
 	pthread_mutex_t ctl;  /* serialises block add and remove */
 	struct tblk *adding;  /* block being filled by tide_mempool_block_add() */
+	enum tp_stock stock;  /* stock population; written by the populating thread */
+	uint32_t claim_n;     /* objects populate_default asked for when adoption began */
+	uint32_t claim_given; /* of those, reported to it so far */
+	const struct rte_memzone *claim_mz; /* the base memzone being populated */
 };
+
+/* The adopter of stock pools (the elastic pool library), or NULL. */
+static const struct tide_mempool_adopt_hook *tmp_adopter;
+/* How a secondary asks the primary for growth, or NULL. */
+static tide_mempool_remote_grow_t *tmp_remote_grow;
 
 /*
  * The pool lock: test-and-test-and-set like rte_spinlock, with two differences that count
@@ -111,13 +146,71 @@ struct tpool {
  */
 #define TP_LOCK_BACKOFF 32
 #define TP_LOCK_YIELD 64
+/* Yields between two looks at whether the holder's process is still alive. */
+#define TP_LOCK_CHECK 16
+
+#define TP_MAGIC 0x74696465u /* "tide" */
+
+/* This process's id, the lock's owner tag (a forked child without exec is not a DPDK
+ * process of its own: it keeps its parent's tag).
+ */
+static uint32_t tmp_self;
+
+RTE_INIT(tmp_self_init)
+{
+	tmp_self = (uint32_t)getpid();
+}
+
+/* Whether process @pid is gone (or a zombie: dead, not yet waited for). */
+static bool
+tmp_process_gone(uint32_t pid)
+{
+	char path[64], state = '?';
+	FILE *f;
+
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return true;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = '?';
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+static void tp_recover(struct tpool *tp, uint32_t dead);
+
+/*
+ * A waiter has yielded long: if the holder's process died (a secondary killed inside the
+ * lock), take the lock over and put the pool back in order. Every critical section leaves
+ * the free lists consistent at every store (counts change after pointers are copied in,
+ * before they are copied out), so what the dead holder was moving is lost with it, never
+ * listed twice.
+ */
+static __rte_noinline bool
+tp_lock_take_over(struct tpool *tp)
+{
+	uint32_t holder = __atomic_load_n(&tp->lock, __ATOMIC_RELAXED);
+
+	if (holder == 0 || holder == tmp_self || !tmp_process_gone(holder))
+		return false;
+	if (!__atomic_compare_exchange_n(&tp->lock, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
+			__ATOMIC_RELAXED))
+		return false;
+	tp_recover(tp, holder);
+	return true;
+}
 
 static __rte_always_inline void
 tp_lock(struct tpool *tp)
 {
-	unsigned int wait = 1, rounds = 0;
+	unsigned int wait = 1, rounds = 0, yields = 0;
+	uint32_t free_lock = 0;
 
-	while (__atomic_exchange_n(&tp->lock, 1, __ATOMIC_ACQUIRE) != 0) {
+	while (!__atomic_compare_exchange_n(&tp->lock, &free_lock, tmp_self, false,
+			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		do {
 			for (unsigned int i = 0; i < wait; i++)
 				rte_pause();
@@ -127,8 +220,11 @@ tp_lock(struct tpool *tp)
 				rounds = 0;
 				__atomic_fetch_add(&tp->nb_lock_yields, 1, __ATOMIC_RELAXED);
 				sched_yield();
+				if (++yields % TP_LOCK_CHECK == 0 && tp_lock_take_over(tp))
+					return;
 			}
 		} while (__atomic_load_n(&tp->lock, __ATOMIC_RELAXED) != 0);
+		free_lock = 0;
 	}
 }
 
@@ -248,6 +344,11 @@ ptr_copy(void **dst, void * const *src, unsigned int k)
 static inline void
 tp_cur_set(struct tpool *tp, struct tblk *b)
 {
+	/* Odd while changing: a holder that dies half-way leaves it odd, and no enqueue
+	 * trusts the range it read then.
+	 */
+	__atomic_store_n(&tp->cur_seq, tp->cur_seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	tp->cur = b;
 	__atomic_store_n(&tp->cur_lo, b != NULL ? b->lo : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&tp->cur_span, b != NULL ? b->hi - b->lo : 0, __ATOMIC_RELAXED);
@@ -279,6 +380,25 @@ tp_load(struct tpool *tp)
 	tp->cur_free = b->nb_free;
 	tp->cur_low = b->low;
 	tp_cur_set(tp, b);
+}
+
+/*
+ * The lock was taken over from process @dead, which died holding it: whatever it was
+ * changing is either done or not started in every field but the current block's range,
+ * which may be half-set. Put the cached counters back and publish a clean range.
+ */
+static void
+tp_recover(struct tpool *tp, uint32_t dead)
+{
+	__atomic_store_n(&tp->cur_seq, tp->cur_seq | 1, __ATOMIC_RELAXED);
+	tp_sync(tp);
+	tp->first = 0;
+	tp_load(tp);
+	if (tp->cur_seq & 1)
+		tp->cur_seq++;
+	__atomic_fetch_add(&tp->nb_lock_recovered, 1, __ATOMIC_RELAXED);
+	TMP_LOG(WARNING, "process %u died holding a pool's lock: taken over by %u", dead,
+		tmp_self);
 }
 
 /* Make room for one more block in both arrays; called without the lock, under ctl. */
@@ -432,12 +552,20 @@ tide_alloc(struct rte_mempool *mp)
 {
 	struct tpool *tp;
 
+	pthread_mutexattr_t attr;
+
 	tp = rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
 	if (tp == NULL) {
 		TMP_LOG(ERR, "%s: no memory for the pool data", mp->name);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&tp->ctl, NULL);
+	/* In shared memory, taken by any process, and not left locked by one that dies. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&tp->ctl, &attr);
+	pthread_mutexattr_destroy(&attr);
+	tp->magic = TP_MAGIC;
 	mp->pool_data = tp;
 	return 0;
 }
@@ -523,12 +651,33 @@ tp_enqueue_rest(struct tpool *tp, void * const *objs, unsigned int n)
 	}
 }
 
+/*
+ * The ops were called on a pool whose data is not this driver's: in a secondary process
+ * whose mempool drivers were registered in another order than the primary's, the pool's
+ * ops index names another driver here. Refuse rather than write into foreign memory.
+ */
+static __rte_noinline int
+tide_foreign(const struct rte_mempool *mp)
+{
+	static uint32_t logged;
+
+	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) == 0)
+		TMP_LOG(CRIT, "%s: the tide ops were called on a pool of another driver (ops "
+			"index %u): this process registered its mempool drivers in another order "
+			"than the process that created the pool; load the same drivers in the same "
+			"order (-d)", mp->name, (unsigned int)mp->ops_index);
+	return -EPROTO;
+}
+
 static int
 tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 {
 	struct tpool *tp = mp->pool_data;
 	struct tblk *b;
 	unsigned int k;
+
+	if (unlikely(tp->magic != TP_MAGIC))
+		return tide_foreign(mp);
 
 	/*
 	 * Most objects go back to the block dequeue is serving. Find how many lead the
@@ -542,8 +691,11 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 	for (k = 0; k < n && (uintptr_t)objs[k] - lo < span; k++)
 		;
 	tp_lock(tp);
+	if (TIDE_FAULT(TIDE_FAULT_DIE_IN_LOCK))
+		raise(SIGKILL); /* tests: a secondary killed inside the lock */
 	b = tp->cur;
-	if (likely(k > 0 && tp->cur_seq == seq && k <= b->nb_objs - tp->cur_free)) {
+	if (likely(k > 0 && tp->cur_seq == seq && (seq & 1) == 0 &&
+			k <= b->nb_objs - tp->cur_free)) {
 		ptr_copy(&b->free[tp->cur_free], objs, k);
 		tp->cur_free += k;
 		objs += k;
@@ -561,6 +713,8 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 	bool ok = true;
 
 	tp_lock(tp);
+	if (unlikely(!tp->started))
+		__atomic_store_n(&tp->started, 1, __ATOMIC_RELEASE);
 	if (likely(tp->cur != NULL && tp->cur_free >= n)) {
 		tp->cur_free -= n;
 		ptr_copy(objs, &tp->cur->free[tp->cur_free], n);
@@ -584,8 +738,15 @@ tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigne
 	cb = tp->grow_cb;
 	arg = tp->grow_arg;
 	tp_unlock(tp);
+	/* cb is the primary's (the pool grows on demand); a secondary asks the primary. */
 	if (cb != NULL && rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		while (cb(mp, n, arg) > 0)
+			if (tp_try_take(tp, objs, n))
+				return 0;
+		if (tp_try_take(tp, objs, n))
+			return 0;
+	} else if (cb != NULL && tmp_remote_grow != NULL) {
+		while (tmp_remote_grow(mp, n) > 0)
 			if (tp_try_take(tp, objs, n))
 				return 0;
 		if (tp_try_take(tp, objs, n))
@@ -600,32 +761,90 @@ tide_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
 {
 	struct tpool *tp = mp->pool_data;
 
+	if (unlikely(tp->magic != TP_MAGIC))
+		return tide_foreign(mp);
 	if (likely(tp_try_take(tp, objs, n)))
 		return 0;
 	return tide_dequeue_slow(mp, tp, objs, n);
 }
 
+/* Objects of live blocks out of the free lists (allocated or cached). Caller holds the lock. */
+static uint64_t
+tp_count_out(const struct tpool *tp)
+{
+	uint64_t objs = 0;
+
+	for (uint32_t i = 0; i < tp->nb_live; i++)
+		objs += tp->age[i]->nb_objs;
+	return objs - tp_count_free(tp, 0, UINT64_MAX);
+}
+
+/* The pool's size less the objects out: see the counting note at the top. */
 static unsigned int
 tide_get_count(const struct rte_mempool *mp)
 {
 	struct tpool *tp = mp->pool_data;
-	uint64_t n;
+	uint64_t out;
 
+	if (unlikely(tp->magic != TP_MAGIC)) {
+		tide_foreign(mp);
+		return 0;
+	}
 	/* Read without tp_sync(): counting must not cost the data path its cached block. */
 	tp_lock(tp);
-	n = tp_count_free(tp, 0, UINT64_MAX);
+	out = tp_count_out(tp);
 	tp_unlock(tp);
-	return (unsigned int)n;
+	return out < mp->size ? mp->size - (unsigned int)out : 0;
 }
 
-/* Memory for obj_num objects: the default layout plus a block header per chunk. */
+/*
+ * Whether populate_default is about to fill a new stock pool that the adopter wants to
+ * start small, and with how many bytes: 0 to populate as asked. Decides once per pool.
+ */
+static size_t
+tp_adopt_plan(const struct rte_mempool *mp, struct tpool *tp, uint32_t obj_num,
+	uint32_t pg_shift)
+{
+	const struct tide_mempool_adopt_hook *hook = __atomic_load_n(&tmp_adopter,
+		__ATOMIC_ACQUIRE);
+	size_t base;
+
+	if (tp->stock != TP_STOCK_NONE)
+		return 0;
+	/*
+	 * populate_default asks for the whole pool before anything is populated, with the
+	 * hugepage size as its page shift (rte_mempool_populate_anon() asks with the
+	 * system page size: not ours to adopt).
+	 */
+	if (hook == NULL || mp->nb_mem_chunks != 0 || mp->populated_size != 0 ||
+			obj_num != mp->size || rte_eal_has_hugepages() == 0 ||
+			((size_t)1 << pg_shift) == (size_t)sysconf(_SC_PAGESIZE) ||
+			rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		tp->stock = TP_STOCK_WHOLE;
+		return 0;
+	}
+	base = hook->base_bytes(mp);
+	if (base == 0) {
+		tp->stock = TP_STOCK_WHOLE;
+		return 0;
+	}
+	tp->stock = TP_STOCK_ADOPTING;
+	tp->claim_n = obj_num;
+	tp->claim_given = 0;
+	tp->claim_mz = NULL;
+	return base;
+}
+
+/* Memory for obj_num objects: the default layout plus a block header per chunk; or, for a
+ * pool being adopted, its base.
+ */
 static ssize_t
 tide_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num, uint32_t pg_shift,
 	size_t *min_chunk_size, size_t *align)
 {
 	size_t elt = blk_elt_size(mp);
 	size_t per_chunk = obj_num;
-	size_t reserve;
+	size_t reserve, base;
 	ssize_t mem;
 
 	/* With page-bounded objects every page may end up a chunk of its own. */
@@ -637,7 +856,15 @@ tide_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num, uint32_t pg_s
 	if (mem < 0)
 		return mem;
 	*min_chunk_size = blk_meta_size(1) + RTE_CACHE_LINE_SIZE + elt;
-	return mem;
+	base = tp_adopt_plan(mp, mp->pool_data, obj_num, pg_shift);
+	if (base == 0)
+		return mem;
+	if (base >= (size_t)mem || base < *min_chunk_size) {
+		/* The base is the whole pool (or holds nothing): nothing to adopt. */
+		((struct tpool *)mp->pool_data)->stock = TP_STOCK_WHOLE;
+		return mem;
+	}
+	return (ssize_t)base;
 }
 
 /* Object callback for the populate helper: count the object into its block first. */
@@ -652,20 +879,80 @@ tide_pop_obj(struct rte_mempool *mp, void *arg, void *obj, rte_iova_t iova)
 	pop->cb(mp, pop->cb_arg, obj, iova);
 }
 
-/* A chunk from the stock populate path becomes a live block of its own. */
+/* A chunk of memory [addr, addr + len) becomes a live block of its own. */
 static struct tblk *
-tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len)
+tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *addr, size_t len)
 {
 	uint32_t cap = blk_capacity(mp, len);
 	struct tblk *b;
 
 	if (cap == 0 || tp_reserve_slot(tp, mp->socket_id) < 0)
 		return NULL;
-	b = blk_init(vaddr, len, cap);
+	b = blk_init(addr, len, cap);
 	tp_lock(tp);
 	tp_link(tp, b, true);
 	tp_unlock(tp);
 	return b;
+}
+
+/*
+ * The base block of a pool being adopted, for a chunk at @vaddr: the whole of
+ * populate_default's first memzone, whatever chunks it arrives in. NULL if the chunk is not
+ * in that memzone (someone else populates the pool: adoption is off).
+ */
+static struct tblk *
+tp_base_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz = tp->claim_mz;
+	struct tblk *b;
+
+	if (mz == NULL) {
+		snprintf(name, sizeof(name), RTE_MEMPOOL_MZ_FORMAT "_0", mp->name);
+		mz = rte_memzone_lookup(name);
+		if (mz == NULL || mz->addr != vaddr) {
+			TMP_LOG(WARNING, "%s: not populated by rte_mempool_populate_default(): "
+				"populated whole, not elastic", mp->name);
+			tp->stock = TP_STOCK_WHOLE;
+			return NULL;
+		}
+		b = tide_chunk_block(mp, tp, mz->addr, mz->len);
+		if (b == NULL)
+			return NULL;
+		tp->claim_mz = mz;
+		return b;
+	}
+	tp_lock(tp);
+	b = tp_search(tp, (uintptr_t)vaddr);
+	tp_unlock(tp);
+	return b;
+}
+
+/*
+ * What the populate op reports for a chunk of the base memzone that gave n objects: on the
+ * memzone's last chunk, the rest of what populate_default asked for, once the adopter has
+ * taken the pool (if it cannot, the pool is populated whole the stock way).
+ */
+static int
+tp_claim(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len, int n)
+{
+	const struct tide_mempool_adopt_hook *hook = tmp_adopter;
+	const struct rte_memzone *mz = tp->claim_mz;
+	int ret = n;
+
+	if (mp->populated_size >= mp->size) {
+		tp->stock = TP_STOCK_WHOLE; /* the base held every object */
+	} else if (RTE_PTR_ADD(vaddr, len) == RTE_PTR_ADD(mz->addr, mz->len)) {
+		if (hook != NULL && hook->adopted(mp, mz) == 0) {
+			ret = (int)(tp->claim_n - tp->claim_given);
+			tp->stock = TP_STOCK_ADOPTED;
+		} else {
+			TMP_LOG(WARNING, "%s: cannot be made elastic: populated whole", mp->name);
+			tp->stock = TP_STOCK_WHOLE;
+		}
+	}
+	tp->claim_given += (uint32_t)ret;
+	return ret;
 }
 
 static int
@@ -674,26 +961,34 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 {
 	struct tpool *tp = mp->pool_data;
 	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
+	bool base = false, own = false;
 	size_t off = 0;
 	int n;
 
 	if (tp->adding != NULL && blk_has(tp->adding, (uintptr_t)vaddr)) {
 		pop.b = tp->adding;
+	} else if (tp->stock == TP_STOCK_ADOPTING &&
+			(pop.b = tp_base_block(mp, tp, vaddr)) != NULL) {
+		base = true;
 	} else {
 		pop.b = tide_chunk_block(mp, tp, vaddr, len);
-		if (pop.b == NULL)
-			return 0;
-		off = blk_meta_size(pop.b->cap);
+		own = true;
 	}
+	if (pop.b == NULL)
+		return 0;
+	if (pop.b->lo == (uintptr_t)vaddr && pop.b != tp->adding)
+		off = blk_meta_size(pop.b->cap);
 	max_objs = RTE_MIN(max_objs, pop.b->cap - pop.b->nb_objs);
-	n = rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
+	n = len > off ? rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
-		tide_pop_obj, &pop);
-	if (n <= 0 && off != 0) {
+		tide_pop_obj, &pop) : 0;
+	if (n <= 0 && own) {
 		tp_lock(tp);
 		tp_unlink(tp, pop.b);
 		tp_unlock(tp);
 	}
+	if (base && n >= 0)
+		n = tp_claim(mp, tp, vaddr, len, n);
 	return n;
 }
 
@@ -711,6 +1006,16 @@ static struct rte_mempool_ops tide_ops = {
 RTE_MEMPOOL_REGISTER_OPS(tide_ops);
 
 /* ---- control calls ---------------------------------------------------------------- */
+
+/* Serialise block add, remove and object walks; a process that died holding it left the
+ * lists as its last completed step did (they change under ctl only in the primary).
+ */
+static void
+tp_ctl_lock(struct tpool *tp)
+{
+	if (pthread_mutex_lock(&tp->ctl) == EOWNERDEAD)
+		pthread_mutex_consistent(&tp->ctl);
+}
 
 static bool
 tmp_uses_tide_ops(const struct rte_mempool *mp)
@@ -752,7 +1057,8 @@ bool
 tide_mempool_is_tide(const struct rte_mempool *mp)
 {
 	return tmp_uses_tide_ops(mp) && (mp->flags & RTE_MEMPOOL_F_POOL_CREATED) != 0 &&
-		mp->pool_data != NULL;
+		mp->pool_data != NULL &&
+		((const struct tpool *)mp->pool_data)->magic == TP_MAGIC;
 }
 
 unsigned int
@@ -885,7 +1191,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 		TMP_LOG(ERR, "not a tide mempool (or no memory for its pool data)");
 		return tmp_error(EINVAL);
 	}
-	pthread_mutex_lock(&tp->ctl);
+	tp_ctl_lock(tp);
 	ret = tmp_add_check(mp, addr, len);
 	if (ret == 0)
 		ret = tp_reserve_slot(tp, mp->socket_id);
@@ -961,7 +1267,7 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 
 	if (tp == NULL)
 		return tmp_error(EINVAL);
-	pthread_mutex_lock(&tp->ctl);
+	tp_ctl_lock(tp);
 	tp_lock(tp);
 	tp_sync(tp);
 	b = tp_live_by_id(tp, id);
@@ -987,6 +1293,39 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	tmp_release_chunks(&chunks, true);
 	pthread_mutex_unlock(&tp->ctl);
 	return 0;
+}
+
+int
+tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
+{
+	struct tpool *tp = tp_of(mp);
+	struct tblk *b;
+	uint32_t i;
+	int ret = 0;
+
+	if (tp == NULL)
+		return tmp_error(EINVAL);
+	tp_lock(tp);
+	tp_sync(tp);
+	b = tp_live_by_id(tp, id);
+	if (b == NULL) {
+		ret = -ENOENT;
+	} else if (pos >= tp->nb_live) {
+		ret = -EINVAL;
+	} else {
+		for (i = b->pos; i > pos; i--)
+			tp->age[i] = tp->age[i - 1];
+		for (i = b->pos; i < pos; i++)
+			tp->age[i] = tp->age[i + 1];
+		tp->age[pos] = b;
+		for (i = 0; i < tp->nb_live; i++)
+			tp->age[i]->pos = i;
+		/* Dequeue looks again from the oldest for free objects. */
+		tp->first = 0;
+		tp_load(tp);
+	}
+	tp_unlock(tp);
+	return ret < 0 ? tmp_error(-ret) : 0;
 }
 
 unsigned int
@@ -1061,6 +1400,7 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	tp_unlock(tp);
 	st->nb_deq_fail = __atomic_load_n(&tp->nb_deq_fail, __ATOMIC_RELAXED);
 	st->nb_lock_yields = __atomic_load_n(&tp->nb_lock_yields, __ATOMIC_RELAXED);
+	st->nb_lock_recovered = __atomic_load_n(&tp->nb_lock_recovered, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1072,7 +1412,7 @@ tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *ar
 
 	if (tp == NULL || cb == NULL)
 		return tmp_error(EINVAL);
-	pthread_mutex_lock(&tp->ctl);
+	tp_ctl_lock(tp);
 	n = (int)rte_mempool_obj_iter(mp, cb, arg);
 	pthread_mutex_unlock(&tp->ctl);
 	return n;
@@ -1115,4 +1455,24 @@ tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, voi
 	tp->grow_arg = arg;
 	tp_unlock(tp);
 	return 0;
+}
+
+void
+tide_mempool_adopt_hook_set(const struct tide_mempool_adopt_hook *hook)
+{
+	__atomic_store_n(&tmp_adopter, hook, __ATOMIC_RELEASE);
+}
+
+bool
+tide_mempool_in_use_started(const struct rte_mempool *mp)
+{
+	const struct tpool *tp = tp_of(mp);
+
+	return tp != NULL && __atomic_load_n(&tp->started, __ATOMIC_ACQUIRE) != 0;
+}
+
+void
+tide_mempool_remote_grow_set(tide_mempool_remote_grow_t *fn)
+{
+	__atomic_store_n(&tmp_remote_grow, fn, __ATOMIC_RELEASE);
 }

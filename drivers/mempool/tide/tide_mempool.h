@@ -74,6 +74,8 @@ struct tide_mempool_stats {
 	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
 	uint64_t nb_lock_yields; /**< waits for the driver's lock that yielded the CPU (the
 				  *   holder had been preempted: more threads than cores) */
+	uint64_t nb_lock_recovered; /**< the lock taken over from a process that died holding
+				     *   it (a secondary killed mid-operation) */
 };
 
 /**
@@ -153,6 +155,24 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  *   or in an lcore cache), or was since the last sample with TIDE_MEMPOOL_RM_UNTOUCHED.
  */
 int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
+
+/**
+ * Move a live block to position @p pos of the age order (0 is the oldest): dequeue then
+ * prefers it as its new age says, and a reaper sees it there. A pool library ranks as old
+ * a block it cannot release for now (a few long-held objects), so that the idle blocks
+ * above it can go and new allocations fill it first.
+ *
+ * @param mp
+ *   A tide mempool.
+ * @param id
+ *   The block's id.
+ * @param pos
+ *   Its new position, below the number of live blocks.
+ * @return
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments or
+ *   @p pos out of range; -ENOENT no live block has that id.
+ */
+int tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
 
 /**
  * Number of live blocks.

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#ifndef TIDE_XRING_H
-#define TIDE_XRING_H
+#ifndef TIDE_XRING_PVT_H
+#define TIDE_XRING_PVT_H
 
 /**
  * @file
- * @internal The rings under an exchange (included by tide_msg.h; not an API of its own).
+ * @internal The rings under an exchange (included by tide_msg_pvt.h; not an API of its own:
+ * nothing here is to be called or read by an application).
  *
  * An exchange has up to TIDE_XRING_LEVELS rings of pointers, one per priority level.
  * Unlike one rte_ring per level, every level's tail of a side lives in one cache line: a
@@ -33,7 +34,7 @@
 extern "C" {
 #endif
 
-/** Most levels. */
+/** @internal Most levels. */
 #define TIDE_XRING_LEVELS 8
 
 /** @internal One side's tail of every level, in one cache line. */
@@ -63,35 +64,35 @@ struct tide_xring {
 
 /** @internal Messages a level holds: one slot stays free, so as many as the mask says. */
 static __rte_always_inline uint32_t
-tide_xring_capacity(const struct tide_xring *r)
+tide_xring_pvt_capacity(const struct tide_xring *r)
 {
 	return r->mask;
 }
 
 /** @internal Level @p l's slot of position @p pos. */
 static __rte_always_inline void **
-tide_xring_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
+tide_xring_pvt_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
 {
 	return &r->slots[((size_t)l << r->shift) + (pos & r->mask)];
 }
 
 /** @internal Wait for a side's turn: spin a while, then yield the CPU between looks (the
  *  holder may be a thread the scheduler preempted). */
-void tide_xring_turn_wait(struct tide_xring_turn *t);
+void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
 
 /** @internal Take a side's turn (nothing to do on a single side). */
 static __rte_always_inline void
-tide_xring_turn_take(struct tide_xring_turn *t)
+tide_xring_pvt_turn_take(struct tide_xring_turn *t)
 {
 	if (t->single)
 		return;
 	if (unlikely(__atomic_exchange_n(&t->held, 1, __ATOMIC_ACQUIRE) != 0))
-		tide_xring_turn_wait(t);
+		tide_xring_pvt_turn_wait(t);
 }
 
 /** @internal Give a side's turn back. */
 static __rte_always_inline void
-tide_xring_turn_give(struct tide_xring_turn *t)
+tide_xring_pvt_turn_give(struct tide_xring_turn *t)
 {
 	if (!t->single)
 		__atomic_store_n(&t->held, 0, __ATOMIC_RELEASE);
@@ -103,40 +104,40 @@ tide_xring_turn_give(struct tide_xring_turn *t)
  * at once.
  */
 static __rte_always_inline unsigned int
-tide_xring_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
+tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
 {
 	uint32_t tail = r->prod.tail[l], k = n, i;
 	/* 0..capacity: no put goes past cons_seen + capacity, and cons_seen only follows
 	 * cons.tail forward (mod 2^32).
 	 */
-	uint32_t room = tide_xring_capacity(r) + r->senders.cons_seen[l] - tail;
+	uint32_t room = tide_xring_pvt_capacity(r) + r->senders.cons_seen[l] - tail;
 
 	if (room < n) {
 		uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 
 		r->senders.cons_seen[l] = seen;
-		k = RTE_MIN(tide_xring_capacity(r) + seen - tail, n);
+		k = RTE_MIN(tide_xring_pvt_capacity(r) + seen - tail, n);
 		if (k == 0)
 			return 0; /* full: the line the receivers poll stays clean */
 	}
 	for (i = 0; i < k; i++)
-		*tide_xring_slot(r, l, tail + i) = obj[i];
+		*tide_xring_pvt_slot(r, l, tail + i) = obj[i];
 	__atomic_store_n(&r->prod.tail[l], tail + k, __ATOMIC_RELEASE);
 	return k;
 }
 
 /** @internal Messages waiting on level @p l, as a receiver sees them. */
 static __rte_always_inline uint32_t
-tide_xring_ready(const struct tide_xring *r, unsigned int l)
+tide_xring_pvt_ready(const struct tide_xring *r, unsigned int l)
 {
 	return __atomic_load_n(&r->prod.tail[l], __ATOMIC_ACQUIRE) -
 		__atomic_load_n(&r->cons.tail[l], __ATOMIC_RELAXED);
 }
 
 /** @internal Position of level @p l's oldest message (the caller holds the receivers'
- *  turn; the tide_xring_ready() messages from it on are its to read in place). */
+ *  turn; the tide_xring_pvt_ready() messages from it on are its to read in place). */
 static __rte_always_inline uint32_t
-tide_xring_first(const struct tide_xring *r, unsigned int l)
+tide_xring_pvt_first(const struct tide_xring *r, unsigned int l)
 {
 	return r->cons.tail[l];
 }
@@ -144,32 +145,23 @@ tide_xring_first(const struct tide_xring *r, unsigned int l)
 /** @internal The @p k oldest messages of level @p l are read: senders may reuse their
  *  slots (the caller holds the receivers' turn). */
 static __rte_always_inline void
-tide_xring_taken(struct tide_xring *r, unsigned int l, uint32_t k)
+tide_xring_pvt_taken(struct tide_xring *r, unsigned int l, uint32_t k)
 {
 	__atomic_store_n(&r->cons.tail[l], r->cons.tail[l] + k, __ATOMIC_RELEASE);
 }
 
 /** @internal Messages waiting on level @p l (a snapshot from any thread). */
 static inline unsigned int
-tide_xring_count(const struct tide_xring *r, unsigned int l)
+tide_xring_pvt_count(const struct tide_xring *r, unsigned int l)
 {
 	uint32_t tail = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 	uint32_t n = __atomic_load_n(&r->prod.tail[l], __ATOMIC_ACQUIRE) - tail;
 
-	return RTE_MIN(n, tide_xring_capacity(r));
+	return RTE_MIN(n, tide_xring_pvt_capacity(r));
 }
-
-/** @internal Set up @p r with room for @p size messages a level (rounded up to 2^k - 1)
- *  and @p levels levels, a single sender and/or receiver or not; 0, -EINVAL or -ENOMEM. */
-int tide_xring_init(struct tide_xring *r, unsigned int size, unsigned int levels,
-	bool single_prod, bool single_cons, int socket);
-
-/** @internal Free what tide_xring_init() allocated (the rings must be empty, or their
- *  messages dealt with by the caller). */
-void tide_xring_fini(struct tide_xring *r);
 
 #ifdef __cplusplus
 }
 #endif
 
-#endif /* TIDE_XRING_H */
+#endif /* TIDE_XRING_PVT_H */

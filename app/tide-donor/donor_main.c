@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * tide-donor: a donor process. The tidepool donor library (lib/donor) starts one per share
+ * of memory its consumer cannot hold itself; nobody else should run it.
+ *
+ *   tide-donor --ppid PID --kind huge|pinned --bytes N --page-size N --index N [--adopt]
+ *
+ * It allocates its share under its own limits (a memfd: of hugepages, or of ordinary
+ * memory that it locks with mlock()), hands the descriptor to the consumer over the socket
+ * it finds as descriptor 3 (SCM_RIGHTS), and then sleeps until the consumer says TERM or
+ * goes away. It dies with its consumer: PR_SET_PDEATHSIG (SIGKILL), set before anything
+ * else and followed by a check that its parent is still the consumer (the consumer may
+ * have died before the setting took effect); and a consumer that dies closes its end of
+ * the socket, which wakes the donor up to exit. With --adopt it allocates nothing: it is
+ * given memory whose donor died, and locks it again.
+ *
+ * No DPDK here: a donor starts in a millisecond and holds nothing but its share.
+ *
+ * Test builds (-Dfault_injection=true) read TIDE_DONOR_TEST_FAULT=ACTION[:INDEX] to
+ * misbehave on purpose (see donor_fault_names); INDEX limits it to the donor started with
+ * that --index.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/memfd.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "donor_proto.h"
+
+#define DONOR_SOCK DONOR_PROTO_FD
+
+struct donor_args {
+	pid_t ppid;
+	bool huge;
+	bool adopt;
+	uint64_t bytes;
+	uint64_t page_sz;
+	unsigned long index;
+};
+
+/* ---- Test hooks: ways to misbehave, compiled in test builds only. */
+
+enum donor_fault {
+	DF_NONE,
+	DF_DIE_START,  /* killed before HELLO */
+	DF_DIE_HELLO,  /* killed after HELLO */
+	DF_DIE_ALLOC,  /* killed after allocating, before OFFER */
+	DF_DIE_OFFER,  /* killed after OFFER, before ACK */
+	DF_DIE_ACK,    /* killed right after ACK */
+	DF_HANG_HELLO, /* says HELLO, then never anything else */
+	DF_FAIL_ALLOC, /* says it cannot allocate (ERROR ENOMEM) */
+	DF_FD_NONE,    /* OFFER without a descriptor */
+	DF_FD_TWO,     /* OFFER with two descriptors */
+	DF_FD_FILE,    /* OFFER with a file on disk, not a memfd */
+	DF_FD_SMALL,   /* OFFER with a memfd half the size */
+	DF_FD_UNSEALED, /* OFFER with a memfd that may still shrink */
+	DF_FD_KIND,    /* OFFER with a memfd of the other kind */
+	DF_MSG_GARBAGE, /* OFFER with a wrong magic */
+	DF_NO_LOCK,    /* pinned: never calls mlock() */
+	DF_DIE_ADOPT,  /* --adopt: killed after HELLO */
+	DF_COUNT
+};
+
+static const char *const donor_fault_names[DF_COUNT] = {
+	[DF_DIE_START] = "die-start", [DF_DIE_HELLO] = "die-hello",
+	[DF_DIE_ALLOC] = "die-alloc", [DF_DIE_OFFER] = "die-offer",
+	[DF_DIE_ACK] = "die-ack", [DF_HANG_HELLO] = "hang-hello",
+	[DF_FAIL_ALLOC] = "fail-alloc", [DF_FD_NONE] = "fd-none", [DF_FD_TWO] = "fd-two",
+	[DF_FD_FILE] = "fd-file", [DF_FD_SMALL] = "fd-small",
+	[DF_FD_UNSEALED] = "fd-unsealed", [DF_FD_KIND] = "fd-kind",
+	[DF_MSG_GARBAGE] = "msg-garbage", [DF_NO_LOCK] = "no-lock",
+	[DF_DIE_ADOPT] = "die-adopt",
+};
+
+static enum donor_fault donor_fault;
+
+static void
+donor_fault_load(const struct donor_args *a)
+{
+#ifdef TIDE_FAULT_INJECTION
+	const char *v = getenv("TIDE_DONOR_TEST_FAULT");
+	const char *colon;
+	size_t len;
+
+	if (v == NULL)
+		return;
+	colon = strchr(v, ':');
+	len = colon != NULL ? (size_t)(colon - v) : strlen(v);
+	if (colon != NULL && strtoul(colon + 1, NULL, 10) != a->index)
+		return;
+	for (int f = DF_NONE + 1; f < DF_COUNT; f++)
+		if (strlen(donor_fault_names[f]) == len &&
+				strncmp(v, donor_fault_names[f], len) == 0)
+			donor_fault = (enum donor_fault)f;
+	/* An adopting donor only knows how to die as one. */
+	if (a->adopt != (donor_fault == DF_DIE_ADOPT))
+		donor_fault = DF_NONE;
+#else
+	(void)a;
+#endif
+}
+
+static bool
+donor_faulty(enum donor_fault f)
+{
+	return donor_fault == f;
+}
+
+static void
+donor_die_if(enum donor_fault f)
+{
+	if (donor_faulty(f))
+		raise(SIGKILL);
+}
+
+/* ---- The donor proper. */
+
+static int
+donor_usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s --ppid PID --kind huge|pinned --bytes N --page-size N "
+		"--index N [--adopt]\n(started by the tidepool donor library, not by hand)\n",
+		prog);
+	return DONOR_EXIT_USAGE;
+}
+
+static int
+donor_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
+}
+
+static int
+donor_parse(int argc, char **argv, struct donor_args *a)
+{
+	static const struct option opts[] = {
+		{ "ppid", required_argument, NULL, 'p' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "page-size", required_argument, NULL, 's' },
+		{ "index", required_argument, NULL, 'i' },
+		{ "adopt", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool kind = false;
+	uint64_t v;
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (donor_parse_u64(optarg, &v) != 0 || v == 0 || v > INT32_MAX)
+				return -1;
+			a->ppid = (pid_t)v;
+			break;
+		case 'k':
+			if (strcmp(optarg, "huge") != 0 && strcmp(optarg, "pinned") != 0)
+				return -1;
+			a->huge = strcmp(optarg, "huge") == 0;
+			kind = true;
+			break;
+		case 'b':
+			if (donor_parse_u64(optarg, &a->bytes) != 0)
+				return -1;
+			break;
+		case 's':
+			if (donor_parse_u64(optarg, &a->page_sz) != 0)
+				return -1;
+			break;
+		case 'i':
+			if (donor_parse_u64(optarg, &v) != 0)
+				return -1;
+			a->index = (unsigned long)v;
+			break;
+		case 'a':
+			a->adopt = true;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || a->ppid == 0 || !kind || a->bytes == 0 || a->page_sz == 0 ||
+			(a->page_sz & (a->page_sz - 1)) != 0 || a->bytes % a->page_sz != 0)
+		return -1;
+	return 0;
+}
+
+/* This process's VmLck in kB (-1 if unreadable). */
+static long
+donor_vmlck_kb(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmLck:", 6) == 0)
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int
+donor_send(enum donor_msg_type type, const struct donor_args *a, int *fds, unsigned int nfds,
+	long locked_kb)
+{
+	struct donor_msg m;
+
+	donor_msg_init(&m, type, (int)getpid());
+	m.bytes = a->bytes;
+	m.page_sz = a->page_sz;
+	m.locked_kb = locked_kb > 0 ? (uint64_t)locked_kb : 0;
+	if (donor_faulty(DF_MSG_GARBAGE) && type == DONOR_MSG_OFFER)
+		m.magic = ~DONOR_PROTO_MAGIC;
+	return donor_msg_send(DONOR_SOCK, &m, fds, nfds);
+}
+
+static int
+donor_send_error(int err, enum donor_step step)
+{
+	struct donor_msg m;
+
+	donor_msg_init(&m, DONOR_MSG_ERROR, (int)getpid());
+	m.err = err;
+	m.step = step;
+	donor_msg_send(DONOR_SOCK, &m, NULL, 0);
+	return DONOR_EXIT_ALLOC;
+}
+
+/* Wait for one message; DONOR_MSG_TERM when the consumer has gone. */
+static int
+donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
+{
+	struct pollfd pfd = { .fd = DONOR_SOCK, .events = POLLIN };
+
+	for (;;) {
+		int ret;
+
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return DONOR_MSG_TERM;
+		}
+		ret = donor_msg_recv(DONOR_SOCK, m, fds, nfds);
+		if (ret == -EAGAIN)
+			continue;
+		if (ret != 0)
+			return DONOR_MSG_TERM; /* hung up, or broke the protocol: leave */
+		return m->type;
+	}
+}
+
+static int
+donor_memfd(bool huge, uint64_t page_sz)
+{
+	unsigned int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+
+	if (huge)
+		flags |= MFD_HUGETLB | ((unsigned int)__builtin_ctzll(page_sz) << MFD_HUGE_SHIFT);
+	return memfd_create("tide-donor", flags);
+}
+
+/* Map @p fd and, for the pinned kind, lock it; the mapping stays until exit. */
+static int
+donor_map(int fd, const struct donor_args *a)
+{
+	void *p = mmap(NULL, a->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	/* The system call itself: sanitizer runtimes turn libc's mlock() into a no-op. */
+	if (!a->huge && !donor_faulty(DF_NO_LOCK) && syscall(SYS_mlock, p, a->bytes) != 0)
+		return -errno;
+	return 0;
+}
+
+/* Allocate the share: a sized, sealed, populated (and for pinned, locked) memfd. */
+static int
+donor_alloc(const struct donor_args *a, int *fd)
+{
+	int ret;
+
+	if (donor_faulty(DF_FAIL_ALLOC))
+		return -ENOMEM;
+	*fd = donor_memfd(a->huge, a->page_sz);
+	if (*fd < 0)
+		return -errno;
+	if (ftruncate(*fd, (off_t)a->bytes) != 0 ||
+			fcntl(*fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		return -errno;
+	ret = donor_map(*fd, a);
+	return ret;
+}
+
+/* A descriptor that breaks the protocol, for the test hooks; -1 if none is asked for. */
+static int
+donor_bad_fd(const struct donor_args *a)
+{
+	int fd = -1;
+
+	if (donor_faulty(DF_FD_FILE)) {
+		fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd >= 0 && ftruncate(fd, (off_t)a->bytes) != 0)
+			return fd;
+	} else if (donor_faulty(DF_FD_SMALL) || donor_faulty(DF_FD_UNSEALED) ||
+			donor_faulty(DF_FD_KIND)) {
+		bool huge = donor_faulty(DF_FD_KIND) ? !a->huge : a->huge;
+
+		fd = donor_memfd(huge, huge ? (a->huge ? a->page_sz : 2u << 20) : 4096);
+		if (fd < 0)
+			return -1;
+		if (ftruncate(fd, (off_t)(donor_faulty(DF_FD_SMALL) ? a->bytes / 2 :
+				a->bytes)) != 0)
+			return fd;
+		if (!donor_faulty(DF_FD_UNSEALED))
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	}
+	return fd;
+}
+
+static int
+donor_give(const struct donor_args *a)
+{
+	int fds[2] = { -1, -1 }, bad, ret;
+	unsigned int nfds = 1;
+
+	ret = donor_alloc(a, &fds[0]);
+	if (ret != 0)
+		return donor_send_error(-ret, DONOR_STEP_ALLOC);
+	donor_die_if(DF_DIE_ALLOC);
+	bad = donor_bad_fd(a);
+	if (bad >= 0)
+		fds[0] = bad;
+	if (donor_faulty(DF_FD_NONE))
+		nfds = 0;
+	if (donor_faulty(DF_FD_TWO)) {
+		fds[1] = dup(fds[0]);
+		nfds = 2;
+	}
+	if (donor_send(DONOR_MSG_OFFER, a, fds, nfds, donor_vmlck_kb()) != 0)
+		return DONOR_EXIT_OK; /* the consumer has gone */
+	donor_die_if(DF_DIE_OFFER);
+	return -1;
+}
+
+static int
+donor_adopt(const struct donor_args *a)
+{
+	unsigned int nfds, i;
+	struct donor_msg m;
+	struct stat st;
+	int fds[DONOR_PROTO_MAX_FDS];
+	int type, ret;
+
+	donor_die_if(DF_DIE_ADOPT);
+	type = donor_wait(&m, fds, &nfds);
+	if (type != DONOR_MSG_ADOPT || nfds != 1 || m.bytes != a->bytes) {
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return type == DONOR_MSG_TERM ? DONOR_EXIT_OK : DONOR_EXIT_PROTO;
+	}
+	if (fstat(fds[0], &st) != 0 || (uint64_t)st.st_size < a->bytes)
+		return donor_send_error(EINVAL, DONOR_STEP_ADOPT);
+	ret = donor_map(fds[0], a);
+	if (ret != 0)
+		return donor_send_error(-ret, DONOR_STEP_ADOPT);
+	if (donor_send(DONOR_MSG_LOCKED, a, NULL, 0, donor_vmlck_kb()) != 0)
+		return DONOR_EXIT_OK;
+	return -1;
+}
+
+/*
+ * Hold the memory until TERM or until the consumer hangs up, then leave at once: the
+ * kernel gives everything back, and exit handlers (a sanitizer's leak check) would only
+ * keep the consumer waiting.
+ */
+static int
+donor_sleep(void)
+{
+	int fds[DONOR_PROTO_MAX_FDS];
+	unsigned int nfds;
+	struct donor_msg m;
+
+	for (;;) {
+		int type = donor_wait(&m, fds, &nfds);
+
+		for (unsigned int i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (type == DONOR_MSG_TERM)
+			_exit(DONOR_EXIT_OK);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct donor_args a;
+	int fds[DONOR_PROTO_MAX_FDS];
+	unsigned int nfds;
+	struct donor_msg m;
+	int ret;
+
+	if (donor_parse(argc, argv, &a) != 0)
+		return donor_usage(argv[0]);
+	/* Die with the consumer; if it died already, our parent is someone else now. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != a.ppid)
+		return DONOR_EXIT_ORPHAN;
+	/* Hold nothing of the consumer's but the socket (the library closes the rest too). */
+	close_range(DONOR_SOCK + 1, ~0u, 0);
+	signal(SIGPIPE, SIG_IGN);
+	donor_fault_load(&a);
+	donor_die_if(DF_DIE_START);
+	if (donor_send(DONOR_MSG_HELLO, &a, NULL, 0, 0) != 0)
+		return DONOR_EXIT_OK;
+	donor_die_if(DF_DIE_HELLO);
+	if (donor_faulty(DF_HANG_HELLO))
+		return donor_sleep();
+	ret = a.adopt ? donor_adopt(&a) : donor_give(&a);
+	if (ret >= 0)
+		return ret;
+	if (a.adopt)
+		return donor_sleep();
+	ret = donor_wait(&m, fds, &nfds);
+	for (unsigned int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (ret != DONOR_MSG_ACK)
+		return ret == DONOR_MSG_TERM ? DONOR_EXIT_OK : DONOR_EXIT_PROTO;
+	donor_die_if(DF_DIE_ACK);
+	return donor_sleep();
+}

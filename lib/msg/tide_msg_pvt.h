@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_MSG_PVT_H
+#define TIDE_MSG_PVT_H
+
+/**
+ * @file
+ * @internal What the inline fast path of tide_msg.h needs: the header's place in the mbuf,
+ * the exchange's layout, and the helpers behind send and receive. Included by tide_msg.h
+ * (after its types); not an API: an application neither calls nor reads anything here.
+ * Names here carry "_pvt_"; those that are symbols of libtide_msg.so are in its version
+ * map's INTERNAL node.
+ */
+
+#ifndef TIDE_MSG_H
+#error "include tide_msg.h, not tide_msg_pvt.h"
+#endif
+
+#include "tide_xring_pvt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @internal Offset of the header in every mbuf (a dynfield), -1 before tide_msg_init(). */
+extern int tide_msg_pvt_hdr_offset;
+
+/** @internal The bytes of the header tide_msg_make() writes, in one 8-byte store. */
+#define TIDE_MSG_PVT_MADE_LEN offsetof(struct tide_msg_hdr, nb_proxies)
+
+/** @internal The header of any mbuf. */
+static __rte_always_inline struct tide_msg_hdr *
+tide_msg_pvt_hdr(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, tide_msg_pvt_hdr_offset, struct tide_msg_hdr *);
+}
+
+/** @internal The check word of @p m while it is a made message. */
+static __rte_always_inline uint32_t
+tide_msg_pvt_check_of(const struct rte_mbuf *m)
+{
+	return TIDE_MSG_CHECK ^ (uint32_t)(uintptr_t)m;
+}
+
+/** @internal Drop one reference to a real message; the last returns it to its pool. */
+static inline void
+tide_msg_pvt_put_real(struct rte_mbuf *m)
+{
+	if (likely(rte_mbuf_refcnt_read(m) == 1) || rte_mbuf_refcnt_update(m, -1) == 0) {
+		tide_msg_pvt_hdr(m)->check = 0;
+		rte_mbuf_refcnt_set(m, 1);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* ---- exchanges ---- */
+
+/** @internal Per-lcore counters of an exchange (slot RTE_MAX_LCORE: non-EAL threads). */
+struct tide_xchg_lcore_stats {
+	uint64_t sent[TIDE_XCHG_MAX_PRIO];     /**< messages sent, per level */
+	uint64_t received[TIDE_XCHG_MAX_PRIO]; /**< messages received, per level */
+	uint64_t refused; /**< sends refused: the level was full */
+} __rte_cache_aligned;
+
+/**
+ * @internal An exchange. The fields serve the inline fast path and the library; an
+ * application only holds the pointer.
+ */
+struct tide_xchg {
+	struct tide_xring ring; /**< one ring per level; level 0 is the lowest */
+	uint8_t nb_prio;   /**< levels: 1 for a FIFO exchange */
+	uint8_t type;      /**< enum tide_xchg_type */
+	uint32_t sleepers; /**< receivers blocked in tide_xchg_recv_wait() */
+	uint32_t seq;      /**< bumped by senders that find sleepers (futex word) */
+	char name[RTE_RING_NAMESIZE];
+	/** Counters: one line per lcore, written by that lcore only (non-EAL: atomically). */
+	struct tide_xchg_lcore_stats stats[RTE_MAX_LCORE + 1];
+} __rte_cache_aligned;
+
+/** @internal The calling thread's counters. */
+static __rte_always_inline struct tide_xchg_lcore_stats *
+tide_xchg_pvt_stats(struct tide_xchg *x)
+{
+	unsigned int lc = rte_lcore_id();
+
+	return &x->stats[lc < RTE_MAX_LCORE ? lc : RTE_MAX_LCORE];
+}
+
+/** @internal Wake receivers blocked on the exchange (a syscall, only when there are). */
+void tide_xchg_pvt_wake(struct tide_xchg *x);
+
+/** @internal Most messages one enqueue of tide_xchg_pvt_send_level() takes. */
+#define TIDE_XCHG_PVT_SEND_CHUNK 64
+
+/**
+ * @internal Send up to n (<= TIDE_XCHG_PVT_SEND_CHUNK) messages of one priority level (the
+ * caller holds the senders' turn). Once enqueued a message belongs to whoever receives it,
+ * so it is marked in transit before; those the exchange refuses get their owner back.
+ * Returns how many went.
+ */
+static inline unsigned int
+tide_xchg_pvt_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
+{
+	uint16_t owner[TIDE_XCHG_PVT_SEND_CHUNK];
+	unsigned int sent;
+
+	for (unsigned int i = 0; i < n; i++) {
+		owner[i] = tide_msg_pvt_hdr(m[i])->owner;
+		tide_msg_pvt_hdr(m[i])->owner = TIDE_STAGE_NONE;
+	}
+	sent = tide_xring_pvt_put(&x->ring, lvl, (void * const *)m, n);
+	for (unsigned int i = sent; i < n; i++)
+		tide_msg_pvt_hdr(m[i])->owner = owner[i];
+	return sent;
+}
+
+/** @internal Count n messages offered to level lvl, sent of which went. */
+static inline void
+tide_xchg_pvt_count_sent(struct tide_xchg *x, uint8_t lvl, unsigned int n, unsigned int sent)
+{
+	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
+
+	/* Counters of the non-EAL slot are shared: count them atomically. */
+	if (unlikely(st == &x->stats[RTE_MAX_LCORE])) {
+		__atomic_fetch_add(&st->sent[lvl], sent, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&st->refused, n - sent, __ATOMIC_RELAXED);
+	} else {
+		st->sent[lvl] += sent;
+		st->refused += n - sent;
+	}
+}
+
+/**
+ * @internal Send n messages of one priority level (the caller holds the senders' turn);
+ * returns how many went.
+ */
+static inline unsigned int
+tide_xchg_pvt_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
+{
+	unsigned int sent = 0, k;
+
+	do {
+		k = RTE_MIN(n - sent, (unsigned int)TIDE_XCHG_PVT_SEND_CHUNK);
+		k = tide_xchg_pvt_send_chunk(x, &m[sent], k, lvl);
+		sent += k;
+	} while (sent < n && k == TIDE_XCHG_PVT_SEND_CHUNK);
+	tide_xchg_pvt_count_sent(x, lvl, n, sent);
+	return sent;
+}
+
+/**
+ * @internal Wake blocked receivers if there are any and something was sent. A receiver
+ * announces itself (sleepers) and then looks at the rings; a sender publishes and then
+ * looks at sleepers. The full fence keeps the sender's look from passing its publishing
+ * store (x86 lets a load pass an earlier store): without it both could miss the other, and
+ * the receiver would sleep with a message waiting.
+ */
+static inline void
+tide_xchg_pvt_sent(struct tide_xchg *x, unsigned int sent)
+{
+	if (sent == 0)
+		return;
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&x->sleepers, __ATOMIC_RELAXED) != 0))
+		tide_xchg_pvt_wake(x);
+}
+
+/**
+ * @internal A priority exchange's send: one enqueue per level (see tide_xchg_send_burst());
+ * the caller holds the senders' turn.
+ */
+unsigned int tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m,
+	unsigned int n);
+
+/** @internal Count k messages received from level lvl. */
+static inline void
+tide_xchg_pvt_count_received(struct tide_xchg *x, uint8_t lvl, unsigned int k)
+{
+	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
+
+	if (unlikely(st == &x->stats[RTE_MAX_LCORE]))
+		__atomic_fetch_add(&st->received[lvl], k, __ATOMIC_RELAXED);
+	else
+		st->received[lvl] += k;
+}
+
+/** @internal What tide_xchg_pvt_take() does to each message it takes. */
+static __rte_always_inline void
+tide_xchg_pvt_took(struct rte_mbuf *m, bool unmake, uint16_t stage)
+{
+	if (unmake)
+		tide_msg_pvt_hdr(m)->check = 0;
+	else
+		tide_msg_pvt_hdr(m)->owner = stage;
+}
+
+/**
+ * @internal Take up to n messages from one level and count them (the caller holds the
+ * receivers' turn); each is unmade, or given to @p stage, in the same pass that reads it
+ * from its slot, in place.
+ */
+static __rte_always_inline unsigned int
+tide_xchg_pvt_take_level(struct tide_xchg *x, uint8_t lvl, struct rte_mbuf **m, unsigned int n,
+	bool unmake, uint16_t stage)
+{
+	unsigned int got = RTE_MIN(tide_xring_pvt_ready(&x->ring, lvl), n), i, first;
+	uint32_t head = tide_xring_pvt_first(&x->ring, lvl);
+	void **slot;
+
+	if (got == 0)
+		return 0;
+	slot = tide_xring_pvt_slot(&x->ring, lvl, head);
+	first = RTE_MIN(got, x->ring.mask + 1 - (head & x->ring.mask));
+	for (i = 0; i < first; i++) {
+		m[i] = slot[i];
+		tide_xchg_pvt_took(m[i], unmake, stage);
+	}
+	if (got > first) {
+		/* The rest wrapped to the start of the level. (Two plain loops: one loop over
+		 * the two parts costs more per message.)
+		 */
+		slot = tide_xring_pvt_slot(&x->ring, lvl, 0);
+		for (; i < got; i++) {
+			m[i] = slot[i - first];
+			tide_xchg_pvt_took(m[i], unmake, stage);
+		}
+	}
+	tide_xring_pvt_taken(&x->ring, lvl, got);
+	tide_xchg_pvt_count_received(x, lvl, got);
+	return got;
+}
+
+/** @internal tide_xchg_pvt_take() on a priority exchange (takes the receivers' turn itself). */
+unsigned int tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
+	bool unmake, uint16_t stage);
+
+/**
+ * @internal Dequeue up to n messages, the highest level first, count them, and unmake each
+ * or give it to @p stage.
+ */
+static __rte_always_inline unsigned int
+tide_xchg_pvt_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
+	uint16_t stage)
+{
+	unsigned int got;
+
+	if (unlikely(x->nb_prio != 1))
+		return tide_xchg_pvt_take_prio(x, m, n, unmake, stage);
+	if (tide_xring_pvt_ready(&x->ring, 0) == 0 || n == 0)
+		return 0; /* an empty poll writes nothing */
+	tide_xring_pvt_turn_take(&x->ring.receivers);
+	got = tide_xchg_pvt_take_level(x, 0, m, n, unmake, stage);
+	tide_xring_pvt_turn_give(&x->ring.receivers);
+	return got;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TIDE_MSG_PVT_H */

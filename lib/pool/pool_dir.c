@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The directory of elastic pools and pool sets, in shared memory: every process attached
+ * to the primary (secondaries included) finds a pool's record from its mempool or its
+ * name, for stats and telemetry. The records themselves are in DPDK memory too, at the
+ * same address in every process.
+ *
+ * One memzone, made by the primary when its first pool registers, looked up by the others
+ * when they first need it (none yet: no pool). A reader-writer lock guards the tables;
+ * the sections under it are a few pointer reads or writes, so a process that dies holding
+ * it for reading leaves nothing half-done, and writers (the primary's pool creation and
+ * freeing) are the only ones that wait.
+ */
+
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_memzone.h>
+#include <rte_rwlock.h>
+
+#include "pool_private.h"
+
+#define POOL_DIR_MZ "tide_pool_dir"
+
+struct pool_dir {
+	rte_rwlock_t lock;
+	struct tide_pool *pools[POOL_DIR_MAX];      /* NULL: a free slot */
+	struct pool_set_shared *sets[POOL_DIR_MAX]; /* NULL: a free slot */
+};
+
+static struct pool_dir *pool_dir_cached;
+
+/* The directory; made (primary) when @create and missing. NULL when there is none. */
+static struct pool_dir *
+pool_dir(bool create)
+{
+	const struct rte_memzone *mz;
+	struct pool_dir *d = __atomic_load_n(&pool_dir_cached, __ATOMIC_ACQUIRE);
+
+	if (d != NULL)
+		return d;
+	mz = rte_memzone_lookup(POOL_DIR_MZ);
+	if (mz == NULL && create && rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		mz = rte_memzone_reserve(POOL_DIR_MZ, sizeof(*d), SOCKET_ID_ANY, 0);
+		if (mz == NULL)
+			mz = rte_memzone_lookup(POOL_DIR_MZ); /* made meanwhile */
+		else
+			rte_rwlock_init(&((struct pool_dir *)mz->addr)->lock);
+	}
+	if (mz == NULL)
+		return NULL;
+	d = mz->addr;
+	__atomic_store_n(&pool_dir_cached, d, __ATOMIC_RELEASE);
+	return d;
+}
+
+/* Put @p in the first free slot of @table; -ENOSPC when full. */
+static int
+pool_dir_add(void **table, void *p)
+{
+	struct pool_dir *d = pool_dir(true);
+	int ret = -ENOSPC;
+
+	if (d == NULL)
+		return -ENOMEM;
+	rte_rwlock_write_lock(&d->lock);
+	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
+		if (table[i] == NULL) {
+			table[i] = p;
+			ret = 0;
+			break;
+		}
+	rte_rwlock_write_unlock(&d->lock);
+	return ret;
+}
+
+static void
+pool_dir_remove(void **table, const void *p)
+{
+	struct pool_dir *d = pool_dir(false);
+
+	if (d == NULL)
+		return;
+	rte_rwlock_write_lock(&d->lock);
+	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
+		if (table[i] == p)
+			table[i] = NULL;
+	rte_rwlock_write_unlock(&d->lock);
+}
+
+int
+pool_dir_add_pool(struct tide_pool *tp)
+{
+	struct pool_dir *d = pool_dir(true);
+
+	return d == NULL ? -ENOMEM : pool_dir_add((void **)d->pools, tp);
+}
+
+void
+pool_dir_remove_pool(const struct tide_pool *tp)
+{
+	struct pool_dir *d = pool_dir(false);
+
+	if (d != NULL)
+		pool_dir_remove((void **)d->pools, tp);
+}
+
+int
+pool_dir_add_set(struct pool_set_shared *s)
+{
+	struct pool_dir *d = pool_dir(true);
+
+	return d == NULL ? -ENOMEM : pool_dir_add((void **)d->sets, s);
+}
+
+void
+pool_dir_remove_set(const struct pool_set_shared *s)
+{
+	struct pool_dir *d = pool_dir(false);
+
+	if (d != NULL)
+		pool_dir_remove((void **)d->sets, s);
+}
+
+struct tide_pool *
+pool_dir_find(const struct rte_mempool *mp, const char *name)
+{
+	struct pool_dir *d = pool_dir(false);
+	struct tide_pool *found = NULL;
+
+	if (d == NULL || (mp == NULL && name == NULL))
+		return NULL;
+	rte_rwlock_read_lock(&d->lock);
+	for (unsigned int i = 0; i < POOL_DIR_MAX && found == NULL; i++) {
+		struct tide_pool *tp = d->pools[i];
+
+		if (tp != NULL && (mp != NULL ? tp->mp == mp : strcmp(tp->name, name) == 0))
+			found = tp;
+	}
+	rte_rwlock_read_unlock(&d->lock);
+	return found;
+}
+
+struct pool_set_shared *
+pool_dir_find_set(const char *name)
+{
+	struct pool_dir *d = pool_dir(false);
+	struct pool_set_shared *found = NULL;
+
+	if (d == NULL)
+		return NULL;
+	rte_rwlock_read_lock(&d->lock);
+	for (unsigned int i = 0; i < POOL_DIR_MAX && found == NULL; i++)
+		if (d->sets[i] != NULL && strcmp(d->sets[i]->name, name) == 0)
+			found = d->sets[i];
+	rte_rwlock_read_unlock(&d->lock);
+	return found;
+}
+
+void
+pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg)
+{
+	struct pool_dir *d = pool_dir(false);
+
+	if (d == NULL)
+		return;
+	rte_rwlock_read_lock(&d->lock);
+	for (unsigned int i = 0; i < POOL_DIR_MAX; i++) {
+		if (sets && d->sets[i] != NULL)
+			cb(d->sets[i]->name, arg);
+		else if (!sets && d->pools[i] != NULL)
+			cb(d->pools[i]->name, arg);
+	}
+	rte_rwlock_read_unlock(&d->lock);
+}

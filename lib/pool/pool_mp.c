@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Multi-process: what tidepool does between a primary and its secondaries.
+ *
+ * Every process runs a hook during rte_eal_init(), in the vdev bus scan (after the IPC
+ * channel is up, before memory is): the primary registers its IPC actions; a secondary
+ * introduces itself ("tide_attach": its pid, its lcores and the index its tide ops got) and
+ * the primary answers with the index the tide ops have there. Mempool ops are matched
+ * between processes by that index, so a secondary whose index differs would call another
+ * driver's ops on the primary's pools and corrupt them: it is refused, with a log line
+ * saying what to do, and exits. A primary without tidepool does not answer: the secondary
+ * carries on without it.
+ *
+ * The primary keeps the attached secondaries (its own list). Its control thread, and every
+ * new attach, looks whether one is gone (exited or killed: a secondary's exit runs no hook
+ * of ours, so the two look alike): the mbufs the process parked in its lcore caches
+ * (shared memory) go back to their pools, the callbacks registered with
+ * tide_mp_death_cb_register() run (the message library releases what the process's stages
+ * held), and only then may a new process take its lcores.
+ *
+ * A secondary that finds a pool's free lists short asks the primary to grow it
+ * ("tide_grow": the pool's name and the objects it needs) and waits a bounded time; the
+ * primary's control thread, the only place where memzones are reserved and freed, grows
+ * the pool and answers. DPDK maps the new memory in every secondary before the primary's
+ * memzone reservation returns, so the asking secondary can use the objects at once.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_errno.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mempool.h>
+
+#include "pool_private.h"
+#include "tide_mempool.h"
+#include "tide_mempool_hooks.h"
+
+#define MP_ATTACH "tide_attach"
+#define MP_GROW "tide_grow"
+/* How long a secondary waits for the primary's answers. */
+#define MP_ATTACH_TIMEOUT_MS 2000
+#define MP_GROW_TIMEOUT_MS TIDE_MP_GROW_TIMEOUT_MS
+#define MP_LCORE_WORDS (RTE_MAX_LCORE / 64)
+
+struct mp_attach_req {
+	uint32_t pid;
+	uint32_t ops_index;   /* of the tide ops in the secondary */
+	uint64_t lcores[MP_LCORE_WORDS];
+};
+
+struct mp_attach_rep {
+	int32_t status;       /* 0, or -EPROTO: the ops indices differ */
+	uint32_t ops_index;   /* of the tide ops in the primary */
+	uint32_t pid;         /* the primary's */
+};
+
+struct mp_grow_req {
+	char pool[RTE_MEMPOOL_NAMESIZE];
+	uint32_t n;
+};
+
+struct mp_grow_rep {
+	int32_t added;        /* objects added (or found free), 0, or a negative errno */
+};
+
+/* An attached secondary (primary only). */
+struct mp_peer {
+	TAILQ_ENTRY(mp_peer) next;
+	uint32_t pid;
+	uint64_t lcores[MP_LCORE_WORDS];
+};
+
+/* A growth a secondary waits for (primary only). */
+struct mp_grow_job {
+	TAILQ_ENTRY(mp_grow_job) next;
+	char peer[PATH_MAX];
+	struct mp_grow_req req;
+};
+
+struct mp_death_cb {
+	TAILQ_ENTRY(mp_death_cb) next;
+	tide_mp_death_cb_t *cb;
+	void *arg;
+};
+
+static struct {
+	pthread_mutex_t lock; /* guards everything below */
+	TAILQ_HEAD(, mp_peer) peers;
+	TAILQ_HEAD(, mp_grow_job) jobs;
+	TAILQ_HEAD(, mp_death_cb) death_cbs;
+	uint32_t primary_pid; /* a secondary's primary, from its attach */
+	uint64_t gone;        /* secondaries found gone and cleaned up after */
+	uint64_t returned;    /* mbufs of their caches given back */
+} mp = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.peers = TAILQ_HEAD_INITIALIZER(mp.peers),
+	.jobs = TAILQ_HEAD_INITIALIZER(mp.jobs),
+	.death_cbs = TAILQ_HEAD_INITIALIZER(mp.death_cbs),
+};
+
+/* Index of the tide ops in this process's table, or -1. */
+static int
+mp_ops_index(void)
+{
+	for (uint32_t i = 0; i < rte_mempool_ops_table.num_ops; i++)
+		if (strcmp(rte_mempool_ops_table.ops[i].name, TIDE_MEMPOOL_OPS_NAME) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Whether process @pid is gone (or a zombie: dead, not yet waited for). */
+static bool
+mp_process_gone(uint32_t pid)
+{
+	char path[64], state = '?';
+	FILE *f;
+
+	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return true;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = '?';
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+/* ---- recovering from a dead secondary (primary) ---- */
+
+struct mp_flush {
+	uint64_t lcores[MP_LCORE_WORDS]; /* the dead process's lcores no one else runs */
+	uint64_t returned;
+};
+
+/* Give back what the dead process's lcores parked in @m's caches. */
+static void
+mp_flush_caches(struct rte_mempool *m, void *arg)
+{
+	struct mp_flush *f = arg;
+
+	if (!tide_mempool_is_tide(m) || m->cache_size == 0)
+		return;
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		struct rte_mempool_cache *c = &m->local_cache[l];
+
+		if ((f->lcores[l / 64] & (1ull << (l % 64))) == 0 || c->len == 0)
+			continue;
+		f->returned += c->len;
+		rte_mempool_cache_flush(c, m);
+	}
+}
+
+/*
+ * The dead process's lcores whose caches nobody else uses: not the primary's, not a live
+ * secondary's (DPDK asks every process for lcores of its own; tools such as
+ * dpdk-proc-info often run on the primary's lcore 0 anyway). Caller holds mp.lock.
+ */
+static unsigned int
+mp_orphan_lcores(const struct mp_peer *dead, uint64_t *out)
+{
+	const struct mp_peer *p;
+	unsigned int shared = 0;
+
+	memcpy(out, dead->lcores, sizeof(dead->lcores));
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		uint64_t bit = 1ull << (l % 64);
+		bool used = (out[l / 64] & bit) != 0 && !rte_lcore_has_role(l, ROLE_OFF);
+
+		TAILQ_FOREACH(p, &mp.peers, next)
+			used |= p != dead && (p->lcores[l / 64] & bit) != 0 &&
+				!mp_process_gone(p->pid);
+		if (used && (out[l / 64] & bit) != 0) {
+			out[l / 64] &= ~bit;
+			shared++;
+		}
+	}
+	return shared;
+}
+
+/* A peer is gone: its caches, then the libraries' callbacks. Caller holds mp.lock. */
+static void
+mp_recover(struct mp_peer *p)
+{
+	struct mp_flush f = { .returned = 0 };
+	struct mp_death_cb *d;
+	unsigned int shared = mp_orphan_lcores(p, f.lcores);
+
+	rte_mempool_walk(mp_flush_caches, &f);
+	TAILQ_FOREACH(d, &mp.death_cbs, next)
+		d->cb((int)p->pid, d->arg);
+	mp.gone++;
+	mp.returned += f.returned;
+	POOL_LOG(NOTICE, "secondary process %u is gone (exited or killed): %" PRIu64 " mbufs "
+		"its lcore caches held given back%s", p->pid, f.returned, shared != 0 ?
+		" (it ran on lcores of live processes as well: their caches stay theirs)" : "");
+}
+
+/* Recover every dead peer. Caller holds mp.lock. */
+static void
+mp_check_peers_locked(void)
+{
+	struct mp_peer *p, *tmp;
+
+	for (p = TAILQ_FIRST(&mp.peers); p != NULL; p = tmp) {
+		tmp = TAILQ_NEXT(p, next);
+		if (!mp_process_gone(p->pid))
+			continue;
+		TAILQ_REMOVE(&mp.peers, p, next);
+		mp_recover(p);
+		free(p);
+	}
+}
+
+/* ---- the primary's IPC actions ---- */
+
+static int
+mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
+{
+	const struct mp_attach_req *req = (const void *)msg->param;
+	struct mp_attach_rep *rep;
+	struct rte_mp_msg out = { 0 };
+	struct mp_peer *p;
+
+	strlcpy(out.name, MP_ATTACH, sizeof(out.name));
+	out.len_param = sizeof(*rep);
+	rep = (void *)out.param;
+	rep->ops_index = (uint32_t)mp_ops_index();
+	rep->pid = (uint32_t)getpid();
+	if (msg->len_param != sizeof(*req)) {
+		rep->status = -EINVAL;
+	} else if (req->ops_index != rep->ops_index) {
+		rep->status = -EPROTO;
+		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
+			"at %u", req->pid, req->ops_index, rep->ops_index);
+	} else {
+		pthread_mutex_lock(&mp.lock);
+		/* A dead process's lcores are cleaned before anyone may reuse them. */
+		mp_check_peers_locked();
+		p = calloc(1, sizeof(*p));
+		if (p != NULL) {
+			p->pid = req->pid;
+			memcpy(p->lcores, req->lcores, sizeof(p->lcores));
+			TAILQ_INSERT_TAIL(&mp.peers, p, next);
+		}
+		pthread_mutex_unlock(&mp.lock);
+		rep->status = p != NULL ? 0 : -ENOMEM;
+		if (p != NULL)
+			POOL_LOG(INFO, "secondary process %u attached", req->pid);
+	}
+	return rte_mp_reply(&out, peer);
+}
+
+static int
+mp_grow_action(const struct rte_mp_msg *msg, const void *peer)
+{
+	struct mp_grow_job *j = calloc(1, sizeof(*j));
+	struct rte_mp_msg out = { 0 };
+	struct mp_grow_rep *rep = (void *)out.param;
+
+	if (j != NULL && msg->len_param == sizeof(j->req)) {
+		strlcpy(j->peer, peer, sizeof(j->peer));
+		memcpy(&j->req, msg->param, sizeof(j->req));
+		j->req.pool[sizeof(j->req.pool) - 1] = '\0';
+		pthread_mutex_lock(&mp.lock);
+		TAILQ_INSERT_TAIL(&mp.jobs, j, next);
+		pthread_mutex_unlock(&mp.lock);
+		pool_ctl_wake();
+		return 0;
+	}
+	free(j);
+	strlcpy(out.name, MP_GROW, sizeof(out.name));
+	out.len_param = sizeof(*rep);
+	rep->added = -EINVAL;
+	return rte_mp_reply(&out, peer);
+}
+
+/*
+ * The control thread's part (primary): serve the growths secondaries wait for, and
+ * recover dead secondaries. Called with the registry lock held.
+ */
+void
+pool_mp_serve(void)
+{
+	TAILQ_HEAD(, mp_grow_job) jobs = TAILQ_HEAD_INITIALIZER(jobs);
+	struct mp_grow_job *j;
+
+	pthread_mutex_lock(&mp.lock);
+	TAILQ_CONCAT(&jobs, &mp.jobs, next);
+	mp_check_peers_locked();
+	pthread_mutex_unlock(&mp.lock);
+	while ((j = TAILQ_FIRST(&jobs)) != NULL) {
+		struct tide_pool *tp = pool_dir_find(NULL, j->req.pool);
+		struct rte_mp_msg out = { 0 };
+		struct mp_grow_rep *rep = (void *)out.param;
+
+		TAILQ_REMOVE(&jobs, j, next);
+		strlcpy(out.name, MP_GROW, sizeof(out.name));
+		out.len_param = sizeof(*rep);
+		rep->added = tp == NULL ? -ENOENT : pool_grow_demand(tp, j->req.n,
+			POOL_GROW_REMOTE);
+		if (rte_mp_reply(&out, j->peer) != 0)
+			POOL_LOG(WARNING, "%s: the secondary that asked for growth is gone",
+				j->req.pool);
+		free(j);
+	}
+}
+
+/* ---- the secondary's side ---- */
+
+/* Ask the primary for @n more objects of @m; waits at most TIDE_MP_GROW_TIMEOUT_MS. */
+static int
+mp_remote_grow(struct rte_mempool *m, unsigned int n)
+{
+	struct rte_mp_msg req = { 0 };
+	struct rte_mp_reply reply = { 0 };
+	struct timespec ts = {
+		.tv_sec = MP_GROW_TIMEOUT_MS / 1000,
+		.tv_nsec = (MP_GROW_TIMEOUT_MS % 1000) * 1000000l,
+	};
+	struct mp_grow_req *g = (void *)req.param;
+	int added = -ETIMEDOUT;
+
+	strlcpy(req.name, MP_GROW, sizeof(req.name));
+	req.len_param = sizeof(*g);
+	strlcpy(g->pool, m->name, sizeof(g->pool));
+	g->n = n;
+	if (rte_mp_request_sync(&req, &reply, &ts) == 0 && reply.nb_received == 1 &&
+			reply.msgs[0].len_param == sizeof(struct mp_grow_rep))
+		added = ((const struct mp_grow_rep *)reply.msgs[0].param)->added;
+	free(reply.msgs);
+	return added;
+}
+
+/* Introduce this secondary to the primary; refuse to run with mismatched ops. */
+static void
+mp_attach(void)
+{
+	struct rte_mp_msg req = { 0 };
+	struct rte_mp_reply reply = { 0 };
+	struct timespec ts = { .tv_sec = MP_ATTACH_TIMEOUT_MS / 1000 };
+	struct mp_attach_req *a = (void *)req.param;
+	const struct mp_attach_rep *rep;
+	unsigned int l;
+
+	strlcpy(req.name, MP_ATTACH, sizeof(req.name));
+	req.len_param = sizeof(*a);
+	a->pid = (uint32_t)getpid();
+	a->ops_index = (uint32_t)mp_ops_index();
+	RTE_LCORE_FOREACH(l)
+		a->lcores[l / 64] |= 1ull << (l % 64);
+	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1 ||
+			reply.msgs[0].len_param != sizeof(*rep)) {
+		POOL_LOG(NOTICE, "the primary process does not answer for tidepool: no elastic "
+			"pool there");
+		free(reply.msgs);
+		return;
+	}
+	rep = (const void *)reply.msgs[0].param;
+	if (rep->status == -EPROTO) {
+		POOL_LOG(CRIT, "the tide mempool ops are at index %u in this process and at %u in "
+			"the primary (pid %u): mempool drivers are matched between processes by "
+			"that index, so this process would call another driver's ops on the "
+			"primary's pools. Load the same mempool drivers in the same order as the "
+			"primary (the same -d options, in the same order, before its other plugins)."
+			" Refusing to run.", a->ops_index, rep->ops_index, rep->pid);
+		free(reply.msgs);
+		exit(EXIT_FAILURE);
+	}
+	__atomic_store_n(&mp.primary_pid, rep->pid, __ATOMIC_RELEASE);
+	free(reply.msgs);
+}
+
+/* Runs in every process during rte_eal_init() (see the top of this file). */
+static void
+mp_scan(void *arg __rte_unused)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		if ((rte_mp_action_register(MP_ATTACH, mp_attach_action) != 0 &&
+				rte_errno != EEXIST) ||
+				(rte_mp_action_register(MP_GROW, mp_grow_action) != 0 &&
+				rte_errno != EEXIST))
+			POOL_LOG(ERR, "cannot register the IPC actions: secondaries will not "
+				"be served: %s", rte_strerror(rte_errno));
+		__atomic_store_n(&mp.primary_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
+	} else {
+		mp_attach();
+	}
+}
+
+RTE_INIT(pool_mp_init)
+{
+	rte_vdev_add_custom_scan(mp_scan, NULL);
+	tide_mempool_remote_grow_set(mp_remote_grow);
+}
+
+/* ---- API ---- */
+
+int
+tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg)
+{
+	struct mp_death_cb *d;
+
+	if (cb == NULL)
+		return pool_error(EINVAL);
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return pool_error(ENOMEM);
+	d->cb = cb;
+	d->arg = arg;
+	pthread_mutex_lock(&mp.lock);
+	TAILQ_INSERT_TAIL(&mp.death_cbs, d, next);
+	pthread_mutex_unlock(&mp.lock);
+	return 0;
+}
+
+int
+tide_mp_death_cb_unregister(tide_mp_death_cb_t *cb, void *arg)
+{
+	struct mp_death_cb *d;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&mp.lock);
+	TAILQ_FOREACH(d, &mp.death_cbs, next)
+		if (d->cb == cb && d->arg == arg) {
+			TAILQ_REMOVE(&mp.death_cbs, d, next);
+			free(d);
+			ret = 0;
+			break;
+		}
+	pthread_mutex_unlock(&mp.lock);
+	return ret < 0 ? pool_error(-ret) : 0;
+}
+
+bool
+tide_mp_primary_alive(void)
+{
+	uint32_t pid = __atomic_load_n(&mp.primary_pid, __ATOMIC_ACQUIRE);
+
+	return pid != 0 && !mp_process_gone(pid);
+}
+
+int
+tide_mp_peers(struct tide_mp_peer *peers, unsigned int max)
+{
+	struct mp_peer *p;
+	unsigned int n = 0;
+
+	if (peers == NULL && max != 0)
+		return pool_error(EINVAL);
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return pool_error(ENOTSUP);
+	pthread_mutex_lock(&mp.lock);
+	TAILQ_FOREACH(p, &mp.peers, next) {
+		if (n < max) {
+			peers[n].pid = (int)p->pid;
+			peers[n].nb_lcores = 0;
+			for (unsigned int w = 0; w < MP_LCORE_WORDS; w++)
+				peers[n].nb_lcores += (unsigned int)__builtin_popcountll(
+					p->lcores[w]);
+			peers[n].alive = !mp_process_gone(p->pid);
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&mp.lock);
+	return (int)n;
+}
+
+int
+tide_mp_stats_get(struct tide_mp_stats *st)
+{
+	if (st == NULL)
+		return pool_error(EINVAL);
+	pthread_mutex_lock(&mp.lock);
+	st->gone = mp.gone;
+	st->returned = mp.returned;
+	pthread_mutex_unlock(&mp.lock);
+	return 0;
+}

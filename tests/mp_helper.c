@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * A secondary process for the multi-process tests: attaches to a test primary (its
+ * --file-prefix, --proc-type=secondary, lcores of its own) and does one thing:
+ *
+ *   mp_helper EAL... -- info POOL STOPFILE        print what it sees of the pool, then
+ *                                                 wait until STOPFILE exists
+ *   mp_helper EAL... -- churn POOL MS             allocate and free random bulks for MS ms
+ *                                                 on every lcore and a non-EAL thread,
+ *                                                 tagging every mbuf with its holder
+ *   mp_helper EAL... -- hold POOL N FREE          take N mbufs, free FREE of them into this
+ *                                                 lcore's cache, then wait to be killed
+ *   mp_helper EAL... -- watch                     exit cleanly once the primary is gone
+ *   mp_helper EAL... -- die POOL                  (fault-injection builds) free an mbuf and
+ *                                                 be killed holding the pool's driver lock
+ *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
+ *                                                 wait to be killed
+ *
+ * Every mbuf's private area (8 bytes at least) records who holds it: an mbuf handed to
+ * two holders, or freed by one that did not hold it, is counted. Results are printed as
+ * "key=value" lines for the test to read.
+ */
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "tide_fault.h"
+#include "tide_mempool.h"
+#include "tide_pool.h"
+
+#define HOLD_MAX 2048
+#define BULK_MAX 32
+
+struct churn {
+	struct rte_mempool *mp;
+	uint64_t end_ns;
+	uint64_t ops, dups, bad, fails;
+	uint64_t max_block;   /* newest block id an mbuf came from */
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t *
+owner(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+/* The id of the block holding obj (0: none found). */
+static uint64_t
+block_of(const struct rte_mempool *mp, const void *obj)
+{
+	struct tide_mempool_block_info bi;
+
+	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)
+		if ((uintptr_t)obj - (uintptr_t)bi.addr < bi.len)
+			return bi.id;
+	return 0;
+}
+
+static void
+mark(struct churn *c, struct rte_mbuf **m, unsigned int n, uint64_t me, bool take)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t was = __atomic_exchange_n(owner(m[i]), take ? me : 0, __ATOMIC_ACQ_REL);
+
+		if (take && was != 0)
+			__atomic_fetch_add(&c->dups, 1, __ATOMIC_RELAXED);
+		if (!take && was != me)
+			__atomic_fetch_add(&c->bad, 1, __ATOMIC_RELAXED);
+	}
+}
+
+static void
+churn_loop(struct churn *c, uint64_t me)
+{
+	struct rte_mbuf *held[HOLD_MAX];
+	unsigned int n = 0, seed = (unsigned int)me, limit = HOLD_MAX;
+	uint64_t ops = 0, fails = 0, max_block = 0;
+
+	while (now_ns() < c->end_ns) {
+		unsigned int k = 1 + (unsigned int)rand_r(&seed) % BULK_MAX;
+
+		/* Swing between holding many and none, so the pool grows and drains. */
+		if (ops % 4096 == 0)
+			limit = 64 + (unsigned int)rand_r(&seed) % (HOLD_MAX - 64);
+		if (n + k <= limit && rand_r(&seed) % 3 != 0) {
+			if (rte_pktmbuf_alloc_bulk(c->mp, &held[n], k) != 0) {
+				fails++;
+				continue;
+			}
+			mark(c, &held[n], k, me, true);
+			if ((ops & 255) == 0)
+				max_block = RTE_MAX(max_block, block_of(c->mp, held[n]));
+			n += k;
+		} else {
+			k = RTE_MIN(k, n);
+			n -= k;
+			mark(c, &held[n], k, me, false);
+			rte_pktmbuf_free_bulk(&held[n], k);
+		}
+		ops++;
+	}
+	mark(c, held, n, me, false);
+	rte_pktmbuf_free_bulk(held, n);
+	__atomic_fetch_add(&c->ops, ops, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->fails, fails, __ATOMIC_RELAXED);
+	for (uint64_t v = __atomic_load_n(&c->max_block, __ATOMIC_RELAXED); v < max_block;)
+		if (__atomic_compare_exchange_n(&c->max_block, &v, max_block, false,
+				__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			break;
+}
+
+static int
+churn_lcore(void *arg)
+{
+	churn_loop(arg, 0x5ec0000000000000ull | ((uint64_t)getpid() << 16) | rte_lcore_id());
+	return 0;
+}
+
+static void *
+churn_thread(void *arg)
+{
+	churn_loop(arg, 0x5ec0000000000000ull | ((uint64_t)getpid() << 16) | 0xffff);
+	return NULL;
+}
+
+static int
+cmd_churn(struct rte_mempool *mp, unsigned int ms)
+{
+	struct churn c = { .mp = mp, .end_ns = now_ns() + ms * 1000000ull };
+	pthread_t th;
+	unsigned int l;
+
+	if (pthread_create(&th, NULL, churn_thread, &c) != 0)
+		return 1;
+	rte_eal_mp_remote_launch(churn_lcore, &c, CALL_MAIN);
+	rte_eal_mp_wait_lcore();
+	pthread_join(th, NULL);
+	/* What this process's lcores parked goes back before it leaves. */
+	RTE_LCORE_FOREACH(l) {
+		struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, l);
+
+		if (cache != NULL)
+			rte_mempool_cache_flush(cache, mp);
+	}
+	printf("ops=%" PRIu64 "\ndups=%" PRIu64 "\nbad=%" PRIu64 "\nfails=%" PRIu64
+		"\nmax_block=%" PRIu64 "\n", c.ops, c.dups, c.bad, c.fails, c.max_block);
+	return 0;
+}
+
+static int
+cmd_info(struct rte_mempool *mp, const char *stop)
+{
+	struct tide_pool_stats st;
+
+	printf("elastic=%d\n", tide_pool_is_elastic(mp));
+	if (tide_pool_stats_get(mp, &st) == 0)
+		printf("blocks=%u\nin_use=%" PRIu64 "\nobjs=%" PRIu64 "\n", st.nb_blocks,
+			st.nb_in_use, st.nb_objs);
+	printf("stock_in_use=%u\nready=1\n", rte_mempool_in_use_count(mp));
+	fflush(stdout);
+	while (access(stop, F_OK) != 0)
+		usleep(10 * 1000);
+	return 0;
+}
+
+static int
+cmd_hold(struct rte_mempool *mp, unsigned int n, unsigned int nfree)
+{
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+
+	if (m == NULL || nfree > n || rte_pktmbuf_alloc_bulk(mp, m, n) != 0) {
+		printf("error=cannot take %u mbufs\n", n);
+		return 1;
+	}
+	rte_pktmbuf_free_bulk(m, nfree);
+	printf("holding=%u\ncached=%u\nready=1\n", n - nfree,
+		rte_mempool_default_cache(mp, rte_lcore_id())->len);
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int
+cmd_die(struct rte_mempool *mp)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+	if (m == NULL)
+		return 1;
+#ifdef TIDE_FAULT_INJECTION
+	printf("ready=1\n");
+	fflush(stdout);
+	tide_fault_pvt_arm(TIDE_FAULT_DIE_IN_LOCK, 0, 1);
+	rte_mempool_generic_put(mp, (void **)&m, 1, NULL); /* to the driver: it kills us */
+#endif
+	printf("error=still alive\n");
+	return 1;
+}
+
+static int
+cmd_serve(const char *name)
+{
+	struct tide_pool_params p;
+
+	tide_pool_params_init(&p, name);
+	p.base_bytes = 2 << 20;
+	p.block_bytes = 2 << 20;
+	p.wall_bytes = 64 << 20;
+	if (tide_pool_create(&p) == NULL) {
+		printf("error=cannot create the pool\n");
+		return 1;
+	}
+	printf("ready=1\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int
+cmd_watch(void)
+{
+	printf("ready=1\n");
+	fflush(stdout);
+	while (tide_mp_primary_alive())
+		usleep(10 * 1000);
+	printf("primary_gone=1\n");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rte_mempool *mp = NULL;
+	int n, ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	n = rte_eal_init(argc, argv);
+	if (n < 0) {
+		printf("error=cannot initialise EAL\n");
+		return 2;
+	}
+	argc -= n;
+	argv += n;
+	if (argc < 2) {
+		printf("error=no command\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "serve") == 0 && argc == 3)
+		return cmd_serve(argv[2]);
+	if (argc >= 3) {
+		mp = rte_mempool_lookup(argv[2]);
+		if (mp == NULL) {
+			printf("error=no pool %s\n", argv[2]);
+			return 2;
+		}
+	}
+	if (strcmp(argv[1], "info") == 0 && argc == 4)
+		ret = cmd_info(mp, argv[3]);
+	else if (strcmp(argv[1], "churn") == 0 && argc == 4)
+		ret = cmd_churn(mp, (unsigned int)atoi(argv[3]));
+	else if (strcmp(argv[1], "hold") == 0 && argc == 5)
+		ret = cmd_hold(mp, (unsigned int)atoi(argv[3]), (unsigned int)atoi(argv[4]));
+	else if (strcmp(argv[1], "watch") == 0)
+		ret = cmd_watch();
+	else if (strcmp(argv[1], "die") == 0 && argc == 3)
+		ret = cmd_die(mp);
+	else
+		ret = 2;
+	rte_eal_cleanup();
+	return ret;
+}

@@ -1,0 +1,1258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Donor processes under EAL, with real processes, real limits and real hugepages. Every
+ * scenario runs in a consumer process of its own (test_donor_util.h): pinned memory past
+ * a 4 MB RLIMIT_MEMLOCK (CAP_IPC_LOCK given up, so the limit binds root too) sent
+ * zero-copy by the zctx agent; a tide mempool grown past --socket-limit on donor blocks
+ * and shrunk back; donors killed mid-run; the consumer killed; every bad input and a
+ * donor misbehaving at every step of the handshake (the tide-donor test hooks); telemetry.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+
+#include "test_common.h"
+#include "test_donor_util.h"
+#include "tide_donor.h"
+#include "tide_fault.h"
+#include "tide_mempool.h"
+#include "tide_zctx.h"
+
+#define KB 1024ul
+#define MB (1024ul * KB)
+#define HDR_LEN 42
+#define WAIT_MS 10000
+
+static uint8_t hdr[HDR_LEN];
+
+/* ---- Helpers (in the consumer). */
+
+static struct tide_donor_mgr *
+mgr_make(const char *name, uint64_t pinned_max, uint64_t huge_max, bool own)
+{
+	struct tide_donor_params p;
+
+	tide_donor_params_init(&p, name);
+	p.donor_max[TIDE_DONOR_PINNED] = pinned_max;
+	p.donor_max[TIDE_DONOR_HUGE] = huge_max;
+	if (!own)
+		p.own_max[TIDE_DONOR_PINNED] = p.own_max[TIDE_DONOR_HUGE] = 0;
+	return tide_donor_mgr_create(&p);
+}
+
+static struct tide_donor_stats
+stats(struct tide_donor_mgr *m)
+{
+	struct tide_donor_stats st;
+
+	memset(&st, 0xff, sizeof(st));
+	tide_donor_stats_get(m, &st);
+	return st;
+}
+
+/* Pids of the donor parts of @p r (0 for the own part). */
+static unsigned int
+region_pids(const struct tide_donor_region *r, pid_t *pids, unsigned int max)
+{
+	struct tide_donor_part_info pi;
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; n < max && tide_donor_region_part(r, i, &pi) == 0; i++)
+		pids[n++] = pi.state == TIDE_DONOR_STATE_OWN ? 0 : pi.pid;
+	return n;
+}
+
+static bool
+all_gone(const pid_t *pids, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (pids[i] != 0 && tdu_pid_alive(pids[i]))
+			return false;
+	return true;
+}
+
+static bool
+stat_reached(struct tide_donor_mgr *m, size_t off, uint64_t want)
+{
+	for (unsigned int i = 0; i < WAIT_MS; i++) {
+		struct tide_donor_stats st = stats(m);
+
+		if (*(uint64_t *)((char *)&st + off) >= want)
+			return true;
+		tide_test_sleep_us(1000);
+	}
+	return false;
+}
+#define STAT_REACHED(m, f, v) stat_reached(m, offsetof(struct tide_donor_stats, f), v)
+
+/* The port given with --vdev, started; its RX pool in *rx. */
+static int
+null_port(struct rte_mempool **rx, uint16_t *port)
+{
+	*rx = rte_pktmbuf_pool_create("tdn_rx", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	if (*rx == NULL || rte_eth_dev_count_avail() == 0)
+		return -1;
+	*port = 0;
+	return tdu_port_start(*port, *rx);
+}
+
+static void
+null_port_close(struct rte_mempool *rx, uint16_t port)
+{
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	rte_mempool_free(rx);
+}
+
+static struct tide_zctx *
+zctx_make(const char *name, uint16_t port)
+{
+	struct tide_zctx_params p;
+
+	tide_zctx_params_init(&p, name);
+	p.nb_ports = 1;
+	p.ports[0] = port;
+	p.copy_threshold = 0; /* all zero-copy */
+	p.depth = 256;
+	return tide_zctx_create(&p);
+}
+
+/* Send [buf, buf + len) in sends of @p chunk bytes; count completions with status 0. */
+static unsigned int
+send_all(struct tide_zctx *z, uint16_t port, uint8_t *buf, size_t len, size_t chunk,
+	uint64_t *bytes)
+{
+	unsigned int sent = 0, done = 0, ok = 0;
+	uint64_t end = tide_test_now_ns() + 60ull * 1000000000;
+	size_t off = 0;
+
+	while ((off < len || done < sent) && tide_test_now_ns() < end) {
+		struct tide_zctx_cpl cpl[32];
+		unsigned int n;
+
+		if (off < len) {
+			struct iovec iov = { .iov_base = buf + off,
+				.iov_len = RTE_MIN(chunk, len - off) };
+			struct tide_zctx_send s = { .port = port, .cookie = sent, .nb_iov = 1,
+				.iov = &iov, .hdr = hdr, .hdr_len = HDR_LEN };
+
+			if (tide_zctx_submit(z, &s) == 0) {
+				off += iov.iov_len;
+				sent++;
+			}
+		}
+		n = tide_zctx_poll(z, cpl, RTE_DIM(cpl));
+		for (unsigned int i = 0; i < n; i++) {
+			ok += cpl[i].status == 0;
+			*bytes += cpl[i].bytes;
+			if (cpl[i].status != 0)
+				fprintf(stderr, "send %lu: status %d\n",
+					(unsigned long)cpl[i].cookie, cpl[i].status);
+		}
+		done += n;
+	}
+	return ok == sent && done == sent ? sent : 0;
+}
+
+/* IO addresses of a region agree with DPDK's view of it, page by page (sampled). */
+static bool
+iovas_agree(const struct tide_donor_region *r)
+{
+	struct tide_donor_region_info ri;
+
+	tide_donor_region_info(r, &ri);
+	for (size_t off = 0; off < ri.len; off += ri.page_sz * 7 + ri.page_sz / 2) {
+		uint8_t *a = (uint8_t *)ri.addr + off;
+		const struct rte_memseg *ms = rte_mem_virt2memseg(a, NULL);
+		rte_iova_t mine = tide_donor_region_iova(r, a);
+
+		if (ms == NULL || mine != rte_mem_virt2iova(a) ||
+				mine != ms->iova + (uintptr_t)(a - (uint8_t *)ms->addr)) {
+			fprintf(stderr, "IOVA of %p: mine %#lx, DPDK %#lx\n", (void *)a,
+				(unsigned long)mine, (unsigned long)rte_mem_virt2iova(a));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- 64 MB pinned from 16 donors past a 4 MB RLIMIT_MEMLOCK, sent zero-copy. */
+
+static int
+pre_memlock_4mb(void)
+{
+	return tdu_memlock_limit(4 * MB);
+}
+
+static int
+check_64mb_region(struct tide_donor_region *r, long lck0, pid_t *pids)
+{
+	struct tide_donor_region_info ri;
+	struct tide_donor_part_info pi;
+
+	TDU_REQUIRE(tide_donor_region_info(r, &ri) == 0);
+	TDU_CHECK(ri.len == 68 * MB && ri.page_sz == 4 * KB && ri.kind == TIDE_DONOR_PINNED);
+	TDU_CHECK(ri.own_bytes == 4 * MB); /* the own allowance first */
+	TDU_CHECK(ri.nb_donors == 16);     /* K = ceil(64 MB / 4 MB) */
+	TDU_CHECK(ri.registered && ri.unpinned_bytes == 0);
+	TDU_CHECK(region_pids(r, pids, 17) == 17);
+	TDU_CHECK(tide_donor_region_part(r, 0, &pi) == 0 && pi.state == TIDE_DONOR_STATE_OWN &&
+		pi.pid == getpid() && pi.bytes == 4 * MB);
+	for (unsigned int i = 1; i <= 16; i++) {
+		TDU_CHECK(tide_donor_region_part(r, i, &pi) == 0);
+		TDU_CHECK(pi.state == TIDE_DONOR_STATE_LIVE && pi.bytes == 4 * MB);
+		TDU_CHECK(pi.offset == i * 4 * MB && pi.locked_kb >= 4096);
+		TDU_CHECK(tdu_vmlck_kb(pi.pid) >= 4096); /* the donor holds the lock */
+	}
+	TDU_CHECK(tdu_vmlck_kb(getpid()) == lck0 + 4096); /* the own part only */
+	return 0;
+}
+
+static bool
+resident(const void *addr, size_t len)
+{
+	size_t n = len / (4 * KB);
+	unsigned char *v = malloc(n);
+	bool all = v != NULL && mincore((void *)(uintptr_t)addr, len, v) == 0;
+
+	for (size_t i = 0; all && i < n; i++)
+		all = v[i] & 1;
+	free(v);
+	return all;
+}
+
+static int
+scen_pinned_64mb(void)
+{
+	struct tide_zctx_cache_stats c0, c1;
+	struct tide_zctx_stats zs;
+	struct tide_donor_region_info ri;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	struct rte_mempool *rx;
+	struct tide_zctx *z;
+	uint64_t bytes = 0;
+	uint16_t port;
+	pid_t pids[17];
+	void *probe;
+	long lck0;
+
+	/* The limit binds: this process cannot lock 8 MB itself. */
+	probe = mmap(NULL, 8 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TDU_REQUIRE(probe != MAP_FAILED);
+	TDU_CHECK(syscall(SYS_mlock, probe, 8 * MB) != 0 && errno == ENOMEM);
+	munmap(probe, 8 * MB);
+	lck0 = tdu_vmlck_kb(getpid());
+	m = mgr_make("pin64", 0, 0, true);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 68 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	check_64mb_region(r, lck0, pids);
+	tide_donor_region_info(r, &ri);
+	tdu_report("iova_va", rte_eal_iova_mode() == RTE_IOVA_VA);
+	TDU_CHECK(iovas_agree(r));
+	memset(ri.addr, 0x5a, ri.len);
+	TDU_CHECK(resident(ri.addr, ri.len));
+
+	/* Zero-copy through the agent, as DPDK memory: no pin by the consumer. */
+	TDU_REQUIRE(null_port(&rx, &port) == 0);
+	z = zctx_make("pin64", port);
+	TDU_REQUIRE(z != NULL);
+	tide_zctx_cache_stats_get(&c0);
+	TDU_CHECK(send_all(z, port, ri.addr, ri.len, 1 * MB, &bytes) == 68);
+	TDU_CHECK(bytes == 68 * MB);
+	tide_zctx_stats_get(z, &zs);
+	tide_zctx_cache_stats_get(&c1);
+	TDU_CHECK(zs.zc_bytes == 68 * MB && zs.copy_bytes == 0);
+	TDU_CHECK(c1.pinned_total == c0.pinned_total && c1.pinned_bytes == 0);
+	TDU_CHECK(c1.dpdk_mem == c0.dpdk_mem + 68);
+	TDU_CHECK(tdu_vmlck_kb(getpid()) == lck0 + 4096);
+	tdu_report("zc_bytes", (long)zs.zc_bytes);
+	tdu_report("segments", (long)zs.segments);
+	TDU_CHECK(tide_zctx_free(z) == 0);
+	null_port_close(rx, port);
+
+	/* Still every page resident and every donor holding its lock. */
+	TDU_CHECK(resident(ri.addr, ri.len));
+	for (unsigned int i = 1; i <= 16; i++)
+		TDU_CHECK(tdu_vmlck_kb(pids[i]) >= 4096);
+	TDU_CHECK(stats(m).deaths == 0 && stats(m).donors == 16);
+	tide_donor_region_free(r);
+	TDU_CHECK(all_gone(pids, 17));
+	TDU_CHECK(stats(m).terminated == 16 && stats(m).donors == 0 && stats(m).killed == 0);
+	TDU_CHECK(tdu_vmlck_kb(getpid()) == lck0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	tdu_report("donors", 16);
+	return 0;
+}
+
+/* ---- A tide mempool grown past --socket-limit on donor blocks, and back. */
+
+#define POOL_OBJS 65535
+#define POOL_ROOM (RTE_MBUF_DEFAULT_BUF_SIZE)
+#define POOL_ELT (sizeof(struct rte_mbuf) + POOL_ROOM)
+
+static void
+mz_free_cb(struct rte_mempool_memhdr *mh __rte_unused, void *opaque)
+{
+	rte_memzone_free(opaque);
+}
+
+static struct rte_mempool *
+mbuf_pool(const char *name)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = POOL_ROOM };
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty(name, POOL_OBJS, POOL_ELT, 0, sizeof(priv), SOCKET_ID_ANY,
+		0);
+	if (mp == NULL)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL) != 0) {
+		rte_mempool_free(mp);
+		return NULL;
+	}
+	rte_pktmbuf_pool_init(mp, &priv);
+	return mp;
+}
+
+/* Add own memzones of @p len until the heap refuses; how many. */
+static unsigned int
+own_blocks(struct rte_mempool *mp, size_t len)
+{
+	unsigned int n = 0;
+
+	for (;;) {
+		char name[RTE_MEMZONE_NAMESIZE];
+		const struct rte_memzone *mz;
+
+		snprintf(name, sizeof(name), "tdn_own%u", n);
+		mz = rte_memzone_reserve(name, len, SOCKET_ID_ANY, 0);
+		if (mz == NULL)
+			return n;
+		if (tide_mempool_block_add(mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
+				mz_free_cb, (void *)(uintptr_t)mz) < 0) {
+			rte_memzone_free(mz);
+			return n;
+		}
+		n++;
+	}
+}
+
+struct donor_blk {
+	struct tide_donor_block b;
+	int64_t id;
+	pid_t pids[4];
+	unsigned int nb_pids;
+};
+
+static bool
+in_blk(const struct donor_blk *d, const void *p)
+{
+	return (const uint8_t *)p >= (uint8_t *)d->b.addr &&
+		(const uint8_t *)p < (uint8_t *)d->b.addr + d->b.len;
+}
+
+/* Take every mbuf; check those on donor blocks (IOVA, writable); give them back. */
+static unsigned int
+use_all_mbufs(struct rte_mempool *mp, struct donor_blk *d, unsigned int nd)
+{
+	struct rte_mbuf **all = calloc(POOL_OBJS, sizeof(*all));
+	unsigned int n = 0, on_donors = 0;
+
+	if (all == NULL)
+		return 0;
+	while (n < POOL_OBJS && (all[n] = rte_pktmbuf_alloc(mp)) != NULL)
+		n++;
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int k = 0; k < nd; k++) {
+			struct rte_mbuf *mb = all[i];
+
+			if (!in_blk(&d[k], mb))
+				continue;
+			on_donors++;
+			TDU_CHECK(mb->buf_iova == rte_mem_virt2iova(mb->buf_addr));
+			TDU_CHECK(mb->buf_iova ==
+				tide_donor_region_iova(d[k].b.opaque, mb->buf_addr));
+			memset(rte_pktmbuf_mtod(mb, void *), (int)i, 64);
+		}
+	for (unsigned int i = 0; i < n; i++)
+		rte_pktmbuf_free(all[i]);
+	free(all);
+	tdu_report("mbufs", n);
+	return on_donors;
+}
+
+static int
+scen_pool_past_socket_limit(void)
+{
+	struct tide_mempool_stats ms;
+	struct donor_blk d[4];
+	struct tide_donor_mgr *m;
+	struct rte_mempool *mp;
+	unsigned int nown;
+	long huge0;
+	char *tel;
+
+	/* 8 MB per donor: two donors for each 16 MB block. */
+	m = mgr_make("pool", 0, 8 * MB, true);
+	TDU_REQUIRE(m != NULL);
+	tel = tdu_telemetry("/tide/donor/info,pool");
+	TDU_CHECK(tel != NULL && strstr(tel, "\"heap_limit\":67108864") != NULL);
+	free(tel);
+	mp = mbuf_pool("tdn_pool");
+	TDU_REQUIRE(mp != NULL);
+	nown = own_blocks(mp, 8 * MB);
+	TDU_CHECK(nown >= 1);
+	TDU_CHECK(rte_memzone_reserve("tdn_more", 8 * MB, SOCKET_ID_ANY, 0) == NULL);
+	tdu_report("own_blocks", nown);
+	huge0 = tide_test_hugetlb_kb();
+	/* Past the limit: blocks from donors. */
+	for (unsigned int k = 0; k < 4; k++) {
+		TDU_REQUIRE(tide_donor_block_get(m, 16 * MB, &d[k].b) == 0);
+		TDU_CHECK(d[k].b.len == 16 * MB && d[k].b.free_cb != NULL);
+		TDU_CHECK(d[k].b.iova == rte_mem_virt2iova(d[k].b.addr));
+		d[k].nb_pids = region_pids(d[k].b.opaque, d[k].pids, 4);
+		TDU_CHECK(d[k].nb_pids == 2 && d[k].pids[0] != 0 && d[k].pids[1] != 0);
+		d[k].id = tide_mempool_block_add(mp, d[k].b.addr, d[k].b.len, rte_pktmbuf_init,
+			NULL, d[k].b.free_cb, d[k].b.opaque);
+		TDU_REQUIRE(d[k].id > 0);
+	}
+	TDU_CHECK(stats(m).donors == 8 && stats(m).donated_bytes == 64 * MB);
+	TDU_CHECK(tide_test_hugetlb_kb() >= huge0 + 64 * 1024);
+	TDU_CHECK(tide_mempool_stats_get(mp, &ms) == 0 && ms.nb_blocks == nown + 4);
+	TDU_CHECK(use_all_mbufs(mp, d, 4) > 4 * 16 * MB / POOL_ELT * 9 / 10);
+	/* And back: removing a block returns it and terminates its donors. */
+	for (unsigned int k = 0; k < 4; k++) {
+		TDU_CHECK(tide_mempool_block_remove(mp, (uint64_t)d[k].id, 0) == 0);
+		TDU_CHECK(all_gone(d[k].pids, d[k].nb_pids));
+	}
+	TDU_CHECK(stats(m).terminated == 8 && stats(m).donors == 0 && stats(m).regions == 0);
+	TDU_CHECK(tide_test_hugetlb_kb() == huge0);
+	TDU_CHECK(tide_mempool_stats_get(mp, &ms) == 0 && ms.nb_blocks == nown);
+	rte_mempool_free(mp);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* ---- Own hugepages and DPDK's heap share one allowance (--socket-limit). */
+
+static int
+scen_own_hugepages_count_against_the_limit(void)
+{
+	const struct rte_memzone *mz[32];
+	struct tide_donor_region_info ri;
+	struct rte_malloc_socket_stats hs;
+	struct tide_donor_region *r, *r2;
+	struct tide_donor_mgr *m;
+	unsigned int n = 0;
+
+	m = mgr_make("ownhuge", 0, 0, true);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 8 * MB, TIDE_DONOR_HUGE, 0);
+	TDU_REQUIRE(r != NULL);
+	tide_donor_region_info(r, &ri);
+	TDU_CHECK(ri.own_bytes == 8 * MB && ri.nb_donors == 0 && ri.page_sz == 2 * MB);
+	TDU_CHECK(iovas_agree(r));
+	/* The heap grows only to 64 MB less those 8 MB (and less one page: EAL's limit is
+	 * exclusive).
+	 */
+	while (n < RTE_DIM(mz)) {
+		char name[RTE_MEMZONE_NAMESIZE];
+
+		snprintf(name, sizeof(name), "tdn_fill%u", n);
+		mz[n] = rte_memzone_reserve(name, 2 * MB - 64 * KB, SOCKET_ID_ANY, 0);
+		if (mz[n] == NULL)
+			break;
+		n++;
+	}
+	rte_malloc_get_socket_stats(0, &hs);
+	tdu_report("heap_total", (long)hs.heap_totalsz_bytes);
+	TDU_CHECK(hs.heap_totalsz_bytes + 8 * MB < 64 * MB);
+	TDU_CHECK(hs.heap_totalsz_bytes + 8 * MB >= 64 * MB - 4 * MB);
+	/* Nothing of the allowance is left: the next request is all donors. */
+	r2 = tide_donor_request(m, 8 * MB, TIDE_DONOR_HUGE, 0);
+	TDU_REQUIRE(r2 != NULL);
+	tide_donor_region_info(r2, &ri);
+	TDU_CHECK(ri.own_bytes == 0 && ri.nb_donors == 1);
+	tide_donor_region_free(r2);
+	tide_donor_region_free(r);
+	while (n > 0)
+		rte_memzone_free(mz[--n]);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* ---- kill -9 of a donor mid-run: the consumer keeps running. */
+
+static int
+scen_pinned_donor_killed_mid_run(void)
+{
+	struct tide_donor_part_info pi0, pi1;
+	struct tide_donor_region_info ri;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	struct rte_mempool *rx;
+	struct tide_zctx *z;
+	uint64_t bytes = 0;
+	uint16_t port;
+	char *log;
+
+	m = mgr_make("midrun", 2 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 8 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	tide_donor_region_info(r, &ri);
+	TDU_CHECK(ri.nb_donors == 4 && ri.own_bytes == 0);
+	memset(ri.addr, 0x3c, ri.len);
+	TDU_REQUIRE(null_port(&rx, &port) == 0);
+	z = zctx_make("midrun", port);
+	TDU_REQUIRE(z != NULL);
+	TDU_CHECK(send_all(z, port, ri.addr, ri.len, 256 * KB, &bytes) == 32);
+	TDU_REQUIRE(tide_donor_region_part(r, 1, &pi0) == 0);
+	tide_test_log_begin();
+	TDU_CHECK(kill(pi0.pid, SIGKILL) == 0);
+	/* Sending goes on while the control thread notices and re-pins. */
+	TDU_CHECK(send_all(z, port, ri.addr, ri.len, 256 * KB, &bytes) == 32);
+	TDU_CHECK(STAT_REACHED(m, repins, 1));
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "died (killed by signal 9)") != NULL);
+	TDU_CHECK(strstr(log, "locked again by donor") != NULL);
+	free(log);
+	TDU_CHECK(stats(m).deaths == 1 && stats(m).unpinned_bytes == 0 && stats(m).donors == 4);
+	TDU_CHECK(tide_donor_region_part(r, 1, &pi1) == 0);
+	TDU_CHECK(pi1.state == TIDE_DONOR_STATE_LIVE && pi1.repins == 1 && pi1.pid != pi0.pid);
+	TDU_CHECK(tdu_vmlck_kb(pi1.pid) >= 2048 && !tdu_pid_alive(pi0.pid));
+	TDU_CHECK(send_all(z, port, ri.addr, ri.len, 256 * KB, &bytes) == 32);
+	TDU_CHECK(bytes == 3 * 8 * MB);
+	/* No byte went anywhere. */
+	for (size_t i = 0; i < ri.len; i += 4 * KB)
+		if (((uint8_t *)ri.addr)[i] != 0x3c) {
+			TDU_CHECK(!"memory changed");
+			break;
+		}
+	TDU_CHECK(resident(ri.addr, ri.len));
+	tdu_report("iova_moved", (long)stats(m).iova_moved);
+	TDU_CHECK(iovas_agree(r));
+	TDU_CHECK(tide_zctx_free(z) == 0);
+	null_port_close(rx, port);
+	tide_donor_region_free(r);
+	TDU_CHECK(stats(m).donors == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+static int
+scen_huge_donor_killed_under_mbufs(void)
+{
+	struct rte_mbuf *mb[64];
+	struct tide_donor_part_info pi;
+	struct tide_mempool_stats ms;
+	struct tide_donor_block b;
+	struct tide_donor_mgr *m;
+	struct donor_blk db;
+	struct rte_mempool *mp;
+	unsigned int n;
+	int64_t id;
+	char *log;
+
+	m = mgr_make("hkill", 0, 4 * MB, false);
+	TDU_REQUIRE(m != NULL);
+	mp = mbuf_pool("tdn_hkill");
+	TDU_REQUIRE(mp != NULL);
+	TDU_REQUIRE(tide_donor_block_get(m, 8 * MB, &b) == 0);
+	id = tide_mempool_block_add(mp, b.addr, b.len, rte_pktmbuf_init, NULL, b.free_cb,
+		b.opaque);
+	TDU_REQUIRE(id > 0);
+	for (n = 0; n < RTE_DIM(mb); n++) {
+		mb[n] = rte_pktmbuf_alloc(mp);
+		TDU_REQUIRE(mb[n] != NULL);
+		memset(rte_pktmbuf_mtod(mb[n], void *), (int)n, 1024);
+	}
+	TDU_REQUIRE(tide_donor_region_part(b.opaque, 0, &pi) == 0);
+	tide_test_log_begin();
+	TDU_CHECK(kill(pi.pid, SIGKILL) == 0);
+	TDU_CHECK(STAT_REACHED(m, deaths, 1));
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "nothing is lost") != NULL);
+	free(log);
+	TDU_CHECK(stats(m).orphan_bytes == 4 * MB && stats(m).donors == 1);
+	TDU_CHECK(tide_donor_region_part(b.opaque, 0, &pi) == 0 &&
+		pi.state == TIDE_DONOR_STATE_ORPHAN);
+	/* The mbufs live on: the consumer's mapping holds the hugepages. */
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *d = rte_pktmbuf_mtod(mb[i], const uint8_t *);
+
+		TDU_CHECK(d[0] == (uint8_t)i && d[1023] == (uint8_t)i);
+		rte_pktmbuf_free(mb[i]);
+	}
+	db.b = b;
+	TDU_CHECK(use_all_mbufs(mp, &db, 1) > 8 * MB / POOL_ELT * 9 / 10);
+	TDU_CHECK(tide_mempool_block_remove(mp, (uint64_t)id, 0) == 0);
+	TDU_CHECK(stats(m).donors == 0 && stats(m).regions == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
+	TDU_CHECK(tide_mempool_stats_get(mp, &ms) == 0 && ms.nb_blocks == 0);
+	rte_mempool_free(mp);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* Without re-pinning, an unpinned part is reported and tide_donor_alloc() avoids it. */
+static int
+scen_unpinned_memory_is_never_handed_out(void)
+{
+	const struct tide_donor_region *r;
+	struct tide_donor_region_info ri;
+	struct tide_donor_part_info pi;
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	uint8_t *bufs[64], *lo, *hi;
+	unsigned int n;
+	char *log;
+
+	tide_donor_params_init(&p, "norepin");
+	p.flags = TIDE_DONOR_MGR_F_NO_REPIN;
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	p.heap_grow = 4 * MB;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	bufs[0] = tide_donor_alloc(m, 64 * KB, 0);
+	TDU_REQUIRE(bufs[0] != NULL);
+	r = tide_donor_region_lookup(m, bufs[0]);
+	TDU_REQUIRE(r != NULL);
+	/* Kill the donor of a part the first buffer is not in. */
+	TDU_REQUIRE(tide_donor_region_part(r, 2, &pi) == 0);
+	tide_donor_region_info(r, &ri);
+	lo = (uint8_t *)ri.addr + pi.offset;
+	hi = lo + pi.bytes;
+	TDU_CHECK(bufs[0] + 64 * KB <= lo || bufs[0] >= hi);
+	tide_test_log_begin();
+	TDU_CHECK(kill(pi.pid, SIGKILL) == 0);
+	TDU_CHECK(STAT_REACHED(m, unpinned_bytes, 1 * MB));
+	TDU_CHECK(tide_donor_region_part(r, 2, &pi) == 0 && pi.state == TIDE_DONOR_STATE_UNPINNED);
+	for (n = 1; n < RTE_DIM(bufs); n++) {
+		bufs[n] = tide_donor_alloc(m, 64 * KB, 0);
+		TDU_REQUIRE(bufs[n] != NULL);
+		TDU_CHECK(bufs[n] + 64 * KB <= lo || bufs[n] >= hi);
+	}
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "will not be locked again") != NULL);
+	TDU_CHECK(strstr(log, "set aside") != NULL);
+	free(log);
+	TDU_CHECK(stats(m).regions >= 2 && stats(m).deaths == 1 && stats(m).repins == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == -EBUSY); /* buffers are out */
+	for (n = 0; n < RTE_DIM(bufs); n++)
+		TDU_CHECK(tide_donor_free(m, bufs[n]) == 0);
+	TDU_CHECK(tide_donor_trim(m) >= 8 * MB);
+	TDU_CHECK(stats(m).regions == 0 && stats(m).donors == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* ---- tide_donor_alloc(): send buffers on a heap of donor memory. */
+
+static int
+scen_send_buffers_from_the_heap(void)
+{
+	struct tide_zctx_cache_stats c0, c1;
+	struct tide_donor_mgr *m;
+	struct rte_mempool *rx;
+	struct tide_zctx *z;
+	uint8_t *a, *b, local[64];
+	uint64_t bytes = 0;
+	uint16_t port;
+	int sock;
+
+	m = mgr_make("heap", 2 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	a = tide_donor_alloc(m, 3 * MB, 4096);
+	TDU_REQUIRE(a != NULL);
+	TDU_CHECK(((uintptr_t)a & 4095) == 0);
+	b = tide_donor_alloc(m, 100 * KB, 0);
+	TDU_REQUIRE(b != NULL);
+	sock = tide_donor_heap_socket(m);
+	TDU_CHECK(sock >= RTE_MAX_NUMA_NODES);
+	TDU_CHECK(rte_mem_virt2memseg_list(a) != NULL && rte_mem_virt2memseg_list(a)->external);
+	TDU_CHECK(rte_mem_virt2iova(a) != RTE_BAD_IOVA);
+	TDU_CHECK(stats(m).heap_bytes >= 16 * MB && stats(m).donors >= 8);
+	memset(a, 0x11, 3 * MB);
+	TDU_REQUIRE(null_port(&rx, &port) == 0);
+	z = zctx_make("heap", port);
+	TDU_REQUIRE(z != NULL);
+	tide_zctx_cache_stats_get(&c0);
+	TDU_CHECK(send_all(z, port, a, 3 * MB, 1 * MB, &bytes) == 3);
+	tide_zctx_cache_stats_get(&c1);
+	TDU_CHECK(c1.pinned_total == c0.pinned_total && c1.dpdk_mem == c0.dpdk_mem + 3);
+	TDU_CHECK(tide_zctx_free(z) == 0);
+	null_port_close(rx, port);
+	/* Bad frees are refused without writing anything. */
+	TDU_CHECK(tide_donor_free(m, a + 64) == -EINVAL && rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_free(m, local) == -EINVAL);
+	TDU_CHECK(tide_donor_free(NULL, a) == -EINVAL);
+	TDU_CHECK(tide_donor_free(m, NULL) == 0);
+	TDU_CHECK(tide_donor_trim(m) == 0); /* buffers still out */
+	TDU_CHECK(tide_donor_free(m, a) == 0 && tide_donor_free(m, b) == 0);
+	TDU_CHECK(tide_donor_free(m, a) == -EINVAL); /* not twice */
+	TDU_CHECK(tide_donor_trim(m) >= 16 * MB);
+	TDU_CHECK(stats(m).donors == 0 && tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* ---- The consumer killed: no donor survives it. */
+
+static int
+scen_consumer_holding_donors(void)
+{
+	struct tide_donor_region *r1, *r2;
+	struct tide_donor_mgr *m;
+	pid_t pids[8];
+	unsigned int n;
+	char key[16];
+
+	m = mgr_make("victim", 2 * MB, 2 * MB, false);
+	TDU_REQUIRE(m != NULL);
+	r1 = tide_donor_request(m, 8 * MB, TIDE_DONOR_PINNED, 0);
+	r2 = tide_donor_request(m, 4 * MB, TIDE_DONOR_HUGE, 0);
+	TDU_REQUIRE(r1 != NULL && r2 != NULL);
+	n = region_pids(r1, pids, 8);
+	n += region_pids(r2, pids + n, 8 - n);
+	TDU_REQUIRE(n == 6);
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "donor%u", i);
+		tdu_report(key, pids[i]);
+	}
+	tdu_report("ready", 1);
+	for (;;)
+		pause(); /* until killed */
+	return 1;
+}
+
+/* A thread that asks for memory and exits: its donors outlive it (they are the control
+ * thread's children, and PR_SET_PDEATHSIG follows the parent thread).
+ */
+static void *
+request_and_exit(void *arg)
+{
+	return tide_donor_request(arg, 4 * MB, TIDE_DONOR_PINNED, 0);
+}
+
+static int
+scen_donors_outlive_the_requesting_thread(void)
+{
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	pthread_t t;
+	pid_t pids[4];
+	void *ret;
+
+	m = mgr_make("thread", 2 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	TDU_REQUIRE(pthread_create(&t, NULL, request_and_exit, m) == 0);
+	pthread_join(t, &ret);
+	r = ret;
+	TDU_REQUIRE(r != NULL);
+	TDU_CHECK(region_pids(r, pids, 4) == 2);
+	tide_test_sleep_us(200 * 1000);
+	TDU_CHECK(tdu_pid_alive(pids[0]) && tdu_pid_alive(pids[1]));
+	TDU_CHECK(stats(m).deaths == 0 && stats(m).donors == 2);
+	tide_donor_region_free(r);
+	TDU_CHECK(all_gone(pids, 2));
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* ---- Bad input. */
+
+static int
+scen_bad_input_is_refused(void)
+{
+	struct tide_donor_params p;
+	struct tide_donor_block b;
+	struct tide_donor_mgr *m;
+	uint64_t spawned;
+	unsigned int fds;
+
+	tide_donor_params_init(&p, NULL);
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_mgr_create(NULL) == NULL && rte_errno == EINVAL);
+	tide_donor_params_init(&p, "a_name_much_too_long_for_it");
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
+	tide_donor_params_init(&p, "bad");
+	p.max_donors = 0;
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
+	tide_donor_params_init(&p, "bad");
+	p.flags = 1u << 9;
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
+	tide_donor_params_init(&p, "bad");
+	p.helper = "/nonexistent/tide-donor";
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == ENOENT);
+	tide_donor_params_init(&p, "bad");
+	p.max_donors = 4;
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EEXIST);
+	fds = tdu_fd_count();
+
+	TDU_CHECK(tide_donor_request(NULL, MB, TIDE_DONOR_PINNED, 0) == NULL &&
+		rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_request(m, 0, TIDE_DONOR_PINNED, 0) == NULL && rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_request(m, MB, (enum tide_donor_kind)7, 0) == NULL &&
+		rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_request(m, MB, TIDE_DONOR_PINNED, 1u << 5) == NULL &&
+		rte_errno == EINVAL);
+	spawned = stats(m).spawned;
+	/* More than all donors could give: refused before any starts. */
+	TDU_CHECK(tide_donor_request(m, 5 * MB, TIDE_DONOR_PINNED, 0) == NULL &&
+		rte_errno == ENOSPC);
+	/* More than the system has. */
+	TDU_CHECK(tide_donor_request(m, 1ul << 42, TIDE_DONOR_HUGE, 0) == NULL &&
+		rte_errno == ENOMEM);
+	TDU_CHECK(tide_donor_request(m, 1ul << 50, TIDE_DONOR_PINNED, 0) == NULL &&
+		rte_errno == ENOMEM);
+	TDU_CHECK(stats(m).spawned == spawned && stats(m).refused >= 3);
+	TDU_CHECK(tide_donor_block_get(m, 0, &b) == -EINVAL);
+	TDU_CHECK(tide_donor_block_get(m, MB, NULL) == -EINVAL);
+	TDU_CHECK(tide_donor_alloc(m, 0, 0) == NULL && rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_alloc(m, 64, 3) == NULL && rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_alloc(NULL, 64, 0) == NULL && rte_errno == EINVAL);
+	TDU_CHECK(tide_donor_region_info(NULL, NULL) == -EINVAL);
+	TDU_CHECK(tide_donor_region_iova(NULL, &p) == RTE_BAD_IOVA);
+	TDU_CHECK(tide_donor_region_lookup(m, &p) == NULL && rte_errno == ENOENT);
+	TDU_CHECK(tide_donor_stats_get(NULL, NULL) == -EINVAL);
+	tide_donor_region_free(NULL);
+	tide_donor_block_put(NULL);
+	TDU_CHECK(tide_donor_mgr_free(NULL) == 0);
+	TDU_CHECK(tdu_fd_count() == fds && tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+
+	/* A helper that starts and exits at once: the donor died before handing over. */
+	tide_donor_params_init(&p, "false");
+	p.helper = "/bin/false";
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	TDU_CHECK(tide_donor_request(m, MB, TIDE_DONOR_PINNED, 0) == NULL &&
+		rte_errno == ECONNRESET);
+	TDU_CHECK(stats(m).donors == 0 && tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/* ---- Faults at every step of the handshake (tide-donor's test hooks). */
+
+#ifdef TIDE_FAULT_INJECTION
+
+struct fault_case {
+	const char *fault;
+	int err;            /* expected errno; 0: the request succeeds */
+	bool maybe;         /* the donor's death races the handshake: either outcome */
+};
+
+static const struct fault_case fault_cases[] = {
+	{ "die-start:1", ECONNRESET, false },
+	{ "die-hello:1", ECONNRESET, false },
+	{ "die-alloc:1", ECONNRESET, false },
+	{ "hang-hello:1", ETIMEDOUT, false },
+	{ "fail-alloc:1", ENOMEM, false },
+	{ "fd-none:1", EPROTO, false },
+	{ "fd-two:1", EPROTO, false },
+	{ "fd-file:1", EPROTO, false },
+	{ "fd-small:1", EPROTO, false },
+	{ "fd-unsealed:1", EPROTO, false },
+	{ "fd-kind:1", EPROTO, false },
+	{ "msg-garbage:1", EPROTO, false },
+	{ "no-lock:1", EPROTO, false },
+	{ "die-offer:1", ECONNRESET, true },
+	{ "die-ack:1", 0, false },
+};
+
+/* Nothing left of a failed request: no donor, no mapping, no descriptor. */
+static void
+check_nothing_left(struct tide_donor_mgr *m, unsigned int fds, const char *what)
+{
+	if (!TDU_CHECK(stats(m).donors == 0) || !TDU_CHECK(tdu_donor_children() == 0) ||
+			!TDU_CHECK(tdu_maps_count("memfd:tide-donor") == 0) ||
+			!TDU_CHECK(tdu_fd_count() == fds))
+		fprintf(stderr, "  after %s\n", what);
+}
+
+static void
+fault_run(struct tide_donor_mgr *m, enum tide_donor_kind kind, size_t share,
+	const struct fault_case *c)
+{
+	struct tide_donor_stats s0 = stats(m), s1;
+	struct tide_donor_region *r;
+	unsigned int fds = tdu_fd_count();
+	char *log;
+
+	/* Set while the control thread starts nobody: it reads the environment then. */
+	setenv("TIDE_DONOR_TEST_FAULT", c->fault, 1);
+	tide_test_log_begin();
+	r = tide_donor_request(m, 3 * share, kind, 0);
+	log = tide_test_log_end();
+	if (getenv("TDN_VERBOSE") != NULL)
+		fprintf(stderr, "--- %s %s: %s\n%s", c->fault, kind == TIDE_DONOR_HUGE ? "huge" :
+			"pinned", r != NULL ? "accepted" : rte_strerror(rte_errno), log);
+	if (r == NULL) {
+		unsetenv("TIDE_DONOR_TEST_FAULT");
+		if (!TDU_CHECK(c->err != 0 && rte_errno == c->err))
+			fprintf(stderr, "  %s: errno %d, want %d\n", c->fault, rte_errno, c->err);
+		TDU_CHECK(strstr(log, "tide_donor") != NULL);
+		s1 = stats(m);
+		TDU_CHECK(s1.refused == s0.refused + 1);
+		TDU_CHECK(s1.handshake_failures == s0.handshake_failures + 1);
+		TDU_CHECK(s1.bad_messages == s0.bad_messages + (c->err == EPROTO));
+		TDU_CHECK(s1.killed >= s0.killed + 2); /* the two healthy donors */
+		check_nothing_left(m, fds, c->fault);
+	} else {
+		pid_t pids[3];
+
+		if (!TDU_CHECK(c->err == 0 || c->maybe))
+			fprintf(stderr, "  %s: the request succeeded\n", c->fault);
+		region_pids(r, pids, 3);
+		/* The death after the handover is noticed, counted and (pinned) re-pinned. */
+		TDU_CHECK(STAT_REACHED(m, deaths, s0.deaths + 1));
+		if (kind == TIDE_DONOR_PINNED)
+			TDU_CHECK(STAT_REACHED(m, repins, s0.repins + 1));
+		unsetenv("TIDE_DONOR_TEST_FAULT");
+		tide_donor_region_free(r);
+		check_nothing_left(m, fds, c->fault);
+	}
+	free(log);
+}
+
+static int
+scen_handshake_faults(void)
+{
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	struct tide_donor_region *r;
+
+	tide_donor_params_init(&p, "faults");
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.donor_max[TIDE_DONOR_HUGE] = 2 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = p.own_max[TIDE_DONOR_HUGE] = 0;
+	p.timeout_ms = 3000; /* hang-hello waits for it; a loaded machine needs it */
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	for (unsigned int i = 0; i < RTE_DIM(fault_cases); i++)
+		fault_run(m, TIDE_DONOR_PINNED, 1 * MB, &fault_cases[i]);
+	for (unsigned int i = 0; i < RTE_DIM(fault_cases); i++)
+		if (strncmp(fault_cases[i].fault, "fd-", 3) == 0 ||
+				strncmp(fault_cases[i].fault, "die-", 4) == 0)
+			fault_run(m, TIDE_DONOR_HUGE, 2 * MB, &fault_cases[i]);
+	/* A donor that cannot be started (the third of three). */
+	tide_fault_pvt_arm(TIDE_FAULT_SPAWN, 2, 1);
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_SPAWN, 0, 0);
+	TDU_CHECK(r == NULL && rte_errno == EAGAIN);
+	TDU_CHECK(stats(m).spawn_failures == 1);
+	check_nothing_left(m, tdu_fd_count(), "a spawn failure");
+	/* And the manager still works. */
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+#endif
+
+/* ---- Telemetry. */
+
+static int
+scen_telemetry(void)
+{
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	pid_t pids[2];
+	char want[64], *out;
+
+	m = mgr_make("tel", 2 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 4 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	TDU_CHECK(region_pids(r, pids, 2) == 2);
+	out = tdu_telemetry("/tide/donor/list");
+	TDU_CHECK(strstr(out, "\"tel\"") != NULL);
+	free(out);
+	out = tdu_telemetry("/tide/donor/info,tel");
+	TDU_CHECK(strstr(out, "\"donors\":2") != NULL);
+	TDU_CHECK(strstr(out, "\"donated_bytes\":4194304") != NULL);
+	for (unsigned int i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "\"pid\":%d", (int)pids[i]);
+		TDU_CHECK(strstr(out, want) != NULL);
+	}
+	TDU_CHECK(strstr(out, "\"state\":\"live\"") != NULL);
+	TDU_CHECK(strstr(out, "\"bytes\":2097152") != NULL);
+	free(out);
+	out = tdu_telemetry("/tide/donor/info,none");
+	TDU_CHECK(strstr(out, "pid") == NULL);
+	free(out);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+static const struct tdu_scenario scenarios[] = {
+	{ "pinned_64mb", scen_pinned_64mb, pre_memlock_4mb },
+	{ "pool_past_socket_limit", scen_pool_past_socket_limit, NULL },
+	{ "own_hugepages", scen_own_hugepages_count_against_the_limit, NULL },
+	{ "pinned_killed", scen_pinned_donor_killed_mid_run, NULL },
+	{ "huge_killed", scen_huge_donor_killed_under_mbufs, NULL },
+	{ "unpinned", scen_unpinned_memory_is_never_handed_out, NULL },
+	{ "heap", scen_send_buffers_from_the_heap, NULL },
+	{ "consumer", scen_consumer_holding_donors, NULL },
+	{ "thread", scen_donors_outlive_the_requesting_thread, NULL },
+	{ "bad_input", scen_bad_input_is_refused, NULL },
+#ifdef TIDE_FAULT_INJECTION
+	{ "faults", scen_handshake_faults, NULL },
+#endif
+	{ "telemetry", scen_telemetry, NULL },
+};
+
+/* ---- The CUnit tests (in the parent). */
+
+static char out[65536];
+
+static void
+run(const char *name, const char *const *extra)
+{
+	CU_ASSERT_EQUAL(tdu_run(name, extra, out, sizeof(out)), 0);
+}
+
+static void
+test_pinned_64mb_from_16_donors_past_rlimit_memlock_sent_zero_copy_pa(void)
+{
+	static const char *const a[] = { "--vdev", "net_null0", NULL };
+
+	run("pinned_64mb", a);
+	CU_ASSERT_EQUAL(tdu_value(out, "donors"), 16);
+	CU_ASSERT_EQUAL(tdu_value(out, "zc_bytes"), 68 * MB);
+}
+
+static void
+test_pinned_64mb_from_16_donors_past_rlimit_memlock_sent_zero_copy_va(void)
+{
+	static const char *const a[] = { "--vdev", "net_null0", "--iova-mode=va", NULL };
+
+	run("pinned_64mb", a);
+	CU_ASSERT_EQUAL(tdu_value(out, "iova_va"), 1);
+	CU_ASSERT_EQUAL(tdu_value(out, "donors"), 16);
+}
+
+static void
+test_a_pool_grows_past_socket_limit_on_donor_blocks_and_back(void)
+{
+	static const char *const a[] = { "--socket-limit=64", NULL };
+
+	run("pool_past_socket_limit", a);
+	CU_ASSERT(tdu_value(out, "own_blocks") >= 1);
+}
+
+static void
+test_a_pool_grows_past_socket_limit_in_va_mode(void)
+{
+	static const char *const a[] = { "--socket-limit=64", "--iova-mode=va", NULL };
+
+	run("pool_past_socket_limit", a);
+}
+
+static void
+test_own_hugepages_count_against_the_socket_limit(void)
+{
+	static const char *const a[] = { "--socket-limit=64", NULL };
+
+	run("own_hugepages", a);
+}
+
+static void
+test_a_pinned_donor_killed_mid_run_is_counted_logged_and_repinned(void)
+{
+	static const char *const a[] = { "--vdev", "net_null0", NULL };
+
+	run("pinned_killed", a);
+}
+
+static void
+test_a_hugepage_donor_killed_under_live_mbufs_loses_nothing(void)
+{
+	run("huge_killed", NULL);
+}
+
+static void
+test_unpinned_memory_is_reported_and_never_handed_out(void)
+{
+	run("unpinned", NULL);
+}
+
+static void
+test_send_buffers_from_the_donor_heap_go_zero_copy(void)
+{
+	static const char *const a[] = { "--vdev", "net_null0", NULL };
+
+	run("heap", a);
+}
+
+static void
+test_donors_outlive_the_thread_that_asked(void)
+{
+	run("thread", NULL);
+}
+
+/* Reap @p pid (reparented to us once its consumer died) within @p ms. */
+static bool
+reaped_within(pid_t pid, unsigned int ms)
+{
+	for (unsigned int i = 0; i < ms; i++) {
+		int st;
+
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			printf("donor %d: %s %d ", (int)pid, WIFSIGNALED(st) ? "killed by signal" :
+				"exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			return true;
+		}
+		if (!tdu_pid_alive(pid) && waitpid(pid, &st, WNOHANG) <= 0)
+			return true; /* gone, reaped by its parent before it was ours */
+		tide_test_sleep_us(1000);
+	}
+	return false;
+}
+
+static void
+test_no_donor_survives_its_consumer(void)
+{
+	char line[256], key[16];
+	pid_t pids[6], consumer;
+	size_t got = 0;
+	FILE *f;
+	int fd;
+
+	consumer = tdu_start("consumer", NULL, &fd);
+	CU_ASSERT_FATAL(consumer > 0);
+	f = fdopen(fd, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		got += (size_t)snprintf(out + got, sizeof(out) - got, "%s", line);
+		if (strncmp(line, "ready=", 6) == 0)
+			break;
+	}
+	CU_ASSERT_EQUAL_FATAL(tdu_value(out, "ready"), 1);
+	for (unsigned int i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "donor%u", i);
+		pids[i] = (pid_t)tdu_value(out, key);
+		CU_ASSERT(pids[i] > 0 && tdu_pid_alive(pids[i]));
+	}
+	CU_ASSERT_EQUAL(kill(consumer, SIGKILL), 0);
+	CU_ASSERT_EQUAL(tdu_wait(consumer, 10000), -1);
+	for (unsigned int i = 0; i < 6; i++)
+		CU_ASSERT(reaped_within(pids[i], 5000));
+	for (unsigned int i = 0; i < 6; i++)
+		CU_ASSERT(!tdu_pid_alive(pids[i]));
+	if (f != NULL)
+		fclose(f);
+}
+
+static void
+test_a_donor_whose_parent_is_not_the_consumer_exits_at_once(void)
+{
+	const char *helper = getenv("TIDE_DONOR_HELPER");
+	char cmd[512];
+	int st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(helper);
+	/* Its parent is a shell, not pid 1: it must refuse to run. */
+	snprintf(cmd, sizeof(cmd), "%s --ppid 1 --kind pinned --bytes 4096 --page-size 4096 "
+		"--index 0 3>/dev/null", helper);
+	st = system(cmd);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	snprintf(cmd, sizeof(cmd), "%s --ppid 1 --kind other --bytes 1 2>/dev/null", helper);
+	st = system(cmd);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+}
+
+static void
+test_bad_input_is_refused_and_leaves_nothing(void)
+{
+	run("bad_input", NULL);
+}
+
+static void
+test_faults_at_every_step_of_the_handshake_leave_nothing(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("faults", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
+test_telemetry_lists_donors_with_pids_bytes_and_states(void)
+{
+	run("telemetry", NULL);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("donor");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_pinned_64mb_from_16_donors_past_rlimit_memlock_sent_zero_copy_pa);
+	CU_ADD_TEST(s, test_pinned_64mb_from_16_donors_past_rlimit_memlock_sent_zero_copy_va);
+	CU_ADD_TEST(s, test_a_pool_grows_past_socket_limit_on_donor_blocks_and_back);
+	CU_ADD_TEST(s, test_a_pool_grows_past_socket_limit_in_va_mode);
+	CU_ADD_TEST(s, test_own_hugepages_count_against_the_socket_limit);
+	CU_ADD_TEST(s, test_a_pinned_donor_killed_mid_run_is_counted_logged_and_repinned);
+	CU_ADD_TEST(s, test_a_hugepage_donor_killed_under_live_mbufs_loses_nothing);
+	CU_ADD_TEST(s, test_unpinned_memory_is_reported_and_never_handed_out);
+	CU_ADD_TEST(s, test_send_buffers_from_the_donor_heap_go_zero_copy);
+	CU_ADD_TEST(s, test_donors_outlive_the_thread_that_asked);
+	CU_ADD_TEST(s, test_no_donor_survives_its_consumer);
+	CU_ADD_TEST(s, test_a_donor_whose_parent_is_not_the_consumer_exits_at_once);
+	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
+	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
+	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int ret;
+
+	for (unsigned int i = 0; i < sizeof(hdr); i++)
+		hdr[i] = (uint8_t)(0xa0 + i);
+	ret = tdu_child_main(argc, argv, scenarios, RTE_DIM(scenarios));
+	if (ret >= 0)
+		return ret;
+	/* Donors orphaned by a killed consumer come to us, to be checked and reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	return tide_test_main(argc, argv, "donor", false, register_tests);
+}

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Multi-process: real secondary processes (tests/mp_helper, tests/mp_refused, and the
+ * stock dpdk-proc-info and dpdk-telemetry.py) attach to this test process, the primary.
+ * They see its elastic pools and their counts; allocate and free from them while the
+ * primary grows and reaps them, with growth they ask for over DPDK's IPC and blocks added
+ * after they attached; a secondary whose mempool drivers are in another order is refused;
+ * one killed with -9 gives back what its lcore caches held, even killed inside the pool's
+ * lock, and a new one carries on; a secondary notices its primary died.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+#include "tide_mempool.h"
+#include "tide_pool.h"
+
+#define HELPER_LCORES "--lcores=2@0,3@1"
+
+static char stage_dir[64];
+static const char *staged_plugin;
+
+/* A helper run: its pid and the file its output goes to. */
+struct run {
+	pid_t pid;
+	char out[64];
+};
+
+static void
+run_start(struct run *r, const char *prefix, const char *lcores, bool secondary,
+	char *const cmd[])
+{
+	char *argv[32];
+	int n = 0;
+
+	snprintf(r->out, sizeof(r->out), "/tmp/tide-mp-%d-XXXXXX", (int)getpid());
+	close(mkstemp(r->out));
+	argv[n++] = getenv("TIDE_MP_HELPER");
+	argv[n++] = (char *)lcores;
+	argv[n++] = "--no-pci";
+	argv[n++] = "--file-prefix";
+	argv[n++] = (char *)prefix;
+	if (secondary)
+		argv[n++] = "--proc-type=secondary";
+	argv[n++] = "--log-level";
+	argv[n++] = "lib.eal:warning";
+	argv[n++] = "--";
+	for (int i = 0; cmd[i] != NULL; i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	r->pid = tide_test_spawn(argv, r->out, NULL);
+	CU_ASSERT_FATAL(r->pid > 0);
+}
+
+/* The helper's output, waiting until it holds @key (or the helper ended). */
+static char *
+run_wait_for(struct run *r, const char *key, unsigned int timeout_ms)
+{
+	char *text = NULL;
+	int status;
+
+	for (unsigned int i = 0; i < timeout_ms / 10; i++) {
+		free(text);
+		text = tide_test_read_file(r->out);
+		if (strstr(text, key) != NULL || waitpid(r->pid, &status, WNOHANG) == r->pid)
+			break;
+		tide_test_sleep_us(10 * 1000);
+	}
+	return text;
+}
+
+/* Wait for the helper to end; its exit code (-1: killed). */
+static int
+run_end(struct run *r)
+{
+	int status = 0;
+
+	waitpid(r->pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static long long
+value_of(const char *text, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "%s=", key);
+	p = strstr(text, pat);
+	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
+}
+
+static struct rte_mempool *
+shared_pool(const char *name, unsigned int cache, unsigned int reap_ms, uint32_t flags)
+{
+	struct tide_pool_params p;
+
+	pool_params(&p, name, 2 * MB, 2 * MB, 256 * MB, cache);
+	p.priv_size = 8; /* the holder tag */
+	p.reap_period_ms = reap_ms;
+	p.idle_ms = reap_ms * 5;
+	p.flags = flags;
+	return make_pool_p(&p);
+}
+
+/* Run a stock program to its end; its output (caller frees). */
+static char *
+stock_run(char *const argv[])
+{
+	struct run r;
+	char *text;
+
+	snprintf(r.out, sizeof(r.out), "/tmp/tide-mp-%d-XXXXXX", (int)getpid());
+	close(mkstemp(r.out));
+	r.pid = tide_test_spawn(argv, r.out, stage_dir);
+	CU_ASSERT(run_end(&r) == 0);
+	text = tide_test_read_file(r.out);
+	unlink(r.out);
+	return text;
+}
+
+/* ---- a secondary sees the pool; so do the stock tools ---- */
+
+static void
+test_a_secondary_sees_an_elastic_pool(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_info", 64, 50, 0);
+	char stop[64], cmdline[256], *text, *tel, *info;
+	struct rte_mbuf *m[100];
+	struct run r;
+
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
+	unlink(stop);
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "info", "tmp_info", stop, NULL });
+	text = run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(value_of(text, "elastic"), 1);
+	CU_ASSERT_EQUAL(value_of(text, "in_use"), (long long)RTE_DIM(m));
+	CU_ASSERT_EQUAL(value_of(text, "stock_in_use"), (long long)RTE_DIM(m));
+	CU_ASSERT_EQUAL(value_of(text, "blocks"), 1);
+
+	/*
+	 * DPDK 22.11 serves telemetry from the primary only: the stock client there sees the
+	 * pool as the secondary does.
+	 */
+	snprintf(cmdline, sizeof(cmdline), "echo /tide/pool/info,tmp_info | "
+		"dpdk-telemetry.py -f %s 2>&1", tide_test_file_prefix());
+	{
+		FILE *p = popen(cmdline, "r");
+		char buf[8192] = "";
+		size_t n = p != NULL ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
+
+		if (p != NULL)
+			pclose(p);
+		buf[n] = '\0';
+		tel = strdup(buf);
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"in_use\": 100"));
+	if (strstr(tel, "\"in_use\": 100") == NULL)
+		printf("\n    telemetry: %s ", tel);
+	fclose(fopen(stop, "w"));
+	CU_ASSERT_EQUAL(run_end(&r), 0);
+	unlink(stop);
+	unlink(r.out);
+
+	/* The stock dpdk-proc-info, a secondary of its own with the plugin loaded (it wants an
+	 * ethdev port to run at all).
+	 */
+	CU_ASSERT_EQUAL(rte_vdev_init("net_null_mp", NULL), 0);
+	info = stock_run((char *[]){ "/usr/bin/dpdk-proc-info", "--no-pci",
+		"--file-prefix", (char *)tide_test_file_prefix(), "--proc-type=secondary",
+		"-d", (char *)staged_plugin, "--log-level", "lib.eal:warning", "--",
+		"--show-mempool=tmp_info", NULL });
+	CU_ASSERT_PTR_NOT_NULL(strstr(info, "in use (100)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(info, "ops_name tide"));
+	if (strstr(info, "in use (100)") == NULL)
+		printf("\n    dpdk-proc-info: %s ", info);
+	free(info);
+	free(tel);
+	free(text);
+	rte_vdev_uninit("net_null_mp");
+	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	tide_pool_free(mp);
+}
+
+/* ---- both processes allocate and free while the primary grows and reaps ---- */
+
+static void
+test_both_processes_churn_while_the_pool_grows_and_reaps(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_churn", 64, 1, TIDE_POOL_F_NO_PREDICT);
+	struct tide_mempool_block_info bi;
+	struct pool_stress s = { .mp = mp, .hold = 1024, .max_bulk = 32 };
+	struct tide_pool_stats st;
+	uint64_t last_id;
+	struct run r;
+	char *text;
+	unsigned int l;
+
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, tide_mempool_block_count(mp) - 1,
+		&bi), 0);
+	last_id = bi.id;
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "churn", "tmp_churn", "2000", NULL });
+	pool_stress_run(&s, 1500ull * 1000 * 1000);
+	CU_ASSERT_EQUAL(run_end(&r), 0);
+	text = tide_test_read_file(r.out);
+	unlink(r.out);
+	RTE_LCORE_FOREACH(l)
+		rte_mempool_cache_flush(rte_mempool_default_cache(mp, l), mp);
+	st = pstats(mp);
+	printf("\n    secondary: %lld ops, newest block %lld (first after attach: %" PRIu64
+		"); primary: %" PRIu64 " ops; %" PRIu64 " remote grows, %" PRIu64 " reaps ",
+		value_of(text, "ops"), value_of(text, "max_block"), last_id + 1, s.ops,
+		st.grows_remote, st.reaps);
+	CU_ASSERT(value_of(text, "ops") > 10000);
+	CU_ASSERT_EQUAL(value_of(text, "dups"), 0);
+	CU_ASSERT_EQUAL(value_of(text, "bad"), 0);
+	CU_ASSERT_EQUAL(s.dups, 0);
+	CU_ASSERT_EQUAL(s.bad_owner, 0);
+	/* The secondary used blocks added after it attached. */
+	CU_ASSERT((uint64_t)value_of(text, "max_block") > last_id);
+	CU_ASSERT(st.reaps > 0);
+	/* Every mbuf is back, once. */
+	CU_ASSERT_EQUAL(st.nb_in_use, 0);
+	CU_ASSERT_EQUAL(st.nb_cached, 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 0);
+	CU_ASSERT_EQUAL(pool_stress_dirty(mp), 0);
+	rte_mempool_audit(mp);
+	free(text);
+	tide_pool_free(mp);
+}
+
+/*
+ * A secondary's allocation that the pool cannot serve: the secondary asks the primary,
+ * whose control thread grows the pool, and gets its mbufs (growth ahead is off here).
+ */
+static void
+test_a_secondary_gets_growth_from_the_primary(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+	struct run r;
+	char *text;
+
+	pool_params(&p, "tmp_remote", 2 * MB, 2 * MB, 64 * MB, 64);
+	p.priv_size = 8;
+	p.low_watermark = 1;
+	p.reap_period_ms = 0;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	mp = make_pool_p(&p);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "hold", "tmp_remote", "5000", "0", NULL });
+	text = run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(value_of(text, "holding"), 5000);
+	free(text);
+	CU_ASSERT(pstats(mp).grows_remote >= 1);
+	CU_ASSERT(pstats(mp).nb_blocks > 1);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 5000);
+	kill(r.pid, SIGKILL);
+	run_end(&r);
+	unlink(r.out);
+	tide_pool_free(mp);
+}
+
+/* ---- a secondary with the tide ops at another index is refused ---- */
+
+static void
+test_a_secondary_with_mismatched_ops_is_refused(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_refuse", 0, 50, 0);
+	char *argv[] = { getenv("TIDE_MP_REFUSED"), "--lcores=2@0", "--no-pci",
+		"--file-prefix", (char *)tide_test_file_prefix(), "--proc-type=secondary",
+		"-d", (char *)staged_plugin, NULL };
+	struct run r;
+	char *text;
+
+	snprintf(r.out, sizeof(r.out), "/tmp/tide-mp-%d-XXXXXX", (int)getpid());
+	close(mkstemp(r.out));
+	r.pid = tide_test_spawn(argv, r.out, stage_dir);
+	CU_ASSERT_FATAL(r.pid > 0);
+	CU_ASSERT_EQUAL(run_end(&r), EXIT_FAILURE);
+	text = tide_test_read_file(r.out);
+	unlink(r.out);
+	CU_ASSERT_PTR_NULL(strstr(text, "attached=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "tide mempool ops are at index 1 in this process "
+		"and at 0 in the primary"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
+	if (strstr(text, "Refusing to run") == NULL)
+		printf("\n    mp_refused: %s ", text);
+	free(text);
+	tide_pool_free(mp);
+}
+
+/* ---- a secondary that dies ---- */
+
+static bool
+gone_reach(void *arg)
+{
+	struct tide_mp_stats st;
+
+	return tide_mp_stats_get(&st) == 0 && st.gone >= *(uint64_t *)arg;
+}
+
+static void
+test_a_killed_secondary_gives_back_its_cache_and_another_carries_on(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_dead", 256, 50, 0);
+	struct tide_mp_stats before, after;
+	struct run r;
+	uint64_t want;
+	char *text;
+
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "hold", "tmp_dead", "1000", "200", NULL });
+	text = run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL_FATAL(value_of(text, "holding"), 800);
+	CU_ASSERT_EQUAL(value_of(text, "cached"), 200);
+	free(text);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 800);
+	CU_ASSERT_EQUAL(pstats(mp).nb_cached, 200);
+	kill(r.pid, SIGKILL);
+	CU_ASSERT_EQUAL(run_end(&r), -1);
+	unlink(r.out);
+	want = before.gone + 1;
+	CU_ASSERT_TRUE(tide_test_wait(gone_reach, &want, 5000));
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	printf("\n    killed holding 800 (+200 cached): %" PRIu64 " given back, %u in use ",
+		after.returned - before.returned, rte_mempool_in_use_count(mp));
+	/* Its cache came back; what it held itself is lost with it, and counted in use. */
+	CU_ASSERT_EQUAL(after.returned - before.returned, 200);
+	CU_ASSERT_EQUAL(pstats(mp).nb_cached, 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 800);
+	rte_mempool_audit(mp);
+
+	/* A new secondary on the same lcores carries on. */
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "churn", "tmp_dead", "300", NULL });
+	CU_ASSERT_EQUAL(run_end(&r), 0);
+	text = tide_test_read_file(r.out);
+	unlink(r.out);
+	CU_ASSERT(value_of(text, "ops") > 1000);
+	CU_ASSERT_EQUAL(value_of(text, "dups"), 0);
+	CU_ASSERT_EQUAL(value_of(text, "bad"), 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 800);
+	free(text);
+	/* The 800 the dead process held are lost with it: the pool goes with them out. */
+	tide_pool_free(mp);
+}
+
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * A secondary killed inside the pool's driver lock: the next process to need the lock
+ * waits, finds the holder dead and takes it over; the pool stays whole.
+ */
+static void
+test_a_secondary_killed_inside_the_lock_is_taken_over(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_lockdead", 0, 50, 0);
+	struct tide_mempool_stats ms;
+	struct rte_mbuf *m[64];
+	struct run r;
+	char *text;
+
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "die", "tmp_lockdead", NULL });
+	CU_ASSERT_EQUAL(run_end(&r), -1); /* killed by SIGKILL, holding the lock */
+	text = tide_test_read_file(r.out);
+	unlink(r.out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
+	CU_ASSERT_PTR_NULL(strstr(text, "still alive"));
+	free(text);
+	/* This process needs the lock now. */
+	CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
+	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &ms), 0);
+	CU_ASSERT_EQUAL(ms.nb_lock_recovered, 1);
+	/* The one mbuf the dead process was giving back is lost with it. */
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 1);
+	rte_mempool_audit(mp);
+	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "churn", "tmp_lockdead", "300", NULL });
+	CU_ASSERT_EQUAL(run_end(&r), 0);
+	text = tide_test_read_file(r.out);
+	unlink(r.out);
+	CU_ASSERT_EQUAL(value_of(text, "dups"), 0);
+	CU_ASSERT_EQUAL(value_of(text, "bad"), 0);
+	free(text);
+	tide_pool_free(mp);
+}
+#endif
+
+/* ---- a primary that dies ---- */
+
+static void
+test_a_secondary_notices_its_primary_died(void)
+{
+	char prefix[64], cmd[128];
+	struct run prim, sec;
+	char *text;
+
+	snprintf(prefix, sizeof(prefix), "tide-mp-prim-%d", (int)getpid());
+	run_start(&prim, prefix, "--lcores=4@0", false, (char *[]){ "serve", "tmp_prim", NULL });
+	free(run_wait_for(&prim, "ready=1", 20000));
+	run_start(&sec, prefix, "--lcores=5@1", true, (char *[]){ "watch", NULL });
+	free(run_wait_for(&sec, "ready=1", 20000));
+	kill(prim.pid, SIGKILL);
+	CU_ASSERT_EQUAL(run_end(&prim), -1);
+	CU_ASSERT_EQUAL(run_end(&sec), 0);
+	text = tide_test_read_file(sec.out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "primary_gone=1"));
+	if (strstr(text, "primary_gone=1") == NULL)
+		printf("\n    watcher: %s ", text);
+	free(text);
+	unlink(prim.out);
+	unlink(sec.out);
+	/* The killed primary's hugepage files: nobody else removes them until a DPDK start. */
+	snprintf(cmd, sizeof(cmd), "rm -f /dev/hugepages/%smap_*", prefix);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("mp");
+
+	if (s == NULL)
+		return -1;
+	staged_plugin = tide_test_stage_plugin(stage_dir, sizeof(stage_dir));
+	if (staged_plugin == NULL || getenv("TIDE_MP_HELPER") == NULL ||
+			getenv("TIDE_MP_REFUSED") == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_a_secondary_sees_an_elastic_pool);
+	CU_ADD_TEST(s, test_both_processes_churn_while_the_pool_grows_and_reaps);
+	CU_ADD_TEST(s, test_a_secondary_gets_growth_from_the_primary);
+	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
+	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
+#endif
+	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int ret;
+
+	tide_test_shared_memory = true;
+	ret = tide_test_main(argc, argv, "mp", true, register_tests);
+	if (stage_dir[0] != '\0')
+		tide_test_unstage_plugin(stage_dir);
+	return ret;
+}

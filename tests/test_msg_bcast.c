@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Broadcast exchanges (lib/msg/msg_bcast.c) under EAL: every reader (an lcore and non-EAL
+ * threads) reads each message exactly once and writes its own section, the gate stays
+ * closed until all are done, and every error the calls document.
+ */
+
+#include <pthread.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "test_common.h"
+#include "test_msg_util.h"
+#include "tide_fault.h"
+#include "tide_msg.h"
+
+#define BC_READERS 3
+#define BC_MSGS 300
+
+struct bc {
+	struct tide_bcast *b;
+	volatile bool stop;
+	uint32_t seen[BC_READERS][BC_MSGS]; /* times reader r read message k */
+	uint32_t out_of_order[BC_READERS];
+};
+
+static void
+bc_read_loop(struct bc *c, unsigned int r)
+{
+	int32_t last = -1;
+
+	while (!c->stop) {
+		struct rte_mbuf *m;
+		struct tide_bcast_section sec;
+		uint32_t k;
+
+		if (tide_bcast_read(c->b, r, &m, &sec) != 0)
+			continue;
+		k = seq_of(m);
+		if (k < BC_MSGS)
+			c->seen[r][k]++;
+		if ((int32_t)k <= last)
+			c->out_of_order[r]++;
+		last = (int32_t)k;
+		/* Distributed assembly: write our own section. */
+		memset(rte_pktmbuf_mtod_offset(m, char *, sec.offset), 'a' + (int)r, sec.len);
+		tide_bcast_done(c->b, r);
+	}
+}
+
+static int
+bc_lcore(void *arg)
+{
+	bc_read_loop(arg, 0);
+	return 0;
+}
+
+static void *
+bc_thread1(void *arg)
+{
+	bc_read_loop(arg, 1);
+	return NULL;
+}
+
+static void *
+bc_thread2(void *arg)
+{
+	bc_read_loop(arg, 2);
+	return NULL;
+}
+
+static void
+test_broadcast_every_reader_sees_each_message_exactly_once(void)
+{
+	static struct bc c;
+	struct tide_bcast_section sec[BC_READERS] = { { 4, 10 }, { 14, 10 }, { 24, 10 } };
+	int worker = tide_test_worker_lcore();
+	pthread_t t1, t2;
+	unsigned int before = in_use(tide_mp);
+
+	memset(&c, 0, sizeof(c));
+	c.b = tide_bcast_create("tm_bcast", BC_READERS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.b);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(bc_lcore, &c, (unsigned int)worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t1, NULL, bc_thread1, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t2, NULL, bc_thread2, &c), 0);
+	for (uint32_t k = 0; k < BC_MSGS; k++) {
+		struct rte_mbuf *m = pkt(tide_mp, k, 64), *back, *extra = pkt(tide_mp, 9999, 64);
+
+		tide_msg_make(m, 1, 0);
+		tide_msg_make(extra, 1, 0);
+		CU_ASSERT_EQUAL(tide_bcast_post(c.b, m, sec), 0);
+		/* The gate is closed until every reader is done. */
+		CU_ASSERT_EQUAL(tide_bcast_post(c.b, extra, NULL), -EBUSY);
+		tide_msg_release(extra);
+		if (k % 2 == 0) {
+			CU_ASSERT_EQUAL(tide_bcast_wait(c.b, 5000 * 1000), 0);
+		} else {
+			while (!tide_bcast_complete(c.b))
+				;
+		}
+		back = tide_bcast_take(c.b);
+		CU_ASSERT_PTR_EQUAL(back, m);
+		/* Every reader wrote its section: the body is assembled. */
+		CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod_offset(m, char *, 4), "aaaaaaaaaa", 10),
+			0);
+		CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod_offset(m, char *, 14), "bbbbbbbbbb", 10),
+			0);
+		CU_ASSERT_EQUAL(memcmp(rte_pktmbuf_mtod_offset(m, char *, 24), "cccccccccc", 10),
+			0);
+		tide_msg_release(back);
+	}
+	c.stop = true;
+	rte_eal_wait_lcore((unsigned int)worker);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	for (unsigned int r = 0; r < BC_READERS; r++) {
+		unsigned int wrong = 0;
+
+		for (unsigned int k = 0; k < BC_MSGS; k++)
+			wrong += c.seen[r][k] != 1;
+		CU_ASSERT_EQUAL(wrong, 0);
+		CU_ASSERT_EQUAL(c.out_of_order[r], 0);
+	}
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	tide_bcast_free(c.b);
+}
+
+static void
+test_broadcast_refuses_misuse(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tm_bc2", 2);
+	struct tide_bcast_section overlap[2] = { { 0, 10 }, { 5, 10 } }, outside[2] = { { 0, 8 },
+		{ 60, 10 } };
+	struct rte_mbuf *m = pkt(stock_mp, 1, 64), *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NULL(tide_bcast_create("tm_bc2", 2));
+	CU_ASSERT_EQUAL(rte_errno, EEXIST);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), -EINVAL); /* not a message */
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, overlap), -EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, outside), -EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), -EAGAIN);
+	CU_ASSERT_EQUAL(tide_bcast_wait(b, 1000), -ENOENT);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), -EINVAL); /* not read yet */
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), -EAGAIN); /* once only */
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 2, &r, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), -EINVAL); /* done twice */
+	CU_ASSERT_PTR_NULL(tide_bcast_take(b));
+	CU_ASSERT_EQUAL(rte_errno, EBUSY); /* reader 1 is not done */
+	CU_ASSERT_EQUAL(tide_bcast_wait(b, 20 * 1000), -ETIMEDOUT);
+	/* Posted again after taking: every reader reads it once more. */
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 1, &r, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 1), 0);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
+	/* Freeing the exchange leaves the posted message its sender's. */
+	tide_bcast_free(b);
+	CU_ASSERT_TRUE(tide_msg_is_made(m));
+	tide_msg_release(m);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
+static void
+test_broadcast_errors_are_reported(void)
+{
+	char longname[RTE_RING_NAMESIZE + 1];
+	struct tide_bcast *b;
+	struct rte_mbuf *m = pkt(stock_mp, 1, 64), *r;
+
+	CU_ASSERT_PTR_NULL(tide_bcast_create(NULL, 1));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NULL(tide_bcast_create("", 1));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NULL(tide_bcast_create("tm_bcerr", 0));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NULL(tide_bcast_create("tm_bcerr", TIDE_BCAST_MAX_READERS + 1));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	CU_ASSERT_PTR_NULL(tide_bcast_create(longname, 1));
+	CU_ASSERT_EQUAL(rte_errno, ENAMETOOLONG);
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	CU_ASSERT_PTR_NULL(tide_bcast_create("tm_bcerr", 1));
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+#endif
+	b = tide_bcast_create("tm_bcerr", TIDE_BCAST_MAX_READERS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	tide_msg_make(m, 1, 0);
+
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_post(NULL, m, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_read(NULL, 0, &r, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, NULL, NULL), -EINVAL);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), -EAGAIN);
+	CU_ASSERT_EQUAL(rte_errno, EAGAIN);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_done(NULL, 0), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, TIDE_BCAST_MAX_READERS), -EINVAL);
+	CU_ASSERT_FALSE(tide_bcast_complete(NULL));
+	CU_ASSERT_FALSE(tide_bcast_complete(b));
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_wait(NULL, 1000), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_wait(b, 1000), -ENOENT);
+	CU_ASSERT_EQUAL(rte_errno, ENOENT);
+	CU_ASSERT_PTR_NULL(tide_bcast_take(NULL));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NULL(tide_bcast_take(b));
+	CU_ASSERT_EQUAL(rte_errno, ENOENT);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_PTR_NULL(tide_bcast_take(b));
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_wait(b, 1000), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(rte_errno, ETIMEDOUT);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), -EBUSY);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	tide_bcast_free(b); /* the posted message stays ours */
+	tide_bcast_free(NULL);
+	tide_msg_release(m);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("msg_bcast", msg_suite_init, msg_suite_fini);
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
+	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
+	CU_ADD_TEST(s, test_broadcast_errors_are_reported);
+	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "msg_bcast", true, register_tests);
+}

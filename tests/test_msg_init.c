@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Initialising the message library (tide_msg_init() in lib/msg/msg.c) under EAL, where it
+ * fails: what is refused before it, a bad configuration, no memory, a secondary process,
+ * an mbuf with no room left for the header, and a foreign field of the header's name.
+ * Each failure must leave the library uninitialised, so the successes live in the other
+ * suites. Two suites, run by separate meson tests (a dynfield cannot be unregistered):
+ * "init_errors", and "init_eexist" which takes the header's name.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "test_common.h"
+#include "tide_fault.h"
+#include "tide_msg.h"
+
+static void
+test_calls_before_init_are_refused(void)
+{
+	struct tide_xchg_params p = { .name = "ti_early", .type = TIDE_XCHG_FIFO, .size = 8,
+		.socket_id = SOCKET_ID_ANY };
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("ti_pool", 63, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *m, *px;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	m = rte_pktmbuf_alloc(mp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_msg_release_checked(m), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(m, 1, &r, &px), -EINVAL);
+	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 0);
+	CU_ASSERT_EQUAL(tide_stage_list(0, NULL, 0), 0);
+	tide_msg_fini(); /* nothing to release: a no-op */
+	rte_pktmbuf_free(m);
+	rte_mempool_free(mp);
+}
+
+static void
+test_a_bad_configuration_is_refused(void)
+{
+	struct tide_msg_conf conf = { .nb_proxies = TIDE_MSG_MAX_PROXIES + 1,
+		.socket_id = SOCKET_ID_ANY };
+
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_init(&conf), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	conf.nb_proxies = 16;
+	conf.socket_id = 4096;
+	CU_ASSERT_EQUAL(tide_msg_init(&conf), -EINVAL);
+	conf.socket_id = -7;
+	CU_ASSERT_EQUAL(tide_msg_init(&conf), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+}
+
+static void
+test_no_memory_for_the_proxies_is_enomem(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	struct tide_msg_conf conf = { .nb_proxies = 16, .socket_id = SOCKET_ID_ANY };
+
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_init(&conf), -ENOMEM);
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	/* Still not initialised: an exchange is refused. */
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&(struct tide_xchg_params){ .name = "ti_x",
+		.type = TIDE_XCHG_FIFO, .size = 8, .socket_id = SOCKET_ID_ANY }));
+#else
+	printf("\n    (needs -Dfault_injection=true) ");
+#endif
+}
+
+/* Runs only in the secondary that the test below starts. */
+static void
+test_secondary_child_init_is_enotsup(void)
+{
+	if (!tide_test_is_secondary())
+		return;
+	CU_ASSERT_EQUAL(rte_eal_process_type(), RTE_PROC_SECONDARY);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_init(NULL), -ENOTSUP);
+	CU_ASSERT_EQUAL(rte_errno, ENOTSUP);
+}
+
+static void
+test_init_in_a_secondary_process_is_enotsup(void)
+{
+	if (tide_test_is_secondary())
+		return;
+	CU_ASSERT_EQUAL(tide_test_run_secondary("test_secondary_child_init_is_enotsup"), 0);
+}
+
+/* Fill every byte the mbuf has for dynfields: the header finds no room. Last of its suite
+ * (nothing can be registered after it).
+ */
+static void
+test_an_mbuf_without_room_is_enospc(void)
+{
+	char name[RTE_MBUF_DYN_NAMESIZE];
+	unsigned int fields = 0;
+
+	if (tide_test_is_secondary())
+		return;
+	for (;;) {
+		struct rte_mbuf_dynfield f = { .size = 1, .align = 1 };
+
+		snprintf(name, sizeof(name), "ti_fill_%u", fields);
+		snprintf(f.name, sizeof(f.name), "%s", name);
+		if (rte_mbuf_dynfield_register(&f) < 0)
+			break;
+		fields++;
+	}
+	CU_ASSERT_EQUAL(rte_errno, ENOENT);
+	CU_ASSERT(fields >= sizeof(struct tide_msg_hdr));
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_init(NULL), -ENOSPC);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+}
+
+/* Another copy of the library (of another version, say) took the header's name. */
+static void
+test_a_foreign_field_of_the_header_name_is_eexist(void)
+{
+	struct rte_mbuf_dynfield f = { .name = "tide_msg_hdr", .size = 4, .align = 4 };
+
+	CU_ASSERT_FATAL(rte_mbuf_dynfield_register(&f) >= 0);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_init(NULL), -EEXIST);
+	CU_ASSERT_EQUAL(rte_errno, EEXIST);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("init_errors", NULL, NULL);
+	CU_pSuite e = CU_add_suite("init_eexist", NULL, NULL);
+
+	if (s == NULL || e == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_calls_before_init_are_refused);
+	CU_ADD_TEST(s, test_a_bad_configuration_is_refused);
+	CU_ADD_TEST(s, test_no_memory_for_the_proxies_is_enomem);
+	CU_ADD_TEST(s, test_init_in_a_secondary_process_is_enotsup);
+	CU_ADD_TEST(s, test_secondary_child_init_is_enotsup);
+	CU_ADD_TEST(s, test_an_mbuf_without_room_is_enospc);
+	CU_ADD_TEST(e, test_a_foreign_field_of_the_header_name_is_eexist);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "msg_init", true, register_tests);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <CUnit/Basic.h>
+
+#include "test_msg_util.h"
+#include "test_pool_util.h"
+#include "tide_pool.h"
+
+struct rte_mempool *tide_mp;
+struct rte_mempool *stock_mp;
+
+unsigned int
+in_use(struct rte_mempool *mp)
+{
+	if (tide_pool_is_elastic(mp)) {
+		struct tide_pool_stats st;
+
+		tide_pool_stats_get(mp, &st);
+		return (unsigned int)(st.nb_in_use);
+	}
+	return rte_mempool_in_use_count(mp);
+}
+
+int
+msg_suite_init(void)
+{
+	struct tide_msg_conf conf = { .nb_proxies = NB_PROXIES, .socket_id = SOCKET_ID_ANY };
+	struct tide_pool_params p;
+
+	if (tide_msg_init(&conf) != 0)
+		return -1;
+	pool_params(&p, "tm_tide", 16 * MB, 8 * MB, 256 * MB, 0);
+	tide_mp = tide_pool_create(&p);
+	stock_mp = rte_pktmbuf_pool_create("tm_stock", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	return tide_mp != NULL && stock_mp != NULL ? 0 : -1;
+}
+
+int
+msg_suite_fini(void)
+{
+	tide_pool_free(tide_mp);
+	rte_mempool_free(stock_mp);
+	return 0;
+}
+
+struct rte_mbuf *
+pkt(struct rte_mempool *mp, uint32_t seq, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rte_pktmbuf_append(m, len));
+	*rte_pktmbuf_mtod(m, uint32_t *) = seq;
+	return m;
+}
+
+uint32_t
+seq_of(struct rte_mbuf *m)
+{
+	return *rte_pktmbuf_mtod(m, uint32_t *);
+}
+
+struct tide_xchg *
+xchg(const char *name, enum tide_xchg_type type, unsigned int size, unsigned int levels)
+{
+	struct tide_xchg_params p = {
+		.name = name, .type = type, .size = size, .nb_prio = levels,
+		.socket_id = SOCKET_ID_ANY,
+	};
+	struct tide_xchg *x = tide_xchg_create(&p);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	return x;
+}
+
+uint32_t
+thread_rand(uint64_t *state, uint32_t bound)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (uint32_t)((*state >> 11) % bound);
+}
+
+void
+test_nothing_leaked_at_the_end(void)
+{
+	CU_ASSERT_EQUAL(tide_msg_leak_report(stdout), 0);
+	CU_ASSERT_EQUAL(in_use(tide_mp), 0);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}

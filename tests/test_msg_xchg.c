@@ -1,0 +1,825 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Exchanges (lib/msg/msg_xchg.c and the inline send and receive of tide_msg.h) under EAL:
+ * FIFO and priority order, full levels, the RX and TX stage forms, order with 2 lcores and
+ * non-EAL threads, many senders and receivers taking turns on tiny levels, the blocking
+ * receive, and every error the calls document.
+ */
+
+#define _GNU_SOURCE /* gettid */
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "test_common.h"
+#include "test_msg_util.h"
+#include "tide_fault.h"
+#include "tide_msg.h"
+
+/* ---- FIFO and priority order ---- */
+
+static void
+test_fifo_exchange_keeps_order(void)
+{
+	struct tide_xchg *x = xchg("tm_fifo", TIDE_XCHG_FIFO, 1024, 0);
+	struct rte_mbuf *m[64];
+	uint32_t next = 0;
+
+	for (uint32_t b = 0; b < 10; b++) {
+		for (int i = 0; i < 64; i++) {
+			m[i] = pkt(tide_mp, b * 64 + i, 64);
+			tide_msg_make(m[i], 1, 0);
+		}
+		CU_ASSERT_EQUAL(tide_xchg_send_burst(x, m, 64), 64);
+		CU_ASSERT_EQUAL(tide_msg_owner(m[0]), TIDE_STAGE_NONE);
+	}
+	CU_ASSERT_EQUAL(tide_xchg_count(x), 640);
+	while (next < 640) {
+		unsigned int n = tide_xchg_recv_burst(x, m, 50, 2);
+
+		CU_ASSERT_FATAL(n > 0);
+		for (unsigned int i = 0; i < n; i++) {
+			CU_ASSERT_EQUAL(seq_of(m[i]), next++);
+			CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 2);
+		}
+		tide_msg_release_burst(m, n);
+	}
+	CU_ASSERT_EQUAL(tide_xchg_recv_burst(x, m, 50, 2), 0);
+	tide_xchg_free(x);
+}
+
+/* Receives read the ring's slots in place: a burst that runs past the ring's end must come
+ * out whole, in order, each header written (owner, or unmade), on both kinds of exchange.
+ */
+static void
+test_receives_that_wrap_the_ring_keep_order_and_write_every_header(void)
+{
+	struct tide_xchg *x[2] = { xchg("tm_wrap", TIDE_XCHG_FIFO, 7, 0),
+		xchg("tm_wrap_p", TIDE_XCHG_PRIO, 7, 2) };
+	unsigned int before = in_use(tide_mp);
+
+	for (unsigned int k = 0; k < 2; k++) {
+		uint32_t sent = 0, next = 0;
+
+		/* Bursts of 5 and 3 through 8 slots: every few rounds a receive wraps. */
+		for (unsigned int round = 0; round < 40; round++) {
+			struct rte_mbuf *m[5];
+			unsigned int n;
+
+			for (int i = 0; i < 5; i++)
+				m[i] = pkt(tide_mp, sent + (uint32_t)i, 64);
+			CU_ASSERT_EQUAL_FATAL(tide_xchg_make_send_burst(x[k], m, 5, 1, 1), 5);
+			sent += 5;
+			while ((n = round % 2 ? tide_xchg_recv_unmake_burst(x[k], m, 3)
+					      : tide_xchg_recv_burst(x[k], m, 3, 4)) > 0) {
+				for (unsigned int i = 0; i < n; i++) {
+					CU_ASSERT_EQUAL(seq_of(m[i]), next++);
+					if (round % 2) {
+						CU_ASSERT_FALSE(tide_msg_is_made(m[i]));
+					} else {
+						CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+						CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 4);
+					}
+				}
+				if (round % 2)
+					rte_pktmbuf_free_bulk(m, n);
+				else
+					tide_msg_release_burst(m, n);
+			}
+		}
+		CU_ASSERT_EQUAL(next, sent);
+		tide_xchg_free(x[k]);
+	}
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+}
+
+/* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
+static void
+test_stage_forms_make_send_and_receive_unmake(void)
+{
+	struct tide_xchg *x = xchg("tm_forms", TIDE_XCHG_FIFO, 63, 0);
+	struct tide_xchg *px = xchg("tm_forms_p", TIDE_XCHG_PRIO, 64, 3);
+	struct rte_mbuf *m[80], *got[80];
+	unsigned int before = in_use(tide_mp), sent, n;
+	int st = tide_stage_register("tm_forms_rx");
+
+	CU_ASSERT_FATAL(st >= 0);
+
+	for (int i = 0; i < 80; i++)
+		m[i] = pkt(tide_mp, (uint32_t)i, 64);
+	/* 80 bare mbufs into an exchange of 63: the rest stay, made and held by the stage. */
+	sent = tide_xchg_make_send_burst(x, m, 80, (uint16_t)st, 1);
+	CU_ASSERT_EQUAL(sent, 63);
+	for (unsigned int i = 0; i < sent; i++) {
+		CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+		CU_ASSERT_EQUAL(tide_msg_owner(m[i]), TIDE_STAGE_NONE);
+		CU_ASSERT_EQUAL(tide_msg_prio(m[i]), 1);
+	}
+	for (unsigned int i = sent; i < 80; i++) {
+		CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+		CU_ASSERT_EQUAL(tide_msg_owner(m[i]), st);
+		CU_ASSERT_EQUAL(seq_of(m[i]), i);
+	}
+	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)st, NULL, 0), (int)(80 - sent));
+	/* Out they come bare, in order, ready for rte_eth_tx_burst(). */
+	n = tide_xchg_recv_unmake_burst(x, got, 80);
+	CU_ASSERT_EQUAL(n, sent);
+	for (unsigned int i = 0; i < n; i++) {
+		CU_ASSERT_FALSE(tide_msg_is_made(got[i]));
+		CU_ASSERT_EQUAL(seq_of(got[i]), i);
+		CU_ASSERT_EQUAL(rte_mbuf_check(got[i], 1, NULL), 0);
+	}
+	rte_pktmbuf_free_bulk(got, n);
+	tide_msg_release_burst(&m[sent], 80 - sent);
+	/* On a priority exchange the burst goes to its level (clamped to the top). */
+	for (int i = 0; i < 4; i++)
+		m[i] = pkt(tide_mp, (uint32_t)i, 64);
+	CU_ASSERT_EQUAL(tide_xchg_make_send_burst(px, m, 2, 4, 0), 2);
+	CU_ASSERT_EQUAL(tide_xchg_make_send_burst(px, &m[2], 2, 4, 9), 2);
+	CU_ASSERT_EQUAL(tide_xchg_recv_burst(px, got, 4, 5), 4);
+	CU_ASSERT_EQUAL(seq_of(got[0]), 2);
+	CU_ASSERT_EQUAL(seq_of(got[2]), 0);
+	CU_ASSERT_EQUAL(tide_msg_prio(got[0]), 9);
+	CU_ASSERT_EQUAL(tide_msg_owner(got[0]), 5);
+	tide_msg_release_burst(got, 4);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	tide_xchg_free(x);
+	tide_xchg_free(px);
+	tide_stage_unregister((uint16_t)st);
+}
+
+static void
+test_priority_exchange_serves_highest_first_fifo_within(void)
+{
+	struct tide_xchg *x = xchg("tm_prio", TIDE_XCHG_PRIO, 256, 4);
+	struct rte_mbuf *m[200];
+	uint32_t last[4] = { 0 };
+	int lvl = 3;
+
+	/* Interleaved levels; seq carries level * 1000 + order within the level. */
+	for (uint32_t i = 0; i < 200; i++) {
+		uint8_t p = (uint8_t)((i * 7) % 4);
+
+		m[i] = pkt(tide_mp, p * 1000 + last[p]++, 64);
+		tide_msg_make(m[i], 1, p);
+	}
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(x, m, 200), 200);
+	memset(last, 0, sizeof(last));
+	for (unsigned int got = 0; got < 200;) {
+		unsigned int n = tide_xchg_recv_burst(x, m, 33, 2);
+
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t s = seq_of(m[i]);
+			int p = tide_msg_prio(m[i]);
+
+			/* The receiver learns the level; levels only go down; FIFO within. */
+			CU_ASSERT_EQUAL((int)(s / 1000), p);
+			CU_ASSERT(p <= lvl);
+			lvl = p;
+			CU_ASSERT_EQUAL(s % 1000, last[p]++);
+		}
+		tide_msg_release_burst(m, n);
+		got += n;
+	}
+	tide_xchg_free(x);
+}
+
+static void
+test_a_full_exchange_refuses_and_the_caller_keeps_the_rest(void)
+{
+	struct tide_xchg *x = xchg("tm_full", TIDE_XCHG_FIFO, 8, 0);
+	struct rte_mbuf *m[40];
+	unsigned int sent;
+
+	for (int i = 0; i < 40; i++) {
+		m[i] = pkt(stock_mp, (uint32_t)i, 64);
+		tide_msg_make(m[i], 1, 0);
+	}
+	sent = tide_xchg_send_burst(x, m, 40);
+	CU_ASSERT(sent >= 8 && sent < 40);
+	/* What was not sent is still ours, untouched, in order. */
+	for (unsigned int i = sent; i < 40; i++) {
+		CU_ASSERT_EQUAL(seq_of(m[i]), i);
+		CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 1);
+	}
+	tide_msg_release_burst(&m[sent], 40 - sent);
+	tide_xchg_free(x); /* releases what it holds */
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
+static void
+test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order(void)
+{
+	struct tide_xchg *x = xchg("tm_part", TIDE_XCHG_PRIO, 4, 2);
+	struct rte_mbuf *fill[8], *m[6], *got[16];
+	unsigned int sent, n;
+
+	/* Level 1 takes 7: leave room for one. */
+	for (int i = 0; i < 6; i++) {
+		fill[i] = pkt(stock_mp, 100 + i, 64);
+		tide_msg_make(fill[i], 1, 1);
+	}
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(x, fill, 6), 6);
+	/* a0 b1 c0 d1 e0 f1: all of level 0 fits, one of level 1. */
+	for (int i = 0; i < 6; i++) {
+		m[i] = pkt(stock_mp, (uint32_t)i, 64);
+		tide_msg_make(m[i], 1, (uint8_t)(i % 2));
+	}
+	sent = tide_xchg_send_burst(x, m, 6);
+	CU_ASSERT_EQUAL(sent, 4);
+	CU_ASSERT_EQUAL(seq_of(m[4]), 3); /* d, then f: refused, in order, ours */
+	CU_ASSERT_EQUAL(seq_of(m[5]), 5);
+	CU_ASSERT_EQUAL(tide_msg_owner(m[4]), 1);
+	tide_msg_release_burst(&m[4], 2);
+	/* Level 1 first (the fill, then b), then level 0 in order: a, c, e. */
+	n = tide_xchg_recv_burst(x, got, 16, 2);
+	CU_ASSERT_EQUAL_FATAL(n, 10);
+	CU_ASSERT_EQUAL(seq_of(got[5]), 105);
+	CU_ASSERT_EQUAL(seq_of(got[6]), 1);
+	CU_ASSERT_EQUAL(seq_of(got[7]), 0);
+	CU_ASSERT_EQUAL(seq_of(got[8]), 2);
+	CU_ASSERT_EQUAL(seq_of(got[9]), 4);
+	tide_msg_release_burst(got, n);
+	tide_xchg_free(x);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
+/* ---- concurrency: 2 producers and 2 consumers (lcores and non-EAL threads) ---- */
+
+#define CONC_PER_PRODUCER 20000
+#define CONC_LEVELS 3
+
+struct conc {
+	struct tide_xchg *x;
+	volatile int producers_done;
+	uint64_t received;
+	uint64_t order_errors;
+	uint64_t prio_errors;
+};
+
+/* Producer p sends seq = p << 24 | level << 20 | counter-within-level. */
+static void
+conc_produce(struct conc *c, uint32_t p)
+{
+	uint32_t count[CONC_LEVELS] = { 0 };
+	uint64_t rnd = 0x2545f4914f6cdd1dull * (p + 1);
+	struct rte_mbuf *m[16];
+	unsigned int total = 0;
+
+	while (total < CONC_PER_PRODUCER) {
+		unsigned int n = RTE_MIN(16u, CONC_PER_PRODUCER - total), sent = 0;
+
+		if (rte_pktmbuf_alloc_bulk(tide_mp, m, n) != 0)
+			continue;
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t lvl = (uint8_t)thread_rand(&rnd, CONC_LEVELS);
+
+			rte_pktmbuf_append(m[i], 64);
+			*rte_pktmbuf_mtod(m[i], uint32_t *) = p << 24 | (uint32_t)lvl << 20 |
+				count[lvl]++;
+			tide_msg_make(m[i], (uint16_t)p, lvl);
+		}
+		while (sent < n)
+			sent += tide_xchg_send_burst(c->x, &m[sent], n - sent);
+		total += n;
+	}
+	__atomic_fetch_add(&c->producers_done, 1, __ATOMIC_RELEASE);
+}
+
+/* Each consumer sees, per producer and level, increasing counters. */
+static void
+conc_consume(struct conc *c, uint16_t stage)
+{
+	uint32_t last[2][CONC_LEVELS];
+	struct rte_mbuf *m[32];
+
+	memset(last, 0xff, sizeof(last));
+	for (;;) {
+		unsigned int n = tide_xchg_recv_burst(c->x, m, 32, stage);
+
+		if (n == 0) {
+			if (__atomic_load_n(&c->producers_done, __ATOMIC_ACQUIRE) == 2 &&
+					tide_xchg_count(c->x) == 0)
+				break;
+			continue;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t s = seq_of(m[i]), p = s >> 24, lvl = (s >> 20) & 0xf;
+			uint32_t k = s & 0xfffff;
+
+			if (p > 1 || lvl >= CONC_LEVELS || lvl != tide_msg_prio(m[i]))
+				__atomic_fetch_add(&c->prio_errors, 1, __ATOMIC_RELAXED);
+			else if (last[p][lvl] != UINT32_MAX && k <= last[p][lvl])
+				__atomic_fetch_add(&c->order_errors, 1, __ATOMIC_RELAXED);
+			else
+				last[p][lvl] = k;
+		}
+		tide_msg_release_burst(m, n);
+		__atomic_fetch_add(&c->received, n, __ATOMIC_RELAXED);
+	}
+}
+
+static int
+conc_lcore(void *arg)
+{
+	conc_produce(arg, 0);
+	conc_consume(arg, 10);
+	return 0;
+}
+
+static void *
+conc_producer_thread(void *arg)
+{
+	conc_produce(arg, 1);
+	return NULL;
+}
+
+static void *
+conc_consumer_thread(void *arg)
+{
+	conc_consume(arg, 11);
+	return NULL;
+}
+
+static void
+test_order_holds_with_two_lcores_and_threads(void)
+{
+	struct conc c = { .x = xchg("tm_conc", TIDE_XCHG_PRIO, 512, CONC_LEVELS) };
+	int worker = tide_test_worker_lcore();
+	unsigned int before = in_use(tide_mp);
+	pthread_t prod, cons;
+
+	CU_ASSERT_FATAL(worker >= 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&cons, NULL, conc_consumer_thread, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&prod, NULL, conc_producer_thread, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(conc_lcore, &c, (unsigned int)worker), 0);
+	conc_consume(&c, 12);
+	pthread_join(prod, NULL);
+	pthread_join(cons, NULL);
+	rte_eal_wait_lcore((unsigned int)worker);
+	CU_ASSERT_EQUAL(c.received, 2 * CONC_PER_PRODUCER);
+	CU_ASSERT_EQUAL(c.order_errors, 0);
+	CU_ASSERT_EQUAL(c.prio_errors, 0);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	tide_xchg_free(c.x);
+}
+
+/* ---- the rings under an exchange, under stress ---- */
+
+#define STRESS_THREADS 4
+#define STRESS_PER_SENDER 20000
+#define STRESS_LEVELS 4
+
+struct stress {
+	struct tide_xchg *x;
+	unsigned int senders, receivers;
+	int senders_done;
+	uint32_t *seen;       /* times each message id was received */
+	uint64_t received;
+	uint64_t order_errors;
+	uint64_t level_errors;
+	unsigned int next_id; /* thread ids handed out */
+};
+
+/* Sender p: id = p * STRESS_PER_SENDER + k; the payload says p, level, count in level. */
+static void *
+stress_send(void *arg)
+{
+	struct stress *st = arg;
+	uint32_t p = __atomic_fetch_add(&st->next_id, 1, __ATOMIC_RELAXED);
+	uint32_t count[STRESS_LEVELS] = { 0 }, k = 0, full = 0;
+	uint64_t rnd = 0x9e3779b97f4a7c15ull * (p + 1);
+	struct rte_mbuf *m[8];
+
+	while (k < STRESS_PER_SENDER) {
+		unsigned int n = RTE_MIN(1u + thread_rand(&rnd, 8), STRESS_PER_SENDER - k);
+		unsigned int sent = 0;
+
+		if (rte_pktmbuf_alloc_bulk(tide_mp, m, n) != 0)
+			continue;
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t lvl = (uint8_t)thread_rand(&rnd, STRESS_LEVELS);
+			uint32_t *d = (uint32_t *)rte_pktmbuf_append(m[i], 12);
+
+			d[0] = p * STRESS_PER_SENDER + k + i;
+			d[1] = lvl;
+			d[2] = count[lvl]++;
+			tide_msg_make(m[i], 20, lvl);
+		}
+		/* A full level refuses: what did not go is at the back, in order. */
+		while (sent < n) {
+			unsigned int k2 = tide_xchg_send_burst(st->x, &m[sent], n - sent);
+
+			if (k2 == 0 && ++full % 1024 == 0)
+				sched_yield(); /* full for long: a receiver may need the CPU */
+			sent += k2;
+		}
+		k += n;
+	}
+	__atomic_fetch_add(&st->senders_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Each receiver sees, per sender and level, counts that only grow; every id once. */
+static void *
+stress_recv(void *arg)
+{
+	struct stress *st = arg;
+	uint32_t last[STRESS_THREADS][STRESS_LEVELS], empty = 0;
+	uint64_t rnd = (uint64_t)(uintptr_t)&last | 1;
+	struct rte_mbuf *m[16];
+
+	memset(last, 0xff, sizeof(last));
+	for (;;) {
+		unsigned int n = tide_xchg_recv_burst(st->x, m, 1 + thread_rand(&rnd, 16),
+			21);
+
+		if (n == 0) {
+			if (__atomic_load_n(&st->senders_done, __ATOMIC_ACQUIRE) ==
+					(int)__atomic_load_n(&st->senders, __ATOMIC_ACQUIRE) &&
+					tide_xchg_count(st->x) == 0)
+				break;
+			if (++empty % 1024 == 0)
+				sched_yield(); /* empty for long: a sender may need the CPU */
+			continue;
+		}
+		for (unsigned int i = 0; i < n; i++) {
+			const uint32_t *d = rte_pktmbuf_mtod(m[i], const uint32_t *);
+			uint32_t p = d[0] / STRESS_PER_SENDER;
+
+			if (p >= __atomic_load_n(&st->senders, __ATOMIC_RELAXED) ||
+					d[1] >= STRESS_LEVELS ||
+					d[1] != tide_msg_prio(m[i]) || tide_msg_owner(m[i]) != 21) {
+				__atomic_fetch_add(&st->level_errors, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			if (last[p][d[1]] != UINT32_MAX && d[2] <= last[p][d[1]])
+				__atomic_fetch_add(&st->order_errors, 1, __ATOMIC_RELAXED);
+			last[p][d[1]] = d[2];
+			__atomic_fetch_add(&st->seen[d[0]], 1, __ATOMIC_RELAXED);
+		}
+		tide_msg_release_burst(m, n);
+		__atomic_fetch_add(&st->received, n, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* @p senders and @p receivers threads on a priority exchange of @p size messages a level. */
+static void
+stress_run(const char *name, unsigned int size, unsigned int flags, unsigned int senders,
+	unsigned int receivers)
+{
+	struct tide_xchg_params p = {
+		.name = name, .type = TIDE_XCHG_PRIO, .size = size, .nb_prio = STRESS_LEVELS,
+		.socket_id = SOCKET_ID_ANY, .flags = flags,
+	};
+	struct stress st = { .senders = senders, .receivers = receivers };
+	pthread_t snd[STRESS_THREADS], rcv[STRESS_THREADS];
+	unsigned int before = in_use(tide_mp), once = 0, nr, ns;
+
+	st.x = tide_xchg_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st.x);
+	st.seen = calloc(senders * STRESS_PER_SENDER, sizeof(st.seen[0]));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st.seen);
+	/* Receivers end once every sender that started is done: a sender that could not
+	 * start is not waited for (and the test fails on the count).
+	 */
+	for (nr = 0; nr < receivers; nr++)
+		if (tide_test_thread_anywhere(&rcv[nr], stress_recv, &st) != 0)
+			break;
+	for (ns = 0; nr == receivers && ns < senders; ns++)
+		if (tide_test_thread_anywhere(&snd[ns], stress_send, &st) != 0)
+			break;
+	__atomic_store_n(&st.senders, ns, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(nr, receivers);
+	CU_ASSERT_EQUAL(ns, senders);
+	for (unsigned int i = 0; i < ns; i++)
+		pthread_join(snd[i], NULL);
+	for (unsigned int i = 0; i < nr; i++)
+		pthread_join(rcv[i], NULL);
+	for (unsigned int i = 0; i < senders * STRESS_PER_SENDER; i++)
+		once += st.seen[i] == 1;
+	CU_ASSERT_EQUAL(st.received, senders * STRESS_PER_SENDER);
+	CU_ASSERT_EQUAL(once, senders * STRESS_PER_SENDER);
+	CU_ASSERT_EQUAL(st.order_errors, 0);
+	CU_ASSERT_EQUAL(st.level_errors, 0);
+	CU_ASSERT_EQUAL(tide_xchg_count(st.x), 0);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	free(st.seen);
+	tide_xchg_free(st.x);
+}
+
+/* Many senders and receivers take turns on levels of 3 messages: full and empty all the
+ * time, every slot reused thousands of times (the 32-bit wrap of positions: below). */
+static void
+test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing(void)
+{
+	stress_run("tm_stress", 2, 0, STRESS_THREADS, STRESS_THREADS);
+}
+
+/* Declared single sender and receiver: no turns, the same guarantees. */
+static void
+test_a_single_sender_and_receiver_exchange_keeps_every_guarantee(void)
+{
+	stress_run("tm_spsc", 2, TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, 1, 1);
+	stress_run("tm_spsc_big", 1000, TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, 1, 1);
+}
+
+/* ---- blocking receive ---- */
+
+struct waiter {
+	struct tide_xchg *x;
+	uint64_t timeout_us;
+	pid_t tid;
+	int ret;
+	int done;
+	struct rte_mbuf *m[4];
+	double cpu_ms, wall_ms;
+};
+
+static double
+thread_cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *
+waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	double cpu0 = thread_cpu_ms();
+	uint64_t t0 = tide_test_now_ns();
+
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	w->ret = tide_xchg_recv_wait(w->x, w->m, 4, 3, w->timeout_us);
+	w->cpu_ms = thread_cpu_ms() - cpu0;
+	w->wall_ms = (tide_test_now_ns() - t0) / 1e6;
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The waiter announced itself to senders and its thread sleeps in the kernel. */
+static bool
+waiter_asleep(void *arg)
+{
+	struct waiter *w = arg;
+	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+
+	return tid != 0 && __atomic_load_n(&w->x->sleepers, __ATOMIC_ACQUIRE) == 1 &&
+		tide_test_thread_state(tid) == 'S';
+}
+
+/*
+ * A receiver with nothing to take sleeps (announced to senders, its thread asleep in the
+ * kernel, not returned) until a send wakes it; with a time limit it returns -ETIMEDOUT,
+ * not before the limit. Waited for by looking, not by sleeping a while.
+ */
+static void
+test_blocking_receive_sleeps_until_a_send(void)
+{
+	struct waiter w = { .x = xchg("tm_wait", TIDE_XCHG_FIFO, 64, 0) };
+	struct rte_mbuf *m = pkt(tide_mp, 99, 64);
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
+	CU_ASSERT_FATAL(tide_test_wait(waiter_asleep, &w, 10000));
+	CU_ASSERT_EQUAL(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), 0);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(w.x, &m, 1), 1);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(w.ret, 1);
+	CU_ASSERT_PTR_EQUAL(w.m[0], m);
+	CU_ASSERT_EQUAL(tide_msg_owner(m), 3);
+	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	/* It slept: its whole life cost a few system calls, not a spin. */
+	printf("\n    waited %.0f ms using %.2f ms of CPU ", w.wall_ms, w.cpu_ms);
+	CU_ASSERT(w.cpu_ms < 20);
+	tide_msg_release(m);
+
+	w.timeout_us = 50 * 1000;
+	w.tid = 0;
+	w.done = 0;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(w.ret, -ETIMEDOUT);
+	CU_ASSERT(w.wall_ms >= 50); /* the deadline is on the monotonic clock */
+	CU_ASSERT(w.cpu_ms < 20);
+	tide_xchg_free(w.x);
+}
+
+/*
+ * A receiver blocked with no time limit is woken for every message: one message at a
+ * time, each waited for by a receiver free to run on any CPU; the sender waits (2 s at
+ * most) for each to arrive. A lost wake-up leaves the receiver asleep with a message
+ * waiting. (This catches a receive that does not look again after announcing itself; the
+ * store-load window the fences close is a few nanoseconds wide, too narrow to hit here.)
+ */
+#define PINGS 20000
+
+struct ping {
+	struct tide_xchg *x;
+	uint32_t got;
+	int ret;
+	int exited;
+};
+
+static void *
+ping_receiver(void *arg)
+{
+	struct ping *pg = arg;
+	struct rte_mbuf *m;
+
+	while (__atomic_load_n(&pg->got, __ATOMIC_RELAXED) < PINGS) {
+		pg->ret = tide_xchg_recv_wait(pg->x, &m, 1, 4, 0);
+		if (pg->ret != 1)
+			break;
+		tide_msg_release(m);
+		__atomic_fetch_add(&pg->got, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&pg->exited, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void
+test_a_blocked_receiver_is_never_left_asleep(void)
+{
+	struct ping pg = { .x = xchg("tm_ping", TIDE_XCHG_FIFO, 8, 1) };
+	unsigned int before = in_use(stock_mp), lost = 0;
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, ping_receiver, &pg), 0);
+	for (uint32_t i = 0; i < PINGS; i++) {
+		struct rte_mbuf *m = pkt(stock_mp, i, 64);
+		uint64_t t0;
+
+		tide_msg_make(m, 3, 0);
+		CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(pg.x, &m, 1), 1);
+		t0 = tide_test_now_ns();
+		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) <= i &&
+				tide_test_now_ns() - t0 <= 2000000000ull &&
+				!__atomic_load_n(&pg.exited, __ATOMIC_ACQUIRE))
+			;
+		/* Counted as lost only if it is still not there (the receiver counts, then
+		 * may exit, between two of the looks above).
+		 */
+		if (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) <= i) {
+			lost++;
+			break;
+		}
+	}
+	CU_ASSERT_EQUAL(lost, 0);
+	if (lost > 0) {
+		/* Wake it with a message it can take, so that it ends. */
+		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) < PINGS &&
+				!__atomic_load_n(&pg.exited, __ATOMIC_ACQUIRE)) {
+			struct rte_mbuf *m = pkt(stock_mp, 0, 64);
+
+			tide_msg_make(m, 3, 0);
+			if (tide_xchg_send_burst(pg.x, &m, 1) != 1)
+				tide_msg_release(m);
+			rte_delay_us_sleep(100);
+		}
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(pg.ret, 1);
+	CU_ASSERT_EQUAL(pg.got, PINGS);
+	tide_xchg_free(pg.x);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+}
+
+/* ---- bad arguments: every documented error ---- */
+
+static void
+test_bad_exchange_parameters_are_refused(void)
+{
+	struct tide_xchg_params p = { .name = "tm_bad", .type = TIDE_XCHG_PRIO, .size = 16,
+		.nb_prio = 1, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *x;
+
+	CU_ASSERT_PTR_NULL(tide_xchg_create(NULL));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	p.nb_prio = TIDE_XCHG_MAX_PRIO + 1;
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	p.nb_prio = 2;
+	p.size = 0;
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	p.size = 16;
+	p.flags = 1u << 7; /* unknown */
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.flags = 0;
+	p.size = 1u << 29; /* 2^30 slots a level, 2^31 pointers for the two levels */
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.size = UINT32_MAX; /* size + 1 overflows */
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.size = 16;
+	p.name = "a_name_much_too_long_for_a_ring";
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, ENAMETOOLONG);
+	p.name = "tm_bad";
+	x = tide_xchg_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EEXIST);
+	CU_ASSERT_PTR_EQUAL(tide_xchg_lookup("tm_bad"), x);
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_none"));
+	CU_ASSERT_EQUAL(tide_xchg_recv_wait(x, NULL, 1, 0, 0), -EINVAL);
+	tide_xchg_free(x);
+	tide_xchg_free(NULL);
+}
+
+static void
+test_lookup_and_receive_errors_are_reported(void)
+{
+	struct tide_xchg *x = xchg("tm_errs", TIDE_XCHG_FIFO, 8, 0);
+	struct rte_mbuf *m;
+
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup(NULL));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_none"));
+	CU_ASSERT_EQUAL(rte_errno, ENOENT);
+	CU_ASSERT_PTR_EQUAL(tide_xchg_lookup("tm_errs"), x);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_xchg_recv_wait(NULL, &m, 1, 0, 1000), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_xchg_recv_wait(x, &m, 0, 0, 1000), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_xchg_recv_wait(x, &m, 1, 0, 1000), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(rte_errno, ETIMEDOUT);
+	CU_ASSERT_EQUAL(tide_xchg_count(x), 0);
+	tide_xchg_free(x);
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_errs"));
+}
+
+static void
+test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused(void)
+{
+	struct tide_xchg_params p = { .name = "tm_sock", .type = TIDE_XCHG_FIFO, .size = 16,
+		.socket_id = 4096 };
+
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.socket_id = -5;
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	p.socket_id = SOCKET_ID_ANY;
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&p));
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	/* Nothing of it was left behind: the name is free. */
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_sock"));
+#endif
+	tide_xchg_free(xchg("tm_sock", TIDE_XCHG_FIFO, 16, 0));
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("msg_xchg", msg_suite_init, msg_suite_fini);
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_fifo_exchange_keeps_order);
+	CU_ADD_TEST(s, test_receives_that_wrap_the_ring_keep_order_and_write_every_header);
+	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
+	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
+	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
+	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
+	CU_ADD_TEST(s, test_order_holds_with_two_lcores_and_threads);
+	CU_ADD_TEST(s, test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing);
+	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);
+	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
+	CU_ADD_TEST(s, test_a_blocked_receiver_is_never_left_asleep);
+	CU_ADD_TEST(s, test_bad_exchange_parameters_are_refused);
+	CU_ADD_TEST(s, test_lookup_and_receive_errors_are_reported);
+	CU_ADD_TEST(s, test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused);
+	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "msg_xchg", true, register_tests);
+}

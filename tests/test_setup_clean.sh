@@ -1,0 +1,117 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# scripts/setup.sh --clean against real DPDK processes: two of them (hugepage_holder) hold
+# 64 MB each, without --huge-unlink; one is killed with -9. Its hugepage files must be
+# found and removed, giving their pages back (the mount's usage and HugePages_Free); the
+# live one's files are left alone (and it lives on). Then the second is killed and cleaned
+# up too. The holders use a hugetlbfs mount of the test's own: any DPDK start deletes the
+# stale files of the mounts it uses, and other DPDK programs may start meanwhile.
+# HugePages_Free is the whole machine's: if others took pages meanwhile, the round is
+# tried again.
+#   test_setup_clean.sh HOLDER SOURCEDIR
+set -eu
+holder=$1
+src=$2
+[ "$(id -u)" -eq 0 ] || { echo "needs root (a hugetlbfs mount, every process's files)"; exit 77; }
+tmp=$(mktemp -d /tmp/tide-clean.XXXXXX)
+mount=$tmp/huge
+pids=""
+prefixes=""
+# shellcheck disable=SC2317 # (run by the trap)
+cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	for x in $prefixes; do rm -rf "/var/run/dpdk/$x"; done
+	if mountpoint -q "$mount"; then
+		rm -f "$mount"/*
+		umount "$mount"
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir "$mount"
+mount -t hugetlbfs -o pagesize=2M,size=512M nodev "$mount" ||
+	{ echo "cannot mount hugetlbfs on $mount"; exit 77; }
+
+free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+# Pages in use in the test's mount (statfs: blocks of one page each).
+mount_used() { stat -f -c '%b %f' "$mount" | awk '{ print $1 - $2 }'; }
+page_kb() { awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo; }
+files_of() { find "$mount" -maxdepth 1 -type f -name "${1}map_*" | wc -l; }
+# Hugepages the files of a prefix hold.
+pages_of() {
+	find "$mount" -maxdepth 1 -type f -name "${1}map_*" -exec stat -c '%b %B' {} + |
+		awk -v kb="$(page_kb)" '{ s += $1 * $2 } END { print int(s / 1024 / kb) }'
+}
+
+# Start a holder of 64 MB with file prefix $1; its pid in $holder_pid once it is ready.
+start_holder() {
+	"$holder" -l 0 --no-pci --file-prefix "$1" --huge-dir "$mount" \
+		--log-level lib.eal:warning -- 64 >"$tmp/$1.out" 2>&1 &
+	holder_pid=$!
+	pids="$pids $holder_pid"
+	prefixes="$prefixes $1"
+	i=0
+	until grep -q '^ready' "$tmp/$1.out"; do
+		kill -0 "$holder_pid" 2>/dev/null ||
+			{ echo "holder $1 died:"; cat "$tmp/$1.out"; return 1; }
+		i=$((i + 1))
+		[ "$i" -lt 600 ] || { echo "holder $1 not ready after 60 s"; return 1; }
+		sleep 0.1
+	done
+}
+
+# One round; returns 2 when something else disturbed it (try again), 1 on a failure.
+round() {
+	a=tide-clean-a-$$-$1
+	b=tide-clean-b-$$-$1
+	start_holder "$a" || return 1
+	pid_a=$holder_pid
+	start_holder "$b" || return 1
+	pid_b=$holder_pid
+	if [ "$(files_of "$a")" -eq 0 ] || [ "$(files_of "$b")" -eq 0 ]; then
+		echo "the holders have no hugepage files in $mount"
+		return 1
+	fi
+	kill -9 "$pid_a"
+	wait "$pid_a" 2>/dev/null || true
+	held=$(pages_of "$a")
+	[ "$held" -gt 0 ] || { echo "the dead holder's files hold no page"; return 1; }
+	used0=$(mount_used)
+	free0=$(free_pages)
+	out=$("$src/scripts/setup.sh" --clean)
+	free1=$(free_pages)
+	used1=$(mount_used)
+	echo "$out"
+	echo "round $1: the dead holder held $held pages; the mount used $used0 -> $used1;" \
+		"HugePages_Free $free0 -> $free1"
+	[ "$(files_of "$a")" -eq 0 ] ||
+		{ echo "the dead holder's files are still there"; return 1; }
+	[ "$(files_of "$b")" -gt 0 ] ||
+		{ echo "the live holder's files were removed"; return 1; }
+	kill -0 "$pid_b" 2>/dev/null || { echo "the live holder died"; return 1; }
+	echo "$out" | grep -q "removed [0-9]* stale hugepage file" ||
+		{ echo "setup said nothing of what it removed"; return 1; }
+	[ "$((used0 - used1))" -eq "$held" ] ||
+		{ echo "the mount gave back $((used0 - used1)) pages, not $held"; return 1; }
+	[ "$((free1 - free0))" -ge "$held" ] ||
+		{ echo "round $1: HugePages_Free rose by less than $held (others took some?)"
+		  return 2; }
+	# The live one goes the same way once it is dead.
+	kill -9 "$pid_b"
+	wait "$pid_b" 2>/dev/null || true
+	"$src/scripts/setup.sh" --clean
+	[ "$(files_of "$b")" -eq 0 ] ||
+		{ echo "the second holder's files are still there"; return 1; }
+	return 0
+}
+
+for r in 1 2 3; do
+	rc=0
+	round "$r" || rc=$?
+	[ "$rc" -ne 2 ] || continue
+	exit "$rc"
+done
+echo "three rounds disturbed by other DPDK processes"
+exit 1

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The send agent (lib/zctx/zctx_agent.c) under EAL: completions in submission order (also
+ * from several threads, also when the PMD frees a later send first), the eventfd, and
+ * stopping: every accepted send answered exactly once, cancelled or completed, its pages
+ * unpinned once, whoever frees its segments.
+ */
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+#include "test_common.h"
+#include "test_zctx_util.h"
+#include "tide_zctx.h"
+
+static void
+test_eventfd_signals_completions(void)
+{
+	struct tide_zctx_cpl cpl[16];
+	struct tide_zctx *z;
+	static uint8_t data[3000];
+	unsigned int got = 0;
+	uint64_t v;
+	int fd;
+
+	z = zctx_make("efd", null_port, 0, 0, 16);
+	CU_ASSERT_FATAL(z != NULL);
+	CU_ASSERT_EQUAL(tide_zctx_eventfd(z), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	z = zctx_make("efd", null_port, TIDE_ZCTX_THRESHOLD_ADAPTIVE, TIDE_ZCTX_F_EVENTFD, 16);
+	CU_ASSERT_FATAL(z != NULL);
+	fd = tide_zctx_eventfd(z);
+	CU_ASSERT_FATAL(fd >= 0);
+	for (unsigned int i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(send_one(z, null_port, i, data, 100 + i * 150), 0);
+	while (got < 16) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		CU_ASSERT_FATAL(poll(&pfd, 1, TEST_WAIT_MS) == 1);
+		CU_ASSERT_EQUAL(read(fd, &v, sizeof(v)), (ssize_t)sizeof(v));
+		got += tide_zctx_poll(z, &cpl[got], 16 - got);
+	}
+	for (unsigned int i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(cpl[i].cookie, i);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+}
+
+static void
+test_completions_wait_for_earlier_sends(void)
+{
+	struct tide_zctx_cpl cpl[2];
+	struct tide_zctx_stats st;
+	struct rte_mbuf *pkts[2];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	static uint8_t data[2][800];
+	unsigned int n = 0;
+
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_or", 1024) == 0);
+	z = zctx_make("order", rp.port, 0, 0, 8);
+	CU_ASSERT_FATAL(z != NULL);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 1, data[0], 800), 0);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 2, data[1], 800), 0);
+	while (n < 2)
+		n += ring_drain(&rp, &pkts[n], 2 - n);
+	rte_pktmbuf_free(pkts[1]); /* the later send is released first */
+	do {
+		tide_zctx_stats_get(z, &st);
+	} while (st.zc_released == 0);
+	/* The agent had a whole pass to see it: the later send still waits for the first. */
+	agent_pass(z);
+	CU_ASSERT_EQUAL(tide_zctx_poll(z, cpl, 2), 0);
+	rte_pktmbuf_free(pkts[0]);
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 2), 2);
+	CU_ASSERT_EQUAL(cpl[0].cookie, 1);
+	CU_ASSERT_EQUAL(cpl[1].cookie, 2);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+}
+
+#define SUBMITTERS 3
+#define PER_THREAD 3000
+
+struct submitter {
+	struct tide_zctx *z;
+	uint16_t port;
+	unsigned int id;
+	uint8_t *buf;
+	volatile bool *stop;         /* stop early (shutdown test) */
+	unsigned int accepted;       /* cookies 0..accepted-1 were taken */
+	unsigned int shutdown;       /* -ESHUTDOWN answers */
+};
+
+static void *
+submit_loop(void *arg)
+{
+	struct submitter *s = arg;
+	unsigned int i = 0;
+
+	while (i < PER_THREAD && !(s->stop != NULL && *s->stop && s->shutdown > 0)) {
+		/* A mix of sizes: copied and zero-copy. */
+		size_t len = 64u << (i % 9);
+		int ret = send_one(s->z, s->port, ((uint64_t)s->id << 32) | i,
+			s->buf + (i % 16) * 1024, len);
+
+		if (ret == 0)
+			i++;
+		else if (ret == -ESHUTDOWN)
+			s->shutdown++;
+		else if (ret != -EAGAIN)
+			break;
+	}
+	s->accepted = i;
+	return NULL;
+}
+
+/* Poll until every thread is done (want UINT32_MAX: join them here) and every accepted
+ * send has its completion.
+ */
+static unsigned int
+collect(struct tide_zctx *z, struct submitter *sub, pthread_t *th, unsigned int want,
+	unsigned int *count, unsigned int *last, bool *in_order)
+{
+	struct tide_zctx_cpl cpl[64];
+	unsigned int total = 0;
+	uint64_t end = tide_test_now_ns() + 30 * 1000000000ull;
+
+	for (unsigned int t = 0; t < SUBMITTERS; t++)
+		last[t] = UINT32_MAX;
+	while (total < want && tide_test_now_ns() < end) {
+		unsigned int n = tide_zctx_poll(z, cpl, RTE_DIM(cpl));
+
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int t = (unsigned int)(cpl[i].cookie >> 32);
+			unsigned int k = (unsigned int)cpl[i].cookie;
+
+			if (t >= SUBMITTERS || k >= PER_THREAD) {
+				*in_order = false;
+				continue;
+			}
+			count[t * PER_THREAD + k]++;
+			if (last[t] != UINT32_MAX && k != last[t] + 1)
+				*in_order = false;
+			last[t] = k;
+		}
+		total += n;
+		if (want == UINT32_MAX && th != NULL) {
+			bool all = true;
+
+			for (unsigned int t = 0; t < SUBMITTERS; t++)
+				all = all &&
+					__atomic_load_n(&sub[t].accepted, __ATOMIC_ACQUIRE) != 0;
+			if (all) {
+				want = 0;
+				for (unsigned int t = 0; t < SUBMITTERS; t++) {
+					pthread_join(th[t], NULL);
+					want += sub[t].accepted;
+				}
+			}
+		}
+		if (n == 0)
+			tide_test_sleep_us(50);
+	}
+	return total;
+}
+
+static void
+test_completions_of_several_threads_arrive_in_their_order(void)
+{
+	static unsigned int count[SUBMITTERS * PER_THREAD];
+	struct tide_zctx_cache_stats cs;
+	struct submitter sub[SUBMITTERS];
+	unsigned int last[SUBMITTERS], total;
+	pthread_t th[SUBMITTERS];
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	bool in_order = true;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	memset(count, 0, sizeof(count));
+	cache_set(1u << 20, 0);
+	z = zctx_make("mt", null_port, TIDE_ZCTX_THRESHOLD_ADAPTIVE, 0, 128);
+	CU_ASSERT_FATAL(z != NULL);
+	for (unsigned int t = 0; t < SUBMITTERS; t++) {
+		sub[t] = (struct submitter){ .z = z, .port = null_port, .id = t, .buf = buf };
+		CU_ASSERT_FATAL(pthread_create(&th[t], NULL, submit_loop, &sub[t]) == 0);
+	}
+	total = collect(z, sub, th, UINT32_MAX, count, last, &in_order);
+	CU_ASSERT_EQUAL(total, SUBMITTERS * PER_THREAD);
+	CU_ASSERT(in_order);
+	for (unsigned int i = 0; i < SUBMITTERS * PER_THREAD; i++)
+		CU_ASSERT_EQUAL(count[i], 1);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT(cs.pinned_bytes > 0); /* idle in the cache... */
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.pinned_bytes, 0); /* ...until its last user left */
+	cache_set(0, 0);
+	munmap(buf, 64 * KB);
+}
+
+/* ---- Shutdown. */
+
+static void
+test_stop_cancels_or_completes_each_send_once(void)
+{
+	struct tide_zctx_cpl cpl[48];
+	struct rte_mbuf *pkts[64];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	unsigned int held = 0, ok = 0, i;
+	long base = vmlck_kb();
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	/* The "wire" takes 16 packets, then refuses: the rest waits at the agent. */
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_st", 16) == 0);
+	z = zctx_make("stop", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	for (i = 0; i < 48; i++)
+		CU_ASSERT_EQUAL(send_one(z, rp.port, i, buf + i * 1000, 1000), 0);
+	while (rte_ring_count(rp.tx) < 16)
+		tide_test_sleep_us(100);
+	/* The PMD holds 16 sends: stopping cannot finish them. */
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, 50), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 100, buf, 1000), -ESHUTDOWN);
+	CU_ASSERT(vmlck_kb() > base);
+	held = ring_drain(&rp, pkts, RTE_DIM(pkts));
+	CU_ASSERT_EQUAL(held, 16);
+	rte_pktmbuf_free_bulk(pkts, held);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, TEST_WAIT_MS), 0);
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 48), 48);
+	CU_ASSERT_EQUAL(tide_zctx_poll(z, cpl, 1), 0);
+	/* In order: those the PMD had first, then the cancelled ones. */
+	for (i = 0; i < 48; i++) {
+		CU_ASSERT_EQUAL(cpl[i].cookie, i);
+		if (cpl[i].status == 0) {
+			CU_ASSERT_EQUAL(ok, i);
+			CU_ASSERT_EQUAL(cpl[i].bytes, 1000);
+			ok++;
+		} else {
+			CU_ASSERT_EQUAL(cpl[i].status, -ECANCELED);
+			CU_ASSERT_EQUAL(cpl[i].bytes, 0);
+		}
+	}
+	CU_ASSERT_EQUAL(ok, held);
+	CU_ASSERT_EQUAL(rte_ring_count(rp.tx), 0);
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
+/* One send, its segments freed by two threads: those the PMD took by this thread, those
+ * still at the agent by the agent's (cancelled). It completes once, unpinned once.
+ */
+static void
+test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once(void)
+{
+	struct tide_zctx_cpl cpl[2];
+	struct tide_zctx_stats st;
+	struct rte_mbuf *pkts[64];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	unsigned int held;
+	long base = vmlck_kb();
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_mix", 16) == 0);
+	z = zctx_make("mix", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	/* 60 KB in 1472-byte payloads: 42 packets; the wire takes 16. */
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 7, buf + 100, 60 * KB), 0);
+	while (rte_ring_count(rp.tx) < 16)
+		tide_test_sleep_us(100);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, 50), -ETIMEDOUT);
+	held = ring_drain(&rp, pkts, RTE_DIM(pkts));
+	CU_ASSERT_EQUAL(held, 16);
+	rte_pktmbuf_free_bulk(pkts, held);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, TEST_WAIT_MS), 0);
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 1), 1);
+	CU_ASSERT_EQUAL(tide_zctx_poll(z, &cpl[1], 1), 0);
+	CU_ASSERT_EQUAL(cpl[0].cookie, 7);
+	CU_ASSERT_EQUAL(cpl[0].status, -ECANCELED);
+	CU_ASSERT_EQUAL(cpl[0].bytes, 16 * 1472);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.zc_released, 1);
+	CU_ASSERT_EQUAL(st.cancelled, 1);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
+/* A "wire" thread that frees what the port sent, segments in a scrambled order. */
+struct wire {
+	struct ring_port *rp;
+	volatile bool stop;
+	uint64_t segs;
+	unsigned int seed;
+};
+
+static void *
+wire_loop(void *arg)
+{
+	struct wire *w = arg;
+	struct rte_mbuf *pkts[32], *segs[32 * 8];
+	unsigned int n, ns;
+
+	while (!w->stop || rte_ring_count(w->rp->tx) > 0) {
+		n = ring_drain(w->rp, pkts, RTE_DIM(pkts));
+		ns = 0;
+		for (unsigned int i = 0; i < n; i++)
+			for (struct rte_mbuf *m = pkts[i], *next; m != NULL; m = next) {
+				next = m->next;
+				if (ns < RTE_DIM(segs))
+					segs[ns++] = m;
+				else
+					rte_pktmbuf_free_seg(m);
+			}
+		for (unsigned int i = ns; i > 1; i--) { /* any order: shuffle */
+			unsigned int j = (unsigned int)(rand_r(&w->seed) % i);
+			struct rte_mbuf *t = segs[i - 1];
+
+			segs[i - 1] = segs[j];
+			segs[j] = t;
+		}
+		for (unsigned int i = 0; i < ns; i++)
+			rte_pktmbuf_free_seg(segs[i]);
+		w->segs += ns;
+	}
+	return NULL;
+}
+
+/* Many zero-copy sends whose segments another thread frees while the agent sends more:
+ * each completes once, in order, and every pin goes.
+ */
+/* Many zero-copy sends whose segments another thread frees while the agent sends more:
+ * each completes once, in order, and every pin goes.
+ */
+static void
+test_sends_freed_by_another_thread_complete_once_each(void)
+{
+	enum { SENDS = 3000 };
+	static uint8_t done[SENDS];
+	struct tide_zctx_cpl cpl[64];
+	struct tide_zctx_stats st;
+	struct ring_port rp;
+	struct tide_zctx *z;
+	struct wire w = { .rp = &rp, .seed = 12345 };
+	pthread_t th;
+	uint8_t *buf = page_buf(64 * KB);
+	unsigned int sent = 0, got = 0, next = 0;
+	uint64_t end = tide_test_now_ns() + 30 * 1000000000ull;
+	long base = vmlck_kb();
+
+	CU_ASSERT_FATAL(buf != NULL);
+	memset(done, 0, sizeof(done));
+	cache_set(0, 0);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_wire", 64) == 0);
+	z = zctx_make("wire", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, wire_loop, &w) == 0);
+	while (got < SENDS && tide_test_now_ns() < end) {
+		/* 100 B .. 6 KB at odd offsets: one to a few segments, page-crossing. */
+		if (sent < SENDS && send_one(z, rp.port, sent, buf + (sent * 997) % (56 * KB),
+				100 + (sent * 131) % (6 * KB)) == 0)
+			sent++;
+		unsigned int n = tide_zctx_poll(z, cpl, RTE_DIM(cpl));
+
+		for (unsigned int i = 0; i < n; i++) {
+			CU_ASSERT_EQUAL(cpl[i].cookie, next);
+			CU_ASSERT_EQUAL(cpl[i].status, 0);
+			if (cpl[i].cookie < SENDS)
+				done[cpl[i].cookie]++;
+			next = (unsigned int)cpl[i].cookie + 1;
+		}
+		got += n;
+	}
+	w.stop = true;
+	pthread_join(th, NULL);
+	CU_ASSERT_FATAL(got == SENDS); /* or the instance could not be freed */
+	for (unsigned int i = 0; i < SENDS; i++)
+		CU_ASSERT_EQUAL(done[i], 1);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.zc_released, SENDS);
+	CU_ASSERT_EQUAL(st.zc_sends, SENDS);
+	CU_ASSERT(w.segs >= 2 * SENDS); /* a header and at least one payload segment each */
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	tide_zctx_cache_flush();
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
+static bool
+submitted_some(const struct tide_zctx_stats *st, void *arg __rte_unused)
+{
+	return st->submitted >= 3 * SUBMITTERS;
+}
+
+static void
+test_stop_under_concurrent_submitters_answers_each_once(void)
+{
+	static unsigned int count[SUBMITTERS * PER_THREAD];
+	struct submitter sub[SUBMITTERS];
+	unsigned int last[SUBMITTERS], total, want = 0;
+	pthread_t th[SUBMITTERS];
+	struct tide_zctx_stats st;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	volatile bool stop = false;
+	bool in_order = true;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	memset(count, 0, sizeof(count));
+	z = zctx_make("mtstop", null_port, TIDE_ZCTX_THRESHOLD_ADAPTIVE, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	for (unsigned int t = 0; t < SUBMITTERS; t++) {
+		sub[t] = (struct submitter){ .z = z, .port = null_port, .id = t, .buf = buf,
+			.stop = &stop };
+		CU_ASSERT_FATAL(pthread_create(&th[t], NULL, submit_loop, &sub[t]) == 0);
+	}
+	/* Stop while they submit: once the agent has taken some of their sends. */
+	CU_ASSERT(stats_wait(z, submitted_some, NULL));
+	stop = true;
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, TEST_WAIT_MS), 0);
+	for (unsigned int t = 0; t < SUBMITTERS; t++) {
+		pthread_join(th[t], NULL);
+		want += sub[t].accepted;
+	}
+	total = collect(z, sub, NULL, want, count, last, &in_order);
+	CU_ASSERT_EQUAL(total, want);
+	CU_ASSERT(in_order);
+	for (unsigned int t = 0; t < SUBMITTERS; t++)
+		for (unsigned int k = 0; k < PER_THREAD; k++)
+			CU_ASSERT_EQUAL(count[t * PER_THREAD + k], k < sub[t].accepted ? 1 : 0);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.completed + st.cancelled, want);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	tide_zctx_cache_flush();
+	munmap(buf, 64 * KB);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("zctx_agent", zctx_suite_init, zctx_suite_fini);
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_eventfd_signals_completions);
+	CU_ADD_TEST(s, test_completions_wait_for_earlier_sends);
+	CU_ADD_TEST(s, test_completions_of_several_threads_arrive_in_their_order);
+	CU_ADD_TEST(s, test_stop_cancels_or_completes_each_send_once);
+	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
+	CU_ADD_TEST(s, test_sends_freed_by_another_thread_complete_once_each);
+	CU_ADD_TEST(s, test_stop_under_concurrent_submitters_answers_each_once);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "zctx_agent", true, register_tests);
+}

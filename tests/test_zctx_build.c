@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Packets of a send (lib/zctx/zctx_build.c) under EAL, on a net_ring port this test
+ * drains: zero-copy segments carry the pages' IO addresses as DPDK's own pagemap reader
+ * and memseg lists give them, split at the MTU; copies below the threshold carry the same
+ * bytes.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+#include "test_common.h"
+#include "test_zctx_util.h"
+#include "tide_zctx.h"
+
+static void
+test_segments_carry_pagemap_addresses(void)
+{
+	struct tide_zctx_cpl cpl;
+	struct rte_mbuf *pkts[64];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	unsigned int n, segs = 0;
+	uint32_t off = 0;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_xl", 1024) == 0);
+	cache_set(0, 0);
+	z = zctx_make("xl", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	/* Not page aligned, several pages, several packets (MTU 1500). */
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 7, buf + 100, 9000), 0);
+	while (off < 9000) {
+		n = 0;
+		while (n == 0)
+			n = ring_drain(&rp, pkts, 1);
+		CU_ASSERT(pkts[0]->pkt_len <= 1514);
+		CU_ASSERT(pkt_is(pkts[0], buf + 100 + off, pkts[0]->pkt_len - HDR_LEN));
+		for (struct rte_mbuf *m = pkts[0]->next; m != NULL; m = m->next) {
+			void *va = rte_pktmbuf_mtod(m, void *);
+
+			const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(va);
+
+			CU_ASSERT(!!RTE_MBUF_HAS_EXTBUF(m));
+			CU_ASSERT_EQUAL(rte_pktmbuf_iova(m), rte_mem_virt2phy(va));
+			/* DPDK knows the memory: its memseg shows the same address. */
+			CU_ASSERT_FATAL(msl != NULL && msl->external);
+			CU_ASSERT_EQUAL(rte_mem_virt2memseg(va, msl)->iova +
+				((uintptr_t)va & 4095), rte_pktmbuf_iova(m));
+			segs++;
+		}
+		off += pkts[0]->pkt_len - HDR_LEN;
+		rte_pktmbuf_free(pkts[0]);
+	}
+	CU_ASSERT_EQUAL(off, 9000);
+	CU_ASSERT(segs >= 7); /* 9000 bytes over 3+ pages, 7 packets */
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.cookie, 7);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, 9000);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
+static void
+test_copies_below_the_threshold_carry_the_same_bytes(void)
+{
+	struct tide_zctx_stats st;
+	struct tide_zctx_cpl cpl[2];
+	struct rte_mbuf *pkt;
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(16 * KB);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_cp", 1024) == 0);
+	z = zctx_make("cp", rp.port, 1000, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 1, buf + 5, 999), 0);  /* copied */
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 2, buf + 5, 1000), 0); /* zero-copy */
+	for (unsigned int i = 0; i < 2; i++) {
+		while (ring_drain(&rp, &pkt, 1) == 0)
+			;
+		CU_ASSERT(pkt_is(pkt, buf + 5, 999 + i));
+		CU_ASSERT_EQUAL(!!RTE_MBUF_HAS_EXTBUF(pkt->next != NULL ? pkt->next : pkt), i == 1);
+		rte_pktmbuf_free(pkt);
+	}
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 2), 2);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.copy_sends, 1);
+	CU_ASSERT_EQUAL(st.zc_sends, 1);
+	CU_ASSERT_EQUAL(st.zc_released, 1);
+	CU_ASSERT_EQUAL(st.threshold, 1000);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 16 * KB);
+}
+
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("zctx_build", zctx_suite_init, zctx_suite_fini);
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_segments_carry_pagemap_addresses);
+	CU_ADD_TEST(s, test_copies_below_the_threshold_carry_the_same_bytes);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "zctx_build", true, register_tests);
+}

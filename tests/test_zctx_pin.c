@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Pinning and translation (lib/zctx/zctx_pin.c, zctx_iova.c) under EAL, checked against
+ * the kernel's count of locked memory (VmLck): pins end with the sends, or stay idle in
+ * the cache until flushed; a send's pages are unpinned once, when its last segment is
+ * freed in whatever order; unmapped memory, the pin limit and failed pinning or
+ * translation are refused by the agent, in the completion.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+#include "test_common.h"
+#include "test_zctx_util.h"
+#include "tide_fault.h"
+#include "tide_zctx.h"
+
+static void
+test_pinned_bytes_return_to_zero_after_completions(void)
+{
+	struct tide_zctx_cache_stats cs;
+	struct tide_zctx_cpl cpl[64];
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(1024 * KB);
+	long base = vmlck_kb();
+
+	CU_ASSERT_FATAL(buf != NULL && base >= 0);
+	/* No idle cache: pins end with the sends. */
+	cache_set(0, 0);
+	z = zctx_make("pin", null_port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	for (unsigned int i = 0; i < 64; i++)
+		CU_ASSERT_EQUAL(send_one(z, null_port, i, buf + (i % 4) * 256 * KB, 200 * KB), 0);
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 64), 64);
+	for (unsigned int i = 0; i < 64; i++)
+		CU_ASSERT_EQUAL(cpl[i].status, 0);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.pinned_bytes, 0);
+	CU_ASSERT_EQUAL(cs.pinned_total, cs.unpinned_total);
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	/* With an idle cache the pins stay until flushed, and sending again hits. */
+	cache_set(4u << 20, 0);
+	for (unsigned int i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(send_one(z, null_port, i, buf, 200 * KB), 0);
+	CU_ASSERT_EQUAL(poll_n(z, cpl, 8), 8);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.pinned_bytes, 200 * KB);
+	CU_ASSERT_EQUAL(vmlck_kb(), base + 200);
+	CU_ASSERT(cs.hits >= 7);
+	CU_ASSERT_EQUAL(tide_zctx_cache_flush(), 200 * KB);
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	cache_set(0, 0);
+	munmap(buf, 1024 * KB);
+}
+
+/* Free every segment of the send separately, in shuffled order. */
+static void
+test_unpinned_once_when_segments_are_freed_out_of_order(void)
+{
+	struct tide_zctx_cache_stats c0, c1;
+	struct rte_mbuf *pkts[128], *segs[512];
+	struct tide_zctx_stats st;
+	struct tide_zctx_cpl cpl;
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(128 * KB);
+	unsigned int np = 0, ns = 0;
+	long base = vmlck_kb();
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_oo", 1024) == 0);
+	cache_set(0, 0);
+	tide_zctx_cache_stats_get(&c0);
+	z = zctx_make("oo", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 99, buf + 1000, 100 * KB), 0);
+	while (np < 70) { /* 100 KB in 1472-byte payloads: 70 packets */
+		np += ring_drain(&rp, &pkts[np], RTE_DIM(pkts) - np);
+		tide_test_sleep_us(100);
+	}
+	CU_ASSERT_EQUAL(np, 70);
+	for (unsigned int i = 0; i < np; i++)
+		for (struct rte_mbuf *m = pkts[i]; m != NULL; m = m->next)
+			segs[ns++] = m;
+	for (unsigned int i = ns - 1; i > 0; i--) { /* deterministic shuffle */
+		unsigned int j = (i * 2654435761u) % (i + 1);
+		struct rte_mbuf *t = segs[i];
+
+		segs[i] = segs[j];
+		segs[j] = t;
+	}
+	/* Hold back a segment that carries pinned pages (not a header). How many
+	 * segments there are depends on which pages happen to be physically
+	 * contiguous, so the shuffle alone cannot choose it. */
+	for (unsigned int i = ns; i-- > 0;)
+		if (RTE_MBUF_HAS_EXTBUF(segs[i])) {
+			struct rte_mbuf *t = segs[ns - 1];
+
+			segs[ns - 1] = segs[i];
+			segs[i] = t;
+			break;
+		}
+	CU_ASSERT_FATAL(RTE_MBUF_HAS_EXTBUF(segs[ns - 1]) != 0); /* a 64-bit flag */
+	for (unsigned int i = 0; i + 1 < ns; i++)
+		rte_pktmbuf_free_seg(segs[i]);
+	/* One segment still out: after a whole pass of the agent, the pages stay pinned and
+	 * there is no completion.
+	 */
+	agent_pass(z);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.zc_released, 0);
+	CU_ASSERT_EQUAL(tide_zctx_poll(z, &cpl, 1), 0);
+	CU_ASSERT(vmlck_kb() >= base + 100);
+	rte_pktmbuf_free_seg(segs[ns - 1]);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, 100 * KB);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.zc_released, 1);
+	tide_zctx_cache_stats_get(&c1);
+	CU_ASSERT_EQUAL(c1.pinned_bytes, 0);
+	/* 100 KB from offset 1000 touch 26 pages: pinned once, unpinned once. */
+	CU_ASSERT_EQUAL(c1.pinned_total - c0.pinned_total, 26 * 4 * KB);
+	CU_ASSERT_EQUAL(c1.unpinned_total - c0.unpinned_total, 26 * 4 * KB);
+	CU_ASSERT_EQUAL(vmlck_kb(), base);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 128 * KB);
+}
+
+/* ---- Bad memory. */
+
+/* Memory found bad by the agent: the completion says why; nothing is sent. */
+static void
+agent_refuses(uint32_t threshold, const void *buf, size_t len, int err, const char *why)
+{
+	struct tide_zctx_cache_stats cs;
+	struct tide_zctx_cpl cpl;
+	struct tide_zctx *z = zctx_make("refuse", null_port, threshold, 0, 64);
+	uint64_t op0 = port_opackets(null_port);
+	long lck = vmlck_kb();
+	char *log;
+
+	CU_ASSERT_FATAL(z != NULL);
+	tide_test_log_begin();
+	CU_ASSERT_EQUAL(send_one(z, null_port, 5, buf, len), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(cpl.cookie, 5);
+	CU_ASSERT_EQUAL(cpl.status, -err);
+	CU_ASSERT_EQUAL(cpl.bytes, 0);
+	CU_ASSERT(strstr(log, why) != NULL);
+	free(log);
+	CU_ASSERT_EQUAL(port_opackets(null_port), op0);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.pinned_bytes, 0);
+	CU_ASSERT_EQUAL(vmlck_kb(), lck);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+}
+
+static void
+test_unmapped_and_over_limit_memory_is_refused_by_the_agent(void)
+{
+	uint8_t *buf = page_buf(1024 * KB);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	munmap(buf + 64 * KB, 64 * KB);
+	/* Zero-copy and copy alike: the agent never touches unmapped memory. */
+	agent_refuses(0, buf, 100 * KB, EFAULT, "not mapped");
+	agent_refuses(UINT32_MAX - 1, buf + 60 * KB, 8 * KB, EFAULT, "not mapped");
+	/* Over the pin limit. */
+	cache_set(0, 256 * KB);
+	agent_refuses(0, buf + 512 * KB, 300 * KB, ENOMEM, "memlock limit");
+	/* A kernel refusal (injected). */
+	cache_set(0, 0);
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_arm(TIDE_FAULT_PIN, 0, 1);
+	agent_refuses(0, buf + 512 * KB, 64 * KB, ENOMEM, "cannot pin");
+	tide_fault_pvt_arm(TIDE_FAULT_PIN, 0, 0);
+#endif
+	munmap(buf, 64 * KB);
+	munmap(buf + 128 * KB, 896 * KB);
+}
+
+static void
+test_a_failed_translation_is_refused_by_the_agent(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	uint8_t *buf = page_buf(64 * KB);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	/* Reading the IO addresses fails (injected): the pages are unpinned, nothing sent. */
+	tide_fault_pvt_arm(TIDE_FAULT_IOVA, 0, 1);
+	agent_refuses(0, buf, 8 * KB, EIO, "pagemap");
+	tide_fault_pvt_arm(TIDE_FAULT_IOVA, 0, 0);
+	munmap(buf, 64 * KB);
+#else
+	printf("\n    (needs -Dfault_injection=true) ");
+#endif
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("zctx_pin", zctx_suite_init, zctx_suite_fini);
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_pinned_bytes_return_to_zero_after_completions);
+	CU_ADD_TEST(s, test_unpinned_once_when_segments_are_freed_out_of_order);
+	CU_ADD_TEST(s, test_unmapped_and_over_limit_memory_is_refused_by_the_agent);
+	CU_ADD_TEST(s, test_a_failed_translation_is_refused_by_the_agent);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "zctx_pin", true, register_tests);
+}

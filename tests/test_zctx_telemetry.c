@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The zero-copy TX library's telemetry (lib/zctx/zctx_telemetry.c) under EAL, through
+ * this process's telemetry socket: instances are listed and their counters shown.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+#include "test_zctx_util.h"
+#include "tide_zctx.h"
+
+static void
+test_telemetry_lists_and_shows_instances(void)
+{
+	static uint8_t data[2000];
+	struct tide_zctx_cpl cpl;
+	struct tide_zctx *z = zctx_make("zt_tel", null_port, 0, 0, 8);
+	char *out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, null_port, 1, data, sizeof(data)), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	out = telemetry_query("/tide/zctx/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"zt_tel\""));
+	free(out);
+	out = telemetry_query("/tide/zctx/info,zt_tel");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"depth\":8"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"completed\":1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"zc_sends\":1"));
+	free(out);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	out = telemetry_query("/tide/zctx/list");
+	CU_ASSERT_PTR_NULL(strstr(out, "\"zt_tel\""));
+	free(out);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = CU_add_suite("zctx_telemetry", zctx_suite_init, zctx_suite_fini);
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_telemetry_lists_and_shows_instances);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "zctx_telemetry", true, register_tests);
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "test_common.h"
+#include "test_zctx_util.h"
+
+struct rte_mempool *rx_pool;
+uint16_t null_port;
+uint8_t hdr[TIDE_ZCTX_HDR_MAX];
+
+long
+vmlck_kb(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmLck:", 6) == 0)
+			v = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+int
+port_setup(uint16_t port, uint16_t txq, uint16_t mtu)
+{
+	struct rte_eth_conf conf = { .rxmode = { .mtu = mtu } };
+	struct rte_eth_dev_info info;
+
+	if (rte_eth_dev_info_get(port, &info) != 0)
+		return -1;
+	/* Zero-copy needs chains where the port says it can be asked for them. */
+	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+
+	if (rte_eth_dev_configure(port, 1, txq, &conf) != 0 ||
+			rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, rx_pool) != 0)
+		return -1;
+	for (uint16_t q = 0; q < txq; q++)
+		if (rte_eth_tx_queue_setup(port, q, 512, SOCKET_ID_ANY, NULL) != 0)
+			return -1;
+	return rte_eth_dev_start(port);
+}
+
+int
+ring_port_open(struct ring_port *rp, const char *name, unsigned int size)
+{
+	char n[RTE_RING_NAMESIZE];
+	int port;
+
+	memset(rp, 0, sizeof(*rp));
+	snprintf(rp->name, sizeof(rp->name), "%s", name);
+	snprintf(n, sizeof(n), "%s_rx", name);
+	rp->rx = rte_ring_create(n, 64, SOCKET_ID_ANY, 0);
+	snprintf(n, sizeof(n), "%s_tx", name);
+	rp->tx = rte_ring_create(n, size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	if (rp->rx == NULL || rp->tx == NULL)
+		return -1;
+	port = rte_eth_from_rings(name, &rp->rx, 1, &rp->tx, 1, SOCKET_ID_ANY);
+	if (port < 0)
+		return -1;
+	rp->port = (uint16_t)port;
+	return port_setup(rp->port, 1, 1500);
+}
+
+unsigned int
+ring_drain(struct ring_port *rp, struct rte_mbuf **pkts, unsigned int max)
+{
+	return rte_ring_dequeue_burst(rp->tx, (void **)pkts, max, NULL);
+}
+
+void
+ring_port_close(struct ring_port *rp)
+{
+	struct rte_mbuf *m[64];
+	char vdev[48];
+	unsigned int n;
+
+	while ((n = ring_drain(rp, m, RTE_DIM(m))) > 0)
+		rte_pktmbuf_free_bulk(m, n);
+	rte_eth_dev_stop(rp->port);
+	rte_eth_dev_close(rp->port);
+	snprintf(vdev, sizeof(vdev), "net_ring_%s", rp->name);
+	rte_vdev_uninit(vdev);
+	rte_ring_free(rp->rx);
+	rte_ring_free(rp->tx);
+}
+
+struct tide_zctx *
+zctx_make(const char *name, uint16_t port, uint32_t threshold, uint32_t flags,
+	unsigned int depth)
+{
+	struct tide_zctx_params p;
+
+	tide_zctx_params_init(&p, name);
+	p.nb_ports = 1;
+	p.ports[0] = port;
+	p.copy_threshold = threshold;
+	p.flags = flags;
+	p.depth = depth;
+	return tide_zctx_create(&p);
+}
+
+void
+cache_set(size_t idle, size_t pin_limit)
+{
+	struct tide_zctx_cache_params cp = { .idle_bytes = idle, .pin_limit = pin_limit };
+
+	CU_ASSERT_EQUAL(tide_zctx_cache_configure(&cp), 0);
+}
+
+int
+send_one(struct tide_zctx *z, uint16_t port, uint64_t cookie, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	struct tide_zctx_send s = {
+		.cookie = cookie, .port = port, .queue = 0, .hdr_len = HDR_LEN, .nb_iov = 1,
+		.hdr = hdr, .iov = &iov,
+	};
+
+	return tide_zctx_submit(z, &s);
+}
+
+/* Poll until @p n completions arrived (or the wait expired); returns how many. */
+unsigned int
+poll_n(struct tide_zctx *z, struct tide_zctx_cpl *cpl, unsigned int n)
+{
+	uint64_t end = tide_test_now_ns() + TEST_WAIT_MS * 1000000ull;
+	unsigned int got = 0;
+
+	while (got < n && tide_test_now_ns() < end) {
+		unsigned int k = tide_zctx_poll(z, &cpl[got], n - got);
+
+		got += k;
+		if (k == 0)
+			tide_test_sleep_us(100);
+	}
+	return got;
+}
+
+void *
+page_buf(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)p)[i] = (uint8_t)(i * 7 + 3);
+	return p;
+}
+
+uint64_t
+port_opackets(uint16_t port)
+{
+	struct rte_eth_stats st;
+
+	return rte_eth_stats_get(port, &st) == 0 ? st.opackets : UINT64_MAX;
+}
+
+/* Every byte of @p pkt: the header, then @p len payload bytes from @p src. */
+bool
+pkt_is(const struct rte_mbuf *pkt, const uint8_t *src, uint32_t len)
+{
+	uint8_t buf[16 * KB];
+	const uint8_t *d;
+
+	if (pkt->pkt_len != HDR_LEN + len || pkt->pkt_len > sizeof(buf))
+		return false;
+	d = rte_pktmbuf_read(pkt, 0, pkt->pkt_len, buf);
+	return memcmp(d, hdr, HDR_LEN) == 0 && memcmp(d + HDR_LEN, src, len) == 0;
+}
+
+int
+zctx_suite_init(void)
+{
+	for (unsigned int i = 0; i < sizeof(hdr); i++)
+		hdr[i] = (uint8_t)(0xa0 + i);
+	rx_pool = rte_pktmbuf_pool_create("zt_rx", 2048, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	if (rx_pool == NULL || rte_vdev_init("net_null_zt", NULL) != 0 ||
+			rte_eth_dev_get_port_by_name("net_null_zt", &null_port) != 0)
+		return -1;
+	return port_setup(null_port, 2, 1500);
+}
+
+int
+zctx_suite_fini(void)
+{
+	rte_eth_dev_stop(null_port);
+	rte_eth_dev_close(null_port);
+	rte_vdev_uninit("net_null_zt");
+	rte_mempool_free(rx_pool);
+	return 0;
+}
+
+static uint32_t
+threshold_now(struct tide_zctx *z)
+{
+	struct tide_zctx_stats st;
+
+	CU_ASSERT_EQUAL_FATAL(tide_zctx_stats_get(z, &st), 0);
+	CU_ASSERT_FATAL(!st.adaptive);
+	return st.threshold;
+}
+
+static void
+threshold_apply(struct tide_zctx *z, uint32_t t)
+{
+	uint64_t end = tide_test_now_ns() + TEST_WAIT_MS * 1000000ull;
+
+	CU_ASSERT_EQUAL_FATAL(tide_zctx_threshold_set(z, t), 0);
+	while (threshold_now(z) != t && tide_test_now_ns() < end)
+		tide_test_sleep_us(50);
+	CU_ASSERT_EQUAL_FATAL(threshold_now(z), t);
+}
+
+void
+agent_pass(struct tide_zctx *z)
+{
+	uint32_t was = threshold_now(z);
+
+	threshold_apply(z, was == 1 ? 2 : 1);
+	threshold_apply(z, was);
+}
+
+bool
+stats_wait(struct tide_zctx *z, bool (*cond)(const struct tide_zctx_stats *st, void *arg),
+	void *arg)
+{
+	uint64_t end = tide_test_now_ns() + TEST_WAIT_MS * 1000000ull;
+	struct tide_zctx_stats st;
+
+	do {
+		CU_ASSERT_EQUAL_FATAL(tide_zctx_stats_get(z, &st), 0);
+		if (cond(&st, arg))
+			return true;
+		tide_test_sleep_us(50);
+	} while (tide_test_now_ns() < end);
+	return false;
+}
