@@ -16,6 +16,16 @@
  *                                                 be killed holding the pool's driver lock
  *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
  *                                                 wait to be killed
+ *   mp_helper EAL... -- xrecv XCHG STAGE N        receive N messages as STAGE, check their
+ *                                                 order within each level, release them
+ *   mp_helper EAL... -- xsend XCHG STAGE POOL N   make N messages of POOL as STAGE (levels
+ *                                                 turning), send them
+ *   mp_helper EAL... -- xhold XCHG STAGE N        receive N messages, keep them, wait to be
+ *                                                 killed
+ *   mp_helper EAL... -- bread BCAST READER        read one broadcast post as READER, check
+ *                                                 it, say it is done
+ *
+ * A message's data starts with its level and its sequence number within the level.
  *
  * Every mbuf's private area (8 bytes at least) records who holds it: an mbuf handed to
  * two holders, or freed by one that did not hold it, is counted. Results are printed as
@@ -31,13 +41,16 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_msg.h"
 #include "tide_pool.h"
 
 #define HOLD_MAX 2048
@@ -239,6 +252,148 @@ cmd_serve(const char *name)
 	return 0;
 }
 
+/* ---- messages ---- */
+
+struct msg_body {
+	uint32_t level;
+	uint32_t seq;
+};
+
+static int
+msg_setup(const char *xname, const char *sname, struct tide_xchg **x, int *stage)
+{
+	if (tide_msg_init(NULL) != 0) {
+		printf("error=tide_msg_init: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	*x = tide_xchg_lookup(xname);
+	*stage = tide_stage_register(sname);
+	if (*x == NULL || *stage < 0) {
+		printf("error=no exchange %s or no stage %s\n", xname, sname);
+		return -1;
+	}
+	return 0;
+}
+
+/* Receive n messages as stage within a few seconds; check order within levels. */
+static unsigned int
+msg_receive(struct tide_xchg *x, int stage, struct rte_mbuf **m, unsigned int n,
+	bool *order_ok)
+{
+	uint32_t next[TIDE_XCHG_MAX_PRIO] = { 0 };
+	uint64_t end = now_ns() + 10ull * 1000 * 1000 * 1000;
+	unsigned int got = 0;
+
+	*order_ok = true;
+	while (got < n && now_ns() < end) {
+		int k = tide_xchg_recv_wait(x, &m[got], RTE_MIN(n - got, 32u), (uint16_t)stage,
+			100 * 1000);
+
+		for (int i = 0; i < k; i++) {
+			const struct msg_body *b = rte_pktmbuf_mtod(m[got + i], const void *);
+
+			if (tide_msg_owner(m[got + i]) != stage || b->level >= TIDE_XCHG_MAX_PRIO ||
+					b->seq != next[b->level]++)
+				*order_ok = false;
+		}
+		got += k > 0 ? (unsigned int)k : 0;
+	}
+	return got;
+}
+
+static int
+cmd_xrecv(const char *xname, const char *sname, unsigned int n)
+{
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+	struct tide_xchg *x;
+	unsigned int got;
+	bool order_ok;
+	int stage;
+
+	if (m == NULL || msg_setup(xname, sname, &x, &stage) != 0)
+		return 1;
+	got = msg_receive(x, stage, m, n, &order_ok);
+	for (unsigned int i = 0; i < got; i++)
+		tide_msg_release(m[i]);
+	printf("received=%u\norder_ok=%d\nleft=%d\n", got, order_ok,
+		tide_stage_list((uint16_t)stage, NULL, 0));
+	tide_stage_unregister((uint16_t)stage);
+	free(m);
+	return got == n ? 0 : 1;
+}
+
+static int
+cmd_xsend(const char *xname, const char *sname, struct rte_mempool *mp, unsigned int n)
+{
+	uint32_t seq[TIDE_XCHG_MAX_PRIO] = { 0 };
+	struct tide_xchg *x;
+	unsigned int sent = 0;
+	int stage;
+
+	if (msg_setup(xname, sname, &x, &stage) != 0)
+		return 1;
+	while (sent < n) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+		struct msg_body *b;
+		uint8_t level;
+
+		if (m == NULL) {
+			printf("error=no mbuf\n");
+			return 1;
+		}
+		level = (uint8_t)(sent % x->nb_prio);
+		b = (struct msg_body *)rte_pktmbuf_append(m, sizeof(*b));
+		b->level = level;
+		b->seq = seq[level]++;
+		tide_msg_make(m, (uint16_t)stage, level);
+		while (tide_xchg_send_burst(x, &m, 1) == 0)
+			rte_pause();
+		sent++;
+	}
+	printf("sent=%u\n", sent);
+	tide_stage_unregister((uint16_t)stage);
+	return 0;
+}
+
+static int
+cmd_xhold(const char *xname, const char *sname, unsigned int n)
+{
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+	struct tide_xchg *x;
+	bool order_ok;
+	int stage;
+
+	if (m == NULL || msg_setup(xname, sname, &x, &stage) != 0)
+		return 1;
+	printf("holding=%u\nready=1\n", msg_receive(x, stage, m, n, &order_ok));
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int
+cmd_bread(const char *bname, unsigned int reader)
+{
+	struct tide_bcast *b;
+	struct rte_mbuf *m;
+	uint64_t end = now_ns() + 10ull * 1000 * 1000 * 1000;
+	int ret = -EAGAIN;
+
+	if (tide_msg_init(NULL) != 0 || (b = tide_bcast_lookup(bname)) == NULL) {
+		printf("error=no broadcast exchange %s\n", bname);
+		return 1;
+	}
+	while (ret == -EAGAIN && now_ns() < end)
+		ret = tide_bcast_read(b, reader, &m, NULL);
+	if (ret != 0) {
+		printf("error=nothing read\n");
+		return 1;
+	}
+	printf("read_seq=%u\n", rte_pktmbuf_mtod(m, const struct msg_body *)->seq);
+	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
+}
+
 static int
 cmd_watch(void)
 {
@@ -270,7 +425,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "serve") == 0 && argc == 3)
 		return cmd_serve(argv[2]);
-	if (argc >= 3) {
+	if (argc >= 3 && argv[1][0] != 'x' && argv[1][0] != 'b') {
 		mp = rte_mempool_lookup(argv[2]);
 		if (mp == NULL) {
 			printf("error=no pool %s\n", argv[2]);
@@ -287,6 +442,15 @@ main(int argc, char **argv)
 		ret = cmd_watch();
 	else if (strcmp(argv[1], "die") == 0 && argc == 3)
 		ret = cmd_die(mp);
+	else if (strcmp(argv[1], "xrecv") == 0 && argc == 5)
+		ret = cmd_xrecv(argv[2], argv[3], (unsigned int)atoi(argv[4]));
+	else if (strcmp(argv[1], "xhold") == 0 && argc == 5)
+		ret = cmd_xhold(argv[2], argv[3], (unsigned int)atoi(argv[4]));
+	else if (strcmp(argv[1], "xsend") == 0 && argc == 6)
+		ret = cmd_xsend(argv[2], argv[3], rte_mempool_lookup(argv[4]),
+			(unsigned int)atoi(argv[5]));
+	else if (strcmp(argv[1], "bread") == 0 && argc == 4)
+		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]));
 	else
 		ret = 2;
 	rte_eal_cleanup();

@@ -84,22 +84,24 @@ test_no_memory_for_the_proxies_is_enomem(void)
 
 /* Runs only in the secondary that the test below starts. */
 static void
-test_secondary_child_init_is_enotsup(void)
+test_secondary_child_init_is_enoent(void)
 {
 	if (!tide_test_is_secondary())
 		return;
 	CU_ASSERT_EQUAL(rte_eal_process_type(), RTE_PROC_SECONDARY);
 	rte_errno = 0;
-	CU_ASSERT_EQUAL(tide_msg_init(NULL), -ENOTSUP);
-	CU_ASSERT_EQUAL(rte_errno, ENOTSUP);
+	CU_ASSERT_EQUAL(tide_msg_init(NULL), -ENOENT);
+	CU_ASSERT_EQUAL(rte_errno, ENOENT);
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("ti_none"));
 }
 
+/* A secondary attaches to what the primary's tide_msg_init() shared: not before it. */
 static void
-test_init_in_a_secondary_process_is_enotsup(void)
+test_init_in_a_secondary_before_the_primary_is_enoent(void)
 {
 	if (tide_test_is_secondary())
 		return;
-	CU_ASSERT_EQUAL(tide_test_run_secondary("test_secondary_child_init_is_enotsup"), 0);
+	CU_ASSERT_EQUAL(tide_test_run_secondary("test_secondary_child_init_is_enoent"), 0);
 }
 
 /* Fill every byte the mbuf has for dynfields: the header finds no room. Last of its suite
@@ -152,8 +154,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_calls_before_init_are_refused);
 	CU_ADD_TEST(s, test_a_bad_configuration_is_refused);
 	CU_ADD_TEST(s, test_no_memory_for_the_proxies_is_enomem);
-	CU_ADD_TEST(s, test_init_in_a_secondary_process_is_enotsup);
-	CU_ADD_TEST(s, test_secondary_child_init_is_enotsup);
+	CU_ADD_TEST(s, test_init_in_a_secondary_before_the_primary_is_enoent);
+	CU_ADD_TEST(s, test_secondary_child_init_is_enoent);
 	CU_ADD_TEST(s, test_an_mbuf_without_room_is_enospc);
 	CU_ADD_TEST(e, test_a_foreign_field_of_the_header_name_is_eexist);
 	return 0;

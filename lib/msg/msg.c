@@ -62,6 +62,8 @@ msg_dynfield_error(int err)
 	}
 }
 
+static int msg_attach(const struct rte_mbuf_dynfield *field);
+
 int
 tide_msg_init(const struct tide_msg_conf *conf)
 {
@@ -83,10 +85,8 @@ tide_msg_init(const struct tide_msg_conf *conf)
 			TIDE_MSG_MAX_PROXIES, socket);
 		return msg_error(EINVAL);
 	}
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		MSG_LOG(ERR, "secondary processes cannot initialise the message library");
-		return msg_error(ENOTSUP);
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return msg_attach(&field);
 	/* The proxies first: a dynfield cannot be given back if they fail. */
 	ret = tide_msg_pvt_proxy_area_init(n, socket);
 	if (ret < 0) {
@@ -99,7 +99,31 @@ tide_msg_init(const struct tide_msg_conf *conf)
 		tide_msg_pvt_proxy_area_fini();
 		return msg_error(ret);
 	}
+	ret = tide_msg_pvt_shared_create(off, socket);
+	if (ret < 0) {
+		MSG_LOG(ERR, "cannot share the library's state with other processes: %s",
+			rte_strerror(-ret));
+		tide_msg_pvt_proxy_area_fini();
+		return msg_error(ret == -EEXIST ? EEXIST : ENOMEM);
+	}
 	tide_msg_pvt_hdr_offset = off;
+	tide_msg_pvt_state.ready = true;
+	return 0;
+}
+
+/* A secondary works from what the primary's tide_msg_init() shared. */
+static int
+msg_attach(const struct rte_mbuf_dynfield *field)
+{
+	if (tide_msg_pvt_shared_attach() != 0) {
+		MSG_LOG(ERR, "the primary process has not initialised the message library");
+		return msg_error(ENOENT);
+	}
+	if (rte_mbuf_dynfield_lookup(field->name, NULL) != tide_msg_pvt_hdr_offset) {
+		MSG_LOG(ERR, "the message header's mbuf field is not where the primary put it");
+		tide_msg_pvt_state.shared = NULL;
+		return msg_error(EPROTO);
+	}
 	tide_msg_pvt_state.ready = true;
 	return 0;
 }
@@ -109,7 +133,9 @@ tide_msg_fini(void)
 {
 	if (!tide_msg_pvt_state.ready)
 		return;
-	tide_msg_pvt_proxy_area_fini();
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		tide_msg_pvt_proxy_area_fini();
+	tide_msg_pvt_shared_free();
 	tide_msg_pvt_state.ready = false;
 }
 

@@ -30,7 +30,6 @@ struct bcast_reader {
 } __rte_cache_aligned;
 
 struct tide_bcast {
-	TAILQ_ENTRY(tide_bcast) next;
 	char name[RTE_RING_NAMESIZE];
 	unsigned int nb_readers;
 	struct rte_mbuf *m;        /* posted, or NULL */
@@ -42,18 +41,17 @@ struct tide_bcast {
 	struct bcast_reader readers[];
 };
 
-static TAILQ_HEAD(, tide_bcast) bcast_list = TAILQ_HEAD_INITIALIZER(bcast_list);
-static pthread_mutex_t bcast_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct tide_bcast *
-bcast_find_locked(const char *name)
+static const char *
+bcast_name_of(const void *p)
 {
-	struct tide_bcast *b;
+	return ((const struct tide_bcast *)p)->name;
+}
 
-	TAILQ_FOREACH(b, &bcast_list, next)
-		if (strcmp(b->name, name) == 0)
-			return b;
-	return NULL;
+/* Broadcast exchanges are in DPDK memory and in the shared directory. */
+static void **
+bcast_dir(void)
+{
+	return (void **)tide_msg_pvt_shared()->bcast;
 }
 
 struct tide_bcast *
@@ -72,9 +70,12 @@ tide_bcast_create(const char *name, unsigned int nb_readers)
 		rte_errno = err;
 		return NULL;
 	}
-	pthread_mutex_lock(&bcast_lock);
-	if (bcast_find_locked(name) != NULL) {
-		pthread_mutex_unlock(&bcast_lock);
+	if (!tide_msg_pvt_state.ready) {
+		MSG_LOG(ERR, "call tide_msg_init() first");
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (tide_msg_pvt_dir_find(bcast_dir(), bcast_name_of, name) != NULL) {
 		MSG_LOG(ERR, "%s: a broadcast exchange of that name exists", name);
 		rte_errno = EEXIST;
 		return NULL;
@@ -83,19 +84,37 @@ tide_bcast_create(const char *name, unsigned int nb_readers)
 		sizeof(*b) + nb_readers * sizeof(b->readers[0]), RTE_CACHE_LINE_SIZE);
 	if (b != NULL)
 		b->sections = rte_zmalloc("tide_bcast_sec", nb_readers * sizeof(*b->sections), 0);
-	if (b == NULL || b->sections == NULL) {
-		pthread_mutex_unlock(&bcast_lock);
-		if (b != NULL)
+	if (b != NULL && b->sections != NULL) {
+		strlcpy(b->name, name, sizeof(b->name));
+		b->nb_readers = nb_readers;
+		err = -tide_msg_pvt_dir_add(bcast_dir(), b);
+	}
+	if (b == NULL || b->sections == NULL || err != 0) {
+		if (b != NULL) {
+			rte_free(b->sections);
 			rte_free(b);
-		MSG_LOG(ERR, "%s: no memory for a broadcast exchange of %u readers", name,
-			nb_readers);
-		rte_errno = ENOMEM;
+		}
+		err = err != 0 ? err : ENOMEM;
+		MSG_LOG(ERR, "%s: cannot create a broadcast exchange of %u readers: %s", name,
+			nb_readers, rte_strerror(err));
+		rte_errno = err;
 		return NULL;
 	}
-	strlcpy(b->name, name, sizeof(b->name));
-	b->nb_readers = nb_readers;
-	TAILQ_INSERT_TAIL(&bcast_list, b, next);
-	pthread_mutex_unlock(&bcast_lock);
+	return b;
+}
+
+struct tide_bcast *
+tide_bcast_lookup(const char *name)
+{
+	struct tide_bcast *b;
+
+	if (name == NULL || !tide_msg_pvt_state.ready) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	b = tide_msg_pvt_dir_find(bcast_dir(), bcast_name_of, name);
+	if (b == NULL)
+		rte_errno = ENOENT;
 	return b;
 }
 
@@ -104,9 +123,7 @@ tide_bcast_free(struct tide_bcast *b)
 {
 	if (b == NULL)
 		return;
-	pthread_mutex_lock(&bcast_lock);
-	TAILQ_REMOVE(&bcast_list, b, next);
-	pthread_mutex_unlock(&bcast_lock);
+	tide_msg_pvt_dir_remove(bcast_dir(), b);
 	rte_free(b->sections);
 	rte_free(b);
 }
@@ -114,12 +131,8 @@ tide_bcast_free(struct tide_bcast *b)
 void
 tide_msg_pvt_bcast_foreach(msg_name_cb_t *cb, void *arg)
 {
-	struct tide_bcast *b;
-
-	pthread_mutex_lock(&bcast_lock);
-	TAILQ_FOREACH(b, &bcast_list, next)
-		cb(b->name, arg);
-	pthread_mutex_unlock(&bcast_lock);
+	if (tide_msg_pvt_state.ready)
+		tide_msg_pvt_dir_foreach(bcast_dir(), bcast_name_of, cb, arg);
 }
 
 /* Sections lie in the body and do not overlap. */
@@ -197,7 +210,7 @@ tide_bcast_done(struct tide_bcast *b, unsigned int reader)
 	r->done_gen = gen;
 	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_ACQ_REL) == b->nb_readers &&
 			__atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) != 0)
-		syscall(SYS_futex, &b->done, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+		syscall(SYS_futex, &b->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	return 0;
 }
 
@@ -237,7 +250,7 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 		}
 		rel.tv_sec = (time_t)((end - now) / 1000000000ull);
 		rel.tv_nsec = (long)((end - now) % 1000000000ull);
-		syscall(SYS_futex, &b->done, FUTEX_WAIT_PRIVATE, done, end != 0 ? &rel : NULL,
+		syscall(SYS_futex, &b->done, FUTEX_WAIT, done, end != 0 ? &rel : NULL,
 			NULL, 0);
 	}
 	__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);
@@ -267,16 +280,14 @@ int
 tide_msg_pvt_bcast_info(const char *name, unsigned int *readers, uint64_t *posts,
 	uint32_t *done, bool *posted)
 {
-	struct tide_bcast *b;
+	const struct tide_bcast *b = tide_msg_pvt_state.ready ?
+		tide_msg_pvt_dir_find(bcast_dir(), bcast_name_of, name) : NULL;
 
-	pthread_mutex_lock(&bcast_lock);
-	b = bcast_find_locked(name);
-	if (b != NULL) {
-		*readers = b->nb_readers;
-		*posts = b->posts;
-		*done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
-		*posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
-	}
-	pthread_mutex_unlock(&bcast_lock);
-	return b != NULL ? 0 : -ENOENT;
+	if (b == NULL)
+		return -ENOENT;
+	*readers = b->nb_readers;
+	*posts = b->posts;
+	*done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
+	*posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
+	return 0;
 }

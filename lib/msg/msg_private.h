@@ -10,6 +10,7 @@
 
 #include <rte_errno.h>
 #include <rte_log.h>
+#include <rte_rwlock.h>
 
 #include "tide_msg.h"
 
@@ -33,13 +34,33 @@ struct msg_proxy_stash {
 	struct msg_proxy *p[MSG_PROXY_STASH];
 } __rte_cache_aligned;
 
-/* What tide_msg_init() sets up. */
+/* Most exchanges (and, apart, broadcast exchanges) in a primary and its secondaries. */
+#define MSG_DIR_MAX 128
+
+/* What every process attached to the primary shares (msg_shared.c), in one memzone. */
+struct msg_shared {
+	rte_rwlock_t lock;           /* guards the directories and the stages */
+	int hdr_offset;              /* the header's dynfield offset */
+	struct msg_proxy *proxies;   /* the proxy area */
+	uint32_t nb_proxies;
+	struct rte_ring *proxy_free;
+	struct msg_proxy_stash *stash;
+	struct tide_xchg *xchg[MSG_DIR_MAX];   /* NULL: a free slot */
+	struct tide_bcast *bcast[MSG_DIR_MAX]; /* NULL: a free slot */
+	struct {
+		char name[TIDE_STAGE_NAMESIZE]; /* "": a free id */
+		uint32_t pid;                   /* the process it belongs to */
+	} stages[TIDE_STAGE_MAX];
+};
+
+/* What tide_msg_init() sets up, in this process. */
 struct msg_state {
 	bool ready;
 	struct msg_proxy *proxies;   /* the proxy area */
 	uint32_t nb_proxies;
 	struct rte_ring *proxy_free; /* free proxies of the area */
 	struct msg_proxy_stash *stash; /* per lcore (non-EAL threads use the ring) */
+	struct msg_shared *shared;   /* what every process shares */
 };
 
 extern struct msg_state tide_msg_pvt_state;
@@ -98,5 +119,20 @@ void tide_msg_pvt_bcast_foreach(msg_name_cb_t *cb, void *arg);
 const char *tide_msg_pvt_stage_name(uint16_t stage);
 int tide_msg_pvt_bcast_info(const char *name, unsigned int *readers, uint64_t *posts,
 	uint32_t *done, bool *posted);
+
+/* msg_shared.c: what the processes share. */
+struct msg_shared *tide_msg_pvt_shared(void);
+int tide_msg_pvt_shared_create(int hdr_offset, int socket);
+int tide_msg_pvt_shared_attach(void);
+void tide_msg_pvt_shared_free(void);
+int tide_msg_pvt_dir_add(void **table, void *p);
+void tide_msg_pvt_dir_remove(void **table, const void *p);
+void *tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p),
+	const char *name);
+void tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void *p),
+	msg_name_cb_t *cb, void *arg);
+int tide_msg_pvt_stage_add(const char *name);
+bool tide_msg_pvt_stage_remove(uint16_t stage);
+const char *tide_msg_pvt_stage_copy(uint16_t stage);
 
 #endif /* TIDE_MSG_PRIVATE_H */

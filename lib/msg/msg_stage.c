@@ -13,31 +13,19 @@
 
 #include "msg_private.h"
 
-static char stage_names[TIDE_STAGE_MAX][TIDE_STAGE_NAMESIZE];
-static pthread_mutex_t stage_lock = PTHREAD_MUTEX_INITIALIZER;
-
+/* Stages are in the shared directory: an id means the same stage in every process. */
 int
 tide_stage_register(const char *name)
 {
-	int id = -ENOSPC;
+	int id;
 
 	if (name == NULL || name[0] == '\0' ||
-			strnlen(name, TIDE_STAGE_NAMESIZE) == TIDE_STAGE_NAMESIZE) {
-		MSG_LOG(ERR, "bad stage name");
+			strnlen(name, TIDE_STAGE_NAMESIZE) == TIDE_STAGE_NAMESIZE ||
+			!tide_msg_pvt_state.ready) {
+		MSG_LOG(ERR, "bad stage name, or tide_msg_init() not called");
 		return msg_error(EINVAL);
 	}
-	pthread_mutex_lock(&stage_lock);
-	for (int i = 0; i < TIDE_STAGE_MAX; i++) {
-		if (strcmp(stage_names[i], name) == 0) {
-			id = -EEXIST;
-			break;
-		}
-		if (id == -ENOSPC && stage_names[i][0] == '\0')
-			id = i;
-	}
-	if (id >= 0)
-		strlcpy(stage_names[id], name, TIDE_STAGE_NAMESIZE);
-	pthread_mutex_unlock(&stage_lock);
+	id = tide_msg_pvt_stage_add(name);
 	if (id < 0) {
 		MSG_LOG(ERR, "%s: cannot register the stage: %s", name, rte_strerror(-id));
 		return msg_error(-id);
@@ -48,25 +36,20 @@ tide_stage_register(const char *name)
 int
 tide_stage_unregister(uint16_t stage)
 {
-	bool known;
-
-	if (stage >= TIDE_STAGE_MAX)
+	if (stage >= TIDE_STAGE_MAX || !tide_msg_pvt_state.ready)
 		return msg_error(EINVAL);
-	pthread_mutex_lock(&stage_lock);
-	known = stage_names[stage][0] != '\0';
-	stage_names[stage][0] = '\0';
-	pthread_mutex_unlock(&stage_lock);
-	return known ? 0 : msg_error(EINVAL);
+	return tide_msg_pvt_stage_remove(stage) ? 0 : msg_error(EINVAL);
 }
 
 const char *
 tide_msg_pvt_stage_name(uint16_t stage)
 {
+	const char *name;
+
 	if (stage == TIDE_STAGE_NONE)
 		return "(in an exchange, or no stage)";
-	if (stage >= TIDE_STAGE_MAX || stage_names[stage][0] == '\0')
-		return "(unregistered)";
-	return stage_names[stage];
+	name = tide_msg_pvt_stage_copy(stage);
+	return name != NULL ? name : "(unregistered)";
 }
 
 struct stage_walk {

@@ -62,6 +62,8 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "levels", x->nb_prio);
 	rte_tel_data_add_dict_u64(d, "refused", refused);
 	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
+	rte_tel_data_add_dict_u64(d, "turn_takeovers", x->ring.senders.takeovers +
+		x->ring.receivers.takeovers);
 	rte_tel_data_add_dict_container(d, "sent", lv[0], 0);
 	rte_tel_data_add_dict_container(d, "received", lv[1], 0);
 	rte_tel_data_add_dict_container(d, "waiting", lv[2], 0);

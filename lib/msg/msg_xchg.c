@@ -25,23 +25,17 @@
 #include "msg_private.h"
 #include "tide_fault.h"
 
-struct xchg_entry {
-	TAILQ_ENTRY(xchg_entry) next;
-	struct tide_xchg *x;
-};
-
-static TAILQ_HEAD(, xchg_entry) xchg_list = TAILQ_HEAD_INITIALIZER(xchg_list);
-static pthread_mutex_t xchg_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static struct xchg_entry *
-xchg_find_locked(const char *name)
+static const char *
+xchg_name_of(const void *p)
 {
-	struct xchg_entry *e;
+	return ((const struct tide_xchg *)p)->name;
+}
 
-	TAILQ_FOREACH(e, &xchg_list, next)
-		if (strcmp(e->x->name, name) == 0)
-			return e;
-	return NULL;
+/* Exchanges are in DPDK memory and in the shared directory: any process finds them. */
+static void **
+xchg_dir(void)
+{
+	return (void **)tide_msg_pvt_shared()->xchg;
 }
 
 /* The layout the fast path relies on. */
@@ -110,16 +104,13 @@ xchg_destroy(struct tide_xchg *x)
 struct tide_xchg *
 tide_xchg_create(const struct tide_xchg_params *p)
 {
-	struct xchg_entry *e = NULL;
 	struct tide_xchg *x = NULL;
 	int err;
 
 	err = xchg_params_check(p);
 	if (err != 0)
 		goto fail;
-	pthread_mutex_lock(&xchg_lock);
-	if (xchg_find_locked(p->name) != NULL) {
-		pthread_mutex_unlock(&xchg_lock);
+	if (tide_msg_pvt_dir_find(xchg_dir(), xchg_name_of, p->name) != NULL) {
 		MSG_LOG(ERR, "%s: an exchange of that name exists", p->name);
 		err = EEXIST;
 		goto fail;
@@ -127,28 +118,24 @@ tide_xchg_create(const struct tide_xchg_params *p)
 	if (!TIDE_FAULT(TIDE_FAULT_MALLOC))
 		x = rte_zmalloc_socket("tide_xchg", sizeof(*x), RTE_CACHE_LINE_SIZE,
 			p->socket_id);
-	e = calloc(1, sizeof(*e));
 	err = ENOMEM;
-	if (x == NULL || e == NULL)
-		goto fail_unlock;
+	if (x == NULL)
+		goto fail_log;
 	strlcpy(x->name, p->name, sizeof(x->name));
 	x->type = (uint8_t)p->type;
 	x->nb_prio = p->type == TIDE_XCHG_FIFO ? 1 : (uint8_t)p->nb_prio;
 	err = -tide_xring_pvt_init(&x->ring, p->size, x->nb_prio, p->flags & TIDE_XCHG_F_SP,
 		p->flags & TIDE_XCHG_F_SC, p->socket_id);
+	if (err == 0)
+		err = -tide_msg_pvt_dir_add(xchg_dir(), x);
 	if (err != 0)
-		goto fail_unlock;
-	e->x = x;
-	TAILQ_INSERT_TAIL(&xchg_list, e, next);
-	pthread_mutex_unlock(&xchg_lock);
+		goto fail_log;
 	return x;
 
-fail_unlock:
-	pthread_mutex_unlock(&xchg_lock);
+fail_log:
 	MSG_LOG(ERR, "%s: cannot create the exchange: %s", p->name, rte_strerror(err));
 	if (x != NULL)
 		xchg_destroy(x);
-	free(e);
 fail:
 	rte_errno = err;
 	return NULL;
@@ -157,45 +144,32 @@ fail:
 void
 tide_xchg_free(struct tide_xchg *x)
 {
-	struct xchg_entry *e;
-
 	if (x == NULL)
 		return;
-	pthread_mutex_lock(&xchg_lock);
-	e = xchg_find_locked(x->name);
-	if (e != NULL)
-		TAILQ_REMOVE(&xchg_list, e, next);
-	pthread_mutex_unlock(&xchg_lock);
-	free(e);
+	tide_msg_pvt_dir_remove(xchg_dir(), x);
 	xchg_destroy(x);
 }
 
 struct tide_xchg *
 tide_xchg_lookup(const char *name)
 {
-	struct xchg_entry *e;
+	struct tide_xchg *x;
 
-	if (name == NULL) {
+	if (name == NULL || !tide_msg_pvt_state.ready) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	pthread_mutex_lock(&xchg_lock);
-	e = xchg_find_locked(name);
-	pthread_mutex_unlock(&xchg_lock);
-	if (e == NULL)
+	x = tide_msg_pvt_dir_find(xchg_dir(), xchg_name_of, name);
+	if (x == NULL)
 		rte_errno = ENOENT;
-	return e != NULL ? e->x : NULL;
+	return x;
 }
 
 void
 tide_msg_pvt_xchg_foreach(msg_name_cb_t *cb, void *arg)
 {
-	struct xchg_entry *e;
-
-	pthread_mutex_lock(&xchg_lock);
-	TAILQ_FOREACH(e, &xchg_list, next)
-		cb(e->x->name, arg);
-	pthread_mutex_unlock(&xchg_lock);
+	if (tide_msg_pvt_state.ready)
+		tide_msg_pvt_dir_foreach(xchg_dir(), xchg_name_of, cb, arg);
 }
 
 unsigned int
@@ -280,7 +254,7 @@ void
 tide_xchg_pvt_wake(struct tide_xchg *x)
 {
 	__atomic_fetch_add(&x->seq, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &x->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	syscall(SYS_futex, &x->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /* Sleep while x->seq == seq, until *deadline (monotonic; NULL: no limit). */
@@ -300,7 +274,7 @@ xchg_sleep(struct tide_xchg *x, uint32_t seq, const struct timespec *deadline)
 		if (rel.tv_sec < 0)
 			return;
 	}
-	syscall(SYS_futex, &x->seq, FUTEX_WAIT_PRIVATE, seq, deadline != NULL ? &rel : NULL,
+	syscall(SYS_futex, &x->seq, FUTEX_WAIT, seq, deadline != NULL ? &rel : NULL,
 		NULL, 0);
 }
 

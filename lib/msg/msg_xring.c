@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_malloc.h>
 
 #include "msg_private.h"
+#include "tide_process.h"
 
 /* The layout the fast path relies on: each side's tails, and each side's turn, on a line
  * of their own, so that senders and receivers never write a line the other side polls.
@@ -50,18 +52,40 @@ tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels
 
 /* Looks at a busy turn before the waiter yields the CPU (then one look per yield). */
 #define XRING_SPINS 256
+/* Yields between two looks at whether the turn's holder is still alive. */
+#define XRING_CHECK 16
+
+uint32_t tide_xring_pvt_self;
+
+RTE_INIT(xring_self_init)
+{
+	tide_xring_pvt_self = (uint32_t)getpid();
+}
 
 void
 tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 {
-	for (;;) {
+	for (unsigned int yields = 1;; yields++) {
+		uint32_t held;
+
 		for (unsigned int i = 0; i < XRING_SPINS; i++) {
+			held = 0;
 			if (__atomic_load_n(&t->held, __ATOMIC_RELAXED) == 0 &&
-					__atomic_exchange_n(&t->held, 1, __ATOMIC_ACQUIRE) == 0)
+					__atomic_compare_exchange_n(&t->held, &held,
+					tide_xring_pvt_self, false, __ATOMIC_ACQUIRE,
+					__ATOMIC_RELAXED))
 				return;
 			rte_pause();
 		}
 		sched_yield();
+		held = __atomic_load_n(&t->held, __ATOMIC_RELAXED);
+		if (yields % XRING_CHECK == 0 && held != 0 && held != tide_xring_pvt_self &&
+				tide_process_gone(held) &&
+				__atomic_compare_exchange_n(&t->held, &held, tide_xring_pvt_self,
+				false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+			__atomic_fetch_add(&t->takeovers, 1, __ATOMIC_RELAXED);
+			return;
+		}
 	}
 }
 

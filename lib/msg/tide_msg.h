@@ -158,20 +158,29 @@ struct tide_msg_range {
 /* ---- the library ---- */
 
 /**
- * Initialise the library: register the header's mbuf dynfield and reserve the proxy
- * headers. Call once, after rte_eal_init(), in the primary process; later calls return 0
- * and change nothing (until tide_msg_fini()).
+ * Initialise the library: in the primary process, register the header's mbuf dynfield,
+ * reserve the proxy headers and share them, with the directories of exchanges and stages,
+ * with secondary processes; in a secondary, attach to what the primary set up (call it
+ * there after the primary did). Call once, after rte_eal_init(); later calls return 0 and
+ * change nothing (until tide_msg_fini()).
+ *
+ * Exchanges, broadcast exchanges, stages and proxies then work across processes: a
+ * message made in one process may be sent, received, released in another. A stage belongs
+ * to the process that registered it: when a secondary is gone (exited or killed), the
+ * primary releases the messages its stages held and frees its stages.
  *
  * @param conf
- *   Configuration, or NULL for the defaults (65536 proxies, SOCKET_ID_ANY).
+ *   Configuration, or NULL for the defaults (65536 proxies, SOCKET_ID_ANY); a secondary
+ *   uses the primary's.
  * @return
  *   0, or a negative errno with rte_errno set:
  *   - -EINVAL: conf->nb_proxies above TIDE_MSG_MAX_PROXIES, or a socket EAL does not know;
- *   - -ENOTSUP: called in a secondary process;
+ *   - -ENOENT: in a secondary, the primary has not initialised the library;
+ *   - -EPROTO: in a secondary, the header's dynfield is not where the primary put it;
  *   - -ENOSPC: no room left in the mbuf for the header's dynfield;
- *   - -EEXIST: a dynfield or a ring of the library's names exists with other parameters
- *     (another copy of the library in this process);
- *   - -ENOMEM: no memory for the proxy headers.
+ *   - -EEXIST: a dynfield, ring or memzone of the library's names exists with other
+ *     parameters (another copy of the library in this process);
+ *   - -ENOMEM: no memory for the proxy headers or the shared state.
  */
 int tide_msg_init(const struct tide_msg_conf *conf);
 
@@ -585,6 +594,15 @@ unsigned int tide_xchg_count(const struct tide_xchg *x);
  *   exists; ENOMEM.
  */
 struct tide_bcast *tide_bcast_create(const char *name, unsigned int nb_readers);
+
+/**
+ * Find a broadcast exchange by name, in any process attached to the one that created it.
+ *
+ * @return
+ *   The broadcast exchange, or NULL with rte_errno set: EINVAL @p name NULL or
+ *   tide_msg_init() not called; ENOENT none of that name.
+ */
+struct tide_bcast *tide_bcast_lookup(const char *name);
 
 /**
  * Free a broadcast exchange. A message still posted stays its sender's: it is not

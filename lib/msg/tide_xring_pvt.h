@@ -45,8 +45,9 @@ struct tide_xring_tails {
 /** @internal Whose turn it is on one side: a line of that side's own (the other side reads
  *  the tails, never this). */
 struct tide_xring_turn {
-	uint32_t held;   /**< 1 while a sender (receiver) holds the side */
+	uint32_t held;   /**< 0, or the process id of the sender (receiver) holding the side */
 	uint32_t single; /**< one sender (receiver) only: no turns */
+	uint32_t takeovers; /**< turns taken over from a process that died holding them */
 	/** Senders only: their last look at cons.tail, never ahead of it. */
 	uint32_t cons_seen[TIDE_XRING_LEVELS];
 } __rte_cache_aligned;
@@ -77,16 +78,24 @@ tide_xring_pvt_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
 }
 
 /** @internal Wait for a side's turn: spin a while, then yield the CPU between looks (the
- *  holder may be a thread the scheduler preempted). */
+ *  holder may be a thread the scheduler preempted); take the turn over from a process that
+ *  died holding it (a secondary killed with -9: what it was sending is lost with it, what
+ *  it was receiving is still there, since a side publishes only when it is done). */
 void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
+
+/** @internal This process's id: what a turn it holds says (see tide_xring_pvt_turn_wait). */
+extern uint32_t tide_xring_pvt_self;
 
 /** @internal Take a side's turn (nothing to do on a single side). */
 static __rte_always_inline void
 tide_xring_pvt_turn_take(struct tide_xring_turn *t)
 {
+	uint32_t free_turn = 0;
+
 	if (t->single)
 		return;
-	if (unlikely(__atomic_exchange_n(&t->held, 1, __ATOMIC_ACQUIRE) != 0))
+	if (unlikely(!__atomic_compare_exchange_n(&t->held, &free_turn, tide_xring_pvt_self,
+			false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		tide_xring_pvt_turn_wait(t);
 }
 

@@ -41,6 +41,7 @@
 #include <rte_mempool.h>
 
 #include "pool_private.h"
+#include "tide_process.h"
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
 
@@ -117,24 +118,6 @@ mp_ops_index(void)
 	return -1;
 }
 
-/* Whether process @pid is gone (or a zombie: dead, not yet waited for). */
-static bool
-mp_process_gone(uint32_t pid)
-{
-	char path[64], state = '?';
-	FILE *f;
-
-	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return true;
-	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-		state = '?';
-	fclose(f);
-	return state == 'Z' || state == 'X';
-}
 
 /* ---- recovering from a dead secondary (primary) ---- */
 
@@ -179,7 +162,7 @@ mp_orphan_lcores(const struct mp_peer *dead, uint64_t *out)
 
 		TAILQ_FOREACH(p, &mp.peers, next)
 			used |= p != dead && (p->lcores[l / 64] & bit) != 0 &&
-				!mp_process_gone(p->pid);
+				!tide_process_gone(p->pid);
 		if (used && (out[l / 64] & bit) != 0) {
 			out[l / 64] &= ~bit;
 			shared++;
@@ -214,7 +197,7 @@ mp_check_peers_locked(void)
 
 	for (p = TAILQ_FIRST(&mp.peers); p != NULL; p = tmp) {
 		tmp = TAILQ_NEXT(p, next);
-		if (!mp_process_gone(p->pid))
+		if (!tide_process_gone(p->pid))
 			continue;
 		TAILQ_REMOVE(&mp.peers, p, next);
 		mp_recover(p);
@@ -447,7 +430,7 @@ tide_mp_primary_alive(void)
 {
 	uint32_t pid = __atomic_load_n(&mp.primary_pid, __ATOMIC_ACQUIRE);
 
-	return pid != 0 && !mp_process_gone(pid);
+	return pid != 0 && !tide_process_gone(pid);
 }
 
 int
@@ -468,7 +451,7 @@ tide_mp_peers(struct tide_mp_peer *peers, unsigned int max)
 			for (unsigned int w = 0; w < MP_LCORE_WORDS; w++)
 				peers[n].nb_lcores += (unsigned int)__builtin_popcountll(
 					p->lcores[w]);
-			peers[n].alive = !mp_process_gone(p->pid);
+			peers[n].alive = !tide_process_gone(p->pid);
 		}
 		n++;
 	}

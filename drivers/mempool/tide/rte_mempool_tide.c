@@ -47,6 +47,7 @@
 #include <rte_pause.h>
 
 #include "tide_fault.h"
+#include "tide_process.h"
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
 
@@ -161,24 +162,6 @@ RTE_INIT(tmp_self_init)
 	tmp_self = (uint32_t)getpid();
 }
 
-/* Whether process @pid is gone (or a zombie: dead, not yet waited for). */
-static bool
-tmp_process_gone(uint32_t pid)
-{
-	char path[64], state = '?';
-	FILE *f;
-
-	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
-		return true;
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return true;
-	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-		state = '?';
-	fclose(f);
-	return state == 'Z' || state == 'X';
-}
 
 static void tp_recover(struct tpool *tp, uint32_t dead);
 
@@ -194,7 +177,7 @@ tp_lock_take_over(struct tpool *tp)
 {
 	uint32_t holder = __atomic_load_n(&tp->lock, __ATOMIC_RELAXED);
 
-	if (holder == 0 || holder == tmp_self || !tmp_process_gone(holder))
+	if (holder == 0 || holder == tmp_self || !tide_process_gone(holder))
 		return false;
 	if (!__atomic_compare_exchange_n(&tp->lock, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
 			__ATOMIC_RELAXED))

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * What the message library shares between processes: one memzone the primary's
+ * tide_msg_init() makes, with what every process needs to make, send and release
+ * messages (the header's place in the mbuf, the proxy area) and the directories of
+ * exchanges, broadcast exchanges and stages. A secondary's tide_msg_init() finds it and
+ * works from it; exchanges, broadcast exchanges and proxies are in DPDK memory, at the
+ * same address in every process.
+ *
+ * A stage belongs to the process that registered it. When the primary learns that a
+ * secondary is gone (tide_mp_death_cb_register()), it releases what that process's stages
+ * held and frees the stages: what the process held as bare mbufs is lost with it.
+ *
+ * A reader-writer lock guards the directories: a few pointer and name reads or writes
+ * under it, so a process that dies holding it for reading leaves nothing half-done.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_memzone.h>
+
+#include "msg_private.h"
+#include "tide_pool.h"
+
+#define MSG_SHARED_MZ "tide_msg_shared"
+
+static void msg_shared_peer_gone(int pid, void *arg);
+
+struct msg_shared *
+tide_msg_pvt_shared(void)
+{
+	return tide_msg_pvt_state.shared;
+}
+
+int
+tide_msg_pvt_shared_create(int hdr_offset, int socket)
+{
+	const struct rte_memzone *mz;
+	struct msg_shared *sh;
+
+	mz = rte_memzone_reserve(MSG_SHARED_MZ, sizeof(*sh), socket, 0);
+	if (mz == NULL)
+		return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+	sh = mz->addr;
+	memset(sh, 0, sizeof(*sh));
+	rte_rwlock_init(&sh->lock);
+	sh->hdr_offset = hdr_offset;
+	sh->proxies = tide_msg_pvt_state.proxies;
+	sh->nb_proxies = tide_msg_pvt_state.nb_proxies;
+	sh->proxy_free = tide_msg_pvt_state.proxy_free;
+	sh->stash = tide_msg_pvt_state.stash;
+	tide_msg_pvt_state.shared = sh;
+	tide_mp_death_cb_register(msg_shared_peer_gone, NULL);
+	return 0;
+}
+
+int
+tide_msg_pvt_shared_attach(void)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(MSG_SHARED_MZ);
+	struct msg_shared *sh;
+
+	if (mz == NULL)
+		return -ENOENT;
+	sh = mz->addr;
+	tide_msg_pvt_state.proxies = sh->proxies;
+	tide_msg_pvt_state.nb_proxies = sh->nb_proxies;
+	tide_msg_pvt_state.proxy_free = sh->proxy_free;
+	tide_msg_pvt_state.stash = sh->stash;
+	tide_msg_pvt_state.shared = sh;
+	tide_msg_pvt_hdr_offset = sh->hdr_offset;
+	return 0;
+}
+
+void
+tide_msg_pvt_shared_free(void)
+{
+	const struct rte_memzone *mz;
+
+	if (tide_msg_pvt_state.shared == NULL)
+		return;
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		tide_mp_death_cb_unregister(msg_shared_peer_gone, NULL);
+		mz = rte_memzone_lookup(MSG_SHARED_MZ);
+		rte_memzone_free(mz);
+	}
+	tide_msg_pvt_state.shared = NULL;
+}
+
+/* ---- directories of exchanges and broadcast exchanges ---- */
+
+int
+tide_msg_pvt_dir_add(void **table, void *p)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	int ret = -ENOSPC;
+
+	rte_rwlock_write_lock(&sh->lock);
+	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
+		if (table[i] == NULL) {
+			table[i] = p;
+			ret = 0;
+			break;
+		}
+	rte_rwlock_write_unlock(&sh->lock);
+	return ret;
+}
+
+void
+tide_msg_pvt_dir_remove(void **table, const void *p)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+
+	rte_rwlock_write_lock(&sh->lock);
+	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
+		if (table[i] == p)
+			table[i] = NULL;
+	rte_rwlock_write_unlock(&sh->lock);
+}
+
+void *
+tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p),
+	const char *name)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	void *found = NULL;
+
+	if (sh == NULL)
+		return NULL;
+	rte_rwlock_read_lock(&sh->lock);
+	for (unsigned int i = 0; i < MSG_DIR_MAX && found == NULL; i++)
+		if (table[i] != NULL && strcmp(name_of(table[i]), name) == 0)
+			found = table[i];
+	rte_rwlock_read_unlock(&sh->lock);
+	return found;
+}
+
+void
+tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void *p),
+	msg_name_cb_t *cb, void *arg)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+
+	if (sh == NULL)
+		return;
+	rte_rwlock_read_lock(&sh->lock);
+	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
+		if (table[i] != NULL)
+			cb(name_of(table[i]), arg);
+	rte_rwlock_read_unlock(&sh->lock);
+}
+
+/* ---- stages ---- */
+
+int
+tide_msg_pvt_stage_add(const char *name)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	int id = -ENOSPC;
+
+	rte_rwlock_write_lock(&sh->lock);
+	for (int i = 0; i < TIDE_STAGE_MAX; i++) {
+		if (strcmp(sh->stages[i].name, name) == 0) {
+			id = -EEXIST;
+			break;
+		}
+		if (id == -ENOSPC && sh->stages[i].name[0] == '\0')
+			id = i;
+	}
+	if (id >= 0) {
+		strlcpy(sh->stages[id].name, name, TIDE_STAGE_NAMESIZE);
+		sh->stages[id].pid = (uint32_t)getpid();
+	}
+	rte_rwlock_write_unlock(&sh->lock);
+	return id;
+}
+
+bool
+tide_msg_pvt_stage_remove(uint16_t stage)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	bool known;
+
+	rte_rwlock_write_lock(&sh->lock);
+	known = sh->stages[stage].name[0] != '\0';
+	sh->stages[stage].name[0] = '\0';
+	sh->stages[stage].pid = 0;
+	rte_rwlock_write_unlock(&sh->lock);
+	return known;
+}
+
+/* The stage's name (a copy, valid until the next call on this thread), or NULL. */
+const char *
+tide_msg_pvt_stage_copy(uint16_t stage)
+{
+	static __thread char name[TIDE_STAGE_NAMESIZE];
+	struct msg_shared *sh = tide_msg_pvt_shared();
+
+	if (sh == NULL || stage >= TIDE_STAGE_MAX)
+		return NULL;
+	rte_rwlock_read_lock(&sh->lock);
+	strlcpy(name, sh->stages[stage].name, sizeof(name));
+	rte_rwlock_read_unlock(&sh->lock);
+	return name[0] != '\0' ? name : NULL;
+}
+
+/*
+ * The primary, on its control thread: a secondary is gone. Its stages' messages go back
+ * to their pools (the process's threads are gone: its stages are quiet), then the stages.
+ */
+static void
+msg_shared_peer_gone(int pid, void *arg __rte_unused)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint16_t mine[TIDE_STAGE_MAX];
+	unsigned int n = 0;
+
+	if (sh == NULL)
+		return;
+	rte_rwlock_read_lock(&sh->lock);
+	for (uint16_t i = 0; i < TIDE_STAGE_MAX; i++)
+		if (sh->stages[i].name[0] != '\0' && sh->stages[i].pid == (uint32_t)pid)
+			mine[n++] = i;
+	rte_rwlock_read_unlock(&sh->lock);
+	for (unsigned int k = 0; k < n; k++) {
+		const char *name = tide_msg_pvt_stage_copy(mine[k]);
+		int released = tide_stage_stop(mine[k]);
+
+		MSG_LOG(WARNING, "stage %s of process %d, which is gone: %d message(s) it held "
+			"released", name != NULL ? name : "?", pid, released);
+		tide_msg_pvt_stage_remove(mine[k]);
+	}
+}

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Messages across processes: real secondary processes (tests/mp_helper) attach to the
+ * message library of this test process, the primary. Messages cross through FIFO and
+ * priority exchanges both ways with the order kept within each level, and every mbuf goes
+ * back to its pool whoever releases it; a broadcast reaches readers in both processes; a
+ * secondary killed while its stage holds messages has them released by the primary, and a
+ * new one carries on.
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_pause.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+#include "tide_msg.h"
+#include "tide_pool.h"
+
+#define HELPER_LCORES "--lcores=2@0,3@1"
+#define NB_MSG 20000
+
+struct body {
+	uint32_t level;
+	uint32_t seq;
+};
+
+static struct rte_mempool *pool;
+static struct tide_xchg *fifo, *prio;
+static int stage_tx, stage_rx;
+
+struct run {
+	pid_t pid;
+	char out[64];
+};
+
+static void
+run_start(struct run *r, char *const cmd[])
+{
+	char *argv[24];
+	int n = 0;
+
+	snprintf(r->out, sizeof(r->out), "/tmp/tide-msgmp-%d-XXXXXX", (int)getpid());
+	close(mkstemp(r->out));
+	argv[n++] = getenv("TIDE_MP_HELPER");
+	argv[n++] = HELPER_LCORES;
+	argv[n++] = "--no-pci";
+	argv[n++] = "--file-prefix";
+	argv[n++] = (char *)tide_test_file_prefix();
+	argv[n++] = "--proc-type=secondary";
+	argv[n++] = "--log-level";
+	argv[n++] = "lib.eal:warning";
+	argv[n++] = "--";
+	for (int i = 0; cmd[i] != NULL; i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	r->pid = tide_test_spawn(argv, r->out, NULL);
+	CU_ASSERT_FATAL(r->pid > 0);
+}
+
+/* Wait for the helper to end; its output (caller frees) and exit code. */
+static char *
+run_end(struct run *r, int *code)
+{
+	int status = 0;
+	char *text;
+
+	waitpid(r->pid, &status, 0);
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	text = tide_test_read_file(r->out);
+	unlink(r->out);
+	return text;
+}
+
+static char *
+run_wait_for(struct run *r, const char *key)
+{
+	char *text = NULL;
+
+	for (unsigned int i = 0; i < 2000; i++) {
+		free(text);
+		text = tide_test_read_file(r->out);
+		if (strstr(text, key) != NULL)
+			break;
+		tide_test_sleep_us(10 * 1000);
+	}
+	return text;
+}
+
+static long long
+value_of(const char *text, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "%s=", key);
+	p = strstr(text, pat);
+	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
+}
+
+/* Make and send n messages, levels turning, each carrying its level and sequence. */
+static void
+send_all(struct tide_xchg *x, unsigned int n)
+{
+	uint32_t seq[TIDE_XCHG_MAX_PRIO] = { 0 };
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		struct body *b;
+		uint8_t level = (uint8_t)(i % x->nb_prio);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		b = (struct body *)rte_pktmbuf_append(m, sizeof(*b));
+		b->level = level;
+		b->seq = seq[level]++;
+		tide_msg_make(m, (uint16_t)stage_tx, level);
+		while (tide_xchg_send_burst(x, &m, 1) == 0)
+			rte_pause();
+	}
+}
+
+static void
+check_every_mbuf_back(void)
+{
+	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 0);
+}
+
+static void
+to_the_secondary(struct tide_xchg *x, const char *xname)
+{
+	char count[16];
+	struct run r;
+	char *text;
+	int code;
+
+	snprintf(count, sizeof(count), "%u", NB_MSG);
+	run_start(&r, (char *[]){ "xrecv", (char *)xname, "sec_rx", count, NULL });
+	send_all(x, NB_MSG);
+	text = run_end(&r, &code);
+	CU_ASSERT_EQUAL(code, 0);
+	CU_ASSERT_EQUAL(value_of(text, "received"), NB_MSG);
+	CU_ASSERT_EQUAL(value_of(text, "order_ok"), 1);
+	CU_ASSERT_EQUAL(value_of(text, "left"), 0);
+	if (code != 0)
+		printf("\n    %s ", text);
+	free(text);
+	check_every_mbuf_back();
+}
+
+static void
+test_messages_cross_to_a_secondary_in_order(void)
+{
+	to_the_secondary(fifo, "tmm_fifo");
+	to_the_secondary(prio, "tmm_prio");
+}
+
+static void
+test_messages_cross_from_a_secondary_in_order(void)
+{
+	uint32_t next[TIDE_XCHG_MAX_PRIO] = { 0 };
+	struct rte_mbuf *m[32];
+	unsigned int got = 0, bad = 0;
+	char count[16];
+	struct run r;
+	char *text;
+	int code;
+
+	snprintf(count, sizeof(count), "%u", NB_MSG);
+	run_start(&r, (char *[]){ "xsend", "tmm_prio", "sec_tx", "tmm_pool", count, NULL });
+	while (got < NB_MSG) {
+		int k = tide_xchg_recv_wait(prio, m, RTE_DIM(m), (uint16_t)stage_rx,
+			5000 * 1000);
+
+		CU_ASSERT_FATAL(k > 0);
+		for (int i = 0; i < k; i++) {
+			const struct body *b = rte_pktmbuf_mtod(m[i], const struct body *);
+
+			bad += tide_msg_owner(m[i]) != stage_rx || b->seq != next[b->level]++;
+			/* The level the sender gave is the one the receiver reads. */
+			bad += tide_msg_prio(m[i]) != b->level;
+			CU_ASSERT_EQUAL(tide_msg_release_checked(m[i]), 0);
+		}
+		got += (unsigned int)k;
+	}
+	text = run_end(&r, &code);
+	CU_ASSERT_EQUAL(code, 0);
+	CU_ASSERT_EQUAL(value_of(text, "sent"), NB_MSG);
+	free(text);
+	CU_ASSERT_EQUAL(bad, 0);
+	check_every_mbuf_back();
+}
+
+static void
+test_a_broadcast_reaches_readers_in_both_processes(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tmm_bc", 2);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *seen;
+	struct run r;
+	char *text;
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	((struct body *)rte_pktmbuf_append(m, sizeof(struct body)))->seq = 7;
+	tide_msg_make(m, (uint16_t)stage_tx, 0);
+	run_start(&r, (char *[]){ "bread", "tmm_bc", "1", NULL });
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), 0);
+	CU_ASSERT_PTR_EQUAL(seen, m);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	CU_ASSERT_EQUAL(tide_bcast_wait(b, 10 * 1000 * 1000), 0);
+	text = run_end(&r, &code);
+	CU_ASSERT_EQUAL(code, 0);
+	CU_ASSERT_EQUAL(value_of(text, "read_seq"), 7);
+	free(text);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	tide_msg_release(m);
+	tide_bcast_free(b);
+	check_every_mbuf_back();
+}
+
+static bool
+gone_reach(void *arg)
+{
+	struct tide_mp_stats st;
+
+	return tide_mp_stats_get(&st) == 0 && st.gone >= *(uint64_t *)arg;
+}
+
+/* A secondary killed while its stage holds messages: the primary releases them. */
+static void
+test_messages_a_killed_secondary_held_are_released(void)
+{
+	struct tide_mp_stats st;
+	struct run r;
+	uint64_t want;
+	char *text;
+	int code, id;
+
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&st), 0);
+	run_start(&r, (char *[]){ "xhold", "tmm_fifo", "sec_hold", "500", NULL });
+	send_all(fifo, 500);
+	text = run_wait_for(&r, "ready=1");
+	CU_ASSERT_EQUAL(value_of(text, "holding"), 500);
+	free(text);
+	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 500);
+	kill(r.pid, SIGKILL);
+	free(run_end(&r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+	want = st.gone + 1;
+	CU_ASSERT_TRUE(tide_test_wait(gone_reach, &want, 5000));
+	check_every_mbuf_back();
+	/* Its stage is free again, and a new secondary carries on. */
+	id = tide_stage_register("sec_hold");
+	CU_ASSERT(id >= 0);
+	tide_stage_unregister((uint16_t)id);
+	to_the_secondary(fifo, "tmm_fifo");
+}
+
+/* Last: the exchanges and the pool go, with nothing left in them. */
+static void
+test_everything_is_freed_at_the_end(void)
+{
+	check_every_mbuf_back();
+	CU_ASSERT_EQUAL(tide_xchg_count(fifo) + tide_xchg_count(prio), 0);
+	tide_xchg_free(fifo);
+	tide_xchg_free(prio);
+	tide_stage_unregister((uint16_t)stage_tx);
+	tide_stage_unregister((uint16_t)stage_rx);
+	tide_pool_free(pool);
+	tide_msg_fini();
+}
+
+static int
+register_tests(void)
+{
+	struct tide_xchg_params xp = { .name = "tmm_fifo", .type = TIDE_XCHG_FIFO,
+		.size = 1024, .socket_id = SOCKET_ID_ANY };
+	CU_pSuite s = tide_test_suite("msg_mp");
+	struct tide_pool_params pp;
+
+	if (s == NULL || getenv("TIDE_MP_HELPER") == NULL || tide_msg_init(NULL) != 0)
+		return -1;
+	pool_params(&pp, "tmm_pool", 2 * MB, 2 * MB, 128 * MB, 64);
+	pool = tide_pool_create(&pp);
+	fifo = tide_xchg_create(&xp);
+	xp.name = "tmm_prio";
+	xp.type = TIDE_XCHG_PRIO;
+	xp.nb_prio = 4;
+	prio = tide_xchg_create(&xp);
+	stage_tx = tide_stage_register("pri_tx");
+	stage_rx = tide_stage_register("pri_rx");
+	if (pool == NULL || fifo == NULL || prio == NULL || stage_tx < 0 || stage_rx < 0)
+		return -1;
+	CU_ADD_TEST(s, test_messages_cross_to_a_secondary_in_order);
+	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
+	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
+	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
+	CU_ADD_TEST(s, test_everything_is_freed_at_the_end);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int ret;
+
+	tide_test_shared_memory = true;
+	ret = tide_test_main(argc, argv, "msg_mp", true, register_tests);
+	return ret;
+}
