@@ -33,6 +33,12 @@ sizes=$(echo "$out" | sed -n 's|^zctx,[a-z]*/zc/\([0-9]*\),tput,.*|\1|p' | sort 
 if "$bench" zctx --sizes 1000 >/dev/null 2>&1; then echo "--sizes 1000 accepted"; exit 1; fi
 "$bench" footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1 --table 2>/dev/null |
 	grep -q "^footprint .* tide:fixed .* mb_s" || { echo "no table"; exit 1; }
+# --list names every scenario, one a line, with what it measures; --quick shortens one.
+for s in mempool fwd footprint msg pipeline fanout zctx; do
+	"$bench" --list | grep -q "^$s	[a-z]" ||
+		{ "$bench" --list; echo "--list: no $s"; exit 1; }
+done
+check fanout --quick --ms 10
 # A bad command line is refused, with the usage.
 if "$bench" nosuchscenario >/dev/null 2>&1; then echo "unknown scenario accepted"; exit 1; fi
 echo ok

@@ -1,44 +1,122 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# tidepmd as a user runs it: the default io mode forwards; the bursty mode makes the pool
-# grow during a burst and shrink back to its base afterwards, with no mbuf missing.
-#   test_tidepmd.sh TIDEPMD
+# tidepmd's forwarding modes as a user runs them: every mode forwards (txonly sends,
+# rxonly receives) on two net_null ports and on a net_ring pair, with 2 forwarding lcores
+# (3 lcores on the 2 CPUs) and 2 queues per port, each lcore doing its share; macswap and
+# io checked on the packets themselves (net_pcap files in, files out).
+#   test_tidepmd.sh TIDEPMD PCAP_TOOL
 set -eu
 tidepmd=$1
-out=$(mktemp /tmp/tide-tidepmd.XXXXXX)
-trap 'rm -f "$out"' EXIT
+pcap_tool=$2
+tmp=$(mktemp -d /tmp/tide-tidepmd.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out
+eal="--lcores 0@0,1@0,2@1 --no-pci --huge-unlink --file-prefix tide-tpmd-$$"
 
-"$tidepmd" --duration 2 >"$out" 2>&1
-grep -q "packets forwarded" "$out" || { cat "$out"; echo "io mode did not run"; exit 1; }
-mpps=$(sed -n 's/.*forwarded, \([0-9.]*\) Mpps average/\1/p' "$out")
-echo "io: $mpps Mpps"
-awk -v m="$mpps" 'BEGIN { exit !(m > 1) }' || { echo "io mode forwarded nothing"; exit 1; }
+fail() {
+	cat "$out"
+	echo "FAIL: $*"
+	exit 1
+}
 
-# 0.3 s bursts at 2 Mpps held 50 ms (100k mbufs), then 2.7 s idle: grow, then reap.
-"$tidepmd" --mode bursty --trace 2:300,0:2700 --hold-ms 50 --duration 3 \
-	--stats-period 100 >"$out" 2>&1
-grep "^tidepmd " "$out" | head -40
-max=$(awk '/^tidepmd / && / blocks / { for (i = 1; i < NF; i++) if ($(i + 1) == "blocks") \
-	{ if ($i > m) m = $i } } END { print m + 0 }' "$out")
-last=$(awk '/^tidepmd / && / blocks / { for (i = 1; i < NF; i++) if ($(i + 1) == "blocks") \
-	b = $i } END { print b + 0 }' "$out")
-nombuf=$(awk '/^tidepmd / && /rx_nombuf/ { n = $NF } END { print n + 0 }' "$out")
-echo "bursty: grew to $max blocks, ended with $last, rx_nombuf $nombuf"
-[ "$max" -gt 8 ] || { echo "the pool did not grow during the burst"; exit 1; }
-[ "$last" -eq 1 ] || { echo "the pool did not shrink back to its base"; exit 1; }
-[ "$nombuf" -eq 0 ] || { echo "packets were lost for want of an mbuf"; exit 1; }
+# The summary's "lcores" line: "<lcore>: rx N tx N" per forwarding lcore.
+lcore_counts() {
+	sed -n 's/^  lcores *//p' "$out" | tr '|' '\n' |
+		sed -n 's/^ *\([0-9]*\): rx \([0-9]*\) tx \([0-9]*\).*/\1 \2 \3/p'
+}
 
-# The pipeline mode forwards through the exchange and leaves no message behind.
-"$tidepmd" --mode pipeline --duration 2 >"$out" 2>&1
-grep "^tidepmd " "$out" | head -5
-grep -q "no message left behind" "$out" || { cat "$out"; echo "pipeline left messages"; exit 1; }
-pmpps=$(sed -n 's/.*forwarded, \([0-9.]*\) Mpps average/\1/p' "$out")
-echo "pipeline: $pmpps Mpps"
-awk -v m="$pmpps" 'BEGIN { exit !(m > 0.1) }' || { echo "the pipeline forwarded nothing"; exit 1; }
+# run VDEVS MODE [options]: 2 s of MODE; checks the run ended cleanly and what moved.
+run() {
+	vdevs=$1
+	mode=$2
+	shift 2
+	# shellcheck disable=SC2086
+	"$tidepmd" $eal $vdevs -- --mode "$mode" --nb-cores 2 --rxq 2 --txq 2 --duration 2 \
+		"$@" >"$out" 2>&1 || fail "$mode: exit status $?"
+	grep -q "^tidepmd: done after" "$out" || fail "$mode: no summary"
+	grep -q "mode $mode on 2 forwarding lcore(s), 2 ports" "$out" ||
+		fail "$mode: not on 2 forwarding lcores"
+	set -- $(sed -n 's/^  packets *rx \([0-9]*\), tx \([0-9]*\),.*/\1 \2/p' "$out")
+	rx=$1
+	tx=$2
+	case $mode in
+	txonly) [ "$tx" -gt 0 ] || fail "$mode sent nothing" ;;
+	rxonly) [ "$rx" -gt 0 ] || fail "$mode received nothing" ;;
+	zctx) [ "$tx" -gt 0 ] || fail "$mode completed no send" ;;
+	*) [ "$rx" -gt 0 ] && [ "$tx" -gt 0 ] || fail "$mode forwarded nothing (rx $rx tx $tx)" ;;
+	esac
+	# Each of the two lcores did its share (pipeline: the first receives, the second sends).
+	n=0
+	for c in $(lcore_counts | awk '{ printf "%.0f\n", $2 + $3 }'); do
+		[ "$c" -gt 0 ] || fail "$mode: a forwarding lcore did nothing"
+		n=$((n + 1))
+	done
+	[ "$n" -eq 2 ] || fail "$mode: $n lcore(s) in the summary, want 2"
+	echo "$mode on $(echo "$vdevs" | sed 's/--vdev //g; s/ .*//'): rx $rx tx $tx;" \
+		"per lcore: $(lcore_counts | awk '{ printf "%.0f ", $2 + $3 }')"
+}
 
-# The zctx mode sends from a malloc'd buffer through the send agent.
-"$tidepmd" --mode zctx --duration 2 >"$out" 2>&1
-grep "^tidepmd " "$out" | head -3
-grep -q "zctx .* Gbps" "$out" || { cat "$out"; echo "zctx mode printed no stats"; exit 1; }
-grep -q "packets forwarded" "$out" || { cat "$out"; echo "zctx mode did not finish"; exit 1; }
+modes="io macswap txonly rxonly bursty pipeline zctx"
+for mode in $modes; do
+	run "--vdev net_null0 --vdev net_null1" "$mode"
+done
+# A net_ring port sends to itself: --tx-first puts packets in every queue, which then
+# go round the ports (txonly fills the rings, rxonly drains what tx-first put there).
+for mode in $modes; do
+	run "--vdev net_ring0 --vdev net_ring1" "$mode" --tx-first
+done
+
+# On the packets: what port 0 receives leaves port 1, addresses swapped (macswap) or
+# untouched (io).
+check_pcap() {
+	mode=$1
+	swapped=$2
+	"$pcap_tool" write "$tmp/in0.pcap" 100 02:00:00:00:00:0a 02:00:00:00:00:0b
+	"$pcap_tool" write "$tmp/in1.pcap" 50 02:00:00:00:00:1a 02:00:00:00:00:1b
+	rm -f "$tmp/out0.pcap" "$tmp/out1.pcap"
+	"$tidepmd" -l 0-1 --no-pci --huge-unlink --file-prefix "tide-tpmd-$$" \
+		--vdev "net_pcap0,rx_pcap=$tmp/in0.pcap,tx_pcap=$tmp/out0.pcap" \
+		--vdev "net_pcap1,rx_pcap=$tmp/in1.pcap,tx_pcap=$tmp/out1.pcap" \
+		-- --mode "$mode" --duration 1 >"$out" 2>&1 || fail "$mode on pcap: exit status"
+	got1=$("$pcap_tool" macs "$tmp/out1.pcap" | sort | uniq -c | awk '{ print $1, $2, $3 }')
+	got0=$("$pcap_tool" macs "$tmp/out0.pcap" | sort | uniq -c | awk '{ print $1, $2, $3 }')
+	if [ "$swapped" = 1 ]; then
+		want1="100 02:00:00:00:00:0b 02:00:00:00:00:0a"
+		want0="50 02:00:00:00:00:1b 02:00:00:00:00:1a"
+	else
+		want1="100 02:00:00:00:00:0a 02:00:00:00:00:0b"
+		want0="50 02:00:00:00:00:1a 02:00:00:00:00:1b"
+	fi
+	[ "$got1" = "$want1" ] || fail "$mode: port 1 sent '$got1', want '$want1' (count src dst)"
+	[ "$got0" = "$want0" ] || fail "$mode: port 0 sent '$got0', want '$want0' (count src dst)"
+	echo "$mode on net_pcap: $got1 | $got0 (count src dst)"
+}
+check_pcap macswap 1
+check_pcap io 0
+
+# txonly's packets (as --tx-first sends them: one burst per queue, then rxonly): UDP
+# from each port's address to its peer's, --txpkts long.
+"$pcap_tool" write "$tmp/in0.pcap" 1 02:00:00:00:00:0a 02:00:00:00:00:0b
+"$tidepmd" -l 0-1 --no-pci --huge-unlink --file-prefix "tide-tpmd-$$" \
+	--vdev "net_pcap0,rx_pcap=$tmp/in0.pcap,tx_pcap=$tmp/out0.pcap" \
+	--vdev "net_pcap1,rx_pcap=$tmp/in0.pcap,tx_pcap=$tmp/out1.pcap" \
+	-- --mode rxonly --tx-first --txpkts 128 --duration 1 >"$out" 2>&1 ||
+	fail "tx-first on pcap"
+"$pcap_tool" macs "$tmp/out0.pcap" >"$tmp/frames0"
+"$pcap_tool" macs "$tmp/out1.pcap" >"$tmp/frames1"
+first=$(head -1 "$tmp/frames0")
+peer=$(head -1 "$tmp/frames1")
+[ "$(wc -l <"$tmp/frames0")" -eq 32 ] ||
+	fail "tx-first sent $(wc -l <"$tmp/frames0") frames, want 32"
+[ "$(echo "$first" | awk '{ print $1 }')" = "$(echo "$peer" | awk '{ print $2 }')" ] &&
+	[ "$(echo "$first" | awk '{ print $3 }')" = 128 ] ||
+	fail "txonly frames: port 0 '$first', port 1 '$peer' (src dst len)"
+echo "txonly frames on net_pcap: port 0 sends '$first' (src dst len)"
+
+# The pipeline leaves no message behind.
+"$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \
+	--file-prefix "tide-tpmd-$$" -- --mode pipeline --duration 1 >"$out" 2>&1 ||
+	fail "pipeline: exit status"
+grep -q "no message left behind" "$out" || fail "the pipeline left messages behind"
+echo ok

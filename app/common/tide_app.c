@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE /* nftw() */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +21,10 @@
 #define APP_MAX_EAL_ARGS 128
 
 static volatile sig_atomic_t app_quit;
+static const char *app_prog = "tidepool";
+static int app_argc;        /* the whole command line, as main() got it */
+static char **app_argv;
+static int app_sep = -1;    /* index of "--" in it, or -1 */
 static char **app_eal_argv; /* what EAL was given; kept until tide_app_eal_cleanup() */
 static char *app_defaults;
 
@@ -40,13 +50,99 @@ app_split(char *s, char **out, int max)
 }
 
 int
-tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_eal,
-	int *app_argc, char ***app_argv)
+tide_app_args(int argc, char **argv, const char *prog, int *prog_argc, char ***prog_argv)
+{
+	app_prog = prog;
+	app_argc = argc;
+	app_argv = argv;
+	app_sep = -1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			app_sep = i;
+			break;
+		}
+	/* The program's arguments: argv[0] then what follows "--" (or everything). */
+	if (app_sep < 0) {
+		*prog_argc = argc;
+		*prog_argv = argv;
+		return 0;
+	}
+	argv[app_sep] = argv[0];
+	*prog_argc = argc - app_sep;
+	*prog_argv = &argv[app_sep];
+	return 0;
+}
+
+const char *
+tide_app_prog(void)
+{
+	return app_prog;
+}
+
+/* The pid holding the primary's lock on a runtime directory's config file, or 0. */
+static pid_t
+app_prefix_holder(const char *dir)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	int fd;
+
+	if (dir == NULL || dir[0] == '\0')
+		return 0;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &lk) != 0 || lk.l_type == F_UNLCK)
+		lk.l_pid = 0;
+	close(fd);
+	return lk.l_pid;
+}
+
+/* Say why rte_eal_init() failed; EAL leaves rte_errno at 0 on some paths. */
+static void
+app_eal_explain(int err)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	const char *prefix = dir != NULL && strrchr(dir, '/') != NULL ? strrchr(dir, '/') + 1 :
+		"?";
+	pid_t holder = app_prefix_holder(dir);
+
+	if (holder > 0 && holder != getpid()) {
+		fprintf(stderr, "%s: cannot initialise EAL: file prefix '%s' is in use by process "
+			"%d (a primary process of that prefix is running); give this run a "
+			"--file-prefix of its own\n", app_prog, prefix, (int)holder);
+		return;
+	}
+	switch (err) {
+	case 0:
+		fprintf(stderr, "%s: cannot initialise EAL (the EAL messages above say why)\n",
+			app_prog);
+		break;
+	case ENOMEM:
+		fprintf(stderr, "%s: cannot initialise EAL: %s (hugepages reserved? run "
+			"scripts/setup.sh)\n", app_prog, rte_strerror(err));
+		break;
+	case EINVAL:
+		fprintf(stderr, "%s: cannot initialise EAL: bad EAL arguments (EAL arguments "
+			"go first, then --, then the program's)\n", app_prog);
+		break;
+	case EACCES:
+		fprintf(stderr, "%s: cannot initialise EAL: no access to hugepages (run as "
+			"root, or see scripts/setup.sh)\n", app_prog);
+		break;
+	default:
+		fprintf(stderr, "%s: cannot initialise EAL: %s\n", app_prog, rte_strerror(err));
+	}
+}
+
+int
+tide_app_eal_init(const char *default_eal)
 {
 	static char prefix[64];
 	char **eal = calloc(APP_MAX_EAL_ARGS + 1, sizeof(char *));
 	char *defaults = strdup(default_eal);
-	int n = 0, i, sep = -1, ret;
+	int n = 0, i;
 	bool has_prefix = false;
 
 	app_eal_argv = eal;
@@ -55,49 +151,70 @@ tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_e
 		app_free_args();
 		return -1;
 	}
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			sep = i;
-			break;
-		}
-	eal[n++] = argv[0];
-	if (sep < 0)
+	eal[n++] = app_argv[0];
+	if (app_sep < 0)
 		n += app_split(defaults, &eal[n], APP_MAX_EAL_ARGS - 3 - n);
 	else
-		for (i = 1; i < sep && n < APP_MAX_EAL_ARGS - 3; i++)
-			eal[n++] = argv[i];
+		for (i = 1; i < app_sep && n < APP_MAX_EAL_ARGS - 3; i++)
+			eal[n++] = app_argv[i];
 	for (i = 1; i < n; i++)
 		if (strncmp(eal[i], "--file-prefix", 13) == 0)
 			has_prefix = true;
 	if (!has_prefix) {
-		snprintf(prefix, sizeof(prefix), "%s-%d", prog, (int)getpid());
+		snprintf(prefix, sizeof(prefix), "%s-%d", app_prog, (int)getpid());
 		eal[n++] = "--file-prefix";
 		eal[n++] = prefix;
 	}
-	ret = rte_eal_init(n, eal);
-	if (ret < 0) {
-		fprintf(stderr, "%s: cannot initialise EAL: %s (hugepages reserved? run "
-			"scripts/setup.sh)\n", prog, rte_strerror(rte_errno));
+	if (rte_eal_init(n, eal) < 0) {
+		app_eal_explain(rte_errno);
 		app_free_args();
 		return -1;
 	}
-	/* The program's arguments: argv[0] then what follows "--" (or everything). */
-	if (sep >= 0) {
-		argv[sep] = argv[0];
-		*app_argc = argc - sep;
-		*app_argv = &argv[sep];
-	} else {
-		*app_argc = argc;
-		*app_argv = argv;
+	return 0;
+}
+
+/* A secondary process has an mp socket "mp_socket_<pid>_<n>" in the runtime directory. */
+static bool
+app_secondary_alive(const char *dir)
+{
+	struct dirent *e;
+	bool alive = false;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return false;
+	while (!alive && (e = readdir(d)) != NULL) {
+		int pid;
+
+		if (sscanf(e->d_name, "mp_socket_%d_", &pid) == 1 && pid > 0 &&
+				(kill(pid, 0) == 0 || errno == EPERM))
+			alive = true;
 	}
+	closedir(d);
+	return alive;
+}
+
+static int
+app_rm(const char *path, const struct stat *sb __rte_unused, int flag __rte_unused,
+	struct FTW *ftw __rte_unused)
+{
+	remove(path);
 	return 0;
 }
 
 void
 tide_app_eal_cleanup(void)
 {
+	const char *dir = rte_eal_get_runtime_dir();
+	bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", dir != NULL ? dir : "");
 	rte_eal_cleanup();
 	app_free_args();
+	/* Our runtime directory, once nothing can use it: DPDK leaves it behind. */
+	if (primary && path[0] != '\0' && !app_secondary_alive(path))
+		nftw(path, app_rm, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 const char *

@@ -6,28 +6,47 @@
  * Shared start-up of tidepool's programs (tidepmd, tide-bench; not installed).
  *
  * Command lines follow DPDK: EAL arguments first, then "--", then the program's own.
- * Without "--" every argument is the program's and EAL gets @p default_eal. Either way
- * EAL gets "--file-prefix <prog>-<pid>" unless the EAL arguments name one, so that two
- * runs never share hugepage files.
+ * Without "--" every argument is the program's and EAL gets the program's defaults. Either
+ * way EAL gets "--file-prefix <prog>-<pid>" unless the EAL arguments name one, so that two
+ * runs never share hugepage files. A program splits its command line first
+ * (tide_app_args()), checks its own arguments, and only then starts EAL, so that a bad
+ * option is refused at once.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
 
 /**
- * Initialise EAL from the command line.
+ * Split the command line at "--" (kept for tide_app_eal_init()) and name the program in
+ * messages.
+ *
+ * @param prog_argc, prog_argv
+ *   Set to the program's own arguments; prog_argv[0] is the program name.
+ * @return
+ *   0.
+ */
+int tide_app_args(int argc, char **argv, const char *prog, int *prog_argc,
+	char ***prog_argv);
+
+/** The program's name as given to tide_app_args(). */
+const char *tide_app_prog(void);
+
+/**
+ * Initialise EAL with the EAL part of the command line given to tide_app_args().
  *
  * @param default_eal
  *   Space-separated EAL arguments used when the command line has no "--".
- * @param app_argc, app_argv
- *   Set to the program's own arguments; app_argv[0] is the program name.
  * @return
- *   0, or a negative value after printing why.
+ *   0, or a negative value after printing why (the file prefix in use by another
+ *   primary, no hugepages, bad EAL arguments, or what EAL said).
  */
-int tide_app_eal_init(int argc, char **argv, const char *prog, const char *default_eal,
-	int *app_argc, char ***app_argv);
+int tide_app_eal_init(const char *default_eal);
 
-/** rte_eal_cleanup(), and free what tide_app_eal_init() kept for EAL. */
+/**
+ * rte_eal_cleanup(), free what tide_app_eal_init() kept for EAL, and, in a primary process
+ * that no live secondary is attached to, remove the DPDK runtime directory of its file
+ * prefix (DPDK leaves it behind).
+ */
 void tide_app_eal_cleanup(void);
 
 /** "-l 0-N" for the machine's first cores, at most @p max lcores, for default_eal strings. */

@@ -7,8 +7,33 @@
 #include <rte_ethdev.h>
 
 #include "tide_app.h"
+#include "tide_app_opt.h"
 #include "tide_app_trace.h"
 #include "tide_pool.h"
+
+/* One phase, "MPPS:MS". */
+static int
+trace_phase(char *tok, struct tide_app_phase *ph)
+{
+	char *colon = strchr(tok, ':'), err[160];
+	double ms;
+
+	if (colon == NULL) {
+		fprintf(stderr, "%s: --trace: bad phase '%s': want MPPS:MS\n", tide_app_prog(),
+			tok);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	if (tide_app_parse_double(tok, 0, 1000, &ph->mpps, err, sizeof(err)) != 0 ||
+			tide_app_parse_double(colon + 1, 0.001, 86400000, &ms, err,
+				sizeof(err)) != 0) {
+		fprintf(stderr, "%s: --trace: phase %s:%s: %s\n", tide_app_prog(), tok, colon + 1,
+			err);
+		return -EINVAL;
+	}
+	ph->ns = (uint64_t)(ms * 1e6);
+	return 0;
+}
 
 int
 tide_app_trace_parse(const char *s, struct tide_app_trace *t)
@@ -20,24 +45,21 @@ tide_app_trace_parse(const char *s, struct tide_app_trace *t)
 	if (copy == NULL)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		double mpps, ms;
-
-		if (t->nb == TIDE_APP_TRACE_MAX_PHASES || sscanf(tok, "%lf:%lf", &mpps, &ms) != 2 ||
-				mpps < 0 || ms <= 0) {
-			fprintf(stderr, "bad trace phase '%s': want MPPS:MS, at most %d phases\n",
-				tok, TIDE_APP_TRACE_MAX_PHASES);
+		if (t->nb == TIDE_APP_TRACE_MAX_PHASES) {
+			fprintf(stderr, "%s: --trace: at most %d phases\n", tide_app_prog(),
+				TIDE_APP_TRACE_MAX_PHASES);
 			ret = -EINVAL;
 			break;
 		}
-		t->ph[t->nb].mpps = mpps;
-		t->ph[t->nb].ns = (uint64_t)(ms * 1e6);
+		ret = trace_phase(tok, &t->ph[t->nb]);
+		if (ret != 0)
+			break;
 		t->period_ns += t->ph[t->nb].ns;
-		if (mpps > t->peak_mpps)
-			t->peak_mpps = mpps;
+		t->peak_mpps = RTE_MAX(t->peak_mpps, t->ph[t->nb].mpps);
 		t->nb++;
 	}
 	if (ret == 0 && t->nb == 0) {
-		fprintf(stderr, "empty trace\n");
+		fprintf(stderr, "%s: --trace: empty trace\n", tide_app_prog());
 		ret = -EINVAL;
 	}
 	free(copy);
@@ -68,6 +90,9 @@ tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
 	b->nb_slots = (uint32_t)(pkts / TIDE_APP_BURST * 2) + 64;
 	b->slots = calloc(b->nb_slots, sizeof(*b->slots));
 	b->head = b->tail = 0;
+	b->last_ns = 0;
+	b->tokens = 0;
+	b->flushed = false;
 	memset(b->st, 0, sizeof(*b->st));
 	return b->slots == NULL ? -ENOMEM : 0;
 }
@@ -93,7 +118,8 @@ burst_receive(struct tide_app_burst_io *b, uint64_t now)
 	n = rte_eth_rx_burst(b->rx_port, b->queue, s->m, TIDE_APP_BURST);
 	if (n == 0) {
 		/* A paced null port always has packets: none means no mbuf for them. */
-		b->st->nombuf += TIDE_APP_BURST;
+		if (b->empty_is_nombuf)
+			b->st->nombuf += TIDE_APP_BURST;
 		return;
 	}
 	b->st->rx += n;
@@ -115,7 +141,7 @@ burst_send_due(struct tide_app_burst_io *b, uint64_t now)
 {
 	while (b->head != b->tail && b->slots[b->head].due_ns <= now) {
 		struct tide_app_slot *s = &b->slots[b->head];
-		uint16_t sent = rte_eth_tx_burst(b->tx_port, b->queue, s->m, s->n);
+		uint16_t sent = rte_eth_tx_burst(b->tx_port, b->tx_queue, s->m, s->n);
 
 		if (sent < s->n) {
 			rte_pktmbuf_free_bulk(&s->m[sent], s->n - sent);
@@ -128,35 +154,39 @@ burst_send_due(struct tide_app_burst_io *b, uint64_t now)
 }
 
 void
+tide_app_burst_step(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t now)
+{
+	uint64_t dt = b->last_ns != 0 ? now - b->last_ns : 0;
+	double mpps = tide_app_trace_rate(b->trace, now - start_ns);
+
+	b->last_ns = now;
+	if (mpps > 0) {
+		b->st->on_ns += dt;
+		b->flushed = false;
+		/* Pace: a stalled loop loses what it could not receive, as a NIC would. */
+		b->tokens = RTE_MIN(b->tokens + mpps * dt / 1e3, 2.0 * TIDE_APP_BURST);
+		for (; b->tokens >= TIDE_APP_BURST; b->tokens -= TIDE_APP_BURST)
+			burst_receive(b, now);
+	} else {
+		b->tokens = 0;
+		if (!b->flushed && b->head == b->tail && b->pool != NULL) {
+			/* Idle with nothing held: let the reaper have this lcore's mbufs. */
+			tide_pool_cache_flush(b->pool);
+			b->flushed = true;
+		}
+	}
+	burst_send_due(b, now);
+}
+
+void
 tide_app_burst_run(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t end_ns,
 	volatile bool *stop)
 {
-	uint64_t last = tide_app_now_ns();
-	double tokens = 0;
-	bool flushed = false;
-
 	while (!*stop) {
-		uint64_t now = tide_app_now_ns(), dt = now - last;
-		double mpps = tide_app_trace_rate(b->trace, now - start_ns);
+		uint64_t now = tide_app_now_ns();
 
 		if (end_ns != 0 && now >= end_ns)
 			break;
-		last = now;
-		if (mpps > 0) {
-			b->st->on_ns += dt;
-			flushed = false;
-			/* Pace: a stalled loop loses what it could not receive, as a NIC would. */
-			tokens = RTE_MIN(tokens + mpps * dt / 1e3, 2.0 * TIDE_APP_BURST);
-			for (; tokens >= TIDE_APP_BURST; tokens -= TIDE_APP_BURST)
-				burst_receive(b, now);
-		} else {
-			tokens = 0;
-			if (!flushed && b->head == b->tail && b->pool != NULL) {
-				/* Idle with nothing held: let the reaper have this lcore's mbufs. */
-				tide_pool_cache_flush(b->pool);
-				flushed = true;
-			}
-		}
-		burst_send_due(b, now);
+		tide_app_burst_step(b, start_ns, now);
 	}
 }

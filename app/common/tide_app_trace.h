@@ -33,7 +33,7 @@ struct tide_app_trace {
 	double peak_mpps;   /* highest rate */
 };
 
-/** Parse "mpps:ms,mpps:ms,...". Returns 0, or -EINVAL after printing why. */
+/** Parse "mpps:ms,mpps:ms,..." (--trace). Returns 0, or -EINVAL after printing why. */
 int tide_app_trace_parse(const char *s, struct tide_app_trace *t);
 
 /** The rate, Mpps, at time t_ns from the start (the trace repeats). */
@@ -61,7 +61,8 @@ struct tide_app_burst_stats {
 struct tide_app_burst_io {
 	uint16_t rx_port;
 	uint16_t tx_port;
-	uint16_t queue;
+	uint16_t queue;                /* RX queue */
+	uint16_t tx_queue;
 	const struct tide_app_trace *trace;
 	uint64_t hold_ns;              /* how long each packet stays */
 	struct rte_mempool *pool;      /* whose lcore cache to hand back when idle */
@@ -69,6 +70,11 @@ struct tide_app_burst_io {
 	uint32_t nb_slots;
 	uint32_t head, tail;
 	struct tide_app_burst_stats *st; /* the caller's: read live by other threads */
+	bool empty_is_nombuf;          /* the port always has packets (net_null): an empty
+					* receive means no mbuf for them */
+	uint64_t last_ns;              /* loop state: the previous step */
+	double tokens;                 /* loop state: packets due for receiving */
+	bool flushed;                  /* loop state: the cache was handed back since idle */
 };
 
 /**
@@ -80,6 +86,13 @@ int tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace
 
 /** Free the delay line and every packet still in it. */
 void tide_app_burst_fini(struct tide_app_burst_io *b);
+
+/**
+ * One pass of the loop at time @p now: receive what the trace's rate allows since the
+ * previous pass, send what has been held long enough. Several loops may share an lcore,
+ * each stepped in turn.
+ */
+void tide_app_burst_step(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t now);
 
 /**
  * Run the loop from start_ns (monotonic) until *stop or end_ns (0: no end). Received

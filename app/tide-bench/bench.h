@@ -9,6 +9,10 @@
  * every round) because this machine's speed changes without warning, and reports the
  * median of the rounds and the ratios between variants. Output: one CSV row per
  * measurement, "scenario,variant,metric,value,unit", or a table with --table.
+ *
+ * A scenario is one file and one entry in main.c's table; "tide-bench --list" names them
+ * all, so scripts/bench.sh runs a new one without being told. A scenario takes its
+ * durations from bench_rounds() and bench_ms(), so --quick shortens it too.
  */
 
 #include <stdbool.h>
@@ -19,6 +23,7 @@
 struct bench_opts {
 	unsigned int rounds; /* interleaved rounds per variant (0: the scenario's default) */
 	unsigned int ms;     /* duration of one measurement (0: the scenario's default) */
+	bool quick;          /* defaults for a short run: fewer rounds, shorter measurements */
 	bool table;
 	const char *filter;  /* run only variants whose name contains this (NULL: all) */
 	const char *trace;   /* footprint: rate phases, Mpps:ms,... (NULL: its default) */
@@ -28,10 +33,10 @@ struct bench_opts {
 	const char *sizes;   /* zctx: payload sizes to run, "16384,65536" (NULL: all) */
 };
 
-/** o->rounds, or @p dflt when the command line left it out. */
+/** o->rounds, or @p dflt when the command line left it out (a third of it with --quick). */
 unsigned int bench_rounds(const struct bench_opts *o, unsigned int dflt);
 
-/** o->ms, or @p dflt when the command line left it out. */
+/** o->ms, or @p dflt when the command line left it out (half of it with --quick). */
 unsigned int bench_ms(const struct bench_opts *o, unsigned int dflt);
 
 /** True when the variant named @p v is selected by --filter. */

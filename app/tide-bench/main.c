@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * tide-bench [EAL args --] SCENARIO [--rounds N] [--ms MS] [--filter STR] [--table]
+ * tide-bench [EAL args --] SCENARIO [--rounds N] [--ms MS] [--quick] [--filter STR] [--table]
+ * tide-bench --list
  *
  * Without EAL arguments it runs on "-l 0-N --no-pci --huge-unlink" with its own --file-prefix.
  */
@@ -18,6 +19,7 @@
 
 #include "bench.h"
 #include "tide_app.h"
+#include "tide_app_opt.h"
 
 #define BENCH_MAX_ROWS 4096
 
@@ -91,13 +93,17 @@ bench_on_all_lcores(int (*fn)(void *), void *arg)
 unsigned int
 bench_rounds(const struct bench_opts *o, unsigned int dflt)
 {
-	return o->rounds != 0 ? o->rounds : dflt;
+	if (o->rounds != 0)
+		return o->rounds;
+	return o->quick ? RTE_MAX(1u, (dflt + 2) / 3) : dflt;
 }
 
 unsigned int
 bench_ms(const struct bench_opts *o, unsigned int dflt)
 {
-	return o->ms != 0 ? o->ms : dflt;
+	if (o->ms != 0)
+		return o->ms;
+	return o->quick ? RTE_MAX(1u, dflt / 2) : dflt;
 }
 
 bool
@@ -126,22 +132,39 @@ bench_print_table(void)
 static void
 bench_usage(const char *prog)
 {
-	printf("usage: %s [EAL args --] SCENARIO [--rounds N] [--ms MS] [--filter STR] "
-		"[--table]\n"
-		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
-		"[--series FILE]\n"
+	printf("usage: %s [EAL args --] SCENARIO [--rounds N] [--ms MS] [--quick] "
+		"[--filter STR] [--table]\n"
+		"       %s --list\n"
+		"  --rounds N    interleaved rounds per variant, 1..%d (default: the scenario's)\n"
+		"  --ms MS       one measurement, 1..600000 ms (default: the scenario's)\n"
+		"  --quick       a short run: a third of the rounds, half the time (footprint: "
+		"one cycle)\n"
+		"  --filter STR  only variants whose name contains STR\n"
+		"  --table       a table instead of CSV rows\n"
+		"  --series FILE time series, where a scenario has one (footprint)\n"
+		"  --list        the scenarios, one a line: name, tab, what it measures\n"
+		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N]\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536)\n"
-		"scenarios:\n", prog);
+		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
 
+static void
+bench_list(void)
+{
+	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
+		printf("%s\t%s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+}
+
+/* 0 to run a scenario, 1 when done (--help, --list), -1 on a bad command line. */
 static int
 bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 {
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "ms", required_argument, NULL, 'm' },
+		{ "quick", no_argument, NULL, 'q' },
 		{ "table", no_argument, NULL, 't' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "trace", required_argument, NULL, 'T' },
@@ -149,31 +172,57 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		{ "cycles", required_argument, NULL, 'c' },
 		{ "series", required_argument, NULL, 's' },
 		{ "sizes", required_argument, NULL, 'S' },
+		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	bool cycles_set = false;
+	int opt, ret = 0;
 
 	*o = (struct bench_opts){ .hold_ms = 50, .cycles = 2 };
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while (ret == 0 && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'r': o->rounds = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'm': o->ms = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'r':
+			ret = tide_app_opt_uint("--rounds", optarg, 1, BENCH_MAX_ROUNDS,
+				&o->rounds);
+			break;
+		case 'm': ret = tide_app_opt_uint("--ms", optarg, 1, 600000, &o->ms); break;
+		case 'q': o->quick = true; break;
 		case 't': o->table = true; break;
 		case 'f': o->filter = optarg; break;
 		case 'T': o->trace = optarg; break;
-		case 'H': o->hold_ms = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'c': o->cycles = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'H':
+			ret = tide_app_opt_uint("--hold-ms", optarg, 1, 60000, &o->hold_ms);
+			break;
+		case 'c':
+			ret = tide_app_opt_uint("--cycles", optarg, 1, 1000, &o->cycles);
+			cycles_set = true;
+			break;
 		case 's': o->series = optarg; break;
 		case 'S': o->sizes = optarg; break;
-		case 'h': bench_usage(argv[0]); exit(0);
-		default: return -1;
+		case 'l': bench_list(); return 1;
+		case 'h': bench_usage(argv[0]); return 1;
+		default: ret = -1;
 		}
 	}
-	if (optind != argc - 1 || o->rounds > BENCH_MAX_ROUNDS || o->cycles == 0)
+	if (ret != 0)
 		return -1;
+	if (o->quick && !cycles_set)
+		o->cycles = 1;
+	if (optind != argc - 1) {
+		bench_usage(argv[0]);
+		return -1;
+	}
 	*scenario = argv[optind];
+	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
+		if (strcmp(bench_scenarios[i]->name, *scenario) == 0)
+			bench_current = bench_scenarios[i];
+	if (bench_current == NULL) {
+		fprintf(stderr, "tide-bench: unknown scenario '%s'\n", *scenario);
+		bench_usage(argv[0]);
+		return -1;
+	}
 	return 0;
 }
 
@@ -184,36 +233,22 @@ main(int argc, char **argv)
 	struct bench_opts o;
 	char defaults[64];
 	char **args;
-	int nargs, ret = 1;
+	int nargs, ret;
 
-	/* Parse first so that a bad command line does not wait for EAL. */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			bench_usage(argv[0]);
-			return 0;
-		}
+	/* Check the command line before EAL starts: a bad one does not wait for it. */
+	tide_app_args(argc, argv, "tide-bench", &nargs, &args);
+	ret = bench_parse(nargs, args, &o, &name);
+	if (ret != 0)
+		return ret < 0 ? 1 : 0;
 	snprintf(defaults, sizeof(defaults), "%s --no-pci --huge-unlink", tide_app_lcores(4));
-	if (tide_app_eal_init(argc, argv, "tide-bench", defaults, &nargs, &args) < 0)
+	if (tide_app_eal_init(defaults) < 0)
 		return 1;
-	if (bench_parse(nargs, args, &o, &name) < 0) {
-		bench_usage(args[0]);
-		goto out;
-	}
-	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
-		if (strcmp(bench_scenarios[i]->name, name) == 0)
-			bench_current = bench_scenarios[i];
-	if (bench_current == NULL) {
-		fprintf(stderr, "tide-bench: unknown scenario '%s'\n", name);
-		bench_usage(args[0]);
-		goto out;
-	}
 	bench_table = o.table;
 	if (!bench_table)
 		printf("scenario,variant,metric,value,unit\n");
 	ret = bench_current->run(&o) == 0 ? 0 : 1;
 	if (bench_table)
 		bench_print_table();
-out:
 	tide_app_eal_cleanup();
 	return ret;
 }

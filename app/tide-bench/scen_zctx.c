@@ -46,6 +46,8 @@
 #define ZB_NB_SIZES 11 /* 64 B ... 64 KB */
 #define ZB_NB_VAR 3
 #define ZB_PORTS 2
+#define ZB_ROUNDS 5
+#define ZB_MS 100
 
 static const char *const zb_vars[ZB_NB_VAR] = { "zc", "copy", "adaptive" };
 static const uint32_t zb_thresholds[ZB_NB_VAR] = {
@@ -431,12 +433,16 @@ zb_pinned_timeline(struct zb_run *r)
 }
 
 static int
-zb_run(const struct bench_opts *o)
+zb_run(const struct bench_opts *given)
 {
 	static struct zb_run r;
+	struct bench_opts opts = *given, *o = &opts;
 	struct rte_mempool *mp = NULL;
 	uint64_t rx0;
 	int ret = -1;
+
+	opts.rounds = bench_rounds(given, ZB_ROUNDS);
+	opts.ms = bench_ms(given, ZB_MS);
 
 	memset(&r, 0, sizeof(r));
 	if (zb_sizes_parse(o->sizes, &r.sel) != 0)

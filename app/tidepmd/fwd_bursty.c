@@ -1,40 +1,126 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * bursty mode: receive on port 0 at the trace's rate, hold every packet --hold-ms, send it
- * on port 1. During a burst the pool grows to rate x hold mbufs; between bursts the worker
- * hands its cache back and the reaper shrinks the pool: watch it breathe in the stats
- * line. Every worker runs the trace on its own queue.
+ * bursty mode (the default): every stream receives at the trace's rate (--trace, per
+ * stream), holds each packet --hold-ms and sends it on. During a burst the pool grows to
+ * what is held (rate x hold); between bursts the lcores hand their caches back and the
+ * reaper gives the blocks back: the stats line shows the pool breathing.
+ *
+ * On net_null ports a paced receive always finds packets, so an empty one means no mbuf
+ * was there for them (counted as rx_nombuf); other ports bring what they bring (use
+ * --tx-first on loopback ports).
  */
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "tide_app.h"
 #include "tidepmd.h"
 
-static int
-bursty_worker(struct tpmd *t, unsigned int w)
-{
-	struct tide_app_burst_io b = {
-		.rx_port = t->ports[0],
-		.tx_port = t->ports[1],
-		.queue = (uint16_t)w,
-		.pool = t->pool,
-		.st = &t->counters[w].burst,
-	};
+struct bursty_lcore {
+	unsigned int nb;
+	struct tide_app_burst_io io[TPMD_MAX_STREAMS];
+	struct tide_app_burst_stats st[TPMD_MAX_STREAMS];
+};
 
-	if (tide_app_burst_init(&b, &t->cfg.trace, (uint64_t)t->cfg.hold_ms * 1000000) != 0) {
-		fprintf(stderr, "tidepmd: no memory for the delay line\n");
+static void
+bursty_free(struct bursty_lcore *b)
+{
+	for (unsigned int i = 0; i < b->nb; i++)
+		tide_app_burst_fini(&b->io[i]);
+	free(b);
+}
+
+static struct bursty_lcore *
+bursty_alloc(struct tpmd_lcore *lc)
+{
+	struct tpmd *t = lc->t;
+	struct bursty_lcore *b;
+
+	/* Its counters are cache-aligned: so must it be. */
+	if (posix_memalign((void **)&b, RTE_CACHE_LINE_SIZE, sizeof(*b)) != 0)
+		return NULL;
+	memset(b, 0, sizeof(*b));
+	for (unsigned int i = 0; i < lc->nb_streams; i++) {
+		const struct tpmd_stream *s = lc->streams[i];
+
+		b->io[i] = (struct tide_app_burst_io){
+			.rx_port = s->rx_port, .queue = s->rx_queue,
+			.tx_port = s->tx_port, .tx_queue = s->tx_queue,
+			.pool = t->pool, .st = &b->st[i], .empty_is_nombuf = s->rx_null,
+		};
+		if (tide_app_burst_init(&b->io[i], &t->cfg.trace,
+				(uint64_t)t->cfg.hold_ms * 1000000) != 0) {
+			bursty_free(b);
+			return NULL;
+		}
+		b->nb++;
+	}
+	return b;
+}
+
+/* This lcore's counters from its streams'. */
+static void
+bursty_publish(struct tpmd_lcore *lc, const struct bursty_lcore *b)
+{
+	struct tpmd_counters c = { 0 };
+
+	for (unsigned int i = 0; i < b->nb; i++) {
+		c.rx += b->st[i].rx;
+		c.tx += b->st[i].tx;
+		c.drops += b->st[i].drops;
+		c.nombuf += b->st[i].nombuf;
+	}
+	__atomic_store_n(&lc->cnt.rx, c.rx, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->cnt.tx, c.tx, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->cnt.drops, c.drops, __ATOMIC_RELAXED);
+	__atomic_store_n(&lc->cnt.nombuf, c.nombuf, __ATOMIC_RELAXED);
+}
+
+static int
+bursty_loop(struct tpmd_lcore *lc)
+{
+	struct tpmd *t = lc->t;
+	struct bursty_lcore *b = bursty_alloc(lc);
+
+	if (b == NULL) {
+		fprintf(stderr, "tidepmd: lcore %u: no memory for the delay lines\n",
+			lc->lcore_id);
 		return -1;
 	}
-	tide_app_burst_run(&b, tide_app_now_ns(), 0, &t->stop);
-	tide_app_burst_fini(&b);
+	__atomic_store_n(&lc->ctx, b, __ATOMIC_RELEASE);
+	while (!t->stop) {
+		uint64_t now = tide_app_now_ns();
+
+		for (unsigned int i = 0; i < b->nb; i++)
+			tide_app_burst_step(&b->io[i], t->start_ns, now);
+		bursty_publish(lc, b);
+	}
+	__atomic_store_n(&lc->ctx, NULL, __ATOMIC_RELEASE);
+	bursty_free(b);
 	return 0;
 }
 
-const struct tpmd_mode tpmd_mode_bursty = {
+static int
+bursty_stats(struct tpmd *t, char *buf, size_t len)
+{
+	uint64_t held = 0;
+
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
+		const struct bursty_lcore *b = __atomic_load_n(&t->lcores[w].ctx,
+			__ATOMIC_ACQUIRE);
+
+		for (unsigned int i = 0; b != NULL && i < b->nb; i++)
+			held += __atomic_load_n(&b->st[i].in_flight, __ATOMIC_RELAXED);
+	}
+	return snprintf(buf, len, " | held pkts %" PRIu64, held);
+}
+
+const struct tpmd_engine tpmd_engine_bursty = {
 	.name = "bursty",
-	.help = "receive in bursts (--trace), hold each packet (--hold-ms), send: the pool "
-		"grows and shrinks",
-	.worker = bursty_worker,
+	.help = "bursts (--trace) held --hold-ms: the pool grows and shrinks (default)",
+	.layout = TPMD_LAYOUT_FWD,
+	.loop = bursty_loop,
+	.stats = bursty_stats,
 };

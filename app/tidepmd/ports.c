@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Port set-up: every available port, one RX and one TX queue per worker, all fed from
- * the elastic pool.
+/* Port set-up: every available port, --rxq RX and --txq TX queues each, all RX queues fed
+ * from the elastic pool.
  */
 
 #include <stdio.h>
+#include <string.h>
 
 #include <rte_ethdev.h>
 
 #include "tidepmd.h"
 
 static int
-tpmd_port_init(struct tpmd *t, uint16_t port)
+tpmd_port_init(struct tpmd *t, unsigned int pi)
 {
+	const struct tpmd_config *c = &t->cfg;
+	uint16_t port = t->ports[pi];
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
 	unsigned int q;
@@ -21,27 +24,33 @@ tpmd_port_init(struct tpmd *t, uint16_t port)
 	ret = rte_eth_dev_info_get(port, &info);
 	if (ret != 0)
 		return ret;
-	if (info.max_rx_queues < t->nb_workers || info.max_tx_queues < t->nb_workers) {
-		fprintf(stderr, "tidepmd: port %u has too few queues for %u workers\n", port,
-			t->nb_workers);
+	if (info.max_rx_queues < c->rxq || info.max_tx_queues < c->txq) {
+		fprintf(stderr, "tidepmd: port %u (%s) has at most %u RX and %u TX queues; "
+			"--rxq %u --txq %u asked\n", port, info.driver_name, info.max_rx_queues,
+			info.max_tx_queues, c->rxq, c->txq);
 		return -EINVAL;
 	}
-	ret = rte_eth_dev_configure(port, t->nb_workers, t->nb_workers, &conf);
+	t->port_null[pi] = strcmp(info.driver_name, "net_null") == 0;
+	ret = rte_eth_dev_configure(port, (uint16_t)c->rxq, (uint16_t)c->txq, &conf);
 	if (ret != 0)
 		return ret;
-	for (q = 0; q < t->nb_workers; q++) {
-		ret = rte_eth_rx_queue_setup(port, q, t->cfg.rxd, rte_eth_dev_socket_id(port),
-			NULL, t->pool);
+	for (q = 0; q < c->rxq; q++) {
+		ret = rte_eth_rx_queue_setup(port, (uint16_t)q, (uint16_t)c->rxd,
+			rte_eth_dev_socket_id(port), NULL, t->pool);
 		if (ret != 0)
 			return ret;
-		ret = rte_eth_tx_queue_setup(port, q, t->cfg.txd, rte_eth_dev_socket_id(port),
-			NULL);
+	}
+	for (q = 0; q < c->txq; q++) {
+		ret = rte_eth_tx_queue_setup(port, (uint16_t)q, (uint16_t)c->txd,
+			rte_eth_dev_socket_id(port), NULL);
 		if (ret != 0)
 			return ret;
 	}
 	ret = rte_eth_dev_start(port);
 	if (ret != 0)
 		return ret;
+	if (rte_eth_macaddr_get(port, &t->port_mac[pi]) != 0)
+		memset(&t->port_mac[pi], 0, sizeof(t->port_mac[pi]));
 	rte_eth_promiscuous_enable(port); /* best effort: vdevs may not support it */
 	return 0;
 }
@@ -63,7 +72,7 @@ tpmd_ports_init(struct tpmd *t)
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < t->nb_ports; i++) {
-		ret = tpmd_port_init(t, t->ports[i]);
+		ret = tpmd_port_init(t, i);
 		if (ret != 0) {
 			fprintf(stderr, "tidepmd: cannot start port %u: %s\n", t->ports[i],
 				rte_strerror(-ret));
@@ -82,20 +91,11 @@ tpmd_ports_close(struct tpmd *t)
 	}
 }
 
-uint16_t
-tpmd_peer(const struct tpmd *t, unsigned int port_idx)
+int
+tpmd_port_idx(const struct tpmd *t, uint16_t port)
 {
-	return t->ports[port_idx ^ 1];
-}
-
-uint64_t
-tpmd_rx_nombuf(const struct tpmd *t)
-{
-	struct rte_eth_stats st;
-	uint64_t n = 0;
-
 	for (unsigned int i = 0; i < t->nb_ports; i++)
-		if (rte_eth_stats_get(t->ports[i], &st) == 0)
-			n += st.rx_nombuf;
-	return n;
+		if (t->ports[i] == port)
+			return (int)i;
+	return -1;
 }

@@ -3,34 +3,103 @@
 #define TIDEPMD_H
 
 /*
- * tidepmd: a testpmd-like demo of tidepool. Ports are paired (0<->1, 2<->3...); every
- * worker lcore owns one RX and one TX queue on each port and runs the selected mode's
- * loop; the main lcore prints a stats line every period.
+ * tidepmd: a testpmd-like demo of tidepool.
+ *
+ * Ports are paired (0<->1, 2<->3...). Forwarding follows testpmd: a forwarding engine
+ * (mode) runs on the forwarding lcores (workers; never the main lcore); its work is cut
+ * into streams, each one RX queue and/or one TX queue, and every stream belongs to one
+ * lcore, with the streams that share a TX queue on the same lcore, so that no queue is
+ * ever touched by two lcores. The main lcore runs either the stats line (a run with a
+ * duration or until Ctrl-C) or the command prompt (-i); the pool's control thread grows
+ * and reaps the pool on the side.
+ *
+ * A forwarding engine is one fwd_<name>.c file with a struct tpmd_engine and one line in
+ * fwd.c's table. It either forwards one burst of one stream at a time (burst: the lcore
+ * loop is fwd.c's) or runs its own loop (loop).
  */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
-
-#define TPMD_MAX_PORTS 8
-#define TPMD_MAX_WORKERS RTE_MAX_LCORE
 
 #include "tide_app.h"
 #include "tide_app_trace.h"
 
-/* Per-worker counters, written by that worker only. */
+#define TPMD_MAX_PORTS 8
+#define TPMD_MAX_QUEUES 16
+#define TPMD_MAX_BURST 512
+#define TPMD_MAX_STREAMS (TPMD_MAX_PORTS * TPMD_MAX_QUEUES)
+#define TPMD_MAX_LCORES 64
+
+/* Counts of one forwarding lcore; written by that lcore only (relaxed), read by the main
+ * lcore. Reset at every start.
+ */
 struct tpmd_counters {
-	struct tide_app_fwd_counts fwd;    /* io mode */
-	struct tide_app_burst_stats burst; /* bursty mode */
+	uint64_t rx;     /* packets received */
+	uint64_t tx;     /* packets sent (zctx: sends completed) */
+	uint64_t drops;  /* packets freed: TX refused them, or no room to hold them */
+	uint64_t nombuf; /* packets not received for want of an mbuf (counted by the mode) */
 } __rte_cache_aligned;
+
+/* One RX queue and/or one TX queue, handled by one lcore. */
+struct tpmd_stream {
+	uint16_t rx_port, rx_queue; /* if has_rx */
+	uint16_t tx_port, tx_queue; /* if has_tx */
+	uint8_t rx_pi, tx_pi;       /* the ports' indexes in tpmd.ports */
+	bool has_rx, has_tx;
+	bool rx_null;               /* the RX port is net_null: it always has packets */
+};
+
+struct tpmd;
+
+/* A forwarding lcore and the streams it owns. */
+struct tpmd_lcore {
+	struct tpmd_counters cnt;
+	struct tpmd *t;
+	unsigned int lcore_id;
+	unsigned int idx;           /* 0 .. nb_fwd_lcores - 1 */
+	unsigned int nb_streams;
+	struct tpmd_stream *streams[TPMD_MAX_STREAMS];
+	void *ctx;                  /* the engine's, for this lcore */
+} __rte_cache_aligned;
+
+/* How an engine's streams are laid out. */
+enum tpmd_layout {
+	TPMD_LAYOUT_FWD,    /* RX queue q of a port -> TX queue q (mod txq) of its peer */
+	TPMD_LAYOUT_RX,     /* RX queues, spread over the lcores */
+	TPMD_LAYOUT_TX,     /* TX queues, spread over the lcores */
+	TPMD_LAYOUT_RX_ONE, /* RX queues, all on the first lcore */
+};
+
+/* A forwarding engine. burst or loop is required. */
+struct tpmd_engine {
+	const char *name;
+	const char *help;
+	enum tpmd_layout layout;
+	bool all_lcores;            /* runs on every forwarding lcore, with streams or not */
+	int (*begin)(struct tpmd *t);               /* main lcore, before the lcores start */
+	void (*burst)(struct tpmd_lcore *lc, struct tpmd_stream *s, unsigned int burst);
+	int (*loop)(struct tpmd_lcore *lc);         /* until t->stop */
+	int (*stats)(struct tpmd *t, char *buf, size_t len); /* more for the stats line */
+	void (*end)(struct tpmd *t);                /* main lcore, after the lcores stopped */
+};
 
 struct tpmd_config {
 	uint64_t duration_s;     /* 0: until Ctrl-C */
 	unsigned int burst;      /* packets per rx/tx burst */
 	unsigned int stats_period_ms;
 	unsigned int rxd, txd;   /* descriptors per queue */
+	unsigned int nb_cores;   /* forwarding lcores (0: every worker lcore) */
+	unsigned int rxq, txq;   /* queues per port */
+	unsigned int txpkts;     /* txonly, tx_first: packet length */
+	bool interactive;        /* -i: the prompt */
+	bool auto_start;         /* -i: start forwarding at once */
+	bool tx_first;           /* send a burst on every TX queue before forwarding */
 	size_t pool_base_mb, pool_block_mb, pool_wall_mb;
 	unsigned int pool_cache;
 	const char *mode;
@@ -46,45 +115,85 @@ struct tpmd {
 	struct rte_mempool *pool;
 	uint16_t nb_ports;
 	uint16_t ports[TPMD_MAX_PORTS];
-	unsigned int nb_workers;
-	unsigned int worker_lcore[TPMD_MAX_WORKERS];
-	struct tpmd_counters counters[TPMD_MAX_WORKERS];
-	struct tpmd_counters main_counters; /* what the main lcore does in some modes */
-	const struct tpmd_mode *mode;
-	volatile bool stop;
-	void *mode_ctx;          /* the mode's own state (setup/teardown) */
+	bool port_null[TPMD_MAX_PORTS];          /* by index: a net_null port */
+	struct rte_ether_addr port_mac[TPMD_MAX_PORTS];
+	const struct tpmd_engine *engine;
+	unsigned int burst;                      /* live: set burst changes it */
+	unsigned int nb_fwd_lcores;
+	struct tpmd_lcore lcores[TPMD_MAX_LCORES];
+	unsigned int nb_streams;
+	struct tpmd_stream streams[TPMD_MAX_STREAMS];
+	volatile bool stop;                      /* tells the forwarding lcores to stop */
+	bool running;
+	uint64_t start_ns;                       /* of the current run */
+	struct tpmd_counters done;               /* of the runs already stopped */
+	struct tpmd_counters lcore_done[TPMD_MAX_LCORES]; /* the same, per lcore */
+	void *engine_ctx;                        /* the engine's (begin/end) */
 };
 
-/* A forwarding mode. Only worker is required. */
-struct tpmd_mode {
-	const char *name;
-	const char *help;
-	int (*setup)(struct tpmd *t);                  /* before the workers start */
-	int (*worker)(struct tpmd *t, unsigned int w); /* runs on worker w until t->stop */
-	void (*main_poll)(struct tpmd *t);             /* the main lcore's share, in a loop */
-	int (*stats)(struct tpmd *t, char *buf, size_t len); /* more for the stats line */
-	void (*teardown)(struct tpmd *t);              /* after the workers stopped */
-};
+/* options.c */
+int tpmd_parse(int argc, char **argv, struct tpmd_config *c);
+void tpmd_usage(const char *prog);
 
 /* ports.c */
 int tpmd_ports_init(struct tpmd *t);
 void tpmd_ports_close(struct tpmd *t);
-uint16_t tpmd_peer(const struct tpmd *t, unsigned int port_idx);
-uint64_t tpmd_rx_nombuf(const struct tpmd *t);
+int tpmd_port_idx(const struct tpmd *t, uint16_t port);
 
-/* fwd_io.c */
-extern const struct tpmd_mode tpmd_mode_io;
+/* fwd.c: engines, streams, start and stop */
+const struct tpmd_engine *tpmd_engine_find(const char *name);
+void tpmd_engines_list(FILE *f, const char *indent);
+int tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts);
+void tpmd_fwd_stop(struct tpmd *t);
+void tpmd_fwd_config_show(struct tpmd *t);
+/* Send n packets on (port, queue); free and count what TX refused. */
+void tpmd_send(struct tpmd_lcore *lc, uint16_t port, uint16_t queue, struct rte_mbuf **m,
+	uint16_t n);
+/* Totals: runs stopped plus the one going on. */
+void tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c);
 
-/* fwd_bursty.c */
-extern const struct tpmd_mode tpmd_mode_bursty;
+static inline void
+tpmd_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
 
-/* fwd_pipeline.c */
-extern const struct tpmd_mode tpmd_mode_pipeline;
+/* Engines, one file each. */
+extern const struct tpmd_engine tpmd_engine_io;
+extern const struct tpmd_engine tpmd_engine_macswap;
+extern const struct tpmd_engine tpmd_engine_txonly;
+extern const struct tpmd_engine tpmd_engine_rxonly;
+extern const struct tpmd_engine tpmd_engine_bursty;
+extern const struct tpmd_engine tpmd_engine_pipeline;
+extern const struct tpmd_engine tpmd_engine_zctx;
 
-/* zctx_send.c */
-extern const struct tpmd_mode tpmd_mode_zctx;
+/* fwd_txonly.c: fill n mbufs with the UDP packet port index pi sends. */
+void tpmd_txonly_fill(const struct tpmd *t, unsigned int pi, struct rte_mbuf **m,
+	unsigned int n);
+/* fwd_zctx.c: the send agent's figures (show zctx); the --zctx-sizes check. */
+void tpmd_zctx_show(const struct tpmd *t);
+int tpmd_zctx_sizes_check(const struct tpmd_config *c);
 
 /* stats.c */
 void tpmd_stats_loop(struct tpmd *t);
+void tpmd_port_stats_show(const struct tpmd *t, int port);
+void tpmd_port_stats_clear(const struct tpmd *t, int port);
+void tpmd_fwd_stats_show(const struct tpmd *t);
+void tpmd_fwd_stats_mark(const struct tpmd *t);
+
+/* show.c */
+void tpmd_show_pool(const struct tpmd *t, const char *name);
+void tpmd_show_xchg(const struct tpmd *t);
+
+/* pool_tune.c */
+enum tpmd_pool_knob {
+	TPMD_POOL_WALL, /* MB */
+	TPMD_POOL_IDLE, /* ms */
+	TPMD_POOL_REAP, /* ms */
+};
+int tpmd_pool_tune(struct rte_mempool *mp, enum tpmd_pool_knob knob, uint64_t value);
+
+/* cmdline.c */
+void tpmd_prompt(struct tpmd *t);
 
 #endif

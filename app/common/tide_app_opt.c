@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* Checked number parsing for command-line options and prompt commands. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tide_app.h"
+#include "tide_app_opt.h"
+
+/* A number starts with a digit (or '.' for a fraction): no sign, no blank. */
+static int
+opt_starts_ok(const char *arg, bool fraction)
+{
+	return arg != NULL && (isdigit((unsigned char)arg[0]) || (fraction && arg[0] == '.'));
+}
+
+int
+tide_app_parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *v, char *err,
+	size_t len)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!opt_starts_ok(arg, false))
+		goto not_a_number;
+	errno = 0;
+	/* Decimal, or hexadecimal with 0x; never octal ("010" is ten). */
+	x = strtoull(arg, &end, arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X') ? 16 : 10);
+	if (*end != '\0')
+		goto not_a_number;
+	if (errno == ERANGE || x < min || x > max) {
+		snprintf(err, len, "'%s' is out of range; accepted: %" PRIu64 "..%" PRIu64, arg,
+			min, max);
+		return -EINVAL;
+	}
+	*v = x;
+	return 0;
+not_a_number:
+	snprintf(err, len, "'%s' is not a number; accepted: %" PRIu64 "..%" PRIu64,
+		arg != NULL ? arg : "", min, max);
+	return -EINVAL;
+}
+
+int
+tide_app_parse_double(const char *arg, double min, double max, double *v, char *err,
+	size_t len)
+{
+	double x;
+	char *end;
+
+	if (!opt_starts_ok(arg, true))
+		goto not_a_number;
+	errno = 0;
+	x = strtod(arg, &end);
+	if (*end != '\0' || !isfinite(x))
+		goto not_a_number;
+	if (errno == ERANGE || x < min || x > max) {
+		snprintf(err, len, "'%s' is out of range; accepted: %g..%g", arg, min, max);
+		return -EINVAL;
+	}
+	*v = x;
+	return 0;
+not_a_number:
+	snprintf(err, len, "'%s' is not a number; accepted: %g..%g", arg != NULL ? arg : "",
+		min, max);
+	return -EINVAL;
+}
+
+int
+tide_app_opt_u64(const char *opt, const char *arg, uint64_t min, uint64_t max, uint64_t *v)
+{
+	char err[160];
+
+	if (tide_app_parse_u64(arg, min, max, v, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s: %s\n", tide_app_prog(), opt, err);
+	return -EINVAL;
+}
+
+int
+tide_app_opt_uint(const char *opt, const char *arg, unsigned int min, unsigned int max,
+	unsigned int *v)
+{
+	uint64_t x;
+
+	if (tide_app_opt_u64(opt, arg, min, max, &x) != 0)
+		return -EINVAL;
+	*v = (unsigned int)x;
+	return 0;
+}
+
+int
+tide_app_opt_size(const char *opt, const char *arg, size_t min, size_t max, size_t *v)
+{
+	uint64_t x;
+
+	if (tide_app_opt_u64(opt, arg, min, max, &x) != 0)
+		return -EINVAL;
+	*v = (size_t)x;
+	return 0;
+}
+
+int
+tide_app_opt_double(const char *opt, const char *arg, double min, double max, double *v)
+{
+	char err[160];
+
+	if (tide_app_parse_double(arg, min, max, v, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "%s: %s: %s\n", tide_app_prog(), opt, err);
+	return -EINVAL;
+}

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The prompt (-i), on DPDK's librte_cmdline as testpmd's. It runs on the main lcore while
+ * the forwarding lcores go on: a command only reads figures or changes what the lcores
+ * read (the burst size), except start, stop and set fwd, which stop and launch them.
+ * cmdline answers an unknown command ("Command not found") or a malformed one ("Bad
+ * arguments") itself; a well-formed command with a bad value says what is accepted.
+ * Nothing here stops forwarding unless asked to.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cmdline.h>
+#include <cmdline_parse.h>
+#include <cmdline_parse_string.h>
+#include <cmdline_socket.h>
+#include <rte_ethdev.h>
+
+#include "tide_app_opt.h"
+#include "tidepmd.h"
+
+static struct tpmd *cli_t;
+
+static void
+cli_start(unsigned int tx_first)
+{
+	int ret;
+
+	if (cli_t->running) {
+		printf("Packet forwarding already started\n");
+		return;
+	}
+	tpmd_fwd_stats_mark(cli_t);
+	ret = tpmd_fwd_start(cli_t, tx_first);
+	if (ret != 0) {
+		printf("Cannot start forwarding: %s\n", rte_strerror(-ret));
+		return;
+	}
+	tpmd_fwd_config_show(cli_t);
+}
+
+static void
+cli_stop(void)
+{
+	if (!cli_t->running) {
+		printf("Packet forwarding not started\n");
+		return;
+	}
+	printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
+	tpmd_fwd_stop(cli_t);
+	tpmd_fwd_stats_show(cli_t);
+	printf("\nDone.\n");
+}
+
+/* "all" (-1) or one of our ports; -2 after saying why not. */
+static int
+cli_port(const char *arg)
+{
+	uint64_t p;
+	char err[128];
+
+	if (strcmp(arg, "all") == 0)
+		return -1;
+	if (tide_app_parse_u64(arg, 0, RTE_MAX_ETHPORTS - 1, &p, err, sizeof(err)) != 0 ||
+			tpmd_port_idx(cli_t, (uint16_t)p) < 0) {
+		printf("Invalid port %s: give 'all' or one of the %u ports (0..%u)\n", arg,
+			cli_t->nb_ports, cli_t->ports[cli_t->nb_ports - 1]);
+		return -2;
+	}
+	return (int)p;
+}
+
+/* ---- start, start tx_first [N], stop, quit, help ---- */
+
+/* Every command's words, at the same offsets whatever the command. */
+struct cli_words {
+	cmdline_fixed_string_t w1;
+	cmdline_fixed_string_t w2;
+	cmdline_fixed_string_t w3;
+	cmdline_fixed_string_t w4;
+};
+
+static void
+cli_start_parsed(void *res __rte_unused, struct cmdline *cl __rte_unused,
+	void *data __rte_unused)
+{
+	cli_start(0);
+}
+
+static void
+cli_start_tx_first_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	struct cli_words *r = res;
+	uint64_t n = 1;
+	char err[128];
+
+	if (data != NULL && tide_app_parse_u64(r->w3, 1, 1024, &n, err, sizeof(err)) != 0) {
+		printf("Bad argument: start tx_first: %s\n", err);
+		return;
+	}
+	cli_start((unsigned int)n);
+}
+
+static void
+cli_stop_parsed(void *res __rte_unused, struct cmdline *cl __rte_unused,
+	void *data __rte_unused)
+{
+	cli_stop();
+}
+
+static void
+cli_quit_parsed(void *res __rte_unused, struct cmdline *cl, void *data __rte_unused)
+{
+	if (cli_t->running)
+		cli_stop();
+	cmdline_quit(cl);
+}
+
+static const char *const cli_help_text[] = {
+	"start                      start forwarding",
+	"start tx_first [N]         send N bursts (default 1) on every TX queue, then forward",
+	"stop                       stop forwarding; show what the ports did since start",
+	"show port stats all|N      port statistics; throughput since the last show",
+	"clear port stats all|N     reset port statistics",
+	"show config fwd            the mode, its lcores and the streams each one owns",
+	"show pool [NAME]           elastic pools: MB held, blocks (age, in use, idle time),",
+	"                           grows and reaps",
+	"show xchg                  exchanges: messages sent, received, waiting per level",
+	"show zctx                  the zero-copy send agent and the pin cache",
+	"set fwd MODE               forwarding mode (restarts forwarding if it runs)",
+	"set burst N                packets per burst, 1..512 (live)",
+	"set pool wall MB           the pool's wall (live)",
+	"set pool idle MS           a block may go after MS idle (live)",
+	"set pool reap MS           the reaper's period, 0 never (live)",
+	"help                       this list",
+	"quit                       stop forwarding and exit (so does Ctrl-D)",
+};
+
+static void
+cli_help_parsed(void *res __rte_unused, struct cmdline *cl __rte_unused,
+	void *data __rte_unused)
+{
+	printf("\nCommands:\n");
+	for (unsigned int i = 0; i < RTE_DIM(cli_help_text); i++)
+		printf("  %s\n", cli_help_text[i]);
+	printf("\nModes:\n");
+	tpmd_engines_list(stdout, "  ");
+}
+
+/* ---- show ..., clear port stats ---- */
+
+static void
+cli_port_stats_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	struct cli_words *r = res;
+	int port = cli_port(r->w4);
+
+	if (port == -2)
+		return;
+	if (strcmp(r->w1, "show") == 0)
+		tpmd_port_stats_show(cli_t, port);
+	else
+		tpmd_port_stats_clear(cli_t, port);
+}
+
+static void
+cli_show_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	struct cli_words *r = res;
+
+	if (strcmp(r->w2, "pool") == 0)
+		tpmd_show_pool(cli_t, NULL);
+	else if (strcmp(r->w2, "xchg") == 0)
+		tpmd_show_xchg(cli_t);
+	else
+		tpmd_zctx_show(cli_t);
+}
+
+static void
+cli_show_pool_name_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	struct cli_words *r = res;
+
+	tpmd_show_pool(cli_t, r->w3);
+}
+
+static void
+cli_show_config_parsed(void *res __rte_unused, struct cmdline *cl __rte_unused,
+	void *data __rte_unused)
+{
+	tpmd_fwd_config_show(cli_t);
+}
+
+/* ---- set ... ---- */
+
+static void
+cli_set_fwd_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	struct cli_words *r = res;
+	const struct tpmd_engine *e = tpmd_engine_find(r->w3);
+	bool was_running = cli_t->running;
+
+	if (e == NULL) {
+		printf("Bad argument: set fwd: unknown mode '%s'; modes:\n", r->w3);
+		tpmd_engines_list(stdout, "  ");
+		return;
+	}
+	if (was_running)
+		tpmd_fwd_stop(cli_t);
+	cli_t->engine = e;
+	printf("Set %s packet forwarding mode\n", e->name);
+	if (was_running) {
+		int ret = tpmd_fwd_start(cli_t, 0);
+
+		if (ret != 0)
+			printf("Cannot restart forwarding in %s mode: %s\n", e->name,
+				rte_strerror(-ret));
+		else
+			printf("Forwarding restarted in %s mode\n", e->name);
+	}
+}
+
+static void
+cli_set_burst_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	struct cli_words *r = res;
+	uint64_t n;
+	char err[128];
+
+	if (tide_app_parse_u64(r->w3, 1, TPMD_MAX_BURST, &n, err, sizeof(err)) != 0) {
+		printf("Bad argument: set burst: %s\n", err);
+		return;
+	}
+	__atomic_store_n(&cli_t->burst, (unsigned int)n, __ATOMIC_RELAXED);
+	printf("Number of packets per burst set to %u\n", (unsigned int)n);
+}
+
+static void
+cli_set_pool_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
+{
+	static const struct {
+		const char *name, *unit;
+		enum tpmd_pool_knob knob;
+		uint64_t min, max;
+	} knobs[] = {
+		{ "wall", "MB", TPMD_POOL_WALL, 2, 1048576 },
+		{ "idle", "ms", TPMD_POOL_IDLE, 1, 3600000 },
+		{ "reap", "ms", TPMD_POOL_REAP, 0, 3600000 },
+	};
+	struct cli_words *r = res;
+	unsigned int k = 0;
+	uint64_t v;
+	char err[128];
+	int ret;
+
+	while (strcmp(knobs[k].name, r->w3) != 0)
+		k++; /* the token accepts these three words only */
+	if (tide_app_parse_u64(r->w4, knobs[k].min, knobs[k].max, &v, err, sizeof(err)) != 0) {
+		printf("Bad argument: set pool %s (%s): %s\n", knobs[k].name, knobs[k].unit, err);
+		return;
+	}
+	ret = tpmd_pool_tune(cli_t->pool, knobs[k].knob, v);
+	if (ret == -ENOTSUP)
+		printf("set pool %s: not supported: this build's pool library cannot change a "
+			"running pool's %s yet (nothing changed)\n", knobs[k].name, knobs[k].name);
+	else if (ret != 0)
+		printf("set pool %s %" PRIu64 ": %s (nothing changed)\n", knobs[k].name, v,
+			rte_strerror(-ret));
+	else
+		printf("Pool %s: %s set to %" PRIu64 " %s\n", cli_t->pool->name, knobs[k].name, v,
+			knobs[k].unit);
+}
+
+/* ---- tokens and instances ---- */
+
+#define CLI_TOKEN(n, field, str) \
+	static cmdline_parse_token_string_t n = TOKEN_STRING_INITIALIZER(struct cli_words, \
+		field, str)
+
+CLI_TOKEN(tok_start, w1, "start");
+CLI_TOKEN(tok_tx_first, w2, "tx_first");
+CLI_TOKEN(tok_count, w3, NULL);
+CLI_TOKEN(tok_stop, w1, "stop");
+CLI_TOKEN(tok_quit, w1, "quit");
+CLI_TOKEN(tok_help, w1, "help");
+CLI_TOKEN(tok_show_clear, w1, "show#clear");
+CLI_TOKEN(tok_show, w1, "show");
+CLI_TOKEN(tok_port, w2, "port");
+CLI_TOKEN(tok_stats, w3, "stats");
+CLI_TOKEN(tok_port_id, w4, NULL);
+CLI_TOKEN(tok_objects, w2, "pool#xchg#zctx");
+CLI_TOKEN(tok_pool2, w2, "pool");
+CLI_TOKEN(tok_name, w3, NULL);
+CLI_TOKEN(tok_config, w2, "config");
+CLI_TOKEN(tok_fwd3, w3, "fwd");
+CLI_TOKEN(tok_set, w1, "set");
+CLI_TOKEN(tok_fwd2, w2, "fwd");
+CLI_TOKEN(tok_mode, w3, NULL);
+CLI_TOKEN(tok_burst, w2, "burst");
+CLI_TOKEN(tok_value3, w3, NULL);
+CLI_TOKEN(tok_knob, w3, "wall#idle#reap");
+CLI_TOKEN(tok_value4, w4, NULL);
+
+#define T(tok) ((void *)&(tok))
+#define CLI_INST(n, fn, d, help, ...) \
+	static cmdline_parse_inst_t n = { .f = fn, .data = d, .help_str = help, \
+		.tokens = { __VA_ARGS__, NULL } }
+
+CLI_INST(cmd_start, cli_start_parsed, NULL, "start: start forwarding", T(tok_start));
+CLI_INST(cmd_start_tx_first, cli_start_tx_first_parsed, NULL,
+	"start tx_first: send a burst on every TX queue, then forward", T(tok_start),
+	T(tok_tx_first));
+CLI_INST(cmd_start_tx_first_n, cli_start_tx_first_parsed, (void *)1,
+	"start tx_first N: send N bursts on every TX queue, then forward", T(tok_start),
+	T(tok_tx_first), T(tok_count));
+CLI_INST(cmd_stop, cli_stop_parsed, NULL, "stop: stop forwarding", T(tok_stop));
+CLI_INST(cmd_quit, cli_quit_parsed, NULL, "quit: stop forwarding and exit", T(tok_quit));
+CLI_INST(cmd_help, cli_help_parsed, NULL, "help: the commands", T(tok_help));
+CLI_INST(cmd_port_stats, cli_port_stats_parsed, NULL,
+	"show|clear port stats all|N: port statistics", T(tok_show_clear), T(tok_port),
+	T(tok_stats), T(tok_port_id));
+CLI_INST(cmd_show, cli_show_parsed, NULL, "show pool|xchg|zctx", T(tok_show), T(tok_objects));
+CLI_INST(cmd_show_pool_name, cli_show_pool_name_parsed, NULL, "show pool NAME", T(tok_show),
+	T(tok_pool2), T(tok_name));
+CLI_INST(cmd_show_config, cli_show_config_parsed, NULL,
+	"show config fwd: lcores and streams", T(tok_show), T(tok_config), T(tok_fwd3));
+CLI_INST(cmd_set_fwd, cli_set_fwd_parsed, NULL, "set fwd MODE", T(tok_set), T(tok_fwd2),
+	T(tok_mode));
+CLI_INST(cmd_set_burst, cli_set_burst_parsed, NULL, "set burst N", T(tok_set), T(tok_burst),
+	T(tok_value3));
+CLI_INST(cmd_set_pool, cli_set_pool_parsed, NULL, "set pool wall|idle|reap VALUE", T(tok_set),
+	T(tok_pool2), T(tok_knob), T(tok_value4));
+
+static cmdline_parse_ctx_t cli_ctx[] = {
+	&cmd_start, &cmd_start_tx_first, &cmd_start_tx_first_n, &cmd_stop, &cmd_quit,
+	&cmd_help, &cmd_port_stats, &cmd_show, &cmd_show_pool_name, &cmd_show_config,
+	&cmd_set_fwd, &cmd_set_burst, &cmd_set_pool, NULL,
+};
+
+void
+tpmd_prompt(struct tpmd *t)
+{
+	struct cmdline *cl;
+
+	cli_t = t;
+	cl = cmdline_stdin_new(cli_ctx, "tidepmd> ");
+	if (cl == NULL) {
+		fprintf(stderr, "tidepmd: cannot start the prompt\n");
+		return;
+	}
+	cmdline_interact(cl);
+	cmdline_stdin_exit(cl);
+	printf("\n");
+}

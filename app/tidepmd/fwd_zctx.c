@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * zctx mode: every forwarding lcore is an application thread that sends from a plain
+ * malloc'd buffer through the zero-copy send agent, payload sizes taken in turn from a mix
+ * (--zctx-sizes), ports in turn, a TX queue of its own on each (the agent transmits); it
+ * polls completions, and frees what arrives on its RX queues (loopback ports bring the
+ * packets back). The agent (a control thread) decides per size between copying and
+ * zero-copy.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+
+#include <rte_ethdev.h>
+
+#include "tide_app_opt.h"
+#include "tide_zctx.h"
+#include "tidepmd.h"
+
+#define ZS_MAX_SIZES 16
+#define ZS_HDR 42
+
+struct zs_ctx {
+	struct tide_zctx *z;
+	uint8_t *buf;
+	size_t buf_len;
+	uint32_t sizes[ZS_MAX_SIZES];
+	unsigned int nb_sizes;
+	uint8_t hdr[ZS_HDR];
+	uint64_t bytes[TPMD_MAX_LCORES];  /* payload bytes completed, per lcore */
+	uint64_t last_bytes;              /* stats: at the previous line */
+	uint64_t last_ns;
+};
+
+static int
+zs_parse_sizes(struct zs_ctx *c, const char *list)
+{
+	char *s = strdup(list), *save = NULL;
+	uint64_t max = RTE_MIN((uint64_t)TIDE_ZCTX_MAX_SEND, (uint64_t)c->buf_len);
+	int ret = 0;
+
+	if (s == NULL)
+		return -ENOMEM;
+	for (char *tok = strtok_r(s, ",", &save); tok != NULL && ret == 0;
+			tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (c->nb_sizes == ZS_MAX_SIZES) {
+			fprintf(stderr, "tidepmd: --zctx-sizes: at most %d sizes\n", ZS_MAX_SIZES);
+			ret = -EINVAL;
+		} else if (tide_app_opt_u64("--zctx-sizes", tok, 1, max, &v) != 0) {
+			ret = -EINVAL;
+		} else {
+			c->sizes[c->nb_sizes++] = (uint32_t)v;
+		}
+	}
+	free(s);
+	return ret != 0 || c->nb_sizes == 0 ? -EINVAL : 0;
+}
+
+int
+tpmd_zctx_sizes_check(const struct tpmd_config *cfg)
+{
+	struct zs_ctx c = { .buf_len = cfg->zctx_buf_mb << 20 };
+
+	return zs_parse_sizes(&c, cfg->zctx_sizes);
+}
+
+static int
+zs_init(struct tpmd *t)
+{
+	struct tide_zctx_params p;
+	struct zs_ctx *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -ENOMEM;
+	t->engine_ctx = c;
+	c->buf_len = t->cfg.zctx_buf_mb << 20;
+	c->buf = malloc(c->buf_len);
+	if (c->buf == NULL || zs_parse_sizes(c, t->cfg.zctx_sizes) != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < c->buf_len; i++)
+		c->buf[i] = (uint8_t)i;
+	memcpy(c->hdr, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x88\xb5", 14);
+	tide_zctx_params_init(&p, "tidepmd");
+	p.copy_threshold = t->cfg.zctx_threshold;
+	p.pool = t->pool;
+	for (unsigned int i = 0; i < t->nb_ports && i < TIDE_ZCTX_MAX_PORTS; i++)
+		p.ports[p.nb_ports++] = t->ports[i];
+	c->z = tide_zctx_create(&p);
+	if (c->z == NULL) {
+		fprintf(stderr, "tidepmd: cannot create the send agent: %s\n",
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	c->last_ns = tide_app_now_ns(); /* the first stats line's rate counts from here */
+	return 0;
+}
+
+static void
+zs_fini(struct tpmd *t)
+{
+	struct zs_ctx *c = t->engine_ctx;
+
+	if (c == NULL)
+		return;
+	if (c->z != NULL && tide_zctx_free(c->z) != 0)
+		fprintf(stderr, "tidepmd: the agent still had sends in flight\n");
+	else
+		tide_zctx_cache_flush();
+	free(c->buf);
+	free(c);
+	t->engine_ctx = NULL;
+}
+
+/* Take completions, whoever's (cookies carry the lcore's index). */
+static void
+zs_poll(struct tpmd *t, struct zs_ctx *c)
+{
+	struct tide_zctx_cpl cpl[64];
+	unsigned int n = tide_zctx_poll(c->z, cpl, RTE_DIM(cpl));
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int w = (unsigned int)(cpl[i].cookie >> 48);
+
+		__atomic_fetch_add(&c->bytes[w], cpl[i].bytes, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&t->lcores[w].cnt.tx, 1, __ATOMIC_RELAXED);
+		if (cpl[i].status != 0)
+			__atomic_fetch_add(&t->lcores[w].cnt.drops, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* Free what came back on this lcore's RX queues. */
+static void
+zs_drain(struct tpmd_lcore *lc)
+{
+	struct rte_mbuf *m[64];
+
+	for (unsigned int i = 0; i < lc->nb_streams; i++) {
+		const struct tpmd_stream *s = lc->streams[i];
+		uint16_t n = rte_eth_rx_burst(s->rx_port, s->rx_queue, m, RTE_DIM(m));
+
+		if (n == 0)
+			continue;
+		rte_pktmbuf_free_bulk(m, n);
+		tpmd_count(&lc->cnt.rx, n);
+	}
+}
+
+static int
+zs_loop(struct tpmd_lcore *lc)
+{
+	struct tpmd *t = lc->t;
+	struct zs_ctx *c = t->engine_ctx;
+	struct iovec iov;
+	struct tide_zctx_send s = {
+		.queue = (uint16_t)(lc->idx % t->cfg.txq), .hdr_len = ZS_HDR, .nb_iov = 1,
+		.hdr = c->hdr, .iov = &iov,
+	};
+	uint64_t i = 0;
+	size_t off = 0;
+
+	while (!t->stop) {
+		uint32_t len = c->sizes[i % c->nb_sizes];
+
+		if (off + len > c->buf_len)
+			off = 0;
+		iov.iov_base = c->buf + off;
+		iov.iov_len = len;
+		s.port = t->ports[i % t->nb_ports];
+		s.cookie = ((uint64_t)lc->idx << 48) | (i & ((1ull << 48) - 1));
+		if (tide_zctx_submit(c->z, &s) == 0) {
+			i++;
+			off += RTE_ALIGN_CEIL(len, 64);
+			if ((i & 63) == 0)
+				zs_drain(lc);
+		} else {
+			zs_poll(t, c);
+			zs_drain(lc);
+		}
+	}
+	return 0;
+}
+
+static int
+zs_stats(struct tpmd *t, char *buf, size_t len)
+{
+	struct zs_ctx *c = t->engine_ctx;
+	struct tide_zctx_cache_stats cs;
+	struct tide_zctx_stats st;
+	uint64_t bytes = 0, now = tide_app_now_ns();
+	int ret;
+
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
+		bytes += __atomic_load_n(&c->bytes[w], __ATOMIC_RELAXED);
+	tide_zctx_stats_get(c->z, &st);
+	tide_zctx_cache_stats_get(&cs);
+	ret = snprintf(buf, len, " | zctx %.2f Gbps, zero-copy %" PRIu64 " copied %" PRIu64
+		" failed %" PRIu64 ", threshold %s%u B, pinned %.1f MB (idle %.1f), eagain %"
+		PRIu64,
+		c->last_ns ? (bytes - c->last_bytes) * 8.0 / (double)(now - c->last_ns) : 0.0,
+		st.zc_sends, st.copy_sends, st.failed, st.adaptive ? "adaptive " : "",
+		st.threshold, cs.pinned_bytes / 1048576.0, cs.idle_bytes / 1048576.0, st.eagain);
+	c->last_bytes = bytes;
+	c->last_ns = now;
+	return ret;
+}
+
+void
+tpmd_zctx_show(const struct tpmd *t)
+{
+	const struct zs_ctx *c = t->running && t->engine == &tpmd_engine_zctx ?
+		t->engine_ctx : NULL;
+	struct tide_zctx_cache_stats cs;
+	struct tide_zctx_stats st;
+
+	tide_zctx_cache_stats_get(&cs);
+	if (c == NULL) {
+		printf("  No send agent running (set fwd zctx, then start).\n");
+	} else {
+		tide_zctx_stats_get(c->z, &st);
+		printf("  ######################## zctx agent tidepmd ########################\n"
+			"  sends:      submitted %" PRIu64 ", completed %" PRIu64 ", failed %"
+			PRIu64 ", in flight %" PRIu64 ", refused (eagain) %" PRIu64 "\n"
+			"  paths:      zero-copy %" PRIu64 " (%.1f MB), copied %" PRIu64
+			" (%.1f MB)\n"
+			"  threshold:  %s%u B\n"
+			"  packets:    %" PRIu64 ", segments %" PRIu64 ", TX stalls %" PRIu64 "\n",
+			st.submitted, st.completed, st.failed, st.inflight, st.eagain, st.zc_sends,
+			st.zc_bytes / 1048576.0, st.copy_sends, st.copy_bytes / 1048576.0,
+			st.adaptive ? "adaptive, now " : "", st.threshold, st.packets, st.segments,
+			st.tx_stalls);
+	}
+	printf("  pin cache:  pinned %.1f MB (idle %.1f MB), limit %.1f MB\n",
+		cs.pinned_bytes / 1048576.0, cs.idle_bytes / 1048576.0, cs.pin_limit / 1048576.0);
+}
+
+const struct tpmd_engine tpmd_engine_zctx = {
+	.name = "zctx",
+	.help = "send from a malloc'd buffer through the zero-copy send agent (size mix)",
+	.layout = TPMD_LAYOUT_RX,
+	.all_lcores = true,
+	.begin = zs_init,
+	.loop = zs_loop,
+	.stats = zs_stats,
+	.end = zs_fini,
+};

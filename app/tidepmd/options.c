@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/* The command line. Every number is checked (tide_app_opt.h): range, sign, garbage. */
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tide_app_opt.h"
+#include "tidepmd.h"
+
+/* The default workload: bursts of 1 Mpps per stream for 2 s, held 25 ms, 4 s apart. */
+#define TPMD_TRACE_DEFAULT "1:2000,0:4000"
+#define TPMD_HOLD_MS_DEFAULT 25
+
+void
+tpmd_usage(const char *prog)
+{
+	printf("usage: %s [EAL args --] [options]\n"
+		"  -i, --interactive    command prompt (start, stop, show, set...; 'help' there)\n"
+		"  --auto-start         with -i: start forwarding at once\n"
+		"  --mode NAME          forwarding mode (default bursty); also --forward-mode\n"
+		"  --duration SEC       stop after SEC seconds, 0..31536000 (default 0: until "
+		"Ctrl-C)\n"
+		"  --stats-period MS    stats line period, 10..3600000 (default 1000)\n"
+		"  --burst N            packets per burst, 1..%d (default 32)\n"
+		"  --nb-cores N         forwarding lcores, 1..%d (default: every worker lcore)\n"
+		"  --rxq N, --txq N     queues per port, 1..%d (default 1)\n"
+		"  --rxd N, --txd N     descriptors per queue, 32..16384 (default 1024)\n"
+		"  --txpkts N           txonly, --tx-first: packet length, 64..2048 (default 64)\n"
+		"  --tx-first           send a burst on every TX queue first (loopback ports)\n"
+		"  --pool-base MB       elastic pool base block, 2..65536 (default 16)\n"
+		"  --pool-block MB      elastic pool added block, 2..65536 (default 8)\n"
+		"  --pool-wall MB       elastic pool wall, 2..1048576 (default 512)\n"
+		"  --pool-cache N       per-lcore cache, 0..512 (default 256)\n"
+		"  --trace RATE:MS,...  bursty: receive rate phases per stream, Mpps:ms, repeated\n"
+		"                       (default " TPMD_TRACE_DEFAULT ")\n"
+		"  --hold-ms MS         bursty: how long each packet is held, 1..60000 "
+		"(default %d)\n"
+		"  --zctx-sizes LIST    zctx: payload sizes, cycled (default 64,1500,9000,65536)\n"
+		"  --zctx-buf-mb MB     zctx: malloc'd buffer sent from, 1..1024 (default 4)\n"
+		"  --zctx-threshold N   zctx: copy below N bytes, 0..1048576, or 'adaptive' "
+		"(default)\n"
+		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
+		TPMD_HOLD_MS_DEFAULT);
+	tpmd_engines_list(stdout, "  ");
+}
+
+static void
+tpmd_defaults(struct tpmd_config *c)
+{
+	*c = (struct tpmd_config){
+		.burst = 32, .stats_period_ms = 1000, .rxd = 1024, .txd = 1024,
+		.rxq = 1, .txq = 1, .txpkts = 64,
+		.pool_base_mb = 16, .pool_block_mb = 8, .pool_wall_mb = 512, .pool_cache = 256,
+		.mode = "bursty", .hold_ms = TPMD_HOLD_MS_DEFAULT,
+		.zctx_sizes = "64,1500,9000,65536", .zctx_buf_mb = 4, .zctx_threshold = UINT32_MAX,
+	};
+}
+
+static int
+tpmd_opt_threshold(const char *arg, uint32_t *v)
+{
+	unsigned int x;
+
+	if (strcmp(arg, "adaptive") == 0) {
+		*v = UINT32_MAX;
+		return 0;
+	}
+	if (tide_app_opt_uint("--zctx-threshold", arg, 0, 1u << 20, &x) != 0)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+static int
+tpmd_opt_mode(const char *arg, const char **mode)
+{
+	if (tpmd_engine_find(arg) == NULL) {
+		fprintf(stderr, "tidepmd: --mode: unknown mode '%s'; modes:\n", arg);
+		tpmd_engines_list(stderr, "  ");
+		return -EINVAL;
+	}
+	*mode = arg;
+	return 0;
+}
+
+static const struct option tpmd_opts[] = {
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "auto-start", no_argument, NULL, 'A' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "forward-mode", required_argument, NULL, 'm' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "burst", required_argument, NULL, 'b' },
+	{ "stats-period", required_argument, NULL, 's' },
+	{ "rxd", required_argument, NULL, 'r' },
+	{ "txd", required_argument, NULL, 't' },
+	{ "nb-cores", required_argument, NULL, 'n' },
+	{ "rxq", required_argument, NULL, 'Q' },
+	{ "txq", required_argument, NULL, 'q' },
+	{ "txpkts", required_argument, NULL, 'p' },
+	{ "tx-first", no_argument, NULL, 'F' },
+	{ "pool-base", required_argument, NULL, 'B' },
+	{ "pool-block", required_argument, NULL, 'K' },
+	{ "pool-wall", required_argument, NULL, 'W' },
+	{ "pool-cache", required_argument, NULL, 'C' },
+	{ "trace", required_argument, NULL, 'T' },
+	{ "hold-ms", required_argument, NULL, 'H' },
+	{ "zctx-sizes", required_argument, NULL, 'S' },
+	{ "zctx-buf-mb", required_argument, NULL, 'U' },
+	{ "zctx-threshold", required_argument, NULL, 'Z' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option; 0, or -EINVAL after printing why. */
+static int
+tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
+{
+	switch (opt) {
+	case 'i': c->interactive = true; return 0;
+	case 'A': c->auto_start = true; return 0;
+	case 'F': c->tx_first = true; return 0;
+	case 'm': return tpmd_opt_mode(arg, &c->mode);
+	case 'd': return tide_app_opt_u64("--duration", arg, 0, 31536000, &c->duration_s);
+	case 'b': return tide_app_opt_uint("--burst", arg, 1, TPMD_MAX_BURST, &c->burst);
+	case 's':
+		return tide_app_opt_uint("--stats-period", arg, 10, 3600000, &c->stats_period_ms);
+	case 'r': return tide_app_opt_uint("--rxd", arg, 32, 16384, &c->rxd);
+	case 't': return tide_app_opt_uint("--txd", arg, 32, 16384, &c->txd);
+	case 'n': return tide_app_opt_uint("--nb-cores", arg, 1, TPMD_MAX_LCORES, &c->nb_cores);
+	case 'Q': return tide_app_opt_uint("--rxq", arg, 1, TPMD_MAX_QUEUES, &c->rxq);
+	case 'q': return tide_app_opt_uint("--txq", arg, 1, TPMD_MAX_QUEUES, &c->txq);
+	case 'p': return tide_app_opt_uint("--txpkts", arg, 64, 2048, &c->txpkts);
+	case 'B': return tide_app_opt_size("--pool-base", arg, 2, 65536, &c->pool_base_mb);
+	case 'K': return tide_app_opt_size("--pool-block", arg, 2, 65536, &c->pool_block_mb);
+	case 'W': return tide_app_opt_size("--pool-wall", arg, 2, 1048576, &c->pool_wall_mb);
+	case 'C': return tide_app_opt_uint("--pool-cache", arg, 0, 512, &c->pool_cache);
+	case 'T': return tide_app_trace_parse(arg, &c->trace);
+	case 'H': return tide_app_opt_uint("--hold-ms", arg, 1, 60000, &c->hold_ms);
+	case 'S': c->zctx_sizes = arg; return 0;
+	case 'U': return tide_app_opt_size("--zctx-buf-mb", arg, 1, 1024, &c->zctx_buf_mb);
+	case 'Z': return tpmd_opt_threshold(arg, &c->zctx_threshold);
+	default: return -EINVAL;
+	}
+}
+
+/* 0 to run, 1 when done (--help), -EINVAL on a bad command line (after saying why). */
+int
+tpmd_parse(int argc, char **argv, struct tpmd_config *c)
+{
+	int opt;
+
+	tpmd_defaults(c);
+	if (tide_app_trace_parse(TPMD_TRACE_DEFAULT, &c->trace) != 0)
+		return -EINVAL;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "ih", tpmd_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			tpmd_usage(argv[0]);
+			return 1;
+		}
+		if (opt == '?') {
+			fprintf(stderr, "tidepmd: see --help\n");
+			return -EINVAL;
+		}
+		if (tpmd_opt(opt, optarg, c) != 0)
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tidepmd: unexpected argument '%s' (EAL arguments go first, "
+			"then --)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (tpmd_zctx_sizes_check(c) != 0)
+		return -EINVAL;
+	if (c->pool_base_mb > c->pool_wall_mb) {
+		fprintf(stderr, "tidepmd: --pool-base (%zu MB) is above --pool-wall (%zu MB)\n",
+			c->pool_base_mb, c->pool_wall_mb);
+		return -EINVAL;
+	}
+	return 0;
+}

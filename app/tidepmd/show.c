@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * show pool, show xchg: what the libraries' telemetry says about every elastic pool and
+ * exchange of the process (tel.h). Without telemetry (--no-telemetry), show pool falls
+ * back to the public API: the counters and the blocks without their ages.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_mempool.h>
+
+#include "tel.h"
+#include "tide_mempool.h"
+#include "tide_pool.h"
+#include "tidepmd.h"
+
+#define MB(x) ((double)(x) / 1048576.0)
+
+static void
+show_pool_blocks(const struct tpmd_json *blocks)
+{
+	printf("  block          MB    age ms     mbufs    in use   idle ms\n");
+	for (const struct tpmd_json *b = blocks != NULL ? blocks->child : NULL; b != NULL;
+			b = b->next)
+		printf("  %-8s %8.1f %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
+			b->key, MB(tpmd_json_u64(b, "bytes")), tpmd_json_u64(b, "age_ms"),
+			tpmd_json_u64(b, "objs"), tpmd_json_u64(b, "out"),
+			tpmd_json_u64(b, "idle_ms"));
+}
+
+static void
+show_pool_one(struct tpmd_tel *tel, const char *name)
+{
+	const struct tpmd_json *p;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "/tide/pool/info,%s", name);
+	p = tpmd_tel_query(tel, cmd);
+	if (p == NULL || p->type != TPMD_JSON_OBJ) {
+		struct rte_mempool *mp = rte_mempool_lookup(name);
+
+		printf("  No elastic pool named '%s'", name);
+		if (mp != NULL)
+			printf(" (a stock mempool: %u objects, %u available, %u in use)",
+				mp->size, rte_mempool_avail_count(mp),
+				rte_mempool_in_use_count(mp));
+		printf("\n");
+		return;
+	}
+	printf("\n  ######################## Pool %s ########################\n",
+		tpmd_json_str(p, "name"));
+	printf("  held:    %.1f MB in %" PRIu64 " blocks (base %.1f MB, block %.1f MB, wall "
+		"%.1f MB)\n", MB(tpmd_json_u64(p, "bytes")), tpmd_json_u64(p, "blocks"),
+		MB(tpmd_json_u64(p, "base_bytes")), MB(tpmd_json_u64(p, "block_bytes")),
+		MB(tpmd_json_u64(p, "wall_bytes")));
+	printf("  mbufs:   %" PRIu64 " in use, %" PRIu64 " cached, %" PRIu64 " free, of %" PRIu64
+		"; the control thread keeps %" PRIu64 " free\n", tpmd_json_u64(p, "in_use"),
+		tpmd_json_u64(p, "cached"), tpmd_json_u64(p, "free"), tpmd_json_u64(p, "objs"),
+		tpmd_json_u64(p, "target_free"));
+	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead of need, %" PRIu64 " inside an "
+		"allocation), fails %" PRIu64 ", wall hits %" PRIu64 ", alloc fails %" PRIu64 "\n",
+		tpmd_json_u64(p, "grows_ahead") + tpmd_json_u64(p, "grows_sync"),
+		tpmd_json_u64(p, "grows_ahead"), tpmd_json_u64(p, "grows_sync"),
+		tpmd_json_u64(p, "grow_fails"), tpmd_json_u64(p, "wall_hits"),
+		tpmd_json_u64(p, "alloc_fails"));
+	printf("  reaps:   %" PRIu64 "; the reaper looks every %" PRIu64 " ms and gives back "
+		"blocks idle %" PRIu64 " ms\n", tpmd_json_u64(p, "reaps"),
+		tpmd_json_u64(p, "reap_period_ms"), tpmd_json_u64(p, "idle_ms"));
+	show_pool_blocks(tpmd_json_get(p, "block_list"));
+}
+
+/* Without telemetry: the public API's view of tidepmd's own pool. */
+static void
+show_pool_api(struct rte_mempool *mp)
+{
+	struct tide_mempool_block_info bi;
+	struct tide_pool_stats st;
+
+	if (tide_pool_stats_get(mp, &st) != 0)
+		return;
+	printf("\n  ######################## Pool %s ########################\n", mp->name);
+	printf("  held:    %.1f MB in %u blocks (wall %.1f MB)\n", MB(st.bytes), st.nb_blocks,
+		MB(st.wall_bytes));
+	printf("  mbufs:   %" PRIu64 " in use, %" PRIu64 " cached, %" PRIu64 " free, of %" PRIu64
+		"\n", st.nb_in_use, st.nb_cached, st.nb_free, st.nb_objs);
+	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead, %" PRIu64 " sync), reaps %" PRIu64
+		"\n", st.grows_ahead + st.grows_sync, st.grows_ahead, st.grows_sync, st.reaps);
+	printf("  block          MB     mbufs    in use   (no telemetry: ages unknown)\n");
+	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)
+		printf("  b%-7" PRIu64 " %8.1f %9u %9u\n", bi.id, MB(bi.len), bi.nb_objs,
+			bi.nb_objs - bi.nb_free);
+}
+
+void
+tpmd_show_pool(const struct tpmd *t, const char *name)
+{
+	struct tpmd_tel *tel = malloc(sizeof(*tel));
+	const struct tpmd_json *list;
+
+	if (tel == NULL)
+		return;
+	if (name != NULL) {
+		show_pool_one(tel, name);
+	} else if ((list = tpmd_tel_query(tel, "/tide/pool/list")) != NULL &&
+			list->type == TPMD_JSON_ARR) {
+		unsigned int n = 0;
+		char names[16][RTE_MEMPOOL_NAMESIZE];
+
+		/* The next query reuses the buffer: copy the names first. */
+		for (const struct tpmd_json *e = list->child; e != NULL && n < RTE_DIM(names);
+				e = e->next)
+			if (e->type == TPMD_JSON_STR)
+				snprintf(names[n++], sizeof(names[0]), "%s", e->str);
+		for (unsigned int i = 0; i < n; i++)
+			show_pool_one(tel, names[i]);
+	} else {
+		show_pool_api(t->pool);
+	}
+	fflush(stdout);
+	free(tel);
+}
+
+static void
+show_levels(const struct tpmd_json *x)
+{
+	const struct tpmd_json *sent = tpmd_json_get(x, "sent");
+	const struct tpmd_json *recv = tpmd_json_get(x, "received");
+	const struct tpmd_json *wait = tpmd_json_get(x, "waiting");
+	const struct tpmd_json *s, *r, *w;
+	unsigned int l = 0;
+
+	printf("  level          sent      received   waiting\n");
+	for (s = sent ? sent->child : NULL, r = recv ? recv->child : NULL,
+			w = wait ? wait->child : NULL; s != NULL && r != NULL && w != NULL;
+			s = s->next, r = r->next, w = w->next)
+		printf("  %-5u %14" PRIu64 " %13" PRIu64 " %9" PRIu64 "\n", l++, s->u64, r->u64,
+			w->u64);
+}
+
+void
+tpmd_show_xchg(const struct tpmd *t)
+{
+	struct tpmd_tel *tel = malloc(sizeof(*tel));
+	const struct tpmd_json *list;
+	char names[16][64], cmd[128];
+	unsigned int n = 0;
+
+	if (tel == NULL)
+		return;
+	list = tpmd_tel_query(tel, "/tide/xchg/list");
+	for (const struct tpmd_json *e = list != NULL ? list->child : NULL;
+			e != NULL && n < RTE_DIM(names); e = e->next)
+		if (e->type == TPMD_JSON_STR)
+			snprintf(names[n++], sizeof(names[0]), "%s", e->str);
+	if (list == NULL)
+		printf("  Telemetry is off: exchanges cannot be listed.\n");
+	else if (n == 0)
+		printf("  No exchange (the pipeline mode makes one; mode now: %s%s).\n",
+			t->engine->name, t->running ? ", running" : ", stopped");
+	for (unsigned int i = 0; i < n; i++) {
+		const struct tpmd_json *x;
+
+		snprintf(cmd, sizeof(cmd), "/tide/xchg/info,%.63s", names[i]);
+		x = tpmd_tel_query(tel, cmd);
+		if (x == NULL || x->type != TPMD_JSON_OBJ)
+			continue;
+		printf("\n  ######################## Exchange %s ########################\n",
+			names[i]);
+		printf("  %s, %" PRIu64 " level(s); refused %" PRIu64 ", receivers asleep %" PRIu64
+			"\n", tpmd_json_str(x, "type"), tpmd_json_u64(x, "levels"),
+			tpmd_json_u64(x, "refused"), tpmd_json_u64(x, "sleepers"));
+		show_levels(x);
+	}
+	fflush(stdout);
+	free(tel);
+}

@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Run every tide-bench scenario (each measures tidepool and its stock DPDK baselines in the
+# same process), check every figure against config/bench-targets.txt, draw the plots with
+# gnuplot and write a markdown summary, all into one results folder.
+#
+#   scripts/bench.sh [--quick | --tiny] [--out DIR] [--only NAME,...] [--docs]
+#                    [--bench PATH] [--args "TIDE-BENCH OPTIONS"] [-- EAL ARGUMENTS]
+#
+#   --quick    a short run: every scenario's --quick (a third of the rounds, half the time)
+#   --tiny     seconds per scenario, to check the runner itself (figures meaningless)
+#   --out DIR  the results folder (default: bench-out/<date>-<commit>)
+#   --only     run these scenarios only (names from "tide-bench --list")
+#   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
+#   --bench    the tide-bench to run (default: build ./build if needed and use its)
+#   --args     more tide-bench options for every scenario, e.g. "--rounds 15"
+#   -- ...     EAL arguments for tide-bench, e.g. -- -l 0-3 -a 0000:3b:00.0 (default: its
+#              own, "-l 0-N --no-pci --huge-unlink")
+#
+# Scenarios come from "tide-bench --list": a new one runs here without a change to this
+# script; its targets are lines of config/bench-targets.txt.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+targets_file=$root/config/bench-targets.txt
+mode=full
+out=
+only=
+docs=0
+bench=
+extra=
+eal=()
+command_line="scripts/bench.sh $*"
+
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+usage() {
+	sed -n '/^#   scripts\/bench.sh/,/^# Scenarios/p' "$0" | sed 's/^# \{0,1\}//' | sed '$d'
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) mode=quick ;;
+	--tiny) mode=tiny ;;
+	--out) out=${2:?--out needs a folder}; shift ;;
+	--only) only=${2:?--only needs names}; shift ;;
+	--docs) docs=1 ;;
+	--bench) bench=${2:?--bench needs a path}; shift ;;
+	--args) extra=${2?--args needs options}; shift ;;
+	--) shift; eal=("$@"); break ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+	shift
+done
+
+command -v gnuplot >/dev/null || die "gnuplot missing: run scripts/setup.sh (gnuplot-nox)"
+if [ -z "$bench" ]; then
+	echo "bench: building ./build"
+	"$root/scripts/build.sh" build >/dev/null
+	bench=$root/build/app/tide-bench/tide-bench
+fi
+bench=$(cd "$(dirname "$bench")" && pwd)/$(basename "$bench")
+[ -x "$bench" ] || die "no tide-bench at $bench"
+# The helper the donor scenario starts, from the build tree tide-bench comes from.
+helper=$(dirname "$(dirname "$bench")")/tide-donor/tide-donor
+if [ -z "${TIDE_DONOR_HELPER:-}" ] && [ -x "$helper" ]; then
+	export TIDE_DONOR_HELPER=$helper
+fi
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
+out=${out:-$root/bench-out/$(date +%Y%m%d-%H%M%S)-${commit%% *}}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+case $mode in
+full)
+	mode_args=()
+	mode_what="full: every scenario's own rounds and durations"
+	;;
+quick)
+	mode_args=(--quick)
+	mode_what="quick: every scenario's --quick (a third of its rounds, half its durations)"
+	;;
+tiny)
+	mode_args=(--quick --rounds 1 --ms 10 --cycles 1 --trace 2:200,0:800 --hold-ms 20)
+	mode_what="tiny: one round of 10 ms per measurement"
+	;;
+esac
+read -r -a extra_args <<<"$extra"
+
+mapfile -t all < <("$bench" --list | cut -f1)
+[ ${#all[@]} -gt 0 ] || die "$bench --list named no scenario"
+scenarios=()
+for s in "${all[@]}"; do
+	[ -z "$only" ] || [[ ",$only," == *",$s,"* ]] || continue
+	scenarios+=("$s")
+done
+for s in ${only//,/ }; do
+	[[ " ${all[*]} " == *" $s "* ]] || die "no scenario '$s' (tide-bench --list)"
+done
+
+elapsed() { local s=$(($(date +%s) - start)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# ---- run ----
+start=$(date +%s)
+: >"$out/runs.txt"
+n=${#scenarios[@]}
+echo "bench: $mode run of $n scenario(s) into $out"
+for i in "${!scenarios[@]}"; do
+	s=${scenarios[$i]}
+	printf 'bench: [%d/%d] %s (elapsed %s)\n' $((i + 1)) "$n" "$s" "$(elapsed)"
+	cmd=("$bench")
+	[ ${#eal[@]} -eq 0 ] || cmd+=("${eal[@]}" --)
+	cmd+=("$s" "${mode_args[@]}" "${extra_args[@]}" --series "$out/$s-series.csv")
+	t0=$(date +%s)
+	status=ok
+	"${cmd[@]}" >"$out/$s.csv" 2>"$out/$s.log" || status="failed (exit $?, see $s.log)"
+	rows=$(grep -c "^$s," "$out/$s.csv" || true)
+	[ "$status" != ok ] || [ "$rows" -gt 0 ] || status="no rows (see $s.log)"
+	printf '%s\t%s\t%s\t%s\n' "$s" "$status" $(($(date +%s) - t0)) "$rows" >>"$out/runs.txt"
+	printf 'bench:        %s: %s, %s rows in %ss\n' "$s" "$status" "$rows" $(($(date +%s) - t0))
+done
+[ -s "$out/footprint-series.csv" ] || rm -f "$out/footprint-series.csv"
+for s in "${scenarios[@]}"; do
+	[ "$s" = footprint ] || rm -f "$out/$s-series.csv"
+done
+
+# ---- targets ----
+# One line per target: scenario variant metric op target worst rows failing score what.
+eval_targets() {
+	awk -v OFS='\t' '
+	function glob_re(g,   r, i, c) {
+		r = "^"
+		for (i = 1; i <= length(g); i++) {
+			c = substr(g, i, 1)
+			if (c == "*") r = r ".*"
+			else if (c == "?") r = r "."
+			else if (index("\\^$.[]|()+{}", c)) r = r "\\" c
+			else r = r c
+		}
+		return r "$"
+	}
+	FNR == NR {
+		if ($0 ~ /^[ \t]*(#|$)/ || NF < 5) next
+		t = ++nt
+		sc[t] = $1; va[t] = $2; re[t] = glob_re($2); me[t] = $3; op[t] = $4; tg[t] = $5
+		w = ""
+		for (i = 6; i <= NF; i++) w = w (i > 6 ? " " : "") $i
+		what[t] = w
+		next
+	}
+	FNR == 1 { next }
+	{
+		split($0, f, ",")
+		for (t = 1; t <= nt; t++) {
+			if (f[1] != sc[t] || f[3] != me[t] || f[2] !~ re[t]) continue
+			v = f[4] + 0
+			ok = op[t] == ">=" ? v >= tg[t] : op[t] == "<=" ? v <= tg[t] : v == tg[t]
+			if (!n[t]++ || (op[t] == ">=" && v < worst[t]) ||
+					(op[t] == "<=" && v > worst[t]) || (op[t] == "==" && !ok))
+				worst[t] = v
+			if (!ok) bad[t]++
+		}
+	}
+	END {
+		for (t = 1; t <= nt; t++) {
+			score = 0
+			if (n[t] && op[t] == ">=")
+				score = tg[t] > 0 ? worst[t] / tg[t] : (bad[t] ? 0.5 : 1)
+			if (n[t] && op[t] == "<=") score = worst[t] > 0 ? tg[t] / worst[t] : 2
+			if (n[t] && op[t] == "==") score = bad[t] ? 0.5 : 1
+			print sc[t], va[t], me[t], op[t], tg[t], (n[t] ? worst[t] : "-"), n[t] + 0,
+				bad[t] + 0, score, what[t]
+		}
+	}' "$targets_file" "$@"
+}
+csvs=()
+for s in "${scenarios[@]}"; do
+	[ -s "$out/$s.csv" ] && csvs+=("$out/$s.csv")
+done
+eval_targets "${csvs[@]}" >"$out/targets.tsv"
+
+# ---- plots ----
+plots=()
+plot() {
+	local name=$1 script=$2
+	shift 2
+	if gnuplot -e "$*; out='$out/$name.png'" "$root/scripts/plot/$script" \
+			>"$out/$name.plot.log" 2>&1 && [ -s "$out/$name.png" ]; then
+		plots+=("$name")
+		rm -f "$out/$name.plot.log"
+	else
+		echo "bench: plot $name failed (see $name.plot.log)"
+		rm -f "$out/$name.png"
+	fi
+}
+d=$out/plotdata
+mkdir -p "$d"
+if [ -s "$out/footprint-series.csv" ]; then
+	for v in fixed tide plugin; do
+		awk -F, -v v="$v" 'NR > 1 && $1 == v && $2 == 0 { print $3, $4, $5 }' \
+			"$out/footprint-series.csv" >"$d/footprint-$v.dat"
+	done
+	plugin=
+	[ ! -s "$d/footprint-plugin.dat" ] || plugin=$d/footprint-plugin.dat
+	[ -s "$d/footprint-tide.dat" ] && [ -s "$d/footprint-fixed.dat" ] &&
+		plot footprint footprint.gp "fixed='$d/footprint-fixed.dat';" \
+			"tide='$d/footprint-tide.dat'; plugin='$plugin'"
+fi
+if [ -s "$out/mempool.csv" ]; then
+	awk -F, '$3 == "ratio" && $2 ~ /^tide:(ring_mp_mc|stack)\// {
+		split($2, a, "/"); drv = a[1]; p = substr($2, length(drv) + 2)
+		if (!(p in seen)) { seen[p] = 1; order[++n] = p }
+		val[drv, p] = $4
+	}
+	END { for (i = 1; i <= n; i++) print order[i], val["tide:ring_mp_mc", order[i]] + 0,
+		val["tide:stack", order[i]] + 0 }' "$out/mempool.csv" >"$d/mempool.dat"
+	[ -s "$d/mempool.dat" ] && plot mempool mempool.gp "data='$d/mempool.dat'"
+fi
+if [ -s "$out/zctx.csv" ]; then
+	for p in null afp; do
+		awk -F, -v p="$p" '$3 == "tput" && $2 ~ ("^" p "/(zc|copy|adaptive)/[0-9]+$") {
+			split($2, a, "/")
+			if (!(a[3] in seen)) { seen[a[3]] = 1; order[++n] = a[3] }
+			val[a[2], a[3]] = $4
+		}
+		END { for (i = 1; i <= n; i++) print order[i], val["zc", order[i]] + 0,
+			val["copy", order[i]] + 0, val["adaptive", order[i]] + 0 }' \
+			"$out/zctx.csv" >"$d/zctx-$p.dat"
+	done
+	afp=
+	[ -s "$d/zctx-afp.dat" ] && afp=$d/zctx-afp.dat
+	[ -s "$d/zctx-null.dat" ] && plot zctx zctx.gp "null='$d/zctx-null.dat'; afp='$afp'"
+fi
+if [ -s "$out/pipeline.csv" ] && [ -s "$out/msg.csv" ]; then
+	awk -F, '$3 == "rate" { print $2, $4 }' "$out/pipeline.csv" >"$d/pipeline.dat"
+	awk -F, '$3 == "cost" && $2 ~ /\/(1lcore|2lcores)$/ {
+		split($2, a, "/"); if (!(a[1] in seen)) { seen[a[1]] = 1; order[++n] = a[1] }
+		val[a[1], a[2]] = $4
+	}
+	END { for (i = 1; i <= n; i++) print order[i], val[order[i], "1lcore"] + 0,
+		val[order[i], "2lcores"] + 0 }' "$out/msg.csv" >"$d/msg.dat"
+	[ -s "$d/pipeline.dat" ] && [ -s "$d/msg.dat" ] &&
+		plot refs refs.gp "pipe='$d/pipeline.dat'; msg='$d/msg.dat'"
+fi
+awk -F'\t' '$7 > 0 { print $1 ":" $2 "(" $3 ")", $9 }' "$out/targets.tsv" >"$d/targets.dat"
+[ -s "$d/targets.dat" ] && plot targets targets.gp "data='$d/targets.dat'"
+
+# ---- summary ----
+hp_kb=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)
+hp_total=$(awk '/^HugePages_Total:/ { print $2 }' /proc/meminfo)
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
+{
+	echo "# tidepool benchmarks"
+	echo
+	echo "Written by \`scripts/bench.sh\`; every figure below comes from the run it describes."
+	[ "$mode" != tiny ] ||
+		echo "This was a **--tiny** run, to check the runner: its figures mean nothing."
+	echo
+	echo "| | |"
+	echo "|---|---|"
+	printf '| machine | %s, %s CPUs online, hugepages of %s MB (%s reserved) |\n' \
+		"${cpu:-unknown CPU}" "$(nproc)" $((hp_kb / 1024)) "$hp_total"
+	echo "| system | Linux $(uname -r), DPDK $dpdk |"
+	echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
+	echo "| commit | $commit |"
+	echo "| command | \`$command_line\` |"
+	echo "| run | $mode_what; $n scenario(s) in $(elapsed) |"
+	echo
+	echo "Each scenario runs tidepool and the stock DPDK alternative in the same process, in"
+	echo "interleaved rounds, and reports medians and ratios (\`tide-bench --help\`)."
+	echo
+	echo "## Targets"
+	echo
+	echo "From \`config/bench-targets.txt\`; where a line covers several rows, the worst is"
+	echo "shown."
+	echo
+	echo "| scenario | figure | measured | target | met | what |"
+	echo "|---|---|---:|---|---|---|"
+	awk -F'\t' '{
+		met = $7 == 0 ? "not measured" : $8 == 0 ? "yes" : "**no** (" $8 " of " $7 ")"
+		m = $6 == "-" ? "-" : sprintf("%.4g", $6)
+		if ($7 > 1) m = m " (worst of " $7 ")"
+		printf "| %s | `%s` %s | %s | %s %s | %s | %s |\n", $1, $2, $3, m, $4, $5, met, $10
+	}' "$out/targets.tsv"
+	echo
+	met=$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l)
+	echo "$met of $(wc -l <"$out/targets.tsv") targets met."
+	echo
+	echo "## Plots"
+	echo
+	for p in "${plots[@]}"; do
+		echo "![$p]($p.png)"
+		echo
+	done
+	echo "## Scenarios"
+	echo
+	echo "| scenario | result | seconds | rows | what it measures |"
+	echo "|---|---|---:|---:|---|"
+	while IFS=$'\t' read -r s status secs rows; do
+		help=$("$bench" --list | awk -F'\t' -v s="$s" '$1 == s { print $2 }')
+		echo "| [$s]($s.csv) | $status | $secs | $rows | $help |"
+	done <"$out/runs.txt"
+	echo
+	echo "## Every ratio"
+	echo
+	echo "| scenario | variant | metric | value |"
+	echo "|---|---|---|---:|"
+	for c in "${csvs[@]}"; do
+		awk -F, 'NR > 1 && $5 == "x" {
+			printf "| %s | `%s` | %s | %s |\n", $1, $2, $3, $4
+		}' "$c"
+	done
+} >"$out/summary.md"
+rm -rf "$d"
+
+if [ "$docs" = 1 ]; then
+	rm -rf "$root/docs/bench"
+	mkdir -p "$root/docs/bench"
+	for p in "${plots[@]}"; do cp "$out/$p.png" "$root/docs/bench/"; done
+	cp "${csvs[@]}" "$root/docs/bench/"
+	[ ! -s "$out/footprint-series.csv" ] || cp "$out/footprint-series.csv" "$root/docs/bench/"
+	sed -e 's|(\([a-z_-]*\)\.png)|(bench/\1.png)|; s|(\([a-z_-]*\)\.csv)|(bench/\1.csv)|' \
+		"$out/summary.md" >"$root/docs/benchmarks.md"
+	echo "bench: wrote docs/benchmarks.md and docs/bench/"
+fi
+failed=$(awk -F'\t' '$2 != "ok"' "$out/runs.txt" | wc -l)
+echo "bench: done in $(elapsed): $((n - failed)) of $n scenario(s) ran," \
+	"$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l) of" \
+	"$(wc -l <"$out/targets.tsv") targets met; summary: $out/summary.md"
+[ "$failed" -eq 0 ]

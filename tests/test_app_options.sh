@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# tidepmd and tide-bench as a careless user runs them:
+#  - a bad number (not a number, negative, trailing garbage, overflow, out of range) is
+#    refused at once, before EAL starts, with the option's name and the accepted range,
+#    and never with a wrapped value;
+#  - a file prefix in use by a running primary is reported as such, with its pid;
+#  - a clean exit leaves no DPDK runtime directory behind.
+#   test_app_options.sh TIDEPMD TIDE_BENCH
+set -eu
+tidepmd=$1
+bench=$2
+out=$(mktemp /tmp/tide-options.XXXXXX)
+prefix=tide-opt-$$
+pid=
+cleanup() {
+	[ -z "$pid" ] || kill -INT "$pid" 2>/dev/null || true
+	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
+	rm -f "$out"
+}
+trap cleanup EXIT
+
+fail() {
+	cat "$out"
+	echo "FAIL: $*"
+	exit 1
+}
+
+# refused PROG OPTION VALUE RANGE [more arguments]: PROG refuses VALUE for OPTION, naming
+# the option and RANGE ("accepted: 1..512").
+refused() {
+	prog=$1
+	opt=$2
+	val=$3
+	range=$4
+	shift 4
+	if "$prog" "$@" "$opt" "$val" >"$out" 2>&1; then
+		fail "$(basename "$prog") $opt $val was accepted"
+	fi
+	grep -q -- "$opt: '$val' is .*; accepted: $range" "$out" ||
+		fail "$(basename "$prog") $opt $val: no message naming the option and $range"
+	! grep -q "18446744073\|4294967295[^']" "$out" || fail "$opt $val: a wrapped value printed"
+	! grep -q "^EAL:" "$out" || fail "$opt $val: EAL started before the check"
+	echo "$(basename "$prog") $opt $val: $(head -1 "$out")"
+}
+
+refused "$tidepmd" --duration abc "0..31536000"
+refused "$tidepmd" --duration -1 "0..31536000"
+refused "$tidepmd" --duration 5x "0..31536000"
+refused "$tidepmd" --stats-period -5 "10..3600000"
+refused "$tidepmd" --burst -1 "1..512"
+refused "$tidepmd" --burst 99999999999999999999999 "1..512"
+refused "$tidepmd" --rxd 0 "32..16384"
+refused "$tidepmd" --rxd 100000 "32..16384"
+refused "$tidepmd" --txd "" "32..16384"
+refused "$tidepmd" --hold-ms 4294967295 "1..60000"
+refused "$tidepmd" --pool-base -1 "2..65536"
+refused "$tidepmd" --pool-wall 0 "2..1048576"
+refused "$tidepmd" --nb-cores 0 "1..64"
+refused "$tidepmd" --rxq 17 "1..16"
+refused "$tidepmd" --zctx-sizes 0 "1..1048576"
+refused "$bench" --ms 0 "1..600000" fanout
+refused "$bench" --rounds -3 "1..64" fanout
+refused "$bench" --hold-ms 4294967295 "1..60000" footprint
+refused "$bench" --cycles 0 "1..1000" footprint
+if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
+grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
+if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
+grep -q "unknown mode 'nosuch'" "$out" || fail "--mode nosuch: no message"
+
+# A file prefix in use: the second run says so and names the first one's pid.
+eal="-l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 --file-prefix $prefix"
+# shellcheck disable=SC2086
+"$tidepmd" $eal -- --mode io --duration 60 >"$out.first" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+	grep -q "^tidepmd: mode io" "$out.first" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q "^tidepmd: mode io" "$out.first" ||
+	{ cat "$out.first"; fail "the first run did not start"; }
+# shellcheck disable=SC2086
+if "$tidepmd" $eal -- --mode io --duration 1 >"$out" 2>&1; then
+	fail "a second primary on the same file prefix started"
+fi
+grep -q "^tidepmd: cannot initialise EAL: file prefix '$prefix' is in use by process $pid" \
+	"$out" || fail "the second run did not name the prefix and the first one's pid ($pid)"
+grep -v "^EAL" "$out" | head -1
+kill -INT "$pid"
+wait "$pid" || { cat "$out.first"; fail "the first run did not end cleanly on SIGINT"; }
+pid=
+rm -f "$out.first"
+
+# A clean exit removes the runtime directory (tidepmd just now, and tide-bench).
+for dir in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
+	[ ! -e "$dir/$prefix" ] || fail "tidepmd left $dir/$prefix behind"
+done
+"$bench" -l 0-1 --no-pci --huge-unlink --file-prefix "$prefix-b" -- fanout --rounds 1 --ms 5 \
+	>"$out" 2>&1 || fail "tide-bench fanout"
+for dir in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
+	[ ! -e "$dir/$prefix-b" ] || fail "tide-bench left $dir/$prefix-b behind"
+done
+echo "runtime directories removed at exit"
+echo ok

@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# scripts/bench.sh end to end, in its --tiny mode (seconds per scenario: this checks the
+# runner, not the figures): every scenario tide-bench lists runs and leaves its CSV, the
+# plots are valid PNG images with data drawn in them, and the summary names the machine,
+# the date, the commit and every target of config/bench-targets.txt.
+#   test_bench_sh.sh SOURCE_DIR TIDE_BENCH CHECK_PNG
+set -eu
+src=$1
+bench=$2
+check_png=$3
+tmp=$(mktemp -d /tmp/tide-bench-sh.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/results
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+"$src/scripts/bench.sh" --tiny --out "$out" --bench "$bench" >"$tmp/log" 2>&1 ||
+	{ cat "$tmp/log"; for l in "$out"/*.log; do echo "== $l"; tail -5 "$l"; done;
+	fail "bench.sh --tiny: exit status"; }
+cat "$tmp/log"
+n=$("$bench" --list | wc -l)
+[ "$n" -ge 7 ] || fail "tide-bench --list names $n scenarios"
+grep -q "^bench: \[$n/$n\] " "$tmp/log" || fail "no progress line for scenario $n of $n"
+for s in $("$bench" --list | cut -f1); do
+	head -1 "$out/$s.csv" | grep -qx "scenario,variant,metric,value,unit" ||
+		fail "$s.csv: no CSV header"
+	rows=$(grep -c "^$s," "$out/$s.csv" || true)
+	[ "$rows" -ge 3 ] || fail "$s.csv: $rows rows"
+done
+for p in footprint mempool zctx refs targets; do
+	[ -s "$out/$p.png" ] || fail "no plot $p.png"
+done
+"$check_png" "$out"/*.png || fail "a plot is not a valid PNG with data"
+sum=$out/summary.md
+grep -q "^| machine | .*, [0-9]* CPUs online, hugepages of [0-9]* MB" "$sum" ||
+	fail "summary: machine"
+grep -q "^| date | 20" "$sum" || fail "summary: date"
+grep -q "^| commit | " "$sum" || fail "summary: commit"
+grep -q "^| command | \`scripts/bench.sh --tiny" "$sum" || fail "summary: command"
+targets=$(grep -cv '^[[:space:]]*\(#\|$\)' "$src/config/bench-targets.txt")
+rows=$(sed -n '/^## Targets/,/^## Plots/p' "$sum" | grep -c '^| [a-z]* | `' || true)
+[ "$rows" -eq "$targets" ] || fail "summary: $rows target rows, config has $targets"
+grep -q "^[0-9]* of $targets targets met\.$" "$sum" || fail "summary: no count of targets met"
+for p in footprint mempool zctx refs targets; do
+	grep -q "^!\[$p\]($p.png)" "$sum" || fail "summary: no $p plot"
+done
+# A scenario that does not exist is refused before anything runs.
+if "$src/scripts/bench.sh" --tiny --only nosuch --out "$tmp/x" --bench "$bench" \
+		>"$tmp/log" 2>&1; then
+	fail "--only nosuch accepted"
+fi
+grep -q "no scenario 'nosuch'" "$tmp/log" || fail "--only nosuch: no message"
+echo ok

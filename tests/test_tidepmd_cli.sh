@@ -1,0 +1,74 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# tidepmd's prompt (-i), driven through a pipe as a user would type: start, show port
+# stats, set fwd macswap, show pool, a bad command and bad values, show port stats again,
+# stop, quit. Forwarding must go on across the bad command: the port statistics taken
+# after it count more packets than those taken just before it, and the throughput between
+# the two is not zero.
+#   test_tidepmd_cli.sh TIDEPMD
+set -eu
+tidepmd=$1
+tmp=$(mktemp -d /tmp/tide-tpmd-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out
+
+fail() {
+	cat "$out"
+	echo "FAIL: $*"
+	exit 1
+}
+
+{
+	echo "start"
+	sleep 1
+	echo "show port stats all"
+	echo "set fwd macswap"
+	echo "show pool"
+	echo "show pool no_such_pool"
+	echo "show xchg"
+	echo "show port stats all"
+	echo "bogus command"
+	echo "set burst 0"
+	echo "set fwd nosuchmode"
+	sleep 1
+	echo "show port stats all"
+	echo "show config fwd"
+	echo "stop"
+	echo "quit"
+} | "$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \
+	--file-prefix "tide-cli-$$" -- -i --mode io >"$out" 2>&1 || fail "exit status $?"
+
+grep -q "^tidepmd> " "$out" || fail "no prompt"
+grep -q "^Logical Core 1 .* forwards packets on 2 streams" "$out" || fail "start said nothing"
+# Port 0's counters at the three shows: after start, before and after the bad command.
+rx=$(sed -n 's/^  RX-packets: \([0-9]*\) *RX-missed.*/\1/p' "$out")
+set -- $rx
+[ $# -eq 6 ] || fail "want 3 x 2 ports of statistics, got: $rx"
+first=$1
+before=$3
+after=$5
+pps=$(sed -n 's/^  Rx-pps: *\([0-9]*\) .*/\1/p' "$out" | sed -n 5p)
+echo "port 0 RX-packets: $first after start, $before before the bad command, $after after it;" \
+	"Rx-pps across it: $pps"
+[ "$first" -gt 0 ] || fail "nothing forwarded after start"
+[ "$after" -gt "$before" ] || fail "forwarding stopped across the bad command"
+[ "$pps" -gt 0 ] || fail "no throughput across the bad command"
+grep -q "^Set macswap packet forwarding mode" "$out" || fail "set fwd macswap refused"
+grep -q "^Forwarding restarted in macswap mode" "$out" || fail "macswap did not restart"
+grep -q "^macswap packet forwarding - ports=2 - cores=1 - streams=2" "$out" ||
+	fail "show config fwd: not macswap"
+grep -q "######## Pool tidepmd_pool ####" "$out" || fail "show pool showed no pool"
+grep -q "^  held: .* MB in [0-9]* blocks" "$out" || fail "show pool: no held MB"
+grep -q "^  grows: " "$out" && grep -q "^  reaps: " "$out" || fail "show pool: no grows/reaps"
+grep -q "^  block .* age ms .* in use .* idle ms" "$out" || fail "show pool: no block table"
+grep -q "^  b1 " "$out" || fail "show pool: no base block"
+grep -q "No elastic pool named 'no_such_pool'" "$out" || fail "show pool NAME: no answer"
+grep -q "No exchange" "$out" || fail "show xchg: no answer"
+grep -q "^Command not found" "$out" || fail "a bad command got no feedback"
+grep -q "^Bad argument: set burst: '0' is out of range; accepted: 1..512" "$out" ||
+	fail "a bad value got no feedback"
+grep -q "^Bad argument: set fwd: unknown mode 'nosuchmode'" "$out" ||
+	fail "an unknown mode got no feedback"
+grep -q "Accumulated forward statistics for all ports" "$out" || fail "stop said nothing"
+echo ok
