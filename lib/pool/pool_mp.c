@@ -205,42 +205,62 @@ mp_check_peers_locked(void)
 	}
 }
 
+/* ---- messages: their parameters are bytes at no particular alignment ---- */
+
+static void
+mp_msg_put(struct rte_mp_msg *m, const char *name, const void *p, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	strlcpy(m->name, name, sizeof(m->name));
+	m->len_param = (int)len;
+	memcpy(m->param, p, len);
+}
+
+/* Copy a message's parameters out; false if they are not @len bytes. */
+static bool
+mp_msg_get(const struct rte_mp_msg *m, void *p, size_t len)
+{
+	if (m->len_param != (int)len)
+		return false;
+	memcpy(p, m->param, len);
+	return true;
+}
+
 /* ---- the primary's IPC actions ---- */
 
 static int
 mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 {
-	const struct mp_attach_req *req = (const void *)msg->param;
-	struct mp_attach_rep *rep;
-	struct rte_mp_msg out = { 0 };
+	struct mp_attach_rep rep = {
+		.ops_index = (uint32_t)mp_ops_index(),
+		.pid = (uint32_t)getpid(),
+	};
+	struct mp_attach_req req;
+	struct rte_mp_msg out;
 	struct mp_peer *p;
 
-	strlcpy(out.name, MP_ATTACH, sizeof(out.name));
-	out.len_param = sizeof(*rep);
-	rep = (void *)out.param;
-	rep->ops_index = (uint32_t)mp_ops_index();
-	rep->pid = (uint32_t)getpid();
-	if (msg->len_param != sizeof(*req)) {
-		rep->status = -EINVAL;
-	} else if (req->ops_index != rep->ops_index) {
-		rep->status = -EPROTO;
+	if (!mp_msg_get(msg, &req, sizeof(req))) {
+		rep.status = -EINVAL;
+	} else if (req.ops_index != rep.ops_index) {
+		rep.status = -EPROTO;
 		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
-			"at %u", req->pid, req->ops_index, rep->ops_index);
+			"at %u", req.pid, req.ops_index, rep.ops_index);
 	} else {
 		pthread_mutex_lock(&mp.lock);
 		/* A dead process's lcores are cleaned before anyone may reuse them. */
 		mp_check_peers_locked();
 		p = calloc(1, sizeof(*p));
 		if (p != NULL) {
-			p->pid = req->pid;
-			memcpy(p->lcores, req->lcores, sizeof(p->lcores));
+			p->pid = req.pid;
+			memcpy(p->lcores, req.lcores, sizeof(p->lcores));
 			TAILQ_INSERT_TAIL(&mp.peers, p, next);
 		}
 		pthread_mutex_unlock(&mp.lock);
-		rep->status = p != NULL ? 0 : -ENOMEM;
+		rep.status = p != NULL ? 0 : -ENOMEM;
 		if (p != NULL)
-			POOL_LOG(INFO, "secondary process %u attached", req->pid);
+			POOL_LOG(INFO, "secondary process %u attached", req.pid);
 	}
+	mp_msg_put(&out, MP_ATTACH, &rep, sizeof(rep));
 	return rte_mp_reply(&out, peer);
 }
 
@@ -248,12 +268,11 @@ static int
 mp_grow_action(const struct rte_mp_msg *msg, const void *peer)
 {
 	struct mp_grow_job *j = calloc(1, sizeof(*j));
-	struct rte_mp_msg out = { 0 };
-	struct mp_grow_rep *rep = (void *)out.param;
+	struct mp_grow_rep rep = { .added = -EINVAL };
+	struct rte_mp_msg out;
 
-	if (j != NULL && msg->len_param == sizeof(j->req)) {
+	if (j != NULL && mp_msg_get(msg, &j->req, sizeof(j->req))) {
 		strlcpy(j->peer, peer, sizeof(j->peer));
-		memcpy(&j->req, msg->param, sizeof(j->req));
 		j->req.pool[sizeof(j->req.pool) - 1] = '\0';
 		pthread_mutex_lock(&mp.lock);
 		TAILQ_INSERT_TAIL(&mp.jobs, j, next);
@@ -262,9 +281,7 @@ mp_grow_action(const struct rte_mp_msg *msg, const void *peer)
 		return 0;
 	}
 	free(j);
-	strlcpy(out.name, MP_GROW, sizeof(out.name));
-	out.len_param = sizeof(*rep);
-	rep->added = -EINVAL;
+	mp_msg_put(&out, MP_GROW, &rep, sizeof(rep));
 	return rte_mp_reply(&out, peer);
 }
 
@@ -284,14 +301,13 @@ pool_mp_serve(void)
 	pthread_mutex_unlock(&mp.lock);
 	while ((j = TAILQ_FIRST(&jobs)) != NULL) {
 		struct tide_pool *tp = pool_dir_find(NULL, j->req.pool);
-		struct rte_mp_msg out = { 0 };
-		struct mp_grow_rep *rep = (void *)out.param;
+		struct mp_grow_rep rep;
+		struct rte_mp_msg out;
 
 		TAILQ_REMOVE(&jobs, j, next);
-		strlcpy(out.name, MP_GROW, sizeof(out.name));
-		out.len_param = sizeof(*rep);
-		rep->added = tp == NULL ? -ENOENT : pool_grow_demand(tp, j->req.n,
+		rep.added = tp == NULL ? -ENOENT : pool_grow_demand(tp, j->req.n,
 			POOL_GROW_REMOTE);
+		mp_msg_put(&out, MP_GROW, &rep, sizeof(rep));
 		if (rte_mp_reply(&out, j->peer) != 0)
 			POOL_LOG(WARNING, "%s: the secondary that asked for growth is gone",
 				j->req.pool);
@@ -305,63 +321,59 @@ pool_mp_serve(void)
 static int
 mp_remote_grow(struct rte_mempool *m, unsigned int n)
 {
-	struct rte_mp_msg req = { 0 };
 	struct rte_mp_reply reply = { 0 };
 	struct timespec ts = {
 		.tv_sec = MP_GROW_TIMEOUT_MS / 1000,
 		.tv_nsec = (MP_GROW_TIMEOUT_MS % 1000) * 1000000l,
 	};
-	struct mp_grow_req *g = (void *)req.param;
-	int added = -ETIMEDOUT;
+	struct mp_grow_req g = { .n = n };
+	struct mp_grow_rep rep = { .added = -ETIMEDOUT };
+	struct rte_mp_msg req;
 
-	strlcpy(req.name, MP_GROW, sizeof(req.name));
-	req.len_param = sizeof(*g);
-	strlcpy(g->pool, m->name, sizeof(g->pool));
-	g->n = n;
-	if (rte_mp_request_sync(&req, &reply, &ts) == 0 && reply.nb_received == 1 &&
-			reply.msgs[0].len_param == sizeof(struct mp_grow_rep))
-		added = ((const struct mp_grow_rep *)reply.msgs[0].param)->added;
+	strlcpy(g.pool, m->name, sizeof(g.pool));
+	mp_msg_put(&req, MP_GROW, &g, sizeof(g));
+	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1 ||
+			!mp_msg_get(&reply.msgs[0], &rep, sizeof(rep)))
+		rep.added = -ETIMEDOUT;
 	free(reply.msgs);
-	return added;
+	return rep.added;
 }
 
 /* Introduce this secondary to the primary; refuse to run with mismatched ops. */
 static void
 mp_attach(void)
 {
-	struct rte_mp_msg req = { 0 };
 	struct rte_mp_reply reply = { 0 };
 	struct timespec ts = { .tv_sec = MP_ATTACH_TIMEOUT_MS / 1000 };
-	struct mp_attach_req *a = (void *)req.param;
-	const struct mp_attach_rep *rep;
+	struct mp_attach_req a = {
+		.pid = (uint32_t)getpid(),
+		.ops_index = (uint32_t)mp_ops_index(),
+	};
+	struct mp_attach_rep rep;
+	struct rte_mp_msg req;
 	unsigned int l;
 
-	strlcpy(req.name, MP_ATTACH, sizeof(req.name));
-	req.len_param = sizeof(*a);
-	a->pid = (uint32_t)getpid();
-	a->ops_index = (uint32_t)mp_ops_index();
 	RTE_LCORE_FOREACH(l)
-		a->lcores[l / 64] |= 1ull << (l % 64);
+		a.lcores[l / 64] |= 1ull << (l % 64);
+	mp_msg_put(&req, MP_ATTACH, &a, sizeof(a));
 	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1 ||
-			reply.msgs[0].len_param != sizeof(*rep)) {
+			!mp_msg_get(&reply.msgs[0], &rep, sizeof(rep))) {
 		POOL_LOG(NOTICE, "the primary process does not answer for tidepool: no elastic "
 			"pool there");
 		free(reply.msgs);
 		return;
 	}
-	rep = (const void *)reply.msgs[0].param;
-	if (rep->status == -EPROTO) {
+	free(reply.msgs);
+	if (rep.status == -EPROTO) {
 		POOL_LOG(CRIT, "the tide mempool ops are at index %u in this process and at %u in "
 			"the primary (pid %u): mempool drivers are matched between processes by "
 			"that index, so this process would call another driver's ops on the "
 			"primary's pools. Load the same mempool drivers in the same order as the "
 			"primary (the same -d options, in the same order, before its other plugins)."
-			" Refusing to run.", a->ops_index, rep->ops_index, rep->pid);
-		free(reply.msgs);
+			" Refusing to run.", a.ops_index, rep.ops_index, rep.pid);
 		exit(EXIT_FAILURE);
 	}
-	__atomic_store_n(&mp.primary_pid, rep->pid, __ATOMIC_RELEASE);
-	free(reply.msgs);
+	__atomic_store_n(&mp.primary_pid, rep.pid, __ATOMIC_RELEASE);
 }
 
 /* Runs in every process during rte_eal_init() (see the top of this file). */
