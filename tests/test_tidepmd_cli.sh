@@ -31,6 +31,12 @@ fail() {
 	echo "bogus command"
 	echo "set burst 0"
 	echo "set fwd nosuchmode"
+	echo "set pool reap 20"
+	echo "set pool idle 40"
+	echo "set pool wall 64"
+	echo "set pool wall 1"
+	echo "set pool wall 100000"
+	echo "show pool"
 	sleep 1
 	echo "show port stats all"
 	echo "show config fwd"
@@ -70,5 +76,15 @@ grep -q "^Bad argument: set burst: '0' is out of range; accepted: 1..512" "$out"
 	fail "a bad value got no feedback"
 grep -q "^Bad argument: set fwd: unknown mode 'nosuchmode'" "$out" ||
 	fail "an unknown mode got no feedback"
+grep -q "^Pool tidepmd_pool: reap set to 20 ms" "$out" || fail "set pool reap refused"
+grep -q "^Pool tidepmd_pool: idle set to 40 ms" "$out" || fail "set pool idle refused"
+grep -q "^Pool tidepmd_pool: wall set to 64 MB" "$out" || fail "set pool wall refused"
+grep -q "^Bad argument: set pool wall (MB): '1' is out of range" "$out" ||
+	fail "a wall below the range got no feedback"
+grep -q "^set pool wall 100000: Invalid argument (nothing changed)" "$out" ||
+	fail "a wall above the pool's got no feedback"
+grep -q "wall 64.0 MB)" "$out" || fail "show pool: the new wall is not shown"
+grep -q "the reaper looks every 20 ms and gives back blocks idle 40 ms" "$out" ||
+	fail "show pool: the new reap period and idle threshold are not shown"
 grep -q "Accumulated forward statistics for all ports" "$out" || fail "stop said nothing"
 echo ok

@@ -262,10 +262,7 @@ cli_set_pool_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte
 		return;
 	}
 	ret = tpmd_pool_tune(cli_t->pool, knobs[k].knob, v);
-	if (ret == -ENOTSUP)
-		printf("set pool %s: not supported: this build's pool library cannot change a "
-			"running pool's %s yet (nothing changed)\n", knobs[k].name, knobs[k].name);
-	else if (ret != 0)
+	if (ret != 0)
 		printf("set pool %s %" PRIu64 ": %s (nothing changed)\n", knobs[k].name, v,
 			rte_strerror(-ret));
 	else

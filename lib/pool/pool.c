@@ -285,6 +285,7 @@ pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *w
 	tp->base_bytes = RTE_ALIGN_CEIL(p->base_bytes, page_sz);
 	tp->block_bytes = RTE_ALIGN_CEIL(p->block_bytes, page_sz);
 	tp->wall_own.limit = p->wall_bytes;
+	tp->wall_born = p->wall_bytes;
 	tp->wall = wall != NULL ? wall : &tp->wall_own;
 	pool_mutex_init(&tp->grow_lock);
 	rte_seqlock_init(&tp->blocks_sl);

@@ -208,6 +208,7 @@ adopt_adopted(struct rte_mempool *mp, const struct rte_memzone *mz)
 	pool_setup_policy(tp);
 	tp->params.wall_bytes = adopt_wall(tp, pl);
 	tp->wall_own.limit = tp->params.wall_bytes;
+	tp->wall_born = tp->params.wall_bytes;
 	err = pool_blocks_init(tp);
 	if (err == 0)
 		err = pool_base_record(tp, mz, pl->base_bytes);

@@ -101,6 +101,8 @@ struct tide_pool {
 	uint64_t next_tick_ns;           /* control thread only */
 	uint64_t next_reap_ns;           /* control thread only */
 	struct pool_wall wall_own;       /* the pool's wall, unless it belongs to a set */
+	uint64_t wall_born;              /* the wall it was created with (the most it may be
+					  * set to: its mempool was sized for it) */
 	struct pool_wall *wall;          /* the wall it grows under */
 
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */

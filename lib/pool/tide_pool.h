@@ -57,6 +57,7 @@
  * /tide/pool/info,<name>.
  */
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -189,6 +190,43 @@ int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
  *   pool.
  */
 int tide_pool_reap(struct rte_mempool *mp);
+
+/** Leave this limit as it is (tide_pool_reap_set()). */
+#define TIDE_POOL_UNCHANGED UINT_MAX
+
+/**
+ * Change a running pool's wall. Below what the pool holds, it grows no more until it holds
+ * less, and the reaper brings it down as blocks go idle; for a pool of a set, the set's
+ * shared wall changes. Primary process.
+ *
+ * @param mp
+ *   An elastic pool.
+ * @param wall_bytes
+ *   The new wall: at least the base block, at most the wall the pool was created with
+ *   (its mempool was sized for it).
+ * @return
+ *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool, or the wall
+ *   out of that range; -ENOTSUP in a secondary process.
+ */
+int tide_pool_wall_set(struct rte_mempool *mp, size_t wall_bytes);
+
+/**
+ * Change a running pool's reap period and idle threshold; the control thread uses them
+ * from its next tick. Primary process.
+ *
+ * @param mp
+ *   An elastic pool.
+ * @param reap_period_ms
+ *   How often the reaper samples blocks (0: never reap), or TIDE_POOL_UNCHANGED.
+ * @param idle_ms
+ *   How long a block must go without an allocation before it may go (at least 1), or
+ *   TIDE_POOL_UNCHANGED.
+ * @return
+ *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool, or an idle
+ *   threshold of 0; -ENOTSUP in a secondary process.
+ */
+int tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms,
+	unsigned int idle_ms);
 
 /**
  * Read a pool's counters.

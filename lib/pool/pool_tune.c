@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Changing a running pool's limits: its wall, reap period and idle threshold. The control
+ * thread reads them at its next tick; nothing else changes.
+ */
+
+#include <errno.h>
+#include <limits.h>
+
+#include <rte_eal.h>
+
+#include "pool_private.h"
+
+/* The elastic pool behind @mp with its grow lock held, or NULL with rte_errno set. */
+static struct tide_pool *
+tune_lock(struct rte_mempool *mp)
+{
+	struct tide_pool *tp;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		POOL_LOG(ERR, "the primary process sets a pool's limits");
+		rte_errno = ENOTSUP;
+		return NULL;
+	}
+	tp = mp != NULL ? pool_get(mp) : NULL;
+	if (tp == NULL) {
+		POOL_LOG(ERR, "not an elastic pool");
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	pthread_mutex_lock(&tp->grow_lock);
+	return tp;
+}
+
+int
+tide_pool_wall_set(struct rte_mempool *mp, size_t wall_bytes)
+{
+	struct tide_pool *tp = tune_lock(mp);
+
+	if (tp == NULL)
+		return -rte_errno;
+	/* The mempool's size and the block tables were made for the wall it was born with. */
+	if (wall_bytes < tp->base_bytes || wall_bytes > tp->wall_born) {
+		pthread_mutex_unlock(&tp->grow_lock);
+		POOL_LOG(ERR, "%s: wall of %zu bytes: at least the base (%zu), at most the wall it "
+			"was created with (%" PRIu64 ")", tp->name, wall_bytes, tp->base_bytes,
+			tp->wall_born);
+		return pool_error(EINVAL);
+	}
+	__atomic_store_n(&tp->wall->limit, wall_bytes, __ATOMIC_RELEASE);
+	tp->params.wall_bytes = wall_bytes;
+	pthread_mutex_unlock(&tp->grow_lock);
+	POOL_LOG(INFO, "%s: wall now %zu bytes (holding %" PRIu64 ")", tp->name, wall_bytes,
+		tp->bytes);
+	return 0;
+}
+
+int
+tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms, unsigned int idle_ms)
+{
+	struct tide_pool *tp;
+
+	if (idle_ms == 0) {
+		POOL_LOG(ERR, "an idle threshold of 0 ms releases blocks still in use");
+		return pool_error(EINVAL);
+	}
+	tp = tune_lock(mp);
+	if (tp == NULL)
+		return -rte_errno;
+	if (reap_period_ms != TIDE_POOL_UNCHANGED) {
+		tp->params.reap_period_ms = reap_period_ms;
+		tp->reap_ns = (uint64_t)reap_period_ms * 1000000ull;
+		tp->next_reap_ns = 0; /* at the next tick */
+	}
+	if (idle_ms != TIDE_POOL_UNCHANGED) {
+		tp->params.idle_ms = idle_ms;
+		tp->idle_ns = (uint64_t)idle_ms * 1000000ull;
+	}
+	pthread_mutex_unlock(&tp->grow_lock);
+	return 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * A running pool's limits (tide_pool_wall_set, tide_pool_reap_set): a lower wall stops
+ * growth, a shorter idle threshold lets the reaper release sooner, bad values and pools
+ * are refused with their errno; telemetry reports what is set.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include "test_common.h"
+#include "test_pool_util.h"
+#include "tide_pool.h"
+
+#define MS (1000ull * 1000)
+
+static void
+test_a_lower_wall_stops_growth(void)
+{
+	struct rte_mempool *mp = make_pool("tt_wall", 2 * MB, 2 * MB, 64 * MB, 0,
+		TIDE_POOL_F_NO_PREDICT);
+	struct rte_mbuf **m = calloc(8192, sizeof(*m));
+	unsigned int n = 0;
+	char *tel;
+
+	CU_ASSERT_EQUAL(tide_pool_wall_set(mp, 6 * MB), 0);
+	CU_ASSERT_EQUAL(pstats(mp).wall_bytes, 6 * MB);
+	while (n < 8192 && (m[n] = rte_pktmbuf_alloc(mp)) != NULL)
+		n++;
+	CU_ASSERT(pstats(mp).bytes <= 6 * MB);
+	CU_ASSERT(pstats(mp).wall_hits > 0);
+	CU_ASSERT(n < 8192);
+	/* Raised again (up to the wall it was created with): it grows. */
+	CU_ASSERT_EQUAL(tide_pool_wall_set(mp, 64 * MB), 0);
+	CU_ASSERT_PTR_NOT_NULL(m[n] = rte_pktmbuf_alloc(mp));
+	if (m[n] != NULL)
+		n++;
+	CU_ASSERT(pstats(mp).bytes > 6 * MB);
+	tel = telemetry_query("/tide/pool/info,tt_wall");
+	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"wall_bytes\":67108864"));
+	free(tel);
+	rte_pktmbuf_free_bulk(m, n);
+	free(m);
+	tide_pool_free(mp);
+}
+
+#ifdef TIDE_FAULT_INJECTION
+static void
+test_a_shorter_idle_threshold_reaps_sooner(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+	char *tel;
+
+	tide_test_clock_fake();
+	pool_params(&p, "tt_idle", 2 * MB, 2 * MB, 64 * MB, 0);
+	p.reap_period_ms = 0;
+	p.idle_ms = 1000;
+	mp = make_pool_p(&p);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 3), 3);
+	tide_test_clock_advance(20 * MS);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	CU_ASSERT_EQUAL(tide_pool_reap_set(mp, 25, 10), 0);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 3);
+	tel = telemetry_query("/tide/pool/info,tt_idle");
+	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"reap_period_ms\":25"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"idle_ms\":10"));
+	free(tel);
+	/* One at a time: the other stays as it was. */
+	CU_ASSERT_EQUAL(tide_pool_reap_set(mp, TIDE_POOL_UNCHANGED, 30), 0);
+	tel = telemetry_query("/tide/pool/info,tt_idle");
+	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"reap_period_ms\":25"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"idle_ms\":30"));
+	free(tel);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+#endif
+
+static void
+test_bad_limits_are_refused(void)
+{
+	struct rte_mempool *mp = make_pool("tt_bad", 4 * MB, 2 * MB, 64 * MB, 0, 0);
+	struct rte_mempool *stock = rte_pktmbuf_pool_create("tt_stock", 1024, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_pool_wall_set(mp, 2 * MB), -EINVAL); /* below the base */
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_wall_set(mp, 128 * MB), -EINVAL); /* above its birth */
+	CU_ASSERT_EQUAL(tide_pool_wall_set(NULL, 8 * MB), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_wall_set(stock, 8 * MB), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_reap_set(mp, 10, 0), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_reap_set(stock, 10, 10), -EINVAL);
+	CU_ASSERT_EQUAL(pstats(mp).wall_bytes, 64 * MB);
+	rte_mempool_free(stock);
+	tide_pool_free(mp);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("pool_tune");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_a_lower_wall_stops_growth);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_shorter_idle_threshold_reaps_sooner);
+#endif
+	CU_ADD_TEST(s, test_bad_limits_are_refused);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "pool_tune", true, register_tests);
+}
