@@ -56,7 +56,7 @@ fi
 [ -f "$plugin" ] || { echo "no tide plugin (build first, or --plugin PATH)" >&2; exit 1; }
 
 # EAL refuses a -d plugin below a world-writable directory (/tmp): stage it, and the
-# libraries it needs from its build, in a private directory.
+# libraries it needs from its build, in a private directory (scripts/stage-plugin.sh).
 stage=$(mktemp -d /run/tide-testpmd-XXXXXX)
 failed=0
 declare -A pids=()
@@ -66,13 +66,8 @@ cleanup() {
 	[ -n "${TIDE_KEEP_STAGE:-}" ] || rm -rf "$stage"
 }
 trap cleanup EXIT
-so=$(basename "$plugin")
-cp "$plugin" "$stage/${so%.*.*}"
-common=$(dirname "$plugin")/../../../lib/common
-for f in "$common"/libtide_common.so.*.*.*; do
-	[ -f "$f" ] && cp "$f" "$stage/$(basename "${f%.*.*}")"
-done
-staged="$stage/${so%.*.*}"
+. scripts/stage-plugin.sh
+staged=$(tide_stage_plugin "$plugin" "$stage")
 
 row() {
 	echo "$1"

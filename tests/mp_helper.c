@@ -201,8 +201,16 @@ static int
 cmd_hold(struct rte_mempool *mp, unsigned int n, unsigned int nfree)
 {
 	struct rte_mbuf **m = calloc(n, sizeof(*m));
+	int ret = -1;
 
-	if (m == NULL || nfree > n || rte_pktmbuf_alloc_bulk(mp, m, n) != 0) {
+	/* As an application does when the pool is short, try again a little later: the
+	 * primary may answer a growth request after it timed out here (a loaded machine,
+	 * sanitizers), and the block it adds then is there for the next try.
+	 */
+	for (unsigned int tries = 0; m != NULL && nfree <= n && ret != 0 && tries < 50; tries++)
+		if ((ret = rte_pktmbuf_alloc_bulk(mp, m, n)) != 0)
+			usleep(20 * 1000);
+	if (ret != 0) {
 		printf("error=cannot take %u mbufs\n", n);
 		return 1;
 	}

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * A secondary whose mempool drivers are registered in another order than its primary's:
- * it registers a driver of its own before EAL loads the tide plugin (-d), so the tide
- * ops get index 1 here where the test primary, which links them, has index 0. tidepool
+ * A secondary whose mempool drivers are not its primary's: it registers a driver of its
+ * own, so the tide ops (registered during rte_eal_init, after every other driver) get an
+ * index one higher here than in the test primary. tidepool
  * must refuse it during rte_eal_init(); if it ever got past, this prints "attached=1".
  */
 

@@ -4,6 +4,7 @@
 
   pcap_tool.py write FILE COUNT SRC_MAC DST_MAC   COUNT 64-byte IPv4/UDP frames
   pcap_tool.py macs FILE                          one line per frame: "SRC DST LEN"
+  pcap_tool.py count FILE                         frames in a pcap or pcapng file
 """
 import struct
 import sys
@@ -43,10 +44,41 @@ def macs(path):
         off += 16 + incl
 
 
+def count(path):
+    """Frames in a pcap file, or enhanced/simple packet blocks in a pcapng file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return 0
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        bom = struct.unpack("<I", data[8:12])[0]
+        endian = "<" if bom == 0x1A2B3C4D else ">"
+        n = off = 0
+        while off + 12 <= len(data):
+            kind, length = struct.unpack(endian + "II", data[off:off + 8])
+            if length < 12:
+                break
+            n += kind in (3, 6)
+            off += length
+        return n
+    magic = struct.unpack("<I", data[:4])[0]
+    endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    n, off = 0, 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        if off + 16 + incl > len(data):
+            break
+        n += 1
+        off += 16 + incl
+    return n
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "write":
         write(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
     elif len(sys.argv) == 3 and sys.argv[1] == "macs":
         macs(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "count":
+        print(count(sys.argv[2]))
     else:
         sys.exit(__doc__)

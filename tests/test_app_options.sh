@@ -60,6 +60,8 @@ refused "$tidepmd" --pool-wall 0 "2..1048576"
 refused "$tidepmd" --nb-cores 0 "1..64"
 refused "$tidepmd" --rxq 17 "1..16"
 refused "$tidepmd" --zctx-sizes 0 "1..1048576"
+refused "$tidepmd" --mp-workers 0 "1..16" --mode pipeline
+refused "$tidepmd" --mp-workers 17 "1..16" --mode pipeline
 refused "$bench" --ms 0 "1..600000" fanout
 refused "$bench" --rounds -3 "1..64" fanout
 refused "$bench" --hold-ms 4294967295 "1..60000" footprint
@@ -68,6 +70,11 @@ if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
 grep -q "unknown mode 'nosuch'" "$out" || fail "--mode nosuch: no message"
+if "$tidepmd" --mode io --mp-workers 2 --txq 2 >"$out" 2>&1; then fail "io --mp-workers"; fi
+grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --mp-workers"
+if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi
+grep -q "^tidepmd: --mp-workers 2 needs as many TX queues per port (--txq 1)" "$out" ||
+	fail "--mp-workers 2 with one TX queue: no message"
 
 # A file prefix in use: the second run says so and names the first one's pid.
 eal="-l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 --file-prefix $prefix"

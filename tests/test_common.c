@@ -104,6 +104,12 @@ test_eal_init(int argc, char **argv, const char *exe)
 		eal[n++] = "--proc-type=secondary";
 	else if (!test_keeps_huge_files())
 		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
+	else
+		/* Secondaries map the primary's memory at its addresses: keep them clear of where
+		 * libraries land (EAL's default base is inside ASan's shadow, so a sanitized
+		 * primary would otherwise map it anywhere).
+		 */
+		eal[n++] = "--base-virtaddr=0x200000000000";
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
 	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)

@@ -145,6 +145,27 @@ in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
 	return (uintptr_t)obj - (uintptr_t)bi.addr < bi.len;
 }
 
+/*
+ * The tide ops join the table during rte_eal_init(), after every driver EAL loaded (this
+ * test links them, which used to put them first): processes that do not load tidepool see
+ * the stock drivers at the same indexes, and -d order does not matter.
+ */
+static void
+test_tide_ops_come_after_every_stock_driver(void)
+{
+	int tide = -1, last_stock = -1;
+
+	for (uint32_t i = 0; i < rte_mempool_ops_table.num_ops; i++) {
+		if (strcmp(rte_mempool_ops_table.ops[i].name, TIDE_MEMPOOL_OPS_NAME) == 0)
+			tide = (int)i;
+		else
+			last_stock = (int)i;
+	}
+	CU_ASSERT(tide >= 0);
+	CU_ASSERT(last_stock >= 0); /* ring_mp_mc at least (EAL's plugin directory) */
+	CU_ASSERT(tide > last_stock);
+}
+
 /* A stock pktmbuf pool whose profile says "fixed" is populated whole, as stock DPDK does:
  * the driver alone, no elastic pool library in the way.
  */
@@ -802,6 +823,7 @@ register_tests(void)
 
 	if (s == NULL)
 		return -1;
+	CU_ADD_TEST(s, test_tide_ops_come_after_every_stock_driver);
 	CU_ADD_TEST(s, test_stock_pktmbuf_pool_uses_tide);
 	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);

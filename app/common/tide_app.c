@@ -108,7 +108,8 @@ app_eal_explain(int err)
 		"?";
 	pid_t holder = app_prefix_holder(dir);
 
-	if (holder > 0 && holder != getpid()) {
+	/* A secondary shares its primary's prefix: that is not why it failed. */
+	if (holder > 0 && holder != getpid() && rte_eal_process_type() != RTE_PROC_SECONDARY) {
 		fprintf(stderr, "%s: cannot initialise EAL: file prefix '%s' is in use by process "
 			"%d (a primary process of that prefix is running); give this run a "
 			"--file-prefix of its own\n", app_prog, prefix, (int)holder);

@@ -61,8 +61,9 @@ tpmd_send(struct tpmd_lcore *lc, uint16_t port, uint16_t queue, struct rte_mbuf 
 	tpmd_count(&lc->cnt.tx, sent);
 }
 
-void
-tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c)
+/* This process's: runs stopped plus the one going on. */
+static void
+fwd_counters_local(const struct tpmd *t, struct tpmd_counters *c)
 {
 	*c = t->done;
 	if (!t->running)
@@ -75,6 +76,13 @@ tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c)
 		c->drops += __atomic_load_n(&l->drops, __ATOMIC_RELAXED);
 		c->nombuf += __atomic_load_n(&l->nombuf, __ATOMIC_RELAXED);
 	}
+}
+
+void
+tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c)
+{
+	fwd_counters_local(t, c);
+	tpmd_mp_counters_add(c);
 }
 
 static void
@@ -226,7 +234,7 @@ tpmd_fwd_stop(struct tpmd *t)
 		rte_eal_wait_lcore(t->lcores[w].lcore_id);
 	if (t->engine->end != NULL)
 		t->engine->end(t);
-	tpmd_counters_total(t, &c);
+	fwd_counters_local(t, &c);
 	t->done = c;
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
 		t->lcore_done[w].rx += t->lcores[w].cnt.rx;

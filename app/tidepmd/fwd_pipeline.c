@@ -8,11 +8,19 @@
  * unmake the messages and transmit each on the peer of the port it came from, each lcore
  * on a TX queue of its own. With one forwarding lcore, that lcore runs both stages in
  * turn. At the end the stages must hold nothing: the leak report says so.
+ *
+ * With --mp-workers N, stage 2 runs in other processes instead: secondary tidepmds in
+ * --mode worker (worker.c) attach to the exchange, each of their lcores on a TX queue of
+ * its own (mp.c hands them out); the primary's first lcore runs stage 1 only and its other
+ * lcores stay idle.
  */
 
 #include <stdio.h>
+#include <unistd.h>
 
+#include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_memzone.h>
 
 #include "tide_app_pipe.h"
 #include "tide_msg.h"
@@ -28,9 +36,10 @@ static struct {
 	struct tide_xchg *x;
 	int rx_stage;
 	int work_stage;
-	unsigned int nb_workers; /* lcores running stage 2 (the first one too, if alone) */
+	unsigned int nb_workers; /* local lcores running stage 2 (the first one too, if alone) */
+	unsigned int nb_mp;      /* --mp-workers: stage 2 in worker processes */
 	uint32_t stamp;          /* stage 1 only */
-} pipe = { .rx_stage = -1, .work_stage = -1 };
+} pl = { .rx_stage = -1, .work_stage = -1 };
 
 static int
 pipeline_begin(struct tpmd *t)
@@ -40,19 +49,29 @@ pipeline_begin(struct tpmd *t)
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
 	};
 
-	pipe.nb_workers = t->nb_fwd_lcores == 1 ? 1 : RTE_MIN(t->nb_fwd_lcores - 1, t->cfg.txq);
-	if (t->nb_fwd_lcores > 1 && t->nb_fwd_lcores - 1 > t->cfg.txq)
+	pl.nb_mp = t->cfg.mp_workers;
+	pl.nb_workers = t->nb_fwd_lcores == 1 ? 1 : RTE_MIN(t->nb_fwd_lcores - 1, t->cfg.txq);
+	if (pl.nb_mp != 0)
+		pl.nb_workers = 0;
+	else if (t->nb_fwd_lcores > 1 && t->nb_fwd_lcores - 1 > t->cfg.txq)
 		printf("tidepmd: pipeline: %u worker lcore(s) but --txq %u: %u stay idle\n",
 			t->nb_fwd_lcores - 1, t->cfg.txq, t->nb_fwd_lcores - 1 - t->cfg.txq);
 	/* Only the first lcore sends; with one worker, only it receives. */
-	p.flags = TIDE_XCHG_F_SP | (pipe.nb_workers == 1 ? TIDE_XCHG_F_SC : 0);
+	p.flags = TIDE_XCHG_F_SP | (pl.nb_workers == 1 ? TIDE_XCHG_F_SC : 0);
 	if (tide_msg_init(NULL) != 0)
 		goto fail;
-	pipe.rx_stage = tide_stage_register("tidepmd_rx");
-	pipe.work_stage = tide_stage_register("tidepmd_worker");
-	pipe.x = tide_xchg_create(&p);
-	if (pipe.rx_stage < 0 || pipe.work_stage < 0 || pipe.x == NULL)
+	pl.rx_stage = tide_stage_register("tidepmd_rx");
+	pl.work_stage = tide_stage_register("tidepmd_worker");
+	pl.x = tide_xchg_create(&p);
+	if (pl.rx_stage < 0 || pl.work_stage < 0 || pl.x == NULL)
 		goto fail;
+	if (pl.nb_mp != 0) {
+		if (tpmd_mp_open(pl.nb_mp) != 0)
+			return -rte_errno;
+		printf("tidepmd: pipeline: stage 2 runs in up to %u worker process lcore(s), each "
+			"on its TX queue; start them with\n  tidepmd --proc-type=secondary "
+			"--file-prefix <this one's> -l <lcores> -- --mode worker\n", pl.nb_mp);
+	}
 	return 0;
 fail:
 	fprintf(stderr, "tidepmd: cannot set up the pipeline: %s\n", rte_strerror(rte_errno));
@@ -65,7 +84,7 @@ pipeline_rx(struct tpmd_lcore *lc)
 {
 	struct rte_mbuf *m[PIPE_BURST];
 
-	if (tide_xchg_count(pipe.x) >= PIPE_BACKLOG)
+	if (tide_xchg_count(pl.x) >= PIPE_BACKLOG)
 		return;
 	for (unsigned int i = 0; i < lc->nb_streams; i++) {
 		const struct tpmd_stream *s = lc->streams[i];
@@ -74,14 +93,14 @@ pipeline_rx(struct tpmd_lcore *lc)
 
 		if (n == 0)
 			continue;
-		tide_msg_make_burst(m, n, (uint16_t)pipe.rx_stage, 0);
+		tide_msg_make_burst(m, n, (uint16_t)pl.rx_stage, 0);
 		for (uint16_t k = 0; k < n; k++) {
 			m[k]->port = s->rx_port; /* not every PMD sets it */
 			/* DSCP 0, 16, 32, 48 in turn: one packet in four at each level. */
-			tide_app_stamp(m[k], (uint8_t)((pipe.stamp++ & 3) << 4));
+			tide_app_stamp(m[k], (uint8_t)((pl.stamp++ & 3) << 4));
 			tide_msg_set_prio(m[k], tide_app_classify(m[k]));
 		}
-		sent = tide_xchg_send_burst(pipe.x, m, n);
+		sent = tide_xchg_send_burst(pl.x, m, n);
 		tide_msg_release_burst(&m[sent], n - sent);
 		tpmd_count(&lc->cnt.rx, n);
 		tpmd_count(&lc->cnt.drops, n - sent);
@@ -89,16 +108,16 @@ pipeline_rx(struct tpmd_lcore *lc)
 }
 
 /* Stage 2: receive, work, unmake, transmit on the peer of each packet's port. */
-static void
-pipeline_work(struct tpmd_lcore *lc, uint16_t queue)
+unsigned int
+tpmd_pipeline_work(struct tpmd_lcore *lc, uint16_t queue)
 {
 	struct tpmd *t = lc->t;
 	struct rte_mbuf *m[PIPE_BURST], *out[TPMD_MAX_PORTS][PIPE_BURST];
 	unsigned int nb_out[TPMD_MAX_PORTS] = { 0 };
-	unsigned int n = tide_xchg_recv_burst(pipe.x, m, PIPE_BURST, (uint16_t)pipe.work_stage);
+	unsigned int n = tide_xchg_recv_burst(pl.x, m, PIPE_BURST, (uint16_t)pl.work_stage);
 
 	if (n == 0)
-		return;
+		return 0;
 	for (unsigned int k = 0; k < n; k++)
 		tide_app_work(m[k]);
 	tide_msg_unmake_burst(m, n);
@@ -111,13 +130,47 @@ pipeline_work(struct tpmd_lcore *lc, uint16_t queue)
 	for (unsigned int pi = 0; pi < t->nb_ports; pi++)
 		if (nb_out[pi] > 0)
 			tpmd_send(lc, t->ports[pi], queue, out[pi], (uint16_t)nb_out[pi]);
+	return n;
+}
+
+int
+tpmd_pipeline_attach(void)
+{
+	char name[RTE_MEMZONE_NAMESIZE];
+
+	if (tide_msg_init(NULL) != 0)
+		goto fail;
+	pl.x = tide_xchg_lookup("tidepmd_work");
+	if (pl.x == NULL) {
+		fprintf(stderr, "tidepmd: the primary has no pipeline exchange (is it running "
+			"--mode pipeline --mp-workers N, and started?)\n");
+		return -ENOENT;
+	}
+	snprintf(name, sizeof(name), "tidepmd_worker_%d", (int)getpid());
+	pl.work_stage = tide_stage_register(name);
+	if (pl.work_stage < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "tidepmd: cannot attach to the pipeline: %s\n", rte_strerror(rte_errno));
+	return -rte_errno;
+}
+
+void
+tpmd_pipeline_detach(void)
+{
+	if (pl.work_stage >= 0)
+		tide_stage_unregister((uint16_t)pl.work_stage);
+	pl.work_stage = -1;
+	pl.x = NULL;
 }
 
 static int
 pipeline_loop(struct tpmd_lcore *lc)
 {
 	struct tpmd *t = lc->t;
-	bool rx = lc->idx == 0, work = t->nb_fwd_lcores == 1 || lc->idx - 1 < pipe.nb_workers;
+	bool rx = lc->idx == 0;
+	bool work = pl.nb_mp == 0 && (t->nb_fwd_lcores == 1 || lc->idx - 1 < pl.nb_workers);
 	uint16_t queue = (uint16_t)(lc->idx == 0 ? 0 : lc->idx - 1);
 
 	if (!rx && !work)
@@ -126,7 +179,7 @@ pipeline_loop(struct tpmd_lcore *lc)
 		if (rx)
 			pipeline_rx(lc);
 		if (work)
-			pipeline_work(lc, queue);
+			tpmd_pipeline_work(lc, queue);
 	}
 	return 0;
 }
@@ -134,21 +187,26 @@ pipeline_loop(struct tpmd_lcore *lc)
 static int
 pipeline_stats(struct tpmd *t __rte_unused, char *buf, size_t len)
 {
-	return snprintf(buf, len, " | xchg waiting %u", tide_xchg_count(pipe.x));
+	if (pl.nb_mp != 0)
+		return snprintf(buf, len, " | xchg waiting %u | worker lcores %u/%u",
+			tide_xchg_count(pl.x), tpmd_mp_workers(), pl.nb_mp);
+	return snprintf(buf, len, " | xchg waiting %u", tide_xchg_count(pl.x));
 }
 
 static void
 pipeline_end(struct tpmd *t __rte_unused)
 {
-	tide_xchg_free(pipe.x);
-	pipe.x = NULL;
+	if (pl.nb_mp != 0)
+		tpmd_mp_stop();
+	tide_xchg_free(pl.x);
+	pl.x = NULL;
 	if (tide_msg_leak_report(stdout) == 0)
 		printf("tidepmd: no message left behind\n");
-	if (pipe.rx_stage >= 0)
-		tide_stage_unregister((uint16_t)pipe.rx_stage);
-	if (pipe.work_stage >= 0)
-		tide_stage_unregister((uint16_t)pipe.work_stage);
-	pipe.rx_stage = pipe.work_stage = -1;
+	if (pl.rx_stage >= 0)
+		tide_stage_unregister((uint16_t)pl.rx_stage);
+	if (pl.work_stage >= 0)
+		tide_stage_unregister((uint16_t)pl.work_stage);
+	pl.rx_stage = pl.work_stage = -1;
 }
 
 const struct tpmd_engine tpmd_engine_pipeline = {

@@ -7,6 +7,10 @@
  * --vdev net_null1": the default bursty workload between two null ports, every mbuf from
  * an elastic tidepool pool that grows during the bursts and shrinks between them. With
  * -i, a prompt (cmdline.c) instead of the stats line.
+ *
+ * A secondary tidepmd (--proc-type=secondary) runs --mode worker: stage 2 of a primary
+ * tidepmd's --mode pipeline --mp-workers N (worker.c). The primary answers dpdk-pdump and
+ * dpdk-dumpcap (rte_pdump_init), and dpdk-proc-info reads its ports and its pool.
  */
 
 #include <stdio.h>
@@ -16,6 +20,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include "tide_app.h"
 #include "tide_pool.h"
@@ -92,6 +97,22 @@ tpmd_banner(struct tpmd *t)
 	fflush(stdout);
 }
 
+/* A secondary process: a worker for the primary's pipeline, nothing else. */
+static int
+tpmd_worker_main(struct tpmd *t)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		fprintf(stderr, "tidepmd: --mode worker runs in a secondary process "
+			"(--proc-type=secondary, the primary's --file-prefix) beside a primary "
+			"tidepmd --mode pipeline --mp-workers N\n");
+		return -EINVAL;
+	}
+	if (tpmd_lcores_init(t) != 0 || tpmd_ports_find(t) != 0)
+		return -EINVAL;
+	tide_app_signals();
+	return tpmd_worker_run(t);
+}
+
 static int
 tpmd_run(struct tpmd *t)
 {
@@ -136,11 +157,22 @@ main(int argc, char **argv)
 		return ret < 0 ? 1 : 0;
 	tpmd.engine = tpmd_engine_find(tpmd.cfg.mode);
 	tpmd.burst = tpmd.cfg.burst;
-	snprintf(defaults, sizeof(defaults),
-		"%s --no-pci --huge-unlink --vdev net_null0 --vdev net_null1", tide_app_lcores(2));
+	/* Worker processes map the primary's hugepage files: keep them then. */
+	snprintf(defaults, sizeof(defaults), "%s --no-pci%s --vdev net_null0 --vdev net_null1",
+		tide_app_lcores(2), tpmd.cfg.mp_workers != 0 ? "" : " --huge-unlink");
 	if (tide_app_eal_init(defaults) < 0)
 		return 1;
 	ret = 1;
+	if (tpmd.engine == NULL) { /* --mode worker */
+		if (tpmd_worker_main(&tpmd) == 0)
+			ret = 0;
+		goto out_eal;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		fprintf(stderr, "tidepmd: a secondary tidepmd runs --mode worker (stage 2 of a "
+			"primary's --mode pipeline --mp-workers N)\n");
+		goto out_eal;
+	}
 	if (tpmd_lcores_init(&tpmd) != 0)
 		goto out_eal;
 	tpmd.pool = tpmd_pool_create(&tpmd.cfg);
@@ -148,9 +180,14 @@ main(int argc, char **argv)
 		goto out_eal;
 	if (tpmd_ports_init(&tpmd) != 0)
 		goto out_ports;
+	/* Capture tools (dpdk-pdump, dpdk-dumpcap) ask this process for its packets. */
+	if (rte_pdump_init() != 0)
+		fprintf(stderr, "tidepmd: packet capture unavailable: %s\n",
+			rte_strerror(rte_errno));
 	tide_app_signals();
 	if (tpmd_run(&tpmd) == 0)
 		ret = 0;
+	rte_pdump_uninit();
 out_ports:
 	tpmd_ports_close(&tpmd);
 	tide_pool_free(tpmd.pool);

@@ -42,9 +42,13 @@ tpmd_usage(const char *prog)
 		"  --zctx-buf-mb MB     zctx: malloc'd buffer sent from, 1..1024 (default 4)\n"
 		"  --zctx-threshold N   zctx: copy below N bytes, 0..1048576, or 'adaptive' "
 		"(default)\n"
+		"  --mp-workers N       pipeline: stage 2 in N worker lcores of secondary tidepmds,\n"
+		"                       1..%d, each on TX queue 0..N-1 (needs --txq >= N)\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
-		TPMD_HOLD_MS_DEFAULT);
+		TPMD_HOLD_MS_DEFAULT, TPMD_MAX_QUEUES);
 	tpmd_engines_list(stdout, "  ");
+	printf("  %-9s %s\n", TPMD_MODE_WORKER, "a secondary process (--proc-type=secondary): "
+		"stage 2 of a primary's --mode pipeline --mp-workers N");
 }
 
 static void
@@ -77,7 +81,7 @@ tpmd_opt_threshold(const char *arg, uint32_t *v)
 static int
 tpmd_opt_mode(const char *arg, const char **mode)
 {
-	if (tpmd_engine_find(arg) == NULL) {
+	if (tpmd_engine_find(arg) == NULL && strcmp(arg, TPMD_MODE_WORKER) != 0) {
 		fprintf(stderr, "tidepmd: --mode: unknown mode '%s'; modes:\n", arg);
 		tpmd_engines_list(stderr, "  ");
 		return -EINVAL;
@@ -110,6 +114,7 @@ static const struct option tpmd_opts[] = {
 	{ "zctx-sizes", required_argument, NULL, 'S' },
 	{ "zctx-buf-mb", required_argument, NULL, 'U' },
 	{ "zctx-threshold", required_argument, NULL, 'Z' },
+	{ "mp-workers", required_argument, NULL, 'M' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -142,6 +147,8 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 	case 'S': c->zctx_sizes = arg; return 0;
 	case 'U': return tide_app_opt_size("--zctx-buf-mb", arg, 1, 1024, &c->zctx_buf_mb);
 	case 'Z': return tpmd_opt_threshold(arg, &c->zctx_threshold);
+	case 'M':
+		return tide_app_opt_uint("--mp-workers", arg, 1, TPMD_MAX_QUEUES, &c->mp_workers);
 	default: return -EINVAL;
 	}
 }
@@ -175,6 +182,15 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	}
 	if (tpmd_zctx_sizes_check(c) != 0)
 		return -EINVAL;
+	if (c->mp_workers != 0 && strcmp(c->mode, "pipeline") != 0) {
+		fprintf(stderr, "tidepmd: --mp-workers goes with --mode pipeline\n");
+		return -EINVAL;
+	}
+	if (c->mp_workers > c->txq) {
+		fprintf(stderr, "tidepmd: --mp-workers %u needs as many TX queues per port "
+			"(--txq %u)\n", c->mp_workers, c->txq);
+		return -EINVAL;
+	}
 	if (c->pool_base_mb > c->pool_wall_mb) {
 		fprintf(stderr, "tidepmd: --pool-base (%zu MB) is above --pool-wall (%zu MB)\n",
 			c->pool_base_mb, c->pool_wall_mb);

@@ -56,10 +56,9 @@ tpmd_port_init(struct tpmd *t, unsigned int pi)
 }
 
 int
-tpmd_ports_init(struct tpmd *t)
+tpmd_ports_find(struct tpmd *t)
 {
 	uint16_t port;
-	int ret;
 
 	RTE_ETH_FOREACH_DEV(port) {
 		if (t->nb_ports == TPMD_MAX_PORTS)
@@ -71,6 +70,16 @@ tpmd_ports_init(struct tpmd *t)
 			"add e.g. --vdev net_null0 --vdev net_null1\n", t->nb_ports);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int
+tpmd_ports_init(struct tpmd *t)
+{
+	int ret = tpmd_ports_find(t);
+
+	if (ret != 0)
+		return ret;
 	for (unsigned int i = 0; i < t->nb_ports; i++) {
 		ret = tpmd_port_init(t, i);
 		if (ret != 0) {

@@ -108,7 +108,12 @@ struct tpmd_config {
 	const char *zctx_sizes;  /* zctx mode: payload sizes, comma-separated, cycled */
 	size_t zctx_buf_mb;      /* zctx mode: malloc'd buffer sent from */
 	uint32_t zctx_threshold; /* zctx mode: copy threshold (UINT32_MAX: adaptive) */
+	unsigned int mp_workers; /* pipeline mode: stage 2 in this many worker lcores of
+	                          * secondary processes (0: in this process) */
 };
+
+/* The mode of a secondary tidepmd: stage 2 of a primary's pipeline (worker.c). */
+#define TPMD_MODE_WORKER "worker"
 
 struct tpmd {
 	struct tpmd_config cfg;
@@ -136,6 +141,7 @@ int tpmd_parse(int argc, char **argv, struct tpmd_config *c);
 void tpmd_usage(const char *prog);
 
 /* ports.c */
+int tpmd_ports_find(struct tpmd *t);
 int tpmd_ports_init(struct tpmd *t);
 void tpmd_ports_close(struct tpmd *t);
 int tpmd_port_idx(const struct tpmd *t, uint16_t port);
@@ -149,7 +155,7 @@ void tpmd_fwd_config_show(struct tpmd *t);
 /* Send n packets on (port, queue); free and count what TX refused. */
 void tpmd_send(struct tpmd_lcore *lc, uint16_t port, uint16_t queue, struct rte_mbuf **m,
 	uint16_t n);
-/* Totals: runs stopped plus the one going on. */
+/* Totals: runs stopped plus the one going on, worker processes' included. */
 void tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c);
 
 static inline void
@@ -173,6 +179,27 @@ void tpmd_txonly_fill(const struct tpmd *t, unsigned int pi, struct rte_mbuf **m
 /* fwd_zctx.c: the send agent's figures (show zctx); the --zctx-sizes check. */
 void tpmd_zctx_show(const struct tpmd *t);
 int tpmd_zctx_sizes_check(const struct tpmd_config *c);
+
+/* fwd_pipeline.c: stage 2, for this process's lcores or a worker process's */
+unsigned int tpmd_pipeline_work(struct tpmd_lcore *lc, uint16_t queue);
+int tpmd_pipeline_attach(void);
+void tpmd_pipeline_detach(void);
+
+/* mp.c: the table of worker lcores the primary shares with its worker processes. The
+ * primary's side: */
+int tpmd_mp_open(unsigned int nb_slots);
+unsigned int tpmd_mp_workers(void);
+void tpmd_mp_counters_add(struct tpmd_counters *c);
+void tpmd_mp_stop(void);
+/* The worker's side: */
+int tpmd_mp_attach(void);
+int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);
+void tpmd_mp_release(int slot);
+bool tpmd_mp_stopping(void);
+unsigned int tpmd_mp_slots(void);
+
+/* worker.c: a secondary's whole run. */
+int tpmd_worker_run(struct tpmd *t);
 
 /* stats.c */
 void tpmd_stats_loop(struct tpmd *t);

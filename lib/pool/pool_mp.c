@@ -368,8 +368,8 @@ mp_attach(void)
 		POOL_LOG(CRIT, "the tide mempool ops are at index %u in this process and at %u in "
 			"the primary (pid %u): mempool drivers are matched between processes by "
 			"that index, so this process would call another driver's ops on the "
-			"primary's pools. Load the same mempool drivers in the same order as the "
-			"primary (the same -d options, in the same order, before its other plugins)."
+			"primary's pools. Run it with the same DPDK build and the same mempool "
+			"drivers as the primary (its -d options, and no driver of its own)."
 			" Refusing to run.", a.ops_index, rep.ops_index, rep.pid);
 		exit(EXIT_FAILURE);
 	}
@@ -380,6 +380,7 @@ mp_attach(void)
 static void
 mp_scan(void *arg __rte_unused)
 {
+	tide_mempool_ops_register();
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		if ((rte_mp_action_register(MP_ATTACH, mp_attach_action) != 0 &&
 				rte_errno != EEXIST) ||

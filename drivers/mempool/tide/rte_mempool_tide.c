@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -646,9 +647,8 @@ tide_foreign(const struct rte_mempool *mp)
 
 	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) == 0)
 		TMP_LOG(CRIT, "%s: the tide ops were called on a pool of another driver (ops "
-			"index %u): this process registered its mempool drivers in another order "
-			"than the process that created the pool; load the same drivers in the same "
-			"order (-d)", mp->name, (unsigned int)mp->ops_index);
+			"index %u): this process has other mempool drivers than the process that "
+			"created the pool; run the same DPDK build with the same drivers (-d)", mp->name, (unsigned int)mp->ops_index);
 	return -EPROTO;
 }
 
@@ -986,7 +986,39 @@ static struct rte_mempool_ops tide_ops = {
 	.populate = tide_populate,
 };
 
-RTE_MEMPOOL_REGISTER_OPS(tide_ops);
+/*
+ * The ops join the table during rte_eal_init() (its bus scan), after EAL has loaded every
+ * plugin, rather than when this library is loaded. Processes match a pool's driver by its
+ * index in their own table, so the order of registration must be the same everywhere:
+ * this way the tide ops come after every stock mempool driver in every process, whether
+ * the application links tidepool or loads it with -d (in any position), and a stock tool
+ * that does not load tidepool at all (dpdk-dumpcap, dpdk-pdump) finds the stock drivers
+ * at the same indexes as the tidepool process it works with.
+ */
+int
+tide_mempool_ops_register(void)
+{
+	static int index = -1;
+
+	if (index >= 0)
+		return index;
+	index = rte_mempool_register_ops(&tide_ops);
+	if (index < 0)
+		TMP_LOG(ERR, "cannot register the %s mempool ops: %s", TIDE_MEMPOOL_OPS_NAME,
+			rte_strerror(-index));
+	return index;
+}
+
+static void
+tmp_ops_scan(void *arg __rte_unused)
+{
+	tide_mempool_ops_register();
+}
+
+RTE_INIT(tmp_ops_init)
+{
+	rte_vdev_add_custom_scan(tmp_ops_scan, NULL);
+}
 
 /* ---- control calls ---------------------------------------------------------------- */
 

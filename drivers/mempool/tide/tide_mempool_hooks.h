@@ -26,6 +26,14 @@
 #include <rte_memzone.h>
 #include <rte_mempool.h>
 
+/*
+ * Register the tide ops in this process's mempool ops table, once: their index, or a
+ * negative errno. The driver does it from rte_eal_init()'s vdev bus scan, after EAL has
+ * loaded its plugins; the pool library calls it first in the same scan, before it tells a
+ * primary which index the ops have here.
+ */
+int tide_mempool_ops_register(void);
+
 struct tide_mempool_adopt_hook {
 	/*
 	 * Bytes of the first memzone of a stock pool that is being populated: the base the

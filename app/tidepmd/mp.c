@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * Worker processes: the table the primary tidepmd shares with its secondary workers.
+ *
+ * With --mode pipeline --mp-workers N, the primary reserves the memzone "tidepmd_mp": N
+ * slots, one per TX queue 0..N-1. A secondary tidepmd (--proc-type=secondary, --mode
+ * worker) claims one free slot per forwarding lcore: the slot names its process, gives the
+ * lcore its TX queue and holds its counters, which the primary adds to its own. The
+ * primary ends a run by setting `stopping` and waits for the slots to be given back; a
+ * worker that died gives its slots back through tidepool's death callback (its stage's
+ * messages are released by the message library the same way).
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+#include <rte_memzone.h>
+
+#include "tide_app.h"
+#include "tide_pool.h"
+#include "tidepmd.h"
+
+#define MP_MZ_NAME "tidepmd_mp"
+#define MP_MAGIC 0x74706d70u /* "tpmp" */
+/* How long the primary waits for its workers to leave at the end of a run. */
+#define MP_LEAVE_WAIT_NS (5ull * 1000000000ull)
+
+struct mp_slot {
+	int32_t pid;                  /* 0: free */
+	uint32_t lcore_id;            /* in the worker's process */
+	struct tpmd_counters cnt;     /* kept when the slot is given back */
+} __rte_cache_aligned;
+
+struct mp_table {
+	uint32_t magic;
+	uint32_t nb_slots;
+	uint32_t stopping;            /* the primary's run is over: leave */
+	uint32_t primary_pid;
+	struct mp_slot slot[TPMD_MAX_QUEUES];
+};
+
+static struct mp_table *mp_tab;
+static bool mp_death_cb_on;
+
+/* The primary's: slots of a process that is gone are free again. */
+static void
+mp_on_death(int pid, void *arg __rte_unused)
+{
+	struct mp_table *tab = mp_tab;
+
+	if (tab == NULL)
+		return;
+	for (unsigned int i = 0; i < tab->nb_slots; i++)
+		if (__atomic_load_n(&tab->slot[i].pid, __ATOMIC_ACQUIRE) == pid) {
+			printf("tidepmd: worker process %d is gone: TX queue %u is free again\n",
+				pid, i);
+			__atomic_store_n(&tab->slot[i].pid, 0, __ATOMIC_RELEASE);
+		}
+}
+
+int
+tpmd_mp_open(unsigned int nb_slots)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(MP_MZ_NAME);
+
+	if (mz == NULL)
+		mz = rte_memzone_reserve(MP_MZ_NAME, sizeof(struct mp_table), SOCKET_ID_ANY, 0);
+	if (mz == NULL) {
+		fprintf(stderr, "tidepmd: cannot reserve the worker table: %s\n",
+			rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	mp_tab = mz->addr;
+	/* A new run: earlier workers are gone (the last run waited for them). */
+	memset(mp_tab, 0, sizeof(*mp_tab));
+	mp_tab->nb_slots = nb_slots;
+	mp_tab->primary_pid = (uint32_t)getpid();
+	__atomic_store_n(&mp_tab->magic, MP_MAGIC, __ATOMIC_RELEASE);
+	if (!mp_death_cb_on && tide_mp_death_cb_register(mp_on_death, NULL) == 0)
+		mp_death_cb_on = true;
+	return 0;
+}
+
+unsigned int
+tpmd_mp_workers(void)
+{
+	unsigned int n = 0;
+
+	if (mp_tab == NULL)
+		return 0;
+	for (unsigned int i = 0; i < mp_tab->nb_slots; i++)
+		n += __atomic_load_n(&mp_tab->slot[i].pid, __ATOMIC_RELAXED) != 0;
+	return n;
+}
+
+void
+tpmd_mp_counters_add(struct tpmd_counters *c)
+{
+	if (mp_tab == NULL)
+		return;
+	for (unsigned int i = 0; i < mp_tab->nb_slots; i++) {
+		const struct tpmd_counters *s = &mp_tab->slot[i].cnt;
+
+		c->rx += __atomic_load_n(&s->rx, __ATOMIC_RELAXED);
+		c->tx += __atomic_load_n(&s->tx, __ATOMIC_RELAXED);
+		c->drops += __atomic_load_n(&s->drops, __ATOMIC_RELAXED);
+		c->nombuf += __atomic_load_n(&s->nombuf, __ATOMIC_RELAXED);
+	}
+}
+
+/* The primary, at the end of a run: tell the workers to leave and wait for them. */
+void
+tpmd_mp_stop(void)
+{
+	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
+	unsigned int n;
+
+	if (mp_tab == NULL)
+		return;
+	__atomic_store_n(&mp_tab->stopping, 1, __ATOMIC_RELEASE);
+	while ((n = tpmd_mp_workers()) != 0 && tide_app_now_ns() < deadline)
+		usleep(1000);
+	if (n != 0)
+		fprintf(stderr, "tidepmd: %u worker lcore(s) did not leave within %llu s\n", n,
+			MP_LEAVE_WAIT_NS / 1000000000ull);
+}
+
+/* ---- the worker's side ---- */
+
+int
+tpmd_mp_attach(void)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(MP_MZ_NAME);
+
+	if (mz == NULL || __atomic_load_n(&((struct mp_table *)mz->addr)->magic,
+			__ATOMIC_ACQUIRE) != MP_MAGIC) {
+		fprintf(stderr, "tidepmd: no primary tidepmd to work for: start one with --mode "
+			"pipeline --mp-workers N (and the same --file-prefix, without "
+			"--huge-unlink)\n");
+		return -ENOENT;
+	}
+	mp_tab = mz->addr;
+	return 0;
+}
+
+int
+tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt)
+{
+	int32_t pid = (int32_t)getpid();
+
+	for (unsigned int i = 0; i < mp_tab->nb_slots; i++) {
+		int32_t free_slot = 0;
+
+		if (__atomic_compare_exchange_n(&mp_tab->slot[i].pid, &free_slot, pid, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			mp_tab->slot[i].lcore_id = lcore_id;
+			*cnt = &mp_tab->slot[i].cnt;
+			return (int)i;
+		}
+	}
+	return -ENOSPC;
+}
+
+void
+tpmd_mp_release(int slot)
+{
+	if (slot >= 0)
+		__atomic_store_n(&mp_tab->slot[slot].pid, 0, __ATOMIC_RELEASE);
+}
+
+bool
+tpmd_mp_stopping(void)
+{
+	return __atomic_load_n(&mp_tab->stopping, __ATOMIC_ACQUIRE) != 0;
+}
+
+unsigned int
+tpmd_mp_slots(void)
+{
+	return mp_tab->nb_slots;
+}

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# tidepmd across processes, and stock DPDK tools reading it, as a user runs them:
+#  - a primary tidepmd --mode pipeline --mp-workers 2 receives and classifies; secondary
+#    tidepmds (--mode worker) run stage 2 and transmit, each lcore on a TX queue of its own;
+#    the primary's totals count what they sent; a third worker finds no TX queue left;
+#  - dpdk-proc-info (with the plugin, -d) reads the elastic pool and the ports;
+#  - dpdk-dumpcap and dpdk-pdump, which do not load tidepool at all, capture the primary's
+#    packets (their pools' drivers have the same index in the primary: the tide ops are
+#    registered after every stock driver);
+#  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
+#    takes it; at the end the workers leave with the primary's run and no message is left;
+#  - a worker with no pipeline to work for, and --mode worker in a primary, are refused.
+#   test_tidepmd_mp.sh TIDEPMD PLUGIN PCAP_TOOL
+set -euo pipefail
+tidepmd=$1
+plugin=$2
+pcap_tool=$3
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/stage-plugin.sh"
+
+prefix=tide-tpmd-mp-$$
+tmp=$(mktemp -d /run/tide-tpmd-mp.XXXXXX)
+staged=$(tide_stage_plugin "$plugin" "$tmp")
+hugedir=$(awk '$3 == "hugetlbfs" { print $2; exit }' /proc/mounts)
+declare -a pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# The primary ran without --huge-unlink (its secondaries map its files).
+	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
+	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	local f
+	for f in "$tmp"/*.log; do
+		echo "---- $(basename "$f")"
+		tail -n 40 "$f"
+	done
+	echo "FAIL: $*"
+	exit 1
+}
+
+# wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT (a grep -E pattern).
+wait_for() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "$(basename "$1"): no '$2' within $3 s"
+}
+
+# start NAME EAL-AND-APP-ARGS...: tidepmd in the background, output in NAME.log.
+start() {
+	local name=$1
+	shift
+	"$tidepmd" "$@" >"$tmp/$name.log" 2>&1 &
+	pids+=($!)
+	eval "pid_$name=$!"
+}
+
+worker_eal() {
+	echo "--lcores $1 --no-pci --file-prefix $prefix --proc-type=secondary"
+}
+
+# ---- the primary and its workers ----
+# The workers map the primary's memory at its addresses: --base-virtaddr keeps them clear of
+# where libraries land (EAL's default base is inside ASan's shadow in a sanitized build).
+start primary --lcores 0@0,1@1 --no-pci --file-prefix "$prefix" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 2 --txq 2 --stats-period 250
+wait_for "$tmp/primary.log" "worker lcores 0/2" 60
+
+# shellcheck disable=SC2046
+start w1 $(worker_eal 4@0,5@0) -- --mode worker --stats-period 250
+wait_for "$tmp/w1.log" "worker lcore 5 sends on TX queue 0" 60
+# shellcheck disable=SC2046
+start w2 $(worker_eal 6@1,7@1) -- --mode worker --stats-period 250
+wait_for "$tmp/w2.log" "worker lcore 7 sends on TX queue 1" 60
+wait_for "$tmp/primary.log" "worker lcores 2/2" 30
+wait_for "$tmp/w1.log" "sent [1-9][0-9]* " 30
+wait_for "$tmp/w2.log" "sent [1-9][0-9]* " 30
+
+# A third worker: no TX queue left for it.
+# shellcheck disable=SC2046
+if "$tidepmd" $(worker_eal 8@0,9@0) -- --mode worker >"$tmp/w3.log" 2>&1; then
+	fail "a third worker ran with both TX queues taken"
+fi
+grep -q "every TX queue the primary gave its workers (--mp-workers 2) is taken" "$tmp/w3.log" ||
+	fail "the third worker was not told why it cannot run"
+echo "2 workers forwarding, the third refused: no TX queue left"
+
+# ---- stock tools on the running primary ----
+# A sanitized plugin needs its runtime loaded first (TIDE_CHILD_PRELOAD).
+env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
+	LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" -d "$staged" -- --show-mempool \
+	--stats >"$tmp/proc-info.log" 2>&1 || fail "dpdk-proc-info failed"
+grep -A 14 "mempool <tidepmd_pool>" "$tmp/proc-info.log" | grep -q "ops_name: <tide>" ||
+	fail "dpdk-proc-info does not show the elastic pool"
+grep -q "NIC statistics for port 0" "$tmp/proc-info.log" ||
+	fail "dpdk-proc-info shows no port statistics"
+echo "dpdk-proc-info: $(grep -A 8 'mempool <tidepmd_pool>' "$tmp/proc-info.log" |
+	grep -E 'size=' | tr -d ' ' | tr '\n' ' ')"
+
+timeout 60 dpdk-dumpcap --file-prefix="$prefix" -i net_null0 -c 100 -q \
+	-w "$tmp/cap.pcapng" >"$tmp/dumpcap.log" 2>&1 || fail "dpdk-dumpcap failed"
+n=$(python3 "$pcap_tool" count "$tmp/cap.pcapng")
+[ "$n" -ge 100 ] || fail "dpdk-dumpcap captured $n packets, want 100"
+echo "dpdk-dumpcap: $n packets captured from port 0"
+
+dpdk-pdump --file-prefix "$prefix" -- --pdump "port=0,queue=*,rx-dev=$tmp/rx.pcap" \
+	>"$tmp/pdump.log" 2>&1 &
+pdump=$!
+pids+=($pdump)
+for ((i = 0; i < 300; i++)); do
+	[ "$(stat -c %s "$tmp/rx.pcap" 2>/dev/null || echo 0)" -gt 100000 ] && break
+	sleep 0.1
+done
+kill -INT "$pdump"
+wait "$pdump" || fail "dpdk-pdump failed"
+n=$(python3 "$pcap_tool" count "$tmp/rx.pcap")
+rm -f "$tmp/rx.pcap"
+[ "$n" -gt 0 ] || fail "dpdk-pdump captured nothing"
+echo "dpdk-pdump: $n packets captured from port 0"
+
+# ---- a worker killed: its TX queue is given back, a new worker takes it ----
+kill -9 "$pid_w1"
+wait "$pid_w1" 2>/dev/null || true
+wait_for "$tmp/primary.log" "worker process $pid_w1 is gone: TX queue 0 is free again" 30
+# shellcheck disable=SC2046
+start w4 $(worker_eal 4@0,5@0) -- --mode worker --stats-period 250
+wait_for "$tmp/w4.log" "worker lcore 5 sends on TX queue 0" 60
+wait_for "$tmp/w4.log" "sent [1-9][0-9]* " 30
+echo "worker $pid_w1 killed: its TX queue given back and taken by a new worker"
+
+# ---- the primary's run ends: the workers leave, nothing is left behind ----
+kill -INT "$pid_primary"
+wait "$pid_primary" || fail "the primary failed"
+wait "$pid_w2" || fail "worker 2 failed"
+wait "$pid_w4" || fail "worker 4 failed"
+for w in w2 w4; do
+	grep -q "leaves: the primary's run is over" "$tmp/$w.log" || fail "$w did not leave"
+done
+grep -q "^tidepmd: no message left behind" "$tmp/primary.log" || fail "messages left behind"
+read -r rx tx < <(sed -n 's/^  packets *rx \([0-9]*\), tx \([0-9]*\),.*/\1 \2/p' \
+	"$tmp/primary.log")
+# The primary's own lcore only receives: what was sent, its workers sent.
+grep -qE "^  lcores +1: rx [1-9][0-9]* tx 0$" "$tmp/primary.log" ||
+	fail "the primary's lcore should receive only"
+[ "$tx" -gt 0 ] || fail "the primary counts nothing its workers sent"
+echo "primary: rx $rx, tx $tx (all sent by the workers)"
+
+# ---- refusals ----
+# shellcheck disable=SC2046
+if "$tidepmd" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-x" --huge-unlink \
+		--vdev net_null0 --vdev net_null1 -- --mode worker >"$tmp/x.log" 2>&1; then
+	fail "--mode worker ran in a primary"
+fi
+grep -q "runs in a secondary process" "$tmp/x.log" || fail "--mode worker in a primary: no why"
+start io --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-io" --vdev net_null0 \
+	--vdev net_null1 -- --mode io --stats-period 250
+wait_for "$tmp/io.log" "^tidepmd +0\.[0-9]+s" 60
+if "$tidepmd" --lcores 4@0,5@0 --no-pci --file-prefix "$prefix-io" --proc-type=secondary -- \
+		--mode worker >"$tmp/y.log" 2>&1; then
+	fail "a worker ran beside a primary with no pipeline"
+fi
+grep -q "no primary tidepmd to work for" "$tmp/y.log" || fail "no pipeline: no why"
+kill -INT "$pid_io"
+wait "$pid_io" || fail "the io primary failed"
+echo "refused: --mode worker in a primary, a worker with no pipeline to work for"
