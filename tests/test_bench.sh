@@ -23,6 +23,10 @@ check fwd --rounds 1 --ms 50
 check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1
 check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50
+# The pipeline's stage 2 in a secondary tide-bench as well as in a thread.
+"$bench" pipeline --rounds 1 --ms 50 2>/dev/null |
+	grep -q "^pipeline,tide_xchg_process:tide_xchg,ratio," ||
+	{ echo "pipeline: no stage 2 in a secondary process"; exit 1; }
 check fanout --rounds 1 --ms 20
 check zctx --rounds 1 --ms 20
 check donor --rounds 1 --ms 20

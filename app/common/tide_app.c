@@ -203,19 +203,57 @@ app_rm(const char *path, const struct stat *sb __rte_unused, int flag __rte_unus
 	return 0;
 }
 
+/*
+ * A primary that ran without --huge-unlink (its secondaries map its hugepage files) leaves
+ * the files "<prefix>map_<n>" in every hugetlbfs mount: they hold their pages until a
+ * process of that prefix starts again. Remove ours.
+ */
+static void
+app_unlink_huge_files(const char *prefix)
+{
+	char line[512], dir[256], type[64], path[PATH_MAX];
+	size_t plen = strlen(prefix);
+	FILE *mounts = fopen("/proc/mounts", "r");
+
+	while (mounts != NULL && fgets(line, sizeof(line), mounts) != NULL) {
+		struct dirent *e;
+		DIR *d;
+
+		if (sscanf(line, "%*s %255s %63s", dir, type) != 2 ||
+				strcmp(type, "hugetlbfs") != 0 || (d = opendir(dir)) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL)
+			if (strncmp(e->d_name, prefix, plen) == 0 &&
+					strncmp(e->d_name + plen, "map_", 4) == 0) {
+				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+				unlink(path);
+			}
+		closedir(d);
+	}
+	if (mounts != NULL)
+		fclose(mounts);
+}
+
 void
 tide_app_eal_cleanup(void)
 {
 	const char *dir = rte_eal_get_runtime_dir();
 	bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
 	char path[PATH_MAX];
+	const char *prefix;
 
 	snprintf(path, sizeof(path), "%s", dir != NULL ? dir : "");
+	prefix = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : NULL;
 	rte_eal_cleanup();
 	app_free_args();
-	/* Our runtime directory, once nothing can use it: DPDK leaves it behind. */
-	if (primary && path[0] != '\0' && !app_secondary_alive(path))
+	/* Our runtime directory and hugepage files, once nothing can use them: DPDK leaves
+	 * them behind.
+	 */
+	if (primary && path[0] != '\0' && !app_secondary_alive(path)) {
+		if (prefix != NULL && prefix[0] != '\0')
+			app_unlink_huge_files(prefix);
 		nftw(path, app_rm, 8, FTW_DEPTH | FTW_PHYS);
+	}
 }
 
 const char *

@@ -20,16 +20,27 @@
  * tide_xchg declares its single sender and receiver (TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, as
  * the floor's rte_ring does); tide_xchg_mpmc is the same exchange without them, where
  * senders and receivers each take turns.
+ *
+ * tide_xchg_process is tide_xchg with stage 2 in another process: a secondary tide-bench
+ * (this program, started again with --proc-type=secondary and an lcore on the CPU of the
+ * worker lcore the thread variants use) looks up the exchange and runs the same stage 2,
+ * freeing into the same elastic pool. It needs the primary's hugepage files: tide-bench
+ * runs this scenario without --huge-unlink by default.
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_errno.h>
 #include <rte_eventdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
+#include <rte_pause.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_service.h>
@@ -45,8 +56,23 @@
 #define PL_PKT 128
 #define PL_INFLIGHT 1024
 
-enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_NB };
-static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring" };
+enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_TIDE_PROC, PL_NB };
+static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring",
+	"tide_xchg_process" };
+
+#define PL_CTL_NAME "bpipe_ctl"
+/* How long the primary waits for the worker process to attach, or to stop a round. */
+#define PL_PROC_WAIT_NS (30ull * 1000000000ull)
+
+/* What the stages share, in a memzone: the worker process sees it too. */
+struct pl_shared {
+	uint64_t done;             /* by stage 2: read by stage 1 */
+	uint32_t run;              /* PL_RUN_*: the primary's word to the worker process */
+	uint32_t state;            /* PL_STATE_*: the worker process's answer */
+} __rte_cache_aligned;
+
+enum { PL_RUN_IDLE, PL_RUN_RECV, PL_RUN_EXIT };
+enum { PL_STATE_NONE, PL_STATE_IDLE, PL_STATE_RECV };
 
 struct pl_run {
 	unsigned int v;
@@ -57,10 +83,12 @@ struct pl_run {
 	uint8_t evdev;
 	uint32_t service;
 	volatile bool stop;
-	uint64_t taken;   /* by stage 1 */
-	uint64_t done;    /* by stage 2: read by stage 1 */
+	struct pl_shared *sh;
+	pid_t worker_pid; /* the worker process, or 0 */
+	/* Stage 1's own, on a line stage 2 does not read: */
+	uint64_t taken __rte_cache_aligned;
 	uint32_t stamp;
-};
+} __rte_cache_aligned;
 
 /* ---- event_sw set-up: one queue, port 0 enqueues, port 1 dequeues ---- */
 
@@ -129,7 +157,7 @@ pl_evdev_close(struct pl_run *r)
 static unsigned int
 pl_take(struct pl_run *r, struct rte_mbuf **m)
 {
-	if (r->taken - __atomic_load_n(&r->done, __ATOMIC_ACQUIRE) >= PL_INFLIGHT ||
+	if (r->taken - __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE) >= PL_INFLIGHT ||
 			rte_mempool_get_bulk(r->mp, (void **)m, PL_BURST) != 0)
 		return 0;
 	r->taken += PL_BURST;
@@ -203,7 +231,7 @@ pl_stage1_ring(struct pl_run *r)
  * then the packet's, whose address is in it), work, free.
  */
 static void
-pl_finish(struct pl_run *r, struct rte_mbuf **m, unsigned int n)
+pl_finish(struct pl_shared *sh, struct rte_mbuf **m, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
 		rte_prefetch0_write(m[i]);
@@ -213,7 +241,7 @@ pl_finish(struct pl_run *r, struct rte_mbuf **m, unsigned int n)
 		tide_app_work(m[i]);
 	rte_pktmbuf_free_bulk(m, n);
 	if (n > 0)
-		__atomic_fetch_add(&r->done, n, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&sh->done, n, __ATOMIC_RELEASE);
 }
 
 static int
@@ -235,9 +263,103 @@ pl_stage2(void *arg)
 		} else {
 			n = rte_ring_dequeue_burst(r->ring, (void **)m, PL_BURST, NULL);
 		}
-		pl_finish(r, m, n);
+		pl_finish(r->sh, m, n);
 	}
 	return 0;
+}
+
+/* ---- stage 2 in another process ---- */
+
+/* The worker process: tide-bench pipeline as a secondary. Runs stage 2 while told to. */
+static int
+pl_worker_process(void)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(PL_CTL_NAME);
+	struct pl_shared *sh = mz != NULL ? mz->addr : NULL;
+	struct tide_xchg *x;
+	struct rte_mbuf *m[PL_BURST];
+
+	if (sh == NULL || tide_msg_init(NULL) != 0 || (x = tide_xchg_lookup("bpipe")) == NULL) {
+		fprintf(stderr, "tide-bench pipeline: the worker process finds no pipeline to "
+			"work for: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	for (;;) {
+		uint32_t run = __atomic_load_n(&sh->run, __ATOMIC_ACQUIRE);
+
+		if (run == PL_RUN_EXIT || !tide_mp_primary_alive())
+			break;
+		if (run == PL_RUN_IDLE) {
+			__atomic_store_n(&sh->state, PL_STATE_IDLE, __ATOMIC_RELEASE);
+			usleep(1000);
+			continue;
+		}
+		__atomic_store_n(&sh->state, PL_STATE_RECV, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&sh->run, __ATOMIC_ACQUIRE) == PL_RUN_RECV)
+			pl_finish(sh, m, tide_xchg_recv_unmake_burst(x, m, PL_BURST));
+	}
+	return 0;
+}
+
+/* Wait until the worker process says @p state; false if it did not in time or died. */
+static bool
+pl_proc_wait(struct pl_run *r, uint32_t state)
+{
+	uint64_t deadline = bench_now_ns() + PL_PROC_WAIT_NS;
+
+	while (__atomic_load_n(&r->sh->state, __ATOMIC_ACQUIRE) != state) {
+		if (bench_now_ns() > deadline || waitpid(r->worker_pid, NULL, WNOHANG) != 0)
+			return false;
+		rte_pause();
+	}
+	return true;
+}
+
+/*
+ * Start this program again as a secondary on a new lcore pinned to the CPU of @p worker;
+ * false (and why) if it cannot attach: the variant is then left out.
+ */
+static bool
+pl_proc_start(struct pl_run *r, unsigned int worker)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	int cpu = rte_lcore_to_cpu_id((int)worker);
+	unsigned int lcore = 0, l;
+	char lcores[32], prefix[64];
+
+	RTE_LCORE_FOREACH(l)
+		lcore = RTE_MAX(lcore, l + 1);
+	snprintf(lcores, sizeof(lcores), "%u@%d", lcore, RTE_MAX(cpu, 0));
+	snprintf(prefix, sizeof(prefix), "%s", strrchr(dir, '/') + 1);
+	r->worker_pid = fork();
+	if (r->worker_pid == 0) {
+		char *argv[] = { "tide-bench", "--lcores", lcores, "--no-pci", "--file-prefix",
+			prefix, "--proc-type=secondary", "--log-level", "lib.eal:warning", "--",
+			"pipeline", NULL };
+
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	if (r->worker_pid > 0 && pl_proc_wait(r, PL_STATE_IDLE))
+		return true;
+	fprintf(stderr, "tide-bench pipeline: the worker process did not attach (a primary "
+		"with --huge-unlink cannot have secondaries): tide_xchg_process left out\n");
+	if (r->worker_pid > 0) {
+		kill(r->worker_pid, SIGKILL);
+		waitpid(r->worker_pid, NULL, 0);
+	}
+	r->worker_pid = 0;
+	return false;
+}
+
+static void
+pl_proc_stop(struct pl_run *r)
+{
+	if (r->worker_pid <= 0)
+		return;
+	__atomic_store_n(&r->sh->run, PL_RUN_EXIT, __ATOMIC_RELEASE);
+	waitpid(r->worker_pid, NULL, 0);
+	r->worker_pid = 0;
 }
 
 static double
@@ -247,8 +369,15 @@ pl_measure(struct pl_run *r, unsigned int ms)
 	uint64_t t0, t1, done0;
 
 	r->stop = false;
-	r->taken = r->done = 0;
-	rte_eal_remote_launch(pl_stage2, r, worker);
+	r->taken = 0;
+	__atomic_store_n(&r->sh->done, 0, __ATOMIC_RELEASE);
+	if (r->v == PL_TIDE_PROC) {
+		__atomic_store_n(&r->sh->run, PL_RUN_RECV, __ATOMIC_RELEASE);
+		if (!pl_proc_wait(r, PL_STATE_RECV))
+			return 0;
+	} else {
+		rte_eal_remote_launch(pl_stage2, r, worker);
+	}
 	t0 = bench_now_ns();
 	do {
 		for (int i = 0; i < 16; i++) {
@@ -261,9 +390,15 @@ pl_measure(struct pl_run *r, unsigned int ms)
 		}
 		t1 = bench_now_ns();
 	} while (t1 - t0 < (uint64_t)ms * 1000000);
-	done0 = __atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
+	done0 = __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE);
 	r->stop = true;
-	rte_eal_wait_lcore(worker);
+	if (r->v == PL_TIDE_PROC) {
+		__atomic_store_n(&r->sh->run, PL_RUN_IDLE, __ATOMIC_RELEASE);
+		if (!pl_proc_wait(r, PL_STATE_IDLE))
+			return 0;
+	} else {
+		rte_eal_wait_lcore(worker);
+	}
 	/* Drain what is still in flight. */
 	if (r->x != NULL) {
 		struct rte_mbuf *m[PL_BURST];
@@ -314,11 +449,15 @@ pl_run(const struct bench_opts *o)
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
 		.flags = TIDE_XCHG_F_SP | TIDE_XCHG_F_SC };
 	struct tide_xchg_params xp_mpmc = xp;
+	const struct rte_memzone *mz;
 	struct tide_pool_params pp;
 	struct pl_run r = { 0 };
 	double q[BENCH_MAX_ROUNDS];
+	bool proc;
 	int ret = -1;
 
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return pl_worker_process();
 	if (rte_lcore_count() < 2) {
 		fprintf(stderr, "tide-bench pipeline: needs at least 2 lcores\n");
 		return -1;
@@ -334,19 +473,28 @@ pl_run(const struct bench_opts *o)
 	r.xs[1] = tide_xchg_create(&xp_mpmc);
 	r.ring = rte_ring_create("bpipe_ring", PL_INFLIGHT, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
+	mz = rte_memzone_reserve(PL_CTL_NAME, sizeof(*r.sh), SOCKET_ID_ANY, 0);
 	if (r.mp == NULL || r.xs[0] == NULL || r.xs[1] == NULL || r.ring == NULL ||
-			pl_evdev_setup(&r) != 0) {
+			mz == NULL || pl_evdev_setup(&r) != 0) {
 		fprintf(stderr, "tide-bench pipeline: set-up failed: %s\n",
 			rte_strerror(rte_errno));
 		goto out;
 	}
+	r.sh = mz->addr;
+	memset(r.sh, 0, sizeof(*r.sh));
+	proc = pl_proc_start(&r, rte_get_next_lcore(-1, 1, 0));
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
 			r.v = (k + round) % PL_NB;
-			r.x = r.v == PL_TIDE ? r.xs[0] : r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
+			if (r.v == PL_TIDE_PROC && !proc)
+				continue;
+			r.x = r.v == PL_TIDE || r.v == PL_TIDE_PROC ? r.xs[0] :
+				r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
 		}
 	for (unsigned int i = 0; i < PL_NB; i++) {
+		if (i == PL_TIDE_PROC && !proc)
+			continue;
 		memcpy(q, mpps[i], sizeof(q));
 		bench_emit(pl_names[i], "rate", bench_median(q, rounds), "Mpps");
 	}
@@ -355,18 +503,24 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, rounds, PL_RING, PL_EVSW);
 	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING);
 	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_RING);
+	if (proc)
+		pl_emit_ratio(mpps, rounds, PL_TIDE_PROC, PL_TIDE);
 	ret = 0;
 out:
+	if (r.sh != NULL)
+		pl_proc_stop(&r);
 	pl_evdev_close(&r);
 	tide_xchg_free(r.xs[0]);
 	tide_xchg_free(r.xs[1]);
 	rte_ring_free(r.ring);
+	rte_memzone_free(mz);
 	tide_pool_free(r.mp);
 	return ret;
 }
 
 const struct bench_scenario bench_pipeline = {
 	.name = "pipeline",
-	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev",
+	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev; "
+		"stage 2 in a secondary process vs in a thread",
 	.run = pl_run,
 };
