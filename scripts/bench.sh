@@ -62,11 +62,6 @@ if [ -z "$bench" ]; then
 fi
 bench=$(cd "$(dirname "$bench")" && pwd)/$(basename "$bench")
 [ -x "$bench" ] || die "no tide-bench at $bench"
-# The helper the donor scenario starts, from the build tree tide-bench comes from.
-helper=$(dirname "$(dirname "$bench")")/tide-donor/tide-donor
-if [ -z "${TIDE_DONOR_HELPER:-}" ] && [ -x "$helper" ]; then
-	export TIDE_DONOR_HELPER=$helper
-fi
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 out=${out:-$root/bench-out/$(date +%Y%m%d-%H%M%S)-${commit%% *}}

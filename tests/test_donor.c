@@ -34,6 +34,7 @@
 #include "tide_donor.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_pool.h"
 #include "tide_zctx.h"
 
 #define KB 1024ul
@@ -451,6 +452,91 @@ scen_pool_past_socket_limit(void)
 	TDU_CHECK(tide_mempool_stats_get(mp, &ms) == 0 && ms.nb_blocks == nown);
 	rte_mempool_free(mp);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/*
+ * ---- An elastic pool grows past --socket-limit on donor blocks by itself (its block
+ * source), and gives them back: its reaper frees them and their donors terminate.
+ */
+
+#define ELASTIC_HOLD 50000   /* mbufs held at the peak: about 115 MB, the limit is 64 */
+
+static struct tide_pool_stats
+pstats(struct rte_mempool *mp)
+{
+	struct tide_pool_stats st;
+
+	memset(&st, 0, sizeof(st));
+	tide_pool_stats_get(mp, &st);
+	return st;
+}
+
+static int
+scen_elastic_pool_on_donor_blocks(void)
+{
+	struct rte_mbuf **m = calloc(ELASTIC_HOLD, sizeof(*m));
+	struct tide_pool_params pp;
+	struct tide_donor_mgr *dm;
+	struct rte_mempool *mp;
+	unsigned int n = 0, on_donors = 0, tries = 0;
+	long huge0;
+
+	TDU_REQUIRE(m != NULL);
+	dm = mgr_make("elastic", 0, 8 * MB, true);
+	TDU_REQUIRE(dm != NULL);
+	tide_pool_params_init(&pp, "tdn_elastic");
+	pp.base_bytes = 16 * MB;
+	pp.block_bytes = 16 * MB;
+	pp.wall_bytes = 256 * MB;
+	pp.cache_size = 0;
+	pp.reap_period_ms = 10;
+	pp.idle_ms = 20;
+	mp = tide_pool_create(&pp);
+	TDU_REQUIRE(mp != NULL);
+	TDU_CHECK(tide_pool_block_source_set(mp, tide_donor_pool_source, dm) == 0);
+	huge0 = tide_test_hugetlb_kb();
+	/* Take mbufs as a receiver does: when the pool is short, come back a little later. */
+	while (n < ELASTIC_HOLD && tries < WAIT_MS) {
+		unsigned int k = RTE_MIN(64u, ELASTIC_HOLD - n);
+
+		if (rte_pktmbuf_alloc_bulk(mp, &m[n], k) == 0) {
+			n += k;
+			continue;
+		}
+		tries++;
+		usleep(1000);
+	}
+	TDU_CHECK(n == ELASTIC_HOLD);
+	TDU_CHECK(pstats(mp).grows_ext >= 2 && pstats(mp).nb_ext_blocks >= 2);
+	TDU_CHECK(stats(dm).donors >= 4 && stats(dm).regions >= 2);
+	TDU_CHECK(tide_test_hugetlb_kb() > huge0 + 32 * 1024);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct tide_donor_region *r = tide_donor_region_lookup(dm, m[i]);
+
+		if (r == NULL)
+			continue;
+		on_donors++;
+		TDU_CHECK(m[i]->buf_iova == rte_mem_virt2iova(m[i]->buf_addr));
+		TDU_CHECK(m[i]->buf_iova == tide_donor_region_iova(r, m[i]->buf_addr));
+		memset(rte_pktmbuf_mtod(m[i], void *), (int)i, 64);
+	}
+	TDU_CHECK(on_donors > 2 * 16 * MB / POOL_ELT * 9 / 10);
+	tdu_report("on_donor_blocks", on_donors);
+	tdu_report("donor_blocks", pstats(mp).nb_ext_blocks);
+	/* All home: the reaper walks the pool back down, donor blocks and their donors go. */
+	rte_pktmbuf_free_bulk(m, n);
+	for (tries = 0; tries < WAIT_MS && (pstats(mp).nb_ext_blocks != 0 ||
+			stats(dm).donors != 0); tries++)
+		usleep(1000);
+	TDU_CHECK(pstats(mp).nb_ext_blocks == 0);
+	TDU_CHECK(pstats(mp).reaps >= pstats(mp).grows_ext);
+	TDU_CHECK(stats(dm).donors == 0 && stats(dm).regions == 0);
+	TDU_CHECK(stats(dm).terminated >= 4 && stats(dm).killed == 0);
+	tide_pool_free(mp);
+	TDU_CHECK(tide_test_hugetlb_kb() <= huge0);
+	TDU_CHECK(tide_donor_mgr_free(dm) == 0);
+	free(m);
 	return 0;
 }
 
@@ -1022,6 +1108,7 @@ scen_telemetry(void)
 static const struct tdu_scenario scenarios[] = {
 	{ "pinned_64mb", scen_pinned_64mb, pre_memlock_4mb },
 	{ "pool_past_socket_limit", scen_pool_past_socket_limit, NULL },
+	{ "elastic_pool", scen_elastic_pool_on_donor_blocks, NULL },
 	{ "own_hugepages", scen_own_hugepages_count_against_the_limit, NULL },
 	{ "pinned_killed", scen_pinned_donor_killed_mid_run, NULL },
 	{ "huge_killed", scen_huge_donor_killed_under_mbufs, NULL },
@@ -1073,6 +1160,14 @@ test_a_pool_grows_past_socket_limit_on_donor_blocks_and_back(void)
 
 	run("pool_past_socket_limit", a);
 	CU_ASSERT(tdu_value(out, "own_blocks") >= 1);
+}
+
+static void
+test_an_elastic_pool_grows_on_donor_blocks_and_reaps_them(void)
+{
+	static const char *const a[] = { "--socket-limit=64", NULL };
+
+	run("elastic_pool", a);
 }
 
 static void
@@ -1228,6 +1323,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_pinned_64mb_from_16_donors_past_rlimit_memlock_sent_zero_copy_va);
 	CU_ADD_TEST(s, test_a_pool_grows_past_socket_limit_on_donor_blocks_and_back);
 	CU_ADD_TEST(s, test_a_pool_grows_past_socket_limit_in_va_mode);
+	CU_ADD_TEST(s, test_an_elastic_pool_grows_on_donor_blocks_and_reaps_them);
 	CU_ADD_TEST(s, test_own_hugepages_count_against_the_socket_limit);
 	CU_ADD_TEST(s, test_a_pinned_donor_killed_mid_run_is_counted_logged_and_repinned);
 	CU_ADD_TEST(s, test_a_hugepage_donor_killed_under_live_mbufs_loses_nothing);

@@ -119,4 +119,14 @@ echo "txonly frames on net_pcap: port 0 sends '$first' (src dst len)"
 	--file-prefix "tide-tpmd-$$" -- --mode pipeline --duration 1 >"$out" 2>&1 ||
 	fail "pipeline: exit status"
 grep -q "no message left behind" "$out" || fail "the pipeline left messages behind"
+
+# --donors: past a 64 MB --socket-limit the bursty pool grows on donor blocks, and gives
+# them back (the last line: no donor left, holding nothing).
+"$tidepmd" -l 0-1 --no-pci --huge-unlink --socket-limit=64 --vdev net_null0 \
+	--vdev net_null1 --file-prefix "tide-tpmd-$$" -- --donors --duration 4 \
+	--trace 1:1000,0:3000 --hold-ms 40 >"$out" 2>&1 || fail "--donors: exit status"
+from=$(sed -n 's/.*; \([0-9]*\) from donors).*/\1/p' "$out")
+[ -n "$from" ] && [ "$from" -gt 0 ] || fail "--donors: no block from donors"
+grep -q "end |.* donors 0 holding 0 MB" "$out" || fail "--donors: donors left at the end"
+echo "--donors under --socket-limit=64: $from blocks from donors, all given back"
 echo ok

@@ -300,3 +300,25 @@ tide_app_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+const char *
+tide_app_donor_helper(void)
+{
+	static char path[PATH_MAX + 32];
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (getenv("TIDE_DONOR_HELPER") != NULL || n <= 0)
+		return NULL;
+	self[n] = '\0';
+	/* .../app/<program>/<program> -> .../app/tide-donor/tide-donor */
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(self, '/');
+		if (slash == NULL)
+			return NULL;
+		*slash = '\0';
+	}
+	snprintf(path, sizeof(path), "%s/tide-donor/tide-donor", self);
+	return access(path, X_OK) == 0 ? path : NULL;
+}

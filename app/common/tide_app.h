@@ -61,6 +61,13 @@ bool tide_app_quit(void);
 /** Monotonic time in ns. */
 uint64_t tide_app_now_ns(void);
 
+/**
+ * The tide-donor helper for a donor manager's params.helper: the one of this program's
+ * build tree (app/tide-donor/tide-donor beside app/<program>/), or NULL when there is none
+ * (an installed program: the library finds the installed helper, or TIDE_DONOR_HELPER).
+ */
+const char *tide_app_donor_helper(void);
+
 /** Packet counts of one forwarding loop. */
 struct tide_app_fwd_counts {
 	uint64_t rx;

@@ -20,7 +20,7 @@
  * malloc'd 2 MB buffer that fits the cache (pinned once: on-demand pinning at its best).
  * Payloads of 16 KB and 64 KB.
  *
- * Donors are the tide-donor helper: set TIDE_DONOR_HELPER when running from the build tree.
+ * Donors are the tide-donor helper: the build tree's, the installed one, or TIDE_DONOR_HELPER.
  */
 
 #include <stdio.h>
@@ -34,6 +34,7 @@
 #include <rte_memzone.h>
 
 #include "bench.h"
+#include "tide_app.h"
 #include "tide_donor.h"
 #include "tide_zctx.h"
 
@@ -75,6 +76,7 @@ db_mgr(const char *name, uint64_t huge_max)
 	struct tide_donor_mgr *m;
 
 	tide_donor_params_init(&p, name);
+	p.helper = tide_app_donor_helper();
 	p.donor_max[TIDE_DONOR_HUGE] = huge_max;
 	p.own_max[TIDE_DONOR_HUGE] = p.own_max[TIDE_DONOR_PINNED] = 0;
 	p.heap_grow = DB_SEND_BUF + (1u << 20);

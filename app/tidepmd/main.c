@@ -178,6 +178,8 @@ main(int argc, char **argv)
 	tpmd.pool = tpmd_pool_create(&tpmd.cfg);
 	if (tpmd.pool == NULL)
 		goto out_eal;
+	if (tpmd.cfg.donors && tpmd_donors_start(&tpmd) != 0)
+		goto out_ports;
 	if (tpmd_ports_init(&tpmd) != 0)
 		goto out_ports;
 	/* Capture tools (dpdk-pdump, dpdk-dumpcap) ask this process for its packets. */
@@ -191,6 +193,7 @@ main(int argc, char **argv)
 out_ports:
 	tpmd_ports_close(&tpmd);
 	tide_pool_free(tpmd.pool);
+	tpmd_donors_stop();
 out_eal:
 	tide_app_eal_cleanup();
 	return ret;

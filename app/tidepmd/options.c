@@ -42,6 +42,8 @@ tpmd_usage(const char *prog)
 		"  --zctx-buf-mb MB     zctx: malloc'd buffer sent from, 1..1024 (default 4)\n"
 		"  --zctx-threshold N   zctx: copy below N bytes, 0..1048576, or 'adaptive' "
 		"(default)\n"
+		"  --donors             grow the pool on blocks from donor processes past this\n"
+		"                       process's hugepage limit (EAL --socket-limit)\n"
 		"  --mp-workers N       pipeline: stage 2 in N worker lcores of secondary tidepmds,\n"
 		"                       1..%d, each on TX queue 0..N-1 (needs --txq >= N)\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
@@ -115,6 +117,7 @@ static const struct option tpmd_opts[] = {
 	{ "zctx-buf-mb", required_argument, NULL, 'U' },
 	{ "zctx-threshold", required_argument, NULL, 'Z' },
 	{ "mp-workers", required_argument, NULL, 'M' },
+	{ "donors", no_argument, NULL, 'D' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -127,6 +130,7 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 	case 'i': c->interactive = true; return 0;
 	case 'A': c->auto_start = true; return 0;
 	case 'F': c->tx_first = true; return 0;
+	case 'D': c->donors = true; return 0;
 	case 'm': return tpmd_opt_mode(arg, &c->mode);
 	case 'd': return tide_app_opt_u64("--duration", arg, 0, 31536000, &c->duration_s);
 	case 'b': return tide_app_opt_uint("--burst", arg, 1, TPMD_MAX_BURST, &c->burst);

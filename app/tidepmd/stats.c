@@ -88,6 +88,7 @@ stats_line(struct tpmd *t, struct stats_run *r, const struct stats_sample *s, co
 	stats_bar(t, r, s->pool.bytes, bar, sizeof(bar));
 	if (t->running && t->engine->stats != NULL)
 		t->engine->stats(t, extra, sizeof(extra));
+	tpmd_donors_stats(extra + strlen(extra), sizeof(extra) - strlen(extra));
 	printf("tidepmd %7.2fs%s | rx %7.2f tx %7.2f Mpps | held %7.1f MB [%s] %3u blocks, "
 		"in use %7" PRIu64 " | grows %4" PRIu64 " reaps %4" PRIu64 " | drops %" PRIu64
 		" rx_nombuf %" PRIu64 "%s\n",
@@ -125,9 +126,10 @@ stats_summary(const struct tpmd *t, const struct stats_run *r)
 	printf("  pool held   peak %.1f MB, mean %.1f MB, low %.1f MB (base %zu MB, wall %zu "
 		"MB)\n", r->peak_mb, mean, r->low_mb, t->cfg.pool_base_mb, t->cfg.pool_wall_mb);
 	printf("  pool blocks grows %" PRIu64 " (%" PRIu64 " ahead of need, %" PRIu64
-		" inside an allocation), reaps %" PRIu64 ", grow fails %" PRIu64 "\n",
+		" inside an allocation; %" PRIu64 " from donors), reaps %" PRIu64 ", grow fails %"
+		PRIu64 "\n",
 		s->pool.grows_ahead + s->pool.grows_sync, s->pool.grows_ahead,
-		s->pool.grows_sync, s->pool.reaps, s->pool.grow_fails);
+		s->pool.grows_sync, s->pool.grows_ext, s->pool.reaps, s->pool.grow_fails);
 	printf("  fixed pool  a stock pool sized for this peak holds %.1f MB all along: tidepool "
 		"held %.0f%% of that\n              (%.0f MB.s against %.0f MB.s)\n",
 		r->peak_mb, fixed_mb_s > 0 ? 100.0 * r->mb_s / fixed_mb_s : 0.0, r->mb_s,

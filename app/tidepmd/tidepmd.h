@@ -108,6 +108,7 @@ struct tpmd_config {
 	const char *zctx_sizes;  /* zctx mode: payload sizes, comma-separated, cycled */
 	size_t zctx_buf_mb;      /* zctx mode: malloc'd buffer sent from */
 	uint32_t zctx_threshold; /* zctx mode: copy threshold (UINT32_MAX: adaptive) */
+	bool donors;             /* --donors: pool blocks from donor processes past the heap */
 	unsigned int mp_workers; /* pipeline mode: stage 2 in this many worker lcores of
 	                          * secondary processes (0: in this process) */
 };
@@ -197,6 +198,11 @@ int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);
 void tpmd_mp_release(int slot);
 bool tpmd_mp_stopping(void);
 unsigned int tpmd_mp_slots(void);
+
+/* donors.c: --donors */
+int tpmd_donors_start(struct tpmd *t);
+int tpmd_donors_stats(char *buf, size_t len);
+void tpmd_donors_stop(void);
 
 /* worker.c: a secondary's whole run. */
 int tpmd_worker_run(struct tpmd *t);

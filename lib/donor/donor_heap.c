@@ -16,6 +16,7 @@
 #include <rte_malloc.h>
 
 #include "donor_private.h"
+#include "tide_pool.h"
 
 #define HEAP_SLACK 4096 /* malloc element headers and padding in a region of its own */
 
@@ -316,6 +317,25 @@ tide_donor_block_get(struct tide_donor_mgr *m, size_t bytes, struct tide_donor_b
 	*blk = (struct tide_donor_block){
 		.addr = r->addr, .iova = r->iova[0], .len = r->len,
 		.free_cb = heap_block_free_cb, .opaque = r,
+	};
+	return 0;
+}
+
+int
+tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *blk)
+{
+	struct tide_donor_block b;
+	int ret;
+
+	if (blk == NULL) {
+		DN_LOG(ERR, "NULL block");
+		return dn_error(EINVAL);
+	}
+	ret = tide_donor_block_get(mgr, bytes, &b);
+	if (ret < 0)
+		return ret;
+	*blk = (struct tide_pool_ext_block){
+		.addr = b.addr, .len = b.len, .free_cb = b.free_cb, .opaque = b.opaque,
 	};
 	return 0;
 }

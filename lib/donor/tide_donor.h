@@ -300,6 +300,23 @@ int tide_donor_block_get(struct tide_donor_mgr *m, size_t bytes, struct tide_don
 /** Give back a block that tide_mempool_block_add() did not take. NULL is a no-op. */
 void tide_donor_block_put(struct tide_donor_block *blk);
 
+struct tide_pool_ext_block;
+
+/**
+ * A block source for an elastic pool (tide_pool.h, tide_pool_block_source_t): blocks of
+ * hugepages from donors, as tide_donor_block_get() gives them, when the pool's own heap
+ * has no more (its --socket-limit). Reaping such a block frees its region and terminates
+ * its donors.
+ *
+ *     tide_pool_block_source_set(mp, tide_donor_pool_source, mgr);
+ *
+ * @param mgr
+ *   The donor manager (struct tide_donor_mgr *).
+ * @return
+ *   0 and @p blk filled, or a negative errno (rte_errno set): as tide_donor_block_get().
+ */
+int tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *blk);
+
 /**
  * Allocate a send buffer of pinned memory: from the manager's DPDK heap of donor memory
  * (a named external malloc heap, registered with DPDK and DMA-mapped by it), grown by a

@@ -94,7 +94,7 @@ pool_mz_reserve(const struct tide_pool *tp, size_t bytes)
 		pool_mz_flags(tp->page_sz), RTE_CACHE_LINE_SIZE);
 }
 
-/* Record a block the driver holds at position tp->nb_blocks. */
+/* Record a block the driver holds at position tp->nb_blocks (mz NULL: from the source). */
 static void
 pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 	size_t bytes)
@@ -110,14 +110,52 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 		.last_busy_ns = now,
 		.last_alloc_ns = now,
 		.prev_free = UINT32_MAX, /* the first sample sees whatever was taken */
+		.ext = mz == NULL,
 	};
 	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
 }
 
-/* Reserve, populate and record one block of @bytes hugepage bytes. */
+/* A block of @bytes from the pool's block source, populated and recorded. */
 static int
-pool_add_block(struct tide_pool *tp, size_t bytes)
+pool_add_ext_block(struct tide_pool *tp, size_t bytes)
+{
+	struct tide_pool_ext_block eb = { 0 };
+	int64_t id;
+	int ret;
+
+	ret = tp->src(tp->src_arg, bytes, &eb);
+	if (ret < 0)
+		return ret;
+	if (eb.addr == NULL || eb.len < bytes - POOL_MZ_SLACK) {
+		POOL_LOG(ERR, "%s: the block source gave %zu bytes at %p for %zu", tp->name,
+			eb.len, eb.addr, bytes);
+		ret = -EINVAL;
+		goto give_back;
+	}
+	id = tide_mempool_block_add(tp->mp, eb.addr, eb.len, rte_pktmbuf_init, NULL,
+		eb.free_cb, eb.opaque);
+	if (id < 0) {
+		ret = -rte_errno;
+		goto give_back;
+	}
+	pool_blk_record(tp, (uint64_t)id, NULL, bytes);
+	__atomic_fetch_add(&tp->grows_ext, 1, __ATOMIC_RELAXED);
+	POOL_LOG(DEBUG, "%s: a block of %zu bytes from the block source", tp->name, eb.len);
+	return 0;
+give_back:
+	if (eb.free_cb != NULL)
+		eb.free_cb(NULL, eb.opaque);
+	return ret;
+}
+
+/*
+ * Reserve, populate and record one block of @bytes hugepage bytes: a memzone, or when
+ * DPDK's heap has no memory for it, a block from the pool's source (not inside an
+ * allocation: the source may take its time).
+ */
+static int
+pool_add_block(struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
 {
 	const struct rte_memzone *mz;
 	int64_t id;
@@ -127,8 +165,13 @@ pool_add_block(struct tide_pool *tp, size_t bytes)
 	if (ret < 0)
 		return ret;
 	mz = pool_mz_reserve(tp, bytes);
-	if (mz == NULL)
-		return -(rte_errno != 0 ? rte_errno : ENOMEM);
+	if (mz == NULL) {
+		ret = rte_errno != 0 ? rte_errno : ENOMEM;
+		if (ret == ENOMEM && tp->src != NULL &&
+				(kind == POOL_GROW_AHEAD || kind == POOL_GROW_USER))
+			return pool_add_ext_block(tp, bytes);
+		return -ret;
+	}
 	id = tide_mempool_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
 		pool_mz_free, (void *)(uintptr_t)mz);
 	if (id < 0) {
@@ -229,7 +272,7 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 			ret = -ENOSPC;
 			break;
 		}
-		ret = pool_add_block(tp, bytes);
+		ret = pool_add_block(tp, bytes, kind);
 		if (ret < 0) {
 			pool_wall_give(tp->wall, bytes);
 			if (kind != POOL_GROW_BASE)
@@ -256,7 +299,13 @@ pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind)
 	unsigned int blocks;
 	int ret;
 
-	pthread_mutex_lock(&tp->grow_lock);
+	/* With a block source, the grower may be waiting for one: do not wait for it. */
+	if (tp->src != NULL) {
+		if (pthread_mutex_trylock(&tp->grow_lock) != 0)
+			return 0;
+	} else {
+		pthread_mutex_lock(&tp->grow_lock);
+	}
 	if (tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n) {
 		/* Someone grew while we waited for the lock. */
 		pthread_mutex_unlock(&tp->grow_lock);

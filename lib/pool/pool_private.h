@@ -65,6 +65,7 @@ struct pool_blk {
 	uint64_t last_busy_ns;        /* last sample that saw an object of it out */
 	uint64_t last_alloc_ns;       /* last sample that saw an object taken from it */
 	uint32_t prev_free;           /* its free objects at the last sample */
+	bool ext;                     /* from the block source (mz is NULL) */
 };
 
 /* A request waiting at the wall. */
@@ -119,6 +120,8 @@ struct tide_pool {
 	struct tide_grow_state grow_st;
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
+	tide_pool_block_source_t *src;   /* blocks when DPDK's heap has none (primary) */
+	void *src_arg;
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush
 					  * threshold to restore (0: not draining) */
 
@@ -134,6 +137,7 @@ struct tide_pool {
 	uint64_t grows_ahead;
 	uint64_t grows_sync;
 	uint64_t grows_remote;
+	uint64_t grows_ext;
 	uint64_t grow_fails;
 	uint64_t wall_hits;
 	uint64_t reaps;

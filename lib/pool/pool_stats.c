@@ -36,6 +36,7 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->grows_ahead = __atomic_load_n(&tp->grows_ahead, __ATOMIC_RELAXED);
 	st->grows_sync = __atomic_load_n(&tp->grows_sync, __ATOMIC_RELAXED);
 	st->grows_remote = __atomic_load_n(&tp->grows_remote, __ATOMIC_RELAXED);
+	st->grows_ext = __atomic_load_n(&tp->grows_ext, __ATOMIC_RELAXED);
 	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
 	st->alloc_fails = ms.nb_deq_fail;
@@ -44,6 +45,8 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);
 	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
 	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < tp->nb_blocks; i++)
+		st->nb_ext_blocks += tp->blocks[i].ext;
 	st->wall_bytes = tp->wall->limit;
 	st->wall_held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
 	st->waiting = __atomic_load_n(&tp->nb_waiting, __ATOMIC_RELAXED);

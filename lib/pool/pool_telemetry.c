@@ -53,6 +53,8 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "grows_ahead", st->grows_ahead);
 	rte_tel_data_add_dict_u64(d, "grows_sync", st->grows_sync);
 	rte_tel_data_add_dict_u64(d, "grows_remote", st->grows_remote);
+	rte_tel_data_add_dict_u64(d, "grows_ext", st->grows_ext);
+	rte_tel_data_add_dict_u64(d, "ext_blocks", st->nb_ext_blocks);
 	rte_tel_data_add_dict_u64(d, "grow_fails", st->grow_fails);
 	rte_tel_data_add_dict_u64(d, "wall_hits", st->wall_hits);
 	rte_tel_data_add_dict_u64(d, "alloc_fails", st->alloc_fails);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Changing a running pool's limits: its wall, reap period and idle threshold. The control
- * thread reads them at its next tick; nothing else changes.
+ * Changing a running pool's limits: its wall, reap period and idle threshold, and its
+ * block source. The control thread reads them at its next tick; nothing else changes.
  */
 
 #include <errno.h>
@@ -78,5 +78,19 @@ tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms, unsigned
 		tp->idle_ns = (uint64_t)idle_ms * 1000000ull;
 	}
 	pthread_mutex_unlock(&tp->grow_lock);
+	return 0;
+}
+
+int
+tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src, void *arg)
+{
+	struct tide_pool *tp = tune_lock(mp);
+
+	if (tp == NULL)
+		return -rte_errno;
+	tp->src = src;
+	tp->src_arg = arg;
+	pthread_mutex_unlock(&tp->grow_lock);
+	POOL_LOG(INFO, "%s: %s block source", tp->name, src != NULL ? "a" : "no");
 	return 0;
 }

@@ -113,6 +113,9 @@ struct tide_pool_stats {
 	uint64_t grows_sync;    /**< blocks added inside a failing allocation */
 	uint64_t grows_remote;  /**< blocks added for a secondary process's failing
 				 *   allocation */
+	uint64_t grows_ext;     /**< of all blocks added, those from the block source
+				 *   (tide_pool_block_source_set()) */
+	uint32_t nb_ext_blocks; /**< blocks held now that came from the block source */
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
 	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
@@ -227,6 +230,54 @@ int tide_pool_wall_set(struct rte_mempool *mp, size_t wall_bytes);
  */
 int tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms,
 	unsigned int idle_ms);
+
+/**
+ * A block of memory for an elastic pool from elsewhere than DPDK's heap, as a block source
+ * gives it (tide_pool_block_source_set()). The memory must be registered with DPDK (its IO
+ * addresses known to rte_mem_virt2iova(): rte_extmem_register(), an external heap) and
+ * stay mapped until free_cb is called.
+ */
+struct tide_pool_ext_block {
+	void *addr;                              /**< first byte */
+	size_t len;                              /**< bytes, at least those asked for */
+	rte_mempool_memchunk_free_cb_t *free_cb; /**< called once when the block leaves the
+						  *   pool (reaped, or the pool freed), or with
+						  *   a NULL memhdr if the pool could not take it */
+	void *opaque;                            /**< free_cb's argument */
+};
+
+/**
+ * A block source: fill @p blk with a block of at least @p bytes. Called on the control
+ * thread (growth ahead of need) or by tide_pool_grow(), with the pool's growth lock held,
+ * never inside an allocation; it may take its time (starting processes...).
+ *
+ * @return
+ *   0 and @p blk filled, or a negative errno.
+ */
+typedef int (tide_pool_block_source_t)(void *arg, size_t bytes,
+	struct tide_pool_ext_block *blk);
+
+/**
+ * Give an elastic pool a second source of blocks, used when DPDK's heap refuses a new
+ * block for want of memory (ENOMEM: its --socket-limit, a cgroup's hugetlb limit, or no
+ * free hugepages). The blocks count under the pool's wall and are reaped like the others,
+ * which gives them back through their free_cb. tide_donor.h's tide_donor_pool_source() is
+ * such a source: blocks from donor processes. With a source, an allocation that would
+ * grow the pool itself while the pool is already growing fails at once instead of waiting
+ * (a block from the source may take long). Primary process.
+ *
+ * @param mp
+ *   An elastic pool.
+ * @param src
+ *   The source, or NULL to have none (blocks it gave stay until reaped).
+ * @param arg
+ *   Its argument.
+ * @return
+ *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOTSUP in a
+ *   secondary process.
+ */
+int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src,
+	void *arg);
 
 /**
  * Read a pool's counters.
