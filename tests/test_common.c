@@ -10,6 +10,7 @@
 #include <time.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -526,6 +527,10 @@ tide_test_spawn(char *const argv[], const char *out, const char *libdir)
 
 	if (pid != 0)
 		return pid;
+	/* A test that dies (an ASan abort, a timeout) takes its helpers with it: none is left
+	 * waiting for a stop file or spinning on an exchange nobody reads.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd >= 0) {
 		dup2(fd, 1);
