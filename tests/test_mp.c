@@ -150,6 +150,9 @@ test_a_secondary_sees_an_elastic_pool(void)
 	CU_ASSERT_EQUAL(value_of(text, "in_use"), (long long)RTE_DIM(m));
 	CU_ASSERT_EQUAL(value_of(text, "stock_in_use"), (long long)RTE_DIM(m));
 	CU_ASSERT_EQUAL(value_of(text, "blocks"), 1);
+	CU_ASSERT_EQUAL(value_of(text, "create_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(value_of(text, "grow"), -ENOTSUP);
+	CU_ASSERT_EQUAL(value_of(text, "reap"), -ENOTSUP);
 
 	/*
 	 * DPDK 22.11 serves telemetry from the primary only: the stock client there sees the

@@ -147,10 +147,10 @@ test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
 	CU_ASSERT_EQUAL(st.nb_blocks, 4);
 	CU_ASSERT_EQUAL(st.bytes, 8 * MB);
 	CU_ASSERT_EQUAL(st.nb_in_use, got);
-	CU_ASSERT(st.alloc_fails >= 1);
+	CU_ASSERT(st.deq_refused >= 1);
 	CU_ASSERT(st.wall_hits >= 1);
 	CU_ASSERT_PTR_NULL(rte_pktmbuf_alloc(mp));
-	CU_ASSERT(pstats(mp).alloc_fails > st.alloc_fails);
+	CU_ASSERT(pstats(mp).deq_refused > st.deq_refused);
 	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), -ENOSPC);
 	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
 	/* What comes back is served again. */
@@ -218,7 +218,7 @@ test_growth_ahead_of_need_before_the_pool_runs_dry(void)
 	printf("\n    40k mbufs/s for 0.5 s: %u failed, %u blocks, %" PRIu64 " grown ahead ",
 		s.failed, st.nb_blocks, st.grows_ahead);
 	CU_ASSERT_EQUAL(s.failed, 0);
-	CU_ASSERT_EQUAL(st.alloc_fails, 0);
+	CU_ASSERT_EQUAL(st.deq_refused, 0);
 	CU_ASSERT(st.grows_ahead >= 1);
 	CU_ASSERT_EQUAL(st.grows_sync, 0);
 	for (i = 0; i < s.n; i++)
@@ -346,7 +346,7 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 	CU_ASSERT_EQUAL(got, n);
 	CU_ASSERT_EQUAL(st.nb_blocks, 1);
 	CU_ASSERT(st.grow_fails >= 1);
-	CU_ASSERT(st.alloc_fails >= 1);
+	CU_ASSERT(st.deq_refused >= 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot add a block"));
 	free(log);
 	/* Still serving: a freed mbuf is allocated again, intact. */
@@ -367,6 +367,71 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 	tide_pool_free(mp);
 }
 #endif
+
+#ifdef TIDE_FAULT_INJECTION
+/* The errors of tide_pool_create() and tide_pool_grow() that tide_pool.h lists, each from
+ * the cause it names (the bad parameters have their own test).
+ */
+static void
+test_each_documented_error_of_creation_and_growth(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	pool_params(&p, "tp_errno", 2 * MB, 2 * MB, 16 * MB, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 1);
+	expect_refused(create_pool, &p, ENOMEM, "no hugepages for the base");
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	/* No other pool exists: creating this one must start the control thread. */
+	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 1);
+	expect_refused(create_pool, &p, EAGAIN, "no control thread");
+	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 0);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_errno"));
+	/* Nothing of the failed attempts is left: the same pool is created now. */
+	mp = make_pool_p(&p);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 1);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), -ENOMEM);
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 0), 0);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL(tide_pool_reap(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	tide_pool_free(mp);
+}
+#endif
+
+/* ENOSPC: the directory of pools holds TIDE_POOL_MAX_POOLS; a freed pool makes room. */
+static void
+test_the_directory_refuses_a_pool_past_its_size(void)
+{
+	struct rte_mempool **mp = calloc(TIDE_POOL_MAX_POOLS + 1, sizeof(*mp));
+	struct tide_pool_params p;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned int n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	for (; n <= TIDE_POOL_MAX_POOLS; n++) {
+		snprintf(name, sizeof(name), "tp_dir%u", n);
+		pool_params(&p, name, 2 * MB, 2 * MB, 2 * MB, 0);
+		mp[n] = tide_pool_create(&p);
+		if (mp[n] == NULL)
+			break;
+	}
+	CU_ASSERT_EQUAL(n, TIDE_POOL_MAX_POOLS);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup(name));
+	if (n > 0) {
+		tide_pool_free(mp[--n]);
+		mp[n] = tide_pool_create(&p);
+		CU_ASSERT_PTR_NOT_NULL(mp[n]);
+		if (mp[n] != NULL)
+			n++;
+	}
+	while (n > 0)
+		tide_pool_free(mp[--n]);
+	free(mp);
+}
 
 /* ---- telemetry, through the same socket dpdk-telemetry.py uses ---- */
 
@@ -464,7 +529,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
+	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);
 #endif
+	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
 	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);
 	CU_ADD_TEST(s, test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing);

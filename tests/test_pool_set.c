@@ -40,10 +40,15 @@ expect_class(const struct tide_pool_set *s, uint32_t size, int k)
 {
 	struct rte_mbuf *m;
 
+	rte_errno = 0;
 	CU_ASSERT_EQUAL(tide_pool_set_class(s, size), k);
+	if (k < 0)
+		CU_ASSERT_EQUAL(rte_errno, -k);
 	m = tide_pool_set_alloc(s, size);
 	if (k < 0) {
 		CU_ASSERT_PTR_NULL(m);
+		CU_ASSERT_PTR_NULL(tide_pool_set_pool(s, size));
+		CU_ASSERT_EQUAL(rte_errno, ERANGE);
 		return;
 	}
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -72,8 +77,8 @@ test_class_choice_at_every_boundary(void)
 		if (k + 1 < 5)
 			expect_class(s, top + 1, (int)k + 1);
 	}
-	expect_class(s, 32769, -1);
-	expect_class(s, UINT32_MAX, -1);
+	expect_class(s, 32769, -ERANGE);
+	expect_class(s, UINT32_MAX, -ERANGE);
 	CU_ASSERT_PTR_NULL(tide_pool_set_pool(s, 40000));
 	CU_ASSERT_PTR_EQUAL(tide_pool_set_pool(s, 3000), s->pools[1]);
 	tide_pool_set_free(s);

@@ -156,6 +156,10 @@ pool_params_check(const struct tide_pool_params *p)
 		POOL_LOG(ERR, "NULL parameters or empty name");
 		return EINVAL;
 	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		POOL_LOG(ERR, "%s: the primary process creates pools", p->name);
+		return ENOTSUP;
+	}
 	len = strnlen(p->name, RTE_MEMPOOL_NAMESIZE);
 	if (len >= RTE_MEMPOOL_NAMESIZE) {
 		POOL_LOG(ERR, "name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 1);

@@ -127,8 +127,12 @@ pool_add_block(struct tide_pool *tp, size_t bytes)
 	if (ret < 0)
 		return ret;
 	mz = pool_mz_reserve(tp, bytes);
-	if (mz == NULL)
-		return -(rte_errno != 0 ? rte_errno : ENOMEM);
+	if (mz == NULL) {
+		/* Out of hugepages, or of memzones: either way no memory for the block. */
+		POOL_LOG(DEBUG, "%s: no memzone of %zu bytes: %s", tp->name, bytes,
+			rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
 	id = tide_mempool_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
 		pool_mz_free, (void *)(uintptr_t)mz);
 	if (id < 0) {

@@ -186,7 +186,7 @@ struct pool_set_shared {
 };
 
 /* pool_dir.c: the directory of pools and sets, in shared memory. */
-#define POOL_DIR_MAX 256
+#define POOL_DIR_MAX TIDE_POOL_MAX_POOLS
 int pool_dir_add_pool(struct tide_pool *tp);
 void pool_dir_remove_pool(const struct tide_pool *tp);
 int pool_dir_add_set(struct pool_set_shared *s);

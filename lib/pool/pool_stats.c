@@ -38,7 +38,7 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->grows_remote = __atomic_load_n(&tp->grows_remote, __ATOMIC_RELAXED);
 	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
-	st->alloc_fails = ms.nb_deq_fail;
+	st->deq_refused = ms.nb_deq_refused;
 	st->lock_yields = ms.nb_lock_yields;
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
 	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);

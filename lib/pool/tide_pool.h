@@ -61,7 +61,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -74,6 +76,10 @@ extern "C" {
 #define TIDE_POOL_F_NO_SYNC_GROW (1u << 0)
 /** Grow only at the low watermark; do not size growth from the measured rate. */
 #define TIDE_POOL_F_NO_PREDICT (1u << 1)
+
+/** Most elastic pools (adopted ones included) a primary process and its secondaries hold
+ *  at once; as many pool sets again. */
+#define TIDE_POOL_MAX_POOLS 256
 
 /** Default control-thread tick, microseconds. */
 #define TIDE_POOL_TICK_US_DEFAULT 1000
@@ -114,7 +120,12 @@ struct tide_pool_stats {
 				 *   allocation */
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
-	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
+	uint64_t deq_refused;   /**< dequeues the driver refused when it had too few free
+				 *   mbufs and could not grow: without a cache one per failed
+				 *   allocation; with a cache a failed refill counts even when
+				 *   the direct dequeue after it serves the allocation, and an
+				 *   allocation failing both counts twice (nb_deq_refused of
+				 *   tide_mempool.h) */
 	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
@@ -143,21 +154,29 @@ struct tide_pool_stats {
 void tide_pool_params_init(struct tide_pool_params *p, const char *name);
 
 /**
- * Create an elastic pktmbuf pool and reserve its base block.
+ * Create an elastic pktmbuf pool and reserve its base block. Primary process only.
  *
  * @param p
  *   Parameters; see struct tide_pool_params.
  * @return
  *   The pool, usable wherever a pktmbuf pool is; NULL on error with rte_errno set:
- *   EINVAL a NULL or bad parameter (zero or oversized block, wall below base, unknown
- *   socket, bad sizes), ENAMETOOLONG name too long, EEXIST a mempool of that name exists,
- *   ENOMEM no hugepages for the base block or the mempool header.
+ *   - EINVAL: a NULL or bad parameter (zero or oversized block, wall below base, a socket
+ *     that does not exist or has no hugepages, bad sizes, a tick of 0);
+ *   - ENAMETOOLONG: name too long;
+ *   - EEXIST: a mempool of that name exists;
+ *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
+ *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS) or in DPDK's
+ *     memzone table;
+ *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
+ *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
+ *     error pthread_create() gave).
  */
 struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
 /**
  * Free a pool created by tide_pool_create(), and every block it holds.
- * All its mbufs must have been freed. NULL is a no-op.
+ * All its mbufs must have been freed. NULL is a no-op; a mempool that is not an elastic
+ * pool is left alone, with a log line.
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -174,9 +193,13 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
  * @param nb_blocks
  *   Blocks to add.
  * @return
- *   Blocks added (possibly fewer, down to 0, at the wall), or a negative errno with
- *   rte_errno set: -EINVAL not an elastic pool; -ENOSPC at the wall before any block was
- *   added; -ENOMEM no hugepages for the first block.
+ *   Blocks added (possibly fewer than asked when the wall or the hugepages ran out on the
+ *   way; 0 when @p nb_blocks is 0), or a negative errno with rte_errno set when no block
+ *   was added:
+ *   - -EINVAL: not an elastic pool;
+ *   - -ENOSPC: at the wall (or the mempool's size, for an adopted pool);
+ *   - -ENOMEM: no hugepages (or no memzone) for the block, or no memory to populate it;
+ *   - -ENOTSUP: called in a secondary process (the primary grows pools).
  */
 int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
 
@@ -185,13 +208,15 @@ int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
  * every block, then release what the reap rule allows.
  *
  * @return
- *   Blocks released (0 or more), or -EINVAL (rte_errno set) if @p mp is not an elastic
- *   pool.
+ *   Blocks released (0 or more), or a negative errno with rte_errno set:
+ *   - -EINVAL: not an elastic pool;
+ *   - -ENOTSUP: called in a secondary process (the primary reaps pools);
+ *   - -EIO: the pool's record of its blocks disagrees with the driver's (a bug: logged).
  */
 int tide_pool_reap(struct rte_mempool *mp);
 
 /**
- * Read a pool's counters.
+ * Read a pool's counters. Any thread of any process attached to the pool's primary.
  *
  * @return
  *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool or @p st is NULL.
@@ -249,8 +274,10 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
  * @param ticket
  *   If not NULL, set when the request is queued.
  * @return
- *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called);
- *   -EINVAL bad arguments; -ENOMEM no memory for the request.
+ *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called); or
+ *   a negative errno with rte_errno set: -EINVAL bad arguments (not an elastic pool, NULL
+ *   @p m or @p cb, @p n of 0); -ENOMEM no memory for the request; -ECANCELED the pool is
+ *   being freed.
  */
 int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);
@@ -260,8 +287,8 @@ int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned 
  * caller returns).
  *
  * @return
- *   0; -EINVAL not an elastic pool; -ENOENT no such request queued (already served,
- *   timed out or cancelled).
+ *   0; or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOENT no
+ *   such request queued (already served, timed out or cancelled).
  */
 int tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket);
 
@@ -305,12 +332,19 @@ struct tide_pool_set {
 void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name);
 
 /**
- * Create a pool set: one elastic pool per class, under one shared wall.
+ * Create a pool set: one elastic pool per class, under one shared wall. Primary process
+ * only.
  *
  * @return
- *   The set, or NULL with rte_errno set: EINVAL bad parameters (no class, too many,
- *   min_size not a power of 2, a class too large for an mbuf, bases over the wall),
- *   ENAMETOOLONG, EEXIST, ENOMEM.
+ *   The set, or NULL with rte_errno set:
+ *   - EINVAL: bad parameters (NULL, no class, too many, min_size not a power of 2, a
+ *     class too large for an mbuf, bases over the wall);
+ *   - ENAMETOOLONG: the set's name leaves no room for the class suffix "_<k>";
+ *   - EEXIST: a set, or a class's mempool, of that name exists;
+ *   - ENOMEM: no memory for the set's records;
+ *   - ENOSPC: no room left in the directory of sets;
+ *   - any other error of tide_pool_create() for one of the classes (the set is then
+ *     undone).
  */
 struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p);
 
@@ -319,7 +353,7 @@ struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p)
  * and its pools live in DPDK memory).
  *
  * @return
- *   The set, or NULL with rte_errno ENOENT.
+ *   The set, or NULL with rte_errno ENOENT (no such set, or @p name is NULL).
  */
 struct tide_pool_set *tide_pool_set_lookup(const char *name);
 
@@ -327,25 +361,29 @@ struct tide_pool_set *tide_pool_set_lookup(const char *name);
 void tide_pool_set_free(struct tide_pool_set *s);
 
 /**
- * The class for @p size bytes: the smallest whose mbufs hold it.
+ * The class for @p size bytes: the smallest whose mbufs hold it. Any thread; @p s must be
+ * a set (not NULL): nothing is checked but the size.
  *
  * @return
- *   The class index, or -1 if no class is large enough.
+ *   The class index (>= 0), or -ERANGE (rte_errno set) if no class holds @p size bytes.
  */
 static inline int
 tide_pool_set_class(const struct tide_pool_set *s, uint32_t size)
 {
 	uint32_t min = 1u << s->min_shift;
 
-	if (size > s->max_size)
-		return -1;
+	if (unlikely(size > s->max_size)) {
+		rte_errno = ERANGE;
+		return -ERANGE;
+	}
 	if (size <= min)
 		return 0;
 	return 32 - __builtin_clz(size - 1) - s->min_shift;
 }
 
 /**
- * The pool of the smallest class that holds @p size bytes, or NULL if none does.
+ * The pool of the smallest class that holds @p size bytes, or NULL with rte_errno ERANGE
+ * if none does.
  */
 static inline struct rte_mempool *
 tide_pool_set_pool(const struct tide_pool_set *s, uint32_t size)
@@ -360,7 +398,8 @@ tide_pool_set_pool(const struct tide_pool_set *s, uint32_t size)
  * smallest class that fits. Any thread.
  *
  * @return
- *   The mbuf, or NULL (no class that large, or that class is exhausted at the wall).
+ *   The mbuf, or NULL: no class that large (rte_errno ERANGE), or that class is exhausted
+ *   (at the wall, or no hugepages; rte_errno is not set, as with rte_pktmbuf_alloc()).
  */
 static inline struct rte_mbuf *
 tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)

@@ -111,7 +111,7 @@ struct tpool {
 	uint64_t next_id;
 	uint64_t nb_foreign;
 	uint64_t nb_double;
-	uint64_t nb_deq_fail;
+	uint64_t nb_deq_refused;
 	uint64_t nb_lock_yields;
 	uint64_t nb_lock_recovered;
 	tide_mempool_grow_cb_t *grow_cb;
@@ -554,7 +554,8 @@ tide_alloc(struct rte_mempool *mp)
 
 	pthread_mutexattr_t attr;
 
-	tp = rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
+	tp = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
+		rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
 	if (tp == NULL) {
 		TMP_LOG(ERR, "%s: no memory for the pool data", mp->name);
 		return -ENOMEM;
@@ -752,7 +753,7 @@ tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigne
 		if (tp_try_take(tp, objs, n))
 			return 0;
 	}
-	__atomic_fetch_add(&tp->nb_deq_fail, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&tp->nb_deq_refused, 1, __ATOMIC_RELAXED);
 	return -ENOBUFS;
 }
 
@@ -1033,17 +1034,27 @@ tp_of(const struct rte_mempool *mp)
 }
 
 /* A mempool created empty has no pool data until its first populate: make it now, as
- * the mempool library would (our alloc op, then the "created" flag).
+ * the mempool library would (our alloc op, then the "created" flag). NULL with rte_errno
+ * EINVAL (not a tide mempool) or ENOMEM (no memory for the pool data).
  */
 static struct tpool *
 tp_of_created(struct rte_mempool *mp)
 {
+	struct tpool *tp;
+	int ret;
+
 	if (tmp_uses_tide_ops(mp) && (mp->flags & RTE_MEMPOOL_F_POOL_CREATED) == 0) {
-		if (tide_alloc(mp) != 0)
+		ret = tide_alloc(mp);
+		if (ret != 0) {
+			rte_errno = -ret;
 			return NULL;
+		}
 		mp->flags |= RTE_MEMPOOL_F_POOL_CREATED;
 	}
-	return tp_of(mp);
+	tp = tp_of(mp);
+	if (tp == NULL)
+		rte_errno = EINVAL;
+	return tp;
 }
 
 static int
@@ -1188,8 +1199,10 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	int ret;
 
 	if (tp == NULL) {
-		TMP_LOG(ERR, "not a tide mempool (or no memory for its pool data)");
-		return tmp_error(EINVAL);
+		ret = rte_errno;
+		TMP_LOG(ERR, "%s", ret == ENOMEM ? "no memory for the pool data" :
+			"not a tide mempool");
+		return tmp_error(ret);
 	}
 	tp_ctl_lock(tp);
 	ret = tmp_add_check(mp, addr, len);
@@ -1398,7 +1411,7 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	st->nb_foreign = tp->nb_foreign;
 	st->nb_double = tp->nb_double;
 	tp_unlock(tp);
-	st->nb_deq_fail = __atomic_load_n(&tp->nb_deq_fail, __ATOMIC_RELAXED);
+	st->nb_deq_refused = __atomic_load_n(&tp->nb_deq_refused, __ATOMIC_RELAXED);
 	st->nb_lock_yields = __atomic_load_n(&tp->nb_lock_yields, __ATOMIC_RELAXED);
 	st->nb_lock_recovered = __atomic_load_n(&tp->nb_lock_recovered, __ATOMIC_RELAXED);
 	return 0;
@@ -1449,7 +1462,7 @@ tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, voi
 	struct tpool *tp = tp_of_created(mp);
 
 	if (tp == NULL)
-		return tmp_error(EINVAL);
+		return tmp_error(rte_errno);
 	tp_lock(tp);
 	tp->grow_cb = cb;
 	tp->grow_arg = arg;

@@ -68,8 +68,11 @@ struct tide_mempool_stats {
 	uint64_t bytes;       /**< bytes of memory the live blocks cover */
 	uint64_t nb_objs;     /**< objects in live blocks */
 	uint64_t nb_free;     /**< of those, in the driver's free lists (not lcore caches) */
-	uint64_t nb_deq_fail; /**< dequeues refused; a failed cache refill and its fallback
-			       *   each count */
+	uint64_t nb_deq_refused; /**< dequeues the driver refused (too few free objects, no
+				  *   growth). Not a count of failed allocations: a failed
+				  *   cache refill counts even when the direct dequeue that
+				  *   follows serves the allocation, and an allocation that
+				  *   fails both counts twice */
 	uint64_t nb_foreign;  /**< enqueued pointers that no block owns: dropped */
 	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
 	uint64_t nb_lock_yields; /**< waits for the driver's lock that yielded the CPU (the
@@ -79,7 +82,8 @@ struct tide_mempool_stats {
 };
 
 /**
- * Tell whether a mempool uses the tide ops.
+ * Tell whether a mempool uses the tide ops (and has its pool data: a mempool created
+ * empty gets it at its first population or block).
  *
  * @param mp
  *   A mempool, or NULL.
@@ -90,6 +94,7 @@ bool tide_mempool_is_tide(const struct rte_mempool *mp);
 
 /**
  * How many objects of @p mp a block of @p len bytes holds, before page-boundary losses.
+ * Cheap, no lock; rte_errno is not touched.
  *
  * @return
  *   Object count, 0 if @p mp is not a tide mempool or @p len holds none.
@@ -124,9 +129,10 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  *   Passed to @p free_cb.
  * @return
  *   The block id (> 0) on success, or a negative errno (rte_errno is set too):
- *   -EINVAL a bad argument or not a tide mempool; -ENOSPC the mempool's size is reached;
- *   -ENOBUFS @p len holds no object; -ENOMEM no memory for the driver's tables or the
- *   mempool's chunk headers.
+ *   -EINVAL a bad argument (NULL or unaligned @p addr, @p len 0, a range overlapping a
+ *   block of the pool) or @p mp does not use the tide ops; -ENOSPC the mempool's size is
+ *   reached; -ENOBUFS @p len holds no object; -ENOMEM no memory for the pool data, the
+ *   driver's tables or the mempool's chunk headers.
  */
 int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -186,7 +192,8 @@ unsigned int tide_mempool_block_count(const struct rte_mempool *mp);
  * Describe the live block at position @p idx, oldest first.
  *
  * @return
- *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL not a tide mempool
+ *   or @p info is NULL; -ENOENT no block at that position.
  */
 int tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info);
@@ -197,7 +204,8 @@ int tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
  * a block saw any allocation since the previous call.
  *
  * @return
- *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL not a tide mempool
+ *   or @p info is NULL; -ENOENT no block at that position.
  */
 int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info);
@@ -207,7 +215,8 @@ int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
  * against blocks being added or removed meanwhile (they wait).
  *
  * @return
- *   Objects visited, or -EINVAL if @p mp is not a tide mempool.
+ *   Objects visited, or -EINVAL (rte_errno set) if @p mp is not a tide mempool or @p cb
+ *   is NULL.
  */
 int tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *arg);
 
@@ -224,15 +233,17 @@ bool tide_mempool_owns(const struct rte_mempool *mp, const void *obj);
  * Read the driver's counters.
  *
  * @return
- *   0 on success; -EINVAL if @p mp is not a tide mempool or @p st is NULL.
+ *   0 on success; -EINVAL (rte_errno set) if @p mp is not a tide mempool or @p st is NULL.
  */
 int tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *st);
 
 /**
  * Install (or, with NULL, remove) the callback a failing dequeue calls to grow the pool.
+ * A mempool created empty with the tide ops gets its pool data here if it has none yet.
  *
  * @return
- *   0 on success; -EINVAL if @p mp is not a tide mempool.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL @p mp does not use
+ *   the tide ops; -ENOMEM no memory for the pool data.
  */
 int tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg);
 
