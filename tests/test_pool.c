@@ -401,6 +401,112 @@ test_each_documented_error_of_creation_and_growth(void)
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+static unsigned int
+count_lines(const char *log, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = log; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Tick @p mp by 10 ms steps until its control thread has failed to grow once more. */
+static void
+until_next_grow_failure(struct rte_mempool *mp)
+{
+	uint64_t fails = pstats(mp).grow_fails;
+
+	for (int i = 0; i < 300 && pstats(mp).grow_fails == fails; i++)
+		pool_advance(mp, 10 * MS);
+	CU_ASSERT(pstats(mp).grow_fails > fails);
+}
+
+/*
+ * Hugepages exhausted: the control thread's attempts slow down (2 ticks, 4, 8, ... up to
+ * a second apart) instead of one per tick, every one counted, one log line a second; when
+ * hugepages are back it grows again at its next probe, at most a second later, or at its
+ * next tick once a block is given back in the process. Driven by the fake clock: a tick
+ * per 10 ms step, whatever the machine's speed.
+ */
+static void
+test_growth_backs_off_while_hugepages_are_exhausted(void)
+{
+	struct rte_mempool *mp, *other;
+	struct rte_mbuf **m;
+	struct tide_pool_params p;
+	struct tide_pool_stats st;
+	unsigned int steps, n;
+	char *log;
+
+	tide_test_clock_fake();
+	/* A pool with a block it can give back later (reaped by hand). */
+	pool_params(&p, "tp_boff_o", 2 * MB, 2 * MB, 16 * MB, 0);
+	p.reap_period_ms = 0;
+	p.idle_ms = 1;
+	other = make_pool_p(&p);
+	CU_ASSERT_EQUAL(tide_pool_grow(other, 1), 1);
+	/* One that wants 3 blocks at once, grown by the control thread alone. */
+	pool_params(&p, "tp_boff", 2 * MB, 2 * MB, 64 * MB, 0);
+	p.low_watermark = 2500;
+	p.reap_period_ms = 0;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW | TIDE_POOL_F_NO_PREDICT;
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 1, UINT32_MAX); /* the base passes */
+	tide_test_log_begin();
+	mp = make_pool_p(&p);
+	for (steps = 0; steps < 300; steps++)
+		pool_advance(mp, 10 * MS);
+	log = tide_test_log_end();
+	st = pstats(mp);
+	printf("\n    3 s of 10 ms ticks without hugepages: %" PRIu64 " attempts, %u log "
+		"line(s), next in %u ms ", st.grow_fails, count_lines(log, "cannot add a block"),
+		st.grow_backoff_ms);
+	/* One attempt per tick would be 300. */
+	CU_ASSERT(st.grow_fails >= 5 && st.grow_fails <= 20);
+	CU_ASSERT_EQUAL(st.nb_blocks, 1);
+	CU_ASSERT(st.grow_backoff_ms > 0 && st.grow_backoff_ms <= TIDE_POOL_GROW_BACKOFF_MAX_MS);
+	CU_ASSERT(count_lines(log, "cannot add a block") >= 1);
+	CU_ASSERT(count_lines(log, "cannot add a block") <= 4);
+	free(log);
+
+	/* Hugepages back, nothing given back in the process: the probe a second after the
+	 * last failure grows it.
+	 */
+	until_next_grow_failure(mp);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	for (steps = 0; steps < 300 && pstats(mp).nb_blocks == 1; steps++)
+		pool_advance(mp, 10 * MS);
+	printf("grew again %u ms after hugepages came back ", steps * 10);
+	CU_ASSERT(steps >= 90 && steps <= 101);
+	/* The probe added one block; the next tick adds what the watermark still needs. */
+	pool_advance(mp, 10 * MS);
+	CU_ASSERT(pstats(mp).nb_free >= 2500);
+	CU_ASSERT_EQUAL(pstats(mp).grow_backoff_ms, 0);
+
+	/* Short of mbufs again, without hugepages: back off to the bound again. */
+	n = 2000;
+	m = calloc(n, sizeof(*m));
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, UINT32_MAX);
+	for (steps = 0; steps < 300; steps++)
+		pool_advance(mp, 10 * MS);
+	until_next_grow_failure(mp);
+	CU_ASSERT(pstats(mp).grow_backoff_ms > 500);
+	/* Another pool gives a block back: the next tick grows, the wait notwithstanding. */
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	n = pstats(mp).nb_blocks;
+	CU_ASSERT_EQUAL(tide_pool_reap(other), 1);
+	pool_advance(mp, 10 * MS);
+	CU_ASSERT(pstats(mp).nb_blocks > n);
+	rte_pktmbuf_free_bulk(m, 2000);
+	free(m);
+	tide_pool_free(mp);
+	tide_pool_free(other);
+	tide_test_clock_real();
+}
+#endif
+
 /* ENOSPC: the directory of pools holds TIDE_POOL_MAX_POOLS; a freed pool makes room. */
 static void
 test_the_directory_refuses_a_pool_past_its_size(void)
@@ -530,6 +636,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
 	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);
+	CU_ADD_TEST(s, test_growth_backs_off_while_hugepages_are_exhausted);
 #endif
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);

@@ -475,6 +475,7 @@ pool_forget(struct rte_mempool *mp)
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
 	pool_cache_drain_end(tp);
 	pool_wall_give(tp->wall, tp->bytes);
+	pool_mem_back();
 	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
 		tp->grows_ahead + tp->grows_sync, tp->reaps);
 	pool_dealloc(tp);

@@ -21,7 +21,26 @@
 /* At most one "cannot grow" log line per pool per this many ns. */
 #define POOL_FAIL_LOG_NS (1000ull * 1000 * 1000)
 
+_Static_assert(TIDE_GROW_BACKOFF_MAX_NS == TIDE_POOL_GROW_BACKOFF_MAX_MS * 1000000ull,
+	"the policy's back-off bound is the one tide_pool.h documents");
+
 static uint32_t pool_mz_seq;
+/* Moves whenever memory comes back in this process (a block given back, a pool freed):
+ * ends the growth policies' back-off (pool_policy.h).
+ */
+static uint64_t pool_mem_generation;
+
+void
+pool_mem_back(void)
+{
+	__atomic_fetch_add(&pool_mem_generation, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+pool_mem_gen(void)
+{
+	return __atomic_load_n(&pool_mem_generation, __ATOMIC_RELAXED);
+}
 
 static void
 pool_mz_free(struct rte_mempool_memhdr *memhdr __rte_unused, void *opaque)
@@ -188,18 +207,33 @@ pool_next_block_bytes(const struct tide_pool *tp)
 	return pages * tp->page_sz;
 }
 
+/* A growth failed for want of memory: back off, count it, say so (once a second). */
 static void
 pool_grow_failed(struct tide_pool *tp, int err)
 {
 	uint64_t now = pool_now_ns();
+	uint64_t fails = __atomic_add_fetch(&tp->grow_fails, 1, __ATOMIC_RELAXED);
+	uint64_t wait = tide_grow_failed(&tp->grow_pol, &tp->grow_st, now, pool_mem_gen());
 
-	__atomic_fetch_add(&tp->grow_fails, 1, __ATOMIC_RELAXED);
 	if (now - tp->fail_log_ns < POOL_FAIL_LOG_NS && tp->fail_log_ns != 0)
 		return;
-	tp->fail_log_ns = now;
 	POOL_LOG(ERR, "%s: cannot add a block of %zu bytes (holding %" PRIu64 "): %s; "
-		"serving from what it holds", tp->name, tp->block_bytes, tp->bytes,
-		rte_strerror(-err));
+		"serving from what it holds; %" PRIu64 " failed attempt(s) since the last line, "
+		"next in %" PRIu64 " ms", tp->name, tp->block_bytes, tp->bytes,
+		rte_strerror(-err), fails - tp->fails_logged, wait / 1000000);
+	tp->fail_log_ns = now;
+	tp->fails_logged = fails;
+}
+
+/* A block was added: any back-off is over. */
+static void
+pool_grow_succeeded(struct tide_pool *tp)
+{
+	uint32_t fails = tide_grow_succeeded(&tp->grow_st);
+
+	if (fails > 0)
+		POOL_LOG(NOTICE, "%s: growing again after %u failed attempt(s)", tp->name,
+			fails);
 }
 
 static uint64_t *
@@ -243,6 +277,8 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 		if (counter != NULL)
 			__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 	}
+	if (i > 0 && kind != POOL_GROW_BASE)
+		pool_grow_succeeded(tp);
 	if (i > 0)
 		return (int)i;
 	return ret < 0 ? pool_error(-ret) : 0;

@@ -117,6 +117,7 @@ struct tide_pool {
 	struct tide_grow_state grow_st;
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
+	uint64_t fails_logged;           /* grow_fails when that line was written */
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush
 					  * threshold to restore (0: not draining) */
 
@@ -140,6 +141,7 @@ struct tide_pool {
 	uint64_t waits_served;
 	uint64_t waits_timedout;
 	uint64_t waits_cancelled;
+	uint64_t ticks;
 };
 
 /* The time, ns: CLOCK_MONOTONIC, or the tests' clock in fault-injection builds. */
@@ -205,6 +207,8 @@ struct tide_pool *pool_next_locked(struct tide_pool *tp);
 struct tide_pool *pool_get(const struct rte_mempool *mp);
 
 /* pool_grow.c */
+void pool_mem_back(void);
+uint64_t pool_mem_gen(void);
 int pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind);
 int pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t bytes);
 int pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg);

@@ -71,6 +71,7 @@ reap_newest(struct tide_pool *tp)
 		return ret;
 	/* The driver freed the memzone: its hugepages are back with the OS. */
 	pool_wall_give(tp->wall, b->bytes);
+	pool_mem_back();
 	__atomic_store_n(&tp->bytes, tp->bytes - b->bytes, __ATOMIC_RELEASE);
 	rte_seqlock_write_lock(&tp->blocks_sl);
 	tp->nb_blocks--;

@@ -37,6 +37,8 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->grows_sync = __atomic_load_n(&tp->grows_sync, __ATOMIC_RELAXED);
 	st->grows_remote = __atomic_load_n(&tp->grows_remote, __ATOMIC_RELAXED);
 	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
+	st->grow_backoff_ms = (uint32_t)RTE_MIN(tide_grow_backoff_left(&tp->grow_st,
+		pool_now_ns()) / 1000000, (uint64_t)UINT32_MAX);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
 	st->deq_refused = ms.nb_deq_refused;
 	st->lock_yields = ms.nb_lock_yields;
@@ -50,5 +52,6 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->waits_served = __atomic_load_n(&tp->waits_served, __ATOMIC_RELAXED);
 	st->waits_timedout = __atomic_load_n(&tp->waits_timedout, __ATOMIC_RELAXED);
 	st->waits_cancelled = __atomic_load_n(&tp->waits_cancelled, __ATOMIC_RELAXED);
+	st->ticks = __atomic_load_n(&tp->ticks, __ATOMIC_ACQUIRE);
 	return 0;
 }

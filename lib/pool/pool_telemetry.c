@@ -54,6 +54,7 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "grows_sync", st->grows_sync);
 	rte_tel_data_add_dict_u64(d, "grows_remote", st->grows_remote);
 	rte_tel_data_add_dict_u64(d, "grow_fails", st->grow_fails);
+	rte_tel_data_add_dict_u64(d, "grow_backoff_ms", st->grow_backoff_ms);
 	rte_tel_data_add_dict_u64(d, "wall_hits", st->wall_hits);
 	rte_tel_data_add_dict_u64(d, "deq_refused", st->deq_refused);
 	rte_tel_data_add_dict_u64(d, "lock_yields", st->lock_yields);
@@ -64,6 +65,7 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "waits_served", st->waits_served);
 	rte_tel_data_add_dict_u64(d, "waits_timedout", st->waits_timedout);
 	rte_tel_data_add_dict_u64(d, "waits_cancelled", st->waits_cancelled);
+	rte_tel_data_add_dict_u64(d, "ticks", st->ticks);
 }
 
 /* The pool's blocks as the primary last left them (a whole snapshot, from any process). */

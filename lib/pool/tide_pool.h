@@ -22,7 +22,13 @@
  *
  * At the wall, allocations fail as with any exhausted mempool and are counted; the pool
  * keeps serving what it holds. When hugepages run out during growth the same happens,
- * with a log line. Callers off the PMD path may wait for mbufs instead
+ * with a log line (at most one a second). The control thread then backs off: it tries
+ * again two ticks later, then twice as long after each failure in a row, up to once a
+ * second (TIDE_POOL_GROW_BACKOFF_MAX_MS), and at its next tick once memory comes back in
+ * the process (a block reaped, a pool freed) or a growth succeeds (a failing
+ * allocation's, or tide_pool_grow()). A failing allocation still tries to grow at once
+ * (unless TIDE_POOL_F_NO_SYNC_GROW). Stats: grow_fails counts every failed attempt,
+ * grow_backoff_ms is the wait left. Callers off the PMD path may wait for mbufs instead
  * (tide_pool_alloc_wait(), tide_pool_alloc_async()): requests queue in FIFO order and are
  * served, at the control thread's tick, as mbufs come back.
  *
@@ -81,6 +87,9 @@ extern "C" {
  *  at once; as many pool sets again. */
 #define TIDE_POOL_MAX_POOLS 256
 
+/** Longest wait between two growth attempts of the control thread while they fail, ms. */
+#define TIDE_POOL_GROW_BACKOFF_MAX_MS 1000
+
 /** Default control-thread tick, microseconds. */
 #define TIDE_POOL_TICK_US_DEFAULT 1000
 /** Default reap period, milliseconds. */
@@ -119,6 +128,8 @@ struct tide_pool_stats {
 	uint64_t grows_remote;  /**< blocks added for a secondary process's failing
 				 *   allocation */
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
+	uint32_t grow_backoff_ms; /**< while growth keeps failing: time left before the
+				   *   control thread tries again (0: not backing off) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
 	uint64_t deq_refused;   /**< dequeues the driver refused when it had too few free
 				 *   mbufs and could not grow: without a cache one per failed
@@ -139,6 +150,8 @@ struct tide_pool_stats {
 	uint64_t waits_served;  /**< queued requests served */
 	uint64_t waits_timedout; /**< queued requests that timed out */
 	uint64_t waits_cancelled; /**< queued requests cancelled (or the pool freed) */
+	uint64_t ticks;         /**< control-thread passes over the pool (growth checked,
+				 *   reaper run when due, waiters served) */
 };
 
 /**
