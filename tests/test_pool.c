@@ -556,9 +556,41 @@ test_telemetry_lists_and_describes_pools(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"bytes\":2097152,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"grows_sync\":0,"));
 	free(out);
-	out = telemetry_query("/tide/pool/info,nosuchpool");
-	CU_ASSERT_PTR_NULL(strstr(out, "\"name\""));
+	tide_pool_free(mp);
+}
+
+/* A request telemetry cannot answer: {"error": reason}, as a client shows it. */
+static void
+expect_tel_error(const char *cmd, const char *reason)
+{
+	char *out = telemetry_query(cmd), want[256], name[64];
+
+	snprintf(name, sizeof(name), "%s", cmd);
+	name[strcspn(name, ",")] = '\0';
+	snprintf(want, sizeof(want), "{\"%s\":{\"error\":\"%s\"}}", name, reason);
+	if (strcmp(out, want) != 0)
+		printf("\n    %s: %s, expected %s ", cmd, out, want);
+	CU_ASSERT_STRING_EQUAL(out, want);
 	free(out);
+}
+
+static void
+test_telemetry_answers_a_bad_request_with_a_reason(void)
+{
+	struct rte_mempool *mp = make_pool("tp_telbad", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	char reason[64];
+
+	expect_tel_error("/tide/pool/info,nosuchpool", "no elastic pool named nosuchpool");
+	expect_tel_error("/tide/pool/info", "missing parameter: a pool name (/tide/pool/list "
+		"lists them)");
+	expect_tel_error("/tide/pool/info,", "missing parameter: a pool name (/tide/pool/list "
+		"lists them)");
+	snprintf(reason, sizeof(reason), "pool name longer than %d characters",
+		(int)RTE_MEMPOOL_NAMESIZE - 1);
+	expect_tel_error("/tide/pool/info,a_name_that_is_much_too_long_for_dpdk", reason);
+	expect_tel_error("/tide/pool/list,tp_telbad", "this command takes no parameters");
+	/* A mempool that is not elastic is not an elastic pool either. */
+	expect_tel_error("/tide/pool/info,MP_nothing", "no elastic pool named MP_nothing");
 	tide_pool_free(mp);
 }
 
@@ -640,6 +672,7 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
+	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);
 	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);
 	CU_ADD_TEST(s, test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing);
 	return 0;

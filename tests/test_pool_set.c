@@ -196,6 +196,34 @@ test_set_telemetry(void)
 	tide_pool_set_free(s);
 }
 
+static void
+expect_tel_error(const char *cmd, const char *want)
+{
+	char *out = telemetry_query(cmd);
+
+	if (strcmp(out, want) != 0)
+		printf("\n    %s: %s, expected %s ", cmd, out, want);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	free(out);
+}
+
+static void
+test_set_telemetry_answers_a_bad_request_with_a_reason(void)
+{
+	char want[128];
+
+	expect_tel_error("/tide/pool_set/info,nosuchset",
+		"{\"/tide/pool_set/info\":{\"error\":\"no pool set named nosuchset\"}}");
+	expect_tel_error("/tide/pool_set/info", "{\"/tide/pool_set/info\":{\"error\":"
+		"\"missing parameter: a pool set name (/tide/pool_set/list lists them)\"}}");
+	/* Class names append "_<k>": a set's name is 3 characters shorter than a pool's. */
+	snprintf(want, sizeof(want), "{\"/tide/pool_set/info\":{\"error\":\"pool set name "
+		"longer than %d characters\"}}", (int)RTE_MEMPOOL_NAMESIZE - 3);
+	expect_tel_error("/tide/pool_set/info,a_set_name_that_is_far_too_long", want);
+	expect_tel_error("/tide/pool_set/list,x",
+		"{\"/tide/pool_set/list\":{\"error\":\"this command takes no parameters\"}}");
+}
+
 static int
 register_tests(void)
 {
@@ -208,6 +236,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_classes_reap_on_their_own);
 	CU_ADD_TEST(s, test_bad_set_parameters_are_refused);
 	CU_ADD_TEST(s, test_set_telemetry);
+	CU_ADD_TEST(s, test_set_telemetry_answers_a_bad_request_with_a_reason);
 	return 0;
 }
 

@@ -238,6 +238,13 @@ void pool_ctl_wake(void);
 void pool_mp_serve(void);
 void pool_tick(struct tide_pool *tp, uint64_t now);
 
+/* pool_telemetry.c: answers to bad requests, {"error": "<reason>"} (returns 0). */
+struct rte_tel_data;
+int pool_tel_error(struct rte_tel_data *d, const char *fmt, ...) __rte_format_printf(2, 3);
+bool pool_tel_no_params(const char *params, struct rte_tel_data *d);
+bool pool_tel_name_ok(const char *params, const char *what, const char *list,
+	size_t max_len, struct rte_tel_data *d);
+
 /* pool_stats.c */
 int pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st);
 

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Telemetry: /tide/pool/list and /tide/pool/info,<name>. */
+/*
+ * Telemetry: /tide/pool/list and /tide/pool/info,<name>.
+ *
+ * A bad request is answered with a reason, {"error": "..."}, not a bare null: a missing
+ * or over-long name, a pool that does not exist, parameters to a command that takes none.
+ */
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -12,6 +19,44 @@
 #include "pool_private.h"
 #include "tide_mempool.h"
 
+int
+pool_tel_error(struct rte_tel_data *d, const char *fmt, ...)
+{
+	char msg[RTE_TEL_MAX_STRING_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "error", msg);
+	return 0;
+}
+
+bool
+pool_tel_no_params(const char *params, struct rte_tel_data *d)
+{
+	if (params == NULL || params[0] == '\0')
+		return true;
+	pool_tel_error(d, "this command takes no parameters");
+	return false;
+}
+
+bool
+pool_tel_name_ok(const char *params, const char *what, const char *list, size_t max_len,
+	struct rte_tel_data *d)
+{
+	if (params == NULL || params[0] == '\0') {
+		pool_tel_error(d, "missing parameter: a %s name (%s lists them)", what, list);
+		return false;
+	}
+	if (strnlen(params, max_len + 1) > max_len) {
+		pool_tel_error(d, "%s name longer than %zu characters", what, max_len);
+		return false;
+	}
+	return true;
+}
+
 static void
 pool_tel_name(const char *name, void *arg)
 {
@@ -19,9 +64,10 @@ pool_tel_name(const char *name, void *arg)
 }
 
 static int
-pool_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+pool_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!pool_tel_no_params(params, d))
+		return 0;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	pool_dir_names(false, pool_tel_name, d);
 	return 0;
@@ -129,11 +175,11 @@ pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	struct tide_pool *tp;
 	struct rte_tel_data *blocks;
 
-	if (params == NULL || params[0] == '\0')
-		return -EINVAL;
+	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
+		return 0;
 	tp = pool_dir_find(NULL, params);
 	if (tp == NULL || pool_stats_locked(tp, &st) != 0)
-		return -EINVAL;
+		return pool_tel_error(d, "no elastic pool named %s", params);
 	rte_tel_data_start_dict(d);
 	blocks = pool_tel_blocks(tp);
 	pool_tel_stats(d, tp, &st);
