@@ -774,7 +774,12 @@ test_a_waiter_whose_holder_is_preempted_yields(void)
 	CU_ASSERT_FATAL(add_block(o.mp, BLOCK_LEN) > 0);
 	for (i = 0; i < 2; i++)
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, one_cpu_churn, &o), 0);
+	/* Until the first yield (a preemption inside the lock is a matter of time slices,
+	 * not of the machine's speed), at least half a second, at most a minute.
+	 */
 	tide_test_sleep_us(500 * 1000);
+	for (i = 0; i < 600 && stats(o.mp).nb_lock_yields == 0; i++)
+		tide_test_sleep_us(100 * 1000);
 	o.stop = true;
 	for (i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);

@@ -193,17 +193,64 @@ steady_consumer(void *arg)
 	return NULL;
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * No sync growth: only the control thread may grow, and it grows ahead of need: a consumer
+ * takes 500 mbufs between two ticks, and the pool never runs dry. Driven by the fake
+ * clock, a tick per step: what the control thread does at each tick, not how fast.
+ */
+static void
+test_the_control_thread_grows_ahead_at_each_tick(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+	struct tide_pool_stats st;
+	unsigned int got = 0, n = 20000, failed = 0;
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+
+	tide_test_clock_fake();
+	pool_params(&p, "tp_ahead_fake", 2 * MB, 2 * MB, 128 * MB, 0);
+	p.low_watermark = 2000;
+	p.reap_period_ms = 0;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW;
+	mp = make_pool_p(&p);
+	pool_advance(mp, 1 * MS);
+	while (got < n) {
+		if (rte_pktmbuf_alloc_bulk(mp, &m[got], 500) != 0)
+			failed++;
+		else
+			got += 500;
+		pool_advance(mp, 1 * MS);
+		if (failed > 0)
+			break;
+	}
+	st = pstats(mp);
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT_EQUAL(st.deq_refused, 0);
+	CU_ASSERT(st.nb_blocks > 20);
+	CU_ASSERT_EQUAL(st.grows_ahead, st.nb_blocks - 1);
+	CU_ASSERT_EQUAL(st.grows_sync, 0);
+	CU_ASSERT(st.nb_free >= 2000);
+	rte_pktmbuf_free_bulk(m, got);
+	free(m);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+#endif
+
 static void
 test_growth_ahead_of_need_before_the_pool_runs_dry(void)
 {
-	/* No sync growth: only the control thread may grow, and it must do so in time. The
-	 * watermark (two blocks) leaves 50 ms of slack for a busy machine's scheduler.
+	/* End to end on the real clock. No sync growth: only the control thread may grow,
+	 * and it must do so in time. The watermark (four blocks) leaves 100 ms of slack for
+	 * a busy machine's scheduler.
 	 */
 	struct tide_pool_params p;
 	struct rte_mempool *mp;
 
 	pool_params(&p, "tp_ahead", 2 * MB, 2 * MB, 128 * MB, 0);
-	p.low_watermark = 2000;
+	p.low_watermark = 4000;
 	p.flags = TIDE_POOL_F_NO_SYNC_GROW;
 	mp = make_pool_p(&p);
 	struct steady s = { .mp = mp, .n = 20000, .period_ns = 25000 };
@@ -662,6 +709,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_allocating_past_the_base_grows_block_by_block);
 	CU_ADD_TEST(s, test_allocation_prefers_the_oldest_block);
 	CU_ADD_TEST(s, test_the_wall_stops_growth_and_the_pool_keeps_serving);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_the_control_thread_grows_ahead_at_each_tick);
+#endif
 	CU_ADD_TEST(s, test_growth_ahead_of_need_before_the_pool_runs_dry);
 	CU_ADD_TEST(s, test_mbufs_of_a_new_block_are_initialised);
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);

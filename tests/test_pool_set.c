@@ -87,11 +87,14 @@ test_class_choice_at_every_boundary(void)
 static void
 test_classes_grow_under_one_shared_wall(void)
 {
-	/* 3 classes, 2 MB bases: 6 MB held at creation, wall 12 MB: 3 blocks to share. */
-	struct tide_pool_set *s = make_set("ts_wall", 3, 12 * MB);
 	struct rte_mbuf **m = calloc(16384, sizeof(*m));
 	struct tide_pool_stats st0, st1;
+	struct tide_pool_set *s;
 	unsigned int n = 0;
+
+	/* 3 classes, 2 MB bases: 6 MB held at creation, wall 12 MB: 3 blocks to share. */
+	tide_test_clock_fake();
+	s = make_set("ts_wall", 3, 12 * MB);
 
 	CU_ASSERT_EQUAL(pstats(s->pools[0]).wall_held, 6 * MB);
 	/* Class 0 takes everything it can: the shared wall stops it at 12 MB in all. */
@@ -111,33 +114,38 @@ test_classes_grow_under_one_shared_wall(void)
 	 */
 	rte_pktmbuf_free_bulk(m, n);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 0);
-	tide_test_sleep_us(20 * 1000);
+	tide_test_clock_pass(20 * MS);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 3);
 	CU_ASSERT_EQUAL(pstats(s->pools[1]).wall_held, 6 * MB);
 	CU_ASSERT_EQUAL(tide_pool_grow(s->pools[1], 1), 1);
 	CU_ASSERT_EQUAL(pstats(s->pools[2]).wall_held, 8 * MB);
 	free(m);
 	tide_pool_set_free(s);
+	tide_test_clock_real();
 }
 
 static void
 test_classes_reap_on_their_own(void)
 {
-	struct tide_pool_set *s = make_set("ts_reap", 3, 64 * MB);
+	struct tide_pool_set *s;
 	struct rte_mbuf *busy;
+
+	tide_test_clock_fake();
+	s = make_set("ts_reap", 3, 64 * MB);
 
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(s->pools[0], 2), 2);
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(s->pools[2], 2), 2);
 	/* Class 0's newest block stays busy; class 2 is idle. */
 	busy = hold_one_in_block(s->pools[0], 2);
 	tide_pool_reap(s->pools[0]);
-	tide_test_sleep_us(20 * 1000);
+	tide_test_clock_pass(20 * MS);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[2]), 2);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 0);
 	CU_ASSERT_EQUAL(pstats(s->pools[0]).nb_blocks, 3);
 	CU_ASSERT_EQUAL(pstats(s->pools[2]).nb_blocks, 1);
 	rte_pktmbuf_free(busy);
 	tide_pool_set_free(s);
+	tide_test_clock_real();
 }
 
 static void *

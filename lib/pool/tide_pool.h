@@ -268,7 +268,8 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  * @param ticket
  *   If not NULL, set before the call blocks to a value tide_pool_wait_cancel() accepts.
  * @param timeout_us
- *   Longest wait, microseconds; 0 waits without limit.
+ *   Longest wait, microseconds; 0 waits without limit. The control thread ends the wait
+ *   at its first tick past the deadline (so up to a tick late).
  * @return
  *   0 with m[0..n-1] allocated; -EINVAL bad arguments; -ETIMEDOUT; -ECANCELED cancelled
  *   or the pool freed. rte_errno is set on failure.
