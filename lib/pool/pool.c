@@ -22,14 +22,11 @@
 #include <rte_memory.h>
 
 #include "pool_private.h"
+#include "tide_config.h"
 #include "tide_mempool.h"
 
 RTE_LOG_REGISTER(tide_pool_logtype, tide.pool, NOTICE);
 
-#define POOL_DEFAULT_CACHE 256
-#define POOL_DEFAULT_BASE (8u << 20)
-#define POOL_DEFAULT_BLOCK (8u << 20)
-#define POOL_DEFAULT_WALL (256u << 20)
 /* A block larger than this is a mistake, not a plan. */
 #define POOL_MAX_BLOCK (1ull << 32)
 
@@ -92,10 +89,10 @@ tide_pool_params_init(struct tide_pool_params *p, const char *name)
 	p->name = name;
 	p->socket_id = SOCKET_ID_ANY;
 	p->data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE;
-	p->cache_size = POOL_DEFAULT_CACHE;
-	p->base_bytes = POOL_DEFAULT_BASE;
-	p->block_bytes = POOL_DEFAULT_BLOCK;
-	p->wall_bytes = POOL_DEFAULT_WALL;
+	p->cache_size = TIDE_POOL_DEFAULT_CACHE;
+	p->base_bytes = TIDE_POOL_DEFAULT_BASE_BYTES;
+	p->block_bytes = TIDE_POOL_DEFAULT_BLOCK_BYTES;
+	p->wall_bytes = TIDE_POOL_DEFAULT_WALL_BYTES;
 	p->tick_us = TIDE_POOL_TICK_US_DEFAULT;
 	p->reap_period_ms = TIDE_POOL_REAP_PERIOD_MS_DEFAULT;
 	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;

@@ -15,12 +15,8 @@
 #include <rte_telemetry.h>
 
 #include "pool_private.h"
+#include "tide_config.h"
 
-#define SET_DEFAULT_CLASSES 4
-#define SET_DEFAULT_MIN 2048
-#define SET_DEFAULT_BASE (4u << 20)
-#define SET_DEFAULT_BLOCK (4u << 20)
-#define SET_DEFAULT_WALL (256u << 20)
 /* Longest set name: class names append "_<k>". */
 #define SET_NAME_MAX (RTE_MEMPOOL_NAMESIZE - 3)
 
@@ -32,12 +28,12 @@ tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->socket_id = SOCKET_ID_ANY;
-	p->nb_classes = SET_DEFAULT_CLASSES;
-	p->min_size = SET_DEFAULT_MIN;
-	p->cache_size = 256;
-	p->base_bytes = SET_DEFAULT_BASE;
-	p->block_bytes = SET_DEFAULT_BLOCK;
-	p->wall_bytes = SET_DEFAULT_WALL;
+	p->nb_classes = TIDE_POOL_SET_DEFAULT_CLASSES;
+	p->min_size = TIDE_POOL_SET_DEFAULT_MIN_SIZE;
+	p->cache_size = TIDE_POOL_SET_DEFAULT_CACHE;
+	p->base_bytes = TIDE_POOL_SET_DEFAULT_BASE_BYTES;
+	p->block_bytes = TIDE_POOL_SET_DEFAULT_BLOCK_BYTES;
+	p->wall_bytes = TIDE_POOL_SET_DEFAULT_WALL_BYTES;
 	p->reap_period_ms = TIDE_POOL_REAP_PERIOD_MS_DEFAULT;
 	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;
 }
