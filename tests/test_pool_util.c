@@ -195,6 +195,9 @@ stress_churn(struct pool_stress *s, uint64_t me)
 				continue;
 			}
 			stress_mark(s, &held[nheld], n, me, true);
+			for (unsigned int i = 0; s->check != NULL && i < n; i++)
+				if (!s->check(held[nheld + i], s->check_arg))
+					__atomic_fetch_add(&s->check_fails, 1, __ATOMIC_RELAXED);
 			nheld += n;
 		} else if (nheld > 0) {
 			n = RTE_MIN(n, nheld);

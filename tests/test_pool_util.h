@@ -55,6 +55,10 @@ struct pool_stress {
 	uint64_t bad_owner;    /* mbufs freed by someone who did not hold them */
 	uint64_t fails;        /* failed bulk allocations */
 	uint64_t ops;
+	/* Optional: checks every mbuf allocated (false counts it in check_fails). */
+	bool (*check)(const struct rte_mbuf *m, void *arg);
+	void *check_arg;
+	uint64_t check_fails;
 };
 
 /** Run the stress for @p ns, then hand every lcore cache back. */

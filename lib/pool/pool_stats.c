@@ -44,6 +44,7 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->lock_yields = ms.nb_lock_yields;
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
 	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);
+	st->reap_vetoes = __atomic_load_n(&tp->reap_vetoes, __ATOMIC_RELAXED);
 	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
 	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
 	st->wall_bytes = tp->wall->limit;

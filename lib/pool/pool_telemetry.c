@@ -105,6 +105,7 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "deq_refused", st->deq_refused);
 	rte_tel_data_add_dict_u64(d, "lock_yields", st->lock_yields);
 	rte_tel_data_add_dict_u64(d, "reaps", st->reaps);
+	rte_tel_data_add_dict_u64(d, "reap_vetoes", st->reap_vetoes);
 	rte_tel_data_add_dict_u64(d, "cache_drains", st->cache_drains);
 	rte_tel_data_add_dict_u64(d, "demotes", st->demotes);
 	rte_tel_data_add_dict_u64(d, "waiting", st->waiting);

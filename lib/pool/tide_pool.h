@@ -48,6 +48,17 @@
  * holds) is ranked as old, just above the base: the blocks above it can then go, and new
  * allocations fill it first.
  *
+ * Block events, for memory a device must have registered (DMA maps, RDMA regions): the
+ * callbacks of tide_mempool_block_event_register() (tide_mempool.h) hear of every block an
+ * elastic pool adds, before any allocation can take its mbufs, and of every block it
+ * releases, before its memory goes. They run on the thread that grows or shrinks the
+ * pool: the control thread (growth ahead of need, growth for a secondary, the reaper);
+ * the caller of tide_pool_grow() or tide_pool_reap(); an allocating thread when a
+ * failing allocation grows the pool (TIDE_POOL_F_NO_SYNC_GROW keeps that off the
+ * lcores); the thread freeing the pool for its blocks' final removal. Never on an
+ * allocation or free served from the free lists. A callback that vetoes a release keeps
+ * the block; the reaper tries again the next period (reap_vetoes counts the refusals).
+ *
  * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
  * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
  * tide_pool_set_alloc() gives an mbuf of the smallest class that fits a size.
@@ -73,6 +84,8 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+
+#include "tide_mempool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -140,6 +153,8 @@ struct tide_pool_stats {
 	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
+	uint64_t reap_vetoes;   /**< releases a block event callback refused (the block
+				 *   stayed; the reaper tries again next period) */
 	uint64_t cache_drains;  /**< lcore caches made to hand back the mbufs that alone kept
 				 *   a reap candidate (see the file comment) */
 	uint64_t demotes;       /**< blocks ranked as old because a few long-held mbufs kept
