@@ -339,6 +339,59 @@ test_the_reaper_retries_a_vetoed_block(void)
 }
 #endif
 
+/*
+ * Pools created the stock way (rte_pktmbuf_pool_create_by_ops with the tide ops): an
+ * adopted pool's base is told once, whole, before the creation returns, and its growth
+ * after; a pool populated whole is told of each chunk it was populated with.
+ */
+static void
+test_stock_created_pools_tell_their_blocks(void)
+{
+	unsigned int n = 8192, adds;
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+	struct rte_mempool *mp;
+	struct ev_log l;
+
+	log_init(&l);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(NULL, log_cb, &l), 0);
+	tide_test_use_profiles("tev_adopt base=2M block=2M reap=0\ntev_fixed fixed\n");
+	mp = rte_pktmbuf_pool_create_by_ops("tev_adopt", n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY, TIDE_MEMPOOL_OPS_NAME);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	CU_ASSERT_EQUAL_FATAL(l.n, 1);
+	expect_ev(&l, 0, TIDE_MEMPOOL_BLOCK_ADD, 1, 0);
+	CU_ASSERT_PTR_EQUAL(l.ev[0].mp, mp);
+	CU_ASSERT_EQUAL(l.ev[0].blk.nb_objs, pstats(mp).nb_objs);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	adds = l.n;
+	CU_ASSERT_EQUAL(adds, pstats(mp).nb_blocks);
+	for (unsigned int i = 1; i < adds; i++)
+		expect_ev(&l, i, TIDE_MEMPOOL_BLOCK_ADD, i + 1, 0);
+	rte_pktmbuf_free_bulk(m, n);
+	rte_mempool_free(mp);
+	CU_ASSERT_EQUAL(l.n, 2 * adds);
+	for (unsigned int i = adds; i < l.n; i++)
+		expect_ev(&l, i, TIDE_MEMPOOL_BLOCK_REMOVE, 2 * adds - i,
+			TIDE_MEMPOOL_BLOCK_F_FINAL);
+
+	log_init(&l);
+	mp = rte_pktmbuf_pool_create_by_ops("tev_fixed", n, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY, TIDE_MEMPOOL_OPS_NAME);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_FALSE(tide_pool_is_elastic(mp));
+	CU_ASSERT(l.n >= 1);
+	CU_ASSERT_EQUAL(l.n, tide_mempool_block_count(mp));
+	adds = 0;
+	for (unsigned int i = 0; i < l.n; i++)
+		adds += l.ev[i].blk.nb_objs;
+	CU_ASSERT_EQUAL(adds, n);
+	rte_mempool_free(mp);
+	tide_test_use_profiles(NULL);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(NULL, log_cb, &l), 0);
+	free(m);
+}
+
 /* ---- which thread: the caller of tide_pool_grow(), a failing allocation, tide-ctl ---- */
 
 static void
@@ -720,6 +773,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_the_reaper_retries_a_vetoed_block);
 #endif
+	CU_ADD_TEST(s, test_stock_created_pools_tell_their_blocks);
 	CU_ADD_TEST(s, test_events_run_on_the_thread_that_adds_the_block);
 	CU_ADD_TEST(s, test_registration_errors);
 	CU_ADD_TEST(s, test_unregistering_while_events_fire_is_safe);
