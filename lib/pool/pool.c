@@ -131,19 +131,6 @@ pool_page_size(int socket)
 
 static bool pool_event_registered; /* under the registry lock */
 
-static bool
-pool_socket_known(int socket)
-{
-	unsigned int i;
-
-	if (socket == SOCKET_ID_ANY)
-		return true;
-	for (i = 0; i < rte_socket_count(); i++)
-		if (rte_socket_id_by_idx(i) == socket)
-			return true;
-	return false;
-}
-
 static int
 pool_params_check(const struct tide_pool_params *p)
 {
@@ -162,8 +149,9 @@ pool_params_check(const struct tide_pool_params *p)
 		POOL_LOG(ERR, "name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 1);
 		return ENAMETOOLONG;
 	}
-	if (!pool_socket_known(p->socket_id)) {
-		POOL_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
+	if (!pool_numa_node_exists(p->socket_id)) {
+		POOL_LOG(ERR, "%s: socket %d: no such NUMA node (%u socket(s) known)", p->name,
+			p->socket_id, rte_socket_count());
 		return EINVAL;
 	}
 	if (p->block_bytes == 0 || p->block_bytes > POOL_MAX_BLOCK ||

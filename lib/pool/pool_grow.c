@@ -119,6 +119,8 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 	size_t bytes)
 {
 	uint64_t now = pool_now_ns();
+	bool off_node;
+	int node = pool_numa_check(tp, mz->addr, mz->len, &off_node);
 
 	rte_seqlock_write_lock(&tp->blocks_sl);
 	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
@@ -129,6 +131,8 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 		.last_busy_ns = now,
 		.last_alloc_ns = now,
 		.prev_free = UINT32_MAX, /* the first sample sees whatever was taken */
+		.node = node,
+		.off_node = off_node,
 	};
 	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);

@@ -65,6 +65,9 @@ struct pool_blk {
 	uint64_t last_busy_ns;        /* last sample that saw an object of it out */
 	uint64_t last_alloc_ns;       /* last sample that saw an object taken from it */
 	uint32_t prev_free;           /* its free objects at the last sample */
+	int node;                     /* NUMA node of its pages (-1 unknown, or
+				       * TIDE_POOL_NODE_MIXED) */
+	bool off_node;                /* not (wholly) on the pool's socket */
 };
 
 /* A request waiting at the wall. */
@@ -143,6 +146,7 @@ struct tide_pool {
 	uint64_t waits_timedout;
 	uint64_t waits_cancelled;
 	uint64_t ticks;
+	uint64_t node_misses;
 };
 
 /* The time, ns: CLOCK_MONOTONIC, or the tests' clock in fault-injection builds. */
@@ -238,6 +242,13 @@ void pool_ctl_wake(void);
 /* pool_mp.c: multi-process (primary side, on the control thread). */
 void pool_mp_serve(void);
 void pool_tick(struct tide_pool *tp, uint64_t now);
+
+/* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */
+struct tide_numa_topo;
+bool pool_numa_node_exists(int socket);
+void pool_numa_topo(struct tide_numa_topo *t);
+int pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_node);
+uint32_t pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max);
 
 /* pool_telemetry.c: answers to bad requests, {"error": "<reason>"} (returns 0). */
 struct rte_tel_data;

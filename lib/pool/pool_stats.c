@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pool_private.h"
@@ -54,5 +55,49 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->waits_timedout = __atomic_load_n(&tp->waits_timedout, __ATOMIC_RELAXED);
 	st->waits_cancelled = __atomic_load_n(&tp->waits_cancelled, __ATOMIC_RELAXED);
 	st->ticks = __atomic_load_n(&tp->ticks, __ATOMIC_ACQUIRE);
+	st->node_misses = __atomic_load_n(&tp->node_misses, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* The pool's blocks as the primary last left them (a whole snapshot, from any process). */
+uint32_t
+pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max)
+{
+	uint32_t n, sn;
+
+	do {
+		sn = rte_seqlock_read_begin(&tp->blocks_sl);
+		n = RTE_MIN(tp->nb_blocks, max);
+		memcpy(out, tp->blocks, n * sizeof(*out));
+	} while (rte_seqlock_read_retry(&tp->blocks_sl, sn));
+	return n;
+}
+
+int
+tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
+	unsigned int max)
+{
+	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
+	struct pool_blk *snap;
+	uint64_t now = pool_now_ns();
+	uint32_t n;
+
+	if (tp == NULL || (blk == NULL && max > 0))
+		return pool_error(EINVAL);
+	snap = malloc(RTE_MAX(tp->cap_blocks, 1u) * sizeof(*snap));
+	if (snap == NULL)
+		return pool_error(ENOMEM);
+	n = pool_blocks_snapshot(tp, snap, tp->cap_blocks);
+	for (uint32_t i = 0; i < n && i < max; i++)
+		blk[i] = (struct tide_pool_block){
+			.id = snap[i].id,
+			.bytes = snap[i].bytes,
+			.node = snap[i].node,
+			.off_node = snap[i].off_node,
+			.age_ms = now > snap[i].born_ns ? (now - snap[i].born_ns) / 1000000 : 0,
+			.idle_ms = now > snap[i].last_busy_ns ?
+				(now - snap[i].last_busy_ns) / 1000000 : 0,
+		};
+	free(snap);
+	return (int)n;
 }

@@ -113,24 +113,11 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "waits_timedout", st->waits_timedout);
 	rte_tel_data_add_dict_u64(d, "waits_cancelled", st->waits_cancelled);
 	rte_tel_data_add_dict_u64(d, "ticks", st->ticks);
-}
-
-/* The pool's blocks as the primary last left them (a whole snapshot, from any process). */
-static uint32_t
-pool_tel_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max)
-{
-	uint32_t n, sn;
-
-	do {
-		sn = rte_seqlock_read_begin(&tp->blocks_sl);
-		n = RTE_MIN(tp->nb_blocks, max);
-		memcpy(out, tp->blocks, n * sizeof(*out));
-	} while (rte_seqlock_read_retry(&tp->blocks_sl, sn));
-	return n;
+	rte_tel_data_add_dict_u64(d, "node_misses", st->node_misses);
 }
 
 /* A dict of blocks, oldest first, keyed "b<id>": size, age, objects out, time since an
- * object was out. (22.11 telemetry nests dicts, not arrays of dicts.)
+ * object was out, NUMA node. (22.11 telemetry nests dicts, not arrays of dicts.)
  */
 static struct rte_tel_data *
 pool_tel_blocks(const struct tide_pool *tp)
@@ -145,7 +132,7 @@ pool_tel_blocks(const struct tide_pool *tp)
 		return NULL;
 	rte_tel_data_start_dict(list);
 	pthread_mutex_lock(&snap_lock);
-	n = pool_tel_snapshot(tp, snap, RTE_DIM(snap));
+	n = pool_blocks_snapshot(tp, snap, RTE_DIM(snap));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct pool_blk *b = &snap[i];
 		struct tide_mempool_block_info bi;
@@ -162,6 +149,9 @@ pool_tel_blocks(const struct tide_pool *tp)
 		rte_tel_data_add_dict_u64(e, "objs", bi.nb_objs);
 		rte_tel_data_add_dict_u64(e, "out", bi.nb_objs - bi.nb_free);
 		rte_tel_data_add_dict_u64(e, "idle_ms", (now - b->last_busy_ns) / 1000000);
+		/* The node of its pages: -1 not known, -2 on several nodes. */
+		rte_tel_data_add_dict_int(e, "node", b->node);
+		rte_tel_data_add_dict_u64(e, "off_node", b->off_node);
 		snprintf(key, sizeof(key), "b%" PRIu64, b->id);
 		rte_tel_data_add_dict_container(list, key, e, 0);
 	}

@@ -59,6 +59,13 @@
  * allocation or free served from the free lists. A callback that vetoes a release keeps
  * the block; the reaper tries again the next period (reap_vetoes counts the refusals).
  *
+ * NUMA: a pool's blocks are reserved on its socket (struct tide_pool_params.socket_id),
+ * and after each block is populated the node of its pages is read back (move_pages(2));
+ * tide_pool_block_list() and /tide/pool/info report each block's node, and a block that
+ * landed on another node is logged and counted (node_misses). tide_pool_create_per_socket()
+ * makes one pool per NUMA socket that has lcores or ports, so that each port's RX queue
+ * and each lcore use the pool of their node (tide_pool_for_port(), tide_pool_for_lcore()).
+ *
  * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
  * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
  * tide_pool_set_alloc() gives an mbuf of the smallest class that fits a size.
@@ -167,6 +174,22 @@ struct tide_pool_stats {
 	uint64_t waits_cancelled; /**< queued requests cancelled (or the pool freed) */
 	uint64_t ticks;         /**< control-thread passes over the pool (growth checked,
 				 *   reaper run when due, waiters served) */
+	uint64_t node_misses;   /**< blocks whose pages landed (in part) on another NUMA node
+				 *   than the pool's socket */
+};
+
+/** Block node: its pages are on several NUMA nodes. */
+#define TIDE_POOL_NODE_MIXED (-2)
+
+/** One block of an elastic pool, as tide_pool_block_list() reports it. */
+struct tide_pool_block {
+	uint64_t id;            /**< the driver's block id (tide_mempool.h) */
+	uint64_t bytes;         /**< hugepage bytes it holds */
+	int node;               /**< NUMA node of its pages, read after it was populated;
+				 *   -1 not known, TIDE_POOL_NODE_MIXED on several nodes */
+	bool off_node;          /**< not (wholly) on the pool's socket: counted in node_misses */
+	uint64_t age_ms;        /**< since it was added */
+	uint64_t idle_ms;       /**< since an mbuf of it was last seen out (reaper samples) */
 };
 
 /**
@@ -182,7 +205,8 @@ struct tide_pool_stats {
 void tide_pool_params_init(struct tide_pool_params *p, const char *name);
 
 /**
- * Create an elastic pktmbuf pool and reserve its base block. Primary process only.
+ * Create an elastic pktmbuf pool and reserve its base block (on p->socket_id: a socket
+ * that DPDK knows and that exists as a NUMA node, numa_max_node()). Primary process only.
  *
  * @param p
  *   Parameters; see struct tide_pool_params.
@@ -250,6 +274,19 @@ int tide_pool_reap(struct rte_mempool *mp);
  *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool or @p st is NULL.
  */
 int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st);
+
+/**
+ * List a pool's blocks, oldest (the base) first. Any thread of any process attached to
+ * the pool's primary (a consistent snapshot).
+ *
+ * @param blk
+ *   Filled with up to @p max blocks (may be NULL when @p max is 0).
+ * @return
+ *   The pool's number of blocks (may exceed @p max), or -EINVAL (rte_errno set) if @p mp
+ *   is not an elastic pool or @p blk is NULL with @p max > 0.
+ */
+int tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
+	unsigned int max);
 
 /**
  * Hand the calling lcore's cached mbufs back to the pool, so that the blocks they came
@@ -437,6 +474,72 @@ tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
 
 	return mp == NULL ? NULL : rte_pktmbuf_alloc(mp);
 }
+
+/* ---- NUMA: a pool per socket ---- */
+
+/**
+ * Pools of one kind, one per NUMA socket that needs one, made by
+ * tide_pool_create_per_socket(). Read-only for the application.
+ */
+struct tide_pool_per_socket {
+	unsigned int nb_pools;                 /**< pools made */
+	int socket[RTE_MAX_NUMA_NODES];        /**< pools[k]'s socket, ascending */
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES]; /**< the pools, k < nb_pools */
+	/** The pool that serves socket s: its own, or the nearest one's (a socket without
+	 *  hugepage memory, or without lcores and ports when the pools were made). */
+	struct rte_mempool *by_socket[RTE_MAX_NUMA_NODES];
+	struct rte_mempool *first;             /**< serves what has no known socket */
+};
+
+/**
+ * Make one elastic pool on each NUMA socket that has lcores of this application or ports
+ * (ethdev devices, probed before the call) and hugepage memory: pool "<name>_s<socket>"
+ * with the parameters @p p, its blocks reserved on its socket, its wall its own. A socket
+ * with lcores or ports but no hugepage memory is served by the nearest pool
+ * (numa_distance()). Primary process, after the ports are probed.
+ *
+ * @param p
+ *   As for tide_pool_create(); socket_id is ignored.
+ * @return
+ *   The pools, or NULL with rte_errno set: EINVAL NULL parameters; ENAMETOOLONG the name
+ *   leaves no room for "_s<socket>"; ENOMEM no memory for the set, or no socket has
+ *   hugepage memory; or an error of tide_pool_create() for one of the pools (those made
+ *   are freed).
+ */
+struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_params *p);
+
+/** Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). NULL is
+ *  a no-op. */
+void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
+
+/**
+ * The pool for a device or an lcore on @p socket: the socket's own, the nearest, or, for
+ * SOCKET_ID_ANY or a socket out of range, the first pool. Any thread.
+ */
+static inline struct rte_mempool *
+tide_pool_for_socket(const struct tide_pool_per_socket *ps, int socket)
+{
+	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES || ps->by_socket[socket] == NULL)
+		return ps->first;
+	return ps->by_socket[socket];
+}
+
+/** The pool for lcore @p lcore_id (its socket's). Any thread. */
+static inline struct rte_mempool *
+tide_pool_for_lcore(const struct tide_pool_per_socket *ps, unsigned int lcore_id)
+{
+	return tide_pool_for_socket(ps, (int)rte_lcore_to_socket_id(lcore_id));
+}
+
+/**
+ * The pool for port @p port_id's RX queues: its device's socket's; for a device whose
+ * socket is not known (a virtual device), the calling lcore's socket's.
+ *
+ * @return
+ *   The pool, or NULL with rte_errno EINVAL if @p ps is NULL or @p port_id is not a port.
+ */
+struct rte_mempool *tide_pool_for_port(const struct tide_pool_per_socket *ps,
+	uint16_t port_id);
 
 /* ---- multi-process ---- */
 
