@@ -430,9 +430,9 @@ test_each_documented_error_of_creation_and_growth(void)
 	expect_refused(create_pool, &p, ENOMEM, "no hugepages for the base");
 	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
 	/* No other pool exists: creating this one must start the control thread. */
-	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 1);
+	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 1);
 	expect_refused(create_pool, &p, EAGAIN, "no control thread");
-	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 0);
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_errno"));
 	/* Nothing of the failed attempts is left: the same pool is created now. */
 	mp = make_pool_p(&p);

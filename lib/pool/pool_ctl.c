@@ -170,7 +170,7 @@ pool_ctl_start(void)
 		return 0;
 	if (ctl_wake_cond_init() != 0)
 		return ENOMEM;
-	if (TIDE_FAULT(TIDE_FAULT_THREAD))
+	if (TIDE_FAULT(TIDE_FAULT_CTL_THREAD))
 		return EAGAIN;
 	gen = __atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
 	ret = rte_ctrl_thread_create(&ctl_thread, "tide-ctl", NULL, ctl_main,
