@@ -611,13 +611,14 @@ static void
 expect_tel_error(const char *cmd, const char *reason)
 {
 	char *out = telemetry_query(cmd), want[256], name[64];
+	const char *got = out != NULL ? out : "(no reply)";
 
 	snprintf(name, sizeof(name), "%s", cmd);
 	name[strcspn(name, ",")] = '\0';
 	snprintf(want, sizeof(want), "{\"%s\":{\"error\":\"%s\"}}", name, reason);
-	if (strcmp(out, want) != 0)
-		printf("\n    %s: %s, expected %s ", cmd, out, want);
-	CU_ASSERT_STRING_EQUAL(out, want);
+	if (strcmp(got, want) != 0)
+		printf("\n    %s: %s, expected %s ", cmd, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
 	free(out);
 }
 

@@ -208,10 +208,11 @@ static void
 expect_tel_error(const char *cmd, const char *want)
 {
 	char *out = telemetry_query(cmd);
+	const char *got = out != NULL ? out : "(no reply)";
 
-	if (strcmp(out, want) != 0)
-		printf("\n    %s: %s, expected %s ", cmd, out, want);
-	CU_ASSERT_STRING_EQUAL(out, want);
+	if (strcmp(got, want) != 0)
+		printf("\n    %s: %s, expected %s ", cmd, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
 	free(out);
 }
 

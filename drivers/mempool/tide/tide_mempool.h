@@ -309,8 +309,9 @@ struct tide_mempool_block_desc {
  * mempool the stock way; for a REMOVE, the thread calling tide_mempool_block_remove() or
  * freeing the mempool. Events of one mempool come one at a time, in order; events of
  * different mempools may run at the same time on different threads. A callback must not
- * add or remove blocks, walk objects with tide_mempool_obj_iter() or register callbacks
- * (that fails with -EDEADLK); it may unregister (itself or others).
+ * add or remove blocks, grow or free a mempool, walk objects with tide_mempool_obj_iter()
+ * or register callbacks (that fails with -EDEADLK); it may unregister (itself or others)
+ * and read the pool (tide_mempool_block_info(), tide_mempool_stats_get()).
  *
  * @param mp
  *   The mempool.
