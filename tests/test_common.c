@@ -104,6 +104,11 @@ test_eal_init(int argc, char **argv, const char *exe)
 		eal[n++] = "--proc-type=secondary";
 	else if (!test_keeps_huge_files())
 		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
+	/* Where a primary maps its memory (secondaries map it at the same addresses). */
+	if (primary == NULL && getenv("TIDE_TEST_BASE_VIRTADDR") != NULL) {
+		eal[n++] = "--base-virtaddr";
+		eal[n++] = getenv("TIDE_TEST_BASE_VIRTADDR");
+	}
 	eal[n++] = "--log-level";
 	eal[n++] = "lib.eal:warning";
 	for (i = 1; i < argc && n < TEST_MAX_EAL_ARGS - 1; i++)

@@ -57,6 +57,9 @@ struct mp_attach_req {
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
+_Static_assert(sizeof(struct mp_attach_req) <= RTE_MP_MAX_PARAM_LEN,
+	"an attach request fits a message");
+
 struct mp_attach_rep {
 	int32_t status;       /* 0, or -EPROTO: the ops indices differ */
 	uint32_t ops_index;   /* of the tide ops in the primary */
@@ -227,11 +230,13 @@ mp_check_peers_locked(void)
 static int
 mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 {
-	const struct mp_attach_req *req = (const void *)msg->param;
+	struct mp_attach_req a, *req = &a;
 	struct mp_attach_rep *rep;
 	struct rte_mp_msg out = { 0 };
 	struct mp_peer *p;
 
+	/* A message's parameters are 4-byte aligned at best: the request has 8-byte words. */
+	memcpy(&a, msg->param, RTE_MIN(sizeof(a), sizeof(msg->param)));
 	strlcpy(out.name, MP_ATTACH, sizeof(out.name));
 	out.len_param = sizeof(*rep);
 	rep = (void *)out.param;
@@ -349,7 +354,7 @@ mp_attach(void)
 	struct rte_mp_msg req = { 0 };
 	struct rte_mp_reply reply = { 0 };
 	struct timespec ts = { .tv_sec = MP_ATTACH_TIMEOUT_MS / 1000 };
-	struct mp_attach_req *a = (void *)req.param;
+	struct mp_attach_req ar = { 0 }, *a = &ar;
 	const struct mp_attach_rep *rep;
 	unsigned int l;
 
@@ -359,6 +364,8 @@ mp_attach(void)
 	a->ops_index = (uint32_t)mp_ops_index();
 	RTE_LCORE_FOREACH(l)
 		a->lcores[l / 64] |= 1ull << (l % 64);
+	/* Built aligned, then copied: a message's parameters are not 8-byte aligned. */
+	memcpy(req.param, a, sizeof(*a));
 	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1 ||
 			reply.msgs[0].len_param != sizeof(*rep)) {
 		POOL_LOG(NOTICE, "the primary process does not answer for tidepool: no elastic "
