@@ -269,7 +269,11 @@ int tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb,
 /** What happens to a block. */
 enum tide_mempool_block_event {
 	/** The block is populated, its objects initialised; no dequeue can take them yet
-	 *  (dequeues may as soon as every callback has returned). */
+	 *  (dequeues may as soon as every callback has returned). One exception: a chunk
+	 *  that a stock population (rte_mempool_populate_*()) hands the driver has its
+	 *  objects in the free lists as DPDK populates it, and its ADD comes once it is
+	 *  populated, before that call returns: as with any mempool, take nothing from a
+	 *  mempool before its population has returned. */
 	TIDE_MEMPOOL_BLOCK_ADD,
 	/** The block is about to go: all its objects are free and no dequeue can reach them;
 	 *  its memory is released once every callback has returned 0. A callback that cannot
