@@ -247,7 +247,7 @@ load() {
 	local grows reaps fails drains
 	grows=$(($(tp_pool "$name" grows_ahead) + $(tp_pool "$name" grows_sync)))
 	reaps=$(tp_pool "$name" reaps)
-	fails=$(tp_pool "$name" alloc_fails)
+	fails=$(tp_pool "$name" deq_refused)
 	drains=$(tp_pool "$name" cache_drains)
 	tp_cmd "$name" "show port stats all"
 	tp_cmd "$name" stop
@@ -260,11 +260,11 @@ load() {
 	row "load,tide,after_mb,$mb_after,MB"
 	row "load,tide,grows,$grows,blocks"
 	row "load,tide,reaps,$reaps,blocks"
-	row "load,tide,alloc_fails,$fails,allocations"
+	row "load,tide,deq_refused,$fails,dequeues"
 	row "load,tide,cache_drains,$drains,caches"
 	row "load,tide,rx_nombuf,$nombuf,packets"
 	echo "load: ${mb_idle} MB forwarding -> ${mb_peak} MB with $in_use_peak mbufs in flight ->" \
-		"${mb_after} MB after; $grows grows, $reaps reaps, $fails failed allocations," \
+		"${mb_after} MB after; $grows grows, $reaps reaps, $fails refused dequeues," \
 		"rx_nombuf $nombuf"
 	if [ "$check" -eq 1 ]; then
 		[ "$in_use_peak" -ge 50000 ] || fail "only $in_use_peak mbufs in flight"

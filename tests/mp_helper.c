@@ -184,12 +184,17 @@ cmd_churn(struct rte_mempool *mp, unsigned int ms)
 static int
 cmd_info(struct rte_mempool *mp, const char *stop)
 {
+	struct tide_pool_params p;
 	struct tide_pool_stats st;
 
 	printf("elastic=%d\n", tide_pool_is_elastic(mp));
 	if (tide_pool_stats_get(mp, &st) == 0)
 		printf("blocks=%u\nin_use=%" PRIu64 "\nobjs=%" PRIu64 "\n", st.nb_blocks,
 			st.nb_in_use, st.nb_objs);
+	/* What only the primary may do is refused here, with ENOTSUP. */
+	tide_pool_params_init(&p, "tmp_in_secondary");
+	printf("create_errno=%d\n", tide_pool_create(&p) == NULL ? rte_errno : 0);
+	printf("grow=%d\nreap=%d\n", tide_pool_grow(mp, 1), tide_pool_reap(mp));
 	printf("stock_in_use=%u\nready=1\n", rte_mempool_in_use_count(mp));
 	fflush(stdout);
 	while (access(stop, F_OK) != 0)

@@ -268,9 +268,9 @@ report(double secs, uint64_t min_ops)
 		(allocs + frees) / secs / 1e6);
 	printf("soak: pool: %" PRIu64 " grows ahead, %" PRIu64 " sync, %" PRIu64 " failed, %"
 		PRIu64 " at the wall, %" PRIu64 " reaps; %u blocks (%" PRIu64 " MB) at the end; %"
-		PRIu64 " bursts refused, %" PRIu64 " driver alloc fails\n", st.grows_ahead,
+		PRIu64 " bursts refused, %" PRIu64 " dequeues the driver refused\n", st.grows_ahead,
 		st.grows_sync, st.grow_fails, st.wall_hits, st.reaps, st.nb_blocks,
-		st.bytes / MB, fails, st.alloc_fails);
+		st.bytes / MB, fails, st.deq_refused);
 	for (unsigned int i = 0; i < PARTS; i++)
 		printf("soak:   %s: %" PRIu64 " ops, %" PRIu64 " bursts refused\n",
 			i == 0 ? "main lcore" : i == 1 ? "worker lcore" : "non-EAL thread",

@@ -436,6 +436,15 @@ tide_test_clock_real(void)
 {
 	tide_fault_pvt_clock_set(NULL);
 }
+
+void
+tide_test_clock_pass(uint64_t ns)
+{
+	if (tide_fault_pvt_clock() == test_fake_clock)
+		tide_test_clock_advance(ns);
+	else
+		tide_test_sleep_us(ns / 1000);
+}
 #else
 void
 tide_test_clock_fake(void)
@@ -450,6 +459,12 @@ tide_test_clock_advance(uint64_t ns __rte_unused)
 void
 tide_test_clock_real(void)
 {
+}
+
+void
+tide_test_clock_pass(uint64_t ns)
+{
+	tide_test_sleep_us(ns / 1000);
 }
 #endif
 

@@ -132,4 +132,11 @@ void tide_test_clock_fake(void);
 void tide_test_clock_advance(uint64_t ns);
 void tide_test_clock_real(void);
 
+/**
+ * Let @p ns of the pool library's time pass: with the fake clock in use the call moves it
+ * on and returns at once; otherwise (the real clock, or a build without fault injection)
+ * it sleeps.
+ */
+void tide_test_clock_pass(uint64_t ns);
+
 #endif

@@ -370,7 +370,7 @@ test_bulk_sizes_all_or_nothing(void)
 	void **all = calloc(total + 1, sizeof(void *));
 	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, all, total + 1), -ENOBUFS);
 	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
-	CU_ASSERT(stats(mp).nb_deq_fail >= 1);
+	CU_ASSERT(stats(mp).nb_deq_refused >= 1);
 	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, all, total), 0);
 	rte_mempool_put_bulk(mp, all, total);
 	free(all);
@@ -494,6 +494,71 @@ test_failed_populate_leaves_pool_intact(void)
 	rte_mempool_free(mp);
 }
 #endif
+
+/* A mempool that its first block fills: @p n objects. */
+static struct rte_mempool *
+small_tide_pool(const char *name, unsigned int n)
+{
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty(name, n, OBJ_SIZE, 0, 0, SOCKET_ID_ANY, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
+	return mp;
+}
+
+/* Every errno tide_mempool.h lists, each from the cause it names. */
+static void
+test_each_documented_error_of_the_control_calls(void)
+{
+	struct rte_mempool *mp = small_tide_pool("tmt_errno", 100);
+	const struct rte_memzone *mz;
+
+	/* -ENOSPC: the mempool's size is reached (the first block holds all 100). */
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	CU_ASSERT_EQUAL(mp->populated_size, 100);
+	mz = rte_memzone_reserve_aligned("tmt_errno_mz", BLOCK_LEN, SOCKET_ID_ANY, 0,
+		RTE_CACHE_LINE_SIZE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, NULL, NULL),
+		-ENOSPC);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	/* -EINVAL: a NULL callback for the safe object walk. */
+	CU_ASSERT_EQUAL(tide_mempool_obj_iter(mp, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_obj_iter(NULL, count_obj, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_grow_cb_set(NULL, NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	rte_mempool_free(mp);
+
+#ifdef TIDE_FAULT_INJECTION
+	/* -ENOMEM: no memory for the pool data of a mempool created empty. */
+	mp = small_tide_pool("tmt_errno2", 1000);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, NULL, NULL),
+		-ENOMEM);
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	CU_ASSERT_EQUAL(tide_mempool_grow_cb_set(mp, NULL, NULL), -ENOMEM);
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	/* The pool data now exists; -ENOMEM: no memory for the driver's block tables. */
+	CU_ASSERT_EQUAL(tide_mempool_grow_cb_set(mp, NULL, NULL), 0);
+	CU_ASSERT_TRUE(tide_mempool_is_tide(mp));
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, NULL, NULL),
+		-ENOMEM);
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
+	/* Nothing was lost on the way: the memory is still the caller's, and usable. */
+	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, mz_free_cb,
+		(void *)(uintptr_t)mz) > 0);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, mp->populated_size);
+	rte_mempool_free(mp);
+#else
+	rte_memzone_free(mz);
+#endif
+}
 
 /* ---- MP/MC stress: 2 lcores + 2 non-EAL threads churn, one thread adds/removes ---- */
 
@@ -730,7 +795,12 @@ test_a_waiter_whose_holder_is_preempted_yields(void)
 	CU_ASSERT_FATAL(add_block(o.mp, BLOCK_LEN) > 0);
 	for (i = 0; i < 2; i++)
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, one_cpu_churn, &o), 0);
+	/* Until the first yield (a preemption inside the lock is a matter of time slices,
+	 * not of the machine's speed), at least half a second, at most a minute.
+	 */
 	tide_test_sleep_us(500 * 1000);
+	for (i = 0; i < 600 && stats(o.mp).nb_lock_yields == 0; i++)
+		tide_test_sleep_us(100 * 1000);
 	o.stop = true;
 	for (i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
@@ -834,6 +904,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_cached_objects_keep_block_busy);
 	CU_ADD_TEST(s, test_a_waiter_whose_holder_is_preempted_yields);
 	CU_ADD_TEST(s, test_bad_arguments_are_refused);
+	CU_ADD_TEST(s, test_each_documented_error_of_the_control_calls);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_failed_populate_leaves_pool_intact);
 #endif

@@ -147,10 +147,10 @@ test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
 	CU_ASSERT_EQUAL(st.nb_blocks, 4);
 	CU_ASSERT_EQUAL(st.bytes, 8 * MB);
 	CU_ASSERT_EQUAL(st.nb_in_use, got);
-	CU_ASSERT(st.alloc_fails >= 1);
+	CU_ASSERT(st.deq_refused >= 1);
 	CU_ASSERT(st.wall_hits >= 1);
 	CU_ASSERT_PTR_NULL(rte_pktmbuf_alloc(mp));
-	CU_ASSERT(pstats(mp).alloc_fails > st.alloc_fails);
+	CU_ASSERT(pstats(mp).deq_refused > st.deq_refused);
 	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), -ENOSPC);
 	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
 	/* What comes back is served again. */
@@ -193,17 +193,64 @@ steady_consumer(void *arg)
 	return NULL;
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * No sync growth: only the control thread may grow, and it grows ahead of need: a consumer
+ * takes 500 mbufs between two ticks, and the pool never runs dry. Driven by the fake
+ * clock, a tick per step: what the control thread does at each tick, not how fast.
+ */
+static void
+test_the_control_thread_grows_ahead_at_each_tick(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+	struct tide_pool_stats st;
+	unsigned int got = 0, n = 20000, failed = 0;
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+
+	tide_test_clock_fake();
+	pool_params(&p, "tp_ahead_fake", 2 * MB, 2 * MB, 128 * MB, 0);
+	p.low_watermark = 2000;
+	p.reap_period_ms = 0;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW;
+	mp = make_pool_p(&p);
+	pool_advance(mp, 1 * MS);
+	while (got < n) {
+		if (rte_pktmbuf_alloc_bulk(mp, &m[got], 500) != 0)
+			failed++;
+		else
+			got += 500;
+		pool_advance(mp, 1 * MS);
+		if (failed > 0)
+			break;
+	}
+	st = pstats(mp);
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(got, n);
+	CU_ASSERT_EQUAL(st.deq_refused, 0);
+	CU_ASSERT(st.nb_blocks > 20);
+	CU_ASSERT_EQUAL(st.grows_ahead, st.nb_blocks - 1);
+	CU_ASSERT_EQUAL(st.grows_sync, 0);
+	CU_ASSERT(st.nb_free >= 2000);
+	rte_pktmbuf_free_bulk(m, got);
+	free(m);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+#endif
+
 static void
 test_growth_ahead_of_need_before_the_pool_runs_dry(void)
 {
-	/* No sync growth: only the control thread may grow, and it must do so in time. The
-	 * watermark (two blocks) leaves 50 ms of slack for a busy machine's scheduler.
+	/* End to end on the real clock. No sync growth: only the control thread may grow,
+	 * and it must do so in time. The watermark (four blocks) leaves 100 ms of slack for
+	 * a busy machine's scheduler.
 	 */
 	struct tide_pool_params p;
 	struct rte_mempool *mp;
 
 	pool_params(&p, "tp_ahead", 2 * MB, 2 * MB, 128 * MB, 0);
-	p.low_watermark = 2000;
+	p.low_watermark = 4000;
 	p.flags = TIDE_POOL_F_NO_SYNC_GROW;
 	mp = make_pool_p(&p);
 	struct steady s = { .mp = mp, .n = 20000, .period_ns = 25000 };
@@ -218,7 +265,7 @@ test_growth_ahead_of_need_before_the_pool_runs_dry(void)
 	printf("\n    40k mbufs/s for 0.5 s: %u failed, %u blocks, %" PRIu64 " grown ahead ",
 		s.failed, st.nb_blocks, st.grows_ahead);
 	CU_ASSERT_EQUAL(s.failed, 0);
-	CU_ASSERT_EQUAL(st.alloc_fails, 0);
+	CU_ASSERT_EQUAL(st.deq_refused, 0);
 	CU_ASSERT(st.grows_ahead >= 1);
 	CU_ASSERT_EQUAL(st.grows_sync, 0);
 	for (i = 0; i < s.n; i++)
@@ -346,7 +393,7 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 	CU_ASSERT_EQUAL(got, n);
 	CU_ASSERT_EQUAL(st.nb_blocks, 1);
 	CU_ASSERT(st.grow_fails >= 1);
-	CU_ASSERT(st.alloc_fails >= 1);
+	CU_ASSERT(st.deq_refused >= 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot add a block"));
 	free(log);
 	/* Still serving: a freed mbuf is allocated again, intact. */
@@ -368,6 +415,177 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+/* The errors of tide_pool_create() and tide_pool_grow() that tide_pool.h lists, each from
+ * the cause it names (the bad parameters have their own test).
+ */
+static void
+test_each_documented_error_of_creation_and_growth(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	pool_params(&p, "tp_errno", 2 * MB, 2 * MB, 16 * MB, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 1);
+	expect_refused(create_pool, &p, ENOMEM, "no hugepages for the base");
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	/* No other pool exists: creating this one must start the control thread. */
+	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 1);
+	expect_refused(create_pool, &p, EAGAIN, "no control thread");
+	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 0);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_errno"));
+	/* Nothing of the failed attempts is left: the same pool is created now. */
+	mp = make_pool_p(&p);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 1);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), -ENOMEM);
+	CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 0), 0);
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL(tide_pool_reap(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	tide_pool_free(mp);
+}
+#endif
+
+#ifdef TIDE_FAULT_INJECTION
+static unsigned int
+count_lines(const char *log, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = log; (p = strstr(p, what)) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Tick @p mp by 10 ms steps until its control thread has failed to grow once more. */
+static void
+until_next_grow_failure(struct rte_mempool *mp)
+{
+	uint64_t fails = pstats(mp).grow_fails;
+
+	for (int i = 0; i < 300 && pstats(mp).grow_fails == fails; i++)
+		pool_advance(mp, 10 * MS);
+	CU_ASSERT(pstats(mp).grow_fails > fails);
+}
+
+/*
+ * Hugepages exhausted: the control thread's attempts slow down (2 ticks, 4, 8, ... up to
+ * a second apart) instead of one per tick, every one counted, one log line a second; when
+ * hugepages are back it grows again at its next probe, at most a second later, or at its
+ * next tick once a block is given back in the process. Driven by the fake clock: a tick
+ * per 10 ms step, whatever the machine's speed.
+ */
+static void
+test_growth_backs_off_while_hugepages_are_exhausted(void)
+{
+	struct rte_mempool *mp, *other;
+	struct rte_mbuf **m;
+	struct tide_pool_params p;
+	struct tide_pool_stats st;
+	unsigned int steps, n;
+	char *log;
+
+	tide_test_clock_fake();
+	/* A pool with a block it can give back later (reaped by hand). */
+	pool_params(&p, "tp_boff_o", 2 * MB, 2 * MB, 16 * MB, 0);
+	p.reap_period_ms = 0;
+	p.idle_ms = 1;
+	other = make_pool_p(&p);
+	CU_ASSERT_EQUAL(tide_pool_grow(other, 1), 1);
+	/* One that wants 3 blocks at once, grown by the control thread alone. */
+	pool_params(&p, "tp_boff", 2 * MB, 2 * MB, 64 * MB, 0);
+	p.low_watermark = 2500;
+	p.reap_period_ms = 0;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW | TIDE_POOL_F_NO_PREDICT;
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 1, UINT32_MAX); /* the base passes */
+	tide_test_log_begin();
+	mp = make_pool_p(&p);
+	for (steps = 0; steps < 300; steps++)
+		pool_advance(mp, 10 * MS);
+	log = tide_test_log_end();
+	st = pstats(mp);
+	printf("\n    3 s of 10 ms ticks without hugepages: %" PRIu64 " attempts, %u log "
+		"line(s), next in %u ms ", st.grow_fails, count_lines(log, "cannot add a block"),
+		st.grow_backoff_ms);
+	/* One attempt per tick would be 300. */
+	CU_ASSERT(st.grow_fails >= 5 && st.grow_fails <= 20);
+	CU_ASSERT_EQUAL(st.nb_blocks, 1);
+	CU_ASSERT(st.grow_backoff_ms > 0 && st.grow_backoff_ms <= TIDE_POOL_GROW_BACKOFF_MAX_MS);
+	CU_ASSERT(count_lines(log, "cannot add a block") >= 1);
+	CU_ASSERT(count_lines(log, "cannot add a block") <= 4);
+	free(log);
+
+	/* Hugepages back, nothing given back in the process: the probe a second after the
+	 * last failure grows it.
+	 */
+	until_next_grow_failure(mp);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	for (steps = 0; steps < 300 && pstats(mp).nb_blocks == 1; steps++)
+		pool_advance(mp, 10 * MS);
+	printf("grew again %u ms after hugepages came back ", steps * 10);
+	CU_ASSERT(steps >= 90 && steps <= 101);
+	/* The probe added one block; the next tick adds what the watermark still needs. */
+	pool_advance(mp, 10 * MS);
+	CU_ASSERT(pstats(mp).nb_free >= 2500);
+	CU_ASSERT_EQUAL(pstats(mp).grow_backoff_ms, 0);
+
+	/* Short of mbufs again, without hugepages: back off to the bound again. */
+	n = 2000;
+	m = calloc(n, sizeof(*m));
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, UINT32_MAX);
+	for (steps = 0; steps < 300; steps++)
+		pool_advance(mp, 10 * MS);
+	until_next_grow_failure(mp);
+	CU_ASSERT(pstats(mp).grow_backoff_ms > 500);
+	/* Another pool gives a block back: the next tick grows, the wait notwithstanding. */
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	n = pstats(mp).nb_blocks;
+	CU_ASSERT_EQUAL(tide_pool_reap(other), 1);
+	pool_advance(mp, 10 * MS);
+	CU_ASSERT(pstats(mp).nb_blocks > n);
+	rte_pktmbuf_free_bulk(m, 2000);
+	free(m);
+	tide_pool_free(mp);
+	tide_pool_free(other);
+	tide_test_clock_real();
+}
+#endif
+
+/* ENOSPC: the directory of pools holds TIDE_POOL_MAX_POOLS; a freed pool makes room. */
+static void
+test_the_directory_refuses_a_pool_past_its_size(void)
+{
+	struct rte_mempool **mp = calloc(TIDE_POOL_MAX_POOLS + 1, sizeof(*mp));
+	struct tide_pool_params p;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned int n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	for (; n <= TIDE_POOL_MAX_POOLS; n++) {
+		snprintf(name, sizeof(name), "tp_dir%u", n);
+		pool_params(&p, name, 2 * MB, 2 * MB, 2 * MB, 0);
+		mp[n] = tide_pool_create(&p);
+		if (mp[n] == NULL)
+			break;
+	}
+	CU_ASSERT_EQUAL(n, TIDE_POOL_MAX_POOLS);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup(name));
+	if (n > 0) {
+		tide_pool_free(mp[--n]);
+		mp[n] = tide_pool_create(&p);
+		CU_ASSERT_PTR_NOT_NULL(mp[n]);
+		if (mp[n] != NULL)
+			n++;
+	}
+	while (n > 0)
+		tide_pool_free(mp[--n]);
+	free(mp);
+}
+
 /* ---- telemetry, through the same socket dpdk-telemetry.py uses ---- */
 
 static void
@@ -385,9 +603,42 @@ test_telemetry_lists_and_describes_pools(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"bytes\":2097152,"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"grows_sync\":0,"));
 	free(out);
-	out = telemetry_query("/tide/pool/info,nosuchpool");
-	CU_ASSERT_PTR_NULL(strstr(out, "\"name\""));
+	tide_pool_free(mp);
+}
+
+/* A request telemetry cannot answer: {"error": reason}, as a client shows it. */
+static void
+expect_tel_error(const char *cmd, const char *reason)
+{
+	char *out = telemetry_query(cmd), want[256], name[64];
+	const char *got = out != NULL ? out : "(no reply)";
+
+	snprintf(name, sizeof(name), "%s", cmd);
+	name[strcspn(name, ",")] = '\0';
+	snprintf(want, sizeof(want), "{\"%s\":{\"error\":\"%s\"}}", name, reason);
+	if (strcmp(got, want) != 0)
+		printf("\n    %s: %s, expected %s ", cmd, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
 	free(out);
+}
+
+static void
+test_telemetry_answers_a_bad_request_with_a_reason(void)
+{
+	struct rte_mempool *mp = make_pool("tp_telbad", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	char reason[64];
+
+	expect_tel_error("/tide/pool/info,nosuchpool", "no elastic pool named nosuchpool");
+	expect_tel_error("/tide/pool/info", "missing parameter: a pool name (/tide/pool/list "
+		"lists them)");
+	expect_tel_error("/tide/pool/info,", "missing parameter: a pool name (/tide/pool/list "
+		"lists them)");
+	snprintf(reason, sizeof(reason), "pool name longer than %d characters",
+		(int)RTE_MEMPOOL_NAMESIZE - 1);
+	expect_tel_error("/tide/pool/info,a_name_that_is_much_too_long_for_dpdk", reason);
+	expect_tel_error("/tide/pool/list,tp_telbad", "this command takes no parameters");
+	/* A mempool that is not elastic is not an elastic pool either. */
+	expect_tel_error("/tide/pool/info,MP_nothing", "no elastic pool named MP_nothing");
 	tide_pool_free(mp);
 }
 
@@ -459,13 +710,20 @@ register_tests(void)
 	CU_ADD_TEST(s, test_allocating_past_the_base_grows_block_by_block);
 	CU_ADD_TEST(s, test_allocation_prefers_the_oldest_block);
 	CU_ADD_TEST(s, test_the_wall_stops_growth_and_the_pool_keeps_serving);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_the_control_thread_grows_ahead_at_each_tick);
+#endif
 	CU_ADD_TEST(s, test_growth_ahead_of_need_before_the_pool_runs_dry);
 	CU_ADD_TEST(s, test_mbufs_of_a_new_block_are_initialised);
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
+	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);
+	CU_ADD_TEST(s, test_growth_backs_off_while_hugepages_are_exhausted);
 #endif
+	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
+	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);
 	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);
 	CU_ADD_TEST(s, test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing);
 	return 0;

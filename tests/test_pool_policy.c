@@ -2,6 +2,8 @@
 
 /* The growth and reap policies, without EAL, on a fake clock. */
 
+#include <rte_common.h>
+
 #include "pool_policy.h"
 #include "reap_policy.h"
 #include "test_common.h"
@@ -184,6 +186,135 @@ test_a_clock_that_stands_still_or_goes_back_is_harmless(void)
 	CU_ASSERT_EQUAL(tide_grow_target(&pol, &st), 7800);
 }
 
+/* ---- back-off while growth fails (hugepages exhausted) ---- */
+
+/*
+ * One tick of a pool that always wants 3 blocks: if the policy says grow, the mechanism
+ * tries and, while @p fail, fails. Returns the blocks decided.
+ */
+static uint32_t
+tick_failing(const struct tide_grow_policy *pol, struct tide_grow_state *st, uint64_t now,
+	uint64_t gen, bool fail)
+{
+	struct tide_grow_input in = {
+		.now_ns = now, .nb_free = 0, .nb_objs = 1000, .room_blocks = 100, .mem_gen = gen,
+	};
+	uint32_t blocks = tide_grow_decide(pol, st, &in);
+
+	if (blocks > 0 && fail)
+		tide_grow_failed(pol, st, now, gen);
+	else if (blocks > 0)
+		tide_grow_succeeded(st);
+	return blocks;
+}
+
+static void
+test_failed_growth_backs_off_exponentially_up_to_a_bound(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+	uint64_t tries[64], t;
+	unsigned int n = 0;
+
+	pol.low_watermark = 2500;
+	/* 10 s of 1 ms ticks, every attempt failing: the attempts, not every tick. */
+	for (t = 0; t < 10000; t++)
+		if (tick_failing(&pol, &st, t * MS, 0, true) > 0 && n < RTE_DIM(tries))
+			tries[n++] = t;
+	/* At 0, then 2, 4, 8, ... 512 ticks later (10 attempts in about 1 s), then once a
+	 * second: about 19 in 10 s, not 10000.
+	 */
+	CU_ASSERT(n >= 15 && n <= 21);
+	CU_ASSERT_EQUAL(tries[0], 0);
+	CU_ASSERT_EQUAL(tries[1] - tries[0], 2);
+	CU_ASSERT_EQUAL(tries[2] - tries[1], 4);
+	CU_ASSERT_EQUAL(tries[3] - tries[2], 8);
+	for (unsigned int i = 1; i < n; i++)
+		CU_ASSERT(tries[i] - tries[i - 1] <= TIDE_GROW_BACKOFF_MAX_NS / MS);
+	CU_ASSERT_EQUAL(tries[n - 1] - tries[n - 2], TIDE_GROW_BACKOFF_MAX_NS / MS);
+	CU_ASSERT_EQUAL(st.fails, n);
+	CU_ASSERT(tide_grow_backoff_left(&st, (tries[n - 1] + 1) * MS) > 0);
+	CU_ASSERT(tide_grow_backoff_left(&st, (tries[n - 1] + 1000) * MS) == 0);
+}
+
+static void
+test_a_probe_at_the_end_of_a_wait_adds_one_block(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+
+	pol.low_watermark = 2500;
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, 0, 0, true), 3);
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, 1 * MS, 0, true), 0);
+	/* The wait is over: one block, to see whether memory is back. */
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, 2 * MS, 0, false), 1);
+	/* It was: the policy grows as usual from the next tick. */
+	CU_ASSERT_EQUAL(st.fails, 0);
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, 3 * MS, 0, false), 3);
+}
+
+static void
+test_memory_given_back_ends_the_wait_at_the_next_tick(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+	uint64_t t = 0;
+
+	pol.low_watermark = 2500;
+	/* Back off up to the bound. */
+	for (; t < 3000; t++)
+		tick_failing(&pol, &st, t * MS, 7, true);
+	CU_ASSERT(tide_grow_backoff_left(&st, t * MS) > 0);
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, t * MS, 7, true), 0);
+	/* A block was reaped somewhere in the process: try at once, as usual. */
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, ++t * MS, 8, false), 3);
+	CU_ASSERT_EQUAL(st.fails, 0);
+}
+
+static void
+test_a_growth_elsewhere_ends_the_backoff(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+	uint64_t t = 0;
+
+	pol.low_watermark = 2500;
+	for (; t < 3000; t++)
+		tick_failing(&pol, &st, t * MS, 0, true);
+	CU_ASSERT(st.fails > 10);
+	/* A failing allocation's own growth got a block: memory is back. */
+	CU_ASSERT(tide_grow_succeeded(&st) > 10);
+	CU_ASSERT_EQUAL(tide_grow_backoff_left(&st, t * MS), 0);
+	CU_ASSERT_EQUAL(tick_failing(&pol, &st, t * MS, 0, false), 3);
+	/* Nothing to end: 0 failures. */
+	CU_ASSERT_EQUAL(tide_grow_succeeded(&st), 0);
+}
+
+static void
+test_no_growth_needed_leaves_the_backoff_alone(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+	struct tide_grow_input in = {
+		.now_ns = 0, .nb_free = 0, .nb_objs = 1000, .room_blocks = 100,
+	};
+
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 1);
+	tide_grow_failed(&pol, &st, 0, 0);
+	/* Enough free objects (mbufs came back): no attempt, still backing off. */
+	in.now_ns = 10 * MS;
+	in.nb_free = 1000;
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 0);
+	CU_ASSERT_EQUAL(st.fails, 1);
+	/* At the wall: nothing either. */
+	in.nb_free = 0;
+	in.room_blocks = 0;
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 0);
+	/* Needed again, the wait long over: a probe. */
+	in.room_blocks = 100;
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 1);
+}
+
 /* ---- reaping ---- */
 
 #define IDLE (500 * MS)
@@ -334,6 +465,11 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_target_decays_after_the_burst);
 	CU_ADD_TEST(s, test_measured_grow_latency_sets_the_horizon);
 	CU_ADD_TEST(s, test_a_clock_that_stands_still_or_goes_back_is_harmless);
+	CU_ADD_TEST(s, test_failed_growth_backs_off_exponentially_up_to_a_bound);
+	CU_ADD_TEST(s, test_a_probe_at_the_end_of_a_wait_adds_one_block);
+	CU_ADD_TEST(s, test_memory_given_back_ends_the_wait_at_the_next_tick);
+	CU_ADD_TEST(s, test_a_growth_elsewhere_ends_the_backoff);
+	CU_ADD_TEST(s, test_no_growth_needed_leaves_the_backoff_alone);
 	return 0;
 }
 

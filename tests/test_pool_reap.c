@@ -41,8 +41,11 @@ manual_pool(const char *name, unsigned int cache, unsigned int idle_ms)
 static void
 test_reap_rule_newest_only_and_headroom_kept(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_rule", 0, 30);
+	struct rte_mempool *mp;
 	struct rte_mbuf *one;
+
+	tide_test_clock_fake();
+	mp = manual_pool("tr_rule", 0, 30);
 
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 4), 4);
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 5);
@@ -51,7 +54,7 @@ test_reap_rule_newest_only_and_headroom_kept(void)
 
 	/* One mbuf out in block 2. */
 	one = hold_one_in_block(mp, 2);
-	tide_test_sleep_us(40 * 1000);
+	tide_test_clock_pass(40 * MS);
 	/* Blocks 4 and 3 idle: 4 goes. Then 3 is newest but 2 before it is busy: 3 stays, the
 	 * empty headroom.
 	 */
@@ -63,7 +66,7 @@ test_reap_rule_newest_only_and_headroom_kept(void)
 	/* The mbuf comes back: block 2 was busy in this interval, so not idle yet. */
 	rte_pktmbuf_free(one);
 	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
-	tide_test_sleep_us(40 * 1000);
+	tide_test_clock_pass(40 * MS);
 	/* All idle now: back down to the base, never below it. */
 	CU_ASSERT_EQUAL(tide_pool_reap(mp), 3);
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
@@ -71,24 +74,28 @@ test_reap_rule_newest_only_and_headroom_kept(void)
 	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
 	CU_ASSERT_EQUAL(pstats(mp).reaps, 4);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 static void
 test_reap_gives_hugepages_back_to_the_os(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_hp", 0, 10);
+	struct rte_mempool *mp;
 	long hp0, hp_grown, hp_reaped;
 
+	tide_test_clock_fake();
+	mp = manual_pool("tr_hp", 0, 10);
 	hp0 = tide_test_hugepages_held();
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 6), 6);
 	hp_grown = tide_test_hugepages_held();
-	tide_test_sleep_us(20 * 1000);
+	tide_test_clock_pass(20 * MS);
 	CU_ASSERT_EQUAL(tide_pool_reap(mp), 6);
 	hp_reaped = tide_test_hugepages_held();
 	printf("\n    hugepages held %ld -> grown %ld -> reaped %ld ", hp0, hp_grown, hp_reaped);
 	CU_ASSERT_EQUAL(hp_grown - hp0, 6);
 	CU_ASSERT_EQUAL(hp_reaped, hp0);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 /* ---- back to the base after traffic stops and the lcores hand back their caches ---- */
@@ -97,6 +104,7 @@ struct burst_ctx {
 	struct rte_mempool *mp;
 	unsigned int n;
 	volatile int phase; /* 1: hold n mbufs, 2: free them, 3: flush the cache and stop */
+	volatile bool holding; /* the worker holds its n mbufs */
 	volatile int done[RTE_MAX_LCORE];
 };
 
@@ -107,9 +115,12 @@ burst_lcore(void *arg)
 	struct rte_mbuf **m = calloc(c->n, sizeof(*m));
 	unsigned int lc = rte_lcore_id(), got = 0;
 
-	while (c->phase < 2)
+	while (c->phase < 2) {
 		if (got < c->n && rte_pktmbuf_alloc_bulk(c->mp, &m[got], 32) == 0)
 			got += 32;
+		if (got >= c->n)
+			c->holding = true;
+	}
 	rte_pktmbuf_free_bulk(m, got);
 	/* Churn a little: the cache refills from the oldest blocks. */
 	for (int i = 0; i < 1000; i++) {
@@ -132,6 +143,12 @@ back_to_base(void *arg)
 	return pstats(arg).nb_blocks == 1;
 }
 
+static bool
+worker_holding(void *arg)
+{
+	return ((struct burst_ctx *)arg)->holding;
+}
+
 static void
 test_pool_returns_to_base_after_traffic_and_cache_flush(void)
 {
@@ -147,14 +164,14 @@ test_pool_returns_to_base_after_traffic_and_cache_flush(void)
 	CU_ASSERT_FATAL(worker >= 0);
 	c.phase = 1;
 	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(burst_lcore, &c, worker), 0);
-	tide_test_sleep_us(300 * 1000);
+	CU_ASSERT_TRUE(tide_test_wait(worker_holding, &c, 20000));
 	st = pstats(c.mp);
 	CU_ASSERT(st.nb_blocks > 4);
 	c.phase = 2;
 	tide_test_sleep_us(100 * 1000);
 	c.phase = 3;
 	rte_eal_wait_lcore(worker);
-	CU_ASSERT_TRUE(tide_test_wait(back_to_base, c.mp, 3000));
+	CU_ASSERT_TRUE(tide_test_wait(back_to_base, c.mp, 10000));
 	st = pstats(c.mp);
 	printf("\n    grew to %" PRIu64 " ahead + %" PRIu64 " sync, reaped %" PRIu64
 		", now %u block(s), %" PRIu64 " MB ", st.grows_ahead, st.grows_sync, st.reaps,
@@ -179,7 +196,7 @@ one_out_in_newest(struct rte_mempool *mp)
 static void
 expect_no_reap(struct rte_mempool *mp, const char *what)
 {
-	tide_test_sleep_us(30 * 1000);
+	tide_test_clock_pass(30 * MS);
 	if (tide_pool_reap(mp) != 0)
 		printf("\n    reaped with an mbuf %s ", what);
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 3);
@@ -188,24 +205,33 @@ expect_no_reap(struct rte_mempool *mp, const char *what)
 static void
 test_no_reap_while_an_mbuf_is_allocated(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_out", 0, 10);
-	struct rte_mbuf *one = one_out_in_newest(mp);
+	struct rte_mempool *mp;
+	struct rte_mbuf *one;
 
+	tide_test_clock_fake();
+	mp = manual_pool("tr_out", 0, 10);
+	one = one_out_in_newest(mp);
 	expect_no_reap(mp, "allocated");
 	rte_pktmbuf_free(one);
-	tide_test_sleep_us(30 * 1000);
-	tide_pool_reap(mp); /* this interval saw it out */
-	tide_test_sleep_us(30 * 1000);
+	tide_test_clock_pass(30 * MS);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0); /* this interval saw it out */
+	tide_test_clock_pass(30 * MS);
 	CU_ASSERT(tide_pool_reap(mp) >= 1);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 static void
 test_no_reap_while_an_mbuf_is_in_an_lcore_cache(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_cache", 64, 10);
-	struct rte_mbuf *one = one_out_in_newest(mp);
-	struct rte_mempool_cache *cache = rte_mempool_default_cache(mp, rte_lcore_id());
+	struct rte_mempool_cache *cache;
+	struct rte_mempool *mp;
+	struct rte_mbuf *one;
+
+	tide_test_clock_fake();
+	mp = manual_pool("tr_cache", 64, 10);
+	one = one_out_in_newest(mp);
+	cache = rte_mempool_default_cache(mp, rte_lcore_id());
 
 	/* Freed on this lcore: it sits in the cache, out of the driver's lists. */
 	rte_pktmbuf_free(one);
@@ -214,9 +240,10 @@ test_no_reap_while_an_mbuf_is_in_an_lcore_cache(void)
 	tide_pool_cache_flush(mp);
 	CU_ASSERT_EQUAL(cache->len, 0);
 	tide_pool_reap(mp);
-	tide_test_sleep_us(30 * 1000);
+	tide_test_clock_pass(30 * MS);
 	CU_ASSERT(tide_pool_reap(mp) >= 1);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 #ifdef TIDE_FAULT_INJECTION
@@ -367,14 +394,16 @@ test_a_block_held_for_long_ranks_as_old(void)
 static void
 test_no_reap_while_an_mbuf_is_in_a_nic_ring(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_ring", 0, 10);
-	struct rte_mbuf *one = one_out_in_newest(mp);
 	struct rte_ring *r = rte_ring_create("tr_txring", 64, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
 	struct rte_eth_conf conf = { 0 };
-	struct rte_mbuf *back;
+	struct rte_mbuf *back, *one;
+	struct rte_mempool *mp;
 	int port;
 
+	tide_test_clock_fake();
+	mp = manual_pool("tr_ring", 0, 10);
+	one = one_out_in_newest(mp);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	port = rte_eth_from_ring(r);
 	CU_ASSERT_FATAL(port >= 0);
@@ -392,15 +421,20 @@ test_no_reap_while_an_mbuf_is_in_a_nic_ring(void)
 	rte_eth_dev_close(port);
 	rte_ring_free(r);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 static void
 test_no_reap_while_a_clone_references_an_mbuf(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_clone", 0, 10);
-	struct rte_mempool *other = make_pool("tr_clone_o", 2 * MB, 2 * MB, 16 * MB, 0, 0);
-	struct rte_mbuf *one = one_out_in_newest(mp);
-	struct rte_mbuf *clone = rte_pktmbuf_clone(one, other);
+	struct rte_mempool *mp, *other;
+	struct rte_mbuf *one, *clone;
+
+	tide_test_clock_fake();
+	mp = manual_pool("tr_clone", 0, 10);
+	other = make_pool("tr_clone_o", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	one = one_out_in_newest(mp);
+	clone = rte_pktmbuf_clone(one, other);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clone);
 	/* The owner lets go; the clone still holds its data, so the mbuf stays out. */
@@ -408,20 +442,25 @@ test_no_reap_while_a_clone_references_an_mbuf(void)
 	expect_no_reap(mp, "referenced by a clone");
 	rte_pktmbuf_free(clone);
 	tide_pool_reap(mp);
-	tide_test_sleep_us(30 * 1000);
+	tide_test_clock_pass(30 * MS);
 	CU_ASSERT(tide_pool_reap(mp) >= 1);
 	tide_pool_free(other);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 static void
 test_no_reap_while_an_mbuf_is_a_message_in_an_exchange(void)
 {
-	struct rte_mempool *mp = manual_pool("tr_msg", 0, 10);
-	struct rte_mbuf *one = one_out_in_newest(mp), *back = NULL;
 	struct tide_xchg_params xp = { .name = "tr_msg_x", .type = TIDE_XCHG_FIFO, .size = 16,
 		.socket_id = SOCKET_ID_ANY };
+	struct rte_mbuf *one, *back = NULL;
+	struct rte_mempool *mp;
 	struct tide_xchg *x;
+
+	tide_test_clock_fake();
+	mp = manual_pool("tr_msg", 0, 10);
+	one = one_out_in_newest(mp);
 
 	CU_ASSERT_EQUAL_FATAL(tide_msg_init(NULL), 0);
 	x = tide_xchg_create(&xp);
@@ -434,10 +473,11 @@ test_no_reap_while_an_mbuf_is_a_message_in_an_exchange(void)
 	expect_no_reap(mp, "held as a message");
 	tide_msg_release(back);
 	tide_pool_reap(mp);
-	tide_test_sleep_us(30 * 1000);
+	tide_test_clock_pass(30 * MS);
 	CU_ASSERT(tide_pool_reap(mp) >= 1);
 	tide_xchg_free(x);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
 
 /* ---- stress: the reaper at 1 ms while 2 lcores and a thread allocate and free ---- */

@@ -40,10 +40,15 @@ expect_class(const struct tide_pool_set *s, uint32_t size, int k)
 {
 	struct rte_mbuf *m;
 
+	rte_errno = 0;
 	CU_ASSERT_EQUAL(tide_pool_set_class(s, size), k);
+	if (k < 0)
+		CU_ASSERT_EQUAL(rte_errno, -k);
 	m = tide_pool_set_alloc(s, size);
 	if (k < 0) {
 		CU_ASSERT_PTR_NULL(m);
+		CU_ASSERT_PTR_NULL(tide_pool_set_pool(s, size));
+		CU_ASSERT_EQUAL(rte_errno, ERANGE);
 		return;
 	}
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -72,8 +77,8 @@ test_class_choice_at_every_boundary(void)
 		if (k + 1 < 5)
 			expect_class(s, top + 1, (int)k + 1);
 	}
-	expect_class(s, 32769, -1);
-	expect_class(s, UINT32_MAX, -1);
+	expect_class(s, 32769, -ERANGE);
+	expect_class(s, UINT32_MAX, -ERANGE);
 	CU_ASSERT_PTR_NULL(tide_pool_set_pool(s, 40000));
 	CU_ASSERT_PTR_EQUAL(tide_pool_set_pool(s, 3000), s->pools[1]);
 	tide_pool_set_free(s);
@@ -82,11 +87,14 @@ test_class_choice_at_every_boundary(void)
 static void
 test_classes_grow_under_one_shared_wall(void)
 {
-	/* 3 classes, 2 MB bases: 6 MB held at creation, wall 12 MB: 3 blocks to share. */
-	struct tide_pool_set *s = make_set("ts_wall", 3, 12 * MB);
 	struct rte_mbuf **m = calloc(16384, sizeof(*m));
 	struct tide_pool_stats st0, st1;
+	struct tide_pool_set *s;
 	unsigned int n = 0;
+
+	/* 3 classes, 2 MB bases: 6 MB held at creation, wall 12 MB: 3 blocks to share. */
+	tide_test_clock_fake();
+	s = make_set("ts_wall", 3, 12 * MB);
 
 	CU_ASSERT_EQUAL(pstats(s->pools[0]).wall_held, 6 * MB);
 	/* Class 0 takes everything it can: the shared wall stops it at 12 MB in all. */
@@ -106,33 +114,38 @@ test_classes_grow_under_one_shared_wall(void)
 	 */
 	rte_pktmbuf_free_bulk(m, n);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 0);
-	tide_test_sleep_us(20 * 1000);
+	tide_test_clock_pass(20 * MS);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 3);
 	CU_ASSERT_EQUAL(pstats(s->pools[1]).wall_held, 6 * MB);
 	CU_ASSERT_EQUAL(tide_pool_grow(s->pools[1], 1), 1);
 	CU_ASSERT_EQUAL(pstats(s->pools[2]).wall_held, 8 * MB);
 	free(m);
 	tide_pool_set_free(s);
+	tide_test_clock_real();
 }
 
 static void
 test_classes_reap_on_their_own(void)
 {
-	struct tide_pool_set *s = make_set("ts_reap", 3, 64 * MB);
+	struct tide_pool_set *s;
 	struct rte_mbuf *busy;
+
+	tide_test_clock_fake();
+	s = make_set("ts_reap", 3, 64 * MB);
 
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(s->pools[0], 2), 2);
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(s->pools[2], 2), 2);
 	/* Class 0's newest block stays busy; class 2 is idle. */
 	busy = hold_one_in_block(s->pools[0], 2);
 	tide_pool_reap(s->pools[0]);
-	tide_test_sleep_us(20 * 1000);
+	tide_test_clock_pass(20 * MS);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[2]), 2);
 	CU_ASSERT_EQUAL(tide_pool_reap(s->pools[0]), 0);
 	CU_ASSERT_EQUAL(pstats(s->pools[0]).nb_blocks, 3);
 	CU_ASSERT_EQUAL(pstats(s->pools[2]).nb_blocks, 1);
 	rte_pktmbuf_free(busy);
 	tide_pool_set_free(s);
+	tide_test_clock_real();
 }
 
 static void *
@@ -191,6 +204,35 @@ test_set_telemetry(void)
 	tide_pool_set_free(s);
 }
 
+static void
+expect_tel_error(const char *cmd, const char *want)
+{
+	char *out = telemetry_query(cmd);
+	const char *got = out != NULL ? out : "(no reply)";
+
+	if (strcmp(got, want) != 0)
+		printf("\n    %s: %s, expected %s ", cmd, got, want);
+	CU_ASSERT_STRING_EQUAL(got, want);
+	free(out);
+}
+
+static void
+test_set_telemetry_answers_a_bad_request_with_a_reason(void)
+{
+	char want[128];
+
+	expect_tel_error("/tide/pool_set/info,nosuchset",
+		"{\"/tide/pool_set/info\":{\"error\":\"no pool set named nosuchset\"}}");
+	expect_tel_error("/tide/pool_set/info", "{\"/tide/pool_set/info\":{\"error\":"
+		"\"missing parameter: a pool set name (/tide/pool_set/list lists them)\"}}");
+	/* Class names append "_<k>": a set's name is 3 characters shorter than a pool's. */
+	snprintf(want, sizeof(want), "{\"/tide/pool_set/info\":{\"error\":\"pool set name "
+		"longer than %d characters\"}}", (int)RTE_MEMPOOL_NAMESIZE - 3);
+	expect_tel_error("/tide/pool_set/info,a_set_name_that_is_far_too_long", want);
+	expect_tel_error("/tide/pool_set/list,x",
+		"{\"/tide/pool_set/list\":{\"error\":\"this command takes no parameters\"}}");
+}
+
 static int
 register_tests(void)
 {
@@ -203,6 +245,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_classes_reap_on_their_own);
 	CU_ADD_TEST(s, test_bad_set_parameters_are_refused);
 	CU_ADD_TEST(s, test_set_telemetry);
+	CU_ADD_TEST(s, test_set_telemetry_answers_a_bad_request_with_a_reason);
 	return 0;
 }
 

@@ -68,6 +68,27 @@ in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
 }
 
 void
+pool_wait_ticks(const struct rte_mempool *mp, unsigned int n)
+{
+	uint64_t until = pstats(mp).ticks + n, t0 = tide_test_now_ns();
+
+	while (pstats(mp).ticks < until && tide_test_now_ns() - t0 < 10000 * MS)
+		tide_test_sleep_us(100);
+	CU_ASSERT(pstats(mp).ticks >= until);
+}
+
+void
+pool_advance(const struct rte_mempool *mp, uint64_t ns)
+{
+	uint64_t before = pstats(mp).ticks, t0 = tide_test_now_ns();
+
+	tide_test_clock_advance(ns);
+	while (pstats(mp).ticks == before && tide_test_now_ns() - t0 < 10000 * MS)
+		tide_test_sleep_us(100);
+	CU_ASSERT(pstats(mp).ticks > before);
+}
+
+void
 expect_refused(void *(*create)(const void *p), const void *p, int err, const char *what)
 {
 	char *log;
@@ -174,6 +195,9 @@ stress_churn(struct pool_stress *s, uint64_t me)
 				continue;
 			}
 			stress_mark(s, &held[nheld], n, me, true);
+			for (unsigned int i = 0; s->check != NULL && i < n; i++)
+				if (!s->check(held[nheld + i], s->check_arg))
+					__atomic_fetch_add(&s->check_fails, 1, __ATOMIC_RELAXED);
 			nheld += n;
 		} else if (nheld > 0) {
 			n = RTE_MIN(n, nheld);

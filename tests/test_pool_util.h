@@ -12,6 +12,7 @@
 #include "tide_pool.h"
 
 #define MB (1ull << 20)
+#define MS (1000ull * 1000)
 
 /** Initialise @p p with the defaults but these sizes (other fields to set after). */
 void pool_params(struct tide_pool_params *p, const char *name, size_t base, size_t block,
@@ -54,6 +55,10 @@ struct pool_stress {
 	uint64_t bad_owner;    /* mbufs freed by someone who did not hold them */
 	uint64_t fails;        /* failed bulk allocations */
 	uint64_t ops;
+	/* Optional: checks every mbuf allocated (false counts it in check_fails). */
+	bool (*check)(const struct rte_mbuf *m, void *arg);
+	void *check_arg;
+	uint64_t check_fails;
 };
 
 /** Run the stress for @p ns, then hand every lcore cache back. */
@@ -61,6 +66,16 @@ void pool_stress_run(struct pool_stress *s, uint64_t ns);
 
 /** Mbufs of the pool whose owner mark is not clear (should be 0 after a run). */
 unsigned int pool_stress_dirty(struct rte_mempool *mp);
+
+/**
+ * Move the pool library's clock on by @p ns (the fake clock of tide_test_clock_fake()),
+ * then wait until the control thread has ticked @p mp at least once more (CU_ASSERT when it
+ * does not within 10 s). Without fault injection the clock is real: only the wait.
+ */
+void pool_advance(const struct rte_mempool *mp, uint64_t ns);
+
+/** Wait until the control thread has ticked @p mp @p n more times (at most 10 s). */
+void pool_wait_ticks(const struct rte_mempool *mp, unsigned int n);
 
 /** Send a command to this process's telemetry socket, as dpdk-telemetry.py does; the reply
  *  (caller frees; empty on error). */

@@ -70,15 +70,15 @@ log_len(void)
 }
 
 static bool
-log_has_2(void *arg __rte_unused)
-{
-	return log_len() >= 2;
-}
-
-static bool
 log_has_3(void *arg __rte_unused)
 {
 	return log_len() >= 3;
+}
+
+static bool
+log_has_4(void *arg __rte_unused)
+{
+	return log_len() >= 4;
 }
 
 static void
@@ -93,9 +93,9 @@ test_waiters_are_served_in_fifo_order_without_barging(void)
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, b, 1, 0, log_done, (void *)'B', NULL), 1);
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, c, 1, 0, log_done, (void *)'C', NULL), 1);
 	CU_ASSERT_EQUAL(pstats(mp).waiting, 3);
-	/* One mbuf back: A needs two, and B may not pass A. */
+	/* One mbuf back: A needs two, and B may not pass A, however many ticks pass. */
 	rte_pktmbuf_free(held[--n]);
-	tide_test_sleep_us(20 * 1000);
+	pool_wait_ticks(mp, 3);
 	CU_ASSERT_EQUAL(log_len(), 0);
 	/* A newcomer that one free mbuf would serve queues behind them too. */
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, d, 1, 0, log_done, (void *)'D', NULL), 1);
@@ -108,8 +108,7 @@ test_waiters_are_served_in_fifo_order_without_barging(void)
 	CU_ASSERT_EQUAL(dlog.status[0], 0);
 	CU_ASSERT_EQUAL(pstats(mp).waiting, 1);
 	rte_pktmbuf_free(held[--n]);
-	CU_ASSERT_TRUE(tide_test_wait(log_has_3, NULL, 2000));
-	tide_test_sleep_us(20 * 1000);
+	CU_ASSERT_TRUE(tide_test_wait(log_has_4, NULL, 5000));
 	CU_ASSERT_NSTRING_EQUAL(dlog.order, "ABCD", 4);
 	CU_ASSERT_EQUAL(pstats(mp).waits_served, 4);
 	rte_pktmbuf_free_bulk(a, 2);
@@ -191,6 +190,7 @@ test_a_blocked_caller_is_served_when_mbufs_come_back(void)
 	tide_pool_free(mp);
 }
 
+/* End to end on the real clock: a blocked caller's timeout, with generous bounds. */
 static void
 test_a_blocked_caller_times_out_and_takes_nothing(void)
 {
@@ -198,13 +198,17 @@ test_a_blocked_caller_times_out_and_takes_nothing(void)
 	struct blocker b = { 0 };
 	unsigned int n;
 	struct rte_mempool *mp = full_pool("tw_tmo", held, &n);
+	uint64_t t0;
 	pthread_t t;
 
 	b.mp = mp;
 	b.n = 2;
 	b.timeout_us = 30 * 1000;
+	t0 = tide_test_now_ns();
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, blocker_main, &b), 0);
 	pthread_join(t, NULL);
+	CU_ASSERT(tide_test_now_ns() - t0 >= 30 * MS);
+	CU_ASSERT(tide_test_now_ns() - t0 < 10000 * MS);
 	CU_ASSERT_EQUAL(b.ret, -ETIMEDOUT);
 	CU_ASSERT_EQUAL(b.err, ETIMEDOUT);
 	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
@@ -215,31 +219,77 @@ test_a_blocked_caller_times_out_and_takes_nothing(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * A blocked caller times out at the first tick at or past its deadline, not before:
+ * driven by the fake clock, a tick per 10 ms step.
+ */
+static void
+test_a_blocked_caller_times_out_at_its_deadline(void)
+{
+	struct rte_mbuf *held[MAXM];
+	struct blocker b = { 0 };
+	unsigned int n;
+	struct rte_mempool *mp;
+	pthread_t t;
+
+	tide_test_clock_fake();
+	mp = full_pool("tw_tmo_fake", held, &n);
+	blocker_start(&t, &b, mp, 2, 30 * 1000);
+	pool_advance(mp, 10 * MS);
+	pool_advance(mp, 10 * MS);
+	pool_advance(mp, 9 * MS);
+	/* 29 ms of its 30: still waiting. */
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 1);
+	CU_ASSERT_EQUAL(pstats(mp).waits_timedout, 0);
+	pool_advance(mp, 1 * MS);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(b.ret, -ETIMEDOUT);
+	CU_ASSERT_EQUAL(b.err, ETIMEDOUT);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
+	CU_ASSERT_EQUAL(pstats(mp).waits_timedout, 1);
+	rte_pktmbuf_free_bulk(held, n);
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+
+/* Driven by the fake clock: the deadline passes when the test says, not the machine. */
 static void
 test_an_async_request_times_out_through_its_callback(void)
 {
 	struct rte_mbuf *held[MAXM], *m[2];
 	unsigned int n;
-	struct rte_mempool *mp = full_pool("tw_atmo", held, &n);
+	struct rte_mempool *mp;
 
+	tide_test_clock_fake();
+	mp = full_pool("tw_atmo", held, &n);
 	log_reset();
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 20 * 1000, log_done, (void *)'T',
 		NULL), 1);
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 0, log_done, (void *)'U', NULL), 1);
-	tide_test_sleep_us(60 * 1000);
+	pool_advance(mp, 10 * MS);
+	pool_advance(mp, 9 * MS);
+	CU_ASSERT_EQUAL(log_len(), 0);
+	pool_advance(mp, 1 * MS);
 	CU_ASSERT_EQUAL(log_len(), 1);
 	CU_ASSERT_EQUAL(dlog.order[0], 'T');
 	CU_ASSERT_EQUAL(dlog.status[0], -ETIMEDOUT);
-	/* The one without a deadline still waits, then is served. */
+	/* The one without a deadline still waits, then is served at the next tick. */
+	pool_advance(mp, 1000 * MS);
+	CU_ASSERT_EQUAL(log_len(), 1);
 	rte_pktmbuf_free_bulk(&held[n - 2], 2);
 	n -= 2;
-	CU_ASSERT_TRUE(tide_test_wait(log_has_2, NULL, 2000));
+	pool_advance(mp, 1 * MS);
+	CU_ASSERT_EQUAL(log_len(), 2);
 	CU_ASSERT_EQUAL(dlog.order[1], 'U');
 	CU_ASSERT_EQUAL(dlog.status[1], 0);
 	rte_pktmbuf_free_bulk(m, 2);
 	rte_pktmbuf_free_bulk(held, n);
 	tide_pool_free(mp);
+	tide_test_clock_real();
 }
+#endif
 
 static void
 test_requests_can_be_cancelled(void)
@@ -318,7 +368,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_request_is_served_at_once_when_nobody_waits);
 	CU_ADD_TEST(s, test_a_blocked_caller_is_served_when_mbufs_come_back);
 	CU_ADD_TEST(s, test_a_blocked_caller_times_out_and_takes_nothing);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_blocked_caller_times_out_at_its_deadline);
 	CU_ADD_TEST(s, test_an_async_request_times_out_through_its_callback);
+#endif
 	CU_ADD_TEST(s, test_requests_can_be_cancelled);
 	CU_ADD_TEST(s, test_freeing_the_pool_cancels_whoever_waits);
 	CU_ADD_TEST(s, test_bad_wait_arguments_are_refused);

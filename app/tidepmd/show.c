@@ -39,7 +39,8 @@ show_pool_one(struct tpmd_tel *tel, const char *name)
 
 	snprintf(cmd, sizeof(cmd), "/tide/pool/info,%s", name);
 	p = tpmd_tel_query(tel, cmd);
-	if (p == NULL || p->type != TPMD_JSON_OBJ) {
+	/* No such pool: telemetry answers {"error": why}. */
+	if (p == NULL || p->type != TPMD_JSON_OBJ || tpmd_json_get(p, "error") != NULL) {
 		struct rte_mempool *mp = rte_mempool_lookup(name);
 
 		printf("  No elastic pool named '%s'", name);
@@ -61,11 +62,12 @@ show_pool_one(struct tpmd_tel *tel, const char *name)
 		tpmd_json_u64(p, "cached"), tpmd_json_u64(p, "free"), tpmd_json_u64(p, "objs"),
 		tpmd_json_u64(p, "target_free"));
 	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead of need, %" PRIu64 " inside an "
-		"allocation), fails %" PRIu64 ", wall hits %" PRIu64 ", alloc fails %" PRIu64 "\n",
+		"allocation; %" PRIu64 " from donors), fails %" PRIu64 ", wall hits %" PRIu64
+		", refused dequeues %" PRIu64 "\n",
 		tpmd_json_u64(p, "grows_ahead") + tpmd_json_u64(p, "grows_sync"),
 		tpmd_json_u64(p, "grows_ahead"), tpmd_json_u64(p, "grows_sync"),
-		tpmd_json_u64(p, "grow_fails"), tpmd_json_u64(p, "wall_hits"),
-		tpmd_json_u64(p, "alloc_fails"));
+		tpmd_json_u64(p, "grows_ext"), tpmd_json_u64(p, "grow_fails"),
+		tpmd_json_u64(p, "wall_hits"), tpmd_json_u64(p, "deq_refused"));
 	printf("  reaps:   %" PRIu64 "; the reaper looks every %" PRIu64 " ms and gives back "
 		"blocks idle %" PRIu64 " ms\n", tpmd_json_u64(p, "reaps"),
 		tpmd_json_u64(p, "reap_period_ms"), tpmd_json_u64(p, "idle_ms"));

@@ -31,6 +31,8 @@ enum tide_fault_site {
 	TIDE_FAULT_THREAD,   /**< starting a thread (zctx agent) */
 	TIDE_FAULT_IOVA,     /**< translating pages to IO addresses (zctx) */
 	TIDE_FAULT_FD,       /**< creating a file descriptor (eventfd, zctx): EMFILE */
+	TIDE_FAULT_NUMA,     /**< a block's pages read back on another NUMA node (pool) */
+	TIDE_FAULT_CTL_THREAD, /**< starting the pool library's control thread */
 	TIDE_FAULT_SITES
 };
 

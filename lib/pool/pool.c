@@ -22,14 +22,11 @@
 #include <rte_memory.h>
 
 #include "pool_private.h"
+#include "tide_config.h"
 #include "tide_mempool.h"
 
 RTE_LOG_REGISTER(tide_pool_logtype, tide.pool, NOTICE);
 
-#define POOL_DEFAULT_CACHE 256
-#define POOL_DEFAULT_BASE (8u << 20)
-#define POOL_DEFAULT_BLOCK (8u << 20)
-#define POOL_DEFAULT_WALL (256u << 20)
 /* A block larger than this is a mistake, not a plan. */
 #define POOL_MAX_BLOCK (1ull << 32)
 
@@ -92,10 +89,10 @@ tide_pool_params_init(struct tide_pool_params *p, const char *name)
 	p->name = name;
 	p->socket_id = SOCKET_ID_ANY;
 	p->data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE;
-	p->cache_size = POOL_DEFAULT_CACHE;
-	p->base_bytes = POOL_DEFAULT_BASE;
-	p->block_bytes = POOL_DEFAULT_BLOCK;
-	p->wall_bytes = POOL_DEFAULT_WALL;
+	p->cache_size = TIDE_POOL_DEFAULT_CACHE;
+	p->base_bytes = TIDE_POOL_DEFAULT_BASE_BYTES;
+	p->block_bytes = TIDE_POOL_DEFAULT_BLOCK_BYTES;
+	p->wall_bytes = TIDE_POOL_DEFAULT_WALL_BYTES;
 	p->tick_us = TIDE_POOL_TICK_US_DEFAULT;
 	p->reap_period_ms = TIDE_POOL_REAP_PERIOD_MS_DEFAULT;
 	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;
@@ -134,19 +131,6 @@ pool_page_size(int socket)
 
 static bool pool_event_registered; /* under the registry lock */
 
-static bool
-pool_socket_known(int socket)
-{
-	unsigned int i;
-
-	if (socket == SOCKET_ID_ANY)
-		return true;
-	for (i = 0; i < rte_socket_count(); i++)
-		if (rte_socket_id_by_idx(i) == socket)
-			return true;
-	return false;
-}
-
 static int
 pool_params_check(const struct tide_pool_params *p)
 {
@@ -156,13 +140,18 @@ pool_params_check(const struct tide_pool_params *p)
 		POOL_LOG(ERR, "NULL parameters or empty name");
 		return EINVAL;
 	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		POOL_LOG(ERR, "%s: the primary process creates pools", p->name);
+		return ENOTSUP;
+	}
 	len = strnlen(p->name, RTE_MEMPOOL_NAMESIZE);
 	if (len >= RTE_MEMPOOL_NAMESIZE) {
 		POOL_LOG(ERR, "name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 1);
 		return ENAMETOOLONG;
 	}
-	if (!pool_socket_known(p->socket_id)) {
-		POOL_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
+	if (!pool_numa_node_exists(p->socket_id)) {
+		POOL_LOG(ERR, "%s: socket %d: no such NUMA node (%u socket(s) known)", p->name,
+			p->socket_id, rte_socket_count());
 		return EINVAL;
 	}
 	if (p->block_bytes == 0 || p->block_bytes > POOL_MAX_BLOCK ||
@@ -472,6 +461,7 @@ pool_forget(struct rte_mempool *mp)
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
 	pool_cache_drain_end(tp);
 	pool_wall_give(tp->wall, tp->bytes);
+	pool_mem_back();
 	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
 		tp->grows_ahead + tp->grows_sync, tp->reaps);
 	pool_dealloc(tp);

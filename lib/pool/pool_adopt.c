@@ -27,11 +27,18 @@
 
 #include "pool_private.h"
 #include "pool_profile.h"
+#include "tide_config.h"
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
 
 /* Largest profile file read. */
 #define ADOPT_FILE_MAX (1u << 20)
+
+/* An adopted pool's built-in timing is an elastic pool's default timing. */
+_Static_assert(TIDE_POOL_PROFILE_REAP_MS == TIDE_POOL_REAP_PERIOD_MS_DEFAULT &&
+	TIDE_POOL_PROFILE_IDLE_MS == TIDE_POOL_IDLE_MS_DEFAULT &&
+	TIDE_POOL_PROFILE_TICK_US == TIDE_POOL_TICK_US_DEFAULT,
+	"config/tide_config.h and tide_pool.h disagree on the default timing");
 
 /* The plan made when the population starts, for the hand-over that ends it (same thread). */
 struct adopt_plan {

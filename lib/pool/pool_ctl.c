@@ -40,6 +40,7 @@ pool_tick_grow(struct tide_pool *tp, uint64_t now)
 		.nb_free = ms.nb_free,
 		.nb_objs = ms.nb_objs,
 		.room_blocks = pool_wall_room(tp),
+		.mem_gen = pool_mem_gen(),
 	};
 	blocks = tide_grow_decide(&tp->grow_pol, &tp->grow_st, &in);
 	__atomic_store_n(&tp->target_free, tide_grow_target(&tp->grow_pol, &tp->grow_st),
@@ -73,6 +74,7 @@ pool_tick(struct tide_pool *tp, uint64_t now)
 		pthread_mutex_unlock(&tp->grow_lock);
 	}
 	pool_waiters_serve(tp, now);
+	__atomic_fetch_add(&tp->ticks, 1, __ATOMIC_RELEASE);
 }
 
 /* Wakes the control thread before its next tick (a secondary waits for growth). */
@@ -168,6 +170,8 @@ pool_ctl_start(void)
 		return 0;
 	if (ctl_wake_cond_init() != 0)
 		return ENOMEM;
+	if (TIDE_FAULT(TIDE_FAULT_CTL_THREAD))
+		return EAGAIN;
 	gen = __atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
 	ret = rte_ctrl_thread_create(&ctl_thread, "tide-ctl", NULL, ctl_main,
 		(void *)(uintptr_t)gen);

@@ -21,7 +21,26 @@
 /* At most one "cannot grow" log line per pool per this many ns. */
 #define POOL_FAIL_LOG_NS (1000ull * 1000 * 1000)
 
+_Static_assert(TIDE_GROW_BACKOFF_MAX_NS == TIDE_POOL_GROW_BACKOFF_MAX_MS * 1000000ull,
+	"the policy's back-off bound is the one tide_pool.h documents");
+
 static uint32_t pool_mz_seq;
+/* Moves whenever memory comes back in this process (a block given back, a pool freed):
+ * ends the growth policies' back-off (pool_policy.h).
+ */
+static uint64_t pool_mem_generation;
+
+void
+pool_mem_back(void)
+{
+	__atomic_fetch_add(&pool_mem_generation, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t
+pool_mem_gen(void)
+{
+	return __atomic_load_n(&pool_mem_generation, __ATOMIC_RELAXED);
+}
 
 static void
 pool_mz_free(struct rte_mempool_memhdr *memhdr __rte_unused, void *opaque)
@@ -94,12 +113,17 @@ pool_mz_reserve(const struct tide_pool *tp, size_t bytes)
 		pool_mz_flags(tp->page_sz), RTE_CACHE_LINE_SIZE);
 }
 
-/* Record a block the driver holds at position tp->nb_blocks (mz NULL: from the source). */
+/*
+ * Record a block the driver holds at position tp->nb_blocks: its memory [addr, addr + len),
+ * a memzone's (mz), or one from the block source (mz NULL).
+ */
 static void
-pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
-	size_t bytes)
+pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz, void *addr,
+	size_t len, size_t bytes)
 {
 	uint64_t now = pool_now_ns();
+	bool off_node;
+	int node = pool_numa_check(tp, addr, len, &off_node);
 
 	rte_seqlock_write_lock(&tp->blocks_sl);
 	tp->blocks[tp->nb_blocks++] = (struct pool_blk){
@@ -110,6 +134,8 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 		.last_busy_ns = now,
 		.last_alloc_ns = now,
 		.prev_free = UINT32_MAX, /* the first sample sees whatever was taken */
+		.node = node,
+		.off_node = off_node,
 		.ext = mz == NULL,
 	};
 	rte_seqlock_write_unlock(&tp->blocks_sl);
@@ -139,7 +165,7 @@ pool_add_ext_block(struct tide_pool *tp, size_t bytes)
 		ret = -rte_errno;
 		goto give_back;
 	}
-	pool_blk_record(tp, (uint64_t)id, NULL, bytes);
+	pool_blk_record(tp, (uint64_t)id, NULL, eb.addr, eb.len, bytes);
 	__atomic_fetch_add(&tp->grows_ext, 1, __ATOMIC_RELAXED);
 	POOL_LOG(DEBUG, "%s: a block of %zu bytes from the block source", tp->name, eb.len);
 	return 0;
@@ -166,11 +192,12 @@ pool_add_block(struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
 		return ret;
 	mz = pool_mz_reserve(tp, bytes);
 	if (mz == NULL) {
-		ret = rte_errno != 0 ? rte_errno : ENOMEM;
-		if (ret == ENOMEM && tp->src != NULL &&
-				(kind == POOL_GROW_AHEAD || kind == POOL_GROW_USER))
+		/* Out of hugepages, or of memzones: either way no memory for the block. */
+		POOL_LOG(DEBUG, "%s: no memzone of %zu bytes: %s", tp->name, bytes,
+			rte_strerror(rte_errno));
+		if (tp->src != NULL && (kind == POOL_GROW_AHEAD || kind == POOL_GROW_USER))
 			return pool_add_ext_block(tp, bytes);
-		return -ret;
+		return -ENOMEM;
 	}
 	id = tide_mempool_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
 		pool_mz_free, (void *)(uintptr_t)mz);
@@ -179,7 +206,7 @@ pool_add_block(struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
 		rte_memzone_free(mz);
 		return ret;
 	}
-	pool_blk_record(tp, (uint64_t)id, mz, bytes);
+	pool_blk_record(tp, (uint64_t)id, mz, mz->addr, mz->len, bytes);
 	return 0;
 }
 
@@ -199,7 +226,7 @@ pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t byte
 	if (ret < 0)
 		return ret;
 	__atomic_fetch_add(&tp->wall->held, bytes, __ATOMIC_ACQ_REL);
-	pool_blk_record(tp, bi.id, mz, bytes);
+	pool_blk_record(tp, bi.id, mz, mz->addr, mz->len, bytes);
 	return 0;
 }
 
@@ -227,18 +254,40 @@ pool_next_block_bytes(const struct tide_pool *tp)
 	return pages * tp->page_sz;
 }
 
+/*
+ * A growth failed for want of memory: count it, say so (once a second), and when it was
+ * the control thread's, back off. Only the control thread's own attempts move its
+ * back-off: allocations that keep failing (and growing inside themselves, which a block
+ * source never serves) must not push its next attempt further away for ever.
+ */
 static void
-pool_grow_failed(struct tide_pool *tp, int err)
+pool_grow_failed(struct tide_pool *tp, int err, enum pool_grow_kind kind)
 {
 	uint64_t now = pool_now_ns();
+	uint64_t fails = __atomic_add_fetch(&tp->grow_fails, 1, __ATOMIC_RELAXED);
+	uint64_t wait = kind == POOL_GROW_AHEAD ?
+		tide_grow_failed(&tp->grow_pol, &tp->grow_st, now, pool_mem_gen()) :
+		tide_grow_backoff_left(&tp->grow_st, now);
 
-	__atomic_fetch_add(&tp->grow_fails, 1, __ATOMIC_RELAXED);
 	if (now - tp->fail_log_ns < POOL_FAIL_LOG_NS && tp->fail_log_ns != 0)
 		return;
-	tp->fail_log_ns = now;
 	POOL_LOG(ERR, "%s: cannot add a block of %zu bytes (holding %" PRIu64 "): %s; "
-		"serving from what it holds", tp->name, tp->block_bytes, tp->bytes,
-		rte_strerror(-err));
+		"serving from what it holds; %" PRIu64 " failed attempt(s) since the last line, "
+		"next in %" PRIu64 " ms", tp->name, tp->block_bytes, tp->bytes,
+		rte_strerror(-err), fails - tp->fails_logged, wait / 1000000);
+	tp->fail_log_ns = now;
+	tp->fails_logged = fails;
+}
+
+/* A block was added: any back-off is over. */
+static void
+pool_grow_succeeded(struct tide_pool *tp)
+{
+	uint32_t fails = tide_grow_succeeded(&tp->grow_st);
+
+	if (fails > 0)
+		POOL_LOG(NOTICE, "%s: growing again after %u failed attempt(s)", tp->name,
+			fails);
 }
 
 static uint64_t *
@@ -276,12 +325,14 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 		if (ret < 0) {
 			pool_wall_give(tp->wall, bytes);
 			if (kind != POOL_GROW_BASE)
-				pool_grow_failed(tp, ret);
+				pool_grow_failed(tp, ret, kind);
 			break;
 		}
 		if (counter != NULL)
 			__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 	}
+	if (i > 0 && kind != POOL_GROW_BASE)
+		pool_grow_succeeded(tp);
 	if (i > 0)
 		return (int)i;
 	return ret < 0 ? pool_error(-ret) : 0;

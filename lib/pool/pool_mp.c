@@ -58,6 +58,9 @@ struct mp_attach_req {
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
+_Static_assert(sizeof(struct mp_attach_req) <= RTE_MP_MAX_PARAM_LEN,
+	"an attach request fits a message");
+
 struct mp_attach_rep {
 	int32_t status;       /* 0, or -EPROTO: the ops indices differ */
 	uint32_t ops_index;   /* of the tide ops in the primary */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdbool.h>
+
 #include "pool_policy.h"
 
 static uint64_t
@@ -79,20 +81,74 @@ grow_update_rise(const struct tide_grow_policy *pol, struct tide_grow_state *st,
 		st->rise = rise;
 }
 
+/*
+ * Whether a back-off holds growth now. Memory that may have come back ends it; at the end
+ * of a wait the next attempt is a probe.
+ */
+static bool
+grow_backing_off(struct tide_grow_state *st, const struct tide_grow_input *in, bool *probe)
+{
+	*probe = false;
+	if (st->fails == 0)
+		return false;
+	if (in->mem_gen != st->fail_gen) {
+		st->fails = 0;
+		return false;
+	}
+	if (in->now_ns < st->retry_ns)
+		return true;
+	*probe = true;
+	return false;
+}
+
 uint32_t
 tide_grow_decide(const struct tide_grow_policy *pol, struct tide_grow_state *st,
 	const struct tide_grow_input *in)
 {
 	uint64_t target, need;
+	bool probe;
 
 	grow_update_rise(pol, st, in);
 	if (in->room_blocks == 0 || pol->block_objs == 0)
 		return 0;
 	target = tide_grow_target(pol, st);
-	if (in->nb_free >= target)
+	if (in->nb_free >= target || grow_backing_off(st, in, &probe))
 		return 0;
+	if (probe)
+		return 1;
 	need = (target - in->nb_free + pol->block_objs - 1) / pol->block_objs;
 	return need < in->room_blocks ? (uint32_t)need : in->room_blocks;
+}
+
+uint64_t
+tide_grow_failed(const struct tide_grow_policy *pol, struct tide_grow_state *st,
+	uint64_t now_ns, uint64_t mem_gen)
+{
+	uint64_t wait = TIDE_GROW_BACKOFF_MAX_NS, tick = pol->tick_ns != 0 ? pol->tick_ns : 1;
+
+	if (st->fails < UINT32_MAX)
+		st->fails++;
+	/* 2 ticks after the first failure, doubling, up to the bound. */
+	if (st->fails < 63 && tick <= TIDE_GROW_BACKOFF_MAX_NS >> st->fails)
+		wait = tick << st->fails;
+	st->retry_ns = now_ns + wait;
+	st->fail_gen = mem_gen;
+	return wait;
+}
+
+uint32_t
+tide_grow_succeeded(struct tide_grow_state *st)
+{
+	uint32_t fails = st->fails;
+
+	st->fails = 0;
+	return fails;
+}
+
+uint64_t
+tide_grow_backoff_left(const struct tide_grow_state *st, uint64_t now_ns)
+{
+	return st->fails != 0 && now_ns < st->retry_ns ? st->retry_ns - now_ns : 0;
 }
 
 void

@@ -65,6 +65,9 @@ struct pool_blk {
 	uint64_t last_busy_ns;        /* last sample that saw an object of it out */
 	uint64_t last_alloc_ns;       /* last sample that saw an object taken from it */
 	uint32_t prev_free;           /* its free objects at the last sample */
+	int node;                     /* NUMA node of its pages (-1 unknown, or
+				       * TIDE_POOL_NODE_MIXED) */
+	bool off_node;                /* not (wholly) on the pool's socket */
 	bool ext;                     /* from the block source (mz is NULL) */
 };
 
@@ -120,6 +123,7 @@ struct tide_pool {
 	struct tide_grow_state grow_st;
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
+	uint64_t fails_logged;           /* grow_fails when that line was written */
 	tide_pool_block_source_t *src;   /* blocks when DPDK's heap has none (primary) */
 	void *src_arg;
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush
@@ -141,11 +145,14 @@ struct tide_pool {
 	uint64_t grow_fails;
 	uint64_t wall_hits;
 	uint64_t reaps;
+	uint64_t reap_vetoes;
 	uint64_t cache_drains;
 	uint64_t demotes;
 	uint64_t waits_served;
 	uint64_t waits_timedout;
 	uint64_t waits_cancelled;
+	uint64_t ticks;
+	uint64_t node_misses;
 };
 
 /* The time, ns: CLOCK_MONOTONIC, or the tests' clock in fault-injection builds. */
@@ -192,7 +199,7 @@ struct pool_set_shared {
 };
 
 /* pool_dir.c: the directory of pools and sets, in shared memory. */
-#define POOL_DIR_MAX 256
+#define POOL_DIR_MAX TIDE_POOL_MAX_POOLS
 int pool_dir_add_pool(struct tide_pool *tp);
 void pool_dir_remove_pool(const struct tide_pool *tp);
 int pool_dir_add_set(struct pool_set_shared *s);
@@ -211,6 +218,8 @@ struct tide_pool *pool_next_locked(struct tide_pool *tp);
 struct tide_pool *pool_get(const struct rte_mempool *mp);
 
 /* pool_grow.c */
+void pool_mem_back(void);
+uint64_t pool_mem_gen(void);
 int pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_kind kind);
 int pool_base_record(struct tide_pool *tp, const struct rte_memzone *mz, size_t bytes);
 int pool_grow_sync_cb(struct rte_mempool *mp, unsigned int n, void *arg);
@@ -239,6 +248,20 @@ void pool_ctl_wake(void);
 /* pool_mp.c: multi-process (primary side, on the control thread). */
 void pool_mp_serve(void);
 void pool_tick(struct tide_pool *tp, uint64_t now);
+
+/* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */
+struct tide_numa_topo;
+bool pool_numa_node_exists(int socket);
+void pool_numa_topo(struct tide_numa_topo *t);
+int pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_node);
+uint32_t pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max);
+
+/* pool_telemetry.c: answers to bad requests, {"error": "<reason>"} (returns 0). */
+struct rte_tel_data;
+int pool_tel_error(struct rte_tel_data *d, const char *fmt, ...) __rte_format_printf(2, 3);
+bool pool_tel_no_params(const char *params, struct rte_tel_data *d);
+bool pool_tel_name_ok(const char *params, const char *what, const char *list,
+	size_t max_len, struct rte_tel_data *d);
 
 /* pool_stats.c */
 int pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st);

@@ -10,11 +10,8 @@
 #include <string.h>
 
 #include "pool_profile.h"
+#include "tide_config.h"
 
-#define PROFILE_DEFAULT_BLOCK (8ull << 20)
-#define PROFILE_DEFAULT_REAP_MS 50
-#define PROFILE_DEFAULT_IDLE_MS 500
-#define PROFILE_DEFAULT_TICK_US 1000
 /* Ranges of the time keys. */
 #define PROFILE_MAX_REAP_MS (3600u * 1000)
 #define PROFILE_MAX_IDLE_MS (24u * 3600 * 1000)
@@ -27,12 +24,12 @@ tide_profile_defaults(struct tide_pool_profile *p)
 {
 	memset(p, 0, sizeof(*p));
 	strcpy(p->pattern, "*");
-	p->base = (struct tide_profile_size){ .num = 1, .den = 16 };
-	p->block = (struct tide_profile_size){ .bytes = PROFILE_DEFAULT_BLOCK };
+	p->base = (struct tide_profile_size){ .num = 1, .den = TIDE_POOL_PROFILE_BASE_DEN };
+	p->block = (struct tide_profile_size){ .bytes = TIDE_POOL_PROFILE_BLOCK_BYTES };
 	p->wall = (struct tide_profile_size){ .num = 1, .den = 1 };
-	p->reap_ms = PROFILE_DEFAULT_REAP_MS;
-	p->idle_ms = PROFILE_DEFAULT_IDLE_MS;
-	p->tick_us = PROFILE_DEFAULT_TICK_US;
+	p->reap_ms = TIDE_POOL_PROFILE_REAP_MS;
+	p->idle_ms = TIDE_POOL_PROFILE_IDLE_MS;
+	p->tick_us = TIDE_POOL_PROFILE_TICK_US;
 }
 
 /* A decimal number of at most max, all of [s, e). */

@@ -67,10 +67,17 @@ reap_newest(struct tide_pool *tp)
 	if (st.nb_free < bi.nb_objs + __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED))
 		return -ENOSPC;
 	ret = tide_mempool_block_remove(tp->mp, b->id, TIDE_MEMPOOL_RM_UNTOUCHED);
+	if (ret == -EAGAIN) {
+		/* A block event callback cannot let it go yet: the next period tries again. */
+		__atomic_fetch_add(&tp->reap_vetoes, 1, __ATOMIC_RELAXED);
+		POOL_LOG(DEBUG, "%s: block %" PRIu64 " kept: its removal was vetoed", tp->name,
+			b->id);
+	}
 	if (ret < 0)
 		return ret;
 	/* The driver freed the memzone: its hugepages are back with the OS. */
 	pool_wall_give(tp->wall, b->bytes);
+	pool_mem_back();
 	__atomic_store_n(&tp->bytes, tp->bytes - b->bytes, __ATOMIC_RELEASE);
 	rte_seqlock_write_lock(&tp->blocks_sl);
 	tp->nb_blocks--;

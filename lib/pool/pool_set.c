@@ -15,12 +15,10 @@
 #include <rte_telemetry.h>
 
 #include "pool_private.h"
+#include "tide_config.h"
 
-#define SET_DEFAULT_CLASSES 4
-#define SET_DEFAULT_MIN 2048
-#define SET_DEFAULT_BASE (4u << 20)
-#define SET_DEFAULT_BLOCK (4u << 20)
-#define SET_DEFAULT_WALL (256u << 20)
+/* Longest set name: class names append "_<k>". */
+#define SET_NAME_MAX (RTE_MEMPOOL_NAMESIZE - 3)
 
 void
 tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
@@ -30,12 +28,12 @@ tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->socket_id = SOCKET_ID_ANY;
-	p->nb_classes = SET_DEFAULT_CLASSES;
-	p->min_size = SET_DEFAULT_MIN;
-	p->cache_size = 256;
-	p->base_bytes = SET_DEFAULT_BASE;
-	p->block_bytes = SET_DEFAULT_BLOCK;
-	p->wall_bytes = SET_DEFAULT_WALL;
+	p->nb_classes = TIDE_POOL_SET_DEFAULT_CLASSES;
+	p->min_size = TIDE_POOL_SET_DEFAULT_MIN_SIZE;
+	p->cache_size = TIDE_POOL_SET_DEFAULT_CACHE;
+	p->base_bytes = TIDE_POOL_SET_DEFAULT_BASE_BYTES;
+	p->block_bytes = TIDE_POOL_SET_DEFAULT_BLOCK_BYTES;
+	p->wall_bytes = TIDE_POOL_SET_DEFAULT_WALL_BYTES;
 	p->reap_period_ms = TIDE_POOL_REAP_PERIOD_MS_DEFAULT;
 	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;
 }
@@ -49,9 +47,8 @@ set_params_check(const struct tide_pool_set_params *p)
 		POOL_LOG(ERR, "NULL parameters or empty name");
 		return EINVAL;
 	}
-	/* Class names append "_<k>". */
-	if (strnlen(p->name, RTE_MEMPOOL_NAMESIZE) > RTE_MEMPOOL_NAMESIZE - 3) {
-		POOL_LOG(ERR, "set name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 3);
+	if (strnlen(p->name, SET_NAME_MAX + 1) > SET_NAME_MAX) {
+		POOL_LOG(ERR, "set name longer than %d chars", (int)SET_NAME_MAX);
 		return ENAMETOOLONG;
 	}
 	if (p->nb_classes == 0 || p->nb_classes > TIDE_POOL_SET_MAX_CLASSES ||
@@ -190,9 +187,10 @@ set_tel_name(const char *name, void *arg)
 }
 
 static int
-set_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+set_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!pool_tel_no_params(params, d))
+		return 0;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	pool_dir_names(true, set_tel_name, d);
 	return 0;
@@ -205,15 +203,15 @@ set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_da
 	const struct tide_pool_set *s;
 	struct rte_tel_data *classes;
 
-	if (params == NULL || params[0] == '\0')
-		return -EINVAL;
+	if (!pool_tel_name_ok(params, "pool set", "/tide/pool_set/list", SET_NAME_MAX, d))
+		return 0;
 	in = pool_dir_find_set(params);
 	if (in == NULL)
-		return -EINVAL;
+		return pool_tel_error(d, "no pool set named %s", params);
 	s = in->set;
 	classes = rte_tel_data_alloc();
 	if (classes == NULL)
-		return -ENOMEM;
+		return pool_tel_error(d, "no memory for the answer");
 	rte_tel_data_start_dict(d);
 	rte_tel_data_start_array(classes, RTE_TEL_STRING_VAL);
 	for (unsigned int k = 0; k < s->nb_classes; k++)

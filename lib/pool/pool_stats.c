@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pool_private.h"
@@ -38,11 +39,14 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->grows_remote = __atomic_load_n(&tp->grows_remote, __ATOMIC_RELAXED);
 	st->grows_ext = __atomic_load_n(&tp->grows_ext, __ATOMIC_RELAXED);
 	st->grow_fails = __atomic_load_n(&tp->grow_fails, __ATOMIC_RELAXED);
+	st->grow_backoff_ms = (uint32_t)RTE_MIN(tide_grow_backoff_left(&tp->grow_st,
+		pool_now_ns()) / 1000000, (uint64_t)UINT32_MAX);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
-	st->alloc_fails = ms.nb_deq_fail;
+	st->deq_refused = ms.nb_deq_refused;
 	st->lock_yields = ms.nb_lock_yields;
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);
 	st->reaps = __atomic_load_n(&tp->reaps, __ATOMIC_RELAXED);
+	st->reap_vetoes = __atomic_load_n(&tp->reap_vetoes, __ATOMIC_RELAXED);
 	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
 	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < tp->nb_blocks; i++)
@@ -53,5 +57,50 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->waits_served = __atomic_load_n(&tp->waits_served, __ATOMIC_RELAXED);
 	st->waits_timedout = __atomic_load_n(&tp->waits_timedout, __ATOMIC_RELAXED);
 	st->waits_cancelled = __atomic_load_n(&tp->waits_cancelled, __ATOMIC_RELAXED);
+	st->ticks = __atomic_load_n(&tp->ticks, __ATOMIC_ACQUIRE);
+	st->node_misses = __atomic_load_n(&tp->node_misses, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* The pool's blocks as the primary last left them (a whole snapshot, from any process). */
+uint32_t
+pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max)
+{
+	uint32_t n, sn;
+
+	do {
+		sn = rte_seqlock_read_begin(&tp->blocks_sl);
+		n = RTE_MIN(tp->nb_blocks, max);
+		memcpy(out, tp->blocks, n * sizeof(*out));
+	} while (rte_seqlock_read_retry(&tp->blocks_sl, sn));
+	return n;
+}
+
+int
+tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
+	unsigned int max)
+{
+	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
+	struct pool_blk *snap;
+	uint64_t now = pool_now_ns();
+	uint32_t n;
+
+	if (tp == NULL || (blk == NULL && max > 0))
+		return pool_error(EINVAL);
+	snap = malloc(RTE_MAX(tp->cap_blocks, 1u) * sizeof(*snap));
+	if (snap == NULL)
+		return pool_error(ENOMEM);
+	n = pool_blocks_snapshot(tp, snap, tp->cap_blocks);
+	for (uint32_t i = 0; i < n && i < max; i++)
+		blk[i] = (struct tide_pool_block){
+			.id = snap[i].id,
+			.bytes = snap[i].bytes,
+			.node = snap[i].node,
+			.off_node = snap[i].off_node,
+			.age_ms = now > snap[i].born_ns ? (now - snap[i].born_ns) / 1000000 : 0,
+			.idle_ms = now > snap[i].last_busy_ns ?
+				(now - snap[i].last_busy_ns) / 1000000 : 0,
+		};
+	free(snap);
+	return (int)n;
 }

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Telemetry: /tide/pool/list and /tide/pool/info,<name>. */
+/*
+ * Telemetry: /tide/pool/list and /tide/pool/info,<name>.
+ *
+ * A bad request is answered with a reason, {"error": "..."}, not a bare null: a missing
+ * or over-long name, a pool that does not exist, parameters to a command that takes none.
+ */
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_common.h>
@@ -12,6 +19,44 @@
 #include "pool_private.h"
 #include "tide_mempool.h"
 
+int
+pool_tel_error(struct rte_tel_data *d, const char *fmt, ...)
+{
+	char msg[RTE_TEL_MAX_STRING_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "error", msg);
+	return 0;
+}
+
+bool
+pool_tel_no_params(const char *params, struct rte_tel_data *d)
+{
+	if (params == NULL || params[0] == '\0')
+		return true;
+	pool_tel_error(d, "this command takes no parameters");
+	return false;
+}
+
+bool
+pool_tel_name_ok(const char *params, const char *what, const char *list, size_t max_len,
+	struct rte_tel_data *d)
+{
+	if (params == NULL || params[0] == '\0') {
+		pool_tel_error(d, "missing parameter: a %s name (%s lists them)", what, list);
+		return false;
+	}
+	if (strnlen(params, max_len + 1) > max_len) {
+		pool_tel_error(d, "%s name longer than %zu characters", what, max_len);
+		return false;
+	}
+	return true;
+}
+
 static void
 pool_tel_name(const char *name, void *arg)
 {
@@ -19,9 +64,10 @@ pool_tel_name(const char *name, void *arg)
 }
 
 static int
-pool_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+pool_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!pool_tel_no_params(params, d))
+		return 0;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	pool_dir_names(false, pool_tel_name, d);
 	return 0;
@@ -56,34 +102,24 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "grows_ext", st->grows_ext);
 	rte_tel_data_add_dict_u64(d, "ext_blocks", st->nb_ext_blocks);
 	rte_tel_data_add_dict_u64(d, "grow_fails", st->grow_fails);
+	rte_tel_data_add_dict_u64(d, "grow_backoff_ms", st->grow_backoff_ms);
 	rte_tel_data_add_dict_u64(d, "wall_hits", st->wall_hits);
-	rte_tel_data_add_dict_u64(d, "alloc_fails", st->alloc_fails);
+	rte_tel_data_add_dict_u64(d, "deq_refused", st->deq_refused);
 	rte_tel_data_add_dict_u64(d, "lock_yields", st->lock_yields);
 	rte_tel_data_add_dict_u64(d, "reaps", st->reaps);
+	rte_tel_data_add_dict_u64(d, "reap_vetoes", st->reap_vetoes);
 	rte_tel_data_add_dict_u64(d, "cache_drains", st->cache_drains);
 	rte_tel_data_add_dict_u64(d, "demotes", st->demotes);
 	rte_tel_data_add_dict_u64(d, "waiting", st->waiting);
 	rte_tel_data_add_dict_u64(d, "waits_served", st->waits_served);
 	rte_tel_data_add_dict_u64(d, "waits_timedout", st->waits_timedout);
 	rte_tel_data_add_dict_u64(d, "waits_cancelled", st->waits_cancelled);
-}
-
-/* The pool's blocks as the primary last left them (a whole snapshot, from any process). */
-static uint32_t
-pool_tel_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max)
-{
-	uint32_t n, sn;
-
-	do {
-		sn = rte_seqlock_read_begin(&tp->blocks_sl);
-		n = RTE_MIN(tp->nb_blocks, max);
-		memcpy(out, tp->blocks, n * sizeof(*out));
-	} while (rte_seqlock_read_retry(&tp->blocks_sl, sn));
-	return n;
+	rte_tel_data_add_dict_u64(d, "ticks", st->ticks);
+	rte_tel_data_add_dict_u64(d, "node_misses", st->node_misses);
 }
 
 /* A dict of blocks, oldest first, keyed "b<id>": size, age, objects out, time since an
- * object was out. (22.11 telemetry nests dicts, not arrays of dicts.)
+ * object was out, NUMA node. (22.11 telemetry nests dicts, not arrays of dicts.)
  */
 static struct rte_tel_data *
 pool_tel_blocks(const struct tide_pool *tp)
@@ -98,7 +134,7 @@ pool_tel_blocks(const struct tide_pool *tp)
 		return NULL;
 	rte_tel_data_start_dict(list);
 	pthread_mutex_lock(&snap_lock);
-	n = pool_tel_snapshot(tp, snap, RTE_DIM(snap));
+	n = pool_blocks_snapshot(tp, snap, RTE_DIM(snap));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct pool_blk *b = &snap[i];
 		struct tide_mempool_block_info bi;
@@ -115,6 +151,9 @@ pool_tel_blocks(const struct tide_pool *tp)
 		rte_tel_data_add_dict_u64(e, "objs", bi.nb_objs);
 		rte_tel_data_add_dict_u64(e, "out", bi.nb_objs - bi.nb_free);
 		rte_tel_data_add_dict_u64(e, "idle_ms", (now - b->last_busy_ns) / 1000000);
+		/* The node of its pages: -1 not known, -2 on several nodes. */
+		rte_tel_data_add_dict_int(e, "node", b->node);
+		rte_tel_data_add_dict_u64(e, "off_node", b->off_node);
 		snprintf(key, sizeof(key), "b%" PRIu64, b->id);
 		rte_tel_data_add_dict_container(list, key, e, 0);
 	}
@@ -129,11 +168,11 @@ pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	struct tide_pool *tp;
 	struct rte_tel_data *blocks;
 
-	if (params == NULL || params[0] == '\0')
-		return -EINVAL;
+	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
+		return 0;
 	tp = pool_dir_find(NULL, params);
 	if (tp == NULL || pool_stats_locked(tp, &st) != 0)
-		return -EINVAL;
+		return pool_tel_error(d, "no elastic pool named %s", params);
 	rte_tel_data_start_dict(d);
 	blocks = pool_tel_blocks(tp);
 	pool_tel_stats(d, tp, &st);

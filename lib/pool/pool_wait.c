@@ -4,8 +4,9 @@
  * Waiting at the wall (seed 001, steps 506-516). A request that the pool cannot serve
  * (at its wall, or hugepages exhausted) joins a FIFO queue; while the queue is not empty
  * every new request joins it too, so nobody barges. The control thread serves the head,
- * every tick, when the driver's free lists hold enough for it, and times out the
- * asynchronous requests whose deadline passed; a blocked caller times itself out.
+ * every tick, when the driver's free lists hold enough for it, and times out the requests
+ * whose deadline passed, blocked and asynchronous alike: deadlines are on the pool
+ * library's clock (pool_now_ns(), which tests drive), checked at the tick after them.
  *
  * One mutex guards the queue. Blocked callers sleep on their own condition variable;
  * asynchronous callbacks run after the mutex is dropped.
@@ -78,10 +79,10 @@ pool_waiters_serve(struct tide_pool *tp, uint64_t now)
 	struct pool_waiter *w, *nw;
 
 	pthread_mutex_lock(&tp->wait_lock);
-	/* Deadlines first (asynchronous requests; blocked callers time out themselves). */
+	/* Deadlines first. */
 	for (w = TAILQ_FIRST(&tp->waiters); w != NULL; w = nw) {
 		nw = TAILQ_NEXT(w, next);
-		if (w->cb != NULL && w->deadline_ns != 0 && now >= w->deadline_ns)
+		if (w->deadline_ns != 0 && now >= w->deadline_ns)
 			wait_finish_locked(tp, w, -ETIMEDOUT, &done);
 	}
 	/* Then the head, as long as there is enough for it: strict FIFO. */
@@ -121,25 +122,12 @@ wait_immediate_locked(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 	return TAILQ_EMPTY(&tp->waiters) && rte_pktmbuf_alloc_bulk(tp->mp, m, n) == 0;
 }
 
-/* A condition variable on the monotonic clock, as deadlines are. */
-static void
-wait_cond_init(pthread_cond_t *cond)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
 int
 tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket)
 {
 	struct tide_pool *tp = pool_get(mp);
 	struct pool_waiter w = { .m = m, .n = n };
-	struct timespec until;
 	int ret;
 
 	ret = wait_args_check(tp, m, n);
@@ -154,18 +142,12 @@ tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n
 		pthread_mutex_unlock(&tp->wait_lock);
 		return 0;
 	}
-	wait_cond_init(&w.cond);
+	pthread_cond_init(&w.cond, NULL);
 	wait_enqueue_locked(tp, &w, timeout_us, ticket);
 	tp->nb_blocked++;
-	until.tv_sec = (time_t)(w.deadline_ns / 1000000000ull);
-	until.tv_nsec = (long)(w.deadline_ns % 1000000000ull);
-	while (!w.done) {
-		if (w.deadline_ns == 0)
-			pthread_cond_wait(&w.cond, &tp->wait_lock);
-		else if (pthread_cond_timedwait(&w.cond, &tp->wait_lock, &until) == ETIMEDOUT &&
-				!w.done)
-			wait_finish_locked(tp, &w, -ETIMEDOUT, NULL);
-	}
+	/* Served, timed out or cancelled by the control thread (or cancelled by a caller). */
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &tp->wait_lock);
 	if (--tp->nb_blocked == 0)
 		pthread_cond_broadcast(&tp->blocked_gone);
 	pthread_mutex_unlock(&tp->wait_lock);

@@ -22,7 +22,13 @@
  *
  * At the wall, allocations fail as with any exhausted mempool and are counted; the pool
  * keeps serving what it holds. When hugepages run out during growth the same happens,
- * with a log line. Callers off the PMD path may wait for mbufs instead
+ * with a log line (at most one a second). The control thread then backs off: it tries
+ * again two ticks later, then twice as long after each failure in a row, up to once a
+ * second (TIDE_POOL_GROW_BACKOFF_MAX_MS), and at its next tick once memory comes back in
+ * the process (a block reaped, a pool freed) or a growth succeeds (a failing
+ * allocation's, or tide_pool_grow()). A failing allocation still tries to grow at once
+ * (unless TIDE_POOL_F_NO_SYNC_GROW). Stats: grow_fails counts every failed attempt,
+ * grow_backoff_ms is the wait left. Callers off the PMD path may wait for mbufs instead
  * (tide_pool_alloc_wait(), tide_pool_alloc_async()): requests queue in FIFO order and are
  * served, at the control thread's tick, as mbufs come back.
  *
@@ -41,6 +47,24 @@
  * (nothing taken from it for the idle threshold: what such a cache, or a long-lived table,
  * holds) is ranked as old, just above the base: the blocks above it can then go, and new
  * allocations fill it first.
+ *
+ * Block events, for memory a device must have registered (DMA maps, RDMA regions): the
+ * callbacks of tide_mempool_block_event_register() (tide_mempool.h) hear of every block an
+ * elastic pool adds, before any allocation can take its mbufs, and of every block it
+ * releases, before its memory goes. They run on the thread that grows or shrinks the
+ * pool: the control thread (growth ahead of need, growth for a secondary, the reaper);
+ * the caller of tide_pool_grow() or tide_pool_reap(); an allocating thread when a
+ * failing allocation grows the pool (TIDE_POOL_F_NO_SYNC_GROW keeps that off the
+ * lcores); the thread freeing the pool for its blocks' final removal. Never on an
+ * allocation or free served from the free lists. A callback that vetoes a release keeps
+ * the block; the reaper tries again the next period (reap_vetoes counts the refusals).
+ *
+ * NUMA: a pool's blocks are reserved on its socket (struct tide_pool_params.socket_id),
+ * and after each block is populated the node of its pages is read back (move_pages(2));
+ * tide_pool_block_list() and /tide/pool/info report each block's node, and a block that
+ * landed on another node is logged and counted (node_misses). tide_pool_create_per_socket()
+ * makes one pool per NUMA socket that has lcores or ports, so that each port's RX queue
+ * and each lcore use the pool of their node (tide_pool_for_port(), tide_pool_for_lcore()).
  *
  * Size classes: a pool set (tide_pool_set_create()) holds one elastic pool per data-room
  * class, 2 KB x 2^k by default, growing and reaping on their own under one shared wall;
@@ -62,10 +86,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+
+#include "tide_mempool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,6 +103,13 @@ extern "C" {
 #define TIDE_POOL_F_NO_SYNC_GROW (1u << 0)
 /** Grow only at the low watermark; do not size growth from the measured rate. */
 #define TIDE_POOL_F_NO_PREDICT (1u << 1)
+
+/** Most elastic pools (adopted ones included) a primary process and its secondaries hold
+ *  at once; as many pool sets again. */
+#define TIDE_POOL_MAX_POOLS 256
+
+/** Longest wait between two growth attempts of the control thread while they fail, ms. */
+#define TIDE_POOL_GROW_BACKOFF_MAX_MS 1000
 
 /** Default control-thread tick, microseconds. */
 #define TIDE_POOL_TICK_US_DEFAULT 1000
@@ -117,11 +152,20 @@ struct tide_pool_stats {
 				 *   (tide_pool_block_source_set()) */
 	uint32_t nb_ext_blocks; /**< blocks held now that came from the block source */
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
+	uint32_t grow_backoff_ms; /**< while growth keeps failing: time left before the
+				   *   control thread tries again (0: not backing off) */
 	uint64_t wall_hits;     /**< growths refused because the wall was reached */
-	uint64_t alloc_fails;   /**< allocations the driver refused (see tide_mempool.h) */
+	uint64_t deq_refused;   /**< dequeues the driver refused when it had too few free
+				 *   mbufs and could not grow: without a cache one per failed
+				 *   allocation; with a cache a failed refill counts even when
+				 *   the direct dequeue after it serves the allocation, and an
+				 *   allocation failing both counts twice (nb_deq_refused of
+				 *   tide_mempool.h) */
 	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
 	uint64_t target_free;   /**< free objects the control thread currently aims for */
 	uint64_t reaps;         /**< blocks released */
+	uint64_t reap_vetoes;   /**< releases a block event callback refused (the block
+				 *   stayed; the reaper tries again next period) */
 	uint64_t cache_drains;  /**< lcore caches made to hand back the mbufs that alone kept
 				 *   a reap candidate (see the file comment) */
 	uint64_t demotes;       /**< blocks ranked as old because a few long-held mbufs kept
@@ -132,6 +176,24 @@ struct tide_pool_stats {
 	uint64_t waits_served;  /**< queued requests served */
 	uint64_t waits_timedout; /**< queued requests that timed out */
 	uint64_t waits_cancelled; /**< queued requests cancelled (or the pool freed) */
+	uint64_t ticks;         /**< control-thread passes over the pool (growth checked,
+				 *   reaper run when due, waiters served) */
+	uint64_t node_misses;   /**< blocks whose pages landed (in part) on another NUMA node
+				 *   than the pool's socket */
+};
+
+/** Block node: its pages are on several NUMA nodes. */
+#define TIDE_POOL_NODE_MIXED (-2)
+
+/** One block of an elastic pool, as tide_pool_block_list() reports it. */
+struct tide_pool_block {
+	uint64_t id;            /**< the driver's block id (tide_mempool.h) */
+	uint64_t bytes;         /**< hugepage bytes it holds */
+	int node;               /**< NUMA node of its pages, read after it was populated;
+				 *   -1 not known, TIDE_POOL_NODE_MIXED on several nodes */
+	bool off_node;          /**< not (wholly) on the pool's socket: counted in node_misses */
+	uint64_t age_ms;        /**< since it was added */
+	uint64_t idle_ms;       /**< since an mbuf of it was last seen out (reaper samples) */
 };
 
 /**
@@ -147,21 +209,30 @@ struct tide_pool_stats {
 void tide_pool_params_init(struct tide_pool_params *p, const char *name);
 
 /**
- * Create an elastic pktmbuf pool and reserve its base block.
+ * Create an elastic pktmbuf pool and reserve its base block (on p->socket_id: a socket
+ * that DPDK knows and that exists as a NUMA node, numa_max_node()). Primary process only.
  *
  * @param p
  *   Parameters; see struct tide_pool_params.
  * @return
  *   The pool, usable wherever a pktmbuf pool is; NULL on error with rte_errno set:
- *   EINVAL a NULL or bad parameter (zero or oversized block, wall below base, unknown
- *   socket, bad sizes), ENAMETOOLONG name too long, EEXIST a mempool of that name exists,
- *   ENOMEM no hugepages for the base block or the mempool header.
+ *   - EINVAL: a NULL or bad parameter (zero or oversized block, wall below base, a socket
+ *     that does not exist or has no hugepages, bad sizes, a tick of 0);
+ *   - ENAMETOOLONG: name too long;
+ *   - EEXIST: a mempool of that name exists;
+ *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
+ *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS) or in DPDK's
+ *     memzone table;
+ *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
+ *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
+ *     error pthread_create() gave).
  */
 struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
 /**
  * Free a pool created by tide_pool_create(), and every block it holds.
- * All its mbufs must have been freed. NULL is a no-op.
+ * All its mbufs must have been freed. NULL is a no-op; a mempool that is not an elastic
+ * pool is left alone, with a log line.
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -178,9 +249,13 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
  * @param nb_blocks
  *   Blocks to add.
  * @return
- *   Blocks added (possibly fewer, down to 0, at the wall), or a negative errno with
- *   rte_errno set: -EINVAL not an elastic pool; -ENOSPC at the wall before any block was
- *   added; -ENOMEM no hugepages for the first block.
+ *   Blocks added (possibly fewer than asked when the wall or the hugepages ran out on the
+ *   way; 0 when @p nb_blocks is 0), or a negative errno with rte_errno set when no block
+ *   was added:
+ *   - -EINVAL: not an elastic pool;
+ *   - -ENOSPC: at the wall (or the mempool's size, for an adopted pool);
+ *   - -ENOMEM: no hugepages (or no memzone) for the block, or no memory to populate it;
+ *   - -ENOTSUP: called in a secondary process (the primary grows pools).
  */
 int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
 
@@ -189,8 +264,10 @@ int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
  * every block, then release what the reap rule allows.
  *
  * @return
- *   Blocks released (0 or more), or -EINVAL (rte_errno set) if @p mp is not an elastic
- *   pool.
+ *   Blocks released (0 or more), or a negative errno with rte_errno set:
+ *   - -EINVAL: not an elastic pool;
+ *   - -ENOTSUP: called in a secondary process (the primary reaps pools);
+ *   - -EIO: the pool's record of its blocks disagrees with the driver's (a bug: logged).
  */
 int tide_pool_reap(struct rte_mempool *mp);
 
@@ -280,12 +357,25 @@ int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t 
 	void *arg);
 
 /**
- * Read a pool's counters.
+ * Read a pool's counters. Any thread of any process attached to the pool's primary.
  *
  * @return
  *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool or @p st is NULL.
  */
 int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st);
+
+/**
+ * List a pool's blocks, oldest (the base) first. Any thread of any process attached to
+ * the pool's primary (a consistent snapshot).
+ *
+ * @param blk
+ *   Filled with up to @p max blocks (may be NULL when @p max is 0).
+ * @return
+ *   The pool's number of blocks (may exceed @p max), or -EINVAL (rte_errno set) if @p mp
+ *   is not an elastic pool or @p blk is NULL with @p max > 0.
+ */
+int tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
+	unsigned int max);
 
 /**
  * Hand the calling lcore's cached mbufs back to the pool, so that the blocks they came
@@ -319,7 +409,8 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  * @param ticket
  *   If not NULL, set before the call blocks to a value tide_pool_wait_cancel() accepts.
  * @param timeout_us
- *   Longest wait, microseconds; 0 waits without limit.
+ *   Longest wait, microseconds; 0 waits without limit. The control thread ends the wait
+ *   at its first tick past the deadline (so up to a tick late).
  * @return
  *   0 with m[0..n-1] allocated; -EINVAL bad arguments; -ETIMEDOUT; -ECANCELED cancelled
  *   or the pool freed. rte_errno is set on failure.
@@ -338,8 +429,10 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
  * @param ticket
  *   If not NULL, set when the request is queued.
  * @return
- *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called);
- *   -EINVAL bad arguments; -ENOMEM no memory for the request.
+ *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called); or
+ *   a negative errno with rte_errno set: -EINVAL bad arguments (not an elastic pool, NULL
+ *   @p m or @p cb, @p n of 0); -ENOMEM no memory for the request; -ECANCELED the pool is
+ *   being freed.
  */
 int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);
@@ -349,8 +442,8 @@ int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned 
  * caller returns).
  *
  * @return
- *   0; -EINVAL not an elastic pool; -ENOENT no such request queued (already served,
- *   timed out or cancelled).
+ *   0; or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOENT no
+ *   such request queued (already served, timed out or cancelled).
  */
 int tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket);
 
@@ -394,12 +487,19 @@ struct tide_pool_set {
 void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name);
 
 /**
- * Create a pool set: one elastic pool per class, under one shared wall.
+ * Create a pool set: one elastic pool per class, under one shared wall. Primary process
+ * only.
  *
  * @return
- *   The set, or NULL with rte_errno set: EINVAL bad parameters (no class, too many,
- *   min_size not a power of 2, a class too large for an mbuf, bases over the wall),
- *   ENAMETOOLONG, EEXIST, ENOMEM.
+ *   The set, or NULL with rte_errno set:
+ *   - EINVAL: bad parameters (NULL, no class, too many, min_size not a power of 2, a
+ *     class too large for an mbuf, bases over the wall);
+ *   - ENAMETOOLONG: the set's name leaves no room for the class suffix "_<k>";
+ *   - EEXIST: a set, or a class's mempool, of that name exists;
+ *   - ENOMEM: no memory for the set's records;
+ *   - ENOSPC: no room left in the directory of sets;
+ *   - any other error of tide_pool_create() for one of the classes (the set is then
+ *     undone).
  */
 struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p);
 
@@ -408,7 +508,7 @@ struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p)
  * and its pools live in DPDK memory).
  *
  * @return
- *   The set, or NULL with rte_errno ENOENT.
+ *   The set, or NULL with rte_errno ENOENT (no such set, or @p name is NULL).
  */
 struct tide_pool_set *tide_pool_set_lookup(const char *name);
 
@@ -416,25 +516,29 @@ struct tide_pool_set *tide_pool_set_lookup(const char *name);
 void tide_pool_set_free(struct tide_pool_set *s);
 
 /**
- * The class for @p size bytes: the smallest whose mbufs hold it.
+ * The class for @p size bytes: the smallest whose mbufs hold it. Any thread; @p s must be
+ * a set (not NULL): nothing is checked but the size.
  *
  * @return
- *   The class index, or -1 if no class is large enough.
+ *   The class index (>= 0), or -ERANGE (rte_errno set) if no class holds @p size bytes.
  */
 static inline int
 tide_pool_set_class(const struct tide_pool_set *s, uint32_t size)
 {
 	uint32_t min = 1u << s->min_shift;
 
-	if (size > s->max_size)
-		return -1;
+	if (unlikely(size > s->max_size)) {
+		rte_errno = ERANGE;
+		return -ERANGE;
+	}
 	if (size <= min)
 		return 0;
 	return 32 - __builtin_clz(size - 1) - s->min_shift;
 }
 
 /**
- * The pool of the smallest class that holds @p size bytes, or NULL if none does.
+ * The pool of the smallest class that holds @p size bytes, or NULL with rte_errno ERANGE
+ * if none does.
  */
 static inline struct rte_mempool *
 tide_pool_set_pool(const struct tide_pool_set *s, uint32_t size)
@@ -449,7 +553,8 @@ tide_pool_set_pool(const struct tide_pool_set *s, uint32_t size)
  * smallest class that fits. Any thread.
  *
  * @return
- *   The mbuf, or NULL (no class that large, or that class is exhausted at the wall).
+ *   The mbuf, or NULL: no class that large (rte_errno ERANGE), or that class is exhausted
+ *   (at the wall, or no hugepages; rte_errno is not set, as with rte_pktmbuf_alloc()).
  */
 static inline struct rte_mbuf *
 tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
@@ -458,6 +563,72 @@ tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
 
 	return mp == NULL ? NULL : rte_pktmbuf_alloc(mp);
 }
+
+/* ---- NUMA: a pool per socket ---- */
+
+/**
+ * Pools of one kind, one per NUMA socket that needs one, made by
+ * tide_pool_create_per_socket(). Read-only for the application.
+ */
+struct tide_pool_per_socket {
+	unsigned int nb_pools;                 /**< pools made */
+	int socket[RTE_MAX_NUMA_NODES];        /**< pools[k]'s socket, ascending */
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES]; /**< the pools, k < nb_pools */
+	/** The pool that serves socket s: its own, or the nearest one's (a socket without
+	 *  hugepage memory, or without lcores and ports when the pools were made). */
+	struct rte_mempool *by_socket[RTE_MAX_NUMA_NODES];
+	struct rte_mempool *first;             /**< serves what has no known socket */
+};
+
+/**
+ * Make one elastic pool on each NUMA socket that has lcores of this application or ports
+ * (ethdev devices, probed before the call) and hugepage memory: pool "<name>_s<socket>"
+ * with the parameters @p p, its blocks reserved on its socket, its wall its own. A socket
+ * with lcores or ports but no hugepage memory is served by the nearest pool
+ * (numa_distance()). Primary process, after the ports are probed.
+ *
+ * @param p
+ *   As for tide_pool_create(); socket_id is ignored.
+ * @return
+ *   The pools, or NULL with rte_errno set: EINVAL NULL parameters; ENAMETOOLONG the name
+ *   leaves no room for "_s<socket>"; ENOMEM no memory for the set, or no socket has
+ *   hugepage memory; or an error of tide_pool_create() for one of the pools (those made
+ *   are freed).
+ */
+struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_params *p);
+
+/** Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). NULL is
+ *  a no-op. */
+void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
+
+/**
+ * The pool for a device or an lcore on @p socket: the socket's own, the nearest, or, for
+ * SOCKET_ID_ANY or a socket out of range, the first pool. Any thread.
+ */
+static inline struct rte_mempool *
+tide_pool_for_socket(const struct tide_pool_per_socket *ps, int socket)
+{
+	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES || ps->by_socket[socket] == NULL)
+		return ps->first;
+	return ps->by_socket[socket];
+}
+
+/** The pool for lcore @p lcore_id (its socket's). Any thread. */
+static inline struct rte_mempool *
+tide_pool_for_lcore(const struct tide_pool_per_socket *ps, unsigned int lcore_id)
+{
+	return tide_pool_for_socket(ps, (int)rte_lcore_to_socket_id(lcore_id));
+}
+
+/**
+ * The pool for port @p port_id's RX queues: its device's socket's; for a device whose
+ * socket is not known (a virtual device), the calling lcore's socket's.
+ *
+ * @return
+ *   The pool, or NULL with rte_errno EINVAL if @p ps is NULL or @p port_id is not a port.
+ */
+struct rte_mempool *tide_pool_for_port(const struct tide_pool_per_socket *ps,
+	uint16_t port_id);
 
 /* ---- multi-process ---- */
 

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
@@ -51,12 +52,9 @@
 #include "tide_process.h"
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
+#include "tide_mempool_pvt.h"
 
 RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
-
-#define TMP_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_##level, tide_mempool_logtype, "tide_mempool: %s(): " fmt "\n", \
-		__func__, ##__VA_ARGS__)
 
 #define TMP_MIN_SLOTS 16
 
@@ -71,6 +69,7 @@ struct tblk {
 	uint32_t low;     /* fewest free objects since the last sample; under the lock */
 	uint32_t pos;     /* index in age[] while live */
 	bool live;        /* in age[]: dequeue may take from it */
+	bool announced;   /* its ADD block event fired (tide_mempool_pvt.h) */
 	void *free[] __rte_cache_aligned;
 };
 
@@ -113,7 +112,7 @@ struct tpool {
 	uint64_t next_id;
 	uint64_t nb_foreign;
 	uint64_t nb_double;
-	uint64_t nb_deq_fail;
+	uint64_t nb_deq_refused;
 	uint64_t nb_lock_yields;
 	uint64_t nb_lock_recovered;
 	tide_mempool_grow_cb_t *grow_cb;
@@ -216,6 +215,54 @@ static __rte_always_inline void
 tp_unlock(struct tpool *tp)
 {
 	__atomic_store_n(&tp->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether [va, va + len) is one IOVA-contiguous run starting at @iova. */
+static bool
+blk_iova_contig(const char *va, size_t len, rte_iova_t iova)
+{
+	const struct rte_memseg_list *msl;
+	size_t pg, off;
+
+	if (rte_eal_iova_mode() == RTE_IOVA_VA)
+		return true;
+	msl = rte_mem_virt2memseg_list(va);
+	pg = msl != NULL ? msl->page_sz : (size_t)sysconf(_SC_PAGESIZE);
+	for (off = RTE_PTR_ALIGN_CEIL(va + 1, pg) - va; off < len; off += pg)
+		if (rte_mem_virt2iova(va + off) != iova + off)
+			return false;
+	return true;
+}
+
+/* A block as block event callbacks see it. */
+static void
+blk_desc(const struct rte_mempool *mp, const struct tblk *b,
+	struct tide_mempool_block_desc *d)
+{
+	const char *va = (const char *)b->lo;
+
+	*d = (struct tide_mempool_block_desc){
+		.id = b->id,
+		.addr = (void *)b->lo,
+		.len = b->hi - b->lo,
+		.nb_objs = b->nb_objs,
+		.iova = (mp->flags & RTE_MEMPOOL_F_NO_IOVA_CONTIG) ? RTE_BAD_IOVA :
+			rte_mem_virt2iova(va),
+	};
+	d->iova_contig = d->iova != RTE_BAD_IOVA && blk_iova_contig(va, d->len, d->iova);
+}
+
+/* Tell the block event callbacks of a block added the stock way (it is live already). */
+static void
+tmp_announce(struct rte_mempool *mp, struct tblk *b)
+{
+	struct tide_mempool_block_desc d;
+
+	blk_desc(mp, b, &d);
+	tmp_ev_begin();
+	tmp_ev_add(mp, &d);
+	b->announced = true;
+	tmp_ev_end();
 }
 
 /* Populate context: counts objects into their block as the helper lays them out. */
@@ -455,6 +502,45 @@ tp_publish(struct tpool *tp, struct tblk *b)
 	tp_age_append(tp, b);
 }
 
+/* Take a live block out of the age order: dequeue no longer sees it. Caller holds the
+ * lock, after tp_sync().
+ */
+static void
+tp_hide(struct tpool *tp, struct tblk *b)
+{
+	uint32_t i;
+
+	for (i = b->pos; i + 1 < tp->nb_live; i++) {
+		tp->age[i] = tp->age[i + 1];
+		tp->age[i]->pos = i;
+	}
+	tp->nb_live--;
+	if (tp->first > b->pos)
+		tp->first--;
+	b->live = false;
+}
+
+/* Put a hidden block back at position @pos of the age order. Caller holds the lock. */
+static void
+tp_unhide(struct tpool *tp, struct tblk *b, uint32_t pos)
+{
+	uint32_t i;
+
+	tp_sync(tp);
+	pos = RTE_MIN(pos, tp->nb_live);
+	for (i = tp->nb_live; i > pos; i--) {
+		tp->age[i] = tp->age[i - 1];
+		tp->age[i]->pos = i;
+	}
+	tp->age[pos] = b;
+	b->pos = pos;
+	b->live = true;
+	tp->nb_live++;
+	/* first is where dequeue starts looking: never past a block with free objects. */
+	if (pos < tp->first)
+		tp->first = pos;
+}
+
 /* Take a block out of both arrays. Caller holds the lock. */
 static void
 tp_unlink(struct tpool *tp, struct tblk *b)
@@ -467,16 +553,8 @@ tp_unlink(struct tpool *tp, struct tblk *b)
 	tp->nb_blk--;
 	if (tp->hint == b)
 		tp->hint = NULL;
-	if (!b->live)
-		return;
-	for (i = b->pos; i + 1 < tp->nb_live; i++) {
-		tp->age[i] = tp->age[i + 1];
-		tp->age[i]->pos = i;
-	}
-	tp->nb_live--;
-	if (tp->first > b->pos)
-		tp->first--;
-	b->live = false;
+	if (b->live)
+		tp_hide(tp, b);
 }
 
 /* Take k objects from the top of a block's free stack. Caller holds the lock. */
@@ -538,7 +616,8 @@ tide_alloc(struct rte_mempool *mp)
 
 	pthread_mutexattr_t attr;
 
-	tp = rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
+	tp = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
+		rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
 	if (tp == NULL) {
 		TMP_LOG(ERR, "%s: no memory for the pool data", mp->name);
 		return -ENOMEM;
@@ -735,7 +814,7 @@ tide_dequeue_slow(struct rte_mempool *mp, struct tpool *tp, void **objs, unsigne
 		if (tp_try_take(tp, objs, n))
 			return 0;
 	}
-	__atomic_fetch_add(&tp->nb_deq_fail, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&tp->nb_deq_refused, 1, __ATOMIC_RELAXED);
 	return -ENOBUFS;
 }
 
@@ -972,6 +1051,10 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	}
 	if (base && n >= 0)
 		n = tp_claim(mp, tp, vaddr, len, n);
+	/* A chunk's block is whole now; an adopted pool's base once its last chunk is in. */
+	if ((own && n > 0) || (base && n >= 0 && tp->stock != TP_STOCK_ADOPTING &&
+			!pop.b->announced))
+		tmp_announce(mp, pop.b);
 	return n;
 }
 
@@ -1048,17 +1131,27 @@ tp_of(const struct rte_mempool *mp)
 }
 
 /* A mempool created empty has no pool data until its first populate: make it now, as
- * the mempool library would (our alloc op, then the "created" flag).
+ * the mempool library would (our alloc op, then the "created" flag). NULL with rte_errno
+ * EINVAL (not a tide mempool) or ENOMEM (no memory for the pool data).
  */
 static struct tpool *
 tp_of_created(struct rte_mempool *mp)
 {
+	struct tpool *tp;
+	int ret;
+
 	if (tmp_uses_tide_ops(mp) && (mp->flags & RTE_MEMPOOL_F_POOL_CREATED) == 0) {
-		if (tide_alloc(mp) != 0)
+		ret = tide_alloc(mp);
+		if (ret != 0) {
+			rte_errno = -ret;
 			return NULL;
+		}
 		mp->flags |= RTE_MEMPOOL_F_POOL_CREATED;
 	}
-	return tp_of(mp);
+	tp = tp_of(mp);
+	if (tp == NULL)
+		rte_errno = EINVAL;
+	return tp;
 }
 
 static int
@@ -1195,6 +1288,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
 	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque)
 {
+	struct tide_mempool_block_desc d;
 	struct rte_mempool_memhdr_list chunks;
 	struct rte_mempool_memhdr *mh;
 	struct tpool *tp = tp_of_created(mp);
@@ -1203,8 +1297,10 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	int ret;
 
 	if (tp == NULL) {
-		TMP_LOG(ERR, "not a tide mempool (or no memory for its pool data)");
-		return tmp_error(EINVAL);
+		ret = rte_errno;
+		TMP_LOG(ERR, "%s", ret == ENOMEM ? "no memory for the pool data" :
+			"not a tide mempool");
+		return tmp_error(ret);
 	}
 	tp_ctl_lock(tp);
 	ret = tmp_add_check(mp, addr, len);
@@ -1241,9 +1337,15 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 			mh->opaque = opaque;
 			break;
 		}
+	/* The callbacks hear of it (a device may map it) before any dequeue can take from it. */
+	blk_desc(mp, b, &d);
+	tmp_ev_begin();
+	tmp_ev_add(mp, &d);
+	b->announced = true;
 	tp_lock(tp);
 	tp_publish(tp, b);
 	tp_unlock(tp);
+	tmp_ev_end();
 	pthread_mutex_unlock(&tp->ctl);
 	return (int64_t)b->id;
 
@@ -1271,6 +1373,28 @@ tp_live_by_id(const struct tpool *tp, uint64_t id)
 	return NULL;
 }
 
+/*
+ * Ask the block event callbacks to let hidden block @b go; when one refuses, put it back
+ * where it was in the age order. Caller holds ctl and is between tmp_ev_begin/end.
+ */
+static int
+tmp_remove_asked(struct rte_mempool *mp, struct tpool *tp, struct tblk *b, uint32_t pos)
+{
+	struct tide_mempool_block_desc d;
+	int ret;
+
+	if (!b->announced)
+		return 0;
+	blk_desc(mp, b, &d);
+	ret = tmp_ev_remove(mp, &d);
+	if (ret < 0) {
+		tp_lock(tp);
+		tp_unhide(tp, b, pos);
+		tp_unlock(tp);
+	}
+	return ret;
+}
+
 int
 tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 {
@@ -1278,22 +1402,35 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	struct tpool *tp = tp_of(mp);
 	struct tblk *b;
 	uintptr_t lo, hi;
+	uint32_t pos = 0;
 	int ret = 0;
 
 	if (tp == NULL)
 		return tmp_error(EINVAL);
 	tp_ctl_lock(tp);
+	tmp_ev_begin();
 	tp_lock(tp);
 	tp_sync(tp);
 	b = tp_live_by_id(tp, id);
-	if (b == NULL)
+	if (b == NULL) {
 		ret = -ENOENT;
-	else if (b->nb_free != b->nb_objs ||
-			((flags & TIDE_MEMPOOL_RM_UNTOUCHED) && b->low != b->nb_objs))
+	} else if (b->nb_free != b->nb_objs ||
+			((flags & TIDE_MEMPOOL_RM_UNTOUCHED) && b->low != b->nb_objs)) {
 		ret = -EBUSY;
-	else
-		tp_unlink(tp, b);
+	} else {
+		/* Out of dequeue's reach while the callbacks decide. */
+		pos = b->pos;
+		tp_hide(tp, b);
+	}
 	tp_unlock(tp);
+	if (ret == 0)
+		ret = tmp_remove_asked(mp, tp, b, pos);
+	if (ret == 0) {
+		tp_lock(tp);
+		tp_unlink(tp, b);
+		tp_unlock(tp);
+	}
+	tmp_ev_end();
 	if (ret < 0) {
 		pthread_mutex_unlock(&tp->ctl);
 		TMP_LOG(DEBUG, "%s: block %" PRIu64 " not removed: %s", mp->name, id,
@@ -1413,7 +1550,7 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	st->nb_foreign = tp->nb_foreign;
 	st->nb_double = tp->nb_double;
 	tp_unlock(tp);
-	st->nb_deq_fail = __atomic_load_n(&tp->nb_deq_fail, __ATOMIC_RELAXED);
+	st->nb_deq_refused = __atomic_load_n(&tp->nb_deq_refused, __ATOMIC_RELAXED);
 	st->nb_lock_yields = __atomic_load_n(&tp->nb_lock_yields, __ATOMIC_RELAXED);
 	st->nb_lock_recovered = __atomic_load_n(&tp->nb_lock_recovered, __ATOMIC_RELAXED);
 	return 0;
@@ -1464,7 +1601,7 @@ tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, voi
 	struct tpool *tp = tp_of_created(mp);
 
 	if (tp == NULL)
-		return tmp_error(EINVAL);
+		return tmp_error(rte_errno);
 	tp_lock(tp);
 	tp->grow_cb = cb;
 	tp->grow_arg = arg;
@@ -1490,4 +1627,50 @@ void
 tide_mempool_remote_grow_set(tide_mempool_remote_grow_t *fn)
 {
 	__atomic_store_n(&tmp_remote_grow, fn, __ATOMIC_RELEASE);
+}
+
+/* Order of block ids, for qsort. */
+static int
+blk_desc_cmp(const void *a, const void *b)
+{
+	const struct tide_mempool_block_desc *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int
+tmp_blocks_announced(struct rte_mempool *mp, struct tide_mempool_block_desc **out)
+{
+	struct tpool *tp = tp_of(mp);
+	struct tide_mempool_block_desc *d;
+	struct tblk **blk;
+	uint32_t i, n = 0, nb;
+
+	*out = NULL;
+	if (tp == NULL)
+		return 0;
+	/* Blocks do not come or go meanwhile (the caller excludes it), but dequeues run. */
+	tp_lock(tp);
+	nb = tp->nb_blk;
+	tp_unlock(tp);
+	if (nb == 0)
+		return 0;
+	blk = malloc(nb * sizeof(*blk));
+	d = malloc(nb * sizeof(*d));
+	if (blk == NULL || d == NULL) {
+		free(blk);
+		free(d);
+		return -ENOMEM;
+	}
+	tp_lock(tp);
+	for (i = 0; i < tp->nb_blk && i < nb; i++)
+		if (tp->addr[i]->announced)
+			blk[n++] = tp->addr[i];
+	tp_unlock(tp);
+	for (i = 0; i < n; i++)
+		blk_desc(mp, blk[i], &d[i]);
+	free(blk);
+	qsort(d, n, sizeof(*d), blk_desc_cmp);
+	*out = d;
+	return (int)n;
 }

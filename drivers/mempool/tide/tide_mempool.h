@@ -28,6 +28,18 @@
  * Counting: rte_mempool_avail_count() is right for a tide pool (free objects in the
  * driver plus the lcore caches). rte_mempool_in_use_count() counts unpopulated capacity
  * as in use: use tide_mempool_stats_get() instead.
+ *
+ * Block events: memory that a device reads must be registered with it (VFIO maps,
+ * rte_dev_dma_map(), RDMA memory regions, a SmartNIC's IOMMU table, an application's own
+ * bookkeeping). DPDK's RTE_MEMPOOL_EVENT_READY fires only once a mempool is populated to
+ * its full size, which a pool that grows by blocks may never be, and nothing in DPDK says
+ * when a chunk comes or goes. tide_mempool_block_event_register() does: its callback hears
+ * of every block after it is populated and before any dequeue can take its objects
+ * (TIDE_MEMPOOL_BLOCK_ADD), and of every block before its memory is released
+ * (TIDE_MEMPOOL_BLOCK_REMOVE, when all its objects are free and no dequeue can reach it
+ * any more); the removal waits until every callback has returned, and a callback may veto
+ * it. So an object is only ever handed out from a block every callback was told of, and
+ * a block's memory never goes while a callback still counts it as its own.
  */
 
 #include <stdbool.h>
@@ -68,8 +80,11 @@ struct tide_mempool_stats {
 	uint64_t bytes;       /**< bytes of memory the live blocks cover */
 	uint64_t nb_objs;     /**< objects in live blocks */
 	uint64_t nb_free;     /**< of those, in the driver's free lists (not lcore caches) */
-	uint64_t nb_deq_fail; /**< dequeues refused; a failed cache refill and its fallback
-			       *   each count */
+	uint64_t nb_deq_refused; /**< dequeues the driver refused (too few free objects, no
+				  *   growth). Not a count of failed allocations: a failed
+				  *   cache refill counts even when the direct dequeue that
+				  *   follows serves the allocation, and an allocation that
+				  *   fails both counts twice */
 	uint64_t nb_foreign;  /**< enqueued pointers that no block owns: dropped */
 	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
 	uint64_t nb_lock_yields; /**< waits for the driver's lock that yielded the CPU (the
@@ -79,7 +94,8 @@ struct tide_mempool_stats {
 };
 
 /**
- * Tell whether a mempool uses the tide ops.
+ * Tell whether a mempool uses the tide ops (and has its pool data: a mempool created
+ * empty gets it at its first population or block).
  *
  * @param mp
  *   A mempool, or NULL.
@@ -90,6 +106,7 @@ bool tide_mempool_is_tide(const struct rte_mempool *mp);
 
 /**
  * How many objects of @p mp a block of @p len bytes holds, before page-boundary losses.
+ * Cheap, no lock; rte_errno is not touched.
  *
  * @return
  *   Object count, 0 if @p mp is not a tide mempool or @p len holds none.
@@ -101,8 +118,9 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  *
  * The driver puts its block header at @p addr, populates the rest with objects
  * (one rte_mempool memory chunk per IOVA-contiguous run), calls @p init on every new
- * object, and only then lets dequeues take them. The mempool must have been created
- * with room to spare (its `size` is the most objects it may ever hold).
+ * object, tells the block event callbacks (TIDE_MEMPOOL_BLOCK_ADD, on this thread), and
+ * only then lets dequeues take them. The mempool must have been created with room to
+ * spare (its `size` is the most objects it may ever hold).
  *
  * @param mp
  *   A tide mempool.
@@ -124,9 +142,10 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  *   Passed to @p free_cb.
  * @return
  *   The block id (> 0) on success, or a negative errno (rte_errno is set too):
- *   -EINVAL a bad argument or not a tide mempool; -ENOSPC the mempool's size is reached;
- *   -ENOBUFS @p len holds no object; -ENOMEM no memory for the driver's tables or the
- *   mempool's chunk headers.
+ *   -EINVAL a bad argument (NULL or unaligned @p addr, @p len 0, a range overlapping a
+ *   block of the pool) or @p mp does not use the tide ops; -ENOSPC the mempool's size is
+ *   reached; -ENOBUFS @p len holds no object; -ENOMEM no memory for the pool data, the
+ *   driver's tables or the mempool's chunk headers.
  */
 int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -141,7 +160,9 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  * memory through the block's free callback.
  *
  * The check and the unlinking happen under the lock every dequeue takes, so no thread
- * can take an object of the block once the call has decided to remove it.
+ * can take an object of the block once the call has decided to remove it. Block event
+ * callbacks then hear of the removal (TIDE_MEMPOOL_BLOCK_REMOVE) before the memory goes;
+ * one of them may veto it.
  *
  * @param mp
  *   A tide mempool.
@@ -150,9 +171,11 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  * @param flags
  *   0 or TIDE_MEMPOOL_RM_UNTOUCHED.
  * @return
- *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments;
- *   -ENOENT no live block has that id; -EBUSY an object of the block is out (allocated
- *   or in an lcore cache), or was since the last sample with TIDE_MEMPOOL_RM_UNTOUCHED.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL not a tide
+ *   mempool; -ENOENT no live block has that id; -EBUSY an object of the block is out
+ *   (allocated or in an lcore cache), or was since the last sample with
+ *   TIDE_MEMPOOL_RM_UNTOUCHED; -EAGAIN a block event callback vetoed the removal (the
+ *   block stays, as it was: try again later).
  */
 int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 
@@ -186,7 +209,8 @@ unsigned int tide_mempool_block_count(const struct rte_mempool *mp);
  * Describe the live block at position @p idx, oldest first.
  *
  * @return
- *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL not a tide mempool
+ *   or @p info is NULL; -ENOENT no block at that position.
  */
 int tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info);
@@ -197,7 +221,8 @@ int tide_mempool_block_info(const struct rte_mempool *mp, unsigned int idx,
  * a block saw any allocation since the previous call.
  *
  * @return
- *   0 on success; -EINVAL bad arguments; -ENOENT no block at that position.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL not a tide mempool
+ *   or @p info is NULL; -ENOENT no block at that position.
  */
 int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info);
@@ -207,7 +232,8 @@ int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
  * against blocks being added or removed meanwhile (they wait).
  *
  * @return
- *   Objects visited, or -EINVAL if @p mp is not a tide mempool.
+ *   Objects visited, or -EINVAL (rte_errno set) if @p mp is not a tide mempool or @p cb
+ *   is NULL.
  */
 int tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *arg);
 
@@ -224,17 +250,127 @@ bool tide_mempool_owns(const struct rte_mempool *mp, const void *obj);
  * Read the driver's counters.
  *
  * @return
- *   0 on success; -EINVAL if @p mp is not a tide mempool or @p st is NULL.
+ *   0 on success; -EINVAL (rte_errno set) if @p mp is not a tide mempool or @p st is NULL.
  */
 int tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *st);
 
 /**
  * Install (or, with NULL, remove) the callback a failing dequeue calls to grow the pool.
+ * A mempool created empty with the tide ops gets its pool data here if it has none yet.
  *
  * @return
- *   0 on success; -EINVAL if @p mp is not a tide mempool.
+ *   0 on success, or a negative errno (rte_errno is set too): -EINVAL @p mp does not use
+ *   the tide ops; -ENOMEM no memory for the pool data.
  */
 int tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg);
+
+/* ---- block events (see the file comment) ---- */
+
+/** What happens to a block. */
+enum tide_mempool_block_event {
+	/** The block is populated, its objects initialised; no dequeue can take them yet
+	 *  (dequeues may as soon as every callback has returned). One exception: a chunk
+	 *  that a stock population (rte_mempool_populate_*()) hands the driver has its
+	 *  objects in the free lists as DPDK populates it, and its ADD comes once it is
+	 *  populated, before that call returns: as with any mempool, take nothing from a
+	 *  mempool before its population has returned. */
+	TIDE_MEMPOOL_BLOCK_ADD,
+	/** The block is about to go: all its objects are free and no dequeue can reach them;
+	 *  its memory is released once every callback has returned 0. A callback that cannot
+	 *  let it go yet returns a negative errno: the block stays (the removal fails with
+	 *  -EAGAIN, to be retried), and the callbacks that had already accepted the removal
+	 *  get a TIDE_MEMPOOL_BLOCK_ADD for it again, flagged TIDE_MEMPOOL_BLOCK_F_RESTORED. A
+	 *  removal flagged TIDE_MEMPOOL_BLOCK_F_FINAL (the mempool is being freed) cannot be
+	 *  vetoed. */
+	TIDE_MEMPOOL_BLOCK_REMOVE,
+};
+
+/** Block event flag: an ADD replaying a block that existed when the callback registered. */
+#define TIDE_MEMPOOL_BLOCK_F_REPLAY (1u << 0)
+/** Block event flag: an ADD undoing a REMOVE that another callback vetoed. */
+#define TIDE_MEMPOOL_BLOCK_F_RESTORED (1u << 1)
+/** Block event flag: a REMOVE that cannot be vetoed (the mempool is being freed). */
+#define TIDE_MEMPOOL_BLOCK_F_FINAL (1u << 2)
+
+/** A block, as block event callbacks see it. */
+struct tide_mempool_block_desc {
+	uint64_t id;        /**< block id: order of addition, from 1, never reused */
+	void *addr;         /**< first byte of the block's memory */
+	size_t len;         /**< bytes of memory the block covers, from @p addr */
+	rte_iova_t iova;    /**< IO address of @p addr; RTE_BAD_IOVA if it has none */
+	bool iova_contig;   /**< [iova, iova + len) is one IOVA-contiguous run (always so in
+			     *   IOVA-as-VA mode); if false, look the pages up
+			     *   (rte_mem_virt2iova()) */
+	uint32_t nb_objs;   /**< objects in the block */
+	uint32_t flags;     /**< TIDE_MEMPOOL_BLOCK_F_* */
+};
+
+/**
+ * A block event callback.
+ *
+ * Runs on the thread that adds or removes the block (never on the dequeue/enqueue fast
+ * path): for an ADD, the thread calling tide_mempool_block_add() or populating the
+ * mempool the stock way; for a REMOVE, the thread calling tide_mempool_block_remove() or
+ * freeing the mempool. Events of one mempool come one at a time, in order; events of
+ * different mempools may run at the same time on different threads. A callback must not
+ * add or remove blocks, grow or free a mempool, walk objects with tide_mempool_obj_iter()
+ * or register callbacks (that fails with -EDEADLK); it may unregister (itself or others)
+ * and read the pool (tide_mempool_block_info(), tide_mempool_stats_get()).
+ *
+ * @param mp
+ *   The mempool.
+ * @param event
+ *   TIDE_MEMPOOL_BLOCK_ADD or TIDE_MEMPOOL_BLOCK_REMOVE.
+ * @param blk
+ *   The block; valid during the call only.
+ * @param arg
+ *   As registered.
+ * @return
+ *   0; for a REMOVE not flagged FINAL, a negative errno vetoes the removal. The return of
+ *   an ADD, and of a FINAL REMOVE, is ignored.
+ */
+typedef int (tide_mempool_block_cb_t)(struct rte_mempool *mp,
+	enum tide_mempool_block_event event, const struct tide_mempool_block_desc *blk,
+	void *arg);
+
+/** Most block event callbacks registered at once in a process. */
+#define TIDE_MEMPOOL_BLOCK_EVENT_MAX 32
+
+/**
+ * Register a block event callback for one tide mempool, or for every tide mempool of the
+ * process, present and future. The blocks that exist already are replayed first, in the
+ * order they were added (ADD flagged TIDE_MEMPOOL_BLOCK_F_REPLAY), on the calling thread,
+ * before the call returns; no event is missed or told twice between the replay and the
+ * events that follow. Primary process (where blocks are added and removed).
+ *
+ * @param mp
+ *   A tide mempool, or NULL for all of them. A mempool's registrations end when it is
+ *   freed (after its blocks' final REMOVE events).
+ * @param cb
+ *   The callback.
+ * @param arg
+ *   Passed to @p cb.
+ * @return
+ *   0, or a negative errno (rte_errno is set too): -EINVAL @p cb is NULL or @p mp is not a
+ *   tide mempool; -EEXIST @p cb and @p arg are registered for @p mp already; -ENOSPC
+ *   TIDE_MEMPOOL_BLOCK_EVENT_MAX callbacks are registered; -ENOMEM no memory for the
+ *   replay; -ENOTSUP a secondary process; -EDEADLK called from a block event callback.
+ */
+int tide_mempool_block_event_register(struct rte_mempool *mp, tide_mempool_block_cb_t *cb,
+	void *arg);
+
+/**
+ * Unregister a block event callback registered with the same @p mp, @p cb and @p arg.
+ * Safe while events fire: once it returns, @p cb is not called again and no call of it is
+ * running (from inside a block event callback it does not wait for calls running on
+ * other threads, and the callback's own call goes on to its end).
+ *
+ * @return
+ *   0, or a negative errno (rte_errno is set too): -EINVAL @p cb is NULL; -ENOENT no such
+ *   registration.
+ */
+int tide_mempool_block_event_unregister(struct rte_mempool *mp, tide_mempool_block_cb_t *cb,
+	void *arg);
 
 #ifdef __cplusplus
 }

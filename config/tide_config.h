@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_CONFIG_H
+#define TIDE_CONFIG_H
+
+/*
+ * Compile-time defaults of the tidepool libraries, in one place (as DPDK keeps its own in
+ * config/rte_config.h). Each may be overridden on the compiler's command line
+ * (-DTIDE_POOL_DEFAULT_BASE_BYTES=...); the public headers say which default each
+ * params_init function fills, and tide_pool.h keeps the defaults that are part of the API
+ * (tick, reap period, idle threshold). Internal: not installed.
+ */
+
+/* ---- elastic pools: tide_pool_params_init() ---- */
+
+/** Per-lcore cache, objects. */
+#ifndef TIDE_POOL_DEFAULT_CACHE
+#define TIDE_POOL_DEFAULT_CACHE 256
+#endif
+/** Base block, bytes. */
+#ifndef TIDE_POOL_DEFAULT_BASE_BYTES
+#define TIDE_POOL_DEFAULT_BASE_BYTES (8u << 20)
+#endif
+/** Added block, bytes. */
+#ifndef TIDE_POOL_DEFAULT_BLOCK_BYTES
+#define TIDE_POOL_DEFAULT_BLOCK_BYTES (8u << 20)
+#endif
+/** Wall, bytes. */
+#ifndef TIDE_POOL_DEFAULT_WALL_BYTES
+#define TIDE_POOL_DEFAULT_WALL_BYTES (256u << 20)
+#endif
+
+/* ---- pools adopted from a stock creation: the built-in profile (config/pools.conf) ---- */
+
+/** Base, as a share of what the application asked for: 1/TIDE_POOL_PROFILE_BASE_DEN. */
+#ifndef TIDE_POOL_PROFILE_BASE_DEN
+#define TIDE_POOL_PROFILE_BASE_DEN 16
+#endif
+/** Added block, bytes. */
+#ifndef TIDE_POOL_PROFILE_BLOCK_BYTES
+#define TIDE_POOL_PROFILE_BLOCK_BYTES (8ull << 20)
+#endif
+/** Reap period, ms (as TIDE_POOL_REAP_PERIOD_MS_DEFAULT). */
+#ifndef TIDE_POOL_PROFILE_REAP_MS
+#define TIDE_POOL_PROFILE_REAP_MS 50
+#endif
+/** Idle threshold, ms (as TIDE_POOL_IDLE_MS_DEFAULT). */
+#ifndef TIDE_POOL_PROFILE_IDLE_MS
+#define TIDE_POOL_PROFILE_IDLE_MS 500
+#endif
+/** Control-thread tick, us (as TIDE_POOL_TICK_US_DEFAULT). */
+#ifndef TIDE_POOL_PROFILE_TICK_US
+#define TIDE_POOL_PROFILE_TICK_US 1000
+#endif
+
+/* ---- pool sets: tide_pool_set_params_init() ---- */
+
+/** Size classes. */
+#ifndef TIDE_POOL_SET_DEFAULT_CLASSES
+#define TIDE_POOL_SET_DEFAULT_CLASSES 4
+#endif
+/** Bytes class 0 holds after the headroom (a power of 2). */
+#ifndef TIDE_POOL_SET_DEFAULT_MIN_SIZE
+#define TIDE_POOL_SET_DEFAULT_MIN_SIZE 2048
+#endif
+/** Per-lcore cache of every class, objects. */
+#ifndef TIDE_POOL_SET_DEFAULT_CACHE
+#define TIDE_POOL_SET_DEFAULT_CACHE 256
+#endif
+/** Base block of every class, bytes. */
+#ifndef TIDE_POOL_SET_DEFAULT_BASE_BYTES
+#define TIDE_POOL_SET_DEFAULT_BASE_BYTES (4u << 20)
+#endif
+/** Added block of every class, bytes. */
+#ifndef TIDE_POOL_SET_DEFAULT_BLOCK_BYTES
+#define TIDE_POOL_SET_DEFAULT_BLOCK_BYTES (4u << 20)
+#endif
+/** Wall the classes share, bytes. */
+#ifndef TIDE_POOL_SET_DEFAULT_WALL_BYTES
+#define TIDE_POOL_SET_DEFAULT_WALL_BYTES (256u << 20)
+#endif
+
+#endif /* TIDE_CONFIG_H */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * NUMA with libnuma: which nodes exist, the machine as the socket choice sees it
+ * (numa_policy.h decides), the node a block's pages are really on, and a pool per socket.
+ *
+ * DPDK's socket ids are the kernel's NUMA node ids on Linux. A node exists when DPDK found
+ * it and libnuma's numa_max_node() covers it; without NUMA support in the kernel there is
+ * node 0 only. A block's node is read with move_pages(2) and nodes = NULL (a query that
+ * moves nothing), one entry per hugepage, after the block was populated.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <numa.h>
+#include <numaif.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "numa_policy.h"
+#include "pool_private.h"
+
+bool
+pool_numa_node_exists(int socket)
+{
+	unsigned int i;
+	bool dpdk = false;
+
+	if (socket == SOCKET_ID_ANY)
+		return true;
+	if (socket < 0)
+		return false;
+	for (i = 0; i < rte_socket_count() && !dpdk; i++)
+		dpdk = rte_socket_id_by_idx(i) == socket;
+	if (!dpdk)
+		return false;
+	return numa_available() < 0 ? socket == 0 : socket <= numa_max_node();
+}
+
+void
+pool_numa_topo(struct tide_numa_topo *t)
+{
+	bool numa = numa_available() >= 0;
+	unsigned int lc, i;
+	uint16_t port;
+	int s;
+
+	memset(t, 0, sizeof(*t));
+	t->nb_nodes = numa ? (uint32_t)RTE_MIN(numa_max_node() + 1, TIDE_NUMA_MAX_NODES) : 1;
+	for (i = 0; i < rte_socket_count(); i++) {
+		s = rte_socket_id_by_idx(i);
+		if (s >= 0 && (uint32_t)s < t->nb_nodes && pool_page_size(s) != 0)
+			t->has_mem[s] = true;
+	}
+	RTE_LCORE_FOREACH(lc) {
+		s = (int)rte_lcore_to_socket_id(lc);
+		if (s >= 0 && (uint32_t)s < t->nb_nodes)
+			t->has_lcore[s] = true;
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		s = rte_eth_dev_socket_id(port);
+		if (s >= 0 && (uint32_t)s < t->nb_nodes)
+			t->has_port[s] = true;
+	}
+	for (uint32_t a = 0; numa && a < t->nb_nodes; a++)
+		for (uint32_t b = 0; b < t->nb_nodes; b++)
+			t->distance[a][b] = (uint8_t)RTE_MIN(RTE_MAX(numa_distance((int)a,
+				(int)b), 0), UINT8_MAX);
+}
+
+/* The node of each page of [addr, addr + len) into status[] (n pages of page_sz). */
+static void
+pool_numa_query(const void *addr, uint32_t n, size_t page_sz, int *status)
+{
+	void **pages = malloc(n * sizeof(*pages));
+	uintptr_t va = RTE_ALIGN_FLOOR((uintptr_t)addr, page_sz);
+	uint32_t i;
+
+	if (pages == NULL) {
+		for (i = 0; i < n; i++)
+			status[i] = -ENOMEM;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		pages[i] = (void *)(va + i * page_sz);
+	if (move_pages(0, n, pages, NULL, status, 0) != 0) {
+		int err = errno;
+
+		for (i = 0; i < n; i++)
+			status[i] = -err;
+	}
+	free(pages);
+}
+
+int
+pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_node)
+{
+	uintptr_t lo = RTE_ALIGN_FLOOR((uintptr_t)addr, tp->page_sz);
+	uint32_t n = (uint32_t)((RTE_ALIGN_CEIL((uintptr_t)addr + len, tp->page_sz) - lo) /
+		tp->page_sz);
+	int expected = tp->params.socket_id, node, *status;
+	enum tide_numa_verdict v;
+
+	*off_node = false;
+	if (numa_available() < 0)
+		return 0; /* one node: 0 */
+	status = malloc(RTE_MAX(n, 1u) * sizeof(*status));
+	if (status == NULL)
+		return -1;
+	pool_numa_query(addr, n, tp->page_sz, status);
+	if (TIDE_FAULT(TIDE_FAULT_NUMA))
+		for (uint32_t i = 0; i < n; i++)
+			status[i] = expected >= 0 ? expected + 1 : 1;
+	v = tide_numa_block_verdict(status, n, expected, &node);
+	if (v == TIDE_NUMA_UNKNOWN)
+		POOL_LOG(DEBUG, "%s: the node of a block's pages cannot be read: %s", tp->name,
+			strerror(-status[0]));
+	free(status);
+	if (v == TIDE_NUMA_OFF_NODE) {
+		*off_node = true;
+		__atomic_fetch_add(&tp->node_misses, 1, __ATOMIC_RELAXED);
+		POOL_LOG(WARNING, "%s: a block of %zu bytes landed on node %d%s, not on socket %d: "
+			"its mbufs cost remote memory accesses", tp->name, len,
+			node == TIDE_NUMA_NODE_MIXED ? -1 : node,
+			node == TIDE_NUMA_NODE_MIXED ? " (pages on several nodes)" : "", expected);
+	}
+	return node;
+}
+
+/* ---- a pool per socket ---- */
+
+struct tide_pool_per_socket *
+tide_pool_create_per_socket(const struct tide_pool_params *p)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct tide_pool_per_socket *ps;
+	struct tide_pool_params cp;
+	struct tide_numa_topo topo;
+	int socks[TIDE_NUMA_MAX_NODES];
+	uint32_t n, k;
+	int err;
+
+	if (p == NULL || p->name == NULL) {
+		POOL_LOG(ERR, "NULL parameters or name");
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	/* "_s<socket>": room for two digits. */
+	if (strnlen(p->name, RTE_MEMPOOL_NAMESIZE) + 4 >= RTE_MEMPOOL_NAMESIZE) {
+		POOL_LOG(ERR, "%s: name longer than %d chars", p->name,
+			(int)RTE_MEMPOOL_NAMESIZE - 5);
+		rte_errno = ENAMETOOLONG;
+		return NULL;
+	}
+	pool_numa_topo(&topo);
+	n = tide_numa_pool_sockets(&topo, socks, RTE_MIN(RTE_DIM(socks),
+		(size_t)RTE_MAX_NUMA_NODES));
+	ps = n == 0 ? NULL : rte_zmalloc("tide_pool_per_socket", sizeof(*ps), 0);
+	if (ps == NULL) {
+		POOL_LOG(ERR, "%s: %s", p->name, n == 0 ? "no socket has hugepage memory" :
+			"no memory");
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	for (k = 0; k < n; k++) {
+		cp = *p;
+		snprintf(name, sizeof(name), "%s_s%d", p->name, socks[k]);
+		cp.name = name;
+		cp.socket_id = socks[k];
+		ps->pools[k] = tide_pool_create(&cp);
+		if (ps->pools[k] == NULL) {
+			err = rte_errno;
+			POOL_LOG(ERR, "%s: cannot make the pool of socket %d: %s", p->name,
+				socks[k], rte_strerror(err));
+			tide_pool_per_socket_free(ps);
+			rte_errno = err;
+			return NULL;
+		}
+		ps->socket[k] = socks[k];
+		ps->nb_pools++;
+	}
+	for (int s = 0; s < RTE_MAX_NUMA_NODES && (uint32_t)s < topo.nb_nodes; s++) {
+		int home = tide_numa_socket_for(&topo, socks, n, s, -1);
+
+		for (k = 0; k < n; k++)
+			if (socks[k] == home)
+				ps->by_socket[s] = ps->pools[k];
+	}
+	ps->first = ps->pools[0];
+	POOL_LOG(INFO, "%s: %u pool(s), one per socket with lcores or ports", p->name, n);
+	return ps;
+}
+
+void
+tide_pool_per_socket_free(struct tide_pool_per_socket *ps)
+{
+	if (ps == NULL)
+		return;
+	for (unsigned int k = 0; k < ps->nb_pools; k++)
+		tide_pool_free(ps->pools[k]);
+	rte_free(ps);
+}
+
+struct rte_mempool *
+tide_pool_for_port(const struct tide_pool_per_socket *ps, uint16_t port_id)
+{
+	int s;
+
+	if (ps == NULL || !rte_eth_dev_is_valid_port(port_id)) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	s = rte_eth_dev_socket_id(port_id);
+	if (s < 0)
+		s = (int)rte_socket_id();
+	return tide_pool_for_socket(ps, s);
+}
