@@ -13,6 +13,9 @@
 #   --out DIR  the results folder (default: bench-out/<date>-<commit>)
 #   --only     run these scenarios only (names from "tide-bench --list")
 #   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
+#   --testpmd  also run stock dpdk-testpmd with the tide plugin against ring_mp_mc
+#              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs): CSV testpmd.csv
+#   --soak S   also soak an elastic pool for S seconds under ASan (scripts/soak.sh)
 #   --bench    the tide-bench to run (default: build ./build if needed and use its)
 #   --args     more tide-bench options for every scenario, e.g. "--rounds 15"
 #   -- ...     EAL arguments for tide-bench, e.g. -- -l 0-3 -a 0000:3b:00.0 (default: its
@@ -28,6 +31,8 @@ mode=full
 out=
 only=
 docs=0
+testpmd=0
+soak=0
 bench=
 extra=
 eal=()
@@ -45,6 +50,9 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?--out needs a folder}; shift ;;
 	--only) only=${2:?--only needs names}; shift ;;
 	--docs) docs=1 ;;
+	--testpmd) testpmd=1 ;;
+	--soak) soak=${2:?--soak needs seconds}; shift
+		[[ "$soak" =~ ^[1-9][0-9]{0,4}$ ]] || die "--soak: 1 to 99999 seconds" ;;
 	--bench) bench=${2:?--bench needs a path}; shift ;;
 	--args) extra=${2?--args needs options}; shift ;;
 	--) shift; eal=("$@"); break ;;
@@ -116,6 +124,32 @@ for i in "${!scenarios[@]}"; do
 	printf '%s\t%s\t%s\t%s\n' "$s" "$status" $(($(date +%s) - t0)) "$rows" >>"$out/runs.txt"
 	printf 'bench:        %s: %s, %s rows in %ss\n' "$s" "$status" "$rows" $(($(date +%s) - t0))
 done
+# Stock testpmd with the plugin (its rows become scenario "testpmd", variant
+# "<its scenario>/<variant>"), and the soak.
+if [ "$testpmd" = 1 ]; then
+	echo "bench: stock dpdk-testpmd with the tide plugin (elapsed $(elapsed))"
+	plugin_so=$(ls "$(dirname "$(dirname "$(dirname "$bench")")")"/drivers/mempool/tide/librte_mempool_tide.so.*.*.* | head -1)
+	t0=$(date +%s)
+	status=ok
+	"$root/scripts/testpmd-elastic.sh" --runs 3 --plugin "$plugin_so" --csv "$out/testpmd.raw" \
+		all >"$out/testpmd.log" 2>&1 || status="failed (see testpmd.log)"
+	{
+		echo "scenario,variant,metric,value,unit"
+		awk -F, '{ print "testpmd," $1 "/" $2 "," $3 "," $4 "," $5 }' "$out/testpmd.raw"
+	} >"$out/testpmd.csv"
+	rm -f "$out/testpmd.raw"
+	printf 'testpmd\t%s\t%s\t%s\n' "$status" $(($(date +%s) - t0)) \
+		$(($(wc -l <"$out/testpmd.csv") - 1)) >>"$out/runs.txt"
+	scenarios+=(testpmd)
+fi
+if [ "$soak" != 0 ]; then
+	echo "bench: soak for $soak s under ASan (elapsed $(elapsed))"
+	t0=$(date +%s)
+	status=ok
+	"$root/scripts/soak.sh" "$soak" >"$out/soak.log" 2>&1 || status="failed (see soak.log)"
+	printf 'soak\t%s\t%s\t%s\n' "$status" $(($(date +%s) - t0)) \
+		"$(grep -c '^soak:' "$out/soak.log")" >>"$out/runs.txt"
+fi
 [ -s "$out/footprint-series.csv" ] || rm -f "$out/footprint-series.csv"
 for s in "${scenarios[@]}"; do
 	[ "$s" = footprint ] || rm -f "$out/$s-series.csv"
@@ -296,9 +330,25 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo "|---|---|---:|---:|---|"
 	while IFS=$'\t' read -r s status secs rows; do
 		help=$("$bench" --list | awk -F'\t' -v s="$s" '$1 == s { print $2 }')
-		echo "| [$s]($s.csv) | $status | $secs | $rows | $help |"
+		[ "$s" != testpmd ] || help="stock dpdk-testpmd, tide plugin vs ring_mp_mc"
+		[ "$s" != soak ] || help="ASan soak of an elastic pool (see Soak)"
+		link="[$s]($s.csv)"
+		[ "$s" != soak ] || link=soak
+		echo "| $link | $status | $secs | $rows | $help |"
 	done <"$out/runs.txt"
 	echo
+	if [ -s "$out/soak.log" ]; then
+		echo "## Soak"
+		echo
+		echo "\`scripts/soak.sh $soak\` (ASan/UBSan build): an elastic pool reaped every"
+		echo "millisecond while two lcores and a non-EAL thread allocate and free random bursts,"
+		echo "every mbuf tagged with its holder."
+		echo
+		echo '```'
+		grep '^soak:' "$out/soak.log"
+		echo '```'
+		echo
+	fi
 	echo "## Every ratio"
 	echo
 	echo "| scenario | variant | metric | value |"
