@@ -138,8 +138,8 @@ pool_blk_record(struct tide_pool *tp, uint64_t id, const struct rte_memzone *mz,
 		.off_node = off_node,
 		.ext = mz == NULL,
 	};
-	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_store_n(&tp->bytes, tp->bytes + bytes, __ATOMIC_RELEASE);
+	rte_seqlock_write_unlock(&tp->blocks_sl);
 }
 
 /* A block of @bytes from the pool's block source, populated and recorded. */

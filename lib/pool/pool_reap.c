@@ -78,8 +78,9 @@ reap_newest(struct tide_pool *tp)
 	/* The driver freed the memzone: its hugepages are back with the OS. */
 	pool_wall_give(tp->wall, b->bytes);
 	pool_mem_back();
-	__atomic_store_n(&tp->bytes, tp->bytes - b->bytes, __ATOMIC_RELEASE);
+	/* Blocks and bytes change together: a stats reader sees both or neither. */
 	rte_seqlock_write_lock(&tp->blocks_sl);
+	__atomic_store_n(&tp->bytes, tp->bytes - b->bytes, __ATOMIC_RELEASE);
 	tp->nb_blocks--;
 	rte_seqlock_write_unlock(&tp->blocks_sl);
 	__atomic_fetch_add(&tp->reaps, 1, __ATOMIC_RELAXED);

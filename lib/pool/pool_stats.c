@@ -22,12 +22,20 @@ int
 pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 {
 	struct tide_mempool_stats ms;
+	uint32_t seq;
 	uint64_t out;
 
 	memset(st, 0, sizeof(*st));
 	tide_mempool_stats_get(tp->mp, &ms);
-	st->nb_blocks = ms.nb_blocks;
-	st->bytes = __atomic_load_n(&tp->bytes, __ATOMIC_ACQUIRE);
+	/* Blocks, bytes and the source's blocks as one snapshot (they change together). */
+	do {
+		seq = rte_seqlock_read_begin(&tp->blocks_sl);
+		st->nb_blocks = tp->nb_blocks;
+		st->bytes = __atomic_load_n(&tp->bytes, __ATOMIC_ACQUIRE);
+		st->nb_ext_blocks = 0;
+		for (uint32_t i = 0; i < RTE_MIN(tp->nb_blocks, tp->cap_blocks); i++)
+			st->nb_ext_blocks += tp->blocks[i].ext;
+	} while (rte_seqlock_read_retry(&tp->blocks_sl, seq));
 	st->nb_objs = ms.nb_objs;
 	st->nb_free = ms.nb_free;
 	st->nb_cached = pool_cached(tp->mp);
@@ -49,8 +57,6 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->reap_vetoes = __atomic_load_n(&tp->reap_vetoes, __ATOMIC_RELAXED);
 	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
 	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
-	for (uint32_t i = 0; i < tp->nb_blocks; i++)
-		st->nb_ext_blocks += tp->blocks[i].ext;
 	st->wall_bytes = tp->wall->limit;
 	st->wall_held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
 	st->waiting = __atomic_load_n(&tp->nb_waiting, __ATOMIC_RELAXED);
