@@ -64,7 +64,7 @@ grep -q "^Set macswap packet forwarding mode" "$out" || fail "set fwd macswap re
 grep -q "^Forwarding restarted in macswap mode" "$out" || fail "macswap did not restart"
 grep -q "^macswap packet forwarding - ports=2 - cores=1 - streams=2" "$out" ||
 	fail "show config fwd: not macswap"
-grep -q "######## Pool tidepmd_pool ####" "$out" || fail "show pool showed no pool"
+grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool showed no pool"
 grep -q "^  held: .* MB in [0-9]* blocks" "$out" || fail "show pool: no held MB"
 grep -q "^  grows: " "$out" && grep -q "^  reaps: " "$out" || fail "show pool: no grows/reaps"
 grep -q "^  block .* age ms .* in use .* idle ms" "$out" || fail "show pool: no block table"
@@ -76,12 +76,12 @@ grep -q "^Bad argument: set burst: '0' is out of range; accepted: 1..512" "$out"
 	fail "a bad value got no feedback"
 grep -q "^Bad argument: set fwd: unknown mode 'nosuchmode'" "$out" ||
 	fail "an unknown mode got no feedback"
-grep -q "^Pool tidepmd_pool: reap set to 20 ms" "$out" || fail "set pool reap refused"
-grep -q "^Pool tidepmd_pool: idle set to 40 ms" "$out" || fail "set pool idle refused"
-grep -q "^Pool tidepmd_pool: wall set to 64 MB" "$out" || fail "set pool wall refused"
+grep -q "^Pool tidepmd_s0: reap set to 20 ms" "$out" || fail "set pool reap refused"
+grep -q "^Pool tidepmd_s0: idle set to 40 ms" "$out" || fail "set pool idle refused"
+grep -q "^Pool tidepmd_s0: wall set to 64 MB" "$out" || fail "set pool wall refused"
 grep -q "^Bad argument: set pool wall (MB): '1' is out of range" "$out" ||
 	fail "a wall below the range got no feedback"
-grep -q "^set pool wall 100000: Invalid argument (nothing changed)" "$out" ||
+grep -q "^Pool tidepmd_s0: set pool wall 100000: Invalid argument (nothing changed)" "$out" ||
 	fail "a wall above the pool's got no feedback"
 grep -q "wall 64.0 MB)" "$out" || fail "show pool: the new wall is not shown"
 grep -q "the reaper looks every 20 ms and gives back blocks idle 40 ms" "$out" ||

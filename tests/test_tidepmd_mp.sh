@@ -99,21 +99,21 @@ echo "2 workers forwarding, the third refused: no TX queue left"
 env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
 	LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" -d "$staged" -- --show-mempool \
 	--stats >"$tmp/proc-info.log" 2>&1 || fail "dpdk-proc-info failed"
-grep -A 14 "mempool <tidepmd_pool>" "$tmp/proc-info.log" | grep -q "ops_name: <tide>" ||
+grep -A 14 "mempool <tidepmd_s0>" "$tmp/proc-info.log" | grep -q "ops_name: <tide>" ||
 	fail "dpdk-proc-info does not show the elastic pool"
 grep -q "NIC statistics for port 0" "$tmp/proc-info.log" ||
 	fail "dpdk-proc-info shows no port statistics"
-populated=$(grep -A 8 "mempool <tidepmd_pool>" "$tmp/proc-info.log" |
+populated=$(grep -A 8 "mempool <tidepmd_s0>" "$tmp/proc-info.log" |
 	sed -n 's/^ *populated_size=\([0-9]*\)/\1/p')
 env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
 	LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" -d "$staged" -- \
-	--show-mempool=tidepmd_pool >"$tmp/proc-info-pool.log" 2>&1 || fail "dpdk-proc-info failed"
+	--show-mempool=tidepmd_s0 >"$tmp/proc-info-pool.log" 2>&1 || fail "dpdk-proc-info failed"
 in_use=$(sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' \
 	"$tmp/proc-info-pool.log")
 # In use: what is out of the pool, within what it holds (not counted against its wall).
 [ -n "$in_use" ] && [ -n "$populated" ] && [ "$in_use" -le "$populated" ] ||
 	fail "dpdk-proc-info: in use '$in_use' for a pool holding '$populated' objects"
-echo "dpdk-proc-info: tidepmd_pool holds $populated objects, $in_use in use"
+echo "dpdk-proc-info: tidepmd_s0 holds $populated objects, $in_use in use"
 
 timeout 60 dpdk-dumpcap --file-prefix="$prefix" -i net_null0 -c 100 -q \
 	-w "$tmp/cap.pcapng" >"$tmp/dumpcap.log" 2>&1 || fail "dpdk-dumpcap failed"

@@ -261,13 +261,18 @@ cli_set_pool_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte
 		printf("Bad argument: set pool %s (%s): %s\n", knobs[k].name, knobs[k].unit, err);
 		return;
 	}
-	ret = tpmd_pool_tune(cli_t->pool, knobs[k].knob, v);
-	if (ret != 0)
-		printf("set pool %s %" PRIu64 ": %s (nothing changed)\n", knobs[k].name, v,
-			rte_strerror(-ret));
-	else
-		printf("Pool %s: %s set to %" PRIu64 " %s\n", cli_t->pool->name, knobs[k].name, v,
-			knobs[k].unit);
+	/* Every socket's pool alike. */
+	for (unsigned int i = 0; i < cli_t->pools->nb_pools; i++) {
+		struct rte_mempool *mp = cli_t->pools->pools[i];
+
+		ret = tpmd_pool_tune(mp, knobs[k].knob, v);
+		if (ret != 0)
+			printf("Pool %s: set pool %s %" PRIu64 ": %s (nothing changed)\n",
+				mp->name, knobs[k].name, v, rte_strerror(-ret));
+		else
+			printf("Pool %s: %s set to %" PRIu64 " %s\n", mp->name, knobs[k].name,
+				v, knobs[k].unit);
+	}
 }
 
 /* ---- tokens and instances ---- */

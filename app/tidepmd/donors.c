@@ -30,12 +30,14 @@ tpmd_donors_start(struct tpmd *t)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	if (tide_pool_block_source_set(t->pool, tide_donor_pool_source, tpmd_dm) != 0) {
-		fprintf(stderr, "tidepmd: --donors: %s\n", rte_strerror(rte_errno));
-		tide_donor_mgr_free(tpmd_dm);
-		tpmd_dm = NULL;
-		return -rte_errno;
-	}
+	for (unsigned int k = 0; k < t->pools->nb_pools; k++)
+		if (tide_pool_block_source_set(t->pools->pools[k], tide_donor_pool_source,
+				tpmd_dm) != 0) {
+			fprintf(stderr, "tidepmd: --donors: %s\n", rte_strerror(rte_errno));
+			tide_donor_mgr_free(tpmd_dm);
+			tpmd_dm = NULL;
+			return -rte_errno;
+		}
 	printf("tidepmd: past this process's hugepage limit, the pool grows on blocks from "
 		"donor processes\n");
 	return 0;

@@ -170,7 +170,8 @@ fwd_tx_first(struct tpmd *t, unsigned int bursts)
 			for (unsigned int q = 0; q < t->cfg.txq; q++) {
 				uint16_t n;
 
-				if (rte_pktmbuf_alloc_bulk(t->pool, m, t->burst) != 0)
+				if (rte_pktmbuf_alloc_bulk(tide_pool_for_port(t->pools,
+						t->ports[pi]), m, t->burst) != 0)
 					continue;
 				tpmd_txonly_fill(t, pi, m, t->burst);
 				n = rte_eth_tx_burst(t->ports[pi], (uint16_t)q, m,

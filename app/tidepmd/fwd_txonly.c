@@ -67,8 +67,9 @@ static void
 txonly_burst(struct tpmd_lcore *lc, struct tpmd_stream *s, unsigned int burst)
 {
 	struct rte_mbuf *m[TPMD_MAX_BURST];
+	struct rte_mempool *mp = tide_pool_for_lcore(lc->t->pools, lc->lcore_id);
 
-	if (rte_pktmbuf_alloc_bulk(lc->t->pool, m, burst) != 0) {
+	if (rte_pktmbuf_alloc_bulk(mp, m, burst) != 0) {
 		tpmd_count(&lc->cnt.nombuf, burst);
 		return;
 	}

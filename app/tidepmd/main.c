@@ -28,22 +28,23 @@
 
 static struct tpmd tpmd;
 
-static struct rte_mempool *
-tpmd_pool_create(const struct tpmd_config *c)
+/* One elastic pool per NUMA socket with lcores or ports: "tidepmd_s<socket>". */
+static struct tide_pool_per_socket *
+tpmd_pools_create(const struct tpmd_config *c)
 {
 	struct tide_pool_params p;
-	struct rte_mempool *mp;
+	struct tide_pool_per_socket *ps;
 
-	tide_pool_params_init(&p, "tidepmd_pool");
+	tide_pool_params_init(&p, "tidepmd");
 	p.base_bytes = c->pool_base_mb << 20;
 	p.block_bytes = c->pool_block_mb << 20;
 	p.wall_bytes = c->pool_wall_mb << 20;
 	p.cache_size = c->pool_cache;
-	mp = tide_pool_create(&p);
-	if (mp == NULL)
-		fprintf(stderr, "tidepmd: cannot create the elastic pool: %s\n",
+	ps = tide_pool_create_per_socket(&p);
+	if (ps == NULL)
+		fprintf(stderr, "tidepmd: cannot create the elastic pools: %s\n",
 			rte_strerror(rte_errno));
-	return mp;
+	return ps;
 }
 
 /* The forwarding lcores: the first --nb-cores workers (all of them by default). */
@@ -77,10 +78,11 @@ tpmd_banner(struct tpmd *t)
 {
 	const struct tpmd_config *c = &t->cfg;
 
-	printf("tidepmd: mode %s on %u forwarding lcore(s), %u ports, %u stream(s); pool %s "
+	printf("tidepmd: mode %s on %u forwarding lcore(s), %u ports, %u stream(s); pool %s%s "
 		"(base %zu MB, blocks %zu MB, wall %zu MB)\n", t->engine->name, t->nb_fwd_lcores,
-		t->nb_ports, t->nb_streams, t->pool->name, c->pool_base_mb, c->pool_block_mb,
-		c->pool_wall_mb);
+		t->nb_ports, t->nb_streams, t->pool->name,
+		t->pools->nb_pools > 1 ? " and one per other socket" : "", c->pool_base_mb,
+		c->pool_block_mb, c->pool_wall_mb);
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
 		if (t->lcores[w].nb_streams == 0 && !t->engine->all_lcores)
 			printf("tidepmd: lcore %u has no stream and stays idle (more queues: --rxq, "
@@ -175,9 +177,10 @@ main(int argc, char **argv)
 	}
 	if (tpmd_lcores_init(&tpmd) != 0)
 		goto out_eal;
-	tpmd.pool = tpmd_pool_create(&tpmd.cfg);
-	if (tpmd.pool == NULL)
+	tpmd.pools = tpmd_pools_create(&tpmd.cfg);
+	if (tpmd.pools == NULL)
 		goto out_eal;
+	tpmd.pool = tide_pool_for_lcore(tpmd.pools, rte_get_main_lcore());
 	if (tpmd.cfg.donors && tpmd_donors_start(&tpmd) != 0)
 		goto out_ports;
 	if (tpmd_ports_init(&tpmd) != 0)
@@ -192,7 +195,7 @@ main(int argc, char **argv)
 	rte_pdump_uninit();
 out_ports:
 	tpmd_ports_close(&tpmd);
-	tide_pool_free(tpmd.pool);
+	tide_pool_per_socket_free(tpmd.pools);
 	tpmd_donors_stop();
 out_eal:
 	tide_app_eal_cleanup();

@@ -36,7 +36,7 @@ tpmd_port_init(struct tpmd *t, unsigned int pi)
 		return ret;
 	for (q = 0; q < c->rxq; q++) {
 		ret = rte_eth_rx_queue_setup(port, (uint16_t)q, (uint16_t)c->rxd,
-			rte_eth_dev_socket_id(port), NULL, t->pool);
+			rte_eth_dev_socket_id(port), NULL, tide_pool_for_port(t->pools, port));
 		if (ret != 0)
 			return ret;
 	}

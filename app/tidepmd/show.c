@@ -119,7 +119,8 @@ tpmd_show_pool(const struct tpmd *t, const char *name)
 		for (unsigned int i = 0; i < n; i++)
 			show_pool_one(tel, names[i]);
 	} else {
-		show_pool_api(t->pool);
+		for (unsigned int k = 0; k < t->pools->nb_pools; k++)
+			show_pool_api(t->pools->pools[k]);
 	}
 	fflush(stdout);
 	free(tel);

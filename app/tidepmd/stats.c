@@ -57,8 +57,22 @@ stats_take(const struct tpmd *t, const struct stats_run *r, struct stats_sample 
 	s->ns = tide_app_now_ns() - r->start_ns;
 	tpmd_counters_total(t, &s->c);
 	s->port_nombuf = stats_port_nombuf(t);
-	if (tide_pool_stats_get(t->pool, &s->pool) != 0)
-		memset(&s->pool, 0, sizeof(s->pool));
+	/* Every socket's pool together. */
+	memset(&s->pool, 0, sizeof(s->pool));
+	for (unsigned int k = 0; k < t->pools->nb_pools; k++) {
+		struct tide_pool_stats p;
+
+		if (tide_pool_stats_get(t->pools->pools[k], &p) != 0)
+			continue;
+		s->pool.nb_blocks += p.nb_blocks;
+		s->pool.bytes += p.bytes;
+		s->pool.nb_in_use += p.nb_in_use;
+		s->pool.grows_ahead += p.grows_ahead;
+		s->pool.grows_sync += p.grows_sync;
+		s->pool.grows_ext += p.grows_ext;
+		s->pool.reaps += p.reaps;
+		s->pool.grow_fails += p.grow_fails;
+	}
 }
 
 /* Held memory as a bar, one '#' per added block's size. */

@@ -29,6 +29,7 @@
 
 #include "tide_app.h"
 #include "tide_app_trace.h"
+#include "tide_pool.h"
 
 #define TPMD_MAX_PORTS 8
 #define TPMD_MAX_QUEUES 16
@@ -118,7 +119,8 @@ struct tpmd_config {
 
 struct tpmd {
 	struct tpmd_config cfg;
-	struct rte_mempool *pool;
+	struct tide_pool_per_socket *pools;      /* one elastic pool per NUMA socket in use */
+	struct rte_mempool *pool;                /* the main lcore's socket's */
 	uint16_t nb_ports;
 	uint16_t ports[TPMD_MAX_PORTS];
 	bool port_null[TPMD_MAX_PORTS];          /* by index: a net_null port */
