@@ -79,4 +79,38 @@
 #define TIDE_POOL_SET_DEFAULT_WALL_BYTES (256u << 20)
 #endif
 
+/* ---- zero-copy TX: tide_zctx_params_init() and the pin cache ---- */
+
+/** Sends outstanding per instance (tide_zctx_params.depth). */
+#ifndef TIDE_ZCTX_DEFAULT_DEPTH
+#define TIDE_ZCTX_DEFAULT_DEPTH 1024
+#endif
+/** Data-less mbufs for external segments, beyond two per send of the depth: enough for
+ *  full TX rings and bursts. */
+#ifndef TIDE_ZCTX_SHELLS
+#define TIDE_ZCTX_SHELLS 16384
+#endif
+/** Per-lcore cache of the instance's pools, objects. */
+#ifndef TIDE_ZCTX_POOL_CACHE
+#define TIDE_ZCTX_POOL_CACHE 256
+#endif
+/** The elastic pool for headers and copies made when none is given: base, block, wall. */
+#ifndef TIDE_ZCTX_POOL_BASE_BYTES
+#define TIDE_ZCTX_POOL_BASE_BYTES (4u << 20)
+#endif
+#ifndef TIDE_ZCTX_POOL_BLOCK_BYTES
+#define TIDE_ZCTX_POOL_BLOCK_BYTES (4u << 20)
+#endif
+#ifndef TIDE_ZCTX_POOL_WALL_BYTES
+#define TIDE_ZCTX_POOL_WALL_BYTES (256u << 20)
+#endif
+/** Pinned bytes the cache keeps after their sends completed (tide_zctx_cache_params). */
+#ifndef TIDE_ZCTX_CACHE_IDLE_BYTES
+#define TIDE_ZCTX_CACHE_IDLE_BYTES (32ul << 20)
+#endif
+/** 2 MB spans the cache registers with DPDK at most (each one external memseg list). */
+#ifndef TIDE_ZCTX_CACHE_SPANS
+#define TIDE_ZCTX_CACHE_SPANS 64
+#endif
+
 #endif /* TIDE_CONFIG_H */

@@ -23,6 +23,7 @@
 #include <rte_rwlock.h>
 
 #include "test_common.h"
+#include "test_mempool_util.h"
 #include "test_pool_util.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
@@ -31,22 +32,11 @@
 #define BLOCK_LEN (2u << 20)
 #define MAX_EV 256
 
-static unsigned int mz_seq;
-
-static void
-mz_free_cb(struct rte_mempool_memhdr *mh __rte_unused, void *opaque)
-{
-	rte_memzone_free(opaque);
-}
-
 static struct rte_mempool *
 empty_tide_pool(const char *name)
 {
-	struct rte_mempool *mp;
+	struct rte_mempool *mp = raw_tide_pool(name, 1u << 20, OBJ_SIZE, 0);
 
-	mp = rte_mempool_create_empty(name, 1u << 20, OBJ_SIZE, 0, 0, SOCKET_ID_ANY, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	CU_ASSERT_EQUAL_FATAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
 	/* Its pool data now, so that callbacks may register before the first block. */
 	CU_ASSERT_EQUAL_FATAL(tide_mempool_grow_cb_set(mp, NULL, NULL), 0);
 	return mp;
@@ -55,18 +45,7 @@ empty_tide_pool(const char *name)
 static int64_t
 add_block(struct rte_mempool *mp)
 {
-	char name[RTE_MEMZONE_NAMESIZE];
-	const struct rte_memzone *mz;
-	int64_t id;
-
-	snprintf(name, sizeof(name), "tev_%u", __atomic_add_fetch(&mz_seq, 1, __ATOMIC_RELAXED));
-	mz = rte_memzone_reserve_aligned(name, BLOCK_LEN, SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
-	id = tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, mz_free_cb,
-		(void *)(uintptr_t)mz);
-	if (id < 0)
-		rte_memzone_free(mz);
-	return id;
+	return raw_add_mz_block(mp, BLOCK_LEN, NULL);
 }
 
 /* ---- a log of the events a callback saw ---- */

@@ -25,6 +25,7 @@
 #include <rte_random.h>
 
 #include "test_common.h"
+#include "test_mempool_util.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
 
@@ -37,8 +38,6 @@ struct tobj {
 	uint64_t owner;
 };
 
-static unsigned int mz_seq;
-
 static void
 obj_clear(struct rte_mempool *mp __rte_unused, void *arg __rte_unused, void *obj,
 	unsigned int i __rte_unused)
@@ -46,40 +45,17 @@ obj_clear(struct rte_mempool *mp __rte_unused, void *arg __rte_unused, void *obj
 	memset(obj, 0, OBJ_SIZE);
 }
 
-static void
-mz_free_cb(struct rte_mempool_memhdr *mh __rte_unused, void *opaque)
-{
-	rte_memzone_free(opaque);
-}
-
 static struct rte_mempool *
 empty_tide_pool(const char *name, unsigned int cache)
 {
-	struct rte_mempool *mp;
-
-	mp = rte_mempool_create_empty(name, MAX_OBJS, OBJ_SIZE, cache, 0, SOCKET_ID_ANY, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	CU_ASSERT_EQUAL_FATAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
-	return mp;
+	return raw_tide_pool(name, MAX_OBJS, OBJ_SIZE, cache);
 }
 
 /* Reserve a memzone and add it as a block; returns the block id or a negative errno. */
 static int64_t
 add_block(struct rte_mempool *mp, size_t len)
 {
-	char name[RTE_MEMZONE_NAMESIZE];
-	const struct rte_memzone *mz;
-	int64_t id;
-
-	snprintf(name, sizeof(name), "tmt_%u", __atomic_add_fetch(&mz_seq, 1, __ATOMIC_RELAXED));
-	mz = rte_memzone_reserve_aligned(name, len, SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
-	if (mz == NULL)
-		return -ENOMEM;
-	id = tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL, mz_free_cb,
-		(void *)(uintptr_t)mz);
-	if (id < 0)
-		rte_memzone_free(mz);
-	return id;
+	return raw_add_mz_block(mp, len, obj_clear);
 }
 
 static void
@@ -287,25 +263,43 @@ test_sample_tells_whether_a_block_was_touched(void)
 	rte_mempool_free(mp);
 }
 
+struct mz_find {
+	const void *addr;
+	bool found;
+};
+
+static void
+mz_find_cb(const struct rte_memzone *mz, void *arg)
+{
+	struct mz_find *f = arg;
+
+	f->found |= mz->addr == f->addr;
+}
+
+/* Whether a memzone starts at @p addr. */
+static bool
+mz_at(const void *addr)
+{
+	struct mz_find f = { .addr = addr };
+
+	rte_memzone_walk(mz_find_cb, &f);
+	return f.found;
+}
+
 static void
 test_removed_block_memory_is_freed(void)
 {
 	struct rte_mempool *mp = empty_tide_pool("tmt_mzfree", 0);
 	struct tide_mempool_block_info bi;
-	const struct rte_memzone *mz;
-	char name[RTE_MEMZONE_NAMESIZE];
 	int64_t id;
 
 	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
 	id = add_block(mp, BLOCK_LEN);
 	CU_ASSERT_FATAL(id > 0);
-	snprintf(name, sizeof(name), "tmt_%u", mz_seq);
-	mz = rte_memzone_lookup(name);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
-	CU_ASSERT_PTR_EQUAL(bi.addr, mz->addr);
+	CU_ASSERT(mz_at(bi.addr));
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0), 0);
-	CU_ASSERT_PTR_NULL(rte_memzone_lookup(name));
+	CU_ASSERT(!mz_at(bi.addr));
 	rte_mempool_free(mp);
 }
 
@@ -481,13 +475,13 @@ test_failed_populate_leaves_pool_intact(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
 	tide_fault_pvt_arm(TIDE_FAULT_POPULATE, 0, 1);
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL,
-		mz_free_cb, (void *)(uintptr_t)mz), -ENOMEM);
+		raw_mz_free, (void *)(uintptr_t)mz), -ENOMEM);
 	tide_fault_pvt_arm(TIDE_FAULT_POPULATE, 0, 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
 	CU_ASSERT_EQUAL(obj_iter_count(mp), objs);
 	CU_ASSERT_EQUAL(mp->nb_mem_chunks, chunks);
 	/* The memory is still ours and can be added afterwards. */
-	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL, mz_free_cb,
+	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL, raw_mz_free,
 		(void *)(uintptr_t)mz) > 0);
 	CU_ASSERT_EQUAL(obj_iter_count(mp), stats(mp).nb_objs);
 	rte_mempool_audit(mp);
@@ -551,7 +545,7 @@ test_each_documented_error_of_the_control_calls(void)
 	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
 	/* Nothing was lost on the way: the memory is still the caller's, and usable. */
-	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, mz_free_cb,
+	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL, raw_mz_free,
 		(void *)(uintptr_t)mz) > 0);
 	CU_ASSERT_EQUAL(stats(mp).nb_free, mp->populated_size);
 	rte_mempool_free(mp);

@@ -623,15 +623,20 @@ test_blocking_receive_sleeps_until_a_send(void)
 
 /*
  * A receiver blocked with no time limit is woken for every message: one message at a
- * time, each waited for by a receiver free to run on any CPU; the sender waits (2 s at
- * most) for each to arrive. A lost wake-up leaves the receiver asleep with a message
- * waiting. (This catches a receive that does not look again after announcing itself; the
- * store-load window the fences close is a few nanoseconds wide, too narrow to hit here.)
+ * time, each waited for by a receiver free to run on any CPU. Once the send has returned
+ * (its wake-up, if any, done), a receiver whose thread sleeps in the kernel while the
+ * message waits in the exchange was not woken: a lost wake-up, seen as a state, not
+ * inferred from a wait. (This catches a receive that does not look again after announcing
+ * itself; the store-load window the fences close is a few nanoseconds wide, too narrow to
+ * hit here.)
  */
 #define PINGS 20000
+/* Neither taken nor asleep for this long: the receiver is stuck elsewhere (a failure). */
+#define PING_STUCK_NS (10ull * 1000 * 1000 * 1000)
 
 struct ping {
 	struct tide_xchg *x;
+	pid_t tid;
 	uint32_t got;
 	int ret;
 	int exited;
@@ -643,6 +648,7 @@ ping_receiver(void *arg)
 	struct ping *pg = arg;
 	struct rte_mbuf *m;
 
+	__atomic_store_n(&pg->tid, gettid(), __ATOMIC_RELEASE);
 	while (__atomic_load_n(&pg->got, __ATOMIC_RELAXED) < PINGS) {
 		pg->ret = tide_xchg_recv_wait(pg->x, &m, 1, 4, 0);
 		if (pg->ret != 1)
@@ -654,15 +660,25 @@ ping_receiver(void *arg)
 	return NULL;
 }
 
+/* Message @p i waits in the exchange while the receiver sleeps in the kernel. */
+static bool
+ping_lost(struct ping *pg, uint32_t i)
+{
+	pid_t tid = __atomic_load_n(&pg->tid, __ATOMIC_ACQUIRE);
+
+	return tid != 0 && tide_test_thread_state(tid) == 'S' && tide_xchg_count(pg->x) > 0 &&
+		__atomic_load_n(&pg->got, __ATOMIC_ACQUIRE) <= i;
+}
+
 static void
 test_a_blocked_receiver_is_never_left_asleep(void)
 {
 	struct ping pg = { .x = xchg("tm_ping", TIDE_XCHG_FIFO, 8, 1) };
-	unsigned int before = in_use(stock_mp), lost = 0;
+	unsigned int before = in_use(stock_mp), lost = 0, stuck = 0;
 	pthread_t t;
 
 	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, ping_receiver, &pg), 0);
-	for (uint32_t i = 0; i < PINGS; i++) {
+	for (uint32_t i = 0; i < PINGS && lost + stuck == 0; i++) {
 		struct rte_mbuf *m = pkt(stock_mp, i, 64);
 		uint64_t t0;
 
@@ -670,19 +686,20 @@ test_a_blocked_receiver_is_never_left_asleep(void)
 		CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(pg.x, &m, 1), 1);
 		t0 = tide_test_now_ns();
 		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) <= i &&
-				tide_test_now_ns() - t0 <= 2000000000ull &&
-				!__atomic_load_n(&pg.exited, __ATOMIC_ACQUIRE))
-			;
-		/* Counted as lost only if it is still not there (the receiver counts, then
-		 * may exit, between two of the looks above).
-		 */
-		if (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) <= i) {
-			lost++;
-			break;
+				!__atomic_load_n(&pg.exited, __ATOMIC_ACQUIRE)) {
+			if (ping_lost(&pg, i)) {
+				lost++;
+				break;
+			}
+			if (tide_test_now_ns() - t0 > PING_STUCK_NS) {
+				stuck++;
+				break;
+			}
 		}
 	}
 	CU_ASSERT_EQUAL(lost, 0);
-	if (lost > 0) {
+	CU_ASSERT_EQUAL(stuck, 0);
+	if (lost + stuck > 0) {
 		/* Wake it with a message it can take, so that it ends. */
 		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) < PINGS &&
 				!__atomic_load_n(&pg.exited, __ATOMIC_ACQUIRE)) {

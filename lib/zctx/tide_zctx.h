@@ -37,6 +37,14 @@
  *    and memory the application registered with rte_extmem_register()) is sent zero-copy
  *    as it is: its IO addresses come from DPDK's memseg lists and it is neither pinned
  *    nor cached. The same contract applies.
+ *  - The blocks of elastic pools (tide mempools) are followed through block events
+ *    (tide_mempool_block_event_register(), primary process): a payload in a block holds
+ *    the block until its send's completion (the pool's reaper cannot release it before),
+ *    and a block of external memory (a donor block, or any block a pool's block source
+ *    gave) is DMA-mapped for the devices of the instances' ports while it exists, as
+ *    EAL does for its own heap. A payload crossing from one block into other memory is
+ *    cut into pieces there; one that needs more than 3 pieces per iovec (2 MB span or
+ *    block boundaries) is refused with -EFAULT.
  *  - In PA mode the translation holds only while the kernel does not move the pages:
  *    mlocked pages are not swapped, but memory compaction may migrate them unless
  *    vm.compact_unevictable_allowed is 0. Use IOVA-as-VA (VFIO) for real DMA safety.
@@ -207,6 +215,18 @@ struct tide_zctx_cache_stats {
 	uint64_t pinned_total;   /**< bytes ever pinned */
 	uint64_t unpinned_total; /**< bytes ever unpinned */
 	uint64_t dpdk_mem;       /**< iovecs found in DPDK memory (sent unpinned) */
+	uint64_t blocks;         /**< blocks of tide mempools followed now (block events,
+				  *   primary process, while an instance or registration
+				  *   exists) */
+	uint64_t blocks_in_use;  /**< of those, used by sends in flight */
+	uint64_t block_holds;    /**< payload pieces found in such blocks: each holds its
+				  *   block until its send's completion */
+	uint64_t block_vetoes;   /**< block removals refused because sends in flight used
+				  *   the block (the pool retries later) */
+	uint64_t blocks_mapped;  /**< blocks of external memory (donor blocks, a block
+				  *   source's) DMA-mapped for the ports' devices */
+	uint64_t block_map_fails; /**< blocks that could not be DMA-mapped or followed
+				   *   (logged) */
 };
 
 #include "tide_zctx_pvt.h"

@@ -19,21 +19,15 @@
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 
+#include "tide_config.h"
 #include "tide_fault.h"
 #include "tide_pool.h"
 #include "zctx_private.h"
 
 RTE_LOG_REGISTER(tide_zctx_logtype, tide.zctx, NOTICE);
 
-#define ZC_DEFAULT_DEPTH 1024
 #define ZC_MAX_DEPTH (1u << 16)
-/* Data-less mbufs for external segments: enough for full TX rings and bursts. */
-#define ZC_SHELLS 16384
-#define ZC_POOL_CACHE 256
-/* Elastic pool for headers and copies when none is given. */
-#define ZC_POOL_BASE (4u << 20)
-#define ZC_POOL_BLOCK (4u << 20)
-#define ZC_POOL_WALL (256u << 20)
+/* Largest data room of the pool for headers and copies. */
 #define ZC_POOL_MAX_ROOM 16384
 
 static TAILQ_HEAD(, tide_zctx) zc_list = TAILQ_HEAD_INITIALIZER(zc_list);
@@ -83,7 +77,7 @@ tide_zctx_params_init(struct tide_zctx_params *p, const char *name)
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->socket_id = SOCKET_ID_ANY;
-	p->depth = ZC_DEFAULT_DEPTH;
+	p->depth = TIDE_ZCTX_DEFAULT_DEPTH;
 	p->copy_threshold = TIDE_ZCTX_THRESHOLD_ADAPTIVE;
 	p->agent_lcore = TIDE_ZCTX_AGENT_CTRL_THREAD;
 }
@@ -237,8 +231,8 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 	uint32_t frame = 0;
 
 	snprintf(name, sizeof(name), "zcs_%u", id);
-	z->shells = rte_pktmbuf_pool_create(name, ZC_SHELLS + 2 * z->fast.depth,
-		ZC_POOL_CACHE, ZC_SHELL_PRIV, 0, z->params.socket_id);
+	z->shells = rte_pktmbuf_pool_create(name, TIDE_ZCTX_SHELLS + 2 * z->fast.depth,
+		TIDE_ZCTX_POOL_CACHE, ZC_SHELL_PRIV, 0, z->params.socket_id);
 	if (z->shells == NULL)
 		return rte_errno;
 	if (z->params.pool != NULL) {
@@ -253,10 +247,10 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 	pp.socket_id = z->params.socket_id;
 	pp.data_room_size = (uint16_t)(RTE_PKTMBUF_HEADROOM + RTE_MIN(frame,
 		(uint32_t)ZC_POOL_MAX_ROOM));
-	pp.cache_size = ZC_POOL_CACHE;
-	pp.base_bytes = ZC_POOL_BASE;
-	pp.block_bytes = ZC_POOL_BLOCK;
-	pp.wall_bytes = ZC_POOL_WALL;
+	pp.cache_size = TIDE_ZCTX_POOL_CACHE;
+	pp.base_bytes = TIDE_ZCTX_POOL_BASE_BYTES;
+	pp.block_bytes = TIDE_ZCTX_POOL_BLOCK_BYTES;
+	pp.wall_bytes = TIDE_ZCTX_POOL_WALL_BYTES;
 	z->pool = tide_pool_create(&pp);
 	if (z->pool == NULL)
 		return rte_errno;

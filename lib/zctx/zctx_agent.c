@@ -152,7 +152,7 @@ static unsigned int
 agent_retire(struct tide_zctx *z)
 {
 	struct tide_zctx_cpl cpl[ZC_BURST];
-	struct zc_span *rel[ZC_BURST * ZC_MAX_PIECES];
+	const struct zc_piece *rel[ZC_BURST * ZC_MAX_PIECES];
 	struct zc_slot *done[ZC_BURST];
 	struct agent_runs runs;
 	bool learning = tide_zcp_learning(&z->pol);
@@ -168,8 +168,8 @@ agent_retire(struct tide_zctx *z)
 		if (!agent_slot_done(z, s))
 			break;
 		for (i = 0; i < s->nb_pieces; i++)
-			if (s->pieces[i].span != NULL)
-				rel[nrel++] = s->pieces[i].span;
+			if (s->pieces[i].span != NULL || s->pieces[i].blk != NULL)
+				rel[nrel++] = &s->pieces[i];
 		cpl[n] = (struct tide_zctx_cpl){
 			.cookie = s->sqe.cookie, .status = agent_status(s), .bytes = s->bytes_sent,
 		};

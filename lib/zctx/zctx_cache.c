@@ -26,20 +26,12 @@
 #include <rte_fbarray.h>
 #include <rte_memory.h>
 
+#include "tide_config.h"
 #include "zctx_private.h"
 
 #define CACHE_HASH 256
-#define CACHE_DEFAULT_IDLE (32ul << 20)
-#define CACHE_DEFAULT_SPANS 64
 /* Memseg lists left to DPDK and others when sizing max_spans. */
 #define CACHE_MSL_SPARE 4
-
-/* A DMA-mapped run: contiguous in VA and IOVA. */
-struct cache_map {
-	uintptr_t va;
-	rte_iova_t iova;
-	size_t len;
-};
 
 struct zc_span {
 	uintptr_t base;
@@ -50,8 +42,7 @@ struct zc_span {
 	uint32_t regs;                  /* registrations */
 	size_t pinned;                  /* bytes pinned */
 	struct rte_memseg_list *msl;    /* its external memseg list */
-	struct cache_map *maps;
-	unsigned int nb_maps, cap_maps;
+	struct zc_maps maps;            /* its pinned runs, DMA-mapped (zctx_dma.c) */
 	uint64_t *bits;                 /* pinned pages */
 	rte_iova_t *iova;               /* per page; valid where pinned */
 };
@@ -61,11 +52,6 @@ struct cache_reg {
 	uintptr_t va;
 	size_t len;
 	struct cache_reg *next;
-};
-
-struct cache_dev {
-	struct rte_device *dev;
-	unsigned int refs;
 };
 
 static struct {
@@ -80,8 +66,6 @@ static struct {
 	size_t pinned;
 	size_t idle_bytes;
 	uint64_t busy_refs;               /* span references held by sends */
-	struct cache_dev devs[RTE_MAX_ETHPORTS];
-	unsigned int nb_devs;
 	struct cache_reg *regs;
 	struct tide_zctx_cache_params cfg;
 	size_t pin_limit;                 /* in force */
@@ -90,7 +74,7 @@ static struct {
 } cache = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.idle = TAILQ_HEAD_INITIALIZER(cache.idle),
-	.cfg = { .idle_bytes = CACHE_DEFAULT_IDLE },
+	.cfg = { .idle_bytes = TIDE_ZCTX_CACHE_IDLE_BYTES },
 };
 
 static unsigned int
@@ -128,49 +112,8 @@ cache_limits(void)
 	used -= RTE_MIN(used, cache.nb_spans);
 	room = RTE_MAX_MEMSEG_LISTS - RTE_MIN(used + CACHE_MSL_SPARE,
 		(unsigned int)RTE_MAX_MEMSEG_LISTS);
-	cache.max_spans = cache.cfg.max_spans != 0 ? cache.cfg.max_spans : CACHE_DEFAULT_SPANS;
+	cache.max_spans = cache.cfg.max_spans != 0 ? cache.cfg.max_spans : TIDE_ZCTX_CACHE_SPANS;
 	cache.max_spans = RTE_MIN(cache.max_spans, room);
-}
-
-/* ---- DMA mapping for the instances' devices. */
-
-static int
-cache_dma(struct rte_device *dev, const struct cache_map *m, bool map)
-{
-	int ret = map ? rte_dev_dma_map(dev, (void *)m->va, m->iova, m->len) :
-		rte_dev_dma_unmap(dev, (void *)m->va, m->iova, m->len);
-
-	if (ret >= 0 || rte_errno == ENOTSUP)
-		return 0;
-	ZC_LOG(ERR, "cannot DMA-%smap %#lx+%zu for %s: %s", map ? "" : "un",
-		(unsigned long)m->va, m->len, rte_dev_name(dev), rte_strerror(rte_errno));
-	return -EIO;
-}
-
-static int
-cache_map_add(struct zc_span *sp, uintptr_t va, rte_iova_t iova, size_t len)
-{
-	struct cache_map *m;
-
-	if (sp->nb_maps == sp->cap_maps) {
-		unsigned int cap = sp->cap_maps ? sp->cap_maps * 2 : 8;
-		struct cache_map *n = realloc(sp->maps, cap * sizeof(*n));
-
-		if (n == NULL)
-			return -ENOMEM;
-		sp->maps = n;
-		sp->cap_maps = cap;
-	}
-	m = &sp->maps[sp->nb_maps];
-	*m = (struct cache_map){ .va = va, .iova = iova, .len = len };
-	for (unsigned int d = 0; d < cache.nb_devs; d++)
-		if (cache_dma(cache.devs[d].dev, m, true) != 0) {
-			while (d-- > 0)
-				cache_dma(cache.devs[d].dev, m, false);
-			return -EIO;
-		}
-	sp->nb_maps++;
-	return 0;
 }
 
 /* ---- Spans. */
@@ -208,9 +151,7 @@ cache_evict(struct zc_span *sp)
 {
 	struct zc_span **pp = &cache.hash[cache_bucket(sp->base)];
 
-	for (unsigned int m = 0; m < sp->nb_maps; m++)
-		for (unsigned int d = 0; d < cache.nb_devs; d++)
-			cache_dma(cache.devs[d].dev, &sp->maps[m], false);
+	tide_zctx_pvt_maps_clear(&sp->maps);
 	if (sp->idle) {
 		TAILQ_REMOVE(&cache.idle, sp, lru);
 		cache.idle_bytes -= sp->pinned;
@@ -224,7 +165,6 @@ cache_evict(struct zc_span *sp)
 	*pp = sp->hnext;
 	cache.nb_spans--;
 	cache.st.evictions++;
-	free(sp->maps);
 	free(sp);
 }
 
@@ -340,7 +280,7 @@ cache_map_pages(struct zc_span *sp, unsigned int i, unsigned int j)
 
 		while (k < j && sp->iova[k] == sp->iova[k - 1] + cache.page_sz)
 			k++;
-		ret = cache_map_add(sp, sp->base + ((size_t)i << cache.page_shift), sp->iova[i],
+		ret = tide_zctx_pvt_maps_add(&sp->maps, sp->base + ((size_t)i << cache.page_shift), sp->iova[i],
 			(size_t)(k - i) << cache.page_shift);
 		if (ret != 0)
 			return ret;
@@ -434,6 +374,12 @@ cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned
 		struct zc_span *sp = cache_lookup(base);
 		struct zc_piece pc = { .va = va, .len = pend - va };
 
+		if (pieces != NULL && *np == ZC_MAX_PIECES) {
+			ZC_LOG(ERR, "the payload crosses too many spans and blocks (more than %d "
+				"pieces)", ZC_MAX_PIECES);
+			ret = -EFAULT;
+			break;
+		}
 		if (sp == NULL) {
 			const struct rte_memseg_list *msl = rte_mem_virt2memseg_list((void *)va);
 
@@ -445,6 +391,15 @@ cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned
 					break;
 				}
 				pc.msl = msl;
+				if (pieces != NULL) { /* a send: hold the pool block it is in */
+					size_t room;
+
+					pc.blk = tide_zctx_pvt_block_hold(va, &room);
+					if (pc.blk != NULL && room < pc.len) {
+						pc.len = room;
+						pend = va + room;
+					}
+				}
 				cache.st.dpdk_mem++;
 				goto next;
 			}
@@ -469,10 +424,26 @@ next:
 	}
 	if (ret != 0) {
 		cache_unhold(start, va, reg);
-		if (np != NULL)
+		if (np != NULL) {
+			for (unsigned int p = np0; p < *np; p++)
+				if (pieces[p].blk != NULL)
+					tide_zctx_pvt_block_release(pieces[p].blk);
 			*np = np0;
+		}
 	}
 	return ret;
+}
+
+/* Let go of the spans and blocks of @p n pieces. */
+static void
+cache_piece_release(const struct zc_piece *pieces, unsigned int n)
+{
+	for (unsigned int p = 0; p < n; p++) {
+		if (pieces[p].span != NULL)
+			cache_unref(pieces[p].span, false);
+		if (pieces[p].blk != NULL)
+			tide_zctx_pvt_block_release(pieces[p].blk);
+	}
 }
 
 /* What a limit hit means once this request let go of what it held. */
@@ -510,9 +481,7 @@ tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct
 		total += iov[i].iov_len;
 	}
 	if (ret != 0) {
-		for (unsigned int p = 0; p < *nb_pieces; p++)
-			if (pieces[p].span != NULL)
-				cache_unref(pieces[p].span, false);
+		cache_piece_release(pieces, *nb_pieces);
 		*nb_pieces = 0;
 		ret = cache_limit_error(ret, total);
 	}
@@ -522,13 +491,13 @@ tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct
 }
 
 void
-tide_zctx_pvt_cache_release(struct zc_span *const *spans, unsigned int n)
+tide_zctx_pvt_cache_release(const struct zc_piece *const *pieces, unsigned int n)
 {
 	if (n == 0)
 		return;
 	pthread_mutex_lock(&cache.lock);
 	for (unsigned int i = 0; i < n; i++)
-		cache_unref(spans[i], false);
+		cache_piece_release(pieces[i], 1);
 	cache_trim();
 	pthread_mutex_unlock(&cache.lock);
 }
@@ -569,6 +538,8 @@ tide_zctx_pvt_cache_get(void)
 	if (ret == 0)
 		cache.users++;
 	pthread_mutex_unlock(&cache.lock);
+	if (ret == 0)
+		tide_zctx_pvt_blocks_follow();
 	return ret;
 }
 
@@ -582,35 +553,29 @@ tide_zctx_pvt_cache_put(void)
 		tide_zctx_pvt_iova_close();
 	}
 	pthread_mutex_unlock(&cache.lock);
+	tide_zctx_pvt_blocks_unfollow();
 }
 
+/* Map or unmap every span and every external block for @p dev. */
 static void
 cache_dev_map_all(struct rte_device *dev, bool map)
 {
 	for (unsigned int b = 0; b < CACHE_HASH; b++)
 		for (struct zc_span *sp = cache.hash[b]; sp != NULL; sp = sp->hnext)
-			for (unsigned int m = 0; m < sp->nb_maps; m++)
-				cache_dma(dev, &sp->maps[m], map);
+			tide_zctx_pvt_maps_dma(&sp->maps, dev, map);
+	tide_zctx_pvt_blocks_dma(dev, map);
 }
 
 int
 tide_zctx_pvt_cache_dev_add(struct rte_device *dev)
 {
-	unsigned int d;
-	int ret = 0;
+	bool first;
+	int ret;
 
 	pthread_mutex_lock(&cache.lock);
-	for (d = 0; d < cache.nb_devs && cache.devs[d].dev != dev; d++)
-		;
-	if (d < cache.nb_devs) {
-		cache.devs[d].refs++;
-	} else if (d == RTE_DIM(cache.devs)) {
-		ret = -ENOSPC;
-	} else {
-		cache.devs[d] = (struct cache_dev){ .dev = dev, .refs = 1 };
-		cache.nb_devs++;
+	ret = tide_zctx_pvt_dma_dev_ref(dev, &first);
+	if (ret == 0 && first)
 		cache_dev_map_all(dev, true);
-	}
 	pthread_mutex_unlock(&cache.lock);
 	return ret;
 }
@@ -619,12 +584,20 @@ void
 tide_zctx_pvt_cache_dev_del(struct rte_device *dev)
 {
 	pthread_mutex_lock(&cache.lock);
-	for (unsigned int d = 0; d < cache.nb_devs; d++)
-		if (cache.devs[d].dev == dev && --cache.devs[d].refs == 0) {
-			cache_dev_map_all(dev, false);
-			cache.devs[d] = cache.devs[--cache.nb_devs];
-			break;
-		}
+	if (tide_zctx_pvt_dma_dev_unref(dev))
+		cache_dev_map_all(dev, false);
+	pthread_mutex_unlock(&cache.lock);
+}
+
+void
+tide_zctx_pvt_cache_lock(void)
+{
+	pthread_mutex_lock(&cache.lock);
+}
+
+void
+tide_zctx_pvt_cache_unlock(void)
+{
 	pthread_mutex_unlock(&cache.lock);
 }
 
@@ -781,6 +754,7 @@ tide_zctx_cache_stats_get(struct tide_zctx_cache_stats *st)
 	st->pin_limit = cache.users ? cache.pin_limit :
 		(cache.cfg.pin_limit ? cache.cfg.pin_limit : tide_zctx_pvt_memlock_rlimit());
 	st->idle_limit = cache.cfg.idle_bytes;
+	tide_zctx_pvt_blocks_stats(st);
 	pthread_mutex_unlock(&cache.lock);
 	return 0;
 }

@@ -33,8 +33,11 @@ extern int tide_zctx_logtype;
 /* Pin and translation spans: 2 MB aligned windows of the address space. */
 #define ZC_SPAN_SHIFT 21
 #define ZC_SPAN_BYTES (1ul << ZC_SPAN_SHIFT)
-/* Pieces (one span or DPDK memseg list each) a send's payload may touch. */
-#define ZC_MAX_PIECES (2 * TIDE_ZCTX_MAX_IOV)
+/* Pieces (one span, or one DPDK memseg list and at most one pool block, each) a send's
+ * payload may touch: an iovec (at most 1 MB) crosses at most one span boundary and, within
+ * the limit, one block boundary.
+ */
+#define ZC_MAX_PIECES (3 * TIDE_ZCTX_MAX_IOV)
 /* tide_zctx_free() waits this long for the PMD before refusing with -EBUSY. */
 #define ZC_FREE_TIMEOUT_MS 1000
 
@@ -69,16 +72,66 @@ int tide_zctx_pvt_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_i
 /* IO address of @p va in DPDK memory list @p msl, and bytes IOVA-contiguous from it. */
 rte_iova_t tide_zctx_pvt_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig);
 
+/* ---- zctx_dma.c: DMA mapping for the instances' devices (cache lock held). */
+
+/* A DMA-mapped run: contiguous in VA and IOVA. */
+struct zc_map {
+	uintptr_t va;
+	rte_iova_t iova;
+	size_t len;
+};
+
+/* The runs of one span or block, each mapped for every device of the table. */
+struct zc_maps {
+	struct zc_map *v;
+	unsigned int nb, cap;
+};
+
+/* One reference on @p dev; @p first says it is new (map what exists for it). 0 or
+ * -ENOSPC (table full).
+ */
+int tide_zctx_pvt_dma_dev_ref(struct rte_device *dev, bool *first);
+/* Drop one reference; true when it was the last (unmap what exists for it). */
+bool tide_zctx_pvt_dma_dev_unref(struct rte_device *dev);
+/* Add a run and map it for every device. 0, -ENOMEM or -EIO (nothing added). */
+int tide_zctx_pvt_maps_add(struct zc_maps *ms, uintptr_t va, rte_iova_t iova, size_t len);
+/* Map or unmap every run for one device. */
+void tide_zctx_pvt_maps_dma(const struct zc_maps *ms, struct rte_device *dev, bool map);
+/* Unmap every run for every device and forget them. */
+void tide_zctx_pvt_maps_clear(struct zc_maps *ms);
+
+/* ---- zctx_blocks.c: the blocks of tide mempools, followed by block events. */
+
+struct zc_block;
+
+/* Start or stop following (no lock held: registration replays into the callback). One
+ * unfollow per follow; the first registers, the last unregisters.
+ */
+void tide_zctx_pvt_blocks_follow(void);
+void tide_zctx_pvt_blocks_unfollow(void);
+/* Cache lock held: the block holding @p va, referenced, and its bytes from @p va in
+ * @p room; NULL if @p va is in no followed block.
+ */
+struct zc_block *tide_zctx_pvt_block_hold(uintptr_t va, size_t *room);
+void tide_zctx_pvt_block_release(struct zc_block *b);
+/* Cache lock held: map or unmap every external block for @p dev. */
+void tide_zctx_pvt_blocks_dma(struct rte_device *dev, bool map);
+/* Cache lock held: the block fields of @p st. */
+void tide_zctx_pvt_blocks_stats(struct tide_zctx_cache_stats *st);
+
 /* ---- zctx_cache.c: the process-wide pin and translation cache. */
 
 struct zc_span;
 
-/* One piece of a payload: within one span, or within one DPDK memseg list. */
+/* One piece of a payload: within one span, or within one DPDK memseg list (and then
+ * within at most one pool block).
+ */
 struct zc_piece {
 	uintptr_t va;
 	size_t len;
 	struct zc_span *span;                /* NULL: DPDK memory */
 	const struct rte_memseg_list *msl;   /* DPDK memory */
+	struct zc_block *blk;                /* DPDK memory in a followed block: held */
 };
 
 int tide_zctx_pvt_cache_get(void);
@@ -89,14 +142,17 @@ void tide_zctx_pvt_cache_put(void);
  */
 int tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov,
 	struct zc_piece *pieces, unsigned int *nb_pieces);
-/* Release what acquires took: @p n span references. */
-void tide_zctx_pvt_cache_release(struct zc_span *const *spans, unsigned int n);
+/* Release what acquires took: the spans and blocks of @p n pieces. */
+void tide_zctx_pvt_cache_release(const struct zc_piece *const *pieces, unsigned int n);
 /* IO address of @p va in a held span, and bytes IOVA-contiguous from it up to @p end. */
 rte_iova_t tide_zctx_pvt_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end,
 	size_t *contig);
 /* Devices the spans are DMA-mapped for: one reference per instance port. */
 int tide_zctx_pvt_cache_dev_add(struct rte_device *dev);
 void tide_zctx_pvt_cache_dev_del(struct rte_device *dev);
+/* The cache lock, for zctx_blocks.c's event callback. */
+void tide_zctx_pvt_cache_lock(void);
+void tide_zctx_pvt_cache_unlock(void);
 
 /* ---- Instances. */
 
