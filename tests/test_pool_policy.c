@@ -379,13 +379,40 @@ test_a_stale_block_under_the_headroom_is_demoted(void)
 	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
 	b[4].last_alloc_ns = 10 * IDLE - IDLE;
 	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 4);
-	/* The block below it is busy too: ranking it lower would free nothing. */
+	/* The block below it is stale too: still this one first (that one next). */
 	b[3].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 4);
+	/* Nothing idle under it: ranking it lower would free nothing. */
+	b[1].all_free = false;
+	b[2].all_free = false;
 	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+	b[1].all_free = true;
+	b[2].all_free = true;
 	b[3].all_free = true;
 	/* The newest is not idle: it is not headroom. */
 	b[5].last_busy_ns = 10 * IDLE;
 	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+	/* The newest itself is stale (an idle lcore's cache keeps a few of its mbufs since
+	 * the end of a burst) with two idle blocks below it: it ranks as old. */
+	reap_blocks(b, 6);
+	b[5].all_free = false;
+	b[5].last_busy_ns = 10 * IDLE;
+	b[5].last_alloc_ns = 0;
+	CU_ASSERT_EQUAL(tide_reap_decide(b, 6, 10 * IDLE, IDLE, 8), 0);
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 5);
+	/* The top three stale: newest first, one per decision. */
+	b[3].all_free = false;
+	b[4].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 5);
+	/* Every block under it busy: nothing to gain. */
+	b[1].all_free = false;
+	b[2].all_free = false;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 6, 10 * IDLE, IDLE), 0);
+	/* Newest stale over the base and one block: nothing under it to release. */
+	reap_blocks(b, 3);
+	b[2].all_free = false;
+	b[2].last_busy_ns = 10 * IDLE;
+	CU_ASSERT_EQUAL(tide_reap_demote(b, 3, 10 * IDLE, IDLE), 0);
 	/* Already just above the base, or a base-only pool: nothing to do. */
 	reap_blocks(b, 3);
 	b[1].all_free = false;

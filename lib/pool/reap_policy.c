@@ -26,14 +26,23 @@ tide_reap_demote(const struct tide_reap_block *blocks, uint32_t n, uint64_t now_
 	uint64_t idle_ns)
 {
 	const struct tide_reap_block *p;
+	uint32_t i = n, idle;
 
-	/* [0] base ... [n - 3] idle, [n - 2] busy and stale, [n - 1] idle headroom. */
-	if (n < 4 || !reap_idle(&blocks[n - 1], now_ns, idle_ns) ||
-			!reap_idle(&blocks[n - 3], now_ns, idle_ns))
+	/* The newest block that is not idle: the one that stops tide_reap_decide(). */
+	while (i > 1 && reap_idle(&blocks[i - 1], now_ns, idle_ns))
+		i--;
+	if (i < 3)
+		return 0; /* none, or already just above the base */
+	i--;
+	p = &blocks[i];
+	/* Stale: objects out, none taken from it for the threshold. */
+	if (p->all_free || now_ns < p->last_alloc_ns || now_ns - p->last_alloc_ns < idle_ns)
 		return 0;
-	p = &blocks[n - 2];
-	if (reap_idle(p, now_ns, idle_ns) || now_ns < p->last_alloc_ns ||
-			now_ns - p->last_alloc_ns < idle_ns)
-		return 0;
-	return n - 2;
+	/* Worth it when, once it ranks as old (and the stale blocks under it after it, one
+	 * per decision), two idle blocks come on top: the headroom rule then releases. The
+	 * blocks above it are idle. */
+	idle = n - 1 - i;
+	for (uint32_t k = 1; k < i && idle < 2; k++)
+		idle += reap_idle(&blocks[k], now_ns, idle_ns);
+	return idle >= 2 ? i : 0;
 }

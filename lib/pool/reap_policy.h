@@ -52,12 +52,13 @@ uint32_t tide_reap_decide(const struct tide_reap_block *blocks, uint32_t n, uint
 	uint64_t idle_ns, uint32_t max);
 
 /**
- * Decide whether a block should rank as old: when nothing can be released only because
- * the newest block's headroom rule sees a busy block before it, and that block is stale
- * (objects out, none taken from it for the idle threshold: a few long-held mbufs, such as
- * what an idle lcore's cache keeps), while the block below it is idle. Ranked just above
- * the base, it no longer keeps the idle blocks above it, and new allocations fill it
- * first. Call it when tide_reap_decide() answered 0.
+ * Decide whether a block should rank as old: when nothing can be released because the
+ * newest block that is not idle is stale (objects out, none taken from it for the idle
+ * threshold: a few long-held mbufs, such as what an idle lcore's cache keeps after a
+ * burst) and, with it ranked lower, two idle blocks would be on top. Ranked just above the base, it no longer keeps
+ * the idle blocks, and new allocations fill it first. Several stale blocks on top rank as
+ * old one per decision, newest first, until idle blocks are on top. Call it when
+ * tide_reap_decide() answered 0.
  *
  * @return
  *   The index of the block to move to position 1, or 0 for none.
