@@ -33,11 +33,11 @@
 
 /** Base, as a share of what the application asked for: 1/TIDE_POOL_PROFILE_BASE_DEN. */
 #ifndef TIDE_POOL_PROFILE_BASE_DEN
-#define TIDE_POOL_PROFILE_BASE_DEN 16
+#define TIDE_POOL_PROFILE_BASE_DEN 32
 #endif
 /** Added block, bytes. */
 #ifndef TIDE_POOL_PROFILE_BLOCK_BYTES
-#define TIDE_POOL_PROFILE_BLOCK_BYTES (8ull << 20)
+#define TIDE_POOL_PROFILE_BLOCK_BYTES (4ull << 20)
 #endif
 /** Reap period, ms (as TIDE_POOL_REAP_PERIOD_MS_DEFAULT). */
 #ifndef TIDE_POOL_PROFILE_REAP_MS

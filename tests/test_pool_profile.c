@@ -41,15 +41,15 @@ parse_bad(const char *line, const char *says)
 }
 
 static void
-test_defaults_are_a_sixteenth_base_and_8m_blocks(void)
+test_defaults_are_a_32nd_base_and_4m_blocks(void)
 {
 	struct tide_pool_profile p;
 
 	tide_profile_defaults(&p);
 	CU_ASSERT_STRING_EQUAL(p.pattern, "*");
 	CU_ASSERT_FALSE(p.fixed);
-	CU_ASSERT_EQUAL(tide_profile_bytes(&p.base, 160 * MB), 10 * MB);
-	CU_ASSERT_EQUAL(tide_profile_bytes(&p.block, 160 * MB), 8 * MB);
+	CU_ASSERT_EQUAL(tide_profile_bytes(&p.base, 160 * MB), 5 * MB);
+	CU_ASSERT_EQUAL(tide_profile_bytes(&p.block, 160 * MB), 4 * MB);
 	CU_ASSERT_EQUAL(tide_profile_bytes(&p.wall, 160 * MB), 160 * MB);
 	CU_ASSERT_EQUAL(p.reap_ms, 50);
 	CU_ASSERT_EQUAL(p.idle_ms, 500);
@@ -243,7 +243,7 @@ register_tests(void)
 
 	if (s == NULL)
 		return -1;
-	CU_ADD_TEST(s, test_defaults_are_a_sixteenth_base_and_8m_blocks);
+	CU_ADD_TEST(s, test_defaults_are_a_32nd_base_and_4m_blocks);
 	CU_ADD_TEST(s, test_a_line_sets_every_key);
 	CU_ADD_TEST(s, test_blank_and_comment_lines_hold_no_profile);
 	CU_ADD_TEST(s, test_bad_lines_are_refused_with_a_reason);
