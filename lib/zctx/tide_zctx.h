@@ -39,12 +39,11 @@
  *    nor cached. The same contract applies.
  *  - The blocks of elastic pools (tide mempools) are followed through block events
  *    (tide_mempool_block_event_register(), primary process): a payload in a block holds
- *    the block until its send's completion (the pool's reaper cannot release it before),
- *    and a block of external memory (a donor block, or any block a pool's block source
- *    gave) is DMA-mapped for the devices of the instances' ports while it exists, as
- *    EAL does for its own heap. A payload crossing from one block into other memory is
- *    cut into pieces there; one that needs more than 3 pieces per iovec (2 MB span or
- *    block boundaries) is refused with -EFAULT.
+ *    the block until its send's completion (the pool's reaper cannot release it before).
+ *    Their memory is DMA-mapped by its owner (EAL for its heap; the donor manager, or the
+ *    pool's block source, for external memory), not by the agent. A payload is cut into
+ *    pieces at 2 MB span and block boundaries; one that needs more than
+ *    3 * TIDE_ZCTX_MAX_IOV pieces in all is refused with -EFAULT.
  *  - In PA mode the translation holds only while the kernel does not move the pages:
  *    mlocked pages are not swapped, but memory compaction may migrate them unless
  *    vm.compact_unevictable_allowed is 0. Use IOVA-as-VA (VFIO) for real DMA safety.
@@ -223,10 +222,7 @@ struct tide_zctx_cache_stats {
 				  *   block until its send's completion */
 	uint64_t block_vetoes;   /**< block removals refused because sends in flight used
 				  *   the block (the pool retries later) */
-	uint64_t blocks_mapped;  /**< blocks of external memory (donor blocks, a block
-				  *   source's) DMA-mapped for the ports' devices */
-	uint64_t block_map_fails; /**< blocks that could not be DMA-mapped or followed
-				   *   (logged) */
+	uint64_t blocks_lost;    /**< blocks not followed for want of memory (logged) */
 };
 
 #include "tide_zctx_pvt.h"

@@ -394,8 +394,9 @@ cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned
 				if (pieces != NULL) { /* a send: hold the pool block it is in */
 					size_t room;
 
+					/* A piece within one block, or within none. */
 					pc.blk = tide_zctx_pvt_block_hold(va, &room);
-					if (pc.blk != NULL && room < pc.len) {
+					if (room < pc.len) {
 						pc.len = room;
 						pend = va + room;
 					}
@@ -556,14 +557,13 @@ tide_zctx_pvt_cache_put(void)
 	tide_zctx_pvt_blocks_unfollow();
 }
 
-/* Map or unmap every span and every external block for @p dev. */
+/* Map or unmap every span for @p dev. */
 static void
 cache_dev_map_all(struct rte_device *dev, bool map)
 {
 	for (unsigned int b = 0; b < CACHE_HASH; b++)
 		for (struct zc_span *sp = cache.hash[b]; sp != NULL; sp = sp->hnext)
 			tide_zctx_pvt_maps_dma(&sp->maps, dev, map);
-	tide_zctx_pvt_blocks_dma(dev, map);
 }
 
 int

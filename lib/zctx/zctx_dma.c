@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * DMA mapping for the devices of the instances' ports. Memory the agent hands a PMD by
- * its IO address must be mapped for the port's device: the pinned spans of the cache, and
- * the blocks of elastic pools that are not DPDK's own heap memory (donor and other
- * external blocks: EAL maps its heap for VFIO, not external memory). A mapped range is
- * kept as IOVA-contiguous runs, each mapped for every device in the table; a device that
- * joins later is mapped for what exists, one that leaves is unmapped. Everything here is
- * called with the cache lock held (zctx_cache.c).
+ * DMA mapping for the devices of the instances' ports. Memory the agent pins and hands a
+ * PMD by its IO address must be mapped for the port's device (DPDK memory is mapped by
+ * its owner: EAL for its heap, the donor manager or a block source for external memory).
+ * A mapped range is kept as IOVA-contiguous runs, each mapped for every device in the
+ * table; a device that joins later is mapped for what exists, one that leaves is
+ * unmapped. Everything here is called with the cache lock held (zctx_cache.c).
  */
 
 #include <errno.h>

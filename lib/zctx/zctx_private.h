@@ -34,8 +34,8 @@ extern int tide_zctx_logtype;
 #define ZC_SPAN_SHIFT 21
 #define ZC_SPAN_BYTES (1ul << ZC_SPAN_SHIFT)
 /* Pieces (one span, or one DPDK memseg list and at most one pool block, each) a send's
- * payload may touch: an iovec (at most 1 MB) crosses at most one span boundary and, within
- * the limit, one block boundary.
+ * payload may touch, in all: an iovec (at most 1 MB) crosses at most one span boundary,
+ * and blocks cut pieces too (3 per iovec on average).
  */
 #define ZC_MAX_PIECES (3 * TIDE_ZCTX_MAX_IOV)
 /* tide_zctx_free() waits this long for the PMD before refusing with -EBUSY. */
@@ -110,12 +110,11 @@ struct zc_block;
 void tide_zctx_pvt_blocks_follow(void);
 void tide_zctx_pvt_blocks_unfollow(void);
 /* Cache lock held: the block holding @p va, referenced, and its bytes from @p va in
- * @p room; NULL if @p va is in no followed block.
+ * @p room; NULL if @p va is in no followed block (@p room: bytes up to the next block,
+ * SIZE_MAX if none).
  */
 struct zc_block *tide_zctx_pvt_block_hold(uintptr_t va, size_t *room);
 void tide_zctx_pvt_block_release(struct zc_block *b);
-/* Cache lock held: map or unmap every external block for @p dev. */
-void tide_zctx_pvt_blocks_dma(struct rte_device *dev, bool map);
 /* Cache lock held: the block fields of @p st. */
 void tide_zctx_pvt_blocks_stats(struct tide_zctx_cache_stats *st);
 

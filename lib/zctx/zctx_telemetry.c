@@ -65,8 +65,7 @@ zc_tel_stats(struct rte_tel_data *d, const struct tide_zctx *z, const struct tid
 	rte_tel_data_add_dict_u64(d, "blocks_in_use", c->blocks_in_use);
 	rte_tel_data_add_dict_u64(d, "block_holds", c->block_holds);
 	rte_tel_data_add_dict_u64(d, "block_vetoes", c->block_vetoes);
-	rte_tel_data_add_dict_u64(d, "blocks_mapped", c->blocks_mapped);
-	rte_tel_data_add_dict_u64(d, "block_map_fails", c->block_map_fails);
+	rte_tel_data_add_dict_u64(d, "blocks_lost", c->blocks_lost);
 }
 
 static int
