@@ -79,11 +79,13 @@ mount_hugetlbfs() {
 	say "hugetlbfs: mounted on $dir"
 }
 
-# Our programs name their DPDK runtime directory <program>-<pid>; remove those whose
-# process is gone (DPDK leaves them behind). Nobody else's.
+# Our programs name their DPDK runtime directory <program>-<pid>, and our tests theirs
+# tdn-<scenario>-<pid> (donor scenarios) and tpe-<run>-<pid> (testpmd-elastic.sh); remove
+# those whose process is gone (DPDK leaves them behind). Nobody else's.
 clean_runtime_dirs() {
 	local d pid n=0
-	for d in /var/run/dpdk/tide-* /var/run/dpdk/tidepmd-* /var/run/dpdk/tide-bench-*; do
+	for d in /var/run/dpdk/tide-* /var/run/dpdk/tidepmd-* /var/run/dpdk/tide-bench-* \
+			/var/run/dpdk/tdn-* /var/run/dpdk/tpe-*; do
 		[ -d "$d" ] || continue
 		pid=${d##*-}
 		case "$pid" in *[!0-9]*|"") continue ;; esac

@@ -63,6 +63,8 @@ declare -A pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	# testpmd leaves its DPDK runtime directory behind: ours, by their prefix.
+	rm -rf /var/run/dpdk/tpe-*-"$$"
 	[ -n "${TIDE_KEEP_STAGE:-}" ] || rm -rf "$stage"
 }
 trap cleanup EXIT
@@ -119,6 +121,7 @@ tp_quit() {
 	wait "${pids[$1]}" || fail "testpmd $1 exited with an error"
 	unset "pids[$1]"
 	rm -f "$stage/$1.in"
+	rm -rf "/var/run/dpdk/tpe-$1-$$"
 }
 
 # Hugepage MB the process maps.

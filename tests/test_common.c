@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <stdio.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -157,6 +159,29 @@ test_unlink_huge_files(void)
 	fclose(mounts);
 }
 
+static int
+test_rm(const char *path, const struct stat *sb __rte_unused, int flag __rte_unused,
+	struct FTW *ftw __rte_unused)
+{
+	remove(path);
+	return 0;
+}
+
+void
+tide_test_eal_cleanup(void)
+{
+	bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	test_unlink_huge_files();
+	/* DPDK leaves the runtime directory behind (config, fbarrays, sockets); a primary's
+	 * secondaries are gone by now. */
+	if (primary && dir[0] != '\0')
+		nftw(dir, test_rm, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	tide_test_register_t *reg)
@@ -190,10 +215,8 @@ tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
 	if (CU_get_run_summary()->nAsserts == 0 && CU_get_run_summary()->nTestsRun == 0)
 		failures = 1; /* a filter that selects nothing is a mistake */
 	CU_cleanup_registry();
-	if (need_eal) {
-		rte_eal_cleanup();
-		test_unlink_huge_files();
-	}
+	if (need_eal)
+		tide_test_eal_cleanup();
 	return failures == 0 ? 0 : 1;
 }
 

@@ -40,6 +40,10 @@ int tide_test_main(int argc, char **argv, const char *exe, bool need_eal,
  */
 extern bool tide_test_shared_memory;
 
+/** rte_eal_cleanup(), then remove what DPDK leaves behind for a primary: its hugepage files
+ *  (if kept) and its runtime directory. */
+void tide_test_eal_cleanup(void);
+
 /** The test process's EAL --file-prefix (for secondaries to attach). */
 const char *tide_test_file_prefix(void);
 

@@ -1264,6 +1264,9 @@ test_no_donor_survives_its_consumer(void)
 	}
 	CU_ASSERT_EQUAL(kill(consumer, SIGKILL), 0);
 	CU_ASSERT_EQUAL(tdu_wait(consumer, 10000), -1);
+	/* The killed consumer's runtime directory (tdu_child_main() names it). */
+	snprintf(line, sizeof(line), "rm -rf /var/run/dpdk/tdn-consumer-%d", (int)consumer);
+	CU_ASSERT_EQUAL(system(line), 0);
 	for (unsigned int i = 0; i < 6; i++)
 		CU_ASSERT(reaped_within(pids[i], 5000));
 	for (unsigned int i = 0; i < 6; i++)

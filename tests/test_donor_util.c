@@ -94,7 +94,7 @@ tdu_child_main(int argc, char **argv, const struct tdu_scenario *s, unsigned int
 		return 2;
 	}
 	ret = sc->fn();
-	rte_eal_cleanup();
+	tide_test_eal_cleanup();
 	return ret != 0 || tdu_nb_failures != 0 ? 1 : 0;
 }
 

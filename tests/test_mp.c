@@ -435,7 +435,7 @@ test_a_secondary_killed_inside_the_lock_is_taken_over(void)
 static void
 test_a_secondary_notices_its_primary_died(void)
 {
-	char prefix[64], cmd[128];
+	char prefix[64], cmd[256];
 	struct run prim, sec;
 	char *text;
 
@@ -455,7 +455,8 @@ test_a_secondary_notices_its_primary_died(void)
 	unlink(prim.out);
 	unlink(sec.out);
 	/* The killed primary's hugepage files: nobody else removes them until a DPDK start. */
-	snprintf(cmd, sizeof(cmd), "rm -f /dev/hugepages/%smap_*", prefix);
+	snprintf(cmd, sizeof(cmd), "rm -rf /dev/hugepages/%smap_* /var/run/dpdk/%s", prefix,
+		prefix);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
