@@ -112,20 +112,64 @@ tpmd_mp_counters_add(struct tpmd_counters *c)
 	}
 }
 
-/* The primary, at the end of a run: tell the workers to leave and wait for them. */
+/* Whether process @p pid still runs (a zombie has let go of its memory). */
+static bool
+mp_alive(pid_t pid)
+{
+	char path[64], buf[256], *r;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	r = strrchr(buf, ')');
+	return r != NULL && r[1] == ' ' && r[2] != 'Z' && r[2] != 'X';
+}
+
+/* Whether any of the @p n processes in @p pids is still there. */
+static bool
+mp_any_alive(const pid_t *pids, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (pids[i] != 0 && mp_alive(pids[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The primary, at the end of a run: tell the workers to leave and wait for them, then for
+ * their processes to be gone. A secondary detaching its memory (rte_eal_cleanup()) while
+ * the primary frees memzones deadlocks in DPDK 22.11: the primary holds the memory lock
+ * and waits for the hugepage file locks the secondary holds, the secondary waits for the
+ * memory lock. So the pools are freed only once the workers have exited.
+ */
 void
 tpmd_mp_stop(void)
 {
 	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
-	unsigned int n;
+	pid_t pids[TPMD_MAX_QUEUES];
+	unsigned int n, nb_pids = 0;
 
 	if (mp_tab == NULL)
 		return;
 	__atomic_store_n(&mp_tab->stopping, 1, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < mp_tab->nb_slots; i++)
+		pids[nb_pids++] = __atomic_load_n(&mp_tab->slot[i].pid, __ATOMIC_ACQUIRE);
 	while ((n = tpmd_mp_workers()) != 0 && tide_app_now_ns() < deadline)
 		usleep(1000);
 	if (n != 0)
 		fprintf(stderr, "tidepmd: %u worker lcore(s) did not leave within %llu s\n", n,
+			MP_LEAVE_WAIT_NS / 1000000000ull);
+	while (mp_any_alive(pids, nb_pids) && tide_app_now_ns() < deadline)
+		usleep(1000);
+	if (mp_any_alive(pids, nb_pids))
+		fprintf(stderr, "tidepmd: a worker process is still there after %llu s\n",
 			MP_LEAVE_WAIT_NS / 1000000000ull);
 }
 
