@@ -171,7 +171,7 @@ if "$tidepmd" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-x" --huge-unlink 
 fi
 grep -q "runs in a secondary process" "$tmp/x.log" || fail "--mode worker in a primary: no why"
 start io --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-io" --vdev net_null0 \
-	--vdev net_null1 -- --mode io --stats-period 250
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode io --stats-period 250
 wait_for "$tmp/io.log" "^tidepmd +0\.[0-9]+s" 60
 if "$tidepmd" --lcores 4@0,5@0 --no-pci --file-prefix "$prefix-io" --proc-type=secondary -- \
 		--mode worker >"$tmp/y.log" 2>&1; then
