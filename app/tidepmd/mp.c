@@ -22,6 +22,7 @@
 
 #include "tide_app.h"
 #include "tide_pool.h"
+#include "tide_process.h"
 #include "tidepmd.h"
 
 #define MP_MZ_NAME "tidepmd_mp"
@@ -112,32 +113,13 @@ tpmd_mp_counters_add(struct tpmd_counters *c)
 	}
 }
 
-/* Whether process @p pid still runs (a zombie has let go of its memory). */
-static bool
-mp_alive(pid_t pid)
-{
-	char path[64], buf[256], *r;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "pid (comm) S ...": the state follows the last ')'. */
-	r = strrchr(buf, ')');
-	return r != NULL && r[1] == ' ' && r[2] != 'Z' && r[2] != 'X';
-}
-
-/* Whether any of the @p n processes in @p pids is still there. */
+/* Whether any of the @p n processes in @p pids is still there (a zombie has let go of its
+ * memory). */
 static bool
 mp_any_alive(const pid_t *pids, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		if (pids[i] != 0 && mp_alive(pids[i]))
+		if (pids[i] != 0 && !tide_process_gone((uint32_t)pids[i]))
 			return true;
 	return false;
 }
