@@ -12,12 +12,13 @@
  * key=value pairs; '#' starts a comment. The first line whose pattern matches the pool's
  * name gives its profile; keys it does not set keep the built-in defaults. Keys:
  *
- *   base=SIZE   memory the pool is populated with at creation (default 1/16)
- *   block=SIZE  memory each growth adds (default 8M)
+ *   base=SIZE   memory the pool is populated with at creation (default 1/32)
+ *   block=SIZE  memory each growth adds (default 4M)
  *   wall=SIZE   most memory the pool may hold (default 100%: what the application asked)
  *   reap=MS     reap period, milliseconds, 0 never reaps (default 50)
  *   idle=MS     a block may go after this long without an allocation (default 500)
  *   tick=US     control-thread check period, microseconds (default 1000)
+ *               (the defaults: config/tide_config.h, TIDE_POOL_PROFILE_*)
  *   fixed       do not make the pool elastic: populate it whole, as stock DPDK does
  *
  * A SIZE is bytes with an optional K, M or G suffix (powers of 1024), or a share of the
