@@ -53,6 +53,8 @@ run_start(struct run *r, const char *prefix, const char *lcores, bool secondary,
 	argv[n++] = (char *)prefix;
 	if (secondary)
 		argv[n++] = "--proc-type=secondary";
+	else /* the secondaries map its memory at its addresses: clear of ASan's shadow */
+		argv[n++] = "--base-virtaddr=0x200000000000";
 	argv[n++] = "--log-level";
 	argv[n++] = "lib.eal:warning";
 	argv[n++] = "--";
