@@ -488,19 +488,19 @@ tide_pool_is_elastic(const struct rte_mempool *mp)
 
 /*
  * The elastic pool behind mp with its grow lock taken, or NULL with rte_errno EINVAL (not
- * an elastic pool) or ENOTSUP (a secondary process: the primary grows and reaps).
+ * an elastic pool) or ENOTSUP (a secondary process: the primary "@p what").
  */
-static struct tide_pool *
-pool_grow_lock(struct rte_mempool *mp)
+struct tide_pool *
+pool_primary_lock(struct rte_mempool *mp, const char *what)
 {
 	struct tide_pool *tp;
 
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		POOL_LOG(ERR, "the primary process grows and reaps pools");
+		POOL_LOG(ERR, "the primary process %s", what);
 		rte_errno = ENOTSUP;
 		return NULL;
 	}
-	tp = pool_get(mp);
+	tp = mp != NULL ? pool_get(mp) : NULL;
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
 		rte_errno = EINVAL;
@@ -513,7 +513,7 @@ pool_grow_lock(struct rte_mempool *mp)
 int
 tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 {
-	struct tide_pool *tp = pool_grow_lock(mp);
+	struct tide_pool *tp = pool_primary_lock(mp, "grows and reaps pools");
 	int ret;
 
 	if (tp == NULL)
@@ -526,7 +526,7 @@ tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 int
 tide_pool_reap(struct rte_mempool *mp)
 {
-	struct tide_pool *tp = pool_grow_lock(mp);
+	struct tide_pool *tp = pool_primary_lock(mp, "grows and reaps pools");
 	int ret;
 
 	if (tp == NULL)

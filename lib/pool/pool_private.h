@@ -216,6 +216,9 @@ struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
 struct tide_pool *pool_first_locked(void);
 struct tide_pool *pool_next_locked(struct tide_pool *tp);
 struct tide_pool *pool_get(const struct rte_mempool *mp);
+/* The elastic pool behind @p mp with its grow lock taken, or NULL with rte_errno EINVAL or
+ * ENOTSUP (a secondary: the primary "@p what", logged). */
+struct tide_pool *pool_primary_lock(struct rte_mempool *mp, const char *what);
 
 /* pool_grow.c */
 void pool_mem_back(void);

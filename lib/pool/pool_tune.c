@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <limits.h>
 
-#include <rte_eal.h>
 
 #include "pool_private.h"
 
@@ -16,21 +15,7 @@
 static struct tide_pool *
 tune_lock(struct rte_mempool *mp)
 {
-	struct tide_pool *tp;
-
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		POOL_LOG(ERR, "the primary process sets a pool's limits");
-		rte_errno = ENOTSUP;
-		return NULL;
-	}
-	tp = mp != NULL ? pool_get(mp) : NULL;
-	if (tp == NULL) {
-		POOL_LOG(ERR, "not an elastic pool");
-		rte_errno = EINVAL;
-		return NULL;
-	}
-	pthread_mutex_lock(&tp->grow_lock);
-	return tp;
+	return pool_primary_lock(mp, "sets a pool's limits");
 }
 
 int
