@@ -22,6 +22,7 @@
 #include <rte_mempool.h>
 
 #include "test_common.h"
+#include "test_helper_run.h"
 #include "test_pool_util.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
@@ -30,78 +31,6 @@
 
 static char stage_dir[64];
 static const char *staged_plugin;
-
-/* A helper run: its pid and the file its output goes to. */
-struct run {
-	pid_t pid;
-	char out[64];
-};
-
-static void
-run_start(struct run *r, const char *prefix, const char *lcores, bool secondary,
-	char *const cmd[])
-{
-	char *argv[32];
-	int n = 0;
-
-	snprintf(r->out, sizeof(r->out), "/tmp/tide-mp-%d-XXXXXX", (int)getpid());
-	close(mkstemp(r->out));
-	argv[n++] = getenv("TIDE_MP_HELPER");
-	argv[n++] = (char *)lcores;
-	argv[n++] = "--no-pci";
-	argv[n++] = "--file-prefix";
-	argv[n++] = (char *)prefix;
-	if (secondary)
-		argv[n++] = "--proc-type=secondary";
-	else /* the secondaries map its memory at its addresses: clear of ASan's shadow */
-		argv[n++] = "--base-virtaddr=0x200000000000";
-	argv[n++] = "--log-level";
-	argv[n++] = "lib.eal:warning";
-	argv[n++] = "--";
-	for (int i = 0; cmd[i] != NULL; i++)
-		argv[n++] = cmd[i];
-	argv[n] = NULL;
-	r->pid = tide_test_spawn(argv, r->out, NULL);
-	CU_ASSERT_FATAL(r->pid > 0);
-}
-
-/* The helper's output, waiting until it holds @key (or the helper ended). */
-static char *
-run_wait_for(struct run *r, const char *key, unsigned int timeout_ms)
-{
-	char *text = NULL;
-	int status;
-
-	for (unsigned int i = 0; i < timeout_ms / 10; i++) {
-		free(text);
-		text = tide_test_read_file(r->out);
-		if (strstr(text, key) != NULL || waitpid(r->pid, &status, WNOHANG) == r->pid)
-			break;
-		tide_test_sleep_us(10 * 1000);
-	}
-	return text;
-}
-
-/* Wait for the helper to end; its exit code (-1: killed). */
-static int
-run_end(struct run *r)
-{
-	int status = 0;
-
-	waitpid(r->pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static long long
-value_of(const char *text, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "%s=", key);
-	p = strstr(text, pat);
-	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
-}
 
 static struct rte_mempool *
 shared_pool(const char *name, unsigned int cache, unsigned int reap_ms, uint32_t flags)
@@ -116,28 +45,25 @@ shared_pool(const char *name, unsigned int cache, unsigned int reap_ms, uint32_t
 	return make_pool_p(&p);
 }
 
+/* Run @p argv to its end: its output (caller frees), and its exit code in @p code. */
+static char *
+run_whole(char *const argv[], int *code)
+{
+	struct tide_run r;
+
+	tide_run_start(&r, argv, stage_dir);
+	*code = tide_run_end(&r);
+	return tide_run_output(&r);
+}
+
 /* Run a stock program to its end; its output (caller frees). */
 static char *
 stock_run(char *const argv[])
 {
-	int here = -1;
-	char want[96];
-	struct run r;
-	char *text;
+	int code;
+	char *text = run_whole(argv, &code);
 
-	/* The helper's own driver puts the tide ops one further than here. */
-	for (uint32_t i = 0; i < rte_mempool_ops_table.num_ops; i++)
-		if (strcmp(rte_mempool_ops_table.ops[i].name, "tide") == 0)
-			here = (int)i;
-	CU_ASSERT_FATAL(here >= 0);
-	snprintf(want, sizeof(want), "tide mempool ops are at index %d in this process and at "
-		"%d in the primary", here + 1, here);
-	snprintf(r.out, sizeof(r.out), "/tmp/tide-mp-%d-XXXXXX", (int)getpid());
-	close(mkstemp(r.out));
-	r.pid = tide_test_spawn(argv, r.out, stage_dir);
-	CU_ASSERT(run_end(&r) == 0);
-	text = tide_test_read_file(r.out);
-	unlink(r.out);
+	CU_ASSERT(code == 0);
 	return text;
 }
 
@@ -149,23 +75,23 @@ test_a_secondary_sees_an_elastic_pool(void)
 	struct rte_mempool *mp = shared_pool("tmp_info", 64, 50, 0);
 	char stop[64], cmdline[256], *text, *tel, *info;
 	struct rte_mbuf *m[100];
-	struct run r;
+	struct tide_run r;
 
 	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
 	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
 	unlink(stop);
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "info", "tmp_info", stop, NULL });
-	text = run_wait_for(&r, "ready=1", 20000);
+	text = tide_run_wait_for(&r, "ready=1", 20000);
 	if (strstr(text, "ready=1") == NULL)
 		printf("\n    the secondary said: %s ", text);
-	CU_ASSERT_EQUAL(value_of(text, "elastic"), 1);
-	CU_ASSERT_EQUAL(value_of(text, "in_use"), (long long)RTE_DIM(m));
-	CU_ASSERT_EQUAL(value_of(text, "stock_in_use"), (long long)RTE_DIM(m));
-	CU_ASSERT_EQUAL(value_of(text, "blocks"), 1);
-	CU_ASSERT_EQUAL(value_of(text, "create_errno"), ENOTSUP);
-	CU_ASSERT_EQUAL(value_of(text, "grow"), -ENOTSUP);
-	CU_ASSERT_EQUAL(value_of(text, "reap"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "elastic"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "in_use"), (long long)RTE_DIM(m));
+	CU_ASSERT_EQUAL(tide_run_value(text, "stock_in_use"), (long long)RTE_DIM(m));
+	CU_ASSERT_EQUAL(tide_run_value(text, "blocks"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "create_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "grow"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "reap"), -ENOTSUP);
 
 	/*
 	 * DPDK 22.11 serves telemetry from the primary only: the stock client there sees the
@@ -187,7 +113,7 @@ test_a_secondary_sees_an_elastic_pool(void)
 	if (strstr(tel, "\"in_use\": 100") == NULL)
 		printf("\n    telemetry: %s ", tel);
 	fclose(fopen(stop, "w"));
-	CU_ASSERT_EQUAL(run_end(&r), 0);
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
 	unlink(stop);
 	unlink(r.out);
 
@@ -221,35 +147,34 @@ test_both_processes_churn_while_the_pool_grows_and_reaps(void)
 	struct pool_stress s = { .mp = mp, .hold = 1024, .max_bulk = 32 };
 	struct tide_pool_stats st;
 	uint64_t last_id;
-	struct run r;
+	struct tide_run r;
 	char *text;
 	unsigned int l;
 
 	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, tide_mempool_block_count(mp) - 1,
 		&bi), 0);
 	last_id = bi.id;
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "churn", "tmp_churn", "2000", NULL });
 	pool_stress_run(&s, 1500ull * 1000 * 1000);
-	CU_ASSERT_EQUAL(run_end(&r), 0);
-	text = tide_test_read_file(r.out);
-	unlink(r.out);
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
 	RTE_LCORE_FOREACH(l)
 		rte_mempool_cache_flush(rte_mempool_default_cache(mp, l), mp);
 	st = pstats(mp);
 	printf("\n    secondary: %lld ops, newest block %lld (first after attach: %" PRIu64
 		"); primary: %" PRIu64 " ops; %" PRIu64 " remote grows, %" PRIu64 " reaps ",
-		value_of(text, "ops"), value_of(text, "max_block"), last_id + 1, s.ops,
+		tide_run_value(text, "ops"), tide_run_value(text, "max_block"), last_id + 1, s.ops,
 		st.grows_remote, st.reaps);
-	if (value_of(text, "ops") <= 10000)
+	if (tide_run_value(text, "ops") <= 10000)
 		printf("\n    the secondary said: %s ", text);
-	CU_ASSERT(value_of(text, "ops") > 10000);
-	CU_ASSERT_EQUAL(value_of(text, "dups"), 0);
-	CU_ASSERT_EQUAL(value_of(text, "bad"), 0);
+	CU_ASSERT(tide_run_value(text, "ops") > 10000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "dups"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "bad"), 0);
 	CU_ASSERT_EQUAL(s.dups, 0);
 	CU_ASSERT_EQUAL(s.bad_owner, 0);
 	/* The secondary used blocks added after it attached. */
-	CU_ASSERT((uint64_t)value_of(text, "max_block") > last_id);
+	CU_ASSERT((uint64_t)tide_run_value(text, "max_block") > last_id);
 	CU_ASSERT(st.reaps > 0);
 	/* Every mbuf is back, once. */
 	CU_ASSERT_EQUAL(st.nb_in_use, 0);
@@ -270,7 +195,7 @@ test_a_secondary_gets_growth_from_the_primary(void)
 {
 	struct tide_pool_params p;
 	struct rte_mempool *mp;
-	struct run r;
+	struct tide_run r;
 	char *text;
 
 	pool_params(&p, "tmp_remote", 2 * MB, 2 * MB, 64 * MB, 64);
@@ -280,16 +205,16 @@ test_a_secondary_gets_growth_from_the_primary(void)
 	p.flags = TIDE_POOL_F_NO_PREDICT;
 	mp = make_pool_p(&p);
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "hold", "tmp_remote", "5000", "0", NULL });
-	text = run_wait_for(&r, "ready=1", 20000);
-	CU_ASSERT_EQUAL(value_of(text, "holding"), 5000);
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 5000);
 	free(text);
 	CU_ASSERT(pstats(mp).grows_remote >= 1);
 	CU_ASSERT(pstats(mp).nb_blocks > 1);
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 5000);
 	kill(r.pid, SIGKILL);
-	run_end(&r);
+	tide_run_end(&r);
 	unlink(r.out);
 	tide_pool_free(mp);
 }
@@ -303,9 +228,8 @@ test_a_secondary_with_mismatched_ops_is_refused(void)
 	char *argv[] = { getenv("TIDE_MP_REFUSED"), "--lcores=2@0", "--no-pci",
 		"--file-prefix", (char *)tide_test_file_prefix(), "--proc-type=secondary",
 		"-d", (char *)staged_plugin, NULL };
-	int here = -1;
+	int here = -1, code;
 	char want[96];
-	struct run r;
 	char *text;
 
 	/* The helper's own driver puts the tide ops one further than here. */
@@ -315,13 +239,8 @@ test_a_secondary_with_mismatched_ops_is_refused(void)
 	CU_ASSERT_FATAL(here >= 0);
 	snprintf(want, sizeof(want), "tide mempool ops are at index %d in this process and at "
 		"%d in the primary", here + 1, here);
-	snprintf(r.out, sizeof(r.out), "/tmp/tide-mp-%d-XXXXXX", (int)getpid());
-	close(mkstemp(r.out));
-	r.pid = tide_test_spawn(argv, r.out, stage_dir);
-	CU_ASSERT_FATAL(r.pid > 0);
-	CU_ASSERT_EQUAL(run_end(&r), EXIT_FAILURE);
-	text = tide_test_read_file(r.out);
-	unlink(r.out);
+	text = run_whole(argv, &code);
+	CU_ASSERT_EQUAL(code, EXIT_FAILURE);
 	CU_ASSERT_PTR_NULL(strstr(text, "attached=1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
@@ -346,21 +265,21 @@ test_a_killed_secondary_gives_back_its_cache_and_another_carries_on(void)
 {
 	struct rte_mempool *mp = shared_pool("tmp_dead", 256, 50, 0);
 	struct tide_mp_stats before, after;
-	struct run r;
+	struct tide_run r;
 	uint64_t want;
 	char *text;
 
 	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "hold", "tmp_dead", "1000", "200", NULL });
-	text = run_wait_for(&r, "ready=1", 20000);
-	CU_ASSERT_EQUAL_FATAL(value_of(text, "holding"), 800);
-	CU_ASSERT_EQUAL(value_of(text, "cached"), 200);
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL_FATAL(tide_run_value(text, "holding"), 800);
+	CU_ASSERT_EQUAL(tide_run_value(text, "cached"), 200);
 	free(text);
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 800);
 	CU_ASSERT_EQUAL(pstats(mp).nb_cached, 200);
 	kill(r.pid, SIGKILL);
-	CU_ASSERT_EQUAL(run_end(&r), -1);
+	CU_ASSERT_EQUAL(tide_run_end(&r), -1);
 	unlink(r.out);
 	want = before.gone + 1;
 	CU_ASSERT_TRUE(tide_test_wait(gone_reach, &want, 5000));
@@ -374,14 +293,13 @@ test_a_killed_secondary_gives_back_its_cache_and_another_carries_on(void)
 	rte_mempool_audit(mp);
 
 	/* A new secondary on the same lcores carries on. */
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "churn", "tmp_dead", "300", NULL });
-	CU_ASSERT_EQUAL(run_end(&r), 0);
-	text = tide_test_read_file(r.out);
-	unlink(r.out);
-	CU_ASSERT(value_of(text, "ops") > 1000);
-	CU_ASSERT_EQUAL(value_of(text, "dups"), 0);
-	CU_ASSERT_EQUAL(value_of(text, "bad"), 0);
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
+	CU_ASSERT(tide_run_value(text, "ops") > 1000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "dups"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "bad"), 0);
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 800);
 	free(text);
 	/* The 800 the dead process held are lost with it: the pool goes with them out. */
@@ -399,14 +317,13 @@ test_a_secondary_killed_inside_the_lock_is_taken_over(void)
 	struct rte_mempool *mp = shared_pool("tmp_lockdead", 0, 50, 0);
 	struct tide_mempool_stats ms;
 	struct rte_mbuf *m[64];
-	struct run r;
+	struct tide_run r;
 	char *text;
 
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "die", "tmp_lockdead", NULL });
-	CU_ASSERT_EQUAL(run_end(&r), -1); /* killed by SIGKILL, holding the lock */
-	text = tide_test_read_file(r.out);
-	unlink(r.out);
+	CU_ASSERT_EQUAL(tide_run_end(&r), -1); /* killed by SIGKILL, holding the lock */
+	text = tide_run_output(&r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
 	CU_ASSERT_PTR_NULL(strstr(text, "still alive"));
 	if (strstr(text, "ready=1") == NULL)
@@ -420,13 +337,12 @@ test_a_secondary_killed_inside_the_lock_is_taken_over(void)
 	/* The one mbuf the dead process was giving back is lost with it. */
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 1);
 	rte_mempool_audit(mp);
-	run_start(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
 		(char *[]){ "churn", "tmp_lockdead", "300", NULL });
-	CU_ASSERT_EQUAL(run_end(&r), 0);
-	text = tide_test_read_file(r.out);
-	unlink(r.out);
-	CU_ASSERT_EQUAL(value_of(text, "dups"), 0);
-	CU_ASSERT_EQUAL(value_of(text, "bad"), 0);
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
+	CU_ASSERT_EQUAL(tide_run_value(text, "dups"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "bad"), 0);
 	free(text);
 	tide_pool_free(mp);
 }
@@ -438,17 +354,18 @@ static void
 test_a_secondary_notices_its_primary_died(void)
 {
 	char prefix[64], cmd[256];
-	struct run prim, sec;
+	struct tide_run prim, sec;
 	char *text;
 
 	snprintf(prefix, sizeof(prefix), "tide-mp-prim-%d", (int)getpid());
-	run_start(&prim, prefix, "--lcores=4@0", false, (char *[]){ "serve", "tmp_prim", NULL });
-	free(run_wait_for(&prim, "ready=1", 20000));
-	run_start(&sec, prefix, "--lcores=5@1", true, (char *[]){ "watch", NULL });
-	free(run_wait_for(&sec, "ready=1", 20000));
+	tide_run_helper(&prim, prefix, "--lcores=4@0", false,
+		(char *[]){ "serve", "tmp_prim", NULL });
+	free(tide_run_wait_for(&prim, "ready=1", 20000));
+	tide_run_helper(&sec, prefix, "--lcores=5@1", true, (char *[]){ "watch", NULL });
+	free(tide_run_wait_for(&sec, "ready=1", 20000));
 	kill(prim.pid, SIGKILL);
-	CU_ASSERT_EQUAL(run_end(&prim), -1);
-	CU_ASSERT_EQUAL(run_end(&sec), 0);
+	CU_ASSERT_EQUAL(tide_run_end(&prim), -1);
+	CU_ASSERT_EQUAL(tide_run_end(&sec), 0);
 	text = tide_test_read_file(sec.out);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "primary_gone=1"));
 	if (strstr(text, "primary_gone=1") == NULL)

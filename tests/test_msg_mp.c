@@ -21,6 +21,7 @@
 #include <rte_pause.h>
 
 #include "test_common.h"
+#include "test_helper_run.h"
 #include "test_pool_util.h"
 #include "tide_msg.h"
 #include "tide_pool.h"
@@ -37,73 +38,19 @@ static struct rte_mempool *pool;
 static struct tide_xchg *fifo, *prio;
 static int stage_tx, stage_rx;
 
-struct run {
-	pid_t pid;
-	char out[64];
-};
-
+/* The helper as a secondary of this process. */
 static void
-run_start(struct run *r, char *const cmd[])
+run_start(struct tide_run *r, char *const cmd[])
 {
-	char *argv[24];
-	int n = 0;
-
-	snprintf(r->out, sizeof(r->out), "/tmp/tide-msgmp-%d-XXXXXX", (int)getpid());
-	close(mkstemp(r->out));
-	argv[n++] = getenv("TIDE_MP_HELPER");
-	argv[n++] = HELPER_LCORES;
-	argv[n++] = "--no-pci";
-	argv[n++] = "--file-prefix";
-	argv[n++] = (char *)tide_test_file_prefix();
-	argv[n++] = "--proc-type=secondary";
-	argv[n++] = "--log-level";
-	argv[n++] = "lib.eal:warning";
-	argv[n++] = "--";
-	for (int i = 0; cmd[i] != NULL; i++)
-		argv[n++] = cmd[i];
-	argv[n] = NULL;
-	r->pid = tide_test_spawn(argv, r->out, NULL);
-	CU_ASSERT_FATAL(r->pid > 0);
+	tide_run_helper(r, tide_test_file_prefix(), HELPER_LCORES, true, cmd);
 }
 
 /* Wait for the helper to end; its output (caller frees) and exit code. */
 static char *
-run_end(struct run *r, int *code)
+run_end(struct tide_run *r, int *code)
 {
-	int status = 0;
-	char *text;
-
-	waitpid(r->pid, &status, 0);
-	*code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	text = tide_test_read_file(r->out);
-	unlink(r->out);
-	return text;
-}
-
-static char *
-run_wait_for(struct run *r, const char *key)
-{
-	char *text = NULL;
-
-	for (unsigned int i = 0; i < 2000; i++) {
-		free(text);
-		text = tide_test_read_file(r->out);
-		if (strstr(text, key) != NULL)
-			break;
-		tide_test_sleep_us(10 * 1000);
-	}
-	return text;
-}
-
-static long long
-value_of(const char *text, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "%s=", key);
-	p = strstr(text, pat);
-	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
+	*code = tide_run_end(r);
+	return tide_run_output(r);
 }
 
 /* Make and send n messages, levels turning, each carrying its level and sequence. */
@@ -138,7 +85,7 @@ static void
 to_the_secondary(struct tide_xchg *x, const char *xname)
 {
 	char count[16];
-	struct run r;
+	struct tide_run r;
 	char *text;
 	int code;
 
@@ -147,9 +94,9 @@ to_the_secondary(struct tide_xchg *x, const char *xname)
 	send_all(x, NB_MSG);
 	text = run_end(&r, &code);
 	CU_ASSERT_EQUAL(code, 0);
-	CU_ASSERT_EQUAL(value_of(text, "received"), NB_MSG);
-	CU_ASSERT_EQUAL(value_of(text, "order_ok"), 1);
-	CU_ASSERT_EQUAL(value_of(text, "left"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "received"), NB_MSG);
+	CU_ASSERT_EQUAL(tide_run_value(text, "order_ok"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "left"), 0);
 	if (code != 0)
 		printf("\n    %s ", text);
 	free(text);
@@ -170,7 +117,7 @@ test_messages_cross_from_a_secondary_in_order(void)
 	struct rte_mbuf *m[32];
 	unsigned int got = 0, bad = 0;
 	char count[16];
-	struct run r;
+	struct tide_run r;
 	char *text;
 	int code;
 
@@ -193,7 +140,7 @@ test_messages_cross_from_a_secondary_in_order(void)
 	}
 	text = run_end(&r, &code);
 	CU_ASSERT_EQUAL(code, 0);
-	CU_ASSERT_EQUAL(value_of(text, "sent"), NB_MSG);
+	CU_ASSERT_EQUAL(tide_run_value(text, "sent"), NB_MSG);
 	free(text);
 	CU_ASSERT_EQUAL(bad, 0);
 	check_every_mbuf_back();
@@ -204,7 +151,7 @@ test_a_broadcast_reaches_readers_in_both_processes(void)
 {
 	struct tide_bcast *b = tide_bcast_create("tmm_bc", 2);
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *seen;
-	struct run r;
+	struct tide_run r;
 	char *text;
 	int code;
 
@@ -220,7 +167,7 @@ test_a_broadcast_reaches_readers_in_both_processes(void)
 	CU_ASSERT_EQUAL(tide_bcast_wait(b, 10 * 1000 * 1000), 0);
 	text = run_end(&r, &code);
 	CU_ASSERT_EQUAL(code, 0);
-	CU_ASSERT_EQUAL(value_of(text, "read_seq"), 7);
+	CU_ASSERT_EQUAL(tide_run_value(text, "read_seq"), 7);
 	free(text);
 	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
 	tide_msg_release(m);
@@ -241,7 +188,7 @@ static void
 test_messages_a_killed_secondary_held_are_released(void)
 {
 	struct tide_mp_stats st;
-	struct run r;
+	struct tide_run r;
 	uint64_t want;
 	char *text;
 	int code, id;
@@ -249,8 +196,8 @@ test_messages_a_killed_secondary_held_are_released(void)
 	CU_ASSERT_EQUAL(tide_mp_stats_get(&st), 0);
 	run_start(&r, (char *[]){ "xhold", "tmm_fifo", "sec_hold", "500", NULL });
 	send_all(fifo, 500);
-	text = run_wait_for(&r, "ready=1");
-	CU_ASSERT_EQUAL(value_of(text, "holding"), 500);
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 500);
 	free(text);
 	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 500);
 	kill(r.pid, SIGKILL);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_TEST_HELPER_RUN_H
+#define TIDE_TEST_HELPER_RUN_H
+
+/*
+ * Runs of the multi-process test helper (TIDE_MP_HELPER, tests/mp_helper.c) and of other
+ * programs, each with its output in a file of its own: start, wait for a line, end, read
+ * "key=value" figures from the output.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct tide_run {
+	pid_t pid;
+	char out[64];       /* the output file */
+	bool ended;         /* reaped while waiting for a line */
+	int status;         /* its wait status, once ended */
+};
+
+/**
+ * Start the helper with EAL arguments @p lcores, --no-pci, --file-prefix @p prefix and
+ * either --proc-type=secondary or, for a primary, a --base-virtaddr clear of ASan's shadow
+ * (its secondaries map its memory at its addresses), then -- and @p cmd (NULL-ended).
+ */
+void tide_run_helper(struct tide_run *r, const char *prefix, const char *lcores,
+	bool secondary, char *const cmd[]);
+
+/** Start @p argv (NULL-ended), with @p libdir as LD_LIBRARY_PATH if not NULL. */
+void tide_run_start(struct tide_run *r, char *const argv[], const char *libdir);
+
+/** The output so far (caller frees), once it holds @p key, the run ended or
+ *  @p timeout_ms passed. */
+char *tide_run_wait_for(struct tide_run *r, const char *key, unsigned int timeout_ms);
+
+/** Wait for the run to end: its exit code, -1 if a signal ended it. */
+int tide_run_end(struct tide_run *r);
+
+/** The whole output (caller frees); the output file is removed. */
+char *tide_run_output(struct tide_run *r);
+
+/** The number after "@p key=" in @p text, or -1. */
+long long tide_run_value(const char *text, const char *key);
+
+#endif
