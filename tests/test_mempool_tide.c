@@ -184,6 +184,119 @@ test_stock_pktmbuf_pool_uses_tide(void)
 	rte_mempool_free(mp);
 }
 
+/* Block ADD events heard: how many, and the objects each block had then. */
+struct zone_events {
+	unsigned int adds;
+	uint32_t objs[8];
+};
+
+static int
+zone_event(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event event,
+	const struct tide_mempool_block_desc *blk, void *arg)
+{
+	struct zone_events *ev = arg;
+
+	if (event == TIDE_MEMPOOL_BLOCK_ADD && ev->adds < RTE_DIM(ev->objs))
+		ev->objs[ev->adds++] = blk->nb_objs;
+	return 0;
+}
+
+/* Populate [va, va + len) as one chunk, as populate_virt does per run of pages. */
+static int
+populate_chunk(struct rte_mempool *mp, const struct rte_memzone *mz, size_t off, size_t len,
+	bool first)
+{
+	char *va = RTE_PTR_ADD(mz->addr, off);
+
+	return rte_mempool_populate_iova(mp, va, rte_mem_virt2iova(va), len,
+		first ? raw_mz_free : NULL, first ? (void *)(uintptr_t)mz : NULL);
+}
+
+/*
+ * populate_default hands each memzone over in chunks (in IOVA-as-PA mode, one per run of
+ * physically contiguous pages). The chunks of one of its memzones, named after the pool,
+ * make one block: from the first chunk that holds that block's header (the smaller one
+ * before it is a block of its own) to the memzone's end, announced once, whole. Chunks of
+ * other memory stay blocks of their own. Every object is in a block and can be taken, and
+ * freeing the pool frees both memzones (the chunk that carries the free callback was kept).
+ */
+static void
+test_chunks_of_a_pool_memzone_make_one_block(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_zone", 0);
+	const struct rte_memzone *mz, *other;
+	struct zone_events ev = { 0 };
+	struct tide_mempool_block_info bi;
+	char name[RTE_MEMZONE_NAMESIZE];
+	const size_t small = 4096, q = BLOCK_LEN / 4;
+	unsigned int n = 0, objs, i;
+	void **all;
+	int r;
+
+	snprintf(name, sizeof(name), RTE_MEMPOOL_MZ_FORMAT "_0", mp->name);
+	mz = rte_memzone_reserve_aligned(name, BLOCK_LEN, SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
+	other = rte_memzone_reserve_aligned("tmt_zone_other", BLOCK_LEN, SOCKET_ID_ANY, 0,
+		RTE_CACHE_LINE_SIZE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	/* Too small for the header of a block of the whole memzone: a block of its own. */
+	CU_ASSERT_FATAL(tide_mempool_block_capacity(mp, BLOCK_LEN) * sizeof(void *) > small);
+	r = populate_chunk(mp, mz, 0, small, true);
+	CU_ASSERT(r > 0);
+	n += r > 0 ? (unsigned int)r : 0;
+	/* Registered once the pool has its driver data: its first block is replayed. */
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(mp, zone_event, &ev), 0);
+	CU_ASSERT_EQUAL(ev.adds, 1);
+	r = populate_chunk(mp, mz, small, q - small, false);
+	CU_ASSERT(r > 0);
+	n += r > 0 ? (unsigned int)r : 0;
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
+	CU_ASSERT_EQUAL(ev.adds, 1); /* the memzone's block: not yet, it is not whole */
+	for (i = 1; i < 4; i++) {
+		r = populate_chunk(mp, mz, i * q, q, false);
+		CU_ASSERT(r > 0);
+		n += r > 0 ? (unsigned int)r : 0;
+	}
+	CU_ASSERT_EQUAL(mp->nb_mem_chunks, 5);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	CU_ASSERT_PTR_EQUAL(bi.addr, RTE_PTR_ADD(mz->addr, small));
+	CU_ASSERT_EQUAL(bi.len, BLOCK_LEN - small);
+	CU_ASSERT_EQUAL_FATAL(ev.adds, 2);
+	CU_ASSERT_EQUAL(ev.objs[1], bi.nb_objs); /* announced whole */
+	objs = bi.nb_objs;
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	CU_ASSERT_PTR_EQUAL(bi.addr, mz->addr);
+	CU_ASSERT_EQUAL(bi.len, small);
+	CU_ASSERT_EQUAL(bi.nb_objs + objs, n);
+
+	/* Another memzone's chunks: a block each. */
+	r = populate_chunk(mp, other, 0, q, true);
+	CU_ASSERT(r > 0);
+	n += r > 0 ? (unsigned int)r : 0;
+	r = populate_chunk(mp, other, q, q, false);
+	CU_ASSERT(r > 0);
+	n += r > 0 ? (unsigned int)r : 0;
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 4);
+	CU_ASSERT_EQUAL(ev.adds, 4);
+	CU_ASSERT_EQUAL(mp->populated_size, n);
+	CU_ASSERT_EQUAL(obj_iter_count(mp), n);
+
+	all = calloc(n, sizeof(*all));
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, all, n), 0);
+	for (i = 0; i < n; i++)
+		CU_ASSERT_TRUE(tide_mempool_owns(mp, all[i]));
+	CU_ASSERT_EQUAL(stats(mp).nb_free, 0);
+	rte_mempool_put_bulk(mp, all, n);
+	free(all);
+	assert_stock_counts(mp, 0);
+	rte_mempool_audit(mp);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(mp, zone_event, &ev), 0);
+	rte_mempool_free(mp);
+	CU_ASSERT_PTR_NULL(rte_memzone_lookup(name));
+	CU_ASSERT_PTR_NULL(rte_memzone_lookup("tmt_zone_other"));
+}
+
 static void
 test_block_add_then_remove_when_all_free(void)
 {
@@ -889,6 +1002,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_tide_ops_come_after_every_stock_driver);
 	CU_ADD_TEST(s, test_stock_pktmbuf_pool_uses_tide);
+	CU_ADD_TEST(s, test_chunks_of_a_pool_memzone_make_one_block);
 	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
 	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);

@@ -12,7 +12,9 @@
  * copy of pointers and a few compares, like the stack driver's.
  *
  * Blocks arrive three ways. The stock path (rte_mempool_populate_*) hands the populate op a
- * chunk, which becomes a block of its own. tide_mempool_block_add() registers a block
+ * chunk, which becomes a block of its own; the chunks of one of populate_default's
+ * memzones (in IOVA-as-PA mode, one per run of physically contiguous pages) become one
+ * block, from the first that holds its header. tide_mempool_block_add() registers a block
  * hidden, populates it through rte_mempool_populate_iova() (the populate op sees the
  * chunk falls inside the hidden block), runs the object initialiser, then publishes the
  * block to dequeue. A stock pool that the elastic pool library adopts (tide_mempool_hooks.h)
@@ -990,6 +992,72 @@ tp_base_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr)
 	return b;
 }
 
+/* Find the memzone of populate_default for pool @p mp that holds an address. */
+struct tp_zone_find {
+	const struct rte_mempool *mp;
+	uintptr_t va;
+	const struct rte_memzone *mz;
+};
+
+static void
+tp_zone_find_cb(const struct rte_memzone *mz, void *arg)
+{
+	struct tp_zone_find *f = arg;
+	char prefix[RTE_MEMZONE_NAMESIZE];
+	size_t len;
+
+	if (f->va - (uintptr_t)mz->addr >= mz->len)
+		return;
+	len = (size_t)snprintf(prefix, sizeof(prefix), RTE_MEMPOOL_MZ_FORMAT "_", f->mp->name);
+	if (len < sizeof(prefix) && strncmp(mz->name, prefix, len) == 0 &&
+			mz->name[len] != '\0' && strspn(&mz->name[len], "0123456789") ==
+			strlen(&mz->name[len]))
+		f->mz = mz;
+}
+
+static const struct rte_memzone *
+tp_pool_zone(const struct rte_mempool *mp, const void *va)
+{
+	struct tp_zone_find f = { .mp = mp, .va = (uintptr_t)va };
+
+	rte_memzone_walk(tp_zone_find_cb, &f);
+	return f.mz;
+}
+
+/*
+ * The block of a chunk that populate_default hands over from one of its memzones: the rest
+ * of the memzone from the first of its chunks that holds the block's header and an object,
+ * whatever chunks it comes in (in IOVA-as-PA mode, one per run of physically contiguous
+ * pages), as an adopted pool's base is. One block where there would be one per chunk:
+ * enqueue finds an object's block at once, and dequeue does not step from block to block.
+ * (The first chunk is usually big enough; with a pool of many objects it may not be, and
+ * stays a block of its own.) *own: the block was made here. NULL: not such a chunk.
+ */
+static struct tblk *
+tp_zone_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len, bool *own)
+{
+	const struct rte_memzone *mz = tp_pool_zone(mp, vaddr);
+	size_t rest;
+	struct tblk *b;
+
+	if (mz == NULL)
+		return NULL;
+	tp_lock(tp);
+	b = tp_search(tp, (uintptr_t)vaddr);
+	tp_unlock(tp);
+	if (b != NULL)
+		return b;
+	/*
+	 * The header and an object in this chunk, or DPDK drops the chunk (an empty chunk is
+	 * not listed), and with it the memzone's free callback when it is the first.
+	 */
+	rest = RTE_PTR_DIFF(RTE_PTR_ADD(mz->addr, mz->len), vaddr);
+	if (blk_meta_size(blk_capacity(mp, rest)) + blk_elt_size(mp) > len)
+		return NULL;
+	*own = true;
+	return tide_chunk_block(mp, tp, vaddr, rest);
+}
+
 /*
  * What the populate op reports for a chunk of the base memzone that gave n objects: on the
  * memzone's last chunk, the rest of what populate_default asked for, once the adopter has
@@ -1023,7 +1091,7 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 {
 	struct tpool *tp = mp->pool_data;
 	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
-	bool base = false, own = false;
+	bool base = false, own = false, zone = false;
 	size_t off = 0;
 	int n;
 
@@ -1032,6 +1100,8 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	} else if (tp->stock == TP_STOCK_ADOPTING &&
 			(pop.b = tp_base_block(mp, tp, vaddr)) != NULL) {
 		base = true;
+	} else if ((pop.b = tp_zone_block(mp, tp, vaddr, len, &own)) != NULL) {
+		zone = true;
 	} else {
 		pop.b = tide_chunk_block(mp, tp, vaddr, len);
 		own = true;
@@ -1052,8 +1122,9 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	if (base && n >= 0)
 		n = tp_claim(mp, tp, vaddr, len, n);
 	/* A chunk's block is whole now; an adopted pool's base once its last chunk is in. */
-	if ((own && n > 0) || (base && n >= 0 && tp->stock != TP_STOCK_ADOPTING &&
-			!pop.b->announced))
+	if ((own && !zone && n > 0) || (base && n >= 0 && tp->stock != TP_STOCK_ADOPTING &&
+			!pop.b->announced) || (zone && !pop.b->announced && (mp->populated_size >=
+			mp->size || (uintptr_t)vaddr + len == pop.b->hi)))
 		tmp_announce(mp, pop.b);
 	return n;
 }
