@@ -9,10 +9,13 @@
 
 #define _GNU_SOURCE /* gettid */
 
+#include <limits.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -670,8 +673,13 @@ ping_lost(struct ping *pg, uint32_t i)
 		__atomic_load_n(&pg->got, __ATOMIC_ACQUIRE) <= i;
 }
 
+/*
+ * PINGS messages, one at a time, each waited for by the receiver. @p sliced: its barrier
+ * is refused, so it sleeps in slices and may wait out one for a wake-up it missed: a
+ * message waiting while it sleeps is no failure then, only one it never takes.
+ */
 static void
-test_a_blocked_receiver_is_never_left_asleep(void)
+run_pings(bool sliced)
 {
 	struct ping pg = { .x = xchg("tm_ping", TIDE_XCHG_FIFO, 8, 1) };
 	unsigned int before = in_use(stock_mp), lost = 0, stuck = 0;
@@ -687,7 +695,7 @@ test_a_blocked_receiver_is_never_left_asleep(void)
 		t0 = tide_test_now_ns();
 		while (__atomic_load_n(&pg.got, __ATOMIC_ACQUIRE) <= i &&
 				!__atomic_load_n(&pg.exited, __ATOMIC_ACQUIRE)) {
-			if (ping_lost(&pg, i)) {
+			if (!sliced && ping_lost(&pg, i)) {
 				lost++;
 				break;
 			}
@@ -717,6 +725,27 @@ test_a_blocked_receiver_is_never_left_asleep(void)
 	tide_xchg_free(pg.x);
 	CU_ASSERT_EQUAL(in_use(stock_mp), before);
 }
+
+static void
+test_a_blocked_receiver_is_never_left_asleep(void)
+{
+	/* The kernel has membarrier(2): sends of this process do not fence. */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) &
+			MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+		CU_ASSERT_EQUAL(tide_msg_pvt_send_fence, 0);
+	run_pings(false);
+}
+
+#ifdef TIDE_FAULT_INJECTION
+/* A receiver whose barrier the kernel refuses still takes every message. */
+static void
+test_a_receiver_without_its_barrier_sleeps_in_slices(void)
+{
+	tide_fault_pvt_arm(TIDE_FAULT_MEMBARRIER, 0, UINT_MAX);
+	run_pings(true);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMBARRIER, 0, 0);
+}
+#endif
 
 /* ---- bad arguments: every documented error ---- */
 
@@ -828,6 +857,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);
 	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
 	CU_ADD_TEST(s, test_a_blocked_receiver_is_never_left_asleep);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_receiver_without_its_barrier_sleeps_in_slices);
+#endif
 	CU_ADD_TEST(s, test_bad_exchange_parameters_are_refused);
 	CU_ADD_TEST(s, test_lookup_and_receive_errors_are_reported);
 	CU_ADD_TEST(s, test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused);

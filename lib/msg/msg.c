@@ -107,6 +107,7 @@ tide_msg_init(const struct tide_msg_conf *conf)
 		return msg_error(ret == -EEXIST ? EEXIST : ENOMEM);
 	}
 	tide_msg_pvt_hdr_offset = off;
+	tide_msg_pvt_fence_init();
 	tide_msg_pvt_state.ready = true;
 	return 0;
 }
@@ -124,6 +125,7 @@ msg_attach(const struct rte_mbuf_dynfield *field)
 		tide_msg_pvt_state.shared = NULL;
 		return msg_error(EPROTO);
 	}
+	tide_msg_pvt_fence_init();
 	tide_msg_pvt_state.ready = true;
 	return 0;
 }

@@ -65,6 +65,19 @@ struct msg_state {
 
 extern struct msg_state tide_msg_pvt_state;
 
+/* Longest sleep of a blocked receiver that could not issue its barrier (msg_fence.c). */
+#define MSG_SLEEP_SLICE_US 1000
+
+/* Register this process for the receivers' barrier, or make its sends fence (msg_fence.c). */
+void tide_msg_pvt_fence_init(void);
+
+/*
+ * Before a receiver re-checks and sleeps: every running thread of every registered process
+ * passes a full barrier. False if the kernel refused: sleep no longer than
+ * MSG_SLEEP_SLICE_US then.
+ */
+bool tide_msg_pvt_sleep_barrier(void);
+
 static inline int
 msg_error(int err)
 {

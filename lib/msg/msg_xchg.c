@@ -278,6 +278,28 @@ xchg_sleep(struct tide_xchg *x, uint32_t seq, const struct timespec *deadline)
 		NULL, 0);
 }
 
+/*
+ * When a blocked receiver wakes at the latest: @p deadline (NULL: never), or, @p sliced
+ * (its barrier was refused: a wake-up may have been missed), MSG_SLEEP_SLICE_US from now
+ * if sooner, written to *slice.
+ */
+static const struct timespec *
+sleep_until(const struct timespec *deadline, bool sliced, struct timespec *slice)
+{
+	if (!sliced)
+		return deadline;
+	clock_gettime(CLOCK_MONOTONIC, slice);
+	slice->tv_nsec += MSG_SLEEP_SLICE_US * 1000L;
+	if (slice->tv_nsec >= 1000000000L) {
+		slice->tv_nsec -= 1000000000L;
+		slice->tv_sec++;
+	}
+	if (deadline != NULL && (deadline->tv_sec < slice->tv_sec ||
+			(deadline->tv_sec == slice->tv_sec && deadline->tv_nsec < slice->tv_nsec)))
+		return deadline;
+	return slice;
+}
+
 int
 tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 	uint16_t stage, uint64_t timeout_us)
@@ -297,22 +319,25 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 		}
 	}
 	for (;;) {
+		struct timespec now, slice;
 		uint32_t seq;
-		struct timespec now;
+		bool sliced;
 
 		got = tide_xchg_recv_burst(x, m, n, stage);
 		if (got > 0)
 			return (int)got;
 		/* Announce, re-check, sleep: a send after the re-check sees us and wakes us. */
 		__atomic_fetch_add(&x->sleepers, 1, __ATOMIC_SEQ_CST);
-		/* Pairs with the sender's fence (tide_xchg_pvt_sent): the re-check's loads come
-		 * after the announce.
+		/* The re-check's loads come after the announce, and every sender's publishing
+		 * store before them or its look after the announce (msg_fence.c).
 		 */
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+		sliced = !tide_msg_pvt_sleep_barrier();
 		seq = __atomic_load_n(&x->seq, __ATOMIC_SEQ_CST);
 		got = tide_xchg_recv_burst(x, m, n, stage);
 		if (got == 0)
-			xchg_sleep(x, seq, timeout_us != 0 ? &deadline : NULL);
+			xchg_sleep(x, seq, sleep_until(timeout_us != 0 ? &deadline : NULL, sliced,
+				&slice));
 		__atomic_fetch_sub(&x->sleepers, 1, __ATOMIC_SEQ_CST);
 		if (got > 0)
 			return (int)got;

@@ -147,19 +147,27 @@ tide_xchg_pvt_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int 
 	return sent;
 }
 
+/** @internal Whether this process's sends must fence (membarrier(2) refused). */
+extern uint8_t tide_msg_pvt_send_fence;
+
 /**
  * @internal Wake blocked receivers if there are any and something was sent. A receiver
  * announces itself (sleepers) and then looks at the rings; a sender publishes and then
- * looks at sleepers. The full fence keeps the sender's look from passing its publishing
- * store (x86 lets a load pass an earlier store): without it both could miss the other, and
- * the receiver would sleep with a message waiting.
+ * looks at sleepers. Neither look may pass its side's store (x86 lets a load pass an
+ * earlier store), or both miss the other and the receiver sleeps with a message waiting.
+ * The receiver, about to sleep, makes every sender pass a full barrier (membarrier(2),
+ * msg_fence.c); a sender only keeps the compiler from moving its look, or fences itself
+ * where the kernel refused the registration.
  */
 static inline void
 tide_xchg_pvt_sent(struct tide_xchg *x, unsigned int sent)
 {
 	if (sent == 0)
 		return;
-	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(tide_msg_pvt_send_fence))
+		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		rte_compiler_barrier();
 	if (unlikely(__atomic_load_n(&x->sleepers, __ATOMIC_RELAXED) != 0))
 		tide_xchg_pvt_wake(x);
 }
