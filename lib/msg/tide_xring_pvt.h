@@ -115,7 +115,8 @@ tide_xring_pvt_turn_give(struct tide_xring_turn *t)
 static __rte_always_inline unsigned int
 tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
 {
-	uint32_t tail = r->prod.tail[l], k = n, i;
+	uint32_t tail = r->prod.tail[l], k = n, i, first;
+	void **slot;
 	/* 0..capacity: no put goes past cons_seen + capacity, and cons_seen only follows
 	 * cons.tail forward (mod 2^32).
 	 */
@@ -129,8 +130,21 @@ tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsig
 		if (k == 0)
 			return 0; /* full: the line the receivers poll stays clean */
 	}
-	for (i = 0; i < k; i++)
-		*tide_xring_pvt_slot(r, l, tail + i) = obj[i];
+	/* Up to the level's end, then on from its start: two plain loops, scalar (a
+	 * vectorised copy's checks and tail cost more than they save on the few messages a
+	 * level gets from a priority burst).
+	 */
+	slot = tide_xring_pvt_slot(r, l, tail);
+	first = RTE_MIN(k, r->mask + 1 - (tail & r->mask));
+	for (i = 0; i < first; i++) {
+		__asm__ volatile("" : : "r"(obj[i]));
+		slot[i] = obj[i];
+	}
+	if (unlikely(k > first)) {
+		slot = tide_xring_pvt_slot(r, l, 0);
+		for (; i < k; i++)
+			slot[i - first] = obj[i];
+	}
 	__atomic_store_n(&r->prod.tail[l], tail + k, __ATOMIC_RELEASE);
 	return k;
 }
