@@ -1091,7 +1091,7 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 {
 	struct tpool *tp = mp->pool_data;
 	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
-	bool base = false, own = false, zone = false;
+	bool base = false, own = false, zone = false, gone, whole;
 	size_t off = 0;
 	int n;
 
@@ -1114,17 +1114,27 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	n = len > off ? rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
 		tide_pop_obj, &pop) : 0;
-	if (n <= 0 && own) {
+	gone = n <= 0 && own;
+	if (gone) {
 		tp_lock(tp);
 		tp_unlink(tp, pop.b);
 		tp_unlock(tp);
 	}
 	if (base && n >= 0)
 		n = tp_claim(mp, tp, vaddr, len, n);
-	/* A chunk's block is whole now; an adopted pool's base once its last chunk is in. */
-	if ((own && !zone && n > 0) || (base && n >= 0 && tp->stock != TP_STOCK_ADOPTING &&
-			!pop.b->announced) || (zone && !pop.b->announced && (mp->populated_size >=
-			mp->size || (uintptr_t)vaddr + len == pop.b->hi)))
+	/*
+	 * Announce a block once it is whole: a chunk's at once; an adopted pool's base once its
+	 * last chunk is in; a memzone's with its last chunk, or when the pool is full.
+	 */
+	if (gone || pop.b->announced)
+		whole = false;
+	else if (base)
+		whole = n >= 0 && tp->stock != TP_STOCK_ADOPTING;
+	else if (zone)
+		whole = mp->populated_size >= mp->size || (uintptr_t)vaddr + len == pop.b->hi;
+	else
+		whole = own && n > 0;
+	if (whole)
 		tmp_announce(mp, pop.b);
 	return n;
 }
