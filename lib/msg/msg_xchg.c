@@ -278,6 +278,26 @@ xchg_sleep(struct tide_xchg *x, uint32_t seq, const struct timespec *deadline)
 		NULL, 0);
 }
 
+/* *t = @p us microseconds from now, on the monotonic clock. */
+static void
+ts_in_us(struct timespec *t, uint64_t us)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += (time_t)(us / 1000000);
+	t->tv_nsec += (long)(us % 1000000) * 1000;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_nsec -= 1000000000L;
+		t->tv_sec++;
+	}
+}
+
+/* Whether @p a is before @p b. */
+static bool
+ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /*
  * When a blocked receiver wakes at the latest: @p deadline (NULL: never), or, @p sliced
  * (its barrier was refused: a wake-up may have been missed), MSG_SLEEP_SLICE_US from now
@@ -288,16 +308,8 @@ sleep_until(const struct timespec *deadline, bool sliced, struct timespec *slice
 {
 	if (!sliced)
 		return deadline;
-	clock_gettime(CLOCK_MONOTONIC, slice);
-	slice->tv_nsec += MSG_SLEEP_SLICE_US * 1000L;
-	if (slice->tv_nsec >= 1000000000L) {
-		slice->tv_nsec -= 1000000000L;
-		slice->tv_sec++;
-	}
-	if (deadline != NULL && (deadline->tv_sec < slice->tv_sec ||
-			(deadline->tv_sec == slice->tv_sec && deadline->tv_nsec < slice->tv_nsec)))
-		return deadline;
-	return slice;
+	ts_in_us(slice, MSG_SLEEP_SLICE_US);
+	return deadline != NULL && ts_before(deadline, slice) ? deadline : slice;
 }
 
 int
@@ -309,15 +321,8 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 
 	if (x == NULL || m == NULL || n == 0)
 		return msg_error(EINVAL);
-	if (timeout_us != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += (time_t)(timeout_us / 1000000);
-		deadline.tv_nsec += (long)(timeout_us % 1000000) * 1000;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_nsec -= 1000000000L;
-			deadline.tv_sec++;
-		}
-	}
+	if (timeout_us != 0)
+		ts_in_us(&deadline, timeout_us);
 	for (;;) {
 		struct timespec now, slice;
 		uint32_t seq;
@@ -343,8 +348,7 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 			return (int)got;
 		if (timeout_us != 0) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (now.tv_sec > deadline.tv_sec || (now.tv_sec == deadline.tv_sec &&
-					now.tv_nsec >= deadline.tv_nsec)) {
+			if (!ts_before(&now, &deadline)) {
 				got = tide_xchg_recv_burst(x, m, n, stage);
 				return got > 0 ? (int)got : msg_error(ETIMEDOUT);
 			}
