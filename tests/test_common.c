@@ -586,6 +586,17 @@ tide_test_spawn(char *const argv[], const char *out, const char *libdir)
 	_exit(127);
 }
 
+long long
+tide_test_number_after(const char *text, const char *fmt, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), fmt, key);
+	p = strstr(text, pat);
+	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
+}
+
 char *
 tide_test_read_file(const char *path)
 {

@@ -66,6 +66,12 @@ pid_t tide_test_spawn(char *const argv[], const char *out, const char *libdir);
 /** A file's whole text (caller frees; empty when it cannot be read). */
 char *tide_test_read_file(const char *path);
 
+/**
+ * The number right after the first @p key in @p text, framed as @p fmt frames it
+ * ("%s=" for "key=12", "\"%s\":" for a JSON "key":12); -1 when it is not there.
+ */
+long long tide_test_number_after(const char *text, const char *fmt, const char *key);
+
 /** Add a suite; the helpers below register tests into it. */
 CU_pSuite tide_test_suite(const char *name);
 

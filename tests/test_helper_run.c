@@ -85,10 +85,5 @@ tide_run_output(struct tide_run *r)
 long long
 tide_run_value(const char *text, const char *key)
 {
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "%s=", key);
-	p = strstr(text, pat);
-	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
+	return tide_test_number_after(text, "%s=", key);
 }

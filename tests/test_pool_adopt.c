@@ -222,12 +222,7 @@ test_the_control_thread_reaps_a_stock_pool(void)
 static long long
 json_number(const char *json, const char *key)
 {
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(json, pat);
-	return p == NULL ? -1 : strtoll(p + strlen(pat), NULL, 10);
+	return tide_test_number_after(json, "\"%s\":", key);
 }
 
 static void
