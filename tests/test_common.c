@@ -168,6 +168,19 @@ test_rm(const char *path, const struct stat *sb __rte_unused, int flag __rte_unu
 }
 
 void
+tide_test_rm_runtime(const char *prefix)
+{
+	const char *own = rte_eal_get_runtime_dir();
+	const char *slash = strrchr(own, '/');
+	char dir[PATH_MAX];
+
+	if (slash == NULL || prefix[0] == '\0' || strchr(prefix, '/') != NULL)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - own), own, prefix);
+	nftw(dir, test_rm, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+void
 tide_test_eal_cleanup(void)
 {
 	bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;

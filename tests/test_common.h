@@ -44,6 +44,10 @@ extern bool tide_test_shared_memory;
  *  (if kept) and its runtime directory. */
 void tide_test_eal_cleanup(void);
 
+/** Remove the runtime directory that DPDK left behind for the primary of --file-prefix
+ *  @p prefix: a stock program the test ran, which has exited. */
+void tide_test_rm_runtime(const char *prefix);
+
 /** The test process's EAL --file-prefix (for secondaries to attach). */
 const char *tide_test_file_prefix(void);
 

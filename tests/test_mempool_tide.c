@@ -971,6 +971,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 	sleep(4);
 	kill(pid, SIGINT);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	tide_test_rm_runtime(prefix);
 	tide_test_unstage_plugin(stage_dir);
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
