@@ -326,15 +326,21 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	done
 	echo "## Scenarios"
 	echo
-	echo "| scenario | result | seconds | rows | what it measures |"
-	echo "|---|---|---:|---:|---|"
+	echo "c2c: a cache line's round trip between the first two lcores when the scenario"
+	echo "started and ended (tide-bench's machine rows). On a VM it moves by several times"
+	echo "within minutes, and every figure that crosses cores moves with it."
+	echo
+	echo "| scenario | result | seconds | rows | c2c ns, start / end | what it measures |"
+	echo "|---|---|---:|---:|---:|---|"
 	while IFS=$'\t' read -r s status secs rows; do
+		c2c=$(awk -F, '$2 ~ /^machine\// && $3 == "c2c_round_trip" {
+			printf "%s%.0f", sep, $4; sep = " / " }' "$out/$s.csv" 2>/dev/null || true)
 		help=$("$bench" --list | awk -F'\t' -v s="$s" '$1 == s { print $2 }')
 		[ "$s" != testpmd ] || help="stock dpdk-testpmd, tide plugin vs ring_mp_mc"
 		[ "$s" != soak ] || help="ASan soak of an elastic pool (see Soak)"
 		link="[$s]($s.csv)"
 		[ "$s" != soak ] || link=soak
-		echo "| $link | $status | $secs | $rows | $help |"
+		echo "| $link | $status | $secs | $rows | ${c2c:--} | $help |"
 	done <"$out/runs.txt"
 	echo
 	if [ -s "$out/soak.log" ]; then

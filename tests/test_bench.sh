@@ -13,9 +13,14 @@ check() {
 	out=$("$bench" "$name" "$@" 2>/dev/null)
 	echo "$out" | head -1 | grep -qx "scenario,variant,metric,value,unit" ||
 		{ echo "$name: no CSV header"; echo "$out"; exit 1; }
-	rows=$(echo "$out" | grep -c "^$name,")
+	rows=$(echo "$out" | grep "^$name," | grep -vc "^$name,machine/" || true)
 	echo "$name: $rows rows"
 	[ "$rows" -gt 2 ] || { echo "$out"; exit 1; }
+	# The machine's state, before and after: a cache line's round trip between two lcores.
+	for when in start end; do
+		echo "$out" | grep -Eq "^$name,machine/$when,c2c_round_trip,[0-9.e+]+,ns$" ||
+			{ echo "$name: no machine/$when row"; echo "$out"; exit 1; }
+	done
 }
 
 check mempool --rounds 1 --ms 5 --filter bulk32

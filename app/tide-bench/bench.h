@@ -60,6 +60,12 @@ int bench_on_all_lcores(int (*fn)(void *), void *arg);
 /** Time in ns (monotonic). */
 uint64_t bench_now_ns(void);
 
+/**
+ * Emit the row machine/@p when, c2c_round_trip: a cache line's round trip between the main
+ * lcore and the first worker, in ns (nothing with one lcore, or in a secondary).
+ */
+void bench_machine_probe(const char *when);
+
 extern const struct bench_scenario bench_mempool;
 extern const struct bench_scenario bench_fwd;
 extern const struct bench_scenario bench_footprint;

@@ -251,7 +251,9 @@ main(int argc, char **argv)
 	/* (A secondary is a scenario's helper process: its primary prints the rows.) */
 	if (!bench_table && rte_eal_process_type() == RTE_PROC_PRIMARY)
 		printf("scenario,variant,metric,value,unit\n");
+	bench_machine_probe("start");
 	ret = bench_current->run(&o) == 0 ? 0 : 1;
+	bench_machine_probe("end");
 	if (bench_table)
 		bench_print_table();
 	tide_app_eal_cleanup();
