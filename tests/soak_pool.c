@@ -304,7 +304,6 @@ main(int argc, char **argv)
 	uint64_t secs, min_ops = 0, t0;
 	pthread_t thread, timer;
 	unsigned int worker;
-	char prefix[256];
 	int n, ret;
 
 	n = rte_eal_init(argc, argv);
@@ -353,8 +352,6 @@ main(int argc, char **argv)
 	pthread_join(timer, NULL);
 	ret = report((now_ns() - t0) / 1e9, min_ops);
 	tide_pool_free(mp);
-	snprintf(prefix, sizeof(prefix), "%s", strrchr(rte_eal_get_runtime_dir(), '/') + 1);
-	rte_eal_cleanup();
-	tide_test_rm_runtime(prefix); /* DPDK leaves it behind */
+	tide_test_eal_cleanup(); /* and the runtime directory DPDK leaves behind */
 	return ret;
 }
