@@ -994,7 +994,8 @@ tp_base_block(struct rte_mempool *mp, struct tpool *tp, void *vaddr)
 
 /* Find the memzone of populate_default for pool @p mp that holds an address. */
 struct tp_zone_find {
-	const struct rte_mempool *mp;
+	char prefix[RTE_MEMZONE_NAMESIZE]; /* the pool's memzone names up to their number */
+	size_t len;
 	uintptr_t va;
 	const struct rte_memzone *mz;
 };
@@ -1003,23 +1004,21 @@ static void
 tp_zone_find_cb(const struct rte_memzone *mz, void *arg)
 {
 	struct tp_zone_find *f = arg;
-	char prefix[RTE_MEMZONE_NAMESIZE];
-	size_t len;
+	const char *num = &mz->name[f->len];
 
-	if (f->va - (uintptr_t)mz->addr >= mz->len)
-		return;
-	len = (size_t)snprintf(prefix, sizeof(prefix), RTE_MEMPOOL_MZ_FORMAT "_", f->mp->name);
-	if (len < sizeof(prefix) && strncmp(mz->name, prefix, len) == 0 &&
-			mz->name[len] != '\0' && strspn(&mz->name[len], "0123456789") ==
-			strlen(&mz->name[len]))
+	if (f->va - (uintptr_t)mz->addr < mz->len && strncmp(mz->name, f->prefix, f->len) == 0 &&
+			*num != '\0' && strspn(num, "0123456789") == strlen(num))
 		f->mz = mz;
 }
 
 static const struct rte_memzone *
 tp_pool_zone(const struct rte_mempool *mp, const void *va)
 {
-	struct tp_zone_find f = { .mp = mp, .va = (uintptr_t)va };
+	struct tp_zone_find f = { .va = (uintptr_t)va };
 
+	f.len = (size_t)snprintf(f.prefix, sizeof(f.prefix), RTE_MEMPOOL_MZ_FORMAT "_", mp->name);
+	if (f.len >= sizeof(f.prefix))
+		return NULL;
 	rte_memzone_walk(tp_zone_find_cb, &f);
 	return f.mz;
 }
