@@ -84,29 +84,32 @@ enum tp_stock {
 };
 
 /*
- * The pool's private data (mp->pool_data), laid out for two cores fighting over it: the
- * lock on its own line (waiters spin there; the holder also sets started, once, on the
- * line it has just taken); the current block's range, read outside
- * the lock by every enqueue and written only when the current block changes, on the next;
- * then what the lock holder writes. While cur is set, its nb_free and low live here, not
- * in the block; every other path calls tp_sync() first.
+ * The pool's private data (mp->pool_data), laid out for two cores fighting over it. First
+ * line: the lock and what every fast take and put reads and writes under it (the current
+ * block and its counters), so that taking the lock brings them along: one line moves
+ * between the cores per critical section, not two (tide-bench mempool, cache 256, where
+ * a line's round trip between cores costs ~450 ns: keep512 bulk8 from 0.76 to 0.87 of
+ * ring_mp_mc). Next line: the current block's range, read outside the lock by every
+ * enqueue and written only when the current block changes. Then the rest, written on slow
+ * paths. While cur is set, its nb_free and low live here, not in the block; every other
+ * path calls tp_sync() first.
  */
 struct tpool {
 	uint32_t lock;        /* tp_lock(): 0, or the holder's process id; guards everything
 			       * below but ctl and the callback */
 	uint8_t started;      /* an object was taken once; set under the lock, read anywhere */
 	uint32_t magic;       /* TP_MAGIC: pool data of this driver */
+	uint32_t first;       /* age[] index: no older live block has free objects */
+	struct tblk *cur;     /* age[first] with its counters cached below, or NULL */
+	uint32_t cur_free;    /* cur's nb_free */
+	uint32_t cur_low;     /* cur's low */
+	struct tblk *hint;    /* block of the last enqueue: most runs go there again */
 
 	uint32_t cur_seq __rte_cache_aligned; /* odd while cur changes, bumped twice per change */
 	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for enqueue */
 	uintptr_t cur_span;   /* to sort objects before it takes the lock */
 
-	uint32_t first __rte_cache_aligned; /* age[] index: no older live block has free objects */
-	struct tblk *cur;     /* age[first] with its counters cached below, or NULL */
-	uint32_t cur_free;    /* cur's nb_free */
-	uint32_t cur_low;     /* cur's low */
-	struct tblk *hint;    /* block of the last enqueue: most runs go there again */
-	uint32_t nb_live;     /* blocks in age[] */
+	uint32_t nb_live __rte_cache_aligned; /* blocks in age[] */
 	uint32_t nb_blk;      /* blocks in addr[]: live and hidden */
 	struct tblk **age;    /* live blocks, oldest first */
 	struct tblk **addr;   /* all blocks, by address */
@@ -618,6 +621,8 @@ tide_alloc(struct rte_mempool *mp)
 
 	pthread_mutexattr_t attr;
 
+	/* The fast paths' fields share the lock's line (see struct tpool). */
+	RTE_BUILD_BUG_ON(offsetof(struct tpool, hint) + sizeof(tp->hint) > RTE_CACHE_LINE_SIZE);
 	tp = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
 		rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
 	if (tp == NULL) {
@@ -780,10 +785,13 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 	if (unlikely(!tp->started))
 		__atomic_store_n(&tp->started, 1, __ATOMIC_RELEASE);
 	if (likely(tp->cur != NULL && tp->cur_free >= n)) {
-		tp->cur_free -= n;
-		ptr_copy(objs, &tp->cur->free[tp->cur_free], n);
-		if (tp->cur_free < tp->cur_low)
-			tp->cur_low = tp->cur_free;
+		uint32_t left = tp->cur_free - n;
+
+		/* Counters first, while this core surely holds their line; then the copy. */
+		tp->cur_free = left;
+		if (left < tp->cur_low)
+			tp->cur_low = left;
+		ptr_copy(objs, &tp->cur->free[left], n);
 	} else {
 		ok = tp_take_slow(tp, objs, n);
 	}
