@@ -108,5 +108,23 @@ done
 for dir in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
 	[ ! -e "$dir/$prefix-b" ] || fail "tide-bench left $dir/$prefix-b behind"
 done
+# A reader that stops early (| head) ends a run without killing it: the pipeline scenario
+# (a secondary of its own, so no --huge-unlink) still removes its runtime directory and
+# hugepage files, and says that rows were lost.
+"$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "$prefix-p" -- \
+	pipeline --rounds 1 --ms 20 2>"$out" | head -1 >/dev/null
+for dir in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
+	[ ! -e "$dir/$prefix-p" ] || fail "tide-bench | head left $dir/$prefix-p behind"
+done
+! ls /dev/hugepages/"$prefix-p"map_* >/dev/null 2>&1 ||
+	fail "tide-bench | head left hugepage files behind"
+grep -q "^tide-bench: not every row was written: Broken pipe" "$out" ||
+	fail "tide-bench | head: no word about the rows it could not write"
+# tidepmd, whose statistics go to a reader that left, ends as on SIGINT.
+# shellcheck disable=SC2086
+"$tidepmd" $eal -- --mode io --duration 60 --stats-period 100 2>"$out" | head -1 >/dev/null
+for dir in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
+	[ ! -e "$dir/$prefix" ] || fail "tidepmd | head left $dir/$prefix behind"
+done
 echo "runtime directories removed at exit"
 echo ok

@@ -284,6 +284,10 @@ tide_app_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A reader that went away (tidepmd | head) ends the run the same way: killed by
+	 * SIGPIPE, the program would leave its runtime directory and hugepage files behind.
+	 */
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 bool

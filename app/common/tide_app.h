@@ -52,10 +52,10 @@ void tide_app_eal_cleanup(void);
 /** "-l 0-N" for the machine's first cores, at most @p max lcores, for default_eal strings. */
 const char *tide_app_lcores(unsigned int max);
 
-/** Install SIGINT/SIGTERM handlers that set the flag tide_app_quit() reads. */
+/** Install SIGINT/SIGTERM/SIGPIPE handlers that set the flag tide_app_quit() reads. */
 void tide_app_signals(void);
 
-/** True once SIGINT or SIGTERM arrived. */
+/** True once SIGINT, SIGTERM or SIGPIPE arrived. */
 bool tide_app_quit(void);
 
 /** Monotonic time in ns. */

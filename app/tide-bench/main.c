@@ -7,7 +7,9 @@
  * Without EAL arguments it runs on "-l 0-N --no-pci --huge-unlink" with its own --file-prefix.
  */
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,16 +47,16 @@ static const struct bench_scenario *bench_current;
 static struct bench_row bench_rows[BENCH_MAX_ROWS];
 static unsigned int bench_nb_rows;
 static bool bench_table;
+static int bench_write_err; /* the first failed write of a row (EPIPE: the reader left) */
 
 void
 bench_emit(const char *variant, const char *metric, double value, const char *unit)
 {
 	struct bench_row *r;
 
-	if (!bench_table) {
-		printf("%s,%s,%s,%.4g,%s\n", bench_current->name, variant, metric, value, unit);
-		fflush(stdout);
-	}
+	if (!bench_table && (printf("%s,%s,%s,%.4g,%s\n", bench_current->name, variant, metric,
+			value, unit) < 0 || fflush(stdout) != 0) && bench_write_err == 0)
+		bench_write_err = errno;
 	if (bench_nb_rows == BENCH_MAX_ROWS)
 		return;
 	r = &bench_rows[bench_nb_rows++];
@@ -235,6 +237,11 @@ main(int argc, char **argv)
 	char **args;
 	int nargs, ret;
 
+	/* A reader that stops early (tide-bench ... | head, grep -q) must not kill the run
+	 * before it frees its hugepages and runtime directory: writes fail instead, and the
+	 * run ends as usual, with status 1.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	/* Check the command line before EAL starts: a bad one does not wait for it. */
 	tide_app_args(argc, argv, "tide-bench", &nargs, &args);
 	ret = bench_parse(nargs, args, &o, &name);
@@ -257,5 +264,12 @@ main(int argc, char **argv)
 	if (bench_table)
 		bench_print_table();
 	tide_app_eal_cleanup();
+	if (bench_write_err == 0 && fflush(stdout) != 0)
+		bench_write_err = errno;
+	if (bench_write_err != 0) {
+		fprintf(stderr, "tide-bench: not every row was written: %s\n",
+			strerror(bench_write_err));
+		ret = 1;
+	}
 	return ret;
 }
