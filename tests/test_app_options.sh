@@ -18,6 +18,8 @@ cleanup() {
 	[ -z "$pid" ] || kill -INT "$pid" 2>/dev/null || true
 	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
 	rm -f "$out"
+	# What a run killed before its own clean-up would leave (the checks below fail then).
+	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
 }
 trap cleanup EXIT
 
