@@ -88,7 +88,7 @@ enum tp_stock {
  * line: the lock and what every fast take and put reads and writes under it (the current
  * block and its counters), so that taking the lock brings them along: one line moves
  * between the cores per critical section, not two (tide-bench mempool, cache 256, where
- * a line's round trip between cores costs ~450 ns: keep512 bulk8 from 0.76 to 0.87 of
+ * a line's round trip between cores costs ~450 ns: keep512 bulk8 from 0.76 to 0.84 of
  * ring_mp_mc). Next line: the current block's range, read outside the lock by every
  * enqueue and written only when the current block changes. Then the rest, written on slow
  * paths. While cur is set, its nb_free and low live here, not in the block; every other
