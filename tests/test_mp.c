@@ -11,9 +11,12 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -379,6 +382,85 @@ test_a_secondary_notices_its_primary_died(void)
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* ---- DPDK 22.11's deadlock: a secondary ending while the primary grows ---- */
+
+/*
+ * A process as DPDK 22.11 leaves a secondary whose rte_eal_cleanup() cancelled its IPC
+ * thread in the middle of a memory sync: attached to this instance (a fork: it has our
+ * runtime directory's files open), no IPC channel of its own (no mp socket), and the
+ * hugepage directory's lock held for good. Returns once it holds the lock.
+ */
+static pid_t
+stuck_secondary(void)
+{
+	char dir[256] = "", line[512], type[64];
+	FILE *mounts = fopen("/proc/mounts", "r");
+	int pfd[2];
+	pid_t pid;
+	char c;
+
+	while (mounts != NULL && fgets(line, sizeof(line), mounts) != NULL)
+		if (sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
+				strcmp(type, "hugetlbfs") == 0)
+			break;
+	if (mounts != NULL)
+		fclose(mounts);
+	if (pipe(pfd) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(dir, O_RDONLY);
+
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(pfd[1], "l", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(pfd[1]);
+	if (pid > 0 && read(pfd[0], &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+static void
+test_a_secondary_stuck_holding_the_hugepage_lock_is_ended_and_growth_goes_on(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_unstick", 0, 0, 0);
+	struct tide_mp_stats before, after;
+	int status = 0;
+	pid_t pid, guard;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
+	pid = stuck_secondary();
+	CU_ASSERT_FATAL(pid > 0);
+	/* Without the primary's help the growth would wait for ever: a guard ends the holder
+	 * with SIGTERM after 30 s, so that this test fails instead of hanging.
+	 */
+	guard = fork();
+	if (guard == 0) {
+		sleep(30);
+		kill(pid, SIGTERM);
+		_exit(0);
+	}
+	/* Blocks need new hugepages, so the directory's lock: the growth waits for the
+	 * holder, which the primary ends (SIGKILL), and then goes on.
+	 */
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 16), 16);
+	if (guard > 0) {
+		kill(guard, SIGKILL);
+		waitpid(guard, NULL, 0);
+	}
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	CU_ASSERT_EQUAL(after.unstuck, before.unstuck + 1);
+	tide_pool_free(mp);
+}
+
 static int
 register_tests(void)
 {
@@ -399,6 +481,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
 #endif
 	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
+	CU_ADD_TEST(s, test_a_secondary_stuck_holding_the_hugepage_lock_is_ended_and_growth_goes_on);
 	return 0;
 }
 

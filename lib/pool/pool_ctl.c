@@ -21,6 +21,8 @@
 #define CTL_MAX_SLEEP_NS (10ull * 1000 * 1000)
 
 static pthread_t ctl_thread;  /* under the registry lock */
+static pthread_t unstick_thread; /* the primary's (pool_unstick.c), under the registry lock */
+static bool unstick_running;  /* under the registry lock */
 static bool ctl_running;      /* under the registry lock */
 static uint64_t ctl_gen;      /* a thread runs while this equals the value it started with */
 
@@ -159,6 +161,22 @@ ctl_main(void *arg)
 	return NULL;
 }
 
+/* The primary's watch for a secondary stuck in DPDK's cleanup (pool_unstick.c): not on
+ * the control thread, which is the one such a secondary blocks.
+ */
+static void *
+unstick_main(void *arg)
+{
+	uint64_t gen = (uint64_t)(uintptr_t)arg;
+	struct pool_unstick u = { 0 };
+
+	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen) {
+		pool_unstick_pass(&u);
+		usleep(pool_unstick_period_ms() * 1000);
+	}
+	return NULL;
+}
+
 /* Called with the registry lock held. */
 int
 pool_ctl_start(void)
@@ -178,6 +196,10 @@ pool_ctl_start(void)
 	if (ret != 0)
 		return ret > 0 ? ret : -ret;
 	ctl_running = true;
+	/* Without it the pools work; only the deadlock it breaks would stay. */
+	unstick_running = rte_eal_process_type() == RTE_PROC_PRIMARY &&
+		rte_ctrl_thread_create(&unstick_thread, "tide-unstick", NULL, unstick_main,
+			(void *)(uintptr_t)gen) == 0;
 	return 0;
 }
 
@@ -185,7 +207,8 @@ pool_ctl_start(void)
 void
 pool_ctl_stop(void)
 {
-	pthread_t t;
+	pthread_t t, u;
+	bool unstick;
 
 	pool_registry_lock();
 	if (!ctl_running || pool_first_locked() != NULL) {
@@ -194,7 +217,12 @@ pool_ctl_stop(void)
 	}
 	ctl_running = false;
 	t = ctl_thread;
+	u = unstick_thread;
+	unstick = unstick_running;
+	unstick_running = false;
 	__atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
 	pool_registry_unlock();
 	pthread_join(t, NULL);
+	if (unstick)
+		pthread_join(u, NULL);
 }

@@ -483,6 +483,7 @@ tide_mp_stats_get(struct tide_mp_stats *st)
 	pthread_mutex_lock(&mp.lock);
 	st->gone = mp.gone;
 	st->returned = mp.returned;
+	st->unstuck = pool_unstick_kills();
 	pthread_mutex_unlock(&mp.lock);
 	return 0;
 }

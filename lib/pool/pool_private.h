@@ -250,6 +250,17 @@ void pool_ctl_wake(void);
 
 /* pool_mp.c: multi-process (primary side, on the control thread). */
 void pool_mp_serve(void);
+
+/* pool_unstick.c: what one look of the primary's unstick thread remembers. */
+struct pool_unstick {
+	pid_t holder;      /* the process holding the lock this one waits for, or 0 */
+	uint64_t since_ms; /* since when (CLOCK_MONOTONIC) */
+};
+/* One look: kill a secondary stuck for good holding the hugepage directory lock. */
+void pool_unstick_pass(struct pool_unstick *u);
+unsigned int pool_unstick_period_ms(void);
+/* Processes killed so far. */
+uint64_t pool_unstick_kills(void);
 void pool_tick(struct tide_pool *tp, uint64_t now);
 
 /* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */

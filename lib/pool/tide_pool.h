@@ -695,6 +695,10 @@ struct tide_mp_stats {
 	uint64_t gone;     /**< secondaries found gone (exited or killed) and cleaned up
 			    *   after */
 	uint64_t returned; /**< mbufs their lcore caches held, given back to their pools */
+	uint64_t unstuck;  /**< primary: processes killed because they had closed their IPC
+			    *   channel (inside rte_eal_cleanup()) while holding the hugepage
+			    *   directory lock this process waited for: DPDK 22.11's deadlock
+			    *   between a secondary's exit and the primary's memory operations */
 };
 
 /**
