@@ -426,7 +426,7 @@ stuck_secondary(void)
 }
 
 static void
-test_a_secondary_stuck_holding_the_hugepage_lock_is_ended_and_growth_goes_on(void)
+test_a_stuck_secondary_holding_the_hugepage_lock_is_ended(void)
 {
 	struct rte_mempool *mp = shared_pool("tmp_unstick", 0, 0, 0);
 	struct tide_mp_stats before, after;
@@ -481,7 +481,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
 #endif
 	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
-	CU_ADD_TEST(s, test_a_secondary_stuck_holding_the_hugepage_lock_is_ended_and_growth_goes_on);
+	CU_ADD_TEST(s, test_a_stuck_secondary_holding_the_hugepage_lock_is_ended);
 	return 0;
 }
 

@@ -125,7 +125,8 @@ populated=$(grep -A 8 "mempool <tidepmd_s0>" "$tmp/proc-info.log" |
 	sed -n 's/^ *populated_size=\([0-9]*\)/\1/p')
 stock dpdk-proc-info env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD \
 	ASAN_OPTIONS=detect_leaks=0} LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" \
-	-d "$staged" -- --show-mempool=tidepmd_s0 >"$tmp/proc-info-pool.log" 2>&1 || fail "dpdk-proc-info failed"
+	-d "$staged" -- --show-mempool=tidepmd_s0 >"$tmp/proc-info-pool.log" 2>&1 ||
+	fail "dpdk-proc-info failed"
 in_use=$(sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' \
 	"$tmp/proc-info-pool.log")
 # In use: what is out of the pool, within what it holds (not counted against its wall).

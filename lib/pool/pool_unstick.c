@@ -108,8 +108,9 @@ unstick_holder(pid_t self)
 	FILE *f = fopen("/proc/locks", "r");
 
 	while (f != NULL && found == 0 && fgets(line, sizeof(line), f) != NULL) {
-		bool waiter = strstr(line, "->") != NULL;
-		const char *p = waiter ? strstr(line, "->") + 2 : strchr(line, ':') + 1;
+		const char *arrow = strstr(line, "->"), *colon = strchr(line, ':');
+		bool waiter = arrow != NULL;
+		const char *p = waiter ? arrow + 2 : colon != NULL ? colon + 1 : line;
 
 		if (sscanf(line, "%u:", &id) != 1 ||
 				sscanf(p, "%15s %*s %15s %d %x:%x:%lu", kind, mode, &pid, &maj, &min,
