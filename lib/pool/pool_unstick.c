@@ -94,13 +94,13 @@ unstick_is_hugedir(const struct unstick_dir *d, unsigned int n, unsigned int maj
 /*
  * The process holding a flock() on a hugepage directory that process @self waits for, or
  * 0. /proc/locks lists a waiter as "N: -> FLOCK ADVISORY WRITE pid maj:min:ino ..." after
- * the holder's "N: FLOCK ADVISORY WRITE pid maj:min:ino ...".
+ * the holder's "N: FLOCK ADVISORY WRITE pid maj:min:ino ...". Most looks find no waiter
+ * of ours: only then are the hugetlbfs mounts read.
  */
 static pid_t
 unstick_holder(pid_t self)
 {
 	struct unstick_dir dirs[UNSTICK_MAX_DIRS];
-	unsigned int nb_dirs = unstick_hugedirs(dirs, UNSTICK_MAX_DIRS);
 	char line[256], kind[16], mode[16];
 	unsigned int id, maj, min, last_id = 0;
 	unsigned long ino;
@@ -114,13 +114,14 @@ unstick_holder(pid_t self)
 
 		if (sscanf(line, "%u:", &id) != 1 ||
 				sscanf(p, "%15s %*s %15s %d %x:%x:%lu", kind, mode, &pid, &maj, &min,
-				&ino) != 6 || strcmp(kind, "FLOCK") != 0 ||
-				!unstick_is_hugedir(dirs, nb_dirs, maj, min, ino))
+				&ino) != 6 || strcmp(kind, "FLOCK") != 0)
 			continue;
 		if (!waiter) {
 			last_id = id;
 			last_holder = pid;
-		} else if (pid == self && id == last_id && last_holder != self) {
+		} else if (pid == self && id == last_id && last_holder != self &&
+				unstick_is_hugedir(dirs, unstick_hugedirs(dirs, UNSTICK_MAX_DIRS), maj,
+				min, ino)) {
 			found = last_holder;
 		}
 	}
