@@ -24,6 +24,8 @@
  *                                                 killed
  *   mp_helper EAL... -- bread BCAST READER        read one broadcast post as READER, check
  *                                                 it, say it is done
+ *   mp_helper EAL... -- peek ADDR                 fold the 64 bytes at ADDR (the primary's
+ *                                                 memory), and once more on SIGUSR1
  *
  * A message's data starts with its level and its sequence number within the level.
  *
@@ -34,6 +36,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,7 @@
 #include "tide_mempool.h"
 #include "tide_msg.h"
 #include "tide_pool.h"
+#include "test_fold.h"
 
 #define HOLD_MAX 2048
 #define BULK_MAX 32
@@ -407,6 +411,26 @@ cmd_bread(const char *bname, unsigned int reader)
 	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
 }
 
+/* The memory at @p addr now, and when the test says (SIGUSR1): the test frees and grows
+ * memory there in between, so it is not read meanwhile.
+ */
+static int
+cmd_peek(const char *addr)
+{
+	const void *p = (const void *)(uintptr_t)strtoull(addr, NULL, 0);
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1); /* blocked in every thread (main()) */
+	printf("before=%lld\nready=1\n", tide_test_fold(p));
+	fflush(stdout);
+	if (sigwait(&set, &sig) != 0)
+		return 1;
+	printf("after=%lld\n", tide_test_fold(p));
+	return 0;
+}
+
 static int
 cmd_watch(void)
 {
@@ -422,9 +446,14 @@ int
 main(int argc, char **argv)
 {
 	struct rte_mempool *mp = NULL;
+	sigset_t usr1;
 	int n, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* For "peek": blocked before EAL's threads start, so that they inherit it. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	n = rte_eal_init(argc, argv);
 	if (n < 0) {
 		printf("error=cannot initialise EAL\n");
@@ -438,6 +467,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "serve") == 0 && argc == 3)
 		return cmd_serve(argv[2]);
+	if (strcmp(argv[1], "peek") == 0 && argc == 3)
+		return cmd_peek(argv[2]);
 	if (argc >= 3 && argv[1][0] != 'x' && argv[1][0] != 'b') {
 		mp = rte_mempool_lookup(argv[2]);
 		if (mp == NULL) {

@@ -10,6 +10,7 @@
  * lock, and a new one carries on; a secondary notices its primary died.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 #include <rte_mempool.h>
 
 #include "test_common.h"
+#include "test_fold.h"
 #include "test_helper_run.h"
 #include "test_pool_util.h"
 #include "tide_mempool.h"
@@ -70,13 +72,43 @@ stock_run(char *const argv[])
 	return text;
 }
 
+/* The stock dpdk-telemetry.py's answer to @p cmd, in this process (caller frees). */
+static char *
+stock_telemetry(const char *cmd)
+{
+	char cmdline[256], buf[8192] = "";
+	FILE *p;
+	size_t n;
+
+	snprintf(cmdline, sizeof(cmdline), "echo %s | dpdk-telemetry.py -f %s 2>&1", cmd,
+		tide_test_file_prefix());
+	p = popen(cmdline, "r");
+	n = p != NULL ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
+	if (p != NULL)
+		pclose(p);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+/* The number after "@p key": in telemetry's JSON @p text, or -1. */
+static long long
+json_value(const char *text, const char *key)
+{
+	char k[64];
+	const char *at;
+
+	snprintf(k, sizeof(k), "\"%s\": ", key);
+	at = strstr(text, k);
+	return at != NULL ? strtoll(at + strlen(k), NULL, 10) : -1;
+}
+
 /* ---- a secondary sees the pool; so do the stock tools ---- */
 
 static void
 test_a_secondary_sees_an_elastic_pool(void)
 {
 	struct rte_mempool *mp = shared_pool("tmp_info", 64, 50, 0);
-	char stop[64], cmdline[256], *text, *tel, *info;
+	char stop[64], *text, *tel, *info;
 	struct rte_mbuf *m[100];
 	struct tide_run r;
 
@@ -100,18 +132,7 @@ test_a_secondary_sees_an_elastic_pool(void)
 	 * DPDK 22.11 serves telemetry from the primary only: the stock client there sees the
 	 * pool as the secondary does.
 	 */
-	snprintf(cmdline, sizeof(cmdline), "echo /tide/pool/info,tmp_info | "
-		"dpdk-telemetry.py -f %s 2>&1", tide_test_file_prefix());
-	{
-		FILE *p = popen(cmdline, "r");
-		char buf[8192] = "";
-		size_t n = p != NULL ? fread(buf, 1, sizeof(buf) - 1, p) : 0;
-
-		if (p != NULL)
-			pclose(p);
-		buf[n] = '\0';
-		tel = strdup(buf);
-	}
+	tel = stock_telemetry("/tide/pool/info,tmp_info");
 	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"in_use\": 100"));
 	if (strstr(tel, "\"in_use\": 100") == NULL)
 		printf("\n    telemetry: %s ", tel);
@@ -461,6 +482,150 @@ test_a_stuck_secondary_holding_the_hugepage_lock_is_ended(void)
 	tide_pool_free(mp);
 }
 
+/* ---- a block grown where one was reaped: every secondary sees the new one ---- */
+
+#define PEEKS_MAX 8
+
+/* A secondary that folds the memory at @p addr now, and again when sent SIGUSR1. */
+static void
+peek_start(struct tide_run *r, unsigned int lcore, const void *addr)
+{
+	char a[32], lcores[32];
+	char *text;
+
+	snprintf(a, sizeof(a), "%p", addr);
+	snprintf(lcores, sizeof(lcores), "--lcores=%u@%u", lcore, lcore % 2);
+	tide_run_helper(r, tide_test_file_prefix(), lcores, true, (char *[]){ "peek", a, NULL });
+	text = tide_run_wait_for(r, "ready=", 30000);
+	CU_ASSERT(tide_run_value(text, "ready") == 1);
+	free(text);
+}
+
+/* What the secondary @p r sees at its address once told to look again. */
+static long long
+peek_again(struct tide_run *r)
+{
+	long long v;
+	char *text;
+
+	kill(r->pid, SIGUSR1);
+	CU_ASSERT_EQUAL(tide_run_end(r), 0);
+	text = tide_run_output(r);
+	v = tide_run_value(text, "after");
+	free(text);
+	return v;
+}
+
+/* Does the primary's request reach process @p pid after process @p first? (It goes to the
+ * secondaries' sockets in the runtime directory's order.)
+ */
+static bool
+socket_after(pid_t first, pid_t pid)
+{
+	char a[32], b[32];
+	bool seen = false, after = false;
+	DIR *d = opendir(rte_eal_get_runtime_dir());
+	struct dirent *e;
+
+	snprintf(a, sizeof(a), "mp_socket_%d_", (int)first);
+	snprintf(b, sizeof(b), "mp_socket_%d_", (int)pid);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, a, strlen(a)) == 0)
+			seen = true;
+		else if (seen && strncmp(e->d_name, b, strlen(b)) == 0)
+			after = true;
+	}
+	if (d != NULL)
+		closedir(d);
+	return after;
+}
+
+/*
+ * A secondary that does not answer (stopped) while the primary reaps a block: DPDK 22.11's
+ * sync of that free stops there, and the secondaries after it in the runtime directory keep
+ * the freed page mapped. Once it is gone, the block grown again on the same page is what
+ * every secondary sees, not the old page (zeros): the primary has them all sync before it
+ * grows.
+ */
+static void
+test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_resync", 0, 0, TIDE_POOL_F_NO_PREDICT);
+	struct tide_mempool_block_info bi;
+	struct tide_mp_stats before, after;
+	struct tide_run peek[PEEKS_MAX], mute;
+	unsigned int n = 0;
+	char *tel;
+	long long want;
+	bool behind = false;
+	void *addr;
+	int reaped = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	addr = bi.addr;
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
+	tide_run_helper(&mute, tide_test_file_prefix(), "--lcores=2@0", true,
+		(char *[]){ "watch", NULL });
+	free(tide_run_wait_for(&mute, "ready=", 30000));
+	kill(mute.pid, SIGSTOP);
+	/* Until one is behind the stopped one (the directory's order is the file system's). */
+	while (n < PEEKS_MAX && !behind) {
+		peek_start(&peek[n], 4 + n, addr);
+		behind = socket_after(mute.pid, peek[n++].pid);
+	}
+	CU_ASSERT(behind);
+
+	for (int i = 0; i < 10 && reaped == 0; i++) {
+		tide_test_clock_pass(1000 * 1000);
+		reaped = tide_pool_reap(mp);
+	}
+	CU_ASSERT_EQUAL(reaped, 1);
+	kill(mute.pid, SIGKILL);
+	tide_run_end(&mute);
+	free(tide_run_output(&mute));
+	/* DPDK takes the lowest free pages: the block's again. */
+	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	CU_ASSERT_PTR_EQUAL(bi.addr, addr);
+	want = tide_test_fold(addr);
+	CU_ASSERT(want != 0);
+	/* The stock telemetry client lists the secondaries that are attached. */
+	tel = stock_telemetry("/tide/mp");
+	for (unsigned int i = 0; i < n; i++) {
+		char k[64];
+
+		snprintf(k, sizeof(k), "\"%d\": {\"lcores\": 1, \"alive\": 1}", (int)peek[i].pid);
+		CU_ASSERT_PTR_NOT_NULL(strstr(tel, k));
+	}
+	CU_ASSERT(json_value(tel, "secondaries") >= (long long)n);
+	free(tel);
+	for (unsigned int i = 0; i < n; i++) {
+		long long seen = peek_again(&peek[i]);
+
+		if (seen != want)
+			printf("\n    secondary %u of %u sees %lld at %p, the primary %lld ", i + 1,
+				n, seen, addr, want);
+		CU_ASSERT_EQUAL(seen, want);
+	}
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	/* The round after the free met the stopped secondary; the one before the growth
+	 * reached every secondary.
+	 */
+	CU_ASSERT(after.resync_failures > before.resync_failures);
+	CU_ASSERT(after.resyncs > before.resyncs);
+	/* The stock telemetry client reads the same counters. */
+	tel = stock_telemetry("/tide/mp");
+	CU_ASSERT_EQUAL(json_value(tel, "resync_failures"), (long long)after.resync_failures);
+	CU_ASSERT_EQUAL(json_value(tel, "resyncs"), (long long)after.resyncs);
+	CU_ASSERT_EQUAL(json_value(tel, "unstuck"), (long long)after.unstuck);
+	if (json_value(tel, "resyncs") != (long long)after.resyncs)
+		printf("\n    telemetry: %s ", tel);
+	free(tel);
+	tide_pool_free(mp);
+}
+
 static int
 register_tests(void)
 {
@@ -482,6 +647,7 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
 	CU_ADD_TEST(s, test_a_stuck_secondary_holding_the_hugepage_lock_is_ended);
+	CU_ADD_TEST(s, test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees);
 	return 0;
 }
 

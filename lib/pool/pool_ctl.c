@@ -196,6 +196,8 @@ pool_ctl_start(void)
 	if (ret != 0)
 		return ret > 0 ? ret : -ret;
 	ctl_running = true;
+	/* Without them the pools work; secondaries may keep pages the primary freed (logged). */
+	pool_memsync_init();
 	/* Without it the pools work; only the deadlock it breaks would stay. */
 	unstick_running = rte_eal_process_type() == RTE_PROC_PRIMARY &&
 		rte_ctrl_thread_create(&unstick_thread, "tide-unstick", NULL, unstick_main,

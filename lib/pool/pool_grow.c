@@ -109,6 +109,11 @@ pool_mz_reserve(const struct tide_pool *tp, size_t bytes)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	/* Not on a page a secondary may still map as it was (pool_memsync.c). */
+	if (pool_memsync() != 0) {
+		rte_errno = EAGAIN;
+		return NULL;
+	}
 	return rte_memzone_reserve_aligned(name, bytes - POOL_MZ_SLACK, tp->params.socket_id,
 		pool_mz_flags(tp->page_sz), RTE_CACHE_LINE_SIZE);
 }
@@ -192,12 +197,14 @@ pool_add_block(struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
 		return ret;
 	mz = pool_mz_reserve(tp, bytes);
 	if (mz == NULL) {
-		/* Out of hugepages, or of memzones: either way no memory for the block. */
+		/* Out of hugepages, or of memzones: either way no memory for the block; or a
+		 * secondary may still map freed pages (EAGAIN).
+		 */
 		POOL_LOG(DEBUG, "%s: no memzone of %zu bytes: %s", tp->name, bytes,
 			rte_strerror(rte_errno));
 		if (tp->src != NULL && (kind == POOL_GROW_AHEAD || kind == POOL_GROW_USER))
 			return pool_add_ext_block(tp, bytes);
-		return -ENOMEM;
+		return rte_errno == EAGAIN ? -EAGAIN : -ENOMEM;
 	}
 	id = tide_mempool_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
 		pool_mz_free, (void *)(uintptr_t)mz);

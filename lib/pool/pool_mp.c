@@ -484,6 +484,7 @@ tide_mp_stats_get(struct tide_mp_stats *st)
 	st->gone = mp.gone;
 	st->returned = mp.returned;
 	st->unstuck = pool_unstick_kills();
+	pool_memsync_counts(&st->resyncs, &st->resync_failures);
 	pthread_mutex_unlock(&mp.lock);
 	return 0;
 }

@@ -261,6 +261,12 @@ void pool_unstick_pass(struct pool_unstick *u);
 unsigned int pool_unstick_period_ms(void);
 /* Processes killed so far. */
 uint64_t pool_unstick_kills(void);
+
+/* pool_memsync.c: secondaries let go of the pages the primary freed (primary only). */
+int pool_memsync_init(void);
+/* 0 once every secondary synced since the last page freed; -EAGAIN if one did not. */
+int pool_memsync(void);
+void pool_memsync_counts(uint64_t *rounds, uint64_t *failed);
 void pool_tick(struct tide_pool *tp, uint64_t now);
 
 /* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */

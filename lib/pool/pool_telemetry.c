@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * Telemetry: /tide/pool/list and /tide/pool/info,<name>.
+ * Telemetry: /tide/pool/list, /tide/pool/info,<name> and /tide/mp (the primary's record of
+ * its secondaries and its multi-process counters).
  *
  * A bad request is answered with a reason, {"error": "..."}, not a bare null: a missing
  * or over-long name, a pool that does not exist, parameters to a command that takes none.
@@ -181,10 +182,56 @@ pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	return 0;
 }
 
+/* Secondaries /tide/mp lists one by one (it counts them all). */
+#define TEL_MP_PEERS 64
+
+static int
+pool_tel_mp(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct tide_mp_peer peers[TEL_MP_PEERS];
+	struct rte_tel_data *list;
+	struct tide_mp_stats st;
+	char key[16];
+	int n;
+
+	if (!pool_tel_no_params(params, d))
+		return 0;
+	n = tide_mp_peers(peers, RTE_DIM(peers));
+	if (n < 0 || tide_mp_stats_get(&st) != 0)
+		return pool_tel_error(d, "only the primary process keeps this record");
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "secondaries", (uint64_t)n);
+	rte_tel_data_add_dict_u64(d, "gone", st.gone);
+	rte_tel_data_add_dict_u64(d, "returned", st.returned);
+	rte_tel_data_add_dict_u64(d, "unstuck", st.unstuck);
+	rte_tel_data_add_dict_u64(d, "resyncs", st.resyncs);
+	rte_tel_data_add_dict_u64(d, "resync_failures", st.resync_failures);
+	list = rte_tel_data_alloc();
+	if (list == NULL)
+		return 0;
+	rte_tel_data_start_dict(list);
+	for (int i = 0; i < RTE_MIN(n, TEL_MP_PEERS); i++) {
+		struct rte_tel_data *e = rte_tel_data_alloc();
+
+		if (e == NULL)
+			break;
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_u64(e, "lcores", peers[i].nb_lcores);
+		rte_tel_data_add_dict_u64(e, "alive", peers[i].alive);
+		snprintf(key, sizeof(key), "%d", peers[i].pid);
+		rte_tel_data_add_dict_container(list, key, e, 0);
+	}
+	rte_tel_data_add_dict_container(d, "by_pid", list, 0);
+	return 0;
+}
+
 RTE_INIT(pool_telemetry_init)
 {
 	rte_telemetry_register_cmd("/tide/pool/list", pool_tel_list,
 		"Lists the elastic pools. No parameters");
 	rte_telemetry_register_cmd("/tide/pool/info", pool_tel_info,
 		"Shows an elastic pool's sizes and counters. Parameters: pool name");
+	rte_telemetry_register_cmd("/tide/mp", pool_tel_mp,
+		"Lists the secondary processes attached to this primary, with its "
+		"multi-process counters. No parameters");
 }

@@ -225,7 +225,9 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *     memzone table;
  *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
  *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
- *     error pthread_create() gave).
+ *     error pthread_create() gave);
+ *   - EAGAIN: also, pages were freed and a secondary process has not yet answered the
+ *     memory sync that makes it let go of them (see tide_pool_grow()).
  */
 struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
@@ -255,6 +257,9 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
  *   - -EINVAL: not an elastic pool;
  *   - -ENOSPC: at the wall (or the mempool's size, for an adopted pool);
  *   - -ENOMEM: no hugepages (or no memzone) for the block, or no memory to populate it;
+ *   - -EAGAIN: pages were freed and a secondary process has not answered the memory sync
+ *     that makes it let go of them (DPDK waits 5 s for it): a block there would look
+ *     like the old pages to it; try again (tide_mp_stats.resync_failures counts these);
  *   - -ENOTSUP: called in a secondary process (the primary grows pools).
  */
 int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
@@ -699,6 +704,13 @@ struct tide_mp_stats {
 			    *   channel (inside rte_eal_cleanup()) while holding the hugepage
 			    *   directory lock this process waited for: DPDK 22.11's deadlock
 			    *   between a secondary's exit and the primary's memory operations */
+	uint64_t resyncs;  /**< primary: rounds of DPDK's memory sync it sent again after it
+			    *   freed pages, answered by every secondary (DPDK 22.11 stops a
+			    *   sync at the first secondary that does not answer: those after it
+			    *   would keep the freed pages mapped and see a block grown there
+			    *   later as zeros) */
+	uint64_t resync_failures; /**< primary: such rounds some secondary did not answer in
+			    *   time; no block is grown until one round reaches them all */
 };
 
 /**
