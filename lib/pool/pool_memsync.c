@@ -96,7 +96,7 @@ pool_memsync_init(void)
 	pthread_mutex_lock(&ms.lock);
 	if (!ms.on) {
 		if (rte_mem_event_callback_register("tide-memsync", memsync_event, NULL) == 0)
-			ms.on = true;
+			__atomic_store_n(&ms.on, true, __ATOMIC_RELEASE);
 		else if (rte_errno != ENOTSUP) /* legacy memory: pages are never freed */
 			ret = -rte_errno;
 	}
