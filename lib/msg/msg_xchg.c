@@ -187,6 +187,7 @@ unsigned int
 tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
 	uint16_t stage)
 {
+	struct tide_xchg_lcore_stats *st;
 	unsigned int got = 0;
 	int lvl;
 
@@ -199,9 +200,12 @@ tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 	if (lvl < 0)
 		return 0;
 	/* From the top again: a higher level may have filled while we waited for the turn. */
+	/* Once per call: in a shared library each lcore id read is a __tls_get_addr() call. */
+	st = tide_xchg_pvt_stats(x);
 	tide_xring_pvt_turn_take(&x->ring.receivers);
 	for (lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
-		got += tide_xchg_pvt_take_level(x, (uint8_t)lvl, &m[got], n - got, unmake, stage);
+		got += tide_xchg_pvt_take_level(x, st, (uint8_t)lvl, &m[got], n - got, unmake,
+			stage);
 	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }
@@ -218,6 +222,8 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 {
 	struct rte_mbuf *by[TIDE_XCHG_MAX_PRIO][TIDE_XCHG_PVT_SEND_CHUNK];
 	uint8_t lvl[TIDE_XCHG_PVT_SEND_CHUNK], pos[TIDE_XCHG_PVT_SEND_CHUNK];
+	/* Once per call: in a shared library each lcore id read is a __tls_get_addr() call. */
+	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
 	unsigned int at;
 
 	for (at = 0; at < n; at += TIDE_XCHG_PVT_SEND_CHUNK) {
@@ -233,8 +239,8 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 			by[l][cnt[l]++] = m[at + i];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++) {
-			sent[l] = cnt[l] ? tide_xchg_pvt_send_level(x, by[l], cnt[l], (uint8_t)l) :
-				0;
+			sent[l] = cnt[l] ? tide_xchg_pvt_send_level(x, st, by[l], cnt[l],
+				(uint8_t)l) : 0;
 			nb_sent += sent[l];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++)

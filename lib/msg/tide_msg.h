@@ -458,7 +458,7 @@ tide_xchg_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 
 	tide_xring_pvt_turn_take(&x->ring.senders);
 	if (x->type == TIDE_XCHG_FIFO)
-		done = tide_xchg_pvt_send_level(x, m, n, 0);
+		done = tide_xchg_pvt_send_level(x, tide_xchg_pvt_stats(x), m, n, 0);
 	else
 		done = tide_xchg_pvt_send_prio(x, m, n);
 	tide_xring_pvt_turn_give(&x->ring.senders);
@@ -499,7 +499,7 @@ tide_xchg_make_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int
 	tide_xring_pvt_turn_give(&x->ring.senders);
 	for (unsigned int i = sent; i < n; i++)
 		tide_msg_pvt_hdr(m[i])->owner = stage;
-	tide_xchg_pvt_count_sent(x, lvl, n, sent);
+	tide_xchg_pvt_count_sent(x, tide_xchg_pvt_stats(x), lvl, n, sent);
 	tide_xchg_pvt_sent(x, sent);
 	return sent;
 }

@@ -115,10 +115,9 @@ tide_xchg_pvt_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int 
 
 /** @internal Count n messages offered to level lvl, sent of which went. */
 static inline void
-tide_xchg_pvt_count_sent(struct tide_xchg *x, uint8_t lvl, unsigned int n, unsigned int sent)
+tide_xchg_pvt_count_sent(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, uint8_t lvl,
+	unsigned int n, unsigned int sent)
 {
-	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
-
 	/* Counters of the non-EAL slot are shared: count them atomically. */
 	if (unlikely(st == &x->stats[RTE_MAX_LCORE])) {
 		__atomic_fetch_add(&st->sent[lvl], sent, __ATOMIC_RELAXED);
@@ -134,7 +133,8 @@ tide_xchg_pvt_count_sent(struct tide_xchg *x, uint8_t lvl, unsigned int n, unsig
  * returns how many went.
  */
 static inline unsigned int
-tide_xchg_pvt_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
+tide_xchg_pvt_send_level(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
+	struct rte_mbuf **m, unsigned int n, uint8_t lvl)
 {
 	unsigned int sent = 0, k;
 
@@ -143,7 +143,7 @@ tide_xchg_pvt_send_level(struct tide_xchg *x, struct rte_mbuf **m, unsigned int 
 		k = tide_xchg_pvt_send_chunk(x, &m[sent], k, lvl);
 		sent += k;
 	} while (sent < n && k == TIDE_XCHG_PVT_SEND_CHUNK);
-	tide_xchg_pvt_count_sent(x, lvl, n, sent);
+	tide_xchg_pvt_count_sent(x, st, lvl, n, sent);
 	return sent;
 }
 
@@ -181,10 +181,9 @@ unsigned int tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m,
 
 /** @internal Count k messages received from level lvl. */
 static inline void
-tide_xchg_pvt_count_received(struct tide_xchg *x, uint8_t lvl, unsigned int k)
+tide_xchg_pvt_count_received(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, uint8_t lvl,
+	unsigned int k)
 {
-	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
-
 	if (unlikely(st == &x->stats[RTE_MAX_LCORE]))
 		__atomic_fetch_add(&st->received[lvl], k, __ATOMIC_RELAXED);
 	else
@@ -207,8 +206,8 @@ tide_xchg_pvt_took(struct rte_mbuf *m, bool unmake, uint16_t stage)
  * from its slot, in place.
  */
 static __rte_always_inline unsigned int
-tide_xchg_pvt_take_level(struct tide_xchg *x, uint8_t lvl, struct rte_mbuf **m, unsigned int n,
-	bool unmake, uint16_t stage)
+tide_xchg_pvt_take_level(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, uint8_t lvl,
+	struct rte_mbuf **m, unsigned int n, bool unmake, uint16_t stage)
 {
 	unsigned int got = RTE_MIN(tide_xring_pvt_ready(&x->ring, lvl), n), i, first;
 	uint32_t head = tide_xring_pvt_first(&x->ring, lvl);
@@ -233,7 +232,7 @@ tide_xchg_pvt_take_level(struct tide_xchg *x, uint8_t lvl, struct rte_mbuf **m, 
 		}
 	}
 	tide_xring_pvt_taken(&x->ring, lvl, got);
-	tide_xchg_pvt_count_received(x, lvl, got);
+	tide_xchg_pvt_count_received(x, st, lvl, got);
 	return got;
 }
 
@@ -256,7 +255,7 @@ tide_xchg_pvt_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, boo
 	if (tide_xring_pvt_ready(&x->ring, 0) == 0 || n == 0)
 		return 0; /* an empty poll writes nothing */
 	tide_xring_pvt_turn_take(&x->ring.receivers);
-	got = tide_xchg_pvt_take_level(x, 0, m, n, unmake, stage);
+	got = tide_xchg_pvt_take_level(x, tide_xchg_pvt_stats(x), 0, m, n, unmake, stage);
 	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }
