@@ -126,37 +126,47 @@ test_eal_init(int argc, char **argv, const char *exe)
  * ends: they would hold their pages until the next DPDK start. (Mapped, they go away with
  * the process.)
  */
+bool
+tide_test_hugetlbfs_each(bool (*cb)(const char *dir, void *arg), void *arg)
+{
+	char line[512], dir[256];
+	FILE *mounts = fopen("/proc/mounts", "r");
+	bool done = false;
+
+	while (mounts != NULL && !done && fgets(line, sizeof(line), mounts) != NULL)
+		done = sscanf(line, "%*s %255s hugetlbfs", dir) == 1 &&
+			strstr(line, " hugetlbfs ") != NULL && cb(dir, arg);
+	if (mounts != NULL)
+		fclose(mounts);
+	return done;
+}
+
+/* Remove this primary's hugepage files from one hugetlbfs mount. */
+static bool
+test_unlink_huge_files_in(const char *dir, void *arg __rte_unused)
+{
+	size_t plen = strlen(test_prefix);
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, test_prefix, plen) == 0 &&
+				strncmp(e->d_name + plen, "map_", 4) == 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d != NULL)
+		closedir(d);
+	return false;
+}
+
 static void
 test_unlink_huge_files(void)
 {
-	char line[512], dir[256], path[512 + 256];
-	size_t plen = strlen(test_prefix);
-	FILE *mounts;
-
 	if (tide_test_is_secondary() || !test_keeps_huge_files() || test_prefix[0] == '\0')
 		return;
-	mounts = fopen("/proc/mounts", "r");
-	if (mounts == NULL)
-		return;
-	while (fgets(line, sizeof(line), mounts) != NULL) {
-		struct dirent *e;
-		DIR *d;
-
-		if (sscanf(line, "%*s %255s hugetlbfs", dir) != 1 ||
-				strstr(line, " hugetlbfs ") == NULL)
-			continue;
-		d = opendir(dir);
-		if (d == NULL)
-			continue;
-		while ((e = readdir(d)) != NULL)
-			if (strncmp(e->d_name, test_prefix, plen) == 0 &&
-					strncmp(e->d_name + plen, "map_", 4) == 0) {
-				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-				unlink(path);
-			}
-		closedir(d);
-	}
-	fclose(mounts);
+	tide_test_hugetlbfs_each(test_unlink_huge_files_in, NULL);
 }
 
 static int

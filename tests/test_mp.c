@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,12 +95,7 @@ stock_telemetry(const char *cmd)
 static long long
 json_value(const char *text, const char *key)
 {
-	char k[64];
-	const char *at;
-
-	snprintf(k, sizeof(k), "\"%s\": ", key);
-	at = strstr(text, k);
-	return at != NULL ? strtoll(at + strlen(k), NULL, 10) : -1;
+	return tide_test_number_after(text, "\"%s\": ", key);
 }
 
 /* ---- a secondary sees the pool; so do the stock tools ---- */
@@ -411,21 +407,21 @@ test_a_secondary_notices_its_primary_died(void)
  * runtime directory's files open), no IPC channel of its own (no mp socket), and the
  * hugepage directory's lock held for good. Returns once it holds the lock.
  */
+static bool
+first_dir(const char *dir, void *arg)
+{
+	snprintf(arg, PATH_MAX, "%s", dir);
+	return true;
+}
+
 static pid_t
 stuck_secondary(void)
 {
-	char dir[256] = "", line[512], type[64];
-	FILE *mounts = fopen("/proc/mounts", "r");
+	char dir[PATH_MAX] = "", c;
 	int pfd[2];
 	pid_t pid;
-	char c;
 
-	while (mounts != NULL && fgets(line, sizeof(line), mounts) != NULL)
-		if (sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
-				strcmp(type, "hugetlbfs") == 0)
-			break;
-	if (mounts != NULL)
-		fclose(mounts);
+	tide_test_hugetlbfs_each(first_dir, dir);
 	if (pipe(pfd) != 0)
 		return -1;
 	pid = fork();

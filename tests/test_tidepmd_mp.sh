@@ -113,19 +113,21 @@ stock() {
 }
 
 # ---- stock tools on the running primary ----
-# A sanitized plugin needs its runtime loaded first (TIDE_CHILD_PRELOAD).
-stock dpdk-proc-info env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD \
-	ASAN_OPTIONS=detect_leaks=0} LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" \
-	-d "$staged" -- --show-mempool --stats >"$tmp/proc-info.log" 2>&1 || fail "dpdk-proc-info failed"
+# proc_info ARGS...: dpdk-proc-info on the primary with the plugin. A sanitized plugin needs
+# its runtime loaded first (TIDE_CHILD_PRELOAD).
+proc_info() {
+	env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
+		LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" -d "$staged" -- "$@"
+}
+stock dpdk-proc-info proc_info --show-mempool --stats >"$tmp/proc-info.log" 2>&1 ||
+	fail "dpdk-proc-info failed"
 grep -A 14 "mempool <tidepmd_s0>" "$tmp/proc-info.log" | grep -q "ops_name: <tide>" ||
 	fail "dpdk-proc-info does not show the elastic pool"
 grep -q "NIC statistics for port 0" "$tmp/proc-info.log" ||
 	fail "dpdk-proc-info shows no port statistics"
 populated=$(grep -A 8 "mempool <tidepmd_s0>" "$tmp/proc-info.log" |
 	sed -n 's/^ *populated_size=\([0-9]*\)/\1/p')
-stock dpdk-proc-info env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD \
-	ASAN_OPTIONS=detect_leaks=0} LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" \
-	-d "$staged" -- --show-mempool=tidepmd_s0 >"$tmp/proc-info-pool.log" 2>&1 ||
+stock dpdk-proc-info proc_info --show-mempool=tidepmd_s0 >"$tmp/proc-info-pool.log" 2>&1 ||
 	fail "dpdk-proc-info failed"
 in_use=$(sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' \
 	"$tmp/proc-info-pool.log")
