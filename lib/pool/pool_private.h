@@ -267,6 +267,8 @@ int pool_memsync_init(void);
 /* 0 once every secondary synced since the last page freed; -EAGAIN if one did not. */
 int pool_memsync(void);
 void pool_memsync_counts(uint64_t *rounds, uint64_t *failed);
+
+/* pool_ctl.c: one tick of a pool's growth and reaping. */
 void pool_tick(struct tide_pool *tp, uint64_t now);
 
 /* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */
