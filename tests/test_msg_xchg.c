@@ -2,7 +2,7 @@
 
 /*
  * Exchanges (lib/msg/msg_xchg.c and the inline send and receive of tide_msg.h) under EAL:
- * FIFO and priority order, full levels, the RX and TX stage forms, order with 2 lcores and
+ * FIFO and priority order, full levels and the exact room each takes, the RX and TX stage forms, order with 2 lcores and
  * non-EAL threads, many senders and receivers taking turns on tiny levels, the blocking
  * receive, and every error the calls document.
  */
@@ -254,6 +254,70 @@ test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order(void)
 	CU_ASSERT_EQUAL(seq_of(got[8]), 2);
 	CU_ASSERT_EQUAL(seq_of(got[9]), 4);
 	tide_msg_release_burst(got, n);
+	tide_xchg_free(x);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
+/*
+ * Random bursts onto small levels, lap after lap of every ring, with random receives
+ * between: each burst is sent whole when every level has room for its part, and otherwise
+ * each level takes exactly what fits (its capacity less what it holds), whatever the
+ * sender last saw of the receivers; every message comes out once, in order within its
+ * level, with its level.
+ */
+static void
+test_priority_bursts_take_exactly_the_room_each_level_has(void)
+{
+	enum { LEVELS = 3, ROUNDS = 3000 };
+	struct tide_xchg *x = xchg("tm_room", TIDE_XCHG_PRIO, 8, LEVELS);
+	uint32_t next[LEVELS] = { 0 }, expect[LEVELS] = { 0 }, held[LEVELS] = { 0 };
+	unsigned int cap = tide_xring_pvt_capacity(&x->ring), errors = 0, partial = 0;
+	struct rte_mbuf *m[24], *got[24];
+	uint64_t rnd = 0x9e3779b97f4a7c15ull;
+
+	for (int round = 0; round < ROUNDS; round++) {
+		unsigned int n = 1 + thread_rand(&rnd, 24), cnt[LEVELS] = { 0 }, want = 0, sent;
+		bool whole = true;
+
+		for (unsigned int i = 0; i < n; i++) {
+			uint8_t l = (uint8_t)thread_rand(&rnd, LEVELS);
+
+			m[i] = pkt(stock_mp, (uint32_t)l << 20 | next[l]++, 64);
+			tide_msg_make(m[i], 1, l);
+			cnt[l]++;
+		}
+		for (unsigned int l = 0; l < LEVELS; l++) {
+			want += RTE_MIN(cnt[l], cap - held[l]);
+			whole &= cnt[l] <= cap - held[l];
+		}
+		sent = tide_xchg_send_burst(x, m, n);
+		errors += sent != (whole ? n : want);
+		partial += !whole;
+		/* The refused are ours, in order; their levels count them again next time. */
+		for (unsigned int i = sent; i < n; i++) {
+			uint32_t l = seq_of(m[i]) >> 20;
+
+			errors += tide_msg_owner(m[i]) != 1;
+			next[l] = RTE_MIN(next[l], seq_of(m[i]) & 0xfffff);
+		}
+		for (unsigned int l = 0; l < LEVELS; l++)
+			held[l] += RTE_MIN(cnt[l], cap - held[l]);
+		tide_msg_release_burst(&m[sent], n - sent);
+		/* Receive a random number, highest level first. */
+		n = tide_xchg_recv_burst(x, got, thread_rand(&rnd, 24), 2);
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t l = seq_of(got[i]) >> 20;
+
+			errors += l != tide_msg_prio(got[i]) || (seq_of(got[i]) & 0xfffff) !=
+				expect[l]++;
+			held[l]--;
+		}
+		tide_msg_release_burst(got, n);
+	}
+	CU_ASSERT_EQUAL(errors, 0);
+	CU_ASSERT(partial > ROUNDS / 10); /* the levels were full often */
+	for (unsigned int l = 0; l < LEVELS; l++)
+		CU_ASSERT(expect[l] > 4 * cap); /* and lapped */
 	tide_xchg_free(x);
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
@@ -852,6 +916,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
 	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
+	CU_ADD_TEST(s, test_priority_bursts_take_exactly_the_room_each_level_has);
 	CU_ADD_TEST(s, test_order_holds_with_two_lcores_and_threads);
 	CU_ADD_TEST(s, test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing);
 	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);

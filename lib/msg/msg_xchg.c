@@ -182,40 +182,100 @@ tide_xchg_count(const struct tide_xchg *x)
 	return n;
 }
 
+/* Messages waiting on each of @p x's levels, read together: the senders' line is read once. */
+static __rte_always_inline bool
+xchg_ready_all(const struct tide_xchg *x, uint32_t ready[TIDE_XCHG_MAX_PRIO])
+{
+	uint32_t any = 0;
+
+	for (unsigned int l = 0; l < x->nb_prio; l++) {
+		ready[l] = tide_xring_pvt_ready(&x->ring, l);
+		any |= ready[l];
+	}
+	return any != 0;
+}
+
 /* tide_xchg_pvt_take() on a priority exchange, off the FIFO fast path: the highest level first. */
 unsigned int
 tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
 	uint16_t stage)
 {
+	uint32_t ready[TIDE_XCHG_MAX_PRIO];
 	struct tide_xchg_lcore_stats *st;
 	unsigned int got = 0;
-	int lvl;
 
-	if (n == 0)
-		return 0;
 	/* An empty poll writes nothing: look before taking the turn. */
-	for (lvl = x->nb_prio - 1; lvl >= 0; lvl--)
-		if (tide_xring_pvt_ready(&x->ring, (unsigned int)lvl) != 0)
-			break;
-	if (lvl < 0)
+	if (n == 0 || !xchg_ready_all(x, ready))
 		return 0;
-	/* From the top again: a higher level may have filled while we waited for the turn. */
 	/* Once per call: in a shared library each lcore id read is a __tls_get_addr() call. */
 	st = tide_xchg_pvt_stats(x);
 	tide_xring_pvt_turn_take(&x->ring.receivers);
-	for (lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
-		got += tide_xchg_pvt_take_level(x, st, (uint8_t)lvl, &m[got], n - got, unmake,
-			stage);
+	/* Others may have taken some while this one waited for the turn, and a higher level
+	 * may have filled: look again.
+	 */
+	if (!x->ring.receivers.single)
+		xchg_ready_all(x, ready);
+	for (int lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
+		if (ready[lvl] != 0)
+			got += tide_xchg_pvt_take_level(x, st, (uint8_t)lvl, ready[lvl], &m[got],
+				n - got, unmake, stage);
 	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }
 
 /*
+ * Send k (<= TIDE_XCHG_PVT_SEND_CHUNK) messages that every level has room for (the caller
+ * holds the senders' turn and made sure): one pass puts each in its level's next slot, then
+ * every level's tail is published, together. How many each level got so far is a byte of
+ * one register (a chunk gives a level at most 64): counting in an array instead makes each
+ * message wait for the store of the one before it at its level.
+ */
+static void
+xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct rte_mbuf **m,
+	unsigned int k)
+{
+	struct tide_xring *r = &x->ring;
+	void **const slots = r->slots;
+	const uint32_t mask = r->mask, shift = r->shift;
+	const uint8_t top = (uint8_t)(x->nb_prio - 1);
+	uint32_t tail[TIDE_XCHG_MAX_PRIO];
+	uint64_t got = 0; /* byte l: messages level l got */
+
+	RTE_BUILD_BUG_ON(TIDE_XCHG_MAX_PRIO > 8 || TIDE_XCHG_PVT_SEND_CHUNK > UINT8_MAX);
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		tail[l] = r->prod.tail[l];
+	for (unsigned int i = 0; i < k; i++) {
+		struct tide_msg_hdr *h = tide_msg_pvt_hdr(m[i]);
+		unsigned int l = RTE_MIN(h->prio, top), at = 8 * l;
+		uint32_t pos = tail[l] + (uint32_t)((got >> at) & 0xff);
+
+		h->owner = TIDE_STAGE_NONE;
+		got += 1ull << at;
+		slots[((size_t)l << shift) + (pos & mask)] = m[i];
+	}
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		if (((got >> (8 * l)) & 0xff) != 0)
+			tide_xring_pvt_publish(r, l, tail[l] + (uint32_t)((got >> (8 * l)) & 0xff));
+	for (unsigned int l = 0; l < x->nb_prio; l++) {
+		unsigned int n = (got >> (8 * l)) & 0xff;
+
+		if (n != 0)
+			tide_xchg_pvt_count_sent(x, st, (uint8_t)l, n, n);
+	}
+}
+
+/*
  * Messages of one burst go to their levels with one enqueue per level, not one per run:
  * a burst whose levels alternate would otherwise pay a ring operation per message. Each
- * level keeps the burst's order. Chunk by chunk: within a chunk the sent ones move to the
- * front and the refused ones behind them, in their original order; after a chunk with a
- * refusal, the rest is not tried (it stays where it is, behind).
+ * level keeps the burst's order. Every level's slots are written first and the tails
+ * published together at the end: the line receivers poll moves once a chunk, not once a
+ * level, and a receiver sees the chunk's high levels no later than its low ones.
+ *
+ * Chunk by chunk. When every level has room for the whole chunk (the common case), one
+ * pass puts it (xchg_send_spread()). Otherwise the chunk is sorted by level first and each
+ * level takes what fits; the sent ones move to the front and the refused ones behind them,
+ * in their original order; after a chunk with a refusal, the rest is not tried (it stays
+ * where it is, behind).
  */
 unsigned int
 tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
@@ -229,8 +289,13 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 	for (at = 0; at < n; at += TIDE_XCHG_PVT_SEND_CHUNK) {
 		unsigned int k = RTE_MIN(n - at, (unsigned int)TIDE_XCHG_PVT_SEND_CHUNK);
 		unsigned int cnt[TIDE_XCHG_MAX_PRIO] = { 0 }, sent[TIDE_XCHG_MAX_PRIO];
+		uint32_t tail[TIDE_XCHG_MAX_PRIO];
 		unsigned int out = at, nb_sent = 0;
 
+		if (likely(tide_xring_pvt_fits(&x->ring, x->nb_prio, k))) {
+			xchg_send_spread(x, st, &m[at], k);
+			continue;
+		}
 		for (unsigned int i = 0; i < k; i++) {
 			uint8_t l = RTE_MIN(tide_msg_prio(m[at + i]), (uint8_t)(x->nb_prio - 1));
 
@@ -239,13 +304,20 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 			by[l][cnt[l]++] = m[at + i];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++) {
-			sent[l] = cnt[l] ? tide_xchg_pvt_send_level(x, st, by[l], cnt[l],
-				(uint8_t)l) : 0;
+			tail[l] = x->ring.prod.tail[l];
+			sent[l] = cnt[l] ? tide_xchg_pvt_fill_chunk(x, by[l], cnt[l], (uint8_t)l,
+				tail[l]) : 0;
 			nb_sent += sent[l];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++)
+			if (sent[l] != 0)
+				tide_xring_pvt_publish(&x->ring, l, tail[l] + sent[l]);
+		for (unsigned int l = 0; l < x->nb_prio; l++) {
+			if (cnt[l] != 0)
+				tide_xchg_pvt_count_sent(x, st, (uint8_t)l, cnt[l], sent[l]);
 			for (unsigned int j = 0; j < sent[l]; j++)
 				m[out++] = by[l][j];
+		}
 		if (nb_sent == k)
 			continue;
 		for (unsigned int i = 0; i < k; i++)

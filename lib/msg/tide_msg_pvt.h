@@ -92,13 +92,14 @@ void tide_xchg_pvt_wake(struct tide_xchg *x);
 #define TIDE_XCHG_PVT_SEND_CHUNK 64
 
 /**
- * @internal Send up to n (<= TIDE_XCHG_PVT_SEND_CHUNK) messages of one priority level (the
- * caller holds the senders' turn). Once enqueued a message belongs to whoever receives it,
- * so it is marked in transit before; those the exchange refuses get their owner back.
- * Returns how many went.
+ * @internal Write up to n (<= TIDE_XCHG_PVT_SEND_CHUNK) messages of one priority level into
+ * its slots from @p tail (its prod.tail) on, unpublished (the caller holds the senders'
+ * turn). Once published a message belongs to whoever receives it, so it is marked in
+ * transit before; those that do not fit get their owner back. Returns how many fit.
  */
 static inline unsigned int
-tide_xchg_pvt_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
+tide_xchg_pvt_fill_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl,
+	uint32_t tail)
 {
 	uint16_t owner[TIDE_XCHG_PVT_SEND_CHUNK];
 	unsigned int sent;
@@ -107,9 +108,24 @@ tide_xchg_pvt_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int 
 		owner[i] = tide_msg_pvt_hdr(m[i])->owner;
 		tide_msg_pvt_hdr(m[i])->owner = TIDE_STAGE_NONE;
 	}
-	sent = tide_xring_pvt_put(&x->ring, lvl, (void * const *)m, n);
+	sent = tide_xring_pvt_fill(&x->ring, lvl, tail, (void * const *)m, n);
 	for (unsigned int i = sent; i < n; i++)
 		tide_msg_pvt_hdr(m[i])->owner = owner[i];
+	return sent;
+}
+
+/**
+ * @internal Send up to n (<= TIDE_XCHG_PVT_SEND_CHUNK) messages of one priority level (the
+ * caller holds the senders' turn); returns how many went.
+ */
+static inline unsigned int
+tide_xchg_pvt_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
+{
+	uint32_t tail = x->ring.prod.tail[lvl];
+	unsigned int sent = tide_xchg_pvt_fill_chunk(x, m, n, lvl, tail);
+
+	if (sent != 0)
+		tide_xring_pvt_publish(&x->ring, lvl, tail + sent);
 	return sent;
 }
 
@@ -201,15 +217,15 @@ tide_xchg_pvt_took(struct rte_mbuf *m, bool unmake, uint16_t stage)
 }
 
 /**
- * @internal Take up to n messages from one level and count them (the caller holds the
- * receivers' turn); each is unmade, or given to @p stage, in the same pass that reads it
- * from its slot, in place.
+ * @internal Take up to n of the @p ready messages of one level (what the caller last read of
+ * it) and count them (the caller holds the receivers' turn); each is unmade, or given to
+ * @p stage, in the same pass that reads it from its slot, in place.
  */
 static __rte_always_inline unsigned int
 tide_xchg_pvt_take_level(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, uint8_t lvl,
-	struct rte_mbuf **m, unsigned int n, bool unmake, uint16_t stage)
+	uint32_t ready, struct rte_mbuf **m, unsigned int n, bool unmake, uint16_t stage)
 {
-	unsigned int got = RTE_MIN(tide_xring_pvt_ready(&x->ring, lvl), n), i, first;
+	unsigned int got = RTE_MIN(ready, n), i, first;
 	uint32_t head = tide_xring_pvt_first(&x->ring, lvl);
 	void **slot;
 
@@ -248,14 +264,20 @@ static __rte_always_inline unsigned int
 tide_xchg_pvt_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
 	uint16_t stage)
 {
+	uint32_t ready;
 	unsigned int got;
 
 	if (unlikely(x->nb_prio != 1))
 		return tide_xchg_pvt_take_prio(x, m, n, unmake, stage);
-	if (tide_xring_pvt_ready(&x->ring, 0) == 0 || n == 0)
+	ready = tide_xring_pvt_ready(&x->ring, 0);
+	if (ready == 0 || n == 0)
 		return 0; /* an empty poll writes nothing */
 	tide_xring_pvt_turn_take(&x->ring.receivers);
-	got = tide_xchg_pvt_take_level(x, tide_xchg_pvt_stats(x), 0, m, n, unmake, stage);
+	/* Others may have taken some while this one waited for the turn. */
+	if (!x->ring.receivers.single)
+		ready = tide_xring_pvt_ready(&x->ring, 0);
+	got = tide_xchg_pvt_take_level(x, tide_xchg_pvt_stats(x), 0, ready, m, n, unmake,
+		stage);
 	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }

@@ -10,10 +10,12 @@
  * An exchange has up to TIDE_XRING_LEVELS rings of pointers, one per priority level.
  * Unlike one rte_ring per level, every level's tail of a side lives in one cache line: a
  * sender that spreads a burst over four levels, and a receiver that looks at four levels,
- * move one control line between cores, not four. A sender also keeps what it last saw of
- * the receivers' tails (cons_seen) and reads their line only when that says a level is
- * short of room. Whose turn it is lives on each side's own line, which the other side
- * never reads.
+ * move one control line between cores, not four. A sender fills every level's slots first
+ * and publishes the tails together (tide_xring_pvt_fill(), then tide_xring_pvt_publish()),
+ * so that line moves once a burst; a receiver reads all of it at once. A sender also keeps
+ * what it last saw of the receivers' tails (cons_seen) and reads their line only when that
+ * says a level is short of room. Whose turn it is lives on each side's own line, which
+ * the other side never reads.
  *
  * Several senders (or receivers) take turns: one holds its side for a whole burst, over
  * every level, with one atomic exchange; a compare-and-swap per level and per burst (what
@@ -108,14 +110,16 @@ tide_xring_pvt_turn_give(struct tide_xring_turn *t)
 }
 
 /**
- * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
- * turn); returns how many went (fewer when the level is short of room). Receivers see them
- * at once.
+ * @internal Write up to @p n pointers into level @p l's free slots from @p tail (the
+ * level's prod.tail) on, in order, without publishing them (the caller holds the senders'
+ * turn); returns how many fit (fewer when the level is short of room). Receivers see them
+ * once tide_xring_pvt_publish() moves the tail past them.
  */
 static __rte_always_inline unsigned int
-tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
+tide_xring_pvt_fill(struct tide_xring *r, unsigned int l, uint32_t tail, void *const *obj,
+	unsigned int n)
 {
-	uint32_t tail = r->prod.tail[l], k = n, i, first;
+	uint32_t k = n, i, first;
 	void **slot;
 	/* 0..capacity: no put goes past cons_seen + capacity, and cons_seen only follows
 	 * cons.tail forward (mod 2^32).
@@ -128,7 +132,7 @@ tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsig
 		r->senders.cons_seen[l] = seen;
 		k = RTE_MIN(tide_xring_pvt_capacity(r) + seen - tail, n);
 		if (k == 0)
-			return 0; /* full: the line the receivers poll stays clean */
+			return 0;
 	}
 	/* Up to the level's end, then on from its start: two plain loops, scalar (a
 	 * vectorised copy's checks and tail cost more than they save on the few messages a
@@ -145,7 +149,55 @@ tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsig
 		for (; i < k; i++)
 			slot[i - first] = obj[i];
 	}
-	__atomic_store_n(&r->prod.tail[l], tail + k, __ATOMIC_RELEASE);
+	return k;
+}
+
+/**
+ * @internal Whether each of the first @p levels levels has room for @p k more by what the
+ * senders last saw of the receivers' tails; when one looks short, every level's look is
+ * renewed from one read of the receivers' line, then judged again (the caller holds the
+ * senders' turn).
+ */
+static __rte_always_inline bool
+tide_xring_pvt_fits(struct tide_xring *r, unsigned int levels, uint32_t k)
+{
+	for (bool renewed = false;; renewed = true) {
+		unsigned int l = 0;
+
+		while (l < levels && tide_xring_pvt_capacity(r) + r->senders.cons_seen[l] -
+				r->prod.tail[l] >= k)
+			l++;
+		if (l == levels)
+			return true;
+		if (renewed)
+			return false;
+		for (l = 0; l < levels; l++)
+			r->senders.cons_seen[l] = __atomic_load_n(&r->cons.tail[l],
+				__ATOMIC_ACQUIRE);
+	}
+}
+
+/** @internal Level @p l's messages up to @p tail are there for receivers (the caller holds
+ *  the senders' turn and filled them). */
+static __rte_always_inline void
+tide_xring_pvt_publish(struct tide_xring *r, unsigned int l, uint32_t tail)
+{
+	__atomic_store_n(&r->prod.tail[l], tail, __ATOMIC_RELEASE);
+}
+
+/**
+ * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
+ * turn); returns how many went (fewer when the level is short of room). Receivers see them
+ * at once; a full level leaves the line the receivers poll clean.
+ */
+static __rte_always_inline unsigned int
+tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
+{
+	uint32_t tail = r->prod.tail[l];
+	unsigned int k = tide_xring_pvt_fill(r, l, tail, obj, n);
+
+	if (k != 0)
+		tide_xring_pvt_publish(r, l, tail + k);
 	return k;
 }
 
