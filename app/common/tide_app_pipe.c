@@ -7,19 +7,6 @@
 
 #include "tide_app_pipe.h"
 
-uint8_t
-tide_app_classify(const struct rte_mbuf *m)
-{
-	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	const struct rte_ipv4_hdr *ip;
-
-	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*ip) ||
-			eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
-		return 0;
-	ip = (const struct rte_ipv4_hdr *)(eth + 1);
-	return (uint8_t)((ip->type_of_service >> 2) >> 4);
-}
-
 void
 tide_app_stamp(struct rte_mbuf *m, uint8_t dscp)
 {

@@ -15,7 +15,10 @@
  * a worker do, so the misses overlap. A third variant, "ring", is the floor: the same
  * packet source, work and free, the pointers over one single-producer, single-consumer
  * rte_ring, with no classification, priority or message. It tells what moving the
- * packets between the two cores costs, which no framework can go below.
+ * packets between the two cores costs, which no framework can go below. "ring_classify"
+ * is that floor with the classification tide_xchg and event_sw get: each packet's level
+ * computed and written into its mbuf (no priority served). It tells what the
+ * classification itself costs, which a priority pipeline cannot go below either.
  *
  * tide_xchg declares its single sender and receiver (TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, as
  * the floor's rte_ring does); tide_xchg_mpmc is the same exchange without them, where
@@ -56,9 +59,9 @@
 #define PL_PKT 128
 #define PL_INFLIGHT 1024
 
-enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_TIDE_PROC, PL_NB };
+enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_TIDE_PROC, PL_NB };
 static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring",
-	"tide_xchg_process" };
+	"ring_classify", "tide_xchg_process" };
 
 #define PL_CTL_NAME "bpipe_ctl"
 /* How long the primary waits for the worker process to attach, or to stop a round. */
@@ -219,6 +222,10 @@ pl_stage1_ring(struct pl_run *r)
 {
 	struct rte_mbuf *m[PL_BURST];
 	unsigned int n = pl_take(r, m), sent;
+
+	if (r->v == PL_RING_CLS)
+		for (unsigned int i = 0; i < n; i++)
+			m[i]->hash.usr = tide_app_classify(m[i]);
 
 	sent = rte_ring_enqueue_burst(r->ring, (void **)m, n, NULL);
 	rte_pktmbuf_free_bulk(&m[sent], n - sent);
@@ -406,7 +413,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 
 		while ((n = tide_xchg_recv_burst(r->x, m, PL_BURST, 2)) > 0)
 			tide_msg_release_burst(m, n);
-	} else if (r->v == PL_RING) {
+	} else if (r->v == PL_RING || r->v == PL_RING_CLS) {
 		struct rte_mbuf *m[PL_BURST];
 		unsigned int n;
 
@@ -503,6 +510,8 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, rounds, PL_RING, PL_EVSW);
 	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING);
 	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_RING);
+	pl_emit_ratio(mpps, rounds, PL_RING_CLS, PL_RING);
+	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING_CLS);
 	if (proc)
 		pl_emit_ratio(mpps, rounds, PL_TIDE_PROC, PL_TIDE);
 	ret = 0;
