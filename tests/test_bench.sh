@@ -28,10 +28,13 @@ check fwd --rounds 1 --ms 50
 check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1
 check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50
-# The pipeline's stage 2 in a secondary tide-bench as well as in a thread.
-"$bench" pipeline --rounds 1 --ms 50 2>/dev/null |
-	grep -q "^pipeline,tide_xchg_process:tide_xchg,ratio," ||
-	{ echo "pipeline: no stage 2 in a secondary process"; exit 1; }
+# The pipeline's stage 2 in a secondary tide-bench as well as in a thread; the floor with
+# the classification; both stages on one lcore.
+out=$("$bench" pipeline --rounds 1 --ms 50 2>/dev/null)
+for r in tide_xchg_process:tide_xchg tide_xchg:ring_classify tide_xchg_1lcore:ring_1lcore; do
+	echo "$out" | grep -Eq "^pipeline,$r,ratio,[0-9.e+]+,x$" ||
+		{ echo "pipeline: no $r row"; echo "$out"; exit 1; }
+done
 check fanout --rounds 1 --ms 20
 check zctx --rounds 1 --ms 20
 check donor --rounds 1 --ms 20

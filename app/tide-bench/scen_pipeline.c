@@ -20,6 +20,11 @@
  * computed and written into its mbuf (no priority served). It tells what the
  * classification itself costs, which a priority pipeline cannot go below either.
  *
+ * tide_xchg_1lcore and ring_1lcore run both stages on the main lcore, in turn (stage 1's
+ * burst, then one poll of stage 2): what each costs in CPU alone, with no line moving
+ * between cores. Two vCPUs that are threads of one physical core (a VM cannot tell) show
+ * the two-lcore variants at about these rates.
+ *
  * tide_xchg declares its single sender and receiver (TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, as
  * the floor's rte_ring does); tide_xchg_mpmc is the same exchange without them, where
  * senders and receivers each take turns.
@@ -59,9 +64,10 @@
 #define PL_PKT 128
 #define PL_INFLIGHT 1024
 
-enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_TIDE_PROC, PL_NB };
+enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_TIDE_1LC, PL_RING_1LC,
+	PL_TIDE_PROC, PL_NB };
 static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring",
-	"ring_classify", "tide_xchg_process" };
+	"ring_classify", "tide_xchg_1lcore", "ring_1lcore", "tide_xchg_process" };
 
 #define PL_CTL_NAME "bpipe_ctl"
 /* How long the primary waits for the worker process to attach, or to stop a round. */
@@ -251,27 +257,33 @@ pl_finish(struct pl_shared *sh, struct rte_mbuf **m, unsigned int n)
 		__atomic_fetch_add(&sh->done, n, __ATOMIC_RELEASE);
 }
 
+/* One poll of stage 2. */
+static void
+pl_poll(struct pl_run *r)
+{
+	struct rte_event ev[PL_BURST];
+	struct rte_mbuf *m[PL_BURST];
+	unsigned int n;
+
+	if (r->x != NULL) {
+		n = tide_xchg_recv_unmake_burst(r->x, m, PL_BURST);
+	} else if (r->v == PL_EVSW) {
+		n = rte_event_dequeue_burst(r->evdev, 1, ev, PL_BURST, 0);
+		for (unsigned int i = 0; i < n; i++)
+			m[i] = ev[i].mbuf;
+	} else {
+		n = rte_ring_dequeue_burst(r->ring, (void **)m, PL_BURST, NULL);
+	}
+	pl_finish(r->sh, m, n);
+}
+
 static int
 pl_stage2(void *arg)
 {
 	struct pl_run *r = arg;
-	struct rte_event ev[PL_BURST];
-	struct rte_mbuf *m[PL_BURST];
 
-	while (!r->stop) {
-		unsigned int n;
-
-		if (r->x != NULL) {
-			n = tide_xchg_recv_unmake_burst(r->x, m, PL_BURST);
-		} else if (r->v == PL_EVSW) {
-			n = rte_event_dequeue_burst(r->evdev, 1, ev, PL_BURST, 0);
-			for (unsigned int i = 0; i < n; i++)
-				m[i] = ev[i].mbuf;
-		} else {
-			n = rte_ring_dequeue_burst(r->ring, (void **)m, PL_BURST, NULL);
-		}
-		pl_finish(r->sh, m, n);
-	}
+	while (!r->stop)
+		pl_poll(r);
 	return 0;
 }
 
@@ -373,6 +385,7 @@ static double
 pl_measure(struct pl_run *r, unsigned int ms)
 {
 	unsigned int worker = rte_get_next_lcore(-1, 1, 0);
+	bool one = r->v == PL_TIDE_1LC || r->v == PL_RING_1LC;
 	uint64_t t0, t1, done0;
 
 	r->stop = false;
@@ -382,7 +395,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 		__atomic_store_n(&r->sh->run, PL_RUN_RECV, __ATOMIC_RELEASE);
 		if (!pl_proc_wait(r, PL_STATE_RECV))
 			return 0;
-	} else {
+	} else if (!one) {
 		rte_eal_remote_launch(pl_stage2, r, worker);
 	}
 	t0 = bench_now_ns();
@@ -394,6 +407,8 @@ pl_measure(struct pl_run *r, unsigned int ms)
 				pl_stage1_evsw(r);
 			else
 				pl_stage1_ring(r);
+			if (one)
+				pl_poll(r);
 		}
 		t1 = bench_now_ns();
 	} while (t1 - t0 < (uint64_t)ms * 1000000);
@@ -403,7 +418,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 		__atomic_store_n(&r->sh->run, PL_RUN_IDLE, __ATOMIC_RELEASE);
 		if (!pl_proc_wait(r, PL_STATE_IDLE))
 			return 0;
-	} else {
+	} else if (!one) {
 		rte_eal_wait_lcore(worker);
 	}
 	/* Drain what is still in flight. */
@@ -413,7 +428,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 
 		while ((n = tide_xchg_recv_burst(r->x, m, PL_BURST, 2)) > 0)
 			tide_msg_release_burst(m, n);
-	} else if (r->v == PL_RING || r->v == PL_RING_CLS) {
+	} else if (r->v != PL_EVSW) {
 		struct rte_mbuf *m[PL_BURST];
 		unsigned int n;
 
@@ -495,7 +510,7 @@ pl_run(const struct bench_opts *o)
 			r.v = (k + round) % PL_NB;
 			if (r.v == PL_TIDE_PROC && !proc)
 				continue;
-			r.x = r.v == PL_TIDE || r.v == PL_TIDE_PROC ? r.xs[0] :
+			r.x = r.v == PL_TIDE || r.v == PL_TIDE_1LC || r.v == PL_TIDE_PROC ? r.xs[0] :
 				r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
 		}
@@ -512,6 +527,7 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_RING);
 	pl_emit_ratio(mpps, rounds, PL_RING_CLS, PL_RING);
 	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING_CLS);
+	pl_emit_ratio(mpps, rounds, PL_TIDE_1LC, PL_RING_1LC);
 	if (proc)
 		pl_emit_ratio(mpps, rounds, PL_TIDE_PROC, PL_TIDE);
 	ret = 0;
