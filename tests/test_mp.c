@@ -25,6 +25,7 @@
 #include <rte_bus_vdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_memzone.h>
 
 #include "test_common.h"
 #include "test_fold.h"
@@ -99,6 +100,27 @@ json_value(const char *text, const char *key)
 }
 
 /* ---- a secondary sees the pool; so do the stock tools ---- */
+
+/*
+ * Pages the application frees before it makes any pool are synced with the secondaries
+ * before the first block is reserved: the primary watches its frees from rte_eal_init()
+ * on. (Runs first: no pool of this process exists yet.)
+ */
+static void
+test_pages_freed_before_any_pool_are_synced_before_the_first_block(void)
+{
+	const struct rte_memzone *mz = rte_memzone_reserve("tmp_early", 8 * MB, SOCKET_ID_ANY, 0);
+	struct tide_mp_stats before, after;
+	struct rte_mempool *mp;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	CU_ASSERT_EQUAL_FATAL(rte_memzone_free(mz), 0); /* its pages go back */
+	CU_ASSERT_EQUAL_FATAL(tide_mp_stats_get(&before), 0);
+	mp = shared_pool("tmp_early", 64, 50, 0);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	CU_ASSERT(after.resyncs > before.resyncs);
+	tide_pool_free(mp);
+}
 
 static void
 test_a_secondary_sees_an_elastic_pool(void)
@@ -663,6 +685,7 @@ register_tests(void)
 	if (staged_plugin == NULL || getenv("TIDE_MP_HELPER") == NULL ||
 			getenv("TIDE_MP_REFUSED") == NULL)
 		return -1;
+	CU_ADD_TEST(s, test_pages_freed_before_any_pool_are_synced_before_the_first_block);
 	CU_ADD_TEST(s, test_a_secondary_sees_an_elastic_pool);
 	CU_ADD_TEST(s, test_both_processes_churn_while_the_pool_grows_and_reaps);
 	CU_ADD_TEST(s, test_a_secondary_gets_growth_from_the_primary);

@@ -2,9 +2,9 @@
 
 /*
  * Exchanges (lib/msg/msg_xchg.c and the inline send and receive of tide_msg.h) under EAL:
- * FIFO and priority order, full levels and the exact room each takes, the RX and TX stage forms, order with 2 lcores and
- * non-EAL threads, many senders and receivers taking turns on tiny levels, the blocking
- * receive, and every error the calls document.
+ * FIFO and priority order, full levels and the exact room each takes, the RX and TX stage
+ * forms, order with 2 lcores and non-EAL threads, many senders and receivers taking turns
+ * on tiny levels, the blocking receive, and every error the calls document.
  */
 
 #define _GNU_SOURCE /* gettid */

@@ -196,7 +196,9 @@ pool_ctl_start(void)
 	if (ret != 0)
 		return ret > 0 ? ret : -ret;
 	ctl_running = true;
-	/* Without them the pools work; secondaries may keep pages the primary freed (logged). */
+	/* Done in rte_eal_init() already, unless this library came after it (dlopen). Without
+	 * it the pools work; secondaries may keep pages the primary freed (logged).
+	 */
 	pool_memsync_init();
 	/* Without it the pools work; only the deadlock it breaks would stay. */
 	unstick_running = rte_eal_process_type() == RTE_PROC_PRIMARY &&

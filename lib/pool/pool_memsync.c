@@ -14,12 +14,13 @@
  * the old one: zeros where the primary and the others see mbufs. A worker then crashes on
  * the first packet there; dpdk-pdump's own pool, placed there, breaks the primary.
  *
- * So the primary counts every page it frees (a memory event callback), and before it
- * reserves a block, and after it reaps, it sends DPDK's sync request to every secondary
- * once more, until one round is answered by all of them, each having synced: the page is
- * free then, so every secondary unmaps what it still had. Until such a round completes,
- * no block is reserved (growth fails with EAGAIN and is tried again), as DPDK itself adds
- * no memory while a secondary does not answer.
+ * So the primary counts every page it frees (a memory event callback, registered during
+ * rte_eal_init() by pool_mp.c's hook: frees made before any pool exists count too), and
+ * before it reserves a block, and after it reaps, it sends DPDK's sync request to every
+ * secondary once more, until one round is answered by all of them, each having synced:
+ * the page is free then, so every secondary unmaps what it still had. Until such a round
+ * completes, no block is reserved (growth fails with EAGAIN and is tried again), as DPDK
+ * itself adds no memory while a secondary does not answer.
  *
  * The request is DPDK's own (lib/eal/common/malloc_mp.h: the same from 18.05 to 24.11):
  * only its type and id are read by a secondary, which answers with the same header.

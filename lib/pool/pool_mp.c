@@ -392,6 +392,8 @@ mp_scan(void *arg __rte_unused)
 			POOL_LOG(ERR, "cannot register the IPC actions: secondaries will not "
 				"be served: %s", rte_strerror(rte_errno));
 		__atomic_store_n(&mp.primary_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
+		/* From now on, before any pool: a page the application frees counts too. */
+		pool_memsync_init();
 	} else {
 		mp_attach();
 	}
