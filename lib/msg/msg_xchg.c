@@ -305,8 +305,8 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++) {
 			tail[l] = x->ring.prod.tail[l];
-			sent[l] = cnt[l] ? tide_xchg_pvt_fill_chunk(x, by[l], cnt[l], (uint8_t)l,
-				tail[l]) : 0;
+			sent[l] = cnt[l] ? tide_xchg_pvt_put_chunk(x, by[l], cnt[l], (uint8_t)l,
+				false, tail[l]) : 0;
 			nb_sent += sent[l];
 		}
 		for (unsigned int l = 0; l < x->nb_prio; l++)

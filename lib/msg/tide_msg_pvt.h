@@ -92,14 +92,15 @@ void tide_xchg_pvt_wake(struct tide_xchg *x);
 #define TIDE_XCHG_PVT_SEND_CHUNK 64
 
 /**
- * @internal Write up to n (<= TIDE_XCHG_PVT_SEND_CHUNK) messages of one priority level into
- * its slots from @p tail (its prod.tail) on, unpublished (the caller holds the senders'
- * turn). Once published a message belongs to whoever receives it, so it is marked in
- * transit before; those that do not fit get their owner back. Returns how many fit.
+ * @internal Put up to n (<= TIDE_XCHG_PVT_SEND_CHUNK) messages of one priority level into
+ * its slots (the caller holds the senders' turn): published at once, or, with @p publish
+ * false, from @p tail (its prod.tail) on and left for tide_xring_pvt_publish(). Once
+ * published a message belongs to whoever receives it, so it is marked in transit before;
+ * those that do not fit get their owner back. Returns how many went.
  */
-static inline unsigned int
-tide_xchg_pvt_fill_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl,
-	uint32_t tail)
+static __rte_always_inline unsigned int
+tide_xchg_pvt_put_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl,
+	bool publish, uint32_t tail)
 {
 	uint16_t owner[TIDE_XCHG_PVT_SEND_CHUNK];
 	unsigned int sent;
@@ -108,7 +109,8 @@ tide_xchg_pvt_fill_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int 
 		owner[i] = tide_msg_pvt_hdr(m[i])->owner;
 		tide_msg_pvt_hdr(m[i])->owner = TIDE_STAGE_NONE;
 	}
-	sent = tide_xring_pvt_fill(&x->ring, lvl, tail, (void * const *)m, n);
+	sent = publish ? tide_xring_pvt_put(&x->ring, lvl, (void * const *)m, n) :
+		tide_xring_pvt_fill(&x->ring, lvl, tail, (void * const *)m, n);
 	for (unsigned int i = sent; i < n; i++)
 		tide_msg_pvt_hdr(m[i])->owner = owner[i];
 	return sent;
@@ -121,12 +123,7 @@ tide_xchg_pvt_fill_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int 
 static inline unsigned int
 tide_xchg_pvt_send_chunk(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, uint8_t lvl)
 {
-	uint32_t tail = x->ring.prod.tail[lvl];
-	unsigned int sent = tide_xchg_pvt_fill_chunk(x, m, n, lvl, tail);
-
-	if (sent != 0)
-		tide_xring_pvt_publish(&x->ring, lvl, tail + sent);
-	return sent;
+	return tide_xchg_pvt_put_chunk(x, m, n, lvl, true, 0);
 }
 
 /** @internal Count n messages offered to level lvl, sent of which went. */
@@ -264,20 +261,16 @@ static __rte_always_inline unsigned int
 tide_xchg_pvt_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
 	uint16_t stage)
 {
-	uint32_t ready;
 	unsigned int got;
 
 	if (unlikely(x->nb_prio != 1))
 		return tide_xchg_pvt_take_prio(x, m, n, unmake, stage);
-	ready = tide_xring_pvt_ready(&x->ring, 0);
-	if (ready == 0 || n == 0)
+	if (tide_xring_pvt_ready(&x->ring, 0) == 0 || n == 0)
 		return 0; /* an empty poll writes nothing */
 	tide_xring_pvt_turn_take(&x->ring.receivers);
-	/* Others may have taken some while this one waited for the turn. */
-	if (!x->ring.receivers.single)
-		ready = tide_xring_pvt_ready(&x->ring, 0);
-	got = tide_xchg_pvt_take_level(x, tide_xchg_pvt_stats(x), 0, ready, m, n, unmake,
-		stage);
+	/* Again: others may have taken some while this one waited for the turn. */
+	got = tide_xchg_pvt_take_level(x, tide_xchg_pvt_stats(x), 0,
+		tide_xring_pvt_ready(&x->ring, 0), m, n, unmake, stage);
 	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }

@@ -109,6 +109,49 @@ tide_xring_pvt_turn_give(struct tide_xring_turn *t)
 		__atomic_store_n(&t->held, 0, __ATOMIC_RELEASE);
 }
 
+/** @internal Whether level @p l, filled up to @p tail, may be short of room for @p n: by
+ *  what the senders last saw of the receivers' tails (0..capacity: no put goes past
+ *  cons_seen + capacity, and cons_seen only follows cons.tail forward, mod 2^32). */
+static __rte_always_inline bool
+tide_xring_pvt_short(const struct tide_xring *r, unsigned int l, uint32_t tail, uint32_t n)
+{
+	return tide_xring_pvt_capacity(r) + r->senders.cons_seen[l] - tail < n;
+}
+
+/** @internal How many of @p n fit on level @p l from @p tail on, from a fresh look at the
+ *  receivers' tail (kept in cons_seen). */
+static __rte_always_inline uint32_t
+tide_xring_pvt_renew(struct tide_xring *r, unsigned int l, uint32_t tail, uint32_t n)
+{
+	uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
+
+	r->senders.cons_seen[l] = seen;
+	return RTE_MIN(tide_xring_pvt_capacity(r) + seen - tail, n);
+}
+
+/** @internal Copy @p k pointers into level @p l's slots from position @p tail on. */
+static __rte_always_inline void
+tide_xring_pvt_copy_in(struct tide_xring *r, unsigned int l, uint32_t tail, void *const *obj,
+	uint32_t k)
+{
+	void **slot = tide_xring_pvt_slot(r, l, tail);
+	uint32_t first = RTE_MIN(k, r->mask + 1 - (tail & r->mask)), i;
+
+	/* Up to the level's end, then on from its start: two plain loops, scalar (a
+	 * vectorised copy's checks and tail cost more than they save on the few messages a
+	 * level gets from a priority burst).
+	 */
+	for (i = 0; i < first; i++) {
+		__asm__ volatile("" : : "r"(obj[i]));
+		slot[i] = obj[i];
+	}
+	if (unlikely(k > first)) {
+		slot = tide_xring_pvt_slot(r, l, 0);
+		for (; i < k; i++)
+			slot[i - first] = obj[i];
+	}
+}
+
 /**
  * @internal Write up to @p n pointers into level @p l's free slots from @p tail (the
  * level's prod.tail) on, in order, without publishing them (the caller holds the senders'
@@ -119,36 +162,39 @@ static __rte_always_inline unsigned int
 tide_xring_pvt_fill(struct tide_xring *r, unsigned int l, uint32_t tail, void *const *obj,
 	unsigned int n)
 {
-	uint32_t k = n, i, first;
-	void **slot;
-	/* 0..capacity: no put goes past cons_seen + capacity, and cons_seen only follows
-	 * cons.tail forward (mod 2^32).
-	 */
-	uint32_t room = tide_xring_pvt_capacity(r) + r->senders.cons_seen[l] - tail;
+	uint32_t k = n;
 
-	if (room < n) {
-		uint32_t seen = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
+	if (tide_xring_pvt_short(r, l, tail, n))
+		k = tide_xring_pvt_renew(r, l, tail, n);
+	tide_xring_pvt_copy_in(r, l, tail, obj, k);
+	return k;
+}
 
-		r->senders.cons_seen[l] = seen;
-		k = RTE_MIN(tide_xring_pvt_capacity(r) + seen - tail, n);
+/** @internal Level @p l's messages up to @p tail are there for receivers (the caller holds
+ *  the senders' turn and filled them). */
+static __rte_always_inline void
+tide_xring_pvt_publish(struct tide_xring *r, unsigned int l, uint32_t tail)
+{
+	__atomic_store_n(&r->prod.tail[l], tail, __ATOMIC_RELEASE);
+}
+
+/**
+ * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
+ * turn); returns how many went (fewer when the level is short of room). Receivers see them
+ * at once.
+ */
+static __rte_always_inline unsigned int
+tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
+{
+	uint32_t tail = r->prod.tail[l], k = n;
+
+	if (tide_xring_pvt_short(r, l, tail, n)) {
+		k = tide_xring_pvt_renew(r, l, tail, n);
 		if (k == 0)
-			return 0;
+			return 0; /* full: the line the receivers poll stays clean */
 	}
-	/* Up to the level's end, then on from its start: two plain loops, scalar (a
-	 * vectorised copy's checks and tail cost more than they save on the few messages a
-	 * level gets from a priority burst).
-	 */
-	slot = tide_xring_pvt_slot(r, l, tail);
-	first = RTE_MIN(k, r->mask + 1 - (tail & r->mask));
-	for (i = 0; i < first; i++) {
-		__asm__ volatile("" : : "r"(obj[i]));
-		slot[i] = obj[i];
-	}
-	if (unlikely(k > first)) {
-		slot = tide_xring_pvt_slot(r, l, 0);
-		for (; i < k; i++)
-			slot[i - first] = obj[i];
-	}
+	tide_xring_pvt_copy_in(r, l, tail, obj, k);
+	tide_xring_pvt_publish(r, l, tail + k);
 	return k;
 }
 
@@ -164,8 +210,7 @@ tide_xring_pvt_fits(struct tide_xring *r, unsigned int levels, uint32_t k)
 	for (bool renewed = false;; renewed = true) {
 		unsigned int l = 0;
 
-		while (l < levels && tide_xring_pvt_capacity(r) + r->senders.cons_seen[l] -
-				r->prod.tail[l] >= k)
+		while (l < levels && !tide_xring_pvt_short(r, l, r->prod.tail[l], k))
 			l++;
 		if (l == levels)
 			return true;
@@ -175,30 +220,6 @@ tide_xring_pvt_fits(struct tide_xring *r, unsigned int levels, uint32_t k)
 			r->senders.cons_seen[l] = __atomic_load_n(&r->cons.tail[l],
 				__ATOMIC_ACQUIRE);
 	}
-}
-
-/** @internal Level @p l's messages up to @p tail are there for receivers (the caller holds
- *  the senders' turn and filled them). */
-static __rte_always_inline void
-tide_xring_pvt_publish(struct tide_xring *r, unsigned int l, uint32_t tail)
-{
-	__atomic_store_n(&r->prod.tail[l], tail, __ATOMIC_RELEASE);
-}
-
-/**
- * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
- * turn); returns how many went (fewer when the level is short of room). Receivers see them
- * at once; a full level leaves the line the receivers poll clean.
- */
-static __rte_always_inline unsigned int
-tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
-{
-	uint32_t tail = r->prod.tail[l];
-	unsigned int k = tide_xring_pvt_fill(r, l, tail, obj, n);
-
-	if (k != 0)
-		tide_xring_pvt_publish(r, l, tail + k);
-	return k;
 }
 
 /** @internal Messages waiting on level @p l, as a receiver sees them. */
