@@ -510,8 +510,8 @@ pl_run(const struct bench_opts *o)
 			r.v = (k + round) % PL_NB;
 			if (r.v == PL_TIDE_PROC && !proc)
 				continue;
-			r.x = r.v == PL_TIDE || r.v == PL_TIDE_1LC || r.v == PL_TIDE_PROC ? r.xs[0] :
-				r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
+			r.x = r.v == PL_TIDE || r.v == PL_TIDE_1LC || r.v == PL_TIDE_PROC ?
+				r.xs[0] : r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
 		}
 	for (unsigned int i = 0; i < PL_NB; i++) {
