@@ -224,6 +224,23 @@ tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 }
 
 /*
+ * Publish what each level of a chunk got (sent[l] of the cnt[l] offered, in its slots from
+ * tail[l] on), every level's tail together, then count them (the caller holds the senders'
+ * turn).
+ */
+static __rte_always_inline void
+xchg_publish(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, const uint32_t *tail,
+	const unsigned int *cnt, const unsigned int *sent)
+{
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		if (sent[l] != 0)
+			tide_xring_pvt_publish(&x->ring, l, tail[l] + sent[l]);
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		if (cnt[l] != 0)
+			tide_xchg_pvt_count_sent(x, st, (uint8_t)l, cnt[l], sent[l]);
+}
+
+/*
  * Send k (<= TIDE_XCHG_PVT_SEND_CHUNK) messages that every level has room for (the caller
  * holds the senders' turn and made sure): one pass puts each in its level's next slot, then
  * every level's tail is published, together. How many each level got so far is a byte of
@@ -239,6 +256,7 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
 	const uint32_t mask = r->mask, shift = r->shift;
 	const uint8_t top = (uint8_t)(x->nb_prio - 1);
 	uint32_t tail[TIDE_XCHG_MAX_PRIO];
+	unsigned int n[TIDE_XCHG_MAX_PRIO];
 	uint64_t got = 0; /* byte l: messages level l got */
 
 	RTE_BUILD_BUG_ON(TIDE_XCHG_MAX_PRIO > 8 || TIDE_XCHG_PVT_SEND_CHUNK > UINT8_MAX);
@@ -254,14 +272,8 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
 		slots[((size_t)l << shift) + (pos & mask)] = m[i];
 	}
 	for (unsigned int l = 0; l < x->nb_prio; l++)
-		if (((got >> (8 * l)) & 0xff) != 0)
-			tide_xring_pvt_publish(r, l, tail[l] + (uint32_t)((got >> (8 * l)) & 0xff));
-	for (unsigned int l = 0; l < x->nb_prio; l++) {
-		unsigned int n = (got >> (8 * l)) & 0xff;
-
-		if (n != 0)
-			tide_xchg_pvt_count_sent(x, st, (uint8_t)l, n, n);
-	}
+		n[l] = (got >> (8 * l)) & 0xff;
+	xchg_publish(x, st, tail, n, n);
 }
 
 /*
@@ -309,15 +321,10 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
 				false, tail[l]) : 0;
 			nb_sent += sent[l];
 		}
+		xchg_publish(x, st, tail, cnt, sent);
 		for (unsigned int l = 0; l < x->nb_prio; l++)
-			if (sent[l] != 0)
-				tide_xring_pvt_publish(&x->ring, l, tail[l] + sent[l]);
-		for (unsigned int l = 0; l < x->nb_prio; l++) {
-			if (cnt[l] != 0)
-				tide_xchg_pvt_count_sent(x, st, (uint8_t)l, cnt[l], sent[l]);
 			for (unsigned int j = 0; j < sent[l]; j++)
 				m[out++] = by[l][j];
-		}
 		if (nb_sent == k)
 			continue;
 		for (unsigned int i = 0; i < k; i++)
