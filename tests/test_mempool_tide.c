@@ -459,6 +459,94 @@ test_dequeue_takes_from_oldest_block(void)
 	rte_mempool_free(mp);
 }
 
+struct take {
+	struct rte_mempool *mp;
+	void **objs;
+	unsigned int n;
+	int ret;
+};
+
+static void *
+take_thread(void *arg)
+{
+	struct take *t = arg;
+
+	t->ret = rte_mempool_get_bulk(t->mp, t->objs, t->n);
+	return NULL;
+}
+
+/* Take n objects from a thread of its own: not the thread that put last. */
+static int
+take_elsewhere(struct rte_mempool *mp, void **objs, unsigned int n)
+{
+	struct take t = { .mp = mp, .objs = objs, .n = n, .ret = -1 };
+	pthread_t th;
+
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, take_thread, &t), 0);
+	pthread_join(th, NULL);
+	return t.ret;
+}
+
+#define ENDS_RUN 64 /* a take this big from another thread comes from the oldest end */
+
+/*
+ * A block's free list is a ring: the thread that put last takes back what it has just put
+ * (newest first, as a stack), another thread takes the objects freed longest ago (as a
+ * queue), and so does every take of fewer than ENDS_RUN objects from the newest end. Laps
+ * of queue takes and puts wrap around the ring: every take must match a model of it.
+ */
+static void
+test_the_putter_takes_its_newest_others_the_oldest(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_ends", 0);
+	unsigned int total, head = 0, len, i, lap;
+	void **all, **model, *got[ENDS_RUN];
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	total = stats(mp).nb_objs;
+	all = calloc(total, sizeof(void *));
+	model = calloc(total, sizeof(void *));
+	CU_ASSERT_FATAL(all != NULL && model != NULL);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, all, total), 0);
+	/* Everything back in a known order, by this thread: the model is that queue. */
+	for (i = 0; i < total; i += ENDS_RUN)
+		rte_mempool_put_bulk(mp, &all[i], RTE_MIN(ENDS_RUN, total - i));
+	memcpy(model, all, total * sizeof(void *));
+	len = total;
+
+	/* This thread put last: it takes its newest, in the order they were put. */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, got, ENDS_RUN), 0);
+	for (i = 0; i < ENDS_RUN; i++)
+		CU_ASSERT_PTR_EQUAL(got[i], model[len - ENDS_RUN + i]);
+	rte_mempool_put_bulk(mp, got, ENDS_RUN);
+	/* A small take from elsewhere comes from the newest end too. */
+	CU_ASSERT_EQUAL_FATAL(take_elsewhere(mp, got, 8), 0);
+	for (i = 0; i < 8; i++)
+		CU_ASSERT_PTR_EQUAL(got[i], model[len - 8 + i]);
+	rte_mempool_put_bulk(mp, got, 8);
+
+	/* Two laps: another thread takes the oldest, this one puts them back at the end. */
+	for (lap = 0; lap < 2 * total / ENDS_RUN + 1; lap++) {
+		CU_ASSERT_EQUAL_FATAL(take_elsewhere(mp, got, ENDS_RUN), 0);
+		for (i = 0; i < ENDS_RUN; i++) {
+			CU_ASSERT_PTR_EQUAL(got[i], model[(head + i) % total]);
+			/* Put back where the model's newest end is: the slots just taken. */
+			model[(head + i) % total] = got[i];
+		}
+		head = (head + ENDS_RUN) % total;
+		rte_mempool_put_bulk(mp, got, ENDS_RUN);
+		if (CU_get_number_of_failures() > 0)
+			break;
+	}
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	CU_ASSERT_EQUAL(stats(mp).nb_double, 0);
+	CU_ASSERT_EQUAL(stats(mp).nb_foreign, 0);
+	rte_mempool_audit(mp);
+	free(model);
+	free(all);
+	rte_mempool_free(mp);
+}
+
 static void
 test_bulk_sizes_all_or_nothing(void)
 {
@@ -1008,6 +1096,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
 	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);
 	CU_ADD_TEST(s, test_dequeue_takes_from_oldest_block);
+	CU_ADD_TEST(s, test_the_putter_takes_its_newest_others_the_oldest);
 	CU_ADD_TEST(s, test_bulk_sizes_all_or_nothing);
 	CU_ADD_TEST(s, test_foreign_and_double_enqueue_are_dropped);
 	CU_ADD_TEST(s, test_cached_objects_keep_block_busy);
