@@ -4,12 +4,12 @@
  * tide: a mempool driver whose memory comes in blocks that can be added and removed.
  *
  * Every block starts with a small header and a ring of free object pointers (taken from
- * either end: see blk_slot()), both carved from the block's own memory, so a block costs no heap allocation
- * and its hugepages go back whole when it is removed. The pool keeps two arrays of block
- * pointers: one sorted by address, searched to find the block of an enqueued object, and
- * one in age order, walked by dequeue from the oldest block that still has free objects
- * (a hint remembers where that is). One spinlock guards them; the critical sections are a
- * copy of pointers and a few compares, like the stack driver's.
+ * either end: see blk_slot()), both carved from the block's own memory, so a block costs
+ * no heap allocation and its hugepages go back whole when it is removed. The pool keeps two
+ * arrays of block pointers: one sorted by address, searched to find the block of an
+ * enqueued object, and one in age order, walked by dequeue from the oldest block that
+ * still has free objects (a hint remembers where that is). One spinlock guards them; the
+ * critical sections are a copy of pointers and a few compares, like the stack driver's.
  *
  * Blocks arrive three ways. The stock path (rte_mempool_populate_*) hands the populate op a
  * chunk, which becomes a block of its own; the chunks of one of populate_default's
@@ -797,7 +797,8 @@ tide_foreign(const struct rte_mempool *mp)
 	if (__atomic_fetch_add(&logged, 1, __ATOMIC_RELAXED) == 0)
 		TMP_LOG(CRIT, "%s: the tide ops were called on a pool of another driver (ops "
 			"index %u): this process has other mempool drivers than the process that "
-			"created the pool; run the same DPDK build with the same drivers (-d)", mp->name, (unsigned int)mp->ops_index);
+			"created the pool; run the same DPDK build with the same drivers (-d)",
+			mp->name, (unsigned int)mp->ops_index);
 	return -EPROTO;
 }
 
