@@ -403,8 +403,9 @@ ptr_copy(void **dst, void * const *src, unsigned int k)
  * core lines the freeing core has just written, each a transfer between the cores, in an
  * order the prefetcher cannot run ahead of; the oldest end hands it lines written a lap
  * ago, in address order. tide-bench mempool, cache 256, where a line's round trip between
- * the cores costs ~450 ns, 3 runs each, as a stack then so: pipe bulk 8 0.94/0.91/0.91 ->
- * 1.01/0.99/1.02 of ring_mp_mc, keep512 bulk 8 0.83/0.81/0.83 -> 0.94/0.93/0.94.
+ * the cores costs ~450 ns, two runs each, as a stack then so: pipe bulk 8 0.87/0.90 ->
+ * 0.97/0.97 of ring_mp_mc, keep512 bulk 8 0.82/0.85 -> 0.97/0.97. Where the two lcores
+ * behave as threads of one core (~60 ns) it changes nothing: 0.86 both ways.
  */
 static inline uint32_t
 ring_slot(uint32_t cap, uint32_t head, uint32_t off)
