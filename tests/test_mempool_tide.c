@@ -487,13 +487,13 @@ take_elsewhere(struct rte_mempool *mp, void **objs, unsigned int n)
 	return t.ret;
 }
 
-#define ENDS_RUN 64 /* a take this big from another thread comes from the oldest end */
+#define ENDS_RUN 64
 
 /*
  * A block's free list is a ring: the thread that put last takes back what it has just put
  * (newest first, as a stack), another thread takes the objects freed longest ago (as a
- * queue), and so does every take of fewer than ENDS_RUN objects from the newest end. Laps
- * of queue takes and puts wrap around the ring: every take must match a model of it.
+ * queue). Laps of queue takes and puts wrap around the ring: every take must match a model
+ * of it.
  */
 static void
 test_the_putter_takes_its_newest_others_the_oldest(void)
@@ -519,22 +519,22 @@ test_the_putter_takes_its_newest_others_the_oldest(void)
 	for (i = 0; i < ENDS_RUN; i++)
 		CU_ASSERT_PTR_EQUAL(got[i], model[len - ENDS_RUN + i]);
 	rte_mempool_put_bulk(mp, got, ENDS_RUN);
-	/* A small take from elsewhere comes from the newest end too. */
-	CU_ASSERT_EQUAL_FATAL(take_elsewhere(mp, got, 8), 0);
-	for (i = 0; i < 8; i++)
-		CU_ASSERT_PTR_EQUAL(got[i], model[len - 8 + i]);
-	rte_mempool_put_bulk(mp, got, 8);
 
-	/* Two laps: another thread takes the oldest, this one puts them back at the end. */
-	for (lap = 0; lap < 2 * total / ENDS_RUN + 1; lap++) {
-		CU_ASSERT_EQUAL_FATAL(take_elsewhere(mp, got, ENDS_RUN), 0);
-		for (i = 0; i < ENDS_RUN; i++) {
+	/*
+	 * Two laps: another thread takes the oldest, this one puts them back at the end. Sizes
+	 * 1 to ENDS_RUN, so that copies cross the ring's end at many offsets.
+	 */
+	for (lap = 0; lap < 2 * total / (ENDS_RUN / 2) + 1; lap++) {
+		unsigned int n = 1 + lap % ENDS_RUN;
+
+		CU_ASSERT_EQUAL_FATAL(take_elsewhere(mp, got, n), 0);
+		for (i = 0; i < n; i++) {
 			CU_ASSERT_PTR_EQUAL(got[i], model[(head + i) % total]);
 			/* Put back where the model's newest end is: the slots just taken. */
 			model[(head + i) % total] = got[i];
 		}
-		head = (head + ENDS_RUN) % total;
-		rte_mempool_put_bulk(mp, got, ENDS_RUN);
+		head = (head + n) % total;
+		rte_mempool_put_bulk(mp, got, n);
 		if (CU_get_number_of_failures() > 0)
 			break;
 	}

@@ -59,8 +59,6 @@
 RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
 
 #define TMP_MIN_SLOTS 16
-/* Takes of fewer objects come from the newest end whoever put last (see blk_slot()). */
-#define TP_FIFO_MIN 64
 
 /* Header at the start of every block's memory. */
 struct tblk {
@@ -397,15 +395,14 @@ ptr_copy(void **dst, void * const *src, unsigned int k)
  * A block's free list is a ring of cap slots, from head (the oldest freed object) to the
  * newest, which puts append to. A take comes from the newest end, as from a stack, when
  * the taking thread is the one that put last (the lines it has just written, still in its
- * own cache) or takes fewer than TP_FIFO_MIN objects (a line or a few, which move between
- * cores with the lock's own line anyway); otherwise from the oldest end, as from a queue.
- * Between two cores, one freeing and the other allocating, a stack hands the allocating
- * core lines the freeing core has just written, each a transfer between the cores, in an
+ * own cache); otherwise from the oldest end, as from a queue. Between two cores, one
+ * freeing and the other allocating, a stack hands the allocating core the lines the
+ * freeing core is writing, each a transfer between the cores while both want it, in an
  * order the prefetcher cannot run ahead of; the oldest end hands it lines written a lap
- * ago, in address order. tide-bench mempool, cache 256, where a line's round trip between
- * the cores costs ~450 ns, two runs each, as a stack then so: pipe bulk 8 0.87/0.90 ->
- * 0.97/0.97 of ring_mp_mc, keep512 bulk 8 0.82/0.85 -> 0.97/0.97. Where the two lcores
- * behave as threads of one core (~60 ns) it changes nothing: 0.86 both ways.
+ * ago, in address order. tide-bench mempool, where a line's round trip between the cores
+ * costs ~400 ns, worst row of every full run, as a stack then so: cache 256 against
+ * ring_mp_mc 0.82-0.87 -> 0.95-0.97, no cache against stack 1.07-1.36 -> 1.07-1.15.
+ * Where the two lcores behave as threads of one core (~60 ns) it changes nothing.
  */
 static inline uint32_t
 ring_slot(uint32_t cap, uint32_t head, uint32_t off)
@@ -877,7 +874,7 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 
 		/* Counters first, while this core surely holds their line; then the copy. */
 		tp->cur_free = left;
-		if (n < TP_FIFO_MIN || tp->last_put == tp_me())
+		if (tp->last_put == tp_me())
 			from = ring_slot(tp->cur_cap, from, left);
 		else
 			tp->cur_head = ring_slot(tp->cur_cap, from, n);
