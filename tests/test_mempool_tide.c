@@ -487,7 +487,7 @@ take_elsewhere(struct rte_mempool *mp, void **objs, unsigned int n)
 	return t.ret;
 }
 
-#define ENDS_RUN 64
+#define ENDS_RUN 64u
 
 /*
  * A block's free list is a ring: the thread that put last takes back what it has just put

@@ -75,6 +75,7 @@ enum donor_fault {
 	DF_COUNT
 };
 
+#ifdef TIDE_FAULT_INJECTION
 static const char *const donor_fault_names[DF_COUNT] = {
 	[DF_DIE_START] = "die-start", [DF_DIE_HELLO] = "die-hello",
 	[DF_DIE_ALLOC] = "die-alloc", [DF_DIE_OFFER] = "die-offer",
@@ -85,6 +86,7 @@ static const char *const donor_fault_names[DF_COUNT] = {
 	[DF_MSG_GARBAGE] = "msg-garbage", [DF_NO_LOCK] = "no-lock",
 	[DF_DIE_ADOPT] = "die-adopt",
 };
+#endif
 
 static enum donor_fault donor_fault;
 
