@@ -598,6 +598,48 @@ test_foreign_and_double_enqueue_are_dropped(void)
 	rte_mempool_free(mp);
 }
 
+/*
+ * A pointer into a block's header or free ring is no object: counted as foreign, never
+ * listed (its next holder would write over the ring), alone or after a real object in
+ * the same bulk, while the block is the one dequeue serves and one of its objects is out.
+ */
+static void
+test_pointers_into_a_block_header_are_foreign(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_hdrptr", 0);
+	struct tide_mempool_block_info bi;
+	void *bad[2], *held, *pair[2], **objs;
+	unsigned int total, i;
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	total = bi.nb_objs;
+	bad[0] = RTE_PTR_ADD(bi.addr, sizeof(void *));            /* the header */
+	bad[1] = RTE_PTR_ADD(bi.addr, RTE_CACHE_LINE_SIZE + 8);   /* free[1] */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &held), 0);
+	for (i = 0; i < 2; i++) {
+		rte_mempool_ops_enqueue_bulk(mp, &bad[i], 1);
+		CU_ASSERT_EQUAL(stats(mp).nb_foreign, i + 1);
+		CU_ASSERT_EQUAL(stats(mp).nb_free, total - 1);
+	}
+	pair[0] = held;
+	pair[1] = bad[0];
+	rte_mempool_ops_enqueue_bulk(mp, pair, 2);
+	CU_ASSERT_EQUAL(stats(mp).nb_foreign, 3);
+	CU_ASSERT_EQUAL(stats(mp).nb_double, 0);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+
+	objs = calloc(total, sizeof(*objs));
+	CU_ASSERT_FATAL(objs != NULL);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, total), 0);
+	for (i = 0; i < total; i++)
+		CU_ASSERT(objs[i] != bad[0] && objs[i] != bad[1]);
+	rte_mempool_put_bulk(mp, objs, total);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	free(objs);
+	rte_mempool_free(mp);
+}
+
 static void
 test_cached_objects_keep_block_busy(void)
 {
@@ -1099,6 +1141,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_putter_takes_its_newest_others_the_oldest);
 	CU_ADD_TEST(s, test_bulk_sizes_all_or_nothing);
 	CU_ADD_TEST(s, test_foreign_and_double_enqueue_are_dropped);
+	CU_ADD_TEST(s, test_pointers_into_a_block_header_are_foreign);
 	CU_ADD_TEST(s, test_cached_objects_keep_block_busy);
 	CU_ADD_TEST(s, test_a_waiter_whose_holder_is_preempted_yields);
 	CU_ADD_TEST(s, test_bad_arguments_are_refused);

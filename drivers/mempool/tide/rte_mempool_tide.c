@@ -64,6 +64,7 @@ RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
 struct tblk {
 	uintptr_t lo;     /* first byte of the block (this header) */
 	uintptr_t hi;     /* one past its last byte */
+	uintptr_t objs_lo; /* first byte past the header and free[]: where objects start */
 	uint64_t id;      /* order of addition, from 1 */
 	uint32_t cap;     /* slots in free[] */
 	uint32_t nb_objs; /* objects populated into it; under the lock */
@@ -331,6 +332,7 @@ blk_init(void *addr, size_t len, uint32_t cap)
 	b->lo = (uintptr_t)addr;
 	b->hi = (uintptr_t)addr + len;
 	b->cap = cap;
+	b->objs_lo = b->lo + blk_meta_size(cap);
 	return b;
 }
 
@@ -339,6 +341,24 @@ blk_has(const struct tblk *b, uintptr_t a)
 {
 	return a - b->lo < b->hi - b->lo;
 }
+
+/* Whether a lies where b's objects are: not in its header or free[] (a foreign pointer
+ * there would be listed and handed out, and its holder would write over the ring).
+ */
+static bool
+blk_has_obj(const struct tblk *b, uintptr_t a)
+{
+	return a - b->objs_lo < b->hi - b->objs_lo;
+}
+
+/*
+ * A process can die at any instruction of a critical section (a secondary killed inside
+ * the lock) and the one that takes the lock over trusts the counters as they are (see
+ * tp_lock_take_over()): a count grows after the pointers are in the ring, and shrinks
+ * before the head moves past them. Two stores to unrelated fields may be swapped by the
+ * compiler; this keeps them in the order written. No instruction, no cost.
+ */
+#define tp_store_order() rte_compiler_barrier()
 
 /* Index in addr[] of the first block whose lo is above a; caller holds the lock. */
 static uint32_t
@@ -456,8 +476,8 @@ tp_cur_set(struct tpool *tp, struct tblk *b)
 	__atomic_store_n(&tp->cur_seq, tp->cur_seq | 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	tp->cur = b;
-	__atomic_store_n(&tp->cur_lo, b != NULL ? b->lo : 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&tp->cur_span, b != NULL ? b->hi - b->lo : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->cur_lo, b != NULL ? b->objs_lo : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&tp->cur_span, b != NULL ? b->hi - b->objs_lo : 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&tp->cur_seq, tp->cur_seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -740,7 +760,7 @@ tide_free(struct rte_mempool *mp)
 static unsigned int
 blk_run(const struct tblk *b, void * const *objs, unsigned int n)
 {
-	uintptr_t lo = b->lo, span = b->hi - b->lo;
+	uintptr_t lo = b->objs_lo, span = b->hi - b->objs_lo;
 	unsigned int k = 1;
 
 	while (k < n && (uintptr_t)objs[k] - lo < span)
@@ -762,6 +782,7 @@ tp_push(struct tpool *tp, struct tblk *b, uint32_t head, uint32_t *nb_free,
 		k = room;
 	}
 	ring_in(b->free, b->cap, blk_slot(b, head, *nb_free), objs, k);
+	tp_store_order();
 	*nb_free += k;
 }
 
@@ -791,7 +812,7 @@ tp_enqueue_rest(struct tpool *tp, void * const *objs, unsigned int n)
 
 	while (n > 0) {
 		b = tp_find(tp, (uintptr_t)objs[0]);
-		if (unlikely(b == NULL)) {
+		if (unlikely(b == NULL || !blk_has_obj(b, (uintptr_t)objs[0]))) {
 			tp->nb_foreign++;
 			k = 1;
 		} else {
@@ -851,6 +872,7 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 			k <= tp->cur_objs - tp->cur_free)) {
 		ring_in(b->free, tp->cur_cap, ring_slot(tp->cur_cap, tp->cur_head, tp->cur_free),
 			objs, k);
+		tp_store_order();
 		tp->cur_free += k;
 		objs += k;
 		n -= k;
@@ -874,6 +896,7 @@ tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 
 		/* Counters first, while this core surely holds their line; then the copy. */
 		tp->cur_free = left;
+		tp_store_order();
 		if (tp->last_put == tp_me())
 			from = ring_slot(tp->cur_cap, from, left);
 		else

@@ -85,7 +85,8 @@ struct tide_mempool_stats {
 				  *   cache refill counts even when the direct dequeue that
 				  *   follows serves the allocation, and an allocation that
 				  *   fails both counts twice */
-	uint64_t nb_foreign;  /**< enqueued pointers that no block owns: dropped */
+	uint64_t nb_foreign;  /**< enqueued pointers that no block owns, or that point into a
+			       *   block's header or free list: dropped */
 	uint64_t nb_double;   /**< enqueued into a block whose objects were all free: dropped */
 	uint64_t nb_lock_yields; /**< waits for the driver's lock that yielded the CPU (the
 				  *   holder had been preempted: more threads than cores) */
