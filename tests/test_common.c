@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #define _GNU_SOURCE /* pthread_attr_setaffinity_np */
 
-#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "test_common.h"
 #include "tide_fault.h"
+#include "tide_hugetlbfs.h"
 
 #define TEST_MAX_EAL_ARGS 64
 
@@ -126,47 +126,12 @@ test_eal_init(int argc, char **argv, const char *exe)
  * ends: they would hold their pages until the next DPDK start. (Mapped, they go away with
  * the process.)
  */
-bool
-tide_test_hugetlbfs_each(bool (*cb)(const char *dir, void *arg), void *arg)
-{
-	char line[512], dir[256];
-	FILE *mounts = fopen("/proc/mounts", "r");
-	bool done = false;
-
-	while (mounts != NULL && !done && fgets(line, sizeof(line), mounts) != NULL)
-		done = sscanf(line, "%*s %255s hugetlbfs", dir) == 1 &&
-			strstr(line, " hugetlbfs ") != NULL && cb(dir, arg);
-	if (mounts != NULL)
-		fclose(mounts);
-	return done;
-}
-
-/* Remove this primary's hugepage files from one hugetlbfs mount. */
-static bool
-test_unlink_huge_files_in(const char *dir, void *arg __rte_unused)
-{
-	size_t plen = strlen(test_prefix);
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	while (d != NULL && (e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, test_prefix, plen) == 0 &&
-				strncmp(e->d_name + plen, "map_", 4) == 0) {
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-	if (d != NULL)
-		closedir(d);
-	return false;
-}
-
 static void
 test_unlink_huge_files(void)
 {
 	if (tide_test_is_secondary() || !test_keeps_huge_files() || test_prefix[0] == '\0')
 		return;
-	tide_test_hugetlbfs_each(test_unlink_huge_files_in, NULL);
+	tide_hugetlbfs_each(tide_hugetlbfs_unlink_prefix, test_prefix);
 }
 
 static int

@@ -76,10 +76,6 @@ char *tide_test_read_file(const char *path);
  */
 long long tide_test_number_after(const char *text, const char *fmt, const char *key);
 
-/** Call @p cb with the directory of each hugetlbfs mount (/proc/mounts) until it returns
- *  true; whether one did. */
-bool tide_test_hugetlbfs_each(bool (*cb)(const char *dir, void *arg), void *arg);
-
 /** Add a suite; the helpers below register tests into it. */
 CU_pSuite tide_test_suite(const char *name);
 

@@ -31,6 +31,7 @@
 #include "test_fold.h"
 #include "test_helper_run.h"
 #include "test_pool_util.h"
+#include "tide_hugetlbfs.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
 
@@ -443,7 +444,7 @@ stuck_secondary(void)
 	int pfd[2];
 	pid_t pid;
 
-	tide_test_hugetlbfs_each(first_dir, dir);
+	tide_hugetlbfs_each(first_dir, dir);
 	if (pipe(pfd) != 0)
 		return -1;
 	pid = fork();

@@ -17,6 +17,7 @@
 #include <rte_errno.h>
 
 #include "tide_app.h"
+#include "tide_hugetlbfs.h"
 
 #define APP_MAX_EAL_ARGS 128
 
@@ -203,37 +204,6 @@ app_rm(const char *path, const struct stat *sb __rte_unused, int flag __rte_unus
 	return 0;
 }
 
-/*
- * A primary that ran without --huge-unlink (its secondaries map its hugepage files) leaves
- * the files "<prefix>map_<n>" in every hugetlbfs mount: they hold their pages until a
- * process of that prefix starts again. Remove ours.
- */
-static void
-app_unlink_huge_files(const char *prefix)
-{
-	char line[512], dir[256], type[64], path[PATH_MAX];
-	size_t plen = strlen(prefix);
-	FILE *mounts = fopen("/proc/mounts", "r");
-
-	while (mounts != NULL && fgets(line, sizeof(line), mounts) != NULL) {
-		struct dirent *e;
-		DIR *d;
-
-		if (sscanf(line, "%*s %255s %63s", dir, type) != 2 ||
-				strcmp(type, "hugetlbfs") != 0 || (d = opendir(dir)) == NULL)
-			continue;
-		while ((e = readdir(d)) != NULL)
-			if (strncmp(e->d_name, prefix, plen) == 0 &&
-					strncmp(e->d_name + plen, "map_", 4) == 0) {
-				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-				unlink(path);
-			}
-		closedir(d);
-	}
-	if (mounts != NULL)
-		fclose(mounts);
-}
-
 void
 tide_app_eal_cleanup(void)
 {
@@ -251,7 +221,7 @@ tide_app_eal_cleanup(void)
 	 */
 	if (primary && path[0] != '\0' && !app_secondary_alive(path)) {
 		if (prefix != NULL && prefix[0] != '\0')
-			app_unlink_huge_files(prefix);
+			tide_hugetlbfs_each(tide_hugetlbfs_unlink_prefix, (void *)prefix);
 		nftw(path, app_rm, 8, FTW_DEPTH | FTW_PHYS);
 	}
 }

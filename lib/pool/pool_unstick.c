@@ -41,6 +41,7 @@
 #include <rte_eal.h>
 
 #include "pool_private.h"
+#include "tide_hugetlbfs.h"
 
 #define UNSTICK_PERIOD_MS 200
 #define UNSTICK_GRACE_MS 2000
@@ -62,23 +63,31 @@ unstick_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The directories hugetlbfs is mounted on. */
-static unsigned int
-unstick_hugedirs(struct unstick_dir *d, unsigned int max)
+struct unstick_dirs {
+	struct unstick_dir d[UNSTICK_MAX_DIRS];
+	unsigned int n;
+};
+
+/* tide_hugetlbfs_each() callback: note one mount's directory; stop when full. */
+static bool
+unstick_add_hugedir(const char *dir, void *arg)
 {
-	char line[512], dir[256], type[64];
-	FILE *f = fopen("/proc/mounts", "r");
-	unsigned int n = 0;
+	struct unstick_dirs *dirs = arg;
 	struct stat st;
 
-	while (f != NULL && n < max && fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "%*s %255s %63s", dir, type) == 2 &&
-				strcmp(type, "hugetlbfs") == 0 && stat(dir, &st) == 0)
-			d[n++] = (struct unstick_dir){ major(st.st_dev), minor(st.st_dev),
-				(unsigned long)st.st_ino };
-	if (f != NULL)
-		fclose(f);
-	return n;
+	if (stat(dir, &st) == 0)
+		dirs->d[dirs->n++] = (struct unstick_dir){ major(st.st_dev), minor(st.st_dev),
+			(unsigned long)st.st_ino };
+	return dirs->n == UNSTICK_MAX_DIRS;
+}
+
+/* The directories hugetlbfs is mounted on. */
+static unsigned int
+unstick_hugedirs(struct unstick_dirs *dirs)
+{
+	dirs->n = 0;
+	tide_hugetlbfs_each(unstick_add_hugedir, dirs);
+	return dirs->n;
 }
 
 static bool
@@ -100,7 +109,7 @@ unstick_is_hugedir(const struct unstick_dir *d, unsigned int n, unsigned int maj
 static pid_t
 unstick_holder(pid_t self)
 {
-	struct unstick_dir dirs[UNSTICK_MAX_DIRS];
+	struct unstick_dirs dirs;
 	char line[256], kind[16], mode[16];
 	unsigned int id, maj, min, last_id = 0;
 	unsigned long ino;
@@ -120,7 +129,7 @@ unstick_holder(pid_t self)
 			last_id = id;
 			last_holder = pid;
 		} else if (pid == self && id == last_id && last_holder != self &&
-				unstick_is_hugedir(dirs, unstick_hugedirs(dirs, UNSTICK_MAX_DIRS), maj,
+				unstick_is_hugedir(dirs.d, unstick_hugedirs(&dirs), maj,
 				min, ino)) {
 			found = last_holder;
 		}
