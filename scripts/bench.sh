@@ -328,13 +328,18 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo
 	echo "c2c: a cache line's round trip between the first two lcores when the scenario"
 	echo "started and ended (tide-bench's machine rows). On a VM it moves by several times"
-	echo "within minutes, and every figure that crosses cores moves with it."
+	echo "within minutes, and every figure that crosses cores moves with it. \"changed\": more"
+	echo "than twice as long at one end as at the other, so the scenario's rounds ran on two"
+	echo "machines, as it were: its medians mix both."
 	echo
 	echo "| scenario | result | seconds | rows | c2c ns, start / end | what it measures |"
 	echo "|---|---|---:|---:|---:|---|"
 	while IFS=$'\t' read -r s status secs rows; do
 		c2c=$(awk -F, '$2 ~ /^machine\// && $3 == "c2c_round_trip" {
-			printf "%s%.0f", sep, $4; sep = " / " }' "$out/$s.csv" 2>/dev/null || true)
+			printf "%s%.0f", sep, $4; sep = " / "
+			lo = lo == "" || $4 < lo ? $4 : lo; hi = $4 > hi ? $4 : hi }
+			END { if (lo > 0 && hi > 2 * lo) printf " (changed)" }' \
+			"$out/$s.csv" 2>/dev/null || true)
 		help=$("$bench" --list | awk -F'\t' -v s="$s" '$1 == s { print $2 }')
 		[ "$s" != testpmd ] || help="stock dpdk-testpmd, tide plugin vs ring_mp_mc"
 		[ "$s" != soak ] || help="ASan soak of an elastic pool (see Soak)"
