@@ -638,6 +638,13 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), 1);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
 	CU_ASSERT_PTR_EQUAL(bi.addr, addr);
+	if (bi.addr != addr) {
+		/* Seen once in CI (ASan build, suites in parallel), never here: what holds the
+		 * page then, for whoever looks into it.
+		 */
+		printf("\n    grown at %p, not %p; the memzones:\n", bi.addr, addr);
+		rte_memzone_dump(stdout);
+	}
 	want = tide_test_fold(addr);
 	CU_ASSERT(want != 0);
 	/* The stock telemetry client lists the secondaries that are attached. */
