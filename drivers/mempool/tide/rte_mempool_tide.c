@@ -1230,7 +1230,7 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	if (pop.b == NULL)
 		return 0;
 	if (pop.b->lo == (uintptr_t)vaddr && pop.b != tp->adding)
-		off = blk_meta_size(pop.b->cap);
+		off = pop.b->objs_lo - pop.b->lo;
 	max_objs = RTE_MIN(max_objs, pop.b->cap - pop.b->nb_objs);
 	n = len > off ? rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
@@ -1520,8 +1520,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	tp_link(tp, b, false);
 	tp_unlock(tp);
 	tp->adding = b;
-	ret = tmp_populate_runs(mp, RTE_PTR_ADD(addr, blk_meta_size(b->cap)),
-		len - blk_meta_size(b->cap));
+	ret = tmp_populate_runs(mp, (char *)b->objs_lo, b->hi - b->objs_lo);
 	tp->adding = NULL;
 	if (ret == 0 && b->nb_objs == 0)
 		ret = -ENOBUFS;
@@ -1789,7 +1788,7 @@ tide_mempool_owns(const struct rte_mempool *mp, const void *obj)
 	/* Inside a block past its header, and its object header names this pool and this
 	 * object's IO address (a pointer into an object cannot fake both).
 	 */
-	if (b != NULL && (uintptr_t)oh >= b->lo + blk_meta_size(b->cap) &&
+	if (b != NULL && (uintptr_t)oh >= b->objs_lo &&
 			(uintptr_t)obj + mp->elt_size <= b->hi)
 		owned = oh->mp == mp && (oh->iova == RTE_BAD_IOVA ||
 			oh->iova == rte_mem_virt2iova(obj));
