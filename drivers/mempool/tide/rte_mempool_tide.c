@@ -401,6 +401,30 @@ tp_find(struct tpool *tp, uintptr_t a)
 	return b;
 }
 
+/*
+ * How many of objs[] lead that fall in [lo, lo + span). Eight at a time with no early
+ * exit inside the eight, which the compiler turns into a few vector instructions: every
+ * enqueue scans what it puts back (a cache flush, hundreds of pointers) before it takes the
+ * lock, and one pointer at a time that cost a cycle or two a pointer.
+ */
+static inline unsigned int
+ptr_run_in(void * const *objs, unsigned int n, uintptr_t lo, uintptr_t span)
+{
+	unsigned int k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		unsigned int out = 0;
+
+		for (unsigned int j = 0; j < 8; j++)
+			out |= (uintptr_t)objs[k + j] - lo >= span;
+		if (out)
+			break;
+	}
+	while (k < n && (uintptr_t)objs[k] - lo < span)
+		k++;
+	return k;
+}
+
 /* Copy pointers: runs are short or mid-sized, where an inlined (vectorised) loop beats a
  * memcpy call.
  */
@@ -760,12 +784,7 @@ tide_free(struct rte_mempool *mp)
 static unsigned int
 blk_run(const struct tblk *b, void * const *objs, unsigned int n)
 {
-	uintptr_t lo = b->objs_lo, span = b->hi - b->objs_lo;
-	unsigned int k = 1;
-
-	while (k < n && (uintptr_t)objs[k] - lo < span)
-		k++;
-	return k;
+	return ptr_run_in(objs, n, b->objs_lo, b->hi - b->objs_lo);
 }
 
 /* Put k objects into the free ring of b, starting at head and holding *nb_free; what
@@ -861,8 +880,7 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 	uintptr_t lo = __atomic_load_n(&tp->cur_lo, __ATOMIC_RELAXED);
 	uintptr_t span = __atomic_load_n(&tp->cur_span, __ATOMIC_RELAXED);
 
-	for (k = 0; k < n && (uintptr_t)objs[k] - lo < span; k++)
-		;
+	k = ptr_run_in(objs, n, lo, span);
 	tp_lock(tp);
 	if (TIDE_FAULT(TIDE_FAULT_DIE_IN_LOCK))
 		raise(SIGKILL); /* tests: a secondary killed inside the lock */
