@@ -318,6 +318,14 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	met=$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l)
 	echo "$met of $(wc -l <"$out/targets.tsv") targets met."
 	echo
+	if [ -s "$out/mempool.csv" ] && grep -q '^mempool,noise:' "$out/mempool.csv"; then
+		echo "Noise floor of the mempool ratios: tide against a second tide pool, measured"
+		echo "the same way in the same run (tide:tide_aa), ranged over its rows:"
+		echo
+		awk -F, '$2 ~ /^noise:/ { r[$2] = r[$2] (r[$2] == "" ? "" : " to ") $4 }
+			END { for (k in r) printf "- `%s`: %s\n", k, r[k] }' "$out/mempool.csv" | sort
+		echo
+	fi
 	echo "## Plots"
 	echo
 	for p in "${plots[@]}"; do

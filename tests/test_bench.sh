@@ -24,6 +24,13 @@ check() {
 }
 
 check mempool --rounds 1 --ms 5 --filter bulk32
+# The noise floor: tide against a second tide pool, per row and ranged per cache setting.
+out=$("$bench" mempool --rounds 1 --ms 5 --filter cache256/bulk32/pipe 2>/dev/null)
+for r in tide:tide_aa/cache256/bulk32/pipe,ratio noise:cache256:tide:tide_aa,low \
+	noise:cache256:tide:tide_aa,high; do
+	echo "$out" | grep -Eq "^mempool,$r,[0-9.e+]+,x$" ||
+		{ echo "mempool: no $r row"; echo "$out"; exit 1; }
+done
 check fwd --rounds 1 --ms 50
 check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1
 check msg --rounds 1 --ms 20

@@ -14,6 +14,8 @@
  * lcores (pipe: objects freed by the second lcore). Pools are pktmbuf pools created the
  * stock way (rte_pktmbuf_pool_create_by_ops), one per driver and cache setting; the tide
  * ones with the profile "fixed" (populated whole: the driver alone, no elastic pool).
+ * tide:tide_aa, tide against a second tide pool, shows how far a ratio moves when nothing
+ * differs but the machine.
  */
 
 #include <stdio.h>
@@ -35,7 +37,14 @@
 #define MP_ROUNDS 9
 #define MP_MS 100
 
-static const char *const mp_drivers[] = { "tide", "ring_mp_mc", "stack" };
+/*
+ * The drivers, and the name each one's rows go by. The last is tide again, on a pool of
+ * its own: tide:tide_aa, the ratio of two identical drivers measured the same way, is
+ * the noise floor that the other ratios are read against (an A/A test).
+ */
+static const char *const mp_drivers[] = { "tide", "ring_mp_mc", "stack", "tide" };
+static const char *const mp_labels[] = { "tide", "ring_mp_mc", "stack", "tide_aa" };
+#define MP_AA 3
 static const unsigned int mp_caches[] = { MP_CACHE, 0 };
 static const unsigned int mp_bulks[] = { 1, 8, 32, 128 };
 #define MP_PIPE UINT32_MAX
@@ -169,12 +178,13 @@ mp_measure(struct rte_mempool *mp, unsigned int bulk, unsigned int keep, unsigne
 }
 
 static struct rte_mempool *
-mp_pool(const char *driver, unsigned int cache)
+mp_pool(unsigned int d, unsigned int cache)
 {
+	const char *driver = mp_drivers[d];
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct rte_mempool *mp;
 
-	snprintf(name, sizeof(name), "bmp_%s_%u", driver, cache);
+	snprintf(name, sizeof(name), "bmp_%s_%u", mp_labels[d], cache);
 	mp = rte_pktmbuf_pool_create_by_ops(name, MP_OBJS, cache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		SOCKET_ID_ANY, driver);
 	if (mp != NULL && strcmp(driver, "tide") == 0 && mp->populated_size != mp->size) {
@@ -230,7 +240,7 @@ mp_selected(const struct bench_opts *o, unsigned int c, unsigned int b, unsigned
 static void
 mp_ratios(const struct bench_opts *o,
 	double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS],
-	unsigned int c, unsigned int k, double worst[NB_DRV])
+	unsigned int c, unsigned int k, double worst[NB_DRV], double best[NB_DRV])
 {
 	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
 	double q[BENCH_MAX_ROUNDS];
@@ -238,6 +248,7 @@ mp_ratios(const struct bench_opts *o,
 
 	for (unsigned int d = 1; d < NB_DRV; d++) {
 		worst[d] = 1e9;
+		best[d] = 0;
 		for (unsigned int b = 0; b < NB_BULK; b++) {
 			double m;
 
@@ -246,10 +257,11 @@ mp_ratios(const struct bench_opts *o,
 			for (unsigned int r = 0; r < rounds; r++)
 				q[r] = rates[0][c][b][k][r] / rates[d][c][b][k][r];
 			m = bench_median(q, rounds);
-			snprintf(name, sizeof(name), "tide:%s", mp_drivers[d]);
+			snprintf(name, sizeof(name), "tide:%s", mp_labels[d]);
 			mp_variant(v, sizeof(v), name, c, b, k);
 			bench_emit(v, "ratio", m, "x");
 			worst[d] = RTE_MIN(worst[d], m);
+			best[d] = RTE_MAX(best[d], m);
 		}
 	}
 }
@@ -309,7 +321,7 @@ mp_run(const struct bench_opts *o)
 			for (unsigned int c = 0; c < NB_CACHE; c++) {
 				unsigned int d = (i + round) % NB_DRV;
 
-				pools[d][c] = mp_pool(mp_drivers[d], mp_caches[c]);
+				pools[d][c] = mp_pool(d, mp_caches[c]);
 				if (pools[d][c] == NULL)
 					goto out;
 			}
@@ -335,7 +347,7 @@ mp_run(const struct bench_opts *o)
 			for (unsigned int b = 0; b < NB_BULK; b++)
 				for (unsigned int d = 0; d < NB_DRV; d++) {
 					med[d][c][b][k] = bench_median(rates[d][c][b][k], rounds);
-					mp_variant(v, sizeof(v), mp_drivers[d], c, b, k);
+					mp_variant(v, sizeof(v), mp_labels[d], c, b, k);
 					if (!mp_selected(o, c, b, k))
 						continue;
 					bench_emit(v, "rate", med[d][c][b][k] / 1e6, "Mobj/s");
@@ -345,19 +357,25 @@ mp_run(const struct bench_opts *o)
 						"min/max");
 				}
 	for (unsigned int c = 0; c < NB_CACHE; c++) {
-		double worst[NB_KEEP][NB_DRV];
+		double worst[NB_KEEP][NB_DRV], best[NB_KEEP][NB_DRV];
+		double w = 1e9, aa_lo = 1e9, aa_hi = 0;
 
 		for (unsigned int k = 0; k < NB_KEEP; k++)
-			mp_ratios(o, rates, c, k, worst[k]);
+			mp_ratios(o, rates, c, k, worst[k], best[k]);
 		/* The targets, over every pattern: with a cache against ring_mp_mc, without
-		 * against stack. */
-		double w = 1e9;
-
-		for (unsigned int k = 0; k < NB_KEEP; k++)
+		 * against stack; and the A/A ratios' range, to read them against. */
+		for (unsigned int k = 0; k < NB_KEEP; k++) {
 			w = RTE_MIN(w, worst[k][mp_caches[c] != 0 ? 1 : 2]);
-		if (w < 1e9)
+			aa_lo = RTE_MIN(aa_lo, worst[k][MP_AA]);
+			aa_hi = RTE_MAX(aa_hi, best[k][MP_AA]);
+		}
+		if (w < 1e9) {
 			bench_emit(mp_caches[c] != 0 ? "target:cache:tide>=0.95*ring_mp_mc" :
 				"target:nocache:tide>=stack", "worst", w, "x");
+			snprintf(v, sizeof(v), "noise:cache%u:tide:tide_aa", mp_caches[c]);
+			bench_emit(v, "low", aa_lo, "x");
+			bench_emit(v, "high", aa_hi, "x");
+		}
 	}
 	ret = 0;
 out:
@@ -368,6 +386,7 @@ out:
 
 const struct bench_scenario bench_mempool = {
 	.name = "mempool",
-	.help = "alloc+free bulk throughput: tide vs ring_mp_mc vs stack, cache on/off",
+	.help = "alloc+free bulk throughput: tide vs ring_mp_mc vs stack, cache on/off "
+		"(and vs tide: the noise floor)",
 	.run = mp_run,
 };
