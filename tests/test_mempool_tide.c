@@ -640,6 +640,43 @@ test_pointers_into_a_block_header_are_foreign(void)
 	rte_mempool_free(mp);
 }
 
+/*
+ * An enqueue finds how many of its objects lead in the current block eight at a time: a
+ * foreign pointer anywhere in a bulk, in the first eight, on an eight's edge or in the
+ * tail, ends the run there; the objects before and after it are listed, it is not.
+ */
+static void
+test_a_foreign_pointer_anywhere_in_a_bulk_ends_the_run_there(void)
+{
+	static const unsigned int at[] = { 0, 1, 7, 8, 9, 15, 16, 17, 23 };
+	struct rte_mempool *mp = empty_tide_pool("tmt_runs", 0);
+	uint64_t outside[4] = { 0 };
+	void *objs[24], *bulk[25], **all;
+	unsigned int total, i, j, k;
+
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
+	total = stats(mp).nb_objs;
+	CU_ASSERT_FATAL(total >= RTE_DIM(objs));
+	for (k = 0; k < RTE_DIM(at); k++) {
+		CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, RTE_DIM(objs)), 0);
+		for (i = 0, j = 0; i < RTE_DIM(bulk); i++)
+			bulk[i] = i == at[k] ? (void *)&outside[1] : objs[j++];
+		rte_mempool_ops_enqueue_bulk(mp, bulk, RTE_DIM(bulk));
+		CU_ASSERT_EQUAL(stats(mp).nb_foreign, k + 1);
+		CU_ASSERT_EQUAL(stats(mp).nb_double, 0);
+		CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	}
+	all = calloc(total, sizeof(*all));
+	CU_ASSERT_FATAL(all != NULL);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, all, total), 0);
+	for (i = 0; i < total; i++)
+		CU_ASSERT(all[i] != (void *)&outside[1]);
+	rte_mempool_put_bulk(mp, all, total);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	free(all);
+	rte_mempool_free(mp);
+}
+
 static void
 test_cached_objects_keep_block_busy(void)
 {
@@ -1142,6 +1179,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bulk_sizes_all_or_nothing);
 	CU_ADD_TEST(s, test_foreign_and_double_enqueue_are_dropped);
 	CU_ADD_TEST(s, test_pointers_into_a_block_header_are_foreign);
+	CU_ADD_TEST(s, test_a_foreign_pointer_anywhere_in_a_bulk_ends_the_run_there);
 	CU_ADD_TEST(s, test_cached_objects_keep_block_busy);
 	CU_ADD_TEST(s, test_a_waiter_whose_holder_is_preempted_yields);
 	CU_ADD_TEST(s, test_bad_arguments_are_refused);
