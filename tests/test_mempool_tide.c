@@ -598,6 +598,25 @@ test_foreign_and_double_enqueue_are_dropped(void)
 	rte_mempool_free(mp);
 }
 
+/* Take every object of a pool of total objects: none of the nb_bad pointers at bad is
+ * handed out; then put them all back.
+ */
+static void
+assert_none_handed_out(struct rte_mempool *mp, unsigned int total, void * const *bad,
+	unsigned int nb_bad)
+{
+	void **objs = calloc(total, sizeof(*objs));
+
+	CU_ASSERT_FATAL(objs != NULL);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, total), 0);
+	for (unsigned int i = 0; i < total; i++)
+		for (unsigned int j = 0; j < nb_bad; j++)
+			CU_ASSERT(objs[i] != bad[j]);
+	rte_mempool_put_bulk(mp, objs, total);
+	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
+	free(objs);
+}
+
 /*
  * A pointer into a block's header or free ring is no object: counted as foreign, never
  * listed (its next holder would write over the ring), alone or after a real object in
@@ -608,7 +627,7 @@ test_pointers_into_a_block_header_are_foreign(void)
 {
 	struct rte_mempool *mp = empty_tide_pool("tmt_hdrptr", 0);
 	struct tide_mempool_block_info bi;
-	void *bad[2], *held, *pair[2], **objs;
+	void *bad[2], *held, *pair[2];
 	unsigned int total, i;
 
 	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
@@ -628,15 +647,7 @@ test_pointers_into_a_block_header_are_foreign(void)
 	CU_ASSERT_EQUAL(stats(mp).nb_foreign, 3);
 	CU_ASSERT_EQUAL(stats(mp).nb_double, 0);
 	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
-
-	objs = calloc(total, sizeof(*objs));
-	CU_ASSERT_FATAL(objs != NULL);
-	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, total), 0);
-	for (i = 0; i < total; i++)
-		CU_ASSERT(objs[i] != bad[0] && objs[i] != bad[1]);
-	rte_mempool_put_bulk(mp, objs, total);
-	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
-	free(objs);
+	assert_none_handed_out(mp, total, bad, RTE_DIM(bad));
 	rte_mempool_free(mp);
 }
 
@@ -651,7 +662,7 @@ test_a_foreign_pointer_anywhere_in_a_bulk_ends_the_run_there(void)
 	static const unsigned int at[] = { 0, 1, 7, 8, 9, 15, 16, 17, 23 };
 	struct rte_mempool *mp = empty_tide_pool("tmt_runs", 0);
 	uint64_t outside[4] = { 0 };
-	void *objs[24], *bulk[25], **all;
+	void *foreign = &outside[1], *objs[24], *bulk[25];
 	unsigned int total, i, j, k;
 
 	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0);
@@ -660,20 +671,13 @@ test_a_foreign_pointer_anywhere_in_a_bulk_ends_the_run_there(void)
 	for (k = 0; k < RTE_DIM(at); k++) {
 		CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, objs, RTE_DIM(objs)), 0);
 		for (i = 0, j = 0; i < RTE_DIM(bulk); i++)
-			bulk[i] = i == at[k] ? (void *)&outside[1] : objs[j++];
+			bulk[i] = i == at[k] ? foreign : objs[j++];
 		rte_mempool_ops_enqueue_bulk(mp, bulk, RTE_DIM(bulk));
 		CU_ASSERT_EQUAL(stats(mp).nb_foreign, k + 1);
 		CU_ASSERT_EQUAL(stats(mp).nb_double, 0);
 		CU_ASSERT_EQUAL(stats(mp).nb_free, total);
 	}
-	all = calloc(total, sizeof(*all));
-	CU_ASSERT_FATAL(all != NULL);
-	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, all, total), 0);
-	for (i = 0; i < total; i++)
-		CU_ASSERT(all[i] != (void *)&outside[1]);
-	rte_mempool_put_bulk(mp, all, total);
-	CU_ASSERT_EQUAL(stats(mp).nb_free, total);
-	free(all);
+	assert_none_handed_out(mp, total, &foreign, 1);
 	rte_mempool_free(mp);
 }
 
