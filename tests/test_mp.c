@@ -640,14 +640,13 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
 	CU_ASSERT_PTR_EQUAL(bi.addr, addr);
 	if (bi.addr != addr) {
-		/* Seen once in CI (ASan build, suites in parallel), never here: what holds the
-		 * page then, for whoever looks into it.
+		/* Seen twice, each time with other work on the machine (CI's ASan suites in
+		 * parallel; a benchmark beside a release build): the second time the block
+		 * began 0x127d00 into the reaped page, after an element that is no memzone.
+		 * What holds the page then, for whoever looks into it.
 		 */
 		printf("\n    grown at %p, not %p; the memzones:\n", bi.addr, addr);
 		rte_memzone_dump(stdout);
-		/* Seen again (release build, a benchmark running beside it): the block began
-		 * 0x127d00 into the reaped page, after an element that is no memzone.
-		 */
 		printf("    and the heaps:\n");
 		rte_malloc_dump_heaps(stdout);
 	}
