@@ -23,6 +23,7 @@
 #include <rte_memzone.h>
 #include <rte_mempool.h>
 #include <rte_random.h>
+#include <rte_ring.h>
 
 #include "test_common.h"
 #include "test_mempool_util.h"
@@ -1019,6 +1020,165 @@ test_mpmc_stress_without_cache_while_blocks_come_and_go(void)
 	stress_run(0);
 }
 
+/*
+ * The pipeline pattern: one lcore allocates every object and hands it over a ring to
+ * another lcore, which frees it. With lcore caches the pool has a take lock and a put lock
+ * (rte_mempool_tide.c), so the two lcores' refills and flushes run at once in the same
+ * block.
+ */
+#define PIPE_TAG 1
+
+struct pipe_stress {
+	struct stress s;
+	struct rte_ring *r;
+	struct rte_mempool_cache *cache[RTE_MAX_LCORE]; /* each lcore's, or none */
+	volatile bool alloc_done;
+	uint64_t short_gets; /* gets refused: the pool had fewer objects free */
+	uint64_t handed;
+	uint64_t freed;
+};
+
+static void
+pipe_tag(struct stress *s, void **objs, unsigned int n, uint64_t from, uint64_t to)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (__atomic_exchange_n(&((struct tobj *)objs[i])->owner, to,
+				__ATOMIC_ACQ_REL) != from)
+			__atomic_fetch_add(to != 0 ? &s->dups : &s->bad_owner, 1,
+				__ATOMIC_RELAXED);
+}
+
+static void
+pipe_alloc(struct pipe_stress *p)
+{
+	struct rte_mempool_cache *cache = p->cache[rte_lcore_id()];
+	void *objs[64];
+
+	while (!p->s.stop) {
+		unsigned int n = 1 + rte_rand_max(RTE_DIM(objs)), k;
+
+		if (rte_mempool_generic_get(p->s.mp, objs, n, cache) != 0) {
+			p->short_gets++;
+			continue;
+		}
+		pipe_tag(&p->s, objs, n, 0, PIPE_TAG);
+		k = rte_ring_sp_enqueue_burst(p->r, objs, n, NULL);
+		if (k < n) {
+			pipe_tag(&p->s, &objs[k], n - k, PIPE_TAG, 0);
+			rte_mempool_generic_put(p->s.mp, &objs[k], n - k, cache);
+		}
+		p->handed += k;
+	}
+	__atomic_store_n(&p->alloc_done, true, __ATOMIC_RELEASE);
+}
+
+static int
+pipe_free(void *arg)
+{
+	struct pipe_stress *p = arg;
+	struct rte_mempool_cache *cache = p->cache[rte_lcore_id()];
+	void *objs[64];
+	bool last = false;
+
+	for (;;) {
+		unsigned int n = rte_ring_sc_dequeue_burst(p->r, objs,
+			1 + rte_rand_max(RTE_DIM(objs)), NULL);
+
+		/* Shuffled: each lap lists the objects in another order, so that a slot read
+		 * before it is written holds another object than the one put there.
+		 */
+		for (unsigned int i = n; i > 1; i--) {
+			unsigned int j = rte_rand_max(i);
+			void *o = objs[i - 1];
+
+			objs[i - 1] = objs[j];
+			objs[j] = o;
+		}
+		pipe_tag(&p->s, objs, n, PIPE_TAG, 0);
+		rte_mempool_generic_put(p->s.mp, objs, n, cache);
+		p->freed += n;
+		if (n == 0 && last)
+			break;
+		last = __atomic_load_n(&p->alloc_done, __ATOMIC_ACQUIRE);
+	}
+	return 0;
+}
+
+/*
+ * Run the pipeline on a pool with lcore caches (@p cached: through them, else straight to
+ * the driver) over a ring of @p ring_size, with @p blocks the pool starts with; @p churn
+ * adds a thread without a cache churning beside it and blocks that come and go.
+ */
+static void
+pipe_run(const char *name, bool cached, unsigned int ring_size, unsigned int blocks,
+	bool churn)
+{
+	struct pipe_stress p = { 0 };
+	int worker = tide_test_worker_lcore();
+	struct tide_mempool_stats st;
+	pthread_t th, blk, tmr;
+	unsigned int i, dirty = 0;
+
+	p.s.mp = empty_tide_pool(name, 256);
+	p.r = rte_ring_create(name, ring_size, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p.r);
+	for (i = 0; i < blocks; i++)
+		CU_ASSERT_FATAL(add_block(p.s.mp, BLOCK_LEN) > 0);
+	CU_ASSERT_FATAL(worker >= 0);
+	RTE_LCORE_FOREACH(i)
+		p.cache[i] = cached ? rte_mempool_default_cache(p.s.mp, i) : NULL;
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(pipe_free, &p, worker), 0);
+	if (churn) {
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, stress_thread, &p.s), 0);
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&blk, NULL, stress_blocks, &p.s), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tmr, NULL, stress_timer, &p.s), 0);
+	pipe_alloc(&p);
+	pthread_join(tmr, NULL);
+	rte_eal_wait_lcore(worker);
+	if (churn) {
+		pthread_join(th, NULL);
+		pthread_join(blk, NULL);
+	}
+
+	RTE_LCORE_FOREACH(i)
+		rte_mempool_cache_flush(rte_mempool_default_cache(p.s.mp, i), p.s.mp);
+	st = stats(p.s.mp);
+	printf("\n    %" PRIu64 " handed over, %" PRIu64 " freed, %" PRIu64 " adds, %" PRIu64
+		" removes, %" PRIu64 " objects, %" PRIu64 " short gets ", p.handed, p.freed,
+		p.s.adds, p.s.removes, (uint64_t)st.nb_objs, p.short_gets);
+	CU_ASSERT(p.handed > 0);
+	CU_ASSERT_EQUAL(p.freed, p.handed);
+	CU_ASSERT_EQUAL(p.s.dups, 0);
+	CU_ASSERT_EQUAL(p.s.bad_owner, 0);
+	CU_ASSERT_EQUAL(st.nb_foreign, 0);
+	CU_ASSERT_EQUAL(st.nb_double, 0);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs);
+	assert_stock_counts(p.s.mp, 0);
+	if (churn) {
+		CU_ASSERT(p.s.adds > 0);
+		CU_ASSERT(p.s.removes > 0);
+	}
+	rte_mempool_obj_iter(p.s.mp, check_owner_clear, &dirty);
+	CU_ASSERT_EQUAL(dirty, 0);
+	rte_mempool_audit(p.s.mp);
+	rte_ring_free(p.r);
+	rte_mempool_free(p.s.mp);
+}
+
+static void
+test_a_pipeline_loses_nothing_while_blocks_come_and_go(void)
+{
+	pipe_run("tmt_pipe", true, 4096, 4, true);
+}
+
+/* A ring longer than the pool: the allocating lcore takes what the other has just put. */
+static void
+test_a_pipeline_that_drains_the_pool_takes_only_what_was_put(void)
+{
+	pipe_run("tmt_pipe_chase", false, 32768, 1, false);
+}
+
 /* ---- the plugin in stock dpdk-testpmd ---- */
 
 /* Two threads on one CPU, taking and giving back objects without a cache. */
@@ -1193,6 +1353,8 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_mpmc_stress_with_cache_while_blocks_come_and_go);
 	CU_ADD_TEST(s, test_mpmc_stress_without_cache_while_blocks_come_and_go);
+	CU_ADD_TEST(s, test_a_pipeline_loses_nothing_while_blocks_come_and_go);
+	CU_ADD_TEST(s, test_a_pipeline_that_drains_the_pool_takes_only_what_was_put);
 	CU_ADD_TEST(s, test_plugin_forwards_in_stock_testpmd);
 	return 0;
 }

@@ -352,20 +352,22 @@ test_a_killed_secondary_gives_back_its_cache_and_another_carries_on(void)
 
 #ifdef TIDE_FAULT_INJECTION
 /*
- * A secondary killed inside the pool's driver lock: the next process to need the lock
- * waits, finds the holder dead and takes it over; the pool stays whole.
+ * A secondary killed inside the pool's driver lock (putting an object back, past any
+ * cache): the next process to need the lock waits, finds the holder dead and takes it
+ * over; the pool stays whole. A pool with lcore caches has a put lock apart from the take
+ * lock (rte_mempool_tide.c): takes go on without it, and the next put takes it over.
  */
 static void
-test_a_secondary_killed_inside_the_lock_is_taken_over(void)
+killed_inside_the_lock(const char *name, unsigned int cache)
 {
-	struct rte_mempool *mp = shared_pool("tmp_lockdead", 0, 50, 0);
+	struct rte_mempool *mp = shared_pool(name, cache, 50, 0);
 	struct tide_mempool_stats ms;
 	struct rte_mbuf *m[64];
 	struct tide_run r;
 	char *text;
 
 	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
-		(char *[]){ "die", "tmp_lockdead", NULL });
+		(char *[]){ "die", (char *)name, NULL });
 	CU_ASSERT_EQUAL(tide_run_end(&r), -1); /* killed by SIGKILL, holding the lock */
 	text = tide_run_output(&r);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
@@ -373,22 +375,35 @@ test_a_secondary_killed_inside_the_lock_is_taken_over(void)
 	if (strstr(text, "ready=1") == NULL)
 		printf("\n    mp_helper: %s ", text);
 	free(text);
-	/* This process needs the lock now. */
+	/* This process needs the lock now: to take, and to put back past its cache. */
 	CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
-	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	rte_mempool_generic_put(mp, (void **)m, RTE_DIM(m), NULL);
 	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &ms), 0);
 	CU_ASSERT_EQUAL(ms.nb_lock_recovered, 1);
 	/* The one mbuf the dead process was giving back is lost with it. */
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 1);
 	rte_mempool_audit(mp);
 	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
-		(char *[]){ "churn", "tmp_lockdead", "300", NULL });
+		(char *[]){ "churn", (char *)name, "300", NULL });
 	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
 	text = tide_run_output(&r);
 	CU_ASSERT_EQUAL(tide_run_value(text, "dups"), 0);
 	CU_ASSERT_EQUAL(tide_run_value(text, "bad"), 0);
 	free(text);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 1);
 	tide_pool_free(mp);
+}
+
+static void
+test_a_secondary_killed_inside_the_lock_is_taken_over(void)
+{
+	killed_inside_the_lock("tmp_lockdead", 0);
+}
+
+static void
+test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over(void)
+{
+	killed_inside_the_lock("tmp_putdead", 32);
 }
 #endif
 
@@ -706,6 +721,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
+	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over);
 #endif
 	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
 	CU_ADD_TEST(s, test_a_stuck_secondary_holding_the_hugepage_lock_is_ended);

@@ -8,8 +8,14 @@
  * no heap allocation and its hugepages go back whole when it is removed. The pool keeps two
  * arrays of block pointers: one sorted by address, searched to find the block of an
  * enqueued object, and one in age order, walked by dequeue from the oldest block that
- * still has free objects (a hint remembers where that is). One spinlock guards them; the
+ * still has free objects (a hint remembers where that is). A spinlock guards them; the
  * critical sections are a copy of pointers and a few compares, like the stack driver's.
+ * A pool with lcore caches has two, as a ring has two ends: lcores mostly meet the driver
+ * there when one allocates what another frees (a pipeline's RX and TX lcores: a cache
+ * refill on one, a flush on the other), and the take lock and the put lock let a take
+ * from the current block's oldest end and a put at its newest end run at once. Without
+ * caches the driver is also each lcore's own stack (see blk_slot()), and a take from the
+ * newest end needs both ends: one lock, whose line carries everything the fast paths use.
  *
  * Blocks arrive three ways. The stock path (rte_mempool_populate_*) hands the populate op a
  * chunk, which becomes a block of its own; the chunks of one of populate_default's
@@ -87,33 +93,47 @@ enum tp_stock {
 
 /*
  * The pool's private data (mp->pool_data), laid out for two cores fighting over it. First
- * line: the lock and what every fast take and put reads and writes under it (the current
- * block and its counters), so that taking the lock brings them along: one line moves
- * between the cores per critical section, not two (tide-bench mempool, cache 256, where
- * a line's round trip between cores costs ~450 ns: keep512 bulk8 from 0.76 to 0.84 of
- * ring_mp_mc). Next line: the current block's range, read outside the lock by every
- * enqueue and written only when the current block changes. Then the rest, written on slow
- * paths. While cur is set, its nb_free and low live here, not in the block; every other
- * path calls tp_sync() first.
+ * line: the (take) lock and what every fast take reads and writes under it (the current
+ * block and its take end; with one lock, its put end too), so that taking the lock brings
+ * them along: one line moves between the cores per critical section, not two (tide-bench
+ * mempool, cache 256, where a line's round trip between cores costs ~450 ns: keep512
+ * bulk8 from 0.76 to 0.84 of ring_mp_mc). Next line: the current block's range and ring,
+ * read by every fast path and written only when the current block changes. Next, a split
+ * pool's put lock and put end. Then the rest, written on slow paths. While cur is set, its
+ * nb_free, head and low live in the two ends, not in the block; every other path calls
+ * tp_sync() first.
  */
 struct tpool {
-	uint32_t lock;        /* tp_lock(): 0, or the holder's process id; guards everything
-			       * below but ctl and the callback */
+	uint32_t lock;        /* the take lock (tp_word_lock(): 0, or the holder's process
+			       * id): with the put lock, guards everything below but ctl and
+			       * the callback; alone, the fast take from cur */
 	uint8_t started;      /* an object was taken once; set under the lock, read anywhere */
-	uint32_t magic;       /* TP_MAGIC: pool data of this driver */
 	uint32_t first;       /* age[] index: no older live block has free objects */
 	struct tblk *cur;     /* age[first] with its counters cached below, or NULL */
-	uint32_t cur_free;    /* cur's nb_free */
+	uint64_t cur_tk;      /* tp_end(): objects taken from cur's oldest end, and its head */
+	uint64_t cur_pt;      /* with one lock, cur's put end (tp_pt()) */
+	uint32_t put_seen;    /* with split, the put end's count as the take side last saw
+			       * it: at most the count, never below cur_tk's */
 	uint32_t cur_low;     /* cur's low */
-	uint32_t cur_head;    /* cur's head */
-	uint32_t cur_cap;     /* cur's cap and nb_objs: the fast paths do not read the block's */
-	uint32_t cur_objs;    /* header */
-	uintptr_t last_put;   /* tp_me() of the thread that put objects last */
+	uintptr_t last_put;   /* with one lock, tp_me() of the thread that put objects last */
 	struct tblk *hint;    /* block of the last enqueue: most runs go there again */
 
 	uint32_t cur_seq __rte_cache_aligned; /* odd while cur changes, bumped twice per change */
+	uint32_t magic;       /* TP_MAGIC: pool data of this driver */
+	uint8_t split;        /* the put side has a lock of its own (tp_put_word()): pools
+			       * with lcore caches; set at creation. Both here, on a line every
+			       * fast path reads and none writes: a put that read the lock's
+			       * line would pull it from the lcore that takes */
 	uintptr_t cur_lo;     /* cur's address range (span 0 without cur), for enqueue */
 	uintptr_t cur_span;   /* to sort objects before it takes the lock */
+	void **cur_ring;      /* cur's free[], cap and nb_objs when loaded: the fast paths */
+	uint32_t cur_cap;     /* do not read the block's header; written with both locks */
+	uint32_t cur_objs;    /* held */
+
+	uint32_t put_lock __rte_cache_aligned; /* with split, the put lock: alone, the fast
+						* put into cur */
+	uint64_t put_pt;      /* with split, cur's put end (tp_pt()) */
+	uint32_t taken_seen;  /* with split, cur_tk's count when the put side last read it */
 
 	uint32_t nb_live __rte_cache_aligned; /* blocks in age[] */
 	uint32_t nb_blk;      /* blocks in addr[]: live and hidden */
@@ -188,32 +208,33 @@ static void tp_recover(struct tpool *tp, uint32_t dead);
 
 /*
  * A waiter has yielded long: if the holder's process died (a secondary killed inside the
- * lock), take the lock over and put the pool back in order. Every critical section leaves
- * the free lists consistent at every store (counts change after pointers are copied in,
- * before they are copied out), so what the dead holder was moving is lost with it, never
- * listed twice.
+ * lock), take the lock word over. Returns the dead holder's process id, or 0.
  */
-static __rte_noinline bool
-tp_lock_take_over(struct tpool *tp)
+static __rte_noinline uint32_t
+tp_word_take_over(uint32_t *word)
 {
-	uint32_t holder = __atomic_load_n(&tp->lock, __ATOMIC_RELAXED);
+	uint32_t holder = __atomic_load_n(word, __ATOMIC_RELAXED);
 
 	if (holder == 0 || holder == tmp_self || !tide_process_gone(holder))
-		return false;
-	if (!__atomic_compare_exchange_n(&tp->lock, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
+		return 0;
+	if (!__atomic_compare_exchange_n(word, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
 			__ATOMIC_RELAXED))
-		return false;
-	tp_recover(tp, holder);
-	return true;
+		return 0;
+	return holder;
 }
 
-static __rte_always_inline void
-tp_lock(struct tpool *tp)
+/*
+ * Take one of the pool's two locks (the take lock or the put lock). Returns 0, or the
+ * process id of a dead holder it was taken over from: the caller then holds it, and must
+ * hold both before anything else (see tp_lock()).
+ */
+static __rte_always_inline uint32_t
+tp_word_lock(struct tpool *tp, uint32_t *word)
 {
 	unsigned int wait = 1, rounds = 0, yields = 0;
-	uint32_t free_lock = 0;
+	uint32_t free_lock = 0, dead;
 
-	while (!__atomic_compare_exchange_n(&tp->lock, &free_lock, tmp_self, false,
+	while (!__atomic_compare_exchange_n(word, &free_lock, tmp_self, false,
 			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		do {
 			for (unsigned int i = 0; i < wait; i++)
@@ -224,18 +245,72 @@ tp_lock(struct tpool *tp)
 				rounds = 0;
 				__atomic_fetch_add(&tp->nb_lock_yields, 1, __ATOMIC_RELAXED);
 				sched_yield();
-				if (++yields % TP_LOCK_CHECK == 0 && tp_lock_take_over(tp))
-					return;
+				if (++yields % TP_LOCK_CHECK == 0 &&
+						(dead = tp_word_take_over(word)) != 0)
+					return dead;
 			}
-		} while (__atomic_load_n(&tp->lock, __ATOMIC_RELAXED) != 0);
+		} while (__atomic_load_n(word, __ATOMIC_RELAXED) != 0);
 		free_lock = 0;
 	}
+	return 0;
+}
+
+static __rte_always_inline void
+tp_word_unlock(uint32_t *word)
+{
+	__atomic_store_n(word, 0, __ATOMIC_RELEASE);
+}
+
+/* The lock a put takes first: the put lock of a split pool, else the one lock. */
+static __rte_always_inline uint32_t *
+tp_put_word(struct tpool *tp)
+{
+	return tp->split ? &tp->put_lock : &tp->lock;
+}
+
+/*
+ * The whole pool: with split, both locks, the put lock first; else the one lock. Every path
+ * takes it but the fast take (the take lock alone) and the fast put (tp_put_word() alone).
+ * A lock taken over from a dead holder puts the pool back in order: every critical section
+ * leaves the free lists consistent at every store (a count grows after pointers are copied
+ * in, and shrinks after they are copied out, in one store), so what the dead holder was
+ * moving is lost with it, never listed twice; a change of the current block is redone
+ * (tp_recover()).
+ */
+static __rte_noinline void
+tp_lock(struct tpool *tp)
+{
+	uint32_t dead = tp->split ? tp_word_lock(tp, &tp->put_lock) : 0;
+	uint32_t dead_take = tp_word_lock(tp, &tp->lock);
+
+	if (unlikely(dead != 0 || dead_take != 0))
+		tp_recover(tp, dead != 0 ? dead : dead_take);
 }
 
 static __rte_always_inline void
 tp_unlock(struct tpool *tp)
 {
-	__atomic_store_n(&tp->lock, 0, __ATOMIC_RELEASE);
+	tp_word_unlock(&tp->lock);
+	if (tp->split)
+		tp_word_unlock(&tp->put_lock);
+}
+
+/*
+ * This thread took @word, one of the pool's locks, over from the dead process @dead: hold
+ * the whole pool (in a split pool, both locks, the put lock first) and put it back in order.
+ */
+static __rte_noinline void
+tp_lock_over(struct tpool *tp, uint32_t *word, uint32_t dead)
+{
+	/* Another dead holder of the other lock is put in order by the same recovery. */
+	if (tp->split && word == &tp->lock) {
+		tp_word_unlock(word);
+		(void)tp_word_lock(tp, &tp->put_lock);
+		(void)tp_word_lock(tp, &tp->lock);
+	} else if (tp->split) {
+		(void)tp_word_lock(tp, &tp->lock);
+	}
+	tp_recover(tp, dead);
 }
 
 /* Whether [va, va + len) is one IOVA-contiguous run starting at @iova. */
@@ -505,6 +580,51 @@ tp_cur_set(struct tpool *tp, struct tblk *b)
 	__atomic_store_n(&tp->cur_seq, tp->cur_seq + 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * Each end of the current block's free ring is one word, so that one store moves it: a
+ * count (wrapping) in the low half, a slot in the high half. The take side's (cur_tk):
+ * objects taken from the oldest end, and the head. The put side's (tp_pt()): objects put,
+ * and the slot past the newest. Free objects: the put count less the taken count.
+ */
+static inline uint64_t
+tp_end(uint32_t count, uint32_t slot)
+{
+	return (uint64_t)slot << 32 | count;
+}
+
+static inline uint32_t
+tp_end_count(uint64_t end)
+{
+	return (uint32_t)end;
+}
+
+static inline uint32_t
+tp_end_slot(uint64_t end)
+{
+	return (uint32_t)(end >> 32);
+}
+
+/* The current block's put end: on the put lock's line when split, else the lock's. */
+static __rte_always_inline uint64_t *
+tp_pt(struct tpool *tp)
+{
+	return tp->split ? &tp->put_pt : &tp->cur_pt;
+}
+
+/* Free objects in the current block. Caller holds the whole pool. */
+static inline uint32_t
+tp_cur_free(const struct tpool *tp)
+{
+	return tp_end_count(tp->split ? tp->put_pt : tp->cur_pt) - tp_end_count(tp->cur_tk);
+}
+
+/* The current block's oldest free slot. Caller holds the take lock. */
+static inline uint32_t
+tp_cur_head(const struct tpool *tp)
+{
+	return tp_end_slot(tp->cur_tk);
+}
+
 /* Put the current block's cached counters back into it. Caller holds the lock. */
 static inline void
 tp_sync(struct tpool *tp)
@@ -512,9 +632,9 @@ tp_sync(struct tpool *tp)
 	struct tblk *b = tp->cur;
 
 	if (b != NULL) {
-		b->nb_free = tp->cur_free;
+		b->nb_free = tp_cur_free(tp);
 		b->low = tp->cur_low;
-		b->head = tp->cur_head;
+		b->head = tp_cur_head(tp);
 		tp_cur_set(tp, NULL);
 	}
 }
@@ -528,9 +648,12 @@ tp_load(struct tpool *tp)
 	if (tp->first >= tp->nb_live)
 		return;
 	b = tp->age[tp->first];
-	tp->cur_free = b->nb_free;
+	tp->cur_tk = tp_end(0, b->head);
+	*tp_pt(tp) = tp_end(b->nb_free, ring_slot(b->cap, b->head, b->nb_free));
+	tp->put_seen = b->nb_free;
+	tp->taken_seen = 0;
 	tp->cur_low = b->low;
-	tp->cur_head = b->head;
+	tp->cur_ring = b->free;
 	tp->cur_cap = b->cap;
 	tp->cur_objs = b->nb_objs;
 	tp_cur_set(tp, b);
@@ -703,7 +826,7 @@ tp_count_free(const struct tpool *tp, uint32_t from, uint64_t need)
 	uint64_t n = 0;
 
 	for (uint32_t i = from; i < tp->nb_live && n < need; i++)
-		n += tp->age[i] == tp->cur ? tp->cur_free : tp->age[i]->nb_free;
+		n += tp->age[i] == tp->cur ? tp_cur_free(tp) : tp->age[i]->nb_free;
 	return n;
 }
 
@@ -747,8 +870,7 @@ tide_alloc(struct rte_mempool *mp)
 
 	/* The fast paths' fields share the lock's line (see struct tpool). */
 	RTE_BUILD_BUG_ON(offsetof(struct tpool, hint) + sizeof(tp->hint) > RTE_CACHE_LINE_SIZE);
-	RTE_BUILD_BUG_ON(offsetof(struct tpool, last_put) + sizeof(tp->last_put) >
-		RTE_CACHE_LINE_SIZE);
+
 	tp = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
 		rte_zmalloc_socket("tide_mp", sizeof(*tp), RTE_CACHE_LINE_SIZE, mp->socket_id);
 	if (tp == NULL) {
@@ -762,6 +884,7 @@ tide_alloc(struct rte_mempool *mp)
 	pthread_mutex_init(&tp->ctl, &attr);
 	pthread_mutexattr_destroy(&attr);
 	tp->magic = TP_MAGIC;
+	tp->split = mp->cache_size > 0;
 	mp->pool_data = tp;
 	return 0;
 }
@@ -810,7 +933,13 @@ static inline void
 tp_push_run(struct tpool *tp, struct tblk *b, void * const *objs, unsigned int k)
 {
 	if (b == tp->cur) {
-		tp_push(tp, b, tp->cur_head, &tp->cur_free, objs, k);
+		uint64_t *pt = tp_pt(tp);
+		uint32_t nb_free = tp_cur_free(tp), before = nb_free;
+
+		tp_push(tp, b, tp_cur_head(tp), &nb_free, objs, k);
+		tp_store_order();
+		*pt = tp_end(tp_end_count(*pt) + nb_free - before,
+			ring_slot(b->cap, tp_end_slot(*pt), nb_free - before));
 		return;
 	}
 	tp_push(tp, b, b->head, &b->nb_free, objs, k);
@@ -843,6 +972,13 @@ tp_enqueue_rest(struct tpool *tp, void * const *objs, unsigned int n)
 	}
 }
 
+/* Room among nb_objs when at most nb_free are free (a stale count may say more). */
+static inline uint32_t
+tp_room(uint32_t nb_objs, uint32_t nb_free)
+{
+	return nb_free < nb_objs ? nb_objs - nb_free : 0;
+}
+
 /*
  * The ops were called on a pool whose data is not this driver's: in a secondary process
  * whose mempool drivers were registered in another order than the primary's, the pool's
@@ -865,7 +1001,7 @@ static int
 tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 {
 	struct tpool *tp = mp->pool_data;
-	struct tblk *b;
+	uint32_t *word, dead;
 	unsigned int k;
 
 	if (unlikely(tp->magic != TP_MAGIC))
@@ -881,52 +1017,151 @@ tide_enqueue(struct rte_mempool *mp, void * const *objs, unsigned int n)
 	uintptr_t span = __atomic_load_n(&tp->cur_span, __ATOMIC_RELAXED);
 
 	k = ptr_run_in(objs, n, lo, span);
-	tp_lock(tp);
+	word = tp_put_word(tp);
+	dead = tp_word_lock(tp, word);
+	if (unlikely(dead != 0)) {
+		tp_lock_over(tp, word, dead);
+		tp_enqueue_rest(tp, objs, n);
+		tp_unlock(tp);
+		return 0;
+	}
 	if (TIDE_FAULT(TIDE_FAULT_DIE_IN_LOCK))
 		raise(SIGKILL); /* tests: a secondary killed inside the lock */
-	tp->last_put = tp_me();
-	b = tp->cur;
-	if (likely(k > 0 && tp->cur_seq == seq && (seq & 1) == 0 &&
-			k <= tp->cur_objs - tp->cur_free)) {
-		ring_in(b->free, tp->cur_cap, ring_slot(tp->cur_cap, tp->cur_head, tp->cur_free),
-			objs, k);
-		tp_store_order();
-		tp->cur_free += k;
-		objs += k;
-		n -= k;
+	if (!tp->split)
+		tp->last_put = tp_me();
+	/*
+	 * In a split pool, the put lock alone: the current block cannot change (that takes
+	 * both locks), and takes from its oldest end go on meanwhile. What they have taken
+	 * is published after they copied it out, so the room read here is at most the real
+	 * room, and the slots from the newest end on are free of them.
+	 */
+	if (likely(k > 0 && tp->cur_seq == seq && (seq & 1) == 0)) {
+		uint64_t *pt = tp_pt(tp);
+		uint32_t put = tp_end_count(*pt), cap = tp->cur_cap, tail = tp_end_slot(*pt);
+		uint32_t taken;
+
+		/* In a split pool, the take side's count is read only when the last one read
+		 * leaves too little room: its line stays with the lcore that takes.
+		 */
+		if (!tp->split) {
+			taken = tp_end_count(tp->cur_tk);
+		} else {
+			taken = tp->taken_seen;
+			if (unlikely(k > tp_room(tp->cur_objs, put - taken))) {
+				taken = tp_end_count(__atomic_load_n(&tp->cur_tk,
+					__ATOMIC_ACQUIRE));
+				tp->taken_seen = taken;
+			}
+		}
+		if (likely(k <= tp_room(tp->cur_objs, put - taken))) {
+			ring_in(tp->cur_ring, cap, tail, objs, k);
+			__atomic_store_n(pt, tp_end(put + k, ring_slot(cap, tail, k)),
+				__ATOMIC_RELEASE);
+			objs += k;
+			n -= k;
+		}
 	}
-	if (unlikely(n > 0))
+	if (unlikely(n > 0)) {
+		/* Other blocks, or the room looked short: the whole pool. */
+		if (tp->split && unlikely((dead = tp_word_lock(tp, &tp->lock)) != 0))
+			tp_recover(tp, dead);
 		tp_enqueue_rest(tp, objs, n);
-	tp_unlock(tp);
+		if (tp->split)
+			tp_word_unlock(&tp->lock);
+	}
+	tp_word_unlock(word);
 	return 0;
 }
 
+/*
+ * Take n objects from the current block. Caller holds the take lock. In a split pool they
+ * come from the oldest end, copied out before the count of those taken moves past them,
+ * in one store, so that a put under the put lock alone never writes over slots not yet
+ * copied, even when it puts back more than was taken (a double free). With one lock (the
+ * whole pool), the thread that put last takes from the newest end, the lines it has just
+ * written (see blk_slot()), others from the oldest; the counters move first, while this
+ * core surely holds their line (another core waiting for the lock reads it), then the copy.
+ */
+static __rte_always_inline bool
+tp_cur_take(struct tpool *tp, void **objs, unsigned int n)
+{
+	uint64_t tk = tp->cur_tk;
+	uint32_t taken = tp_end_count(tk), cap = tp->cur_cap, from = tp_end_slot(tk), nb_free;
+
+	if (unlikely(tp->cur == NULL))
+		return false;
+	if (tp->split) {
+		/* The put side's count is read only when the last one read says too few:
+		 * its line stays with the lcore that puts.
+		 */
+		nb_free = tp->put_seen - taken;
+		if (unlikely(nb_free < n)) {
+			tp->put_seen = tp_end_count(__atomic_load_n(&tp->put_pt,
+				__ATOMIC_ACQUIRE));
+			nb_free = tp->put_seen - taken;
+		}
+	} else {
+		nb_free = tp_end_count(tp->cur_pt) - taken;
+	}
+	if (unlikely(nb_free < n))
+		return false;
+	nb_free -= n;
+	if (nb_free < tp->cur_low)
+		tp->cur_low = nb_free;
+	if (tp->split) {
+		ring_out(tp->cur_ring, cap, from, objs, n);
+		__atomic_store_n(&tp->cur_tk, tp_end(taken + n, ring_slot(cap, from, n)),
+			__ATOMIC_RELEASE);
+		return true;
+	}
+	if (tp->last_put == tp_me()) {
+		uint32_t put = tp_end_count(tp->cur_pt) - n;
+
+		from = ring_slot(cap, tp_end_slot(tp->cur_pt), cap - n);
+		tp->cur_pt = tp_end(put, from);
+	} else {
+		tp->cur_tk = tp_end(taken + n, ring_slot(cap, from, n));
+	}
+	tp_store_order();
+	ring_out(tp->cur_ring, cap, from, objs, n);
+	return true;
+}
+
+/* Take n objects holding the whole pool: from the current block, else across blocks. */
+static __rte_noinline bool
+tp_take_locked(struct tpool *tp, void **objs, unsigned int n)
+{
+	bool ok = tp_cur_take(tp, objs, n) || tp_take_slow(tp, objs, n);
+
+	tp_unlock(tp);
+	return ok;
+}
+
+/*
+ * Take n objects. Mostly from the current block under the take lock alone: in a split
+ * pool, the lcore that allocates and the one that frees (a pipeline's RX and TX) do not
+ * wait for each other, as with a ring's two ends.
+ */
 static __rte_always_inline bool
 tp_try_take(struct tpool *tp, void **objs, unsigned int n)
 {
-	bool ok = true;
+	uint32_t dead = tp_word_lock(tp, &tp->lock);
 
-	tp_lock(tp);
+	if (unlikely(dead != 0)) {
+		tp_lock_over(tp, &tp->lock, dead);
+		return tp_take_locked(tp, objs, n);
+	}
 	if (unlikely(!tp->started))
 		__atomic_store_n(&tp->started, 1, __ATOMIC_RELEASE);
-	if (likely(tp->cur != NULL && tp->cur_free >= n)) {
-		uint32_t left = tp->cur_free - n, from = tp->cur_head;
-
-		/* Counters first, while this core surely holds their line; then the copy. */
-		tp->cur_free = left;
-		tp_store_order();
-		if (tp->last_put == tp_me())
-			from = ring_slot(tp->cur_cap, from, left);
-		else
-			tp->cur_head = ring_slot(tp->cur_cap, from, n);
-		if (left < tp->cur_low)
-			tp->cur_low = left;
-		ring_out(tp->cur->free, tp->cur_cap, from, objs, n);
-	} else {
-		ok = tp_take_slow(tp, objs, n);
+	if (likely(tp_cur_take(tp, objs, n))) {
+		tp_word_unlock(&tp->lock);
+		return true;
 	}
-	tp_unlock(tp);
-	return ok;
+	if (tp->split) {
+		tp_word_unlock(&tp->lock);
+		tp_lock(tp);
+	}
+	return tp_take_locked(tp, objs, n);
 }
 
 /* The free lists are short: let the grow callback add blocks, then try again. */
