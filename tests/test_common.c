@@ -8,7 +8,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <fcntl.h>
+#include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -512,6 +515,36 @@ test_copy_file(const char *from, const char *to)
 	return fclose(out);
 }
 
+#define TEST_STAGE_PREFIX "tide-plugin-"
+
+/* Remove the staging directories of tests that died before they could (a crash, an ASan
+ * abort, a timeout): each is named after its test's process id.
+ */
+static void
+test_unstage_dead(void)
+{
+	DIR *d = opendir("/run");
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, TEST_STAGE_PREFIX, strlen(TEST_STAGE_PREFIX)) != 0)
+			continue;
+		pid = strtol(e->d_name + strlen(TEST_STAGE_PREFIX), &end, 10);
+		if (end == e->d_name + strlen(TEST_STAGE_PREFIX) || *end != '-' || pid <= 0 ||
+				kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/run/%s", e->d_name);
+		tide_test_unstage_plugin(path);
+	}
+	closedir(d);
+}
+
 const char *
 tide_test_stage_plugin(char *dir, size_t len)
 {
@@ -521,7 +554,8 @@ tide_test_stage_plugin(char *dir, size_t len)
 
 	if (plugin == NULL)
 		return NULL;
-	snprintf(dir, len, "/run/tide-plugin-XXXXXX");
+	test_unstage_dead();
+	snprintf(dir, len, "/run/" TEST_STAGE_PREFIX "%d-XXXXXX", (int)getpid());
 	if (mkdtemp(dir) == NULL)
 		return NULL;
 	test_soname_path(plugin, dir, staged, sizeof(staged));

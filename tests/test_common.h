@@ -55,7 +55,8 @@ const char *tide_test_file_prefix(void);
  * EAL refuses a -d plugin below a world-writable directory (/tmp, where a clean clone may
  * live): copy the tide plugin (TIDE_PLUGIN) and the library it needs (TIDE_PLUGIN_DEPS) to a
  * private directory under /run, @p dir (@p len bytes). Returns the staged plugin's path
- * (static), or NULL. tide_test_unstage_plugin() removes the directory.
+ * (static), or NULL. tide_test_unstage_plugin() removes the directory; one named after a
+ * test process that is gone (it died before it could) is removed here.
  */
 const char *tide_test_stage_plugin(char *dir, size_t len);
 void tide_test_unstage_plugin(const char *dir);
