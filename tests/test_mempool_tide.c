@@ -853,11 +853,26 @@ struct stress {
 	uint64_t adds, removes, busy;
 };
 
+/*
+ * Hand n objects from holder @from to holder @to (0: the pool): each must have been
+ * @from's. Taking one that someone holds is a dup; giving back one that someone else
+ * holds, a bad owner.
+ */
+static void
+stress_tag(struct stress *s, void **objs, unsigned int n, uint64_t from, uint64_t to)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (__atomic_exchange_n(&((struct tobj *)objs[i])->owner, to,
+				__ATOMIC_ACQ_REL) != from)
+			__atomic_fetch_add(to != 0 ? &s->dups : &s->bad_owner, 1,
+				__ATOMIC_RELAXED);
+}
+
 static void
 stress_churn(struct stress *s, uint64_t me)
 {
 	void **held = malloc(STRESS_HOLD * sizeof(void *));
-	unsigned int nheld = 0, i;
+	unsigned int nheld = 0;
 	uint64_t ops = 0;
 
 	while (!s->stop) {
@@ -866,30 +881,17 @@ stress_churn(struct stress *s, uint64_t me)
 		if (nheld + n <= STRESS_HOLD && (rte_rand() & 1)) {
 			if (rte_mempool_get_bulk(s->mp, &held[nheld], n) != 0)
 				continue;
-			for (i = nheld; i < nheld + n; i++) {
-				struct tobj *o = held[i];
-
-				if (__atomic_exchange_n(&o->owner, me, __ATOMIC_ACQ_REL) != 0)
-					__atomic_fetch_add(&s->dups, 1, __ATOMIC_RELAXED);
-			}
+			stress_tag(s, &held[nheld], n, 0, me);
 			nheld += n;
 		} else {
 			n = RTE_MIN(n, nheld);
-			for (i = nheld - n; i < nheld; i++) {
-				struct tobj *o = held[i];
-
-				if (__atomic_exchange_n(&o->owner, 0, __ATOMIC_ACQ_REL) != me)
-					__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
-			}
+			stress_tag(s, &held[nheld - n], n, me, 0);
 			rte_mempool_put_bulk(s->mp, &held[nheld - n], n);
 			nheld -= n;
 		}
 		ops++;
 	}
-	for (i = 0; i < nheld; i++)
-		if (__atomic_exchange_n(&((struct tobj *)held[i])->owner, 0,
-				__ATOMIC_ACQ_REL) != me)
-			__atomic_fetch_add(&s->bad_owner, 1, __ATOMIC_RELAXED);
+	stress_tag(s, held, nheld, me, 0);
 	rte_mempool_put_bulk(s->mp, held, nheld);
 	__atomic_fetch_add(&s->ops, ops, __ATOMIC_RELAXED);
 	free(held);
@@ -1039,16 +1041,6 @@ struct pipe_stress {
 };
 
 static void
-pipe_tag(struct stress *s, void **objs, unsigned int n, uint64_t from, uint64_t to)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (__atomic_exchange_n(&((struct tobj *)objs[i])->owner, to,
-				__ATOMIC_ACQ_REL) != from)
-			__atomic_fetch_add(to != 0 ? &s->dups : &s->bad_owner, 1,
-				__ATOMIC_RELAXED);
-}
-
-static void
 pipe_alloc(struct pipe_stress *p)
 {
 	struct rte_mempool_cache *cache = p->cache[rte_lcore_id()];
@@ -1061,10 +1053,10 @@ pipe_alloc(struct pipe_stress *p)
 			p->short_gets++;
 			continue;
 		}
-		pipe_tag(&p->s, objs, n, 0, PIPE_TAG);
+		stress_tag(&p->s, objs, n, 0, PIPE_TAG);
 		k = rte_ring_sp_enqueue_burst(p->r, objs, n, NULL);
 		if (k < n) {
-			pipe_tag(&p->s, &objs[k], n - k, PIPE_TAG, 0);
+			stress_tag(&p->s, &objs[k], n - k, PIPE_TAG, 0);
 			rte_mempool_generic_put(p->s.mp, &objs[k], n - k, cache);
 		}
 		p->handed += k;
@@ -1094,7 +1086,7 @@ pipe_free(void *arg)
 			objs[i - 1] = objs[j];
 			objs[j] = o;
 		}
-		pipe_tag(&p->s, objs, n, PIPE_TAG, 0);
+		stress_tag(&p->s, objs, n, PIPE_TAG, 0);
 		rte_mempool_generic_put(p->s.mp, objs, n, cache);
 		p->freed += n;
 		if (n == 0 && last)

@@ -605,7 +605,7 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 	char *tel;
 	long long want;
 	bool behind = false;
-	void *addr;
+	void *addr, *page;
 	size_t pg;
 	int reaped = 0;
 
@@ -664,8 +664,9 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &bi), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rte_mem_virt2memseg_list(addr));
 	pg = rte_mem_virt2memseg_list(addr)->page_sz;
-	CU_ASSERT_PTR_EQUAL(RTE_PTR_ALIGN_FLOOR(bi.addr, pg), RTE_PTR_ALIGN_FLOOR(addr, pg));
-	if (RTE_PTR_ALIGN_FLOOR(bi.addr, pg) != RTE_PTR_ALIGN_FLOOR(addr, pg)) {
+	page = RTE_PTR_ALIGN_FLOOR(addr, pg);
+	CU_ASSERT_PTR_EQUAL(RTE_PTR_ALIGN_FLOOR(bi.addr, pg), page);
+	if (RTE_PTR_ALIGN_FLOOR(bi.addr, pg) != page) {
 		printf("\n    grown at %p, not in the page of %p; the memzones:\n", bi.addr,
 			addr);
 		rte_memzone_dump(stdout);
