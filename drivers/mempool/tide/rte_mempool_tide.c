@@ -272,10 +272,10 @@ tp_put_word(struct tpool *tp)
  * The whole pool: with split, both locks, the put lock first; else the one lock. Every path
  * takes it but the fast take (the take lock alone) and the fast put (tp_put_word() alone).
  * A lock taken over from a dead holder puts the pool back in order: every critical section
- * leaves the free lists consistent at every store (a count grows after pointers are copied
- * in, and shrinks after they are copied out, in one store), so what the dead holder was
- * moving is lost with it, never listed twice; a change of the current block is redone
- * (tp_recover()).
+ * leaves the free lists consistent at every store (a count grows only after the pointers
+ * are copied in, in one store; see tp_cur_take() for when it shrinks), so what the dead
+ * holder was moving is lost with it, never listed twice; a change of the current block is
+ * redone (tp_recover()).
  */
 static __rte_noinline void
 tp_lock(struct tpool *tp)
