@@ -27,9 +27,17 @@ check mempool --rounds 1 --ms 5 --filter bulk32
 # The noise floor: tide against a second tide pool, per row and ranged per cache setting.
 out=$("$bench" mempool --rounds 1 --ms 5 --filter cache256/bulk32/pipe 2>/dev/null)
 for r in tide:tide_aa/cache256/bulk32/pipe,ratio noise:cache256:tide:tide_aa,low \
-	noise:cache256:tide:tide_aa,high; do
+	noise:cache256:tide:tide_aa,high tide:ring_mp_mc/cache256/bulk32/pipe,alloc_cost \
+	tide:ring_mp_mc/cache256/bulk32/pipe,free_cost; do
 	echo "$out" | grep -Eq "^mempool,$r,[0-9.e+]+,x$" ||
 		{ echo "mempool: no $r row"; echo "$out"; exit 1; }
+done
+# Each side of the pipe is timed inside its mempool calls: a cost above zero per driver.
+for r in tide ring_mp_mc stack; do
+	for m in alloc_ns free_ns; do
+		echo "$out" | grep -Eq "^mempool,$r/cache256/bulk32/pipe,$m,[0-9.e+]*[1-9][0-9.e+]*,ns/obj$" ||
+			{ echo "mempool: no $r $m row above zero"; echo "$out"; exit 1; }
+	done
 done
 check fwd --rounds 1 --ms 50
 check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1

@@ -11,7 +11,12 @@
  * lcore allocates bulks (an RX refill) and hands them over an SP/SC ring to the second,
  * which frees them (TX completion), so neither lcore's cache balances and both reach the
  * driver from two cores at once. Rate: objects taken and returned per second, summed over
- * lcores (pipe: objects freed by the second lcore). Pools are pktmbuf pools created the
+ * lcores (pipe: objects freed by the second lcore). Pipe also says where each lcore's time
+ * goes: the ns per object spent inside rte_mempool_get_bulk() on the first lcore and inside
+ * rte_mempool_put_bulk() on the second (the per-lcore cache and the driver), timed on a
+ * random 1/32 of the calls (a clock read costs as much as a cached call, and a fixed stride
+ * would meet the cache's refills and flushes always or never); the rest of a pipe's time
+ * is the hand-over ring and the lcores waiting for each other. Pools are pktmbuf pools created the
  * stock way (rte_pktmbuf_pool_create_by_ops), one per driver and cache setting; the tide
  * ones with the profile "fixed" (populated whole: the driver alone, no elastic pool).
  * tide:tide_aa, tide against a second tide pool, shows how far a ratio moves when nothing
@@ -56,6 +61,10 @@ static const unsigned int mp_keeps[] = { 0, MP_KEEP_MAX, MP_PIPE };
 #define NB_CACHE RTE_DIM(mp_caches)
 #define NB_BULK RTE_DIM(mp_bulks)
 #define NB_KEEP RTE_DIM(mp_keeps)
+/* pipe: the allocating lcore's cost and the freeing one's */
+enum { MP_SIDE_ALLOC, MP_SIDE_FREE, NB_SIDE };
+static const char *const mp_side_names[NB_SIDE] = { "alloc", "free" };
+#define MP_SAMPLE_MASK 31
 
 struct mp_run {
 	struct rte_mempool *mp;
@@ -66,8 +75,61 @@ struct mp_run {
 	volatile int ready;
 	volatile int stop;          /* pipe: the allocating lcore is done */
 	double rate[RTE_MAX_LCORE]; /* objects per second, per lcore */
+	double cost[NB_SIDE];       /* pipe: ns per object inside the mempool call */
 	int fail;
 };
+
+/* pipe: the sampled calls' cycles and objects, on one side */
+struct mp_clock {
+	uint32_t rnd; /* xorshift32 state: which calls are timed */
+	uint64_t cycles;
+	uint64_t objs;
+};
+
+static inline bool
+mp_clock_sample(struct mp_clock *c)
+{
+	c->rnd ^= c->rnd << 13;
+	c->rnd ^= c->rnd >> 17;
+	c->rnd ^= c->rnd << 5;
+	return (c->rnd & MP_SAMPLE_MASK) == 0;
+}
+
+static inline int
+mp_timed_get(struct mp_clock *c, struct rte_mempool *mp, void **objs, unsigned int n)
+{
+	uint64_t t;
+	int ret;
+
+	if (!mp_clock_sample(c))
+		return rte_mempool_get_bulk(mp, objs, n);
+	t = rte_rdtsc();
+	ret = rte_mempool_get_bulk(mp, objs, n);
+	c->cycles += rte_rdtsc() - t;
+	c->objs += ret == 0 ? n : 0;
+	return ret;
+}
+
+static inline void
+mp_timed_put(struct mp_clock *c, struct rte_mempool *mp, void * const *objs, unsigned int n)
+{
+	uint64_t t;
+
+	if (!mp_clock_sample(c)) {
+		rte_mempool_put_bulk(mp, objs, n);
+		return;
+	}
+	t = rte_rdtsc();
+	rte_mempool_put_bulk(mp, objs, n);
+	c->cycles += rte_rdtsc() - t;
+	c->objs += n;
+}
+
+static double
+mp_clock_ns(const struct mp_clock *c)
+{
+	return c->objs > 0 ? c->cycles * 1e9 / rte_get_tsc_hz() / c->objs : 0;
+}
 
 /* pipe: the main lcore allocates and hands over; the first worker frees; others idle. */
 static int
@@ -77,6 +139,7 @@ mp_pipe_worker(struct mp_run *r)
 	bool alloc = lc == rte_get_main_lcore(), fr = lc == rte_get_next_lcore(-1, 1, 0);
 	void *objs[MP_KEEP_MAX];
 	uint64_t done = 0, t0, t1, end;
+	struct mp_clock clk = { .rnd = 2463534242u + lc };
 
 	__atomic_fetch_add(&r->ready, 1, __ATOMIC_ACQ_REL);
 	while (__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) < (int)rte_lcore_count())
@@ -88,24 +151,26 @@ mp_pipe_worker(struct mp_run *r)
 			for (unsigned int rep = 0; rep < 64; rep++) {
 				if (rte_ring_free_count(r->ring) < r->bulk)
 					continue;
-				if (rte_mempool_get_bulk(r->mp, objs, r->bulk) != 0)
+				if (mp_timed_get(&clk, r->mp, objs, r->bulk) != 0)
 					continue; /* all in flight: the other side frees them */
 				rte_ring_sp_enqueue_bulk(r->ring, objs, r->bulk, NULL);
 			}
 			t1 = bench_now_ns();
 		} while (t1 < end);
 		__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+		r->cost[MP_SIDE_ALLOC] = mp_clock_ns(&clk);
 	} else if (fr) {
 		do {
 			n = rte_ring_sc_dequeue_burst(r->ring, objs, r->bulk, NULL);
 			if (n > 0)
-				rte_mempool_put_bulk(r->mp, objs, n);
+				mp_timed_put(&clk, r->mp, objs, n);
 			done += n;
 		} while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE));
 		t1 = bench_now_ns();
 		while ((n = rte_ring_sc_dequeue_burst(r->ring, objs, MP_KEEP_MAX, NULL)) > 0)
 			rte_mempool_put_bulk(r->mp, objs, n);
 		r->rate[lc] = done / ((t1 - t0) / 1e9);
+		r->cost[MP_SIDE_FREE] = mp_clock_ns(&clk);
 	}
 	return 0;
 }
@@ -146,7 +211,7 @@ mp_worker(void *arg)
 /* Total rate; *share is the slowest lcore's rate over the fastest's (1: even). */
 static double
 mp_measure(struct rte_mempool *mp, unsigned int bulk, unsigned int keep, unsigned int ms,
-	double *share)
+	double *share, double cost[NB_SIDE])
 {
 	struct mp_run r = {
 		.mp = mp, .bulk = bulk, .keep = keep ? keep : bulk, .ns = (uint64_t)ms * 1000000,
@@ -166,6 +231,8 @@ mp_measure(struct rte_mempool *mp, unsigned int bulk, unsigned int keep, unsigne
 		return -1;
 	if (keep == MP_PIPE) {
 		*share = 1;
+		cost[MP_SIDE_ALLOC] = r.cost[MP_SIDE_ALLOC];
+		cost[MP_SIDE_FREE] = r.cost[MP_SIDE_FREE];
 		return r.rate[rte_get_next_lcore(-1, 1, 0)];
 	}
 	RTE_LCORE_FOREACH(lc) {
@@ -267,6 +334,42 @@ mp_ratios(const struct bench_opts *o,
 }
 
 /*
+ * pipe: each side's ns per object inside the mempool call, per driver (medians), and
+ * tide's over each stock driver's (the median of the rounds' ratios; below 1: cheaper).
+ */
+static void
+mp_costs(const struct bench_opts *o,
+	double costs[NB_DRV][NB_CACHE][NB_BULK][NB_SIDE][BENCH_MAX_ROUNDS], unsigned int c,
+	unsigned int k)
+{
+	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
+	double q[BENCH_MAX_ROUNDS];
+	char v[96], name[48], metric[32];
+
+	for (unsigned int b = 0; b < NB_BULK; b++) {
+		if (!mp_selected(o, c, b, k))
+			continue;
+		for (unsigned int side = 0; side < NB_SIDE; side++)
+			for (unsigned int d = 0; d < NB_DRV; d++) {
+				double *t = costs[0][c][b][side], *x = costs[d][c][b][side];
+
+				mp_variant(v, sizeof(v), mp_labels[d], c, b, k);
+				snprintf(metric, sizeof(metric), "%s_ns", mp_side_names[side]);
+				memcpy(q, x, rounds * sizeof(q[0]));
+				bench_emit(v, metric, bench_median(q, rounds), "ns/obj");
+				if (d == 0)
+					continue;
+				for (unsigned int r = 0; r < rounds; r++)
+					q[r] = x[r] > 0 ? t[r] / x[r] : 0;
+				snprintf(name, sizeof(name), "tide:%s", mp_labels[d]);
+				mp_variant(v, sizeof(v), name, c, b, k);
+				snprintf(metric, sizeof(metric), "%s_cost", mp_side_names[side]);
+				bench_emit(v, metric, bench_median(q, rounds), "x");
+			}
+	}
+}
+
+/*
  * The tide pools measure the driver: a profile makes them fixed (populated whole, as the
  * stock drivers' are) instead of elastic. Its file is private and goes at the end.
  */
@@ -301,6 +404,7 @@ mp_run(const struct bench_opts *o)
 {
 	static double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS];
 	static double shares[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS];
+	static double costs[NB_DRV][NB_CACHE][NB_BULK][NB_SIDE][BENCH_MAX_ROUNDS];
 	struct rte_mempool *pools[NB_DRV][NB_CACHE] = { { NULL } };
 	double med[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP];
 	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
@@ -330,12 +434,15 @@ mp_run(const struct bench_opts *o)
 				for (unsigned int b = 0; b < NB_BULK; b++)
 					for (unsigned int i = 0; i < NB_DRV; i++) {
 						unsigned int d = (i + round) % NB_DRV;
-						double x = 0;
+						double x = 0, cost[NB_SIDE] = { 0, 0 };
 
 						if (mp_selected(o, c, b, k))
 							x = mp_measure(pools[d][c], mp_bulks[b],
 								mp_keeps[k], bench_ms(o, MP_MS),
-								&shares[d][c][b][k][round]);
+								&shares[d][c][b][k][round], cost);
+						if (x > 0 && mp_keeps[k] == MP_PIPE)
+							for (unsigned int sd = 0; sd < NB_SIDE; sd++)
+								costs[d][c][b][sd][round] = cost[sd];
 						if (x < 0)
 							goto out;
 						rates[d][c][b][k][round] = x;
@@ -360,8 +467,11 @@ mp_run(const struct bench_opts *o)
 		double worst[NB_KEEP][NB_DRV], best[NB_KEEP][NB_DRV];
 		double w = 1e9, aa_lo = 1e9, aa_hi = 0;
 
-		for (unsigned int k = 0; k < NB_KEEP; k++)
+		for (unsigned int k = 0; k < NB_KEEP; k++) {
 			mp_ratios(o, rates, c, k, worst[k], best[k]);
+			if (mp_keeps[k] == MP_PIPE)
+				mp_costs(o, costs, c, k);
+		}
 		/* The targets, over every pattern: with a cache against ring_mp_mc, without
 		 * against stack; and the A/A ratios' range, to read them against. */
 		for (unsigned int k = 0; k < NB_KEEP; k++) {
