@@ -16,11 +16,11 @@
  * rte_mempool_put_bulk() on the second (the per-lcore cache and the driver), timed on a
  * random 1/32 of the calls (a clock read costs as much as a cached call, and a fixed stride
  * would meet the cache's refills and flushes always or never); the rest of a pipe's time
- * is the hand-over ring and the lcores waiting for each other. Pools are pktmbuf pools created the
- * stock way (rte_pktmbuf_pool_create_by_ops), one per driver and cache setting; the tide
- * ones with the profile "fixed" (populated whole: the driver alone, no elastic pool).
- * tide:tide_aa, tide against a second tide pool, shows how far a ratio moves when nothing
- * differs but the machine.
+ * is the hand-over ring and the lcores waiting for each other. Pools are pktmbuf pools
+ * created the stock way (rte_pktmbuf_pool_create_by_ops), one per driver and cache
+ * setting; the tide ones with the profile "fixed" (populated whole: the driver alone, no
+ * elastic pool). tide:tide_aa, tide against a second tide pool, shows how far a ratio
+ * moves when nothing differs but the machine.
  */
 
 #include <stdio.h>
@@ -95,32 +95,19 @@ mp_clock_sample(struct mp_clock *c)
 	return (c->rnd & MP_SAMPLE_MASK) == 0;
 }
 
-static inline int
-mp_timed_get(struct mp_clock *c, struct rte_mempool *mp, void **objs, unsigned int n)
+/* Around one call: the clock when this call is sampled, else 0. */
+static inline uint64_t
+mp_clock_start(struct mp_clock *c)
 {
-	uint64_t t;
-	int ret;
-
-	if (!mp_clock_sample(c))
-		return rte_mempool_get_bulk(mp, objs, n);
-	t = rte_rdtsc();
-	ret = rte_mempool_get_bulk(mp, objs, n);
-	c->cycles += rte_rdtsc() - t;
-	c->objs += ret == 0 ? n : 0;
-	return ret;
+	return mp_clock_sample(c) ? rte_rdtsc() : 0;
 }
 
+/* After it: a sampled call's cycles and the n objects it moved (0 if it failed). */
 static inline void
-mp_timed_put(struct mp_clock *c, struct rte_mempool *mp, void * const *objs, unsigned int n)
+mp_clock_stop(struct mp_clock *c, uint64_t t, unsigned int n)
 {
-	uint64_t t;
-
-	if (!mp_clock_sample(c)) {
-		rte_mempool_put_bulk(mp, objs, n);
+	if (t == 0)
 		return;
-	}
-	t = rte_rdtsc();
-	rte_mempool_put_bulk(mp, objs, n);
 	c->cycles += rte_rdtsc() - t;
 	c->objs += n;
 }
@@ -149,9 +136,15 @@ mp_pipe_worker(struct mp_run *r)
 	if (alloc) {
 		do {
 			for (unsigned int rep = 0; rep < 64; rep++) {
+				uint64_t t;
+				int ret;
+
 				if (rte_ring_free_count(r->ring) < r->bulk)
 					continue;
-				if (mp_timed_get(&clk, r->mp, objs, r->bulk) != 0)
+				t = mp_clock_start(&clk);
+				ret = rte_mempool_get_bulk(r->mp, objs, r->bulk);
+				mp_clock_stop(&clk, t, ret == 0 ? r->bulk : 0);
+				if (ret != 0)
 					continue; /* all in flight: the other side frees them */
 				rte_ring_sp_enqueue_bulk(r->ring, objs, r->bulk, NULL);
 			}
@@ -162,8 +155,12 @@ mp_pipe_worker(struct mp_run *r)
 	} else if (fr) {
 		do {
 			n = rte_ring_sc_dequeue_burst(r->ring, objs, r->bulk, NULL);
-			if (n > 0)
-				mp_timed_put(&clk, r->mp, objs, n);
+			if (n > 0) {
+				uint64_t t = mp_clock_start(&clk);
+
+				rte_mempool_put_bulk(r->mp, objs, n);
+				mp_clock_stop(&clk, t, n);
+			}
 			done += n;
 		} while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE));
 		t1 = bench_now_ns();
