@@ -50,6 +50,13 @@ for r in tide_xchg_process:tide_xchg tide_xchg:ring_classify tide_xchg_1lcore:ri
 	echo "$out" | grep -Eq "^pipeline,$r,ratio,[0-9.e+]+,x$" ||
 		{ echo "pipeline: no $r row"; echo "$out"; exit 1; }
 done
+# --filter runs the variants it names only, and the ratios between those only.
+out=$("$bench" pipeline --rounds 1 --ms 20 --filter ring 2>/dev/null)
+echo "$out" | grep -q "^pipeline,ring_classify:ring,ratio," ||
+	{ echo "pipeline --filter ring: no ring_classify:ring row"; echo "$out"; exit 1; }
+if echo "$out" | grep -q "^pipeline,[a-z_:]*\(xchg\|event_sw\)"; then
+	echo "pipeline --filter ring ran other variants"; echo "$out"; exit 1
+fi
 check fanout --rounds 1 --ms 20
 check zctx --rounds 1 --ms 20
 check donor --rounds 1 --ms 20

@@ -448,14 +448,18 @@ pl_measure(struct pl_run *r, unsigned int ms)
 	return done0 / ((t1 - t0) / 1e3);
 }
 
-/* The median over rounds of variant a's rate over variant b's in the same round. */
+/* The median over rounds of variant a's rate over variant b's in the same round (when both
+ * ran).
+ */
 static void
-pl_emit_ratio(double mpps[PL_NB][BENCH_MAX_ROUNDS], unsigned int rounds, unsigned int a,
-	unsigned int b)
+pl_emit_ratio(double mpps[PL_NB][BENCH_MAX_ROUNDS], const bool *ran, unsigned int rounds,
+	unsigned int a, unsigned int b)
 {
 	double q[BENCH_MAX_ROUNDS];
 	char v[48];
 
+	if (!ran[a] || !ran[b])
+		return;
 	for (unsigned int round = 0; round < rounds; round++)
 		q[round] = mpps[a][round] / mpps[b][round];
 	snprintf(v, sizeof(v), "%s:%s", pl_names[a], pl_names[b]);
@@ -475,6 +479,7 @@ pl_run(const struct bench_opts *o)
 	struct tide_pool_params pp;
 	struct pl_run r = { 0 };
 	double q[BENCH_MAX_ROUNDS];
+	bool ran[PL_NB];
 	bool proc;
 	int ret = -1;
 
@@ -504,32 +509,34 @@ pl_run(const struct bench_opts *o)
 	}
 	r.sh = mz->addr;
 	memset(r.sh, 0, sizeof(*r.sh));
-	proc = pl_proc_start(&r, rte_get_next_lcore(-1, 1, 0));
+	proc = bench_selected(o, pl_names[PL_TIDE_PROC]) &&
+		pl_proc_start(&r, rte_get_next_lcore(-1, 1, 0));
+	for (unsigned int i = 0; i < PL_NB; i++)
+		ran[i] = bench_selected(o, pl_names[i]) && (i != PL_TIDE_PROC || proc);
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
 			r.v = (k + round) % PL_NB;
-			if (r.v == PL_TIDE_PROC && !proc)
+			if (!ran[r.v])
 				continue;
 			r.x = r.v == PL_TIDE || r.v == PL_TIDE_1LC || r.v == PL_TIDE_PROC ?
 				r.xs[0] : r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
 		}
 	for (unsigned int i = 0; i < PL_NB; i++) {
-		if (i == PL_TIDE_PROC && !proc)
+		if (!ran[i])
 			continue;
 		memcpy(q, mpps[i], sizeof(q));
 		bench_emit(pl_names[i], "rate", bench_median(q, rounds), "Mpps");
 	}
-	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_EVSW);
-	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_EVSW);
-	pl_emit_ratio(mpps, rounds, PL_RING, PL_EVSW);
-	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING);
-	pl_emit_ratio(mpps, rounds, PL_TIDE_MPMC, PL_RING);
-	pl_emit_ratio(mpps, rounds, PL_RING_CLS, PL_RING);
-	pl_emit_ratio(mpps, rounds, PL_TIDE, PL_RING_CLS);
-	pl_emit_ratio(mpps, rounds, PL_TIDE_1LC, PL_RING_1LC);
-	if (proc)
-		pl_emit_ratio(mpps, rounds, PL_TIDE_PROC, PL_TIDE);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_EVSW);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_MPMC, PL_EVSW);
+	pl_emit_ratio(mpps, ran, rounds, PL_RING, PL_EVSW);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_RING);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_MPMC, PL_RING);
+	pl_emit_ratio(mpps, ran, rounds, PL_RING_CLS, PL_RING);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_RING_CLS);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_1LC);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_PROC, PL_TIDE);
 	ret = 0;
 out:
 	if (r.sh != NULL)
