@@ -274,6 +274,8 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
 	for (unsigned int l = 0; l < x->nb_prio; l++)
 		n[l] = (got >> (8 * l)) & 0xff;
 	xchg_publish(x, st, tail, n, n);
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		tide_xring_pvt_prefetch_next(r, l, tail[l] + n[l], n[l]);
 }
 
 /*

@@ -31,6 +31,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -183,6 +184,23 @@ tide_xring_pvt_publish(struct tide_xring *r, unsigned int l, uint32_t tail)
  * turn); returns how many went (fewer when the level is short of room). Receivers see them
  * at once.
  */
+/**
+ * @internal After level @p l was published up to @p tail: ask for the slot lines the next
+ * send to it will write, for writing, as many as this one wrote (@p n slots; none when it
+ * wrote none). Receivers last read them a lap ago and may still hold them; fetched now,
+ * they are here when the next send's stores come. A line that holds slots before @p tail
+ * is left alone: receivers are about to read them.
+ */
+static __rte_always_inline void
+tide_xring_pvt_prefetch_next(const struct tide_xring *r, unsigned int l, uint32_t tail,
+	uint32_t n)
+{
+	const uint32_t per_line = RTE_CACHE_LINE_SIZE / sizeof(void *);
+
+	for (uint32_t pos = RTE_ALIGN_CEIL(tail, per_line); pos - tail < n; pos += per_line)
+		rte_prefetch0_write(tide_xring_pvt_slot(r, l, pos));
+}
+
 static __rte_always_inline unsigned int
 tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
 {
