@@ -31,7 +31,6 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_pause.h>
-#include <rte_prefetch.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,8 +196,11 @@ tide_xring_pvt_prefetch_next(const struct tide_xring *r, unsigned int l, uint32_
 {
 	const uint32_t per_line = RTE_CACHE_LINE_SIZE / sizeof(void *);
 
+	/* rte_prefetch0_write() is experimental in DPDK 22.11, and applications build with
+	 * this header: the builtin it wraps, for writing, to every cache level.
+	 */
 	for (uint32_t pos = RTE_ALIGN_CEIL(tail, per_line); pos - tail < n; pos += per_line)
-		rte_prefetch0_write(tide_xring_pvt_slot(r, l, pos));
+		__builtin_prefetch(tide_xring_pvt_slot(r, l, pos), 1, 3);
 }
 
 static __rte_always_inline unsigned int
