@@ -179,11 +179,6 @@ tide_xring_pvt_publish(struct tide_xring *r, unsigned int l, uint32_t tail)
 }
 
 /**
- * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
- * turn); returns how many went (fewer when the level is short of room). Receivers see them
- * at once.
- */
-/**
  * @internal After level @p l was published up to @p tail: ask for the slot lines the next
  * send to it will write, for writing, as many as this one wrote (@p n slots; none when it
  * wrote none). Receivers last read them a lap ago and may still hold them; fetched now,
@@ -203,6 +198,11 @@ tide_xring_pvt_prefetch_next(const struct tide_xring *r, unsigned int l, uint32_
 		__builtin_prefetch(tide_xring_pvt_slot(r, l, pos), 1, 3);
 }
 
+/**
+ * @internal Put up to @p n pointers on level @p l, in order (the caller holds the senders'
+ * turn); returns how many went (fewer when the level is short of room). Receivers see them
+ * at once.
+ */
 static __rte_always_inline unsigned int
 tide_xring_pvt_put(struct tide_xring *r, unsigned int l, void *const *obj, unsigned int n)
 {
