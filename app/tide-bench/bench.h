@@ -54,6 +54,12 @@ void bench_emit(const char *variant, const char *metric, double value, const cha
 /** Median of n values (reorders them). */
 double bench_median(double *v, unsigned int n);
 
+/**
+ * Median over n (<= BENCH_MAX_ROUNDS) rounds of a[r] / b[r], each round's ratio of two
+ * measurements taken back to back (a round whose b is 0 counts as 0).
+ */
+double bench_median_ratio(const double *a, const double *b, unsigned int n);
+
 /** Run fn on every lcore (main included) at once; returns when all are done. */
 int bench_on_all_lcores(int (*fn)(void *), void *arg);
 

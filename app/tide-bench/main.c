@@ -83,6 +83,17 @@ bench_median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double
+bench_median_ratio(const double *a, const double *b, unsigned int n)
+{
+	double q[BENCH_MAX_ROUNDS];
+
+	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
+	for (unsigned int r = 0; r < n; r++)
+		q[r] = b[r] > 0 ? a[r] / b[r] : 0;
+	return bench_median(q, n);
+}
+
 int
 bench_on_all_lcores(int (*fn)(void *), void *arg)
 {

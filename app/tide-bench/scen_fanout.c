@@ -164,7 +164,6 @@ fo_run(const struct bench_opts *o)
 	unsigned int rounds = bench_rounds(o, FO_ROUNDS);
 	uint64_t deliveries[FO_NB] = { 0 }, copied[FO_NB] = { 0 };
 	struct fo_ctx c = { 0 };
-	double q[BENCH_MAX_ROUNDS];
 	char v[48];
 	int ret = -1;
 
@@ -190,10 +189,9 @@ fo_run(const struct bench_opts *o)
 			0, "bytes/delivery");
 	}
 	for (unsigned int i = 0; i < 2; i++) {
-		for (unsigned int round = 0; round < rounds; round++)
-			q[round] = rate[FO_CLONE][round] / rate[i][round];
 		snprintf(v, sizeof(v), "%s:clone", fo_names[i]);
-		bench_emit(v, "cost_ratio", bench_median(q, rounds), "x");
+		bench_emit(v, "cost_ratio", bench_median_ratio(rate[FO_CLONE], rate[i], rounds),
+			"x");
 	}
 	ret = 0;
 out:

@@ -307,7 +307,6 @@ mp_ratios(const struct bench_opts *o,
 	unsigned int c, unsigned int k, double worst[NB_DRV], double best[NB_DRV])
 {
 	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
-	double q[BENCH_MAX_ROUNDS];
 	char v[96], name[48];
 
 	for (unsigned int d = 1; d < NB_DRV; d++) {
@@ -318,9 +317,7 @@ mp_ratios(const struct bench_opts *o,
 
 			if (!mp_selected(o, c, b, k))
 				continue;
-			for (unsigned int r = 0; r < rounds; r++)
-				q[r] = rates[0][c][b][k][r] / rates[d][c][b][k][r];
-			m = bench_median(q, rounds);
+			m = bench_median_ratio(rates[0][c][b][k], rates[d][c][b][k], rounds);
 			snprintf(name, sizeof(name), "tide:%s", mp_labels[d]);
 			mp_variant(v, sizeof(v), name, c, b, k);
 			bench_emit(v, "ratio", m, "x");
@@ -356,12 +353,10 @@ mp_costs(const struct bench_opts *o,
 				bench_emit(v, metric, bench_median(q, rounds), "ns/obj");
 				if (d == 0)
 					continue;
-				for (unsigned int r = 0; r < rounds; r++)
-					q[r] = x[r] > 0 ? t[r] / x[r] : 0;
 				snprintf(name, sizeof(name), "tide:%s", mp_labels[d]);
 				mp_variant(v, sizeof(v), name, c, b, k);
 				snprintf(metric, sizeof(metric), "%s_cost", mp_side_names[side]);
-				bench_emit(v, metric, bench_median(q, rounds), "x");
+				bench_emit(v, metric, bench_median_ratio(t, x, rounds), "x");
 			}
 	}
 }

@@ -136,7 +136,6 @@ msg_run(const struct bench_opts *o)
 		.socket_id = SOCKET_ID_ANY };
 	struct tide_pool_params pp;
 	struct msg_run r = { .ns = (uint64_t)bench_ms(o, MSG_MS) * 1000000 };
-	double q[BENCH_MAX_ROUNDS];
 	char v[64];
 	int ret = -1;
 
@@ -167,11 +166,10 @@ msg_run(const struct bench_opts *o)
 			bench_emit(v, "cost", 1e9 / bench_median(x, rounds), "ns/pkt");
 		}
 		for (unsigned int i = V_MSG; i < V_NB; i++) {
-			for (unsigned int round = 0; round < rounds; round++)
-				q[round] = pps[lay][V_RAW][round] / pps[lay][i][round];
 			snprintf(v, sizeof(v), "%s:ring/%s", msg_names[i],
 				lay ? "2lcores" : "1lcore");
-			bench_emit(v, "cost_ratio", bench_median(q, rounds), "x");
+			bench_emit(v, "cost_ratio",
+				bench_median_ratio(pps[lay][V_RAW], pps[lay][i], rounds), "x");
 		}
 	}
 	ret = 0;

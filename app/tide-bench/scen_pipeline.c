@@ -455,15 +455,12 @@ static void
 pl_emit_ratio(double mpps[PL_NB][BENCH_MAX_ROUNDS], const bool *ran, unsigned int rounds,
 	unsigned int a, unsigned int b)
 {
-	double q[BENCH_MAX_ROUNDS];
 	char v[48];
 
 	if (!ran[a] || !ran[b])
 		return;
-	for (unsigned int round = 0; round < rounds; round++)
-		q[round] = mpps[a][round] / mpps[b][round];
 	snprintf(v, sizeof(v), "%s:%s", pl_names[a], pl_names[b]);
-	bench_emit(v, "ratio", bench_median(q, rounds), "x");
+	bench_emit(v, "ratio", bench_median_ratio(mpps[a], mpps[b], rounds), "x");
 }
 
 static int
