@@ -4,7 +4,8 @@
  * The send agent (lib/zctx/zctx_agent.c) under EAL: completions in submission order (also
  * from several threads, also when the PMD frees a later send first), the eventfd, and
  * stopping: every accepted send answered exactly once, cancelled or completed, its pages
- * unpinned once, whoever frees its segments.
+ * unpinned once, whoever frees its segments. And the adaptive threshold learning, from
+ * what the agent measures, to send large payloads zero-copy.
  */
 
 #include <poll.h>
@@ -205,6 +206,49 @@ test_completions_of_several_threads_arrive_in_their_order(void)
 	tide_zctx_cache_stats_get(&cs);
 	CU_ASSERT_EQUAL(cs.pinned_bytes, 0); /* ...until its last user left */
 	cache_set(0, 0);
+	munmap(buf, 64 * KB);
+}
+
+/* ---- The adaptive threshold on a real agent. */
+
+/*
+ * Runs of 64 B and 64 KB sends on net_null (MTU 1500: a 64 KB send is 45 packets, which
+ * zero-copy sends at half the agent's cost of copying them): an adaptive agent ends up
+ * sending the large ones zero-copy. Each send must be charged for all its packets: with a
+ * 64 KB send charged for its last packet only, the threshold went to either end at random
+ * (above 64 KB in three of six runs). Where the small ones go is left open: at 64 B the two
+ * paths are close, and which is cheaper depends on the build (sanitizers). Bounded by a
+ * number of sends, not by time.
+ */
+static void
+test_adaptive_sends_large_payloads_zero_copy(void)
+{
+	static const size_t sizes[2] = { 64, 64 * KB };
+	struct tide_zctx_cpl cpl[64];
+	struct tide_zctx_stats st;
+	uint8_t *buf = page_buf(64 * KB);
+	struct tide_zctx *z;
+	unsigned int sent = 0, done = 0;
+	bool large_zc = false;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	z = zctx_make("adapt", null_port, TIDE_ZCTX_THRESHOLD_ADAPTIVE, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	while (!large_zc && sent < 40000) {
+		int ret = send_one(z, null_port, sent, buf, sizes[sent / 256 % 2]);
+
+		if (ret == 0)
+			sent++;
+		else
+			CU_ASSERT_EQUAL_FATAL(ret, -EAGAIN);
+		done += tide_zctx_poll(z, cpl, RTE_DIM(cpl));
+		if (sent % 512 == 0 && tide_zctx_stats_get(z, &st) == 0)
+			large_zc = st.adaptive && st.threshold <= sizes[1] && st.zc_sends > 0;
+	}
+	CU_ASSERT(large_zc);
+	done += poll_n(z, cpl, sent - done);
+	CU_ASSERT_EQUAL(done, sent);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	munmap(buf, 64 * KB);
 }
 
@@ -466,6 +510,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_eventfd_signals_completions);
 	CU_ADD_TEST(s, test_completions_wait_for_earlier_sends);
 	CU_ADD_TEST(s, test_completions_of_several_threads_arrive_in_their_order);
+	CU_ADD_TEST(s, test_adaptive_sends_large_payloads_zero_copy);
 	CU_ADD_TEST(s, test_stop_cancels_or_completes_each_send_once);
 	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
 	CU_ADD_TEST(s, test_sends_freed_by_another_thread_complete_once_each);
