@@ -5,13 +5,16 @@
 # same process), check every figure against config/bench-targets.txt, draw the plots with
 # gnuplot and write a markdown summary, all into one results folder.
 #
-#   scripts/bench.sh [--quick | --tiny] [--out DIR] [--only NAME,...] [--docs]
-#                    [--bench PATH] [--args "TIDE-BENCH OPTIONS"] [-- EAL ARGUMENTS]
+#   scripts/bench.sh [--quick | --tiny] [--out DIR] [--only NAME,...] [--repeat N]
+#                    [--docs] [--bench PATH] [--args "TIDE-BENCH OPTIONS"] [-- EAL ARGUMENTS]
 #
 #   --quick    a short run: every scenario's --quick (a third of the rounds, half the time)
 #   --tiny     seconds per scenario, to check the runner itself (figures meaningless)
 #   --out DIR  the results folder (default: bench-out/<date>-<commit>)
 #   --only     run these scenarios only (names from "tide-bench --list")
+#   --repeat N run the scenarios N times over (1 to 9; each run in run<K>/): the targets
+#              table gives every run's figure and says a target is met when it is met in
+#              every run; plots, CSVs and the other tables come from the last run
 #   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
 #   --testpmd  also run stock dpdk-testpmd with the tide plugin against ring_mp_mc
 #              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs): CSV testpmd.csv
@@ -31,6 +34,7 @@ mode=full
 out=
 only=
 docs=0
+repeat=1
 testpmd=0
 soak=0
 bench=
@@ -50,6 +54,8 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?--out needs a folder}; shift ;;
 	--only) only=${2:?--only needs names}; shift ;;
 	--docs) docs=1 ;;
+	--repeat) repeat=${2:?--repeat needs a count}; shift
+		[[ "$repeat" =~ ^[1-9]$ ]] || die "--repeat: 1 to 9 runs" ;;
 	--testpmd) testpmd=1 ;;
 	--soak) soak=${2:?--soak needs seconds}; shift
 		[[ "$soak" =~ ^[1-9][0-9]{0,4}$ ]] || die "--soak: 1 to 99999 seconds" ;;
@@ -106,24 +112,44 @@ done
 elapsed() { local s=$(($(date +%s) - start)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
 # ---- run ----
+# Each run of the scenarios goes into its own folder (the results folder itself with one
+# run); runs.txt: scenario, status, seconds, rows, run, its CSV.
 start=$(date +%s)
 : >"$out/runs.txt"
 n=${#scenarios[@]}
-echo "bench: $mode run of $n scenario(s) into $out"
-for i in "${!scenarios[@]}"; do
-	s=${scenarios[$i]}
-	printf 'bench: [%d/%d] %s (elapsed %s)\n' $((i + 1)) "$n" "$s" "$(elapsed)"
-	cmd=("$bench")
-	[ ${#eal[@]} -eq 0 ] || cmd+=("${eal[@]}" --)
-	cmd+=("$s" "${mode_args[@]}" "${extra_args[@]}" --series "$out/$s-series.csv")
-	t0=$(date +%s)
-	status=ok
-	"${cmd[@]}" >"$out/$s.csv" 2>"$out/$s.log" || status="failed (exit $?, see $s.log)"
-	rows=$(grep -c "^$s," "$out/$s.csv" || true)
-	[ "$status" != ok ] || [ "$rows" -gt 0 ] || status="no rows (see $s.log)"
-	printf '%s\t%s\t%s\t%s\n' "$s" "$status" $(($(date +%s) - t0)) "$rows" >>"$out/runs.txt"
-	printf 'bench:        %s: %s, %s rows in %ss\n' "$s" "$status" "$rows" $(($(date +%s) - t0))
+echo "bench: $mode run of $n scenario(s), $repeat time(s), into $out"
+for ((r = 1; r <= repeat; r++)); do
+	rel=
+	[ "$repeat" -eq 1 ] || rel=run$r/
+	dir=$out/${rel%/}
+	mkdir -p "$dir"
+	for i in "${!scenarios[@]}"; do
+		s=${scenarios[$i]}
+		printf 'bench: [%d/%d] %s%s (elapsed %s)\n' $((i + 1)) "$n" "$s" \
+			"$([ "$repeat" -eq 1 ] || echo ", run $r of $repeat")" "$(elapsed)"
+		cmd=("$bench")
+		[ ${#eal[@]} -eq 0 ] || cmd+=("${eal[@]}" --)
+		cmd+=("$s" "${mode_args[@]}" "${extra_args[@]}" --series "$dir/$s-series.csv")
+		t0=$(date +%s)
+		status=ok
+		"${cmd[@]}" >"$dir/$s.csv" 2>"$dir/$s.log" ||
+			status="failed (exit $?, see $rel$s.log)"
+		rows=$(grep -c "^$s," "$dir/$s.csv" || true)
+		[ "$status" != ok ] || [ "$rows" -gt 0 ] || status="no rows (see $rel$s.log)"
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$status" $(($(date +%s) - t0)) \
+			"$rows" "$r" "$dir/$s.csv" >>"$out/runs.txt"
+		printf 'bench:        %s: %s, %s rows in %ss\n' "$s" "$status" "$rows" \
+			$(($(date +%s) - t0))
+	done
 done
+# The last run is the one the plots, CSVs and tables other than the targets' show.
+if [ "$repeat" -gt 1 ]; then
+	for s in "${scenarios[@]}"; do
+		cp "$out/run$repeat/$s.csv" "$out/$s.csv"
+		[ ! -s "$out/run$repeat/$s-series.csv" ] ||
+			cp "$out/run$repeat/$s-series.csv" "$out/$s-series.csv"
+	done
+fi
 # Stock testpmd with the plugin (its rows become scenario "testpmd", variant
 # "<its scenario>/<variant>"), and the soak.
 if [ "$testpmd" = 1 ]; then
@@ -138,8 +164,8 @@ if [ "$testpmd" = 1 ]; then
 		awk -F, '{ print "testpmd," $1 "/" $2 "," $3 "," $4 "," $5 }' "$out/testpmd.raw"
 	} >"$out/testpmd.csv"
 	rm -f "$out/testpmd.raw"
-	printf 'testpmd\t%s\t%s\t%s\n' "$status" $(($(date +%s) - t0)) \
-		$(($(wc -l <"$out/testpmd.csv") - 1)) >>"$out/runs.txt"
+	printf 'testpmd\t%s\t%s\t%s\t-\t%s\n' "$status" $(($(date +%s) - t0)) \
+		$(($(wc -l <"$out/testpmd.csv") - 1)) "$out/testpmd.csv" >>"$out/runs.txt"
 	scenarios+=(testpmd)
 fi
 if [ "$soak" != 0 ]; then
@@ -147,7 +173,7 @@ if [ "$soak" != 0 ]; then
 	t0=$(date +%s)
 	status=ok
 	"$root/scripts/soak.sh" "$soak" >"$out/soak.log" 2>&1 || status="failed (see soak.log)"
-	printf 'soak\t%s\t%s\t%s\n' "$status" $(($(date +%s) - t0)) \
+	printf 'soak\t%s\t%s\t%s\t-\t-\n' "$status" $(($(date +%s) - t0)) \
 		"$(grep -c '^soak:' "$out/soak.log")" >>"$out/runs.txt"
 fi
 [ -s "$out/footprint-series.csv" ] || rm -f "$out/footprint-series.csv"
@@ -204,11 +230,22 @@ eval_targets() {
 		}
 	}' "$targets_file" "$@"
 }
-csvs=()
-for s in "${scenarios[@]}"; do
-	[ -s "$out/$s.csv" ] && csvs+=("$out/$s.csv")
+# The CSVs of run @1 (testpmd's and the soak's count in every run).
+run_csvs() {
+	local r=$1 s f
+	for s in "${scenarios[@]}"; do
+		f=$out/$s.csv
+		[ "$repeat" -eq 1 ] || [ "$s" = testpmd ] || f=$out/run$r/$s.csv
+		[ ! -s "$f" ] || echo "$f"
+	done
+}
+for ((r = 1; r <= repeat; r++)); do
+	mapfile -t csvs < <(run_csvs "$r")
+	eval_targets "${csvs[@]}" >"$out/targets-run$r.tsv"
 done
-eval_targets "${csvs[@]}" >"$out/targets.tsv"
+# The last run's: the plots and the other tables.
+cp "$out/targets-run$repeat.tsv" "$out/targets.tsv"
+[ "$repeat" -gt 1 ] || rm -f "$out/targets-run1.tsv"
 
 # ---- plots ----
 plots=()
@@ -303,20 +340,62 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo
 	echo "## Targets"
 	echo
-	echo "From \`config/bench-targets.txt\`; where a line covers several rows, the worst is"
-	echo "shown."
-	echo
-	echo "| scenario | figure | measured | target | met | what |"
-	echo "|---|---|---:|---|---|---|"
-	awk -F'\t' '{
-		met = $7 == 0 ? "not measured" : $8 == 0 ? "yes" : "**no** (" $8 " of " $7 ")"
-		m = $6 == "-" ? "-" : sprintf("%.4g", $6)
-		if ($7 > 1) m = m " (worst of " $7 ")"
-		printf "| %s | `%s` %s | %s | %s %s | %s | %s |\n", $1, $2, $3, m, $4, $5, met, $10
-	}' "$out/targets.tsv"
-	echo
-	met=$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l)
-	echo "$met of $(wc -l <"$out/targets.tsv") targets met."
+	if [ "$repeat" -eq 1 ]; then
+		echo "From \`config/bench-targets.txt\`; where a line covers several rows, the worst is"
+		echo "shown."
+		echo
+		echo "| scenario | figure | measured | target | met | what |"
+		echo "|---|---|---:|---|---|---|"
+		awk -F'\t' '{
+			met = $7 == 0 ? "not measured" : $8 == 0 ? "yes" : "**no** (" $8 " of " $7 ")"
+			m = $6 == "-" ? "-" : sprintf("%.4g", $6)
+			if ($7 > 1) m = m " (worst of " $7 ")"
+			printf "| %s | `%s` %s | %s | %s %s | %s | %s |\n", $1, $2, $3, m, $4, $5, met, $10
+		}' "$out/targets.tsv"
+		echo
+		met=$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l)
+		echo "$met of $(wc -l <"$out/targets.tsv") targets met."
+	else
+		echo "From \`config/bench-targets.txt\`, in each of the $repeat runs (where a line covers"
+		echo "several rows, the worst; in bold where the target is missed). A target is met when"
+		echo "it is met in every run."
+		echo
+		printf '| scenario | figure |'
+		for ((r = 1; r <= repeat; r++)); do printf ' run %d |' "$r"; done
+		printf ' target | met | what |\n|---|---|'
+		for ((r = 1; r <= repeat; r++)); do printf -- '---:|'; done
+		printf -- '---|---|---|\n'
+		targets_runs=()
+		for ((r = 1; r <= repeat; r++)); do targets_runs+=("$out/targets-run$r.tsv"); done
+		awk -F'\t' -v runs="$repeat" '
+		FNR == 1 { f++ }
+		{
+			k = FNR; nk = k > nk ? k : nk
+			line[k] = sprintf("| %s | `%s` %s |", $1, $2, $3)
+			tail[k] = sprintf(" %s %s |", $4, $5); what[k] = $10
+			c = $7 == 0 ? "-" : sprintf("%.4g", $6)
+			cell[k, f] = $8 > 0 ? "**" c "**" : c
+			if ($7 > 0) measured[k]++
+			if ($8 > 0) missed[k]++
+		}
+		END {
+			for (k = 1; k <= nk; k++) {
+				met = !measured[k] ? "not measured" : !missed[k] ? "yes" : \
+					"**no** (" missed[k] " of " runs " runs)"
+				printf "%s", line[k]
+				for (r = 1; r <= runs; r++) printf " %s |", cell[k, r]
+				printf "%s %s | %s |\n", tail[k], met, what[k]
+			}
+		}' "${targets_runs[@]}"
+		echo
+		met=$(paste "${targets_runs[@]}" | awk -F'\t' -v runs="$repeat" '{
+			ok = 1
+			for (r = 0; r < runs; r++) if ($(r * 10 + 7) == 0 || $(r * 10 + 8) > 0) ok = 0
+			n += ok } END { print n + 0 }')
+		per=$(for t in "${targets_runs[@]}"; do awk -F'\t' '$7 > 0 && $8 == 0' "$t" | wc -l; done |
+			paste -sd/ | sed 's|/| / |g')
+		echo "$met of $(wc -l <"$out/targets.tsv") targets met in every run (per run: $per)."
+	fi
 	echo
 	if [ -s "$out/mempool.csv" ] && grep -q '^mempool,noise:' "$out/mempool.csv"; then
 		echo "Noise floor of the mempool ratios: tide against a second tide pool, measured"
@@ -342,17 +421,20 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo
 	echo "| scenario | result | seconds | rows | c2c ns, start / end | what it measures |"
 	echo "|---|---|---:|---:|---:|---|"
-	while IFS=$'\t' read -r s status secs rows; do
+	while IFS=$'\t' read -r s status secs rows r csv; do
 		c2c=$(awk -F, '$2 ~ /^machine\// && $3 == "c2c_round_trip" {
 			printf "%s%.0f", sep, $4; sep = " / "
 			lo = lo == "" || $4 < lo ? $4 : lo; hi = $4 > hi ? $4 : hi }
 			END { if (lo > 0 && hi > 2 * lo) printf " (changed)" }' \
-			"$out/$s.csv" 2>/dev/null || true)
+			"$csv" 2>/dev/null || true)
 		help=$("$bench" --list | awk -F'\t' -v s="$s" '$1 == s { print $2 }')
 		[ "$s" != testpmd ] || help="stock dpdk-testpmd, tide plugin vs ring_mp_mc"
 		[ "$s" != soak ] || help="ASan soak of an elastic pool (see Soak)"
 		link="[$s]($s.csv)"
 		[ "$s" != soak ] || link=soak
+		# Runs before the last: their CSVs stay in the results folder only.
+		[ "$repeat" -eq 1 ] || [ "$r" = - ] || [ "$r" -eq "$repeat" ] || link="$s, run $r"
+		[ "$repeat" -eq 1 ] || [ "$r" != "$repeat" ] || link="$link, run $r"
 		echo "| $link | $status | $secs | $rows | ${c2c:--} | $help |"
 	done <"$out/runs.txt"
 	echo
@@ -391,7 +473,10 @@ if [ "$docs" = 1 ]; then
 	echo "bench: wrote docs/benchmarks.md and docs/bench/"
 fi
 failed=$(awk -F'\t' '$2 != "ok"' "$out/runs.txt" | wc -l)
-echo "bench: done in $(elapsed): $((n - failed)) of $n scenario(s) ran," \
-	"$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l) of" \
-	"$(wc -l <"$out/targets.tsv") targets met; summary: $out/summary.md"
+every=
+[ "$repeat" -eq 1 ] || every=" in every run"
+ran=$(awk -F'\t' '$5 != "-" && $2 == "ok"' "$out/runs.txt" | wc -l)
+echo "bench: done in $(elapsed): $ran of $((n * repeat)) scenario" \
+	"run(s) ran, $met of $(wc -l <"$out/targets.tsv") targets met$every; summary:" \
+	"$out/summary.md"
 [ "$failed" -eq 0 ]

@@ -4,7 +4,8 @@
 # scripts/bench.sh end to end, in its --tiny mode (seconds per scenario: this checks the
 # runner, not the figures): every scenario tide-bench lists runs and leaves its CSV, the
 # plots are valid PNG images with data drawn in them, and the summary names the machine,
-# the date, the commit and every target of config/bench-targets.txt.
+# the date, the commit and every target of config/bench-targets.txt; with --repeat, every
+# run's figures.
 #   test_bench_sh.sh SOURCE_DIR TIDE_BENCH CHECK_PNG
 set -eu
 src=$1
@@ -49,6 +50,34 @@ grep -q "^[0-9]* of $targets targets met\.$" "$sum" || fail "summary: no count o
 for p in footprint mempool zctx refs targets; do
 	grep -q "^!\[$p\]($p.png)" "$sum" || fail "summary: no $p plot"
 done
+# --repeat: every run in its own folder, each run's figure for every target, a target
+# met only when met in every run; the last run's CSVs are the ones at the top.
+rep=$tmp/repeat
+"$src/scripts/bench.sh" --tiny --repeat 2 --only fwd,msg --out "$rep" --bench "$bench" \
+	>"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "bench.sh --repeat 2: exit status"; }
+grep -q "^bench: \[2/2\] msg, run 2 of 2 " "$tmp/log" || fail "--repeat: no progress line"
+for r in 1 2; do
+	for s in fwd msg; do
+		[ "$(grep -c "^$s," "$rep/run$r/$s.csv" || true)" -ge 3 ] ||
+			fail "--repeat: run$r/$s.csv"
+	done
+done
+cmp -s "$rep/run2/fwd.csv" "$rep/fwd.csv" || fail "--repeat: fwd.csv is not the last run's"
+sum=$rep/summary.md
+grep -q '^| scenario | figure | run 1 | run 2 | target | met | what |$' "$sum" ||
+	fail "--repeat: no column per run"
+rows=$(sed -n '/^## Targets/,/^## Plots/p' "$sum" | grep -c '^| [a-z]* | `' || true)
+[ "$rows" -eq "$targets" ] || fail "--repeat: $rows target rows, config has $targets"
+grep -q '^| fwd | `tide:ring_mp_mc` ratio | \**[0-9.]*\** | \**[0-9.]*\** | >= ' "$sum" ||
+	fail "--repeat: no figure of each run for fwd"
+grep -q "^[0-9]* of $targets targets met in every run (per run: [0-9]* / [0-9]*)\.\$" "$sum" ||
+	fail "--repeat: no count of targets met in every run"
+grep -q '^| fwd, run 1 | ok |' "$sum" || fail "--repeat: run 1 not in the scenario table"
+if "$src/scripts/bench.sh" --tiny --repeat 0 --out "$tmp/x" --bench "$bench" \
+		>"$tmp/log" 2>&1; then
+	fail "--repeat 0 accepted"
+fi
+grep -q -- "--repeat: 1 to 9 runs" "$tmp/log" || fail "--repeat 0: no message"
 # A scenario that does not exist is refused before anything runs.
 if "$src/scripts/bench.sh" --tiny --only nosuch --out "$tmp/x" --bench "$bench" \
 		>"$tmp/log" 2>&1; then
