@@ -230,7 +230,7 @@ eval_targets() {
 		}
 	}' "$targets_file" "$@"
 }
-# The CSVs of run @1 (testpmd's and the soak's count in every run).
+# The CSVs of run $1 (testpmd's counts in every run).
 run_csvs() {
 	local r=$1 s f
 	for s in "${scenarios[@]}"; do
@@ -239,13 +239,62 @@ run_csvs() {
 		[ ! -s "$f" ] || echo "$f"
 	done
 }
+targets_runs=()
 for ((r = 1; r <= repeat; r++)); do
 	mapfile -t csvs < <(run_csvs "$r")
-	eval_targets "${csvs[@]}" >"$out/targets-run$r.tsv"
+	f=$out/targets-run$r.tsv
+	[ "$repeat" -gt 1 ] || f=$out/targets.tsv
+	eval_targets "${csvs[@]}" >"$f"
+	targets_runs+=("$f")
 done
 # The last run's: the plots and the other tables.
-cp "$out/targets-run$repeat.tsv" "$out/targets.tsv"
-[ "$repeat" -gt 1 ] || rm -f "$out/targets-run1.tsv"
+[ "$repeat" -eq 1 ] || cp "$out/targets-run$repeat.tsv" "$out/targets.tsv"
+
+# The summary's targets table from each run's eval_targets lines (one file a run), then the
+# count of targets met: with one run, its figure and how many of a line's rows missed; with
+# several, a column a run (bold where missed), met when met in every run (a run that did not
+# measure it does not meet it). Sets met.
+targets_table() {
+	local table
+	table=$(awk -F'\t' -v runs=$# '
+	FNR == 1 { f++ }
+	{
+		k = FNR; nk = k > nk ? k : nk
+		line[k] = sprintf("| %s | `%s` %s |", $1, $2, $3)
+		tail[k] = sprintf(" %s %s |", $4, $5); what[k] = $10
+		c = $7 == 0 ? "-" : sprintf("%.4g", $6)
+		if (runs == 1 && $7 > 1) c = c " (worst of " $7 ")"
+		cell[k, f] = runs > 1 && $8 > 0 ? "**" c "**" : c
+		if ($7 > 0) measured[k]++
+		if ($7 > 0 && $8 == 0) { good[k]++; good_run[f]++ }
+		rows[k] = $7; missed_rows[k] = $8
+	}
+	END {
+		printf "| scenario | figure |"
+		for (r = 1; r <= runs; r++) printf (runs == 1 ? " measured |" : " run %d |"), r
+		printf " target | met | what |\n|---|---|"
+		for (r = 1; r <= runs; r++) printf "---:|"
+		print "---|---|---|"
+		for (k = 1; k <= nk; k++) {
+			met = !measured[k] ? "not measured" : good[k] == runs ? "yes" : runs == 1 ? \
+				"**no** (" missed_rows[k] " of " rows[k] ")" : \
+				"**no** (" runs - good[k] " of " runs " runs)"
+			printf "%s", line[k]
+			for (r = 1; r <= runs; r++) printf " %s |", cell[k, r]
+			printf "%s %s | %s |\n", tail[k], met, what[k]
+			all += good[k] == runs
+		}
+		printf "\n%d of %d targets met", all, nk
+		if (runs > 1) {
+			printf " in every run (per run: "
+			for (r = 1; r <= runs; r++) printf "%s%d", (r > 1 ? " / " : ""), good_run[r]
+			printf ")"
+		}
+		print "."
+	}' "$@")
+	echo "$table"
+	met=$(echo "$table" | awk 'END { print $1 }')
+}
 
 # ---- plots ----
 plots=()
@@ -343,59 +392,13 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	if [ "$repeat" -eq 1 ]; then
 		echo "From \`config/bench-targets.txt\`; where a line covers several rows, the worst is"
 		echo "shown."
-		echo
-		echo "| scenario | figure | measured | target | met | what |"
-		echo "|---|---|---:|---|---|---|"
-		awk -F'\t' '{
-			met = $7 == 0 ? "not measured" : $8 == 0 ? "yes" : "**no** (" $8 " of " $7 ")"
-			m = $6 == "-" ? "-" : sprintf("%.4g", $6)
-			if ($7 > 1) m = m " (worst of " $7 ")"
-			printf "| %s | `%s` %s | %s | %s %s | %s | %s |\n", $1, $2, $3, m, $4, $5, met, $10
-		}' "$out/targets.tsv"
-		echo
-		met=$(awk -F'\t' '$7 > 0 && $8 == 0' "$out/targets.tsv" | wc -l)
-		echo "$met of $(wc -l <"$out/targets.tsv") targets met."
 	else
 		echo "From \`config/bench-targets.txt\`, in each of the $repeat runs (where a line covers"
 		echo "several rows, the worst; in bold where the target is missed). A target is met when"
 		echo "it is met in every run."
-		echo
-		printf '| scenario | figure |'
-		for ((r = 1; r <= repeat; r++)); do printf ' run %d |' "$r"; done
-		printf ' target | met | what |\n|---|---|'
-		for ((r = 1; r <= repeat; r++)); do printf -- '---:|'; done
-		printf -- '---|---|---|\n'
-		targets_runs=()
-		for ((r = 1; r <= repeat; r++)); do targets_runs+=("$out/targets-run$r.tsv"); done
-		awk -F'\t' -v runs="$repeat" '
-		FNR == 1 { f++ }
-		{
-			k = FNR; nk = k > nk ? k : nk
-			line[k] = sprintf("| %s | `%s` %s |", $1, $2, $3)
-			tail[k] = sprintf(" %s %s |", $4, $5); what[k] = $10
-			c = $7 == 0 ? "-" : sprintf("%.4g", $6)
-			cell[k, f] = $8 > 0 ? "**" c "**" : c
-			if ($7 > 0) measured[k]++
-			if ($8 > 0) missed[k]++
-		}
-		END {
-			for (k = 1; k <= nk; k++) {
-				met = !measured[k] ? "not measured" : !missed[k] ? "yes" : \
-					"**no** (" missed[k] " of " runs " runs)"
-				printf "%s", line[k]
-				for (r = 1; r <= runs; r++) printf " %s |", cell[k, r]
-				printf "%s %s | %s |\n", tail[k], met, what[k]
-			}
-		}' "${targets_runs[@]}"
-		echo
-		met=$(paste "${targets_runs[@]}" | awk -F'\t' -v runs="$repeat" '{
-			ok = 1
-			for (r = 0; r < runs; r++) if ($(r * 10 + 7) == 0 || $(r * 10 + 8) > 0) ok = 0
-			n += ok } END { print n + 0 }')
-		per=$(for t in "${targets_runs[@]}"; do awk -F'\t' '$7 > 0 && $8 == 0' "$t" | wc -l; done |
-			paste -sd/ | sed 's|/| / |g')
-		echo "$met of $(wc -l <"$out/targets.tsv") targets met in every run (per run: $per)."
 	fi
+	echo
+	targets_table "${targets_runs[@]}"
 	echo
 	if [ -s "$out/mempool.csv" ] && grep -q '^mempool,noise:' "$out/mempool.csv"; then
 		echo "Noise floor of the mempool ratios: tide against a second tide pool, measured"
