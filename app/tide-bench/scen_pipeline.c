@@ -20,10 +20,13 @@
  * computed and written into its mbuf (no priority served). It tells what the
  * classification itself costs, which a priority pipeline cannot go below either.
  *
- * tide_xchg_1lcore and ring_1lcore run both stages on the main lcore, in turn (stage 1's
- * burst, then one poll of stage 2): what each costs in CPU alone, with no line moving
- * between cores. Two vCPUs that are threads of one physical core (a VM cannot tell) show
- * the two-lcore variants at about these rates.
+ * tide_xchg_1lcore, ring_1lcore and ring_classify_1lcore run both stages on the main
+ * lcore, in turn (stage 1's burst, then one poll of stage 2): what each costs in CPU
+ * alone, with no line moving between cores. Two vCPUs that are threads of one physical
+ * core (a VM cannot tell) show the two-lcore variants at about these rates. On one lcore
+ * the CPU splits apart: ring_classify_1lcore:ring_1lcore is what the classification costs,
+ * tide_xchg_1lcore:ring_classify_1lcore what the exchange costs beyond it (its messages,
+ * its levels and their order).
  *
  * tide_xchg declares its single sender and receiver (TIDE_XCHG_F_SP | TIDE_XCHG_F_SC, as
  * the floor's rte_ring does); tide_xchg_mpmc is the same exchange without them, where
@@ -65,9 +68,17 @@
 #define PL_INFLIGHT 1024
 
 enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_TIDE_1LC, PL_RING_1LC,
-	PL_TIDE_PROC, PL_NB };
+	PL_RING_CLS_1LC, PL_TIDE_PROC, PL_NB };
 static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring",
-	"ring_classify", "tide_xchg_1lcore", "ring_1lcore", "tide_xchg_process" };
+	"ring_classify", "tide_xchg_1lcore", "ring_1lcore", "ring_classify_1lcore",
+	"tide_xchg_process" };
+
+/* Whether variant v runs both stages on the main lcore. */
+static bool
+pl_one_lcore(unsigned int v)
+{
+	return v == PL_TIDE_1LC || v == PL_RING_1LC || v == PL_RING_CLS_1LC;
+}
 
 #define PL_CTL_NAME "bpipe_ctl"
 /* How long the primary waits for the worker process to attach, or to stop a round. */
@@ -229,7 +240,7 @@ pl_stage1_ring(struct pl_run *r)
 	struct rte_mbuf *m[PL_BURST];
 	unsigned int n = pl_take(r, m), sent;
 
-	if (r->v == PL_RING_CLS)
+	if (r->v == PL_RING_CLS || r->v == PL_RING_CLS_1LC)
 		for (unsigned int i = 0; i < n; i++)
 			m[i]->hash.usr = tide_app_classify(m[i]);
 
@@ -385,7 +396,7 @@ static double
 pl_measure(struct pl_run *r, unsigned int ms)
 {
 	unsigned int worker = rte_get_next_lcore(-1, 1, 0);
-	bool one = r->v == PL_TIDE_1LC || r->v == PL_RING_1LC;
+	bool one = pl_one_lcore(r->v);
 	uint64_t t0, t1, done0;
 
 	r->stop = false;
@@ -533,6 +544,8 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, ran, rounds, PL_RING_CLS, PL_RING);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_RING_CLS);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_1LC);
+	pl_emit_ratio(mpps, ran, rounds, PL_RING_CLS_1LC, PL_RING_1LC);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_CLS_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_PROC, PL_TIDE);
 	ret = 0;
 out:
