@@ -267,11 +267,11 @@ three_sent(void *arg)
 }
 
 /*
- * A port needs TX queues only, and need not be started when the instance is made: a send
- * waits at the agent (in flight, no completion, nothing lost) until the port starts.
+ * A port needs TX queues only, and need not be started when the instance is made: started
+ * afterwards, before any send to it, it carries the sends.
  */
 static void
-test_a_port_needs_no_rx_queue_and_may_start_later(void)
+test_a_port_needs_no_rx_queue_and_may_start_after_create(void)
 {
 	static uint8_t data[3000];
 	struct tide_zctx_params p;
@@ -281,15 +281,11 @@ test_a_port_needs_no_rx_queue_and_may_start_later(void)
 
 	params(&p, "zt_late");
 	p.ports[0] = port;
-	p.copy_threshold = 0; /* fixed: agent_pass() */
+	p.copy_threshold = 0; /* zero-copy: a segment per page, frames of 1500 bytes */
 	z = tide_zctx_create(&p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
-	CU_ASSERT_EQUAL(send_one(z, port, 1, data, sizeof(data)), 0);
-	CU_ASSERT(stats_wait(z, one_inflight, NULL));
-	agent_pass(z);
-	CU_ASSERT_EQUAL(tide_zctx_poll(z, &cpl, 1), 0);
-	CU_ASSERT_EQUAL(port_opackets(port), 0);
 	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_start(port), 0);
+	CU_ASSERT_EQUAL(send_one(z, port, 1, data, sizeof(data)), 0);
 	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
 	CU_ASSERT_EQUAL(cpl.cookie, 1);
 	CU_ASSERT_EQUAL(cpl.status, 0);
@@ -298,6 +294,39 @@ test_a_port_needs_no_rx_queue_and_may_start_later(void)
 	CU_ASSERT(tide_test_wait(three_sent, &port, TEST_WAIT_MS));
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	idle_port_close("net_null_zt_late", port);
+}
+
+/*
+ * A send to a port that is not started waits at the agent (in flight, no completion,
+ * nothing transmitted) until the stop cancels it. The port is not started meanwhile:
+ * DPDK does not allow transmitting on a port while it starts.
+ */
+static void
+test_a_send_to_a_port_not_started_waits_until_the_stop_cancels_it(void)
+{
+	static uint8_t data[3000];
+	struct tide_zctx_params p;
+	struct tide_zctx_cpl cpl;
+	struct tide_zctx *z;
+	uint16_t port = idle_port("net_null_zt_down", 0, 1);
+
+	params(&p, "zt_down");
+	p.ports[0] = port;
+	p.copy_threshold = 0; /* fixed: agent_pass() */
+	z = tide_zctx_create(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, port, 1, data, sizeof(data)), 0);
+	CU_ASSERT(stats_wait(z, one_inflight, NULL));
+	agent_pass(z);
+	CU_ASSERT_EQUAL(tide_zctx_poll(z, &cpl, 1), 0);
+	CU_ASSERT_EQUAL(port_opackets(port), 0);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, TEST_WAIT_MS), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.cookie, 1);
+	CU_ASSERT_EQUAL(cpl.status, -ECANCELED);
+	CU_ASSERT_EQUAL(port_opackets(port), 0);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	idle_port_close("net_null_zt_down", port);
 }
 
 static void
@@ -371,7 +400,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_no_memory_is_enomem_and_a_stuck_agent_eagain);
 	CU_ADD_TEST(s, test_no_memzone_left_is_enospc);
 	CU_ADD_TEST(s, test_no_file_descriptor_left_is_emfile);
-	CU_ADD_TEST(s, test_a_port_needs_no_rx_queue_and_may_start_later);
+	CU_ADD_TEST(s, test_a_port_needs_no_rx_queue_and_may_start_after_create);
+	CU_ADD_TEST(s, test_a_send_to_a_port_not_started_waits_until_the_stop_cancels_it);
 	CU_ADD_TEST(s, test_control_calls_refuse_what_they_document);
 	CU_ADD_TEST(s, test_free_with_a_send_in_the_pmd_is_ebusy);
 	return 0;

@@ -8,6 +8,7 @@
  * what the agent measures, to send large payloads zero-copy.
  */
 
+#include <dlfcn.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -254,6 +255,35 @@ test_adaptive_sends_large_payloads_zero_copy(void)
 
 /* ---- Shutdown. */
 
+/*
+ * A spy on rte_eth_tx_done_cleanup(): this program's definition comes before ethdev's for
+ * the library's calls. It counts them, and counts as a fault every call made while the
+ * test has stopped the port (DPDK does not allow using a queue while its port stops).
+ */
+static uint32_t spy_cleanups, spy_cleanups_stopped;
+static uint32_t spy_port_stopped;
+
+int rte_eth_tx_done_cleanup(uint16_t port_id, uint16_t queue_id, uint32_t free_cnt);
+
+int
+rte_eth_tx_done_cleanup(uint16_t port_id, uint16_t queue_id, uint32_t free_cnt)
+{
+	static int (*real)(uint16_t, uint16_t, uint32_t);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "rte_eth_tx_done_cleanup");
+	__atomic_fetch_add(&spy_cleanups, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&spy_port_stopped, __ATOMIC_ACQUIRE))
+		__atomic_fetch_add(&spy_cleanups_stopped, 1, __ATOMIC_RELAXED);
+	return real != NULL ? real(port_id, queue_id, free_cnt) : -ENOTSUP;
+}
+
+static bool
+spy_saw_cleanup(void *arg __rte_unused)
+{
+	return __atomic_load_n(&spy_cleanups, __ATOMIC_RELAXED) > 0;
+}
+
 static void
 test_stop_cancels_or_completes_each_send_once(void)
 {
@@ -275,14 +305,24 @@ test_stop_cancels_or_completes_each_send_once(void)
 		CU_ASSERT_EQUAL(send_one(z, rp.port, i, buf + i * 1000, 1000), 0);
 	while (rte_ring_count(rp.tx) < 16)
 		tide_test_sleep_us(100);
-	/* The PMD holds 16 sends: stopping cannot finish them. */
+	/* The PMD holds 16 sends: the agent asks it for them now and then. */
+	__atomic_store_n(&spy_cleanups, 0, __ATOMIC_RELAXED);
+	CU_ASSERT(tide_test_wait(spy_saw_cleanup, NULL, TEST_WAIT_MS));
+	/* Stopping cannot finish them; once it says so the agent leaves the PMD alone, and
+	 * the port may be stopped: no call reaches its queue while another stop waits.
+	 */
 	CU_ASSERT_EQUAL(tide_zctx_stop(z, 50), -ETIMEDOUT);
+	__atomic_store_n(&spy_port_stopped, 1, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(rte_eth_dev_stop(rp.port), 0);
+	CU_ASSERT_EQUAL(tide_zctx_stop(z, 20), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(send_one(z, rp.port, 100, buf, 1000), -ESHUTDOWN);
 	CU_ASSERT(vmlck_kb() > base);
 	held = ring_drain(&rp, pkts, RTE_DIM(pkts));
 	CU_ASSERT_EQUAL(held, 16);
 	rte_pktmbuf_free_bulk(pkts, held);
 	CU_ASSERT_EQUAL(tide_zctx_stop(z, TEST_WAIT_MS), 0);
+	__atomic_store_n(&spy_port_stopped, 0, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(spy_cleanups_stopped, 0);
 	CU_ASSERT_EQUAL(poll_n(z, cpl, 48), 48);
 	CU_ASSERT_EQUAL(tide_zctx_poll(z, cpl, 1), 0);
 	/* In order: those the PMD had first, then the cancelled ones. */

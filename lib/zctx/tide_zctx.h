@@ -68,7 +68,8 @@
  * concurrently on one instance. The cache calls may be called from any thread.
  *
  * Ports: configured, with every TX queue set up, before tide_zctx_create(); no RX queue
- * needed; started before sends are expected to leave (see tide_zctx_create()).
+ * needed; started before sends to them are submitted, and started or stopped only while
+ * no send to them is in flight (see tide_zctx_create()).
  *
  * Errors: functions that return int give 0 (or a count) on success and a negative errno
  * on failure, with rte_errno set to the same errno; tide_zctx_create() gives NULL and sets
@@ -245,8 +246,12 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * The ports must be configured (rte_eth_dev_configure()) with at least one TX queue, and
  * every TX queue set up (rte_eth_tx_queue_setup()): their MTU, offloads and TX queue count
  * are read now, and later changes are not seen. A port needs no RX queue, and it need not
- * be started yet: a send to a port that is not started (or stopped) waits at the agent,
- * counted as in flight, until the port is started (DPDK logs the agent's first attempt to
+ * be started yet; start it before submitting sends to it. The agent transmits on a port
+ * whenever a send to it is in flight, and DPDK does not allow transmitting on a port while
+ * it starts or stops (the PMD may be handed ethdev's placeholder queue and write into it):
+ * start or stop a port only while none of the sends to it is in flight, every one
+ * completed. A send to a port that is not started waits at the agent, counted as in
+ * flight, until tide_zctx_stop() cancels it (DPDK logs the agent's first attempt to
  * transmit on it as an error). A port that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets
  * zero-copy sends only if that offload is enabled in its configuration; a port that
  * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
@@ -277,8 +282,10 @@ struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
  * it to reclaim its TX descriptors (rte_eth_tx_done_cleanup()). Every accepted send gets
  * exactly one completion; poll them (before or after this call).
  *
- * May be called again after -ETIMEDOUT (e.g. once the port is stopped, which makes most
- * PMDs free their TX mbufs). After 0, submissions fail with -ESHUTDOWN.
+ * On -ETIMEDOUT the agent has stopped calling the PMD (no more rte_eth_tx_done_cleanup()),
+ * so the ports may be stopped, which makes most PMDs free their TX mbufs; call this again
+ * after that (or once the PMD let them go otherwise). After 0, submissions fail with
+ * -ESHUTDOWN.
  *
  * @param z
  *   The instance.

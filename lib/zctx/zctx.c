@@ -461,7 +461,10 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 	__atomic_store_n(&z->fast.state, TIDE_ZCTX_PVT_STATE_STOPPING, __ATOMIC_SEQ_CST);
 	ret = tide_zctx_pvt_agent_wait(z, timeout_ms);
 	if (ret != 0) {
-		ZC_LOG(NOTICE, "%s: the PMD still holds sends after %u ms", z->name, timeout_ms);
+		/* The application may stop the ports next: the agent must leave them be. */
+		tide_zctx_pvt_agent_release_pmd(z);
+		ZC_LOG(NOTICE, "%s: the PMD still holds sends after %u ms; the agent no longer "
+			"calls it: stop the ports to free them", z->name, timeout_ms);
 		return zc_error(-ret);
 	}
 	return 0;

@@ -452,9 +452,18 @@ agent_finished(struct tide_zctx *z)
 
 /* ---- Idling. */
 
+/*
+ * Ask the PMD to free what it transmitted (a stop waits for those sends' segments), unless
+ * a stop that timed out asked the agent to leave the PMD alone: then its answer, and the
+ * ports' own stop frees them.
+ */
 static void
 agent_cleanup(struct tide_zctx *z)
 {
+	if (__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&z->pmd_released, 1, __ATOMIC_RELEASE);
+		return;
+	}
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
 		for (uint16_t q = 0; q < z->ports[i].nb_txq; q++)
 			rte_eth_tx_done_cleanup(z->ports[i].port_id, q, 0);
@@ -525,6 +534,8 @@ agent_run(struct tide_zctx *z)
 		bool stopping = agent_stopping(z);
 
 		agent_policy_update(z);
+		if (unlikely(__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE)))
+			agent_cleanup(z); /* answers: no PMD call from here on */
 		work = agent_retire(z);
 		work += agent_flush(z);
 		if (stopping)
@@ -587,6 +598,21 @@ tide_zctx_pvt_agent_start(struct tide_zctx *z)
 	}
 	z->agent_started = true;
 	return 0;
+}
+
+void
+tide_zctx_pvt_agent_release_pmd(struct tide_zctx *z)
+{
+	if (!z->agent_started || z->agent_joined)
+		return;
+	__atomic_store_n(&z->pmd_hands_off, 1, __ATOMIC_RELEASE);
+	tide_zctx_pvt_wake(z);
+	while (!__atomic_load_n(&z->pmd_released, __ATOMIC_ACQUIRE) &&
+			!__atomic_load_n(&z->agent_done, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = { .tv_nsec = 50 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 int

@@ -261,6 +261,12 @@ struct tide_zctx {
 	uint32_t threshold_req;            /* tide_zctx_threshold_set(), with... */
 	uint32_t threshold_gen;            /* ...its generation */
 	uint32_t agent_done;               /* the agent finished stopping and left */
+	/* A stop that timed out asks the agent to call the PMD no more (the application may
+	 * stop the ports now, which DPDK does not allow while a queue is in use); the agent
+	 * answers once it no longer will.
+	 */
+	uint32_t pmd_hands_off;
+	uint32_t pmd_released;
 	bool agent_started;
 	bool agent_joined;
 	pthread_t thread;                  /* control-thread agent */
@@ -298,5 +304,7 @@ zc_slot_segs_freed(const struct zc_slot *s, bool *counted)
 int tide_zctx_pvt_agent_start(struct tide_zctx *z);
 /* Wait until the agent has stopped; 0, or -ETIMEDOUT after @p timeout_ms (0: for ever). */
 int tide_zctx_pvt_agent_wait(struct tide_zctx *z, unsigned int timeout_ms);
+/* Make the agent stop calling the PMD (after a stop timed out); returns once it has. */
+void tide_zctx_pvt_agent_release_pmd(struct tide_zctx *z);
 
 #endif /* TIDE_ZCTX_PRIVATE_H */
