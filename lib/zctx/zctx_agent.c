@@ -454,16 +454,14 @@ agent_finished(struct tide_zctx *z)
 
 /*
  * Ask the PMD to free what it transmitted (a stop waits for those sends' segments), unless
- * a stop that timed out asked the agent to leave the PMD alone: then its answer, and the
- * ports' own stop frees them.
+ * a stop that timed out asked the agent to leave the PMD alone: the ports' own stop frees
+ * them then.
  */
 static void
 agent_cleanup(struct tide_zctx *z)
 {
-	if (__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&z->pmd_released, 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE))
 		return;
-	}
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
 		for (uint16_t q = 0; q < z->ports[i].nb_txq; q++)
 			rte_eth_tx_done_cleanup(z->ports[i].port_id, q, 0);
@@ -534,14 +532,17 @@ agent_run(struct tide_zctx *z)
 		bool stopping = agent_stopping(z);
 
 		agent_policy_update(z);
-		if (unlikely(__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE)))
-			agent_cleanup(z); /* answers: no PMD call from here on */
 		work = agent_retire(z);
 		work += agent_flush(z);
 		if (stopping)
 			work += agent_cancel(z);
 		else if (z->txb.n == 0)
 			work += agent_build(z) + agent_flush(z);
+		/* Stopping, nothing left to transmit (cancelled), and the stop asked: from here
+		 * on no PMD call (agent_flush() has nothing, agent_cleanup() looks at the ask).
+		 */
+		if (stopping && unlikely(__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE)))
+			__atomic_store_n(&z->pmd_released, 1, __ATOMIC_RELEASE);
 		if (work != 0) {
 			uint64_t now = rte_rdtsc();
 
