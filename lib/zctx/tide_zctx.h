@@ -62,14 +62,15 @@
  * dropped silently.
  *
  * Threads: tide_zctx_submit() and tide_zctx_poll() may be called from any thread, EAL or
- * not, concurrently. The agent is the only thread that transmits on the queues named in
- * submissions: the application must not use those TX queues itself. tide_zctx_create(),
+ * not, concurrently. The agent is the only thread that uses the ports' TX queues (it
+ * transmits on those named in submissions and asks the PMD to reclaim descriptors on
+ * all of them): the application must not use them itself. tide_zctx_create(),
  * tide_zctx_stop() and tide_zctx_free() are control-path calls, not to be called
  * concurrently on one instance. The cache calls may be called from any thread.
  *
  * Ports: configured, with every TX queue set up, before tide_zctx_create(); no RX queue
  * needed; started before sends to them are submitted, and started or stopped only while
- * no send to them is in flight (see tide_zctx_create()).
+ * no send of the instance is in flight (see tide_zctx_create()).
  *
  * Errors: functions that return int give 0 (or a count) on success and a negative errno
  * on failure, with rte_errno set to the same errno; tide_zctx_create() gives NULL and sets
@@ -246,13 +247,14 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * The ports must be configured (rte_eth_dev_configure()) with at least one TX queue, and
  * every TX queue set up (rte_eth_tx_queue_setup()): their MTU, offloads and TX queue count
  * are read now, and later changes are not seen. A port needs no RX queue, and it need not
- * be started yet; start it before submitting sends to it. The agent transmits on a port
- * whenever a send to it is in flight, and DPDK does not allow transmitting on a port while
- * it starts or stops (the PMD may be handed ethdev's placeholder queue and write into it):
- * start or stop a port only while none of the sends to it is in flight, every one
- * completed. A send to a port that is not started waits at the agent, counted as in
- * flight, until tide_zctx_stop() cancels it (DPDK logs the agent's first attempt to
- * transmit on it as an error). A port that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets
+ * be started yet; start it before submitting sends to it. While any send of the instance
+ * is in flight the agent uses the ports' TX queues (it transmits, and asks every queue's
+ * PMD to reclaim descriptors), and DPDK does not allow using a queue while its port starts
+ * or stops (the PMD may be handed ethdev's placeholder queue and write into it): start or
+ * stop any of the ports only while none of the instance's sends is in flight, every one
+ * completed, or after tide_zctx_stop() timed out. A send to a port that is not started
+ * waits at the agent, counted as in flight, until tide_zctx_stop() cancels it (DPDK logs
+ * the agent's first attempt to transmit on it as an error). A port that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets
  * zero-copy sends only if that offload is enabled in its configuration; a port that
  * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
  * mbuf chains. Other ports get copies only.
@@ -282,10 +284,11 @@ struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
  * it to reclaim its TX descriptors (rte_eth_tx_done_cleanup()). Every accepted send gets
  * exactly one completion; poll them (before or after this call).
  *
- * On -ETIMEDOUT the agent has stopped calling the PMD (no more rte_eth_tx_done_cleanup()),
- * so the ports may be stopped, which makes most PMDs free their TX mbufs; call this again
- * after that (or once the PMD let them go otherwise). After 0, submissions fail with
- * -ESHUTDOWN.
+ * On -ETIMEDOUT the agent has stopped using the ports' queues, for the rest of the
+ * instance's life (no more rte_eth_tx_done_cleanup()): the ports may be stopped, which
+ * makes most PMDs free their TX mbufs, and their free completes the sends; call this (or
+ * tide_zctx_free()) again after that. A PMD that frees transmitted mbufs only when asked
+ * is no longer asked: stop its port. After 0, submissions fail with -ESHUTDOWN.
  *
  * @param z
  *   The instance.
@@ -306,7 +309,8 @@ int tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms);
  *   The instance, or NULL (a no-op).
  * @return
  *   0, or -EBUSY (rte_errno set) if sends are still in flight after the stop's time
- *   limit; the instance is then not freed (call again once the PMD let them go).
+ *   limit; the instance is then not freed, and its agent no longer uses the ports' queues
+ *   (as after tide_zctx_stop()'s -ETIMEDOUT): stop the ports, then call again.
  */
 int tide_zctx_free(struct tide_zctx *z);
 
