@@ -270,19 +270,29 @@ three_sent(void *arg)
  * A port needs TX queues only, and need not be started when the instance is made: started
  * afterwards, before any send to it, it carries the sends.
  */
+/* An instance (zero-copy for every size: agent_pass() needs a fixed threshold) on a new
+ * null port with one TX queue, not started.
+ */
+static struct tide_zctx *
+zctx_on_idle_port(const char *vdev, const char *name, uint16_t *port)
+{
+	struct tide_zctx_params p;
+
+	*port = idle_port(vdev, 0, 1);
+	params(&p, name);
+	p.ports[0] = *port;
+	p.copy_threshold = 0;
+	return tide_zctx_create(&p);
+}
+
 static void
 test_a_port_needs_no_rx_queue_and_may_start_after_create(void)
 {
 	static uint8_t data[3000];
-	struct tide_zctx_params p;
 	struct tide_zctx_cpl cpl;
-	struct tide_zctx *z;
-	uint16_t port = idle_port("net_null_zt_late", 0, 1);
+	uint16_t port;
+	struct tide_zctx *z = zctx_on_idle_port("net_null_zt_late", "zt_late", &port);
 
-	params(&p, "zt_late");
-	p.ports[0] = port;
-	p.copy_threshold = 0; /* zero-copy: a segment per page, frames of 1500 bytes */
-	z = tide_zctx_create(&p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
 	CU_ASSERT_EQUAL_FATAL(rte_eth_dev_start(port), 0);
 	CU_ASSERT_EQUAL(send_one(z, port, 1, data, sizeof(data)), 0);
@@ -305,15 +315,10 @@ static void
 test_a_send_to_a_port_not_started_waits_until_the_stop_cancels_it(void)
 {
 	static uint8_t data[3000];
-	struct tide_zctx_params p;
 	struct tide_zctx_cpl cpl;
-	struct tide_zctx *z;
-	uint16_t port = idle_port("net_null_zt_down", 0, 1);
+	uint16_t port;
+	struct tide_zctx *z = zctx_on_idle_port("net_null_zt_down", "zt_down", &port);
 
-	params(&p, "zt_down");
-	p.ports[0] = port;
-	p.copy_threshold = 0; /* fixed: agent_pass() */
-	z = tide_zctx_create(&p);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
 	CU_ASSERT_EQUAL(send_one(z, port, 1, data, sizeof(data)), 0);
 	CU_ASSERT(stats_wait(z, one_inflight, NULL));
