@@ -64,13 +64,14 @@
  * Threads: tide_zctx_submit() and tide_zctx_poll() may be called from any thread, EAL or
  * not, concurrently. The agent is the only thread that uses the ports' TX queues (it
  * transmits on those named in submissions and asks the PMD to reclaim descriptors on
- * all of them): the application must not use them itself. tide_zctx_create(),
+ * every queue of a port that sends in flight went to): the application must not use
+ * them itself. tide_zctx_create(),
  * tide_zctx_stop() and tide_zctx_free() are control-path calls, not to be called
  * concurrently on one instance. The cache calls may be called from any thread.
  *
  * Ports: configured, with every TX queue set up, before tide_zctx_create(); no RX queue
  * needed; started before sends to them are submitted, and started or stopped only while
- * no send of the instance is in flight (see tide_zctx_create()).
+ * no send to them is in flight (see tide_zctx_create()).
  *
  * Errors: functions that return int give 0 (or a count) on success and a negative errno
  * on failure, with rte_errno set to the same errno; tide_zctx_create() gives NULL and sets
@@ -247,12 +248,12 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * The ports must be configured (rte_eth_dev_configure()) with at least one TX queue, and
  * every TX queue set up (rte_eth_tx_queue_setup()): their MTU, offloads and TX queue count
  * are read now, and later changes are not seen. A port needs no RX queue, and it need not
- * be started yet; start it before submitting sends to it. While any send of the instance
- * is in flight the agent uses the ports' TX queues (it transmits, and asks every queue's
- * PMD to reclaim descriptors), and DPDK does not allow using a queue while its port starts
- * or stops (the PMD may be handed ethdev's placeholder queue and write into it): start or
- * stop any of the ports only while none of the instance's sends is in flight, every one
- * completed, or after tide_zctx_stop() timed out. A send to a port that is not started
+ * be started yet; start it before submitting sends to it. While a send to a port is in
+ * flight the agent uses the port's TX queues (it transmits, and asks the PMD to reclaim
+ * descriptors on each), and DPDK does not allow using a queue while its port starts or
+ * stops (the PMD may be handed ethdev's placeholder queue and write into it): start or
+ * stop a port only while none of the sends to it is in flight, every one completed, or
+ * after tide_zctx_stop() timed out. A send to a port that is not started
  * waits at the agent, counted as in flight, until tide_zctx_stop() cancels it (DPDK logs
  * the agent's first attempt to transmit on it as an error). A port that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets
  * zero-copy sends only if that offload is enabled in its configuration; a port that

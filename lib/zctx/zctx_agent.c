@@ -453,17 +453,22 @@ agent_finished(struct tide_zctx *z)
 /* ---- Idling. */
 
 /*
- * Ask the PMD to free what it transmitted (a stop waits for those sends' segments), unless
- * a stop that timed out asked the agent to leave the PMD alone: the ports' own stop frees
- * them then.
+ * Ask the PMD to free what it transmitted (a stop waits for those sends' segments), on the
+ * ports that sends in flight went to only: a port none of whose sends is in flight may be
+ * started or stopped meanwhile. Not at all once a stop that timed out asked the agent to
+ * leave the PMD alone: the ports' own stop frees them then.
  */
 static void
 agent_cleanup(struct tide_zctx *z)
 {
+	bool busy[TIDE_ZCTX_MAX_PORTS] = { false };
+
 	if (__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE))
 		return;
+	for (uint64_t seq = z->head; seq != z->cur + z->cursor.active; seq++)
+		busy[z->port_idx[SLOT(z, seq)->sqe.port]] = true;
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
-		for (uint16_t q = 0; q < z->ports[i].nb_txq; q++)
+		for (uint16_t q = 0; busy[i] && q < z->ports[i].nb_txq; q++)
 			rte_eth_tx_done_cleanup(z->ports[i].port_id, q, 0);
 }
 
