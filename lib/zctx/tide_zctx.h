@@ -65,9 +65,9 @@
  * not, concurrently. The agent is the only thread that uses the ports' TX queues (it
  * transmits on those named in submissions and asks the PMD to reclaim descriptors on
  * every queue of a port that sends in flight went to): the application must not use
- * them itself. tide_zctx_create(),
- * tide_zctx_stop() and tide_zctx_free() are control-path calls, not to be called
- * concurrently on one instance. The cache calls may be called from any thread.
+ * them itself. tide_zctx_create(), tide_zctx_stop() and tide_zctx_free() are
+ * control-path calls, not to be called concurrently on one instance. The cache calls may
+ * be called from any thread.
  *
  * Ports: configured, with every TX queue set up, before tide_zctx_create(); no RX queue
  * needed; started before sends to them are submitted, and started or stopped only while
@@ -253,10 +253,11 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * descriptors on each), and DPDK does not allow using a queue while its port starts or
  * stops (the PMD may be handed ethdev's placeholder queue and write into it): start or
  * stop a port only while none of the sends to it is in flight, every one completed, or
- * after tide_zctx_stop() timed out. A send to a port that is not started
- * waits at the agent, counted as in flight, until tide_zctx_stop() cancels it (DPDK logs
- * the agent's first attempt to transmit on it as an error). A port that advertises RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets
- * zero-copy sends only if that offload is enabled in its configuration; a port that
+ * after tide_zctx_stop() timed out. A send to a port that is not started waits at the
+ * agent, counted as in flight, until tide_zctx_stop() cancels it (DPDK logs the agent's
+ * first attempt to transmit on it as an error). A port that advertises
+ * RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload is enabled in
+ * its configuration; a port that
  * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
  * mbuf chains. Other ports get copies only.
  *
