@@ -412,21 +412,25 @@ cmd_bread(const char *bname, unsigned int reader)
 }
 
 /* The memory at @p addr now, and when the test says (SIGUSR1): the test frees and grows
- * memory there in between, so it is not read meanwhile.
+ * memory there in between, so it is not read meanwhile. A signal queued with an address
+ * (sigqueue()) says where to look then: the block grown again may begin elsewhere in the
+ * same page.
  */
 static int
 cmd_peek(const char *addr)
 {
 	const void *p = (const void *)(uintptr_t)strtoull(addr, NULL, 0);
+	siginfo_t info;
 	sigset_t set;
-	int sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1); /* blocked in every thread (main()) */
 	printf("before=%lld\nready=1\n", tide_test_fold(p));
 	fflush(stdout);
-	if (sigwait(&set, &sig) != 0)
+	if (sigwaitinfo(&set, &info) != SIGUSR1)
 		return 1;
+	if (info.si_code == SI_QUEUE && info.si_value.sival_ptr != NULL)
+		p = info.si_value.sival_ptr;
 	printf("after=%lld\n", tide_test_fold(p));
 	return 0;
 }
