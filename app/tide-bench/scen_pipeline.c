@@ -510,15 +510,17 @@ pl_run(const struct bench_opts *o)
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
 	mz = rte_memzone_reserve(PL_CTL_NAME, sizeof(*r.sh), SOCKET_ID_ANY, 0);
 	if (r.mp == NULL || r.xs[0] == NULL || r.xs[1] == NULL || r.ring == NULL ||
-			mz == NULL || pl_evdev_setup(&r) != 0) {
-		fprintf(stderr, "tide-bench pipeline: set-up failed: %s\n",
-			rte_strerror(rte_errno));
-		goto out;
-	}
+			mz == NULL)
+		goto fail;
 	r.sh = mz->addr;
 	memset(r.sh, 0, sizeof(*r.sh));
 	proc = bench_selected(o, pl_names[PL_TIDE_PROC]) &&
 		pl_proc_start(&r, rte_get_next_lcore(-1, 1, 0));
+	/* After the worker process attached: a secondary knows the vdevs there were then, and
+	 * at its exit would try to close a started event_sw0 as well.
+	 */
+	if (pl_evdev_setup(&r) != 0)
+		goto fail;
 	for (unsigned int i = 0; i < PL_NB; i++)
 		ran[i] = bench_selected(o, pl_names[i]) && (i != PL_TIDE_PROC || proc);
 	for (unsigned int round = 0; round < rounds; round++)
@@ -548,6 +550,9 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_CLS_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_PROC, PL_TIDE);
 	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "tide-bench pipeline: set-up failed: %s\n", rte_strerror(rte_errno));
 out:
 	if (r.sh != NULL)
 		pl_proc_stop(&r);
