@@ -67,6 +67,13 @@ out=$("$bench" zctx --rounds 1 --ms 20 --sizes 128,32768 2>/dev/null)
 sizes=$(echo "$out" | sed -n 's|^zctx,[a-z]*/zc/\([0-9]*\),tput,.*|\1|p' | sort -u | tr '\n' ' ')
 [ "$sizes" = "128 32768 " ] || { echo "--sizes 128,32768 ran: $sizes"; exit 1; }
 if "$bench" zctx --sizes 1000 >/dev/null 2>&1; then echo "--sizes 1000 accepted"; exit 1; fi
+if "$bench" zctx --sizes mixed >/dev/null 2>&1; then echo "--sizes mixed accepted"; exit 1; fi
+# --sizes mix: the sizes in turn, each variant, with adaptive against the better path.
+out=$("$bench" zctx --rounds 1 --ms 20 --sizes mix,64 --filter null 2>/dev/null)
+for v in zc/mix,tput copy/mix,tput adaptive/mix,tput adaptive:best/mix,ratio zc/64,tput; do
+	echo "$out" | grep -q "^zctx,null/$v," ||
+		{ echo "--sizes mix,64: no null/$v"; echo "$out"; exit 1; }
+done
 "$bench" footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1 --table 2>/dev/null |
 	grep -q "^footprint .* tide:fixed .* mb_s" || { echo "no table"; exit 1; }
 # --list names every scenario, one a line, with what it measures; --quick shortens one.

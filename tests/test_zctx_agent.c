@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
@@ -256,6 +257,84 @@ test_adaptive_sends_large_payloads_zero_copy(void)
 	CU_ASSERT_EQUAL(done, sent);
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	cache_set(0, 0);
+	munmap(buf, 64 * KB);
+}
+
+/* ---- Bursts. */
+
+/* What a TX callback saw of a port's bursts: how many, and how many carried packets of
+ * both paths (a zero-copy one has a segment with an external buffer, a copied one none).
+ */
+struct burst_seen {
+	uint32_t bursts;
+	uint32_t mixed;
+};
+
+static uint16_t
+burst_seen_cb(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n, void *arg)
+{
+	struct burst_seen *seen = arg;
+	bool zc = false, copy = false;
+
+	RTE_SET_USED(port);
+	RTE_SET_USED(queue);
+	for (uint16_t i = 0; i < n; i++) {
+		bool ext = false;
+
+		for (const struct rte_mbuf *m = pkts[i]; m != NULL; m = m->next)
+			ext = ext || RTE_MBUF_HAS_EXTBUF(m);
+		zc = zc || ext;
+		copy = copy || !ext;
+	}
+	__atomic_fetch_add(&seen->bursts, 1, __ATOMIC_RELAXED);
+	if (zc && copy)
+		__atomic_fetch_add(&seen->mixed, 1, __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * Sends of sizes on both sides of the threshold, submitted together, go out in one TX
+ * burst: copied and zero-copy packets side by side. (A burst per path ended one at every
+ * change of path, and a mix of sizes went out in bursts of one to three packets.)
+ */
+static void
+test_sends_on_both_paths_share_a_burst(void)
+{
+	struct tide_zctx_send s[8];
+	struct iovec iov[RTE_DIM(s)];
+	struct tide_zctx_cpl cpl[RTE_DIM(s)];
+	struct tide_zctx_stats st;
+	struct burst_seen seen = { 0 };
+	const struct rte_eth_rxtx_callback *cb;
+	uint8_t *buf = page_buf(64 * KB);
+	struct tide_zctx *z;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	z = zctx_make("mixed", null_port, 1000, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	cb = rte_eth_add_tx_callback(null_port, 0, burst_seen_cb, &seen);
+	CU_ASSERT_FATAL(cb != NULL);
+	for (unsigned int i = 0; i < RTE_DIM(s); i++) {
+		iov[i] = (struct iovec){
+			.iov_base = buf + i * 4 * KB, .iov_len = i % 2 ? 2000 : 64,
+		};
+		s[i] = (struct tide_zctx_send){
+			.cookie = i, .port = null_port, .queue = 0, .hdr_len = HDR_LEN, .nb_iov = 1,
+			.hdr = hdr, .iov = &iov[i],
+		};
+	}
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, s, RTE_DIM(s)), (int)RTE_DIM(s));
+	CU_ASSERT_EQUAL(poll_n(z, cpl, RTE_DIM(s)), RTE_DIM(s));
+	for (unsigned int i = 0; i < RTE_DIM(s); i++)
+		CU_ASSERT(cpl[i].cookie == i && cpl[i].status == 0);
+	CU_ASSERT_EQUAL(tide_zctx_stats_get(z, &st), 0);
+	CU_ASSERT_EQUAL(st.zc_sends, RTE_DIM(s) / 2);
+	CU_ASSERT_EQUAL(st.copy_sends, RTE_DIM(s) / 2);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	CU_ASSERT_EQUAL(rte_eth_remove_tx_callback(null_port, 0, cb), 0);
+	CU_ASSERT(__atomic_load_n(&seen.mixed, __ATOMIC_RELAXED) >= 1);
+	if (seen.mixed == 0)
+		printf("\n    %u bursts, none with both paths ", seen.bursts);
 	munmap(buf, 64 * KB);
 }
 
@@ -613,6 +692,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_completions_wait_for_earlier_sends);
 	CU_ADD_TEST(s, test_completions_of_several_threads_arrive_in_their_order);
 	CU_ADD_TEST(s, test_adaptive_sends_large_payloads_zero_copy);
+	CU_ADD_TEST(s, test_sends_on_both_paths_share_a_burst);
 	CU_ADD_TEST(s, test_stop_cancels_or_completes_each_send_once);
 	CU_ADD_TEST(s, test_the_agent_leaves_ports_without_sends_in_flight_alone);
 	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);

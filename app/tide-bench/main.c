@@ -157,7 +157,7 @@ bench_usage(const char *prog)
 		"  --series FILE time series, where a scenario has one (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
 		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N]\n"
-		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536)\n"
+		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);

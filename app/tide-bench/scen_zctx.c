@@ -9,8 +9,10 @@
  *    copies each frame into its TX ring and the kernel delivers it to the peer veth,
  *    whose received bytes are checked.
  * Variants per port and size: zc (threshold 0), copy (everything copied) and adaptive
- * (the threshold learns from scratch in every measurement). The main lcore submits and
- * polls, keeping the agent's queue full; the agent runs on the worker lcore. Figures:
+ * (the threshold learns from scratch in every measurement). Size "mix" sends the eleven
+ * sizes in turn (a stride through them, each as often), as a server's replies come: there
+ * adaptive's sends change path from one to the next. The main lcore submits and polls,
+ * keeping the agent's queue full; the agent runs on the worker lcore. Figures:
  * payload throughput (Gbps), the agent's busy TSC cycles per payload byte, ratios as
  * medians of back-to-back pairs, the crossover size, the targets, and the pinned bytes
  * over time while a buffer larger than the pin limit's share is sent from.
@@ -44,6 +46,9 @@
 #define ZB_DEPTH 256
 #define ZB_HDR 42
 #define ZB_NB_SIZES 11 /* 64 B ... 64 KB */
+#define ZB_MIX ZB_NB_SIZES /* the size index of the mix */
+#define ZB_NB_ROWS (ZB_NB_SIZES + 1)
+#define ZB_MIX_STRIDE 7 /* prime to ZB_NB_SIZES: each size once in ZB_NB_SIZES sends */
 #define ZB_NB_VAR 3
 #define ZB_PORTS 2
 #define ZB_ROUNDS 5
@@ -70,37 +75,63 @@ struct zb_run {
 	double thp_mb;      /* the process's anonymous huge pages once both are filled */
 	uint8_t hdr[ZB_HDR];
 	/* [port][size][variant][round] */
-	double gbps[ZB_PORTS][ZB_NB_SIZES][ZB_NB_VAR][BENCH_MAX_ROUNDS];
-	double cpb[ZB_PORTS][ZB_NB_SIZES][ZB_NB_VAR][BENCH_MAX_ROUNDS];
+	double gbps[ZB_PORTS][ZB_NB_ROWS][ZB_NB_VAR][BENCH_MAX_ROUNDS];
+	double cpb[ZB_PORTS][ZB_NB_ROWS][ZB_NB_VAR][BENCH_MAX_ROUNDS];
 	/* net_null from the THP buffer, sizes from ZB_THP_FROM: [size][zc, copy][round] */
 	double thp[ZB_NB_SIZES][2][BENCH_MAX_ROUNDS];
-	uint32_t sel;       /* sizes to run: bit i for zb_size(i) */
+	uint32_t sel;       /* sizes to run: bit i for zb_size(i), bit ZB_MIX for the mix */
 };
 
 #define ZB_THP_FROM 8 /* size index: 16 KB */
 
+/* The size of row @p i; 0 for the mix. */
 static uint32_t
 zb_size(unsigned int i)
 {
-	return 64u << i;
+	return i == ZB_MIX ? 0 : 64u << i;
 }
 
-/* --sizes: a comma-separated list of sizes from the set; all of them without it. */
+/* The payload of send @p seq of row @p si. */
+static uint32_t
+zb_send_size(unsigned int si, uint64_t seq)
+{
+	return si == ZB_MIX ? zb_size((unsigned int)(seq * ZB_MIX_STRIDE % ZB_NB_SIZES)) :
+		zb_size(si);
+}
+
+/* Row @p si's name in the output: its size, or "mix". */
+static const char *
+zb_row_name(unsigned int si, char *buf, size_t len)
+{
+	if (si == ZB_MIX)
+		return "mix";
+	snprintf(buf, len, "%u", zb_size(si));
+	return buf;
+}
+
+/* --sizes: a comma-separated list of sizes from the set, or "mix"; all without it. */
 static int
 zb_sizes_parse(const char *list, uint32_t *sel)
 {
 	char *end;
 
-	*sel = list == NULL ? (1u << ZB_NB_SIZES) - 1 : 0;
+	*sel = list == NULL ? (1u << ZB_NB_ROWS) - 1 : 0;
 	while (list != NULL && *list != '\0') {
 		unsigned long v = strtoul(list, &end, 0);
 		unsigned int i;
 
-		for (i = 0; i < ZB_NB_SIZES && zb_size(i) != v; i++)
-			;
-		if (end == list || i == ZB_NB_SIZES || (*end != ',' && *end != '\0')) {
-			fprintf(stderr, "tide-bench zctx: --sizes takes sizes of 64, 128, ... 65536 "
-				"bytes, comma-separated: '%s'\n", list);
+		if (strncmp(list, "mix", 3) == 0) {
+			i = ZB_MIX;
+			end = (char *)(uintptr_t)list + 3;
+		} else {
+			for (i = 0; i < ZB_NB_SIZES && zb_size(i) != v; i++)
+				;
+			if (i == ZB_NB_SIZES)
+				i = ZB_NB_ROWS; /* not a size of the set (ZB_NB_SIZES is the mix) */
+		}
+		if (end == list || i == ZB_NB_ROWS || (*end != ',' && *end != '\0')) {
+			fprintf(stderr, "tide-bench zctx: --sizes takes sizes of 64, 128, ... "
+				"65536 bytes or mix, comma-separated: '%s'\n", list);
 			return -1;
 		}
 		*sel |= 1u << i;
@@ -192,16 +223,16 @@ zb_drain(struct tide_zctx *z, uint64_t out)
 		out -= tide_zctx_poll(z, cpl, RTE_DIM(cpl));
 }
 
-/* Send @p size payloads to @p port for @p ms; returns Gbps, *cpb cycles per byte. */
+/* Send row @p si's payloads to @p port for @p ms; returns Gbps, *cpb cycles per byte. */
 static double
-zb_measure(struct zb_run *r, const uint8_t *buf, uint16_t port, uint32_t size,
+zb_measure(struct zb_run *r, const uint8_t *buf, uint16_t port, unsigned int si,
 	unsigned int ms, double *cpb)
 {
 	struct tide_zctx_cpl cpl[64];
 	struct tide_zctx_stats s0, s1;
 	struct iovec iov[TIDE_ZCTX_SUBMIT_BURST];
 	struct tide_zctx_send s[TIDE_ZCTX_SUBMIT_BURST];
-	uint64_t t0, t1, end, bytes = 0, off = 0, out = 0;
+	uint64_t t0, t1, end, bytes = 0, off = 0, out = 0, seq = 0;
 	unsigned int ready = 0; /* s[0..ready-1] filled in, not yet queued */
 
 	tide_zctx_stats_get(r->z, &s0);
@@ -215,6 +246,8 @@ zb_measure(struct zb_run *r, const uint8_t *buf, uint16_t port, uint32_t size,
 			bytes += cpl[i].bytes;
 		/* A burst of sends from the buffer, one after another, as a server would. */
 		for (; ready < TIDE_ZCTX_SUBMIT_BURST; ready++) {
+			uint32_t size = zb_send_size(si, seq++);
+
 			iov[ready] = (struct iovec){
 				.iov_base = (void *)(uintptr_t)(buf + off), .iov_len = size,
 			};
@@ -330,10 +363,11 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 {
 	double worst_zc = 1e9, worst_ad = 1e9;
 	uint32_t crossover = 0;
-	char v[96];
+	char v[96], name[16];
 
-	for (unsigned int si = 0; si < ZB_NB_SIZES; si++) {
+	for (unsigned int si = 0; si < ZB_NB_ROWS; si++) {
 		double med[ZB_NB_VAR], tmp[BENCH_MAX_ROUNDS], zc_copy, ad_best;
+		const char *row = zb_row_name(si, name, sizeof(name));
 
 		if (!zb_selected(r, si))
 			continue;
@@ -344,8 +378,7 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 			memcpy(c, r->cpb[pi][si][vi], sizeof(c));
 			med[vi] = bench_median(memcpy(tmp, r->gbps[pi][si][vi], sizeof(tmp)),
 				o->rounds);
-			snprintf(v, sizeof(v), "%s/%s/%u", r->port[pi].name, zb_vars[vi],
-				zb_size(si));
+			snprintf(v, sizeof(v), "%s/%s/%s", r->port[pi].name, zb_vars[vi], row);
 			bench_emit(v, "tput", med[vi], "Gbps");
 			bench_emit(v, "cpu", bench_median(c, o->rounds), "cycles/B");
 		}
@@ -357,10 +390,12 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 		zc_copy = zb_pair_ratio(o, r->gbps[pi][si][0], r->gbps[pi][si][1]);
 		ad_best = zb_pair_ratio(o, r->gbps[pi][si][2],
 			r->gbps[pi][si][med[0] >= med[1] ? 0 : 1]);
-		snprintf(v, sizeof(v), "%s/zc:copy/%u", r->port[pi].name, zb_size(si));
+		snprintf(v, sizeof(v), "%s/zc:copy/%s", r->port[pi].name, row);
 		bench_emit(v, "ratio", zc_copy, "x");
-		snprintf(v, sizeof(v), "%s/adaptive:best/%u", r->port[pi].name, zb_size(si));
+		snprintf(v, sizeof(v), "%s/adaptive:best/%s", r->port[pi].name, row);
 		bench_emit(v, "ratio", ad_best, "x");
+		if (si == ZB_MIX) /* the targets and the crossover are per size */
+			continue;
 		if (zb_size(si) >= 16384)
 			worst_zc = RTE_MIN(worst_zc, zc_copy);
 		worst_ad = RTE_MIN(worst_ad, ad_best);
@@ -375,7 +410,8 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 	if (worst_zc < 1e9) /* some size from 16 KB on ran */
 		bench_emit(v, "worst", worst_zc, "x");
 	snprintf(v, sizeof(v), "target:%s:adaptive>=0.95*best", r->port[pi].name);
-	bench_emit(v, "worst", worst_ad, "x");
+	if (worst_ad < 1e9)
+		bench_emit(v, "worst", worst_ad, "x");
 }
 
 static void
@@ -421,7 +457,7 @@ zb_pinned_timeline(struct zb_run *r)
 		snprintf(v, sizeof(v), "pinned@%ums%s", t, t == 0 ? "(start)" : "");
 		bench_emit(v, "pinned", cs.pinned_bytes / 1048576.0, "MB");
 		if (t < 600)
-			zb_measure(r, r->buf, r->port[0].id, 65536, 100, &cpb);
+			zb_measure(r, r->buf, r->port[0].id, ZB_NB_SIZES - 1, 100, &cpb);
 		else
 			rte_delay_us_sleep(100 * 1000);
 	}
@@ -456,7 +492,7 @@ zb_run(const struct bench_opts *given)
 	bench_emit(rte_eal_iova_mode() == RTE_IOVA_VA ? "iova/va" : "iova/pa", "mode", 1, "");
 	for (unsigned int round = 0; round < o->rounds; round++) {
 		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
-			for (unsigned int si = 0; si < ZB_NB_SIZES; si++)
+			for (unsigned int si = 0; si < ZB_NB_ROWS; si++)
 				for (unsigned int k = 0; k < ZB_NB_VAR; k++) {
 					unsigned int vi = (k + round) % ZB_NB_VAR;
 					double *g = &r.gbps[pi][si][vi][round];
@@ -465,7 +501,7 @@ zb_run(const struct bench_opts *given)
 							!zb_selected(&r, si))
 						continue;
 					tide_zctx_threshold_set(r.z, zb_thresholds[vi]);
-					*g = zb_measure(&r, r.buf, r.port[pi].id, zb_size(si), o->ms,
+					*g = zb_measure(&r, r.buf, r.port[pi].id, si, o->ms,
 						&r.cpb[pi][si][vi][round]);
 				}
 		for (unsigned int si = ZB_THP_FROM; si < ZB_NB_SIZES && bench_selected(o, "null");
@@ -476,7 +512,7 @@ zb_run(const struct bench_opts *given)
 
 				tide_zctx_threshold_set(r.z, zb_thresholds[vi]);
 				r.thp[si][vi][round] = zb_measure(&r, r.buf_thp, r.port[0].id,
-					zb_size(si), o->ms, &cpb);
+					si, o->ms, &cpb);
 			}
 	}
 	for (unsigned int pi = 0; pi < ZB_PORTS; pi++)

@@ -208,12 +208,11 @@ struct zc_cursor {
 	uint16_t pkt_index;
 };
 
-/* Packets waiting for one TX queue, all of one path. */
+/* Packets waiting for one TX queue, copied and zero-copy alike. */
 struct zc_txb {
 	uint16_t port;
 	uint16_t queue;
 	uint16_t n;
-	uint8_t path;
 	struct rte_mbuf *pkts[ZC_BURST];
 	struct zc_slot *slot[ZC_BURST];
 	uint32_t bytes[ZC_BURST];
