@@ -230,11 +230,12 @@ tpmd_zctx_show(const struct tpmd *t)
 			"  paths:      zero-copy %" PRIu64 " (%.1f MB), copied %" PRIu64
 			" (%.1f MB)\n"
 			"  threshold:  %s%u B\n"
-			"  packets:    %" PRIu64 ", segments %" PRIu64 ", TX stalls %" PRIu64 "\n",
+			"  packets:    %" PRIu64 " in %" PRIu64 " TX bursts, segments %" PRIu64
+			", TX stalls %" PRIu64 "\n",
 			st.submitted, st.completed, st.failed, st.inflight, st.eagain, st.zc_sends,
 			st.zc_bytes / 1048576.0, st.copy_sends, st.copy_bytes / 1048576.0,
-			st.adaptive ? "adaptive, now " : "", st.threshold, st.packets, st.segments,
-			st.tx_stalls);
+			st.adaptive ? "adaptive, now " : "", st.threshold, st.packets, st.tx_bursts,
+			st.segments, st.tx_stalls);
 	}
 	printf("  pin cache:  pinned %.1f MB (idle %.1f MB), limit %.1f MB\n",
 		cs.pinned_bytes / 1048576.0, cs.idle_bytes / 1048576.0, cs.pin_limit / 1048576.0);

@@ -186,6 +186,8 @@ struct tide_zctx_stats {
 	uint64_t zc_bytes;      /**< payload bytes sent zero-copy */
 	uint64_t copy_bytes;    /**< payload bytes copied */
 	uint64_t packets;       /**< packets the PMD took */
+	uint64_t tx_bursts;     /**< rte_eth_tx_burst() calls the agent made (packets /
+				 *   tx_bursts: how full its bursts are) */
 	uint64_t segments;      /**< external-buffer segments attached */
 	uint64_t zc_released;   /**< zero-copy sends whose last mbuf was freed (free
 				 *   callbacks: one per zero-copy send, never more) */

@@ -527,6 +527,7 @@ tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 	st->zc_bytes = ZC_LOAD(zc_bytes);
 	st->copy_bytes = ZC_LOAD(copy_bytes);
 	st->packets = ZC_LOAD(packets);
+	st->tx_bursts = ZC_LOAD(tx_bursts);
 	st->segments = ZC_LOAD(segments);
 	st->tx_stalls = ZC_LOAD(tx_stalls);
 	st->busy_cycles = ZC_LOAD(busy_cycles);

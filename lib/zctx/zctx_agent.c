@@ -232,6 +232,7 @@ agent_flush(struct tide_zctx *z)
 			agent_copy_taken(s);
 	}
 	ZC_CNT(z, packets, k);
+	ZC_CNT(z, tx_bursts, 1);
 	if (k < b->n) {
 		ZC_CNT(z, tx_stalls, 1);
 		memmove(b->pkts, &b->pkts[k], (b->n - k) * sizeof(b->pkts[0]));

@@ -222,7 +222,7 @@ struct zc_txb {
 struct zc_counters {
 	uint64_t submitted, completed, failed, cancelled;
 	uint64_t zc_sends, copy_sends, zc_bytes, copy_bytes;
-	uint64_t packets, segments, tx_stalls, busy_cycles;
+	uint64_t packets, tx_bursts, segments, tx_stalls, busy_cycles;
 };
 
 struct tide_zctx {

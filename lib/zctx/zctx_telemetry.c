@@ -47,6 +47,7 @@ zc_tel_stats(struct rte_tel_data *d, const struct tide_zctx *z, const struct tid
 	rte_tel_data_add_dict_u64(d, "copy_bytes", s->copy_bytes);
 	rte_tel_data_add_dict_u64(d, "zc_released", s->zc_released);
 	rte_tel_data_add_dict_u64(d, "packets", s->packets);
+	rte_tel_data_add_dict_u64(d, "tx_bursts", s->tx_bursts);
 	rte_tel_data_add_dict_u64(d, "segments", s->segments);
 	rte_tel_data_add_dict_u64(d, "tx_stalls", s->tx_stalls);
 	rte_tel_data_add_dict_u64(d, "busy_cycles", s->busy_cycles);
