@@ -266,10 +266,6 @@ three_sent(void *arg)
 	return port_opackets(*(uint16_t *)arg) >= 3;
 }
 
-/*
- * A port needs TX queues only, and need not be started when the instance is made: started
- * afterwards, before any send to it, it carries the sends.
- */
 /* An instance (zero-copy for every size: agent_pass() needs a fixed threshold) on a new
  * null port with one TX queue, not started.
  */
@@ -285,6 +281,10 @@ zctx_on_idle_port(const char *vdev, const char *name, uint16_t *port)
 	return tide_zctx_create(&p);
 }
 
+/*
+ * A port needs TX queues only, and need not be started when the instance is made: started
+ * afterwards, before any send to it, it carries the sends.
+ */
 static void
 test_a_port_needs_no_rx_queue_and_may_start_after_create(void)
 {
