@@ -314,15 +314,8 @@ test_sends_on_both_paths_share_a_burst(void)
 	CU_ASSERT_FATAL(z != NULL);
 	cb = rte_eth_add_tx_callback(null_port, 0, burst_seen_cb, &seen);
 	CU_ASSERT_FATAL(cb != NULL);
-	for (unsigned int i = 0; i < RTE_DIM(s); i++) {
-		iov[i] = (struct iovec){
-			.iov_base = buf + i * 4 * KB, .iov_len = i % 2 ? 2000 : 64,
-		};
-		s[i] = (struct tide_zctx_send){
-			.cookie = i, .port = null_port, .queue = 0, .hdr_len = HDR_LEN, .nb_iov = 1,
-			.hdr = hdr, .iov = &iov[i],
-		};
-	}
+	for (unsigned int i = 0; i < RTE_DIM(s); i++)
+		send_init(&s[i], &iov[i], null_port, i, buf + i * 4 * KB, i % 2 ? 2000 : 64);
 	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, s, RTE_DIM(s)), (int)RTE_DIM(s));
 	CU_ASSERT_EQUAL(poll_n(z, cpl, RTE_DIM(s)), RTE_DIM(s));
 	for (unsigned int i = 0; i < RTE_DIM(s); i++)

@@ -96,15 +96,9 @@ test_a_burst_of_sends_queues_in_order_and_stops_where_it_must(void)
 	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_burst", 1024) == 0);
 	z = zctx_make("burst", rp.port, 512, 0, 16);
 	CU_ASSERT_FATAL(z != NULL);
-	for (unsigned int i = 0; i < RTE_DIM(s); i++) {
-		/* Both paths: 100 B copied, 1000 B zero-copy. */
-		iov[i] = (struct iovec){ .iov_base = buf + 1000 * i,
-			.iov_len = i % 2 ? 1000 : 100 };
-		s[i] = (struct tide_zctx_send){
-			.cookie = i, .port = rp.port, .hdr_len = HDR_LEN, .nb_iov = 1, .hdr = hdr,
-			.iov = &iov[i],
-		};
-	}
+	/* Both paths: 100 B copied, 1000 B zero-copy. */
+	for (unsigned int i = 0; i < RTE_DIM(s); i++)
+		send_init(&s[i], &iov[i], rp.port, i, buf + 1000 * i, i % 2 ? 1000 : 100);
 	/* A bad send (s[5]) stops the burst before it; alone, it is refused. */
 	iov[5].iov_len = 0;
 	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, s, 10), 5);

@@ -124,15 +124,24 @@ cache_set(size_t idle, size_t pin_limit)
 	CU_ASSERT_EQUAL(tide_zctx_cache_configure(&cp), 0);
 }
 
+void
+send_init(struct tide_zctx_send *s, struct iovec *iov, uint16_t port, uint64_t cookie,
+	const void *buf, size_t len)
+{
+	*iov = (struct iovec){ .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	*s = (struct tide_zctx_send){
+		.cookie = cookie, .port = port, .queue = 0, .hdr_len = HDR_LEN, .nb_iov = 1,
+		.hdr = hdr, .iov = iov,
+	};
+}
+
 int
 send_one(struct tide_zctx *z, uint16_t port, uint64_t cookie, const void *buf, size_t len)
 {
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
-	struct tide_zctx_send s = {
-		.cookie = cookie, .port = port, .queue = 0, .hdr_len = HDR_LEN, .nb_iov = 1,
-		.hdr = hdr, .iov = &iov,
-	};
+	struct tide_zctx_send s;
+	struct iovec iov;
 
+	send_init(&s, &iov, port, cookie, buf, len);
 	return tide_zctx_submit(z, &s);
 }
 

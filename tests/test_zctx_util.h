@@ -55,6 +55,12 @@ struct tide_zctx *zctx_make(const char *name, uint16_t port, uint32_t threshold,
 /** Configure the pin cache: idle bytes kept and the pin limit (0: RLIMIT_MEMLOCK). */
 void cache_set(size_t idle, size_t pin_limit);
 
+/** Fill in @p s (and its @p iov): one send of @p len bytes at @p buf, with the HDR_LEN-byte
+ * header, to queue 0 of @p port.
+ */
+void send_init(struct tide_zctx_send *s, struct iovec *iov, uint16_t port, uint64_t cookie,
+	const void *buf, size_t len);
+
 /** Submit one send of @p len bytes at @p buf, with the HDR_LEN-byte header. */
 int send_one(struct tide_zctx *z, uint16_t port, uint64_t cookie, const void *buf, size_t len);
 
