@@ -17,7 +17,7 @@
 #              every run; plots, CSVs and the other tables come from the last run
 #   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
 #   --testpmd  also run stock dpdk-testpmd with the tide plugin against ring_mp_mc
-#              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs): CSV testpmd.csv
+#              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs of 4 runs): CSV testpmd.csv
 #   --soak S   also soak an elastic pool for S seconds under ASan (scripts/soak.sh)
 #   --bench    the tide-bench to run (default: build ./build if needed and use its)
 #   --args     more tide-bench options for every scenario, e.g. "--rounds 15"

@@ -7,14 +7,15 @@
 # ring_mp_mc. Three scenarios, each printing CSV rows (scenario,variant,metric,value,unit)
 # and a summary:
 #   footprint  hugepage MB the process maps at start and while forwarding (io, net_null)
-#   rate       io forwarding Mpps, tide and ring_mp_mc in interleaved runs, and their ratio
+#   rate       io forwarding Mpps, tide and ring_mp_mc in interleaved runs (two each a pair,
+#              in the order tide ring ring tide), and their ratio
 #   load       many mbufs in flight (start tx_first into 64 net_ring queues), then drained:
 #              the pool grows with no failed allocation and shrinks back afterwards,
 #              read through the stock dpdk-telemetry.py (/tide/pool/info)
 #
 #   scripts/testpmd-elastic.sh [options] [footprint|rate|load|all]
 #     --plugin PATH    the tide plugin (default: build*/drivers/mempool/tide/librte_mempool_tide.so.*)
-#     --runs N         rate: tide/ring pairs (default 3)
+#     --runs N         rate: tide/ring pairs, four runs each (default 3)
 #     --seconds S      rate: seconds per run; footprint: seconds forwarding (default 5)
 #     --csv FILE       also append the CSV rows to FILE
 #     --check          exit non-zero if a behaviour is wrong (for tests): a pool that does not
@@ -198,13 +199,20 @@ rate_run() {
 rate() {
 	local i a b ratios=""
 	for ((i = 1; i <= runs; i++)); do
-		# Interleaved, the order turning every pair.
+		# Four runs a pair, tide ring ring tide (ring tide tide ring every other pair):
+		# the machine's speed drifts within minutes, and in this order a steady drift
+		# weighs on both sides alike.
 		if [ $((i % 2)) -eq 1 ]; then
-			a=$(rate_run "rt_t$i" tide); b=$(rate_run "rt_r$i" ring_mp_mc)
+			a=$(rate_run "rt_t${i}a" tide); b=$(rate_run "rt_r${i}a" ring_mp_mc)
+			b="$b $(rate_run "rt_r${i}b" ring_mp_mc)"; a="$a $(rate_run "rt_t${i}b" tide)"
 		else
-			b=$(rate_run "rt_r$i" ring_mp_mc); a=$(rate_run "rt_t$i" tide)
+			b=$(rate_run "rt_r${i}a" ring_mp_mc); a=$(rate_run "rt_t${i}a" tide)
+			a="$a $(rate_run "rt_t${i}b" tide)"; b="$b $(rate_run "rt_r${i}b" ring_mp_mc)"
 		fi
-		r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')
+		echo "rate: pair $i: tide $a, ring_mp_mc $b" >&2
+		read -r a b r < <(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " ");
+			split(b, y, " "); printf "%.2f %.2f %.3f\n", (x[1] + x[2]) / 2,
+			(y[1] + y[2]) / 2, (x[1] + x[2]) / (y[1] + y[2]) }')
 		row "rate,tide,mpps,$a,Mpps"
 		row "rate,ring_mp_mc,mpps,$b,Mpps"
 		row "rate,tide:ring_mp_mc,ratio,$r,x"
