@@ -8,13 +8,14 @@
 # and a summary:
 #   footprint  hugepage MB the process maps at start and while forwarding (io, net_null)
 #   rate       io forwarding Mpps, tide and ring_mp_mc in interleaved runs (two each a pair,
-#              in the order tide ring ring tide), and their ratio
+#              in the order tide ring ring tide), each pair's ratio and the median
 #   load       many mbufs in flight (start tx_first into 64 net_ring queues), then drained:
 #              the pool grows with no failed allocation and shrinks back afterwards,
 #              read through the stock dpdk-telemetry.py (/tide/pool/info)
 #
 #   scripts/testpmd-elastic.sh [options] [footprint|rate|load|all]
-#     --plugin PATH    the tide plugin (default: build*/drivers/mempool/tide/librte_mempool_tide.so.*)
+#     --plugin PATH    the tide plugin (default: build*/drivers/mempool/tide/
+#                      librte_mempool_tide.so.*, build/'s first, not a sanitized one)
 #     --runs N         rate: tide/ring pairs, four runs each (default 3)
 #     --seconds S      rate: seconds per run; footprint: seconds forwarding (default 5)
 #     --csv FILE       also append the CSV rows to FILE
@@ -52,7 +53,14 @@ case "$seconds" in ''|*[!0-9]*) echo "--seconds: a number from 1 to 3600" >&2; e
 cd "$(dirname "$0")/.."
 [ -x "$testpmd" ] || { echo "$testpmd not found (apt-get install dpdk)" >&2; exit 1; }
 if [ -z "$plugin" ]; then
-	plugin=$(ls build*/drivers/mempool/tide/librte_mempool_tide.so.*.*.* 2>/dev/null | head -1)
+	# build/'s, else another build's; not a sanitized one (it needs its runtime preloaded).
+	for f in build/drivers/mempool/tide/librte_mempool_tide.so.*.*.* \
+		build*/drivers/mempool/tide/librte_mempool_tide.so.*.*.*; do
+		[ -f "$f" ] || continue
+		! readelf -d "$f" 2>/dev/null | grep -q 'libasan' || continue
+		plugin=$f
+		break
+	done
 fi
 [ -f "$plugin" ] || { echo "no tide plugin (build first, or --plugin PATH)" >&2; exit 1; }
 
@@ -213,12 +221,17 @@ rate() {
 		read -r a b r < <(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " ");
 			split(b, y, " "); printf "%.2f %.2f %.3f\n", (x[1] + x[2]) / 2,
 			(y[1] + y[2]) / 2, (x[1] + x[2]) / (y[1] + y[2]) }')
-		row "rate,tide,mpps,$a,Mpps"
-		row "rate,ring_mp_mc,mpps,$b,Mpps"
-		row "rate,tide:ring_mp_mc,ratio,$r,x"
+		row "rate,pair$i/tide,mpps,$a,Mpps"
+		row "rate,pair$i/ring_mp_mc,mpps,$b,Mpps"
+		row "rate,pair$i/tide:ring_mp_mc,ratio,$r,x"
 		ratios="$ratios $r"
 	done
-	echo "rate: tide : ring_mp_mc =$ratios (io on net_null, $seconds s runs)"
+	# The figure: the median pair, as tide-bench gives the median of its rounds.
+	r=$(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 }
+		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.3f", m }')
+	row "rate,tide:ring_mp_mc,ratio,$r,x"
+	echo "rate: tide : ring_mp_mc =$ratios, median $r (io on net_null, $seconds s runs)"
 	# Speed is for benchmarks (this machine's speed moves by 1.5x): a test checks it forwards.
 	[ "$check" -eq 0 ] || awk -v a="$a" 'BEGIN { exit !(a > 1) }' ||
 		fail "testpmd on the tide pool forwarded $a Mpps"
