@@ -22,6 +22,7 @@
 #include <rte_memory.h>
 
 #include "test_common.h"
+#include "tide_fault.h"
 #include "test_zctx_util.h"
 #include "tide_zctx.h"
 
@@ -481,6 +482,97 @@ test_stop_cancels_or_completes_each_send_once(void)
 	munmap(buf, 64 * KB);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* A stop on a thread of its own: what it returned once it has. */
+struct late_stop {
+	struct tide_zctx *z;
+	unsigned int timeout_ms;
+	int ret;
+};
+
+static void *
+late_stop_main(void *arg)
+{
+	struct late_stop *ls = arg;
+
+	ls->ret = tide_zctx_stop(ls->z, ls->timeout_ms);
+	return NULL;
+}
+
+/*
+ * A stop that times out while the agent is in the middle of a pass it began before the
+ * stop: the agent must not tell the stop it has left the PMD alone and then transmit what
+ * it was building. Held at the right places (fault injection), the window is open every
+ * time: the agent held after it read "not stopping", the stop held after it asked, the
+ * wire emptied meanwhile, the agent held again right after it answered. Nothing reaches
+ * the wire, and no cleanup the PMD, after the stop has returned.
+ */
+static void
+test_a_timed_out_stop_sees_no_send_after_it_returned(void)
+{
+	struct tide_zctx_cpl cpl[48];
+	struct rte_mbuf *pkts[64];
+	struct late_stop ls = { .timeout_ms = 1 };
+	struct ring_port rp;
+	pthread_t t;
+	uint8_t *buf = page_buf(64 * KB);
+	unsigned int at_return, after = 0, n, i;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	/* The wire takes 16 packets, then refuses: the rest waits at the agent. */
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_late", 16) == 0);
+	ls.z = zctx_make("late", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(ls.z != NULL);
+	for (i = 0; i < 48; i++)
+		CU_ASSERT_EQUAL(send_one(ls.z, rp.port, i, buf + i * 1000, 1000), 0);
+	while (rte_ring_count(rp.tx) < 16)
+		tide_test_sleep_us(100);
+	/* The agent begins a pass, not stopping. */
+	tide_fault_pvt_hold_arm(TIDE_HOLD_AGENT_PASS);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_AGENT_PASS, TEST_WAIT_MS));
+	/* A stop times out (the PMD holds 16) and asks the agent to leave the PMD alone. */
+	tide_fault_pvt_hold_arm(TIDE_HOLD_ZCTX_HANDS_OFF);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, late_stop_main, &ls) == 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_ZCTX_HANDS_OFF, TEST_WAIT_MS));
+	tide_fault_pvt_hold_release(TIDE_HOLD_ZCTX_HANDS_OFF);
+	/* The wire has room again; the agent's pass goes on. */
+	n = ring_drain(&rp, pkts, RTE_DIM(pkts));
+	CU_ASSERT_EQUAL(n, 16);
+	rte_pktmbuf_free_bulk(pkts, n);
+	tide_fault_pvt_hold_arm(TIDE_HOLD_AGENT_ANSWERED);
+	tide_fault_pvt_hold_release(TIDE_HOLD_AGENT_PASS);
+	/* The agent answers, and waits right after: the stop returns. */
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_AGENT_ANSWERED, TEST_WAIT_MS));
+	CU_ASSERT_EQUAL(pthread_join(t, NULL), 0);
+	CU_ASSERT_EQUAL(ls.ret, -ETIMEDOUT);
+	at_return = rte_ring_count(rp.tx);
+	__atomic_store_n(&spy_port_stopped, 1, __ATOMIC_RELEASE);
+	tide_fault_pvt_hold_release(TIDE_HOLD_AGENT_ANSWERED);
+	/* What is on the wire is all the agent sent: free it until the agent is done. */
+	for (i = 0; i < 1000; i++) {
+		n = ring_drain(&rp, pkts, RTE_DIM(pkts));
+		after += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		if (tide_zctx_stop(ls.z, 10) == 0)
+			break;
+	}
+	CU_ASSERT_EQUAL(tide_zctx_stop(ls.z, 0), 0);
+	n = ring_drain(&rp, pkts, RTE_DIM(pkts));
+	after += n;
+	rte_pktmbuf_free_bulk(pkts, n);
+	__atomic_store_n(&spy_port_stopped, 0, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL(after, at_return);
+	CU_ASSERT_EQUAL(spy_cleanups_stopped, 0);
+	/* Each send answered once, transmitted or cancelled. */
+	CU_ASSERT_EQUAL(poll_n(ls.z, cpl, 48), 48);
+	CU_ASSERT_EQUAL(tide_zctx_poll(ls.z, cpl, 1), 0);
+	CU_ASSERT_EQUAL(tide_zctx_free(ls.z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+#endif
+
 /* One send, its segments freed by two threads: those the PMD took by this thread, those
  * still at the agent by the agent's (cancelled). It completes once, unpinned once.
  */
@@ -690,6 +782,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_sends_on_both_paths_share_a_burst);
 	CU_ADD_TEST(s, test_stop_cancels_or_completes_each_send_once);
 	CU_ADD_TEST(s, test_the_agent_leaves_ports_without_sends_in_flight_alone);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_timed_out_stop_sees_no_send_after_it_returned);
+#endif
 	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
 	CU_ADD_TEST(s, test_sends_freed_by_another_thread_complete_once_each);
 	CU_ADD_TEST(s, test_stop_under_concurrent_submitters_answers_each_once);

@@ -37,6 +37,18 @@ enum tide_fault_site {
 	TIDE_FAULT_SITES
 };
 
+/**
+ * Places where a thread can be held, to open a race's window on purpose: a test arms one,
+ * waits until a thread is held there, makes the other side of the race happen, then lets
+ * the thread go on.
+ */
+enum tide_fault_hold_site {
+	TIDE_HOLD_AGENT_PASS,     /**< zctx agent: a pass begun, whether it stops read */
+	TIDE_HOLD_ZCTX_HANDS_OFF, /**< a timed-out zctx stop: the agent asked to leave the PMD */
+	TIDE_HOLD_AGENT_ANSWERED, /**< zctx agent: that ask answered (no PMD call from here) */
+	TIDE_HOLD_SITES
+};
+
 #ifdef TIDE_FAULT_INJECTION
 
 /**
@@ -49,6 +61,24 @@ void tide_fault_pvt_arm(enum tide_fault_site site, unsigned int skip, unsigned i
 bool tide_fault_pvt_hit(enum tide_fault_site site);
 
 #define TIDE_FAULT(site) unlikely(tide_fault_pvt_hit(site))
+
+/** Arm a hold: the next thread to reach @p site waits there until released. */
+void tide_fault_pvt_hold_arm(enum tide_fault_hold_site site);
+
+/** Whether a thread is held at @p site, waiting up to @p timeout_ms for one. */
+bool tide_fault_pvt_hold_wait(enum tide_fault_hold_site site, unsigned int timeout_ms);
+
+/** Let the thread held at @p site go on (or disarm it if none has reached it). */
+void tide_fault_pvt_hold_release(enum tide_fault_hold_site site);
+
+/**
+ * At @p site: wait there if it is armed, until released (at most TIDE_FAULT_HOLD_MAX_S
+ * seconds: a test that forgets to release fails instead of hanging).
+ */
+void tide_fault_pvt_hold(enum tide_fault_hold_site site);
+
+#define TIDE_FAULT_HOLD_MAX_S 10
+#define TIDE_FAULT_HOLD(site) tide_fault_pvt_hold(site)
 
 /** A clock: monotonic nanoseconds. */
 typedef uint64_t (tide_fault_clock_t)(void);
@@ -65,6 +95,7 @@ tide_fault_clock_t *tide_fault_pvt_clock(void);
 #else
 
 #define TIDE_FAULT(site) false
+#define TIDE_FAULT_HOLD(site) do { } while (0)
 
 #endif
 

@@ -538,6 +538,7 @@ agent_run(struct tide_zctx *z)
 		unsigned int work;
 		bool stopping = agent_stopping(z);
 
+		TIDE_FAULT_HOLD(TIDE_HOLD_AGENT_PASS); /* tests: a stop comes meanwhile */
 		agent_policy_update(z);
 		work = agent_retire(z);
 		work += agent_flush(z);
@@ -548,8 +549,10 @@ agent_run(struct tide_zctx *z)
 		/* Stopping, nothing left to transmit (cancelled), and the stop asked: from here
 		 * on no PMD call (agent_flush() has nothing, agent_cleanup() looks at the ask).
 		 */
-		if (stopping && unlikely(__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE)))
+		if (stopping && unlikely(__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE))) {
 			__atomic_store_n(&z->pmd_released, 1, __ATOMIC_RELEASE);
+			TIDE_FAULT_HOLD(TIDE_HOLD_AGENT_ANSWERED);
+		}
 		if (work != 0) {
 			uint64_t now = rte_rdtsc();
 
@@ -614,6 +617,7 @@ tide_zctx_pvt_agent_release_pmd(struct tide_zctx *z)
 	if (!z->agent_started || z->agent_joined)
 		return;
 	__atomic_store_n(&z->pmd_hands_off, 1, __ATOMIC_RELEASE);
+	TIDE_FAULT_HOLD(TIDE_HOLD_ZCTX_HANDS_OFF); /* tests: the agent's pass goes on */
 	tide_zctx_pvt_wake(z);
 	while (!__atomic_load_n(&z->pmd_released, __ATOMIC_ACQUIRE) &&
 			!__atomic_load_n(&z->agent_done, __ATOMIC_ACQUIRE)) {
