@@ -22,8 +22,8 @@
 #include <rte_memory.h>
 
 #include "test_common.h"
-#include "tide_fault.h"
 #include "test_zctx_util.h"
+#include "tide_fault.h"
 #include "tide_zctx.h"
 
 static void
