@@ -4,7 +4,7 @@
  * Packets of a send (lib/zctx/zctx_build.c) under EAL, on a net_ring port this test
  * drains: zero-copy segments carry the pages' IO addresses as DPDK's own pagemap reader
  * and memseg lists give them, split at the MTU; copies below the threshold carry the same
- * bytes.
+ * bytes; a PMD that reads by virtual address gets a packet's payload in one segment.
  */
 
 #include <stdlib.h>
@@ -12,12 +12,16 @@
 #include <sys/mman.h>
 
 #include <rte_errno.h>
+#include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
 #include "test_common.h"
 #include "test_zctx_util.h"
 #include "tide_zctx.h"
+
+/* Payload bytes a packet carries on the suite's ports: MTU 1500, and the header. */
+#define PAYLOAD (1500 + RTE_ETHER_HDR_LEN - HDR_LEN)
 
 static void
 test_segments_carry_pagemap_addresses(void)
@@ -70,6 +74,37 @@ test_segments_carry_pagemap_addresses(void)
 	munmap(buf, 64 * KB);
 }
 
+/*
+ * A PMD that reads by virtual address (net_null: it frees what it is given) takes a
+ * packet's payload in one segment, however many pages it spans and wherever their IO
+ * addresses lie; net_ring, whose mbufs may go on to a device, gets them split where the
+ * IO addresses stop (above).
+ */
+static void
+test_a_pmd_that_reads_by_address_gets_one_segment_a_packet(void)
+{
+	struct tide_zctx_stats st;
+	struct tide_zctx_cpl cpl;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	z = zctx_make("va", null_port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	/* 40000 bytes from an odd address: ten pages and more, 28 packets (MTU 1500). */
+	CU_ASSERT_EQUAL(send_one(z, null_port, 3, buf + 100, 40000), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, 40000);
+	tide_zctx_stats_get(z, &st);
+	CU_ASSERT_EQUAL(st.zc_sends, 1);
+	CU_ASSERT_EQUAL(st.packets, (40000 + PAYLOAD - 1) / PAYLOAD);
+	CU_ASSERT_EQUAL(st.segments, st.packets);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	munmap(buf, 64 * KB);
+}
+
 static void
 test_copies_below_the_threshold_carry_the_same_bytes(void)
 {
@@ -114,6 +149,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_segments_carry_pagemap_addresses);
 	CU_ADD_TEST(s, test_copies_below_the_threshold_carry_the_same_bytes);
+	CU_ADD_TEST(s, test_a_pmd_that_reads_by_address_gets_one_segment_a_packet);
 	return 0;
 }
 

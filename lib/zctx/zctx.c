@@ -168,6 +168,27 @@ zc_resource_error(int err)
 	return ENOMEM;
 }
 
+/*
+ * Whether a port's PMD reads what it transmits by virtual address only, copying it (to a
+ * socket, a kernel ring, shared memory, a file) or dropping it, and never hands an mbuf on
+ * to something that might DMA it: then a zero-copy segment need not stop where the IO
+ * addresses of 4 KB pages stop being contiguous (in IOVA-as-PA mode, at almost every page).
+ * Only drivers known to: not net_ring (whoever dequeues may be a device), nor bonding,
+ * failsafe or vhost (their traffic may reach DMA).
+ */
+static bool
+zc_driver_by_va(const char *driver)
+{
+	static const char *const by_va[] = {
+		"net_null", "net_af_packet", "net_memif", "net_tap", "net_pcap",
+	};
+
+	for (unsigned int i = 0; driver != NULL && i < RTE_DIM(by_va); i++)
+		if (strcmp(driver, by_va[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Read what the agent needs of a port. */
 static int
 zc_port_init(struct tide_zctx *z, unsigned int i, uint16_t port_id)
@@ -206,6 +227,7 @@ zc_port_init(struct tide_zctx *z, unsigned int i, uint16_t port_id)
 	else
 		zp->zc_ok = info.tx_offload_capa == 0;
 	zp->zc_ok = zp->zc_ok && zp->max_segs >= 2;
+	zp->by_va = zc_driver_by_va(info.driver_name);
 	if (!zp->zc_ok)
 		ZC_LOG(NOTICE, "%s: port %u takes no mbuf chains (enable "
 			"RTE_ETH_TX_OFFLOAD_MULTI_SEGS): copies only", z->name, port_id);

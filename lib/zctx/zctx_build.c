@@ -89,11 +89,13 @@ build_info(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf *pkt, uint32_
 }
 
 /* Plan the external segments of one packet from the cursor: at most @p max_segs and
- * @p room bytes. Returns the segment count; *bytes gets the payload they carry.
+ * @p room bytes, each contiguous in IO addresses unless the PMD reads by virtual address
+ * (@p by_va: each as long as its piece of the iovec). Returns the segment count; *bytes
+ * gets the payload they carry.
  */
 static unsigned int
 build_plan_zc(struct tide_zctx *z, const struct zc_slot *s, unsigned int max_segs,
-	uint32_t room, struct build_seg *seg, uint32_t *bytes)
+	uint32_t room, bool by_va, struct build_seg *seg, uint32_t *bytes)
 {
 	unsigned int pi = z->cursor.piece, n = 0;
 	size_t po = z->cursor.piece_off;
@@ -104,11 +106,15 @@ build_plan_zc(struct tide_zctx *z, const struct zc_slot *s, unsigned int max_seg
 		uintptr_t va = p->va + po;
 		size_t contig;
 		rte_iova_t iova = p->span != NULL ?
-			tide_zctx_pvt_span_iova(p->span, va, p->va + p->len, &contig) :
+			tide_zctx_pvt_span_iova(p->span, va, by_va ? va + 1 : p->va + p->len,
+				&contig) :
 			tide_zctx_pvt_iova_dpdk(p->msl, va, &contig);
-		uint32_t len = (uint32_t)RTE_MIN(RTE_MIN(contig, p->len - po),
-			(size_t)RTE_MIN(room - got, ZC_SEG_MAX));
+		uint32_t len;
 
+		if (by_va && contig != 0)
+			contig = p->len - po;
+		len = (uint32_t)RTE_MIN(RTE_MIN(contig, p->len - po),
+			(size_t)RTE_MIN(room - got, ZC_SEG_MAX));
 		if (len == 0)
 			break; /* no IO address: cannot happen for held memory */
 		seg[n++] = (struct build_seg){ .va = va, .iova = iova, .len = len };
@@ -169,7 +175,7 @@ build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 	uint32_t bytes;
 
 	nsegs = build_plan_zc(z, s, RTE_MIN(p->max_segs, (unsigned int)BUILD_MAX_SEGS) - hdr,
-		p->max_frame - s->sqe.hdr_len, seg, &bytes);
+		p->max_frame - s->sqe.hdr_len, p->by_va, seg, &bytes);
 	if (nsegs == 0)
 		return 0;
 	if (hdr) {

@@ -166,6 +166,9 @@ struct zc_port {
 	uint16_t nb_txq;
 	uint16_t max_segs;       /* segments per packet */
 	bool zc_ok;              /* takes mbuf chains */
+	bool by_va;              /* its PMD reads segments by virtual address only (it copies
+				  * them: no DMA), so a segment may span pages whose IO
+				  * addresses are apart; buf_iova is then its first byte's */
 	uint32_t max_frame;      /* bytes per packet, header included */
 	struct rte_device *dev;
 };
