@@ -109,8 +109,13 @@ tide_fault_pvt_hold(enum tide_fault_hold_site site)
 			!__atomic_compare_exchange_n(&hold_state[site], &v, HOLD_HELD, false,
 			__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
-	hold_poll(&hold_state[site], false, TIDE_FAULT_HOLD_MAX_S * 1000000ull);
-	__atomic_store_n(&hold_state[site], HOLD_IDLE, __ATOMIC_RELEASE);
+	/* Back to idle from released (or still held: timed out), never over a test's new
+	 * arming of the site made since it released this thread.
+	 */
+	v = hold_poll(&hold_state[site], false, TIDE_FAULT_HOLD_MAX_S * 1000000ull) ?
+		HOLD_RELEASED : HOLD_HELD;
+	__atomic_compare_exchange_n(&hold_state[site], &v, HOLD_IDLE, false, __ATOMIC_ACQ_REL,
+		__ATOMIC_ACQUIRE);
 }
 
 static tide_fault_clock_t *fault_clock;
