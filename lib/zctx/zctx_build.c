@@ -104,17 +104,16 @@ build_plan_zc(struct tide_zctx *z, const struct zc_slot *s, unsigned int max_seg
 	while (n < max_segs && got < room && pi < s->nb_pieces) {
 		const struct zc_piece *p = &s->pieces[pi];
 		uintptr_t va = p->va + po;
+		/* By address, only the first byte's IO address is asked for: no page walk. */
+		uintptr_t iova_end = by_va ? va + 1 : p->va + p->len;
 		size_t contig;
 		rte_iova_t iova = p->span != NULL ?
-			tide_zctx_pvt_span_iova(p->span, va, by_va ? va + 1 : p->va + p->len,
-				&contig) :
+			tide_zctx_pvt_span_iova(p->span, va, iova_end, &contig) :
 			tide_zctx_pvt_iova_dpdk(p->msl, va, &contig);
-		uint32_t len;
+		/* An IO address found: the segment may run to the piece's end by address. */
+		size_t reach = by_va && contig != 0 ? p->len - po : RTE_MIN(contig, p->len - po);
+		uint32_t len = (uint32_t)RTE_MIN(reach, (size_t)RTE_MIN(room - got, ZC_SEG_MAX));
 
-		if (by_va && contig != 0)
-			contig = p->len - po;
-		len = (uint32_t)RTE_MIN(RTE_MIN(contig, p->len - po),
-			(size_t)RTE_MIN(room - got, ZC_SEG_MAX));
 		if (len == 0)
 			break; /* no IO address: cannot happen for held memory */
 		seg[n++] = (struct build_seg){ .va = va, .iova = iova, .len = len };
