@@ -483,6 +483,17 @@ test_stop_cancels_or_completes_each_send_once(void)
 }
 
 #ifdef TIDE_FAULT_INJECTION
+/* Free what is on the wire; how many packets that was. */
+static unsigned int
+wire_clear(struct ring_port *rp)
+{
+	struct rte_mbuf *pkts[64];
+	unsigned int n = ring_drain(rp, pkts, RTE_DIM(pkts));
+
+	rte_pktmbuf_free_bulk(pkts, n);
+	return n;
+}
+
 /* A stop on a thread of its own: what it returned once it has. */
 struct late_stop {
 	struct tide_zctx *z;
@@ -511,12 +522,12 @@ static void
 test_a_timed_out_stop_sees_no_send_after_it_returned(void)
 {
 	struct tide_zctx_cpl cpl[48];
-	struct rte_mbuf *pkts[64];
 	struct late_stop ls = { .timeout_ms = 1 };
 	struct ring_port rp;
 	pthread_t t;
 	uint8_t *buf = page_buf(64 * KB);
-	unsigned int at_return, after = 0, n, i;
+	unsigned int at_return, after = 0, i;
+	int stopped = -1;
 
 	CU_ASSERT_FATAL(buf != NULL);
 	cache_set(0, 0);
@@ -537,9 +548,7 @@ test_a_timed_out_stop_sees_no_send_after_it_returned(void)
 	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_ZCTX_HANDS_OFF, TEST_WAIT_MS));
 	tide_fault_pvt_hold_release(TIDE_HOLD_ZCTX_HANDS_OFF);
 	/* The wire has room again; the agent's pass goes on. */
-	n = ring_drain(&rp, pkts, RTE_DIM(pkts));
-	CU_ASSERT_EQUAL(n, 16);
-	rte_pktmbuf_free_bulk(pkts, n);
+	CU_ASSERT_EQUAL(wire_clear(&rp), 16);
 	tide_fault_pvt_hold_arm(TIDE_HOLD_AGENT_ANSWERED);
 	tide_fault_pvt_hold_release(TIDE_HOLD_AGENT_PASS);
 	/* The agent answers, and waits right after: the stop returns. */
@@ -549,18 +558,15 @@ test_a_timed_out_stop_sees_no_send_after_it_returned(void)
 	at_return = rte_ring_count(rp.tx);
 	__atomic_store_n(&spy_port_stopped, 1, __ATOMIC_RELEASE);
 	tide_fault_pvt_hold_release(TIDE_HOLD_AGENT_ANSWERED);
-	/* What is on the wire is all the agent sent: free it until the agent is done. */
-	for (i = 0; i < 1000; i++) {
-		n = ring_drain(&rp, pkts, RTE_DIM(pkts));
-		after += n;
-		rte_pktmbuf_free_bulk(pkts, n);
-		if (tide_zctx_stop(ls.z, 10) == 0)
-			break;
+	/* What is on the wire is all the agent sent: free it until the agent is done (a
+	 * bounded wait: a stop without a timeout would hang the suite instead of failing).
+	 */
+	for (i = 0; i < 1000 && stopped != 0; i++) {
+		after += wire_clear(&rp);
+		stopped = tide_zctx_stop(ls.z, 10);
 	}
-	CU_ASSERT_EQUAL(tide_zctx_stop(ls.z, 0), 0);
-	n = ring_drain(&rp, pkts, RTE_DIM(pkts));
-	after += n;
-	rte_pktmbuf_free_bulk(pkts, n);
+	CU_ASSERT_EQUAL(stopped, 0);
+	after += wire_clear(&rp);
 	__atomic_store_n(&spy_port_stopped, 0, __ATOMIC_RELEASE);
 	CU_ASSERT_EQUAL(after, at_return);
 	CU_ASSERT_EQUAL(spy_cleanups_stopped, 0);
