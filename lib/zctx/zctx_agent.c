@@ -111,6 +111,7 @@ agent_slot_done(struct tide_zctx *z, const struct zc_slot *s)
 struct agent_run {
 	uint8_t k;
 	uint8_t path;
+	uint8_t epoch;
 	uint32_t sends;
 	uint64_t bytes;
 	uint64_t cycles;
@@ -130,16 +131,25 @@ agent_runs_add(struct agent_runs *runs, const struct zc_slot *s)
 {
 	uint32_t len = s->sqe.len;
 	struct agent_run *run = runs->n > 0 ? &runs->r[runs->n - 1] : NULL;
+	bool same = run != NULL && run->path == s->path && run->epoch == s->epoch &&
+		(len == runs->len || run->k == tide_zcp_class_of(len));
 
-	if (run == NULL || run->path != s->path ||
-			(len != runs->len && run->k != tide_zcp_class_of(len))) {
-		run = &runs->r[runs->n++];
-		*run = (struct agent_run){ .k = (uint8_t)tide_zcp_class_of(len), .path = s->path };
-	}
 	runs->len = len;
-	run->sends++;
-	run->bytes += len;
-	run->cycles += s->cycles;
+	if (same) {
+		run->sends++;
+		run->bytes += len;
+		run->cycles += s->cycles;
+		return;
+	}
+	/* Field by field: a new run's sums are stored once, never read back at once after a
+	 * store of another width (a store-forwarding stall on every send of a mix). */
+	run = &runs->r[runs->n++];
+	run->k = (uint8_t)tide_zcp_class_of(len);
+	run->path = s->path;
+	run->epoch = s->epoch;
+	run->sends = 1;
+	run->bytes = len;
+	run->cycles = s->cycles;
 }
 
 /* Report the runs to the policy, each send with its @p share of the release. */
@@ -147,8 +157,9 @@ static void
 agent_record(struct tide_zctx *z, const struct agent_runs *runs, uint64_t share)
 {
 	for (unsigned int i = 0; i < runs->n; i++)
-		tide_zcp_record_run(&z->pol, runs->r[i].k, runs->r[i].path, runs->r[i].sends,
-			runs->r[i].bytes, runs->r[i].cycles + share * runs->r[i].sends);
+		tide_zcp_record_run_at(&z->pol, runs->r[i].epoch, runs->r[i].k,
+			runs->r[i].path, runs->r[i].sends, runs->r[i].bytes,
+			runs->r[i].cycles + share * runs->r[i].sends);
 }
 
 static unsigned int
@@ -336,6 +347,7 @@ agent_prepare(struct tide_zctx *z, struct zc_slot *s)
 	}
 	s->nb_pieces = (uint16_t)np;
 	s->path = p->zc_ok ? (uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) : ZC_PATH_COPY;
+	s->epoch = tide_zcp_epoch(&z->pol);
 	z->cursor.prepared = true;
 	return 0;
 }

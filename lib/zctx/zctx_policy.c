@@ -10,19 +10,14 @@ zcp_class_low(unsigned int k)
 	return k == 0 ? 0 : (64u << (k - 1)) + 1;
 }
 
-/* A representative size of class k, for costs per send. */
-static double
-zcp_class_size(unsigned int k)
-{
-	return k == 0 ? 48.0 : 48.0 * (double)(1u << k);
-}
-
 void
 tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold)
 {
 	memset(st, 0, sizeof(*st));
 	st->fixed = fixed_threshold;
 	st->zc_class = TIDE_ZCP_DEFAULT_CLASS;
+	st->eff_class = st->zc_class;
+	st->mix.left = TIDE_ZCP_MIX_FIRST;
 }
 
 /*
@@ -98,11 +93,13 @@ zcp_schedule(struct tide_zcp_class *c, enum tide_zcp_path base)
 }
 
 enum tide_zcp_path
-tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base)
+tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base, bool hold)
 {
 	if (!tide_zcp_warm(c))
 		return c->samples[TIDE_ZCP_COPY] < TIDE_ZCP_WARMUP ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 	if (c->exploring == 0) {
+		if (hold)
+			return base; /* the trial's windows measure the paths it sets */
 		if (c->until > 0) {
 			c->until--;
 			return base;
@@ -158,7 +155,7 @@ zcp_choose(struct tide_zcp_state *st)
 	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		const struct tide_zcp_class *c = &st->cls[k];
 		enum tide_zcp_path base = tide_zcp_base(st, k);
-		double w = tide_zcp_warm(c) ? c->weight * zcp_class_size(k) : 0;
+		double w = tide_zcp_warm(c) ? c->weight * tide_zcp_class_size(k) : 0;
 
 		a[k + 1] = a[k] + w * zcp_est(c, TIDE_ZCP_COPY, base);
 		b[k + 1] = b[k] + w * zcp_est(c, TIDE_ZCP_ZC, base);
@@ -185,6 +182,7 @@ zcp_choose(struct tide_zcp_state *st)
 		}
 	}
 	st->zc_class = best;
+	tide_zcp_mix_chosen(st);
 }
 
 /*
@@ -316,7 +314,9 @@ tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 uint32_t
 tide_zcp_threshold(const struct tide_zcp_state *st)
 {
+	unsigned int k = tide_zcp_mix_in_force(st);
+
 	if (st->fixed != TIDE_ZCP_ADAPTIVE)
 		return st->fixed;
-	return st->zc_class >= TIDE_ZCP_CLASSES ? UINT32_MAX : zcp_class_low(st->zc_class);
+	return k >= TIDE_ZCP_CLASSES ? UINT32_MAX : zcp_class_low(k);
 }

@@ -34,6 +34,19 @@
  * other path's cost. Runs that confirm the choice come twice as late each time, up to
  * 2^TIDE_ZCP_BACKOFF_MAX; a run off the ratio by TIDE_ZCP_DRIFT brings the base pace
  * back, and a base path whose slow average moved by TIDE_ZCP_BASE_DRIFT a run soon.
+ *
+ * A class's costs are measured among the other sizes' sends, but not what its path does to
+ * them: on net_null, copying the 64 B sends of a mix of 64 B to 64 KB cost the mix 6-10%
+ * of its rate while each copied send measured cheaper than zero-copy. So a threshold that
+ * splits the recent mix (classes on both sides) is tried as a whole against sending all
+ * of it zero-copy, in trials of three windows of decisions (the choice, the other, the
+ * choice again, each after TIDE_ZCP_MIX_SETTLE decisions left out), every decision
+ * stamped with its window (tide_zcp_epoch()) and every report with its stamp. A window's
+ * cost is the recent mix's expected cycles at that window's cost per byte of each class,
+ * so the windows need not hold the same sizes; the other wins when it costs
+ * TIDE_ZCP_MIX_GAIN less than the mean of the choice's two windows in two trials in a
+ * row. Trials that confirm the choice come twice as late each time, up to
+ * 2^TIDE_ZCP_MIX_BACKOFF_MAX; per-class exploring waits while a trial runs.
  */
 
 #include <stdbool.h>
@@ -107,6 +120,16 @@
 #define TIDE_ZCP_DECAY 4096
 /** First zero-copy class before anything is measured (sizes above 2 KB). */
 #define TIDE_ZCP_DEFAULT_CLASS 6
+/** Decisions of a trial window measured, and decisions before each window left out (the
+ *  paths' caches warm after the change). */
+#define TIDE_ZCP_MIX_WINDOW 1024
+#define TIDE_ZCP_MIX_SETTLE 256
+/** Decisions between two trials at the base pace, and before the first one. */
+#define TIDE_ZCP_MIX_PERIOD (64u * 1024)
+#define TIDE_ZCP_MIX_FIRST (8u * 1024)
+#define TIDE_ZCP_MIX_BACKOFF_MAX 4
+/** The other choice must cost this much less (a fraction) than the one in force. */
+#define TIDE_ZCP_MIX_GAIN 0.03
 /** tide_zcp_init() value for an adaptive threshold. */
 #define TIDE_ZCP_ADAPTIVE UINT32_MAX
 
@@ -142,12 +165,44 @@ struct tide_zcp_class {
 	double weight;       /**< recent sends of the class (decays) */
 };
 
+/** Phases of a trial of the whole mix. */
+enum tide_zcp_mix_phase {
+	TIDE_ZCP_MIX_IDLE = 0, /**< no trial: counting down to the next */
+	TIDE_ZCP_MIX_WARM_A,   /**< settling on the choice, then window 0 */
+	TIDE_ZCP_MIX_A,
+	TIDE_ZCP_MIX_WARM_B,   /**< settling on the other, then window 1 */
+	TIDE_ZCP_MIX_B,
+	TIDE_ZCP_MIX_WARM_A2,  /**< back on the choice, then window 2 */
+	TIDE_ZCP_MIX_A2,
+	TIDE_ZCP_MIX_EVAL,     /**< waiting for the last window's reports */
+};
+
+/** A trial of the whole mix: the split threshold against all zero-copy. */
+struct tide_zcp_mix {
+	uint32_t left;       /**< decisions before the next phase */
+	uint8_t phase;       /**< enum tide_zcp_mix_phase */
+	uint8_t epoch;       /**< stamp of the decisions made now */
+	uint8_t win_epoch[3]; /**< stamps of the three windows' decisions */
+	bool all_zc;         /**< all zero-copy is in force over the split threshold */
+	bool pending;        /**< the last trial found the other cheaper */
+	uint32_t backoff;    /**< trials come 2^backoff times later (confirmed) */
+	uint32_t split;      /**< the split threshold's class when the trial began */
+	uint64_t trials;     /**< trials evaluated */
+	uint64_t switches;   /**< of those, switches between the two */
+	double last_ratio;   /**< the last trial's cost of the other over the choice */
+	uint64_t cycles[3][TIDE_ZCP_CLASSES]; /**< per window and class: reported cycles */
+	uint64_t bytes[3][TIDE_ZCP_CLASSES];  /**< and bytes */
+};
+
 /** The policy's state; written only by the functions below. */
 struct tide_zcp_state {
 	struct tide_zcp_class cls[TIDE_ZCP_CLASSES];
 	uint32_t fixed;      /**< TIDE_ZCP_ADAPTIVE, or the fixed threshold in bytes */
-	uint32_t zc_class;   /**< adaptive: classes from this one on go zero-copy
-			      *   (TIDE_ZCP_CLASSES: none) */
+	uint32_t zc_class;   /**< adaptive: classes from this one on go zero-copy by their
+			      *   own costs (TIDE_ZCP_CLASSES: none) */
+	uint32_t eff_class;  /**< what decisions use now: zc_class, 0 (all zero-copy over
+			      *   it), or a trial's other */
+	struct tide_zcp_mix mix;
 	uint32_t records;    /**< records since the last threshold choice */
 	uint32_t decay;      /**< records since the last weight decay */
 };
@@ -172,6 +227,13 @@ tide_zcp_class_of(uint32_t bytes)
 	return k < TIDE_ZCP_CLASSES - 1 ? k : TIDE_ZCP_CLASSES - 1;
 }
 
+/** @internal A representative size of class @p k, for costs per send. */
+static inline double
+tide_zcp_class_size(unsigned int k)
+{
+	return k == 0 ? 48.0 : 48.0 * (double)(1u << k);
+}
+
 /** @internal True once class @p c has TIDE_ZCP_WARMUP samples of each path. */
 static inline bool
 tide_zcp_warm(const struct tide_zcp_class *c)
@@ -184,11 +246,39 @@ tide_zcp_warm(const struct tide_zcp_class *c)
 static inline enum tide_zcp_path
 tide_zcp_base(const struct tide_zcp_state *st, unsigned int k)
 {
-	return k < st->zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	return k < st->eff_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
 }
 
-/** @internal tide_zcp_decide() off its fast path: warm-up, exploring, scheduling. */
-enum tide_zcp_path tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base);
+/** @internal tide_zcp_decide() off its fast path: warm-up, exploring, scheduling; no new
+ *  exploring run starts while @p hold (a trial of the mix runs). */
+enum tide_zcp_path tide_zcp_decide_slow(struct tide_zcp_class *c, enum tide_zcp_path base,
+	bool hold);
+
+/** @internal The mix trial's next phase: its countdown of decisions reached 0. */
+void tide_zcp_mix_step(struct tide_zcp_state *st);
+
+/** @internal The class boundary in force outside trials: the choice by the classes' own
+ *  costs, or 0 where all zero-copy won a trial against it. */
+static inline unsigned int
+tide_zcp_mix_in_force(const struct tide_zcp_state *st)
+{
+	return st->mix.all_zc ? 0 : st->zc_class;
+}
+
+/** @internal The classes' own choice (zc_class) was made again. */
+void tide_zcp_mix_chosen(struct tide_zcp_state *st);
+
+/** @internal A report of sends decided under stamp @p epoch, while a trial runs. */
+void tide_zcp_mix_record(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,
+	uint64_t bytes, uint64_t cycles);
+
+/** The stamp of the decisions made now: a report of sends carries the stamp their
+ *  decisions had (tide_zcp_record_run_at()). */
+static inline uint8_t
+tide_zcp_epoch(const struct tide_zcp_state *st)
+{
+	return st->mix.epoch;
+}
 
 /**
  * The path a send of @p bytes takes. Inline: most sends of a warm class only count down
@@ -203,6 +293,8 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 
 	if (!tide_zcp_learning(st))
 		return bytes < st->fixed ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	if (--st->mix.left == 0)
+		tide_zcp_mix_step(st);
 	k = tide_zcp_class_of(bytes);
 	c = &st->cls[k];
 	base = tide_zcp_base(st, k);
@@ -211,7 +303,7 @@ tide_zcp_decide(struct tide_zcp_state *st, uint32_t bytes)
 		c->until--;
 		return base;
 	}
-	return tide_zcp_decide_slow(c, base);
+	return tide_zcp_decide_slow(c, base, st->mix.phase != TIDE_ZCP_MIX_IDLE);
 }
 
 /** @internal tide_zcp_record_run() for sends that make a sample. */
@@ -219,9 +311,10 @@ void tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
 	enum tide_zcp_path path, uint32_t sends, uint64_t bytes, uint64_t cycles);
 
 /**
- * Report what a run of @p sends sends of size class @p k, one after another on @p path,
- * cost: @p bytes and @p cycles in all. They count as that many sends in a row (in the
- * run's length, the warm-up, the class's weight) and make one sample, whose cost per byte
+ * Report what a run of @p sends sends of size class @p k, decided under stamp @p epoch
+ * (tide_zcp_epoch() at their decisions), one after another on @p path, cost: @p bytes
+ * and @p cycles in all. They count as that many sends in a row (in the run's length, the
+ * warm-up, the class's weight) and make one sample, whose cost per byte
  * is theirs together. Deep in a run of one path (the chosen one, mostly) samples of fewer
  * than TIDE_ZCP_SAMPLE_EVERY sends are only added up into the next one, which keeps the
  * policy's cost per send a small fraction of a small send's: a cost that comes every few
@@ -230,13 +323,15 @@ void tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
  * path. A fixed threshold learns nothing (tide_zcp_init() starts afresh).
  */
 static inline void
-tide_zcp_record_run(struct tide_zcp_state *st, unsigned int k, enum tide_zcp_path path,
-	uint32_t sends, uint64_t bytes, uint64_t cycles)
+tide_zcp_record_run_at(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,
+	enum tide_zcp_path path, uint32_t sends, uint64_t bytes, uint64_t cycles)
 {
 	struct tide_zcp_class *c;
 
 	if (!tide_zcp_learning(st))
 		return;
+	if (st->mix.phase != TIDE_ZCP_MIX_IDLE)
+		tide_zcp_mix_record(st, epoch, k, bytes, cycles);
 	c = &st->cls[k];
 	if (c->last == path && c->streak >= TIDE_ZCP_LONG_STREAK &&
 			c->unsampled + sends < TIDE_ZCP_SAMPLE_EVERY) {
@@ -246,6 +341,15 @@ tide_zcp_record_run(struct tide_zcp_state *st, unsigned int k, enum tide_zcp_pat
 		return;
 	}
 	tide_zcp_record_sample(st, c, path, sends, bytes, cycles);
+}
+
+/** tide_zcp_record_run_at() of sends decided just now (nothing between their decisions
+ *  and this report). */
+static inline void
+tide_zcp_record_run(struct tide_zcp_state *st, unsigned int k, enum tide_zcp_path path,
+	uint32_t sends, uint64_t bytes, uint64_t cycles)
+{
+	tide_zcp_record_run_at(st, tide_zcp_epoch(st), k, path, sends, bytes, cycles);
 }
 
 /** Report what one send of @p bytes cost on @p path, in cycles: tide_zcp_record_run() of
@@ -258,7 +362,8 @@ tide_zcp_record(struct tide_zcp_state *st, uint32_t bytes, enum tide_zcp_path pa
 	tide_zcp_record_run(st, tide_zcp_class_of(bytes), path, 1, bytes, cycles);
 }
 
-/** The current threshold, bytes: payloads shorter than this are copied (UINT32_MAX: all). */
+/** The threshold in force outside trials, bytes: payloads shorter than this are copied
+ *  (UINT32_MAX: all). */
 uint32_t tide_zcp_threshold(const struct tide_zcp_state *st);
 
 #endif /* TIDE_ZCTX_POLICY_H */

@@ -191,6 +191,7 @@ struct zc_slot {
 	uint8_t path;
 	bool cancelled;         /* some of it was cancelled */
 	bool built;             /* every packet built (or none will be) */
+	uint8_t epoch;          /* the policy's stamp when its path was chosen */
 	uint16_t nb_pieces;
 	uint32_t pkts_left;     /* copy: packets built but not yet taken by the PMD */
 	uint32_t bytes_sent;    /* payload bytes the PMD took */

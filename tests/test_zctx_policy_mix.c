@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The policy's trials of the whole mix, without EAL, on made-up costs: a threshold that
+ * splits a mix of sizes against all zero-copy, where copying the small sends makes the
+ * big ones dearer (what no class's own costs show), and where it does not.
+ */
+
+#include "test_common.h"
+#include "zctx_policy.h"
+
+static const uint32_t sizes[] = { 64, 128, 256, 512, 1024, 4096, 16384, 65536 };
+#define NB_SIZES (unsigned int)(sizeof(sizes) / sizeof(sizes[0]))
+
+/* Decisions a report can come after its send's (the agent's queue): a ring of them. */
+#define LAG_MAX 2048
+
+struct model {
+	double penalty;      /* zero-copy sends of 4 KB up cost this much more (a fraction)
+			      * while a copy was among the last RECENT decisions */
+	unsigned int since;  /* decisions since the last copy */
+	unsigned int lag;    /* reports come this many decisions late */
+	unsigned int n;      /* decisions made */
+	struct { uint8_t epoch; uint32_t bytes; uint8_t path; uint64_t cycles; } q[LAG_MAX];
+};
+
+#define RECENT 64
+
+/* Copying costs per byte, zero-copy per send (per class: 64..256 B copy, 512 B up
+ * zero-copy), plus the model's penalty. */
+static uint64_t
+model_cost(struct model *m, enum tide_zcp_path p, uint32_t bytes)
+{
+	double c;
+
+	if (p == TIDE_ZCP_COPY) {
+		m->since = 0;
+		return (uint64_t)(50 + 1.0 * bytes);
+	}
+	c = 400 + 0.05 * bytes;
+	if (m->since++ < RECENT && bytes >= 4096)
+		c *= 1 + m->penalty;
+	return (uint64_t)c;
+}
+
+static void
+model_report(struct tide_zcp_state *st, const struct model *m, unsigned int i)
+{
+	tide_zcp_record_run_at(st, m->q[i].epoch, tide_zcp_class_of(m->q[i].bytes),
+		m->q[i].path, 1, m->q[i].bytes, m->q[i].cycles);
+}
+
+/* @p n sends of the mix in turn, each decided, costed, and reported m->lag decisions
+ * later; returns what they cost. */
+static double
+model_run(struct tide_zcp_state *st, struct model *m, unsigned int n)
+{
+	double spent = 0;
+
+	for (unsigned int i = 0; i < n; i++, m->n++) {
+		uint32_t b = sizes[m->n % NB_SIZES];
+		unsigned int slot = m->n % LAG_MAX;
+		enum tide_zcp_path p;
+
+		if (m->n >= m->lag && m->lag > 0)
+			model_report(st, m, (m->n - m->lag) % LAG_MAX);
+		p = tide_zcp_decide(st, b);
+		m->q[slot].epoch = tide_zcp_epoch(st);
+		m->q[slot].bytes = b;
+		m->q[slot].path = (uint8_t)p;
+		m->q[slot].cycles = model_cost(m, p, b);
+		spent += (double)m->q[slot].cycles;
+		if (m->lag == 0)
+			model_report(st, m, slot);
+	}
+	return spent;
+}
+
+/* What @p n sends of the mix cost sent all zero-copy (after a long while of it). */
+static double
+all_zc_cost(unsigned int n)
+{
+	double spent = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		spent += 400 + 0.05 * sizes[i % NB_SIZES];
+	return spent;
+}
+
+static void
+split_gives_way(unsigned int lag)
+{
+	struct model m = { .penalty = 0.3, .since = RECENT, .lag = lag };
+	struct tide_zcp_state st;
+	double spent;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	model_run(&st, &m, 40000);
+	/* The classes' own costs still split the mix where copying pays for each alone... */
+	CU_ASSERT_EQUAL(st.zc_class, 3);
+	/* ...but the mix as a whole goes zero-copy. */
+	CU_ASSERT(st.mix.all_zc);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 0);
+	CU_ASSERT(st.mix.switches >= 1);
+	CU_ASSERT(st.mix.last_ratio < 1 - TIDE_ZCP_MIX_GAIN || st.mix.all_zc);
+	/* And stays there, within 5% of all zero-copy's cost, trials and exploring included. */
+	spent = model_run(&st, &m, 400000);
+	CU_ASSERT(st.mix.all_zc);
+	CU_ASSERT(spent <= all_zc_cost(400000) * 1.05);
+}
+
+static void
+test_a_split_that_costs_the_mix_more_gives_way_to_all_zero_copy(void)
+{
+	split_gives_way(0);
+}
+
+/* The agent reports a send after up to its queue's depth of later decisions: the stamps
+ * keep each report in the window its send was decided in, even a window's length late
+ * (counted by arrival, each window would measure the one before it). */
+static void
+test_late_reports_count_in_the_window_they_were_decided_in(void)
+{
+	split_gives_way(TIDE_ZCP_MIX_SETTLE + TIDE_ZCP_MIX_WINDOW);
+}
+
+static void
+test_a_split_that_pays_is_kept_and_tried_less_and_less(void)
+{
+	struct model m = { .penalty = 0, .since = RECENT, .lag = 200 };
+	struct tide_zcp_state st;
+	uint64_t t0, t1, t2;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	model_run(&st, &m, 40000);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+	t0 = st.mix.trials;
+	CU_ASSERT(t0 >= 1);
+	model_run(&st, &m, 2000000);
+	t1 = st.mix.trials;
+	model_run(&st, &m, 2000000);
+	t2 = st.mix.trials;
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+	CU_ASSERT_EQUAL(st.mix.switches, 0);
+	CU_ASSERT(st.mix.last_ratio > 1);
+	/* Confirmed trials back off to one in TIDE_ZCP_MIX_PERIOD << TIDE_ZCP_MIX_BACKOFF_MAX
+	 * decisions. */
+	CU_ASSERT(t1 > t0 && t2 > t1);
+	CU_ASSERT(t2 - t1 <= 2000000 / (TIDE_ZCP_MIX_PERIOD << TIDE_ZCP_MIX_BACKOFF_MAX) + 1);
+	CU_ASSERT(t2 - t1 < t1 - t0);
+}
+
+static void
+test_all_zero_copy_gives_the_split_back_when_copying_stops_costing_the_mix(void)
+{
+	struct model m = { .penalty = 0.3, .since = RECENT, .lag = 100 };
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	model_run(&st, &m, 40000);
+	CU_ASSERT_FATAL(st.mix.all_zc);
+	m.penalty = 0;
+	model_run(&st, &m, 400000);
+	CU_ASSERT(!st.mix.all_zc);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 257);
+	CU_ASSERT(st.mix.switches >= 2);
+}
+
+/* One size only: nothing to split, no trial (and a fixed threshold never tries). */
+static void
+test_a_mix_on_one_side_of_the_threshold_is_never_tried(void)
+{
+	struct tide_zcp_state st, fixed;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	tide_zcp_init(&fixed, 1000);
+	for (unsigned int i = 0; i < 200000; i++) {
+		enum tide_zcp_path p = tide_zcp_decide(&st, 8192);
+
+		tide_zcp_record(&st, 8192, p, p == TIDE_ZCP_COPY ? 9000 : 1000);
+		p = tide_zcp_decide(&fixed, sizes[i % NB_SIZES]);
+		tide_zcp_record(&fixed, sizes[i % NB_SIZES], p, 1000);
+		CU_ASSERT_EQUAL(p, sizes[i % NB_SIZES] < 1000 ? TIDE_ZCP_COPY : TIDE_ZCP_ZC);
+	}
+	CU_ASSERT_EQUAL(st.mix.trials, 0);
+	CU_ASSERT_EQUAL(st.mix.phase, TIDE_ZCP_MIX_IDLE);
+	CU_ASSERT_EQUAL(fixed.mix.trials, 0);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("zctx_policy_mix");
+
+	if (s == NULL)
+		return -1;
+	CU_ADD_TEST(s, test_a_split_that_costs_the_mix_more_gives_way_to_all_zero_copy);
+	CU_ADD_TEST(s, test_late_reports_count_in_the_window_they_were_decided_in);
+	CU_ADD_TEST(s, test_a_split_that_pays_is_kept_and_tried_less_and_less);
+	CU_ADD_TEST(s, test_all_zero_copy_gives_the_split_back_when_copying_stops_costing_the_mix);
+	CU_ADD_TEST(s, test_a_mix_on_one_side_of_the_threshold_is_never_tried);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "zctx_policy_mix", false, register_tests);
+}
