@@ -104,6 +104,18 @@ stat_reached(struct tide_donor_mgr *m, size_t off, uint64_t want)
 }
 #define STAT_REACHED(m, f, v) stat_reached(m, offsetof(struct tide_donor_stats, f), v)
 
+/* The agent counts a send just after it posts its completion: wait for @p n counted. */
+static bool
+zctx_counted(struct tide_zctx *z, uint64_t n, struct tide_zctx_stats *st)
+{
+	for (unsigned int i = 0; i < WAIT_MS; i++) {
+		if (tide_zctx_stats_get(z, st) == 0 && st->completed >= n)
+			return true;
+		tide_test_sleep_us(1000);
+	}
+	return false;
+}
+
 /* The port given with --vdev, started; its RX pool in *rx. */
 static int
 null_port(struct rte_mempool **rx, uint16_t *port)
@@ -281,7 +293,7 @@ scen_pinned_64mb(void)
 	tide_zctx_cache_stats_get(&c0);
 	TDU_CHECK(send_all(z, port, ri.addr, ri.len, 1 * MB, &bytes) == 68);
 	TDU_CHECK(bytes == 68 * MB);
-	tide_zctx_stats_get(z, &zs);
+	TDU_CHECK(zctx_counted(z, 68, &zs));
 	tide_zctx_cache_stats_get(&c1);
 	TDU_CHECK(zs.zc_bytes == 68 * MB && zs.copy_bytes == 0);
 	TDU_CHECK(c1.pinned_total == c0.pinned_total && c1.pinned_bytes == 0);

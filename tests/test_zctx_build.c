@@ -104,7 +104,7 @@ test_a_pmd_that_reads_by_address_gets_one_segment_a_packet(void)
 	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
 	CU_ASSERT_EQUAL(cpl.status, 0);
 	CU_ASSERT_EQUAL(cpl.bytes, 40000);
-	tide_zctx_stats_get(z, &st);
+	CU_ASSERT(stats_wait_completed(z, 1, &st));
 	CU_ASSERT_EQUAL(st.zc_sends, 1);
 	CU_ASSERT_EQUAL(st.packets, (40000 + PAYLOAD - 1) / PAYLOAD);
 	CU_ASSERT_EQUAL(st.segments, st.packets);
@@ -136,7 +136,7 @@ test_copies_below_the_threshold_carry_the_same_bytes(void)
 		rte_pktmbuf_free(pkt);
 	}
 	CU_ASSERT_EQUAL(poll_n(z, cpl, 2), 2);
-	tide_zctx_stats_get(z, &st);
+	CU_ASSERT(stats_wait_completed(z, 2, &st));
 	CU_ASSERT_EQUAL(st.copy_sends, 1);
 	CU_ASSERT_EQUAL(st.zc_sends, 1);
 	CU_ASSERT_EQUAL(st.zc_released, 1);

@@ -263,3 +263,18 @@ stats_wait(struct tide_zctx *z, bool (*cond)(const struct tide_zctx_stats *st, v
 	} while (tide_test_now_ns() < end);
 	return false;
 }
+
+static bool
+completed_at_least(const struct tide_zctx_stats *st, void *arg)
+{
+	return st->completed >= *(const uint64_t *)arg;
+}
+
+bool
+stats_wait_completed(struct tide_zctx *z, uint64_t n, struct tide_zctx_stats *st)
+{
+	bool ok = stats_wait(z, completed_at_least, &n);
+
+	CU_ASSERT_EQUAL_FATAL(tide_zctx_stats_get(z, st), 0);
+	return ok;
+}

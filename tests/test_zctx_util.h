@@ -89,4 +89,10 @@ void agent_pass(struct tide_zctx *z);
 bool stats_wait(struct tide_zctx *z, bool (*cond)(const struct tide_zctx_stats *st, void *arg),
 	void *arg);
 
+/**
+ * Wait until @p n sends count as completed and fill @p st: the agent counts a send just
+ * after it posts its completion, so a completion polled may not be counted yet.
+ */
+bool stats_wait_completed(struct tide_zctx *z, uint64_t n, struct tide_zctx_stats *st);
+
 #endif
