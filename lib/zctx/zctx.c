@@ -555,7 +555,8 @@ tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 	st->busy_cycles = ZC_LOAD(busy_cycles);
 	st->eagain = __atomic_load_n(&z->fast.eagain, __ATOMIC_RELAXED);
 	st->rejected = __atomic_load_n(&z->rejected, __ATOMIC_RELAXED);
-	st->zc_released = __atomic_load_n(&z->zc_released, __ATOMIC_RELAXED);
+	st->zc_released = ZC_LOAD(zc_released) +
+		__atomic_load_n(&z->zc_released, __ATOMIC_RELAXED);
 	st->inflight = st->submitted - st->completed - st->failed - st->cancelled;
 	st->threshold = __atomic_load_n(&z->threshold_now, __ATOMIC_ACQUIRE);
 	st->adaptive = __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED) ==

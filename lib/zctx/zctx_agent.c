@@ -100,8 +100,9 @@ agent_slot_done(struct tide_zctx *z, const struct zc_slot *s)
 		return __atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != 0;
 	if (!s->built || !zc_slot_segs_freed(s, &counted))
 		return false;
+	/* The agent's own counter: no locked instruction for every zero-copy send. */
 	if (!counted && s->segs != 0)
-		__atomic_fetch_add(&z->zc_released, 1, __ATOMIC_RELAXED);
+		ZC_CNT(z, zc_released, 1);
 	return true;
 }
 

@@ -227,6 +227,8 @@ struct zc_counters {
 	uint64_t submitted, completed, failed, cancelled;
 	uint64_t zc_sends, copy_sends, zc_bytes, copy_bytes;
 	uint64_t packets, tx_bursts, segments, tx_stalls, busy_cycles;
+	uint64_t zc_released; /* zc sends released on the agent's thread (tide_zctx's own
+			       * field: on others) */
 };
 
 struct tide_zctx {
@@ -241,8 +243,8 @@ struct tide_zctx {
 	struct rte_mempool *shells;        /* data-less mbufs for external buffers */
 	int cpl_fd;                        /* completion eventfd, -1 without */
 	uint64_t rejected;                 /* refused submissions, atomically */
-	uint64_t zc_released;              /* zc sends whose last segment was freed,
-					    * atomically */
+	uint64_t zc_released;              /* zc sends whose last segment was freed on
+					    * another thread than the agent's, atomically */
 	pthread_t agent_tid;               /* the agent's thread, set before it builds */
 
 	/* Agent state: its own. */
