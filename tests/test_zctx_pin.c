@@ -191,6 +191,53 @@ test_unmapped_and_over_limit_memory_is_refused_by_the_agent(void)
 	munmap(buf + 128 * KB, 896 * KB);
 }
 
+/*
+ * The agent holds the memory of a burst's sends at once, ahead of building them: one bad
+ * send among good ones fails alone, in its place, and the others go out whole (zero-copy
+ * and copied alike).
+ */
+static void
+test_a_bad_send_amid_a_burst_fails_alone(void)
+{
+	struct tide_zctx_send s[9];
+	struct iovec iov[9];
+	struct tide_zctx_cpl cpl[9];
+	struct tide_zctx_stats st;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(256 * KB);
+	uint64_t op0 = port_opackets(null_port);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	munmap(buf + 128 * KB, 64 * KB);
+	z = zctx_make("amid", null_port, 1000, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	/* Sends 3 and 7 reach into the hole; odd ones copied (999 B), even ones not. */
+	for (unsigned int i = 0; i < RTE_DIM(s); i++)
+		send_init(&s[i], &iov[i], null_port, i,
+			i == 3 || i == 7 ? buf + 120 * KB : buf + i * 8 * KB,
+			i == 3 || i == 7 ? 16 * KB : i % 2 ? 999 : 4000);
+	tide_test_log_begin();
+	CU_ASSERT_EQUAL(tide_zctx_submit_burst(z, s, RTE_DIM(s)), (int)RTE_DIM(s));
+	CU_ASSERT_EQUAL(poll_n(z, cpl, RTE_DIM(s)), RTE_DIM(s));
+	free(tide_test_log_end());
+	for (unsigned int i = 0; i < RTE_DIM(s); i++) {
+		bool bad = i == 3 || i == 7;
+
+		CU_ASSERT_EQUAL(cpl[i].cookie, i);
+		CU_ASSERT_EQUAL(cpl[i].status, bad ? -EFAULT : 0);
+		CU_ASSERT_EQUAL(cpl[i].bytes, bad ? 0 : i % 2 ? 999 : 4000);
+	}
+	CU_ASSERT(stats_wait_completed(z, RTE_DIM(s) - 2, &st));
+	CU_ASSERT_EQUAL(st.failed, 2);
+	CU_ASSERT_EQUAL(st.copy_sends, 2); /* 1 and 5 */
+	CU_ASSERT_EQUAL(st.zc_sends, 5);   /* 0, 2, 4, 6 and 8 */
+	CU_ASSERT(port_opackets(null_port) >= op0 + RTE_DIM(s) - 2);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	munmap(buf, 128 * KB);
+	munmap(buf + 192 * KB, 64 * KB);
+}
+
 static void
 test_a_failed_translation_is_refused_by_the_agent(void)
 {
@@ -219,6 +266,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_pinned_bytes_return_to_zero_after_completions);
 	CU_ADD_TEST(s, test_unpinned_once_when_segments_are_freed_out_of_order);
 	CU_ADD_TEST(s, test_unmapped_and_over_limit_memory_is_refused_by_the_agent);
+	CU_ADD_TEST(s, test_a_bad_send_amid_a_burst_fails_alone);
 	CU_ADD_TEST(s, test_a_failed_translation_is_refused_by_the_agent);
 	return 0;
 }

@@ -466,6 +466,19 @@ cache_limit_error(int ret, size_t len)
 	return -ENOMEM;
 }
 
+void
+tide_zctx_pvt_cache_acquire_begin(void)
+{
+	pthread_mutex_lock(&cache.lock);
+}
+
+void
+tide_zctx_pvt_cache_acquire_end(void)
+{
+	cache_trim();
+	pthread_mutex_unlock(&cache.lock);
+}
+
 int
 tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct zc_piece *pieces,
 	unsigned int *nb_pieces)
@@ -475,7 +488,6 @@ tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct
 	int ret = 0;
 
 	*nb_pieces = 0;
-	pthread_mutex_lock(&cache.lock);
 	for (i = 0; i < nb_iov && ret == 0; i++) {
 		ret = cache_hold((uintptr_t)iov[i].iov_base, iov[i].iov_len, false, pieces,
 			nb_pieces);
@@ -486,8 +498,6 @@ tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct
 		*nb_pieces = 0;
 		ret = cache_limit_error(ret, total);
 	}
-	cache_trim();
-	pthread_mutex_unlock(&cache.lock);
 	return ret;
 }
 

@@ -135,9 +135,14 @@ struct zc_piece {
 
 int tide_zctx_pvt_cache_get(void);
 void tide_zctx_pvt_cache_put(void);
-/* Pin and translate the iovecs and hold them for one send. Fills @p pieces. 0, -EAGAIN
- * (pins held by sends in flight must be released first: retry), or a negative errno
- * (logged).
+/* Acquisitions for several sends take the cache's lock once: begin, acquire for each,
+ * end (which also trims the idle spans to their limit).
+ */
+void tide_zctx_pvt_cache_acquire_begin(void);
+void tide_zctx_pvt_cache_acquire_end(void);
+/* Between begin and end: pin and translate the iovecs and hold them for one send. Fills
+ * @p pieces. 0, -EAGAIN (pins held by sends in flight must be released first: retry), or
+ * a negative errno (logged).
  */
 int tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov,
 	struct zc_piece *pieces, unsigned int *nb_pieces);
@@ -191,6 +196,7 @@ struct zc_slot {
 	uint8_t path;
 	bool cancelled;         /* some of it was cancelled */
 	bool built;             /* every packet built (or none will be) */
+	bool prepared;          /* memory held and path chosen, or failed (status) */
 	uint8_t epoch;          /* the policy's stamp when its path was chosen */
 	uint16_t nb_pieces;
 	uint32_t pkts_left;     /* copy: packets built but not yet taken by the PMD */
@@ -203,7 +209,6 @@ struct zc_slot {
 /* Where the agent is in building the current send. */
 struct zc_cursor {
 	bool active;            /* slots[cur] is taken and being built */
-	bool prepared;          /* its path is chosen and its memory held */
 	uint32_t off;           /* payload bytes built */
 	uint16_t iov;           /* position: iovec, and byte within it */
 	size_t iov_off;
