@@ -36,8 +36,8 @@
  * back, and a base path whose slow average moved by TIDE_ZCP_BASE_DRIFT a run soon.
  *
  * A class's costs are measured among the other sizes' sends, but not what its path does to
- * them: on net_null, copying the 64 B sends of a mix of 64 B to 64 KB cost the mix 6-10%
- * of its rate while each copied send measured cheaper than zero-copy. So a threshold that
+ * them: on net_null, copying the 64 B sends of a mix of 64 B to 64 KB cost the mix up to
+ * 9% of its rate while each copied send measured cheaper than zero-copy. So a threshold that
  * splits the recent mix (classes on both sides) is tried as a whole against sending all
  * of it zero-copy, in trials of three windows of decisions (the choice, the other, the
  * choice again, each after TIDE_ZCP_MIX_SETTLE decisions left out), every decision
