@@ -17,6 +17,7 @@ static void
 test_telemetry_lists_and_shows_instances(void)
 {
 	static uint8_t data[2000];
+	struct tide_zctx_stats st;
 	struct tide_zctx_cpl cpl;
 	struct tide_zctx *z = zctx_make("zt_tel", null_port, 0, 0, 8);
 	char *out;
@@ -24,6 +25,7 @@ test_telemetry_lists_and_shows_instances(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
 	CU_ASSERT_EQUAL(send_one(z, null_port, 1, data, sizeof(data)), 0);
 	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT(stats_wait_completed(z, 1, &st));
 	out = telemetry_query("/tide/zctx/list");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"zt_tel\""));
 	free(out);
@@ -31,6 +33,10 @@ test_telemetry_lists_and_shows_instances(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"depth\":8"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"completed\":1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"zc_sends\":1"));
+	/* A fixed threshold (0) never tries the mix. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"threshold\":0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"mix_trials\":0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"mix_all_zc\":0"));
 	/* One send of one or two frames: one TX burst, or two if mbufs ran short. */
 	CU_ASSERT(strstr(out, "\"tx_bursts\":1") != NULL ||
 		strstr(out, "\"tx_bursts\":2") != NULL);

@@ -61,6 +61,16 @@ agent_stopping(const struct tide_zctx *z)
 
 /* ---- 1. Retire. */
 
+/* What the policy chose, for the stats and telemetry. */
+static void
+agent_publish_policy(struct tide_zctx *z)
+{
+	__atomic_store_n(&z->cnt.mix_trials, z->pol.mix.trials, __ATOMIC_RELAXED);
+	__atomic_store_n(&z->cnt.mix_switches, z->pol.mix.switches, __ATOMIC_RELAXED);
+	__atomic_store_n(&z->cnt.mix_all_zc, z->pol.mix.all_zc, __ATOMIC_RELAXED);
+	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELEASE);
+}
+
 static int32_t
 agent_status(const struct zc_slot *s)
 {
@@ -210,7 +220,7 @@ agent_retire(struct tide_zctx *z)
 		if (write(z->cpl_fd, &v, sizeof(v)) != sizeof(v))
 			ZC_LOG(WARNING, "completion eventfd write failed");
 	}
-	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELEASE);
+	agent_publish_policy(z);
 	return n;
 }
 
@@ -566,7 +576,7 @@ agent_policy_update(struct tide_zctx *z)
 		return;
 	tide_zcp_init(&z->pol, __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED));
 	z->pol_gen = gen;
-	__atomic_store_n(&z->threshold_now, tide_zcp_threshold(&z->pol), __ATOMIC_RELEASE);
+	agent_publish_policy(z);
 }
 
 static void

@@ -234,6 +234,8 @@ struct zc_counters {
 	uint64_t packets, tx_bursts, segments, tx_stalls, busy_cycles;
 	uint64_t zc_released; /* zc sends released on the agent's thread (tide_zctx's own
 			       * field: on others) */
+	/* The adaptive policy's trials of the whole mix (published with threshold_now). */
+	uint64_t mix_trials, mix_switches, mix_all_zc;
 };
 
 struct tide_zctx {

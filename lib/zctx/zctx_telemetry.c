@@ -34,6 +34,12 @@ zc_tel_stats(struct rte_tel_data *d, const struct tide_zctx *z, const struct tid
 	rte_tel_data_add_dict_int(d, "agent_lcore", z->params.agent_lcore);
 	rte_tel_data_add_dict_u64(d, "threshold", s->threshold);
 	rte_tel_data_add_dict_u64(d, "adaptive", s->adaptive);
+	rte_tel_data_add_dict_u64(d, "mix_trials",
+		__atomic_load_n(&z->cnt.mix_trials, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "mix_switches",
+		__atomic_load_n(&z->cnt.mix_switches, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "mix_all_zc",
+		__atomic_load_n(&z->cnt.mix_all_zc, __ATOMIC_RELAXED));
 	rte_tel_data_add_dict_u64(d, "submitted", s->submitted);
 	rte_tel_data_add_dict_u64(d, "completed", s->completed);
 	rte_tel_data_add_dict_u64(d, "failed", s->failed);
