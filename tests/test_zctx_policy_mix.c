@@ -166,6 +166,132 @@ test_all_zero_copy_gives_the_split_back_when_copying_stops_costing_the_mix(void)
 	CU_ASSERT(st.mix.switches >= 2);
 }
 
+/* Run the model one send at a time until @p done says so (at most @p max sends). */
+static bool
+model_until(struct tide_zcp_state *st, struct model *m, unsigned int max,
+	bool (*done)(const struct tide_zcp_state *st))
+{
+	for (unsigned int i = 0; i < max; i++) {
+		if (done(st))
+			return true;
+		model_run(st, m, 1);
+	}
+	return done(st);
+}
+
+static bool
+is_pending(const struct tide_zcp_state *st)
+{
+	return st->mix.pending;
+}
+
+static bool
+in_window_a(const struct tide_zcp_state *st)
+{
+	return st->mix.phase == TIDE_ZCP_MIX_A;
+}
+
+static bool
+in_window_b(const struct tide_zcp_state *st)
+{
+	return st->mix.phase == TIDE_ZCP_MIX_B;
+}
+
+static bool
+is_idle(const struct tide_zcp_state *st)
+{
+	return st->mix.phase == TIDE_ZCP_MIX_IDLE;
+}
+
+/*
+ * A switch takes two trials in a row that agree. One that is given up between them (the
+ * classes' own choice moved while it ran) breaks the row: the next trial alone does not
+ * switch.
+ */
+static void
+test_a_trial_given_up_breaks_the_row_of_two(void)
+{
+	struct model m = { .penalty = 0.3, .since = RECENT, .lag = 0 };
+	struct tide_zcp_state st;
+	uint64_t trials;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	CU_ASSERT_FATAL(model_until(&st, &m, 100000, is_pending));
+	CU_ASSERT_FATAL(!st.mix.all_zc);
+	trials = st.mix.trials;
+	/* The next trial is made to find the choice moved since it began (as a choice of
+	 * zcp_choose() between its start and its end would). */
+	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_b));
+	st.mix.split++;
+	CU_ASSERT_FATAL(model_until(&st, &m, 100000, is_idle));
+	CU_ASSERT_EQUAL(st.mix.trials, trials); /* given up, not counted */
+	CU_ASSERT(!st.mix.pending);
+	CU_ASSERT(!st.mix.all_zc);
+	/* The trial after that finds all zero-copy cheaper again, and only waits for one more. */
+	CU_ASSERT_FATAL(model_until(&st, &m, 200000, is_pending));
+	CU_ASSERT(!st.mix.all_zc);
+	model_run(&st, &m, 100000);
+	CU_ASSERT(st.mix.all_zc);
+}
+
+/*
+ * The agent restarts its policy when the threshold is set again, with sends decided by the
+ * old one still to be reported: their stamps never fall in a window of the new one's.
+ */
+static void
+test_reports_from_before_a_restart_stay_out_of_its_windows(void)
+{
+	struct model m = { .penalty = 0.3, .since = RECENT, .lag = 0 };
+	struct tide_zcp_state st;
+	uint8_t before;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	/* Into the first window of the first trial: the stamps a fresh state gives out. */
+	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_a));
+	before = tide_zcp_epoch(&st);
+	tide_zcp_restart(&st, TIDE_ZCP_ADAPTIVE);
+	CU_ASSERT(tide_zcp_threshold(&st) == 2049 && st.mix.trials == 0);
+	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_b));
+	/* Every stamp of the last 8 before the restart (the trial it was in) stays out. */
+	for (unsigned int w = 0; w < 3; w++)
+		for (unsigned int d = 0; d < 8; d++)
+			CU_ASSERT(st.mix.win_epoch[w] != (uint8_t)(before - d));
+	/* A report with such a stamp, dear enough to decide any window, changes nothing. */
+	for (unsigned int w = 0; w < 3; w++) {
+		uint64_t c0 = st.mix.cycles[w][7];
+
+		tide_zcp_record_run_at(&st, before, 7, TIDE_ZCP_ZC, 1, 65536, 1ull << 40);
+		CU_ASSERT_EQUAL(st.mix.cycles[w][7], c0);
+	}
+}
+
+/*
+ * A window measures the paths its threshold sets: a send on the other path (an exploring
+ * run begun before the trial, a class still warming up) is left out of it.
+ */
+static void
+test_a_window_counts_only_the_paths_it_sets(void)
+{
+	struct model m = { .penalty = 0.3, .since = RECENT, .lag = 0 };
+	struct tide_zcp_state st;
+	uint8_t e;
+	uint64_t c0;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_a));
+	CU_ASSERT_FATAL(st.mix.win_class[0] == 3); /* 64..256 B copied, 512 B up not */
+	e = tide_zcp_epoch(&st);
+	/* 64 KB copied, 64 B zero-copy: not this window's paths. */
+	c0 = st.mix.cycles[0][7] + st.mix.cycles[0][0];
+	tide_zcp_record_run_at(&st, e, 7, TIDE_ZCP_COPY, 1, 65536, 1ull << 40);
+	tide_zcp_record_run_at(&st, e, 0, TIDE_ZCP_ZC, 1, 64, 1ull << 40);
+	CU_ASSERT_EQUAL(st.mix.cycles[0][7] + st.mix.cycles[0][0], c0);
+	/* Its own paths count. */
+	tide_zcp_record_run_at(&st, e, 7, TIDE_ZCP_ZC, 1, 65536, 1000);
+	tide_zcp_record_run_at(&st, e, 0, TIDE_ZCP_COPY, 1, 64, 100);
+	CU_ASSERT_EQUAL(st.mix.cycles[0][7] + st.mix.cycles[0][0], c0 + 1100);
+}
+
 /* One size only: nothing to split, no trial (and a fixed threshold never tries). */
 static void
 test_a_mix_on_one_side_of_the_threshold_is_never_tried(void)
@@ -198,6 +324,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_late_reports_count_in_the_window_they_were_decided_in);
 	CU_ADD_TEST(s, test_a_split_that_pays_is_kept_and_tried_less_and_less);
 	CU_ADD_TEST(s, test_all_zero_copy_gives_the_split_back_when_copying_stops_costing_the_mix);
+	CU_ADD_TEST(s, test_a_trial_given_up_breaks_the_row_of_two);
+	CU_ADD_TEST(s, test_reports_from_before_a_restart_stay_out_of_its_windows);
+	CU_ADD_TEST(s, test_a_window_counts_only_the_paths_it_sets);
 	CU_ADD_TEST(s, test_a_mix_on_one_side_of_the_threshold_is_never_tried);
 	return 0;
 }

@@ -336,7 +336,8 @@ int tide_zctx_eventfd(const struct tide_zctx *z);
 /**
  * Set the copy threshold at run time: payloads shorter than @p bytes are copied;
  * TIDE_ZCTX_THRESHOLD_ADAPTIVE lets measured costs decide (starting afresh). The agent
- * applies it before it takes its next send.
+ * applies it before it takes its next send (the send it is building, if any, keeps its
+ * path).
  *
  * @param z
  *   The instance.

@@ -342,6 +342,14 @@ agent_built(struct tide_zctx *z, struct zc_slot *s)
 	z->cur++;
 }
 
+/* The path of a send whose memory is held: the policy's, on a port zero-copy can use. */
+static uint8_t
+agent_path(struct tide_zctx *z, const struct zc_slot *s)
+{
+	return z->ports[z->port_idx[s->sqe.port]].zc_ok ?
+		(uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) : ZC_PATH_COPY;
+}
+
 /*
  * Hold the memory and choose the path of the current send and of the staged sends after
  * it, under one hold of the cache's lock (a lock a send cost small sends some 10% of their
@@ -359,7 +367,6 @@ agent_prepare(struct tide_zctx *z, uint64_t *t)
 	tide_zctx_pvt_cache_acquire_begin();
 	for (seq = z->cur; seq < end; seq++) {
 		struct zc_slot *s = SLOT(z, seq);
-		const struct zc_port *p = &z->ports[z->port_idx[s->sqe.port]];
 		unsigned int np;
 
 		if (s->prepared)
@@ -375,8 +382,7 @@ agent_prepare(struct tide_zctx *z, uint64_t *t)
 			continue;
 		}
 		s->nb_pieces = (uint16_t)np;
-		s->path = p->zc_ok ? (uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) :
-			ZC_PATH_COPY;
+		s->path = agent_path(z, s);
 		s->epoch = tide_zcp_epoch(&z->pol);
 	}
 	tide_zctx_pvt_cache_acquire_end();
@@ -574,8 +580,17 @@ agent_policy_update(struct tide_zctx *z)
 
 	if (gen == z->pol_gen)
 		return;
-	tide_zcp_init(&z->pol, __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED));
+	tide_zcp_restart(&z->pol, __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED));
 	z->pol_gen = gen;
+	/* Staged sends prepared ahead and not yet begun take the new threshold too. */
+	for (uint64_t seq = z->cur + (z->cursor.active ? 1 : 0); seq < z->staged; seq++) {
+		struct zc_slot *s = SLOT(z, seq);
+
+		if (!s->prepared || s->status != 0)
+			break;
+		s->path = agent_path(z, s);
+		s->epoch = tide_zcp_epoch(&z->pol);
+	}
 	agent_publish_policy(z);
 }
 

@@ -20,6 +20,16 @@ tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold)
 	st->mix.left = TIDE_ZCP_MIX_FIRST;
 }
 
+void
+tide_zcp_restart(struct tide_zcp_state *st, uint32_t fixed_threshold)
+{
+	/* A trial takes seven stamps after the current one: skip them all. */
+	uint8_t epoch = (uint8_t)(st->mix.epoch + 8);
+
+	tide_zcp_init(st, fixed_threshold);
+	st->mix.epoch = epoch;
+}
+
 /*
  * What a send of the class costs on @p path, per byte. The base path's average is what
  * its sends measure; the other path's, once an exploring run has been paired with the
@@ -124,7 +134,7 @@ zcp_check_drift(struct tide_zcp_state *st)
 {
 	for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		struct tide_zcp_class *c = &st->cls[k];
-		bool drift = !zcp_steady(c->slow[tide_zcp_base(st, k)], c->ref,
+		bool drift = !zcp_steady(c->slow[tide_zcp_base_in_force(st, k)], c->ref,
 			TIDE_ZCP_BASE_DRIFT);
 
 		if (c->exploring > 0 || (!drift && !c->moved))
@@ -154,7 +164,7 @@ zcp_choose(struct tide_zcp_state *st)
 	a[0] = b[0] = 0;
 	for (k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		const struct tide_zcp_class *c = &st->cls[k];
-		enum tide_zcp_path base = tide_zcp_base(st, k);
+		enum tide_zcp_path base = tide_zcp_base_in_force(st, k);
 		double w = tide_zcp_warm(c) ? c->weight * tide_zcp_class_size(k) : 0;
 
 		a[k + 1] = a[k] + w * zcp_est(c, TIDE_ZCP_COPY, base);

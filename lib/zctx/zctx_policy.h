@@ -128,6 +128,9 @@
 #define TIDE_ZCP_MIX_PERIOD (64u * 1024)
 #define TIDE_ZCP_MIX_FIRST (8u * 1024)
 #define TIDE_ZCP_MIX_BACKOFF_MAX 4
+/** Decisions a trial waits for its last window's reports before it gives up: more than
+ *  the most sends an agent has outstanding (a report comes that many decisions late). */
+#define TIDE_ZCP_MIX_EVAL_MAX (80u * 1024)
 /** The other choice must cost this much less (a fraction) than the one in force. */
 #define TIDE_ZCP_MIX_GAIN 0.03
 /** tide_zcp_init() value for an adaptive threshold. */
@@ -183,8 +186,9 @@ struct tide_zcp_mix {
 	uint8_t phase;       /**< enum tide_zcp_mix_phase */
 	uint8_t epoch;       /**< stamp of the decisions made now */
 	uint8_t win_epoch[3]; /**< stamps of the three windows' decisions */
+	uint32_t win_class[3]; /**< the class boundary each window sends by */
 	bool all_zc;         /**< all zero-copy is in force over the split threshold */
-	bool pending;        /**< the last trial found the other cheaper */
+	bool pending;        /**< the trial just before found the other cheaper */
 	uint32_t backoff;    /**< trials come 2^backoff times later (confirmed) */
 	uint32_t split;      /**< the split threshold's class when the trial began */
 	uint64_t trials;     /**< trials evaluated */
@@ -209,6 +213,10 @@ struct tide_zcp_state {
 
 /** Start afresh with a fixed threshold (bytes) or TIDE_ZCP_ADAPTIVE. */
 void tide_zcp_init(struct tide_zcp_state *st, uint32_t fixed_threshold);
+
+/** tide_zcp_init() of a state in use, whose reports of sends decided before may still
+ *  come: their stamps never match a window of the new state's. */
+void tide_zcp_restart(struct tide_zcp_state *st, uint32_t fixed_threshold);
 
 /** True while the policy learns (an adaptive threshold): only then are costs reported. */
 static inline bool
@@ -265,12 +273,19 @@ tide_zcp_mix_in_force(const struct tide_zcp_state *st)
 	return st->mix.all_zc ? 0 : st->zc_class;
 }
 
+/** @internal The path class @p k takes outside trials: what its costs are read against. */
+static inline enum tide_zcp_path
+tide_zcp_base_in_force(const struct tide_zcp_state *st, unsigned int k)
+{
+	return k < tide_zcp_mix_in_force(st) ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+}
+
 /** @internal The classes' own choice (zc_class) was made again. */
 void tide_zcp_mix_chosen(struct tide_zcp_state *st);
 
 /** @internal A report of sends decided under stamp @p epoch, while a trial runs. */
 void tide_zcp_mix_record(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,
-	uint64_t bytes, uint64_t cycles);
+	enum tide_zcp_path path, uint64_t bytes, uint64_t cycles);
 
 /** The stamp of the decisions made now: a report of sends carries the stamp their
  *  decisions had (tide_zcp_record_run_at()). */
@@ -331,7 +346,7 @@ tide_zcp_record_run_at(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,
 	if (!tide_zcp_learning(st))
 		return;
 	if (st->mix.phase != TIDE_ZCP_MIX_IDLE)
-		tide_zcp_mix_record(st, epoch, k, bytes, cycles);
+		tide_zcp_mix_record(st, epoch, k, path, bytes, cycles);
 	c = &st->cls[k];
 	if (c->last == path && c->streak >= TIDE_ZCP_LONG_STREAK &&
 			c->unsampled + sends < TIDE_ZCP_SAMPLE_EVERY) {

@@ -37,10 +37,13 @@ mix_split(const struct tide_zcp_state *st)
 	return copy && zc;
 }
 
-/* Back to no trial, the next one @p left decisions away. */
+/* Back to no trial, the next one @p left decisions away. What a trial found counts only
+ * for the trial right after it (mix_eval() sets pending again after this).
+ */
 static void
 mix_idle(struct tide_zcp_state *st, uint32_t left)
 {
+	st->mix.pending = false;
 	st->mix.phase = TIDE_ZCP_MIX_IDLE;
 	st->mix.left = left;
 	st->eff_class = tide_zcp_mix_in_force(st);
@@ -50,8 +53,10 @@ void
 tide_zcp_mix_chosen(struct tide_zcp_state *st)
 {
 	/* All zero-copy stands only against a choice that splits the mix. */
-	if (st->mix.all_zc && !mix_split(st))
+	if (st->mix.all_zc && !mix_split(st)) {
 		st->mix.all_zc = false;
+		st->mix.pending = false;
+	}
 	if (st->mix.phase == TIDE_ZCP_MIX_IDLE)
 		st->eff_class = tide_zcp_mix_in_force(st);
 }
@@ -72,10 +77,12 @@ tide_zcp_mix_step(struct tide_zcp_state *st)
 	switch (m->phase) {
 	case TIDE_ZCP_MIX_IDLE:
 		if (!mix_split(st)) {
-			m->left = TIDE_ZCP_MIX_PERIOD;
+			mix_idle(st, TIDE_ZCP_MIX_PERIOD);
 			return;
 		}
 		m->split = st->zc_class;
+		m->win_class[0] = m->win_class[2] = tide_zcp_mix_in_force(st);
+		m->win_class[1] = mix_other(st);
 		memset(m->cycles, 0, sizeof(m->cycles));
 		memset(m->bytes, 0, sizeof(m->bytes));
 		/* Every later stamp of this trial is one of e + 1 .. e + 7. */
@@ -99,7 +106,7 @@ tide_zcp_mix_step(struct tide_zcp_state *st)
 		break;
 	case TIDE_ZCP_MIX_A2:
 		/* Reports stamped from now on end the trial; none in this long: give up. */
-		m->left = 8 * TIDE_ZCP_MIX_WINDOW;
+		m->left = TIDE_ZCP_MIX_EVAL_MAX;
 		break;
 	default: /* TIDE_ZCP_MIX_EVAL: its reports never came */
 		mix_idle(st, TIDE_ZCP_MIX_PERIOD);
@@ -143,7 +150,6 @@ mix_eval(struct tide_zcp_state *st)
 	m->trials++;
 	m->last_ratio = b / a;
 	if (m->last_ratio >= 1 - TIDE_ZCP_MIX_GAIN) {
-		m->pending = false;
 		if (m->backoff < TIDE_ZCP_MIX_BACKOFF_MAX)
 			m->backoff++;
 		mix_idle(st, TIDE_ZCP_MIX_PERIOD << m->backoff);
@@ -152,11 +158,10 @@ mix_eval(struct tide_zcp_state *st)
 	m->backoff = 0;
 	if (!m->pending) {
 		/* One trial may have met a stall: the next, at once, must agree. */
-		m->pending = true;
 		mix_idle(st, TIDE_ZCP_MIX_SETTLE);
+		m->pending = true;
 		return;
 	}
-	m->pending = false;
 	m->all_zc = !m->all_zc;
 	m->switches++;
 	mix_idle(st, TIDE_ZCP_MIX_PERIOD);
@@ -164,12 +169,16 @@ mix_eval(struct tide_zcp_state *st)
 
 void
 tide_zcp_mix_record(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,
-	uint64_t bytes, uint64_t cycles)
+	enum tide_zcp_path path, uint64_t bytes, uint64_t cycles)
 {
 	struct tide_zcp_mix *m = &st->mix;
 
 	for (unsigned int w = 0; w < 3; w++)
 		if (epoch == m->win_epoch[w]) {
+			/* Only the window's own paths: not an exploring run begun before the
+			 * trial, nor a class still warming up. */
+			if (path != (k < m->win_class[w] ? TIDE_ZCP_COPY : TIDE_ZCP_ZC))
+				return;
 			m->cycles[w][k] += cycles;
 			m->bytes[w][k] += bytes;
 			return;
