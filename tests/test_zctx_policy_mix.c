@@ -185,22 +185,14 @@ is_pending(const struct tide_zcp_state *st)
 	return st->mix.pending;
 }
 
+/* Run the model until the trial is in @p phase (at most @p max sends). */
 static bool
-in_window_a(const struct tide_zcp_state *st)
+model_until_phase(struct tide_zcp_state *st, struct model *m, unsigned int max,
+	enum tide_zcp_mix_phase phase)
 {
-	return st->mix.phase == TIDE_ZCP_MIX_A;
-}
-
-static bool
-in_window_b(const struct tide_zcp_state *st)
-{
-	return st->mix.phase == TIDE_ZCP_MIX_B;
-}
-
-static bool
-is_idle(const struct tide_zcp_state *st)
-{
-	return st->mix.phase == TIDE_ZCP_MIX_IDLE;
+	for (unsigned int i = 0; i < max && st->mix.phase != phase; i++)
+		model_run(st, m, 1);
+	return st->mix.phase == phase;
 }
 
 /*
@@ -221,9 +213,9 @@ test_a_trial_given_up_breaks_the_row_of_two(void)
 	trials = st.mix.trials;
 	/* The next trial is made to find the choice moved since it began (as a choice of
 	 * zcp_choose() between its start and its end would). */
-	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_b));
+	CU_ASSERT_FATAL(model_until_phase(&st, &m, 100000, TIDE_ZCP_MIX_B));
 	st.mix.split++;
-	CU_ASSERT_FATAL(model_until(&st, &m, 100000, is_idle));
+	CU_ASSERT_FATAL(model_until_phase(&st, &m, 100000, TIDE_ZCP_MIX_IDLE));
 	CU_ASSERT_EQUAL(st.mix.trials, trials); /* given up, not counted */
 	CU_ASSERT(!st.mix.pending);
 	CU_ASSERT(!st.mix.all_zc);
@@ -247,11 +239,11 @@ test_reports_from_before_a_restart_stay_out_of_its_windows(void)
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
 	/* Into the first window of the first trial: the stamps a fresh state gives out. */
-	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_a));
+	CU_ASSERT_FATAL(model_until_phase(&st, &m, 100000, TIDE_ZCP_MIX_A));
 	before = tide_zcp_epoch(&st);
 	tide_zcp_restart(&st, TIDE_ZCP_ADAPTIVE);
 	CU_ASSERT(tide_zcp_threshold(&st) == 2049 && st.mix.trials == 0);
-	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_b));
+	CU_ASSERT_FATAL(model_until_phase(&st, &m, 100000, TIDE_ZCP_MIX_B));
 	/* Every stamp of the last 8 before the restart (the trial it was in) stays out. */
 	for (unsigned int w = 0; w < 3; w++)
 		for (unsigned int d = 0; d < 8; d++)
@@ -278,7 +270,7 @@ test_a_window_counts_only_the_paths_it_sets(void)
 	uint64_t c0;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
-	CU_ASSERT_FATAL(model_until(&st, &m, 100000, in_window_a));
+	CU_ASSERT_FATAL(model_until_phase(&st, &m, 100000, TIDE_ZCP_MIX_A));
 	CU_ASSERT_FATAL(st.mix.win_class[0] == 3); /* 64..256 B copied, 512 B up not */
 	e = tide_zcp_epoch(&st);
 	/* 64 KB copied, 64 B zero-copy: not this window's paths. */
