@@ -342,12 +342,15 @@ agent_built(struct tide_zctx *z, struct zc_slot *s)
 	z->cur++;
 }
 
-/* The path of a send whose memory is held: the policy's, on a port zero-copy can use. */
-static uint8_t
-agent_path(struct tide_zctx *z, const struct zc_slot *s)
+/* Choose the path of a send whose memory is held (the policy's, on a port zero-copy can
+ * use) and stamp it with the policy's window.
+ */
+static void
+agent_decide(struct tide_zctx *z, struct zc_slot *s)
 {
-	return z->ports[z->port_idx[s->sqe.port]].zc_ok ?
+	s->path = z->ports[z->port_idx[s->sqe.port]].zc_ok ?
 		(uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) : ZC_PATH_COPY;
+	s->epoch = tide_zcp_epoch(&z->pol);
 }
 
 /*
@@ -361,7 +364,7 @@ agent_path(struct tide_zctx *z, const struct zc_slot *s)
 static int
 agent_prepare(struct tide_zctx *z, uint64_t *t)
 {
-	uint64_t end = RTE_MIN(z->staged, z->cur + ZC_BURST), seq, first = UINT64_MAX, now;
+	uint64_t end = RTE_MIN(z->staged, z->cur + ZC_BURST), seq, first = UINT64_MAX, now, share;
 	int ret = 0;
 
 	tide_zctx_pvt_cache_acquire_begin();
@@ -382,16 +385,16 @@ agent_prepare(struct tide_zctx *z, uint64_t *t)
 			continue;
 		}
 		s->nb_pieces = (uint16_t)np;
-		s->path = agent_path(z, s);
-		s->epoch = tide_zcp_epoch(&z->pol);
+		agent_decide(z, s);
 	}
 	tide_zctx_pvt_cache_acquire_end();
 	if (first == UINT64_MAX)
 		return -EAGAIN;
 	/* [first, seq): prepared by this call. */
 	now = rte_rdtsc();
+	share = (now - *t) / (seq - first);
 	for (uint64_t i = first; i < seq; i++)
-		SLOT(z, i)->cycles += (now - *t) / (seq - first);
+		SLOT(z, i)->cycles += share;
 	*t = now;
 	return (int)(seq - first);
 }
@@ -588,8 +591,7 @@ agent_policy_update(struct tide_zctx *z)
 
 		if (!s->prepared || s->status != 0)
 			break;
-		s->path = agent_path(z, s);
-		s->epoch = tide_zcp_epoch(&z->pol);
+		agent_decide(z, s);
 	}
 	agent_publish_policy(z);
 }

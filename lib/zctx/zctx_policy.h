@@ -250,11 +250,18 @@ tide_zcp_warm(const struct tide_zcp_class *c)
 		c->samples[TIDE_ZCP_ZC] >= TIDE_ZCP_WARMUP;
 }
 
+/** @internal The path class @p k takes where classes from @p zc_class on go zero-copy. */
+static inline enum tide_zcp_path
+tide_zcp_path_of(unsigned int k, unsigned int zc_class)
+{
+	return k < zc_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+}
+
 /** @internal The path the threshold gives class @p k (adaptive). */
 static inline enum tide_zcp_path
 tide_zcp_base(const struct tide_zcp_state *st, unsigned int k)
 {
-	return k < st->eff_class ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	return tide_zcp_path_of(k, st->eff_class);
 }
 
 /** @internal tide_zcp_decide() off its fast path: warm-up, exploring, scheduling; no new
@@ -277,7 +284,7 @@ tide_zcp_mix_in_force(const struct tide_zcp_state *st)
 static inline enum tide_zcp_path
 tide_zcp_base_in_force(const struct tide_zcp_state *st, unsigned int k)
 {
-	return k < tide_zcp_mix_in_force(st) ? TIDE_ZCP_COPY : TIDE_ZCP_ZC;
+	return tide_zcp_path_of(k, tide_zcp_mix_in_force(st));
 }
 
 /** @internal The classes' own choice (zc_class) was made again. */

@@ -177,7 +177,7 @@ tide_zcp_mix_record(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,
 		if (epoch == m->win_epoch[w]) {
 			/* Only the window's own paths: not an exploring run begun before the
 			 * trial, nor a class still warming up. */
-			if (path != (k < m->win_class[w] ? TIDE_ZCP_COPY : TIDE_ZCP_ZC))
+			if (path != tide_zcp_path_of(k, m->win_class[w]))
 				return;
 			m->cycles[w][k] += cycles;
 			m->bytes[w][k] += bytes;
