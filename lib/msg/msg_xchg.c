@@ -197,18 +197,15 @@ xchg_ready_all(const struct tide_xchg *x, uint32_t ready[TIDE_XCHG_MAX_PRIO])
 
 /* tide_xchg_pvt_take() on a priority exchange, off the FIFO fast path: the highest level first. */
 unsigned int
-tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, bool unmake,
-	uint16_t stage)
+tide_xchg_pvt_take_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
+	struct rte_mbuf **m, unsigned int n, bool unmake, uint16_t stage)
 {
 	uint32_t ready[TIDE_XCHG_MAX_PRIO];
-	struct tide_xchg_lcore_stats *st;
 	unsigned int got = 0;
 
 	/* An empty poll writes nothing: look before taking the turn. */
 	if (n == 0 || !xchg_ready_all(x, ready))
 		return 0;
-	/* Once per call: in a shared library each lcore id read is a __tls_get_addr() call. */
-	st = tide_xchg_pvt_stats(x);
 	tide_xring_pvt_turn_take(&x->ring.receivers);
 	/* Others may have taken some while this one waited for the turn, and a higher level
 	 * may have filled: look again.
@@ -292,12 +289,11 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
  * where it is, behind).
  */
 unsigned int
-tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
+tide_xchg_pvt_send_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
+	struct rte_mbuf **m, unsigned int n)
 {
 	struct rte_mbuf *by[TIDE_XCHG_MAX_PRIO][TIDE_XCHG_PVT_SEND_CHUNK];
 	uint8_t lvl[TIDE_XCHG_PVT_SEND_CHUNK], pos[TIDE_XCHG_PVT_SEND_CHUNK];
-	/* Once per call: in a shared library each lcore id read is a __tls_get_addr() call. */
-	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
 	unsigned int at;
 
 	for (at = 0; at < n; at += TIDE_XCHG_PVT_SEND_CHUNK) {

@@ -454,13 +454,14 @@ struct tide_xchg *tide_xchg_lookup(const char *name);
 static inline unsigned int
 tide_xchg_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 {
+	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
 	unsigned int done;
 
 	tide_xring_pvt_turn_take(&x->ring.senders);
 	if (x->type == TIDE_XCHG_FIFO)
-		done = tide_xchg_pvt_send_level(x, tide_xchg_pvt_stats(x), m, n, 0);
+		done = tide_xchg_pvt_send_level(x, st, m, n, 0);
 	else
-		done = tide_xchg_pvt_send_prio(x, m, n);
+		done = tide_xchg_pvt_send_prio(x, st, m, n);
 	tide_xring_pvt_turn_give(&x->ring.senders);
 	tide_xchg_pvt_sent(x, done);
 	return done;

@@ -76,7 +76,9 @@ struct tide_xchg {
 	struct tide_xchg_lcore_stats stats[RTE_MAX_LCORE + 1];
 } __rte_cache_aligned;
 
-/** @internal The calling thread's counters. */
+/** @internal The calling thread's counters. Read where a send or receive is inlined, in the
+ *  application, and handed down: there the lcore id is one load off the thread pointer,
+ *  in a shared library a __tls_get_addr() call. */
 static __rte_always_inline struct tide_xchg_lcore_stats *
 tide_xchg_pvt_stats(struct tide_xchg *x)
 {
@@ -187,10 +189,10 @@ tide_xchg_pvt_sent(struct tide_xchg *x, unsigned int sent)
 
 /**
  * @internal A priority exchange's send: one enqueue per level (see tide_xchg_send_burst());
- * the caller holds the senders' turn.
+ * the caller holds the senders' turn and passes its counters @p st.
  */
-unsigned int tide_xchg_pvt_send_prio(struct tide_xchg *x, struct rte_mbuf **m,
-	unsigned int n);
+unsigned int tide_xchg_pvt_send_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
+	struct rte_mbuf **m, unsigned int n);
 
 /** @internal Count k messages received from level lvl. */
 static inline void
@@ -251,9 +253,10 @@ tide_xchg_pvt_take_level(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, 
 	return got;
 }
 
-/** @internal tide_xchg_pvt_take() on a priority exchange (takes the receivers' turn itself). */
-unsigned int tide_xchg_pvt_take_prio(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
-	bool unmake, uint16_t stage);
+/** @internal tide_xchg_pvt_take() on a priority exchange (takes the receivers' turn itself),
+ *  counted in the caller's counters @p st. */
+unsigned int tide_xchg_pvt_take_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
+	struct rte_mbuf **m, unsigned int n, bool unmake, uint16_t stage);
 
 /**
  * @internal Dequeue up to n messages, the highest level first, count them, and unmake each
@@ -266,7 +269,7 @@ tide_xchg_pvt_take(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n, boo
 	unsigned int got;
 
 	if (unlikely(x->nb_prio != 1))
-		return tide_xchg_pvt_take_prio(x, m, n, unmake, stage);
+		return tide_xchg_pvt_take_prio(x, tide_xchg_pvt_stats(x), m, n, unmake, stage);
 	if (tide_xring_pvt_ready(&x->ring, 0) == 0 || n == 0)
 		return 0; /* an empty poll writes nothing */
 	tide_xring_pvt_turn_take(&x->ring.receivers);
