@@ -420,7 +420,10 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo "started and ended (tide-bench's machine rows). On a VM it moves by several times"
 	echo "within minutes, and every figure that crosses cores moves with it. \"changed\": more"
 	echo "than twice as long at one end as at the other, so the scenario's rounds ran on two"
-	echo "machines, as it were: its medians mix both."
+	echo "machines, as it were: its medians mix both. msg and pipeline also probe it around"
+	echo "every measurement and give their cross-lcore ratios per state (rows ending in"
+	echo "/fast: every probe under 250 ns; /slow: every probe from 250 ns up; with the rounds"
+	echo "of each)."
 	echo
 	echo "| scenario | result | seconds | rows | c2c ns, start / end | what it measures |"
 	echo "|---|---|---:|---:|---:|---|"

@@ -40,6 +40,32 @@ for r in tide ring_mp_mc stack; do
 	done
 done
 check fwd --rounds 1 --ms 50
+# fwd's noise floor: a second stock pool against the first.
+"$bench" fwd --rounds 2 --ms 20 2>/dev/null |
+	grep -Eq "^fwd,ring_mp_mc_aa:ring_mp_mc,ratio,[0-9.e+]+,x$" ||
+	{ echo "fwd: no ring_mp_mc_aa:ring_mp_mc row"; exit 1; }
+# Cross-lcore ratios per state of the machine: a ratio and its rounds for each state seen,
+# the rounds of both states at most the run's (rounds where the state changed count in
+# neither), and some state seen in 8 rounds.
+states() {
+	name=$1 v=$2 metric=$3
+	out=$("$bench" "$name" --rounds 8 --ms 20 2>/dev/null)
+	seen=0
+	for s in fast slow; do
+		echo "$out" | grep -q "^$name,$v/$s," || continue
+		echo "$out" | grep -Eq "^$name,$v/$s,$metric,[0-9.e+]+,x$" ||
+			{ echo "$name: no $v/$s $metric"; echo "$out"; exit 1; }
+		n=$(echo "$out" | sed -n "s|^$name,$v/$s,rounds,\([0-9]*\),\$|\1|p")
+		[ -n "$n" ] && [ "$n" -ge 1 ] ||
+			{ echo "$name: no $v/$s rounds"; echo "$out"; exit 1; }
+		seen=$((seen + n))
+	done
+	[ "$seen" -ge 1 ] && [ "$seen" -le 8 ] ||
+		{ echo "$name: $seen rounds by state of 8"; echo "$out"; exit 1; }
+}
+states msg msg:ring/2lcores cost_ratio
+states pipeline tide_xchg:ring ratio
+states pipeline tide_xchg:event_sw ratio
 check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1
 check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50

@@ -72,6 +72,34 @@ uint64_t bench_now_ns(void);
  */
 void bench_machine_probe(const char *when);
 
+/**
+ * A cache line's round trip between the main lcore and the first worker, in ns, over
+ * @p trips trips (both lcores must be idle); 0 with one lcore or in a secondary.
+ */
+double bench_machine_c2c(unsigned int trips);
+
+/** Trips of a probe taken between two measurements (about a millisecond in the slow state). */
+#define BENCH_C2C_QUICK_TRIPS 2000
+
+/** Round trips under this (ns) are the machine's fast state, the others its slow one. */
+#define BENCH_C2C_FAST_NS 250
+
+/** The machine's state over a measurement, from the probes just before and after it. */
+enum bench_state { BENCH_FAST, BENCH_SLOW, BENCH_MIXED };
+
+/** The state over a measurement whose probes gave @p before and @p after ns. */
+enum bench_state bench_state_of(double before, double after);
+
+/**
+ * Emit @p v's ratio (@p metric: a[r] / b[r], the median over rounds) once per state of
+ * the machine: "v/fast" over the rounds where both measurements ran in the fast state
+ * (sa[r] and sb[r]), "v/slow" where both ran in the slow one, with the number of rounds of
+ * each ("rounds"); rounds where the state changed count in neither. A state without rounds
+ * emits nothing.
+ */
+void bench_emit_ratio_by_state(const char *v, const char *metric, const double *a,
+	const double *b, const enum bench_state *sa, const enum bench_state *sb, unsigned int n);
+
 extern const struct bench_scenario bench_mempool;
 extern const struct bench_scenario bench_fwd;
 extern const struct bench_scenario bench_footprint;

@@ -21,6 +21,7 @@
 struct c2c {
 	volatile uint64_t line __rte_cache_aligned;
 	unsigned int worker;
+	uint64_t trips;
 	uint64_t ns;
 };
 
@@ -33,14 +34,14 @@ c2c_lcore(void *arg)
 
 	if (lc == rte_get_main_lcore()) {
 		t0 = bench_now_ns();
-		for (uint64_t i = 1; i <= C2C_TRIPS; i++) {
+		for (uint64_t i = 1; i <= c->trips; i++) {
 			c->line = 2 * i - 1;
 			while (c->line != 2 * i)
 				rte_pause();
 		}
 		c->ns = bench_now_ns() - t0;
 	} else if (lc == c->worker) {
-		for (uint64_t i = 1; i <= C2C_TRIPS; i++) {
+		for (uint64_t i = 1; i <= c->trips; i++) {
 			while (c->line != 2 * i - 1)
 				rte_pause();
 			c->line = 2 * i;
@@ -49,17 +50,28 @@ c2c_lcore(void *arg)
 	return 0;
 }
 
+double
+bench_machine_c2c(unsigned int trips)
+{
+	static struct c2c c;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY || rte_lcore_count() < 2 || trips == 0)
+		return 0;
+	c.line = 0;
+	c.trips = trips;
+	c.worker = rte_get_next_lcore(-1, 1, 0);
+	bench_on_all_lcores(c2c_lcore, &c);
+	return (double)c.ns / trips;
+}
+
 void
 bench_machine_probe(const char *when)
 {
-	static struct c2c c;
 	char variant[32];
+	double ns = bench_machine_c2c(C2C_TRIPS);
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY || rte_lcore_count() < 2)
+	if (ns == 0)
 		return;
-	c.line = 0;
-	c.worker = rte_get_next_lcore(-1, 1, 0);
-	bench_on_all_lcores(c2c_lcore, &c);
 	snprintf(variant, sizeof(variant), "machine/%s", when);
-	bench_emit(variant, "c2c_round_trip", (double)c.ns / C2C_TRIPS, "ns");
+	bench_emit(variant, "c2c_round_trip", ns, "ns");
 }

@@ -83,6 +83,13 @@ bench_median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* One round's ratio (0 where b measured nothing). */
+static double
+bench_ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
 double
 bench_median_ratio(const double *a, const double *b, unsigned int n)
 {
@@ -90,8 +97,43 @@ bench_median_ratio(const double *a, const double *b, unsigned int n)
 
 	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
 	for (unsigned int r = 0; r < n; r++)
-		q[r] = b[r] > 0 ? a[r] / b[r] : 0;
+		q[r] = bench_ratio(a[r], b[r]);
 	return bench_median(q, n);
+}
+
+enum bench_state
+bench_state_of(double before, double after)
+{
+	if (before < BENCH_C2C_FAST_NS && after < BENCH_C2C_FAST_NS)
+		return BENCH_FAST;
+	if (before >= BENCH_C2C_FAST_NS && after >= BENCH_C2C_FAST_NS)
+		return BENCH_SLOW;
+	return BENCH_MIXED;
+}
+
+void
+bench_emit_ratio_by_state(const char *v, const char *metric, const double *a,
+	const double *b, const enum bench_state *sa, const enum bench_state *sb, unsigned int n)
+{
+	static const char *const name_of[2] = { "fast", "slow" };
+	double q[2][BENCH_MAX_ROUNDS];
+	unsigned int nq[2] = { 0, 0 };
+	char name[64];
+
+	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
+	for (unsigned int r = 0; r < n; r++)
+		if (sa[r] == sb[r] && sa[r] != BENCH_MIXED) {
+			unsigned int s = sa[r] == BENCH_FAST ? 0 : 1;
+
+			q[s][nq[s]++] = bench_ratio(a[r], b[r]);
+		}
+	for (unsigned int s = 0; s < 2; s++) {
+		if (nq[s] == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s/%s", v, name_of[s]);
+		bench_emit(name, metric, bench_median(q[s], nq[s]), "x");
+		bench_emit(name, "rounds", nq[s], "");
+	}
 }
 
 int

@@ -4,7 +4,9 @@
  * fwd: io forwarding between two net_null ports, with the RX mbufs from an elastic tide
  * pool or from a stock ring_mp_mc pool. Each variant has its own pair of ports; rounds
  * alternate between them. Every worker lcore forwards on its own queue; the main lcore
- * keeps time.
+ * keeps time. A third variant, ring_mp_mc_aa, is a second stock pool with ports of its
+ * own: ring_mp_mc_aa:ring_mp_mc, two identical set-ups measured the same way, is the
+ * noise floor tide:ring_mp_mc is read against (an A/A test).
  */
 
 #include <stdio.h>
@@ -23,8 +25,14 @@
 #define FWD_MBUFS 16384
 #define FWD_CACHE 256
 #define FWD_BURST 32
-#define FWD_ROUNDS 7
-#define FWD_MS 400
+/* Many short rounds: this machine's speed moves by a quarter from one 400 ms measurement to
+ * the next, and a pair 50 ms long mostly runs in one state. AMD EPYC, 2026-12-04: from 7
+ * rounds of 400 ms tide:ring_mp_mc was 0.85-1.15 over six runs (the A/A 0.91-1.05), from
+ * 60 rounds of 50 ms 0.993-1.004 over seven (the A/A 0.992-1.008).
+ */
+#define FWD_ROUNDS 60
+#define FWD_MS 50
+#define FWD_NB 3 /* variants */
 
 struct fwd_variant {
 	const char *name;
@@ -72,6 +80,13 @@ fwd_variant_close(struct fwd_variant *v)
 		tide_pool_free(v->mp);
 	else
 		rte_mempool_free(v->mp);
+}
+
+static struct rte_mempool *
+fwd_ring_pool(const char *name)
+{
+	return rte_pktmbuf_pool_create_by_ops(name, FWD_MBUFS, FWD_CACHE, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY, "ring_mp_mc");
 }
 
 static struct rte_mempool *
@@ -123,10 +138,11 @@ fwd_measure(struct fwd_variant *v, unsigned int ms)
 static int
 fwd_run(const struct bench_opts *o)
 {
-	struct fwd_variant v[2] = { { .name = "tide" }, { .name = "ring_mp_mc" } };
-	static double mpps[2][BENCH_MAX_ROUNDS];
+	struct fwd_variant v[FWD_NB] = { { .name = "tide" }, { .name = "ring_mp_mc" },
+		{ .name = "ring_mp_mc_aa" } };
+	static double mpps[FWD_NB][BENCH_MAX_ROUNDS];
 	unsigned int workers = rte_lcore_count() - 1, rounds = bench_rounds(o, FWD_ROUNDS);
-	double med[2];
+	double ratio, noise;
 	int ret = -1;
 
 	if (workers == 0) {
@@ -134,9 +150,9 @@ fwd_run(const struct bench_opts *o)
 		return -1;
 	}
 	v[0].mp = fwd_tide_pool();
-	v[1].mp = rte_pktmbuf_pool_create_by_ops("bfwd_ring", FWD_MBUFS, FWD_CACHE, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY, "ring_mp_mc");
-	for (unsigned int i = 0; i < 2; i++)
+	v[1].mp = fwd_ring_pool("bfwd_ring");
+	v[2].mp = fwd_ring_pool("bfwd_ring_aa");
+	for (unsigned int i = 0; i < FWD_NB; i++)
 		if (v[i].mp == NULL || fwd_port(&v[i], 0, workers) != 0 ||
 				fwd_port(&v[i], 1, workers) != 0) {
 			fprintf(stderr, "tide-bench fwd: cannot set up %s: %s\n", v[i].name,
@@ -144,19 +160,21 @@ fwd_run(const struct bench_opts *o)
 			goto out;
 		}
 	for (unsigned int round = 0; round < rounds; round++)
-		for (unsigned int k = 0; k < 2; k++) {
-			unsigned int i = (k + round) % 2;
+		for (unsigned int k = 0; k < FWD_NB; k++) {
+			unsigned int i = (k + round) % FWD_NB;
 
 			mpps[i][round] = fwd_measure(&v[i], bench_ms(o, FWD_MS));
 		}
-	for (unsigned int i = 0; i < 2; i++) {
-		med[i] = bench_median(mpps[i], rounds);
-		bench_emit(v[i].name, "fwd", med[i], "Mpps");
-	}
-	bench_emit("tide:ring_mp_mc", "ratio", med[0] / med[1], "x");
+	/* The ratios of each round's pairs, before the medians reorder the rates. */
+	ratio = bench_median_ratio(mpps[0], mpps[1], rounds);
+	noise = bench_median_ratio(mpps[2], mpps[1], rounds);
+	for (unsigned int i = 0; i < FWD_NB; i++)
+		bench_emit(v[i].name, "fwd", bench_median(mpps[i], rounds), "Mpps");
+	bench_emit("tide:ring_mp_mc", "ratio", ratio, "x");
+	bench_emit("ring_mp_mc_aa:ring_mp_mc", "ratio", noise, "x");
 	ret = 0;
 out:
-	for (unsigned int i = 0; i < 2; i++)
+	for (unsigned int i = 0; i < FWD_NB; i++)
 		if (v[i].mp != NULL)
 			fwd_variant_close(&v[i]);
 	return ret;
@@ -164,6 +182,7 @@ out:
 
 const struct bench_scenario bench_fwd = {
 	.name = "fwd",
-	.help = "io forwarding Mpps on net_null: tide pool vs ring_mp_mc pool",
+	.help = "io forwarding Mpps on net_null: tide pool vs ring_mp_mc pool (and vs a second "
+		"ring_mp_mc pool: the noise floor)",
 	.run = fwd_run,
 };

@@ -24,8 +24,9 @@
 #include "tide_pool.h"
 
 #define MSG_BURST 32
-#define MSG_ROUNDS 7
-#define MSG_MS 300
+/* Many short rounds, as in fwd (scen_fwd.c). */
+#define MSG_ROUNDS 40
+#define MSG_MS 50
 
 enum { V_RAW, V_MSG, V_STEPS, V_MADE, V_NB };
 static const char *const msg_names[V_NB] = { "ring", "msg", "msg_steps", "ring_made" };
@@ -131,7 +132,9 @@ static int
 msg_run(const struct bench_opts *o)
 {
 	static double pps[2][V_NB][BENCH_MAX_ROUNDS];
+	static enum bench_state state[V_NB][BENCH_MAX_ROUNDS];
 	unsigned int rounds = bench_rounds(o, MSG_ROUNDS);
+	double probe;
 	struct tide_xchg_params xp = { .name = "bmsg", .type = TIDE_XCHG_FIFO, .size = 1024,
 		.socket_id = SOCKET_ID_ANY };
 	struct tide_pool_params pp;
@@ -153,10 +156,18 @@ msg_run(const struct bench_opts *o)
 	for (unsigned int lay = 0; lay < 2; lay++) {
 		if (lay == 1 && rte_lcore_count() < 2)
 			break;
+		/* Across lcores, the machine's state around every measurement. */
+		probe = lay == 1 ? bench_machine_c2c(BENCH_C2C_QUICK_TRIPS) : 0;
 		for (unsigned int round = 0; round < rounds; round++)
 			for (unsigned int k = 0; k < V_NB; k++) {
+				double before = probe;
+
 				r.v = (k + round) % V_NB;
 				pps[lay][r.v][round] = msg_measure(&r, lay == 1);
+				if (lay == 0)
+					continue;
+				probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
+				state[r.v][round] = bench_state_of(before, probe);
 			}
 		for (unsigned int i = 0; i < V_NB; i++) {
 			double x[BENCH_MAX_ROUNDS];
@@ -171,6 +182,9 @@ msg_run(const struct bench_opts *o)
 			bench_emit(v, "cost_ratio",
 				bench_median_ratio(pps[lay][V_RAW], pps[lay][i], rounds), "x");
 		}
+		if (lay == 1)
+			bench_emit_ratio_by_state("msg:ring/2lcores", "cost_ratio", pps[1][V_RAW], pps[1][V_MSG],
+				state[V_RAW], state[V_MSG], rounds);
 	}
 	ret = 0;
 out:

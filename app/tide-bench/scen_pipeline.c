@@ -62,8 +62,11 @@
 #include "tide_pool.h"
 
 #define PL_BURST 32
-#define PL_ROUNDS 5
-#define PL_MS 500
+/* Many short rounds, as in fwd (scen_fwd.c): a pair of measurements 60 ms long mostly runs
+ * in one state of the machine.
+ */
+#define PL_ROUNDS 40
+#define PL_MS 60
 #define PL_PKT 128
 #define PL_INFLIGHT 1024
 
@@ -474,10 +477,26 @@ pl_emit_ratio(double mpps[PL_NB][BENCH_MAX_ROUNDS], const bool *ran, unsigned in
 	bench_emit(v, "ratio", bench_median_ratio(mpps[a], mpps[b], rounds), "x");
 }
 
+/* pl_emit_ratio() once per state of the machine (bench_emit_ratio_by_state()). */
+static void
+pl_emit_ratio_by_state(double mpps[PL_NB][BENCH_MAX_ROUNDS],
+	enum bench_state state[PL_NB][BENCH_MAX_ROUNDS], const bool *ran, unsigned int rounds,
+	unsigned int a, unsigned int b)
+{
+	char v[48];
+
+	if (!ran[a] || !ran[b])
+		return;
+	snprintf(v, sizeof(v), "%s:%s", pl_names[a], pl_names[b]);
+	bench_emit_ratio_by_state(v, "ratio", mpps[a], mpps[b], state[a], state[b], rounds);
+}
+
 static int
 pl_run(const struct bench_opts *o)
 {
 	static double mpps[PL_NB][BENCH_MAX_ROUNDS];
+	static enum bench_state state[PL_NB][BENCH_MAX_ROUNDS];
+	double probe;
 	unsigned int rounds = bench_rounds(o, PL_ROUNDS);
 	struct tide_xchg_params xp = { .name = "bpipe", .type = TIDE_XCHG_PRIO, .size = 1024,
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
@@ -523,14 +542,20 @@ pl_run(const struct bench_opts *o)
 		goto fail;
 	for (unsigned int i = 0; i < PL_NB; i++)
 		ran[i] = bench_selected(o, pl_names[i]) && (i != PL_TIDE_PROC || proc);
+	/* The machine's state around every measurement: a probe before it and after it. */
+	probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
+			double before = probe;
+
 			r.v = (k + round) % PL_NB;
 			if (!ran[r.v])
 				continue;
 			r.x = r.v == PL_TIDE || r.v == PL_TIDE_1LC || r.v == PL_TIDE_PROC ?
 				r.xs[0] : r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
+			probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
+			state[r.v][round] = bench_state_of(before, probe);
 		}
 	for (unsigned int i = 0; i < PL_NB; i++) {
 		if (!ran[i])
@@ -549,6 +574,8 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, ran, rounds, PL_RING_CLS_1LC, PL_RING_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_CLS_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_PROC, PL_TIDE);
+	pl_emit_ratio_by_state(mpps, state, ran, rounds, PL_TIDE, PL_RING);
+	pl_emit_ratio_by_state(mpps, state, ran, rounds, PL_TIDE, PL_EVSW);
 	ret = 0;
 	goto out;
 fail:
