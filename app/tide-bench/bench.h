@@ -87,8 +87,12 @@ double bench_machine_c2c(unsigned int trips);
 /** The machine's state over a measurement, from the probes just before and after it. */
 enum bench_state { BENCH_FAST, BENCH_SLOW, BENCH_MIXED };
 
-/** The state over a measurement whose probes gave @p before and @p after ns. */
-enum bench_state bench_state_of(double before, double after);
+/**
+ * The state over the measurement just taken: @p *probe holds the probe taken before it
+ * (bench_machine_c2c(BENCH_C2C_QUICK_TRIPS), or this function's last); a probe now, after
+ * it, replaces it and serves the next measurement as its probe before.
+ */
+enum bench_state bench_machine_state_after(double *probe);
 
 /**
  * Emit @p v's ratio (@p metric: a[r] / b[r], the median over rounds) once per state of

@@ -64,6 +64,19 @@ bench_machine_c2c(unsigned int trips)
 	return (double)c.ns / trips;
 }
 
+enum bench_state
+bench_machine_state_after(double *probe)
+{
+	double before = *probe;
+
+	*probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
+	if (before < BENCH_C2C_FAST_NS && *probe < BENCH_C2C_FAST_NS)
+		return BENCH_FAST;
+	if (before >= BENCH_C2C_FAST_NS && *probe >= BENCH_C2C_FAST_NS)
+		return BENCH_SLOW;
+	return BENCH_MIXED;
+}
+
 void
 bench_machine_probe(const char *when)
 {

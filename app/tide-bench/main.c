@@ -101,16 +101,6 @@ bench_median_ratio(const double *a, const double *b, unsigned int n)
 	return bench_median(q, n);
 }
 
-enum bench_state
-bench_state_of(double before, double after)
-{
-	if (before < BENCH_C2C_FAST_NS && after < BENCH_C2C_FAST_NS)
-		return BENCH_FAST;
-	if (before >= BENCH_C2C_FAST_NS && after >= BENCH_C2C_FAST_NS)
-		return BENCH_SLOW;
-	return BENCH_MIXED;
-}
-
 void
 bench_emit_ratio_by_state(const char *v, const char *metric, const double *a,
 	const double *b, const enum bench_state *sa, const enum bench_state *sb, unsigned int n)

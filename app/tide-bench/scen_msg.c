@@ -160,14 +160,10 @@ msg_run(const struct bench_opts *o)
 		probe = lay == 1 ? bench_machine_c2c(BENCH_C2C_QUICK_TRIPS) : 0;
 		for (unsigned int round = 0; round < rounds; round++)
 			for (unsigned int k = 0; k < V_NB; k++) {
-				double before = probe;
-
 				r.v = (k + round) % V_NB;
 				pps[lay][r.v][round] = msg_measure(&r, lay == 1);
-				if (lay == 0)
-					continue;
-				probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
-				state[r.v][round] = bench_state_of(before, probe);
+				if (lay == 1)
+					state[r.v][round] = bench_machine_state_after(&probe);
 			}
 		for (unsigned int i = 0; i < V_NB; i++) {
 			double x[BENCH_MAX_ROUNDS];
@@ -183,8 +179,8 @@ msg_run(const struct bench_opts *o)
 				bench_median_ratio(pps[lay][V_RAW], pps[lay][i], rounds), "x");
 		}
 		if (lay == 1)
-			bench_emit_ratio_by_state("msg:ring/2lcores", "cost_ratio", pps[1][V_RAW], pps[1][V_MSG],
-				state[V_RAW], state[V_MSG], rounds);
+			bench_emit_ratio_by_state("msg:ring/2lcores", "cost_ratio", pps[1][V_RAW],
+				pps[1][V_MSG], state[V_RAW], state[V_MSG], rounds);
 	}
 	ret = 0;
 out:

@@ -546,16 +546,13 @@ pl_run(const struct bench_opts *o)
 	probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
-			double before = probe;
-
 			r.v = (k + round) % PL_NB;
 			if (!ran[r.v])
 				continue;
 			r.x = r.v == PL_TIDE || r.v == PL_TIDE_1LC || r.v == PL_TIDE_PROC ?
 				r.xs[0] : r.v == PL_TIDE_MPMC ? r.xs[1] : NULL;
 			mpps[r.v][round] = pl_measure(&r, bench_ms(o, PL_MS));
-			probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
-			state[r.v][round] = bench_state_of(before, probe);
+			state[r.v][round] = bench_machine_state_after(&probe);
 		}
 	for (unsigned int i = 0; i < PL_NB; i++) {
 		if (!ran[i])
