@@ -198,6 +198,55 @@ test_priority_exchange_serves_highest_first_fifo_within(void)
 	tide_xchg_free(x);
 }
 
+/* Levels past an exchange's top are served at the top, in send order with the messages of
+ * the top level itself, over every number of levels (the send splits a burst by level
+ * 16 messages at a time: bursts of 150 leave odd tails).
+ */
+static void
+test_levels_past_the_top_are_served_at_the_top(void)
+{
+	static const unsigned int levels[] = { 2, 3, 5, TIDE_XCHG_MAX_PRIO };
+	uint32_t rnd = 12345;
+
+	for (unsigned int t = 0; t < RTE_DIM(levels); t++) {
+		unsigned int nb = levels[t], top = nb - 1;
+		struct tide_xchg *x = xchg("tm_top", TIDE_XCHG_PRIO, 256, nb);
+		struct rte_mbuf *m[150];
+		int32_t last[TIDE_XCHG_MAX_PRIO];
+		unsigned int lvl = top, got = 0;
+
+		for (uint32_t i = 0; i < RTE_DIM(m); i++) {
+			rnd = rnd * 1103515245u + 12345u;
+			m[i] = pkt(tide_mp, i, 64);
+			/* A third past the top, the rest spread over the levels. */
+			tide_msg_make(m[i], 1, (uint8_t)((rnd >> 16) % 3 == 0 ?
+				top + 1 + (rnd >> 8) % (256 - nb) : (rnd >> 8) % nb));
+		}
+		CU_ASSERT_EQUAL(tide_xchg_send_burst(x, m, RTE_DIM(m)), RTE_DIM(m));
+		for (unsigned int l = 0; l < nb; l++)
+			last[l] = -1;
+		while (got < RTE_DIM(m)) {
+			unsigned int n = tide_xchg_recv_burst(x, m, 17, 2);
+
+			if (n == 0)
+				break;
+			for (unsigned int i = 0; i < n; i++) {
+				unsigned int p = RTE_MIN(tide_msg_prio(m[i]), (uint8_t)top);
+				int32_t s = (int32_t)seq_of(m[i]);
+
+				CU_ASSERT(p <= lvl);
+				lvl = p;
+				CU_ASSERT(s > last[p]);
+				last[p] = s;
+			}
+			tide_msg_release_burst(m, n);
+			got += n;
+		}
+		CU_ASSERT_EQUAL(got, RTE_DIM(m));
+		tide_xchg_free(x);
+	}
+}
+
 static void
 test_a_full_exchange_refuses_and_the_caller_keeps_the_rest(void)
 {
@@ -914,6 +963,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_receives_that_wrap_the_ring_keep_order_and_write_every_header);
 	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
+	CU_ADD_TEST(s, test_levels_past_the_top_are_served_at_the_top);
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
 	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
 	CU_ADD_TEST(s, test_priority_bursts_take_exactly_the_room_each_level_has);

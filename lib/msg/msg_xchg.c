@@ -20,7 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_malloc.h>
+#ifdef RTE_ARCH_X86
+#include <rte_vect.h>
+#endif
 
 #include "msg_private.h"
 #include "tide_fault.h"
@@ -237,12 +241,36 @@ xchg_publish(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, const uint32
 			tide_xchg_pvt_count_sent(x, st, (uint8_t)l, cnt[l], sent[l]);
 }
 
+/* Bit i of @p mk[l], for every level l below @p top: lv[i] (padded with 0xff to a multiple
+ * of 16) is l. 16 messages a compare where the CPU has 16-byte vectors.
+ */
+static __rte_always_inline void
+xchg_level_masks(const uint8_t *lv, unsigned int k, unsigned int top, uint64_t *mk)
+{
+#ifdef RTE_ARCH_X86
+	for (unsigned int j = 0; j < k; j += 16) {
+		__m128i v = _mm_load_si128((const __m128i *)&lv[j]);
+
+		for (unsigned int l = 0; l < top; l++)
+			mk[l] |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v,
+				_mm_set1_epi8((char)l))) << j;
+	}
+#else
+	for (unsigned int l = 0; l < top; l++)
+		for (unsigned int i = 0; i < k; i++)
+			mk[l] |= (uint64_t)(lv[i] == l) << i;
+#endif
+}
+
 /*
  * Send k (<= TIDE_XCHG_PVT_SEND_CHUNK) messages that every level has room for (the caller
- * holds the senders' turn and made sure): one pass puts each in its level's next slot, then
- * every level's tail is published, together. How many each level got so far is a byte of
- * one register (a chunk gives a level at most 64): counting in an array instead makes each
- * message wait for the store of the one before it at its level.
+ * holds the senders' turn and made sure). One pass reads each message's level and marks
+ * it in transit; the levels then become one bit mask each (bit i: message i), compared 16
+ * messages at a time; each level's messages go to its slots from its mask, in order, a
+ * position that lives in a register; then every level's tail is published, together.
+ * Per message that is a few instructions fewer, and no chain through memory, than working
+ * out each message's level and slot in one pass (tide-bench pipeline --filter 1lcore).
+ * The top level takes what no lower one does: levels past it are served at it.
  */
 static void
 xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct rte_mbuf **m,
@@ -251,27 +279,37 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
 	struct tide_xring *r = &x->ring;
 	void **const slots = r->slots;
 	const uint32_t mask = r->mask, shift = r->shift;
-	const uint8_t top = (uint8_t)(x->nb_prio - 1);
+	const unsigned int top = x->nb_prio - 1u;
+	uint8_t lv[TIDE_XCHG_PVT_SEND_CHUNK] __rte_aligned(16);
+	uint64_t mk[TIDE_XCHG_MAX_PRIO] = { 0 }, rest;
 	uint32_t tail[TIDE_XCHG_MAX_PRIO];
 	unsigned int n[TIDE_XCHG_MAX_PRIO];
-	uint64_t got = 0; /* byte l: messages level l got */
 
-	RTE_BUILD_BUG_ON(TIDE_XCHG_MAX_PRIO > 8 || TIDE_XCHG_PVT_SEND_CHUNK > UINT8_MAX);
-	for (unsigned int l = 0; l < x->nb_prio; l++)
-		tail[l] = r->prod.tail[l];
+	RTE_BUILD_BUG_ON(TIDE_XCHG_PVT_SEND_CHUNK > 64 || TIDE_XCHG_PVT_SEND_CHUNK % 16 != 0);
 	for (unsigned int i = 0; i < k; i++) {
 		struct tide_msg_hdr *h = tide_msg_pvt_hdr(m[i]);
-		unsigned int l = RTE_MIN(h->prio, top), at = 8 * l;
-		uint32_t pos = tail[l] + (uint32_t)((got >> at) & 0xff);
 
+		lv[i] = h->prio;
 		h->owner = TIDE_STAGE_NONE;
-		got += 1ull << at;
-		slots[((size_t)l << shift) + (pos & mask)] = m[i];
 	}
-	for (unsigned int l = 0; l < x->nb_prio; l++)
-		n[l] = (got >> (8 * l)) & 0xff;
+	for (unsigned int i = k; i < RTE_ALIGN_CEIL(k, 16u); i++)
+		lv[i] = UINT8_MAX; /* of no level below the top */
+	xchg_level_masks(lv, k, top, mk);
+	rest = k == 64 ? UINT64_MAX : (UINT64_C(1) << k) - 1;
+	for (unsigned int l = 0; l < top; l++)
+		rest &= ~mk[l];
+	mk[top] = rest;
+	for (unsigned int l = 0; l <= top; l++) {
+		void **const base = &slots[(size_t)l << shift];
+		uint32_t pos = r->prod.tail[l];
+
+		tail[l] = pos;
+		for (uint64_t mm = mk[l]; mm != 0; mm &= mm - 1)
+			base[pos++ & mask] = m[__builtin_ctzll(mm)];
+		n[l] = pos - tail[l];
+	}
 	xchg_publish(x, st, tail, n, n);
-	for (unsigned int l = 0; l < x->nb_prio; l++)
+	for (unsigned int l = 0; l <= top; l++)
 		tide_xring_pvt_prefetch_next(r, l, tail[l] + n[l], n[l]);
 }
 
