@@ -286,6 +286,7 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
 	unsigned int n[TIDE_XCHG_MAX_PRIO];
 
 	RTE_BUILD_BUG_ON(TIDE_XCHG_PVT_SEND_CHUNK > 64 || TIDE_XCHG_PVT_SEND_CHUNK % 16 != 0);
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < k; i++) {
 		struct tide_msg_hdr *h = tide_msg_pvt_hdr(m[i]);
 
@@ -301,12 +302,19 @@ xchg_send_spread(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, struct r
 	mk[top] = rest;
 	for (unsigned int l = 0; l <= top; l++) {
 		void **const base = &slots[(size_t)l << shift];
-		uint32_t pos = r->prod.tail[l];
+		uint32_t pos = r->prod.tail[l], at = pos & mask;
+		uint64_t mm = mk[l];
 
 		tail[l] = pos;
-		for (uint64_t mm = mk[l]; mm != 0; mm &= mm - 1)
+		n[l] = (unsigned int)__builtin_popcountll(mm);
+		if (likely(at + n[l] <= mask + 1)) {
+			/* No wrap: the slots are one run. */
+			for (void **slot = &base[at]; mm != 0; mm &= mm - 1)
+				*slot++ = m[__builtin_ctzll(mm)];
+			continue;
+		}
+		for (; mm != 0; mm &= mm - 1)
 			base[pos++ & mask] = m[__builtin_ctzll(mm)];
-		n[l] = pos - tail[l];
 	}
 	xchg_publish(x, st, tail, n, n);
 	for (unsigned int l = 0; l <= top; l++)
