@@ -51,7 +51,11 @@
 #define ZB_MIX_STRIDE 7 /* prime to ZB_NB_SIZES: each size once in ZB_NB_SIZES sends */
 #define ZB_NB_VAR 3
 #define ZB_PORTS 2
-#define ZB_ROUNDS 5
+/* Many rounds: with 5 the adaptive:best rows of one run spread over 0.76-1.10 (AMD EPYC, the
+ * machine's speed moving between neighbouring measurements); with 18, 0.93-0.99. A multiple
+ * of 6, so that the variants' order (zb_variant()) comes out even.
+ */
+#define ZB_ROUNDS 18
 #define ZB_MS 100
 
 static const char *const zb_vars[ZB_NB_VAR] = { "zc", "copy", "adaptive" };
@@ -348,6 +352,20 @@ zb_setup(struct zb_run *r, struct rte_mempool **mp)
 	return 0;
 }
 
+/*
+ * The variant measured @p k-th in round @p round. Rotated, so that each is first as often,
+ * and in reverse every other three rounds, so that each follows each other one as often: in
+ * one order only, the rows of a round go zc, copy, adaptive, zc, copy, ..., and adaptive
+ * is always measured right after copy, whose caches and pool it then starts from.
+ */
+static unsigned int
+zb_variant(unsigned int round, unsigned int k)
+{
+	unsigned int vi = (k + round) % ZB_NB_VAR;
+
+	return (round / ZB_NB_VAR) % 2 ? ZB_NB_VAR - 1 - vi : vi;
+}
+
 static double
 zb_pair_ratio(const struct bench_opts *o, const double *a, const double *b)
 {
@@ -494,7 +512,7 @@ zb_run(const struct bench_opts *given)
 		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
 			for (unsigned int si = 0; si < ZB_NB_ROWS; si++)
 				for (unsigned int k = 0; k < ZB_NB_VAR; k++) {
-					unsigned int vi = (k + round) % ZB_NB_VAR;
+					unsigned int vi = zb_variant(round, k);
 					double *g = &r.gbps[pi][si][vi][round];
 
 					if (!r.port[pi].up || !bench_selected(o, r.port[pi].name) ||
