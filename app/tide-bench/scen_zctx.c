@@ -51,9 +51,10 @@
 #define ZB_MIX_STRIDE 7 /* prime to ZB_NB_SIZES: each size once in ZB_NB_SIZES sends */
 #define ZB_NB_VAR 3
 #define ZB_PORTS 2
-/* Many rounds: with 5 the adaptive:best rows of one run spread over 0.76-1.10 (AMD EPYC, the
- * machine's speed moving between neighbouring measurements); with 18, 0.93-0.99. A multiple
- * of 6, so that the variants' order (zb_variant()) comes out even.
+/* Many rounds: with 5 the adaptive:best rows of one net_null run spread over 0.76-1.10 (AMD
+ * EPYC, the machine's speed moving between neighbouring measurements); with 18, in three
+ * runs, over 0.88-1.00. A multiple of 6, so that the variants' order (zb_variant()) comes
+ * out even.
  */
 #define ZB_ROUNDS 18
 #define ZB_MS 100
@@ -366,16 +367,6 @@ zb_variant(unsigned int round, unsigned int k)
 	return (round / ZB_NB_VAR) % 2 ? ZB_NB_VAR - 1 - vi : vi;
 }
 
-static double
-zb_pair_ratio(const struct bench_opts *o, const double *a, const double *b)
-{
-	double q[BENCH_MAX_ROUNDS];
-
-	for (unsigned int i = 0; i < o->rounds; i++)
-		q[i] = a[i] / b[i];
-	return bench_median(q, o->rounds);
-}
-
 static void
 zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 {
@@ -405,9 +396,9 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 		 * it round by round. (The per-round maximum of two noisy measurements would
 		 * overstate the better path by the noise wherever the two are close.)
 		 */
-		zc_copy = zb_pair_ratio(o, r->gbps[pi][si][0], r->gbps[pi][si][1]);
-		ad_best = zb_pair_ratio(o, r->gbps[pi][si][2],
-			r->gbps[pi][si][med[0] >= med[1] ? 0 : 1]);
+		zc_copy = bench_median_ratio(r->gbps[pi][si][0], r->gbps[pi][si][1], o->rounds);
+		ad_best = bench_median_ratio(r->gbps[pi][si][2],
+			r->gbps[pi][si][med[0] >= med[1] ? 0 : 1], o->rounds);
 		snprintf(v, sizeof(v), "%s/zc:copy/%s", r->port[pi].name, row);
 		bench_emit(v, "ratio", zc_copy, "x");
 		snprintf(v, sizeof(v), "%s/adaptive:best/%s", r->port[pi].name, row);
@@ -450,7 +441,7 @@ zb_report_thp(const struct bench_opts *o, struct zb_run *r)
 			snprintf(v, sizeof(v), "null/thp/%s/%u", zb_vars[vi], zb_size(si));
 			bench_emit(v, "tput", bench_median(x, o->rounds), "Gbps");
 		}
-		ratio = zb_pair_ratio(o, r->thp[si][0], r->thp[si][1]);
+		ratio = bench_median_ratio(r->thp[si][0], r->thp[si][1], o->rounds);
 		snprintf(v, sizeof(v), "null/thp/zc:copy/%u", zb_size(si));
 		bench_emit(v, "ratio", ratio, "x");
 		worst = RTE_MIN(worst, ratio);
