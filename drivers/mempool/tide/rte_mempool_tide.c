@@ -478,24 +478,44 @@ tp_find(struct tpool *tp, uintptr_t a)
 }
 
 /*
- * How many of objs[] lead that fall in [lo, lo + span). Eight at a time with no early
- * exit inside the eight, which the compiler turns into a few vector instructions: every
- * enqueue scans what it puts back (a cache flush, hundreds of pointers) before it takes the
- * lock, and one pointer at a time that cost a cycle or two a pointer.
+ * Whether any of the w pointers at p lies outside [lo, lo + span): their largest offset
+ * from lo, compared once. The compiler turns the loop into vector subtracts and maxes and
+ * one reduction at the end; indexing from a pointer keeps it from using gathers.
+ */
+static __rte_always_inline bool
+ptr_block_out(void * const *p, unsigned int w, uintptr_t lo, uintptr_t span)
+{
+	uintptr_t m = 0;
+
+	for (unsigned int j = 0; j < w; j++) {
+		uintptr_t d = (uintptr_t)p[j] - lo;
+
+		m = d > m ? d : m;
+	}
+	return m >= span;
+}
+
+/*
+ * How many of objs[] lead that fall in [lo, lo + span). Every enqueue scans what it puts
+ * back (a cache flush, hundreds of pointers) before it takes the lock: 32 pointers a step
+ * with no early exit inside the step, then 8, then one by one where a step found one
+ * outside. One pointer at a time cost a cycle or two a pointer. The reduction at the end
+ * of a step is a chain of six dependent instructions: with 8-pointer steps the scan was a
+ * third of tide_enqueue's samples in tide-bench mempool's cache-256 pipe row, and 32-pointer
+ * steps moved that row's ratio to ring_mp_mc from 0.955/0.919/0.970/0.940 to
+ * 0.980/0.930/0.991/0.968 (AMD EPYC, fast state, runs alternated).
  */
 static inline unsigned int
 ptr_run_in(void * const *objs, unsigned int n, uintptr_t lo, uintptr_t span)
 {
 	unsigned int k = 0;
 
-	for (; k + 8 <= n; k += 8) {
-		unsigned int out = 0;
-
-		for (unsigned int j = 0; j < 8; j++)
-			out |= (uintptr_t)objs[k + j] - lo >= span;
-		if (out)
+	for (; k + 32 <= n; k += 32)
+		if (ptr_block_out(objs + k, 32, lo, span))
 			break;
-	}
+	for (; k + 8 <= n; k += 8)
+		if (ptr_block_out(objs + k, 8, lo, span))
+			break;
 	while (k < n && (uintptr_t)objs[k] - lo < span)
 		k++;
 	return k;
