@@ -23,9 +23,11 @@
  */
 
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <linux/memfd.h>
 #include <poll.h>
 #include <signal.h>
@@ -140,14 +142,114 @@ donor_usage(const char *prog)
 	return DONOR_EXIT_USAGE;
 }
 
+/*
+ * Decimal digits, no leading zero, as lib/donor writes its numbers: 0, -EINVAL if @p s is
+ * not that, -ERANGE if it does not fit. strtoull() alone would also take blanks, a sign
+ * ("-1" wraps), "0x" and octal ("010000" is 4096): a value the library never wrote would
+ * pass for another.
+ */
 static int
-donor_parse_u64(const char *s, uint64_t *v)
+donor_decimal(const char *s, uint64_t *v)
 {
-	char *end;
+	const char *p = s;
 
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == s || *p != '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -EINVAL;
 	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
+	*v = strtoull(s, NULL, 10);
+	return errno == ERANGE ? -ERANGE : 0;
+}
+
+/* The number of option @p opt, in @p min..@p max; says why not on stderr. */
+static int
+donor_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	int ret = donor_decimal(s, v);
+	char range[48];
+
+	if (ret == 0 && *v >= min && *v <= max)
+		return 0;
+	if (min == max)
+		snprintf(range, sizeof(range), "%" PRIu64, min);
+	else
+		snprintf(range, sizeof(range), "%" PRIu64 "..%" PRIu64, min, max);
+	fprintf(stderr, "tide-donor: %s: '%s' is %s; accepted: %s\n", opt, s,
+		ret == -EINVAL ? "not a decimal number" : "out of range", range);
+	return -1;
+}
+
+/* The hugepage sizes this kernel supports (in bytes), as many as fit in @p sz; how many. */
+static unsigned int
+donor_huge_sizes(uint64_t *sz, unsigned int max)
+{
+	DIR *d = opendir("/sys/kernel/mm/hugepages");
+	struct dirent *e;
+	unsigned int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while (n < max && (e = readdir(d)) != NULL) {
+		unsigned long long kb;
+		char tail;
+
+		if (sscanf(e->d_name, "hugepages-%llukB%c", &kb, &tail) == 1 && kb != 0)
+			sz[n++] = (uint64_t)kb << 10;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * --page-size: the system page size for the pinned kind; a hugepage size this kernel
+ * supports for the huge kind: memfd_create() is given its log2, so any other value would
+ * silently become another page size, or fail later as if the allocation had.
+ */
+static int
+donor_parse_page_sz(const char *s, bool huge, uint64_t *v)
+{
+	uint64_t sz[16];
+	char list[sizeof(sz) / sizeof(sz[0]) * 22] = "";
+	unsigned int n, i;
+	size_t len = 0;
+
+	if (!huge) {
+		uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+
+		return donor_parse_u64("--page-size", s, pg, pg, v);
+	}
+	n = donor_huge_sizes(sz, sizeof(sz) / sizeof(sz[0]));
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%" PRIu64,
+			i == 0 ? "" : ", ", sz[i]);
+	if (donor_decimal(s, v) == 0)
+		for (i = 0; i < n; i++)
+			if (*v == sz[i])
+				return 0;
+	fprintf(stderr, "tide-donor: --page-size: '%s' is not a hugepage size of this system; "
+		"accepted: %s\n", s, n == 0 ? "none (no hugepages in this kernel)" : list);
+	return -1;
+}
+
+/*
+ * --bytes: whole pages (mmap() and mlock() of a hugetlb memfd work in pages, and the
+ * library checks the size offered against the one it asked for), at most what ftruncate()
+ * and mmap() take.
+ */
+static int
+donor_parse_bytes(const char *s, uint64_t page_sz, uint64_t *v)
+{
+	uint64_t lim = (uint64_t)INT64_MAX < SIZE_MAX ? (uint64_t)INT64_MAX : SIZE_MAX;
+	uint64_t max = lim / page_sz * page_sz;
+
+	if (donor_parse_u64("--bytes", s, page_sz, max, v) != 0)
+		return -1;
+	if (*v % page_sz == 0)
+		return 0;
+	fprintf(stderr, "tide-donor: --bytes: '%s' is not a multiple of the page size; accepted: "
+		"%" PRIu64 "..%" PRIu64 " in steps of %" PRIu64 "\n", s, page_sz, max, page_sz);
+	return -1;
 }
 
 static int
@@ -162,7 +264,9 @@ donor_parse(int argc, char **argv, struct donor_args *a)
 		{ "adopt", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool kind = false;
+	/* The numbers are read once the kind is known: the page size depends on it. */
+	const char *ppid = NULL, *bytes = NULL, *page_sz = NULL, *index = "0";
+	const char *kind = NULL;
 	uint64_t v;
 	int opt;
 
@@ -170,28 +274,24 @@ donor_parse(int argc, char **argv, struct donor_args *a)
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			if (donor_parse_u64(optarg, &v) != 0 || v == 0 || v > INT32_MAX)
-				return -1;
-			a->ppid = (pid_t)v;
+			ppid = optarg;
 			break;
 		case 'k':
-			if (strcmp(optarg, "huge") != 0 && strcmp(optarg, "pinned") != 0)
+			if (strcmp(optarg, "huge") != 0 && strcmp(optarg, "pinned") != 0) {
+				fprintf(stderr, "tide-donor: --kind: '%s' is not a kind; "
+					"accepted: huge, pinned\n", optarg);
 				return -1;
-			a->huge = strcmp(optarg, "huge") == 0;
-			kind = true;
+			}
+			kind = optarg;
 			break;
 		case 'b':
-			if (donor_parse_u64(optarg, &a->bytes) != 0)
-				return -1;
+			bytes = optarg;
 			break;
 		case 's':
-			if (donor_parse_u64(optarg, &a->page_sz) != 0)
-				return -1;
+			page_sz = optarg;
 			break;
 		case 'i':
-			if (donor_parse_u64(optarg, &v) != 0)
-				return -1;
-			a->index = (unsigned long)v;
+			index = optarg;
 			break;
 		case 'a':
 			a->adopt = true;
@@ -200,8 +300,25 @@ donor_parse(int argc, char **argv, struct donor_args *a)
 			return -1;
 		}
 	}
-	if (optind != argc || a->ppid == 0 || !kind || a->bytes == 0 || a->page_sz == 0 ||
-			(a->page_sz & (a->page_sz - 1)) != 0 || a->bytes % a->page_sz != 0)
+	if (optind != argc) {
+		fprintf(stderr, "tide-donor: '%s': not an option\n", argv[optind]);
+		return -1;
+	}
+	if (ppid == NULL || kind == NULL || bytes == NULL || page_sz == NULL) {
+		fprintf(stderr, "tide-donor: %s is missing\n", ppid == NULL ? "--ppid" :
+			kind == NULL ? "--kind" : bytes == NULL ? "--bytes" : "--page-size");
+		return -1;
+	}
+	a->huge = strcmp(kind, "huge") == 0;
+	if (donor_parse_u64("--ppid", ppid, 1, INT32_MAX, &v) != 0)
+		return -1;
+	a->ppid = (pid_t)v;
+	/* lib/donor numbers a region's donors with an unsigned int. */
+	if (donor_parse_u64("--index", index, 0, UINT32_MAX, &v) != 0)
+		return -1;
+	a->index = (unsigned long)v;
+	if (donor_parse_page_sz(page_sz, a->huge, &a->page_sz) != 0 ||
+			donor_parse_bytes(bytes, a->page_sz, &a->bytes) != 0)
 		return -1;
 	return 0;
 }
