@@ -176,7 +176,8 @@ donor_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint
 	else
 		snprintf(range, sizeof(range), "%" PRIu64 "..%" PRIu64, min, max);
 	fprintf(stderr, "tide-donor: %s: '%s' is %s; accepted: %s\n", opt, s,
-		ret == -EINVAL ? "not a decimal number" : "out of range", range);
+		ret == -EINVAL ? "not a decimal number (no sign, blank or leading zero)" :
+		"out of range", range);
 	return -1;
 }
 
