@@ -6,14 +6,23 @@
 # is reaped every millisecond; every mbuf carries an owner tag (tests/soak_pool.c). Fails
 # on an mbuf handed out twice or freed by a non-holder, an mbuf not back at the end,
 # inconsistent pool counters, or fewer than 1e8 allocations and frees a minute.
-#   scripts/soak.sh [SECONDS]        default 60
+#   scripts/soak.sh [SECONDS]        default 60, at most a week (604800)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-secs=${1:-60}
-case "$secs" in
-''|*[!0-9]*|0) echo "usage: $0 [SECONDS] (a whole number above 0)" >&2; exit 2 ;;
-esac
+[ $# -le 1 ] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+secs=${1-60}
+# Decimal with no leading zero: bash arithmetic reads "010" as octal and refuses "08". The
+# length is checked before the value so that bash's 64-bit arithmetic cannot wrap.
+if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then
+	echo "$0: SECONDS: '$secs' is not a decimal number (no sign, blank or leading zero);" \
+		"accepted: 1..604800" >&2
+	exit 2
+elif ((${#secs} > 6 || 10#$secs > 604800)); then
+	echo "$0: SECONDS: '$secs' is out of range; accepted: 1..604800" >&2
+	exit 2
+fi
+secs=$((10#$secs))
 
 ./scripts/setup.sh >/dev/null
 # The same ASan/UBSan build as scripts/test.sh.

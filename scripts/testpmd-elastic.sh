@@ -35,6 +35,10 @@ check=0
 what=all
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--plugin|--runs|--seconds|--csv)
+		[ $# -ge 2 ] || { echo "$1: no value given" >&2; exit 2; } ;;
+	esac
+	case "$1" in
 	--plugin) plugin=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
 	--seconds) seconds=$2; shift 2 ;;
@@ -45,10 +49,22 @@ while [ $# -gt 0 ]; do
 		"[footprint|rate|load|all]" >&2; exit 2 ;;
 	esac
 done
-case "$runs" in ''|*[!0-9]*) echo "--runs: a number from 1 to 100" >&2; exit 2 ;; esac
-case "$seconds" in ''|*[!0-9]*) echo "--seconds: a number from 1 to 3600" >&2; exit 2 ;; esac
-[ "$runs" -ge 1 ] && [ "$runs" -le 100 ] || { echo "--runs: 1 to 100" >&2; exit 2; }
-[ "$seconds" -ge 1 ] && [ "$seconds" -le 3600 ] || { echo "--seconds: 1 to 3600" >&2; exit 2; }
+# check_num OPTION VALUE MAX: exit unless VALUE is a whole number in 1..MAX. Bash arithmetic
+# reads a leading zero as octal ("010" is eight, "08" an error), so none is accepted.
+check_num() {
+	if ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
+		echo "$1: '$2' is not a decimal number (no sign, blank or leading zero);" \
+			"accepted: 1..$3" >&2
+		exit 2
+	elif ((${#2} > ${#3} || 10#$2 > $3)); then
+		echo "$1: '$2' is out of range; accepted: 1..$3" >&2
+		exit 2
+	fi
+}
+check_num --runs "$runs" 100
+check_num --seconds "$seconds" 3600
+runs=$((10#$runs))
+seconds=$((10#$seconds))
 
 cd "$(dirname "$0")/.."
 [ -x "$testpmd" ] || { echo "$testpmd not found (apt-get install dpdk)" >&2; exit 1; }
