@@ -6,7 +6,7 @@
 # that is not the system's or a hugepage size, bytes that are not whole pages) is refused
 # with exit status 2 and a message naming the option, the value and what is accepted,
 # never taken for another number. What the library does write is accepted: with --ppid 1
-# (not our pid) the donor then stops at its parent check, status 3, before doing anything.
+# (not its parent) the donor then stops at its parent check, status 3, before doing anything.
 #   test_donor_args.sh TIDE_DONOR
 set -eu
 donor=$1
