@@ -20,6 +20,7 @@ cleanup() {
 	rm -f "$out"
 	# What a run killed before its own clean-up would leave (the checks below fail then).
 	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
+	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
 }
 trap cleanup EXIT
 
@@ -47,6 +48,24 @@ refused() {
 	echo "$(basename "$prog") $opt $val: $(head -1 "$out")"
 }
 
+# refused_with PROG MESSAGE ARGS...: PROG refuses ARGS with MESSAGE (a grep pattern) before
+# EAL starts. ARGS carry EAL arguments without hugepages ($eal_pmd, $eal_bench) and a short
+# run, so that a program that wrongly accepts them ends soon and leaves nothing behind.
+eal_pmd="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vdev net_null0 \
+--vdev net_null1"
+eal_bench="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r"
+refused_with() {
+	prog=$1
+	msg=$2
+	shift 2
+	if timeout -s INT 60 "$prog" "$@" >"$out" 2>&1; then
+		fail "$(basename "$prog") $*: accepted"
+	fi
+	grep -q -- "$msg" "$out" || fail "$(basename "$prog") $*: no message '$msg'"
+	! grep -q "^EAL:" "$out" || fail "$(basename "$prog") $*: EAL started before the check"
+	echo "$(basename "$prog") ${*##*-- }: $(head -1 "$out")"
+}
+
 refused "$tidepmd" --duration abc "0..31536000"
 refused "$tidepmd" --duration -1 "0..31536000"
 refused "$tidepmd" --duration 5x "0..31536000"
@@ -68,6 +87,19 @@ refused "$bench" --ms 0 "1..600000" fanout
 refused "$bench" --rounds -3 "1..64" fanout
 refused "$bench" --hold-ms 4294967295 "1..60000" footprint
 refused "$bench" --cycles 0 "1..1000" footprint
+# Lists: no value, or an empty element, is refused, never skipped.
+sizes_ok="accepted: 1 to 16 sizes of 1..1048576 bytes"
+for v in "" "," ",,,"; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: --zctx-sizes: empty list '$v'; $sizes_ok" $eal_pmd -- \
+		--duration 1 --zctx-sizes "$v"
+done
+for v in 64,,128 64, ,64; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" \
+		"^tidepmd: --zctx-sizes: element [0-9] of '$v' is empty; $sizes_ok" \
+		$eal_pmd -- --duration 1 --zctx-sizes "$v"
+done
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tide_app.h"
 #include "tide_app_opt.h"
@@ -114,4 +115,36 @@ tide_app_opt_double(const char *opt, const char *arg, double min, double max, do
 		return 0;
 	fprintf(stderr, "%s: %s: %s\n", tide_app_prog(), opt, err);
 	return -EINVAL;
+}
+
+int
+tide_app_opt_list(const char *opt, const char *arg, const char *accepted,
+	int (*fn)(char *elem, void *ctx), void *ctx)
+{
+	char *copy, *elem, *next;
+	unsigned int i = 1;
+	int ret = 0;
+
+	if (arg[strspn(arg, ",")] == '\0') {
+		fprintf(stderr, "%s: %s: empty list '%s'; accepted: %s\n", tide_app_prog(), opt,
+			arg, accepted);
+		return -EINVAL;
+	}
+	copy = strdup(arg);
+	if (copy == NULL)
+		return -ENOMEM;
+	for (elem = copy; elem != NULL && ret == 0; elem = next, i++) {
+		next = strchr(elem, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		if (*elem == '\0') {
+			fprintf(stderr, "%s: %s: element %u of '%s' is empty; accepted: %s\n",
+				tide_app_prog(), opt, i, arg, accepted);
+			ret = -EINVAL;
+		} else {
+			ret = fn(elem, ctx);
+		}
+	}
+	free(copy);
+	return ret;
 }
