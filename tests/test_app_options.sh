@@ -100,6 +100,17 @@ for v in 64,,128 64, ,64; do
 		"^tidepmd: --zctx-sizes: element [0-9] of '$v' is empty; $sizes_ok" \
 		$eal_pmd -- --duration 1 --zctx-sizes "$v"
 done
+for v in 1:100,,2:100 1:100,; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: --trace: element 2 of '$v' is empty; accepted: phases" \
+		$eal_pmd -- --duration 1 --trace "$v"
+done
+# Decimal numbers only: strtod() alone takes hexadecimal floats and exponents.
+for v in 1:0x10 0x1:100 1:1e3; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: --trace: phase $v: '[0-9a-fx]*' is not a number" \
+		$eal_pmd -- --duration 1 --trace "$v"
+done
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi

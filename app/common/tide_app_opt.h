@@ -25,7 +25,10 @@
 int tide_app_parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *v, char *err,
 	size_t len);
 
-/** Like tide_app_parse_u64() for a decimal number (fractions allowed) in [min, max]. */
+/**
+ * Like tide_app_parse_u64() for a decimal number in [min, max]: digits with at most one
+ * '.' ("2", "0.5", ".5", "2."); no exponent, no hexadecimal.
+ */
 int tide_app_parse_double(const char *arg, double min, double max, double *v, char *err,
 	size_t len);
 

@@ -11,13 +11,20 @@
 #include "tide_app_trace.h"
 #include "tide_pool.h"
 
-/* One phase, "MPPS:MS". */
+/* One phase, "MPPS:MS", appended to the trace. */
 static int
-trace_phase(char *tok, struct tide_app_phase *ph)
+trace_phase(char *tok, void *arg)
 {
+	struct tide_app_trace *t = arg;
+	struct tide_app_phase *ph = &t->ph[t->nb];
 	char *colon = strchr(tok, ':'), err[160];
 	double ms;
 
+	if (t->nb == TIDE_APP_TRACE_MAX_PHASES) {
+		fprintf(stderr, "%s: --trace: at most %d phases\n", tide_app_prog(),
+			TIDE_APP_TRACE_MAX_PHASES);
+		return -EINVAL;
+	}
 	if (colon == NULL) {
 		fprintf(stderr, "%s: --trace: bad phase '%s': want MPPS:MS\n", tide_app_prog(),
 			tok);
@@ -32,38 +39,18 @@ trace_phase(char *tok, struct tide_app_phase *ph)
 		return -EINVAL;
 	}
 	ph->ns = (uint64_t)(ms * 1e6);
+	t->period_ns += ph->ns;
+	t->peak_mpps = RTE_MAX(t->peak_mpps, ph->mpps);
+	t->nb++;
 	return 0;
 }
 
 int
 tide_app_trace_parse(const char *s, struct tide_app_trace *t)
 {
-	char *copy = strdup(s), *save = NULL, *tok;
-	int ret = 0;
-
 	memset(t, 0, sizeof(*t));
-	if (copy == NULL)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (t->nb == TIDE_APP_TRACE_MAX_PHASES) {
-			fprintf(stderr, "%s: --trace: at most %d phases\n", tide_app_prog(),
-				TIDE_APP_TRACE_MAX_PHASES);
-			ret = -EINVAL;
-			break;
-		}
-		ret = trace_phase(tok, &t->ph[t->nb]);
-		if (ret != 0)
-			break;
-		t->period_ns += t->ph[t->nb].ns;
-		t->peak_mpps = RTE_MAX(t->peak_mpps, t->ph[t->nb].mpps);
-		t->nb++;
-	}
-	if (ret == 0 && t->nb == 0) {
-		fprintf(stderr, "%s: --trace: empty trace\n", tide_app_prog());
-		ret = -EINVAL;
-	}
-	free(copy);
-	return ret;
+	return tide_app_opt_list("--trace", s, "phases MPPS:MS (decimal numbers), "
+		"comma-separated", trace_phase, t);
 }
 
 double

@@ -33,7 +33,10 @@ struct tide_app_trace {
 	double peak_mpps;   /* highest rate */
 };
 
-/** Parse "mpps:ms,mpps:ms,..." (--trace). Returns 0, or -EINVAL after printing why. */
+/**
+ * Parse "mpps:ms,mpps:ms,..." (--trace): decimal numbers, no empty phase. Returns 0,
+ * -EINVAL after printing why, or -ENOMEM.
+ */
 int tide_app_trace_parse(const char *s, struct tide_app_trace *t);
 
 /** The rate, Mpps, at time t_ns from the start (the trace repeats). */
