@@ -6,7 +6,9 @@
 #    refused at once, before EAL starts, with the option's name and the accepted range,
 #    and never with a wrapped value;
 #  - a file prefix in use by a running primary is reported as such, with its pid;
-#  - a clean exit leaves no DPDK runtime directory behind.
+#  - a clean exit leaves no DPDK runtime directory behind;
+#  - a forwarding lcore that fails fails the run (TIDE_TEST_FAULTS=1: a build with
+#    -Dfault_injection=true).
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -49,11 +51,10 @@ refused() {
 }
 
 # refused_with PROG MESSAGE ARGS...: PROG refuses ARGS with MESSAGE (a grep pattern) before
-# EAL starts. ARGS carry EAL arguments without hugepages ($eal_pmd, $eal_bench) and a short
+# EAL starts. ARGS carry EAL arguments without hugepages ($eal_pmd) and a short
 # run, so that a program that wrongly accepts them ends soon and leaves nothing behind.
 eal_pmd="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vdev net_null0 \
 --vdev net_null1"
-eal_bench="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r"
 refused_with() {
 	prog=$1
 	msg=$2
@@ -63,7 +64,7 @@ refused_with() {
 	fi
 	grep -q -- "$msg" "$out" || fail "$(basename "$prog") $*: no message '$msg'"
 	! grep -q "^EAL:" "$out" || fail "$(basename "$prog") $*: EAL started before the check"
-	echo "$(basename "$prog") ${*##*-- }: $(head -1 "$out")"
+	echo "$(basename "$prog"): $(head -1 "$out")"
 }
 
 refused "$tidepmd" --duration abc "0..31536000"
@@ -94,13 +95,13 @@ for v in "" "," ",,,"; do
 	refused_with "$tidepmd" "^tidepmd: --zctx-sizes: empty list '$v'; $sizes_ok" $eal_pmd -- \
 		--duration 1 --zctx-sizes "$v"
 done
-for v in 64,,128 64, ,64; do
+for v in 64,,128 "64," ,64; do
 	# shellcheck disable=SC2086
 	refused_with "$tidepmd" \
 		"^tidepmd: --zctx-sizes: element [0-9] of '$v' is empty; $sizes_ok" \
 		$eal_pmd -- --duration 1 --zctx-sizes "$v"
 done
-for v in 1:100,,2:100 1:100,; do
+for v in 1:100,,2:100 "1:100,"; do
 	# shellcheck disable=SC2086
 	refused_with "$tidepmd" "^tidepmd: --trace: element 2 of '$v' is empty; accepted: phases" \
 		$eal_pmd -- --duration 1 --trace "$v"
@@ -111,6 +112,14 @@ for v in 1:0x10 0x1:100 1:1e3; do
 	refused_with "$tidepmd" "^tidepmd: --trace: phase $v: '[0-9a-fx]*' is not a number" \
 		$eal_pmd -- --duration 1 --trace "$v"
 done
+# The delay line: peak rate x hold, checked together whatever the order.
+held="packets in flight; accepted: at most 16777216 (peak Mpps x hold ms <= 16777)"
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --trace and --hold-ms: a peak of 1000 Mpps held 60000 .*$held" \
+	$eal_pmd -- --duration 2 --trace 1000:100 --hold-ms 60000
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --trace and --hold-ms: a peak of 2 Mpps held 10000 ms .*$held" \
+	$eal_pmd -- --duration 2 --hold-ms 10000 --trace 2:100
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
@@ -120,6 +129,20 @@ grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi
 grep -q "^tidepmd: --mp-workers 2 needs as many TX queues per port (--txq 1)" "$out" ||
 	fail "--mp-workers 2 with one TX queue: no message"
+
+# A forwarding lcore that cannot allocate its delay lines ends the run, which exits 1.
+if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
+	# shellcheck disable=SC2086
+	if TIDEPMD_TEST_FAULT=delay-line timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 30 \
+			>"$out" 2>&1; then
+		fail "a run whose forwarding lcore failed exited 0"
+	fi
+	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" || fail "failed lcore: no message"
+	grep -q "^tidepmd: done after 0\.[0-9] s" "$out" || fail "failed lcore: the run went on"
+	echo "tidepmd, lcore failed: $(grep "^tidepmd: forwarding lcore" "$out")"
+else
+	echo "tidepmd, lcore failed: not checked (a build without -Dfault_injection=true)"
+fi
 
 # A file prefix in use: the second run says so and names the first one's pid.
 eal="-l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 --file-prefix $prefix"

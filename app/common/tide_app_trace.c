@@ -53,6 +53,27 @@ tide_app_trace_parse(const char *s, struct tide_app_trace *t)
 		"comma-separated", trace_phase, t);
 }
 
+/* Packets held at the peak rate. */
+static double
+trace_held(const struct tide_app_trace *t, uint64_t hold_ns)
+{
+	return t->peak_mpps * 1e6 * (hold_ns / 1e9);
+}
+
+int
+tide_app_trace_hold_check(const struct tide_app_trace *t, unsigned int hold_ms)
+{
+	double held = trace_held(t, (uint64_t)hold_ms * 1000000);
+
+	if (held <= TIDE_APP_HOLD_MAX_PKTS)
+		return 0;
+	fprintf(stderr, "%s: --trace and --hold-ms: a peak of %g Mpps held %u ms is %.0f "
+		"packets in flight; accepted: at most %u (peak Mpps x hold ms <= %u)\n",
+		tide_app_prog(), t->peak_mpps, hold_ms, held, TIDE_APP_HOLD_MAX_PKTS,
+		TIDE_APP_HOLD_MAX_PKTS / 1000);
+	return -EINVAL;
+}
+
 double
 tide_app_trace_rate(const struct tide_app_trace *t, uint64_t t_ns)
 {
@@ -70,8 +91,11 @@ int
 tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
 	uint64_t hold_ns)
 {
-	double pkts = t->peak_mpps * 1e6 * (hold_ns / 1e9);
+	double pkts = trace_held(t, hold_ns);
 
+	b->slots = NULL;
+	if (pkts > TIDE_APP_HOLD_MAX_PKTS)
+		return -EINVAL;
 	b->trace = t;
 	b->hold_ns = hold_ns;
 	b->nb_slots = (uint32_t)(pkts / TIDE_APP_BURST * 2) + 64;

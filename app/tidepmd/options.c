@@ -186,6 +186,9 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	}
 	if (tpmd_zctx_sizes_check(c) != 0)
 		return -EINVAL;
+	/* Here, not at --trace or --hold-ms: together, in either order. */
+	if (tide_app_trace_hold_check(&c->trace, c->hold_ms) != 0)
+		return -EINVAL;
 	if (c->mp_workers != 0 && strcmp(c->mode, "pipeline") != 0) {
 		fprintf(stderr, "tidepmd: --mp-workers goes with --mode pipeline\n");
 		return -EINVAL;
