@@ -79,6 +79,12 @@ refused "$tidepmd" --txd "" "32..16384"
 refused "$tidepmd" --hold-ms 4294967295 "1..60000"
 refused "$tidepmd" --pool-base -1 "2..65536"
 refused "$tidepmd" --pool-wall 0 "2..1048576"
+# The library takes blocks of at most 4 GB, and no larger than the wall.
+# shellcheck disable=SC2086
+refused "$tidepmd" --pool-block 4097 "2..4096" $eal_pmd -- --duration 1
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --pool-block (64 MB) is above --pool-wall (32 MB)" \
+	$eal_pmd -- --duration 1 --pool-base 16 --pool-block 64 --pool-wall 32
 refused "$tidepmd" --nb-cores 0 "1..64"
 refused "$tidepmd" --rxq 17 "1..16"
 refused "$tidepmd" --zctx-sizes 0 "1..1048576"

@@ -31,7 +31,8 @@ tpmd_usage(const char *prog)
 		"  --txpkts N           txonly, --tx-first: packet length, 64..2048 (default 64)\n"
 		"  --tx-first           send a burst on every TX queue first (loopback ports)\n"
 		"  --pool-base MB       elastic pool base block, 2..65536 (default 16)\n"
-		"  --pool-block MB      elastic pool added block, 2..65536 (default 8)\n"
+		"  --pool-block MB      elastic pool added block, 2..4096, at most --pool-wall "
+		"(default 8)\n"
 		"  --pool-wall MB       elastic pool wall, 2..1048576 (default 512)\n"
 		"  --pool-cache N       per-lcore cache, 0..512 (default 256)\n"
 		"  --trace RATE:MS,...  bursty: receive rate phases per stream, Mpps:ms, repeated\n"
@@ -143,7 +144,7 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 	case 'q': return tide_app_opt_uint("--txq", arg, 1, TPMD_MAX_QUEUES, &c->txq);
 	case 'p': return tide_app_opt_uint("--txpkts", arg, 64, 2048, &c->txpkts);
 	case 'B': return tide_app_opt_size("--pool-base", arg, 2, 65536, &c->pool_base_mb);
-	case 'K': return tide_app_opt_size("--pool-block", arg, 2, 65536, &c->pool_block_mb);
+	case 'K': return tide_app_opt_size("--pool-block", arg, 2, 4096, &c->pool_block_mb);
 	case 'W': return tide_app_opt_size("--pool-wall", arg, 2, 1048576, &c->pool_wall_mb);
 	case 'C': return tide_app_opt_uint("--pool-cache", arg, 0, 512, &c->pool_cache);
 	case 'T': return tide_app_trace_parse(arg, &c->trace);
@@ -201,6 +202,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	if (c->pool_base_mb > c->pool_wall_mb) {
 		fprintf(stderr, "tidepmd: --pool-base (%zu MB) is above --pool-wall (%zu MB)\n",
 			c->pool_base_mb, c->pool_wall_mb);
+		return -EINVAL;
+	}
+	/* tide_pool_create() refuses it too, but only once EAL is up. */
+	if (c->pool_block_mb > c->pool_wall_mb) {
+		fprintf(stderr, "tidepmd: --pool-block (%zu MB) is above --pool-wall (%zu MB)\n",
+			c->pool_block_mb, c->pool_wall_mb);
 		return -EINVAL;
 	}
 	return 0;
