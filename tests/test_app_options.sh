@@ -59,12 +59,12 @@ refused_with() {
 	prog=$1
 	msg=$2
 	shift 2
-	if timeout -s INT 60 "$prog" "$@" >"$out" 2>&1; then
+	if timeout -s INT 60 "$prog" "$@" </dev/null >"$out" 2>&1; then
 		fail "$(basename "$prog") $*: accepted"
 	fi
 	grep -q -- "$msg" "$out" || fail "$(basename "$prog") $*: no message '$msg'"
 	! grep -q "^EAL:" "$out" || fail "$(basename "$prog") $*: EAL started before the check"
-	echo "$(basename "$prog"): $(head -1 "$out")"
+	head -1 "$out"
 }
 
 refused "$tidepmd" --duration abc "0..31536000"
@@ -79,6 +79,12 @@ refused "$tidepmd" --txd "" "32..16384"
 refused "$tidepmd" --hold-ms 4294967295 "1..60000"
 refused "$tidepmd" --pool-base -1 "2..65536"
 refused "$tidepmd" --pool-wall 0 "2..1048576"
+# -i has no stats loop to read --duration and --stats-period.
+for o in --duration --stats-period; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: $o does not go with -i: the prompt runs until 'quit'" \
+		$eal_pmd -- -i "$o" 100
+done
 # The library takes blocks of at most 4 GB, and no larger than the wall.
 # shellcheck disable=SC2086
 refused "$tidepmd" --pool-block 4097 "2..4096" $eal_pmd -- --duration 1

@@ -18,12 +18,14 @@ void
 tpmd_usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] [options]\n"
-		"  -i, --interactive    command prompt (start, stop, show, set...; 'help' there)\n"
+		"  -i, --interactive    command prompt (start, stop, show, set...; 'help' there);\n"
+		"                       not with --duration or --stats-period (no stats line)\n"
 		"  --auto-start         with -i: start forwarding at once\n"
 		"  --mode NAME          forwarding mode (default bursty); also --forward-mode\n"
 		"  --duration SEC       stop after SEC seconds, 0..31536000 (default 0: until "
-		"Ctrl-C)\n"
-		"  --stats-period MS    stats line period, 10..3600000 (default 1000)\n"
+		"Ctrl-C); not with -i\n"
+		"  --stats-period MS    stats line period, 10..3600000 (default 1000); "
+		"not with -i\n"
 		"  --burst N            packets per burst, 1..%d (default 32)\n"
 		"  --nb-cores N         forwarding lcores, 1..%d (default: every worker lcore)\n"
 		"  --rxq N, --txq N     queues per port, 1..%d (default 1)\n"
@@ -162,6 +164,7 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 int
 tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 {
+	const char *timed = NULL; /* --duration or --stats-period: the stats loop's */
 	int opt;
 
 	tpmd_defaults(c);
@@ -179,10 +182,18 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		}
 		if (tpmd_opt(opt, optarg, c) != 0)
 			return -EINVAL;
+		if (opt == 'd' || opt == 's')
+			timed = opt == 'd' ? "--duration" : "--stats-period";
 	}
 	if (optind < argc) {
 		fprintf(stderr, "tidepmd: unexpected argument '%s' (EAL arguments go first, "
 			"then --)\n", argv[optind]);
+		return -EINVAL;
+	}
+	/* The prompt has no stats loop to read them: it runs until 'quit', shows on demand. */
+	if (c->interactive && timed != NULL) {
+		fprintf(stderr, "tidepmd: %s does not go with -i: the prompt runs until 'quit' "
+			"and shows statistics when asked ('show port stats all')\n", timed);
 		return -EINVAL;
 	}
 	if (tpmd_zctx_sizes_check(c) != 0)
