@@ -51,10 +51,11 @@ refused() {
 }
 
 # refused_with PROG MESSAGE ARGS...: PROG refuses ARGS with MESSAGE (a grep pattern) before
-# EAL starts. ARGS carry EAL arguments without hugepages ($eal_pmd) and a short
+# EAL starts. ARGS carry EAL arguments without hugepages ($eal_pmd, $eal_bench) and a short
 # run, so that a program that wrongly accepts them ends soon and leaves nothing behind.
 eal_pmd="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vdev net_null0 \
 --vdev net_null1"
+eal_bench="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r"
 refused_with() {
 	prog=$1
 	msg=$2
@@ -64,6 +65,7 @@ refused_with() {
 	fi
 	grep -q -- "$msg" "$out" || fail "$(basename "$prog") $*: no message '$msg'"
 	! grep -q "^EAL:" "$out" || fail "$(basename "$prog") $*: EAL started before the check"
+	! grep -q "^scenario,variant" "$out" || fail "$(basename "$prog") $*: CSV header printed"
 	head -1 "$out"
 }
 
@@ -132,6 +134,29 @@ refused_with "$tidepmd" "^tidepmd: --trace and --hold-ms: a peak of 1000 Mpps he
 # shellcheck disable=SC2086
 refused_with "$tidepmd" "^tidepmd: --trace and --hold-ms: a peak of 2 Mpps held 10000 ms .*$held" \
 	$eal_pmd -- --duration 2 --hold-ms 10000 --trace 2:100
+# tide-bench checks --trace and --sizes before EAL starts and before its CSV header.
+for v in "1:100," 1:0x10; do
+	# shellcheck disable=SC2086
+	refused_with "$bench" "^tide-bench: --trace: .*'$v'\|^tide-bench: --trace: phase $v:" \
+		$eal_bench -- footprint --rounds 1 --cycles 1 --trace "$v"
+done
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --trace and --hold-ms: a peak of 1000 Mpps held 60000 .*$held" \
+	$eal_bench -- footprint --rounds 1 --cycles 1 --trace 1000:100 --hold-ms 60000
+# --sizes: each size through the shared parser (no octal, blank, sign), no empty list or
+# element (a run of no size measures nothing).
+sizes_acc="accepted: sizes of 64, 128, ... 65536 bytes and mix"
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --sizes: empty list ''; $sizes_acc" \
+	$eal_bench -- zctx --rounds 1 --ms 1 --sizes ""
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --sizes: element 2 of '64,' is empty; $sizes_acc" \
+	$eal_bench -- zctx --rounds 1 --ms 1 --sizes "64,"
+for v in 0100 " 64" +64 18446744073709551680; do
+	# shellcheck disable=SC2086
+	refused_with "$bench" "^tide-bench: --sizes: '$v' is .*; accepted: 64..65536, a power" \
+		$eal_bench -- zctx --rounds 1 --ms 1 --sizes "$v"
+done
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi

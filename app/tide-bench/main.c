@@ -186,11 +186,13 @@ bench_usage(const char *prog)
 		"one cycle)\n"
 		"  --filter STR  only variants whose name contains STR\n"
 		"  --table       a table instead of CSV rows\n"
-		"  --series FILE time series, where a scenario has one (footprint)\n"
+		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
-		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N]\n"
+		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
+		"[--series FILE]\n"
+		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
-		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS);
+		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_HOLD_MAX_PKTS / 1000);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
@@ -221,7 +223,6 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool cycles_set = false;
 	int opt, ret = 0;
 
 	*o = (struct bench_opts){ .hold_ms = 50, .cycles = 2 };
@@ -236,16 +237,26 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		case 'q': o->quick = true; break;
 		case 't': o->table = true; break;
 		case 'f': o->filter = optarg; break;
-		case 'T': o->trace = optarg; break;
+		case 'T':
+			o->trace_arg = optarg;
+			o->given |= BENCH_OPT_TRACE;
+			break;
 		case 'H':
 			ret = tide_app_opt_uint("--hold-ms", optarg, 1, 60000, &o->hold_ms);
+			o->given |= BENCH_OPT_HOLD_MS;
 			break;
 		case 'c':
 			ret = tide_app_opt_uint("--cycles", optarg, 1, 1000, &o->cycles);
-			cycles_set = true;
+			o->given |= BENCH_OPT_CYCLES;
 			break;
-		case 's': o->series = optarg; break;
-		case 'S': o->sizes = optarg; break;
+		case 's':
+			o->series = optarg;
+			o->given |= BENCH_OPT_SERIES;
+			break;
+		case 'S':
+			o->sizes_arg = optarg;
+			o->given |= BENCH_OPT_SIZES;
+			break;
 		case 'l': bench_list(); return 1;
 		case 'h': bench_usage(argv[0]); return 1;
 		default: ret = -1;
@@ -253,7 +264,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 	}
 	if (ret != 0)
 		return -1;
-	if (o->quick && !cycles_set)
+	if (o->quick && (o->given & BENCH_OPT_CYCLES) == 0)
 		o->cycles = 1;
 	if (optind != argc - 1) {
 		bench_usage(argv[0]);
@@ -268,6 +279,8 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		bench_usage(argv[0]);
 		return -1;
 	}
+	if (bench_current->check != NULL && bench_current->check(o) != 0)
+		return -1;
 	return 0;
 }
 
