@@ -157,6 +157,17 @@ for v in 0100 " 64" +64 18446744073709551680; do
 	refused_with "$bench" "^tide-bench: --sizes: '$v' is .*; accepted: 64..65536, a power" \
 		$eal_bench -- zctx --rounds 1 --ms 1 --sizes "$v"
 done
+# An option of another scenario is refused, not ignored.
+for c in "zctx --trace 1:100" "fanout --sizes 64" "fwd --series /dev/null" "mempool --cycles 1" \
+		"msg --hold-ms 5" "footprint --sizes 64"; do
+	o=${c#* }
+	o=${o%% *}
+	owner=footprint
+	[ "$o" != --sizes ] || owner=zctx
+	msg="^tide-bench: $o is not an option of scenario ${c%% *}, only of: $owner"
+	# shellcheck disable=SC2086
+	refused_with "$bench" "$msg" $eal_bench -- $c --rounds 1 --ms 1
+done
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi

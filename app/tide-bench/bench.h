@@ -22,7 +22,7 @@
 
 #define BENCH_MAX_ROUNDS 64
 
-/* Options that only some scenarios read. */
+/* Options that only some scenarios read (bench_scenario.opts); the others refuse them. */
 #define BENCH_OPT_TRACE   (1u << 0) /* --trace */
 #define BENCH_OPT_HOLD_MS (1u << 1) /* --hold-ms */
 #define BENCH_OPT_CYCLES  (1u << 2) /* --cycles */
@@ -57,6 +57,7 @@ bool bench_selected(const struct bench_opts *o, const char *v);
 struct bench_scenario {
 	const char *name;
 	const char *help;
+	unsigned int opts;   /* BENCH_OPT_* it reads */
 	/* Before EAL starts: check and parse its options into o (NULL: none to check).
 	 * 0, or -1 after printing why.
 	 */

@@ -192,6 +192,7 @@ bench_usage(const char *prog)
 		"[--series FILE]\n"
 		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
+		"       (another scenario refuses these options)\n"
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_HOLD_MAX_PKTS / 1000);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
@@ -202,6 +203,34 @@ bench_list(void)
 {
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("%s\t%s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+}
+
+static const char *const bench_opt_names[] = {
+	"--trace", "--hold-ms", "--cycles", "--series", "--sizes",
+};
+
+/*
+ * An option of another scenario is refused: a run given --sizes that measures footprint
+ * is a mistake, and a silent one would be taken for a measurement of what was asked.
+ */
+static int
+bench_opts_owned(const struct bench_opts *o)
+{
+	unsigned int stray = o->given & ~bench_current->opts;
+
+	RTE_BUILD_BUG_ON(RTE_DIM(bench_opt_names) != 5);
+	for (unsigned int b = 0; b < RTE_DIM(bench_opt_names); b++) {
+		if ((stray & (1u << b)) == 0)
+			continue;
+		fprintf(stderr, "tide-bench: %s is not an option of scenario %s, only of:",
+			bench_opt_names[b], bench_current->name);
+		for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
+			if (bench_scenarios[i]->opts & (1u << b))
+				fprintf(stderr, " %s", bench_scenarios[i]->name);
+		fprintf(stderr, "\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* 0 to run a scenario, 1 when done (--help, --list), -1 on a bad command line. */
@@ -279,6 +308,8 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		bench_usage(argv[0]);
 		return -1;
 	}
+	if (bench_opts_owned(o) != 0)
+		return -1;
 	if (bench_current->check != NULL && bench_current->check(o) != 0)
 		return -1;
 	return 0;
