@@ -205,6 +205,7 @@ bench_list(void)
 		printf("%s\t%s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
 
+/* Indexed by the bit of their BENCH_OPT_*. */
 static const char *const bench_opt_names[] = {
 	"--trace", "--hold-ms", "--cycles", "--series", "--sizes",
 };
@@ -218,7 +219,7 @@ bench_opts_owned(const struct bench_opts *o)
 {
 	unsigned int stray = o->given & ~bench_current->opts;
 
-	RTE_BUILD_BUG_ON(RTE_DIM(bench_opt_names) != 5);
+	RTE_BUILD_BUG_ON(BENCH_OPT_SIZES != 1u << (RTE_DIM(bench_opt_names) - 1));
 	for (unsigned int b = 0; b < RTE_DIM(bench_opt_names); b++) {
 		if ((stray & (1u << b)) == 0)
 			continue;

@@ -40,7 +40,8 @@ tpmd_usage(const char *prog)
 		"  --trace RATE:MS,...  bursty: receive rate phases per stream, Mpps:ms, repeated\n"
 		"                       (default " TPMD_TRACE_DEFAULT ")\n"
 		"  --hold-ms MS         bursty: how long each packet is held, 1..60000 "
-		"(default %d)\n"
+		"(default %d);\n"
+		"                       --trace's peak Mpps x MS at most %u\n"
 		"  --zctx-sizes LIST    zctx: payload sizes, cycled (default 64,1500,9000,65536)\n"
 		"  --zctx-buf-mb MB     zctx: malloc'd buffer sent from, 1..1024 (default 4)\n"
 		"  --zctx-threshold N   zctx: copy below N bytes, 0..1048576, or 'adaptive' "
@@ -50,7 +51,7 @@ tpmd_usage(const char *prog)
 		"  --mp-workers N       pipeline: stage 2 in N worker lcores of secondary tidepmds,\n"
 		"                       1..%d, each on TX queue 0..N-1 (needs --txq >= N)\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
-		TPMD_HOLD_MS_DEFAULT, TPMD_MAX_QUEUES);
+		TPMD_HOLD_MS_DEFAULT, TIDE_APP_HOLD_MAX_PKTS / 1000, TPMD_MAX_QUEUES);
 	tpmd_engines_list(stdout, "  ");
 	printf("  %-9s %s\n", TPMD_MODE_WORKER, "a secondary process (--proc-type=secondary): "
 		"stage 2 of a primary's --mode pipeline --mp-workers N");
