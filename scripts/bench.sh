@@ -20,7 +20,8 @@
 #              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs of 4 runs): CSV testpmd.csv
 #   --soak S   also soak an elastic pool for S seconds under ASan (scripts/soak.sh)
 #   --bench    the tide-bench to run (default: build ./build if needed and use its)
-#   --args     more tide-bench options for every scenario, e.g. "--rounds 15"
+#   --args     more tide-bench options for every scenario, e.g. "--rounds 15" (a scenario
+#              refuses another's options: --only it with them)
 #   -- ...     EAL arguments for tide-bench, e.g. -- -l 0-3 -a 0000:3b:00.0 (default: its
 #              own, "-l 0-N --no-pci --huge-unlink")
 #
@@ -82,6 +83,8 @@ out=${out:-$root/bench-out/$(date +%Y%m%d-%H%M%S)-${commit%% *}}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# footprint's own options: tide-bench refuses them for every other scenario.
+fp_args=()
 case $mode in
 full)
 	mode_args=()
@@ -92,7 +95,8 @@ quick)
 	mode_what="quick: every scenario's --quick (a third of its rounds, half its durations)"
 	;;
 tiny)
-	mode_args=(--quick --rounds 1 --ms 10 --cycles 1 --trace 2:200,0:800 --hold-ms 20)
+	mode_args=(--quick --rounds 1 --ms 10)
+	fp_args=(--cycles 1 --trace "2:200,0:800" --hold-ms 20)
 	mode_what="tiny: one round of 10 ms per measurement"
 	;;
 esac
@@ -129,7 +133,8 @@ for ((r = 1; r <= repeat; r++)); do
 			"$([ "$repeat" -eq 1 ] || echo ", run $r of $repeat")" "$(elapsed)"
 		cmd=("$bench")
 		[ ${#eal[@]} -eq 0 ] || cmd+=("${eal[@]}" --)
-		cmd+=("$s" "${mode_args[@]}" "${extra_args[@]}" --series "$dir/$s-series.csv")
+		cmd+=("$s" "${mode_args[@]}" "${extra_args[@]}")
+		[ "$s" != footprint ] || cmd+=("${fp_args[@]}" --series "$dir/$s-series.csv")
 		t0=$(date +%s)
 		status=ok
 		"${cmd[@]}" >"$dir/$s.csv" 2>"$dir/$s.log" ||
@@ -177,9 +182,6 @@ if [ "$soak" != 0 ]; then
 		"$(grep -c '^soak:' "$out/soak.log")" >>"$out/runs.txt"
 fi
 [ -s "$out/footprint-series.csv" ] || rm -f "$out/footprint-series.csv"
-for s in "${scenarios[@]}"; do
-	[ "$s" = footprint ] || rm -f "$out/$s-series.csv"
-done
 
 # ---- targets ----
 # One line per target: scenario variant metric op target worst rows failing score what.

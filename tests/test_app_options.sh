@@ -6,7 +6,9 @@
 #    refused at once, before EAL starts, with the option's name and the accepted range,
 #    and never with a wrapped value;
 #  - a file prefix in use by a running primary is reported as such, with its pid;
-#  - a clean exit leaves no DPDK runtime directory behind.
+#  - a clean exit leaves no DPDK runtime directory behind;
+#  - a forwarding lcore that fails fails the run (TIDE_TEST_FAULTS=1: a build with
+#    -Dfault_injection=true).
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -20,6 +22,7 @@ cleanup() {
 	rm -f "$out"
 	# What a run killed before its own clean-up would leave (the checks below fail then).
 	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
+	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
 }
 trap cleanup EXIT
 
@@ -47,6 +50,25 @@ refused() {
 	echo "$(basename "$prog") $opt $val: $(head -1 "$out")"
 }
 
+# refused_with PROG MESSAGE ARGS...: PROG refuses ARGS with MESSAGE (a grep pattern) before
+# EAL starts. ARGS carry EAL arguments without hugepages ($eal_pmd, $eal_bench) and a short
+# run, so that a program that wrongly accepts them ends soon and leaves nothing behind.
+eal_pmd="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vdev net_null0 \
+--vdev net_null1"
+eal_bench="-l 0-1 --no-pci --no-huge -m 512 --file-prefix $prefix-r"
+refused_with() {
+	prog=$1
+	msg=$2
+	shift 2
+	if timeout -s INT 60 "$prog" "$@" </dev/null >"$out" 2>&1; then
+		fail "$(basename "$prog") $*: accepted"
+	fi
+	grep -q -- "$msg" "$out" || fail "$(basename "$prog") $*: no message '$msg'"
+	! grep -q "^EAL:" "$out" || fail "$(basename "$prog") $*: EAL started before the check"
+	! grep -q "^scenario,variant" "$out" || fail "$(basename "$prog") $*: CSV header printed"
+	head -1 "$out"
+}
+
 refused "$tidepmd" --duration abc "0..31536000"
 refused "$tidepmd" --duration -1 "0..31536000"
 refused "$tidepmd" --duration 5x "0..31536000"
@@ -59,6 +81,18 @@ refused "$tidepmd" --txd "" "32..16384"
 refused "$tidepmd" --hold-ms 4294967295 "1..60000"
 refused "$tidepmd" --pool-base -1 "2..65536"
 refused "$tidepmd" --pool-wall 0 "2..1048576"
+# -i has no stats loop to read --duration and --stats-period.
+for o in --duration --stats-period; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: $o does not go with -i: the prompt runs until 'quit'" \
+		$eal_pmd -- -i "$o" 100
+done
+# The library takes blocks of at most 4 GB, and no larger than the wall.
+# shellcheck disable=SC2086
+refused "$tidepmd" --pool-block 4097 "2..4096" $eal_pmd -- --duration 1
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --pool-block (64 MB) is above --pool-wall (32 MB)" \
+	$eal_pmd -- --duration 1 --pool-base 16 --pool-block 64 --pool-wall 32
 refused "$tidepmd" --nb-cores 0 "1..64"
 refused "$tidepmd" --rxq 17 "1..16"
 refused "$tidepmd" --zctx-sizes 0 "1..1048576"
@@ -68,6 +102,72 @@ refused "$bench" --ms 0 "1..600000" fanout
 refused "$bench" --rounds -3 "1..64" fanout
 refused "$bench" --hold-ms 4294967295 "1..60000" footprint
 refused "$bench" --cycles 0 "1..1000" footprint
+# Lists: no value, or an empty element, is refused, never skipped.
+sizes_ok="accepted: 1 to 16 sizes of 1..1048576 bytes"
+for v in "" "," ",,,"; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: --zctx-sizes: empty list '$v'; $sizes_ok" $eal_pmd -- \
+		--duration 1 --zctx-sizes "$v"
+done
+for v in 64,,128 "64," ,64; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" \
+		"^tidepmd: --zctx-sizes: element [0-9] of '$v' is empty; $sizes_ok" \
+		$eal_pmd -- --duration 1 --zctx-sizes "$v"
+done
+for v in 1:100,,2:100 "1:100,"; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: --trace: element 2 of '$v' is empty; accepted: phases" \
+		$eal_pmd -- --duration 1 --trace "$v"
+done
+# Decimal numbers only: strtod() alone takes hexadecimal floats and exponents.
+for v in 1:0x10 0x1:100 1:1e3; do
+	# shellcheck disable=SC2086
+	refused_with "$tidepmd" "^tidepmd: --trace: phase $v: '[0-9a-fx]*' is not a number" \
+		$eal_pmd -- --duration 1 --trace "$v"
+done
+# The delay line: peak rate x hold, checked together whatever the order.
+held="packets in flight; accepted: at most 16777216 (peak Mpps x hold ms <= 16777)"
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --trace and --hold-ms: a peak of 1000 Mpps held 60000 .*$held" \
+	$eal_pmd -- --duration 2 --trace 1000:100 --hold-ms 60000
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --trace and --hold-ms: a peak of 2 Mpps held 10000 ms .*$held" \
+	$eal_pmd -- --duration 2 --hold-ms 10000 --trace 2:100
+# tide-bench checks --trace and --sizes before EAL starts and before its CSV header.
+for v in "1:100," 1:0x10; do
+	# shellcheck disable=SC2086
+	refused_with "$bench" "^tide-bench: --trace: .*'$v'\|^tide-bench: --trace: phase $v:" \
+		$eal_bench -- footprint --rounds 1 --cycles 1 --trace "$v"
+done
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --trace and --hold-ms: a peak of 1000 Mpps held 60000 .*$held" \
+	$eal_bench -- footprint --rounds 1 --cycles 1 --trace 1000:100 --hold-ms 60000
+# --sizes: each size through the shared parser (no octal, blank, sign), no empty list or
+# element (a run of no size measures nothing).
+sizes_acc="accepted: sizes of 64, 128, ... 65536 bytes and mix"
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --sizes: empty list ''; $sizes_acc" \
+	$eal_bench -- zctx --rounds 1 --ms 1 --sizes ""
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --sizes: element 2 of '64,' is empty; $sizes_acc" \
+	$eal_bench -- zctx --rounds 1 --ms 1 --sizes "64,"
+for v in 0100 " 64" +64 18446744073709551680; do
+	# shellcheck disable=SC2086
+	refused_with "$bench" "^tide-bench: --sizes: '$v' is .*; accepted: 64..65536, a power" \
+		$eal_bench -- zctx --rounds 1 --ms 1 --sizes "$v"
+done
+# An option of another scenario is refused, not ignored.
+for c in "zctx --trace 1:100" "fanout --sizes 64" "fwd --series /dev/null" "mempool --cycles 1" \
+		"msg --hold-ms 5" "footprint --sizes 64"; do
+	o=${c#* }
+	o=${o%% *}
+	owner=footprint
+	[ "$o" != --sizes ] || owner=zctx
+	msg="^tide-bench: $o is not an option of scenario ${c%% *}, only of: $owner"
+	# shellcheck disable=SC2086
+	refused_with "$bench" "$msg" $eal_bench -- $c --rounds 1 --ms 1
+done
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
@@ -77,6 +177,20 @@ grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi
 grep -q "^tidepmd: --mp-workers 2 needs as many TX queues per port (--txq 1)" "$out" ||
 	fail "--mp-workers 2 with one TX queue: no message"
+
+# A forwarding lcore that cannot allocate its delay lines ends the run, which exits 1.
+if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
+	# shellcheck disable=SC2086
+	if TIDEPMD_TEST_FAULT=delay-line timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 30 \
+			>"$out" 2>&1; then
+		fail "a run whose forwarding lcore failed exited 0"
+	fi
+	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" || fail "failed lcore: no message"
+	grep -q "^tidepmd: done after 0\.[0-9] s" "$out" || fail "failed lcore: the run went on"
+	echo "tidepmd, lcore failed: $(grep "^tidepmd: forwarding lcore" "$out")"
+else
+	echo "tidepmd, lcore failed: not checked (a build without -Dfault_injection=true)"
+fi
 
 # A file prefix in use: the second run says so and names the first one's pid.
 eal="-l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 --file-prefix $prefix"

@@ -8,15 +8,33 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tide_app.h"
 #include "tide_app_opt.h"
 
-/* A number starts with a digit (or '.' for a fraction): no sign, no blank. */
+/* An integer starts with a digit: no sign, no blank. */
 static int
-opt_starts_ok(const char *arg, bool fraction)
+opt_starts_ok(const char *arg)
 {
-	return arg != NULL && (isdigit((unsigned char)arg[0]) || (fraction && arg[0] == '.'));
+	return arg != NULL && isdigit((unsigned char)arg[0]);
+}
+
+/*
+ * A fraction is digits with at most one '.' among them: strtod() alone would also take
+ * blanks, signs, exponents, hexadecimal ("0x10") and "inf".
+ */
+static bool
+opt_decimal(const char *arg)
+{
+	size_t n;
+
+	if (arg == NULL)
+		return false;
+	n = strspn(arg, "0123456789");
+	if (arg[n] == '.')
+		n += 1 + strspn(arg + n + 1, "0123456789");
+	return arg[n] == '\0' && strpbrk(arg, "0123456789") != NULL;
 }
 
 int
@@ -26,7 +44,7 @@ tide_app_parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *v, cha
 	unsigned long long x;
 	char *end;
 
-	if (!opt_starts_ok(arg, false))
+	if (!opt_starts_ok(arg))
 		goto not_a_number;
 	errno = 0;
 	/* Decimal, or hexadecimal with 0x; never octal ("010" is ten). */
@@ -53,21 +71,22 @@ tide_app_parse_double(const char *arg, double min, double max, double *v, char *
 	double x;
 	char *end;
 
-	if (!opt_starts_ok(arg, true))
+	if (!opt_decimal(arg))
 		goto not_a_number;
 	errno = 0;
 	x = strtod(arg, &end);
 	if (*end != '\0' || !isfinite(x))
 		goto not_a_number;
 	if (errno == ERANGE || x < min || x > max) {
-		snprintf(err, len, "'%s' is out of range; accepted: %g..%g", arg, min, max);
+		snprintf(err, len, "'%s' is out of range; accepted: %.15g..%.15g", arg, min,
+			max);
 		return -EINVAL;
 	}
 	*v = x;
 	return 0;
 not_a_number:
-	snprintf(err, len, "'%s' is not a number; accepted: %g..%g", arg != NULL ? arg : "",
-		min, max);
+	snprintf(err, len, "'%s' is not a number; accepted: %.15g..%.15g",
+		arg != NULL ? arg : "", min, max);
 	return -EINVAL;
 }
 
@@ -114,4 +133,36 @@ tide_app_opt_double(const char *opt, const char *arg, double min, double max, do
 		return 0;
 	fprintf(stderr, "%s: %s: %s\n", tide_app_prog(), opt, err);
 	return -EINVAL;
+}
+
+int
+tide_app_opt_list(const char *opt, const char *arg, const char *accepted,
+	int (*fn)(char *elem, void *ctx), void *ctx)
+{
+	char *copy, *elem, *next;
+	unsigned int i = 1;
+	int ret = 0;
+
+	if (arg[strspn(arg, ",")] == '\0') {
+		fprintf(stderr, "%s: %s: empty list '%s'; accepted: %s\n", tide_app_prog(), opt,
+			arg, accepted);
+		return -EINVAL;
+	}
+	copy = strdup(arg);
+	if (copy == NULL)
+		return -ENOMEM;
+	for (elem = copy; elem != NULL && ret == 0; elem = next, i++) {
+		next = strchr(elem, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		if (*elem == '\0') {
+			fprintf(stderr, "%s: %s: element %u of '%s' is empty; accepted: %s\n",
+				tide_app_prog(), opt, i, arg, accepted);
+			ret = -EINVAL;
+		} else {
+			ret = fn(elem, ctx);
+		}
+	}
+	free(copy);
+	return ret;
 }

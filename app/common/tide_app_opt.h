@@ -25,7 +25,10 @@
 int tide_app_parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *v, char *err,
 	size_t len);
 
-/** Like tide_app_parse_u64() for a decimal number (fractions allowed) in [min, max]. */
+/**
+ * Like tide_app_parse_u64() for a decimal number in [min, max]: digits with at most one
+ * '.' ("2", "0.5", ".5", "2."); no exponent, no hexadecimal.
+ */
 int tide_app_parse_double(const char *arg, double min, double max, double *v, char *err,
 	size_t len);
 
@@ -47,5 +50,20 @@ int tide_app_opt_size(const char *opt, const char *arg, size_t min, size_t max, 
 
 /** tide_app_parse_double() for option @p opt, printing as tide_app_opt_u64() does. */
 int tide_app_opt_double(const char *opt, const char *arg, double min, double max, double *v);
+
+/**
+ * Call @p fn on each element of @p arg, the comma-separated list given to option @p opt,
+ * in order. A list without an element ("", ",") or with an empty one ("64,,128", "64,")
+ * is refused with "<prog>: <opt>: ...; accepted: <accepted>", so that a stray comma never
+ * drops a value unnoticed.
+ *
+ * @param fn
+ *   Takes one element (a writable copy, NUL-terminated) and @p ctx; returns 0, or a
+ *   negative errno after printing why.
+ * @return
+ *   0; -EINVAL after printing why; -ENOMEM; or what @p fn returned.
+ */
+int tide_app_opt_list(const char *opt, const char *arg, const char *accepted,
+	int (*fn)(char *elem, void *ctx), void *ctx);
 
 #endif

@@ -11,13 +11,20 @@
 #include "tide_app_trace.h"
 #include "tide_pool.h"
 
-/* One phase, "MPPS:MS". */
+/* One phase, "MPPS:MS", appended to the trace. */
 static int
-trace_phase(char *tok, struct tide_app_phase *ph)
+trace_phase(char *tok, void *arg)
 {
+	struct tide_app_trace *t = arg;
+	struct tide_app_phase *ph = &t->ph[t->nb];
 	char *colon = strchr(tok, ':'), err[160];
 	double ms;
 
+	if (t->nb == TIDE_APP_TRACE_MAX_PHASES) {
+		fprintf(stderr, "%s: --trace: at most %d phases\n", tide_app_prog(),
+			TIDE_APP_TRACE_MAX_PHASES);
+		return -EINVAL;
+	}
 	if (colon == NULL) {
 		fprintf(stderr, "%s: --trace: bad phase '%s': want MPPS:MS\n", tide_app_prog(),
 			tok);
@@ -32,38 +39,39 @@ trace_phase(char *tok, struct tide_app_phase *ph)
 		return -EINVAL;
 	}
 	ph->ns = (uint64_t)(ms * 1e6);
+	t->period_ns += ph->ns;
+	t->peak_mpps = RTE_MAX(t->peak_mpps, ph->mpps);
+	t->nb++;
 	return 0;
 }
 
 int
 tide_app_trace_parse(const char *s, struct tide_app_trace *t)
 {
-	char *copy = strdup(s), *save = NULL, *tok;
-	int ret = 0;
-
 	memset(t, 0, sizeof(*t));
-	if (copy == NULL)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-		if (t->nb == TIDE_APP_TRACE_MAX_PHASES) {
-			fprintf(stderr, "%s: --trace: at most %d phases\n", tide_app_prog(),
-				TIDE_APP_TRACE_MAX_PHASES);
-			ret = -EINVAL;
-			break;
-		}
-		ret = trace_phase(tok, &t->ph[t->nb]);
-		if (ret != 0)
-			break;
-		t->period_ns += t->ph[t->nb].ns;
-		t->peak_mpps = RTE_MAX(t->peak_mpps, t->ph[t->nb].mpps);
-		t->nb++;
-	}
-	if (ret == 0 && t->nb == 0) {
-		fprintf(stderr, "%s: --trace: empty trace\n", tide_app_prog());
-		ret = -EINVAL;
-	}
-	free(copy);
-	return ret;
+	return tide_app_opt_list("--trace", s, "phases MPPS:MS (decimal numbers), "
+		"comma-separated", trace_phase, t);
+}
+
+/* Packets held at the peak rate. */
+static double
+trace_held(const struct tide_app_trace *t, uint64_t hold_ns)
+{
+	return t->peak_mpps * 1e6 * (hold_ns / 1e9);
+}
+
+int
+tide_app_trace_hold_check(const struct tide_app_trace *t, unsigned int hold_ms)
+{
+	double held = trace_held(t, (uint64_t)hold_ms * 1000000);
+
+	if (held <= TIDE_APP_HOLD_MAX_PKTS)
+		return 0;
+	fprintf(stderr, "%s: --trace and --hold-ms: a peak of %g Mpps held %u ms is %.0f "
+		"packets in flight; accepted: at most %u (peak Mpps x hold ms <= %u)\n",
+		tide_app_prog(), t->peak_mpps, hold_ms, held, TIDE_APP_HOLD_MAX_PKTS,
+		TIDE_APP_HOLD_MAX_PKTS / 1000);
+	return -EINVAL;
 }
 
 double
@@ -83,8 +91,11 @@ int
 tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
 	uint64_t hold_ns)
 {
-	double pkts = t->peak_mpps * 1e6 * (hold_ns / 1e9);
+	double pkts = trace_held(t, hold_ns);
 
+	b->slots = NULL;
+	if (pkts > TIDE_APP_HOLD_MAX_PKTS)
+		return -EINVAL;
 	b->trace = t;
 	b->hold_ns = hold_ns;
 	b->nb_slots = (uint32_t)(pkts / TIDE_APP_BURST * 2) + 64;

@@ -21,6 +21,13 @@
 #define TIDE_APP_TRACE_MAX_PHASES 32
 #define TIDE_APP_BURST 32
 
+/*
+ * Most packets a delay line may hold (peak rate x hold): 16 M, a delay line of about
+ * 280 MB and some 35 GB of mbufs, past any pool these programs make; above it the line
+ * would be too large to allocate, or its slot count would not fit its counters.
+ */
+#define TIDE_APP_HOLD_MAX_PKTS (1u << 24)
+
 struct tide_app_phase {
 	double mpps;  /* receive rate */
 	uint64_t ns;  /* duration */
@@ -33,8 +40,18 @@ struct tide_app_trace {
 	double peak_mpps;   /* highest rate */
 };
 
-/** Parse "mpps:ms,mpps:ms,..." (--trace). Returns 0, or -EINVAL after printing why. */
+/**
+ * Parse "mpps:ms,mpps:ms,..." (--trace): decimal numbers, no empty phase. Returns 0,
+ * -EINVAL after printing why, or -ENOMEM.
+ */
 int tide_app_trace_parse(const char *s, struct tide_app_trace *t);
+
+/**
+ * Check that trace @p t with packets held @p hold_ms (--hold-ms) fits a delay line: at
+ * most TIDE_APP_HOLD_MAX_PKTS packets held at its peak rate. Returns 0, or -EINVAL after
+ * printing why.
+ */
+int tide_app_trace_hold_check(const struct tide_app_trace *t, unsigned int hold_ms);
 
 /** The rate, Mpps, at time t_ns from the start (the trace repeats). */
 double tide_app_trace_rate(const struct tide_app_trace *t, uint64_t t_ns);
@@ -79,7 +96,8 @@ struct tide_app_burst_io {
 
 /**
  * Set up a loop (ports, queue, pool and st filled in by the caller); the delay line holds
- * peak rate x hold, with room to spare. Returns 0 or -ENOMEM.
+ * peak rate x hold, with room to spare. Returns 0, -EINVAL when that is more than
+ * tide_app_trace_hold_check() accepts, or -ENOMEM.
  */
 int tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
 	uint64_t hold_ns);

@@ -18,7 +18,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tide_app_trace.h"
+
 #define BENCH_MAX_ROUNDS 64
+
+/* Options that only some scenarios read (bench_scenario.opts); the others refuse them. */
+#define BENCH_OPT_TRACE   (1u << 0) /* --trace */
+#define BENCH_OPT_HOLD_MS (1u << 1) /* --hold-ms */
+#define BENCH_OPT_CYCLES  (1u << 2) /* --cycles */
+#define BENCH_OPT_SERIES  (1u << 3) /* --series */
+#define BENCH_OPT_SIZES   (1u << 4) /* --sizes */
 
 struct bench_opts {
 	unsigned int rounds; /* interleaved rounds per variant (0: the scenario's default) */
@@ -26,11 +35,14 @@ struct bench_opts {
 	bool quick;          /* defaults for a short run: fewer rounds, shorter measurements */
 	bool table;
 	const char *filter;  /* run only variants whose name contains this (NULL: all) */
-	const char *trace;   /* footprint: rate phases, Mpps:ms,... (NULL: its default) */
+	unsigned int given;  /* BENCH_OPT_* on the command line */
+	const char *trace_arg; /* footprint: --trace as given (NULL: none) */
+	struct tide_app_trace trace; /* footprint: its rate phases, parsed before EAL */
 	unsigned int hold_ms; /* footprint: how long each packet is held */
 	unsigned int cycles; /* footprint: trace cycles per run */
 	const char *series;  /* file for time series (NULL: none) */
-	const char *sizes;   /* zctx: payload sizes to run, "16384,65536" (NULL: all) */
+	const char *sizes_arg; /* zctx: --sizes as given, "16384,65536" (NULL: none) */
+	uint32_t sizes;      /* zctx: the sizes to run, parsed before EAL (the scenario's bits) */
 };
 
 /** o->rounds, or @p dflt when the command line left it out (a third of it with --quick). */
@@ -45,6 +57,11 @@ bool bench_selected(const struct bench_opts *o, const char *v);
 struct bench_scenario {
 	const char *name;
 	const char *help;
+	unsigned int opts;   /* BENCH_OPT_* it reads */
+	/* Before EAL starts: check and parse its options into o (NULL: none to check).
+	 * 0, or -1 after printing why.
+	 */
+	int (*check)(struct bench_opts *o);
 	int (*run)(const struct bench_opts *o);
 };
 

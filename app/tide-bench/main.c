@@ -186,11 +186,14 @@ bench_usage(const char *prog)
 		"one cycle)\n"
 		"  --filter STR  only variants whose name contains STR\n"
 		"  --table       a table instead of CSV rows\n"
-		"  --series FILE time series, where a scenario has one (footprint)\n"
+		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
-		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N]\n"
+		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
+		"[--series FILE]\n"
+		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
-		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS);
+		"       (another scenario refuses these options)\n"
+		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_HOLD_MAX_PKTS / 1000);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
@@ -200,6 +203,35 @@ bench_list(void)
 {
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("%s\t%s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+}
+
+/* Indexed by the bit of their BENCH_OPT_*. */
+static const char *const bench_opt_names[] = {
+	"--trace", "--hold-ms", "--cycles", "--series", "--sizes",
+};
+
+/*
+ * An option of another scenario is refused: a run given --sizes that measures footprint
+ * is a mistake, and a silent one would be taken for a measurement of what was asked.
+ */
+static int
+bench_opts_owned(const struct bench_opts *o)
+{
+	unsigned int stray = o->given & ~bench_current->opts;
+
+	RTE_BUILD_BUG_ON(BENCH_OPT_SIZES != 1u << (RTE_DIM(bench_opt_names) - 1));
+	for (unsigned int b = 0; b < RTE_DIM(bench_opt_names); b++) {
+		if ((stray & (1u << b)) == 0)
+			continue;
+		fprintf(stderr, "tide-bench: %s is not an option of scenario %s, only of:",
+			bench_opt_names[b], bench_current->name);
+		for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
+			if (bench_scenarios[i]->opts & (1u << b))
+				fprintf(stderr, " %s", bench_scenarios[i]->name);
+		fprintf(stderr, "\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* 0 to run a scenario, 1 when done (--help, --list), -1 on a bad command line. */
@@ -221,7 +253,6 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool cycles_set = false;
 	int opt, ret = 0;
 
 	*o = (struct bench_opts){ .hold_ms = 50, .cycles = 2 };
@@ -236,16 +267,26 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		case 'q': o->quick = true; break;
 		case 't': o->table = true; break;
 		case 'f': o->filter = optarg; break;
-		case 'T': o->trace = optarg; break;
+		case 'T':
+			o->trace_arg = optarg;
+			o->given |= BENCH_OPT_TRACE;
+			break;
 		case 'H':
 			ret = tide_app_opt_uint("--hold-ms", optarg, 1, 60000, &o->hold_ms);
+			o->given |= BENCH_OPT_HOLD_MS;
 			break;
 		case 'c':
 			ret = tide_app_opt_uint("--cycles", optarg, 1, 1000, &o->cycles);
-			cycles_set = true;
+			o->given |= BENCH_OPT_CYCLES;
 			break;
-		case 's': o->series = optarg; break;
-		case 'S': o->sizes = optarg; break;
+		case 's':
+			o->series = optarg;
+			o->given |= BENCH_OPT_SERIES;
+			break;
+		case 'S':
+			o->sizes_arg = optarg;
+			o->given |= BENCH_OPT_SIZES;
+			break;
 		case 'l': bench_list(); return 1;
 		case 'h': bench_usage(argv[0]); return 1;
 		default: ret = -1;
@@ -253,7 +294,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 	}
 	if (ret != 0)
 		return -1;
-	if (o->quick && !cycles_set)
+	if (o->quick && (o->given & BENCH_OPT_CYCLES) == 0)
 		o->cycles = 1;
 	if (optind != argc - 1) {
 		bench_usage(argv[0]);
@@ -268,6 +309,10 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		bench_usage(argv[0]);
 		return -1;
 	}
+	if (bench_opts_owned(o) != 0)
+		return -1;
+	if (bench_current->check != NULL && bench_current->check(o) != 0)
+		return -1;
 	return 0;
 }
 

@@ -250,12 +250,21 @@ fp_median(struct fp_result res[][FP_NB], unsigned int rounds, unsigned int v, si
 	return bench_median(x, rounds);
 }
 
+/* Before EAL: the trace (or the default one) and its delay line. */
+static int
+fp_check(struct bench_opts *o)
+{
+	if (tide_app_trace_parse(o->trace_arg != NULL ? o->trace_arg : FP_TRACE, &o->trace) != 0)
+		return -1;
+	return tide_app_trace_hold_check(&o->trace, o->hold_ms) == 0 ? 0 : -1;
+}
+
 static int
 fp_run(const struct bench_opts *o)
 {
 	static struct fp_result res[BENCH_MAX_ROUNDS][FP_NB];
 	unsigned int rounds = bench_rounds(o, FP_ROUNDS);
-	struct tide_app_trace t;
+	const struct tide_app_trace *t = &o->trace;
 	struct fp_result med[FP_NB];
 	FILE *series = NULL;
 	int ret = -1;
@@ -264,8 +273,6 @@ fp_run(const struct bench_opts *o)
 		fprintf(stderr, "tide-bench footprint: needs at least 2 lcores\n");
 		return -1;
 	}
-	if (tide_app_trace_parse(o->trace != NULL ? o->trace : FP_TRACE, &t) != 0)
-		return -1;
 	if (o->series != NULL && (series = fopen(o->series, "w")) == NULL) {
 		fprintf(stderr, "tide-bench footprint: cannot write %s\n", o->series);
 		return -1;
@@ -276,7 +283,7 @@ fp_run(const struct bench_opts *o)
 		for (unsigned int k = 0; k < FP_NB; k++) {
 			unsigned int v = (k + round) % FP_NB;
 
-			if (fp_run_one(o, v, round, &t, series, &res[round][v]) != 0)
+			if (fp_run_one(o, v, round, t, series, &res[round][v]) != 0)
 				goto out;
 		}
 	for (unsigned int v = 0; v < FP_NB; v++) {
@@ -309,5 +316,7 @@ const struct bench_scenario bench_footprint = {
 	.name = "footprint",
 	.help = "hugepage MB.s, peak, drops and burst rate of a bursty trace: fixed pool sized "
 		"for the peak vs tidepool vs the same pool created the stock way with the tide ops",
+	.opts = BENCH_OPT_TRACE | BENCH_OPT_HOLD_MS | BENCH_OPT_CYCLES | BENCH_OPT_SERIES,
+	.check = fp_check,
 	.run = fp_run,
 };

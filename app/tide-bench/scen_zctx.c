@@ -25,6 +25,7 @@
  */
 
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include <rte_lcore.h>
 
 #include "bench.h"
+#include "tide_app_opt.h"
 #include "tide_zctx.h"
 
 #define ZB_MTU 9000
@@ -114,35 +116,47 @@ zb_row_name(unsigned int si, char *buf, size_t len)
 	return buf;
 }
 
-/* --sizes: a comma-separated list of sizes from the set, or "mix"; all without it. */
+/* One element of --sizes: a size of the set, or "mix". */
 static int
-zb_sizes_parse(const char *list, uint32_t *sel)
+zb_size_parse(char *elem, void *arg)
 {
-	char *end;
+	uint32_t *sel = arg;
+	unsigned int i;
+	char err[160];
+	uint64_t v;
 
-	*sel = list == NULL ? (1u << ZB_NB_ROWS) - 1 : 0;
-	while (list != NULL && *list != '\0') {
-		unsigned long v = strtoul(list, &end, 0);
-		unsigned int i;
-
-		if (strncmp(list, "mix", 3) == 0) {
-			i = ZB_MIX;
-			end = (char *)(uintptr_t)list + 3;
-		} else {
-			for (i = 0; i < ZB_NB_SIZES && zb_size(i) != v; i++)
-				;
-			if (i == ZB_NB_SIZES)
-				i = ZB_NB_ROWS; /* not a size of the set (ZB_NB_SIZES is the mix) */
-		}
-		if (end == list || i == ZB_NB_ROWS || (*end != ',' && *end != '\0')) {
-			fprintf(stderr, "tide-bench zctx: --sizes takes sizes of 64, 128, ... "
-				"65536 bytes or mix, comma-separated: '%s'\n", list);
-			return -1;
-		}
-		*sel |= 1u << i;
-		list = *end == ',' ? end + 1 : end;
+	if (strcmp(elem, "mix") == 0) {
+		*sel |= 1u << ZB_MIX;
+		return 0;
 	}
+	if (tide_app_parse_u64(elem, zb_size(0), zb_size(ZB_NB_SIZES - 1), &v, err,
+			sizeof(err)) != 0) {
+		fprintf(stderr, "tide-bench: --sizes: %s, a power of 2, or mix\n", err);
+		return -EINVAL;
+	}
+	for (i = 0; i < ZB_NB_SIZES && zb_size(i) != v; i++)
+		;
+	if (i == ZB_NB_SIZES) {
+		fprintf(stderr, "tide-bench: --sizes: '%s' is not a power of 2; accepted: "
+			"%u..%u, a power of 2, or mix\n", elem, zb_size(0),
+			zb_size(ZB_NB_SIZES - 1));
+		return -EINVAL;
+	}
+	*sel |= 1u << i;
 	return 0;
+}
+
+/* Before EAL: --sizes, a comma-separated list of sizes of the set and "mix"; all without it. */
+static int
+zb_check(struct bench_opts *o)
+{
+	if (o->sizes_arg == NULL) {
+		o->sizes = (1u << ZB_NB_ROWS) - 1;
+		return 0;
+	}
+	o->sizes = 0;
+	return tide_app_opt_list("--sizes", o->sizes_arg, "sizes of 64, 128, ... 65536 bytes "
+		"and mix, comma-separated", zb_size_parse, &o->sizes) == 0 ? 0 : -1;
 }
 
 static bool
@@ -490,8 +504,7 @@ zb_run(const struct bench_opts *given)
 	opts.ms = bench_ms(given, ZB_MS);
 
 	memset(&r, 0, sizeof(r));
-	if (zb_sizes_parse(o->sizes, &r.sel) != 0)
-		return -1;
+	r.sel = o->sizes;
 	if (zb_setup(&r, &mp) != 0)
 		goto out;
 	rx0 = zb_peer_rx_bytes();
@@ -548,5 +561,7 @@ const struct bench_scenario bench_zctx = {
 	.name = "zctx",
 	.help = "zero-copy vs copy vs adaptive TX from malloc'd memory, 64 B..64 KB, "
 		"net_null and af_packet/veth",
+	.opts = BENCH_OPT_SIZES,
+	.check = zb_check,
 	.run = zb_run,
 };

@@ -141,9 +141,8 @@ fwd_lcore_active(const struct tpmd *t, const struct tpmd_lcore *lc)
 }
 
 static int
-fwd_lcore_main(void *arg)
+fwd_lcore_loop(struct tpmd_lcore *lc)
 {
-	struct tpmd_lcore *lc = arg;
 	struct tpmd *t = lc->t;
 	const struct tpmd_engine *e = t->engine;
 
@@ -156,6 +155,18 @@ fwd_lcore_main(void *arg)
 			e->burst(lc, lc->streams[i], burst);
 	}
 	return 0;
+}
+
+static int
+fwd_lcore_main(void *arg)
+{
+	struct tpmd_lcore *lc = arg;
+	int ret = fwd_lcore_loop(lc);
+
+	/* Its streams forward nothing now: the run must not go on as if they did. */
+	if (ret != 0)
+		lc->t->lcore_failed = true;
+	return ret;
 }
 
 /* testpmd's "start tx_first": txonly packets on every TX queue, before forwarding. */
@@ -194,6 +205,7 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
 		memset(&t->lcores[w].cnt, 0, sizeof(t->lcores[w].cnt));
 	t->stop = false;
+	t->lcore_failed = false;
 	t->engine_ctx = NULL;
 	t->start_ns = tide_app_now_ns();
 	if (t->engine->begin != NULL) {
@@ -219,20 +231,33 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 			tpmd_fwd_stop(t);
 			return ret;
 		}
+		lc->launched = true;
 	}
 	return 0;
 }
 
-void
+int
 tpmd_fwd_stop(struct tpmd *t)
 {
 	struct tpmd_counters c;
+	int ret = 0;
 
 	if (!t->running)
-		return;
+		return 0;
 	t->stop = true;
-	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
-		rte_eal_wait_lcore(t->lcores[w].lcore_id);
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
+		struct tpmd_lcore *lc = &t->lcores[w];
+
+		/* EAL keeps an lcore's last result: only this run's launches count. */
+		if (!lc->launched)
+			continue;
+		lc->launched = false;
+		if (rte_eal_wait_lcore(lc->lcore_id) != 0) {
+			fprintf(stderr, "tidepmd: forwarding lcore %u failed: its streams "
+				"forwarded nothing\n", lc->lcore_id);
+			ret = -EIO;
+		}
+	}
 	if (t->engine->end != NULL)
 		t->engine->end(t);
 	fwd_counters_local(t, &c);
@@ -244,6 +269,7 @@ tpmd_fwd_stop(struct tpmd *t)
 		t->lcore_done[w].nombuf += t->lcores[w].cnt.nombuf;
 	}
 	t->running = false;
+	return ret;
 }
 
 void

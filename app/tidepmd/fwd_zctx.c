@@ -37,30 +37,33 @@ struct zs_ctx {
 	uint64_t last_ns;
 };
 
+/* One element of --zctx-sizes. */
+static int
+zs_parse_size(char *elem, void *arg)
+{
+	struct zs_ctx *c = arg;
+	uint64_t max = RTE_MIN((uint64_t)TIDE_ZCTX_MAX_SEND, (uint64_t)c->buf_len), v;
+
+	if (c->nb_sizes == ZS_MAX_SIZES) {
+		fprintf(stderr, "tidepmd: --zctx-sizes: at most %d sizes\n", ZS_MAX_SIZES);
+		return -EINVAL;
+	}
+	if (tide_app_opt_u64("--zctx-sizes", elem, 1, max, &v) != 0)
+		return -EINVAL;
+	c->sizes[c->nb_sizes++] = (uint32_t)v;
+	return 0;
+}
+
 static int
 zs_parse_sizes(struct zs_ctx *c, const char *list)
 {
-	char *s = strdup(list), *save = NULL;
 	uint64_t max = RTE_MIN((uint64_t)TIDE_ZCTX_MAX_SEND, (uint64_t)c->buf_len);
-	int ret = 0;
+	char accepted[96];
 
-	if (s == NULL)
-		return -ENOMEM;
-	for (char *tok = strtok_r(s, ",", &save); tok != NULL && ret == 0;
-			tok = strtok_r(NULL, ",", &save)) {
-		uint64_t v;
-
-		if (c->nb_sizes == ZS_MAX_SIZES) {
-			fprintf(stderr, "tidepmd: --zctx-sizes: at most %d sizes\n", ZS_MAX_SIZES);
-			ret = -EINVAL;
-		} else if (tide_app_opt_u64("--zctx-sizes", tok, 1, max, &v) != 0) {
-			ret = -EINVAL;
-		} else {
-			c->sizes[c->nb_sizes++] = (uint32_t)v;
-		}
-	}
-	free(s);
-	return ret != 0 || c->nb_sizes == 0 ? -EINVAL : 0;
+	snprintf(accepted, sizeof(accepted), "1 to %d sizes of 1..%" PRIu64
+		" bytes, comma-separated", ZS_MAX_SIZES, max);
+	return tide_app_opt_list("--zctx-sizes", list, accepted, zs_parse_size, c) == 0 ?
+		0 : -EINVAL;
 }
 
 int

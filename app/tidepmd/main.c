@@ -130,8 +130,9 @@ tpmd_run(struct tpmd *t)
 		}
 		tpmd_prompt(t);
 		if (t->running) {
-			tpmd_fwd_stop(t);
+			ret = tpmd_fwd_stop(t);
 			tpmd_fwd_stats_show(t);
+			return ret;
 		}
 		return 0;
 	}
@@ -141,8 +142,7 @@ tpmd_run(struct tpmd *t)
 		return ret;
 	}
 	tpmd_banner(t);
-	tpmd_stats_loop(t);
-	return 0;
+	return tpmd_stats_loop(t);
 }
 
 int

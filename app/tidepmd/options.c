@@ -18,12 +18,14 @@ void
 tpmd_usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] [options]\n"
-		"  -i, --interactive    command prompt (start, stop, show, set...; 'help' there)\n"
+		"  -i, --interactive    command prompt (start, stop, show, set...; 'help' there);\n"
+		"                       not with --duration or --stats-period (no stats line)\n"
 		"  --auto-start         with -i: start forwarding at once\n"
 		"  --mode NAME          forwarding mode (default bursty); also --forward-mode\n"
 		"  --duration SEC       stop after SEC seconds, 0..31536000 (default 0: until "
-		"Ctrl-C)\n"
-		"  --stats-period MS    stats line period, 10..3600000 (default 1000)\n"
+		"Ctrl-C); not with -i\n"
+		"  --stats-period MS    stats line period, 10..3600000 (default 1000); "
+		"not with -i\n"
 		"  --burst N            packets per burst, 1..%d (default 32)\n"
 		"  --nb-cores N         forwarding lcores, 1..%d (default: every worker lcore)\n"
 		"  --rxq N, --txq N     queues per port, 1..%d (default 1)\n"
@@ -31,13 +33,15 @@ tpmd_usage(const char *prog)
 		"  --txpkts N           txonly, --tx-first: packet length, 64..2048 (default 64)\n"
 		"  --tx-first           send a burst on every TX queue first (loopback ports)\n"
 		"  --pool-base MB       elastic pool base block, 2..65536 (default 16)\n"
-		"  --pool-block MB      elastic pool added block, 2..65536 (default 8)\n"
+		"  --pool-block MB      elastic pool added block, 2..4096, at most --pool-wall "
+		"(default 8)\n"
 		"  --pool-wall MB       elastic pool wall, 2..1048576 (default 512)\n"
 		"  --pool-cache N       per-lcore cache, 0..512 (default 256)\n"
 		"  --trace RATE:MS,...  bursty: receive rate phases per stream, Mpps:ms, repeated\n"
 		"                       (default " TPMD_TRACE_DEFAULT ")\n"
 		"  --hold-ms MS         bursty: how long each packet is held, 1..60000 "
-		"(default %d)\n"
+		"(default %d);\n"
+		"                       --trace's peak Mpps x MS at most %u\n"
 		"  --zctx-sizes LIST    zctx: payload sizes, cycled (default 64,1500,9000,65536)\n"
 		"  --zctx-buf-mb MB     zctx: malloc'd buffer sent from, 1..1024 (default 4)\n"
 		"  --zctx-threshold N   zctx: copy below N bytes, 0..1048576, or 'adaptive' "
@@ -47,7 +51,7 @@ tpmd_usage(const char *prog)
 		"  --mp-workers N       pipeline: stage 2 in N worker lcores of secondary tidepmds,\n"
 		"                       1..%d, each on TX queue 0..N-1 (needs --txq >= N)\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
-		TPMD_HOLD_MS_DEFAULT, TPMD_MAX_QUEUES);
+		TPMD_HOLD_MS_DEFAULT, TIDE_APP_HOLD_MAX_PKTS / 1000, TPMD_MAX_QUEUES);
 	tpmd_engines_list(stdout, "  ");
 	printf("  %-9s %s\n", TPMD_MODE_WORKER, "a secondary process (--proc-type=secondary): "
 		"stage 2 of a primary's --mode pipeline --mp-workers N");
@@ -143,7 +147,7 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 	case 'q': return tide_app_opt_uint("--txq", arg, 1, TPMD_MAX_QUEUES, &c->txq);
 	case 'p': return tide_app_opt_uint("--txpkts", arg, 64, 2048, &c->txpkts);
 	case 'B': return tide_app_opt_size("--pool-base", arg, 2, 65536, &c->pool_base_mb);
-	case 'K': return tide_app_opt_size("--pool-block", arg, 2, 65536, &c->pool_block_mb);
+	case 'K': return tide_app_opt_size("--pool-block", arg, 2, 4096, &c->pool_block_mb);
 	case 'W': return tide_app_opt_size("--pool-wall", arg, 2, 1048576, &c->pool_wall_mb);
 	case 'C': return tide_app_opt_uint("--pool-cache", arg, 0, 512, &c->pool_cache);
 	case 'T': return tide_app_trace_parse(arg, &c->trace);
@@ -161,6 +165,7 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 int
 tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 {
+	const char *timed = NULL; /* --duration or --stats-period: the stats loop's */
 	int opt;
 
 	tpmd_defaults(c);
@@ -178,13 +183,24 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		}
 		if (tpmd_opt(opt, optarg, c) != 0)
 			return -EINVAL;
+		if (opt == 'd' || opt == 's')
+			timed = opt == 'd' ? "--duration" : "--stats-period";
 	}
 	if (optind < argc) {
 		fprintf(stderr, "tidepmd: unexpected argument '%s' (EAL arguments go first, "
 			"then --)\n", argv[optind]);
 		return -EINVAL;
 	}
+	/* The prompt has no stats loop to read them: it runs until 'quit', shows on demand. */
+	if (c->interactive && timed != NULL) {
+		fprintf(stderr, "tidepmd: %s does not go with -i: the prompt runs until 'quit' "
+			"and shows statistics when asked ('show port stats all')\n", timed);
+		return -EINVAL;
+	}
 	if (tpmd_zctx_sizes_check(c) != 0)
+		return -EINVAL;
+	/* Here, not at --trace or --hold-ms: together, in either order. */
+	if (tide_app_trace_hold_check(&c->trace, c->hold_ms) != 0)
 		return -EINVAL;
 	if (c->mp_workers != 0 && strcmp(c->mode, "pipeline") != 0) {
 		fprintf(stderr, "tidepmd: --mp-workers goes with --mode pipeline\n");
@@ -198,6 +214,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	if (c->pool_base_mb > c->pool_wall_mb) {
 		fprintf(stderr, "tidepmd: --pool-base (%zu MB) is above --pool-wall (%zu MB)\n",
 			c->pool_base_mb, c->pool_wall_mb);
+		return -EINVAL;
+	}
+	/* tide_pool_create() refuses it too, but only once EAL is up. */
+	if (c->pool_block_mb > c->pool_wall_mb) {
+		fprintf(stderr, "tidepmd: --pool-block (%zu MB) is above --pool-wall (%zu MB)\n",
+			c->pool_block_mb, c->pool_wall_mb);
 		return -EINVAL;
 	}
 	return 0;

@@ -150,17 +150,18 @@ stats_summary(const struct tpmd *t, const struct stats_run *r)
 		fixed_mb_s);
 }
 
-void
+int
 tpmd_stats_loop(struct tpmd *t)
 {
 	uint64_t period = (uint64_t)t->cfg.stats_period_ms * 1000000ull;
 	uint64_t end = t->cfg.duration_s * 1000000000ull;
 	struct stats_run r = { .start_ns = t->start_ns };
 	struct stats_sample s;
+	int ret;
 
 	stats_take(t, &r, &r.last);
 	r.last.ns = 0;
-	while (!tide_app_quit()) {
+	while (!tide_app_quit() && !t->lcore_failed) {
 		uint64_t now = tide_app_now_ns() - r.start_ns;
 		uint64_t next = RTE_MIN(r.last.ns + period, end != 0 ? end : UINT64_MAX);
 
@@ -174,10 +175,11 @@ tpmd_stats_loop(struct tpmd *t)
 		stats_line(t, &r, &s, "");
 	}
 	/* The last line counts what the lcores did up to their stop. */
-	tpmd_fwd_stop(t);
+	ret = tpmd_fwd_stop(t);
 	stats_take(t, &r, &s);
 	stats_line(t, &r, &s, " end");
 	stats_summary(t, &r);
+	return ret;
 }
 
 /* ---- port statistics, for the prompt ---- */

@@ -67,6 +67,7 @@ struct tpmd_lcore {
 	unsigned int nb_streams;
 	struct tpmd_stream *streams[TPMD_MAX_STREAMS];
 	void *ctx;                  /* the engine's, for this lcore */
+	bool launched;              /* main lcore: running this run's loop, to be waited for */
 } __rte_cache_aligned;
 
 /* How an engine's streams are laid out. */
@@ -132,6 +133,8 @@ struct tpmd {
 	unsigned int nb_streams;
 	struct tpmd_stream streams[TPMD_MAX_STREAMS];
 	volatile bool stop;                      /* tells the forwarding lcores to stop */
+	volatile bool lcore_failed;              /* a forwarding lcore's loop failed: the
+						  * stats loop ends the run */
 	bool running;
 	uint64_t start_ns;                       /* of the current run */
 	struct tpmd_counters done;               /* of the runs already stopped */
@@ -153,7 +156,8 @@ int tpmd_port_idx(const struct tpmd *t, uint16_t port);
 const struct tpmd_engine *tpmd_engine_find(const char *name);
 void tpmd_engines_list(FILE *f, const char *indent);
 int tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts);
-void tpmd_fwd_stop(struct tpmd *t);
+/* 0, or -EIO when a forwarding lcore failed (it said why): the run lacked its streams. */
+int tpmd_fwd_stop(struct tpmd *t);
 void tpmd_fwd_config_show(struct tpmd *t);
 /* Send n packets on (port, queue); free and count what TX refused. */
 void tpmd_send(struct tpmd_lcore *lc, uint16_t port, uint16_t queue, struct rte_mbuf **m,
@@ -210,7 +214,8 @@ void tpmd_donors_stop(void);
 int tpmd_worker_run(struct tpmd *t);
 
 /* stats.c */
-void tpmd_stats_loop(struct tpmd *t);
+/* Until Ctrl-C, --duration or a failed lcore; then what tpmd_fwd_stop() returned. */
+int tpmd_stats_loop(struct tpmd *t);
 void tpmd_port_stats_show(const struct tpmd *t, int port);
 void tpmd_port_stats_clear(const struct tpmd *t, int port);
 void tpmd_fwd_stats_show(const struct tpmd *t);
