@@ -189,6 +189,9 @@ int pool_blocks_init(struct tide_pool *tp);
 void pool_mutex_init(pthread_mutex_t *m);
 void pool_cond_init(pthread_cond_t *c);
 void pool_forget(struct rte_mempool *mp);
+/* Whether this is a secondary process, which must not free what lives in the primary's
+ * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR. */
+bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 
 /* The shared side of a pool set. */

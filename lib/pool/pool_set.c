@@ -174,6 +174,8 @@ tide_pool_set_free(struct tide_pool_set *s)
 	if (s == NULL)
 		return;
 	in = s->internal;
+	if (pool_secondary_refuses_free("pool set", in->name))
+		return;
 	pool_dir_remove_set(in);
 	set_destroy(s, in);
 }

@@ -233,8 +233,9 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
 /**
  * Free a pool created by tide_pool_create(), and every block it holds.
- * All its mbufs must have been freed. NULL is a no-op; a mempool that is not an elastic
- * pool is left alone, with a log line.
+ * All its mbufs must have been freed. Primary process only. NULL is a no-op; a mempool
+ * that is not an elastic pool is left alone, with a log line; so is the pool when called
+ * in a secondary process (refused and logged at ERR: the pool stays the primary's).
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -517,7 +518,10 @@ struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p)
  */
 struct tide_pool_set *tide_pool_set_lookup(const char *name);
 
-/** Free a pool set and its pools (all their mbufs must be back). NULL is a no-op. */
+/**
+ * Free a pool set and its pools (all their mbufs must be back). Primary process only: in a
+ * secondary the call is refused and logged at ERR, the set left as it is. NULL is a no-op.
+ */
 void tide_pool_set_free(struct tide_pool_set *s);
 
 /**
@@ -602,8 +606,11 @@ struct tide_pool_per_socket {
  */
 struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_params *p);
 
-/** Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). NULL is
- *  a no-op. */
+/**
+ * Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). Primary
+ * process only: in a secondary the call is refused and logged at ERR, the pools left as
+ * they are. NULL is a no-op.
+ */
 void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
 /**
