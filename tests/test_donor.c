@@ -1050,12 +1050,20 @@ scen_handshake_faults(void)
 	struct tide_donor_params p;
 	struct tide_donor_mgr *m;
 	struct tide_donor_region *r;
+	unsigned int fds;
 
 	tide_donor_params_init(&p, "faults");
 	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
 	p.donor_max[TIDE_DONOR_HUGE] = 2 * MB;
 	p.own_max[TIDE_DONOR_PINNED] = p.own_max[TIDE_DONOR_HUGE] = 0;
 	p.timeout_ms = 3000; /* hang-hello waits for it; a loaded machine needs it */
+	/* A control thread that cannot start: a positive errno, and nothing left. */
+	fds = tdu_fd_count();
+	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 1);
+	m = tide_donor_mgr_create(&p);
+	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 0);
+	TDU_CHECK(m == NULL && rte_errno == EAGAIN);
+	TDU_CHECK(tdu_fd_count() == fds);
 	m = tide_donor_mgr_create(&p);
 	TDU_REQUIRE(m != NULL);
 	for (unsigned int i = 0; i < RTE_DIM(fault_cases); i++)

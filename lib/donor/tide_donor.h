@@ -200,7 +200,8 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
  *   max_donors 0, an unknown flag, a malformed --socket-limit); EEXIST the name is taken;
  *   ENOENT the helper program is not there or not executable; ENOMEM no memory; or the
- *   errno of the control thread's creation.
+ *   errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and
+ *   eventfd descriptors (EMFILE, ENFILE, ENOMEM).
  */
 struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
 
