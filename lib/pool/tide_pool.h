@@ -615,7 +615,8 @@ void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
 /**
  * The pool for a device or an lcore on @p socket: the socket's own, the nearest, or, for
- * SOCKET_ID_ANY or a socket out of range, the first pool. Any thread.
+ * SOCKET_ID_ANY or a socket out of range, the first pool. Any thread. Inline fast path:
+ * @p ps must be the pools of tide_pool_create_per_socket(), not NULL (not checked).
  */
 static inline struct rte_mempool *
 tide_pool_for_socket(const struct tide_pool_per_socket *ps, int socket)
@@ -625,10 +626,17 @@ tide_pool_for_socket(const struct tide_pool_per_socket *ps, int socket)
 	return ps->by_socket[socket];
 }
 
-/** The pool for lcore @p lcore_id (its socket's). Any thread. */
+/**
+ * The pool for lcore @p lcore_id: its socket's; for an lcore id out of range (LCORE_ID_ANY,
+ * what rte_lcore_id() gives on a thread that is not an EAL lcore) the first pool, as for
+ * an unknown socket. Any thread. Inline fast path: @p ps must not be NULL (not checked).
+ */
 static inline struct rte_mempool *
 tide_pool_for_lcore(const struct tide_pool_per_socket *ps, unsigned int lcore_id)
 {
+	/* rte_lcore_to_socket_id() indexes its table without a bound check. */
+	if (unlikely(lcore_id >= RTE_MAX_LCORE))
+		return ps->first;
 	return tide_pool_for_socket(ps, (int)rte_lcore_to_socket_id(lcore_id));
 }
 
