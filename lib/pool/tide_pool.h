@@ -223,6 +223,8 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
  *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS) or in DPDK's
  *     memzone table;
+ *   - ENOBUFS: the base block, once its memzone is laid out, holds no mbuf (a base too
+ *     small for one, as can happen with 4 KB pages);
  *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
  *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
  *     error pthread_create() gave);
@@ -261,7 +263,10 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
  *   - -EAGAIN: pages were freed and a secondary process has not answered the memory sync
  *     that makes it let go of them (DPDK waits 5 s for it): a block there would look
  *     like the old pages to it; try again (tide_mp_stats.resync_failures counts these);
- *   - -ENOTSUP: called in a secondary process (the primary grows pools).
+ *   - -ENOTSUP: called in a secondary process (the primary grows pools);
+ *   - with a block source (tide_pool_block_source_set()), when DPDK's heap had no memory:
+ *     the negative errno the source returned; -EINVAL also when the source gave a bad
+ *     block (NULL, or shorter than asked); -ENOBUFS when a block holds no mbuf.
  */
 int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
 
@@ -377,8 +382,9 @@ int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st
  * @param blk
  *   Filled with up to @p max blocks (may be NULL when @p max is 0).
  * @return
- *   The pool's number of blocks (may exceed @p max), or -EINVAL (rte_errno set) if @p mp
- *   is not an elastic pool or @p blk is NULL with @p max > 0.
+ *   The pool's number of blocks (may exceed @p max), or a negative errno with rte_errno
+ *   set: -EINVAL if @p mp is not an elastic pool or @p blk is NULL with @p max > 0;
+ *   -ENOMEM no memory for the snapshot of the blocks.
  */
 int tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
 	unsigned int max);
@@ -499,7 +505,8 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  * @return
  *   The set, or NULL with rte_errno set:
  *   - EINVAL: bad parameters (NULL, no class, too many, min_size not a power of 2, a
- *     class too large for an mbuf, bases over the wall);
+ *     class too large for an mbuf, bases over the wall once rounded up to whole
+ *     hugepages);
  *   - ENAMETOOLONG: the set's name leaves no room for the class suffix "_<k>";
  *   - EEXIST: a set, or a class's mempool, of that name exists;
  *   - ENOMEM: no memory for the set's records;
