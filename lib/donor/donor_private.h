@@ -184,8 +184,9 @@ int dn_socket_limit(unsigned int socket, uint64_t *bytes);
 uint64_t dn_heap_size(int socket);
 /* IO addresses of @p n pages of @p page_sz at @p va (mapped and populated). */
 int dn_iova_pages(const void *va, size_t n, size_t page_sz, rte_iova_t *iova);
-/* True when every page of [va, va + len) is resident. */
-bool dn_resident(const void *va, size_t len);
+/* 0 when every page of [va, va + len) is resident, -EFAULT when one is not (or the range
+ * is not mapped), -ENOMEM when there is no memory to ask the kernel. */
+int dn_resident(const void *va, size_t len);
 
 /* ---- donor_region.c */
 struct tide_donor_region *dn_request(struct tide_donor_mgr *m, size_t bytes,

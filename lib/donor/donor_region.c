@@ -311,9 +311,14 @@ reg_handshake(struct tide_donor_mgr *m, struct tide_donor_region *r, bool *donor
 	}
 	if (ret == 0)
 		ret = reg_all_alive(m, r);
-	if (ret == 0 && !dn_resident(r->addr, r->len)) {
+	if (ret == 0)
+		ret = dn_resident(r->addr, r->len);
+	if (ret == -EFAULT) {
+		/* The donors promised populated pages: theirs is the broken promise. */
 		DN_LOG(ERR, "%s: a page of the region is not resident after mapping", m->name);
 		ret = -EPROTO;
+	} else if (ret == -ENOMEM) {
+		DN_LOG(ERR, "%s: no memory to check the region's pages are resident", m->name);
 	}
 	if (ret == 0)
 		ret = reg_ack_all(r);
