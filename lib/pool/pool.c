@@ -554,5 +554,8 @@ tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
 {
 	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
 
-	return tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
+	if (tp == NULL || st == NULL)
+		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool, or st is NULL",
+			mp != NULL ? mp->name : "NULL");
+	return pool_stats_locked(tp, st);
 }

@@ -213,7 +213,8 @@ tide_pool_for_port(const struct tide_pool_per_socket *ps, uint16_t port_id)
 	int s;
 
 	if (ps == NULL || !rte_eth_dev_is_valid_port(port_id)) {
-		rte_errno = EINVAL;
+		POOL_REFUSE(ERR, EINVAL, "%s, port %u", ps == NULL ? "ps is NULL" : "not a port",
+			port_id);
 		return NULL;
 	}
 	s = rte_eth_dev_socket_id(port_id);

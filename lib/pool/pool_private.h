@@ -178,6 +178,13 @@ pool_error(int err)
 	return -err;
 }
 
+/*
+ * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss), set
+ * rte_errno to @p err; gives -err. The way a control-path call reports bad input.
+ */
+#define POOL_REFUSE(level, err, fmt, ...) \
+	(POOL_LOG(level, fmt, ##__VA_ARGS__), pool_error(err))
+
 /* pool.c: creation and the registry of elastic pools in this process. */
 struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);
 struct tide_pool *pool_alloc(const struct tide_pool_params *p, size_t page_sz,

@@ -162,10 +162,15 @@ fail:
 struct tide_pool_set *
 tide_pool_set_lookup(const char *name)
 {
-	struct pool_set_shared *in = name != NULL ? pool_dir_find_set(name) : NULL;
+	struct pool_set_shared *in;
 
+	if (name == NULL) {
+		POOL_REFUSE(ERR, ENOENT, "NULL name");
+		return NULL;
+	}
+	in = pool_dir_find_set(name);
 	if (in == NULL) {
-		rte_errno = ENOENT;
+		POOL_REFUSE(DEBUG, ENOENT, "no pool set %s", name);
 		return NULL;
 	}
 	return in->set;
