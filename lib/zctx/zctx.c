@@ -469,7 +469,7 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 	int ret;
 
 	if (z == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	__atomic_store_n(&z->fast.state, TIDE_ZCTX_PVT_STATE_STOPPING, __ATOMIC_SEQ_CST);
 	ret = tide_zctx_pvt_agent_wait(z, timeout_ms);
 	if (ret != 0) {
@@ -505,9 +505,9 @@ int
 tide_zctx_eventfd(const struct tide_zctx *z)
 {
 	if (z == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	if (z->cpl_fd < 0)
-		return zc_error(ENOTSUP);
+		return ZC_REFUSE(ERR, ENOTSUP, "%s: created without TIDE_ZCTX_F_EVENTFD", z->name);
 	return z->cpl_fd;
 }
 
@@ -515,7 +515,7 @@ int
 tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes)
 {
 	if (z == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	__atomic_store_n(&z->threshold_req, bytes, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&z->threshold_gen, 1, __ATOMIC_RELEASE);
 	tide_zctx_pvt_wake(z);
@@ -528,7 +528,7 @@ int
 tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 {
 	if (z == NULL || st == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance or st");
 	memset(st, 0, sizeof(*st));
 	st->submitted = ZC_LOAD(submitted);
 	st->completed = ZC_LOAD(completed);
