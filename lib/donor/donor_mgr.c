@@ -352,7 +352,7 @@ tide_donor_stats_get(struct tide_donor_mgr *m, struct tide_donor_stats *st)
 	struct tide_donor_region *r;
 
 	if (m == NULL || st == NULL)
-		return dn_error(EINVAL);
+		return DN_REFUSE(ERR, EINVAL, "NULL manager or st");
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;
 	st->donors = m->alive;

@@ -46,6 +46,13 @@ dn_error(int err)
 	return -err;
 }
 
+/*
+ * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss) and set
+ * rte_errno to @p err; gives -err.
+ */
+#define DN_REFUSE(level, err, fmt, ...) \
+	(DN_LOG(level, fmt, ##__VA_ARGS__), dn_error(err))
+
 /* One share of a region: the consumer's own, or one donor's. */
 struct dn_part {
 	uint64_t offset;
