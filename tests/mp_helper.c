@@ -12,6 +12,9 @@
  *   mp_helper EAL... -- hold POOL N FREE          take N mbufs, free FREE of them into this
  *                                                 lcore's cache, then wait to be killed
  *   mp_helper EAL... -- watch                     exit cleanly once the primary is gone
+ *   mp_helper EAL... -- free POOL SET             free the primary's pool and pool set
+ *                                                 (refused), say whether they are still
+ *                                                 registered
  *   mp_helper EAL... -- die POOL                  (fault-injection builds) free an mbuf and
  *                                                 be killed holding the pool's driver lock
  *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
@@ -203,6 +206,18 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	fflush(stdout);
 	while (access(stop, F_OK) != 0)
 		usleep(10 * 1000);
+	return 0;
+}
+
+static int
+cmd_free(struct rte_mempool *mp, const char *set)
+{
+	struct tide_pool_set *s = tide_pool_set_lookup(set);
+
+	tide_pool_free(mp);
+	tide_pool_set_free(s);
+	printf("set_found=%d\nelastic=%d\nset_after=%d\n", s != NULL, tide_pool_is_elastic(mp),
+		tide_pool_set_lookup(set) != NULL);
 	return 0;
 }
 
@@ -486,6 +501,8 @@ main(int argc, char **argv)
 		ret = cmd_churn(mp, (unsigned int)atoi(argv[3]));
 	else if (strcmp(argv[1], "hold") == 0 && argc == 5)
 		ret = cmd_hold(mp, (unsigned int)atoi(argv[3]), (unsigned int)atoi(argv[4]));
+	else if (strcmp(argv[1], "free") == 0 && argc == 4)
+		ret = cmd_free(mp, argv[3]);
 	else if (strcmp(argv[1], "watch") == 0)
 		ret = cmd_watch();
 	else if (strcmp(argv[1], "die") == 0 && argc == 3)

@@ -19,6 +19,7 @@
 
 #include <rte_common.h>
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
 
@@ -272,6 +273,29 @@ tide_test_log_end(void)
 	out = test_log_buf != NULL ? test_log_buf : strdup("");
 	test_log_buf = NULL;
 	return out;
+}
+
+bool
+tide_test_log_refused(const char *fn, int err, const char *what)
+{
+	int got = rte_errno;
+	char *log = tide_test_log_end();
+	char want[128];
+	bool ok;
+
+	snprintf(want, sizeof(want), "%s(): ", fn);
+	ok = got == err && strstr(log, want) != NULL;
+	if (!ok)
+		printf("\n    %s: rte_errno %d (want %d), no line from %s? log: %s ", what, got,
+			err, fn, log);
+	free(log);
+	return ok;
+}
+
+void
+tide_test_log_debug(bool on)
+{
+	rte_log_set_level_pattern("tide.*", on ? RTE_LOG_DEBUG : RTE_LOG_NOTICE);
 }
 
 uint64_t

@@ -97,6 +97,24 @@ long tide_test_hugepages_held(void);
 void tide_test_log_begin(void);
 char *tide_test_log_end(void);
 
+/**
+ * End a capture begun with tide_test_log_begin() around a call that must be refused: true
+ * when rte_errno is @p err and a line came from library function @p fn; otherwise false,
+ * with @p what, rte_errno and the capture printed.
+ */
+bool tide_test_log_refused(const char *fn, int err, const char *what);
+
+/** Let the tide.* log types through at DEBUG (true) or back at their NOTICE (false). */
+void tide_test_log_debug(bool on);
+
+/** Evaluate @p call with the log captured: it sets rte_errno @p err, logged by @p fn. */
+#define TIDE_TEST_REFUSED_LOGGED(call, err, fn) do { \
+	tide_test_log_begin(); \
+	rte_errno = 0; \
+	(void)(call); \
+	CU_ASSERT(tide_test_log_refused(fn, err, #call)); \
+} while (0)
+
 /** Monotonic time in ns. */
 uint64_t tide_test_now_ns(void);
 

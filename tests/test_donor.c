@@ -884,6 +884,14 @@ scen_donors_outlive_the_requesting_thread(void)
 
 /* ---- Bad input. */
 
+/* @p call, with the log captured: it sets rte_errno @p err and @p fn logs a line. */
+#define DN_REFUSED_LOGGED(call, err, fn) do { \
+	tide_test_log_begin(); \
+	rte_errno = 0; \
+	(void)(call); \
+	TDU_CHECK(tide_test_log_refused(fn, err, #call)); \
+} while (0)
+
 static int
 scen_bad_input_is_refused(void)
 {
@@ -942,6 +950,19 @@ scen_bad_input_is_refused(void)
 	TDU_CHECK(tide_donor_region_iova(NULL, &p) == RTE_BAD_IOVA);
 	TDU_CHECK(tide_donor_region_lookup(m, &p) == NULL && rte_errno == ENOENT);
 	TDU_CHECK(tide_donor_stats_get(NULL, NULL) == -EINVAL);
+	/* Each refusal above and below has a log line of the call's own. */
+	DN_REFUSED_LOGGED(tide_donor_free(NULL, &p), EINVAL, "tide_donor_free");
+	DN_REFUSED_LOGGED(tide_donor_heap_socket(NULL), EINVAL, "tide_donor_heap_socket");
+	DN_REFUSED_LOGGED(tide_donor_stats_get(m, NULL), EINVAL, "tide_donor_stats_get");
+	DN_REFUSED_LOGGED(tide_donor_region_info(NULL, NULL), EINVAL,
+		"tide_donor_region_info");
+	DN_REFUSED_LOGGED(tide_donor_region_part(NULL, 0, NULL), EINVAL,
+		"tide_donor_region_part");
+	DN_REFUSED_LOGGED(tide_donor_region_lookup(NULL, &p), EINVAL,
+		"tide_donor_region_lookup");
+	tide_test_log_debug(true);
+	DN_REFUSED_LOGGED(tide_donor_region_lookup(m, &p), ENOENT, "tide_donor_region_lookup");
+	tide_test_log_debug(false);
 	tide_donor_region_free(NULL);
 	tide_donor_block_put(NULL);
 	TDU_CHECK(tide_donor_mgr_free(NULL) == 0);
@@ -1050,12 +1071,20 @@ scen_handshake_faults(void)
 	struct tide_donor_params p;
 	struct tide_donor_mgr *m;
 	struct tide_donor_region *r;
+	unsigned int fds;
 
 	tide_donor_params_init(&p, "faults");
 	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
 	p.donor_max[TIDE_DONOR_HUGE] = 2 * MB;
 	p.own_max[TIDE_DONOR_PINNED] = p.own_max[TIDE_DONOR_HUGE] = 0;
 	p.timeout_ms = 3000; /* hang-hello waits for it; a loaded machine needs it */
+	/* A control thread that cannot start: a positive errno, and nothing left. */
+	fds = tdu_fd_count();
+	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 1);
+	m = tide_donor_mgr_create(&p);
+	tide_fault_pvt_arm(TIDE_FAULT_THREAD, 0, 0);
+	TDU_CHECK(m == NULL && rte_errno == EAGAIN);
+	TDU_CHECK(tdu_fd_count() == fds);
 	m = tide_donor_mgr_create(&p);
 	TDU_REQUIRE(m != NULL);
 	for (unsigned int i = 0; i < RTE_DIM(fault_cases); i++)

@@ -1318,6 +1318,79 @@ test_plugin_forwards_in_stock_testpmd(void)
 }
 
 static int
+no_grow(struct rte_mempool *mp __rte_unused, unsigned int n __rte_unused,
+	void *arg __rte_unused)
+{
+	return 0;
+}
+
+static int
+no_event(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event ev __rte_unused,
+	const struct tide_mempool_block_desc *blk __rte_unused, void *arg __rte_unused)
+{
+	return 0;
+}
+
+/*
+ * Bad input to the block API is refused with rte_errno set and a log line of the call's
+ * own; a plain miss (no such block, index past the last, no such registration) at DEBUG.
+ * A stock mempool (ring ops) is foreign here.
+ */
+static void
+test_bad_input_to_the_block_api_is_logged(void)
+{
+	struct rte_mempool *mp = raw_tide_pool("tmt_badlog", MAX_OBJS, OBJ_SIZE, 0);
+	struct rte_mempool *ring = rte_mempool_create("tmt_ringlog", 63, 64, 0, 0, NULL, NULL,
+		NULL, NULL, SOCKET_ID_ANY, 0);
+	struct tide_mempool_block_info bi;
+	struct tide_mempool_stats st;
+	unsigned int n = 0;
+	int64_t id;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	id = raw_add_mz_block(mp, 1 << 20, NULL);
+	CU_ASSERT_FATAL(id >= 0);
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_remove(ring, 1, 0), EINVAL,
+		"tide_mempool_block_remove");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_move(NULL, 1, 0), EINVAL,
+		"tide_mempool_block_move");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_move(mp, (uint64_t)id, 5), EINVAL,
+		"tide_mempool_block_move");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_info(ring, 0, &bi), EINVAL,
+		"tmp_block_read");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_sample(mp, 0, NULL), EINVAL,
+		"tmp_block_read");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_stats_get(ring, &st), EINVAL,
+		"tide_mempool_stats_get");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_obj_iter(mp, NULL, NULL), EINVAL,
+		"tide_mempool_obj_iter");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_grow_cb_set(ring, no_grow, NULL), EINVAL,
+		"tide_mempool_grow_cb_set");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_event_register(ring, no_event, NULL),
+		EINVAL, "tide_mempool_block_event_register");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_event_unregister(mp, NULL, NULL), EINVAL,
+		"tide_mempool_block_event_unregister");
+	tide_test_log_debug(true);
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_move(mp, UINT64_MAX, 0), ENOENT,
+		"tide_mempool_block_move");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_info(mp, 1, &bi), ENOENT,
+		"tmp_block_read");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_event_unregister(mp, no_event, NULL),
+		ENOENT, "tide_mempool_block_event_unregister");
+	tide_test_log_debug(false);
+	/* Nothing refused was touched: the block and its objects are all there. */
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.id, (uint64_t)id);
+	CU_ASSERT(bi.nb_objs > 0);
+	CU_ASSERT_EQUAL(bi.nb_free, bi.nb_objs);
+	CU_ASSERT(tide_mempool_obj_iter(mp, count_obj, &n) > 0);
+	CU_ASSERT(n >= bi.nb_objs);
+	rte_mempool_free(ring);
+	rte_mempool_free(mp);
+}
+
+static int
 register_tests(void)
 {
 	CU_pSuite s = tide_test_suite("mempool_tide");
@@ -1328,6 +1401,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_stock_pktmbuf_pool_uses_tide);
 	CU_ADD_TEST(s, test_chunks_of_a_pool_memzone_make_one_block);
 	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
+	CU_ADD_TEST(s, test_bad_input_to_the_block_api_is_logged);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
 	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);
 	CU_ADD_TEST(s, test_dequeue_takes_from_oldest_block);

@@ -263,6 +263,55 @@ test_a_secondary_gets_growth_from_the_primary(void)
 	tide_pool_free(mp);
 }
 
+/* ---- a secondary cannot free what the primary made ---- */
+
+/*
+ * A secondary that frees the primary's pool or pool set is refused: both stay registered,
+ * and the primary allocates and frees from them as before.
+ */
+static void
+test_a_secondary_cannot_free_the_primarys_pool_or_set(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_nofree", 64, 50, 0);
+	struct tide_pool_set_params sp;
+	struct tide_pool_set *set;
+	struct rte_mbuf *m[100];
+	struct tide_run r;
+	char *text;
+
+	tide_pool_set_params_init(&sp, "tmp_nofree_set");
+	sp.nb_classes = 1;
+	sp.base_bytes = 2 * MB;
+	sp.block_bytes = 2 * MB;
+	sp.wall_bytes = 16 * MB;
+	sp.reap_period_ms = 0;
+	set = tide_pool_set_create(&sp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "free", "tmp_nofree", "tmp_nofree_set", NULL });
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
+	CU_ASSERT_EQUAL(tide_run_value(text, "set_found"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "elastic"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "set_after"), 1);
+	if (tide_run_value(text, "elastic") != 1)
+		printf("\n    the secondary said: %s ", text);
+	free(text);
+
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	CU_ASSERT_PTR_EQUAL(rte_mempool_lookup("tmp_nofree"), mp);
+	CU_ASSERT_PTR_EQUAL(tide_pool_set_lookup("tmp_nofree_set"), set);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(set->pools[0]));
+	CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
+	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(set->pools[0], m, RTE_DIM(m)), 0);
+	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	tide_pool_set_free(set);
+	tide_pool_free(mp);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tmp_nofree"));
+}
+
 /* ---- a secondary with the tide ops at another index is refused ---- */
 
 static void
@@ -728,6 +777,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_sees_an_elastic_pool);
 	CU_ADD_TEST(s, test_both_processes_churn_while_the_pool_grows_and_reaps);
 	CU_ADD_TEST(s, test_a_secondary_gets_growth_from_the_primary);
+	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_pool_or_set);
 	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 #ifdef TIDE_FAULT_INJECTION

@@ -7,6 +7,7 @@
  */
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
@@ -239,6 +240,49 @@ test_broadcast_errors_are_reported(void)
 	tide_msg_release(m);
 }
 
+/*
+ * Bad input to the control calls of exchanges, broadcasts and stages is refused with
+ * rte_errno set and a log line of the call's own; a plain miss (no such name, nothing
+ * posted) at DEBUG. A poll that finds nothing new (EAGAIN) is not logged.
+ */
+static void
+test_bad_input_to_control_calls_is_logged(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tm_bclog", 2);
+	struct rte_mbuf *m = pkt(stock_mp, 1, 64), *r;
+	char *log;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_lookup(NULL), EINVAL, "tide_xchg_lookup");
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_recv_wait(NULL, &r, 1, 0, 0), EINVAL,
+		"tide_xchg_recv_wait");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_lookup(NULL), EINVAL, "tide_bcast_lookup");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_read(b, 2, &r, NULL), EINVAL, "tide_bcast_read");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_done(b, 0), EINVAL, "tide_bcast_done");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_wait(NULL, 0), EINVAL, "tide_bcast_wait");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_take(NULL), EINVAL, "tide_bcast_take");
+	TIDE_TEST_REFUSED_LOGGED(tide_msg_reply(m), EINVAL, "tide_msg_reply");
+	TIDE_TEST_REFUSED_LOGGED(tide_stage_unregister(TIDE_STAGE_MAX), EINVAL,
+		"tide_stage_unregister");
+	TIDE_TEST_REFUSED_LOGGED(tide_stage_list(TIDE_STAGE_MAX, NULL, 0), EINVAL,
+		"tide_stage_list");
+	TIDE_TEST_REFUSED_LOGGED(tide_stage_stop(TIDE_STAGE_MAX), EINVAL, "tide_stage_stop");
+	tide_test_log_debug(true);
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_lookup("tm_no_such_xchg"), ENOENT,
+		"tide_xchg_lookup");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_lookup("tm_no_such_bcast"), ENOENT,
+		"tide_bcast_lookup");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_wait(b, 0), ENOENT, "tide_bcast_wait");
+	tide_test_log_begin();
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), -EAGAIN);
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_NULL(strstr(log, "tide_bcast_read"));
+	free(log);
+	tide_test_log_debug(false);
+	rte_pktmbuf_free(m);
+	tide_bcast_free(b);
+}
+
 static int
 register_tests(void)
 {
@@ -249,6 +293,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
 	CU_ADD_TEST(s, test_broadcast_errors_are_reported);
+	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

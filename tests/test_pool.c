@@ -699,6 +699,42 @@ test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing(void)
 	tide_pool_free(s.mp);
 }
 
+/*
+ * Bad input to the control calls is refused with rte_errno set and a log line of the call's
+ * own; a plain miss (a request no longer queued, a set that does not exist) at DEBUG.
+ */
+static void
+test_bad_input_to_control_calls_is_logged(void)
+{
+	struct rte_mempool *mp = make_pool("tp_badlog", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	struct tide_pool_block blk;
+	struct tide_pool_stats st;
+	struct rte_mbuf *m[1];
+
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_stats_get(NULL, &st), EINVAL, "tide_pool_stats_get");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_stats_get(mp, NULL), EINVAL, "tide_pool_stats_get");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_block_list(NULL, &blk, 1), EINVAL,
+		"tide_pool_block_list");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_alloc_async(mp, m, 1, 0, NULL, NULL, NULL), EINVAL,
+		"tide_pool_alloc_async");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_wait_cancel(NULL, 1), EINVAL,
+		"tide_pool_wait_cancel");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_set_lookup(NULL), ENOENT, "tide_pool_set_lookup");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_for_port(NULL, 0), EINVAL, "tide_pool_for_port");
+	TIDE_TEST_REFUSED_LOGGED(tide_mp_death_cb_register(NULL, NULL), EINVAL,
+		"tide_mp_death_cb_register");
+	TIDE_TEST_REFUSED_LOGGED(tide_mp_peers(NULL, 1), EINVAL, "tide_mp_peers");
+	TIDE_TEST_REFUSED_LOGGED(tide_mp_stats_get(NULL), EINVAL, "tide_mp_stats_get");
+	tide_test_log_debug(true);
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_wait_cancel(mp, 12345), ENOENT,
+		"tide_pool_wait_cancel");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_set_lookup("tp_no_such_set"), ENOENT,
+		"tide_pool_set_lookup");
+	tide_test_log_debug(false);
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	tide_pool_free(mp);
+}
+
 static int
 register_tests(void)
 {
@@ -716,6 +752,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_growth_ahead_of_need_before_the_pool_runs_dry);
 	CU_ADD_TEST(s, test_mbufs_of_a_new_block_are_initialised);
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
+	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
 	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);

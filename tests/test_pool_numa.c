@@ -128,6 +128,9 @@ test_one_pool_per_socket_with_lcores_or_ports(void)
 	CU_ASSERT_PTR_EQUAL(tide_pool_for_socket(ps, RTE_MAX_NUMA_NODES), ps->pools[0]);
 	RTE_LCORE_FOREACH(lc)
 		CU_ASSERT_PTR_EQUAL(tide_pool_for_lcore(ps, lc), ps->pools[0]);
+	/* A thread that is not an EAL lcore (rte_lcore_id() is LCORE_ID_ANY): the first pool. */
+	CU_ASSERT_PTR_EQUAL(tide_pool_for_lcore(ps, LCORE_ID_ANY), ps->first);
+	CU_ASSERT_PTR_EQUAL(tide_pool_for_lcore(ps, RTE_MAX_LCORE), ps->first);
 	CU_ASSERT_PTR_EQUAL(tide_pool_for_port(ps, port), ps->pools[0]);
 	CU_ASSERT_PTR_NULL(tide_pool_for_port(ps, RTE_MAX_ETHPORTS - 1));
 	CU_ASSERT_EQUAL(rte_errno, EINVAL);

@@ -10,6 +10,7 @@
 
 #include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 
 #include "test_common.h"
 #include "test_pool_util.h"
@@ -154,11 +155,19 @@ create_set(const void *p)
 	return tide_pool_set_create(p);
 }
 
+static int
+page_size_walk(const struct rte_memseg_list *msl, void *arg)
+{
+	*(uint64_t *)arg = msl->page_sz;
+	return 1;
+}
+
 static void
 test_bad_set_parameters_are_refused(void)
 {
 	struct tide_pool_set_params p;
 	struct tide_pool_set *s;
+	uint64_t page = 0;
 
 	expect_refused(create_set, NULL, EINVAL, "NULL");
 	tide_pool_set_params_init(&p, "ts_bad");
@@ -177,6 +186,15 @@ test_bad_set_parameters_are_refused(void)
 	tide_pool_set_params_init(&p, "ts_bad");
 	p.wall_bytes = p.base_bytes * p.nb_classes - 1;
 	expect_refused(create_set, &p, EINVAL, "bases over the wall");
+	/* Under the wall as given, over it once each base is a whole hugepage. */
+	rte_memseg_list_walk(page_size_walk, &page);
+	CU_ASSERT_FATAL(page >= 2 * 4096);
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.nb_classes = 2;
+	p.base_bytes = page / 2;
+	p.block_bytes = page / 2;
+	p.wall_bytes = page + page / 2;
+	expect_refused(create_set, &p, EINVAL, "bases over the wall after rounding");
 	tide_pool_set_params_init(&p, "a_set_name_that_is_far_too_long");
 	expect_refused(create_set, &p, ENAMETOOLONG, "long name");
 	s = make_set("ts_dup", 2, 32 * MB);

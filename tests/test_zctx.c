@@ -367,6 +367,27 @@ test_control_calls_refuse_what_they_document(void)
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 }
 
+/* Bad input to the control calls is refused with rte_errno set and a line of their own. */
+static void
+test_bad_input_to_control_calls_is_logged(void)
+{
+	struct tide_zctx_stats st;
+	struct tide_zctx *z = zctx_make("zt_log", null_port, 0, 0, 8);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stop(NULL, 0), EINVAL, "tide_zctx_stop");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_eventfd(NULL), EINVAL, "tide_zctx_eventfd");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_eventfd(z), ENOTSUP, "tide_zctx_eventfd");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_threshold_set(NULL, 0), EINVAL,
+		"tide_zctx_threshold_set");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stats_get(z, NULL), EINVAL, "tide_zctx_stats_get");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_cache_stats_get(NULL), EINVAL,
+		"tide_zctx_cache_stats_get");
+	/* The instance refused nothing of its own: it still works. */
+	CU_ASSERT_EQUAL(tide_zctx_stats_get(z, &st), 0);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+}
+
 /* Free while the PMD holds a send: -EBUSY after the stop's limit, nothing freed. */
 static void
 test_free_with_a_send_in_the_pmd_is_ebusy(void)
@@ -408,6 +429,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_port_needs_no_rx_queue_and_may_start_after_create);
 	CU_ADD_TEST(s, test_a_send_to_a_port_not_started_waits_until_the_stop_cancels_it);
 	CU_ADD_TEST(s, test_control_calls_refuse_what_they_document);
+	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_free_with_a_send_in_the_pmd_is_ebusy);
 	return 0;
 }

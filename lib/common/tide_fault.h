@@ -28,7 +28,7 @@ enum tide_fault_site {
 	TIDE_FAULT_PIN,      /**< page pinning (mlock) */
 	TIDE_FAULT_DIE_IN_LOCK, /**< the process kills itself holding a pool's driver lock */
 	TIDE_FAULT_SPAWN,    /**< starting a donor process (posix_spawn) */
-	TIDE_FAULT_THREAD,   /**< starting a thread (zctx agent) */
+	TIDE_FAULT_THREAD,   /**< starting a thread (zctx agent, donor manager) */
 	TIDE_FAULT_IOVA,     /**< translating pages to IO addresses (zctx) */
 	TIDE_FAULT_FD,       /**< creating a file descriptor (eventfd, zctx): EMFILE */
 	TIDE_FAULT_NUMA,     /**< a block's pages read back on another NUMA node (pool) */

@@ -196,7 +196,7 @@ tide_donor_free(struct tide_donor_mgr *m, void *ptr)
 	if (ptr == NULL)
 		return 0;
 	if (m == NULL)
-		return dn_error(EINVAL);
+		return DN_REFUSE(ERR, EINVAL, "NULL manager for %p", ptr);
 	pthread_mutex_lock(&m->req_lock);
 	ours = heap_forget(m, ptr);
 	if (ours)
@@ -215,7 +215,7 @@ tide_donor_heap_socket(struct tide_donor_mgr *m)
 	int ret;
 
 	if (m == NULL)
-		return dn_error(EINVAL);
+		return DN_REFUSE(ERR, EINVAL, "NULL manager");
 	pthread_mutex_lock(&m->req_lock);
 	ret = heap_ensure(m);
 	pthread_mutex_unlock(&m->req_lock);

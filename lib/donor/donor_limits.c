@@ -221,15 +221,20 @@ dn_iova_pages(const void *va, size_t n, size_t page_sz, rte_iova_t *iova)
 	return ret;
 }
 
-bool
+int
 dn_resident(const void *va, size_t len)
 {
 	size_t pg = LIM_SMALL_PAGE, n = (len + pg - 1) / pg;
 	unsigned char *vec = malloc(n);
-	bool all = vec != NULL && mincore((void *)(uintptr_t)va, len, vec) == 0;
+	int ret = 0;
 
-	for (size_t i = 0; all && i < n; i++)
-		all = (vec[i] & 1) != 0;
+	if (vec == NULL)
+		return -ENOMEM;
+	if (mincore((void *)(uintptr_t)va, len, vec) != 0)
+		ret = -EFAULT;
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		if ((vec[i] & 1) == 0)
+			ret = -EFAULT;
 	free(vec);
-	return all;
+	return ret;
 }

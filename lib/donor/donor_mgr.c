@@ -19,6 +19,7 @@
 #include <rte_memory.h>
 
 #include "donor_private.h"
+#include "tide_fault.h"
 
 RTE_LOG_REGISTER(tide_donor_logtype, tide.donor, NOTICE);
 
@@ -220,9 +221,13 @@ mgr_thread_start(struct tide_donor_mgr *m)
 	if (m->epfd < 0 || m->kickfd < 0 || epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->kickfd, &ev))
 		return -errno;
 	snprintf(tname, sizeof(tname), "tdonor-%.8s", m->name);
-	ret = rte_ctrl_thread_create(&m->thread, tname, NULL, dn_watch_main, m);
+	if (TIDE_FAULT(TIDE_FAULT_THREAD))
+		ret = -EAGAIN; /* what rte_ctrl_thread_create() gives when out of threads */
+	else
+		ret = rte_ctrl_thread_create(&m->thread, tname, NULL, dn_watch_main, m);
+	/* 22.11 gives a negative errno; pthread_create()'s positive one is taken too. */
 	if (ret != 0)
-		return -ret;
+		return ret < 0 ? ret : -ret;
 	m->thread_started = true;
 	return 0;
 }
@@ -347,7 +352,7 @@ tide_donor_stats_get(struct tide_donor_mgr *m, struct tide_donor_stats *st)
 	struct tide_donor_region *r;
 
 	if (m == NULL || st == NULL)
-		return dn_error(EINVAL);
+		return DN_REFUSE(ERR, EINVAL, "NULL manager or st");
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;
 	st->donors = m->alive;

@@ -46,6 +46,13 @@ dn_error(int err)
 	return -err;
 }
 
+/*
+ * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss) and set
+ * rte_errno to @p err; gives -err.
+ */
+#define DN_REFUSE(level, err, fmt, ...) \
+	(DN_LOG(level, fmt, ##__VA_ARGS__), dn_error(err))
+
 /* One share of a region: the consumer's own, or one donor's. */
 struct dn_part {
 	uint64_t offset;
@@ -184,8 +191,9 @@ int dn_socket_limit(unsigned int socket, uint64_t *bytes);
 uint64_t dn_heap_size(int socket);
 /* IO addresses of @p n pages of @p page_sz at @p va (mapped and populated). */
 int dn_iova_pages(const void *va, size_t n, size_t page_sz, rte_iova_t *iova);
-/* True when every page of [va, va + len) is resident. */
-bool dn_resident(const void *va, size_t len);
+/* 0 when every page of [va, va + len) is resident, -EFAULT when one is not (or the range
+ * is not mapped), -ENOMEM when there is no memory to ask the kernel. */
+int dn_resident(const void *va, size_t len);
 
 /* ---- donor_region.c */
 struct tide_donor_region *dn_request(struct tide_donor_mgr *m, size_t bytes,

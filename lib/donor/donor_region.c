@@ -311,9 +311,14 @@ reg_handshake(struct tide_donor_mgr *m, struct tide_donor_region *r, bool *donor
 	}
 	if (ret == 0)
 		ret = reg_all_alive(m, r);
-	if (ret == 0 && !dn_resident(r->addr, r->len)) {
+	if (ret == 0)
+		ret = dn_resident(r->addr, r->len);
+	if (ret == -EFAULT) {
+		/* The donors promised populated pages: theirs is the broken promise. */
 		DN_LOG(ERR, "%s: a page of the region is not resident after mapping", m->name);
 		ret = -EPROTO;
+	} else if (ret == -ENOMEM) {
+		DN_LOG(ERR, "%s: no memory to check the region's pages are resident", m->name);
 	}
 	if (ret == 0)
 		ret = reg_ack_all(r);
@@ -695,7 +700,7 @@ tide_donor_region_info(const struct tide_donor_region *r, struct tide_donor_regi
 	struct tide_donor_mgr *m;
 
 	if (r == NULL || info == NULL)
-		return dn_error(EINVAL);
+		return DN_REFUSE(ERR, EINVAL, "NULL region or info");
 	m = r->mgr;
 	memset(info, 0, sizeof(*info));
 	pthread_mutex_lock(&m->lock);
@@ -723,9 +728,11 @@ tide_donor_region_part(const struct tide_donor_region *r, unsigned int idx,
 	const struct dn_part *pt;
 
 	if (r == NULL || info == NULL)
-		return dn_error(EINVAL);
+		return DN_REFUSE(ERR, EINVAL, "NULL region or info");
+	/* Walks over the parts end on this: a miss, not an error. */
 	if (idx >= r->nb_parts)
-		return dn_error(ENOENT);
+		return DN_REFUSE(DEBUG, ENOENT, "no part %u (the region has %u)", idx,
+			r->nb_parts);
 	pt = &r->parts[idx];
 	pthread_mutex_lock(&r->mgr->lock);
 	*info = (struct tide_donor_part_info){
@@ -742,14 +749,14 @@ tide_donor_region_lookup(struct tide_donor_mgr *m, const void *addr)
 	struct tide_donor_region *r;
 
 	if (m == NULL) {
-		rte_errno = EINVAL;
+		DN_REFUSE(ERR, EINVAL, "NULL manager");
 		return NULL;
 	}
 	pthread_mutex_lock(&m->lock);
 	r = dn_region_of_locked(m, addr);
 	pthread_mutex_unlock(&m->lock);
 	if (r == NULL)
-		rte_errno = ENOENT;
+		DN_REFUSE(DEBUG, ENOENT, "%s: no region holds %p", m->name, addr);
 	return r;
 }
 

@@ -200,7 +200,8 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
  *   max_donors 0, an unknown flag, a malformed --socket-limit); EEXIST the name is taken;
  *   ENOENT the helper program is not there or not executable; ENOMEM no memory; or the
- *   errno of the control thread's creation.
+ *   errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and
+ *   eventfd descriptors (EMFILE, ENFILE, ENOMEM).
  */
 struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
 
@@ -228,14 +229,15 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   The region, or NULL with rte_errno set: EINVAL a bad argument or flag; ENOSPC more
  *   donors needed than max_donors permits (or a per-process maximum below one page);
  *   ENOMEM more than the system can give (free hugepages, available RAM), a donor or the
- *   consumer could not allocate or lock its share, or no memory for tables; ECONNRESET a
- *   donor died before handing its share over; ETIMEDOUT a donor did not answer within
- *   timeout_ms; EPROTO a donor broke the protocol (a bad message, or a descriptor that is
- *   not a sealed memfd of the kind and size promised, or pinned memory it did not lock);
- *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present
- *   after mapping; EIO /proc/self/pagemap unreadable, or a device refused the DMA
- *   mapping; ENOSPC/EEXIST DPDK refused the registration (no memseg list left); or the
- *   errno of a failed process start (ENOENT, EAGAIN...).
+ *   consumer could not allocate or lock its share, or no memory for tables or for checking
+ *   the pages are resident; ECONNRESET a donor died before handing its share over;
+ *   ETIMEDOUT a donor did not answer within timeout_ms; EPROTO a donor broke the protocol
+ *   (a bad message, a descriptor that is not a sealed memfd of the kind and size promised,
+ *   pinned memory it did not lock, or a page of the region not resident after mapping);
+ *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present in
+ *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable, or
+ *   a device refused the DMA mapping; ENOSPC/EEXIST DPDK refused the registration (no
+ *   memseg list left); or the errno of a failed process start (ENOENT, EAGAIN...).
  */
 struct tide_donor_region *tide_donor_request(struct tide_donor_mgr *m, size_t bytes,
 	enum tide_donor_kind kind, uint32_t flags);

@@ -109,12 +109,13 @@ tide_bcast_lookup(const char *name)
 	struct tide_bcast *b;
 
 	if (name == NULL || !tide_msg_pvt_state.ready) {
-		rte_errno = EINVAL;
+		MSG_REFUSE(ERR, EINVAL, "%s", name == NULL ? "NULL name" :
+			"call tide_msg_init() first");
 		return NULL;
 	}
 	b = tide_msg_pvt_dir_find(bcast_dir(), bcast_name_of, name);
 	if (b == NULL)
-		rte_errno = ENOENT;
+		MSG_REFUSE(DEBUG, ENOENT, "no broadcast exchange %s", name);
 	return b;
 }
 
@@ -183,7 +184,8 @@ tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
 	uint64_t gen;
 
 	if (b == NULL || m == NULL || reader >= b->nb_readers)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "bad arguments (NULL, or reader %u out of range)",
+			reader);
 	gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
 	if (gen == 0 || b->readers[reader].read_gen == gen ||
 			__atomic_load_n(&b->m, __ATOMIC_RELAXED) == NULL)
@@ -202,11 +204,13 @@ tide_bcast_done(struct tide_bcast *b, unsigned int reader)
 	uint64_t gen;
 
 	if (b == NULL || reader >= b->nb_readers)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "bad arguments (NULL, or reader %u out of range)",
+			reader);
 	r = &b->readers[reader];
 	gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
 	if (r->read_gen != gen || r->done_gen == gen)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "%s: reader %u has not read the post, or said "
+			"done already", b->name, reader);
 	r->done_gen = gen;
 	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_ACQ_REL) == b->nb_readers &&
 			__atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) != 0)
@@ -228,9 +232,9 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 	struct timespec ts;
 
 	if (b == NULL)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "NULL broadcast exchange");
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
-		return msg_error(ENOENT);
+		return MSG_REFUSE(DEBUG, ENOENT, "%s: nothing posted", b->name);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (timeout_us != 0)
 		end = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec + timeout_us * 1000;
@@ -263,7 +267,7 @@ tide_bcast_take(struct tide_bcast *b)
 	struct rte_mbuf *m;
 
 	if (b == NULL) {
-		rte_errno = EINVAL;
+		MSG_REFUSE(ERR, EINVAL, "NULL broadcast exchange");
 		return NULL;
 	}
 	m = __atomic_load_n(&b->m, __ATOMIC_ACQUIRE);

@@ -85,6 +85,14 @@ msg_error(int err)
 	return -err;
 }
 
+/*
+ * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss) and set
+ * rte_errno to @p err; gives -err. msg_error() alone is for results a caller polls for
+ * (EAGAIN, a timeout), which are not logged.
+ */
+#define MSG_REFUSE(level, err, fmt, ...) \
+	(MSG_LOG(level, fmt, ##__VA_ARGS__), msg_error(err))
+
 /* Whether @p socket is SOCKET_ID_ANY or a socket EAL knows. */
 static inline bool
 msg_socket_ok(int socket)

@@ -220,7 +220,7 @@ tide_msg_reply(struct rte_mbuf *proxy)
 	struct rte_mbuf *real;
 
 	if (proxy == NULL || !tide_msg_pvt_in_proxy_area(proxy) || !tide_msg_is_made(proxy))
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "%p is not a proxy", (void *)proxy);
 	real = tide_msg_pvt_proxy_of(proxy)->real;
 	return __atomic_add_fetch(&tide_msg_hdr(real)->replies, 1, __ATOMIC_ACQ_REL);
 }

@@ -37,8 +37,11 @@ int
 tide_stage_unregister(uint16_t stage)
 {
 	if (stage >= TIDE_STAGE_MAX || !tide_msg_pvt_state.ready)
-		return msg_error(EINVAL);
-	return tide_msg_pvt_stage_remove(stage) ? 0 : msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "stage %u out of range, or tide_msg_init() not "
+			"called", stage);
+	if (!tide_msg_pvt_stage_remove(stage))
+		return MSG_REFUSE(ERR, EINVAL, "stage %u is not registered", stage);
+	return 0;
 }
 
 const char *
@@ -77,7 +80,7 @@ tide_stage_list(uint16_t stage, struct rte_mbuf **out, unsigned int max)
 	struct stage_walk w = { .stage = stage, .out = out, .max = max };
 
 	if (stage >= TIDE_STAGE_MAX)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "stage %u out of range", stage);
 	tide_msg_pvt_walk(stage_collect, &w);
 	return (int)w.n;
 }
@@ -102,7 +105,7 @@ tide_stage_stop(uint16_t stage)
 	struct stage_walk w = { .stage = stage };
 
 	if (stage >= TIDE_STAGE_MAX)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "stage %u out of range", stage);
 	/* A real message outlives this walk while proxies of it remain (they hold
 	 * references); the order of release does not matter.
 	 */

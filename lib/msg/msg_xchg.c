@@ -160,12 +160,13 @@ tide_xchg_lookup(const char *name)
 	struct tide_xchg *x;
 
 	if (name == NULL || !tide_msg_pvt_state.ready) {
-		rte_errno = EINVAL;
+		MSG_REFUSE(ERR, EINVAL, "%s", name == NULL ? "NULL name" :
+			"call tide_msg_init() first");
 		return NULL;
 	}
 	x = tide_msg_pvt_dir_find(xchg_dir(), xchg_name_of, name);
 	if (x == NULL)
-		rte_errno = ENOENT;
+		MSG_REFUSE(DEBUG, ENOENT, "no exchange %s", name);
 	return x;
 }
 
@@ -449,7 +450,7 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 	unsigned int got;
 
 	if (x == NULL || m == NULL || n == 0)
-		return msg_error(EINVAL);
+		return MSG_REFUSE(ERR, EINVAL, "bad arguments (NULL exchange or table, or n = 0)");
 	if (timeout_us != 0)
 		ts_in_us(&deadline, timeout_us);
 	for (;;) {

@@ -412,7 +412,9 @@ int tide_msg_release_checked(struct rte_mbuf *m);
  *     2..TIDE_XCHG_MAX_PRIO levels; a socket EAL does not know;
  *   - ENAMETOOLONG: a name longer than RTE_RING_NAMESIZE - 5 chars;
  *   - EEXIST: an exchange of that name exists;
- *   - ENOMEM: no memory for it.
+ *   - ENOMEM: no memory for it;
+ *   - ENOSPC: the directory of exchanges is full (128 exchanges in the processes that
+ *     share it).
  */
 struct tide_xchg *tide_xchg_create(const struct tide_xchg_params *p);
 
@@ -582,17 +584,19 @@ unsigned int tide_xchg_count(const struct tide_xchg *x);
 /* ---- broadcast exchange ---- */
 
 /**
- * Create a broadcast exchange for @p nb_readers readers (ids 0..nb_readers-1). Needs no
- * tide_msg_init(), but what is posted must be a made message.
+ * Create a broadcast exchange for @p nb_readers readers (ids 0..nb_readers-1), after
+ * tide_msg_init() (the directory it is found in is the library's). What is posted must be
+ * a made message.
  *
  * @param name
  *   Unique name, shorter than RTE_RING_NAMESIZE.
  * @param nb_readers
  *   Readers, 1..TIDE_BCAST_MAX_READERS.
  * @return
- *   The exchange, or NULL with rte_errno set: EINVAL @p name NULL or empty, or
- *   @p nb_readers out of range; ENAMETOOLONG; EEXIST a broadcast exchange of that name
- *   exists; ENOMEM.
+ *   The exchange, or NULL with rte_errno set: EINVAL @p name NULL or empty,
+ *   @p nb_readers out of range, or tide_msg_init() not called in this process;
+ *   ENAMETOOLONG; EEXIST a broadcast exchange of that name exists; ENOMEM no memory for
+ *   it; ENOSPC the directory of broadcast exchanges is full (128).
  */
 struct tide_bcast *tide_bcast_create(const char *name, unsigned int nb_readers);
 
@@ -601,7 +605,7 @@ struct tide_bcast *tide_bcast_create(const char *name, unsigned int nb_readers);
  *
  * @return
  *   The broadcast exchange, or NULL with rte_errno set: EINVAL @p name NULL or
- *   tide_msg_init() not called; ENOENT none of that name.
+ *   tide_msg_init() not called in this process; ENOENT none of that name.
  */
 struct tide_bcast *tide_bcast_lookup(const char *name);
 

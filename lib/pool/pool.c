@@ -467,10 +467,23 @@ pool_forget(struct rte_mempool *mp)
 	pool_dealloc(tp);
 }
 
+bool
+pool_secondary_refuses_free(const char *what, const char *name)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		return false;
+	/*
+	 * The secondary's own registry never holds the primary's pools: freeing would skip
+	 * the library's side and hand the primary's live mempool to rte_mempool_free().
+	 */
+	POOL_LOG(ERR, "%s %s: only the primary process frees it; left alone", what, name);
+	return true;
+}
+
 void
 tide_pool_free(struct rte_mempool *mp)
 {
-	if (mp == NULL)
+	if (mp == NULL || pool_secondary_refuses_free("pool", mp->name))
 		return;
 	if (!tide_pool_is_elastic(mp)) {
 		POOL_LOG(ERR, "%s is not an elastic pool", mp->name);
@@ -541,5 +554,8 @@ tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
 {
 	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
 
-	return tp == NULL || st == NULL ? pool_error(EINVAL) : pool_stats_locked(tp, st);
+	if (tp == NULL || st == NULL)
+		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool, or st is NULL",
+			mp != NULL ? mp->name : "NULL");
+	return pool_stats_locked(tp, st);
 }

@@ -413,10 +413,10 @@ tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg)
 	struct mp_death_cb *d;
 
 	if (cb == NULL)
-		return pool_error(EINVAL);
+		return POOL_REFUSE(ERR, EINVAL, "no callback");
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
-		return pool_error(ENOMEM);
+		return POOL_REFUSE(ERR, ENOMEM, "no memory for the callback's record");
 	d->cb = cb;
 	d->arg = arg;
 	pthread_mutex_lock(&mp.lock);
@@ -458,9 +458,9 @@ tide_mp_peers(struct tide_mp_peer *peers, unsigned int max)
 	unsigned int n = 0;
 
 	if (peers == NULL && max != 0)
-		return pool_error(EINVAL);
+		return POOL_REFUSE(ERR, EINVAL, "peers is NULL with max %u", max);
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
-		return pool_error(ENOTSUP);
+		return POOL_REFUSE(ERR, ENOTSUP, "only the primary process knows its peers");
 	pthread_mutex_lock(&mp.lock);
 	TAILQ_FOREACH(p, &mp.peers, next) {
 		if (n < max) {
@@ -481,7 +481,7 @@ int
 tide_mp_stats_get(struct tide_mp_stats *st)
 {
 	if (st == NULL)
-		return pool_error(EINVAL);
+		return POOL_REFUSE(ERR, EINVAL, "st is NULL");
 	pthread_mutex_lock(&mp.lock);
 	st->gone = mp.gone;
 	st->returned = mp.returned;

@@ -199,7 +199,8 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 void
 tide_pool_per_socket_free(struct tide_pool_per_socket *ps)
 {
-	if (ps == NULL)
+	if (ps == NULL || pool_secondary_refuses_free("per-socket pools",
+			ps->nb_pools > 0 ? ps->pools[0]->name : "(none)"))
 		return;
 	for (unsigned int k = 0; k < ps->nb_pools; k++)
 		tide_pool_free(ps->pools[k]);
@@ -212,7 +213,8 @@ tide_pool_for_port(const struct tide_pool_per_socket *ps, uint16_t port_id)
 	int s;
 
 	if (ps == NULL || !rte_eth_dev_is_valid_port(port_id)) {
-		rte_errno = EINVAL;
+		POOL_REFUSE(ERR, EINVAL, "%s, port %u", ps == NULL ? "ps is NULL" : "not a port",
+			port_id);
 		return NULL;
 	}
 	s = rte_eth_dev_socket_id(port_id);

@@ -178,6 +178,13 @@ pool_error(int err)
 	return -err;
 }
 
+/*
+ * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss), set
+ * rte_errno to @p err; gives -err. The way a control-path call reports bad input.
+ */
+#define POOL_REFUSE(level, err, fmt, ...) \
+	(POOL_LOG(level, fmt, ##__VA_ARGS__), pool_error(err))
+
 /* pool.c: creation and the registry of elastic pools in this process. */
 struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);
 struct tide_pool *pool_alloc(const struct tide_pool_params *p, size_t page_sz,
@@ -189,6 +196,9 @@ int pool_blocks_init(struct tide_pool *tp);
 void pool_mutex_init(pthread_mutex_t *m);
 void pool_cond_init(pthread_cond_t *c);
 void pool_forget(struct rte_mempool *mp);
+/* Whether this is a secondary process, which must not free what lives in the primary's
+ * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR. */
+bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 
 /* The shared side of a pool set. */

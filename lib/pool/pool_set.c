@@ -41,7 +41,8 @@ tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
 static int
 set_params_check(const struct tide_pool_set_params *p)
 {
-	uint64_t top;
+	uint64_t top, base;
+	size_t page_sz;
 
 	if (p == NULL || p->name == NULL || p->name[0] == '\0') {
 		POOL_LOG(ERR, "NULL parameters or empty name");
@@ -63,9 +64,13 @@ set_params_check(const struct tide_pool_set_params *p)
 			p->name, top);
 		return EINVAL;
 	}
-	if ((uint64_t)p->base_bytes * p->nb_classes > p->wall_bytes) {
-		POOL_LOG(ERR, "%s: %u bases of %zu bytes exceed the shared wall of %zu bytes",
-			p->name, p->nb_classes, p->base_bytes, p->wall_bytes);
+	/* Each class rounds its base up to whole hugepages, as tide_pool_create() does. */
+	page_sz = pool_page_size(p->socket_id);
+	base = page_sz != 0 ? RTE_ALIGN_CEIL((uint64_t)p->base_bytes, page_sz) : p->base_bytes;
+	if (base * p->nb_classes > p->wall_bytes) {
+		POOL_LOG(ERR, "%s: %u bases of %" PRIu64 " bytes (%zu rounded up to whole pages) "
+			"exceed the shared wall of %zu bytes", p->name, p->nb_classes, base,
+			p->base_bytes, p->wall_bytes);
 		return EINVAL;
 	}
 	return 0;
@@ -157,10 +162,15 @@ fail:
 struct tide_pool_set *
 tide_pool_set_lookup(const char *name)
 {
-	struct pool_set_shared *in = name != NULL ? pool_dir_find_set(name) : NULL;
+	struct pool_set_shared *in;
 
+	if (name == NULL) {
+		POOL_REFUSE(ERR, ENOENT, "NULL name");
+		return NULL;
+	}
+	in = pool_dir_find_set(name);
 	if (in == NULL) {
-		rte_errno = ENOENT;
+		POOL_REFUSE(DEBUG, ENOENT, "no pool set %s", name);
 		return NULL;
 	}
 	return in->set;
@@ -174,6 +184,8 @@ tide_pool_set_free(struct tide_pool_set *s)
 	if (s == NULL)
 		return;
 	in = s->internal;
+	if (pool_secondary_refuses_free("pool set", in->name))
+		return;
 	pool_dir_remove_set(in);
 	set_destroy(s, in);
 }

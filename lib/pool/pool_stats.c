@@ -92,10 +92,12 @@ tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
 	uint32_t n;
 
 	if (tp == NULL || (blk == NULL && max > 0))
-		return pool_error(EINVAL);
+		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool, or blk is NULL",
+			mp != NULL ? mp->name : "NULL");
 	snap = malloc(RTE_MAX(tp->cap_blocks, 1u) * sizeof(*snap));
 	if (snap == NULL)
-		return pool_error(ENOMEM);
+		return POOL_REFUSE(ERR, ENOMEM, "%s: no memory for a snapshot of %u blocks",
+			tp->name, tp->cap_blocks);
 	n = pool_blocks_snapshot(tp, snap, tp->cap_blocks);
 	for (uint32_t i = 0; i < n && i < max; i++)
 		blk[i] = (struct tide_pool_block){

@@ -164,10 +164,10 @@ tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int 
 	int ret;
 
 	ret = wait_args_check(tp, m, n);
-	if (ret == 0 && cb == NULL)
-		ret = -EINVAL;
 	if (ret < 0)
 		return pool_error(-ret);
+	if (cb == NULL)
+		return POOL_REFUSE(ERR, EINVAL, "%s: no callback", tp->name);
 	pthread_mutex_lock(&tp->wait_lock);
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
@@ -197,7 +197,8 @@ tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 	int ret = -ENOENT;
 
 	if (tp == NULL)
-		return pool_error(EINVAL);
+		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool",
+			mp != NULL ? mp->name : "NULL");
 	pthread_mutex_lock(&tp->wait_lock);
 	TAILQ_FOREACH(w, &tp->waiters, next)
 		if (w->ticket == ticket) {
@@ -207,7 +208,10 @@ tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 		}
 	pthread_mutex_unlock(&tp->wait_lock);
 	wait_run_callbacks(tp, &done);
-	return ret < 0 ? pool_error(-ret) : 0;
+	if (ret < 0)
+		return POOL_REFUSE(DEBUG, -ret, "%s: no request %" PRIu64 " queued (served or "
+			"ended already?)", tp->name, ticket);
+	return 0;
 }
 
 /* The pool is going: cancel every request and wait for blocked callers to leave. */

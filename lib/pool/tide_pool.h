@@ -223,6 +223,8 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
  *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS) or in DPDK's
  *     memzone table;
+ *   - ENOBUFS: the base block, once its memzone is laid out, holds no mbuf (a base too
+ *     small for one, as can happen with 4 KB pages);
  *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
  *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
  *     error pthread_create() gave);
@@ -233,8 +235,9 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
 /**
  * Free a pool created by tide_pool_create(), and every block it holds.
- * All its mbufs must have been freed. NULL is a no-op; a mempool that is not an elastic
- * pool is left alone, with a log line.
+ * All its mbufs must have been freed. Primary process only. NULL is a no-op; a mempool
+ * that is not an elastic pool is left alone, with a log line; so is the pool when called
+ * in a secondary process (refused and logged at ERR: the pool stays the primary's).
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -260,7 +263,10 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
  *   - -EAGAIN: pages were freed and a secondary process has not answered the memory sync
  *     that makes it let go of them (DPDK waits 5 s for it): a block there would look
  *     like the old pages to it; try again (tide_mp_stats.resync_failures counts these);
- *   - -ENOTSUP: called in a secondary process (the primary grows pools).
+ *   - -ENOTSUP: called in a secondary process (the primary grows pools);
+ *   - with a block source (tide_pool_block_source_set()), when DPDK's heap had no memory:
+ *     the negative errno the source returned; -EINVAL also when the source gave a bad
+ *     block (NULL, or shorter than asked); -ENOBUFS when a block holds no mbuf.
  */
 int tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks);
 
@@ -376,8 +382,9 @@ int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st
  * @param blk
  *   Filled with up to @p max blocks (may be NULL when @p max is 0).
  * @return
- *   The pool's number of blocks (may exceed @p max), or -EINVAL (rte_errno set) if @p mp
- *   is not an elastic pool or @p blk is NULL with @p max > 0.
+ *   The pool's number of blocks (may exceed @p max), or a negative errno with rte_errno
+ *   set: -EINVAL if @p mp is not an elastic pool or @p blk is NULL with @p max > 0;
+ *   -ENOMEM no memory for the snapshot of the blocks.
  */
 int tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
 	unsigned int max);
@@ -498,7 +505,8 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  * @return
  *   The set, or NULL with rte_errno set:
  *   - EINVAL: bad parameters (NULL, no class, too many, min_size not a power of 2, a
- *     class too large for an mbuf, bases over the wall);
+ *     class too large for an mbuf, bases over the wall once rounded up to whole
+ *     hugepages);
  *   - ENAMETOOLONG: the set's name leaves no room for the class suffix "_<k>";
  *   - EEXIST: a set, or a class's mempool, of that name exists;
  *   - ENOMEM: no memory for the set's records;
@@ -517,7 +525,10 @@ struct tide_pool_set *tide_pool_set_create(const struct tide_pool_set_params *p)
  */
 struct tide_pool_set *tide_pool_set_lookup(const char *name);
 
-/** Free a pool set and its pools (all their mbufs must be back). NULL is a no-op. */
+/**
+ * Free a pool set and its pools (all their mbufs must be back). Primary process only: in a
+ * secondary the call is refused and logged at ERR, the set left as it is. NULL is a no-op.
+ */
 void tide_pool_set_free(struct tide_pool_set *s);
 
 /**
@@ -602,13 +613,17 @@ struct tide_pool_per_socket {
  */
 struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_params *p);
 
-/** Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). NULL is
- *  a no-op. */
+/**
+ * Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). Primary
+ * process only: in a secondary the call is refused and logged at ERR, the pools left as
+ * they are. NULL is a no-op.
+ */
 void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
 /**
  * The pool for a device or an lcore on @p socket: the socket's own, the nearest, or, for
- * SOCKET_ID_ANY or a socket out of range, the first pool. Any thread.
+ * SOCKET_ID_ANY or a socket out of range, the first pool. Any thread. Inline fast path:
+ * @p ps must be the pools of tide_pool_create_per_socket(), not NULL (not checked).
  */
 static inline struct rte_mempool *
 tide_pool_for_socket(const struct tide_pool_per_socket *ps, int socket)
@@ -618,10 +633,17 @@ tide_pool_for_socket(const struct tide_pool_per_socket *ps, int socket)
 	return ps->by_socket[socket];
 }
 
-/** The pool for lcore @p lcore_id (its socket's). Any thread. */
+/**
+ * The pool for lcore @p lcore_id: its socket's; for an lcore id out of range (LCORE_ID_ANY,
+ * what rte_lcore_id() gives on a thread that is not an EAL lcore) the first pool, as for
+ * an unknown socket. Any thread. Inline fast path: @p ps must not be NULL (not checked).
+ */
 static inline struct rte_mempool *
 tide_pool_for_lcore(const struct tide_pool_per_socket *ps, unsigned int lcore_id)
 {
+	/* rte_lcore_to_socket_id() indexes its table without a bound check. */
+	if (unlikely(lcore_id >= RTE_MAX_LCORE))
+		return ps->first;
 	return tide_pool_for_socket(ps, (int)rte_lcore_to_socket_id(lcore_id));
 }
 

@@ -277,10 +277,16 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *   - EEXIST: an instance of that name exists;
  *   - ENOSPC: no memzone left for its rings and pools, or no room in the device table (more
  *     devices than RTE_MAX_ETHPORTS in use by instances);
- *   - EMFILE: no file descriptor left for its eventfds;
+ *   - EMFILE, ENFILE: no file descriptor left (in the process, in the system) for its
+ *     eventfds;
  *   - EPERM: IOVA mode PA and /proc/self/pagemap cannot be opened;
  *   - EAGAIN: the agent's thread could not be started;
- *   - ENOMEM: no memory for the instance, its rings or its pools.
+ *   - ENOMEM: no memory for the instance, its rings, its pools or its eventfds;
+ *   - ENOTSUP: a secondary process and no @p p->pool (tide_pool_create() makes the
+ *     instance's own pool in the primary only);
+ *   - otherwise the error rte_pktmbuf_pool_create(), tide_pool_create() or
+ *     rte_ring_create_elem() gave for its pools and rings (see those; the log line says
+ *     which), e.g. EAGAIN or EPERM when the pool library's control thread cannot start.
  */
 struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
 

@@ -32,7 +32,11 @@ RTE_LOG_REGISTER(tide_zctx_logtype, tide.zctx, NOTICE);
 
 static TAILQ_HEAD(, tide_zctx) zc_list = TAILQ_HEAD_INITIALIZER(zc_list);
 static pthread_mutex_t zc_list_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t zc_next_id; /* short unique names for rings and pools */
+/*
+ * Short unique names for rings and pools: a count of this process's instances and, as
+ * DPDK's names are shared by a primary and its secondaries, the process id.
+ */
+static uint32_t zc_next_id;
 
 void
 tide_zctx_pvt_registry_lock(void)
@@ -155,19 +159,6 @@ zc_name_check(const char *name)
 	return 0;
 }
 
-/* What a failed creation of a ring, pool or eventfd reports: ENOSPC no memzone left,
- * EMFILE no file descriptor left, ENOMEM anything else (the log line says what).
- */
-static int
-zc_resource_error(int err)
-{
-	if (err == ENOSPC)
-		return ENOSPC;
-	if (err == EMFILE || err == ENFILE)
-		return EMFILE;
-	return ENOMEM;
-}
-
 /*
  * Whether a port's PMD reads what it transmits by virtual address only, copying it (to a
  * socket, a kernel ring, shared memory, a file) or dropping it, and never hands an mbuf on
@@ -252,7 +243,7 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 	struct tide_pool_params pp;
 	uint32_t frame = 0;
 
-	snprintf(name, sizeof(name), "zcs_%u", id);
+	snprintf(name, sizeof(name), "zcs_%x_%x", (unsigned int)getpid(), id);
 	z->shells = rte_pktmbuf_pool_create(name, TIDE_ZCTX_SHELLS + 2 * z->fast.depth,
 		TIDE_ZCTX_POOL_CACHE, ZC_SHELL_PRIV, 0, z->params.socket_id);
 	if (z->shells == NULL)
@@ -264,7 +255,7 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
 		frame = RTE_MAX(frame, z->ports[i].max_frame);
 
-	snprintf(name, sizeof(name), "zcp_%u", id);
+	snprintf(name, sizeof(name), "zcp_%x_%x", (unsigned int)getpid(), id);
 	tide_pool_params_init(&pp, name);
 	pp.socket_id = z->params.socket_id;
 	pp.data_room_size = (uint16_t)(RTE_PKTMBUF_HEADROOM + RTE_MIN(frame,
@@ -285,14 +276,14 @@ zc_rings_create(struct tide_zctx *z, uint32_t id)
 {
 	char name[RTE_RING_NAMESIZE];
 
-	snprintf(name, sizeof(name), "zcsq_%u", id);
+	snprintf(name, sizeof(name), "zcsq_%x_%x", (unsigned int)getpid(), id);
 	/* Submitters write their element in place (zero-copy enqueue: MP HTS). */
 	z->fast.sq = rte_ring_create_elem(name, sizeof(struct tide_zctx_sqe),
 		z->fast.depth, z->params.socket_id,
 		RING_F_MP_HTS_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
 	if (z->fast.sq == NULL)
 		return rte_errno;
-	snprintf(name, sizeof(name), "zccq_%u", id);
+	snprintf(name, sizeof(name), "zccq_%x_%x", (unsigned int)getpid(), id);
 	z->fast.cq = rte_ring_create_elem(name, sizeof(struct tide_zctx_cpl), z->fast.depth,
 		z->params.socket_id, RING_F_SP_ENQ | RING_F_EXACT_SZ);
 	if (z->fast.cq == NULL)
@@ -366,7 +357,6 @@ zc_create_resources(struct tide_zctx *z)
 	if (err != 0) {
 		ZC_LOG(ERR, "%s: cannot create pools, rings or eventfds: %s", z->name,
 			rte_strerror(err));
-		err = zc_resource_error(err);
 	}
 	return err;
 }
@@ -479,7 +469,7 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 	int ret;
 
 	if (z == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	__atomic_store_n(&z->fast.state, TIDE_ZCTX_PVT_STATE_STOPPING, __ATOMIC_SEQ_CST);
 	ret = tide_zctx_pvt_agent_wait(z, timeout_ms);
 	if (ret != 0) {
@@ -515,9 +505,9 @@ int
 tide_zctx_eventfd(const struct tide_zctx *z)
 {
 	if (z == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	if (z->cpl_fd < 0)
-		return zc_error(ENOTSUP);
+		return ZC_REFUSE(ERR, ENOTSUP, "%s: created without TIDE_ZCTX_F_EVENTFD", z->name);
 	return z->cpl_fd;
 }
 
@@ -525,7 +515,7 @@ int
 tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes)
 {
 	if (z == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	__atomic_store_n(&z->threshold_req, bytes, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&z->threshold_gen, 1, __ATOMIC_RELEASE);
 	tide_zctx_pvt_wake(z);
@@ -538,7 +528,7 @@ int
 tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 {
 	if (z == NULL || st == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance or st");
 	memset(st, 0, sizeof(*st));
 	st->submitted = ZC_LOAD(submitted);
 	st->completed = ZC_LOAD(completed);

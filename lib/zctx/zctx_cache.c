@@ -755,7 +755,7 @@ int
 tide_zctx_cache_stats_get(struct tide_zctx_cache_stats *st)
 {
 	if (st == NULL)
-		return zc_error(EINVAL);
+		return ZC_REFUSE(ERR, EINVAL, "st is NULL");
 	pthread_mutex_lock(&cache.lock);
 	*st = cache.st;
 	st->spans = cache.nb_spans;

@@ -51,6 +51,13 @@ zc_error(int err)
 	return -err;
 }
 
+/*
+ * Refuse a control call: log why at @p level (ERR for bad input, DEBUG for a plain miss)
+ * and set rte_errno to @p err; gives -err. Not for submit and poll, the fast path.
+ */
+#define ZC_REFUSE(level, err, fmt, ...) \
+	(ZC_LOG(level, fmt, ##__VA_ARGS__), zc_error(err))
+
 /* ---- zctx_pin.c: mlock within the limit, and what a failure means. */
 
 /* Pin [va, va + len) (page aligned). 0 or -EFAULT, -ENOMEM, -EPERM; logs why. */

@@ -1653,13 +1653,6 @@ tp_of_created(struct rte_mempool *mp)
 	return tp;
 }
 
-static int
-tmp_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
 bool
 tide_mempool_is_tide(const struct rte_mempool *mp)
 {
@@ -1904,7 +1897,8 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	int ret = 0;
 
 	if (tp == NULL)
-		return tmp_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
+			mp != NULL ? mp->name : "NULL");
 	tp_ctl_lock(tp);
 	tmp_ev_begin();
 	tp_lock(tp);
@@ -1954,7 +1948,8 @@ tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
 	int ret = 0;
 
 	if (tp == NULL)
-		return tmp_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
+			mp != NULL ? mp->name : "NULL");
 	tp_lock(tp);
 	tp_sync(tp);
 	b = tp_live_by_id(tp, id);
@@ -1975,7 +1970,11 @@ tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
 		tp_load(tp);
 	}
 	tp_unlock(tp);
-	return ret < 0 ? tmp_error(-ret) : 0;
+	if (ret == -ENOENT)
+		return TMP_REFUSE(DEBUG, ENOENT, "%s: no block %" PRIu64, mp->name, id);
+	if (ret < 0)
+		return TMP_REFUSE(ERR, EINVAL, "%s: position %u out of range", mp->name, pos);
+	return 0;
 }
 
 unsigned int
@@ -1995,7 +1994,8 @@ tmp_block_read(const struct rte_mempool *mp, unsigned int idx,
 	int ret = 0;
 
 	if (tp == NULL || info == NULL)
-		return tmp_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool, or info is NULL",
+			mp != NULL ? mp->name : "NULL");
 	tp_lock(tp);
 	tp_sync(tp);
 	if (idx >= tp->nb_live) {
@@ -2012,7 +2012,10 @@ tmp_block_read(const struct rte_mempool *mp, unsigned int idx,
 			b->low = b->nb_free;
 	}
 	tp_unlock(tp);
-	return ret < 0 ? tmp_error(-ret) : 0;
+	/* Walks over the blocks end on this: a miss, not an error. */
+	if (ret < 0)
+		return TMP_REFUSE(DEBUG, -ret, "%s: no block at %u", mp->name, idx);
+	return 0;
 }
 
 int
@@ -2036,7 +2039,8 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	uint32_t i;
 
 	if (tp == NULL || st == NULL)
-		return tmp_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool, or st is NULL",
+			mp != NULL ? mp->name : "NULL");
 	memset(st, 0, sizeof(*st));
 	tp_lock(tp);
 	for (i = 0; i < tp->nb_live; i++) {
@@ -2061,7 +2065,8 @@ tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *ar
 	int n;
 
 	if (tp == NULL || cb == NULL)
-		return tmp_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool, or cb is NULL",
+			mp != NULL ? mp->name : "NULL");
 	tp_ctl_lock(tp);
 	n = (int)rte_mempool_obj_iter(mp, cb, arg);
 	pthread_mutex_unlock(&tp->ctl);
@@ -2099,7 +2104,8 @@ tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, voi
 	struct tpool *tp = tp_of_created(mp);
 
 	if (tp == NULL)
-		return tmp_error(rte_errno);
+		return TMP_REFUSE(ERR, rte_errno, "%s: not a tide mempool, or no memory for its "
+			"pool data: %s", mp != NULL ? mp->name : "NULL", rte_strerror(rte_errno));
 	tp_lock(tp);
 	tp->grow_cb = cb;
 	tp->grow_arg = arg;

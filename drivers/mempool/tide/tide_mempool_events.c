@@ -55,13 +55,6 @@ static pthread_rwlock_t ev_order = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZE
 static bool ev_watching;              /* the DESTROY watcher is registered; ev_lock */
 static __thread unsigned int ev_depth; /* block event callbacks running on this thread */
 
-static int
-ev_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
 void
 tmp_ev_begin(void)
 {
@@ -332,14 +325,15 @@ tide_mempool_block_event_register(struct rte_mempool *mp, tide_mempool_block_cb_
 	int ret;
 
 	if (cb == NULL || (mp != NULL && !tide_mempool_is_tide(mp)))
-		return ev_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "cb is NULL, or %s is not a tide mempool",
+			mp != NULL ? mp->name : "NULL");
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
-		return ev_error(ENOTSUP);
+		return TMP_REFUSE(ERR, ENOTSUP, "block events are the primary process's");
 	if (ev_depth > 0)
-		return ev_error(EDEADLK);
+		return TMP_REFUSE(ERR, EDEADLK, "called from a block event callback");
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
-		return ev_error(ENOMEM);
+		return TMP_REFUSE(ERR, ENOMEM, "no memory for the registration");
 	*r = (struct ev_reg){ .mp = mp, .cb = cb, .arg = arg };
 	ret = ev_watch();
 	if (ret < 0)
@@ -363,7 +357,7 @@ fail_watch:
 	free(r);
 	TMP_LOG(ERR, "cannot register a block event callback for %s: %s",
 		mp != NULL ? mp->name : "every tide mempool", strerror(-ret));
-	return ev_error(-ret);
+	return tmp_error(-ret);
 }
 
 int
@@ -373,14 +367,15 @@ tide_mempool_block_event_unregister(struct rte_mempool *mp, tide_mempool_block_c
 	struct ev_reg *r;
 
 	if (cb == NULL)
-		return ev_error(EINVAL);
+		return TMP_REFUSE(ERR, EINVAL, "cb is NULL");
 	pthread_mutex_lock(&ev_lock);
 	TAILQ_FOREACH(r, &ev_regs, next)
 		if (!r->dead && r->mp == mp && r->cb == cb && r->arg == arg)
 			break;
 	if (r == NULL) {
 		pthread_mutex_unlock(&ev_lock);
-		return ev_error(ENOENT);
+		return TMP_REFUSE(DEBUG, ENOENT, "no such registration for %s",
+			mp != NULL ? mp->name : "every tide mempool");
 	}
 	r->dead = true;
 	ev_live--;

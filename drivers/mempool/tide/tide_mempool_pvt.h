@@ -13,6 +13,7 @@
  * exactly once, in order.
  */
 
+#include <rte_errno.h>
 #include <rte_mempool.h>
 
 #include "tide_mempool.h"
@@ -43,5 +44,20 @@ extern int tide_mempool_logtype;
 #define TMP_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, tide_mempool_logtype, "tide_mempool: %s(): " fmt "\n", \
 		__func__, ##__VA_ARGS__)
+
+/* Set rte_errno to @p err; gives -err. */
+static inline int
+tmp_error(int err)
+{
+	rte_errno = err;
+	return -err;
+}
+
+/*
+ * Refuse a control call: log why at @p level (ERR for bad input, DEBUG for a plain miss)
+ * and set rte_errno to @p err; gives -err. Never on the allocation path.
+ */
+#define TMP_REFUSE(level, err, fmt, ...) \
+	(TMP_LOG(level, fmt, ##__VA_ARGS__), tmp_error(err))
 
 #endif /* TIDE_MEMPOOL_PVT_H */
