@@ -3,7 +3,7 @@
 #
 # tide-donor's command line, which only lib/donor writes: a number the library would never
 # write (octal, hexadecimal, a sign or a blank, a leading zero, out of range, a page size
-# that is not the system's or a hugepage size, bytes that are not whole pages) is refused
+# that is not the pinned one (4096) or a hugepage size, bytes that are not whole pages) is refused
 # with exit status 2 and a message naming the option, the value and what is accepted,
 # never taken for another number. What the library does write is accepted: with --ppid 1
 # (not its parent) the donor then stops at its parent check, status 3, before doing anything.
@@ -12,7 +12,9 @@ set -eu
 donor=$1
 out=$(mktemp /tmp/tide-donor-args.XXXXXX)
 trap 'rm -f "$out"' EXIT
-pg=$(getconf PAGESIZE)
+# The page size lib/donor offers for a pinned region (DONOR_PINNED_PAGE), whatever the
+# system's.
+pg=4096
 # The hugepage size lib/donor passes: the default one, if this kernel has hugepages.
 kb=$(awk '/^Hugepagesize:/ { print $2 }' /proc/meminfo)
 huge=

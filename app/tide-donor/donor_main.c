@@ -203,9 +203,10 @@ donor_huge_sizes(uint64_t *sz, unsigned int max)
 }
 
 /*
- * --page-size: the system page size for the pinned kind; a hugepage size this kernel
- * supports for the huge kind: memfd_create() is given its log2, so any other value would
- * silently become another page size, or fail later as if the allocation had.
+ * --page-size: DONOR_PINNED_PAGE for the pinned kind (what lib/donor offers); a hugepage
+ * size this kernel supports for the huge kind: memfd_create() is given its log2, so any
+ * other value would silently become another page size, or fail later as if the allocation
+ * had.
  */
 static int
 donor_parse_page_sz(const char *s, bool huge, uint64_t *v)
@@ -215,11 +216,8 @@ donor_parse_page_sz(const char *s, bool huge, uint64_t *v)
 	unsigned int n, i;
 	size_t len = 0;
 
-	if (!huge) {
-		uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
-
-		return donor_parse_u64("--page-size", s, pg, pg, v);
-	}
+	if (!huge)
+		return donor_parse_u64("--page-size", s, DONOR_PINNED_PAGE, DONOR_PINNED_PAGE, v);
 	n = donor_huge_sizes(sz, sizeof(sz) / sizeof(sz[0]));
 	for (i = 0; i < n; i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%" PRIu64,

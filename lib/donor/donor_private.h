@@ -17,6 +17,7 @@
 
 #include "donor_plan.h"
 #include "donor_proto.h"
+#include "donor_proto.h"
 #include "tide_donor.h"
 
 extern int tide_donor_logtype;
@@ -34,7 +35,7 @@ extern int tide_donor_logtype;
 #define DN_MAX_REPINS 3
 /* Buffers tide_donor_alloc() sets aside (unpinned memory) before it gives up. */
 #define DN_MAX_PLUGS 64
-#define DN_PINNED_PAGE 4096ull
+#define DN_PINNED_PAGE DONOR_PINNED_PAGE
 /* DPDK's heap names (RTE_HEAP_NAME_MAX_LEN is internal to EAL). */
 #define DN_HEAP_NAMESIZE 32
 

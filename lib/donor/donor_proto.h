@@ -34,6 +34,9 @@
 #define DONOR_PROTO_VERSION 1
 /** The donor's end of its socket. */
 #define DONOR_PROTO_FD 3
+/* The page size of a pinned region, as lib/donor offers it and the donor accepts it: the
+ * library counts a pinned region's IO addresses in 4 KB pages. */
+#define DONOR_PINNED_PAGE 4096ull
 
 enum donor_msg_type {
 	DONOR_MSG_HELLO = 1,
