@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ $# -le 1 ] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+[ $# -le 1 ] || { echo "usage: $0 [SECONDS] (1..604800, default 60)" >&2; exit 2; }
 secs=${1-60}
 # Decimal with no leading zero: bash arithmetic reads "010" as octal and refuses "08". The
 # length is checked before the value so that bash's 64-bit arithmetic cannot wrap.

@@ -35,9 +35,13 @@ check=0
 what=all
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--plugin|--runs|--seconds|--csv)
-		[ $# -ge 2 ] || { echo "$1: no value given" >&2; exit 2; } ;;
+	--runs) accepted="1..100" ;;
+	--seconds) accepted="1..3600" ;;
+	--plugin|--csv) accepted="a path" ;;
+	*) accepted="" ;;
 	esac
+	[ -z "$accepted" ] || [ $# -ge 2 ] ||
+		{ echo "$1: no value given; accepted: $accepted" >&2; exit 2; }
 	case "$1" in
 	--plugin) plugin=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;

@@ -188,6 +188,14 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" || fail "failed lcore: no message"
 	grep -q "^tidepmd: done after 0\.[0-9] s" "$out" || fail "failed lcore: the run went on"
 	echo "tidepmd, lcore failed: $(grep "^tidepmd: forwarding lcore" "$out")"
+	# At the prompt too, when the run was stopped before quit (a script piping commands).
+	# shellcheck disable=SC2086
+	if printf 'start\nstop\nquit\n' | TIDEPMD_TEST_FAULT=delay-line timeout -s INT 60 \
+			"$tidepmd" $eal_pmd -- -i >"$out" 2>&1; then
+		fail "-i: a session whose forwarding lcore failed exited 0"
+	fi
+	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" || fail "-i failed lcore: no message"
+	echo "tidepmd -i, lcore failed: non-zero exit"
 else
 	echo "tidepmd, lcore failed: not checked (a build without -Dfault_injection=true)"
 fi

@@ -149,8 +149,10 @@ tide_app_opt_list(const char *opt, const char *arg, const char *accepted,
 		return -EINVAL;
 	}
 	copy = strdup(arg);
-	if (copy == NULL)
+	if (copy == NULL) {
+		fprintf(stderr, "%s: %s: no memory to read the list\n", tide_app_prog(), opt);
 		return -ENOMEM;
+	}
 	for (elem = copy; elem != NULL && ret == 0; elem = next, i++) {
 		next = strchr(elem, ',');
 		if (next != NULL)

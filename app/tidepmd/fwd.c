@@ -269,6 +269,9 @@ tpmd_fwd_stop(struct tpmd *t)
 		t->lcore_done[w].nombuf += t->lcores[w].cnt.nombuf;
 	}
 	t->running = false;
+	/* Remembered past this run: the prompt may stop it and start another before quit. */
+	if (ret != 0)
+		t->run_failed = true;
 	return ret;
 }
 

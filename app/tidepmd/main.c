@@ -13,6 +13,7 @@
  * dpdk-dumpcap (rte_pdump_init), and dpdk-proc-info reads its ports and its pool.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,11 +131,11 @@ tpmd_run(struct tpmd *t)
 		}
 		tpmd_prompt(t);
 		if (t->running) {
-			ret = tpmd_fwd_stop(t);
+			tpmd_fwd_stop(t);
 			tpmd_fwd_stats_show(t);
-			return ret;
 		}
-		return 0;
+		/* Any run of the session whose lcore failed, stopped at quit or before. */
+		return t->run_failed ? -EIO : 0;
 	}
 	ret = tpmd_fwd_start(t, t->cfg.tx_first ? 1 : 0);
 	if (ret != 0) {

@@ -136,6 +136,7 @@ struct tpmd {
 	volatile bool lcore_failed;              /* a forwarding lcore's loop failed: the
 						  * stats loop ends the run */
 	bool running;
+	bool run_failed;                         /* a run's lcore failed: -i exits non-zero */
 	uint64_t start_ns;                       /* of the current run */
 	struct tpmd_counters done;               /* of the runs already stopped */
 	struct tpmd_counters lcore_done[TPMD_MAX_LCORES]; /* the same, per lcore */
