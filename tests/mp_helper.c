@@ -14,7 +14,8 @@
  *   mp_helper EAL... -- watch                     exit cleanly once the primary is gone
  *   mp_helper EAL... -- free POOL SET             free the primary's pool and pool set
  *                                                 (refused), say whether they are still
- *                                                 registered
+ *                                                 registered; create per-socket pools
+ *                                                 (refused), say whether the heap grew
  *   mp_helper EAL... -- die POOL                  (fault-injection builds) free an mbuf and
  *                                                 be killed holding the pool's driver lock
  *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
@@ -48,6 +49,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_malloc.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -209,15 +211,34 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	return 0;
 }
 
+/* Allocations in the shared DPDK heap of socket 0, as every process sees them. */
+static unsigned int
+heap_allocs(void)
+{
+	struct rte_malloc_socket_stats st;
+
+	return rte_malloc_get_socket_stats(0, &st) == 0 ? st.alloc_count : 0;
+}
+
 static int
 cmd_free(struct rte_mempool *mp, const char *set)
 {
 	struct tide_pool_set *s = tide_pool_set_lookup(set);
+	struct tide_pool_params pp;
+	unsigned int refused = 0, allocs;
 
 	tide_pool_free(mp);
 	tide_pool_set_free(s);
 	printf("set_found=%d\nelastic=%d\nset_after=%d\n", s != NULL, tide_pool_is_elastic(mp),
 		tide_pool_set_lookup(set) != NULL);
+	/* Creating per-socket pools is refused too, and leaves nothing in the shared heap
+	 * (a secondary cannot free what it would have reserved there).
+	 */
+	tide_pool_params_init(&pp, "mp_helper_ps");
+	allocs = heap_allocs();
+	for (int i = 0; i < 5; i++)
+		refused += tide_pool_create_per_socket(&pp) == NULL && rte_errno == ENOTSUP;
+	printf("ps_refused=%u\nps_heap_allocs=%d\n", refused, (int)(heap_allocs() - allocs));
 	return 0;
 }
 

@@ -294,6 +294,8 @@ test_a_secondary_cannot_free_the_primarys_pool_or_set(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "set_found"), 1);
 	CU_ASSERT_EQUAL(tide_run_value(text, "elastic"), 1);
 	CU_ASSERT_EQUAL(tide_run_value(text, "set_after"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "ps_refused"), 5);
+	CU_ASSERT_EQUAL(tide_run_value(text, "ps_heap_allocs"), 0);
 	if (tide_run_value(text, "elastic") != 1)
 		printf("\n    the secondary said: %s ", text);
 	free(text);

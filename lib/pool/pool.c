@@ -130,12 +130,9 @@ pool_page_size(int socket)
 }
 
 static bool pool_event_registered; /* under the registry lock */
-
-static int
-pool_params_check(const struct tide_pool_params *p)
+int
+pool_params_caller_check(const struct tide_pool_params *p)
 {
-	size_t len;
-
 	if (p == NULL || p->name == NULL || p->name[0] == '\0') {
 		POOL_LOG(ERR, "NULL parameters or empty name");
 		return EINVAL;
@@ -144,6 +141,18 @@ pool_params_check(const struct tide_pool_params *p)
 		POOL_LOG(ERR, "%s: the primary process creates pools", p->name);
 		return ENOTSUP;
 	}
+	return 0;
+}
+
+
+static int
+pool_params_check(const struct tide_pool_params *p)
+{
+	size_t len;
+	int err = pool_params_caller_check(p);
+
+	if (err != 0)
+		return err;
 	len = strnlen(p->name, RTE_MEMPOOL_NAMESIZE);
 	if (len >= RTE_MEMPOOL_NAMESIZE) {
 		POOL_LOG(ERR, "name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 1);

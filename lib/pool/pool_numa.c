@@ -134,6 +134,15 @@ pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_no
 
 /* ---- a pool per socket ---- */
 
+/* Free the pools of @p ps and @p ps itself (a primary's). */
+static void
+per_socket_destroy(struct tide_pool_per_socket *ps)
+{
+	for (unsigned int k = 0; k < ps->nb_pools; k++)
+		tide_pool_free(ps->pools[k]);
+	rte_free(ps);
+}
+
 struct tide_pool_per_socket *
 tide_pool_create_per_socket(const struct tide_pool_params *p)
 {
@@ -145,9 +154,12 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 	uint32_t n, k;
 	int err;
 
-	if (p == NULL || p->name == NULL) {
-		POOL_LOG(ERR, "NULL parameters or name");
-		rte_errno = EINVAL;
+	err = pool_params_caller_check(p);
+	if (err != 0) {
+		/* Before anything is reserved: a secondary could not free it (see
+		 * tide_pool_per_socket_free()).
+		 */
+		rte_errno = err;
 		return NULL;
 	}
 	/* "_s<socket>": room for two digits. */
@@ -177,7 +189,7 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 			err = rte_errno;
 			POOL_LOG(ERR, "%s: cannot make the pool of socket %d: %s", p->name,
 				socks[k], rte_strerror(err));
-			tide_pool_per_socket_free(ps);
+			per_socket_destroy(ps);
 			rte_errno = err;
 			return NULL;
 		}
@@ -202,9 +214,7 @@ tide_pool_per_socket_free(struct tide_pool_per_socket *ps)
 	if (ps == NULL || pool_secondary_refuses_free("per-socket pools",
 			ps->nb_pools > 0 ? ps->pools[0]->name : "(none)"))
 		return;
-	for (unsigned int k = 0; k < ps->nb_pools; k++)
-		tide_pool_free(ps->pools[k]);
-	rte_free(ps);
+	per_socket_destroy(ps);
 }
 
 struct rte_mempool *

@@ -196,6 +196,9 @@ int pool_blocks_init(struct tide_pool *tp);
 void pool_mutex_init(pthread_mutex_t *m);
 void pool_cond_init(pthread_cond_t *c);
 void pool_forget(struct rte_mempool *mp);
+/* Who may create pools from @p p: a primary, with parameters and a name; else EINVAL or
+ * ENOTSUP (logged). */
+int pool_params_caller_check(const struct tide_pool_params *p);
 /* Whether this is a secondary process, which must not free what lives in the primary's
  * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR. */
 bool pool_secondary_refuses_free(const char *what, const char *name);

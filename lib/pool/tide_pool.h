@@ -606,10 +606,10 @@ struct tide_pool_per_socket {
  * @param p
  *   As for tide_pool_create(); socket_id is ignored.
  * @return
- *   The pools, or NULL with rte_errno set: EINVAL NULL parameters; ENAMETOOLONG the name
- *   leaves no room for "_s<socket>"; ENOMEM no memory for the set, or no socket has
- *   hugepage memory; or an error of tide_pool_create() for one of the pools (those made
- *   are freed).
+ *   The pools, or NULL with rte_errno set: EINVAL NULL parameters or an empty name;
+ *   ENOTSUP a secondary process; ENAMETOOLONG the name leaves no room for "_s<socket>";
+ *   ENOMEM no memory for the set, or no socket has hugepage memory; or an error of
+ *   tide_pool_create() for one of the pools (those made are freed).
  */
 struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_params *p);
 
