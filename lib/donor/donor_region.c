@@ -287,6 +287,22 @@ reg_count_failure(struct tide_donor_mgr *m, int err, bool donor_at_fault)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Whether the mapped region's pages are all resident, as the donors promised: -EPROTO
+ * (theirs is the broken promise) if one is not, -ENOMEM if that cannot be checked. */
+static int
+reg_check_resident(struct tide_donor_mgr *m, const struct tide_donor_region *r)
+{
+	int ret = dn_resident(r->addr, r->len);
+
+	if (ret == -EFAULT) {
+		DN_LOG(ERR, "%s: a page of the region is not resident after mapping", m->name);
+		ret = -EPROTO;
+	} else if (ret == -ENOMEM) {
+		DN_LOG(ERR, "%s: no memory to check the region's pages are resident", m->name);
+	}
+	return ret;
+}
+
 static int
 reg_handshake(struct tide_donor_mgr *m, struct tide_donor_region *r, bool *donor_at_fault)
 {
@@ -312,14 +328,7 @@ reg_handshake(struct tide_donor_mgr *m, struct tide_donor_region *r, bool *donor
 	if (ret == 0)
 		ret = reg_all_alive(m, r);
 	if (ret == 0)
-		ret = dn_resident(r->addr, r->len);
-	if (ret == -EFAULT) {
-		/* The donors promised populated pages: theirs is the broken promise. */
-		DN_LOG(ERR, "%s: a page of the region is not resident after mapping", m->name);
-		ret = -EPROTO;
-	} else if (ret == -ENOMEM) {
-		DN_LOG(ERR, "%s: no memory to check the region's pages are resident", m->name);
-	}
+		ret = reg_check_resident(m, r);
 	if (ret == 0)
 		ret = reg_ack_all(r);
 	return ret;
