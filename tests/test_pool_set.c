@@ -158,8 +158,12 @@ create_set(const void *p)
 static int
 page_size_walk(const struct rte_memseg_list *msl, void *arg)
 {
-	*(uint64_t *)arg = msl->page_sz;
-	return 1;
+	uint64_t *min = arg;
+
+	/* The smallest, as the library rounds to (EAL lists the largest pages first). */
+	if (!msl->external && (*min == 0 || msl->page_sz < *min))
+		*min = msl->page_sz;
+	return 0;
 }
 
 static void

@@ -129,7 +129,6 @@ pool_page_size(int socket)
 	return w.min == SIZE_MAX ? 0 : w.min;
 }
 
-static bool pool_event_registered; /* under the registry lock */
 int
 pool_params_caller_check(const struct tide_pool_params *p)
 {
@@ -144,6 +143,7 @@ pool_params_caller_check(const struct tide_pool_params *p)
 	return 0;
 }
 
+static bool pool_event_registered; /* under the registry lock */
 
 static int
 pool_params_check(const struct tide_pool_params *p)
