@@ -115,6 +115,21 @@ void tide_test_log_debug(bool on);
 	CU_ASSERT(tide_test_log_refused(fn, err, #call)); \
 } while (0)
 
+/** Evaluate @p call twice: at the NOTICE level it sets rte_errno @p err and logs nothing
+ *  (a plain miss, which a caller may poll for), at DEBUG @p fn says why. */
+#define TIDE_TEST_MISS_LOGGED(call, err, fn) do { \
+	char *quiet_; \
+	tide_test_log_begin(); \
+	rte_errno = 0; \
+	(void)(call); \
+	quiet_ = tide_test_log_end(); \
+	CU_ASSERT(rte_errno == (err) && strstr(quiet_, fn "(): ") == NULL); \
+	free(quiet_); \
+	tide_test_log_debug(true); \
+	TIDE_TEST_REFUSED_LOGGED(call, err, fn); \
+	tide_test_log_debug(false); \
+} while (0)
+
 /** Monotonic time in ns. */
 uint64_t tide_test_now_ns(void);
 

@@ -900,6 +900,7 @@ scen_bad_input_is_refused(void)
 	struct tide_donor_mgr *m;
 	uint64_t spawned;
 	unsigned int fds;
+	char *log;
 
 	tide_donor_params_init(&p, NULL);
 	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
@@ -960,6 +961,12 @@ scen_bad_input_is_refused(void)
 		"tide_donor_region_part");
 	DN_REFUSED_LOGGED(tide_donor_region_lookup(NULL, &p), EINVAL,
 		"tide_donor_region_lookup");
+	/* A plain miss: quiet at the default level, said at DEBUG. */
+	tide_test_log_begin();
+	TDU_CHECK(tide_donor_region_lookup(m, &p) == NULL && rte_errno == ENOENT);
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "tide_donor_region_lookup(): ") == NULL);
+	free(log);
 	tide_test_log_debug(true);
 	DN_REFUSED_LOGGED(tide_donor_region_lookup(m, &p), ENOENT, "tide_donor_region_lookup");
 	tide_test_log_debug(false);
