@@ -6,6 +6,7 @@
  * stages are listed and shown.
  */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "test_common.h"
 #include "test_msg_util.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "tide_msg.h"
 
 static void
@@ -71,6 +73,131 @@ test_telemetry_shows_broadcast_exchanges(void)
 	tide_msg_release(m);
 }
 
+/* ---- a handler reads an exchange that is being freed ---- */
+
+#define RACE_MS 5000
+
+struct race {
+	const char *cmd;
+	char *out;                /* the reply to cmd (query_thread) */
+	struct tide_xchg *x;      /* freed by free_thread */
+	bool freed;
+};
+
+static void *
+query_thread(void *arg)
+{
+	struct race *r = arg;
+
+	r->out = telemetry_query(r->cmd);
+	return NULL;
+}
+
+static void *
+free_thread(void *arg)
+{
+	struct race *r = arg;
+
+	tide_xchg_free(r->x);
+	__atomic_store_n(&r->freed, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * The handler is held once it has found the exchange: a free that comes then waits until
+ * the handler is done with it, and the reply shows the exchange whole.
+ */
+static void
+test_an_exchange_is_not_freed_under_its_info_handler(void)
+{
+	struct race r = { .cmd = "/tide/xchg/info,tm_race", .x = xchg("tm_race", TIDE_XCHG_PRIO,
+		64, 2) };
+	pthread_t q, f;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_MSG_DIR_READ);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&q, NULL, query_thread, &r), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_MSG_DIR_READ, RACE_MS));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&f, NULL, free_thread, &r), 0);
+	tide_test_sleep_us(200 * 1000);
+	CU_ASSERT_FALSE(__atomic_load_n(&r.freed, __ATOMIC_ACQUIRE));
+	tide_fault_pvt_hold_release(TIDE_HOLD_MSG_DIR_READ);
+	pthread_join(q, NULL);
+	pthread_join(f, NULL);
+	CU_ASSERT_TRUE(r.freed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"name\":\"tm_race\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"sent\":[0,0]"));
+	free(r.out);
+	r.out = telemetry_query(r.cmd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "null"));
+	free(r.out);
+}
+#endif
+
+#define CHURN_ROUNDS 2000
+
+struct churn {
+	bool bcast;
+	bool stop;
+};
+
+/* Create and free the object the other thread asks about, as fast as it goes. */
+static void *
+churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		if (c->bcast) {
+			tide_bcast_free(tide_bcast_create("tm_churn", 4));
+		} else {
+			struct tide_xchg_params p = { .name = "tm_churn", .type = TIDE_XCHG_PRIO,
+				.nb_prio = 4, .size = 64, .socket_id = SOCKET_ID_ANY };
+
+			tide_xchg_free(tide_xchg_create(&p));
+		}
+	}
+	return NULL;
+}
+
+/* Every reply is whole (the object, or null), through many create/free rounds. */
+static void
+churn(bool bcast)
+{
+	const char *cmd = bcast ? "/tide/bcast/info,tm_churn" : "/tide/xchg/info,tm_churn";
+	const char *whole = bcast ? "\"readers\":4" : "\"levels\":4";
+	struct churn c = { .bcast = bcast };
+	unsigned int shown = 0, bad = 0;
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, churn_thread, &c), 0);
+	for (unsigned int i = 0; i < CHURN_ROUNDS; i++) {
+		char *out = telemetry_query(cmd);
+
+		if (strstr(out, whole) != NULL)
+			shown++;
+		else if (strstr(out, "null") == NULL)
+			bad++;
+		free(out);
+	}
+	__atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(bad, 0);
+	printf("(%u of %u queries found it) ", shown, CHURN_ROUNDS);
+}
+
+static void
+test_exchange_info_races_create_and_free(void)
+{
+	churn(false);
+}
+
+static void
+test_broadcast_info_races_create_and_free(void)
+{
+	churn(true);
+}
+
 static int
 register_tests(void)
 {
@@ -80,6 +207,11 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_shows_exchanges_and_stages);
 	CU_ADD_TEST(s, test_telemetry_shows_broadcast_exchanges);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
+#endif
+	CU_ADD_TEST(s, test_exchange_info_races_create_and_free);
+	CU_ADD_TEST(s, test_broadcast_info_races_create_and_free);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

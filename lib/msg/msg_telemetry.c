@@ -25,24 +25,21 @@ tel_xchg_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
-static int
-tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+/* What /tide/xchg/info fills: the reply, and its per-level arrays (allocated beforehand). */
+struct tel_xchg {
+	struct rte_tel_data *d;
+	struct rte_tel_data *lv[3]; /* sent, received, waiting */
+};
+
+/* The exchange's counters, read while it cannot be freed (tide_msg_pvt_xchg_read). */
+static void
+tel_xchg_fill(const void *p, void *arg)
 {
-	struct tide_xchg *x;
-	struct rte_tel_data *lv[3];
+	const struct tide_xchg *x = p;
+	struct tel_xchg *t = arg;
+	struct rte_tel_data *d = t->d;
 	uint64_t refused = 0;
 
-	if (params == NULL || (x = tide_xchg_lookup(params)) == NULL)
-		return -EINVAL;
-	for (int i = 0; i < 3; i++) {
-		lv[i] = rte_tel_data_alloc();
-		if (lv[i] == NULL) {
-			while (i-- > 0)
-				rte_tel_data_free(lv[i]);
-			return -ENOMEM;
-		}
-		rte_tel_data_start_array(lv[i], RTE_TEL_U64_VAL);
-	}
 	for (unsigned int l = 0; l < x->nb_prio; l++) {
 		uint64_t sent = 0, recv = 0;
 
@@ -50,9 +47,9 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 			sent += x->stats[s].sent[l];
 			recv += x->stats[s].received[l];
 		}
-		rte_tel_data_add_array_u64(lv[0], sent);
-		rte_tel_data_add_array_u64(lv[1], recv);
-		rte_tel_data_add_array_u64(lv[2], tide_xring_pvt_count(&x->ring, l));
+		rte_tel_data_add_array_u64(t->lv[0], sent);
+		rte_tel_data_add_array_u64(t->lv[1], recv);
+		rte_tel_data_add_array_u64(t->lv[2], tide_xring_pvt_count(&x->ring, l));
 	}
 	for (unsigned int s = 0; s <= RTE_MAX_LCORE; s++)
 		refused += x->stats[s].refused;
@@ -64,10 +61,34 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
 	rte_tel_data_add_dict_u64(d, "turn_takeovers", x->ring.senders.takeovers +
 		x->ring.receivers.takeovers);
-	rte_tel_data_add_dict_container(d, "sent", lv[0], 0);
-	rte_tel_data_add_dict_container(d, "received", lv[1], 0);
-	rte_tel_data_add_dict_container(d, "waiting", lv[2], 0);
-	return 0;
+	rte_tel_data_add_dict_container(d, "sent", t->lv[0], 0);
+	rte_tel_data_add_dict_container(d, "received", t->lv[1], 0);
+	rte_tel_data_add_dict_container(d, "waiting", t->lv[2], 0);
+}
+
+static int
+tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	struct tel_xchg t = { .d = d };
+	int ret = 0;
+
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	/* Allocated before the directories' lock is taken, which the fill holds. */
+	for (unsigned int i = 0; i < RTE_DIM(t.lv) && ret == 0; i++) {
+		t.lv[i] = rte_tel_data_alloc();
+		if (t.lv[i] == NULL)
+			ret = -ENOMEM;
+		else
+			rte_tel_data_start_array(t.lv[i], RTE_TEL_U64_VAL);
+	}
+	/* Without tide_msg_init(), a plain "not found": the query is no misuse of the API. */
+	if (ret == 0 && tide_msg_pvt_xchg_read(params, tel_xchg_fill, &t) != 0)
+		ret = -EINVAL;
+	if (ret != 0)
+		for (unsigned int i = 0; i < RTE_DIM(t.lv); i++)
+			rte_tel_data_free(t.lv[i]);
+	return ret;
 }
 
 static int
@@ -82,20 +103,16 @@ tel_bcast_list(const char *cmd __rte_unused, const char *params __rte_unused,
 static int
 tel_bcast_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	unsigned int readers;
-	uint64_t posts;
-	uint32_t done;
-	bool posted;
+	struct msg_bcast_info b;
 
-	if (params == NULL ||
-			tide_msg_pvt_bcast_info(params, &readers, &posts, &done, &posted) != 0)
+	if (params == NULL || tide_msg_pvt_bcast_info(params, &b) != 0)
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", params);
-	rte_tel_data_add_dict_u64(d, "readers", readers);
-	rte_tel_data_add_dict_u64(d, "posts", posts);
-	rte_tel_data_add_dict_u64(d, "posted", posted);
-	rte_tel_data_add_dict_u64(d, "done", done);
+	rte_tel_data_add_dict_u64(d, "readers", b.readers);
+	rte_tel_data_add_dict_u64(d, "posts", b.posts);
+	rte_tel_data_add_dict_u64(d, "posted", b.posted);
+	rte_tel_data_add_dict_u64(d, "done", b.done);
 	return 0;
 }
 

@@ -170,6 +170,14 @@ tide_xchg_lookup(const char *name)
 	return x;
 }
 
+int
+tide_msg_pvt_xchg_read(const char *name, msg_read_cb_t *fn, void *arg)
+{
+	if (!tide_msg_pvt_state.ready)
+		return -ENOENT;
+	return tide_msg_pvt_dir_read(xchg_dir(), xchg_name_of, name, fn, arg);
+}
+
 void
 tide_msg_pvt_xchg_foreach(msg_name_cb_t *cb, void *arg)
 {
