@@ -661,3 +661,21 @@ tide_test_read_file(const char *path)
 	fclose(f);
 	return text != NULL ? text : strdup("");
 }
+
+char *
+tide_test_stock_telemetry(const char *cmd)
+{
+	char cmdline[512], buf[16384] = "";
+	size_t n = 0;
+	FILE *p;
+
+	snprintf(cmdline, sizeof(cmdline), "printf '%%s\\n' '%s' | dpdk-telemetry.py -f %s 2>&1",
+		cmd, tide_test_file_prefix());
+	p = popen(cmdline, "r");
+	if (p != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, p);
+		pclose(p);
+	}
+	buf[n] = '\0';
+	return strdup(buf);
+}
