@@ -1141,6 +1141,7 @@ scen_telemetry(void)
 	out = tdu_telemetry("/tide/donor/info,none");
 	TDU_CHECK(strstr(out, "pid") == NULL);
 	free(out);
+	TDU_CHECK(tide_test_stock_refused("/tide/donor/list,junk"));
 	tide_donor_region_free(r);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	return 0;

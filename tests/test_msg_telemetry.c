@@ -73,6 +73,20 @@ test_telemetry_shows_broadcast_exchanges(void)
 	tide_msg_release(m);
 }
 
+/* A list takes no parameters: one given is refused (null), as the stock client shows. */
+static void
+test_lists_refuse_a_parameter(void)
+{
+	char *out;
+
+	CU_ASSERT(tide_test_stock_refused("/tide/xchg/list,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/bcast/list,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/list,junk"));
+	out = tide_test_stock_telemetry("/tide/xchg/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/xchg/list\": ["));
+	free(out);
+}
+
 /* ---- a handler reads an exchange that is being freed ---- */
 
 #define RACE_MS 5000
@@ -207,6 +221,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_shows_exchanges_and_stages);
 	CU_ADD_TEST(s, test_telemetry_shows_broadcast_exchanges);
+	CU_ADD_TEST(s, test_lists_refuse_a_parameter);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
 #endif

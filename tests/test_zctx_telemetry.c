@@ -47,6 +47,18 @@ test_telemetry_lists_and_shows_instances(void)
 	free(out);
 }
 
+/* The list takes no parameters: one given is refused (null), as the stock client shows. */
+static void
+test_the_list_refuses_a_parameter(void)
+{
+	char *out;
+
+	CU_ASSERT(tide_test_stock_refused("/tide/zctx/list,junk"));
+	out = tide_test_stock_telemetry("/tide/zctx/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\": ["));
+	free(out);
+}
+
 static int
 register_tests(void)
 {
@@ -55,6 +67,7 @@ register_tests(void)
 	if (s == NULL)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_lists_and_shows_instances);
+	CU_ADD_TEST(s, test_the_list_refuses_a_parameter);
 	return 0;
 }
 

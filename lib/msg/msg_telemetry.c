@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "msg_private.h"
+#include "tide_telemetry.h"
 
 static void
 tel_add_name(const char *name, void *arg)
@@ -17,9 +18,10 @@ tel_add_name(const char *name, void *arg)
 }
 
 static int
-tel_xchg_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+tel_xchg_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	tide_msg_pvt_xchg_foreach(tel_add_name, d);
 	return 0;
@@ -92,9 +94,10 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 }
 
 static int
-tel_bcast_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+tel_bcast_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	tide_msg_pvt_bcast_foreach(tel_add_name, d);
 	return 0;
@@ -117,9 +120,10 @@ tel_bcast_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 }
 
 static int
-tel_stage_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+tel_stage_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	for (uint16_t s = 0; s < TIDE_STAGE_MAX; s++) {
 		const char *name = tide_msg_pvt_stage_name(s);
