@@ -87,6 +87,32 @@ test_lists_refuse_a_parameter(void)
 	free(out);
 }
 
+/* A stage id is decimal digits, in range: nothing strtoul() would also take. */
+static void
+test_stage_info_takes_decimal_digits_only(void)
+{
+	static const char *const loose[] = { " %d", "+%d", "0x%x", "-%d", "%d.0" };
+	int st = tide_stage_register("tm_tel_id");
+	char cmd[64], *out;
+
+	CU_ASSERT_FATAL(st >= 0);
+	for (unsigned int i = 0; i < RTE_DIM(loose); i++) {
+		int n = snprintf(cmd, sizeof(cmd), "/tide/stage/info,");
+
+		snprintf(cmd + n, sizeof(cmd) - n, loose[i], st);
+		CU_ASSERT(tide_test_stock_refused(cmd));
+	}
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/info,"));
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/info,99999999999999999999999"));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", TIDE_STAGE_MAX);
+	CU_ASSERT(tide_test_stock_refused(cmd));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,00%d", st);
+	out = tide_test_stock_telemetry(cmd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\": \"tm_tel_id\""));
+	free(out);
+	tide_stage_unregister((uint16_t)st);
+}
+
 /* ---- a handler reads an exchange that is being freed ---- */
 
 #define RACE_MS 5000
@@ -222,6 +248,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_telemetry_shows_exchanges_and_stages);
 	CU_ADD_TEST(s, test_telemetry_shows_broadcast_exchanges);
 	CU_ADD_TEST(s, test_lists_refuse_a_parameter);
+	CU_ADD_TEST(s, test_stage_info_takes_decimal_digits_only);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
 #endif

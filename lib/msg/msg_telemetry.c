@@ -137,22 +137,34 @@ tel_stage_list(const char *cmd __rte_unused, const char *params, struct rte_tel_
 	return 0;
 }
 
+/* A stage id: decimal digits only (strtoul() alone takes blanks, a sign, "0x" and ""). */
+static int
+tel_stage_id(const char *params, uint16_t *stage)
+{
+	unsigned long v;
+
+	if (params == NULL || params[0] == '\0' || params[strspn(params, "0123456789")] != '\0')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(params, NULL, 10);
+	if (errno == ERANGE || v >= TIDE_STAGE_MAX)
+		return -EINVAL;
+	*stage = (uint16_t)v;
+	return 0;
+}
+
 static int
 tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	char *end;
-	unsigned long s;
+	uint16_t s;
 	int held;
 
-	if (params == NULL)
+	if (tel_stage_id(params, &s) != 0 || tide_msg_pvt_stage_name(s)[0] == '(')
 		return -EINVAL;
-	s = strtoul(params, &end, 0);
-	if (*end != '\0' || s >= TIDE_STAGE_MAX || tide_msg_pvt_stage_name((uint16_t)s)[0] == '(')
-		return -EINVAL;
-	held = tide_stage_list((uint16_t)s, NULL, 0);
+	held = tide_stage_list(s, NULL, 0);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "id", s);
-	rte_tel_data_add_dict_string(d, "name", tide_msg_pvt_stage_name((uint16_t)s));
+	rte_tel_data_add_dict_string(d, "name", tide_msg_pvt_stage_name(s));
 	rte_tel_data_add_dict_u64(d, "held", held < 0 ? 0 : (uint64_t)held);
 	return 0;
 }
