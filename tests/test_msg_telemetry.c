@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_mbuf.h>
 
@@ -35,6 +36,12 @@ test_telemetry_shows_exchanges_and_stages(void)
 	out = telemetry_query("/tide/xchg/info,tm_tel");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"sent\":[0,0,1]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"waiting\":[0,0,1]"));
+	/* 64 rounded up to 2^k - 1 a level; neither side single; the memory's socket. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"capacity\":127"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"single_sender\":0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"single_receiver\":0"));
+	snprintf(cmd, sizeof(cmd), "\"socket\":%d", (int)rte_socket_id());
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, cmd));
 	free(out);
 	out = telemetry_query("/tide/stage/list");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tm_tel_stage"));
@@ -43,6 +50,8 @@ test_telemetry_shows_exchanges_and_stages(void)
 	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", st);
 	out = telemetry_query(cmd);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"held\":1"));
+	snprintf(cmd, sizeof(cmd), "\"pid\":%d", (int)getpid());
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, cmd));
 	free(out);
 	tide_msg_release(m);
 	tide_xchg_free(x);

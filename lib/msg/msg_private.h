@@ -171,6 +171,6 @@ void tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const 
 	msg_name_cb_t *cb, void *arg);
 int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
-const char *tide_msg_pvt_stage_copy(uint16_t stage);
+const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);
 
 #endif /* TIDE_MSG_PRIVATE_H */

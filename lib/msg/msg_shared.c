@@ -228,9 +228,12 @@ tide_msg_pvt_stage_remove(uint16_t stage)
 	return known;
 }
 
-/* The stage's name (a copy, valid until the next call on this thread), or NULL. */
+/*
+ * The stage's name (a copy, valid until the next call on this thread), or NULL; its
+ * process's id in @p pid (unless NULL), read with the name.
+ */
 const char *
-tide_msg_pvt_stage_copy(uint16_t stage)
+tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 {
 	static __thread char name[TIDE_STAGE_NAMESIZE];
 	struct msg_shared *sh = tide_msg_pvt_shared();
@@ -239,6 +242,8 @@ tide_msg_pvt_stage_copy(uint16_t stage)
 		return NULL;
 	rte_rwlock_read_lock(&sh->lock);
 	strlcpy(name, sh->stages[stage].name, sizeof(name));
+	if (pid != NULL)
+		*pid = sh->stages[stage].pid;
 	rte_rwlock_read_unlock(&sh->lock);
 	return name[0] != '\0' ? name : NULL;
 }
@@ -262,7 +267,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 			mine[n++] = i;
 	rte_rwlock_read_unlock(&sh->lock);
 	for (unsigned int k = 0; k < n; k++) {
-		const char *name = tide_msg_pvt_stage_copy(mine[k]);
+		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);
 
 		MSG_LOG(WARNING, "stage %s of process %d, which is gone: %d message(s) it held "

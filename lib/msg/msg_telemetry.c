@@ -59,6 +59,10 @@ tel_xchg_fill(const void *p, void *arg)
 	rte_tel_data_add_dict_string(d, "name", x->name);
 	rte_tel_data_add_dict_string(d, "type", x->type == TIDE_XCHG_FIFO ? "fifo" : "prio");
 	rte_tel_data_add_dict_u64(d, "levels", x->nb_prio);
+	rte_tel_data_add_dict_u64(d, "capacity", tide_xring_pvt_capacity(&x->ring));
+	rte_tel_data_add_dict_u64(d, "single_sender", x->ring.senders.single);
+	rte_tel_data_add_dict_u64(d, "single_receiver", x->ring.receivers.single);
+	rte_tel_data_add_dict_int(d, "socket", x->socket_id);
 	rte_tel_data_add_dict_u64(d, "refused", refused);
 	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
 	rte_tel_data_add_dict_u64(d, "turn_takeovers", x->ring.senders.takeovers +
@@ -156,15 +160,24 @@ tel_stage_id(const char *params, uint16_t *stage)
 static int
 tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	char name[TIDE_STAGE_NAMESIZE];
+	const char *copy;
+	uint32_t pid;
 	uint16_t s;
 	int held;
 
-	if (tel_stage_id(params, &s) != 0 || tide_msg_pvt_stage_name(s)[0] == '(')
+	if (tel_stage_id(params, &s) != 0)
 		return -EINVAL;
+	/* Name and process read together; a secondary's stages are in the shared table too. */
+	copy = tide_msg_pvt_stage_copy(s, &pid);
+	if (copy == NULL)
+		return -EINVAL;
+	strlcpy(name, copy, sizeof(name));
 	held = tide_stage_list(s, NULL, 0);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "id", s);
-	rte_tel_data_add_dict_string(d, "name", tide_msg_pvt_stage_name(s));
+	rte_tel_data_add_dict_string(d, "name", name);
+	rte_tel_data_add_dict_u64(d, "pid", pid);
 	rte_tel_data_add_dict_u64(d, "held", held < 0 ? 0 : (uint64_t)held);
 	return 0;
 }
@@ -174,7 +187,7 @@ RTE_INIT(msg_telemetry_init)
 	rte_telemetry_register_cmd("/tide/xchg/list", tel_xchg_list,
 		"Lists the exchanges. No parameters");
 	rte_telemetry_register_cmd("/tide/xchg/info", tel_xchg_info,
-		"Shows an exchange's counters per priority level. Parameters: exchange name");
+		"Shows an exchange's set-up and counters per priority level. Parameters: name");
 	rte_telemetry_register_cmd("/tide/bcast/list", tel_bcast_list,
 		"Lists the broadcast exchanges. No parameters");
 	rte_telemetry_register_cmd("/tide/bcast/info", tel_bcast_info,
@@ -182,5 +195,5 @@ RTE_INIT(msg_telemetry_init)
 	rte_telemetry_register_cmd("/tide/stage/list", tel_stage_list,
 		"Lists the stages, by id. No parameters");
 	rte_telemetry_register_cmd("/tide/stage/info", tel_stage_info,
-		"Shows how many messages a stage holds. Parameters: stage id");
+		"Shows a stage's process and how many messages it holds. Parameters: stage id");
 }
