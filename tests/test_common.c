@@ -661,3 +661,39 @@ tide_test_read_file(const char *path)
 	fclose(f);
 	return text != NULL ? text : strdup("");
 }
+
+char *
+tide_test_stock_telemetry(const char *cmd)
+{
+	const char *dir = rte_eal_get_runtime_dir(), *slash = strrchr(dir, '/');
+	char cmdline[512], buf[16384] = "";
+	size_t n = 0;
+	FILE *p;
+
+	/* The runtime directory is named after the file prefix, also in the donor tests' own
+	 * processes.
+	 */
+	snprintf(cmdline, sizeof(cmdline), "printf '%%s\\n' '%s' | dpdk-telemetry.py -f %s 2>&1",
+		cmd, slash != NULL ? slash + 1 : dir);
+	p = popen(cmdline, "r");
+	if (p != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, p);
+		pclose(p);
+	}
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+bool
+tide_test_stock_refused(const char *cmd)
+{
+	char want[256], *out = tide_test_stock_telemetry(cmd);
+	bool ok;
+
+	snprintf(want, sizeof(want), "{\"%.*s\": null}", (int)strcspn(cmd, ","), cmd);
+	ok = out != NULL && strstr(out, want) != NULL;
+	if (!ok)
+		printf("\n    %s: want %s, the stock client says: %s ", cmd, want, out);
+	free(out);
+	return ok;
+}

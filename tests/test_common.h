@@ -72,6 +72,19 @@ pid_t tide_test_spawn(char *const argv[], const char *out, const char *libdir);
 char *tide_test_read_file(const char *path);
 
 /**
+ * The stock DPDK client's (dpdk-telemetry.py) answer to @p cmd (no single quote in it),
+ * asked of this process (EAL initialised): its whole output, compact JSON after the banner
+ * (caller frees).
+ */
+char *tide_test_stock_telemetry(const char *cmd);
+
+/**
+ * Whether the stock client shows @p cmd refused by its handler (DPDK's {"<command>": null},
+ * the convention of the msg, zctx and donor handlers); when not, its output is printed.
+ */
+bool tide_test_stock_refused(const char *cmd);
+
+/**
  * The number right after the first @p key in @p text, framed as @p fmt frames it
  * ("%s=" for "key=12", "\"%s\":" for a JSON "key":12); -1 when it is not there.
  */

@@ -1127,7 +1127,7 @@ scen_telemetry(void)
 {
 	struct tide_donor_region *r;
 	struct tide_donor_mgr *m;
-	pid_t pids[2];
+	pid_t pids[2] = { 0, 0 };
 	char want[64], *out;
 
 	m = mgr_make("tel", 2 * MB, 0, false);
@@ -1151,6 +1151,21 @@ scen_telemetry(void)
 	out = tdu_telemetry("/tide/donor/info,none");
 	TDU_CHECK(strstr(out, "pid") == NULL);
 	free(out);
+	/* The stock client shows the same; bad requests are refused (null). */
+	out = tide_test_stock_telemetry("/tide/donor/list");
+	TDU_CHECK(strstr(out, "{\"/tide/donor/list\": [\"tel\"]}") != NULL);
+	free(out);
+	out = tide_test_stock_telemetry("/tide/donor/info,tel");
+	TDU_CHECK(strstr(out, "{\"/tide/donor/info\": {\"name\": \"tel\", ") != NULL);
+	TDU_CHECK(strstr(out, "\"donors\": 2, ") != NULL);
+	snprintf(want, sizeof(want), "\"pid\": %d, \"bytes\": 2097152, \"state\": \"live\"",
+		(int)pids[0]);
+	TDU_CHECK(strstr(out, want) != NULL);
+	free(out);
+	TDU_CHECK(tide_test_stock_refused("/tide/donor/info,none"));
+	TDU_CHECK(tide_test_stock_refused("/tide/donor/info"));
+	TDU_CHECK(tide_test_stock_refused("/tide/donor/info,tel,junk"));
+	TDU_CHECK(tide_test_stock_refused("/tide/donor/list,junk"));
 	tide_donor_region_free(r);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	return 0;

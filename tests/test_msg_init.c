@@ -10,6 +10,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -44,6 +45,21 @@ test_calls_before_init_are_refused(void)
 	tide_msg_fini(); /* nothing to release: a no-op */
 	rte_pktmbuf_free(m);
 	rte_mempool_free(mp);
+}
+
+/* A query for an exchange before tide_msg_init() is a plain "not found", logged nowhere. */
+static void
+test_exchange_info_before_init_is_not_found_and_not_logged(void)
+{
+	char *out, *log;
+
+	tide_test_log_begin();
+	out = tide_test_stock_telemetry("/tide/xchg/info,ti_early");
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/xchg/info\": null}"));
+	CU_ASSERT_PTR_NULL(strstr(log, "tide_msg"));
+	free(out);
+	free(log);
 }
 
 static void
@@ -152,6 +168,7 @@ register_tests(void)
 	if (s == NULL || e == NULL)
 		return -1;
 	CU_ADD_TEST(s, test_calls_before_init_are_refused);
+	CU_ADD_TEST(s, test_exchange_info_before_init_is_not_found_and_not_logged);
 	CU_ADD_TEST(s, test_a_bad_configuration_is_refused);
 	CU_ADD_TEST(s, test_no_memory_for_the_proxies_is_enomem);
 	CU_ADD_TEST(s, test_init_in_a_secondary_before_the_primary_is_enoent);

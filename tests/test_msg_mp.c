@@ -183,14 +183,36 @@ gone_reach(void *arg)
 	return tide_mp_stats_get(&st) == 0 && st.gone >= *(uint64_t *)arg;
 }
 
-/* A secondary killed while its stage holds messages: the primary releases them. */
+/* The id of stage @p name in /tide/stage/list (compact JSON: {..."<id>":"<name>"...}), or -1. */
+static int
+stage_id_listed(const char *name)
+{
+	char want[64], *out = telemetry_query("/tide/stage/list");
+	const char *at;
+	int id = -1;
+
+	snprintf(want, sizeof(want), "\":\"%s\"", name);
+	at = strstr(out, want);
+	if (at != NULL) {
+		while (at > out && at[-1] != '"')
+			at--;
+		id = atoi(at);
+	}
+	free(out);
+	return id;
+}
+
+/*
+ * A secondary killed while its stage holds messages: the primary releases them. Meanwhile
+ * the primary's telemetry shows the stage as the secondary's.
+ */
 static void
 test_messages_a_killed_secondary_held_are_released(void)
 {
 	struct tide_mp_stats st;
 	struct tide_run r;
 	uint64_t want;
-	char *text;
+	char *text, cmd[64];
 	int code, id;
 
 	CU_ASSERT_EQUAL(tide_mp_stats_get(&st), 0);
@@ -198,6 +220,13 @@ test_messages_a_killed_secondary_held_are_released(void)
 	send_all(fifo, 500);
 	text = tide_run_wait_for(&r, "ready=1", 20000);
 	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 500);
+	free(text);
+	id = stage_id_listed("sec_hold");
+	CU_ASSERT(id >= 0);
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", id);
+	text = telemetry_query(cmd);
+	snprintf(cmd, sizeof(cmd), "\"pid\":%d,\"held\":500", (int)r.pid);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, cmd));
 	free(text);
 	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 500);
 	kill(r.pid, SIGKILL);

@@ -2,19 +2,23 @@
 
 /*
  * The message library's telemetry (lib/msg/msg_telemetry.c) under EAL, through this
- * process's telemetry socket as dpdk-telemetry.py asks: exchanges, broadcast exchanges and
- * stages are listed and shown.
+ * process's telemetry socket as dpdk-telemetry.py asks, and through the stock client
+ * itself: exchanges, broadcast exchanges and stages are listed and shown, bad requests
+ * refused, and no handler reads an object that is being freed.
  */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_mbuf.h>
 
 #include "test_common.h"
 #include "test_msg_util.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "tide_msg.h"
 
 static void
@@ -33,6 +37,12 @@ test_telemetry_shows_exchanges_and_stages(void)
 	out = telemetry_query("/tide/xchg/info,tm_tel");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"sent\":[0,0,1]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"waiting\":[0,0,1]"));
+	/* 64 rounded up to 2^k - 1 a level; neither side single; the memory's socket. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"capacity\":127"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"single_sender\":0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"single_receiver\":0"));
+	snprintf(cmd, sizeof(cmd), "\"socket\":%d", (int)rte_socket_id());
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, cmd));
 	free(out);
 	out = telemetry_query("/tide/stage/list");
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tm_tel_stage"));
@@ -41,6 +51,8 @@ test_telemetry_shows_exchanges_and_stages(void)
 	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", st);
 	out = telemetry_query(cmd);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"held\":1"));
+	snprintf(cmd, sizeof(cmd), "\"pid\":%d", (int)getpid());
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, cmd));
 	free(out);
 	tide_msg_release(m);
 	tide_xchg_free(x);
@@ -71,6 +83,219 @@ test_telemetry_shows_broadcast_exchanges(void)
 	tide_msg_release(m);
 }
 
+/* Whether the stock client's answer to @p cmd holds @p want (when not, it is printed). */
+static bool
+stock_shows(const char *cmd, const char *want)
+{
+	char *out = tide_test_stock_telemetry(cmd);
+	bool ok = strstr(out, want) != NULL;
+
+	if (!ok)
+		printf("\n    %s: want %s, the stock client says: %s ", cmd, want, out);
+	free(out);
+	return ok;
+}
+
+/*
+ * Through the stock dpdk-telemetry.py: an exchange, a broadcast exchange and a stage are
+ * listed and shown; an unknown name or id, a missing parameter, junk after a name, and a
+ * parameter to a list are refused (null).
+ */
+static void
+test_the_stock_client_shows_each_kind_and_refuses_bad_requests(void)
+{
+	struct tide_xchg_params p = { .name = "tm_stock", .type = TIDE_XCHG_FIFO, .size = 100,
+		.flags = TIDE_XCHG_F_SP, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *x = tide_xchg_create(&p);
+	struct tide_bcast *b = tide_bcast_create("tm_stock_bc", 3);
+	int st = tide_stage_register("tm_stock_st");
+	char cmd[64], want[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_FATAL(st >= 0);
+	CU_ASSERT(stock_shows("/tide/xchg/list", "\"tm_stock\""));
+	CU_ASSERT(stock_shows("/tide/xchg/info,tm_stock", "\"type\": \"fifo\", \"levels\": 1, "
+		"\"capacity\": 127, \"single_sender\": 1, \"single_receiver\": 0, \"socket\": "));
+	CU_ASSERT(stock_shows("/tide/bcast/list", "\"tm_stock_bc\""));
+	CU_ASSERT(stock_shows("/tide/bcast/info,tm_stock_bc", "\"readers\": 3, \"posts\": 0"));
+	snprintf(want, sizeof(want), "\"%d\": \"tm_stock_st\"", st);
+	CU_ASSERT(stock_shows("/tide/stage/list", want));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", st);
+	snprintf(want, sizeof(want), "\"name\": \"tm_stock_st\", \"pid\": %d, \"held\": 0",
+		(int)getpid());
+	CU_ASSERT(stock_shows(cmd, want));
+
+	CU_ASSERT(tide_test_stock_refused("/tide/xchg/info,tm_nope"));
+	CU_ASSERT(tide_test_stock_refused("/tide/xchg/info"));
+	CU_ASSERT(tide_test_stock_refused("/tide/xchg/info,tm_stock,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/bcast/info,tm_nope"));
+	CU_ASSERT(tide_test_stock_refused("/tide/bcast/info"));
+	CU_ASSERT(tide_test_stock_refused("/tide/bcast/info,tm_stock_bc,junk"));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", TIDE_STAGE_MAX - 1); /* unregistered */
+	CU_ASSERT(tide_test_stock_refused(cmd));
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/info"));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d,junk", st);
+	CU_ASSERT(tide_test_stock_refused(cmd));
+	CU_ASSERT(tide_test_stock_refused("/tide/xchg/list,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/bcast/list,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/list,junk"));
+	tide_stage_unregister((uint16_t)st);
+	tide_bcast_free(b);
+	tide_xchg_free(x);
+}
+
+/* A stage id is decimal digits, in range: nothing strtoul() would also take. */
+static void
+test_stage_info_takes_decimal_digits_only(void)
+{
+	static const char *const loose[] = { " %d", "+%d", "0x%x", "-%d", "%d.0" };
+	int st = tide_stage_register("tm_tel_id");
+	char cmd[64], *out;
+
+	CU_ASSERT_FATAL(st >= 0);
+	for (unsigned int i = 0; i < RTE_DIM(loose); i++) {
+		int n = snprintf(cmd, sizeof(cmd), "/tide/stage/info,");
+
+		snprintf(cmd + n, sizeof(cmd) - n, loose[i], st);
+		CU_ASSERT(tide_test_stock_refused(cmd));
+	}
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/info,"));
+	CU_ASSERT(tide_test_stock_refused("/tide/stage/info,99999999999999999999999"));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", TIDE_STAGE_MAX);
+	CU_ASSERT(tide_test_stock_refused(cmd));
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,00%d", st);
+	out = tide_test_stock_telemetry(cmd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\": \"tm_tel_id\""));
+	free(out);
+	tide_stage_unregister((uint16_t)st);
+}
+
+/* ---- a handler reads an exchange that is being freed ---- */
+
+#define RACE_MS 5000
+
+struct race {
+	const char *cmd;
+	char *out;                /* the reply to cmd (query_thread) */
+	struct tide_xchg *x;      /* freed by free_thread */
+	bool freed;
+};
+
+static void *
+query_thread(void *arg)
+{
+	struct race *r = arg;
+
+	r->out = telemetry_query(r->cmd);
+	return NULL;
+}
+
+static void *
+free_thread(void *arg)
+{
+	struct race *r = arg;
+
+	tide_xchg_free(r->x);
+	__atomic_store_n(&r->freed, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * The handler is held once it has found the exchange: a free that comes then waits until
+ * the handler is done with it, and the reply shows the exchange whole.
+ */
+static void
+test_an_exchange_is_not_freed_under_its_info_handler(void)
+{
+	struct race r = { .cmd = "/tide/xchg/info,tm_race", .x = xchg("tm_race", TIDE_XCHG_PRIO,
+		64, 2) };
+	pthread_t q, f;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_MSG_DIR_READ);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&q, NULL, query_thread, &r), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_MSG_DIR_READ, RACE_MS));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&f, NULL, free_thread, &r), 0);
+	tide_test_sleep_us(200 * 1000);
+	CU_ASSERT_FALSE(__atomic_load_n(&r.freed, __ATOMIC_ACQUIRE));
+	tide_fault_pvt_hold_release(TIDE_HOLD_MSG_DIR_READ);
+	pthread_join(q, NULL);
+	pthread_join(f, NULL);
+	CU_ASSERT_TRUE(r.freed);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"name\":\"tm_race\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"sent\":[0,0]"));
+	free(r.out);
+	r.out = telemetry_query(r.cmd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "null"));
+	free(r.out);
+}
+#endif
+
+#define CHURN_ROUNDS 2000
+
+struct churn {
+	bool bcast;
+	bool stop;
+};
+
+/* Create and free the object the other thread asks about, as fast as it goes. */
+static void *
+churn_thread(void *arg)
+{
+	struct churn *c = arg;
+
+	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+		if (c->bcast) {
+			tide_bcast_free(tide_bcast_create("tm_churn", 4));
+		} else {
+			struct tide_xchg_params p = { .name = "tm_churn", .type = TIDE_XCHG_PRIO,
+				.nb_prio = 4, .size = 64, .socket_id = SOCKET_ID_ANY };
+
+			tide_xchg_free(tide_xchg_create(&p));
+		}
+	}
+	return NULL;
+}
+
+/* Every reply is whole (the object, or null), through many create/free rounds. */
+static void
+churn(bool bcast)
+{
+	const char *cmd = bcast ? "/tide/bcast/info,tm_churn" : "/tide/xchg/info,tm_churn";
+	const char *whole = bcast ? "\"readers\":4" : "\"levels\":4";
+	struct churn c = { .bcast = bcast };
+	unsigned int shown = 0, bad = 0;
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, churn_thread, &c), 0);
+	for (unsigned int i = 0; i < CHURN_ROUNDS; i++) {
+		char *out = telemetry_query(cmd);
+
+		if (strstr(out, whole) != NULL)
+			shown++;
+		else if (strstr(out, "null") == NULL)
+			bad++;
+		free(out);
+	}
+	__atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(bad, 0);
+	printf("(%u of %u queries found it) ", shown, CHURN_ROUNDS);
+}
+
+static void
+test_exchange_info_races_create_and_free(void)
+{
+	churn(false);
+}
+
+static void
+test_broadcast_info_races_create_and_free(void)
+{
+	churn(true);
+}
+
 static int
 register_tests(void)
 {
@@ -80,6 +305,13 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_shows_exchanges_and_stages);
 	CU_ADD_TEST(s, test_telemetry_shows_broadcast_exchanges);
+	CU_ADD_TEST(s, test_the_stock_client_shows_each_kind_and_refuses_bad_requests);
+	CU_ADD_TEST(s, test_stage_info_takes_decimal_digits_only);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
+#endif
+	CU_ADD_TEST(s, test_exchange_info_races_create_and_free);
+	CU_ADD_TEST(s, test_broadcast_info_races_create_and_free);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

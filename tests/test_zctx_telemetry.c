@@ -2,7 +2,8 @@
 
 /*
  * The zero-copy TX library's telemetry (lib/zctx/zctx_telemetry.c) under EAL, through
- * this process's telemetry socket: instances are listed and their counters shown.
+ * this process's telemetry socket and through the stock dpdk-telemetry.py: instances are
+ * listed and their counters shown, bad requests refused.
  */
 
 #include <stdlib.h>
@@ -47,6 +48,32 @@ test_telemetry_lists_and_shows_instances(void)
 	free(out);
 }
 
+/*
+ * Through the stock dpdk-telemetry.py: an instance is listed and shown; an unknown name, a
+ * missing parameter, junk after a name, and a parameter to the list are refused (null).
+ */
+static void
+test_the_stock_client_shows_an_instance_and_refuses_bad_requests(void)
+{
+	struct tide_zctx *z = zctx_make("zt_stock", null_port, 0, 0, 8);
+	char *out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	out = tide_test_stock_telemetry("/tide/zctx/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\": [\"zt_stock\"]}"));
+	free(out);
+	out = tide_test_stock_telemetry("/tide/zctx/info,zt_stock");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/info\": {\"name\": \"zt_stock\", "
+		"\"depth\": 8, \"ports\": 1, "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"submitted\": 0, "));
+	free(out);
+	CU_ASSERT(tide_test_stock_refused("/tide/zctx/info,zt_nope"));
+	CU_ASSERT(tide_test_stock_refused("/tide/zctx/info"));
+	CU_ASSERT(tide_test_stock_refused("/tide/zctx/info,zt_stock,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/zctx/list,junk"));
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -55,6 +82,7 @@ register_tests(void)
 	if (s == NULL)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_lists_and_shows_instances);
+	CU_ADD_TEST(s, test_the_stock_client_shows_an_instance_and_refuses_bad_requests);
 	return 0;
 }
 

@@ -46,6 +46,7 @@ enum tide_fault_hold_site {
 	TIDE_HOLD_AGENT_PASS,     /**< zctx agent: a pass begun, whether it stops read */
 	TIDE_HOLD_ZCTX_HANDS_OFF, /**< a timed-out zctx stop: the agent asked to leave the PMD */
 	TIDE_HOLD_AGENT_ANSWERED, /**< zctx agent: that ask answered (no PMD call from here) */
+	TIDE_HOLD_MSG_DIR_READ,   /**< msg telemetry: an exchange found, about to be read */
 	TIDE_HOLD_SITES
 };
 

@@ -13,13 +13,15 @@
 #include <rte_telemetry.h>
 
 #include "donor_private.h"
+#include "tide_telemetry.h"
 
 static int
-dn_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+dn_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
 	struct tide_donor_mgr *m;
 
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	dn_registry_lock();
 	for (m = dn_registry_first_locked(); m != NULL; m = dn_registry_next_locked(m))

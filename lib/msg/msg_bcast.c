@@ -279,19 +279,23 @@ tide_bcast_take(struct tide_bcast *b)
 	return m;
 }
 
+static void
+bcast_info_read(const void *p, void *arg)
+{
+	const struct tide_bcast *b = p;
+	struct msg_bcast_info *info = arg;
+
+	info->readers = b->nb_readers;
+	info->posts = b->posts;
+	info->done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
+	info->posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
+}
+
 /* For telemetry: counters of a broadcast exchange by name. */
 int
-tide_msg_pvt_bcast_info(const char *name, unsigned int *readers, uint64_t *posts,
-	uint32_t *done, bool *posted)
+tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info)
 {
-	const struct tide_bcast *b = tide_msg_pvt_state.ready ?
-		tide_msg_pvt_dir_find(bcast_dir(), bcast_name_of, name) : NULL;
-
-	if (b == NULL)
+	if (!tide_msg_pvt_state.ready)
 		return -ENOENT;
-	*readers = b->nb_readers;
-	*posts = b->posts;
-	*done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
-	*posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
-	return 0;
+	return tide_msg_pvt_dir_read(bcast_dir(), bcast_name_of, name, bcast_info_read, info);
 }

@@ -135,11 +135,22 @@ struct rte_mempool *tide_msg_pvt_pool_owning(const void *p);
 
 /* msg_xchg.c, msg_bcast.c, msg_stage.c: names for telemetry. */
 typedef void (msg_name_cb_t)(const char *name, void *arg);
+typedef void (msg_read_cb_t)(const void *p, void *arg);
 void tide_msg_pvt_xchg_foreach(msg_name_cb_t *cb, void *arg);
 void tide_msg_pvt_bcast_foreach(msg_name_cb_t *cb, void *arg);
 const char *tide_msg_pvt_stage_name(uint16_t stage);
-int tide_msg_pvt_bcast_info(const char *name, unsigned int *readers, uint64_t *posts,
-	uint32_t *done, bool *posted);
+/* Call @p fn on the exchange named @p name, which cannot be freed meanwhile (see
+ * tide_msg_pvt_dir_read): 0, or -ENOENT (none, or tide_msg_init() not called). Nothing logged.
+ */
+int tide_msg_pvt_xchg_read(const char *name, msg_read_cb_t *fn, void *arg);
+/* A broadcast exchange's counters, read as its free cannot run: 0, or -ENOENT. */
+struct msg_bcast_info {
+	unsigned int readers;
+	uint64_t posts;
+	uint32_t done;
+	bool posted;
+};
+int tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info);
 
 /* msg_shared.c: what the processes share. */
 struct msg_shared *tide_msg_pvt_shared(void);
@@ -150,10 +161,16 @@ int tide_msg_pvt_dir_add(void **table, void *p);
 void tide_msg_pvt_dir_remove(void **table, const void *p);
 void *tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p),
 	const char *name);
+/* Call @p fn on the entry named @p name with the directories' lock held for reading (the
+ * entry cannot be freed meanwhile; @p fn takes no lock and calls nothing that does): 0, or
+ * -ENOENT.
+ */
+int tide_msg_pvt_dir_read(void * const *table, const char *(*name_of)(const void *p),
+	const char *name, msg_read_cb_t *fn, void *arg);
 void tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void *p),
 	msg_name_cb_t *cb, void *arg);
 int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
-const char *tide_msg_pvt_stage_copy(uint16_t stage);
+const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);
 
 #endif /* TIDE_MSG_PRIVATE_H */

@@ -14,6 +14,9 @@
  *
  * A reader-writer lock guards the directories: a few pointer and name reads or writes
  * under it, so a process that dies holding it for reading leaves nothing half-done.
+ * Telemetry reads an exchange's counters under it for reading, since the free paths take
+ * an exchange out of the directory, under it for writing, before they free it. Nothing
+ * else is locked while it is held.
  */
 
 #include <errno.h>
@@ -24,6 +27,7 @@
 #include <rte_memzone.h>
 
 #include "msg_private.h"
+#include "tide_fault.h"
 #include "tide_pool.h"
 
 #define MSG_SHARED_MZ "tide_msg_shared"
@@ -122,21 +126,52 @@ tide_msg_pvt_dir_remove(void **table, const void *p)
 	rte_rwlock_write_unlock(&sh->lock);
 }
 
+/* The entry named @p name (the lock held), or NULL. */
+static void *
+dir_find_locked(void * const *table, const char *(*name_of)(const void *p), const char *name)
+{
+	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
+		if (table[i] != NULL && strcmp(name_of(table[i]), name) == 0)
+			return table[i];
+	return NULL;
+}
+
 void *
 tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p),
 	const char *name)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
-	void *found = NULL;
+	void *found;
 
 	if (sh == NULL)
 		return NULL;
 	rte_rwlock_read_lock(&sh->lock);
-	for (unsigned int i = 0; i < MSG_DIR_MAX && found == NULL; i++)
-		if (table[i] != NULL && strcmp(name_of(table[i]), name) == 0)
-			found = table[i];
+	found = dir_find_locked(table, name_of, name);
 	rte_rwlock_read_unlock(&sh->lock);
 	return found;
+}
+
+/*
+ * The free paths take the entry out of the directory (write lock) before they free it:
+ * while @p fn runs under the read lock, the entry cannot be freed.
+ */
+int
+tide_msg_pvt_dir_read(void * const *table, const char *(*name_of)(const void *p),
+	const char *name, msg_read_cb_t *fn, void *arg)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	const void *found;
+
+	if (sh == NULL)
+		return -ENOENT;
+	rte_rwlock_read_lock(&sh->lock);
+	found = dir_find_locked(table, name_of, name);
+	if (found != NULL) {
+		TIDE_FAULT_HOLD(TIDE_HOLD_MSG_DIR_READ); /* tests: a free comes meanwhile */
+		fn(found, arg);
+	}
+	rte_rwlock_read_unlock(&sh->lock);
+	return found != NULL ? 0 : -ENOENT;
 }
 
 void
@@ -193,9 +228,12 @@ tide_msg_pvt_stage_remove(uint16_t stage)
 	return known;
 }
 
-/* The stage's name (a copy, valid until the next call on this thread), or NULL. */
+/*
+ * The stage's name (a copy, valid until the next call on this thread), or NULL; its
+ * process's id in @p pid (unless NULL), read with the name.
+ */
 const char *
-tide_msg_pvt_stage_copy(uint16_t stage)
+tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 {
 	static __thread char name[TIDE_STAGE_NAMESIZE];
 	struct msg_shared *sh = tide_msg_pvt_shared();
@@ -204,6 +242,8 @@ tide_msg_pvt_stage_copy(uint16_t stage)
 		return NULL;
 	rte_rwlock_read_lock(&sh->lock);
 	strlcpy(name, sh->stages[stage].name, sizeof(name));
+	if (pid != NULL)
+		*pid = sh->stages[stage].pid;
 	rte_rwlock_read_unlock(&sh->lock);
 	return name[0] != '\0' ? name : NULL;
 }
@@ -227,7 +267,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 			mine[n++] = i;
 	rte_rwlock_read_unlock(&sh->lock);
 	for (unsigned int k = 0; k < n; k++) {
-		const char *name = tide_msg_pvt_stage_copy(mine[k]);
+		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);
 
 		MSG_LOG(WARNING, "stage %s of process %d, which is gone: %d message(s) it held "

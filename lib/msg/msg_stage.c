@@ -51,7 +51,7 @@ tide_msg_pvt_stage_name(uint16_t stage)
 
 	if (stage == TIDE_STAGE_NONE)
 		return "(in an exchange, or no stage)";
-	name = tide_msg_pvt_stage_copy(stage);
+	name = tide_msg_pvt_stage_copy(stage, NULL);
 	return name != NULL ? name : "(unregistered)";
 }
 

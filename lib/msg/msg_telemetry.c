@@ -9,6 +9,7 @@
 #include <rte_telemetry.h>
 
 #include "msg_private.h"
+#include "tide_telemetry.h"
 
 static void
 tel_add_name(const char *name, void *arg)
@@ -17,32 +18,30 @@ tel_add_name(const char *name, void *arg)
 }
 
 static int
-tel_xchg_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+tel_xchg_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	tide_msg_pvt_xchg_foreach(tel_add_name, d);
 	return 0;
 }
 
-static int
-tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+/* What /tide/xchg/info fills: the reply, and its per-level arrays (allocated beforehand). */
+struct tel_xchg {
+	struct rte_tel_data *d;
+	struct rte_tel_data *lv[3]; /* sent, received, waiting */
+};
+
+/* The exchange's counters, read while it cannot be freed (tide_msg_pvt_xchg_read). */
+static void
+tel_xchg_fill(const void *p, void *arg)
 {
-	struct tide_xchg *x;
-	struct rte_tel_data *lv[3];
+	const struct tide_xchg *x = p;
+	struct tel_xchg *t = arg;
+	struct rte_tel_data *d = t->d;
 	uint64_t refused = 0;
 
-	if (params == NULL || (x = tide_xchg_lookup(params)) == NULL)
-		return -EINVAL;
-	for (int i = 0; i < 3; i++) {
-		lv[i] = rte_tel_data_alloc();
-		if (lv[i] == NULL) {
-			while (i-- > 0)
-				rte_tel_data_free(lv[i]);
-			return -ENOMEM;
-		}
-		rte_tel_data_start_array(lv[i], RTE_TEL_U64_VAL);
-	}
 	for (unsigned int l = 0; l < x->nb_prio; l++) {
 		uint64_t sent = 0, recv = 0;
 
@@ -50,9 +49,9 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 			sent += x->stats[s].sent[l];
 			recv += x->stats[s].received[l];
 		}
-		rte_tel_data_add_array_u64(lv[0], sent);
-		rte_tel_data_add_array_u64(lv[1], recv);
-		rte_tel_data_add_array_u64(lv[2], tide_xring_pvt_count(&x->ring, l));
+		rte_tel_data_add_array_u64(t->lv[0], sent);
+		rte_tel_data_add_array_u64(t->lv[1], recv);
+		rte_tel_data_add_array_u64(t->lv[2], tide_xring_pvt_count(&x->ring, l));
 	}
 	for (unsigned int s = 0; s <= RTE_MAX_LCORE; s++)
 		refused += x->stats[s].refused;
@@ -60,20 +59,49 @@ tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 	rte_tel_data_add_dict_string(d, "name", x->name);
 	rte_tel_data_add_dict_string(d, "type", x->type == TIDE_XCHG_FIFO ? "fifo" : "prio");
 	rte_tel_data_add_dict_u64(d, "levels", x->nb_prio);
+	rte_tel_data_add_dict_u64(d, "capacity", tide_xring_pvt_capacity(&x->ring));
+	rte_tel_data_add_dict_u64(d, "single_sender", x->ring.senders.single);
+	rte_tel_data_add_dict_u64(d, "single_receiver", x->ring.receivers.single);
+	rte_tel_data_add_dict_int(d, "socket", x->socket_id);
 	rte_tel_data_add_dict_u64(d, "refused", refused);
 	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
 	rte_tel_data_add_dict_u64(d, "turn_takeovers", x->ring.senders.takeovers +
 		x->ring.receivers.takeovers);
-	rte_tel_data_add_dict_container(d, "sent", lv[0], 0);
-	rte_tel_data_add_dict_container(d, "received", lv[1], 0);
-	rte_tel_data_add_dict_container(d, "waiting", lv[2], 0);
-	return 0;
+	rte_tel_data_add_dict_container(d, "sent", t->lv[0], 0);
+	rte_tel_data_add_dict_container(d, "received", t->lv[1], 0);
+	rte_tel_data_add_dict_container(d, "waiting", t->lv[2], 0);
 }
 
 static int
-tel_bcast_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+tel_xchg_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	struct tel_xchg t = { .d = d };
+	int ret = 0;
+
+	if (params == NULL || params[0] == '\0')
+		return -EINVAL;
+	/* Allocated before the directories' lock is taken, which the fill holds. */
+	for (unsigned int i = 0; i < RTE_DIM(t.lv) && ret == 0; i++) {
+		t.lv[i] = rte_tel_data_alloc();
+		if (t.lv[i] == NULL)
+			ret = -ENOMEM;
+		else
+			rte_tel_data_start_array(t.lv[i], RTE_TEL_U64_VAL);
+	}
+	/* Without tide_msg_init(), a plain "not found": the query is no misuse of the API. */
+	if (ret == 0 && tide_msg_pvt_xchg_read(params, tel_xchg_fill, &t) != 0)
+		ret = -EINVAL;
+	if (ret != 0)
+		for (unsigned int i = 0; i < RTE_DIM(t.lv); i++)
+			rte_tel_data_free(t.lv[i]);
+	return ret;
+}
+
+static int
+tel_bcast_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	tide_msg_pvt_bcast_foreach(tel_add_name, d);
 	return 0;
@@ -82,27 +110,24 @@ tel_bcast_list(const char *cmd __rte_unused, const char *params __rte_unused,
 static int
 tel_bcast_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	unsigned int readers;
-	uint64_t posts;
-	uint32_t done;
-	bool posted;
+	struct msg_bcast_info b;
 
-	if (params == NULL ||
-			tide_msg_pvt_bcast_info(params, &readers, &posts, &done, &posted) != 0)
+	if (params == NULL || tide_msg_pvt_bcast_info(params, &b) != 0)
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", params);
-	rte_tel_data_add_dict_u64(d, "readers", readers);
-	rte_tel_data_add_dict_u64(d, "posts", posts);
-	rte_tel_data_add_dict_u64(d, "posted", posted);
-	rte_tel_data_add_dict_u64(d, "done", done);
+	rte_tel_data_add_dict_u64(d, "readers", b.readers);
+	rte_tel_data_add_dict_u64(d, "posts", b.posts);
+	rte_tel_data_add_dict_u64(d, "posted", b.posted);
+	rte_tel_data_add_dict_u64(d, "done", b.done);
 	return 0;
 }
 
 static int
-tel_stage_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+tel_stage_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	for (uint16_t s = 0; s < TIDE_STAGE_MAX; s++) {
 		const char *name = tide_msg_pvt_stage_name(s);
@@ -116,22 +141,43 @@ tel_stage_list(const char *cmd __rte_unused, const char *params __rte_unused,
 	return 0;
 }
 
+/* A stage id: decimal digits only (strtoul() alone takes blanks, a sign, "0x" and ""). */
+static int
+tel_stage_id(const char *params, uint16_t *stage)
+{
+	unsigned long v;
+
+	if (params == NULL || params[0] == '\0' || params[strspn(params, "0123456789")] != '\0')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(params, NULL, 10);
+	if (errno == ERANGE || v >= TIDE_STAGE_MAX)
+		return -EINVAL;
+	*stage = (uint16_t)v;
+	return 0;
+}
+
 static int
 tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
-	char *end;
-	unsigned long s;
+	char name[TIDE_STAGE_NAMESIZE];
+	const char *copy;
+	uint32_t pid;
+	uint16_t s;
 	int held;
 
-	if (params == NULL)
+	if (tel_stage_id(params, &s) != 0)
 		return -EINVAL;
-	s = strtoul(params, &end, 0);
-	if (*end != '\0' || s >= TIDE_STAGE_MAX || tide_msg_pvt_stage_name((uint16_t)s)[0] == '(')
+	/* Name and process read together; a secondary's stages are in the shared table too. */
+	copy = tide_msg_pvt_stage_copy(s, &pid);
+	if (copy == NULL)
 		return -EINVAL;
-	held = tide_stage_list((uint16_t)s, NULL, 0);
+	strlcpy(name, copy, sizeof(name));
+	held = tide_stage_list(s, NULL, 0);
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "id", s);
-	rte_tel_data_add_dict_string(d, "name", tide_msg_pvt_stage_name((uint16_t)s));
+	rte_tel_data_add_dict_string(d, "name", name);
+	rte_tel_data_add_dict_u64(d, "pid", pid);
 	rte_tel_data_add_dict_u64(d, "held", held < 0 ? 0 : (uint64_t)held);
 	return 0;
 }
@@ -141,7 +187,7 @@ RTE_INIT(msg_telemetry_init)
 	rte_telemetry_register_cmd("/tide/xchg/list", tel_xchg_list,
 		"Lists the exchanges. No parameters");
 	rte_telemetry_register_cmd("/tide/xchg/info", tel_xchg_info,
-		"Shows an exchange's counters per priority level. Parameters: exchange name");
+		"Shows an exchange's set-up and counters per priority level. Parameters: name");
 	rte_telemetry_register_cmd("/tide/bcast/list", tel_bcast_list,
 		"Lists the broadcast exchanges. No parameters");
 	rte_telemetry_register_cmd("/tide/bcast/info", tel_bcast_info,
@@ -149,5 +195,5 @@ RTE_INIT(msg_telemetry_init)
 	rte_telemetry_register_cmd("/tide/stage/list", tel_stage_list,
 		"Lists the stages, by id. No parameters");
 	rte_telemetry_register_cmd("/tide/stage/info", tel_stage_info,
-		"Shows how many messages a stage holds. Parameters: stage id");
+		"Shows a stage's process and how many messages it holds. Parameters: stage id");
 }

@@ -22,6 +22,7 @@
 
 #include <rte_common.h>
 #include <rte_malloc.h>
+#include <rte_memory.h>
 #ifdef RTE_ARCH_X86
 #include <rte_vect.h>
 #endif
@@ -87,6 +88,15 @@ xchg_params_check(const struct tide_xchg_params *p)
 	return 0;
 }
 
+/* The socket @p x's memory is on: with SOCKET_ID_ANY, where rte_malloc put it. */
+static int
+xchg_socket_of(const struct tide_xchg *x, int asked)
+{
+	const struct rte_memseg *ms = rte_mem_virt2memseg(x, NULL);
+
+	return ms != NULL ? ms->socket_id : asked;
+}
+
 static void
 xchg_destroy(struct tide_xchg *x)
 {
@@ -126,6 +136,7 @@ tide_xchg_create(const struct tide_xchg_params *p)
 	if (x == NULL)
 		goto fail_log;
 	strlcpy(x->name, p->name, sizeof(x->name));
+	x->socket_id = xchg_socket_of(x, p->socket_id);
 	x->type = (uint8_t)p->type;
 	x->nb_prio = p->type == TIDE_XCHG_FIFO ? 1 : (uint8_t)p->nb_prio;
 	err = -tide_xring_pvt_init(&x->ring, p->size, x->nb_prio, p->flags & TIDE_XCHG_F_SP,
@@ -168,6 +179,14 @@ tide_xchg_lookup(const char *name)
 	if (x == NULL)
 		MSG_REFUSE(DEBUG, ENOENT, "no exchange %s", name);
 	return x;
+}
+
+int
+tide_msg_pvt_xchg_read(const char *name, msg_read_cb_t *fn, void *arg)
+{
+	if (!tide_msg_pvt_state.ready)
+		return -ENOENT;
+	return tide_msg_pvt_dir_read(xchg_dir(), xchg_name_of, name, fn, arg);
 }
 
 void

@@ -71,6 +71,7 @@ struct tide_xchg {
 	uint8_t type;      /**< enum tide_xchg_type */
 	uint32_t sleepers; /**< receivers blocked in tide_xchg_recv_wait() */
 	uint32_t seq;      /**< bumped by senders that find sleepers (futex word) */
+	int socket_id;     /**< the socket its memory is on (set at creation; telemetry) */
 	char name[RTE_RING_NAMESIZE];
 	/** Counters: one line per lcore, written by that lcore only (non-EAL: atomically). */
 	struct tide_xchg_lcore_stats stats[RTE_MAX_LCORE + 1];

@@ -7,14 +7,16 @@
 #include <rte_common.h>
 #include <rte_telemetry.h>
 
+#include "tide_telemetry.h"
 #include "zctx_private.h"
 
 static int
-zc_tel_list(const char *cmd __rte_unused, const char *params __rte_unused,
-	struct rte_tel_data *d)
+zc_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
 	struct tide_zctx *z;
 
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
 	rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
 	tide_zctx_pvt_registry_lock();
 	for (z = tide_zctx_pvt_registry_first_locked(); z != NULL;
