@@ -642,6 +642,55 @@ test_telemetry_answers_a_bad_request_with_a_reason(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+static void
+tel_free_pool(void *mp)
+{
+	tide_pool_free(mp);
+}
+
+/* A pool freed while /tide/pool/info reads it is freed only once the answer is made. */
+static void
+test_telemetry_info_keeps_the_pool_until_it_answered(void)
+{
+	struct rte_mempool *mp = make_pool("tp_telfree", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	char *out;
+
+	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool/info,tp_telfree", tel_free_pool,
+		mp, &out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tp_telfree\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks\":1,"));
+	free(out);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_telfree"));
+}
+#endif
+
+static void
+tel_race_pool_cycle(void *arg __rte_unused)
+{
+	struct tide_pool_params p;
+
+	pool_params(&p, "tp_telrace", 2 * MB, 2 * MB, 8 * MB, 0);
+	tide_pool_free(tide_pool_create(&p));
+}
+
+/*
+ * /tide/pool/info asked over and over while another thread creates and frees the pool. A
+ * second pool stays all along: freeing the last one would stop the control thread in each
+ * cycle, and the cycles would be too slow to race.
+ */
+static void
+test_telemetry_info_races_pool_create_and_free(void)
+{
+	struct rte_mempool *keep = make_pool("tp_telkeep", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	unsigned int seen = telemetry_race("/tide/pool/info,tp_telrace", "tp_telrace",
+		tel_race_pool_cycle, 2000);
+
+	printf("\n    %u answers described the pool ", seen);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_telrace"));
+	tide_pool_free(keep);
+}
+
 /* ---- usable as any pktmbuf pool: RX queue on a vdev ---- */
 
 static void
@@ -758,6 +807,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
 	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_telemetry_info_keeps_the_pool_until_it_answered);
+#endif
+	CU_ADD_TEST(s, test_telemetry_info_races_pool_create_and_free);
 	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);
 	CU_ADD_TEST(s, test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing);
 	return 0;

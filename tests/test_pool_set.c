@@ -226,6 +226,28 @@ test_set_telemetry(void)
 	tide_pool_set_free(s);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+static void
+tel_free_set(void *s)
+{
+	tide_pool_set_free(s);
+}
+
+/* A set freed while /tide/pool_set/info reads it is freed only once the answer is made. */
+static void
+test_set_telemetry_keeps_the_set_until_it_answered(void)
+{
+	struct tide_pool_set *s = make_set("ts_telfree", 2, 32 * MB);
+	char *out;
+
+	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool_set/info,ts_telfree", tel_free_set,
+		s, &out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"classes\":[\"ts_telfree_0\",\"ts_telfree_1\"]"));
+	free(out);
+	CU_ASSERT_PTR_NULL(tide_pool_set_lookup("ts_telfree"));
+}
+#endif
+
 static void
 expect_tel_error(const char *cmd, const char *want)
 {
@@ -268,6 +290,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_set_parameters_are_refused);
 	CU_ADD_TEST(s, test_set_telemetry);
 	CU_ADD_TEST(s, test_set_telemetry_answers_a_bad_request_with_a_reason);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_set_telemetry_keeps_the_set_until_it_answered);
+#endif
 	return 0;
 }
 

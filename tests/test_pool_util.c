@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 
 #include "test_common.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "tide_mempool.h"
 
 struct rte_mempool *
@@ -280,4 +282,98 @@ pool_stress_dirty(struct rte_mempool *mp)
 
 	rte_mempool_obj_iter(mp, stress_count_dirty, &dirty);
 	return dirty;
+}
+
+#ifdef TIDE_FAULT_INJECTION
+struct tel_free {
+	const char *cmd;
+	telemetry_free_fn *fn;
+	void *arg;
+	char *reply;
+	bool freed;
+};
+
+static void *
+tel_free_query(void *arg)
+{
+	struct tel_free *t = arg;
+
+	t->reply = telemetry_query(t->cmd);
+	return NULL;
+}
+
+static void *
+tel_free_run(void *arg)
+{
+	struct tel_free *t = arg;
+
+	t->fn(t->arg);
+	__atomic_store_n(&t->freed, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+bool
+telemetry_free_waits_for_reader(const char *cmd, telemetry_free_fn *fn, void *arg,
+	char **reply)
+{
+	struct tel_free t = { .cmd = cmd, .fn = fn, .arg = arg };
+	pthread_t query, freer;
+	bool waited;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_TEL_READ);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&query, NULL, tel_free_query, &t), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_TEL_READ, 5000));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&freer, NULL, tel_free_run, &t), 0);
+	for (unsigned int ms = 0; ms < 1000 && !__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE); ms++)
+		usleep(1000);
+	waited = !__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE);
+	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_TEL_READ);
+	pthread_join(query, NULL);
+	pthread_join(freer, NULL);
+	*reply = t.reply;
+	return waited;
+}
+#endif
+
+struct tel_race {
+	telemetry_free_fn *cycle;
+	unsigned int rounds;
+	bool done;
+};
+
+static void *
+tel_race_cycle(void *arg)
+{
+	struct tel_race *r = arg;
+
+	for (unsigned int i = 0; i < r->rounds; i++)
+		r->cycle(NULL);
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+unsigned int
+telemetry_race(const char *cmd, const char *name, telemetry_free_fn *cycle,
+	unsigned int rounds)
+{
+	struct tel_race r = { .cycle = cycle, .rounds = rounds };
+	char found[128], missing[128];
+	unsigned int seen = 0, bad = 0;
+	pthread_t t;
+
+	snprintf(found, sizeof(found), "\"name\":\"%s\"", name);
+	snprintf(missing, sizeof(missing), "named %s\"", name);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, tel_race_cycle, &r), 0);
+	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+		char *out = telemetry_query(cmd);
+
+		if (strstr(out, found) != NULL)
+			seen++;
+		else if (strstr(out, missing) == NULL && bad++ == 0)
+			printf("\n    %s: %s ", cmd, out);
+		free(out);
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(bad, 0);
+	return seen;
 }

@@ -81,4 +81,24 @@ void pool_wait_ticks(const struct rte_mempool *mp, unsigned int n);
  *  (caller frees; empty on error). */
 char *telemetry_query(const char *cmd);
 
+/** Frees what a telemetry command describes (a pool, a set). */
+typedef void (telemetry_free_fn)(void *arg);
+
+/**
+ * Whether freeing waits for a telemetry handler that found its object: the handler
+ * answering @p cmd is held (TIDE_HOLD_POOL_TEL_READ) once it found it, @p fn(@p arg) runs
+ * in another thread meanwhile, and the handler goes on once that returned or after 1 s.
+ * @p reply gets the answer (caller frees). Fault-injection builds only.
+ */
+bool telemetry_free_waits_for_reader(const char *cmd, telemetry_free_fn *fn, void *arg,
+	char **reply);
+
+/**
+ * Race @p cmd's handler against @p cycle (creating and freeing what it describes) for
+ * @p rounds cycles; every answer must name @p name or say that none is there. The answers
+ * that described it.
+ */
+unsigned int telemetry_race(const char *cmd, const char *name, telemetry_free_fn *cycle,
+	unsigned int rounds);
+
 #endif

@@ -47,6 +47,8 @@ enum tide_fault_hold_site {
 	TIDE_HOLD_ZCTX_HANDS_OFF, /**< a timed-out zctx stop: the agent asked to leave the PMD */
 	TIDE_HOLD_AGENT_ANSWERED, /**< zctx agent: that ask answered (no PMD call from here) */
 	TIDE_HOLD_MSG_DIR_READ,   /**< msg telemetry: an exchange found, about to be read */
+	TIDE_HOLD_POOL_TEL_READ,  /**< pool telemetry: a pool or set found by name, about to be
+				   *   read */
 	TIDE_HOLD_SITES
 };
 

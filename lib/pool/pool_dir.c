@@ -7,12 +7,15 @@
  * same address in every process.
  *
  * One memzone, made by the primary when its first pool registers, looked up by the others
- * when they first need it (none yet: no pool). A reader-writer lock guards the tables;
- * the sections under it are a few pointer reads or writes, so a process that dies holding
- * it for reading leaves nothing half-done, and writers (the primary's pool creation and
- * freeing) are the only ones that wait.
+ * when they first need it (none yet: no pool). A reader-writer lock guards the tables.
+ * Readers hold it for a few pointer reads, or, through pool_dir_with(), while they read
+ * one record: freeing a pool or a set removes its record under the write lock first, so
+ * the record cannot be freed under such a reader (the telemetry handlers). Readers write
+ * nothing, so a process that dies holding it for reading leaves nothing half-done, and
+ * writers (the primary's pool creation and freeing) are the only ones that wait.
  */
 
+#include <errno.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -123,21 +126,38 @@ pool_dir_remove_set(const struct pool_set_shared *s)
 		pool_dir_remove((void **)d->sets, s);
 }
 
+/* The pool of @p mp, or else named @p name, in @p d (read-locked by the caller); or NULL. */
+static struct tide_pool *
+pool_dir_lookup(const struct pool_dir *d, const struct rte_mempool *mp, const char *name)
+{
+	for (unsigned int i = 0; i < POOL_DIR_MAX; i++) {
+		struct tide_pool *tp = d->pools[i];
+
+		if (tp != NULL && (mp != NULL ? tp->mp == mp : strcmp(tp->name, name) == 0))
+			return tp;
+	}
+	return NULL;
+}
+
+static struct pool_set_shared *
+pool_dir_lookup_set(const struct pool_dir *d, const char *name)
+{
+	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
+		if (d->sets[i] != NULL && strcmp(d->sets[i]->name, name) == 0)
+			return d->sets[i];
+	return NULL;
+}
+
 struct tide_pool *
 pool_dir_find(const struct rte_mempool *mp, const char *name)
 {
 	struct pool_dir *d = pool_dir(false);
-	struct tide_pool *found = NULL;
+	struct tide_pool *found;
 
 	if (d == NULL || (mp == NULL && name == NULL))
 		return NULL;
 	rte_rwlock_read_lock(&d->lock);
-	for (unsigned int i = 0; i < POOL_DIR_MAX && found == NULL; i++) {
-		struct tide_pool *tp = d->pools[i];
-
-		if (tp != NULL && (mp != NULL ? tp->mp == mp : strcmp(tp->name, name) == 0))
-			found = tp;
-	}
+	found = pool_dir_lookup(d, mp, name);
 	rte_rwlock_read_unlock(&d->lock);
 	return found;
 }
@@ -146,16 +166,35 @@ struct pool_set_shared *
 pool_dir_find_set(const char *name)
 {
 	struct pool_dir *d = pool_dir(false);
-	struct pool_set_shared *found = NULL;
+	struct pool_set_shared *found;
 
 	if (d == NULL)
 		return NULL;
 	rte_rwlock_read_lock(&d->lock);
-	for (unsigned int i = 0; i < POOL_DIR_MAX && found == NULL; i++)
-		if (d->sets[i] != NULL && strcmp(d->sets[i]->name, name) == 0)
-			found = d->sets[i];
+	found = pool_dir_lookup_set(d, name);
 	rte_rwlock_read_unlock(&d->lock);
 	return found;
+}
+
+/*
+ * The read lock is held across @p cb: freeing a pool or a set takes it for writing (to
+ * remove the record) before anything is freed, so the record outlives the call.
+ */
+int
+pool_dir_with(bool sets, const char *name, pool_dir_cb_t *cb, void *arg)
+{
+	struct pool_dir *d = pool_dir(false);
+	void *rec;
+	int ret = -ENOENT;
+
+	if (d == NULL)
+		return -ENOENT;
+	rte_rwlock_read_lock(&d->lock);
+	rec = sets ? (void *)pool_dir_lookup_set(d, name) : (void *)pool_dir_lookup(d, NULL, name);
+	if (rec != NULL)
+		ret = cb(rec, arg);
+	rte_rwlock_read_unlock(&d->lock);
+	return ret;
 }
 
 void

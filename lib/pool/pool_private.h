@@ -220,6 +220,14 @@ void pool_dir_remove_set(const struct pool_set_shared *s);
 struct tide_pool *pool_dir_find(const struct rte_mempool *mp, const char *name);
 struct pool_set_shared *pool_dir_find_set(const char *name);
 void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg);
+/*
+ * Call @p cb on the record of the pool (struct tide_pool) or, when @p sets, the set (struct
+ * pool_set_shared) named @p name, with the directory read-locked: the record cannot be
+ * freed meanwhile. @p cb must not create or free pools or sets, nor look in the directory
+ * again (a waiting writer blocks new readers). Gives what @p cb gives, or -ENOENT.
+ */
+typedef int (pool_dir_cb_t)(void *rec, void *arg);
+int pool_dir_with(bool sets, const char *name, pool_dir_cb_t *cb, void *arg);
 
 /* pool_compat.c: DPDK calls outside the public API. */
 int pool_compat_watch_destroy(void);

@@ -208,19 +208,16 @@ set_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_da
 	return 0;
 }
 
+/* The answer about set @p rec, which the directory keeps from being freed meanwhile. */
 static int
-set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+set_tel_describe(void *rec, void *arg)
 {
-	struct pool_set_shared *in;
-	const struct tide_pool_set *s;
+	const struct pool_set_shared *in = rec;
+	const struct tide_pool_set *s = in->set;
+	struct rte_tel_data *d = arg;
 	struct rte_tel_data *classes;
 
-	if (!pool_tel_name_ok(params, "pool set", "/tide/pool_set/list", SET_NAME_MAX, d))
-		return 0;
-	in = pool_dir_find_set(params);
-	if (in == NULL)
-		return pool_tel_error(d, "no pool set named %s", params);
-	s = in->set;
+	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_TEL_READ);
 	classes = rte_tel_data_alloc();
 	if (classes == NULL)
 		return pool_tel_error(d, "no memory for the answer");
@@ -235,6 +232,16 @@ set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_da
 	rte_tel_data_add_dict_u64(d, "wall_held", __atomic_load_n(&in->wall.held,
 		__ATOMIC_RELAXED));
 	rte_tel_data_add_dict_container(d, "classes", classes, 0);
+	return 0;
+}
+
+static int
+set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	if (!pool_tel_name_ok(params, "pool set", "/tide/pool_set/list", SET_NAME_MAX, d))
+		return 0;
+	if (pool_dir_with(true, params, set_tel_describe, d) != 0)
+		return pool_tel_error(d, "no pool set named %s", params);
 	return 0;
 }
 

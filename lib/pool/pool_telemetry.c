@@ -162,23 +162,31 @@ pool_tel_blocks(const struct tide_pool *tp)
 	return list;
 }
 
+/* The answer about pool @p rec, which the directory keeps from being freed meanwhile. */
 static int
-pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+pool_tel_describe(void *rec, void *arg)
 {
+	const struct tide_pool *tp = rec;
+	struct rte_tel_data *d = arg, *blocks;
 	struct tide_pool_stats st;
-	struct tide_pool *tp;
-	struct rte_tel_data *blocks;
 
-	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
-		return 0;
-	tp = pool_dir_find(NULL, params);
-	if (tp == NULL || pool_stats_locked(tp, &st) != 0)
-		return pool_tel_error(d, "no elastic pool named %s", params);
+	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_TEL_READ);
+	pool_stats_locked(tp, &st);
 	rte_tel_data_start_dict(d);
 	blocks = pool_tel_blocks(tp);
 	pool_tel_stats(d, tp, &st);
 	if (blocks != NULL)
 		rte_tel_data_add_dict_container(d, "block_list", blocks, 0);
+	return 0;
+}
+
+static int
+pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
+		return 0;
+	if (pool_dir_with(false, params, pool_tel_describe, d) != 0)
+		return pool_tel_error(d, "no elastic pool named %s", params);
 	return 0;
 }
 
