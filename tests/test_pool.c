@@ -606,6 +606,59 @@ test_telemetry_lists_and_describes_pools(void)
 	tide_pool_free(mp);
 }
 
+/* Frees the driver dropped (a pointer no block owns, an mbuf freed twice) show in the info,
+ * and so does where each block's memory lies.
+ */
+static void
+test_telemetry_info_shows_bad_frees_and_block_memory(void)
+{
+	struct rte_mempool *mp = make_pool("tp_telbad_free", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	uint64_t outside[16] = { 0 };
+	struct tide_mempool_block_info bi;
+	void *p = &outside[4], *obj;
+	char want[128], *out;
+
+	rte_mempool_ops_enqueue_bulk(mp, &p, 1);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
+	rte_mempool_put(mp, obj);
+	/* Every mbuf of the block free: one more free of a member is a double free. */
+	rte_mempool_ops_enqueue_bulk(mp, &obj, 1);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	out = telemetry_query("/tide/pool/info,tp_telbad_free");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"foreign_frees\":1,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"double_frees\":1,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"lock_recovered\":0,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks_unlisted\":0,"));
+	snprintf(want, sizeof(want), "\"addr\":%" PRIuPTR ",\"len\":%zu}", (uintptr_t)bi.addr,
+		bi.len);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	free(out);
+	CU_ASSERT_EQUAL(pstats(mp).foreign_frees, 1);
+	CU_ASSERT_EQUAL(pstats(mp).double_frees, 1);
+	tide_pool_free(mp);
+}
+
+/*
+ * Blocks past what one answer holds are counted, not listed, and the list stays: 22.11
+ * telemetry would drop a list of 130 blocks whole (past its 16 KB).
+ */
+static void
+test_telemetry_info_counts_the_blocks_it_leaves_out(void)
+{
+	struct rte_mempool *mp = make_pool("tp_telmany", 2 * MB, 2 * MB, 260 * MB, 0, 0);
+	char *out;
+
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 129), 129);
+	out = telemetry_query("/tide/pool/info,tp_telmany");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks\":130,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks_unlisted\":66,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"block_list\":{\"b1\":"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"b64\":"));
+	CU_ASSERT_PTR_NULL(strstr(out, "\"b65\":"));
+	free(out);
+	tide_pool_free(mp);
+}
+
 /* A request telemetry cannot answer: {"error": reason}, as a client shows it. */
 static void
 expect_tel_error(const char *cmd, const char *reason)
@@ -807,6 +860,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
 	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);
+	CU_ADD_TEST(s, test_telemetry_info_shows_bad_frees_and_block_memory);
+	CU_ADD_TEST(s, test_telemetry_info_counts_the_blocks_it_leaves_out);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_telemetry_info_keeps_the_pool_until_it_answered);
 #endif

@@ -297,7 +297,6 @@ struct tide_numa_topo;
 bool pool_numa_node_exists(int socket);
 void pool_numa_topo(struct tide_numa_topo *t);
 int pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_node);
-uint32_t pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max);
 
 /* pool_telemetry.c: answers to bad requests, {"error": "<reason>"} (returns 0). */
 struct rte_tel_data;
@@ -308,5 +307,10 @@ bool pool_tel_name_ok(const char *params, const char *what, const char *list,
 
 /* pool_stats.c */
 int pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st);
+/* The first @p max of the pool's blocks in @p out, as one snapshot; gives how many the pool
+ * has in all (may be more than @p max). */
+uint32_t pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max);
+/* Block @p b as tide_pool_block_list() shows it at time @p now. */
+struct tide_pool_block pool_blk_view(const struct pool_blk *b, uint64_t now);
 
 #endif /* TIDE_POOL_PRIVATE_H */

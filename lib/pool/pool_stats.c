@@ -65,10 +65,16 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->waits_cancelled = __atomic_load_n(&tp->waits_cancelled, __ATOMIC_RELAXED);
 	st->ticks = __atomic_load_n(&tp->ticks, __ATOMIC_ACQUIRE);
 	st->node_misses = __atomic_load_n(&tp->node_misses, __ATOMIC_RELAXED);
+	st->foreign_frees = ms.nb_foreign;
+	st->double_frees = ms.nb_double;
+	st->lock_recovered = ms.nb_lock_recovered;
 	return 0;
 }
 
-/* The pool's blocks as the primary last left them (a whole snapshot, from any process). */
+/*
+ * The pool's blocks as the primary last left them (a whole snapshot, from any process): the
+ * first @p max in @p out; gives how many there are in all.
+ */
 uint32_t
 pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t max)
 {
@@ -76,10 +82,32 @@ pool_blocks_snapshot(const struct tide_pool *tp, struct pool_blk *out, uint32_t 
 
 	do {
 		sn = rte_seqlock_read_begin(&tp->blocks_sl);
-		n = RTE_MIN(tp->nb_blocks, max);
-		memcpy(out, tp->blocks, n * sizeof(*out));
+		n = tp->nb_blocks;
+		memcpy(out, tp->blocks, RTE_MIN(n, max) * sizeof(*out));
 	} while (rte_seqlock_read_retry(&tp->blocks_sl, sn));
 	return n;
+}
+
+/* Milliseconds from @p then to @p now; 0 unless @p then is before @p now (a stamp taken
+ * by another thread just after @p now was read).
+ */
+static uint64_t
+pool_ms_since(uint64_t now, uint64_t then)
+{
+	return now > then ? (now - then) / 1000000 : 0;
+}
+
+struct tide_pool_block
+pool_blk_view(const struct pool_blk *b, uint64_t now)
+{
+	return (struct tide_pool_block){
+		.id = b->id,
+		.bytes = b->bytes,
+		.node = b->node,
+		.off_node = b->off_node,
+		.age_ms = pool_ms_since(now, b->born_ns),
+		.idle_ms = pool_ms_since(now, b->last_busy_ns),
+	};
 }
 
 int
@@ -98,17 +126,9 @@ tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
 	if (snap == NULL)
 		return POOL_REFUSE(ERR, ENOMEM, "%s: no memory for a snapshot of %u blocks",
 			tp->name, tp->cap_blocks);
-	n = pool_blocks_snapshot(tp, snap, tp->cap_blocks);
+	n = RTE_MIN(pool_blocks_snapshot(tp, snap, tp->cap_blocks), tp->cap_blocks);
 	for (uint32_t i = 0; i < n && i < max; i++)
-		blk[i] = (struct tide_pool_block){
-			.id = snap[i].id,
-			.bytes = snap[i].bytes,
-			.node = snap[i].node,
-			.off_node = snap[i].off_node,
-			.age_ms = now > snap[i].born_ns ? (now - snap[i].born_ns) / 1000000 : 0,
-			.idle_ms = now > snap[i].last_busy_ns ?
-				(now - snap[i].last_busy_ns) / 1000000 : 0,
-		};
+		blk[i] = pool_blk_view(&snap[i], now);
 	free(snap);
 	return (int)n;
 }

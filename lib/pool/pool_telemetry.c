@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,49 +116,70 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "waits_cancelled", st->waits_cancelled);
 	rte_tel_data_add_dict_u64(d, "ticks", st->ticks);
 	rte_tel_data_add_dict_u64(d, "node_misses", st->node_misses);
+	/* Mistakes of the application the driver caught (and dropped the pointer). */
+	rte_tel_data_add_dict_u64(d, "foreign_frees", st->foreign_frees);
+	rte_tel_data_add_dict_u64(d, "double_frees", st->double_frees);
+	rte_tel_data_add_dict_u64(d, "lock_recovered", st->lock_recovered);
 }
 
-/* A dict of blocks, oldest first, keyed "b<id>": size, age, objects out, time since an
- * object was out, NUMA node. (22.11 telemetry nests dicts, not arrays of dicts.)
+/*
+ * Blocks /tide/pool/info lists. DPDK 22.11 writes an answer into 16 KB and leaves out,
+ * without a word, a container that does not fit there: at most ~200 characters a block,
+ * 64 of them leave room for the counters.
  */
-static struct rte_tel_data *
-pool_tel_blocks(const struct tide_pool *tp)
+#define TEL_BLOCKS_MAX 64
+
+/* Block @p i of @p tp into @p list, keyed "b<id>"; 0 if the driver no longer has it. */
+static int
+pool_tel_block(struct rte_tel_data *list, const struct tide_pool *tp, uint32_t i,
+	const struct pool_blk *b, uint64_t now)
 {
-	static struct pool_blk snap[RTE_TEL_MAX_DICT_ENTRIES];
-	static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+	struct tide_pool_block v = pool_blk_view(b, now);
+	struct tide_mempool_block_info bi;
+	struct rte_tel_data *e;
+	char key[32];
+
+	if (tide_mempool_block_info(tp->mp, i, &bi) != 0 || bi.id != v.id ||
+			(e = rte_tel_data_alloc()) == NULL)
+		return 0;
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_u64(e, "bytes", v.bytes);
+	rte_tel_data_add_dict_u64(e, "age_ms", v.age_ms);
+	rte_tel_data_add_dict_u64(e, "objs", bi.nb_objs);
+	rte_tel_data_add_dict_u64(e, "out", bi.nb_objs - bi.nb_free);
+	rte_tel_data_add_dict_u64(e, "idle_ms", v.idle_ms);
+	/* The node of its pages: -1 not known, -2 on several nodes. */
+	rte_tel_data_add_dict_int(e, "node", v.node);
+	rte_tel_data_add_dict_u64(e, "off_node", v.off_node);
+	/* The driver's memory of the block, to tell where a pointer freed by mistake lies. */
+	rte_tel_data_add_dict_u64(e, "addr", (uintptr_t)bi.addr);
+	rte_tel_data_add_dict_u64(e, "len", bi.len);
+	snprintf(key, sizeof(key), "b%" PRIu64, v.id);
+	rte_tel_data_add_dict_container(list, key, e, 0);
+	return 1;
+}
+
+/*
+ * "block_list", a dict of the first TEL_BLOCKS_MAX blocks, oldest first (22.11 telemetry
+ * nests dicts, not arrays of dicts), and how many it leaves out: "blocks_unlisted", blocks
+ * past that or gone while the list was made.
+ */
+static void
+pool_tel_blocks(struct rte_tel_data *d, const struct tide_pool *tp)
+{
+	struct pool_blk snap[TEL_BLOCKS_MAX];
 	struct rte_tel_data *list = rte_tel_data_alloc();
 	uint64_t now = pool_now_ns();
-	uint32_t n;
+	uint32_t total, listed = 0;
 
 	if (list == NULL)
-		return NULL;
+		return;
 	rte_tel_data_start_dict(list);
-	pthread_mutex_lock(&snap_lock);
-	n = pool_blocks_snapshot(tp, snap, RTE_DIM(snap));
-	for (uint32_t i = 0; i < n; i++) {
-		const struct pool_blk *b = &snap[i];
-		struct tide_mempool_block_info bi;
-		struct rte_tel_data *e;
-		char key[32];
-
-		/* The driver's view of the same block (it may have gone meanwhile). */
-		if (tide_mempool_block_info(tp->mp, i, &bi) != 0 || bi.id != b->id ||
-				(e = rte_tel_data_alloc()) == NULL)
-			continue;
-		rte_tel_data_start_dict(e);
-		rte_tel_data_add_dict_u64(e, "bytes", b->bytes);
-		rte_tel_data_add_dict_u64(e, "age_ms", (now - b->born_ns) / 1000000);
-		rte_tel_data_add_dict_u64(e, "objs", bi.nb_objs);
-		rte_tel_data_add_dict_u64(e, "out", bi.nb_objs - bi.nb_free);
-		rte_tel_data_add_dict_u64(e, "idle_ms", (now - b->last_busy_ns) / 1000000);
-		/* The node of its pages: -1 not known, -2 on several nodes. */
-		rte_tel_data_add_dict_int(e, "node", b->node);
-		rte_tel_data_add_dict_u64(e, "off_node", b->off_node);
-		snprintf(key, sizeof(key), "b%" PRIu64, b->id);
-		rte_tel_data_add_dict_container(list, key, e, 0);
-	}
-	pthread_mutex_unlock(&snap_lock);
-	return list;
+	total = pool_blocks_snapshot(tp, snap, RTE_DIM(snap));
+	for (uint32_t i = 0; i < RTE_MIN(total, RTE_DIM(snap)); i++)
+		listed += pool_tel_block(list, tp, i, &snap[i], now);
+	rte_tel_data_add_dict_u64(d, "blocks_unlisted", total - listed);
+	rte_tel_data_add_dict_container(d, "block_list", list, 0);
 }
 
 /* The answer about pool @p rec, which the directory keeps from being freed meanwhile. */
@@ -167,16 +187,14 @@ static int
 pool_tel_describe(void *rec, void *arg)
 {
 	const struct tide_pool *tp = rec;
-	struct rte_tel_data *d = arg, *blocks;
+	struct rte_tel_data *d = arg;
 	struct tide_pool_stats st;
 
 	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_TEL_READ);
 	pool_stats_locked(tp, &st);
 	rte_tel_data_start_dict(d);
-	blocks = pool_tel_blocks(tp);
 	pool_tel_stats(d, tp, &st);
-	if (blocks != NULL)
-		rte_tel_data_add_dict_container(d, "block_list", blocks, 0);
+	pool_tel_blocks(d, tp);
 	return 0;
 }
 

@@ -180,6 +180,13 @@ struct tide_pool_stats {
 				 *   reaper run when due, waiters served) */
 	uint64_t node_misses;   /**< blocks whose pages landed (in part) on another NUMA node
 				 *   than the pool's socket */
+	uint64_t foreign_frees; /**< pointers freed to the pool that none of its blocks owns,
+				 *   or that point into a block's header: dropped (nb_foreign
+				 *   of tide_mempool.h) */
+	uint64_t double_frees;  /**< mbufs freed into a block whose mbufs were all free
+				 *   already: dropped (nb_double of tide_mempool.h) */
+	uint64_t lock_recovered; /**< the driver's lock taken over from a process that died
+				  *   holding it */
 };
 
 /** Block node: its pages are on several NUMA nodes. */
