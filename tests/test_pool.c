@@ -638,6 +638,26 @@ test_telemetry_info_shows_bad_frees_and_block_memory(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* A block stamped after the time the answer read is 0 ms old and idle, not 2^64 ns. */
+static void
+test_telemetry_info_ages_a_block_stamped_ahead_as_zero(void)
+{
+	struct rte_mempool *mp;
+	char *out;
+
+	tide_test_clock_fake();
+	tide_test_clock_advance(3600 * 1000 * MS);
+	mp = make_pool("tp_telahead", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	tide_test_clock_real();
+	out = telemetry_query("/tide/pool/info,tp_telahead");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"bytes\":2097152,\"age_ms\":0,"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"idle_ms\":0,\"node\":"));
+	free(out);
+	tide_pool_free(mp);
+}
+#endif
+
 /*
  * Blocks past what one answer holds are counted, not listed, and the list stays: 22.11
  * telemetry would drop a list of 130 blocks whole (past its 16 KB).
@@ -862,6 +882,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);
 	CU_ADD_TEST(s, test_telemetry_info_shows_bad_frees_and_block_memory);
 	CU_ADD_TEST(s, test_telemetry_info_counts_the_blocks_it_leaves_out);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_telemetry_info_ages_a_block_stamped_ahead_as_zero);
+#endif
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_telemetry_info_keeps_the_pool_until_it_answered);
 #endif
