@@ -121,11 +121,16 @@ bool tide_test_log_refused(const char *fn, int err, const char *what);
 void tide_test_log_debug(bool on);
 
 /** Evaluate @p call with the log captured: it sets rte_errno @p err, logged by @p fn. */
-#define TIDE_TEST_REFUSED_LOGGED(call, err, fn) do { \
+#define TIDE_TEST_REFUSED_LOGGED(call, err, fn) \
+	TIDE_TEST_REFUSED_CHECKED(CU_ASSERT, call, err, fn)
+
+/** TIDE_TEST_REFUSED_LOGGED() with the outcome given to @p CHECK (a CUnit or a child
+ *  process's assertion macro). */
+#define TIDE_TEST_REFUSED_CHECKED(CHECK, call, err, fn) do { \
 	tide_test_log_begin(); \
 	rte_errno = 0; \
 	(void)(call); \
-	CU_ASSERT(tide_test_log_refused(fn, err, #call)); \
+	CHECK(tide_test_log_refused(fn, err, #call)); \
 } while (0)
 
 /** Evaluate @p call twice: at the NOTICE level it sets rte_errno @p err and logs nothing

@@ -885,12 +885,7 @@ scen_donors_outlive_the_requesting_thread(void)
 /* ---- Bad input. */
 
 /* @p call, with the log captured: it sets rte_errno @p err and @p fn logs a line. */
-#define DN_REFUSED_LOGGED(call, err, fn) do { \
-	tide_test_log_begin(); \
-	rte_errno = 0; \
-	(void)(call); \
-	TDU_CHECK(tide_test_log_refused(fn, err, #call)); \
-} while (0)
+#define DN_REFUSED_LOGGED(call, err, fn) TIDE_TEST_REFUSED_CHECKED(TDU_CHECK, call, err, fn)
 
 static int
 scen_bad_input_is_refused(void)

@@ -17,8 +17,8 @@
 
 #include "donor_plan.h"
 #include "donor_proto.h"
-#include "donor_proto.h"
 #include "tide_donor.h"
+#include "tide_refuse.h"
 
 extern int tide_donor_logtype;
 
@@ -39,20 +39,9 @@ extern int tide_donor_logtype;
 /* DPDK's heap names (RTE_HEAP_NAME_MAX_LEN is internal to EAL). */
 #define DN_HEAP_NAMESIZE 32
 
-/* Set rte_errno and return -err. */
-static inline int
-dn_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
-/*
- * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss) and set
- * rte_errno to @p err; gives -err.
- */
-#define DN_REFUSE(level, err, fmt, ...) \
-	(DN_LOG(level, fmt, ##__VA_ARGS__), dn_error(err))
+/* Refusals, as every library makes them (tide_refuse.h), logged through DN_LOG. */
+#define dn_error(err) tide_refuse_errno(err)
+#define DN_REFUSE(level, err, fmt, ...) TIDE_REFUSE(DN_LOG, level, err, fmt, ##__VA_ARGS__)
 
 /* One share of a region: the consumer's own, or one donor's. */
 struct dn_part {

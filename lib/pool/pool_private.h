@@ -21,6 +21,7 @@
 #include "tide_fault.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
+#include "tide_refuse.h"
 
 extern int tide_pool_logtype;
 
@@ -171,19 +172,9 @@ pool_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static inline int
-pool_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
-/*
- * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss), set
- * rte_errno to @p err; gives -err. The way a control-path call reports bad input.
- */
-#define POOL_REFUSE(level, err, fmt, ...) \
-	(POOL_LOG(level, fmt, ##__VA_ARGS__), pool_error(err))
+/* Refusals, as every library makes them (tide_refuse.h), logged through POOL_LOG. */
+#define pool_error(err) tide_refuse_errno(err)
+#define POOL_REFUSE(level, err, fmt, ...) TIDE_REFUSE(POOL_LOG, level, err, fmt, ##__VA_ARGS__)
 
 /* pool.c: creation and the registry of elastic pools in this process. */
 struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);

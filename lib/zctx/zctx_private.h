@@ -16,6 +16,7 @@
 #include <rte_log.h>
 #include <rte_memory.h>
 
+#include "tide_refuse.h"
 #include "tide_zctx.h"
 #include "zctx_policy.h"
 
@@ -44,19 +45,9 @@ extern int tide_zctx_logtype;
 /* Counters have one writer (the agent) and readers anywhere. */
 #define ZC_CNT(z, f, v) __atomic_store_n(&(z)->cnt.f, (z)->cnt.f + (v), __ATOMIC_RELAXED)
 
-static inline int
-zc_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
-/*
- * Refuse a control call: log why at @p level (ERR for bad input, DEBUG for a plain miss)
- * and set rte_errno to @p err; gives -err. Not for submit and poll, the fast path.
- */
-#define ZC_REFUSE(level, err, fmt, ...) \
-	(ZC_LOG(level, fmt, ##__VA_ARGS__), zc_error(err))
+/* Refusals, as every library makes them (tide_refuse.h), logged through ZC_LOG. */
+#define zc_error(err) tide_refuse_errno(err)
+#define ZC_REFUSE(level, err, fmt, ...) TIDE_REFUSE(ZC_LOG, level, err, fmt, ##__VA_ARGS__)
 
 /* ---- zctx_pin.c: mlock within the limit, and what a failure means. */
 

@@ -17,6 +17,7 @@
 #include <rte_mempool.h>
 
 #include "tide_mempool.h"
+#include "tide_refuse.h"
 
 /* Enter and leave a section that announces or removes blocks. */
 void tmp_ev_begin(void);
@@ -45,19 +46,8 @@ extern int tide_mempool_logtype;
 	rte_log(RTE_LOG_##level, tide_mempool_logtype, "tide_mempool: %s(): " fmt "\n", \
 		__func__, ##__VA_ARGS__)
 
-/* Set rte_errno to @p err; gives -err. */
-static inline int
-tmp_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
-/*
- * Refuse a control call: log why at @p level (ERR for bad input, DEBUG for a plain miss)
- * and set rte_errno to @p err; gives -err. Never on the allocation path.
- */
-#define TMP_REFUSE(level, err, fmt, ...) \
-	(TMP_LOG(level, fmt, ##__VA_ARGS__), tmp_error(err))
+/* Refusals, as every library makes them (tide_refuse.h), logged through TMP_LOG. */
+#define tmp_error(err) tide_refuse_errno(err)
+#define TMP_REFUSE(level, err, fmt, ...) TIDE_REFUSE(TMP_LOG, level, err, fmt, ##__VA_ARGS__)
 
 #endif /* TIDE_MEMPOOL_PVT_H */
