@@ -173,62 +173,31 @@ test_stage_info_takes_decimal_digits_only(void)
 
 /* ---- a handler reads an exchange that is being freed ---- */
 
-#define RACE_MS 5000
-
-struct race {
-	const char *cmd;
-	char *out;                /* the reply to cmd (query_thread) */
-	struct tide_xchg *x;      /* freed by free_thread */
-	bool freed;
-};
-
-static void *
-query_thread(void *arg)
-{
-	struct race *r = arg;
-
-	r->out = telemetry_query(r->cmd);
-	return NULL;
-}
-
-static void *
-free_thread(void *arg)
-{
-	struct race *r = arg;
-
-	tide_xchg_free(r->x);
-	__atomic_store_n(&r->freed, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 #ifdef TIDE_FAULT_INJECTION
+static void
+free_xchg(void *x)
+{
+	tide_xchg_free(x);
+}
+
 /*
- * The handler is held once it has found the exchange: a free that comes then waits until
- * the handler is done with it, and the reply shows the exchange whole.
+ * The handler is held once it has found the exchange: a free that comes then waits for the
+ * directory until the handler is done with it, and the reply shows the exchange whole.
  */
 static void
 test_an_exchange_is_not_freed_under_its_info_handler(void)
 {
-	struct race r = { .cmd = "/tide/xchg/info,tm_race", .x = xchg("tm_race", TIDE_XCHG_PRIO,
-		64, 2) };
-	pthread_t q, f;
+	struct tide_xchg *x = xchg("tm_race", TIDE_XCHG_PRIO, 64, 2);
+	char *out;
 
-	tide_fault_pvt_hold_arm(TIDE_HOLD_MSG_DIR_READ);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&q, NULL, query_thread, &r), 0);
-	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_MSG_DIR_READ, RACE_MS));
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&f, NULL, free_thread, &r), 0);
-	tide_test_sleep_us(200 * 1000);
-	CU_ASSERT_FALSE(__atomic_load_n(&r.freed, __ATOMIC_ACQUIRE));
-	tide_fault_pvt_hold_release(TIDE_HOLD_MSG_DIR_READ);
-	pthread_join(q, NULL);
-	pthread_join(f, NULL);
-	CU_ASSERT_TRUE(r.freed);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"name\":\"tm_race\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\"sent\":[0,0]"));
-	free(r.out);
-	r.out = telemetry_query(r.cmd);
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "null"));
-	free(r.out);
+	CU_ASSERT(telemetry_free_waits_for_reader("/tide/xchg/info,tm_race",
+		TIDE_HOLD_MSG_DIR_READ, "tide_msg_shared", free_xchg, x, &out));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tm_race\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"sent\":[0,0]"));
+	free(out);
+	out = telemetry_query("/tide/xchg/info,tm_race");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "null"));
+	free(out);
 }
 #endif
 

@@ -729,8 +729,8 @@ test_telemetry_info_keeps_the_pool_until_it_answered(void)
 	struct rte_mempool *mp = make_pool("tp_telfree", 2 * MB, 2 * MB, 16 * MB, 0, 0);
 	char *out;
 
-	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool/info,tp_telfree", tel_free_pool,
-		mp, &out));
+	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool/info,tp_telfree",
+		TIDE_HOLD_POOL_TEL_READ, "tide_pool_dir", tel_free_pool, mp, &out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tp_telfree\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks\":1,"));
 	free(out);

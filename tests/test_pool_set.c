@@ -14,6 +14,7 @@
 
 #include "test_common.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 
 static struct tide_pool_set *
 make_set(const char *name, unsigned int classes, size_t wall)
@@ -240,8 +241,8 @@ test_set_telemetry_keeps_the_set_until_it_answered(void)
 	struct tide_pool_set *s = make_set("ts_telfree", 2, 32 * MB);
 	char *out;
 
-	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool_set/info,ts_telfree", tel_free_set,
-		s, &out));
+	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool_set/info,ts_telfree",
+		TIDE_HOLD_POOL_TEL_READ, "tide_pool_dir", tel_free_set, s, &out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"classes\":[\"ts_telfree_0\",\"ts_telfree_1\"]"));
 	free(out);
 	CU_ASSERT_PTR_NULL(tide_pool_set_lookup("ts_telfree"));

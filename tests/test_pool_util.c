@@ -12,7 +12,9 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
 #include <rte_random.h>
+#include <rte_rwlock.h>
 
 #include "test_common.h"
 #include "test_pool_util.h"
@@ -312,22 +314,39 @@ tel_free_run(void *arg)
 	return NULL;
 }
 
-bool
-telemetry_free_waits_for_reader(const char *cmd, telemetry_free_fn *fn, void *arg,
-	char **reply)
+/* Whether a writer waits on @p l within 5 s (it sets RTE_RWLOCK_WAIT while it waits). */
+static bool
+tel_writer_waits(rte_rwlock_t *l)
 {
+	for (unsigned int ms = 0; ms < 5000; ms++) {
+		if (__atomic_load_n(&l->cnt, __ATOMIC_ACQUIRE) & RTE_RWLOCK_WAIT)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+bool
+telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *dir_mz,
+	telemetry_free_fn *fn, void *arg, char **reply)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(dir_mz);
 	struct tel_free t = { .cmd = cmd, .fn = fn, .arg = arg };
 	pthread_t query, freer;
+	rte_rwlock_t *l;
 	bool waited;
 
-	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_TEL_READ);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	l = mz->addr;
+	tide_fault_pvt_hold_arm(hold);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&query, NULL, tel_free_query, &t), 0);
-	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_TEL_READ, 5000));
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(hold, 5000));
+	/* The handler holds the directory for reading: the lock is where it was looked for. */
+	CU_ASSERT(__atomic_load_n(&l->cnt, __ATOMIC_ACQUIRE) >= RTE_RWLOCK_READ);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&freer, NULL, tel_free_run, &t), 0);
-	for (unsigned int ms = 0; ms < 1000 && !__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE); ms++)
-		usleep(1000);
-	waited = !__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE);
-	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_TEL_READ);
+	/* Seen waiting for the directory, the free cannot have taken the object out yet. */
+	waited = tel_writer_waits(l) && !__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE);
+	tide_fault_pvt_hold_release(hold);
 	pthread_join(query, NULL);
 	pthread_join(freer, NULL);
 	*reply = t.reply;

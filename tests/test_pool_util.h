@@ -86,12 +86,13 @@ typedef void (telemetry_free_fn)(void *arg);
 
 /**
  * Whether freeing waits for a telemetry handler that found its object: the handler
- * answering @p cmd is held (TIDE_HOLD_POOL_TEL_READ) once it found it, @p fn(@p arg) runs
- * in another thread meanwhile, and the handler goes on once that returned or after 1 s.
- * @p reply gets the answer (caller frees). Fault-injection builds only.
+ * answering @p cmd is held at @p hold (a TIDE_HOLD_* site) once it found it, @p fn(@p arg)
+ * runs in another thread meanwhile, and it must be seen waiting for the shared directory's
+ * lock (at the start of memzone @p dir_mz), not done, before the handler goes on. @p reply
+ * gets the answer (caller frees). Fault-injection builds only.
  */
-bool telemetry_free_waits_for_reader(const char *cmd, telemetry_free_fn *fn, void *arg,
-	char **reply);
+bool telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *dir_mz,
+	telemetry_free_fn *fn, void *arg, char **reply);
 
 /**
  * Race @p cmd's handler against @p cycle (creating and freeing what it describes) for

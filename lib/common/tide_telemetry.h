@@ -10,6 +10,19 @@
 
 #include <stdbool.h>
 
+#include <rte_common.h>
+#include <rte_telemetry.h>
+
+/*
+ * Register a telemetry command. DPDK refuses a help text of RTE_TEL_MAX_STRING_LEN
+ * characters or more without a word, and the command then does not exist: its length is
+ * checked where the library builds.
+ */
+#define TIDE_TEL_REGISTER(cmd, fn, help) do { \
+	RTE_BUILD_BUG_ON(sizeof(help) > RTE_TEL_MAX_STRING_LEN); \
+	rte_telemetry_register_cmd(cmd, fn, help); \
+} while (0)
+
 /* Whether a command that takes no parameters was given none (DPDK gives NULL or ""). */
 static inline bool
 tide_tel_no_params(const char *params)

@@ -116,9 +116,9 @@ dn_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 
 RTE_INIT(dn_telemetry_init)
 {
-	rte_telemetry_register_cmd("/tide/donor/list", dn_tel_list,
+	TIDE_TEL_REGISTER("/tide/donor/list", dn_tel_list,
 		"Lists the donor managers. No parameters");
-	rte_telemetry_register_cmd("/tide/donor/info", dn_tel_info,
+	TIDE_TEL_REGISTER("/tide/donor/info", dn_tel_info,
 		"Shows a donor manager's counters and each donor's pid, bytes and state. "
 		"Parameters: name");
 }

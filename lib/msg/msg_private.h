@@ -13,6 +13,7 @@
 #include <rte_rwlock.h>
 
 #include "tide_msg.h"
+#include "tide_refuse.h"
 
 extern int tide_msg_logtype;
 
@@ -39,7 +40,8 @@ struct msg_proxy_stash {
 
 /* What every process attached to the primary shares (msg_shared.c), in one memzone. */
 struct msg_shared {
-	rte_rwlock_t lock;           /* guards the directories and the stages */
+	rte_rwlock_t lock;           /* guards the directories and the stages; first: tests
+				      * watch it at the memzone's start */
 	int hdr_offset;              /* the header's dynfield offset */
 	struct msg_proxy *proxies;   /* the proxy area */
 	uint32_t nb_proxies;
@@ -78,20 +80,9 @@ void tide_msg_pvt_fence_init(void);
  */
 bool tide_msg_pvt_sleep_barrier(void);
 
-static inline int
-msg_error(int err)
-{
-	rte_errno = err;
-	return -err;
-}
-
-/*
- * Refuse a call: log why at @p level (ERR for bad input, DEBUG for a plain miss) and set
- * rte_errno to @p err; gives -err. msg_error() alone is for results a caller polls for
- * (EAGAIN, a timeout), which are not logged.
- */
-#define MSG_REFUSE(level, err, fmt, ...) \
-	(MSG_LOG(level, fmt, ##__VA_ARGS__), msg_error(err))
+/* Refusals, as every library makes them (tide_refuse.h), logged through MSG_LOG. */
+#define msg_error(err) tide_refuse_errno(err)
+#define MSG_REFUSE(level, err, fmt, ...) TIDE_REFUSE(MSG_LOG, level, err, fmt, ##__VA_ARGS__)
 
 /* Whether @p socket is SOCKET_ID_ANY or a socket EAL knows. */
 static inline bool

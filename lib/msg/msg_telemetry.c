@@ -184,16 +184,16 @@ tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 
 RTE_INIT(msg_telemetry_init)
 {
-	rte_telemetry_register_cmd("/tide/xchg/list", tel_xchg_list,
+	TIDE_TEL_REGISTER("/tide/xchg/list", tel_xchg_list,
 		"Lists the exchanges. No parameters");
-	rte_telemetry_register_cmd("/tide/xchg/info", tel_xchg_info,
+	TIDE_TEL_REGISTER("/tide/xchg/info", tel_xchg_info,
 		"Shows an exchange's set-up and counters per priority level. Parameters: name");
-	rte_telemetry_register_cmd("/tide/bcast/list", tel_bcast_list,
+	TIDE_TEL_REGISTER("/tide/bcast/list", tel_bcast_list,
 		"Lists the broadcast exchanges. No parameters");
-	rte_telemetry_register_cmd("/tide/bcast/info", tel_bcast_info,
+	TIDE_TEL_REGISTER("/tide/bcast/info", tel_bcast_info,
 		"Shows a broadcast exchange. Parameters: name");
-	rte_telemetry_register_cmd("/tide/stage/list", tel_stage_list,
+	TIDE_TEL_REGISTER("/tide/stage/list", tel_stage_list,
 		"Lists the stages, by id. No parameters");
-	rte_telemetry_register_cmd("/tide/stage/info", tel_stage_info,
+	TIDE_TEL_REGISTER("/tide/stage/info", tel_stage_info,
 		"Shows a stage's process and how many messages it holds. Parameters: stage id");
 }

@@ -27,7 +27,7 @@
 #define POOL_DIR_MZ "tide_pool_dir"
 
 struct pool_dir {
-	rte_rwlock_t lock;
+	rte_rwlock_t lock; /* first: tests watch it at the memzone's start */
 	struct tide_pool *pools[POOL_DIR_MAX];      /* NULL: a free slot */
 	struct pool_set_shared *sets[POOL_DIR_MAX]; /* NULL: a free slot */
 };

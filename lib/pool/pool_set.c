@@ -16,6 +16,7 @@
 
 #include "pool_private.h"
 #include "tide_config.h"
+#include "tide_telemetry.h"
 
 /* Longest set name: class names append "_<k>". */
 #define SET_NAME_MAX (RTE_MEMPOOL_NAMESIZE - 3)
@@ -247,8 +248,8 @@ set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_da
 
 RTE_INIT(pool_set_telemetry_init)
 {
-	rte_telemetry_register_cmd("/tide/pool_set/list", set_tel_list,
+	TIDE_TEL_REGISTER("/tide/pool_set/list", set_tel_list,
 		"Lists the pool sets (size classes). No parameters");
-	rte_telemetry_register_cmd("/tide/pool_set/info", set_tel_info,
+	TIDE_TEL_REGISTER("/tide/pool_set/info", set_tel_info,
 		"Shows a pool set's classes and shared wall. Parameters: set name");
 }

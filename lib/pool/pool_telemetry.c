@@ -18,6 +18,7 @@
 
 #include "pool_private.h"
 #include "tide_mempool.h"
+#include "tide_telemetry.h"
 
 int
 pool_tel_error(struct rte_tel_data *d, const char *fmt, ...)
@@ -36,7 +37,7 @@ pool_tel_error(struct rte_tel_data *d, const char *fmt, ...)
 bool
 pool_tel_no_params(const char *params, struct rte_tel_data *d)
 {
-	if (params == NULL || params[0] == '\0')
+	if (tide_tel_no_params(params))
 		return true;
 	pool_tel_error(d, "this command takes no parameters");
 	return false;
@@ -253,11 +254,11 @@ pool_tel_mp(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 
 RTE_INIT(pool_telemetry_init)
 {
-	rte_telemetry_register_cmd("/tide/pool/list", pool_tel_list,
+	TIDE_TEL_REGISTER("/tide/pool/list", pool_tel_list,
 		"Lists the elastic pools. No parameters");
-	rte_telemetry_register_cmd("/tide/pool/info", pool_tel_info,
+	TIDE_TEL_REGISTER("/tide/pool/info", pool_tel_info,
 		"Shows an elastic pool's sizes and counters. Parameters: pool name");
-	rte_telemetry_register_cmd("/tide/mp", pool_tel_mp,
+	TIDE_TEL_REGISTER("/tide/mp", pool_tel_mp,
 		"Lists the secondary processes attached to this primary, with its "
 		"multi-process counters. No parameters");
 }

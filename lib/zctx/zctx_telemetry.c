@@ -100,8 +100,8 @@ zc_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 
 RTE_INIT(zc_telemetry_init)
 {
-	rte_telemetry_register_cmd("/tide/zctx/list", zc_tel_list,
+	TIDE_TEL_REGISTER("/tide/zctx/list", zc_tel_list,
 		"Lists the zero-copy TX instances. No parameters");
-	rte_telemetry_register_cmd("/tide/zctx/info", zc_tel_info,
+	TIDE_TEL_REGISTER("/tide/zctx/info", zc_tel_info,
 		"Shows a zero-copy TX instance's counters and the pin cache. Parameters: name");
 }
