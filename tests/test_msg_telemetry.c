@@ -191,7 +191,7 @@ test_an_exchange_is_not_freed_under_its_info_handler(void)
 	char *out;
 
 	CU_ASSERT(telemetry_free_waits_for_reader("/tide/xchg/info,tm_race",
-		TIDE_HOLD_MSG_DIR_READ, "tide_msg_shared", free_xchg, x, &out));
+		TIDE_HOLD_MSG_DIR_READ, "tide_msg_shared", 0, free_xchg, x, &out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tm_race\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"sent\":[0,0]"));
 	free(out);

@@ -730,7 +730,7 @@ test_telemetry_info_keeps_the_pool_until_it_answered(void)
 	char *out;
 
 	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool/info,tp_telfree",
-		TIDE_HOLD_POOL_TEL_READ, "tide_pool_dir", tel_free_pool, mp, &out));
+		TIDE_HOLD_POOL_TEL_READ, NULL, TIDE_HOLD_POOL_FREE_WAITS, tel_free_pool, mp, &out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tp_telfree\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks\":1,"));
 	free(out);

@@ -242,7 +242,7 @@ test_set_telemetry_keeps_the_set_until_it_answered(void)
 	char *out;
 
 	CU_ASSERT(telemetry_free_waits_for_reader("/tide/pool_set/info,ts_telfree",
-		TIDE_HOLD_POOL_TEL_READ, "tide_pool_dir", tel_free_set, s, &out));
+		TIDE_HOLD_POOL_TEL_READ, "tide_pool_dir", 0, tel_free_set, s, &out));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"classes\":[\"ts_telfree_0\",\"ts_telfree_1\"]"));
 	free(out);
 	CU_ASSERT_PTR_NULL(tide_pool_set_lookup("ts_telfree"));

@@ -328,24 +328,30 @@ tel_writer_waits(rte_rwlock_t *l)
 
 bool
 telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *dir_mz,
-	telemetry_free_fn *fn, void *arg, char **reply)
+	unsigned int free_hold, telemetry_free_fn *fn, void *arg, char **reply)
 {
-	const struct rte_memzone *mz = rte_memzone_lookup(dir_mz);
+	const struct rte_memzone *mz = dir_mz != NULL ? rte_memzone_lookup(dir_mz) : NULL;
 	struct tel_free t = { .cmd = cmd, .fn = fn, .arg = arg };
+	rte_rwlock_t *l = mz != NULL ? mz->addr : NULL;
 	pthread_t query, freer;
-	rte_rwlock_t *l;
 	bool waited;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
-	l = mz->addr;
+	CU_ASSERT_FATAL(dir_mz == NULL || l != NULL);
 	tide_fault_pvt_hold_arm(hold);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&query, NULL, tel_free_query, &t), 0);
 	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(hold, 5000));
 	/* The handler holds the directory for reading: the lock is where it was looked for. */
-	CU_ASSERT(__atomic_load_n(&l->cnt, __ATOMIC_ACQUIRE) >= RTE_RWLOCK_READ);
+	CU_ASSERT(l == NULL || __atomic_load_n(&l->cnt, __ATOMIC_ACQUIRE) >= RTE_RWLOCK_READ);
+	if (l == NULL)
+		tide_fault_pvt_hold_arm(free_hold);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&freer, NULL, tel_free_run, &t), 0);
-	/* Seen waiting for the directory, the free cannot have taken the object out yet. */
-	waited = tel_writer_waits(l) && !__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE);
+	/* Seen waiting (for the directory, or at its own wait for readers), the free cannot
+	 * have freed the object yet.
+	 */
+	waited = (l != NULL ? tel_writer_waits(l) : tide_fault_pvt_hold_wait(free_hold, 5000)) &&
+		!__atomic_load_n(&t.freed, __ATOMIC_ACQUIRE);
+	if (l == NULL)
+		tide_fault_pvt_hold_release(free_hold);
 	tide_fault_pvt_hold_release(hold);
 	pthread_join(query, NULL);
 	pthread_join(freer, NULL);

@@ -87,12 +87,13 @@ typedef void (telemetry_free_fn)(void *arg);
 /**
  * Whether freeing waits for a telemetry handler that found its object: the handler
  * answering @p cmd is held at @p hold (a TIDE_HOLD_* site) once it found it, @p fn(@p arg)
- * runs in another thread meanwhile, and it must be seen waiting for the shared directory's
- * lock (at the start of memzone @p dir_mz), not done, before the handler goes on. @p reply
- * gets the answer (caller frees). Fault-injection builds only.
+ * runs in another thread meanwhile, and it must be seen waiting, not done, before the
+ * handler goes on: for the shared directory's lock (at the start of memzone @p dir_mz), or,
+ * with @p dir_mz NULL, at hold site @p free_hold. @p reply gets the answer (caller frees).
+ * Fault-injection builds only.
  */
 bool telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *dir_mz,
-	telemetry_free_fn *fn, void *arg, char **reply);
+	unsigned int free_hold, telemetry_free_fn *fn, void *arg, char **reply);
 
 /**
  * Race @p cmd's handler against @p cycle (creating and freeing what it describes) for

@@ -49,6 +49,8 @@ enum tide_fault_hold_site {
 	TIDE_HOLD_MSG_DIR_READ,   /**< msg telemetry: an exchange found, about to be read */
 	TIDE_HOLD_POOL_TEL_READ,  /**< pool telemetry: a pool or set found by name, about to be
 				   *   read */
+	TIDE_HOLD_POOL_FREE_WAITS, /**< a pool's free, out of the directory, waits for a
+				    *   telemetry handler still reading it */
 	TIDE_HOLD_SITES
 };
 

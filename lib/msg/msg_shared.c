@@ -13,10 +13,12 @@
  * held and frees the stages: what the process held as bare mbufs is lost with it.
  *
  * A reader-writer lock guards the directories: a few pointer and name reads or writes
- * under it, so a process that dies holding it for reading leaves nothing half-done.
- * Telemetry reads an exchange's counters under it for reading, since the free paths take
- * an exchange out of the directory, under it for writing, before they free it. Nothing
- * else is locked while it is held.
+ * under it, so a process that dies holding it for reading leaves nothing half-done but
+ * its count in the lock, which the next writer would wait on for ever. Telemetry (the
+ * primary's only) reads an exchange's counters under it for reading, since the free paths
+ * take an exchange out of the directory, under it for writing, before they free it, and
+ * tide_msg_fini() takes it for writing before it frees the zone. Nothing else is locked
+ * while it is held.
  */
 
 #include <errno.h>
@@ -89,6 +91,8 @@ tide_msg_pvt_shared_free(void)
 		return;
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		tide_mp_death_cb_unregister(msg_shared_peer_gone, NULL);
+		/* A telemetry handler may be reading under the lock: it goes with the zone. */
+		rte_rwlock_write_lock(&tide_msg_pvt_state.shared->lock);
 		mz = rte_memzone_lookup(MSG_SHARED_MZ);
 		rte_memzone_free(mz);
 	}

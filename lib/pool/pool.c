@@ -466,6 +466,7 @@ pool_forget(struct rte_mempool *mp)
 
 	if (tp == NULL)
 		return;
+	pool_dir_pins_wait(tp);
 	pool_waiters_close(tp);
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
 	pool_cache_drain_end(tp);

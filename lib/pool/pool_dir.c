@@ -9,13 +9,17 @@
  * One memzone, made by the primary when its first pool registers, looked up by the others
  * when they first need it (none yet: no pool). A reader-writer lock guards the tables.
  * Readers hold it for a few pointer reads, or, through pool_dir_with(), while they read
- * one record: freeing a pool or a set removes its record under the write lock first, so
- * the record cannot be freed under such a reader (the telemetry handlers). Readers write
- * nothing, so a process that dies holding it for reading leaves nothing half-done, and
- * writers (the primary's pool creation and freeing) are the only ones that wait.
+ * a set's record (names only): freeing a set removes its record under the write lock
+ * first, so the record cannot be freed under such a reader. A pool's reader, which takes
+ * the pool's driver locks, pins it instead (pool_dir_pin()), and a pool's free waits for
+ * the pins after removing its record. Readers write nothing but a pin, and writers (the
+ * primary's pool creation and freeing) are the only ones that wait; a process that dies
+ * holding the read lock leaves its count in it, and the next writer would wait for ever:
+ * only the primary's telemetry holds it for longer than a lookup.
  */
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include <rte_eal.h>
@@ -195,6 +199,44 @@ pool_dir_with(bool sets, const char *name, pool_dir_cb_t *cb, void *arg)
 		ret = cb(rec, arg);
 	rte_rwlock_read_unlock(&d->lock);
 	return ret;
+}
+
+/*
+ * A pin rather than the read lock for a pool: a reader of a pool takes its driver's locks,
+ * and one that waits there (a secondary stopped inside one) would hold up every writer of
+ * the directory, and every reader behind them, with it. Pinned under the read lock, a pool
+ * that leaves the directory afterwards is freed only once unpinned (pool_dir_pins_wait()).
+ */
+struct tide_pool *
+pool_dir_pin(const char *name)
+{
+	struct pool_dir *d = pool_dir(false);
+	struct tide_pool *tp;
+
+	if (d == NULL)
+		return NULL;
+	rte_rwlock_read_lock(&d->lock);
+	tp = pool_dir_lookup(d, NULL, name);
+	if (tp != NULL)
+		__atomic_fetch_add(&tp->readers, 1, __ATOMIC_ACQUIRE);
+	rte_rwlock_read_unlock(&d->lock);
+	return tp;
+}
+
+void
+pool_dir_unpin(struct tide_pool *tp)
+{
+	__atomic_fetch_sub(&tp->readers, 1, __ATOMIC_RELEASE);
+}
+
+void
+pool_dir_pins_wait(struct tide_pool *tp)
+{
+	if (__atomic_load_n(&tp->readers, __ATOMIC_ACQUIRE) == 0)
+		return;
+	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_FREE_WAITS); /* tests: it waits for a reader */
+	while (__atomic_load_n(&tp->readers, __ATOMIC_ACQUIRE) != 0)
+		sched_yield();
 }
 
 void

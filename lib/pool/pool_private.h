@@ -90,6 +90,7 @@ TAILQ_HEAD(pool_waiter_list, pool_waiter);
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
 	struct rte_mempool *mp;
+	uint32_t readers;                /* telemetry handlers reading it (pool_dir_pin()) */
 	bool adopted;                    /* created by the application the stock way */
 	bool started;                    /* adopted: the application took an object (until
 					  * then its creation may still walk the objects: no
@@ -219,6 +220,11 @@ void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *ar
  */
 typedef int (pool_dir_cb_t)(void *rec, void *arg);
 int pool_dir_with(bool sets, const char *name, pool_dir_cb_t *cb, void *arg);
+/* The pool named @p name, kept from being freed until pool_dir_unpin(); NULL if none. */
+struct tide_pool *pool_dir_pin(const char *name);
+void pool_dir_unpin(struct tide_pool *tp);
+/* Wait until no one has @p tp pinned (it left the directory: no one can pin it again). */
+void pool_dir_pins_wait(struct tide_pool *tp);
 
 /* pool_compat.c: DPDK calls outside the public API. */
 int pool_compat_watch_destroy(void);

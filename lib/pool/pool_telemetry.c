@@ -183,12 +183,10 @@ pool_tel_blocks(struct rte_tel_data *d, const struct tide_pool *tp)
 	rte_tel_data_add_dict_container(d, "block_list", list, 0);
 }
 
-/* The answer about pool @p rec, which the directory keeps from being freed meanwhile. */
-static int
-pool_tel_describe(void *rec, void *arg)
+/* The answer about pool @p tp, pinned: it is not freed meanwhile. */
+static void
+pool_tel_describe(const struct tide_pool *tp, struct rte_tel_data *d)
 {
-	const struct tide_pool *tp = rec;
-	struct rte_tel_data *d = arg;
 	struct tide_pool_stats st;
 
 	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_TEL_READ);
@@ -196,16 +194,20 @@ pool_tel_describe(void *rec, void *arg)
 	rte_tel_data_start_dict(d);
 	pool_tel_stats(d, tp, &st);
 	pool_tel_blocks(d, tp);
-	return 0;
 }
 
 static int
 pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
+	struct tide_pool *tp;
+
 	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
 		return 0;
-	if (pool_dir_with(false, params, pool_tel_describe, d) != 0)
+	tp = pool_dir_pin(params);
+	if (tp == NULL)
 		return pool_tel_error(d, "no elastic pool named %s", params);
+	pool_tel_describe(tp, d);
+	pool_dir_unpin(tp);
 	return 0;
 }
 
