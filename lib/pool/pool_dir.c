@@ -8,7 +8,7 @@
  *
  * One memzone, made by the primary when its first pool registers, looked up by the others
  * when they first need it (none yet: no pool). A reader-writer lock guards the tables.
- * Readers hold it for a few pointer reads, or, through pool_dir_with(), while they read
+ * Readers hold it for a few pointer reads, or, through pool_dir_with_set(), while they read
  * a set's record (names only): freeing a set removes its record under the write lock
  * first, so the record cannot be freed under such a reader. A pool's reader, which takes
  * the pool's driver locks, pins it instead (pool_dir_pin()), and a pool's free waits for
@@ -181,22 +181,22 @@ pool_dir_find_set(const char *name)
 }
 
 /*
- * The read lock is held across @p cb: freeing a pool or a set takes it for writing (to
- * remove the record) before anything is freed, so the record outlives the call.
+ * The read lock is held across @p cb: freeing a set takes it for writing (to remove the
+ * record) before anything is freed, so the record outlives the call.
  */
 int
-pool_dir_with(bool sets, const char *name, pool_dir_cb_t *cb, void *arg)
+pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg)
 {
 	struct pool_dir *d = pool_dir(false);
-	void *rec;
+	const struct pool_set_shared *in;
 	int ret = -ENOENT;
 
 	if (d == NULL)
 		return -ENOENT;
 	rte_rwlock_read_lock(&d->lock);
-	rec = sets ? (void *)pool_dir_lookup_set(d, name) : (void *)pool_dir_lookup(d, NULL, name);
-	if (rec != NULL)
-		ret = cb(rec, arg);
+	in = pool_dir_lookup_set(d, name);
+	if (in != NULL)
+		ret = cb(in, arg);
 	rte_rwlock_read_unlock(&d->lock);
 	return ret;
 }

@@ -213,13 +213,13 @@ struct tide_pool *pool_dir_find(const struct rte_mempool *mp, const char *name);
 struct pool_set_shared *pool_dir_find_set(const char *name);
 void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg);
 /*
- * Call @p cb on the record of the pool (struct tide_pool) or, when @p sets, the set (struct
- * pool_set_shared) named @p name, with the directory read-locked: the record cannot be
- * freed meanwhile. @p cb must not create or free pools or sets, nor look in the directory
- * again (a waiting writer blocks new readers). Gives what @p cb gives, or -ENOENT.
+ * Call @p cb on the record of the set named @p name, with the directory read-locked: the
+ * record cannot be freed meanwhile. @p cb must not create or free pools or sets, nor look
+ * in the directory again (a waiting writer blocks new readers), nor take other locks (a
+ * pool's reader pins it instead: pool_dir_pin()). Gives what @p cb gives, or -ENOENT.
  */
-typedef int (pool_dir_cb_t)(void *rec, void *arg);
-int pool_dir_with(bool sets, const char *name, pool_dir_cb_t *cb, void *arg);
+typedef int (pool_dir_set_cb_t)(const struct pool_set_shared *in, void *arg);
+int pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg);
 /* The pool named @p name, kept from being freed until pool_dir_unpin(); NULL if none. */
 struct tide_pool *pool_dir_pin(const char *name);
 void pool_dir_unpin(struct tide_pool *tp);

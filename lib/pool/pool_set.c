@@ -209,11 +209,10 @@ set_tel_list(const char *cmd __rte_unused, const char *params, struct rte_tel_da
 	return 0;
 }
 
-/* The answer about set @p rec, which the directory keeps from being freed meanwhile. */
+/* The answer about set @p in, which the directory keeps from being freed meanwhile. */
 static int
-set_tel_describe(void *rec, void *arg)
+set_tel_describe(const struct pool_set_shared *in, void *arg)
 {
-	const struct pool_set_shared *in = rec;
 	const struct tide_pool_set *s = in->set;
 	struct rte_tel_data *d = arg;
 	struct rte_tel_data *classes;
@@ -241,7 +240,7 @@ set_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_da
 {
 	if (!pool_tel_name_ok(params, "pool set", "/tide/pool_set/list", SET_NAME_MAX, d))
 		return 0;
-	if (pool_dir_with(true, params, set_tel_describe, d) != 0)
+	if (pool_dir_with_set(params, set_tel_describe, d) != 0)
 		return pool_tel_error(d, "no pool set named %s", params);
 	return 0;
 }
