@@ -70,11 +70,13 @@ check footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1
 check msg --rounds 1 --ms 20
 check pipeline --rounds 1 --ms 50
 # The pipeline's stage 2 in a secondary tide-bench as well as in a thread; the floor with
-# the classification; both stages on one lcore, with the classification's share and the
-# exchange's apart.
+# the classification; priorities served over stock rings, one a level; both stages on one
+# lcore, with the classification's share and the exchange's apart.
 out=$("$bench" pipeline --rounds 1 --ms 50 2>/dev/null)
 for r in tide_xchg_process:tide_xchg tide_xchg:ring_classify tide_xchg_1lcore:ring_1lcore \
-		ring_classify_1lcore:ring_1lcore tide_xchg_1lcore:ring_classify_1lcore; do
+		ring_classify_1lcore:ring_1lcore tide_xchg_1lcore:ring_classify_1lcore \
+		ring_prio:ring tide_xchg:ring_prio ring_prio_1lcore:ring_1lcore \
+		tide_xchg_1lcore:ring_prio_1lcore; do
 	echo "$out" | grep -Eq "^pipeline,$r,ratio,[0-9.e+]+,x$" ||
 		{ echo "pipeline: no $r row"; echo "$out"; exit 1; }
 done

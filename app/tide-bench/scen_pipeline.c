@@ -20,7 +20,14 @@
  * computed and written into its mbuf (no priority served). It tells what the
  * classification itself costs, which a priority pipeline cannot go below either.
  *
- * tide_xchg_1lcore, ring_1lcore and ring_classify_1lcore run both stages on the main
+ * "ring_prio" is what a DPDK application without tidepool writes for the same priority
+ * service: one single-producer, single-consumer rte_ring per level; stage 1 classifies a
+ * burst, splits it by level and enqueues each level's share on its ring, stage 2 dequeues
+ * from the highest level's ring down. It tells what serving priorities costs with stock
+ * rings, against which the exchange itself is measured (tide_xchg:ring_prio).
+ *
+ * tide_xchg_1lcore, ring_1lcore, ring_classify_1lcore and ring_prio_1lcore run both stages
+ * on the main
  * lcore, in turn (stage 1's burst, then one poll of stage 2): what each costs in CPU
  * alone, with no line moving between cores. Two vCPUs that are threads of one physical
  * core (a VM cannot tell) show the two-lcore variants at about these rates. On one lcore
@@ -70,17 +77,25 @@
 #define PL_PKT 128
 #define PL_INFLIGHT 1024
 
-enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_TIDE_1LC, PL_RING_1LC,
-	PL_RING_CLS_1LC, PL_TIDE_PROC, PL_NB };
+enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_RING_PRIO, PL_TIDE_1LC,
+	PL_RING_1LC, PL_RING_CLS_1LC, PL_RING_PRIO_1LC, PL_TIDE_PROC, PL_NB };
 static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "event_sw", "ring",
-	"ring_classify", "tide_xchg_1lcore", "ring_1lcore", "ring_classify_1lcore",
-	"tide_xchg_process" };
+	"ring_classify", "ring_prio", "tide_xchg_1lcore", "ring_1lcore", "ring_classify_1lcore",
+	"ring_prio_1lcore", "tide_xchg_process" };
 
 /* Whether variant v runs both stages on the main lcore. */
 static bool
 pl_one_lcore(unsigned int v)
 {
-	return v == PL_TIDE_1LC || v == PL_RING_1LC || v == PL_RING_CLS_1LC;
+	return v == PL_TIDE_1LC || v == PL_RING_1LC || v == PL_RING_CLS_1LC ||
+		v == PL_RING_PRIO_1LC;
+}
+
+/* Whether variant v serves priorities over one rte_ring per level. */
+static bool
+pl_ring_prio(unsigned int v)
+{
+	return v == PL_RING_PRIO || v == PL_RING_PRIO_1LC;
 }
 
 #define PL_CTL_NAME "bpipe_ctl"
@@ -103,6 +118,7 @@ struct pl_run {
 	struct tide_xchg *x;      /* the variant's exchange (tide_xchg, tide_xchg_mpmc) */
 	struct tide_xchg *xs[2];  /* single sender and receiver declared; not */
 	struct rte_ring *ring;
+	struct rte_ring *levels[TIDE_APP_PRIO_LEVELS]; /* ring_prio's, one per level */
 	uint8_t evdev;
 	uint32_t service;
 	volatile bool stop;
@@ -252,6 +268,27 @@ pl_stage1_ring(struct pl_run *r)
 	r->taken -= n - sent;
 }
 
+/* ring_prio's stage 1: the burst split by level, each share enqueued on its level's ring. */
+static void
+pl_stage1_ring_prio(struct pl_run *r)
+{
+	struct rte_mbuf *m[PL_BURST], *by[TIDE_APP_PRIO_LEVELS][PL_BURST];
+	unsigned int n = pl_take(r, m), k[TIDE_APP_PRIO_LEVELS] = { 0 }, sent;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t l = tide_app_classify(m[i]);
+
+		by[l][k[l]++] = m[i];
+	}
+	for (unsigned int l = 0; l < TIDE_APP_PRIO_LEVELS; l++) {
+		if (k[l] == 0)
+			continue;
+		sent = rte_ring_enqueue_burst(r->levels[l], (void **)by[l], k[l], NULL);
+		rte_pktmbuf_free_bulk(&by[l][sent], k[l] - sent);
+		r->taken -= k[l] - sent;
+	}
+}
+
 /* ---- stage 2 ---- */
 
 /* What stage 2 does to a received burst: prefetch each packet's lines (the mbuf's first,
@@ -281,6 +318,11 @@ pl_poll(struct pl_run *r)
 
 	if (r->x != NULL) {
 		n = tide_xchg_recv_unmake_burst(r->x, m, PL_BURST);
+	} else if (pl_ring_prio(r->v)) {
+		n = 0;
+		for (unsigned int l = TIDE_APP_PRIO_LEVELS; l-- > 0 && n < PL_BURST;)
+			n += rte_ring_dequeue_burst(r->levels[l], (void **)&m[n], PL_BURST - n,
+				NULL);
 	} else if (r->v == PL_EVSW) {
 		n = rte_event_dequeue_burst(r->evdev, 1, ev, PL_BURST, 0);
 		for (unsigned int i = 0; i < n; i++)
@@ -419,6 +461,8 @@ pl_measure(struct pl_run *r, unsigned int ms)
 				pl_stage1_tide(r);
 			else if (r->v == PL_EVSW)
 				pl_stage1_evsw(r);
+			else if (pl_ring_prio(r->v))
+				pl_stage1_ring_prio(r);
 			else
 				pl_stage1_ring(r);
 			if (one)
@@ -448,6 +492,10 @@ pl_measure(struct pl_run *r, unsigned int ms)
 
 		while ((n = rte_ring_dequeue_burst(r->ring, (void **)m, PL_BURST, NULL)) > 0)
 			rte_pktmbuf_free_bulk(m, n);
+		for (unsigned int l = 0; l < TIDE_APP_PRIO_LEVELS; l++)
+			while ((n = rte_ring_dequeue_burst(r->levels[l], (void **)m, PL_BURST,
+					NULL)) > 0)
+				rte_pktmbuf_free_bulk(m, n);
 	} else {
 		struct rte_event ev[PL_BURST];
 		uint16_t n;
@@ -502,7 +550,7 @@ pl_run(const struct bench_opts *o)
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
 		.flags = TIDE_XCHG_F_SP | TIDE_XCHG_F_SC };
 	struct tide_xchg_params xp_mpmc = xp;
-	const struct rte_memzone *mz;
+	const struct rte_memzone *mz = NULL;
 	struct tide_pool_params pp;
 	struct pl_run r = { 0 };
 	double q[BENCH_MAX_ROUNDS];
@@ -527,6 +575,16 @@ pl_run(const struct bench_opts *o)
 	r.xs[1] = tide_xchg_create(&xp_mpmc);
 	r.ring = rte_ring_create("bpipe_ring", PL_INFLIGHT, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
+	for (unsigned int l = 0; l < TIDE_APP_PRIO_LEVELS; l++) {
+		char name[RTE_RING_NAMESIZE];
+
+		/* As many slots a level as the exchange's (xp.size). */
+		snprintf(name, sizeof(name), "bpipe_level%u", l);
+		r.levels[l] = rte_ring_create(name, xp.size, SOCKET_ID_ANY,
+			RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (r.levels[l] == NULL)
+			goto fail;
+	}
 	mz = rte_memzone_reserve(PL_CTL_NAME, sizeof(*r.sh), SOCKET_ID_ANY, 0);
 	if (r.mp == NULL || r.xs[0] == NULL || r.xs[1] == NULL || r.ring == NULL ||
 			mz == NULL)
@@ -567,12 +625,18 @@ pl_run(const struct bench_opts *o)
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_MPMC, PL_RING);
 	pl_emit_ratio(mpps, ran, rounds, PL_RING_CLS, PL_RING);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_RING_CLS);
+	pl_emit_ratio(mpps, ran, rounds, PL_RING_PRIO, PL_RING);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_RING_PRIO);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_RING_CLS_1LC, PL_RING_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_CLS_1LC);
+	pl_emit_ratio(mpps, ran, rounds, PL_RING_PRIO_1LC, PL_RING_1LC);
+	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_1LC, PL_RING_PRIO_1LC);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_PROC, PL_TIDE);
 	pl_emit_ratio_by_state(mpps, state, ran, rounds, PL_TIDE, PL_RING);
 	pl_emit_ratio_by_state(mpps, state, ran, rounds, PL_TIDE, PL_EVSW);
+	pl_emit_ratio_by_state(mpps, state, ran, rounds, PL_TIDE, PL_RING_PRIO);
+	pl_emit_ratio_by_state(mpps, state, ran, rounds, PL_RING_PRIO, PL_RING);
 	ret = 0;
 	goto out;
 fail:
@@ -584,6 +648,8 @@ out:
 	tide_xchg_free(r.xs[0]);
 	tide_xchg_free(r.xs[1]);
 	rte_ring_free(r.ring);
+	for (unsigned int l = 0; l < TIDE_APP_PRIO_LEVELS; l++)
+		rte_ring_free(r.levels[l]);
 	rte_memzone_free(mz);
 	tide_pool_free(r.mp);
 	return ret;
