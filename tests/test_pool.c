@@ -715,6 +715,38 @@ test_telemetry_answers_a_bad_request_with_a_reason(void)
 	tide_pool_free(mp);
 }
 
+/*
+ * A pool whose counters the driver will not give is answered with a reason, not with
+ * counters read from nowhere, and tide_pool_stats_get() fails. The driver refuses a mempool
+ * whose ops are not its own: the test points the mempool at other ops for a moment (nothing
+ * allocates from it meanwhile, and the driver's control calls refuse it too).
+ */
+static void
+test_telemetry_info_answers_an_error_when_the_driver_refuses_its_counters(void)
+{
+	struct rte_mempool *mp = make_pool("tp_telrefused", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	int32_t tide_ops = mp->ops_index;
+	struct tide_pool_stats st;
+	char *out;
+
+	CU_ASSERT_FATAL(rte_mempool_ops_table.num_ops > 1);
+	mp->ops_index = (tide_ops + 1) % (int32_t)rte_mempool_ops_table.num_ops;
+	expect_tel_error("/tide/pool/info,tp_telrefused",
+		"tp_telrefused: its counters could not be read: Invalid argument");
+	memset(&st, 0xa5, sizeof(st));
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_pool_stats_get(mp, &st), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(st.nb_objs, 0);
+	CU_ASSERT_EQUAL(st.nb_blocks, 0);
+	mp->ops_index = tide_ops;
+	out = telemetry_query("/tide/pool/info,tp_telrefused");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"tp_telrefused\""));
+	free(out);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
+	tide_pool_free(mp);
+}
+
 #ifdef TIDE_FAULT_INJECTION
 static void
 tel_free_pool(void *mp)
@@ -880,6 +912,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
 	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);
+	CU_ADD_TEST(s, test_telemetry_info_answers_an_error_when_the_driver_refuses_its_counters);
 	CU_ADD_TEST(s, test_telemetry_info_shows_bad_frees_and_block_memory);
 	CU_ADD_TEST(s, test_telemetry_info_counts_the_blocks_it_leaves_out);
 #ifdef TIDE_FAULT_INJECTION

@@ -303,6 +303,8 @@ bool pool_tel_name_ok(const char *params, const char *what, const char *list,
 	size_t max_len, struct rte_tel_data *d);
 
 /* pool_stats.c */
+/* 0, or the driver's negative errno (rte_errno set) if it refuses its counters: @p st is
+ * then all zero, never half read. */
 int pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st);
 /* The first @p max of the pool's blocks in @p out, as one snapshot; gives how many the pool
  * has in all (may be more than @p max). */

@@ -378,7 +378,9 @@ int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t 
  * Read a pool's counters. Any thread of any process attached to the pool's primary.
  *
  * @return
- *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool or @p st is NULL.
+ *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool, @p st is NULL or the
+ *   driver does not take the pool's mempool for a tide mempool; @p st is then not filled
+ *   in (all zero if it was not NULL).
  */
 int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st);
 
