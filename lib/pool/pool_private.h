@@ -192,7 +192,8 @@ void pool_forget(struct rte_mempool *mp);
  * ENOTSUP (logged). */
 int pool_params_caller_check(const struct tide_pool_params *p);
 /* Whether this is a secondary process, which must not free what lives in the primary's
- * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR. */
+ * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR and
+ * rte_errno is set to ENOTSUP. */
 bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 

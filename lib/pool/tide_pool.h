@@ -244,7 +244,8 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
  * Free a pool created by tide_pool_create(), and every block it holds.
  * All its mbufs must have been freed. Primary process only. NULL is a no-op; a mempool
  * that is not an elastic pool is left alone, with a log line; so is the pool when called
- * in a secondary process (refused and logged at ERR: the pool stays the primary's).
+ * in a secondary process (refused, logged at ERR and rte_errno set to ENOTSUP: the pool
+ * stays the primary's).
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -536,7 +537,8 @@ struct tide_pool_set *tide_pool_set_lookup(const char *name);
 
 /**
  * Free a pool set and its pools (all their mbufs must be back). Primary process only: in a
- * secondary the call is refused and logged at ERR, the set left as it is. NULL is a no-op.
+ * secondary the call is refused, logged at ERR and rte_errno set to ENOTSUP, the set left
+ * as it is. NULL is a no-op.
  */
 void tide_pool_set_free(struct tide_pool_set *s);
 
@@ -624,8 +626,8 @@ struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_
 
 /**
  * Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). Primary
- * process only: in a secondary the call is refused and logged at ERR, the pools left as
- * they are. NULL is a no-op.
+ * process only: in a secondary the call is refused, logged at ERR and rte_errno set to
+ * ENOTSUP, the pools left as they are. NULL is a no-op.
  */
 void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
