@@ -13,9 +13,14 @@
  *                                                 lcore's cache, then wait to be killed
  *   mp_helper EAL... -- watch                     exit cleanly once the primary is gone
  *   mp_helper EAL... -- free POOL SET             free the primary's pool and pool set
- *                                                 (refused), say whether they are still
- *                                                 registered; create per-socket pools
- *                                                 (refused), say whether the heap grew
+ *                                                 (refused), say rte_errno and whether
+ *                                                 they are still registered; create
+ *                                                 per-socket pools (refused), say whether
+ *                                                 the heap grew
+ *   mp_helper EAL... -- psfree ADDR               free the primary's per-socket pools at
+ *                                                 ADDR (refused): say rte_errno, whether
+ *                                                 the pool library logged it, and whether
+ *                                                 the pools are still elastic
  *   mp_helper EAL... -- die POOL                  (fault-injection builds) free an mbuf and
  *                                                 be killed holding the pool's driver lock
  *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
@@ -226,11 +231,17 @@ cmd_free(struct rte_mempool *mp, const char *set)
 	struct tide_pool_set *s = tide_pool_set_lookup(set);
 	struct tide_pool_params pp;
 	unsigned int refused = 0, allocs;
+	int pool_err, set_err;
 
+	rte_errno = 0;
 	tide_pool_free(mp);
+	pool_err = rte_errno;
+	rte_errno = 0;
 	tide_pool_set_free(s);
-	printf("set_found=%d\nelastic=%d\nset_after=%d\n", s != NULL, tide_pool_is_elastic(mp),
-		tide_pool_set_lookup(set) != NULL);
+	set_err = rte_errno;
+	printf("set_found=%d\nelastic=%d\nset_after=%d\npool_errno=%d\nset_errno=%d\n",
+		s != NULL, tide_pool_is_elastic(mp), tide_pool_set_lookup(set) != NULL, pool_err,
+		set_err);
 	/* Creating per-socket pools is refused too, and leaves nothing in the shared heap
 	 * (a secondary cannot free what it would have reserved there).
 	 */
@@ -239,6 +250,35 @@ cmd_free(struct rte_mempool *mp, const char *set)
 	for (int i = 0; i < 5; i++)
 		refused += tide_pool_create_per_socket(&pp) == NULL && rte_errno == ENOTSUP;
 	printf("ps_refused=%u\nps_heap_allocs=%d\n", refused, (int)(heap_allocs() - allocs));
+	return 0;
+}
+
+/* The primary's per-socket pools, at @p addr in the memory both processes map. */
+static int
+cmd_psfree(const char *addr)
+{
+	struct tide_pool_per_socket *ps = (void *)(uintptr_t)strtoull(addr, NULL, 0);
+	unsigned int elastic = 0;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&log, &len);
+	int err;
+
+	if (f == NULL)
+		return 1;
+	rte_openlog_stream(f);
+	rte_errno = 0;
+	tide_pool_per_socket_free(ps);
+	err = rte_errno;
+	rte_openlog_stream(NULL);
+	fclose(f);
+	for (unsigned int k = 0; k < ps->nb_pools; k++)
+		elastic += tide_pool_is_elastic(ps->pools[k]);
+	/* POOL_LOG's lines, and only its, begin with the library's name. */
+	printf("psfree_errno=%d\npsfree_logged=%d\nps_pools=%u\nps_elastic=%u\n", err,
+		strncmp(log, "tide_pool: ", 11) == 0 &&
+		strstr(log, "only the primary process frees it") != NULL, ps->nb_pools, elastic);
+	free(log);
 	return 0;
 }
 
@@ -509,6 +549,8 @@ main(int argc, char **argv)
 		return cmd_serve(argv[2]);
 	if (strcmp(argv[1], "peek") == 0 && argc == 3)
 		return cmd_peek(argv[2]);
+	if (strcmp(argv[1], "psfree") == 0 && argc == 3)
+		return cmd_psfree(argv[2]);
 	if (argc >= 3 && argv[1][0] != 'x' && argv[1][0] != 'b') {
 		mp = rte_mempool_lookup(argv[2]);
 		if (mp == NULL) {

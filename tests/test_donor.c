@@ -1070,6 +1070,41 @@ fault_run(struct tide_donor_mgr *m, enum tide_donor_kind kind, size_t share,
 	free(log);
 }
 
+/*
+ * No memory to check that the mapped region's pages are resident (the check's allocation
+ * fails): ENOMEM, the consumer's want, not EPROTO (a donor's broken promise), with its own
+ * line; a refusal like any other, nothing left behind.
+ */
+static void
+fault_resident_nomem(struct tide_donor_mgr *m, enum tide_donor_kind kind, size_t share)
+{
+	struct tide_donor_stats s0 = stats(m), s1;
+	unsigned int fds = tdu_fd_count();
+	struct tide_donor_region *r;
+	char *log;
+	int err;
+
+	tide_test_log_begin();
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	rte_errno = 0;
+	r = tide_donor_request(m, 3 * share, kind, 0);
+	err = rte_errno;
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	log = tide_test_log_end();
+	if (!TDU_CHECK(r == NULL && err == ENOMEM))
+		fprintf(stderr, "  residency check without memory: %s, errno %d\n%s",
+			r != NULL ? "accepted" : "refused", err, log);
+	tide_donor_region_free(r);
+	TDU_CHECK(strstr(log, "no memory to check the region's pages are resident") != NULL);
+	TDU_CHECK(strstr(log, "not resident after mapping") == NULL);
+	s1 = stats(m);
+	TDU_CHECK(s1.refused == s0.refused + 1);
+	TDU_CHECK(s1.bad_messages == s0.bad_messages);
+	TDU_CHECK(s1.killed >= s0.killed + 3); /* all three donors, healthy as they were */
+	check_nothing_left(m, fds, "no memory for the residency check");
+	free(log);
+}
+
 static int
 scen_handshake_faults(void)
 {
@@ -1105,6 +1140,8 @@ scen_handshake_faults(void)
 	TDU_CHECK(r == NULL && rte_errno == EAGAIN);
 	TDU_CHECK(stats(m).spawn_failures == 1);
 	check_nothing_left(m, tdu_fd_count(), "a spawn failure");
+	fault_resident_nomem(m, TIDE_DONOR_PINNED, 1 * MB);
+	fault_resident_nomem(m, TIDE_DONOR_HUGE, 2 * MB);
 	/* And the manager still works. */
 	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
 	TDU_CHECK(r != NULL);

@@ -266,8 +266,8 @@ test_a_secondary_gets_growth_from_the_primary(void)
 /* ---- a secondary cannot free what the primary made ---- */
 
 /*
- * A secondary that frees the primary's pool or pool set is refused: both stay registered,
- * and the primary allocates and frees from them as before.
+ * A secondary that frees the primary's pool or pool set is refused (rte_errno ENOTSUP): both
+ * stay registered, and the primary allocates and frees from them as before.
  */
 static void
 test_a_secondary_cannot_free_the_primarys_pool_or_set(void)
@@ -294,6 +294,8 @@ test_a_secondary_cannot_free_the_primarys_pool_or_set(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "set_found"), 1);
 	CU_ASSERT_EQUAL(tide_run_value(text, "elastic"), 1);
 	CU_ASSERT_EQUAL(tide_run_value(text, "set_after"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "pool_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "set_errno"), ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "ps_refused"), 5);
 	CU_ASSERT_EQUAL(tide_run_value(text, "ps_heap_allocs"), 0);
 	if (tide_run_value(text, "elastic") != 1)
@@ -312,6 +314,53 @@ test_a_secondary_cannot_free_the_primarys_pool_or_set(void)
 	tide_pool_set_free(set);
 	tide_pool_free(mp);
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tmp_nofree"));
+}
+
+/*
+ * A secondary that frees the primary's per-socket pools is refused: rte_errno ENOTSUP and
+ * a line from the pool library; the pools stay the primary's, registered and serving, and
+ * the primary frees them after.
+ */
+static void
+test_a_secondary_cannot_free_the_primarys_per_socket_pools(void)
+{
+	struct tide_pool_per_socket *ps;
+	struct tide_pool_params p;
+	struct rte_mbuf *m[100];
+	char addr[32], name[RTE_MEMPOOL_NAMESIZE], *text;
+	struct tide_run r;
+	unsigned int k;
+
+	pool_params(&p, "tmp_nofree_ps", 2 * MB, 2 * MB, 16 * MB, 0);
+	p.reap_period_ms = 0;
+	ps = tide_pool_create_per_socket(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	CU_ASSERT_FATAL(ps->nb_pools >= 1);
+	snprintf(addr, sizeof(addr), "%p", (void *)ps);
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "psfree", addr, NULL });
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
+	CU_ASSERT_EQUAL(tide_run_value(text, "psfree_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "psfree_logged"), 1);
+	CU_ASSERT_EQUAL(tide_run_value(text, "ps_pools"), ps->nb_pools);
+	CU_ASSERT_EQUAL(tide_run_value(text, "ps_elastic"), ps->nb_pools);
+	if (tide_run_value(text, "ps_elastic") != ps->nb_pools)
+		printf("\n    the secondary said: %s ", text);
+	free(text);
+
+	for (k = 0; k < ps->nb_pools; k++) {
+		snprintf(name, sizeof(name), "tmp_nofree_ps_s%d", ps->socket[k]);
+		CU_ASSERT_TRUE(tide_pool_is_elastic(ps->pools[k]));
+		CU_ASSERT_PTR_EQUAL(rte_mempool_lookup(name), ps->pools[k]);
+		CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(ps->pools[k], m, RTE_DIM(m)), 0);
+		rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+		CU_ASSERT_EQUAL(pstats(ps->pools[k]).nb_in_use, 0);
+	}
+	CU_ASSERT_TRUE(tide_pool_is_elastic(tide_pool_for_lcore(ps, rte_lcore_id())));
+	snprintf(name, sizeof(name), "tmp_nofree_ps_s%d", ps->socket[0]);
+	tide_pool_per_socket_free(ps);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup(name));
 }
 
 /* ---- a secondary with the tide ops at another index is refused ---- */
@@ -780,6 +829,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_both_processes_churn_while_the_pool_grows_and_reaps);
 	CU_ADD_TEST(s, test_a_secondary_gets_growth_from_the_primary);
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_pool_or_set);
+	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_per_socket_pools);
 	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 #ifdef TIDE_FAULT_INJECTION

@@ -5,7 +5,7 @@
 # stats, set fwd macswap, show pool, a bad command and bad values, show port stats again,
 # stop, quit. Forwarding must go on across the bad command: the port statistics taken
 # after it count more packets than those taken just before it, and the throughput between
-# the two is not zero.
+# the two is not zero. Then show pool once more without telemetry (the public API's view).
 #   test_tidepmd_cli.sh TIDEPMD
 set -eu
 tidepmd=$1
@@ -69,6 +69,10 @@ grep -q "^  held: .* MB in [0-9]* blocks" "$out" || fail "show pool: no held MB"
 grep -q "^  grows: " "$out" && grep -q "^  reaps: " "$out" || fail "show pool: no grows/reaps"
 grep -q "^  block .* age ms .* in use .* idle ms" "$out" || fail "show pool: no block table"
 grep -q "^  b1 " "$out" || fail "show pool: no base block"
+dropped="^  dropped: [0-9]* foreign frees, [0-9]* double frees; driver lock recovered [0-9]* times"
+grep -q "$dropped" "$out" || fail "show pool: no dropped frees"
+grep -q "^  listed:  [0-9]* blocks, [0-9]* not listed" "$out" ||
+	fail "show pool: no unlisted blocks"
 grep -q "No elastic pool named 'no_such_pool'" "$out" || fail "show pool NAME: no answer"
 grep -q "No exchange" "$out" || fail "show xchg: no answer"
 grep -q "^Command not found" "$out" || fail "a bad command got no feedback"
@@ -87,4 +91,13 @@ grep -q "wall 64.0 MB)" "$out" || fail "show pool: the new wall is not shown"
 grep -q "the reaper looks every 20 ms and gives back blocks idle 40 ms" "$out" ||
 	fail "show pool: the new reap period and idle threshold are not shown"
 grep -q "Accumulated forward statistics for all ports" "$out" || fail "stop said nothing"
+
+# Without telemetry show pool reads the public API: the dropped frees show there too.
+printf 'show pool\nquit\n' | "$tidepmd" -l 0-1 --no-pci --huge-unlink --no-telemetry \
+	--vdev net_null0 --vdev net_null1 --file-prefix "tide-cli-nt-$$" -- -i --mode io \
+	>"$out" 2>&1 || fail "exit status $? (--no-telemetry)"
+grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool (no telemetry) showed no pool"
+grep -q "(no telemetry: ages unknown)" "$out" ||
+	fail "show pool (no telemetry): not the API's view"
+grep -q "$dropped" "$out" || fail "show pool (no telemetry): no dropped frees"
 echo ok

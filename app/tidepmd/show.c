@@ -19,16 +19,28 @@
 
 #define MB(x) ((double)(x) / 1048576.0)
 
+/* Frees the driver dropped, and its lock taken over from a dead process (tide_pool_stats). */
 static void
-show_pool_blocks(const struct tpmd_json *blocks)
+show_pool_dropped(uint64_t foreign_frees, uint64_t double_frees, uint64_t lock_recovered)
 {
+	printf("  dropped: %" PRIu64 " foreign frees, %" PRIu64 " double frees; driver lock "
+		"recovered %" PRIu64 " times\n", foreign_frees, double_frees, lock_recovered);
+}
+
+static void
+show_pool_blocks(const struct tpmd_json *blocks, uint64_t unlisted)
+{
+	unsigned int listed = 0;
+
 	printf("  block          MB    age ms     mbufs    in use   idle ms\n");
 	for (const struct tpmd_json *b = blocks != NULL ? blocks->child : NULL; b != NULL;
-			b = b->next)
+			b = b->next, listed++)
 		printf("  %-8s %8.1f %9" PRIu64 " %9" PRIu64 " %9" PRIu64 " %9" PRIu64 "\n",
 			b->key, MB(tpmd_json_u64(b, "bytes")), tpmd_json_u64(b, "age_ms"),
 			tpmd_json_u64(b, "objs"), tpmd_json_u64(b, "out"),
 			tpmd_json_u64(b, "idle_ms"));
+	printf("  listed:  %u blocks, %" PRIu64 " not listed (past what one telemetry answer "
+		"holds)\n", listed, unlisted);
 }
 
 static void
@@ -71,7 +83,9 @@ show_pool_one(struct tpmd_tel *tel, const char *name)
 	printf("  reaps:   %" PRIu64 "; the reaper looks every %" PRIu64 " ms and gives back "
 		"blocks idle %" PRIu64 " ms\n", tpmd_json_u64(p, "reaps"),
 		tpmd_json_u64(p, "reap_period_ms"), tpmd_json_u64(p, "idle_ms"));
-	show_pool_blocks(tpmd_json_get(p, "block_list"));
+	show_pool_dropped(tpmd_json_u64(p, "foreign_frees"), tpmd_json_u64(p, "double_frees"),
+		tpmd_json_u64(p, "lock_recovered"));
+	show_pool_blocks(tpmd_json_get(p, "block_list"), tpmd_json_u64(p, "blocks_unlisted"));
 }
 
 /* Without telemetry: the public API's view of tidepmd's own pool. */
@@ -90,6 +104,7 @@ show_pool_api(struct rte_mempool *mp)
 		"\n", st.nb_in_use, st.nb_cached, st.nb_free, st.nb_objs);
 	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead, %" PRIu64 " sync), reaps %" PRIu64
 		"\n", st.grows_ahead + st.grows_sync, st.grows_ahead, st.grows_sync, st.reaps);
+	show_pool_dropped(st.foreign_frees, st.double_frees, st.lock_recovered);
 	printf("  block          MB     mbufs    in use   (no telemetry: ages unknown)\n");
 	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)
 		printf("  b%-7" PRIu64 " %8.1f %9u %9u\n", bi.id, MB(bi.len), bi.nb_objs,

@@ -23,6 +23,7 @@
 #include <rte_malloc.h>
 
 #include "donor_private.h"
+#include "tide_fault.h"
 
 #define LIM_PAGEMAP_PRESENT (1ull << 63)
 #define LIM_PAGEMAP_PFN_MASK ((1ull << 55) - 1)
@@ -225,7 +226,7 @@ int
 dn_resident(const void *va, size_t len)
 {
 	size_t pg = LIM_SMALL_PAGE, n = (len + pg - 1) / pg;
-	unsigned char *vec = malloc(n);
+	unsigned char *vec = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : malloc(n);
 	int ret = 0;
 
 	if (vec == NULL)

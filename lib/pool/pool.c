@@ -486,7 +486,8 @@ pool_secondary_refuses_free(const char *what, const char *name)
 	 * The secondary's own registry never holds the primary's pools: freeing would skip
 	 * the library's side and hand the primary's live mempool to rte_mempool_free().
 	 */
-	POOL_LOG(ERR, "%s %s: only the primary process frees it; left alone", what, name);
+	POOL_REFUSE(ERR, ENOTSUP, "%s %s: only the primary process frees it; left alone", what,
+		name);
 	return true;
 }
 

@@ -192,7 +192,8 @@ void pool_forget(struct rte_mempool *mp);
  * ENOTSUP (logged). */
 int pool_params_caller_check(const struct tide_pool_params *p);
 /* Whether this is a secondary process, which must not free what lives in the primary's
- * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR. */
+ * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR and
+ * rte_errno is set to ENOTSUP. */
 bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 
@@ -303,6 +304,8 @@ bool pool_tel_name_ok(const char *params, const char *what, const char *list,
 	size_t max_len, struct rte_tel_data *d);
 
 /* pool_stats.c */
+/* 0, or the driver's negative errno (rte_errno set) if it refuses its counters: @p st is
+ * then all zero, never half read. */
 int pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st);
 /* The first @p max of the pool's blocks in @p out, as one snapshot; gives how many the pool
  * has in all (may be more than @p max). */

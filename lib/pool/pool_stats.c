@@ -24,9 +24,12 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	struct tide_mempool_stats ms;
 	uint32_t seq;
 	uint64_t out;
+	int ret;
 
 	memset(st, 0, sizeof(*st));
-	tide_mempool_stats_get(tp->mp, &ms);
+	ret = tide_mempool_stats_get(tp->mp, &ms);
+	if (ret != 0)
+		return ret;
 	/* Blocks, bytes and the source's blocks as one snapshot (they change together). */
 	do {
 		seq = rte_seqlock_read_begin(&tp->blocks_sl);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_errno.h>
 #include <rte_telemetry.h>
 
 #include "pool_private.h"
@@ -188,9 +189,15 @@ static void
 pool_tel_describe(const struct tide_pool *tp, struct rte_tel_data *d)
 {
 	struct tide_pool_stats st;
+	int ret;
 
 	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_TEL_READ);
-	pool_stats_locked(tp, &st);
+	ret = pool_stats_locked(tp, &st);
+	if (ret != 0) {
+		pool_tel_error(d, "%s: its counters could not be read: %s", tp->name,
+			rte_strerror(-ret));
+		return;
+	}
 	rte_tel_data_start_dict(d);
 	pool_tel_stats(d, tp, &st);
 	pool_tel_blocks(d, tp);

@@ -244,7 +244,8 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
  * Free a pool created by tide_pool_create(), and every block it holds.
  * All its mbufs must have been freed. Primary process only. NULL is a no-op; a mempool
  * that is not an elastic pool is left alone, with a log line; so is the pool when called
- * in a secondary process (refused and logged at ERR: the pool stays the primary's).
+ * in a secondary process (refused, logged at ERR and rte_errno set to ENOTSUP: the pool
+ * stays the primary's).
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -378,7 +379,9 @@ int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t 
  * Read a pool's counters. Any thread of any process attached to the pool's primary.
  *
  * @return
- *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool or @p st is NULL.
+ *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool, @p st is NULL or the
+ *   driver does not take the pool's mempool for a tide mempool; @p st is then not filled
+ *   in (all zero if it was not NULL).
  */
 int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st);
 
@@ -534,7 +537,8 @@ struct tide_pool_set *tide_pool_set_lookup(const char *name);
 
 /**
  * Free a pool set and its pools (all their mbufs must be back). Primary process only: in a
- * secondary the call is refused and logged at ERR, the set left as it is. NULL is a no-op.
+ * secondary the call is refused, logged at ERR and rte_errno set to ENOTSUP, the set left
+ * as it is. NULL is a no-op.
  */
 void tide_pool_set_free(struct tide_pool_set *s);
 
@@ -622,8 +626,8 @@ struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_
 
 /**
  * Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). Primary
- * process only: in a secondary the call is refused and logged at ERR, the pools left as
- * they are. NULL is a no-op.
+ * process only: in a secondary the call is refused, logged at ERR and rte_errno set to
+ * ENOTSUP, the pools left as they are. NULL is a no-op.
  */
 void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
