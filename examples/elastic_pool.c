@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_mbuf.h>
 
 #include <tide_pool.h>
@@ -41,7 +42,10 @@ main(int argc, char **argv)
 	 */
 	if (rte_pktmbuf_alloc_bulk(mp, m, BURST) != 0)
 		return 1;
-	tide_pool_stats_get(mp, &st);
+	if (tide_pool_stats_get(mp, &st) != 0) {
+		fprintf(stderr, "stats: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
 	printf("%u blocks, %.0f MB of hugepages, %" PRIu64 " mbufs in use\n", st.nb_blocks,
 		st.bytes / 1048576.0, st.nb_in_use);
 
