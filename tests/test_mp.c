@@ -764,6 +764,48 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* A writer of the pool directory: a pool made and freed. */
+static void
+dir_write_pool(void *arg __rte_unused)
+{
+	struct rte_mempool *mp = shared_pool("tmp_dir_w", 0, 50, 0);
+
+	tide_pool_free(mp);
+}
+
+/* A secondary looking a pool up, the pool directory read-locked, in @p stopped state. */
+static void
+dir_reader(bool stopped)
+{
+	struct rte_mempool *mp = shared_pool("tmp_dir_r", 0, 50, 0);
+	char stop[64];
+
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-dir-%d", (int)getpid());
+	tide_run_dir_reader("tide_pool_dir", (char *[]){ "lhold", "tmp_dir_r", stop, NULL }, stop,
+		stopped, dir_write_pool, NULL);
+	tide_pool_free(mp);
+}
+
+/*
+ * A secondary killed while it reads the pool directory leaves its read behind: the next
+ * pool creation finds its process gone, takes it back and says so; creation and freeing go
+ * on.
+ */
+static void
+test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer(void)
+{
+	dir_reader(false);
+}
+
+/* A stopped reader is alive: the writer keeps waiting for it, and goes on once it does. */
+static void
+test_a_stopped_reader_of_the_directory_is_waited_for(void)
+{
+	dir_reader(true);
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -785,6 +827,8 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over);
+	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
+	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
 #endif
 	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
 	CU_ADD_TEST(s, test_a_stuck_secondary_holding_the_hugepage_lock_is_ended);

@@ -256,6 +256,47 @@ test_everything_is_freed_at_the_end(void)
 	tide_msg_fini();
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* A writer of the msg library's directory: an exchange made and freed. */
+static void
+dir_write_xchg(void *arg __rte_unused)
+{
+	struct tide_xchg_params xp = { .name = "tmm_dir_w", .type = TIDE_XCHG_FIFO,
+		.size = 64, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *x = tide_xchg_create(&xp);
+
+	CU_ASSERT_PTR_NOT_NULL(x);
+	tide_xchg_free(x);
+}
+
+static void
+dir_reader(bool stopped)
+{
+	char stop[64];
+
+	snprintf(stop, sizeof(stop), "/tmp/tide-msg-dir-%d", (int)getpid());
+	tide_run_dir_reader("tide_msg_shared", (char *[]){ "xlhold", "tmm_fifo", stop, NULL },
+		stop, stopped, dir_write_xchg, NULL);
+}
+
+/*
+ * A secondary killed while it looks an exchange up (the directory read-locked): the next
+ * exchange creation takes its read back and says so.
+ */
+static void
+test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer(void)
+{
+	dir_reader(false);
+}
+
+/* A stopped reader is alive: the writer keeps waiting for it, and goes on once it does. */
+static void
+test_a_stopped_reader_of_the_directory_is_waited_for(void)
+{
+	dir_reader(true);
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -281,6 +322,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
+	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
+#endif
 	CU_ADD_TEST(s, test_everything_is_freed_at_the_end);
 	return 0;
 }

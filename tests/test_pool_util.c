@@ -14,12 +14,12 @@
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
 #include <rte_random.h>
-#include "tide_rwlock.h"
 
 #include "test_common.h"
 #include "test_pool_util.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_rwlock.h"
 
 struct rte_mempool *
 make_pool_p(struct tide_pool_params *p)

@@ -153,6 +153,7 @@ tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p)
 		return NULL;
 	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	found = dir_find_locked(table, name_of, name);
+	TIDE_FAULT_HOLD(TIDE_HOLD_DIR_READ); /* tests: the reader is killed or stopped here */
 	tide_rwlock_read_unlock(&sh->lock, held);
 	return found;
 }

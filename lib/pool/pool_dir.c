@@ -162,6 +162,7 @@ pool_dir_find(const struct rte_mempool *mp, const char *name)
 		return NULL;
 	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	found = pool_dir_lookup(d, mp, name);
+	TIDE_FAULT_HOLD(TIDE_HOLD_DIR_READ); /* tests: the reader is killed or stopped here */
 	tide_rwlock_read_unlock(&d->lock, held);
 	return found;
 }
