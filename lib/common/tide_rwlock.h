@@ -33,8 +33,10 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_log.h>
 #include <rte_pause.h>
@@ -85,10 +87,29 @@ static __thread struct {
 	unsigned int depth;
 } tide_rwlock_held[TIDE_RWLOCK_NEST] __rte_unused;
 
+static void tide_rwlock_forked(void);
+
+static __rte_unused void
+tide_rwlock_atfork(void)
+{
+	pthread_atfork(NULL, NULL, tide_rwlock_forked);
+}
+
+/* A child of fork() is another process: it looks itself up again, and holds nothing. */
+static __rte_unused void
+tide_rwlock_forked(void)
+{
+	__atomic_store_n(&tide_rwlock_me.pid, 0, __ATOMIC_RELEASE);
+	memset(tide_rwlock_held, 0, sizeof(tide_rwlock_held));
+}
+
 static __rte_noinline __rte_unused void
 tide_rwlock_self_init(void)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uint32_t pid = (uint32_t)getpid();
+
+	pthread_once(&once, tide_rwlock_atfork);
 
 	__atomic_store_n(&tide_rwlock_me.start, tide_process_start(pid), __ATOMIC_RELAXED);
 	__atomic_store_n(&tide_rwlock_me.pid, pid, __ATOMIC_RELEASE);
