@@ -7,7 +7,9 @@
  * primary grows and reaps them, with growth they ask for over DPDK's IPC and blocks added
  * after they attached; a secondary whose mempool drivers are in another order is refused;
  * one killed with -9 gives back what its lcore caches held, even killed inside the pool's
- * lock, and a new one carries on; a secondary notices its primary died.
+ * lock, and a new one carries on; one killed inside a pool lookup has its read of the pool
+ * directory taken back by the next pool creation, one stopped there is waited for; a
+ * secondary notices its primary died.
  */
 
 #include <dirent.h>

@@ -6,7 +6,8 @@
  * priority exchanges both ways with the order kept within each level, and every mbuf goes
  * back to its pool whoever releases it; a broadcast reaches readers in both processes; a
  * secondary killed while its stage holds messages has them released by the primary, and a
- * new one carries on.
+ * new one carries on; one killed inside an exchange lookup has its read of the directory
+ * taken back by the next exchange creation, and one stopped there is waited for.
  */
 
 #include <errno.h>

@@ -14,7 +14,9 @@
  *
  * A reader-writer lock guards the directories: a few pointer and name reads or writes
  * under it, so a process that dies holding it for reading leaves nothing half-done but
- * its count in the lock, which the next writer would wait on for ever. Telemetry (the
+ * its count in the lock. The lock counts readers per process (tide_rwlock.h): the next
+ * writer finds that process gone and takes its count back, with a WARNING; a live reader,
+ * stopped or not, is waited for. Telemetry (the
  * primary's only) reads an exchange's counters under it for reading, since the free paths
  * take an exchange out of the directory, under it for writing, before they free it, and
  * tide_msg_fini() takes it for writing before it frees the zone. Nothing else is locked

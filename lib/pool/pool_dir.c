@@ -13,9 +13,12 @@
  * first, so the record cannot be freed under such a reader. A pool's reader, which takes
  * the pool's driver locks, pins it instead (pool_dir_pin()), and a pool's free waits for
  * the pins after removing its record. Readers write nothing but a pin, and writers (the
- * primary's pool creation and freeing) are the only ones that wait; a process that dies
- * holding the read lock leaves its count in it, and the next writer would wait for ever:
- * only the primary's telemetry holds it for longer than a lookup.
+ * primary's pool creation and freeing) are the only ones that wait.
+ *
+ * The lock and the pins count their holders per process (tide_rwlock.h): a process that
+ * dies reading or pinning (a secondary killed with -9) leaves its count behind, and the
+ * writer or the pool's free that waits for it finds the process gone and takes its count
+ * back, with a WARNING. A live process, stopped or not, is waited for.
  */
 
 #include <errno.h>
