@@ -767,25 +767,47 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 }
 
 #ifdef TIDE_FAULT_INJECTION
-/* A writer of the pool directory: a pool made and freed. */
+/*
+ * Writers of the pool directory, on a thread of their own (no fatal assertion): a pool made
+ * and freed, or freed. Names differ from test to test: a name is free again only once its
+ * pool's free is complete in every process.
+ */
 static void
-dir_write_pool(void *arg __rte_unused)
+dir_write_pool_create(void *arg)
 {
-	struct rte_mempool *mp = shared_pool("tmp_dir_w", 0, 50, 0);
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
 
+	pool_params(&p, arg, 2 * MB, 2 * MB, 64 * MB, 0);
+	mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL(mp);
 	tide_pool_free(mp);
 }
 
-/* A secondary looking a pool up, the pool directory read-locked, in @p stopped state. */
+static void
+dir_write_pool_free(void *arg)
+{
+	tide_pool_free(arg);
+}
+
+/*
+ * A secondary looking a pool up, the pool directory read-locked, killed or @p stopped. The
+ * writer after a stopped one frees a pool made before: making one may need hugepages that
+ * every secondary must map, which a stopped one cannot (DPDK refuses the memory).
+ */
 static void
 dir_reader(bool stopped)
 {
-	struct rte_mempool *mp = shared_pool("tmp_dir_r", 0, 50, 0);
+	const char *name = stopped ? "tmp_dir_rs" : "tmp_dir_rk";
+	struct rte_mempool *mp = shared_pool(name, 0, 50, 0);
+	struct rte_mempool *w = stopped ? shared_pool("tmp_dir_ws", 0, 50, 0) : NULL;
 	char stop[64];
 
 	snprintf(stop, sizeof(stop), "/tmp/tide-mp-dir-%d", (int)getpid());
-	tide_run_dir_reader("tide_pool_dir", (char *[]){ "lhold", "tmp_dir_r", stop, NULL }, stop,
-		stopped, dir_write_pool, NULL);
+	tide_run_dir_reader("tide_pool_dir", (char *[]){ "lhold", (char *)name, stop, NULL },
+		stop, stopped, stopped ? dir_write_pool_free : dir_write_pool_create,
+		stopped ? (void *)w : "tmp_dir_wk");
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup(stopped ? "tmp_dir_ws" : "tmp_dir_wk"));
 	tide_pool_free(mp);
 }
 

@@ -258,11 +258,11 @@ test_everything_is_freed_at_the_end(void)
 }
 
 #ifdef TIDE_FAULT_INJECTION
-/* A writer of the msg library's directory: an exchange made and freed. */
+/* Writers of the msg library's directory (no fatal assertion): an exchange made and freed. */
 static void
-dir_write_xchg(void *arg __rte_unused)
+dir_write_xchg_create(void *arg)
 {
-	struct tide_xchg_params xp = { .name = "tmm_dir_w", .type = TIDE_XCHG_FIFO,
+	struct tide_xchg_params xp = { .name = arg, .type = TIDE_XCHG_FIFO,
 		.size = 64, .socket_id = SOCKET_ID_ANY };
 	struct tide_xchg *x = tide_xchg_create(&xp);
 
@@ -271,13 +271,30 @@ dir_write_xchg(void *arg __rte_unused)
 }
 
 static void
+dir_write_xchg_free(void *arg)
+{
+	tide_xchg_free(arg);
+}
+
+/*
+ * A secondary looking an exchange up, the directory read-locked, killed or @p stopped. The
+ * writer after a stopped one frees an exchange made before (making one may need hugepages
+ * every secondary must map, which a stopped one cannot).
+ */
+static void
 dir_reader(bool stopped)
 {
+	struct tide_xchg_params xp = { .name = "tmm_dir_ws", .type = TIDE_XCHG_FIFO,
+		.size = 64, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *w = stopped ? tide_xchg_create(&xp) : NULL;
 	char stop[64];
 
+	CU_ASSERT_FATAL(!stopped || w != NULL);
 	snprintf(stop, sizeof(stop), "/tmp/tide-msg-dir-%d", (int)getpid());
 	tide_run_dir_reader("tide_msg_shared", (char *[]){ "xlhold", "tmm_fifo", stop, NULL },
-		stop, stopped, dir_write_xchg, NULL);
+		stop, stopped, stopped ? dir_write_xchg_free : dir_write_xchg_create,
+		stopped ? (void *)w : "tmm_dir_wk");
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup(stopped ? "tmm_dir_ws" : "tmm_dir_wk"));
 }
 
 /*

@@ -26,6 +26,8 @@ make_pool_p(struct tide_pool_params *p)
 {
 	struct rte_mempool *mp = tide_pool_create(p);
 
+	if (mp == NULL)
+		printf("\n    pool %s: %s ", p->name, rte_strerror(rte_errno));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
 	return mp;
 }
