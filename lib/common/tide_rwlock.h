@@ -27,6 +27,10 @@
  * process is gone); a writer announces itself, then waits for every slot to drop to 0.
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
  * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc.
+ *
+ * Everything is static in this header: the claim mutex and the table of read locks a thread
+ * holds are per translation unit, so each lock (and each tide_share) is taken and given back
+ * from one .c file (pool_dir.c, msg_shared.c).
  */
 
 #include <pthread.h>
@@ -110,7 +114,6 @@ tide_rwlock_self_init(void)
 	uint32_t pid = (uint32_t)getpid();
 
 	pthread_once(&once, tide_rwlock_atfork);
-
 	__atomic_store_n(&tide_rwlock_me.start, tide_process_start(pid), __ATOMIC_RELAXED);
 	__atomic_store_n(&tide_rwlock_me.pid, pid, __ATOMIC_RELEASE);
 }
