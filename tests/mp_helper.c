@@ -33,6 +33,11 @@
  *                                                 killed
  *   mp_helper EAL... -- bread BCAST READER        read one broadcast post as READER, check
  *                                                 it, say it is done
+ *   mp_helper EAL... -- lhold POOL STOPFILE       (fault-injection builds) look POOL up
+ *                                                 and stay in the lookup, the pool directory
+ *                                                 read-locked, until STOPFILE exists
+ *   mp_helper EAL... -- xlhold XCHG STOPFILE      the same with exchange XCHG's lookup, the
+ *                                                 msg library's directory read-locked
  *   mp_helper EAL... -- peek ADDR                 fold the 64 bytes at ADDR (the primary's
  *                                                 memory), and once more on SIGUSR1
  *
@@ -325,6 +330,54 @@ cmd_die(struct rte_mempool *mp)
 	return 1;
 }
 
+struct lhold {
+	struct rte_mempool *mp; /* a pool's lookup, or else */
+	const char *xname;      /* an exchange's */
+	int found;
+};
+
+static void *
+lhold_lookup(void *arg)
+{
+	struct lhold *h = arg;
+
+	h->found = h->mp != NULL ? tide_pool_is_elastic(h->mp) : tide_xchg_lookup(h->xname) != NULL;
+	return NULL;
+}
+
+/* Stay inside a directory lookup (its read lock held) until @p stop exists. */
+static int
+cmd_lhold(struct rte_mempool *mp, const char *xname, const char *stop)
+{
+	struct lhold h = { .mp = mp, .xname = xname };
+	pthread_t t;
+
+	if (xname != NULL && tide_msg_init(NULL) != 0) {
+		printf("error=tide_msg_init: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_hold_arm(TIDE_HOLD_DIR_READ);
+	if (pthread_create(&t, NULL, lhold_lookup, &h) != 0)
+		return 1;
+	printf("held=%d\npid=%d\n", tide_fault_pvt_hold_wait(TIDE_HOLD_DIR_READ, 5000),
+		(int)getpid());
+	fflush(stdout);
+	while (access(stop, F_OK) != 0)
+		usleep(10 * 1000);
+	tide_fault_pvt_hold_release(TIDE_HOLD_DIR_READ);
+	pthread_join(t, NULL);
+	printf("found=%d\n", h.found);
+	return 0;
+#else
+	RTE_SET_USED(h);
+	RTE_SET_USED(t);
+	RTE_SET_USED(stop);
+	printf("error=no fault injection\n");
+	return 1;
+#endif
+}
+
 static int
 cmd_serve(const char *name)
 {
@@ -570,6 +623,10 @@ main(int argc, char **argv)
 		ret = cmd_watch();
 	else if (strcmp(argv[1], "die") == 0 && argc == 3)
 		ret = cmd_die(mp);
+	else if (strcmp(argv[1], "lhold") == 0 && argc == 4)
+		ret = cmd_lhold(mp, NULL, argv[3]);
+	else if (strcmp(argv[1], "xlhold") == 0 && argc == 4)
+		ret = cmd_lhold(NULL, argv[2], argv[3]);
 	else if (strcmp(argv[1], "xrecv") == 0 && argc == 5)
 		ret = cmd_xrecv(argv[2], argv[3], (unsigned int)atoi(argv[4]));
 	else if (strcmp(argv[1], "xhold") == 0 && argc == 5)

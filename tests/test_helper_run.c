@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,9 +8,11 @@
 #include <unistd.h>
 
 #include <rte_common.h>
+#include <rte_memzone.h>
 
 #include "test_common.h"
 #include "test_helper_run.h"
+#include "tide_rwlock.h"
 
 void
 tide_run_start(struct tide_run *r, char *const argv[], const char *libdir)
@@ -87,3 +91,101 @@ tide_run_value(const char *text, const char *key)
 {
 	return tide_test_number_after(text, "%s=", key);
 }
+
+#ifdef TIDE_FAULT_INJECTION
+struct dir_write {
+	void (*fn)(void *arg);
+	void *arg;
+	bool done;
+	struct tide_rwlock *l;
+	uint64_t checks; /* the lock's checks of its holders before the writer came */
+};
+
+static void *
+dir_write_run(void *arg)
+{
+	struct dir_write *w = arg;
+
+	w->fn(w->arg);
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+dir_write_done(void *arg)
+{
+	return __atomic_load_n(&((struct dir_write *)arg)->done, __ATOMIC_ACQUIRE);
+}
+
+/* The writer waits for its readers and has checked a holder at least twice. */
+static bool
+dir_write_checked_twice(void *arg)
+{
+	struct dir_write *w = arg;
+
+	return tide_rwlock_writer_waits(w->l) &&
+		__atomic_load_n(&w->l->readers.checks, __ATOMIC_ACQUIRE) >= w->checks + 2;
+}
+
+void
+tide_run_dir_reader(const char *dir_mz, char *const cmd[], const char *stop_file,
+	bool stopped, void (*write)(void *arg), void *arg)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(dir_mz);
+	struct dir_write w = { .fn = write, .arg = arg };
+	uint64_t recovered;
+	struct tide_run r;
+	char *text, *log;
+	pthread_t t;
+	bool ended;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	w.l = mz->addr;
+	recovered = __atomic_load_n(&w.l->readers.recovered, __ATOMIC_ACQUIRE);
+	unlink(stop_file);
+	tide_run_helper(&r, tide_test_file_prefix(), "--lcores=2@0,3@1", true, cmd);
+	text = tide_run_wait_for(&r, "held=", 20000);
+	if (tide_run_value(text, "held") != 1)
+		printf("\n    the secondary said: %s ", text);
+	CU_ASSERT_EQUAL(tide_run_value(text, "held"), 1);
+	CU_ASSERT(tide_rwlock_readers(w.l) >= 1);
+	free(text);
+	kill(r.pid, stopped ? SIGSTOP : SIGKILL);
+	if (!stopped)
+		CU_ASSERT_EQUAL(tide_run_end(&r), -1);
+	w.checks = __atomic_load_n(&w.l->readers.checks, __ATOMIC_ACQUIRE);
+	tide_test_log_begin();
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, dir_write_run, &w), 0);
+	if (stopped) {
+		/* Seen at its wait, having looked at the stopped reader: it keeps waiting. */
+		CU_ASSERT(tide_test_wait(dir_write_checked_twice, &w, 10000));
+		CU_ASSERT(!dir_write_done(&w));
+		CU_ASSERT(tide_rwlock_readers(w.l) >= 1);
+		fclose(fopen(stop_file, "w"));
+		kill(r.pid, SIGCONT);
+		CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	}
+	ended = tide_test_wait(dir_write_done, &w, 10000);
+	log = tide_test_log_end();
+	if (!ended) {
+		printf("\n    the writer still waits for the reader after 10 s; log: %s\n", log);
+		fflush(stdout);
+		unlink(stop_file);
+		_exit(1);
+	}
+	pthread_join(t, NULL);
+	text = tide_run_output(&r);
+	if (stopped) {
+		CU_ASSERT_EQUAL(tide_run_value(text, "found"), 1);
+		CU_ASSERT_EQUAL(w.l->readers.recovered, recovered);
+		CU_ASSERT_PTR_NULL(strstr(log, "died holding it"));
+	} else {
+		CU_ASSERT_EQUAL(w.l->readers.recovered, recovered + 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(log, "died holding it (1 hold(s))"));
+	}
+	CU_ASSERT_EQUAL(tide_rwlock_readers(w.l), 0);
+	free(text);
+	free(log);
+	unlink(stop_file);
+}
+#endif

@@ -42,4 +42,19 @@ char *tide_run_output(struct tide_run *r);
 /** The number after "@p key=" in @p text, or -1. */
 long long tide_run_value(const char *text, const char *key);
 
+#ifdef TIDE_FAULT_INJECTION
+/**
+ * A secondary (mp_helper @p cmd, NULL-ended, which stays in a lookup until @p stop_file
+ * exists) holds the shared directory at the start of memzone @p dir_mz for reading. Then
+ * @p stopped false: it is killed (SIGKILL), and @p write(@p arg) (a create or free, a writer
+ * of the directory) must end within 10 s, having taken the dead reader's hold back (counted,
+ * logged). @p stopped true: it is stopped (SIGSTOP), @p write must be seen waiting for it
+ * and checking it more than once without taking anything back, then end once the reader
+ * goes on (SIGCONT). A writer that hangs ends the test process (it cannot be ended).
+ * Fault-injection builds only.
+ */
+void tide_run_dir_reader(const char *dir_mz, char *const cmd[], const char *stop_file,
+	bool stopped, void (*write)(void *arg), void *arg);
+#endif
+
 #endif

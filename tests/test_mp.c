@@ -7,7 +7,9 @@
  * primary grows and reaps them, with growth they ask for over DPDK's IPC and blocks added
  * after they attached; a secondary whose mempool drivers are in another order is refused;
  * one killed with -9 gives back what its lcore caches held, even killed inside the pool's
- * lock, and a new one carries on; a secondary notices its primary died.
+ * lock, and a new one carries on; one killed inside a pool lookup has its read of the pool
+ * directory taken back by the next pool creation, one stopped there is waited for; a
+ * secondary notices its primary died.
  */
 
 #include <dirent.h>
@@ -813,6 +815,70 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * Writers of the pool directory, on a thread of their own (no fatal assertion): a pool made
+ * and freed, or freed. Names differ from test to test: a name is free again only once its
+ * pool's free is complete in every process.
+ */
+static void
+dir_write_pool_create(void *arg)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	pool_params(&p, arg, 2 * MB, 2 * MB, 64 * MB, 0);
+	mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL(mp);
+	tide_pool_free(mp);
+}
+
+static void
+dir_write_pool_free(void *arg)
+{
+	tide_pool_free(arg);
+}
+
+/*
+ * A secondary looking a pool up, the pool directory read-locked, killed or @p stopped. The
+ * writer after a stopped one frees a pool made before: making one may need hugepages that
+ * every secondary must map, which a stopped one cannot (DPDK refuses the memory).
+ */
+static void
+dir_reader(bool stopped)
+{
+	const char *name = stopped ? "tmp_dir_rs" : "tmp_dir_rk";
+	struct rte_mempool *mp = shared_pool(name, 0, 50, 0);
+	struct rte_mempool *w = stopped ? shared_pool("tmp_dir_ws", 0, 50, 0) : NULL;
+	char stop[64];
+
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-dir-%d", (int)getpid());
+	tide_run_dir_reader("tide_pool_dir", (char *[]){ "lhold", (char *)name, stop, NULL },
+		stop, stopped, stopped ? dir_write_pool_free : dir_write_pool_create,
+		stopped ? (void *)w : "tmp_dir_wk");
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup(stopped ? "tmp_dir_ws" : "tmp_dir_wk"));
+	tide_pool_free(mp);
+}
+
+/*
+ * A secondary killed while it reads the pool directory leaves its read behind: the next
+ * pool creation finds its process gone, takes it back and says so; creation and freeing go
+ * on.
+ */
+static void
+test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer(void)
+{
+	dir_reader(false);
+}
+
+/* A stopped reader is alive: the writer keeps waiting for it, and goes on once it does. */
+static void
+test_a_stopped_reader_of_the_directory_is_waited_for(void)
+{
+	dir_reader(true);
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -835,6 +901,8 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over);
+	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
+	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
 #endif
 	CU_ADD_TEST(s, test_a_secondary_notices_its_primary_died);
 	CU_ADD_TEST(s, test_a_stuck_secondary_holding_the_hugepage_lock_is_ended);

@@ -6,7 +6,8 @@
  * priority exchanges both ways with the order kept within each level, and every mbuf goes
  * back to its pool whoever releases it; a broadcast reaches readers in both processes; a
  * secondary killed while its stage holds messages has them released by the primary, and a
- * new one carries on.
+ * new one carries on; one killed inside an exchange lookup has its read of the directory
+ * taken back by the next exchange creation, and one stopped there is waited for.
  */
 
 #include <errno.h>
@@ -256,6 +257,64 @@ test_everything_is_freed_at_the_end(void)
 	tide_msg_fini();
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* Writers of the msg library's directory (no fatal assertion): an exchange made and freed. */
+static void
+dir_write_xchg_create(void *arg)
+{
+	struct tide_xchg_params xp = { .name = arg, .type = TIDE_XCHG_FIFO,
+		.size = 64, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *x = tide_xchg_create(&xp);
+
+	CU_ASSERT_PTR_NOT_NULL(x);
+	tide_xchg_free(x);
+}
+
+static void
+dir_write_xchg_free(void *arg)
+{
+	tide_xchg_free(arg);
+}
+
+/*
+ * A secondary looking an exchange up, the directory read-locked, killed or @p stopped. The
+ * writer after a stopped one frees an exchange made before (making one may need hugepages
+ * every secondary must map, which a stopped one cannot).
+ */
+static void
+dir_reader(bool stopped)
+{
+	struct tide_xchg_params xp = { .name = "tmm_dir_ws", .type = TIDE_XCHG_FIFO,
+		.size = 64, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *w = stopped ? tide_xchg_create(&xp) : NULL;
+	char stop[64];
+
+	CU_ASSERT_FATAL(!stopped || w != NULL);
+	snprintf(stop, sizeof(stop), "/tmp/tide-msg-dir-%d", (int)getpid());
+	tide_run_dir_reader("tide_msg_shared", (char *[]){ "xlhold", "tmm_fifo", stop, NULL },
+		stop, stopped, stopped ? dir_write_xchg_free : dir_write_xchg_create,
+		stopped ? (void *)w : "tmm_dir_wk");
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup(stopped ? "tmm_dir_ws" : "tmm_dir_wk"));
+}
+
+/*
+ * A secondary killed while it looks an exchange up (the directory read-locked): the next
+ * exchange creation takes its read back and says so.
+ */
+static void
+test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer(void)
+{
+	dir_reader(false);
+}
+
+/* A stopped reader is alive: the writer keeps waiting for it, and goes on once it does. */
+static void
+test_a_stopped_reader_of_the_directory_is_waited_for(void)
+{
+	dir_reader(true);
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -281,6 +340,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
+	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
+#endif
 	CU_ADD_TEST(s, test_everything_is_freed_at_the_end);
 	return 0;
 }

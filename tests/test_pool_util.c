@@ -14,18 +14,20 @@
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
 #include <rte_random.h>
-#include <rte_rwlock.h>
 
 #include "test_common.h"
 #include "test_pool_util.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_rwlock.h"
 
 struct rte_mempool *
 make_pool_p(struct tide_pool_params *p)
 {
 	struct rte_mempool *mp = tide_pool_create(p);
 
+	if (mp == NULL)
+		printf("\n    pool %s: %s ", p->name, rte_strerror(rte_errno));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
 	return mp;
 }
@@ -314,12 +316,12 @@ tel_free_run(void *arg)
 	return NULL;
 }
 
-/* Whether a writer waits on @p l within 5 s (it sets RTE_RWLOCK_WAIT while it waits). */
+/* Whether a writer waits on @p l within 5 s (it names itself in the lock while it waits). */
 static bool
-tel_writer_waits(rte_rwlock_t *l)
+tel_writer_waits(struct tide_rwlock *l)
 {
 	for (unsigned int ms = 0; ms < 5000; ms++) {
-		if (__atomic_load_n(&l->cnt, __ATOMIC_ACQUIRE) & RTE_RWLOCK_WAIT)
+		if (tide_rwlock_writer_waits(l))
 			return true;
 		usleep(1000);
 	}
@@ -332,7 +334,7 @@ telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *
 {
 	const struct rte_memzone *mz = dir_mz != NULL ? rte_memzone_lookup(dir_mz) : NULL;
 	struct tel_free t = { .cmd = cmd, .fn = fn, .arg = arg };
-	rte_rwlock_t *l = mz != NULL ? mz->addr : NULL;
+	struct tide_rwlock *l = mz != NULL ? mz->addr : NULL;
 	pthread_t query, freer;
 	bool waited;
 
@@ -341,7 +343,7 @@ telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&query, NULL, tel_free_query, &t), 0);
 	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(hold, 5000));
 	/* The handler holds the directory for reading: the lock is where it was looked for. */
-	CU_ASSERT(l == NULL || __atomic_load_n(&l->cnt, __ATOMIC_ACQUIRE) >= RTE_RWLOCK_READ);
+	CU_ASSERT(l == NULL || tide_rwlock_readers(l) > 0);
 	if (l == NULL)
 		tide_fault_pvt_hold_arm(free_hold);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&freer, NULL, tel_free_run, &t), 0);

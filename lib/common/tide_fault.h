@@ -51,6 +51,8 @@ enum tide_fault_hold_site {
 				   *   read */
 	TIDE_HOLD_POOL_FREE_WAITS, /**< a pool's free, out of the directory, waits for a
 				    *   telemetry handler still reading it */
+	TIDE_HOLD_DIR_READ,        /**< a directory lookup (pools, exchanges), the directory
+				    *   read-locked */
 	TIDE_HOLD_SITES
 };
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* Whether process @pid is gone: no such process, or a zombie (dead, not yet waited for). */
@@ -34,6 +35,45 @@ tide_process_gone(uint32_t pid)
 		state = '?';
 	fclose(f);
 	return state == 'Z' || state == 'X';
+}
+
+/*
+ * When process @pid started (clock ticks after boot, field 22 of /proc/PID/stat): with its
+ * id, it names one process, whereas an id alone may be reused. 0 when not known.
+ */
+static inline uint64_t
+tide_process_start(uint32_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	p = p != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces and ')' */
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+			"%*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+/*
+ * Whether the process @pid that started at @start (tide_process_start(); 0: not known) is
+ * gone: tide_process_gone(), or its id now names a later process.
+ */
+static inline bool
+tide_process_gone_since(uint32_t pid, uint64_t start)
+{
+	uint64_t now;
+
+	if (tide_process_gone(pid))
+		return true;
+	now = start != 0 ? tide_process_start(pid) : 0;
+	return now != 0 && now != start;
 }
 
 #endif /* TIDE_PROCESS_H */

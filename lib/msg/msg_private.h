@@ -10,10 +10,10 @@
 
 #include <rte_errno.h>
 #include <rte_log.h>
-#include <rte_rwlock.h>
 
 #include "tide_msg.h"
 #include "tide_refuse.h"
+#include "tide_rwlock.h"
 
 extern int tide_msg_logtype;
 
@@ -40,7 +40,7 @@ struct msg_proxy_stash {
 
 /* What every process attached to the primary shares (msg_shared.c), in one memzone. */
 struct msg_shared {
-	rte_rwlock_t lock;           /* guards the directories and the stages; first: tests
+	struct tide_rwlock lock;     /* guards the directories and the stages; first: tests
 				      * watch it at the memzone's start */
 	int hdr_offset;              /* the header's dynfield offset */
 	struct msg_proxy *proxies;   /* the proxy area */

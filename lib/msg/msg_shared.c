@@ -14,7 +14,9 @@
  *
  * A reader-writer lock guards the directories: a few pointer and name reads or writes
  * under it, so a process that dies holding it for reading leaves nothing half-done but
- * its count in the lock, which the next writer would wait on for ever. Telemetry (the
+ * its count in the lock. The lock counts readers per process (tide_rwlock.h): the next
+ * writer finds that process gone and takes its count back, with a WARNING; a live reader,
+ * stopped or not, is waited for. Telemetry (the
  * primary's only) reads an exchange's counters under it for reading, since the free paths
  * take an exchange out of the directory, under it for writing, before they free it, and
  * tide_msg_fini() takes it for writing before it frees the zone. Nothing else is locked
@@ -33,6 +35,7 @@
 #include "tide_pool.h"
 
 #define MSG_SHARED_MZ "tide_msg_shared"
+#define MSG_SHARED_WHAT "tide_msg: the directory of exchanges and stages"
 
 static void msg_shared_peer_gone(int pid, void *arg);
 
@@ -53,7 +56,6 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 		return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
 	sh = mz->addr;
 	memset(sh, 0, sizeof(*sh));
-	rte_rwlock_init(&sh->lock);
 	sh->hdr_offset = hdr_offset;
 	sh->proxies = tide_msg_pvt_state.proxies;
 	sh->nb_proxies = tide_msg_pvt_state.nb_proxies;
@@ -92,7 +94,8 @@ tide_msg_pvt_shared_free(void)
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
 		tide_mp_death_cb_unregister(msg_shared_peer_gone, NULL);
 		/* A telemetry handler may be reading under the lock: it goes with the zone. */
-		rte_rwlock_write_lock(&tide_msg_pvt_state.shared->lock);
+		tide_rwlock_write_lock(&tide_msg_pvt_state.shared->lock, tide_msg_logtype,
+			MSG_SHARED_WHAT);
 		mz = rte_memzone_lookup(MSG_SHARED_MZ);
 		rte_memzone_free(mz);
 	}
@@ -107,14 +110,14 @@ tide_msg_pvt_dir_add(void **table, void *p)
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	int ret = -ENOSPC;
 
-	rte_rwlock_write_lock(&sh->lock);
+	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
 		if (table[i] == NULL) {
 			table[i] = p;
 			ret = 0;
 			break;
 		}
-	rte_rwlock_write_unlock(&sh->lock);
+	tide_rwlock_write_unlock(&sh->lock);
 	return ret;
 }
 
@@ -123,11 +126,11 @@ tide_msg_pvt_dir_remove(void **table, const void *p)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 
-	rte_rwlock_write_lock(&sh->lock);
+	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
 		if (table[i] == p)
 			table[i] = NULL;
-	rte_rwlock_write_unlock(&sh->lock);
+	tide_rwlock_write_unlock(&sh->lock);
 }
 
 /* The entry named @p name (the lock held), or NULL. */
@@ -146,12 +149,14 @@ tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	void *found;
+	uint32_t *held;
 
 	if (sh == NULL)
 		return NULL;
-	rte_rwlock_read_lock(&sh->lock);
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	found = dir_find_locked(table, name_of, name);
-	rte_rwlock_read_unlock(&sh->lock);
+	TIDE_FAULT_HOLD(TIDE_HOLD_DIR_READ); /* tests: the reader is killed or stopped here */
+	tide_rwlock_read_unlock(&sh->lock, held);
 	return found;
 }
 
@@ -165,16 +170,17 @@ tide_msg_pvt_dir_read(void * const *table, const char *(*name_of)(const void *p)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	const void *found;
+	uint32_t *held;
 
 	if (sh == NULL)
 		return -ENOENT;
-	rte_rwlock_read_lock(&sh->lock);
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	found = dir_find_locked(table, name_of, name);
 	if (found != NULL) {
 		TIDE_FAULT_HOLD(TIDE_HOLD_MSG_DIR_READ); /* tests: a free comes meanwhile */
 		fn(found, arg);
 	}
-	rte_rwlock_read_unlock(&sh->lock);
+	tide_rwlock_read_unlock(&sh->lock, held);
 	return found != NULL ? 0 : -ENOENT;
 }
 
@@ -183,14 +189,15 @@ tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void 
 	msg_name_cb_t *cb, void *arg)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t *held;
 
 	if (sh == NULL)
 		return;
-	rte_rwlock_read_lock(&sh->lock);
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
 		if (table[i] != NULL)
 			cb(name_of(table[i]), arg);
-	rte_rwlock_read_unlock(&sh->lock);
+	tide_rwlock_read_unlock(&sh->lock, held);
 }
 
 /* ---- stages ---- */
@@ -201,7 +208,7 @@ tide_msg_pvt_stage_add(const char *name)
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	int id = -ENOSPC;
 
-	rte_rwlock_write_lock(&sh->lock);
+	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (int i = 0; i < TIDE_STAGE_MAX; i++) {
 		if (strcmp(sh->stages[i].name, name) == 0) {
 			id = -EEXIST;
@@ -214,7 +221,7 @@ tide_msg_pvt_stage_add(const char *name)
 		strlcpy(sh->stages[id].name, name, TIDE_STAGE_NAMESIZE);
 		sh->stages[id].pid = (uint32_t)getpid();
 	}
-	rte_rwlock_write_unlock(&sh->lock);
+	tide_rwlock_write_unlock(&sh->lock);
 	return id;
 }
 
@@ -224,11 +231,11 @@ tide_msg_pvt_stage_remove(uint16_t stage)
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	bool known;
 
-	rte_rwlock_write_lock(&sh->lock);
+	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	known = sh->stages[stage].name[0] != '\0';
 	sh->stages[stage].name[0] = '\0';
 	sh->stages[stage].pid = 0;
-	rte_rwlock_write_unlock(&sh->lock);
+	tide_rwlock_write_unlock(&sh->lock);
 	return known;
 }
 
@@ -241,14 +248,15 @@ tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 {
 	static __thread char name[TIDE_STAGE_NAMESIZE];
 	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t *held;
 
 	if (sh == NULL || stage >= TIDE_STAGE_MAX)
 		return NULL;
-	rte_rwlock_read_lock(&sh->lock);
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	strlcpy(name, sh->stages[stage].name, sizeof(name));
 	if (pid != NULL)
 		*pid = sh->stages[stage].pid;
-	rte_rwlock_read_unlock(&sh->lock);
+	tide_rwlock_read_unlock(&sh->lock, held);
 	return name[0] != '\0' ? name : NULL;
 }
 
@@ -262,14 +270,15 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	uint16_t mine[TIDE_STAGE_MAX];
 	unsigned int n = 0;
+	uint32_t *held;
 
 	if (sh == NULL)
 		return;
-	rte_rwlock_read_lock(&sh->lock);
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (uint16_t i = 0; i < TIDE_STAGE_MAX; i++)
 		if (sh->stages[i].name[0] != '\0' && sh->stages[i].pid == (uint32_t)pid)
 			mine[n++] = i;
-	rte_rwlock_read_unlock(&sh->lock);
+	tide_rwlock_read_unlock(&sh->lock, held);
 	for (unsigned int k = 0; k < n; k++) {
 		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);

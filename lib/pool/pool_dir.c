@@ -13,9 +13,12 @@
  * first, so the record cannot be freed under such a reader. A pool's reader, which takes
  * the pool's driver locks, pins it instead (pool_dir_pin()), and a pool's free waits for
  * the pins after removing its record. Readers write nothing but a pin, and writers (the
- * primary's pool creation and freeing) are the only ones that wait; a process that dies
- * holding the read lock leaves its count in it, and the next writer would wait for ever:
- * only the primary's telemetry holds it for longer than a lookup.
+ * primary's pool creation and freeing) are the only ones that wait.
+ *
+ * The lock and the pins count their holders per process (tide_rwlock.h): a process that
+ * dies reading or pinning (a secondary killed with -9) leaves its count behind, and the
+ * writer or the pool's free that waits for it finds the process gone and takes its count
+ * back, with a WARNING. A live process, stopped or not, is waited for.
  */
 
 #include <errno.h>
@@ -24,14 +27,13 @@
 
 #include <rte_eal.h>
 #include <rte_memzone.h>
-#include <rte_rwlock.h>
-
 #include "pool_private.h"
 
 #define POOL_DIR_MZ "tide_pool_dir"
+#define POOL_DIR_WHAT "tide_pool: the pool directory"
 
 struct pool_dir {
-	rte_rwlock_t lock; /* first: tests watch it at the memzone's start */
+	struct tide_rwlock lock; /* first: tests watch it at the memzone's start */
 	struct tide_pool *pools[POOL_DIR_MAX];      /* NULL: a free slot */
 	struct pool_set_shared *sets[POOL_DIR_MAX]; /* NULL: a free slot */
 };
@@ -53,7 +55,7 @@ pool_dir(bool create)
 		if (mz == NULL)
 			mz = rte_memzone_lookup(POOL_DIR_MZ); /* made meanwhile */
 		else
-			rte_rwlock_init(&((struct pool_dir *)mz->addr)->lock);
+			memset(mz->addr, 0, sizeof(*d)); /* an unlocked lock, empty tables */
 	}
 	if (mz == NULL)
 		return NULL;
@@ -71,14 +73,14 @@ pool_dir_add(void **table, void *p)
 
 	if (d == NULL)
 		return -ENOMEM;
-	rte_rwlock_write_lock(&d->lock);
+	tide_rwlock_write_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
 		if (table[i] == NULL) {
 			table[i] = p;
 			ret = 0;
 			break;
 		}
-	rte_rwlock_write_unlock(&d->lock);
+	tide_rwlock_write_unlock(&d->lock);
 	return ret;
 }
 
@@ -89,11 +91,11 @@ pool_dir_remove(void **table, const void *p)
 
 	if (d == NULL)
 		return;
-	rte_rwlock_write_lock(&d->lock);
+	tide_rwlock_write_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
 		if (table[i] == p)
 			table[i] = NULL;
-	rte_rwlock_write_unlock(&d->lock);
+	tide_rwlock_write_unlock(&d->lock);
 }
 
 int
@@ -157,12 +159,14 @@ pool_dir_find(const struct rte_mempool *mp, const char *name)
 {
 	struct pool_dir *d = pool_dir(false);
 	struct tide_pool *found;
+	uint32_t *held;
 
 	if (d == NULL || (mp == NULL && name == NULL))
 		return NULL;
-	rte_rwlock_read_lock(&d->lock);
+	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	found = pool_dir_lookup(d, mp, name);
-	rte_rwlock_read_unlock(&d->lock);
+	TIDE_FAULT_HOLD(TIDE_HOLD_DIR_READ); /* tests: the reader is killed or stopped here */
+	tide_rwlock_read_unlock(&d->lock, held);
 	return found;
 }
 
@@ -171,12 +175,13 @@ pool_dir_find_set(const char *name)
 {
 	struct pool_dir *d = pool_dir(false);
 	struct pool_set_shared *found;
+	uint32_t *held;
 
 	if (d == NULL)
 		return NULL;
-	rte_rwlock_read_lock(&d->lock);
+	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	found = pool_dir_lookup_set(d, name);
-	rte_rwlock_read_unlock(&d->lock);
+	tide_rwlock_read_unlock(&d->lock, held);
 	return found;
 }
 
@@ -190,14 +195,15 @@ pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg)
 	struct pool_dir *d = pool_dir(false);
 	const struct pool_set_shared *in;
 	int ret = -ENOENT;
+	uint32_t *held;
 
 	if (d == NULL)
 		return -ENOENT;
-	rte_rwlock_read_lock(&d->lock);
+	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	in = pool_dir_lookup_set(d, name);
 	if (in != NULL)
 		ret = cb(in, arg);
-	rte_rwlock_read_unlock(&d->lock);
+	tide_rwlock_read_unlock(&d->lock, held);
 	return ret;
 }
 
@@ -208,50 +214,55 @@ pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg)
  * that leaves the directory afterwards is freed only once unpinned (pool_dir_pins_wait()).
  */
 struct tide_pool *
-pool_dir_pin(const char *name)
+pool_dir_pin(const char *name, uint32_t **pin)
 {
 	struct pool_dir *d = pool_dir(false);
 	struct tide_pool *tp;
+	uint32_t *held;
 
 	if (d == NULL)
 		return NULL;
-	rte_rwlock_read_lock(&d->lock);
+	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	tp = pool_dir_lookup(d, NULL, name);
 	if (tp != NULL)
-		__atomic_fetch_add(&tp->readers, 1, __ATOMIC_ACQUIRE);
-	rte_rwlock_read_unlock(&d->lock);
+		*pin = tide_share_get(&tp->pins, tide_pool_logtype, "tide_pool: a pool's pins");
+	tide_rwlock_read_unlock(&d->lock, held);
 	return tp;
 }
 
 void
-pool_dir_unpin(struct tide_pool *tp)
+pool_dir_unpin(uint32_t *pin)
 {
-	__atomic_fetch_sub(&tp->readers, 1, __ATOMIC_RELEASE);
+	tide_share_put(pin);
 }
 
+/* The pins of a process that is gone are taken back (tide_share_wait()). */
 void
 pool_dir_pins_wait(struct tide_pool *tp)
 {
-	if (__atomic_load_n(&tp->readers, __ATOMIC_ACQUIRE) == 0)
+	char what[RTE_MEMPOOL_NAMESIZE + 32];
+
+	if (!tide_share_busy(&tp->pins, false, tide_pool_logtype, NULL))
 		return;
 	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_FREE_WAITS); /* tests: it waits for a reader */
-	while (__atomic_load_n(&tp->readers, __ATOMIC_ACQUIRE) != 0)
-		sched_yield();
+	snprintf(what, sizeof(what), "tide_pool: pins of pool %s", tp->name);
+	tide_share_wait(&tp->pins, tide_pool_logtype, what);
 }
 
 void
 pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg)
 {
 	struct pool_dir *d = pool_dir(false);
+	uint32_t *held;
 
 	if (d == NULL)
 		return;
-	rte_rwlock_read_lock(&d->lock);
+	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	for (unsigned int i = 0; i < POOL_DIR_MAX; i++) {
 		if (sets && d->sets[i] != NULL)
 			cb(d->sets[i]->name, arg);
 		else if (!sets && d->pools[i] != NULL)
 			cb(d->pools[i]->name, arg);
 	}
-	rte_rwlock_read_unlock(&d->lock);
+	tide_rwlock_read_unlock(&d->lock, held);
 }

@@ -22,6 +22,7 @@
 #include "tide_mempool.h"
 #include "tide_pool.h"
 #include "tide_refuse.h"
+#include "tide_rwlock.h"
 
 extern int tide_pool_logtype;
 
@@ -90,7 +91,8 @@ TAILQ_HEAD(pool_waiter_list, pool_waiter);
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
 	struct rte_mempool *mp;
-	uint32_t readers;                /* telemetry handlers reading it (pool_dir_pin()) */
+	struct tide_share pins;          /* telemetry handlers reading it, per process
+					  * (pool_dir_pin()) */
 	bool adopted;                    /* created by the application the stock way */
 	bool started;                    /* adopted: the application took an object (until
 					  * then its creation may still walk the objects: no
@@ -221,10 +223,16 @@ void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *ar
  */
 typedef int (pool_dir_set_cb_t)(const struct pool_set_shared *in, void *arg);
 int pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg);
-/* The pool named @p name, kept from being freed until pool_dir_unpin(); NULL if none. */
-struct tide_pool *pool_dir_pin(const char *name);
-void pool_dir_unpin(struct tide_pool *tp);
-/* Wait until no one has @p tp pinned (it left the directory: no one can pin it again). */
+/*
+ * The pool named @p name, kept from being freed until pool_dir_unpin(*@p pin); NULL if none.
+ * A pin is counted for this process: the pins of a process that died are taken back.
+ */
+struct tide_pool *pool_dir_pin(const char *name, uint32_t **pin);
+void pool_dir_unpin(uint32_t *pin);
+/*
+ * Wait until no one has @p tp pinned (it left the directory: no one can pin it again); the
+ * pins of processes that are gone are taken back, with a WARNING.
+ */
 void pool_dir_pins_wait(struct tide_pool *tp);
 
 /* pool_compat.c: DPDK calls outside the public API. */

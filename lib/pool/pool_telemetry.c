@@ -207,14 +207,15 @@ static int
 pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
 {
 	struct tide_pool *tp;
+	uint32_t *pin;
 
 	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
 		return 0;
-	tp = pool_dir_pin(params);
+	tp = pool_dir_pin(params, &pin);
 	if (tp == NULL)
 		return pool_tel_error(d, "no elastic pool named %s", params);
 	pool_tel_describe(tp, d);
-	pool_dir_unpin(tp);
+	pool_dir_unpin(pin);
 	return 0;
 }
 

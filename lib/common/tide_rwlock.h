@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef TIDE_RWLOCK_H
+#define TIDE_RWLOCK_H
+
+/*
+ * A reader-writer lock in shared memory that survives the death of a reader (internal, not
+ * installed). rte_rwlock_t keeps one count of readers: a process killed while it reads
+ * leaves its part of the count behind, and the next writer waits for ever. Here readers
+ * count in per-process slots (a process id, its start time, a count shared by its threads),
+ * so that a waiting writer can tell whose reads are outstanding, and take back those of a
+ * process that is gone (tide_process_gone_since(): no such process, a zombie, or its id
+ * reused by a later process), with a WARNING through the caller's log type. A live process
+ * is waited for however long it takes, stopped (SIGSTOP) or not.
+ *
+ * The slots alone (struct tide_share) also count pins: a pool's free waits for its pins
+ * with tide_share_wait().
+ *
+ * Readers: a slot is found from the process id (its first probe in the common case) and
+ * one atomic add; a process claims a slot on its first read (under a process-local mutex,
+ * so that its threads share one). When every slot is taken, dead processes' slots are
+ * freed; if none is, the reader counts in an overflow counter, which a writer waits for
+ * but cannot take back (logged once): the reader still gets in. A read lock taken again
+ * by a thread that holds it does not wait for a waiting writer (no self-deadlock), for up
+ * to TIDE_RWLOCK_NEST locks held at once per thread.
+ *
+ * Writers: one at a time (the word holds the writer's process id, taken over when that
+ * process is gone); a writer announces itself, then waits for every slot to drop to 0.
+ * Writers are rare (creating and freeing), readers are short (lookups): readers give way
+ * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc.
+ *
+ * Everything is static in this header: the claim mutex and the table of read locks a thread
+ * holds are per translation unit, so each lock (and each tide_share) is taken and given back
+ * from one .c file (pool_dir.c, msg_shared.c).
+ */
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_log.h>
+#include <rte_pause.h>
+
+#include "tide_process.h"
+
+/** Processes that can read at once and be recovered from (more count in the overflow). */
+#define TIDE_RWLOCK_SLOTS 64
+/** Yields of a waiter between two checks of whether the ones it waits for are alive. */
+#define TIDE_RWLOCK_CHECK 256
+/** Read locks one thread can hold at once and still take again while a writer waits. */
+#define TIDE_RWLOCK_NEST 4
+/** A slot's process id while a waiter frees it. */
+#define TIDE_RWLOCK_RECLAIM UINT32_MAX
+
+struct tide_share_slot {
+	uint32_t pid;   /* the process counting here; 0: a free slot */
+	uint32_t count; /* its threads' holds */
+	uint64_t start; /* its start time (tide_process_start()); 0: not known yet */
+};
+
+/** Holds (reads, pins) counted per process. All zeroes is a valid, empty one. */
+struct tide_share {
+	uint32_t overflow;   /* holds of processes that found no slot: not recoverable */
+	uint32_t waiting;    /* waiters in tide_share_wait() */
+	uint64_t checks;     /* liveness checks of holders made by waiters */
+	uint64_t recovered;  /* slots with holds taken back from dead processes */
+	struct tide_share_slot slot[TIDE_RWLOCK_SLOTS];
+};
+
+/** The lock. All zeroes is a valid, unlocked one. */
+struct tide_rwlock {
+	uint32_t writer;            /* the process writing or waiting to; 0: none */
+	uint32_t writer_recovered;  /* the writer's word taken over from a dead process */
+	struct tide_share readers;
+};
+
+/* This process: its id and start time, looked up once. */
+struct tide_rwlock_self {
+	uint32_t pid;
+	uint64_t start;
+};
+
+static struct tide_rwlock_self tide_rwlock_me __rte_unused;
+static pthread_mutex_t tide_rwlock_claim_mu __rte_unused = PTHREAD_MUTEX_INITIALIZER;
+static __thread struct {
+	const void *lock;
+	unsigned int depth;
+} tide_rwlock_held[TIDE_RWLOCK_NEST] __rte_unused;
+
+static void tide_rwlock_forked(void);
+
+static __rte_unused void
+tide_rwlock_atfork(void)
+{
+	pthread_atfork(NULL, NULL, tide_rwlock_forked);
+}
+
+/* A child of fork() is another process: it looks itself up again, and holds nothing. */
+static __rte_unused void
+tide_rwlock_forked(void)
+{
+	__atomic_store_n(&tide_rwlock_me.pid, 0, __ATOMIC_RELEASE);
+	memset(tide_rwlock_held, 0, sizeof(tide_rwlock_held));
+}
+
+static __rte_noinline __rte_unused void
+tide_rwlock_self_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	uint32_t pid = (uint32_t)getpid();
+
+	pthread_once(&once, tide_rwlock_atfork);
+	__atomic_store_n(&tide_rwlock_me.start, tide_process_start(pid), __ATOMIC_RELAXED);
+	__atomic_store_n(&tide_rwlock_me.pid, pid, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t
+tide_rwlock_self(void)
+{
+	uint32_t pid = __atomic_load_n(&tide_rwlock_me.pid, __ATOMIC_ACQUIRE);
+
+	if (unlikely(pid == 0)) {
+		tide_rwlock_self_init();
+		pid = tide_rwlock_me.pid;
+	}
+	return pid;
+}
+
+/* This process's slot in @s, or NULL. */
+static inline struct tide_share_slot *
+tide_share_find(struct tide_share *s, uint32_t me)
+{
+	for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
+		struct tide_share_slot *slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
+
+		if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == me)
+			return slot;
+	}
+	return NULL;
+}
+
+/*
+ * Free slot @i of @s if its process is gone; its holds are taken back (logged through
+ * @logtype, @what naming the lock). Whoever wins the slot's process id frees it.
+ */
+static __rte_noinline __rte_unused void
+tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char *what)
+{
+	struct tide_share_slot *slot = &s->slot[i];
+	uint32_t pid = __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE), n;
+	uint64_t start = __atomic_load_n(&slot->start, __ATOMIC_RELAXED);
+
+	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM || pid == tide_rwlock_self())
+		return;
+	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
+	if (!tide_process_gone_since(pid, start) ||
+			!__atomic_compare_exchange_n(&slot->pid, &pid, TIDE_RWLOCK_RECLAIM, false,
+			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	n = __atomic_exchange_n(&slot->count, 0, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&slot->start, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->pid, 0, __ATOMIC_RELEASE);
+	if (n == 0)
+		return;
+	__atomic_fetch_add(&s->recovered, 1, __ATOMIC_RELAXED);
+	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died holding it (%u hold(s)): "
+		"taken back by process %u\n", what, pid, n, tide_rwlock_self());
+}
+
+/* Claim a slot of @s for this process (none yet); NULL when all are taken by live ones. */
+static __rte_noinline __rte_unused struct tide_share_slot *
+tide_share_claim(struct tide_share *s, uint32_t me, int logtype, const char *what)
+{
+	struct tide_share_slot *slot;
+
+	pthread_mutex_lock(&tide_rwlock_claim_mu);
+	slot = tide_share_find(s, me); /* another thread of ours claimed one meanwhile */
+	for (unsigned int round = 0; slot == NULL && round < 2; round++) {
+		for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
+			uint32_t free_slot = 0;
+
+			slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
+			if (__atomic_compare_exchange_n(&slot->pid, &free_slot, me, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				__atomic_store_n(&slot->start, tide_rwlock_me.start,
+					__ATOMIC_RELAXED);
+				break;
+			}
+			slot = NULL;
+		}
+		for (unsigned int i = 0; slot == NULL && round == 0 && i < TIDE_RWLOCK_SLOTS; i++)
+			tide_share_reclaim(s, i, logtype, what); /* full: free the dead ones' */
+	}
+	pthread_mutex_unlock(&tide_rwlock_claim_mu);
+	if (slot == NULL && __atomic_load_n(&s->overflow, __ATOMIC_RELAXED) == 0)
+		rte_log(RTE_LOG_WARNING, logtype, "%s: all %u reader slots taken: process %u "
+			"reads without one (its death would not be recovered)\n", what,
+			TIDE_RWLOCK_SLOTS, me);
+	return slot;
+}
+
+/*
+ * Count a hold of this process in @s; gives the counter to pass to tide_share_put().
+ * @logtype and @what name the lock in the log lines of the slow paths.
+ */
+static inline uint32_t *
+tide_share_get(struct tide_share *s, int logtype, const char *what)
+{
+	uint32_t me = tide_rwlock_self();
+	struct tide_share_slot *slot = tide_share_find(s, me);
+	uint32_t *count;
+
+	if (unlikely(slot == NULL))
+		slot = tide_share_claim(s, me, logtype, what);
+	count = slot != NULL ? &slot->count : &s->overflow;
+	__atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
+	return count;
+}
+
+/* Give back a hold counted in @count (what tide_share_get() gave). */
+static inline void
+tide_share_put(uint32_t *count)
+{
+	__atomic_fetch_sub(count, 1, __ATOMIC_RELEASE);
+}
+
+/* Whether a hold is counted in @s (taken back from the dead processes every @check call). */
+static inline bool
+tide_share_busy(struct tide_share *s, bool check, int logtype, const char *what)
+{
+	bool busy = __atomic_load_n(&s->overflow, __ATOMIC_SEQ_CST) != 0;
+
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++) {
+		if (__atomic_load_n(&s->slot[i].count, __ATOMIC_SEQ_CST) == 0)
+			continue;
+		if (check)
+			tide_share_reclaim(s, i, logtype, what);
+		if (__atomic_load_n(&s->slot[i].count, __ATOMIC_ACQUIRE) != 0)
+			busy = true;
+	}
+	return busy;
+}
+
+/*
+ * Wait until no hold is counted in @s (no new one may come: the caller stops them). The
+ * holds of processes that are gone are taken back, with a WARNING through @logtype.
+ */
+static __rte_noinline __rte_unused void
+tide_share_wait(struct tide_share *s, int logtype, const char *what)
+{
+	if (!tide_share_busy(s, false, logtype, what))
+		return;
+	__atomic_fetch_add(&s->waiting, 1, __ATOMIC_RELAXED);
+	for (unsigned int yields = 1; tide_share_busy(s, yields % TIDE_RWLOCK_CHECK == 0,
+			logtype, what); yields++)
+		sched_yield();
+	__atomic_fetch_sub(&s->waiting, 1, __ATOMIC_RELAXED);
+}
+
+/* This thread's entry for read lock @l (@add: made if missing), or -1. */
+static inline int
+tide_rwlock_nest(const struct tide_rwlock *l, bool add)
+{
+	for (int i = 0; i < TIDE_RWLOCK_NEST; i++)
+		if (tide_rwlock_held[i].lock == l)
+			return i;
+	for (int i = 0; add && i < TIDE_RWLOCK_NEST; i++)
+		if (tide_rwlock_held[i].lock == NULL) {
+			tide_rwlock_held[i].lock = l;
+			return i;
+		}
+	return -1;
+}
+
+/* A reader waits for the writer of @l to be done (or gone: the primary died writing). */
+static __rte_noinline __rte_unused void
+tide_rwlock_writer_wait(struct tide_rwlock *l)
+{
+	for (unsigned int yields = 1;; yields++) {
+		uint32_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
+
+		if (w == 0)
+			return;
+		if (yields % TIDE_RWLOCK_CHECK == 0 && tide_process_gone(w) &&
+				__atomic_compare_exchange_n(&l->writer, &w, 0, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return;
+		sched_yield();
+	}
+}
+
+/* Read-lock @l; gives what tide_rwlock_read_unlock() takes. */
+static inline uint32_t *
+tide_rwlock_read_lock(struct tide_rwlock *l, int logtype, const char *what)
+{
+	int nest = tide_rwlock_nest(l, true);
+	uint32_t *count;
+
+	for (;;) {
+		count = tide_share_get(&l->readers, logtype, what);
+		/* Held by this thread already: no writer is in, and one waiting waits for us. */
+		if ((nest >= 0 && tide_rwlock_held[nest].depth > 0) ||
+				__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST) == 0)
+			break;
+		tide_share_put(count);
+		tide_rwlock_writer_wait(l);
+	}
+	if (nest >= 0)
+		tide_rwlock_held[nest].depth++;
+	return count;
+}
+
+static inline void
+tide_rwlock_read_unlock(struct tide_rwlock *l, uint32_t *count)
+{
+	int nest = tide_rwlock_nest(l, false);
+
+	if (nest >= 0 && --tide_rwlock_held[nest].depth == 0)
+		tide_rwlock_held[nest].lock = NULL;
+	tide_share_put(count);
+}
+
+/* Write-lock @l: one writer at a time, then wait for the readers (dead ones taken back). */
+static inline void
+tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
+{
+	uint32_t me = tide_rwlock_self();
+
+	for (unsigned int yields = 1;; yields++) {
+		uint32_t w = 0;
+
+		if (__atomic_compare_exchange_n(&l->writer, &w, me, false, __ATOMIC_SEQ_CST,
+				__ATOMIC_RELAXED))
+			break;
+		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me && tide_process_gone(w) &&
+				__atomic_compare_exchange_n(&l->writer, &w, me, false,
+				__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+			__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
+			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken "
+				"over by process %u\n", what, w, me);
+			break;
+		}
+		sched_yield();
+	}
+	tide_share_wait(&l->readers, logtype, what);
+}
+
+static inline void
+tide_rwlock_write_unlock(struct tide_rwlock *l)
+{
+	__atomic_store_n(&l->writer, 0, __ATOMIC_RELEASE);
+}
+
+/* Observers (tests, diagnostics). Holds counted in @s now, dead processes' included. */
+static inline uint32_t
+tide_share_holds(const struct tide_share *s)
+{
+	uint32_t n = __atomic_load_n(&s->overflow, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
+		n += __atomic_load_n(&s->slot[i].count, __ATOMIC_ACQUIRE);
+	return n;
+}
+
+/* Read holds of @l now. */
+static inline uint32_t
+tide_rwlock_readers(const struct tide_rwlock *l)
+{
+	return tide_share_holds(&l->readers);
+}
+
+/* Whether a writer of @l waits for its readers (it has announced itself, they are there). */
+static inline bool
+tide_rwlock_writer_waits(const struct tide_rwlock *l)
+{
+	return __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) != 0 &&
+		__atomic_load_n(&l->readers.waiting, __ATOMIC_ACQUIRE) != 0;
+}
+
+#endif /* TIDE_RWLOCK_H */

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * The robust reader-writer lock and its per-process holds (lib/common/tide_rwlock.h), in
+ * shared memory between this process and forked children, no EAL: the holds (a pool's pins,
+ * a directory's reads) of a child killed with -9 are taken back by the waiter, with a
+ * WARNING; a stopped child is waited for; a process id reused by another process does not
+ * keep a dead holder's holds; readers that find every slot taken still get in; a thread
+ * that holds the read lock takes it again past a waiting writer.
+ */
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_common.h"
+#include "tide_rwlock.h"
+
+#define LOGTYPE RTE_LOGTYPE_USER1
+#define WAIT_MS 10000
+
+struct shared {
+	struct tide_rwlock lock;
+	struct tide_share pins;
+};
+
+static struct shared *sh;
+static pid_t child_live; /* the child a test has running, or 0 */
+
+struct child {
+	pid_t pid;
+	int go[2];    /* parent -> child: give the hold back and exit */
+	int ready[2]; /* child -> parent: it holds */
+};
+
+/* A child that pins sh->pins (or read-locks sh->lock), says so, then waits for word. */
+static void
+child_start(struct child *c, bool read_lock)
+{
+	char b = 0;
+
+	CU_ASSERT_FATAL(pipe(c->go) == 0 && pipe(c->ready) == 0);
+	c->pid = fork();
+	CU_ASSERT_FATAL(c->pid >= 0);
+	child_live = c->pid;
+	if (c->pid == 0) {
+		uint32_t *held = read_lock ? tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test") :
+			tide_share_get(&sh->pins, LOGTYPE, "test");
+
+		if (write(c->ready[1], &b, 1) != 1 || read(c->go[0], &b, 1) != 1)
+			_exit(2);
+		if (read_lock)
+			tide_rwlock_read_unlock(&sh->lock, held);
+		else
+			tide_share_put(held);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(read(c->ready[0], &b, 1) == 1);
+}
+
+/* Let the child give its hold back; its exit code. */
+static int
+child_end(struct child *c)
+{
+	char b = 0;
+	int status = 0;
+
+	CU_ASSERT(write(c->go[1], &b, 1) == 1);
+	waitpid(c->pid, &status, 0);
+	child_live = 0;
+	close(c->go[0]);
+	close(c->go[1]);
+	close(c->ready[0]);
+	close(c->ready[1]);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+child_kill(struct child *c)
+{
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	child_live = 0;
+	close(c->go[0]);
+	close(c->go[1]);
+	close(c->ready[0]);
+	close(c->ready[1]);
+}
+
+struct waiter {
+	bool write;  /* write-lock sh->lock, else wait for sh->pins */
+	bool done;
+	pthread_t t;
+};
+
+static void *
+waiter_run(void *arg)
+{
+	struct waiter *w = arg;
+
+	if (w->write) {
+		tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test lock");
+		tide_rwlock_write_unlock(&sh->lock);
+	} else {
+		tide_share_wait(&sh->pins, LOGTYPE, "test pins");
+	}
+	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+waiter_done(void *arg)
+{
+	return __atomic_load_n(&((struct waiter *)arg)->done, __ATOMIC_ACQUIRE);
+}
+
+static void
+waiter_start(struct waiter *w, bool write)
+{
+	w->write = write;
+	w->done = false;
+	CU_ASSERT_FATAL(pthread_create(&w->t, NULL, waiter_run, w) == 0);
+}
+
+/* Wait for the waiter to end, WAIT_MS at most: one that hangs ends the test process. */
+static void
+waiter_end(struct waiter *w)
+{
+	if (!tide_test_wait(waiter_done, w, WAIT_MS)) {
+		printf("\n    the waiter still waits after %d ms\n", WAIT_MS);
+		if (child_live != 0)
+			kill(child_live, SIGKILL);
+		fflush(stdout);
+		_exit(1);
+	}
+	pthread_join(w->t, NULL);
+}
+
+static void
+reset(void)
+{
+	memset(sh, 0, sizeof(*sh));
+}
+
+/* A pin of a process killed with -9 is taken back by the pool's free, with a WARNING. */
+static void
+test_a_pin_of_a_killed_process_is_taken_back(void)
+{
+	struct child c;
+	struct waiter w;
+	char *log;
+
+	reset();
+	child_start(&c, false);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	child_kill(&c);
+	tide_test_log_begin();
+	waiter_start(&w, false);
+	waiter_end(&w);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "test pins: process"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died holding it (1 hold(s))"));
+	free(log);
+}
+
+static bool
+pins_checked_twice(void *arg __rte_unused)
+{
+	return __atomic_load_n(&sh->pins.waiting, __ATOMIC_ACQUIRE) == 1 &&
+		__atomic_load_n(&sh->pins.checks, __ATOMIC_ACQUIRE) >= 2;
+}
+
+/* A stopped process is alive: its pin is waited for, then given back once it goes on. */
+static void
+test_a_pin_of_a_stopped_process_is_waited_for(void)
+{
+	struct child c;
+	struct waiter w;
+
+	reset();
+	child_start(&c, false);
+	kill(c.pid, SIGSTOP);
+	waiter_start(&w, false);
+	CU_ASSERT(tide_test_wait(pins_checked_twice, NULL, WAIT_MS));
+	CU_ASSERT_FALSE(waiter_done(&w));
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	kill(c.pid, SIGCONT);
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+	waiter_end(&w);
+	CU_ASSERT_EQUAL(sh->pins.recovered, 0);
+}
+
+/* A holder whose process id now names another process (its start time differs) is gone. */
+static void
+test_a_process_id_reused_does_not_keep_a_dead_holders_pin(void)
+{
+	struct tide_share_slot *slot = NULL;
+	struct child c;
+	struct waiter w;
+
+	reset();
+	child_start(&c, false);
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
+		if (sh->pins.slot[i].pid == (uint32_t)c.pid)
+			slot = &sh->pins.slot[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
+	CU_ASSERT_EQUAL(slot->start, tide_process_start((uint32_t)c.pid));
+	CU_ASSERT_NOT_EQUAL(slot->start, 0);
+	slot->start++; /* as if the holder died and its id went to the child */
+	waiter_start(&w, false);
+	waiter_end(&w);
+	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
+	child_kill(&c);
+}
+
+/* A reader of a directory killed with -9: the writer takes its read back. */
+static void
+test_a_read_of_a_killed_process_is_taken_back_by_the_writer(void)
+{
+	struct child c;
+	struct waiter w;
+
+	reset();
+	child_start(&c, true);
+	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 1);
+	child_kill(&c);
+	waiter_start(&w, true);
+	waiter_end(&w);
+	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 1);
+	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+}
+
+/* Every slot taken by live processes: a reader counts apart, and still gets in and out. */
+static void
+test_a_reader_that_finds_no_slot_still_gets_in(void)
+{
+	uint32_t *held;
+	char *log;
+
+	reset();
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
+		sh->lock.readers.slot[i].pid = 1; /* init: alive */
+	tide_test_log_begin();
+	held = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_EQUAL(held, &sh->lock.readers.overflow);
+	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "all 64 reader slots taken"));
+	tide_rwlock_read_unlock(&sh->lock, held);
+	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 0);
+	free(log);
+}
+
+static bool
+writer_waits(void *arg __rte_unused)
+{
+	return tide_rwlock_writer_waits(&sh->lock);
+}
+
+/*
+ * A thread that holds the read lock takes it again while a writer waits (it would wait for
+ * itself otherwise); a new reader of another thread gives way to the writer.
+ */
+static void
+test_a_reader_takes_the_lock_again_past_a_waiting_writer(void)
+{
+	uint32_t *outer, *inner;
+	struct waiter w;
+
+	reset();
+	outer = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
+	waiter_start(&w, true);
+	CU_ASSERT(tide_test_wait(writer_waits, NULL, WAIT_MS));
+	inner = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
+	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 2);
+	CU_ASSERT_FALSE(waiter_done(&w));
+	tide_rwlock_read_unlock(&sh->lock, inner);
+	tide_rwlock_read_unlock(&sh->lock, outer);
+	waiter_end(&w);
+	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
+}
+
+static int
+register_tests(void)
+{
+	CU_pSuite s = tide_test_suite("rwlock");
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == NULL || sh == MAP_FAILED)
+		return -1;
+	CU_ADD_TEST(s, test_a_pin_of_a_killed_process_is_taken_back);
+	CU_ADD_TEST(s, test_a_pin_of_a_stopped_process_is_waited_for);
+	CU_ADD_TEST(s, test_a_process_id_reused_does_not_keep_a_dead_holders_pin);
+	CU_ADD_TEST(s, test_a_read_of_a_killed_process_is_taken_back_by_the_writer);
+	CU_ADD_TEST(s, test_a_reader_that_finds_no_slot_still_gets_in);
+	CU_ADD_TEST(s, test_a_reader_takes_the_lock_again_past_a_waiting_writer);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	return tide_test_main(argc, argv, "rwlock", false, register_tests);
+}
