@@ -219,6 +219,32 @@ test_a_process_id_reused_does_not_keep_a_dead_holders_pin(void)
 	child_kill(&c);
 }
 
+/*
+ * A dead holder whose process id is now this process's: this process counts its own holds
+ * in another slot, and a waiter takes the dead one's back without taking this one's.
+ */
+static void
+test_a_dead_holder_of_this_process_id_is_not_this_process(void)
+{
+	uint32_t me = (uint32_t)getpid(), *held;
+	struct tide_share_slot *dead;
+
+	reset();
+	dead = &sh->pins.slot[me % TIDE_RWLOCK_SLOTS];
+	dead->pid = me;
+	dead->start = tide_process_start(me) + 1;
+	dead->count = 1;
+	held = tide_share_get(&sh->pins, LOGTYPE, "test");
+	CU_ASSERT_PTR_NOT_EQUAL(held, &dead->count);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 2);
+	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
+	CU_ASSERT_EQUAL(dead->pid, 0);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	tide_share_put(held);
+	CU_ASSERT_FALSE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+}
+
 /* A reader of a directory killed with -9: the writer takes its read back. */
 static void
 test_a_read_of_a_killed_process_is_taken_back_by_the_writer(void)
@@ -297,6 +323,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_pin_of_a_killed_process_is_taken_back);
 	CU_ADD_TEST(s, test_a_pin_of_a_stopped_process_is_waited_for);
 	CU_ADD_TEST(s, test_a_process_id_reused_does_not_keep_a_dead_holders_pin);
+	CU_ADD_TEST(s, test_a_dead_holder_of_this_process_id_is_not_this_process);
 	CU_ADD_TEST(s, test_a_read_of_a_killed_process_is_taken_back_by_the_writer);
 	CU_ADD_TEST(s, test_a_reader_that_finds_no_slot_still_gets_in);
 	CU_ADD_TEST(s, test_a_reader_takes_the_lock_again_past_a_waiting_writer);

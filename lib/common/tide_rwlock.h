@@ -130,14 +130,20 @@ tide_rwlock_self(void)
 	return pid;
 }
 
-/* This process's slot in @s, or NULL. */
+/*
+ * This process's slot in @s, or NULL. A slot of the same process id but another start time
+ * is a dead process's whose id was reused: not ours (its holds are to be taken back, and
+ * ours must not be taken back with them).
+ */
 static inline struct tide_share_slot *
 tide_share_find(struct tide_share *s, uint32_t me)
 {
 	for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
 		struct tide_share_slot *slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
 
-		if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == me)
+		if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == me &&
+				__atomic_load_n(&slot->start, __ATOMIC_RELAXED) ==
+				tide_rwlock_me.start)
 			return slot;
 	}
 	return NULL;
@@ -154,7 +160,8 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	uint32_t pid = __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE), n;
 	uint64_t start = __atomic_load_n(&slot->start, __ATOMIC_RELAXED);
 
-	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM || pid == tide_rwlock_self())
+	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM ||
+			(pid == tide_rwlock_self() && start == tide_rwlock_me.start))
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
 	if (!tide_process_gone_since(pid, start) ||
