@@ -6,17 +6,23 @@
  * listed and their counters shown, bad requests refused. A real secondary process
  * (tests/mp_helper) creates an instance and sends on this process's net_null port: this
  * process, the primary, lists it as <name>@<pid> and shows its counters until it is freed;
- * one whose process was killed is listed as dead until the next creation drops it.
+ * one whose process was killed is listed as dead until the next creation drops it; its
+ * free waits for a handler reading it.
  */
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_memzone.h>
+
 #include "test_common.h"
 #include "test_helper_run.h"
+#include "tide_fault.h"
+#include "tide_rwlock.h"
 #include "test_pool_util.h"
 #include "test_zctx_util.h"
 #include "tide_zctx.h"
@@ -217,6 +223,72 @@ test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+struct held_query {
+	const char *cmd;
+	char *reply;
+};
+
+static void *
+held_query_run(void *arg)
+{
+	struct held_query *q = arg;
+
+	q->reply = telemetry_query(q->cmd);
+	return NULL;
+}
+
+static bool
+dir_writer_waits(void *arg)
+{
+	return tide_rwlock_writer_waits(arg);
+}
+
+/*
+ * The primary's handler is held once it has found a secondary's instance (the directory
+ * read-locked): the secondary's free, told to go on then, is seen waiting for the
+ * directory, and the reply shows the instance whole; once the handler is done, the free
+ * completes and the instance is gone.
+ */
+static void
+test_a_secondarys_free_waits_for_the_handler_reading_its_instance(void)
+{
+	const struct rte_memzone *mz;
+	struct held_query q = { 0 };
+	char stop[64], cmd[96], *text;
+	struct tide_run r;
+	pthread_t t;
+	int pid;
+
+	snprintf(stop, sizeof(stop), "/tmp/tide-zt-tel-%d.stop", (int)getpid());
+	pid = secondary_start(&r, "zt_race", "1", stop);
+	CU_ASSERT_FATAL(pid > 0);
+	mz = rte_memzone_lookup("tide_zctx_dir");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	snprintf(cmd, sizeof(cmd), "/tide/zctx/info,zt_race@%d", pid);
+	q.cmd = cmd;
+	tide_fault_pvt_hold_arm(TIDE_HOLD_ZCTX_DIR_READ);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, held_query_run, &q), 0);
+	CU_ASSERT(tide_fault_pvt_hold_wait(TIDE_HOLD_ZCTX_DIR_READ, 5000));
+	fclose(fopen(stop, "w"));
+	/* Seen waiting for the reader, the free has not freed the instance yet. */
+	CU_ASSERT(tide_test_wait(dir_writer_waits, mz->addr, 10000));
+	tide_fault_pvt_hold_release(TIDE_HOLD_ZCTX_DIR_READ);
+	pthread_join(t, NULL);
+	CU_ASSERT(has(q.reply, "{\"name\":\"zt_race\",\"depth\":8,\"ports\":1,\"pid\":%d,",
+		pid));
+	CU_ASSERT(has(q.reply, "\"submitted\":1,\"completed\":%d,", 1));
+	free(q.reply);
+	text = tide_run_wait_for(&r, "freed=", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "freed"), 0);
+	free(text);
+	CU_ASSERT(tide_test_stock_refused(cmd));
+	unlink(stop);
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	free(tide_run_output(&r));
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -230,6 +302,9 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_a_secondarys_instance_is_listed_and_shown_until_it_is_freed);
 	CU_ADD_TEST(s, test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_secondarys_free_waits_for_the_handler_reading_its_instance);
+#endif
 	return 0;
 }
 

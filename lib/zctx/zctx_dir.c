@@ -27,6 +27,7 @@
 
 #include <rte_memzone.h>
 
+#include "tide_fault.h"
 #include "tide_rwlock.h"
 #include "zctx_private.h"
 
@@ -205,6 +206,7 @@ tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void *ar
 
 		if (e->z == NULL || e->pid != pid || strcmp(e->name, name) != 0)
 			continue;
+		TIDE_FAULT_HOLD(TIDE_HOLD_ZCTX_DIR_READ); /* tests: its process frees it now */
 		cb(e->z, e->name, e->pid, zc_dir_mine(e),
 			zc_dir_mine(e) || !tide_process_gone_since(e->pid, e->start), arg);
 		ret = 0;
