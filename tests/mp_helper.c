@@ -40,6 +40,11 @@
  *                                                 msg library's directory read-locked
  *   mp_helper EAL... -- peek ADDR                 fold the 64 bytes at ADDR (the primary's
  *                                                 memory), and once more on SIGUSR1
+ *   mp_helper EAL... -- zsend PORT NAME N STOP    create zero-copy TX instance NAME on
+ *                                                 the primary's port PORT (queue 1), send N
+ *                                                 times and wait for their completions, say
+ *                                                 so; once STOP exists, free it, say so, and
+ *                                                 exit once STOP is removed
  *
  * A message's data starts with its level and its sequence number within the level.
  *
@@ -48,6 +53,7 @@
  * "key=value" lines for the test to read.
  */
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -59,6 +65,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -70,6 +77,7 @@
 #include "tide_mempool.h"
 #include "tide_msg.h"
 #include "tide_pool.h"
+#include "tide_zctx.h"
 #include "test_fold.h"
 
 #define HOLD_MAX 2048
@@ -564,6 +572,76 @@ cmd_peek(const char *addr)
 	return 0;
 }
 
+/* ---- zero-copy TX ---- */
+
+static int
+zsend_wait(struct tide_zctx *z, unsigned int n)
+{
+	uint64_t end = now_ns() + 10ull * 1000 * 1000 * 1000;
+	struct tide_zctx_stats st = { 0 };
+	struct tide_zctx_cpl cpl;
+	unsigned int got = 0;
+
+	while (got < n && now_ns() < end)
+		got += tide_zctx_poll(z, &cpl, 1);
+	/* The agent counts a send just after it posts its completion. */
+	while (tide_zctx_stats_get(z, &st) == 0 && st.completed < n && now_ns() < end)
+		usleep(1000);
+	printf("completions=%u\nsubmitted=%" PRIu64 "\ncompleted=%" PRIu64 "\npackets=%"
+		PRIu64 "\n", got, st.submitted, st.completed, st.packets);
+	return got == n && st.completed == n ? 0 : -1;
+}
+
+static int
+cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *stop)
+{
+	static uint8_t data[4096], hdr[42];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct tide_zctx_send s = { .queue = 1, .hdr_len = sizeof(hdr), .nb_iov = 1, .hdr = hdr,
+		.iov = &iov };
+	struct tide_zctx_params p;
+	struct tide_zctx *z;
+	char pname[RTE_MEMPOOL_NAMESIZE];
+	uint16_t port;
+
+	snprintf(pname, sizeof(pname), "zsend_%d", (int)getpid());
+	tide_zctx_params_init(&p, name);
+	/* Only the primary creates elastic pools: the secondary brings a stock one. */
+	p.pool = rte_pktmbuf_pool_create(pname, 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	if (p.pool == NULL || rte_eth_dev_get_port_by_name(port_name, &port) != 0) {
+		printf("error=no pool or no port %s\n", port_name);
+		return 1;
+	}
+	p.nb_ports = 1;
+	p.ports[0] = port;
+	p.copy_threshold = 0; /* every send zero-copy */
+	p.depth = 8;
+	z = tide_zctx_create(&p);
+	if (z == NULL) {
+		printf("error=tide_zctx_create: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	s.port = port;
+	for (unsigned int i = 0; i < n; i++) {
+		s.cookie = i;
+		while (tide_zctx_submit(z, &s) == -EAGAIN)
+			usleep(100);
+	}
+	if (zsend_wait(z, n) != 0)
+		printf("error=sends not completed\n");
+	printf("pid=%d\nready=1\n", (int)getpid());
+	fflush(stdout);
+	while (access(stop, F_OK) != 0)
+		usleep(10 * 1000);
+	printf("freed=%d\n", tide_zctx_free(z));
+	fflush(stdout);
+	while (access(stop, F_OK) == 0)
+		usleep(10 * 1000);
+	rte_mempool_free(p.pool);
+	return 0;
+}
+
 static int
 cmd_watch(void)
 {
@@ -604,6 +682,11 @@ main(int argc, char **argv)
 		return cmd_peek(argv[2]);
 	if (strcmp(argv[1], "psfree") == 0 && argc == 3)
 		return cmd_psfree(argv[2]);
+	if (strcmp(argv[1], "zsend") == 0 && argc == 6) {
+		ret = cmd_zsend(argv[2], argv[3], (unsigned int)atoi(argv[4]), argv[5]);
+		rte_eal_cleanup();
+		return ret;
+	}
 	if (argc >= 3 && argv[1][0] != 'x' && argv[1][0] != 'b') {
 		mp = rte_mempool_lookup(argv[2]);
 		if (mp == NULL) {

@@ -53,6 +53,8 @@ enum tide_fault_hold_site {
 				    *   telemetry handler still reading it */
 	TIDE_HOLD_DIR_READ,        /**< a directory lookup (pools, exchanges), the directory
 				    *   read-locked */
+	TIDE_HOLD_ZCTX_DIR_READ,   /**< zctx telemetry: another process's instance found, the
+				    *   directory read-locked, about to be read */
 	TIDE_HOLD_SITES
 };
 

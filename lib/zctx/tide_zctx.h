@@ -78,7 +78,9 @@
  * rte_errno. The inline submit and poll do not check the instance pointer.
  *
  * Logs go to the log type "tide.zctx"; telemetry: /tide/zctx/list and
- * /tide/zctx/info,<name>.
+ * /tide/zctx/info,<name>. Every process's instances are entered in a directory in shared
+ * memory, so that the primary's telemetry (DPDK 22.11 serves it there only) also lists a
+ * secondary's, as <name>@<pid>, with its counters (not its pin cache, which is its own).
  */
 
 #include <errno.h>
@@ -275,13 +277,15 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *     unknown flags; an agent lcore that is not an idle worker lcore; a socket EAL does
  *     not know;
  *   - EEXIST: an instance of that name exists;
- *   - ENOSPC: no memzone left for its rings and pools, or no room in the device table (more
- *     devices than RTE_MAX_ETHPORTS in use by instances);
+ *   - ENOSPC: no memzone left for its rings and pools, no room in the device table (more
+ *     devices than RTE_MAX_ETHPORTS in use by instances), or the shared directory of
+ *     every process's instances is full (128 live ones);
  *   - EMFILE, ENFILE: no file descriptor left (in the process, in the system) for its
  *     eventfds;
  *   - EPERM: IOVA mode PA and /proc/self/pagemap cannot be opened;
  *   - EAGAIN: the agent's thread could not be started;
- *   - ENOMEM: no memory for the instance, its rings, its pools or its eventfds;
+ *   - ENOMEM: no memory for the instance, its rings, its pools, its eventfds or the shared
+ *     directory of instances;
  *   - ENOTSUP: a secondary process and no @p p->pool (tide_pool_create() makes the
  *     instance's own pool in the primary only);
  *   - otherwise the error rte_pktmbuf_pool_create(), tide_pool_create() or

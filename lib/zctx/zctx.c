@@ -2,8 +2,9 @@
 
 /*
  * Instances: parameters, creation (ports read, pools, rings, slots, eventfds, the agent),
- * stop, free, counters, and the registry of instances in this process. Parameters are
- * checked first; nothing is started before everything is in place.
+ * stop, free, counters, and the registry of instances in this process (every process's are
+ * also in the shared directory, zctx_dir.c). Parameters are checked first; nothing is
+ * started before everything is in place.
  */
 
 #include <errno.h>
@@ -440,7 +441,12 @@ tide_zctx_create(const struct tide_zctx_params *p)
 	tide_zctx_pvt_registry_lock();
 	/* Another thread may have taken the name since the check. */
 	err = tide_zctx_pvt_registry_find_locked(z->name) != NULL ? EEXIST :
-		-tide_zctx_pvt_agent_start(z);
+		-tide_zctx_pvt_dir_add(z);
+	if (err == 0) {
+		err = -tide_zctx_pvt_agent_start(z);
+		if (err != 0)
+			tide_zctx_pvt_dir_remove(z);
+	}
 	if (err != 0) {
 		tide_zctx_pvt_registry_unlock();
 		if (err == EEXIST)
@@ -494,6 +500,8 @@ tide_zctx_free(struct tide_zctx *z)
 	tide_zctx_pvt_registry_lock();
 	TAILQ_REMOVE(&zc_list, z, next);
 	tide_zctx_pvt_registry_unlock();
+	/* Other processes' readers (the primary's telemetry) are done with it after this. */
+	tide_zctx_pvt_dir_remove(z);
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
 		tide_zctx_pvt_cache_dev_del(z->ports[i].dev);
 	tide_zctx_pvt_cache_put();

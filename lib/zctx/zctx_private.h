@@ -290,6 +290,22 @@ struct tide_zctx *tide_zctx_pvt_registry_find_locked(const char *name);
 void tide_zctx_pvt_registry_lock(void);
 void tide_zctx_pvt_registry_unlock(void);
 
+/* zctx_dir.c: the directory of every process's instances, in shared memory. */
+/* An instance @p z named @p name of process @p pid; @p mine: this process's; @p alive: its
+ * process is not gone. Called with the directory read-locked: @p z is not freed meanwhile,
+ * but only what tide_zctx_stats_get() reads may be read of another process's instance.
+ */
+typedef void (zc_dir_cb_t)(const struct tide_zctx *z, const char *name, uint32_t pid,
+	bool mine, bool alive, void *arg);
+/* Enter @p z (created, not yet started); 0, -ENOMEM (no directory) or -ENOSPC (full). */
+int tide_zctx_pvt_dir_add(struct tide_zctx *z);
+/* Remove @p z, waiting for its readers: before its memory is freed. */
+void tide_zctx_pvt_dir_remove(const struct tide_zctx *z);
+/* Call @p cb for every instance of every process. */
+void tide_zctx_pvt_dir_foreach(zc_dir_cb_t *cb, void *arg);
+/* Call @p cb for the instance @p name of process @p pid; 0 or -ENOENT. */
+int tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void *arg);
+
 /* zctx_build.c: packets of the current send into the TX batch. */
 /* Build the next packet of slot @p s; returns payload bytes put in it, 0 when mbufs are
  * short (retry later).
