@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#define _GNU_SOURCE
 
 /*
  * The robust reader-writer lock and its per-process holds (lib/common/tide_rwlock.h), in
@@ -9,11 +10,16 @@
  * that holds the read lock takes it again past a waiting writer.
  */
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -312,6 +318,149 @@ test_a_reader_takes_the_lock_again_past_a_waiting_writer(void)
 	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
 }
 
+/* A child that pins sh->pins in a thread, then ends its main thread (pthread_exit). */
+struct review_pin_arg {
+	int ready_fd, go_fd;
+};
+
+static void *
+review_pin_thread(void *arg)
+{
+	struct review_pin_arg *a = arg;
+	uint32_t *held = tide_share_get(&sh->pins, LOGTYPE, "test");
+	char b = 0;
+
+	if (write(a->ready_fd, &b, 1) != 1 || read(a->go_fd, &b, 1) != 1)
+		_exit(2);
+	tide_share_put(held);
+	_exit(0);
+	return NULL;
+}
+
+/* mode 0: main thread pthread_exit()s; 1: the process names itself "x) Z". */
+static pid_t
+review_child_pin_then(int mode, int ready_fd, int go_fd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		static struct review_pin_arg a;
+		pthread_t t;
+
+		a.ready_fd = ready_fd;
+		a.go_fd = go_fd;
+		if (mode == 1)
+			prctl(PR_SET_NAME, "x) Z", 0, 0, 0);
+		if (pthread_create(&t, NULL, review_pin_thread, &a) != 0)
+			_exit(3);
+		pthread_exit(NULL);
+	}
+	return pid;
+}
+
+static char
+review_state(pid_t pid)
+{
+	char path[64], line[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	p = p != NULL ? strrchr(line, ')') : NULL;
+	return p != NULL ? p[2] : '?';
+}
+
+static bool
+review_zombie_leader(void *arg)
+{
+	return review_state(*(pid_t *)arg) == 'Z';
+}
+
+static void
+review_live_child_keeps_its_pin(int mode)
+{
+	int go[2], ready[2];
+	pid_t pid;
+	char b = 0;
+
+	reset();
+	CU_ASSERT_FATAL(pipe(go) == 0 && pipe(ready) == 0);
+	pid = review_child_pin_then(mode, ready[1], go[0]);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(read(ready[0], &b, 1) == 1);
+	if (mode == 0) /* the leader is a zombie, the process lives on */
+		CU_ASSERT(tide_test_wait(review_zombie_leader, &pid, WAIT_MS));
+	CU_ASSERT_EQUAL(kill(pid, 0), 0);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "review"));
+	/* The child is alive and still pinning: nothing may be taken back. */
+	CU_ASSERT_EQUAL(sh->pins.recovered, 0);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* A live process whose main thread has exited (its /proc/PID/stat says Z) is not gone. */
+static void
+test_review_a_process_whose_main_thread_exited_keeps_its_pin(void)
+{
+	review_live_child_keeps_its_pin(0);
+}
+
+/* A live process named "x) Z" (prctl, or its executable's name) is not a zombie. */
+static void
+test_review_a_process_named_like_a_zombie_keeps_its_pin(void)
+{
+	review_live_child_keeps_its_pin(1);
+}
+
+/* The waiter cannot open /proc/PID/stat (no file descriptor left): the holder is not gone. */
+static void
+test_review_a_waiter_out_of_fds_does_not_take_a_live_pin(void)
+{
+	struct child c;
+	int fds[65536], n = 0;
+	uint64_t recovered;
+
+	reset();
+	child_start(&c, false);
+	while (n < (int)RTE_DIM(fds) && (fds[n] = dup(0)) >= 0)
+		n++;
+	CU_ASSERT(n < (int)RTE_DIM(fds)); /* the descriptors ran out */
+	tide_share_busy(&sh->pins, true, LOGTYPE, "review");
+	recovered = sh->pins.recovered;
+	while (n > 0)
+		close(fds[--n]);
+	CU_ASSERT_EQUAL(recovered, 0);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), recovered == 0 ? 1 : 0);
+	child_kill(&c);
+}
+
+/* A process killed and not yet waited for (a zombie, its one thread dead) is gone. */
+static void
+test_a_zombie_is_gone(void)
+{
+	struct child c;
+
+	reset();
+	child_start(&c, false);
+	kill(c.pid, SIGKILL);
+	CU_ASSERT(tide_test_wait(review_zombie_leader, &c.pid, WAIT_MS));
+	CU_ASSERT_TRUE(tide_process_gone((uint32_t)c.pid));
+	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test") == false);
+	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
+	child_kill(&c);
+	CU_ASSERT_TRUE(tide_process_gone((uint32_t)c.pid));
+}
+
 static int
 register_tests(void)
 {
@@ -327,6 +476,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_read_of_a_killed_process_is_taken_back_by_the_writer);
 	CU_ADD_TEST(s, test_a_reader_that_finds_no_slot_still_gets_in);
 	CU_ADD_TEST(s, test_a_reader_takes_the_lock_again_past_a_waiting_writer);
+	CU_ADD_TEST(s, test_a_zombie_is_gone);
+	CU_ADD_TEST(s, test_review_a_process_whose_main_thread_exited_keeps_its_pin);
+	CU_ADD_TEST(s, test_review_a_process_named_like_a_zombie_keeps_its_pin);
+	CU_ADD_TEST(s, test_review_a_waiter_out_of_fds_does_not_take_a_live_pin);
 	return 0;
 }
 
