@@ -239,6 +239,7 @@ test_a_dead_holder_of_this_process_id_is_not_this_process(void)
 	dead = &sh->pins.slot[me % TIDE_RWLOCK_SLOTS];
 	dead->pid = me;
 	dead->start = tide_process_start(me) + 1;
+	dead->ns = tide_process_ns();
 	dead->count = 1;
 	held = tide_share_get(&sh->pins, LOGTYPE, "test");
 	CU_ASSERT_PTR_NOT_EQUAL(held, &dead->count);
@@ -461,6 +462,120 @@ test_a_zombie_is_gone(void)
 	CU_ASSERT_TRUE(tide_process_gone((uint32_t)c.pid));
 }
 
+/*
+ * A waiter in another pid namespace (a secondary, or the primary, in a container) must not
+ * take back the hold of a live process of this one.
+ */
+static void
+test_review_a_waiter_in_another_pid_namespace_does_not_take_a_live_pin(void)
+{
+	uint32_t *held;
+	pid_t mid;
+	int status = -1;
+
+	reset();
+	held = tide_share_get(&sh->pins, LOGTYPE, "test"); /* this process: alive */
+	mid = fork();
+	CU_ASSERT_FATAL(mid >= 0);
+	if (mid == 0) {
+		pid_t in;
+		int st = 0;
+
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(77);
+		in = fork();
+		if (in == 0) { /* pid 1 of a new namespace: this process's id is unknown there */
+			tide_share_busy(&sh->pins, true, LOGTYPE, "review");
+			_exit((int)sh->pins.recovered);
+		}
+		waitpid(in, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
+	}
+	waitpid(mid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		printf("\n    no pid namespace here: skipped ");
+	} else {
+		CU_ASSERT(WIFEXITED(status));
+		CU_ASSERT_EQUAL(WEXITSTATUS(status), 0); /* nothing taken back */
+		CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	}
+	if (tide_share_holds(&sh->pins) == 1)
+		tide_share_put(held);
+}
+
+struct review_reader {
+	bool done;
+	pthread_t t;
+};
+
+static void *
+review_reader_run(void *arg)
+{
+	struct review_reader *r = arg;
+
+	tide_rwlock_read_unlock(&sh->lock, tide_rwlock_read_lock(&sh->lock, LOGTYPE, "review"));
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+review_reader_done(void *arg)
+{
+	return __atomic_load_n(&((struct review_reader *)arg)->done, __ATOMIC_ACQUIRE);
+}
+
+static bool
+lock_checked_twice(void *arg __rte_unused)
+{
+	return __atomic_load_n(&sh->lock.readers.checks, __ATOMIC_ACQUIRE) >= 2;
+}
+
+/*
+ * A reader in another pid namespace must not take over a live writer (this process): it
+ * checks the writer (twice, the evidence that it looked) and still waits.
+ */
+static void
+test_review_a_reader_in_another_pid_namespace_does_not_take_over_a_live_writer(void)
+{
+	pid_t mid;
+	int status = -1;
+
+	reset();
+	tide_rwlock_write_lock(&sh->lock, LOGTYPE, "review"); /* held, by a live process */
+	mid = fork();
+	CU_ASSERT_FATAL(mid >= 0);
+	if (mid == 0) {
+		pid_t in;
+		int st = 0;
+
+		if (unshare(CLONE_NEWPID) != 0)
+			_exit(77);
+		in = fork();
+		if (in == 0) {
+			struct review_reader r = { .done = false };
+
+			if (pthread_create(&r.t, NULL, review_reader_run, &r) != 0)
+				_exit(12);
+			if (!tide_test_wait(lock_checked_twice, NULL, WAIT_MS))
+				_exit(13); /* the reader never looked at the writer */
+			/* the right outcome: it still waits for the writer */
+			_exit(review_reader_done(&r) ? 10 : 11);
+		}
+		waitpid(in, &st, 0);
+		_exit(WIFSIGNALED(st) ? 100 + WTERMSIG(st) : WEXITSTATUS(st));
+	}
+	waitpid(mid, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+		printf("\n    no pid namespace here: skipped ");
+	} else {
+		if (WEXITSTATUS(status) == 10)
+			printf("\n    the reader cleared the live writer's word and read ");
+		CU_ASSERT_EQUAL(WEXITSTATUS(status), 11);
+	}
+	CU_ASSERT_NOT_EQUAL(__atomic_load_n(&sh->lock.writer, __ATOMIC_ACQUIRE), 0);
+	tide_rwlock_write_unlock(&sh->lock);
+}
+
 static int
 register_tests(void)
 {
@@ -480,6 +595,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_review_a_process_whose_main_thread_exited_keeps_its_pin);
 	CU_ADD_TEST(s, test_review_a_process_named_like_a_zombie_keeps_its_pin);
 	CU_ADD_TEST(s, test_review_a_waiter_out_of_fds_does_not_take_a_live_pin);
+	CU_ADD_TEST(s, test_review_a_waiter_in_another_pid_namespace_does_not_take_a_live_pin);
+	CU_ADD_TEST(s,
+		test_review_a_reader_in_another_pid_namespace_does_not_take_over_a_live_writer);
 	return 0;
 }
 

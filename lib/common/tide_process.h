@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* The threads of process @pid (Threads: of /proc/PID/status); 0 when not known. */
@@ -104,6 +105,19 @@ tide_process_gone_since(uint32_t pid, uint64_t start)
 		return true;
 	now = start != 0 ? tide_process_start(pid) : 0;
 	return now != 0 && now != start;
+}
+
+/*
+ * The pid namespace of this process (the inode of /proc/self/ns/pid); 0 when not known.
+ * A process id names a process of one namespace only: processes of other namespaces
+ * (containers sharing the hugepages) cannot be told alive or gone by their ids.
+ */
+static inline uint32_t
+tide_process_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
 }
 
 #endif /* TIDE_PROCESS_H */

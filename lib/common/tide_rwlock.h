@@ -6,11 +6,13 @@
  * A reader-writer lock in shared memory that survives the death of a reader (internal, not
  * installed). rte_rwlock_t keeps one count of readers: a process killed while it reads
  * leaves its part of the count behind, and the next writer waits for ever. Here readers
- * count in per-process slots (a process id, its start time, a count shared by its threads),
- * so that a waiting writer can tell whose reads are outstanding, and take back those of a
- * process that is gone (tide_process_gone_since(): no such process, a zombie, or its id
- * reused by a later process), with a WARNING through the caller's log type. A live process
- * is waited for however long it takes, stopped (SIGSTOP) or not.
+ * count in per-process slots (a process id, its start time and pid namespace, a count shared
+ * by its threads), so that a waiting writer can tell whose reads are outstanding, and take
+ * back those of a process that is gone (tide_process_gone_since(): no such process, a
+ * zombie, or its id reused by a later process), with a WARNING through the caller's log
+ * type. A live process is waited for however long it takes, stopped (SIGSTOP) or not; so is
+ * a process of another pid namespace (a container sharing the hugepages), whose id names
+ * another process here or none: its death cannot be recovered (a WARNING once).
  *
  * The slots alone (struct tide_share) also count pins: a pool's free waits for its pins
  * with tide_share_wait().
@@ -60,13 +62,14 @@ struct tide_share_slot {
 	uint32_t pid;   /* the process counting here; 0: a free slot */
 	uint32_t count; /* its threads' holds */
 	uint64_t start; /* its start time (tide_process_start()); 0: not known yet */
+	uint32_t ns;    /* its pid namespace (tide_process_ns()); 0: not known yet */
 };
 
 /** Holds (reads, pins) counted per process. All zeroes is a valid, empty one. */
 struct tide_share {
 	uint32_t overflow;   /* holds of processes that found no slot: not recoverable */
 	uint32_t waiting;    /* waiters in tide_share_wait() */
-	uint64_t checks;     /* liveness checks of holders made by waiters */
+	uint64_t checks;     /* liveness checks of holders (and of a lock's writer) by waiters */
 	uint64_t recovered;  /* slots with holds taken back from dead processes */
 	struct tide_share_slot slot[TIDE_RWLOCK_SLOTS];
 };
@@ -75,12 +78,14 @@ struct tide_share {
 struct tide_rwlock {
 	uint32_t writer;            /* the process writing or waiting to; 0: none */
 	uint32_t writer_recovered;  /* the writer's word taken over from a dead process */
+	uint32_t writer_ns;         /* the writer's pid namespace; 0: not known (yet) */
 	struct tide_share readers;
 };
 
-/* This process: its id and start time, looked up once. */
+/* This process: its id, start time and pid namespace, looked up once. */
 struct tide_rwlock_self {
 	uint32_t pid;
+	uint32_t ns;
 	uint64_t start;
 };
 
@@ -115,6 +120,7 @@ tide_rwlock_self_init(void)
 
 	pthread_once(&once, tide_rwlock_atfork);
 	__atomic_store_n(&tide_rwlock_me.start, tide_process_start(pid), __ATOMIC_RELAXED);
+	__atomic_store_n(&tide_rwlock_me.ns, tide_process_ns(), __ATOMIC_RELAXED);
 	__atomic_store_n(&tide_rwlock_me.pid, pid, __ATOMIC_RELEASE);
 }
 
@@ -132,8 +138,8 @@ tide_rwlock_self(void)
 
 /*
  * This process's slot in @s, or NULL. A slot of the same process id but another start time
- * is a dead process's whose id was reused: not ours (its holds are to be taken back, and
- * ours must not be taken back with them).
+ * is a dead process's whose id was reused, one of another pid namespace another process's:
+ * not ours (a dead one's holds are to be taken back, and ours must not be taken with them).
  */
 static inline struct tide_share_slot *
 tide_share_find(struct tide_share *s, uint32_t me)
@@ -143,10 +149,33 @@ tide_share_find(struct tide_share *s, uint32_t me)
 
 		if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == me &&
 				__atomic_load_n(&slot->start, __ATOMIC_RELAXED) ==
-				tide_rwlock_me.start)
+				tide_rwlock_me.start &&
+				__atomic_load_n(&slot->ns, __ATOMIC_RELAXED) == tide_rwlock_me.ns)
 			return slot;
 	}
 	return NULL;
+}
+
+/*
+ * Whether the holder @pid that started at @start in pid namespace @ns is gone. One of
+ * another pid namespace than this process's (a container sharing the hugepages) is alive:
+ * its id names another process here, or none, so its death cannot be told (a WARNING once
+ * through @logtype, @what naming the lock). @ns 0 (not known yet): alive.
+ */
+static __rte_noinline __rte_unused bool
+tide_rwlock_gone(uint32_t pid, uint64_t start, uint32_t ns, int logtype, const char *what)
+{
+	static bool warned;
+
+	if (ns == 0)
+		return false;
+	if (ns != tide_rwlock_me.ns) {
+		if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u of another pid namespace "
+				"holds it: its death could not be recovered\n", what, pid);
+		return false;
+	}
+	return tide_process_gone_since(pid, start);
 }
 
 /*
@@ -159,17 +188,19 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	struct tide_share_slot *slot = &s->slot[i];
 	uint32_t pid = __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE), n;
 	uint64_t start = __atomic_load_n(&slot->start, __ATOMIC_RELAXED);
+	uint32_t ns = __atomic_load_n(&slot->ns, __ATOMIC_RELAXED);
 
-	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM ||
-			(pid == tide_rwlock_self() && start == tide_rwlock_me.start))
+	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM || (pid == tide_rwlock_self() &&
+			start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
-	if (!tide_process_gone_since(pid, start) ||
+	if (!tide_rwlock_gone(pid, start, ns, logtype, what) ||
 			!__atomic_compare_exchange_n(&slot->pid, &pid, TIDE_RWLOCK_RECLAIM, false,
 			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
 	n = __atomic_exchange_n(&slot->count, 0, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&slot->start, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->ns, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->pid, 0, __ATOMIC_RELEASE);
 	if (n == 0)
 		return;
@@ -195,6 +226,7 @@ tide_share_claim(struct tide_share *s, uint32_t me, int logtype, const char *wha
 					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
 				__atomic_store_n(&slot->start, tide_rwlock_me.start,
 					__ATOMIC_RELAXED);
+				__atomic_store_n(&slot->ns, tide_rwlock_me.ns, __ATOMIC_RELAXED);
 				break;
 			}
 			slot = NULL;
@@ -283,16 +315,31 @@ tide_rwlock_nest(const struct tide_rwlock *l, bool add)
 	return -1;
 }
 
+/*
+ * Whether the writer @w of @l is gone. Its pid namespace is published after its word (it is
+ * not known yet, or the word changed: not gone, look again).
+ */
+static __rte_noinline __rte_unused bool
+tide_rwlock_writer_gone(struct tide_rwlock *l, uint32_t w, int logtype, const char *what)
+{
+	uint32_t ns = __atomic_load_n(&l->writer_ns, __ATOMIC_ACQUIRE);
+
+	__atomic_fetch_add(&l->readers.checks, 1, __ATOMIC_RELAXED);
+	return __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) == w &&
+		tide_rwlock_gone(w, 0, ns, logtype, what);
+}
+
 /* A reader waits for the writer of @l to be done (or gone: the primary died writing). */
 static __rte_noinline __rte_unused void
-tide_rwlock_writer_wait(struct tide_rwlock *l)
+tide_rwlock_writer_wait(struct tide_rwlock *l, int logtype, const char *what)
 {
 	for (unsigned int yields = 1;; yields++) {
 		uint32_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
 
 		if (w == 0)
 			return;
-		if (yields % TIDE_RWLOCK_CHECK == 0 && tide_process_gone(w) &&
+		if (yields % TIDE_RWLOCK_CHECK == 0 &&
+				tide_rwlock_writer_gone(l, w, logtype, what) &&
 				__atomic_compare_exchange_n(&l->writer, &w, 0, false,
 				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			return;
@@ -314,7 +361,7 @@ tide_rwlock_read_lock(struct tide_rwlock *l, int logtype, const char *what)
 				__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST) == 0)
 			break;
 		tide_share_put(count);
-		tide_rwlock_writer_wait(l);
+		tide_rwlock_writer_wait(l, logtype, what);
 	}
 	if (nest >= 0)
 		tide_rwlock_held[nest].depth++;
@@ -343,7 +390,8 @@ tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 		if (__atomic_compare_exchange_n(&l->writer, &w, me, false, __ATOMIC_SEQ_CST,
 				__ATOMIC_RELAXED))
 			break;
-		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me && tide_process_gone(w) &&
+		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me &&
+				tide_rwlock_writer_gone(l, w, logtype, what) &&
 				__atomic_compare_exchange_n(&l->writer, &w, me, false,
 				__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
 			__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
@@ -353,12 +401,14 @@ tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 		}
 		sched_yield();
 	}
+	__atomic_store_n(&l->writer_ns, tide_rwlock_me.ns, __ATOMIC_RELEASE);
 	tide_share_wait(&l->readers, logtype, what);
 }
 
 static inline void
 tide_rwlock_write_unlock(struct tide_rwlock *l)
 {
+	__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&l->writer, 0, __ATOMIC_RELEASE);
 }
 
