@@ -43,9 +43,15 @@ struct child {
 	int ready[2]; /* child -> parent: it holds */
 };
 
-/* A child that pins sh->pins (or read-locks sh->lock), says so, then waits for word. */
+enum hold {
+	HOLD_PIN,   /* sh->pins */
+	HOLD_READ,  /* sh->lock, read */
+	HOLD_WRITE, /* sh->lock, written */
+};
+
+/* A child that takes @hold, says so, then waits for word to give it back. */
 static void
-child_start(struct child *c, bool read_lock)
+child_start(struct child *c, enum hold hold)
 {
 	char b = 0;
 
@@ -54,13 +60,20 @@ child_start(struct child *c, bool read_lock)
 	CU_ASSERT_FATAL(c->pid >= 0);
 	child_live = c->pid;
 	if (c->pid == 0) {
-		uint32_t *held = read_lock ? tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test") :
-			tide_share_get(&sh->pins, LOGTYPE, "test");
+		uint32_t *held = NULL;
 
+		if (hold == HOLD_READ)
+			held = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test");
+		else if (hold == HOLD_WRITE)
+			tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test");
+		else
+			held = tide_share_get(&sh->pins, LOGTYPE, "test");
 		if (write(c->ready[1], &b, 1) != 1 || read(c->go[0], &b, 1) != 1)
 			_exit(2);
-		if (read_lock)
+		if (hold == HOLD_READ)
 			tide_rwlock_read_unlock(&sh->lock, held);
+		else if (hold == HOLD_WRITE)
+			tide_rwlock_write_unlock(&sh->lock);
 		else
 			tide_share_put(held);
 		_exit(0);
@@ -161,7 +174,7 @@ test_a_pin_of_a_killed_process_is_taken_back(void)
 	char *log;
 
 	reset();
-	child_start(&c, false);
+	child_start(&c, HOLD_PIN);
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
 	child_kill(&c);
 	tide_test_log_begin();
@@ -190,7 +203,7 @@ test_a_pin_of_a_stopped_process_is_waited_for(void)
 	struct waiter w;
 
 	reset();
-	child_start(&c, false);
+	child_start(&c, HOLD_PIN);
 	kill(c.pid, SIGSTOP);
 	waiter_start(&w, false);
 	CU_ASSERT(tide_test_wait(pins_checked_twice, NULL, WAIT_MS));
@@ -211,7 +224,7 @@ test_a_process_id_reused_does_not_keep_a_dead_holders_pin(void)
 	struct waiter w;
 
 	reset();
-	child_start(&c, false);
+	child_start(&c, HOLD_PIN);
 	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
 		if (sh->pins.slot[i].pid == (uint32_t)c.pid)
 			slot = &sh->pins.slot[i];
@@ -260,7 +273,7 @@ test_a_read_of_a_killed_process_is_taken_back_by_the_writer(void)
 	struct waiter w;
 
 	reset();
-	child_start(&c, true);
+	child_start(&c, HOLD_READ);
 	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 1);
 	child_kill(&c);
 	waiter_start(&w, true);
@@ -432,7 +445,7 @@ test_review_a_waiter_out_of_fds_does_not_take_a_live_pin(void)
 	uint64_t recovered;
 
 	reset();
-	child_start(&c, false);
+	child_start(&c, HOLD_PIN);
 	while (n < (int)RTE_DIM(fds) && (fds[n] = dup(0)) >= 0)
 		n++;
 	CU_ASSERT(n < (int)RTE_DIM(fds)); /* the descriptors ran out */
@@ -452,7 +465,7 @@ test_a_zombie_is_gone(void)
 	struct child c;
 
 	reset();
-	child_start(&c, false);
+	child_start(&c, HOLD_PIN);
 	kill(c.pid, SIGKILL);
 	CU_ASSERT(tide_test_wait(review_zombie_leader, &c.pid, WAIT_MS));
 	CU_ASSERT_TRUE(tide_process_gone((uint32_t)c.pid));
@@ -576,6 +589,133 @@ test_review_a_reader_in_another_pid_namespace_does_not_take_over_a_live_writer(v
 	tide_rwlock_write_unlock(&sh->lock);
 }
 
+/* The writer's word of a process that is gone, or of an id reused by a live process @pid. */
+static uint64_t
+dead_writer_word(pid_t pid)
+{
+	uint64_t start = tide_process_start((uint32_t)pid) + 1; /* it started later */
+
+	return (uint64_t)pid | start << TIDE_RWLOCK_PID_BITS;
+}
+
+/*
+ * The writer died and its process id went to another (live) process: the writer's word
+ * names the id and the start time, so a reader sees the writer is gone, clears its word
+ * and reads. Simulated, as the tests above simulate a reused id: the word is set to a live
+ * child's id with another start time.
+ */
+static void
+test_review_a_dead_writers_reused_id_does_not_block_readers(void)
+{
+	struct review_reader r = { .done = false };
+	struct child c;
+	char *log;
+
+	reset();
+	child_start(&c, HOLD_PIN);
+	sh->lock.writer_ns = tide_process_ns();
+	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
+	tide_test_log_begin();
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	__atomic_store_n(&sh->lock.writer, 0, __ATOMIC_RELEASE); /* let it go */
+	pthread_join(r.t, NULL);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+	free(log);
+}
+
+/* The same for a writer: it takes over the word of a dead writer whose id was reused. */
+static void
+test_a_dead_writers_reused_id_does_not_block_a_writer(void)
+{
+	struct child c;
+	struct waiter w;
+	char *log;
+
+	reset();
+	child_start(&c, HOLD_PIN);
+	sh->lock.writer_ns = tide_process_ns();
+	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
+	tide_test_log_begin();
+	waiter_start(&w, true);
+	waiter_end(&w);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
+	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing: taken over by process"));
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+	free(log);
+}
+
+/* A writer killed with -9: the next writer takes its word over, with a WARNING. */
+static void
+test_a_writer_of_a_killed_process_is_taken_over_by_a_writer(void)
+{
+	struct child c;
+	struct waiter w;
+	char *log;
+
+	reset();
+	child_start(&c, HOLD_WRITE);
+	child_kill(&c);
+	tide_test_log_begin();
+	waiter_start(&w, true);
+	waiter_end(&w);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
+	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "test lock: process"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
+	free(log);
+}
+
+/* A writer killed with -9: a reader clears its word and reads, with a WARNING. */
+static void
+test_a_writer_of_a_killed_process_is_cleared_by_a_reader(void)
+{
+	struct review_reader r = { .done = false };
+	struct child c;
+	char *log;
+
+	reset();
+	child_start(&c, HOLD_WRITE);
+	child_kill(&c);
+	tide_test_log_begin();
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	if (!tide_test_wait(review_reader_done, &r, WAIT_MS)) {
+		printf("\n    the reader still waits after %d ms\n", WAIT_MS);
+		fflush(stdout);
+		_exit(1);
+	}
+	pthread_join(r.t, NULL);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
+	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
+	free(log);
+}
+
+/* Letting go of a write lock this process does not hold leaves it alone, logged at ERR. */
+static void
+test_a_write_unlock_of_another_writers_lock_leaves_it(void)
+{
+	uint64_t other;
+	char *log;
+
+	reset();
+	other = (uint64_t)1 | (uint64_t)1 << TIDE_RWLOCK_PID_BITS;
+	sh->lock.writer = other;
+	tide_test_log_begin();
+	tide_rwlock_write_unlock(&sh->lock);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(sh->lock.writer, other);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "not its own"));
+	free(log);
+}
+
 static int
 register_tests(void)
 {
@@ -598,6 +738,11 @@ register_tests(void)
 	CU_ADD_TEST(s, test_review_a_waiter_in_another_pid_namespace_does_not_take_a_live_pin);
 	CU_ADD_TEST(s,
 		test_review_a_reader_in_another_pid_namespace_does_not_take_over_a_live_writer);
+	CU_ADD_TEST(s, test_review_a_dead_writers_reused_id_does_not_block_readers);
+	CU_ADD_TEST(s, test_a_dead_writers_reused_id_does_not_block_a_writer);
+	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_taken_over_by_a_writer);
+	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_cleared_by_a_reader);
+	CU_ADD_TEST(s, test_a_write_unlock_of_another_writers_lock_leaves_it);
 	return 0;
 }
 

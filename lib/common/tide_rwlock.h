@@ -25,8 +25,12 @@
  * by a thread that holds it does not wait for a waiting writer (no self-deadlock), for up
  * to TIDE_RWLOCK_NEST locks held at once per thread.
  *
- * Writers: one at a time (the word holds the writer's process id, taken over when that
- * process is gone); a writer announces itself, then waits for every slot to drop to 0.
+ * Writers: one at a time. The writer's word names its process ({process id, start time}
+ * in 64 bits, swapped as a whole, so that neither a reused id nor an ABA takes a live
+ * writer's word); its pid namespace is published next to it. The word is taken over (by a
+ * writer) or cleared (by a reader), with a WARNING, when that process is gone. A writer
+ * announces itself, then waits for every slot to drop to 0; it lets go of its own word
+ * only (another's is left alone, logged at ERR).
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
  * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc.
  *
@@ -55,6 +59,8 @@
 #define TIDE_RWLOCK_CHECK 256
 /** Read locks one thread can hold at once and still take again while a writer waits. */
 #define TIDE_RWLOCK_NEST 4
+/** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
+#define TIDE_RWLOCK_PID_BITS 22
 /** A slot's process id while a waiter frees it. */
 #define TIDE_RWLOCK_RECLAIM UINT32_MAX
 
@@ -76,7 +82,8 @@ struct tide_share {
 
 /** The lock. All zeroes is a valid, unlocked one. */
 struct tide_rwlock {
-	uint32_t writer;            /* the process writing or waiting to; 0: none */
+	uint64_t writer;            /* the process writing or waiting to (pid | start <<
+	                             * TIDE_RWLOCK_PID_BITS); 0: none */
 	uint32_t writer_recovered;  /* the writer's word taken over from a dead process */
 	uint32_t writer_ns;         /* the writer's pid namespace; 0: not known (yet) */
 	struct tide_share readers;
@@ -95,6 +102,11 @@ static __thread struct {
 	const void *lock;
 	unsigned int depth;
 } tide_rwlock_held[TIDE_RWLOCK_NEST] __rte_unused;
+/* How this thread's write lock logs (write_lock() to write_unlock()). */
+static __thread struct {
+	int logtype;
+	const char *what;
+} tide_rwlock_writing __rte_unused;
 
 static void tide_rwlock_forked(void);
 
@@ -315,18 +327,37 @@ tide_rwlock_nest(const struct tide_rwlock *l, bool add)
 	return -1;
 }
 
+/* This process's word as a writer: its id and start time (one process, ids are reused). */
+static inline uint64_t
+tide_rwlock_writer_self(void)
+{
+	uint64_t pid = tide_rwlock_self();
+
+	return pid | tide_rwlock_me.start << TIDE_RWLOCK_PID_BITS;
+}
+
 /*
- * Whether the writer @w of @l is gone. Its pid namespace is published after its word (it is
- * not known yet, or the word changed: not gone, look again).
+ * Take the writer's word @w of @l over for @to if its process is gone (0: for no one, a
+ * reader lets the next writer in), with a WARNING through @logtype. Its pid namespace is
+ * published after its word: not known yet, or the word changed, it is not gone.
  */
 static __rte_noinline __rte_unused bool
-tide_rwlock_writer_gone(struct tide_rwlock *l, uint32_t w, int logtype, const char *what)
+tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logtype,
+	const char *what)
 {
 	uint32_t ns = __atomic_load_n(&l->writer_ns, __ATOMIC_ACQUIRE);
+	uint32_t pid = (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1));
 
 	__atomic_fetch_add(&l->readers.checks, 1, __ATOMIC_RELAXED);
-	return __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) == w &&
-		tide_rwlock_gone(w, 0, ns, logtype, what);
+	if (__atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) != w ||
+			!tide_rwlock_gone(pid, w >> TIDE_RWLOCK_PID_BITS, ns, logtype, what) ||
+			!__atomic_compare_exchange_n(&l->writer, &w, to, false, __ATOMIC_SEQ_CST,
+			__ATOMIC_RELAXED))
+		return false;
+	__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
+	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken over by "
+		"process %u\n", what, pid, tide_rwlock_self());
+	return true;
 }
 
 /* A reader waits for the writer of @l to be done (or gone: the primary died writing). */
@@ -334,14 +365,10 @@ static __rte_noinline __rte_unused void
 tide_rwlock_writer_wait(struct tide_rwlock *l, int logtype, const char *what)
 {
 	for (unsigned int yields = 1;; yields++) {
-		uint32_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
+		uint64_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
 
-		if (w == 0)
-			return;
-		if (yields % TIDE_RWLOCK_CHECK == 0 &&
-				tide_rwlock_writer_gone(l, w, logtype, what) &&
-				__atomic_compare_exchange_n(&l->writer, &w, 0, false,
-				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		if (w == 0 || (yields % TIDE_RWLOCK_CHECK == 0 &&
+				tide_rwlock_writer_take(l, w, 0, logtype, what)))
 			return;
 		sched_yield();
 	}
@@ -382,34 +409,39 @@ tide_rwlock_read_unlock(struct tide_rwlock *l, uint32_t *count)
 static inline void
 tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 {
-	uint32_t me = tide_rwlock_self();
+	uint64_t me = tide_rwlock_writer_self();
 
 	for (unsigned int yields = 1;; yields++) {
-		uint32_t w = 0;
+		uint64_t w = 0;
 
 		if (__atomic_compare_exchange_n(&l->writer, &w, me, false, __ATOMIC_SEQ_CST,
 				__ATOMIC_RELAXED))
 			break;
 		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me &&
-				tide_rwlock_writer_gone(l, w, logtype, what) &&
-				__atomic_compare_exchange_n(&l->writer, &w, me, false,
-				__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-			__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
-			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken "
-				"over by process %u\n", what, w, me);
+				tide_rwlock_writer_take(l, w, me, logtype, what))
 			break;
-		}
 		sched_yield();
 	}
 	__atomic_store_n(&l->writer_ns, tide_rwlock_me.ns, __ATOMIC_RELEASE);
+	tide_rwlock_writing.logtype = logtype;
+	tide_rwlock_writing.what = what;
 	tide_share_wait(&l->readers, logtype, what);
 }
 
+/* Let go of the write lock of @l that this thread holds (not ours: logged, left alone). */
 static inline void
 tide_rwlock_write_unlock(struct tide_rwlock *l)
 {
-	__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&l->writer, 0, __ATOMIC_RELEASE);
+	uint64_t me = tide_rwlock_writer_self(), w = me;
+
+	if (__atomic_load_n(&l->writer, __ATOMIC_RELAXED) == me)
+		__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
+	if (!__atomic_compare_exchange_n(&l->writer, &w, 0, false, __ATOMIC_SEQ_CST,
+			__ATOMIC_RELAXED))
+		rte_log(RTE_LOG_ERR, tide_rwlock_writing.logtype, "%s: process %u lets go of a "
+			"write lock that is not its own (writer %u): left alone\n",
+			tide_rwlock_writing.what != NULL ? tide_rwlock_writing.what : "tide_rwlock",
+			tide_rwlock_me.pid, (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1)));
 }
 
 /* Observers (tests, diagnostics). Holds counted in @s now, dead processes' included. */
