@@ -226,7 +226,7 @@ test_a_process_id_reused_does_not_keep_a_dead_holders_pin(void)
 	reset();
 	child_start(&c, HOLD_PIN);
 	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
-		if (sh->pins.slot[i].pid == (uint32_t)c.pid)
+		if (TIDE_SHARE_OWNER_PID(sh->pins.slot[i].owner) == (uint32_t)c.pid)
 			slot = &sh->pins.slot[i];
 	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
 	CU_ASSERT_EQUAL(slot->start, tide_process_start((uint32_t)c.pid));
@@ -250,7 +250,7 @@ test_a_dead_holder_of_this_process_id_is_not_this_process(void)
 
 	reset();
 	dead = &sh->pins.slot[me % TIDE_RWLOCK_SLOTS];
-	dead->pid = me;
+	dead->owner = TIDE_SHARE_OWNER(me, 1);
 	dead->start = tide_process_start(me) + 1;
 	dead->ns = tide_process_ns();
 	dead->count = 1;
@@ -259,7 +259,7 @@ test_a_dead_holder_of_this_process_id_is_not_this_process(void)
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 2);
 	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
 	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
-	CU_ASSERT_EQUAL(dead->pid, 0);
+	CU_ASSERT_EQUAL(TIDE_SHARE_OWNER_PID(dead->owner), 0);
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
 	tide_share_put(held);
 	CU_ASSERT_FALSE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
@@ -291,7 +291,7 @@ test_a_reader_that_finds_no_slot_still_gets_in(void)
 
 	reset();
 	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
-		sh->lock.readers.slot[i].pid = 1; /* init: alive */
+		sh->lock.readers.slot[i].owner = 1; /* init: alive */
 	tide_test_log_begin();
 	held = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
 	log = tide_test_log_end();
@@ -716,6 +716,45 @@ test_a_write_unlock_of_another_writers_lock_leaves_it(void)
 	free(log);
 }
 
+/* The slot a waiter judged is freed and claimed again by a live process of the same id. */
+static void
+reclaimed_meanwhile(struct tide_share_slot *slot)
+{
+	uint64_t owner = slot->owner;
+
+	slot->start--; /* the live child's, as a new claim would publish it */
+	slot->owner = TIDE_SHARE_OWNER(TIDE_SHARE_OWNER_PID(owner),
+		TIDE_SHARE_OWNER_GEN(owner) + 2); /* freed (one), claimed again (two) */
+}
+
+/*
+ * A waiter judges a slot's holder gone (a dead process of a reused id), then, before it
+ * frees the slot, the slot is freed and claimed again by a live process of that id: the
+ * waiter leaves the new holder's holds alone.
+ */
+static void
+test_a_slot_claimed_again_after_the_check_is_not_taken_back(void)
+{
+	struct tide_share_slot *slot = NULL;
+	struct child c;
+
+	reset();
+	child_start(&c, HOLD_PIN);
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
+		if (TIDE_SHARE_OWNER_PID(sh->pins.slot[i].owner) == (uint32_t)c.pid)
+			slot = &sh->pins.slot[i];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(slot);
+	slot->start++; /* a dead holder of the child's id */
+	tide_share_reclaim_hook = reclaimed_meanwhile;
+	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+	tide_share_reclaim_hook = NULL;
+	CU_ASSERT_EQUAL(sh->pins.recovered, 0);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	CU_ASSERT_EQUAL(TIDE_SHARE_OWNER_PID(slot->owner), (uint32_t)c.pid);
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -743,6 +782,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_taken_over_by_a_writer);
 	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_cleared_by_a_reader);
 	CU_ADD_TEST(s, test_a_write_unlock_of_another_writers_lock_leaves_it);
+	CU_ADD_TEST(s, test_a_slot_claimed_again_after_the_check_is_not_taken_back);
 	return 0;
 }
 

@@ -19,7 +19,11 @@
  *
  * Readers: a slot is found from the process id (its first probe in the common case) and
  * one atomic add; a process claims a slot on its first read (under a process-local mutex,
- * so that its threads share one). When every slot is taken, dead processes' slots are
+ * so that its threads share one). A slot's owner word holds the process id and a
+ * generation bumped at each claim; start time and namespace are published before it, and
+ * a waiter frees a dead process's slot by swapping the very word it judged, so that a slot
+ * freed and claimed again meanwhile (even by the same id, reused) is left alone. A process
+ * that dies while it claims a slot leaves that slot lost (marked being claimed), not held. When every slot is taken, dead processes' slots are
  * freed; if none is, the reader counts in an overflow counter, which a writer waits for
  * but cannot take back (logged once): the reader still gets in. A read lock taken again
  * by a thread that holds it does not wait for a waiting writer (no self-deadlock), for up
@@ -61,14 +65,25 @@
 #define TIDE_RWLOCK_NEST 4
 /** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
 #define TIDE_RWLOCK_PID_BITS 22
-/** A slot's process id while a waiter frees it. */
+/** A slot's process id while a process claims it or a waiter frees it. */
 #define TIDE_RWLOCK_RECLAIM UINT32_MAX
 
+/** A slot owner word's process id; its generation is above (TIDE_SHARE_OWNER_GEN). */
+#define TIDE_SHARE_OWNER_PID(owner) ((uint32_t)(owner))
+#define TIDE_SHARE_OWNER_GEN(owner) ((uint32_t)((owner) >> 32))
+#define TIDE_SHARE_OWNER(pid, gen) ((uint64_t)(pid) | (uint64_t)(gen) << 32)
+
 struct tide_share_slot {
-	uint32_t pid;   /* the process counting here; 0: a free slot */
-	uint32_t count; /* its threads' holds */
+	/*
+	 * The process counting here, and the slot's generation (bumped at each claim):
+	 * TIDE_SHARE_OWNER(pid, gen); pid 0: a free slot. Start and ns are published before
+	 * it, and a waiter frees the slot by swapping the whole word it saw: a slot freed and
+	 * claimed again meanwhile (maybe by the same id, reused) has another generation.
+	 */
+	uint64_t owner;
 	uint64_t start; /* its start time (tide_process_start()); 0: not known yet */
 	uint32_t ns;    /* its pid namespace (tide_process_ns()); 0: not known yet */
+	uint32_t count; /* its threads' holds */
 };
 
 /** Holds (reads, pins) counted per process. All zeroes is a valid, empty one. */
@@ -107,6 +122,11 @@ static __thread struct {
 	int logtype;
 	const char *what;
 } tide_rwlock_writing __rte_unused;
+
+#ifdef TIDE_FAULT_INJECTION
+/* Tests: what happens to a slot between a waiter's liveness check and its swap. */
+static void (*tide_share_reclaim_hook)(struct tide_share_slot *slot) __rte_unused;
+#endif
 
 static void tide_rwlock_forked(void);
 
@@ -159,7 +179,7 @@ tide_share_find(struct tide_share *s, uint32_t me)
 	for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
 		struct tide_share_slot *slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
 
-		if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == me &&
+		if (TIDE_SHARE_OWNER_PID(__atomic_load_n(&slot->owner, __ATOMIC_ACQUIRE)) == me &&
 				__atomic_load_n(&slot->start, __ATOMIC_RELAXED) ==
 				tide_rwlock_me.start &&
 				__atomic_load_n(&slot->ns, __ATOMIC_RELAXED) == tide_rwlock_me.ns)
@@ -192,33 +212,60 @@ tide_rwlock_gone(uint32_t pid, uint64_t start, uint32_t ns, int logtype, const c
 
 /*
  * Free slot @i of @s if its process is gone; its holds are taken back (logged through
- * @logtype, @what naming the lock). Whoever wins the slot's process id frees it.
+ * @logtype, @what naming the lock). Whoever swaps the owner word it saw frees it.
  */
 static __rte_noinline __rte_unused void
 tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char *what)
 {
 	struct tide_share_slot *slot = &s->slot[i];
-	uint32_t pid = __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE), n;
+	uint64_t owner = __atomic_load_n(&slot->owner, __ATOMIC_ACQUIRE);
 	uint64_t start = __atomic_load_n(&slot->start, __ATOMIC_RELAXED);
-	uint32_t ns = __atomic_load_n(&slot->ns, __ATOMIC_RELAXED);
+	uint32_t ns = __atomic_load_n(&slot->ns, __ATOMIC_RELAXED), n;
+	uint32_t pid = TIDE_SHARE_OWNER_PID(owner), gen = TIDE_SHARE_OWNER_GEN(owner);
 
 	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM || (pid == tide_rwlock_self() &&
 			start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
-	if (!tide_rwlock_gone(pid, start, ns, logtype, what) ||
-			!__atomic_compare_exchange_n(&slot->pid, &pid, TIDE_RWLOCK_RECLAIM, false,
-			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	if (!tide_rwlock_gone(pid, start, ns, logtype, what))
+		return;
+#ifdef TIDE_FAULT_INJECTION
+	if (tide_share_reclaim_hook != NULL)
+		tide_share_reclaim_hook(slot);
+#endif
+	if (!__atomic_compare_exchange_n(&slot->owner, &owner,
+			TIDE_SHARE_OWNER(TIDE_RWLOCK_RECLAIM, gen), false, __ATOMIC_ACQUIRE,
+			__ATOMIC_RELAXED))
 		return;
 	n = __atomic_exchange_n(&slot->count, 0, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&slot->start, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->ns, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->pid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(0, gen), __ATOMIC_RELEASE);
 	if (n == 0)
 		return;
 	__atomic_fetch_add(&s->recovered, 1, __ATOMIC_RELAXED);
 	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died holding it (%u hold(s)): "
 		"taken back by process %u\n", what, pid, n, tide_rwlock_self());
+}
+
+/*
+ * Take @slot for this process (@me) if it is free: marked as being claimed, start time and
+ * pid namespace, then the owner word with the next generation.
+ */
+static inline bool
+tide_share_take(struct tide_share_slot *slot, uint32_t me)
+{
+	uint64_t owner = __atomic_load_n(&slot->owner, __ATOMIC_RELAXED);
+	uint32_t gen = TIDE_SHARE_OWNER_GEN(owner) + 1;
+
+	if (TIDE_SHARE_OWNER_PID(owner) != 0 || !__atomic_compare_exchange_n(&slot->owner,
+			&owner, TIDE_SHARE_OWNER(TIDE_RWLOCK_RECLAIM, gen), false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&slot->start, tide_rwlock_me.start, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->ns, tide_rwlock_me.ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(me, gen), __ATOMIC_RELEASE);
+	return true;
 }
 
 /* Claim a slot of @s for this process (none yet); NULL when all are taken by live ones. */
@@ -231,16 +278,9 @@ tide_share_claim(struct tide_share *s, uint32_t me, int logtype, const char *wha
 	slot = tide_share_find(s, me); /* another thread of ours claimed one meanwhile */
 	for (unsigned int round = 0; slot == NULL && round < 2; round++) {
 		for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
-			uint32_t free_slot = 0;
-
 			slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
-			if (__atomic_compare_exchange_n(&slot->pid, &free_slot, me, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-				__atomic_store_n(&slot->start, tide_rwlock_me.start,
-					__ATOMIC_RELAXED);
-				__atomic_store_n(&slot->ns, tide_rwlock_me.ns, __ATOMIC_RELAXED);
+			if (tide_share_take(slot, me))
 				break;
-			}
 			slot = NULL;
 		}
 		for (unsigned int i = 0; slot == NULL && round == 0 && i < TIDE_RWLOCK_SLOTS; i++)
