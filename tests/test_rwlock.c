@@ -755,6 +755,54 @@ test_a_slot_claimed_again_after_the_check_is_not_taken_back(void)
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
 }
 
+static void *
+review_hold_claim_mu(void *arg)
+{
+	int *fd = arg;
+	char b = 0;
+
+	pthread_mutex_lock(&tide_rwlock_claim_mu);
+	if (write(fd[1], &b, 1) != 1 || read(fd[2], &b, 1) != 1)
+		abort();
+	pthread_mutex_unlock(&tide_rwlock_claim_mu);
+	return NULL;
+}
+
+/* fork() while another thread claims a slot: the child can still claim one. */
+static void
+test_review_a_child_forked_during_a_claim_can_claim(void)
+{
+	int p1[2], p2[2], fd[3], status = -1;
+	pthread_t t;
+	pid_t pid;
+	char b = 0;
+
+	reset();
+	tide_rwlock_self();
+	CU_ASSERT_FATAL(pipe(p1) == 0 && pipe(p2) == 0);
+	fd[0] = p1[0];
+	fd[1] = p1[1];
+	fd[2] = p2[0];
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, review_hold_claim_mu, fd) == 0);
+	CU_ASSERT_FATAL(read(p1[0], &b, 1) == 1); /* the other thread is inside a claim */
+	pid = fork();
+	if (pid == 0) {
+		alarm(3);
+		tide_share_put(tide_share_get(&sh->pins, LOGTYPE, "test"));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (WIFSIGNALED(status))
+		printf("\n    the child hung in its first claim (signal %d) ", WTERMSIG(status));
+	CU_ASSERT(write(p2[1], &b, 1) == 1);
+	pthread_join(t, NULL);
+	close(p1[0]);
+	close(p1[1]);
+	close(p2[0]);
+	close(p2[1]);
+}
+
 static int
 register_tests(void)
 {
@@ -783,6 +831,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_cleared_by_a_reader);
 	CU_ADD_TEST(s, test_a_write_unlock_of_another_writers_lock_leaves_it);
 	CU_ADD_TEST(s, test_a_slot_claimed_again_after_the_check_is_not_taken_back);
+	CU_ADD_TEST(s, test_review_a_child_forked_during_a_claim_can_claim);
 	return 0;
 }
 

@@ -38,6 +38,9 @@
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
  * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc.
  *
+ * A child of fork() is another process: it must not give back (read_unlock, put,
+ * write_unlock) a hold its parent took; those stay counted as the parent's. It takes its own.
+ *
  * Everything is static in this header: the claim mutex and the table of read locks a thread
  * holds are per translation unit, so each lock (and each tide_share) is taken and given back
  * from one .c file (pool_dir.c, msg_shared.c).
@@ -136,10 +139,15 @@ tide_rwlock_atfork(void)
 	pthread_atfork(NULL, NULL, tide_rwlock_forked);
 }
 
-/* A child of fork() is another process: it looks itself up again, and holds nothing. */
+/*
+ * A child of fork() is another process: it looks itself up again, and holds nothing. Its
+ * claim mutex is made anew: another thread of the parent may have held it at the fork,
+ * and that thread does not exist in the child.
+ */
 static __rte_unused void
 tide_rwlock_forked(void)
 {
+	pthread_mutex_init(&tide_rwlock_claim_mu, NULL);
 	__atomic_store_n(&tide_rwlock_me.pid, 0, __ATOMIC_RELEASE);
 	memset(tide_rwlock_held, 0, sizeof(tide_rwlock_held));
 }
