@@ -803,6 +803,32 @@ test_review_a_child_forked_during_a_claim_can_claim(void)
 	close(p2[1]);
 }
 
+/* A process that cannot read its own start time counts apart (no slot), logged once. */
+static void
+test_a_process_of_unknown_start_time_counts_without_a_slot(void)
+{
+	uint64_t start;
+	uint32_t *held;
+	char *log;
+
+	reset();
+	tide_rwlock_self();
+	start = tide_rwlock_me.start;
+	tide_rwlock_me.start = 0;
+	tide_test_log_begin();
+	held = tide_share_get(&sh->pins, LOGTYPE, "test pins");
+	log = tide_test_log_end();
+	tide_rwlock_me.start = start;
+	CU_ASSERT_PTR_EQUAL(held, &sh->pins.overflow);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot read its start time"));
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
+		CU_ASSERT_EQUAL(sh->pins.slot[i].owner, 0);
+	tide_share_put(held);
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
+	free(log);
+}
+
 static int
 register_tests(void)
 {
@@ -832,6 +858,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_write_unlock_of_another_writers_lock_leaves_it);
 	CU_ADD_TEST(s, test_a_slot_claimed_again_after_the_check_is_not_taken_back);
 	CU_ADD_TEST(s, test_review_a_child_forked_during_a_claim_can_claim);
+	CU_ADD_TEST(s, test_a_process_of_unknown_start_time_counts_without_a_slot);
 	return 0;
 }
 

@@ -25,7 +25,9 @@
  * freed and claimed again meanwhile (even by the same id, reused) is left alone. A process
  * that dies while it claims a slot leaves that slot lost (marked being claimed), not held. When every slot is taken, dead processes' slots are
  * freed; if none is, the reader counts in an overflow counter, which a writer waits for
- * but cannot take back (logged once): the reader still gets in. A read lock taken again
+ * but cannot take back (logged once): the reader still gets in. So does a process that
+ * cannot read its own start time or pid namespace (logged once): a slot without them
+ * could not be told from a later process's. A read lock taken again
  * by a thread that holds it does not wait for a waiting writer (no self-deadlock), for up
  * to TIDE_RWLOCK_NEST locks held at once per thread.
  *
@@ -280,8 +282,17 @@ tide_share_take(struct tide_share_slot *slot, uint32_t me)
 static __rte_noinline __rte_unused struct tide_share_slot *
 tide_share_claim(struct tide_share *s, uint32_t me, int logtype, const char *what)
 {
+	static bool unknown_warned;
 	struct tide_share_slot *slot;
 
+	if (unlikely(tide_rwlock_me.start == 0 || tide_rwlock_me.ns == 0)) {
+		/* Its slot could not tell it from a later process of its id: no slot. */
+		if (!__atomic_exchange_n(&unknown_warned, true, __ATOMIC_RELAXED))
+			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u cannot read its start "
+				"time or pid namespace (/proc): it holds without a slot (its "
+				"death would not be recovered)\n", what, me);
+		return NULL;
+	}
 	pthread_mutex_lock(&tide_rwlock_claim_mu);
 	slot = tide_share_find(s, me); /* another thread of ours claimed one meanwhile */
 	for (unsigned int round = 0; slot == NULL && round < 2; round++) {
