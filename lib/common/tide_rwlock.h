@@ -331,11 +331,14 @@ tide_share_get(struct tide_share *s, int logtype, const char *what)
 	return count;
 }
 
-/* Give back a hold counted in @count (what tide_share_get() gave). */
+/*
+ * Give back a hold counted in @count (what tide_share_get() gave). Sequentially consistent,
+ * as the add and a waiter's reads are (the same locked instruction on x86).
+ */
 static inline void
 tide_share_put(uint32_t *count)
 {
-	__atomic_fetch_sub(count, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(count, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Whether a hold is counted in @s (taken back from the dead processes every @check call). */
