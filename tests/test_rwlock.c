@@ -113,6 +113,7 @@ child_kill(struct child *c)
 struct waiter {
 	bool write;  /* write-lock sh->lock, else wait for sh->pins */
 	bool done;
+	pid_t tid;
 	pthread_t t;
 };
 
@@ -121,6 +122,7 @@ waiter_run(void *arg)
 {
 	struct waiter *w = arg;
 
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
 	if (w->write) {
 		tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test lock");
 		tide_rwlock_write_unlock(&sh->lock);
@@ -142,6 +144,7 @@ waiter_start(struct waiter *w, bool write)
 {
 	w->write = write;
 	w->done = false;
+	w->tid = 0;
 	CU_ASSERT_FATAL(pthread_create(&w->t, NULL, waiter_run, w) == 0);
 }
 
@@ -518,6 +521,7 @@ test_review_a_waiter_in_another_pid_namespace_does_not_take_a_live_pin(void)
 
 struct review_reader {
 	bool done;
+	pid_t tid;
 	pthread_t t;
 };
 
@@ -526,6 +530,7 @@ review_reader_run(void *arg)
 {
 	struct review_reader *r = arg;
 
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
 	tide_rwlock_read_unlock(&sh->lock, tide_rwlock_read_lock(&sh->lock, LOGTYPE, "review"));
 	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
 	return NULL;
@@ -829,6 +834,52 @@ test_a_process_of_unknown_start_time_counts_without_a_slot(void)
 	free(log);
 }
 
+/* Thread *@arg sleeps (S), seen twice in a row: it waits without spinning. */
+static bool
+thread_sleeps(void *arg)
+{
+	static unsigned int seen;
+	pid_t tid = __atomic_load_n((pid_t *)arg, __ATOMIC_ACQUIRE);
+
+	seen = tid != 0 && tide_test_thread_state(tid) == 'S' ? seen + 1 : 0;
+	return seen >= 2;
+}
+
+/* A writer waiting for a stopped reader backs off to sleeping instead of yielding for ever. */
+static void
+test_a_waiter_for_a_stopped_holder_sleeps(void)
+{
+	struct child c;
+	struct waiter w;
+
+	reset();
+	child_start(&c, HOLD_READ);
+	kill(c.pid, SIGSTOP);
+	waiter_start(&w, true);
+	CU_ASSERT(tide_test_wait(thread_sleeps, &w.tid, WAIT_MS));
+	CU_ASSERT_FALSE(waiter_done(&w));
+	kill(c.pid, SIGCONT);
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+	waiter_end(&w);
+	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
+}
+
+/* A reader queued behind a writer backs off to sleeping as well. */
+static void
+test_a_reader_behind_a_writer_sleeps(void)
+{
+	struct review_reader r = { .done = false, .tid = 0 };
+
+	reset();
+	tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test lock");
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT(tide_test_wait(thread_sleeps, &r.tid, WAIT_MS));
+	CU_ASSERT_FALSE(review_reader_done(&r));
+	tide_rwlock_write_unlock(&sh->lock);
+	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	pthread_join(r.t, NULL);
+}
+
 static int
 register_tests(void)
 {
@@ -859,6 +910,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_slot_claimed_again_after_the_check_is_not_taken_back);
 	CU_ADD_TEST(s, test_review_a_child_forked_during_a_claim_can_claim);
 	CU_ADD_TEST(s, test_a_process_of_unknown_start_time_counts_without_a_slot);
+	CU_ADD_TEST(s, test_a_waiter_for_a_stopped_holder_sleeps);
+	CU_ADD_TEST(s, test_a_reader_behind_a_writer_sleeps);
 	return 0;
 }
 

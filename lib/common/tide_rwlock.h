@@ -38,7 +38,9 @@
  * announces itself, then waits for every slot to drop to 0; it lets go of its own word
  * only (another's is left alone, logged at ERR).
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
- * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc.
+ * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc. A
+ * waiter yields, then past TIDE_RWLOCK_SPIN looks sleeps between them (from 1 us, doubling
+ * up to 1 ms), so that waiting for a stopped process costs no CPU.
  *
  * A child of fork() is another process: it must not give back (read_unlock, put,
  * write_unlock) a hold its parent took; those stay counted as the parent's. It takes its own.
@@ -53,6 +55,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
@@ -64,8 +67,12 @@
 
 /** Processes that can read at once and be recovered from (more count in the overflow). */
 #define TIDE_RWLOCK_SLOTS 64
-/** Yields of a waiter between two checks of whether the ones it waits for are alive. */
+/** Looks of a waiter between two checks of whether the ones it waits for are alive. */
 #define TIDE_RWLOCK_CHECK 256
+/** Yields of a waiter before it sleeps between its looks instead (a stopped holder). */
+#define TIDE_RWLOCK_SPIN 1024
+/** A waiter's longest sleep between two looks, in ns (its sleeps double from 1 us). */
+#define TIDE_RWLOCK_SLEEP_MAX 1000000
 /** Read locks one thread can hold at once and still take again while a writer waits. */
 #define TIDE_RWLOCK_NEST 4
 /** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
@@ -359,6 +366,25 @@ tide_share_busy(struct tide_share *s, bool check, int logtype, const char *what)
 }
 
 /*
+ * A waiter's pause after its @n th look: a yield, and past TIDE_RWLOCK_SPIN looks a sleep
+ * of *@sleep ns, doubled each time up to TIDE_RWLOCK_SLEEP_MAX (a holder stopped, or slow,
+ * is not spun for).
+ */
+static inline void
+tide_rwlock_pause(unsigned int n, long *sleep)
+{
+	struct timespec ts = { .tv_sec = 0 };
+
+	if (n < TIDE_RWLOCK_SPIN) {
+		sched_yield();
+		return;
+	}
+	ts.tv_nsec = *sleep;
+	nanosleep(&ts, NULL);
+	*sleep = RTE_MIN(*sleep * 2, (long)TIDE_RWLOCK_SLEEP_MAX);
+}
+
+/*
  * Wait until no hold is counted in @s (no new one may come: the caller stops them). The
  * holds of processes that are gone are taken back, with a WARNING through @logtype.
  */
@@ -367,10 +393,12 @@ tide_share_wait(struct tide_share *s, int logtype, const char *what)
 {
 	if (!tide_share_busy(s, false, logtype, what))
 		return;
+	long sleep = 1000;
+
 	__atomic_fetch_add(&s->waiting, 1, __ATOMIC_RELAXED);
 	for (unsigned int yields = 1; tide_share_busy(s, yields % TIDE_RWLOCK_CHECK == 0,
 			logtype, what); yields++)
-		sched_yield();
+		tide_rwlock_pause(yields, &sleep);
 	__atomic_fetch_sub(&s->waiting, 1, __ATOMIC_RELAXED);
 }
 
@@ -426,13 +454,15 @@ tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logt
 static __rte_noinline __rte_unused void
 tide_rwlock_writer_wait(struct tide_rwlock *l, int logtype, const char *what)
 {
+	long sleep = 1000;
+
 	for (unsigned int yields = 1;; yields++) {
 		uint64_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
 
 		if (w == 0 || (yields % TIDE_RWLOCK_CHECK == 0 &&
 				tide_rwlock_writer_take(l, w, 0, logtype, what)))
 			return;
-		sched_yield();
+		tide_rwlock_pause(yields, &sleep);
 	}
 }
 
@@ -472,6 +502,7 @@ static inline void
 tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 {
 	uint64_t me = tide_rwlock_writer_self();
+	long sleep = 1000;
 
 	for (unsigned int yields = 1;; yields++) {
 		uint64_t w = 0;
@@ -482,7 +513,7 @@ tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me &&
 				tide_rwlock_writer_take(l, w, me, logtype, what))
 			break;
-		sched_yield();
+		tide_rwlock_pause(yields, &sleep);
 	}
 	__atomic_store_n(&l->writer_ns, tide_rwlock_me.ns, __ATOMIC_RELEASE);
 	tide_rwlock_writing.logtype = logtype;
