@@ -5,9 +5,12 @@
  * The robust reader-writer lock and its per-process holds (lib/common/tide_rwlock.h), in
  * shared memory between this process and forked children, no EAL: the holds (a pool's pins,
  * a directory's reads) of a child killed with -9 are taken back by the waiter, with a
- * WARNING; a stopped child is waited for; a process id reused by another process does not
- * keep a dead holder's holds; readers that find every slot taken still get in; a thread
- * that holds the read lock takes it again past a waiting writer.
+ * WARNING; a stopped child is waited for (sleeping, not spinning); a live process is never
+ * judged gone (main thread exited, a name like a zombie's, no descriptor left, another pid
+ * namespace); a process id reused by another process keeps neither a dead holder's holds
+ * nor a dead writer's word; a writer's death is recovered by readers and writers; readers
+ * that find every slot taken still get in; a thread that holds the read lock takes it again
+ * past a waiting writer; a child forked during a claim can claim.
  */
 
 #include <errno.h>
@@ -285,16 +288,66 @@ test_a_read_of_a_killed_process_is_taken_back_by_the_writer(void)
 	CU_ASSERT_EQUAL(sh->lock.writer, 0);
 }
 
+struct review_reader {
+	bool done;
+	pid_t tid;
+	pthread_t t;
+};
+
+static void *
+review_reader_run(void *arg)
+{
+	struct review_reader *r = arg;
+
+	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
+	tide_rwlock_read_unlock(&sh->lock, tide_rwlock_read_lock(&sh->lock, LOGTYPE, "review"));
+	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+review_reader_done(void *arg)
+{
+	return __atomic_load_n(&((struct review_reader *)arg)->done, __ATOMIC_ACQUIRE);
+}
+
+/* Thread *@arg sleeps (S), seen twice in a row: it waits without spinning. */
+static bool
+thread_sleeps(void *arg)
+{
+	static unsigned int seen;
+	static pid_t last;
+	pid_t tid = __atomic_load_n((pid_t *)arg, __ATOMIC_ACQUIRE);
+
+	seen = tid != 0 && tid == last && tide_test_thread_state(tid) == 'S' ? seen + 1 : 0;
+	last = tid;
+	return seen >= 2;
+}
+
+/* Every slot of the lock's readers taken by a live process (@c, a child). */
+static void
+fill_slots_with(const struct child *c)
+{
+	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++) {
+		struct tide_share_slot *slot = &sh->lock.readers.slot[i];
+
+		slot->start = tide_process_start((uint32_t)c->pid);
+		slot->ns = tide_process_ns();
+		slot->owner = TIDE_SHARE_OWNER(c->pid, 1);
+	}
+}
+
 /* Every slot taken by live processes: a reader counts apart, and still gets in and out. */
 static void
 test_a_reader_that_finds_no_slot_still_gets_in(void)
 {
+	struct child c;
 	uint32_t *held;
 	char *log;
 
 	reset();
-	for (unsigned int i = 0; i < TIDE_RWLOCK_SLOTS; i++)
-		sh->lock.readers.slot[i].owner = 1; /* init: alive */
+	child_start(&c, HOLD_PIN);
+	fill_slots_with(&c);
 	tide_test_log_begin();
 	held = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
 	log = tide_test_log_end();
@@ -303,6 +356,8 @@ test_a_reader_that_finds_no_slot_still_gets_in(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "all 64 reader slots taken"));
 	tide_rwlock_read_unlock(&sh->lock, held);
 	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 0);
+	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
+	CU_ASSERT_EQUAL(child_end(&c), 0);
 	free(log);
 }
 
@@ -314,11 +369,13 @@ writer_waits(void *arg __rte_unused)
 
 /*
  * A thread that holds the read lock takes it again while a writer waits (it would wait for
- * itself otherwise); a new reader of another thread gives way to the writer.
+ * itself otherwise); a new reader of another thread gives way to the writer: it waits
+ * (seen sleeping) until the writer has been in and out.
  */
 static void
 test_a_reader_takes_the_lock_again_past_a_waiting_writer(void)
 {
+	struct review_reader r = { .done = false, .tid = 0 };
 	uint32_t *outer, *inner;
 	struct waiter w;
 
@@ -329,10 +386,40 @@ test_a_reader_takes_the_lock_again_past_a_waiting_writer(void)
 	inner = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
 	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 2);
 	CU_ASSERT_FALSE(waiter_done(&w));
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT(tide_test_wait(thread_sleeps, &r.tid, WAIT_MS));
+	CU_ASSERT_FALSE(review_reader_done(&r));
 	tide_rwlock_read_unlock(&sh->lock, inner);
 	tide_rwlock_read_unlock(&sh->lock, outer);
 	waiter_end(&w);
+	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	pthread_join(r.t, NULL);
 	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
+}
+
+/* A reader that counts apart (no slot left) is waited for by a writer, never taken back. */
+static void
+test_a_writer_waits_for_a_reader_without_a_slot(void)
+{
+	struct child c;
+	struct waiter w;
+	uint32_t *held;
+
+	reset();
+	child_start(&c, HOLD_PIN);
+	fill_slots_with(&c);
+	held = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
+	CU_ASSERT_PTR_EQUAL(held, &sh->lock.readers.overflow);
+	waiter_start(&w, true);
+	CU_ASSERT(tide_test_wait(writer_waits, NULL, WAIT_MS));
+	CU_ASSERT(tide_test_wait(thread_sleeps, &w.tid, WAIT_MS)); /* past 1024 looks */
+	CU_ASSERT_FALSE(waiter_done(&w));
+	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 1);
+	tide_rwlock_read_unlock(&sh->lock, held);
+	waiter_end(&w);
+	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
+	CU_ASSERT_EQUAL(sh->lock.readers.overflow, 0);
+	CU_ASSERT_EQUAL(child_end(&c), 0);
 }
 
 /* A child that pins sh->pins in a thread, then ends its main thread (pthread_exit). */
@@ -517,29 +604,6 @@ test_review_a_waiter_in_another_pid_namespace_does_not_take_a_live_pin(void)
 	}
 	if (tide_share_holds(&sh->pins) == 1)
 		tide_share_put(held);
-}
-
-struct review_reader {
-	bool done;
-	pid_t tid;
-	pthread_t t;
-};
-
-static void *
-review_reader_run(void *arg)
-{
-	struct review_reader *r = arg;
-
-	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
-	tide_rwlock_read_unlock(&sh->lock, tide_rwlock_read_lock(&sh->lock, LOGTYPE, "review"));
-	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static bool
-review_reader_done(void *arg)
-{
-	return __atomic_load_n(&((struct review_reader *)arg)->done, __ATOMIC_ACQUIRE);
 }
 
 static bool
@@ -834,17 +898,6 @@ test_a_process_of_unknown_start_time_counts_without_a_slot(void)
 	free(log);
 }
 
-/* Thread *@arg sleeps (S), seen twice in a row: it waits without spinning. */
-static bool
-thread_sleeps(void *arg)
-{
-	static unsigned int seen;
-	pid_t tid = __atomic_load_n((pid_t *)arg, __ATOMIC_ACQUIRE);
-
-	seen = tid != 0 && tide_test_thread_state(tid) == 'S' ? seen + 1 : 0;
-	return seen >= 2;
-}
-
 /* A writer waiting for a stopped reader backs off to sleeping instead of yielding for ever. */
 static void
 test_a_waiter_for_a_stopped_holder_sleeps(void)
@@ -880,6 +933,70 @@ test_a_reader_behind_a_writer_sleeps(void)
 	pthread_join(r.t, NULL);
 }
 
+struct review_stress {
+	uint32_t writing, violations, stop;
+	uint64_t reads, writes;
+};
+
+static struct review_stress *rs;
+
+static void *
+review_stress_reader(void *arg __rte_unused)
+{
+	while (!__atomic_load_n(&rs->stop, __ATOMIC_ACQUIRE)) {
+		uint32_t *h = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "stress");
+
+		if (__atomic_load_n(&rs->writing, __ATOMIC_RELAXED) != 0)
+			__atomic_fetch_add(&rs->violations, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&rs->reads, 1, __ATOMIC_RELAXED);
+		tide_rwlock_read_unlock(&sh->lock, h);
+	}
+	return NULL;
+}
+
+/* Readers in two processes (two threads each) and a writer: never inside together. */
+static void
+test_review_stress_readers_and_a_writer_exclude(void)
+{
+	pid_t kids[2];
+	uint64_t end;
+
+	reset();
+	rs = mmap(NULL, sizeof(*rs), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(rs != MAP_FAILED);
+	memset(rs, 0, sizeof(*rs));
+	for (int k = 0; k < 2; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			pthread_t t[2];
+
+			for (int i = 0; i < 2; i++)
+				pthread_create(&t[i], NULL, review_stress_reader, NULL);
+			for (int i = 0; i < 2; i++)
+				pthread_join(t[i], NULL);
+			_exit(0);
+		}
+	}
+	end = (uint64_t)time(NULL) + 3;
+	while ((uint64_t)time(NULL) < end) {
+		tide_rwlock_write_lock(&sh->lock, LOGTYPE, "stress");
+		__atomic_store_n(&rs->writing, 1, __ATOMIC_RELAXED);
+		for (volatile int i = 0; i < 200; i++)
+			;
+		__atomic_store_n(&rs->writing, 0, __ATOMIC_RELAXED);
+		tide_rwlock_write_unlock(&sh->lock);
+		rs->writes++;
+	}
+	__atomic_store_n(&rs->stop, 1, __ATOMIC_RELEASE);
+	for (int k = 0; k < 2; k++)
+		waitpid(kids[k], NULL, 0);
+	printf("\n    %" PRIu64 " reads, %" PRIu64 " writes, %u violations ", rs->reads,
+		rs->writes, rs->violations);
+	CU_ASSERT_EQUAL(rs->violations, 0);
+	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 0);
+	munmap(rs, sizeof(*rs));
+}
+
 static int
 register_tests(void)
 {
@@ -895,6 +1012,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_read_of_a_killed_process_is_taken_back_by_the_writer);
 	CU_ADD_TEST(s, test_a_reader_that_finds_no_slot_still_gets_in);
 	CU_ADD_TEST(s, test_a_reader_takes_the_lock_again_past_a_waiting_writer);
+	CU_ADD_TEST(s, test_a_writer_waits_for_a_reader_without_a_slot);
 	CU_ADD_TEST(s, test_a_zombie_is_gone);
 	CU_ADD_TEST(s, test_review_a_process_whose_main_thread_exited_keeps_its_pin);
 	CU_ADD_TEST(s, test_review_a_process_named_like_a_zombie_keeps_its_pin);
@@ -912,6 +1030,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_process_of_unknown_start_time_counts_without_a_slot);
 	CU_ADD_TEST(s, test_a_waiter_for_a_stopped_holder_sleeps);
 	CU_ADD_TEST(s, test_a_reader_behind_a_writer_sleeps);
+	CU_ADD_TEST(s, test_review_stress_readers_and_a_writer_exclude);
 	return 0;
 }
 
