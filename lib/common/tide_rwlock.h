@@ -3,16 +3,17 @@
 #define TIDE_RWLOCK_H
 
 /*
- * A reader-writer lock in shared memory that survives the death of a reader (internal, not
- * installed). rte_rwlock_t keeps one count of readers: a process killed while it reads
- * leaves its part of the count behind, and the next writer waits for ever. Here readers
- * count in per-process slots (a process id, its start time and pid namespace, a count shared
- * by its threads), so that a waiting writer can tell whose reads are outstanding, and take
- * back those of a process that is gone (tide_process_gone_since(): no such process, a
- * zombie, or its id reused by a later process), with a WARNING through the caller's log
- * type. A live process is waited for however long it takes, stopped (SIGSTOP) or not; so is
- * a process of another pid namespace (a container sharing the hugepages), whose id names
- * another process here or none: its death cannot be recovered (a WARNING once).
+ * A reader-writer lock in shared memory that survives the death of a reader or a writer
+ * (internal, not installed). rte_rwlock_t keeps one count of readers: a process killed
+ * while it reads leaves its part of the count behind, and the next writer waits for ever.
+ * Here readers count in per-process slots (a process id, its start time and pid namespace,
+ * a count shared by its threads), so that a waiting writer can tell whose reads are
+ * outstanding, and take back those of a process that is gone (tide_process_gone_since():
+ * no such process, a zombie, or its id reused by a later process), with a WARNING through
+ * the caller's log type. A live process is waited for however long it takes, stopped
+ * (SIGSTOP) or not; so is a process of another pid namespace (a container sharing the
+ * hugepages), whose id names another process here or none: its death cannot be recovered
+ * (a WARNING once).
  *
  * The slots alone (struct tide_share) also count pins: a pool's free waits for its pins
  * with tide_share_wait().
@@ -23,20 +24,21 @@
  * generation bumped at each claim; start time and namespace are published before it, and
  * a waiter frees a dead process's slot by swapping the very word it judged, so that a slot
  * freed and claimed again meanwhile (even by the same id, reused) is left alone. A process
- * that dies while it claims a slot leaves that slot lost (marked being claimed), not held. When every slot is taken, dead processes' slots are
- * freed; if none is, the reader counts in an overflow counter, which a writer waits for
- * but cannot take back (logged once): the reader still gets in. So does a process that
- * cannot read its own start time or pid namespace (logged once): a slot without them
- * could not be told from a later process's. A read lock taken again
- * by a thread that holds it does not wait for a waiting writer (no self-deadlock), for up
- * to TIDE_RWLOCK_NEST locks held at once per thread.
+ * that dies while it claims a slot leaves that slot lost (marked being claimed), not held.
+ * When every slot is taken, dead processes' slots are freed; if none is, the reader counts
+ * in an overflow counter, which a writer waits for but cannot take back (logged once): the
+ * reader still gets in. So does a process that cannot read its own start time or pid
+ * namespace (logged once): a slot without them could not be told from a later process's.
+ * A read lock taken again by a thread that holds it does not wait for a waiting writer (no
+ * self-deadlock), for up to TIDE_RWLOCK_NEST locks held at once per thread.
  *
  * Writers: one at a time. The writer's word names its process ({process id, start time}
  * in 64 bits, swapped as a whole, so that neither a reused id nor an ABA takes a live
- * writer's word); its pid namespace is published next to it. The word is taken over (by a
- * writer) or cleared (by a reader), with a WARNING, when that process is gone. A writer
- * announces itself, then waits for every slot to drop to 0; it lets go of its own word
- * only (another's is left alone, logged at ERR).
+ * writer's word); its pid namespace is published next to it, just after it is taken (until
+ * then the writer counts as alive: one that dies in those few instructions is not
+ * recovered). The word is taken over (by a writer) or cleared (by a reader), with a
+ * WARNING, when that process is gone. A writer announces itself, then waits for every slot
+ * to drop to 0; it lets go of its own word only (another's is left alone, logged at ERR).
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
  * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc. A
  * waiter yields, then past TIDE_RWLOCK_SPIN looks sleeps between them (from 1 us, doubling
