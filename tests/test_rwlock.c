@@ -682,7 +682,7 @@ test_review_a_dead_writers_reused_id_does_not_block_readers(void)
 
 	reset();
 	child_start(&c, HOLD_PIN);
-	sh->lock.writer_ns = tide_process_ns();
+	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)c.pid;
 	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
 	tide_test_log_begin();
 	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
@@ -706,7 +706,7 @@ test_a_dead_writers_reused_id_does_not_block_a_writer(void)
 
 	reset();
 	child_start(&c, HOLD_PIN);
-	sh->lock.writer_ns = tide_process_ns();
+	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)c.pid;
 	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
 	tide_test_log_begin();
 	waiter_start(&w, true);
@@ -997,6 +997,34 @@ test_review_stress_readers_and_a_writer_exclude(void)
 	munmap(rs, sizeof(*rs));
 }
 
+/*
+ * A dead writer's word whose namespace is not published yet (the one there is of another
+ * process id, a previous writer's): it counts as alive, even checked; once published, a
+ * reader clears it.
+ */
+static void
+test_a_writer_whose_namespace_is_not_published_is_alive(void)
+{
+	struct review_reader r = { .done = false, .tid = 0 };
+	struct child c;
+
+	reset();
+	child_start(&c, HOLD_PIN);
+	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)getpid();
+	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT(tide_test_wait(lock_checked_twice, NULL, WAIT_MS));
+	CU_ASSERT_FALSE(review_reader_done(&r));
+	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 0);
+	__atomic_store_n(&sh->lock.writer_ns, (uint64_t)tide_process_ns() << 32 |
+		(uint32_t)c.pid, __ATOMIC_RELEASE);
+	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	pthread_join(r.t, NULL);
+	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
+	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -1025,6 +1053,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_taken_over_by_a_writer);
 	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_cleared_by_a_reader);
 	CU_ADD_TEST(s, test_a_write_unlock_of_another_writers_lock_leaves_it);
+	CU_ADD_TEST(s, test_a_writer_whose_namespace_is_not_published_is_alive);
 	CU_ADD_TEST(s, test_a_slot_claimed_again_after_the_check_is_not_taken_back);
 	CU_ADD_TEST(s, test_review_a_child_forked_during_a_claim_can_claim);
 	CU_ADD_TEST(s, test_a_process_of_unknown_start_time_counts_without_a_slot);

@@ -34,9 +34,9 @@
  *
  * Writers: one at a time. The writer's word names its process ({process id, start time}
  * in 64 bits, swapped as a whole, so that neither a reused id nor an ABA takes a live
- * writer's word); its pid namespace is published next to it, just after it is taken (until
- * then the writer counts as alive: one that dies in those few instructions is not
- * recovered). The word is taken over (by a writer) or cleared (by a reader), with a
+ * writer's word); its pid namespace is published next to it, with its process id, just
+ * after the word is taken (until then the writer counts as alive: one that dies in those
+ * few instructions is not recovered). The word is taken over (by a writer) or cleared (by a reader), with a
  * WARNING, when that process is gone. A writer announces itself, then waits for every slot
  * to drop to 0; it lets go of its own word only (another's is left alone, logged at ERR).
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
@@ -113,8 +113,9 @@ struct tide_share {
 struct tide_rwlock {
 	uint64_t writer;            /* the process writing or waiting to (pid | start <<
 	                             * TIDE_RWLOCK_PID_BITS); 0: none */
+	uint64_t writer_ns;         /* the writer's pid namespace and process id (ns << 32 |
+	                             * pid), published after its word; ns 0: not known */
 	uint32_t writer_recovered;  /* the writer's word taken over from a dead process */
-	uint32_t writer_ns;         /* the writer's pid namespace; 0: not known (yet) */
 	struct tide_share readers;
 };
 
@@ -431,14 +432,16 @@ tide_rwlock_writer_self(void)
 /*
  * Take the writer's word @w of @l over for @to if its process is gone (0: for no one, a
  * reader lets the next writer in), with a WARNING through @logtype. Its pid namespace is
- * published after its word: not known yet, or the word changed, it is not gone.
+ * published after its word, with its process id: until then (the namespace published is
+ * of another id, a previous writer's), or if the word changed, it is not gone.
  */
 static __rte_noinline __rte_unused bool
 tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logtype,
 	const char *what)
 {
-	uint32_t ns = __atomic_load_n(&l->writer_ns, __ATOMIC_ACQUIRE);
+	uint64_t pid_ns = __atomic_load_n(&l->writer_ns, __ATOMIC_ACQUIRE);
 	uint32_t pid = (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1));
+	uint32_t ns = (uint32_t)pid_ns == pid ? (uint32_t)(pid_ns >> 32) : 0;
 
 	__atomic_fetch_add(&l->readers.checks, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) != w ||
@@ -517,7 +520,8 @@ tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 			break;
 		tide_rwlock_pause(yields, &sleep);
 	}
-	__atomic_store_n(&l->writer_ns, tide_rwlock_me.ns, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->writer_ns, (uint64_t)tide_rwlock_me.ns << 32 | tide_rwlock_me.pid,
+		__ATOMIC_RELEASE);
 	tide_rwlock_writing.logtype = logtype;
 	tide_rwlock_writing.what = what;
 	tide_share_wait(&l->readers, logtype, what);
@@ -529,8 +533,6 @@ tide_rwlock_write_unlock(struct tide_rwlock *l)
 {
 	uint64_t me = tide_rwlock_writer_self(), w = me;
 
-	if (__atomic_load_n(&l->writer, __ATOMIC_RELAXED) == me)
-		__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
 	if (!__atomic_compare_exchange_n(&l->writer, &w, 0, false, __ATOMIC_SEQ_CST,
 			__ATOMIC_RELAXED))
 		rte_log(RTE_LOG_ERR, tide_rwlock_writing.logtype, "%s: process %u lets go of a "
