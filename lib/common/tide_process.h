@@ -15,14 +15,43 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
-/* Whether process @pid is gone: no such process, or a zombie (dead, not yet waited for). */
+/* The threads of process @pid (Threads: of /proc/PID/status); 0 when not known. */
+static inline unsigned long
+tide_process_threads(uint32_t pid)
+{
+	char path[64], line[256];
+	unsigned long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Threads:", 8) == 0) {
+			n = strtoul(line + 8, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return n;
+}
+
+/*
+ * Whether process @pid is gone: no such process (kill() says ESRCH), or a zombie (dead, not
+ * yet waited for). A process whose /proc files cannot be read (no file descriptor left,
+ * hidepid, no /proc) is alive: a waiter waits, which is safe, where taking back a live
+ * process's holds is not. A zombie leader whose other threads run (its main thread called
+ * pthread_exit()) is alive: only a leader left alone (Threads: 1) is a dead process.
+ */
 static inline bool
 tide_process_gone(uint32_t pid)
 {
-	char path[64], state = '?';
+	char path[64], line[1024], *p, state = '?';
 	FILE *f;
 
 	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
@@ -30,11 +59,13 @@ tide_process_gone(uint32_t pid)
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
 	f = fopen(path, "r");
 	if (f == NULL)
-		return true;
-	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
-		state = '?';
+		return false;
+	p = fgets(line, sizeof(line), f);
 	fclose(f);
-	return state == 'Z' || state == 'X';
+	p = p != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces and ") Z" */
+	if (p == NULL || sscanf(p + 1, " %c", &state) != 1)
+		return false;
+	return (state == 'Z' || state == 'X') && tide_process_threads(pid) == 1;
 }
 
 /*
@@ -74,6 +105,19 @@ tide_process_gone_since(uint32_t pid, uint64_t start)
 		return true;
 	now = start != 0 ? tide_process_start(pid) : 0;
 	return now != 0 && now != start;
+}
+
+/*
+ * The pid namespace of this process (the inode of /proc/self/ns/pid); 0 when not known.
+ * A process id names a process of one namespace only: processes of other namespaces
+ * (containers sharing the hugepages) cannot be told alive or gone by their ids.
+ */
+static inline uint32_t
+tide_process_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
 }
 
 #endif /* TIDE_PROCESS_H */

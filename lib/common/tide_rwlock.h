@@ -3,30 +3,49 @@
 #define TIDE_RWLOCK_H
 
 /*
- * A reader-writer lock in shared memory that survives the death of a reader (internal, not
- * installed). rte_rwlock_t keeps one count of readers: a process killed while it reads
- * leaves its part of the count behind, and the next writer waits for ever. Here readers
- * count in per-process slots (a process id, its start time, a count shared by its threads),
- * so that a waiting writer can tell whose reads are outstanding, and take back those of a
- * process that is gone (tide_process_gone_since(): no such process, a zombie, or its id
- * reused by a later process), with a WARNING through the caller's log type. A live process
- * is waited for however long it takes, stopped (SIGSTOP) or not.
+ * A reader-writer lock in shared memory that survives the death of a reader or a writer
+ * (internal, not installed). rte_rwlock_t keeps one count of readers: a process killed
+ * while it reads leaves its part of the count behind, and the next writer waits for ever.
+ * Here readers count in per-process slots (a process id, its start time and pid namespace,
+ * a count shared by its threads), so that a waiting writer can tell whose reads are
+ * outstanding, and take back those of a process that is gone (tide_process_gone_since():
+ * no such process, a zombie, or its id reused by a later process), with a WARNING through
+ * the caller's log type. A live process is waited for however long it takes, stopped
+ * (SIGSTOP) or not; so is a process of another pid namespace (a container sharing the
+ * hugepages), whose id names another process here or none: its death cannot be recovered
+ * (a WARNING once).
  *
  * The slots alone (struct tide_share) also count pins: a pool's free waits for its pins
  * with tide_share_wait().
  *
  * Readers: a slot is found from the process id (its first probe in the common case) and
  * one atomic add; a process claims a slot on its first read (under a process-local mutex,
- * so that its threads share one). When every slot is taken, dead processes' slots are
- * freed; if none is, the reader counts in an overflow counter, which a writer waits for
- * but cannot take back (logged once): the reader still gets in. A read lock taken again
- * by a thread that holds it does not wait for a waiting writer (no self-deadlock), for up
- * to TIDE_RWLOCK_NEST locks held at once per thread.
+ * so that its threads share one). A slot's owner word holds the process id and a
+ * generation bumped at each claim; start time and namespace are published before it, and
+ * a waiter frees a dead process's slot by swapping the very word it judged, so that a slot
+ * freed and claimed again meanwhile (even by the same id, reused) is left alone. A process
+ * that dies while it claims a slot leaves that slot lost (marked being claimed), not held.
+ * When every slot is taken, dead processes' slots are freed; if none is, the reader counts
+ * in an overflow counter, which a writer waits for but cannot take back (logged once): the
+ * reader still gets in. So does a process that cannot read its own start time or pid
+ * namespace (logged once): a slot without them could not be told from a later process's.
+ * A read lock taken again by a thread that holds it does not wait for a waiting writer (no
+ * self-deadlock), for up to TIDE_RWLOCK_NEST locks held at once per thread.
  *
- * Writers: one at a time (the word holds the writer's process id, taken over when that
- * process is gone); a writer announces itself, then waits for every slot to drop to 0.
+ * Writers: one at a time. The writer's word names its process ({process id, start time}
+ * in 64 bits, swapped as a whole, so that neither a reused id nor an ABA takes a live
+ * writer's word); its pid namespace is published next to it, with its process id, just
+ * after the word is taken (until then the writer counts as alive: one that dies in those
+ * few instructions is not recovered). The word is taken over (by a writer) or cleared (by a reader), with a
+ * WARNING, when that process is gone. A writer announces itself, then waits for every slot
+ * to drop to 0; it lets go of its own word only (another's is left alone, logged at ERR).
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
- * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc.
+ * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc. A
+ * waiter yields, then past TIDE_RWLOCK_SPIN looks sleeps between them (from 1 us, doubling
+ * up to 1 ms), so that waiting for a stopped process costs no CPU.
+ *
+ * A child of fork() is another process: it must not give back (read_unlock, put,
+ * write_unlock) a hold its parent took; those stay counted as the parent's. It takes its own.
  *
  * Everything is static in this header: the claim mutex and the table of read locks a thread
  * holds are per translation unit, so each lock (and each tide_share) is taken and given back
@@ -38,6 +57,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
@@ -49,38 +69,60 @@
 
 /** Processes that can read at once and be recovered from (more count in the overflow). */
 #define TIDE_RWLOCK_SLOTS 64
-/** Yields of a waiter between two checks of whether the ones it waits for are alive. */
+/** Looks of a waiter between two checks of whether the ones it waits for are alive. */
 #define TIDE_RWLOCK_CHECK 256
+/** Yields of a waiter before it sleeps between its looks instead (a stopped holder). */
+#define TIDE_RWLOCK_SPIN 1024
+/** A waiter's longest sleep between two looks, in ns (its sleeps double from 1 us). */
+#define TIDE_RWLOCK_SLEEP_MAX 1000000
 /** Read locks one thread can hold at once and still take again while a writer waits. */
 #define TIDE_RWLOCK_NEST 4
-/** A slot's process id while a waiter frees it. */
+/** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
+#define TIDE_RWLOCK_PID_BITS 22
+/** A slot's process id while a process claims it or a waiter frees it. */
 #define TIDE_RWLOCK_RECLAIM UINT32_MAX
 
+/** A slot owner word's process id; its generation is above (TIDE_SHARE_OWNER_GEN). */
+#define TIDE_SHARE_OWNER_PID(owner) ((uint32_t)(owner))
+#define TIDE_SHARE_OWNER_GEN(owner) ((uint32_t)((owner) >> 32))
+#define TIDE_SHARE_OWNER(pid, gen) ((uint64_t)(pid) | (uint64_t)(gen) << 32)
+
 struct tide_share_slot {
-	uint32_t pid;   /* the process counting here; 0: a free slot */
-	uint32_t count; /* its threads' holds */
+	/*
+	 * The process counting here, and the slot's generation (bumped at each claim):
+	 * TIDE_SHARE_OWNER(pid, gen); pid 0: a free slot. Start and ns are published before
+	 * it, and a waiter frees the slot by swapping the whole word it saw: a slot freed and
+	 * claimed again meanwhile (maybe by the same id, reused) has another generation.
+	 */
+	uint64_t owner;
 	uint64_t start; /* its start time (tide_process_start()); 0: not known yet */
+	uint32_t ns;    /* its pid namespace (tide_process_ns()); 0: not known yet */
+	uint32_t count; /* its threads' holds */
 };
 
 /** Holds (reads, pins) counted per process. All zeroes is a valid, empty one. */
 struct tide_share {
 	uint32_t overflow;   /* holds of processes that found no slot: not recoverable */
 	uint32_t waiting;    /* waiters in tide_share_wait() */
-	uint64_t checks;     /* liveness checks of holders made by waiters */
+	uint64_t checks;     /* liveness checks of holders (and of a lock's writer) by waiters */
 	uint64_t recovered;  /* slots with holds taken back from dead processes */
 	struct tide_share_slot slot[TIDE_RWLOCK_SLOTS];
 };
 
 /** The lock. All zeroes is a valid, unlocked one. */
 struct tide_rwlock {
-	uint32_t writer;            /* the process writing or waiting to; 0: none */
+	uint64_t writer;            /* the process writing or waiting to (pid | start <<
+	                             * TIDE_RWLOCK_PID_BITS); 0: none */
+	uint64_t writer_ns;         /* the writer's pid namespace and process id (ns << 32 |
+	                             * pid), published after its word; ns 0: not known */
 	uint32_t writer_recovered;  /* the writer's word taken over from a dead process */
 	struct tide_share readers;
 };
 
-/* This process: its id and start time, looked up once. */
+/* This process: its id, start time and pid namespace, looked up once. */
 struct tide_rwlock_self {
 	uint32_t pid;
+	uint32_t ns;
 	uint64_t start;
 };
 
@@ -90,6 +132,16 @@ static __thread struct {
 	const void *lock;
 	unsigned int depth;
 } tide_rwlock_held[TIDE_RWLOCK_NEST] __rte_unused;
+/* How this thread's write lock logs (write_lock() to write_unlock()). */
+static __thread struct {
+	int logtype;
+	const char *what;
+} tide_rwlock_writing __rte_unused;
+
+#ifdef TIDE_FAULT_INJECTION
+/* Tests: what happens to a slot between a waiter's liveness check and its swap. */
+static void (*tide_share_reclaim_hook)(struct tide_share_slot *slot) __rte_unused;
+#endif
 
 static void tide_rwlock_forked(void);
 
@@ -99,10 +151,15 @@ tide_rwlock_atfork(void)
 	pthread_atfork(NULL, NULL, tide_rwlock_forked);
 }
 
-/* A child of fork() is another process: it looks itself up again, and holds nothing. */
+/*
+ * A child of fork() is another process: it looks itself up again, and holds nothing. Its
+ * claim mutex is made anew: another thread of the parent may have held it at the fork,
+ * and that thread does not exist in the child.
+ */
 static __rte_unused void
 tide_rwlock_forked(void)
 {
+	pthread_mutex_init(&tide_rwlock_claim_mu, NULL);
 	__atomic_store_n(&tide_rwlock_me.pid, 0, __ATOMIC_RELEASE);
 	memset(tide_rwlock_held, 0, sizeof(tide_rwlock_held));
 }
@@ -115,6 +172,7 @@ tide_rwlock_self_init(void)
 
 	pthread_once(&once, tide_rwlock_atfork);
 	__atomic_store_n(&tide_rwlock_me.start, tide_process_start(pid), __ATOMIC_RELAXED);
+	__atomic_store_n(&tide_rwlock_me.ns, tide_process_ns(), __ATOMIC_RELAXED);
 	__atomic_store_n(&tide_rwlock_me.pid, pid, __ATOMIC_RELEASE);
 }
 
@@ -132,8 +190,8 @@ tide_rwlock_self(void)
 
 /*
  * This process's slot in @s, or NULL. A slot of the same process id but another start time
- * is a dead process's whose id was reused: not ours (its holds are to be taken back, and
- * ours must not be taken back with them).
+ * is a dead process's whose id was reused, one of another pid namespace another process's:
+ * not ours (a dead one's holds are to be taken back, and ours must not be taken with them).
  */
 static inline struct tide_share_slot *
 tide_share_find(struct tide_share *s, uint32_t me)
@@ -141,36 +199,68 @@ tide_share_find(struct tide_share *s, uint32_t me)
 	for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
 		struct tide_share_slot *slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
 
-		if (__atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE) == me &&
+		if (TIDE_SHARE_OWNER_PID(__atomic_load_n(&slot->owner, __ATOMIC_ACQUIRE)) == me &&
 				__atomic_load_n(&slot->start, __ATOMIC_RELAXED) ==
-				tide_rwlock_me.start)
+				tide_rwlock_me.start &&
+				__atomic_load_n(&slot->ns, __ATOMIC_RELAXED) == tide_rwlock_me.ns)
 			return slot;
 	}
 	return NULL;
 }
 
 /*
+ * Whether the holder @pid that started at @start in pid namespace @ns is gone. One of
+ * another pid namespace than this process's (a container sharing the hugepages) is alive:
+ * its id names another process here, or none, so its death cannot be told (a WARNING once
+ * through @logtype, @what naming the lock). @ns 0 (not known yet): alive.
+ */
+static __rte_noinline __rte_unused bool
+tide_rwlock_gone(uint32_t pid, uint64_t start, uint32_t ns, int logtype, const char *what)
+{
+	static bool warned;
+
+	if (ns == 0)
+		return false;
+	if (ns != tide_rwlock_me.ns) {
+		if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u of another pid namespace "
+				"holds it: its death could not be recovered\n", what, pid);
+		return false;
+	}
+	return tide_process_gone_since(pid, start);
+}
+
+/*
  * Free slot @i of @s if its process is gone; its holds are taken back (logged through
- * @logtype, @what naming the lock). Whoever wins the slot's process id frees it.
+ * @logtype, @what naming the lock). Whoever swaps the owner word it saw frees it.
  */
 static __rte_noinline __rte_unused void
 tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char *what)
 {
 	struct tide_share_slot *slot = &s->slot[i];
-	uint32_t pid = __atomic_load_n(&slot->pid, __ATOMIC_ACQUIRE), n;
+	uint64_t owner = __atomic_load_n(&slot->owner, __ATOMIC_ACQUIRE);
 	uint64_t start = __atomic_load_n(&slot->start, __ATOMIC_RELAXED);
+	uint32_t ns = __atomic_load_n(&slot->ns, __ATOMIC_RELAXED), n;
+	uint32_t pid = TIDE_SHARE_OWNER_PID(owner), gen = TIDE_SHARE_OWNER_GEN(owner);
 
-	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM ||
-			(pid == tide_rwlock_self() && start == tide_rwlock_me.start))
+	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM || (pid == tide_rwlock_self() &&
+			start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
-	if (!tide_process_gone_since(pid, start) ||
-			!__atomic_compare_exchange_n(&slot->pid, &pid, TIDE_RWLOCK_RECLAIM, false,
-			__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+	if (!tide_rwlock_gone(pid, start, ns, logtype, what))
+		return;
+#ifdef TIDE_FAULT_INJECTION
+	if (tide_share_reclaim_hook != NULL)
+		tide_share_reclaim_hook(slot);
+#endif
+	if (!__atomic_compare_exchange_n(&slot->owner, &owner,
+			TIDE_SHARE_OWNER(TIDE_RWLOCK_RECLAIM, gen), false, __ATOMIC_ACQUIRE,
+			__ATOMIC_RELAXED))
 		return;
 	n = __atomic_exchange_n(&slot->count, 0, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&slot->start, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->pid, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->ns, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(0, gen), __ATOMIC_RELEASE);
 	if (n == 0)
 		return;
 	__atomic_fetch_add(&s->recovered, 1, __ATOMIC_RELAXED);
@@ -178,25 +268,48 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 		"taken back by process %u\n", what, pid, n, tide_rwlock_self());
 }
 
+/*
+ * Take @slot for this process (@me) if it is free: marked as being claimed, start time and
+ * pid namespace, then the owner word with the next generation.
+ */
+static inline bool
+tide_share_take(struct tide_share_slot *slot, uint32_t me)
+{
+	uint64_t owner = __atomic_load_n(&slot->owner, __ATOMIC_RELAXED);
+	uint32_t gen = TIDE_SHARE_OWNER_GEN(owner) + 1;
+
+	if (TIDE_SHARE_OWNER_PID(owner) != 0 || !__atomic_compare_exchange_n(&slot->owner,
+			&owner, TIDE_SHARE_OWNER(TIDE_RWLOCK_RECLAIM, gen), false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return false;
+	__atomic_store_n(&slot->start, tide_rwlock_me.start, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->ns, tide_rwlock_me.ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(me, gen), __ATOMIC_RELEASE);
+	return true;
+}
+
 /* Claim a slot of @s for this process (none yet); NULL when all are taken by live ones. */
 static __rte_noinline __rte_unused struct tide_share_slot *
 tide_share_claim(struct tide_share *s, uint32_t me, int logtype, const char *what)
 {
+	static bool unknown_warned;
 	struct tide_share_slot *slot;
 
+	if (unlikely(tide_rwlock_me.start == 0 || tide_rwlock_me.ns == 0)) {
+		/* Its slot could not tell it from a later process of its id: no slot. */
+		if (!__atomic_exchange_n(&unknown_warned, true, __ATOMIC_RELAXED))
+			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u cannot read its start "
+				"time or pid namespace (/proc): it holds without a slot (its "
+				"death would not be recovered)\n", what, me);
+		return NULL;
+	}
 	pthread_mutex_lock(&tide_rwlock_claim_mu);
 	slot = tide_share_find(s, me); /* another thread of ours claimed one meanwhile */
 	for (unsigned int round = 0; slot == NULL && round < 2; round++) {
 		for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
-			uint32_t free_slot = 0;
-
 			slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
-			if (__atomic_compare_exchange_n(&slot->pid, &free_slot, me, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-				__atomic_store_n(&slot->start, tide_rwlock_me.start,
-					__ATOMIC_RELAXED);
+			if (tide_share_take(slot, me))
 				break;
-			}
 			slot = NULL;
 		}
 		for (unsigned int i = 0; slot == NULL && round == 0 && i < TIDE_RWLOCK_SLOTS; i++)
@@ -228,11 +341,14 @@ tide_share_get(struct tide_share *s, int logtype, const char *what)
 	return count;
 }
 
-/* Give back a hold counted in @count (what tide_share_get() gave). */
+/*
+ * Give back a hold counted in @count (what tide_share_get() gave). Sequentially consistent,
+ * as the add and a waiter's reads are (the same locked instruction on x86).
+ */
 static inline void
 tide_share_put(uint32_t *count)
 {
-	__atomic_fetch_sub(count, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(count, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Whether a hold is counted in @s (taken back from the dead processes every @check call). */
@@ -253,6 +369,25 @@ tide_share_busy(struct tide_share *s, bool check, int logtype, const char *what)
 }
 
 /*
+ * A waiter's pause after its @n th look: a yield, and past TIDE_RWLOCK_SPIN looks a sleep
+ * of *@sleep ns, doubled each time up to TIDE_RWLOCK_SLEEP_MAX (a holder stopped, or slow,
+ * is not spun for).
+ */
+static inline void
+tide_rwlock_pause(unsigned int n, long *sleep)
+{
+	struct timespec ts = { .tv_sec = 0 };
+
+	if (n < TIDE_RWLOCK_SPIN) {
+		sched_yield();
+		return;
+	}
+	ts.tv_nsec = *sleep;
+	nanosleep(&ts, NULL);
+	*sleep = RTE_MIN(*sleep * 2, (long)TIDE_RWLOCK_SLEEP_MAX);
+}
+
+/*
  * Wait until no hold is counted in @s (no new one may come: the caller stops them). The
  * holds of processes that are gone are taken back, with a WARNING through @logtype.
  */
@@ -261,10 +396,12 @@ tide_share_wait(struct tide_share *s, int logtype, const char *what)
 {
 	if (!tide_share_busy(s, false, logtype, what))
 		return;
+	long sleep = 1000;
+
 	__atomic_fetch_add(&s->waiting, 1, __ATOMIC_RELAXED);
 	for (unsigned int yields = 1; tide_share_busy(s, yields % TIDE_RWLOCK_CHECK == 0,
 			logtype, what); yields++)
-		sched_yield();
+		tide_rwlock_pause(yields, &sleep);
 	__atomic_fetch_sub(&s->waiting, 1, __ATOMIC_RELAXED);
 }
 
@@ -283,20 +420,54 @@ tide_rwlock_nest(const struct tide_rwlock *l, bool add)
 	return -1;
 }
 
+/* This process's word as a writer: its id and start time (one process, ids are reused). */
+static inline uint64_t
+tide_rwlock_writer_self(void)
+{
+	uint64_t pid = tide_rwlock_self();
+
+	return pid | tide_rwlock_me.start << TIDE_RWLOCK_PID_BITS;
+}
+
+/*
+ * Take the writer's word @w of @l over for @to if its process is gone (0: for no one, a
+ * reader lets the next writer in), with a WARNING through @logtype. Its pid namespace is
+ * published after its word, with its process id: until then (the namespace published is
+ * of another id, a previous writer's), or if the word changed, it is not gone.
+ */
+static __rte_noinline __rte_unused bool
+tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logtype,
+	const char *what)
+{
+	uint64_t pid_ns = __atomic_load_n(&l->writer_ns, __ATOMIC_ACQUIRE);
+	uint32_t pid = (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1));
+	uint32_t ns = (uint32_t)pid_ns == pid ? (uint32_t)(pid_ns >> 32) : 0;
+
+	__atomic_fetch_add(&l->readers.checks, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) != w ||
+			!tide_rwlock_gone(pid, w >> TIDE_RWLOCK_PID_BITS, ns, logtype, what) ||
+			!__atomic_compare_exchange_n(&l->writer, &w, to, false, __ATOMIC_SEQ_CST,
+			__ATOMIC_RELAXED))
+		return false;
+	__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
+	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken over by "
+		"process %u\n", what, pid, tide_rwlock_self());
+	return true;
+}
+
 /* A reader waits for the writer of @l to be done (or gone: the primary died writing). */
 static __rte_noinline __rte_unused void
-tide_rwlock_writer_wait(struct tide_rwlock *l)
+tide_rwlock_writer_wait(struct tide_rwlock *l, int logtype, const char *what)
 {
-	for (unsigned int yields = 1;; yields++) {
-		uint32_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
+	long sleep = 1000;
 
-		if (w == 0)
+	for (unsigned int yields = 1;; yields++) {
+		uint64_t w = __atomic_load_n(&l->writer, __ATOMIC_ACQUIRE);
+
+		if (w == 0 || (yields % TIDE_RWLOCK_CHECK == 0 &&
+				tide_rwlock_writer_take(l, w, 0, logtype, what)))
 			return;
-		if (yields % TIDE_RWLOCK_CHECK == 0 && tide_process_gone(w) &&
-				__atomic_compare_exchange_n(&l->writer, &w, 0, false,
-				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			return;
-		sched_yield();
+		tide_rwlock_pause(yields, &sleep);
 	}
 }
 
@@ -314,7 +485,7 @@ tide_rwlock_read_lock(struct tide_rwlock *l, int logtype, const char *what)
 				__atomic_load_n(&l->writer, __ATOMIC_SEQ_CST) == 0)
 			break;
 		tide_share_put(count);
-		tide_rwlock_writer_wait(l);
+		tide_rwlock_writer_wait(l, logtype, what);
 	}
 	if (nest >= 0)
 		tide_rwlock_held[nest].depth++;
@@ -335,31 +506,39 @@ tide_rwlock_read_unlock(struct tide_rwlock *l, uint32_t *count)
 static inline void
 tide_rwlock_write_lock(struct tide_rwlock *l, int logtype, const char *what)
 {
-	uint32_t me = tide_rwlock_self();
+	uint64_t me = tide_rwlock_writer_self();
+	long sleep = 1000;
 
 	for (unsigned int yields = 1;; yields++) {
-		uint32_t w = 0;
+		uint64_t w = 0;
 
 		if (__atomic_compare_exchange_n(&l->writer, &w, me, false, __ATOMIC_SEQ_CST,
 				__ATOMIC_RELAXED))
 			break;
-		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me && tide_process_gone(w) &&
-				__atomic_compare_exchange_n(&l->writer, &w, me, false,
-				__ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-			__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
-			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken "
-				"over by process %u\n", what, w, me);
+		if (yields % TIDE_RWLOCK_CHECK == 0 && w != me &&
+				tide_rwlock_writer_take(l, w, me, logtype, what))
 			break;
-		}
-		sched_yield();
+		tide_rwlock_pause(yields, &sleep);
 	}
+	__atomic_store_n(&l->writer_ns, (uint64_t)tide_rwlock_me.ns << 32 | tide_rwlock_me.pid,
+		__ATOMIC_RELEASE);
+	tide_rwlock_writing.logtype = logtype;
+	tide_rwlock_writing.what = what;
 	tide_share_wait(&l->readers, logtype, what);
 }
 
+/* Let go of the write lock of @l that this thread holds (not ours: logged, left alone). */
 static inline void
 tide_rwlock_write_unlock(struct tide_rwlock *l)
 {
-	__atomic_store_n(&l->writer, 0, __ATOMIC_RELEASE);
+	uint64_t me = tide_rwlock_writer_self(), w = me;
+
+	if (!__atomic_compare_exchange_n(&l->writer, &w, 0, false, __ATOMIC_SEQ_CST,
+			__ATOMIC_RELAXED))
+		rte_log(RTE_LOG_ERR, tide_rwlock_writing.logtype, "%s: process %u lets go of a "
+			"write lock that is not its own (writer %u): left alone\n",
+			tide_rwlock_writing.what != NULL ? tide_rwlock_writing.what : "tide_rwlock",
+			tide_rwlock_me.pid, (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1)));
 }
 
 /* Observers (tests, diagnostics). Holds counted in @s now, dead processes' included. */
