@@ -763,6 +763,7 @@ test_a_writer_of_a_killed_process_is_cleared_by_a_reader(void)
 	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
 	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_EQUAL(sh->lock.writer_ns, 0); /* the dead writer's namespace went with it */
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
 	free(log);
 }
@@ -1025,6 +1026,73 @@ test_a_writer_whose_namespace_is_not_published_is_alive(void)
 	CU_ASSERT_EQUAL(child_end(&c), 0);
 }
 
+/* A process id that names no process: a child's, reaped. */
+static pid_t
+gone_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/*
+ * A waiter killed after it marked a dead holder's slot, before it took the holds back: the
+ * next waiter takes the mark over, takes the holds back and frees the slot.
+ */
+static void
+test_a_waiter_killed_while_it_frees_a_slot_is_finished_for(void)
+{
+	struct tide_share_slot *slot = &sh->pins.slot[5];
+
+	reset();
+	slot->start = 1;
+	slot->ns = tide_process_ns();
+	slot->count = 2;
+	slot->owner = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | (uint32_t)gone_pid(), 7);
+	CU_ASSERT_FALSE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
+	CU_ASSERT_EQUAL(slot->owner, TIDE_SHARE_OWNER(0, 7));
+	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
+}
+
+/* The mark of a live process (it claims or frees the slot at this moment) is left alone. */
+static void
+test_a_mark_of_a_live_process_is_left_alone(void)
+{
+	struct tide_share_slot *slot;
+	struct child c;
+	uint64_t mark;
+
+	reset();
+	child_start(&c, HOLD_PIN);
+	slot = &sh->pins.slot[((uint32_t)c.pid + 1) % TIDE_RWLOCK_SLOTS];
+	mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | (uint32_t)c.pid, 3);
+	slot->count = 1;
+	slot->owner = mark;
+	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+	CU_ASSERT_EQUAL(sh->pins.recovered, 0);
+	CU_ASSERT_EQUAL(slot->owner, mark);
+	CU_ASSERT_EQUAL(slot->count, 1);
+	slot->count = 0;
+	slot->owner = 0;
+	CU_ASSERT_EQUAL(child_end(&c), 0);
+}
+
+/* A writer lets go of its namespace with its word: the next writer is not judged by it. */
+static void
+test_a_writer_lets_go_of_its_namespace_with_its_word(void)
+{
+	reset();
+	tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test");
+	CU_ASSERT_NOT_EQUAL(sh->lock.writer_ns, 0);
+	tide_rwlock_write_unlock(&sh->lock);
+	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_EQUAL(sh->lock.writer_ns, 0);
+}
+
 static int
 register_tests(void)
 {
@@ -1037,6 +1105,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_pin_of_a_stopped_process_is_waited_for);
 	CU_ADD_TEST(s, test_a_process_id_reused_does_not_keep_a_dead_holders_pin);
 	CU_ADD_TEST(s, test_a_dead_holder_of_this_process_id_is_not_this_process);
+	CU_ADD_TEST(s, test_a_waiter_killed_while_it_frees_a_slot_is_finished_for);
+	CU_ADD_TEST(s, test_a_mark_of_a_live_process_is_left_alone);
+	CU_ADD_TEST(s, test_a_writer_lets_go_of_its_namespace_with_its_word);
 	CU_ADD_TEST(s, test_a_read_of_a_killed_process_is_taken_back_by_the_writer);
 	CU_ADD_TEST(s, test_a_reader_that_finds_no_slot_still_gets_in);
 	CU_ADD_TEST(s, test_a_reader_takes_the_lock_again_past_a_waiting_writer);

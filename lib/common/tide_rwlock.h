@@ -23,8 +23,10 @@
  * so that its threads share one). A slot's owner word holds the process id and a
  * generation bumped at each claim; start time and namespace are published before it, and
  * a waiter frees a dead process's slot by swapping the very word it judged, so that a slot
- * freed and claimed again meanwhile (even by the same id, reused) is left alone. A process
- * that dies while it claims a slot leaves that slot lost (marked being claimed), not held.
+ * freed and claimed again meanwhile (even by the same id, reused) is left alone. Between
+ * its two atomic steps, a claim or a free leaves a mark naming its process in the owner
+ * word; a process that dies there (its mark seen gone) has its mark taken over by a waiter,
+ * which finishes the free, so that no count is left where no one can take it back.
  * When every slot is taken, dead processes' slots are freed; if none is, the reader counts
  * in an overflow counter, which a writer waits for but cannot take back (logged once): the
  * reader still gets in. So does a process that cannot read its own start time or pid
@@ -49,7 +51,7 @@
  *
  * Everything is static in this header: the claim mutex and the table of read locks a thread
  * holds are per translation unit, so each lock (and each tide_share) is taken and given back
- * from one .c file (pool_dir.c, msg_shared.c).
+ * from one .c file (pool_dir.c, msg_shared.c, zctx_dir.c).
  */
 
 #include <pthread.h>
@@ -79,8 +81,8 @@
 #define TIDE_RWLOCK_NEST 4
 /** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
 #define TIDE_RWLOCK_PID_BITS 22
-/** A slot's process id while a process claims it or a waiter frees it. */
-#define TIDE_RWLOCK_RECLAIM UINT32_MAX
+/** A slot's process id while process p claims it or frees it: TIDE_SHARE_MARK | p (a mark). */
+#define TIDE_SHARE_MARK (1u << 31)
 
 /** A slot owner word's process id; its generation is above (TIDE_SHARE_OWNER_GEN). */
 #define TIDE_SHARE_OWNER_PID(owner) ((uint32_t)(owner))
@@ -139,8 +141,10 @@ static __thread struct {
 } tide_rwlock_writing __rte_unused;
 
 #ifdef TIDE_FAULT_INJECTION
-/* Tests: what happens to a slot between a waiter's liveness check and its swap. */
+/* Tests: what happens to a slot between a waiter's liveness check and its swap, and after
+ * the swap (the mark set) before the count is taken back. */
 static void (*tide_share_reclaim_hook)(struct tide_share_slot *slot) __rte_unused;
+static void (*tide_share_marked_hook)(struct tide_share_slot *slot) __rte_unused;
 #endif
 
 static void tide_rwlock_forked(void);
@@ -242,30 +246,48 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	uint64_t start = __atomic_load_n(&slot->start, __ATOMIC_RELAXED);
 	uint32_t ns = __atomic_load_n(&slot->ns, __ATOMIC_RELAXED), n;
 	uint32_t pid = TIDE_SHARE_OWNER_PID(owner), gen = TIDE_SHARE_OWNER_GEN(owner);
+	uint32_t me = tide_rwlock_self();
+	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | me, gen);
 
-	if (pid == 0 || pid == TIDE_RWLOCK_RECLAIM || (pid == tide_rwlock_self() &&
-			start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
+	if (pid == 0 || (pid == me && start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
-	if (!tide_rwlock_gone(pid, start, ns, logtype, what))
+	/*
+	 * A mark: its process claims the slot, or frees it, between two atomic operations.
+	 * One that died there is known by its id only (gone: no such process, or a zombie).
+	 * One of another namespace may be taken for gone, which costs no hold: each step from
+	 * here on swaps the very word it expects, so a process whose mark was taken over
+	 * stops at its next step.
+	 */
+	if ((pid & TIDE_SHARE_MARK) ? (pid & ~TIDE_SHARE_MARK) == me ||
+			!tide_process_gone(pid & ~TIDE_SHARE_MARK) :
+			!tide_rwlock_gone(pid, start, ns, logtype, what))
 		return;
 #ifdef TIDE_FAULT_INJECTION
 	if (tide_share_reclaim_hook != NULL)
 		tide_share_reclaim_hook(slot);
 #endif
-	if (!__atomic_compare_exchange_n(&slot->owner, &owner,
-			TIDE_SHARE_OWNER(TIDE_RWLOCK_RECLAIM, gen), false, __ATOMIC_ACQUIRE,
+	if (!__atomic_compare_exchange_n(&slot->owner, &owner, mark, false, __ATOMIC_ACQUIRE,
 			__ATOMIC_RELAXED))
 		return;
+#ifdef TIDE_FAULT_INJECTION
+	if (tide_share_marked_hook != NULL)
+		tide_share_marked_hook(slot);
+#endif
+	/* Start and ns stay: the next claim writes them before its owner word. */
 	n = __atomic_exchange_n(&slot->count, 0, __ATOMIC_ACQ_REL);
-	__atomic_store_n(&slot->start, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->ns, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(0, gen), __ATOMIC_RELEASE);
+	__atomic_compare_exchange_n(&slot->owner, &mark, TIDE_SHARE_OWNER(0, gen), false,
+		__ATOMIC_RELEASE, __ATOMIC_RELAXED);
 	if (n == 0)
 		return;
 	__atomic_fetch_add(&s->recovered, 1, __ATOMIC_RELAXED);
-	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died holding it (%u hold(s)): "
-		"taken back by process %u\n", what, pid, n, tide_rwlock_self());
+	if (pid & TIDE_SHARE_MARK)
+		rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died taking back a dead "
+			"process's holds (%u): taken back by process %u\n", what,
+			pid & ~TIDE_SHARE_MARK, n, me);
+	else
+		rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died holding it (%u "
+			"hold(s)): taken back by process %u\n", what, pid, n, me);
 }
 
 /*
@@ -278,14 +300,16 @@ tide_share_take(struct tide_share_slot *slot, uint32_t me)
 	uint64_t owner = __atomic_load_n(&slot->owner, __ATOMIC_RELAXED);
 	uint32_t gen = TIDE_SHARE_OWNER_GEN(owner) + 1;
 
+	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | me, gen);
+
 	if (TIDE_SHARE_OWNER_PID(owner) != 0 || !__atomic_compare_exchange_n(&slot->owner,
-			&owner, TIDE_SHARE_OWNER(TIDE_RWLOCK_RECLAIM, gen), false,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			&owner, mark, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return false;
 	__atomic_store_n(&slot->start, tide_rwlock_me.start, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->ns, tide_rwlock_me.ns, __ATOMIC_RELAXED);
-	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(me, gen), __ATOMIC_RELEASE);
-	return true;
+	/* A swap: a waiter that took this process for gone may have taken the mark over. */
+	return __atomic_compare_exchange_n(&slot->owner, &mark, TIDE_SHARE_OWNER(me, gen), false,
+		__ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 /* Claim a slot of @s for this process (none yet); NULL when all are taken by live ones. */
@@ -449,6 +473,9 @@ tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logt
 			!__atomic_compare_exchange_n(&l->writer, &w, to, false, __ATOMIC_SEQ_CST,
 			__ATOMIC_RELAXED))
 		return false;
+	/* The dead writer's namespace is not the next one's (a writer of its id in another
+	 * namespace would be judged by it). */
+	__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
 	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken over by "
 		"process %u\n", what, pid, tide_rwlock_self());
@@ -533,6 +560,9 @@ tide_rwlock_write_unlock(struct tide_rwlock *l)
 {
 	uint64_t me = tide_rwlock_writer_self(), w = me;
 
+	/* Its namespace goes first (the next writer may have its id in another namespace). */
+	if (__atomic_load_n(&l->writer, __ATOMIC_RELAXED) == me)
+		__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
 	if (!__atomic_compare_exchange_n(&l->writer, &w, 0, false, __ATOMIC_SEQ_CST,
 			__ATOMIC_RELAXED))
 		rte_log(RTE_LOG_ERR, tide_rwlock_writing.logtype, "%s: process %u lets go of a "
