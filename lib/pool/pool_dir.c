@@ -28,6 +28,7 @@
 #include <rte_eal.h>
 #include <rte_memzone.h>
 #include "pool_private.h"
+#include "tide_shared_mz.h"
 
 #define POOL_DIR_MZ "tide_pool_dir"
 #define POOL_DIR_WHAT "tide_pool: the pool directory"
@@ -49,14 +50,9 @@ pool_dir(bool create)
 
 	if (d != NULL)
 		return d;
-	mz = rte_memzone_lookup(POOL_DIR_MZ);
-	if (mz == NULL && create && rte_eal_process_type() == RTE_PROC_PRIMARY) {
-		mz = rte_memzone_reserve(POOL_DIR_MZ, sizeof(*d), SOCKET_ID_ANY, 0);
-		if (mz == NULL)
-			mz = rte_memzone_lookup(POOL_DIR_MZ); /* made meanwhile */
-		else
-			memset(mz->addr, 0, sizeof(*d)); /* an unlocked lock, empty tables */
-	}
+	/* Zeroed: an unlocked lock, empty tables. */
+	mz = tide_shared_mz(POOL_DIR_MZ, sizeof(*d),
+		create && rte_eal_process_type() == RTE_PROC_PRIMARY);
 	if (mz == NULL)
 		return NULL;
 	d = mz->addr;
