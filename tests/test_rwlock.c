@@ -113,8 +113,11 @@ child_kill(struct child *c)
 	close(c->ready[1]);
 }
 
+/* What a waiter thread does: wait for sh->pins, write-lock sh->lock, or read-lock it. */
+enum { WAIT_PINS, WAIT_WRITE, WAIT_READ };
+
 struct waiter {
-	bool write;  /* write-lock sh->lock, else wait for sh->pins */
+	int what;    /* WAIT_* */
 	bool done;
 	pid_t tid;
 	pthread_t t;
@@ -126,9 +129,12 @@ waiter_run(void *arg)
 	struct waiter *w = arg;
 
 	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
-	if (w->write) {
+	if (w->what == WAIT_WRITE) {
 		tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test lock");
 		tide_rwlock_write_unlock(&sh->lock);
+	} else if (w->what == WAIT_READ) {
+		tide_rwlock_read_unlock(&sh->lock, tide_rwlock_read_lock(&sh->lock, LOGTYPE,
+			"test lock"));
 	} else {
 		tide_share_wait(&sh->pins, LOGTYPE, "test pins");
 	}
@@ -143,9 +149,9 @@ waiter_done(void *arg)
 }
 
 static void
-waiter_start(struct waiter *w, bool write)
+waiter_start(struct waiter *w, int what)
 {
-	w->write = write;
+	w->what = what;
 	w->done = false;
 	w->tid = 0;
 	CU_ASSERT_FATAL(pthread_create(&w->t, NULL, waiter_run, w) == 0);
@@ -184,7 +190,7 @@ test_a_pin_of_a_killed_process_is_taken_back(void)
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
 	child_kill(&c);
 	tide_test_log_begin();
-	waiter_start(&w, false);
+	waiter_start(&w, WAIT_PINS);
 	waiter_end(&w);
 	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
@@ -211,7 +217,7 @@ test_a_pin_of_a_stopped_process_is_waited_for(void)
 	reset();
 	child_start(&c, HOLD_PIN);
 	kill(c.pid, SIGSTOP);
-	waiter_start(&w, false);
+	waiter_start(&w, WAIT_PINS);
 	CU_ASSERT(tide_test_wait(pins_checked_twice, NULL, WAIT_MS));
 	CU_ASSERT_FALSE(waiter_done(&w));
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 1);
@@ -238,7 +244,7 @@ test_a_process_id_reused_does_not_keep_a_dead_holders_pin(void)
 	CU_ASSERT_EQUAL(slot->start, tide_process_start((uint32_t)c.pid));
 	CU_ASSERT_NOT_EQUAL(slot->start, 0);
 	slot->start++; /* as if the holder died and its id went to the child */
-	waiter_start(&w, false);
+	waiter_start(&w, WAIT_PINS);
 	waiter_end(&w);
 	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
 	child_kill(&c);
@@ -282,33 +288,10 @@ test_a_read_of_a_killed_process_is_taken_back_by_the_writer(void)
 	child_start(&c, HOLD_READ);
 	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 1);
 	child_kill(&c);
-	waiter_start(&w, true);
+	waiter_start(&w, WAIT_WRITE);
 	waiter_end(&w);
 	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 1);
 	CU_ASSERT_EQUAL(sh->lock.writer, 0);
-}
-
-struct review_reader {
-	bool done;
-	pid_t tid;
-	pthread_t t;
-};
-
-static void *
-review_reader_run(void *arg)
-{
-	struct review_reader *r = arg;
-
-	__atomic_store_n(&r->tid, gettid(), __ATOMIC_RELEASE);
-	tide_rwlock_read_unlock(&sh->lock, tide_rwlock_read_lock(&sh->lock, LOGTYPE, "review"));
-	__atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static bool
-review_reader_done(void *arg)
-{
-	return __atomic_load_n(&((struct review_reader *)arg)->done, __ATOMIC_ACQUIRE);
 }
 
 /* Thread *@arg sleeps (S), seen twice in a row: it waits without spinning. */
@@ -375,24 +358,24 @@ writer_waits(void *arg __rte_unused)
 static void
 test_a_reader_takes_the_lock_again_past_a_waiting_writer(void)
 {
-	struct review_reader r = { .done = false, .tid = 0 };
+	struct waiter r = { .what = WAIT_READ };
 	uint32_t *outer, *inner;
 	struct waiter w;
 
 	reset();
 	outer = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
-	waiter_start(&w, true);
+	waiter_start(&w, WAIT_WRITE);
 	CU_ASSERT(tide_test_wait(writer_waits, NULL, WAIT_MS));
 	inner = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
 	CU_ASSERT_EQUAL(tide_rwlock_readers(&sh->lock), 2);
 	CU_ASSERT_FALSE(waiter_done(&w));
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
 	CU_ASSERT(tide_test_wait(thread_sleeps, &r.tid, WAIT_MS));
-	CU_ASSERT_FALSE(review_reader_done(&r));
+	CU_ASSERT_FALSE(waiter_done(&r));
 	tide_rwlock_read_unlock(&sh->lock, inner);
 	tide_rwlock_read_unlock(&sh->lock, outer);
 	waiter_end(&w);
-	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	CU_ASSERT(tide_test_wait(waiter_done, &r, WAIT_MS));
 	pthread_join(r.t, NULL);
 	CU_ASSERT_EQUAL(sh->lock.readers.recovered, 0);
 }
@@ -410,7 +393,7 @@ test_a_writer_waits_for_a_reader_without_a_slot(void)
 	fill_slots_with(&c);
 	held = tide_rwlock_read_lock(&sh->lock, LOGTYPE, "test lock");
 	CU_ASSERT_PTR_EQUAL(held, &sh->lock.readers.overflow);
-	waiter_start(&w, true);
+	waiter_start(&w, WAIT_WRITE);
 	CU_ASSERT(tide_test_wait(writer_waits, NULL, WAIT_MS));
 	CU_ASSERT(tide_test_wait(thread_sleeps, &w.tid, WAIT_MS)); /* past 1024 looks */
 	CU_ASSERT_FALSE(waiter_done(&w));
@@ -634,14 +617,14 @@ test_review_a_reader_in_another_pid_namespace_does_not_take_over_a_live_writer(v
 			_exit(77);
 		in = fork();
 		if (in == 0) {
-			struct review_reader r = { .done = false };
+			struct waiter r = { .what = WAIT_READ };
 
-			if (pthread_create(&r.t, NULL, review_reader_run, &r) != 0)
+			if (pthread_create(&r.t, NULL, waiter_run, &r) != 0)
 				_exit(12);
 			if (!tide_test_wait(lock_checked_twice, NULL, WAIT_MS))
 				_exit(13); /* the reader never looked at the writer */
 			/* the right outcome: it still waits for the writer */
-			_exit(review_reader_done(&r) ? 10 : 11);
+			_exit(waiter_done(&r) ? 10 : 11);
 		}
 		waitpid(in, &st, 0);
 		_exit(WIFSIGNALED(st) ? 100 + WTERMSIG(st) : WEXITSTATUS(st));
@@ -676,7 +659,7 @@ dead_writer_word(pid_t pid)
 static void
 test_review_a_dead_writers_reused_id_does_not_block_readers(void)
 {
-	struct review_reader r = { .done = false };
+	struct waiter r = { .what = WAIT_READ };
 	struct child c;
 	char *log;
 
@@ -685,8 +668,8 @@ test_review_a_dead_writers_reused_id_does_not_block_readers(void)
 	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)c.pid;
 	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
 	tide_test_log_begin();
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
-	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
+	CU_ASSERT(tide_test_wait(waiter_done, &r, WAIT_MS));
 	__atomic_store_n(&sh->lock.writer, 0, __ATOMIC_RELEASE); /* let it go */
 	pthread_join(r.t, NULL);
 	log = tide_test_log_end();
@@ -709,7 +692,7 @@ test_a_dead_writers_reused_id_does_not_block_a_writer(void)
 	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)c.pid;
 	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
 	tide_test_log_begin();
-	waiter_start(&w, true);
+	waiter_start(&w, WAIT_WRITE);
 	waiter_end(&w);
 	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
@@ -731,7 +714,7 @@ test_a_writer_of_a_killed_process_is_taken_over_by_a_writer(void)
 	child_start(&c, HOLD_WRITE);
 	child_kill(&c);
 	tide_test_log_begin();
-	waiter_start(&w, true);
+	waiter_start(&w, WAIT_WRITE);
 	waiter_end(&w);
 	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
@@ -745,7 +728,7 @@ test_a_writer_of_a_killed_process_is_taken_over_by_a_writer(void)
 static void
 test_a_writer_of_a_killed_process_is_cleared_by_a_reader(void)
 {
-	struct review_reader r = { .done = false };
+	struct waiter r = { .what = WAIT_READ };
 	struct child c;
 	char *log;
 
@@ -753,8 +736,8 @@ test_a_writer_of_a_killed_process_is_cleared_by_a_reader(void)
 	child_start(&c, HOLD_WRITE);
 	child_kill(&c);
 	tide_test_log_begin();
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
-	if (!tide_test_wait(review_reader_done, &r, WAIT_MS)) {
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
+	if (!tide_test_wait(waiter_done, &r, WAIT_MS)) {
 		printf("\n    the reader still waits after %d ms\n", WAIT_MS);
 		fflush(stdout);
 		_exit(1);
@@ -909,7 +892,7 @@ test_a_waiter_for_a_stopped_holder_sleeps(void)
 	reset();
 	child_start(&c, HOLD_READ);
 	kill(c.pid, SIGSTOP);
-	waiter_start(&w, true);
+	waiter_start(&w, WAIT_WRITE);
 	CU_ASSERT(tide_test_wait(thread_sleeps, &w.tid, WAIT_MS));
 	CU_ASSERT_FALSE(waiter_done(&w));
 	kill(c.pid, SIGCONT);
@@ -922,15 +905,15 @@ test_a_waiter_for_a_stopped_holder_sleeps(void)
 static void
 test_a_reader_behind_a_writer_sleeps(void)
 {
-	struct review_reader r = { .done = false, .tid = 0 };
+	struct waiter r = { .what = WAIT_READ };
 
 	reset();
 	tide_rwlock_write_lock(&sh->lock, LOGTYPE, "test lock");
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
 	CU_ASSERT(tide_test_wait(thread_sleeps, &r.tid, WAIT_MS));
-	CU_ASSERT_FALSE(review_reader_done(&r));
+	CU_ASSERT_FALSE(waiter_done(&r));
 	tide_rwlock_write_unlock(&sh->lock);
-	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	CU_ASSERT(tide_test_wait(waiter_done, &r, WAIT_MS));
 	pthread_join(r.t, NULL);
 }
 
@@ -1006,20 +989,20 @@ test_review_stress_readers_and_a_writer_exclude(void)
 static void
 test_a_writer_whose_namespace_is_not_published_is_alive(void)
 {
-	struct review_reader r = { .done = false, .tid = 0 };
+	struct waiter r = { .what = WAIT_READ };
 	struct child c;
 
 	reset();
 	child_start(&c, HOLD_PIN);
 	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)getpid();
 	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, review_reader_run, &r) == 0);
+	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
 	CU_ASSERT(tide_test_wait(lock_checked_twice, NULL, WAIT_MS));
-	CU_ASSERT_FALSE(review_reader_done(&r));
+	CU_ASSERT_FALSE(waiter_done(&r));
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 0);
 	__atomic_store_n(&sh->lock.writer_ns, (uint64_t)tide_process_ns() << 32 |
 		(uint32_t)c.pid, __ATOMIC_RELEASE);
-	CU_ASSERT(tide_test_wait(review_reader_done, &r, WAIT_MS));
+	CU_ASSERT(tide_test_wait(waiter_done, &r, WAIT_MS));
 	pthread_join(r.t, NULL);
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
 	CU_ASSERT_EQUAL(sh->lock.writer, 0);
