@@ -656,32 +656,10 @@ dead_writer_word(pid_t pid)
  * and reads. Simulated, as the tests above simulate a reused id: the word is set to a live
  * child's id with another start time.
  */
+/* A waiter doing @what (WAIT_READ, WAIT_WRITE) meets the word of a dead writer whose id
+ * now names a live process: it sees the writer gone and takes the word over. */
 static void
-test_review_a_dead_writers_reused_id_does_not_block_readers(void)
-{
-	struct waiter r = { .what = WAIT_READ };
-	struct child c;
-	char *log;
-
-	reset();
-	child_start(&c, HOLD_PIN);
-	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)c.pid;
-	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
-	tide_test_log_begin();
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
-	CU_ASSERT(tide_test_wait(waiter_done, &r, WAIT_MS));
-	__atomic_store_n(&sh->lock.writer, 0, __ATOMIC_RELEASE); /* let it go */
-	pthread_join(r.t, NULL);
-	log = tide_test_log_end();
-	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
-	CU_ASSERT_EQUAL(child_end(&c), 0);
-	free(log);
-}
-
-/* The same for a writer: it takes over the word of a dead writer whose id was reused. */
-static void
-test_a_dead_writers_reused_id_does_not_block_a_writer(void)
+dead_writers_reused_id_taken_over_by(int what)
 {
 	struct child c;
 	struct waiter w;
@@ -692,19 +670,34 @@ test_a_dead_writers_reused_id_does_not_block_a_writer(void)
 	sh->lock.writer_ns = (uint64_t)tide_process_ns() << 32 | (uint32_t)c.pid;
 	__atomic_store_n(&sh->lock.writer, dead_writer_word(c.pid), __ATOMIC_RELEASE);
 	tide_test_log_begin();
-	waiter_start(&w, WAIT_WRITE);
+	waiter_start(&w, what);
 	waiter_end(&w);
 	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
 	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_EQUAL(sh->lock.writer_ns, 0); /* the dead writer's namespace went with it */
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing: taken over by process"));
 	CU_ASSERT_EQUAL(child_end(&c), 0);
 	free(log);
 }
 
-/* A writer killed with -9: the next writer takes its word over, with a WARNING. */
 static void
-test_a_writer_of_a_killed_process_is_taken_over_by_a_writer(void)
+test_review_a_dead_writers_reused_id_does_not_block_readers(void)
+{
+	dead_writers_reused_id_taken_over_by(WAIT_READ);
+}
+
+/* The same for a writer. */
+static void
+test_a_dead_writers_reused_id_does_not_block_a_writer(void)
+{
+	dead_writers_reused_id_taken_over_by(WAIT_WRITE);
+}
+
+/* A writer killed with -9: the next waiter doing @what (WAIT_READ: it clears the word and
+ * reads; WAIT_WRITE: it takes the word) does so, with a WARNING. */
+static void
+killed_writer_taken_over_by(int what)
 {
 	struct child c;
 	struct waiter w;
@@ -714,41 +707,27 @@ test_a_writer_of_a_killed_process_is_taken_over_by_a_writer(void)
 	child_start(&c, HOLD_WRITE);
 	child_kill(&c);
 	tide_test_log_begin();
-	waiter_start(&w, WAIT_WRITE);
+	waiter_start(&w, what);
 	waiter_end(&w);
 	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
 	CU_ASSERT_EQUAL(sh->lock.writer, 0);
+	CU_ASSERT_EQUAL(sh->lock.writer_ns, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "test lock: process"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
 	free(log);
 }
 
-/* A writer killed with -9: a reader clears its word and reads, with a WARNING. */
+static void
+test_a_writer_of_a_killed_process_is_taken_over_by_a_writer(void)
+{
+	killed_writer_taken_over_by(WAIT_WRITE);
+}
+
 static void
 test_a_writer_of_a_killed_process_is_cleared_by_a_reader(void)
 {
-	struct waiter r = { .what = WAIT_READ };
-	struct child c;
-	char *log;
-
-	reset();
-	child_start(&c, HOLD_WRITE);
-	child_kill(&c);
-	tide_test_log_begin();
-	CU_ASSERT_FATAL(pthread_create(&r.t, NULL, waiter_run, &r) == 0);
-	if (!tide_test_wait(waiter_done, &r, WAIT_MS)) {
-		printf("\n    the reader still waits after %d ms\n", WAIT_MS);
-		fflush(stdout);
-		_exit(1);
-	}
-	pthread_join(r.t, NULL);
-	log = tide_test_log_end();
-	CU_ASSERT_EQUAL(sh->lock.writer_recovered, 1);
-	CU_ASSERT_EQUAL(sh->lock.writer, 0);
-	CU_ASSERT_EQUAL(sh->lock.writer_ns, 0); /* the dead writer's namespace went with it */
-	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died writing"));
-	free(log);
+	killed_writer_taken_over_by(WAIT_READ);
 }
 
 /* Letting go of a write lock this process does not hold leaves it alone, logged at ERR. */
