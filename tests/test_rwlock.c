@@ -1008,16 +1008,49 @@ static void
 test_a_waiter_killed_while_it_frees_a_slot_is_finished_for(void)
 {
 	struct tide_share_slot *slot = &sh->pins.slot[5];
+	char *log;
 
 	reset();
 	slot->start = 1;
 	slot->ns = tide_process_ns();
 	slot->count = 2;
 	slot->owner = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | (uint32_t)gone_pid(), 7);
+	tide_test_log_begin();
 	CU_ASSERT_FALSE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+	log = tide_test_log_end();
 	CU_ASSERT_EQUAL(sh->pins.recovered, 1);
 	CU_ASSERT_EQUAL(slot->owner, TIDE_SHARE_OWNER(0, 7));
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "died taking back a dead process's holds (2)"));
+	free(log);
+}
+
+/*
+ * The same mark, seen from another pid namespace than the slot's (where the id names
+ * another process, or none): left alone. So is a claim's mark, whose count is 0 (a claimer
+ * that died costs a slot, and a live one the slot must stay its own).
+ */
+static void
+test_marks_that_cannot_be_judged_are_left_alone(void)
+{
+	struct tide_share_slot *slot = &sh->pins.slot[5];
+	uint64_t mark;
+
+	reset();
+	slot->ns = tide_process_ns() + 1;
+	slot->count = 2;
+	mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | (uint32_t)gone_pid(), 7);
+	slot->owner = mark;
+	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));
+	CU_ASSERT_EQUAL(slot->owner, mark);
+	CU_ASSERT_EQUAL(slot->count, 2);
+	reset();
+	slot->ns = tide_process_ns();
+	mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | TIDE_SHARE_CLAIMING | (uint32_t)gone_pid(), 7);
+	slot->owner = mark;
+	tide_share_reclaim(&sh->pins, 5, LOGTYPE, "test");
+	CU_ASSERT_EQUAL(slot->owner, mark);
+	CU_ASSERT_EQUAL(sh->pins.recovered, 0);
 }
 
 /* The mark of a live process (it claims or frees the slot at this moment) is left alone. */
@@ -1069,6 +1102,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_dead_holder_of_this_process_id_is_not_this_process);
 	CU_ADD_TEST(s, test_a_waiter_killed_while_it_frees_a_slot_is_finished_for);
 	CU_ADD_TEST(s, test_a_mark_of_a_live_process_is_left_alone);
+	CU_ADD_TEST(s, test_marks_that_cannot_be_judged_are_left_alone);
 	CU_ADD_TEST(s, test_a_writer_lets_go_of_its_namespace_with_its_word);
 	CU_ADD_TEST(s, test_a_read_of_a_killed_process_is_taken_back_by_the_writer);
 	CU_ADD_TEST(s, test_a_reader_that_finds_no_slot_still_gets_in);

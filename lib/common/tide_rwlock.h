@@ -25,8 +25,9 @@
  * a waiter frees a dead process's slot by swapping the very word it judged, so that a slot
  * freed and claimed again meanwhile (even by the same id, reused) is left alone. Between
  * its two atomic steps, a claim or a free leaves a mark naming its process in the owner
- * word; a process that dies there (its mark seen gone) has its mark taken over by a waiter,
- * which finishes the free, so that no count is left where no one can take it back.
+ * word. A free's mark whose process is gone (killed in those few instructions) is taken
+ * over by a waiter of the same pid namespace, which finishes the free; a claim's mark is
+ * never taken over (its count is 0: a claimer that dies there costs a slot, not a hold).
  * When every slot is taken, dead processes' slots are freed; if none is, the reader counts
  * in an overflow counter, which a writer waits for but cannot take back (logged once): the
  * reader still gets in. So does a process that cannot read its own start time or pid
@@ -81,8 +82,10 @@
 #define TIDE_RWLOCK_NEST 4
 /** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
 #define TIDE_RWLOCK_PID_BITS 22
-/** A slot's process id while process p claims it or frees it: TIDE_SHARE_MARK | p (a mark). */
+/** A slot's process id while process p frees it: TIDE_SHARE_MARK | p (a mark); while p
+ *  claims it: TIDE_SHARE_MARK | TIDE_SHARE_CLAIMING | p (process ids are below 2^22). */
 #define TIDE_SHARE_MARK (1u << 31)
+#define TIDE_SHARE_CLAIMING (1u << 30)
 
 /** A slot owner word's process id; its generation is above (TIDE_SHARE_OWNER_GEN). */
 #define TIDE_SHARE_OWNER_PID(owner) ((uint32_t)(owner))
@@ -141,10 +144,8 @@ static __thread struct {
 } tide_rwlock_writing __rte_unused;
 
 #ifdef TIDE_FAULT_INJECTION
-/* Tests: what happens to a slot between a waiter's liveness check and its swap, and after
- * the swap (the mark set) before the count is taken back. */
+/* Tests: what happens to a slot between a waiter's liveness check and its swap. */
 static void (*tide_share_reclaim_hook)(struct tide_share_slot *slot) __rte_unused;
-static void (*tide_share_marked_hook)(struct tide_share_slot *slot) __rte_unused;
 #endif
 
 static void tide_rwlock_forked(void);
@@ -253,16 +254,24 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
 	/*
-	 * A mark: its process claims the slot, or frees it, between two atomic operations.
-	 * One that died there is known by its id only (gone: no such process, or a zombie).
-	 * One of another namespace may be taken for gone, which costs no hold: each step from
-	 * here on swaps the very word it expects, so a process whose mark was taken over
-	 * stops at its next step.
+	 * A mark: its process frees the slot (or claims it) between two atomic operations.
+	 * A claim's is never taken over: its count is 0 (the claimer counts only once the
+	 * slot is its own), so one that died there costs a slot, not a hold. A free's is,
+	 * when its process is gone: that process judged the holder gone, so it is of the
+	 * slot's namespace (tide_rwlock_gone()); taken over from the same namespace only,
+	 * where a process seen gone by its id is gone (a live one answers kill()), so the
+	 * free it left half done is finished, never a live process's. A dead one whose id
+	 * was reused before anyone looked is taken for alive: its count stays (logged by no
+	 * one; the window is the few instructions between the mark and the count's swap).
 	 */
-	if ((pid & TIDE_SHARE_MARK) ? (pid & ~TIDE_SHARE_MARK) == me ||
-			!tide_process_gone(pid & ~TIDE_SHARE_MARK) :
-			!tide_rwlock_gone(pid, start, ns, logtype, what))
+	if (pid & TIDE_SHARE_MARK) {
+		if ((pid & TIDE_SHARE_CLAIMING) || ns != tide_rwlock_me.ns ||
+				(pid & ~TIDE_SHARE_MARK) == me ||
+				!tide_process_gone(pid & ~TIDE_SHARE_MARK))
+			return;
+	} else if (!tide_rwlock_gone(pid, start, ns, logtype, what)) {
 		return;
+	}
 #ifdef TIDE_FAULT_INJECTION
 	if (tide_share_reclaim_hook != NULL)
 		tide_share_reclaim_hook(slot);
@@ -270,10 +279,6 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	if (!__atomic_compare_exchange_n(&slot->owner, &owner, mark, false, __ATOMIC_ACQUIRE,
 			__ATOMIC_RELAXED))
 		return;
-#ifdef TIDE_FAULT_INJECTION
-	if (tide_share_marked_hook != NULL)
-		tide_share_marked_hook(slot);
-#endif
 	/* Start and ns stay: the next claim writes them before its owner word. */
 	n = __atomic_exchange_n(&slot->count, 0, __ATOMIC_ACQ_REL);
 	__atomic_compare_exchange_n(&slot->owner, &mark, TIDE_SHARE_OWNER(0, gen), false,
@@ -300,16 +305,17 @@ tide_share_take(struct tide_share_slot *slot, uint32_t me)
 	uint64_t owner = __atomic_load_n(&slot->owner, __ATOMIC_RELAXED);
 	uint32_t gen = TIDE_SHARE_OWNER_GEN(owner) + 1;
 
-	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | me, gen);
+	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | TIDE_SHARE_CLAIMING | me, gen);
 
 	if (TIDE_SHARE_OWNER_PID(owner) != 0 || !__atomic_compare_exchange_n(&slot->owner,
 			&owner, mark, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return false;
+	/* The slot is this process's alone until its owner word says so: no one takes a
+	 * claim's mark over. */
 	__atomic_store_n(&slot->start, tide_rwlock_me.start, __ATOMIC_RELAXED);
 	__atomic_store_n(&slot->ns, tide_rwlock_me.ns, __ATOMIC_RELAXED);
-	/* A swap: a waiter that took this process for gone may have taken the mark over. */
-	return __atomic_compare_exchange_n(&slot->owner, &mark, TIDE_SHARE_OWNER(me, gen), false,
-		__ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->owner, TIDE_SHARE_OWNER(me, gen), __ATOMIC_RELEASE);
+	return true;
 }
 
 /* Claim a slot of @s for this process (none yet); NULL when all are taken by live ones. */
@@ -474,8 +480,10 @@ tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logt
 			__ATOMIC_RELAXED))
 		return false;
 	/* The dead writer's namespace is not the next one's (a writer of its id in another
-	 * namespace would be judged by it). */
-	__atomic_store_n(&l->writer_ns, 0, __ATOMIC_RELEASE);
+	 * namespace would be judged by it); cleared only if still the one judged: a new
+	 * writer may have published its own since the word was let go. */
+	__atomic_compare_exchange_n(&l->writer_ns, &pid_ns, 0, false, __ATOMIC_RELEASE,
+		__ATOMIC_RELAXED);
 	__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
 	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken over by "
 		"process %u\n", what, pid, tide_rwlock_self());

@@ -15,11 +15,13 @@
 #include <string.h>
 
 #include <rte_eal_memconfig.h>
+#include <rte_errno.h>
 #include <rte_memory.h>
 #include <rte_memzone.h>
 
 /* Memzone @name, of @len bytes: found, or (with @create) reserved and zeroed; or NULL: not
- * made (and not to be made), or rte_memzone_reserve() failed (its rte_errno set). */
+ * made (and not to be made), rte_memzone_reserve() failed (its rte_errno set), or the one
+ * found is smaller (EINVAL: made by another build). */
 static inline const struct rte_memzone *
 tide_shared_mz(const char *name, size_t len, bool create)
 {
@@ -29,16 +31,21 @@ tide_shared_mz(const char *name, size_t len, bool create)
 		rte_mcfg_tailq_read_lock();
 		mz = rte_memzone_lookup(name);
 		rte_mcfg_tailq_read_unlock();
-		return mz;
+	} else {
+		rte_mcfg_tailq_write_lock();
+		mz = rte_memzone_lookup(name);
+		if (mz == NULL) {
+			mz = rte_memzone_reserve(name, len, SOCKET_ID_ANY, 0);
+			if (mz != NULL)
+				memset(mz->addr, 0, len);
+		}
+		rte_mcfg_tailq_write_unlock();
 	}
-	rte_mcfg_tailq_write_lock();
-	mz = rte_memzone_lookup(name);
-	if (mz == NULL) {
-		mz = rte_memzone_reserve(name, len, SOCKET_ID_ANY, 0);
-		if (mz != NULL)
-			memset(mz->addr, 0, len);
+	if (mz != NULL && mz->len < len) {
+		/* Made by another build, with a smaller layout: not ours to read. */
+		rte_errno = EINVAL;
+		return NULL;
 	}
-	rte_mcfg_tailq_write_unlock();
 	return mz;
 }
 

@@ -19,7 +19,7 @@
  * frees it): it is listed as dead until the next writer (a creation or a free in any
  * process) drops it. A process is named by its id, start time and pid namespace: one of
  * another namespace (a container sharing the hugepages) is taken for alive, never dropped
- * (tide_rwlock_gone()).
+ * (zc_dir_alive()).
  */
 
 #include <errno.h>
@@ -83,14 +83,14 @@ zc_dir_mine(const struct zc_dir_entry *e)
 		e->ns == tide_rwlock_me.ns;
 }
 
-/* Whether the process of entry @e is alive: this one, one of another pid namespace, or one
- * seen alive. An entry left half-cleared by a process that died clearing it (no process id)
+/* Whether the process of entry @e is alive: this one, one of another pid namespace (whose
+ * id names another process here, or none), or one seen alive. An entry left half-cleared by a process that died clearing it (no process id)
  * is not. */
 static bool
 zc_dir_alive(const struct zc_dir_entry *e)
 {
-	return e->pid != 0 && (zc_dir_mine(e) ||
-		!tide_rwlock_gone(e->pid, e->start, e->ns, tide_zctx_logtype, ZC_DIR_WHAT));
+	return e->pid != 0 && (zc_dir_mine(e) || e->ns != tide_rwlock_me.ns ||
+		!tide_process_gone_since(e->pid, e->start));
 }
 
 /* Write lock held: clear entry @e, its instance first (what tells a used entry). */
@@ -136,7 +136,7 @@ tide_zctx_pvt_dir_add(struct tide_zctx *z)
 		e->start = tide_rwlock_me.start;
 		e->ns = tide_rwlock_me.ns;
 		snprintf(e->name, sizeof(e->name), "%s", z->name);
-		e->z = z;
+		__atomic_store_n(&e->z, z, __ATOMIC_RELEASE); /* last: what tells a used entry */
 		ret = 0;
 		break;
 	}
