@@ -1065,6 +1065,7 @@ test_a_mark_of_a_live_process_is_left_alone(void)
 	child_start(&c, HOLD_PIN);
 	slot = &sh->pins.slot[((uint32_t)c.pid + 1) % TIDE_RWLOCK_SLOTS];
 	mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | (uint32_t)c.pid, 3);
+	slot->ns = tide_process_ns(); /* judged by its id: of this namespace */
 	slot->count = 1;
 	slot->owner = mark;
 	CU_ASSERT_TRUE(tide_share_busy(&sh->pins, true, LOGTYPE, "test"));

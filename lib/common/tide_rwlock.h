@@ -39,9 +39,10 @@
  * in 64 bits, swapped as a whole, so that neither a reused id nor an ABA takes a live
  * writer's word); its pid namespace is published next to it, with its process id, just
  * after the word is taken (until then the writer counts as alive: one that dies in those
- * few instructions is not recovered). The word is taken over (by a writer) or cleared (by a reader), with a
- * WARNING, when that process is gone. A writer announces itself, then waits for every slot
- * to drop to 0; it lets go of its own word only (another's is left alone, logged at ERR).
+ * few instructions is not recovered), and let go of before the word. The word is taken
+ * over (by a writer) or cleared (by a reader), with a WARNING, when that process is gone.
+ * A writer announces itself, then waits for every slot to drop to 0; it lets go of its own
+ * word only (another's is left alone, logged at ERR).
  * Writers are rare (creating and freeing), readers are short (lookups): readers give way
  * to a waiting writer. Slow paths (claiming, waiting, checking liveness) read /proc. A
  * waiter yields, then past TIDE_RWLOCK_SPIN looks sleeps between them (from 1 us, doubling
@@ -82,10 +83,14 @@
 #define TIDE_RWLOCK_NEST 4
 /** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
 #define TIDE_RWLOCK_PID_BITS 22
-/** A slot's process id while process p frees it: TIDE_SHARE_MARK | p (a mark); while p
- *  claims it: TIDE_SHARE_MARK | TIDE_SHARE_CLAIMING | p (process ids are below 2^22). */
+/** A slot's process id while process p frees it: TIDE_SHARE_MARK | takeovers << 22 | p (a
+ *  mark; takeovers counts, mod 256, the waiters that took this free over, so that no mark
+ *  comes back to a value a waiter saw before); while p claims it: TIDE_SHARE_MARK |
+ *  TIDE_SHARE_CLAIMING | p. Process ids are below 2^22 (PID_MAX_LIMIT). */
 #define TIDE_SHARE_MARK (1u << 31)
 #define TIDE_SHARE_CLAIMING (1u << 30)
+#define TIDE_SHARE_MARK_PID(mark) ((mark) & ((1u << 22) - 1))
+#define TIDE_SHARE_MARK_NEXT(mark) (((((mark) >> 22) + 1) & 0xffu) << 22)
 
 /** A slot owner word's process id; its generation is above (TIDE_SHARE_OWNER_GEN). */
 #define TIDE_SHARE_OWNER_PID(owner) ((uint32_t)(owner))
@@ -248,7 +253,8 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	uint32_t ns = __atomic_load_n(&slot->ns, __ATOMIC_RELAXED), n;
 	uint32_t pid = TIDE_SHARE_OWNER_PID(owner), gen = TIDE_SHARE_OWNER_GEN(owner);
 	uint32_t me = tide_rwlock_self();
-	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | me, gen);
+	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | me |
+		((pid & TIDE_SHARE_MARK) ? TIDE_SHARE_MARK_NEXT(pid) : 0), gen);
 
 	if (pid == 0 || (pid == me && start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
 		return;
@@ -266,8 +272,8 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	 */
 	if (pid & TIDE_SHARE_MARK) {
 		if ((pid & TIDE_SHARE_CLAIMING) || ns != tide_rwlock_me.ns ||
-				(pid & ~TIDE_SHARE_MARK) == me ||
-				!tide_process_gone(pid & ~TIDE_SHARE_MARK))
+				TIDE_SHARE_MARK_PID(pid) == me ||
+				!tide_process_gone(TIDE_SHARE_MARK_PID(pid)))
 			return;
 	} else if (!tide_rwlock_gone(pid, start, ns, logtype, what)) {
 		return;
@@ -289,7 +295,7 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	if (pid & TIDE_SHARE_MARK)
 		rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died taking back a dead "
 			"process's holds (%u): taken back by process %u\n", what,
-			pid & ~TIDE_SHARE_MARK, n, me);
+			TIDE_SHARE_MARK_PID(pid), n, me);
 	else
 		rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died holding it (%u "
 			"hold(s)): taken back by process %u\n", what, pid, n, me);
@@ -475,15 +481,19 @@ tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logt
 
 	__atomic_fetch_add(&l->readers.checks, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) != w ||
-			!tide_rwlock_gone(pid, w >> TIDE_RWLOCK_PID_BITS, ns, logtype, what) ||
-			!__atomic_compare_exchange_n(&l->writer, &w, to, false, __ATOMIC_SEQ_CST,
-			__ATOMIC_RELAXED))
+			!tide_rwlock_gone(pid, w >> TIDE_RWLOCK_PID_BITS, ns, logtype, what))
 		return false;
-	/* The dead writer's namespace is not the next one's (a writer of its id in another
-	 * namespace would be judged by it); cleared only if still the one judged: a new
-	 * writer may have published its own since the word was let go. */
+	/*
+	 * The dead writer's namespace goes before its word, as in tide_rwlock_write_unlock():
+	 * once the word is let go, a new writer of its id in another namespace would be
+	 * judged by it. Cleared only if still the one judged; if the word then cannot be
+	 * taken, the namespace reads unknown, which counts as alive.
+	 */
 	__atomic_compare_exchange_n(&l->writer_ns, &pid_ns, 0, false, __ATOMIC_RELEASE,
 		__ATOMIC_RELAXED);
+	if (!__atomic_compare_exchange_n(&l->writer, &w, to, false, __ATOMIC_SEQ_CST,
+			__ATOMIC_RELAXED))
+		return false;
 	__atomic_fetch_add(&l->writer_recovered, 1, __ATOMIC_RELAXED);
 	rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died writing: taken over by "
 		"process %u\n", what, pid, tide_rwlock_self());

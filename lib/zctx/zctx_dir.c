@@ -8,8 +8,9 @@
  * time) and its name.
  *
  * One memzone, reserved and zeroed by whichever process creates an instance first (a
- * secondary may), under DPDK's tailq lock (tide_shared_mz.h), and looked up by the others. A reader-writer lock guards it (tide_rwlock.h: a reader
- * killed inside it is taken back by the next writer). An instance is entered at creation
+ * secondary may), under DPDK's tailq lock (tide_shared_mz.h), and looked up by the others.
+ * A reader-writer lock guards it (tide_rwlock.h: a reader killed inside it is taken back
+ * by the next writer). An instance is entered at creation
  * and removed when it is freed, under the write lock, before its memory is freed: a reader
  * holding the read lock reads an instance's memory safely. Readers of another process's
  * instance read only what lives in the instance itself and is read atomically (the
@@ -83,13 +84,13 @@ zc_dir_mine(const struct zc_dir_entry *e)
 		e->ns == tide_rwlock_me.ns;
 }
 
-/* Whether the process of entry @e is alive: this one, one of another pid namespace (whose
- * id names another process here, or none), or one seen alive. An entry left half-cleared by a process that died clearing it (no process id)
- * is not. */
+/* Whether the process of entry @e is alive: this one, one of another (or an unknown) pid
+ * namespace (whose id names another process here, or none), or one seen alive. An entry
+ * left half-cleared by a process that died clearing it (no process id) is not. */
 static bool
 zc_dir_alive(const struct zc_dir_entry *e)
 {
-	return e->pid != 0 && (zc_dir_mine(e) || e->ns != tide_rwlock_me.ns ||
+	return e->pid != 0 && (zc_dir_mine(e) || e->ns == 0 || e->ns != tide_rwlock_me.ns ||
 		!tide_process_gone_since(e->pid, e->start));
 }
 
