@@ -12,6 +12,7 @@
 
 #include "test_common.h"
 #include "test_helper_run.h"
+#include "tide_pool.h"
 #include "tide_rwlock.h"
 
 void
@@ -189,3 +190,17 @@ tide_run_dir_reader(const char *dir_mz, char *const cmd[], const char *stop_file
 	unlink(stop_file);
 }
 #endif
+
+bool
+tide_run_peer_recovered(void *arg)
+{
+	struct tide_mp_peer peers[64];
+	int n = tide_mp_peers(peers, RTE_DIM(peers));
+
+	if (n < 0 || n > (int)RTE_DIM(peers))
+		return false;
+	for (int i = 0; i < n; i++)
+		if (peers[i].pid == *(pid_t *)arg)
+			return false;
+	return true;
+}

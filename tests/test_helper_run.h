@@ -42,6 +42,11 @@ char *tide_run_output(struct tide_run *r);
 /** The number after "@p key=" in @p text, or -1. */
 long long tide_run_value(const char *text, const char *key);
 
+/** For tide_test_wait(): whether the primary no longer lists process *(pid_t *)@arg among its
+ * peers; one that died is then recovered, its libraries' callbacks run (the primary drops
+ * it and recovers it under one lock). */
+bool tide_run_peer_recovered(void *arg);
+
 #ifdef TIDE_FAULT_INJECTION
 /**
  * A secondary (mp_helper @p cmd, NULL-ended, which stays in a lookup until @p stop_file
