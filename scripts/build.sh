@@ -9,9 +9,21 @@ cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
 
+# Quiet callers send stdout away: a failure's output goes to stderr, so it is always seen.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() {
+	if ! "$@" >"$log" 2>&1; then
+		echo "build.sh: failed: $*" >&2
+		tail -n 60 "$log" >&2
+		exit 1
+	fi
+	cat "$log"
+}
+
 if [ -f "$dir/build.ninja" ]; then
-	[ $# -eq 0 ] || meson configure "$dir" "$@" >/dev/null
+	[ $# -eq 0 ] || run meson configure "$dir" "$@" >/dev/null
 else
-	meson setup "$dir" "$@" >/dev/null
+	run meson setup "$dir" "$@" >/dev/null
 fi
-ninja -C "$dir"
+run ninja -C "$dir"

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Set up this machine, build tidepool twice and run every test suite on both builds:
+# Set up this machine, build tidepool three times and run every test suite on two builds:
 #   build-test  release, warnings are errors, fault injection compiled in
-#   build-asan  the same with AddressSanitizer and UndefinedBehaviorSanitizer
+#   build-plain release without fault injection, warnings are errors (built, not run: the
+#               build demo.sh and an install make, which must compile)
+#   build-asan  the same as build-test with AddressSanitizer and UndefinedBehaviorSanitizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ common=(-Dwerror=true -Dfault_injection=true)
 echo "== release build"
 ./scripts/build.sh build-test "${common[@]}" >/dev/null
 meson test -C build-test --print-errorlogs
+
+echo "== release build without fault injection (what demo.sh and an install build)"
+./scripts/build.sh build-plain -Dwerror=true >/dev/null
 
 echo "== ASan/UBSan build"
 ./scripts/build.sh build-asan "${common[@]}" -Db_sanitize=address,undefined \

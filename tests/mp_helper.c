@@ -381,6 +381,7 @@ cmd_lhold(struct rte_mempool *mp, const char *xname, const char *stop)
 	RTE_SET_USED(h);
 	RTE_SET_USED(t);
 	RTE_SET_USED(stop);
+	RTE_SET_USED(lhold_lookup);
 	printf("error=no fault injection\n");
 	return 1;
 #endif

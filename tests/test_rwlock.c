@@ -748,6 +748,7 @@ test_a_write_unlock_of_another_writers_lock_leaves_it(void)
 	free(log);
 }
 
+#ifdef TIDE_FAULT_INJECTION
 /* The slot a waiter judged is freed and claimed again by a live process of the same id. */
 static void
 reclaimed_meanwhile(struct tide_share_slot *slot)
@@ -786,6 +787,7 @@ test_a_slot_claimed_again_after_the_check_is_not_taken_back(void)
 	CU_ASSERT_EQUAL(child_end(&c), 0);
 	CU_ASSERT_EQUAL(tide_share_holds(&sh->pins), 0);
 }
+#endif
 
 static void *
 review_hold_claim_mu(void *arg)
@@ -1122,7 +1124,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_writer_of_a_killed_process_is_cleared_by_a_reader);
 	CU_ADD_TEST(s, test_a_write_unlock_of_another_writers_lock_leaves_it);
 	CU_ADD_TEST(s, test_a_writer_whose_namespace_is_not_published_is_alive);
+#ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_slot_claimed_again_after_the_check_is_not_taken_back);
+#endif
 	CU_ADD_TEST(s, test_review_a_child_forked_during_a_claim_can_claim);
 	CU_ADD_TEST(s, test_a_process_of_unknown_start_time_counts_without_a_slot);
 	CU_ADD_TEST(s, test_a_waiter_for_a_stopped_holder_sleeps);
