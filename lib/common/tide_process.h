@@ -42,6 +42,27 @@ tide_process_threads(uint32_t pid)
 }
 
 /*
+ * What /proc/PID/stat says after the process's name (from its state on), read into @line
+ * of @len bytes; NULL when it cannot be read. The name may hold spaces and ')': the last
+ * ')' ends it.
+ */
+static inline const char *
+tide_process_stat(uint32_t pid, char *line, size_t len)
+{
+	char path[64], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	p = fgets(line, (int)len, f);
+	fclose(f);
+	p = p != NULL ? strrchr(line, ')') : NULL;
+	return p != NULL ? p + 1 : NULL;
+}
+
+/*
  * Whether process @pid is gone: no such process (kill() says ESRCH), or a zombie (dead, not
  * yet waited for). A process whose /proc files cannot be read (no file descriptor left,
  * hidepid, no /proc) is alive: a waiter waits, which is safe, where taking back a live
@@ -51,19 +72,13 @@ tide_process_threads(uint32_t pid)
 static inline bool
 tide_process_gone(uint32_t pid)
 {
-	char path[64], line[1024], *p, state = '?';
-	FILE *f;
+	char line[1024], state = '?';
+	const char *p;
 
 	if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return false;
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	p = p != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces and ") Z" */
-	if (p == NULL || sscanf(p + 1, " %c", &state) != 1)
+	p = tide_process_stat(pid, line, sizeof(line));
+	if (p == NULL || sscanf(p, " %c", &state) != 1)
 		return false;
 	return (state == 'Z' || state == 'X') && tide_process_threads(pid) == 1;
 }
@@ -75,18 +90,11 @@ tide_process_gone(uint32_t pid)
 static inline uint64_t
 tide_process_start(uint32_t pid)
 {
-	char path[64], line[1024], *p;
 	unsigned long long start = 0;
-	FILE *f;
+	char line[1024];
+	const char *p = tide_process_stat(pid, line, sizeof(line));
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	p = fgets(line, sizeof(line), f);
-	fclose(f);
-	p = p != NULL ? strrchr(line, ')') : NULL; /* the name may hold spaces and ')' */
-	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
+	if (p == NULL || sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
 			"%*d %*d %*d %*d %*d %*d %llu", &start) != 1)
 		return 0;
 	return start;

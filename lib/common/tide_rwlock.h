@@ -198,6 +198,22 @@ tide_rwlock_self(void)
 	return pid;
 }
 
+/* Whether @pid, started at @start in pid namespace @ns, is this process (looked up). */
+static inline bool
+tide_rwlock_is_me(uint32_t pid, uint64_t start, uint32_t ns)
+{
+	return pid == tide_rwlock_self() && start == tide_rwlock_me.start &&
+		ns == tide_rwlock_me.ns;
+}
+
+/* Whether a process of pid namespace @ns cannot be told alive or gone from here: one of
+ * another namespace (its id names another process here, or none), or of one not known. */
+static inline bool
+tide_rwlock_foreign(uint32_t ns)
+{
+	return ns == 0 || ns != tide_rwlock_me.ns;
+}
+
 /*
  * This process's slot in @s, or NULL. A slot of the same process id but another start time
  * is a dead process's whose id was reused, one of another pid namespace another process's:
@@ -209,10 +225,9 @@ tide_share_find(struct tide_share *s, uint32_t me)
 	for (unsigned int i = 0, h = me % TIDE_RWLOCK_SLOTS; i < TIDE_RWLOCK_SLOTS; i++) {
 		struct tide_share_slot *slot = &s->slot[(h + i) % TIDE_RWLOCK_SLOTS];
 
-		if (TIDE_SHARE_OWNER_PID(__atomic_load_n(&slot->owner, __ATOMIC_ACQUIRE)) == me &&
-				__atomic_load_n(&slot->start, __ATOMIC_RELAXED) ==
-				tide_rwlock_me.start &&
-				__atomic_load_n(&slot->ns, __ATOMIC_RELAXED) == tide_rwlock_me.ns)
+		if (tide_rwlock_is_me(TIDE_SHARE_OWNER_PID(__atomic_load_n(&slot->owner,
+				__ATOMIC_ACQUIRE)), __atomic_load_n(&slot->start, __ATOMIC_RELAXED),
+				__atomic_load_n(&slot->ns, __ATOMIC_RELAXED)))
 			return slot;
 	}
 	return NULL;
@@ -229,10 +244,8 @@ tide_rwlock_gone(uint32_t pid, uint64_t start, uint32_t ns, int logtype, const c
 {
 	static bool warned;
 
-	if (ns == 0)
-		return false;
-	if (ns != tide_rwlock_me.ns) {
-		if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+	if (tide_rwlock_foreign(ns)) {
+		if (ns != 0 && !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
 			rte_log(RTE_LOG_WARNING, logtype, "%s: process %u of another pid namespace "
 				"holds it: its death could not be recovered\n", what, pid);
 		return false;
@@ -256,7 +269,7 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	uint64_t mark = TIDE_SHARE_OWNER(TIDE_SHARE_MARK | me |
 		((pid & TIDE_SHARE_MARK) ? TIDE_SHARE_MARK_NEXT(pid) : 0), gen);
 
-	if (pid == 0 || (pid == me && start == tide_rwlock_me.start && ns == tide_rwlock_me.ns))
+	if (pid == 0 || tide_rwlock_is_me(pid, start, ns))
 		return;
 	__atomic_fetch_add(&s->checks, 1, __ATOMIC_RELAXED);
 	/*

@@ -80,8 +80,7 @@ zc_dir(bool create)
 static bool
 zc_dir_mine(const struct zc_dir_entry *e)
 {
-	return e->pid == tide_rwlock_self() && e->start == tide_rwlock_me.start &&
-		e->ns == tide_rwlock_me.ns;
+	return tide_rwlock_is_me(e->pid, e->start, e->ns);
 }
 
 /* Whether the process of entry @e is alive: this one, one of another (or an unknown) pid
@@ -90,7 +89,7 @@ zc_dir_mine(const struct zc_dir_entry *e)
 static bool
 zc_dir_alive(const struct zc_dir_entry *e)
 {
-	return e->pid != 0 && (zc_dir_mine(e) || e->ns == 0 || e->ns != tide_rwlock_me.ns ||
+	return e->pid != 0 && (zc_dir_mine(e) || tide_rwlock_foreign(e->ns) ||
 		!tide_process_gone_since(e->pid, e->start));
 }
 
