@@ -107,6 +107,95 @@ test_receives_that_wrap_the_ring_keep_order_and_write_every_header(void)
 	CU_ASSERT_EQUAL(in_use(tide_mp), before);
 }
 
+/* A sender thread: make and send n messages numbered from first, at level prio. */
+struct far_send {
+	struct tide_xchg *x;
+	uint32_t first;
+	unsigned int n;
+	uint8_t prio;
+	unsigned int sent;
+};
+
+static void *
+far_sender(void *arg)
+{
+	struct far_send *f = arg;
+	struct rte_mbuf *m[64];
+
+	for (unsigned int i = 0; i < f->n; i++)
+		m[i] = pkt(tide_mp, f->first + i, 64);
+	f->sent = tide_xchg_make_send_burst(f->x, m, f->n, 1, f->prio);
+	return NULL;
+}
+
+/* A receiver behind messages another thread sent takes them on another path (each header's
+ * line asked for ahead of its store): every message must still come out once, in order on
+ * its level, the higher level first, each header written (unmade, or owned by the stage),
+ * across the ring's end too, on both kinds of exchange.
+ */
+static void
+test_a_receiver_behind_another_threads_sends_gets_every_message_in_order(void)
+{
+	struct tide_xchg *x[2] = { xchg("tm_far", TIDE_XCHG_FIFO, 63, 0),
+		xchg("tm_far_p", TIDE_XCHG_PRIO, 63, 2) };
+	unsigned int before = in_use(tide_mp);
+
+	for (unsigned int k = 0; k < 2; k++) {
+		uint32_t seq = 0, next[2] = { 0, 0 }, got = 0, sent = 0;
+
+		for (unsigned int round = 0; round < 30; round++) {
+			/* 20 at level 0, then (priority exchange) 20 at level 1, from a thread. */
+			uint32_t first[2] = { seq, seq + 20 };
+			struct far_send f[2] = { { x[k], first[0], 20, 0, 0 },
+				{ x[k], first[1], 20, 1, 0 } };
+			unsigned int levels = k == 0 ? 1 : 2, n;
+			struct rte_mbuf *m[9];
+			pthread_t t;
+
+			for (unsigned int l = 0; l < levels; l++) {
+				CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, far_sender, &f[l]), 0);
+				pthread_join(t, NULL);
+				CU_ASSERT_EQUAL_FATAL(f[l].sent, 20);
+				sent += 20;
+			}
+			if (round == 0)
+				for (unsigned int l = 0; l < levels; l++)
+					next[l] = first[l];
+			seq += 40;
+			/* Bursts of 9 while up to 40 wait: behind, and across the ring's end. */
+			while ((n = round % 2 ? tide_xchg_recv_unmake_burst(x[k], m, 9)
+					      : tide_xchg_recv_burst(x[k], m, 9, 4)) > 0) {
+				for (unsigned int i = 0; i < n; i++) {
+					uint32_t s = seq_of(m[i]);
+					unsigned int l = levels == 2 && s % 40 >= 20 ? 1 : 0;
+
+					/* Level 1 drains before level 0 is served. */
+					if (l == 0 && levels == 2)
+						CU_ASSERT_EQUAL(got % 40 >= 20, true);
+					CU_ASSERT_EQUAL(s, next[l]);
+					next[l] = levels == 2 && s % 20 == 19 ? s + 21 : s + 1;
+					got++;
+					if (round % 2) {
+						CU_ASSERT_FALSE(tide_msg_is_made(m[i]));
+					} else {
+						CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+						CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 4);
+					}
+				}
+				if (round % 2)
+					rte_pktmbuf_free_bulk(m, n);
+				else
+					tide_msg_release_burst(m, n);
+			}
+			if (levels == 1)
+				seq -= 20; /* the FIFO exchange got 20 a round */
+		}
+		CU_ASSERT_EQUAL(got, sent);
+		tide_xchg_free(x[k]);
+	}
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+}
+
 /* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
 static void
 test_stage_forms_make_send_and_receive_unmake(void)
@@ -961,6 +1050,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_fifo_exchange_keeps_order);
 	CU_ADD_TEST(s, test_receives_that_wrap_the_ring_keep_order_and_write_every_header);
+	CU_ADD_TEST(s, test_a_receiver_behind_another_threads_sends_gets_every_message_in_order);
 	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_levels_past_the_top_are_served_at_the_top);

@@ -224,7 +224,7 @@ unsigned int
 tide_xchg_pvt_take_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
 	struct rte_mbuf **m, unsigned int n, bool unmake, uint16_t stage)
 {
-	uint32_t ready[TIDE_XCHG_MAX_PRIO];
+	uint32_t ready[TIDE_XCHG_MAX_PRIO], waiting = 0;
 	unsigned int got = 0;
 
 	/* An empty poll writes nothing: look before taking the turn. */
@@ -236,10 +236,12 @@ tide_xchg_pvt_take_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
 	 */
 	if (!x->ring.receivers.single)
 		xchg_ready_all(x, ready);
+	for (unsigned int l = 0; l < x->nb_prio; l++)
+		waiting += ready[l];
 	for (int lvl = x->nb_prio - 1; lvl >= 0 && got < n; lvl--)
 		if (ready[lvl] != 0)
 			got += tide_xchg_pvt_take_level(x, st, (uint8_t)lvl, ready[lvl], &m[got],
-				n - got, unmake, stage);
+				n - got, unmake, stage, waiting > n);
 	tide_xring_pvt_turn_give(&x->ring.receivers);
 	return got;
 }

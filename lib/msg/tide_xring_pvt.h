@@ -42,6 +42,7 @@ extern "C" {
 /** @internal One side's tail of every level, in one cache line. */
 struct tide_xring_tails {
 	uint32_t tail[TIDE_XRING_LEVELS]; /**< messages put in (taken out) so far, mod 2^32 */
+	uintptr_t by; /**< prod only: tide_xring_pvt_me() of the sender that published last */
 } __rte_cache_aligned;
 
 /** @internal Whose turn it is on one side: a line of that side's own (the other side reads
@@ -170,12 +171,29 @@ tide_xring_pvt_fill(struct tide_xring *r, unsigned int l, uint32_t tail, void *c
 	return k;
 }
 
+/** @internal The calling thread's mark: its thread pointer (one load). Threads of two
+ *  processes may share one: a wrong guess from it costs speed only. */
+static __rte_always_inline uintptr_t
+tide_xring_pvt_me(void)
+{
+	return (uintptr_t)__builtin_thread_pointer();
+}
+
 /** @internal Level @p l's messages up to @p tail are there for receivers (the caller holds
- *  the senders' turn and filled them). */
+ *  the senders' turn and filled them). The sender marks the line it writes anyway. */
 static __rte_always_inline void
 tide_xring_pvt_publish(struct tide_xring *r, unsigned int l, uint32_t tail)
 {
+	__atomic_store_n(&r->prod.by, tide_xring_pvt_me(), __ATOMIC_RELAXED);
 	__atomic_store_n(&r->prod.tail[l], tail, __ATOMIC_RELEASE);
+}
+
+/** @internal Whether the messages waiting were most likely sent by the calling thread
+ *  (a pipeline's stages run in turn on one lcore): their lines are then in its own cache. */
+static __rte_always_inline bool
+tide_xring_pvt_sent_here(const struct tide_xring *r)
+{
+	return __atomic_load_n(&r->prod.by, __ATOMIC_RELAXED) == tide_xring_pvt_me();
 }
 
 /**
