@@ -7,9 +7,9 @@
  * primary grows and reaps them, with growth they ask for over DPDK's IPC and blocks added
  * after they attached; a secondary whose mempool drivers are in another order is refused;
  * one killed with -9 gives back what its lcore caches held, even killed inside the pool's
- * lock, and a new one carries on; one killed inside a pool lookup has its read of the pool
- * directory taken back by the next pool creation, one stopped there is waited for; a
- * secondary notices its primary died.
+ * lock (and its process id given to another process since), and a new one carries on;
+ * one killed inside a pool lookup has its read of the pool directory taken back by the next
+ * pool creation, one stopped there is waited for; a secondary notices its primary died.
  */
 
 #include <dirent.h>
@@ -456,17 +456,51 @@ test_a_killed_secondary_gives_back_its_cache_and_another_carries_on(void)
 
 #ifdef TIDE_FAULT_INJECTION
 /*
+ * A process that sleeps under process id @want, the id of a process that is gone: the
+ * kernel is told the last id it gave (ns_last_pid) and a child is forked, until the child
+ * gets it (another process may take it first). Its id, or -1.
+ */
+static pid_t
+squat_pid(pid_t want)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		pid_t pid;
+
+		if (f == NULL)
+			return -1;
+		fprintf(f, "%d", (int)want - 1);
+		fclose(f);
+		pid = fork();
+		if (pid == 0) {
+			for (;;)
+				pause();
+		}
+		if (pid == want)
+			return pid;
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	return -1;
+}
+
+/*
  * A secondary killed inside the pool's driver lock (putting an object back, past any
  * cache): the next process to need the lock waits, finds the holder dead and takes it
  * over; the pool stays whole. A pool with lcore caches has a put lock apart from the take
- * lock (rte_mempool_tide.c): takes go on without it, and the next put takes it over.
+ * lock (rte_mempool_tide.c): takes go on without it, and the next put takes it over. With
+ * @reuse, another process has the dead holder's id by then: the lock names a live process,
+ * one that started later, and is taken over all the same.
  */
 static void
-killed_inside_the_lock(const char *name, unsigned int cache)
+killed_inside_the_lock(const char *name, unsigned int cache, bool reuse)
 {
 	struct rte_mempool *mp = shared_pool(name, cache, 50, 0);
 	struct tide_mempool_stats ms;
 	struct rte_mbuf *m[64];
+	pid_t squatter = -1;
 	struct tide_run r;
 	char *text;
 
@@ -479,9 +513,19 @@ killed_inside_the_lock(const char *name, unsigned int cache)
 	if (strstr(text, "ready=1") == NULL)
 		printf("\n    mp_helper: %s ", text);
 	free(text);
+	if (reuse) {
+		squatter = squat_pid(r.pid);
+		if (squatter != r.pid)
+			printf("\n    cannot give process id %d to another process ", (int)r.pid);
+		CU_ASSERT_EQUAL_FATAL(squatter, r.pid);
+	}
 	/* This process needs the lock now: to take, and to put back past its cache. */
 	CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
 	rte_mempool_generic_put(mp, (void **)m, RTE_DIM(m), NULL);
+	if (reuse) {
+		kill(squatter, SIGKILL);
+		waitpid(squatter, NULL, 0);
+	}
 	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &ms), 0);
 	CU_ASSERT_EQUAL(ms.nb_lock_recovered, 1);
 	/* The one mbuf the dead process was giving back is lost with it. */
@@ -501,13 +545,19 @@ killed_inside_the_lock(const char *name, unsigned int cache)
 static void
 test_a_secondary_killed_inside_the_lock_is_taken_over(void)
 {
-	killed_inside_the_lock("tmp_lockdead", 0);
+	killed_inside_the_lock("tmp_lockdead", 0, false);
 }
 
 static void
 test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over(void)
 {
-	killed_inside_the_lock("tmp_putdead", 32);
+	killed_inside_the_lock("tmp_putdead", 32, false);
+}
+
+static void
+test_a_lock_whose_dead_holders_id_was_reused_is_taken_over(void)
+{
+	killed_inside_the_lock("tmp_pidreuse", 0, true);
 }
 #endif
 
@@ -902,6 +952,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
+	CU_ADD_TEST(s, test_a_lock_whose_dead_holders_id_was_reused_is_taken_over);
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over);
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
 	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);

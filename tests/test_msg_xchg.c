@@ -131,16 +131,20 @@ far_sender(void *arg)
 /* A receiver behind messages another thread sent takes them on another path (each header's
  * line asked for ahead of its store): every message must still come out once, in order on
  * its level, the higher level first, each header written (unmade, or owned by the stage),
- * across the ring's end too, on both kinds of exchange.
+ * across the ring's end too, on both kinds of exchange, with a single receiver too.
  */
 static void
 test_a_receiver_behind_another_threads_sends_gets_every_message_in_order(void)
 {
-	struct tide_xchg *x[2] = { xchg("tm_far", TIDE_XCHG_FIFO, 63, 0),
-		xchg("tm_far_p", TIDE_XCHG_PRIO, 63, 2) };
+	struct tide_xchg_params sc = { .name = "tm_far_sc", .type = TIDE_XCHG_PRIO, .size = 63,
+		.nb_prio = 2, .socket_id = SOCKET_ID_ANY,
+		.flags = TIDE_XCHG_F_SP | TIDE_XCHG_F_SC };
+	struct tide_xchg *x[3] = { xchg("tm_far", TIDE_XCHG_FIFO, 63, 0),
+		xchg("tm_far_p", TIDE_XCHG_PRIO, 63, 2), tide_xchg_create(&sc) };
 	unsigned int before = in_use(tide_mp);
 
-	for (unsigned int k = 0; k < 2; k++) {
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x[2]);
+	for (unsigned int k = 0; k < 3; k++) {
 		uint32_t seq = 0, next[2] = { 0, 0 }, got = 0, sent = 0;
 
 		for (unsigned int round = 0; round < 30; round++) {
@@ -153,7 +157,9 @@ test_a_receiver_behind_another_threads_sends_gets_every_message_in_order(void)
 			pthread_t t;
 
 			for (unsigned int l = 0; l < levels; l++) {
-				CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, far_sender, &f[l]), 0);
+				int rc = pthread_create(&t, NULL, far_sender, &f[l]);
+
+				CU_ASSERT_EQUAL_FATAL(rc, 0);
 				pthread_join(t, NULL);
 				CU_ASSERT_EQUAL_FATAL(f[l].sent, 20);
 				sent += 20;
@@ -162,6 +168,8 @@ test_a_receiver_behind_another_threads_sends_gets_every_message_in_order(void)
 				for (unsigned int l = 0; l < levels; l++)
 					next[l] = first[l];
 			seq += 40;
+			/* Sent by another thread, as the exchange's line says. */
+			CU_ASSERT_FALSE(tide_xring_pvt_sent_here(&x[k]->ring));
 			/* Bursts of 9 while up to 40 wait: behind, and across the ring's end. */
 			while ((n = round % 2 ? tide_xchg_recv_unmake_burst(x[k], m, 9)
 					      : tide_xchg_recv_burst(x[k], m, 9, 4)) > 0) {

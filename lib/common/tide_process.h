@@ -116,6 +116,56 @@ tide_process_gone_since(uint32_t pid, uint64_t start)
 }
 
 /*
+ * A process named in 32 bits, for lock words that other processes take over when it dies:
+ * its id in the low TIDE_PROCESS_TAG_PID_BITS bits (a Linux pid is below 2^22) and above
+ * them a stamp of when it started, 1 + tide_process_start() mod TIDE_PROCESS_TAG_STAMPS, or
+ * 0 when not known. With the id alone, a waiter whose holder died and whose id was given to
+ * another process since would wait for that process for ever. Two processes whose starts
+ * differ by a multiple of TIDE_PROCESS_TAG_STAMPS clock ticks (about 10 s at 100 Hz) share
+ * a stamp: a reuse that late is still taken for the holder.
+ */
+#define TIDE_PROCESS_TAG_PID_BITS 22
+#define TIDE_PROCESS_TAG_STAMPS 1023u
+
+static inline uint32_t
+tide_process_tag(uint32_t pid, uint64_t start)
+{
+	return pid | (start != 0 ? 1 + (uint32_t)(start % TIDE_PROCESS_TAG_STAMPS) : 0) <<
+		TIDE_PROCESS_TAG_PID_BITS;
+}
+
+/* This process's tag (a forked child without exec keeps its parent's: callers take it once,
+ * at start-up). */
+static inline uint32_t
+tide_process_tag_self(void)
+{
+	uint32_t pid = (uint32_t)getpid();
+
+	return tide_process_tag(pid, tide_process_start(pid));
+}
+
+static inline uint32_t
+tide_process_tag_pid(uint32_t tag)
+{
+	return tag & ((UINT32_C(1) << TIDE_PROCESS_TAG_PID_BITS) - 1);
+}
+
+/* Whether the process that @tag names is gone: dead, or its id given to a later process. */
+static inline bool
+tide_process_tag_gone(uint32_t tag)
+{
+	uint32_t pid = tide_process_tag_pid(tag);
+	uint64_t start;
+
+	if (tide_process_gone(pid))
+		return true;
+	if (tag >> TIDE_PROCESS_TAG_PID_BITS == 0)
+		return false; /* its start was not known: the id alone tells */
+	start = tide_process_start(pid);
+	return start != 0 && tide_process_tag(pid, start) != tag;
+}
+
+/*
  * The pid namespace of this process (the inode of /proc/self/ns/pid); 0 when not known.
  * A process id names a process of one namespace only: processes of other namespaces
  * (containers sharing the hugepages) cannot be told alive or gone by their ids.

@@ -59,7 +59,7 @@ uint32_t tide_xring_pvt_self;
 
 RTE_INIT(xring_self_init)
 {
-	tide_xring_pvt_self = (uint32_t)getpid();
+	tide_xring_pvt_self = tide_process_tag_self();
 }
 
 void
@@ -80,7 +80,7 @@ tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 		sched_yield();
 		held = __atomic_load_n(&t->held, __ATOMIC_RELAXED);
 		if (yields % XRING_CHECK == 0 && held != 0 && held != tide_xring_pvt_self &&
-				tide_process_gone(held) &&
+				tide_process_tag_gone(held) &&
 				__atomic_compare_exchange_n(&t->held, &held, tide_xring_pvt_self,
 				false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 			__atomic_fetch_add(&t->takeovers, 1, __ATOMIC_RELAXED);

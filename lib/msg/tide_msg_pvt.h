@@ -216,40 +216,48 @@ tide_xchg_pvt_took(struct rte_mbuf *m, bool unmake, uint16_t stage)
 		tide_msg_pvt_hdr(m)->owner = stage;
 }
 
+/** @internal How many messages ahead tide_xchg_pvt_take_far() asks for a header's line. */
+#define TIDE_XCHG_PVT_TAKE_AHEAD 8
+
+/** @internal Message @p i of a take whose first @p first are at @p slot, the rest at @p wrap
+ *  (the level's start). */
+static __rte_always_inline struct rte_mbuf *
+tide_xchg_pvt_at(void **slot, void **wrap, unsigned int first, unsigned int i)
+{
+	return (struct rte_mbuf *)(i < first ? slot[i] : wrap[i - first]);
+}
+
 /**
  * @internal tide_xchg_pvt_take_level() for a receiver that is behind (more messages wait
  * than it takes) and did not send them: the headers' lines are in the sending core's
  * cache, each unmake (or hand-over to a stage) is a store to one, and stores that miss
  * drain one after another. Each header's line is asked for, for writing,
  * TIDE_XCHG_PVT_TAKE_AHEAD messages ahead of its store, so that their transfers overlap.
- * tide-bench pipeline, where stage 2 is the bottleneck (Intel Xeon, c2c ~120 ns):
- * tide_xchg against the ring floor 0.58-0.60 -> 0.84-0.87, against event_sw 1.60 -> 2.36.
- * Not for a receiver that keeps up: it would only poll the senders' line more often
- * (tide-bench msg across lcores 0.96 -> 1.03), nor on the lcore that sent them (the lines
- * are in its cache: a second look only costs).
+ * Not for a receiver that keeps up: taking faster only makes it poll the senders' tails
+ * more often, each poll pulling their line from the sending core (docs/design.md). Nor on
+ * the lcore that sent them: their lines are in its own cache.
  */
-#define TIDE_XCHG_PVT_TAKE_AHEAD 8
-
 static __rte_noinline unsigned int
 tide_xchg_pvt_take_far(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, uint8_t lvl,
-	struct rte_mbuf **m, unsigned int got, unsigned int first, bool unmake, uint16_t stage)
+	struct rte_mbuf **m, unsigned int got, void **slot, unsigned int first, bool unmake,
+	uint16_t stage)
 {
-	void **slot = tide_xring_pvt_slot(&x->ring, lvl, tide_xring_pvt_first(&x->ring, lvl));
-	void **wrap = tide_xring_pvt_slot(&x->ring, lvl, 0); /* where the rest wrapped to */
+	void **wrap = tide_xring_pvt_slot(&x->ring, lvl, 0);
 	const unsigned int ahead = TIDE_XCHG_PVT_TAKE_AHEAD;
 	unsigned int i;
 
-	/* The builtin that rte_prefetch0_write() (experimental in DPDK 22.11) wraps. */
-#define TAKE_AT(i) ((struct rte_mbuf *)((i) < first ? slot[i] : wrap[(i) - first]))
+	/* Prefetches for writing: the builtin that rte_prefetch0_write() (experimental in
+	 * DPDK 22.11) wraps.
+	 */
 	for (i = 0; i < RTE_MIN(got, ahead); i++)
-		__builtin_prefetch(tide_msg_pvt_hdr(TAKE_AT(i)), 1, 3);
+		__builtin_prefetch(tide_msg_pvt_hdr(tide_xchg_pvt_at(slot, wrap, first, i)), 1, 3);
 	for (i = 0; i < got; i++) {
 		if (i + ahead < got)
-			__builtin_prefetch(tide_msg_pvt_hdr(TAKE_AT(i + ahead)), 1, 3);
-		m[i] = TAKE_AT(i);
+			__builtin_prefetch(tide_msg_pvt_hdr(tide_xchg_pvt_at(slot, wrap, first,
+				i + ahead)), 1, 3);
+		m[i] = tide_xchg_pvt_at(slot, wrap, first, i);
 		tide_xchg_pvt_took(m[i], unmake, stage);
 	}
-#undef TAKE_AT
 	tide_xring_pvt_taken(&x->ring, lvl, got);
 	tide_xchg_pvt_count_received(x, st, lvl, got);
 	return got;
@@ -275,7 +283,7 @@ tide_xchg_pvt_take_level(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, 
 	slot = tide_xring_pvt_slot(&x->ring, lvl, head);
 	first = RTE_MIN(got, x->ring.mask + 1 - (head & x->ring.mask));
 	if (behind && !tide_xring_pvt_sent_here(&x->ring))
-		return tide_xchg_pvt_take_far(x, st, lvl, m, got, first, unmake, stage);
+		return tide_xchg_pvt_take_far(x, st, lvl, m, got, slot, first, unmake, stage);
 	/* Unrolled: the loop's own increment and compare are a good part of a receive. */
 #pragma GCC unroll 4
 	for (i = 0; i < first; i++) {

@@ -48,7 +48,7 @@ struct tide_xring_tails {
 /** @internal Whose turn it is on one side: a line of that side's own (the other side reads
  *  the tails, never this). */
 struct tide_xring_turn {
-	uint32_t held;   /**< 0, or the process id of the sender (receiver) holding the side */
+	uint32_t held;   /**< 0, or the tag (its id and start) of the process holding it */
 	uint32_t single; /**< one sender (receiver) only: no turns */
 	uint32_t takeovers; /**< turns taken over from a process that died holding them */
 	/** Senders only: their last look at cons.tail, never ahead of it. */
@@ -86,7 +86,7 @@ tide_xring_pvt_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
  *  it was receiving is still there, since a side publishes only when it is done). */
 void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
 
-/** @internal This process's id: what a turn it holds says (see tide_xring_pvt_turn_wait). */
+/** @internal This process's tag: what a turn it holds says (see tide_xring_pvt_turn_wait). */
 extern uint32_t tide_xring_pvt_self;
 
 /** @internal Take a side's turn (nothing to do on a single side). */
@@ -172,7 +172,8 @@ tide_xring_pvt_fill(struct tide_xring *r, unsigned int l, uint32_t tail, void *c
 }
 
 /** @internal The calling thread's mark: its thread pointer (one load). Threads of two
- *  processes may share one: a wrong guess from it costs speed only. */
+ *  processes may share one (without ASLR, a primary's and a secondary's lcore threads may
+ *  well): a wrong guess from it costs speed only. */
 static __rte_always_inline uintptr_t
 tide_xring_pvt_me(void)
 {

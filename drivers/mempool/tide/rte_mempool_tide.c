@@ -105,8 +105,8 @@ enum tp_stock {
  * tp_sync() first.
  */
 struct tpool {
-	uint32_t lock;        /* the take lock (tp_word_lock(): 0, or the holder's process
-			       * id): with the put lock, guards everything below but ctl and
+	uint32_t lock;        /* the take lock (tp_word_lock(): 0, or the holder's tag,
+			       * tmp_self): with the put lock, guards everything below but ctl and
 			       * the callback; alone, the fast take from cur */
 	uint8_t started;      /* an object was taken once; set under the lock, read anywhere */
 	uint32_t first;       /* age[] index: no older live block has free objects */
@@ -186,8 +186,8 @@ static tide_mempool_remote_grow_t *tmp_remote_grow;
 
 #define TP_MAGIC 0x74696465u /* "tide" */
 
-/* This process's id, the lock's owner tag (a forked child without exec is not a DPDK
- * process of its own: it keeps its parent's tag).
+/* This process's tag (tide_process_tag()), what a lock it holds says: its id and a stamp
+ * of its start, so that a waiter tells a dead holder from a later process given its id.
  */
 static uint32_t tmp_self;
 
@@ -203,7 +203,7 @@ tp_me(void)
 
 RTE_INIT(tmp_self_init)
 {
-	tmp_self = (uint32_t)getpid();
+	tmp_self = tide_process_tag_self();
 }
 
 
@@ -211,14 +211,14 @@ static void tp_recover(struct tpool *tp, uint32_t dead);
 
 /*
  * A waiter has yielded long: if the holder's process died (a secondary killed inside the
- * lock), take the lock word over. Returns the dead holder's process id, or 0.
+ * lock), take the lock word over. Returns the dead holder's tag, or 0.
  */
 static __rte_noinline uint32_t
 tp_word_take_over(uint32_t *word)
 {
 	uint32_t holder = __atomic_load_n(word, __ATOMIC_RELAXED);
 
-	if (holder == 0 || holder == tmp_self || !tide_process_gone(holder))
+	if (holder == 0 || holder == tmp_self || !tide_process_tag_gone(holder))
 		return 0;
 	if (!__atomic_compare_exchange_n(word, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
 			__ATOMIC_RELAXED))
@@ -227,8 +227,8 @@ tp_word_take_over(uint32_t *word)
 }
 
 /*
- * Take one of the pool's two locks (the take lock or the put lock). Returns 0, or the
- * process id of a dead holder it was taken over from: the caller then holds it, and must
+ * Take one of the pool's two locks (the take lock or the put lock). Returns 0, or the tag
+ * (tmp_self) of a dead holder it was taken over from: the caller then holds it, and must
  * hold both before anything else (see tp_lock()).
  */
 static __rte_always_inline uint32_t
@@ -595,11 +595,9 @@ ring_in(void **ring, uint32_t cap, uint32_t to, void * const *objs, uint32_t k)
  * (~400 ns a line where a round trip between the cores is that slow) and the flush's
  * stores would queue up behind each other, paid for after the call (the freeing lcore's
  * next hand-over dequeue). Asked for here, the lines move while the lcore does other
- * work. Slots past the newest end are read by no one until written. tide-bench mempool,
- * cache 256, pipe bulk 8, slow state (AMD EPYC), against ring_mp_mc: seven focused runs
- * 0.87-0.96 (mean 0.92) -> 0.90-1.02 (mean 0.97); full runs 0.889/0.898/0.887 ->
- * 0.940/0.905/0.950. The keep512 rows lose a little (the next put may come from the other
- * lcore, which must take the lines back) and stay above 1.0.
+ * work. Slots past the newest end are read by no one until written. Only where the next
+ * put most likely comes from the same thread (tp_put_mine()): another lcore's put would
+ * have to take the lines back (docs/design.md).
  */
 static inline void
 ring_prefetch_put(void * const *ring, uint32_t cap, uint32_t from, uint32_t k)
@@ -608,18 +606,20 @@ ring_prefetch_put(void * const *ring, uint32_t cap, uint32_t from, uint32_t k)
 		rte_prefetch0_write(&ring[ring_slot(cap, from, off)]);
 }
 
+#define TP_PUT_RUN 8
+
 /*
  * Whether the put after this one will most likely come from this thread too, so that the
  * lines it will write are worth asking for now (ring_prefetch_put()): the last
  * TP_PUT_RUN fast puts all did. In a pipeline one lcore frees everything the other
- * allocates, and it prefetches from its second put on. Where every lcore both allocates
- * and frees (tide-bench mempool's keep512 rows, cache flushes from both lcores in turn),
- * the other lcore's next put would have to take the prefetched lines back, each a
- * transfer between the cores while both want it: on an Intel Xeon (c2c ~115 ns) that
- * prefetch put keep512 bulk128 at 0.62-0.65 of ring_mp_mc, 1.07-1.09 without it, while
- * the pipe rows need it (bulk128: 0.92 with, 0.77-0.80 without). Caller holds the put lock.
+ * allocates, and it prefetches from its (TP_PUT_RUN + 1)th fast put on. Where every lcore
+ * both allocates and frees (cache flushes from both lcores in turn), the other lcore's
+ * next put would have to take the prefetched lines back, each a transfer between the
+ * cores while both want it. Puts past the fast path (tp_enqueue_rest()) leave the guess
+ * as it is. Threads of two processes may share a mark (without ASLR, a primary's and a
+ * secondary's lcore threads may well): a wrong guess costs speed only. Caller holds the
+ * put lock.
  */
-#define TP_PUT_RUN 8
 
 static __rte_always_inline bool
 tp_put_mine(struct tpool *tp)
@@ -742,8 +742,8 @@ tp_recover(struct tpool *tp, uint32_t dead)
 	if (tp->cur_seq & 1)
 		tp->cur_seq++;
 	__atomic_fetch_add(&tp->nb_lock_recovered, 1, __ATOMIC_RELAXED);
-	TMP_LOG(WARNING, "process %u died holding a pool's lock: taken over by %u", dead,
-		tmp_self);
+	TMP_LOG(WARNING, "process %u died holding a pool's lock: taken over by %u",
+		tide_process_tag_pid(dead), tide_process_tag_pid(tmp_self));
 }
 
 /* Make room for one more block in both arrays; called without the lock, under ctl. */
