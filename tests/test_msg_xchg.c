@@ -62,6 +62,28 @@ test_fifo_exchange_keeps_order(void)
 	tide_xchg_free(x);
 }
 
+/* A received message's header: unmade (@unmade), or still a message owned by stage 4. */
+static void
+taken_header_ok(struct rte_mbuf *m, bool unmade)
+{
+	if (unmade) {
+		CU_ASSERT_FALSE(tide_msg_is_made(m));
+	} else {
+		CU_ASSERT_TRUE(tide_msg_is_made(m));
+		CU_ASSERT_EQUAL(tide_msg_owner(m), 4);
+	}
+}
+
+/* Back to the pool: n received mbufs, unmade (@unmade) or still messages. */
+static void
+give_back(struct rte_mbuf **m, unsigned int n, bool unmade)
+{
+	if (unmade)
+		rte_pktmbuf_free_bulk(m, n);
+	else
+		tide_msg_release_burst(m, n);
+}
+
 /* Receives read the ring's slots in place: a burst that runs past the ring's end must come
  * out whole, in order, each header written (owner, or unmade), on both kinds of exchange.
  */
@@ -88,17 +110,9 @@ test_receives_that_wrap_the_ring_keep_order_and_write_every_header(void)
 					      : tide_xchg_recv_burst(x[k], m, 3, 4)) > 0) {
 				for (unsigned int i = 0; i < n; i++) {
 					CU_ASSERT_EQUAL(seq_of(m[i]), next++);
-					if (round % 2) {
-						CU_ASSERT_FALSE(tide_msg_is_made(m[i]));
-					} else {
-						CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
-						CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 4);
-					}
+					taken_header_ok(m[i], round % 2);
 				}
-				if (round % 2)
-					rte_pktmbuf_free_bulk(m, n);
-				else
-					tide_msg_release_burst(m, n);
+				give_back(m, n, round % 2);
 			}
 		}
 		CU_ASSERT_EQUAL(next, sent);
@@ -183,17 +197,9 @@ test_a_receiver_behind_another_threads_sends_gets_every_message_in_order(void)
 					CU_ASSERT_EQUAL(s, next[l]);
 					next[l] = levels == 2 && s % 20 == 19 ? s + 21 : s + 1;
 					got++;
-					if (round % 2) {
-						CU_ASSERT_FALSE(tide_msg_is_made(m[i]));
-					} else {
-						CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
-						CU_ASSERT_EQUAL(tide_msg_owner(m[i]), 4);
-					}
+					taken_header_ok(m[i], round % 2);
 				}
-				if (round % 2)
-					rte_pktmbuf_free_bulk(m, n);
-				else
-					tide_msg_release_burst(m, n);
+				give_back(m, n, round % 2);
 			}
 			if (levels == 1)
 				seq -= 20; /* the FIFO exchange got 20 a round */
