@@ -7,7 +7,8 @@
  * (tests/mp_helper) creates an instance and sends on this process's net_null port: this
  * process, the primary, lists it as <name>@<pid> and shows its counters until it is freed;
  * one whose process was killed is listed as dead until the next creation drops it; its
- * free waits for a handler reading it.
+ * free waits for a handler reading it. The directory full (128 instances): a creation is
+ * refused with ENOSPC, what it holds stays whole, and a dead process's entry makes room.
  */
 
 #include <pthread.h>
@@ -17,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
 #include <rte_memzone.h>
 
 #include "test_common.h"
@@ -85,6 +89,186 @@ test_the_stock_client_shows_an_instance_and_refuses_bad_requests(void)
 	CU_ASSERT(tide_test_stock_refused("/tide/zctx/info,zt_stock,junk"));
 	CU_ASSERT(tide_test_stock_refused("/tide/zctx/list,junk"));
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+}
+
+/* Entries of the directory of instances: tide_zctx_create() documents 128 live ones. */
+#define DIR_ENTRIES 128
+
+static void
+mz_count_cb(const struct rte_memzone *mz __rte_unused, void *arg)
+{
+	(*(unsigned int *)arg)++;
+}
+
+/* Memzones reserved now. */
+static unsigned int
+memzones(void)
+{
+	unsigned int n = 0;
+
+	rte_memzone_walk(mz_count_cb, &n);
+	return n;
+}
+
+/* An instance on the net_null port taking its header mbufs from @p mp: no elastic pool of
+ * its own. Each still has its agent thread and its pool of shells (TIDE_ZCTX_SHELLS mbufs,
+ * about 8 MB of hugepages): a full directory holds about 1 GB, made in under a second.
+ */
+static struct tide_zctx *
+dir_make(const char *name, struct rte_mempool *mp)
+{
+	struct tide_zctx_params p;
+
+	tide_zctx_params_init(&p, name);
+	p.nb_ports = 1;
+	p.ports[0] = null_port;
+	p.depth = 8;
+	p.copy_threshold = 0;
+	p.pool = mp;
+	return tide_zctx_create(&p);
+}
+
+/* A creation of @p name is refused with ENOSPC, logged through tide.zctx as the directory
+ * being full, and leaves no memzone behind.
+ */
+static void
+expect_directory_full(const char *name, struct rte_mempool *mp)
+{
+	unsigned int mz = memzones();
+	struct tide_zctx *z;
+	char want[96], *log;
+
+	snprintf(want, sizeof(want), "tide_zctx: tide_zctx_pvt_dir_add(): %s: the directory "
+		"of instances is full", name);
+	tide_test_log_begin();
+	rte_errno = 0;
+	z = dir_make(name, mp);
+	log = tide_test_log_end();
+	if (z != NULL || rte_errno != ENOSPC || strstr(log, want) == NULL)
+		printf("\n    %s: %p, rte_errno %d, log: %s ", name, (void *)z, rte_errno, log);
+	CU_ASSERT_PTR_NULL(z);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+	CU_ASSERT_EQUAL(memzones(), mz);
+	free(log);
+	tide_zctx_free(z);
+	/* The line is the library's log type's: with tide.zctx at CRIT, it is gone. */
+	rte_log_set_level_pattern("tide.zctx", RTE_LOG_CRIT);
+	tide_test_log_begin();
+	rte_errno = 0;
+	z = dir_make(name, mp);
+	log = tide_test_log_end();
+	rte_log_set_level_pattern("tide.zctx", RTE_LOG_NOTICE);
+	CU_ASSERT_PTR_NULL(z);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	CU_ASSERT_PTR_NULL(strstr(log, "is full"));
+	free(log);
+	tide_zctx_free(z);
+}
+
+/* The pool the instances of the directory tests send headers from. */
+static struct rte_mempool *
+dir_pool(void)
+{
+	return rte_pktmbuf_pool_create("zt_full", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+}
+
+/* Create instances zt_full_<i> in @p z[i], up to @p n of them; how many were created. */
+static unsigned int
+dir_fill(struct tide_zctx **z, char (*name)[RTE_MEMZONE_NAMESIZE], unsigned int n,
+	struct rte_mempool *mp)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(name[i], RTE_MEMZONE_NAMESIZE, "zt_full_%u", i);
+		z[i] = dir_make(name[i], mp);
+		if (z[i] == NULL) {
+			printf("\n    instance %u: rte_errno %d ", i, rte_errno);
+			return i;
+		}
+	}
+	return n;
+}
+
+/* Whether list reply @p out names @p name. */
+static bool
+listed(const char *out, const char *name)
+{
+	char want[RTE_MEMZONE_NAMESIZE + 8];
+
+	snprintf(want, sizeof(want), "\"%.*s\"", RTE_MEMZONE_NAMESIZE, name);
+	return strstr(out, want) != NULL;
+}
+
+/* Instance @p name is listed, shown whole, and sends (one zero-copy send completes). */
+static void
+expect_instance_whole(struct tide_zctx *z, const char *name, uint64_t cookie)
+{
+	static uint8_t data[2000];
+	struct tide_zctx_cpl cpl = { 0 };
+	char cmd[64], want[64], *out;
+	bool shown;
+
+	snprintf(cmd, sizeof(cmd), "/tide/zctx/info,%s", name);
+	snprintf(want, sizeof(want), "{\"name\":\"%s\",\"depth\":8,\"ports\":1,", name);
+	out = telemetry_query(cmd);
+	shown = strstr(out, want) != NULL;
+	if (!shown)
+		printf("\n    want %s in %s ", want, out);
+	CU_ASSERT(shown);
+	free(out);
+	CU_ASSERT_EQUAL(send_one(z, null_port, cookie, data, sizeof(data)), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.cookie, cookie);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, sizeof(data));
+}
+
+/*
+ * The directory of every process's instances holds 128: the next creation is refused with
+ * ENOSPC and a line saying the directory is full, and leaves nothing behind; the 128 stay
+ * listed, shown and sending. Once one is freed a creation takes its entry, and the next is
+ * refused again. Everything is freed: the list is empty again.
+ */
+static void
+test_a_full_directory_refuses_a_creation_and_keeps_every_instance(void)
+{
+	static char name[DIR_ENTRIES][RTE_MEMZONE_NAMESIZE];
+	struct tide_zctx *z[DIR_ENTRIES] = { NULL };
+	struct rte_mempool *mp;
+	unsigned int n;
+	char *out;
+
+	mp = dir_pool();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	n = dir_fill(z, name, DIR_ENTRIES, mp);
+	CU_ASSERT_EQUAL(n, DIR_ENTRIES);
+	if (n == DIR_ENTRIES) {
+		expect_directory_full("zt_full_more", mp);
+		/* Every one listed, no more; each shown whole and sending. */
+		out = telemetry_query("/tide/zctx/list");
+		for (unsigned int i = 0; i < DIR_ENTRIES; i++)
+			CU_ASSERT(listed(out, name[i]));
+		CU_ASSERT_PTR_NULL(strstr(out, "zt_full_more"));
+		free(out);
+		for (unsigned int i = 0; i < DIR_ENTRIES; i++)
+			expect_instance_whole(z[i], name[i], i);
+		/* One freed: its entry is taken by the next creation, the one after refused. */
+		CU_ASSERT_EQUAL(tide_zctx_free(z[DIR_ENTRIES / 2]), 0);
+		snprintf(name[DIR_ENTRIES / 2], sizeof(name[0]), "zt_full_again");
+		z[DIR_ENTRIES / 2] = dir_make(name[DIR_ENTRIES / 2], mp);
+		CU_ASSERT_PTR_NOT_NULL(z[DIR_ENTRIES / 2]);
+		if (z[DIR_ENTRIES / 2] != NULL)
+			expect_instance_whole(z[DIR_ENTRIES / 2], name[DIR_ENTRIES / 2], 1000);
+		expect_directory_full("zt_full_more", mp);
+		expect_instance_whole(z[0], name[0], 1001);
+	}
+	for (unsigned int i = 0; i < DIR_ENTRIES; i++)
+		CU_ASSERT_EQUAL(tide_zctx_free(z[i]), 0);
+	out = telemetry_query("/tide/zctx/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\":[]}"));
+	free(out);
+	rte_mempool_free(mp);
 }
 
 #define SEC_LCORES "--lcores=2@0,3@1"
@@ -184,6 +368,58 @@ test_a_secondarys_instance_is_listed_and_shown_until_it_is_freed(void)
 	unlink(stop);
 	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
 	free(tide_run_output(&r));
+}
+
+/*
+ * A full directory whose last entry is a secondary's instance: a creation is refused while
+ * the secondary lives; once it is killed, the next creation drops its instance (its
+ * process is gone) and takes the entry.
+ */
+static void
+test_a_full_directory_makes_room_by_dropping_a_dead_processs_instance(void)
+{
+	static char name[DIR_ENTRIES][RTE_MEMZONE_NAMESIZE];
+	struct tide_zctx *z[DIR_ENTRIES] = { NULL };
+	struct rte_mempool *mp;
+	char stop[64], *out;
+	struct tide_run r;
+	int pid = -1;
+	unsigned int n;
+
+	mp = dir_pool();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	n = dir_fill(z, name, DIR_ENTRIES - 1, mp);
+	CU_ASSERT_EQUAL(n, DIR_ENTRIES - 1);
+	snprintf(stop, sizeof(stop), "/tmp/tide-zt-tel-%d.stop", (int)getpid());
+	if (n == DIR_ENTRIES - 1)
+		pid = secondary_start(&r, "zt_full_sec", "1", stop);
+	CU_ASSERT(pid > 0);
+	if (pid > 0) {
+		expect_directory_full("zt_full_more", mp);
+		kill(r.pid, SIGKILL);
+		CU_ASSERT_EQUAL(tide_run_end(&r), -1); /* reaped: its process is gone */
+		free(tide_run_output(&r));
+		unlink(stop);
+		out = telemetry_query("/tide/zctx/list");
+		CU_ASSERT(has(out, "\"zt_full_sec@%d\"", pid));
+		free(out);
+		snprintf(name[n], sizeof(name[n]), "zt_full_more");
+		z[n] = dir_make(name[n], mp);
+		CU_ASSERT_PTR_NOT_NULL(z[n]);
+		out = telemetry_query("/tide/zctx/list");
+		CU_ASSERT_PTR_NULL(strstr(out, "zt_full_sec"));
+		CU_ASSERT(listed(out, "zt_full_more"));
+		free(out);
+		if (z[n] != NULL)
+			expect_instance_whole(z[n], name[n], 1);
+		expect_directory_full("zt_full_last", mp);
+	}
+	for (unsigned int i = 0; i < DIR_ENTRIES; i++)
+		CU_ASSERT_EQUAL(tide_zctx_free(z[i]), 0);
+	out = telemetry_query("/tide/zctx/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\":[]}"));
+	free(out);
+	rte_mempool_free(mp);
 }
 
 /*
@@ -298,9 +534,11 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_lists_and_shows_instances);
 	CU_ADD_TEST(s, test_the_stock_client_shows_an_instance_and_refuses_bad_requests);
+	CU_ADD_TEST(s, test_a_full_directory_refuses_a_creation_and_keeps_every_instance);
 	if (getenv("TIDE_MP_HELPER") == NULL)
 		return -1;
 	CU_ADD_TEST(s, test_a_secondarys_instance_is_listed_and_shown_until_it_is_freed);
+	CU_ADD_TEST(s, test_a_full_directory_makes_room_by_dropping_a_dead_processs_instance);
 	CU_ADD_TEST(s, test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondarys_free_waits_for_the_handler_reading_its_instance);
