@@ -23,22 +23,6 @@
 #include "tide_fault.h"
 #include "tide_zctx.h"
 
-static void
-mz_count_cb(const struct rte_memzone *mz __rte_unused, void *arg)
-{
-	(*(unsigned int *)arg)++;
-}
-
-/* Memzones reserved in this process now. */
-static unsigned int
-memzones(void)
-{
-	unsigned int n = 0;
-
-	rte_memzone_walk(mz_count_cb, &n);
-	return n;
-}
-
 /* tide_zctx_create(@p p) is refused with @p err, and leaves no memzone behind. */
 static void
 expect_create_refused(const struct tide_zctx_params *p, int err, const char *what)

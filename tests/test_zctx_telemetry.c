@@ -94,22 +94,6 @@ test_the_stock_client_shows_an_instance_and_refuses_bad_requests(void)
 /* Entries of the directory of instances: tide_zctx_create() documents 128 live ones. */
 #define DIR_ENTRIES 128
 
-static void
-mz_count_cb(const struct rte_memzone *mz __rte_unused, void *arg)
-{
-	(*(unsigned int *)arg)++;
-}
-
-/* Memzones reserved now. */
-static unsigned int
-memzones(void)
-{
-	unsigned int n = 0;
-
-	rte_memzone_walk(mz_count_cb, &n);
-	return n;
-}
-
 /* An instance on the net_null port taking its header mbufs from @p mp: no elastic pool of
  * its own. Each still has its agent thread and its pool of shells (TIDE_ZCTX_SHELLS mbufs,
  * about 8 MB of hugepages): a full directory holds about 1 GB, made in under a second.
@@ -190,6 +174,22 @@ dir_fill(struct tide_zctx **z, char (*name)[RTE_MEMZONE_NAMESIZE], unsigned int 
 	return n;
 }
 
+/* Free the instances of a directory test (@p z, DIR_ENTRIES of them, NULL ones too) and
+ * their pool: the list is empty again.
+ */
+static void
+dir_free_all(struct tide_zctx **z, struct rte_mempool *mp)
+{
+	char *out;
+
+	for (unsigned int i = 0; i < DIR_ENTRIES; i++)
+		CU_ASSERT_EQUAL(tide_zctx_free(z[i]), 0);
+	out = telemetry_query("/tide/zctx/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\":[]}"));
+	free(out);
+	rte_mempool_free(mp);
+}
+
 /* Whether list reply @p out names @p name. */
 static bool
 listed(const char *out, const char *name)
@@ -263,12 +263,7 @@ test_a_full_directory_refuses_a_creation_and_keeps_every_instance(void)
 		expect_directory_full("zt_full_more", mp);
 		expect_instance_whole(z[0], name[0], 1001);
 	}
-	for (unsigned int i = 0; i < DIR_ENTRIES; i++)
-		CU_ASSERT_EQUAL(tide_zctx_free(z[i]), 0);
-	out = telemetry_query("/tide/zctx/list");
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\":[]}"));
-	free(out);
-	rte_mempool_free(mp);
+	dir_free_all(z, mp);
 }
 
 #define SEC_LCORES "--lcores=2@0,3@1"
@@ -414,12 +409,7 @@ test_a_full_directory_makes_room_by_dropping_a_dead_processs_instance(void)
 			expect_instance_whole(z[n], name[n], 1);
 		expect_directory_full("zt_full_last", mp);
 	}
-	for (unsigned int i = 0; i < DIR_ENTRIES; i++)
-		CU_ASSERT_EQUAL(tide_zctx_free(z[i]), 0);
-	out = telemetry_query("/tide/zctx/list");
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"/tide/zctx/list\":[]}"));
-	free(out);
-	rte_mempool_free(mp);
+	dir_free_all(z, mp);
 }
 
 /*

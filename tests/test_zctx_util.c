@@ -12,6 +12,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
 #include <rte_ring.h>
 
 #include "test_common.h"
@@ -20,6 +21,21 @@
 struct rte_mempool *rx_pool;
 uint16_t null_port;
 uint8_t hdr[TIDE_ZCTX_HDR_MAX];
+
+static void
+mz_count_cb(const struct rte_memzone *mz __rte_unused, void *arg)
+{
+	(*(unsigned int *)arg)++;
+}
+
+unsigned int
+memzones(void)
+{
+	unsigned int n = 0;
+
+	rte_memzone_walk(mz_count_cb, &n);
+	return n;
+}
 
 long
 vmlck_kb(void)

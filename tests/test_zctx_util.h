@@ -31,6 +31,9 @@ int zctx_suite_init(void);
 /** Undo zctx_suite_init() (CUnit fini). */
 int zctx_suite_fini(void);
 
+/** Memzones reserved in this process now. */
+unsigned int memzones(void);
+
 /** This process's locked memory, kB (/proc/self/status VmLck), or -1. */
 long vmlck_kb(void);
 
