@@ -13,9 +13,11 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@
 #include "test_msg_util.h"
 #include "tide_fault.h"
 #include "tide_msg.h"
+#include "tide_process.h"
 
 /* ---- FIFO and priority order ---- */
 
@@ -208,6 +211,54 @@ test_a_receiver_behind_another_threads_sends_gets_every_message_in_order(void)
 		tide_xchg_free(x[k]);
 	}
 	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+}
+
+/* A send of one message on @p x, and its sequence number back from a receive. */
+static void
+send_one_through(struct tide_xchg *x, uint32_t seq)
+{
+	struct rte_mbuf *m = pkt(tide_mp, seq, 64);
+
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_make_send_burst(x, &m, 1, 1, 0), 1);
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_recv_unmake_burst(x, &m, 1), 1);
+	CU_ASSERT_EQUAL(seq_of(m), seq);
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * A side's turn left held by a process that is gone is taken over by the next sender: one
+ * whose id now names a process that started at another time (the id reused since its
+ * holder died: the turn says the holder's start), and one that is dead. Each is counted.
+ */
+static void
+test_a_turn_held_by_a_gone_process_is_taken_over(void)
+{
+	struct tide_xchg *x = xchg("tm_turn", TIDE_XCHG_FIFO, 63, 0);
+	pid_t child = fork();
+	uint64_t start;
+
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	CU_ASSERT_FATAL(child > 0);
+	start = tide_process_start((uint32_t)child);
+	CU_ASSERT_FATAL(start != 0);
+	/* A live process, but not the one that took the turn. */
+	__atomic_store_n(&x->ring.senders.held, tide_process_tag((uint32_t)child, start + 1),
+		__ATOMIC_RELEASE);
+	send_one_through(x, 1);
+	CU_ASSERT_EQUAL(x->ring.senders.takeovers, 1);
+	CU_ASSERT_EQUAL(x->ring.senders.held, 0);
+	/* The process that took it, dead. */
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	__atomic_store_n(&x->ring.senders.held, tide_process_tag((uint32_t)child, start),
+		__ATOMIC_RELEASE);
+	send_one_through(x, 2);
+	CU_ASSERT_EQUAL(x->ring.senders.takeovers, 2);
+	CU_ASSERT_EQUAL(x->ring.senders.held, 0);
+	tide_xchg_free(x);
 }
 
 /* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
@@ -1065,6 +1116,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_fifo_exchange_keeps_order);
 	CU_ADD_TEST(s, test_receives_that_wrap_the_ring_keep_order_and_write_every_header);
 	CU_ADD_TEST(s, test_a_receiver_behind_another_threads_sends_gets_every_message_in_order);
+	CU_ADD_TEST(s, test_a_turn_held_by_a_gone_process_is_taken_over);
 	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_levels_past_the_top_are_served_at_the_top);
