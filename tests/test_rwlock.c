@@ -647,7 +647,7 @@ dead_writer_word(pid_t pid)
 {
 	uint64_t start = tide_process_start((uint32_t)pid) + 1; /* it started later */
 
-	return (uint64_t)pid | start << TIDE_RWLOCK_PID_BITS;
+	return (uint64_t)pid | start << TIDE_PROCESS_PID_BITS;
 }
 
 /*
@@ -738,7 +738,7 @@ test_a_write_unlock_of_another_writers_lock_leaves_it(void)
 	char *log;
 
 	reset();
-	other = (uint64_t)1 | (uint64_t)1 << TIDE_RWLOCK_PID_BITS;
+	other = (uint64_t)1 | (uint64_t)1 << TIDE_PROCESS_PID_BITS;
 	sh->lock.writer = other;
 	tide_test_log_begin();
 	tide_rwlock_write_unlock(&sh->lock);

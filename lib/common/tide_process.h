@@ -115,23 +115,32 @@ tide_process_gone_since(uint32_t pid, uint64_t start)
 	return now != 0 && now != start;
 }
 
+/* Bits of a process id (PID_MAX_LIMIT is 2^22): words that name a process keep it there. */
+#define TIDE_PROCESS_PID_BITS 22
+
+/* The process id in the low TIDE_PROCESS_PID_BITS bits of @word. */
+static inline uint32_t
+tide_process_pid_of(uint64_t word)
+{
+	return (uint32_t)(word & ((UINT64_C(1) << TIDE_PROCESS_PID_BITS) - 1));
+}
+
 /*
  * A process named in 32 bits, for lock words that other processes take over when it dies:
- * its id in the low TIDE_PROCESS_TAG_PID_BITS bits (a Linux pid is below 2^22) and above
- * them a stamp of when it started, 1 + tide_process_start() mod TIDE_PROCESS_TAG_STAMPS, or
- * 0 when not known. With the id alone, a waiter whose holder died and whose id was given to
- * another process since would wait for that process for ever. Two processes whose starts
- * differ by a multiple of TIDE_PROCESS_TAG_STAMPS clock ticks (about 10 s at 100 Hz) share
- * a stamp: a reuse that late is still taken for the holder.
+ * its id in the low TIDE_PROCESS_PID_BITS bits and above them a stamp of when it started,
+ * 1 + tide_process_start() mod TIDE_PROCESS_TAG_STAMPS, or 0 when not known. With the id
+ * alone, a waiter whose holder died and whose id was given to another process since would
+ * wait for that process for ever. Two processes whose starts differ by a multiple of
+ * TIDE_PROCESS_TAG_STAMPS clock ticks (about 10 s at 100 Hz) share a stamp: a reuse that
+ * late is still taken for the holder.
  */
-#define TIDE_PROCESS_TAG_PID_BITS 22
 #define TIDE_PROCESS_TAG_STAMPS 1023u
 
 static inline uint32_t
 tide_process_tag(uint32_t pid, uint64_t start)
 {
 	return pid | (start != 0 ? 1 + (uint32_t)(start % TIDE_PROCESS_TAG_STAMPS) : 0) <<
-		TIDE_PROCESS_TAG_PID_BITS;
+		TIDE_PROCESS_PID_BITS;
 }
 
 /* This process's tag (a forked child without exec keeps its parent's: callers take it once,
@@ -144,25 +153,36 @@ tide_process_tag_self(void)
 	return tide_process_tag(pid, tide_process_start(pid));
 }
 
-static inline uint32_t
-tide_process_tag_pid(uint32_t tag)
-{
-	return tag & ((UINT32_C(1) << TIDE_PROCESS_TAG_PID_BITS) - 1);
-}
-
 /* Whether the process that @tag names is gone: dead, or its id given to a later process. */
 static inline bool
 tide_process_tag_gone(uint32_t tag)
 {
-	uint32_t pid = tide_process_tag_pid(tag);
+	uint32_t pid = tide_process_pid_of(tag);
 	uint64_t start;
 
 	if (tide_process_gone(pid))
 		return true;
-	if (tag >> TIDE_PROCESS_TAG_PID_BITS == 0)
+	if (tag >> TIDE_PROCESS_PID_BITS == 0)
 		return false; /* its start was not known: the id alone tells */
 	start = tide_process_start(pid);
 	return start != 0 && tide_process_tag(pid, start) != tag;
+}
+
+/*
+ * Take the lock word @word over for @self (this process's tag) if the process it names is
+ * gone (tide_process_tag_gone()). Returns the gone holder's tag, or 0 (free, this process's
+ * own, held by a live process, or taken by another waiter first).
+ */
+static inline uint32_t
+tide_process_tag_take_over(uint32_t *word, uint32_t self)
+{
+	uint32_t holder = __atomic_load_n(word, __ATOMIC_RELAXED);
+
+	if (holder == 0 || holder == self || !tide_process_tag_gone(holder) ||
+			!__atomic_compare_exchange_n(word, &holder, self, false, __ATOMIC_ACQUIRE,
+			__ATOMIC_RELAXED))
+		return 0;
+	return holder;
 }
 
 /*

@@ -81,16 +81,14 @@
 #define TIDE_RWLOCK_SLEEP_MAX 1000000
 /** Read locks one thread can hold at once and still take again while a writer waits. */
 #define TIDE_RWLOCK_NEST 4
-/** Bits of a process id in the writer's word (PID_MAX_LIMIT is 2^22); its start time above. */
-#define TIDE_RWLOCK_PID_BITS 22
-/** A slot's process id while process p frees it: TIDE_SHARE_MARK | takeovers << 22 | p (a
- *  mark; takeovers counts, mod 256, the waiters that took this free over, so that no mark
- *  comes back to a value a waiter saw before); while p claims it: TIDE_SHARE_MARK |
- *  TIDE_SHARE_CLAIMING | p. Process ids are below 2^22 (PID_MAX_LIMIT). */
+/** A slot's process id while process p frees it: TIDE_SHARE_MARK | takeovers <<
+ *  TIDE_PROCESS_PID_BITS | p (a mark; takeovers counts, mod 256, the waiters that took this
+ *  free over, so that no mark comes back to a value a waiter saw before); while p claims
+ *  it: TIDE_SHARE_MARK | TIDE_SHARE_CLAIMING | p. */
 #define TIDE_SHARE_MARK (1u << 31)
 #define TIDE_SHARE_CLAIMING (1u << 30)
-#define TIDE_SHARE_MARK_PID(mark) ((mark) & ((1u << 22) - 1))
-#define TIDE_SHARE_MARK_NEXT(mark) (((((mark) >> 22) + 1) & 0xffu) << 22)
+#define TIDE_SHARE_MARK_NEXT(mark) \
+	(((((mark) >> TIDE_PROCESS_PID_BITS) + 1) & 0xffu) << TIDE_PROCESS_PID_BITS)
 
 /** A slot owner word's process id; its generation is above (TIDE_SHARE_OWNER_GEN). */
 #define TIDE_SHARE_OWNER_PID(owner) ((uint32_t)(owner))
@@ -122,7 +120,7 @@ struct tide_share {
 /** The lock. All zeroes is a valid, unlocked one. */
 struct tide_rwlock {
 	uint64_t writer;            /* the process writing or waiting to (pid | start <<
-	                             * TIDE_RWLOCK_PID_BITS); 0: none */
+	                             * TIDE_PROCESS_PID_BITS); 0: none */
 	uint64_t writer_ns;         /* the writer's pid namespace and process id (ns << 32 |
 	                             * pid), published after its word; ns 0: not known */
 	uint32_t writer_recovered;  /* the writer's word taken over from a dead process */
@@ -285,8 +283,8 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	 */
 	if (pid & TIDE_SHARE_MARK) {
 		if ((pid & TIDE_SHARE_CLAIMING) || ns != tide_rwlock_me.ns ||
-				TIDE_SHARE_MARK_PID(pid) == me ||
-				!tide_process_gone(TIDE_SHARE_MARK_PID(pid)))
+				tide_process_pid_of(pid) == me ||
+				!tide_process_gone(tide_process_pid_of(pid)))
 			return;
 	} else if (!tide_rwlock_gone(pid, start, ns, logtype, what)) {
 		return;
@@ -308,7 +306,7 @@ tide_share_reclaim(struct tide_share *s, unsigned int i, int logtype, const char
 	if (pid & TIDE_SHARE_MARK)
 		rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died taking back a dead "
 			"process's holds (%u): taken back by process %u\n", what,
-			TIDE_SHARE_MARK_PID(pid), n, me);
+			tide_process_pid_of(pid), n, me);
 	else
 		rte_log(RTE_LOG_WARNING, logtype, "%s: process %u died holding it (%u "
 			"hold(s)): taken back by process %u\n", what, pid, n, me);
@@ -475,7 +473,7 @@ tide_rwlock_writer_self(void)
 {
 	uint64_t pid = tide_rwlock_self();
 
-	return pid | tide_rwlock_me.start << TIDE_RWLOCK_PID_BITS;
+	return pid | tide_rwlock_me.start << TIDE_PROCESS_PID_BITS;
 }
 
 /*
@@ -489,12 +487,12 @@ tide_rwlock_writer_take(struct tide_rwlock *l, uint64_t w, uint64_t to, int logt
 	const char *what)
 {
 	uint64_t pid_ns = __atomic_load_n(&l->writer_ns, __ATOMIC_ACQUIRE);
-	uint32_t pid = (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1));
+	uint32_t pid = tide_process_pid_of(w);
 	uint32_t ns = (uint32_t)pid_ns == pid ? (uint32_t)(pid_ns >> 32) : 0;
 
 	__atomic_fetch_add(&l->readers.checks, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&l->writer, __ATOMIC_ACQUIRE) != w ||
-			!tide_rwlock_gone(pid, w >> TIDE_RWLOCK_PID_BITS, ns, logtype, what))
+			!tide_rwlock_gone(pid, w >> TIDE_PROCESS_PID_BITS, ns, logtype, what))
 		return false;
 	/*
 	 * The dead writer's namespace goes before its word, as in tide_rwlock_write_unlock():
@@ -599,7 +597,7 @@ tide_rwlock_write_unlock(struct tide_rwlock *l)
 		rte_log(RTE_LOG_ERR, tide_rwlock_writing.logtype, "%s: process %u lets go of a "
 			"write lock that is not its own (writer %u): left alone\n",
 			tide_rwlock_writing.what != NULL ? tide_rwlock_writing.what : "tide_rwlock",
-			tide_rwlock_me.pid, (uint32_t)(w & ((1u << TIDE_RWLOCK_PID_BITS) - 1)));
+			tide_rwlock_me.pid, tide_process_pid_of(w));
 }
 
 /* Observers (tests, diagnostics). Holds counted in @s now, dead processes' included. */

@@ -66,10 +66,9 @@ void
 tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 {
 	for (unsigned int yields = 1;; yields++) {
-		uint32_t held;
-
 		for (unsigned int i = 0; i < XRING_SPINS; i++) {
-			held = 0;
+			uint32_t held = 0;
+
 			if (__atomic_load_n(&t->held, __ATOMIC_RELAXED) == 0 &&
 					__atomic_compare_exchange_n(&t->held, &held,
 					tide_xring_pvt_self, false, __ATOMIC_ACQUIRE,
@@ -78,11 +77,8 @@ tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 			rte_pause();
 		}
 		sched_yield();
-		held = __atomic_load_n(&t->held, __ATOMIC_RELAXED);
-		if (yields % XRING_CHECK == 0 && held != 0 && held != tide_xring_pvt_self &&
-				tide_process_tag_gone(held) &&
-				__atomic_compare_exchange_n(&t->held, &held, tide_xring_pvt_self,
-				false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		if (yields % XRING_CHECK == 0 &&
+				tide_process_tag_take_over(&t->held, tide_xring_pvt_self) != 0) {
 			__atomic_fetch_add(&t->takeovers, 1, __ATOMIC_RELAXED);
 			return;
 		}

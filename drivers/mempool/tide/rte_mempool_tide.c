@@ -216,14 +216,7 @@ static void tp_recover(struct tpool *tp, uint32_t dead);
 static __rte_noinline uint32_t
 tp_word_take_over(uint32_t *word)
 {
-	uint32_t holder = __atomic_load_n(word, __ATOMIC_RELAXED);
-
-	if (holder == 0 || holder == tmp_self || !tide_process_tag_gone(holder))
-		return 0;
-	if (!__atomic_compare_exchange_n(word, &holder, tmp_self, false, __ATOMIC_ACQUIRE,
-			__ATOMIC_RELAXED))
-		return 0;
-	return holder;
+	return tide_process_tag_take_over(word, tmp_self);
 }
 
 /*
@@ -743,7 +736,7 @@ tp_recover(struct tpool *tp, uint32_t dead)
 		tp->cur_seq++;
 	__atomic_fetch_add(&tp->nb_lock_recovered, 1, __ATOMIC_RELAXED);
 	TMP_LOG(WARNING, "process %u died holding a pool's lock: taken over by %u",
-		tide_process_tag_pid(dead), tide_process_tag_pid(tmp_self));
+		tide_process_pid_of(dead), tide_process_pid_of(tmp_self));
 }
 
 /* Make room for one more block in both arrays; called without the lock, under ctl. */
