@@ -21,6 +21,7 @@
 #include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 #include <rte_memzone.h>
 
 #include "test_common.h"
@@ -412,10 +413,29 @@ test_a_full_directory_makes_room_by_dropping_a_dead_processs_instance(void)
 	dir_free_all(z, mp);
 }
 
+static int
+count_external(const struct rte_memseg_list *msl, void *arg)
+{
+	*(unsigned int *)arg += msl->external != 0;
+	return 0;
+}
+
+/* Memseg lists of external memory in DPDK's shared configuration: every process's. */
+static unsigned int
+external_lists(void)
+{
+	unsigned int n = 0;
+
+	rte_memseg_list_walk(count_external, &n);
+	return n;
+}
+
 /*
  * A secondary killed (SIGKILL) holding an instance: the primary lists it, as dead
  * ("alive":0) with the counters it had, until the next creation (a writer of the
- * directory) drops it.
+ * directory) drops it. The spans its pin cache registered as external memory (its
+ * zero-copy sends) stay registered in DPDK's shared configuration until then too: that
+ * creation unregisters them.
  */
 static void
 test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
@@ -425,12 +445,15 @@ test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
 	struct tide_run r;
 	int pid;
 
+	unsigned int lists = external_lists();
+
 	snprintf(stop, sizeof(stop), "/tmp/tide-zt-tel-%d.stop", (int)getpid());
 	pid = secondary_start(&r, "zt_dead", "2", stop);
 	CU_ASSERT_FATAL(pid > 0);
 	kill(r.pid, SIGKILL);
 	CU_ASSERT_EQUAL(tide_run_end(&r), -1); /* reaped: its process is gone */
 	free(tide_run_output(&r));
+	CU_ASSERT(external_lists() > lists); /* its spans: still registered */
 	out = telemetry_query("/tide/zctx/list");
 	CU_ASSERT(has(out, "\"zt_dead@%d\"", pid));
 	free(out);
@@ -441,6 +464,7 @@ test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
 	free(out);
 	z = zctx_make("zt_after", null_port, 0, 0, 8);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(external_lists(), lists);
 	out = telemetry_query("/tide/zctx/list");
 	CU_ASSERT_PTR_NULL(strstr(out, "zt_dead"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"zt_after\""));

@@ -154,6 +154,8 @@ bench_ms(const struct bench_opts *o, unsigned int dflt)
 bool
 bench_selected(const struct bench_opts *o, const char *v)
 {
+	if (o->filter != NULL && o->filter[0] == '=')
+		return strcmp(v, o->filter + 1) == 0;
 	return o->filter == NULL || strstr(v, o->filter) != NULL;
 }
 
@@ -184,7 +186,7 @@ bench_usage(const char *prog)
 		"  --ms MS       one measurement, 1..600000 ms (default: the scenario's)\n"
 		"  --quick       a short run: a third of the rounds, half the time (footprint: "
 		"one cycle)\n"
-		"  --filter STR  only variants whose name contains STR\n"
+		"  --filter STR  only variants whose name contains STR (=STR: named STR)\n"
 		"  --table       a table instead of CSV rows\n"
 		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"

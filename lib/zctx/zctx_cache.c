@@ -157,6 +157,7 @@ cache_evict(struct zc_span *sp)
 		cache.idle_bytes -= sp->pinned;
 	}
 	cache_unpin_runs(sp);
+	tide_zctx_pvt_dir_span_remove(sp->base);
 	if (rte_extmem_unregister((void *)sp->base, ZC_SPAN_BYTES) != 0)
 		ZC_LOG(WARNING, "rte_extmem_unregister(%#lx): %s", (unsigned long)sp->base,
 			rte_strerror(rte_errno));
@@ -194,6 +195,7 @@ cache_span_create(uintptr_t base, struct zc_span **out)
 {
 	size_t words = (cache.npages + 63) / 64;
 	struct zc_span *sp;
+	int ret;
 
 	while (cache.nb_spans >= cache.max_spans)
 		if (!cache_evict_lru(NULL))
@@ -205,12 +207,20 @@ cache_span_create(uintptr_t base, struct zc_span **out)
 	sp->base = base;
 	sp->bits = (uint64_t *)(sp + 1);
 	sp->iova = (rte_iova_t *)(sp->bits + words);
+	/* Recorded first: were this process to die now, a survivor unregisters it. */
+	ret = tide_zctx_pvt_dir_span_add(base);
+	if (ret != 0) {
+		free(sp);
+		return ret;
+	}
 	if (rte_extmem_register((void *)base, ZC_SPAN_BYTES, NULL, cache.npages,
 			cache.page_sz) != 0) {
+		ret = rte_errno == ENOSPC ? -ENOSPC : -EFAULT;
 		ZC_LOG(ERR, "cannot register span %#lx with DPDK: %s", (unsigned long)base,
 			rte_strerror(rte_errno));
+		tide_zctx_pvt_dir_span_remove(base);
 		free(sp);
-		return rte_errno == ENOSPC ? -ENOSPC : -EFAULT;
+		return ret;
 	}
 	sp->msl = rte_mem_virt2memseg_list((void *)base);
 	sp->hnext = cache.hash[cache_bucket(base)];

@@ -21,12 +21,23 @@
  * process) drops it. A process is named by its id, start time and pid namespace: one of
  * another namespace (a container sharing the hugepages) is taken for alive, never dropped
  * (zc_dir_alive()).
+ *
+ * The directory also records which process registered each span of its pin cache as
+ * external memory (zctx_cache.c): a memseg list in DPDK's shared memory configuration that
+ * nothing would unregister once its process died, and of which there are few
+ * (RTE_MAX_MEMSEG_LISTS for every process together). A process records a span before it
+ * registers it and drops the record before it unregisters it, without the lock (its pin
+ * cache's mutex is held then, and a reader of the directory may be waiting for that
+ * mutex): a record is claimed by its process id, with a compare-and-swap. The writer that
+ * drops dead processes' instances also unregisters their recorded spans (attaching each
+ * first: rte_extmem_unregister() destroys a memseg list only where it is attached).
  */
 
 #include <errno.h>
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_memory.h>
 #include <rte_memzone.h>
 
 #include "tide_fault.h"
@@ -37,18 +48,35 @@
 #define ZC_DIR_MZ "tide_zctx_dir"
 #define ZC_DIR_WHAT "tide_zctx: the directory of instances"
 #define ZC_DIR_MAX 128
+/* One record per memseg list there can be: a span is registered as one. */
+#define ZC_DIR_SPANS RTE_MAX_MEMSEG_LISTS
+
+/* A process, as the directory names it. */
+struct zc_dir_owner {
+	uint32_t pid;        /* 0: none */
+	uint32_t ns;         /* its pid namespace (tide_process_ns()) */
+	uint64_t start;      /* its start time (tide_process_start()) */
+};
+
 struct zc_dir_entry {
 	struct tide_zctx *z; /* NULL: a free entry */
-	uint32_t pid;        /* its process */
-	uint32_t ns;         /* its process's pid namespace (tide_process_ns()) */
-	uint64_t start;      /* its process's start time (tide_process_start()) */
+	struct zc_dir_owner who;
 	char name[ZC_NAMESIZE];
+};
+
+/* A span registered as external memory by process who (claimed by its pid; base 0 while
+ * being written or dropped). */
+struct zc_dir_span {
+	struct zc_dir_owner who;
+	uintptr_t base;
 };
 
 struct zc_dir {
 	struct tide_rwlock lock; /* first: tests watch it at the memzone's start */
 	uint64_t dropped;        /* dead processes' entries dropped by writers */
+	uint64_t spans_dropped;  /* dead processes' spans unregistered by writers */
 	struct zc_dir_entry e[ZC_DIR_MAX];
+	struct zc_dir_span spans[ZC_DIR_SPANS];
 };
 
 static struct zc_dir *zc_dir_cached;
@@ -76,21 +104,29 @@ zc_dir(bool create)
 	return d;
 }
 
-/* Whether entry @e is this process's (tide_rwlock.h keeps what names this process). */
+/* Whether @w is this process (tide_rwlock.h keeps what names this process). */
 static bool
-zc_dir_mine(const struct zc_dir_entry *e)
+zc_dir_mine(const struct zc_dir_owner *w)
 {
-	return tide_rwlock_is_me(e->pid, e->start, e->ns);
+	return tide_rwlock_is_me(w->pid, w->start, w->ns);
 }
 
-/* Whether the process of entry @e is alive: this one, one of another (or an unknown) pid
- * namespace (whose id names another process here, or none), or one seen alive. An entry
- * left half-cleared by a process that died clearing it (no process id) is not. */
+/* Whether process @w is alive: this one, one of another (or an unknown) pid namespace
+ * (whose id names another process here, or none), or one seen alive. An entry left
+ * half-cleared by a process that died clearing it (no process id) is not. */
 static bool
-zc_dir_alive(const struct zc_dir_entry *e)
+zc_dir_alive(const struct zc_dir_owner *w)
 {
-	return e->pid != 0 && (zc_dir_mine(e) || tide_rwlock_foreign(e->ns) ||
-		!tide_process_gone_since(e->pid, e->start));
+	return w->pid != 0 && (zc_dir_mine(w) || tide_rwlock_foreign(w->ns) ||
+		!tide_process_gone_since(w->pid, w->start));
+}
+
+/* This process, as the directory names it. */
+static struct zc_dir_owner
+zc_dir_me(void)
+{
+	return (struct zc_dir_owner){ .pid = tide_rwlock_self(), .ns = tide_rwlock_me.ns,
+		.start = tide_rwlock_me.start };
 }
 
 /* Write lock held: clear entry @e, its instance first (what tells a used entry). */
@@ -101,19 +137,120 @@ zc_dir_clear(struct zc_dir_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Write lock held: drop the entries of processes that are gone. */
+/* Free span record @sp: its process id last, what claims a record (another process may
+ * claim it as soon as it is 0). */
+static void
+zc_dir_span_free(struct zc_dir_span *sp)
+{
+	__atomic_store_n(&sp->base, 0, __ATOMIC_RELAXED);
+	sp->who.ns = 0;
+	sp->who.start = 0;
+	__atomic_store_n(&sp->who.pid, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether a live process recorded a span at @base (it is about to register it, or did). */
+static bool
+zc_dir_span_live_at(const struct zc_dir *d, uintptr_t base)
+{
+	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
+		const struct zc_dir_span *sp = &d->spans[i];
+
+		if (__atomic_load_n(&sp->base, __ATOMIC_ACQUIRE) == base &&
+				zc_dir_alive(&sp->who))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Write lock held: unregister the spans of processes that are gone, and free their
+ * records. A span a live process recorded at the same address is left alone: that process
+ * registers it (a dead one's record whose span was never registered, or unregistered).
+ */
+static void
+zc_dir_drop_dead_spans(struct zc_dir *d)
+{
+	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
+		struct zc_dir_span *sp = &d->spans[i];
+		uint32_t pid = __atomic_load_n(&sp->who.pid, __ATOMIC_ACQUIRE);
+		uintptr_t base;
+
+		if (pid == 0 || zc_dir_alive(&sp->who))
+			continue;
+		base = __atomic_load_n(&sp->base, __ATOMIC_ACQUIRE);
+		if (base != 0 && !zc_dir_span_live_at(d, base)) {
+			if (rte_extmem_attach((void *)base, ZC_SPAN_BYTES) == 0 &&
+					rte_extmem_unregister((void *)base, ZC_SPAN_BYTES) == 0) {
+				ZC_LOG(NOTICE, "span %#lx of process %u, which is gone, is "
+					"unregistered", (unsigned long)base, pid);
+				d->spans_dropped++;
+			} else if (rte_errno != ENOENT) {
+				ZC_LOG(WARNING, "cannot unregister span %#lx of process %u, which "
+					"is gone: %s", (unsigned long)base, pid,
+					rte_strerror(rte_errno));
+			}
+		}
+		zc_dir_span_free(sp);
+	}
+}
+
+/* Write lock held: drop the entries of processes that are gone, and their spans. */
 static void
 zc_dir_drop_dead(struct zc_dir *d)
 {
 	for (unsigned int i = 0; i < ZC_DIR_MAX; i++) {
 		struct zc_dir_entry *e = &d->e[i];
 
-		if (e->z == NULL || zc_dir_alive(e))
+		if (e->z == NULL || zc_dir_alive(&e->who))
 			continue;
 		ZC_LOG(NOTICE, "instance %s of process %u, which is gone, leaves the directory "
-			"(its memory stays allocated)", e->name, e->pid);
+			"(its memory stays allocated)", e->name, e->who.pid);
 		zc_dir_clear(e);
 		d->dropped++;
+	}
+	zc_dir_drop_dead_spans(d);
+}
+
+int
+tide_zctx_pvt_dir_span_add(uintptr_t base)
+{
+	struct zc_dir *d = zc_dir(true);
+	struct zc_dir_owner me = zc_dir_me();
+
+	if (d == NULL)
+		return rte_errno == ENOSPC ? -ENOSPC : -ENOMEM;
+	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
+		struct zc_dir_span *sp = &d->spans[i];
+		uint32_t free_pid = 0;
+
+		if (!__atomic_compare_exchange_n(&sp->who.pid, &free_pid, me.pid, false,
+				__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		sp->who.ns = me.ns;
+		sp->who.start = me.start;
+		__atomic_store_n(&sp->base, base, __ATOMIC_RELEASE);
+		return 0;
+	}
+	ZC_LOG(ERR, "span %#lx: the record of registered spans is full (%d)",
+		(unsigned long)base, ZC_DIR_SPANS);
+	return -ENOSPC;
+}
+
+void
+tide_zctx_pvt_dir_span_remove(uintptr_t base)
+{
+	struct zc_dir *d = zc_dir(false);
+
+	if (d == NULL)
+		return;
+	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
+		struct zc_dir_span *sp = &d->spans[i];
+
+		if (__atomic_load_n(&sp->base, __ATOMIC_ACQUIRE) != base ||
+				!zc_dir_mine(&sp->who))
+			continue;
+		zc_dir_span_free(sp);
+		return;
 	}
 }
 
@@ -132,9 +269,7 @@ tide_zctx_pvt_dir_add(struct tide_zctx *z)
 
 		if (e->z != NULL)
 			continue;
-		e->pid = tide_rwlock_self();
-		e->start = tide_rwlock_me.start;
-		e->ns = tide_rwlock_me.ns;
+		e->who = zc_dir_me();
 		snprintf(e->name, sizeof(e->name), "%s", z->name);
 		__atomic_store_n(&e->z, z, __ATOMIC_RELEASE); /* last: what tells a used entry */
 		ret = 0;
@@ -174,7 +309,8 @@ tide_zctx_pvt_dir_foreach(zc_dir_cb_t *cb, void *arg)
 		const struct zc_dir_entry *e = &d->e[i];
 
 		if (e->z != NULL)
-			cb(e->z, e->name, e->pid, zc_dir_mine(e), zc_dir_alive(e), arg);
+			cb(e->z, e->name, e->who.pid, zc_dir_mine(&e->who), zc_dir_alive(&e->who),
+				arg);
 	}
 	tide_rwlock_read_unlock(&d->lock, held);
 }
@@ -192,10 +328,10 @@ tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void *ar
 	for (unsigned int i = 0; i < ZC_DIR_MAX; i++) {
 		const struct zc_dir_entry *e = &d->e[i];
 
-		if (e->z == NULL || e->pid != pid || strcmp(e->name, name) != 0)
+		if (e->z == NULL || e->who.pid != pid || strcmp(e->name, name) != 0)
 			continue;
 		TIDE_FAULT_HOLD(TIDE_HOLD_ZCTX_DIR_READ); /* tests: its process frees it now */
-		cb(e->z, e->name, e->pid, zc_dir_mine(e), zc_dir_alive(e), arg);
+		cb(e->z, e->name, e->who.pid, zc_dir_mine(&e->who), zc_dir_alive(&e->who), arg);
 		ret = 0;
 		break;
 	}
