@@ -374,6 +374,7 @@ test_a_secondary_with_mismatched_ops_is_refused(void)
 	char *argv[] = { getenv("TIDE_MP_REFUSED"), "--lcores=2@0", "--no-pci",
 		"--file-prefix", (char *)tide_test_file_prefix(), "--proc-type=secondary",
 		"-d", (char *)staged_plugin, NULL };
+	struct tide_mp_stats before, after;
 	int here = -1, code;
 	char want[96];
 	char *text;
@@ -385,14 +386,64 @@ test_a_secondary_with_mismatched_ops_is_refused(void)
 	CU_ASSERT_FATAL(here >= 0);
 	snprintf(want, sizeof(want), "tide mempool ops are at index %d in this process and at "
 		"%d in the primary", here + 1, here);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
 	text = run_whole(argv, &code);
 	CU_ASSERT_EQUAL(code, EXIT_FAILURE);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	CU_ASSERT_EQUAL(after.refused, before.refused + 1);
 	CU_ASSERT_PTR_NULL(strstr(text, "attached=1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
 	if (strstr(text, "Refusing to run") == NULL)
 		printf("\n    mp_refused: %s ", text);
 	free(text);
+	tide_pool_free(mp);
+}
+
+/* ---- a secondary in another pid namespace is refused ---- */
+
+/*
+ * A secondary started in a pid namespace of its own (util-linux's unshare, as a container
+ * without the host's pids runs it) is refused during its rte_eal_init(), with a line
+ * saying why, and exits; the primary and its pool carry on. The stop file is there before
+ * it starts: were it let in, it would print its figures and end at once.
+ */
+static void
+test_a_secondary_in_another_pid_namespace_is_refused(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_pidns", 0, 50, 0);
+	char stop[64], *text, *args[] = { "/usr/bin/unshare", "--pid", "--fork", "--kill-child",
+		getenv("TIDE_MP_HELPER"), "--lcores=2@0", "--no-pci", "--file-prefix",
+		(char *)tide_test_file_prefix(), "--proc-type=secondary", "--log-level",
+		"lib.eal:warning", "--", "info", "tmp_pidns", stop, NULL };
+	struct tide_mp_stats before, after;
+	int code, peers;
+	void *obj;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-pidns-%d.stop", (int)getpid());
+	fclose(fopen(stop, "w"));
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
+	peers = tide_mp_peers(NULL, 0);
+	text = run_whole(args, &code);
+	CU_ASSERT_EQUAL(code, EXIT_FAILURE);
+	CU_ASSERT_PTR_NULL(strstr(text, "ready=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "runs in another pid namespace than the primary"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
+	if (strstr(text, "Refusing to run") == NULL)
+		printf("\n    the secondary said: %s ", text);
+	free(text);
+	unlink(stop);
+	/* Counted as refused, not taken for a peer; the pool serves as before. */
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	CU_ASSERT_EQUAL(after.refused, before.refused + 1);
+	CU_ASSERT_EQUAL(tide_mp_peers(NULL, 0), peers);
+	text = stock_telemetry("/tide/mp");
+	CU_ASSERT_EQUAL(json_value(text, "refused"), (long long)after.refused);
+	free(text);
+	CU_ASSERT_EQUAL(rte_mempool_get(mp, &obj), 0);
+	rte_mempool_put(mp, obj);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 0);
 	tide_pool_free(mp);
 }
 
@@ -949,6 +1000,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_pool_or_set);
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_per_socket_pools);
 	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
+	CU_ADD_TEST(s, test_a_secondary_in_another_pid_namespace_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);

@@ -19,6 +19,13 @@
  * tide_mp_death_cb_register() run (the message library releases what the process's stages
  * held), and only then may a new process take its lcores.
  *
+ * Processes are named by their id (the liveness of a lock's holder, of a secondary, of a
+ * stage's owner): an id only means something in the pid namespace it was given in. A
+ * secondary in another pid namespace than the primary's (a container sharing the
+ * hugepages and /var/run/dpdk, without the host's pids) would have its id read as another
+ * process's, live or dead, and its caches given back, or its locks taken over, while it
+ * runs: it is refused at its attach, with a log line saying so, and exits.
+ *
  * A secondary that finds a pool's free lists short asks the primary to grow it
  * ("tide_grow": the pool's name and the objects it needs) and waits a bounded time; the
  * primary's control thread, the only place where memzones are reserved and freed, grows
@@ -55,6 +62,7 @@
 struct mp_attach_req {
 	uint32_t pid;
 	uint32_t ops_index;   /* of the tide ops in the secondary */
+	uint32_t ns;          /* its pid namespace (tide_process_ns()), 0: not known */
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
@@ -62,7 +70,8 @@ _Static_assert(sizeof(struct mp_attach_req) <= RTE_MP_MAX_PARAM_LEN,
 	"an attach request fits a message");
 
 struct mp_attach_rep {
-	int32_t status;       /* 0, or -EPROTO: the ops indices differ */
+	int32_t status;       /* 0, -EPROTO: the ops indices differ, -EXDEV: the pid
+			       * namespaces */
 	uint32_t ops_index;   /* of the tide ops in the primary */
 	uint32_t pid;         /* the primary's */
 };
@@ -104,6 +113,7 @@ static struct {
 	uint32_t primary_pid; /* a secondary's primary, from its attach */
 	uint64_t gone;        /* secondaries found gone and cleaned up after */
 	uint64_t returned;    /* mbufs of their caches given back */
+	uint64_t refused;     /* secondaries refused at their attach */
 } mp = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.peers = TAILQ_HEAD_INITIALIZER(mp.peers),
@@ -248,7 +258,17 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		rep.status = -EPROTO;
 		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
 			"at %u", req.pid, req.ops_index, rep.ops_index);
-	} else {
+	} else if (req.ns != 0 && tide_process_ns() != 0 && req.ns != tide_process_ns()) {
+		rep.status = -EXDEV;
+		POOL_LOG(ERR, "secondary process %u refused: it runs in another pid namespace "
+			"(%u, here %u), where its id names no process of this one", req.pid, req.ns,
+			tide_process_ns());
+	}
+	if (rep.status == -EPROTO || rep.status == -EXDEV) {
+		pthread_mutex_lock(&mp.lock);
+		mp.refused++;
+		pthread_mutex_unlock(&mp.lock);
+	} else if (rep.status == 0) {
 		pthread_mutex_lock(&mp.lock);
 		/* A dead process's lcores are cleaned before anyone may reuse them. */
 		mp_check_peers_locked();
@@ -351,6 +371,7 @@ mp_attach(void)
 	struct mp_attach_req a = {
 		.pid = (uint32_t)getpid(),
 		.ops_index = (uint32_t)mp_ops_index(),
+		.ns = tide_process_ns(),
 	};
 	struct mp_attach_rep rep;
 	struct rte_mp_msg req;
@@ -374,6 +395,14 @@ mp_attach(void)
 			"primary's pools. Run it with the same DPDK build and the same mempool "
 			"drivers as the primary (its -d options, and no driver of its own)."
 			" Refusing to run.", a.ops_index, rep.ops_index, rep.pid);
+		exit(EXIT_FAILURE);
+	}
+	if (rep.status == -EXDEV) {
+		POOL_LOG(CRIT, "this process runs in another pid namespace than the primary "
+			"(%u here): tidepool tells a process alive or dead by its id, which here "
+			"names no process of the primary's namespace. Run it in the primary's pid "
+			"namespace (a container: share the host's, or the primary's, pids)."
+			" Refusing to run.", a.ns);
 		exit(EXIT_FAILURE);
 	}
 	__atomic_store_n(&mp.primary_pid, rep.pid, __ATOMIC_RELEASE);
@@ -485,6 +514,7 @@ tide_mp_stats_get(struct tide_mp_stats *st)
 	pthread_mutex_lock(&mp.lock);
 	st->gone = mp.gone;
 	st->returned = mp.returned;
+	st->refused = mp.refused;
 	st->unstuck = pool_unstick_kills();
 	pool_memsync_counts(&st->resyncs, &st->resync_failures);
 	pthread_mutex_unlock(&mp.lock);

@@ -744,6 +744,8 @@ struct tide_mp_stats {
 			    *   later as zeros) */
 	uint64_t resync_failures; /**< primary: such rounds some secondary did not answer in
 			    *   time; no block is grown until one round reaches them all */
+	uint64_t refused;  /**< primary: secondaries refused at their attach, which then exit:
+			    *   their tide ops at another index, or another pid namespace */
 };
 
 /**
