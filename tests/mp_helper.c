@@ -635,6 +635,8 @@ cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *s
 	fflush(stdout);
 	while (access(stop, F_OK) != 0)
 		usleep(10 * 1000);
+	/* No idle span kept: each is unregistered now (a WARNING if it cannot be). */
+	tide_zctx_cache_configure(&(struct tide_zctx_cache_params){ .idle_bytes = 0 });
 	printf("freed=%d\n", tide_zctx_free(z));
 	fflush(stdout);
 	while (access(stop, F_OK) == 0)

@@ -268,19 +268,22 @@ test_a_full_directory_refuses_a_creation_and_keeps_every_instance(void)
 }
 
 #define SEC_LCORES "--lcores=2@0,3@1"
+/* A second secondary's, alive at the same time: lcores of its own. */
+#define SEC_LCORES_2 "--lcores=4@0,5@1"
 
 /*
- * Start a secondary that creates instance @p name on the net_null port, sends @p n times
- * and waits for @p stop; its process id, or -1 (the secondary is then ended).
+ * Start a secondary on @p lcores that creates instance @p name on the net_null port, sends
+ * @p n times and waits for @p stop; its process id, or -1 (the secondary is then ended).
  */
 static int
-secondary_start(struct tide_run *r, const char *name, const char *n, const char *stop)
+secondary_start_on(struct tide_run *r, const char *lcores, const char *name, const char *n,
+	const char *stop)
 {
 	char *text;
 	int pid;
 
 	unlink(stop);
-	tide_run_helper(r, tide_test_file_prefix(), SEC_LCORES, true,
+	tide_run_helper(r, tide_test_file_prefix(), lcores, true,
 		(char *[]){ "zsend", "net_null_zt", (char *)name, (char *)n, (char *)stop, NULL });
 	text = tide_run_wait_for(r, "ready=1", 20000);
 	pid = (int)tide_run_value(text, "pid");
@@ -293,6 +296,12 @@ secondary_start(struct tide_run *r, const char *name, const char *n, const char 
 	}
 	free(text);
 	return pid;
+}
+
+static int
+secondary_start(struct tide_run *r, const char *name, const char *n, const char *stop)
+{
+	return secondary_start_on(r, SEC_LCORES, name, n, stop);
 }
 
 static bool
@@ -435,7 +444,8 @@ external_lists(void)
  * ("alive":0) with the counters it had, until the next creation (a writer of the
  * directory) drops it. The spans its pin cache registered as external memory (its
  * zero-copy sends) stay registered in DPDK's shared configuration until then too: that
- * creation unregisters them.
+ * creation unregisters them, and only them: those of a secondary alive meanwhile stay
+ * registered, and it unregisters them itself, with no error, before it ends.
  */
 static void
 test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
@@ -445,15 +455,24 @@ test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
 	struct tide_run r;
 	int pid;
 
-	unsigned int lists = external_lists();
+	unsigned int lists = external_lists(), live;
+	char stop_live[64], want[64], *text;
+	struct tide_run rl;
+	int live_pid;
+	FILE *f;
 
+	snprintf(stop_live, sizeof(stop_live), "/tmp/tide-zt-live-%d.stop", (int)getpid());
+	live_pid = secondary_start_on(&rl, SEC_LCORES_2, "zt_live", "2", stop_live);
+	CU_ASSERT_FATAL(live_pid > 0);
+	live = external_lists();
+	CU_ASSERT(live > lists); /* the live one's spans */
 	snprintf(stop, sizeof(stop), "/tmp/tide-zt-tel-%d.stop", (int)getpid());
 	pid = secondary_start(&r, "zt_dead", "2", stop);
 	CU_ASSERT_FATAL(pid > 0);
 	kill(r.pid, SIGKILL);
 	CU_ASSERT_EQUAL(tide_run_end(&r), -1); /* reaped: its process is gone */
 	free(tide_run_output(&r));
-	CU_ASSERT(external_lists() > lists); /* its spans: still registered */
+	CU_ASSERT(external_lists() > live); /* its spans: still registered */
 	out = telemetry_query("/tide/zctx/list");
 	CU_ASSERT(has(out, "\"zt_dead@%d\"", pid));
 	free(out);
@@ -462,8 +481,31 @@ test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
 	CU_ASSERT(has(out, "\"pid\":%d,\"alive\":0,", pid));
 	CU_ASSERT(has(out, "\"submitted\":2,\"completed\":%d,", 2));
 	free(out);
+	tide_test_log_begin();
 	z = zctx_make("zt_after", null_port, 0, 0, 8);
+	text = tide_test_log_end();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(external_lists(), live);
+	/* Said of the dead one's spans, of no span of the live one. */
+	snprintf(want, sizeof(want), "of process %d, which is gone, is unregistered", pid);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+	if (strstr(text, want) == NULL)
+		printf("\n    want \"%s\" in the log: %s ", want, text);
+	snprintf(want, sizeof(want), "of process %d,", live_pid);
+	CU_ASSERT_PTR_NULL(strstr(text, want));
+	free(text);
+	/* The live one frees its instance and ends, its spans its own to unregister. */
+	f = fopen(stop_live, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	text = tide_run_wait_for(&rl, "freed=", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "freed"), 0);
+	free(text);
+	unlink(stop_live); /* it ends when the stop file is gone */
+	CU_ASSERT_EQUAL(tide_run_end(&rl), 0);
+	text = tide_run_output(&rl);
+	CU_ASSERT_PTR_NULL(strstr(text, "unregister"));
+	free(text);
 	CU_ASSERT_EQUAL(external_lists(), lists);
 	out = telemetry_query("/tide/zctx/list");
 	CU_ASSERT_PTR_NULL(strstr(out, "zt_dead"));

@@ -157,10 +157,11 @@ cache_evict(struct zc_span *sp)
 		cache.idle_bytes -= sp->pinned;
 	}
 	cache_unpin_runs(sp);
-	tide_zctx_pvt_dir_span_remove(sp->base);
 	if (rte_extmem_unregister((void *)sp->base, ZC_SPAN_BYTES) != 0)
 		ZC_LOG(WARNING, "rte_extmem_unregister(%#lx): %s", (unsigned long)sp->base,
 			rte_strerror(rte_errno));
+	/* After: a record whose process died on the way tells a span still registered. */
+	tide_zctx_pvt_dir_span_remove(sp->base);
 	while (*pp != sp)
 		pp = &(*pp)->hnext;
 	*pp = sp->hnext;
@@ -290,8 +291,8 @@ cache_map_pages(struct zc_span *sp, unsigned int i, unsigned int j)
 
 		while (k < j && sp->iova[k] == sp->iova[k - 1] + cache.page_sz)
 			k++;
-		ret = tide_zctx_pvt_maps_add(&sp->maps, sp->base + ((size_t)i << cache.page_shift), sp->iova[i],
-			(size_t)(k - i) << cache.page_shift);
+		ret = tide_zctx_pvt_maps_add(&sp->maps, sp->base + ((size_t)i << cache.page_shift),
+			sp->iova[i], (size_t)(k - i) << cache.page_shift);
 		if (ret != 0)
 			return ret;
 		i = k;
@@ -465,6 +466,11 @@ cache_limit_error(int ret, size_t len)
 		return ret;
 	if (cache.busy_refs > 0)
 		return -EAGAIN; /* sends in flight will release pins: wait for them */
+	if (ret == -ENOSPC && cache.nb_spans < cache.max_spans) {
+		ZC_LOG(ERR, "no memseg list left for a span of %zu bytes: DPDK's "
+			"RTE_MAX_MEMSEG_LISTS are shared by every process", len);
+		return -ENOSPC;
+	}
 	if (ret == -ENOSPC) {
 		ZC_LOG(ERR, "no span left for %zu bytes: %u spans of 2 MB are held by "
 			"registrations (max_spans)", len, cache.nb_spans);

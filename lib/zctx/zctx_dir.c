@@ -26,11 +26,12 @@
  * external memory (zctx_cache.c): a memseg list in DPDK's shared memory configuration that
  * nothing would unregister once its process died, and of which there are few
  * (RTE_MAX_MEMSEG_LISTS for every process together). A process records a span before it
- * registers it and drops the record before it unregisters it, without the lock (its pin
+ * registers it and drops the record once it unregistered it, without the lock (its pin
  * cache's mutex is held then, and a reader of the directory may be waiting for that
  * mutex): a record is claimed by its process id, with a compare-and-swap. The writer that
  * drops dead processes' instances also unregisters their recorded spans (attaching each
- * first: rte_extmem_unregister() destroys a memseg list only where it is attached).
+ * first: rte_extmem_unregister() destroys a memseg list only where it is attached), and
+ * keeps the record of one it cannot unregister yet, for the next writer.
  */
 
 #include <errno.h>
@@ -74,7 +75,6 @@ struct zc_dir_span {
 struct zc_dir {
 	struct tide_rwlock lock; /* first: tests watch it at the memzone's start */
 	uint64_t dropped;        /* dead processes' entries dropped by writers */
-	uint64_t spans_dropped;  /* dead processes' spans unregistered by writers */
 	struct zc_dir_entry e[ZC_DIR_MAX];
 	struct zc_dir_span spans[ZC_DIR_SPANS];
 };
@@ -125,7 +125,9 @@ zc_dir_alive(const struct zc_dir_owner *w)
 static struct zc_dir_owner
 zc_dir_me(void)
 {
-	return (struct zc_dir_owner){ .pid = tide_rwlock_self(), .ns = tide_rwlock_me.ns,
+	uint32_t pid = tide_rwlock_self(); /* first: it fills in the rest */
+
+	return (struct zc_dir_owner){ .pid = pid, .ns = tide_rwlock_me.ns,
 		.start = tide_rwlock_me.start };
 }
 
@@ -143,54 +145,81 @@ static void
 zc_dir_span_free(struct zc_dir_span *sp)
 {
 	__atomic_store_n(&sp->base, 0, __ATOMIC_RELAXED);
-	sp->who.ns = 0;
-	sp->who.start = 0;
+	__atomic_store_n(&sp->who.ns, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sp->who.start, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->who.pid, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Record @sp as it is now, into @w and @base; false when it is free or changed while read
+ * (its process freed it, another claimed it). A record claimed but not yet written reads
+ * with no start and no namespace: its process is then taken for alive.
+ */
+static bool
+zc_dir_span_read(const struct zc_dir_span *sp, struct zc_dir_owner *w, uintptr_t *base)
+{
+	w->pid = __atomic_load_n(&sp->who.pid, __ATOMIC_ACQUIRE);
+	w->ns = __atomic_load_n(&sp->who.ns, __ATOMIC_RELAXED);
+	w->start = __atomic_load_n(&sp->who.start, __ATOMIC_RELAXED);
+	*base = __atomic_load_n(&sp->base, __ATOMIC_ACQUIRE);
+	return w->pid != 0 && __atomic_load_n(&sp->who.pid, __ATOMIC_ACQUIRE) == w->pid;
 }
 
 /* Whether a live process recorded a span at @base (it is about to register it, or did). */
 static bool
 zc_dir_span_live_at(const struct zc_dir *d, uintptr_t base)
 {
-	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
-		const struct zc_dir_span *sp = &d->spans[i];
+	struct zc_dir_owner w;
+	uintptr_t b;
 
-		if (__atomic_load_n(&sp->base, __ATOMIC_ACQUIRE) == base &&
-				zc_dir_alive(&sp->who))
+	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++)
+		if (zc_dir_span_read(&d->spans[i], &w, &b) && b == base && zc_dir_alive(&w))
 			return true;
-	}
 	return false;
 }
 
 /*
- * Write lock held: unregister the spans of processes that are gone, and free their
- * records. A span a live process recorded at the same address is left alone: that process
- * registers it (a dead one's record whose span was never registered, or unregistered).
+ * Write lock held: unregister the span a gone process recorded, and free its record;
+ * false to keep the record for the next writer. Only writers, one at a time, change the
+ * record of a gone process (a claim takes a free one). DPDK destroys a memseg list only
+ * where no other process holds its file: the process that made it holds it while it
+ * lives, and so does a child it forked; this process drops it again if it cannot.
  */
+static bool
+zc_dir_span_unregister(struct zc_dir *d, uintptr_t base, uint32_t pid)
+{
+	if (base == 0)
+		return true; /* claimed, not yet written: nothing registered */
+	if (zc_dir_span_live_at(d, base))
+		return false; /* the live one registers it, or waits for this one to go */
+	if (rte_extmem_attach((void *)base, ZC_SPAN_BYTES) != 0)
+		return rte_errno == ENOENT; /* not registered (any more) */
+	if (rte_extmem_unregister((void *)base, ZC_SPAN_BYTES) == 0) {
+		ZC_LOG(NOTICE, "span %#lx of process %u, which is gone, is unregistered",
+			(unsigned long)base, pid);
+		return true;
+	}
+	ZC_LOG(WARNING, "cannot unregister span %#lx of process %u, which is gone (yet: %s)",
+		(unsigned long)base, pid, rte_strerror(rte_errno));
+	if (rte_extmem_detach((void *)base, ZC_SPAN_BYTES) != 0)
+		ZC_LOG(WARNING, "cannot detach from span %#lx: %s", (unsigned long)base,
+			rte_strerror(rte_errno));
+	return false;
+}
+
+/* Write lock held: unregister the spans of processes that are gone. */
 static void
 zc_dir_drop_dead_spans(struct zc_dir *d)
 {
 	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
 		struct zc_dir_span *sp = &d->spans[i];
-		uint32_t pid = __atomic_load_n(&sp->who.pid, __ATOMIC_ACQUIRE);
+		struct zc_dir_owner w;
 		uintptr_t base;
 
-		if (pid == 0 || zc_dir_alive(&sp->who))
+		if (!zc_dir_span_read(sp, &w, &base) || zc_dir_alive(&w))
 			continue;
-		base = __atomic_load_n(&sp->base, __ATOMIC_ACQUIRE);
-		if (base != 0 && !zc_dir_span_live_at(d, base)) {
-			if (rte_extmem_attach((void *)base, ZC_SPAN_BYTES) == 0 &&
-					rte_extmem_unregister((void *)base, ZC_SPAN_BYTES) == 0) {
-				ZC_LOG(NOTICE, "span %#lx of process %u, which is gone, is "
-					"unregistered", (unsigned long)base, pid);
-				d->spans_dropped++;
-			} else if (rte_errno != ENOENT) {
-				ZC_LOG(WARNING, "cannot unregister span %#lx of process %u, which "
-					"is gone: %s", (unsigned long)base, pid,
-					rte_strerror(rte_errno));
-			}
-		}
-		zc_dir_span_free(sp);
+		if (zc_dir_span_unregister(d, base, w.pid))
+			zc_dir_span_free(sp);
 	}
 }
 
@@ -226,8 +255,8 @@ tide_zctx_pvt_dir_span_add(uintptr_t base)
 		if (!__atomic_compare_exchange_n(&sp->who.pid, &free_pid, me.pid, false,
 				__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			continue;
-		sp->who.ns = me.ns;
-		sp->who.start = me.start;
+		__atomic_store_n(&sp->who.ns, me.ns, __ATOMIC_RELAXED);
+		__atomic_store_n(&sp->who.start, me.start, __ATOMIC_RELAXED);
 		__atomic_store_n(&sp->base, base, __ATOMIC_RELEASE);
 		return 0;
 	}
@@ -246,8 +275,10 @@ tide_zctx_pvt_dir_span_remove(uintptr_t base)
 	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
 		struct zc_dir_span *sp = &d->spans[i];
 
-		if (__atomic_load_n(&sp->base, __ATOMIC_ACQUIRE) != base ||
-				!zc_dir_mine(&sp->who))
+		struct zc_dir_owner w;
+		uintptr_t b;
+
+		if (!zc_dir_span_read(sp, &w, &b) || b != base || !zc_dir_mine(&w))
 			continue;
 		zc_dir_span_free(sp);
 		return;

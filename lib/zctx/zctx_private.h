@@ -304,7 +304,7 @@ void tide_zctx_pvt_dir_remove(const struct tide_zctx *z);
 /* Record that this process registers the span at @base as external memory (before it
  * does): 0, or -ENOSPC / -ENOMEM with a log line. */
 int tide_zctx_pvt_dir_span_add(uintptr_t base);
-/* Drop this process's record of the span at @base (before it unregisters it). */
+/* Drop this process's record of the span at @base (once it unregistered it). */
 void tide_zctx_pvt_dir_span_remove(uintptr_t base);
 /* Call @p cb for every instance of every process. */
 void tide_zctx_pvt_dir_foreach(zc_dir_cb_t *cb, void *arg);
