@@ -418,11 +418,21 @@ test_a_secondary_in_another_pid_namespace_is_refused(void)
 		"lib.eal:warning", "--", "info", "tmp_pidns", stop, NULL };
 	struct tide_mp_stats before, after;
 	int code, peers;
+	FILE *made;
 	void *obj;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	/* Where pid namespaces cannot be made (no CAP_SYS_ADMIN, an old util-linux): not
+	 * tested, and said so. */
+	if (system("/usr/bin/unshare --pid --fork --kill-child true >/dev/null 2>&1") != 0) {
+		printf("\n    skipped: unshare --pid --fork --kill-child fails here ");
+		tide_pool_free(mp);
+		return;
+	}
 	snprintf(stop, sizeof(stop), "/tmp/tide-mp-pidns-%d.stop", (int)getpid());
-	fclose(fopen(stop, "w"));
+	made = fopen(stop, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(made);
+	fclose(made);
 	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
 	peers = tide_mp_peers(NULL, 0);
 	text = run_whole(args, &code);

@@ -24,7 +24,10 @@
  * secondary in another pid namespace than the primary's (a container sharing the
  * hugepages and /var/run/dpdk, without the host's pids) would have its id read as another
  * process's, live or dead, and its caches given back, or its locks taken over, while it
- * runs: it is refused at its attach, with a log line saying so, and exits.
+ * runs: it is refused at its attach (by the primary, or by itself from the primary's
+ * answer), with a log line saying so, and exits. So is a secondary of another tidepool
+ * build, whose request the primary cannot read. Where a namespace cannot be read, the two
+ * are taken for one (a WARNING). A primary that does not answer checks nothing.
  *
  * A secondary that finds a pool's free lists short asks the primary to grow it
  * ("tide_grow": the pool's name and the objects it needs) and waits a bounded time; the
@@ -63,6 +66,7 @@ struct mp_attach_req {
 	uint32_t pid;
 	uint32_t ops_index;   /* of the tide ops in the secondary */
 	uint32_t ns;          /* its pid namespace (tide_process_ns()), 0: not known */
+	uint32_t reserved;    /* 0 */
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
@@ -71,9 +75,10 @@ _Static_assert(sizeof(struct mp_attach_req) <= RTE_MP_MAX_PARAM_LEN,
 
 struct mp_attach_rep {
 	int32_t status;       /* 0, -EPROTO: the ops indices differ, -EXDEV: the pid
-			       * namespaces */
+			       * namespaces, -EINVAL: the request's size (another build) */
 	uint32_t ops_index;   /* of the tide ops in the primary */
 	uint32_t pid;         /* the primary's */
+	uint32_t ns;          /* the primary's pid namespace, 0: not known */
 };
 
 struct mp_grow_req {
@@ -247,6 +252,7 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 	struct mp_attach_rep rep = {
 		.ops_index = (uint32_t)mp_ops_index(),
 		.pid = (uint32_t)getpid(),
+		.ns = tide_process_ns(),
 	};
 	struct mp_attach_req req;
 	struct rte_mp_msg out;
@@ -254,21 +260,27 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 
 	if (!mp_msg_get(msg, &req, sizeof(req))) {
 		rep.status = -EINVAL;
+		POOL_LOG(ERR, "a secondary process refused: its attach request is not of this "
+			"build's size (%zu bytes): it runs another tidepool build", sizeof(req));
 	} else if (req.ops_index != rep.ops_index) {
 		rep.status = -EPROTO;
 		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
 			"at %u", req.pid, req.ops_index, rep.ops_index);
-	} else if (req.ns != 0 && tide_process_ns() != 0 && req.ns != tide_process_ns()) {
+	} else if (req.ns != 0 && rep.ns != 0 && req.ns != rep.ns) {
 		rep.status = -EXDEV;
 		POOL_LOG(ERR, "secondary process %u refused: it runs in another pid namespace "
-			"(%u, here %u), where its id names no process of this one", req.pid, req.ns,
-			tide_process_ns());
+			"(%u, here %u), where its id may name another process of this one, or none",
+			req.pid, req.ns, rep.ns);
+	} else if (req.ns == 0 || rep.ns == 0) {
+		POOL_LOG(WARNING, "secondary process %u: the pid namespace of %s cannot be read "
+			"(/proc/self/ns/pid): taken for the same", req.pid,
+			req.ns == 0 ? "that process" : "this one");
 	}
-	if (rep.status == -EPROTO || rep.status == -EXDEV) {
+	if (rep.status != 0) {
 		pthread_mutex_lock(&mp.lock);
 		mp.refused++;
 		pthread_mutex_unlock(&mp.lock);
-	} else if (rep.status == 0) {
+	} else {
 		pthread_mutex_lock(&mp.lock);
 		/* A dead process's lcores are cleaned before anyone may reuse them. */
 		mp_check_peers_locked();
@@ -397,14 +409,27 @@ mp_attach(void)
 			" Refusing to run.", a.ops_index, rep.ops_index, rep.pid);
 		exit(EXIT_FAILURE);
 	}
-	if (rep.status == -EXDEV) {
+	/* Either side may see it: the primary refuses, or answers with its namespace. */
+	if (rep.status == -EXDEV || (rep.status == 0 && a.ns != 0 && rep.ns != 0 &&
+			a.ns != rep.ns)) {
 		POOL_LOG(CRIT, "this process runs in another pid namespace than the primary "
-			"(%u here): tidepool tells a process alive or dead by its id, which here "
-			"names no process of the primary's namespace. Run it in the primary's pid "
-			"namespace (a container: share the host's, or the primary's, pids)."
-			" Refusing to run.", a.ns);
+			"(%u here, %u there): tidepool tells a process alive or dead by its id, "
+			"and an id of this namespace may name another process of the primary's, "
+			"or none. Run it in the primary's pid namespace (a container: "
+			"--pid=container:<primary's>, or --pid=host / hostPID with a primary on "
+			"the host, or shareProcessNamespace in the primary's pod). Refusing to "
+			"run.", a.ns, rep.ns);
 		exit(EXIT_FAILURE);
 	}
+	if (rep.status == -EINVAL) {
+		POOL_LOG(CRIT, "the primary (pid %u) could not read this process's attach "
+			"request: it runs another tidepool build. Run the same build in every "
+			"process. Refusing to run.", rep.pid);
+		exit(EXIT_FAILURE);
+	}
+	if (rep.status != 0)
+		POOL_LOG(ERR, "the primary could not record this process (%s): should it die, "
+			"its lcore caches are not given back", strerror(-rep.status));
 	__atomic_store_n(&mp.primary_pid, rep.pid, __ATOMIC_RELEASE);
 }
 
