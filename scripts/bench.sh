@@ -12,13 +12,14 @@
 #   --tiny     seconds per scenario, to check the runner itself (figures meaningless)
 #   --out DIR  the results folder (default: bench-out/<date>-<commit>)
 #   --only     run these scenarios only (names from "tide-bench --list")
-#   --repeat N run the scenarios N times over (1 to 9; each run in run<K>/): the targets
+#   --repeat N run the scenarios N times over (1..9; each run in run<K>/): the targets
 #              table gives every run's figure and says a target is met when it is met in
 #              every run; plots, CSVs and the other tables come from the last run
 #   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
 #   --testpmd  also run stock dpdk-testpmd with the tide plugin against ring_mp_mc
 #              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs of 4 runs): CSV testpmd.csv
-#   --soak S   also soak an elastic pool for S seconds under ASan (scripts/soak.sh)
+#   --soak S   also soak an elastic pool for S seconds (1..604800) under ASan
+#              (scripts/soak.sh)
 #   --bench    the tide-bench to run (default: build ./build if needed and use its)
 #   --args     more tide-bench options for every scenario, e.g. "--rounds 15" (a scenario
 #              refuses another's options: --only it with them)
@@ -59,7 +60,9 @@ while [ $# -gt 0 ]; do
 		[[ "$repeat" =~ ^[1-9]$ ]] || die "--repeat: 1 to 9 runs" ;;
 	--testpmd) testpmd=1 ;;
 	--soak) soak=${2:?--soak needs seconds}; shift
-		[[ "$soak" =~ ^[1-9][0-9]{0,4}$ ]] || die "--soak: 1 to 99999 seconds" ;;
+		# soak.sh's own range (a week).
+		{ [[ "$soak" =~ ^[1-9][0-9]{0,5}$ ]] && [ "$soak" -le 604800 ]; } ||
+			die "--soak: '$soak' is not a whole number of seconds in 1..604800" ;;
 	--bench) bench=${2:?--bench needs a path}; shift ;;
 	--args) extra=${2?--args needs options}; shift ;;
 	--) shift; eal=("$@"); break ;;
@@ -85,6 +88,7 @@ out=$(cd "$out" && pwd)
 
 # footprint's own options: tide-bench refuses them for every other scenario.
 fp_args=()
+ms_args=()
 case $mode in
 full)
 	mode_args=()
@@ -95,7 +99,8 @@ quick)
 	mode_what="quick: every scenario's --quick (a third of its rounds, half its durations)"
 	;;
 tiny)
-	mode_args=(--quick --rounds 1 --ms 10)
+	mode_args=(--quick --rounds 1)
+	ms_args=(--ms 10) # footprint's durations are its trace's
 	fp_args=(--cycles 1 --trace "2:200,0:800" --hold-ms 20)
 	mode_what="tiny: one round of 10 ms per measurement"
 	;;
@@ -135,6 +140,7 @@ for ((r = 1; r <= repeat; r++)); do
 		[ ${#eal[@]} -eq 0 ] || cmd+=("${eal[@]}" --)
 		cmd+=("$s" "${mode_args[@]}" "${extra_args[@]}")
 		[ "$s" != footprint ] || cmd+=("${fp_args[@]}" --series "$dir/$s-series.csv")
+		[ "$s" = footprint ] || cmd+=("${ms_args[@]}")
 		t0=$(date +%s)
 		status=ok
 		"${cmd[@]}" >"$dir/$s.csv" 2>"$dir/$s.log" ||

@@ -10,14 +10,19 @@ cd "$(dirname "$0")/.."
 
 out=${1:-docs/footprint.png}
 shift || true
+case "$out" in
+-*) echo "plot-footprint: the first argument is OUT.png, not an option ('$out');" \
+	"usage: $0 [OUT.png] [tide-bench footprint options...]" >&2; exit 2 ;;
+esac
 series=$(mktemp /tmp/tide-footprint.XXXXXX)
 trap 'rm -f "$series"' EXIT
 
 command -v gnuplot >/dev/null || { echo "gnuplot missing: run scripts/setup.sh" >&2; exit 1; }
 [ -x build/app/tide-bench/tide-bench ] || ./scripts/build.sh build >/dev/null
 mkdir -p "$(dirname "$out")"
-./build/app/tide-bench/tide-bench footprint --series "$series" "$@" 2>/dev/null \
-	| tee "${out%.png}.csv"
+# tide-bench's own errors (a bad option) go to stderr, for the reader.
+./build/app/tide-bench/tide-bench --log-level=lib.eal:error -- footprint --series "$series" \
+	"$@" | tee "${out%.png}.csv"
 
 # One file per variant of the first round, as gnuplot wants them.
 for v in fixed tide; do

@@ -9,7 +9,8 @@
 #   scripts/setup.sh --clean    the clean-up only
 #
 # Environment:
-#   TIDE_HUGEPAGES   2 MB pages to reserve (default 1024 = 2 GiB; at least 512)
+#   TIDE_HUGEPAGES   2 MB pages to reserve (default 1024 = 2 GiB): a whole number from 512
+#                    to three quarters of the machine's memory in 2 MB pages
 #   TIDE_SKIP_APT=1  do not touch packages
 set -euo pipefail
 
@@ -29,7 +30,14 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (hugepages and packages need it); try: sudo $0"
-[ "$want" -ge "$min" ] || die "TIDE_HUGEPAGES=$want is below the minimum of $min"
+# At most three quarters of the memory: the rest is the system's and the programs'.
+max=$(awk '/^MemTotal:/ { printf "%d", $2 / 2048 * 3 / 4 }' /proc/meminfo)
+# A decimal number without sign, blank or leading zero (bash would read "010" as octal).
+[[ "$want" =~ ^[1-9][0-9]*$ ]] ||
+	die "TIDE_HUGEPAGES='$want' is not a decimal number of 2 MB pages; accepted: $min..$max"
+{ [ ${#want} -le ${#max} ] && [ "$want" -le "$max" ]; } ||
+	die "TIDE_HUGEPAGES=$want is over three quarters of the memory; accepted: $min..$max"
+[ "$want" -ge "$min" ] || die "TIDE_HUGEPAGES=$want is below the minimum; accepted: $min..$max"
 
 install_packages() {
 	local missing=() p

@@ -16,8 +16,9 @@
 #   scripts/testpmd-elastic.sh [options] [footprint|rate|load|all]
 #     --plugin PATH    the tide plugin (default: build*/drivers/mempool/tide/
 #                      librte_mempool_tide.so.*, build/'s first, not a sanitized one)
-#     --runs N         rate: tide/ring pairs, four runs each (default 3)
-#     --seconds S      rate: seconds per run; footprint: seconds forwarding (default 5)
+#     --runs N         rate: tide/ring pairs, four runs each (1..100, default 3)
+#     --seconds S      rate: seconds per run; footprint: seconds forwarding (1..3600,
+#                      default 5)
 #     --csv FILE       also append the CSV rows to FILE
 #     --check          exit non-zero if a behaviour is wrong (for tests): a pool that does not
 #                      start small, forward, grow under load or shrink back, or allocations
@@ -49,8 +50,8 @@ while [ $# -gt 0 ]; do
 	--csv) csv=$2; shift 2 ;;
 	--check) check=1; shift ;;
 	footprint|rate|load|all) what=$1; shift ;;
-	*) echo "usage: $0 [--plugin PATH] [--runs N] [--seconds S] [--csv FILE] [--check]" \
-		"[footprint|rate|load|all]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--plugin PATH] [--runs 1..100] [--seconds 1..3600] [--csv FILE]" \
+		"[--check] [footprint|rate|load|all]" >&2; exit 2 ;;
 	esac
 done
 # check_num OPTION VALUE MAX: exit unless VALUE is a whole number in 1..MAX. Bash arithmetic

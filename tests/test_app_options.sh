@@ -168,6 +168,11 @@ for c in "zctx --trace 1:100" "fanout --sizes 64" "fwd --series /dev/null" "memp
 	# shellcheck disable=SC2086
 	refused_with "$bench" "$msg" $eal_bench -- $c --rounds 1 --ms 1
 done
+# footprint's durations are its trace's: --ms is refused there, not ignored.
+timed="mempool fwd msg pipeline fanout zctx donor"
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench: --ms is not an option of scenario footprint, only of: $timed" \
+	$eal_bench -- footprint --ms 5
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi

@@ -107,6 +107,15 @@ round() {
 	return 0
 }
 
+# TIDE_HUGEPAGES is checked before anything is touched: a whole decimal number in range.
+for v in abc " 1024" 0x400 010 100 99999999999999999999; do
+	if out=$(TIDE_HUGEPAGES="$v" TIDE_SKIP_APT=1 "$src/scripts/setup.sh" 2>&1); then
+		echo "TIDE_HUGEPAGES='$v' accepted"; exit 1
+	fi
+	echo "$out" | grep -q "^setup: error: TIDE_HUGEPAGES=.*; accepted: 512\.\.[0-9]*$" ||
+		{ echo "TIDE_HUGEPAGES='$v': $out"; exit 1; }
+done
+
 for r in 1 2 3; do
 	rc=0
 	round "$r" || rc=$?

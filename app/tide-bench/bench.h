@@ -28,6 +28,7 @@
 #define BENCH_OPT_CYCLES  (1u << 2) /* --cycles */
 #define BENCH_OPT_SERIES  (1u << 3) /* --series */
 #define BENCH_OPT_SIZES   (1u << 4) /* --sizes */
+#define BENCH_OPT_MS      (1u << 5) /* --ms: every scenario that times measurements */
 
 struct bench_opts {
 	unsigned int rounds; /* interleaved rounds per variant (0: the scenario's default) */

@@ -183,7 +183,8 @@ bench_usage(const char *prog)
 		"[--filter STR] [--table]\n"
 		"       %s --list\n"
 		"  --rounds N    interleaved rounds per variant, 1..%d (default: the scenario's)\n"
-		"  --ms MS       one measurement, 1..600000 ms (default: the scenario's)\n"
+		"  --ms MS       one measurement, 1..600000 ms (default: the scenario's; not "
+		"footprint)\n"
 		"  --quick       a short run: a third of the rounds, half the time (footprint: "
 		"one cycle)\n"
 		"  --filter STR  only variants whose name contains STR (=STR: named STR)\n"
@@ -192,10 +193,13 @@ bench_usage(const char *prog)
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
 		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
 		"[--series FILE]\n"
+		"         --trace: up to %u phases of 0..1000 Mpps for 0.001..86400000 ms\n"
 		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
 		"       (another scenario refuses these options)\n"
-		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_HOLD_MAX_PKTS / 1000);
+		"  Whole numbers may be written in hexadecimal (0x...).\n"
+		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_TRACE_MAX_PHASES,
+		TIDE_APP_HOLD_MAX_PKTS / 1000);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
@@ -209,7 +213,7 @@ bench_list(void)
 
 /* Indexed by the bit of their BENCH_OPT_*. */
 static const char *const bench_opt_names[] = {
-	"--trace", "--hold-ms", "--cycles", "--series", "--sizes",
+	"--trace", "--hold-ms", "--cycles", "--series", "--sizes", "--ms",
 };
 
 /*
@@ -221,7 +225,7 @@ bench_opts_owned(const struct bench_opts *o)
 {
 	unsigned int stray = o->given & ~bench_current->opts;
 
-	RTE_BUILD_BUG_ON(BENCH_OPT_SIZES != 1u << (RTE_DIM(bench_opt_names) - 1));
+	RTE_BUILD_BUG_ON(BENCH_OPT_MS != 1u << (RTE_DIM(bench_opt_names) - 1));
 	for (unsigned int b = 0; b < RTE_DIM(bench_opt_names); b++) {
 		if ((stray & (1u << b)) == 0)
 			continue;
@@ -265,7 +269,10 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 			ret = tide_app_opt_uint("--rounds", optarg, 1, BENCH_MAX_ROUNDS,
 				&o->rounds);
 			break;
-		case 'm': ret = tide_app_opt_uint("--ms", optarg, 1, 600000, &o->ms); break;
+		case 'm':
+			ret = tide_app_opt_uint("--ms", optarg, 1, 600000, &o->ms);
+			o->given |= BENCH_OPT_MS;
+			break;
 		case 'q': o->quick = true; break;
 		case 't': o->table = true; break;
 		case 'f': o->filter = optarg; break;

@@ -342,4 +342,5 @@ const struct bench_scenario bench_donor = {
 	.help = "64 MB from donors vs the own heap; zero-copy from donor memory vs malloc "
 		"pinned on demand (needs TIDE_DONOR_HELPER in the build tree)",
 	.run = db_run,
+	.opts = BENCH_OPT_MS,
 };

@@ -203,4 +203,5 @@ const struct bench_scenario bench_fanout = {
 	.name = "fanout",
 	.help = "one packet to 4 readers: broadcast and proxies vs rte_pktmbuf_clone/copy",
 	.run = fo_run,
+	.opts = BENCH_OPT_MS,
 };

@@ -185,4 +185,5 @@ const struct bench_scenario bench_fwd = {
 	.help = "io forwarding Mpps on net_null: tide pool vs ring_mp_mc pool (and vs a second "
 		"ring_mp_mc pool: the noise floor)",
 	.run = fwd_run,
+	.opts = BENCH_OPT_MS,
 };

@@ -495,4 +495,5 @@ const struct bench_scenario bench_mempool = {
 	.help = "alloc+free bulk throughput: tide vs ring_mp_mc vs stack, cache on/off "
 		"(and vs tide: the noise floor)",
 	.run = mp_run,
+	.opts = BENCH_OPT_MS,
 };

@@ -194,4 +194,5 @@ const struct bench_scenario bench_msg = {
 	.name = "msg",
 	.help = "per-packet cost of make+send+receive+unmake vs raw mbuf pointers over a ring",
 	.run = msg_run,
+	.opts = BENCH_OPT_MS,
 };

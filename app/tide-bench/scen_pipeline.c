@@ -660,4 +660,5 @@ const struct bench_scenario bench_pipeline = {
 	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev; "
 		"stage 2 in a secondary process vs in a thread",
 	.run = pl_run,
+	.opts = BENCH_OPT_MS,
 };

@@ -561,7 +561,7 @@ const struct bench_scenario bench_zctx = {
 	.name = "zctx",
 	.help = "zero-copy vs copy vs adaptive TX from malloc'd memory, 64 B..64 KB, "
 		"net_null and af_packet/veth",
-	.opts = BENCH_OPT_SIZES,
+	.opts = BENCH_OPT_MS | BENCH_OPT_SIZES,
 	.check = zb_check,
 	.run = zb_run,
 };
