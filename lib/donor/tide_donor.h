@@ -69,7 +69,7 @@ extern "C" {
 enum tide_donor_kind {
 	TIDE_DONOR_HUGE = 0,   /**< hugepages of the system's default size */
 	TIDE_DONOR_PINNED = 1, /**< 4 KB pages locked in RAM by their holder */
-	TIDE_DONOR_KINDS
+	TIDE_DONOR_KINDS       /**< how many kinds there are (not a kind) */
 };
 
 /** Request flag: all of it from donors, nothing from the consumer's own allowance. */
@@ -127,7 +127,7 @@ struct tide_donor_region_info {
 	void *addr;              /**< first byte */
 	size_t len;              /**< bytes (a multiple of page_sz) */
 	size_t page_sz;          /**< page size */
-	enum tide_donor_kind kind;
+	enum tide_donor_kind kind; /**< its memory's kind */
 	uint64_t own_bytes;      /**< of len, from the consumer's own allowance */
 	uint32_t nb_parts;       /**< parts: the own part (if any), then one per donor */
 	uint32_t nb_donors;      /**< donor parts */
@@ -139,10 +139,10 @@ struct tide_donor_region_info {
 /** One part of a region, as tide_donor_region_part() reports it. */
 struct tide_donor_part_info {
 	uint64_t offset;    /**< from the region's start */
-	uint64_t bytes;
+	uint64_t bytes;     /**< its length */
 	int pid;            /**< the donor holding it now (the last one if it died); the
 			     *   consumer's own pid for the own part */
-	enum tide_donor_state state;
+	enum tide_donor_state state; /**< who holds it now */
 	uint64_t locked_kb; /**< the donor's VmLck when it handed the memory over (pinned) */
 	uint32_t repins;    /**< times a new donor took over this part */
 };
@@ -188,6 +188,8 @@ struct tide_donor_region;
  * Fill @p p with defaults: 64 donors at most, per-process maxima measured, own allowance
  * used first, a 16 MB heap step, 5 s handshakes, re-pinning on.
  *
+ * @param p
+ *   The parameters to fill.
  * @param name
  *   Manager name (copied at creation).
  */

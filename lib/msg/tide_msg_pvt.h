@@ -72,7 +72,7 @@ struct tide_xchg {
 	uint32_t sleepers; /**< receivers blocked in tide_xchg_recv_wait() */
 	uint32_t seq;      /**< bumped by senders that find sleepers (futex word) */
 	int socket_id;     /**< the socket its memory is on (set at creation; telemetry) */
-	char name[RTE_RING_NAMESIZE];
+	char name[RTE_RING_NAMESIZE]; /**< as created, for lookups and telemetry */
 	/** Counters: one line per lcore, written by that lcore only (non-EAL: atomically). */
 	struct tide_xchg_lcore_stats stats[RTE_MAX_LCORE + 1];
 } __rte_cache_aligned;

@@ -59,8 +59,8 @@ struct tide_xring_turn {
 struct tide_xring {
 	struct tide_xring_tails prod; /**< senders write; receivers read */
 	struct tide_xring_tails cons; /**< receivers write; senders read, seldom */
-	struct tide_xring_turn senders;
-	struct tide_xring_turn receivers;
+	struct tide_xring_turn senders;   /**< whose turn it is to send (none: single) */
+	struct tide_xring_turn receivers; /**< whose turn it is to receive (none: single) */
 	void **slots __rte_cache_aligned; /**< level l's slots start at l << shift */
 	uint32_t mask;     /**< slots per level - 1 */
 	uint32_t shift;    /**< log2 of slots per level */

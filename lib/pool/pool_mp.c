@@ -392,12 +392,19 @@ mp_attach(void)
 	RTE_LCORE_FOREACH(l)
 		a.lcores[l / 64] |= 1ull << (l % 64);
 	mp_msg_put(&req, MP_ATTACH, &a, sizeof(a));
-	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1 ||
-			!mp_msg_get(&reply.msgs[0], &rep, sizeof(rep))) {
+	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1) {
 		POOL_LOG(NOTICE, "the primary process does not answer for tidepool: no elastic "
 			"pool there");
 		free(reply.msgs);
 		return;
+	}
+	if (!mp_msg_get(&reply.msgs[0], &rep, sizeof(rep))) {
+		POOL_LOG(CRIT, "the primary's answer to this process's attach is not of this "
+			"build's size (%d bytes, not %zu): it runs another tidepool build. Run the "
+			"same build in every process. Refusing to run.", reply.msgs[0].len_param,
+			sizeof(rep));
+		free(reply.msgs);
+		exit(EXIT_FAILURE);
 	}
 	free(reply.msgs);
 	if (rep.status == -EPROTO) {

@@ -272,6 +272,8 @@ bool tide_pool_is_elastic(const struct rte_mempool *mp);
  *     that makes it let go of them (DPDK waits 5 s for it): a block there would look
  *     like the old pages to it; try again (tide_mp_stats.resync_failures counts these);
  *   - -ENOTSUP: called in a secondary process (the primary grows pools);
+ *   - -ENOBUFS: a block of the pool's block size holds no mbuf (the size is too small
+ *     for its header and one object);
  *   - with a block source (tide_pool_block_source_set()), when DPDK's heap had no memory:
  *     the negative errno the source returned; -EINVAL also when the source gave a bad
  *     block (NULL, or shorter than asked); -ENOBUFS when a block holds no mbuf.
@@ -496,7 +498,7 @@ struct tide_pool_set_params {
  */
 struct tide_pool_set {
 	uint8_t min_shift;      /**< log2 of class 0's size */
-	uint8_t nb_classes;
+	uint8_t nb_classes;     /**< classes in pools[] */
 	uint32_t max_size;      /**< bytes the largest class holds */
 	struct rte_mempool *pools[TIDE_POOL_SET_MAX_CLASSES]; /**< class k's pool */
 	void *internal;         /**< the library's own state */
@@ -744,8 +746,9 @@ struct tide_mp_stats {
 			    *   later as zeros) */
 	uint64_t resync_failures; /**< primary: such rounds some secondary did not answer in
 			    *   time; no block is grown until one round reaches them all */
-	uint64_t refused;  /**< primary: secondaries refused at their attach, which then exit:
-			    *   their tide ops at another index, or another pid namespace */
+	uint64_t refused;  /**< primary: secondaries refused at their attach (their tide ops
+			    *   at another index, another pid namespace, or a request of another
+			    *   build's size); a secondary of this build then exits */
 };
 
 /**

@@ -53,8 +53,11 @@
  * holds longer delays the completions of the sends behind it. Each accepted send gets
  * exactly one completion: status 0 when all of it was handed to the PMD and the PMD
  * released it, a negative errno when it was refused by the agent (nothing sent:
- * -EFAULT unmapped memory, -ENOMEM over the memlock limit, -EPERM no access to
- * /proc/self/pagemap, -ENOSPC the cache cannot hold it), or -ECANCELED when
+ * -EFAULT unmapped memory, or a span at its address registered already (by another
+ * process); -ENOMEM over the memlock limit, or no memory for the cache's tables or for
+ * the shared record of spans; -EPERM no access to /proc/self/pagemap; -ENOSPC the cache
+ * cannot hold it, or no memseg list or span record is left; -EIO reading
+ * /proc/self/pagemap or DMA-mapping for the port's device failed), or -ECANCELED when
  * tide_zctx_stop() cancelled it before all of it reached the PMD.
  *
  * Back-pressure: at most `depth` sends are outstanding (submitted, completion not yet
@@ -522,12 +525,15 @@ int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
  * @return
  *   0, or a negative errno with rte_errno set (nothing stays registered):
  *   - -EINVAL: @p addr NULL, @p len 0, or a range that wraps around the address space;
- *   - -EFAULT: part of the range is not mapped, or it straddles the end of DPDK memory;
+ *   - -EFAULT: part of the range is not mapped, or it straddles the end of DPDK memory,
+ *     or a span at its address is registered already (by another process);
  *   - -ENOMEM: pinning it would exceed the memlock limit (RLIMIT_MEMLOCK or the cache's
- *     pin_limit), or no memory for the cache's tables;
+ *     pin_limit), or no memory for the cache's tables, or no memzone for the shared
+ *     record of spans (the directory of instances);
  *   - -EPERM: the process may not pin (RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK), or, in
  *     IOVA mode PA, may not read physical addresses (/proc/self/pagemap);
- *   - -ENOSPC: no span left (the cache's max_spans, or DPDK's memseg lists);
+ *   - -ENOSPC: no span left (the cache's max_spans, DPDK's memseg lists, or the shared
+ *     record of every process's spans, as many as those lists);
  *   - -EIO: reading /proc/self/pagemap, or DMA-mapping for an instance's device, failed.
  */
 int tide_zctx_mem_register(const void *addr, size_t len);

@@ -31,8 +31,8 @@ struct tide_zctx_fast {
 	int wake_fd;                /**< the agent's doorbell */
 	/** Per port: TX queues the agent serves (0: not one of ours) and longest header. */
 	struct {
-		uint16_t nb_txq;
-		uint16_t max_hdr;
+		uint16_t nb_txq;  /**< TX queues the agent serves on it (0: none) */
+		uint16_t max_hdr; /**< the longest header a send to it carries, bytes */
 	} port[RTE_MAX_ETHPORTS];
 	/** Sends outstanding; written by submitters and pollers. */
 	uint32_t credits __rte_cache_aligned;
