@@ -162,7 +162,8 @@ zc_dir_span_read(const struct zc_dir_span *sp, struct zc_dir_owner *w, uintptr_t
 	w->ns = __atomic_load_n(&sp->who.ns, __ATOMIC_RELAXED);
 	w->start = __atomic_load_n(&sp->who.start, __ATOMIC_RELAXED);
 	*base = __atomic_load_n(&sp->base, __ATOMIC_ACQUIRE);
-	return w->pid != 0 && __atomic_load_n(&sp->who.pid, __ATOMIC_ACQUIRE) == w->pid;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* the loads above before the look again */
+	return w->pid != 0 && __atomic_load_n(&sp->who.pid, __ATOMIC_RELAXED) == w->pid;
 }
 
 /* Whether a live process recorded a span at @base (it is about to register it, or did). */
