@@ -168,6 +168,16 @@ for c in "zctx --trace 1:100" "fanout --sizes 64" "fwd --series /dev/null" "memp
 	# shellcheck disable=SC2086
 	refused_with "$bench" "$msg" $eal_bench -- $c --rounds 1 --ms 1
 done
+# --help names every range the parser checks, --trace's and --zctx-sizes' included, and
+# says where hexadecimal is taken.
+"$tidepmd" --help >"$out" 2>&1 || fail "--help: exit status $?"
+for want in "1\.\.32 phases of 0\.\.1000 Mpps for 0\.001\.\.86400000 ms" \
+		"1\.\.16 sizes of 1\.\.1048576 bytes" \
+		"hexadecimal (0x40); --trace takes decimal"; do
+	grep -q "$want" "$out" || fail "--help: no '$want'"
+done
+echo "tidepmd --help: the ranges of --trace and --zctx-sizes, and hexadecimal"
+refused "$tidepmd" --burst 0x201 "1..512"
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
