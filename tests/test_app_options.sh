@@ -7,7 +7,8 @@
 #    and never with a wrapped value;
 #  - a file prefix in use by a running primary is reported as such, with its pid;
 #  - a clean exit leaves no DPDK runtime directory behind;
-#  - a forwarding lcore that fails fails the run (TIDE_TEST_FAULTS=1: a build with
+#  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
+#    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
 #    -Dfault_injection=true).
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
@@ -206,8 +207,26 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	fi
 	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" || fail "-i failed lcore: no message"
 	echo "tidepmd -i, lcore failed: non-zero exit"
+	# A device that takes 64..4096 descriptors in multiples of 64 (net_null's limits
+	# replaced: it, net_ring and the other vdevs tests use take any count): a count it
+	# would not take is refused naming the option, the port, the count and the range.
+	for o in "--rxd 100" "--rxd 8192" "--txd 32"; do
+		# shellcheck disable=SC2086
+		if TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- \
+				--duration 1 $o >"$out" 2>&1; then
+			fail "$o on a device of 64..4096 descriptors was accepted"
+		fi
+		lim="takes 64\.\.4096 descriptors per queue, a multiple of 64$"
+		grep -q "^tidepmd: $o: port 0 (net_null) $lim" "$out" ||
+			fail "$o: no message naming the port and its range"
+		grep "^tidepmd: $o" "$out"
+	done
+	# shellcheck disable=SC2086
+	TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 1 \
+		--rxd 128 --txd 4096 >"$out" 2>&1 || fail "--rxd 128 --txd 4096 refused"
 else
-	echo "tidepmd, lcore failed: not checked (a build without -Dfault_injection=true)"
+	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
+		"-Dfault_injection=true)"
 fi
 
 # A file prefix in use: the second run says so and names the first one's pid.
