@@ -7,7 +7,8 @@
 #    and never with a wrapped value;
 #  - a file prefix in use by a running primary is reported as such, with its pid;
 #  - a clean exit leaves no DPDK runtime directory behind;
-#  - a forwarding lcore that fails fails the run (TIDE_TEST_FAULTS=1: a build with
+#  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
+#    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
 #    -Dfault_injection=true).
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
@@ -173,6 +174,16 @@ timed="mempool fwd msg pipeline fanout zctx donor"
 # shellcheck disable=SC2086
 refused_with "$bench" "^tide-bench: --ms is not an option of scenario footprint, only of: $timed" \
 	$eal_bench -- footprint --ms 5
+# --help names every range the parser checks, --trace's and --zctx-sizes' included, and
+# says where hexadecimal is taken.
+"$tidepmd" --help >"$out" 2>&1 || fail "--help: exit status $?"
+for want in "1\.\.32 phases of 0\.\.1000 Mpps for 0\.001\.\.86400000 ms" \
+		"1\.\.16 sizes of 1\.\.1048576 bytes" \
+		"hexadecimal (0x40); --trace takes decimal"; do
+	grep -q "$want" "$out" || fail "--help: no '$want'"
+done
+echo "tidepmd --help: the ranges of --trace and --zctx-sizes, and hexadecimal"
+refused "$tidepmd" --burst 0x201 "1..512"
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
@@ -201,8 +212,26 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	fi
 	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" || fail "-i failed lcore: no message"
 	echo "tidepmd -i, lcore failed: non-zero exit"
+	# A device that takes 64..4096 descriptors in multiples of 64 (net_null's limits
+	# replaced: it, net_ring and the other vdevs tests use take any count): a count it
+	# would not take is refused naming the option, the port, the count and the range.
+	for o in "--rxd 100" "--rxd 8192" "--txd 32"; do
+		# shellcheck disable=SC2086
+		if TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- \
+				--duration 1 $o >"$out" 2>&1; then
+			fail "$o on a device of 64..4096 descriptors was accepted"
+		fi
+		lim="takes 64\.\.4096 descriptors per queue, a multiple of 64$"
+		grep -q "^tidepmd: $o: port 0 (net_null) $lim" "$out" ||
+			fail "$o: no message naming the port and its range"
+		grep "^tidepmd: $o" "$out"
+	done
+	# shellcheck disable=SC2086
+	TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 1 \
+		--rxd 128 --txd 4096 >"$out" 2>&1 || fail "--rxd 128 --txd 4096 refused"
 else
-	echo "tidepmd, lcore failed: not checked (a build without -Dfault_injection=true)"
+	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
+		"-Dfault_injection=true)"
 fi
 
 # A file prefix in use: the second run says so and names the first one's pid.

@@ -33,9 +33,12 @@ fail() {
 	echo "set fwd nosuchmode"
 	echo "set pool reap 20"
 	echo "set pool idle 40"
+	echo "set pool wall 0x200"
 	echo "set pool wall 64"
 	echo "set pool wall 1"
 	echo "set pool wall 100000"
+	echo "set pool wall 8"
+	echo "help"
 	echo "show pool"
 	sleep 1
 	echo "show port stats all"
@@ -85,8 +88,23 @@ grep -q "^Pool tidepmd_s0: idle set to 40 ms" "$out" || fail "set pool idle refu
 grep -q "^Pool tidepmd_s0: wall set to 64 MB" "$out" || fail "set pool wall refused"
 grep -q "^Bad argument: set pool wall (MB): '1' is out of range" "$out" ||
 	fail "a wall below the range got no feedback"
-grep -q "^Pool tidepmd_s0: set pool wall 100000: Invalid argument (nothing changed)" "$out" ||
-	fail "a wall above the pool's got no feedback"
+# The pool takes walls from its base (16 MB) to the wall it was created with (512 MB): the
+# refusal says so at the prompt, before the library's bare "Invalid argument".
+wall_range="set pool wall (MB): '%s' is out of range; accepted: 16\.\.512$"
+for w in 100000 8; do
+	# shellcheck disable=SC2059
+	grep -q "^Bad argument: $(printf "$wall_range" "$w")" "$out" ||
+		fail "set pool wall $w: no refusal naming the pool's range (16..512)"
+done
+! grep -q "set pool wall [0-9]*: Invalid argument" "$out" ||
+	fail "set pool wall: the library refused what the prompt let through"
+grep -q "^Pool tidepmd_s0: wall set to 512 MB" "$out" || fail "set pool wall 0x200 refused"
+# help gives the ranges the commands check.
+grep -q "^  start tx_first \[N\] .*1\.\.1024" "$out" || fail "help: no range for tx_first N"
+grep -q "^  set pool wall MB .*from its base to --pool-wall" "$out" ||
+	fail "help: no range for set pool wall"
+grep -q "^  set pool idle MS .*1\.\.3600000" "$out" || fail "help: no range for set pool idle"
+grep -q "^  set pool reap MS .*0\.\.3600000" "$out" || fail "help: no range for set pool reap"
 grep -q "wall 64.0 MB)" "$out" || fail "show pool: the new wall is not shown"
 grep -q "the reaper looks every 20 ms and gives back blocks idle 40 ms" "$out" ||
 	fail "show pool: the new reap period and idle threshold are not shown"

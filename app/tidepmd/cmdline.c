@@ -120,7 +120,7 @@ cli_quit_parsed(void *res __rte_unused, struct cmdline *cl, void *data __rte_unu
 
 static const char *const cli_help_text[] = {
 	"start                      start forwarding",
-	"start tx_first [N]         send N bursts (default 1) on every TX queue, then forward",
+	"start tx_first [N]         N bursts, 1..1024 (default 1), on every TX queue, then forward",
 	"stop                       stop forwarding; show what the ports did since start",
 	"show port stats all|N      port statistics; throughput since the last show",
 	"clear port stats all|N     reset port statistics",
@@ -131,9 +131,9 @@ static const char *const cli_help_text[] = {
 	"show zctx                  the zero-copy send agent and the pin cache",
 	"set fwd MODE               forwarding mode (restarts forwarding if it runs)",
 	"set burst N                packets per burst, 1..512 (live)",
-	"set pool wall MB           the pool's wall (live)",
-	"set pool idle MS           a block may go after MS idle (live)",
-	"set pool reap MS           the reaper's period, 0 never (live)",
+	"set pool wall MB           the pool's wall, from its base to --pool-wall (live)",
+	"set pool idle MS           a block may go after MS idle, 1..3600000 (live)",
+	"set pool reap MS           the reaper's period, 0..3600000, 0 never (live)",
 	"help                       this list",
 	"quit                       stop forwarding and exit (so does Ctrl-D)",
 };
@@ -237,6 +237,28 @@ cli_set_burst_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rt
 	printf("Number of packets per burst set to %u\n", (unsigned int)n);
 }
 
+/*
+ * The walls in MB every pool takes (tide_pool_wall_set()): from its base block, whole
+ * hugepages, up to the wall it was created with, which sized its mempool. The library
+ * keeps the latter to itself: it is --pool-wall, which tidepmd created every pool with.
+ * 0, or -1 when a pool's blocks cannot be listed.
+ */
+static int
+cli_wall_range(uint64_t *min, uint64_t *max)
+{
+	struct tide_pool_block base;
+
+	*min = 1;
+	*max = cli_t->cfg.pool_wall_mb;
+	for (unsigned int i = 0; i < cli_t->pools->nb_pools; i++) {
+		/* Blocks are listed oldest first: the base, never reaped, comes first. */
+		if (tide_pool_block_list(cli_t->pools->pools[i], &base, 1) < 1)
+			return -1;
+		*min = RTE_MAX(*min, (base.bytes + (1u << 20) - 1) >> 20);
+	}
+	return 0;
+}
+
 static void
 cli_set_pool_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
 {
@@ -245,19 +267,26 @@ cli_set_pool_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte
 		enum tpmd_pool_knob knob;
 		uint64_t min, max;
 	} knobs[] = {
-		{ "wall", "MB", TPMD_POOL_WALL, 2, 1048576 },
+		{ "wall", "MB", TPMD_POOL_WALL, 0, 0 }, /* the pools' own: cli_wall_range() */
 		{ "idle", "ms", TPMD_POOL_IDLE, 1, 3600000 },
 		{ "reap", "ms", TPMD_POOL_REAP, 0, 3600000 },
 	};
 	struct cli_words *r = res;
 	unsigned int k = 0;
-	uint64_t v;
+	uint64_t v, min, max;
 	char err[128];
 	int ret;
 
 	while (strcmp(knobs[k].name, r->w3) != 0)
 		k++; /* the token accepts these three words only */
-	if (tide_app_parse_u64(r->w4, knobs[k].min, knobs[k].max, &v, err, sizeof(err)) != 0) {
+	min = knobs[k].min;
+	max = knobs[k].max;
+	if (knobs[k].knob == TPMD_POOL_WALL && cli_wall_range(&min, &max) != 0) {
+		printf("set pool wall: cannot list the pools' blocks to find their base "
+			"(nothing changed)\n");
+		return;
+	}
+	if (tide_app_parse_u64(r->w4, min, max, &v, err, sizeof(err)) != 0) {
 		printf("Bad argument: set pool %s (%s): %s\n", knobs[k].name, knobs[k].unit, err);
 		return;
 	}
@@ -315,7 +344,7 @@ CLI_INST(cmd_start_tx_first, cli_start_tx_first_parsed, NULL,
 	"start tx_first: send a burst on every TX queue, then forward", T(tok_start),
 	T(tok_tx_first));
 CLI_INST(cmd_start_tx_first_n, cli_start_tx_first_parsed, (void *)1,
-	"start tx_first N: send N bursts on every TX queue, then forward", T(tok_start),
+	"start tx_first N: send N bursts (1..1024) on every TX queue, then forward", T(tok_start),
 	T(tok_tx_first), T(tok_count));
 CLI_INST(cmd_stop, cli_stop_parsed, NULL, "stop: stop forwarding", T(tok_stop));
 CLI_INST(cmd_quit, cli_quit_parsed, NULL, "quit: stop forwarding and exit", T(tok_quit));

@@ -22,14 +22,13 @@
 #include "tide_zctx.h"
 #include "tidepmd.h"
 
-#define ZS_MAX_SIZES 16
 #define ZS_HDR 42
 
 struct zs_ctx {
 	struct tide_zctx *z;
 	uint8_t *buf;
 	size_t buf_len;
-	uint32_t sizes[ZS_MAX_SIZES];
+	uint32_t sizes[TPMD_ZCTX_MAX_SIZES];
 	unsigned int nb_sizes;
 	uint8_t hdr[ZS_HDR];
 	uint64_t bytes[TPMD_MAX_LCORES];  /* payload bytes completed, per lcore */
@@ -44,8 +43,8 @@ zs_parse_size(char *elem, void *arg)
 	struct zs_ctx *c = arg;
 	uint64_t max = RTE_MIN((uint64_t)TIDE_ZCTX_MAX_SEND, (uint64_t)c->buf_len), v;
 
-	if (c->nb_sizes == ZS_MAX_SIZES) {
-		fprintf(stderr, "tidepmd: --zctx-sizes: at most %d sizes\n", ZS_MAX_SIZES);
+	if (c->nb_sizes == TPMD_ZCTX_MAX_SIZES) {
+		fprintf(stderr, "tidepmd: --zctx-sizes: at most %d sizes\n", TPMD_ZCTX_MAX_SIZES);
 		return -EINVAL;
 	}
 	if (tide_app_opt_u64("--zctx-sizes", elem, 1, max, &v) != 0)
@@ -61,7 +60,7 @@ zs_parse_sizes(struct zs_ctx *c, const char *list)
 	char accepted[96];
 
 	snprintf(accepted, sizeof(accepted), "1 to %d sizes of 1..%" PRIu64
-		" bytes, comma-separated", ZS_MAX_SIZES, max);
+		" bytes, comma-separated", TPMD_ZCTX_MAX_SIZES, max);
 	return tide_app_opt_list("--zctx-sizes", list, accepted, zs_parse_size, c) == 0 ?
 		0 : -EINVAL;
 }

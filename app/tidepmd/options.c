@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tide_app_opt.h"
+#include "tide_zctx.h"
 #include "tidepmd.h"
 
 /* The default workload: bursts of 1 Mpps per stream for 2 s, held 25 ms, 4 s apart. */
@@ -29,7 +30,8 @@ tpmd_usage(const char *prog)
 		"  --burst N            packets per burst, 1..%d (default 32)\n"
 		"  --nb-cores N         forwarding lcores, 1..%d (default: every worker lcore)\n"
 		"  --rxq N, --txq N     queues per port, 1..%d (default 1)\n"
-		"  --rxd N, --txd N     descriptors per queue, 32..16384 (default 1024)\n"
+		"  --rxd N, --txd N     descriptors per queue, 32..16384 (default 1024), within\n"
+		"                       what every port takes (its minimum, maximum, multiple)\n"
 		"  --txpkts N           txonly, --tx-first: packet length, 64..2048 (default 64)\n"
 		"  --tx-first           send a burst on every TX queue first (loopback ports)\n"
 		"  --pool-base MB       elastic pool base block, 2..65536 (default 16)\n"
@@ -37,12 +39,17 @@ tpmd_usage(const char *prog)
 		"(default 8)\n"
 		"  --pool-wall MB       elastic pool wall, 2..1048576 (default 512)\n"
 		"  --pool-cache N       per-lcore cache, 0..512 (default 256)\n"
-		"  --trace RATE:MS,...  bursty: receive rate phases per stream, Mpps:ms, repeated\n"
+		"  --trace RATE:MS,...  bursty: receive rate phases per stream, Mpps:ms, "
+		"repeated;\n"
+		"                       1..%d phases of 0..1000 Mpps for 0.001..86400000 ms, "
+		"decimal\n"
 		"                       (default " TPMD_TRACE_DEFAULT ")\n"
 		"  --hold-ms MS         bursty: how long each packet is held, 1..60000 "
 		"(default %d);\n"
 		"                       --trace's peak Mpps x MS at most %u\n"
-		"  --zctx-sizes LIST    zctx: payload sizes, cycled (default 64,1500,9000,65536)\n"
+		"  --zctx-sizes LIST    zctx: payload sizes, cycled; 1..%d sizes of 1..%u bytes, "
+		"none\n"
+		"                       past --zctx-buf-mb (default 64,1500,9000,65536)\n"
 		"  --zctx-buf-mb MB     zctx: malloc'd buffer sent from, 1..1024 (default 4)\n"
 		"  --zctx-threshold N   zctx: copy below N bytes, 0..1048576, or 'adaptive' "
 		"(default)\n"
@@ -50,8 +57,11 @@ tpmd_usage(const char *prog)
 		"                       process's hugepage limit (EAL --socket-limit)\n"
 		"  --mp-workers N       pipeline: stage 2 in N worker lcores of secondary tidepmds,\n"
 		"                       1..%d, each on TX queue 0..N-1 (needs --txq >= N)\n"
+		"whole numbers may be written in hexadecimal (0x40); --trace takes decimal "
+		"only\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
-		TPMD_HOLD_MS_DEFAULT, TIDE_APP_HOLD_MAX_PKTS / 1000, TPMD_MAX_QUEUES);
+		TIDE_APP_TRACE_MAX_PHASES, TPMD_HOLD_MS_DEFAULT, TIDE_APP_HOLD_MAX_PKTS / 1000,
+		TPMD_ZCTX_MAX_SIZES, TIDE_ZCTX_MAX_SEND, TPMD_MAX_QUEUES);
 	tpmd_engines_list(stdout, "  ");
 	printf("  %-9s %s\n", TPMD_MODE_WORKER, "a secondary process (--proc-type=secondary): "
 		"stage 2 of a primary's --mode pipeline --mp-workers N");

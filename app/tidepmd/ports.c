@@ -5,11 +5,47 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
 
 #include "tidepmd.h"
+
+/*
+ * --rxd or --txd @p n against the device's limits, checked here so that the refusal names
+ * the option and the range rather than rte_eth_*_queue_setup()'s bare -EINVAL. A count
+ * the device would not take is refused, not adjusted: the user asked for that one.
+ */
+static int
+tpmd_desc_check(uint16_t port, const struct rte_eth_dev_info *info, const char *opt,
+	unsigned int n, const struct rte_eth_desc_lim *lim)
+{
+	unsigned int align = lim->nb_align != 0 ? lim->nb_align : 1;
+
+	if (n >= lim->nb_min && n <= lim->nb_max && n % align == 0)
+		return 0;
+	fprintf(stderr, "tidepmd: %s %u: port %u (%s) takes %u..%u descriptors per queue, "
+		"a multiple of %u\n", opt, n, port, info->driver_name, lim->nb_min, lim->nb_max,
+		align);
+	return -EINVAL;
+}
+
+/* The device's descriptor limits; tests replace them (fault injection) to see a refusal. */
+static void
+tpmd_desc_limits(struct rte_eth_dev_info *info)
+{
+#ifdef TIDE_FAULT_INJECTION
+	const char *fault = getenv("TIDEPMD_TEST_FAULT");
+
+	if (fault != NULL && strcmp(fault, "desc-lim") == 0)
+		info->rx_desc_lim = info->tx_desc_lim = (struct rte_eth_desc_lim){
+			.nb_min = 64, .nb_max = 4096, .nb_align = 64,
+		};
+#else
+	RTE_SET_USED(info);
+#endif
+}
 
 static int
 tpmd_port_init(struct tpmd *t, unsigned int pi)
@@ -30,6 +66,10 @@ tpmd_port_init(struct tpmd *t, unsigned int pi)
 			info.max_tx_queues, c->rxq, c->txq);
 		return -EINVAL;
 	}
+	tpmd_desc_limits(&info);
+	if (tpmd_desc_check(port, &info, "--rxd", c->rxd, &info.rx_desc_lim) != 0 ||
+			tpmd_desc_check(port, &info, "--txd", c->txd, &info.tx_desc_lim) != 0)
+		return -EINVAL;
 	t->port_null[pi] = strcmp(info.driver_name, "net_null") == 0;
 	ret = rte_eth_dev_configure(port, (uint16_t)c->rxq, (uint16_t)c->txq, &conf);
 	if (ret != 0)

@@ -36,6 +36,7 @@
 #define TPMD_MAX_BURST 512
 #define TPMD_MAX_STREAMS (TPMD_MAX_PORTS * TPMD_MAX_QUEUES)
 #define TPMD_MAX_LCORES 64
+#define TPMD_ZCTX_MAX_SIZES 16 /* --zctx-sizes: the mix's longest list */
 
 /* Counts of one forwarding lcore; written by that lcore only (relaxed), read by the main
  * lcore. Reset at every start.
