@@ -11,7 +11,8 @@ src=$2
 san=""
 case "${3:-none}" in none|"") ;; *) san="-fsanitize=$3" ;; esac
 tmp=$(mktemp -d /tmp/tide-install.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# The examples are plain DPDK programs: their runtime directory stays after they end.
+trap 'rm -rf "$tmp" "/var/run/dpdk/tide-install-$$"' EXIT
 
 meson install -C "$build" --destdir "$tmp" --no-rebuild >/dev/null
 pc=$(find "$tmp" -name libtidepool.pc)
