@@ -29,6 +29,8 @@
 # Scenarios come from "tide-bench --list": a new one runs here without a change to this
 # script; its targets are lines of config/bench-targets.txt.
 set -euo pipefail
+# shellcheck source=scripts/num.sh
+. "$(dirname "$0")/num.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets_file=$root/config/bench-targets.txt
@@ -60,9 +62,7 @@ while [ $# -gt 0 ]; do
 		[[ "$repeat" =~ ^[1-9]$ ]] || die "--repeat: 1 to 9 runs" ;;
 	--testpmd) testpmd=1 ;;
 	--soak) soak=${2:?--soak needs seconds}; shift
-		# soak.sh's own range (a week).
-		{ [[ "$soak" =~ ^[1-9][0-9]{0,5}$ ]] && [ "$soak" -le 604800 ]; } ||
-			die "--soak: '$soak' is not a whole number of seconds in 1..604800" ;;
+		tide_num_check --soak "$soak" 1 604800 ;; # soak.sh's own range (a week)
 	--bench) bench=${2:?--bench needs a path}; shift ;;
 	--args) extra=${2?--args needs options}; shift ;;
 	--) shift; eal=("$@"); break ;;

@@ -20,9 +20,9 @@ trap 'rm -f "$series"' EXIT
 command -v gnuplot >/dev/null || { echo "gnuplot missing: run scripts/setup.sh" >&2; exit 1; }
 [ -x build/app/tide-bench/tide-bench ] || ./scripts/build.sh build >/dev/null
 mkdir -p "$(dirname "$out")"
-# tide-bench's own errors (a bad option) go to stderr, for the reader.
-./build/app/tide-bench/tide-bench --log-level=lib.eal:error -- footprint --series "$series" \
-	"$@" | tee "${out%.png}.csv"
+# tide-bench's own EAL arguments (no "--": it would take only those given); its errors (a
+# bad option) go to stderr, for the reader.
+./build/app/tide-bench/tide-bench footprint --series "$series" "$@" | tee "${out%.png}.csv"
 
 # One file per variant of the first round, as gnuplot wants them.
 for v in fixed tide; do

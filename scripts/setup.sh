@@ -13,6 +13,8 @@
 #                    to three quarters of the machine's memory in 2 MB pages
 #   TIDE_SKIP_APT=1  do not touch packages
 set -euo pipefail
+# shellcheck source=scripts/num.sh
+. "$(dirname "$0")/num.sh"
 
 clean_only=0
 case "${1:-}" in
@@ -30,14 +32,16 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (hugepages and packages need it); try: sudo $0"
-# At most three quarters of the memory: the rest is the system's and the programs'.
-max=$(awk '/^MemTotal:/ { printf "%d", $2 / 2048 * 3 / 4 }' /proc/meminfo)
-# A decimal number without sign, blank or leading zero (bash would read "010" as octal).
-[[ "$want" =~ ^[1-9][0-9]*$ ]] ||
-	die "TIDE_HUGEPAGES='$want' is not a decimal number of 2 MB pages; accepted: $min..$max"
-{ [ ${#want} -le ${#max} ] && [ "$want" -le "$max" ]; } ||
-	die "TIDE_HUGEPAGES=$want is over three quarters of the memory; accepted: $min..$max"
-[ "$want" -ge "$min" ] || die "TIDE_HUGEPAGES=$want is below the minimum; accepted: $min..$max"
+
+# TIDE_HUGEPAGES: at most three quarters of the memory (the rest is the system's and the
+# programs'); checked where pages are reserved, not for --clean.
+check_want() {
+	local max
+	max=$(awk '/^MemTotal:/ { printf "%d", $2 / 2048 * 3 / 4 }' /proc/meminfo)
+	[ "$max" -ge "$min" ] ||
+		die "this machine's memory is too small for $min x 2 MB hugepages"
+	tide_num_check "setup: TIDE_HUGEPAGES (2 MB pages)" "$want" "$min" "$max"
+}
 
 install_packages() {
 	local missing=() p
@@ -139,6 +143,7 @@ clean_hugepage_files() {
 }
 
 if [ "$clean_only" -eq 0 ]; then
+	check_want
 	[ "${TIDE_SKIP_APT:-0}" = 1 ] || install_packages
 	reserve_hugepages
 	mount_hugetlbfs

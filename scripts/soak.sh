@@ -10,18 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# shellcheck source=scripts/num.sh
+. scripts/num.sh
 [ $# -le 1 ] || { echo "usage: $0 [SECONDS] (1..604800, default 60)" >&2; exit 2; }
 secs=${1-60}
-# Decimal with no leading zero: bash arithmetic reads "010" as octal and refuses "08". The
-# length is checked before the value so that bash's 64-bit arithmetic cannot wrap.
-if ! [[ $secs =~ ^[1-9][0-9]*$ ]]; then
-	echo "$0: SECONDS: '$secs' is not a decimal number (no sign, blank or leading zero);" \
-		"accepted: 1..604800" >&2
-	exit 2
-elif ((${#secs} > 6 || 10#$secs > 604800)); then
-	echo "$0: SECONDS: '$secs' is out of range; accepted: 1..604800" >&2
-	exit 2
-fi
+tide_num_check "$0: SECONDS" "$secs" 1 604800
 secs=$((10#$secs))
 
 ./scripts/setup.sh >/dev/null

@@ -54,20 +54,10 @@ while [ $# -gt 0 ]; do
 		"[--check] [footprint|rate|load|all]" >&2; exit 2 ;;
 	esac
 done
-# check_num OPTION VALUE MAX: exit unless VALUE is a whole number in 1..MAX. Bash arithmetic
-# reads a leading zero as octal ("010" is eight, "08" an error), so none is accepted.
-check_num() {
-	if ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
-		echo "$1: '$2' is not a decimal number (no sign, blank or leading zero);" \
-			"accepted: 1..$3" >&2
-		exit 2
-	elif ((${#2} > ${#3} || 10#$2 > $3)); then
-		echo "$1: '$2' is out of range; accepted: 1..$3" >&2
-		exit 2
-	fi
-}
-check_num --runs "$runs" 100
-check_num --seconds "$seconds" 3600
+# shellcheck source=scripts/num.sh
+. "$(dirname "$0")/num.sh"
+tide_num_check --runs "$runs" 1 100
+tide_num_check --seconds "$seconds" 1 3600
 runs=$((10#$runs))
 seconds=$((10#$seconds))
 

@@ -60,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -593,11 +594,29 @@ zsend_wait(struct tide_zctx *z, unsigned int n)
 	return got == n && st.completed == n ? 0 : -1;
 }
 
+/*
+ * What zsend sends from: 4 KB of a 2 MB span no other helper uses. Two processes cannot
+ * register one span (DPDK names external memory by its address, in the configuration they
+ * share), and without ASLR a static buffer is at the same address in every helper.
+ */
+static uint8_t *
+zsend_buffer(void)
+{
+	void *want = (void *)(0x300000000000ull + ((uint64_t)getpid() << 22));
+	void *p = mmap(want, 4096, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED)
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 static int
 cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *stop)
 {
-	static uint8_t data[4096], hdr[42];
-	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	static uint8_t hdr[42];
+	uint8_t *data = zsend_buffer();
+	struct iovec iov = { .iov_base = data, .iov_len = 4096 };
 	struct tide_zctx_send s = { .queue = 1, .hdr_len = sizeof(hdr), .nb_iov = 1, .hdr = hdr,
 		.iov = &iov };
 	struct tide_zctx_params p;
@@ -605,6 +624,10 @@ cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *s
 	char pname[RTE_MEMPOOL_NAMESIZE];
 	uint16_t port;
 
+	if (data == NULL) {
+		printf("error=no buffer to send from\n");
+		return 1;
+	}
 	snprintf(pname, sizeof(pname), "zsend_%d", (int)getpid());
 	tide_zctx_params_init(&p, name);
 	/* Only the primary creates elastic pools: the secondary brings a stock one. */

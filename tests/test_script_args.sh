@@ -14,7 +14,8 @@ tmp=$(mktemp -d /tmp/tide-script-args.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out
 mkdir "$tmp/scripts"
-cp "$src/scripts/soak.sh" "$src/scripts/testpmd-elastic.sh" "$tmp/scripts/"
+cp "$src/scripts/soak.sh" "$src/scripts/testpmd-elastic.sh" "$src/scripts/num.sh" \
+	"$tmp/scripts/"
 for s in setup.sh build.sh stage-plugin.sh; do
 	printf '#!/bin/sh\necho "reached %s" >&2\nexit 97\n' "$s" >"$tmp/scripts/$s"
 	chmod +x "$tmp/scripts/$s"

@@ -112,7 +112,7 @@ for v in abc " 1024" 0x400 010 100 99999999999999999999; do
 	if out=$(TIDE_HUGEPAGES="$v" TIDE_SKIP_APT=1 "$src/scripts/setup.sh" 2>&1); then
 		echo "TIDE_HUGEPAGES='$v' accepted"; exit 1
 	fi
-	echo "$out" | grep -q "^setup: error: TIDE_HUGEPAGES=.*; accepted: 512\.\.[0-9]*$" ||
+	echo "$out" | grep -q "^setup: TIDE_HUGEPAGES (2 MB pages): '$v' .*; accepted: 512\.\.[0-9]*$" ||
 		{ echo "TIDE_HUGEPAGES='$v': $out"; exit 1; }
 done
 

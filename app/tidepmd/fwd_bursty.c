@@ -38,12 +38,9 @@ bursty_alloc(struct tpmd_lcore *lc)
 	struct tpmd *t = lc->t;
 	struct bursty_lcore *b;
 
-#ifdef TIDE_FAULT_INJECTION
 	/* Tests fail this lcore as a delay line too large for memory would. */
-	if (getenv("TIDEPMD_TEST_FAULT") != NULL &&
-			strcmp(getenv("TIDEPMD_TEST_FAULT"), "delay-line") == 0)
+	if (tpmd_test_fault("delay-line"))
 		return NULL;
-#endif
 	/* Its counters are cache-aligned: so must it be. */
 	if (posix_memalign((void **)&b, RTE_CACHE_LINE_SIZE, sizeof(*b)) != 0)
 		return NULL;

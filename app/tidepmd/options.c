@@ -11,6 +11,19 @@
 #include "tide_zctx.h"
 #include "tidepmd.h"
 
+bool
+tpmd_test_fault(const char *name)
+{
+#ifdef TIDE_FAULT_INJECTION
+	const char *fault = getenv("TIDEPMD_TEST_FAULT");
+
+	return fault != NULL && strcmp(fault, name) == 0;
+#else
+	RTE_SET_USED(name);
+	return false;
+#endif
+}
+
 /* The default workload: bursts of 1 Mpps per stream for 2 s, held 25 ms, 4 s apart. */
 #define TPMD_TRACE_DEFAULT "1:2000,0:4000"
 #define TPMD_HOLD_MS_DEFAULT 25

@@ -35,16 +35,10 @@ tpmd_desc_check(uint16_t port, const struct rte_eth_dev_info *info, const char *
 static void
 tpmd_desc_limits(struct rte_eth_dev_info *info)
 {
-#ifdef TIDE_FAULT_INJECTION
-	const char *fault = getenv("TIDEPMD_TEST_FAULT");
-
-	if (fault != NULL && strcmp(fault, "desc-lim") == 0)
+	if (tpmd_test_fault("desc-lim"))
 		info->rx_desc_lim = info->tx_desc_lim = (struct rte_eth_desc_lim){
 			.nb_min = 64, .nb_max = 4096, .nb_align = 64,
 		};
-#else
-	RTE_SET_USED(info);
-#endif
 }
 
 static int

@@ -146,6 +146,8 @@ struct tpmd {
 
 /* options.c */
 int tpmd_parse(int argc, char **argv, struct tpmd_config *c);
+/* Whether a test asked for fault @name (TIDEPMD_TEST_FAULT; fault-injection builds only). */
+bool tpmd_test_fault(const char *name);
 void tpmd_usage(const char *prog);
 
 /* ports.c */

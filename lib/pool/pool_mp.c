@@ -126,6 +126,13 @@ static struct {
 	.death_cbs = TAILQ_HEAD_INITIALIZER(mp.death_cbs),
 };
 
+/* Whether two pid namespaces (tide_process_ns(), 0: not known) are known to differ. */
+static bool
+mp_ns_differ(uint32_t a, uint32_t b)
+{
+	return a != 0 && b != 0 && a != b;
+}
+
 /* Index of the tide ops in this process's table, or -1. */
 static int
 mp_ops_index(void)
@@ -266,7 +273,7 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		rep.status = -EPROTO;
 		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
 			"at %u", req.pid, req.ops_index, rep.ops_index);
-	} else if (req.ns != 0 && rep.ns != 0 && req.ns != rep.ns) {
+	} else if (mp_ns_differ(req.ns, rep.ns)) {
 		rep.status = -EXDEV;
 		POOL_LOG(ERR, "secondary process %u refused: it runs in another pid namespace "
 			"(%u, here %u), where its id may name another process of this one, or none",
@@ -416,9 +423,8 @@ mp_attach(void)
 			" Refusing to run.", a.ops_index, rep.ops_index, rep.pid);
 		exit(EXIT_FAILURE);
 	}
-	/* Either side may see it: the primary refuses, or answers with its namespace. */
-	if (rep.status == -EXDEV || (rep.status == 0 && a.ns != 0 && rep.ns != 0 &&
-			a.ns != rep.ns)) {
+	/* The primary refuses; its answer's namespace is a second look, should it not. */
+	if (rep.status == -EXDEV || (rep.status == 0 && mp_ns_differ(a.ns, rep.ns))) {
 		POOL_LOG(CRIT, "this process runs in another pid namespace than the primary "
 			"(%u here, %u there): tidepool tells a process alive or dead by its id, "
 			"and an id of this namespace may name another process of the primary's, "

@@ -157,11 +157,16 @@ cache_evict(struct zc_span *sp)
 		cache.idle_bytes -= sp->pinned;
 	}
 	cache_unpin_runs(sp);
-	if (rte_extmem_unregister((void *)sp->base, ZC_SPAN_BYTES) != 0)
-		ZC_LOG(WARNING, "rte_extmem_unregister(%#lx): %s", (unsigned long)sp->base,
-			rte_strerror(rte_errno));
-	/* After: a record whose process died on the way tells a span still registered. */
-	tide_zctx_pvt_dir_span_remove(sp->base);
+	/* The record goes only once the span is not registered: dropped first, a death in
+	 * between would leave a list no one knows of; kept where DPDK refused (a child
+	 * forked meanwhile holds the list's file), the writer after this process's end
+	 * unregisters it.
+	 */
+	if (rte_extmem_unregister((void *)sp->base, ZC_SPAN_BYTES) == 0 || rte_errno == ENOENT)
+		tide_zctx_pvt_dir_span_remove(sp->base);
+	else
+		ZC_LOG(WARNING, "rte_extmem_unregister(%#lx): %s (its record kept)",
+			(unsigned long)sp->base, rte_strerror(rte_errno));
 	while (*pp != sp)
 		pp = &(*pp)->hnext;
 	*pp = sp->hnext;
@@ -467,7 +472,7 @@ cache_limit_error(int ret, size_t len)
 	if (cache.busy_refs > 0)
 		return -EAGAIN; /* sends in flight will release pins: wait for them */
 	if (ret == -ENOSPC && cache.nb_spans < cache.max_spans) {
-		ZC_LOG(ERR, "no memseg list left for a span of %zu bytes: DPDK's "
+		ZC_LOG(ERR, "no memseg list or span record left for %zu bytes: DPDK's "
 			"RTE_MAX_MEMSEG_LISTS are shared by every process", len);
 		return -ENOSPC;
 	}

@@ -139,13 +139,16 @@ zc_dir_clear(struct zc_dir_entry *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Free span record @sp: its process id last, what claims a record (another process may
- * claim it as soon as it is 0). */
+/*
+ * Free span record @sp: its process id last, what claims a record (another process may
+ * claim it as soon as it is 0). Its namespace stays: a namespace of 0 counts as unknown,
+ * alive, and a process killed half-way through would leave the record taken for good;
+ * with its start 0, its id alone tells whether it lives.
+ */
 static void
 zc_dir_span_free(struct zc_dir_span *sp)
 {
 	__atomic_store_n(&sp->base, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&sp->who.ns, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->who.start, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&sp->who.pid, 0, __ATOMIC_RELEASE);
 }
