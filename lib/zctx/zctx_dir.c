@@ -156,7 +156,8 @@ zc_dir_span_free(struct zc_dir_span *sp)
 /*
  * Record @sp as it is now, into @w and @base; false when it is free or changed while read
  * (its process freed it, another claimed it). A record claimed but not yet written reads
- * with no start and no namespace: its process is then taken for alive.
+ * with no start and its last owner's namespace (none, if it never had one): its id alone
+ * then tells whether its process lives (an unknown namespace: alive).
  */
 static bool
 zc_dir_span_read(const struct zc_dir_span *sp, struct zc_dir_owner *w, uintptr_t *base)
@@ -278,7 +279,6 @@ tide_zctx_pvt_dir_span_remove(uintptr_t base)
 		return;
 	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
 		struct zc_dir_span *sp = &d->spans[i];
-
 		struct zc_dir_owner w;
 		uintptr_t b;
 
