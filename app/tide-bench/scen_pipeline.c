@@ -46,6 +46,9 @@
  * runs this scenario without --huge-unlink by default.
  */
 
+#define _GNU_SOURCE /* CPU_ISSET() */
+
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,13 +401,18 @@ static bool
 pl_proc_start(struct pl_run *r, unsigned int worker)
 {
 	const char *dir = rte_eal_get_runtime_dir();
-	int cpu = rte_lcore_to_cpu_id((int)worker);
-	unsigned int lcore = 0, l;
+	rte_cpuset_t set = rte_lcore_cpuset(worker);
+	unsigned int lcore = 0, l, cpu = 0;
 	char lcores[32], prefix[64];
 
+	/* The first CPU the worker lcore runs on (rte_lcore_to_cpu_id() is its physical
+	 * core's id, which is not a CPU once --lcores maps lcores to other CPUs).
+	 */
+	while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &set))
+		cpu++;
 	RTE_LCORE_FOREACH(l)
 		lcore = RTE_MAX(lcore, l + 1);
-	snprintf(lcores, sizeof(lcores), "%u@%d", lcore, RTE_MAX(cpu, 0));
+	snprintf(lcores, sizeof(lcores), "%u@%u", lcore, cpu);
 	snprintf(prefix, sizeof(prefix), "%s", strrchr(dir, '/') + 1);
 	r->worker_pid = fork();
 	if (r->worker_pid == 0) {
