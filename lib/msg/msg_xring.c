@@ -13,7 +13,8 @@
 #include "tide_process.h"
 
 /* The layout the fast path relies on: each side's tails, and each side's turn, on a line
- * of their own, so that senders and receivers never write a line the other side polls.
+ * of their own with an unused one after it, so that senders and receivers never write a
+ * line, or the other line of a 128-byte pair, that the other side polls.
  */
 static void
 xring_layout_check(void)
@@ -21,10 +22,10 @@ xring_layout_check(void)
 	RTE_BUILD_BUG_ON(sizeof(struct tide_xring_tails) != RTE_CACHE_LINE_SIZE);
 	RTE_BUILD_BUG_ON(sizeof(struct tide_xring_turn) != RTE_CACHE_LINE_SIZE);
 	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, prod) != 0);
-	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, cons) != RTE_CACHE_LINE_SIZE);
-	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, senders) != 2 * RTE_CACHE_LINE_SIZE);
-	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, receivers) != 3 * RTE_CACHE_LINE_SIZE);
-	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, slots) != 4 * RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, cons) != 2 * RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, senders) != 4 * RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, receivers) != 6 * RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xring, slots) != 8 * RTE_CACHE_LINE_SIZE);
 }
 
 int

@@ -55,12 +55,18 @@ struct tide_xring_turn {
 	uint32_t cons_seen[TIDE_XRING_LEVELS];
 } __rte_cache_aligned;
 
-/** @internal The rings of an exchange. The fields are written only by the functions below. */
+/** @internal The rings of an exchange. The fields are written only by the functions below.
+ *  An unused line follows each control line: the L2 prefetcher of Intel CPUs fetches lines
+ *  in 128-byte pairs, and would move a side's line with the other's (as rte_ring pads). */
 struct tide_xring {
 	struct tide_xring_tails prod; /**< senders write; receivers read */
+	char pad0 __rte_cache_aligned; /**< never written: the pair's other line */
 	struct tide_xring_tails cons; /**< receivers write; senders read, seldom */
+	char pad1 __rte_cache_aligned; /**< never written */
 	struct tide_xring_turn senders;   /**< whose turn it is to send (none: single) */
+	char pad2 __rte_cache_aligned; /**< never written */
 	struct tide_xring_turn receivers; /**< whose turn it is to receive (none: single) */
+	char pad3 __rte_cache_aligned; /**< never written */
 	void **slots __rte_cache_aligned; /**< level l's slots start at l << shift */
 	uint32_t mask;     /**< slots per level - 1 */
 	uint32_t shift;    /**< log2 of slots per level */
