@@ -584,14 +584,14 @@ ring_in(void **ring, uint32_t cap, uint32_t to, void * const *objs, uint32_t k)
 /*
  * Ask for the lines of k slots from slot @from on, for writing: a put's own, before it
  * copies (tp_put_prefetched()), or the next put's, prefetched by the put before it. In a
- * pipeline the lcore that takes read those lines a lap ago and
- * still holds them, so every store of the next flush would wait for its line to come back
- * (~400 ns a line where a round trip between the cores is that slow) and the flush's
- * stores would queue up behind each other, paid for after the call (the freeing lcore's
- * next hand-over dequeue). Asked for here, the lines move while the lcore does other
- * work. Slots past the newest end are read by no one until written. Only where the next
- * put most likely comes from the same thread (tp_put_mine()): another lcore's put would
- * have to take the lines back (docs/design.md).
+ * pipeline the lcore that takes read those lines a lap ago and still holds them, so every
+ * store of the next flush would wait for its line to come back (~400 ns a line where a
+ * round trip between the cores is that slow) and the flush's stores would queue up behind
+ * each other, paid for after the call (the freeing lcore's next hand-over dequeue). Asked
+ * for here, the lines move while the lcore does other work. Slots past the newest end are
+ * read by no one until written. Only where the next put most likely comes from the same
+ * thread (tp_put_mine()): another lcore's put would have to take the lines back
+ * (docs/design.md).
  */
 static inline void
 ring_prefetch_put(void * const *ring, uint32_t cap, uint32_t from, uint32_t k)
