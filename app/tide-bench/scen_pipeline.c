@@ -42,7 +42,8 @@
  * tide_xchg_process is tide_xchg with stage 2 in another process: a secondary tide-bench
  * (this program, started again with --proc-type=secondary and an lcore on the CPU of the
  * worker lcore the thread variants use) looks up the exchange and runs the same stage 2,
- * freeing into the same elastic pool. It needs the primary's hugepage files: tide-bench
+ * freeing into the same elastic pool (row worker_cpu: the first CPU its affinity allows,
+ * as it reads it). It needs the primary's hugepage files: tide-bench
  * runs this scenario without --huge-unlink by default.
  */
 
@@ -86,6 +87,16 @@ static const char *const pl_names[PL_NB] = { "tide_xchg", "tide_xchg_mpmc", "eve
 	"ring_classify", "ring_prio", "tide_xchg_1lcore", "ring_1lcore", "ring_classify_1lcore",
 	"ring_prio_1lcore", "tide_xchg_process" };
 
+/* The first CPU of @p set, or -1 if it has none. */
+static int
+pl_first_cpu(const rte_cpuset_t *set)
+{
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, set))
+			return cpu;
+	return -1;
+}
+
 /* Whether variant v runs both stages on the main lcore. */
 static bool
 pl_one_lcore(unsigned int v)
@@ -110,6 +121,8 @@ struct pl_shared {
 	uint64_t done;             /* by stage 2: read by stage 1 */
 	uint32_t run;              /* PL_RUN_*: the primary's word to the worker process */
 	uint32_t state;            /* PL_STATE_*: the worker process's answer */
+	int32_t worker_cpu;        /* the first CPU the worker process may run on, as it
+				    * reads its affinity (-1: unknown), before its first IDLE */
 } __rte_cache_aligned;
 
 enum { PL_RUN_IDLE, PL_RUN_RECV, PL_RUN_EXIT };
@@ -362,6 +375,12 @@ pl_worker_process(void)
 			"work for: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
+	{
+		rte_cpuset_t set;
+
+		sh->worker_cpu = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+			pl_first_cpu(&set) : -1;
+	}
 	for (;;) {
 		uint32_t run = __atomic_load_n(&sh->run, __ATOMIC_ACQUIRE);
 
@@ -402,17 +421,16 @@ pl_proc_start(struct pl_run *r, unsigned int worker)
 {
 	const char *dir = rte_eal_get_runtime_dir();
 	rte_cpuset_t set = rte_lcore_cpuset(worker);
-	unsigned int lcore = 0, l, cpu = 0;
-	char lcores[32], prefix[64];
-
 	/* The first CPU the worker lcore runs on (rte_lcore_to_cpu_id() is its physical
 	 * core's id, which is not a CPU once --lcores maps lcores to other CPUs).
 	 */
-	while (cpu < CPU_SETSIZE - 1 && !CPU_ISSET(cpu, &set))
-		cpu++;
+	int cpu = pl_first_cpu(&set);
+	unsigned int lcore = 0, l;
+	char lcores[32], prefix[64];
+
 	RTE_LCORE_FOREACH(l)
 		lcore = RTE_MAX(lcore, l + 1);
-	snprintf(lcores, sizeof(lcores), "%u@%u", lcore, cpu);
+	snprintf(lcores, sizeof(lcores), "%u@%d", lcore, RTE_MAX(cpu, 0));
 	snprintf(prefix, sizeof(prefix), "%s", strrchr(dir, '/') + 1);
 	r->worker_pid = fork();
 	if (r->worker_pid == 0) {
@@ -423,8 +441,11 @@ pl_proc_start(struct pl_run *r, unsigned int worker)
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	if (r->worker_pid > 0 && pl_proc_wait(r, PL_STATE_IDLE))
+	if (r->worker_pid > 0 && pl_proc_wait(r, PL_STATE_IDLE)) {
+		/* Where it runs: on the worker lcore's CPU, as the thread variants' stage 2. */
+		bench_emit("tide_xchg_process", "worker_cpu", r->sh->worker_cpu, "cpu");
 		return true;
+	}
 	fprintf(stderr, "tide-bench pipeline: the worker process did not attach (a primary "
 		"with --huge-unlink cannot have secondaries): tide_xchg_process left out\n");
 	if (r->worker_pid > 0) {
