@@ -43,8 +43,8 @@
  * (this program, started again with --proc-type=secondary and an lcore on the CPU of the
  * worker lcore the thread variants use) looks up the exchange and runs the same stage 2,
  * freeing into the same elastic pool (row worker_cpu: the first CPU its affinity allows,
- * as it reads it). It needs the primary's hugepage files: tide-bench
- * runs this scenario without --huge-unlink by default.
+ * as it reads it). It needs the primary's hugepage files: tide-bench runs this scenario
+ * without --huge-unlink by default.
  */
 
 #define _GNU_SOURCE /* CPU_ISSET() */
@@ -421,7 +421,7 @@ pl_proc_start(struct pl_run *r, unsigned int worker)
 {
 	const char *dir = rte_eal_get_runtime_dir();
 	rte_cpuset_t set = rte_lcore_cpuset(worker);
-	/* The first CPU the worker lcore runs on (rte_lcore_to_cpu_id() is its physical
+	/* The first CPU the worker lcore may run on (rte_lcore_to_cpu_id() is its physical
 	 * core's id, which is not a CPU once --lcores maps lcores to other CPUs).
 	 */
 	int cpu = pl_first_cpu(&set);

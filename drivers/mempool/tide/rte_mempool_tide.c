@@ -634,13 +634,15 @@ tp_put_mine(struct tpool *tp)
 }
 
 /*
- * Whether this thread's last fast put asked for the lines this one writes (its
- * tp_put_mine() said so). When it did not, this put asks for them all before it copies
- * into any: each store that misses would otherwise wait its turn in the store buffer, its
- * line asked for only when the stores before it were done, and the put lock is held until
- * the last one is. Where both lcores flush (tide-bench mempool, "keep512"), the lines were
- * last read by either lcore's take a few hundred objects earlier, and a put of 384 spent
- * twice as long in the lock on them. Caller holds the put lock.
+ * Whether this thread's last fast put most likely asked for the lines this one writes (its
+ * tp_put_mine() said so; a larger put, or a put end moved by a slow put or a change of the
+ * current block in between, make it wrong: it costs speed only). When it did not, this put
+ * asks for them all before it copies into any: each store that misses would otherwise wait
+ * its turn in the store buffer, its line asked for only when the stores before it were
+ * done, and the put lock is held until the last one is. Where both lcores flush
+ * (tide-bench mempool, "keep512"), the lines were last read by either lcore's take a few
+ * hundred objects earlier, and a put of 384 spent twice as long in the lock on them.
+ * Caller holds the put lock.
  */
 static __rte_always_inline bool
 tp_put_prefetched(const struct tpool *tp)
