@@ -84,13 +84,17 @@ done
 # CPU 1 (the physical core's id of a CPU 100, mostly none, is no CPU to pin to). EAL
 # arguments given replace tide-bench's own: the base address a sanitized build's
 # secondary needs is given again.
+# A failing run is reported with what it said, not ended by set -e unseen.
 err=$(mktemp)
+status=0
 out=$("$bench" --lcores 0@0,100@1 --no-pci --base-virtaddr=0x200000000000 \
 	--file-prefix "tide-bench-pin-$$" -- pipeline --rounds 1 --ms 20 \
-	--filter =tide_xchg_process 2>"$err")
-echo "$out" | grep -q "^pipeline,tide_xchg_process,worker_cpu,1,cpu$" ||
-	{ echo "pipeline --lcores 0@0,100@1: the worker process is not on CPU 1"; echo "$out"
-	cat "$err"; rm -f "$err"; exit 1; }
+	--filter =tide_xchg_process 2>"$err") || status=$?
+if [ "$status" -ne 0 ] ||
+		! echo "$out" | grep -q "^pipeline,tide_xchg_process,worker_cpu,1,cpu$"; then
+	echo "pipeline --lcores 0@0,100@1 (exit $status): the worker process is not on CPU 1"
+	echo "$out"; cat "$err"; rm -f "$err"; exit 1
+fi
 rm -f "$err"
 # --filter runs the variants it names only, and the ratios between those only.
 out=$("$bench" pipeline --rounds 1 --ms 20 --filter ring 2>/dev/null)
