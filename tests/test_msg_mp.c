@@ -24,6 +24,7 @@
 #include "test_common.h"
 #include "test_helper_run.h"
 #include "test_pool_util.h"
+#include "msg_private.h"
 #include "tide_msg.h"
 #include "tide_pool.h"
 
@@ -247,6 +248,37 @@ test_messages_a_killed_secondary_held_are_released(void)
 	to_the_secondary(fifo, "tmm_fifo");
 }
 
+/*
+ * A secondary of another build (its layout of what the processes share differs: here the
+ * stamp the primary wrote is changed) refuses to attach, with EPROTO and a log line; then,
+ * the stamp back, one attaches and receives as before.
+ */
+static void
+test_a_secondary_of_another_layout_is_refused(void)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup("tide_msg_shared");
+	struct msg_shared *sh;
+	struct tide_run r;
+	char *text, want[128];
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	sh = mz->addr;
+	CU_ASSERT_NOT_EQUAL_FATAL(sh->layout, 0);
+	sh->layout ^= 1;
+	run_start(&r, (char *[]){ "xrecv", "tmm_fifo", "sec_rx", "1", NULL });
+	text = run_end(&r, &code);
+	sh->layout ^= 1;
+	CU_ASSERT_EQUAL(code, 1);
+	snprintf(want, sizeof(want), "error=tide_msg_init: %s", rte_strerror(EPROTO));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "runs another tidepool build"));
+	if (code != 1)
+		printf("\n    %s ", text);
+	free(text);
+	to_the_secondary(fifo, "tmm_fifo");
+}
+
 /* Last: the exchanges and the pool go, with nothing left in them. */
 static void
 test_everything_is_freed_at_the_end(void)
@@ -344,6 +376,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
+	CU_ADD_TEST(s, test_a_secondary_of_another_layout_is_refused);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
 	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);

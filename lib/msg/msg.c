@@ -116,10 +116,12 @@ tide_msg_init(const struct tide_msg_conf *conf)
 static int
 msg_attach(const struct rte_mbuf_dynfield *field)
 {
-	if (tide_msg_pvt_shared_attach() != 0) {
+	int ret = tide_msg_pvt_shared_attach();
+
+	if (ret == -ENOENT)
 		MSG_LOG(ERR, "the primary process has not initialised the message library");
-		return msg_error(ENOENT);
-	}
+	if (ret != 0)
+		return msg_error(-ret);
 	if (rte_mbuf_dynfield_lookup(field->name, NULL) != tide_msg_pvt_hdr_offset) {
 		MSG_LOG(ERR, "the message header's mbuf field is not where the primary put it");
 		tide_msg_pvt_state.shared = NULL;

@@ -47,6 +47,12 @@ bcast_name_of(const void *p)
 	return ((const struct tide_bcast *)p)->name;
 }
 
+size_t
+tide_msg_pvt_bcast_size(void)
+{
+	return sizeof(struct tide_bcast);
+}
+
 /* Broadcast exchanges are in DPDK memory and in the shared directory. */
 static void **
 bcast_dir(void)

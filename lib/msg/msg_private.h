@@ -42,6 +42,7 @@ struct msg_proxy_stash {
 struct msg_shared {
 	struct tide_rwlock lock;     /* guards the directories and the stages; first: tests
 				      * watch it at the memzone's start */
+	uint64_t layout;             /* tide_msg_pvt_layout() of the build that made it */
 	int hdr_offset;              /* the header's dynfield offset */
 	struct msg_proxy *proxies;   /* the proxy area */
 	uint32_t nb_proxies;
@@ -142,8 +143,11 @@ struct msg_bcast_info {
 	bool posted;
 };
 int tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info);
+/* sizeof(struct tide_bcast) (for tide_msg_pvt_layout()). */
+size_t tide_msg_pvt_bcast_size(void);
 
 /* msg_shared.c: what the processes share. */
+uint64_t tide_msg_pvt_layout(void);
 struct msg_shared *tide_msg_pvt_shared(void);
 int tide_msg_pvt_shared_create(int hdr_offset, int socket);
 int tide_msg_pvt_shared_attach(void);

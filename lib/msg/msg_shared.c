@@ -24,6 +24,8 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +40,41 @@
 #define MSG_SHARED_WHAT "tide_msg: the directory of exchanges and stages"
 
 static void msg_shared_peer_gone(int pid, void *arg);
+
+/* Bumped when a shared field changes meaning but not size or place. */
+#define MSG_LAYOUT_VERSION 1
+
+/*
+ * A stamp of the layout every process reads where the primary wrote it: this memzone, and
+ * the exchanges, rings, broadcast exchanges, proxies and headers in DPDK memory (an
+ * exchange's fast path is inlined in each application). A secondary of another build
+ * (another tidepool version, another RTE_MAX_LCORE) would read them at other offsets: it
+ * compares stamps and refuses to attach. FNV-1a over the sizes, offsets and bounds.
+ */
+uint64_t
+tide_msg_pvt_layout(void)
+{
+	const uint64_t part[] = {
+		MSG_LAYOUT_VERSION, sizeof(struct msg_shared),
+		offsetof(struct msg_shared, hdr_offset), offsetof(struct msg_shared, stages),
+		sizeof(struct tide_xchg), offsetof(struct tide_xchg, nb_prio),
+		offsetof(struct tide_xchg, seq), offsetof(struct tide_xchg, stats),
+		sizeof(struct tide_xchg_lcore_stats), sizeof(struct tide_xring_tails),
+		sizeof(struct tide_xring_turn), offsetof(struct tide_xring, cons),
+		offsetof(struct tide_xring, senders), offsetof(struct tide_xring, receivers),
+		offsetof(struct tide_xring, slots), tide_msg_pvt_bcast_size(),
+		sizeof(struct msg_proxy), sizeof(struct msg_proxy_stash),
+		sizeof(struct tide_msg_hdr), RTE_MAX_LCORE, TIDE_XCHG_MAX_PRIO, TIDE_STAGE_MAX,
+		MSG_DIR_MAX,
+	};
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < RTE_DIM(part); i++) {
+		h ^= part[i];
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
 
 struct msg_shared *
 tide_msg_pvt_shared(void)
@@ -56,6 +93,7 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 		return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
 	sh = mz->addr;
 	memset(sh, 0, sizeof(*sh));
+	sh->layout = tide_msg_pvt_layout();
 	sh->hdr_offset = hdr_offset;
 	sh->proxies = tide_msg_pvt_state.proxies;
 	sh->nb_proxies = tide_msg_pvt_state.nb_proxies;
@@ -75,6 +113,15 @@ tide_msg_pvt_shared_attach(void)
 	if (mz == NULL)
 		return -ENOENT;
 	sh = mz->addr;
+	if (mz->len < sizeof(*sh) || sh->layout != tide_msg_pvt_layout()) {
+		MSG_LOG(ERR, "the primary process runs another tidepool build: its message "
+			"library's layout is %#" PRIx64 " (%zu bytes shared), this one's %#" PRIx64
+			" (%zu bytes). Run the same build in every process.",
+			mz->len < offsetof(struct msg_shared, layout) + sizeof(sh->layout) ? 0 :
+			sh->layout,
+			mz->len, tide_msg_pvt_layout(), sizeof(*sh));
+		return -EPROTO;
+	}
 	tide_msg_pvt_state.proxies = sh->proxies;
 	tide_msg_pvt_state.nb_proxies = sh->nb_proxies;
 	tide_msg_pvt_state.proxy_free = sh->proxy_free;

@@ -176,7 +176,9 @@ struct tide_msg_range {
  *   0, or a negative errno with rte_errno set:
  *   - -EINVAL: conf->nb_proxies above TIDE_MSG_MAX_PROXIES, or a socket EAL does not know;
  *   - -ENOENT: in a secondary, the primary has not initialised the library;
- *   - -EPROTO: in a secondary, the header's dynfield is not where the primary put it;
+ *   - -EPROTO: in a secondary, the primary runs another tidepool build (the layout of
+ *     what the processes share differs), or the header's dynfield is not where the
+ *     primary put it;
  *   - -ENOSPC: no room left in the mbuf for the header's dynfield;
  *   - -EEXIST: a dynfield, ring or memzone of the library's names exists with other
  *     parameters (another copy of the library in this process);
