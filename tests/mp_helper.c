@@ -466,8 +466,10 @@ cmd_xrecv(const char *xname, const char *sname, unsigned int n)
 	bool order_ok;
 	int stage;
 
-	if (m == NULL || msg_setup(xname, sname, &x, &stage) != 0)
+	if (m == NULL || msg_setup(xname, sname, &x, &stage) != 0) {
+		free(m);
 		return 1;
+	}
 	got = msg_receive(x, stage, m, n, &order_ok);
 	for (unsigned int i = 0; i < got; i++)
 		tide_msg_release(m[i]);
@@ -519,8 +521,10 @@ cmd_xhold(const char *xname, const char *sname, unsigned int n)
 	bool order_ok;
 	int stage;
 
-	if (m == NULL || msg_setup(xname, sname, &x, &stage) != 0)
+	if (m == NULL || msg_setup(xname, sname, &x, &stage) != 0) {
+		free(m);
 		return 1;
+	}
 	printf("holding=%u\nready=1\n", msg_receive(x, stage, m, n, &order_ok));
 	fflush(stdout);
 	for (;;)

@@ -593,6 +593,18 @@ tide_test_stage_plugin(char *dir, size_t len)
 	return staged;
 }
 
+const char *
+tide_test_stage_also(const char *dir, const char *var)
+{
+	static char staged[PATH_MAX];
+	const char *lib = getenv(var);
+
+	if (lib == NULL)
+		return NULL;
+	test_soname_path(lib, dir, staged, sizeof(staged));
+	return test_copy_file(lib, staged) == 0 ? staged : NULL;
+}
+
 void
 tide_test_unstage_plugin(const char *dir)
 {

@@ -59,6 +59,9 @@ const char *tide_test_file_prefix(void);
  * test process that is gone (it died before it could) is removed here.
  */
 const char *tide_test_stage_plugin(char *dir, size_t len);
+/** Copy the library that environment variable @p var names into @p dir, a directory
+ *  tide_test_stage_plugin() made; its staged path (static), or NULL. */
+const char *tide_test_stage_also(const char *dir, const char *var);
 void tide_test_unstage_plugin(const char *dir);
 
 /**

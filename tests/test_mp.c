@@ -400,6 +400,49 @@ test_a_secondary_with_mismatched_ops_is_refused(void)
 	tide_pool_free(mp);
 }
 
+/* ---- a secondary of another build is refused ---- */
+
+/*
+ * The stock dpdk-proc-info with another build of the plugin (TIDE_PLUGIN_OTHER: the same
+ * sources, another layout stamp) is refused during its rte_eal_init(), with a line saying
+ * why, and exits; the primary counts it refused and its pool serves as before.
+ */
+static void
+test_a_secondary_of_another_build_is_refused(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_other", 0, 50, 0);
+	const char *other = tide_test_stage_also(stage_dir, "TIDE_PLUGIN_OTHER");
+	struct tide_mp_stats before, after;
+	int peers, code;
+	void *obj;
+	char *text;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
+	peers = tide_mp_peers(NULL, 0);
+	CU_ASSERT_EQUAL(rte_vdev_init("net_null_other", NULL), 0);
+	text = run_whole((char *[]){ "/usr/bin/dpdk-proc-info", "--no-pci",
+		"--file-prefix", (char *)tide_test_file_prefix(), "--proc-type=secondary",
+		"-d", (char *)other, "--log-level", "lib.eal:warning", "--",
+		"--show-mempool=tmp_other", NULL }, &code);
+	CU_ASSERT_EQUAL(code, EXIT_FAILURE);
+	CU_ASSERT_PTR_NULL(strstr(text, "ops_name tide"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "it runs another tidepool build"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
+	if (strstr(text, "Refusing to run") == NULL)
+		printf("\n    dpdk-proc-info: %s ", text);
+	free(text);
+	rte_vdev_uninit("net_null_other");
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	CU_ASSERT_EQUAL(after.refused, before.refused + 1);
+	CU_ASSERT_EQUAL(tide_mp_peers(NULL, 0), peers);
+	CU_ASSERT_EQUAL(rte_mempool_get(mp, &obj), 0);
+	rte_mempool_put(mp, obj);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 0);
+	tide_pool_free(mp);
+}
+
 /* ---- a secondary in another pid namespace is refused ---- */
 
 /*
@@ -1010,6 +1053,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_pool_or_set);
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_per_socket_pools);
 	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
+	CU_ADD_TEST(s, test_a_secondary_of_another_build_is_refused);
 	CU_ADD_TEST(s, test_a_secondary_in_another_pid_namespace_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 #ifdef TIDE_FAULT_INJECTION

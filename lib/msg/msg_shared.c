@@ -34,6 +34,7 @@
 
 #include "msg_private.h"
 #include "tide_fault.h"
+#include "tide_layout.h"
 #include "tide_pool.h"
 
 #define MSG_SHARED_MZ "tide_msg_shared"
@@ -44,12 +45,9 @@ static void msg_shared_peer_gone(int pid, void *arg);
 /* Bumped when a shared field changes meaning but not size or place. */
 #define MSG_LAYOUT_VERSION 1
 
-/*
- * A stamp of the layout every process reads where the primary wrote it: this memzone, and
- * the exchanges, rings, broadcast exchanges, proxies and headers in DPDK memory (an
- * exchange's fast path is inlined in each application). A secondary of another build
- * (another tidepool version, another RTE_MAX_LCORE) would read them at other offsets: it
- * compares stamps and refuses to attach. FNV-1a over the sizes, offsets and bounds.
+/* The stamp of what every process reads where the primary wrote it (tide_layout.h): this
+ * memzone, and the exchanges, rings, broadcast exchanges, proxies and headers in DPDK
+ * memory (an exchange's fast path is inlined in each application).
  */
 uint64_t
 tide_msg_pvt_layout(void)
@@ -67,13 +65,8 @@ tide_msg_pvt_layout(void)
 		sizeof(struct tide_msg_hdr), RTE_MAX_LCORE, TIDE_XCHG_MAX_PRIO, TIDE_STAGE_MAX,
 		MSG_DIR_MAX,
 	};
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
 
-	for (size_t i = 0; i < RTE_DIM(part); i++) {
-		h ^= part[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
+	return tide_layout_stamp(part, RTE_DIM(part));
 }
 
 struct msg_shared *
@@ -113,13 +106,13 @@ tide_msg_pvt_shared_attach(void)
 	if (mz == NULL)
 		return -ENOENT;
 	sh = mz->addr;
+	/* A shorter zone than this build's is another build's, whatever its first bytes. */
 	if (mz->len < sizeof(*sh) || sh->layout != tide_msg_pvt_layout()) {
-		MSG_LOG(ERR, "the primary process runs another tidepool build: its message "
-			"library's layout is %#" PRIx64 " (%zu bytes shared), this one's %#" PRIx64
-			" (%zu bytes). Run the same build in every process.",
-			mz->len < offsetof(struct msg_shared, layout) + sizeof(sh->layout) ? 0 :
-			sh->layout,
-			mz->len, tide_msg_pvt_layout(), sizeof(*sh));
+		MSG_LOG(ERR, "the primary process runs another tidepool build: the layout of "
+			"its message library is %#" PRIx64 " (%zu bytes shared), this one's %#"
+			PRIx64 " (%zu bytes needed). Run the same build in every process.",
+			mz->len < sizeof(*sh) ? 0 : sh->layout, mz->len, tide_msg_pvt_layout(),
+			sizeof(*sh));
 		return -EPROTO;
 	}
 	tide_msg_pvt_state.proxies = sh->proxies;

@@ -51,6 +51,7 @@
 #include <rte_mempool.h>
 
 #include "pool_private.h"
+#include "tide_layout.h"
 #include "tide_process.h"
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
@@ -66,7 +67,7 @@ struct mp_attach_req {
 	uint32_t pid;
 	uint32_t ops_index;   /* of the tide ops in the secondary */
 	uint32_t ns;          /* its pid namespace (tide_process_ns()), 0: not known */
-	uint32_t reserved;    /* 0 */
+	uint32_t layout;      /* mp_layout() of its build */
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
@@ -75,7 +76,8 @@ _Static_assert(sizeof(struct mp_attach_req) <= RTE_MP_MAX_PARAM_LEN,
 
 struct mp_attach_rep {
 	int32_t status;       /* 0, -EPROTO: the ops indices differ, -EXDEV: the pid
-			       * namespaces, -EINVAL: the request's size (another build) */
+			       * namespaces, -EINVAL: the request's size or layout (another
+			       * build) */
 	uint32_t ops_index;   /* of the tide ops in the primary */
 	uint32_t pid;         /* the primary's */
 	uint32_t ns;          /* the primary's pid namespace, 0: not known */
@@ -251,6 +253,26 @@ mp_msg_get(const struct rte_mp_msg *m, void *p, size_t len)
 	return true;
 }
 
+/* Bumped when a shared field changes meaning but not size or place. */
+#define MP_LAYOUT_VERSION 1
+
+/* The stamp of what the processes share of the pools (tide_layout.h): the pools, blocks,
+ * sets and walls in shared memory and the driver's state, folded to 32 bits.
+ */
+static uint32_t
+mp_layout(void)
+{
+	const uint64_t part[] = {
+		MP_LAYOUT_VERSION, sizeof(struct tide_pool), sizeof(struct pool_blk),
+		sizeof(struct pool_wall), sizeof(struct pool_waiter),
+		sizeof(struct pool_set_shared), sizeof(struct pool_unstick), RTE_MAX_LCORE,
+		tide_mempool_pvt_layout(),
+	};
+	uint64_t h = tide_layout_stamp(part, RTE_DIM(part));
+
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 /* ---- the primary's IPC actions ---- */
 
 static int
@@ -269,6 +291,11 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		rep.status = -EINVAL;
 		POOL_LOG(ERR, "a secondary process refused: its attach request is not of this "
 			"build's size (%zu bytes): it runs another tidepool build", sizeof(req));
+	} else if (req.layout != mp_layout()) {
+		rep.status = -EINVAL;
+		POOL_LOG(ERR, "secondary process %u refused: it runs another tidepool build (its "
+			"layout of the shared pools is %#x, here %#x)", req.pid, req.layout,
+			mp_layout());
 	} else if (req.ops_index != rep.ops_index) {
 		rep.status = -EPROTO;
 		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
@@ -391,6 +418,7 @@ mp_attach(void)
 		.pid = (uint32_t)getpid(),
 		.ops_index = (uint32_t)mp_ops_index(),
 		.ns = tide_process_ns(),
+		.layout = mp_layout(),
 	};
 	struct mp_attach_rep rep;
 	struct rte_mp_msg req;
@@ -435,9 +463,10 @@ mp_attach(void)
 		exit(EXIT_FAILURE);
 	}
 	if (rep.status == -EINVAL) {
-		POOL_LOG(CRIT, "the primary (pid %u) could not read this process's attach "
-			"request: it runs another tidepool build. Run the same build in every "
-			"process. Refusing to run.", rep.pid);
+		POOL_LOG(CRIT, "the primary (pid %u) refused this process's attach request "
+			"(its size or its layout of the shared pools, %#x here): it runs another "
+			"tidepool build. Run the same build in every process. Refusing to run.",
+			rep.pid, a.layout);
 		exit(EXIT_FAILURE);
 	}
 	if (rep.status != 0)

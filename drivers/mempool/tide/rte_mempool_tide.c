@@ -58,6 +58,7 @@
 #include <rte_prefetch.h>
 
 #include "tide_fault.h"
+#include "tide_layout.h"
 #include "tide_process.h"
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
@@ -158,6 +159,21 @@ struct tpool {
 	uint32_t claim_given; /* of those, reported to it so far */
 	const struct rte_memzone *claim_mz; /* the base memzone being populated */
 };
+
+/* Bumped when a shared field changes meaning but not size or place. */
+#define TP_LAYOUT_VERSION 1
+
+uint64_t
+tide_mempool_pvt_layout(void)
+{
+	const uint64_t part[] = {
+		TP_LAYOUT_VERSION, sizeof(struct tpool), offsetof(struct tpool, cur_seq),
+		offsetof(struct tpool, put_lock), offsetof(struct tpool, nb_live),
+		offsetof(struct tpool, ctl), sizeof(struct tblk), offsetof(struct tblk, free),
+	};
+
+	return tide_layout_stamp(part, RTE_DIM(part));
+}
 
 /* The adopter of stock pools (the elastic pool library), or NULL. */
 static const struct tide_mempool_adopt_hook *tmp_adopter;

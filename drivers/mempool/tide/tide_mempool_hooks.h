@@ -34,6 +34,11 @@
  */
 int tide_mempool_ops_register(void);
 
+/* The stamp of the driver's state that processes share (tide_layout.h): a pool's data and
+ * its blocks' headers. The pool library folds it into what a secondary tells the primary.
+ */
+uint64_t tide_mempool_pvt_layout(void);
+
 struct tide_mempool_adopt_hook {
 	/*
 	 * Bytes of the first memzone of a stock pool that is being populated: the base the
