@@ -25,6 +25,7 @@
 #include "tide_fault.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
+#include "tide_shared_mz.h"
 
 
 static void
@@ -890,6 +891,43 @@ test_bad_input_to_control_calls_is_logged(void)
 	tide_pool_free(mp);
 }
 
+/*
+ * The shared zones the pool and zctx directories live in (tide_shared_mz.h): made zeroed
+ * with the maker's stamp after their bytes; found again with that stamp; refused (EPROTO,
+ * neither remade nor zeroed) with another stamp or a larger layout, another build's.
+ */
+static void
+test_a_shared_zone_of_another_stamp_or_size_is_refused(void)
+{
+	const struct rte_memzone *mz, *again;
+	unsigned char *b;
+
+	mz = tide_shared_mz("tp_smz", 100, 0x1234, true);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	b = mz->addr;
+	CU_ASSERT_EQUAL(b[0], 0);
+	CU_ASSERT_EQUAL(b[99], 0);
+	CU_ASSERT_EQUAL(*tide_shared_mz_stamp(mz, 100), 0x1234);
+	b[0] = 42;
+	again = tide_shared_mz("tp_smz", 100, 0x1234, false);
+	CU_ASSERT_PTR_EQUAL(again, mz);
+	CU_ASSERT_PTR_EQUAL(tide_shared_mz("tp_smz", 100, 0x1234, true), mz);
+	CU_ASSERT_EQUAL(b[0], 42); /* found, not zeroed again */
+	rte_errno = 0;
+	CU_ASSERT_PTR_NULL(tide_shared_mz("tp_smz", 100, 0x1235, false));
+	CU_ASSERT_EQUAL(rte_errno, EPROTO);
+	rte_errno = 0;
+	CU_ASSERT_PTR_NULL(tide_shared_mz("tp_smz", 100, 0x1235, true));
+	CU_ASSERT_EQUAL(rte_errno, EPROTO);
+	rte_errno = 0;
+	CU_ASSERT_PTR_NULL(tide_shared_mz("tp_smz", 8192, 0x1234, false));
+	CU_ASSERT_EQUAL(rte_errno, EPROTO);
+	CU_ASSERT_EQUAL(b[0], 42);
+	CU_ASSERT_EQUAL(*tide_shared_mz_stamp(mz, 100), 0x1234);
+	CU_ASSERT_EQUAL(rte_memzone_free(mz), 0);
+	CU_ASSERT_PTR_NULL(tide_shared_mz("tp_smz", 100, 0x1234, false));
+}
+
 static int
 register_tests(void)
 {
@@ -928,6 +966,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_telemetry_info_races_pool_create_and_free);
 	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);
 	CU_ADD_TEST(s, test_stress_two_lcores_and_a_thread_lose_and_duplicate_nothing);
+	CU_ADD_TEST(s, test_a_shared_zone_of_another_stamp_or_size_is_refused);
 	return 0;
 }
 

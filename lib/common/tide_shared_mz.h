@@ -8,23 +8,35 @@
  * happen under the shared configuration's tailq lock (as rte_ring_create() takes it before
  * its memzone): no process finds it before it is zeroed, and no zeroing comes after another
  * process has used it. DPDK does not zero a memzone's memory: a hugepage kept from an
- * earlier run may hold anything, a lock word that looks taken included.
+ * earlier run may hold anything, a lock word that looks taken included. A stamp of the
+ * maker's layout follows the zone's bytes: a process of another build does not use it.
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_eal_memconfig.h>
 #include <rte_errno.h>
 #include <rte_memory.h>
 #include <rte_memzone.h>
 
-/* Memzone @name, of @len bytes: found, or (with @create) reserved and zeroed; or NULL: not
- * made (and not to be made), rte_memzone_reserve() failed (its rte_errno set), or the one
- * found is smaller (EINVAL: made by another build). */
-static inline const struct rte_memzone *
-tide_shared_mz(const char *name, size_t len, bool create)
+/* Where the stamp of a zone of @len bytes is: right after them. */
+static inline uint64_t *
+tide_shared_mz_stamp(const struct rte_memzone *mz, size_t len)
 {
+	return RTE_PTR_ADD(mz->addr, RTE_ALIGN_CEIL(len, sizeof(uint64_t)));
+}
+
+/* Memzone @name, of @len bytes and a stamp of its layout (tide_layout.h) after them: found,
+ * or (with @create) reserved, zeroed and stamped; or NULL: not made (and not to be made),
+ * rte_memzone_reserve() failed (its rte_errno set), or the one found is another build's
+ * (EPROTO: smaller, or of another stamp; not ours to read). */
+static inline const struct rte_memzone *
+tide_shared_mz(const char *name, size_t len, uint64_t stamp, bool create)
+{
+	size_t whole = RTE_ALIGN_CEIL(len, sizeof(uint64_t)) + sizeof(uint64_t);
 	const struct rte_memzone *mz;
 
 	if (!create) {
@@ -35,15 +47,16 @@ tide_shared_mz(const char *name, size_t len, bool create)
 		rte_mcfg_tailq_write_lock();
 		mz = rte_memzone_lookup(name);
 		if (mz == NULL) {
-			mz = rte_memzone_reserve(name, len, SOCKET_ID_ANY, 0);
-			if (mz != NULL)
+			mz = rte_memzone_reserve(name, whole, SOCKET_ID_ANY, 0);
+			if (mz != NULL) {
 				memset(mz->addr, 0, len);
+				*tide_shared_mz_stamp(mz, len) = stamp;
+			}
 		}
 		rte_mcfg_tailq_write_unlock();
 	}
-	if (mz != NULL && mz->len < len) {
-		/* Made by another build, with a smaller layout: not ours to read. */
-		rte_errno = EINVAL;
+	if (mz != NULL && (mz->len < whole || *tide_shared_mz_stamp(mz, len) != stamp)) {
+		rte_errno = EPROTO;
 		return NULL;
 	}
 	return mz;

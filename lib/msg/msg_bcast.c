@@ -50,7 +50,8 @@ bcast_name_of(const void *p)
 size_t
 tide_msg_pvt_bcast_size(void)
 {
-	return sizeof(struct tide_bcast);
+	/* With a reader's: the readers follow it, each on its own line. */
+	return sizeof(struct tide_bcast) + sizeof(struct bcast_reader);
 }
 
 /* Broadcast exchanges are in DPDK memory and in the shared directory. */

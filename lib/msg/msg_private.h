@@ -143,7 +143,7 @@ struct msg_bcast_info {
 	bool posted;
 };
 int tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info);
-/* sizeof(struct tide_bcast) (for tide_msg_pvt_layout()). */
+/* A broadcast exchange's size with one reader (for tide_msg_pvt_layout()). */
 size_t tide_msg_pvt_bcast_size(void);
 
 /* msg_shared.c: what the processes share. */

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_eal_memconfig.h>
 #include <rte_memzone.h>
 
 #include "msg_private.h"
@@ -81,9 +82,16 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 	const struct rte_memzone *mz;
 	struct msg_shared *sh;
 
+	/* Made and filled under the shared configuration's tailq lock, which a secondary's
+	 * attach takes to read it: none sees it half-made (DPDK does not zero a memzone, and
+	 * a hugepage kept from an earlier run may hold an earlier zone's stamp).
+	 */
+	rte_mcfg_tailq_write_lock();
 	mz = rte_memzone_reserve(MSG_SHARED_MZ, sizeof(*sh), socket, 0);
-	if (mz == NULL)
+	if (mz == NULL) {
+		rte_mcfg_tailq_write_unlock();
 		return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+	}
 	sh = mz->addr;
 	memset(sh, 0, sizeof(*sh));
 	sh->layout = tide_msg_pvt_layout();
@@ -92,6 +100,7 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 	sh->nb_proxies = tide_msg_pvt_state.nb_proxies;
 	sh->proxy_free = tide_msg_pvt_state.proxy_free;
 	sh->stash = tide_msg_pvt_state.stash;
+	rte_mcfg_tailq_write_unlock();
 	tide_msg_pvt_state.shared = sh;
 	tide_mp_death_cb_register(msg_shared_peer_gone, NULL);
 	return 0;
@@ -100,27 +109,34 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 int
 tide_msg_pvt_shared_attach(void)
 {
-	const struct rte_memzone *mz = rte_memzone_lookup(MSG_SHARED_MZ);
+	const struct rte_memzone *mz;
 	struct msg_shared *sh;
+	uint64_t theirs = 0;
 
-	if (mz == NULL)
-		return -ENOENT;
-	sh = mz->addr;
+	rte_mcfg_tailq_read_lock();
+	mz = rte_memzone_lookup(MSG_SHARED_MZ);
+	sh = mz != NULL ? mz->addr : NULL;
 	/* A shorter zone than this build's is another build's, whatever its first bytes. */
-	if (mz->len < sizeof(*sh) || sh->layout != tide_msg_pvt_layout()) {
-		MSG_LOG(ERR, "the primary process runs another tidepool build: the layout of "
-			"its message library is %#" PRIx64 " (%zu bytes shared), this one's %#"
-			PRIx64 " (%zu bytes needed). Run the same build in every process.",
-			mz->len < sizeof(*sh) ? 0 : sh->layout, mz->len, tide_msg_pvt_layout(),
-			sizeof(*sh));
+	if (sh != NULL && mz->len >= sizeof(*sh))
+		theirs = sh->layout;
+	if (sh != NULL && theirs == tide_msg_pvt_layout()) {
+		tide_msg_pvt_state.proxies = sh->proxies;
+		tide_msg_pvt_state.nb_proxies = sh->nb_proxies;
+		tide_msg_pvt_state.proxy_free = sh->proxy_free;
+		tide_msg_pvt_state.stash = sh->stash;
+		tide_msg_pvt_state.shared = sh;
+		tide_msg_pvt_hdr_offset = sh->hdr_offset;
+	}
+	rte_mcfg_tailq_read_unlock();
+	if (sh == NULL)
+		return -ENOENT;
+	if (theirs != tide_msg_pvt_layout()) {
+		MSG_LOG(ERR, "the primary process runs another tidepool build: the layout of its "
+			"message library is %#" PRIx64 ", this one's %#" PRIx64 " (0: a zone too "
+			"small to hold this build's). Run the same build in every process.",
+			theirs, tide_msg_pvt_layout());
 		return -EPROTO;
 	}
-	tide_msg_pvt_state.proxies = sh->proxies;
-	tide_msg_pvt_state.nb_proxies = sh->nb_proxies;
-	tide_msg_pvt_state.proxy_free = sh->proxy_free;
-	tide_msg_pvt_state.stash = sh->stash;
-	tide_msg_pvt_state.shared = sh;
-	tide_msg_pvt_hdr_offset = sh->hdr_offset;
 	return 0;
 }
 

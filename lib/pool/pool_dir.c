@@ -51,7 +51,7 @@ pool_dir(bool create)
 	if (d != NULL)
 		return d;
 	/* Zeroed: an unlocked lock, empty tables. */
-	mz = tide_shared_mz(POOL_DIR_MZ, sizeof(*d),
+	mz = tide_shared_mz(POOL_DIR_MZ, sizeof(*d), tide_pool_pvt_layout(),
 		create && rte_eal_process_type() == RTE_PROC_PRIMARY);
 	if (mz == NULL)
 		return NULL;

@@ -26,8 +26,9 @@
  * process's, live or dead, and its caches given back, or its locks taken over, while it
  * runs: it is refused at its attach (by the primary, or by itself from the primary's
  * answer), with a log line saying so, and exits. So is a secondary of another tidepool
- * build, whose request the primary cannot read. Where a namespace cannot be read, the two
- * are taken for one (a WARNING). A primary that does not answer checks nothing.
+ * build: its request is of another size, or the two sides' stamps of the shared layout
+ * (tide_pool_pvt_layout(); each sees the other's) differ. Where a namespace cannot be read,
+ * the two are taken for one (a WARNING). A primary that does not answer checks nothing.
  *
  * A secondary that finds a pool's free lists short asks the primary to grow it
  * ("tide_grow": the pool's name and the objects it needs) and waits a bounded time; the
@@ -81,6 +82,7 @@ struct mp_attach_rep {
 	uint32_t ops_index;   /* of the tide ops in the primary */
 	uint32_t pid;         /* the primary's */
 	uint32_t ns;          /* the primary's pid namespace, 0: not known */
+	uint32_t layout;      /* mp_layout() of the primary's build */
 };
 
 struct mp_grow_req {
@@ -256,21 +258,27 @@ mp_msg_get(const struct rte_mp_msg *m, void *p, size_t len)
 /* Bumped when a shared field changes meaning but not size or place. */
 #define MP_LAYOUT_VERSION 1
 
-/* The stamp of what the processes share of the pools (tide_layout.h): the pools, blocks,
- * sets and walls in shared memory and the driver's state, folded to 32 bits.
- */
-static uint32_t
-mp_layout(void)
+uint64_t
+tide_pool_pvt_layout(void)
 {
 	const uint64_t part[] = {
 		MP_LAYOUT_VERSION, sizeof(struct tide_pool), sizeof(struct pool_blk),
-		sizeof(struct pool_wall), sizeof(struct pool_waiter),
-		sizeof(struct pool_set_shared), sizeof(struct pool_unstick), RTE_MAX_LCORE,
-		tide_mempool_pvt_layout(),
+		sizeof(struct pool_wall), sizeof(struct pool_set_shared),
+		sizeof(struct tide_pool_set), TIDE_POOL_SET_MAX_CLASSES, POOL_DIR_MAX,
+		RTE_MAX_LCORE, tide_mempool_pvt_layout(),
 	};
-	uint64_t h = tide_layout_stamp(part, RTE_DIM(part));
 
-	return (uint32_t)(h ^ (h >> 32));
+	return tide_layout_stamp(part, RTE_DIM(part));
+}
+
+/* tide_pool_pvt_layout() folded to 32 bits, never 0 (what a build before the check sent). */
+static uint32_t
+mp_layout(void)
+{
+	uint64_t h = tide_pool_pvt_layout();
+	uint32_t l = (uint32_t)(h ^ (h >> 32));
+
+	return l != 0 ? l : 1;
 }
 
 /* ---- the primary's IPC actions ---- */
@@ -282,6 +290,7 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		.ops_index = (uint32_t)mp_ops_index(),
 		.pid = (uint32_t)getpid(),
 		.ns = tide_process_ns(),
+		.layout = mp_layout(),
 	};
 	struct mp_attach_req req;
 	struct rte_mp_msg out;
@@ -408,7 +417,8 @@ mp_remote_grow(struct rte_mempool *m, unsigned int n)
 	return rep.added;
 }
 
-/* Introduce this secondary to the primary; refuse to run with mismatched ops. */
+/* Introduce this secondary to the primary; refuse to run with mismatched ops, another
+ * build or another pid namespace. */
 static void
 mp_attach(void)
 {
@@ -442,6 +452,12 @@ mp_attach(void)
 		exit(EXIT_FAILURE);
 	}
 	free(reply.msgs);
+	if (rep.layout != a.layout) {
+		POOL_LOG(CRIT, "the primary (pid %u) runs another tidepool build: its layout of "
+			"the shared pools is %#x, this one's %#x. Run the same build in every "
+			"process. Refusing to run.", rep.pid, rep.layout, a.layout);
+		exit(EXIT_FAILURE);
+	}
 	if (rep.status == -EPROTO) {
 		POOL_LOG(CRIT, "the tide mempool ops are at index %u in this process and at %u in "
 			"the primary (pid %u): mempool drivers are matched between processes by "
@@ -463,10 +479,9 @@ mp_attach(void)
 		exit(EXIT_FAILURE);
 	}
 	if (rep.status == -EINVAL) {
-		POOL_LOG(CRIT, "the primary (pid %u) refused this process's attach request "
-			"(its size or its layout of the shared pools, %#x here): it runs another "
-			"tidepool build. Run the same build in every process. Refusing to run.",
-			rep.pid, a.layout);
+		POOL_LOG(CRIT, "the primary (pid %u) could not read this process's attach "
+			"request: it runs another tidepool build. Run the same build in every "
+			"process. Refusing to run.", rep.pid);
 		exit(EXIT_FAILURE);
 	}
 	if (rep.status != 0)

@@ -199,6 +199,10 @@ int pool_params_caller_check(const struct tide_pool_params *p);
 bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 
+/* The stamp of what the processes share of the pools (tide_layout.h): the pools, blocks,
+ * sets, walls and directory in shared memory, and the driver's state (pool_mp.c). */
+uint64_t tide_pool_pvt_layout(void);
+
 /* The shared side of a pool set. */
 struct pool_set_shared {
 	char name[RTE_MEMPOOL_NAMESIZE];

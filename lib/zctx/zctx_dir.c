@@ -42,6 +42,7 @@
 #include <rte_memzone.h>
 
 #include "tide_fault.h"
+#include "tide_layout.h"
 #include "tide_rwlock.h"
 #include "tide_shared_mz.h"
 #include "zctx_private.h"
@@ -81,6 +82,22 @@ struct zc_dir {
 
 static struct zc_dir *zc_dir_cached;
 
+/* Bumped when a shared field changes meaning but not size or place. */
+#define ZC_LAYOUT_VERSION 1
+
+/* The stamp of what processes read of each other's instances (tide_layout.h): the
+ * directory, and the instances it points to. */
+static uint64_t
+zc_dir_layout(void)
+{
+	const uint64_t part[] = {
+		ZC_LAYOUT_VERSION, sizeof(struct zc_dir), sizeof(struct zc_dir_entry),
+		sizeof(struct zc_dir_span), ZC_DIR_MAX, ZC_DIR_SPANS, sizeof(struct tide_zctx),
+	};
+
+	return tide_layout_stamp(part, RTE_DIM(part));
+}
+
 /* The directory; reserved when @create and missing. NULL when there is none, or (@create)
  * with rte_errno set when it could not be reserved. */
 static struct zc_dir *
@@ -92,9 +109,12 @@ zc_dir(bool create)
 	if (d != NULL)
 		return d;
 	/* Zeroed: an unlocked lock, no entries. */
-	mz = tide_shared_mz(ZC_DIR_MZ, sizeof(*d), create);
+	mz = tide_shared_mz(ZC_DIR_MZ, sizeof(*d), zc_dir_layout(), create);
 	if (mz == NULL) {
-		if (create)
+		if (rte_errno == EPROTO)
+			ZC_LOG(ERR, "the directory of instances was made by another tidepool build "
+				"(another layout): run the same build in every process");
+		else if (create)
 			ZC_LOG(ERR, "no memzone for the directory of instances: %s",
 				rte_strerror(rte_errno));
 		return NULL;
