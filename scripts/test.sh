@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Set up this machine, build tidepool three times and run every test suite on two builds:
+# Set up this machine, build tidepool four times and run every test suite on two builds:
 #   build-test  release, warnings are errors, fault injection compiled in
 #   build-plain release without fault injection, warnings are errors (built, not run: the
 #               build demo.sh and an install make, which must compile)
+#   build-portable  the same for DPDK's own -march (-Dmachine=default), without the tests
+#               (built, not run)
 #   build-asan  the same as build-test with AddressSanitizer and UndefinedBehaviorSanitizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,9 @@ meson test -C build-test --print-errorlogs
 
 echo "== release build without fault injection (what demo.sh and an install build)"
 ./scripts/build.sh build-plain -Dwerror=true >/dev/null
+
+echo "== portable build (-Dmachine=default: DPDK's own -march; built, not run)"
+./scripts/build.sh build-portable -Dwerror=true -Dmachine=default -Dtests=false >/dev/null
 
 echo "== ASan/UBSan build"
 ./scripts/build.sh build-asan "${common[@]}" -Db_sanitize=address,undefined \
