@@ -9,7 +9,9 @@
  * its memzone): no process finds it before it is zeroed, and no zeroing comes after another
  * process has used it. DPDK does not zero a memzone's memory: a hugepage kept from an
  * earlier run may hold anything, a lock word that looks taken included. A stamp of the
- * maker's layout follows the zone's bytes: a process of another build does not use it.
+ * maker's layout follows the zone's bytes: a process of another build does not use it. (A
+ * zone of a build from before the stamps has none: the bytes read there are its padding,
+ * never written, whose chance of holding this build's stamp is all that lets it through.)
  */
 
 #include <stdbool.h>

@@ -152,8 +152,10 @@ tide_msg_pvt_shared_free(void)
 		/* A telemetry handler may be reading under the lock: it goes with the zone. */
 		tide_rwlock_write_lock(&tide_msg_pvt_state.shared->lock, tide_msg_logtype,
 			MSG_SHARED_WHAT);
+		rte_mcfg_tailq_write_lock();
 		mz = rte_memzone_lookup(MSG_SHARED_MZ);
 		rte_memzone_free(mz);
+		rte_mcfg_tailq_write_unlock();
 	}
 	tide_msg_pvt_state.shared = NULL;
 }

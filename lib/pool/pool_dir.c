@@ -51,13 +51,26 @@ pool_dir(bool create)
 	if (d != NULL)
 		return d;
 	/* Zeroed: an unlocked lock, empty tables. */
-	mz = tide_shared_mz(POOL_DIR_MZ, sizeof(*d), tide_pool_pvt_layout(),
+	mz = tide_shared_mz(POOL_DIR_MZ, sizeof(*d), pool_layout(),
 		create && rte_eal_process_type() == RTE_PROC_PRIMARY);
-	if (mz == NULL)
+	if (mz == NULL) {
+		static bool said;
+
+		if (rte_errno == EPROTO && !__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+			POOL_LOG(ERR, "the directory of pools was made by another tidepool build "
+				"(another layout): run the same build in every process");
 		return NULL;
+	}
 	d = mz->addr;
 	__atomic_store_n(&pool_dir_cached, d, __ATOMIC_RELEASE);
 	return d;
+}
+
+/* Why pool_dir(true) gave NULL: another build's directory, or no memory for it. */
+static int
+pool_dir_error(void)
+{
+	return rte_errno == EPROTO ? -EPROTO : -ENOMEM;
 }
 
 /* Put @p in the first free slot of @table; -ENOSPC when full. */
@@ -68,7 +81,7 @@ pool_dir_add(void **table, void *p)
 	int ret = -ENOSPC;
 
 	if (d == NULL)
-		return -ENOMEM;
+		return pool_dir_error();
 	tide_rwlock_write_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
 	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
 		if (table[i] == NULL) {
@@ -99,7 +112,7 @@ pool_dir_add_pool(struct tide_pool *tp)
 {
 	struct pool_dir *d = pool_dir(true);
 
-	return d == NULL ? -ENOMEM : pool_dir_add((void **)d->pools, tp);
+	return d == NULL ? pool_dir_error() : pool_dir_add((void **)d->pools, tp);
 }
 
 void
@@ -116,7 +129,7 @@ pool_dir_add_set(struct pool_set_shared *s)
 {
 	struct pool_dir *d = pool_dir(true);
 
-	return d == NULL ? -ENOMEM : pool_dir_add((void **)d->sets, s);
+	return d == NULL ? pool_dir_error() : pool_dir_add((void **)d->sets, s);
 }
 
 void

@@ -27,7 +27,7 @@
  * runs: it is refused at its attach (by the primary, or by itself from the primary's
  * answer), with a log line saying so, and exits. So is a secondary of another tidepool
  * build: its request is of another size, or the two sides' stamps of the shared layout
- * (tide_pool_pvt_layout(); each sees the other's) differ. Where a namespace cannot be read,
+ * (pool_layout(); each sees the other's) differ. Where a namespace cannot be read,
  * the two are taken for one (a WARNING). A primary that does not answer checks nothing.
  *
  * A secondary that finds a pool's free lists short asks the primary to grow it
@@ -259,23 +259,23 @@ mp_msg_get(const struct rte_mp_msg *m, void *p, size_t len)
 #define MP_LAYOUT_VERSION 1
 
 uint64_t
-tide_pool_pvt_layout(void)
+pool_layout(void)
 {
 	const uint64_t part[] = {
 		MP_LAYOUT_VERSION, sizeof(struct tide_pool), sizeof(struct pool_blk),
 		sizeof(struct pool_wall), sizeof(struct pool_set_shared),
 		sizeof(struct tide_pool_set), TIDE_POOL_SET_MAX_CLASSES, POOL_DIR_MAX,
-		RTE_MAX_LCORE, tide_mempool_pvt_layout(),
+		sizeof(struct tide_rwlock), RTE_MAX_LCORE, tide_mempool_pvt_layout(),
 	};
 
 	return tide_layout_stamp(part, RTE_DIM(part));
 }
 
-/* tide_pool_pvt_layout() folded to 32 bits, never 0 (what a build before the check sent). */
+/* pool_layout() folded to 32 bits, never 0 (what a build before the check sent). */
 static uint32_t
 mp_layout(void)
 {
-	uint64_t h = tide_pool_pvt_layout();
+	uint64_t h = pool_layout();
 	uint32_t l = (uint32_t)(h ^ (h >> 32));
 
 	return l != 0 ? l : 1;

@@ -201,7 +201,7 @@ size_t pool_page_size(int socket);
 
 /* The stamp of what the processes share of the pools (tide_layout.h): the pools, blocks,
  * sets, walls and directory in shared memory, and the driver's state (pool_mp.c). */
-uint64_t tide_pool_pvt_layout(void);
+uint64_t pool_layout(void);
 
 /* The shared side of a pool set. */
 struct pool_set_shared {

@@ -230,6 +230,8 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
  *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS) or in DPDK's
  *     memzone table;
+ *   - EPROTO: the directory of pools was made by another tidepool build (another copy of
+ *     the library in this process);
  *   - ENOBUFS: the base block, once its memzone is laid out, holds no mbuf (a base too
  *     small for one, as can happen with 4 KB pages);
  *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
@@ -523,6 +525,7 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  *   - EEXIST: a set, or a class's mempool, of that name exists;
  *   - ENOMEM: no memory for the set's records;
  *   - ENOSPC: no room left in the directory of sets;
+ *   - EPROTO: the directory of sets was made by another tidepool build;
  *   - any other error of tide_pool_create() for one of the classes (the set is then
  *     undone).
  */

@@ -56,7 +56,8 @@
  * -EFAULT unmapped memory, or a span at its address registered already (by another
  * process); -ENOMEM over the memlock limit, or no memory for the cache's tables or for
  * the shared record of spans; -EPERM no access to /proc/self/pagemap; -ENOSPC the cache
- * cannot hold it, or no memseg list or span record is left; -EIO reading
+ * cannot hold it, or no memseg list or span record is left; -EPROTO the record of spans
+ * is another tidepool build's; -EIO reading
  * /proc/self/pagemap or DMA-mapping for the port's device failed), or -ECANCELED when
  * tide_zctx_stop() cancelled it before all of it reached the PMD.
  *
@@ -289,6 +290,8 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *   - EAGAIN: the agent's thread could not be started;
  *   - ENOMEM: no memory for the instance, its rings, its pools, its eventfds or the shared
  *     directory of instances;
+ *   - EPROTO: the shared directory of instances was made by a process of another tidepool
+ *     build;
  *   - ENOTSUP: a secondary process and no @p p->pool (tide_pool_create() makes the
  *     instance's own pool in the primary only);
  *   - otherwise the error rte_pktmbuf_pool_create(), tide_pool_create() or
@@ -534,6 +537,7 @@ int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
  *     IOVA mode PA, may not read physical addresses (/proc/self/pagemap);
  *   - -ENOSPC: no span left (the cache's max_spans, DPDK's memseg lists, or the shared
  *     record of every process's spans, as many as those lists);
+ *   - -EPROTO: the shared record of spans was made by a process of another tidepool build;
  *   - -EIO: reading /proc/self/pagemap, or DMA-mapping for an instance's device, failed.
  */
 int tide_zctx_mem_register(const void *addr, size_t len);

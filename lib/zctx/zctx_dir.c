@@ -272,7 +272,7 @@ tide_zctx_pvt_dir_span_add(uintptr_t base)
 	struct zc_dir_owner me = zc_dir_me();
 
 	if (d == NULL)
-		return rte_errno == ENOSPC ? -ENOSPC : -ENOMEM;
+		return rte_errno == ENOSPC || rte_errno == EPROTO ? -rte_errno : -ENOMEM;
 	for (unsigned int i = 0; i < ZC_DIR_SPANS; i++) {
 		struct zc_dir_span *sp = &d->spans[i];
 		uint32_t free_pid = 0;
@@ -316,7 +316,7 @@ tide_zctx_pvt_dir_add(struct tide_zctx *z)
 	int ret = -ENOSPC;
 
 	if (d == NULL)
-		return rte_errno == ENOSPC ? -ENOSPC : -ENOMEM;
+		return rte_errno == ENOSPC || rte_errno == EPROTO ? -rte_errno : -ENOMEM;
 	tide_rwlock_write_lock(&d->lock, tide_zctx_logtype, ZC_DIR_WHAT);
 	zc_dir_drop_dead(d);
 	for (unsigned int i = 0; i < ZC_DIR_MAX; i++) {
