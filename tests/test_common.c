@@ -539,6 +539,14 @@ test_copy_file(const char *from, const char *to)
 	return fclose(out);
 }
 
+/* Copy library @p lib into @p dir under its soname, whose path goes to @p to; 0 or -1. */
+static int
+test_stage_lib(const char *lib, const char *dir, char *to, size_t len)
+{
+	test_soname_path(lib, dir, to, len);
+	return test_copy_file(lib, to);
+}
+
 #define TEST_STAGE_PREFIX "tide-plugin-"
 
 /* Remove the staging directories of tests that died before they could (a crash, an ASan
@@ -582,14 +590,9 @@ tide_test_stage_plugin(char *dir, size_t len)
 	snprintf(dir, len, "/run/" TEST_STAGE_PREFIX "%d-XXXXXX", (int)getpid());
 	if (mkdtemp(dir) == NULL)
 		return NULL;
-	test_soname_path(plugin, dir, staged, sizeof(staged));
-	if (test_copy_file(plugin, staged) != 0)
+	if (test_stage_lib(plugin, dir, staged, sizeof(staged)) != 0 ||
+			(common != NULL && test_stage_lib(common, dir, dep, sizeof(dep)) != 0))
 		return NULL;
-	if (common != NULL) {
-		test_soname_path(common, dir, dep, sizeof(dep));
-		if (test_copy_file(common, dep) != 0)
-			return NULL;
-	}
 	return staged;
 }
 
@@ -599,10 +602,8 @@ tide_test_stage_also(const char *dir, const char *var)
 	static char staged[PATH_MAX];
 	const char *lib = getenv(var);
 
-	if (lib == NULL)
-		return NULL;
-	test_soname_path(lib, dir, staged, sizeof(staged));
-	return test_copy_file(lib, staged) == 0 ? staged : NULL;
+	return lib != NULL && test_stage_lib(lib, dir, staged, sizeof(staged)) == 0 ?
+		staged : NULL;
 }
 
 void

@@ -111,7 +111,7 @@ tide_msg_pvt_shared_attach(void)
 {
 	const struct rte_memzone *mz;
 	struct msg_shared *sh;
-	uint64_t theirs = 0;
+	uint64_t theirs = 0, ours = tide_msg_pvt_layout();
 
 	rte_mcfg_tailq_read_lock();
 	mz = rte_memzone_lookup(MSG_SHARED_MZ);
@@ -119,7 +119,7 @@ tide_msg_pvt_shared_attach(void)
 	/* A shorter zone than this build's is another build's, whatever its first bytes. */
 	if (sh != NULL && mz->len >= sizeof(*sh))
 		theirs = sh->layout;
-	if (sh != NULL && theirs == tide_msg_pvt_layout()) {
+	if (sh != NULL && theirs == ours) {
 		tide_msg_pvt_state.proxies = sh->proxies;
 		tide_msg_pvt_state.nb_proxies = sh->nb_proxies;
 		tide_msg_pvt_state.proxy_free = sh->proxy_free;
@@ -130,11 +130,11 @@ tide_msg_pvt_shared_attach(void)
 	rte_mcfg_tailq_read_unlock();
 	if (sh == NULL)
 		return -ENOENT;
-	if (theirs != tide_msg_pvt_layout()) {
+	if (theirs != ours) {
 		MSG_LOG(ERR, "the primary process runs another tidepool build: the layout of its "
 			"message library is %#" PRIx64 ", this one's %#" PRIx64 " (0: a zone too "
 			"small to hold this build's). Run the same build in every process.",
-			theirs, tide_msg_pvt_layout());
+			theirs, ours);
 		return -EPROTO;
 	}
 	return 0;

@@ -300,11 +300,11 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		rep.status = -EINVAL;
 		POOL_LOG(ERR, "a secondary process refused: its attach request is not of this "
 			"build's size (%zu bytes): it runs another tidepool build", sizeof(req));
-	} else if (req.layout != mp_layout()) {
+	} else if (req.layout != rep.layout) {
 		rep.status = -EINVAL;
 		POOL_LOG(ERR, "secondary process %u refused: it runs another tidepool build (its "
 			"layout of the shared pools is %#x, here %#x)", req.pid, req.layout,
-			mp_layout());
+			rep.layout);
 	} else if (req.ops_index != rep.ops_index) {
 		rep.status = -EPROTO;
 		POOL_LOG(ERR, "secondary process %u refused: its tide ops are at index %u, here "
