@@ -17,7 +17,8 @@
 #              every run; plots, CSVs and the other tables come from the last run
 #   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
 #   --testpmd  also run stock dpdk-testpmd with the tide plugin against ring_mp_mc
-#              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs of 4 runs): CSV testpmd.csv
+#              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs of 4 runs), in every
+#              run: CSV testpmd.csv
 #   --soak S   also soak an elastic pool for S seconds (1..604800) under ASan
 #              (scripts/soak.sh)
 #   --bench    the tide-bench to run (default: build ./build if needed and use its)
@@ -120,6 +121,26 @@ done
 
 elapsed() { local s=$(($(date +%s) - start)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
+# Stock testpmd with the plugin into run folder $1 (its rows become scenario "testpmd",
+# variant "<its scenario>/<variant>"); $2: the run's number.
+run_testpmd() {
+	local dir=$1 r=$2 build plugin_so t0 status=ok
+	build=$(dirname "$(dirname "$(dirname "$bench")")")
+	plugin_so=$(ls "$build"/drivers/mempool/tide/librte_mempool_tide.so.*.*.* | head -1)
+	printf 'bench: stock dpdk-testpmd with the tide plugin%s (elapsed %s)\n' \
+		"$([ "$repeat" -eq 1 ] || echo ", run $r of $repeat")" "$(elapsed)"
+	t0=$(date +%s)
+	"$root/scripts/testpmd-elastic.sh" --runs 3 --plugin "$plugin_so" --csv "$dir/testpmd.raw" \
+		all >"$dir/testpmd.log" 2>&1 || status="failed (see ${rel}testpmd.log)"
+	{
+		echo "scenario,variant,metric,value,unit"
+		awk -F, '{ print "testpmd," $1 "/" $2 "," $3 "," $4 "," $5 }' "$dir/testpmd.raw"
+	} >"$dir/testpmd.csv"
+	rm -f "$dir/testpmd.raw"
+	printf 'testpmd\t%s\t%s\t%s\t%s\t%s\n' "$status" $(($(date +%s) - t0)) \
+		$(($(wc -l <"$dir/testpmd.csv") - 1)) "$r" "$dir/testpmd.csv" >>"$out/runs.txt"
+}
+
 # ---- run ----
 # Each run of the scenarios goes into its own folder (the results folder itself with one
 # run); runs.txt: scenario, status, seconds, rows, run, its CSV.
@@ -152,32 +173,16 @@ for ((r = 1; r <= repeat; r++)); do
 		printf 'bench:        %s: %s, %s rows in %ss\n' "$s" "$status" "$rows" \
 			$(($(date +%s) - t0))
 	done
+	[ "$testpmd" = 0 ] || run_testpmd "$dir" "$r"
 done
 # The last run is the one the plots, CSVs and tables other than the targets' show.
+[ "$testpmd" = 0 ] || scenarios+=(testpmd)
 if [ "$repeat" -gt 1 ]; then
 	for s in "${scenarios[@]}"; do
 		cp "$out/run$repeat/$s.csv" "$out/$s.csv"
 		[ ! -s "$out/run$repeat/$s-series.csv" ] ||
 			cp "$out/run$repeat/$s-series.csv" "$out/$s-series.csv"
 	done
-fi
-# Stock testpmd with the plugin (its rows become scenario "testpmd", variant
-# "<its scenario>/<variant>"), and the soak.
-if [ "$testpmd" = 1 ]; then
-	echo "bench: stock dpdk-testpmd with the tide plugin (elapsed $(elapsed))"
-	plugin_so=$(ls "$(dirname "$(dirname "$(dirname "$bench")")")"/drivers/mempool/tide/librte_mempool_tide.so.*.*.* | head -1)
-	t0=$(date +%s)
-	status=ok
-	"$root/scripts/testpmd-elastic.sh" --runs 3 --plugin "$plugin_so" --csv "$out/testpmd.raw" \
-		all >"$out/testpmd.log" 2>&1 || status="failed (see testpmd.log)"
-	{
-		echo "scenario,variant,metric,value,unit"
-		awk -F, '{ print "testpmd," $1 "/" $2 "," $3 "," $4 "," $5 }' "$out/testpmd.raw"
-	} >"$out/testpmd.csv"
-	rm -f "$out/testpmd.raw"
-	printf 'testpmd\t%s\t%s\t%s\t-\t%s\n' "$status" $(($(date +%s) - t0)) \
-		$(($(wc -l <"$out/testpmd.csv") - 1)) "$out/testpmd.csv" >>"$out/runs.txt"
-	scenarios+=(testpmd)
 fi
 if [ "$soak" != 0 ]; then
 	echo "bench: soak for $soak s under ASan (elapsed $(elapsed))"
@@ -238,12 +243,12 @@ eval_targets() {
 		}
 	}' "$targets_file" "$@"
 }
-# The CSVs of run $1 (testpmd's counts in every run).
+# The CSVs of run $1.
 run_csvs() {
 	local r=$1 s f
 	for s in "${scenarios[@]}"; do
 		f=$out/$s.csv
-		[ "$repeat" -eq 1 ] || [ "$s" = testpmd ] || f=$out/run$r/$s.csv
+		[ "$repeat" -eq 1 ] || f=$out/run$r/$s.csv
 		[ ! -s "$f" ] || echo "$f"
 	done
 }
@@ -490,7 +495,7 @@ failed=$(awk -F'\t' '$2 != "ok"' "$out/runs.txt" | wc -l)
 every=
 [ "$repeat" -eq 1 ] || every=" in every run"
 ran=$(awk -F'\t' '$5 != "-" && $2 == "ok"' "$out/runs.txt" | wc -l)
-echo "bench: done in $(elapsed): $ran of $((n * repeat)) scenario" \
+echo "bench: done in $(elapsed): $ran of $((${#scenarios[@]} * repeat)) scenario" \
 	"run(s) ran, $met of $(wc -l <"$out/targets.tsv") targets met$every; summary:" \
 	"$out/summary.md"
 [ "$failed" -eq 0 ]
