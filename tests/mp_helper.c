@@ -31,6 +31,12 @@
  *                                                 turning), send them
  *   mp_helper EAL... -- xhold XCHG STAGE N        receive N messages, keep them, wait to be
  *                                                 killed
+ *   mp_helper EAL... -- xcut XCHG STAGE|-         a receive cut short: every message
+ *                                                 waiting read in place and its header
+ *                                                 written as a receive as STAGE (-: an
+ *                                                 unmaking one) does, the receivers' turn
+ *                                                 held, their tail not moved; wait to be
+ *                                                 killed
  *   mp_helper EAL... -- bread BCAST READER        read one broadcast post as READER, check
  *                                                 it, say it is done
  *   mp_helper EAL... -- lhold POOL STOPFILE       (fault-injection builds) look POOL up
@@ -533,6 +539,35 @@ cmd_xhold(const char *xname, const char *sname, unsigned int n)
 }
 
 static int
+cmd_xcut(const char *xname, const char *sname)
+{
+	const bool unmake = strcmp(sname, "-") == 0;
+	struct tide_xchg *x;
+	unsigned int cut = 0;
+	int stage = TIDE_STAGE_NONE;
+
+	if (unmake ? tide_msg_init(NULL) != 0 || (x = tide_xchg_lookup(xname)) == NULL :
+			msg_setup(xname, sname, &x, &stage) != 0) {
+		printf("error=no exchange %s\n", xname);
+		return 1;
+	}
+	tide_xring_pvt_turn_take(&x->ring.receivers);
+	for (unsigned int l = x->nb_prio; l-- > 0;) {
+		uint32_t head = tide_xring_pvt_first(&x->ring, l);
+		uint32_t k = tide_xring_pvt_ready(&x->ring, l);
+
+		for (uint32_t i = 0; i < k; i++, cut++)
+			tide_xchg_pvt_took(*tide_xring_pvt_slot(&x->ring, l, head + i), unmake,
+				(uint16_t)stage);
+	}
+	printf("cut=%u\nready=1\n", cut);
+	fflush(stdout);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static int
 cmd_bread(const char *bname, unsigned int reader)
 {
 	struct tide_bcast *b;
@@ -747,6 +782,8 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "xsend") == 0 && argc == 6)
 		ret = cmd_xsend(argv[2], argv[3], rte_mempool_lookup(argv[4]),
 			(unsigned int)atoi(argv[5]));
+	else if (strcmp(argv[1], "xcut") == 0 && argc == 4)
+		ret = cmd_xcut(argv[2], argv[3]);
 	else if (strcmp(argv[1], "bread") == 0 && argc == 4)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]));
 	else

@@ -153,6 +153,41 @@ test_checked_release_refuses_and_writes_nothing(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), sbefore - 1);
 }
 
+/*
+ * A real message released while a proxy of it holds it on: a second checked release is
+ * refused (it would take the proxy's reference), the proxy's release returns it to its
+ * pool, and made again it releases as any.
+ */
+static void
+test_checked_release_refuses_a_message_its_proxies_hold_on(void)
+{
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *m = pkt(tide_mp, 7, 64), *p;
+	unsigned int before = in_use(tide_mp);
+	char *log;
+	int ret;
+
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(m, 1, &r, &p), 0);
+	CU_ASSERT_EQUAL(tide_msg_release_checked(m), 0);
+	CU_ASSERT_EQUAL(tide_msg_owner(m), TIDE_STAGE_NONE);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	tide_test_log_begin();
+	ret = tide_msg_release_checked(m);
+	expect_einval(ret, log = tide_test_log_end(), "released again while a proxy holds it");
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "released already"));
+	free(log);
+	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(m), 1); /* the proxy's, still */
+	CU_ASSERT_EQUAL(in_use(tide_mp), before);
+	CU_ASSERT_EQUAL(tide_msg_proxy_release_checked(p), 0);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before - 1);
+
+	m = pkt(tide_mp, 8, 64);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_msg_release_checked(m), 0);
+	CU_ASSERT_EQUAL(in_use(tide_mp), before - 1);
+}
+
 /* ---- pool of origin, from any stage ---- */
 
 static void *
@@ -204,6 +239,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_make_and_unmake_in_place_on_both_kinds_of_pool);
 	CU_ADD_TEST(s, test_a_second_init_changes_nothing);
 	CU_ADD_TEST(s, test_checked_release_refuses_and_writes_nothing);
+	CU_ADD_TEST(s, test_checked_release_refuses_a_message_its_proxies_hold_on);
 	CU_ADD_TEST(s, test_release_from_another_thread_returns_each_mbuf_to_its_pool);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;

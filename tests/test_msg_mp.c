@@ -249,6 +249,64 @@ test_messages_a_killed_secondary_held_are_released(void)
 }
 
 /*
+ * A secondary killed in the middle of a receive from @p x (the headers of the messages
+ * waiting written as a receive as @p stage, or an unmaking one ("-"), writes them; the
+ * receivers' tail not moved) leaves them in the exchange: the primary puts them back in
+ * transit, releases none of them with the dead stage, and the next receiver gets each
+ * once, made, in order.
+ */
+static void
+a_cut_receive_is_taken_again(struct tide_xchg *x, const char *xname, const char *stage)
+{
+	uint32_t next[TIDE_XCHG_MAX_PRIO] = { 0 };
+	struct rte_mbuf *m[40];
+	unsigned int got = 0;
+	struct tide_run r;
+	char *text;
+	int code;
+
+	send_all(x, RTE_DIM(m));
+	run_start(&r, (char *[]){ "xcut", (char *)xname, (char *)stage, NULL });
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "cut"), RTE_DIM(m));
+	free(text);
+	kill(r.pid, SIGKILL);
+	free(run_end(&r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 5000));
+	CU_ASSERT_EQUAL(tide_xchg_count(x), RTE_DIM(m));
+	for (unsigned int tries = 0; got < RTE_DIM(m) && tries < 1000; tries++)
+		got += tide_xchg_recv_burst(x, &m[got], RTE_DIM(m) - got, (uint16_t)stage_rx);
+	CU_ASSERT_EQUAL(got, RTE_DIM(m));
+	for (unsigned int i = 0; i < got; i++) {
+		const struct body *b = rte_pktmbuf_mtod(m[i], const struct body *);
+
+		CU_ASSERT_TRUE(tide_msg_is_made(m[i]));
+		CU_ASSERT_EQUAL(tide_msg_owner(m[i]), stage_rx);
+		CU_ASSERT_EQUAL(b->seq, next[b->level]++);
+		tide_msg_release(m[i]);
+	}
+	check_every_mbuf_back();
+}
+
+static void
+test_a_receive_cut_short_by_a_kill_is_taken_again(void)
+{
+	struct tide_xchg_params xp = { .name = "tmm_sc", .type = TIDE_XCHG_PRIO, .nb_prio = 4,
+		.size = 256, .socket_id = SOCKET_ID_ANY, .flags = TIDE_XCHG_F_SC };
+	struct tide_xchg *sc = tide_xchg_create(&xp);
+
+	/* Several receivers: the dead one held their turn. */
+	a_cut_receive_is_taken_again(fifo, "tmm_fifo", "sec_cut");
+	a_cut_receive_is_taken_again(prio, "tmm_prio", "sec_cut");
+	a_cut_receive_is_taken_again(prio, "tmm_prio", "-");
+	/* A single receiver (no turn): its stage's messages. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+	a_cut_receive_is_taken_again(sc, "tmm_sc", "sec_cut");
+	tide_xchg_free(sc);
+}
+
+/*
  * A secondary of another build (its layout of what the processes share differs: here the
  * stamp the primary wrote is changed) refuses to attach, with EPROTO and a log line; then,
  * the stamp back, one attaches and receives as before.
@@ -376,6 +434,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
+	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);
 	CU_ADD_TEST(s, test_a_secondary_of_another_layout_is_refused);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);

@@ -1058,6 +1058,73 @@ test_bad_exchange_parameters_are_refused(void)
 	tide_xchg_free(NULL);
 }
 
+/* Two threads create an exchange of one name at once, over and over: both spin until the
+ * main one says go (a barrier's wake-up would let one finish before the other starts). */
+struct race_create {
+	uint32_t ready, go;
+	struct tide_xchg *x[2];
+	int err[2];
+};
+
+static void *
+race_create_main(void *arg)
+{
+	struct race_create *rc = arg;
+	struct tide_xchg_params p = { .name = "tm_race", .type = TIDE_XCHG_FIFO, .size = 64,
+		.socket_id = SOCKET_ID_ANY };
+
+	__atomic_store_n(&rc->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&rc->go, __ATOMIC_ACQUIRE))
+		rte_pause();
+	rc->x[1] = tide_xchg_create(&p);
+	rc->err[1] = rc->x[1] == NULL ? rte_errno : 0;
+	return NULL;
+}
+
+/* Exactly one of two creators racing for one name gets the exchange; the other EEXIST. */
+static void
+test_two_creators_of_one_name_get_one_exchange(void)
+{
+	struct tide_xchg_params p = { .name = "tm_race", .type = TIDE_XCHG_FIFO, .size = 64,
+		.socket_id = SOCKET_ID_ANY };
+	unsigned int both = 0, none = 0;
+	pthread_attr_t attr;
+	rte_cpuset_t cpus;
+
+	/* The other creator on another CPU than this lcore's (whose one CPU it would inherit):
+	 * the two run at once.
+	 */
+	CPU_ZERO(&cpus);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (c != sched_getcpu())
+			CPU_SET(c, &cpus);
+	pthread_attr_init(&attr);
+	pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	for (unsigned int round = 0; round < 300; round++) {
+		struct race_create rc = { 0 };
+		pthread_t t;
+
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, &attr, race_create_main, &rc), 0);
+		while (!__atomic_load_n(&rc.ready, __ATOMIC_ACQUIRE))
+			rte_pause();
+		__atomic_store_n(&rc.go, 1, __ATOMIC_RELEASE);
+		rc.x[0] = tide_xchg_create(&p);
+		rc.err[0] = rc.x[0] == NULL ? rte_errno : 0;
+		pthread_join(t, NULL);
+		both += rc.x[0] != NULL && rc.x[1] != NULL;
+		none += rc.x[0] == NULL && rc.x[1] == NULL;
+		for (int i = 0; i < 2; i++) {
+			if (rc.x[i] == NULL)
+				CU_ASSERT_EQUAL(rc.err[i], EEXIST);
+			tide_xchg_free(rc.x[i]);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	CU_ASSERT_EQUAL(both, 0);
+	CU_ASSERT_EQUAL(none, 0);
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_race"));
+}
+
 static void
 test_lookup_and_receive_errors_are_reported(void)
 {
@@ -1132,6 +1199,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_receiver_without_its_barrier_sleeps_in_slices);
 #endif
 	CU_ADD_TEST(s, test_bad_exchange_parameters_are_refused);
+	CU_ADD_TEST(s, test_two_creators_of_one_name_get_one_exchange);
 	CU_ADD_TEST(s, test_lookup_and_receive_errors_are_reported);
 	CU_ADD_TEST(s, test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);

@@ -213,6 +213,8 @@ tide_msg_release_checked(struct rte_mbuf *m)
 		return msg_refuse(m, "no pool owns it");
 	if (!tide_msg_is_made(m))
 		return msg_refuse(m, "not a message (released or unmade already?)");
+	if (tide_msg_hdr(m)->flags & TIDE_MSG_F_RELEASED)
+		return msg_refuse(m, "released already (proxies of it hold it on)");
 	tide_msg_release(m);
 	return 0;
 }

@@ -94,7 +94,7 @@ tide_bcast_create(const char *name, unsigned int nb_readers)
 	if (b != NULL && b->sections != NULL) {
 		strlcpy(b->name, name, sizeof(b->name));
 		b->nb_readers = nb_readers;
-		err = -tide_msg_pvt_dir_add(bcast_dir(), b);
+		err = -tide_msg_pvt_dir_add(bcast_dir(), bcast_name_of, b);
 	}
 	if (b == NULL || b->sections == NULL || err != 0) {
 		if (b != NULL) {

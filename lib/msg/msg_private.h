@@ -146,13 +146,18 @@ int tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info);
 /* A broadcast exchange's size with one reader (for tide_msg_pvt_layout()). */
 size_t tide_msg_pvt_bcast_size(void);
 
+/* msg_xchg.c, in the primary: a process is gone, @p stages (@p n) were its. What it was
+ * receiving when it died is put back in transit (before its stages are released). */
+void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
+
 /* msg_shared.c: what the processes share. */
 uint64_t tide_msg_pvt_layout(void);
 struct msg_shared *tide_msg_pvt_shared(void);
 int tide_msg_pvt_shared_create(int hdr_offset, int socket);
 int tide_msg_pvt_shared_attach(void);
 void tide_msg_pvt_shared_free(void);
-int tide_msg_pvt_dir_add(void **table, void *p);
+/* Enter @p p in a directory: 0, -EEXIST (an entry of its name is there) or -ENOSPC. */
+int tide_msg_pvt_dir_add(void **table, const char *(*name_of)(const void *p), void *p);
 void tide_msg_pvt_dir_remove(void **table, const void *p);
 void *tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p),
 	const char *name);
@@ -164,6 +169,9 @@ int tide_msg_pvt_dir_read(void * const *table, const char *(*name_of)(const void
 	const char *name, msg_read_cb_t *fn, void *arg);
 void tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void *p),
 	msg_name_cb_t *cb, void *arg);
+/* Call @p fn on every entry with the directories' lock held for reading (as
+ * tide_msg_pvt_dir_read()'s). */
+void tide_msg_pvt_dir_each(void * const *table, void (*fn)(void *p, void *arg), void *arg);
 int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
 const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);

@@ -162,18 +162,32 @@ tide_msg_pvt_shared_free(void)
 
 /* ---- directories of exchanges and broadcast exchanges ---- */
 
+/* The entry named @p name (the lock held), or NULL. */
+static void *
+dir_find_locked(void * const *table, const char *(*name_of)(const void *p), const char *name)
+{
+	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
+		if (table[i] != NULL && strcmp(name_of(table[i]), name) == 0)
+			return table[i];
+	return NULL;
+}
+
 int
-tide_msg_pvt_dir_add(void **table, void *p)
+tide_msg_pvt_dir_add(void **table, const char *(*name_of)(const void *p), void *p)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	int ret = -ENOSPC;
 
 	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
-	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
+	/* Looked up again under the write lock: two creators of one name (threads or
+	 * processes) may both have found none before.
+	 */
+	if (dir_find_locked(table, name_of, name_of(p)) != NULL)
+		ret = -EEXIST;
+	for (unsigned int i = 0; ret == -ENOSPC && i < MSG_DIR_MAX; i++)
 		if (table[i] == NULL) {
 			table[i] = p;
 			ret = 0;
-			break;
 		}
 	tide_rwlock_write_unlock(&sh->lock);
 	return ret;
@@ -189,16 +203,6 @@ tide_msg_pvt_dir_remove(void **table, const void *p)
 		if (table[i] == p)
 			table[i] = NULL;
 	tide_rwlock_write_unlock(&sh->lock);
-}
-
-/* The entry named @p name (the lock held), or NULL. */
-static void *
-dir_find_locked(void * const *table, const char *(*name_of)(const void *p), const char *name)
-{
-	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
-		if (table[i] != NULL && strcmp(name_of(table[i]), name) == 0)
-			return table[i];
-	return NULL;
 }
 
 void *
@@ -243,8 +247,7 @@ tide_msg_pvt_dir_read(void * const *table, const char *(*name_of)(const void *p)
 }
 
 void
-tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void *p),
-	msg_name_cb_t *cb, void *arg)
+tide_msg_pvt_dir_each(void * const *table, void (*fn)(void *p, void *arg), void *arg)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	uint32_t *held;
@@ -254,8 +257,31 @@ tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void 
 	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
 		if (table[i] != NULL)
-			cb(name_of(table[i]), arg);
+			fn(table[i], arg);
 	tide_rwlock_read_unlock(&sh->lock, held);
+}
+
+struct dir_names {
+	const char *(*name_of)(const void *p);
+	msg_name_cb_t *cb;
+	void *arg;
+};
+
+static void
+dir_name_one(void *p, void *arg)
+{
+	struct dir_names *d = arg;
+
+	d->cb(d->name_of(p), d->arg);
+}
+
+void
+tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const void *p),
+	msg_name_cb_t *cb, void *arg)
+{
+	struct dir_names d = { .name_of = name_of, .cb = cb, .arg = arg };
+
+	tide_msg_pvt_dir_each(table, dir_name_one, &d);
 }
 
 /* ---- stages ---- */
@@ -319,8 +345,9 @@ tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 }
 
 /*
- * The primary, on its control thread: a secondary is gone. Its stages' messages go back
- * to their pools (the process's threads are gone: its stages are quiet), then the stages.
+ * The primary, on its control thread: a secondary is gone. What it was receiving when it
+ * died goes back in transit; its stages' messages go back to their pools (the process's
+ * threads are gone: its stages are quiet), then the stages.
  */
 static void
 msg_shared_peer_gone(int pid, void *arg __rte_unused)
@@ -337,6 +364,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 		if (sh->stages[i].name[0] != '\0' && sh->stages[i].pid == (uint32_t)pid)
 			mine[n++] = i;
 	tide_rwlock_read_unlock(&sh->lock, held);
+	tide_xchg_pvt_peer_gone(mine, n);
 	for (unsigned int k = 0; k < n; k++) {
 		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);

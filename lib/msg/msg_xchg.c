@@ -142,7 +142,7 @@ tide_xchg_create(const struct tide_xchg_params *p)
 	err = -tide_xring_pvt_init(&x->ring, p->size, x->nb_prio, p->flags & TIDE_XCHG_F_SP,
 		p->flags & TIDE_XCHG_F_SC, p->socket_id);
 	if (err == 0)
-		err = -tide_msg_pvt_dir_add(xchg_dir(), x);
+		err = -tide_msg_pvt_dir_add(xchg_dir(), xchg_name_of, x);
 	if (err != 0)
 		goto fail_log;
 	return x;
@@ -204,6 +204,70 @@ tide_xchg_count(const struct tide_xchg *x)
 	for (unsigned int l = 0; l < x->nb_prio; l++)
 		n += tide_xring_pvt_count(&x->ring, l);
 	return n;
+}
+
+/* The stages of a process gone, for xchg_repair(). */
+struct xchg_gone {
+	const uint16_t *stages;
+	unsigned int n;
+};
+
+static bool
+xchg_gone_has(const struct xchg_gone *g, uint16_t stage)
+{
+	for (unsigned int i = 0; i < g->n; i++)
+		if (g->stages[i] == stage)
+			return true;
+	return false;
+}
+
+/*
+ * A receive cut short (its process killed after it wrote the headers of the messages it
+ * read, before it moved the receivers' tail past them) leaves them in the exchange
+ * looking like the dead process's: owned by one of its stages, or unmade. They are still
+ * the exchange's, for the next receiver. Each is put back in transit: its owner none
+ * again, so that the dead stages' release does not free it under the exchange; and, on a
+ * side of several receivers, whose turn this takes (from the dead one if it held it, so
+ * that no live receiver is reading these slots meanwhile), made again if it was unmade.
+ * A single receiver's side has no turn: a live one there may be unmaking what it reads,
+ * so only the owner is put back (a compare-and-swap from a dead stage).
+ */
+static void
+xchg_repair(void *p, void *arg)
+{
+	const struct xchg_gone *g = arg;
+	struct tide_xchg *x = p;
+	struct tide_xring *r = &x->ring;
+	const bool turn = !r->receivers.single;
+
+	if (turn)
+		tide_xring_pvt_turn_take(&r->receivers);
+	for (unsigned int l = 0; l < x->nb_prio; l++) {
+		uint32_t pos = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
+		unsigned int k = tide_xring_pvt_count(r, l);
+
+		for (unsigned int i = 0; i < k; i++) {
+			struct rte_mbuf *m = *tide_xring_pvt_slot(r, l, pos + i);
+			struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
+			uint16_t owner = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
+
+			if (owner != TIDE_STAGE_NONE && xchg_gone_has(g, owner))
+				__atomic_compare_exchange_n(&h->owner, &owner, TIDE_STAGE_NONE,
+					false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			if (turn && h->check == 0)
+				h->check = tide_msg_pvt_check_of(m);
+		}
+	}
+	if (turn)
+		tide_xring_pvt_turn_give(&r->receivers);
+}
+
+void
+tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n)
+{
+	struct xchg_gone g = { .stages = stages, .n = n };
+
+	tide_msg_pvt_dir_each(xchg_dir(), xchg_repair, &g);
 }
 
 /* Messages waiting on each of @p x's levels, read together: the senders' line is read once. */

@@ -83,6 +83,9 @@ extern "C" {
 #define TIDE_MSG_F_PROXY (1u << 0)
 /** Message flag: a real message proxies were made of (nb_proxies and replies count). */
 #define TIDE_MSG_F_PROXIED (1u << 1)
+/** Message flag: a real message its holder released while proxies of it remain (they
+ *  return it to its pool); tide_msg_release_checked() refuses it. */
+#define TIDE_MSG_F_RELEASED (1u << 2)
 
 /**
  * The message header, inside every message's mbuf. Making a message writes its first 8
@@ -366,8 +369,11 @@ tide_msg_owner(struct rte_mbuf *m)
 static inline void
 tide_msg_release(struct rte_mbuf *m)
 {
-	if (unlikely(rte_mbuf_refcnt_read(m) != 1))
+	if (unlikely(rte_mbuf_refcnt_read(m) != 1)) {
+		/* Proxies hold it on: no stage does, and its holder has let it go. */
 		tide_msg_pvt_hdr(m)->owner = TIDE_STAGE_NONE;
+		tide_msg_pvt_hdr(m)->flags |= TIDE_MSG_F_RELEASED;
+	}
 	tide_msg_pvt_put_real(m);
 }
 
@@ -388,15 +394,15 @@ tide_msg_release_burst(struct rte_mbuf **m, unsigned int n)
 
 /**
  * Release a real message after checking it: that a pool owns it (without writing
- * through it otherwise), that it is a made message (not released already), and that it
- * is not a proxy.
+ * through it otherwise), that it is a made message (not released already, also while
+ * proxies of it still hold it), and that it is not a proxy.
  *
  * @param m
  *   What is believed to be a real message.
  * @return
  *   0 when released; -EINVAL (rte_errno set, a log line, nothing written) when @p m is
- *   NULL, the library is not initialised, @p m is a proxy, no pool owns it, or it is not
- *   a made message.
+ *   NULL, the library is not initialised, @p m is a proxy, no pool owns it, it is not a
+ *   made message, or it was released already and proxies of it hold it on.
  */
 int tide_msg_release_checked(struct rte_mbuf *m);
 
