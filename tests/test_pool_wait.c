@@ -258,7 +258,7 @@ test_a_blocked_caller_times_out_at_its_deadline(void)
 static void
 test_an_async_request_times_out_through_its_callback(void)
 {
-	struct rte_mbuf *held[MAXM], *m[2];
+	struct rte_mbuf *held[MAXM], *m[2], *v[2];
 	unsigned int n;
 	struct rte_mempool *mp;
 
@@ -268,6 +268,9 @@ test_an_async_request_times_out_through_its_callback(void)
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 20 * 1000, log_done, (void *)'T',
 		NULL), 1);
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 0, log_done, (void *)'U', NULL), 1);
+	/* A timeout too long for a deadline: none (not one wrapped into the past). */
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, v, 2, UINT64_MAX, log_done, (void *)'V',
+		NULL), 1);
 	pool_advance(mp, 10 * MS);
 	pool_advance(mp, 9 * MS);
 	CU_ASSERT_EQUAL(log_len(), 0);
@@ -275,7 +278,7 @@ test_an_async_request_times_out_through_its_callback(void)
 	CU_ASSERT_EQUAL(log_len(), 1);
 	CU_ASSERT_EQUAL(dlog.order[0], 'T');
 	CU_ASSERT_EQUAL(dlog.status[0], -ETIMEDOUT);
-	/* The one without a deadline still waits, then is served at the next tick. */
+	/* Those without a deadline still wait, then are served at the next tick, in turn. */
 	pool_advance(mp, 1000 * MS);
 	CU_ASSERT_EQUAL(log_len(), 1);
 	rte_pktmbuf_free_bulk(&held[n - 2], 2);
@@ -285,6 +288,11 @@ test_an_async_request_times_out_through_its_callback(void)
 	CU_ASSERT_EQUAL(dlog.order[1], 'U');
 	CU_ASSERT_EQUAL(dlog.status[1], 0);
 	rte_pktmbuf_free_bulk(m, 2);
+	pool_advance(mp, 1 * MS);
+	CU_ASSERT_EQUAL(log_len(), 3);
+	CU_ASSERT_EQUAL(dlog.order[2], 'V');
+	CU_ASSERT_EQUAL(dlog.status[2], 0);
+	rte_pktmbuf_free_bulk(v, 2);
 	rte_pktmbuf_free_bulk(held, n);
 	tide_pool_free(mp);
 	tide_test_clock_real();
@@ -352,6 +360,12 @@ test_bad_wait_arguments_are_refused(void)
 	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, NULL, 1, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, 0, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 1, 0, NULL, NULL, NULL), -EINVAL);
+	/* More than the pool ever holds: never served, and all behind it would wait. */
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, mp->size + 1, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, mp->size + 1, 0, log_done, NULL, NULL),
+		-EINVAL);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
 	CU_ASSERT_EQUAL(tide_pool_wait_cancel(NULL, 1), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, 12345), -ENOENT);
 	tide_pool_free(mp);

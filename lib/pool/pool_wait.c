@@ -97,8 +97,13 @@ static void
 wait_enqueue_locked(struct tide_pool *tp, struct pool_waiter *w, uint64_t timeout_us,
 	uint64_t *ticket)
 {
+	uint64_t ns;
+
 	w->ticket = tp->next_ticket++;
-	w->deadline_ns = timeout_us != 0 ? pool_now_ns() + timeout_us * 1000 : 0;
+	/* 0: no limit; so is a timeout too long for a deadline in nanoseconds. */
+	if (timeout_us == 0 || __builtin_mul_overflow(timeout_us, UINT64_C(1000), &ns) ||
+			__builtin_add_overflow(pool_now_ns(), ns, &w->deadline_ns))
+		w->deadline_ns = 0;
 	TAILQ_INSERT_TAIL(&tp->waiters, w, next);
 	tp->nb_waiting++;
 	if (ticket != NULL)
@@ -110,6 +115,12 @@ wait_args_check(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 {
 	if (tp == NULL || m == NULL || n == 0) {
 		POOL_LOG(ERR, "bad arguments (not an elastic pool, NULL table or n = 0)");
+		return -EINVAL;
+	}
+	if (n > tp->mp->size) {
+		/* It would never be served, and every request behind it would wait for it. */
+		POOL_LOG(ERR, "%s: %u mbufs asked for, more than the pool ever holds (%u)",
+			tp->name, n, tp->mp->size);
 		return -EINVAL;
 	}
 	return 0;

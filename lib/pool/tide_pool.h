@@ -435,11 +435,13 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  * @param ticket
  *   If not NULL, set before the call blocks to a value tide_pool_wait_cancel() accepts.
  * @param timeout_us
- *   Longest wait, microseconds; 0 waits without limit. The control thread ends the wait
- *   at its first tick past the deadline (so up to a tick late).
+ *   Longest wait, microseconds; 0 (or more than 2^64 nanoseconds from now) waits without
+ *   limit. The control thread ends the wait at its first tick past the deadline (so up to
+ *   a tick late).
  * @return
- *   0 with m[0..n-1] allocated; -EINVAL bad arguments; -ETIMEDOUT; -ECANCELED cancelled
- *   or the pool freed. rte_errno is set on failure.
+ *   0 with m[0..n-1] allocated; -EINVAL bad arguments (not an elastic pool, NULL @p m,
+ *   @p n of 0 or more than the pool's size, the most mbufs it ever holds); -ETIMEDOUT;
+ *   -ECANCELED cancelled or the pool freed. rte_errno is set on failure.
  */
 int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket);
@@ -451,14 +453,15 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
  * @param m
  *   Where the mbufs go; must stay valid until @p cb runs.
  * @param timeout_us
- *   Longest wait, microseconds; 0 waits without limit.
+ *   Longest wait, microseconds; 0 (or more than 2^64 nanoseconds from now) waits without
+ *   limit.
  * @param ticket
  *   If not NULL, set when the request is queued.
  * @return
  *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called); or
  *   a negative errno with rte_errno set: -EINVAL bad arguments (not an elastic pool, NULL
- *   @p m or @p cb, @p n of 0); -ENOMEM no memory for the request; -ECANCELED the pool is
- *   being freed.
+ *   @p m or @p cb, @p n of 0 or more than the pool's size, the most mbufs it ever holds);
+ *   -ENOMEM no memory for the request; -ECANCELED the pool is being freed.
  */
 int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);
