@@ -30,11 +30,19 @@ void
 tide_run_helper(struct tide_run *r, const char *prefix, const char *lcores, bool secondary,
 	char *const cmd[])
 {
+	tide_run_helper_eal(r, prefix, (const char *[]){ lcores, NULL }, secondary, cmd);
+}
+
+void
+tide_run_helper_eal(struct tide_run *r, const char *prefix, const char *const eal[],
+	bool secondary, char *const cmd[])
+{
 	char *argv[32];
 	int n = 0;
 
 	argv[n++] = getenv("TIDE_MP_HELPER");
-	argv[n++] = (char *)lcores;
+	for (int i = 0; eal[i] != NULL && n < 8; i++)
+		argv[n++] = (char *)eal[i];
 	argv[n++] = "--no-pci";
 	argv[n++] = "--file-prefix";
 	argv[n++] = (char *)prefix;

@@ -26,6 +26,11 @@ struct tide_run {
 void tide_run_helper(struct tide_run *r, const char *prefix, const char *lcores,
 	bool secondary, char *const cmd[]);
 
+/** tide_run_helper() with EAL arguments @p eal (NULL-ended, up to 8) in place of
+ *  @p lcores. */
+void tide_run_helper_eal(struct tide_run *r, const char *prefix, const char *const eal[],
+	bool secondary, char *const cmd[]);
+
 /** Start @p argv (NULL-ended), with @p libdir as LD_LIBRARY_PATH if not NULL. */
 void tide_run_start(struct tide_run *r, char *const argv[], const char *libdir);
 

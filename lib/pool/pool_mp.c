@@ -346,7 +346,7 @@ static int
 mp_grow_action(const struct rte_mp_msg *msg, const void *peer)
 {
 	struct mp_grow_job *j = calloc(1, sizeof(*j));
-	struct mp_grow_rep rep = { .added = -EINVAL };
+	struct mp_grow_rep rep = { .added = j == NULL ? -ENOMEM : -EINVAL };
 	struct rte_mp_msg out;
 
 	if (j != NULL && mp_msg_get(msg, &j->req, sizeof(j->req))) {
@@ -434,8 +434,12 @@ mp_attach(void)
 	struct rte_mp_msg req;
 	unsigned int l;
 
-	RTE_LCORE_FOREACH(l)
-		a.lcores[l / 64] |= 1ull << (l % 64);
+	/* Every lcore with a role, service lcores too (their services take and free mbufs
+	 * through caches of their own): as the primary counts its own (mp_orphan_lcores()).
+	 */
+	for (l = 0; l < RTE_MAX_LCORE; l++)
+		if (!rte_lcore_has_role(l, ROLE_OFF))
+			a.lcores[l / 64] |= 1ull << (l % 64);
 	mp_msg_put(&req, MP_ATTACH, &a, sizeof(a));
 	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1) {
 		POOL_LOG(NOTICE, "the primary process does not answer for tidepool: no elastic "
