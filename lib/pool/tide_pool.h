@@ -12,10 +12,11 @@
  * rte_pktmbuf_alloc(), rte_pktmbuf_free(), from any lcore or thread.
  *
  * Growth happens two ways:
- *  - ahead of need: a control thread ("tide-ctl", one per process) checks every pool
- *    each tick and adds blocks while the driver's free objects are below the pool's
- *    target (the low watermark, or more when the measured allocation rate says so), so
- *    the RX path does not wait on hugepage faults;
+ *  - ahead of need: a control thread ("tide-ctl", one per process; in a primary it also
+ *    watches the attached secondaries) checks every pool each tick and adds blocks while
+ *    the driver's free objects are below the pool's target (the low watermark, or more
+ *    when the measured allocation rate says so), so the RX path does not wait on
+ *    hugepage faults;
  *  - synchronously, as a last resort, inside an allocation that would otherwise fail
  *    (unless TIDE_POOL_F_NO_SYNC_GROW). That allocation waits for one block to be
  *    reserved and populated (milliseconds).
@@ -754,7 +755,7 @@ struct tide_mp_stats {
 			    *   time; no block is grown until one round reaches them all */
 	uint64_t refused;  /**< primary: secondaries refused at their attach (their tide ops
 			    *   at another index, another pid namespace, or a request of another
-			    *   build's size); a secondary of this build then exits */
+			    *   build's size or layout); a secondary of this build then exits */
 };
 
 /**

@@ -25,9 +25,11 @@
  * rte_mempool_audit() and rte_mempool_dump() must not run on the same pool at the same
  * time. Primary process only.
  *
- * Counting: rte_mempool_avail_count() is right for a tide pool (free objects in the
- * driver plus the lcore caches). rte_mempool_in_use_count() counts unpopulated capacity
- * as in use: use tide_mempool_stats_get() instead.
+ * Counting: the get_count op answers the pool's size minus the objects out (allocated
+ * or in lcore caches), so rte_mempool_avail_count() counts what can still be allocated
+ * (free objects and the room growth may fill alike), rte_mempool_in_use_count() the
+ * objects really allocated and rte_mempool_full() whether all are back, however much of
+ * the pool is populated. tide_mempool_stats_get() tells populated and free apart.
  *
  * Block events: memory that a device reads must be registered with it (VFIO maps,
  * rte_dev_dma_map(), RDMA memory regions, a SmartNIC's IOMMU table, an application's own
