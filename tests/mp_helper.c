@@ -39,6 +39,8 @@
  *                                                 killed
  *   mp_helper EAL... -- bread BCAST READER        read one broadcast post as READER, check
  *                                                 it, say it is done
+ *   mp_helper EAL... -- bhold BCAST READER        read one broadcast post as READER, say
+ *                                                 nothing, wait to be killed
  *   mp_helper EAL... -- lhold POOL STOPFILE       (fault-injection builds) look POOL up
  *                                                 and stay in the lookup, the pool directory
  *                                                 read-locked, until STOPFILE exists
@@ -568,7 +570,7 @@ cmd_xcut(const char *xname, const char *sname)
 }
 
 static int
-cmd_bread(const char *bname, unsigned int reader)
+cmd_bread(const char *bname, unsigned int reader, bool hold)
 {
 	struct tide_bcast *b;
 	struct rte_mbuf *m;
@@ -586,6 +588,12 @@ cmd_bread(const char *bname, unsigned int reader)
 		return 1;
 	}
 	printf("read_seq=%u\n", rte_pktmbuf_mtod(m, const struct msg_body *)->seq);
+	if (hold) {
+		printf("ready=1\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
 }
 
@@ -785,7 +793,9 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "xcut") == 0 && argc == 4)
 		ret = cmd_xcut(argv[2], argv[3]);
 	else if (strcmp(argv[1], "bread") == 0 && argc == 4)
-		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]));
+		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), false);
+	else if (strcmp(argv[1], "bhold") == 0 && argc == 4)
+		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), true);
 	else
 		ret = 2;
 	rte_eal_cleanup();

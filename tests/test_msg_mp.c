@@ -177,6 +177,44 @@ test_a_broadcast_reaches_readers_in_both_processes(void)
 	check_every_mbuf_back();
 }
 
+/*
+ * A reader killed between its read of a post and its done: the post is there to read
+ * again for the reader that takes its place, which completes it.
+ */
+static void
+test_a_broadcast_read_cut_short_by_a_kill_is_read_again(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tmm_bc_cut", 1);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *seen = NULL;
+	struct tide_run r;
+	char *text;
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	((struct body *)rte_pktmbuf_append(m, sizeof(struct body)))->seq = 9;
+	tide_msg_make(m, (uint16_t)stage_tx, 0);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	run_start(&r, (char *[]){ "bhold", "tmm_bc_cut", "0", NULL });
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "read_seq"), 9);
+	free(text);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), -EAGAIN); /* its read stands */
+	kill(r.pid, SIGKILL);
+	free(run_end(&r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 5000));
+	CU_ASSERT_FALSE(tide_bcast_complete(b));
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), 0);
+	CU_ASSERT_PTR_EQUAL(seen, m);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	CU_ASSERT_TRUE(tide_bcast_complete(b));
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	tide_msg_release(m);
+	tide_bcast_free(b);
+	check_every_mbuf_back();
+}
+
 static bool
 gone_reach(void *arg)
 {
@@ -470,6 +508,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_to_a_secondary_in_order);
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
+	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_by_a_kill_is_read_again);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
 	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);
 	CU_ADD_TEST(s, test_a_secondary_of_another_layout_is_refused);

@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 struct bcast_reader {
 	uint64_t read_gen; /* generation it last read */
 	uint64_t done_gen; /* generation it last finished */
+	uint32_t pid;      /* the process that read read_gen */
 } __rte_cache_aligned;
 
 struct tide_bcast {
@@ -197,6 +199,7 @@ tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
 	if (gen == 0 || b->readers[reader].read_gen == gen ||
 			__atomic_load_n(&b->m, __ATOMIC_RELAXED) == NULL)
 		return msg_error(EAGAIN);
+	b->readers[reader].pid = (uint32_t)getpid();
 	b->readers[reader].read_gen = gen;
 	*m = b->m;
 	if (section != NULL)
@@ -284,6 +287,38 @@ tide_bcast_take(struct tide_bcast *b)
 	}
 	__atomic_store_n(&b->m, NULL, __ATOMIC_RELEASE);
 	return m;
+}
+
+/*
+ * A reader of process @p arg (gone) that read the post and died before it said done: its
+ * read is undone, so that the process that takes its place reads the post again (without
+ * this, that one's reads would say EAGAIN, the post would never be complete, and nothing
+ * could be posted again).
+ */
+static void
+bcast_reader_gone(void *p, void *arg)
+{
+	struct tide_bcast *b = p;
+	uint32_t pid = *(const uint32_t *)arg;
+	uint64_t gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
+
+	for (unsigned int i = 0; i < b->nb_readers; i++) {
+		struct bcast_reader *r = &b->readers[i];
+
+		if (r->pid == pid && r->read_gen == gen && r->done_gen != gen) {
+			r->read_gen = r->done_gen;
+			MSG_LOG(WARNING, "%s: reader %u died reading post %" PRIu64 ": its "
+				"replacement reads it again", b->name, i, gen);
+		}
+	}
+}
+
+void
+tide_bcast_pvt_peer_gone(int pid)
+{
+	uint32_t p = (uint32_t)pid;
+
+	tide_msg_pvt_dir_each(bcast_dir(), bcast_reader_gone, &p);
 }
 
 static void

@@ -150,6 +150,10 @@ size_t tide_msg_pvt_bcast_size(void);
  * receiving when it died is put back in transit (before its stages are released). */
 void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
 
+/* msg_bcast.c, in the primary: process @p pid is gone; a broadcast it was reading when it
+ * died is there to read again for the reader that takes its place. */
+void tide_bcast_pvt_peer_gone(int pid);
+
 /* msg_shared.c: what the processes share. */
 uint64_t tide_msg_pvt_layout(void);
 struct msg_shared *tide_msg_pvt_shared(void);

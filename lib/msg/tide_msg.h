@@ -647,7 +647,9 @@ int tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 
 /**
  * Read the posted message, if this reader has not read it yet: its handle, and its
- * writable section (len 0 if none). The message stays in the exchange.
+ * writable section (len 0 if none). The message stays in the exchange. Should a secondary
+ * die between its read and its tide_bcast_done(), the primary undoes the read: the
+ * process that takes over the reader's id reads the post again.
  *
  * @param b
  *   The exchange.
