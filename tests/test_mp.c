@@ -561,6 +561,39 @@ test_a_killed_secondary_gives_back_its_cache_and_another_carries_on(void)
 	tide_pool_free(mp);
 }
 
+/*
+ * A secondary's service lcores (-s: they run DPDK services, which take and free mbufs
+ * through caches of their own as any lcore) are among those it reports at attach, whose
+ * caches come back should it die.
+ */
+static void
+test_a_secondarys_service_lcores_are_recorded(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_svc", 64, 50, 0);
+	struct tide_mp_peer peers[16];
+	struct tide_run r;
+	int n, lcores = -1;
+	char *text;
+
+	/* Lcore 1 a service lcore: service lcores must be CPUs this machine has. */
+	tide_run_helper_eal(&r, tide_test_file_prefix(),
+		(const char *[]){ "--lcores=2@0,1@1", "--main-lcore=2", "-s", "0x2", NULL }, true,
+		(char *[]){ "hold", "tmp_svc", "10", "0", NULL });
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 10);
+	free(text);
+	n = tide_mp_peers(peers, RTE_DIM(peers));
+	for (int i = 0; i < RTE_MIN(n, (int)RTE_DIM(peers)); i++)
+		if (peers[i].pid == (int)r.pid)
+			lcores = (int)peers[i].nb_lcores;
+	CU_ASSERT_EQUAL(lcores, 2); /* its main lcore and its service lcore */
+	kill(r.pid, SIGKILL);
+	CU_ASSERT_EQUAL(tide_run_end(&r), -1);
+	unlink(r.out);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 5000));
+	tide_pool_free(mp);
+}
+
 #ifdef TIDE_FAULT_INJECTION
 /*
  * A process that sleeps under process id @want, the id of a process that is gone: the
@@ -646,39 +679,6 @@ killed_inside_the_lock(const char *name, unsigned int cache, bool reuse)
 	CU_ASSERT_EQUAL(tide_run_value(text, "bad"), 0);
 	free(text);
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 1);
-	tide_pool_free(mp);
-}
-
-/*
- * A secondary's service lcores (-s: they run DPDK services, which take and free mbufs
- * through caches of their own as any lcore) are among those it reports at attach, whose
- * caches come back should it die.
- */
-static void
-test_a_secondarys_service_lcores_are_recorded(void)
-{
-	struct rte_mempool *mp = shared_pool("tmp_svc", 64, 50, 0);
-	struct tide_mp_peer peers[16];
-	struct tide_run r;
-	int n, lcores = -1;
-	char *text;
-
-	/* Lcore 1 a service lcore: service lcores must be CPUs this machine has. */
-	tide_run_helper_eal(&r, tide_test_file_prefix(),
-		(const char *[]){ "--lcores=2@0,1@1", "--main-lcore=2", "-s", "0x2", NULL }, true,
-		(char *[]){ "hold", "tmp_svc", "10", "0", NULL });
-	text = tide_run_wait_for(&r, "ready=1", 20000);
-	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 10);
-	free(text);
-	n = tide_mp_peers(peers, RTE_DIM(peers));
-	for (int i = 0; i < RTE_MIN(n, (int)RTE_DIM(peers)); i++)
-		if (peers[i].pid == (int)r.pid)
-			lcores = (int)peers[i].nb_lcores;
-	CU_ASSERT_EQUAL(lcores, 2); /* its main lcore and its service lcore */
-	kill(r.pid, SIGKILL);
-	CU_ASSERT_EQUAL(tide_run_end(&r), -1);
-	unlink(r.out);
-	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 5000));
 	tide_pool_free(mp);
 }
 
