@@ -386,43 +386,6 @@ test_everything_is_freed_at_the_end(void)
 	tide_stage_unregister((uint16_t)stage_tx);
 	tide_stage_unregister((uint16_t)stage_rx);
 	tide_pool_free(pool);
-	pool = NULL;
-}
-
-/*
- * With no elastic pool left here (messages of a stock pool), a secondary killed while its
- * stage holds messages is still recovered: its attach has the control thread watch it.
- */
-static void
-test_a_killed_secondary_is_recovered_without_an_elastic_pool(void)
-{
-	struct tide_xchg_params xp = { .name = "tmm_stock_x", .type = TIDE_XCHG_FIFO,
-		.size = 256, .socket_id = SOCKET_ID_ANY };
-	struct tide_run r;
-	char *text;
-	int code;
-
-	pool = rte_pktmbuf_pool_create_by_ops("tmm_stock", 1023, 0, 0,
-		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY, "ring_mp_mc");
-	fifo = tide_xchg_create(&xp);
-	stage_tx = tide_stage_register("pri_tx");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(fifo);
-	CU_ASSERT_FATAL(stage_tx >= 0);
-	run_start(&r, (char *[]){ "xhold", "tmm_stock_x", "sec_hold", "100", NULL });
-	send_all(fifo, 100);
-	text = tide_run_wait_for(&r, "ready=1", 20000);
-	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 100);
-	free(text);
-	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 100);
-	kill(r.pid, SIGKILL);
-	free(run_end(&r, &code));
-	CU_ASSERT_EQUAL(code, -1);
-	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 5000));
-	check_every_mbuf_back();
-	tide_xchg_free(fifo);
-	tide_stage_unregister((uint16_t)stage_tx);
-	rte_mempool_free(pool);
 	tide_msg_fini();
 }
 
@@ -517,7 +480,6 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
 #endif
 	CU_ADD_TEST(s, test_everything_is_freed_at_the_end);
-	CU_ADD_TEST(s, test_a_killed_secondary_is_recovered_without_an_elastic_pool);
 	return 0;
 }
 

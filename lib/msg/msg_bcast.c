@@ -199,8 +199,9 @@ tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
 	if (gen == 0 || b->readers[reader].read_gen == gen ||
 			__atomic_load_n(&b->m, __ATOMIC_RELAXED) == NULL)
 		return msg_error(EAGAIN);
-	b->readers[reader].pid = (uint32_t)getpid();
-	b->readers[reader].read_gen = gen;
+	/* Its process first: a death between the two leaves an undoable read. */
+	__atomic_store_n(&b->readers[reader].pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&b->readers[reader].read_gen, gen, __ATOMIC_RELEASE);
 	*m = b->m;
 	if (section != NULL)
 		*section = b->sections[reader];

@@ -149,6 +149,10 @@ size_t tide_msg_pvt_bcast_size(void);
 /* msg_xchg.c, in the primary: a process is gone, @p stages (@p n) were its. What it was
  * receiving when it died is put back in transit (before its stages are released). */
 void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
+/* msg_xring.c: called when the receivers' turn of ring @p r was just taken over from a dead
+ * process (the caller holds it): msg_xchg.c's, which makes what that receiver had unmade
+ * again (a ring is an exchange's; NULL where rings are alone, in their unit test). */
+extern void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
 /* msg_bcast.c, in the primary: process @p pid is gone; a broadcast it was reading when it
  * died is there to read again for the reader that takes its place. */

@@ -44,7 +44,8 @@
 static void msg_shared_peer_gone(int pid, void *arg);
 
 /* Bumped when a shared field changes meaning but not size or place. */
-#define MSG_LAYOUT_VERSION 2 /* 2: a broadcast reader records its process */
+/* 2: a broadcast reader records its process; 3: a turn says whether it is the receivers' */
+#define MSG_LAYOUT_VERSION 3
 
 /* The stamp of what every process reads where the primary wrote it (tide_layout.h): this
  * memzone, and the exchanges, rings, broadcast exchanges, proxies and headers in DPDK

@@ -221,45 +221,74 @@ xchg_gone_has(const struct xchg_gone *g, uint16_t stage)
 	return false;
 }
 
-/*
- * A receive cut short (its process killed after it wrote the headers of the messages it
- * read, before it moved the receivers' tail past them) leaves them in the exchange
- * looking like the dead process's: owned by one of its stages, or unmade. They are still
- * the exchange's, for the next receiver. Each is put back in transit: its owner none
- * again, so that the dead stages' release does not free it under the exchange; and, on a
- * side of several receivers, whose turn this takes (from the dead one if it held it, so
- * that no live receiver is reading these slots meanwhile), made again if it was unmade.
- * A single receiver's side has no turn: a live one there may be unmaking what it reads,
- * so only the owner is put back (a compare-and-swap from a dead stage).
- */
+/* Every message in @p x's levels now (between each level's receivers' and senders' tails):
+ * @p fn on each. A caller without the receivers' turn may see slots a live receiver takes
+ * meanwhile: messages a moment ago in transit, still in their pools' memory (a block goes
+ * only after its mbufs were all home for the pool's idle time), which @p fn changes only
+ * where it finds what a dead process left. */
 static void
-xchg_repair(void *p, void *arg)
+xchg_each_in_transit(struct tide_xchg *x, void (*fn)(struct rte_mbuf *m, const void *arg),
+	const void *arg)
 {
-	const struct xchg_gone *g = arg;
-	struct tide_xchg *x = p;
 	struct tide_xring *r = &x->ring;
-	const bool turn = !r->receivers.single;
 
-	if (turn)
-		tide_xring_pvt_turn_take(&r->receivers);
 	for (unsigned int l = 0; l < x->nb_prio; l++) {
 		uint32_t pos = __atomic_load_n(&r->cons.tail[l], __ATOMIC_ACQUIRE);
 		unsigned int k = tide_xring_pvt_count(r, l);
 
-		for (unsigned int i = 0; i < k; i++) {
-			struct rte_mbuf *m = *tide_xring_pvt_slot(r, l, pos + i);
-			struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
-			uint16_t owner = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
-
-			if (owner != TIDE_STAGE_NONE && xchg_gone_has(g, owner))
-				__atomic_compare_exchange_n(&h->owner, &owner, TIDE_STAGE_NONE,
-					false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-			if (turn && h->check == 0)
-				h->check = tide_msg_pvt_check_of(m);
-		}
+		for (unsigned int i = 0; i < k; i++)
+			fn(*tide_xring_pvt_slot(r, l, pos + i), arg);
 	}
-	if (turn)
-		tide_xring_pvt_turn_give(&r->receivers);
+}
+
+/* A message whose owner is one of a dead process's stages (xchg_gone) is in transit again. */
+static void
+xchg_disown(struct rte_mbuf *m, const void *arg)
+{
+	const struct xchg_gone *g = arg;
+	struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
+	uint16_t owner = __atomic_load_n(&h->owner, __ATOMIC_RELAXED);
+
+	if (owner != TIDE_STAGE_NONE && xchg_gone_has(g, owner))
+		__atomic_compare_exchange_n(&h->owner, &owner, TIDE_STAGE_NONE, false,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/*
+ * A receive cut short (its process killed after it wrote the headers of the messages it
+ * read, before it moved the receivers' tail past them) leaves them in the exchange owned
+ * by one of its stages: they are still the exchange's, for the next receiver, and must
+ * not be freed with the dead stages. Each is put back in transit (a compare-and-swap from
+ * a dead stage: a live receiver taking it meanwhile writes its own). No turn is taken:
+ * the dead process may hold it, and a live holder may be stopped. (What such a receive
+ * had unmade is made again by whoever takes the turn over: xchg_receiver_gone().)
+ */
+static void
+xchg_repair(void *p, void *arg)
+{
+	xchg_each_in_transit(p, xchg_disown, arg);
+}
+
+/* A message a dead receiver unmade in place, still in the exchange, is made again. */
+static void
+xchg_remake(struct rte_mbuf *m, const void *arg __rte_unused)
+{
+	struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
+
+	if (h->check == 0)
+		h->check = tide_msg_pvt_check_of(m);
+}
+
+static void
+xchg_receiver_gone(struct tide_xring *r)
+{
+	/* Rings are only ever an exchange's first field (xchg_layout_check()). */
+	xchg_each_in_transit((struct tide_xchg *)r, xchg_remake, NULL);
+}
+
+RTE_INIT(xchg_receiver_gone_init)
+{
+	tide_xring_pvt_receiver_gone = xchg_receiver_gone;
 }
 
 void

@@ -48,6 +48,7 @@ tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels
 	r->shift = (uint32_t)rte_log2_u32(slots);
 	r->senders.single = single_prod;
 	r->receivers.single = single_cons;
+	r->receivers.receiving = 1;
 	return 0;
 }
 
@@ -57,6 +58,7 @@ tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels
 #define XRING_CHECK 16
 
 uint32_t tide_xring_pvt_self;
+void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
 RTE_INIT(xring_self_init)
 {
@@ -81,6 +83,9 @@ tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 		if (yields % XRING_CHECK == 0 &&
 				tide_process_tag_take_over(&t->held, tide_xring_pvt_self) != 0) {
 			__atomic_fetch_add(&t->takeovers, 1, __ATOMIC_RELAXED);
+			if (t->receiving && tide_xring_pvt_receiver_gone != NULL)
+				tide_xring_pvt_receiver_gone(container_of(t, struct tide_xring,
+					receivers));
 			return;
 		}
 	}

@@ -51,6 +51,7 @@ struct tide_xring_turn {
 	uint32_t held;   /**< 0, or the tag (its id and start) of the process holding it */
 	uint32_t single; /**< one sender (receiver) only: no turns */
 	uint32_t takeovers; /**< turns taken over from a process that died holding them */
+	uint32_t receiving; /**< the receivers' turn (set at creation) */
 	/** Senders only: their last look at cons.tail, never ahead of it. */
 	uint32_t cons_seen[TIDE_XRING_LEVELS];
 } __rte_cache_aligned;
@@ -89,7 +90,8 @@ tide_xring_pvt_slot(const struct tide_xring *r, unsigned int l, uint32_t pos)
 /** @internal Wait for a side's turn: spin a while, then yield the CPU between looks (the
  *  holder may be a thread the scheduler preempted); take the turn over from a process that
  *  died holding it (a secondary killed with -9: what it was sending is lost with it, what
- *  it was receiving is still there, since a side publishes only when it is done). */
+ *  it was receiving is still there, since a side publishes only when it is done; what it
+ *  had unmade of that is made again before the new holder reads it). */
 void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
 
 /** @internal This process's tag: what a turn it holds says (see tide_xring_pvt_turn_wait). */

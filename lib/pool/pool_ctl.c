@@ -1,22 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * The control thread: one per process, running while at least one elastic pool exists
- * and, in a primary, while secondaries are attached (pool_mp.c: it serves their growth
- * and recovers those that die, whatever pools this process has). Every tick it asks each
- * pool's growth policy what to do and does it, so that growth (hugepage faults,
- * populating, initialising mbufs) happens here and not on the RX path; every reap period
- * it runs the reaper; and it serves the requests waiting at the wall. With neither pools
- * nor secondaries left it ends itself.
+ * The control thread: one per process, running while at least one elastic pool exists.
+ * Every tick it asks each pool's growth policy what to do and does it, so that growth
+ * (hugepage faults, populating, initialising mbufs) happens here and not on the RX path;
+ * every reap period it runs the reaper; and it serves the requests waiting at the wall.
  */
 
 #include <errno.h>
 #include <stdbool.h>
-#include <string.h>
 #include <unistd.h>
 
-#include <rte_alarm.h>
-#include <rte_errno.h>
 #include <rte_lcore.h>
 
 #include "pool_private.h"
@@ -134,24 +128,8 @@ ctl_sleep(uint64_t ns)
 	pthread_mutex_unlock(&ctl_wake_lock);
 }
 
-/* The thread of generation @p gen, with no pool and no secondary left to watch, ends
- * itself (nobody joins it). Called with the registry lock held. */
-static void
-ctl_quit_locked(uint64_t gen)
-{
-	if (!ctl_running || __atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) != gen ||
-			pool_first_locked() != NULL || pool_mp_watching())
-		return;
-	ctl_running = false;
-	if (unstick_running)
-		pthread_detach(unstick_thread);
-	unstick_running = false;
-	__atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
-	pthread_detach(pthread_self());
-}
-
 static uint64_t
-ctl_pass(uint64_t gen)
+ctl_pass(void)
 {
 	uint64_t now = pool_now_ns(), next = now + CTL_MAX_SLEEP_NS;
 	struct tide_pool *tp;
@@ -165,7 +143,6 @@ ctl_pass(uint64_t gen)
 		}
 		next = RTE_MIN(next, tp->next_tick_ns);
 	}
-	ctl_quit_locked(gen);
 	pool_registry_unlock();
 	return next;
 }
@@ -176,7 +153,7 @@ ctl_main(void *arg)
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
 
 	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen) {
-		uint64_t next = ctl_pass(gen), now = pool_now_ns();
+		uint64_t next = ctl_pass(), now = pool_now_ns();
 
 		if (next > now)
 			ctl_sleep(RTE_MIN(next - now, CTL_MAX_SLEEP_NS));
@@ -230,34 +207,7 @@ pool_ctl_start(void)
 	return 0;
 }
 
-/* EAL's alarm thread: start the control thread if it does not run. */
-static void
-ctl_watch_alarm(void *arg __rte_unused)
-{
-	int err;
-
-	pool_registry_lock();
-	err = pool_ctl_start();
-	pool_registry_unlock();
-	if (err != 0)
-		POOL_LOG(ERR, "no control thread (%s): a secondary that dies is recovered only "
-			"when another attaches", strerror(err));
-}
-
-void
-pool_ctl_watch(void)
-{
-	/* Not here: this is the IPC thread, which must not wait for the registry lock (its
-	 * holder may be growing a pool, and wait for this thread to bring the secondaries'
-	 * answers to DPDK's memory sync).
-	 */
-	if (rte_eal_alarm_set(1, ctl_watch_alarm, NULL) != 0)
-		POOL_LOG(ERR, "cannot start the control thread (%s): a secondary that dies is "
-			"recovered only when another attaches", rte_strerror(rte_errno));
-}
-
-/* Called without the registry lock, once the last pool left the registry. A primary's
- * thread goes on while secondaries are attached (it ends itself after them). */
+/* Called without the registry lock, once the last pool left the registry. */
 void
 pool_ctl_stop(void)
 {
@@ -265,7 +215,7 @@ pool_ctl_stop(void)
 	bool unstick;
 
 	pool_registry_lock();
-	if (!ctl_running || pool_first_locked() != NULL || pool_mp_watching()) {
+	if (!ctl_running || pool_first_locked() != NULL) {
 		pool_registry_unlock();
 		return;
 	}
