@@ -353,18 +353,34 @@ static void
 test_bad_wait_arguments_are_refused(void)
 {
 	struct rte_mempool *mp = make_pool("tw_bad", 2 * MB, 2 * MB, 8 * MB, 0, 0);
-	struct rte_mbuf *m[2];
+	struct rte_mbuf *m[2], **big;
+	uint64_t ticket = 0;
+	unsigned int most;
+	int ret;
 
 	CU_ASSERT_EQUAL(tide_pool_alloc_wait(NULL, m, 1, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(rte_errno, EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, NULL, 1, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, 0, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 1, 0, NULL, NULL, NULL), -EINVAL);
-	/* More than the pool ever holds: never served, and all behind it would wait. */
-	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, mp->size + 1, 0, NULL), -EINVAL);
+	/* More than the pool can ever hold (its 8 MB wall over an mbuf's whole element, which
+	 * the mempool's size, counting the data room only, exceeds): never served, and all
+	 * behind it would wait.
+	 */
+	most = 8 * MB / (mp->header_size + mp->elt_size + mp->trailer_size);
+	CU_ASSERT_FATAL(most < mp->size);
+	big = calloc(mp->size + 1, sizeof(*big));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, big, mp->size + 1, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(rte_errno, EINVAL);
-	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, mp->size + 1, 0, log_done, NULL, NULL),
-		-EINVAL);
+	ret = tide_pool_alloc_async(mp, big, most + 1, 0, log_done, NULL, &ticket);
+	CU_ASSERT_EQUAL(ret, -EINVAL);
+	if (ret == 1) { /* queued: it would wait for ever, and every request behind it */
+		CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, ticket), 0);
+	} else if (ret == 0) {
+		rte_pktmbuf_free_bulk(big, most + 1);
+	}
+	free(big);
 	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
 	CU_ASSERT_EQUAL(tide_pool_wait_cancel(NULL, 1), -EINVAL);
 	CU_ASSERT_EQUAL(tide_pool_wait_cancel(mp, 12345), -ENOENT);

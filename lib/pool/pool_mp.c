@@ -335,11 +335,8 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		}
 		pthread_mutex_unlock(&mp.lock);
 		rep.status = p != NULL ? 0 : -ENOMEM;
-		if (p != NULL) {
+		if (p != NULL)
 			POOL_LOG(INFO, "secondary process %u attached", req.pid);
-			/* Watched from now on, also where this process has no elastic pool. */
-			pool_ctl_watch();
-		}
 	}
 	mp_msg_put(&out, MP_ATTACH, &rep, sizeof(rep));
 	return rte_mp_reply(&out, peer);
@@ -364,17 +361,6 @@ mp_grow_action(const struct rte_mp_msg *msg, const void *peer)
 	free(j);
 	mp_msg_put(&out, MP_GROW, &rep, sizeof(rep));
 	return rte_mp_reply(&out, peer);
-}
-
-bool
-pool_mp_watching(void)
-{
-	bool watching;
-
-	pthread_mutex_lock(&mp.lock);
-	watching = !TAILQ_EMPTY(&mp.peers) || !TAILQ_EMPTY(&mp.jobs);
-	pthread_mutex_unlock(&mp.lock);
-	return watching;
 }
 
 /*

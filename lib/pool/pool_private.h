@@ -277,15 +277,10 @@ void pool_waiters_close(struct tide_pool *tp);
 /* pool_ctl.c: the control thread. */
 int pool_ctl_start(void);
 void pool_ctl_stop(void);
-/* A secondary attached to this primary: the control thread runs to watch it (started if
- * no pool started it; a failure is logged). */
-void pool_ctl_watch(void);
 void pool_ctl_wake(void);
 
 /* pool_mp.c: multi-process (primary side, on the control thread). */
 void pool_mp_serve(void);
-/* Whether the primary has secondaries to watch or growth requests to serve. */
-bool pool_mp_watching(void);
 
 /* pool_unstick.c: what one look of the primary's unstick thread remembers. */
 struct pool_unstick {

@@ -13,6 +13,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,18 @@ wait_enqueue_locked(struct tide_pool *tp, struct pool_waiter *w, uint64_t timeou
 		*ticket = w->ticket;
 }
 
+/* The most mbufs @p tp can ever hold: each takes its whole element (headers included) of
+ * a wall that never goes past the one it was made with, and the mempool no more than its
+ * size. */
+static uint64_t
+wait_most(const struct tide_pool *tp)
+{
+	const struct rte_mempool *mp = tp->mp;
+	uint64_t elt = (uint64_t)mp->header_size + mp->elt_size + mp->trailer_size;
+
+	return RTE_MIN((uint64_t)mp->size, tp->wall_born / elt);
+}
+
 static int
 wait_args_check(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 {
@@ -117,10 +130,10 @@ wait_args_check(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 		POOL_LOG(ERR, "bad arguments (not an elastic pool, NULL table or n = 0)");
 		return -EINVAL;
 	}
-	if (n > tp->mp->size) {
+	if (n > wait_most(tp)) {
 		/* It would never be served, and every request behind it would wait for it. */
-		POOL_LOG(ERR, "%s: %u mbufs asked for, more than the pool ever holds (%u)",
-			tp->name, n, tp->mp->size);
+		POOL_LOG(ERR, "%s: %u mbufs asked for, more than the pool can ever hold (%" PRIu64
+			")", tp->name, n, wait_most(tp));
 		return -EINVAL;
 	}
 	return 0;

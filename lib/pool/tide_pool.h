@@ -12,11 +12,10 @@
  * rte_pktmbuf_alloc(), rte_pktmbuf_free(), from any lcore or thread.
  *
  * Growth happens two ways:
- *  - ahead of need: a control thread ("tide-ctl", one per process; in a primary it also
- *    watches the attached secondaries) checks every pool each tick and adds blocks while
- *    the driver's free objects are below the pool's target (the low watermark, or more
- *    when the measured allocation rate says so), so the RX path does not wait on
- *    hugepage faults;
+ *  - ahead of need: a control thread ("tide-ctl", one per process) checks every pool
+ *    each tick and adds blocks while the driver's free objects are below the pool's
+ *    target (the low watermark, or more when the measured allocation rate says so), so
+ *    the RX path does not wait on hugepage faults;
  *  - synchronously, as a last resort, inside an allocation that would otherwise fail
  *    (unless TIDE_POOL_F_NO_SYNC_GROW). That allocation waits for one block to be
  *    reserved and populated (milliseconds).
@@ -441,8 +440,9 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  *   a tick late).
  * @return
  *   0 with m[0..n-1] allocated; -EINVAL bad arguments (not an elastic pool, NULL @p m,
- *   @p n of 0 or more than the pool's size, the most mbufs it ever holds); -ETIMEDOUT;
- *   -ECANCELED cancelled or the pool freed. rte_errno is set on failure.
+ *   @p n of 0 or more than the pool can ever hold: its wall at creation over an mbuf's
+ *   whole element, at most the mempool's size); -ETIMEDOUT; -ECANCELED cancelled or the
+ *   pool freed. rte_errno is set on failure.
  */
 int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket);
@@ -461,8 +461,9 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
  * @return
  *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called); or
  *   a negative errno with rte_errno set: -EINVAL bad arguments (not an elastic pool, NULL
- *   @p m or @p cb, @p n of 0 or more than the pool's size, the most mbufs it ever holds);
- *   -ENOMEM no memory for the request; -ECANCELED the pool is being freed.
+ *   @p m or @p cb, @p n of 0 or more than the pool can ever hold, as for
+ *   tide_pool_alloc_wait()); -ENOMEM no memory for the request; -ECANCELED the pool is
+ *   being freed.
  */
 int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);
