@@ -465,7 +465,7 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 		echo "every mbuf tagged with its holder."
 		echo
 		echo '```'
-		grep '^soak:' "$out/soak.log"
+		grep '^soak:' "$out/soak.log" || echo "soak: no result (see soak.log)"
 		echo '```'
 		echo
 	fi
