@@ -304,6 +304,16 @@ cmd_psfree(const char *addr)
 	return 0;
 }
 
+/* Say ready (after what the caller printed), then wait to be killed. */
+static __rte_noreturn void
+ready_until_killed(void)
+{
+	printf("ready=1\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int
 cmd_hold(struct rte_mempool *mp, unsigned int n, unsigned int nfree)
 {
@@ -322,12 +332,9 @@ cmd_hold(struct rte_mempool *mp, unsigned int n, unsigned int nfree)
 		return 1;
 	}
 	rte_pktmbuf_free_bulk(m, nfree);
-	printf("holding=%u\ncached=%u\nready=1\n", n - nfree,
+	printf("holding=%u\ncached=%u\n", n - nfree,
 		rte_mempool_default_cache(mp, rte_lcore_id())->len);
-	fflush(stdout);
-	for (;;)
-		pause();
-	return 0;
+	ready_until_killed();
 }
 
 static int
@@ -409,11 +416,7 @@ cmd_serve(const char *name)
 		printf("error=cannot create the pool\n");
 		return 1;
 	}
-	printf("ready=1\n");
-	fflush(stdout);
-	for (;;)
-		pause();
-	return 0;
+	ready_until_killed();
 }
 
 /* ---- messages ---- */
@@ -533,11 +536,8 @@ cmd_xhold(const char *xname, const char *sname, unsigned int n)
 		free(m);
 		return 1;
 	}
-	printf("holding=%u\nready=1\n", msg_receive(x, stage, m, n, &order_ok));
-	fflush(stdout);
-	for (;;)
-		pause();
-	return 0;
+	printf("holding=%u\n", msg_receive(x, stage, m, n, &order_ok));
+	ready_until_killed();
 }
 
 static int
@@ -562,11 +562,8 @@ cmd_xcut(const char *xname, const char *sname)
 			tide_xchg_pvt_took(*tide_xring_pvt_slot(&x->ring, l, head + i), unmake,
 				(uint16_t)stage);
 	}
-	printf("cut=%u\nready=1\n", cut);
-	fflush(stdout);
-	for (;;)
-		pause();
-	return 0;
+	printf("cut=%u\n", cut);
+	ready_until_killed();
 }
 
 static int
@@ -588,12 +585,8 @@ cmd_bread(const char *bname, unsigned int reader, bool hold)
 		return 1;
 	}
 	printf("read_seq=%u\n", rte_pktmbuf_mtod(m, const struct msg_body *)->seq);
-	if (hold) {
-		printf("ready=1\n");
-		fflush(stdout);
-		for (;;)
-			pause();
-	}
+	if (hold)
+		ready_until_killed();
 	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
 }
 

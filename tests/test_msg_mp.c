@@ -148,19 +148,30 @@ test_messages_cross_from_a_secondary_in_order(void)
 	check_every_mbuf_back();
 }
 
+/* A message to post: sequence @p seq in its body, made by stage_tx (NULL: no mbuf). */
+static struct rte_mbuf *
+bcast_msg(uint32_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	if (m != NULL) {
+		((struct body *)rte_pktmbuf_append(m, sizeof(struct body)))->seq = seq;
+		tide_msg_make(m, (uint16_t)stage_tx, 0);
+	}
+	return m;
+}
+
 static void
 test_a_broadcast_reaches_readers_in_both_processes(void)
 {
 	struct tide_bcast *b = tide_bcast_create("tmm_bc", 2);
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *seen;
+	struct rte_mbuf *m = bcast_msg(7), *seen;
 	struct tide_run r;
 	char *text;
 	int code;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	((struct body *)rte_pktmbuf_append(m, sizeof(struct body)))->seq = 7;
-	tide_msg_make(m, (uint16_t)stage_tx, 0);
 	run_start(&r, (char *[]){ "bread", "tmm_bc", "1", NULL });
 	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
 	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), 0);
@@ -185,15 +196,13 @@ static void
 test_a_broadcast_read_cut_short_by_a_kill_is_read_again(void)
 {
 	struct tide_bcast *b = tide_bcast_create("tmm_bc_cut", 1);
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *seen = NULL;
+	struct rte_mbuf *m = bcast_msg(9), *seen = NULL;
 	struct tide_run r;
 	char *text;
 	int code;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	((struct body *)rte_pktmbuf_append(m, sizeof(struct body)))->seq = 9;
-	tide_msg_make(m, (uint16_t)stage_tx, 0);
 	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
 	run_start(&r, (char *[]){ "bhold", "tmm_bc_cut", "0", NULL });
 	text = tide_run_wait_for(&r, "ready=1", 20000);

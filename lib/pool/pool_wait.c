@@ -126,14 +126,17 @@ wait_most(const struct tide_pool *tp)
 static int
 wait_args_check(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 {
+	uint64_t most;
+
 	if (tp == NULL || m == NULL || n == 0) {
 		POOL_LOG(ERR, "bad arguments (not an elastic pool, NULL table or n = 0)");
 		return -EINVAL;
 	}
-	if (n > wait_most(tp)) {
+	most = wait_most(tp);
+	if (n > most) {
 		/* It would never be served, and every request behind it would wait for it. */
 		POOL_LOG(ERR, "%s: %u mbufs asked for, more than the pool can ever hold (%" PRIu64
-			")", tp->name, n, wait_most(tp));
+			")", tp->name, n, most);
 		return -EINVAL;
 	}
 	return 0;
