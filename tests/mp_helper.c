@@ -48,6 +48,14 @@
  *                                                 msg library's directory read-locked
  *   mp_helper EAL... -- peek ADDR                 fold the 64 bytes at ADDR (the primary's
  *                                                 memory), and once more on SIGUSR1
+ *   mp_helper EAL... -- popfail NAME N          (as a primary with a --socket-limit below
+ *                                                 N 2 KB objects) a tide mempool NAME of N
+ *                                                 objects populated whole by
+ *                                                 rte_mempool_populate_default(), which
+ *                                                 fails part-way; then anonymous memory
+ *                                                 for it, every object taken and given
+ *                                                 back, the pool freed; say what the block
+ *                                                 events and the counts were
  *   mp_helper EAL... -- zsend PORT NAME N STOP    create zero-copy TX instance NAME on
  *                                                 the primary's port PORT (queue 1), send N
  *                                                 times and wait for their completions, say
@@ -231,6 +239,12 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	tide_pool_params_init(&p, "tmp_in_secondary");
 	printf("create_errno=%d\n", tide_pool_create(&p) == NULL ? rte_errno : 0);
 	printf("grow=%d\nreap=%d\n", tide_pool_grow(mp, 1), tide_pool_reap(mp));
+	/* The driver's block calls too: a block of this process's memory would be a hole in
+	 * every other process, and the block events run in the primary.
+	 */
+	printf("block_add=%" PRId64 "\nblock_remove=%d\nblock_move=%d\n",
+		tide_mempool_block_add(mp, &st, sizeof(st), NULL, NULL, NULL, NULL),
+		tide_mempool_block_remove(mp, 1, 0), tide_mempool_block_move(mp, 1, 0));
 	printf("stock_in_use=%u\nready=1\n", rte_mempool_in_use_count(mp));
 	fflush(stdout);
 	while (access(stop, F_OK) != 0)
@@ -708,6 +722,65 @@ cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *s
 	return 0;
 }
 
+/* ---- a populate that fails part-way ---- */
+
+struct pop_events {
+	unsigned int adds, removes, final;
+};
+
+static int
+pop_event(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event event,
+	const struct tide_mempool_block_desc *blk, void *arg)
+{
+	struct pop_events *ev = arg;
+
+	if (event == TIDE_MEMPOOL_BLOCK_ADD) {
+		ev->adds++;
+	} else {
+		ev->removes++;
+		ev->final += (blk->flags & TIDE_MEMPOOL_BLOCK_F_FINAL) != 0;
+	}
+	return 0;
+}
+
+static int
+cmd_popfail(const char *name, unsigned int n)
+{
+	struct pop_events ev = { 0 };
+	struct tide_mempool_stats st;
+	struct rte_mempool *mp;
+	void **objs = calloc(n, sizeof(*objs));
+	int ret;
+
+	mp = rte_mempool_create_empty(name, n, 2048, 0, 0, SOCKET_ID_ANY, 0);
+	if (mp == NULL || objs == NULL ||
+			rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL) != 0 ||
+			tide_mempool_block_event_register(NULL, pop_event, &ev) != 0) {
+		printf("error=cannot set the pool up\n");
+		return 1;
+	}
+	ret = rte_mempool_populate_default(mp);
+	printf("populate=%d chunks=%u populated=%u adds=%u\n", ret, mp->nb_mem_chunks,
+		mp->populated_size, ev.adds);
+	/* What DPDK freed is forgotten at the next call, told to the callbacks. */
+	printf("avail=%u\n", rte_mempool_avail_count(mp));
+	ret = tide_mempool_stats_get(mp, &st);
+	printf("stats=%d blocks=%u objs=%" PRIu64 " removes=%u final=%u\n", ret, st.nb_blocks,
+		st.nb_objs, ev.removes, ev.final);
+	ret = rte_mempool_populate_anon(mp);
+	printf("anon=%d\n", ret);
+	if (ret > 0 && rte_mempool_get_bulk(mp, objs, n) == 0) {
+		printf("taken=%u\n", n);
+		rte_mempool_put_bulk(mp, objs, n);
+	}
+	printf("avail_after=%u\n", rte_mempool_avail_count(mp));
+	rte_mempool_free(mp);
+	printf("adds_end=%u removes_end=%u\n", ev.adds, ev.removes);
+	tide_mempool_block_event_unregister(NULL, pop_event, &ev);
+	free(objs);
+	return 0;
+}
+
 static int
 cmd_watch(void)
 {
@@ -750,6 +823,11 @@ main(int argc, char **argv)
 		return cmd_psfree(argv[2]);
 	if (strcmp(argv[1], "zsend") == 0 && argc == 6) {
 		ret = cmd_zsend(argv[2], argv[3], (unsigned int)atoi(argv[4]), argv[5]);
+		rte_eal_cleanup();
+		return ret;
+	}
+	if (strcmp(argv[1], "popfail") == 0 && argc == 4) {
+		ret = cmd_popfail(argv[2], (unsigned int)atoi(argv[3]));
 		rte_eal_cleanup();
 		return ret;
 	}

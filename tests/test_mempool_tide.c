@@ -235,9 +235,11 @@ test_chunks_of_a_pool_memzone_make_one_block(void)
 	int r;
 
 	snprintf(name, sizeof(name), RTE_MEMPOOL_MZ_FORMAT "_0", mp->name);
-	mz = rte_memzone_reserve_aligned(name, BLOCK_LEN, SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
+	/* One hugepage each: populate_chunk() gives a chunk its first byte's IO address. */
+	RTE_BUILD_BUG_ON(BLOCK_LEN > RTE_PGSIZE_2M);
+	mz = rte_memzone_reserve_aligned(name, BLOCK_LEN, SOCKET_ID_ANY, 0, RTE_PGSIZE_2M);
 	other = rte_memzone_reserve_aligned("tmt_zone_other", BLOCK_LEN, SOCKET_ID_ANY, 0,
-		RTE_CACHE_LINE_SIZE);
+		RTE_PGSIZE_2M);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(other);
 	/* Too small for the header of a block of the whole memzone: a block of its own. */
@@ -784,6 +786,35 @@ small_tide_pool(const char *name, unsigned int n)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
 	CU_ASSERT_EQUAL_FATAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
 	return mp;
+}
+
+/*
+ * A block bigger than the pool has room for: the pool fills before the block's memory ends
+ * (in IOVA-as-PA mode, before its last run of physically contiguous pages), as the last
+ * block of a pool often does. The add takes what fits, as populate_virt would, and the
+ * block is the pool's.
+ */
+static void
+test_a_block_the_pool_fills_before_its_end_is_added(void)
+{
+	struct rte_mempool *mp = small_tide_pool("tmt_fill", 100);
+	struct tide_mempool_block_info bi;
+	const struct rte_memzone *mz;
+	void *objs[100];
+
+	mz = rte_memzone_reserve_aligned("tmt_fill_mz", 4 * BLOCK_LEN, SOCKET_ID_ANY, 0,
+		RTE_CACHE_LINE_SIZE);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	CU_ASSERT(tide_mempool_block_add(mp, mz->addr, mz->len, obj_clear, NULL, raw_mz_free,
+		(void *)(uintptr_t)mz) > 0);
+	CU_ASSERT_EQUAL(mp->populated_size, 100);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	CU_ASSERT_EQUAL(bi.nb_objs, 100);
+	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, objs, 100), 0);
+	rte_mempool_put_bulk(mp, objs, 100);
+	CU_ASSERT_EQUAL(rte_mempool_avail_count(mp), 100);
+	rte_mempool_free(mp);
+	CU_ASSERT_PTR_NULL(rte_memzone_lookup("tmt_fill_mz"));
 }
 
 /* Every errno tide_mempool.h lists, each from the cause it names. */
@@ -1411,6 +1442,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_waiter_whose_holder_is_preempted_yields);
 	CU_ADD_TEST(s, test_bad_arguments_are_refused);
 	CU_ADD_TEST(s, test_each_documented_error_of_the_control_calls);
+	CU_ADD_TEST(s, test_a_block_the_pool_fills_before_its_end_is_added);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_failed_populate_leaves_pool_intact);
 #endif

@@ -149,6 +149,9 @@ test_a_secondary_sees_an_elastic_pool(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "create_errno"), ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "grow"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "reap"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "block_add"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "block_remove"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "block_move"), -ENOTSUP);
 
 	/*
 	 * DPDK 22.11 serves telemetry from the primary only: the stock client there sees the

@@ -19,6 +19,7 @@
 #include <rte_mempool.h>
 
 #include "test_common.h"
+#include "test_helper_run.h"
 #include "test_pool_util.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
@@ -359,6 +360,120 @@ test_each_stock_creation_path(void)
 	rte_mempool_free(mp);
 }
 
+static void
+base_mz_free(struct rte_mempool_memhdr *mh __rte_unused, void *mz)
+{
+	rte_memzone_free(mz);
+}
+
+/* Pointers the driver dropped as no block's object. */
+static uint64_t
+foreign_puts(const struct rte_mempool *mp)
+{
+	struct tide_mempool_stats st;
+
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &st), 0);
+	return st.nb_foreign;
+}
+
+/*
+ * In IOVA-as-PA mode populate_default hands an adopted pool's base memzone over one run of
+ * physically contiguous pages at a time, and the first run may be shorter than the base
+ * block's header and free ring (the memzone starts near a page's end, the next page is not
+ * the next one physically). Its objects start past both all the same: every one is listed,
+ * initialised and handed out whole, none lies in the ring.
+ */
+static void
+test_an_adopted_base_whose_first_chunk_cannot_hold_the_header(void)
+{
+	struct rte_pktmbuf_pool_private priv = {
+		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
+	};
+	const size_t small = 4096;
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz;
+	size_t min_chunk, align;
+	struct rte_mempool *mp;
+	ssize_t base;
+	int r1, r2;
+
+	tide_test_use_profiles("ta_chunk base=4M block=2M\n");
+	mp = rte_mempool_create_empty("ta_chunk", 16384,
+		sizeof(struct rte_mbuf) + priv.mbuf_data_room_size, 0, sizeof(priv),
+		SOCKET_ID_ANY, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
+	rte_pktmbuf_pool_init(mp, &priv);
+	/* What populate_default does, its memzone's runs made by hand: the driver's data once,
+	 * the plan, the base.
+	 */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_ops(mp->ops_index)->alloc(mp), 0);
+	mp->flags |= RTE_MEMPOOL_F_POOL_CREATED;
+	base = rte_mempool_get_ops(mp->ops_index)->calc_mem_size(mp, mp->size, 21, &min_chunk,
+		&align);
+	CU_ASSERT_FATAL(base > 0 && (size_t)base < 16384 * mp->elt_size);
+	CU_ASSERT_FATAL(tide_mempool_block_capacity(mp, (size_t)base) * sizeof(void *) > small);
+	snprintf(name, sizeof(name), RTE_MEMPOOL_MZ_FORMAT "_0", mp->name);
+	mz = rte_memzone_reserve_aligned(name, (size_t)base, SOCKET_ID_ANY, 0, align);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	r1 = rte_mempool_populate_iova(mp, mz->addr, rte_mem_virt2iova(mz->addr), small,
+		base_mz_free, (void *)(uintptr_t)mz);
+	CU_ASSERT_EQUAL(r1, 0); /* no room past the header: DPDK lists nothing */
+	r2 = rte_mempool_populate_iova(mp, RTE_PTR_ADD(mz->addr, small),
+		rte_mem_virt2iova(RTE_PTR_ADD(mz->addr, small)), mz->len - small,
+		r1 == 0 ? base_mz_free : NULL, (void *)(uintptr_t)mz);
+	CU_ASSERT_EQUAL(r2, (int)mp->size); /* the adopter took the rest */
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	CU_ASSERT_EQUAL(rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL), mp->populated_size);
+	CU_ASSERT_EQUAL(foreign_puts(mp), 0);
+	use_it_all(mp);
+	CU_ASSERT_EQUAL(foreign_puts(mp), 0);
+	rte_mempool_free(mp);
+	CU_ASSERT_PTR_NULL(rte_memzone_lookup(name));
+	tide_test_use_profiles(NULL);
+}
+
+/*
+ * A pool populated whole (its objects' constructor is not known to the adopter) that
+ * rte_mempool_populate_default() cannot fill: DPDK frees every chunk it had populated, and
+ * with them the blocks' memory, without a word to the driver. The pool's next calls must
+ * not read that memory: the stock counts say it is empty, the blocks are forgotten (each
+ * block event callback told of each with a last REMOVE), and the pool can be populated
+ * again and freed. A process of its own under --socket-limit, so that running out of
+ * hugepages is its own.
+ */
+static void
+test_a_whole_pool_that_populate_default_cannot_fill_forgets_its_freed_blocks(void)
+{
+	char prefix[64], *text;
+	struct tide_run r;
+
+	snprintf(prefix, sizeof(prefix), "%s-pf", tide_test_file_prefix());
+	tide_run_helper_eal(&r, prefix,
+		(const char *[]){ "-l", "0", "--socket-limit=48", "--huge-unlink", NULL }, false,
+		(char *[]){ "popfail", "ta_popfail", "40000", NULL });
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
+	tide_test_rm_runtime(prefix);
+	CU_ASSERT(tide_run_value(text, "populate") < 0 && text != NULL &&
+		strstr(text, "populate=-") != NULL);
+	CU_ASSERT(tide_run_value(text, "adds") > 1); /* some memzone was populated first */
+	CU_ASSERT_EQUAL(tide_run_value(text, "avail"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "stats"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "blocks"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "objs"), 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "removes"), tide_run_value(text, "adds"));
+	CU_ASSERT_EQUAL(tide_run_value(text, "final"), tide_run_value(text, "adds"));
+	CU_ASSERT_EQUAL(tide_run_value(text, "anon"), 40000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "taken"), 40000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "avail_after"), 40000);
+	CU_ASSERT(tide_run_value(text, "adds_end") > 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "removes_end"), tide_run_value(text, "adds_end"));
+	if (CU_get_number_of_failures() != 0)
+		printf("\n%s\n", text != NULL ? text : "(no output)");
+	free(text);
+}
+
 /* A profile wall below the size asked for caps the pool there. */
 static void
 test_a_profile_wall_caps_the_pool(void)
@@ -437,6 +552,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_stock_pool_shows_in_telemetry);
 	CU_ADD_TEST(s, test_each_stock_creation_path);
 	CU_ADD_TEST(s, test_a_profile_wall_caps_the_pool);
+	CU_ADD_TEST(s, test_an_adopted_base_whose_first_chunk_cannot_hold_the_header);
+	CU_ADD_TEST(s, test_a_whole_pool_that_populate_default_cannot_fill_forgets_its_freed_blocks);
 	CU_ADD_TEST(s, test_a_bad_profile_line_is_reported_and_ignored);
 	return 0;
 }

@@ -143,7 +143,13 @@ struct tpool {
 	uint32_t nb_blk;      /* blocks in addr[]: live and hidden */
 	struct tblk **age;    /* live blocks, oldest first */
 	struct tblk **addr;   /* all blocks, by address */
-	uint32_t slots;       /* capacity of age[] and addr[] */
+	/* What the block event callbacks were told of each block of addr[], at the same index
+	 * (flags TMP_SAID once told): read without the block's header, whose memory may be
+	 * gone (see tp_gone()). */
+	struct tide_mempool_block_desc *said;
+	uint32_t slots;       /* capacity of age[], addr[] and said[] */
+	uint64_t nb_populated; /* objects in the blocks of addr[], counted without them */
+	bool populating;      /* the populate op runs (objects counted, not yet listed) */
 	uint64_t next_id;
 	uint64_t nb_foreign;
 	uint64_t nb_double;
@@ -360,19 +366,6 @@ blk_desc(const struct rte_mempool *mp, const struct tblk *b,
 	d->iova_contig = d->iova != RTE_BAD_IOVA && blk_iova_contig(va, d->len, d->iova);
 }
 
-/* Tell the block event callbacks of a block added the stock way (it is live already). */
-static void
-tmp_announce(struct rte_mempool *mp, struct tblk *b)
-{
-	struct tide_mempool_block_desc d;
-
-	blk_desc(mp, b, &d);
-	tmp_ev_begin();
-	tmp_ev_add(mp, &d);
-	b->announced = true;
-	tmp_ev_end();
-}
-
 /* Populate context: counts objects into their block as the helper lays them out. */
 struct tpop {
 	struct tpool *tp;
@@ -472,6 +465,36 @@ tp_search(const struct tpool *tp, uintptr_t a)
 	if (i == 0 || !blk_has(tp->addr[i - 1], a))
 		return NULL;
 	return tp->addr[i - 1];
+}
+
+/* Flag of said[]: the block event callbacks were told of the block (never passed on). */
+#define TMP_SAID (1u << 31)
+
+/* Block @p b was announced as @p d: keep what was said, for its last REMOVE. */
+static void
+tp_said_set(struct tpool *tp, struct tblk *b, const struct tide_mempool_block_desc *d)
+{
+	uint32_t i;
+
+	tp_lock(tp);
+	i = tp_addr_slot(tp, b->lo) - 1;
+	tp->said[i] = *d;
+	tp->said[i].flags |= TMP_SAID;
+	b->announced = true;
+	tp_unlock(tp);
+}
+
+/* Tell the block event callbacks of a block added the stock way (it is live already). */
+static void
+tmp_announce(struct rte_mempool *mp, struct tpool *tp, struct tblk *b)
+{
+	struct tide_mempool_block_desc d;
+
+	blk_desc(mp, b, &d);
+	tmp_ev_begin();
+	tmp_ev_add(mp, &d);
+	tp_said_set(tp, b, &d);
+	tmp_ev_end();
 }
 
 /* The block of an object, trying the last one found first. Caller holds the lock. */
@@ -784,6 +807,7 @@ static int
 tp_reserve_slot(struct tpool *tp, int socket)
 {
 	struct tblk **age, **addr, **old_age, **old_addr;
+	struct tide_mempool_block_desc *said, *old_said;
 	uint32_t slots;
 
 	if (tp->nb_blk < tp->slots)
@@ -793,24 +817,30 @@ tp_reserve_slot(struct tpool *tp, int socket)
 		return -ENOMEM;
 	age = rte_zmalloc_socket("tide_mp_age", slots * sizeof(*age), 0, socket);
 	addr = rte_zmalloc_socket("tide_mp_addr", slots * sizeof(*addr), 0, socket);
-	if (age == NULL || addr == NULL) {
+	said = rte_zmalloc_socket("tide_mp_said", slots * sizeof(*said), 0, socket);
+	if (age == NULL || addr == NULL || said == NULL) {
 		rte_free(age);
 		rte_free(addr);
+		rte_free(said);
 		return -ENOMEM;
 	}
 	tp_lock(tp);
 	if (tp->slots != 0) {
 		memcpy(age, tp->age, tp->nb_live * sizeof(*age));
 		memcpy(addr, tp->addr, tp->nb_blk * sizeof(*addr));
+		memcpy(said, tp->said, tp->nb_blk * sizeof(*said));
 	}
 	old_age = tp->age;
 	old_addr = tp->addr;
+	old_said = tp->said;
 	tp->age = age;
 	tp->addr = addr;
+	tp->said = said;
 	tp->slots = slots;
 	tp_unlock(tp);
 	rte_free(old_age);
 	rte_free(old_addr);
+	rte_free(old_said);
 	return 0;
 }
 
@@ -834,9 +864,11 @@ tp_link(struct tpool *tp, struct tblk *b, bool live)
 
 	tp_sync(tp);
 	memmove(&tp->addr[i + 1], &tp->addr[i], (tp->nb_blk - i) * sizeof(b));
+	memmove(&tp->said[i + 1], &tp->said[i], (tp->nb_blk - i) * sizeof(*tp->said));
 	tp->addr[i] = b;
 	tp->nb_blk++;
 	b->id = ++tp->next_id;
+	tp->said[i] = (struct tide_mempool_block_desc){ .id = b->id, .addr = (void *)b->lo };
 	if (live)
 		tp_age_append(tp, b);
 }
@@ -897,7 +929,9 @@ tp_unlink(struct tpool *tp, struct tblk *b)
 	tp_sync(tp);
 	i = tp_addr_slot(tp, b->lo) - 1;
 	memmove(&tp->addr[i], &tp->addr[i + 1], (tp->nb_blk - i - 1) * sizeof(b));
+	memmove(&tp->said[i], &tp->said[i + 1], (tp->nb_blk - i - 1) * sizeof(*tp->said));
 	tp->nb_blk--;
+	tp->nb_populated -= b->nb_objs;
 	if (tp->hint == b)
 		tp->hint = NULL;
 	if (b->live)
@@ -1322,6 +1356,22 @@ tp_count_out(const struct tpool *tp)
 	return objs - tp_count_free(tp, 0, UINT64_MAX);
 }
 
+/*
+ * Whether the mempool's memory, and with it every block's, is gone: DPDK frees all of a
+ * mempool's chunks when rte_mempool_populate_default() or _virt() fails part-way
+ * (rte_mempool_free_memchunks(): every object dequeued, then every chunk's free callback),
+ * and tells the driver nothing. Then the blocks hold objects the mempool no longer counts
+ * or lists. Not while objects are being counted in and not yet listed (a populate op, the
+ * first of which lists its chunk only once it returns, leaves populated_size above 0).
+ * Caller holds the lock.
+ */
+static bool
+tp_gone(const struct rte_mempool *mp, const struct tpool *tp)
+{
+	return tp->nb_populated != 0 && mp->populated_size == 0 && !tp->populating &&
+		tp->adding == NULL && STAILQ_EMPTY(&mp->mem_list);
+}
+
 /* The pool's size less the objects out: see the counting note at the top. */
 static unsigned int
 tide_get_count(const struct rte_mempool *mp)
@@ -1335,7 +1385,7 @@ tide_get_count(const struct rte_mempool *mp)
 	}
 	/* Read without tp_sync(): counting must not cost the data path its cached block. */
 	tp_lock(tp);
-	out = tp_count_out(tp);
+	out = unlikely(tp_gone(mp, tp)) ? mp->size : tp_count_out(tp); /* no object left */
 	tp_unlock(tp);
 	return out < mp->size ? mp->size - (unsigned int)out : 0;
 }
@@ -1378,6 +1428,67 @@ tp_adopt_plan(const struct rte_mempool *mp, struct tpool *tp, uint32_t obj_num,
 	return base;
 }
 
+static void
+tp_ctl_lock(struct tpool *tp)
+{
+	if (pthread_mutex_lock(&tp->ctl) == EOWNERDEAD)
+		pthread_mutex_consistent(&tp->ctl);
+}
+
+/*
+ * Forget the blocks of a mempool whose memory DPDK freed (tp_gone()), without reading their
+ * headers: the block event callbacks get the last REMOVE of each block they were told of
+ * (flagged TIDE_MEMPOOL_BLOCK_F_FINAL, from what they were told), and the pool is as
+ * before its first populate. Returns the pool data.
+ */
+static struct tpool *
+tp_forget_gone(struct rte_mempool *mp, struct tpool *tp)
+{
+	struct tide_mempool_block_desc *d = NULL;
+	uint32_t i, n = 0, nb = 0;
+	bool gone;
+
+	if (tp == NULL)
+		return NULL;
+	tp_lock(tp);
+	gone = tp_gone(mp, tp);
+	tp_unlock(tp);
+	if (!gone)
+		return tp;
+	tp_ctl_lock(tp);
+	tmp_ev_begin();
+	tp_lock(tp);
+	if (tp_gone(mp, tp)) {
+		nb = tp->nb_blk;
+		d = malloc(RTE_MAX(nb, 1u) * sizeof(*d));
+		for (i = 0; d != NULL && i < nb; i++)
+			if (tp->said[i].flags & TMP_SAID) {
+				d[n] = tp->said[i];
+				d[n++].flags = TIDE_MEMPOOL_BLOCK_F_FINAL;
+			}
+		tp_cur_set(tp, NULL); /* not tp_sync(): it writes into the block's header */
+		tp->nb_live = 0;
+		tp->nb_blk = 0;
+		tp->first = 0;
+		tp->hint = NULL;
+		tp->nb_populated = 0;
+		tp->stock = TP_STOCK_NONE;
+		tp->claim_mz = NULL;
+	}
+	tp_unlock(tp);
+	if (nb != 0 && d == NULL)
+		TMP_LOG(ERR, "%s: no memory for the REMOVE events of its freed blocks", mp->name);
+	for (i = 0; i < n; i++)
+		tmp_ev_remove(mp, &d[i]);
+	tmp_ev_end();
+	pthread_mutex_unlock(&tp->ctl);
+	free(d);
+	if (nb != 0)
+		TMP_LOG(NOTICE, "%s: its memory was freed by a failed populate: %u blocks forgotten",
+			mp->name, nb);
+	return tp;
+}
+
 /* Memory for obj_num objects: the default layout plus a block header per chunk; or, for a
  * pool being adopted, its base.
  */
@@ -1389,6 +1500,9 @@ tide_calc_mem_size(const struct rte_mempool *mp, uint32_t obj_num, uint32_t pg_s
 	size_t per_chunk = obj_num;
 	size_t reserve, base;
 	ssize_t mem;
+
+	/* A populate_default() again after one that failed: what DPDK freed goes first. */
+	tp_forget_gone((struct rte_mempool *)(uintptr_t)mp, mp->pool_data);
 
 	/* With page-bounded objects every page may end up a chunk of its own. */
 	if (pg_shift != 0)
@@ -1418,6 +1532,7 @@ tide_pop_obj(struct rte_mempool *mp, void *arg, void *obj, rte_iova_t iova)
 
 	tp_lock(pop->tp);
 	pop->b->nb_objs++;
+	pop->tp->nb_populated++;
 	if (pop->b == pop->tp->cur)
 		pop->tp->cur_objs++;
 	tp_unlock(pop->tp);
@@ -1575,6 +1690,8 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	size_t off = 0;
 	int n;
 
+	if (tp->adding == NULL)
+		tp_forget_gone(mp, tp);
 	if (tp->adding != NULL && blk_has(tp->adding, (uintptr_t)vaddr)) {
 		pop.b = tp->adding;
 	} else if (tp->stock == TP_STOCK_ADOPTING &&
@@ -1588,12 +1705,17 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	}
 	if (pop.b == NULL)
 		return 0;
-	if (pop.b->lo == (uintptr_t)vaddr && pop.b != tp->adding)
-		off = pop.b->objs_lo - pop.b->lo;
+	/* Objects go past the block's header and free ring, whichever chunk the header is in
+	 * (in IOVA-as-PA mode a base's first chunk may be shorter than both: it gets none).
+	 */
+	if ((uintptr_t)vaddr < pop.b->objs_lo)
+		off = pop.b->objs_lo - (uintptr_t)vaddr;
 	max_objs = RTE_MIN(max_objs, pop.b->cap - pop.b->nb_objs);
+	tp->populating = true;
 	n = len > off ? rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
 		tide_pop_obj, &pop) : 0;
+	tp->populating = false;
 	gone = n <= 0 && own;
 	if (gone) {
 		tp_lock(tp);
@@ -1615,7 +1737,7 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	else
 		whole = own && n > 0;
 	if (whole)
-		tmp_announce(mp, pop.b);
+		tmp_announce(mp, tp, pop.b);
 	return n;
 }
 
@@ -1669,13 +1791,6 @@ RTE_INIT(tmp_ops_init)
 /* Serialise block add, remove and object walks; a process that died holding it left the
  * lists as its last completed step did (they change under ctl only in the primary).
  */
-static void
-tp_ctl_lock(struct tpool *tp)
-{
-	if (pthread_mutex_lock(&tp->ctl) == EOWNERDEAD)
-		pthread_mutex_consistent(&tp->ctl);
-}
-
 static bool
 tmp_uses_tide_ops(const struct rte_mempool *mp)
 {
@@ -1790,7 +1905,8 @@ tmp_populate_runs(struct rte_mempool *mp, char *va, size_t len)
 	size_t pg = msl != NULL ? msl->page_sz : (size_t)sysconf(_SC_PAGESIZE);
 	size_t off = 0;
 
-	while (off < len) {
+	/* As populate_virt does: a pool full before the last run is not an error. */
+	while (off < len && mp->populated_size < mp->size) {
 		rte_iova_t iova = no_iova ? RTE_BAD_IOVA : rte_mem_virt2iova(va + off);
 		size_t run = RTE_MIN((size_t)(RTE_PTR_ALIGN_CEIL(va + off + 1, pg) - (va + off)),
 			len - off);
@@ -1837,6 +1953,16 @@ tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
 	return 0;
 }
 
+/* Blocks come and go in the primary process only: its block events, its memzones. */
+static int
+tmp_primary_only(const struct rte_mempool *mp)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		return 0;
+	return TMP_REFUSE(ERR, ENOTSUP, "%s: blocks are added and removed by the primary "
+		"process only", mp != NULL ? mp->name : "NULL");
+}
+
 int64_t
 tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -1845,11 +1971,14 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	struct tide_mempool_block_desc d;
 	struct rte_mempool_memhdr_list chunks;
 	struct rte_mempool_memhdr *mh;
-	struct tpool *tp = tp_of_created(mp);
+	struct tpool *tp;
 	struct tblk *b;
 	uint32_t i;
 	int ret;
 
+	if (tmp_primary_only(mp) < 0)
+		return -ENOTSUP;
+	tp = tp_forget_gone(mp, tp_of_created(mp));
 	if (tp == NULL) {
 		ret = rte_errno;
 		TMP_LOG(ERR, "%s", ret == ENOMEM ? "no memory for the pool data" :
@@ -1894,7 +2023,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	blk_desc(mp, b, &d);
 	tmp_ev_begin();
 	tmp_ev_add(mp, &d);
-	b->announced = true;
+	tp_said_set(tp, b, &d);
 	tp_lock(tp);
 	tp_publish(tp, b);
 	tp_unlock(tp);
@@ -1952,12 +2081,15 @@ int
 tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 {
 	struct rte_mempool_memhdr_list chunks;
-	struct tpool *tp = tp_of(mp);
+	struct tpool *tp;
 	struct tblk *b;
 	uintptr_t lo, hi;
 	uint32_t pos = 0;
 	int ret = 0;
 
+	if (tmp_primary_only(mp) < 0)
+		return -ENOTSUP;
+	tp = tp_forget_gone(mp, tp_of(mp));
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
 			mp != NULL ? mp->name : "NULL");
@@ -2004,11 +2136,14 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 int
 tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
 {
-	struct tpool *tp = tp_of(mp);
+	struct tpool *tp;
 	struct tblk *b;
 	uint32_t i;
 	int ret = 0;
 
+	if (tmp_primary_only(mp) < 0)
+		return -ENOTSUP;
+	tp = tp_forget_gone(mp, tp_of(mp));
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
 			mp != NULL ? mp->name : "NULL");
@@ -2051,7 +2186,7 @@ static int
 tmp_block_read(const struct rte_mempool *mp, unsigned int idx,
 	struct tide_mempool_block_info *info, bool reset)
 {
-	struct tpool *tp = tp_of(mp);
+	struct tpool *tp = tp_forget_gone((struct rte_mempool *)(uintptr_t)mp, tp_of(mp));
 	struct tblk *b;
 	int ret = 0;
 
@@ -2097,7 +2232,7 @@ tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
 int
 tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *st)
 {
-	struct tpool *tp = tp_of(mp);
+	struct tpool *tp = tp_forget_gone((struct rte_mempool *)(uintptr_t)mp, tp_of(mp));
 	uint32_t i;
 
 	if (tp == NULL || st == NULL)
@@ -2138,7 +2273,7 @@ tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *ar
 bool
 tide_mempool_owns(const struct rte_mempool *mp, const void *obj)
 {
-	struct tpool *tp = tp_of(mp);
+	struct tpool *tp = tp_forget_gone((struct rte_mempool *)(uintptr_t)mp, tp_of(mp));
 	const struct rte_mempool_objhdr *oh = RTE_PTR_SUB(obj, sizeof(*oh));
 	struct tblk *b;
 	bool owned = false;
@@ -2209,33 +2344,29 @@ tmp_blocks_announced(struct rte_mempool *mp, struct tide_mempool_block_desc **ou
 {
 	struct tpool *tp = tp_of(mp);
 	struct tide_mempool_block_desc *d;
-	struct tblk **blk;
 	uint32_t i, n = 0, nb;
 
 	*out = NULL;
 	if (tp == NULL)
 		return 0;
-	/* Blocks do not come or go meanwhile (the caller excludes it), but dequeues run. */
+	/* Blocks do not come or go meanwhile (the caller excludes it), but dequeues run. What
+	 * was said of each, not its header: its memory may be gone (tp_gone()).
+	 */
 	tp_lock(tp);
 	nb = tp->nb_blk;
 	tp_unlock(tp);
 	if (nb == 0)
 		return 0;
-	blk = malloc(nb * sizeof(*blk));
 	d = malloc(nb * sizeof(*d));
-	if (blk == NULL || d == NULL) {
-		free(blk);
-		free(d);
+	if (d == NULL)
 		return -ENOMEM;
-	}
 	tp_lock(tp);
 	for (i = 0; i < tp->nb_blk && i < nb; i++)
-		if (tp->addr[i]->announced)
-			blk[n++] = tp->addr[i];
+		if (tp->said[i].flags & TMP_SAID) {
+			d[n] = tp->said[i];
+			d[n++].flags &= ~TMP_SAID;
+		}
 	tp_unlock(tp);
-	for (i = 0; i < n; i++)
-		blk_desc(mp, blk[i], &d[i]);
-	free(blk);
 	qsort(d, n, sizeof(*d), blk_desc_cmp);
 	*out = d;
 	return (int)n;

@@ -148,7 +148,7 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  *   -EINVAL a bad argument (NULL or unaligned @p addr, @p len 0, a range overlapping a
  *   block of the pool) or @p mp does not use the tide ops; -ENOSPC the mempool's size is
  *   reached; -ENOBUFS @p len holds no object; -ENOMEM no memory for the pool data, the
- *   driver's tables or the mempool's chunk headers.
+ *   driver's tables or the mempool's chunk headers; -ENOTSUP a secondary process.
  */
 int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -178,7 +178,7 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  *   mempool; -ENOENT no live block has that id; -EBUSY an object of the block is out
  *   (allocated or in an lcore cache), or was since the last sample with
  *   TIDE_MEMPOOL_RM_UNTOUCHED; -EAGAIN a block event callback vetoed the removal (the
- *   block stays, as it was: try again later).
+ *   block stays, as it was: try again later); -ENOTSUP a secondary process.
  */
 int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 
@@ -196,7 +196,8 @@ int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flag
  *   Its new position, below the number of live blocks.
  * @return
  *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments or
- *   @p pos out of range; -ENOENT no live block has that id.
+ *   @p pos out of range; -ENOENT no live block has that id; -ENOTSUP a secondary
+ *   process.
  */
 int tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
 
@@ -283,8 +284,10 @@ enum tide_mempool_block_event {
 	 *  let it go yet returns a negative errno: the block stays (the removal fails with
 	 *  -EAGAIN, to be retried), and the callbacks that had already accepted the removal
 	 *  get a TIDE_MEMPOOL_BLOCK_ADD for it again, flagged TIDE_MEMPOOL_BLOCK_F_RESTORED. A
-	 *  removal flagged TIDE_MEMPOOL_BLOCK_F_FINAL (the mempool is being freed) cannot be
-	 *  vetoed. */
+	 *  removal flagged TIDE_MEMPOOL_BLOCK_F_FINAL cannot be vetoed: the mempool is being
+	 *  freed, or DPDK already freed the block's memory (a failed
+	 *  rte_mempool_populate_default() frees every chunk of the mempool; the next call
+	 *  on the pool tells the callbacks). */
 	TIDE_MEMPOOL_BLOCK_REMOVE,
 };
 
@@ -292,7 +295,8 @@ enum tide_mempool_block_event {
 #define TIDE_MEMPOOL_BLOCK_F_REPLAY (1u << 0)
 /** Block event flag: an ADD undoing a REMOVE that another callback vetoed. */
 #define TIDE_MEMPOOL_BLOCK_F_RESTORED (1u << 1)
-/** Block event flag: a REMOVE that cannot be vetoed (the mempool is being freed). */
+/** Block event flag: a REMOVE that cannot be vetoed (the mempool is being freed, or its
+ *  memory already was). */
 #define TIDE_MEMPOOL_BLOCK_F_FINAL (1u << 2)
 
 /** A block, as block event callbacks see it. */
