@@ -56,10 +56,15 @@ main(int argc, char **argv)
 		;                             /* or: TIDE_ZCTX_F_EVENTFD and poll(2) */
 	printf("send %" PRIu64 ": status %d, %u bytes sent\n", cpl.cookie, cpl.status, cpl.bytes);
 
-	tide_zctx_free(z);
+	/* The port first: the PMD may still hold mbufs of the instance's pools (a copied
+	 * send completes once the PMD took it); its stop frees them, then the free can.
+	 */
+	rte_eth_dev_stop(0);
+	if (tide_zctx_free(z) != 0)           /* -EBUSY: mbufs still out */
+		return 1;
 	tide_zctx_mem_invalidate(buf, LEN);   /* forget its pins before freeing it */
 	free(buf);
-	rte_eth_dev_stop(0);
+	rte_eth_dev_close(0);
 	rte_eal_cleanup();
 	return cpl.status == 0 ? 0 : 1;
 }

@@ -398,6 +398,38 @@ test_free_with_a_send_in_the_pmd_is_ebusy(void)
 	ring_port_close(&rp);
 }
 
+/*
+ * A copied send completes once the PMD took its packets; net_ring's consumer (the test)
+ * holds them after that. The free refuses with -EBUSY while they are out (freeing the
+ * instance's pool would make their later free write into freed memory), and succeeds once
+ * they are home.
+ */
+static void
+test_free_with_copies_still_out_is_ebusy_until_they_are_home(void)
+{
+	static uint8_t data[1000];
+	struct tide_zctx_cpl cpl;
+	struct rte_mbuf *pkt;
+	struct ring_port rp;
+	struct tide_zctx *z;
+
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_out", 1024) == 0);
+	z = zctx_make("zt_out", rp.port, 4096, 0, 8); /* copied */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 6, data, sizeof(data)), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	rte_errno = 0;
+	/* Fatal: freed, the pool the packet in the ring comes from is gone. */
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_free(z), EBUSY, "tide_zctx_free");
+	CU_ASSERT_EQUAL_FATAL(rte_errno, EBUSY);
+	CU_ASSERT_EQUAL(ring_drain(&rp, &pkt, 1), 1);
+	CU_ASSERT(pkt_is(pkt, data, sizeof(data)));
+	rte_pktmbuf_free(pkt);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+}
+
 static int
 register_tests(void)
 {
@@ -415,6 +447,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_control_calls_refuse_what_they_document);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_free_with_a_send_in_the_pmd_is_ebusy);
+	CU_ADD_TEST(s, test_free_with_copies_still_out_is_ebusy_until_they_are_home);
 	return 0;
 }
 

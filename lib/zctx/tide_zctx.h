@@ -327,12 +327,23 @@ int tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms);
  * Free an instance: stops it first (as tide_zctx_stop() with a 1 s limit) if not done.
  * Completions not yet polled are discarded.
  *
+ * A completed send's mbufs may outlive it: a copied send completes once the PMD took its
+ * packets, and a PMD may keep transmitted mbufs until it reclaims their descriptors, or
+ * hand them on (net_ring: to whoever dequeues them). The instance's own pools (its
+ * data-less mbufs for zero-copy segments and, without @p p->pool, its pool for headers
+ * and copies) are freed only when every one of their mbufs is home: the free asks the PMD
+ * to reclaim (rte_eth_tx_done_cleanup() on each TX queue, unless a stop timed out
+ * before), waits up to 100 ms, and otherwise refuses with -EBUSY. The usual order: poll
+ * the completions, stop the ports (most PMDs free what they hold), then free the instance.
+ *
  * @param z
  *   The instance, or NULL (a no-op).
  * @return
- *   0, or -EBUSY (rte_errno set) if sends are still in flight after the stop's time
- *   limit; the instance is then not freed, and its agent no longer uses the ports' queues
- *   (as after tide_zctx_stop()'s -ETIMEDOUT): stop the ports, then call again.
+ *   0, or -EBUSY (rte_errno set) and the instance not freed (call again later):
+ *   - sends still in flight after the stop's time limit; its agent then no longer uses
+ *     the ports' queues (as after tide_zctx_stop()'s -ETIMEDOUT): stop the ports;
+ *   - mbufs of its pools still out (in a TX queue or with the port's consumer): stop the
+ *     ports, or free what the consumer holds.
  */
 int tide_zctx_free(struct tide_zctx *z);
 

@@ -8,7 +8,9 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -488,15 +490,65 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 	return 0;
 }
 
+/* Mbufs of the instance's own pools (shells, and the header and copy pool it made) that
+ * are not home: held by the PMD, by whoever took them from it, or about to be put back.
+ */
+static uint64_t
+zc_mbufs_out(const struct tide_zctx *z)
+{
+	struct tide_pool_stats st;
+	uint64_t n = rte_mempool_in_use_count(z->shells);
+
+	if (z->own_pool)
+		n += tide_pool_stats_get(z->pool, &st) == 0 ? st.nb_in_use :
+			rte_mempool_in_use_count(z->pool);
+	return n;
+}
+
+/*
+ * Wait a little for the mbufs of the pools the free would release: a completed send's
+ * copies (complete once the PMD took them) and headers may still be in a TX ring, or in
+ * the hands of whoever dequeues from the port (net_ring), and a zero-copy segment's shell
+ * goes home just after its free callback. The PMD is asked to reclaim its descriptors,
+ * unless a stop that timed out told the application to stop the ports. Returns how many
+ * are still out.
+ */
+static uint64_t
+zc_pools_home(struct tide_zctx *z)
+{
+	bool ask = !__atomic_load_n(&z->pmd_hands_off, __ATOMIC_ACQUIRE);
+	uint64_t out = zc_mbufs_out(z);
+
+	for (unsigned int i = 0; out != 0 && i < ZC_FREE_HOME_TRIES; i++) {
+		struct timespec ts = { .tv_nsec = 1000 * 1000 };
+
+		for (unsigned int p = 0; ask && p < z->params.nb_ports; p++)
+			for (uint16_t q = 0; q < z->ports[p].nb_txq; q++)
+				rte_eth_tx_done_cleanup(z->ports[p].port_id, q, 0);
+		nanosleep(&ts, NULL);
+		out = zc_mbufs_out(z);
+	}
+	return out;
+}
+
 int
 tide_zctx_free(struct tide_zctx *z)
 {
+	uint64_t out;
+
 	if (z == NULL)
 		return 0;
 	if (tide_zctx_stop(z, ZC_FREE_TIMEOUT_MS) != 0) {
 		ZC_LOG(ERR, "%s: sends still in flight: not freed", z->name);
 		return zc_error(EBUSY);
 	}
+	/* Freeing a pool with mbufs out would let their later free write into freed memory. */
+	out = zc_pools_home(z);
+	if (out != 0)
+		return ZC_REFUSE(ERR, EBUSY, "%s: %" PRIu64 " mbufs of its pools are still out "
+			"(in a TX queue, or with whoever takes packets from the port): not freed; "
+			"stop the ports, or free what the consumer holds, then call again",
+			z->name, out);
 	tide_zctx_pvt_registry_lock();
 	TAILQ_REMOVE(&zc_list, z, next);
 	tide_zctx_pvt_registry_unlock();

@@ -41,6 +41,8 @@ extern int tide_zctx_logtype;
 #define ZC_MAX_PIECES (3 * TIDE_ZCTX_MAX_IOV)
 /* tide_zctx_free() waits this long for the PMD before refusing with -EBUSY. */
 #define ZC_FREE_TIMEOUT_MS 1000
+/* Then polls this many milliseconds for the mbufs of its pools to come home. */
+#define ZC_FREE_HOME_TRIES 100
 
 /* Counters have one writer (the agent) and readers anywhere. */
 #define ZC_CNT(z, f, v) __atomic_store_n(&(z)->cnt.f, (z)->cnt.f + (v), __ATOMIC_RELAXED)
