@@ -430,6 +430,64 @@ test_free_with_copies_still_out_is_ebusy_until_they_are_home(void)
 	ring_port_close(&rp);
 }
 
+/* An instance on the net_null port with the application's pool @p mp for headers. */
+static struct tide_zctx *
+zctx_with_pool(const char *name, struct rte_mempool *mp)
+{
+	struct tide_zctx_params p;
+
+	tide_zctx_params_init(&p, name);
+	p.nb_ports = 1;
+	p.ports[0] = null_port;
+	p.copy_threshold = 4096;
+	p.pool = mp;
+	return tide_zctx_create(&p);
+}
+
+/*
+ * An application's pool whose data room (after the headroom) cannot hold the longest
+ * header a send to the port may carry (128 bytes at MTU 1500) and a payload byte is
+ * refused with EINVAL at creation, with a line saying the minimum; one just large enough
+ * carries copies (chained, a frame over several mbufs).
+ */
+static void
+test_a_pool_too_small_for_a_header_is_refused(void)
+{
+	static const uint16_t rooms[] = { 0, 16, TIDE_ZCTX_HDR_MAX };
+	static uint8_t data[1000];
+	struct tide_zctx_stats st;
+	struct tide_zctx_cpl cpl;
+	struct rte_mempool *mp;
+	struct tide_zctx *z;
+	char name[32];
+
+	for (unsigned int i = 0; i < RTE_DIM(rooms); i++) {
+		snprintf(name, sizeof(name), "zt_room%u", i);
+		mp = rte_pktmbuf_pool_create(name, 64, 0, 0,
+			(uint16_t)(RTE_PKTMBUF_HEADROOM + rooms[i]), SOCKET_ID_ANY);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+		TIDE_TEST_REFUSED_LOGGED(z = zctx_with_pool("zt_room", mp), EINVAL,
+			"zc_pool_check");
+		CU_ASSERT_PTR_NULL(z);
+		if (z != NULL)
+			tide_zctx_free(z);
+		rte_mempool_free(mp);
+	}
+	mp = rte_pktmbuf_pool_create("zt_room_ok", 64, 0, 0,
+		RTE_PKTMBUF_HEADROOM + TIDE_ZCTX_HDR_MAX + 1, SOCKET_ID_ANY);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	z = zctx_with_pool("zt_room", mp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, null_port, 1, data, sizeof(data)), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, sizeof(data));
+	CU_ASSERT(stats_wait_completed(z, 1, &st));
+	CU_ASSERT_EQUAL(st.copy_sends, 1);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	rte_mempool_free(mp);
+}
+
 static int
 register_tests(void)
 {
@@ -448,6 +506,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_free_with_a_send_in_the_pmd_is_ebusy);
 	CU_ADD_TEST(s, test_free_with_copies_still_out_is_ebusy_until_they_are_home);
+	CU_ADD_TEST(s, test_a_pool_too_small_for_a_header_is_refused);
 	return 0;
 }
 

@@ -58,7 +58,9 @@
  * the shared record of spans; -EPERM no access to /proc/self/pagemap; -ENOSPC the cache
  * cannot hold it, or no memseg list or span record is left; -EPROTO the record of spans
  * is another tidepool build's; -EIO reading
- * /proc/self/pagemap or DMA-mapping for the port's device failed), or -ECANCELED when
+ * /proc/self/pagemap or DMA-mapping for the port's device failed; -EMSGSIZE the pool's
+ * mbufs cannot hold the header, not expected as tide_zctx_create() checks the pool: what
+ * was handed to the PMD before goes out), or -ECANCELED when
  * tide_zctx_stop() cancelled it before all of it reached the PMD.
  *
  * Back-pressure: at most `depth` sends are outstanding (submitted, completion not yet
@@ -150,8 +152,11 @@ struct tide_zctx_params {
 	uint16_t nb_ports;       /**< ports this instance sends on */
 	uint16_t ports[TIDE_ZCTX_MAX_PORTS]; /**< configured ethdev ports; all their TX
 					     *   queues are the agent's to use */
-	struct rte_mempool *pool; /**< pktmbuf pool for headers and copies; NULL: an
-				   *   elastic tidepool pool is created */
+	struct rte_mempool *pool; /**< pktmbuf pool for headers and copies, with a data
+				   *   room of at least RTE_PKTMBUF_HEADROOM + the longest
+				   *   header (TIDE_ZCTX_HDR_MAX, or the frame length - 1 if
+				   *   less) + 1 bytes; NULL: an elastic tidepool pool is
+				   *   created */
 	uint32_t copy_threshold; /**< payloads shorter than this many bytes are copied;
 				  *   0: never copy; TIDE_ZCTX_THRESHOLD_ADAPTIVE */
 	uint32_t max_frame_len;  /**< bytes per packet, header included; 0: each port's
@@ -279,7 +284,9 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *     no port or more than TIDE_ZCTX_MAX_PORTS; a port given twice, not a valid ethdev
  *     port, with no TX queue configured or one not set up; a frame length below 2;
  *     unknown flags; an agent lcore that is not an idle worker lcore; a socket EAL does
- *     not know;
+ *     not know; a @p p->pool that is not a pktmbuf pool, or whose data room is below
+ *     RTE_PKTMBUF_HEADROOM + the longest header a send to one of the ports may carry + 1
+ *     (the log line gives the minimum);
  *   - EEXIST: an instance of that name exists;
  *   - ENOSPC: no memzone left for its rings and pools, no room in the device table (more
  *     devices than RTE_MAX_ETHPORTS in use by instances), or the shared directory of

@@ -237,6 +237,37 @@ zc_port_init(struct tide_zctx *z, unsigned int i, uint16_t port_id)
 	return 0;
 }
 
+/*
+ * An application's pool for headers and copies: a pktmbuf pool whose data room, after
+ * the headroom, holds the longest header a send to one of the ports carries and a payload
+ * byte (a copy needs a byte's progress per packet).
+ */
+static int
+zc_pool_check(const struct tide_zctx *z)
+{
+	const struct rte_mempool *mp = z->params.pool;
+	uint32_t room, need = 0;
+
+	if (mp == NULL)
+		return 0;
+	for (unsigned int i = 0; i < z->params.nb_ports; i++)
+		need = RTE_MAX(need, (uint32_t)z->fast.port[z->ports[i].port_id].max_hdr);
+	need += RTE_PKTMBUF_HEADROOM + 1;
+	if (mp->private_data_size < sizeof(struct rte_pktmbuf_pool_private)) {
+		ZC_LOG(ERR, "%s: pool %s is not a pktmbuf pool", z->name, mp->name);
+		return EINVAL;
+	}
+	room = rte_pktmbuf_data_room_size((struct rte_mempool *)(uintptr_t)mp);
+	if (room < need) {
+		ZC_LOG(ERR, "%s: pool %s has a data room of %u bytes; at least %u needed "
+			"(RTE_PKTMBUF_HEADROOM %u, the longest header %u, one payload byte)",
+			z->name, mp->name, room, need, RTE_PKTMBUF_HEADROOM,
+			need - RTE_PKTMBUF_HEADROOM - 1);
+		return EINVAL;
+	}
+	return 0;
+}
+
 /* ---- Resources. */
 
 static int
@@ -352,6 +383,9 @@ zc_create_resources(struct tide_zctx *z)
 		if (err != 0)
 			return err;
 	}
+	err = zc_pool_check(z);
+	if (err != 0)
+		return err;
 	err = zc_pools_create(z, id);
 	if (err == 0)
 		err = zc_rings_create(z, id);

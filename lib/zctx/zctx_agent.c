@@ -450,6 +450,11 @@ agent_build(struct tide_zctx *z)
 		if (!agent_fits(b, s))
 			break;
 		n = tide_zctx_pvt_build_packet(z, s, &pkt);
+		if (n == 0 && s->status != 0) {
+			/* It cannot be built: done, as failed (what the PMD has goes on). */
+			agent_built(z, s);
+			continue;
+		}
 		if (n == 0)
 			break; /* mbufs short: after the next flush */
 		unpaid = s;

@@ -151,13 +151,29 @@ build_hdr(const struct zc_slot *s)
 	return s->sqe.bytes + tide_zctx_pvt_sqe_hdr_off(&s->sqe);
 }
 
+/* A header or a copy that the pool's mbufs cannot hold (tide_zctx_create() checks an
+ * application's pool: not expected): the send fails rather than wait for bigger mbufs.
+ */
+static void
+build_too_small(struct tide_zctx *z, struct zc_slot *s, uint32_t room)
+{
+	ZC_LOG(ERR, "%s: pool %s's data room (%u bytes after the headroom) cannot hold a "
+		"header of %u bytes and payload", z->name, z->pool->name, room, s->sqe.hdr_len);
+	s->status = -EMSGSIZE;
+}
+
 static struct rte_mbuf *
-build_header(struct tide_zctx *z, const struct zc_slot *s)
+build_header(struct tide_zctx *z, struct zc_slot *s)
 {
 	struct rte_mbuf *h = rte_pktmbuf_alloc(z->pool);
 
 	if (h == NULL)
 		return NULL;
+	if (unlikely(rte_pktmbuf_tailroom(h) < s->sqe.hdr_len)) {
+		build_too_small(z, s, rte_pktmbuf_tailroom(h));
+		rte_pktmbuf_free(h);
+		return NULL;
+	}
 	rte_memcpy(rte_pktmbuf_mtod(h, void *), build_hdr(s), s->sqe.hdr_len);
 	h->data_len = s->sqe.hdr_len;
 	h->pkt_len = s->sqe.hdr_len;
@@ -248,11 +264,16 @@ build_copy(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 	struct rte_mbuf **pkt)
 {
 	struct rte_mbuf *m[BUILD_MAX_SEGS], *tail;
-	uint32_t room = rte_pktmbuf_data_room_size(z->pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t room = rte_pktmbuf_data_room_size(z->pool);
 	uint32_t hdr = s->sqe.hdr_len, max_segs = RTE_MIN(p->max_segs, BUILD_MAX_SEGS);
 	uint32_t n = RTE_MIN(s->sqe.len - z->cursor.off, p->max_frame - hdr);
 	unsigned int nbufs, i;
 
+	room = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 0;
+	if (unlikely(room <= hdr)) {
+		build_too_small(z, s, room);
+		return 0;
+	}
 	n = RTE_MIN(n, max_segs * room - hdr);
 	nbufs = (hdr + n + room - 1) / room;
 	if (rte_pktmbuf_alloc_bulk(z->pool, m, nbufs) != 0)

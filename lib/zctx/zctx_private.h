@@ -315,7 +315,7 @@ int tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void
 
 /* zctx_build.c: packets of the current send into the TX batch. */
 /* Build the next packet of slot @p s; returns payload bytes put in it, 0 when mbufs are
- * short (retry later).
+ * short (retry later) or, with s->status set, when it cannot be built (the send fails).
  */
 uint32_t tide_zctx_pvt_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
 /* Bytes of a shell's private area: the segment's own rte_mbuf_ext_shared_info. */
