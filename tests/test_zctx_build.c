@@ -146,6 +146,67 @@ test_copies_below_the_threshold_carry_the_same_bytes(void)
 	munmap(buf, 16 * KB);
 }
 
+/*
+ * Memory the application registered with rte_extmem_register() without IO addresses:
+ * zero-copy to a PMD that reads by address (net_null), one segment a packet with no IO
+ * address; to one that may DMA (net_ring) a fixed threshold that says zero-copy fails the
+ * send with -EADDRNOTAVAIL, and an adaptive one copies it. None waits for ever.
+ */
+static void
+test_memory_registered_without_io_addresses_never_stalls_a_send(void)
+{
+	const size_t len = 64 * KB;
+	struct tide_zctx_stats st;
+	struct tide_zctx_cpl cpl;
+	struct rte_mbuf *pkt;
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(len);
+	uint32_t got = 0;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_EQUAL_FATAL(rte_extmem_register(buf, len, NULL, 0, 4096), 0);
+	z = zctx_make("noiova_null", null_port, 0, 0, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, null_port, 1, buf + 100, 20000), 0);
+	CU_ASSERT_EQUAL_FATAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, 20000);
+	CU_ASSERT(stats_wait_completed(z, 1, &st));
+	CU_ASSERT_EQUAL(st.zc_sends, 1);
+	CU_ASSERT_EQUAL(st.segments, st.packets);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_noiova", 1024) == 0);
+	z = zctx_make("noiova_ring", rp.port, 0, 0, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 2, buf + 100, 20000), 0);
+	CU_ASSERT_EQUAL_FATAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, -EADDRNOTAVAIL);
+	CU_ASSERT_EQUAL(cpl.bytes, 0);
+	CU_ASSERT_EQUAL(ring_drain(&rp, &pkt, 1), 0);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+
+	z = zctx_make("noiova_adapt", rp.port, TIDE_ZCTX_THRESHOLD_ADAPTIVE, 0, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 3, buf + 100, 20000), 0);
+	while (got < 20000) {
+		while (ring_drain(&rp, &pkt, 1) == 0)
+			;
+		CU_ASSERT(pkt_is(pkt, buf + 100 + got, pkt->pkt_len - HDR_LEN));
+		CU_ASSERT(!RTE_MBUF_HAS_EXTBUF(pkt->next != NULL ? pkt->next : pkt));
+		got += pkt->pkt_len - HDR_LEN;
+		rte_pktmbuf_free(pkt);
+	}
+	CU_ASSERT_EQUAL_FATAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT(stats_wait_completed(z, 1, &st));
+	CU_ASSERT_EQUAL(st.copy_sends, 1);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	CU_ASSERT_EQUAL(rte_extmem_unregister(buf, len), 0);
+	munmap(buf, len);
+}
 
 static int
 register_tests(void)
@@ -157,6 +218,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_segments_carry_pagemap_addresses);
 	CU_ADD_TEST(s, test_copies_below_the_threshold_carry_the_same_bytes);
 	CU_ADD_TEST(s, test_a_pmd_that_reads_by_address_gets_one_segment_a_packet);
+	CU_ADD_TEST(s, test_memory_registered_without_io_addresses_never_stalls_a_send);
 	return 0;
 }
 

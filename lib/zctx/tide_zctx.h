@@ -36,7 +36,11 @@
  *  - Memory DPDK already knows (hugepage memory from rte_malloc, memzones or mempools,
  *    and memory the application registered with rte_extmem_register()) is sent zero-copy
  *    as it is: its IO addresses come from DPDK's memseg lists and it is neither pinned
- *    nor cached. The same contract applies.
+ *    nor cached. The same contract applies. Memory registered without IO addresses
+ *    (iova_addrs NULL) goes zero-copy only to PMDs that read what they send by virtual
+ *    address (net_null, net_af_packet, net_memif, net_tap, net_pcap); to other ports an
+ *    adaptive threshold copies it, and a fixed threshold under which it would go
+ *    zero-copy fails the send with -EADDRNOTAVAIL.
  *  - The blocks of elastic pools (tide mempools) are followed through block events
  *    (tide_mempool_block_event_register(), primary process): a payload in a block holds
  *    the block until its send's completion (the pool's reaper cannot release it before).
@@ -60,7 +64,9 @@
  * is another tidepool build's; -EIO reading
  * /proc/self/pagemap or DMA-mapping for the port's device failed; -EMSGSIZE the pool's
  * mbufs cannot hold the header, not expected as tide_zctx_create() checks the pool: what
- * was handed to the PMD before goes out), or -ECANCELED when
+ * was handed to the PMD before goes out; -EADDRNOTAVAIL memory registered with DPDK
+ * without IO addresses, to a port whose PMD may DMA, under a fixed threshold that says
+ * zero-copy), or -ECANCELED when
  * tide_zctx_stop() cancelled it before all of it reached the PMD.
  *
  * Back-pressure: at most `depth` sends are outstanding (submitted, completion not yet

@@ -22,6 +22,7 @@
  * waited for; the agent leaves when every credit taken is a posted completion.
  */
 
+#include <inttypes.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -345,12 +346,37 @@ agent_built(struct tide_zctx *z, struct zc_slot *s)
 /* Choose the path of a send whose memory is held (the policy's, on a port zero-copy can
  * use) and stamp it with the policy's window.
  */
+static bool
+agent_no_iova(const struct zc_slot *s)
+{
+	for (unsigned int i = 0; i < s->nb_pieces; i++)
+		if (s->pieces[i].no_iova)
+			return true;
+	return false;
+}
+
+/*
+ * Memory DPDK knows without IO addresses (rte_extmem_register() without them) goes
+ * zero-copy only to a PMD that reads by address; to others an adaptive threshold copies
+ * it, and a fixed one that says zero-copy fails the send.
+ */
 static void
 agent_decide(struct tide_zctx *z, struct zc_slot *s)
 {
-	s->path = z->ports[z->port_idx[s->sqe.port]].zc_ok ?
-		(uint8_t)tide_zcp_decide(&z->pol, s->sqe.len) : ZC_PATH_COPY;
+	const struct zc_port *p = &z->ports[z->port_idx[s->sqe.port]];
+	bool no_iova = p->zc_ok && !p->by_va && agent_no_iova(s);
+
+	if (!p->zc_ok || (no_iova && tide_zcp_learning(&z->pol)))
+		s->path = ZC_PATH_COPY;
+	else
+		s->path = (uint8_t)tide_zcp_decide(&z->pol, s->sqe.len);
 	s->epoch = tide_zcp_epoch(&z->pol);
+	if (no_iova && s->path == ZC_PATH_ZC) {
+		ZC_LOG(ERR, "%s: send %#" PRIx64 " is from memory registered without IO "
+			"addresses, and port %u's PMD may DMA: not sent (the threshold says "
+			"zero-copy)", z->name, s->sqe.cookie, s->sqe.port);
+		s->status = -EADDRNOTAVAIL;
+	}
 }
 
 /*

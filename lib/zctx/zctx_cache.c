@@ -360,6 +360,30 @@ cache_pin(struct zc_span *sp, uintptr_t va, uintptr_t end)
 
 /* ---- Holding ranges: for sends (pieces) and for registrations. */
 
+/*
+ * Whether [va, end) in DPDK memory list @p msl is all there (every page a memseg: a heap's
+ * list also has pages not allocated), and whether some of it has no IO address
+ * (memory registered with rte_extmem_register() without them). 0 or -EFAULT.
+ */
+static int
+cache_dpdk_check(const struct rte_memseg_list *msl, uintptr_t va, uintptr_t end, bool *no_iova)
+{
+	*no_iova = false;
+	while (va < end) {
+		const struct rte_memseg *ms = rte_mem_virt2memseg((const void *)va, msl);
+
+		if (ms == NULL || ms->len == 0) {
+			ZC_LOG(ERR, "%#lx is in DPDK's memory list but on no page of it (not "
+				"allocated)", (unsigned long)va);
+			return -EFAULT;
+		}
+		if (ms->iova == RTE_BAD_IOVA)
+			*no_iova = true;
+		va = (uintptr_t)ms->addr + ms->len;
+	}
+	return 0;
+}
+
 static void
 cache_unhold(uintptr_t va, uintptr_t end, bool reg)
 {
@@ -407,6 +431,9 @@ cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned
 					break;
 				}
 				pc.msl = msl;
+				ret = cache_dpdk_check(msl, va, pend, &pc.no_iova);
+				if (ret != 0)
+					break;
 				if (pieces != NULL) { /* a send: hold the pool block it is in */
 					size_t room;
 

@@ -114,10 +114,15 @@ tide_zctx_pvt_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t 
 {
 	const struct rte_memseg *ms = rte_mem_virt2memseg((const void *)va, msl);
 
-	if (ms == NULL || ms->iova == RTE_BAD_IOVA) {
+	if (ms == NULL) {
 		*contig = 0;
 		return RTE_BAD_IOVA;
 	}
+	/* Memory registered without IO addresses: its bytes, for a PMD that reads by
+	 * address (the agent sends it to no other).
+	 */
 	*contig = (uintptr_t)ms->addr + ms->len - va;
+	if (ms->iova == RTE_BAD_IOVA)
+		return RTE_BAD_IOVA;
 	return ms->iova + (va - (uintptr_t)ms->addr);
 }

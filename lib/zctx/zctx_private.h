@@ -69,7 +69,10 @@ void tide_zctx_pvt_iova_close(void);
  * not present), -EPERM (no physical addresses for us) or -EIO.
  */
 int tide_zctx_pvt_iova_pages(uintptr_t va, unsigned int n, size_t page_sz, rte_iova_t *iova);
-/* IO address of @p va in DPDK memory list @p msl, and bytes IOVA-contiguous from it. */
+/* IO address of @p va in DPDK memory list @p msl, and bytes IOVA-contiguous from it
+ * (RTE_BAD_IOVA for memory registered without IO addresses, with the bytes of its memseg;
+ * *contig 0 where no memseg is).
+ */
 rte_iova_t tide_zctx_pvt_iova_dpdk(const struct rte_memseg_list *msl, uintptr_t va, size_t *contig);
 
 /* ---- zctx_dma.c: DMA mapping for the instances' devices (cache lock held). */
@@ -131,6 +134,8 @@ struct zc_piece {
 	struct zc_span *span;                /* NULL: DPDK memory */
 	const struct rte_memseg_list *msl;   /* DPDK memory */
 	struct zc_block *blk;                /* DPDK memory in a followed block: held */
+	bool no_iova;                        /* DPDK memory without IO addresses
+					      * (rte_extmem_register() without them) */
 };
 
 int tide_zctx_pvt_cache_get(void);
