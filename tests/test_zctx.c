@@ -7,6 +7,7 @@
  * be started after the instance is created), and the control calls' errors.
  */
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,6 +431,76 @@ test_free_with_copies_still_out_is_ebusy_until_they_are_home(void)
 	ring_port_close(&rp);
 }
 
+/*
+ * Spies on what the library reads of a port: no vdev offers RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE
+ * (ethdev refuses to configure an offload the PMD does not offer), so this program's
+ * definitions, which come before ethdev's for the library's calls, add it to the watched
+ * port's configuration (spy_fast_free 1) or to its queue 1's (2).
+ */
+static uint16_t spy_port = UINT16_MAX;
+static int spy_fast_free;
+
+int rte_eth_dev_conf_get(uint16_t port_id, struct rte_eth_conf *dev_conf);
+int rte_eth_tx_queue_info_get(uint16_t port_id, uint16_t queue_id,
+	struct rte_eth_txq_info *qinfo);
+
+int
+rte_eth_dev_conf_get(uint16_t port_id, struct rte_eth_conf *dev_conf)
+{
+	static int (*real)(uint16_t, struct rte_eth_conf *);
+	int ret;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "rte_eth_dev_conf_get");
+	ret = real != NULL ? real(port_id, dev_conf) : -ENOTSUP;
+	if (ret == 0 && port_id == spy_port && spy_fast_free == 1)
+		dev_conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	return ret;
+}
+
+int
+rte_eth_tx_queue_info_get(uint16_t port_id, uint16_t queue_id, struct rte_eth_txq_info *qinfo)
+{
+	static int (*real)(uint16_t, uint16_t, struct rte_eth_txq_info *);
+	int ret;
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "rte_eth_tx_queue_info_get");
+	ret = real != NULL ? real(port_id, queue_id, qinfo) : -ENOTSUP;
+	if (port_id == spy_port && spy_fast_free == 2 && queue_id == 1) {
+		if (ret != 0)
+			memset(qinfo, 0, sizeof(*qinfo));
+		qinfo->conf.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+		ret = 0;
+	}
+	return ret;
+}
+
+/*
+ * A port configured with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, or with a TX queue set up with
+ * it, is refused with EINVAL: its PMD would put mbufs back without their free callbacks
+ * (zero-copy sends would never complete) and into the first mbuf's pool.
+ */
+static void
+test_a_port_with_fast_free_is_refused(void)
+{
+	struct tide_zctx *z;
+
+	spy_port = null_port;
+	for (spy_fast_free = 1; spy_fast_free <= 2; spy_fast_free++) {
+		TIDE_TEST_REFUSED_LOGGED(z = zctx_make("zt_ff", null_port, 0, 0, 8), EINVAL,
+			"zc_port_init");
+		CU_ASSERT_PTR_NULL(z);
+		if (z != NULL)
+			tide_zctx_free(z);
+	}
+	spy_fast_free = 0;
+	z = zctx_make("zt_ff", null_port, 0, 0, 8);
+	CU_ASSERT_PTR_NOT_NULL(z);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	spy_port = UINT16_MAX;
+}
+
 /* An instance on the net_null port with the application's pool @p mp for headers. */
 static struct tide_zctx *
 zctx_with_pool(const char *name, struct rte_mempool *mp)
@@ -507,6 +578,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_free_with_a_send_in_the_pmd_is_ebusy);
 	CU_ADD_TEST(s, test_free_with_copies_still_out_is_ebusy_until_they_are_home);
 	CU_ADD_TEST(s, test_a_pool_too_small_for_a_header_is_refused);
+	CU_ADD_TEST(s, test_a_port_with_fast_free_is_refused);
 	return 0;
 }
 

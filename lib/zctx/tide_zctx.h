@@ -280,7 +280,10 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload is enabled in
  * its configuration; a port that
  * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
- * mbuf chains. Other ports get copies only.
+ * mbuf chains. Other ports get copies only. A port configured with
+ * RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, or with a TX queue set up with it (as far as its
+ * PMD reports queue information), is refused: fast free puts mbufs back without the
+ * free callbacks zero-copy sends complete on, and into the first mbuf's pool.
  *
  * @param p
  *   Parameters (see tide_zctx_params_init()).
@@ -288,7 +291,8 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *   The instance, or NULL with rte_errno set:
  *   - EINVAL: @p p NULL; a name empty or of 32 chars or more; depth 0 or above 65536;
  *     no port or more than TIDE_ZCTX_MAX_PORTS; a port given twice, not a valid ethdev
- *     port, with no TX queue configured or one not set up; a frame length below 2;
+ *     port, with no TX queue configured or one not set up, or with
+ *     RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE (port or queue); a frame length below 2;
  *     unknown flags; an agent lcore that is not an idle worker lcore; a socket EAL does
  *     not know; a @p p->pool that is not a pktmbuf pool, or whose data room is below
  *     RTE_PKTMBUF_HEADROOM + the longest header a send to one of the ports may carry + 1

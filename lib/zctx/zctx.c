@@ -198,13 +198,31 @@ zc_port_init(struct tide_zctx *z, unsigned int i, uint16_t port_id)
 		ZC_LOG(ERR, "%s: port %u is not a configured ethdev port", z->name, port_id);
 		return EINVAL;
 	}
-	/* Every TX queue set up (a PMD without queue information answers ENOTSUP). */
+	/*
+	 * Every TX queue set up (a PMD without queue information answers ENOTSUP), none
+	 * with fast free: a PMD that fast-frees puts mbufs straight back into the first
+	 * one's pool, skipping the free callbacks zero-copy sends complete on and sending
+	 * shells and headers into each other's pools.
+	 */
+	if (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
+		ZC_LOG(ERR, "%s: port %u is configured with RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE "
+			"(mbufs freed without their free callbacks): disable it", z->name,
+			port_id);
+		return EINVAL;
+	}
 	for (uint16_t q = 0; q < info.nb_tx_queues; q++) {
 		struct rte_eth_txq_info qi;
+		int ret = rte_eth_tx_queue_info_get(port_id, q, &qi);
 
-		if (rte_eth_tx_queue_info_get(port_id, q, &qi) == -EINVAL) {
+		if (ret == -EINVAL) {
 			ZC_LOG(ERR, "%s: TX queue %u of port %u is not set up", z->name, q,
 				port_id);
+			return EINVAL;
+		}
+		if (ret == 0 && (qi.conf.offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)) {
+			ZC_LOG(ERR, "%s: TX queue %u of port %u is set up with "
+				"RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE (mbufs freed without their "
+				"free callbacks): disable it", z->name, q, port_id);
 			return EINVAL;
 		}
 	}
