@@ -8,6 +8,7 @@
  * translation are refused by the agent, in the completion.
  */
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,82 @@ test_a_failed_translation_is_refused_by_the_agent(void)
 #endif
 }
 
+/* A spy on rte_dev_dma_map() (this program's definition comes before EAL's for the
+ * library's calls): counts the calls.
+ */
+static uint32_t spy_dma_maps;
+
+int rte_dev_dma_map(struct rte_device *dev, void *addr, uint64_t iova, size_t len);
+
+int
+rte_dev_dma_map(struct rte_device *dev, void *addr, uint64_t iova, size_t len)
+{
+	static int (*real)(struct rte_device *, void *, uint64_t, size_t);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "rte_dev_dma_map");
+	__atomic_fetch_add(&spy_dma_maps, 1, __ATOMIC_RELAXED);
+	if (real == NULL) {
+		rte_errno = ENOTSUP;
+		return -1;
+	}
+	return real(dev, addr, iova, len);
+}
+
+/*
+ * DMA-mapping pinned pages for the port's device fails (injected): the send fails with
+ * -EIO and its pages are not left marked pinned (kept idle, a later send from them would
+ * skip the mapping and hand the device unmapped IO addresses); the next send maps them.
+ * A device that joins (an instance created) while the spans cannot be mapped for it is
+ * refused with EIO.
+ */
+static void
+test_a_failed_dma_map_is_tried_again_by_the_next_send(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	struct tide_zctx_cache_stats cs;
+	struct tide_zctx_cpl cpl;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	uint32_t maps;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(64u << 20, 0); /* idle spans kept */
+	z = zctx_make("dmamap", null_port, 0, 0, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	tide_fault_pvt_arm(TIDE_FAULT_DMA_MAP, 0, 1);
+	CU_ASSERT_EQUAL(send_one(z, null_port, 1, buf, 8 * KB), 0);
+	CU_ASSERT_EQUAL_FATAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, -EIO);
+	tide_fault_pvt_arm(TIDE_FAULT_DMA_MAP, 0, 0);
+	CU_ASSERT_EQUAL(tide_zctx_cache_stats_get(&cs), 0);
+	CU_ASSERT_EQUAL(cs.pinned_bytes, 0);
+	maps = __atomic_load_n(&spy_dma_maps, __ATOMIC_RELAXED);
+	CU_ASSERT_EQUAL(send_one(z, null_port, 2, buf, 8 * KB), 0);
+	CU_ASSERT_EQUAL_FATAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT(__atomic_load_n(&spy_dma_maps, __ATOMIC_RELAXED) > maps);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(buf, 64 * KB), 0);
+
+	/* Registered without any device; then a device joins and its mapping fails. */
+	CU_ASSERT_EQUAL_FATAL(tide_zctx_mem_register(buf, 8 * KB), 0);
+	tide_fault_pvt_arm(TIDE_FAULT_DMA_MAP, 0, 1);
+	TIDE_TEST_REFUSED_LOGGED(z = zctx_make("dmamap", null_port, 0, 0, 8), EIO,
+		"tide_zctx_pvt_cache_dev_add");
+	tide_fault_pvt_arm(TIDE_FAULT_DMA_MAP, 0, 0);
+	CU_ASSERT_PTR_NULL(z);
+	if (z != NULL)
+		tide_zctx_free(z);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(buf, 8 * KB), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(buf, 64 * KB), 0);
+	cache_set(0, 0);
+	munmap(buf, 64 * KB);
+#else
+	printf("\n    (needs -Dfault_injection=true) ");
+#endif
+}
+
 static int
 register_tests(void)
 {
@@ -268,6 +345,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_unmapped_and_over_limit_memory_is_refused_by_the_agent);
 	CU_ADD_TEST(s, test_a_bad_send_amid_a_burst_fails_alone);
 	CU_ADD_TEST(s, test_a_failed_translation_is_refused_by_the_agent);
+	CU_ADD_TEST(s, test_a_failed_dma_map_is_tried_again_by_the_next_send);
 	return 0;
 }
 

@@ -34,6 +34,7 @@ enum tide_fault_site {
 	TIDE_FAULT_NUMA,     /**< a block's pages read back on another NUMA node (pool) */
 	TIDE_FAULT_CTL_THREAD, /**< starting the pool library's control thread */
 	TIDE_FAULT_MEMBARRIER, /**< membarrier(2): registering, or a receiver's barrier */
+	TIDE_FAULT_DMA_MAP,  /**< DMA-mapping pinned memory for a device (zctx) */
 	TIDE_FAULT_SITES
 };
 

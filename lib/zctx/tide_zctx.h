@@ -304,6 +304,8 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *   - EMFILE, ENFILE: no file descriptor left (in the process, in the system) for its
  *     eventfds;
  *   - EPERM: IOVA mode PA and /proc/self/pagemap cannot be opened;
+ *   - EIO: the memory pinned in the cache (registrations, idle spans) could not be
+ *     DMA-mapped for a port's device;
  *   - EAGAIN: the agent's thread could not be started;
  *   - ENOMEM: no memory for the instance, its rings, its pools, its eventfds or the shared
  *     directory of instances;

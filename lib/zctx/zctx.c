@@ -364,12 +364,15 @@ zc_fds_create(struct tide_zctx *z)
 static int
 zc_devs_add(struct tide_zctx *z)
 {
-	for (unsigned int i = 0; i < z->params.nb_ports; i++)
-		if (tide_zctx_pvt_cache_dev_add(z->ports[i].dev) != 0) {
+	for (unsigned int i = 0; i < z->params.nb_ports; i++) {
+		int ret = tide_zctx_pvt_cache_dev_add(z->ports[i].dev);
+
+		if (ret != 0) {
 			while (i-- > 0)
 				tide_zctx_pvt_cache_dev_del(z->ports[i].dev);
-			return ENOSPC;
+			return -ret;
 		}
+	}
 	return 0;
 }
 

@@ -320,7 +320,15 @@ cache_pin_run(struct zc_span *sp, unsigned int i, unsigned int j)
 	if (ret != 0)
 		return ret;
 	ret = tide_zctx_pvt_iova_pages(va, j - i, cache.page_sz, &sp->iova[i]);
+	if (ret == 0) {
+		unsigned int nb = sp->maps.nb;
+
+		ret = cache_map_pages(sp, i, j);
+		if (ret != 0)
+			tide_zctx_pvt_maps_trim(&sp->maps, nb);
+	}
 	if (ret != 0) {
+		/* Not marked pinned: the next send from these pages tries all of it again. */
 		tide_zctx_pvt_unpin(va, len);
 		return ret;
 	}
@@ -330,7 +338,7 @@ cache_pin_run(struct zc_span *sp, unsigned int i, unsigned int j)
 	cache.pinned += len;
 	cache.st.pinned_total += len;
 	cache_memseg_iova(sp, i, j);
-	return cache_map_pages(sp, i, j);
+	return 0;
 }
 
 /* Pin every page of [va, end) within @p sp that is not pinned yet. */
@@ -615,13 +623,24 @@ tide_zctx_pvt_cache_put(void)
 	tide_zctx_pvt_blocks_unfollow();
 }
 
-/* Map or unmap every span for @p dev. */
-static void
+/* Unmap every span for @p dev, or map them: 0, or -EIO with none mapped. */
+static int
 cache_dev_map_all(struct rte_device *dev, bool map)
 {
-	for (unsigned int b = 0; b < CACHE_HASH; b++)
-		for (struct zc_span *sp = cache.hash[b]; sp != NULL; sp = sp->hnext)
-			tide_zctx_pvt_maps_dma(&sp->maps, dev, map);
+	struct zc_span *sp;
+	unsigned int b;
+
+	for (b = 0; b < CACHE_HASH; b++)
+		for (sp = cache.hash[b]; sp != NULL; sp = sp->hnext)
+			if (tide_zctx_pvt_maps_dma(&sp->maps, dev, map) != 0)
+				goto undo;
+	return 0;
+undo:
+	/* The spans before the one that failed, in the same order. */
+	for (unsigned int u = 0; u <= b; u++)
+		for (struct zc_span *up = cache.hash[u]; up != NULL && up != sp; up = up->hnext)
+			tide_zctx_pvt_maps_dma(&up->maps, dev, false);
+	return -EIO;
 }
 
 int
@@ -632,8 +651,11 @@ tide_zctx_pvt_cache_dev_add(struct rte_device *dev)
 
 	pthread_mutex_lock(&cache.lock);
 	ret = tide_zctx_pvt_dma_dev_ref(dev, &first);
-	if (ret == 0 && first)
-		cache_dev_map_all(dev, true);
+	if (ret == 0 && first && cache_dev_map_all(dev, true) != 0) {
+		ZC_LOG(ERR, "cannot DMA-map the pinned spans for %s", rte_dev_name(dev));
+		tide_zctx_pvt_dma_dev_unref(dev);
+		ret = -EIO;
+	}
 	pthread_mutex_unlock(&cache.lock);
 	return ret;
 }

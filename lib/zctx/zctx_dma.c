@@ -15,6 +15,7 @@
 #include <rte_dev.h>
 #include <rte_errno.h>
 
+#include "tide_fault.h"
 #include "zctx_private.h"
 
 struct dma_dev {
@@ -31,9 +32,15 @@ static struct {
 static int
 dma_one(struct rte_device *dev, const struct zc_map *m, bool map)
 {
-	int ret = map ? rte_dev_dma_map(dev, (void *)m->va, m->iova, m->len) :
-		rte_dev_dma_unmap(dev, (void *)m->va, m->iova, m->len);
+	int ret;
 
+	if (map && TIDE_FAULT(TIDE_FAULT_DMA_MAP)) {
+		ret = -1;
+		rte_errno = EIO;
+	} else {
+		ret = map ? rte_dev_dma_map(dev, (void *)m->va, m->iova, m->len) :
+			rte_dev_dma_unmap(dev, (void *)m->va, m->iova, m->len);
+	}
 	if (ret >= 0 || rte_errno == ENOTSUP)
 		return 0;
 	ZC_LOG(ERR, "cannot DMA-%smap %#lx+%zu for %s: %s", map ? "" : "un",
@@ -99,11 +106,26 @@ tide_zctx_pvt_maps_add(struct zc_maps *ms, uintptr_t va, rte_iova_t iova, size_t
 	return 0;
 }
 
-void
+int
 tide_zctx_pvt_maps_dma(const struct zc_maps *ms, struct rte_device *dev, bool map)
 {
 	for (unsigned int i = 0; i < ms->nb; i++)
-		dma_one(dev, &ms->v[i], map);
+		if (dma_one(dev, &ms->v[i], map) != 0 && map) {
+			while (i-- > 0)
+				dma_one(dev, &ms->v[i], false);
+			return -EIO;
+		}
+	return 0;
+}
+
+void
+tide_zctx_pvt_maps_trim(struct zc_maps *ms, unsigned int nb)
+{
+	while (ms->nb > nb) {
+		ms->nb--;
+		for (unsigned int d = 0; d < dma.nb_devs; d++)
+			dma_one(dma.devs[d].dev, &ms->v[ms->nb], false);
+	}
 }
 
 void

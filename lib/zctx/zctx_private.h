@@ -98,8 +98,10 @@ int tide_zctx_pvt_dma_dev_ref(struct rte_device *dev, bool *first);
 bool tide_zctx_pvt_dma_dev_unref(struct rte_device *dev);
 /* Add a run and map it for every device. 0, -ENOMEM or -EIO (nothing added). */
 int tide_zctx_pvt_maps_add(struct zc_maps *ms, uintptr_t va, rte_iova_t iova, size_t len);
-/* Map or unmap every run for one device. */
-void tide_zctx_pvt_maps_dma(const struct zc_maps *ms, struct rte_device *dev, bool map);
+/* Map or unmap every run for one device. Mapping: 0, or -EIO with none of them mapped. */
+int tide_zctx_pvt_maps_dma(const struct zc_maps *ms, struct rte_device *dev, bool map);
+/* Unmap the runs from the @p nb th on for every device and forget them. */
+void tide_zctx_pvt_maps_trim(struct zc_maps *ms, unsigned int nb);
 /* Unmap every run for every device and forget them. */
 void tide_zctx_pvt_maps_clear(struct zc_maps *ms);
 
@@ -156,7 +158,9 @@ void tide_zctx_pvt_cache_release(const struct zc_piece *const *pieces, unsigned 
 /* IO address of @p va in a held span, and bytes IOVA-contiguous from it up to @p end. */
 rte_iova_t tide_zctx_pvt_span_iova(const struct zc_span *sp, uintptr_t va, uintptr_t end,
 	size_t *contig);
-/* Devices the spans are DMA-mapped for: one reference per instance port. */
+/* Devices the spans are DMA-mapped for: one reference per instance port. Adding: 0,
+ * -ENOSPC (table full) or -EIO (mapping the spans for a new device failed).
+ */
 int tide_zctx_pvt_cache_dev_add(struct rte_device *dev);
 void tide_zctx_pvt_cache_dev_del(struct rte_device *dev);
 /* The cache lock, for zctx_blocks.c's event callback. */
