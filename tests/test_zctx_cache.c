@@ -300,7 +300,15 @@ test_cache_call_errors_are_reported(void)
 	pthread_join(t, NULL);
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_MEMLOCK, &was) == 0);
 	CU_ASSERT_EQUAL(u.ret, -EPERM);
+	/* The default configuration: the cache's limit is RLIMIT_MEMLOCK, 0, even for a
+	 * thread the kernel would let pin (CAP_IPC_LOCK): no right to pin either.
+	 */
 	cache_set(0, 0);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_MEMLOCK, &none) == 0);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 4 * KB), -EPERM);
+	CU_ASSERT_EQUAL(rte_errno, EPERM);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_MEMLOCK, &was) == 0);
 	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 4 * KB), 0);
 	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 0), 4 * KB), 0);
 	munmap(base, 10u << 20);

@@ -178,6 +178,11 @@ test_unmapped_and_over_limit_memory_is_refused_by_the_agent(void)
 	/* Zero-copy and copy alike: the agent never touches unmapped memory. */
 	agent_refuses(0, buf, 100 * KB, EFAULT, "not mapped");
 	agent_refuses(UINT32_MAX - 1, buf + 60 * KB, 8 * KB, EFAULT, "not mapped");
+	/* Mapped without read access: unmapped to the agent, not over a limit. */
+	CU_ASSERT_FATAL(mprotect(buf + 128 * KB, 64 * KB, PROT_NONE) == 0);
+	agent_refuses(0, buf + 128 * KB, 8 * KB, EFAULT, "without read access");
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(buf + 128 * KB, 8 * KB), -EFAULT);
+	CU_ASSERT_EQUAL(rte_errno, EFAULT);
 	/* Over the pin limit. */
 	cache_set(0, 256 * KB);
 	agent_refuses(0, buf + 512 * KB, 300 * KB, ENOMEM, "memlock limit");

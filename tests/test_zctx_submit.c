@@ -169,6 +169,13 @@ test_bad_iovecs_are_refused_at_submission(void)
 	expect_refused(z, &s, EOVERFLOW);
 	iov[0] = (struct iovec){ .iov_base = data, .iov_len = TIDE_ZCTX_MAX_SEND + 1 };
 	expect_refused(z, &s, EMSGSIZE);
+	/* Two iovecs whose lengths add up to 2^64: the total wraps to 0. */
+	iov[0] = (struct iovec){ .iov_base = (void *)(uintptr_t)0x1000, .iov_len = 1ull << 63 };
+	iov[1] = (struct iovec){ .iov_base = (void *)(uintptr_t)0x2000, .iov_len = 1ull << 63 };
+	s.nb_iov = 2;
+	expect_refused(z, &s, EMSGSIZE);
+	iov[1] = (struct iovec){ .iov_base = data, .iov_len = 64 };
+	s.nb_iov = 1;
 	iov[0] = (struct iovec){ .iov_base = data, .iov_len = 64 };
 	s.nb_iov = 0;
 	expect_refused(z, &s, EINVAL);
@@ -192,7 +199,7 @@ test_bad_iovecs_are_refused_at_submission(void)
 	CU_ASSERT(strstr(log, "wraps around") != NULL);
 	free(log);
 	tide_zctx_stats_get(z, &st);
-	CU_ASSERT_EQUAL(st.rejected, 10);
+	CU_ASSERT_EQUAL(st.rejected, 11);
 	CU_ASSERT_EQUAL(st.submitted, 0);
 	CU_ASSERT_EQUAL(port_opackets(null_port), op0);
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);

@@ -57,9 +57,11 @@
  * holds longer delays the completions of the sends behind it. Each accepted send gets
  * exactly one completion: status 0 when all of it was handed to the PMD and the PMD
  * released it, a negative errno when it was refused by the agent (nothing sent:
- * -EFAULT unmapped memory, or a span at its address registered already (by another
- * process); -ENOMEM over the memlock limit, or no memory for the cache's tables or for
- * the shared record of spans; -EPERM no access to /proc/self/pagemap; -ENOSPC the cache
+ * -EFAULT unmapped memory or memory mapped without read access, or a span at its
+ * address registered already (by another process); -ENOMEM over the memlock limit, or no
+ * memory for the cache's tables or for the shared record of spans; -EPERM no right to
+ * pin (RLIMIT_MEMLOCK 0, the cache's limit unless pin_limit is set, or no CAP_IPC_LOCK)
+ * or no access to /proc/self/pagemap; -ENOSPC the cache
  * cannot hold it, or no memseg list or span record is left; -EPROTO the record of spans
  * is another tidepool build's; -EIO reading
  * /proc/self/pagemap or DMA-mapping for the port's device failed; -EMSGSIZE the pool's
@@ -496,7 +498,7 @@ tide_zctx_submit_burst(struct tide_zctx *z, const struct tide_zctx_send *s, unsi
  *   -EINVAL NULL send, iovec or header, an iovec with a NULL base or zero length, an
  *   iovec count out of 1..TIDE_ZCTX_MAX_IOV, a port or queue not the instance's, a header
  *   longer than TIDE_ZCTX_HDR_MAX or the port's frame; -EOVERFLOW an iovec wraps around
- *   the address space; -EMSGSIZE payload over TIDE_ZCTX_MAX_SEND; -ESHUTDOWN the
+ *   the address space; -EMSGSIZE payload (or one iovec) over TIDE_ZCTX_MAX_SEND; -ESHUTDOWN the
  *   instance is stopped. Unmapped memory and the memlock limit are found by the agent:
  *   see the completion's status.
  */
@@ -558,13 +560,15 @@ int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
  * @return
  *   0, or a negative errno with rte_errno set (nothing stays registered):
  *   - -EINVAL: @p addr NULL, @p len 0, or a range that wraps around the address space;
- *   - -EFAULT: part of the range is not mapped, or it straddles the end of DPDK memory,
- *     or a span at its address is registered already (by another process);
+ *   - -EFAULT: part of the range is not mapped (or mapped without read access), or it
+ *     straddles the end of DPDK memory, or a span at its address is registered already
+ *     (by another process);
  *   - -ENOMEM: pinning it would exceed the memlock limit (RLIMIT_MEMLOCK or the cache's
  *     pin_limit), or no memory for the cache's tables, or no memzone for the shared
  *     record of spans (the directory of instances);
- *   - -EPERM: the process may not pin (RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK), or, in
- *     IOVA mode PA, may not read physical addresses (/proc/self/pagemap);
+ *   - -EPERM: the process may not pin (RLIMIT_MEMLOCK 0: the cache's limit then, unless
+ *     pin_limit is configured, and the kernel's without CAP_IPC_LOCK), or, in IOVA mode
+ *     PA, may not read physical addresses (/proc/self/pagemap);
  *   - -ENOSPC: no span left (the cache's max_spans, DPDK's memseg lists, or the shared
  *     record of every process's spans, as many as those lists);
  *   - -EPROTO: the shared record of spans was made by a process of another tidepool build;

@@ -150,6 +150,11 @@ tide_zctx_pvt_send_check(const struct tide_zctx_fast *f, const struct tide_zctx_
 			*why = "iovec wraps around the end of the address space";
 			return EOVERFLOW;
 		}
+		/* Each within the limit: the total of TIDE_ZCTX_MAX_IOV cannot wrap. */
+		if (unlikely(l > TIDE_ZCTX_MAX_SEND)) {
+			*why = "payload longer than TIDE_ZCTX_MAX_SEND";
+			return EMSGSIZE;
+		}
 		total += l;
 	}
 	if (unlikely(total > TIDE_ZCTX_MAX_SEND)) {

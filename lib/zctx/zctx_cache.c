@@ -313,6 +313,12 @@ cache_pin_run(struct zc_span *sp, unsigned int i, unsigned int j)
 	size_t len = (size_t)(j - i) << cache.page_shift;
 	int ret;
 
+	if (cache.pin_limit == 0) {
+		/* Only RLIMIT_MEMLOCK gives 0 (pin_limit 0 means it): no pinning at all. */
+		ZC_LOG(ERR, "cannot pin %zu bytes at %#lx: RLIMIT_MEMLOCK is 0 (the cache's "
+			"limit unless pin_limit is configured)", len, (unsigned long)va);
+		return -EPERM;
+	}
 	while (cache.pinned + len > cache.pin_limit)
 		if (!cache_evict_lru(sp))
 			return -ENOBUFS; /* over the limit: the caller decides what it means */

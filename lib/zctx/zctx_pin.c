@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -46,6 +47,29 @@ pin_mapped(uintptr_t va, size_t len)
 	return true;
 }
 
+/*
+ * True unless part of the range is mapped without read access (PROT_NONE, say): mlock()
+ * says ENOMEM for that too, and mincore() sees it mapped. /proc/self/maps, on the error
+ * path only.
+ */
+static bool
+pin_readable(uintptr_t va, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	unsigned long lo, hi;
+	char perms[8], line[512];
+	bool ok = true;
+
+	if (f == NULL)
+		return true;
+	while (ok && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && lo < va + len &&
+				hi > va && perms[0] != 'r')
+			ok = false;
+	fclose(f);
+	return ok;
+}
+
 int
 tide_zctx_pvt_pin(uintptr_t va, size_t len)
 {
@@ -64,6 +88,11 @@ tide_zctx_pvt_pin(uintptr_t va, size_t len)
 	syscall(SYS_munlock, va, len);
 	if (err == ENOMEM && !pin_mapped(va, len)) {
 		ZC_LOG(ERR, "cannot pin %#lx..%#lx: not mapped", (unsigned long)va,
+			(unsigned long)(va + len));
+		return -EFAULT;
+	}
+	if (err == ENOMEM && !pin_readable(va, len)) {
+		ZC_LOG(ERR, "cannot pin %#lx..%#lx: mapped without read access", (unsigned long)va,
 			(unsigned long)(va + len));
 		return -EFAULT;
 	}
