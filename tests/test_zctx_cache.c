@@ -314,6 +314,32 @@ test_cache_call_errors_are_reported(void)
 	munmap(base, 10u << 20);
 }
 
+/*
+ * A registration over memory DPDK knows takes no span; when that memory leaves DPDK and a
+ * span is made at its address (another registration), unregistering the first must not
+ * drop the second's reference: the span stays held (invalidate says -EBUSY) until the
+ * second is unregistered.
+ */
+static void
+test_unregistering_lets_go_only_of_the_spans_it_took(void)
+{
+	uint8_t *base = NULL, *b = spans_buf(&base);
+
+	CU_ASSERT_FATAL(b != NULL);
+	cache_set(0, 0);
+	CU_ASSERT_EQUAL_FATAL(rte_extmem_register(SPAN(b, 0), 64 * KB, NULL, 0, 4096), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 8 * KB), 0); /* DPDK memory */
+	CU_ASSERT_EQUAL_FATAL(rte_extmem_unregister(SPAN(b, 0), 64 * KB), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 4 * KB), 0); /* a span now */
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 0), 8 * KB), 0);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(SPAN(b, 0), 4 * KB), -EBUSY);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 0), 4 * KB), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(SPAN(b, 0), 4 * KB), 0);
+	munmap(base, 10u << 20);
+}
+
 static int
 register_tests(void)
 {
@@ -328,6 +354,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_cache_refuses_invalidating_memory_in_flight);
 	CU_ADD_TEST(s, test_dpdk_memory_is_sent_unpinned);
 	CU_ADD_TEST(s, test_cache_call_errors_are_reported);
+	CU_ADD_TEST(s, test_unregistering_lets_go_only_of_the_spans_it_took);
 	return 0;
 }
 

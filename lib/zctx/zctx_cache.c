@@ -47,11 +47,15 @@ struct zc_span {
 	rte_iova_t *iova;               /* per page; valid where pinned */
 };
 
-/* A tide_zctx_mem_register() range. */
+/* A tide_zctx_mem_register() range, and the spans it holds a reference on (not its
+ * DPDK memory: a span created later at such an address is not its to let go of).
+ */
 struct cache_reg {
 	uintptr_t va;
 	size_t len;
 	struct cache_reg *next;
+	unsigned int nb_spans;
+	struct zc_span *spans[RTE_MAX_MEMSEG_LISTS];
 };
 
 static struct {
@@ -398,28 +402,18 @@ cache_dpdk_check(const struct rte_memseg_list *msl, uintptr_t va, uintptr_t end,
 	return 0;
 }
 
-static void
-cache_unhold(uintptr_t va, uintptr_t end, bool reg)
-{
-	while (va < end) {
-		uintptr_t base = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES);
-		struct zc_span *sp = cache_lookup(base);
-
-		if (sp != NULL)
-			cache_unref(sp, reg);
-		va = base + ZC_SPAN_BYTES < end ? base + ZC_SPAN_BYTES : end;
-	}
-}
-
 /*
- * Hold [va, va + len): one reference on every span it touches, its pages pinned. DPDK
- * memory is noted in @p pieces (when given) and not held. On error nothing stays held.
+ * Hold [va, va + len): one reference on every span it touches, its pages pinned. A send
+ * notes every piece in @p pieces (DPDK memory not held); a registration @p r the spans it
+ * took. On error nothing stays held.
  */
 static int
-cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned int *np)
+cache_hold(uintptr_t va, size_t len, struct cache_reg *r, struct zc_piece *pieces,
+	unsigned int *np)
 {
-	uintptr_t start = va, end = va + len;
+	uintptr_t end = va + len;
 	unsigned int np0 = np != NULL ? *np : 0;
+	bool reg = r != NULL;
 	int ret = 0;
 
 	while (va < end) {
@@ -468,6 +462,10 @@ cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned
 		} else {
 			cache.st.hits++;
 		}
+		if (reg && r->nb_spans == RTE_DIM(r->spans)) {
+			ret = -ENOSPC; /* cannot be: no more spans than memseg lists */
+			break;
+		}
 		cache_ref(sp, reg);
 		pc.span = sp;
 		ret = cache_pin(sp, va, pend);
@@ -475,19 +473,24 @@ cache_hold(uintptr_t va, size_t len, bool reg, struct zc_piece *pieces, unsigned
 			cache_unref(sp, reg);
 			break;
 		}
+		if (reg)
+			r->spans[r->nb_spans++] = sp;
 next:
 		if (pieces != NULL)
 			pieces[(*np)++] = pc;
 		va = pend;
 	}
-	if (ret != 0) {
-		cache_unhold(start, va, reg);
-		if (np != NULL) {
-			for (unsigned int p = np0; p < *np; p++)
-				if (pieces[p].blk != NULL)
-					tide_zctx_pvt_block_release(pieces[p].blk);
-			*np = np0;
+	if (ret != 0 && reg) {
+		while (r->nb_spans > 0)
+			cache_unref(r->spans[--r->nb_spans], true);
+	} else if (ret != 0 && np != NULL) {
+		for (unsigned int p = np0; p < *np; p++) {
+			if (pieces[p].span != NULL)
+				cache_unref(pieces[p].span, false);
+			if (pieces[p].blk != NULL)
+				tide_zctx_pvt_block_release(pieces[p].blk);
 		}
+		*np = np0;
 	}
 	return ret;
 }
@@ -551,7 +554,7 @@ tide_zctx_pvt_cache_acquire(const struct iovec *iov, unsigned int nb_iov, struct
 
 	*nb_pieces = 0;
 	for (i = 0; i < nb_iov && ret == 0; i++) {
-		ret = cache_hold((uintptr_t)iov[i].iov_base, iov[i].iov_len, false, pieces,
+		ret = cache_hold((uintptr_t)iov[i].iov_base, iov[i].iov_len, NULL, pieces,
 			nb_pieces);
 		total += iov[i].iov_len;
 	}
@@ -730,9 +733,10 @@ tide_zctx_mem_register(const void *addr, size_t len)
 		return zc_error(-ret);
 	}
 	pthread_mutex_lock(&cache.lock);
-	ret = cache_hold(va, len, true, NULL, NULL);
+	*r = (struct cache_reg){ .va = va, .len = len };
+	ret = cache_hold(va, len, r, NULL, NULL);
 	if (ret == 0) {
-		*r = (struct cache_reg){ .va = va, .len = len, .next = cache.regs };
+		r->next = cache.regs;
 		cache.regs = r;
 	} else if (ret == -ENOBUFS || ret == -ENOSPC) {
 		ret = ret == -ENOBUFS ? -ENOMEM : -ENOSPC;
@@ -764,7 +768,8 @@ tide_zctx_mem_unregister(const void *addr, size_t len)
 			break;
 		}
 	if (r != NULL) {
-		cache_unhold(r->va, r->va + r->len, true);
+		while (r->nb_spans > 0)
+			cache_unref(r->spans[--r->nb_spans], true);
 		cache_trim();
 	}
 	pthread_mutex_unlock(&cache.lock);
