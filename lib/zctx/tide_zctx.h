@@ -48,6 +48,13 @@
  *    pool's block source, for external memory), not by the agent. A payload is cut into
  *    pieces at 2 MB span and block boundaries; one that needs more than
  *    3 * TIDE_ZCTX_MAX_IOV pieces in all is refused with -EFAULT.
+ *  - A zero-copy mbuf must be freed in the process that sent it: its segments carry a
+ *    free callback, a function pointer of this process, and another process that frees
+ *    them (a primary stopping a port a secondary's sends are in flight on, a net_ring
+ *    consumer in another process) calls an address that means nothing there. Nothing
+ *    detects it. Stop or clean up a port from the sending process, only with none of its
+ *    sends in flight, and give a consumer in another process copies only (copy_threshold
+ *    above TIDE_ZCTX_MAX_SEND), or have it hand the mbufs back to be freed here.
  *  - In PA mode the translation holds only while the kernel does not move the pages:
  *    mlocked pages are not swapped, but memory compaction may migrate them unless
  *    vm.compact_unevictable_allowed is 0. Use IOVA-as-VA (VFIO) for real DMA safety.

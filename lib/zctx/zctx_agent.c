@@ -633,6 +633,7 @@ agent_run(struct tide_zctx *z)
 	uint64_t idle_since = 0, t0 = rte_rdtsc();
 
 	z->agent_tid = pthread_self();
+	z->agent_pid = tide_zctx_pvt_build_pid();
 	for (;;) {
 		unsigned int work;
 		bool stopping = agent_stopping(z);

@@ -19,6 +19,7 @@
  */
 
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
@@ -61,12 +62,28 @@ build_seg_freed_remote(struct zc_slot *s)
 	}
 }
 
+/* This process's id once one of its agents started (0 before): with the thread, it tells
+ * the agent's thread from a thread of another process with the same pthread_t (without
+ * ASLR, threads of two processes of one program can have equal ones).
+ */
+static uint32_t build_pid;
+
+uint32_t
+tide_zctx_pvt_build_pid(void)
+{
+	uint32_t pid = (uint32_t)getpid();
+
+	__atomic_store_n(&build_pid, pid, __ATOMIC_RELAXED);
+	return pid;
+}
+
 static void
 build_extbuf_free_cb(void *addr __rte_unused, void *opaque)
 {
 	struct zc_slot *s = opaque;
 
-	if (likely(pthread_equal(pthread_self(), s->z->agent_tid)))
+	if (likely(pthread_equal(pthread_self(), s->z->agent_tid) &&
+			s->z->agent_pid == __atomic_load_n(&build_pid, __ATOMIC_RELAXED)))
 		__atomic_store_n(&s->segs_freed, s->segs_freed + 1, __ATOMIC_RELAXED);
 	else
 		build_seg_freed_remote(s);

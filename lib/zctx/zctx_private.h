@@ -262,6 +262,7 @@ struct tide_zctx {
 	uint64_t zc_released;              /* zc sends whose last segment was freed on
 					    * another thread than the agent's, atomically */
 	pthread_t agent_tid;               /* the agent's thread, set before it builds */
+	uint32_t agent_pid;                /* and its process */
 
 	/* Agent state: its own. */
 	struct zc_slot *slots;             /* depth slots, by sequence number */
@@ -327,6 +328,8 @@ int tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void
  * short (retry later) or, with s->status set, when it cannot be built (the send fails).
  */
 uint32_t tide_zctx_pvt_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
+/* Note this process's id for the free callback, and return it (the agent, as it starts). */
+uint32_t tide_zctx_pvt_build_pid(void);
 /* Bytes of a shell's private area: the segment's own rte_mbuf_ext_shared_info. */
 #define ZC_SHELL_PRIV RTE_ALIGN_CEIL(sizeof(struct rte_mbuf_ext_shared_info), \
 	RTE_MBUF_PRIV_ALIGN)
