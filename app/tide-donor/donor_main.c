@@ -73,7 +73,14 @@ enum donor_fault {
 	DF_FD_KIND,    /* OFFER with a memfd of the other kind */
 	DF_MSG_GARBAGE, /* OFFER with a wrong magic */
 	DF_NO_LOCK,    /* pinned: never calls mlock() */
+	DF_FD_RDONLY,  /* OFFER with the memfd opened again read-only */
+	DF_FD_WSEALED, /* OFFER with a memfd sealed against writing */
+	DF_OFFER_PID,  /* OFFER that names another process as its sender */
 	DF_DIE_ADOPT,  /* --adopt: killed after HELLO */
+	DF_HANG_ADOPT, /* --adopt: says HELLO, then never anything else */
+	DF_SLOW_ADOPT, /* --adopt: takes a second before it locks what it is given */
+	DF_ADOPT_GARBAGE, /* --adopt: LOCKED with a wrong magic and a descriptor */
+	DF_ADOPT_PID,  /* --adopt: LOCKED that names another process as its sender */
 	DF_COUNT
 };
 
@@ -86,7 +93,10 @@ static const char *const donor_fault_names[DF_COUNT] = {
 	[DF_FD_FILE] = "fd-file", [DF_FD_SMALL] = "fd-small",
 	[DF_FD_UNSEALED] = "fd-unsealed", [DF_FD_KIND] = "fd-kind",
 	[DF_MSG_GARBAGE] = "msg-garbage", [DF_NO_LOCK] = "no-lock",
-	[DF_DIE_ADOPT] = "die-adopt",
+	[DF_FD_RDONLY] = "fd-rdonly", [DF_FD_WSEALED] = "fd-wsealed",
+	[DF_OFFER_PID] = "offer-pid", [DF_DIE_ADOPT] = "die-adopt",
+	[DF_HANG_ADOPT] = "hang-adopt", [DF_SLOW_ADOPT] = "slow-adopt",
+	[DF_ADOPT_GARBAGE] = "adopt-garbage", [DF_ADOPT_PID] = "adopt-pid",
 };
 #endif
 
@@ -110,8 +120,8 @@ donor_fault_load(const struct donor_args *a)
 		if (strlen(donor_fault_names[f]) == len &&
 				strncmp(v, donor_fault_names[f], len) == 0)
 			donor_fault = (enum donor_fault)f;
-	/* An adopting donor only knows how to die as one. */
-	if (a->adopt != (donor_fault == DF_DIE_ADOPT))
+	/* The faults from DF_DIE_ADOPT on are an adopting donor's, the others a giving one's. */
+	if (donor_fault != DF_NONE && a->adopt != (donor_fault >= DF_DIE_ADOPT))
 		donor_fault = DF_NONE;
 #else
 	(void)a;
@@ -349,8 +359,12 @@ donor_send(enum donor_msg_type type, const struct donor_args *a, int *fds, unsig
 	m.bytes = a->bytes;
 	m.page_sz = a->page_sz;
 	m.locked_kb = locked_kb > 0 ? (uint64_t)locked_kb : 0;
-	if (donor_faulty(DF_MSG_GARBAGE) && type == DONOR_MSG_OFFER)
+	if ((donor_faulty(DF_MSG_GARBAGE) && type == DONOR_MSG_OFFER) ||
+			(donor_faulty(DF_ADOPT_GARBAGE) && type == DONOR_MSG_LOCKED))
 		m.magic = ~DONOR_PROTO_MAGIC;
+	if ((donor_faulty(DF_OFFER_PID) && type == DONOR_MSG_OFFER) ||
+			(donor_faulty(DF_ADOPT_PID) && type == DONOR_MSG_LOCKED))
+		m.pid = (int)a->ppid; /* a process that exists, but not this one */
 	return donor_msg_send(DONOR_SOCK, &m, fds, nfds);
 }
 
@@ -431,13 +445,24 @@ donor_alloc(const struct donor_args *a, int *fd)
 	return ret;
 }
 
-/* A descriptor that breaks the protocol, for the test hooks; -1 if none is asked for. */
+/* A descriptor that breaks the protocol, for the test hooks (@p good: the share); -1 if none
+ * is asked for.
+ */
 static int
-donor_bad_fd(const struct donor_args *a)
+donor_bad_fd(const struct donor_args *a, int good)
 {
+	char path[64];
 	int fd = -1;
 
-	if (donor_faulty(DF_FD_FILE)) {
+	if (donor_faulty(DF_FD_RDONLY)) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", good);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	} else if (donor_faulty(DF_FD_WSEALED)) {
+		fd = donor_memfd(a->huge, a->page_sz);
+		if (fd >= 0 && ftruncate(fd, (off_t)a->bytes) == 0)
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+				F_SEAL_SEAL);
+	} else if (donor_faulty(DF_FD_FILE)) {
 		fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		if (fd >= 0 && ftruncate(fd, (off_t)a->bytes) != 0)
 			return fd;
@@ -467,7 +492,7 @@ donor_give(const struct donor_args *a)
 	if (ret != 0)
 		return donor_send_error(-ret, DONOR_STEP_ALLOC);
 	donor_die_if(DF_DIE_ALLOC);
-	bad = donor_bad_fd(a);
+	bad = donor_bad_fd(a, fds[0]);
 	if (bad >= 0)
 		fds[0] = bad;
 	if (donor_faulty(DF_FD_NONE))
@@ -479,32 +504,6 @@ donor_give(const struct donor_args *a)
 	if (donor_send(DONOR_MSG_OFFER, a, fds, nfds, donor_vmlck_kb()) != 0)
 		return DONOR_EXIT_OK; /* the consumer has gone */
 	donor_die_if(DF_DIE_OFFER);
-	return -1;
-}
-
-static int
-donor_adopt(const struct donor_args *a)
-{
-	unsigned int nfds, i;
-	struct donor_msg m;
-	struct stat st;
-	int fds[DONOR_PROTO_MAX_FDS];
-	int type, ret;
-
-	donor_die_if(DF_DIE_ADOPT);
-	type = donor_wait(&m, fds, &nfds);
-	if (type != DONOR_MSG_ADOPT || nfds != 1 || m.bytes != a->bytes) {
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
-		return type == DONOR_MSG_TERM ? DONOR_EXIT_OK : DONOR_EXIT_PROTO;
-	}
-	if (fstat(fds[0], &st) != 0 || (uint64_t)st.st_size < a->bytes)
-		return donor_send_error(EINVAL, DONOR_STEP_ADOPT);
-	ret = donor_map(fds[0], a);
-	if (ret != 0)
-		return donor_send_error(-ret, DONOR_STEP_ADOPT);
-	if (donor_send(DONOR_MSG_LOCKED, a, NULL, 0, donor_vmlck_kb()) != 0)
-		return DONOR_EXIT_OK;
 	return -1;
 }
 
@@ -528,6 +527,37 @@ donor_sleep(void)
 		if (type == DONOR_MSG_TERM)
 			_exit(DONOR_EXIT_OK);
 	}
+}
+
+static int
+donor_adopt(const struct donor_args *a)
+{
+	unsigned int nfds, i;
+	struct donor_msg m;
+	struct stat st;
+	int fds[DONOR_PROTO_MAX_FDS];
+	int type, ret;
+
+	donor_die_if(DF_DIE_ADOPT);
+	if (donor_faulty(DF_HANG_ADOPT))
+		return donor_sleep();
+	type = donor_wait(&m, fds, &nfds);
+	if (type != DONOR_MSG_ADOPT || nfds != 1 || m.bytes != a->bytes) {
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return type == DONOR_MSG_TERM ? DONOR_EXIT_OK : DONOR_EXIT_PROTO;
+	}
+	if (fstat(fds[0], &st) != 0 || (uint64_t)st.st_size < a->bytes)
+		return donor_send_error(EINVAL, DONOR_STEP_ADOPT);
+	if (donor_faulty(DF_SLOW_ADOPT))
+		sleep(1);
+	ret = donor_map(fds[0], a);
+	if (ret != 0)
+		return donor_send_error(-ret, DONOR_STEP_ADOPT);
+	if (donor_send(DONOR_MSG_LOCKED, a, fds, donor_faulty(DF_ADOPT_GARBAGE) ? 1 : 0,
+			donor_vmlck_kb()) != 0)
+		return DONOR_EXIT_OK;
+	return -1;
 }
 
 int
