@@ -11,6 +11,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +31,7 @@
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
 
+#include "donor_proto.h"
 #include "test_common.h"
 #include "test_donor_util.h"
 #include "tide_donor.h"
@@ -1391,6 +1394,132 @@ test_a_donor_whose_parent_is_not_the_consumer_exits_at_once(void)
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
 
+/* tide-donor started by hand as our child, its end of a socket pair as descriptor 3. */
+static pid_t
+donor_by_hand(bool adopt, int *sock)
+{
+	const char *helper = getenv("TIDE_DONOR_HELPER");
+	char ppid[24];
+	char *argv[] = {
+		(char *)(uintptr_t)helper, "--ppid", ppid, "--kind", "pinned", "--bytes", "4096",
+		"--page-size", "4096", "--index", "0", adopt ? "--adopt" : NULL, NULL,
+	};
+	int sv[2];
+	pid_t pid;
+
+	if (helper == NULL || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+	pid = fork();
+	if (pid == 0) {
+		/* dup2() onto itself would keep close-on-exec. */
+		if (sv[1] == DONOR_PROTO_FD)
+			fcntl(sv[1], F_SETFD, 0);
+		else
+			dup2(sv[1], DONOR_PROTO_FD);
+		execv(helper, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	*sock = sv[0];
+	return pid;
+}
+
+/* One message from a donor started by hand, of @p type; its descriptors closed. */
+static bool
+hand_recv(int sock, enum donor_msg_type type)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * DONOR_PROTO_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct donor_msg m;
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+
+	for (c = CMSG_FIRSTHDR(&mh); n > 0 && c != NULL; c = CMSG_NXTHDR(&mh, c))
+		for (size_t i = 0; c->cmsg_type == SCM_RIGHTS &&
+				CMSG_LEN((i + 1) * sizeof(int)) <= c->cmsg_len; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			close(fd);
+		}
+	return n == (ssize_t)sizeof(m) && m.magic == DONOR_PROTO_MAGIC && m.type == type;
+}
+
+/* Send the donor a message of @p type, with a wrong magic if @p garbage. */
+static bool
+hand_send(int sock, enum donor_msg_type type, bool garbage)
+{
+	struct donor_msg m = {
+		.magic = garbage ? ~DONOR_PROTO_MAGIC : DONOR_PROTO_MAGIC,
+		.version = DONOR_PROTO_VERSION, .type = (uint16_t)type, .pid = (int32_t)getpid(),
+	};
+
+	return send(sock, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m);
+}
+
+/* Its exit status, or -1 (then it is killed) if it has not exited within 5 s. */
+static int
+hand_exit(pid_t pid)
+{
+	int st;
+
+	for (unsigned int i = 0; i < 5000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		tide_test_sleep_us(1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/*
+ * A donor that the consumer sends a malformed message exits with DONOR_EXIT_PROTO, at every
+ * step it waits for one (the ACK, ADOPT, and while it sleeps); one whose consumer hangs up
+ * exits with 0.
+ */
+static void
+test_a_donor_sent_garbage_exits_with_the_protocol_status(void)
+{
+	int sock;
+	pid_t pid;
+
+	/* Garbage instead of the ACK. */
+	pid = donor_by_hand(false, &sock);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(hand_recv(sock, DONOR_MSG_HELLO) && hand_recv(sock, DONOR_MSG_OFFER));
+	CU_ASSERT(hand_send(sock, DONOR_MSG_ACK, true));
+	CU_ASSERT_EQUAL(hand_exit(pid), DONOR_EXIT_PROTO);
+	close(sock);
+	/* Garbage while it sleeps, holding the memory. */
+	pid = donor_by_hand(false, &sock);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(hand_recv(sock, DONOR_MSG_HELLO) && hand_recv(sock, DONOR_MSG_OFFER));
+	CU_ASSERT(hand_send(sock, DONOR_MSG_ACK, false));
+	CU_ASSERT(hand_send(sock, DONOR_MSG_TERM, true));
+	CU_ASSERT_EQUAL(hand_exit(pid), DONOR_EXIT_PROTO);
+	close(sock);
+	/* Garbage instead of ADOPT. */
+	pid = donor_by_hand(true, &sock);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(hand_recv(sock, DONOR_MSG_HELLO));
+	CU_ASSERT(hand_send(sock, DONOR_MSG_ADOPT, true));
+	CU_ASSERT_EQUAL(hand_exit(pid), DONOR_EXIT_PROTO);
+	close(sock);
+	/* A consumer that hangs up is no protocol error. */
+	pid = donor_by_hand(false, &sock);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(hand_recv(sock, DONOR_MSG_HELLO) && hand_recv(sock, DONOR_MSG_OFFER));
+	close(sock);
+	CU_ASSERT_EQUAL(hand_exit(pid), DONOR_EXIT_OK);
+}
+
 static void
 test_bad_input_is_refused_and_leaves_nothing(void)
 {
@@ -1433,6 +1562,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_donors_outlive_the_thread_that_asked);
 	CU_ADD_TEST(s, test_no_donor_survives_its_consumer);
 	CU_ADD_TEST(s, test_a_donor_whose_parent_is_not_the_consumer_exits_at_once);
+	CU_ADD_TEST(s, test_a_donor_sent_garbage_exits_with_the_protocol_status);
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);

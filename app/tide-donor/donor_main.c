@@ -380,7 +380,12 @@ donor_send_error(int err, enum donor_step step)
 	return DONOR_EXIT_ALLOC;
 }
 
-/* Wait for one message; DONOR_MSG_TERM when the consumer has gone. */
+/* The result of donor_wait() for a malformed message (no message type is negative). */
+#define DONOR_BROKEN (-1)
+
+/* Wait for one message: its type; DONOR_MSG_TERM when the consumer has gone; DONOR_BROKEN
+ * when it broke the protocol.
+ */
 static int
 donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
 {
@@ -397,8 +402,10 @@ donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
 		ret = donor_msg_recv(DONOR_SOCK, m, fds, nfds);
 		if (ret == -EAGAIN)
 			continue;
+		if (ret == -EPROTO)
+			return DONOR_BROKEN;
 		if (ret != 0)
-			return DONOR_MSG_TERM; /* hung up, or broke the protocol: leave */
+			return DONOR_MSG_TERM; /* hung up (or the socket failed): leave */
 		return m->type;
 	}
 }
@@ -526,6 +533,8 @@ donor_sleep(void)
 			close(fds[i]);
 		if (type == DONOR_MSG_TERM)
 			_exit(DONOR_EXIT_OK);
+		if (type == DONOR_BROKEN)
+			_exit(DONOR_EXIT_PROTO);
 	}
 }
 
