@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -911,6 +912,17 @@ scen_bad_input_is_refused(void)
 	tide_donor_params_init(&p, "bad");
 	p.flags = 1u << 9;
 	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
+	/* A handshake timeout past INT_MAX ms would be a negative poll() timeout: forever. */
+	tide_donor_params_init(&p, "bad");
+	p.timeout_ms = (unsigned int)INT_MAX + 1u;
+	tide_test_log_begin();
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == EINVAL);
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "timeout_ms") != NULL);
+	free(log);
+	p.timeout_ms = INT_MAX;
+	m = tide_donor_mgr_create(&p);
+	TDU_CHECK(m != NULL && tide_donor_mgr_free(m) == 0);
 	tide_donor_params_init(&p, "bad");
 	p.helper = "/nonexistent/tide-donor";
 	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == ENOENT);

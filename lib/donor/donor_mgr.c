@@ -160,6 +160,13 @@ mgr_check(const struct tide_donor_params *p)
 		DN_LOG(ERR, "%s: max_donors, timeout_ms and heap_grow must not be 0", p->name);
 		return -EINVAL;
 	}
+	/* poll() takes an int: a longer timeout would wrap to a negative one, which waits
+	 * forever.
+	 */
+	if (p->timeout_ms > INT_MAX) {
+		DN_LOG(ERR, "%s: timeout_ms %u is more than %d", p->name, p->timeout_ms, INT_MAX);
+		return -EINVAL;
+	}
 	if ((p->flags & ~TIDE_DONOR_MGR_F_NO_REPIN) != 0) {
 		DN_LOG(ERR, "%s: unknown flags %#x", p->name, p->flags);
 		return -EINVAL;

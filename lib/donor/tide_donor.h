@@ -106,8 +106,8 @@ struct tide_donor_params {
 	uint64_t heap_limit;
 	uint64_t heap_grow;     /**< bytes tide_donor_alloc() adds to its heap at a time
 				 *   (default 16 MB) */
-	unsigned int timeout_ms; /**< a handshake with the donors of one request (default
-				  *   5000) */
+	unsigned int timeout_ms; /**< a handshake with the donors of one request, 1..INT_MAX
+				  *   (default 5000) */
 	uint32_t flags;         /**< TIDE_DONOR_MGR_F_* */
 };
 
@@ -200,7 +200,8 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *
  * @return
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
- *   max_donors 0, an unknown flag, a malformed --socket-limit); EEXIST the name is taken;
+ *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, socket_id not a NUMA
+ *   socket, an unknown flag, a malformed --socket-limit); EEXIST the name is taken;
  *   ENOENT the helper program is not there or not executable; ENOMEM no memory; or the
  *   errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and
  *   eventfd descriptors (EMFILE, ENFILE, ENOMEM).
