@@ -785,10 +785,20 @@ scen_send_buffers_from_the_heap(void)
 	uint8_t *a, *b, local[64];
 	uint64_t bytes = 0;
 	uint16_t port;
+	char *log;
 	int sock;
 
 	m = mgr_make("heap", 2 * MB, 0, false);
 	TDU_REQUIRE(m != NULL);
+	/* A buffer so large that its alignment and the heap's overhead wrap around: refused
+	 * before the heap grows.
+	 */
+	tide_test_log_begin();
+	TDU_CHECK(tide_donor_alloc(m, SIZE_MAX - 100, 0) == NULL && rte_errno == EINVAL);
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "tide_donor_alloc(): ") != NULL);
+	free(log);
+	TDU_CHECK(stats(m).spawned == 0 && stats(m).heap_bytes == 0);
 	a = tide_donor_alloc(m, 3 * MB, 4096);
 	TDU_REQUIRE(a != NULL);
 	TDU_CHECK(((uintptr_t)a & 4095) == 0);

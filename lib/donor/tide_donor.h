@@ -332,8 +332,12 @@ int tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *
  * @param align
  *   Alignment (a power of two), or 0 for a cache line.
  * @return
- *   The buffer, or NULL with rte_errno set: EINVAL a bad argument; or as
- *   tide_donor_request() when the heap must grow.
+ *   The buffer, or NULL with rte_errno set: EINVAL a bad argument (NULL manager, @p size 0,
+ *   @p align not a power of two, or @p size so large that it wraps around once the
+ *   alignment and the heap's overhead are added: refused before the heap grows); ENOMEM
+ *   the heap grew but still has no room for it, or too much of it is unpinned; ENOSPC
+ *   no heap left in DPDK for the manager's, or no memseg list left to add memory to it;
+ *   or as tide_donor_request() when the heap must grow.
  */
 void *tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align);
 
