@@ -962,6 +962,8 @@ scen_bad_input_is_refused(void)
 	TDU_CHECK(tide_donor_request(m, 1ul << 50, TIDE_DONOR_PINNED, 0) == NULL &&
 		rte_errno == ENOMEM);
 	TDU_CHECK(stats(m).spawned == spawned && stats(m).refused >= 3);
+	/* Every request is counted, and each was refused. */
+	TDU_CHECK(stats(m).requests == stats(m).refused);
 	TDU_CHECK(tide_donor_block_get(m, 0, &b) == -EINVAL);
 	TDU_CHECK(tide_donor_block_get(m, MB, NULL) == -EINVAL);
 	TDU_CHECK(tide_donor_alloc(m, 0, 0) == NULL && rte_errno == EINVAL);
@@ -1073,7 +1075,7 @@ fault_run(struct tide_donor_mgr *m, enum tide_donor_kind kind, size_t share,
 		if (c->err != EPROTO && !TDU_CHECK(strstr(log, "resident") == NULL))
 			fprintf(stderr, "  %s: a residency line for another failure\n", c->fault);
 		s1 = stats(m);
-		TDU_CHECK(s1.refused == s0.refused + 1);
+		TDU_CHECK(s1.requests == s0.requests + 1 && s1.refused == s0.refused + 1);
 		TDU_CHECK(s1.handshake_failures == s0.handshake_failures + 1);
 		TDU_CHECK(s1.bad_messages == s0.bad_messages + (c->err == EPROTO));
 		TDU_CHECK(s1.killed >= s0.killed + 2); /* the two healthy donors */

@@ -488,12 +488,11 @@ reg_link(struct tide_donor_mgr *m, struct tide_donor_region *r)
 			dn_watch(m, &r->parts[i]);
 		}
 	TAILQ_INSERT_TAIL(&m->regions, r, next);
-	m->st.requests++;
 	pthread_mutex_unlock(&m->lock);
 }
 
-struct tide_donor_region *
-dn_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, uint32_t flags)
+static struct tide_donor_region *
+reg_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, uint32_t flags)
 {
 	struct tide_donor_region *r;
 	struct donor_plan plan;
@@ -522,7 +521,7 @@ dn_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, ui
 		munmap(r->map_base, r->map_len);
 		free(r->iova);
 		free(r);
-		return dn_request(m, bytes, kind, flags | TIDE_DONOR_F_NO_OWN);
+		return reg_request(m, bytes, kind, flags | TIDE_DONOR_F_NO_OWN);
 	}
 	ret = reg_handshake(m, r, &at_fault);
 	if (ret == 0) {
@@ -545,6 +544,22 @@ dn_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, ui
 		m->name, r->len, reg_kind_name(kind), r->addr, r->own_bytes,
 		r->nb_parts - (r->own_bytes != 0));
 	return r;
+}
+
+static void
+reg_count_request(struct tide_donor_mgr *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->st.requests++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Every request is counted once, here (the own part's fallback is the same request). */
+struct tide_donor_region *
+dn_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, uint32_t flags)
+{
+	reg_count_request(m);
+	return reg_request(m, bytes, kind, flags);
 }
 
 void
@@ -681,6 +696,10 @@ tide_donor_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind 
 			(flags & ~(TIDE_DONOR_F_NO_OWN | TIDE_DONOR_F_NO_REGISTER)) != 0) {
 		DN_LOG(ERR, "bad request: %zu bytes of kind %d, flags %#x (a NULL manager, "
 			"0 bytes, or an unknown kind or flag)", bytes, (int)kind, flags);
+		if (m != NULL) {
+			reg_count_request(m);
+			reg_count_failure(m, -EINVAL, false);
+		}
 		rte_errno = EINVAL;
 		return NULL;
 	}

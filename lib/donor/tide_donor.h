@@ -156,8 +156,9 @@ struct tide_donor_stats {
 	uint64_t orphan_bytes;    /**< hugepage bytes whose donor died, now */
 	uint64_t unpinned_bytes;  /**< pinned bytes no process locks now */
 	uint64_t heap_bytes;      /**< bytes in tide_donor_alloc()'s heap, now */
-	uint64_t requests;        /**< regions asked for (every use) */
-	uint64_t refused;         /**< of those, refused or failed */
+	uint64_t requests;        /**< regions asked for, each once, whatever became of it
+				   *   (tide_donor_request(), blocks, the heap's growth) */
+	uint64_t refused;         /**< of those, refused (bad arguments included) or failed */
 	uint64_t spawned;         /**< donors started */
 	uint64_t spawn_failures;  /**< donors that could not be started */
 	uint64_t handshake_failures; /**< donors that died, timed out, could not allocate or
