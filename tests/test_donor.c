@@ -783,6 +783,8 @@ scen_send_buffers_from_the_heap(void)
 	struct rte_mempool *rx;
 	struct tide_zctx *z;
 	uint8_t *a, *b, local[64];
+	struct tide_donor_stats s0, s1;
+	struct tide_donor_region *r;
 	uint64_t bytes = 0;
 	uint16_t port;
 	char *log;
@@ -827,6 +829,22 @@ scen_send_buffers_from_the_heap(void)
 	TDU_CHECK(tide_donor_trim(m) == 0); /* buffers still out */
 	TDU_CHECK(tide_donor_free(m, a) == 0 && tide_donor_free(m, b) == 0);
 	TDU_CHECK(tide_donor_free(m, a) == -EINVAL); /* not twice */
+	/* A region still out: the manager is not freed, and nothing of it is, not even the
+	 * heap that holds no buffer now.
+	 */
+	r = tide_donor_request(m, 2 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	s0 = stats(m);
+	TDU_CHECK(tide_donor_mgr_free(m) == -EBUSY && rte_errno == EBUSY);
+	s1 = stats(m);
+	TDU_CHECK(s1.heap_bytes == s0.heap_bytes && s1.regions == s0.regions);
+	TDU_CHECK(s1.donors == s0.donors && s1.terminated == s0.terminated);
+	tide_donor_region_free(r);
+	/* So does memory of its heap taken through DPDK. */
+	a = rte_malloc_socket("tdn_heap", 64, 0, sock);
+	TDU_REQUIRE(a != NULL);
+	TDU_CHECK(tide_donor_mgr_free(m) == -EBUSY && stats(m).heap_bytes == s0.heap_bytes);
+	rte_free(a);
 	TDU_CHECK(tide_donor_trim(m) >= 16 * MB);
 	TDU_CHECK(stats(m).donors == 0 && tdu_donor_children() == 0);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);

@@ -16,6 +16,7 @@
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_memory.h>
 
 #include "donor_private.h"
@@ -327,6 +328,31 @@ fail:
 	return NULL;
 }
 
+/*
+ * Anything out that keeps the manager (req_lock held): a buffer of tide_donor_alloc(), a
+ * region or block, or memory of its heap taken with rte_malloc_socket() (every allocation
+ * of the heap but the buffers set aside).
+ */
+static bool
+mgr_busy(struct tide_donor_mgr *m)
+{
+	struct rte_malloc_socket_stats hs;
+	struct tide_donor_region *r;
+	uint64_t plugs = 0;
+	bool busy = m->nb_bufs != 0;
+
+	pthread_mutex_lock(&m->lock);
+	TAILQ_FOREACH(r, &m->regions, next) {
+		busy |= !r->in_heap;
+		plugs += r->nb_plugs;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!busy && m->heap_socket >= 0 &&
+			rte_malloc_get_socket_stats(m->heap_socket, &hs) == 0)
+		busy = hs.alloc_count > plugs;
+	return busy;
+}
+
 int
 tide_donor_mgr_free(struct tide_donor_mgr *m)
 {
@@ -335,10 +361,14 @@ tide_donor_mgr_free(struct tide_donor_mgr *m)
 	if (m == NULL)
 		return 0;
 	pthread_mutex_lock(&m->req_lock);
-	dn_heap_trim(m);
-	pthread_mutex_lock(&m->lock);
-	busy = !TAILQ_EMPTY(&m->regions);
-	pthread_mutex_unlock(&m->lock);
+	/* Decided before anything is given back: a busy manager is left as it is. */
+	busy = mgr_busy(m);
+	if (!busy) {
+		dn_heap_trim(m);
+		pthread_mutex_lock(&m->lock);
+		busy = !TAILQ_EMPTY(&m->regions);
+		pthread_mutex_unlock(&m->lock);
+	}
 	if (busy || dn_heap_destroy(m) != 0) {
 		pthread_mutex_unlock(&m->req_lock);
 		DN_LOG(ERR, "%s: regions, blocks or buffers are still out: not freed", m->name);

@@ -214,9 +214,11 @@ struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
  * the control thread. NULL is a no-op.
  *
  * @return
- *   0, or -EBUSY (rte_errno set) while regions, blocks or tide_donor_alloc() buffers are
- *   still out: free those first (and the mempools that hold donor blocks); nothing is
- *   freed then.
+ *   0, or -EBUSY (rte_errno set) while regions, blocks, tide_donor_alloc() buffers or
+ *   memory taken from its heap with rte_malloc_socket() are still out: free those first
+ *   (and the mempools that hold donor blocks); nothing is freed then. (-EBUSY also if
+ *   DPDK refuses to take the heap's memory back or to destroy the heap, which it should
+ *   not: the heap's parts it did take back are given back then.)
  */
 int tide_donor_mgr_free(struct tide_donor_mgr *m);
 
