@@ -604,6 +604,43 @@ scen_own_hugepages_count_against_the_limit(void)
 	return 0;
 }
 
+/*
+ * ---- The heap's growth limit is the strictest of the managers alive: once the strictest
+ * is freed, the others' own limits count again.
+ */
+
+static int
+scen_heap_limit_follows_the_managers(void)
+{
+	struct tide_donor_mgr *loose, *strict;
+	struct tide_donor_region_info ri;
+	const struct rte_memzone *mz;
+	struct tide_donor_params p;
+	struct tide_donor_region *r;
+
+	tide_donor_params_init(&p, "loose");
+	p.heap_limit = 1024 * MB;
+	loose = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(loose != NULL);
+	tide_donor_params_init(&p, "strict");
+	p.heap_limit = 32 * MB;
+	strict = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(strict != NULL);
+	/* Own hugepages taken: the limit binds the heap from now on. */
+	r = tide_donor_request(loose, 2 * MB, TIDE_DONOR_HUGE, 0);
+	TDU_REQUIRE(r != NULL);
+	TDU_CHECK(tide_donor_region_info(r, &ri) == 0 && ri.own_bytes == 2 * MB);
+	mz = rte_memzone_reserve("tdn_limit", 48 * MB, SOCKET_ID_ANY, 0);
+	TDU_CHECK(mz == NULL);
+	TDU_CHECK(tide_donor_mgr_free(strict) == 0);
+	mz = rte_memzone_reserve("tdn_limit", 48 * MB, SOCKET_ID_ANY, 0);
+	TDU_CHECK(mz != NULL);
+	rte_memzone_free(mz);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(loose) == 0);
+	return 0;
+}
+
 /* ---- kill -9 of a donor mid-run: the consumer keeps running. */
 
 static int
@@ -1253,6 +1290,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "pool_past_socket_limit", scen_pool_past_socket_limit, NULL },
 	{ "elastic_pool", scen_elastic_pool_on_donor_blocks, NULL },
 	{ "own_hugepages", scen_own_hugepages_count_against_the_limit, NULL },
+	{ "heap_limit", scen_heap_limit_follows_the_managers, NULL },
 	{ "pinned_killed", scen_pinned_donor_killed_mid_run, NULL },
 	{ "huge_killed", scen_huge_donor_killed_under_mbufs, NULL },
 	{ "unpinned", scen_unpinned_memory_is_never_handed_out, NULL },
@@ -1327,6 +1365,12 @@ test_own_hugepages_count_against_the_socket_limit(void)
 	static const char *const a[] = { "--socket-limit=64", NULL };
 
 	run("own_hugepages", a);
+}
+
+static void
+test_the_heap_limit_is_the_strictest_of_the_managers_alive(void)
+{
+	run("heap_limit", NULL);
 }
 
 static void
@@ -1597,6 +1641,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_pool_grows_past_socket_limit_in_va_mode);
 	CU_ADD_TEST(s, test_an_elastic_pool_grows_on_donor_blocks_and_reaps_them);
 	CU_ADD_TEST(s, test_own_hugepages_count_against_the_socket_limit);
+	CU_ADD_TEST(s, test_the_heap_limit_is_the_strictest_of_the_managers_alive);
 	CU_ADD_TEST(s, test_a_pinned_donor_killed_mid_run_is_counted_logged_and_repinned);
 	CU_ADD_TEST(s, test_a_hugepage_donor_killed_under_live_mbufs_loses_nothing);
 	CU_ADD_TEST(s, test_unpinned_memory_is_reported_and_never_handed_out);

@@ -98,10 +98,24 @@ mgr_validate(int socket, size_t cur_limit __rte_unused, size_t new_len)
 
 	if (own == 0 || socket < 0 || socket >= RTE_MAX_NUMA_NODES)
 		return 0;
-	return new_len + own >= mgr_val.limit[socket] ? -1 : 0;
+	return new_len + own >= __atomic_load_n(&mgr_val.limit[socket], __ATOMIC_RELAXED) ?
+		-1 : 0;
 }
 
-/* Called with the registry lock held. */
+/* The strictest limit of the managers on @p socket with one, from the registry (locked). */
+static uint64_t
+mgr_limit_locked(int socket)
+{
+	uint64_t lim = DONOR_UNLIMITED;
+	struct tide_donor_mgr *m;
+
+	TAILQ_FOREACH(m, &mgr_list, next)
+		if (m->socket_id == socket && m->heap_limit < lim)
+			lim = m->heap_limit;
+	return lim;
+}
+
+/* Called with the registry lock held, @p m in the registry. */
 static void
 mgr_validator_get(struct tide_donor_mgr *m)
 {
@@ -109,17 +123,16 @@ mgr_validator_get(struct tide_donor_mgr *m)
 
 	if (m->heap_limit == DONOR_UNLIMITED || s >= RTE_MAX_NUMA_NODES)
 		return;
-	if (mgr_val.users[s]++ == 0) {
-		mgr_val.limit[s] = m->heap_limit;
-		if (rte_mem_alloc_validator_register(MGR_VALIDATOR, mgr_validate, s, 0) != 0)
-			DN_LOG(NOTICE, "%s: cannot watch the heap's growth on socket %d (%s): own "
-				"hugepages are not counted against it", m->name, s,
-				rte_strerror(rte_errno));
-	} else if (m->heap_limit < mgr_val.limit[s]) {
-		mgr_val.limit[s] = m->heap_limit;
-	}
+	__atomic_store_n(&mgr_val.limit[s], mgr_limit_locked(s), __ATOMIC_RELAXED);
+	if (mgr_val.users[s]++ == 0 &&
+			rte_mem_alloc_validator_register(MGR_VALIDATOR, mgr_validate, s, 0) != 0)
+		DN_LOG(NOTICE, "%s: cannot watch the heap's growth on socket %d (%s): own "
+			"hugepages are not counted against it", m->name, s, rte_strerror(rte_errno));
 }
 
+/* Called with the registry lock held, @p m out of the registry: the limit is the strictest
+ * of the managers left.
+ */
 static void
 mgr_validator_put(struct tide_donor_mgr *m)
 {
@@ -129,6 +142,8 @@ mgr_validator_put(struct tide_donor_mgr *m)
 		return;
 	if (--mgr_val.users[s] == 0)
 		rte_mem_alloc_validator_unregister(MGR_VALIDATOR, s);
+	else
+		__atomic_store_n(&mgr_val.limit[s], mgr_limit_locked(s), __ATOMIC_RELAXED);
 }
 
 /* ---- Parameters. */
@@ -317,8 +332,8 @@ tide_donor_mgr_create(const struct tide_donor_params *p)
 		ret = -EEXIST;
 		goto fail_mgr;
 	}
-	mgr_validator_get(m);
 	TAILQ_INSERT_TAIL(&mgr_list, m, next);
+	mgr_validator_get(m);
 	dn_registry_unlock();
 	return m;
 fail_mgr:

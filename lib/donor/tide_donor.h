@@ -102,7 +102,8 @@ struct tide_donor_params {
 	/** The consumer's hugepage allowance on socket_id, bytes. 0: its --socket-limit,
 	 *  read from the process's command line (none there: no limit). While a manager with
 	 *  a limit lives, DPDK's heap on that socket may grow only to the limit less the
-	 *  hugepages the managers took as own parts. */
+	 *  hugepages the managers took as own parts (with several such managers on one
+	 *  socket, the strictest limit of those alive now). */
 	uint64_t heap_limit;
 	uint64_t heap_grow;     /**< bytes tide_donor_alloc() adds to its heap at a time
 				 *   (default 16 MB) */
