@@ -1088,6 +1088,8 @@ static const struct fault_case fault_cases[] = {
 	{ "fd-small:1", EPROTO, false },
 	{ "fd-unsealed:1", EPROTO, false },
 	{ "fd-kind:1", EPROTO, false },
+	{ "fd-rdonly:1", EPROTO, false },
+	{ "fd-wsealed:1", EPROTO, false },
 	{ "msg-garbage:1", EPROTO, false },
 	{ "no-lock:1", EPROTO, false },
 	{ "die-offer:1", ECONNRESET, true },
@@ -1187,6 +1189,39 @@ fault_resident_nomem(struct tide_donor_mgr *m, enum tide_donor_kind kind, size_t
 	free(log);
 }
 
+/*
+ * IOVA mode PA, and /proc/self/pagemap cannot be opened for want of a descriptor: EIO (it
+ * is unreadable), not the open's errno; nothing left behind.
+ */
+static void
+fault_pagemap_unopened(struct tide_donor_mgr *m)
+{
+	struct tide_donor_stats s0 = stats(m), s1;
+	unsigned int fds = tdu_fd_count();
+	struct tide_donor_region *r;
+	char *log;
+	int err;
+
+	tdu_report("iova_pa", rte_eal_iova_mode() == RTE_IOVA_PA);
+	if (rte_eal_iova_mode() != RTE_IOVA_PA)
+		return;
+	tide_test_log_begin();
+	tide_fault_pvt_arm(TIDE_FAULT_FD, 0, 1);
+	rte_errno = 0;
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	err = rte_errno;
+	tide_fault_pvt_arm(TIDE_FAULT_FD, 0, 0);
+	log = tide_test_log_end();
+	if (!TDU_CHECK(r == NULL && err == EIO))
+		fprintf(stderr, "  pagemap not opened: errno %d\n%s", err, log);
+	tide_donor_region_free(r);
+	TDU_CHECK(strstr(log, "cannot open /proc/self/pagemap") != NULL);
+	s1 = stats(m);
+	TDU_CHECK(s1.refused == s0.refused + 1 && s1.bad_messages == s0.bad_messages);
+	check_nothing_left(m, fds, "pagemap not opened");
+	free(log);
+}
+
 static int
 scen_handshake_faults(void)
 {
@@ -1224,6 +1259,7 @@ scen_handshake_faults(void)
 	check_nothing_left(m, tdu_fd_count(), "a spawn failure");
 	fault_resident_nomem(m, TIDE_DONOR_PINNED, 1 * MB);
 	fault_resident_nomem(m, TIDE_DONOR_HUGE, 2 * MB);
+	fault_pagemap_unopened(m);
 	/* And the manager still works. */
 	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
 	TDU_CHECK(r != NULL);
@@ -1617,6 +1653,8 @@ test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 {
 #ifdef TIDE_FAULT_INJECTION
 	run("faults", NULL);
+	if (tdu_value(out, "iova_pa") != 1)
+		printf("(IOVA mode VA: pagemap not tried) ");
 #else
 	printf("(needs -Dfault_injection=true) ");
 #endif

@@ -30,7 +30,8 @@ enum tide_fault_site {
 	TIDE_FAULT_SPAWN,    /**< starting a donor process (posix_spawn) */
 	TIDE_FAULT_THREAD,   /**< starting a thread (zctx agent, donor manager) */
 	TIDE_FAULT_IOVA,     /**< translating pages to IO addresses (zctx) */
-	TIDE_FAULT_FD,       /**< creating a file descriptor (eventfd, zctx): EMFILE */
+	TIDE_FAULT_FD,       /**< creating a file descriptor (eventfd, zctx; opening
+			      *   /proc/self/pagemap, donor): EMFILE */
 	TIDE_FAULT_NUMA,     /**< a block's pages read back on another NUMA node (pool) */
 	TIDE_FAULT_CTL_THREAD, /**< starting the pool library's control thread */
 	TIDE_FAULT_MEMBARRIER, /**< membarrier(2): registering, or a receiver's barrier */

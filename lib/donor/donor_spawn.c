@@ -200,7 +200,7 @@ spawn_check_fd(const struct dn_part *pt, int fd, enum tide_donor_kind kind, uint
 {
 	struct statfs sfs;
 	struct stat st;
-	int seals;
+	int seals, mode;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
@@ -221,6 +221,16 @@ spawn_check_fd(const struct dn_part *pt, int fd, enum tide_donor_kind kind, uint
 	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
 		*why = "not a memfd sealed against shrinking (it could vanish under a mapping)";
+		return -EPROTO;
+	}
+	/* What would make the mapping fail (EPERM, EACCES) is the donor's breach too. */
+	if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+		*why = "a memfd sealed against writing (it cannot be mapped for writing)";
+		return -EPROTO;
+	}
+	mode = fcntl(fd, F_GETFL);
+	if (mode < 0 || (mode & O_ACCMODE) != O_RDWR) {
+		*why = "not open for reading and writing (it cannot be mapped for writing)";
 		return -EPROTO;
 	}
 	return 0;

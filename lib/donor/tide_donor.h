@@ -239,11 +239,14 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   consumer could not allocate or lock its share, or no memory for tables or for checking
  *   the pages are resident; ECONNRESET a donor died before handing its share over;
  *   ETIMEDOUT a donor did not answer within timeout_ms; EPROTO a donor broke the protocol
- *   (a bad message, a descriptor that is not a sealed memfd of the kind and size promised,
- *   pinned memory it did not lock, or a page of the region not resident after mapping);
+ *   (a bad message; a descriptor that is
+ *   not a memfd of the kind and size promised, sealed against shrinking, not sealed against
+ *   writing and open for reading and writing; pinned memory it did not lock; or a page of
+ *   the region not resident after mapping);
  *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present in
- *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable, or
- *   a device refused the DMA mapping; ENOSPC/EEXIST DPDK refused the registration (no
+ *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable (it
+ *   cannot be opened for any other reason than a permission, or read), or a device refused
+ *   the DMA mapping; ENOSPC/EEXIST DPDK refused the registration (no
  *   memseg list left); or the errno of a failed process start (ENOENT, EAGAIN...).
  */
 struct tide_donor_region *tide_donor_request(struct tide_donor_mgr *m, size_t bytes,
