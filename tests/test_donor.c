@@ -951,6 +951,60 @@ scen_donors_outlive_the_requesting_thread(void)
 	return 0;
 }
 
+/* ---- Re-pins. */
+
+/*
+ * Kill the donor of part @p idx of @p r, and wait until the part is settled again: locked
+ * by a new donor (LIVE) or reported unpinned. Its state then (REPINNING: it did not settle
+ * in 30 s).
+ */
+static enum tide_donor_state
+kill_and_settle(struct tide_donor_mgr *m, const struct tide_donor_region *r, unsigned int idx)
+{
+	struct tide_donor_part_info pi, now;
+	uint64_t deaths = stats(m).deaths;
+
+	if (!TDU_CHECK(tide_donor_region_part(r, idx, &pi) == 0 && kill(pi.pid, SIGKILL) == 0))
+		return TIDE_DONOR_STATE_REPINNING;
+	/* The part is REPINNING from the moment its death is counted. */
+	TDU_CHECK(STAT_REACHED(m, deaths, deaths + 1));
+	for (unsigned int i = 0; i < 3 * WAIT_MS; i++) {
+		tide_donor_region_part(r, idx, &now);
+		if (now.state == TIDE_DONOR_STATE_UNPINNED ||
+				(now.state == TIDE_DONOR_STATE_LIVE && now.pid != pi.pid))
+			return now.state;
+		tide_test_sleep_us(1000);
+	}
+	return TIDE_DONOR_STATE_REPINNING;
+}
+
+/* A part's donor may die any number of times: each death has its own re-pins to try. */
+static int
+scen_repinned_after_every_death(void)
+{
+	struct tide_donor_part_info pi;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+
+	m = mgr_make("again", 1 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 2 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	for (unsigned int k = 1; k <= 5; k++) {
+		enum tide_donor_state st = kill_and_settle(m, r, 1);
+
+		if (!TDU_CHECK(st == TIDE_DONOR_STATE_LIVE))
+			fprintf(stderr, "  death %u: %s\n", k, tide_donor_state_name(st));
+		TDU_CHECK(tide_donor_region_part(r, 1, &pi) == 0 && pi.repins == k);
+	}
+	TDU_CHECK(stats(m).repins == 5 && stats(m).repin_failures == 0);
+	TDU_CHECK(stats(m).unpinned_bytes == 0 && stats(m).donors == 2);
+	tide_donor_region_free(r);
+	TDU_CHECK(tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 /* ---- Bad input. */
 
 /* @p call, with the log captured: it sets rte_errno @p err and @p fn logs a line. */
@@ -1328,6 +1382,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "own_hugepages", scen_own_hugepages_count_against_the_limit, NULL },
 	{ "heap_limit", scen_heap_limit_follows_the_managers, NULL },
 	{ "pinned_killed", scen_pinned_donor_killed_mid_run, NULL },
+	{ "repinned_again", scen_repinned_after_every_death, NULL },
 	{ "huge_killed", scen_huge_donor_killed_under_mbufs, NULL },
 	{ "unpinned", scen_unpinned_memory_is_never_handed_out, NULL },
 	{ "heap", scen_send_buffers_from_the_heap, NULL },
@@ -1661,6 +1716,12 @@ test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 }
 
 static void
+test_a_part_is_repinned_after_every_death_of_its_donor(void)
+{
+	run("repinned_again", NULL);
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -1690,6 +1751,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_donor_sent_garbage_exits_with_the_protocol_status);
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
+	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	return 0;
 }

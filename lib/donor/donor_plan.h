@@ -109,9 +109,9 @@ enum donor_death_action {
  * @param donors_left
  *   More donors that may run now.
  * @param attempts
- *   Re-pins already tried for this part.
+ *   Re-pins already tried for this part since its donor's last death.
  * @param max_attempts
- *   Most re-pins to try for one part.
+ *   Most re-pins to try after one death.
  */
 enum donor_death_action donor_death_decide(bool pinned, bool repin_allowed,
 	uint32_t donors_left, uint32_t attempts, uint32_t max_attempts);

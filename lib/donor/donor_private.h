@@ -31,7 +31,8 @@ extern int tide_donor_logtype;
 #define DN_DEFAULT_TIMEOUT_MS 5000
 /* How long a donor told to terminate has before it is killed. */
 #define DN_TERM_WAIT_MS 1000
-/* Re-pins tried for one part before it is reported unpinned. */
+/* Re-pins tried after one death of a part's donor before the part is reported unpinned
+ * (each death has as many). */
 #define DN_MAX_REPINS 3
 /* Buffers tide_donor_alloc() sets aside (unpinned memory) before it gives up. */
 #define DN_MAX_PLUGS 64
@@ -55,7 +56,7 @@ struct dn_part {
 	enum tide_donor_state state;
 	uint64_t locked_kb;   /* the donor's VmLck at handover */
 	uint32_t repins;
-	uint32_t repin_tries;
+	uint32_t repin_tries;  /* since its donor's last death (0 once re-pinned) */
 };
 
 struct tide_donor_region {

@@ -90,6 +90,7 @@ watch_repinned_locked(struct tide_donor_mgr *m, struct tide_donor_region *r, str
 		pt->state = TIDE_DONOR_STATE_LIVE;
 		pt->id = ++m->next_id;
 		pt->repins++;
+		pt->repin_tries = 0; /* the next death has its own tries */
 		m->st.repins++;
 		dn_watch(m, pt);
 		DN_LOG(NOTICE, "%s: region %" PRIu64 ": %" PRIu64 " bytes of pinned memory locked "

@@ -38,8 +38,9 @@
  * took with it is its lock: hugepages need none (they are never swapped), and the part is
  * counted as held by the consumer alone (orphan_bytes); pinned memory is unlocked, so the
  * manager starts a new donor that is given the same memfd and locks it again (a re-pin),
- * and checks in PA mode that no page moved meanwhile. A part that cannot be re-pinned is
- * reported unpinned (stats, telemetry, region info, an ERR log line) and
+ * and checks in PA mode that no page moved meanwhile. Each death of a part's donor has three
+ * tries at that, however often the part was re-pinned before; a part that cannot be
+ * re-pinned is reported unpinned (stats, telemetry, region info, an ERR log line) and
  * tide_donor_alloc() hands out none of it. Every death is logged and counted.
  *
  * Threads: every call here is a control-path call, safe from any thread (EAL or not),
