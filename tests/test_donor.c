@@ -1144,6 +1144,7 @@ static const struct fault_case fault_cases[] = {
 	{ "fd-kind:1", EPROTO, false },
 	{ "fd-rdonly:1", EPROTO, false },
 	{ "fd-wsealed:1", EPROTO, false },
+	{ "offer-pid:1", EPROTO, false },
 	{ "msg-garbage:1", EPROTO, false },
 	{ "no-lock:1", EPROTO, false },
 	{ "die-offer:1", ECONNRESET, true },
@@ -1322,6 +1323,60 @@ scen_handshake_faults(void)
 	return 0;
 }
 
+/*
+ * Re-pinning donors that misbehave as @p fault says (every try): the part of a region of
+ * @p m is reported unpinned after the tries, each counted as failed, and nothing of them
+ * is left (no descriptor they sent, no donor). @p idx: the part whose donor is killed.
+ */
+static void
+repin_fault(struct tide_donor_mgr *m, const char *fault, unsigned int idx, const char *want)
+{
+	struct tide_donor_stats s0 = stats(m);
+	struct tide_donor_region *r;
+	enum tide_donor_state st;
+	unsigned int fds;
+	char *log;
+
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	if (!TDU_CHECK(r != NULL))
+		return;
+	fds = tdu_fd_count();
+	setenv("TIDE_DONOR_TEST_FAULT", fault, 1);
+	tide_test_log_begin();
+	st = kill_and_settle(m, r, idx);
+	log = tide_test_log_end();
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	if (!TDU_CHECK(st == TIDE_DONOR_STATE_UNPINNED))
+		fprintf(stderr, "  %s: part %u %s\n%s", fault, idx, tide_donor_state_name(st), log);
+	if (!TDU_CHECK(strstr(log, want) != NULL))
+		fprintf(stderr, "  %s: no \"%s\" in\n%s", fault, want, log);
+	TDU_CHECK(stats(m).repin_failures == s0.repin_failures + 3);
+	TDU_CHECK(stats(m).repins == s0.repins);
+	/* The part's donor is gone: one fewer descriptor (its pidfd and socket, not its memfd). */
+	if (!TDU_CHECK(tdu_fd_count() == fds - 2))
+		fprintf(stderr, "  %s: %u descriptors, %u before\n", fault, tdu_fd_count(), fds);
+	tide_donor_region_free(r);
+	TDU_CHECK(stats(m).donors == 0 && tdu_donor_children() == 0);
+	free(log);
+}
+
+static int
+scen_repin_faults(void)
+{
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+
+	tide_donor_params_init(&p, "repinf");
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	/* LOCKED from another process. */
+	repin_fault(m, "adopt-pid", 1, "names process");
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 #endif
 
 /* ---- Telemetry. */
@@ -1391,6 +1446,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "bad_input", scen_bad_input_is_refused, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
+	{ "repin_faults", scen_repin_faults, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 };
@@ -1716,6 +1772,16 @@ test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 }
 
 static void
+test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("repin_faults", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_a_part_is_repinned_after_every_death_of_its_donor(void)
 {
 	run("repinned_again", NULL);
@@ -1751,6 +1817,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_donor_sent_garbage_exits_with_the_protocol_status);
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
+	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	return 0;

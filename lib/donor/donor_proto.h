@@ -23,7 +23,8 @@
  *   sleeps until TERM or until the consumer's end hangs up (the consumer died), then
  *   exits: its memory stays as long as the consumer maps it.
  *
- * A donor that cannot allocate sends ERROR (errno) instead of OFFER. A re-pinning donor
+ * Every message names its sender (pid): the consumer refuses one from a donor that names
+ * another process. A donor that cannot allocate sends ERROR (errno) instead of OFFER. A re-pinning donor
  * (started with --adopt) is given the memory instead: after HELLO the consumer sends
  * ADOPT + fd, the donor maps and locks it and answers LOCKED (VmLck) or ERROR.
  */

@@ -213,8 +213,8 @@ reg_receive_share(struct tide_donor_mgr *m, struct tide_donor_region *r, struct 
 	unsigned int nfds, i;
 	int ret;
 
-	ret = dn_recv(pt, &msg, fds, &nfds, deadline);
-	if (ret == 0 && (msg.type != DONOR_MSG_HELLO || nfds != 0 || msg.pid != pt->pid)) {
+	ret = dn_recv(m, pt, &msg, fds, &nfds, deadline);
+	if (ret == 0 && (msg.type != DONOR_MSG_HELLO || nfds != 0)) {
 		DN_LOG(ERR, "%s: donor %d broke the protocol: no HELLO first", m->name,
 			(int)pt->pid);
 		ret = -EPROTO;
@@ -222,16 +222,13 @@ reg_receive_share(struct tide_donor_mgr *m, struct tide_donor_region *r, struct 
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ret == 0)
-		ret = dn_recv(pt, &msg, fds, &nfds, deadline);
+		ret = dn_recv(m, pt, &msg, fds, &nfds, deadline);
 	if (ret == 0) {
 		ret = dn_check_share(m, pt, &msg, fds, nfds, r->kind, r->page_sz);
 		if (ret == 0) {
 			pt->memfd = fds[0];
 			fds[0] = -1;
 		}
-	} else if (ret == -EPROTO) {
-		DN_LOG(ERR, "%s: donor %d broke the protocol: a malformed message", m->name,
-			(int)pt->pid);
 	}
 	for (i = 0; i < nfds; i++)
 		if (fds[i] >= 0)

@@ -150,9 +150,24 @@ fail:
 	return -s->err;
 }
 
+/* A message received whole: from the donor it says it is from? */
+static int
+spawn_check_sender(const struct tide_donor_mgr *m, const struct dn_part *pt, int ret,
+	const struct donor_msg *msg)
+{
+	if (ret == -EPROTO)
+		DN_LOG(ERR, "%s: donor %d broke the protocol: a malformed message", m->name,
+			(int)pt->pid);
+	if (ret != 0 || msg->pid == pt->pid)
+		return ret;
+	DN_LOG(ERR, "%s: donor %d broke the protocol: a message that names process %d as its "
+		"sender", m->name, (int)pt->pid, (int)msg->pid);
+	return -EPROTO;
+}
+
 int
-dn_recv(const struct dn_part *pt, struct donor_msg *msg, int *fds, unsigned int *nfds,
-	uint64_t deadline_ns)
+dn_recv(const struct tide_donor_mgr *m, const struct dn_part *pt, struct donor_msg *msg,
+	int *fds, unsigned int *nfds, uint64_t deadline_ns)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = pt->sock, .events = POLLIN },
@@ -174,7 +189,7 @@ dn_recv(const struct dn_part *pt, struct donor_msg *msg, int *fds, unsigned int 
 		/* A donor that died may have said something first: read what it left. */
 		ret = donor_msg_recv(pt->sock, msg, fds, nfds);
 		if (ret != -EAGAIN)
-			return ret;
+			return spawn_check_sender(m, pt, ret, msg);
 		if (pfd[1].revents != 0)
 			return -ECONNRESET;
 	}
@@ -341,7 +356,7 @@ spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t pag
 	long kb;
 	int ret;
 
-	ret = dn_recv(pt, &msg, fds, &nfds, deadline);
+	ret = dn_recv(m, pt, &msg, fds, &nfds, deadline);
 	if (ret == 0 && (msg.type != DONOR_MSG_HELLO || nfds != 0))
 		ret = -EPROTO;
 	for (i = 0; i < nfds; i++)
@@ -353,7 +368,7 @@ spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t pag
 	msg.page_sz = page_sz;
 	ret = donor_msg_send(pt->sock, &msg, &pt->memfd, 1);
 	if (ret == 0)
-		ret = dn_recv(pt, &msg, fds, &nfds, deadline);
+		ret = dn_recv(m, pt, &msg, fds, &nfds, deadline);
 	for (i = 0; ret == 0 && i < nfds; i++)
 		close(fds[i]);
 	if (ret != 0)
