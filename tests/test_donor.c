@@ -1371,8 +1371,9 @@ scen_repin_faults(void)
 	p.own_max[TIDE_DONOR_PINNED] = 0;
 	m = tide_donor_mgr_create(&p);
 	TDU_REQUIRE(m != NULL);
-	/* LOCKED from another process. */
+	/* LOCKED from another process, or malformed and with a descriptor. */
 	repin_fault(m, "adopt-pid", 1, "names process");
+	repin_fault(m, "adopt-garbage", 1, "a malformed message");
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	return 0;
 }

@@ -367,9 +367,11 @@ spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t pag
 	msg.bytes = pt->bytes;
 	msg.page_sz = page_sz;
 	ret = donor_msg_send(pt->sock, &msg, &pt->memfd, 1);
+	nfds = 0;
 	if (ret == 0)
 		ret = dn_recv(m, pt, &msg, fds, &nfds, deadline);
-	for (i = 0; ret == 0 && i < nfds; i++)
+	/* A failed receive may have brought descriptors too. */
+	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ret != 0)
 		return ret == -EPIPE ? -ECONNRESET : ret;
@@ -379,7 +381,7 @@ spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t pag
 		return -ENOMEM;
 	}
 	kb = dn_vmlck_kb(pt->pid);
-	if (msg.type != DONOR_MSG_LOCKED || kb < 0 || (uint64_t)kb < pt->bytes >> 10)
+	if (msg.type != DONOR_MSG_LOCKED || nfds != 0 || kb < 0 || (uint64_t)kb < pt->bytes >> 10)
 		return -EPROTO;
 	pt->locked_kb = (uint64_t)kb;
 	return 0;
