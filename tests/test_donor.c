@@ -1375,6 +1375,16 @@ scen_repin_faults(void)
 	repin_fault(m, "adopt-pid", 1, "names process");
 	repin_fault(m, "adopt-garbage", 1, "a malformed message");
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	/* With an own part first, a re-pinning donor has the --index its part had at the
+	 * request (donors numbered from 0 without the own part): die-adopt:1 hits the donor
+	 * of part 2.
+	 */
+	p.name = "repinown";
+	p.own_max[TIDE_DONOR_PINNED] = 1 * MB;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	repin_fault(m, "die-adopt:1", 2, "re-pinning donor");
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	return 0;
 }
 

@@ -19,7 +19,8 @@
  *
  * Test builds (-Dfault_injection=true) read TIDE_DONOR_TEST_FAULT=ACTION[:INDEX] to
  * misbehave on purpose (see donor_fault_names); INDEX limits it to the donor started with
- * that --index.
+ * that --index (lib/donor numbers a request's donors from 0, its own part not counted, and
+ * gives a re-pinning donor the number of the one it replaces).
  */
 
 #define _GNU_SOURCE

@@ -418,9 +418,12 @@ spawn_recheck_iova(struct tide_donor_mgr *m, struct tide_donor_region *r, struct
 int
 dn_repin(struct tide_donor_mgr *m, struct tide_donor_region *r, struct dn_part *pt)
 {
+	/* The number the part's donor had at the request: donors count from 0 without the
+	 * own part.
+	 */
 	struct dn_spawn_spec s = {
 		.kind = TIDE_DONOR_PINNED, .bytes = pt->bytes, .page_sz = r->page_sz,
-		.index = (unsigned int)(pt - r->parts), .adopt = true,
+		.index = (unsigned int)(pt - r->parts) - (r->own_bytes != 0), .adopt = true,
 	};
 	int ret;
 
