@@ -1360,6 +1360,30 @@ repin_fault(struct tide_donor_mgr *m, const char *fault, unsigned int idx, const
 	free(log);
 }
 
+/* PA mode: a re-pin with no memory to check whether the pages moved says so. */
+static void
+repin_recheck_nomem(struct tide_donor_mgr *m)
+{
+	struct tide_donor_region *r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	enum tide_donor_state st;
+	char *log;
+
+	if (!TDU_CHECK(r != NULL) || rte_eal_iova_mode() != RTE_IOVA_PA) {
+		tide_donor_region_free(r);
+		return;
+	}
+	tide_test_log_begin();
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	st = kill_and_settle(m, r, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	log = tide_test_log_end();
+	TDU_CHECK(st == TIDE_DONOR_STATE_LIVE);
+	if (!TDU_CHECK(strstr(log, "cannot check whether 256 pages") != NULL))
+		fprintf(stderr, "  no line about the unchecked pages in\n%s", log);
+	tide_donor_region_free(r);
+	free(log);
+}
+
 static int
 scen_repin_faults(void)
 {
@@ -1374,6 +1398,7 @@ scen_repin_faults(void)
 	/* LOCKED from another process, or malformed and with a descriptor. */
 	repin_fault(m, "adopt-pid", 1, "names process");
 	repin_fault(m, "adopt-garbage", 1, "a malformed message");
+	repin_recheck_nomem(m);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	/* With an own part first, a re-pinning donor has the --index its part had at the
 	 * request (donors numbered from 0 without the own part): die-adopt:1 hits the donor

@@ -392,9 +392,13 @@ static void
 spawn_recheck_iova(struct tide_donor_mgr *m, struct tide_donor_region *r, struct dn_part *pt)
 {
 	size_t first = pt->offset / r->page_sz, n = pt->bytes / r->page_sz, moved = 0;
-	rte_iova_t *now = malloc(n * sizeof(*now));
+	rte_iova_t *now = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : malloc(n * sizeof(*now));
+	int ret = now == NULL ? -ENOMEM : dn_iova_pages(r->addr + pt->offset, n, r->page_sz, now);
 
-	if (now == NULL || dn_iova_pages(r->addr + pt->offset, n, r->page_sz, now) != 0) {
+	if (ret != 0) {
+		DN_LOG(ERR, "%s: cannot check whether %zu pages of region %" PRIu64 " moved while "
+			"unlocked (%s): their IO addresses are left as they were", m->name, n, r->id,
+			strerror(-ret));
 		free(now);
 		return;
 	}
