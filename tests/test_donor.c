@@ -1360,6 +1360,52 @@ repin_fault(struct tide_donor_mgr *m, const char *fault, unsigned int idx, const
 	free(log);
 }
 
+/*
+ * A request made while the control thread re-pins (three tries of a donor that hangs, each
+ * up to timeout_ms) waits for it, and its own handshake then has its whole timeout_ms: it
+ * succeeds, and nobody is killed for it.
+ */
+static int
+scen_a_request_waits_for_a_repin(void)
+{
+	struct tide_donor_region *r, *r2;
+	struct tide_donor_part_info pi;
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	uint64_t t0, waited_ms;
+	uint64_t killed;
+
+	tide_donor_params_init(&p, "busy");
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	p.timeout_ms = 1000;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 2 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	killed = stats(m).killed;
+	/* Only re-pinning donors take it: the request's own donors are healthy. */
+	setenv("TIDE_DONOR_TEST_FAULT", "hang-adopt", 1);
+	TDU_REQUIRE(tide_donor_region_part(r, 0, &pi) == 0 && kill(pi.pid, SIGKILL) == 0);
+	TDU_CHECK(STAT_REACHED(m, deaths, 1));
+	t0 = tide_test_now_ns();
+	r2 = tide_donor_request(m, 2 * MB, TIDE_DONOR_PINNED, 0);
+	waited_ms = (tide_test_now_ns() - t0) / 1000000;
+	if (!TDU_CHECK(r2 != NULL))
+		fprintf(stderr, "  request during a re-pin: %s after %lu ms\n",
+			rte_strerror(rte_errno), (unsigned long)waited_ms);
+	tdu_report("waited_ms", (long)waited_ms);
+	TDU_CHECK(waited_ms >= 2000); /* it did wait for the re-pin's tries */
+	TDU_CHECK(stats(m).handshake_failures == 0);
+	TDU_CHECK(tide_donor_region_part(r, 0, &pi) == 0 && pi.state == TIDE_DONOR_STATE_UNPINNED);
+	TDU_CHECK(stats(m).killed == killed + 3); /* the three hanging re-pinners alone */
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	tide_donor_region_free(r2);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 /* PA mode: a re-pin with no memory to check whether the pages moved says so. */
 static void
 repin_recheck_nomem(struct tide_donor_mgr *m)
@@ -1483,6 +1529,7 @@ static const struct tdu_scenario scenarios[] = {
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
+	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 };
@@ -1824,6 +1871,16 @@ test_a_part_is_repinned_after_every_death_of_its_donor(void)
 }
 
 static void
+test_a_request_made_during_a_repin_has_its_whole_timeout(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("busy_thread", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -1855,6 +1912,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
+	CU_ADD_TEST(s, test_a_request_made_during_a_repin_has_its_whole_timeout);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	return 0;
 }

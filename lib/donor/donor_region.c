@@ -303,10 +303,14 @@ reg_check_resident(struct tide_donor_mgr *m, const struct tide_donor_region *r)
 static int
 reg_handshake(struct tide_donor_mgr *m, struct tide_donor_region *r, bool *donor_at_fault)
 {
-	uint64_t deadline = dn_now_ns() + (uint64_t)m->p.timeout_ms * 1000000;
+	uint64_t deadline;
 	int ret;
 
+	/* The donors' time counts from their start: starting them may wait for the control
+	 * thread, busy re-pinning (its own handshakes have their own deadlines).
+	 */
 	ret = reg_start_donors(m, r);
+	deadline = dn_now_ns() + (uint64_t)m->p.timeout_ms * 1000000;
 	/* From here on a failure is a donor's (starting one is counted apart). */
 	*donor_at_fault = ret == 0;
 	for (uint32_t i = 0; ret == 0 && i < r->nb_parts; i++) {

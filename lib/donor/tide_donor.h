@@ -108,8 +108,9 @@ struct tide_donor_params {
 	uint64_t heap_limit;
 	uint64_t heap_grow;     /**< bytes tide_donor_alloc() adds to its heap at a time
 				 *   (default 16 MB) */
-	unsigned int timeout_ms; /**< a handshake with the donors of one request, 1..INT_MAX
-				  *   (default 5000) */
+	unsigned int timeout_ms; /**< most time the donors of one request (or one
+				  *   re-pinning donor) have, from their start, to hand their
+				  *   memory over (or lock it), 1..INT_MAX (default 5000) */
 	uint32_t flags;         /**< TIDE_DONOR_MGR_F_* */
 };
 
@@ -230,6 +231,11 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  * unless TIDE_DONOR_F_NO_REGISTER. Blocks until every donor has handed its share over, or
  * the handshake fails or times out; on failure every donor of the request is killed and
  * reaped and nothing stays mapped.
+ *
+ * How long it blocks: timeout_ms at most for the handshake, counted once the request's
+ * donors have started; before that, the request waits for the manager's control thread to
+ * start them, which may first finish re-pinning dead donors (up to three tries a death,
+ * each up to timeout_ms), and for another request of the manager in progress.
  *
  * @param bytes
  *   Size, rounded up to whole pages of @p kind.
