@@ -1406,6 +1406,70 @@ scen_a_request_waits_for_a_repin(void)
 	return 0;
 }
 
+/*
+ * tide_donor_alloc() sets aside the buffers that fall on a part being re-pinned (its memory
+ * is not locked), and gives them back to the heap once the part is locked again: then the
+ * whole region serves a buffer as large as it.
+ */
+static int
+scen_set_aside_buffers_come_back(void)
+{
+	struct tide_donor_region_info ri;
+	const struct tide_donor_region *r;
+	struct tide_donor_part_info pi;
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	uint8_t *bufs[64], *lo, *hi, *big;
+	unsigned int n = 0;
+	char *log;
+
+	tide_donor_params_init(&p, "plugs");
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	p.heap_grow = 4 * MB;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	bufs[n++] = tide_donor_alloc(m, 64 * KB, 0);
+	TDU_REQUIRE(bufs[0] != NULL);
+	r = tide_donor_region_lookup(m, bufs[0]);
+	TDU_REQUIRE(r != NULL && tide_donor_region_info(r, &ri) == 0 && ri.nb_parts == 4);
+	/* Part 2's donor dies; its successor takes a second to lock the memory. */
+	TDU_REQUIRE(tide_donor_region_part(r, 2, &pi) == 0);
+	lo = (uint8_t *)ri.addr + pi.offset;
+	hi = lo + pi.bytes;
+	setenv("TIDE_DONOR_TEST_FAULT", "slow-adopt", 1);
+	tide_test_log_begin();
+	TDU_CHECK(kill(pi.pid, SIGKILL) == 0);
+	TDU_CHECK(STAT_REACHED(m, deaths, 1));
+	/* The heap fills from the top: buffers until one is below part 2, none on it. */
+	while (n < RTE_DIM(bufs)) {
+		bufs[n] = tide_donor_alloc(m, 64 * KB, 0);
+		TDU_REQUIRE(bufs[n] != NULL);
+		TDU_CHECK(bufs[n] + 64 * KB <= lo || bufs[n] >= hi);
+		if (bufs[n++] < lo)
+			break;
+	}
+	TDU_CHECK(tide_donor_region_part(r, 2, &pi) == 0 &&
+		pi.state == TIDE_DONOR_STATE_REPINNING);
+	TDU_CHECK(STAT_REACHED(m, repins, 1));
+	log = tide_test_log_end();
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	TDU_CHECK(strstr(log, "set aside") != NULL);
+	free(log);
+	for (unsigned int i = 0; i < n; i++)
+		TDU_CHECK(tide_donor_free(m, bufs[i]) == 0);
+	/* Part 2 is locked again: nothing of the region is set aside any more. */
+	big = tide_donor_alloc(m, 3 * MB + 512 * KB, 0);
+	TDU_REQUIRE(big != NULL);
+	if (!TDU_CHECK(tide_donor_region_lookup(m, big) == r && stats(m).regions == 1))
+		fprintf(stderr, "  3.5 MB did not fit in the 4 MB region: %u regions\n",
+			stats(m).regions);
+	TDU_CHECK(tide_donor_free(m, big) == 0);
+	TDU_CHECK(tide_donor_trim(m) >= 4 * MB);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 /* PA mode: a re-pin with no memory to check whether the pages moved says so. */
 static void
 repin_recheck_nomem(struct tide_donor_mgr *m)
@@ -1530,6 +1594,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
 	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
+	{ "plugs", scen_set_aside_buffers_come_back, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 };
@@ -1881,6 +1946,16 @@ test_a_request_made_during_a_repin_has_its_whole_timeout(void)
 }
 
 static void
+test_buffers_set_aside_during_a_repin_go_back_to_the_heap(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("plugs", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -1913,6 +1988,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
 	CU_ADD_TEST(s, test_a_request_made_during_a_repin_has_its_whole_timeout);
+	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	return 0;
 }

@@ -4,9 +4,10 @@
  * The uses of donor memory. Send buffers: a named DPDK external malloc heap per manager,
  * grown by pinned regions (rte_malloc_heap_memory_add() registers each with DPDK, which
  * DMA-maps it for VFIO devices itself), shrunk by tide_donor_trim(). A buffer that falls
- * on memory whose donor died and that could not be locked again is set aside (a plug,
- * never handed out) and another is taken. Pool blocks: hugepage regions from donors only,
- * returned by the mempool driver's free callback.
+ * on memory no process locks (its donor died, and it is being re-pinned or could not be)
+ * is set aside (a plug, never handed out) and another is taken; plugs on memory locked
+ * again go back to the heap at the next allocation. Pool blocks: hugepage regions from
+ * donors only, returned by the mempool driver's free callback.
  */
 
 #include <errno.h>
@@ -51,6 +52,27 @@ heap_unpinned_locked(const struct tide_donor_region *r, const uint8_t *p, size_t
 	return false;
 }
 
+/* Give the heap back the buffers set aside on memory locked again since (a re-pin ended). */
+static void
+heap_unplug(struct tide_donor_mgr *m)
+{
+	struct tide_donor_region *r;
+
+	pthread_mutex_lock(&m->lock);
+	TAILQ_FOREACH(r, &m->regions, next) {
+		uint32_t kept = 0;
+
+		for (uint32_t i = 0; i < r->nb_plugs; i++) {
+			if (heap_unpinned_locked(r, r->plugs[i].p, r->plugs[i].len))
+				r->plugs[kept++] = r->plugs[i];
+			else
+				rte_free(r->plugs[i].p);
+		}
+		r->nb_plugs = kept;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 /*
  * Take a buffer from the heap, setting aside any that is not pinned. NULL when the heap
  * has no room (*err 0) or too much of it is set aside (*err -ENOMEM).
@@ -59,6 +81,7 @@ static void *
 heap_take(struct tide_donor_mgr *m, size_t size, unsigned int align, int *err)
 {
 	*err = 0;
+	heap_unplug(m);
 	for (;;) {
 		void *p = rte_malloc_socket("tide_donor", size, align, m->heap_socket);
 		struct tide_donor_region *r;
@@ -80,7 +103,7 @@ heap_take(struct tide_donor_mgr *m, size_t size, unsigned int align, int *err)
 			*err = -ENOMEM;
 			return NULL;
 		}
-		r->plugs[r->nb_plugs++] = p;
+		r->plugs[r->nb_plugs++] = (struct dn_plug){ .p = p, .len = size };
 		pthread_mutex_unlock(&m->lock);
 		DN_LOG(NOTICE, "%s: %zu bytes at %p are not pinned (their donor died): set aside",
 			m->name, size, p);
@@ -257,7 +280,7 @@ dn_heap_trim(struct tide_donor_mgr *m)
 		if (r == NULL)
 			return freed;
 		for (uint32_t i = 0; i < r->nb_plugs; i++)
-			rte_free(r->plugs[i]);
+			rte_free(r->plugs[i].p);
 		r->nb_plugs = 0;
 		if (rte_malloc_heap_memory_remove(m->heap_name, r->addr, r->len) != 0) {
 			DN_LOG(ERR, "%s: cannot take %zu bytes at %p out of heap %s: %s", m->name,

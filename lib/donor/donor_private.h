@@ -34,7 +34,7 @@ extern int tide_donor_logtype;
 /* Re-pins tried after one death of a part's donor before the part is reported unpinned
  * (each death has as many). */
 #define DN_MAX_REPINS 3
-/* Buffers tide_donor_alloc() sets aside (unpinned memory) before it gives up. */
+/* Buffers tide_donor_alloc() sets aside in a region (unpinned memory) before it gives up. */
 #define DN_MAX_PLUGS 64
 #define DN_PINNED_PAGE DONOR_PINNED_PAGE
 /* DPDK's heap names (RTE_HEAP_NAME_MAX_LEN is internal to EAL). */
@@ -79,8 +79,12 @@ struct tide_donor_region {
 	uint64_t own_bytes;
 	uint32_t nb_deaths;
 	uint32_t nb_allocs;    /* heap: tide_donor_alloc() buffers in it */
-	uint32_t nb_plugs;     /* heap: buffers set aside because they are unpinned */
-	void *plugs[DN_MAX_PLUGS];
+	uint32_t nb_plugs;     /* heap: buffers set aside because they are unpinned (under
+				* req_lock) */
+	struct dn_plug {
+		void *p;
+		size_t len;
+	} plugs[DN_MAX_PLUGS];
 	uint32_t nb_parts;
 	struct dn_part parts[];
 };

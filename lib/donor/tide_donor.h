@@ -341,7 +341,9 @@ int tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *
  * (a named external malloc heap, registered with DPDK and DMA-mapped by it), grown by a
  * request of heap_grow bytes (or more, for a larger buffer) when it has no room. The zctx
  * agent sends from it zero-copy as DPDK memory: no pin per send, no pin cache, and beyond
- * the consumer's own RLIMIT_MEMLOCK. Never hands out memory that is unpinned.
+ * the consumer's own RLIMIT_MEMLOCK. Never hands out memory that is unpinned: a buffer
+ * that falls on it (a part being re-pinned, or reported unpinned) is set aside, and goes
+ * back to the heap once a re-pin has locked that memory again.
  *
  * @param align
  *   Alignment (a power of two), or 0 for a cache line.
