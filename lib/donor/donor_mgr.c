@@ -127,7 +127,8 @@ mgr_validator_get(struct tide_donor_mgr *m)
 	if (mgr_val.users[s]++ == 0 &&
 			rte_mem_alloc_validator_register(MGR_VALIDATOR, mgr_validate, s, 0) != 0)
 		DN_LOG(NOTICE, "%s: cannot watch the heap's growth on socket %d (%s): own "
-			"hugepages are not counted against it", m->name, s, rte_strerror(rte_errno));
+			"hugepages are not counted against it", m->name, s,
+			rte_strerror(rte_errno));
 }
 
 /* Called with the registry lock held, @p m out of the registry: the limit is the strictest

@@ -24,9 +24,10 @@
  *   exits: its memory stays as long as the consumer maps it.
  *
  * Every message names its sender (pid): the consumer refuses one from a donor that names
- * another process. A donor that cannot allocate sends ERROR (errno) instead of OFFER. A re-pinning donor
- * (started with --adopt) is given the memory instead: after HELLO the consumer sends
- * ADOPT + fd, the donor maps and locks it and answers LOCKED (VmLck) or ERROR.
+ * another process. A donor that cannot allocate sends ERROR (errno) instead of OFFER. A
+ * re-pinning donor (started with --adopt) is given the memory instead: after HELLO the
+ * consumer sends ADOPT + fd, the donor maps and locks it and answers LOCKED (VmLck) or
+ * ERROR.
  */
 
 #include <stdint.h>

@@ -397,8 +397,8 @@ spawn_recheck_iova(struct tide_donor_mgr *m, struct tide_donor_region *r, struct
 
 	if (ret != 0) {
 		DN_LOG(ERR, "%s: cannot check whether %zu pages of region %" PRIu64 " moved while "
-			"unlocked (%s): their IO addresses are left as they were", m->name, n, r->id,
-			strerror(-ret));
+			"unlocked (%s): their IO addresses are left as they were", m->name, n,
+			r->id, strerror(-ret));
 		free(now);
 		return;
 	}
