@@ -1470,6 +1470,70 @@ scen_set_aside_buffers_come_back(void)
 	return 0;
 }
 
+/*
+ * The own part's hugepages are taken just before it is mapped: the kernel refuses the map
+ * over the region's reserved range, and removes that part of the reservation as it does.
+ * The range must be reserved again before anything else (another thread could map there,
+ * and giving the range back would unmap that), and the request is served by donors.
+ */
+struct own_req {
+	struct tide_donor_mgr *m;
+	struct tide_donor_region *r;
+	int err;
+};
+
+static void *
+own_req_main(void *arg)
+{
+	struct own_req *o = arg;
+
+	o->r = tide_donor_request(o->m, 4 * MB, TIDE_DONOR_HUGE, 0);
+	o->err = rte_errno;
+	return NULL;
+}
+
+static int
+scen_own_map_fails(void)
+{
+	struct tide_donor_region_info ri;
+	struct own_req o = { .r = NULL };
+	uintptr_t addr = 0;
+	pthread_t t;
+	void *probe;
+	char *log, *at;
+
+	o.m = mgr_make("ownfail", 0, 2 * MB, true);
+	TDU_REQUIRE(o.m != NULL);
+	tide_test_log_begin();
+	tide_fault_pvt_arm(TIDE_FAULT_HUGE_TAKEN, 0, 1);
+	tide_fault_pvt_hold_arm(TIDE_HOLD_DONOR_OWN_REFUSED);
+	TDU_REQUIRE(pthread_create(&t, NULL, own_req_main, &o) == 0);
+	TDU_CHECK(tide_fault_pvt_hold_wait(TIDE_HOLD_DONOR_OWN_REFUSED, WAIT_MS));
+	log = tide_test_log_end();
+	at = strstr(log, "memory at 0x");
+	if (TDU_CHECK(at != NULL))
+		addr = (uintptr_t)strtoull(at + strlen("memory at "), NULL, 16);
+	else
+		fprintf(stderr, "  no own part refused in\n%s", log);
+	free(log);
+	/* Held there: the own part's range is still reserved, nobody else can map in it. */
+	TDU_CHECK(addr != 0 && tdu_maps_cover(addr, 4 * MB));
+	probe = addr == 0 ? MAP_FAILED : mmap((void *)addr, 4 * MB, PROT_NONE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	/* (Had it mapped, the request would unmap it with the range: it is left alone.) */
+	TDU_CHECK(probe == MAP_FAILED && errno == EEXIST);
+	tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_OWN_REFUSED);
+	pthread_join(t, NULL);
+	/* Donors gave all of it instead. */
+	if (!TDU_CHECK(o.r != NULL))
+		fprintf(stderr, "  the fallback failed: %s\n", rte_strerror(o.err));
+	TDU_CHECK(o.r == NULL ||
+		(tide_donor_region_info(o.r, &ri) == 0 && ri.own_bytes == 0 && ri.nb_donors == 2));
+	tide_donor_region_free(o.r);
+	TDU_CHECK(tide_donor_mgr_free(o.m) == 0);
+	return 0;
+}
+
 /* PA mode: a re-pin with no memory to check whether the pages moved says so. */
 static void
 repin_recheck_nomem(struct tide_donor_mgr *m)
@@ -1595,6 +1659,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "repin_faults", scen_repin_faults, NULL },
 	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
 	{ "plugs", scen_set_aside_buffers_come_back, NULL },
+	{ "own_map_fails", scen_own_map_fails, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 };
@@ -1956,6 +2021,16 @@ test_buffers_set_aside_during_a_repin_go_back_to_the_heap(void)
 }
 
 static void
+test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("own_map_fails", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -1989,6 +2064,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
 	CU_ADD_TEST(s, test_a_request_made_during_a_repin_has_its_whole_timeout);
 	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);
+	CU_ADD_TEST(s, test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	return 0;
 }

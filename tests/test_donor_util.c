@@ -248,6 +248,26 @@ tdu_maps_count(const char *needle)
 	return n;
 }
 
+bool
+tdu_maps_cover(uintptr_t addr, size_t len)
+{
+	uintptr_t at = addr, end = addr + len;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (f == NULL)
+		return false;
+	/* The lines are sorted by address: follow the range from mapping to mapping. */
+	while (at < end && fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= at && hi > at)
+			at = hi;
+	}
+	fclose(f);
+	return at >= end;
+}
+
 unsigned int
 tdu_fd_count(void)
 {

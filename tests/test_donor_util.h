@@ -64,6 +64,9 @@ long tdu_vmlck_kb(pid_t pid);
 /** Lines of /proc/self/maps that contain @p needle. */
 unsigned int tdu_maps_count(const char *needle);
 
+/** Whether every byte of [@p addr, @p addr + @p len) is mapped in this process. */
+bool tdu_maps_cover(uintptr_t addr, size_t len);
+
 /** Open descriptors of this process. */
 unsigned int tdu_fd_count(void);
 

@@ -36,6 +36,8 @@ enum tide_fault_site {
 	TIDE_FAULT_CTL_THREAD, /**< starting the pool library's control thread */
 	TIDE_FAULT_MEMBARRIER, /**< membarrier(2): registering, or a receiver's barrier */
 	TIDE_FAULT_DMA_MAP,  /**< DMA-mapping pinned memory for a device (zctx) */
+	TIDE_FAULT_HUGE_TAKEN, /**< the free hugepages are taken just before a map needs them
+				*   (donor: the own part's; the kernel then refuses the map) */
 	TIDE_FAULT_SITES
 };
 
@@ -57,6 +59,8 @@ enum tide_fault_hold_site {
 				    *   read-locked */
 	TIDE_HOLD_ZCTX_DIR_READ,   /**< zctx telemetry: another process's instance found, the
 				    *   directory read-locked, about to be read */
+	TIDE_HOLD_DONOR_OWN_REFUSED, /**< donor: a request's own part could not be mapped; its
+				      *   address range not yet given back */
 	TIDE_HOLD_SITES
 };
 

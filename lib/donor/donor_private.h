@@ -70,6 +70,8 @@ struct tide_donor_region {
 	size_t page_sz;
 	void *map_base;        /* the address range reserved for it (alignment included) */
 	size_t map_len;
+	size_t hole_off;       /* of the range, bytes no longer ours (a failed map whose */
+	size_t hole_len;       /*   reservation could not be taken back; 0: none) */
 	rte_iova_t *iova;      /* one per page */
 	bool registered;       /* rte_extmem_register() done */
 	bool in_heap;          /* added to the manager's heap */

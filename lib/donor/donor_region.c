@@ -29,6 +29,7 @@
 #include <rte_memory.h>
 
 #include "donor_private.h"
+#include "tide_fault.h"
 
 static const char *
 reg_kind_name(enum tide_donor_kind kind)
@@ -130,22 +131,101 @@ reg_alloc(struct tide_donor_mgr *m, const struct donor_plan *plan, enum tide_don
 	return r;
 }
 
+/*
+ * A map that failed over the reserved range may have taken that part of the reservation
+ * with it (a hugetlb map refused for want of hugepages: the kernel unmaps first). Reserve
+ * it again at once, without replacing anything: what cannot be taken back is a hole that
+ * the range's unmapping must skip. Something already there (EEXIST) is taken for the
+ * reservation itself, left by a map that failed before unmapping (a permission, a bad
+ * argument); a mapping another thread made in the hole in the instant since would be
+ * taken for it too.
+ */
+static void
+reg_rereserve(struct tide_donor_mgr *m, struct tide_donor_region *r, const struct dn_part *pt)
+{
+	uint8_t *want = r->addr + pt->offset;
+	void *got = mmap(want, pt->bytes, PROT_NONE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (got == want || (got == MAP_FAILED && errno == EEXIST))
+		return;
+	if (got != MAP_FAILED)
+		munmap(got, pt->bytes); /* a kernel before 4.17 took the address as a hint */
+	r->hole_off = (size_t)(want - (uint8_t *)r->map_base);
+	r->hole_len = pt->bytes;
+	DN_LOG(ERR, "%s: %" PRIu64 " bytes at %p left the region's reserved range when their "
+		"map failed, and cannot be reserved again: they are left alone", m->name,
+		pt->bytes, (void *)want);
+}
+
 static int
-reg_map_part(struct tide_donor_region *r, const struct dn_part *pt)
+reg_map_part(struct tide_donor_mgr *m, struct tide_donor_region *r, const struct dn_part *pt)
 {
 	void *want = r->addr + pt->offset;
 	void *got = mmap(want, pt->bytes, PROT_READ | PROT_WRITE,
 		MAP_SHARED | MAP_FIXED | MAP_POPULATE, pt->memfd, 0);
+	int ret;
 
-	if (got == MAP_FAILED)
-		return -errno;
-	return 0;
+	if (got != MAP_FAILED)
+		return 0;
+	ret = -errno;
+	reg_rereserve(m, r, pt);
+	return ret;
+}
+
+/* Give the region's address range back, all of it but a hole that is not ours. */
+static void
+reg_unmap(struct tide_donor_region *r)
+{
+	uint8_t *base = r->map_base;
+
+	if (r->hole_len == 0) {
+		munmap(base, r->map_len);
+		return;
+	}
+	if (r->hole_off != 0)
+		munmap(base, r->hole_off);
+	if (r->hole_off + r->hole_len < r->map_len)
+		munmap(base + r->hole_off + r->hole_len, r->map_len - r->hole_off - r->hole_len);
+}
+
+/* Free hugepages taken for a while (a reservation: nothing is allocated), for tests. */
+struct reg_hog {
+	int fd;
+	void *va;
+	size_t len;
+};
+
+/* Take every free hugepage of @p page_sz, as another process could just before the own part
+ * is mapped (TIDE_FAULT_HUGE_TAKEN).
+ */
+static void
+reg_hog_take(struct reg_hog *h, size_t page_sz)
+{
+	unsigned int fl = MFD_CLOEXEC | MFD_HUGETLB |
+		((unsigned int)__builtin_ctzll(page_sz) << MFD_HUGE_SHIFT);
+	uint64_t free_bytes = dn_huge_free_bytes(page_sz);
+
+	h->len = free_bytes == DONOR_UNLIMITED ? 0 : (size_t)free_bytes;
+	h->fd = h->len == 0 ? -1 : memfd_create("tide-donor-hog", fl);
+	if (h->fd >= 0 && ftruncate(h->fd, (off_t)h->len) == 0)
+		h->va = mmap(NULL, h->len, PROT_READ | PROT_WRITE, MAP_SHARED, h->fd, 0);
+}
+
+static void
+reg_hog_put(struct reg_hog *h)
+{
+	if (h->va != MAP_FAILED)
+		munmap(h->va, h->len);
+	if (h->fd >= 0)
+		close(h->fd);
 }
 
 /* The consumer's own part: a memfd of its own, locked by itself for the pinned kind. */
 static int
 reg_own_part(struct tide_donor_mgr *m, struct tide_donor_region *r, struct dn_part *pt)
 {
+	struct reg_hog hog = { .fd = -1, .va = MAP_FAILED };
 	unsigned int fl = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 	int ret;
 
@@ -153,18 +233,22 @@ reg_own_part(struct tide_donor_mgr *m, struct tide_donor_region *r, struct dn_pa
 		fl |= MFD_HUGETLB | ((unsigned int)__builtin_ctzll(r->page_sz) << MFD_HUGE_SHIFT);
 	pt->pid = getpid();
 	pt->memfd = memfd_create("tide-donor-own", fl);
-	if (pt->memfd < 0 || ftruncate(pt->memfd, (off_t)pt->bytes) != 0)
+	if (pt->memfd < 0 || ftruncate(pt->memfd, (off_t)pt->bytes) != 0) {
 		ret = -errno;
-	else
-		ret = reg_map_part(r, pt);
+	} else {
+		if (r->kind == TIDE_DONOR_HUGE && TIDE_FAULT(TIDE_FAULT_HUGE_TAKEN))
+			reg_hog_take(&hog, r->page_sz);
+		ret = reg_map_part(m, r, pt);
+		reg_hog_put(&hog);
+	}
 	/* The system call itself: sanitizer runtimes turn libc's mlock() into a no-op. */
 	if (ret == 0 && r->kind == TIDE_DONOR_PINNED &&
 			syscall(SYS_mlock, r->addr + pt->offset, pt->bytes) != 0)
 		ret = -errno;
 	if (ret != 0) {
-		DN_LOG(NOTICE, "%s: cannot take %" PRIu64 " bytes of %s memory from the "
+		DN_LOG(NOTICE, "%s: cannot take %" PRIu64 " bytes of %s memory at %p from the "
 			"consumer's own allowance (%s): asking donors for all of it", m->name,
-			pt->bytes, reg_kind_name(r->kind), strerror(-ret));
+			pt->bytes, reg_kind_name(r->kind), r->addr + pt->offset, strerror(-ret));
 		return ret;
 	}
 	if (r->kind == TIDE_DONOR_HUGE)
@@ -234,7 +318,7 @@ reg_receive_share(struct tide_donor_mgr *m, struct tide_donor_region *r, struct 
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (ret == 0)
-		ret = reg_map_part(r, pt);
+		ret = reg_map_part(m, r, pt);
 	if (ret == 0)
 		pt->locked_kb = msg.locked_kb;
 	return ret;
@@ -463,7 +547,7 @@ dn_region_set_iova(struct tide_donor_region *r, size_t first, size_t n)
 static void
 reg_unwind(struct tide_donor_mgr *m, struct tide_donor_region *r)
 {
-	munmap(r->map_base, r->map_len);
+	reg_unmap(r);
 	for (uint32_t i = 0; i < r->nb_parts; i++) {
 		struct dn_part *pt = &r->parts[i];
 
@@ -515,11 +599,12 @@ reg_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, u
 		return NULL;
 	}
 	if (plan.own != 0 && reg_own_part(m, r, &r->parts[0]) != 0) {
+		TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_OWN_REFUSED); /* tests: look at the range now */
 		/* The own part was only measured: take everything from donors instead. */
 		if (r->parts[0].memfd >= 0)
 			close(r->parts[0].memfd);
 		r->parts[0].memfd = -1;
-		munmap(r->map_base, r->map_len);
+		reg_unmap(r);
 		free(r->iova);
 		free(r);
 		return reg_request(m, bytes, kind, flags | TIDE_DONOR_F_NO_OWN);
@@ -584,7 +669,7 @@ dn_region_free(struct tide_donor_region *r)
 			DN_LOG(WARNING, "%s: rte_extmem_unregister(%p): %s", m->name, r->addr,
 				rte_strerror(rte_errno));
 	}
-	munmap(r->map_base, r->map_len);
+	reg_unmap(r);
 	/* All donors told at once, then each waited for. */
 	for (i = 0; i < r->nb_parts; i++)
 		if (r->parts[i].state != TIDE_DONOR_STATE_OWN)
