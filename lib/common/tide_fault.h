@@ -36,8 +36,9 @@ enum tide_fault_site {
 	TIDE_FAULT_CTL_THREAD, /**< starting the pool library's control thread */
 	TIDE_FAULT_MEMBARRIER, /**< membarrier(2): registering, or a receiver's barrier */
 	TIDE_FAULT_DMA_MAP,  /**< DMA-mapping pinned memory for a device (zctx) */
-	TIDE_FAULT_HUGE_TAKEN, /**< the free hugepages are taken just before a map needs them
-				*   (donor: the own part's; the kernel then refuses the map) */
+	TIDE_FAULT_HUGE_TAKEN, /**< a hugetlb map over a reserved range refused for want of
+				*   hugepages, as the kernel does it: that part of the
+				*   reservation unmapped, then ENOMEM (donor: the own part) */
 	TIDE_FAULT_SITES
 };
 
