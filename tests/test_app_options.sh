@@ -9,7 +9,8 @@
 #  - a clean exit leaves no DPDK runtime directory behind;
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
-#    -Dfault_injection=true).
+#    -Dfault_injection=true);
+#  - no EAL arguments before "--" is no EAL arguments: the programs' defaults.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -233,6 +234,29 @@ else
 	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
 		"-Dfault_injection=true)"
 fi
+
+# Nothing before "--" is no EAL arguments, as no "--" at all: the defaults (tidepmd's two
+# net_null ports, -l 0-1, --no-pci), not EAL's (every CPU, every PCI device, no port).
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" -- --mode io --duration 1 >"$out" 2>&1 ||
+	fail "tidepmd -- --mode io: exit status $?"
+grep -q "^tidepmd: mode io on 1 forwarding lcore(s), 2 ports" "$out" ||
+	fail "tidepmd -- --mode io: not on the default EAL arguments"
+! grep -q "^EAL: Probe PCI" "$out" || fail "tidepmd -- --mode io: PCI probed"
+printf 'show config fwd\nquit\n' | timeout -s INT 60 "$tidepmd" -- -i --mode io >"$out" 2>&1 ||
+	fail "tidepmd -- -i: exit status $?"
+grep -q "^io packet forwarding - ports=2 - cores=1" "$out" ||
+	fail "tidepmd -- -i: not on the default EAL arguments"
+# tide-bench's default lcores (-l 0-1 here) from a process that may run on CPU 0 only:
+# EAL's own default would give it one lcore, and no machine/start row.
+if [ "$(nproc --all)" -ge 2 ]; then
+	taskset -c 0 "$bench" -- fanout --rounds 1 --ms 5 >"$out" 2>&1 ||
+		fail "tide-bench -- fanout: exit status $?"
+	grep -q "^fanout,machine/start,c2c_round_trip," "$out" ||
+		fail "tide-bench -- fanout: not on its default EAL arguments (one lcore)"
+	! grep -q "^EAL: Probe PCI" "$out" || fail "tide-bench -- fanout: PCI probed"
+fi
+echo "no EAL arguments before --: the programs' defaults"
 
 # A file prefix in use: the second run says so and names the first one's pid.
 eal="-l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 --file-prefix $prefix"

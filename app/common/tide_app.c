@@ -154,7 +154,8 @@ tide_app_eal_init(const char *default_eal)
 		return -1;
 	}
 	eal[n++] = app_argv[0];
-	if (app_sep < 0)
+	/* No EAL arguments: no "--", or nothing before it ("prog -- -i"). */
+	if (app_sep <= 1)
 		n += app_split(defaults, &eal[n], APP_MAX_EAL_ARGS - 3 - n);
 	else
 		for (i = 1; i < app_sep && n < APP_MAX_EAL_ARGS - 3; i++)

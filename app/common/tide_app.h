@@ -6,7 +6,8 @@
  * Shared start-up of tidepool's programs (tidepmd, tide-bench; not installed).
  *
  * Command lines follow DPDK: EAL arguments first, then "--", then the program's own.
- * Without "--" every argument is the program's and EAL gets the program's defaults. Either
+ * Without "--" every argument is the program's; without EAL arguments (no "--", or none
+ * before it: "prog -- -i") EAL gets the program's defaults. Either
  * way EAL gets "--file-prefix <prog>-<pid>" unless the EAL arguments name one, so that two
  * runs never share hugepage files. A program splits its command line first
  * (tide_app_args()), checks its own arguments, and only then starts EAL, so that a bad
@@ -35,7 +36,8 @@ const char *tide_app_prog(void);
  * Initialise EAL with the EAL part of the command line given to tide_app_args().
  *
  * @param default_eal
- *   Space-separated EAL arguments used when the command line has no "--".
+ *   Space-separated EAL arguments used when the command line has none: no "--", or
+ *   nothing before it.
  * @return
  *   0, or a negative value after printing why (the file prefix in use by another
  *   primary, no hugepages, bad EAL arguments, or what EAL said).
