@@ -103,6 +103,43 @@ echo "$out" | grep -q "^pipeline,ring_classify:ring,ratio," ||
 if echo "$out" | grep -q "^pipeline,[a-z_:]*\(xchg\|event_sw\)"; then
 	echo "pipeline --filter ring ran other variants"; echo "$out"; exit 1
 fi
+# --filter in the other scenarios too: only the variants it names run, and a ratio only
+# when both of its variants ran. filtered SCENARIO FILTER PATTERN ARGS...: every row but the
+# machine's names a variant PATTERN (a grep -E pattern) matches, and some row does.
+filtered() {
+	name=$1 filter=$2 want=$3
+	shift 3
+	out=$("$bench" "$name" --filter "$filter" "$@" 2>/dev/null) ||
+		{ echo "$name --filter $filter: exit status $?"; echo "$out"; exit 1; }
+	rows=$(echo "$out" | grep "^$name," | grep -v "^$name,machine/" || true)
+	[ -n "$rows" ] || { echo "$name --filter $filter: no row"; echo "$out"; exit 1; }
+	if echo "$rows" | grep -Ev "^$name,($want)," >/dev/null; then
+		echo "$name --filter $filter ran other variants"; echo "$out"; exit 1
+	fi
+	echo "$name --filter $filter: $(echo "$rows" | cut -d, -f2 | sort -u | tr '\n' ' ')"
+}
+filtered fwd =tide "tide" --rounds 1 --ms 5
+filtered fwd ring "ring_mp_mc|ring_mp_mc_aa|ring_mp_mc_aa:ring_mp_mc" --rounds 1 --ms 5
+filtered msg 1lcore "[a-z_]+/1lcore|[a-z_]+:ring/1lcore" --rounds 1 --ms 5
+filtered fanout =copy "copy" --rounds 1 --ms 5
+filtered fanout o "proxy|clone|copy|proxy:clone" --rounds 1 --ms 5
+filtered footprint =tide "tide" --trace 1:50,0:50 --hold-ms 5 --cycles 1
+# A filter that runs nothing is a mistake: said, and exit status 1, in every scenario.
+for c in "mempool --rounds 1 --ms 1" "fwd --rounds 1 --ms 1" "msg --rounds 1 --ms 1" \
+		"fanout --rounds 1 --ms 1" "footprint --trace 1:50,0:50 --hold-ms 5 --cycles 1" \
+		"pipeline --rounds 1 --ms 1"; do
+	err=$(mktemp)
+	status=0
+	# shellcheck disable=SC2086
+	"$bench" $c --filter =nosuch >/dev/null 2>"$err" || status=$?
+	msg="^tide-bench: --filter =nosuch ran no variant of scenario ${c%% *}: none is named"
+	if [ "$status" -ne 1 ] || ! grep -q "$msg" "$err"; then
+		echo "${c%% *} --filter =nosuch: exit status $status"; cat "$err"; rm -f "$err"
+		exit 1
+	fi
+	rm -f "$err"
+done
+echo "--filter =nosuch: refused by every scenario"
 check fanout --rounds 1 --ms 20
 check zctx --rounds 1 --ms 20
 check donor --rounds 1 --ms 20

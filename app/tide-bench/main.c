@@ -47,6 +47,7 @@ static const struct bench_scenario *bench_current;
 static struct bench_row bench_rows[BENCH_MAX_ROWS];
 static unsigned int bench_nb_rows;
 static bool bench_table;
+static bool bench_matched; /* bench_selected() said yes to some variant */
 static int bench_write_err; /* the first failed write of a row (EPIPE: the reader left) */
 
 void
@@ -154,9 +155,14 @@ bench_ms(const struct bench_opts *o, unsigned int dflt)
 bool
 bench_selected(const struct bench_opts *o, const char *v)
 {
+	bool yes;
+
 	if (o->filter != NULL && o->filter[0] == '=')
-		return strcmp(v, o->filter + 1) == 0;
-	return o->filter == NULL || strstr(v, o->filter) != NULL;
+		yes = strcmp(v, o->filter + 1) == 0;
+	else
+		yes = o->filter == NULL || strstr(v, o->filter) != NULL;
+	bench_matched |= yes;
+	return yes;
 }
 
 uint64_t
@@ -187,7 +193,8 @@ bench_usage(const char *prog)
 		"footprint)\n"
 		"  --quick       a short run: a third of the rounds, half the time (footprint: "
 		"one cycle)\n"
-		"  --filter STR  only variants whose name contains STR (=STR: named STR)\n"
+		"  --filter STR  only variants whose name contains STR (=STR: named STR); one\n"
+		"                that runs none is an error\n"
 		"  --table       a table instead of CSV rows\n"
 		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
@@ -357,6 +364,17 @@ main(int argc, char **argv)
 		printf("scenario,variant,metric,value,unit\n");
 	bench_machine_probe("start");
 	ret = bench_current->run(&o) == 0 ? 0 : 1;
+	/* A filter that ran nothing is a mistake (a typo), not an empty measurement. */
+	if (ret == 0 && o.filter != NULL && !bench_matched &&
+			rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		bool exact = o.filter[0] == '=';
+
+		fprintf(stderr, "tide-bench: --filter %s ran no variant of scenario %s: none %s "
+			"'%s' (or none that does could run here); the rows of a run without "
+			"--filter name them\n", o.filter, bench_current->name,
+			exact ? "is named" : "has a name containing", o.filter + exact);
+		ret = 1;
+	}
 	bench_machine_probe("end");
 	if (bench_table)
 		bench_print_table();

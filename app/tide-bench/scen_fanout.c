@@ -8,7 +8,8 @@
  *           and releases its proxy; the real message is released;
  *   clone - rte_pktmbuf_clone() per reader, over a ring each; each reader frees its clone;
  *   copy  - rte_pktmbuf_copy() per reader (a deep copy), over a ring each.
- * Reported per delivery: the cost, and the bytes of packet data copied.
+ * Reported per delivery: the cost, and the bytes of packet data copied. --filter picks
+ * variants by these names; a ratio needs both of its variants.
  */
 
 #include <stdio.h>
@@ -164,9 +165,12 @@ fo_run(const struct bench_opts *o)
 	unsigned int rounds = bench_rounds(o, FO_ROUNDS);
 	uint64_t deliveries[FO_NB] = { 0 }, copied[FO_NB] = { 0 };
 	struct fo_ctx c = { 0 };
+	bool ran[FO_NB];
 	char v[48];
 	int ret = -1;
 
+	for (unsigned int i = 0; i < FO_NB; i++)
+		ran[i] = bench_selected(o, fo_names[i]);
 	if (fo_setup(&c) != 0) {
 		fprintf(stderr, "tide-bench fanout: set-up failed\n");
 		goto out;
@@ -176,6 +180,8 @@ fo_run(const struct bench_opts *o)
 			unsigned int i = (k + round) % FO_NB;
 			uint64_t before = c.copied;
 
+			if (!ran[i])
+				continue;
 			rate[i][round] = fo_measure(&c, i, bench_ms(o, FO_MS));
 			deliveries[i] += (uint64_t)(rate[i][round] * bench_ms(o, FO_MS) / 1e3);
 			copied[i] += c.copied - before;
@@ -183,12 +189,16 @@ fo_run(const struct bench_opts *o)
 	for (unsigned int i = 0; i < FO_NB; i++) {
 		double x[BENCH_MAX_ROUNDS];
 
+		if (!ran[i])
+			continue;
 		memcpy(x, rate[i], sizeof(x));
 		bench_emit(fo_names[i], "cost", 1e9 / bench_median(x, rounds), "ns/delivery");
 		bench_emit(fo_names[i], "copied", deliveries[i] ? (double)copied[i] / deliveries[i] :
 			0, "bytes/delivery");
 	}
 	for (unsigned int i = 0; i < 2; i++) {
+		if (!ran[i] || !ran[FO_CLONE])
+			continue;
 		snprintf(v, sizeof(v), "%s:clone", fo_names[i]);
 		bench_emit(v, "cost_ratio", bench_median_ratio(rate[FO_CLONE], rate[i], rounds),
 			"x");

@@ -11,7 +11,8 @@
  * when idle the tidepool variant hands its cache back (tide_pool_cache_flush()), the
  * plugin variant does not (a stock application knows nothing of it). The main lcore
  * samples every 10 ms the hugepage MB each pool holds and integrates MB.s. Rounds turn the
- * order of the variants.
+ * order of the variants. --filter picks variants by these names; a ratio or a target
+ * against the fixed pool needs it to have run.
  */
 
 #include <stdio.h>
@@ -267,6 +268,7 @@ fp_run(const struct bench_opts *o)
 	const struct tide_app_trace *t = &o->trace;
 	struct fp_result med[FP_NB];
 	FILE *series = NULL;
+	bool ran[FP_NB];
 	int ret = -1;
 
 	if (rte_lcore_count() < 2) {
@@ -279,14 +281,18 @@ fp_run(const struct bench_opts *o)
 	}
 	if (series != NULL)
 		fprintf(series, "variant,round,t_s,mpps,mb_held\n");
+	for (unsigned int v = 0; v < FP_NB; v++)
+		ran[v] = bench_selected(o, fp_names[v]);
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < FP_NB; k++) {
 			unsigned int v = (k + round) % FP_NB;
 
-			if (fp_run_one(o, v, round, t, series, &res[round][v]) != 0)
+			if (ran[v] && fp_run_one(o, v, round, t, series, &res[round][v]) != 0)
 				goto out;
 		}
 	for (unsigned int v = 0; v < FP_NB; v++) {
+		if (!ran[v])
+			continue;
 		for (size_t f = 0; f < sizeof(struct fp_result) / sizeof(double); f++)
 			((double *)&med[v])[f] = fp_median(res, rounds, v, f * sizeof(double));
 		fp_emit(fp_names[v], &med[v]);
@@ -294,6 +300,8 @@ fp_run(const struct bench_opts *o)
 	for (unsigned int v = FP_TIDE; v < FP_NB; v++) {
 		char name[32], target[64];
 
+		if (!ran[v] || !ran[FP_FIXED])
+			continue;
 		snprintf(name, sizeof(name), "%s:fixed", fp_names[v]);
 		bench_emit(name, "mb_s", med[v].mb_s / med[FP_FIXED].mb_s, "x");
 		bench_emit(name, "burst_rate", med[v].burst_mpps / med[FP_FIXED].burst_mpps, "x");

@@ -6,7 +6,8 @@
  * alternate between them. Every worker lcore forwards on its own queue; the main lcore
  * keeps time. A third variant, ring_mp_mc_aa, is a second stock pool with ports of its
  * own: ring_mp_mc_aa:ring_mp_mc, two identical set-ups measured the same way, is the
- * noise floor tide:ring_mp_mc is read against (an A/A test).
+ * noise floor tide:ring_mp_mc is read against (an A/A test). --filter picks variants by
+ * name (tide, ring_mp_mc, ring_mp_mc_aa); a ratio needs both of its variants.
  */
 
 #include <stdio.h>
@@ -143,35 +144,44 @@ fwd_run(const struct bench_opts *o)
 	static double mpps[FWD_NB][BENCH_MAX_ROUNDS];
 	unsigned int workers = rte_lcore_count() - 1, rounds = bench_rounds(o, FWD_ROUNDS);
 	double ratio, noise;
+	bool ran[FWD_NB];
 	int ret = -1;
 
 	if (workers == 0) {
 		fprintf(stderr, "tide-bench fwd: needs at least 2 lcores\n");
 		return -1;
 	}
-	v[0].mp = fwd_tide_pool();
-	v[1].mp = fwd_ring_pool("bfwd_ring");
-	v[2].mp = fwd_ring_pool("bfwd_ring_aa");
 	for (unsigned int i = 0; i < FWD_NB; i++)
+		ran[i] = bench_selected(o, v[i].name);
+	for (unsigned int i = 0; i < FWD_NB; i++) {
+		if (!ran[i])
+			continue;
+		v[i].mp = i == 0 ? fwd_tide_pool() :
+			fwd_ring_pool(i == 1 ? "bfwd_ring" : "bfwd_ring_aa");
 		if (v[i].mp == NULL || fwd_port(&v[i], 0, workers) != 0 ||
 				fwd_port(&v[i], 1, workers) != 0) {
 			fprintf(stderr, "tide-bench fwd: cannot set up %s: %s\n", v[i].name,
 				rte_strerror(rte_errno));
 			goto out;
 		}
+	}
 	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < FWD_NB; k++) {
 			unsigned int i = (k + round) % FWD_NB;
 
-			mpps[i][round] = fwd_measure(&v[i], bench_ms(o, FWD_MS));
+			if (ran[i])
+				mpps[i][round] = fwd_measure(&v[i], bench_ms(o, FWD_MS));
 		}
 	/* The ratios of each round's pairs, before the medians reorder the rates. */
 	ratio = bench_median_ratio(mpps[0], mpps[1], rounds);
 	noise = bench_median_ratio(mpps[2], mpps[1], rounds);
 	for (unsigned int i = 0; i < FWD_NB; i++)
-		bench_emit(v[i].name, "fwd", bench_median(mpps[i], rounds), "Mpps");
-	bench_emit("tide:ring_mp_mc", "ratio", ratio, "x");
-	bench_emit("ring_mp_mc_aa:ring_mp_mc", "ratio", noise, "x");
+		if (ran[i])
+			bench_emit(v[i].name, "fwd", bench_median(mpps[i], rounds), "Mpps");
+	if (ran[0] && ran[1])
+		bench_emit("tide:ring_mp_mc", "ratio", ratio, "x");
+	if (ran[2] && ran[1])
+		bench_emit("ring_mp_mc_aa:ring_mp_mc", "ratio", noise, "x");
 	ret = 0;
 out:
 	for (unsigned int i = 0; i < FWD_NB; i++)

@@ -11,6 +11,8 @@
  * without the exchange, and tells what the stores cost apart from what the exchange costs.
  * Two layouts: on one lcore (producer and consumer in turn: the CPU cost) and across two
  * lcores (producer and consumer on each: the header's cache line travels with the packet).
+ * --filter picks variants by their names with the layout ("msg/2lcores"); a ratio needs
+ * both of its variants.
  */
 
 #include <stdio.h>
@@ -154,13 +156,25 @@ msg_run(const struct bench_opts *o)
 		goto out;
 	}
 	for (unsigned int lay = 0; lay < 2; lay++) {
+		const char *layout = lay ? "2lcores" : "1lcore";
+		bool sel[V_NB], any = false;
+
 		if (lay == 1 && rte_lcore_count() < 2)
 			break;
+		for (unsigned int i = 0; i < V_NB; i++) {
+			snprintf(v, sizeof(v), "%s/%s", msg_names[i], layout);
+			sel[i] = bench_selected(o, v);
+			any |= sel[i];
+		}
+		if (!any)
+			continue;
 		/* Across lcores, the machine's state around every measurement. */
 		probe = lay == 1 ? bench_machine_c2c(BENCH_C2C_QUICK_TRIPS) : 0;
 		for (unsigned int round = 0; round < rounds; round++)
 			for (unsigned int k = 0; k < V_NB; k++) {
 				r.v = (k + round) % V_NB;
+				if (!sel[r.v])
+					continue;
 				pps[lay][r.v][round] = msg_measure(&r, lay == 1);
 				if (lay == 1)
 					state[r.v][round] = bench_machine_state_after(&probe);
@@ -168,17 +182,20 @@ msg_run(const struct bench_opts *o)
 		for (unsigned int i = 0; i < V_NB; i++) {
 			double x[BENCH_MAX_ROUNDS];
 
+			if (!sel[i])
+				continue;
 			memcpy(x, pps[lay][i], sizeof(x));
-			snprintf(v, sizeof(v), "%s/%s", msg_names[i], lay ? "2lcores" : "1lcore");
+			snprintf(v, sizeof(v), "%s/%s", msg_names[i], layout);
 			bench_emit(v, "cost", 1e9 / bench_median(x, rounds), "ns/pkt");
 		}
 		for (unsigned int i = V_MSG; i < V_NB; i++) {
-			snprintf(v, sizeof(v), "%s:ring/%s", msg_names[i],
-				lay ? "2lcores" : "1lcore");
+			if (!sel[V_RAW] || !sel[i])
+				continue;
+			snprintf(v, sizeof(v), "%s:ring/%s", msg_names[i], layout);
 			bench_emit(v, "cost_ratio",
 				bench_median_ratio(pps[lay][V_RAW], pps[lay][i], rounds), "x");
 		}
-		if (lay == 1)
+		if (lay == 1 && sel[V_RAW] && sel[V_MSG])
 			bench_emit_ratio_by_state("msg:ring/2lcores", "cost_ratio", pps[1][V_RAW],
 				pps[1][V_MSG], state[V_RAW], state[V_MSG], rounds);
 	}
