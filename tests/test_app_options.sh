@@ -10,7 +10,8 @@
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
 #    -Dfault_injection=true);
-#  - no EAL arguments before "--" is no EAL arguments: the programs' defaults.
+#  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
+#  - -i with --tx-first is refused as testpmd refuses it.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -89,6 +90,20 @@ for o in --duration --stats-period; do
 	refused_with "$tidepmd" "^tidepmd: $o does not go with -i: the prompt runs until 'quit'" \
 		$eal_pmd -- -i "$o" 100
 done
+# Nor does it send --tx-first's burst (testpmd: "--tx-first cannot be used on interactive
+# mode"): the prompt has start tx_first.
+for a in "" --auto-start; do
+	printf 'quit\n' >"$out.in"
+	# shellcheck disable=SC2086
+	if timeout -s INT 60 "$tidepmd" $eal_pmd -- -i --tx-first $a <"$out.in" >"$out" 2>&1; then
+		fail "-i --tx-first $a: accepted"
+	fi
+	grep -q "^tidepmd: --tx-first cannot be used on interactive mode: type 'start tx_first'" \
+		"$out" || fail "-i --tx-first $a: no message"
+	! grep -q "^EAL:" "$out" || fail "-i --tx-first $a: EAL started before the check"
+done
+rm -f "$out.in"
+echo "tidepmd -i --tx-first: $(head -1 "$out")"
 # The library takes blocks of at most 4 GB, and no larger than the wall.
 # shellcheck disable=SC2086
 refused "$tidepmd" --pool-block 4097 "2..4096" $eal_pmd -- --duration 1

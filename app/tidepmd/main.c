@@ -123,9 +123,10 @@ tpmd_run(struct tpmd *t)
 
 	if (t->cfg.interactive) {
 		setvbuf(stdout, NULL, _IOLBF, 0);
+		/* (--tx-first is refused with -i: the prompt has start tx_first.) */
 		if (t->cfg.auto_start) {
 			tpmd_fwd_stats_mark(t);
-			ret = tpmd_fwd_start(t, t->cfg.tx_first ? 1 : 0);
+			ret = tpmd_fwd_start(t, 0);
 			if (ret != 0)
 				return ret;
 		}

@@ -33,7 +33,8 @@ tpmd_usage(const char *prog)
 {
 	printf("usage: %s [EAL args --] [options]\n"
 		"  -i, --interactive    command prompt (start, stop, show, set...; 'help' there);\n"
-		"                       not with --duration or --stats-period (no stats line)\n"
+		"                       not with --duration or --stats-period (no stats line),\n"
+		"                       nor --tx-first (the prompt has 'start tx_first')\n"
 		"  --auto-start         with -i: start forwarding at once\n"
 		"  --mode NAME          forwarding mode (default bursty); also --forward-mode\n"
 		"  --duration SEC       stop after SEC seconds, 0..31536000 (default 0: until "
@@ -46,7 +47,8 @@ tpmd_usage(const char *prog)
 		"  --rxd N, --txd N     descriptors per queue, 32..16384 (default 1024), within\n"
 		"                       what every port takes (its minimum, maximum, multiple)\n"
 		"  --txpkts N           txonly, --tx-first: packet length, 64..2048 (default 64)\n"
-		"  --tx-first           send a burst on every TX queue first (loopback ports)\n"
+		"  --tx-first           send a burst on every TX queue first (loopback ports);\n"
+		"                       not with -i\n"
 		"  --pool-base MB       elastic pool base block, 2..65536 (default 16)\n"
 		"  --pool-block MB      elastic pool added block, 2..4096, at most --pool-wall "
 		"(default 8)\n"
@@ -219,6 +221,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	if (c->interactive && timed != NULL) {
 		fprintf(stderr, "tidepmd: %s does not go with -i: the prompt runs until 'quit' "
 			"and shows statistics when asked ('show port stats all')\n", timed);
+		return -EINVAL;
+	}
+	/* As testpmd: the prompt's 'start tx_first' says it where it applies. */
+	if (c->interactive && c->tx_first) {
+		fprintf(stderr, "tidepmd: --tx-first cannot be used on interactive mode: type "
+			"'start tx_first' at the prompt\n");
 		return -EINVAL;
 	}
 	if (tpmd_zctx_sizes_check(c) != 0)
