@@ -4,7 +4,8 @@
 # tidepmd's forwarding modes as a user runs them: every mode forwards (txonly sends,
 # rxonly receives) on two net_null ports and on a net_ring pair, with 2 forwarding lcores
 # (3 lcores on the 2 CPUs) and 2 queues per port, each lcore doing its share; macswap and
-# io checked on the packets themselves (net_pcap files in, files out).
+# io checked on the packets themselves (net_pcap files in, files out). --burst sets the
+# receives of every mode that receives.
 #   test_tidepmd.sh TIDEPMD PCAP_TOOL
 set -eu
 tidepmd=$1
@@ -113,6 +114,19 @@ peer=$(head -1 "$tmp/frames1")
 	[ "$(echo "$first" | awk '{ print $3 }')" = 128 ] ||
 	fail "txonly frames: port 0 '$first', port 1 '$peer' (src dst len)"
 echo "txonly frames on net_pcap: port 0 sends '$first' (src dst len)"
+
+# --burst: the modes that receive take that many at a time (zctx: of what comes back); a
+# net_null port fills every receive, so what they received is a multiple of it (509: of no
+# other burst).
+for mode in io bursty pipeline zctx; do
+	# shellcheck disable=SC2086
+	"$tidepmd" $eal --vdev net_null0 --vdev net_null1 -- --mode "$mode" --nb-cores 2 \
+		--duration 1 --burst 509 >"$out" 2>&1 || fail "$mode --burst 509: exit status $?"
+	rx=$(sed -n 's/^  packets *rx \([0-9]*\),.*/\1/p' "$out")
+	[ -n "$rx" ] && [ "$rx" -gt 0 ] && [ $((rx % 509)) -eq 0 ] ||
+		fail "$mode --burst 509: received '$rx', not bursts of 509"
+	echo "$mode --burst 509: rx $rx = $((rx / 509)) x 509"
+done
 
 # The pipeline leaves no message behind.
 "$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \

@@ -5,7 +5,8 @@
 # stats, set fwd macswap, show pool, a bad command and bad values, show port stats again,
 # stop, quit. Forwarding must go on across the bad command: the port statistics taken
 # after it count more packets than those taken just before it, and the throughput between
-# the two is not zero. Then show pool once more without telemetry (the public API's view).
+# the two is not zero. Then show pool once more without telemetry (the public API's view),
+# and set burst in the modes whose own loops take it.
 #   test_tidepmd_cli.sh TIDEPMD
 set -eu
 tidepmd=$1
@@ -118,4 +119,34 @@ grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool (no telemetry)
 grep -q "(no telemetry: ages unknown)" "$out" ||
 	fail "show pool (no telemetry): not the API's view"
 grep -q "$dropped" "$out" || fail "show pool (no telemetry): no dropped frees"
+
+# set burst in pipeline, whose stages receive that many at a time: on net_null ports, which
+# fill every receive, what each port received is a multiple of it (509: of no other burst).
+# bursty makes its delay lines at start: a burst set while it runs waits for the next.
+{
+	echo "set fwd pipeline"
+	echo "set burst 509"
+	echo "start"
+	sleep 1
+	echo "stop"
+	echo "set fwd bursty"
+	echo "start"
+	echo "set burst 7"
+	echo "show config fwd"
+	echo "stop"
+	echo "quit"
+} | "$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \
+	--file-prefix "tide-cli-b-$$" -- -i --mode io >"$out" 2>&1 || fail "exit status $? (burst)"
+rx=$(sed -n '/^  ---* Forward statistics for port/{n;s/^  RX-packets: \([0-9]*\) .*/\1/p}' \
+	"$out" | head -2)
+[ "$(echo "$rx" | wc -l)" -eq 2 ] || fail "set burst 509: no forward statistics per port"
+for n in $rx; do
+	[ "$n" -gt 0 ] && [ $((n % 509)) -eq 0 ] ||
+		fail "pipeline after set burst 509: a port received $n, not bursts of 509"
+done
+grep -q "^bursty mode receives bursts of 7 from the next start" "$out" ||
+	fail "set burst while bursty runs: not told when it applies"
+grep -q "^bursty packet forwarding - .* - burst=7" "$out" || fail "show config fwd: not burst=7"
+echo "set burst 509: pipeline received $(echo "$rx" | tr '\n' ' ')on the two ports;" \
+	"bursty told it applies from the next start"
 echo ok

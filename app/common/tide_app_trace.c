@@ -94,28 +94,46 @@ tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
 	double pkts = trace_held(t, hold_ns);
 
 	b->slots = NULL;
-	if (pkts > TIDE_APP_HOLD_MAX_PKTS)
+	b->mbufs = NULL;
+	if (pkts > TIDE_APP_HOLD_MAX_PKTS || b->burst < 1 || b->burst > TIDE_APP_MAX_BURST)
 		return -EINVAL;
 	b->trace = t;
 	b->hold_ns = hold_ns;
-	b->nb_slots = (uint32_t)(pkts / TIDE_APP_BURST * 2) + 64;
+	b->nb_slots = (uint32_t)(pkts / b->burst * 2) + 64;
 	b->slots = calloc(b->nb_slots, sizeof(*b->slots));
+	b->mbufs = calloc((size_t)b->nb_slots * b->burst, sizeof(*b->mbufs));
 	b->head = b->tail = 0;
 	b->last_ns = 0;
 	b->tokens = 0;
 	b->flushed = false;
 	memset(b->st, 0, sizeof(*b->st));
-	return b->slots == NULL ? -ENOMEM : 0;
+	if (b->slots == NULL || b->mbufs == NULL) {
+		free(b->slots);
+		free(b->mbufs);
+		b->slots = NULL;
+		b->mbufs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Slot i's mbufs. */
+static inline struct rte_mbuf **
+burst_slot_mbufs(const struct tide_app_burst_io *b, uint32_t i)
+{
+	return &b->mbufs[(size_t)i * b->burst];
 }
 
 void
 tide_app_burst_fini(struct tide_app_burst_io *b)
 {
 	for (; b->head != b->tail; b->head = (b->head + 1) % b->nb_slots)
-		rte_pktmbuf_free_bulk(b->slots[b->head].m, b->slots[b->head].n);
+		rte_pktmbuf_free_bulk(burst_slot_mbufs(b, b->head), b->slots[b->head].n);
 	b->st->in_flight = 0;
 	free(b->slots);
+	free(b->mbufs);
 	b->slots = NULL;
+	b->mbufs = NULL;
 }
 
 /* Receive one burst into the delay line. */
@@ -124,19 +142,20 @@ burst_receive(struct tide_app_burst_io *b, uint64_t now)
 {
 	uint32_t next = (b->tail + 1) % b->nb_slots;
 	struct tide_app_slot *s = &b->slots[b->tail];
+	struct rte_mbuf **m = burst_slot_mbufs(b, b->tail);
 	uint16_t n;
 
-	n = rte_eth_rx_burst(b->rx_port, b->queue, s->m, TIDE_APP_BURST);
+	n = rte_eth_rx_burst(b->rx_port, b->queue, m, (uint16_t)b->burst);
 	if (n == 0) {
 		/* A paced null port always has packets: none means no mbuf for them. */
 		if (b->empty_is_nombuf)
-			b->st->nombuf += TIDE_APP_BURST;
+			b->st->nombuf += b->burst;
 		return;
 	}
 	b->st->rx += n;
 	b->st->rx_on += n;
 	if (next == b->head) {
-		rte_pktmbuf_free_bulk(s->m, n);
+		rte_pktmbuf_free_bulk(m, n);
 		b->st->drops += n;
 		return;
 	}
@@ -152,10 +171,11 @@ burst_send_due(struct tide_app_burst_io *b, uint64_t now)
 {
 	while (b->head != b->tail && b->slots[b->head].due_ns <= now) {
 		struct tide_app_slot *s = &b->slots[b->head];
-		uint16_t sent = rte_eth_tx_burst(b->tx_port, b->tx_queue, s->m, s->n);
+		struct rte_mbuf **m = burst_slot_mbufs(b, b->head);
+		uint16_t sent = rte_eth_tx_burst(b->tx_port, b->tx_queue, m, s->n);
 
 		if (sent < s->n) {
-			rte_pktmbuf_free_bulk(&s->m[sent], s->n - sent);
+			rte_pktmbuf_free_bulk(&m[sent], s->n - sent);
 			b->st->drops += s->n - sent;
 		}
 		b->st->tx += sent;
@@ -175,8 +195,8 @@ tide_app_burst_step(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t now
 		b->st->on_ns += dt;
 		b->flushed = false;
 		/* Pace: a stalled loop loses what it could not receive, as a NIC would. */
-		b->tokens = RTE_MIN(b->tokens + mpps * dt / 1e3, 2.0 * TIDE_APP_BURST);
-		for (; b->tokens >= TIDE_APP_BURST; b->tokens -= TIDE_APP_BURST)
+		b->tokens = RTE_MIN(b->tokens + mpps * dt / 1e3, 2.0 * b->burst);
+		for (; b->tokens >= b->burst; b->tokens -= b->burst)
 			burst_receive(b, now);
 	} else {
 		b->tokens = 0;

@@ -19,12 +19,14 @@
 #include <rte_mbuf.h>
 
 #define TIDE_APP_TRACE_MAX_PHASES 32
-#define TIDE_APP_BURST 32
+#define TIDE_APP_BURST 32      /* packets a receive asks for, as a rule */
+#define TIDE_APP_MAX_BURST 512 /* the most a receive may ask for */
 
 /*
  * Most packets a delay line may hold (peak rate x hold): 16 M, a delay line of about
- * 280 MB and some 35 GB of mbufs, past any pool these programs make; above it the line
- * would be too large to allocate, or its slot count would not fit its counters.
+ * 280 MB at a burst of 32 (770 MB at a burst of 1) and some 35 GB of mbufs, past any pool
+ * these programs make; above it the line would be too large to allocate, or its slot count
+ * would not fit its counters.
  */
 #define TIDE_APP_HOLD_MAX_PKTS (1u << 24)
 
@@ -56,11 +58,12 @@ int tide_app_trace_hold_check(const struct tide_app_trace *t, unsigned int hold_
 /** The rate, Mpps, at time t_ns from the start (the trace repeats). */
 double tide_app_trace_rate(const struct tide_app_trace *t, uint64_t t_ns);
 
-/* One slot of the delay line: a received burst and when it may leave. */
+/* One slot of the delay line: a received burst (its mbufs in the line's mbufs) and when
+ * it may leave.
+ */
 struct tide_app_slot {
 	uint64_t due_ns;
 	uint16_t n;
-	struct rte_mbuf *m[TIDE_APP_BURST];
 };
 
 /* Counters of a paced loop; written by its lcore only. */
@@ -80,10 +83,12 @@ struct tide_app_burst_io {
 	uint16_t tx_port;
 	uint16_t queue;                /* RX queue */
 	uint16_t tx_queue;
+	unsigned int burst;            /* packets a receive asks for, 1..TIDE_APP_MAX_BURST */
 	const struct tide_app_trace *trace;
 	uint64_t hold_ns;              /* how long each packet stays */
 	struct rte_mempool *pool;      /* whose lcore cache to hand back when idle */
 	struct tide_app_slot *slots;   /* the delay line, a ring of nb_slots */
+	struct rte_mbuf **mbufs;       /* burst mbufs a slot, slot i's from i * burst */
 	uint32_t nb_slots;
 	uint32_t head, tail;
 	struct tide_app_burst_stats *st; /* the caller's: read live by other threads */
@@ -95,9 +100,10 @@ struct tide_app_burst_io {
 };
 
 /**
- * Set up a loop (ports, queue, pool and st filled in by the caller); the delay line holds
- * peak rate x hold, with room to spare. Returns 0, -EINVAL when that is more than
- * tide_app_trace_hold_check() accepts, or -ENOMEM.
+ * Set up a loop (ports, queues, burst, pool and st filled in by the caller); the delay line
+ * holds peak rate x hold, with room to spare, in slots of one burst. Returns 0, -EINVAL
+ * when that is more than tide_app_trace_hold_check() accepts or the burst is out of
+ * 1..TIDE_APP_MAX_BURST, or -ENOMEM.
  */
 int tide_app_burst_init(struct tide_app_burst_io *b, const struct tide_app_trace *t,
 	uint64_t hold_ns);
@@ -107,8 +113,8 @@ void tide_app_burst_fini(struct tide_app_burst_io *b);
 
 /**
  * One pass of the loop at time @p now: receive what the trace's rate allows since the
- * previous pass, send what has been held long enough. Several loops may share an lcore,
- * each stepped in turn.
+ * previous pass, a burst at a time, send what has been held long enough. Several loops may
+ * share an lcore, each stepped in turn.
  */
 void tide_app_burst_step(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t now);
 

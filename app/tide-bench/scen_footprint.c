@@ -198,6 +198,7 @@ fp_run_one(const struct bench_opts *o, unsigned int v, unsigned int round,
 	}
 	r.io = (struct tide_app_burst_io){
 		.rx_port = ports[0], .tx_port = ports[1], .queue = 0, .st = &r.st,
+		.burst = TIDE_APP_BURST,
 		.pool = v == FP_TIDE ? mp : NULL, /* whose cache the idle lcore hands back */
 		.empty_is_nombuf = true,
 	};

@@ -130,7 +130,8 @@ static const char *const cli_help_text[] = {
 	"show xchg                  exchanges: messages sent, received, waiting per level",
 	"show zctx                  the zero-copy send agent and the pin cache",
 	"set fwd MODE               forwarding mode (restarts forwarding if it runs)",
-	"set burst N                packets per burst, 1..512 (live)",
+	"set burst N                packets per burst, 1..512 (live; bursty: from the next start;",
+	"                           zctx: sends per submission, the agent's TX bursts its own)",
 	"set pool wall MB           the pool's wall, from its base to --pool-wall (live)",
 	"set pool idle MS           a block may go after MS idle, 1..3600000 (live)",
 	"set pool reap MS           the reaper's period, 0..3600000, 0 never (live)",
@@ -235,6 +236,13 @@ cli_set_burst_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rt
 	}
 	__atomic_store_n(&cli_t->burst, (unsigned int)n, __ATOMIC_RELAXED);
 	printf("Number of packets per burst set to %u\n", (unsigned int)n);
+	/* bursty's delay lines are made of slots of one burst, at start. */
+	if (cli_t->engine == &tpmd_engine_bursty && cli_t->running)
+		printf("bursty mode receives bursts of %u from the next start (its delay lines "
+			"are made at start for one burst size)\n", (unsigned int)n);
+	else if (cli_t->engine == &tpmd_engine_zctx)
+		printf("zctx mode submits %u sends at a time; the send agent makes its own TX "
+			"bursts\n", (unsigned int)n);
 }
 
 /*

@@ -8,7 +8,8 @@
  *
  * On net_null ports a paced receive always finds packets, so an empty one means no mbuf
  * was there for them (counted as rx_nombuf); other ports bring what they bring (use
- * --tx-first on loopback ports).
+ * --tx-first on loopback ports). A receive asks for --burst packets (set burst: from the
+ * next start, as the delay lines are made of slots of one burst).
  */
 
 #include <stdio.h>
@@ -36,6 +37,7 @@ static struct bursty_lcore *
 bursty_alloc(struct tpmd_lcore *lc)
 {
 	struct tpmd *t = lc->t;
+	unsigned int burst = __atomic_load_n(&t->burst, __ATOMIC_RELAXED);
 	struct bursty_lcore *b;
 
 	/* Tests fail this lcore as a delay line too large for memory would. */
@@ -50,7 +52,7 @@ bursty_alloc(struct tpmd_lcore *lc)
 
 		b->io[i] = (struct tide_app_burst_io){
 			.rx_port = s->rx_port, .queue = s->rx_queue,
-			.tx_port = s->tx_port, .tx_queue = s->tx_queue,
+			.tx_port = s->tx_port, .tx_queue = s->tx_queue, .burst = burst,
 			.pool = tide_pool_for_port(t->pools, s->rx_port), .st = &b->st[i],
 			.empty_is_nombuf = s->rx_null,
 		};

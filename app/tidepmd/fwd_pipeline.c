@@ -7,7 +7,8 @@
  * the other forwarding lcores receive from it, the highest priority first, do their work,
  * unmake the messages and transmit each on the peer of the port it came from, each lcore
  * on a TX queue of its own. With one forwarding lcore, that lcore runs both stages in
- * turn. At the end the stages must hold nothing: the leak report says so.
+ * turn. Both stages take --burst packets at a time (set burst: at once). At the end the
+ * stages must hold nothing: the leak report says so.
  *
  * With --mp-workers N, stage 2 runs in other processes instead: secondary tidepmds in
  * --mode worker (worker.c) attach to the exchange, each of their lcores on a TX queue of
@@ -26,7 +27,6 @@
 #include "tide_msg.h"
 #include "tidepmd.h"
 
-#define PIPE_BURST 32
 /* Receive only while the workers keep up: past this backlog the packets stay in the
  * port (a NIC would hold them in its ring, or drop them there).
  */
@@ -80,15 +80,15 @@ fail:
 
 /* Stage 1: receive, make, classify, send. */
 static void
-pipeline_rx(struct tpmd_lcore *lc)
+pipeline_rx(struct tpmd_lcore *lc, unsigned int burst)
 {
-	struct rte_mbuf *m[PIPE_BURST];
+	struct rte_mbuf *m[TPMD_MAX_BURST];
 
 	if (tide_xchg_count(pl.x) >= PIPE_BACKLOG)
 		return;
 	for (unsigned int i = 0; i < lc->nb_streams; i++) {
 		const struct tpmd_stream *s = lc->streams[i];
-		uint16_t n = rte_eth_rx_burst(s->rx_port, s->rx_queue, m, PIPE_BURST);
+		uint16_t n = rte_eth_rx_burst(s->rx_port, s->rx_queue, m, (uint16_t)burst);
 		unsigned int sent;
 
 		if (n == 0)
@@ -112,9 +112,10 @@ unsigned int
 tpmd_pipeline_work(struct tpmd_lcore *lc, uint16_t queue)
 {
 	struct tpmd *t = lc->t;
-	struct rte_mbuf *m[PIPE_BURST], *out[TPMD_MAX_PORTS][PIPE_BURST];
+	unsigned int burst = __atomic_load_n(&t->burst, __ATOMIC_RELAXED);
+	struct rte_mbuf *m[TPMD_MAX_BURST], *out[TPMD_MAX_PORTS][TPMD_MAX_BURST];
 	unsigned int nb_out[TPMD_MAX_PORTS] = { 0 };
-	unsigned int n = tide_xchg_recv_burst(pl.x, m, PIPE_BURST, (uint16_t)pl.work_stage);
+	unsigned int n = tide_xchg_recv_burst(pl.x, m, burst, (uint16_t)pl.work_stage);
 
 	if (n == 0)
 		return 0;
@@ -177,7 +178,7 @@ pipeline_loop(struct tpmd_lcore *lc)
 		return 0;
 	while (!t->stop) {
 		if (rx)
-			pipeline_rx(lc);
+			pipeline_rx(lc, __atomic_load_n(&t->burst, __ATOMIC_RELAXED));
 		if (work)
 			tpmd_pipeline_work(lc, queue);
 	}

@@ -6,7 +6,9 @@
  * (--zctx-sizes), ports in turn, a TX queue of its own on each (the agent transmits); it
  * polls completions, and frees what arrives on its RX queues (loopback ports bring the
  * packets back). The agent (a control thread) decides per size between copying and
- * zero-copy.
+ * zero-copy, and makes its own TX bursts: --burst is how many sends an lcore submits at a
+ * time (tide_zctx_submit_burst(), TIDE_ZCTX_SUBMIT_BURST a call), and how many
+ * completions and received packets it takes at a time (set burst: at once).
  */
 
 #include <inttypes.h>
@@ -120,12 +122,12 @@ zs_fini(struct tpmd *t)
 	t->engine_ctx = NULL;
 }
 
-/* Take completions, whoever's (cookies carry the lcore's index). */
+/* Take up to @p burst completions, whoever's (cookies carry the lcore's index). */
 static void
-zs_poll(struct tpmd *t, struct zs_ctx *c)
+zs_poll(struct tpmd *t, struct zs_ctx *c, unsigned int burst)
 {
-	struct tide_zctx_cpl cpl[64];
-	unsigned int n = tide_zctx_poll(c->z, cpl, RTE_DIM(cpl));
+	struct tide_zctx_cpl cpl[TPMD_MAX_BURST];
+	unsigned int n = tide_zctx_poll(c->z, cpl, burst);
 
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int w = (unsigned int)(cpl[i].cookie >> 48);
@@ -137,15 +139,15 @@ zs_poll(struct tpmd *t, struct zs_ctx *c)
 	}
 }
 
-/* Free what came back on this lcore's RX queues. */
+/* Free what came back on this lcore's RX queues, a burst of each. */
 static void
-zs_drain(struct tpmd_lcore *lc)
+zs_drain(struct tpmd_lcore *lc, unsigned int burst)
 {
-	struct rte_mbuf *m[64];
+	struct rte_mbuf *m[TPMD_MAX_BURST];
 
 	for (unsigned int i = 0; i < lc->nb_streams; i++) {
 		const struct tpmd_stream *s = lc->streams[i];
-		uint16_t n = rte_eth_rx_burst(s->rx_port, s->rx_queue, m, RTE_DIM(m));
+		uint16_t n = rte_eth_rx_burst(s->rx_port, s->rx_queue, m, (uint16_t)burst);
 
 		if (n == 0)
 			continue;
@@ -154,38 +156,66 @@ zs_drain(struct tpmd_lcore *lc)
 	}
 }
 
+/* This lcore's sends, a burst at a time: the sizes, ports and buffer offsets in turn. */
+struct zs_lcore {
+	struct tide_zctx_send s[TPMD_MAX_BURST];
+	struct iovec iov[TPMD_MAX_BURST];
+	uint64_t i;  /* sends made so far */
+	size_t off;  /* in the buffer, of the next one */
+};
+
+/* Make the next @p n sends in z->s. */
+static void
+zs_make(const struct tpmd_lcore *lc, const struct zs_ctx *c, struct zs_lcore *z,
+	unsigned int n)
+{
+	const struct tpmd *t = lc->t;
+
+	for (unsigned int k = 0; k < n; k++, z->i++) {
+		uint32_t len = c->sizes[z->i % c->nb_sizes];
+
+		if (z->off + len > c->buf_len)
+			z->off = 0;
+		z->iov[k].iov_base = c->buf + z->off;
+		z->iov[k].iov_len = len;
+		z->s[k] = (struct tide_zctx_send){
+			.queue = (uint16_t)(lc->idx % t->cfg.txq), .hdr_len = ZS_HDR, .nb_iov = 1,
+			.hdr = c->hdr, .iov = &z->iov[k], .port = t->ports[z->i % t->nb_ports],
+			.cookie = ((uint64_t)lc->idx << 48) | (z->i & ((1ull << 48) - 1)),
+		};
+		z->off += RTE_ALIGN_CEIL(len, 64);
+	}
+}
+
 static int
 zs_loop(struct tpmd_lcore *lc)
 {
 	struct tpmd *t = lc->t;
 	struct zs_ctx *c = t->engine_ctx;
-	struct iovec iov;
-	struct tide_zctx_send s = {
-		.queue = (uint16_t)(lc->idx % t->cfg.txq), .hdr_len = ZS_HDR, .nb_iov = 1,
-		.hdr = c->hdr, .iov = &iov,
-	};
-	uint64_t i = 0;
-	size_t off = 0;
+	struct zs_lcore *z = calloc(1, sizeof(*z));
 
-	while (!t->stop) {
-		uint32_t len = c->sizes[i % c->nb_sizes];
-
-		if (off + len > c->buf_len)
-			off = 0;
-		iov.iov_base = c->buf + off;
-		iov.iov_len = len;
-		s.port = t->ports[i % t->nb_ports];
-		s.cookie = ((uint64_t)lc->idx << 48) | (i & ((1ull << 48) - 1));
-		if (tide_zctx_submit(c->z, &s) == 0) {
-			i++;
-			off += RTE_ALIGN_CEIL(len, 64);
-			if ((i & 63) == 0)
-				zs_drain(lc);
-		} else {
-			zs_poll(t, c);
-			zs_drain(lc);
-		}
+	if (z == NULL) {
+		fprintf(stderr, "tidepmd: lcore %u: no memory for its sends\n", lc->lcore_id);
+		return -1;
 	}
+	while (!t->stop) {
+		unsigned int burst = __atomic_load_n(&t->burst, __ATOMIC_RELAXED), done = 0;
+
+		zs_make(lc, c, z, burst);
+		/* The whole burst goes, the agent taking what its depth allows at a time. */
+		while (done < burst && !t->stop) {
+			int k = tide_zctx_submit_burst(c->z, &z->s[done], burst - done);
+
+			if (k > 0) {
+				done += (unsigned int)k;
+				continue;
+			}
+			zs_poll(t, c, burst);
+			zs_drain(lc, burst);
+		}
+		zs_drain(lc, burst);
+	}
+	free(z);
 	return 0;
 }
 

@@ -33,7 +33,7 @@
 
 #define TPMD_MAX_PORTS 8
 #define TPMD_MAX_QUEUES 16
-#define TPMD_MAX_BURST 512
+#define TPMD_MAX_BURST TIDE_APP_MAX_BURST /* 512: bursty's delay lines take as many */
 #define TPMD_MAX_STREAMS (TPMD_MAX_PORTS * TPMD_MAX_QUEUES)
 #define TPMD_MAX_LCORES 64
 #define TPMD_ZCTX_MAX_SIZES 16 /* --zctx-sizes: the mix's longest list */
@@ -94,7 +94,8 @@ struct tpmd_engine {
 
 struct tpmd_config {
 	uint64_t duration_s;     /* 0: until Ctrl-C */
-	unsigned int burst;      /* packets per rx/tx burst */
+	unsigned int burst;      /* packets per rx/tx burst (bursty: per receive, taken at
+				  * start; zctx: sends per submission) */
 	unsigned int stats_period_ms;
 	unsigned int rxd, txd;   /* descriptors per queue */
 	unsigned int nb_cores;   /* forwarding lcores (0: every worker lcore) */
