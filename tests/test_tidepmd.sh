@@ -4,8 +4,9 @@
 # tidepmd's forwarding modes as a user runs them: every mode forwards (txonly sends,
 # rxonly receives) on two net_null ports and on a net_ring pair, with 2 forwarding lcores
 # (3 lcores on the 2 CPUs) and 2 queues per port, each lcore doing its share; macswap and
-# io checked on the packets themselves (net_pcap files in, files out). --burst sets the
-# receives of every mode that receives.
+# io checked on the packets themselves (net_pcap files in, files out). On net_null ports
+# every packet received is accounted for: sent, dropped or freed at the stop. --burst sets
+# the receives of every mode that receives.
 #   test_tidepmd.sh TIDEPMD PCAP_TOOL
 set -eu
 tidepmd=$1
@@ -38,14 +39,26 @@ run() {
 	grep -q "^tidepmd: done after" "$out" || fail "$mode: no summary"
 	grep -q "mode $mode on 2 forwarding lcore(s), 2 ports" "$out" ||
 		fail "$mode: not on 2 forwarding lcores"
-	set -- $(sed -n 's/^  packets *rx \([0-9]*\), tx \([0-9]*\),.*/\1 \2/p' "$out")
+	n='\([0-9]*\)'
+	pat="^  packets *rx $n, tx $n, dropped $n,.*, freed at stop $n\$"
+	set -- $(sed -n "s/$pat/\1 \2 \3 \4/p" "$out")
 	rx=$1
 	tx=$2
+	dropped=$3
+	freed=$4
 	case $mode in
 	txonly) [ "$tx" -gt 0 ] || fail "$mode sent nothing" ;;
 	rxonly) [ "$rx" -gt 0 ] || fail "$mode received nothing" ;;
 	zctx) [ "$tx" -gt 0 ] || fail "$mode completed no send" ;;
 	*) [ "$rx" -gt 0 ] && [ "$tx" -gt 0 ] || fail "$mode forwarded nothing (rx $rx tx $tx)" ;;
+	esac
+	# net_null ports bring packets from nowhere and send them nowhere: what was received
+	# was sent, dropped, or held (bursty) or waiting (pipeline) at the stop, and freed.
+	case $mode:$vdevs in
+	io:*net_null* | macswap:*net_null* | bursty:*net_null* | pipeline:*net_null*)
+		[ "$rx" -eq $((tx + dropped + freed)) ] ||
+			fail "$mode: rx $rx is not tx $tx + dropped $dropped + freed at stop $freed"
+		;;
 	esac
 	# Each of the two lcores did its share (pipeline: the first receives, the second sends).
 	n=0

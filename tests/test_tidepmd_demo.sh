@@ -4,7 +4,8 @@
 # tidepmd with no arguments, the demo a new user runs first, for 20 s then Ctrl-C: the pool
 # grows during at least two bursts and is reaped back to its base after at least two, no
 # packet waits for an mbuf (rx_nombuf 0 on every line), and the summary agrees with the
-# per-second lines (peak and mean MB held, grows, reaps, packets, drops).
+# per-second lines (peak and mean MB held, grows, reaps, packets, drops) and accounts for
+# every packet received (sent, dropped, or held at the stop and freed).
 #   test_tidepmd_demo.sh TIDEPMD
 set -eu
 tidepmd=$1
@@ -66,18 +67,22 @@ s_peak=$(sed -n 's/^  pool held *peak \([0-9.]*\) MB, mean \([0-9.]*\) MB.*/\1/p
 s_mean=$(sed -n 's/^  pool held *peak \([0-9.]*\) MB, mean \([0-9.]*\) MB.*/\2/p' "$out")
 s_grows=$(sed -n 's/^  pool blocks *grows \([0-9]*\) .*/\1/p' "$out")
 s_reaps=$(sed -n 's/^  pool blocks .*, reaps \([0-9]*\),.*/\1/p' "$out")
-packets=$(sed -n \
-	's/^  packets *rx [0-9]*, tx \([0-9]*\), dropped \([0-9]*\), rx_nombuf \([0-9]*\)$/\1 \2 \3/p' \
-	"$out")
-s_tx=$(echo "$packets" | awk '{ print $1 }')
-s_drops=$(echo "$packets" | awk '{ print $2 }')
-s_nombuf=$(echo "$packets" | awk '{ print $3 }')
+n='\([0-9]*\)'
+pat="^  packets *rx $n, tx $n, dropped $n, rx_nombuf $n, freed at stop $n\$"
+packets=$(sed -n "s/$pat/\1 \2 \3 \4 \5/p" "$out")
+s_rx=$(echo "$packets" | awk '{ print $1 }')
+s_tx=$(echo "$packets" | awk '{ print $2 }')
+s_drops=$(echo "$packets" | awk '{ print $3 }')
+s_nombuf=$(echo "$packets" | awk '{ print $4 }')
+s_freed=$(echo "$packets" | awk '{ print $5 }')
 s_secs=$(sed -n 's/^tidepmd: done after \([0-9.]*\) s:.*/\1/p' "$out")
 grep -q "^  fixed pool  a stock pool sized for this peak holds $s_peak MB" "$out" ||
 	fail "no comparison with a fixed pool sized for the peak"
 echo "summary: peak $s_peak MB, mean $s_mean MB, tx $s_tx, grows $s_grows, reaps $s_reaps," \
 	"drops $s_drops, rx_nombuf $s_nombuf, $s_secs s"
 [ "$s_nombuf" = 0 ] || fail "summary: rx_nombuf $s_nombuf"
+[ -n "$s_rx" ] && [ "$s_rx" -eq $((s_tx + s_drops + s_freed)) ] ||
+	fail "summary: rx $s_rx is not tx $s_tx + dropped $s_drops + freed at stop $s_freed"
 [ "$s_grows" = "$grows" ] && [ "$s_reaps" = "$reaps" ] && [ "$s_drops" = "$drops" ] ||
 	fail "summary's grows/reaps/drops differ from the last line's"
 awk -v a="$s_peak" -v b="$peak" -v c="$s_mean" -v d="$mean" -v e="$s_tx" -v f="$pkts" \

@@ -75,6 +75,7 @@ fwd_counters_local(const struct tpmd *t, struct tpmd_counters *c)
 		c->tx += __atomic_load_n(&l->tx, __ATOMIC_RELAXED);
 		c->drops += __atomic_load_n(&l->drops, __ATOMIC_RELAXED);
 		c->nombuf += __atomic_load_n(&l->nombuf, __ATOMIC_RELAXED);
+		c->freed_stop += __atomic_load_n(&l->freed_stop, __ATOMIC_RELAXED);
 	}
 }
 
@@ -267,6 +268,7 @@ tpmd_fwd_stop(struct tpmd *t)
 		t->lcore_done[w].tx += t->lcores[w].cnt.tx;
 		t->lcore_done[w].drops += t->lcores[w].cnt.drops;
 		t->lcore_done[w].nombuf += t->lcores[w].cnt.nombuf;
+		t->lcore_done[w].freed_stop += t->lcores[w].cnt.freed_stop;
 	}
 	t->running = false;
 	/* Remembered past this run: the prompt may stop it and start another before quit. */

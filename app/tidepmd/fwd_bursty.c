@@ -9,7 +9,8 @@
  * On net_null ports a paced receive always finds packets, so an empty one means no mbuf
  * was there for them (counted as rx_nombuf); other ports bring what they bring (use
  * --tx-first on loopback ports). A receive asks for --burst packets (set burst: from the
- * next start, as the delay lines are made of slots of one burst).
+ * next start, as the delay lines are made of slots of one burst); what the delay lines
+ * still hold at stop is freed and counted (freed_stop).
  */
 
 #include <stdio.h>
@@ -104,6 +105,9 @@ bursty_loop(struct tpmd_lcore *lc)
 		bursty_publish(lc, b);
 	}
 	__atomic_store_n(&lc->ctx, NULL, __ATOMIC_RELEASE);
+	/* What the delay lines still hold goes back to the pool now. */
+	for (unsigned int i = 0; i < b->nb; i++)
+		tpmd_count(&lc->cnt.freed_stop, b->st[i].in_flight);
 	bursty_free(b);
 	return 0;
 }

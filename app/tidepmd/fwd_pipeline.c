@@ -8,6 +8,7 @@
  * unmake the messages and transmit each on the peer of the port it came from, each lcore
  * on a TX queue of its own. With one forwarding lcore, that lcore runs both stages in
  * turn. Both stages take --burst packets at a time (set burst: at once). At the end the
+ * messages still waiting in the exchange are freed and counted (freed_stop), and the
  * stages must hold nothing: the leak report says so.
  *
  * With --mp-workers N, stage 2 runs in other processes instead: secondary tidepmds in
@@ -195,14 +196,21 @@ pipeline_stats(struct tpmd *t __rte_unused, char *buf, size_t len)
 }
 
 static void
-pipeline_end(struct tpmd *t __rte_unused)
+pipeline_end(struct tpmd *t)
 {
+	unsigned int waiting = 0;
+
 	if (pl.nb_mp != 0)
 		tpmd_mp_stop();
+	/* Every stage has stopped: what waits in the exchange now, its free releases. */
+	if (pl.x != NULL)
+		waiting = tide_xchg_count(pl.x);
+	t->done.freed_stop += waiting;
 	tide_xchg_free(pl.x);
 	pl.x = NULL;
 	if (tide_msg_leak_report(stdout) == 0)
-		printf("tidepmd: no message left behind\n");
+		printf("tidepmd: no message left behind (%u freed from the exchange at stop)\n",
+			waiting);
 	if (pl.rx_stage >= 0)
 		tide_stage_unregister((uint16_t)pl.rx_stage);
 	if (pl.work_stage >= 0)

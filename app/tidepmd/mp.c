@@ -110,6 +110,7 @@ tpmd_mp_counters_add(struct tpmd_counters *c)
 		c->tx += __atomic_load_n(&s->tx, __ATOMIC_RELAXED);
 		c->drops += __atomic_load_n(&s->drops, __ATOMIC_RELAXED);
 		c->nombuf += __atomic_load_n(&s->nombuf, __ATOMIC_RELAXED);
+		c->freed_stop += __atomic_load_n(&s->freed_stop, __ATOMIC_RELAXED);
 	}
 }
 

@@ -128,8 +128,10 @@ stats_summary(const struct tpmd *t, const struct stats_run *r)
 		secs, s->c.tx, secs > 0 ? s->c.tx / secs / 1e6 : 0.0);
 	printf("  mode        %s, %u ports, %u forwarding lcore(s), %u stream(s)\n",
 		t->engine->name, t->nb_ports, t->nb_fwd_lcores, t->nb_streams);
+	/* Every packet received was sent, dropped, or freed at the stop (held or waiting). */
 	printf("  packets     rx %" PRIu64 ", tx %" PRIu64 ", dropped %" PRIu64 ", rx_nombuf %"
-		PRIu64 "\n", s->c.rx, s->c.tx, s->c.drops, s->c.nombuf + s->port_nombuf);
+		PRIu64 ", freed at stop %" PRIu64 "\n", s->c.rx, s->c.tx, s->c.drops,
+		s->c.nombuf + s->port_nombuf, s->c.freed_stop);
 	printf("  lcores     ");
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
 		printf("%s %u: rx %" PRIu64 " tx %" PRIu64, w ? " |" : "", t->lcores[w].lcore_id,
@@ -286,7 +288,8 @@ tpmd_fwd_stats_show(const struct tpmd *t)
 	printf("  TX-packets: %-14" PRIu64 " TX-dropped: %-14" PRIu64 " TX-total: %" PRIu64 "\n",
 		tx, txd, tx + txd);
 	printf("  tidepmd (since launch): rx %" PRIu64 ", tx %" PRIu64 ", freed (TX refused or "
-		"no room) %" PRIu64 ", rx_nombuf %" PRIu64 "\n", c.rx, c.tx, c.drops, c.nombuf);
+		"no room) %" PRIu64 ", freed at stop (held or waiting) %" PRIu64 ", rx_nombuf %"
+		PRIu64 "\n", c.rx, c.tx, c.drops, c.freed_stop, c.nombuf);
 	printf("  ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++"
 		"++++++++++++++\n");
 	fflush(stdout);

@@ -46,6 +46,8 @@ struct tpmd_counters {
 	uint64_t tx;     /* packets sent (zctx: sends completed) */
 	uint64_t drops;  /* packets freed: TX refused them, or no room to hold them */
 	uint64_t nombuf; /* packets not received for want of an mbuf (counted by the mode) */
+	uint64_t freed_stop; /* packets held or waiting when the run stopped, freed then:
+			      * every packet received was sent, dropped or freed so */
 } __rte_cache_aligned;
 
 /* One RX queue and/or one TX queue, handled by one lcore. */
