@@ -5,8 +5,8 @@
 # stats, set fwd macswap, show pool, a bad command and bad values, show port stats again,
 # stop, quit. Forwarding must go on across the bad command: the port statistics taken
 # after it count more packets than those taken just before it, and the throughput between
-# the two is not zero. Then show pool once more without telemetry (the public API's view),
-# and set burst in the modes whose own loops take it.
+# the two is not zero. Then show pool and show pool NAME once more without telemetry (the
+# public API's view), and set burst in the modes whose own loops take it.
 #   test_tidepmd_cli.sh TIDEPMD
 set -eu
 tidepmd=$1
@@ -111,14 +111,21 @@ grep -q "the reaper looks every 20 ms and gives back blocks idle 40 ms" "$out" |
 	fail "show pool: the new reap period and idle threshold are not shown"
 grep -q "Accumulated forward statistics for all ports" "$out" || fail "stop said nothing"
 
-# Without telemetry show pool reads the public API: the dropped frees show there too.
-printf 'show pool\nquit\n' | "$tidepmd" -l 0-1 --no-pci --huge-unlink --no-telemetry \
-	--vdev net_null0 --vdev net_null1 --file-prefix "tide-cli-nt-$$" -- -i --mode io \
-	>"$out" 2>&1 || fail "exit status $? (--no-telemetry)"
+# Without telemetry show pool reads the public API: the dropped frees show there too, and
+# show pool NAME finds the same pools.
+printf 'show pool\nshow pool tidepmd_s0\nshow pool no_such_pool\nquit\n' | "$tidepmd" -l 0-1 \
+	--no-pci --huge-unlink --no-telemetry --vdev net_null0 --vdev net_null1 \
+	--file-prefix "tide-cli-nt-$$" -- -i --mode io >"$out" 2>&1 ||
+	fail "exit status $? (--no-telemetry)"
 grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool (no telemetry) showed no pool"
 grep -q "(no telemetry: ages unknown)" "$out" ||
 	fail "show pool (no telemetry): not the API's view"
 grep -q "$dropped" "$out" || fail "show pool (no telemetry): no dropped frees"
+[ "$(grep -c "######## Pool tidepmd_s0 ####" "$out")" -eq 2 ] &&
+	! grep -q "No elastic pool named 'tidepmd_s0'" "$out" ||
+	fail "show pool tidepmd_s0 (no telemetry): not the pool show pool lists"
+grep -q "No elastic pool named 'no_such_pool'" "$out" ||
+	fail "show pool no_such_pool (no telemetry): no answer"
 
 # set burst in pipeline, whose stages receive that many at a time: on net_null ports, which
 # fill every receive, what each port received is a multiple of it (509: of no other burst).

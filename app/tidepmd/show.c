@@ -3,7 +3,8 @@
 /*
  * show pool, show xchg: what the libraries' telemetry says about every elastic pool and
  * exchange of the process (tel.h). Without telemetry (--no-telemetry), show pool falls
- * back to the public API: the counters and the blocks without their ages.
+ * back to the public API: the counters and the blocks without their ages. Either way a
+ * pool is elastic when the pool API says so (tide_pool_is_elastic()).
  */
 
 #include <inttypes.h>
@@ -43,24 +44,50 @@ show_pool_blocks(const struct tpmd_json *blocks, uint64_t unlisted)
 		"holds)\n", listed, unlisted);
 }
 
+/* Without telemetry: the public API's view of an elastic pool. */
+static void
+show_pool_api(struct rte_mempool *mp)
+{
+	struct tide_mempool_block_info bi;
+	struct tide_pool_stats st;
+
+	if (tide_pool_stats_get(mp, &st) != 0)
+		return;
+	printf("\n  ######################## Pool %s ########################\n", mp->name);
+	printf("  held:    %.1f MB in %u blocks (wall %.1f MB)\n", MB(st.bytes), st.nb_blocks,
+		MB(st.wall_bytes));
+	printf("  mbufs:   %" PRIu64 " in use, %" PRIu64 " cached, %" PRIu64 " free, of %" PRIu64
+		"\n", st.nb_in_use, st.nb_cached, st.nb_free, st.nb_objs);
+	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead, %" PRIu64 " sync), reaps %" PRIu64
+		"\n", st.grows_ahead + st.grows_sync, st.grows_ahead, st.grows_sync, st.reaps);
+	show_pool_dropped(st.foreign_frees, st.double_frees, st.lock_recovered);
+	printf("  block          MB     mbufs    in use   (no telemetry: ages unknown)\n");
+	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)
+		printf("  b%-7" PRIu64 " %8.1f %9u %9u\n", bi.id, MB(bi.len), bi.nb_objs,
+			bi.nb_objs - bi.nb_free);
+}
+
 static void
 show_pool_one(struct tpmd_tel *tel, const char *name)
 {
+	struct rte_mempool *mp = rte_mempool_lookup(name);
 	const struct tpmd_json *p;
 	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "/tide/pool/info,%s", name);
-	p = tpmd_tel_query(tel, cmd);
-	/* No such pool: telemetry answers {"error": why}. */
-	if (p == NULL || p->type != TPMD_JSON_OBJ || tpmd_json_get(p, "error") != NULL) {
-		struct rte_mempool *mp = rte_mempool_lookup(name);
-
+	if (mp == NULL || !tide_pool_is_elastic(mp)) {
 		printf("  No elastic pool named '%s'", name);
 		if (mp != NULL)
 			printf(" (a stock mempool: %u objects, %u available, %u in use)",
 				mp->size, rte_mempool_avail_count(mp),
 				rte_mempool_in_use_count(mp));
 		printf("\n");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "/tide/pool/info,%s", name);
+	p = tpmd_tel_query(tel, cmd);
+	/* No telemetry (--no-telemetry), or it refused: what the API tells. */
+	if (p == NULL || p->type != TPMD_JSON_OBJ || tpmd_json_get(p, "error") != NULL) {
+		show_pool_api(mp);
 		return;
 	}
 	printf("\n  ######################## Pool %s ########################\n",
@@ -88,56 +115,68 @@ show_pool_one(struct tpmd_tel *tel, const char *name)
 	show_pool_blocks(tpmd_json_get(p, "block_list"), tpmd_json_u64(p, "blocks_unlisted"));
 }
 
-/* Without telemetry: the public API's view of tidepmd's own pool. */
-static void
-show_pool_api(struct rte_mempool *mp)
-{
-	struct tide_mempool_block_info bi;
-	struct tide_pool_stats st;
+/* Names of pools. */
+struct show_names {
+	unsigned int n;
+	char name[64][RTE_MEMPOOL_NAMESIZE];
+};
 
-	if (tide_pool_stats_get(mp, &st) != 0)
+/* Every mempool's name (the pool API is asked outside the walk, which holds a lock). */
+static void
+show_pool_name_add(struct rte_mempool *mp, void *arg)
+{
+	struct show_names *s = arg;
+
+	if (s->n < RTE_DIM(s->name))
+		snprintf(s->name[s->n++], sizeof(s->name[0]), "%s", mp->name);
+}
+
+/* No telemetry: the mempools the pool API calls elastic, as its list would. */
+static void
+show_pool_names_api(struct show_names *s)
+{
+	struct show_names *all = malloc(sizeof(*all));
+
+	if (all == NULL)
 		return;
-	printf("\n  ######################## Pool %s ########################\n", mp->name);
-	printf("  held:    %.1f MB in %u blocks (wall %.1f MB)\n", MB(st.bytes), st.nb_blocks,
-		MB(st.wall_bytes));
-	printf("  mbufs:   %" PRIu64 " in use, %" PRIu64 " cached, %" PRIu64 " free, of %" PRIu64
-		"\n", st.nb_in_use, st.nb_cached, st.nb_free, st.nb_objs);
-	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead, %" PRIu64 " sync), reaps %" PRIu64
-		"\n", st.grows_ahead + st.grows_sync, st.grows_ahead, st.grows_sync, st.reaps);
-	show_pool_dropped(st.foreign_frees, st.double_frees, st.lock_recovered);
-	printf("  block          MB     mbufs    in use   (no telemetry: ages unknown)\n");
-	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)
-		printf("  b%-7" PRIu64 " %8.1f %9u %9u\n", bi.id, MB(bi.len), bi.nb_objs,
-			bi.nb_objs - bi.nb_free);
+	all->n = 0;
+	rte_mempool_walk(show_pool_name_add, all);
+	for (unsigned int i = 0; i < all->n; i++) {
+		struct rte_mempool *mp = rte_mempool_lookup(all->name[i]);
+
+		if (mp != NULL && tide_pool_is_elastic(mp))
+			snprintf(s->name[s->n++], sizeof(s->name[0]), "%s", all->name[i]);
+	}
+	free(all);
 }
 
 void
-tpmd_show_pool(const struct tpmd *t, const char *name)
+tpmd_show_pool(const struct tpmd *t __rte_unused, const char *name)
 {
 	struct tpmd_tel *tel = malloc(sizeof(*tel));
+	struct show_names *s = malloc(sizeof(*s));
 	const struct tpmd_json *list;
 
-	if (tel == NULL)
-		return;
+	if (tel == NULL || s == NULL)
+		goto out;
+	s->n = 0;
 	if (name != NULL) {
-		show_pool_one(tel, name);
+		snprintf(s->name[s->n++], sizeof(s->name[0]), "%s", name);
 	} else if ((list = tpmd_tel_query(tel, "/tide/pool/list")) != NULL &&
 			list->type == TPMD_JSON_ARR) {
-		unsigned int n = 0;
-		char names[16][RTE_MEMPOOL_NAMESIZE];
-
 		/* The next query reuses the buffer: copy the names first. */
-		for (const struct tpmd_json *e = list->child; e != NULL && n < RTE_DIM(names);
-				e = e->next)
+		for (const struct tpmd_json *e = list->child;
+				e != NULL && s->n < RTE_DIM(s->name); e = e->next)
 			if (e->type == TPMD_JSON_STR)
-				snprintf(names[n++], sizeof(names[0]), "%s", e->str);
-		for (unsigned int i = 0; i < n; i++)
-			show_pool_one(tel, names[i]);
+				snprintf(s->name[s->n++], sizeof(s->name[0]), "%s", e->str);
 	} else {
-		for (unsigned int k = 0; k < t->pools->nb_pools; k++)
-			show_pool_api(t->pools->pools[k]);
+		show_pool_names_api(s);
 	}
+	for (unsigned int i = 0; i < s->n; i++)
+		show_pool_one(tel, s->name[i]);
 	fflush(stdout);
+out:
+	free(s);
 	free(tel);
 }
 
