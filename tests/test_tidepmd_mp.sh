@@ -11,7 +11,9 @@
 #    registered after every stock driver);
 #  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
 #    takes it; at the end the workers leave with the primary's run and no message is left;
-#  - a worker with no pipeline to work for, and --mode worker in a primary, are refused.
+#  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
+#  - the primary prints the command that starts its workers, with its file prefix (the one
+#    it chose itself too) and lcores of their own: run as printed, a worker works.
 #   test_tidepmd_mp.sh TIDEPMD PLUGIN PCAP_TOOL
 set -euo pipefail
 tidepmd=$1
@@ -25,6 +27,7 @@ tmp=$(mktemp -d /run/tide-tpmd-mp.XXXXXX)
 staged=$(tide_stage_plugin "$plugin" "$tmp")
 hugedir=$(awk '$3 == "hugetlbfs" { print $2; exit }' /proc/mounts)
 declare -a pids=()
+own=  # the file prefix a primary chose itself (tidepmd-<pid>)
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -32,6 +35,10 @@ cleanup() {
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
 	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" "$tmp"
+	if [ -n "$own" ]; then
+		rm -f "$hugedir/${own}"map_*
+		rm -rf "/var/run/dpdk/$own"
+	fi
 }
 trap cleanup EXIT
 
@@ -74,6 +81,11 @@ worker_eal() {
 start primary --lcores 0@0,1@1 --no-pci --file-prefix "$prefix" --vdev net_null0 \
 	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 2 --txq 2 --stats-period 250
 wait_for "$tmp/primary.log" "worker lcores 0/2" 60
+# How to start the workers: its prefix, and lcores after its own (0 and 1) on the CPU it
+# leaves idle (its main lcore's, 0; lcore 1 receives).
+hint="  tidepmd --proc-type=secondary --file-prefix $prefix --no-pci --lcores 2@0,3@0,4@0"
+hint="$hint -- --mode worker"
+grep -qxF -- "$hint" "$tmp/primary.log" || fail "the primary did not print '$hint'"
 
 # shellcheck disable=SC2046
 start w1 $(worker_eal 4@0,5@0) -- --mode worker --stats-period 250
@@ -186,6 +198,23 @@ grep -qE "^  lcores +1: rx [1-9][0-9]* tx 0$" "$tmp/primary.log" ||
 	fail "the primary's lcore should receive only"
 [ "$tx" -gt 0 ] || fail "the primary counts nothing its workers sent"
 echo "primary: rx $rx, tx $tx (all sent by the workers)"
+
+# ---- the workers' command, as a primary that chose its own file prefix prints it ----
+start own --lcores 0@0,1@1 --no-pci --vdev net_null0 --vdev net_null1 \
+	--base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 --stats-period 250
+own=tidepmd-$pid_own
+wait_for "$tmp/own.log" "worker lcores 0/1" 60
+cmd=$(sed -n 's/^  tidepmd \(--proc-type=secondary .* --mode worker\)$/\1/p' "$tmp/own.log")
+[[ "$cmd" == *"--file-prefix $own "* ]] ||
+	fail "the workers' command does not name the prefix $own: '$cmd'"
+# shellcheck disable=SC2086
+start wown $cmd --stats-period 250
+wait_for "$tmp/wown.log" "worker lcore 3 sends on TX queue 0" 60
+wait_for "$tmp/wown.log" "sent [1-9][0-9]* " 30
+kill -INT "$pid_own"
+wait "$pid_own" || fail "the primary of its own prefix failed"
+wait "$pid_wown" || fail "the worker started as printed failed"
+echo "workers' command as printed: tidepmd $cmd: it worked"
 
 # ---- refusals ----
 # shellcheck disable=SC2046

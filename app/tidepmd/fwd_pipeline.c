@@ -17,11 +17,16 @@
  * lcores stay idle.
  */
 
+#define _GNU_SOURCE /* rte_cpuset_t */
+#include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_memzone.h>
 
 #include "tide_app_pipe.h"
@@ -41,6 +46,53 @@ static struct {
 	unsigned int nb_mp;      /* --mp-workers: stage 2 in worker processes */
 	uint32_t stamp;          /* stage 1 only */
 } pl = { .rx_stage = -1, .work_stage = -1 };
+
+/* The first CPU lcore @p lc may run on (rte_lcore_to_cpu_id() is its core's id). */
+static int
+pipeline_lcore_cpu(unsigned int lc)
+{
+	rte_cpuset_t set = rte_lcore_cpuset(lc);
+
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			return cpu;
+	return 0;
+}
+
+/*
+ * How to start the worker processes, as one command: this process's file prefix (its own
+ * or the one tidepmd chose), and lcores for a main lcore and nb_mp workers. Their ids
+ * follow this process's: an lcore id has its own cache in every mempool, which two
+ * processes must not share. Their CPUs are those this process leaves idle with
+ * --mp-workers: its main lcore's (the stats line sleeps) and its forwarding lcores' but
+ * the first's (stage 1).
+ */
+static void
+pipeline_mp_hint(const struct tpmd *t)
+{
+	const char *dir = rte_eal_get_runtime_dir();
+	const char *prefix = strrchr(dir, '/') != NULL ? strrchr(dir, '/') + 1 : dir;
+	int cpus[TPMD_MAX_LCORES + 1];
+	unsigned int nb_cpus = 0, next = 0, l;
+	char lcores[512];
+	int len;
+
+	RTE_LCORE_FOREACH(l)
+		next = RTE_MAX(next, l + 1);
+	cpus[nb_cpus++] = pipeline_lcore_cpu(rte_get_main_lcore());
+	for (unsigned int w = 1; w < t->nb_fwd_lcores; w++)
+		cpus[nb_cpus++] = pipeline_lcore_cpu(t->lcores[w].lcore_id);
+	len = snprintf(lcores, sizeof(lcores), "%u@%d", next, cpus[0]);
+	for (unsigned int k = 0; k < pl.nb_mp && len > 0 && (size_t)len < sizeof(lcores); k++)
+		len += snprintf(lcores + len, sizeof(lcores) - len, ",%u@%d", next + 1 + k,
+			cpus[nb_cpus > 1 ? 1 + k % (nb_cpus - 1) : 0]);
+	printf("tidepmd: pipeline: stage 2 runs in up to %u worker process lcore(s), each on "
+		"its TX queue; start them with\n  tidepmd --proc-type=secondary --file-prefix %s%s "
+		"--lcores %s -- --mode worker\ntidepmd: (a main lcore and %u workers; lcore ids "
+		"from %u up: each lcore id has its own mempool caches, so no two processes may "
+		"share one; several worker processes: give each ids of its own)\n", pl.nb_mp,
+		prefix, rte_eal_has_pci() ? "" : " --no-pci", lcores, pl.nb_mp, next);
+}
 
 static int
 pipeline_begin(struct tpmd *t)
@@ -69,9 +121,7 @@ pipeline_begin(struct tpmd *t)
 	if (pl.nb_mp != 0) {
 		if (tpmd_mp_open(pl.nb_mp) != 0)
 			return -rte_errno;
-		printf("tidepmd: pipeline: stage 2 runs in up to %u worker process lcore(s), each "
-			"on its TX queue; start them with\n  tidepmd --proc-type=secondary "
-			"--file-prefix <this one's> -l <lcores> -- --mode worker\n", pl.nb_mp);
+		pipeline_mp_hint(t);
 	}
 	return 0;
 fail:
