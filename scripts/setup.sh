@@ -64,10 +64,19 @@ install_packages() {
 
 reserve_hugepages() {
 	local sys=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages have
-	[ -w "$sys" ] || die "this kernel has no 2 MB hugepage support ($sys missing)"
+	[ -e "$sys" ] || die "this kernel has no 2 MB hugepage support ($sys missing)"
 	have=$(cat "$sys")
 	if [ "$have" -ge "$want" ]; then
 		say "hugepages: $have x 2 MB reserved (want $want)"
+		return
+	fi
+	# A read-only /sys (a container): what is reserved is all there is.
+	if [ ! -w "$sys" ]; then
+		[ "$have" -ge "$min" ] ||
+			die "only $have x 2 MB hugepages reserved (need $min) and $sys is" \
+				"read-only here (a container?): reserve them where it is writable" \
+				"(on the host: echo $want > $sys)"
+		say "hugepages: $have x 2 MB reserved (wanted $want; $sys is read-only here)"
 		return
 	fi
 	if command -v hugeadm >/dev/null 2>&1; then

@@ -116,6 +116,38 @@ for v in abc " 1024" 0x400 010 100 99999999999999999999; do
 		{ echo "TIDE_HUGEPAGES='$v': $out"; exit 1; }
 done
 
+# A read-only /sys (a container) with the pages already reserved: enough is enough, too few
+# is said so. setup.sh runs in a mount namespace of its own, where nr_hugepages is a
+# read-only file of the test's, hugetlbfs and /var/run/dpdk are empty: nothing of the
+# machine's is touched.
+ro_sys() {
+	printf '%s\n' "$1" >"$tmp/nr_hugepages"
+	# shellcheck disable=SC2016 # (expanded by the inner shell)
+	TIDE_SKIP_APT=1 TIDE_HUGEPAGES=600 unshare --mount --propagation private sh -c '
+		set -e
+		sys=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+		mount --bind "$1" "$sys"
+		mount -o remount,bind,ro "$sys"
+		for m in $(awk "\$3 == \"hugetlbfs\" { print \$2 }" /proc/mounts); do
+			umount -l "$m"
+		done
+		mount -t tmpfs tmpfs /var/run/dpdk
+		exec "$2/scripts/setup.sh"' sh "$tmp/nr_hugepages" "$src"
+}
+ro_fail() { cat "$tmp/ro.out"; echo "read-only /sys, $*"; exit 1; }
+ro_sys 600 >"$tmp/ro.out" 2>&1 || ro_fail "600 pages: refused"
+grep -q "^setup: hugepages: 600 x 2 MB reserved (want 600)" "$tmp/ro.out" ||
+	ro_fail "600 pages: not taken as enough"
+ro_sys 512 >"$tmp/ro.out" 2>&1 || ro_fail "512 pages: refused"
+grep -q "^setup: hugepages: 512 x 2 MB reserved (wanted 600; .* is read-only here)" \
+	"$tmp/ro.out" || ro_fail "512 pages: no word"
+if ro_sys 100 >"$tmp/ro.out" 2>&1; then
+	ro_fail "100 pages: accepted"
+fi
+grep -q "^setup: error: only 100 x 2 MB hugepages reserved (need 512) and .* is read-only" \
+	"$tmp/ro.out" || ro_fail "100 pages: no why"
+echo "read-only /sys: 600 and 512 reserved pages taken, 100 refused, saying why"
+
 for r in 1 2 3; do
 	rc=0
 	round "$r" || rc=$?
