@@ -139,7 +139,8 @@ clean_hugepage_files() {
 				grep -q .; then
 			continue
 		fi
-		read -r blocks bsize < <(stat -c '%b %B' -- "$f")
+		# Gone since find listed it (its process's own clean-up, or another run's).
+		read -r blocks bsize < <(stat -c '%b %B' -- "$f" 2>/dev/null) || continue
 		rm -f -- "$f" && n=$((n + 1)) && kb=$((kb + blocks * bsize / 1024))
 	done < <(find "${mounts[@]}" -maxdepth 1 -type f -name '*map_[0-9]*' 2>/dev/null || true)
 	rm -f "$busy"
