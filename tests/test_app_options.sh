@@ -11,7 +11,8 @@
 #    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
 #    -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
-#  - -i with --tx-first is refused as testpmd refuses it.
+#  - -i with --tx-first is refused as testpmd refuses it; tide-bench without one scenario,
+#    or with an unknown option, says so.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -113,6 +114,8 @@ refused_with "$tidepmd" "^tidepmd: --pool-block (64 MB) is above --pool-wall (32
 refused "$tidepmd" --nb-cores 0 "1..64"
 refused "$tidepmd" --rxq 17 "1..16"
 refused "$tidepmd" --zctx-sizes 0 "1..1048576"
+refused "$tidepmd" --zctx-threshold 1048577 "0..1048576, or adaptive"
+refused "$tidepmd" --zctx-threshold adaptiv "0..1048576, or adaptive"
 refused "$tidepmd" --mp-workers 0 "1..16" --mode pipeline
 refused "$tidepmd" --mp-workers 17 "1..16" --mode pipeline
 refused "$bench" --ms 0 "1..600000" fanout
@@ -204,6 +207,22 @@ if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
 grep -q "unknown mode 'nosuch'" "$out" || fail "--mode nosuch: no message"
+# Every mode --mode takes, as --help lists them.
+for m in io macswap txonly rxonly bursty pipeline zctx worker; do
+	grep -q "^  $m  " "$out" || fail "--mode nosuch: the modes listed lack $m"
+done
+# tide-bench runs one scenario; getopt's word on an unknown option gets a pointer to --help.
+# bench_refused MESSAGE ARGS...: tide-bench -- ARGS is refused with MESSAGE.
+bench_refused() {
+	msg=$1
+	shift
+	if "$bench" -- "$@" >"$out" 2>&1; then fail "tide-bench -- $*: accepted"; fi
+	grep -q "^tide-bench: $msg" "$out" || fail "tide-bench -- $*: no '$msg'"
+	echo "tide-bench -- $*: $(grep "^tide-bench: " "$out")"
+}
+bench_refused "one scenario is expected, got 2: 'mempool', then 'fwd'" mempool fwd
+bench_refused "no scenario given: one is expected" --quick
+bench_refused "see --help" mempool --bogus
 if "$tidepmd" --mode io --mp-workers 2 --txq 2 >"$out" 2>&1; then fail "io --mp-workers"; fi
 grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --mp-workers"
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi

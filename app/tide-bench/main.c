@@ -183,9 +183,9 @@ bench_print_table(void)
 }
 
 static void
-bench_usage(const char *prog)
+bench_usage(FILE *f, const char *prog)
 {
-	printf("usage: %s [EAL args --] SCENARIO [--rounds N] [--ms MS] [--quick] "
+	fprintf(f, "usage: %s [EAL args --] SCENARIO [--rounds N] [--ms MS] [--quick] "
 		"[--filter STR] [--table]\n"
 		"       %s --list\n"
 		"  --rounds N    interleaved rounds per variant, 1..%d (default: the scenario's)\n"
@@ -208,7 +208,7 @@ bench_usage(const char *prog)
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_TRACE_MAX_PHASES,
 		TIDE_APP_HOLD_MAX_PKTS / 1000);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
-		printf("  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+		fprintf(f, "  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
 
 static void
@@ -304,16 +304,28 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 			o->given |= BENCH_OPT_SIZES;
 			break;
 		case 'l': bench_list(); return 1;
-		case 'h': bench_usage(argv[0]); return 1;
-		default: ret = -1;
+		case 'h': bench_usage(stdout, argv[0]); return 1;
+		default:
+			/* getopt said which option. */
+			fprintf(stderr, "tide-bench: see --help\n");
+			ret = -1;
 		}
 	}
 	if (ret != 0)
 		return -1;
 	if (o->quick && (o->given & BENCH_OPT_CYCLES) == 0)
 		o->cycles = 1;
-	if (optind != argc - 1) {
-		bench_usage(argv[0]);
+	if (optind == argc) {
+		fprintf(stderr, "tide-bench: no scenario given: one is expected (tide-bench "
+			"--list names them)\n");
+		bench_usage(stderr, argv[0]);
+		return -1;
+	}
+	if (optind < argc - 1) {
+		fprintf(stderr, "tide-bench: one scenario is expected, got %d: '%s', then '%s' "
+			"(a run measures one scenario; scripts/bench.sh runs them all)\n",
+			argc - optind, argv[optind], argv[optind + 1]);
+		bench_usage(stderr, argv[0]);
 		return -1;
 	}
 	*scenario = argv[optind];
@@ -322,7 +334,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 			bench_current = bench_scenarios[i];
 	if (bench_current == NULL) {
 		fprintf(stderr, "tide-bench: unknown scenario '%s'\n", *scenario);
-		bench_usage(argv[0]);
+		bench_usage(stderr, argv[0]);
 		return -1;
 	}
 	if (bench_opts_owned(o) != 0)

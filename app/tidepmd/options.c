@@ -28,6 +28,15 @@ tpmd_test_fault(const char *name)
 #define TPMD_TRACE_DEFAULT "1:2000,0:4000"
 #define TPMD_HOLD_MS_DEFAULT 25
 
+/* Every --mode: the forwarding engines, and worker (a secondary's only mode). */
+static void
+tpmd_modes_list(FILE *f)
+{
+	tpmd_engines_list(f, "  ");
+	fprintf(f, "  %-9s %s\n", TPMD_MODE_WORKER, "a secondary process (--proc-type=secondary): "
+		"stage 2 of a primary's --mode pipeline --mp-workers N");
+}
+
 void
 tpmd_usage(const char *prog)
 {
@@ -81,9 +90,7 @@ tpmd_usage(const char *prog)
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
 		TIDE_APP_TRACE_MAX_PHASES, TPMD_HOLD_MS_DEFAULT, TIDE_APP_HOLD_MAX_PKTS / 1000,
 		TPMD_ZCTX_MAX_SIZES, TIDE_ZCTX_MAX_SEND, TPMD_MAX_QUEUES);
-	tpmd_engines_list(stdout, "  ");
-	printf("  %-9s %s\n", TPMD_MODE_WORKER, "a secondary process (--proc-type=secondary): "
-		"stage 2 of a primary's --mode pipeline --mp-workers N");
+	tpmd_modes_list(stdout);
 }
 
 static void
@@ -101,15 +108,18 @@ tpmd_defaults(struct tpmd_config *c)
 static int
 tpmd_opt_threshold(const char *arg, uint32_t *v)
 {
-	unsigned int x;
+	uint64_t x;
+	char err[160];
 
 	if (strcmp(arg, "adaptive") == 0) {
 		*v = UINT32_MAX;
 		return 0;
 	}
-	if (tide_app_opt_uint("--zctx-threshold", arg, 0, 1u << 20, &x) != 0)
+	if (tide_app_parse_u64(arg, 0, 1u << 20, &x, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tidepmd: --zctx-threshold: %s, or adaptive\n", err);
 		return -EINVAL;
-	*v = x;
+	}
+	*v = (uint32_t)x;
 	return 0;
 }
 
@@ -118,7 +128,7 @@ tpmd_opt_mode(const char *arg, const char **mode)
 {
 	if (tpmd_engine_find(arg) == NULL && strcmp(arg, TPMD_MODE_WORKER) != 0) {
 		fprintf(stderr, "tidepmd: --mode: unknown mode '%s'; modes:\n", arg);
-		tpmd_engines_list(stderr, "  ");
+		tpmd_modes_list(stderr);
 		return -EINVAL;
 	}
 	*mode = arg;
