@@ -90,9 +90,14 @@ struct mp_clock {
 	uint64_t objs;
 };
 
+/* One call in MP_SAMPLE_MASK + 1 at random, and every call until one has moved objects: a
+ * side that made few calls (its lcore descheduled for most of a short run) still has a cost.
+ */
 static inline bool
 mp_clock_sample(struct mp_clock *c)
 {
+	if (c->objs == 0)
+		return true;
 	c->rnd ^= c->rnd << 13;
 	c->rnd ^= c->rnd >> 17;
 	c->rnd ^= c->rnd << 5;
@@ -168,8 +173,12 @@ mp_pipe_worker(struct mp_run *r)
 			done += n;
 		} while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE));
 		t1 = bench_now_ns();
-		while ((n = rte_ring_sc_dequeue_burst(r->ring, objs, MP_KEEP_MAX, NULL)) > 0)
+		while ((n = rte_ring_sc_dequeue_burst(r->ring, objs, MP_KEEP_MAX, NULL)) > 0) {
+			uint64_t t = mp_clock_start(&clk);
+
 			rte_mempool_put_bulk(r->mp, objs, n);
+			mp_clock_stop(&clk, t, n);
+		}
 		r->rate[lc] = done / ((t1 - t0) / 1e9);
 		r->cost[MP_SIDE_FREE] = mp_clock_ns(&clk);
 	}
