@@ -56,6 +56,10 @@
  *                                                 for it, every object taken and given
  *                                                 back, the pool freed; say what the block
  *                                                 events and the counts were
+ *   mp_helper EAL... -- zreg ADDR LEN             map LEN bytes of its own memory at ADDR,
+ *                                                 register them for zero-copy, say what
+ *                                                 that answered and what the pin cache
+ *                                                 counted
  *   mp_helper EAL... -- zsend PORT NAME N STOP    create zero-copy TX instance NAME on
  *                                                 the primary's port PORT (queue 1), send N
  *                                                 times and wait for their completions, say
@@ -782,6 +786,30 @@ cmd_popfail(const char *name, unsigned int n)
 }
 
 static int
+cmd_zreg(const char *addr, const char *len)
+{
+	size_t n = strtoull(len, NULL, 0);
+	void *want = (void *)(uintptr_t)strtoull(addr, NULL, 0);
+	void *va = mmap(want, n, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	struct tide_zctx_cache_stats st;
+	int ret;
+
+	if (va != want) {
+		printf("error=cannot map %s\n", addr);
+		return 1;
+	}
+	memset(va, 0x5a, n);
+	ret = tide_zctx_mem_register(va, n);
+	tide_zctx_cache_stats_get(&st);
+	printf("zreg=%d\ndpdk_mem=%" PRIu64 "\n", ret, st.dpdk_mem);
+	if (ret == 0)
+		tide_zctx_mem_unregister(va, n);
+	munmap(va, n);
+	return 0;
+}
+
+static int
 cmd_watch(void)
 {
 	printf("ready=1\n");
@@ -823,6 +851,11 @@ main(int argc, char **argv)
 		return cmd_psfree(argv[2]);
 	if (strcmp(argv[1], "zsend") == 0 && argc == 6) {
 		ret = cmd_zsend(argv[2], argv[3], (unsigned int)atoi(argv[4]), argv[5]);
+		rte_eal_cleanup();
+		return ret;
+	}
+	if (strcmp(argv[1], "zreg") == 0 && argc == 4) {
+		ret = cmd_zreg(argv[2], argv[3]);
 		rte_eal_cleanup();
 		return ret;
 	}

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
@@ -555,6 +556,40 @@ dir_writer_waits(void *arg)
  * directory, and the reply shows the instance whole; once the handler is done, the free
  * completes and the instance is gone.
  */
+/*
+ * Without ASLR two processes map their own memory at the same addresses. The memseg list
+ * that registers this process's span there is in the configuration every process shares:
+ * a secondary's own memory at those addresses must not be taken for DPDK memory (it would
+ * go unpinned, and the agent would read IO addresses from a memseg array the secondary
+ * never attached). Its registration is refused with -EFAULT, as README's Limits say.
+ */
+static void
+test_a_secondarys_own_memory_at_a_span_of_the_primary_is_refused(void)
+{
+	void *const at = (void *)(uintptr_t)0x320000000000ull;
+	const size_t len = 64 << 10;
+	void *va = mmap(at, len, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	struct tide_run r;
+	char *text;
+
+	CU_ASSERT_PTR_EQUAL_FATAL(va, at);
+	memset(va, 1, len);
+	CU_ASSERT_EQUAL_FATAL(tide_zctx_mem_register(va, len), 0);
+	tide_run_helper(&r, tide_test_file_prefix(), SEC_LCORES, true,
+		(char *[]){ "zreg", "0x320000000000", "65536", NULL });
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	text = tide_run_output(&r);
+	CU_ASSERT_EQUAL(tide_run_value(text, "zreg"), -EFAULT);
+	CU_ASSERT_EQUAL(tide_run_value(text, "dpdk_mem"), 0);
+	if (tide_run_value(text, "zreg") != -EFAULT)
+		printf("\n    the secondary said: %s ", text);
+	free(text);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(va, len), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(va, len), 0);
+	munmap(va, len);
+}
+
 static void
 test_a_secondarys_free_waits_for_the_handler_reading_its_instance(void)
 {
@@ -609,6 +644,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondarys_instance_is_listed_and_shown_until_it_is_freed);
 	CU_ADD_TEST(s, test_a_full_directory_makes_room_by_dropping_a_dead_processs_instance);
 	CU_ADD_TEST(s, test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation);
+	CU_ADD_TEST(s, test_a_secondarys_own_memory_at_a_span_of_the_primary_is_refused);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondarys_free_waits_for_the_handler_reading_its_instance);
 #endif

@@ -431,6 +431,18 @@ cache_hold(uintptr_t va, size_t len, struct cache_reg *r, struct zc_piece *piece
 		if (sp == NULL) {
 			const struct rte_memseg_list *msl = rte_mem_virt2memseg_list((void *)va);
 
+			/* Memseg lists are shared: another process's span at this address is
+			 * DPDK memory to this one, but not the memory this one sends from.
+			 */
+			if (msl != NULL && msl->external && (uintptr_t)msl->base_va == base &&
+					msl->len == ZC_SPAN_BYTES &&
+					tide_zctx_pvt_dir_span_other(base)) {
+				ZC_LOG(ERR, "%#lx..%#lx: another process sends zero-copy from these "
+					"addresses (its own memory there): this process cannot",
+					(unsigned long)va, (unsigned long)pend);
+				ret = -EFAULT;
+				break;
+			}
 			if (msl != NULL) {
 				if ((uintptr_t)msl->base_va + msl->len < pend) {
 					ZC_LOG(ERR, "%#lx..%#lx straddles DPDK memory",

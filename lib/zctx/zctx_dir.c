@@ -290,6 +290,20 @@ tide_zctx_pvt_dir_span_add(uintptr_t base)
 	return -ENOSPC;
 }
 
+bool
+tide_zctx_pvt_dir_span_other(uintptr_t base)
+{
+	const struct zc_dir *d = zc_dir(false);
+	struct zc_dir_owner w;
+	uintptr_t b;
+
+	for (unsigned int i = 0; d != NULL && i < ZC_DIR_SPANS; i++)
+		if (zc_dir_span_read(&d->spans[i], &w, &b) && b == base && !zc_dir_mine(&w) &&
+				zc_dir_alive(&w))
+			return true;
+	return false;
+}
+
 void
 tide_zctx_pvt_dir_span_remove(uintptr_t base)
 {

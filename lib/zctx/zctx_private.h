@@ -318,6 +318,9 @@ void tide_zctx_pvt_dir_remove(const struct tide_zctx *z);
 int tide_zctx_pvt_dir_span_add(uintptr_t base);
 /* Drop this process's record of the span at @base (once it unregistered it). */
 void tide_zctx_pvt_dir_span_remove(uintptr_t base);
+/* Whether another live process recorded a span at @base: DPDK memory there is that
+ * process's memory, not this one's. */
+bool tide_zctx_pvt_dir_span_other(uintptr_t base);
 /* Call @p cb for every instance of every process. */
 void tide_zctx_pvt_dir_foreach(zc_dir_cb_t *cb, void *arg);
 /* Call @p cb for the instance @p name of process @p pid; 0 or -ENOENT. */
