@@ -1687,12 +1687,18 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	struct tpool *tp = mp->pool_data;
 	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
 	bool base = false, own = false, zone = false, gone, whole;
+	/* From tide_mempool_block_add(), which holds ctl; else blocks come here as they come
+	 * there, one at a time (the control thread may be adding one to this pool).
+	 */
+	bool adding = tp->adding != NULL && blk_has(tp->adding, (uintptr_t)vaddr);
 	size_t off = 0;
-	int n;
+	int n = 0;
 
-	if (tp->adding == NULL)
+	if (!adding) {
 		tp_forget_gone(mp, tp);
-	if (tp->adding != NULL && blk_has(tp->adding, (uintptr_t)vaddr)) {
+		tp_ctl_lock(tp);
+	}
+	if (adding) {
 		pop.b = tp->adding;
 	} else if (tp->stock == TP_STOCK_ADOPTING &&
 			(pop.b = tp_base_block(mp, tp, vaddr)) != NULL) {
@@ -1704,7 +1710,7 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 		own = true;
 	}
 	if (pop.b == NULL)
-		return 0;
+		goto out;
 	/* Objects go past the block's header and free ring, whichever chunk the header is in
 	 * (in IOVA-as-PA mode a base's first chunk may be shorter than both: it gets none).
 	 */
@@ -1738,6 +1744,9 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 		whole = own && n > 0;
 	if (whole)
 		tmp_announce(mp, tp, pop.b);
+out:
+	if (!adding)
+		pthread_mutex_unlock(&tp->ctl);
 	return n;
 }
 

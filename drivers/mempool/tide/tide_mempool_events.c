@@ -14,7 +14,9 @@
  * registration holds it for writing while it replays the blocks that exist and joins the
  * list, so that it sees every block once, either in the replay or as an event. The mempool
  * library's DESTROY event (22.11 internal API, as DPDK's own drivers use it) gives the
- * blocks of a mempool being freed their last REMOVE before its memory goes.
+ * blocks of a mempool being freed their last REMOVE before its memory goes; it holds
+ * ev_order for writing too, so that a block being removed meanwhile (the reaper) is
+ * either gone before it reads the blocks or removed after, never told of twice.
  */
 
 #define ALLOW_INTERNAL_API
@@ -211,7 +213,7 @@ ev_mempool_event(enum rte_mempool_event event, struct rte_mempool *mp, void *arg
 
 	if (event != RTE_MEMPOOL_EVENT_DESTROY || !tide_mempool_is_tide(mp))
 		return;
-	tmp_ev_begin();
+	pthread_rwlock_wrlock(&ev_order);
 	if (ev_listened(mp))
 		n = tmp_blocks_announced(mp, &blk);
 	if (n < 0)
@@ -220,7 +222,7 @@ ev_mempool_event(enum rte_mempool_event event, struct rte_mempool *mp, void *arg
 		blk[n].flags = TIDE_MEMPOOL_BLOCK_F_FINAL;
 		tmp_ev_remove(mp, &blk[n]);
 	}
-	tmp_ev_end();
+	pthread_rwlock_unlock(&ev_order);
 	free(blk);
 	ev_forget(mp);
 }
