@@ -529,33 +529,6 @@ test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation(void)
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 }
 
-#ifdef TIDE_FAULT_INJECTION
-struct held_query {
-	const char *cmd;
-	char *reply;
-};
-
-static void *
-held_query_run(void *arg)
-{
-	struct held_query *q = arg;
-
-	q->reply = telemetry_query(q->cmd);
-	return NULL;
-}
-
-static bool
-dir_writer_waits(void *arg)
-{
-	return tide_rwlock_writer_waits(arg);
-}
-
-/*
- * The primary's handler is held once it has found a secondary's instance (the directory
- * read-locked): the secondary's free, told to go on then, is seen waiting for the
- * directory, and the reply shows the instance whole; once the handler is done, the free
- * completes and the instance is gone.
- */
 /*
  * Without ASLR two processes map their own memory at the same addresses. The memseg list
  * that registers this process's span there is in the configuration every process shares:
@@ -590,6 +563,33 @@ test_a_secondarys_own_memory_at_a_span_of_the_primary_is_refused(void)
 	munmap(va, len);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+struct held_query {
+	const char *cmd;
+	char *reply;
+};
+
+static void *
+held_query_run(void *arg)
+{
+	struct held_query *q = arg;
+
+	q->reply = telemetry_query(q->cmd);
+	return NULL;
+}
+
+static bool
+dir_writer_waits(void *arg)
+{
+	return tide_rwlock_writer_waits(arg);
+}
+
+/*
+ * The primary's handler is held once it has found a secondary's instance (the directory
+ * read-locked): the secondary's free, told to go on then, is seen waiting for the
+ * directory, and the reply shows the instance whole; once the handler is done, the free
+ * completes and the instance is gone.
+ */
 static void
 test_a_secondarys_free_waits_for_the_handler_reading_its_instance(void)
 {
