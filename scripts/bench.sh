@@ -413,15 +413,25 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 	echo
 	targets_table "${targets_runs[@]}"
 	echo
+	# What follows the targets is one run's: the last (every run's CSVs stay in the
+	# results folder).
+	last=
+	[ "$repeat" -eq 1 ] || last=" (run $repeat of $repeat)"
 	if [ -s "$out/mempool.csv" ] && grep -q '^mempool,noise:' "$out/mempool.csv"; then
-		echo "Noise floor of the mempool ratios: tide against a second tide pool, measured"
-		echo "the same way in the same run (tide:tide_aa), ranged over its rows:"
+		echo "Noise floor of the mempool ratios$last: tide against a second tide pool,"
+		echo "measured the same way in the same run (tide:tide_aa), ranged over its rows:"
 		echo
 		awk -F, '$2 ~ /^noise:/ { r[$2] = r[$2] (r[$2] == "" ? "" : " to ") $4 }
 			END { for (k in r) printf "- `%s`: %s\n", k, r[k] }' "$out/mempool.csv" | sort
 		echo
 	fi
-	echo "## Plots"
+	if [ -s "$out/fwd.csv" ] && grep -q '^fwd,ring_mp_mc_aa:ring_mp_mc,ratio,' "$out/fwd.csv"; then
+		echo "Noise floor of the fwd ratio$last: a second ring_mp_mc pool against the first,"
+		awk -F, '$2 == "ring_mp_mc_aa:ring_mp_mc" && $3 == "ratio" {
+			printf "measured the same way in the same run: %s.\n", $4 }' "$out/fwd.csv"
+		echo
+	fi
+	echo "## Plots$last"
 	echo
 	for p in "${plots[@]}"; do
 		echo "![$p]($p.png)"
@@ -469,7 +479,10 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 		echo '```'
 		echo
 	fi
-	echo "## Every ratio"
+	echo "## Every ratio$last"
+	echo
+	echo 'Rate ratios (`ratio`): higher is better for the first named; cost and time'
+	echo 'ratios (`cost_ratio`, `time_ratio`, `*_cost`): lower is better for it.'
 	echo
 	echo "| scenario | variant | metric | value |"
 	echo "|---|---|---|---:|"

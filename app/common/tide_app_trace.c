@@ -194,8 +194,18 @@ tide_app_burst_step(struct tide_app_burst_io *b, uint64_t start_ns, uint64_t now
 	if (mpps > 0) {
 		b->st->on_ns += dt;
 		b->flushed = false;
-		/* Pace: a stalled loop loses what it could not receive, as a NIC would. */
-		b->tokens = RTE_MIN(b->tokens + mpps * dt / 1e3, 2.0 * b->burst);
+		/* Pace: a late loop finds what the port's RX ring held for it, and loses the
+		 * rest, as a NIC would (imissed).
+		 */
+		double due = b->tokens + mpps * dt / 1e3;
+		double ring = RTE_MAX(2.0 * b->burst, (double)b->rx_ring);
+
+		if (due > ring) {
+			b->missed += due - ring;
+			b->st->missed = (uint64_t)b->missed;
+			due = ring;
+		}
+		b->tokens = due;
 		for (; b->tokens >= b->burst; b->tokens -= b->burst)
 			burst_receive(b, now);
 	} else {

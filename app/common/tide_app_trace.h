@@ -72,6 +72,8 @@ struct tide_app_burst_stats {
 	uint64_t tx;          /* packets sent */
 	uint64_t nombuf;      /* packets not received for want of an mbuf */
 	uint64_t drops;       /* packets dropped: delay line full or TX refused */
+	uint64_t missed;      /* packets due while the loop was late, past what the port's
+			       * RX ring holds (a NIC's imissed) */
 	uint64_t rx_on;       /* packets received during non-idle phases */
 	uint64_t on_ns;       /* time spent in non-idle phases */
 	uint64_t in_flight;   /* packets in the delay line now */
@@ -84,6 +86,8 @@ struct tide_app_burst_io {
 	uint16_t queue;                /* RX queue */
 	uint16_t tx_queue;
 	unsigned int burst;            /* packets a receive asks for, 1..TIDE_APP_MAX_BURST */
+	unsigned int rx_ring;          /* packets the port holds for a late loop (its RX
+					* descriptors); below two bursts: two bursts */
 	const struct tide_app_trace *trace;
 	uint64_t hold_ns;              /* how long each packet stays */
 	struct rte_mempool *pool;      /* whose lcore cache to hand back when idle */
@@ -96,6 +100,7 @@ struct tide_app_burst_io {
 					* receive means no mbuf for them */
 	uint64_t last_ns;              /* loop state: the previous step */
 	double tokens;                 /* loop state: packets due for receiving */
+	double missed;                 /* loop state: packets due past the RX ring */
 	bool flushed;                  /* loop state: the cache was handed back since idle */
 };
 

@@ -74,7 +74,8 @@ double bench_median(double *v, unsigned int n);
 
 /**
  * Median over n (<= BENCH_MAX_ROUNDS) rounds of a[r] / b[r], each round's ratio of two
- * measurements taken back to back (a round whose b is 0 counts as 0).
+ * measurements taken back to back; rounds where either side measured nothing (0) are left
+ * out, and NaN (printed "nan": no figure, a target not met) when every round is.
  */
 double bench_median_ratio(const double *a, const double *b, unsigned int n);
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,8 @@ bench_emit(const char *variant, const char *metric, double value, const char *un
 {
 	struct bench_row *r;
 
-	if (!bench_table && (printf("%s,%s,%s,%.4g,%s\n", bench_current->name, variant, metric,
+	/* Six digits: bench.sh compares these with the targets (a ratio of 1.1001 is not 1.1). */
+	if (!bench_table && (printf("%s,%s,%s,%.6g,%s\n", bench_current->name, variant, metric,
 			value, unit) < 0 || fflush(stdout) != 0) && bench_write_err == 0)
 		bench_write_err = errno;
 	if (bench_nb_rows == BENCH_MAX_ROWS)
@@ -84,22 +86,25 @@ bench_median(double *v, unsigned int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* One round's ratio (0 where b measured nothing). */
-static double
-bench_ratio(double a, double b)
+/* Whether a round measured both sides: a ratio with a side of 0 means nothing (a cost
+ * ratio of 0 would pass a lower-is-better target). */
+static bool
+bench_ratio_valid(double a, double b)
 {
-	return b > 0 ? a / b : 0;
+	return a > 0 && b > 0;
 }
 
 double
 bench_median_ratio(const double *a, const double *b, unsigned int n)
 {
 	double q[BENCH_MAX_ROUNDS];
+	unsigned int k = 0;
 
 	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
 	for (unsigned int r = 0; r < n; r++)
-		q[r] = bench_ratio(a[r], b[r]);
-	return bench_median(q, n);
+		if (bench_ratio_valid(a[r], b[r]))
+			q[k++] = a[r] / b[r];
+	return k == 0 ? NAN : bench_median(q, k);
 }
 
 void
@@ -113,10 +118,10 @@ bench_emit_ratio_by_state(const char *v, const char *metric, const double *a,
 
 	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
 	for (unsigned int r = 0; r < n; r++)
-		if (sa[r] == sb[r] && sa[r] != BENCH_MIXED) {
+		if (sa[r] == sb[r] && sa[r] != BENCH_MIXED && bench_ratio_valid(a[r], b[r])) {
 			unsigned int s = sa[r] == BENCH_FAST ? 0 : 1;
 
-			q[s][nq[s]++] = bench_ratio(a[r], b[r]);
+			q[s][nq[s]++] = a[r] / b[r];
 		}
 	for (unsigned int s = 0; s < 2; s++) {
 		if (nq[s] == 0)

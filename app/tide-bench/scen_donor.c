@@ -245,12 +245,10 @@ db_report(const struct bench_opts *o, struct db_run *r)
 		if (i != 0)
 			bench_emit(v, "donors", r->donors[i], "");
 		if (i != 0 && bench_selected(o, db_obtain_names[0])) {
-			double q[BENCH_MAX_ROUNDS];
-
-			for (unsigned int k = 0; k < o->rounds; k++)
-				q[k] = r->obtain_ms[i][k] / r->obtain_ms[0][k];
+			/* A time against a time: lower is better, unlike the rate ratios. */
 			snprintf(v, sizeof(v), "obtain64MB/%s:heap", db_obtain_names[i]);
-			bench_emit(v, "ratio", bench_median(q, o->rounds), "x");
+			bench_emit(v, "time_ratio", bench_median_ratio(r->obtain_ms[i],
+				r->obtain_ms[0], o->rounds), "x");
 		}
 	}
 	for (unsigned int si = 0; si < DB_NB_SIZES && bench_selected(o, "send"); si++) {
@@ -259,12 +257,9 @@ db_report(const struct bench_opts *o, struct db_run *r)
 			bench_emit(v, "tput", db_med(o, r->gbps[b][si]), "Gbps");
 		}
 		for (unsigned int b = 1; b < DB_NB_SEND; b++) {
-			double q[BENCH_MAX_ROUNDS];
-
-			for (unsigned int k = 0; k < o->rounds; k++)
-				q[k] = r->gbps[0][si][k] / r->gbps[b][si][k];
 			snprintf(v, sizeof(v), "send/donor:%s/%u", db_send_names[b], db_sizes[si]);
-			bench_emit(v, "ratio", bench_median(q, o->rounds), "x");
+			bench_emit(v, "ratio", bench_median_ratio(r->gbps[0][si], r->gbps[b][si],
+				o->rounds), "x");
 		}
 	}
 	if (bench_selected(o, "send")) {

@@ -8,6 +8,12 @@
  * own: ring_mp_mc_aa:ring_mp_mc, two identical set-ups measured the same way, is the
  * noise floor tide:ring_mp_mc is read against (an A/A test). --filter picks variants by
  * name (tide, ring_mp_mc, ring_mp_mc_aa); a ratio needs both of its variants.
+ *
+ * Where a pool's memory lands moves a cached path's rate by several percent (cache-set
+ * aliasing, and which hugepages back it: docs/design.md), the same way in every round of
+ * one set-up: with one set-up per run the A/A ratio of one run was 1.067 and tide's 1.062.
+ * So the pools and ports are made again every FWD_EPOCH rounds, in a turning order, and
+ * each set-up forwards once unmeasured first (a tide pool grows to its working set).
  */
 
 #include <stdio.h>
@@ -34,6 +40,7 @@
 #define FWD_ROUNDS 60
 #define FWD_MS 50
 #define FWD_NB 3 /* variants */
+#define FWD_EPOCH 6 /* rounds between two set-ups */
 
 struct fwd_variant {
 	const char *name;
@@ -76,11 +83,13 @@ fwd_variant_close(struct fwd_variant *v)
 			rte_eth_dev_stop(v->ports[i]);
 			rte_eth_dev_close(v->ports[i]);
 			rte_vdev_uninit(v->vdev[i]);
+			v->vdev[i][0] = '\0';
 		}
 	if (strcmp(v->name, "tide") == 0)
 		tide_pool_free(v->mp);
 	else
 		rte_mempool_free(v->mp);
+	v->mp = NULL;
 }
 
 static struct rte_mempool *
@@ -136,6 +145,35 @@ fwd_measure(struct fwd_variant *v, unsigned int ms)
 	return tx / ((bench_now_ns() - t0) / 1e3);
 }
 
+/* Set-up @p epoch: every selected variant's pool and ports made again, the first made
+ * turning from one set-up to the next, each forwarding once unmeasured. */
+static int
+fwd_setup(struct fwd_variant *v, const bool *ran, unsigned int epoch, unsigned int workers,
+	unsigned int ms)
+{
+	for (unsigned int i = 0; i < FWD_NB; i++)
+		if (v[i].mp != NULL)
+			fwd_variant_close(&v[i]);
+	for (unsigned int k = 0; k < FWD_NB; k++) {
+		unsigned int i = (k + epoch) % FWD_NB;
+
+		if (!ran[i])
+			continue;
+		v[i].mp = i == 0 ? fwd_tide_pool() :
+			fwd_ring_pool(i == 1 ? "bfwd_ring" : "bfwd_ring_aa");
+		if (v[i].mp == NULL || fwd_port(&v[i], 0, workers) != 0 ||
+				fwd_port(&v[i], 1, workers) != 0) {
+			fprintf(stderr, "tide-bench fwd: cannot set up %s: %s\n", v[i].name,
+				rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	for (unsigned int i = 0; i < FWD_NB; i++)
+		if (ran[i])
+			fwd_measure(&v[i], ms);
+	return 0;
+}
+
 static int
 fwd_run(const struct bench_opts *o)
 {
@@ -153,25 +191,17 @@ fwd_run(const struct bench_opts *o)
 	}
 	for (unsigned int i = 0; i < FWD_NB; i++)
 		ran[i] = bench_selected(o, v[i].name);
-	for (unsigned int i = 0; i < FWD_NB; i++) {
-		if (!ran[i])
-			continue;
-		v[i].mp = i == 0 ? fwd_tide_pool() :
-			fwd_ring_pool(i == 1 ? "bfwd_ring" : "bfwd_ring_aa");
-		if (v[i].mp == NULL || fwd_port(&v[i], 0, workers) != 0 ||
-				fwd_port(&v[i], 1, workers) != 0) {
-			fprintf(stderr, "tide-bench fwd: cannot set up %s: %s\n", v[i].name,
-				rte_strerror(rte_errno));
+	for (unsigned int round = 0; round < rounds; round++) {
+		if (round % FWD_EPOCH == 0 && fwd_setup(v, ran, round / FWD_EPOCH, workers,
+				bench_ms(o, FWD_MS)) != 0)
 			goto out;
-		}
-	}
-	for (unsigned int round = 0; round < rounds; round++)
 		for (unsigned int k = 0; k < FWD_NB; k++) {
 			unsigned int i = (k + round) % FWD_NB;
 
 			if (ran[i])
 				mpps[i][round] = fwd_measure(&v[i], bench_ms(o, FWD_MS));
 		}
+	}
 	/* The ratios of each round's pairs, before the medians reorder the rates. */
 	ratio = bench_median_ratio(mpps[0], mpps[1], rounds);
 	noise = bench_median_ratio(mpps[2], mpps[1], rounds);

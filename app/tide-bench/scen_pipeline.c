@@ -602,7 +602,11 @@ pl_run(const struct bench_opts *o)
 	xp_mpmc.name = "bpipe_mpmc";
 	xp_mpmc.flags = 0;
 	r.xs[1] = tide_xchg_create(&xp_mpmc);
-	r.ring = rte_ring_create("bpipe_ring", PL_INFLIGHT, SOCKET_ID_ANY,
+	/* Room for all in flight (up to PL_INFLIGHT + PL_BURST - 1: a burst is taken while
+	 * fewer than PL_INFLIGHT are), as each level of the exchange has: a floor that
+	 * overflowed would spend stage 1's time on packets it then frees.
+	 */
+	r.ring = rte_ring_create("bpipe_ring", 2 * PL_INFLIGHT, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
 	for (unsigned int l = 0; l < TIDE_APP_PRIO_LEVELS; l++) {
 		char name[RTE_RING_NAMESIZE];

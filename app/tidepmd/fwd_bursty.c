@@ -55,7 +55,7 @@ bursty_alloc(struct tpmd_lcore *lc)
 			.rx_port = s->rx_port, .queue = s->rx_queue,
 			.tx_port = s->tx_port, .tx_queue = s->tx_queue, .burst = burst,
 			.pool = tide_pool_for_port(t->pools, s->rx_port), .st = &b->st[i],
-			.empty_is_nombuf = s->rx_null,
+			.empty_is_nombuf = s->rx_null, .rx_ring = t->cfg.rxd,
 		};
 		if (tide_app_burst_init(&b->io[i], &t->cfg.trace,
 				(uint64_t)t->cfg.hold_ms * 1000000) != 0) {
