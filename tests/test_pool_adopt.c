@@ -286,12 +286,26 @@ use_it_all(struct rte_mempool *mp)
 	free(m);
 }
 
-static void
-test_each_stock_creation_path(void)
+/* A pktmbuf mempool created empty with the tide ops, initialised, not yet populated. */
+static struct rte_mempool *
+empty_pktmbuf_pool(const char *name, unsigned int n)
 {
 	struct rte_pktmbuf_pool_private priv = {
 		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
 	};
+	struct rte_mempool *mp;
+
+	mp = rte_mempool_create_empty(name, n, sizeof(struct rte_mbuf) +
+		priv.mbuf_data_room_size, 0, sizeof(priv), SOCKET_ID_ANY, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
+	rte_pktmbuf_pool_init(mp, &priv);
+	return mp;
+}
+
+static void
+test_each_stock_creation_path(void)
+{
 	struct rte_mempool *mp;
 	char *log;
 
@@ -316,12 +330,7 @@ test_each_stock_creation_path(void)
 	rte_mempool_free(mp);
 
 	/* rte_mempool_create_empty + ops + pktmbuf init + populate_default + obj_iter */
-	mp = rte_mempool_create_empty("ta_path_empty", 8192,
-		sizeof(struct rte_mbuf) + priv.mbuf_data_room_size, 0, sizeof(priv),
-		SOCKET_ID_ANY, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	CU_ASSERT_EQUAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
-	rte_pktmbuf_pool_init(mp, &priv);
+	mp = empty_pktmbuf_pool("ta_path_empty", 8192);
 	CU_ASSERT_EQUAL(rte_mempool_populate_default(mp), 8192);
 	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
 	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
@@ -386,9 +395,6 @@ foreign_puts(const struct rte_mempool *mp)
 static void
 test_an_adopted_base_whose_first_chunk_cannot_hold_the_header(void)
 {
-	struct rte_pktmbuf_pool_private priv = {
-		.mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE,
-	};
 	const size_t small = 4096;
 	char name[RTE_MEMZONE_NAMESIZE];
 	const struct rte_memzone *mz;
@@ -398,12 +404,7 @@ test_an_adopted_base_whose_first_chunk_cannot_hold_the_header(void)
 	int r1, r2;
 
 	tide_test_use_profiles("ta_chunk base=4M block=2M\n");
-	mp = rte_mempool_create_empty("ta_chunk", 16384,
-		sizeof(struct rte_mbuf) + priv.mbuf_data_room_size, 0, sizeof(priv),
-		SOCKET_ID_ANY, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	CU_ASSERT_EQUAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
-	rte_pktmbuf_pool_init(mp, &priv);
+	mp = empty_pktmbuf_pool("ta_chunk", 16384);
 	/* What populate_default does, its memzone's runs made by hand: the driver's data once,
 	 * the plan, the base.
 	 */

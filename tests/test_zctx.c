@@ -505,14 +505,7 @@ test_a_port_with_fast_free_is_refused(void)
 static struct tide_zctx *
 zctx_with_pool(const char *name, struct rte_mempool *mp)
 {
-	struct tide_zctx_params p;
-
-	tide_zctx_params_init(&p, name);
-	p.nb_ports = 1;
-	p.ports[0] = null_port;
-	p.copy_threshold = 4096;
-	p.pool = mp;
-	return tide_zctx_create(&p);
+	return zctx_make_on(name, null_port, 4096, 64, mp);
 }
 
 /*

@@ -103,15 +103,7 @@ test_the_stock_client_shows_an_instance_and_refuses_bad_requests(void)
 static struct tide_zctx *
 dir_make(const char *name, struct rte_mempool *mp)
 {
-	struct tide_zctx_params p;
-
-	tide_zctx_params_init(&p, name);
-	p.nb_ports = 1;
-	p.ports[0] = null_port;
-	p.depth = 8;
-	p.copy_threshold = 0;
-	p.pool = mp;
-	return tide_zctx_create(&p);
+	return zctx_make_on(name, null_port, 0, 8, mp);
 }
 
 /* A creation of @p name is refused with ENOSPC, logged through tide.zctx as the directory

@@ -117,9 +117,9 @@ ring_port_close(struct ring_port *rp)
 	rte_ring_free(rp->tx);
 }
 
-struct tide_zctx *
-zctx_make(const char *name, uint16_t port, uint32_t threshold, uint32_t flags,
-	unsigned int depth)
+static struct tide_zctx *
+zctx_make_with(const char *name, uint16_t port, uint32_t threshold, uint32_t flags,
+	unsigned int depth, struct rte_mempool *mp)
 {
 	struct tide_zctx_params p;
 
@@ -129,7 +129,22 @@ zctx_make(const char *name, uint16_t port, uint32_t threshold, uint32_t flags,
 	p.copy_threshold = threshold;
 	p.flags = flags;
 	p.depth = depth;
+	p.pool = mp;
 	return tide_zctx_create(&p);
+}
+
+struct tide_zctx *
+zctx_make(const char *name, uint16_t port, uint32_t threshold, uint32_t flags,
+	unsigned int depth)
+{
+	return zctx_make_with(name, port, threshold, flags, depth, NULL);
+}
+
+struct tide_zctx *
+zctx_make_on(const char *name, uint16_t port, uint32_t threshold, unsigned int depth,
+	struct rte_mempool *mp)
+{
+	return zctx_make_with(name, port, threshold, 0, depth, mp);
 }
 
 void

@@ -55,6 +55,10 @@ void ring_port_close(struct ring_port *rp);
 struct tide_zctx *zctx_make(const char *name, uint16_t port, uint32_t threshold,
 	uint32_t flags, unsigned int depth);
 
+/** zctx_make() taking its header mbufs from the application's pool @p mp. */
+struct tide_zctx *zctx_make_on(const char *name, uint16_t port, uint32_t threshold,
+	unsigned int depth, struct rte_mempool *mp);
+
 /** Configure the pin cache: idle bytes kept and the pin limit (0: RLIMIT_MEMLOCK). */
 void cache_set(size_t idle, size_t pin_limit);
 
