@@ -20,6 +20,15 @@ fail() {
 	exit 1
 }
 
+# tidepmd on two null ports, prompt in io mode: prompt PREFIX [EAL args...], input on
+# stdin, output in $out.
+prompt() {
+	prefix=$1
+	shift
+	"$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 "$@" \
+		--file-prefix "$prefix" -- -i --mode io >"$out" 2>&1
+}
+
 {
 	echo "start"
 	sleep 1
@@ -46,8 +55,7 @@ fail() {
 	echo "show config fwd"
 	echo "stop"
 	echo "quit"
-} | "$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \
-	--file-prefix "tide-cli-$$" -- -i --mode io >"$out" 2>&1 || fail "exit status $?"
+} | prompt "tide-cli-$$" || fail "exit status $?"
 
 grep -q "^tidepmd> " "$out" || fail "no prompt"
 grep -q "^Logical Core 1 .* forwards packets on 2 streams" "$out" || fail "start said nothing"
@@ -113,10 +121,8 @@ grep -q "Accumulated forward statistics for all ports" "$out" || fail "stop said
 
 # Without telemetry show pool reads the public API: the dropped frees show there too, and
 # show pool NAME finds the same pools.
-printf 'show pool\nshow pool tidepmd_s0\nshow pool no_such_pool\nquit\n' | "$tidepmd" -l 0-1 \
-	--no-pci --huge-unlink --no-telemetry --vdev net_null0 --vdev net_null1 \
-	--file-prefix "tide-cli-nt-$$" -- -i --mode io >"$out" 2>&1 ||
-	fail "exit status $? (--no-telemetry)"
+printf 'show pool\nshow pool tidepmd_s0\nshow pool no_such_pool\nquit\n' |
+	prompt "tide-cli-nt-$$" --no-telemetry || fail "exit status $? (--no-telemetry)"
 grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool (no telemetry) showed no pool"
 grep -q "(no telemetry: ages unknown)" "$out" ||
 	fail "show pool (no telemetry): not the API's view"
@@ -142,8 +148,7 @@ grep -q "No elastic pool named 'no_such_pool'" "$out" ||
 	echo "show config fwd"
 	echo "stop"
 	echo "quit"
-} | "$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \
-	--file-prefix "tide-cli-b-$$" -- -i --mode io >"$out" 2>&1 || fail "exit status $? (burst)"
+} | prompt "tide-cli-b-$$" || fail "exit status $? (burst)"
 rx=$(sed -n '/^  ---* Forward statistics for port/{n;s/^  RX-packets: \([0-9]*\) .*/\1/p}' \
 	"$out" | head -2)
 [ "$(echo "$rx" | wc -l)" -eq 2 ] || fail "set burst 509: no forward statistics per port"
