@@ -241,6 +241,45 @@ test_broadcast_errors_are_reported(void)
 }
 
 /*
+ * A posted message is the exchange's while readers may read it: stopping the stage that
+ * posted it releases nothing, the readers' handle stays a made message of its pool, and the
+ * take gives it back to that stage (which a stop then releases). Freed with a post, the
+ * exchange gives the message back to that stage too.
+ */
+static void
+test_stopping_the_senders_stage_leaves_a_posted_message_alone(void)
+{
+	int st = tide_stage_register("tm_bc_sender");
+	struct tide_bcast *b = tide_bcast_create("tm_bcstop", 1);
+	struct rte_mbuf *m = pkt(stock_mp, 7, 64), *r;
+	unsigned int before = in_use(stock_mp);
+
+	CU_ASSERT_FATAL(st >= 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	tide_msg_make(m, (uint16_t)st, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_EQUAL(tide_msg_owner(m), TIDE_STAGE_NONE);
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
+	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)st, NULL, 0), 0);
+	CU_ASSERT_EQUAL(tide_stage_stop((uint16_t)st), 0);
+	/* The reader's handle is still a message, still out of its pool. */
+	CU_ASSERT_TRUE(tide_msg_is_made(r));
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+	CU_ASSERT_EQUAL(seq_of(r), 7);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	CU_ASSERT_EQUAL(tide_msg_owner(m), (uint16_t)st);
+	/* Posted again and the exchange freed: the message is the stage's again. */
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	tide_bcast_free(b);
+	CU_ASSERT_TRUE(tide_msg_is_made(m));
+	CU_ASSERT_EQUAL(tide_msg_owner(m), (uint16_t)st);
+	CU_ASSERT_EQUAL(tide_stage_stop((uint16_t)st), 1);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before - 1);
+	CU_ASSERT_EQUAL(tide_stage_unregister((uint16_t)st), 0);
+}
+
+/*
  * Bad input to the control calls of exchanges, broadcasts and stages is refused with
  * rte_errno set and a log line of the call's own; a plain miss (no such name, nothing
  * posted) at DEBUG. A poll that finds nothing new (EAGAIN) is not logged.
@@ -292,6 +331,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
 	CU_ADD_TEST(s, test_broadcast_errors_are_reported);
+	CU_ADD_TEST(s, test_stopping_the_senders_stage_leaves_a_posted_message_alone);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;

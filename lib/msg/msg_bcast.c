@@ -4,8 +4,10 @@
  * Broadcast exchange (seed 003): one sticky message, any number of readers. Each post
  * bumps a generation; a reader reads a generation once, then declares itself done; when
  * every reader is done the message is complete and the gate opens: the sender takes it
- * back, and only then may it post again. Readers never take the message, so the sender
- * keeps ownership all along.
+ * back, and only then may it post again. Readers never take the message. While posted it
+ * belongs to the exchange, as a message in transit does (its owner TIDE_STAGE_NONE): the
+ * stage that posted it is kept here and given it back by the take (or the exchange's
+ * free), so that stopping that stage meanwhile cannot free it under the readers.
  */
 
 #include <errno.h>
@@ -38,6 +40,8 @@ struct tide_bcast {
 	uint64_t gen;              /* bumped by each post (after m and the sections) */
 	uint32_t done;             /* readers done with gen; futex word for the sender */
 	uint32_t waiting;          /* senders sleeping on done */
+	uint16_t owner;            /* the stage that held m when posted (TIDE_STAGE_NONE: none,
+				    * or its process is gone) */
 	uint64_t posts;
 	struct tide_bcast_section *sections; /* nb_readers, or NULL */
 	struct bcast_reader readers[];
@@ -131,9 +135,14 @@ tide_bcast_lookup(const char *name)
 void
 tide_bcast_free(struct tide_bcast *b)
 {
+	struct rte_mbuf *m;
+
 	if (b == NULL)
 		return;
 	tide_msg_pvt_dir_remove(bcast_dir(), b);
+	m = __atomic_load_n(&b->m, __ATOMIC_ACQUIRE);
+	if (m != NULL)
+		tide_msg_hdr(m)->owner = b->owner; /* back to the stage that posted it */
 	rte_free(b->sections);
 	rte_free(b);
 }
@@ -179,6 +188,9 @@ tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 	else
 		memset(b->sections, 0, b->nb_readers * sizeof(*sections));
 	__atomic_store_n(&b->done, 0, __ATOMIC_RELAXED);
+	/* The exchange's now: a stop of the sender's stage must not free it under readers. */
+	b->owner = tide_msg_owner(m);
+	tide_msg_hdr(m)->owner = TIDE_STAGE_NONE;
 	__atomic_store_n(&b->m, m, __ATOMIC_RELAXED);
 	b->posts++;
 	/* Readers see the new generation only with the message and sections in place. */
@@ -286,40 +298,57 @@ tide_bcast_take(struct tide_bcast *b)
 		rte_errno = m == NULL ? ENOENT : EBUSY;
 		return NULL;
 	}
+	tide_msg_hdr(m)->owner = b->owner;
 	__atomic_store_n(&b->m, NULL, __ATOMIC_RELEASE);
 	return m;
 }
 
+/* A process gone: its pid and its stages. */
+struct bcast_gone {
+	uint32_t pid;
+	const uint16_t *stages;
+	unsigned int n;
+};
+
 /*
- * A reader of process @p arg (gone) that read the post and died before it said done: its
+ * A reader of a process gone (@p arg) that read the post and died before it said done: its
  * read is undone, so that the process that takes its place reads the post again (without
  * this, that one's reads would say EAGAIN, the post would never be complete, and nothing
- * could be posted again).
+ * could be posted again). A post made by one of its stages stays posted (its readers may be
+ * reading it) and is given to no stage when taken: those stage ids may be handed out again.
  */
 static void
-bcast_reader_gone(void *p, void *arg)
+bcast_gone(void *p, void *arg)
 {
 	struct tide_bcast *b = p;
-	uint32_t pid = *(const uint32_t *)arg;
+	const struct bcast_gone *g = arg;
 	uint64_t gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
 
 	for (unsigned int i = 0; i < b->nb_readers; i++) {
 		struct bcast_reader *r = &b->readers[i];
 
-		if (r->pid == pid && r->read_gen == gen && r->done_gen != gen) {
+		if (r->pid == g->pid && r->read_gen == gen && r->done_gen != gen) {
 			r->read_gen = r->done_gen;
 			MSG_LOG(WARNING, "%s: reader %u died reading post %" PRIu64 ": its "
 				"replacement reads it again", b->name, i, gen);
 		}
 	}
+	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
+		return;
+	for (unsigned int k = 0; k < g->n; k++)
+		if (b->owner == g->stages[k]) {
+			b->owner = TIDE_STAGE_NONE;
+			MSG_LOG(WARNING, "%s: the stage that posted post %" PRIu64 " is gone: "
+				"the post stays, taken it belongs to no stage", b->name, gen);
+		}
 }
 
 void
-tide_bcast_pvt_peer_gone(int pid)
+tide_bcast_pvt_peer_gone(int pid, const uint16_t *stages, unsigned int n)
 {
-	uint32_t p = (uint32_t)pid;
+	struct bcast_gone g = { .pid = (uint32_t)pid, .stages = stages, .n = n };
 
-	tide_msg_pvt_dir_each(bcast_dir(), bcast_reader_gone, &p);
+	tide_msg_pvt_dir_each(bcast_dir(), bcast_gone, &g);
 }
 
 static void

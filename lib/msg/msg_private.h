@@ -154,9 +154,10 @@ void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
  * again (a ring is an exchange's; NULL where rings are alone, in their unit test). */
 extern void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
-/* msg_bcast.c, in the primary: process @p pid is gone; a broadcast it was reading when it
- * died is there to read again for the reader that takes its place. */
-void tide_bcast_pvt_peer_gone(int pid);
+/* msg_bcast.c, in the primary: process @p pid is gone, @p stages (@p n) were its; a
+ * broadcast it was reading when it died is there to read again for the reader that takes
+ * its place, and a post of its stages stays posted, given to no stage when taken. */
+void tide_bcast_pvt_peer_gone(int pid, const uint16_t *stages, unsigned int n);
 
 /* msg_shared.c: what the processes share. */
 uint64_t tide_msg_pvt_layout(void);

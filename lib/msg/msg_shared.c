@@ -44,8 +44,9 @@
 static void msg_shared_peer_gone(int pid, void *arg);
 
 /* Bumped when a shared field changes meaning but not size or place. */
-/* 2: a broadcast reader records its process; 3: a turn says whether it is the receivers' */
-#define MSG_LAYOUT_VERSION 3
+/* 2: a broadcast reader records its process; 3: a turn says whether it is the receivers';
+ * 4: a broadcast keeps the stage that posted its message */
+#define MSG_LAYOUT_VERSION 4
 
 /* The stamp of what every process reads where the primary wrote it (tide_layout.h): this
  * memzone, and the exchanges, rings, broadcast exchanges, proxies and headers in DPDK
@@ -347,8 +348,9 @@ tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 
 /*
  * The primary, on its control thread: a secondary is gone. What it was receiving when it
- * died goes back in transit, and a broadcast it was reading is there to read again; its
- * stages' messages go back to their pools (the process's threads are gone: its stages are
+ * died goes back in transit, a broadcast it was reading is there to read again (one it
+ * posted stays posted: its message is the exchange's, not its stage's); its stages' messages
+ * go back to their pools (the process's threads are gone: its stages are
  * quiet), then the stages.
  */
 static void
@@ -367,7 +369,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 			mine[n++] = i;
 	tide_rwlock_read_unlock(&sh->lock, held);
 	tide_xchg_pvt_peer_gone(mine, n);
-	tide_bcast_pvt_peer_gone(pid);
+	tide_bcast_pvt_peer_gone(pid, mine, n);
 	for (unsigned int k = 0; k < n; k++) {
 		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);

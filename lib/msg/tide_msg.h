@@ -618,8 +618,10 @@ struct tide_bcast *tide_bcast_create(const char *name, unsigned int nb_readers);
 struct tide_bcast *tide_bcast_lookup(const char *name);
 
 /**
- * Free a broadcast exchange. A message still posted stays its sender's: it is not
- * released (take it back first, or stop the sender's stage).
+ * Free a broadcast exchange; no thread may use it any more. A message still posted goes
+ * back to the stage that held it when it was posted (TIDE_STAGE_NONE if that stage's
+ * process is gone): it is not released (take it back first, or release it, or stop that
+ * stage, after the free).
  *
  * @param b
  *   The exchange, or NULL (a no-op).
@@ -627,9 +629,12 @@ struct tide_bcast *tide_bcast_lookup(const char *name);
 void tide_bcast_free(struct tide_bcast *b);
 
 /**
- * Post a message: every reader will read it exactly once. The sender keeps ownership:
- * nobody takes it from the exchange but the sender, with tide_bcast_take(). One thread
- * posts and takes.
+ * Post a message: every reader will read it exactly once. Nobody takes it from the exchange
+ * but the sender, with tide_bcast_take(). One thread posts and takes. While posted, the
+ * message belongs to the exchange, as one in transit does: its owner is TIDE_STAGE_NONE,
+ * and tide_stage_stop() of the stage that held it leaves it alone (readers may be reading
+ * it); the take gives it back to that stage. Should the sender's process die, the post
+ * stays; whoever takes it then gets a message of no stage.
  *
  * @param b
  *   The exchange.
@@ -705,7 +710,8 @@ bool tide_bcast_complete(const struct tide_bcast *b);
 int tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us);
 
 /**
- * Take the complete message back (to release it, forward it or post it again).
+ * Take the complete message back (to release it, forward it or post it again): it is held
+ * again by the stage that held it when posted.
  *
  * @param b
  *   The exchange.
