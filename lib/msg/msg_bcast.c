@@ -182,7 +182,8 @@ tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 		return msg_error(EINVAL);
 	}
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) != NULL)
-		return msg_error(EBUSY);
+		return MSG_REFUSE(ERR, EBUSY, "%s: cannot post %p: a post is not taken back yet",
+			b->name, (void *)m);
 	if (sections != NULL)
 		memcpy(b->sections, sections, b->nb_readers * sizeof(*sections));
 	else
@@ -294,8 +295,12 @@ tide_bcast_take(struct tide_bcast *b)
 		return NULL;
 	}
 	m = __atomic_load_n(&b->m, __ATOMIC_ACQUIRE);
-	if (m == NULL || !tide_bcast_complete(b)) {
-		rte_errno = m == NULL ? ENOENT : EBUSY;
+	if (m == NULL) {
+		MSG_REFUSE(DEBUG, ENOENT, "%s: nothing posted", b->name);
+		return NULL;
+	}
+	if (!tide_bcast_complete(b)) {
+		msg_error(EBUSY); /* not yet: a poll, not logged */
 		return NULL;
 	}
 	tide_msg_hdr(m)->owner = b->owner;

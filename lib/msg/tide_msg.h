@@ -645,7 +645,8 @@ void tide_bcast_free(struct tide_bcast *b);
  * @return
  *   0, or a negative errno with rte_errno set: -EINVAL @p b or @p m NULL, @p m not a made
  *   message, or a section outside the body or overlapping another; -EBUSY a message is
- *   posted and not taken back yet (the gate is closed).
+ *   posted and not taken back yet (the gate is closed; logged: the sender posts and takes,
+ *   so it posted over its own post).
  */
 int tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 	const struct tide_bcast_section *sections);
@@ -716,8 +717,9 @@ int tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us);
  * @param b
  *   The exchange.
  * @return
- *   The message, or NULL with rte_errno set: EINVAL @p b NULL; ENOENT nothing posted;
- *   EBUSY posted but not complete.
+ *   The message, or NULL with rte_errno set: EINVAL @p b NULL (logged); ENOENT nothing
+ *   posted (logged at DEBUG); EBUSY posted but not complete yet (a poll, not logged:
+ *   tide_bcast_complete() or tide_bcast_wait() says when it is).
  */
 struct rte_mbuf *tide_bcast_take(struct tide_bcast *b);
 
