@@ -6,9 +6,12 @@
  * closed until all are done, and every error the calls document.
  */
 
+#define _GNU_SOURCE /* gettid */
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -240,6 +243,68 @@ test_broadcast_errors_are_reported(void)
 	tide_msg_release(m);
 }
 
+struct bc_waiter {
+	struct tide_bcast *b;
+	uint64_t timeout_us;
+	pid_t tid;
+	int ret;
+	int done;
+};
+
+static void *
+bc_waiter_main(void *arg)
+{
+	struct bc_waiter *w = arg;
+
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	w->ret = tide_bcast_wait(w->b, w->timeout_us);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* The waiter has returned, or its thread sleeps in the kernel. */
+static bool
+bc_waiter_settled(void *arg)
+{
+	struct bc_waiter *w = arg;
+	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) != 0 ||
+		(tid != 0 && tide_test_thread_state(tid) == 'S');
+}
+
+/*
+ * A time limit too long for the clock's nanoseconds is no limit: the sender sleeps until
+ * the post is complete, and does not time out at once (a limit whose nanoseconds wrap to
+ * a moment already past). Seen as a state: the waiter asleep in the kernel, not returned.
+ */
+static void
+test_a_wait_longer_than_the_clock_counts_waits_without_limit(void)
+{
+	const uint64_t limits[] = { UINT64_MAX, UINT64_MAX / 1000 + 1 };
+	struct tide_bcast *b = tide_bcast_create("tm_bcfar", 1);
+	struct rte_mbuf *m = pkt(stock_mp, 1, 64), *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	tide_msg_make(m, 1, 0);
+	for (unsigned int i = 0; i < RTE_DIM(limits); i++) {
+		struct bc_waiter w = { .b = b, .timeout_us = limits[i] };
+		pthread_t t;
+
+		CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bc_waiter_main, &w), 0);
+		CU_ASSERT_FATAL(tide_test_wait(bc_waiter_settled, &w, 10000));
+		CU_ASSERT_EQUAL(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE), 0);
+		CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
+		CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+		pthread_join(t, NULL);
+		CU_ASSERT_EQUAL(w.ret, 0);
+		CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	}
+	tide_bcast_free(b);
+	tide_msg_release(m);
+}
+
 /*
  * A posted message is the exchange's while readers may read it: stopping the stage that
  * posted it releases nothing, the readers' handle stays a made message of its pool, and the
@@ -346,6 +411,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
 	CU_ADD_TEST(s, test_broadcast_errors_are_reported);
+	CU_ADD_TEST(s, test_a_wait_longer_than_the_clock_counts_waits_without_limit);
 	CU_ADD_TEST(s, test_stopping_the_senders_stage_leaves_a_posted_message_alone);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);

@@ -252,16 +252,20 @@ tide_bcast_complete(const struct tide_bcast *b)
 int
 tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 {
-	uint64_t end = 0;
+	uint64_t start, end = 0;
 	struct timespec ts;
+	bool limited;
 
 	if (b == NULL)
 		return MSG_REFUSE(ERR, EINVAL, "NULL broadcast exchange");
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
 		return MSG_REFUSE(DEBUG, ENOENT, "%s: nothing posted", b->name);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (timeout_us != 0)
-		end = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec + timeout_us * 1000;
+	start = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	/* A deadline past what 64 bits of nanoseconds count (some 584 years) is no limit. */
+	limited = timeout_us != 0 && timeout_us <= (UINT64_MAX - start) / 1000;
+	if (limited)
+		end = start + timeout_us * 1000;
 	__atomic_fetch_add(&b->waiting, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		uint32_t done = __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
@@ -272,13 +276,13 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-		if (end != 0 && now >= end) {
+		if (limited && now >= end) {
 			__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);
 			return msg_error(ETIMEDOUT);
 		}
 		rel.tv_sec = (time_t)((end - now) / 1000000000ull);
 		rel.tv_nsec = (long)((end - now) % 1000000000ull);
-		syscall(SYS_futex, &b->done, FUTEX_WAIT, done, end != 0 ? &rel : NULL,
+		syscall(SYS_futex, &b->done, FUTEX_WAIT, done, limited ? &rel : NULL,
 			NULL, 0);
 	}
 	__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);

@@ -703,7 +703,8 @@ bool tide_bcast_complete(const struct tide_bcast *b);
  * @param b
  *   The exchange.
  * @param timeout_us
- *   Longest wait, microseconds; 0 waits without limit.
+ *   Longest wait, microseconds; 0, or a wait longer than the monotonic clock counts in 64
+ *   bits of nanoseconds (some 584 years), waits without limit.
  * @return
  *   0, or a negative errno with rte_errno set: -EINVAL @p b NULL; -ENOENT nothing
  *   posted; -ETIMEDOUT not complete within @p timeout_us.
