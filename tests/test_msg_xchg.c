@@ -461,6 +461,75 @@ test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+struct pub_sender {
+	struct tide_xchg *x;
+	struct rte_mbuf *m[2];
+	unsigned int sent;
+};
+
+static void *
+pub_sender_main(void *arg)
+{
+	struct pub_sender *ps = arg;
+
+	ps->sent = tide_xchg_send_burst(ps->x, ps->m, 2);
+	return NULL;
+}
+
+/*
+ * A burst of a low and a high message, its sender held after it published its first
+ * level: a receiver then finds the high one, never the low one alone (levels are published
+ * from the top down). With every level room for the burst (@p fill 0: the one-pass send),
+ * or level 0 short of it (@p fill 2 of its 3: sorted and put level by level), where the
+ * low level's messages ahead of the burst are there to take.
+ */
+static void
+publish_top_first(unsigned int fill)
+{
+	struct tide_xchg *x = xchg("tm_pubord", TIDE_XCHG_PRIO, 3, 2);
+	struct pub_sender ps = { .x = x };
+	struct rte_mbuf *f[2], *got[4];
+	unsigned int n;
+	pthread_t t;
+
+	for (unsigned int i = 0; i < fill; i++) {
+		f[i] = pkt(stock_mp, 100 + i, 64);
+		tide_msg_make(f[i], 1, 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(x, f, fill), fill);
+	for (unsigned int i = 0; i < 2; i++) {
+		ps.m[i] = pkt(stock_mp, i, 64);
+		tide_msg_make(ps.m[i], 1, (uint8_t)i);
+	}
+	tide_fault_pvt_hold_arm(TIDE_HOLD_XCHG_PUBLISHED);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, pub_sender_main, &ps), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_XCHG_PUBLISHED, 10000));
+	n = tide_xchg_recv_burst(x, got, 1, 2);
+	CU_ASSERT_EQUAL(n, 1);
+	if (n == 1) {
+		CU_ASSERT_EQUAL(tide_msg_prio(got[0]), 1);
+		CU_ASSERT_EQUAL(seq_of(got[0]), 1);
+		tide_msg_release(got[0]);
+	}
+	tide_fault_pvt_hold_release(TIDE_HOLD_XCHG_PUBLISHED);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(ps.sent, 2);
+	n = tide_xchg_recv_burst(x, got, RTE_DIM(got), 2);
+	CU_ASSERT_EQUAL(n, fill + 2 - 1);
+	tide_msg_release_burst(got, n);
+	tide_xchg_free(x);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
+static void
+test_a_receiver_never_sees_a_bursts_low_level_before_its_high_one(void)
+{
+	publish_top_first(0);
+	publish_top_first(2);
+}
+#endif
+
 /*
  * Random bursts onto small levels, lap after lap of every ring, with random receives
  * between: each burst is sent whole when every level has room for its part, and otherwise
@@ -1190,6 +1259,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
 	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
 	CU_ADD_TEST(s, test_priority_bursts_take_exactly_the_room_each_level_has);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_receiver_never_sees_a_bursts_low_level_before_its_high_one);
+#endif
 	CU_ADD_TEST(s, test_order_holds_with_two_lcores_and_threads);
 	CU_ADD_TEST(s, test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing);
 	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);

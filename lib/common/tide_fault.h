@@ -62,6 +62,8 @@ enum tide_fault_hold_site {
 				    *   directory read-locked, about to be read */
 	TIDE_HOLD_DONOR_OWN_REFUSED, /**< donor: a request's own part could not be mapped; its
 				      *   address range not yet given back */
+	TIDE_HOLD_XCHG_PUBLISHED,  /**< a priority send: one level of a chunk published, the
+				    *   lower ones not yet */
 	TIDE_HOLD_SITES
 };
 

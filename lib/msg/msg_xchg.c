@@ -299,7 +299,8 @@ tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n)
 	tide_msg_pvt_dir_each(xchg_dir(), xchg_repair, &g);
 }
 
-/* Messages waiting on each of @p x's levels, read together: the senders' line is read once. */
+/* Messages waiting on each of @p x's levels, read together: the senders' line is read once,
+ * from level 0 up (senders publish from the top down: see xchg_publish()). */
 static __rte_always_inline bool
 xchg_ready_all(const struct tide_xchg *x, uint32_t ready[TIDE_XCHG_MAX_PRIO])
 {
@@ -342,15 +343,19 @@ tide_xchg_pvt_take_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
 /*
  * Publish what each level of a chunk got (sent[l] of the cnt[l] offered, in its slots from
  * tail[l] on), every level's tail together, then count them (the caller holds the senders'
- * turn).
+ * turn). The top level first, down to level 0: a receiver reads the tails from level 0 up
+ * (xchg_ready_all()), so once it sees a level's new tail it sees every higher one's, and
+ * never takes a burst's low-priority messages before its high ones.
  */
 static __rte_always_inline void
 xchg_publish(struct tide_xchg *x, struct tide_xchg_lcore_stats *st, const uint32_t *tail,
 	const unsigned int *cnt, const unsigned int *sent)
 {
-	for (unsigned int l = 0; l < x->nb_prio; l++)
-		if (sent[l] != 0)
+	for (unsigned int l = x->nb_prio; l-- > 0;)
+		if (sent[l] != 0) {
 			tide_xring_pvt_publish(&x->ring, l, tail[l] + sent[l]);
+			TIDE_FAULT_HOLD(TIDE_HOLD_XCHG_PUBLISHED);
+		}
 	for (unsigned int l = 0; l < x->nb_prio; l++)
 		if (cnt[l] != 0)
 			tide_xchg_pvt_count_sent(x, st, (uint8_t)l, cnt[l], sent[l]);
