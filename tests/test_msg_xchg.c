@@ -424,6 +424,59 @@ test_a_full_exchange_refuses_and_the_caller_keeps_the_rest(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
+/* Messages offered to @p x's sends and not sent, over every thread's counters. */
+static uint64_t
+refused_of(const struct tide_xchg *x)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i <= RTE_MAX_LCORE; i++)
+		n += x->stats[i].refused;
+	return n;
+}
+
+/*
+ * Every message a send offers and does not send counts as refused, whatever the kind of
+ * exchange: a priority burst of several chunks refused at its first counts the chunks it
+ * did not try too.
+ */
+static void
+test_every_message_a_full_exchange_refuses_is_counted(void)
+{
+	enum { N = 128 };
+	const enum tide_xchg_type types[] = { TIDE_XCHG_FIFO, TIDE_XCHG_PRIO };
+	struct rte_mbuf *m[N], *got[N];
+
+	for (unsigned int t = 0; t < RTE_DIM(types); t++) {
+		struct tide_xchg *x = xchg("tm_refused", types[t], 3, 2);
+		unsigned int cap = tide_xring_pvt_capacity(&x->ring), full = 0, n;
+
+		for (unsigned int i = 0; i < N; i++) {
+			m[i] = pkt(stock_mp, i, 64);
+			tide_msg_make(m[i], 1, (uint8_t)(i % 2));
+		}
+		/* Fill every level. */
+		for (unsigned int i = 0; i < N && full < cap * x->nb_prio; i++)
+			full += tide_xchg_send_burst(x, &m[i], 1);
+		CU_ASSERT_EQUAL_FATAL(full, cap * x->nb_prio);
+		CU_ASSERT_EQUAL(refused_of(x), 0);
+		memmove(m, &m[full], (N - full) * sizeof(m[0]));
+		for (unsigned int i = N - full; i < N; i++) {
+			m[i] = pkt(stock_mp, 1000 + i, 64);
+			tide_msg_make(m[i], 1, (uint8_t)(i % 2));
+		}
+		CU_ASSERT_EQUAL(tide_xchg_send_burst(x, m, N), 0);
+		CU_ASSERT_EQUAL(refused_of(x), N);
+		CU_ASSERT_EQUAL(tide_xchg_make_send_burst(x, m, 5, 1, 0), 0);
+		CU_ASSERT_EQUAL(refused_of(x), N + 5);
+		tide_msg_release_burst(m, N);
+		while ((n = tide_xchg_recv_burst(x, got, N, 2)) > 0)
+			tide_msg_release_burst(got, n);
+		tide_xchg_free(x);
+	}
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
 static void
 test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order(void)
 {
@@ -1258,6 +1311,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_levels_past_the_top_are_served_at_the_top);
 	CU_ADD_TEST(s, test_a_full_exchange_refuses_and_the_caller_keeps_the_rest);
 	CU_ADD_TEST(s, test_a_priority_burst_goes_level_by_level_and_keeps_the_refused_in_order);
+	CU_ADD_TEST(s, test_every_message_a_full_exchange_refuses_is_counted);
 	CU_ADD_TEST(s, test_priority_bursts_take_exactly_the_room_each_level_has);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_receiver_never_sees_a_bursts_low_level_before_its_high_one);

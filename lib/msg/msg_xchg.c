@@ -494,6 +494,9 @@ tide_xchg_pvt_send_prio(struct tide_xchg *x, struct tide_xchg_lcore_stats *st,
 		for (unsigned int i = 0; i < k; i++)
 			if (pos[i] >= sent[lvl[i]])
 				m[out++] = by[lvl[i]][pos[i]];
+		/* The chunks behind it, not tried, are refused too. */
+		if (n - at > k)
+			tide_xchg_pvt_count_sent(x, st, 0, n - at - k, 0);
 		return at + nb_sent;
 	}
 	return n;

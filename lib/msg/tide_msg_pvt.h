@@ -58,7 +58,7 @@ tide_msg_pvt_put_real(struct rte_mbuf *m)
 struct tide_xchg_lcore_stats {
 	uint64_t sent[TIDE_XCHG_MAX_PRIO];     /**< messages sent, per level */
 	uint64_t received[TIDE_XCHG_MAX_PRIO]; /**< messages received, per level */
-	uint64_t refused; /**< sends refused: the level was full */
+	uint64_t refused; /**< messages offered to a send and not sent (a level was full) */
 } __rte_cache_aligned;
 
 /**
