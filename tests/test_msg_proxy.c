@@ -266,6 +266,26 @@ test_proxy_errors_are_reported(void)
 	free(many);
 }
 
+/* Released by its holder while a proxy holds it on, a real message is no longer one to make
+ * proxies of: that proxy's release frees it.
+ */
+static void
+test_no_proxies_of_a_message_its_holder_released(void)
+{
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *real = pkt(stock_mp, 0, 64), *p, *more;
+
+	tide_msg_make(real, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(real, 1, &r, &p), 0);
+	tide_msg_release(real);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(real, 1, &r, &more), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(real), 1);
+	tide_msg_proxy_release(p);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -279,6 +299,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_proxies_multicast_to_servers_who_reply);
 	CU_ADD_TEST(s, test_proxy_area_exhaustion_is_refused_whole);
 	CU_ADD_TEST(s, test_proxy_errors_are_reported);
+	CU_ADD_TEST(s, test_no_proxies_of_a_message_its_holder_released);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

@@ -127,8 +127,12 @@ proxy_put(struct msg_proxy *px)
 static int
 proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_range *ranges)
 {
+	/* Released by its holder (proxies hold it on): no longer a message to make more of;
+	 * its last proxy may be freeing it meanwhile.
+	 */
 	if (real == NULL || ranges == NULL || n == 0 || !tide_msg_pvt_state.ready ||
-			!tide_msg_is_made(real) || tide_msg_is_proxy(real))
+			!tide_msg_is_made(real) || tide_msg_is_proxy(real) ||
+			(tide_msg_hdr(real)->flags & TIDE_MSG_F_RELEASED))
 		return -EINVAL;
 	for (unsigned int i = 0; i < n; i++)
 		if ((uint64_t)ranges[i].offset + ranges[i].len > rte_pktmbuf_data_len(real))

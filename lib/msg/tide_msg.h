@@ -743,8 +743,9 @@ struct rte_mbuf *tide_bcast_take(struct tide_bcast *b);
  * @return
  *   0 with proxies[0..n-1] made (held by the real message's owner), or a negative errno
  *   with rte_errno set: -EINVAL @p real, @p ranges or @p proxies NULL, @p n 0, the
- *   library not initialised, @p real not a made real message, or a range outside its
- *   first segment; -ENOSPC the real message would hold more than 65535 references;
+ *   library not initialised, @p real not a made real message (a proxy, not made, or
+ *   released already while proxies of it hold it on), or a range outside its first
+ *   segment; -ENOSPC the real message would hold more than 65535 references;
  *   -ENOBUFS not enough free proxy headers (nothing made).
  */
 int tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
