@@ -188,6 +188,42 @@ test_checked_release_refuses_a_message_its_proxies_hold_on(void)
 	CU_ASSERT_EQUAL(in_use(tide_mp), before - 1);
 }
 
+/*
+ * A message other references hold too (a clone, the application's reference), with no
+ * proxies: its release unmakes it and drops its reference; the mbuf goes back to its pool,
+ * a bare mbuf, with the last of them, and no message is left made. Proxies of such a
+ * message are refused.
+ */
+static void
+test_a_message_with_other_references_is_released_as_a_bare_mbuf(void)
+{
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *m = pkt(stock_mp, 1, 64), *c, *p;
+
+	tide_msg_make(m, 1, 0);
+	rte_mbuf_refcnt_update(m, 1); /* the application's */
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(m, 1, &r, &p), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	tide_msg_release(m);
+	CU_ASSERT_FALSE(tide_msg_is_made(m));
+	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(m), 1);
+	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 0);
+	rte_pktmbuf_free(m);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+
+	m = pkt(stock_mp, 2, 64);
+	tide_msg_make(m, 1, 0);
+	c = rte_pktmbuf_clone(m, stock_mp);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	tide_msg_release(m);
+	CU_ASSERT_FALSE(tide_msg_is_made(m));
+	CU_ASSERT_EQUAL(in_use(stock_mp), 2);
+	rte_pktmbuf_free(c); /* the last reference: both home */
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 0);
+}
+
 /* ---- pool of origin, from any stage ---- */
 
 static void *
@@ -240,6 +276,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_second_init_changes_nothing);
 	CU_ADD_TEST(s, test_checked_release_refuses_and_writes_nothing);
 	CU_ADD_TEST(s, test_checked_release_refuses_a_message_its_proxies_hold_on);
+	CU_ADD_TEST(s, test_a_message_with_other_references_is_released_as_a_bare_mbuf);
 	CU_ADD_TEST(s, test_release_from_another_thread_returns_each_mbuf_to_its_pool);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;

@@ -134,6 +134,11 @@ proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_ra
 			!tide_msg_is_made(real) || tide_msg_is_proxy(real) ||
 			(tide_msg_hdr(real)->flags & TIDE_MSG_F_RELEASED))
 		return -EINVAL;
+	/* Other references (clones, the application's): its release could not tell them
+	 * from proxies' (tide_msg_release()).
+	 */
+	if (!(tide_msg_hdr(real)->flags & TIDE_MSG_F_PROXIED) && rte_mbuf_refcnt_read(real) != 1)
+		return -EINVAL;
 	for (unsigned int i = 0; i < n; i++)
 		if ((uint64_t)ranges[i].offset + ranges[i].len > rte_pktmbuf_data_len(real))
 			return -EINVAL;

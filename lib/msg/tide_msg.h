@@ -285,7 +285,11 @@ tide_msg_is_proxy(struct rte_mbuf *m)
 
 /**
  * Turn a real message back into a bare mbuf, as rte_eth_tx_burst() takes it. One store;
- * the mbuf is then the caller's, outside any stage.
+ * the mbuf is then the caller's, outside any stage. Proxies still live hold references to
+ * it: a PMD's TX frees it only with the last of them, except on a queue with
+ * RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, which returns what it sent to its pool whatever its
+ * reference count (it would be freed under the proxies): send a message proxies of which
+ * live only through a queue without that offload.
  *
  * @param m
  *   A real message (not a proxy).
@@ -360,7 +364,11 @@ tide_msg_owner(struct rte_mbuf *m)
 
 /**
  * Release a real message from any stage or thread: it returns to its pool of origin,
- * once no proxy of it is left (until then no stage holds it). Unchecked: see
+ * once no proxy of it is left (until then no stage holds it). A message with other mbuf
+ * references and no proxies made of it (rte_pktmbuf_clone(), rte_mbuf_refcnt_update()) is
+ * unmade and its reference dropped: the others hold a bare mbuf, which goes back to its
+ * pool with the last of them. While proxies of a message live it holds no other
+ * references (tide_msg_proxy_make() refuses a message that has some). Unchecked: see
  * tide_msg_release_checked().
  *
  * @param m
@@ -370,9 +378,16 @@ static inline void
 tide_msg_release(struct rte_mbuf *m)
 {
 	if (unlikely(rte_mbuf_refcnt_read(m) != 1)) {
-		/* Proxies hold it on: no stage does, and its holder has let it go. */
-		tide_msg_pvt_hdr(m)->owner = TIDE_STAGE_NONE;
-		tide_msg_pvt_hdr(m)->flags |= TIDE_MSG_F_RELEASED;
+		struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
+
+		/* No stage holds it any more. Proxies hold it on as a message, which the last
+		 * returns to its pool; other references hold it as a bare mbuf.
+		 */
+		h->owner = TIDE_STAGE_NONE;
+		if (h->flags & TIDE_MSG_F_PROXIED)
+			h->flags |= TIDE_MSG_F_RELEASED;
+		else
+			h->check = 0;
 	}
 	tide_msg_pvt_put_real(m);
 }
@@ -744,8 +759,9 @@ struct rte_mbuf *tide_bcast_take(struct tide_bcast *b);
  *   0 with proxies[0..n-1] made (held by the real message's owner), or a negative errno
  *   with rte_errno set: -EINVAL @p real, @p ranges or @p proxies NULL, @p n 0, the
  *   library not initialised, @p real not a made real message (a proxy, not made, or
- *   released already while proxies of it hold it on), or a range outside its first
- *   segment; -ENOSPC the real message would hold more than 65535 references;
+ *   released already while proxies of it hold it on), other mbuf references to @p real
+ *   and no proxies made of it yet (a clone, rte_mbuf_refcnt_update()), or a range outside
+ *   its first segment; -ENOSPC the real message would hold more than 65535 references;
  *   -ENOBUFS not enough free proxy headers (nothing made).
  */
 int tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
