@@ -286,6 +286,99 @@ test_no_proxies_of_a_message_its_holder_released(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
+/*
+ * The proxy count is of every proxy made since the message was made: 65535 of them, made
+ * and released, and no more can be made though the message holds no proxy now; made
+ * again, it starts from 0.
+ */
+static void
+test_proxies_made_since_the_message_was_are_bounded(void)
+{
+	enum { STEP = NB_PROXIES - 1 };
+	struct tide_msg_range *r = calloc(STEP, sizeof(*r));
+	struct rte_mbuf **p = calloc(STEP, sizeof(*p));
+	struct rte_mbuf *real = pkt(stock_mp, 0, 64);
+	unsigned int made = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (unsigned int i = 0; i < STEP; i++)
+		r[i] = (struct tide_msg_range){ 0, 8 };
+	tide_msg_make(real, 1, 0);
+	while (made < UINT16_MAX) {
+		unsigned int k = RTE_MIN((unsigned int)STEP, UINT16_MAX - made);
+
+		CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(real, k, r, p), 0);
+		for (unsigned int i = 0; i < k; i++)
+			tide_msg_proxy_release(p[i]);
+		made += k;
+	}
+	CU_ASSERT_EQUAL(tide_msg_nb_proxies(real), UINT16_MAX);
+	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(real), 1);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(real, 1, r, p), -ENOSPC);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	tide_msg_make(real, 1, 0);
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(real, 1, r, p), 0);
+	tide_msg_proxy_release(p[0]);
+	tide_msg_release(real);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+	free(r);
+	free(p);
+}
+
+struct far_maker {
+	struct rte_mbuf *real;
+	const struct tide_msg_range *r;
+	struct rte_mbuf **p;
+	unsigned int n;
+	int ret;
+};
+
+static void *
+far_maker_main(void *arg)
+{
+	struct far_maker *f = arg;
+
+	f->ret = tide_msg_proxy_make(f->real, f->n, f->r, f->p);
+	return NULL;
+}
+
+/*
+ * An lcore keeps free proxies at hand that other threads cannot take (as a mempool's lcore
+ * cache does): a non-EAL thread still gets every proxy but 64 for each lcore (the sizing
+ * struct tide_msg_conf gives).
+ */
+static void
+test_a_thread_gets_every_proxy_but_what_lcores_keep_at_hand(void)
+{
+	const unsigned int kept = 64 * rte_lcore_count();
+	struct tide_msg_range *r = calloc(NB_PROXIES, sizeof(*r));
+	struct rte_mbuf **p = calloc(NB_PROXIES, sizeof(*p));
+	struct rte_mbuf *real = pkt(stock_mp, 0, 64), *one;
+	struct far_maker f = { .real = real, .r = r, .p = p, .n = NB_PROXIES - kept };
+	pthread_t t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	for (unsigned int i = 0; i < NB_PROXIES; i++)
+		r[i] = (struct tide_msg_range){ 0, 8 };
+	tide_msg_make(real, 1, 0);
+	/* This lcore makes and releases one: it keeps some at hand. */
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(real, 1, r, &one), 0);
+	tide_msg_proxy_release(one);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, far_maker_main, &f), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(f.ret, 0);
+	if (f.ret == 0)
+		for (unsigned int i = 0; i < f.n; i++)
+			tide_msg_proxy_release(p[i]);
+	tide_msg_release(real);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+	free(r);
+	free(p);
+}
+
 static int
 register_tests(void)
 {
@@ -300,6 +393,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_proxy_area_exhaustion_is_refused_whole);
 	CU_ADD_TEST(s, test_proxy_errors_are_reported);
 	CU_ADD_TEST(s, test_no_proxies_of_a_message_its_holder_released);
+	CU_ADD_TEST(s, test_proxies_made_since_the_message_was_are_bounded);
+	CU_ADD_TEST(s, test_a_thread_gets_every_proxy_but_what_lcores_keep_at_hand);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

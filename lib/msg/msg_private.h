@@ -27,7 +27,8 @@ struct msg_proxy {
 	struct rte_mbuf *real;
 } __rte_cache_aligned;
 
-/* Free proxies an lcore keeps at hand, before going to the shared ring. */
+/* Free proxies an lcore keeps at hand, before going to the shared ring (struct
+ * tide_msg_conf's sizing advice says 64). */
 #define MSG_PROXY_STASH 64
 
 struct msg_proxy_stash {

@@ -142,7 +142,9 @@ proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_ra
 	for (unsigned int i = 0; i < n; i++)
 		if ((uint64_t)ranges[i].offset + ranges[i].len > rte_pktmbuf_data_len(real))
 			return -EINVAL;
-	/* Each proxy holds an mbuf reference: refcnt and the proxy count are 16 bits. */
+	/* Each proxy holds an mbuf reference, and the proxy count (with the replies it is
+	 * compared with) counts every proxy made since the message was: all 16 bits.
+	 */
 	if (tide_msg_nb_proxies(real) + n > UINT16_MAX ||
 			rte_mbuf_refcnt_read(real) + n > UINT16_MAX)
 		return -ENOSPC;
@@ -196,7 +198,8 @@ tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 				tide_msg_hdr(proxies[i])->check = 0;
 				proxy_put(tide_msg_pvt_proxy_of(proxies[i]));
 			}
-			MSG_LOG(ERR, "no proxy header left for %u proxies", n);
+			MSG_LOG(ERR, "no proxy header left for %u proxies (lcores keep up to %u "
+				"free ones at hand each)", n, MSG_PROXY_STASH);
 			return msg_error(ENOBUFS);
 		}
 		for (unsigned int i = 0; i < k; i++) {

@@ -102,10 +102,15 @@ struct tide_msg_hdr {
 	uint32_t reply;      /**< the application's (e.g. where a reply goes); make leaves it */
 } __rte_aligned(8);
 
-/** Configuration of the library. */
+/**
+ * Configuration of the library. Each lcore keeps up to 64 free proxy headers at hand, as a
+ * mempool's lcore cache keeps objects, and other threads cannot take those: size
+ * nb_proxies for the most proxies live at once plus 64 for every lcore that makes or
+ * releases proxies (non-EAL threads keep none).
+ */
 struct tide_msg_conf {
-	uint32_t nb_proxies; /**< proxy headers available at once, at most
-			      *   TIDE_MSG_MAX_PROXIES (0: 65536) */
+	uint32_t nb_proxies; /**< proxy headers in all, at most TIDE_MSG_MAX_PROXIES
+			      *   (0: 65536) */
 	int socket_id;       /**< where they live, or SOCKET_ID_ANY */
 };
 
@@ -174,10 +179,11 @@ struct tide_msg_range {
  *
  * @param conf
  *   Configuration, or NULL for the defaults (65536 proxies, SOCKET_ID_ANY); a secondary
- *   uses the primary's.
+ *   uses the primary's, but still refuses one that is not valid (below).
  * @return
  *   0, or a negative errno with rte_errno set:
- *   - -EINVAL: conf->nb_proxies above TIDE_MSG_MAX_PROXIES, or a socket EAL does not know;
+ *   - -EINVAL: conf->nb_proxies above TIDE_MSG_MAX_PROXIES, or a socket EAL does not know
+ *     (in a secondary too, which otherwise ignores @p conf);
  *   - -ENOENT: in a secondary, the primary has not initialised the library;
  *   - -EPROTO: in a secondary, the primary runs another tidepool build (the layout of
  *     what the processes share differs), or the header's dynfield is not where the
@@ -456,8 +462,8 @@ void tide_xchg_free(struct tide_xchg *x);
  * @param name
  *   Its name.
  * @return
- *   The exchange, or NULL with rte_errno set: EINVAL @p name is NULL; ENOENT no exchange
- *   of that name.
+ *   The exchange, or NULL with rte_errno set: EINVAL @p name is NULL, or tide_msg_init()
+ *   not called in this process; ENOENT no exchange of that name.
  */
 struct tide_xchg *tide_xchg_lookup(const char *name);
 
@@ -761,8 +767,12 @@ struct rte_mbuf *tide_bcast_take(struct tide_bcast *b);
  *   library not initialised, @p real not a made real message (a proxy, not made, or
  *   released already while proxies of it hold it on), other mbuf references to @p real
  *   and no proxies made of it yet (a clone, rte_mbuf_refcnt_update()), or a range outside
- *   its first segment; -ENOSPC the real message would hold more than 65535 references;
- *   -ENOBUFS not enough free proxy headers (nothing made).
+ *   its first segment; -ENOSPC more than 65535 proxies would have been made of @p real
+ *   since it was made (released ones count too: its proxy and reply counts are 16 bits;
+ *   made again, it starts from 0), or it would hold more than 65535 mbuf references;
+ *   -ENOBUFS not enough free proxy headers within reach: in the shared pool and this
+ *   lcore's own 64 at hand (those other lcores keep at hand are not taken; see struct
+ *   tide_msg_conf) (nothing made).
  */
 int tide_msg_proxy_make(struct rte_mbuf *real, unsigned int n,
 	const struct tide_msg_range *ranges, struct rte_mbuf **proxies);
@@ -789,7 +799,7 @@ struct rte_mbuf *tide_msg_proxy_real(struct rte_mbuf *proxy);
 int tide_msg_reply(struct rte_mbuf *proxy);
 
 /**
- * Proxies made of a real message since it was made.
+ * Proxies made of a real message since it was made (released ones too), at most 65535.
  *
  * @param real
  *   A real message.
@@ -851,7 +861,8 @@ int tide_msg_proxy_release_checked(struct rte_mbuf *proxy);
  *   Unique name, shorter than TIDE_STAGE_NAMESIZE.
  * @return
  *   Its id, 0..TIDE_STAGE_MAX-1 (it fits the uint16_t every stage argument takes), or a
- *   negative errno with rte_errno set: -EINVAL @p name NULL, empty or too long; -EEXIST
+ *   negative errno with rte_errno set: -EINVAL @p name NULL, empty or too long, or
+ *   tide_msg_init() not called in this process; -EEXIST
  *   a stage of that name is registered; -ENOSPC TIDE_STAGE_MAX stages are registered.
  */
 int tide_stage_register(const char *name);
