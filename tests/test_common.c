@@ -94,13 +94,16 @@ static int
 test_eal_init(int argc, char **argv, const char *exe)
 {
 	const char *primary = getenv("TIDE_TEST_PRIMARY");
+	const char *base = getenv("TIDE_TEST_FILE_PREFIX");
 	char *eal[TEST_MAX_EAL_ARGS];
 	int n = 0, i;
 
 	if (primary != NULL)
 		snprintf(test_prefix, sizeof(test_prefix), "%s", primary);
 	else
-		snprintf(test_prefix, sizeof(test_prefix), "tide-%s-%d", exe, (int)getpid());
+		/* TIDE_TEST_FILE_PREFIX: a stem of this run's prefixes, to find them afterwards. */
+		snprintf(test_prefix, sizeof(test_prefix), "%s-%s-%d",
+			base != NULL && base[0] != '\0' ? base : "tide", exe, (int)getpid());
 	eal[n++] = argv[0];
 	eal[n++] = "-l";
 	eal[n++] = "0-1";

@@ -1290,7 +1290,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 	char stage_dir[64];
 	const char *plugin = getenv("TIDE_PLUGIN");
 	const char *testpmd = "/usr/bin/dpdk-testpmd";
-	char prefix[64], out[] = "/tmp/tide-testpmd-XXXXXX";
+	char prefix[96], out[] = "/tmp/tide-testpmd-XXXXXX";
 	char *text;
 	long rx, tx;
 	FILE *f;
@@ -1303,7 +1303,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	fd = mkstemp(out);
 	CU_ASSERT_FATAL(fd >= 0);
-	snprintf(prefix, sizeof(prefix), "tide-testpmd-%d", (int)getpid());
+	snprintf(prefix, sizeof(prefix), "%s-testpmd", tide_test_file_prefix());
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
