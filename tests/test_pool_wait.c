@@ -6,8 +6,10 @@
  */
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_mbuf.h>
@@ -67,6 +69,12 @@ log_len(void)
 	n = dlog.len;
 	pthread_mutex_unlock(&dlog.lock);
 	return n;
+}
+
+static bool
+log_has_2(void *arg __rte_unused)
+{
+	return log_len() >= 2;
 }
 
 static bool
@@ -349,6 +357,151 @@ test_freeing_the_pool_cancels_whoever_waits(void)
 	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);
 }
 
+/* A callback that queues another request, as an lcore's state machine does. */
+struct requeue {
+	struct rte_mempool *mp;
+	struct rte_mbuf *m[1];
+	int ret;             /* what the callback's own request got */
+	volatile bool returned;
+};
+
+static void
+requeue_cb(struct rte_mempool *mp, struct rte_mbuf **m __rte_unused, unsigned int n __rte_unused,
+	int status, void *arg)
+{
+	struct requeue *r = arg;
+
+	log_done(mp, m, n, status, (void *)'A');
+	r->ret = tide_pool_alloc_async(r->mp, r->m, 1, 0, log_done, (void *)'B', NULL);
+	r->returned = true;
+}
+
+static bool
+requeue_returned(void *arg)
+{
+	return ((struct requeue *)arg)->returned;
+}
+
+static void
+test_a_callback_may_queue_another_request(void)
+{
+	struct rte_mbuf *held[MAXM], *a[1];
+	struct requeue r = { .ret = -1 };
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_requeue", held, &n);
+	uint64_t ticks;
+
+	r.mp = mp;
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, requeue_cb, &r, NULL), 1);
+	rte_pktmbuf_free(held[--n]);
+	/* Served on the control thread, whose callback queues the next request. */
+	if (!tide_test_wait(requeue_returned, &r, 5000)) {
+		/* The control thread is stuck in the callback: nothing else would run. */
+		CU_FAIL("a waiter's callback that queued a request did not return");
+		fprintf(stderr, "tw_requeue: the control thread is deadlocked; giving up\n");
+		_exit(1);
+	}
+	CU_ASSERT_EQUAL(r.ret, 1);
+	ticks = pstats(mp).ticks;
+	pool_wait_ticks(mp, 3);
+	CU_ASSERT(pstats(mp).ticks >= ticks + 3);
+	rte_pktmbuf_free(held[--n]);
+	CU_ASSERT_TRUE(tide_test_wait(log_has_2, NULL, 5000));
+	CU_ASSERT_NSTRING_EQUAL(dlog.order, "AB", 2);
+	CU_ASSERT_EQUAL(dlog.status[1], 0);
+	rte_pktmbuf_free(a[0]);
+	rte_pktmbuf_free(r.m[0]);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+}
+
+/* A block event callback that keeps the control thread inside a growth until released. */
+struct slow_grow {
+	volatile bool armed;
+	volatile bool entered;
+	volatile bool release;
+};
+
+static int
+slow_grow_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event ev,
+	const struct tide_mempool_block_desc *blk __rte_unused, void *arg)
+{
+	struct slow_grow *g = arg;
+
+	if (ev != TIDE_MEMPOOL_BLOCK_ADD || !g->armed)
+		return 0;
+	g->armed = false;
+	g->entered = true;
+	for (int i = 0; i < 10000 && !g->release; i++)
+		tide_test_sleep_us(1000);
+	return 0;
+}
+
+static bool
+slow_grow_entered(void *arg)
+{
+	return ((struct slow_grow *)arg)->entered;
+}
+
+struct async_call {
+	struct rte_mempool *mp;
+	struct rte_mbuf *m[1];
+	int ret;
+	volatile bool returned;
+};
+
+static void *
+async_call_main(void *arg)
+{
+	struct async_call *c = arg;
+
+	c->ret = tide_pool_alloc_async(c->mp, c->m, 1, 0, log_done, NULL, NULL);
+	c->returned = true;
+	return NULL;
+}
+
+static bool
+async_call_returned(void *arg)
+{
+	return ((struct async_call *)arg)->returned;
+}
+
+/* tide_pool_alloc_async() is for lcores that must not block: another pool's growth on the
+ * control thread (hugepage faults, a block source) must not hold it up.
+ */
+static void
+test_an_async_request_does_not_wait_for_another_pools_growth(void)
+{
+	struct rte_mempool *grower = make_pool("tw_grower", 2 * MB, 2 * MB, 16 * MB, 0,
+		TIDE_POOL_F_NO_SYNC_GROW);
+	struct rte_mempool *other = make_pool("tw_other", 2 * MB, 2 * MB, 8 * MB, 0, 0);
+	struct slow_grow g = { .armed = false };
+	struct async_call c = { .mp = other };
+	struct rte_mbuf *held[MAXM];
+	unsigned int n = 0;
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(grower, slow_grow_cb, &g), 0);
+	g.armed = true;
+	/* Below the low watermark: the control thread grows, and stays in the growth. */
+	while (n < MAXM && pstats(grower).nb_free > 8 &&
+			(held[n] = rte_pktmbuf_alloc(grower)) != NULL)
+		n++;
+	CU_ASSERT_TRUE_FATAL(tide_test_wait(slow_grow_entered, &g, 5000));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, async_call_main, &c), 0);
+	CU_ASSERT_TRUE(tide_test_wait(async_call_returned, &c, 2000));
+	g.release = true;
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(c.ret, 0);
+	if (c.ret == 0)
+		rte_pktmbuf_free(c.m[0]);
+	rte_pktmbuf_free_bulk(held, n);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(grower, slow_grow_cb, &g), 0);
+	tide_pool_free(grower);
+	tide_pool_free(other);
+}
+
 static void
 test_bad_wait_arguments_are_refused(void)
 {
@@ -404,6 +557,8 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_requests_can_be_cancelled);
 	CU_ADD_TEST(s, test_freeing_the_pool_cancels_whoever_waits);
+	CU_ADD_TEST(s, test_a_callback_may_queue_another_request);
+	CU_ADD_TEST(s, test_an_async_request_does_not_wait_for_another_pools_growth);
 	CU_ADD_TEST(s, test_bad_wait_arguments_are_refused);
 	return 0;
 }

@@ -30,8 +30,14 @@ RTE_LOG_REGISTER(tide_pool_logtype, tide.pool, NOTICE);
 /* A block larger than this is a mistake, not a plan. */
 #define POOL_MAX_BLOCK (1ull << 32)
 
+/*
+ * The registry lock guards the list and the holds, never for longer than a few pointer
+ * operations: the API's lookups (pool_get()) take it, and they must not wait on a growth.
+ */
 static TAILQ_HEAD(, tide_pool) pool_list = TAILQ_HEAD_INITIALIZER(pool_list);
 static pthread_mutex_t pool_list_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled when a pool's holds drop to 0 (pool_unregister() waits for it). */
+static pthread_cond_t pool_hold_cond = PTHREAD_COND_INITIALIZER;
 
 void
 pool_registry_lock(void)
@@ -76,6 +82,42 @@ pool_get(const struct rte_mempool *mp)
 
 	pool_registry_lock();
 	tp = pool_lookup_locked(mp);
+	pool_registry_unlock();
+	return tp;
+}
+
+void
+pool_hold_locked(struct tide_pool *tp)
+{
+	tp->holds++;
+}
+
+void
+pool_release_locked(struct tide_pool *tp)
+{
+	if (--tp->holds == 0 && !tp->listed)
+		pthread_cond_broadcast(&pool_hold_cond);
+}
+
+void
+pool_release(struct tide_pool *tp)
+{
+	pool_registry_lock();
+	pool_release_locked(tp);
+	pool_registry_unlock();
+}
+
+struct tide_pool *
+pool_hold_named(const char *name)
+{
+	struct tide_pool *tp;
+
+	pool_registry_lock();
+	TAILQ_FOREACH(tp, &pool_list, next)
+		if (strcmp(tp->name, name) == 0) {
+			pool_hold_locked(tp);
+			break;
+		}
 	pool_registry_unlock();
 	return tp;
 }
@@ -418,9 +460,11 @@ pool_register(struct tide_pool *tp)
 		err = -pool_dir_add_pool(tp);
 	if (err == 0) {
 		TAILQ_INSERT_TAIL(&pool_list, tp, next);
+		tp->listed = true;
 		err = pool_ctl_start();
 		if (err != 0) {
 			TAILQ_REMOVE(&pool_list, tp, next);
+			tp->listed = false;
 			pool_dir_remove_pool(tp);
 		}
 	}
@@ -433,8 +477,8 @@ pool_register(struct tide_pool *tp)
 	return err;
 }
 
-/* Take the pool behind mp out of the registry, stopping the control thread if it was the
- * last one; NULL if mp is not an elastic pool.
+/* Take the pool behind mp out of the registry once the control thread no longer works on
+ * it, stopping the control thread if it was the last one; NULL if mp is not an elastic pool.
  */
 static struct tide_pool *
 pool_unregister(const struct rte_mempool *mp)
@@ -446,7 +490,10 @@ pool_unregister(const struct rte_mempool *mp)
 	tp = pool_lookup_locked(mp);
 	if (tp != NULL) {
 		TAILQ_REMOVE(&pool_list, tp, next);
+		tp->listed = false;
 		pool_dir_remove_pool(tp);
+		while (tp->holds != 0)
+			pthread_cond_wait(&pool_hold_cond, &pool_list_lock);
 	}
 	last = TAILQ_EMPTY(&pool_list);
 	pool_registry_unlock();

@@ -128,21 +128,44 @@ ctl_sleep(uint64_t ns)
 	pthread_mutex_unlock(&ctl_wake_lock);
 }
 
+/*
+ * Release @p prev (NULL: none) and hold the next pool due at @p now after it (from the first
+ * if @p prev left the registry meanwhile: those ticked already are not due); NULL when none
+ * is left. The registry lock is held only here, never across a tick: a tick grows (hugepage
+ * faults, a block source), reaps and runs waiters' callbacks, and the API's lookups, waiters'
+ * callbacks included, take the registry lock.
+ */
+static struct tide_pool *
+ctl_next_due(struct tide_pool *prev, uint64_t now)
+{
+	struct tide_pool *tp;
+
+	pool_registry_lock();
+	tp = prev != NULL && prev->listed ? pool_next_locked(prev) : pool_first_locked();
+	if (prev != NULL)
+		pool_release_locked(prev);
+	while (tp != NULL && now < tp->next_tick_ns)
+		tp = pool_next_locked(tp);
+	if (tp != NULL)
+		pool_hold_locked(tp);
+	pool_registry_unlock();
+	return tp;
+}
+
 static uint64_t
 ctl_pass(void)
 {
 	uint64_t now = pool_now_ns(), next = now + CTL_MAX_SLEEP_NS;
-	struct tide_pool *tp;
+	struct tide_pool *tp = NULL;
 
-	pool_registry_lock();
 	pool_mp_serve();
-	for (tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp)) {
-		if (now >= tp->next_tick_ns) {
-			pool_tick(tp, now);
-			tp->next_tick_ns = now + tp->tick_ns;
-		}
-		next = RTE_MIN(next, tp->next_tick_ns);
+	while ((tp = ctl_next_due(tp, now)) != NULL) {
+		pool_tick(tp, now);
+		tp->next_tick_ns = now + tp->tick_ns;
 	}
+	pool_registry_lock();
+	for (tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp))
+		next = RTE_MIN(next, tp->next_tick_ns);
 	pool_registry_unlock();
 	return next;
 }

@@ -365,7 +365,8 @@ mp_grow_action(const struct rte_mp_msg *msg, const void *peer)
 
 /*
  * The control thread's part (primary): serve the growths secondaries wait for, and
- * recover dead secondaries. Called with the registry lock held.
+ * recover dead secondaries. Each pool grown is held meanwhile (its free waits), not the
+ * registry lock.
  */
 void
 pool_mp_serve(void)
@@ -378,13 +379,15 @@ pool_mp_serve(void)
 	mp_check_peers_locked();
 	pthread_mutex_unlock(&mp.lock);
 	while ((j = TAILQ_FIRST(&jobs)) != NULL) {
-		struct tide_pool *tp = pool_dir_find(NULL, j->req.pool);
+		struct tide_pool *tp = pool_hold_named(j->req.pool);
 		struct mp_grow_rep rep;
 		struct rte_mp_msg out;
 
 		TAILQ_REMOVE(&jobs, j, next);
 		rep.added = tp == NULL ? -ENOENT : pool_grow_demand(tp, j->req.n,
 			POOL_GROW_REMOTE);
+		if (tp != NULL)
+			pool_release(tp);
 		mp_msg_put(&out, MP_GROW, &rep, sizeof(rep));
 		if (rte_mp_reply(&out, j->peer) != 0)
 			POOL_LOG(WARNING, "%s: the secondary that asked for growth is gone",

@@ -90,6 +90,10 @@ TAILQ_HEAD(pool_waiter_list, pool_waiter);
 
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
+	bool listed;                     /* in the registry; under the registry lock */
+	uint32_t holds;                  /* this process's control thread works on it
+					  * (pool_hold_locked()): pool_forget() waits for 0;
+					  * under the registry lock */
 	struct rte_mempool *mp;
 	struct tide_share pins;          /* telemetry handlers reading it, per process
 					  * (pool_dir_pin()) */
@@ -247,6 +251,16 @@ struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
 struct tide_pool *pool_first_locked(void);
 struct tide_pool *pool_next_locked(struct tide_pool *tp);
 struct tide_pool *pool_get(const struct rte_mempool *mp);
+/*
+ * Keep @p tp, which is in the registry (the caller holds the registry lock), from being
+ * forgotten until pool_release(): its free waits. So the control thread works on a pool
+ * without the registry lock, which the API's lookups take.
+ */
+void pool_hold_locked(struct tide_pool *tp);
+void pool_release_locked(struct tide_pool *tp);
+void pool_release(struct tide_pool *tp);
+/* The pool named @p name in the registry, held (pool_release()); NULL if none. */
+struct tide_pool *pool_hold_named(const char *name);
 /* The elastic pool behind @p mp with its grow lock taken, or NULL with rte_errno EINVAL or
  * ENOTSUP (a secondary: the primary "@p what", logged). */
 struct tide_pool *pool_primary_lock(struct rte_mempool *mp, const char *what);

@@ -421,7 +421,18 @@ tide_pool_cache_flush(struct rte_mempool *mp)
 
 /**
  * Called when a queued request ends: @p status is 0 (m[] holds n mbufs), -ETIMEDOUT or
- * -ECANCELED (m[] untouched). Runs on the pool's control thread.
+ * -ECANCELED (m[] untouched). Runs once, with no lock of the pool library held: on the
+ * control thread when the request is served or times out, on the thread calling
+ * tide_pool_wait_cancel() when cancelled, on the thread freeing the pool when that
+ * cancels it.
+ *
+ * A callback may allocate and free mbufs, queue requests (tide_pool_alloc_async()), cancel
+ * them, read stats, and grow, reap or tune pools (tide_pool_grow(), tide_pool_reap(),
+ * tide_pool_wall_set()...). It must not free a pool (tide_pool_free(),
+ * tide_pool_set_free(), rte_mempool_free(): a pool's free waits for the control thread to
+ * leave the pool, and the control thread is the one running the callback) nor block in
+ * tide_pool_alloc_wait() (the control thread serves it); and it should return quickly:
+ * while it runs the control thread serves no pool.
  */
 typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
 	unsigned int n, int status, void *arg);
@@ -449,7 +460,10 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
 
 /**
  * Allocate @p n mbufs now, or queue the request and return: for lcores, which must not
- * block. A queued request ends by a call to @p cb on the control thread.
+ * block (the call waits for no growth of the control thread's; an allocation served at
+ * once may grow this pool itself, as any allocation does, unless TIDE_POOL_F_NO_SYNC_GROW).
+ * A queued request ends by a call to @p cb (see tide_pool_wait_cb_t for where it runs and
+ * what it may call).
  *
  * @param m
  *   Where the mbufs go; must stay valid until @p cb runs.
