@@ -340,6 +340,117 @@ test_a_cache_that_alone_pins_blocks_is_drained(void)
 #endif
 
 #ifdef TIDE_FAULT_INJECTION
+/* A worker lcore that only frees what the main lcore allocated, a burst at a time. */
+struct freer_ctx {
+	struct rte_mempool *mp;
+	struct rte_mbuf **m;
+	unsigned int from, to;   /* the next burst frees m[from..to) */
+	volatile unsigned int cmd; /* bumped by the main lcore: free the burst */
+	volatile unsigned int done; /* set to cmd once freed */
+	volatile bool stop;
+};
+
+static int
+freer_lcore(void *arg)
+{
+	struct freer_ctx *c = arg;
+	unsigned int seen = 0;
+
+	while (!c->stop) {
+		if (c->cmd == seen) {
+			rte_pause();
+			continue;
+		}
+		seen = c->cmd;
+		/* Bursts of 32, as a TX lcore frees what its PMD sent. */
+		for (unsigned int i = c->from; i < c->to; i += 32)
+			rte_mempool_put_bulk(c->mp, (void **)&c->m[i], RTE_MIN(32u, c->to - i));
+		c->done = seen;
+	}
+	return 0;
+}
+
+static void
+freer_run(struct freer_ctx *c, unsigned int from, unsigned int to)
+{
+	c->from = from;
+	c->to = to;
+	c->cmd++;
+	while (c->done != c->cmd)
+		rte_pause();
+}
+
+/*
+ * An lcore that only frees (never allocates), in bursts, ends up with mbufs of the newest
+ * blocks in its cache: the reaper makes it hand them back as it goes on freeing, and the
+ * cache gets its flush threshold back. Driven by the fake clock.
+ */
+static void
+test_the_cache_of_an_lcore_that_only_frees_is_drained(void)
+{
+	unsigned int n = 0, reserve, next, total = 8192;
+	struct freer_ctx c = { 0 };
+	int worker = tide_test_worker_lcore();
+	struct rte_mempool_cache *cache;
+	struct tide_pool_params p;
+	uint32_t thresh;
+	int rounds = 0;
+
+	CU_ASSERT_FATAL(worker >= 0);
+	pool_params(&p, "tr_freer", 8 * MB, 2 * MB, 128 * MB, 256);
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	tide_test_clock_fake();
+	c.mp = make_pool_p(&p);
+	c.m = calloc(total, sizeof(*c.m));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
+	cache = rte_mempool_default_cache(c.mp, worker);
+	thresh = cache->flushthresh;
+	/* Allocated here, oldest blocks first: the base's, then 4 blocks above it. */
+	while (n < total && pstats(c.mp).nb_blocks < 5 &&
+			rte_pktmbuf_alloc_bulk(c.mp, &c.m[n], 32) == 0)
+		n += 32;
+	tide_pool_cache_flush(c.mp);
+	CU_ASSERT_FATAL(pstats(c.mp).nb_blocks >= 5);
+	/* The worker frees all but the base's first 1024, the newest last: its cache keeps the
+	 * last of them, mbufs of the newest blocks.
+	 */
+	reserve = 1024;
+	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(freer_lcore, &c, worker), 0);
+	freer_run(&c, reserve, n);
+	CU_ASSERT(cache->len > 0);
+	/* Then it only frees the base's mbufs, a burst a reaper period. */
+	next = 0;
+	while (pstats(c.mp).nb_blocks > 2 && rounds++ < 30) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(c.mp);
+		freer_run(&c, next, next + 32);
+		next += 32;
+	}
+	for (int i = 0; i < 3; i++) {
+		tide_test_clock_advance(11ull * 1000 * 1000);
+		tide_pool_reap(c.mp);
+		freer_run(&c, next, next + 32);
+		next += 32;
+	}
+	printf("\n    %d reaper rounds, %" PRIu64 " cache drains, cache len %u, %u block(s) "
+		"left ", rounds, pstats(c.mp).cache_drains, cache->len, pstats(c.mp).nb_blocks);
+	CU_ASSERT_EQUAL(pstats(c.mp).nb_blocks, 2);
+	CU_ASSERT(pstats(c.mp).cache_drains > 0);
+	CU_ASSERT_EQUAL(cache->flushthresh, thresh);
+	c.stop = true;
+	rte_eal_wait_lcore(worker);
+	tide_test_clock_real();
+	rte_mempool_put_bulk(c.mp, (void **)&c.m[next], reserve - next);
+	rte_mempool_cache_flush(cache, c.mp);
+	CU_ASSERT_EQUAL(pstats(c.mp).nb_in_use, 0);
+	free(c.m);
+	tide_pool_free(c.mp);
+}
+#endif
+
+#ifdef TIDE_FAULT_INJECTION
 /*
  * One mbuf held for long in block 3 of 6: without help the reap rule keeps blocks 3 to 5
  * (4 and 5 can only go after the blocks before them are idle). The reaper ranks block 3 as
@@ -571,6 +682,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_an_lcore_cache);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_cache_that_alone_pins_blocks_is_drained);
+	CU_ADD_TEST(s, test_the_cache_of_an_lcore_that_only_frees_is_drained);
 	CU_ADD_TEST(s, test_a_block_held_for_long_ranks_as_old);
 #endif
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_a_nic_ring);

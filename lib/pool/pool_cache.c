@@ -10,14 +10,23 @@
  * flush its caches (rte_mempool_cache_flush(), tide_pool_cache_flush()); a stock
  * application does not.
  *
- * The control thread may not touch another lcore's cache contents, but it may lower the
+ * The control thread may not touch another lcore's cache contents, but it may change the
  * cache's flush threshold: the owner reads it on every free, and every value is a valid
- * state of the cache algorithm. At 0, frees bypass the cache and go to the driver, while
- * allocations keep taking from the cache until it is empty and then refill it from the
- * driver, oldest blocks first. So an lcore that still allocates hands its parked mbufs
- * back within one cache's worth of allocations, and its cache then holds mbufs of the old
- * blocks. The reaper drains the caches that hold the only objects out of one of the two
- * newest blocks (the reap candidates), and restores their threshold once they hold none.
+ * state of the cache algorithm (DPDK 22.11's put: a put of more than the threshold goes to
+ * the driver and leaves the cache as it is; otherwise, if the cache would pass the
+ * threshold, the whole cache goes to the driver first). The reaper drains the caches that
+ * hold the only objects out of one of the two newest blocks (the reap candidates), and
+ * restores their threshold once they hold none. While a cache drains, its threshold
+ * alternates, a reap period each, between:
+ *  - 0: frees bypass the cache and go to the driver, while allocations take from the cache
+ *    until it is empty and then refill it from the driver, oldest blocks first. An lcore
+ *    that allocates hands its parked mbufs back within a cache's worth of allocations; its
+ *    cache then holds mbufs of the old blocks. (At 1, a free of one mbuf would flush the
+ *    cache but keep that mbuf: one that an lcore allocates and frees in turn would stay in
+ *    the cache for ever, and its block with it.)
+ *  - its own threshold: frees fill the cache until it flushes itself whole. An lcore that
+ *    only frees (a TX lcore freeing what another lcore received) hands its parked mbufs
+ *    back so; at 0 its frees would all bypass the cache and leave it as it is for ever.
  * An lcore that neither allocates nor frees keeps what it holds: see README, Limits.
  *
  * Reading other lcores' caches is a snapshot without their help: racy, used only to decide.
@@ -43,13 +52,21 @@ cache_held_in(const struct rte_mempool_cache *c, uintptr_t lo, uintptr_t hi)
 	return n;
 }
 
+/* Start draining lcore @p lcore's cache, or, if it drains already, move it to the other
+ * threshold (see the file comment).
+ */
 static void
 cache_drain_start(struct tide_pool *tp, unsigned int lcore)
 {
 	struct rte_mempool_cache *c = &tp->mp->local_cache[lcore];
 	uint32_t thresh = __atomic_load_n(&c->flushthresh, __ATOMIC_RELAXED);
 
-	if (tp->drain_thresh[lcore] != 0 || thresh == 0)
+	if (tp->drain_thresh[lcore] != 0) {
+		__atomic_store_n(&c->flushthresh, thresh == 0 ? tp->drain_thresh[lcore] : 0,
+			__ATOMIC_RELAXED);
+		return;
+	}
+	if (thresh == 0)
 		return;
 	tp->drain_thresh[lcore] = thresh;
 	__atomic_store_n(&c->flushthresh, 0, __ATOMIC_RELAXED);

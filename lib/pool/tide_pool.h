@@ -38,10 +38,12 @@
  * empty block therefore stays as headroom. A released block's memzone is freed and its
  * hugepages go back to the OS. Mbufs parked in per-lcore caches keep their block busy.
  * An lcore's idle loop hands them back with tide_pool_cache_flush(); without it, when
- * the only mbufs out of a reap candidate sit in lcore caches, the reaper lowers those
- * caches' flush threshold to 0 until they hold none of them (their frees bypass the cache
- * while their allocations empty it and refill it from the oldest blocks), then restores
- * it: an lcore that still allocates hands them back by itself. An lcore that neither
+ * the only mbufs out of a reap candidate sit in lcore caches, the reaper makes those
+ * caches hand them back until they hold none of them, then restores their flush threshold:
+ * it alternates the threshold, a reap period each, between 0 (frees bypass the cache,
+ * allocations empty it and refill it from the oldest blocks) and the cache's own (frees
+ * fill it until it flushes itself whole). An lcore that
+ * still allocates, or still frees, hands them back by itself. An lcore that neither
  * allocates nor frees keeps what its cache holds, at most 1.5 x cache_size mbufs. A block
  * that keeps the idle blocks above it only because a few of its mbufs are held for long
  * (nothing taken from it for the idle threshold: what such a cache, or a long-lived table,
