@@ -44,6 +44,29 @@ test_grows_one_block_below_the_watermark(void)
 	CU_ASSERT_EQUAL(tick(&pol, &st, 3 * MS, 0, 1000, 10), 1);
 }
 
+/* A queued request for more than the target: the free objects must reach it. */
+static void
+test_a_waiters_demand_raises_the_target(void)
+{
+	struct tide_grow_policy pol = policy(false);
+	struct tide_grow_state st = { 0 };
+	struct tide_grow_input in = {
+		.now_ns = 0, .nb_free = 3000, .nb_objs = 3000, .room_blocks = 100,
+		.demand = 5000,
+	};
+
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 2);
+	/* Within the wall's room. */
+	in.now_ns = 1 * MS;
+	in.room_blocks = 1;
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 1);
+	/* Served: the watermark again. */
+	in.now_ns = 2 * MS;
+	in.room_blocks = 100;
+	in.demand = 0;
+	CU_ASSERT_EQUAL(tide_grow_decide(&pol, &st, &in), 0);
+}
+
 static void
 test_never_grows_past_the_wall(void)
 {
@@ -484,6 +507,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_reap_never_releases_the_base);
 	CU_ADD_TEST(s, test_reap_ignores_a_clock_behind_the_samples);
 	CU_ADD_TEST(s, test_grows_one_block_below_the_watermark);
+	CU_ADD_TEST(s, test_a_waiters_demand_raises_the_target);
 	CU_ADD_TEST(s, test_never_grows_past_the_wall);
 	CU_ADD_TEST(s, test_a_burst_from_idle_is_met_at_its_first_tick);
 	CU_ADD_TEST(s, test_a_rise_held_for_two_ticks_is_carried_over_the_horizon);

@@ -502,6 +502,82 @@ test_an_async_request_does_not_wait_for_another_pools_growth(void)
 	tide_pool_free(other);
 }
 
+static bool
+log_has_1(void *arg __rte_unused)
+{
+	return log_len() >= 1;
+}
+
+/*
+ * A request for more mbufs than the growth target, with room under the wall: the control
+ * thread grows for it (no growth inside allocations here), rather than leave it waiting
+ * for frees that may never come.
+ */
+static void
+test_a_request_above_the_target_makes_the_pool_grow(void)
+{
+	struct rte_mempool *mp = make_pool("tw_demand", 8 * MB, 2 * MB, 256 * MB, 0,
+		TIDE_POOL_F_NO_SYNC_GROW | TIDE_POOL_F_NO_PREDICT);
+	unsigned int n = (unsigned int)pstats(mp).nb_free + 2000;
+	struct rte_mbuf **m = calloc(n, sizeof(*m));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, n, 0, log_done, (void *)'G', NULL), 1);
+	CU_ASSERT_TRUE(tide_test_wait(log_has_1, NULL, 5000));
+	CU_ASSERT_EQUAL(dlog.status[0], 0);
+	CU_ASSERT(pstats(mp).nb_blocks > 1);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
+	if (log_len() == 1 && dlog.status[0] == 0)
+		rte_pktmbuf_free_bulk(m, n);
+	tide_pool_free(mp); /* ends the request if it still waits */
+	free(m);
+}
+
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * The reaper leaves the free blocks the head waiter needs: they are what it waits for, as
+ * the mbufs it lacks come back. Driven by the fake clock.
+ */
+static void
+test_the_reaper_keeps_what_the_head_waiter_needs(void)
+{
+	struct tide_pool_params p;
+	struct rte_mbuf *held[100], **m;
+	struct rte_mempool *mp;
+	unsigned int n;
+
+	tide_test_clock_fake();
+	pool_params(&p, "tw_keep", 2 * MB, 2 * MB, 8 * MB, 0);
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW | TIDE_POOL_F_NO_PREDICT;
+	mp = make_pool_p(&p);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 3), 3);
+	CU_ASSERT_EQUAL_FATAL(pstats(mp).nb_blocks, 4);
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, held, RTE_DIM(held)), 0);
+	/* 50 more than are free: it waits for 50 of the held ones. */
+	n = (unsigned int)pstats(mp).nb_free + 50;
+	m = calloc(n, sizeof(*m));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, n, 0, log_done, (void *)'K', NULL), 1);
+	tide_pool_reap(mp);
+	tide_test_clock_pass(30 * MS);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 4);
+	rte_pktmbuf_free_bulk(held, RTE_DIM(held));
+	pool_advance(mp, 1 * MS);
+	CU_ASSERT_EQUAL(log_len(), 1);
+	CU_ASSERT_EQUAL(dlog.status[0], 0);
+	if (log_len() == 1)
+		rte_pktmbuf_free_bulk(m, n);
+	tide_pool_free(mp);
+	free(m);
+	tide_test_clock_real();
+}
+#endif
+
 static void
 test_bad_wait_arguments_are_refused(void)
 {
@@ -559,6 +635,10 @@ register_tests(void)
 	CU_ADD_TEST(s, test_freeing_the_pool_cancels_whoever_waits);
 	CU_ADD_TEST(s, test_a_callback_may_queue_another_request);
 	CU_ADD_TEST(s, test_an_async_request_does_not_wait_for_another_pools_growth);
+	CU_ADD_TEST(s, test_a_request_above_the_target_makes_the_pool_grow);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_the_reaper_keeps_what_the_head_waiter_needs);
+#endif
 	CU_ADD_TEST(s, test_bad_wait_arguments_are_refused);
 	return 0;
 }

@@ -43,10 +43,12 @@ pool_tick_grow(struct tide_pool *tp, uint64_t now)
 		.nb_objs = ms.nb_objs,
 		.room_blocks = pool_wall_room(tp),
 		.mem_gen = pool_mem_gen(),
+		/* A request larger than the target would otherwise wait for frees. */
+		.demand = pool_waiters_demand(tp),
 	};
 	blocks = tide_grow_decide(&tp->grow_pol, &tp->grow_st, &in);
-	__atomic_store_n(&tp->target_free, tide_grow_target(&tp->grow_pol, &tp->grow_st),
-		__ATOMIC_RELAXED);
+	__atomic_store_n(&tp->target_free, RTE_MAX(in.demand,
+		tide_grow_target(&tp->grow_pol, &tp->grow_st)), __ATOMIC_RELAXED);
 	if (blocks == 0)
 		return;
 	t0 = pool_now_ns();

@@ -112,6 +112,8 @@ tide_grow_decide(const struct tide_grow_policy *pol, struct tide_grow_state *st,
 	if (in->room_blocks == 0 || pol->block_objs == 0)
 		return 0;
 	target = tide_grow_target(pol, st);
+	if (in->demand > target)
+		target = in->demand;
 	if (in->nb_free >= target || grow_backing_off(st, in, &probe))
 		return 0;
 	if (probe)

@@ -10,8 +10,9 @@
  * counts; it answers how many blocks to add now. No clock reads, no DPDK calls: tests
  * drive it with a fake clock.
  *
- * The policy keeps the driver's free objects above a target: the larger of the low
- * watermark and, times a margin, the most the objects out have risen within one horizon
+ * The policy keeps the driver's free objects above a target: the largest of the objects a
+ * queued request waits for (the input's demand), the low watermark and, times a margin,
+ * the most the objects out have risen within one horizon
  * (one tick plus the measured time to add one block: how long the pool must last on what
  * it has). That rise is measured over the recent samples and held as a peak that decays
  * (time constant TIDE_GROW_RATE_DECAY_NS): a burst from idle raises the target at its
@@ -71,6 +72,8 @@ struct tide_grow_input {
 	uint32_t room_blocks; /**< blocks the wall still allows */
 	uint64_t mem_gen;     /**< moves whenever memory comes back (a block given back, a
 			       *   pool freed): ends a wait */
+	uint64_t demand;      /**< objects a queued request waits for (the head waiter's): the
+			       *   free objects must reach it (0: none waits) */
 };
 
 /**
@@ -112,7 +115,8 @@ uint32_t tide_grow_succeeded(struct tide_grow_state *st);
 uint64_t tide_grow_backoff_left(const struct tide_grow_state *st, uint64_t now_ns);
 
 /**
- * The free-object target decisions work to, from the current state: for stats and tests.
+ * The free-object target decisions work to, from the current state, without a queued
+ * request's demand (tide_grow_decide() works to the larger of the two): for stats and tests.
  */
 uint64_t tide_grow_target(const struct tide_grow_policy *pol, const struct tide_grow_state *st);
 

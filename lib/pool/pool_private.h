@@ -141,6 +141,8 @@ struct tide_pool {
 	struct pool_waiter_list waiters; /* FIFO */
 	uint64_t next_ticket;
 	uint32_t nb_waiting;
+	uint64_t head_demand;            /* mbufs the head waiter asks for (0: none waits);
+					  * written under wait_lock, read without */
 	uint32_t nb_blocked;             /* callers inside tide_pool_alloc_wait() */
 	pthread_cond_t blocked_gone;     /* signalled when nb_blocked drops to 0 */
 	bool closing;                    /* the pool is being freed: refuse new waiters */
@@ -286,6 +288,8 @@ void pool_cache_drain_end(struct tide_pool *tp);
 /* pool_wait.c */
 void pool_waiters_init(struct tide_pool *tp);
 void pool_waiters_serve(struct tide_pool *tp, uint64_t now);
+/* Free objects the head waiter needs to be served (0: none waits). */
+uint64_t pool_waiters_demand(const struct tide_pool *tp);
 void pool_waiters_close(struct tide_pool *tp);
 
 /* pool_ctl.c: the control thread. */

@@ -6,8 +6,8 @@
  * names. The driver removes a block only if, under the lock every allocation takes, all
  * its objects are free and none was out since the sample: an allocation racing with the
  * reaper wins, and the block stays. Nor does the reaper take the pool's free objects
- * under the growth target, which would only make the control thread grow again. Callers
- * hold the pool's grow lock.
+ * under the growth target, which would only make the control thread grow again, nor under
+ * what the head waiter needs. Callers hold the pool's grow lock.
  */
 
 #include <string.h>
@@ -51,7 +51,7 @@ reap_sample(struct tide_pool *tp, uint64_t now)
 /*
  * Release the newest block: -EBUSY when an allocation got there first, -ENOSPC when the
  * free objects left would fall under the growth target (the control thread would only
- * grow the block back).
+ * grow the block back) or under what the head waiter needs (it waits for them).
  */
 static int
 reap_newest(struct tide_pool *tp)
@@ -59,12 +59,15 @@ reap_newest(struct tide_pool *tp)
 	struct pool_blk *b = &tp->blocks[tp->nb_blocks - 1];
 	struct tide_mempool_block_info bi;
 	struct tide_mempool_stats st;
+	uint64_t keep;
 	int ret;
 
 	if (tide_mempool_block_info(tp->mp, tp->nb_blocks - 1, &bi) != 0 ||
 			tide_mempool_stats_get(tp->mp, &st) != 0)
 		return -EIO;
-	if (st.nb_free < bi.nb_objs + __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED))
+	keep = RTE_MAX(__atomic_load_n(&tp->target_free, __ATOMIC_RELAXED),
+		pool_waiters_demand(tp));
+	if (st.nb_free < bi.nb_objs + keep)
 		return -ENOSPC;
 	ret = tide_mempool_block_remove(tp->mp, b->id, TIDE_MEMPOOL_RM_UNTOUCHED);
 	if (ret == -EAGAIN) {

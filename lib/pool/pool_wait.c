@@ -42,6 +42,25 @@ wait_try_alloc(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 	return rte_pktmbuf_alloc_bulk(tp->mp, m, n) == 0;
 }
 
+/*
+ * Read without the wait lock: growth and the reaper ask under the grow lock, which an
+ * allocation under the wait lock may take (a growing dequeue).
+ */
+uint64_t
+pool_waiters_demand(const struct tide_pool *tp)
+{
+	return __atomic_load_n(&tp->head_demand, __ATOMIC_RELAXED);
+}
+
+/* The head of the queue changed. Caller holds wait_lock. */
+static void
+wait_head_changed_locked(struct tide_pool *tp)
+{
+	struct pool_waiter *w = TAILQ_FIRST(&tp->waiters);
+
+	__atomic_store_n(&tp->head_demand, w != NULL ? (uint64_t)w->n : 0, __ATOMIC_RELAXED);
+}
+
 /* End a queued request with status; collect callbacks to run after unlocking. */
 static void
 wait_finish_locked(struct tide_pool *tp, struct pool_waiter *w, int status,
@@ -52,6 +71,7 @@ wait_finish_locked(struct tide_pool *tp, struct pool_waiter *w, int status,
 
 	TAILQ_REMOVE(&tp->waiters, w, next);
 	tp->nb_waiting--;
+	wait_head_changed_locked(tp);
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 	w->status = status;
 	w->done = true;
@@ -107,6 +127,7 @@ wait_enqueue_locked(struct tide_pool *tp, struct pool_waiter *w, uint64_t timeou
 		w->deadline_ns = 0;
 	TAILQ_INSERT_TAIL(&tp->waiters, w, next);
 	tp->nb_waiting++;
+	wait_head_changed_locked(tp);
 	if (ticket != NULL)
 		*ticket = w->ticket;
 }

@@ -30,7 +30,9 @@
  * (unless TIDE_POOL_F_NO_SYNC_GROW). Stats: grow_fails counts every failed attempt,
  * grow_backoff_ms is the wait left. Callers off the PMD path may wait for mbufs instead
  * (tide_pool_alloc_wait(), tide_pool_alloc_async()): requests queue in FIFO order and are
- * served, at the control thread's tick, as mbufs come back.
+ * served, at the control thread's tick, as mbufs come back or as the control thread grows
+ * the pool for them: the mbufs the head request asks for count in its growth target, and
+ * the reaper releases no block the head request needs.
  *
  * Reaping: every reap period the control thread samples each block and releases the
  * newest block only when it has no mbuf out and has seen no allocation for the idle
@@ -164,7 +166,8 @@ struct tide_pool_stats {
 				 *   allocation failing both counts twice (nb_deq_refused of
 				 *   tide_mempool.h) */
 	uint64_t lock_yields;   /**< waits for the driver's lock that yielded the CPU */
-	uint64_t target_free;   /**< free objects the control thread currently aims for */
+	uint64_t target_free;   /**< free objects the control thread currently aims for (at
+				 *   least what the head waiter asks for) */
 	uint64_t reaps;         /**< blocks released */
 	uint64_t reap_vetoes;   /**< releases a block event callback refused (the block
 				 *   stayed; the reaper tries again next period) */
