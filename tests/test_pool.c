@@ -559,6 +559,40 @@ test_growth_backs_off_while_hugepages_are_exhausted(void)
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+/*
+ * A growth ahead of need that adds a block and then fails for want of hugepages backs off:
+ * the next tick does not try again at once. Driven by the fake clock.
+ */
+static void
+test_a_partial_growth_that_failed_backs_off(void)
+{
+	struct rte_mempool *mp;
+	struct tide_pool_params p;
+	struct tide_pool_stats st;
+
+	tide_test_clock_fake();
+	pool_params(&p, "tp_boff_part", 2 * MB, 2 * MB, 64 * MB, 0);
+	p.low_watermark = 2500; /* 3 blocks at once */
+	p.reap_period_ms = 0;
+	p.flags = TIDE_POOL_F_NO_SYNC_GROW | TIDE_POOL_F_NO_PREDICT;
+	/* The base and the first block ahead pass, then hugepages run out. */
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 2, UINT32_MAX);
+	mp = make_pool_p(&p);
+	pool_advance(mp, 10 * MS);
+	st = pstats(mp);
+	CU_ASSERT_EQUAL(st.nb_blocks, 2);
+	CU_ASSERT_EQUAL(st.grow_fails, 1);
+	CU_ASSERT(st.grow_backoff_ms > 0);
+	/* Within the back-off (2 ticks): no attempt. */
+	pool_advance(mp, 1 * MS);
+	CU_ASSERT_EQUAL(pstats(mp).grow_fails, 1);
+	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 0, 0);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+#endif
+
 /* ENOSPC: the directory of pools holds TIDE_POOL_MAX_POOLS; a freed pool makes room. */
 static void
 test_the_directory_refuses_a_pool_past_its_size(void)
@@ -950,6 +984,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
 	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);
 	CU_ADD_TEST(s, test_growth_backs_off_while_hugepages_are_exhausted);
+	CU_ADD_TEST(s, test_a_partial_growth_that_failed_backs_off);
 #endif
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);

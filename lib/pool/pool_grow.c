@@ -337,9 +337,10 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 		}
 		if (counter != NULL)
 			__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+		/* At each block, before the next attempt: a later failure backs off again. */
+		if (kind != POOL_GROW_BASE)
+			pool_grow_succeeded(tp);
 	}
-	if (i > 0 && kind != POOL_GROW_BASE)
-		pool_grow_succeeded(tp);
 	if (i > 0)
 		return (int)i;
 	return ret < 0 ? pool_error(-ret) : 0;

@@ -27,7 +27,8 @@
  * second (TIDE_POOL_GROW_BACKOFF_MAX_MS), and at its next tick once memory comes back in
  * the process (a block reaped, a pool freed) or a growth succeeds (a failing
  * allocation's, or tide_pool_grow()). A failing allocation still tries to grow at once
- * (unless TIDE_POOL_F_NO_SYNC_GROW). Stats: grow_fails counts every failed attempt,
+ * (unless TIDE_POOL_F_NO_SYNC_GROW). A growth of several blocks that adds some and then
+ * fails backs off as one that added none. Stats: grow_fails counts every failed attempt,
  * grow_backoff_ms is the wait left. Callers off the PMD path may wait for mbufs instead
  * (tide_pool_alloc_wait(), tide_pool_alloc_async()): requests queue in FIFO order and are
  * served, at the control thread's tick, as mbufs come back or as the control thread grows
