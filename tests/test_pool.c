@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_eal.h>
@@ -593,6 +594,45 @@ test_a_partial_growth_that_failed_backs_off(void)
 }
 #endif
 
+/*
+ * A pointer that is no elastic pool is refused without being read (it may point anywhere:
+ * here at a page no one may read), and the stats the call would have filled are zero.
+ */
+static void
+test_a_pointer_that_is_no_pool_is_refused_unread(void)
+{
+	struct rte_mempool *bogus = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		0);
+	struct rte_mempool *stock = rte_pktmbuf_pool_create("tp_stock", 63, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	struct tide_pool_stats st, zero = { 0 };
+	struct tide_pool_block blk[1];
+
+	CU_ASSERT_FATAL(bogus != MAP_FAILED);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stock);
+	memset(&st, 0xa5, sizeof(st));
+	CU_ASSERT_EQUAL(tide_pool_stats_get(stock, &st), -EINVAL);
+	CU_ASSERT_EQUAL(memcmp(&st, &zero, sizeof(st)), 0);
+	memset(&st, 0xa5, sizeof(st));
+	CU_ASSERT_EQUAL(tide_pool_stats_get(bogus, &st), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(memcmp(&st, &zero, sizeof(st)), 0);
+	CU_ASSERT_EQUAL(tide_pool_block_list(bogus, blk, 1), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(bogus, 1), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(bogus, (struct rte_mbuf **)blk, 1, 0, NULL, NULL,
+		NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_grow(bogus, 1), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_reap(bogus), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_wall_set(bogus, 8 * MB), -EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_reap_set(bogus, 10, 10), -EINVAL);
+	CU_ASSERT_FALSE(tide_pool_is_elastic(bogus));
+	tide_pool_free(bogus);
+	tide_pool_free(stock); /* left alone */
+	CU_ASSERT_PTR_EQUAL(rte_mempool_lookup("tp_stock"), stock);
+	rte_mempool_free(stock);
+	munmap(bogus, 4096);
+}
+
 /* ENOSPC: the directory of pools holds TIDE_POOL_MAX_POOLS; a freed pool makes room. */
 static void
 test_the_directory_refuses_a_pool_past_its_size(void)
@@ -986,6 +1026,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_growth_backs_off_while_hugepages_are_exhausted);
 	CU_ADD_TEST(s, test_a_partial_growth_that_failed_backs_off);
 #endif
+	CU_ADD_TEST(s, test_a_pointer_that_is_no_pool_is_refused_unread);
 	CU_ADD_TEST(s, test_the_directory_refuses_a_pool_past_its_size);
 	CU_ADD_TEST(s, test_telemetry_lists_and_describes_pools);
 	CU_ADD_TEST(s, test_telemetry_answers_a_bad_request_with_a_reason);

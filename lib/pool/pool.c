@@ -541,12 +541,18 @@ pool_secondary_refuses_free(const char *what, const char *name)
 void
 tide_pool_free(struct rte_mempool *mp)
 {
-	if (mp == NULL || pool_secondary_refuses_free("pool", mp->name))
+	struct tide_pool *tp;
+
+	if (mp == NULL)
 		return;
-	if (!tide_pool_is_elastic(mp)) {
-		POOL_LOG(ERR, "%s is not an elastic pool", mp->name);
+	/* Not read before it is known to be a pool: it may point anywhere. */
+	tp = pool_dir_find(mp, NULL);
+	if (tp == NULL) {
+		POOL_LOG(ERR, "%p is not an elastic pool: left alone", (void *)mp);
 		return;
 	}
+	if (pool_secondary_refuses_free("pool", tp->name))
+		return;
 	pool_forget(mp);
 	rte_mempool_free(mp);
 }
@@ -612,8 +618,12 @@ tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
 {
 	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
 
-	if (tp == NULL || st == NULL)
-		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool, or st is NULL",
-			mp != NULL ? mp->name : "NULL");
+	if (tp == NULL || st == NULL) {
+		if (st != NULL)
+			memset(st, 0, sizeof(*st));
+		/* @p mp is not read: it may point anywhere. */
+		return POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool, or st is NULL",
+			(const void *)mp);
+	}
 	return pool_stats_locked(tp, st);
 }

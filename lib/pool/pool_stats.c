@@ -123,8 +123,8 @@ tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
 	uint32_t n;
 
 	if (tp == NULL || (blk == NULL && max > 0))
-		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool, or blk is NULL",
-			mp != NULL ? mp->name : "NULL");
+		return POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool, or blk is NULL",
+			(const void *)mp);
 	snap = malloc(RTE_MAX(tp->cap_blocks, 1u) * sizeof(*snap));
 	if (snap == NULL)
 		return POOL_REFUSE(ERR, ENOMEM, "%s: no memory for a snapshot of %u blocks",

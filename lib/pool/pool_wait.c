@@ -245,8 +245,7 @@ tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 	int ret = -ENOENT;
 
 	if (tp == NULL)
-		return POOL_REFUSE(ERR, EINVAL, "%s is not an elastic pool",
-			mp != NULL ? mp->name : "NULL");
+		return POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool", (void *)mp);
 	pthread_mutex_lock(&tp->wait_lock);
 	TAILQ_FOREACH(w, &tp->waiters, next)
 		if (w->ticket == ticket) {
