@@ -140,11 +140,25 @@ test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
 	struct tide_pool_stats st;
 	struct rte_mbuf **m, *extra;
 	unsigned int got = 0, cap = 8192;
+	const char *line;
+	char *log;
 
 	m = calloc(cap, sizeof(*m));
+	tide_test_log_begin();
 	while (got < cap && (m[got] = rte_pktmbuf_alloc(mp)) != NULL)
 		got++;
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_PTR_NULL(rte_pktmbuf_alloc(mp));
+	log = tide_test_log_end();
+	/* Said in the log, once a second at most. */
+	line = strstr(log, "tp_wall: at its wall");
+	CU_ASSERT_PTR_NOT_NULL(line);
+	if (line != NULL && strstr(line + 1, "tp_wall: at its wall") != NULL)
+		CU_ASSERT_PTR_NULL(strstr(strstr(line + 1, "tp_wall: at its wall") + 1,
+			"tp_wall: at its wall"));
+	free(log);
 	st = pstats(mp);
+	CU_ASSERT(st.wall_hits > 100);
 	CU_ASSERT(got < cap);
 	CU_ASSERT_EQUAL(st.nb_blocks, 4);
 	CU_ASSERT_EQUAL(st.bytes, 8 * MB);
@@ -451,6 +465,13 @@ test_each_documented_error_of_creation_and_growth(void)
 	CU_ASSERT_EQUAL(tide_pool_reap(NULL), -EINVAL);
 	CU_ASSERT_EQUAL(rte_errno, EINVAL);
 	tide_pool_free(mp);
+	/* No memory for the pool's record, then for its block tables: ENOMEM, logged. */
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	expect_refused(create_pool, &p, ENOMEM, "no memory for the record");
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 1, 1);
+	expect_refused(create_pool, &p, ENOMEM, "no memory for the block tables");
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_errno"));
 }
 #endif
 

@@ -208,6 +208,13 @@ test_bad_set_parameters_are_refused(void)
 	expect_refused(create_set, &p, EEXIST, "duplicate");
 	tide_pool_set_free(s);
 	tide_pool_set_free(NULL);
+#ifdef TIDE_FAULT_INJECTION
+	tide_pool_set_params_init(&p, "ts_nomem");
+	p.nb_classes = 2;
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	expect_refused(create_set, &p, ENOMEM, "no memory for the set's records");
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+#endif
 }
 
 static void

@@ -313,11 +313,13 @@ pool_cond_init(pthread_cond_t *c)
 struct tide_pool *
 pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *wall)
 {
-	struct tide_pool *tp = rte_zmalloc_socket("tide_pool", sizeof(*tp), RTE_CACHE_LINE_SIZE,
-		p->socket_id);
+	struct tide_pool *tp = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
+		rte_zmalloc_socket("tide_pool", sizeof(*tp), RTE_CACHE_LINE_SIZE, p->socket_id);
 
-	if (tp == NULL)
+	if (tp == NULL) {
+		POOL_LOG(ERR, "%s: no memory for the pool's record", p->name);
 		return NULL;
+	}
 	strlcpy(tp->name, p->name, sizeof(tp->name));
 	tp->params = *p;
 	tp->params.name = tp->name;
@@ -344,13 +346,19 @@ pool_blocks_init(struct tide_pool *tp)
 	uint32_t cap = (uint32_t)RTE_MIN(above / tp->block_bytes + 3, (uint64_t)UINT32_MAX / 64);
 	int socket = tp->params.socket_id;
 
+	if (TIDE_FAULT(TIDE_FAULT_MALLOC)) {
+		POOL_LOG(ERR, "%s: no memory for the tables of %u blocks", tp->name, cap);
+		return -ENOMEM;
+	}
 	tp->blocks = rte_zmalloc_socket("tide_pool_blk", cap * sizeof(*tp->blocks), 0, socket);
 	tp->reap_view = rte_zmalloc_socket("tide_pool_view", cap * sizeof(*tp->reap_view), 0,
 		socket);
 	tp->block_info = rte_zmalloc_socket("tide_pool_info", cap * sizeof(*tp->block_info),
 		0, socket);
-	if (tp->blocks == NULL || tp->reap_view == NULL || tp->block_info == NULL)
+	if (tp->blocks == NULL || tp->reap_view == NULL || tp->block_info == NULL) {
+		POOL_LOG(ERR, "%s: no memory for the tables of %u blocks", tp->name, cap);
 		return -ENOMEM;
+	}
 	tp->cap_blocks = cap;
 	return 0;
 }

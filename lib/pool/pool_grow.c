@@ -286,6 +286,23 @@ pool_grow_failed(struct tide_pool *tp, int err, enum pool_grow_kind kind)
 	tp->fails_logged = fails;
 }
 
+/* A growth refused at the wall: count it, and say so once a second. */
+static void
+pool_wall_hit(struct tide_pool *tp)
+{
+	uint64_t now = pool_now_ns();
+	uint64_t hits = __atomic_add_fetch(&tp->wall_hits, 1, __ATOMIC_RELAXED);
+
+	if (now - tp->wall_log_ns < POOL_FAIL_LOG_NS && tp->wall_log_ns != 0)
+		return;
+	POOL_LOG(WARNING, "%s: at its wall (%" PRIu64 " bytes, %" PRIu64 " held under it): "
+		"serving from what it holds; %" PRIu64 " growth(s) refused since the last line",
+		tp->name, __atomic_load_n(&tp->wall->limit, __ATOMIC_RELAXED),
+		__atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED), hits - tp->wall_hits_logged);
+	tp->wall_log_ns = now;
+	tp->wall_hits_logged = hits;
+}
+
 /* A block was added: any back-off is over. */
 static void
 pool_grow_succeeded(struct tide_pool *tp)
@@ -324,7 +341,7 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 	for (i = 0; i < nb_blocks; i++) {
 		bytes = kind == POOL_GROW_BASE ? tp->base_bytes : pool_next_block_bytes(tp);
 		if (bytes == 0 || !pool_wall_take(tp->wall, bytes)) {
-			__atomic_fetch_add(&tp->wall_hits, 1, __ATOMIC_RELAXED);
+			pool_wall_hit(tp);
 			ret = -ENOSPC;
 			break;
 		}

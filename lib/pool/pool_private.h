@@ -132,6 +132,8 @@ struct tide_pool {
 	uint64_t target_free;            /* read without the lock */
 	uint64_t fail_log_ns;            /* last "cannot grow" log line */
 	uint64_t fails_logged;           /* grow_fails when that line was written */
+	uint64_t wall_log_ns;            /* last "at its wall" log line */
+	uint64_t wall_hits_logged;       /* wall_hits when that line was written */
 	tide_pool_block_source_t *src;   /* blocks when DPDK's heap has none (primary) */
 	void *src_arg;
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush

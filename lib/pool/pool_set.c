@@ -122,11 +122,13 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 		err = EEXIST;
 		goto fail;
 	}
-	s = rte_zmalloc_socket("tide_pool_set", sizeof(*s), RTE_CACHE_LINE_SIZE, p->socket_id);
+	s = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : rte_zmalloc_socket("tide_pool_set", sizeof(*s),
+		RTE_CACHE_LINE_SIZE, p->socket_id);
 	in = rte_zmalloc_socket("tide_pool_set_in", sizeof(*in), 0, p->socket_id);
 	if (s == NULL || in == NULL) {
 		rte_free(s);
 		rte_free(in);
+		POOL_LOG(ERR, "%s: no memory for the set's records", p->name);
 		err = ENOMEM;
 		goto fail;
 	}
