@@ -20,9 +20,10 @@
  *    (unless TIDE_POOL_F_NO_SYNC_GROW). That allocation waits for one block to be
  *    reserved and populated (milliseconds).
  *
- * At the wall, allocations fail as with any exhausted mempool and are counted; the pool
- * keeps serving what it holds. When hugepages run out during growth the same happens,
- * with a log line (at most one a second). The control thread then backs off: it tries
+ * At the wall, allocations fail as with any exhausted mempool and are counted, with a log
+ * line (at most one a second per pool); the pool keeps serving what it holds. When
+ * hugepages run out during growth the same happens, with a log line (at most one a
+ * second). The control thread then backs off: it tries
  * again two ticks later, then twice as long after each failure in a row, up to once a
  * second (TIDE_POOL_GROW_BACKOFF_MAX_MS), and at its next tick once memory comes back in
  * the process (a block reaped, a pool freed) or a growth succeeds (a failing
@@ -159,7 +160,8 @@ struct tide_pool_stats {
 	uint64_t grow_fails;    /**< block additions that failed (hugepages exhausted...) */
 	uint32_t grow_backoff_ms; /**< while growth keeps failing: time left before the
 				   *   control thread tries again (0: not backing off) */
-	uint64_t wall_hits;     /**< growths refused because the wall was reached */
+	uint64_t wall_hits;     /**< growths refused because the wall was reached (logged at
+				 *   most once a second) */
 	uint64_t deq_refused;   /**< dequeues the driver refused when it had too few free
 				 *   mbufs and could not grow: without a cache one per failed
 				 *   allocation; with a cache a failed refill counts even when
