@@ -7,6 +7,8 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_errno.h>
@@ -14,6 +16,7 @@
 
 #include "test_common.h"
 #include "test_pool_util.h"
+#include "tide_mempool.h"
 #include "tide_pool.h"
 
 #define MS (1000ull * 1000)
@@ -81,6 +84,143 @@ test_a_shorter_idle_threshold_reaps_sooner(void)
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+static int
+no_blocks_source(void *arg __rte_unused, size_t bytes __rte_unused,
+	struct tide_pool_ext_block *blk __rte_unused)
+{
+	return -ENOMEM;
+}
+
+/* A block event callback that keeps the reaper (holding the pool's grow lock) in a removal
+ * until released.
+ */
+struct slow_reap {
+	volatile bool armed, entered, release;
+};
+
+static int
+slow_reap_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event ev,
+	const struct tide_mempool_block_desc *blk __rte_unused, void *arg)
+{
+	struct slow_reap *r = arg;
+
+	if (ev != TIDE_MEMPOOL_BLOCK_REMOVE || !r->armed)
+		return 0;
+	r->armed = false;
+	r->entered = true;
+	for (int i = 0; i < 10000 && !r->release; i++)
+		tide_test_sleep_us(1000);
+	return 0;
+}
+
+static bool
+slow_reap_entered(void *arg)
+{
+	return ((struct slow_reap *)arg)->entered;
+}
+
+struct reap_call {
+	struct rte_mempool *mp;
+	int ret;
+};
+
+static void *
+reap_main(void *arg)
+{
+	struct reap_call *c = arg;
+
+	c->ret = tide_pool_reap(c->mp);
+	return NULL;
+}
+
+struct alloc_call {
+	struct rte_mempool *mp;
+	struct rte_mbuf **m;
+	unsigned int n;
+	int ret;
+	volatile bool returned;
+};
+
+static void *
+alloc_main(void *arg)
+{
+	struct alloc_call *c = arg;
+
+	c->ret = rte_pktmbuf_alloc_bulk(c->mp, c->m, c->n);
+	c->returned = true;
+	return NULL;
+}
+
+static bool
+alloc_returned(void *arg)
+{
+	return ((struct alloc_call *)arg)->returned;
+}
+
+/*
+ * With a block source, a failing allocation gives up at once only while the pool is
+ * growing (a block from the source may take long), not while the reaper (or anyone else
+ * that is not growing) holds the pool's grow lock: it waits, then grows. Driven by the fake
+ * clock (the reaper's idle threshold).
+ */
+static void
+test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows(void)
+{
+	struct rte_mempool *mp;
+	struct tide_pool_params p;
+	struct slow_reap r = { .armed = false };
+	struct reap_call rc;
+	struct alloc_call ac = { 0 };
+	struct rte_mbuf **held;
+	unsigned int n = 0, per_block;
+	pthread_t tr, ta;
+
+	tide_test_clock_fake();
+	pool_params(&p, "tt_src_wait", 2 * MB, 2 * MB, 64 * MB, 0);
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	mp = make_pool_p(&p);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 3), 3);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_block_source_set(mp, no_blocks_source, NULL), 0);
+	/* The base and the first block out; the two newest free, idle, reapable. */
+	per_block = (unsigned int)(pstats(mp).nb_objs / 4);
+	held = calloc(pstats(mp).nb_objs, sizeof(*held));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+	while (pstats(mp).nb_free > 2 * per_block + 4 && (held[n] = rte_pktmbuf_alloc(mp)) != NULL)
+		n++;
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(mp, slow_reap_cb, &r), 0);
+	tide_pool_reap(mp);
+	tide_test_clock_advance(30 * MS);
+	r.armed = true;
+	rc.mp = mp;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tr, NULL, reap_main, &rc), 0);
+	CU_ASSERT_TRUE_FATAL(tide_test_wait(slow_reap_entered, &r, 5000));
+	/* The newest block is out of reach: more than the rest holds must grow the pool. */
+	ac.mp = mp;
+	ac.n = (unsigned int)pstats(mp).nb_free + 1;
+	ac.m = calloc(ac.n, sizeof(*ac.m));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ac.m);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&ta, NULL, alloc_main, &ac), 0);
+	/* Give it time to find the lock taken (it must wait, not fail: checked below). */
+	tide_test_wait(alloc_returned, &ac, 200);
+	r.release = true;
+	pthread_join(tr, NULL);
+	pthread_join(ta, NULL);
+	CU_ASSERT_EQUAL(rc.ret, 1);
+	CU_ASSERT_EQUAL(ac.ret, 0);
+	if (ac.ret == 0)
+		rte_pktmbuf_free_bulk(ac.m, ac.n);
+	rte_pktmbuf_free_bulk(held, n);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(mp, slow_reap_cb, &r), 0);
+	free(ac.m);
+	free(held);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
+#endif
+
 static void
 test_bad_limits_are_refused(void)
 {
@@ -111,6 +251,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_lower_wall_stops_growth);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_shorter_idle_threshold_reaps_sooner);
+	CU_ADD_TEST(s, test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows);
 #endif
 	CU_ADD_TEST(s, test_bad_limits_are_refused);
 	return 0;

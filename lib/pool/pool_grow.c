@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +339,7 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 	size_t bytes;
 	int ret = 0;
 
+	__atomic_store_n(&tp->growing, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nb_blocks; i++) {
 		bytes = kind == POOL_GROW_BASE ? tp->base_bytes : pool_next_block_bytes(tp);
 		if (bytes == 0 || !pool_wall_take(tp->wall, bytes)) {
@@ -358,6 +360,7 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 		if (kind != POOL_GROW_BASE)
 			pool_grow_succeeded(tp);
 	}
+	__atomic_store_n(&tp->growing, 0, __ATOMIC_RELEASE);
 	if (i > 0)
 		return (int)i;
 	return ret < 0 ? pool_error(-ret) : 0;
@@ -375,12 +378,19 @@ pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind)
 	unsigned int blocks;
 	int ret;
 
-	/* With a block source, the grower may be waiting for one: do not wait for it. */
-	if (tp->src != NULL) {
-		if (pthread_mutex_trylock(&tp->grow_lock) != 0)
-			return 0;
-	} else {
+	/*
+	 * With a block source, a growth under way may be waiting for one: do not wait for it.
+	 * Other holders of the lock (the control thread's decision, the reaper, a change of
+	 * limits) are waited for.
+	 */
+	if (tp->src == NULL) {
 		pthread_mutex_lock(&tp->grow_lock);
+	} else {
+		while (pthread_mutex_trylock(&tp->grow_lock) != 0) {
+			if (__atomic_load_n(&tp->growing, __ATOMIC_ACQUIRE) != 0)
+				return 0;
+			sched_yield();
+		}
 	}
 	if (tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n) {
 		/* Someone grew while we waited for the lock. */

@@ -134,6 +134,9 @@ struct tide_pool {
 	uint64_t fails_logged;           /* grow_fails when that line was written */
 	uint64_t wall_log_ns;            /* last "at its wall" log line */
 	uint64_t wall_hits_logged;       /* wall_hits when that line was written */
+	uint32_t growing;                /* pool_grow_locked() adds blocks: a failing
+					  * allocation with a block source does not wait for it;
+					  * atomic, written under the grow lock */
 	tide_pool_block_source_t *src;   /* blocks when DPDK's heap has none (primary) */
 	void *src_arg;
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush

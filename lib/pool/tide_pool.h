@@ -371,8 +371,10 @@ typedef int (tide_pool_block_source_t)(void *arg, size_t bytes,
  * free hugepages). The blocks count under the pool's wall and are reaped like the others,
  * which gives them back through their free_cb. tide_donor.h's tide_donor_pool_source() is
  * such a source: blocks from donor processes. With a source, an allocation that would
- * grow the pool itself while the pool is already growing fails at once instead of waiting
- * (a block from the source may take long). Primary process.
+ * grow the pool itself while the pool is already growing (adding blocks, from DPDK's heap
+ * or the source) fails at once instead of waiting (a block from the source may take long);
+ * it waits for the pool's other control work (the control thread's decision, the reaper,
+ * a change of limits). Primary process.
  *
  * @param mp
  *   An elastic pool.
