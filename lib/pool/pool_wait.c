@@ -184,7 +184,7 @@ tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n
 	pthread_mutex_lock(&tp->wait_lock);
 	if (tp->closing) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		return pool_error(ECANCELED);
+		return POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
 	}
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
@@ -217,15 +217,20 @@ tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int 
 	if (cb == NULL)
 		return POOL_REFUSE(ERR, EINVAL, "%s: no callback", tp->name);
 	pthread_mutex_lock(&tp->wait_lock);
+	/* As tide_pool_alloc_wait(): nothing from a pool being freed. */
+	if (tp->closing) {
+		pthread_mutex_unlock(&tp->wait_lock);
+		return POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
+	}
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
 		return 0;
 	}
-	w = tp->closing ? NULL : calloc(1, sizeof(*w));
+	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		POOL_LOG(ERR, "%s: cannot queue a request for %u mbufs", tp->name, n);
-		return pool_error(tp->closing ? ECANCELED : ENOMEM);
+		return POOL_REFUSE(ERR, ENOMEM, "%s: no memory to queue a request for %u mbufs",
+			tp->name, n);
 	}
 	w->m = m;
 	w->n = n;
