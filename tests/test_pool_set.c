@@ -167,6 +167,28 @@ page_size_walk(const struct rte_memseg_list *msl, void *arg)
 	return 0;
 }
 
+/*
+ * A class of a set can never hold more than its base and the blocks the shared wall leaves
+ * room for once the other classes hold their bases: a request for more is refused rather
+ * than left waiting for ever.
+ */
+static void
+test_a_class_request_past_what_the_shared_wall_leaves_is_refused(void)
+{
+	struct tide_pool_set *s = make_set("ts_most", 2, 4 * MB); /* room for the bases only */
+	struct rte_mempool *mp = s->pools[0];
+	unsigned int n = (unsigned int)pstats(mp).nb_objs;
+	struct rte_mbuf **m = calloc(n + 1, sizeof(*m));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, n + 1, 1000, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, n, 1000, NULL), 0);
+	rte_pktmbuf_free_bulk(m, n);
+	free(m);
+	tide_pool_set_free(s);
+}
+
 static void
 test_bad_set_parameters_are_refused(void)
 {
@@ -296,6 +318,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_classes_grow_under_one_shared_wall);
 	CU_ADD_TEST(s, test_classes_reap_on_their_own);
 	CU_ADD_TEST(s, test_bad_set_parameters_are_refused);
+	CU_ADD_TEST(s, test_a_class_request_past_what_the_shared_wall_leaves_is_refused);
 	CU_ADD_TEST(s, test_set_telemetry);
 	CU_ADD_TEST(s, test_set_telemetry_answers_a_bad_request_with_a_reason);
 #ifdef TIDE_FAULT_INJECTION

@@ -578,6 +578,30 @@ test_the_reaper_keeps_what_the_head_waiter_needs(void)
 }
 #endif
 
+/*
+ * More mbufs than the pool's blocks can ever hold is refused, counted from what they
+ * really hold (block headers, page layout), not from the wall over an mbuf's size: such a
+ * request would wait for ever, and every request behind it.
+ */
+static void
+test_a_request_the_wall_can_never_serve_is_refused(void)
+{
+	struct rte_mempool *mp = make_pool("tw_most", 8 * MB, 2 * MB, 8 * MB, 0, 0);
+	unsigned int n = (unsigned int)pstats(mp).nb_objs;
+	struct rte_mbuf **m = calloc(n + 1, sizeof(*m));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_alloc_wait(mp, m, n + 1, 1000, NULL), EINVAL,
+		"wait_args_check");
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, n + 1, 1000, log_done, NULL, NULL),
+		-EINVAL);
+	CU_ASSERT_EQUAL(pstats(mp).waiting, 0);
+	CU_ASSERT_EQUAL(tide_pool_alloc_wait(mp, m, n, 1000, NULL), 0);
+	rte_pktmbuf_free_bulk(m, n);
+	free(m);
+	tide_pool_free(mp);
+}
+
 static void
 test_bad_wait_arguments_are_refused(void)
 {
@@ -639,6 +663,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_the_reaper_keeps_what_the_head_waiter_needs);
 #endif
+	CU_ADD_TEST(s, test_a_request_the_wall_can_never_serve_is_refused);
 	CU_ADD_TEST(s, test_bad_wait_arguments_are_refused);
 	return 0;
 }

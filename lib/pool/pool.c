@@ -429,6 +429,7 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 			tp->base_bytes, rte_strerror(err));
 		goto fail_base;
 	}
+	pool_most_set(tp, 0);
 	err = pool_register(tp);
 	if (err != 0)
 		goto fail_base;
@@ -444,6 +445,21 @@ fail_mempool:
 fail_params:
 	rte_errno = err;
 	return NULL;
+}
+
+void
+pool_most_set(struct tide_pool *tp, uint64_t others)
+{
+	const struct rte_mempool *mp = tp->mp;
+	struct tide_mempool_block_info bi;
+	uint64_t wall = tp->wall_born > others ? tp->wall_born - others : 0;
+	uint64_t above = wall > tp->base_bytes ? wall - tp->base_bytes : 0;
+	uint64_t most = above / tp->block_bytes * tp->block_objs;
+
+	/* The base as populated: whatever its pages' layout lost. */
+	if (tide_mempool_block_info(tp->mp, 0, &bi) == 0)
+		most += bi.nb_objs;
+	tp->most_objs = RTE_MIN(most, (uint64_t)mp->size);
 }
 
 /*

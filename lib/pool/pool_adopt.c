@@ -219,8 +219,10 @@ adopt_adopted(struct rte_mempool *mp, const struct rte_memzone *mz)
 	err = pool_blocks_init(tp);
 	if (err == 0)
 		err = pool_base_record(tp, mz, pl->base_bytes);
-	if (err == 0)
+	if (err == 0) {
+		pool_most_set(tp, 0);
 		err = -pool_register(tp);
+	}
 	if (err != 0) {
 		pool_wall_give(tp->wall, tp->bytes);
 		pool_dealloc(tp);

@@ -115,6 +115,10 @@ struct tide_pool {
 	struct pool_wall wall_own;       /* the pool's wall, unless it belongs to a set */
 	uint64_t wall_born;              /* the wall it was created with (the most it may be
 					  * set to: its mempool was sized for it) */
+	uint64_t most_objs;              /* the most objects its blocks can ever hold: its
+					  * base's, and whole blocks' under wall_born less the
+					  * bases of the other pools under the same wall
+					  * (pool_most_set()), at most the mempool's size */
 	struct pool_wall *wall;          /* the wall it grows under */
 
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */
@@ -201,6 +205,9 @@ int pool_blocks_init(struct tide_pool *tp);
 void pool_mutex_init(pthread_mutex_t *m);
 void pool_cond_init(pthread_cond_t *c);
 void pool_forget(struct rte_mempool *mp);
+/* Set tp->most_objs, once its base is in, with @p others bytes of the wall taken by the
+ * bases of other pools under it (a pool set's other classes; 0 for a pool of its own). */
+void pool_most_set(struct tide_pool *tp, uint64_t others);
 /* Who may create pools from @p p: a primary, with parameters and a name; else EINVAL or
  * ENOTSUP (logged). */
 int pool_params_caller_check(const struct tide_pool_params *p);

@@ -150,6 +150,16 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 			goto fail;
 		}
 	}
+	/* What a class can ever hold: the shared wall less the other classes' bases. */
+	for (unsigned int k = 0; k < p->nb_classes; k++) {
+		struct tide_pool *tp = pool_get(s->pools[k]);
+		uint64_t others = 0;
+
+		for (unsigned int j = 0; j < p->nb_classes; j++)
+			if (j != k)
+				others += pool_get(s->pools[j])->base_bytes;
+		pool_most_set(tp, others);
+	}
 	err = -pool_dir_add_set(in);
 	if (err != 0) {
 		POOL_LOG(ERR, "%s: cannot register the set: %s", p->name, rte_strerror(err));

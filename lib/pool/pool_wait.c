@@ -132,16 +132,12 @@ wait_enqueue_locked(struct tide_pool *tp, struct pool_waiter *w, uint64_t timeou
 		*ticket = w->ticket;
 }
 
-/* The most mbufs @p tp can ever hold: each takes its whole element (headers included) of
- * a wall that never goes past the one it was made with, and the mempool no more than its
- * size. */
+/* The most mbufs @p tp can ever hold: its base's and those of the whole blocks the wall it
+ * was made with leaves room for (pool_most_set()). */
 static uint64_t
 wait_most(const struct tide_pool *tp)
 {
-	const struct rte_mempool *mp = tp->mp;
-	uint64_t elt = (uint64_t)mp->header_size + mp->elt_size + mp->trailer_size;
-
-	return RTE_MIN((uint64_t)mp->size, tp->wall_born / elt);
+	return tp->most_objs;
 }
 
 static int

@@ -461,9 +461,10 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  *   a tick late).
  * @return
  *   0 with m[0..n-1] allocated; -EINVAL bad arguments (not an elastic pool, NULL @p m,
- *   @p n of 0 or more than the pool can ever hold: its wall at creation over an mbuf's
- *   whole element, at most the mempool's size); -ETIMEDOUT; -ECANCELED cancelled or the
- *   pool freed. rte_errno is set on failure.
+ *   @p n of 0 or more than the pool can ever hold: what its base block holds and the whole
+ *   blocks its wall at creation leaves room for, less, for a class of a pool set, the
+ *   other classes' bases under the shared wall; at most the mempool's size); -ETIMEDOUT;
+ *   -ECANCELED cancelled or the pool freed. rte_errno is set on failure.
  */
 int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket);
