@@ -51,7 +51,8 @@ shared_pool(const char *name, unsigned int cache, unsigned int reap_ms, uint32_t
 	pool_params(&p, name, 2 * MB, 2 * MB, 256 * MB, cache);
 	p.priv_size = 8; /* the holder tag */
 	p.reap_period_ms = reap_ms;
-	p.idle_ms = reap_ms * 5;
+	/* Without a reaper, tide_pool_reap() by hand releases what was idle for 1 ms. */
+	p.idle_ms = reap_ms != 0 ? reap_ms * 5 : 1;
 	p.flags = flags;
 	return make_pool_p(&p);
 }

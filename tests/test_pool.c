@@ -368,6 +368,15 @@ test_bad_parameters_are_refused_with_a_log_line(void)
 	p.wall_bytes = p.base_bytes - 1;
 	p.block_bytes = MB;
 	expect_refused(create_pool, &p, EINVAL, "wall below base");
+	/* Under the wall as given, over it once a whole number of (2 MB) hugepages: the pool
+	 * could never grow.
+	 */
+	pool_params(&p, "tp_bad", 2 * MB, 3 * MB, 3 * MB, 0);
+	expect_refused(create_pool, &p, EINVAL, "block over the wall after rounding");
+	/* As tide_pool_reap_set() refuses it. */
+	tide_pool_params_init(&p, "tp_bad");
+	p.idle_ms = 0;
+	expect_refused(create_pool, &p, EINVAL, "an idle threshold of 0");
 	tide_pool_params_init(&p, "tp_bad");
 	p.socket_id = 77;
 	expect_refused(create_pool, &p, EINVAL, "unknown socket");

@@ -27,8 +27,6 @@
 
 RTE_LOG_REGISTER(tide_pool_logtype, tide.pool, NOTICE);
 
-/* A block larger than this is a mistake, not a plan. */
-#define POOL_MAX_BLOCK (1ull << 32)
 
 /*
  * The registry lock guards the list and the holds, never for longer than a few pointer
@@ -227,6 +225,12 @@ pool_params_check(const struct tide_pool_params *p)
 		POOL_LOG(ERR, "%s: tick must be > 0 us", p->name);
 		return EINVAL;
 	}
+	/* As tide_pool_reap_set() refuses it. */
+	if (p->idle_ms == 0) {
+		POOL_LOG(ERR, "%s: an idle threshold of 0 ms releases blocks still in use",
+			p->name);
+		return EINVAL;
+	}
 	if (rte_mempool_lookup(p->name) != NULL) {
 		POOL_LOG(ERR, "%s: a mempool of that name exists", p->name);
 		return EEXIST;
@@ -406,6 +410,13 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 	if (tp->base_bytes > p->wall_bytes) {
 		POOL_LOG(ERR, "%s: base rounded up to %zu bytes of hugepages exceeds the wall",
 			p->name, tp->base_bytes);
+		err = EINVAL;
+		goto fail_mempool;
+	}
+	/* Such a pool could never grow: its every block would pass the wall. */
+	if (tp->block_bytes > p->wall_bytes) {
+		POOL_LOG(ERR, "%s: block rounded up to %zu bytes of hugepages exceeds the wall",
+			p->name, tp->block_bytes);
 		err = EINVAL;
 		goto fail_mempool;
 	}

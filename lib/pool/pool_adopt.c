@@ -188,6 +188,8 @@ adopt_params(const struct rte_mempool *mp, const struct adopt_plan *pl,
 	p->priv_size = priv->mbuf_priv_size;
 	p->cache_size = mp->cache_size;
 	p->base_bytes = pl->base_bytes;
+	/* At most what tide_pool_create() takes (a profile allows up to 1 TB). */
+	block = RTE_MIN(block, POOL_MAX_BLOCK);
 	p->block_bytes = RTE_MAX(RTE_ALIGN_CEIL(block, pl->page_sz), (uint64_t)pl->page_sz);
 	p->wall_bytes = SIZE_MAX; /* set once the block's capacity is known */
 	p->tick_us = pl->prof.tick_us;

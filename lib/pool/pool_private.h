@@ -40,6 +40,9 @@ extern int tide_pool_logtype;
  */
 #define POOL_MZ_SLACK (2 * RTE_CACHE_LINE_SIZE)
 
+/* A block larger than this is a mistake, not a plan. */
+#define POOL_MAX_BLOCK (1ull << 32)
+
 /* Most blocks one reaper pass releases. */
 #define POOL_REAP_MAX 8
 

@@ -138,7 +138,8 @@ struct tide_pool_params {
 	unsigned int low_watermark; /**< grow while fewer objects are free (0: half a block) */
 	unsigned int tick_us;     /**< control-thread check period, microseconds */
 	unsigned int reap_period_ms; /**< how often the reaper samples blocks (0: never reap) */
-	unsigned int idle_ms;     /**< a block may go after this long without allocation */
+	unsigned int idle_ms;     /**< a block may go after this long without allocation
+				   *   (at least 1) */
 	uint32_t flags;           /**< TIDE_POOL_F_* */
 };
 
@@ -231,8 +232,9 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   Parameters; see struct tide_pool_params.
  * @return
  *   The pool, usable wherever a pktmbuf pool is; NULL on error with rte_errno set:
- *   - EINVAL: a NULL or bad parameter (zero or oversized block, wall below base, a socket
- *     that does not exist or has no hugepages, bad sizes, a tick of 0);
+ *   - EINVAL: a NULL or bad parameter (zero or oversized block, wall below base, a base
+ *     or a block over the wall once rounded up to whole hugepages, a socket that does not
+ *     exist or has no hugepages, bad sizes, a tick or an idle threshold of 0);
  *   - ENAMETOOLONG: name too long;
  *   - EEXIST: a mempool of that name exists;
  *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
