@@ -151,7 +151,7 @@ struct tide_pool_stats {
 	uint64_t nb_free;       /**< of those, in the driver's free lists */
 	uint64_t nb_cached;     /**< of those, parked in per-lcore caches */
 	uint64_t nb_in_use;     /**< of those, allocated (nb_objs - nb_free - nb_cached) */
-	uint64_t grows_ahead;   /**< blocks added by the control thread */
+	uint64_t grows_ahead;   /**< blocks added by the control thread or tide_pool_grow() */
 	uint64_t grows_sync;    /**< blocks added inside a failing allocation */
 	uint64_t grows_remote;  /**< blocks added for a secondary process's failing
 				 *   allocation */
