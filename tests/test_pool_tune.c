@@ -92,34 +92,6 @@ no_blocks_source(void *arg __rte_unused, size_t bytes __rte_unused,
 	return -ENOMEM;
 }
 
-/* A block event callback that keeps the reaper (holding the pool's grow lock) in a removal
- * until released.
- */
-struct slow_reap {
-	volatile bool armed, entered, release;
-};
-
-static int
-slow_reap_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event ev,
-	const struct tide_mempool_block_desc *blk __rte_unused, void *arg)
-{
-	struct slow_reap *r = arg;
-
-	if (ev != TIDE_MEMPOOL_BLOCK_REMOVE || !r->armed)
-		return 0;
-	r->armed = false;
-	r->entered = true;
-	for (int i = 0; i < 10000 && !r->release; i++)
-		tide_test_sleep_us(1000);
-	return 0;
-}
-
-static bool
-slow_reap_entered(void *arg)
-{
-	return ((struct slow_reap *)arg)->entered;
-}
-
 struct reap_call {
 	struct rte_mempool *mp;
 	int ret;
@@ -169,7 +141,7 @@ test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows(void)
 {
 	struct rte_mempool *mp;
 	struct tide_pool_params p;
-	struct slow_reap r = { .armed = false };
+	struct block_hold r = { .event = TIDE_MEMPOOL_BLOCK_REMOVE };
 	struct reap_call rc;
 	struct alloc_call ac = { 0 };
 	struct rte_mbuf **held;
@@ -190,13 +162,13 @@ test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
 	while (pstats(mp).nb_free > 2 * per_block + 4 && (held[n] = rte_pktmbuf_alloc(mp)) != NULL)
 		n++;
-	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(mp, slow_reap_cb, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(mp, block_hold_cb, &r), 0);
 	tide_pool_reap(mp);
 	tide_test_clock_advance(30 * MS);
 	r.armed = true;
 	rc.mp = mp;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&tr, NULL, reap_main, &rc), 0);
-	CU_ASSERT_TRUE_FATAL(tide_test_wait(slow_reap_entered, &r, 5000));
+	CU_ASSERT_TRUE_FATAL(tide_test_wait(block_hold_entered, &r, 5000));
 	/* The newest block is out of reach: more than the rest holds must grow the pool. */
 	ac.mp = mp;
 	ac.n = (unsigned int)pstats(mp).nb_free + 1;
@@ -213,7 +185,7 @@ test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows(void)
 	if (ac.ret == 0)
 		rte_pktmbuf_free_bulk(ac.m, ac.n);
 	rte_pktmbuf_free_bulk(held, n);
-	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(mp, slow_reap_cb, &r), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(mp, block_hold_cb, &r), 0);
 	free(ac.m);
 	free(held);
 	tide_pool_free(mp);

@@ -410,3 +410,24 @@ telemetry_race(const char *cmd, const char *name, telemetry_free_fn *cycle,
 	CU_ASSERT_EQUAL(bad, 0);
 	return seen;
 }
+
+int
+block_hold_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event ev,
+	const struct tide_mempool_block_desc *blk __rte_unused, void *arg)
+{
+	struct block_hold *h = arg;
+
+	if (ev != h->event || !h->armed)
+		return 0;
+	h->armed = false;
+	h->entered = true;
+	for (int i = 0; i < 10000 && !h->release; i++)
+		tide_test_sleep_us(1000);
+	return 0;
+}
+
+bool
+block_hold_entered(void *arg)
+{
+	return ((struct block_hold *)arg)->entered;
+}

@@ -9,6 +9,7 @@
 
 #include <rte_mempool.h>
 
+#include "tide_mempool.h"
 #include "tide_pool.h"
 
 #define MB (1ull << 20)
@@ -102,5 +103,20 @@ bool telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const c
  */
 unsigned int telemetry_race(const char *cmd, const char *name, telemetry_free_fn *cycle,
 	unsigned int rounds);
+
+/*
+ * A block event callback that holds the thread adding (removing) a block in its event,
+ * once armed, until released: tide_mempool_block_event_register(mp, block_hold_cb, &h).
+ */
+struct block_hold {
+	enum tide_mempool_block_event event; /* the event to hold in */
+	volatile bool armed, entered, release;
+};
+
+int block_hold_cb(struct rte_mempool *mp, enum tide_mempool_block_event ev,
+	const struct tide_mempool_block_desc *blk, void *arg);
+
+/** For tide_test_wait(): whether the armed block_hold has a thread held. */
+bool block_hold_entered(void *arg);
 
 #endif

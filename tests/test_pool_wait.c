@@ -416,34 +416,6 @@ test_a_callback_may_queue_another_request(void)
 	tide_pool_free(mp);
 }
 
-/* A block event callback that keeps the control thread inside a growth until released. */
-struct slow_grow {
-	volatile bool armed;
-	volatile bool entered;
-	volatile bool release;
-};
-
-static int
-slow_grow_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event ev,
-	const struct tide_mempool_block_desc *blk __rte_unused, void *arg)
-{
-	struct slow_grow *g = arg;
-
-	if (ev != TIDE_MEMPOOL_BLOCK_ADD || !g->armed)
-		return 0;
-	g->armed = false;
-	g->entered = true;
-	for (int i = 0; i < 10000 && !g->release; i++)
-		tide_test_sleep_us(1000);
-	return 0;
-}
-
-static bool
-slow_grow_entered(void *arg)
-{
-	return ((struct slow_grow *)arg)->entered;
-}
-
 struct async_call {
 	struct rte_mempool *mp;
 	struct rte_mbuf *m[1];
@@ -476,19 +448,19 @@ test_an_async_request_does_not_wait_for_another_pools_growth(void)
 	struct rte_mempool *grower = make_pool("tw_grower", 2 * MB, 2 * MB, 16 * MB, 0,
 		TIDE_POOL_F_NO_SYNC_GROW);
 	struct rte_mempool *other = make_pool("tw_other", 2 * MB, 2 * MB, 8 * MB, 0, 0);
-	struct slow_grow g = { .armed = false };
+	struct block_hold g = { .event = TIDE_MEMPOOL_BLOCK_ADD };
 	struct async_call c = { .mp = other };
 	struct rte_mbuf *held[MAXM];
 	unsigned int n = 0;
 	pthread_t t;
 
-	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(grower, slow_grow_cb, &g), 0);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(grower, block_hold_cb, &g), 0);
 	g.armed = true;
 	/* Below the low watermark: the control thread grows, and stays in the growth. */
 	while (n < MAXM && pstats(grower).nb_free > 8 &&
 			(held[n] = rte_pktmbuf_alloc(grower)) != NULL)
 		n++;
-	CU_ASSERT_TRUE_FATAL(tide_test_wait(slow_grow_entered, &g, 5000));
+	CU_ASSERT_TRUE_FATAL(tide_test_wait(block_hold_entered, &g, 5000));
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, async_call_main, &c), 0);
 	CU_ASSERT_TRUE(tide_test_wait(async_call_returned, &c, 2000));
 	g.release = true;
@@ -497,7 +469,7 @@ test_an_async_request_does_not_wait_for_another_pools_growth(void)
 	if (c.ret == 0)
 		rte_pktmbuf_free(c.m[0]);
 	rte_pktmbuf_free_bulk(held, n);
-	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(grower, slow_grow_cb, &g), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(grower, block_hold_cb, &g), 0);
 	tide_pool_free(grower);
 	tide_pool_free(other);
 }
