@@ -591,6 +591,13 @@ test_growth_backs_off_while_hugepages_are_exhausted(void)
 #endif
 
 #ifdef TIDE_FAULT_INJECTION
+/* For tide_test_wait(): the control thread ticked pool @p arg once at least. */
+static bool
+pool_ticked(void *arg)
+{
+	return pstats(arg).ticks > 0;
+}
+
 /*
  * A growth ahead of need that adds a block and then fails for want of hugepages backs off:
  * the next tick does not try again at once. Driven by the fake clock.
@@ -610,7 +617,10 @@ test_a_partial_growth_that_failed_backs_off(void)
 	/* The base and the first block ahead pass, then hugepages run out. */
 	tide_fault_pvt_arm(TIDE_FAULT_MEMZONE, 2, UINT32_MAX);
 	mp = make_pool_p(&p);
-	pool_advance(mp, 10 * MS);
+	/* Its first tick comes at the creation's time (a new pool is due at once); moving the
+	 * clock first would let a tick there and one past the back-off both try.
+	 */
+	CU_ASSERT(tide_test_wait(pool_ticked, mp, 5000));
 	st = pstats(mp);
 	CU_ASSERT_EQUAL(st.nb_blocks, 2);
 	CU_ASSERT_EQUAL(st.grow_fails, 1);
