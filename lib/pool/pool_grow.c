@@ -263,6 +263,21 @@ pool_next_block_bytes(const struct tide_pool *tp)
 }
 
 /*
+ * Whether a line of @p l is due @p now (one at most every POOL_FAIL_LOG_NS), and then in
+ * *@p since how much its counter, at @p count now, moved since the last line.
+ */
+static bool
+pool_log_due(struct pool_log_limit *l, uint64_t now, uint64_t count, uint64_t *since)
+{
+	if (l->at_ns != 0 && now - l->at_ns < POOL_FAIL_LOG_NS)
+		return false;
+	*since = count - l->logged;
+	l->at_ns = now;
+	l->logged = count;
+	return true;
+}
+
+/*
  * A growth failed for want of memory: count it, say so (once a second), and when it was
  * the control thread's, back off. Only the control thread's own attempts move its
  * back-off: allocations that keep failing (and growing inside themselves, which a block
@@ -276,15 +291,14 @@ pool_grow_failed(struct tide_pool *tp, int err, enum pool_grow_kind kind)
 	uint64_t wait = kind == POOL_GROW_AHEAD ?
 		tide_grow_failed(&tp->grow_pol, &tp->grow_st, now, pool_mem_gen()) :
 		tide_grow_backoff_left(&tp->grow_st, now);
+	uint64_t since;
 
-	if (now - tp->fail_log_ns < POOL_FAIL_LOG_NS && tp->fail_log_ns != 0)
+	if (!pool_log_due(&tp->fail_log, now, fails, &since))
 		return;
 	POOL_LOG(ERR, "%s: cannot add a block of %zu bytes (holding %" PRIu64 "): %s; "
 		"serving from what it holds; %" PRIu64 " failed attempt(s) since the last line, "
 		"next in %" PRIu64 " ms", tp->name, tp->block_bytes, tp->bytes,
-		rte_strerror(-err), fails - tp->fails_logged, wait / 1000000);
-	tp->fail_log_ns = now;
-	tp->fails_logged = fails;
+		rte_strerror(-err), since, wait / 1000000);
 }
 
 /* A growth refused at the wall: count it, and say so once a second. */
@@ -292,16 +306,14 @@ static void
 pool_wall_hit(struct tide_pool *tp)
 {
 	uint64_t now = pool_now_ns();
-	uint64_t hits = __atomic_add_fetch(&tp->wall_hits, 1, __ATOMIC_RELAXED);
+	uint64_t hits = __atomic_add_fetch(&tp->wall_hits, 1, __ATOMIC_RELAXED), since;
 
-	if (now - tp->wall_log_ns < POOL_FAIL_LOG_NS && tp->wall_log_ns != 0)
+	if (!pool_log_due(&tp->wall_log, now, hits, &since))
 		return;
 	POOL_LOG(WARNING, "%s: at its wall (%" PRIu64 " bytes, %" PRIu64 " held under it): "
 		"serving from what it holds; %" PRIu64 " growth(s) refused since the last line",
 		tp->name, __atomic_load_n(&tp->wall->limit, __ATOMIC_RELAXED),
-		__atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED), hits - tp->wall_hits_logged);
-	tp->wall_log_ns = now;
-	tp->wall_hits_logged = hits;
+		__atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED), since);
 }
 
 /* A block was added: any back-off is over. */

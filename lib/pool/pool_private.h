@@ -61,6 +61,12 @@ struct pool_wall {
 	uint64_t held;  /* bytes held by the pools under it; atomic */
 };
 
+/* A log line written at most once a POOL_FAIL_LOG_NS, of a counter (pool_log_due()). */
+struct pool_log_limit {
+	uint64_t at_ns;   /* when the last line was written (0: never) */
+	uint64_t logged;  /* the counter then */
+};
+
 /* One block the pool holds. */
 struct pool_blk {
 	uint64_t id;                  /* the driver's block id */
@@ -137,10 +143,8 @@ struct tide_pool {
 	struct tide_grow_policy grow_pol;
 	struct tide_grow_state grow_st;
 	uint64_t target_free;            /* read without the lock */
-	uint64_t fail_log_ns;            /* last "cannot grow" log line */
-	uint64_t fails_logged;           /* grow_fails when that line was written */
-	uint64_t wall_log_ns;            /* last "at its wall" log line */
-	uint64_t wall_hits_logged;       /* wall_hits when that line was written */
+	struct pool_log_limit fail_log;  /* the "cannot grow" line, of grow_fails */
+	struct pool_log_limit wall_log;  /* the "at its wall" line, of wall_hits */
 	uint32_t growing;                /* pool_grow_locked() adds blocks: a failing
 					  * allocation with a block source does not wait for it;
 					  * atomic, written under the grow lock */
