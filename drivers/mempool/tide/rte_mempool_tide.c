@@ -484,6 +484,21 @@ tp_said_set(struct tpool *tp, struct tblk *b, const struct tide_mempool_block_de
 	tp_unlock(tp);
 }
 
+/* What the callbacks were told of each block of addr[] (said[]), up to @p nb of them, into
+ * @p d, flags cleared: how many. Caller holds the lock. */
+static uint32_t
+tp_said_copy(const struct tpool *tp, struct tide_mempool_block_desc *d, uint32_t nb)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < tp->nb_blk && i < nb; i++)
+		if (tp->said[i].flags & TMP_SAID) {
+			d[n] = tp->said[i];
+			d[n++].flags = 0;
+		}
+	return n;
+}
+
 /* Tell the block event callbacks of a block added the stock way (it is live already). */
 static void
 tmp_announce(struct rte_mempool *mp, struct tpool *tp, struct tblk *b)
@@ -1461,11 +1476,7 @@ tp_forget_gone(struct rte_mempool *mp, struct tpool *tp)
 	if (tp_gone(mp, tp)) {
 		nb = tp->nb_blk;
 		d = malloc(RTE_MAX(nb, 1u) * sizeof(*d));
-		for (i = 0; d != NULL && i < nb; i++)
-			if (tp->said[i].flags & TMP_SAID) {
-				d[n] = tp->said[i];
-				d[n++].flags = TIDE_MEMPOOL_BLOCK_F_FINAL;
-			}
+		n = d != NULL ? tp_said_copy(tp, d, nb) : 0;
 		tp_cur_set(tp, NULL); /* not tp_sync(): it writes into the block's header */
 		tp->nb_live = 0;
 		tp->nb_blk = 0;
@@ -1478,8 +1489,10 @@ tp_forget_gone(struct rte_mempool *mp, struct tpool *tp)
 	tp_unlock(tp);
 	if (nb != 0 && d == NULL)
 		TMP_LOG(ERR, "%s: no memory for the REMOVE events of its freed blocks", mp->name);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		d[i].flags = TIDE_MEMPOOL_BLOCK_F_FINAL;
 		tmp_ev_remove(mp, &d[i]);
+	}
 	tmp_ev_end();
 	pthread_mutex_unlock(&tp->ctl);
 	free(d);
@@ -2353,7 +2366,7 @@ tmp_blocks_announced(struct rte_mempool *mp, struct tide_mempool_block_desc **ou
 {
 	struct tpool *tp = tp_of(mp);
 	struct tide_mempool_block_desc *d;
-	uint32_t i, n = 0, nb;
+	uint32_t n, nb;
 
 	*out = NULL;
 	if (tp == NULL)
@@ -2370,11 +2383,7 @@ tmp_blocks_announced(struct rte_mempool *mp, struct tide_mempool_block_desc **ou
 	if (d == NULL)
 		return -ENOMEM;
 	tp_lock(tp);
-	for (i = 0; i < tp->nb_blk && i < nb; i++)
-		if (tp->said[i].flags & TMP_SAID) {
-			d[n] = tp->said[i];
-			d[n++].flags &= ~TMP_SAID;
-		}
+	n = tp_said_copy(tp, d, nb);
 	tp_unlock(tp);
 	qsort(d, n, sizeof(*d), blk_desc_cmp);
 	*out = d;
