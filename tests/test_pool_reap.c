@@ -286,6 +286,30 @@ light_lcore(void *arg)
  * use; the cache's flush threshold comes back. The application does nothing for it.
  * Driven by the fake clock.
  */
+/*
+ * For the cache-drain tests, on the fake clock: a pool of @p base reaped only when asked
+ * (idle after 10 ms, no prediction), worker lcore @p worker's cache of it in *@p cache and
+ * that cache's flush threshold in *@p thresh.
+ */
+static struct rte_mempool *
+drained_pool(const char *name, size_t base, int worker, struct rte_mempool_cache **cache,
+	uint32_t *thresh)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp;
+
+	CU_ASSERT_FATAL(worker >= 0);
+	pool_params(&p, name, base, 2 * MB, 128 * MB, 256);
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	tide_test_clock_fake();
+	mp = make_pool_p(&p);
+	*cache = rte_mempool_default_cache(mp, worker);
+	*thresh = (*cache)->flushthresh;
+	return mp;
+}
+
 static void
 test_a_cache_that_alone_pins_blocks_is_drained(void)
 {
@@ -293,19 +317,10 @@ test_a_cache_that_alone_pins_blocks_is_drained(void)
 	struct light_ctx c = { 0 };
 	int worker = tide_test_worker_lcore();
 	struct rte_mempool_cache *cache;
-	struct tide_pool_params p;
 	uint32_t thresh;
 	int rounds = 0;
 
-	CU_ASSERT_FATAL(worker >= 0);
-	pool_params(&p, "tr_drain", 2 * MB, 2 * MB, 128 * MB, 256);
-	p.reap_period_ms = 0;
-	p.idle_ms = 10;
-	p.flags = TIDE_POOL_F_NO_PREDICT;
-	tide_test_clock_fake();
-	c.mp = make_pool_p(&p);
-	cache = rte_mempool_default_cache(c.mp, worker);
-	thresh = cache->flushthresh;
+	c.mp = drained_pool("tr_drain", 2 * MB, worker, &cache, &thresh);
 	CU_ASSERT_EQUAL_FATAL(rte_eal_remote_launch(light_lcore, &c, worker), 0);
 	while (!c.burst_done)
 		rte_pause();
@@ -392,21 +407,12 @@ test_the_cache_of_an_lcore_that_only_frees_is_drained(void)
 	struct freer_ctx c = { 0 };
 	int worker = tide_test_worker_lcore();
 	struct rte_mempool_cache *cache;
-	struct tide_pool_params p;
 	uint32_t thresh;
 	int rounds = 0;
 
-	CU_ASSERT_FATAL(worker >= 0);
-	pool_params(&p, "tr_freer", 8 * MB, 2 * MB, 128 * MB, 256);
-	p.reap_period_ms = 0;
-	p.idle_ms = 10;
-	p.flags = TIDE_POOL_F_NO_PREDICT;
-	tide_test_clock_fake();
-	c.mp = make_pool_p(&p);
+	c.mp = drained_pool("tr_freer", 8 * MB, worker, &cache, &thresh);
 	c.m = calloc(total, sizeof(*c.m));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c.m);
-	cache = rte_mempool_default_cache(c.mp, worker);
-	thresh = cache->flushthresh;
 	/* Allocated here, oldest blocks first: the base's, then 4 blocks above it. */
 	while (n < total && pstats(c.mp).nb_blocks < 5 &&
 			rte_pktmbuf_alloc_bulk(c.mp, &c.m[n], 32) == 0)
