@@ -122,6 +122,8 @@ refused "$bench" --ms 0 "1..600000" fanout
 refused "$bench" --rounds -3 "1..64" fanout
 refused "$bench" --hold-ms 4294967295 "1..60000" footprint
 refused "$bench" --cycles 0 "1..1000" footprint
+refused "$bench" --inflight 16 "32..4096" pipeline
+refused "$bench" --inflight 8192 "32..4096" pipeline
 # Lists: no value, or an empty element, is refused, never skipped.
 sizes_ok="accepted: 1 to 16 sizes of 1..1048576 bytes"
 for v in "" "," ",,,"; do
@@ -179,15 +181,20 @@ for v in 0100 " 64" +64 18446744073709551680; do
 done
 # An option of another scenario is refused, not ignored.
 for c in "zctx --trace 1:100" "fanout --sizes 64" "fwd --series /dev/null" "mempool --cycles 1" \
-		"msg --hold-ms 5" "footprint --sizes 64"; do
+		"msg --hold-ms 5" "footprint --sizes 64" "msg --inflight 128"; do
 	o=${c#* }
 	o=${o%% *}
 	owner=footprint
 	[ "$o" != --sizes ] || owner=zctx
+	[ "$o" != --inflight ] || owner=pipeline
 	msg="^tide-bench: $o is not an option of scenario ${c%% *}, only of: $owner"
 	# shellcheck disable=SC2086
 	refused_with "$bench" "$msg" $eal_bench -- $c --rounds 1 --ms 1
 done
+# pipeline's --inflight is a power of 2 as well as in its range.
+# shellcheck disable=SC2086
+refused_with "$bench" "^tide-bench pipeline: --inflight 100 is not a power of 2 (32 to 4096)" \
+	$eal_bench -- pipeline --rounds 1 --ms 1 --inflight 100
 # footprint's durations are its trace's: --ms is refused there, not ignored.
 timed="mempool fwd msg pipeline fanout zctx donor"
 # shellcheck disable=SC2086

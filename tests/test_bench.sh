@@ -80,6 +80,14 @@ for r in tide_xchg_process:tide_xchg tide_xchg:ring_classify tide_xchg_1lcore:ri
 	echo "$out" | grep -Eq "^pipeline,$r,ratio,[0-9.e+]+,x$" ||
 		{ echo "pipeline: no $r row"; echo "$out"; exit 1; }
 done
+# --inflight sets the depth: the smallest and the largest run, every ratio still there.
+for d in 32 4096; do
+	out=$("$bench" pipeline --rounds 1 --ms 20 --inflight $d 2>/dev/null)
+	for r in tide_xchg:ring tide_xchg:ring_prio; do
+		echo "$out" | grep -Eq "^pipeline,$r,ratio,[0-9.e+]+,x$" ||
+			{ echo "pipeline --inflight $d: no $r row"; echo "$out"; exit 1; }
+	done
+done
 # The worker process runs on the worker lcore's CPU, also where --lcores maps lcore 100 to
 # CPU 1 (the physical core's id of a CPU 100, mostly none, is no CPU to pin to). EAL
 # arguments given replace tide-bench's own: the base address a sanitized build's

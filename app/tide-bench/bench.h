@@ -22,13 +22,18 @@
 
 #define BENCH_MAX_ROUNDS 64
 
+/* pipeline's --inflight: a power of 2 between these (a burst is 32 packets). */
+#define BENCH_INFLIGHT_MIN 32u
+#define BENCH_INFLIGHT_MAX 4096u
+
 /* Options that only some scenarios read (bench_scenario.opts); the others refuse them. */
 #define BENCH_OPT_TRACE   (1u << 0) /* --trace */
 #define BENCH_OPT_HOLD_MS (1u << 1) /* --hold-ms */
 #define BENCH_OPT_CYCLES  (1u << 2) /* --cycles */
 #define BENCH_OPT_SERIES  (1u << 3) /* --series */
 #define BENCH_OPT_SIZES   (1u << 4) /* --sizes */
-#define BENCH_OPT_MS      (1u << 5) /* --ms: every scenario that times measurements */
+#define BENCH_OPT_INFLIGHT (1u << 5) /* --inflight */
+#define BENCH_OPT_MS      (1u << 6) /* --ms: every scenario that times measurements */
 
 struct bench_opts {
 	unsigned int rounds; /* interleaved rounds per variant (0: the scenario's default) */
@@ -44,6 +49,8 @@ struct bench_opts {
 	const char *series;  /* file for time series (NULL: none) */
 	const char *sizes_arg; /* zctx: --sizes as given, "16384,65536" (NULL: none) */
 	uint32_t sizes;      /* zctx: the sizes to run, parsed before EAL (the scenario's bits) */
+	unsigned int inflight; /* pipeline: packets on their way between the stages at most
+				* (0: the scenario's default) */
 };
 
 /** o->rounds, or @p dflt when the command line left it out (a third of it with --quick). */

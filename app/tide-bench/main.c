@@ -208,10 +208,12 @@ bench_usage(FILE *f, const char *prog)
 		"         --trace: up to %u phases of 0..1000 Mpps for 0.001..86400000 ms\n"
 		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
+		"       pipeline: [--inflight N] packets between the stages at most, a power\n"
+		"         of 2 from %u to %u (default 1024)\n"
 		"       (another scenario refuses these options)\n"
 		"  Whole numbers may be written in hexadecimal (0x...).\n"
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_TRACE_MAX_PHASES,
-		TIDE_APP_HOLD_MAX_PKTS / 1000);
+		TIDE_APP_HOLD_MAX_PKTS / 1000, BENCH_INFLIGHT_MIN, BENCH_INFLIGHT_MAX);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
 		fprintf(f, "  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
 }
@@ -225,7 +227,7 @@ bench_list(void)
 
 /* Indexed by the bit of their BENCH_OPT_*. */
 static const char *const bench_opt_names[] = {
-	"--trace", "--hold-ms", "--cycles", "--series", "--sizes", "--ms",
+	"--trace", "--hold-ms", "--cycles", "--series", "--sizes", "--inflight", "--ms",
 };
 
 /*
@@ -267,6 +269,7 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		{ "cycles", required_argument, NULL, 'c' },
 		{ "series", required_argument, NULL, 's' },
 		{ "sizes", required_argument, NULL, 'S' },
+		{ "inflight", required_argument, NULL, 'i' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -307,6 +310,11 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		case 'S':
 			o->sizes_arg = optarg;
 			o->given |= BENCH_OPT_SIZES;
+			break;
+		case 'i':
+			ret = tide_app_opt_uint("--inflight", optarg, BENCH_INFLIGHT_MIN,
+				BENCH_INFLIGHT_MAX, &o->inflight);
+			o->given |= BENCH_OPT_INFLIGHT;
 			break;
 		case 'l': bench_list(); return 1;
 		case 'h': bench_usage(stdout, argv[0]); return 1;

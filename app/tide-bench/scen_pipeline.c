@@ -7,8 +7,13 @@
  * them over; stage 2 (a worker lcore) receives them, highest priority first, does its
  * per-packet work and frees them. event_sw's scheduler needs a core: it runs between
  * stage 1's bursts, on stage 1's lcore. In every variant stage 1 takes packets only while
- * fewer than PL_INFLIGHT are on their way (as a NIC holds what the pipeline cannot take
- * yet), so none spends its time on packets it would drop.
+ * fewer than --inflight (default PL_INFLIGHT) are on their way (as a NIC holds what the
+ * pipeline cannot take yet), so none spends its time on packets it would drop.
+ *
+ * That depth also sets how old a packet is when stage 2 gets it, where stage 2 is the
+ * slower: a FIFO's packets waited behind all the others, a priority service's high levels
+ * are taken as soon as they come, their lines just written on stage 1's core. With
+ * --inflight 128 the floor's packets are as fresh (docs/design.md).
  *
  * Both stages touch three cache lines of every packet that the other core wrote last (the
  * mbuf's two, the packet's first); they prefetch them a burst at a time, as a PMD's RX and
@@ -79,7 +84,7 @@
 #define PL_ROUNDS 40
 #define PL_MS 60
 #define PL_PKT 128
-#define PL_INFLIGHT 1024
+#define PL_INFLIGHT 1024 /* the default of --inflight */
 
 enum { PL_TIDE, PL_TIDE_MPMC, PL_EVSW, PL_RING, PL_RING_CLS, PL_RING_PRIO, PL_TIDE_1LC,
 	PL_RING_1LC, PL_RING_CLS_1LC, PL_RING_PRIO_1LC, PL_TIDE_PROC, PL_NB };
@@ -142,6 +147,7 @@ struct pl_run {
 	pid_t worker_pid; /* the worker process, or 0 */
 	/* Stage 1's own, on a line stage 2 does not read: */
 	uint64_t taken __rte_cache_aligned;
+	uint64_t inflight; /* most packets on their way (--inflight) */
 	uint32_t stamp;
 } __rte_cache_aligned;
 
@@ -212,7 +218,7 @@ pl_evdev_close(struct pl_run *r)
 static unsigned int
 pl_take(struct pl_run *r, struct rte_mbuf **m)
 {
-	if (r->taken - __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE) >= PL_INFLIGHT ||
+	if (r->taken - __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE) >= r->inflight ||
 			rte_mempool_get_bulk(r->mp, (void **)m, PL_BURST) != 0)
 		return 0;
 	r->taken += PL_BURST;
@@ -575,7 +581,9 @@ pl_run(const struct bench_opts *o)
 	static enum bench_state state[PL_NB][BENCH_MAX_ROUNDS];
 	double probe;
 	unsigned int rounds = bench_rounds(o, PL_ROUNDS);
-	struct tide_xchg_params xp = { .name = "bpipe", .type = TIDE_XCHG_PRIO, .size = 1024,
+	unsigned int inflight = o->inflight != 0 ? o->inflight : PL_INFLIGHT;
+	struct tide_xchg_params xp = { .name = "bpipe", .type = TIDE_XCHG_PRIO,
+		.size = RTE_MAX(inflight, 1024u),
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
 		.flags = TIDE_XCHG_F_SP | TIDE_XCHG_F_SC };
 	struct tide_xchg_params xp_mpmc = xp;
@@ -602,11 +610,12 @@ pl_run(const struct bench_opts *o)
 	xp_mpmc.name = "bpipe_mpmc";
 	xp_mpmc.flags = 0;
 	r.xs[1] = tide_xchg_create(&xp_mpmc);
-	/* Room for all in flight (up to PL_INFLIGHT + PL_BURST - 1: a burst is taken while
-	 * fewer than PL_INFLIGHT are), as each level of the exchange has: a floor that
+	r.inflight = inflight;
+	/* Room for all in flight (up to inflight + PL_BURST - 1: a burst is taken while
+	 * fewer than inflight are), as each level of the exchange has: a floor that
 	 * overflowed would spend stage 1's time on packets it then frees.
 	 */
-	r.ring = rte_ring_create("bpipe_ring", 2 * PL_INFLIGHT, SOCKET_ID_ANY,
+	r.ring = rte_ring_create("bpipe_ring", 2 * inflight, SOCKET_ID_ANY,
 		RING_F_SP_ENQ | RING_F_SC_DEQ);
 	for (unsigned int l = 0; l < TIDE_APP_PRIO_LEVELS; l++) {
 		char name[RTE_RING_NAMESIZE];
@@ -688,10 +697,23 @@ out:
 	return ret;
 }
 
+/* Before EAL: --inflight is a power of 2 (its range was checked as it was read). */
+static int
+pl_check(struct bench_opts *o)
+{
+	if (o->inflight != 0 && !rte_is_power_of_2(o->inflight)) {
+		fprintf(stderr, "tide-bench pipeline: --inflight %u is not a power of 2 (%u to "
+			"%u)\n", o->inflight, BENCH_INFLIGHT_MIN, BENCH_INFLIGHT_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 const struct bench_scenario bench_pipeline = {
 	.name = "pipeline",
 	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev; "
 		"stage 2 in a secondary process vs in a thread",
+	.check = pl_check,
 	.run = pl_run,
-	.opts = BENCH_OPT_MS,
+	.opts = BENCH_OPT_MS | BENCH_OPT_INFLIGHT,
 };
