@@ -7,6 +7,7 @@
  */
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -889,6 +890,97 @@ test_telemetry_info_keeps_the_pool_until_it_answered(void)
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+struct grow_wait_arg {
+	struct rte_mempool *mp;
+	void *obj;
+	int ret;
+	int done;
+};
+
+static void *
+grow_three_blocks(void *arg)
+{
+	struct grow_wait_arg *g = arg;
+
+	g->ret = tide_pool_grow(g->mp, 3);
+	__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *
+take_one(void *arg)
+{
+	struct grow_wait_arg *t = arg;
+
+	t->ret = rte_mempool_get(t->mp, &t->obj);
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Wait up to 5 s for *word to be non-zero (or, with @p mp, for its grow_waits). */
+static bool
+grow_wait_until(const int *word, const struct rte_mempool *mp)
+{
+	uint64_t t0 = tide_test_now_ns();
+
+	while (tide_test_now_ns() - t0 < 5000000000ull) {
+		if (word != NULL ? __atomic_load_n(word, __ATOMIC_ACQUIRE) != 0 :
+				pstats(mp).grow_waits != 0)
+			return true;
+		sched_yield();
+	}
+	return false;
+}
+
+/*
+ * An allocation that finds the pool empty while another thread adds several blocks waits
+ * only until an mbuf is free, not for the rest of that growth: the grower is held after its
+ * first block (its grow lock held), the pool emptied again, and the allocation, waiting,
+ * gets the mbuf freed meanwhile.
+ */
+static void
+test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
+{
+	struct rte_mempool *mp = make_pool("tp_growwait", 2 * MB, 2 * MB, 16 * MB, 0,
+		TIDE_POOL_F_NO_PREDICT);
+	struct grow_wait_arg g = { .mp = mp }, t = { .mp = mp };
+	unsigned int n0 = (unsigned int)pstats(mp).nb_free, n1;
+	void **held = calloc(4 * n0, sizeof(*held));
+	pthread_t grower, taker;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+	tide_test_clock_fake(); /* no tick: the control thread grows nothing meanwhile */
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, held, n0), 0);
+	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_GROWN);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&grower, NULL, grow_three_blocks, &g), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_GROWN, 5000));
+	n1 = (unsigned int)pstats(mp).nb_free;
+	CU_ASSERT(n1 > 0 && n1 <= 3 * n0);
+	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, &held[n0], n1), 0);
+	CU_ASSERT_EQUAL(pstats(mp).grow_waits, 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&taker, NULL, take_one, &t), 0);
+	CU_ASSERT(grow_wait_until(NULL, mp));
+	rte_mempool_put(mp, held[0]);
+	CU_ASSERT(grow_wait_until(&t.done, NULL));
+	CU_ASSERT_EQUAL(t.ret, 0);
+	CU_ASSERT_PTR_EQUAL(t.obj, held[0]);
+	/* All that while, the growth stayed where it was held. */
+	CU_ASSERT_EQUAL(__atomic_load_n(&g.done, __ATOMIC_ACQUIRE), 0);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
+	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_GROWN);
+	pthread_join(grower, NULL);
+	pthread_join(taker, NULL);
+	CU_ASSERT_EQUAL(g.ret, 3);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 4);
+	held[0] = t.obj;
+	rte_mempool_put_bulk(mp, held, n0 + n1);
+	tide_test_clock_real();
+	free(held);
+	tide_pool_free(mp);
+}
+#endif
+
 static void
 tel_race_pool_cycle(void *arg __rte_unused)
 {
@@ -1078,6 +1170,7 @@ register_tests(void)
 #endif
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_telemetry_info_keeps_the_pool_until_it_answered);
+	CU_ADD_TEST(s, test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free);
 #endif
 	CU_ADD_TEST(s, test_telemetry_info_races_pool_create_and_free);
 	CU_ADD_TEST(s, test_pool_feeds_an_rx_queue);

@@ -64,6 +64,8 @@ enum tide_fault_hold_site {
 				      *   address range not yet given back */
 	TIDE_HOLD_XCHG_PUBLISHED,  /**< a priority send: one level of a chunk published, the
 				    *   lower ones not yet */
+	TIDE_HOLD_POOL_GROWN,      /**< a growth of several blocks: one added, the next not
+				    *   yet (the pool's grow lock held) */
 	TIDE_HOLD_SITES
 };
 

@@ -21,6 +21,9 @@
 
 /* At most one "cannot grow" log line per pool per this many ns. */
 #define POOL_FAIL_LOG_NS (1000ull * 1000 * 1000)
+/* An allocation waiting for a growth under way counts the free mbufs at least every this
+ * many looks (and whenever a block landed). */
+#define POOL_GROW_WAIT_LOOKS 64
 
 _Static_assert(TIDE_GROW_BACKOFF_MAX_NS == TIDE_POOL_GROW_BACKOFF_MAX_MS * 1000000ull,
 	"the policy's back-off bound is the one tide_pool.h documents");
@@ -371,6 +374,8 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 		/* At each block, before the next attempt: a later failure backs off again. */
 		if (kind != POOL_GROW_BASE)
 			pool_grow_succeeded(tp);
+		if (i + 1 < nb_blocks)
+			TIDE_FAULT_HOLD(TIDE_HOLD_POOL_GROWN);
 	}
 	__atomic_store_n(&tp->growing, 0, __ATOMIC_RELEASE);
 	if (i > 0)
@@ -387,22 +392,37 @@ int
 pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind)
 {
 	struct tide_mempool_stats st;
+	uint32_t blocks_seen = 0;
 	unsigned int blocks;
+	bool counted = false;
 	int ret;
 
 	/*
-	 * With a block source, a growth under way may be waiting for one: do not wait for it.
 	 * Other holders of the lock (the control thread's decision, the reaper, a change of
-	 * limits) are waited for.
+	 * limits) are waited for, but not a growth under way for longer than it takes to
+	 * serve n: the control thread may be adding many blocks, each taking milliseconds,
+	 * and an RX lcore waiting for all of them overflows its ring. With a block source, a
+	 * growth under way may be waiting for one: do not wait for it at all.
 	 */
-	if (tp->src == NULL) {
-		pthread_mutex_lock(&tp->grow_lock);
-	} else {
-		while (pthread_mutex_trylock(&tp->grow_lock) != 0) {
-			if (__atomic_load_n(&tp->growing, __ATOMIC_ACQUIRE) != 0)
+	for (unsigned int looks = 0; pthread_mutex_trylock(&tp->grow_lock) != 0; looks++) {
+		uint32_t blocks_now = __atomic_load_n(&tp->nb_blocks, __ATOMIC_ACQUIRE);
+
+		if (__atomic_load_n(&tp->growing, __ATOMIC_ACQUIRE) != 0) {
+			if (tp->src != NULL)
 				return 0;
-			sched_yield();
+			if (!counted) {
+				__atomic_fetch_add(&tp->grow_waits, 1, __ATOMIC_RELAXED);
+				counted = true;
+			}
+			/* Counting takes the driver's lock, which the growth needs too: count
+			 * when a block landed, else now and then (mbufs freed meanwhile).
+			 */
+			if ((blocks_now != blocks_seen || looks % POOL_GROW_WAIT_LOOKS == 0) &&
+					tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n)
+				return (int)RTE_MIN(st.nb_free, (uint64_t)INT32_MAX);
 		}
+		blocks_seen = blocks_now;
+		sched_yield();
 	}
 	if (tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n) {
 		/* Someone grew while we waited for the lock. */

@@ -170,6 +170,7 @@ struct tide_pool {
 	uint64_t grows_ext;
 	uint64_t grow_fails;
 	uint64_t wall_hits;
+	uint64_t grow_waits;
 	uint64_t reaps;
 	uint64_t reap_vetoes;
 	uint64_t cache_drains;

@@ -53,6 +53,7 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->grow_backoff_ms = (uint32_t)RTE_MIN(tide_grow_backoff_left(&tp->grow_st,
 		pool_now_ns()) / 1000000, (uint64_t)UINT32_MAX);
 	st->wall_hits = __atomic_load_n(&tp->wall_hits, __ATOMIC_RELAXED);
+	st->grow_waits = __atomic_load_n(&tp->grow_waits, __ATOMIC_RELAXED);
 	st->deq_refused = ms.nb_deq_refused;
 	st->lock_yields = ms.nb_lock_yields;
 	st->target_free = __atomic_load_n(&tp->target_free, __ATOMIC_RELAXED);

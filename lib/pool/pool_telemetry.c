@@ -106,6 +106,7 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
 	rte_tel_data_add_dict_u64(d, "grow_fails", st->grow_fails);
 	rte_tel_data_add_dict_u64(d, "grow_backoff_ms", st->grow_backoff_ms);
 	rte_tel_data_add_dict_u64(d, "wall_hits", st->wall_hits);
+	rte_tel_data_add_dict_u64(d, "grow_waits", st->grow_waits);
 	rte_tel_data_add_dict_u64(d, "deq_refused", st->deq_refused);
 	rte_tel_data_add_dict_u64(d, "lock_yields", st->lock_yields);
 	rte_tel_data_add_dict_u64(d, "reaps", st->reaps);

@@ -18,7 +18,9 @@
  *    the RX path does not wait on hugepage faults;
  *  - synchronously, as a last resort, inside an allocation that would otherwise fail
  *    (unless TIDE_POOL_F_NO_SYNC_GROW). That allocation waits for one block to be
- *    reserved and populated (milliseconds).
+ *    reserved and populated (milliseconds). When a growth is already under way (the
+ *    control thread's, or tide_pool_grow()) it waits only until the mbufs it asks for
+ *    are free, not for the rest of the blocks being added (stats: grow_waits).
  *
  * At the wall, allocations fail as with any exhausted mempool and are counted, with a log
  * line (at most one a second per pool); the pool keeps serving what it holds. When
@@ -196,6 +198,9 @@ struct tide_pool_stats {
 				 *   already: dropped (nb_double of tide_mempool.h) */
 	uint64_t lock_recovered; /**< the driver's lock taken over from a process that died
 				  *   holding it */
+	uint64_t grow_waits;    /**< allocations that found the pool short while a growth
+				 *   was under way, and waited for it only until the mbufs
+				 *   they asked for were free */
 };
 
 /** Block node: its pages are on several NUMA nodes. */
