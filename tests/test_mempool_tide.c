@@ -300,6 +300,59 @@ test_chunks_of_a_pool_memzone_make_one_block(void)
 	CU_ASSERT_PTR_NULL(rte_memzone_lookup("tmt_zone_other"));
 }
 
+/* The mempool's object list and counts hold exactly the objects of the blocks left. */
+static void
+assert_lists_match_blocks(struct rte_mempool *mp)
+{
+	struct tide_mempool_block_info bi;
+	unsigned int objs = 0;
+
+	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)
+		objs += bi.nb_objs;
+	CU_ASSERT_EQUAL(obj_iter_count(mp), objs);
+	CU_ASSERT_EQUAL(mp->populated_size, objs);
+	CU_ASSERT_EQUAL(mem_iter_count(mp), mp->nb_mem_chunks);
+	rte_mempool_audit(mp);
+}
+
+/*
+ * Blocks removed in any order (in the middle, the first, the last, one added after a
+ * removal) leave the object list whole: a removal takes its block's run out of the list
+ * without walking it, and the next addition appends where the list now ends.
+ */
+static void
+test_blocks_removed_in_any_order_leave_the_object_list_whole(void)
+{
+	static const unsigned int order[] = { 3, 6, 1, 4, 7, 8, 2, 5 };
+	struct rte_mempool *mp = empty_tide_pool("tmt_rmorder", 0);
+	int64_t id[9] = { 0 };
+	unsigned int k;
+
+	for (k = 1; k <= 6; k++)
+		id[k] = add_block(mp, BLOCK_LEN);
+	CU_ASSERT_FATAL(id[1] > 0 && id[6] > id[5]);
+	assert_lists_match_blocks(mp);
+	for (k = 0; k < RTE_DIM(order); k++) {
+		if (order[k] == 7) { /* two more, after the list's last block went */
+			id[7] = add_block(mp, BLOCK_LEN);
+			id[8] = add_block(mp, BLOCK_LEN);
+			CU_ASSERT_FATAL(id[7] > id[6] && id[8] > id[7]);
+			assert_lists_match_blocks(mp);
+		}
+		CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id[order[k]], 0), 0);
+		assert_lists_match_blocks(mp);
+	}
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
+	CU_ASSERT_EQUAL(mp->populated_size, 0);
+	CU_ASSERT_PTR_NULL(STAILQ_FIRST(&mp->elt_list));
+	/* Empty, then filled again: the list's end was put back at its head. */
+	id[0] = add_block(mp, BLOCK_LEN);
+	CU_ASSERT(id[0] > id[8]);
+	CU_ASSERT(mp->populated_size > 0);
+	assert_lists_match_blocks(mp);
+	rte_mempool_free(mp);
+}
+
 static void
 test_block_add_then_remove_when_all_free(void)
 {
@@ -1429,6 +1482,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_stock_pktmbuf_pool_uses_tide);
 	CU_ADD_TEST(s, test_chunks_of_a_pool_memzone_make_one_block);
 	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
+	CU_ADD_TEST(s, test_blocks_removed_in_any_order_leave_the_object_list_whole);
 	CU_ADD_TEST(s, test_bad_input_to_the_block_api_is_logged);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
 	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);

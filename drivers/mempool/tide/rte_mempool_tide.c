@@ -82,6 +82,11 @@ struct tblk {
 	uint32_t pos;     /* index in age[] while live */
 	bool live;        /* in age[]: dequeue may take from it */
 	bool announced;   /* its ADD block event fired (tide_mempool_pvt.h) */
+	/* Its objects' run in the mempool's object list, first to last (NULL: not known, as
+	 * for blocks DPDK's populate made): removal takes them out without walking the list.
+	 */
+	struct rte_mempool_objhdr *first_hdr;
+	struct rte_mempool_objhdr *last_hdr;
 	void *free[] __rte_cache_aligned;
 };
 
@@ -1868,17 +1873,73 @@ tide_mempool_block_capacity(const struct rte_mempool *mp, size_t len)
 	return blk_capacity(mp, len);
 }
 
-/* Take the objects and memory chunks of [lo, hi) out of the rte_mempool lists and
- * return the chunk headers, in order, through *chunks. Caller holds ctl.
+/* The last header of an object list, or NULL (sys/queue.h has no STAILQ_LAST). */
+static struct rte_mempool_objhdr *
+tmp_elt_last(struct rte_mempool_objhdr_list *l)
+{
+	return STAILQ_EMPTY(l) ? NULL :
+		container_of(l->stqh_last, struct rte_mempool_objhdr, next.stqe_next);
+}
+
+/*
+ * Take block @p b's objects out of the mempool's object list in as many steps as it has
+ * objects: they are one run (first_hdr to last_hdr) right after the run of the block
+ * added last before it that is still there, or first in the list. A pool has a few
+ * hundred thousand objects; walking them all for each block the reaper releases took
+ * milliseconds of cache misses a block, with the pool's ctl and grow locks held. False,
+ * and nothing changed, where that order cannot be relied on (a run not known, or not
+ * where it should be): the caller walks the list. Caller holds ctl; @p b is out of age[].
+ */
+static bool
+tmp_unlist_run(struct rte_mempool *mp, const struct tpool *tp, const struct tblk *b)
+{
+	struct rte_mempool_objhdr *prev = NULL, *oh, *after;
+	const struct tblk *before = NULL;
+	uint32_t n = 0;
+
+	if (b->first_hdr == NULL || b->last_hdr == NULL)
+		return false;
+	for (uint32_t i = 0; i < tp->nb_live; i++) {
+		const struct tblk *c = tp->age[i];
+
+		if (c->id < b->id && (before == NULL || c->id > before->id))
+			before = c;
+	}
+	if (before != NULL) {
+		prev = before->last_hdr;
+		if (prev == NULL || STAILQ_NEXT(prev, next) != b->first_hdr)
+			return false;
+	} else if (STAILQ_FIRST(&mp->elt_list) != b->first_hdr) {
+		return false;
+	}
+	for (oh = b->first_hdr; oh != b->last_hdr; oh = STAILQ_NEXT(oh, next)) {
+		if (oh == NULL || !blk_has_obj(b, (uintptr_t)oh))
+			return false;
+		n++;
+	}
+	after = STAILQ_NEXT(oh, next);
+	if (++n != b->nb_objs || !blk_has_obj(b, (uintptr_t)oh) ||
+			(after != NULL && blk_has(b, (uintptr_t)after)))
+		return false;
+	if (prev != NULL)
+		prev->next.stqe_next = after;
+	else
+		mp->elt_list.stqh_first = after;
+	if (after == NULL)
+		mp->elt_list.stqh_last = prev != NULL ? &prev->next.stqe_next :
+			&mp->elt_list.stqh_first;
+	mp->populated_size -= n;
+	return true;
+}
+
+/* Take the objects of [lo, hi) out of the mempool's object list, walking all of it.
+ * Caller holds ctl.
  */
 static void
-tmp_unlist(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
-	struct rte_mempool_memhdr_list *chunks)
+tmp_unlist_objs(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi)
 {
 	struct rte_mempool_objhdr_list keep_objs;
-	struct rte_mempool_memhdr_list keep_mem;
 	struct rte_mempool_objhdr *oh;
-	struct rte_mempool_memhdr *mh;
 
 	STAILQ_INIT(&keep_objs);
 	while ((oh = STAILQ_FIRST(&mp->elt_list)) != NULL) {
@@ -1889,6 +1950,17 @@ tmp_unlist(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
 			STAILQ_INSERT_TAIL(&keep_objs, oh, next);
 	}
 	STAILQ_CONCAT(&mp->elt_list, &keep_objs);
+}
+
+/* Take the memory chunks of [lo, hi) out of the mempool's list and return their headers,
+ * in order, through *chunks. Caller holds ctl.
+ */
+static void
+tmp_unlist_chunks(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
+	struct rte_mempool_memhdr_list *chunks)
+{
+	struct rte_mempool_memhdr_list keep_mem;
+	struct rte_mempool_memhdr *mh;
 
 	STAILQ_INIT(&keep_mem);
 	while ((mh = STAILQ_FIRST(&mp->mem_list)) != NULL) {
@@ -1901,6 +1973,17 @@ tmp_unlist(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
 		}
 	}
 	STAILQ_CONCAT(&mp->mem_list, &keep_mem);
+}
+
+/* Take the objects and memory chunks of [lo, hi) out of the rte_mempool lists and
+ * return the chunk headers, in order, through *chunks. Caller holds ctl.
+ */
+static void
+tmp_unlist(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
+	struct rte_mempool_memhdr_list *chunks)
+{
+	tmp_unlist_objs(mp, lo, hi);
+	tmp_unlist_chunks(mp, lo, hi, chunks);
 }
 
 /* Free chunk headers; call their free callbacks only if asked. */
@@ -1992,6 +2075,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 {
 	struct tide_mempool_block_desc d;
 	struct rte_mempool_memhdr_list chunks;
+	struct rte_mempool_objhdr *tail;
 	struct rte_mempool_memhdr *mh;
 	struct tpool *tp;
 	struct tblk *b;
@@ -2023,12 +2107,15 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	tp_link(tp, b, false);
 	tp_unlock(tp);
 	tp->adding = b;
+	tail = tmp_elt_last(&mp->elt_list);
 	ret = tmp_populate_runs(mp, (char *)b->objs_lo, b->hi - b->objs_lo);
 	tp->adding = NULL;
 	if (ret == 0 && b->nb_objs == 0)
 		ret = -ENOBUFS;
 	if (ret < 0)
 		goto fail_populate;
+	b->first_hdr = tail != NULL ? STAILQ_NEXT(tail, next) : STAILQ_FIRST(&mp->elt_list);
+	b->last_hdr = tmp_elt_last(&mp->elt_list);
 
 	/* Hidden still: nobody else can reach these objects. */
 	for (i = 0; init != NULL && i < b->nb_free; i++)
@@ -2149,7 +2236,9 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	lo = b->lo;
 	hi = b->hi;
 	STAILQ_INIT(&chunks);
-	tmp_unlist(mp, lo, hi, &chunks);
+	if (!tmp_unlist_run(mp, tp, b))
+		tmp_unlist_objs(mp, lo, hi);
+	tmp_unlist_chunks(mp, lo, hi, &chunks);
 	tmp_release_chunks(&chunks, true);
 	pthread_mutex_unlock(&tp->ctl);
 	return 0;
