@@ -82,11 +82,11 @@ struct tblk {
 	uint32_t pos;     /* index in age[] while live */
 	bool live;        /* in age[]: dequeue may take from it */
 	bool announced;   /* its ADD block event fired (tide_mempool_pvt.h) */
-	/* Its objects' run in the mempool's object list, first to last (NULL: not known, as
-	 * for blocks DPDK's populate made): removal takes them out without walking the list.
+	/* Where its objects' run in the mempool's object list ends: its last object header,
+	 * from lo (0: not known, as for blocks DPDK's populate made). Removal takes the run
+	 * out without walking the list. An offset, so that the header keeps to one line.
 	 */
-	struct rte_mempool_objhdr *first_hdr;
-	struct rte_mempool_objhdr *last_hdr;
+	uint32_t last_off;
 	void *free[] __rte_cache_aligned;
 };
 
@@ -413,6 +413,8 @@ blk_init(void *addr, size_t len, uint32_t cap)
 {
 	struct tblk *b = addr;
 
+	/* The header keeps to one line: the free ring, and the objects, start at the next. */
+	RTE_BUILD_BUG_ON(offsetof(struct tblk, free) != RTE_CACHE_LINE_SIZE);
 	memset(b, 0, sizeof(*b));
 	b->lo = (uintptr_t)addr;
 	b->hi = (uintptr_t)addr + len;
@@ -1881,9 +1883,16 @@ tmp_elt_last(struct rte_mempool_objhdr_list *l)
 		container_of(l->stqh_last, struct rte_mempool_objhdr, next.stqe_next);
 }
 
+/* Block @p b's last object header in the mempool's object list, or NULL if not known. */
+static struct rte_mempool_objhdr *
+blk_last_hdr(const struct tblk *b)
+{
+	return b->last_off != 0 ? (struct rte_mempool_objhdr *)(b->lo + b->last_off) : NULL;
+}
+
 /*
  * Take block @p b's objects out of the mempool's object list in as many steps as it has
- * objects: they are one run (first_hdr to last_hdr) right after the run of the block
+ * objects: they are one run, ending at its last header, right after the run of the block
  * added last before it that is still there, or first in the list. A pool has a few
  * hundred thousand objects; walking them all for each block the reaper releases took
  * milliseconds of cache misses a block, with the pool's ctl and grow locks held. False,
@@ -1893,11 +1902,11 @@ tmp_elt_last(struct rte_mempool_objhdr_list *l)
 static bool
 tmp_unlist_run(struct rte_mempool *mp, const struct tpool *tp, const struct tblk *b)
 {
-	struct rte_mempool_objhdr *prev = NULL, *oh, *after;
+	struct rte_mempool_objhdr *prev = NULL, *last = blk_last_hdr(b), *oh, *after;
 	const struct tblk *before = NULL;
 	uint32_t n = 0;
 
-	if (b->first_hdr == NULL || b->last_hdr == NULL)
+	if (last == NULL)
 		return false;
 	for (uint32_t i = 0; i < tp->nb_live; i++) {
 		const struct tblk *c = tp->age[i];
@@ -1906,13 +1915,12 @@ tmp_unlist_run(struct rte_mempool *mp, const struct tpool *tp, const struct tblk
 			before = c;
 	}
 	if (before != NULL) {
-		prev = before->last_hdr;
-		if (prev == NULL || STAILQ_NEXT(prev, next) != b->first_hdr)
+		prev = blk_last_hdr(before);
+		if (prev == NULL)
 			return false;
-	} else if (STAILQ_FIRST(&mp->elt_list) != b->first_hdr) {
-		return false;
 	}
-	for (oh = b->first_hdr; oh != b->last_hdr; oh = STAILQ_NEXT(oh, next)) {
+	for (oh = prev != NULL ? STAILQ_NEXT(prev, next) : STAILQ_FIRST(&mp->elt_list);
+			oh != last; oh = STAILQ_NEXT(oh, next)) {
 		if (oh == NULL || !blk_has_obj(b, (uintptr_t)oh))
 			return false;
 		n++;
@@ -2075,7 +2083,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 {
 	struct tide_mempool_block_desc d;
 	struct rte_mempool_memhdr_list chunks;
-	struct rte_mempool_objhdr *tail;
+	struct rte_mempool_objhdr *tail, *last;
 	struct rte_mempool_memhdr *mh;
 	struct tpool *tp;
 	struct tblk *b;
@@ -2114,8 +2122,9 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 		ret = -ENOBUFS;
 	if (ret < 0)
 		goto fail_populate;
-	b->first_hdr = tail != NULL ? STAILQ_NEXT(tail, next) : STAILQ_FIRST(&mp->elt_list);
-	b->last_hdr = tmp_elt_last(&mp->elt_list);
+	last = tmp_elt_last(&mp->elt_list);
+	if (last != tail && blk_has_obj(b, (uintptr_t)last))
+		b->last_off = (uint32_t)((uintptr_t)last - b->lo);
 
 	/* Hidden still: nobody else can reach these objects. */
 	for (i = 0; init != NULL && i < b->nb_free; i++)
