@@ -279,14 +279,6 @@ light_lcore(void *arg)
 }
 
 /*
- * The bottom of an lcore's cache, what it freed when its burst ended, stays there under a
- * light load and would keep otherwise idle blocks forever: the reaper makes that cache
- * hand them back (frees bypass it until it holds none of the candidates' mbufs), then
- * reaps down to the base and the one empty block the reap rule keeps while the base is in
- * use; the cache's flush threshold comes back. The application does nothing for it.
- * Driven by the fake clock.
- */
-/*
  * For the cache-drain tests, on the fake clock: a pool of @p base reaped only when asked
  * (idle after 10 ms, no prediction), worker lcore @p worker's cache of it in *@p cache and
  * that cache's flush threshold in *@p thresh.
@@ -310,6 +302,14 @@ drained_pool(const char *name, size_t base, int worker, struct rte_mempool_cache
 	return mp;
 }
 
+/*
+ * The bottom of an lcore's cache, what it freed when its burst ended, stays there under a
+ * light load and would keep otherwise idle blocks forever: the reaper makes that cache
+ * hand them back (frees bypass it until it holds none of the candidates' mbufs), then
+ * reaps down to the base and the one empty block the reap rule keeps while the base is in
+ * use; the cache's flush threshold comes back. The application does nothing for it.
+ * Driven by the fake clock.
+ */
 static void
 test_a_cache_that_alone_pins_blocks_is_drained(void)
 {

@@ -383,6 +383,20 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 	return ret < 0 ? pool_error(-ret) : 0;
 }
 
+/* Whether the driver's free lists hold @p n objects now (counted into *@p st). */
+static bool
+pool_free_covers(struct tide_pool *tp, unsigned int n, struct tide_mempool_stats *st)
+{
+	return tide_mempool_stats_get(tp->mp, st) == 0 && st->nb_free >= n;
+}
+
+/* What pool_grow_demand() answers when the free lists cover the demand: their count. */
+static int
+pool_free_answer(const struct tide_mempool_stats *st)
+{
+	return (int)RTE_MIN(st->nb_free, (uint64_t)INT32_MAX);
+}
+
 /*
  * Grow for a demand of n objects now (a failing allocation here, or a secondary's): unless
  * someone grew meanwhile, add the blocks n needs. Returns the objects added (or found
@@ -418,16 +432,16 @@ pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind kind)
 			 * when a block landed, else now and then (mbufs freed meanwhile).
 			 */
 			if ((blocks_now != blocks_seen || looks % POOL_GROW_WAIT_LOOKS == 0) &&
-					tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n)
-				return (int)RTE_MIN(st.nb_free, (uint64_t)INT32_MAX);
+					pool_free_covers(tp, n, &st))
+				return pool_free_answer(&st);
 		}
 		blocks_seen = blocks_now;
 		sched_yield();
 	}
-	if (tide_mempool_stats_get(tp->mp, &st) == 0 && st.nb_free >= n) {
+	if (pool_free_covers(tp, n, &st)) {
 		/* Someone grew while we waited for the lock. */
 		pthread_mutex_unlock(&tp->grow_lock);
-		return (int)RTE_MIN(st.nb_free, (uint64_t)INT32_MAX);
+		return pool_free_answer(&st);
 	}
 	blocks = tp->block_objs ? (n - st.nb_free + tp->block_objs - 1) / tp->block_objs : 1;
 	ret = pool_grow_locked(tp, RTE_MAX(blocks, 1u), kind);

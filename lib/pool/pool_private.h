@@ -146,8 +146,9 @@ struct tide_pool {
 	struct pool_log_limit fail_log;  /* the "cannot grow" line, of grow_fails */
 	struct pool_log_limit wall_log;  /* the "at its wall" line, of wall_hits */
 	uint32_t growing;                /* pool_grow_locked() adds blocks: a failing
-					  * allocation with a block source does not wait for it;
-					  * atomic, written under the grow lock */
+					  * allocation waits for it only until its mbufs are
+					  * free (with a block source, not at all); atomic,
+					  * written under the grow lock */
 	tide_pool_block_source_t *src;   /* blocks when DPDK's heap has none (primary) */
 	void *src_arg;
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush

@@ -1983,17 +1983,6 @@ tmp_unlist_chunks(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
 	STAILQ_CONCAT(&mp->mem_list, &keep_mem);
 }
 
-/* Take the objects and memory chunks of [lo, hi) out of the rte_mempool lists and
- * return the chunk headers, in order, through *chunks. Caller holds ctl.
- */
-static void
-tmp_unlist(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
-	struct rte_mempool_memhdr_list *chunks)
-{
-	tmp_unlist_objs(mp, lo, hi);
-	tmp_unlist_chunks(mp, lo, hi, chunks);
-}
-
 /* Free chunk headers; call their free callbacks only if asked. */
 static void
 tmp_release_chunks(struct rte_mempool_memhdr_list *chunks, bool call_free_cb)
@@ -2154,7 +2143,8 @@ fail_populate:
 	tp_lock(tp);
 	tp_unlink(tp, b);
 	tp_unlock(tp);
-	tmp_unlist(mp, b->lo, b->hi, &chunks);
+	tmp_unlist_objs(mp, b->lo, b->hi);
+	tmp_unlist_chunks(mp, b->lo, b->hi, &chunks);
 	tmp_release_chunks(&chunks, false);
 	pthread_mutex_unlock(&tp->ctl);
 	TMP_LOG(ERR, "%s: cannot populate %zu bytes at %p: %s", mp->name, len, addr,
