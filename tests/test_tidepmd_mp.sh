@@ -6,9 +6,10 @@
 #    tidepmds (--mode worker) run stage 2 and transmit, each lcore on a TX queue of its own;
 #    the primary's totals count what they sent; a third worker finds no TX queue left;
 #  - dpdk-proc-info (with the plugin, -d) reads the elastic pool and the ports;
-#  - dpdk-dumpcap and dpdk-pdump, which do not load tidepool at all, capture the primary's
-#    packets (their pools' drivers have the same index in the primary: the tide ops are
-#    registered after every stock driver);
+#  - dpdk-dumpcap and dpdk-pdump, which do not load tidepool at all, capture the packets of
+#    a tidepmd primary (their pools' drivers have the same index in the primary: the tide
+#    ops are registered after every stock driver); they detach while its forwarding is
+#    stopped at its prompt (DPDK 22.11's pdump race, below);
 #  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
 #    takes it; at the end the workers leave with the primary's run and no message is left;
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
@@ -34,7 +35,9 @@ cleanup() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
-	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" "$tmp"
+	rm -f "$hugedir/${prefix}-cap"map_*
+	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" \
+		"/var/run/dpdk/$prefix-cap" "$tmp"
 	if [ -n "$own" ]; then
 		rm -f "$hugedir/${own}"map_*
 		rm -rf "/var/run/dpdk/$own"
@@ -106,13 +109,14 @@ grep -q "every TX queue the primary gave its workers (--mp-workers 2) is taken" 
 	fail "the third worker was not told why it cannot run"
 echo "2 workers forwarding, the third refused: no TX queue left"
 
-# ended_by_primary NAME STATUS: STATUS is a stock tool's end by SIGKILL that the primary
-# logged. DPDK 22.11 can leave a secondary that ends while the primary grows or reaps stuck
-# in its own rte_eal_cleanup() for good, holding the hugepage directory lock; the primary
-# then ends it and says so (lib/pool/pool_unstick.c), once its work is done.
+# ended_by_primary NAME STATUS [LOG]: STATUS is a stock tool's end by SIGKILL that the
+# primary logged (in LOG, default primary.log). DPDK 22.11 can leave a secondary that ends
+# while the primary grows or reaps stuck in its own rte_eal_cleanup() for good, holding the
+# hugepage directory lock; the primary then ends it and says so (lib/pool/pool_unstick.c),
+# once its work is done.
 ended_by_primary() {
 	[ "$2" -eq 137 ] &&
-		grep -q "process [0-9]* ($1) exited its IPC channel" "$tmp/primary.log" &&
+		grep -q "process [0-9]* ($1) exited its IPC channel" "$tmp/${3:-primary.log}" &&
 		echo "$1: its cleanup stuck (DPDK 22.11), ended by the primary" >&2
 }
 
@@ -148,29 +152,65 @@ in_use=$(sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' \
 	fail "dpdk-proc-info: in use '$in_use' for a pool holding '$populated' objects"
 echo "dpdk-proc-info: tidepmd_s0 holds $populated objects, $in_use in use"
 
-stock dpdk-dumpcap timeout 60 dpdk-dumpcap --file-prefix="$prefix" -i net_null0 -c 100 -q \
-	-w "$tmp/cap.pcapng" >"$tmp/dumpcap.log" 2>&1 || fail "dpdk-dumpcap failed"
+# ---- stock capture tools on a primary's elastic pool ----
+# DPDK 22.11's pdump removes its callbacks without waiting for the data path to leave them,
+# and the tool frees its capture pool as soon as the primary answers: a forwarding lcore
+# still copying a packet then takes an mbuf from freed memory and the primary dies with
+# SIGSEGV (here in one run of this test in 38; fixed upstream in DPDK 25.11, "pdump: fix races in
+# callbacks"). So the tools capture while a primary forwards and detach while it is stopped,
+# at its prompt.
+mkfifo "$tmp/cap.in"
+"$tidepmd" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-cap" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- -i --mode io <"$tmp/cap.in" \
+	>"$tmp/cap.log" 2>&1 &
+pids+=($!)
+pid_cap=$!
+exec {cap_in}>"$tmp/cap.in"
+wait_for "$tmp/cap.log" "^tidepmd> " 60
+stops=0
+
+# capture NAME FILE BYTES COMMAND...: COMMAND, a capture tool writing FILE, in the background
+# while the primary forwards; once FILE has BYTES, forwarding stops, then the tool is ended
+# (SIGINT) and must end well.
+capture() {
+	local name=$1 file=$2 bytes=$3 tool i rc=0
+	shift 3
+	echo start >&"$cap_in"
+	"$@" >"$tmp/$name.log" 2>&1 &
+	tool=$!
+	pids+=($tool)
+	for ((i = 0; i < 300; i++)); do
+		[ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -gt "$bytes" ] && break
+		sleep 0.1
+	done
+	stops=$((stops + 1))
+	echo stop >&"$cap_in"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(grep -c '^Done\.$' "$tmp/cap.log")" -ge "$stops" ] && break
+		sleep 0.1
+	done
+	[ "$i" -lt 300 ] || fail "the capture primary did not stop forwarding"
+	# (Already gone only if the primary ended it; ended_by_primary tells.)
+	kill -INT "$tool" 2>/dev/null || true
+	wait "$tool" || rc=$?
+	[ "$rc" -eq 0 ] || ended_by_primary "$name" "$rc" cap.log || fail "$name failed"
+}
+
+capture dpdk-dumpcap "$tmp/cap.pcapng" 40000 dpdk-dumpcap --file-prefix="$prefix-cap" \
+	-i net_null0 -q -w "$tmp/cap.pcapng"
 n=$(python3 "$pcap_tool" count "$tmp/cap.pcapng")
 [ "$n" -ge 100 ] || fail "dpdk-dumpcap captured $n packets, want 100"
 echo "dpdk-dumpcap: $n packets captured from port 0"
 
-dpdk-pdump --file-prefix "$prefix" -- --pdump "port=0,queue=*,rx-dev=$tmp/rx.pcap" \
-	>"$tmp/pdump.log" 2>&1 &
-pdump=$!
-pids+=($pdump)
-for ((i = 0; i < 300; i++)); do
-	[ "$(stat -c %s "$tmp/rx.pcap" 2>/dev/null || echo 0)" -gt 100000 ] && break
-	sleep 0.1
-done
-# (Already gone only if the primary ended it; ended_by_primary tells.)
-kill -INT "$pdump" 2>/dev/null || true
-rc=0
-wait "$pdump" || rc=$?
-[ "$rc" -eq 0 ] || ended_by_primary dpdk-pdump "$rc" || fail "dpdk-pdump failed"
+capture dpdk-pdump "$tmp/rx.pcap" 100000 dpdk-pdump --file-prefix "$prefix-cap" -- \
+	--pdump "port=0,queue=*,rx-dev=$tmp/rx.pcap"
 n=$(python3 "$pcap_tool" count "$tmp/rx.pcap")
 rm -f "$tmp/rx.pcap"
 [ "$n" -gt 0 ] || fail "dpdk-pdump captured nothing"
 echo "dpdk-pdump: $n packets captured from port 0"
+echo quit >&"$cap_in"
+exec {cap_in}>&-
+wait "$pid_cap" || fail "the capture primary failed"
 
 # ---- a worker killed: its TX queue is given back, a new worker takes it ----
 kill -9 "$pid_w1"
