@@ -7,7 +7,6 @@
  */
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -918,19 +917,18 @@ take_one(void *arg)
 	return NULL;
 }
 
-/* Wait up to 5 s for *word to be non-zero (or, with @p mp, for its grow_waits). */
+/* For tide_test_wait(): an allocation of pool @p arg waited for a growth under way. */
 static bool
-grow_wait_until(const int *word, const struct rte_mempool *mp)
+grow_waited(void *arg)
 {
-	uint64_t t0 = tide_test_now_ns();
+	return pstats(arg).grow_waits != 0;
+}
 
-	while (tide_test_now_ns() - t0 < 5000000000ull) {
-		if (word != NULL ? __atomic_load_n(word, __ATOMIC_ACQUIRE) != 0 :
-				pstats(mp).grow_waits != 0)
-			return true;
-		sched_yield();
-	}
-	return false;
+/* For tide_test_wait(): the thread of @p arg (a struct grow_wait_arg) returned. */
+static bool
+grow_wait_done(void *arg)
+{
+	return __atomic_load_n(&((struct grow_wait_arg *)arg)->done, __ATOMIC_ACQUIRE) != 0;
 }
 
 /*
@@ -960,13 +958,13 @@ test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
 	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, &held[n0], n1), 0);
 	CU_ASSERT_EQUAL(pstats(mp).grow_waits, 0);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&taker, NULL, take_one, &t), 0);
-	CU_ASSERT(grow_wait_until(NULL, mp));
+	CU_ASSERT(tide_test_wait(grow_waited, mp, 5000));
 	rte_mempool_put(mp, held[0]);
-	CU_ASSERT(grow_wait_until(&t.done, NULL));
+	CU_ASSERT(tide_test_wait(grow_wait_done, &t, 5000));
 	CU_ASSERT_EQUAL(t.ret, 0);
 	CU_ASSERT_PTR_EQUAL(t.obj, held[0]);
 	/* All that while, the growth stayed where it was held. */
-	CU_ASSERT_EQUAL(__atomic_load_n(&g.done, __ATOMIC_ACQUIRE), 0);
+	CU_ASSERT_FALSE(grow_wait_done(&g));
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
 	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_GROWN);
 	pthread_join(grower, NULL);
