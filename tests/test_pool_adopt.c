@@ -254,6 +254,27 @@ test_a_stock_pool_shows_in_telemetry(void)
 	rte_mempool_free(mp);
 }
 
+/* A profile may ask for blocks up to 1 TB; an adopted pool's are capped at 4 GB, the most
+ * tide_pool_create() takes, and the pool is still adopted.
+ */
+static void
+test_a_profile_block_above_4g_is_capped(void)
+{
+	struct rte_mempool *mp;
+	char *info;
+
+	tide_test_use_profiles("ta_huge base=2M block=8G\n");
+	mp = stock_pool("ta_huge", 2048, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	info = telemetry_query("/tide/pool/info,ta_huge");
+	CU_ASSERT_EQUAL(json_number(info, "block_bytes"), 4ll << 30);
+	CU_ASSERT_EQUAL(json_number(info, "blocks"), 1);
+	free(info);
+	rte_mempool_free(mp);
+	tide_test_use_profiles(NULL);
+}
+
 /* ---- every stock creation path ---- */
 
 static void
@@ -551,6 +572,7 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_the_control_thread_reaps_a_stock_pool);
 	CU_ADD_TEST(s, test_a_stock_pool_shows_in_telemetry);
+	CU_ADD_TEST(s, test_a_profile_block_above_4g_is_capped);
 	CU_ADD_TEST(s, test_each_stock_creation_path);
 	CU_ADD_TEST(s, test_a_profile_wall_caps_the_pool);
 	CU_ADD_TEST(s, test_an_adopted_base_whose_first_chunk_cannot_hold_the_header);
