@@ -148,6 +148,7 @@ test_a_stock_pool_reaps_back_to_its_base_when_idle(void)
 {
 	unsigned int n = 16384;
 	struct rte_mbuf **m = calloc(n, sizeof(*m));
+	struct tide_mempool_stats ms;
 	struct rte_mempool *mp;
 	long mb0, mb_grown;
 	int k, reaped = 0;
@@ -178,6 +179,11 @@ test_a_stock_pool_reaps_back_to_its_base_when_idle(void)
 	CU_ASSERT(mb_grown - mb0 >= 2 * reaped);
 	CU_ASSERT_EQUAL(hugepage_mb(), mb0);
 	CU_ASSERT_EQUAL(mp->populated_size, pstats(mp).nb_objs);
+	/* Every block went by its run in the object list, the first one added after the base
+	 * (whose objects DPDK's populate listed) as well: none walked the whole list.
+	 */
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &ms), 0);
+	CU_ASSERT_EQUAL(ms.nb_list_walks, 0);
 	assert_stock_counts(mp, 0);
 	rte_mempool_audit(mp);
 

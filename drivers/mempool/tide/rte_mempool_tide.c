@@ -83,7 +83,7 @@ struct tblk {
 	bool live;        /* in age[]: dequeue may take from it */
 	bool announced;   /* its ADD block event fired (tide_mempool_pvt.h) */
 	/* Where its objects' run in the mempool's object list ends: its last object header,
-	 * from lo (0: not known, as for blocks DPDK's populate made). Removal takes the run
+	 * from lo (0: not known: nothing of it listed yet). Removal takes the run
 	 * out without walking the list. An offset, so that the header keeps to one line.
 	 */
 	uint32_t last_off;
@@ -161,6 +161,7 @@ struct tpool {
 	uint64_t nb_deq_refused;
 	uint64_t nb_lock_yields;
 	uint64_t nb_lock_recovered;
+	uint64_t nb_list_walks;
 	tide_mempool_grow_cb_t *grow_cb;
 	void *grow_arg;
 	pthread_mutex_t ctl;  /* serialises block add and remove */
@@ -1700,12 +1701,36 @@ tp_claim(struct rte_mempool *mp, struct tpool *tp, void *vaddr, size_t len, int 
 	return ret;
 }
 
+/* The last header of an object list, or NULL (sys/queue.h has no STAILQ_LAST). */
+static struct rte_mempool_objhdr *
+tmp_elt_last(struct rte_mempool_objhdr_list *l)
+{
+	return STAILQ_EMPTY(l) ? NULL :
+		container_of(l->stqh_last, struct rte_mempool_objhdr, next.stqe_next);
+}
+
+/*
+ * Where block @p b's run in the object list ends: the list's last header if a populate that
+ * began when it ended at @p tail appended objects and the last is @p b's. Every chunk of a
+ * block comes here, whichever way it came (tide_mempool_block_add(), DPDK's populate of a
+ * chunk, a memzone or an adopted pool's base), so that removal finds the run.
+ */
+static void
+blk_note_run_end(struct rte_mempool *mp, struct tblk *b, struct rte_mempool_objhdr *tail)
+{
+	struct rte_mempool_objhdr *last = tmp_elt_last(&mp->elt_list);
+
+	if (last != tail && blk_has_obj(b, (uintptr_t)last))
+		b->last_off = (uint32_t)((uintptr_t)last - b->lo);
+}
+
 static int
 tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_iova_t iova,
 	size_t len, rte_mempool_populate_obj_cb_t *obj_cb, void *obj_cb_arg)
 {
 	struct tpool *tp = mp->pool_data;
 	struct tpop pop = { .tp = tp, .cb = obj_cb, .cb_arg = obj_cb_arg };
+	struct rte_mempool_objhdr *tail;
 	bool base = false, own = false, zone = false, gone, whole;
 	/* From tide_mempool_block_add(), which holds ctl; else blocks come here as they come
 	 * there, one at a time (the control thread may be adding one to this pool).
@@ -1737,11 +1762,14 @@ tide_populate(struct rte_mempool *mp, unsigned int max_objs, void *vaddr, rte_io
 	if ((uintptr_t)vaddr < pop.b->objs_lo)
 		off = pop.b->objs_lo - (uintptr_t)vaddr;
 	max_objs = RTE_MIN(max_objs, pop.b->cap - pop.b->nb_objs);
+	tail = tmp_elt_last(&mp->elt_list);
 	tp->populating = true;
 	n = len > off ? rte_mempool_op_populate_helper(mp, 0, max_objs, RTE_PTR_ADD(vaddr, off),
 		iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : iova + off, len - off,
 		tide_pop_obj, &pop) : 0;
 	tp->populating = false;
+	if (n > 0)
+		blk_note_run_end(mp, pop.b, tail);
 	gone = n <= 0 && own;
 	if (gone) {
 		tp_lock(tp);
@@ -1873,14 +1901,6 @@ tide_mempool_block_capacity(const struct rte_mempool *mp, size_t len)
 	if (!tmp_uses_tide_ops(mp))
 		return 0;
 	return blk_capacity(mp, len);
-}
-
-/* The last header of an object list, or NULL (sys/queue.h has no STAILQ_LAST). */
-static struct rte_mempool_objhdr *
-tmp_elt_last(struct rte_mempool_objhdr_list *l)
-{
-	return STAILQ_EMPTY(l) ? NULL :
-		container_of(l->stqh_last, struct rte_mempool_objhdr, next.stqe_next);
 }
 
 /* Block @p b's last object header in the mempool's object list, or NULL if not known. */
@@ -2072,7 +2092,6 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 {
 	struct tide_mempool_block_desc d;
 	struct rte_mempool_memhdr_list chunks;
-	struct rte_mempool_objhdr *tail, *last;
 	struct rte_mempool_memhdr *mh;
 	struct tpool *tp;
 	struct tblk *b;
@@ -2104,16 +2123,12 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	tp_link(tp, b, false);
 	tp_unlock(tp);
 	tp->adding = b;
-	tail = tmp_elt_last(&mp->elt_list);
 	ret = tmp_populate_runs(mp, (char *)b->objs_lo, b->hi - b->objs_lo);
 	tp->adding = NULL;
 	if (ret == 0 && b->nb_objs == 0)
 		ret = -ENOBUFS;
 	if (ret < 0)
 		goto fail_populate;
-	last = tmp_elt_last(&mp->elt_list);
-	if (last != tail && blk_has_obj(b, (uintptr_t)last))
-		b->last_off = (uint32_t)((uintptr_t)last - b->lo);
 
 	/* Hidden still: nobody else can reach these objects. */
 	for (i = 0; init != NULL && i < b->nb_free; i++)
@@ -2235,8 +2250,10 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	lo = b->lo;
 	hi = b->hi;
 	STAILQ_INIT(&chunks);
-	if (!tmp_unlist_run(mp, tp, b))
+	if (!tmp_unlist_run(mp, tp, b)) {
 		tmp_unlist_objs(mp, lo, hi);
+		__atomic_fetch_add(&tp->nb_list_walks, 1, __ATOMIC_RELAXED);
+	}
 	tmp_unlist_chunks(mp, lo, hi, &chunks);
 	tmp_release_chunks(&chunks, true);
 	pthread_mutex_unlock(&tp->ctl);
@@ -2362,6 +2379,7 @@ tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_stats *
 	st->nb_deq_refused = __atomic_load_n(&tp->nb_deq_refused, __ATOMIC_RELAXED);
 	st->nb_lock_yields = __atomic_load_n(&tp->nb_lock_yields, __ATOMIC_RELAXED);
 	st->nb_lock_recovered = __atomic_load_n(&tp->nb_lock_recovered, __ATOMIC_RELAXED);
+	st->nb_list_walks = __atomic_load_n(&tp->nb_list_walks, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -94,6 +94,10 @@ struct tide_mempool_stats {
 				  *   holder had been preempted: more threads than cores) */
 	uint64_t nb_lock_recovered; /**< the lock taken over from a process that died holding
 				     *   it (a secondary killed mid-operation) */
+	uint64_t nb_list_walks; /**< block removals that walked the mempool's whole object
+				 *   list, the block's objects not being one known run in it
+				 *   (each walk costs a pass over every object, under the
+				 *   driver's ctl lock) */
 };
 
 /**
