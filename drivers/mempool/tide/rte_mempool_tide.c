@@ -1713,14 +1713,16 @@ tmp_elt_last(struct rte_mempool_objhdr_list *l)
  * Where block @p b's run in the object list ends: the list's last header if a populate that
  * began when it ended at @p tail appended objects and the last is @p b's. Every chunk of a
  * block comes here, whichever way it came (tide_mempool_block_add(), DPDK's populate of a
- * chunk, a memzone or an adopted pool's base), so that removal finds the run.
+ * chunk, a memzone or an adopted pool's base), so that removal finds the run. Not past 4 GB
+ * into a block (a stock chunk may be larger): its removal walks the list.
  */
 static void
 blk_note_run_end(struct rte_mempool *mp, struct tblk *b, struct rte_mempool_objhdr *tail)
 {
 	struct rte_mempool_objhdr *last = tmp_elt_last(&mp->elt_list);
 
-	if (last != tail && blk_has_obj(b, (uintptr_t)last))
+	if (last != tail && blk_has_obj(b, (uintptr_t)last) &&
+			(uintptr_t)last - b->lo <= UINT32_MAX)
 		b->last_off = (uint32_t)((uintptr_t)last - b->lo);
 }
 
