@@ -924,6 +924,13 @@ grow_waited(void *arg)
 	return pstats(arg).grow_waits != 0;
 }
 
+/* For tide_test_wait(): the control thread ticked pool @p arg. */
+static bool
+ticked(void *arg)
+{
+	return pstats(arg).ticks != 0;
+}
+
 /* For tide_test_wait(): the thread of @p arg (a struct grow_wait_arg) returned. */
 static bool
 grow_wait_done(void *arg)
@@ -940,15 +947,24 @@ grow_wait_done(void *arg)
 static void
 test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
 {
-	struct rte_mempool *mp = make_pool("tp_growwait", 2 * MB, 2 * MB, 16 * MB, 0,
-		TIDE_POOL_F_NO_PREDICT);
-	struct grow_wait_arg g = { .mp = mp }, t = { .mp = mp };
-	unsigned int n0 = (unsigned int)pstats(mp).nb_free, n1;
-	void **held = calloc(4 * n0, sizeof(*held));
+	struct rte_mempool *mp;
+	struct grow_wait_arg g = { 0 }, t = { 0 };
+	unsigned int n0, n1, b0;
+	void **held;
 	pthread_t grower, taker;
 
+	/* The control thread ticks a new pool at once, then a tick later: with the clock
+	 * stopped before the pool is made, its first tick is its last, and it is over before
+	 * the pool is emptied (a tick then would grow a block of its own).
+	 */
+	tide_test_clock_fake();
+	mp = make_pool("tp_growwait", 2 * MB, 2 * MB, 16 * MB, 0, TIDE_POOL_F_NO_PREDICT);
+	CU_ASSERT_FATAL(tide_test_wait(ticked, mp, 5000));
+	g.mp = t.mp = mp;
+	n0 = (unsigned int)pstats(mp).nb_free;
+	b0 = pstats(mp).nb_blocks;
+	held = calloc(4 * n0, sizeof(*held));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
-	tide_test_clock_fake(); /* no tick: the control thread grows nothing meanwhile */
 	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, held, n0), 0);
 	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_GROWN);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&grower, NULL, grow_three_blocks, &g), 0);
@@ -965,12 +981,12 @@ test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
 	CU_ASSERT_PTR_EQUAL(t.obj, held[0]);
 	/* All that while, the growth stayed where it was held. */
 	CU_ASSERT_FALSE(grow_wait_done(&g));
-	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, b0 + 1);
 	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_GROWN);
 	pthread_join(grower, NULL);
 	pthread_join(taker, NULL);
 	CU_ASSERT_EQUAL(g.ret, 3);
-	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 4);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, b0 + 3);
 	held[0] = t.obj;
 	rte_mempool_put_bulk(mp, held, n0 + n1);
 	tide_test_clock_real();
