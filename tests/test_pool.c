@@ -924,13 +924,6 @@ grow_waited(void *arg)
 	return pstats(arg).grow_waits != 0;
 }
 
-/* For tide_test_wait(): the control thread ticked pool @p arg. */
-static bool
-ticked(void *arg)
-{
-	return pstats(arg).ticks != 0;
-}
-
 /* For tide_test_wait(): the thread of @p arg (a struct grow_wait_arg) returned. */
 static bool
 grow_wait_done(void *arg)
@@ -949,7 +942,8 @@ test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
 {
 	struct rte_mempool *mp;
 	struct grow_wait_arg g = { 0 }, t = { 0 };
-	unsigned int n0, n1, b0;
+	struct tide_pool_stats st;
+	unsigned int n0, n1;
 	void **held;
 	pthread_t grower, taker;
 
@@ -959,10 +953,11 @@ test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
 	 */
 	tide_test_clock_fake();
 	mp = make_pool("tp_growwait", 2 * MB, 2 * MB, 16 * MB, 0, TIDE_POOL_F_NO_PREDICT);
-	CU_ASSERT_FATAL(tide_test_wait(ticked, mp, 5000));
+	CU_ASSERT_FATAL(tide_test_wait(pool_ticked, mp, 5000));
 	g.mp = t.mp = mp;
-	n0 = (unsigned int)pstats(mp).nb_free;
-	b0 = pstats(mp).nb_blocks;
+	st = pstats(mp);
+	CU_ASSERT_EQUAL_FATAL(st.nb_blocks, 1); /* that tick found the base enough */
+	n0 = (unsigned int)st.nb_free;
 	held = calloc(4 * n0, sizeof(*held));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
 	CU_ASSERT_EQUAL_FATAL(rte_mempool_get_bulk(mp, held, n0), 0);
@@ -981,12 +976,12 @@ test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free(void)
 	CU_ASSERT_PTR_EQUAL(t.obj, held[0]);
 	/* All that while, the growth stayed where it was held. */
 	CU_ASSERT_FALSE(grow_wait_done(&g));
-	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, b0 + 1);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
 	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_GROWN);
 	pthread_join(grower, NULL);
 	pthread_join(taker, NULL);
 	CU_ASSERT_EQUAL(g.ret, 3);
-	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, b0 + 3);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 4);
 	held[0] = t.obj;
 	rte_mempool_put_bulk(mp, held, n0 + n1);
 	tide_test_clock_real();
