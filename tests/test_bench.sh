@@ -24,6 +24,30 @@ check() {
 }
 
 check mempool --rounds 1 --ms 5 --filter bulk32
+# The mempool scenario's profile (its tide pools fixed) is no file of its own: a run
+# killed in the middle leaves nothing behind in /tmp.
+prefix=tbkill$$
+before=$(ls /tmp | grep '^tide-bench-profile' || true)
+"$bench" -l 0-1 --no-pci --huge-unlink --file-prefix "$prefix" -- mempool --ms 60000 \
+	--filter cache256/bulk8/pipe >/dev/null 2>&1 &
+pid=$!
+# Until it holds its profile, 30 s at most.
+i=0
+while [ $i -lt 300 ] && ! ls -l /proc/$pid/fd 2>/dev/null | grep -q tide-bench-profile; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 $pid
+wait $pid || true
+rm -rf "/var/run/dpdk/$prefix"
+after=$(ls /tmp | grep '^tide-bench-profile' || true)
+for f in $after; do
+	echo "$before" | grep -qx "$f" && continue
+	rm -f "/tmp/$f"
+	echo "mempool: a killed run left /tmp/$f"
+	exit 1
+done
+[ $i -lt 300 ] || { echo "mempool: no profile seen open in 30 s"; exit 1; }
 # The noise floor: tide against a second tide pool, per row and ranged per cache setting.
 out=$("$bench" mempool --rounds 1 --ms 5 --filter cache256/bulk32/pipe 2>/dev/null)
 for r in tide:tide_aa/cache256/bulk32/pipe,ratio noise:cache256:tide:tide_aa,low \

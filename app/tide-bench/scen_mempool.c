@@ -23,9 +23,11 @@
  * moves when nothing differs but the machine.
  */
 
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -376,32 +378,41 @@ mp_costs(const struct bench_opts *o,
 
 /*
  * The tide pools measure the driver: a profile makes them fixed (populated whole, as the
- * stock drivers' are) instead of elastic. Its file is private and goes at the end.
+ * stock drivers' are) instead of elastic. Its file is a memfd, named to the library as
+ * /proc/self/fd/N (each open reads it from the start): a run that is killed leaves no file.
  */
-static char mp_profile[64];
+static int mp_profile_fd = -1;
 
 static int
 mp_profile_set(void)
 {
 	static const char text[] = "bmp_*\tfixed\n";
+	char path[64];
 	int fd;
 
-	snprintf(mp_profile, sizeof(mp_profile), "/tmp/tide-bench-profile-XXXXXX");
-	fd = mkstemp(mp_profile);
-	if (fd < 0 || write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1) {
-		if (fd >= 0)
-			close(fd);
+	fd = memfd_create("tide-bench-profile", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1) {
+		close(fd);
 		return -1;
 	}
-	close(fd);
-	return setenv("TIDE_POOL_PROFILES", mp_profile, 1);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (setenv("TIDE_POOL_PROFILES", path, 1) != 0) {
+		close(fd);
+		return -1;
+	}
+	mp_profile_fd = fd;
+	return 0;
 }
 
 static void
 mp_profile_unset(void)
 {
 	unsetenv("TIDE_POOL_PROFILES");
-	unlink(mp_profile);
+	if (mp_profile_fd >= 0)
+		close(mp_profile_fd);
+	mp_profile_fd = -1;
 }
 
 static int
