@@ -148,7 +148,6 @@ test_a_stock_pool_reaps_back_to_its_base_when_idle(void)
 {
 	unsigned int n = 16384;
 	struct rte_mbuf **m = calloc(n, sizeof(*m));
-	struct tide_mempool_stats ms;
 	struct rte_mempool *mp;
 	long mb0, mb_grown;
 	int k, reaped = 0;
@@ -182,8 +181,7 @@ test_a_stock_pool_reaps_back_to_its_base_when_idle(void)
 	/* Every block went by its run in the object list, the first one added after the base
 	 * (whose objects DPDK's populate listed) as well: none walked the whole list.
 	 */
-	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &ms), 0);
-	CU_ASSERT_EQUAL(ms.nb_list_walks, 0);
+	CU_ASSERT_EQUAL(mstats(mp).nb_list_walks, 0);
 	assert_stock_counts(mp, 0);
 	rte_mempool_audit(mp);
 
@@ -406,10 +404,7 @@ base_mz_free(struct rte_mempool_memhdr *mh __rte_unused, void *mz)
 static uint64_t
 foreign_puts(const struct rte_mempool *mp)
 {
-	struct tide_mempool_stats st;
-
-	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &st), 0);
-	return st.nb_foreign;
+	return mstats(mp).nb_foreign;
 }
 
 /*

@@ -633,7 +633,7 @@ test_stress_reaper_at_1ms_with_lcores_and_a_thread(void)
 	pool_stress_run(&s, 2000ull * 1000 * 1000);
 
 	st = pstats(s.mp);
-	CU_ASSERT_EQUAL(tide_mempool_stats_get(s.mp, &ms), 0);
+	ms = mstats(s.mp);
 	printf("\n    %" PRIu64 " ops; grew %" PRIu64 "+%" PRIu64 ", reaped %" PRIu64
 		", %u blocks at the end ", s.ops, st.grows_ahead, st.grows_sync, st.reaps,
 		st.nb_blocks);

@@ -63,6 +63,15 @@ pstats(const struct rte_mempool *mp)
 	return st;
 }
 
+struct tide_mempool_stats
+mstats(const struct rte_mempool *mp)
+{
+	struct tide_mempool_stats st;
+
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &st), 0);
+	return st;
+}
+
 bool
 in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj)
 {

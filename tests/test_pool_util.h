@@ -29,6 +29,9 @@ struct rte_mempool *make_pool_p(struct tide_pool_params *p);
 /** The pool's counters (asserts the call succeeds). */
 struct tide_pool_stats pstats(const struct rte_mempool *mp);
 
+/** The pool's driver counters (tide_mempool_stats_get(); asserts the call succeeds). */
+struct tide_mempool_stats mstats(const struct rte_mempool *mp);
+
 /** True if obj lies in the pool's block at position idx (oldest first). */
 bool in_block(const struct rte_mempool *mp, unsigned int idx, const void *obj);
 
