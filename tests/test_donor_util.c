@@ -26,6 +26,7 @@
 
 #include "test_common.h"
 #include "test_donor_util.h"
+#include "tide_process.h"
 
 #define TDU_MAX_ARGS 32
 
@@ -218,19 +219,7 @@ tdu_pid_alive(pid_t pid)
 long
 tdu_vmlck_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmLck:", 6) == 0)
-			v = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return v;
+	return tide_process_status((uint32_t)pid, "VmLck");
 }
 
 unsigned int

@@ -16,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "test_common.h"
+#include "tide_process.h"
 #include "test_zctx_util.h"
 
 struct rte_mempool *rx_pool;
@@ -40,17 +41,7 @@ memzones(void)
 long
 vmlck_kb(void)
 {
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmLck:", 6) == 0)
-			v = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return v;
+	return tide_process_status((uint32_t)getpid(), "VmLck");
 }
 
 int

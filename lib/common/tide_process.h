@@ -20,25 +20,45 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/* The threads of process @pid (Threads: of /proc/PID/status); 0 when not known. */
-static inline unsigned long
-tide_process_threads(uint32_t pid)
+/* The number after "@p key:" on a line of the /proc file @p path ("VmLck:    64 kB" gives
+ * 64 for "VmLck"); -1 when the file or the line cannot be read.
+ */
+static inline long
+tide_proc_read_kv(const char *path, const char *key)
 {
-	char path[64], line[256];
-	unsigned long n = 0;
-	FILE *f;
+	size_t klen = strlen(key);
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(path, "re");
 
-	snprintf(path, sizeof(path), "/proc/%u/status", pid);
-	f = fopen(path, "r");
 	if (f == NULL)
-		return 0;
+		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Threads:", 8) == 0) {
-			n = strtoul(line + 8, NULL, 10);
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			v = strtol(line + klen + 1, NULL, 10);
 			break;
 		}
 	fclose(f);
-	return n;
+	return v;
+}
+
+/* tide_proc_read_kv() on /proc/@p pid/status: "VmLck" (kB locked), "Threads", ... */
+static inline long
+tide_process_status(uint32_t pid, const char *key)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/status", pid);
+	return tide_proc_read_kv(path, key);
+}
+
+/* The threads of process @pid; 0 when not known. */
+static inline unsigned long
+tide_process_threads(uint32_t pid)
+{
+	long n = tide_process_status(pid, "Threads");
+
+	return n > 0 ? (unsigned long)n : 0;
 }
 
 /*

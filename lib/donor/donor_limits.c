@@ -24,6 +24,7 @@
 
 #include "donor_private.h"
 #include "tide_fault.h"
+#include "tide_process.h"
 
 #define LIM_PAGEMAP_PRESENT (1ull << 63)
 #define LIM_PAGEMAP_PFN_MASK ((1ull << 55) - 1)
@@ -42,39 +43,16 @@ dn_rlimit_memlock(void)
 	return (uint64_t)rl.rlim_cur;
 }
 
-/* A "Key: value" line of a /proc file, as a number (-1 if absent). */
-static long
-lim_read_kv(const char *path, const char *key)
-{
-	size_t klen = strlen(key);
-	char line[256];
-	long v = -1;
-	FILE *f = fopen(path, "re");
-
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			v = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return v;
-}
-
 long
 dn_vmlck_kb(pid_t pid)
 {
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	return lim_read_kv(path, "VmLck");
+	return tide_process_status((uint32_t)pid, "VmLck");
 }
 
 size_t
 dn_huge_page_sz(void)
 {
-	long kb = lim_read_kv("/proc/meminfo", "Hugepagesize");
+	long kb = tide_proc_read_kv("/proc/meminfo", "Hugepagesize");
 
 	return kb > 0 ? (size_t)kb << 10 : 0;
 }
@@ -115,7 +93,7 @@ dn_huge_free_bytes(size_t page_sz)
 uint64_t
 dn_mem_available(void)
 {
-	long kb = lim_read_kv("/proc/meminfo", "MemAvailable");
+	long kb = tide_proc_read_kv("/proc/meminfo", "MemAvailable");
 
 	return kb < 0 ? DONOR_UNLIMITED : (uint64_t)kb << 10;
 }
