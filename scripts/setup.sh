@@ -122,18 +122,21 @@ clean_runtime_dirs() {
 # (killed with -9, say, while it ran without --huge-unlink): it keeps its hugepages until
 # it is deleted. Other files in the mounts (not DPDK's) are left alone.
 clean_hugepage_files() {
-	local mounts=() busy f n=0 kb=0 blocks bsize
+	local mounts=() f n=0 kb=0 blocks bsize
+	local -A busy=()
 	mapfile -t mounts < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts)
 	[ ${#mounts[@]} -gt 0 ] || return 0
-	# What every live process maps or holds open (one pass over /proc).
-	busy=$(mktemp /tmp/tide-setup.XXXXXX)
-	# (Processes come and go while /proc is read: its errors are expected.)
-	{
-		cat /proc/[0-9]*/maps 2>/dev/null || true
-	} | awk '$6 ~ /^\// { print $6 }' >"$busy"
-	find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\n' 2>/dev/null >>"$busy" || true
+	# What every live process maps or holds open (one pass over /proc), kept in memory: no
+	# file to leave behind if setup is interrupted. (Processes come and go while /proc is
+	# read: its errors are expected.)
 	while read -r f; do
-		grep -qxF -- "$f" "$busy" && continue
+		[ -z "$f" ] || busy[$f]=1
+	done < <({
+		cat /proc/[0-9]*/maps 2>/dev/null || true
+	} | awk '$6 ~ /^\// { print $6 }' | sort -u
+		find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\n' 2>/dev/null | sort -u || true)
+	while read -r f; do
+		[ -n "${busy[$f]+x}" ] && continue
 		# A process that started since the pass above: look at this file again.
 		if { find /proc/[0-9]*/fd -maxdepth 1 -type l -lname "$f" 2>/dev/null || true; } |
 				grep -q .; then
@@ -143,7 +146,6 @@ clean_hugepage_files() {
 		read -r blocks bsize < <(stat -c '%b %B' -- "$f" 2>/dev/null) || continue
 		rm -f -- "$f" && n=$((n + 1)) && kb=$((kb + blocks * bsize / 1024))
 	done < <(find "${mounts[@]}" -maxdepth 1 -type f -name '*map_[0-9]*' 2>/dev/null || true)
-	rm -f "$busy"
 	if [ "$n" -eq 0 ]; then
 		say "hugepage files: none left behind by dead DPDK processes"
 	else
