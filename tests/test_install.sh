@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Install tidepool into a scratch directory, build the README example against the
-# installed libtidepool.pc with pkg-config, as an application would, and run it.
+# Install tidepool into a scratch directory, start the installed programs, build the README
+# examples against the installed libtidepool.pc with pkg-config, as an application would,
+# and run them.
 #   test_install.sh BUILDDIR SOURCEDIR [SANITIZERS]
 set -eu
 build=$1
@@ -29,6 +30,14 @@ for ex in elastic_pool pipeline zctx_send; do
 	cc -Wall -Wextra -Werror $san "$src/examples/$ex.c" $flags -o "$tmp/$ex"
 done
 eal="-l 0 --no-pci --huge-unlink --file-prefix tide-install-$$ --log-level lib.eal:warning"
+# The installed programs start where they were installed, with no LD_LIBRARY_PATH (and no
+# ldconfig: meson install runs none): they find the libraries through their RUNPATH.
+bin=$(dirname "$(find "$tmp" -type f -path '*/bin/tidepmd')")
+env -u LD_LIBRARY_PATH "$bin/tidepmd" --help >"$tmp/out" 2>&1 ||
+	{ cat "$tmp/out"; echo "the installed tidepmd does not start"; exit 1; }
+env -u LD_LIBRARY_PATH "$bin/tide-bench" --list >"$tmp/out" 2>&1 ||
+	{ cat "$tmp/out"; echo "the installed tide-bench does not start"; exit 1; }
+grep -q '^pipeline' "$tmp/out" || { echo "the installed tide-bench lists no scenario"; exit 1; }
 # shellcheck disable=SC2086
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/elastic_pool" $eal 2>&1)
 echo "$out"
