@@ -763,6 +763,8 @@ static void
 test_bad_arguments_are_refused(void)
 {
 	struct rte_mempool *ring, *mp = empty_tide_pool("tmt_bad", 0);
+	const struct rte_memzone *small = rte_memzone_reserve_aligned("tmt_bad_mz", 4096,
+		SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
 	char buf[256] __rte_cache_aligned;
 	struct tide_mempool_block_info bi;
 	struct tide_mempool_block_info binfo;
@@ -771,6 +773,7 @@ test_bad_arguments_are_refused(void)
 	ring = rte_mempool_create("tmt_ring", 1023, OBJ_SIZE, 0, 0, NULL, NULL, NULL, NULL,
 		SOCKET_ID_ANY, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(small);
 	CU_ASSERT_FALSE(tide_mempool_is_tide(ring));
 	CU_ASSERT_FALSE(tide_mempool_is_tide(NULL));
 	CU_ASSERT_EQUAL(tide_mempool_block_add(ring, buf, sizeof(buf), NULL, NULL, NULL, NULL),
@@ -779,9 +782,22 @@ test_bad_arguments_are_refused(void)
 	CU_ASSERT_EQUAL(tide_mempool_block_add(NULL, buf, sizeof(buf), NULL, NULL, NULL, NULL),
 		-EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, NULL, 4096, NULL, NULL, NULL, NULL), -EINVAL);
-	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf + 1, 64, NULL, NULL, NULL, NULL), -EINVAL);
-	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf, 64, NULL, NULL, NULL, NULL), -ENOBUFS);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, RTE_PTR_ADD(small->addr, 1), 64, NULL, NULL,
+		NULL, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, small->addr, 64, NULL, NULL, NULL, NULL),
+		-ENOBUFS);
 	CU_ASSERT_EQUAL(rte_errno, ENOBUFS);
+	/* Memory DPDK does not know (this stack), a range that wraps around the address space
+	 * or runs past the memory DPDK knows there: refused before anything is written.
+	 */
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, buf, sizeof(buf), NULL, NULL, NULL, NULL),
+		-EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, small->addr, SIZE_MAX - 100, NULL, NULL, NULL,
+		NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, small->addr, (size_t)1 << 48, NULL, NULL, NULL,
+		NULL), -EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(ring, 1, 0), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, 12345, 0), -ENOENT);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), -ENOENT);
@@ -796,8 +812,14 @@ test_bad_arguments_are_refused(void)
 		NULL, NULL, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
 	CU_ASSERT_EQUAL(stats(mp).nb_free, binfo.nb_objs);
+	/* A flag it does not know: refused, the block left alone. */
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0x80), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 1);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0), 0);
 	rte_mempool_free(ring);
 	rte_mempool_free(mp);
+	rte_memzone_free(small);
 }
 
 #ifdef TIDE_FAULT_INJECTION

@@ -2051,13 +2051,29 @@ tmp_populate_runs(struct rte_mempool *mp, char *va, size_t len)
 	return 0;
 }
 
+/*
+ * Whether [addr, addr + len) is memory DPDK knows, within one of its memseg lists (its heap,
+ * or external memory registered with it): the objects' IO addresses come from there, and
+ * a range that wraps around the address space, or runs past the list, is none.
+ */
+static bool
+tmp_dpdk_memory(const void *addr, size_t len)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
+	uintptr_t end = (uintptr_t)addr + len;
+
+	return msl != NULL && end > (uintptr_t)addr &&
+		end <= (uintptr_t)msl->base_va + msl->len;
+}
+
 static int
 tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
 {
 	struct tpool *tp = tp_of(mp);
 	struct tblk *hit;
 
-	if (tp == NULL || addr == NULL || len == 0 || !rte_is_aligned(addr, RTE_CACHE_LINE_SIZE))
+	if (tp == NULL || addr == NULL || len == 0 || !rte_is_aligned(addr, RTE_CACHE_LINE_SIZE) ||
+			!tmp_dpdk_memory(addr, len))
 		return -EINVAL;
 	tp_lock(tp);
 	hit = tp_search(tp, (uintptr_t)addr);
@@ -2218,6 +2234,8 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
 			mp != NULL ? mp->name : "NULL");
+	if ((flags & ~TIDE_MEMPOOL_RM_UNTOUCHED) != 0)
+		return TMP_REFUSE(ERR, EINVAL, "%s: unknown flags %#x", mp->name, flags);
 	tp_ctl_lock(tp);
 	tmp_ev_begin();
 	tp_lock(tp);

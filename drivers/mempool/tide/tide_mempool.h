@@ -132,8 +132,8 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  * @param mp
  *   A tide mempool.
  * @param addr
- *   DPDK memory (a memzone, or external memory registered with DPDK), cache-line
- *   aligned, not already part of the pool.
+ *   DPDK memory (a memzone, or external memory registered with DPDK) for all of @p len,
+ *   cache-line aligned, not already part of the pool.
  * @param len
  *   Bytes at @p addr.
  * @param init
@@ -149,8 +149,9 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  *   Passed to @p free_cb.
  * @return
  *   The block id (> 0) on success, or a negative errno (rte_errno is set too):
- *   -EINVAL a bad argument (NULL or unaligned @p addr, @p len 0, a range overlapping a
- *   block of the pool) or @p mp does not use the tide ops; -ENOSPC the mempool's size is
+ *   -EINVAL a bad argument (NULL or unaligned @p addr, @p len 0, a range that is not all
+ *   in one of DPDK's memseg lists, wraps around or overlaps a block of the pool) or @p mp
+ *   does not use the tide ops; -ENOSPC the mempool's size is
  *   reached; -ENOBUFS @p len holds no object; -ENOMEM no memory for the pool data, the
  *   driver's tables or the mempool's chunk headers; -ENOTSUP a secondary process.
  */
@@ -179,7 +180,8 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  *   0 or TIDE_MEMPOOL_RM_UNTOUCHED.
  * @return
  *   0 on success, or a negative errno (rte_errno is set too): -EINVAL not a tide
- *   mempool; -ENOENT no live block has that id; -EBUSY an object of the block is out
+ *   mempool, or a flag other than TIDE_MEMPOOL_RM_UNTOUCHED; -ENOENT no live block has
+ *   that id; -EBUSY an object of the block is out
  *   (allocated or in an lcore cache), or was since the last sample with
  *   TIDE_MEMPOOL_RM_UNTOUCHED; -EAGAIN a block event callback vetoed the removal (the
  *   block stays, as it was: try again later); -ENOTSUP a secondary process.
