@@ -389,6 +389,9 @@ test_bad_parameters_are_refused_with_a_log_line(void)
 	tide_pool_params_init(&p, "tp_bad");
 	p.data_room_size = 16;
 	expect_refused(create_pool, &p, EINVAL, "data room below headroom");
+	tide_pool_params_init(&p, "tp_bad");
+	p.flags = TIDE_POOL_F_ALL + 1;
+	expect_refused(create_pool, &p, EINVAL, "unknown flags");
 
 	mp = make_pool("tp_dup", 2 * MB, 2 * MB, 16 * MB, 0, 0);
 	tide_pool_params_init(&p, "tp_dup");
@@ -1102,6 +1105,8 @@ test_bad_input_to_control_calls_is_logged(void)
 	TIDE_TEST_MISS_LOGGED(tide_pool_wait_cancel(mp, 12345), ENOENT, "tide_pool_wait_cancel");
 	TIDE_TEST_MISS_LOGGED(tide_pool_set_lookup("tp_no_such_set"), ENOENT,
 		"tide_pool_set_lookup");
+	TIDE_TEST_MISS_LOGGED(tide_mp_death_cb_unregister(NULL, NULL), ENOENT,
+		"tide_mp_death_cb_unregister");
 	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
 	tide_pool_free(mp);
 }

@@ -149,6 +149,14 @@ test_one_pool_per_socket_with_lcores_or_ports(void)
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);
 	rte_vdev_uninit("net_null_numa");
+	/* A socket's pool is theirs: freed alone, tide_pool_for_lcore() would give a freed one. */
+	rte_errno = 0;
+	tide_pool_free(ps->pools[0]);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(ps->pools[0]));
+	m[0] = rte_pktmbuf_alloc(tide_pool_for_lcore(ps, rte_lcore_id()));
+	CU_ASSERT_PTR_NOT_NULL(m[0]);
+	rte_pktmbuf_free(m[0]);
 	tide_pool_per_socket_free(ps);
 	tide_pool_per_socket_free(NULL);
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tn_ps_s0"));

@@ -222,13 +222,26 @@ test_bad_set_parameters_are_refused(void)
 	p.block_bytes = page / 2;
 	p.wall_bytes = page + page / 2;
 	expect_refused(create_set, &p, EINVAL, "bases over the wall after rounding");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.flags = 0xff00;
+	expect_refused(create_set, &p, EINVAL, "unknown flags");
+	tide_pool_set_params_init(&p, "ts_bad");
+	p.socket_id = RTE_MAX_NUMA_NODES - 1;
+	expect_refused(create_set, &p, EINVAL, "no such socket");
 	tide_pool_set_params_init(&p, "a_set_name_that_is_far_too_long");
 	expect_refused(create_set, &p, ENAMETOOLONG, "long name");
 	s = make_set("ts_dup", 2, 32 * MB);
 	tide_pool_set_params_init(&p, "ts_dup");
 	p.nb_classes = 2;
 	expect_refused(create_set, &p, EEXIST, "duplicate");
+	/* A class is the set's: freed alone, the set would hand out mbufs of a freed pool. */
+	rte_errno = 0;
+	tide_pool_free(s->pools[0]);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(s->pools[0]));
+	expect_class(s, 100, 0);
 	tide_pool_set_free(s);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("ts_dup_0"));
 	tide_pool_set_free(NULL);
 #ifdef TIDE_FAULT_INJECTION
 	tide_pool_set_params_init(&p, "ts_nomem");

@@ -183,6 +183,21 @@ pool_params_caller_check(const struct tide_pool_params *p)
 	return 0;
 }
 
+int
+pool_socket_flags_check(const char *name, int socket, uint32_t flags)
+{
+	if (!pool_numa_node_exists(socket)) {
+		POOL_LOG(ERR, "%s: socket %d: no such NUMA node (%u socket(s) known)", name,
+			socket, rte_socket_count());
+		return EINVAL;
+	}
+	if ((flags & ~TIDE_POOL_F_ALL) != 0) {
+		POOL_LOG(ERR, "%s: unknown flags %#x", name, flags & ~TIDE_POOL_F_ALL);
+		return EINVAL;
+	}
+	return 0;
+}
+
 static bool pool_event_registered; /* under the registry lock */
 
 static int
@@ -198,11 +213,9 @@ pool_params_check(const struct tide_pool_params *p)
 		POOL_LOG(ERR, "name longer than %d chars", (int)RTE_MEMPOOL_NAMESIZE - 1);
 		return ENAMETOOLONG;
 	}
-	if (!pool_numa_node_exists(p->socket_id)) {
-		POOL_LOG(ERR, "%s: socket %d: no such NUMA node (%u socket(s) known)", p->name,
-			p->socket_id, rte_socket_count());
-		return EINVAL;
-	}
+	err = pool_socket_flags_check(p->name, p->socket_id, p->flags);
+	if (err != 0)
+		return err;
 	if (p->block_bytes == 0 || p->block_bytes > POOL_MAX_BLOCK ||
 			p->block_bytes > p->wall_bytes) {
 		POOL_LOG(ERR, "%s: block of %zu bytes: must be > 0, <= 4 GB and <= the wall (%zu)",
@@ -574,8 +587,21 @@ pool_secondary_refuses_free(const char *what, const char *name)
 }
 
 void
-tide_pool_free(struct rte_mempool *mp)
+pool_member_set(struct rte_mempool *mp, uint8_t member)
 {
+	struct tide_pool *tp = pool_get(mp);
+
+	if (tp != NULL)
+		tp->member = member;
+}
+
+void
+pool_free(struct rte_mempool *mp, bool owner)
+{
+	static const char *const owners[] = {
+		[POOL_MEMBER_SET] = "a pool set (tide_pool_set_free())",
+		[POOL_MEMBER_SOCKET] = "per-socket pools (tide_pool_per_socket_free())",
+	};
 	struct tide_pool *tp;
 
 	if (mp == NULL)
@@ -583,13 +609,24 @@ tide_pool_free(struct rte_mempool *mp)
 	/* Not read before it is known to be a pool: it may point anywhere. */
 	tp = pool_dir_find(mp, NULL);
 	if (tp == NULL) {
-		POOL_LOG(ERR, "%p is not an elastic pool: left alone", (void *)mp);
+		POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool: left alone", (void *)mp);
+		return;
+	}
+	if (!owner && tp->member != POOL_MEMBER_NONE && tp->member < RTE_DIM(owners)) {
+		POOL_REFUSE(ERR, EBUSY, "%s is a part of %s: it is freed with them; left alone",
+			tp->name, owners[tp->member]);
 		return;
 	}
 	if (pool_secondary_refuses_free("pool", tp->name))
 		return;
 	pool_forget(mp);
 	rte_mempool_free(mp);
+}
+
+void
+tide_pool_free(struct rte_mempool *mp)
+{
+	pool_free(mp, false);
 }
 
 bool

@@ -558,7 +558,9 @@ tide_mp_death_cb_unregister(tide_mp_death_cb_t *cb, void *arg)
 			break;
 		}
 	pthread_mutex_unlock(&mp.lock);
-	return ret < 0 ? pool_error(-ret) : 0;
+	if (ret < 0)
+		return POOL_REFUSE(DEBUG, ENOENT, "no such death callback registered");
+	return 0;
 }
 
 bool

@@ -139,7 +139,7 @@ static void
 per_socket_destroy(struct tide_pool_per_socket *ps)
 {
 	for (unsigned int k = 0; k < ps->nb_pools; k++)
-		tide_pool_free(ps->pools[k]);
+		pool_free(ps->pools[k], true);
 	rte_free(ps);
 }
 
@@ -185,6 +185,7 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 		cp.name = name;
 		cp.socket_id = socks[k];
 		ps->pools[k] = tide_pool_create(&cp);
+		pool_member_set(ps->pools[k], POOL_MEMBER_SOCKET);
 		if (ps->pools[k] == NULL) {
 			err = rte_errno;
 			POOL_LOG(ERR, "%s: cannot make the pool of socket %d: %s", p->name,

@@ -97,6 +97,9 @@ struct pool_waiter {
 };
 TAILQ_HEAD(pool_waiter_list, pool_waiter);
 
+/* Whose part a pool is (struct tide_pool's member). */
+enum { POOL_MEMBER_NONE, POOL_MEMBER_SET, POOL_MEMBER_SOCKET };
+
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
 	bool listed;                     /* in the registry; under the registry lock */
@@ -107,6 +110,8 @@ struct tide_pool {
 	struct tide_share pins;          /* telemetry handlers reading it, per process
 					  * (pool_dir_pin()) */
 	bool adopted;                    /* created by the application the stock way */
+	uint8_t member;                  /* POOL_MEMBER_*: a class of a set, or a socket's
+					  * pool of per-socket pools, freed with them only */
 	bool started;                    /* adopted: the application took an object (until
 					  * then its creation may still walk the objects: no
 					  * growth, no reaping); control thread only */
@@ -223,6 +228,14 @@ int pool_params_caller_check(const struct tide_pool_params *p);
 /* Whether this is a secondary process, which must not free what lives in the primary's
  * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR and
  * rte_errno is set to ENOTSUP. */
+/*
+ * tide_pool_free() for the set or per-socket pools that @p mp is a part of (@p owner), or
+ * for the application (a part is then refused: freed alone, it would leave its owner
+ * pointing at a freed mempool).
+ */
+void pool_free(struct rte_mempool *mp, bool owner);
+/* Mark the elastic pool @p mp a part of a set or of per-socket pools (POOL_MEMBER_*). */
+void pool_member_set(struct rte_mempool *mp, uint8_t member);
 bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 
@@ -344,6 +357,8 @@ void pool_tick(struct tide_pool *tp, uint64_t now);
 /* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */
 struct tide_numa_topo;
 bool pool_numa_node_exists(int socket);
+/* A pool's (or pool set's) @p socket and @p flags: 0, or EINVAL (logged, named @p name). */
+int pool_socket_flags_check(const char *name, int socket, uint32_t flags);
 void pool_numa_topo(struct tide_numa_topo *t);
 int pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_node);
 

@@ -44,6 +44,7 @@ set_params_check(const struct tide_pool_set_params *p)
 {
 	uint64_t top, base;
 	size_t page_sz;
+	int err;
 
 	if (p == NULL || p->name == NULL || p->name[0] == '\0') {
 		POOL_LOG(ERR, "NULL parameters or empty name");
@@ -59,6 +60,10 @@ set_params_check(const struct tide_pool_set_params *p)
 			p->name, p->nb_classes, p->min_size, TIDE_POOL_SET_MAX_CLASSES);
 		return EINVAL;
 	}
+	/* The socket before the set's records are allocated there. */
+	err = pool_socket_flags_check(p->name, p->socket_id, p->flags);
+	if (err != 0)
+		return err;
 	top = (uint64_t)p->min_size << (p->nb_classes - 1);
 	if (top + RTE_PKTMBUF_HEADROOM > UINT16_MAX) {
 		POOL_LOG(ERR, "%s: class of %" PRIu64 " bytes does not fit an mbuf's data room",
@@ -99,7 +104,7 @@ static void
 set_destroy(struct tide_pool_set *s, struct pool_set_shared *in)
 {
 	for (unsigned int k = 0; k < TIDE_POOL_SET_MAX_CLASSES; k++)
-		tide_pool_free(s->pools[k]);
+		pool_free(s->pools[k], true);
 	rte_free(in);
 	rte_free(s);
 }
@@ -142,6 +147,7 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 	for (unsigned int k = 0; k < p->nb_classes; k++) {
 		set_class_params(p, k, name, &cp);
 		s->pools[k] = pool_create(&cp, &in->wall);
+		pool_member_set(s->pools[k], POOL_MEMBER_SET);
 		if (s->pools[k] == NULL) {
 			err = rte_errno;
 			POOL_LOG(ERR, "%s: cannot create class %u: %s", p->name, k,

@@ -111,6 +111,8 @@ extern "C" {
 #define TIDE_POOL_F_NO_SYNC_GROW (1u << 0)
 /** Grow only at the low watermark; do not size growth from the measured rate. */
 #define TIDE_POOL_F_NO_PREDICT (1u << 1)
+/** Every TIDE_POOL_F_* flag: a pool or pool set with any other bit is refused (EINVAL). */
+#define TIDE_POOL_F_ALL (TIDE_POOL_F_NO_SYNC_GROW | TIDE_POOL_F_NO_PREDICT)
 
 /** Most elastic pools (adopted ones included) a primary process and its secondaries hold
  *  at once; as many pool sets again. */
@@ -239,7 +241,8 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   The pool, usable wherever a pktmbuf pool is; NULL on error with rte_errno set:
  *   - EINVAL: a NULL or bad parameter (zero or oversized block, wall below base, a base
  *     or a block over the wall once rounded up to whole hugepages, a socket that does not
- *     exist or has no hugepages, bad sizes, a tick or an idle threshold of 0);
+ *     exist or has no hugepages, bad sizes, a tick or an idle threshold of 0, a flag
+ *     that is not in TIDE_POOL_F_ALL);
  *   - ENAMETOOLONG: name too long;
  *   - EEXIST: a mempool of that name exists;
  *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
@@ -259,10 +262,12 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
 /**
  * Free a pool created by tide_pool_create(), and every block it holds.
- * All its mbufs must have been freed. Primary process only. NULL is a no-op; a mempool
- * that is not an elastic pool is left alone, with a log line; so is the pool when called
- * in a secondary process (refused, logged at ERR and rte_errno set to ENOTSUP: the pool
- * stays the primary's).
+ * All its mbufs must have been freed. Primary process only. NULL is a no-op. Refused (the
+ * mempool left alone, a line logged at ERR and rte_errno set):
+ *   - EINVAL: a mempool that is not an elastic pool;
+ *   - EBUSY: a class of a pool set or a socket's pool of tide_pool_create_per_socket():
+ *     it is freed with them (tide_pool_set_free(), tide_pool_per_socket_free());
+ *   - ENOTSUP: a secondary process (the pool stays the primary's).
  */
 void tide_pool_free(struct rte_mempool *mp);
 
@@ -557,7 +562,7 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  *   The set, or NULL with rte_errno set:
  *   - EINVAL: bad parameters (NULL, no class, too many, min_size not a power of 2, a
  *     class too large for an mbuf, bases over the wall once rounded up to whole
- *     hugepages);
+ *     hugepages, a socket that does not exist, a flag that is not in TIDE_POOL_F_ALL);
  *   - ENAMETOOLONG: the set's name leaves no room for the class suffix "_<k>";
  *   - EEXIST: a set, or a class's mempool, of that name exists;
  *   - ENOMEM: no memory for the set's records;
