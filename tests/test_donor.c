@@ -1120,6 +1120,61 @@ scen_bad_input_is_refused(void)
 	return 0;
 }
 
+/* @p p refused by tide_donor_mgr_create() with @p err and a log line that says @p why. */
+static bool
+create_refused(const struct tide_donor_params *p, int err, const char *why)
+{
+	struct tide_donor_mgr *m;
+	char *log;
+	bool ok;
+
+	tide_test_log_begin();
+	rte_errno = 0;
+	m = tide_donor_mgr_create(p);
+	log = tide_test_log_end();
+	ok = m == NULL && rte_errno == err && strstr(log, why) != NULL;
+	if (!ok)
+		printf("create of %s: %p, rte_errno %d (want %d), log: %s\n", p->name, (void *)m,
+			rte_errno, err, log);
+	free(log);
+	if (m != NULL)
+		tide_donor_mgr_free(m);
+	return ok;
+}
+
+/* A socket EAL does not know is refused, however small its number; SOCKET_ID_ANY and the
+ * sockets EAL knows are taken, under the name the refusals left free.
+ */
+static int
+scen_unknown_socket_is_refused(void)
+{
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	unsigned int refused = 0;
+	bool known;
+
+	for (int s = -2; s <= RTE_MAX_NUMA_NODES; s++) {
+		known = s == SOCKET_ID_ANY;
+		for (unsigned int i = 0; i < rte_socket_count(); i++)
+			known |= rte_socket_id_by_idx(i) == s;
+		tide_donor_params_init(&p, "sock");
+		p.socket_id = s;
+		if (!known) {
+			refused += TDU_CHECK(create_refused(&p, EINVAL, "not a NUMA socket"));
+			continue;
+		}
+		m = tide_donor_mgr_create(&p);
+		TDU_CHECK(m != NULL && tide_donor_mgr_free(m) == 0);
+	}
+	/* Every number but those: -2, RTE_MAX_NUMA_NODES, and below it those EAL does not
+	 * know (1 and 9 among them on a machine of one socket).
+	 */
+	TDU_CHECK(refused == RTE_MAX_NUMA_NODES + 2 - rte_socket_count());
+	tdu_report("sockets", (long)rte_socket_count());
+	TDU_CHECK(tdu_donor_children() == 0);
+	return 0;
+}
+
 /* ---- Faults at every step of the handshake (tide-donor's test hooks). */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -1654,6 +1709,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "consumer", scen_consumer_holding_donors, NULL },
 	{ "thread", scen_donors_outlive_the_requesting_thread, NULL },
 	{ "bad_input", scen_bad_input_is_refused, NULL },
+	{ "unknown_socket", scen_unknown_socket_is_refused, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
@@ -1973,6 +2029,12 @@ test_bad_input_is_refused_and_leaves_nothing(void)
 }
 
 static void
+test_a_socket_eal_does_not_know_is_refused(void)
+{
+	run("unknown_socket", NULL);
+}
+
+static void
 test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 {
 #ifdef TIDE_FAULT_INJECTION
@@ -2059,6 +2121,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_donor_whose_parent_is_not_the_consumer_exits_at_once);
 	CU_ADD_TEST(s, test_a_donor_sent_garbage_exits_with_the_protocol_status);
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
+	CU_ADD_TEST(s, test_a_socket_eal_does_not_know_is_refused);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);

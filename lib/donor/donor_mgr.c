@@ -164,6 +164,22 @@ tide_donor_params_init(struct tide_donor_params *p, const char *name)
 	p->timeout_ms = DN_DEFAULT_TIMEOUT_MS;
 }
 
+/*
+ * Whether @p socket is SOCKET_ID_ANY or a socket EAL knows. A number below
+ * RTE_MAX_NUMA_NODES is not enough: on a socket without memory or lcores the manager would
+ * read an allowance and watch a heap that this process never has.
+ */
+static bool
+mgr_socket_ok(int socket)
+{
+	if (socket == SOCKET_ID_ANY)
+		return true;
+	for (unsigned int i = 0; i < rte_socket_count(); i++)
+		if (rte_socket_id_by_idx(i) == socket)
+			return true;
+	return false;
+}
+
 static int
 mgr_check(const struct tide_donor_params *p)
 {
@@ -188,9 +204,9 @@ mgr_check(const struct tide_donor_params *p)
 		DN_LOG(ERR, "%s: unknown flags %#x", p->name, p->flags);
 		return -EINVAL;
 	}
-	if (p->socket_id != SOCKET_ID_ANY &&
-			(p->socket_id < 0 || p->socket_id >= RTE_MAX_NUMA_NODES)) {
-		DN_LOG(ERR, "%s: socket %d is not a NUMA socket", p->name, p->socket_id);
+	if (!mgr_socket_ok(p->socket_id)) {
+		DN_LOG(ERR, "%s: socket %d is not a NUMA socket EAL knows (%u socket(s))", p->name,
+			p->socket_id, rte_socket_count());
 		return -EINVAL;
 	}
 	return 0;

@@ -89,7 +89,8 @@ struct tide_donor_params {
 	const char *name;       /**< unique, < TIDE_DONOR_NAMESIZE chars (copied) */
 	const char *helper;     /**< path of tide-donor; NULL: see the file comment */
 	int socket_id;          /**< NUMA socket whose --socket-limit is the consumer's
-				 *   hugepage allowance; SOCKET_ID_ANY: the caller's */
+				 *   hugepage allowance, one EAL knows (rte_socket_id_by_idx());
+				 *   SOCKET_ID_ANY: the caller's */
 	unsigned int max_donors; /**< most donors alive at once (default 64) */
 	/** Per kind: the per-process maximum, most bytes one donor holds. 0: measured --
 	 *  pinned: RLIMIT_MEMLOCK's soft limit (donors inherit the consumer's); hugepages:
@@ -204,8 +205,9 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *
  * @return
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
- *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, socket_id not a NUMA
- *   socket, an unknown flag, a malformed --socket-limit); EEXIST the name is taken;
+ *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, socket_id neither
+ *   SOCKET_ID_ANY nor a NUMA socket EAL knows, an unknown flag, a malformed
+ *   --socket-limit); EEXIST the name is taken;
  *   ENOENT the helper program is not there or not executable; ENOMEM no memory; or the
  *   errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and
  *   eventfd descriptors (EMFILE, ENFILE, ENOMEM).
