@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1175,6 +1176,51 @@ scen_unknown_socket_is_refused(void)
 	return 0;
 }
 
+/* A helper that is a directory (which access(X_OK) takes, as a directory one may search),
+ * or a file no one may execute, is refused at creation, from the parameters or the
+ * environment; the real helper then serves a request from a donor.
+ */
+static int
+scen_helper_not_a_program_is_refused(void)
+{
+	char file[] = "/tmp/tdn-helper-XXXXXX";
+	const char *env = getenv("TIDE_DONOR_HELPER");
+	struct tide_donor_region_info ri;
+	struct tide_donor_params p;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	char *real;
+	int fd;
+
+	TDU_REQUIRE(env != NULL && (real = strdup(env)) != NULL);
+	tide_donor_params_init(&p, "helper");
+	p.helper = "/tmp";
+	TDU_CHECK(create_refused(&p, ENOENT, "not an executable program"));
+	p.helper = "/";
+	TDU_CHECK(create_refused(&p, ENOENT, "not an executable program"));
+	fd = mkstemp(file);
+	TDU_REQUIRE(fd >= 0);
+	close(fd);
+	p.helper = file;
+	TDU_CHECK(chmod(file, 0644) == 0 && create_refused(&p, ENOENT, "not an executable"));
+	unlink(file);
+	p.helper = NULL;
+	TDU_CHECK(setenv("TIDE_DONOR_HELPER", "/tmp", 1) == 0);
+	TDU_CHECK(create_refused(&p, ENOENT, "not an executable program"));
+	TDU_CHECK(setenv("TIDE_DONOR_HELPER", real, 1) == 0);
+	free(real);
+
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL && tide_donor_region_info(r, &ri) == 0 && ri.nb_donors == 1);
+	tide_donor_region_free(r);
+	TDU_CHECK(tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 /* ---- Faults at every step of the handshake (tide-donor's test hooks). */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -1710,6 +1756,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "thread", scen_donors_outlive_the_requesting_thread, NULL },
 	{ "bad_input", scen_bad_input_is_refused, NULL },
 	{ "unknown_socket", scen_unknown_socket_is_refused, NULL },
+	{ "helper_not_a_program", scen_helper_not_a_program_is_refused, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
@@ -2035,6 +2082,12 @@ test_a_socket_eal_does_not_know_is_refused(void)
 }
 
 static void
+test_a_helper_that_is_not_an_executable_file_is_refused(void)
+{
+	run("helper_not_a_program", NULL);
+}
+
+static void
 test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 {
 #ifdef TIDE_FAULT_INJECTION
@@ -2122,6 +2175,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_donor_sent_garbage_exits_with_the_protocol_status);
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
 	CU_ADD_TEST(s, test_a_socket_eal_does_not_know_is_refused);
+	CU_ADD_TEST(s, test_a_helper_that_is_not_an_executable_file_is_refused);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);

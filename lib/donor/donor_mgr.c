@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -217,10 +218,15 @@ static int
 mgr_helper(struct tide_donor_mgr *m, const struct tide_donor_params *p)
 {
 	const char *h = p->helper != NULL ? p->helper : getenv("TIDE_DONOR_HELPER");
+	struct stat st;
 
 	if (h == NULL || h[0] == '\0')
 		h = TIDE_DONOR_HELPER_DEFAULT;
-	if (strlen(h) >= sizeof(m->helper) || access(h, X_OK) != 0) {
+	/* access(X_OK) alone takes a directory one may search: its donors would fail only at
+	 * their start (execve()'s EACCES), at every request.
+	 */
+	if (strlen(h) >= sizeof(m->helper) || stat(h, &st) != 0 || !S_ISREG(st.st_mode) ||
+			access(h, X_OK) != 0) {
 		DN_LOG(ERR, "%s: the donor helper '%s' is not an executable program (set "
 			"tide_donor_params.helper or TIDE_DONOR_HELPER)", p->name, h);
 		return -ENOENT;

@@ -87,7 +87,8 @@ enum tide_donor_kind {
 /** Parameters of a manager. Fill with tide_donor_params_init(), then change what you need. */
 struct tide_donor_params {
 	const char *name;       /**< unique, < TIDE_DONOR_NAMESIZE chars (copied) */
-	const char *helper;     /**< path of tide-donor; NULL: see the file comment */
+	const char *helper;     /**< path of tide-donor, an executable file; NULL: see the
+				 *   file comment */
 	int socket_id;          /**< NUMA socket whose --socket-limit is the consumer's
 				 *   hugepage allowance, one EAL knows (rte_socket_id_by_idx());
 				 *   SOCKET_ID_ANY: the caller's */
@@ -207,10 +208,10 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
  *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, socket_id neither
  *   SOCKET_ID_ANY nor a NUMA socket EAL knows, an unknown flag, a malformed
- *   --socket-limit); EEXIST the name is taken;
- *   ENOENT the helper program is not there or not executable; ENOMEM no memory; or the
- *   errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and
- *   eventfd descriptors (EMFILE, ENFILE, ENOMEM).
+ *   --socket-limit); EEXIST the name is taken; ENOENT the helper program is not there,
+ *   not a regular file (a directory) or not executable; ENOMEM no memory; or the errno of
+ *   the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and eventfd
+ *   descriptors (EMFILE, ENFILE, ENOMEM).
  */
 struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
 
