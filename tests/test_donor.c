@@ -1221,6 +1221,40 @@ scen_helper_not_a_program_is_refused(void)
 	return 0;
 }
 
+/* A heap step larger than the heap may ask for at once (whole 4 KB pages within a size_t)
+ * is refused at creation, not by every tide_donor_alloc() after it; the largest step is
+ * taken, and fails an allocation only as more than the system has; the default then works.
+ */
+static int
+scen_heap_grow_past_a_request_is_refused(void)
+{
+	const uint64_t most = SIZE_MAX & ~(uint64_t)(4 * KB - 1);
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	void *buf;
+
+	tide_donor_params_init(&p, "grow");
+	p.heap_grow = UINT64_MAX;
+	TDU_CHECK(create_refused(&p, EINVAL, "heap_grow"));
+	p.heap_grow = most + 1;
+	TDU_CHECK(create_refused(&p, EINVAL, "heap_grow"));
+	p.heap_grow = most;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	rte_errno = 0;
+	TDU_CHECK(tide_donor_alloc(m, 64, 0) == NULL && rte_errno == ENOMEM);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+
+	tide_donor_params_init(&p, "grow");
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	buf = tide_donor_alloc(m, 64, 0);
+	TDU_CHECK(buf != NULL && tide_donor_free(m, buf) == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
+	return 0;
+}
+
 /* ---- Faults at every step of the handshake (tide-donor's test hooks). */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -1757,6 +1791,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "bad_input", scen_bad_input_is_refused, NULL },
 	{ "unknown_socket", scen_unknown_socket_is_refused, NULL },
 	{ "helper_not_a_program", scen_helper_not_a_program_is_refused, NULL },
+	{ "heap_grow_past_a_request", scen_heap_grow_past_a_request_is_refused, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
@@ -2088,6 +2123,12 @@ test_a_helper_that_is_not_an_executable_file_is_refused(void)
 }
 
 static void
+test_a_heap_step_past_the_largest_request_is_refused(void)
+{
+	run("heap_grow_past_a_request", NULL);
+}
+
+static void
 test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 {
 #ifdef TIDE_FAULT_INJECTION
@@ -2176,6 +2217,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
 	CU_ADD_TEST(s, test_a_socket_eal_does_not_know_is_refused);
 	CU_ADD_TEST(s, test_a_helper_that_is_not_an_executable_file_is_refused);
+	CU_ADD_TEST(s, test_a_heap_step_past_the_largest_request_is_refused);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);

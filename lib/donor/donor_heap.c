@@ -189,8 +189,8 @@ tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align)
 	}
 	if (align == 0)
 		align = RTE_CACHE_LINE_SIZE;
-	/* What heap_grow() is asked for must not wrap around. */
-	if (size > SIZE_MAX - align - HEAP_SLACK - DN_PINNED_PAGE) {
+	/* What heap_grow() is asked for, rounded up to whole pages, must not wrap around. */
+	if (size > DN_HEAP_GROW_MAX - align - HEAP_SLACK) {
 		DN_LOG(ERR, "%s: %zu bytes (aligned to %u) is more than a heap can hold", m->name,
 			size, align);
 		rte_errno = EINVAL;

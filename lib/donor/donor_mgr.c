@@ -194,6 +194,12 @@ mgr_check(const struct tide_donor_params *p)
 		DN_LOG(ERR, "%s: max_donors, timeout_ms and heap_grow must not be 0", p->name);
 		return -EINVAL;
 	}
+	/* A larger step would be refused by every tide_donor_alloc() that grows the heap. */
+	if (p->heap_grow > DN_HEAP_GROW_MAX) {
+		DN_LOG(ERR, "%s: heap_grow %" PRIu64 " is more than the heap may ask for at once "
+			"(%zu)", p->name, p->heap_grow, (size_t)DN_HEAP_GROW_MAX);
+		return -EINVAL;
+	}
 	/* poll() takes an int: a longer timeout would wrap to a negative one, which waits
 	 * forever.
 	 */

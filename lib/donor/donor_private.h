@@ -37,6 +37,11 @@ extern int tide_donor_logtype;
 /* Buffers tide_donor_alloc() sets aside in a region (unpinned memory) before it gives up. */
 #define DN_MAX_PLUGS 64
 #define DN_PINNED_PAGE DONOR_PINNED_PAGE
+/* The most the heap asks for at once (heap_grow, or a buffer with its alignment and
+ * overhead): whole pinned pages within a size_t, since a request is rounded up to whole
+ * pages, which must not wrap around.
+ */
+#define DN_HEAP_GROW_MAX RTE_ALIGN_FLOOR(SIZE_MAX, (size_t)DN_PINNED_PAGE)
 /* DPDK's heap names (RTE_HEAP_NAME_MAX_LEN is internal to EAL). */
 #define DN_HEAP_NAMESIZE 32
 

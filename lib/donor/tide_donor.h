@@ -109,7 +109,8 @@ struct tide_donor_params {
 	 *  socket, the strictest limit of those alive now). */
 	uint64_t heap_limit;
 	uint64_t heap_grow;     /**< bytes tide_donor_alloc() adds to its heap at a time
-				 *   (default 16 MB) */
+				 *   (default 16 MB): from 1 to SIZE_MAX rounded down to
+				 *   whole 4 KB pages, the most the heap asks for at once */
 	unsigned int timeout_ms; /**< most time the donors of one request (or one
 				  *   re-pinning donor) have, from their start, to hand their
 				  *   memory over (or lock it), 1..INT_MAX (default 5000) */
@@ -206,12 +207,12 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *
  * @return
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
- *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, socket_id neither
- *   SOCKET_ID_ANY nor a NUMA socket EAL knows, an unknown flag, a malformed
- *   --socket-limit); EEXIST the name is taken; ENOENT the helper program is not there,
- *   not a regular file (a directory) or not executable; ENOMEM no memory; or the errno of
- *   the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll and eventfd
- *   descriptors (EMFILE, ENFILE, ENOMEM).
+ *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, heap_grow above its
+ *   range, socket_id neither SOCKET_ID_ANY nor a NUMA socket EAL knows, an unknown flag,
+ *   a malformed --socket-limit); EEXIST the name is taken; ENOENT the helper program is
+ *   not there, not a regular file (a directory) or not executable; ENOMEM no memory; or
+ *   the errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll
+ *   and eventfd descriptors (EMFILE, ENFILE, ENOMEM).
  */
 struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
 
