@@ -265,6 +265,91 @@ test_release_from_another_thread_returns_each_mbuf_to_its_pool(void)
 	tide_xchg_free(x);
 }
 
+/* ---- tearing down ---- */
+
+/* tide_msg_fini(), refused: rte_errno EBUSY and a line of its own that says @p what. */
+static void
+expect_fini_busy(const char *what)
+{
+	char *log;
+	int ret;
+
+	tide_test_log_begin();
+	rte_errno = 0;
+	ret = tide_msg_fini();
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(ret, -EBUSY);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tide_msg_fini(): "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, what));
+	if (ret != -EBUSY || strstr(log, what) == NULL)
+		printf("\n    fini with %s live: %d, log: %s ", what, ret, log);
+	free(log);
+}
+
+/*
+ * tide_msg_fini() while an exchange, a broadcast exchange or a proxy is live is refused
+ * and tears nothing down: the exchange still carries messages, the proxy still holds its
+ * real message, which goes back to its pool with the proxy's release. Once everything is
+ * freed it succeeds, and tide_msg_init() makes the library again.
+ */
+static void
+test_fini_is_refused_while_exchanges_or_proxies_are_live(void)
+{
+	struct tide_msg_conf conf = { .nb_proxies = NB_PROXIES, .socket_id = SOCKET_ID_ANY };
+	struct tide_xchg *x = xchg("tm_fini", TIDE_XCHG_FIFO, 64, 1);
+	unsigned int before = in_use(stock_mp);
+	struct tide_msg_range r = { 0, 8 };
+	struct rte_mbuf *m, *got = NULL, *px;
+	struct tide_bcast *b;
+
+	expect_fini_busy("1 exchange(s), 0 broadcast exchange(s) and 0 proxy(ies)");
+	CU_ASSERT_PTR_EQUAL(tide_xchg_lookup("tm_fini"), x);
+	m = pkt(stock_mp, 77, 64);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(x, &m, 1), 1);
+	CU_ASSERT_EQUAL(tide_xchg_recv_burst(x, &got, 1, 2), 1);
+	CU_ASSERT_PTR_EQUAL_FATAL(got, m);
+	CU_ASSERT_EQUAL(seq_of(got), 77);
+	CU_ASSERT_EQUAL(tide_msg_owner(got), 2);
+
+	/* A proxy the main lcore made: its stash holds free ones, which are not live. */
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(got, 1, &r, &px), 0);
+	tide_msg_release(got);
+	expect_fini_busy("1 exchange(s), 0 broadcast exchange(s) and 1 proxy(ies)");
+	tide_xchg_free(x);
+	expect_fini_busy("0 exchange(s), 0 broadcast exchange(s) and 1 proxy(ies)");
+	CU_ASSERT_TRUE(tide_msg_is_proxy(px));
+	CU_ASSERT_EQUAL(*rte_pktmbuf_mtod(px, uint32_t *), 77);
+	CU_ASSERT_EQUAL(tide_msg_reply(px), 1);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before + 1);
+	CU_ASSERT_EQUAL(tide_msg_proxy_release_checked(px), 0);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+
+	b = tide_bcast_create("tm_fini_bc", 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	expect_fini_busy("0 exchange(s), 1 broadcast exchange(s) and 0 proxy(ies)");
+	CU_ASSERT_PTR_EQUAL(tide_bcast_lookup("tm_fini_bc"), b);
+	tide_bcast_free(b);
+
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0); /* not initialised: nothing to do */
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_lookup("tm_fini"), EINVAL, "tide_xchg_lookup");
+	CU_ASSERT_EQUAL_FATAL(tide_msg_init(&conf), 0);
+	x = xchg("tm_fini", TIDE_XCHG_FIFO, 64, 1);
+	m = pkt(stock_mp, 78, 64);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(x, &m, 1), 1);
+	CU_ASSERT_EQUAL(tide_xchg_recv_burst(x, &got, 1, 2), 1);
+	CU_ASSERT_PTR_EQUAL(got, m);
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(got, 1, &r, &px), 0);
+	tide_msg_release(got);
+	tide_msg_proxy_release(px);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+	tide_xchg_free(x);
+}
+
 static int
 register_tests(void)
 {
@@ -278,6 +363,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_checked_release_refuses_a_message_its_proxies_hold_on);
 	CU_ADD_TEST(s, test_a_message_with_other_references_is_released_as_a_bare_mbuf);
 	CU_ADD_TEST(s, test_release_from_another_thread_returns_each_mbuf_to_its_pool);
+	CU_ADD_TEST(s, test_fini_is_refused_while_exchanges_or_proxies_are_live);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

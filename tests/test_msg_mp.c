@@ -395,7 +395,7 @@ test_everything_is_freed_at_the_end(void)
 	tide_stage_unregister((uint16_t)stage_tx);
 	tide_stage_unregister((uint16_t)stage_rx);
 	tide_pool_free(pool);
-	tide_msg_fini();
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
 }
 
 #ifdef TIDE_FAULT_INJECTION

@@ -108,6 +108,8 @@ tide_msg_pvt_proxy_of(struct rte_mbuf *m)
 /* msg_proxy.c: the proxy area. 0, or -ENOMEM or -EEXIST (its ring's name is taken). */
 int tide_msg_pvt_proxy_area_init(uint32_t n, int socket);
 void tide_msg_pvt_proxy_area_fini(void);
+/* Proxies made and not released yet (exact while no other thread makes or releases any). */
+uint32_t tide_msg_pvt_proxies_live(void);
 bool tide_msg_pvt_in_proxy_area(const void *p);
 
 /* msg_xring.c: set up @p r with room for @p size messages a level (rounded up to
@@ -182,6 +184,9 @@ void tide_msg_pvt_dir_foreach(void * const *table, const char *(*name_of)(const 
 /* Call @p fn on every entry with the directories' lock held for reading (as
  * tide_msg_pvt_dir_read()'s). */
 void tide_msg_pvt_dir_each(void * const *table, void (*fn)(void *p, void *arg), void *arg);
+/* Entries of the directories of exchanges and of broadcast exchanges (0 before
+ * tide_msg_init()). */
+void tide_msg_pvt_dir_count(unsigned int *nb_xchg, unsigned int *nb_bcast);
 int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
 const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);

@@ -63,6 +63,26 @@ tide_msg_pvt_proxy_area_fini(void)
 	tide_msg_pvt_state.nb_proxies = 0;
 }
 
+/*
+ * Proxies made and not released: the area less the free ones, in the shared ring and in
+ * every lcore's stash (secondaries' lcores included: the stashes are shared). Exact when no
+ * thread of any process makes or releases proxies meanwhile; while one does, a proxy moving
+ * between its stash and the ring may be counted in neither place or in both.
+ */
+uint32_t
+tide_msg_pvt_proxies_live(void)
+{
+	uint64_t nb_free;
+
+	if (tide_msg_pvt_state.proxy_free == NULL)
+		return 0;
+	nb_free = rte_ring_count(tide_msg_pvt_state.proxy_free);
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
+		nb_free += __atomic_load_n(&tide_msg_pvt_state.stash[i].len, __ATOMIC_RELAXED);
+	return nb_free < tide_msg_pvt_state.nb_proxies ?
+		tide_msg_pvt_state.nb_proxies - (uint32_t)nb_free : 0;
+}
+
 bool
 tide_msg_pvt_in_proxy_area(const void *p)
 {

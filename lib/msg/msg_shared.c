@@ -263,6 +263,23 @@ tide_msg_pvt_dir_each(void * const *table, void (*fn)(void *p, void *arg), void 
 	tide_rwlock_read_unlock(&sh->lock, held);
 }
 
+void
+tide_msg_pvt_dir_count(unsigned int *nb_xchg, unsigned int *nb_bcast)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t *held;
+
+	*nb_xchg = *nb_bcast = 0;
+	if (sh == NULL)
+		return;
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
+	for (unsigned int i = 0; i < MSG_DIR_MAX; i++) {
+		*nb_xchg += sh->xchg[i] != NULL;
+		*nb_bcast += sh->bcast[i] != NULL;
+	}
+	tide_rwlock_read_unlock(&sh->lock, held);
+}
+
 struct dir_names {
 	const char *(*name_of)(const void *p);
 	msg_name_cb_t *cb;

@@ -196,10 +196,17 @@ struct tide_msg_range {
 int tide_msg_init(const struct tide_msg_conf *conf);
 
 /**
- * Release what tide_msg_init() reserved. Every exchange must be freed and every proxy
- * released first. tide_msg_init() may be called again afterwards.
+ * Release what tide_msg_init() reserved. Every exchange and broadcast exchange must be
+ * freed and every proxy released first, and no other thread or process may use the
+ * library meanwhile. tide_msg_init() may be called again afterwards. In a secondary
+ * process it only lets go of what the primary shares, which stays as it is.
+ *
+ * @return
+ *   0 (nothing to do if the library is not initialised), or -EBUSY (rte_errno set) in the
+ *   primary while an exchange, a broadcast exchange or a proxy is live: nothing is
+ *   released then, and everything works on as before.
  */
-void tide_msg_fini(void);
+int tide_msg_fini(void);
 
 /* ---- messages ---- */
 
