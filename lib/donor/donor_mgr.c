@@ -22,6 +22,7 @@
 
 #include "donor_private.h"
 #include "tide_fault.h"
+#include "tide_socket.h"
 
 RTE_LOG_REGISTER(tide_donor_logtype, tide.donor, NOTICE);
 
@@ -170,17 +171,6 @@ tide_donor_params_init(struct tide_donor_params *p, const char *name)
  * RTE_MAX_NUMA_NODES is not enough: on a socket without memory or lcores the manager would
  * read an allowance and watch a heap that this process never has.
  */
-static bool
-mgr_socket_ok(int socket)
-{
-	if (socket == SOCKET_ID_ANY)
-		return true;
-	for (unsigned int i = 0; i < rte_socket_count(); i++)
-		if (rte_socket_id_by_idx(i) == socket)
-			return true;
-	return false;
-}
-
 static int
 mgr_check(const struct tide_donor_params *p)
 {
@@ -211,7 +201,7 @@ mgr_check(const struct tide_donor_params *p)
 		DN_LOG(ERR, "%s: unknown flags %#x", p->name, p->flags);
 		return -EINVAL;
 	}
-	if (!mgr_socket_ok(p->socket_id)) {
+	if (!tide_socket_known(p->socket_id)) {
 		DN_LOG(ERR, "%s: socket %d is not a NUMA socket EAL knows (%u socket(s))", p->name,
 			p->socket_id, rte_socket_count());
 		return -EINVAL;

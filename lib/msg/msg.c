@@ -80,7 +80,7 @@ tide_msg_init(const struct tide_msg_conf *conf)
 	msg_layout_check();
 	if (tide_msg_pvt_state.ready)
 		return 0;
-	if (n > TIDE_MSG_MAX_PROXIES || !msg_socket_ok(socket)) {
+	if (n > TIDE_MSG_MAX_PROXIES || !tide_socket_known(socket)) {
 		MSG_LOG(ERR, "%u proxies (at most %u) on socket %d: bad configuration", n,
 			TIDE_MSG_MAX_PROXIES, socket);
 		return msg_error(EINVAL);

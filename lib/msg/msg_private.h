@@ -14,6 +14,7 @@
 #include "tide_msg.h"
 #include "tide_refuse.h"
 #include "tide_rwlock.h"
+#include "tide_socket.h"
 
 extern int tide_msg_logtype;
 
@@ -85,18 +86,6 @@ bool tide_msg_pvt_sleep_barrier(void);
 /* Refusals, as every library makes them (tide_refuse.h), logged through MSG_LOG. */
 #define msg_error(err) tide_refuse_errno(err)
 #define MSG_REFUSE(level, err, fmt, ...) TIDE_REFUSE(MSG_LOG, level, err, fmt, ##__VA_ARGS__)
-
-/* Whether @p socket is SOCKET_ID_ANY or a socket EAL knows. */
-static inline bool
-msg_socket_ok(int socket)
-{
-	if (socket == SOCKET_ID_ANY)
-		return true;
-	for (unsigned int i = 0; i < rte_socket_count(); i++)
-		if (rte_socket_id_by_idx(i) == socket)
-			return true;
-	return false;
-}
 
 /* The proxy whose mbuf header @p m is. */
 static inline struct msg_proxy *

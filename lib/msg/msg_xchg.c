@@ -81,7 +81,7 @@ xchg_params_check(const struct tide_xchg_params *p)
 		MSG_LOG(ERR, "exchange name longer than %d chars", (int)RTE_RING_NAMESIZE - 5);
 		return ENAMETOOLONG;
 	}
-	if (!msg_socket_ok(p->socket_id)) {
+	if (!tide_socket_known(p->socket_id)) {
 		MSG_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
 		return EINVAL;
 	}

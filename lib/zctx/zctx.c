@@ -25,6 +25,7 @@
 #include "tide_config.h"
 #include "tide_fault.h"
 #include "tide_pool.h"
+#include "tide_socket.h"
 #include "zctx_private.h"
 
 RTE_LOG_REGISTER(tide_zctx_logtype, tide.zctx, NOTICE);
@@ -92,17 +93,6 @@ tide_zctx_params_init(struct tide_zctx_params *p, const char *name)
 /* ---- Checks. */
 
 static bool
-zc_socket_ok(int socket)
-{
-	if (socket == SOCKET_ID_ANY)
-		return true;
-	for (unsigned int i = 0; i < rte_socket_count(); i++)
-		if (rte_socket_id_by_idx(i) == socket)
-			return true;
-	return false;
-}
-
-static bool
 zc_lcore_idle(int lc)
 {
 	return lc >= 0 && lc < RTE_MAX_LCORE && rte_lcore_is_enabled((unsigned int)lc) &&
@@ -133,7 +123,7 @@ zc_params_check(const struct tide_zctx_params *p)
 		ZC_LOG(ERR, "%s: lcore %d is not an idle worker lcore", p->name, p->agent_lcore);
 		return EINVAL;
 	}
-	if (!zc_socket_ok(p->socket_id)) {
+	if (!tide_socket_known(p->socket_id)) {
 		ZC_LOG(ERR, "%s: unknown socket %d", p->name, p->socket_id);
 		return EINVAL;
 	}
