@@ -337,6 +337,41 @@ test_mbufs_of_a_new_block_are_initialised(void)
 	tide_pool_free(mp);
 }
 
+/*
+ * An elastic pool's blocks are its library's: the driver's calls that would add, remove or
+ * move one behind its back are refused, logged, and the pool's record of its blocks stays
+ * the driver's (its reaper still works: before, a block removed so made every reap fail
+ * with -EIO).
+ */
+static void
+test_driver_calls_leave_an_elastic_pools_blocks_alone(void)
+{
+	struct rte_mempool *mp = make_pool("tp_owned", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	const struct rte_memzone *mz = rte_memzone_reserve_aligned("tp_owned_mz", 2 * MB,
+		SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
+	struct tide_mempool_block_info bi;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 1, &bi), 0);
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_remove(mp, bi.id, 0), EPERM,
+		"tide_mempool_block_remove");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_move(mp, bi.id, 0), EPERM,
+		"tide_mempool_block_move");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL,
+		NULL, NULL), EPERM, "tide_mempool_block_add");
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
+	CU_ASSERT(tide_pool_reap(mp) >= 0);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, tide_mempool_block_count(mp));
+	tide_pool_free(mp);
+	/* Its mempool freed, the name is free for a stock tide mempool the driver's calls
+	 * may change at will.
+	 */
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_owned"));
+	rte_memzone_free(mz);
+}
+
 static void *
 create_pool(const void *p)
 {
@@ -1166,6 +1201,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_mbufs_of_a_new_block_are_initialised);
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
+	CU_ADD_TEST(s, test_driver_calls_leave_an_elastic_pools_blocks_alone);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
 	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);

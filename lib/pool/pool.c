@@ -377,7 +377,8 @@ pool_blocks_init(struct tide_pool *tp)
 		return -ENOMEM;
 	}
 	tp->cap_blocks = cap;
-	return 0;
+	/* From now on the pool's blocks are the library's alone. */
+	return tide_mempool_pvt_owned_set(tp->mp, true);
 }
 
 void
@@ -564,6 +565,7 @@ pool_forget(struct rte_mempool *mp)
 	pool_dir_pins_wait(tp);
 	pool_waiters_close(tp);
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	tide_mempool_pvt_owned_set(mp, false);
 	pool_cache_drain_end(tp);
 	pool_wall_give(tp->wall, tp->bytes);
 	pool_mem_back();

@@ -226,6 +226,8 @@ adopt_adopted(struct rte_mempool *mp, const struct rte_memzone *mz)
 		err = -pool_register(tp);
 	}
 	if (err != 0) {
+		/* Populated whole, the stock way: the pool's blocks are no longer ours. */
+		tide_mempool_pvt_owned_set(mp, false);
 		pool_wall_give(tp->wall, tp->bytes);
 		pool_dealloc(tp);
 		return err;

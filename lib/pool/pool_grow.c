@@ -168,7 +168,7 @@ pool_add_ext_block(struct tide_pool *tp, size_t bytes)
 		ret = -EINVAL;
 		goto give_back;
 	}
-	id = tide_mempool_block_add(tp->mp, eb.addr, eb.len, rte_pktmbuf_init, NULL,
+	id = tide_mempool_pvt_block_add(tp->mp, eb.addr, eb.len, rte_pktmbuf_init, NULL,
 		eb.free_cb, eb.opaque);
 	if (id < 0) {
 		ret = -rte_errno;
@@ -210,7 +210,7 @@ pool_add_block(struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
 			return pool_add_ext_block(tp, bytes);
 		return rte_errno == EAGAIN ? -EAGAIN : -ENOMEM;
 	}
-	id = tide_mempool_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
+	id = tide_mempool_pvt_block_add(tp->mp, mz->addr, mz->len, rte_pktmbuf_init, NULL,
 		pool_mz_free, (void *)(uintptr_t)mz);
 	if (id < 0) {
 		ret = -rte_errno;

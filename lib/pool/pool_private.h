@@ -20,6 +20,7 @@
 #include "reap_policy.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_mempool_hooks.h"
 #include "tide_pool.h"
 #include "tide_refuse.h"
 #include "tide_rwlock.h"

@@ -69,7 +69,7 @@ reap_newest(struct tide_pool *tp)
 		pool_waiters_demand(tp));
 	if (st.nb_free < bi.nb_objs + keep)
 		return -ENOSPC;
-	ret = tide_mempool_block_remove(tp->mp, b->id, TIDE_MEMPOOL_RM_UNTOUCHED);
+	ret = tide_mempool_pvt_block_remove(tp->mp, b->id, TIDE_MEMPOOL_RM_UNTOUCHED);
 	if (ret == -EAGAIN) {
 		/* A block event callback cannot let it go yet: the next period tries again. */
 		__atomic_fetch_add(&tp->reap_vetoes, 1, __ATOMIC_RELAXED);
@@ -102,7 +102,7 @@ reap_demote(struct tide_pool *tp, uint32_t p)
 	struct pool_blk b = tp->blocks[p];
 	int ret;
 
-	ret = tide_mempool_block_move(tp->mp, b.id, 1);
+	ret = tide_mempool_pvt_block_move(tp->mp, b.id, 1);
 	if (ret < 0)
 		return ret;
 	rte_seqlock_write_lock(&tp->blocks_sl);

@@ -164,6 +164,7 @@ struct tpool {
 	uint64_t nb_list_walks;
 	tide_mempool_grow_cb_t *grow_cb;
 	void *grow_arg;
+	bool owned;           /* a pool library owns the blocks (tide_mempool_pvt_owned_set()) */
 	pthread_mutex_t ctl;  /* serialises block add and remove */
 	struct tblk *adding;  /* block being filled by tide_mempool_block_add() */
 	enum tp_stock stock;  /* stock population; written by the populating thread */
@@ -2103,6 +2104,69 @@ tmp_primary_only(const struct rte_mempool *mp)
 		"process only", mp != NULL ? mp->name : "NULL");
 }
 
+/*
+ * Whether a pool library owns the blocks of @p mp (tide_mempool_pvt_owned_set()) and the
+ * caller is not that library: the application's calls to add, remove or move them are then
+ * refused with -EPERM, as changes behind the library's back would leave its counts and its
+ * reaper's order out of step with the driver's. The library calls the same functions
+ * through the tide_mempool_pvt_block_*() forms, which mark the calling thread for the call.
+ */
+static __thread bool tmp_by_library;
+
+static bool
+tmp_owned(const struct rte_mempool *mp)
+{
+	const struct tpool *tp = tp_of(mp);
+
+	return !tmp_by_library && tp != NULL && __atomic_load_n(&tp->owned, __ATOMIC_ACQUIRE);
+}
+
+#define TMP_OWNED_REFUSE(mp) TMP_REFUSE(ERR, EPERM, "%s is an elastic pool: the pool " \
+	"library alone adds, removes and orders its blocks", (mp)->name)
+
+int
+tide_mempool_pvt_owned_set(struct rte_mempool *mp, bool owned)
+{
+	struct tpool *tp = tp_of_created(mp);
+
+	if (tp == NULL)
+		return TMP_REFUSE(ERR, rte_errno, "%s: not a tide mempool, or no memory for its "
+			"pool data", mp != NULL ? mp->name : "NULL");
+	__atomic_store_n(&tp->owned, owned, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* The library's call of @p call (the thread marked for it, and as it was after). */
+#define TMP_BY_LIBRARY(call) __extension__ ({ \
+	bool was_ = tmp_by_library; \
+	__typeof__(call) ret_; \
+	tmp_by_library = true; \
+	ret_ = (call); \
+	tmp_by_library = was_; \
+	ret_; \
+})
+
+int64_t
+tide_mempool_pvt_block_add(struct rte_mempool *mp, void *addr, size_t len,
+	rte_mempool_obj_cb_t *init, void *init_arg,
+	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque)
+{
+	return TMP_BY_LIBRARY(tide_mempool_block_add(mp, addr, len, init, init_arg, free_cb,
+		opaque));
+}
+
+int
+tide_mempool_pvt_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
+{
+	return TMP_BY_LIBRARY(tide_mempool_block_remove(mp, id, flags));
+}
+
+int
+tide_mempool_pvt_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
+{
+	return TMP_BY_LIBRARY(tide_mempool_block_move(mp, id, pos));
+}
+
 int64_t
 tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -2118,6 +2182,8 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 
 	if (tmp_primary_only(mp) < 0)
 		return -ENOTSUP;
+	if (tmp_owned(mp))
+		return TMP_OWNED_REFUSE(mp);
 	tp = tp_forget_gone(mp, tp_of_created(mp));
 	if (tp == NULL) {
 		ret = rte_errno;
@@ -2236,6 +2302,8 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 			mp != NULL ? mp->name : "NULL");
 	if ((flags & ~TIDE_MEMPOOL_RM_UNTOUCHED) != 0)
 		return TMP_REFUSE(ERR, EINVAL, "%s: unknown flags %#x", mp->name, flags);
+	if (tmp_owned(mp))
+		return TMP_OWNED_REFUSE(mp);
 	tp_ctl_lock(tp);
 	tmp_ev_begin();
 	tp_lock(tp);
@@ -2294,6 +2362,8 @@ tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
 			mp != NULL ? mp->name : "NULL");
+	if (tmp_owned(mp))
+		return TMP_OWNED_REFUSE(mp);
 	tp_lock(tp);
 	tp_sync(tp);
 	b = tp_live_by_id(tp, id);

@@ -153,7 +153,8 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  *   in one of DPDK's memseg lists, wraps around or overlaps a block of the pool) or @p mp
  *   does not use the tide ops; -ENOSPC the mempool's size is
  *   reached; -ENOBUFS @p len holds no object; -ENOMEM no memory for the pool data, the
- *   driver's tables or the mempool's chunk headers; -ENOTSUP a secondary process.
+ *   driver's tables or the mempool's chunk headers; -ENOTSUP a secondary process; -EPERM
+ *   an elastic pool (tide_pool.h), whose blocks its library alone adds and removes.
  */
 int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -184,7 +185,8 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  *   that id; -EBUSY an object of the block is out
  *   (allocated or in an lcore cache), or was since the last sample with
  *   TIDE_MEMPOOL_RM_UNTOUCHED; -EAGAIN a block event callback vetoed the removal (the
- *   block stays, as it was: try again later); -ENOTSUP a secondary process.
+ *   block stays, as it was: try again later); -ENOTSUP a secondary process; -EPERM an
+ *   elastic pool (tide_pool.h), whose blocks its library alone adds and removes.
  */
 int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 
@@ -203,7 +205,7 @@ int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flag
  * @return
  *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments or
  *   @p pos out of range; -ENOENT no live block has that id; -ENOTSUP a secondary
- *   process.
+ *   process; -EPERM an elastic pool (tide_pool.h), whose blocks its library alone orders.
  */
 int tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
 

@@ -21,6 +21,7 @@
  * with no driver lock held.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <rte_memzone.h>
@@ -38,6 +39,19 @@ int tide_mempool_ops_register(void);
  * its blocks' headers. The pool library folds it into what a secondary tells the primary.
  */
 uint64_t tide_mempool_pvt_layout(void);
+
+/*
+ * Whether the elastic pool library owns @p mp's blocks from now on (@p owned) or no longer:
+ * while it does, tide_mempool_block_add(), _remove() and _move() on @p mp are refused with
+ * -EPERM, and the library makes those changes through the forms below, which do not check.
+ * 0, or -EINVAL (not a tide mempool) or -ENOMEM (no memory for its pool data).
+ */
+int tide_mempool_pvt_owned_set(struct rte_mempool *mp, bool owned);
+int64_t tide_mempool_pvt_block_add(struct rte_mempool *mp, void *addr, size_t len,
+	rte_mempool_obj_cb_t *init, void *init_arg,
+	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque);
+int tide_mempool_pvt_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
+int tide_mempool_pvt_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
 
 struct tide_mempool_adopt_hook {
 	/*
