@@ -166,11 +166,6 @@ tide_donor_params_init(struct tide_donor_params *p, const char *name)
 	p->timeout_ms = DN_DEFAULT_TIMEOUT_MS;
 }
 
-/*
- * Whether @p socket is SOCKET_ID_ANY or a socket EAL knows. A number below
- * RTE_MAX_NUMA_NODES is not enough: on a socket without memory or lcores the manager would
- * read an allowance and watch a heap that this process never has.
- */
 static int
 mgr_check(const struct tide_donor_params *p)
 {
@@ -201,6 +196,9 @@ mgr_check(const struct tide_donor_params *p)
 		DN_LOG(ERR, "%s: unknown flags %#x", p->name, p->flags);
 		return -EINVAL;
 	}
+	/* A number below RTE_MAX_NUMA_NODES is not enough: on a socket EAL does not know the
+	 * manager would read an allowance and watch a heap that this process never has.
+	 */
 	if (!tide_socket_known(p->socket_id)) {
 		DN_LOG(ERR, "%s: socket %d is not a NUMA socket EAL knows (%u socket(s))", p->name,
 			p->socket_id, rte_socket_count());
