@@ -15,14 +15,16 @@ case "$out" in
 	"usage: $0 [OUT.png] [tide-bench footprint options...]" >&2; exit 2 ;;
 esac
 series=$(mktemp /tmp/tide-footprint.XXXXXX)
-trap 'rm -f "$series"' EXIT
+trap 'rm -f "$series" "$series.csv"' EXIT
 
 command -v gnuplot >/dev/null || { echo "gnuplot missing: run scripts/setup.sh" >&2; exit 1; }
 [ -x build/app/tide-bench/tide-bench ] || ./scripts/build.sh build >/dev/null
 mkdir -p "$(dirname "$out")"
 # tide-bench's own EAL arguments (no "--": it would take only those given); its errors (a
-# bad option) go to stderr, for the reader.
-./build/app/tide-bench/tide-bench footprint --series "$series" "$@" | tee "${out%.png}.csv"
+# bad option) go to stderr, for the reader. OUT.csv is replaced only by a run that worked:
+# a refused option leaves the figures it holds as they were.
+./build/app/tide-bench/tide-bench footprint --series "$series" "$@" | tee "$series.csv"
+mv "$series.csv" "${out%.png}.csv"
 
 # One file per variant of the first round, as gnuplot wants them.
 for v in fixed tide; do

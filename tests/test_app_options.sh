@@ -148,6 +148,17 @@ for v in 1:0x10 0x1:100 1:1e3; do
 	refused_with "$tidepmd" "^tidepmd: --trace: phase $v: '[0-9a-fx]*' is not a number" \
 		$eal_pmd -- --duration 1 --trace "$v"
 done
+# A value too long to repeat whole: its first 40 characters, then the reason and the range
+# (the message used to end inside the value). A decimal past a double's range is out of
+# range, not "not a number".
+long=$(printf '1%.0s' $(seq 200))
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --burst: '$(printf '1%.0s' $(seq 40))\.\.\.' is out of range; accepted: 1\.\.512$" \
+	$eal_pmd -- --duration 1 --burst "$long"
+nines=$(printf '9%.0s' $(seq 400))
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --trace: phase $nines:100: '9\{40\}\.\.\.' is out of range" \
+	$eal_pmd -- --duration 1 --trace "$nines:100"
 # The delay line: peak rate x hold, checked together whatever the order.
 held="packets in flight; accepted: at most 16777216 (peak Mpps x hold ms <= 16777)"
 # shellcheck disable=SC2086

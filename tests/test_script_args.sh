@@ -4,7 +4,8 @@
 # The numbers of scripts/soak.sh (SECONDS) and scripts/testpmd-elastic.sh (--runs,
 # --seconds): a leading zero (octal to bash arithmetic: "010" is eight, "08" an error), a
 # sign, a blank, an overflow or a value out of range is refused before any work, with exit
-# status 2 and a message naming the option and the accepted range.
+# status 2 and a message naming the option and the accepted range. scripts/plot-footprint.sh
+# leaves its OUT.csv as it was when tide-bench refuses an option.
 # The scripts run from a copy of scripts/ whose setup.sh, build.sh and stage-plugin.sh only
 # say they were reached: a number let through does no work here, it is only seen.
 #   test_script_args.sh SOURCE_DIR
@@ -73,4 +74,21 @@ st=0
 	>"$out" 2>&1 || st=$?
 [ "$st" -eq 1 ] && grep -q "not found\|no tide plugin" "$out" ||
 	fail "testpmd-elastic.sh --runs 100 --seconds 3600: refused"
-echo "soak.sh and testpmd-elastic.sh: every bad number refused before any work"
+
+# plot-footprint.sh OUT.png with an option tide-bench refuses: OUT.csv keeps its figures
+# (tee used to empty it before the refusal; the default is docs/footprint.csv). tide-bench
+# and gnuplot are stubs: the first refuses, as the real one does a bad number.
+cp "$src/scripts/plot-footprint.sh" "$tmp/scripts/"
+mkdir -p "$tmp/build/app/tide-bench" "$tmp/bin"
+printf '#!/bin/sh\necho "tide-bench: --cycles: out of range" >&2\nexit 1\n' \
+	>"$tmp/build/app/tide-bench/tide-bench"
+printf '#!/bin/sh\necho "reached gnuplot" >&2\n' >"$tmp/bin/gnuplot"
+chmod +x "$tmp/build/app/tide-bench/tide-bench" "$tmp/bin/gnuplot"
+echo "figures" >"$tmp/fp.csv"
+st=0
+PATH="$tmp/bin:$PATH" "$tmp/scripts/plot-footprint.sh" "$tmp/fp.png" --cycles 0 >"$out" 2>&1 ||
+	st=$?
+[ "$st" -ne 0 ] || fail "plot-footprint.sh: a refused option let through"
+grep -qx figures "$tmp/fp.csv" || fail "plot-footprint.sh: a refused option emptied OUT.csv"
+! grep -q "^reached gnuplot" "$out" || fail "plot-footprint.sh: plotted after a refusal"
+echo "soak.sh, testpmd-elastic.sh and plot-footprint.sh: every bad number refused before any work"

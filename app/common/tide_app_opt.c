@@ -13,6 +13,13 @@
 #include "tide_app.h"
 #include "tide_app_opt.h"
 
+/* How much of a bad value a message repeats: the reason and the range come after it, and
+ * a long value would push them out of the message.
+ */
+#define OPT_SHOW 40
+#define OPT_SHOWN(arg) OPT_SHOW, (arg) != NULL ? (arg) : "", \
+	(arg) != NULL && strlen(arg) > OPT_SHOW ? "..." : ""
+
 /* An integer starts with a digit: no sign, no blank. */
 static int
 opt_starts_ok(const char *arg)
@@ -52,15 +59,15 @@ tide_app_parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *v, cha
 	if (*end != '\0')
 		goto not_a_number;
 	if (errno == ERANGE || x < min || x > max) {
-		snprintf(err, len, "'%s' is out of range; accepted: %" PRIu64 "..%" PRIu64, arg,
-			min, max);
+		snprintf(err, len, "'%.*s%s' is out of range; accepted: %" PRIu64 "..%" PRIu64,
+			OPT_SHOWN(arg), min, max);
 		return -EINVAL;
 	}
 	*v = x;
 	return 0;
 not_a_number:
-	snprintf(err, len, "'%s' is not a number; accepted: %" PRIu64 "..%" PRIu64,
-		arg != NULL ? arg : "", min, max);
+	snprintf(err, len, "'%.*s%s' is not a number; accepted: %" PRIu64 "..%" PRIu64,
+		OPT_SHOWN(arg), min, max);
 	return -EINVAL;
 }
 
@@ -75,18 +82,21 @@ tide_app_parse_double(const char *arg, double min, double max, double *v, char *
 		goto not_a_number;
 	errno = 0;
 	x = strtod(arg, &end);
-	if (*end != '\0' || !isfinite(x))
+	if (*end != '\0')
 		goto not_a_number;
-	if (errno == ERANGE || x < min || x > max) {
-		snprintf(err, len, "'%s' is out of range; accepted: %.15g..%.15g", arg, min,
-			max);
+	/* Past a double's range is out of range; below its precision (ERANGE with a value
+	 * near 0) is the value strtod() gives, which the range then judges.
+	 */
+	if ((errno == ERANGE && fabs(x) >= 1) || !isfinite(x) || x < min || x > max) {
+		snprintf(err, len, "'%.*s%s' is out of range; accepted: %.15g..%.15g",
+			OPT_SHOWN(arg), min, max);
 		return -EINVAL;
 	}
 	*v = x;
 	return 0;
 not_a_number:
-	snprintf(err, len, "'%s' is not a number; accepted: %.15g..%.15g",
-		arg != NULL ? arg : "", min, max);
+	snprintf(err, len, "'%.*s%s' is not a number; accepted: %.15g..%.15g",
+		OPT_SHOWN(arg), min, max);
 	return -EINVAL;
 }
 
