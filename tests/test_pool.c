@@ -372,6 +372,31 @@ test_driver_calls_leave_an_elastic_pools_blocks_alone(void)
 	rte_memzone_free(mz);
 }
 
+/* What tide_pool_stats_get() says of the sizes: base and block rounded up to whole
+ * hugepages (of the base block's memory), the wall as given.
+ */
+static void
+test_stats_give_the_sizes_the_pool_has(void)
+{
+	struct rte_mempool *mp = make_pool("tp_sizes", 3 * MB, 3 * MB, 16 * MB, 0, 0);
+	struct tide_mempool_block_info bi;
+	const struct rte_memseg_list *msl;
+	struct tide_pool_stats st = pstats(mp);
+	uint64_t pg;
+
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi), 0);
+	msl = rte_mem_virt2memseg_list(bi.addr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(msl);
+	pg = msl->page_sz;
+	CU_ASSERT_EQUAL(st.base_bytes, RTE_ALIGN_CEIL(3 * MB, pg));
+	CU_ASSERT_EQUAL(st.block_bytes, RTE_ALIGN_CEIL(3 * MB, pg));
+	CU_ASSERT_EQUAL(st.wall_bytes, 16 * MB);
+	CU_ASSERT_EQUAL(st.bytes, st.base_bytes);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 1), 1);
+	CU_ASSERT_EQUAL(pstats(mp).bytes, st.base_bytes + st.block_bytes);
+	tide_pool_free(mp);
+}
+
 static void *
 create_pool(const void *p)
 {
@@ -1202,6 +1227,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_driver_calls_leave_an_elastic_pools_blocks_alone);
+	CU_ADD_TEST(s, test_stats_give_the_sizes_the_pool_has);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);
 	CU_ADD_TEST(s, test_each_documented_error_of_creation_and_growth);

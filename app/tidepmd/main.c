@@ -78,12 +78,20 @@ static void
 tpmd_banner(struct tpmd *t)
 {
 	const struct tpmd_config *c = &t->cfg;
+	struct tide_pool_stats st;
 
+	/* The sizes the pool has: the library rounds base and block up to whole hugepages. */
+	if (tide_pool_stats_get(t->pool, &st) != 0)
+		st = (struct tide_pool_stats){ .base_bytes = c->pool_base_mb << 20,
+			.block_bytes = c->pool_block_mb << 20 };
 	printf("tidepmd: mode %s on %u forwarding lcore(s), %u ports, %u stream(s); pool %s%s "
-		"(base %zu MB, blocks %zu MB, wall %zu MB)\n", t->engine->name, t->nb_fwd_lcores,
-		t->nb_ports, t->nb_streams, t->pool->name,
-		t->pools->nb_pools > 1 ? " and one per other socket" : "", c->pool_base_mb,
-		c->pool_block_mb, c->pool_wall_mb);
+		"(base %.1f MB, blocks %.1f MB, wall %zu MB)\n", t->engine->name,
+		t->nb_fwd_lcores, t->nb_ports, t->nb_streams, t->pool->name,
+		t->pools->nb_pools > 1 ? " and one per other socket" : "",
+		st.base_bytes / 1048576.0, st.block_bytes / 1048576.0, c->pool_wall_mb);
+	if (st.base_bytes != c->pool_base_mb << 20 || st.block_bytes != c->pool_block_mb << 20)
+		printf("tidepmd: --pool-base %zu and --pool-block %zu MB rounded up to whole "
+			"hugepages\n", c->pool_base_mb, c->pool_block_mb);
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
 		if (t->lcores[w].nb_streams == 0 && !t->engine->all_lcores)
 			printf("tidepmd: lcore %u has no stream and stays idle (more queues: --rxq, "

@@ -72,6 +72,9 @@ stats_take(const struct tpmd *t, const struct stats_run *r, struct stats_sample 
 		s->pool.grows_ext += p.grows_ext;
 		s->pool.reaps += p.reaps;
 		s->pool.grow_fails += p.grow_fails;
+		/* Every socket's pool has the same sizes. */
+		s->pool.base_bytes = p.base_bytes;
+		s->pool.block_bytes = p.block_bytes;
 	}
 }
 
@@ -79,7 +82,9 @@ stats_take(const struct tpmd *t, const struct stats_run *r, struct stats_sample 
 static void
 stats_bar(const struct tpmd *t, struct stats_run *r, uint64_t bytes, char *bar, size_t len)
 {
-	unsigned int n = (unsigned int)(bytes / ((uint64_t)t->cfg.pool_block_mb << 20)), w;
+	uint64_t block = r->last.pool.block_bytes != 0 ? r->last.pool.block_bytes :
+		(uint64_t)t->cfg.pool_block_mb << 20;
+	unsigned int n = (unsigned int)(bytes / block), w;
 
 	n = RTE_MIN(n, (unsigned int)STATS_BAR_MAX);
 	r->bar_width = RTE_MAX(r->bar_width, RTE_MAX(n, (unsigned int)STATS_BAR_MIN));
@@ -139,8 +144,9 @@ stats_summary(const struct tpmd *t, const struct stats_run *r)
 	printf("\n");
 	printf("  rate        mean %.2f Mpps, peak %.2f Mpps (tx, per line)\n",
 		secs > 0 ? s->c.tx / secs / 1e6 : 0.0, r->peak_mpps);
-	printf("  pool held   peak %.1f MB, mean %.1f MB, low %.1f MB (base %zu MB, wall %zu "
-		"MB)\n", r->peak_mb, mean, r->low_mb, t->cfg.pool_base_mb, t->cfg.pool_wall_mb);
+	printf("  pool held   peak %.1f MB, mean %.1f MB, low %.1f MB (base %.1f MB, wall %zu "
+		"MB)\n", r->peak_mb, mean, r->low_mb, s->pool.base_bytes / 1048576.0,
+		t->cfg.pool_wall_mb);
 	printf("  pool blocks grows %" PRIu64 " (%" PRIu64 " ahead of need, %" PRIu64
 		" inside an allocation; %" PRIu64 " from donors), reaps %" PRIu64 ", grow fails %"
 		PRIu64 "\n",

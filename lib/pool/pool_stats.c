@@ -61,6 +61,8 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->reap_vetoes = __atomic_load_n(&tp->reap_vetoes, __ATOMIC_RELAXED);
 	st->cache_drains = __atomic_load_n(&tp->cache_drains, __ATOMIC_RELAXED);
 	st->demotes = __atomic_load_n(&tp->demotes, __ATOMIC_RELAXED);
+	st->base_bytes = tp->base_bytes;
+	st->block_bytes = tp->block_bytes;
 	st->wall_bytes = tp->wall->limit;
 	st->wall_held = __atomic_load_n(&tp->wall->held, __ATOMIC_RELAXED);
 	st->waiting = __atomic_load_n(&tp->nb_waiting, __ATOMIC_RELAXED);

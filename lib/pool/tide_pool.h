@@ -183,6 +183,10 @@ struct tide_pool_stats {
 				 *   a reap candidate (see the file comment) */
 	uint64_t demotes;       /**< blocks ranked as old because a few long-held mbufs kept
 				 *   the idle blocks above them (see the file comment) */
+	uint64_t base_bytes;    /**< the base block: tide_pool_params.base_bytes rounded up to
+				 *   whole hugepages */
+	uint64_t block_bytes;   /**< an added block: tide_pool_params.block_bytes rounded up
+				 *   to whole hugepages */
 	uint64_t wall_bytes;    /**< the wall (shared by a pool set's classes) */
 	uint64_t wall_held;     /**< bytes held under that wall, by all its pools */
 	uint32_t waiting;       /**< requests queued at the wall now */
