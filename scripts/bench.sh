@@ -59,10 +59,10 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?--out needs a folder}; shift ;;
 	--only) only=${2:?--only needs names}; shift ;;
 	--docs) docs=1 ;;
-	--repeat) repeat=${2:?--repeat needs a count}; shift
-		[[ "$repeat" =~ ^[1-9]$ ]] || die "--repeat: 1 to 9 runs" ;;
+	--repeat) repeat=${2-}; shift $(($# > 1))
+		tide_num_check --repeat "$repeat" 1 9 ;;
 	--testpmd) testpmd=1 ;;
-	--soak) soak=${2:?--soak needs seconds}; shift
+	--soak) soak=${2-}; shift $(($# > 1))
 		tide_num_check --soak "$soak" 1 604800 ;; # soak.sh's own range (a week)
 	--bench) bench=${2:?--bench needs a path}; shift ;;
 	--args) extra=${2?--args needs options}; shift ;;

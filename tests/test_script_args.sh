@@ -1,11 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# The numbers of scripts/soak.sh (SECONDS) and scripts/testpmd-elastic.sh (--runs,
-# --seconds): a leading zero (octal to bash arithmetic: "010" is eight, "08" an error), a
-# sign, a blank, an overflow or a value out of range is refused before any work, with exit
-# status 2 and a message naming the option and the accepted range. scripts/plot-footprint.sh
-# leaves its OUT.csv as it was when tide-bench refuses an option.
+# The numbers of scripts/soak.sh (SECONDS), scripts/testpmd-elastic.sh (--runs,
+# --seconds) and scripts/bench.sh (--repeat, --soak): a leading zero (octal to bash
+# arithmetic: "010" is eight, "08" an error), a sign, a blank, an overflow or a value out of
+# range is refused before any work, with exit status 2 and a message naming the option and
+# the accepted range. scripts/plot-footprint.sh leaves its OUT.csv as it was when
+# tide-bench refuses an option.
 # The scripts run from a copy of scripts/ whose setup.sh, build.sh and stage-plugin.sh only
 # say they were reached: a number let through does no work here, it is only seen.
 #   test_script_args.sh SOURCE_DIR
@@ -16,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out
 mkdir "$tmp/scripts"
 cp "$src/scripts/soak.sh" "$src/scripts/testpmd-elastic.sh" "$src/scripts/num.sh" \
-	"$tmp/scripts/"
+	"$src/scripts/bench.sh" "$tmp/scripts/"
 for s in setup.sh build.sh stage-plugin.sh; do
 	printf '#!/bin/sh\necho "reached %s" >&2\nexit 97\n' "$s" >"$tmp/scripts/$s"
 	chmod +x "$tmp/scripts/$s"
@@ -74,6 +75,15 @@ st=0
 	>"$out" 2>&1 || st=$?
 [ "$st" -eq 1 ] && grep -q "not found\|no tide plugin" "$out" ||
 	fail "testpmd-elastic.sh --runs 100 --seconds 3600: refused"
+for v in 0 10 01 -1 "" x 99999999999999999999; do
+	refused "--repeat: '$v'" 1..9 bench.sh --repeat "$v"
+done
+for v in 0 604801 08; do
+	refused "--soak: '$v'" 1..604800 bench.sh --soak "$v"
+done
+# A count left out is an empty one, refused with the range (bash's ${2:?} gave none).
+refused "--repeat: ''" 1..9 bench.sh --repeat
+refused "--soak: ''" 1..604800 bench.sh --soak
 
 # plot-footprint.sh OUT.png with an option tide-bench refuses: OUT.csv keeps its figures
 # (tee used to empty it before the refusal; the default is docs/footprint.csv). tide-bench
@@ -91,4 +101,5 @@ PATH="$tmp/bin:$PATH" "$tmp/scripts/plot-footprint.sh" "$tmp/fp.png" --cycles 0 
 [ "$st" -ne 0 ] || fail "plot-footprint.sh: a refused option let through"
 grep -qx figures "$tmp/fp.csv" || fail "plot-footprint.sh: a refused option emptied OUT.csv"
 ! grep -q "^reached gnuplot" "$out" || fail "plot-footprint.sh: plotted after a refusal"
-echo "soak.sh, testpmd-elastic.sh and plot-footprint.sh: every bad number refused before any work"
+echo "soak.sh, testpmd-elastic.sh, bench.sh and plot-footprint.sh: every bad number refused" \
+	"before any work"
