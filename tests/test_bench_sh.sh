@@ -77,7 +77,8 @@ if "$src/scripts/bench.sh" --tiny --repeat 0 --out "$tmp/x" --bench "$bench" \
 		>"$tmp/log" 2>&1; then
 	fail "--repeat 0 accepted"
 fi
-grep -q -- "^--repeat: '0' is out of range; accepted: 1..9$" "$tmp/log" || fail "--repeat 0: no message"
+grep -q -- "^--repeat: '0' is out of range; accepted: 1..9$" "$tmp/log" ||
+	fail "--repeat 0: no message"
 # A scenario that does not exist is refused before anything runs.
 if "$src/scripts/bench.sh" --tiny --only nosuch --out "$tmp/x" --bench "$bench" \
 		>"$tmp/log" 2>&1; then
