@@ -153,7 +153,7 @@ done
 # range, not "not a number".
 long=$(printf '1%.0s' $(seq 200))
 # shellcheck disable=SC2086
-refused_with "$tidepmd" "^tidepmd: --burst: '$(printf '1%.0s' $(seq 40))\.\.\.' is out of range; accepted: 1\.\.512$" \
+refused_with "$tidepmd" "^tidepmd: --burst: '1\{40\}\.\.\.' is out of range; accepted: 1\.\.512$" \
 	$eal_pmd -- --duration 1 --burst "$long"
 nines=$(printf '9%.0s' $(seq 400))
 # shellcheck disable=SC2086

@@ -334,6 +334,13 @@ donor_parse(int argc, char **argv, struct donor_args *a)
 	return 0;
 }
 
+/* This process's VmLck in kB (-1 if unreadable). */
+static long
+donor_vmlck_kb(void)
+{
+	return tide_process_status((uint32_t)getpid(), "VmLck");
+}
+
 static int
 donor_send(enum donor_msg_type type, const struct donor_args *a, int *fds, unsigned int nfds,
 	long locked_kb)
@@ -493,7 +500,7 @@ donor_give(const struct donor_args *a)
 		fds[1] = dup(fds[0]);
 		nfds = 2;
 	}
-	if (donor_send(DONOR_MSG_OFFER, a, fds, nfds, tide_process_status((uint32_t)getpid(), "VmLck")) != 0)
+	if (donor_send(DONOR_MSG_OFFER, a, fds, nfds, donor_vmlck_kb()) != 0)
 		return DONOR_EXIT_OK; /* the consumer has gone */
 	donor_die_if(DF_DIE_OFFER);
 	return -1;
@@ -549,7 +556,7 @@ donor_adopt(const struct donor_args *a)
 	if (ret != 0)
 		return donor_send_error(-ret, DONOR_STEP_ADOPT);
 	if (donor_send(DONOR_MSG_LOCKED, a, fds, donor_faulty(DF_ADOPT_GARBAGE) ? 1 : 0,
-			tide_process_status((uint32_t)getpid(), "VmLck")) != 0)
+			donor_vmlck_kb()) != 0)
 		return DONOR_EXIT_OK;
 	return -1;
 }

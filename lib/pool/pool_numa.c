@@ -24,20 +24,14 @@
 
 #include "numa_policy.h"
 #include "pool_private.h"
+#include "tide_socket.h"
 
 bool
 pool_numa_node_exists(int socket)
 {
-	unsigned int i;
-	bool dpdk = false;
-
 	if (socket == SOCKET_ID_ANY)
 		return true;
-	if (socket < 0)
-		return false;
-	for (i = 0; i < rte_socket_count() && !dpdk; i++)
-		dpdk = rte_socket_id_by_idx(i) == socket;
-	if (!dpdk)
+	if (!tide_socket_known(socket))
 		return false;
 	return numa_available() < 0 ? socket == 0 : socket <= numa_max_node();
 }
@@ -185,7 +179,6 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 		cp.name = name;
 		cp.socket_id = socks[k];
 		ps->pools[k] = tide_pool_create(&cp);
-		pool_member_set(ps->pools[k], POOL_MEMBER_SOCKET);
 		if (ps->pools[k] == NULL) {
 			err = rte_errno;
 			POOL_LOG(ERR, "%s: cannot make the pool of socket %d: %s", p->name,
@@ -194,6 +187,7 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 			rte_errno = err;
 			return NULL;
 		}
+		pool_member_set(ps->pools[k], POOL_MEMBER_SOCKET);
 		ps->socket[k] = socks[k];
 		ps->nb_pools++;
 	}

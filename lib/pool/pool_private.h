@@ -226,9 +226,6 @@ void pool_most_set(struct tide_pool *tp, uint64_t others);
 /* Who may create pools from @p p: a primary, with parameters and a name; else EINVAL or
  * ENOTSUP (logged). */
 int pool_params_caller_check(const struct tide_pool_params *p);
-/* Whether this is a secondary process, which must not free what lives in the primary's
- * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR and
- * rte_errno is set to ENOTSUP. */
 /*
  * tide_pool_free() for the set or per-socket pools that @p mp is a part of (@p owner), or
  * for the application (a part is then refused: freed alone, it would leave its owner
@@ -237,6 +234,9 @@ int pool_params_caller_check(const struct tide_pool_params *p);
 void pool_free(struct rte_mempool *mp, bool owner);
 /* Mark the elastic pool @p mp a part of a set or of per-socket pools (POOL_MEMBER_*). */
 void pool_member_set(struct rte_mempool *mp, uint8_t member);
+/* Whether this is a secondary process, which must not free what lives in the primary's
+ * memory: if so, @p what ("pool", "pool set"...) and @p name are logged at ERR and
+ * rte_errno is set to ENOTSUP. */
 bool pool_secondary_refuses_free(const char *what, const char *name);
 size_t pool_page_size(int socket);
 

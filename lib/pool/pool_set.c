@@ -147,7 +147,6 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 	for (unsigned int k = 0; k < p->nb_classes; k++) {
 		set_class_params(p, k, name, &cp);
 		s->pools[k] = pool_create(&cp, &in->wall);
-		pool_member_set(s->pools[k], POOL_MEMBER_SET);
 		if (s->pools[k] == NULL) {
 			err = rte_errno;
 			POOL_LOG(ERR, "%s: cannot create class %u: %s", p->name, k,
@@ -155,6 +154,7 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 			set_destroy(s, in);
 			goto fail;
 		}
+		pool_member_set(s->pools[k], POOL_MEMBER_SET);
 	}
 	/* What a class can ever hold: the shared wall less the other classes' bases. */
 	for (unsigned int k = 0; k < p->nb_classes; k++) {
