@@ -6,7 +6,8 @@
 # that is not the pinned one (4096) or a hugepage size, bytes that are not whole pages) is refused
 # with exit status 2 and a message naming the option, the value and what is accepted,
 # never taken for another number. What the library does write is accepted: with --ppid 1
-# (not its parent) the donor then stops at its parent check, status 3, before doing anything.
+# (not its parent) the donor then stops at its parent check, status 3 and a message saying so,
+# before doing anything.
 #   test_donor_args.sh TIDE_DONOR
 set -eu
 donor=$1
@@ -53,6 +54,8 @@ refused() {
 accepted() {
 	run "$@" 1
 	[ "$st" -eq 3 ] || fail "--kind $1 --page-size $2 --bytes $3 --index $4: status $st, not 3"
+	grep -q "^tide-donor: --ppid is not this process's parent (parent [0-9]*): nothing done" \
+		"$out" || fail "--ppid 1: no message saying it is not the parent"
 }
 
 accepted pinned "$pg" $((2 * pg)) 0

@@ -154,6 +154,19 @@ donor_usage(const char *prog)
 	return DONOR_EXIT_USAGE;
 }
 
+/* At start, no consumer to serve (@p why; @p detail if any): its consumer died before the
+ * donor could tie itself to it (the library then reads the status only), or the donor was
+ * started by hand.
+ */
+static int
+donor_orphan(const char *why, const char *detail)
+{
+	fprintf(stderr, "tide-donor: %s%s%s (parent %d): nothing done; the tidepool donor "
+		"library starts donors, not a user\n", why, detail != NULL ? ": " : "",
+		detail != NULL ? detail : "", (int)getppid());
+	return DONOR_EXIT_ORPHAN;
+}
+
 /*
  * Decimal digits, no leading zero, as lib/donor writes its numbers: 0, -EINVAL if @p s is
  * not that, -ERANGE if it does not fit. strtoull() alone would also take blanks, a sign
@@ -573,8 +586,10 @@ main(int argc, char **argv)
 	if (donor_parse(argc, argv, &a) != 0)
 		return donor_usage(argv[0]);
 	/* Die with the consumer; if it died already, our parent is someone else now. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != a.ppid)
-		return DONOR_EXIT_ORPHAN;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		return donor_orphan("cannot ask to die with the consumer", strerror(errno));
+	if (getppid() != a.ppid)
+		return donor_orphan("--ppid is not this process's parent", NULL);
 	/* Hold nothing of the consumer's but the socket (the library closes the rest too). */
 	close_range(DONOR_SOCK + 1, ~0u, 0);
 	signal(SIGPIPE, SIG_IGN);
