@@ -104,6 +104,17 @@ for r in tide_xchg_process:tide_xchg tide_xchg:ring_classify tide_xchg_1lcore:ri
 	echo "$out" | grep -Eq "^pipeline,$r,ratio,[0-9.e+]+,x$" ||
 		{ echo "pipeline: no $r row"; echo "$out"; exit 1; }
 done
+# While stage 2 runs in a thread, on the CPU the worker process is pinned to, that process
+# sleeps: it wakes when told to work and every 100 ms to see that the primary is there,
+# never every millisecond (each look took that CPU from the thread variants: 6-12%).
+t0=$(date +%s%N)
+out=$("$bench" pipeline --rounds 2 --ms 50 --filter tide_xchg 2>/dev/null)
+ms=$((($(date +%s%N) - t0) / 1000000))
+looks=$(echo "$out" | sed -n 's/^pipeline,tide_xchg_process,idle_looks,\([0-9]*\),looks$/\1/p')
+[ -n "$looks" ] && [ "$looks" -le $((ms / 100 + 20)) ] ||
+	{ echo "pipeline: the idle worker process looked ${looks:-?} times in $ms ms"; echo "$out";
+	exit 1; }
+echo "pipeline: the idle worker process looked $looks times in $ms ms"
 # --inflight sets the depth: the smallest and the largest run, every ratio still there.
 for d in 32 4096; do
 	out=$("$bench" pipeline --rounds 1 --ms 20 --inflight $d 2>/dev/null)

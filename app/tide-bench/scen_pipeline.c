@@ -48,17 +48,22 @@
  * (this program, started again with --proc-type=secondary and an lcore on the CPU of the
  * worker lcore the thread variants use) looks up the exchange and runs the same stage 2,
  * freeing into the same elastic pool (row worker_cpu: the first CPU its affinity allows,
- * as it reads it). It needs the primary's hugepage files: tide-bench runs this scenario
- * without --huge-unlink by default.
+ * as it reads it). Between its rounds it sleeps, so as not to take that CPU from the
+ * thread variants (row idle_looks: how often it woke meanwhile). It needs the primary's
+ * hugepage files: tide-bench runs this scenario without --huge-unlink by default.
  */
 
 #define _GNU_SOURCE /* CPU_ISSET() */
 
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
@@ -120,6 +125,8 @@ pl_ring_prio(unsigned int v)
 #define PL_CTL_NAME "bpipe_ctl"
 /* How long the primary waits for the worker process to attach, or to stop a round. */
 #define PL_PROC_WAIT_NS (30ull * 1000000000ull)
+/* How often an idle worker process looks whether the primary is still there. */
+#define PL_PROC_IDLE_NS (100ull * 1000000ull)
 
 /* What the stages share, in a memzone: the worker process sees it too. */
 struct pl_shared {
@@ -128,6 +135,7 @@ struct pl_shared {
 	uint32_t state;            /* PL_STATE_*: the worker process's answer */
 	int32_t worker_cpu;        /* the first CPU the worker process may run on, as it
 				    * reads its affinity (-1: unknown), before its first IDLE */
+	uint32_t idle_looks;       /* times the worker process woke up while idle */
 } __rte_cache_aligned;
 
 enum { PL_RUN_IDLE, PL_RUN_RECV, PL_RUN_EXIT };
@@ -393,8 +401,15 @@ pl_worker_process(void)
 		if (run == PL_RUN_EXIT || !tide_mp_primary_alive())
 			break;
 		if (run == PL_RUN_IDLE) {
+			struct timespec rel = { .tv_nsec = PL_PROC_IDLE_NS };
+
+			/* Asleep until told (pl_proc_tell()): it runs on the CPU of the thread
+			 * variants' stage 2, and looking every millisecond took that CPU from
+			 * them (a process switch each time; docs/design.md).
+			 */
 			__atomic_store_n(&sh->state, PL_STATE_IDLE, __ATOMIC_RELEASE);
-			usleep(1000);
+			syscall(SYS_futex, &sh->run, FUTEX_WAIT, PL_RUN_IDLE, &rel, NULL, 0);
+			__atomic_fetch_add(&sh->idle_looks, 1, __ATOMIC_RELAXED);
 			continue;
 		}
 		__atomic_store_n(&sh->state, PL_STATE_RECV, __ATOMIC_RELEASE);
@@ -402,6 +417,14 @@ pl_worker_process(void)
 			pl_finish(sh, m, tide_xchg_recv_unmake_burst(x, m, PL_BURST));
 	}
 	return 0;
+}
+
+/* Tell the worker process @p run (PL_RUN_*), and wake it if it sleeps. */
+static void
+pl_proc_tell(struct pl_run *r, uint32_t run)
+{
+	__atomic_store_n(&r->sh->run, run, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &r->sh->run, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 /* Wait until the worker process says @p state; false if it did not in time or died. */
@@ -467,7 +490,7 @@ pl_proc_stop(struct pl_run *r)
 {
 	if (r->worker_pid <= 0)
 		return;
-	__atomic_store_n(&r->sh->run, PL_RUN_EXIT, __ATOMIC_RELEASE);
+	pl_proc_tell(r, PL_RUN_EXIT);
 	waitpid(r->worker_pid, NULL, 0);
 	r->worker_pid = 0;
 }
@@ -483,7 +506,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 	r->taken = 0;
 	__atomic_store_n(&r->sh->done, 0, __ATOMIC_RELEASE);
 	if (r->v == PL_TIDE_PROC) {
-		__atomic_store_n(&r->sh->run, PL_RUN_RECV, __ATOMIC_RELEASE);
+		pl_proc_tell(r, PL_RUN_RECV);
 		if (!pl_proc_wait(r, PL_STATE_RECV))
 			return 0;
 	} else if (!one) {
@@ -508,7 +531,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 	done0 = __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE);
 	r->stop = true;
 	if (r->v == PL_TIDE_PROC) {
-		__atomic_store_n(&r->sh->run, PL_RUN_IDLE, __ATOMIC_RELEASE);
+		pl_proc_tell(r, PL_RUN_IDLE);
 		if (!pl_proc_wait(r, PL_STATE_IDLE))
 			return 0;
 	} else if (!one) {
@@ -660,6 +683,9 @@ pl_run(const struct bench_opts *o)
 		memcpy(q, mpps[i], sizeof(q));
 		bench_emit(pl_names[i], "rate", bench_median(q, rounds), "Mpps");
 	}
+	if (ran[PL_TIDE_PROC])
+		bench_emit(pl_names[PL_TIDE_PROC], "idle_looks",
+			__atomic_load_n(&r.sh->idle_looks, __ATOMIC_RELAXED), "looks");
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE, PL_EVSW);
 	pl_emit_ratio(mpps, ran, rounds, PL_TIDE_MPMC, PL_EVSW);
 	pl_emit_ratio(mpps, ran, rounds, PL_RING, PL_EVSW);
