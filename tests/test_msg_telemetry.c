@@ -171,6 +171,29 @@ test_stage_info_takes_decimal_digits_only(void)
 	tide_stage_unregister((uint16_t)st);
 }
 
+/* A stage whose name starts with '(' is a stage like any other: listed, and shown. */
+static void
+test_stage_list_shows_a_stage_named_in_parentheses(void)
+{
+	int st = tide_stage_register("(tm_rx)");
+	char cmd[64], want[64], *out;
+
+	CU_ASSERT_FATAL(st >= 0);
+	snprintf(want, sizeof(want), "\"%d\":\"(tm_rx)\"", st);
+	out = telemetry_query("/tide/stage/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", st);
+	out = telemetry_query(cmd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"name\":\"(tm_rx)\""));
+	free(out);
+	tide_stage_unregister((uint16_t)st);
+	/* Its slot is free again: not listed. */
+	out = telemetry_query("/tide/stage/list");
+	CU_ASSERT_PTR_NULL(strstr(out, want));
+	free(out);
+}
+
 /* ---- a handler reads an exchange that is being freed ---- */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -276,6 +299,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_telemetry_shows_broadcast_exchanges);
 	CU_ADD_TEST(s, test_the_stock_client_shows_each_kind_and_refuses_bad_requests);
 	CU_ADD_TEST(s, test_stage_info_takes_decimal_digits_only);
+	CU_ADD_TEST(s, test_stage_list_shows_a_stage_named_in_parentheses);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
 #endif

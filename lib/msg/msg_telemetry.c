@@ -130,10 +130,11 @@ tel_stage_list(const char *cmd __rte_unused, const char *params, struct rte_tel_
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
 	for (uint16_t s = 0; s < TIDE_STAGE_MAX; s++) {
-		const char *name = tide_msg_pvt_stage_name(s);
+		/* A free slot is one the table holds no name for: a stage may be named "(rx)". */
+		const char *name = tide_msg_pvt_stage_copy(s, NULL);
 		char key[16];
 
-		if (name[0] == '(')
+		if (name == NULL)
 			continue;
 		snprintf(key, sizeof(key), "%u", s);
 		rte_tel_data_add_dict_string(d, key, name);
