@@ -93,6 +93,28 @@ test_the_stock_client_shows_an_instance_and_refuses_bad_requests(void)
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 }
 
+/* Telemetry names another process's instance <name>@<pid>: a name with '@' is refused. */
+static void
+test_a_name_holding_an_at_sign_is_refused(void)
+{
+	struct tide_zctx *z;
+	char *log;
+
+	tide_test_log_begin();
+	rte_errno = 0;
+	z = zctx_make("zt_a@7", null_port, 0, 0, 8);
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_NULL(z);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "zt_a@7: a name may not hold '@'"));
+	free(log);
+	tide_zctx_free(z);
+	z = zctx_make("@", null_port, 0, 0, 8);
+	CU_ASSERT_PTR_NULL(z);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	tide_zctx_free(z);
+}
+
 /* Entries of the directory of instances: tide_zctx_create() documents 128 live ones. */
 #define DIR_ENTRIES 128
 
@@ -307,6 +329,75 @@ has(const char *out, const char *fmt, int pid)
 		return true;
 	printf("\n    want %s in %s ", want, out);
 	return false;
+}
+
+/* An entry of the directory of instances as zctx_dir.c lays it out (struct zc_dir_entry),
+ * for a test that makes one of this process's entries look another process's. */
+struct dir_entry_view {
+	const struct tide_zctx *z;
+	uint32_t pid;
+	uint32_t ns;
+	uint64_t start;
+	char name[32];
+};
+
+/* The entry of instance @p z in the directory (found by its address), or NULL. */
+static struct dir_entry_view *
+dir_entry_of(const struct tide_zctx *z)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup("tide_zctx_dir");
+
+	for (size_t off = 0; mz != NULL && off + sizeof(struct dir_entry_view) <= mz->len;
+			off += sizeof(void *)) {
+		struct dir_entry_view *e = RTE_PTR_ADD(mz->addr, off);
+
+		if (e->z == z && e->pid == (uint32_t)getpid())
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * A process of another pid namespace (a container sharing the hugepages) may have this
+ * process's id, and an instance of the name of one of this process's: the list shows
+ * this process's by name, the other as <name>@<pid>, and info answers each for that very
+ * entry (the other's without this process's pin cache).
+ */
+static void
+test_another_namespaces_instance_of_this_pid_is_shown_as_listed(void)
+{
+	struct tide_zctx *mine = zctx_make("zt_ns", null_port, 0, 0, 8);
+	struct tide_zctx *other = zctx_make("zt_ns_other", null_port, 0, 0, 16);
+	int pid = (int)getpid();
+	struct dir_entry_view *e = dir_entry_of(other), saved;
+	char cmd[96], *out;
+
+	CU_ASSERT_PTR_NOT_NULL(mine);
+	CU_ASSERT_PTR_NOT_NULL(other);
+	CU_ASSERT_PTR_NOT_NULL(e);
+	if (mine != NULL && e != NULL) {
+		/* As another namespace's process of this one's id would have entered it. */
+		saved = *e;
+		snprintf(e->name, sizeof(e->name), "zt_ns");
+		e->ns = saved.ns + 1;
+		out = telemetry_query("/tide/zctx/list");
+		CU_ASSERT(has(out, "\"zt_ns@%d\"", pid));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"zt_ns\""));
+		free(out);
+		snprintf(cmd, sizeof(cmd), "/tide/zctx/info,zt_ns@%d", pid);
+		out = telemetry_query(cmd);
+		CU_ASSERT(has(out, "{\"name\":\"zt_ns_other\",\"depth\":%d,", 16));
+		CU_ASSERT(has(out, "\"pid\":%d,\"alive\":1,", pid));
+		CU_ASSERT_PTR_NULL(strstr(out, "cache_spans"));
+		free(out);
+		out = telemetry_query("/tide/zctx/info,zt_ns");
+		CU_ASSERT(has(out, "{\"name\":\"zt_ns\",\"depth\":%d,", 8));
+		CU_ASSERT_PTR_NOT_NULL(strstr(out, "cache_spans"));
+		free(out);
+		*e = saved;
+	}
+	CU_ASSERT_EQUAL(tide_zctx_free(other), 0);
+	CU_ASSERT_EQUAL(tide_zctx_free(mine), 0);
 }
 
 /* Have a secondary started by secondary_start_on() free its instance (it then waits for
@@ -630,6 +721,8 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_telemetry_lists_and_shows_instances);
 	CU_ADD_TEST(s, test_the_stock_client_shows_an_instance_and_refuses_bad_requests);
+	CU_ADD_TEST(s, test_a_name_holding_an_at_sign_is_refused);
+	CU_ADD_TEST(s, test_another_namespaces_instance_of_this_pid_is_shown_as_listed);
 	CU_ADD_TEST(s, test_a_full_directory_refuses_a_creation_and_keeps_every_instance);
 	if (getenv("TIDE_MP_HELPER") == NULL)
 		return -1;

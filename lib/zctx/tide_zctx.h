@@ -161,7 +161,7 @@ typedef void (tide_zctx_pkt_prep_t)(struct rte_mbuf *pkt, const struct tide_zctx
 
 /** Parameters of an instance. Fill with tide_zctx_params_init(), then change what you need. */
 struct tide_zctx_params {
-	const char *name;        /**< unique, < 32 chars */
+	const char *name;        /**< unique, < 32 chars, no '@' */
 	int socket_id;           /**< NUMA socket of the rings and tables, or SOCKET_ID_ANY */
 	unsigned int depth;      /**< most sends outstanding, rounded up to a power of 2 */
 	uint16_t nb_ports;       /**< ports this instance sends on */
@@ -298,7 +298,8 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *   Parameters (see tide_zctx_params_init()).
  * @return
  *   The instance, or NULL with rte_errno set:
- *   - EINVAL: @p p NULL; a name empty or of 32 chars or more; depth 0 or above 65536;
+ *   - EINVAL: @p p NULL; a name empty, of 32 chars or more, or holding '@' (telemetry
+ *     names another process's instance <name>@<pid>); depth 0 or above 65536;
  *     no port or more than TIDE_ZCTX_MAX_PORTS; a port given twice, not a valid ethdev
  *     port, with no TX queue configured or one not set up, or with
  *     RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE (port or queue); a frame length below 2;

@@ -109,6 +109,12 @@ zc_params_check(const struct tide_zctx_params *p)
 			ZC_NAMESIZE);
 		return EINVAL;
 	}
+	/* Telemetry names another process's instance <name>@<pid>: a name with '@' would
+	 * read as one. */
+	if (strchr(p->name, '@') != NULL) {
+		ZC_LOG(ERR, "%s: a name may not hold '@'", p->name);
+		return EINVAL;
+	}
 	if (p->depth == 0 || p->depth > ZC_MAX_DEPTH || p->nb_ports == 0 ||
 			p->nb_ports > TIDE_ZCTX_MAX_PORTS) {
 		ZC_LOG(ERR, "%s: depth must be 1..%u and ports 1..%d", p->name, ZC_MAX_DEPTH,

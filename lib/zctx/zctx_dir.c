@@ -397,7 +397,8 @@ tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void *ar
 	for (unsigned int i = 0; i < ZC_DIR_MAX; i++) {
 		const struct zc_dir_entry *e = &d->e[i];
 
-		if (e->z == NULL || e->who.pid != pid || strcmp(e->name, name) != 0)
+		if (e->z == NULL || e->who.pid != pid || strcmp(e->name, name) != 0 ||
+				zc_dir_mine(&e->who))
 			continue;
 		TIDE_FAULT_HOLD(TIDE_HOLD_ZCTX_DIR_READ); /* tests: its process frees it now */
 		cb(e->z, e->name, e->who.pid, zc_dir_mine(&e->who), zc_dir_alive(&e->who), arg);

@@ -323,7 +323,8 @@ void tide_zctx_pvt_dir_span_remove(uintptr_t base);
 bool tide_zctx_pvt_dir_span_other(uintptr_t base);
 /* Call @p cb for every instance of every process. */
 void tide_zctx_pvt_dir_foreach(zc_dir_cb_t *cb, void *arg);
-/* Call @p cb for the instance @p name of process @p pid; 0 or -ENOENT. */
+/* Call @p cb for the instance @p name of process @p pid, another process than this one
+ * (one of another pid namespace may have this one's id); 0 or -ENOENT. */
 int tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void *arg);
 
 /* zctx_build.c: packets of the current send into the TX batch. */

@@ -5,12 +5,14 @@
  *
  * DPDK 22.11 serves telemetry in the primary only: the instances of every process are
  * listed from the shared directory (zctx_dir.c), this process's by name, another
- * process's as <name>@<pid> (names are unique within a process only). Of another
- * process's instance, info shows what can be read from here without its process-local
- * locks: the counters tide_zctx_stats_get() reads atomically from the instance (in DPDK
- * memory), its process and whether that process is alive. The pin cache is per process:
- * "cache" names the process whose cache the cache_* and block fields describe, and they
- * are shown for this process's instances only.
+ * process's as <name>@<pid> (names are unique within a process only, and hold no '@').
+ * The directory tells which entries are this process's (by id, start time and pid
+ * namespace: one of another namespace may have this one's id), for the list and for info
+ * alike. Of another process's instance, info shows what can be read from here without its
+ * process-local locks: the counters tide_zctx_stats_get() reads atomically from the
+ * instance (in DPDK memory), its process and whether that process is alive. The pin cache
+ * is per process: "cache" names the process whose cache the cache_* and block fields
+ * describe, and they are shown for this process's instances only.
  */
 
 #include <errno.h>
@@ -150,7 +152,11 @@ zc_tel_info_other(const struct tide_zctx *z, const char *name __rte_unused, uint
 		zc_tel_stats(arg, z, &s, pid, alive);
 }
 
-/* "<name>@<pid>" of another process: the name into @p name, the process id; 0 if not. */
+/*
+ * "<name>@<pid>" of another process: the name into @p name, the process id; 0 if not. Its
+ * id may be this process's (a process of another pid namespace): the directory, as the
+ * list does, tells which entry is this process's, not the id.
+ */
 static uint32_t
 zc_tel_parse(const char *params, char *name, size_t len)
 {
@@ -163,7 +169,7 @@ zc_tel_parse(const char *params, char *name, size_t len)
 		return 0;
 	errno = 0;
 	pid = strtoul(at + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || pid > UINT32_MAX || pid == (unsigned long)getpid())
+	if (errno != 0 || *end != '\0' || pid > UINT32_MAX)
 		return 0;
 	memcpy(name, params, (size_t)(at - params));
 	name[at - params] = '\0';
@@ -179,8 +185,10 @@ zc_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	if (params == NULL || params[0] == '\0')
 		return -EINVAL;
 	rte_tel_data_start_dict(d);
-	if (zc_tel_info_mine(params, d) == 0)
-		return 0;
+	/* No instance name holds '@' (tide_zctx_create() refuses it): one that does names
+	 * another process's. */
+	if (strchr(params, '@') == NULL)
+		return zc_tel_info_mine(params, d);
 	pid = zc_tel_parse(params, name, sizeof(name));
 	if (pid == 0 || tide_zctx_pvt_dir_read(name, pid, zc_tel_info_other, d) != 0)
 		return -EINVAL;
