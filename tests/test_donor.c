@@ -1775,6 +1775,60 @@ scen_telemetry(void)
 	return 0;
 }
 
+/* Occurrences of @p what in @p s. */
+static unsigned int
+count_of(const char *s, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(s, what); p != NULL; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+#define TEL_MANY_PARTS 150
+
+/*
+ * A manager of 150 parts (one pinned page a donor): more than fit in one telemetry answer
+ * (16 KB, a dictionary's 256 entries). Its info lists the first 64 parts and says how many
+ * it leaves out; the answer is whole, the counters there.
+ */
+static int
+scen_telemetry_many_parts(void)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct tide_donor_region *r;
+	struct tide_donor_params p;
+	struct tide_donor_mgr *m;
+	char *out;
+
+	tide_donor_params_init(&p, "tel_many");
+	p.donor_max[TIDE_DONOR_PINNED] = page;
+	p.own_max[TIDE_DONOR_PINNED] = p.own_max[TIDE_DONOR_HUGE] = 0;
+	p.max_donors = TEL_MANY_PARTS;
+	p.timeout_ms = 20000;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, TEL_MANY_PARTS * page, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	if (r != NULL) {
+		out = tdu_telemetry("/tide/donor/info,tel_many");
+		TDU_CHECK(strstr(out, "\"donors\":150,") != NULL);
+		TDU_CHECK(count_of(out, "_part") == 64);
+		TDU_CHECK(strstr(out, "\"region1_part63\":{") != NULL);
+		TDU_CHECK(strstr(out, "\"parts_unlisted\":86") != NULL);
+		if (strstr(out, "\"parts_unlisted\":86") == NULL)
+			printf("the answer (%zu chars): %s\n", strlen(out), out);
+		free(out);
+		out = tide_test_stock_telemetry("/tide/donor/info,tel_many");
+		TDU_CHECK(strstr(out, "\"parts_unlisted\": 86") != NULL);
+		free(out);
+		tide_donor_region_free(r);
+	}
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 static const struct tdu_scenario scenarios[] = {
 	{ "pinned_64mb", scen_pinned_64mb, pre_memlock_4mb },
 	{ "pool_past_socket_limit", scen_pool_past_socket_limit, NULL },
@@ -1800,6 +1854,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "own_map_fails", scen_own_map_fails, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
+	{ "telemetry_many_parts", scen_telemetry_many_parts, NULL },
 };
 
 /* ---- The CUnit tests (in the parent). */
@@ -2192,6 +2247,12 @@ test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 	run("telemetry", NULL);
 }
 
+static void
+test_telemetry_lists_64_parts_and_counts_the_others(void)
+{
+	run("telemetry_many_parts", NULL);
+}
+
 static int
 register_tests(void)
 {
@@ -2225,6 +2286,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);
 	CU_ADD_TEST(s, test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
+	CU_ADD_TEST(s, test_telemetry_lists_64_parts_and_counts_the_others);
 	return 0;
 }
 

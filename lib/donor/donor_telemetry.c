@@ -2,7 +2,8 @@
 
 /*
  * Telemetry: /tide/donor/list (the managers) and /tide/donor/info,<name> (a manager's
- * counters, then one entry per donor: its pid, bytes, state, kind and region).
+ * counters, then one entry per part of its regions, the first 64: its pid, bytes, state,
+ * kind and region; "parts_unlisted" counts the others).
  */
 
 #include <errno.h>
@@ -60,35 +61,54 @@ dn_tel_stats(struct rte_tel_data *d, const struct tide_donor_mgr *m,
 	rte_tel_data_add_dict_u64(d, "iova_moved", s->iova_moved);
 }
 
-/* One entry per part of every region (m->lock held), as far as the dictionary has room. */
+/*
+ * Most parts listed. DPDK 22.11 drops without a word what does not fit in its 16 KB answer
+ * or in a dictionary's 256 entries: at most ~200 characters a part, 64 of them leave room
+ * for the counters.
+ */
+#define DN_TEL_PARTS_MAX 64
+
+/* Part @p i of region @p r into @p d: 1, or 0 if there was no room for it. */
+static unsigned int
+dn_tel_part(struct rte_tel_data *d, const struct tide_donor_region *r, uint32_t i)
+{
+	const struct dn_part *pt = &r->parts[i];
+	struct rte_tel_data *e = rte_tel_data_alloc();
+	char key[48];
+
+	if (e == NULL)
+		return 0;
+	rte_tel_data_start_dict(e);
+	rte_tel_data_add_dict_int(e, "pid", (int)pt->pid);
+	rte_tel_data_add_dict_u64(e, "bytes", pt->bytes);
+	rte_tel_data_add_dict_string(e, "state", tide_donor_state_name(pt->state));
+	rte_tel_data_add_dict_string(e, "kind", r->kind == TIDE_DONOR_HUGE ? "huge" : "pinned");
+	rte_tel_data_add_dict_u64(e, "region", r->id);
+	rte_tel_data_add_dict_u64(e, "locked_kb", pt->locked_kb);
+	rte_tel_data_add_dict_u64(e, "repins", pt->repins);
+	snprintf(key, sizeof(key), "region%" PRIu64 "_part%u", r->id, i);
+	if (rte_tel_data_add_dict_container(d, key, e, 0) != 0) {
+		rte_tel_data_free(e);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * One entry per part of every region (m->lock held), the first DN_TEL_PARTS_MAX, and how
+ * many it leaves out: "parts_unlisted", parts past that or that found no room.
+ */
 static void
 dn_tel_donors_locked(struct rte_tel_data *d, struct tide_donor_mgr *m)
 {
-	struct tide_donor_region *r;
-	char key[48];
+	const struct tide_donor_region *r;
+	uint64_t total = 0, listed = 0;
 
 	TAILQ_FOREACH(r, &m->regions, next)
-		for (uint32_t i = 0; i < r->nb_parts; i++) {
-			const struct dn_part *pt = &r->parts[i];
-			struct rte_tel_data *e = rte_tel_data_alloc();
-
-			if (e == NULL)
-				return;
-			rte_tel_data_start_dict(e);
-			rte_tel_data_add_dict_int(e, "pid", (int)pt->pid);
-			rte_tel_data_add_dict_u64(e, "bytes", pt->bytes);
-			rte_tel_data_add_dict_string(e, "state", tide_donor_state_name(pt->state));
-			rte_tel_data_add_dict_string(e, "kind",
-				r->kind == TIDE_DONOR_HUGE ? "huge" : "pinned");
-			rte_tel_data_add_dict_u64(e, "region", r->id);
-			rte_tel_data_add_dict_u64(e, "locked_kb", pt->locked_kb);
-			rte_tel_data_add_dict_u64(e, "repins", pt->repins);
-			snprintf(key, sizeof(key), "region%" PRIu64 "_part%u", r->id, i);
-			if (rte_tel_data_add_dict_container(d, key, e, 0) != 0) {
-				rte_tel_data_free(e);
-				return;
-			}
-		}
+		for (uint32_t i = 0; i < r->nb_parts; i++, total++)
+			if (total < DN_TEL_PARTS_MAX)
+				listed += dn_tel_part(d, r, i);
+	rte_tel_data_add_dict_u64(d, "parts_unlisted", total - listed);
 }
 
 static int
@@ -119,6 +139,6 @@ RTE_INIT(dn_telemetry_init)
 	TIDE_TEL_REGISTER("/tide/donor/list", dn_tel_list,
 		"Lists the donor managers. No parameters");
 	TIDE_TEL_REGISTER("/tide/donor/info", dn_tel_info,
-		"Shows a donor manager's counters and each donor's pid, bytes and state. "
-		"Parameters: name");
+		"Shows a donor manager's counters and its first 64 parts' pid, bytes and state "
+		"(parts_unlisted: the others). Parameters: name");
 }
