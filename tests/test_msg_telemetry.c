@@ -194,6 +194,45 @@ test_stage_list_shows_a_stage_named_in_parentheses(void)
 	free(out);
 }
 
+/* Whether @p out holds the proxy area's answer of @p size proxies, @p in_use of them used. */
+static bool
+proxy_info_is(const char *out, unsigned int size, unsigned int in_use)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "{\"size\":%u,\"in_use\":%u,\"free\":%u}", size, in_use,
+		size - in_use);
+	if (strstr(out, want) != NULL)
+		return true;
+	printf("\n    want %s in %s ", want, out);
+	return false;
+}
+
+/* The proxy area: its size, and its proxies in use and free as proxies come and go. */
+static void
+test_proxy_info_shows_the_area_in_use_and_free(void)
+{
+	const struct tide_msg_range r[3] = { { 0, 8 }, { 8, 8 }, { 16, 8 } };
+	struct rte_mbuf *real = pkt(tide_mp, 1, 64), *px[3];
+	char want[96], *out;
+
+	tide_msg_make(real, 1, 0);
+	out = telemetry_query("/tide/proxy/info");
+	CU_ASSERT(proxy_info_is(out, NB_PROXIES, 0));
+	free(out);
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(real, 3, r, px), 0);
+	out = telemetry_query("/tide/proxy/info");
+	CU_ASSERT(proxy_info_is(out, NB_PROXIES, 3));
+	free(out);
+	tide_msg_release(real);
+	for (unsigned int i = 0; i < RTE_DIM(px); i++)
+		tide_msg_proxy_release(px[i]);
+	snprintf(want, sizeof(want), "{\"/tide/proxy/info\": {\"size\": %u, \"in_use\": 0, "
+		"\"free\": %u}}", NB_PROXIES, NB_PROXIES);
+	CU_ASSERT(stock_shows("/tide/proxy/info", want));
+	CU_ASSERT(tide_test_stock_refused("/tide/proxy/info,junk"));
+}
+
 /* ---- a handler reads an exchange that is being freed ---- */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -300,6 +339,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_stock_client_shows_each_kind_and_refuses_bad_requests);
 	CU_ADD_TEST(s, test_stage_info_takes_decimal_digits_only);
 	CU_ADD_TEST(s, test_stage_list_shows_a_stage_named_in_parentheses);
+	CU_ADD_TEST(s, test_proxy_info_shows_the_area_in_use_and_free);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
 #endif

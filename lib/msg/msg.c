@@ -152,9 +152,12 @@ tide_msg_fini(void)
 			return MSG_REFUSE(ERR, EBUSY, "%u exchange(s), %u broadcast exchange(s) "
 				"and %u proxy(ies) still live: free and release them first; "
 				"nothing torn down", nb_xchg, nb_bcast, nb_px);
-		tide_msg_pvt_proxy_area_fini();
 	}
+	/* The shared state first: its lock, taken for writing, waits for a telemetry
+	 * handler reading the proxy area (tide_msg_pvt_proxy_counts()). */
 	tide_msg_pvt_shared_free();
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		tide_msg_pvt_proxy_area_fini();
 	tide_msg_pvt_state.ready = false;
 	return 0;
 }

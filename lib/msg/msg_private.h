@@ -179,5 +179,7 @@ void tide_msg_pvt_dir_count(unsigned int *nb_xchg, unsigned int *nb_bcast);
 int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
 const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);
+/* The proxy area's size and its proxies not released, read as the area cannot go. */
+void tide_msg_pvt_proxy_counts(uint32_t *size, uint32_t *live);
 
 #endif /* TIDE_MSG_PRIVATE_H */

@@ -364,6 +364,27 @@ tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 }
 
 /*
+ * The proxy area's size into @p size and its proxies made and not released into @p live
+ * (tide_msg_pvt_proxies_live()), read under the lock: tide_msg_fini() tears the area down
+ * only once it holds the lock for writing. Both 0 without tide_msg_init().
+ */
+void
+tide_msg_pvt_proxy_counts(uint32_t *size, uint32_t *live)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t *held;
+
+	*size = 0;
+	*live = 0;
+	if (sh == NULL)
+		return;
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
+	*size = tide_msg_pvt_state.nb_proxies;
+	*live = tide_msg_pvt_proxies_live();
+	tide_rwlock_read_unlock(&sh->lock, held);
+}
+
+/*
  * The primary, on its control thread: a secondary is gone. What it was receiving when it
  * died goes back in transit, a broadcast it was reading is there to read again (one it
  * posted stays posted: its message is the exchange's, not its stage's); its stages' messages

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Telemetry: /tide/xchg/{list,info}, /tide/bcast/{list,info}, /tide/stage/{list,info}. */
+/*
+ * Telemetry: /tide/xchg/{list,info}, /tide/bcast/{list,info}, /tide/stage/{list,info},
+ * /tide/proxy/info.
+ */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -183,6 +186,22 @@ tel_stage_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 	return 0;
 }
 
+/* The proxy area: its size, proxies made and not released, and free ones. */
+static int
+tel_proxy_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *d)
+{
+	uint32_t size, live;
+
+	if (!tide_tel_no_params(params))
+		return -EINVAL;
+	tide_msg_pvt_proxy_counts(&size, &live);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "size", size);
+	rte_tel_data_add_dict_u64(d, "in_use", live);
+	rte_tel_data_add_dict_u64(d, "free", size - live);
+	return 0;
+}
+
 RTE_INIT(msg_telemetry_init)
 {
 	TIDE_TEL_REGISTER("/tide/xchg/list", tel_xchg_list,
@@ -197,4 +216,6 @@ RTE_INIT(msg_telemetry_init)
 		"Lists the stages, by id. No parameters");
 	TIDE_TEL_REGISTER("/tide/stage/info", tel_stage_info,
 		"Shows a stage's process and how many messages it holds. Parameters: stage id");
+	TIDE_TEL_REGISTER("/tide/proxy/info", tel_proxy_info,
+		"Shows the proxy area: its size, proxies in use and free ones. No parameters");
 }

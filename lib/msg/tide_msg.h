@@ -43,7 +43,8 @@
  * path made.
  *
  * Logs go to the log type "tide.msg"; telemetry: /tide/xchg/list, /tide/xchg/info,<name>,
- * /tide/bcast/list, /tide/bcast/info,<name>, /tide/stage/list, /tide/stage/info,<id>.
+ * /tide/bcast/list, /tide/bcast/info,<name>, /tide/stage/list, /tide/stage/info,<id>,
+ * /tide/proxy/info.
  */
 
 #include <stdbool.h>
