@@ -1494,6 +1494,101 @@ test_bad_input_to_the_block_api_is_logged(void)
 	rte_mempool_free(mp);
 }
 
+/* ---- telemetry: /tide/mempool/list and /tide/mempool/info ---- */
+
+/* Whether the stock client's answer to @p cmd holds @p want (when not, it is printed). */
+static bool
+stock_has(const char *cmd, const char *want)
+{
+	char *out = tide_test_stock_telemetry(cmd);
+	bool ok = out != NULL && strstr(out, want) != NULL;
+
+	if (!ok)
+		printf("\n    %s: want %s, the stock client says: %s ", cmd, want, out);
+	free(out);
+	return ok;
+}
+
+/*
+ * A tide mempool made on the driver alone (no pool library, no pktmbuf) is listed and
+ * shown: its size, the driver's counters, its blocks with the object out; a mempool of
+ * other ops is neither listed nor shown; an unknown name, a missing one, junk after a name
+ * and a parameter to the list are refused.
+ */
+static void
+test_telemetry_lists_and_shows_a_tide_mempool_made_on_the_driver_alone(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_tel", 0), *ring;
+	struct tide_mempool_block_info b[2];
+	char want[256], *out;
+	void *obj;
+
+	ring = rte_mempool_create("tmt_tel_ring", 1023, OBJ_SIZE, 0, 0, NULL, NULL, NULL, NULL,
+		SOCKET_ID_ANY, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ring);
+	CU_ASSERT_FATAL(add_block(mp, BLOCK_LEN) > 0 && add_block(mp, BLOCK_LEN) > 0);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &b[0]), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 1, &b[1]), 0);
+
+	out = tide_test_stock_telemetry("/tide/mempool/list");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"tmt_tel\""));
+	CU_ASSERT_PTR_NULL(strstr(out, "tmt_tel_ring"));
+	free(out);
+	snprintf(want, sizeof(want), "{\"/tide/mempool/info\": {\"name\": \"tmt_tel\", "
+		"\"socket\": %d, \"size\": %u, \"elt_size\": %u, \"cache_size\": 0, "
+		"\"populated_size\": %u, ", mp->socket_id, mp->size, mp->elt_size,
+		b[0].nb_objs + b[1].nb_objs);
+	CU_ASSERT(stock_has("/tide/mempool/info,tmt_tel", want));
+	snprintf(want, sizeof(want), "\"blocks\": 2, \"bytes\": %zu, \"objs\": %u, "
+		"\"free\": %u, \"deq_refused\": 0, \"foreign\": 0, \"double\": 0, ",
+		b[0].len + b[1].len, b[0].nb_objs + b[1].nb_objs, b[0].nb_objs + b[1].nb_objs - 1);
+	CU_ASSERT(stock_has("/tide/mempool/info,tmt_tel", want));
+	snprintf(want, sizeof(want), "\"blocks_unlisted\": 0, \"block_list\": {\"b1\": "
+		"{\"bytes\": %zu, \"objs\": %u, \"free\": %u, \"out\": 1, ", b[0].len,
+		b[0].nb_objs, b[0].nb_objs - 1);
+	CU_ASSERT(stock_has("/tide/mempool/info,tmt_tel", want));
+	snprintf(want, sizeof(want), "\"b2\": {\"bytes\": %zu, \"objs\": %u, \"free\": %u, "
+		"\"out\": 0, ", b[1].len, b[1].nb_objs, b[1].nb_objs);
+	CU_ASSERT(stock_has("/tide/mempool/info,tmt_tel", want));
+
+	CU_ASSERT(tide_test_stock_refused("/tide/mempool/info,tmt_tel_ring"));
+	CU_ASSERT(tide_test_stock_refused("/tide/mempool/info,tmt_nope"));
+	CU_ASSERT(tide_test_stock_refused("/tide/mempool/info"));
+	CU_ASSERT(tide_test_stock_refused("/tide/mempool/info,tmt_tel,junk"));
+	CU_ASSERT(tide_test_stock_refused("/tide/mempool/list,junk"));
+	rte_mempool_put(mp, obj);
+	rte_mempool_free(ring);
+	rte_mempool_free(mp);
+	out = tide_test_stock_telemetry("/tide/mempool/list");
+	CU_ASSERT_PTR_NULL(strstr(out, "\"tmt_tel\""));
+	free(out);
+	CU_ASSERT(tide_test_stock_refused("/tide/mempool/info,tmt_tel"));
+}
+
+#define TEL_MANY_BLOCKS 66
+
+/* A mempool of 66 blocks: the first 64 are listed, oldest first, the 2 others counted. */
+static void
+test_telemetry_lists_the_first_64_blocks_and_counts_the_others(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_tel_many", 0);
+	unsigned int added = 0;
+	char *out;
+
+	for (unsigned int i = 0; i < TEL_MANY_BLOCKS; i++)
+		added += add_block(mp, 64 << 10) > 0;
+	CU_ASSERT_EQUAL_FATAL(added, TEL_MANY_BLOCKS);
+	out = tide_test_stock_telemetry("/tide/mempool/info,tmt_tel_many");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks\": 66, "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"blocks_unlisted\": 2, "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"b1\": {\"bytes\": "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"b64\": {\"bytes\": "));
+	CU_ASSERT_PTR_NULL(strstr(out, "\"b65\""));
+	free(out);
+	rte_mempool_free(mp);
+}
+
 static int
 register_tests(void)
 {
@@ -1528,6 +1623,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_pipeline_loses_nothing_while_blocks_come_and_go);
 	CU_ADD_TEST(s, test_a_pipeline_that_drains_the_pool_takes_only_what_was_put);
 	CU_ADD_TEST(s, test_plugin_forwards_in_stock_testpmd);
+	CU_ADD_TEST(s, test_telemetry_lists_and_shows_a_tide_mempool_made_on_the_driver_alone);
+	CU_ADD_TEST(s, test_telemetry_lists_the_first_64_blocks_and_counts_the_others);
 	return 0;
 }
 

@@ -25,6 +25,10 @@
  * rte_mempool_audit() and rte_mempool_dump() must not run on the same pool at the same
  * time. Primary process only.
  *
+ * Telemetry: /tide/mempool/list names every mempool that uses the tide ops (elastic pools
+ * of tide_pool.h among them), /tide/mempool/info,<name> shows one: its size, the counters
+ * of tide_mempool_stats_get() and its first 64 blocks (tide_mempool_block_info()).
+ *
  * Counting: the get_count op answers the pool's size minus the objects out (allocated
  * or in lcore caches), so rte_mempool_avail_count() counts what can still be allocated
  * (free objects and the room growth may fill alike), rte_mempool_in_use_count() the
