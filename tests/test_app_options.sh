@@ -11,8 +11,8 @@
 #    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
 #    -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
-#  - -i with --tx-first is refused as testpmd refuses it; tide-bench without one scenario,
-#    or with an unknown option, says so.
+#  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
+#    nothing; tide-bench without one scenario, or with an unknown option, says so.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -105,6 +105,10 @@ for a in "" --auto-start; do
 done
 rm -f "$out.in"
 echo "tidepmd -i --tx-first: $(head -1 "$out")"
+# --auto-start starts the prompt's forwarding: without -i it would do nothing.
+# shellcheck disable=SC2086
+refused_with "$tidepmd" "^tidepmd: --auto-start goes with -i" $eal_pmd -- --auto-start \
+	--duration 1
 # The library takes blocks of at most 4 GB, and no larger than the wall.
 # shellcheck disable=SC2086
 refused "$tidepmd" --pool-block 4097 "2..4096" $eal_pmd -- --duration 1

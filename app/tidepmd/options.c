@@ -243,6 +243,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 			"'start tx_first' at the prompt\n");
 		return -EINVAL;
 	}
+	/* Without the prompt forwarding starts anyway: the option would do nothing. */
+	if (c->auto_start && !c->interactive) {
+		fprintf(stderr, "tidepmd: --auto-start goes with -i: without the prompt, "
+			"forwarding starts at once anyway\n");
+		return -EINVAL;
+	}
 	if (tpmd_zctx_sizes_check(c) != 0)
 		return -EINVAL;
 	/* Here, not at --trace or --hold-ms: together, in either order. */
