@@ -8,7 +8,8 @@
 #  - a file prefix in use by a running primary is reported as such, with its pid;
 #  - a clean exit leaves no DPDK runtime directory behind;
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
-#    take is refused with the port's range (TIDE_TEST_FAULTS=1: a build with
+#    take is refused with the port's range, and a start that fails says why (with -i
+#    --auto-start too) and fails the run (TIDE_TEST_FAULTS=1: a build with
 #    -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
@@ -286,6 +287,20 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# shellcheck disable=SC2086
 	TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 1 \
 		--rxd 128 --txd 4096 >"$out" 2>&1 || fail "--rxd 128 --txd 4096 refused"
+	# A start that fails (zctx without memory for its buffer) says why and fails the run,
+	# with the prompt (-i --auto-start) as without it.
+	for a in "--duration 1" "-i --auto-start"; do
+		# shellcheck disable=SC2086
+		if printf 'quit\n' | TIDEPMD_TEST_FAULT=zctx-buf timeout -s INT 60 "$tidepmd" \
+				$eal_pmd -- --mode zctx $a >"$out" 2>&1; then
+			fail "zctx $a without memory for its buffer: exit status 0"
+		fi
+		grep -q "^tidepmd: no memory for the 4 MB buffer zctx sends from" "$out" ||
+			fail "zctx $a without memory for its buffer: no message"
+		grep -q "^tidepmd: cannot start forwarding: Cannot allocate memory" "$out" ||
+			fail "zctx $a: the failed start not reported (as ENOMEM)"
+	done
+	echo "tidepmd, a start without memory: $(grep "^tidepmd: cannot start" "$out")"
 else
 	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
 		"-Dfault_injection=true)"

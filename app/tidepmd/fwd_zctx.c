@@ -85,8 +85,13 @@ zs_init(struct tpmd *t)
 		return -ENOMEM;
 	t->engine_ctx = c;
 	c->buf_len = t->cfg.zctx_buf_mb << 20;
-	c->buf = malloc(c->buf_len);
-	if (c->buf == NULL || zs_parse_sizes(c, t->cfg.zctx_sizes) != 0)
+	c->buf = tpmd_test_fault("zctx-buf") ? NULL : malloc(c->buf_len);
+	if (c->buf == NULL) {
+		fprintf(stderr, "tidepmd: no memory for the %zu MB buffer zctx sends from "
+			"(--zctx-buf-mb)\n", c->buf_len >> 20);
+		return -ENOMEM;
+	}
+	if (zs_parse_sizes(c, t->cfg.zctx_sizes) != 0)
 		return -EINVAL;
 	for (size_t i = 0; i < c->buf_len; i++)
 		c->buf[i] = (uint8_t)i;

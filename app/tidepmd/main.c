@@ -129,30 +129,32 @@ tpmd_run(struct tpmd *t)
 {
 	int ret;
 
-	if (t->cfg.interactive) {
+	if (t->cfg.interactive)
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		/* (--tx-first is refused with -i: the prompt has start tx_first.) */
-		if (t->cfg.auto_start) {
-			tpmd_fwd_stats_mark(t);
-			ret = tpmd_fwd_start(t, 0);
-			if (ret != 0)
-				return ret;
+	/* The prompt starts forwarding only with --auto-start (and never sends --tx-first's
+	 * burst, refused with -i: the prompt has start tx_first); a failed start says so the
+	 * same way either way.
+	 */
+	if (!t->cfg.interactive || t->cfg.auto_start) {
+		tpmd_fwd_stats_mark(t);
+		ret = tpmd_fwd_start(t, t->cfg.tx_first ? 1 : 0);
+		if (ret != 0) {
+			fprintf(stderr, "tidepmd: cannot start forwarding: %s\n",
+				rte_strerror(-ret));
+			return ret;
 		}
-		tpmd_prompt(t);
-		if (t->running) {
-			tpmd_fwd_stop(t);
-			tpmd_fwd_stats_show(t);
-		}
-		/* Any run of the session whose lcore failed, stopped at quit or before. */
-		return t->run_failed ? -EIO : 0;
 	}
-	ret = tpmd_fwd_start(t, t->cfg.tx_first ? 1 : 0);
-	if (ret != 0) {
-		fprintf(stderr, "tidepmd: cannot start forwarding: %s\n", rte_strerror(-ret));
-		return ret;
+	if (!t->cfg.interactive) {
+		tpmd_banner(t);
+		return tpmd_stats_loop(t);
 	}
-	tpmd_banner(t);
-	return tpmd_stats_loop(t);
+	tpmd_prompt(t);
+	if (t->running) {
+		tpmd_fwd_stop(t);
+		tpmd_fwd_stats_show(t);
+	}
+	/* Any run of the session whose lcore failed, stopped at quit or before. */
+	return t->run_failed ? -EIO : 0;
 }
 
 int
