@@ -8,9 +8,9 @@
 #  - a file prefix in use by a running primary is reported as such, with its pid;
 #  - a clean exit leaves no DPDK runtime directory behind;
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
-#    take is refused with the port's range, and a start that fails says why (with -i
-#    --auto-start too) and fails the run (TIDE_TEST_FAULTS=1: a build with
-#    -Dfault_injection=true);
+#    take is refused with the port's range, a start that fails says why (with -i
+#    --auto-start too) and fails the run, and so does -i without a prompt
+#    (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so.
@@ -301,6 +301,14 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 			fail "zctx $a: the failed start not reported (as ENOMEM)"
 	done
 	echo "tidepmd, a start without memory: $(grep "^tidepmd: cannot start" "$out")"
+	# No prompt (cmdline could not make one): said, and the run fails.
+	# shellcheck disable=SC2086
+	if TIDEPMD_TEST_FAULT=prompt timeout -s INT 60 "$tidepmd" $eal_pmd -- -i </dev/null \
+			>"$out" 2>&1; then
+		fail "-i without a prompt: exit status 0"
+	fi
+	grep -q "^tidepmd: cannot start the prompt" "$out" || fail "-i without a prompt: no message"
+	echo "tidepmd -i without a prompt: non-zero exit"
 else
 	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
 		"-Dfault_injection=true)"

@@ -378,18 +378,19 @@ static cmdline_parse_ctx_t cli_ctx[] = {
 	&cmd_set_fwd, &cmd_set_burst, &cmd_set_pool, NULL,
 };
 
-void
+int
 tpmd_prompt(struct tpmd *t)
 {
 	struct cmdline *cl;
 
 	cli_t = t;
-	cl = cmdline_stdin_new(cli_ctx, "tidepmd> ");
+	cl = tpmd_test_fault("prompt") ? NULL : cmdline_stdin_new(cli_ctx, "tidepmd> ");
 	if (cl == NULL) {
 		fprintf(stderr, "tidepmd: cannot start the prompt\n");
-		return;
+		return -ENOMEM;
 	}
 	cmdline_interact(cl);
 	cmdline_stdin_exit(cl);
 	printf("\n");
+	return 0;
 }

@@ -148,13 +148,13 @@ tpmd_run(struct tpmd *t)
 		tpmd_banner(t);
 		return tpmd_stats_loop(t);
 	}
-	tpmd_prompt(t);
+	ret = tpmd_prompt(t);
 	if (t->running) {
 		tpmd_fwd_stop(t);
 		tpmd_fwd_stats_show(t);
 	}
 	/* Any run of the session whose lcore failed, stopped at quit or before. */
-	return t->run_failed ? -EIO : 0;
+	return ret != 0 ? ret : t->run_failed ? -EIO : 0;
 }
 
 int

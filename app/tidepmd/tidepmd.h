@@ -240,7 +240,7 @@ enum tpmd_pool_knob {
 };
 int tpmd_pool_tune(struct rte_mempool *mp, enum tpmd_pool_knob knob, uint64_t value);
 
-/* cmdline.c */
-void tpmd_prompt(struct tpmd *t);
+/* cmdline.c: until quit; -ENOMEM when there is no prompt (it said so). */
+int tpmd_prompt(struct tpmd *t);
 
 #endif
