@@ -9,8 +9,8 @@
 #  - a clean exit leaves no DPDK runtime directory behind;
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range, a start that fails says why (with -i
-#    --auto-start too) and fails the run, and so does -i without a prompt
-#    (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
+#    --auto-start too) and fails the run, and so does -i without a prompt; SIGTERM during
+#    start-up ends it cleanly (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so.
@@ -27,6 +27,7 @@ cleanup() {
 	rm -f "$out"
 	# What a run killed before its own clean-up would leave (the checks below fail then).
 	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
+	rm -rf "/var/run/dpdk/$prefix-s" /dev/hugepages/"$prefix-s"map_*
 	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
 }
 trap cleanup EXIT
@@ -309,6 +310,29 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	fi
 	grep -q "^tidepmd: cannot start the prompt" "$out" || fail "-i without a prompt: no message"
 	echo "tidepmd -i without a prompt: non-zero exit"
+	# SIGTERM during start-up (held there, its pool made, by the fault start-hold; no
+	# --huge-unlink, as with --mp-workers): the start ends cleanly, and neither the runtime
+	# directory nor a hugepage file is left behind.
+	TIDEPMD_TEST_FAULT=start-hold "$tidepmd" -l 0-1 --no-pci --file-prefix "$prefix-s" \
+		--vdev net_null0 --vdev net_null1 -- --duration 30 >"$out" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do
+		! grep -q "^tidepmd: start-up held" "$out" || break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "^tidepmd: start-up held" "$out" || fail "start-up never held"
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	pid=
+	[ "$rc" -eq 0 ] || fail "SIGTERM during start-up: exit status $rc"
+	grep -q "^tidepmd: interrupted while starting: nothing forwarded" "$out" ||
+		fail "SIGTERM during start-up: no message"
+	[ ! -e "/var/run/dpdk/$prefix-s" ] || fail "SIGTERM during start-up: runtime directory left"
+	! ls /dev/hugepages/"$prefix-s"map_* >/dev/null 2>&1 ||
+		fail "SIGTERM during start-up: hugepage files left"
+	echo "tidepmd, SIGTERM during start-up: $(grep "^tidepmd: interrupted" "$out")"
 else
 	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
 		"-Dfault_injection=true)"

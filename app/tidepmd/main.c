@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -120,8 +121,38 @@ tpmd_worker_main(struct tpmd *t)
 	}
 	if (tpmd_lcores_init(t) != 0 || tpmd_ports_find(t) != 0)
 		return -EINVAL;
-	tide_app_signals();
 	return tpmd_worker_run(t);
+}
+
+/*
+ * A signal during start-up: the handlers are in from EAL's start on, so start-up ends at
+ * the next step and cleans up as a run's end does (killed, the process would leave its
+ * runtime directory and, without --huge-unlink, its hugepage files).
+ */
+static bool
+tpmd_start_interrupted(int *ret)
+{
+	if (!tide_app_quit())
+		return false;
+	printf("tidepmd: interrupted while starting: nothing forwarded\n");
+	*ret = 0;
+	return true;
+}
+
+/* Test builds: start-up waits here (TIDEPMD_TEST_FAULT=start-hold) until a signal, at most
+ * 10 s, so that a test can signal it mid-start.
+ */
+static void
+tpmd_test_start_hold(void)
+{
+	uint64_t end = tide_app_now_ns() + 10ull * 1000000000ull;
+
+	if (!tpmd_test_fault("start-hold"))
+		return;
+	printf("tidepmd: start-up held (test)\n");
+	fflush(stdout);
+	while (!tide_app_quit() && tide_app_now_ns() < end)
+		usleep(1000);
 }
 
 static int
@@ -176,6 +207,7 @@ main(int argc, char **argv)
 		tide_app_lcores(2), tpmd.cfg.mp_workers != 0 ? "" : " --huge-unlink");
 	if (tide_app_eal_init(defaults) < 0)
 		return 1;
+	tide_app_signals();
 	ret = 1;
 	if (tpmd.engine == NULL) { /* --mode worker */
 		if (tpmd_worker_main(&tpmd) == 0)
@@ -187,21 +219,23 @@ main(int argc, char **argv)
 			"primary's --mode pipeline --mp-workers N)\n");
 		goto out_eal;
 	}
-	if (tpmd_lcores_init(&tpmd) != 0)
+	if (tpmd_lcores_init(&tpmd) != 0 || tpmd_start_interrupted(&ret))
 		goto out_eal;
 	tpmd.pools = tpmd_pools_create(&tpmd.cfg);
 	if (tpmd.pools == NULL)
 		goto out_eal;
 	tpmd.pool = tide_pool_for_lcore(tpmd.pools, rte_get_main_lcore());
-	if (tpmd.cfg.donors && tpmd_donors_start(&tpmd) != 0)
+	tpmd_test_start_hold();
+	if (tpmd_start_interrupted(&ret))
 		goto out_ports;
-	if (tpmd_ports_init(&tpmd) != 0)
+	if (tpmd.cfg.donors && (tpmd_donors_start(&tpmd) != 0 || tpmd_start_interrupted(&ret)))
+		goto out_ports;
+	if (tpmd_ports_init(&tpmd) != 0 || tpmd_start_interrupted(&ret))
 		goto out_ports;
 	/* Capture tools (dpdk-pdump, dpdk-dumpcap) ask this process for its packets. */
 	if (rte_pdump_init() != 0)
 		fprintf(stderr, "tidepmd: packet capture unavailable: %s\n",
 			rte_strerror(rte_errno));
-	tide_app_signals();
 	if (tpmd_run(&tpmd) == 0)
 		ret = 0;
 	rte_pdump_uninit();
