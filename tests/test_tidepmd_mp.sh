@@ -12,6 +12,8 @@
 #    stopped at its prompt (DPDK 22.11's pdump race, below);
 #  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
 #    takes it; at the end the workers leave with the primary's run and no message is left;
+#  - a worker that does not leave at the primary's stop (stopped): the primary keeps the
+#    exchange it may read and refuses a new start until it is gone;
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
 #  - the primary prints the command that starts its workers, with its file prefix (the one
 #    it chose itself too) and lcores of their own: run as printed, a worker works.
@@ -35,9 +37,9 @@ cleanup() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
-	rm -f "$hugedir/${prefix}-cap"map_*
+	rm -f "$hugedir/${prefix}-cap"map_* "$hugedir/${prefix}-st"map_*
 	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" \
-		"/var/run/dpdk/$prefix-cap" "$tmp"
+		"/var/run/dpdk/$prefix-cap" "/var/run/dpdk/$prefix-st" "$tmp"
 	if [ -n "$own" ]; then
 		rm -f "$hugedir/${own}"map_*
 		rm -rf "/var/run/dpdk/$own"
@@ -255,6 +257,46 @@ kill -INT "$pid_own"
 wait "$pid_own" || fail "the primary of its own prefix failed"
 wait "$pid_wown" || fail "the worker started as printed failed"
 echo "workers' command as printed: tidepmd $cmd: it worked"
+
+# ---- a worker that does not leave ----
+# A worker stopped (SIGSTOP) cannot leave at its primary's stop: the primary keeps the
+# exchange the worker may still read, and refuses a pipeline start (which would wipe the
+# TX queue's slot the worker holds) until it is gone; killed, it gives its TX queue back
+# and a start works again.
+mkfifo "$tmp/st.in"
+"$tidepmd" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-st" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- -i --auto-start --mode pipeline \
+	--mp-workers 1 <"$tmp/st.in" >"$tmp/st.log" 2>&1 &
+pids+=($!)
+pid_st=$!
+exec {st_in}>"$tmp/st.in"
+wait_for "$tmp/st.log" "^tidepmd> " 60
+st_eal="--no-pci --file-prefix $prefix-st --proc-type=secondary"
+# shellcheck disable=SC2086
+start ws --lcores 2@0,3@0 $st_eal -- --mode worker --stats-period 250
+wait_for "$tmp/ws.log" "sent [1-9][0-9]* " 60
+kill -STOP "$pid_ws"
+echo stop >&"$st_in"
+wait_for "$tmp/st.log" "^Done\.$" 30
+echo start >&"$st_in"
+wait_for "$tmp/st.log" "^Cannot start forwarding: Device or resource busy" 30
+grep -q "^tidepmd: 1 worker lcore(s) did not leave within 5 s" "$tmp/st.log" ||
+	fail "the stopped worker: no word that it did not leave"
+grep -q "^tidepmd: pipeline: the exchange is kept for the worker(s) still there" \
+	"$tmp/st.log" || fail "the stopped worker: its exchange not kept"
+grep -q "^tidepmd: pipeline: 1 worker lcore(s) of the last run still there" "$tmp/st.log" ||
+	fail "a start beside the stopped worker: no word why it was refused"
+kill -9 "$pid_ws"
+wait "$pid_ws" 2>/dev/null || true
+wait_for "$tmp/st.log" "worker process $pid_ws is gone: TX queue 0 is free again" 30
+echo start >&"$st_in"
+wait_for "$tmp/st.log" "^pipeline packet forwarding - " 30
+grep -q "^tidepmd: no message left behind" "$tmp/st.log" ||
+	fail "the kept exchange, freed at the next start: messages left behind"
+echo "a worker that did not leave: exchange kept, start refused until it was gone, then run"
+echo quit >&"$st_in"
+exec {st_in}>&-
+wait "$pid_st" || fail "the primary of the stopped worker failed"
 
 # ---- refusals ----
 # shellcheck disable=SC2046

@@ -45,6 +45,8 @@ static struct {
 	unsigned int nb_workers; /* local lcores running stage 2 (the first one too, if alone) */
 	unsigned int nb_mp;      /* --mp-workers: stage 2 in worker processes */
 	uint32_t stamp;          /* stage 1 only */
+	bool kept;               /* the exchange and stages of a run whose worker processes
+				  * did not all leave: freed at a start once they are gone */
 } pl = { .rx_stage = -1, .work_stage = -1 };
 
 /* The first CPU lcore @p lc may run on (rte_lcore_to_cpu_id() is its core's id). */
@@ -94,6 +96,43 @@ pipeline_mp_hint(const struct tpmd *t)
 		prefix, rte_eal_has_pci() ? "" : " --no-pci", lcores, pl.nb_mp, next);
 }
 
+/* The exchange (what waits there is freed and counted) and the stages. */
+static void
+pipeline_free(struct tpmd *t)
+{
+	unsigned int waiting = 0;
+
+	/* Every stage has stopped: what waits in the exchange now, its free releases. */
+	if (pl.x != NULL)
+		waiting = tide_xchg_count(pl.x);
+	t->done.freed_stop += waiting;
+	tide_xchg_free(pl.x);
+	pl.x = NULL;
+	if (tide_msg_leak_report(stdout) == 0)
+		printf("tidepmd: no message left behind (%u freed from the exchange at stop)\n",
+			waiting);
+	if (pl.rx_stage >= 0)
+		tide_stage_unregister((uint16_t)pl.rx_stage);
+	if (pl.work_stage >= 0)
+		tide_stage_unregister((uint16_t)pl.work_stage);
+	pl.rx_stage = pl.work_stage = -1;
+}
+
+/* At a start: what the last run kept, freed if its workers are gone; -EBUSY if not. */
+static int
+pipeline_kept_free(struct tpmd *t)
+{
+	if (tpmd_mp_remain()) {
+		fprintf(stderr, "tidepmd: pipeline: %u worker lcore(s) of the last run still "
+			"there (or their processes): no start until they are gone (end them: "
+			"their TX queues are given back)\n", tpmd_mp_workers());
+		return -EBUSY;
+	}
+	pl.kept = false;
+	pipeline_free(t);
+	return 0;
+}
+
 static int
 pipeline_begin(struct tpmd *t)
 {
@@ -101,7 +140,10 @@ pipeline_begin(struct tpmd *t)
 		.name = "tidepmd_work", .type = TIDE_XCHG_PRIO, .size = 8192,
 		.nb_prio = TIDE_APP_PRIO_LEVELS, .socket_id = SOCKET_ID_ANY,
 	};
+	int ret;
 
+	if (pl.kept && pipeline_kept_free(t) != 0)
+		return -EBUSY;
 	pl.nb_mp = t->cfg.mp_workers;
 	pl.nb_workers = t->nb_fwd_lcores == 1 ? 1 : RTE_MIN(t->nb_fwd_lcores - 1, t->cfg.txq);
 	if (pl.nb_mp != 0)
@@ -119,8 +161,9 @@ pipeline_begin(struct tpmd *t)
 	if (pl.rx_stage < 0 || pl.work_stage < 0 || pl.x == NULL)
 		goto fail;
 	if (pl.nb_mp != 0) {
-		if (tpmd_mp_open(pl.nb_mp) != 0)
-			return -rte_errno;
+		ret = tpmd_mp_open(pl.nb_mp);
+		if (ret != 0)
+			return ret;
 		pipeline_mp_hint(t);
 	}
 	return 0;
@@ -248,24 +291,19 @@ pipeline_stats(struct tpmd *t __rte_unused, char *buf, size_t len)
 static void
 pipeline_end(struct tpmd *t)
 {
-	unsigned int waiting = 0;
-
-	if (pl.nb_mp != 0)
-		tpmd_mp_stop();
-	/* Every stage has stopped: what waits in the exchange now, its free releases. */
-	if (pl.x != NULL)
-		waiting = tide_xchg_count(pl.x);
-	t->done.freed_stop += waiting;
-	tide_xchg_free(pl.x);
-	pl.x = NULL;
-	if (tide_msg_leak_report(stdout) == 0)
-		printf("tidepmd: no message left behind (%u freed from the exchange at stop)\n",
-			waiting);
-	if (pl.rx_stage >= 0)
-		tide_stage_unregister((uint16_t)pl.rx_stage);
-	if (pl.work_stage >= 0)
-		tide_stage_unregister((uint16_t)pl.work_stage);
-	pl.rx_stage = pl.work_stage = -1;
+	/* A start refused (pipeline_begin()) over what the last run kept: still kept. */
+	if (pl.kept)
+		return;
+	/* A worker still there may read the exchange: freeing it would pull it from under
+	 * the worker, and the next start would wipe the slot it holds.
+	 */
+	if (pl.nb_mp != 0 && tpmd_mp_stop() != 0) {
+		fprintf(stderr, "tidepmd: pipeline: the exchange is kept for the worker(s) still "
+			"there; no pipeline start until they are gone\n");
+		pl.kept = true;
+		return;
+	}
+	pipeline_free(t);
 }
 
 const struct tpmd_engine tpmd_engine_pipeline = {

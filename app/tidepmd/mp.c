@@ -46,6 +46,9 @@ struct mp_table {
 
 static struct mp_table *mp_tab;
 static bool mp_death_cb_on;
+/* The primary's: the worker processes of the last run, until all are gone. */
+static pid_t mp_left[TPMD_MAX_QUEUES];
+static unsigned int mp_nb_left;
 
 /* The primary's: slots of a process that is gone are free again. */
 static void
@@ -66,8 +69,12 @@ mp_on_death(int pid, void *arg __rte_unused)
 int
 tpmd_mp_open(unsigned int nb_slots)
 {
-	const struct rte_memzone *mz = rte_memzone_lookup(MP_MZ_NAME);
+	const struct rte_memzone *mz;
 
+	/* The slots are wiped below: no worker of the last run may be in one. */
+	if (tpmd_mp_remain())
+		return -EBUSY;
+	mz = rte_memzone_lookup(MP_MZ_NAME);
 	if (mz == NULL)
 		mz = rte_memzone_reserve(MP_MZ_NAME, sizeof(struct mp_table), SOCKET_ID_ANY, 0);
 	if (mz == NULL) {
@@ -76,8 +83,9 @@ tpmd_mp_open(unsigned int nb_slots)
 		return -rte_errno;
 	}
 	mp_tab = mz->addr;
-	/* A new run: earlier workers are gone (the last run waited for them). */
+	/* A new run: earlier workers are gone (above). */
 	memset(mp_tab, 0, sizeof(*mp_tab));
+	mp_nb_left = 0;
 	mp_tab->nb_slots = nb_slots;
 	mp_tab->primary_pid = (uint32_t)getpid();
 	__atomic_store_n(&mp_tab->magic, MP_MAGIC, __ATOMIC_RELEASE);
@@ -125,6 +133,12 @@ mp_any_alive(const pid_t *pids, unsigned int n)
 	return false;
 }
 
+bool
+tpmd_mp_remain(void)
+{
+	return tpmd_mp_workers() != 0 || mp_any_alive(mp_left, mp_nb_left);
+}
+
 /*
  * The primary, at the end of a run: tell the workers to leave and wait for them, then for
  * their processes to be gone. A secondary detaching its memory (rte_eal_cleanup()) while
@@ -132,28 +146,35 @@ mp_any_alive(const pid_t *pids, unsigned int n)
  * and waits for the hugepage file locks the secondary holds, the secondary waits for the
  * memory lock. So the pools are freed only once the workers have exited.
  */
-void
+int
 tpmd_mp_stop(void)
 {
 	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
-	pid_t pids[TPMD_MAX_QUEUES];
-	unsigned int n, nb_pids = 0;
+	unsigned int n;
 
 	if (mp_tab == NULL)
-		return;
+		return 0;
 	__atomic_store_n(&mp_tab->stopping, 1, __ATOMIC_RELEASE);
-	for (unsigned int i = 0; i < mp_tab->nb_slots; i++)
-		pids[nb_pids++] = __atomic_load_n(&mp_tab->slot[i].pid, __ATOMIC_ACQUIRE);
+	for (unsigned int i = 0; i < mp_tab->nb_slots; i++) {
+		pid_t pid = __atomic_load_n(&mp_tab->slot[i].pid, __ATOMIC_ACQUIRE);
+
+		if (pid != 0 && mp_nb_left < RTE_DIM(mp_left))
+			mp_left[mp_nb_left++] = pid;
+	}
 	while ((n = tpmd_mp_workers()) != 0 && tide_app_now_ns() < deadline)
 		usleep(1000);
 	if (n != 0)
 		fprintf(stderr, "tidepmd: %u worker lcore(s) did not leave within %llu s\n", n,
 			MP_LEAVE_WAIT_NS / 1000000000ull);
-	while (mp_any_alive(pids, nb_pids) && tide_app_now_ns() < deadline)
+	while (mp_any_alive(mp_left, mp_nb_left) && tide_app_now_ns() < deadline)
 		usleep(1000);
-	if (mp_any_alive(pids, nb_pids))
+	if (n == 0 && mp_any_alive(mp_left, mp_nb_left))
 		fprintf(stderr, "tidepmd: a worker process is still there after %llu s\n",
 			MP_LEAVE_WAIT_NS / 1000000000ull);
+	if (tpmd_mp_remain())
+		return -EBUSY;
+	mp_nb_left = 0; /* gone: their pids may be given to other processes */
+	return 0;
 }
 
 /* ---- the worker's side ---- */

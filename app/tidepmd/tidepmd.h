@@ -201,10 +201,14 @@ void tpmd_pipeline_detach(void);
 
 /* mp.c: the table of worker lcores the primary shares with its worker processes. The
  * primary's side: */
+/* -EBUSY while a worker of the last run remains. */
 int tpmd_mp_open(unsigned int nb_slots);
 unsigned int tpmd_mp_workers(void);
 void tpmd_mp_counters_add(struct tpmd_counters *c);
-void tpmd_mp_stop(void);
+/* Whether a worker of the last run is still there: in its slot, or its process alive. */
+bool tpmd_mp_remain(void);
+/* 0 once the workers are gone, -EBUSY if one remains after the wait (it said so). */
+int tpmd_mp_stop(void);
 /* The worker's side: */
 int tpmd_mp_attach(void);
 int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);
