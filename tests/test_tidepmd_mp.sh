@@ -13,7 +13,8 @@
 #  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
 #    takes it; at the end the workers leave with the primary's run and no message is left;
 #  - a worker that does not leave at the primary's stop (stopped): the primary keeps the
-#    exchange it may read and refuses a new start until it is gone;
+#    exchange it may read and refuses a new start until it is gone; SIGTERM while the
+#    prompt waits for such a worker ends the prompt then, without more input;
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
 #  - the primary prints the command that starts its workers, with its file prefix (the one
 #    it chose itself too) and lcores of their own: run as printed, a worker works.
@@ -294,9 +295,29 @@ wait_for "$tmp/st.log" "^pipeline packet forwarding - " 30
 grep -q "^tidepmd: no message left behind" "$tmp/st.log" ||
 	fail "the kept exchange, freed at the next start: messages left behind"
 echo "a worker that did not leave: exchange kept, start refused until it was gone, then run"
-echo quit >&"$st_in"
-exec {st_in}>&-
+# SIGTERM while a command runs (a stop waiting for another stopped worker) ends the prompt
+# as at once, with no more input coming.
+# shellcheck disable=SC2086
+start ws2 --lcores 4@0,5@0 $st_eal -- --mode worker --stats-period 250
+wait_for "$tmp/ws2.log" "sent [1-9][0-9]* " 60
+kill -STOP "$pid_ws2"
+echo stop >&"$st_in"
+for ((i = 0; i < 300; i++)); do
+	[ "$(grep -c "^Telling cores to stop" "$tmp/st.log")" -ge 2 ] && break
+	sleep 0.1
+done
+kill -TERM "$pid_st"
+for ((i = 0; i < 300; i++)); do
+	[[ "$(ps -o stat= -p "$pid_st" || true)" == Z* || -z "$(ps -o stat= -p "$pid_st")" ]] &&
+		break
+	sleep 0.1
+done
+[ "$i" -lt 300 ] || fail "SIGTERM during a command: the prompt still waits for input"
 wait "$pid_st" || fail "the primary of the stopped worker failed"
+kill -9 "$pid_ws2"
+wait "$pid_ws2" 2>/dev/null || true
+exec {st_in}>&-
+echo "SIGTERM while the prompt ran a command: tidepmd ended without more input"
 
 # ---- refusals ----
 # shellcheck disable=SC2046

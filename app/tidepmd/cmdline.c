@@ -9,8 +9,11 @@
  * Nothing here stops forwarding unless asked to.
  */
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmdline.h>
 #include <cmdline_parse.h>
@@ -20,6 +23,9 @@
 
 #include "tide_app_opt.h"
 #include "tidepmd.h"
+
+/* How long the prompt waits for input before it looks whether a signal came. */
+#define CLI_QUIT_POLL_MS 100
 
 static struct tpmd *cli_t;
 
@@ -378,6 +384,28 @@ static cmdline_parse_ctx_t cli_ctx[] = {
 	&cmd_set_fwd, &cmd_set_burst, &cmd_set_pool, NULL,
 };
 
+/*
+ * cmdline_interact(), but a signal ends it too (tide_app_quit()), not only quit, Ctrl-D or
+ * the end of the input: SIGINT or SIGTERM may come while a command runs, or go to another
+ * thread, with no read() of the prompt's there for it to interrupt. So the prompt waits
+ * for input CLI_QUIT_POLL_MS at a time and looks at the flag in between.
+ */
+static void
+cli_interact(struct cmdline *cl)
+{
+	struct pollfd in = { .fd = STDIN_FILENO, .events = POLLIN };
+
+	while (!tide_app_quit()) {
+		int n = poll(&in, 1, CLI_QUIT_POLL_MS);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		/* One character, or the end of the input (an implicit quit). */
+		if (n > 0 && cmdline_poll(cl) != RDLINE_RUNNING)
+			break;
+	}
+}
+
 int
 tpmd_prompt(struct tpmd *t)
 {
@@ -389,7 +417,7 @@ tpmd_prompt(struct tpmd *t)
 		fprintf(stderr, "tidepmd: cannot start the prompt\n");
 		return -ENOMEM;
 	}
-	cmdline_interact(cl);
+	cli_interact(cl);
 	cmdline_stdin_exit(cl);
 	printf("\n");
 	return 0;
