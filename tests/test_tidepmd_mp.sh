@@ -14,7 +14,8 @@
 #    takes it; at the end the workers leave with the primary's run and no message is left;
 #  - a worker that does not leave at the primary's stop (stopped): the primary keeps the
 #    exchange it may read and refuses a new start until it is gone; SIGTERM while the
-#    prompt waits for such a worker ends the prompt then, without more input;
+#    prompt waits for such a worker ends the prompt then, without more input; the totals
+#    since launch keep what an earlier run's workers sent;
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
 #  - the primary prints the command that starts its workers, with its file prefix (the one
 #    it chose itself too) and lcores of their own: run as printed, a worker works.
@@ -318,6 +319,18 @@ kill -9 "$pid_ws2"
 wait "$pid_ws2" 2>/dev/null || true
 exec {st_in}>&-
 echo "SIGTERM while the prompt ran a command: tidepmd ended without more input"
+# The totals since launch keep what the first run's worker sent: the last stop's count
+# them and what the ports sent in the second run (less a burst the stopped worker may not
+# have published).
+since=$(sed -n 's/^  tidepmd (since launch): rx [0-9]*, tx \([0-9]*\),.*/\1/p' "$tmp/st.log")
+first=$(echo "$since" | head -1)
+last=$(echo "$since" | tail -1)
+ports=$(sed -n 's/^  TX-packets: \([0-9]*\) .*/\1/p' "$tmp/st.log" | tail -1)
+[ "$first" -gt 0 ] || fail "the first run: its worker's TX not counted"
+[ "$last" -ge $((first + ports - 1024)) ] ||
+	fail "the totals lost the first run's worker TX: tx $last, the first run $first," \
+		"the second run's ports $ports"
+echo "totals since launch: tx $first after the first run, $last after the second"
 
 # ---- refusals ----
 # shellcheck disable=SC2046

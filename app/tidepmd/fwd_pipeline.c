@@ -161,7 +161,7 @@ pipeline_begin(struct tpmd *t)
 	if (pl.rx_stage < 0 || pl.work_stage < 0 || pl.x == NULL)
 		goto fail;
 	if (pl.nb_mp != 0) {
-		ret = tpmd_mp_open(pl.nb_mp);
+		ret = tpmd_mp_open(pl.nb_mp, &t->done);
 		if (ret != 0)
 			return ret;
 		pipeline_mp_hint(t);

@@ -67,13 +67,16 @@ mp_on_death(int pid, void *arg __rte_unused)
 }
 
 int
-tpmd_mp_open(unsigned int nb_slots)
+tpmd_mp_open(unsigned int nb_slots, struct tpmd_counters *done)
 {
 	const struct rte_memzone *mz;
 
-	/* The slots are wiped below: no worker of the last run may be in one. */
+	/* The slots are wiped below: no worker of the last run may be in one, and what they
+	 * counted goes to the totals first.
+	 */
 	if (tpmd_mp_remain())
 		return -EBUSY;
+	tpmd_mp_counters_add(done);
 	mz = rte_memzone_lookup(MP_MZ_NAME);
 	if (mz == NULL)
 		mz = rte_memzone_reserve(MP_MZ_NAME, sizeof(struct mp_table), SOCKET_ID_ANY, 0);
@@ -83,7 +86,7 @@ tpmd_mp_open(unsigned int nb_slots)
 		return -rte_errno;
 	}
 	mp_tab = mz->addr;
-	/* A new run: earlier workers are gone (above). */
+	/* A new run: earlier workers are gone, their counts in @p done (above). */
 	memset(mp_tab, 0, sizeof(*mp_tab));
 	mp_nb_left = 0;
 	mp_tab->nb_slots = nb_slots;

@@ -201,8 +201,9 @@ void tpmd_pipeline_detach(void);
 
 /* mp.c: the table of worker lcores the primary shares with its worker processes. The
  * primary's side: */
-/* -EBUSY while a worker of the last run remains. */
-int tpmd_mp_open(unsigned int nb_slots);
+/* -EBUSY while a worker of the last run remains; else the last run's worker counts are
+ * added to @p done (the runs stopped) before the slots are wiped. */
+int tpmd_mp_open(unsigned int nb_slots, struct tpmd_counters *done);
 unsigned int tpmd_mp_workers(void);
 void tpmd_mp_counters_add(struct tpmd_counters *c);
 /* Whether a worker of the last run is still there: in its slot, or its process alive. */
