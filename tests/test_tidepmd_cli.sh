@@ -6,7 +6,9 @@
 # stop, quit. Forwarding must go on across the bad command: the port statistics taken
 # after it count more packets than those taken just before it, and the throughput between
 # the two is not zero. Then show pool and show pool NAME once more without telemetry (the
-# public API's view), and set burst in the modes whose own loops take it.
+# public API's view), and set burst in the modes whose own loops take it. zctx whose agent
+# is busy at a stop keeps it, refuses a start while it is busy, then starts again
+# (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true).
 #   test_tidepmd_cli.sh TIDEPMD
 set -eu
 tidepmd=$1
@@ -161,4 +163,34 @@ grep -q "^bursty mode receives bursts of 7 from the next start" "$out" ||
 grep -q "^bursty packet forwarding - .* - burst=7" "$out" || fail "show config fwd: not burst=7"
 echo "set burst 509: pipeline received $(echo "$rx" | tr '\n' ' ')on the two ports;" \
 	"bursty told it applies from the next start"
+
+# zctx whose send agent cannot be freed at a stop, sends still in flight (fault zctx-busy:
+# its first 4 frees fail; a stop tries twice, the second time with its ports stopped):
+# the agent and the buffer those sends point into are kept, a start is refused while they
+# are, and the next start frees them and runs (not "File exists": an agent left behind).
+if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
+	{
+		echo "set fwd zctx"
+		echo "start"
+		echo "stop"
+		echo "start"
+		echo "start"
+		echo "stop"
+		echo "quit"
+	} | TIDEPMD_TEST_FAULT=zctx-busy "$tidepmd" -l 0-1 --no-pci --huge-unlink \
+		--vdev net_null0 --vdev net_null1 --file-prefix "tide-cli-z-$$" -- -i --mode io \
+		>"$out" 2>&1 || fail "exit status $? (zctx busy)"
+	grep -q "^tidepmd: zctx: the send agent still has sends in flight: it and its buffer are" \
+		"$out" || fail "zctx busy at the stop: not kept"
+	grep -q "^Cannot start forwarding: Device or resource busy" "$out" &&
+		grep -q "^tidepmd: zctx: the send agent of the last run still has sends in flight" \
+		"$out" || fail "zctx busy: a start not refused, or not told why"
+	[ "$(grep -c "^zctx packet forwarding - " "$out")" -eq 2 ] ||
+		fail "zctx: the start after the agent could be freed did not run"
+	! grep -q "File exists" "$out" || fail "zctx: an agent left behind at the stop"
+	echo "zctx busy at the stop: agent and buffer kept, a start refused, then freed and run"
+else
+	echo "zctx busy at a stop: not checked (a build without" \
+		"-Dfault_injection=true)"
+fi
 echo ok

@@ -25,6 +25,10 @@
 #include "tidepmd.h"
 
 #define ZS_HDR 42
+/* At the end of a run, how long the main lcore takes back what comes back on the RX queues
+ * and the completions, for the sends still in flight to complete before the agent is freed.
+ */
+#define ZS_DRAIN_NS (2ull * 1000000000ull)
 
 struct zs_ctx {
 	struct tide_zctx *z;
@@ -75,12 +79,30 @@ tpmd_zctx_sizes_check(const struct tpmd_config *cfg)
 	return zs_parse_sizes(&c, cfg->zctx_sizes);
 }
 
+/* A run's agent and buffer whose sends did not all complete at its end: kept, never freed
+ * under a send still in flight; the next zctx start frees them once they have completed.
+ */
+static struct zs_ctx *zs_kept;
+
+static int zs_agent_free(struct tpmd *t, struct zs_ctx *c);
+
 static int
 zs_init(struct tpmd *t)
 {
 	struct tide_zctx_params p;
-	struct zs_ctx *c = calloc(1, sizeof(*c));
+	struct zs_ctx *c;
 
+	if (zs_kept != NULL) {
+		if (zs_agent_free(t, zs_kept) != 0) {
+			fprintf(stderr, "tidepmd: zctx: the send agent of the last run still has "
+				"sends in flight: no zctx start until they complete\n");
+			return -EBUSY;
+		}
+		free(zs_kept->buf);
+		free(zs_kept);
+		zs_kept = NULL;
+	}
+	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	t->engine_ctx = c;
@@ -116,15 +138,20 @@ zs_fini(struct tpmd *t)
 {
 	struct zs_ctx *c = t->engine_ctx;
 
+	t->engine_ctx = NULL;
 	if (c == NULL)
 		return;
-	if (c->z != NULL && tide_zctx_free(c->z) != 0)
-		fprintf(stderr, "tidepmd: the agent still had sends in flight\n");
-	else
-		tide_zctx_cache_flush();
+	/* A zero-copy send in flight points into the buffer: both stay until it completes. */
+	if (zs_agent_free(t, c) != 0) {
+		fprintf(stderr, "tidepmd: zctx: the send agent still has sends in flight: it and "
+			"its buffer are kept until they complete (the next zctx start tries "
+			"again)\n");
+		zs_kept = c;
+		return;
+	}
+	tide_zctx_cache_flush();
 	free(c->buf);
 	free(c);
-	t->engine_ctx = NULL;
 }
 
 /* Take up to @p burst completions, whoever's (cookies carry the lcore's index). */
@@ -159,6 +186,65 @@ zs_drain(struct tpmd_lcore *lc, unsigned int burst)
 		rte_pktmbuf_free_bulk(m, n);
 		tpmd_count(&lc->cnt.rx, n);
 	}
+}
+
+/* Test builds: the first ZS_FAULT_BUSY frees of the agent fail as if sends were still in
+ * flight (fault zctx-busy); the agent stops, as a free that times out leaves it.
+ */
+#define ZS_FAULT_BUSY 4
+
+static int
+zs_free_try(struct tide_zctx *z)
+{
+	static unsigned int faults;
+
+	if (tpmd_test_fault("zctx-busy") && faults < ZS_FAULT_BUSY) {
+		faults++;
+		tide_zctx_stop(z, 1000);
+		return -EBUSY;
+	}
+	return tide_zctx_free(z);
+}
+
+/*
+ * Free the agent once its sends have completed. At the end of a run some may still be in
+ * flight: their packets on their way back (a loopback port holds them until they are
+ * received and freed), or in a TX ring. The main lcore, the forwarding lcores stopped,
+ * takes what comes back on their RX queues and the completions, for at most ZS_DRAIN_NS;
+ * if the free still finds sends in flight (the agent then no longer calls the PMDs), the
+ * ports are stopped, which makes most PMDs free what they hold, and started again. 0, or
+ * -EBUSY with the agent kept as it is.
+ */
+static int
+zs_agent_free(struct tpmd *t, struct zs_ctx *c)
+{
+	unsigned int burst = __atomic_load_n(&t->burst, __ATOMIC_RELAXED);
+	uint64_t end = tide_app_now_ns() + ZS_DRAIN_NS;
+	struct tide_zctx_stats st;
+	int ret;
+
+	if (c->z == NULL)
+		return 0;
+	while (tide_zctx_stats_get(c->z, &st) == 0 && st.inflight != 0 &&
+			tide_app_now_ns() < end) {
+		for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
+			zs_drain(&t->lcores[w], burst);
+		zs_poll(t, c, burst);
+	}
+	ret = zs_free_try(c->z);
+	if (ret == -EBUSY) {
+		for (unsigned int i = 0; i < t->nb_ports; i++)
+			rte_eth_dev_stop(t->ports[i]);
+		ret = zs_free_try(c->z);
+		for (unsigned int i = 0; i < t->nb_ports; i++)
+			if (rte_eth_dev_start(t->ports[i]) != 0)
+				fprintf(stderr, "tidepmd: zctx: port %u does not start again\n",
+					t->ports[i]);
+	}
+	if (ret != 0)
+		return -EBUSY;
+	c->z = NULL;
+	return 0;
 }
 
 /* This lcore's sends, a burst at a time: the sizes, ports and buffer offsets in turn. */
