@@ -13,7 +13,8 @@
 #    start-up ends it cleanly (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
-#    nothing; tide-bench without one scenario, or with an unknown option, says so.
+#    nothing; tide-bench without one scenario, or with an unknown option, says so;
+#  - the README's tidepmd synopsis names every option tidepmd --help gives.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
 tidepmd=$1
@@ -229,6 +230,17 @@ echo "tidepmd --help: the ranges of --trace and --zctx-sizes, and hexadecimal"
 refused "$tidepmd" --burst 0x201 "1..512"
 if "$tidepmd" --trace 2:abc >"$out" 2>&1; then fail "--trace 2:abc accepted"; fi
 grep -q "^tidepmd: --trace: phase 2:abc: 'abc' is not a number" "$out" || fail "--trace 2:abc"
+# The README's synopsis names every option --help gives, and start tx_first's count.
+readme=$(dirname "$0")/../README.md
+synopsis=$(sed -n '/^    tidepmd \[EAL args --\]/,/^$/p' "$readme")
+"$tidepmd" --help >"$out"
+grep "^  -" "$out" | grep -o -- "--[a-z][a-z-]*" | sort -u >"$out.opts"
+while read -r o; do
+	echo "$synopsis" | grep -q -- "$o" || fail "README: the tidepmd synopsis lacks $o"
+done <"$out.opts"
+rm -f "$out.opts"
+grep -q "^\`start \[tx_first \[N\]\]\` (N bursts, 1\.\.1024)" "$readme" ||
+	fail "README: the prompt's start tx_first N is not given"
 if "$tidepmd" --mode nosuch >"$out" 2>&1; then fail "--mode nosuch accepted"; fi
 grep -q "unknown mode 'nosuch'" "$out" || fail "--mode nosuch: no message"
 # Every mode --mode takes, as --help lists them.
