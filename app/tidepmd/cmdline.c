@@ -404,6 +404,8 @@ cli_interact(struct cmdline *cl)
 		if (n > 0 && cmdline_poll(cl) != RDLINE_RUNNING)
 			break;
 	}
+	if (tide_app_quit())
+		printf("\ntidepmd: a signal ends the prompt\n");
 }
 
 int
