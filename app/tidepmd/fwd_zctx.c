@@ -86,6 +86,15 @@ static struct zs_ctx *zs_kept;
 
 static int zs_agent_free(struct tpmd *t, struct zs_ctx *c);
 
+/* A run's context whose agent is freed: the pin cache forgets the buffer before it goes. */
+static void
+zs_ctx_free(struct zs_ctx *c)
+{
+	tide_zctx_cache_flush();
+	free(c->buf);
+	free(c);
+}
+
 static int
 zs_init(struct tpmd *t)
 {
@@ -98,8 +107,7 @@ zs_init(struct tpmd *t)
 				"sends in flight: no zctx start until they complete\n");
 			return -EBUSY;
 		}
-		free(zs_kept->buf);
-		free(zs_kept);
+		zs_ctx_free(zs_kept);
 		zs_kept = NULL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -149,9 +157,7 @@ zs_fini(struct tpmd *t)
 		zs_kept = c;
 		return;
 	}
-	tide_zctx_cache_flush();
-	free(c->buf);
-	free(c);
+	zs_ctx_free(c);
 }
 
 /* Take up to @p burst completions, whoever's (cookies carry the lcore's index). */
