@@ -30,4 +30,17 @@ tide_tel_no_params(const char *params)
 	return params == NULL || params[0] == '\0';
 }
 
+/*
+ * Add container @p e to dict @p d under @p key, keeping none (DPDK 22.11 does not free a
+ * container it refuses: a full dict, a key too long). Whether it was added.
+ */
+static inline bool
+tide_tel_dict_add(struct rte_tel_data *d, const char *key, struct rte_tel_data *e)
+{
+	if (rte_tel_data_add_dict_container(d, key, e, 0) == 0)
+		return true;
+	rte_tel_data_free(e);
+	return false;
+}
+
 #endif /* TIDE_TELEMETRY_H */

@@ -87,11 +87,7 @@ dn_tel_part(struct rte_tel_data *d, const struct tide_donor_region *r, uint32_t 
 	rte_tel_data_add_dict_u64(e, "locked_kb", pt->locked_kb);
 	rte_tel_data_add_dict_u64(e, "repins", pt->repins);
 	snprintf(key, sizeof(key), "region%" PRIu64 "_part%u", r->id, i);
-	if (rte_tel_data_add_dict_container(d, key, e, 0) != 0) {
-		rte_tel_data_free(e);
-		return 0;
-	}
-	return 1;
+	return tide_tel_dict_add(d, key, e);
 }
 
 /*

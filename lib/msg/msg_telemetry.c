@@ -70,9 +70,9 @@ tel_xchg_fill(const void *p, void *arg)
 	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
 	rte_tel_data_add_dict_u64(d, "turn_takeovers", x->ring.senders.takeovers +
 		x->ring.receivers.takeovers);
-	rte_tel_data_add_dict_container(d, "sent", t->lv[0], 0);
-	rte_tel_data_add_dict_container(d, "received", t->lv[1], 0);
-	rte_tel_data_add_dict_container(d, "waiting", t->lv[2], 0);
+	tide_tel_dict_add(d, "sent", t->lv[0]);
+	tide_tel_dict_add(d, "received", t->lv[1]);
+	tide_tel_dict_add(d, "waiting", t->lv[2]);
 }
 
 static int

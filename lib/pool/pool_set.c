@@ -249,7 +249,7 @@ set_tel_describe(const struct pool_set_shared *in, void *arg)
 	rte_tel_data_add_dict_u64(d, "wall_bytes", in->wall.limit);
 	rte_tel_data_add_dict_u64(d, "wall_held", __atomic_load_n(&in->wall.held,
 		__ATOMIC_RELAXED));
-	rte_tel_data_add_dict_container(d, "classes", classes, 0);
+	tide_tel_dict_add(d, "classes", classes);
 	return 0;
 }
 

@@ -158,8 +158,7 @@ pool_tel_block(struct rte_tel_data *list, const struct tide_pool *tp, uint32_t i
 	rte_tel_data_add_dict_u64(e, "addr", (uintptr_t)bi.addr);
 	rte_tel_data_add_dict_u64(e, "len", bi.len);
 	snprintf(key, sizeof(key), "b%" PRIu64, v.id);
-	rte_tel_data_add_dict_container(list, key, e, 0);
-	return 1;
+	return tide_tel_dict_add(list, key, e);
 }
 
 /*
@@ -182,7 +181,7 @@ pool_tel_blocks(struct rte_tel_data *d, const struct tide_pool *tp)
 	for (uint32_t i = 0; i < RTE_MIN(total, RTE_DIM(snap)); i++)
 		listed += pool_tel_block(list, tp, i, &snap[i], now);
 	rte_tel_data_add_dict_u64(d, "blocks_unlisted", total - listed);
-	rte_tel_data_add_dict_container(d, "block_list", list, 0);
+	tide_tel_dict_add(d, "block_list", list);
 }
 
 /* The answer about pool @p tp, pinned: it is not freed meanwhile. */
@@ -258,9 +257,9 @@ pool_tel_mp(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 		rte_tel_data_add_dict_u64(e, "lcores", peers[i].nb_lcores);
 		rte_tel_data_add_dict_u64(e, "alive", peers[i].alive);
 		snprintf(key, sizeof(key), "%d", peers[i].pid);
-		rte_tel_data_add_dict_container(list, key, e, 0);
+		tide_tel_dict_add(list, key, e);
 	}
-	rte_tel_data_add_dict_container(d, "by_pid", list, 0);
+	tide_tel_dict_add(d, "by_pid", list);
 	return 0;
 }
 

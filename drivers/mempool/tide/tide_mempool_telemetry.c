@@ -125,11 +125,7 @@ tmt_block(struct rte_tel_data *list, const struct rte_mempool *mp, unsigned int 
 	rte_tel_data_add_dict_u64(e, "out", bi.nb_objs - bi.nb_free);
 	rte_tel_data_add_dict_u64(e, "low", bi.nb_low);
 	snprintf(key, sizeof(key), "b%" PRIu64, bi.id);
-	if (rte_tel_data_add_dict_container(list, key, e, 0) != 0) {
-		rte_tel_data_free(e);
-		return 0;
-	}
-	return 1;
+	return tide_tel_dict_add(list, key, e);
 }
 
 /*
@@ -148,8 +144,7 @@ tmt_blocks(struct rte_tel_data *d, const struct rte_mempool *mp)
 	for (unsigned int i = 0; i < RTE_MIN(total, (unsigned int)TMT_BLOCKS_MAX); i++)
 		listed += tmt_block(list, mp, i);
 	rte_tel_data_add_dict_u64(d, "blocks_unlisted", total - listed);
-	if (rte_tel_data_add_dict_container(d, "block_list", list, 0) != 0)
-		rte_tel_data_free(list);
+	tide_tel_dict_add(d, "block_list", list);
 }
 
 struct tmt_info {
