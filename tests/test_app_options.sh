@@ -29,6 +29,7 @@ cleanup() {
 	# What a run killed before its own clean-up would leave (the checks below fail then).
 	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
 	rm -rf "/var/run/dpdk/$prefix-s" /dev/hugepages/"$prefix-s"map_*
+	rm -rf "/var/run/dpdk/$prefix-e" /dev/hugepages/"$prefix-e"map_*
 	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
 }
 trap cleanup EXIT
@@ -345,6 +346,19 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	! ls /dev/hugepages/"$prefix-s"map_* >/dev/null 2>&1 ||
 		fail "SIGTERM during start-up: hugepage files left"
 	echo "tidepmd, SIGTERM during start-up: $(grep "^tidepmd: interrupted" "$out")"
+	# SIGTERM before EAL has started (the fault eal-signal raises it just before
+	# rte_eal_init()): taken by tidepmd's handler, not the default action that kills it.
+	rc=0
+	TIDEPMD_TEST_FAULT=eal-signal timeout 60 "$tidepmd" -l 0-1 --no-pci \
+		--file-prefix "$prefix-e" --vdev net_null0 --vdev net_null1 -- --duration 30 \
+		>"$out" 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || { cat "$out"; fail "SIGTERM while EAL starts: exit status $rc"; }
+	grep -q "^tidepmd: interrupted while starting: nothing forwarded" "$out" ||
+		fail "SIGTERM while EAL starts: no message"
+	[ ! -e "/var/run/dpdk/$prefix-e" ] || fail "SIGTERM while EAL starts: runtime directory left"
+	! ls /dev/hugepages/"$prefix-e"map_* >/dev/null 2>&1 ||
+		fail "SIGTERM while EAL starts: hugepage files left"
+	echo "tidepmd, SIGTERM while EAL starts: $(grep "^tidepmd: interrupted" "$out")"
 else
 	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
 		"-Dfault_injection=true)"

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,30 @@ app_eal_explain(int err)
 	}
 }
 
+/*
+ * rte_eal_init() with SIGINT, SIGTERM and SIGPIPE blocked. The threads EAL starts there
+ * (interrupts, multi-process messages, the lcores) inherit the mask, so they never take
+ * one of those signals: it reaches the main thread, the one that looks at tide_app_quit(),
+ * and never interrupts one of EAL's system calls. One that comes during the init waits
+ * until the mask is restored, and is then taken as any other (by the program's handler if
+ * it installed one first, as tidepmd does).
+ */
+static int
+app_eal_init_masked(int argc, char **argv)
+{
+	sigset_t quit, old;
+	int ret;
+
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGINT);
+	sigaddset(&quit, SIGTERM);
+	sigaddset(&quit, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &quit, &old);
+	ret = rte_eal_init(argc, argv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 int
 tide_app_eal_init(const char *default_eal)
 {
@@ -168,7 +193,7 @@ tide_app_eal_init(const char *default_eal)
 		eal[n++] = "--file-prefix";
 		eal[n++] = prefix;
 	}
-	if (rte_eal_init(n, eal) < 0) {
+	if (app_eal_init_masked(n, eal) < 0) {
 		app_eal_explain(rte_errno);
 		app_free_args();
 		return -1;

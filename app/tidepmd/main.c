@@ -14,6 +14,7 @@
  */
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +126,7 @@ tpmd_worker_main(struct tpmd *t)
 }
 
 /*
- * A signal during start-up: the handlers are in from EAL's start on, so start-up ends at
+ * A signal during start-up: the handlers are in before EAL starts, so start-up ends at
  * the next step and cleans up as a run's end does (killed, the process would leave its
  * runtime directory and, without --huge-unlink, its hugepage files).
  */
@@ -205,9 +206,15 @@ main(int argc, char **argv)
 	/* Worker processes map the primary's hugepage files: keep them then. */
 	snprintf(defaults, sizeof(defaults), "%s --no-pci%s --vdev net_null0 --vdev net_null1",
 		tide_app_lcores(2), tpmd.cfg.mp_workers != 0 ? "" : " --huge-unlink");
+	/* The handlers before EAL: a signal while EAL starts ends start-up at its first step
+	 * (tpmd_start_interrupted()) instead of killing the process mid-way, which would
+	 * leave its runtime directory and, without --huge-unlink, its hugepage files.
+	 */
+	tide_app_signals();
+	if (tpmd_test_fault("eal-signal"))
+		raise(SIGTERM);
 	if (tide_app_eal_init(defaults) < 0)
 		return 1;
-	tide_app_signals();
 	ret = 1;
 	if (tpmd.engine == NULL) { /* --mode worker */
 		if (tpmd_worker_main(&tpmd) == 0)
