@@ -323,6 +323,17 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	fi
 	grep -q "^tidepmd: cannot start the prompt" "$out" || fail "-i without a prompt: no message"
 	echo "tidepmd -i without a prompt: non-zero exit"
+	# A tidepmd that a signal interrupted while starting (exit status $1, file prefix $2;
+	# $3 says which case): exit 0, says so, and leaves neither its runtime directory nor a
+	# hugepage file behind.
+	interrupted_cleanly() {
+		[ "$1" -eq 0 ] || fail "$3: exit status $1"
+		grep -q "^tidepmd: interrupted while starting: nothing forwarded" "$out" ||
+			fail "$3: no message"
+		[ ! -e "/var/run/dpdk/$2" ] || fail "$3: runtime directory left"
+		! ls /dev/hugepages/"$2"map_* >/dev/null 2>&1 || fail "$3: hugepage files left"
+		echo "tidepmd, $3: $(grep "^tidepmd: interrupted" "$out")"
+	}
 	# SIGTERM during start-up (held there, its pool made, by the fault start-hold; no
 	# --huge-unlink, as with --mp-workers): the start ends cleanly, and neither the runtime
 	# directory nor a hugepage file is left behind.
@@ -339,26 +350,14 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	rc=0
 	wait "$pid" || rc=$?
 	pid=
-	[ "$rc" -eq 0 ] || fail "SIGTERM during start-up: exit status $rc"
-	grep -q "^tidepmd: interrupted while starting: nothing forwarded" "$out" ||
-		fail "SIGTERM during start-up: no message"
-	[ ! -e "/var/run/dpdk/$prefix-s" ] || fail "SIGTERM during start-up: runtime directory left"
-	! ls /dev/hugepages/"$prefix-s"map_* >/dev/null 2>&1 ||
-		fail "SIGTERM during start-up: hugepage files left"
-	echo "tidepmd, SIGTERM during start-up: $(grep "^tidepmd: interrupted" "$out")"
+	interrupted_cleanly "$rc" "$prefix-s" "SIGTERM during start-up"
 	# SIGTERM before EAL has started (the fault eal-signal raises it just before
 	# rte_eal_init()): taken by tidepmd's handler, not the default action that kills it.
 	rc=0
 	TIDEPMD_TEST_FAULT=eal-signal timeout 60 "$tidepmd" -l 0-1 --no-pci \
 		--file-prefix "$prefix-e" --vdev net_null0 --vdev net_null1 -- --duration 30 \
 		>"$out" 2>&1 || rc=$?
-	[ "$rc" -eq 0 ] || { cat "$out"; fail "SIGTERM while EAL starts: exit status $rc"; }
-	grep -q "^tidepmd: interrupted while starting: nothing forwarded" "$out" ||
-		fail "SIGTERM while EAL starts: no message"
-	[ ! -e "/var/run/dpdk/$prefix-e" ] || fail "SIGTERM while EAL starts: runtime directory left"
-	! ls /dev/hugepages/"$prefix-e"map_* >/dev/null 2>&1 ||
-		fail "SIGTERM while EAL starts: hugepage files left"
-	echo "tidepmd, SIGTERM while EAL starts: $(grep "^tidepmd: interrupted" "$out")"
+	interrupted_cleanly "$rc" "$prefix-e" "SIGTERM while EAL starts"
 else
 	echo "tidepmd, lcore failed and descriptor limits: not checked (a build without" \
 		"-Dfault_injection=true)"
