@@ -340,6 +340,44 @@ test_unregistering_lets_go_only_of_the_spans_it_took(void)
 	munmap(base, 10u << 20);
 }
 
+/*
+ * A range of the whole address space is checked and invalidated as a short one is: held
+ * spans refuse it, idle ones go, and it returns at once (it walked every 2 MB of it with
+ * the cache's lock held: from above a program's memory to the top, 2^43 steps, hours).
+ */
+static void
+test_invalidating_a_huge_range(void)
+{
+	uint8_t *base = NULL, *b = spans_buf(&base);
+	struct tide_zctx_cache_stats cs;
+	void *low = (void *)(uintptr_t)(2u << 20);
+	size_t all = UINTPTR_MAX - (4u << 20);
+
+	CU_ASSERT_FATAL(b != NULL);
+	cache_set(1u << 20, 0); /* idle spans kept */
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 3), 4 * KB), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 64 * KB), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 0), 64 * KB), 0); /* idle now */
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(low, all), -EBUSY);
+	CU_ASSERT_EQUAL(rte_errno, EBUSY);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.spans, 2); /* refused: nothing dropped */
+	/* From above the spans to the top: nothing there, nothing dropped. */
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(SPAN(b, 4),
+		UINTPTR_MAX - (uintptr_t)SPAN(b, 4)), 0);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.spans, 2);
+	/* Everything below the held span: the idle one goes, the held one stays. */
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(low, (size_t)(SPAN(b, 3) - (uint8_t *)low)),
+		0);
+	tide_zctx_cache_stats_get(&cs);
+	CU_ASSERT_EQUAL(cs.spans, 1);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 3), 4 * KB), 0);
+	cache_set(0, 0);
+	munmap(base, 10u << 20);
+}
+
 static int
 register_tests(void)
 {
@@ -355,6 +393,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_dpdk_memory_is_sent_unpinned);
 	CU_ADD_TEST(s, test_cache_call_errors_are_reported);
 	CU_ADD_TEST(s, test_unregistering_lets_go_only_of_the_spans_it_took);
+	CU_ADD_TEST(s, test_invalidating_a_huge_range);
 	return 0;
 }
 

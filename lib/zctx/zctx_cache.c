@@ -794,10 +794,63 @@ tide_zctx_mem_unregister(const void *addr, size_t len)
 	return 0;
 }
 
+/* What cache_each_in() does to a span; false stops the walk. */
+typedef bool (*cache_span_fn)(struct zc_span *sp, void *arg);
+
+/*
+ * @p fn on each span that overlaps [va, end) (a non-empty range that does not wrap), with
+ * the lock held. A short range is looked up span by span; a longer one than the hash has
+ * buckets is matched against the spans themselves (a range of terabytes is 2^20 spans or
+ * more, which would hold the lock for seconds to hours). @p fn may evict the span.
+ */
+static void
+cache_each_in(uintptr_t va, uintptr_t end, cache_span_fn fn, void *arg)
+{
+	uintptr_t first = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES);
+
+	if (cache.users == 0)
+		return;
+	if ((end - first - 1) / ZC_SPAN_BYTES < CACHE_HASH) {
+		for (uintptr_t b = first; b < end; b += ZC_SPAN_BYTES) {
+			struct zc_span *sp = cache_lookup(b);
+
+			if (sp != NULL && !fn(sp, arg))
+				return;
+			if (b + ZC_SPAN_BYTES < b)
+				return;
+		}
+		return;
+	}
+	for (unsigned int h = 0; h < CACHE_HASH; h++)
+		for (struct zc_span *sp = cache.hash[h], *next; sp != NULL; sp = next) {
+			next = sp->hnext;
+			/* Span bases are aligned: a span overlaps iff its base is in range. */
+			if (sp->base >= first && sp->base < end && !fn(sp, arg))
+				return;
+		}
+}
+
+/* cache_each_in(): stop at a span that a send or a registration holds. */
+static bool
+cache_span_unheld(struct zc_span *sp, void *arg)
+{
+	if (sp->refs == 0)
+		return true;
+	*(int *)arg = -EBUSY;
+	return false;
+}
+
+static bool
+cache_span_evict(struct zc_span *sp, void *arg __rte_unused)
+{
+	cache_evict(sp);
+	return true;
+}
+
 int
 tide_zctx_mem_invalidate(const void *addr, size_t len)
 {
-	uintptr_t va = (uintptr_t)addr, end = va + len, b;
+	uintptr_t va = (uintptr_t)addr, end = va + len;
 	int ret = 0;
 
 	if (addr == NULL || len == 0 || end < va) {
@@ -805,22 +858,9 @@ tide_zctx_mem_invalidate(const void *addr, size_t len)
 		return zc_error(EINVAL);
 	}
 	pthread_mutex_lock(&cache.lock);
-	for (b = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES); b < end && ret == 0; b += ZC_SPAN_BYTES) {
-		struct zc_span *sp = cache.users ? cache_lookup(b) : NULL;
-
-		if (sp != NULL && sp->refs != 0)
-			ret = -EBUSY;
-		if (b + ZC_SPAN_BYTES < b)
-			break;
-	}
-	for (b = RTE_ALIGN_FLOOR(va, ZC_SPAN_BYTES); b < end && ret == 0; b += ZC_SPAN_BYTES) {
-		struct zc_span *sp = cache.users ? cache_lookup(b) : NULL;
-
-		if (sp != NULL)
-			cache_evict(sp);
-		if (b + ZC_SPAN_BYTES < b)
-			break;
-	}
+	cache_each_in(va, end, cache_span_unheld, &ret);
+	if (ret == 0)
+		cache_each_in(va, end, cache_span_evict, NULL);
 	pthread_mutex_unlock(&cache.lock);
 	if (ret != 0) {
 		ZC_LOG(ERR, "%p+%zu is still used by a send in flight or a registration", addr,
