@@ -577,6 +577,66 @@ test_a_timed_out_stop_sees_no_send_after_it_returned(void)
 	ring_port_close(&rp);
 	munmap(buf, 64 * KB);
 }
+
+struct stats_reader {
+	struct tide_zctx *z;
+	struct tide_zctx_stats st;
+	int ret;
+};
+
+static void *
+stats_reader_main(void *arg)
+{
+	struct stats_reader *r = arg;
+
+	r->ret = tide_zctx_stats_get(r->z, &r->st);
+	return NULL;
+}
+
+/*
+ * A reader of the counters held between its loads while sends are taken and complete: the
+ * counts it gives are of one moment (in flight 0, taken = completed), not the takes of one
+ * and the outcomes of a later one (in flight near 2^64, or more than were ever out).
+ */
+static void
+test_stats_read_across_sends_are_of_one_moment(void)
+{
+	struct tide_zctx_cpl cpl[8];
+	struct tide_zctx_stats st;
+	struct stats_reader r = { 0 };
+	struct ring_port rp;
+	struct rte_mbuf *pkts[8];
+	pthread_t t;
+	uint8_t *buf = page_buf(64 * KB);
+
+	CU_ASSERT_FATAL(buf != NULL);
+	cache_set(0, 0);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_stats", 64) == 0);
+	r.z = zctx_make("stats", rp.port, UINT32_MAX - 1, 0, 64); /* copies */
+	CU_ASSERT_FATAL(r.z != NULL);
+	CU_ASSERT_EQUAL(send_one(r.z, rp.port, 0, buf, 1000), 0);
+	CU_ASSERT_EQUAL(poll_n(r.z, cpl, 1), 1);
+	CU_ASSERT_FATAL(stats_wait_completed(r.z, 1, &st));
+	tide_fault_pvt_hold_arm(TIDE_HOLD_ZCTX_STATS_READ);
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, stats_reader_main, &r) == 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_ZCTX_STATS_READ, TEST_WAIT_MS));
+	/* Meanwhile five more are taken and complete (this thread's reads pass the site). */
+	for (unsigned int i = 1; i <= 5; i++)
+		CU_ASSERT_EQUAL(send_one(r.z, rp.port, i, buf + i * 1000, 1000), 0);
+	CU_ASSERT_EQUAL(poll_n(r.z, cpl, 5), 5);
+	CU_ASSERT_FATAL(stats_wait_completed(r.z, 6, &st));
+	tide_fault_pvt_hold_release(TIDE_HOLD_ZCTX_STATS_READ);
+	CU_ASSERT_EQUAL(pthread_join(t, NULL), 0);
+	CU_ASSERT_EQUAL(r.ret, 0);
+	CU_ASSERT_EQUAL(r.st.inflight, 0);
+	CU_ASSERT_EQUAL(r.st.submitted, r.st.completed);
+	CU_ASSERT_EQUAL(r.st.completed, 6);
+	for (unsigned int n; (n = ring_drain(&rp, pkts, RTE_DIM(pkts))) > 0;)
+		rte_pktmbuf_free_bulk(pkts, n);
+	CU_ASSERT_EQUAL(tide_zctx_free(r.z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
 #endif
 
 /* One send, its segments freed by two threads: those the PMD took by this thread, those
@@ -790,6 +850,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_agent_leaves_ports_without_sends_in_flight_alone);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_timed_out_stop_sees_no_send_after_it_returned);
+	CU_ADD_TEST(s, test_stats_read_across_sends_are_of_one_moment);
 #endif
 	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
 	CU_ADD_TEST(s, test_sends_freed_by_another_thread_complete_once_each);

@@ -66,6 +66,8 @@ enum tide_fault_hold_site {
 				    *   lower ones not yet */
 	TIDE_HOLD_POOL_GROWN,      /**< a growth of several blocks: one added, the next not
 				    *   yet (the pool's grow lock held) */
+	TIDE_HOLD_ZCTX_STATS_READ, /**< zctx stats: the outcome counters read, the sends taken
+				    *   not yet */
 	TIDE_HOLD_SITES
 };
 

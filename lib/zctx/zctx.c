@@ -634,6 +634,43 @@ tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes)
 }
 
 #define ZC_LOAD(f) __atomic_load_n(&z->cnt.f, __ATOMIC_RELAXED)
+#define ZC_LOAD_ACQ(f) __atomic_load_n(&z->cnt.f, __ATOMIC_ACQUIRE)
+
+/* Reads of the counters before the in-flight count gives up on a moment they agree on. */
+#define ZC_STATS_TRIES 16
+
+/* A send's outcome counters into @p st; their sum. */
+static uint64_t
+zc_outcomes(const struct tide_zctx *z, struct tide_zctx_stats *st)
+{
+	st->completed = ZC_LOAD_ACQ(completed);
+	st->failed = ZC_LOAD_ACQ(failed);
+	st->cancelled = ZC_LOAD_ACQ(cancelled);
+	return st->completed + st->failed + st->cancelled;
+}
+
+/*
+ * Sends taken and their outcomes as of one moment. The agent counts a take before its
+ * outcome: sends taken read first, then outcomes counted since (a reader descheduled
+ * between the loads), gave an in-flight count near 2^64. Outcomes read on both sides of
+ * the load of the takes, and the same both times, are those of its moment.
+ */
+static void
+zc_stats_sends(const struct tide_zctx *z, struct tide_zctx_stats *st)
+{
+	struct tide_zctx_stats again;
+	uint64_t done;
+
+	for (unsigned int tries = 1;; tries++) {
+		done = zc_outcomes(z, st);
+		TIDE_FAULT_HOLD(TIDE_HOLD_ZCTX_STATS_READ);
+		st->submitted = ZC_LOAD_ACQ(submitted);
+		if (zc_outcomes(z, &again) == done || tries == ZC_STATS_TRIES)
+			break;
+	}
+	/* Never negative, even after ZC_STATS_TRIES tries that all moved. */
+	st->inflight = st->submitted >= done ? st->submitted - done : 0;
+}
 
 int
 tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
@@ -641,10 +678,7 @@ tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 	if (z == NULL || st == NULL)
 		return ZC_REFUSE(ERR, EINVAL, "NULL instance or st");
 	memset(st, 0, sizeof(*st));
-	st->submitted = ZC_LOAD(submitted);
-	st->completed = ZC_LOAD(completed);
-	st->failed = ZC_LOAD(failed);
-	st->cancelled = ZC_LOAD(cancelled);
+	zc_stats_sends(z, st);
 	st->zc_sends = ZC_LOAD(zc_sends);
 	st->copy_sends = ZC_LOAD(copy_sends);
 	st->zc_bytes = ZC_LOAD(zc_bytes);
@@ -658,7 +692,6 @@ tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 	st->rejected = __atomic_load_n(&z->rejected, __ATOMIC_RELAXED);
 	st->zc_released = ZC_LOAD(zc_released) +
 		__atomic_load_n(&z->zc_released, __ATOMIC_RELAXED);
-	st->inflight = st->submitted - st->completed - st->failed - st->cancelled;
 	st->threshold = __atomic_load_n(&z->threshold_now, __ATOMIC_ACQUIRE);
 	st->adaptive = __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED) ==
 		TIDE_ZCTX_THRESHOLD_ADAPTIVE;
