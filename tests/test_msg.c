@@ -267,8 +267,9 @@ test_release_from_another_thread_returns_each_mbuf_to_its_pool(void)
 
 /* ---- tearing down ---- */
 
-/* tide_msg_fini(), refused: rte_errno EBUSY and a line of its own that says @p what. */
-static void
+/* tide_msg_fini(), refused: rte_errno EBUSY and a line of its own that says @p what. Gives
+ * what it returned. */
+static int
 expect_fini_busy(const char *what)
 {
 	char *log;
@@ -285,6 +286,7 @@ expect_fini_busy(const char *what)
 	if (ret != -EBUSY || strstr(log, what) == NULL)
 		printf("\n    fini with %s live: %d, log: %s ", what, ret, log);
 	free(log);
+	return ret;
 }
 
 /*
@@ -350,6 +352,51 @@ test_fini_is_refused_while_exchanges_or_proxies_are_live(void)
 	tide_xchg_free(x);
 }
 
+/*
+ * tide_msg_fini() while a stage is registered is refused too: the registry is part of the
+ * shared state fini frees (secondaries' stages with it, which they still use), and the
+ * application would hold ids that /tide/stage/list no longer shows. The stage is left as
+ * it was: it still lists its message, and its name is still taken. Once it is
+ * unregistered, fini succeeds.
+ */
+static void
+test_fini_is_refused_while_stages_are_registered(void)
+{
+	struct tide_msg_conf conf = { .nb_proxies = NB_PROXIES, .socket_id = SOCKET_ID_ANY };
+	unsigned int before = in_use(stock_mp);
+	int st = tide_stage_register("tm_fini_stage"), st2;
+	struct rte_mbuf *m, *held = NULL;
+
+	CU_ASSERT_FATAL(st >= 0);
+	m = pkt(stock_mp, 79, 64);
+	tide_msg_make(m, (uint16_t)st, 0);
+	if (expect_fini_busy("0 exchange(s), 0 broadcast exchange(s) and 0 proxy(ies) still "
+			"live, 1 stage(s) still registered") == 0) {
+		/* Torn down all the same: back as it was, for the tests after this one. */
+		CU_FAIL("tide_msg_fini() forgot a registered stage");
+		CU_ASSERT_EQUAL_FATAL(tide_msg_init(&conf), 0);
+		tide_msg_release(m);
+		return;
+	}
+	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)st, &held, 1), 1);
+	CU_ASSERT_PTR_EQUAL(held, m);
+	CU_ASSERT_EQUAL(tide_stage_register("tm_fini_stage"), -EEXIST);
+	st2 = tide_stage_register("tm_fini_stage2");
+	CU_ASSERT_FATAL(st2 >= 0);
+	expect_fini_busy("2 stage(s) still registered");
+	CU_ASSERT_EQUAL(tide_stage_unregister((uint16_t)st2), 0);
+	CU_ASSERT_EQUAL(tide_stage_stop((uint16_t)st), 1);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+	CU_ASSERT_EQUAL(tide_stage_unregister((uint16_t)st), 0);
+
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+	CU_ASSERT_EQUAL_FATAL(tide_msg_init(&conf), 0);
+	/* The registry starts empty again: the name is free. */
+	st = tide_stage_register("tm_fini_stage");
+	CU_ASSERT(st >= 0);
+	CU_ASSERT_EQUAL(tide_stage_unregister((uint16_t)st), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -364,6 +411,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_message_with_other_references_is_released_as_a_bare_mbuf);
 	CU_ADD_TEST(s, test_release_from_another_thread_returns_each_mbuf_to_its_pool);
 	CU_ADD_TEST(s, test_fini_is_refused_while_exchanges_or_proxies_are_live);
+	CU_ADD_TEST(s, test_fini_is_refused_while_stages_are_registered);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

@@ -135,23 +135,26 @@ msg_attach(const struct rte_mbuf_dynfield *field)
 int
 tide_msg_fini(void)
 {
-	unsigned int nb_xchg, nb_bcast;
+	unsigned int nb_xchg, nb_bcast, nb_stages;
 	uint32_t nb_px;
 
 	if (!tide_msg_pvt_state.ready)
 		return 0;
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
-		/* Torn down, the directory would forget the exchanges, and the proxies' area
-		 * would go with the references they hold on real messages, which then never
-		 * return to their pools: refused, with the library as it was. Counted before
-		 * the teardown, not under its lock: no other thread may use the library now.
+		/* Torn down, the directory would forget the exchanges and the stages (those of
+		 * secondaries too, while they use them), and the proxies' area would go with
+		 * the references they hold on real messages, which then never return to their
+		 * pools: refused, with the library as it was. Counted before the teardown, not
+		 * under its lock: no other thread may use the library now.
 		 */
 		tide_msg_pvt_dir_count(&nb_xchg, &nb_bcast);
 		nb_px = tide_msg_pvt_proxies_live();
-		if (nb_xchg != 0 || nb_bcast != 0 || nb_px != 0)
+		nb_stages = tide_msg_pvt_stage_count();
+		if (nb_xchg != 0 || nb_bcast != 0 || nb_px != 0 || nb_stages != 0)
 			return MSG_REFUSE(ERR, EBUSY, "%u exchange(s), %u broadcast exchange(s) "
-				"and %u proxy(ies) still live: free and release them first; "
-				"nothing torn down", nb_xchg, nb_bcast, nb_px);
+				"and %u proxy(ies) still live, %u stage(s) still registered: "
+				"free, release and unregister them first; nothing torn down",
+				nb_xchg, nb_bcast, nb_px, nb_stages);
 	}
 	/* The shared state first: its lock, taken for writing, waits for a telemetry
 	 * handler reading the proxy area (tide_msg_pvt_proxy_counts()). */

@@ -178,6 +178,8 @@ void tide_msg_pvt_dir_each(void * const *table, void (*fn)(void *p, void *arg), 
 void tide_msg_pvt_dir_count(unsigned int *nb_xchg, unsigned int *nb_bcast);
 int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
+/* Stages registered now, by any process (0 before tide_msg_init()). */
+unsigned int tide_msg_pvt_stage_count(void);
 const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);
 /* The proxy area's size and its proxies not released, read as the area cannot go. */
 void tide_msg_pvt_proxy_counts(uint32_t *size, uint32_t *live);

@@ -328,6 +328,22 @@ tide_msg_pvt_stage_add(const char *name)
 	return id;
 }
 
+unsigned int
+tide_msg_pvt_stage_count(void)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	unsigned int n = 0;
+	uint32_t *held;
+
+	if (sh == NULL)
+		return 0;
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
+	for (unsigned int i = 0; i < TIDE_STAGE_MAX; i++)
+		n += sh->stages[i].name[0] != '\0';
+	tide_rwlock_read_unlock(&sh->lock, held);
+	return n;
+}
+
 bool
 tide_msg_pvt_stage_remove(uint16_t stage)
 {

@@ -198,14 +198,17 @@ int tide_msg_init(const struct tide_msg_conf *conf);
 
 /**
  * Release what tide_msg_init() reserved. Every exchange and broadcast exchange must be
- * freed and every proxy released first, and no other thread or process may use the
+ * freed, every proxy released and every stage unregistered (tide_stage_unregister(), by
+ * whichever process registered it) first, and no other thread or process may use the
  * library meanwhile. tide_msg_init() may be called again afterwards. In a secondary
- * process it only lets go of what the primary shares, which stays as it is.
+ * process it only lets go of what the primary shares, which stays as it is (its stages
+ * too).
  *
  * @return
- *   0 (nothing to do if the library is not initialised), or -EBUSY (rte_errno set) in the
- *   primary while an exchange, a broadcast exchange or a proxy is live: nothing is
- *   released then, and everything works on as before.
+ *   0 (nothing to do if the library is not initialised), or -EBUSY (rte_errno set, a log
+ *   line that counts each) in the primary while an exchange, a broadcast exchange or a
+ *   proxy is live, or a stage of any process is registered: nothing is released then, and
+ *   everything works on as before.
  */
 int tide_msg_fini(void);
 
@@ -877,7 +880,7 @@ int tide_stage_register(const char *name);
 
 /**
  * Forget a stage (it should hold nothing: see tide_stage_stop()). Its id may be handed
- * out again.
+ * out again. Every stage must be unregistered before tide_msg_fini().
  *
  * @param stage
  *   A stage id tide_stage_register() returned.
