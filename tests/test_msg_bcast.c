@@ -401,6 +401,49 @@ test_bad_input_to_control_calls_is_logged(void)
 	tide_msg_release(m);
 }
 
+/* Memory that is no broadcast exchange, with zeros before it: were it handed to
+ * rte_free(), DPDK would find no heap element there and refuse it. */
+static struct {
+	uint8_t before[4 * RTE_CACHE_LINE_SIZE];
+	uint8_t b[1024];
+} foreign_bcast __rte_cache_aligned;
+
+/*
+ * A second free of a broadcast exchange, or a pointer that is no broadcast exchange, is
+ * refused and left alone: freeing it would write through the message pointer it would
+ * read there and free its sections' address. The other broadcast exchanges carry on.
+ */
+static void
+test_a_second_free_or_a_foreign_pointer_is_refused(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tm_bc_twice", 1);
+	struct tide_bcast *live = tide_bcast_create("tm_bc_live", 1);
+	struct rte_mbuf *m = pkt(stock_mp, 9, 64), *r = NULL;
+	uint8_t zero[sizeof(foreign_bcast)] = { 0 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(live);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_bcast_post(live, m, NULL), 0);
+	tide_bcast_free(b);
+	CU_ASSERT_PTR_NULL(tide_bcast_lookup("tm_bc_twice"));
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_free(b), EINVAL, "tide_bcast_free");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_free((struct tide_bcast *)foreign_bcast.b), EINVAL,
+		"tide_bcast_free");
+	CU_ASSERT_EQUAL(memcmp(&foreign_bcast, zero, sizeof(zero)), 0);
+	rte_errno = 0;
+	tide_bcast_free(NULL); /* a no-op, not a refusal */
+	CU_ASSERT_EQUAL(rte_errno, 0);
+
+	CU_ASSERT_PTR_EQUAL(tide_bcast_lookup("tm_bc_live"), live);
+	CU_ASSERT_EQUAL(tide_bcast_read(live, 0, &r, NULL), 0);
+	CU_ASSERT_PTR_EQUAL(r, m);
+	CU_ASSERT_EQUAL(tide_bcast_done(live, 0), 0);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(live), m);
+	tide_bcast_free(live);
+	tide_msg_release(m);
+}
+
 static int
 register_tests(void)
 {
@@ -414,6 +457,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_wait_longer_than_the_clock_counts_waits_without_limit);
 	CU_ADD_TEST(s, test_stopping_the_senders_stage_leaves_a_posted_message_alone);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
+	CU_ADD_TEST(s, test_a_second_free_or_a_foreign_pointer_is_refused);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

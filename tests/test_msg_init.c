@@ -42,6 +42,10 @@ test_calls_before_init_are_refused(void)
 	CU_ASSERT_EQUAL(tide_msg_proxy_make(m, 1, &r, &px), -EINVAL);
 	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 0);
 	CU_ASSERT_EQUAL(tide_stage_list(0, NULL, 0), 0);
+	/* No directory to find them in: not freed (nor is the directory looked at). */
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_free((struct tide_xchg *)m), EINVAL, "tide_xchg_free");
+	TIDE_TEST_REFUSED_LOGGED(tide_bcast_free((struct tide_bcast *)m), EINVAL,
+		"tide_bcast_free");
 	CU_ASSERT_EQUAL(tide_msg_fini(), 0); /* nothing to release: a no-op */
 	rte_pktmbuf_free(m);
 	rte_mempool_free(mp);

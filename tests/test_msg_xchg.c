@@ -1272,6 +1272,49 @@ test_lookup_and_receive_errors_are_reported(void)
 	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_errs"));
 }
 
+/* Memory that is no exchange, with zeros before it: were it handed to rte_free(), DPDK
+ * would find no heap element there and refuse it, instead of freeing what is not its own. */
+static struct {
+	uint8_t before[4 * RTE_CACHE_LINE_SIZE];
+	struct tide_xchg x;
+} foreign_xchg;
+
+/*
+ * A second free of an exchange, or a pointer that is no exchange, is refused and left
+ * alone: freeing it would read the address of its rings from memory that is no exchange's
+ * (another object's, once that memory is handed out again) and free what it points to.
+ * The other exchanges carry on.
+ */
+static void
+test_a_second_free_or_a_foreign_pointer_is_refused(void)
+{
+	struct tide_xchg *x = xchg("tm_twice", TIDE_XCHG_FIFO, 8, 0);
+	struct tide_xchg *y = xchg("tm_live", TIDE_XCHG_PRIO, 8, 2);
+	struct rte_mbuf *m = pkt(stock_mp, 5, 64), *got = NULL;
+	unsigned int before = in_use(stock_mp) - 1;
+	uint8_t zero[sizeof(foreign_xchg)] = { 0 };
+
+	tide_msg_make(m, 1, 1);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(y, &m, 1), 1);
+	tide_xchg_free(x);
+	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_twice"));
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_free(x), EINVAL, "tide_xchg_free");
+	TIDE_TEST_REFUSED_LOGGED(tide_xchg_free(&foreign_xchg.x), EINVAL, "tide_xchg_free");
+	CU_ASSERT_EQUAL(memcmp(&foreign_xchg, zero, sizeof(zero)), 0);
+	rte_errno = 0;
+	tide_xchg_free(NULL); /* a no-op, not a refusal */
+	CU_ASSERT_EQUAL(rte_errno, 0);
+
+	CU_ASSERT_PTR_EQUAL(tide_xchg_lookup("tm_live"), y);
+	CU_ASSERT_EQUAL(tide_xchg_count(y), 1);
+	CU_ASSERT_EQUAL(tide_xchg_recv_burst(y, &got, 1, 2), 1);
+	CU_ASSERT_PTR_EQUAL(got, m);
+	CU_ASSERT_EQUAL(seq_of(got), 5);
+	tide_msg_release(got);
+	tide_xchg_free(y);
+	CU_ASSERT_EQUAL(in_use(stock_mp), before);
+}
+
 static void
 test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused(void)
 {
@@ -1327,6 +1370,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_exchange_parameters_are_refused);
 	CU_ADD_TEST(s, test_two_creators_of_one_name_get_one_exchange);
 	CU_ADD_TEST(s, test_lookup_and_receive_errors_are_reported);
+	CU_ADD_TEST(s, test_a_second_free_or_a_foreign_pointer_is_refused);
 	CU_ADD_TEST(s, test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;

@@ -139,7 +139,12 @@ tide_bcast_free(struct tide_bcast *b)
 
 	if (b == NULL)
 		return;
-	tide_msg_pvt_dir_remove(bcast_dir(), b);
+	/* As tide_xchg_free(): only what the directory lists, by the call that takes it out. */
+	if (!tide_msg_pvt_state.ready || !tide_msg_pvt_dir_remove(bcast_dir(), b)) {
+		MSG_REFUSE(ERR, EINVAL, "%p is not a live broadcast exchange (freed already?), "
+			"or tide_msg_init() not called: left alone", (void *)b);
+		return;
+	}
 	m = __atomic_load_n(&b->m, __ATOMIC_ACQUIRE);
 	if (m != NULL)
 		tide_msg_hdr(m)->owner = b->owner; /* back to the stage that posted it */

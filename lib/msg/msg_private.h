@@ -159,7 +159,10 @@ int tide_msg_pvt_shared_attach(void);
 void tide_msg_pvt_shared_free(void);
 /* Enter @p p in a directory: 0, -EEXIST (an entry of its name is there) or -ENOSPC. */
 int tide_msg_pvt_dir_add(void **table, const char *(*name_of)(const void *p), void *p);
-void tide_msg_pvt_dir_remove(void **table, const void *p);
+/* Take @p p out of a directory: false if it was not there (freed already, or never made),
+ * true for the one caller that took it out.
+ */
+bool tide_msg_pvt_dir_remove(void **table, const void *p);
 void *tide_msg_pvt_dir_find(void * const *table, const char *(*name_of)(const void *p),
 	const char *name);
 /* Call @p fn on the entry named @p name with the directories' lock held for reading (the

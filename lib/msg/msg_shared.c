@@ -195,16 +195,20 @@ tide_msg_pvt_dir_add(void **table, const char *(*name_of)(const void *p), void *
 	return ret;
 }
 
-void
+bool
 tide_msg_pvt_dir_remove(void **table, const void *p)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
+	bool found = false;
 
 	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (unsigned int i = 0; i < MSG_DIR_MAX; i++)
-		if (table[i] == p)
+		if (table[i] == p) {
 			table[i] = NULL;
+			found = true;
+		}
 	tide_rwlock_write_unlock(&sh->lock);
+	return found;
 }
 
 void *

@@ -161,7 +161,15 @@ tide_xchg_free(struct tide_xchg *x)
 {
 	if (x == NULL)
 		return;
-	tide_msg_pvt_dir_remove(xchg_dir(), x);
+	/* Only what the directory lists is freed, by the one call that takes it out: a
+	 * second free, or a pointer to something else, would read its rings' address from
+	 * memory that is no exchange's (maybe another object's by now) and free that.
+	 */
+	if (!tide_msg_pvt_state.ready || !tide_msg_pvt_dir_remove(xchg_dir(), x)) {
+		MSG_REFUSE(ERR, EINVAL, "%p is not a live exchange (freed already?), or "
+			"tide_msg_init() not called: left alone", (void *)x);
+		return;
+	}
 	xchg_destroy(x);
 }
 

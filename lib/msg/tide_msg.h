@@ -463,7 +463,10 @@ struct tide_xchg *tide_xchg_create(const struct tide_xchg_params *p);
  * tide_msg_proxy_release()). No thread may use it any more.
  *
  * @param x
- *   The exchange, or NULL (a no-op).
+ *   The exchange, or NULL (a no-op). Anything else, an exchange freed already among them,
+ *   is refused: EINVAL in rte_errno, a log line, nothing written (so is any call before
+ *   tide_msg_init() or after tide_msg_fini() in this process). An exchange made again at
+ *   the freed one's address is that one for this check.
  */
 void tide_xchg_free(struct tide_xchg *x);
 
@@ -656,7 +659,9 @@ struct tide_bcast *tide_bcast_lookup(const char *name);
  * stage, after the free).
  *
  * @param b
- *   The exchange, or NULL (a no-op).
+ *   The exchange, or NULL (a no-op). Anything else, a broadcast exchange freed already
+ *   among them, is refused: EINVAL in rte_errno, a log line, nothing written (so is any
+ *   call before tide_msg_init() or after tide_msg_fini() in this process).
  */
 void tide_bcast_free(struct tide_bcast *b);
 
