@@ -145,8 +145,11 @@ tide_msg_fini(void)
 		 * secondaries too, while they use them), and the proxies' area would go with
 		 * the references they hold on real messages, which then never return to their
 		 * pools: refused, with the library as it was. Counted before the teardown, not
-		 * under its lock: no other thread may use the library now.
+		 * under its lock: no other thread may use the library now. A process that is
+		 * gone unregisters nothing: its stages are recovered first (what they hold
+		 * released, proxies too), as when the primary notices its death.
 		 */
+		tide_msg_pvt_stages_gone_recover();
 		tide_msg_pvt_dir_count(&nb_xchg, &nb_bcast);
 		nb_px = tide_msg_pvt_proxies_live();
 		nb_stages = tide_msg_pvt_stage_count();

@@ -183,6 +183,9 @@ int tide_msg_pvt_stage_add(const char *name);
 bool tide_msg_pvt_stage_remove(uint16_t stage);
 /* Stages registered now, by any process (0 before tide_msg_init()). */
 unsigned int tide_msg_pvt_stage_count(void);
+/* In the primary: release what the stages of processes that are gone hold, and free those
+ * stages, as when the pools' recovery reports such a process (see msg_shared.c). */
+void tide_msg_pvt_stages_gone_recover(void);
 const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);
 /* The proxy area's size and its proxies not released, read as the area cannot go. */
 void tide_msg_pvt_proxy_counts(uint32_t *size, uint32_t *live);

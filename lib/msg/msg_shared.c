@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@
 #include "tide_fault.h"
 #include "tide_layout.h"
 #include "tide_pool.h"
+#include "tide_process.h"
 
 #define MSG_SHARED_MZ "tide_msg_shared"
 #define MSG_SHARED_WHAT "tide_msg: the directory of exchanges and stages"
@@ -405,11 +407,51 @@ tide_msg_pvt_proxy_counts(uint32_t *size, uint32_t *live)
 }
 
 /*
- * The primary, on its control thread: a secondary is gone. What it was receiving when it
- * died goes back in transit, a broadcast it was reading is there to read again (one it
- * posted stays posted: its message is the exchange's, not its stage's); its stages' messages
- * go back to their pools (the process's threads are gone: its stages are
- * quiet), then the stages.
+ * The primary, at tide_msg_fini(): stages of processes that are gone and that no recovery
+ * freed yet (the control thread, which does it, runs only while the primary has elastic
+ * pools; a process that could not attach to the pools is not watched at all) are
+ * recovered here as msg_shared_peer_gone() does, so that tide_msg_fini() counts only live
+ * processes' stages.
+ */
+void
+tide_msg_pvt_stages_gone_recover(void)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t pids[TIDE_STAGE_MAX], self = (uint32_t)getpid();
+	unsigned int n = 0;
+	uint32_t *held;
+
+	if (sh == NULL)
+		return;
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
+	for (unsigned int i = 0; i < TIDE_STAGE_MAX; i++) {
+		uint32_t pid = sh->stages[i].pid;
+		unsigned int k = 0;
+
+		if (sh->stages[i].name[0] == '\0' || pid == self)
+			continue;
+		while (k < n && pids[k] != pid)
+			k++;
+		if (k == n)
+			pids[n++] = pid;
+	}
+	tide_rwlock_read_unlock(&sh->lock, held);
+	/* Outside the lock: the look reads /proc, and the recovery takes the lock itself. */
+	for (unsigned int k = 0; k < n; k++)
+		if (tide_process_gone(pids[k]))
+			msg_shared_peer_gone((int)pids[k], NULL);
+}
+
+/* One recovery at a time in the primary: its control thread's and tide_msg_fini()'s may
+ * find one process gone together, and each would release what that process's stages hold. */
+static pthread_mutex_t msg_gone_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The primary, on its control thread (or in tide_msg_fini()): a secondary is gone. What it
+ * was receiving when it died goes back in transit, a broadcast it was reading is there to
+ * read again (one it posted stays posted: its message is the exchange's, not its stage's);
+ * its stages' messages go back to their pools (the process's threads are gone: its stages
+ * are quiet), then the stages. A second recovery of the process finds no stage of it.
  */
 static void
 msg_shared_peer_gone(int pid, void *arg __rte_unused)
@@ -421,6 +463,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 
 	if (sh == NULL)
 		return;
+	pthread_mutex_lock(&msg_gone_lock);
 	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (uint16_t i = 0; i < TIDE_STAGE_MAX; i++)
 		if (sh->stages[i].name[0] != '\0' && sh->stages[i].pid == (uint32_t)pid)
@@ -436,4 +479,5 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 			"released", name != NULL ? name : "?", pid, released);
 		tide_msg_pvt_stage_remove(mine[k]);
 	}
+	pthread_mutex_unlock(&msg_gone_lock);
 }
