@@ -844,6 +844,28 @@ scen_send_buffers_from_the_heap(void)
 	TDU_CHECK(((uintptr_t)a & 4095) == 0);
 	b = tide_donor_alloc(m, 100 * KB, 0);
 	TDU_REQUIRE(b != NULL);
+#ifdef TIDE_FAULT_INJECTION
+	{
+		/* The manager records its buffers 64 at a time: with no memory (injected) for
+		 * the next 64, the 65th buffer is refused and logged, and the 64 stay good.
+		 */
+		uint8_t *small[62];
+
+		for (unsigned int i = 0; i < RTE_DIM(small); i++) {
+			small[i] = tide_donor_alloc(m, 64, 0);
+			TDU_CHECK(small[i] != NULL);
+		}
+		tide_test_log_begin();
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+		TDU_CHECK(tide_donor_alloc(m, 64, 0) == NULL && rte_errno == ENOMEM);
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+		log = tide_test_log_end();
+		TDU_CHECK(strstr(log, "heap: no memory to record 128 buffers") != NULL);
+		free(log);
+		for (unsigned int i = 0; i < RTE_DIM(small); i++)
+			TDU_CHECK(tide_donor_free(m, small[i]) == 0);
+	}
+#endif
 	sock = tide_donor_heap_socket(m);
 	TDU_CHECK(sock >= RTE_MAX_NUMA_NODES);
 	TDU_CHECK(rte_mem_virt2memseg_list(a) != NULL && rte_mem_virt2memseg_list(a)->external);
@@ -1043,6 +1065,18 @@ scen_bad_input_is_refused(void)
 	p.timeout_ms = INT_MAX;
 	m = tide_donor_mgr_create(&p);
 	TDU_CHECK(m != NULL && tide_donor_mgr_free(m) == 0);
+#ifdef TIDE_FAULT_INJECTION
+	/* No memory for the manager (injected): refused and logged, its name free after. */
+	tide_test_log_begin();
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 1);
+	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == ENOMEM);
+	tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+	log = tide_test_log_end();
+	TDU_CHECK(strstr(log, "tide_donor_mgr_create(): bad: no memory") != NULL);
+	free(log);
+	m = tide_donor_mgr_create(&p);
+	TDU_CHECK(m != NULL && tide_donor_mgr_free(m) == 0);
+#endif
 	tide_donor_params_init(&p, "bad");
 	p.helper = "/nonexistent/tide-donor";
 	TDU_CHECK(tide_donor_mgr_create(&p) == NULL && rte_errno == ENOENT);

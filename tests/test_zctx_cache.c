@@ -287,6 +287,21 @@ test_cache_call_errors_are_reported(void)
 	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 4 * KB), -EIO);
 	CU_ASSERT_EQUAL(rte_errno, EIO);
 	tide_fault_pvt_arm(TIDE_FAULT_IOVA, 0, 0);
+	/* No memory (injected) for the registration's record, for a span's, for its pinned
+	 * runs': each refused and logged, and nothing held after it.
+	 */
+	for (unsigned int skip = 0; skip < 3; skip++) {
+		static const char *const by[3] = { "tide_zctx_mem_register", "cache_span_create",
+			"tide_zctx_pvt_maps_add" };
+
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, skip, 1);
+		TIDE_TEST_REFUSED_LOGGED(tide_zctx_mem_register(SPAN(b, 0), 4 * KB), ENOMEM,
+			by[skip]);
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+		CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 0), 4 * KB), -ENOENT);
+	}
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(SPAN(b, 0), 4 * KB), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(SPAN(b, 0), 4 * KB), 0);
 #endif
 	/* No right to pin: RLIMIT_MEMLOCK 0 and a thread without CAP_IPC_LOCK (the cache's
 	 * own limit set, so that the kernel is asked).

@@ -17,6 +17,7 @@
 #include <rte_malloc.h>
 
 #include "donor_private.h"
+#include "tide_fault.h"
 #include "tide_pool.h"
 
 #define HEAP_SLACK 4096 /* malloc element headers and padding in a region of its own */
@@ -32,8 +33,13 @@ heap_ensure(struct tide_donor_mgr *m)
 		return -rte_errno;
 	}
 	m->heap_socket = rte_malloc_heap_get_socket(m->heap_name);
-	if (m->heap_socket < 0)
-		return -(rte_errno != 0 ? rte_errno : ENOSPC);
+	if (m->heap_socket < 0) {
+		int err = rte_errno != 0 ? rte_errno : ENOSPC;
+
+		DN_LOG(ERR, "%s: heap %s has no socket id: %s", m->name, m->heap_name,
+			rte_strerror(err));
+		return -err;
+	}
 	return m->heap_socket;
 }
 
@@ -140,10 +146,13 @@ heap_note(struct tide_donor_mgr *m, void *p)
 {
 	if (m->nb_bufs == m->cap_bufs) {
 		uint32_t cap = m->cap_bufs ? m->cap_bufs * 2 : 64;
-		void **n = realloc(m->bufs, cap * sizeof(*n));
+		void **n = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
+			realloc(m->bufs, cap * sizeof(*n));
 
-		if (n == NULL)
+		if (n == NULL) {
+			DN_LOG(ERR, "%s: no memory to record %u buffers", m->name, cap);
 			return -ENOMEM;
+		}
 		m->bufs = n;
 		m->cap_bufs = cap;
 	}
@@ -204,8 +213,11 @@ tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align)
 		ret = heap_grow(m, RTE_ALIGN_CEIL(size + align + HEAP_SLACK, DN_PINNED_PAGE));
 		if (ret == 0)
 			p = heap_take(m, size, align, &ret);
-		if (ret == 0 && p == NULL)
+		if (ret == 0 && p == NULL) {
+			DN_LOG(ERR, "%s: %zu bytes (aligned to %u) found no room in the heap grown "
+				"for them", m->name, size, align);
 			ret = -ENOMEM;
+		}
 	}
 	if (p != NULL && heap_note(m, p) != 0) {
 		heap_release(m, p);

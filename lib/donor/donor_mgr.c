@@ -311,8 +311,9 @@ tide_donor_mgr_create(const struct tide_donor_params *p)
 	ret = mgr_check(p);
 	if (ret != 0)
 		goto fail;
-	m = calloc(1, sizeof(*m));
+	m = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : calloc(1, sizeof(*m));
 	if (m == NULL) {
+		DN_LOG(ERR, "%s: no memory for the manager", p->name);
 		ret = -ENOMEM;
 		goto fail;
 	}

@@ -27,6 +27,7 @@
 #include <rte_memory.h>
 
 #include "tide_config.h"
+#include "tide_fault.h"
 #include "zctx_private.h"
 
 #define CACHE_HASH 256
@@ -210,10 +211,12 @@ cache_span_create(uintptr_t base, struct zc_span **out)
 	while (cache.nb_spans >= cache.max_spans)
 		if (!cache_evict_lru(NULL))
 			return -ENOSPC;
-	sp = calloc(1, sizeof(*sp) + words * sizeof(uint64_t) +
-		cache.npages * sizeof(rte_iova_t));
-	if (sp == NULL)
+	sp = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : calloc(1, sizeof(*sp) +
+		words * sizeof(uint64_t) + cache.npages * sizeof(rte_iova_t));
+	if (sp == NULL) {
+		ZC_LOG(ERR, "no memory for the record of span %#lx", (unsigned long)base);
 		return -ENOMEM;
+	}
 	sp->base = base;
 	sp->bits = (uint64_t *)(sp + 1);
 	sp->iova = (rte_iova_t *)(sp->bits + words);
@@ -736,9 +739,10 @@ tide_zctx_mem_register(const void *addr, size_t len)
 		ZC_LOG(ERR, "NULL address, zero length or a range that wraps");
 		return zc_error(EINVAL);
 	}
-	r = malloc(sizeof(*r));
+	r = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : malloc(sizeof(*r));
 	if (r == NULL)
-		return zc_error(ENOMEM);
+		return ZC_REFUSE(ERR, ENOMEM, "no memory to record a registration of %zu bytes",
+			len);
 	ret = tide_zctx_pvt_cache_get();
 	if (ret != 0) {
 		free(r);

@@ -87,10 +87,13 @@ tide_zctx_pvt_maps_add(struct zc_maps *ms, uintptr_t va, rte_iova_t iova, size_t
 
 	if (ms->nb == ms->cap) {
 		unsigned int cap = ms->cap != 0 ? ms->cap * 2 : 8;
-		struct zc_map *n = realloc(ms->v, cap * sizeof(*n));
+		struct zc_map *n = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL :
+			realloc(ms->v, cap * sizeof(*n));
 
-		if (n == NULL)
+		if (n == NULL) {
+			ZC_LOG(ERR, "no memory to record %u pinned runs of a span", cap);
 			return -ENOMEM;
+		}
 		ms->v = n;
 		ms->cap = cap;
 	}
