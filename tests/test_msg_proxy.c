@@ -7,6 +7,7 @@
  * calls document.
  */
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,14 @@ test_proxy_errors_are_reported(void)
 	rte_errno = 0;
 	CU_ASSERT_EQUAL(tide_msg_proxy_make(real, MANY, many, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_msg_proxy_make(real, MANY, many, p), -ENOSPC);
+	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(real), 2);
+	CU_ASSERT_EQUAL(tide_msg_nb_proxies(real), 1);
+	/* A count that wraps the sum with what the message counts already (1 + UINT_MAX is
+	 * 0): refused the same way, and none of its ranges read (there is one).
+	 */
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_proxy_make(real, UINT_MAX, &r, p), -ENOSPC);
 	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
 	CU_ASSERT_EQUAL(rte_mbuf_refcnt_read(real), 2);
 	CU_ASSERT_EQUAL(tide_msg_nb_proxies(real), 1);

@@ -159,15 +159,17 @@ proxy_check_real(struct rte_mbuf *real, unsigned int n, const struct tide_msg_ra
 	 */
 	if (!(tide_msg_hdr(real)->flags & TIDE_MSG_F_PROXIED) && rte_mbuf_refcnt_read(real) != 1)
 		return -EINVAL;
+	/* Each proxy holds an mbuf reference, and the proxy count (with the replies it is
+	 * compared with) counts every proxy made since the message was: all 16 bits. In 64
+	 * bits (an n near UINT_MAX wrapped the sum past the check), and before the ranges
+	 * are read (n of them: a count that cannot be met says nothing of how many there are).
+	 */
+	if ((uint64_t)tide_msg_nb_proxies(real) + n > UINT16_MAX ||
+			(uint64_t)rte_mbuf_refcnt_read(real) + n > UINT16_MAX)
+		return -ENOSPC;
 	for (unsigned int i = 0; i < n; i++)
 		if ((uint64_t)ranges[i].offset + ranges[i].len > rte_pktmbuf_data_len(real))
 			return -EINVAL;
-	/* Each proxy holds an mbuf reference, and the proxy count (with the replies it is
-	 * compared with) counts every proxy made since the message was: all 16 bits.
-	 */
-	if (tide_msg_nb_proxies(real) + n > UINT16_MAX ||
-			rte_mbuf_refcnt_read(real) + n > UINT16_MAX)
-		return -ENOSPC;
 	return 0;
 }
 
