@@ -193,6 +193,64 @@ test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows(void)
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+struct locked_call {
+	struct rte_mempool *mp;
+	int ret;
+};
+
+static void *
+grow_one(void *arg)
+{
+	struct locked_call *c = arg;
+
+	c->ret = tide_pool_grow(c->mp, 1);
+	return NULL;
+}
+
+static void *
+wall_lower(void *arg)
+{
+	struct locked_call *c = arg;
+
+	c->ret = tide_pool_wall_set(c->mp, 8 * MB);
+	return NULL;
+}
+
+/* For tide_test_wait(): the control thread ticked pool @p arg once at least. */
+static bool
+pool_ticked(void *arg)
+{
+	return pstats(arg).ticks > 0;
+}
+
+/*
+ * A free that comes while a call that takes the pool's grow lock (a growth, a new wall)
+ * has found the pool but not yet locked it waits for the call to finish: the free never
+ * takes the grow lock, and would free the lock and the pool under it. The clock is stopped
+ * before each pool is made, so that the control thread, after its first tick, holds
+ * neither.
+ */
+static void
+test_a_free_waits_for_a_grow_or_tuning_that_found_the_pool(void)
+{
+	struct locked_call g = { .ret = -1 }, w = { .ret = -1 };
+
+	tide_test_clock_fake();
+	g.mp = make_pool("tt_found_grow", 2 * MB, 2 * MB, 16 * MB, 0, TIDE_POOL_F_NO_PREDICT);
+	w.mp = make_pool("tt_found_wall", 2 * MB, 2 * MB, 16 * MB, 0, TIDE_POOL_F_NO_PREDICT);
+	CU_ASSERT_FATAL(tide_test_wait(pool_ticked, g.mp, 5000));
+	CU_ASSERT_FATAL(tide_test_wait(pool_ticked, w.mp, 5000));
+	CU_ASSERT(pool_free_waits_for_call(g.mp, grow_one, &g));
+	CU_ASSERT_EQUAL(g.ret, 1);
+	CU_ASSERT(pool_free_waits_for_call(w.mp, wall_lower, &w));
+	CU_ASSERT_EQUAL(w.ret, 0);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tt_found_grow"));
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tt_found_wall"));
+	tide_test_clock_real();
+}
+#endif
+
 static void
 test_bad_limits_are_refused(void)
 {
@@ -224,6 +282,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_shorter_idle_threshold_reaps_sooner);
 	CU_ADD_TEST(s, test_with_a_block_source_an_allocation_waits_for_the_reaper_then_grows);
+	CU_ADD_TEST(s, test_a_free_waits_for_a_grow_or_tuning_that_found_the_pool);
 #endif
 	CU_ADD_TEST(s, test_bad_limits_are_refused);
 	return 0;

@@ -377,6 +377,53 @@ telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const char *
 }
 #endif
 
+#ifdef TIDE_FAULT_INJECTION
+struct free_call {
+	void *(*call)(void *);
+	void *arg;
+	struct rte_mempool *mp;
+};
+
+static void *
+free_call_run(void *arg)
+{
+	struct free_call *f = arg;
+
+	f->call(f->arg);
+	return NULL;
+}
+
+static void *
+free_call_free(void *arg)
+{
+	tide_pool_free(((struct free_call *)arg)->mp);
+	return NULL;
+}
+
+bool
+pool_free_waits_for_call(struct rte_mempool *mp, void *(*call)(void *), void *arg)
+{
+	struct free_call f = { .call = call, .arg = arg, .mp = mp };
+	pthread_t caller, freer;
+	bool waited;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_FOUND);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&caller, NULL, free_call_run, &f), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_FOUND, 5000));
+	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_FREE_HELD);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&freer, NULL, free_call_free, &f), 0);
+	/* Without a hold the free has nothing to wait for: it goes on to free the pool's
+	 * record under the held caller, and never stops here.
+	 */
+	waited = tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_FREE_HELD, 5000);
+	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_FREE_HELD);
+	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_FOUND);
+	pthread_join(caller, NULL);
+	pthread_join(freer, NULL);
+	return waited;
+}
+#endif
+
 struct tel_race {
 	telemetry_free_fn *cycle;
 	unsigned int rounds;

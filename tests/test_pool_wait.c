@@ -612,6 +612,103 @@ test_bad_wait_arguments_are_refused(void)
 	tide_pool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* For tide_test_wait(): the control thread ticked pool @p arg once at least. */
+static bool
+pool_ticked(void *arg)
+{
+	return pstats(arg).ticks > 0;
+}
+
+/*
+ * full_pool() that the control thread no longer ticks (it holds the pool it ticks, which
+ * a free would wait for too): made with the clock stopped, its first tick, at once, is its
+ * last until the clock moves. tide_test_clock_real() after.
+ */
+static struct rte_mempool *
+full_pool_untouched(const char *name, struct rte_mbuf **held, unsigned int *n)
+{
+	struct rte_mempool *mp;
+
+	tide_test_clock_fake();
+	mp = full_pool(name, held, n);
+	CU_ASSERT_FATAL(tide_test_wait(pool_ticked, mp, 5000));
+	return mp;
+}
+
+/*
+ * A free that comes while tide_pool_alloc_wait() has found the pool but not yet queued
+ * waits for it, then cancels the request: the caller is never left in a freed pool.
+ */
+static void
+test_a_free_waits_for_a_blocking_call_that_found_the_pool(void)
+{
+	struct rte_mbuf *held[MAXM];
+	struct blocker b = { .n = 1 };
+	unsigned int n;
+
+	b.mp = full_pool_untouched("tw_found_wait", held, &n);
+	CU_ASSERT(pool_free_waits_for_call(b.mp, blocker_main, &b));
+	CU_ASSERT_EQUAL(b.ret, -ECANCELED);
+	CU_ASSERT_EQUAL(b.err, ECANCELED);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tw_found_wait"));
+	tide_test_clock_real();
+}
+
+/* The same for tide_pool_alloc_async(): queued once the free lets it, then cancelled. */
+static void
+test_a_free_waits_for_an_async_call_that_found_the_pool(void)
+{
+	struct rte_mbuf *held[MAXM];
+	struct async_call c = { .ret = -1 };
+	unsigned int n;
+
+	c.mp = full_pool_untouched("tw_found_async", held, &n);
+	log_reset();
+	CU_ASSERT(pool_free_waits_for_call(c.mp, async_call_main, &c));
+	CU_ASSERT_EQUAL(c.ret, 1);
+	CU_ASSERT_EQUAL(log_len(), 1);
+	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tw_found_async"));
+	tide_test_clock_real();
+}
+
+struct cancel_call {
+	struct rte_mempool *mp;
+	uint64_t ticket;
+	int ret;
+};
+
+static void *
+cancel_call_main(void *arg)
+{
+	struct cancel_call *c = arg;
+
+	c->ret = tide_pool_wait_cancel(c->mp, c->ticket);
+	return NULL;
+}
+
+/* The same for tide_pool_wait_cancel(): it cancels the request before the free can. */
+static void
+test_a_free_waits_for_a_cancel_that_found_the_pool(void)
+{
+	struct rte_mbuf *held[MAXM], *m[1];
+	struct cancel_call c = { .ret = -1 };
+	unsigned int n;
+
+	c.mp = full_pool_untouched("tw_found_cancel", held, &n);
+	log_reset();
+	CU_ASSERT_EQUAL_FATAL(tide_pool_alloc_async(c.mp, m, 1, 0, log_done, (void *)'C',
+		&c.ticket), 1);
+	CU_ASSERT(pool_free_waits_for_call(c.mp, cancel_call_main, &c));
+	CU_ASSERT_EQUAL(c.ret, 0);
+	CU_ASSERT_EQUAL(log_len(), 1);
+	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tw_found_cancel"));
+	tide_test_clock_real();
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -629,6 +726,11 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_requests_can_be_cancelled);
 	CU_ADD_TEST(s, test_freeing_the_pool_cancels_whoever_waits);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_free_waits_for_a_blocking_call_that_found_the_pool);
+	CU_ADD_TEST(s, test_a_free_waits_for_an_async_call_that_found_the_pool);
+	CU_ADD_TEST(s, test_a_free_waits_for_a_cancel_that_found_the_pool);
+#endif
 	CU_ADD_TEST(s, test_a_callback_may_queue_another_request);
 	CU_ADD_TEST(s, test_an_async_request_does_not_wait_for_another_pools_growth);
 	CU_ADD_TEST(s, test_a_request_above_the_target_makes_the_pool_grow);

@@ -68,6 +68,11 @@ enum tide_fault_hold_site {
 				    *   yet (the pool's grow lock held) */
 	TIDE_HOLD_ZCTX_STATS_READ, /**< zctx stats: the outcome counters read, the sends taken
 				    *   not yet */
+	TIDE_HOLD_POOL_FOUND,      /**< a call on an elastic pool (waiting at the wall,
+				    *   growing, reaping, tuning) found it in the registry, not
+				    *   yet locked */
+	TIDE_HOLD_POOL_FREE_HELD,  /**< a pool's free, out of the registry, waits for a call
+				    *   or the control thread still holding it */
 	TIDE_HOLD_SITES
 };
 

@@ -30,7 +30,8 @@ RTE_LOG_REGISTER(tide_pool_logtype, tide.pool, NOTICE);
 
 /*
  * The registry lock guards the list and the holds, never for longer than a few pointer
- * operations: the API's lookups (pool_get()) take it, and they must not wait on a growth.
+ * operations: the API's lookups (pool_hold()) take it, and they must not wait on a growth.
+ * It is the innermost lock: a hold is released under a pool's wait or grow lock.
  */
 static TAILQ_HEAD(, tide_pool) pool_list = TAILQ_HEAD_INITIALIZER(pool_list);
 static pthread_mutex_t pool_list_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -72,7 +73,7 @@ pool_next_locked(struct tide_pool *tp)
 	return TAILQ_NEXT(tp, next);
 }
 
-/* The pool behind mp, or NULL. The caller keeps the pool alive (it is using it). */
+/* The pool behind mp, or NULL. The caller keeps the pool alive (it is creating it). */
 struct tide_pool *
 pool_get(const struct rte_mempool *mp)
 {
@@ -81,6 +82,27 @@ pool_get(const struct rte_mempool *mp)
 	pool_registry_lock();
 	tp = pool_lookup_locked(mp);
 	pool_registry_unlock();
+	return tp;
+}
+
+/*
+ * Held under the registry lock, where the lookup found it: once the lock is dropped another
+ * thread's free may take the pool out of the registry, but then waits for the hold.
+ */
+struct tide_pool *
+pool_hold(const struct rte_mempool *mp)
+{
+	struct tide_pool *tp;
+
+	if (mp == NULL)
+		return NULL;
+	pool_registry_lock();
+	tp = pool_lookup_locked(mp);
+	if (tp != NULL)
+		pool_hold_locked(tp);
+	pool_registry_unlock();
+	if (tp != NULL)
+		TIDE_FAULT_HOLD(TIDE_HOLD_POOL_FOUND); /* tests: a free comes meanwhile */
 	return tp;
 }
 
@@ -541,6 +563,14 @@ pool_unregister(const struct rte_mempool *mp)
 		TAILQ_REMOVE(&pool_list, tp, next);
 		tp->listed = false;
 		pool_dir_remove_pool(tp);
+#ifdef TIDE_FAULT_INJECTION
+		if (tp->holds != 0) {
+			/* tests: the free waits for a holder (no lookup finds the pool now) */
+			pool_registry_unlock();
+			TIDE_FAULT_HOLD(TIDE_HOLD_POOL_FREE_HELD);
+			pool_registry_lock();
+		}
+#endif
 		while (tp->holds != 0)
 			pthread_cond_wait(&pool_hold_cond, &pool_list_lock);
 	}
@@ -638,8 +668,9 @@ tide_pool_is_elastic(const struct rte_mempool *mp)
 }
 
 /*
- * The elastic pool behind mp with its grow lock taken, or NULL with rte_errno EINVAL (not
- * an elastic pool) or ENOTSUP (a secondary process: the primary "@p what").
+ * The elastic pool behind mp, held, with its grow lock taken, or NULL with rte_errno EINVAL
+ * (not an elastic pool) or ENOTSUP (a secondary process: the primary "@p what"). The hold
+ * keeps the pool's free out until pool_primary_unlock(): the free never takes the grow lock.
  */
 struct tide_pool *
 pool_primary_lock(struct rte_mempool *mp, const char *what)
@@ -651,7 +682,7 @@ pool_primary_lock(struct rte_mempool *mp, const char *what)
 		rte_errno = ENOTSUP;
 		return NULL;
 	}
-	tp = mp != NULL ? pool_get(mp) : NULL;
+	tp = pool_hold(mp);
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
 		rte_errno = EINVAL;
@@ -659,6 +690,13 @@ pool_primary_lock(struct rte_mempool *mp, const char *what)
 	}
 	pthread_mutex_lock(&tp->grow_lock);
 	return tp;
+}
+
+void
+pool_primary_unlock(struct tide_pool *tp)
+{
+	pthread_mutex_unlock(&tp->grow_lock);
+	pool_release(tp);
 }
 
 int
@@ -670,7 +708,7 @@ tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 	if (tp == NULL)
 		return -rte_errno;
 	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
-	pthread_mutex_unlock(&tp->grow_lock);
+	pool_primary_unlock(tp);
 	return ret;
 }
 
@@ -683,7 +721,7 @@ tide_pool_reap(struct rte_mempool *mp)
 	if (tp == NULL)
 		return -rte_errno;
 	ret = pool_reap_locked(tp, pool_now_ns());
-	pthread_mutex_unlock(&tp->grow_lock);
+	pool_primary_unlock(tp);
 	return ret;
 }
 

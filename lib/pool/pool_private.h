@@ -104,9 +104,9 @@ enum { POOL_MEMBER_NONE, POOL_MEMBER_SET, POOL_MEMBER_SOCKET };
 struct tide_pool {
 	TAILQ_ENTRY(tide_pool) next;     /* in the registry; under the registry lock */
 	bool listed;                     /* in the registry; under the registry lock */
-	uint32_t holds;                  /* this process's control thread works on it
-					  * (pool_hold_locked()): pool_forget() waits for 0;
-					  * under the registry lock */
+	uint32_t holds;                  /* this process's control thread or an API call
+					  * works on it (pool_hold_locked()): pool_forget()
+					  * waits for 0; under the registry lock */
 	struct rte_mempool *mp;
 	struct tide_share pins;          /* telemetry handlers reading it, per process
 					  * (pool_dir_pin()) */
@@ -287,6 +287,7 @@ void pool_registry_unlock(void);
 struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
 struct tide_pool *pool_first_locked(void);
 struct tide_pool *pool_next_locked(struct tide_pool *tp);
+/* The pool behind @p mp, not held: for its creator only (no free can race it). */
 struct tide_pool *pool_get(const struct rte_mempool *mp);
 /*
  * Keep @p tp, which is in the registry (the caller holds the registry lock), from being
@@ -298,9 +299,17 @@ void pool_release_locked(struct tide_pool *tp);
 void pool_release(struct tide_pool *tp);
 /* The pool named @p name in the registry, held (pool_release()); NULL if none. */
 struct tide_pool *pool_hold_named(const char *name);
-/* The elastic pool behind @p mp with its grow lock taken, or NULL with rte_errno EINVAL or
- * ENOTSUP (a secondary: the primary "@p what", logged). */
+/*
+ * The pool behind @p mp in the registry, held (pool_release()); NULL if none (or @p mp is
+ * NULL). What an API call on a pool looks it up with: a pool found without a hold may be
+ * freed under the caller by another thread's free.
+ */
+struct tide_pool *pool_hold(const struct rte_mempool *mp);
+/* The elastic pool behind @p mp, held, with its grow lock taken, or NULL with rte_errno
+ * EINVAL or ENOTSUP (a secondary: the primary "@p what", logged). pool_primary_unlock()
+ * unlocks and releases it. */
 struct tide_pool *pool_primary_lock(struct rte_mempool *mp, const char *what);
+void pool_primary_unlock(struct tide_pool *tp);
 
 /* pool_grow.c */
 void pool_mem_back(void);

@@ -11,7 +11,8 @@
 
 #include "pool_private.h"
 
-/* The elastic pool behind @mp with its grow lock held, or NULL with rte_errno set. */
+/* The elastic pool behind @mp, held, with its grow lock taken (pool_primary_unlock()), or
+ * NULL with rte_errno set. */
 static struct tide_pool *
 tune_lock(struct rte_mempool *mp)
 {
@@ -31,6 +32,7 @@ tide_pool_wall_set(struct rte_mempool *mp, size_t wall_bytes)
 		POOL_LOG(ERR, "%s: wall of %zu bytes: at least the base (%zu), at most the wall it "
 			"was created with (%" PRIu64 ")", tp->name, wall_bytes, tp->base_bytes,
 			tp->wall_born);
+		pool_release(tp);
 		return pool_error(EINVAL);
 	}
 	__atomic_store_n(&tp->wall->limit, wall_bytes, __ATOMIC_RELEASE);
@@ -38,6 +40,7 @@ tide_pool_wall_set(struct rte_mempool *mp, size_t wall_bytes)
 	pthread_mutex_unlock(&tp->grow_lock);
 	POOL_LOG(INFO, "%s: wall now %zu bytes (holding %" PRIu64 ")", tp->name, wall_bytes,
 		tp->bytes);
+	pool_release(tp);
 	return 0;
 }
 
@@ -62,7 +65,7 @@ tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms, unsigned
 		tp->params.idle_ms = idle_ms;
 		tp->idle_ns = (uint64_t)idle_ms * 1000000ull;
 	}
-	pthread_mutex_unlock(&tp->grow_lock);
+	pool_primary_unlock(tp);
 	return 0;
 }
 
@@ -77,5 +80,6 @@ tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src
 	tp->src_arg = arg;
 	pthread_mutex_unlock(&tp->grow_lock);
 	POOL_LOG(INFO, "%s: %s block source", tp->name, src != NULL ? "a" : "no");
+	pool_release(tp);
 	return 0;
 }

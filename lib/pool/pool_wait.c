@@ -10,6 +10,11 @@
  *
  * One mutex guards the queue. Blocked callers sleep on their own condition variable;
  * asynchronous callbacks run after the mutex is dropped.
+ *
+ * A call holds the pool from its lookup (pool_hold()) until its request is queued, or
+ * counted as blocked: a free that comes meanwhile waits for the hold, then cancels what is
+ * queued (pool_waiters_close()) and waits for the blocked callers to leave, so no caller
+ * is ever inside a pool's record once it is freed.
  */
 
 #include <errno.h>
@@ -170,25 +175,33 @@ int
 tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket)
 {
-	struct tide_pool *tp = pool_get(mp);
+	struct tide_pool *tp = pool_hold(mp);
 	struct pool_waiter w = { .m = m, .n = n };
 	int ret;
 
 	ret = wait_args_check(tp, m, n);
-	if (ret < 0)
-		return pool_error(-ret);
+	if (ret < 0) {
+		ret = pool_error(-ret);
+		goto out;
+	}
 	pthread_mutex_lock(&tp->wait_lock);
 	if (tp->closing) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		return POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
+		ret = POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
+		goto out;
 	}
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		return 0;
+		ret = 0;
+		goto out;
 	}
 	pthread_cond_init(&w.cond, NULL);
 	wait_enqueue_locked(tp, &w, timeout_us, ticket);
 	tp->nb_blocked++;
+	/* Counted: a free now waits for this caller to leave instead (pool_waiters_close()),
+	 * and must get past the hold first to cancel the request.
+	 */
+	pool_release(tp);
 	/* Served, timed out or cancelled by the control thread (or cancelled by a caller). */
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &tp->wait_lock);
@@ -197,36 +210,48 @@ tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n
 	pthread_mutex_unlock(&tp->wait_lock);
 	pthread_cond_destroy(&w.cond);
 	return w.status < 0 ? pool_error(-w.status) : 0;
+
+out:
+	if (tp != NULL)
+		pool_release(tp);
+	return ret;
 }
 
 int
 tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket)
 {
-	struct tide_pool *tp = pool_get(mp);
+	struct tide_pool *tp = pool_hold(mp);
 	struct pool_waiter *w;
 	int ret;
 
 	ret = wait_args_check(tp, m, n);
-	if (ret < 0)
-		return pool_error(-ret);
-	if (cb == NULL)
-		return POOL_REFUSE(ERR, EINVAL, "%s: no callback", tp->name);
+	if (ret < 0) {
+		ret = pool_error(-ret);
+		goto out;
+	}
+	if (cb == NULL) {
+		ret = POOL_REFUSE(ERR, EINVAL, "%s: no callback", tp->name);
+		goto out;
+	}
 	pthread_mutex_lock(&tp->wait_lock);
 	/* As tide_pool_alloc_wait(): nothing from a pool being freed. */
 	if (tp->closing) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		return POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
+		ret = POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
+		goto out;
 	}
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		return 0;
+		ret = 0;
+		goto out;
 	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		pthread_mutex_unlock(&tp->wait_lock);
-		return POOL_REFUSE(ERR, ENOMEM, "%s: no memory to queue a request for %u mbufs",
+		ret = POOL_REFUSE(ERR, ENOMEM, "%s: no memory to queue a request for %u mbufs",
 			tp->name, n);
+		goto out;
 	}
 	w->m = m;
 	w->n = n;
@@ -234,14 +259,19 @@ tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int 
 	w->arg = arg;
 	wait_enqueue_locked(tp, w, timeout_us, ticket);
 	pthread_mutex_unlock(&tp->wait_lock);
-	return 1;
+	ret = 1;
+out:
+	/* Queued or not: a free from now on cancels the request itself. */
+	if (tp != NULL)
+		pool_release(tp);
+	return ret;
 }
 
 int
 tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 {
 	struct pool_waiter_list done = TAILQ_HEAD_INITIALIZER(done);
-	struct tide_pool *tp = pool_get(mp);
+	struct tide_pool *tp = pool_hold(mp);
 	struct pool_waiter *w;
 	int ret = -ENOENT;
 
@@ -255,11 +285,13 @@ tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 			break;
 		}
 	pthread_mutex_unlock(&tp->wait_lock);
+	/* Still held: the callbacks get the pool's mempool, not yet freed. */
 	wait_run_callbacks(tp, &done);
 	if (ret < 0)
-		return POOL_REFUSE(DEBUG, -ret, "%s: no request %" PRIu64 " queued (served or "
+		ret = POOL_REFUSE(DEBUG, -ret, "%s: no request %" PRIu64 " queued (served or "
 			"ended already?)", tp->name, ticket);
-	return 0;
+	pool_release(tp);
+	return ret;
 }
 
 /* The pool is going: cancel every request and wait for blocked callers to leave. */

@@ -266,8 +266,10 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
 /**
  * Free a pool created by tide_pool_create(), and every block it holds.
- * All its mbufs must have been freed. Primary process only. NULL is a no-op. Refused (the
- * mempool left alone, a line logged at ERR and rte_errno set):
+ * All its mbufs must have been freed. Primary process only. NULL is a no-op. A call on the
+ * pool that another thread is in (growing, reaping, tuning it, queueing or cancelling a
+ * request at its wall) is let finish first; requests still queued then end with
+ * -ECANCELED. Refused (the mempool left alone, a line logged at ERR and rte_errno set):
  *   - EINVAL: a mempool that is not an elastic pool;
  *   - EBUSY: a class of a pool set or a socket's pool of tide_pool_create_per_socket():
  *     it is freed with them (tide_pool_set_free(), tide_pool_per_socket_free());
