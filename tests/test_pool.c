@@ -950,6 +950,56 @@ test_telemetry_info_keeps_the_pool_until_it_answered(void)
 	free(out);
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_telfree"));
 }
+
+struct stats_read {
+	struct rte_mempool *mp;
+	struct tide_pool_stats st;
+	struct tide_pool_block blk[4];
+	int ret;
+};
+
+static void *
+stats_read_stats(void *arg)
+{
+	struct stats_read *r = arg;
+
+	r->ret = tide_pool_stats_get(r->mp, &r->st);
+	return NULL;
+}
+
+static void *
+stats_read_blocks(void *arg)
+{
+	struct stats_read *r = arg;
+
+	r->ret = tide_pool_block_list(r->mp, r->blk, RTE_DIM(r->blk));
+	return NULL;
+}
+
+/*
+ * A pool freed while tide_pool_stats_get() or tide_pool_block_list() reads it (any thread,
+ * any process may) is freed only once the read is done: the free waits for the reader's
+ * pin, as for telemetry's.
+ */
+static void
+test_a_free_waits_for_a_stats_reader(void)
+{
+	struct stats_read s = { .ret = -1 }, b = { .ret = -1 };
+
+	s.mp = make_pool("tp_statsfree", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	b.mp = make_pool("tp_blocksfree", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	CU_ASSERT(pool_free_waits_for_call(s.mp, stats_read_stats, &s,
+		TIDE_HOLD_POOL_STATS_READ, TIDE_HOLD_POOL_FREE_WAITS));
+	CU_ASSERT_EQUAL(s.ret, 0);
+	CU_ASSERT_EQUAL(s.st.nb_blocks, 1);
+	CU_ASSERT_EQUAL(s.st.bytes, 2 * MB);
+	CU_ASSERT(pool_free_waits_for_call(b.mp, stats_read_blocks, &b,
+		TIDE_HOLD_POOL_STATS_READ, TIDE_HOLD_POOL_FREE_WAITS));
+	CU_ASSERT_EQUAL(b.ret, 1);
+	CU_ASSERT_EQUAL(b.blk[0].bytes, 2 * MB);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_statsfree"));
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_blocksfree"));
+}
 #endif
 
 #ifdef TIDE_FAULT_INJECTION
@@ -1246,6 +1296,7 @@ register_tests(void)
 #endif
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_telemetry_info_keeps_the_pool_until_it_answered);
+	CU_ADD_TEST(s, test_a_free_waits_for_a_stats_reader);
 	CU_ADD_TEST(s, test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free);
 #endif
 	CU_ADD_TEST(s, test_telemetry_info_races_pool_create_and_free);

@@ -16,6 +16,7 @@
 
 #include "test_common.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
 
@@ -241,9 +242,11 @@ test_a_free_waits_for_a_grow_or_tuning_that_found_the_pool(void)
 	w.mp = make_pool("tt_found_wall", 2 * MB, 2 * MB, 16 * MB, 0, TIDE_POOL_F_NO_PREDICT);
 	CU_ASSERT_FATAL(tide_test_wait(pool_ticked, g.mp, 5000));
 	CU_ASSERT_FATAL(tide_test_wait(pool_ticked, w.mp, 5000));
-	CU_ASSERT(pool_free_waits_for_call(g.mp, grow_one, &g));
+	CU_ASSERT(pool_free_waits_for_call(g.mp, grow_one, &g, TIDE_HOLD_POOL_FOUND,
+		TIDE_HOLD_POOL_FREE_HELD));
 	CU_ASSERT_EQUAL(g.ret, 1);
-	CU_ASSERT(pool_free_waits_for_call(w.mp, wall_lower, &w));
+	CU_ASSERT(pool_free_waits_for_call(w.mp, wall_lower, &w, TIDE_HOLD_POOL_FOUND,
+		TIDE_HOLD_POOL_FREE_HELD));
 	CU_ASSERT_EQUAL(w.ret, 0);
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tt_found_grow"));
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tt_found_wall"));

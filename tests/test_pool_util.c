@@ -401,23 +401,24 @@ free_call_free(void *arg)
 }
 
 bool
-pool_free_waits_for_call(struct rte_mempool *mp, void *(*call)(void *), void *arg)
+pool_free_waits_for_call(struct rte_mempool *mp, void *(*call)(void *), void *arg,
+	unsigned int hold, unsigned int free_hold)
 {
 	struct free_call f = { .call = call, .arg = arg, .mp = mp };
 	pthread_t caller, freer;
 	bool waited;
 
-	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_FOUND);
+	tide_fault_pvt_hold_arm(hold);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&caller, NULL, free_call_run, &f), 0);
-	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_FOUND, 5000));
-	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_FREE_HELD);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(hold, 5000));
+	tide_fault_pvt_hold_arm(free_hold);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&freer, NULL, free_call_free, &f), 0);
-	/* Without a hold the free has nothing to wait for: it goes on to free the pool's
-	 * record under the held caller, and never stops here.
+	/* A caller that neither holds nor pins the pool leaves the free nothing to wait for:
+	 * it goes on to free the pool's record under the held caller, and never stops here.
 	 */
-	waited = tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_FREE_HELD, 5000);
-	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_FREE_HELD);
-	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_FOUND);
+	waited = tide_fault_pvt_hold_wait(free_hold, 5000);
+	tide_fault_pvt_hold_release(free_hold);
+	tide_fault_pvt_hold_release(hold);
 	pthread_join(caller, NULL);
 	pthread_join(freer, NULL);
 	return waited;

@@ -101,14 +101,16 @@ bool telemetry_free_waits_for_reader(const char *cmd, unsigned int hold, const c
 
 /**
  * Whether freeing pool @p mp waits for a call on it that found it: @p call(@p arg) runs in
- * a thread, held at TIDE_HOLD_POOL_FOUND once it found the pool; tide_pool_free(@p mp)
- * runs in another meanwhile and must be seen at TIDE_HOLD_POOL_FREE_HELD (waiting for a
- * holder) before the call goes on. Both threads are joined: @p mp is freed on return. The
- * control thread must not tick @p mp meanwhile (it holds the pool it ticks, and the free
- * would wait for it): stop the clock before the pool is made, and wait for its first tick.
+ * a thread, held at @p hold (a TIDE_HOLD_* site) once it found the pool; tide_pool_free(@p mp)
+ * runs in another meanwhile and must be seen at @p free_hold (TIDE_HOLD_POOL_FREE_HELD:
+ * waiting for a holder, TIDE_HOLD_POOL_FREE_WAITS: for a pin) before the call goes on. Both
+ * threads are joined: @p mp is freed on return. For TIDE_HOLD_POOL_FREE_HELD the control
+ * thread must not tick @p mp meanwhile (it holds the pool it ticks, and the free would wait
+ * for it): stop the clock before the pool is made, and wait for its first tick.
  * Fault-injection builds only.
  */
-bool pool_free_waits_for_call(struct rte_mempool *mp, void *(*call)(void *), void *arg);
+bool pool_free_waits_for_call(struct rte_mempool *mp, void *(*call)(void *), void *arg,
+	unsigned int hold, unsigned int free_hold);
 
 /**
  * Race @p cmd's handler against @p cycle (creating and freeing what it describes) for

@@ -16,6 +16,7 @@
 
 #include "test_common.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 
 #define MAXM 4096
 
@@ -648,7 +649,8 @@ test_a_free_waits_for_a_blocking_call_that_found_the_pool(void)
 	unsigned int n;
 
 	b.mp = full_pool_untouched("tw_found_wait", held, &n);
-	CU_ASSERT(pool_free_waits_for_call(b.mp, blocker_main, &b));
+	CU_ASSERT(pool_free_waits_for_call(b.mp, blocker_main, &b, TIDE_HOLD_POOL_FOUND,
+		TIDE_HOLD_POOL_FREE_HELD));
 	CU_ASSERT_EQUAL(b.ret, -ECANCELED);
 	CU_ASSERT_EQUAL(b.err, ECANCELED);
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tw_found_wait"));
@@ -665,7 +667,8 @@ test_a_free_waits_for_an_async_call_that_found_the_pool(void)
 
 	c.mp = full_pool_untouched("tw_found_async", held, &n);
 	log_reset();
-	CU_ASSERT(pool_free_waits_for_call(c.mp, async_call_main, &c));
+	CU_ASSERT(pool_free_waits_for_call(c.mp, async_call_main, &c, TIDE_HOLD_POOL_FOUND,
+		TIDE_HOLD_POOL_FREE_HELD));
 	CU_ASSERT_EQUAL(c.ret, 1);
 	CU_ASSERT_EQUAL(log_len(), 1);
 	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);
@@ -700,7 +703,8 @@ test_a_free_waits_for_a_cancel_that_found_the_pool(void)
 	log_reset();
 	CU_ASSERT_EQUAL_FATAL(tide_pool_alloc_async(c.mp, m, 1, 0, log_done, (void *)'C',
 		&c.ticket), 1);
-	CU_ASSERT(pool_free_waits_for_call(c.mp, cancel_call_main, &c));
+	CU_ASSERT(pool_free_waits_for_call(c.mp, cancel_call_main, &c, TIDE_HOLD_POOL_FOUND,
+		TIDE_HOLD_POOL_FREE_HELD));
 	CU_ASSERT_EQUAL(c.ret, 0);
 	CU_ASSERT_EQUAL(log_len(), 1);
 	CU_ASSERT_EQUAL(dlog.status[0], -ECANCELED);

@@ -73,6 +73,8 @@ enum tide_fault_hold_site {
 				    *   yet locked */
 	TIDE_HOLD_POOL_FREE_HELD,  /**< a pool's free, out of the registry, waits for a call
 				    *   or the control thread still holding it */
+	TIDE_HOLD_POOL_STATS_READ, /**< tide_pool_stats_get() or tide_pool_block_list() found
+				    *   its pool (pinned), about to read it */
 	TIDE_HOLD_SITES
 };
 

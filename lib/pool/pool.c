@@ -725,17 +725,24 @@ tide_pool_reap(struct rte_mempool *mp)
 	return ret;
 }
 
+/* Pinned: any thread of any process may read a pool that the primary frees meanwhile. */
 int
 tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st)
 {
-	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
+	struct tide_pool *tp;
+	uint32_t *pin = NULL;
+	int ret;
 
-	if (tp == NULL || st == NULL) {
+	tp = mp == NULL || st == NULL ? NULL : pool_dir_pin(mp, NULL, &pin);
+	if (tp == NULL) {
 		if (st != NULL)
 			memset(st, 0, sizeof(*st));
 		/* @p mp is not read: it may point anywhere. */
 		return POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool, or st is NULL",
 			(const void *)mp);
 	}
-	return pool_stats_locked(tp, st);
+	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_STATS_READ); /* tests: the pool's free comes meanwhile */
+	ret = pool_stats_locked(tp, st);
+	pool_dir_unpin(pin);
+	return ret;
 }

@@ -223,16 +223,16 @@ pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg)
  * that leaves the directory afterwards is freed only once unpinned (pool_dir_pins_wait()).
  */
 struct tide_pool *
-pool_dir_pin(const char *name, uint32_t **pin)
+pool_dir_pin(const struct rte_mempool *mp, const char *name, uint32_t **pin)
 {
 	struct pool_dir *d = pool_dir(false);
 	struct tide_pool *tp;
 	uint32_t *held;
 
-	if (d == NULL)
+	if (d == NULL || (mp == NULL && name == NULL))
 		return NULL;
 	held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
-	tp = pool_dir_lookup(d, NULL, name);
+	tp = pool_dir_lookup(d, mp, name);
 	if (tp != NULL)
 		*pin = tide_share_get(&tp->pins, tide_pool_logtype, "tide_pool: a pool's pins");
 	tide_rwlock_read_unlock(&d->lock, held);

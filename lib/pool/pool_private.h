@@ -257,6 +257,8 @@ int pool_dir_add_pool(struct tide_pool *tp);
 void pool_dir_remove_pool(const struct tide_pool *tp);
 int pool_dir_add_set(struct pool_set_shared *s);
 void pool_dir_remove_set(const struct pool_set_shared *s);
+/* The pool of @p mp, or else named @p name; NULL if none. Not pinned: a pool another
+ * thread frees may be gone once this returns (read it pinned: pool_dir_pin()). */
 struct tide_pool *pool_dir_find(const struct rte_mempool *mp, const char *name);
 struct pool_set_shared *pool_dir_find_set(const char *name);
 void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *arg);
@@ -269,10 +271,13 @@ void pool_dir_names(bool sets, void (*cb)(const char *name, void *arg), void *ar
 typedef int (pool_dir_set_cb_t)(const struct pool_set_shared *in, void *arg);
 int pool_dir_with_set(const char *name, pool_dir_set_cb_t *cb, void *arg);
 /*
- * The pool named @p name, kept from being freed until pool_dir_unpin(*@p pin); NULL if none.
- * A pin is counted for this process: the pins of a process that died are taken back.
+ * The pool of @p mp, or else named @p name, kept from being freed until
+ * pool_dir_unpin(*@p pin); NULL if none. How a reader in any process (stats, telemetry)
+ * keeps what pool_dir_find() gave from being freed under it. A pin is counted for this
+ * process: the pins of a process that died are taken back.
  */
-struct tide_pool *pool_dir_pin(const char *name, uint32_t **pin);
+struct tide_pool *pool_dir_pin(const struct rte_mempool *mp, const char *name,
+	uint32_t **pin);
 void pool_dir_unpin(uint32_t *pin);
 /*
  * Wait until no one has @p tp pinned (it left the directory: no one can pin it again); the

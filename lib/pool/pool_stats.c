@@ -116,25 +116,33 @@ pool_blk_view(const struct pool_blk *b, uint64_t now)
 	};
 }
 
+/* Pinned, as tide_pool_stats_get(). */
 int
 tide_pool_block_list(const struct rte_mempool *mp, struct tide_pool_block *blk,
 	unsigned int max)
 {
-	struct tide_pool *tp = mp == NULL ? NULL : pool_dir_find(mp, NULL);
+	struct tide_pool *tp;
 	struct pool_blk *snap;
 	uint64_t now = pool_now_ns();
-	uint32_t n;
+	uint32_t *pin = NULL;
+	int ret;
 
-	if (tp == NULL || (blk == NULL && max > 0))
+	tp = mp == NULL || (blk == NULL && max > 0) ? NULL : pool_dir_pin(mp, NULL, &pin);
+	if (tp == NULL)
 		return POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool, or blk is NULL",
 			(const void *)mp);
+	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_STATS_READ); /* tests: the pool's free comes meanwhile */
 	snap = malloc(RTE_MAX(tp->cap_blocks, 1u) * sizeof(*snap));
-	if (snap == NULL)
-		return POOL_REFUSE(ERR, ENOMEM, "%s: no memory for a snapshot of %u blocks",
+	if (snap == NULL) {
+		ret = POOL_REFUSE(ERR, ENOMEM, "%s: no memory for a snapshot of %u blocks",
 			tp->name, tp->cap_blocks);
-	n = RTE_MIN(pool_blocks_snapshot(tp, snap, tp->cap_blocks), tp->cap_blocks);
-	for (uint32_t i = 0; i < n && i < max; i++)
+		goto out;
+	}
+	ret = (int)RTE_MIN(pool_blocks_snapshot(tp, snap, tp->cap_blocks), tp->cap_blocks);
+	for (int i = 0; i < ret && (unsigned int)i < max; i++)
 		blk[i] = pool_blk_view(&snap[i], now);
 	free(snap);
-	return (int)n;
+out:
+	pool_dir_unpin(pin);
+	return ret;
 }

@@ -211,7 +211,7 @@ pool_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_d
 
 	if (!pool_tel_name_ok(params, "pool", "/tide/pool/list", RTE_MEMPOOL_NAMESIZE - 1, d))
 		return 0;
-	tp = pool_dir_pin(params, &pin);
+	tp = pool_dir_pin(NULL, params, &pin);
 	if (tp == NULL)
 		return pool_tel_error(d, "no elastic pool named %s", params);
 	pool_tel_describe(tp, d);

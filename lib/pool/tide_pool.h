@@ -408,7 +408,8 @@ int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t 
 	void *arg);
 
 /**
- * Read a pool's counters. Any thread of any process attached to the pool's primary.
+ * Read a pool's counters. Any thread of any process attached to the pool's primary: the
+ * pool's free (in the primary) waits until the read is done.
  *
  * @return
  *   0, or -EINVAL (rte_errno set) if @p mp is not an elastic pool, @p st is NULL or the
@@ -419,7 +420,7 @@ int tide_pool_stats_get(const struct rte_mempool *mp, struct tide_pool_stats *st
 
 /**
  * List a pool's blocks, oldest (the base) first. Any thread of any process attached to
- * the pool's primary (a consistent snapshot).
+ * the pool's primary (a consistent snapshot; the pool's free waits until it is taken).
  *
  * @param blk
  *   Filled with up to @p max blocks (may be NULL when @p max is 0).
