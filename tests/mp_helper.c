@@ -229,6 +229,30 @@ cmd_churn(struct rte_mempool *mp, unsigned int ms)
 	return 0;
 }
 
+static void
+info_wait_cb(struct rte_mempool *mp __rte_unused, struct rte_mbuf **m __rte_unused,
+	unsigned int n __rte_unused, int status __rte_unused, void *arg __rte_unused)
+{
+}
+
+/* Waiting at the wall, refused here: "<name>=<ret>" and "<name>_errno=<rte_errno>". */
+static void
+info_waits(struct rte_mempool *mp)
+{
+	struct rte_mbuf *m[1];
+	int ret;
+
+	rte_errno = 0;
+	ret = tide_pool_alloc_wait(mp, m, 1, 1000, NULL);
+	printf("alloc_wait=%d\nalloc_wait_errno=%d\n", ret, rte_errno);
+	rte_errno = 0;
+	ret = tide_pool_alloc_async(mp, m, 1, 1000, info_wait_cb, NULL, NULL);
+	printf("alloc_async=%d\nalloc_async_errno=%d\n", ret, rte_errno);
+	rte_errno = 0;
+	ret = tide_pool_wait_cancel(mp, 1);
+	printf("wait_cancel=%d\nwait_cancel_errno=%d\n", ret, rte_errno);
+}
+
 static int
 cmd_info(struct rte_mempool *mp, const char *stop)
 {
@@ -243,6 +267,7 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	tide_pool_params_init(&p, "tmp_in_secondary");
 	printf("create_errno=%d\n", tide_pool_create(&p) == NULL ? rte_errno : 0);
 	printf("grow=%d\nreap=%d\n", tide_pool_grow(mp, 1), tide_pool_reap(mp));
+	info_waits(mp);
 	/* The driver's block calls too: a block of this process's memory would be a hole in
 	 * every other process, and the block events run in the primary.
 	 */

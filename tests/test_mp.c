@@ -150,6 +150,13 @@ test_a_secondary_sees_an_elastic_pool(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "create_errno"), ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "grow"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "reap"), -ENOTSUP);
+	/* Waiting at the wall too: the primary's control thread serves the requests. */
+	CU_ASSERT_EQUAL(tide_run_value(text, "alloc_wait"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "alloc_wait_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "alloc_async"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "alloc_async_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "wait_cancel"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "wait_cancel_errno"), ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "block_add"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "block_remove"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "block_move"), -ENOTSUP);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_mbuf.h>
 
 #include "pool_private.h"
@@ -164,6 +165,22 @@ wait_args_check(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
 	return 0;
 }
 
+/*
+ * Whether this is a secondary process, refused with ENOTSUP (logged, in @p fn's name): the
+ * queue is served by the primary's control thread, which can call back and wake callers of
+ * its own process only, and a secondary's registry, where the calls find a pool, is empty
+ * (the primary's pools are in its directory only).
+ */
+static bool
+wait_secondary_refuses(const char *fn)
+{
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		return false;
+	POOL_REFUSE(ERR, ENOTSUP, "%s() in a secondary process: only the primary's control "
+		"thread serves requests at a pool's wall, for callers of its own", fn);
+	return true;
+}
+
 /* Serve at once when nobody waits (an allocation that may grow the pool). */
 static bool
 wait_immediate_locked(struct tide_pool *tp, struct rte_mbuf **m, unsigned int n)
@@ -175,9 +192,13 @@ int
 tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket)
 {
-	struct tide_pool *tp = pool_hold(mp);
 	struct pool_waiter w = { .m = m, .n = n };
+	struct tide_pool *tp;
 	int ret;
+
+	if (wait_secondary_refuses(__func__))
+		return -ENOTSUP;
+	tp = pool_hold(mp);
 
 	ret = wait_args_check(tp, m, n);
 	if (ret < 0) {
@@ -221,10 +242,13 @@ int
 tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket)
 {
-	struct tide_pool *tp = pool_hold(mp);
 	struct pool_waiter *w;
+	struct tide_pool *tp;
 	int ret;
 
+	if (wait_secondary_refuses(__func__))
+		return -ENOTSUP;
+	tp = pool_hold(mp);
 	ret = wait_args_check(tp, m, n);
 	if (ret < 0) {
 		ret = pool_error(-ret);
@@ -271,10 +295,13 @@ int
 tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 {
 	struct pool_waiter_list done = TAILQ_HEAD_INITIALIZER(done);
-	struct tide_pool *tp = pool_hold(mp);
 	struct pool_waiter *w;
+	struct tide_pool *tp;
 	int ret = -ENOENT;
 
+	if (wait_secondary_refuses(__func__))
+		return -ENOTSUP;
+	tp = pool_hold(mp);
 	if (tp == NULL)
 		return POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool", (void *)mp);
 	pthread_mutex_lock(&tp->wait_lock);

@@ -83,7 +83,9 @@
  * primary process. tide_pool_stats_get() may be called from any thread. Allocation and
  * free go through the rte_mempool and rte_mbuf API and are safe from any thread;
  * tide_pool_cache_flush() from the lcore whose cache it flushes. tide_pool_alloc_wait()
- * blocks: non-EAL threads only; lcores use tide_pool_alloc_async().
+ * blocks: non-EAL threads only; lcores use tide_pool_alloc_async(). Waiting at the wall
+ * (tide_pool_alloc_wait(), tide_pool_alloc_async(), tide_pool_wait_cancel()) is for the
+ * primary process only.
  *
  * Logs go to the log type "tide.pool"; telemetry commands are /tide/pool/list and
  * /tide/pool/info,<name>.
@@ -483,7 +485,9 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  *   @p n of 0 or more than the pool can ever hold: what its base block holds and the whole
  *   blocks its wall at creation leaves room for, less, for a class of a pool set, the
  *   other classes' bases under the shared wall; at most the mempool's size); -ETIMEDOUT;
- *   -ECANCELED cancelled or the pool freed. rte_errno is set on failure.
+ *   -ECANCELED cancelled or the pool freed; -ENOTSUP called in a secondary process (the
+ *   primary's control thread serves the requests, for callers of its own process only).
+ *   rte_errno is set on failure.
  */
 int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket);
@@ -507,7 +511,7 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
  *   a negative errno with rte_errno set: -EINVAL bad arguments (not an elastic pool, NULL
  *   @p m or @p cb, @p n of 0 or more than the pool can ever hold, as for
  *   tide_pool_alloc_wait()); -ENOMEM no memory for the request; -ECANCELED the pool is
- *   being freed.
+ *   being freed; -ENOTSUP called in a secondary process (as for tide_pool_alloc_wait()).
  */
 int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);
@@ -518,7 +522,8 @@ int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned 
  *
  * @return
  *   0; or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOENT no
- *   such request queued (already served, timed out or cancelled).
+ *   such request queued (already served, timed out or cancelled); -ENOTSUP called in a
+ *   secondary process (no request of one is ever queued).
  */
 int tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket);
 
