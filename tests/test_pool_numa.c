@@ -166,6 +166,40 @@ test_one_pool_per_socket_with_lcores_or_ports(void)
 	expect_refused(create_per_socket, &p, ENAMETOOLONG, "long name");
 }
 
+/*
+ * Per-socket pools freed twice: the second free is refused (EINVAL, logged) without reading
+ * the freed handle, and a pool made in between, made as the socket's pool was so that
+ * DPDK's heap may well give it that pool's memory (the handle's stale pointer would then
+ * name it), survives. Any other pointer is refused alike.
+ */
+static void
+test_per_socket_pools_freed_twice_are_refused_the_second_time(void)
+{
+	struct tide_pool_per_socket *ps;
+	struct tide_pool_params p;
+	struct rte_mempool *old, *mp;
+
+	pool_params(&p, "tn_twice", 2 * MB, 2 * MB, 8 * MB, 0);
+	ps = tide_pool_create_per_socket(&p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ps);
+	old = ps->pools[0];
+	tide_pool_per_socket_free(ps);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tn_twice_s0"));
+	pool_params(&p, "tn_after_s0", 2 * MB, 2 * MB, 8 * MB, 0);
+	p.socket_id = 0;
+	mp = make_pool_p(&p);
+	if (mp != old)
+		printf("(the new pool is not where the socket's was) ");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_per_socket_free(ps), EINVAL,
+		"tide_pool_per_socket_free");
+	CU_ASSERT_PTR_EQUAL(rte_mempool_lookup("tn_after_s0"), mp);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
+	tide_pool_free(mp);
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_per_socket_free((struct tide_pool_per_socket *)&p),
+		EINVAL, "tide_pool_per_socket_free");
+}
+
 #ifdef TIDE_FAULT_INJECTION
 /* A block whose pages are read back on another node: counted, logged, reported. */
 static void
@@ -213,6 +247,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_blocks_are_reserved_and_read_back_on_the_pool_socket);
 	CU_ADD_TEST(s, test_a_node_that_does_not_exist_is_refused);
 	CU_ADD_TEST(s, test_one_pool_per_socket_with_lcores_or_ports);
+	CU_ADD_TEST(s, test_per_socket_pools_freed_twice_are_refused_the_second_time);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_block_on_another_node_is_counted_and_logged);
 #endif

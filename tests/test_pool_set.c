@@ -320,6 +320,39 @@ test_set_telemetry_answers_a_bad_request_with_a_reason(void)
 		"{\"/tide/pool_set/list\":{\"error\":\"this command takes no parameters\"}}");
 }
 
+/*
+ * A set freed twice: the second free is refused (EINVAL, logged) without reading the freed
+ * set, and a pool made in between, made as the set's class was so that DPDK's heap may
+ * well give it the class's memory (the freed set's stale class pointer would then name it),
+ * survives. Any other pointer is refused alike.
+ */
+static void
+test_a_set_freed_twice_is_refused_the_second_time(void)
+{
+	struct tide_pool_set *s = make_set("ts_twice", 1, 8 * MB);
+	struct rte_mempool *old = s->pools[0], *mp;
+	uint16_t room = old->elt_size - sizeof(struct rte_mbuf);
+	struct tide_pool_params p;
+
+	tide_pool_set_free(s);
+	CU_ASSERT_PTR_NULL(tide_pool_set_lookup("ts_twice"));
+	pool_params(&p, "ts_after", 2 * MB, 2 * MB, 8 * MB, 0);
+	p.data_room_size = room;
+	p.reap_period_ms = 0;
+	p.idle_ms = 10;
+	p.flags = TIDE_POOL_F_NO_PREDICT;
+	mp = make_pool_p(&p);
+	if (mp != old)
+		printf("(the new pool is not where the class was) ");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_set_free(s), EINVAL, "tide_pool_set_free");
+	CU_ASSERT_PTR_EQUAL(rte_mempool_lookup("ts_after"), mp);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 1);
+	tide_pool_free(mp);
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_set_free((struct tide_pool_set *)&p), EINVAL,
+		"tide_pool_set_free");
+}
+
 static int
 register_tests(void)
 {
@@ -334,6 +367,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_class_request_past_what_the_shared_wall_leaves_is_refused);
 	CU_ADD_TEST(s, test_set_telemetry);
 	CU_ADD_TEST(s, test_set_telemetry_answers_a_bad_request_with_a_reason);
+	CU_ADD_TEST(s, test_a_set_freed_twice_is_refused_the_second_time);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_set_telemetry_keeps_the_set_until_it_answered);
 #endif

@@ -132,13 +132,36 @@ pool_dir_add_set(struct pool_set_shared *s)
 	return d == NULL ? pool_dir_error() : pool_dir_add((void **)d->sets, s);
 }
 
-void
-pool_dir_remove_set(const struct pool_set_shared *s)
+/*
+ * Compared through the records in the directory, which stay valid under its lock: @p s is
+ * never read. Taken out under the write lock, so that of two frees of one set one finds it.
+ */
+struct pool_set_shared *
+pool_dir_set_of(const struct tide_pool_set *s, bool take, char *name)
 {
 	struct pool_dir *d = pool_dir(false);
+	struct pool_set_shared *in = NULL;
+	uint32_t *held = NULL;
 
-	if (d != NULL)
-		pool_dir_remove((void **)d->sets, s);
+	if (d == NULL || s == NULL)
+		return NULL;
+	if (take)
+		tide_rwlock_write_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
+	else
+		held = tide_rwlock_read_lock(&d->lock, tide_pool_logtype, POOL_DIR_WHAT);
+	for (unsigned int i = 0; i < POOL_DIR_MAX; i++)
+		if (d->sets[i] != NULL && d->sets[i]->set == s) {
+			in = d->sets[i];
+			strlcpy(name, in->name, RTE_MEMPOOL_NAMESIZE);
+			if (take)
+				d->sets[i] = NULL;
+			break;
+		}
+	if (take)
+		tide_rwlock_write_unlock(&d->lock);
+	else
+		tide_rwlock_read_unlock(&d->lock, held);
+	return in;
 }
 
 /* The pool of @p mp, or else named @p name, in @p d (read-locked by the caller); or NULL. */

@@ -11,9 +11,11 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <numa.h>
 #include <numaif.h>
@@ -128,6 +130,47 @@ pool_numa_check(struct tide_pool *tp, const void *addr, size_t len, bool *off_no
 
 /* ---- a pool per socket ---- */
 
+/*
+ * The per-socket pools this process made and has not freed: a handle given to
+ * tide_pool_per_socket_free() is found here before it is read, so a second free, or any
+ * other pointer, is refused without reading freed memory or freeing pools made since at
+ * the addresses its stale pointers hold. Only the primary makes them.
+ */
+struct ps_entry {
+	TAILQ_ENTRY(ps_entry) next;
+	const struct tide_pool_per_socket *ps;
+};
+static TAILQ_HEAD(, ps_entry) ps_made = TAILQ_HEAD_INITIALIZER(ps_made);
+static pthread_mutex_t ps_made_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+ps_made_add(struct ps_entry *e, const struct tide_pool_per_socket *ps)
+{
+	e->ps = ps;
+	pthread_mutex_lock(&ps_made_lock);
+	TAILQ_INSERT_TAIL(&ps_made, e, next);
+	pthread_mutex_unlock(&ps_made_lock);
+}
+
+/* Take @p ps out of the list; false if it is not there. */
+static bool
+ps_made_take(const struct tide_pool_per_socket *ps)
+{
+	struct ps_entry *e;
+
+	pthread_mutex_lock(&ps_made_lock);
+	TAILQ_FOREACH(e, &ps_made, next)
+		if (e->ps == ps) {
+			TAILQ_REMOVE(&ps_made, e, next);
+			break;
+		}
+	pthread_mutex_unlock(&ps_made_lock);
+	if (e == NULL)
+		return false;
+	free(e);
+	return true;
+}
+
 /* Free the pools of @p ps and @p ps itself (a primary's). */
 static void
 per_socket_destroy(struct tide_pool_per_socket *ps)
@@ -144,6 +187,7 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 	struct tide_pool_per_socket *ps;
 	struct tide_pool_params cp;
 	struct tide_numa_topo topo;
+	struct ps_entry *e;
 	int socks[TIDE_NUMA_MAX_NODES];
 	uint32_t n, k;
 	int err;
@@ -166,10 +210,12 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 	pool_numa_topo(&topo);
 	n = tide_numa_pool_sockets(&topo, socks, RTE_MIN(RTE_DIM(socks),
 		(size_t)RTE_MAX_NUMA_NODES));
-	ps = n == 0 ? NULL : rte_zmalloc("tide_pool_per_socket", sizeof(*ps), 0);
+	e = n == 0 ? NULL : malloc(sizeof(*e));
+	ps = e == NULL ? NULL : rte_zmalloc("tide_pool_per_socket", sizeof(*ps), 0);
 	if (ps == NULL) {
 		POOL_LOG(ERR, "%s: %s", p->name, n == 0 ? "no socket has hugepage memory" :
 			"no memory");
+		free(e);
 		rte_errno = ENOMEM;
 		return NULL;
 	}
@@ -184,6 +230,7 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 			POOL_LOG(ERR, "%s: cannot make the pool of socket %d: %s", p->name,
 				socks[k], rte_strerror(err));
 			per_socket_destroy(ps);
+			free(e);
 			rte_errno = err;
 			return NULL;
 		}
@@ -199,6 +246,7 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 				ps->by_socket[s] = ps->pools[k];
 	}
 	ps->first = ps->pools[0];
+	ps_made_add(e, ps);
 	POOL_LOG(INFO, "%s: %u pool(s), one per socket with lcores or ports", p->name, n);
 	return ps;
 }
@@ -206,9 +254,21 @@ tide_pool_create_per_socket(const struct tide_pool_params *p)
 void
 tide_pool_per_socket_free(struct tide_pool_per_socket *ps)
 {
-	if (ps == NULL || pool_secondary_refuses_free("per-socket pools",
-			ps->nb_pools > 0 ? ps->pools[0]->name : "(none)"))
+	char what[32];
+
+	if (ps == NULL)
 		return;
+	/* A secondary made none: it can tell a handle from anything else no better than by
+	 * reading it, and refuses anyway.
+	 */
+	snprintf(what, sizeof(what), "%p", (void *)ps);
+	if (pool_secondary_refuses_free("per-socket pools", what))
+		return;
+	if (!ps_made_take(ps)) {
+		POOL_REFUSE(ERR, EINVAL, "%p: not per-socket pools of this process (freed "
+			"already?): left alone", (void *)ps);
+		return;
+	}
 	per_socket_destroy(ps);
 }
 

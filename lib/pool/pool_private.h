@@ -256,7 +256,12 @@ struct pool_set_shared {
 int pool_dir_add_pool(struct tide_pool *tp);
 void pool_dir_remove_pool(const struct tide_pool *tp);
 int pool_dir_add_set(struct pool_set_shared *s);
-void pool_dir_remove_set(const struct pool_set_shared *s);
+/*
+ * The shared side of the set @p s, found in the directory by its handle, @p s itself not
+ * read, its name copied to @p name (RTE_MEMPOOL_NAMESIZE bytes); taken out of the directory
+ * when @p take. NULL when @p s is no set there (freed already, or any other pointer).
+ */
+struct pool_set_shared *pool_dir_set_of(const struct tide_pool_set *s, bool take, char *name);
 /* The pool of @p mp, or else named @p name; NULL if none. Not pinned: a pool another
  * thread frees may be gone once this returns (read it pinned: pool_dir_pin()). */
 struct tide_pool *pool_dir_find(const struct rte_mempool *mp, const char *name);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_telemetry.h>
@@ -198,14 +199,25 @@ tide_pool_set_lookup(const char *name)
 void
 tide_pool_set_free(struct tide_pool_set *s)
 {
+	bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+	char name[RTE_MEMPOOL_NAMESIZE];
 	struct pool_set_shared *in;
 
 	if (s == NULL)
 		return;
-	in = s->internal;
-	if (pool_secondary_refuses_free("pool set", in->name))
+	/*
+	 * Found in the directory before anything of it is read (the primary takes it out
+	 * there): a set freed already would be read from freed memory, and its stale class
+	 * pointers may name pools made since at the same addresses.
+	 */
+	in = pool_dir_set_of(s, primary, name);
+	if (in == NULL) {
+		POOL_REFUSE(ERR, EINVAL, "%p is not a pool set (freed already?): left alone",
+			(void *)s);
 		return;
-	pool_dir_remove_set(in);
+	}
+	if (pool_secondary_refuses_free("pool set", name))
+		return;
 	set_destroy(s, in);
 }
 

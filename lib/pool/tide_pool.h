@@ -597,7 +597,8 @@ struct tide_pool_set *tide_pool_set_lookup(const char *name);
 /**
  * Free a pool set and its pools (all their mbufs must be back). Primary process only: in a
  * secondary the call is refused, logged at ERR and rte_errno set to ENOTSUP, the set left
- * as it is. NULL is a no-op.
+ * as it is. A pointer that is not a pool set (one freed already) is refused the same way
+ * with EINVAL, and not read. NULL is a no-op.
  */
 void tide_pool_set_free(struct tide_pool_set *s);
 
@@ -686,7 +687,9 @@ struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_
 /**
  * Free the pools of tide_pool_create_per_socket() (all their mbufs must be back). Primary
  * process only: in a secondary the call is refused, logged at ERR and rte_errno set to
- * ENOTSUP, the pools left as they are. NULL is a no-op.
+ * ENOTSUP, the pools left as they are. A pointer that tide_pool_create_per_socket() did not
+ * give, or whose pools were freed already, is refused the same way with EINVAL, and not
+ * read. NULL is a no-op.
  */
 void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
