@@ -19,6 +19,9 @@
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
 #  - the primary prints the command that starts its workers, with its file prefix (the one
 #    it chose itself too) and lcores of their own: run as printed, a worker works.
+# No process the test started is waited for without a bound: one that does not end in time
+# is named, where its threads wait is shown (with gdb, if installed), it is killed and the
+# test fails with every log, well before meson's timeout.
 #   test_tidepmd_mp.sh TIDEPMD PLUGIN PCAP_TOOL
 set -euo pipefail
 tidepmd=$1
@@ -33,10 +36,28 @@ staged=$(tide_stage_plugin "$plugin" "$tmp")
 hugedir=$(awk '$3 == "hugetlbfs" { print $2; exit }' /proc/mounts)
 declare -a pids=()
 own=  # the file prefix a primary chose itself (tidepmd-<pid>)
+# gone PID: PID has ended (a zombie not yet waited for counts as ended).
+gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${st%% *}" = Z ]
+}
+
 cleanup() {
-	local p
+	local p i
 	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# SIGKILLed, a process still ends only once it leaves the kernel: do not hang on one that
+	# never does (it is named; its files may be left).
+	for p in "${pids[@]}"; do
+		for ((i = 0; i < 100; i++)); do
+			gone "$p" && break
+			sleep 0.1
+		done
+		gone "$p" || echo "cleanup: process $p did not end 10 s after SIGKILL" >&2
+	done
+	for p in "${pids[@]}"; do
+		if gone "$p"; then wait "$p" 2>/dev/null || true; fi
+	done
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
 	rm -f "$hugedir/${prefix}-cap"map_* "$hugedir/${prefix}-st"map_*
@@ -57,6 +78,60 @@ fail() {
 	done
 	echo "FAIL: $*"
 	exit 1
+}
+
+# show_threads PID NAME [gdb]: where each thread of PID is, in the kernel and, with gdb (at
+# most 30 s: it takes a while on a DPDK process), in the program: what a hung DPDK process
+# waits for (an IPC reply, a lock, another process).
+show_threads() {
+	local t st
+	[ -d "/proc/$1" ] || return 0
+	echo "---- $2 (pid $1): threads"
+	for t in /proc/"$1"/task/*; do
+		st=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || true
+		echo "$(cat "$t/comm" 2>/dev/null) $(basename "$t"): state ${st%% *}," \
+			"wchan $(cat "$t/wchan" 2>/dev/null), syscall $(cut -d' ' -f1 "$t/syscall" \
+			2>/dev/null)"
+		sed 's/^/    /' "$t/stack" 2>/dev/null || true
+	done
+	if [ "${3:-}" = gdb ] && command -v gdb >/dev/null; then
+		timeout 30 gdb -p "$1" -batch -nx -ex "thread apply all bt" 2>&1 |
+			grep -E '^(Thread|#)' || true
+	fi
+}
+
+# reap PID NAME SECONDS: wait for PID, a process this test started, at most SECONDS; return
+# its exit status. A process still there then has hung: say which, show where its threads are
+# (and, in the kernel, those of the test's other processes still running: the primary it
+# waits for), kill it and fail with every log.
+reap() {
+	local pid=$1 name=$2 secs=$3 i p rc=0
+	for ((i = 0; i < secs * 10; i++)); do
+		gone "$pid" && break
+		sleep 0.1
+	done
+	if ! gone "$pid"; then
+		echo "$name (pid $pid) has not ended within $secs s: it hangs"
+		show_threads "$pid" "$name" gdb
+		for p in "${pids[@]}"; do
+			[ "$p" = "$pid" ] || gone "$p" ||
+				show_threads "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"
+		done
+		kill -9 "$pid" 2>/dev/null || true
+		fail "$name (pid $pid) hung: not ended within $secs s, killed"
+	fi
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# run NAME SECONDS COMMAND...: COMMAND to its end, as reap bounds it, output in NAME.log;
+# returns its exit status.
+run() {
+	local name=$1 secs=$2
+	shift 2
+	"$@" >"$tmp/$name.log" 2>&1 &
+	pids+=($!)
+	reap "$!" "$name" "$secs"
 }
 
 # wait_for FILE TEXT SECONDS: until FILE has a line matching TEXT (a grep -E pattern).
@@ -86,7 +161,8 @@ worker_eal() {
 # The workers map the primary's memory at its addresses: --base-virtaddr keeps them clear of
 # where libraries land (EAL's default base is inside ASan's shadow in a sanitized build).
 start primary --lcores 0@0,1@1 --no-pci --file-prefix "$prefix" --vdev net_null0 \
-	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 2 --txq 2 --stats-period 250
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 2 --txq 2 \
+	--stats-period 250
 wait_for "$tmp/primary.log" "worker lcores 0/2" 60
 # How to start the workers: its prefix, and lcores after its own (0 and 1) on the CPU it
 # leaves idle (its main lcore's, 0; lcore 1 receives).
@@ -106,7 +182,7 @@ wait_for "$tmp/w2.log" "sent [1-9][0-9]* " 30
 
 # A third worker: no TX queue left for it.
 # shellcheck disable=SC2046
-if "$tidepmd" $(worker_eal 8@0,9@0) -- --mode worker >"$tmp/w3.log" 2>&1; then
+if run w3 60 "$tidepmd" $(worker_eal 8@0,9@0) -- --mode worker; then
 	fail "a third worker ran with both TX queues taken"
 fi
 grep -q "every TX queue the primary gave its workers (--mp-workers 2) is taken" "$tmp/w3.log" ||
@@ -124,22 +200,22 @@ ended_by_primary() {
 		echo "$1: its cleanup stuck (DPDK 22.11), ended by the primary" >&2
 }
 
-# stock NAME COMMAND...: run a stock tool to its end (or to that end).
+# stock NAME LOG COMMAND...: run a stock tool (process name NAME) to its end (or to that
+# end), output in LOG.log.
 stock() {
-	local name=$1 rc=0
-	shift
-	"$@" || rc=$?
+	local name=$1 log=$2 rc=0
+	shift 2
+	run "$log" 60 "$@" || rc=$?
 	[ "$rc" -eq 0 ] || ended_by_primary "$name" "$rc"
 }
 
 # ---- stock tools on the running primary ----
-# proc_info ARGS...: dpdk-proc-info on the primary with the plugin. A sanitized plugin needs
-# its runtime loaded first (TIDE_CHILD_PRELOAD).
-proc_info() {
-	env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD ASAN_OPTIONS=detect_leaks=0} \
-		LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" -d "$staged" -- "$@"
-}
-stock dpdk-proc-info proc_info --show-mempool --stats >"$tmp/proc-info.log" 2>&1 ||
+# dpdk-proc-info on the primary with the plugin. A sanitized plugin needs its runtime loaded
+# first (TIDE_CHILD_PRELOAD).
+# shellcheck disable=SC2206
+proc_info=(env ${TIDE_CHILD_PRELOAD:+LD_PRELOAD=$TIDE_CHILD_PRELOAD ASAN_OPTIONS=detect_leaks=0}
+	LD_LIBRARY_PATH="$tmp" dpdk-proc-info --file-prefix "$prefix" -d "$staged" --)
+stock dpdk-proc-info proc-info "${proc_info[@]}" --show-mempool --stats ||
 	fail "dpdk-proc-info failed"
 grep -A 14 "mempool <tidepmd_s0>" "$tmp/proc-info.log" | grep -q "ops_name: <tide>" ||
 	fail "dpdk-proc-info does not show the elastic pool"
@@ -147,7 +223,7 @@ grep -q "NIC statistics for port 0" "$tmp/proc-info.log" ||
 	fail "dpdk-proc-info shows no port statistics"
 populated=$(grep -A 8 "mempool <tidepmd_s0>" "$tmp/proc-info.log" |
 	sed -n 's/^ *populated_size=\([0-9]*\)/\1/p')
-stock dpdk-proc-info proc_info --show-mempool=tidepmd_s0 >"$tmp/proc-info-pool.log" 2>&1 ||
+stock dpdk-proc-info proc-info-pool "${proc_info[@]}" --show-mempool=tidepmd_s0 ||
 	fail "dpdk-proc-info failed"
 in_use=$(sed -n 's/.*Count: avail ([0-9]*), in use (\([0-9]*\)).*/\1/p' \
 	"$tmp/proc-info-pool.log")
@@ -196,7 +272,7 @@ capture() {
 	[ "$i" -lt 300 ] || fail "the capture primary did not stop forwarding"
 	# (Already gone only if the primary ended it; ended_by_primary tells.)
 	kill -INT "$tool" 2>/dev/null || true
-	wait "$tool" || rc=$?
+	reap "$tool" "$name" 60 || rc=$?
 	[ "$rc" -eq 0 ] || ended_by_primary "$name" "$rc" cap.log || fail "$name failed"
 }
 
@@ -214,11 +290,11 @@ rm -f "$tmp/rx.pcap"
 echo "dpdk-pdump: $n packets captured from port 0"
 echo quit >&"$cap_in"
 exec {cap_in}>&-
-wait "$pid_cap" || fail "the capture primary failed"
+reap "$pid_cap" "the capture primary" 60 || fail "the capture primary failed"
 
 # ---- a worker killed: its TX queue is given back, a new worker takes it ----
 kill -9 "$pid_w1"
-wait "$pid_w1" 2>/dev/null || true
+reap "$pid_w1" "worker 1 (SIGKILL)" 30 || true
 wait_for "$tmp/primary.log" "worker process $pid_w1 is gone: TX queue 0 is free again" 30
 # shellcheck disable=SC2046
 start w4 $(worker_eal 4@0,5@0) -- --mode worker --stats-period 250
@@ -228,9 +304,9 @@ echo "worker $pid_w1 killed: its TX queue given back and taken by a new worker"
 
 # ---- the primary's run ends: the workers leave, nothing is left behind ----
 kill -INT "$pid_primary"
-wait "$pid_primary" || fail "the primary failed"
-wait "$pid_w2" || fail "worker 2 failed"
-wait "$pid_w4" || fail "worker 4 failed"
+reap "$pid_primary" "the primary" 60 || fail "the primary failed"
+reap "$pid_w2" "worker 2" 30 || fail "worker 2 failed"
+reap "$pid_w4" "worker 4" 30 || fail "worker 4 failed"
 for w in w2 w4; do
 	grep -q "leaves: the primary's run is over" "$tmp/$w.log" || fail "$w did not leave"
 done
@@ -256,8 +332,10 @@ start wown $cmd --stats-period 250
 wait_for "$tmp/wown.log" "worker lcore 3 sends on TX queue 0" 60
 wait_for "$tmp/wown.log" "sent [1-9][0-9]* " 30
 kill -INT "$pid_own"
-wait "$pid_own" || fail "the primary of its own prefix failed"
-wait "$pid_wown" || fail "the worker started as printed failed"
+reap "$pid_own" "the primary of its own prefix" 60 ||
+	fail "the primary of its own prefix failed"
+reap "$pid_wown" "the worker started as printed" 30 ||
+	fail "the worker started as printed failed"
 echo "workers' command as printed: tidepmd $cmd: it worked"
 
 # ---- a worker that does not leave ----
@@ -289,7 +367,7 @@ grep -q "^tidepmd: pipeline: the exchange is kept for the worker(s) still there"
 grep -q "^tidepmd: pipeline: 1 worker lcore(s) of the last run still there" "$tmp/st.log" ||
 	fail "a start beside the stopped worker: no word why it was refused"
 kill -9 "$pid_ws"
-wait "$pid_ws" 2>/dev/null || true
+reap "$pid_ws" "the stopped worker (SIGKILL)" 30 || true
 wait_for "$tmp/st.log" "worker process $pid_ws is gone: TX queue 0 is free again" 30
 echo start >&"$st_in"
 wait_for "$tmp/st.log" "^pipeline packet forwarding - " 30
@@ -316,8 +394,9 @@ done
 # The rest of the exit frees memory, which each attached secondary is asked to sync: the
 # stopped one would hold every request until EAL's timeout (5 s each).
 kill -9 "$pid_ws2"
-wait "$pid_ws2" 2>/dev/null || true
-wait "$pid_st" || fail "the primary of the stopped worker failed"
+reap "$pid_ws2" "the second stopped worker (SIGKILL)" 30 || true
+reap "$pid_st" "the primary of the stopped worker" 60 ||
+	fail "the primary of the stopped worker failed"
 exec {st_in}>&-
 echo "SIGTERM while the prompt ran a command: tidepmd ended without more input"
 # The totals since launch keep what the first run's worker sent: the last stop's count
@@ -335,19 +414,19 @@ echo "totals since launch: tx $first after the first run, $last after the second
 
 # ---- refusals ----
 # shellcheck disable=SC2046
-if "$tidepmd" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-x" --huge-unlink \
-		--vdev net_null0 --vdev net_null1 -- --mode worker >"$tmp/x.log" 2>&1; then
+if run x 60 "$tidepmd" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-x" --huge-unlink \
+		--vdev net_null0 --vdev net_null1 -- --mode worker; then
 	fail "--mode worker ran in a primary"
 fi
 grep -q "runs in a secondary process" "$tmp/x.log" || fail "--mode worker in a primary: no why"
 start io --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-io" --vdev net_null0 \
 	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode io --stats-period 250
 wait_for "$tmp/io.log" "^tidepmd +0\.[0-9]+s" 60
-if "$tidepmd" --lcores 4@0,5@0 --no-pci --file-prefix "$prefix-io" --proc-type=secondary -- \
-		--mode worker >"$tmp/y.log" 2>&1; then
+if run y 60 "$tidepmd" --lcores 4@0,5@0 --no-pci --file-prefix "$prefix-io" \
+		--proc-type=secondary -- --mode worker; then
 	fail "a worker ran beside a primary with no pipeline"
 fi
 grep -q "no primary tidepmd to work for" "$tmp/y.log" || fail "no pipeline: no why"
 kill -INT "$pid_io"
-wait "$pid_io" || fail "the io primary failed"
+reap "$pid_io" "the io primary" 60 || fail "the io primary failed"
 echo "refused: --mode worker in a primary, a worker with no pipeline to work for"
