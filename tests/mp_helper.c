@@ -12,6 +12,9 @@
  *   mp_helper EAL... -- hold POOL N FREE          take N mbufs, free FREE of them into this
  *                                                 lcore's cache, then wait to be killed
  *   mp_helper EAL... -- watch                     exit cleanly once the primary is gone
+ *   mp_helper EAL... -- tel STOPFILE              serve telemetry (instance 1 of the
+ *                                                 primary's runtime directory) until
+ *                                                 STOPFILE exists
  *   mp_helper EAL... -- free POOL SET             free the primary's pool and pool set
  *                                                 (refused), say rte_errno and whether
  *                                                 they are still registered; create
@@ -73,9 +76,11 @@
  * "key=value" lines for the test to read.
  */
 
+#define _GNU_SOURCE /* sched_getaffinity(), rte_cpuset_t */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +98,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_pause.h>
+#include <rte_version.h>
 
 #include "tide_fault.h"
 #include "tide_mempool.h"
@@ -253,6 +259,14 @@ info_waits(struct rte_mempool *mp)
 	printf("wait_cancel=%d\nwait_cancel_errno=%d\n", ret, rte_errno);
 }
 
+/* Wait until @p stop exists. */
+static void
+wait_for_file(const char *stop)
+{
+	while (access(stop, F_OK) != 0)
+		usleep(10 * 1000);
+}
+
 static int
 cmd_info(struct rte_mempool *mp, const char *stop)
 {
@@ -276,8 +290,39 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 		tide_mempool_block_remove(mp, 1, 0), tide_mempool_block_move(mp, 1, 0));
 	printf("stock_in_use=%u\nready=1\n", rte_mempool_in_use_count(mp));
 	fflush(stdout);
-	while (access(stop, F_OK) != 0)
-		usleep(10 * 1000);
+	wait_for_file(stop);
+	return 0;
+}
+
+/*
+ * DPDK 22.11 starts telemetry in the primary only; this is the call its rte_eal_init()
+ * makes there (lib/telemetry/telemetry_internal.h, not installed; an INTERNAL symbol).
+ */
+typedef int (*tel_log_fn)(uint32_t level, uint32_t logtype, const char *format, ...);
+int32_t rte_telemetry_init(const char *runtime_dir, const char *rte_version,
+	rte_cpuset_t *cpuset, tel_log_fn log_fn, uint32_t registered_logtype);
+
+/*
+ * Serve telemetry from this secondary, so that the handlers of the libraries it loaded
+ * answer in a secondary: the primary holds the runtime directory's socket, this one gets
+ * the next free instance (dpdk_telemetry.v2:1, dpdk-telemetry.py -i 1).
+ */
+static int
+cmd_tel(const char *stop)
+{
+	static rte_cpuset_t cpus; /* telemetry keeps the pointer */
+	int ret;
+
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) != 0)
+		CPU_ZERO(&cpus);
+	ret = rte_telemetry_init(rte_eal_get_runtime_dir(), rte_version(), &cpus, rte_log,
+		RTE_LOGTYPE_EAL);
+	printf("telemetry=%d\nready=1\n", ret);
+	fflush(stdout);
+	if (ret != 0)
+		return 1;
+	wait_for_file(stop);
+	printf("stopped=1\n");
 	return 0;
 }
 
@@ -430,8 +475,7 @@ cmd_lhold(struct rte_mempool *mp, const char *xname, const char *stop)
 	printf("held=%d\npid=%d\n", tide_fault_pvt_hold_wait(TIDE_HOLD_DIR_READ, 5000),
 		(int)getpid());
 	fflush(stdout);
-	while (access(stop, F_OK) != 0)
-		usleep(10 * 1000);
+	wait_for_file(stop);
 	tide_fault_pvt_hold_release(TIDE_HOLD_DIR_READ);
 	pthread_join(t, NULL);
 	printf("found=%d\n", h.found);
@@ -870,6 +914,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "serve") == 0 && argc == 3)
 		return cmd_serve(argv[2]);
+	if (strcmp(argv[1], "tel") == 0 && argc == 3) {
+		ret = cmd_tel(argv[2]);
+		rte_eal_cleanup();
+		return ret;
+	}
 	if (strcmp(argv[1], "peek") == 0 && argc == 3)
 		return cmd_peek(argv[2]);
 	if (strcmp(argv[1], "psfree") == 0 && argc == 3)

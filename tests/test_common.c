@@ -681,16 +681,23 @@ tide_test_read_file(const char *path)
 char *
 tide_test_stock_telemetry(const char *cmd)
 {
+	return tide_test_stock_telemetry_instance(cmd, 0);
+}
+
+char *
+tide_test_stock_telemetry_instance(const char *cmd, unsigned int instance)
+{
 	const char *dir = rte_eal_get_runtime_dir(), *slash = strrchr(dir, '/');
 	char cmdline[512], buf[16384] = "";
 	size_t n = 0;
 	FILE *p;
 
 	/* The runtime directory is named after the file prefix, also in the donor tests' own
-	 * processes.
+	 * processes. A handler that never answers must not hang the test: 20 s at most.
 	 */
-	snprintf(cmdline, sizeof(cmdline), "printf '%%s\\n' '%s' | dpdk-telemetry.py -f %s 2>&1",
-		cmd, slash != NULL ? slash + 1 : dir);
+	snprintf(cmdline, sizeof(cmdline),
+		"printf '%%s\\n' '%s' | timeout 20 dpdk-telemetry.py -f %s -i %u 2>&1", cmd,
+		slash != NULL ? slash + 1 : dir, instance);
 	p = popen(cmdline, "r");
 	if (p != NULL) {
 		n = fread(buf, 1, sizeof(buf) - 1, p);

@@ -82,6 +82,13 @@ char *tide_test_read_file(const char *path);
 char *tide_test_stock_telemetry(const char *cmd);
 
 /**
+ * tide_test_stock_telemetry() asked of telemetry instance @p instance of this process's
+ * runtime directory (dpdk-telemetry.py -i: 0 is the primary's; a secondary that serves
+ * telemetry takes the next free one).
+ */
+char *tide_test_stock_telemetry_instance(const char *cmd, unsigned int instance);
+
+/**
  * Whether the stock client shows @p cmd refused by its handler (DPDK's {"<command>": null},
  * the convention of the msg, zctx and donor handlers); when not, its output is printed.
  */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,6 +85,22 @@ tide_run_end(struct tide_run *r)
 	if (!r->ended && waitpid(r->pid, &r->status, 0) == r->pid)
 		r->ended = true;
 	return r->ended && WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+}
+
+int
+tide_run_end_within(struct tide_run *r, unsigned int timeout_ms)
+{
+	for (unsigned int t = 0; !r->ended && t < timeout_ms; t += 10) {
+		if (waitpid(r->pid, &r->status, WNOHANG) == r->pid)
+			r->ended = true;
+		else
+			tide_test_sleep_us(10 * 1000);
+	}
+	if (r->ended)
+		return tide_run_end(r);
+	kill(r->pid, SIGKILL);
+	tide_run_end(r);
+	return -ETIMEDOUT;
 }
 
 char *

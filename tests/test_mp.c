@@ -15,7 +15,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +192,154 @@ test_a_secondary_sees_an_elastic_pool(void)
 	free(tel);
 	free(text);
 	rte_vdev_uninit("net_null_mp");
+	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	tide_pool_free(mp);
+}
+
+/* ---- the driver's telemetry answered in a secondary ---- */
+
+/* Whether the secondary's telemetry (instance 1) answers @p cmd with @p want in it (when
+ * not, the answer is printed). */
+static bool
+secondary_tel_has(const char *cmd, const char *want)
+{
+	char *out = tide_test_stock_telemetry_instance(cmd, 1);
+	bool ok = strstr(out, want) != NULL;
+
+	if (!ok)
+		printf("\n    %s in the secondary: want %s, the stock client says: %s ", cmd, want,
+			out);
+	free(out);
+	return ok;
+}
+
+/* A pool the primary makes once the secondary is attached, then frees. */
+struct tel_late {
+	struct rte_mempool *mp;
+	bool done;
+};
+
+static void *
+tel_late_run(void *arg)
+{
+	struct tel_late *l = arg;
+	struct tide_pool_params p;
+
+	if (l->mp == NULL) {
+		pool_params(&p, "tmp_tel_late", 2 * MB, 2 * MB, 256 * MB, 0);
+		l->mp = tide_pool_create(&p);
+	} else {
+		tide_pool_free(l->mp);
+		l->mp = NULL;
+	}
+	__atomic_store_n(&l->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+tel_late_done(void *arg)
+{
+	return __atomic_load_n(&((struct tel_late *)arg)->done, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Make or free the late pool, 10 s at most: either takes the mempool locks for writing that
+ * the secondary's walks take for reading, and one that a walk kept would be held for ever
+ * (this process could not end the wait: it ends).
+ */
+static void
+tel_late_step(struct tel_late *l, struct tide_run *r, const char *stop)
+{
+	pthread_t t;
+
+	l->done = false;
+	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, tel_late_run, l), 0);
+	if (!tide_test_wait(tel_late_done, l, 10000)) {
+		printf("\n    a pool %s still waits after 10 s for a mempool lock the "
+			"secondary's telemetry took\n", l->mp == NULL ? "creation" : "free");
+		fflush(stdout);
+		kill(r->pid, SIGKILL);
+		unlink(stop);
+		_exit(1);
+	}
+	pthread_join(t, NULL);
+}
+
+/*
+ * /tide/mempool/list and /tide/mempool/info answered in a secondary that serves telemetry
+ * (DPDK 22.11 starts it in a primary only; the helper starts it as EAL does there): the
+ * primary's tide mempool is listed and shown as the primary counts it, 10 mbufs out, and
+ * as the primary's own telemetry shows it; a pool the primary makes once the secondary is
+ * attached is listed, and no longer once freed (the walk's locks are let go: the free, a
+ * writer, ends); unknown names are refused; the secondary ends well, within 10 s.
+ */
+static void
+test_a_secondary_answers_the_driver_telemetry_of_the_primarys_pool(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_tel", 0, 0, 0);
+	struct tide_mempool_stats st, st2;
+	struct tel_late late = { 0 };
+	char stop[64], head[256], counts[256], *text, *out;
+	struct rte_mbuf *m[10];
+	struct tide_run r;
+
+	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-tel-stop-%d", (int)getpid());
+	unlink(stop);
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "tel", stop, NULL });
+	text = tide_run_wait_for(&r, "ready=1", 20000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "telemetry"), 0);
+	if (tide_run_value(text, "telemetry") != 0)
+		printf("\n    the secondary said: %s ", text);
+	free(text);
+
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &st), 0);
+	snprintf(head, sizeof(head), "{\"/tide/mempool/info\": {\"name\": \"tmp_tel\", "
+		"\"socket\": %d, \"size\": %u, \"elt_size\": %u, \"cache_size\": 0, "
+		"\"populated_size\": %u, ", mp->socket_id, mp->size, mp->elt_size,
+		mp->populated_size);
+	snprintf(counts, sizeof(counts), "\"blocks\": %u, \"bytes\": %" PRIu64 ", \"objs\": %"
+		PRIu64 ", \"free\": %" PRIu64 ", \"deq_refused\": 0, \"foreign\": 0, "
+		"\"double\": 0, ", st.nb_blocks, st.bytes, st.nb_objs, st.nb_objs - RTE_DIM(m));
+	CU_ASSERT(secondary_tel_has("/tide/mempool/list", "\"tmp_tel\""));
+	CU_ASSERT(secondary_tel_has("/tide/mempool/info,tmp_tel", head));
+	CU_ASSERT(secondary_tel_has("/tide/mempool/info,tmp_tel", counts));
+	CU_ASSERT(secondary_tel_has("/tide/mempool/info,tmp_tel",
+		"\"blocks_unlisted\": 0, \"block_list\": {\"b1\": {"));
+	/* The primary's own answer says the same, and nothing moved meanwhile. */
+	out = tide_test_stock_telemetry("/tide/mempool/info,tmp_tel");
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, head));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, counts));
+	free(out);
+	CU_ASSERT_EQUAL(tide_mempool_stats_get(mp, &st2), 0);
+	CU_ASSERT_EQUAL(st2.nb_objs, st.nb_objs);
+	CU_ASSERT_EQUAL(st2.nb_free, st.nb_free);
+	CU_ASSERT_EQUAL(st.nb_free, st.nb_objs - RTE_DIM(m));
+
+	tel_late_step(&late, &r, stop);
+	CU_ASSERT_PTR_NOT_NULL(late.mp);
+	CU_ASSERT(secondary_tel_has("/tide/mempool/list", "\"tmp_tel_late\""));
+	CU_ASSERT(secondary_tel_has("/tide/mempool/info,tmp_tel_late",
+		"{\"/tide/mempool/info\": {\"name\": \"tmp_tel_late\", "));
+	if (late.mp != NULL)
+		tel_late_step(&late, &r, stop);
+	out = tide_test_stock_telemetry_instance("/tide/mempool/list", 1);
+	CU_ASSERT_PTR_NULL(strstr(out, "tmp_tel_late"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"tmp_tel\""));
+	free(out);
+	CU_ASSERT(secondary_tel_has("/tide/mempool/info,tmp_tel_late",
+		"{\"/tide/mempool/info\": null}"));
+	CU_ASSERT(secondary_tel_has("/tide/mempool/info,tmp_nope",
+		"{\"/tide/mempool/info\": null}"));
+
+	fclose(fopen(stop, "w"));
+	text = tide_run_wait_for(&r, "stopped=1", 10000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "stopped=1"));
+	free(text);
+	CU_ASSERT_EQUAL(tide_run_end_within(&r, 10000), 0);
+	unlink(stop);
+	unlink(r.out);
 	rte_pktmbuf_free_bulk(m, RTE_DIM(m));
 	tide_pool_free(mp);
 }
@@ -1093,6 +1243,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_pages_freed_before_any_pool_are_synced_before_the_first_block);
 	CU_ADD_TEST(s, test_a_secondary_sees_an_elastic_pool);
+	CU_ADD_TEST(s, test_a_secondary_answers_the_driver_telemetry_of_the_primarys_pool);
 	CU_ADD_TEST(s, test_both_processes_churn_while_the_pool_grows_and_reaps);
 	CU_ADD_TEST(s, test_a_secondary_gets_growth_from_the_primary);
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_pool_or_set);
