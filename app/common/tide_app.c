@@ -142,10 +142,10 @@ app_eal_explain(int err)
 /*
  * rte_eal_init() with SIGINT, SIGTERM and SIGPIPE blocked. The threads EAL starts there
  * (interrupts, multi-process messages, the lcores) inherit the mask, so they never take
- * one of those signals: it reaches the main thread, the one that looks at tide_app_quit(),
- * and never interrupts one of EAL's system calls. One that comes during the init waits
- * until the mask is restored, and is then taken as any other (by the program's handler if
- * it installed one first, as tidepmd does).
+ * one of those signals, which then never interrupts one of EAL's system calls (threads
+ * made later, with the mask restored, may: their waits allow for it). One that comes
+ * during the init waits until the mask is restored, and is then taken as any other (by
+ * the program's handler if it installed one first, as tidepmd does).
  */
 static int
 app_eal_init_masked(int argc, char **argv)

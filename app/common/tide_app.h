@@ -34,8 +34,8 @@ const char *tide_app_prog(void);
 
 /**
  * Initialise EAL with the EAL part of the command line given to tide_app_args().
- * SIGINT, SIGTERM and SIGPIPE are blocked meanwhile: EAL's threads keep them blocked, so
- * they reach the main thread only; one that came during the init is taken on return.
+ * SIGINT, SIGTERM and SIGPIPE are blocked meanwhile: EAL's own threads keep them blocked,
+ * so none reaches them; one that came during the init is taken on return.
  *
  * @param default_eal
  *   Space-separated EAL arguments used when the command line has none: no "--", or

@@ -210,8 +210,9 @@ int tide_msg_init(const struct tide_msg_conf *conf);
  * @return
  *   0 (nothing to do if the library is not initialised), or -EBUSY (rte_errno set, a log
  *   line that counts each) in the primary while an exchange, a broadcast exchange or a
- *   proxy is live, or a stage of any process is registered: nothing is released then, and
- *   everything works on as before.
+ *   proxy is live, or a stage of a live process is registered: nothing else is released
+ *   then (the stages of processes that are gone have been), and everything works on as
+ *   before.
  */
 int tide_msg_fini(void);
 
