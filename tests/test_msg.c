@@ -15,7 +15,9 @@
 
 #include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_memzone.h>
 
+#include "msg_private.h"
 #include "test_common.h"
 #include "test_msg_util.h"
 #include "tide_msg.h"
@@ -442,6 +444,57 @@ test_fini_recovers_the_stages_of_a_gone_process(void)
 	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)id, NULL, 0), 0);
 }
 
+/*
+ * A stage whose process id names another process now (the one that registered it gone,
+ * its id handed out again; here the record's start time made another process's, the
+ * child that registered it still alive) is recovered as a gone process's: fini does not
+ * wait on whatever process has that id now.
+ */
+static void
+test_fini_recovers_a_stage_whose_process_id_names_another_process(void)
+{
+	struct tide_msg_conf conf = { .nb_proxies = NB_PROXIES, .socket_id = SOCKET_ID_ANY };
+	const struct rte_memzone *mz = rte_memzone_lookup("tide_msg_shared");
+	struct msg_shared *sh = mz != NULL ? mz->addr : NULL;
+	int fd[2], hold[2], id = -1, ret;
+	pid_t child;
+	char *log, c = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
+	CU_ASSERT_FATAL(pipe(fd) == 0 && pipe(hold) == 0);
+	child = fork();
+	if (child == 0) {
+		close(hold[1]);
+		id = tide_stage_register("tm_reused_stage");
+		if (write(fd[1], &id, sizeof(id)) != sizeof(id))
+			_exit(1);
+		_exit(read(hold[0], &c, 1) >= 0 ? 0 : 1); /* alive until the test is done */
+	}
+	CU_ASSERT_FATAL(child > 0);
+	close(hold[0]);
+	CU_ASSERT_EQUAL(read(fd[0], &id, sizeof(id)), (ssize_t)sizeof(id));
+	CU_ASSERT_FATAL(id >= 0 && id < TIDE_STAGE_MAX);
+	CU_ASSERT_EQUAL(sh->stages[id].pid, (uint32_t)child);
+	CU_ASSERT_NOT_EQUAL(sh->stages[id].start, 0);
+	sh->stages[id].start += 1; /* registered by an earlier process of that id */
+
+	tide_test_log_begin();
+	ret = tide_msg_fini();
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "stage tm_reused_stage of process"));
+	free(log);
+	close(hold[1]);
+	waitpid(child, NULL, 0);
+	close(fd[0]);
+	close(fd[1]);
+	if (ret != 0) {
+		tide_stage_unregister((uint16_t)id);
+		CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(tide_msg_init(&conf), 0);
+}
+
 static int
 register_tests(void)
 {
@@ -458,6 +511,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_fini_is_refused_while_exchanges_or_proxies_are_live);
 	CU_ADD_TEST(s, test_fini_is_refused_while_stages_are_registered);
 	CU_ADD_TEST(s, test_fini_recovers_the_stages_of_a_gone_process);
+	CU_ADD_TEST(s, test_fini_recovers_a_stage_whose_process_id_names_another_process);
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

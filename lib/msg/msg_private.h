@@ -55,6 +55,8 @@ struct msg_shared {
 	struct {
 		char name[TIDE_STAGE_NAMESIZE]; /* "": a free id */
 		uint32_t pid;                   /* the process it belongs to */
+		uint64_t start;                 /* when that process started (with the
+						 * pid, it names one: ids are reused) */
 	} stages[TIDE_STAGE_MAX];
 };
 

@@ -48,7 +48,7 @@ static void msg_shared_peer_gone(int pid, void *arg);
 /* Bumped when a shared field changes meaning but not size or place. */
 /* 2: a broadcast reader records its process; 3: a turn says whether it is the receivers';
  * 4: a broadcast keeps the stage that posted its message */
-#define MSG_LAYOUT_VERSION 4
+#define MSG_LAYOUT_VERSION 5
 
 /* The stamp of what every process reads where the primary wrote it (tide_layout.h): this
  * memzone, and the exchanges, rings, broadcast exchanges, proxies and headers in DPDK
@@ -315,6 +315,7 @@ int
 tide_msg_pvt_stage_add(const char *name)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint64_t start = tide_process_start((uint32_t)getpid()); /* /proc: before the lock */
 	int id = -ENOSPC;
 
 	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
@@ -329,6 +330,7 @@ tide_msg_pvt_stage_add(const char *name)
 	if (id >= 0) {
 		strlcpy(sh->stages[id].name, name, TIDE_STAGE_NAMESIZE);
 		sh->stages[id].pid = (uint32_t)getpid();
+		sh->stages[id].start = start;
 	}
 	tide_rwlock_write_unlock(&sh->lock);
 	return id;
@@ -360,6 +362,7 @@ tide_msg_pvt_stage_remove(uint16_t stage)
 	known = sh->stages[stage].name[0] != '\0';
 	sh->stages[stage].name[0] = '\0';
 	sh->stages[stage].pid = 0;
+	sh->stages[stage].start = 0;
 	tide_rwlock_write_unlock(&sh->lock);
 	return known;
 }
@@ -418,6 +421,7 @@ tide_msg_pvt_stages_gone_recover(void)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	uint32_t pids[TIDE_STAGE_MAX], self = (uint32_t)getpid();
+	uint64_t starts[TIDE_STAGE_MAX];
 	unsigned int n = 0;
 	uint32_t *held;
 
@@ -432,13 +436,18 @@ tide_msg_pvt_stages_gone_recover(void)
 			continue;
 		while (k < n && pids[k] != pid)
 			k++;
-		if (k == n)
-			pids[n++] = pid;
+		if (k == n) {
+			pids[n] = pid;
+			starts[n++] = sh->stages[i].start;
+		}
 	}
 	tide_rwlock_read_unlock(&sh->lock, held);
-	/* Outside the lock: the look reads /proc, and the recovery takes the lock itself. */
+	/* Outside the lock: the look reads /proc, and the recovery takes the lock itself. Gone
+	 * since it registered: its id may name a later process now, which would keep fini
+	 * refused for as long as that one lives.
+	 */
 	for (unsigned int k = 0; k < n; k++)
-		if (tide_process_gone(pids[k]))
+		if (tide_process_gone_since(pids[k], starts[k]))
 			msg_shared_peer_gone((int)pids[k], NULL);
 }
 
