@@ -43,4 +43,29 @@ tide_tel_dict_add(struct rte_tel_data *d, const char *key, struct rte_tel_data *
 	return false;
 }
 
+/* Puts entry @p i in dict @p list: 1, or 0 if the entry is gone or found no room. */
+typedef unsigned int (tide_tel_entry_t)(struct rte_tel_data *list, unsigned int i, void *arg);
+
+/*
+ * Add to @p d a dict @p key of the first min(@p total, @p max) entries (@p add puts each
+ * in), and "@p unlisted": how many of @p total it leaves out, past @p max or gone while the
+ * list was made. DPDK 22.11 drops without a word what does not fit in its 16 KB answer:
+ * callers bound @p max by their entries' size. 22.11 nests dicts, not arrays of dicts.
+ */
+static inline void
+tide_tel_capped_list(struct rte_tel_data *d, const char *key, const char *unlisted,
+	unsigned int total, unsigned int max, tide_tel_entry_t *add, void *arg)
+{
+	struct rte_tel_data *list = rte_tel_data_alloc();
+	unsigned int listed = 0;
+
+	if (list == NULL)
+		return;
+	rte_tel_data_start_dict(list);
+	for (unsigned int i = 0; i < RTE_MIN(total, max); i++)
+		listed += add(list, i, arg);
+	rte_tel_data_add_dict_u64(d, unlisted, total - listed);
+	tide_tel_dict_add(d, key, list);
+}
+
 #endif /* TIDE_TELEMETRY_H */

@@ -132,17 +132,26 @@ pool_tel_stats(struct rte_tel_data *d, const struct tide_pool *tp,
  */
 #define TEL_BLOCKS_MAX 64
 
-/* Block @p i of @p tp into @p list, keyed "b<id>"; 0 if the driver no longer has it. */
-static int
-pool_tel_block(struct rte_tel_data *list, const struct tide_pool *tp, uint32_t i,
-	const struct pool_blk *b, uint64_t now)
+/* pool_tel_block()'s pool, its blocks as they were, and when. */
+struct pool_tel_snap {
+	const struct tide_pool *tp;
+	const struct pool_blk *snap;
+	uint64_t now;
+};
+
+/* Block @p i of the snapshot @p arg into @p list, keyed "b<id>"; 0 if the driver no longer
+ * has it (tide_tel_entry_t).
+ */
+static unsigned int
+pool_tel_block(struct rte_tel_data *list, unsigned int i, void *arg)
 {
-	struct tide_pool_block v = pool_blk_view(b, now);
+	const struct pool_tel_snap *s = arg;
+	struct tide_pool_block v = pool_blk_view(&s->snap[i], s->now);
 	struct tide_mempool_block_info bi;
 	struct rte_tel_data *e;
 	char key[32];
 
-	if (tide_mempool_block_info(tp->mp, i, &bi) != 0 || bi.id != v.id ||
+	if (tide_mempool_block_info(s->tp->mp, i, &bi) != 0 || bi.id != v.id ||
 			(e = rte_tel_data_alloc()) == NULL)
 		return 0;
 	rte_tel_data_start_dict(e);
@@ -161,27 +170,16 @@ pool_tel_block(struct rte_tel_data *list, const struct tide_pool *tp, uint32_t i
 	return tide_tel_dict_add(list, key, e);
 }
 
-/*
- * "block_list", a dict of the first TEL_BLOCKS_MAX blocks, oldest first (22.11 telemetry
- * nests dicts, not arrays of dicts), and how many it leaves out: "blocks_unlisted", blocks
- * past that or gone while the list was made.
- */
+/* "block_list", the first TEL_BLOCKS_MAX blocks, oldest first, and "blocks_unlisted". */
 static void
 pool_tel_blocks(struct rte_tel_data *d, const struct tide_pool *tp)
 {
 	struct pool_blk snap[TEL_BLOCKS_MAX];
-	struct rte_tel_data *list = rte_tel_data_alloc();
-	uint64_t now = pool_now_ns();
-	uint32_t total, listed = 0;
+	struct pool_tel_snap s = { .tp = tp, .snap = snap, .now = pool_now_ns() };
+	uint32_t total = pool_blocks_snapshot(tp, snap, RTE_DIM(snap));
 
-	if (list == NULL)
-		return;
-	rte_tel_data_start_dict(list);
-	total = pool_blocks_snapshot(tp, snap, RTE_DIM(snap));
-	for (uint32_t i = 0; i < RTE_MIN(total, RTE_DIM(snap)); i++)
-		listed += pool_tel_block(list, tp, i, &snap[i], now);
-	rte_tel_data_add_dict_u64(d, "blocks_unlisted", total - listed);
-	tide_tel_dict_add(d, "block_list", list);
+	tide_tel_capped_list(d, "block_list", "blocks_unlisted", total, RTE_DIM(snap),
+		pool_tel_block, &s);
 }
 
 /* The answer about pool @p tp, pinned: it is not freed meanwhile. */

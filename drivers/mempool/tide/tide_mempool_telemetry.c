@@ -108,10 +108,11 @@ tmt_stats(struct rte_tel_data *d, const struct rte_mempool *mp)
 	rte_tel_data_add_dict_u64(d, "list_walks", st.nb_list_walks);
 }
 
-/* Block @p i of @p mp into @p list, keyed "b<id>": 1, or 0 if there is none there. */
+/* Block @p i of pool @p arg into @p list, keyed "b<id>" (tide_tel_entry_t). */
 static unsigned int
-tmt_block(struct rte_tel_data *list, const struct rte_mempool *mp, unsigned int i)
+tmt_block(struct rte_tel_data *list, unsigned int i, void *arg)
 {
+	const struct rte_mempool *mp = arg;
 	struct tide_mempool_block_info bi;
 	struct rte_tel_data *e;
 	char key[32];
@@ -128,23 +129,12 @@ tmt_block(struct rte_tel_data *list, const struct rte_mempool *mp, unsigned int 
 	return tide_tel_dict_add(list, key, e);
 }
 
-/*
- * "block_list", a dict of the first TMT_BLOCKS_MAX blocks, oldest first, and how many it
- * leaves out: "blocks_unlisted", blocks past that or gone while the list was made.
- */
+/* "block_list", the first TMT_BLOCKS_MAX blocks, oldest first, and "blocks_unlisted". */
 static void
 tmt_blocks(struct rte_tel_data *d, const struct rte_mempool *mp)
 {
-	unsigned int total = tide_mempool_block_count(mp), listed = 0;
-	struct rte_tel_data *list = rte_tel_data_alloc();
-
-	if (list == NULL)
-		return;
-	rte_tel_data_start_dict(list);
-	for (unsigned int i = 0; i < RTE_MIN(total, (unsigned int)TMT_BLOCKS_MAX); i++)
-		listed += tmt_block(list, mp, i);
-	rte_tel_data_add_dict_u64(d, "blocks_unlisted", total - listed);
-	tide_tel_dict_add(d, "block_list", list);
+	tide_tel_capped_list(d, "block_list", "blocks_unlisted", tide_mempool_block_count(mp),
+		TMT_BLOCKS_MAX, tmt_block, (void *)(uintptr_t)mp);
 }
 
 struct tmt_info {
