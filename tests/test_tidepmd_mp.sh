@@ -124,6 +124,26 @@ reap() {
 	return "$rc"
 }
 
+# freeze PID NAME: stop PID (SIGSTOP) and wait until every thread of it is stopped. kill
+# returns once the signal is queued; the group stop begins only when one of its threads runs
+# again, and until then its other threads go on (a worker lcore could still see its primary's
+# stop and leave): what follows must find it stopped.
+freeze() {
+	local t st i all
+	kill -STOP "$1"
+	for ((i = 0; i < 300; i++)); do
+		all=1
+		for t in /proc/"$1"/task/*; do
+			st=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
+			[ "${st%% *}" = T ] || all=0
+		done
+		[ "$all" = 1 ] && return 0
+		sleep 0.1
+	done
+	show_threads "$1" "$2"
+	fail "$2 (pid $1): not stopped 30 s after SIGSTOP"
+}
+
 # run NAME SECONDS COMMAND...: COMMAND to its end, as reap bounds it, output in NAME.log;
 # returns its exit status.
 run() {
@@ -358,7 +378,7 @@ st_eal="--no-pci --file-prefix $prefix-st --proc-type=secondary"
 # shellcheck disable=SC2086
 start ws --lcores 2@0,3@0 $st_eal -- --mode worker --stats-period 250
 wait_for "$tmp/ws.log" "sent [1-9][0-9]* " 60
-kill -STOP "$pid_ws"
+freeze "$pid_ws" "the stopped worker"
 echo stop >&"$st_in"
 wait_for "$tmp/st.log" "^Done\.$" 30
 echo start >&"$st_in"
@@ -382,7 +402,7 @@ echo "a worker that did not leave: exchange kept, start refused until it was gon
 # shellcheck disable=SC2086
 start ws2 --lcores 4@0,5@0 $st_eal -- --mode worker --stats-period 250
 wait_for "$tmp/ws2.log" "sent [1-9][0-9]* " 60
-kill -STOP "$pid_ws2"
+freeze "$pid_ws2" "the second stopped worker"
 echo stop >&"$st_in"
 for ((i = 0; i < 300; i++)); do
 	[ "$(grep -c "^Telling cores to stop" "$tmp/st.log")" -ge 2 ] && break
