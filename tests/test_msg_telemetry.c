@@ -263,6 +263,37 @@ test_an_exchange_is_not_freed_under_its_info_handler(void)
 }
 #endif
 
+/* ---- a handler that is in, and tide_msg_fini() in another thread ---- */
+
+#ifdef TIDE_FAULT_INJECTION
+static void
+fini_call(void *arg __rte_unused)
+{
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+}
+
+/*
+ * The handler is held once in: a fini that comes then waits for it before tearing down the
+ * proxy area and the shared state it reads, and the reply shows the area whole; after the
+ * fini, the handler finds no area.
+ */
+static void
+test_fini_waits_for_a_handler_that_is_in(void)
+{
+	struct tide_msg_conf conf = { .nb_proxies = NB_PROXIES, .socket_id = SOCKET_ID_ANY };
+	char *out;
+
+	CU_ASSERT(telemetry_free_waits_for_reader("/tide/proxy/info", TIDE_HOLD_MSG_TEL_IN, NULL,
+		TIDE_HOLD_MSG_FINI_WAITS, fini_call, NULL, &out));
+	CU_ASSERT(proxy_info_is(out, NB_PROXIES, 0));
+	free(out);
+	out = telemetry_query("/tide/proxy/info");
+	CU_ASSERT(proxy_info_is(out, 0, 0));
+	free(out);
+	CU_ASSERT_EQUAL(tide_msg_init(&conf), 0);
+}
+#endif
+
 #define CHURN_ROUNDS 2000
 
 struct churn {
@@ -342,6 +373,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_proxy_info_shows_the_area_in_use_and_free);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_an_exchange_is_not_freed_under_its_info_handler);
+	CU_ADD_TEST(s, test_fini_waits_for_a_handler_that_is_in);
 #endif
 	CU_ADD_TEST(s, test_exchange_info_races_create_and_free);
 	CU_ADD_TEST(s, test_broadcast_info_races_create_and_free);

@@ -75,6 +75,10 @@ enum tide_fault_hold_site {
 				    *   or the control thread still holding it */
 	TIDE_HOLD_POOL_STATS_READ, /**< tide_pool_stats_get() or tide_pool_block_list() found
 				    *   its pool (pinned), about to read it */
+	TIDE_HOLD_MSG_TEL_IN,      /**< msg telemetry: a handler in, the library's state kept
+				    *   for it (tide_msg_fini() waits) */
+	TIDE_HOLD_MSG_FINI_WAITS,  /**< tide_msg_fini(): a telemetry handler is in, fini waits
+				    *   for it before tearing anything down */
 	TIDE_HOLD_SITES
 };
 

@@ -10,12 +10,14 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <rte_eal.h>
 #include <rte_malloc.h>
 
 #include "msg_private.h"
+#include "tide_fault.h"
 #include "tide_mempool.h"
 
 RTE_LOG_REGISTER(tide_msg_logtype, tide.msg, NOTICE);
@@ -24,6 +26,39 @@ RTE_LOG_REGISTER(tide_msg_logtype, tide.msg, NOTICE);
 
 int tide_msg_pvt_hdr_offset = -1;
 struct msg_state tide_msg_pvt_state;
+
+/*
+ * The library's state in this process against its set-up and teardown: a telemetry handler
+ * (EAL's telemetry thread) reads the directory, the stage table and the proxy area under
+ * the read side; tide_msg_init() and tide_msg_fini() change them under the write side, so
+ * a fini in another thread waits for a handler that is in, and a handler never finds them
+ * half made or freed under it. A pthread lock: the handler is slow and rare, and a fini that
+ * waits sleeps.
+ */
+static pthread_rwlock_t msg_life = PTHREAD_RWLOCK_INITIALIZER;
+
+void
+tide_msg_pvt_tel_enter(void)
+{
+	pthread_rwlock_rdlock(&msg_life);
+	TIDE_FAULT_HOLD(TIDE_HOLD_MSG_TEL_IN); /* tests: a fini comes meanwhile */
+}
+
+void
+tide_msg_pvt_tel_leave(void)
+{
+	pthread_rwlock_unlock(&msg_life);
+}
+
+/* The write side, for init and fini; a handler that is in is waited for. */
+static void
+msg_life_lock(void)
+{
+	if (pthread_rwlock_trywrlock(&msg_life) == 0)
+		return;
+	TIDE_FAULT_HOLD(TIDE_HOLD_MSG_FINI_WAITS); /* tests: seen waiting for the handler */
+	pthread_rwlock_wrlock(&msg_life);
+}
 
 /* Layout the inline fast path relies on. */
 static void
@@ -63,9 +98,21 @@ msg_dynfield_error(int err)
 }
 
 static int msg_attach(const struct rte_mbuf_dynfield *field);
+static int msg_init_locked(const struct tide_msg_conf *conf);
 
 int
 tide_msg_init(const struct tide_msg_conf *conf)
+{
+	int ret;
+
+	msg_life_lock();
+	ret = msg_init_locked(conf);
+	pthread_rwlock_unlock(&msg_life);
+	return ret;
+}
+
+static int
+msg_init_locked(const struct tide_msg_conf *conf)
 {
 	static const struct rte_mbuf_dynfield field = {
 		.name = "tide_msg_hdr",
@@ -159,12 +206,12 @@ tide_msg_fini(void)
 				"free, release and unregister them first; nothing torn down",
 				nb_xchg, nb_bcast, nb_px, nb_stages);
 	}
-	/* The shared state first: its lock, taken for writing, waits for a telemetry
-	 * handler reading the proxy area (tide_msg_pvt_proxy_counts()). */
+	msg_life_lock();
 	tide_msg_pvt_shared_free();
 	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
 		tide_msg_pvt_proxy_area_fini();
 	tide_msg_pvt_state.ready = false;
+	pthread_rwlock_unlock(&msg_life);
 	return 0;
 }
 

@@ -159,6 +159,10 @@ struct msg_shared *tide_msg_pvt_shared(void);
 int tide_msg_pvt_shared_create(int hdr_offset, int socket);
 int tide_msg_pvt_shared_attach(void);
 void tide_msg_pvt_shared_free(void);
+/* A telemetry handler's reads of the library's state, which tide_msg_init() and
+ * tide_msg_fini() wait for (msg.c): every handler between the two. */
+void tide_msg_pvt_tel_enter(void);
+void tide_msg_pvt_tel_leave(void);
 /* Enter @p p in a directory: 0, -EEXIST (an entry of its name is there) or -ENOSPC. */
 int tide_msg_pvt_dir_add(void **table, const char *(*name_of)(const void *p), void *p);
 /* Take @p p out of a directory: false if it was not there (freed already, or never made),

@@ -202,20 +202,44 @@ tel_proxy_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 	return 0;
 }
 
+/*
+ * What EAL calls: a handler between tide_msg_pvt_tel_enter() and tide_msg_pvt_tel_leave(),
+ * so that tide_msg_fini() in another thread waits for it instead of freeing what it reads.
+ */
+#define TEL_IN(fn) \
+static int \
+fn##_in(const char *cmd, const char *params, struct rte_tel_data *d) \
+{ \
+	int ret; \
+\
+	tide_msg_pvt_tel_enter(); \
+	ret = fn(cmd, params, d); \
+	tide_msg_pvt_tel_leave(); \
+	return ret; \
+}
+
+TEL_IN(tel_xchg_list)
+TEL_IN(tel_xchg_info)
+TEL_IN(tel_bcast_list)
+TEL_IN(tel_bcast_info)
+TEL_IN(tel_stage_list)
+TEL_IN(tel_stage_info)
+TEL_IN(tel_proxy_info)
+
 RTE_INIT(msg_telemetry_init)
 {
-	TIDE_TEL_REGISTER("/tide/xchg/list", tel_xchg_list,
+	TIDE_TEL_REGISTER("/tide/xchg/list", tel_xchg_list_in,
 		"Lists the exchanges. No parameters");
-	TIDE_TEL_REGISTER("/tide/xchg/info", tel_xchg_info,
+	TIDE_TEL_REGISTER("/tide/xchg/info", tel_xchg_info_in,
 		"Shows an exchange's set-up and counters per priority level. Parameters: name");
-	TIDE_TEL_REGISTER("/tide/bcast/list", tel_bcast_list,
+	TIDE_TEL_REGISTER("/tide/bcast/list", tel_bcast_list_in,
 		"Lists the broadcast exchanges. No parameters");
-	TIDE_TEL_REGISTER("/tide/bcast/info", tel_bcast_info,
+	TIDE_TEL_REGISTER("/tide/bcast/info", tel_bcast_info_in,
 		"Shows a broadcast exchange. Parameters: name");
-	TIDE_TEL_REGISTER("/tide/stage/list", tel_stage_list,
+	TIDE_TEL_REGISTER("/tide/stage/list", tel_stage_list_in,
 		"Lists the stages, by id. No parameters");
-	TIDE_TEL_REGISTER("/tide/stage/info", tel_stage_info,
+	TIDE_TEL_REGISTER("/tide/stage/info", tel_stage_info_in,
 		"Shows a stage's process and how many messages it holds. Parameters: stage id");
-	TIDE_TEL_REGISTER("/tide/proxy/info", tel_proxy_info,
+	TIDE_TEL_REGISTER("/tide/proxy/info", tel_proxy_info_in,
 		"Shows the proxy area: its size, proxies in use and free ones. No parameters");
 }
