@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -103,6 +104,74 @@ tide_run_end_within(struct tide_run *r, unsigned int timeout_ms)
 	return -ETIMEDOUT;
 }
 
+/* The state of thread @p tid of process @p pid, '?' when it cannot be read (gone). */
+static char
+task_state(pid_t pid, int tid)
+{
+	char path[64], buf[512], *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "tid (comm) S ...": the comm may hold spaces and parentheses; the last ')' ends it. */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+/* Whether every thread of process @p pid is stopped (T); with @p say, each thread's state
+ * is printed. A thread that ends while it is looked at is not counted.
+ */
+static bool
+threads_stopped(pid_t pid, bool say)
+{
+	unsigned int threads = 0;
+	bool all = true;
+	struct dirent *e;
+	char path[64];
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return false;
+	while ((e = readdir(d)) != NULL) {
+		char state;
+
+		if (e->d_name[0] == '.' || (state = task_state(pid, atoi(e->d_name))) == '?')
+			continue;
+		threads++;
+		all = all && state == 'T';
+		if (say)
+			printf(" %s:%c", e->d_name, state);
+	}
+	closedir(d);
+	return threads > 0 && all;
+}
+
+bool
+tide_run_freeze(pid_t pid)
+{
+	if (kill(pid, SIGSTOP) != 0) {
+		printf("\n    cannot stop process %d: %s ", (int)pid, strerror(errno));
+		return false;
+	}
+	for (unsigned int i = 0; i < 3000; i++) {
+		if (threads_stopped(pid, false))
+			return true;
+		tide_test_sleep_us(10 * 1000);
+	}
+	printf("\n    process %d not stopped 30 s after SIGSTOP; its threads:", (int)pid);
+	threads_stopped(pid, true);
+	printf(" ");
+	return false;
+}
+
 char *
 tide_run_output(struct tide_run *r)
 {
@@ -176,9 +245,16 @@ tide_run_dir_reader(const char *dir_mz, char *const cmd[], const char *stop_file
 	CU_ASSERT_EQUAL(tide_run_value(text, "held"), 1);
 	CU_ASSERT(tide_rwlock_readers(w.l) >= 1);
 	free(text);
-	kill(r.pid, stopped ? SIGSTOP : SIGKILL);
-	if (!stopped)
+	/* A stopped reader is one whose every thread is: until the group stop reaches the
+	 * thread held in the lookup, its hold may run out (TIDE_FAULT_HOLD_MAX_S) and let
+	 * the writer in.
+	 */
+	if (stopped) {
+		CU_ASSERT(tide_run_freeze(r.pid));
+	} else {
+		kill(r.pid, SIGKILL);
 		CU_ASSERT_EQUAL(tide_run_end(&r), -1);
+	}
 	w.checks = __atomic_load_n(&w.l->readers.checks, __ATOMIC_ACQUIRE);
 	tide_test_log_begin();
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, dir_write_run, &w), 0);

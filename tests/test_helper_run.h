@@ -45,6 +45,15 @@ int tide_run_end(struct tide_run *r);
  *  -ETIMEDOUT returned. */
 int tide_run_end_within(struct tide_run *r, unsigned int timeout_ms);
 
+/**
+ * Stop process @p pid (SIGSTOP) and wait, 30 s at most, until every thread of it is stopped
+ * (state T in /proc/@p pid/task/<tid>/stat). kill() returns once the signal is queued; the
+ * group stop begins only when one of its threads runs again, and until then the others go
+ * on (a secondary's IPC thread still answers). False, with each thread's state printed,
+ * when it is not stopped by then.
+ */
+bool tide_run_freeze(pid_t pid);
+
 /** The whole output (caller frees); the output file is removed. */
 char *tide_run_output(struct tide_run *r);
 

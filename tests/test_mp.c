@@ -1096,7 +1096,11 @@ test_a_block_grown_where_one_was_reaped_is_what_every_secondary_sees(void)
 		tide_pool_free(mp);
 		return;
 	}
-	kill(mute.pid, SIGSTOP);
+	/* Every thread of it stopped before the reap: until the group stop reaches its IPC
+	 * thread (under load, only once its main thread runs again), that thread would still
+	 * answer the free's sync.
+	 */
+	CU_ASSERT(tide_run_freeze(mute.pid));
 
 	for (int i = 0; i < 10 && reaped == 0; i++) {
 		tide_test_clock_pass(1000 * 1000);
