@@ -1360,6 +1360,25 @@ parse_after(const char *text, const char *anchor, const char *key)
 	return strtol(p + strlen(key), NULL, 10);
 }
 
+/*
+ * Whether port 0's RX and TX packets, in the last statistics dpdk-testpmd printed to @p out
+ * (--stats-period), are both over @p want. The forward statistics it prints at its end add
+ * up both ports' packets since forwarding began (none move before): at least these.
+ */
+static bool
+testpmd_port0_over(const char *out, long want)
+{
+	char *text = tide_test_read_file(out), *last = NULL;
+	bool over;
+
+	for (char *p = text; (p = strstr(p, "NIC statistics for port 0")) != NULL; p++)
+		last = p;
+	over = last != NULL && tide_test_number_after(last, "%s:", "RX-packets") > want &&
+		tide_test_number_after(last, "%s:", "TX-packets") > want;
+	free(text);
+	return over;
+}
+
 static void
 test_plugin_forwards_in_stock_testpmd(void)
 {
@@ -1369,6 +1388,7 @@ test_plugin_forwards_in_stock_testpmd(void)
 	char prefix[96], out[] = "/tmp/tide-testpmd-XXXXXX";
 	char *text;
 	long rx, tx;
+	bool ended = false;
 	FILE *f;
 	pid_t pid;
 	int fd, status;
@@ -1398,9 +1418,19 @@ test_plugin_forwards_in_stock_testpmd(void)
 			"--stats-period=1", "--no-mlockall", (char *)NULL);
 		_exit(127);
 	}
-	sleep(4);
-	kill(pid, SIGINT);
-	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	/* Until it has forwarded what is asserted below (a minute at most; it prints its
+	 * ports' counts every second), or ended: a fixed time is not enough on a loaded
+	 * machine, under ASan.
+	 */
+	for (unsigned int i = 0; i < 600 && !ended && !testpmd_port0_over(out, 1000000); i++) {
+		ended = waitpid(pid, &status, WNOHANG) == pid;
+		if (!ended)
+			tide_test_sleep_us(100 * 1000);
+	}
+	if (!ended) {
+		kill(pid, SIGINT);
+		CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	}
 	tide_test_rm_runtime(prefix);
 	tide_test_unstage_plugin(stage_dir);
 	CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
