@@ -239,7 +239,7 @@ tide_run_dir_reader(const char *dir_mz, char *const cmd[], const char *stop_file
 	recovered = __atomic_load_n(&w.l->readers.recovered, __ATOMIC_ACQUIRE);
 	unlink(stop_file);
 	tide_run_helper(&r, tide_test_file_prefix(), "--lcores=2@0,3@1", true, cmd);
-	text = tide_run_wait_for(&r, "held=", 20000);
+	text = tide_run_wait_for(&r, "held=", 120000);
 	if (tide_run_value(text, "held") != 1)
 		printf("\n    the secondary said: %s ", text);
 	CU_ASSERT_EQUAL(tide_run_value(text, "held"), 1);

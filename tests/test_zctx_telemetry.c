@@ -300,7 +300,7 @@ secondary_start_on(struct tide_run *r, const char *lcores, const char *name, con
 	unlink(stop);
 	tide_run_helper(r, tide_test_file_prefix(), lcores, true,
 		(char *[]){ "zsend", "net_null_zt", (char *)name, (char *)n, (char *)stop, NULL });
-	text = tide_run_wait_for(r, "ready=1", 20000);
+	text = tide_run_wait_for(r, "ready=1", 120000);
 	pid = (int)tide_run_value(text, "pid");
 	if (strstr(text, "ready=1") == NULL || strstr(text, "error=") != NULL || pid != r->pid) {
 		printf("\n    the secondary said: %s ", text);
