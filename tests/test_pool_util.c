@@ -480,6 +480,7 @@ block_hold_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event
 	h->entered = true;
 	for (int i = 0; i < 10000 && !h->release; i++)
 		tide_test_sleep_us(1000);
+	h->left = true;
 	return 0;
 }
 

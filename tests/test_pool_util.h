@@ -122,11 +122,12 @@ unsigned int telemetry_race(const char *cmd, const char *name, telemetry_free_fn
 
 /*
  * A block event callback that holds the thread adding (removing) a block in its event,
- * once armed, until released: tide_mempool_block_event_register(mp, block_hold_cb, &h).
+ * once armed, until released (10 s at most: then it goes on by itself, and says so in
+ * left): tide_mempool_block_event_register(mp, block_hold_cb, &h).
  */
 struct block_hold {
 	enum tide_mempool_block_event event; /* the event to hold in */
-	volatile bool armed, entered, release;
+	volatile bool armed, entered, release, left;
 };
 
 int block_hold_cb(struct rte_mempool *mp, enum tide_mempool_block_event ev,
