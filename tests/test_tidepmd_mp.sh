@@ -264,7 +264,8 @@ echo "worker $pid_w1 killed: its TX queue given back and taken by a new worker"
 
 # ---- the primary's run ends: the workers leave, nothing is left behind ----
 kill -INT "$pid_primary"
-reap "$pid_primary" "the primary" 60 || fail "the primary failed"
+# Past the primary's own 60 s wait for workers that left to exit (app/tidepmd/mp.c).
+reap "$pid_primary" "the primary" 90 || fail "the primary failed"
 reap "$pid_w2" "worker 2" 30 || fail "worker 2 failed"
 reap "$pid_w4" "worker 4" 30 || fail "worker 4 failed"
 for w in w2 w4; do
@@ -355,7 +356,7 @@ start wown $cmd --stats-period 250
 wait_for "$tmp/wown.log" "worker lcore 3 sends on TX queue 0" 60
 wait_for "$tmp/wown.log" "sent [1-9][0-9]* " 30
 kill -INT "$pid_own"
-reap "$pid_own" "the primary of its own prefix" 60 ||
+reap "$pid_own" "the primary of its own prefix" 90 ||
 	fail "the primary of its own prefix failed"
 reap "$pid_wown" "the worker started as printed" 30 ||
 	fail "the worker started as printed failed"

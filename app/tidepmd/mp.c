@@ -29,6 +29,11 @@
 #define MP_MAGIC 0x74706d70u /* "tpmp" */
 /* How long the primary waits for its workers to leave at the end of a run. */
 #define MP_LEAVE_WAIT_NS (5ull * 1000000000ull)
+/* How long it then waits for worker processes whose lcores have all left to exit: they are
+ * on their way out, but rte_eal_cleanup() can take far longer than leaving did (a sanitized
+ * worker on a loaded machine: over 5 s). Past MP_LEAVE_WAIT_NS of it, it says it waits.
+ */
+#define MP_EXIT_WAIT_NS (60ull * 1000000000ull)
 
 struct mp_slot {
 	int32_t pid;                  /* 0: free */
@@ -144,15 +149,20 @@ tpmd_mp_remain(void)
 
 /*
  * The primary, at the end of a run: tell the workers to leave and wait for them, then for
- * their processes to be gone. A secondary detaching its memory (rte_eal_cleanup()) while
- * the primary frees memzones deadlocks in DPDK 22.11: the primary holds the memory lock
- * and waits for the hugepage file locks the secondary holds, the secondary waits for the
- * memory lock. So the pools are freed only once the workers have exited.
+ * their processes to be gone. A worker lcore that does not leave within MP_LEAVE_WAIT_NS
+ * is stuck (stopped, starved): the exchange is kept for it. A process whose lcores all
+ * left is exiting, and gets MP_EXIT_WAIT_NS from then. A secondary detaching its memory
+ * (rte_eal_cleanup()) while the primary frees memzones deadlocks in DPDK 22.11: the
+ * primary holds the memory lock and waits for the hugepage file locks the secondary holds,
+ * the secondary waits for the memory lock. So the pools are freed only once the workers
+ * have exited.
  */
 int
 tpmd_mp_stop(void)
 {
 	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
+	bool said = false;
+	uint64_t left;
 	unsigned int n;
 
 	if (mp_tab == NULL)
@@ -166,14 +176,32 @@ tpmd_mp_stop(void)
 	}
 	while ((n = tpmd_mp_workers()) != 0 && tide_app_now_ns() < deadline)
 		usleep(1000);
-	if (n != 0)
+	if (n != 0) {
+		/* One stays: the exchange is kept whatever the others do, no use waiting. */
 		fprintf(stderr, "tidepmd: %u worker lcore(s) did not leave within %llu s\n", n,
 			MP_LEAVE_WAIT_NS / 1000000000ull);
-	while (mp_any_alive(mp_left, mp_nb_left) && tide_app_now_ns() < deadline)
+		return -EBUSY;
+	}
+	left = tide_app_now_ns();
+	while (mp_any_alive(mp_left, mp_nb_left) && tide_app_now_ns() - left < MP_EXIT_WAIT_NS) {
+		/* A stop that seems to hang: say what it waits for, once. */
+		if (!said && tide_app_now_ns() - left >= MP_LEAVE_WAIT_NS) {
+			printf("tidepmd: the workers left, their processes are still exiting after "
+				"%llu s: waiting for them (at most %llu s)\n",
+				MP_LEAVE_WAIT_NS / 1000000000ull, MP_EXIT_WAIT_NS / 1000000000ull);
+			fflush(stdout);
+			said = true;
+		}
 		usleep(1000);
-	if (n == 0 && mp_any_alive(mp_left, mp_nb_left))
-		fprintf(stderr, "tidepmd: a worker process is still there after %llu s\n",
-			MP_LEAVE_WAIT_NS / 1000000000ull);
+	}
+	if (mp_any_alive(mp_left, mp_nb_left)) {
+		fprintf(stderr, "tidepmd: a worker process is still there %llu s after its lcores "
+			"left\n", MP_EXIT_WAIT_NS / 1000000000ull);
+		return -EBUSY;
+	}
+	if (said)
+		printf("tidepmd: the worker processes exited %.1f s after their lcores left\n",
+			(double)(tide_app_now_ns() - left) / 1e9);
 	if (tpmd_mp_remain())
 		return -EBUSY;
 	mp_nb_left = 0; /* gone: their pids may be given to other processes */
