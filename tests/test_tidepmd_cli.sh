@@ -1,20 +1,40 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# tidepmd's prompt (-i), driven through a pipe as a user would type: start, show port
-# stats, set fwd macswap, show pool, a bad command and bad values, show port stats again,
-# stop, quit. Forwarding must go on across the bad command: the port statistics taken
-# after it count more packets than those taken just before it, and the throughput between
-# the two is not zero. Then show pool and show pool NAME once more without telemetry (the
-# public API's view), and set burst in the modes whose own loops take it. zctx whose agent
-# is busy at a stop keeps it, refuses a start while it is busy, then starts again
-# (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true).
+# tidepmd's prompt (-i), typed to as a user would: start, show port stats, set fwd macswap,
+# show pool, a bad command and bad values, show port stats again, stop, quit. Forwarding
+# must go on across the bad command: the port statistics taken after it count more packets
+# than those taken just before it, and the throughput between the two is not zero. Then
+# show pool and show pool NAME once more without telemetry (the public API's view), and set
+# burst in the modes whose own loops take it. zctx whose agent is busy at a stop keeps it,
+# refuses a start while it is busy, then starts again (TIDE_TEST_FAULTS=1: a build with
+# -Dfault_injection=true).
+# The sessions whose checks need forwarding time type through a FIFO, each command once the
+# last one is done: a pipe written on its own clock would hand the commands over back to
+# back once EAL has started (5 to 30 s for a sanitized build on a loaded machine).
 #   test_tidepmd_cli.sh TIDEPMD
 set -eu
 tidepmd=$1
 tmp=$(mktemp -d /tmp/tide-tpmd-cli.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out
+pid=     # the session's tidepmd, while it runs
+prefix=
+
+cleanup() {
+	local i
+	if [ -n "$pid" ]; then
+		kill -9 "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		wait "$pid" 2>/dev/null || true
+		# --huge-unlink: killed, it leaves its runtime directory only.
+		[ -z "$prefix" ] || rm -rf "/var/run/dpdk/$prefix"
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 fail() {
 	cat "$out"
@@ -31,33 +51,84 @@ prompt() {
 		--file-prefix "$prefix" -- -i --mode io >"$out" 2>&1
 }
 
-{
-	echo "start"
-	sleep 1
-	echo "show port stats all"
-	echo "set fwd macswap"
-	echo "show pool"
-	echo "show pool no_such_pool"
-	echo "show xchg"
-	echo "show port stats all"
-	echo "bogus command"
-	echo "set burst 0"
-	echo "set fwd nosuchmode"
-	echo "set pool reap 20"
-	echo "set pool idle 40"
-	echo "set pool wall 0x200"
-	echo "set pool wall 64"
-	echo "set pool wall 1"
-	echo "set pool wall 100000"
-	echo "set pool wall 8"
-	echo "help"
-	echo "show pool"
-	sleep 1
-	echo "show port stats all"
-	echo "show config fwd"
-	echo "stop"
-	echo "quit"
-} | prompt "tide-cli-$$" || fail "exit status $?"
+# wait_for TEXT SECONDS: until $out has a line matching TEXT (a grep -E pattern), while the
+# session's tidepmd runs.
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		grep -qE -- "$1" "$out" && return 0
+		kill -0 "$pid" 2>/dev/null || fail "tidepmd ended before '$1'"
+		sleep 0.1
+	done
+	fail "no '$1' within $2 s"
+}
+
+# The prompts $out holds: one per command done, and the one waiting for the next.
+prompts() {
+	grep -o "tidepmd> " "$out" | wc -l
+}
+
+# session PREFIX [EAL args...]: as prompt, in the background (its own pid in $pid: not a
+# subshell's), typed to through a FIFO (fd $in), once it is up.
+session() {
+	prefix=$1
+	shift
+	rm -f "$tmp/in"
+	mkfifo "$tmp/in"
+	"$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 "$@" \
+		--file-prefix "$prefix" -- -i --mode io <"$tmp/in" >"$out" 2>&1 &
+	pid=$!
+	exec {in}>"$tmp/in"
+	wait_for "^tidepmd> " 60
+}
+
+# cmd CMD: CMD at the prompt, and wait until it is done (the next prompt).
+cmd() {
+	local n i
+	n=$(prompts)
+	kill -0 "$pid" 2>/dev/null || fail "tidepmd ended before '$1'"
+	echo "$1" >&"$in"
+	for ((i = 0; i < 600; i++)); do
+		[ "$(prompts)" -le "$n" ] || return 0
+		kill -0 "$pid" 2>/dev/null || fail "tidepmd ended at '$1'"
+		sleep 0.1
+	done
+	fail "'$1' not done within 60 s"
+}
+
+# quit: the last command, then the session's exit status (bounded: a tidepmd that does not
+# end is killed and fails the test).
+quit() {
+	local i rc=0
+	echo quit >&"$in"
+	exec {in}>&-
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ "$i" -lt 600 ] || fail "tidepmd did not end within 60 s of quit"
+	wait "$pid" || rc=$?
+	pid=
+	return "$rc"
+}
+
+session "tide-cli-$$"
+cmd "start"
+# Its lcore forwards (start returns once it is launched): give it a second.
+wait_for "^Logical Core 1 .* forwards packets on 2 streams" 60
+sleep 1
+for c in "show port stats all" "set fwd macswap" "show pool" "show pool no_such_pool" \
+		"show xchg" "show port stats all" "bogus command" "set burst 0" \
+		"set fwd nosuchmode" "set pool reap 20" "set pool idle 40" "set pool wall 0x200" \
+		"set pool wall 64" "set pool wall 1" "set pool wall 100000" "set pool wall 8" \
+		"help" "show pool"; do
+	cmd "$c"
+done
+sleep 1
+cmd "show port stats all"
+cmd "show config fwd"
+cmd "stop"
+quit || fail "exit status $?"
 
 grep -q "^tidepmd> " "$out" || fail "no prompt"
 grep -q "^Logical Core 1 .* forwards packets on 2 streams" "$out" || fail "start said nothing"
@@ -138,19 +209,16 @@ grep -q "No elastic pool named 'no_such_pool'" "$out" ||
 # set burst in pipeline, whose stages receive that many at a time: on net_null ports, which
 # fill every receive, what each port received is a multiple of it (509: of no other burst).
 # bursty makes its delay lines at start: a burst set while it runs waits for the next.
-{
-	echo "set fwd pipeline"
-	echo "set burst 509"
-	echo "start"
-	sleep 1
-	echo "stop"
-	echo "set fwd bursty"
-	echo "start"
-	echo "set burst 7"
-	echo "show config fwd"
-	echo "stop"
-	echo "quit"
-} | prompt "tide-cli-b-$$" || fail "exit status $? (burst)"
+session "tide-cli-b-$$"
+cmd "set fwd pipeline"
+cmd "set burst 509"
+cmd "start"
+wait_for "^pipeline packet forwarding - " 60
+sleep 1
+for c in "stop" "set fwd bursty" "start" "set burst 7" "show config fwd" "stop"; do
+	cmd "$c"
+done
+quit || fail "exit status $? (burst)"
 rx=$(sed -n '/^  ---* Forward statistics for port/{n;s/^  RX-packets: \([0-9]*\) .*/\1/p}' \
 	"$out" | head -2)
 [ "$(echo "$rx" | wc -l)" -eq 2 ] || fail "set burst 509: no forward statistics per port"
