@@ -166,7 +166,7 @@ footprint() {
 	for ops in ring_mp_mc tide; do
 		tp_start "fp_$ops" "$ops" "${common_args[@]}"
 		mb0=$(tp_mb "fp_$ops")
-		tp_cmd "fp_$ops" start
+		tp_go "fp_$ops"
 		max=$mb0
 		for ((i = 0; i < seconds * 5; i++)); do
 			sleep 0.2
@@ -196,13 +196,23 @@ tp_wait_count() {
 	return 1
 }
 
+# tp_go NAME [COMMAND]: COMMAND (default start) and wait until testpmd has begun it: its
+# "packet forwarding - " lines one more. A command written to the FIFO is only queued: on a
+# loaded machine testpmd may take it up late, and what is measured next would miss the run.
+tp_go() {
+	local n
+	n=$(grep -c -- "packet forwarding - " "$stage/$1.log" || true)
+	tp_cmd "$1" "${2:-start}"
+	tp_wait_count "$1" "packet forwarding - " $((n + 1)) 60
+}
+
 # Mpps of one io run on the two net_null ports, as testpmd itself measures it: the sum of
 # both ports' Tx-pps over the seconds between two "show port stats all" (a command line
 # that is slow to answer on a busy machine does not count).
 rate_run() {
 	local name=$1 ops=$2
 	tp_start "$name" "$ops" "${common_args[@]}"
-	tp_cmd "$name" start
+	tp_go "$name"
 	sleep 1
 	tp_cmd "$name" "show port stats all"
 	tp_wait_count "$name" "Tx-pps:" 2 120
@@ -249,35 +259,50 @@ rate() {
 }
 
 load() {
-	local name=ld mb_idle mb_peak=0 mb_after mb i nombuf
+	local name=ld mb_idle mb_peak=0 mb_after mb i t0 nombuf in_use in_use_idle in_use_peak=0
 	tp_start "$name" tide --vdev net_null0 --vdev net_null1 --vdev net_ring0 \
 		--vdev net_ring1 --vdev net_ring2 --vdev net_ring3 -- -i --total-num-mbufs=262144 \
 		--no-mlockall --no-flush-rx --rxq=16 --txq=16
-	tp_cmd "$name" start
+	tp_go "$name"
 	sleep 2
 	mb_idle=$(tp_mb "$name")
+	in_use_idle=$(tp_pool "$name" in_use)
 	# Load: 31 bursts of 32 into each of the 64 ring queues, forwarded round and round.
 	tp_cmd "$name" stop
-	tp_cmd "$name" "start tx_first 31"
-	for ((i = 0; i < 20; i++)); do
+	tp_go "$name" "start tx_first 31"
+	# The peak: at least 2 s of it, on until the pool holds the load (50000 mbufs in flight,
+	# 100 MB more than idle) or for 30 s: a loaded machine gets there later.
+	t0=$SECONDS
+	for ((i = 0; ; i++)); do
 		sleep 0.1
 		mb=$(tp_mb "$name")
 		[ "$mb" -le "$mb_peak" ] || mb_peak=$mb
+		[ "$i" -ge 19 ] || continue
+		in_use=$(tp_pool "$name" in_use)
+		[ "$in_use" -le "$in_use_peak" ] || in_use_peak=$in_use
+		[ "$in_use_peak" -lt 50000 ] || [ "$mb_peak" -lt $((mb_idle + 100)) ] || break
+		[ $((SECONDS - t0)) -lt 30 ] || break
 	done
-	local in_use_peak
-	in_use_peak=$(tp_pool "$name" in_use)
-	# The load stops: the forwarding lcore drains the rings (rxonly), then io again.
+	# The load stops: the forwarding lcore drains the rings (rxonly) until what is in flight
+	# is back to about what it was idle (for 30 s at most), then io again.
 	tp_cmd "$name" stop
 	tp_cmd "$name" "set fwd rxonly"
-	tp_cmd "$name" start
-	sleep 1
+	tp_go "$name"
+	t0=$SECONDS
+	while [ $((SECONDS - t0)) -lt 30 ] &&
+		[ "$(tp_pool "$name" in_use)" -gt $((in_use_idle + 2048)) ]; do
+		sleep 0.1
+	done
 	tp_cmd "$name" stop
 	tp_cmd "$name" "set fwd io"
-	tp_cmd "$name" start
-	for ((i = 0; i < 40; i++)); do
+	tp_go "$name"
+	# The reaper gives the blocks back once they have been idle a while: 60 s at most.
+	t0=$SECONDS
+	while :; do
 		sleep 0.1
 		mb_after=$(tp_mb "$name")
 		[ "$mb_after" -gt $((mb_idle + 16)) ] || break
+		[ $((SECONDS - t0)) -lt 60 ] || break
 	done
 	local grows reaps fails drains
 	grows=$(($(tp_pool "$name" grows_ahead) + $(tp_pool "$name" grows_sync)))
@@ -286,7 +311,7 @@ load() {
 	drains=$(tp_pool "$name" cache_drains)
 	tp_cmd "$name" "show port stats all"
 	tp_cmd "$name" stop
-	tp_wait_for "$name" "Accumulated forward statistics for all ports" 10
+	tp_wait_for "$name" "Accumulated forward statistics for all ports" 60
 	tp_quit "$name"
 	nombuf=$(awk '/RX-nombuf:/ { n += $2 } END { print n + 0 }' "$stage/$name.log")
 	row "load,tide,idle_mb,$mb_idle,MB"
