@@ -15,20 +15,15 @@
 #   test_tidepmd_cli.sh TIDEPMD
 set -eu
 tidepmd=$1
+. "$(dirname "$0")/kill-reap.sh"
 tmp=$(mktemp -d /tmp/tide-tpmd-cli.XXXXXX)
 out=$tmp/out
 pid=     # the session's tidepmd, while it runs
 prefix=
 
 cleanup() {
-	local i
 	if [ -n "$pid" ]; then
-		kill -9 "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		wait "$pid" 2>/dev/null || true
+		tide_kill_reap "$pid"
 		# --huge-unlink: killed, it leaves its runtime directory only.
 		[ -z "$prefix" ] || rm -rf "/var/run/dpdk/$prefix"
 	fi

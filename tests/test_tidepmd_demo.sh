@@ -11,17 +11,12 @@
 #   test_tidepmd_demo.sh TIDEPMD
 set -eu
 tidepmd=$1
+. "$(dirname "$0")/kill-reap.sh"
 out=$(mktemp /tmp/tide-tpmd-demo.XXXXXX)
 pid=
 cleanup() {
-	local i
 	if [ -n "$pid" ]; then
-		kill -9 "$pid" 2>/dev/null || true
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		wait "$pid" 2>/dev/null || true
+		tide_kill_reap "$pid"
 		# Its own file prefix, with --huge-unlink: killed, it leaves its runtime directory.
 		rm -rf "/var/run/dpdk/tidepmd-$pid"
 	fi
