@@ -275,13 +275,14 @@ load() {
 	t0=$SECONDS
 	for ((i = 0; ; i++)); do
 		sleep 0.1
+		[ $((SECONDS - t0)) -lt 30 ] || break
 		mb=$(tp_mb "$name")
 		[ "$mb" -le "$mb_peak" ] || mb_peak=$mb
 		[ "$i" -ge 19 ] || continue
-		in_use=$(tp_pool "$name" in_use)
+		# A telemetry query that failed (a loaded machine): the next one.
+		in_use=$(tp_pool "$name" in_use) || continue
 		[ "$in_use" -le "$in_use_peak" ] || in_use_peak=$in_use
 		[ "$in_use_peak" -lt 50000 ] || [ "$mb_peak" -lt $((mb_idle + 100)) ] || break
-		[ $((SECONDS - t0)) -lt 30 ] || break
 	done
 	# The load stops: the forwarding lcore drains the rings (rxonly) until what is in flight
 	# is back to about what it was idle (for 30 s at most), then io again.

@@ -10,5 +10,5 @@ tide_kill_reap() {
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
-	wait "$1" 2>/dev/null || true
+	if ! kill -0 "$1" 2>/dev/null; then wait "$1" 2>/dev/null || true; fi
 }

@@ -270,7 +270,7 @@ grep -q "^tidepmd: --mp-workers 2 needs as many TX queues per port (--txq 1)" "$
 # before its --duration (600 s; under 60 s, whatever a loaded machine's delays).
 if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# shellcheck disable=SC2086
-	if TIDEPMD_TEST_FAULT=delay-line timeout -s INT 120 "$tidepmd" $eal_pmd -- \
+	if TIDEPMD_TEST_FAULT=delay-line timeout -s INT 70 "$tidepmd" $eal_pmd -- \
 			--duration 600 >"$out" 2>&1; then
 		fail "a run whose forwarding lcore failed exited 0"
 	fi

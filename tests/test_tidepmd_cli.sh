@@ -30,6 +30,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A command written after tidepmd died: the write fails (and the test says so) instead of
+# SIGPIPE ending the shell without its cleanup.
+trap '' PIPE
 
 fail() {
 	cat "$out"
@@ -82,7 +85,7 @@ cmd() {
 	local n i
 	n=$(prompts)
 	kill -0 "$pid" 2>/dev/null || fail "tidepmd ended before '$1'"
-	echo "$1" >&"$in"
+	echo "$1" >&"$in" || fail "tidepmd ended before '$1'"
 	for ((i = 0; i < 600; i++)); do
 		[ "$(prompts)" -le "$n" ] || return 0
 		kill -0 "$pid" 2>/dev/null || fail "tidepmd ended at '$1'"
@@ -95,7 +98,7 @@ cmd() {
 # end is killed and fails the test).
 quit() {
 	local i rc=0
-	echo quit >&"$in"
+	echo quit >&"$in" || fail "tidepmd ended before quit"
 	exec {in}>&-
 	for ((i = 0; i < 600; i++)); do
 		kill -0 "$pid" 2>/dev/null || break

@@ -129,15 +129,18 @@ reap() {
 # again, and until then its other threads go on (a worker lcore could still see its primary's
 # stop and leave): what follows must find it stopped.
 freeze() {
-	local t st i all
+	local t st i all seen
 	kill -STOP "$1"
 	for ((i = 0; i < 300; i++)); do
 		all=1
+		seen=0
 		for t in /proc/"$1"/task/*; do
 			st=$(sed 's/.*) //' "$t/stat" 2>/dev/null) || continue
+			seen=$((seen + 1))
 			[ "${st%% *}" = T ] || all=0
 		done
-		[ "$all" = 1 ] && return 0
+		gone "$1" && fail "$2 (pid $1): ended instead of stopping"
+		[ "$all" = 1 ] && [ "$seen" -gt 0 ] && return 0
 		sleep 0.1
 	done
 	show_threads "$1" "$2"
@@ -314,6 +317,7 @@ capture() {
 	# 30 s.
 	for ((i = 0; i < 1200; i++)); do
 		[ "$(stat -c %s "$file" 2>/dev/null || echo 0)" -gt "$bytes" ] && break
+		gone "$tool" && break # ended early: its status and its file say how, below
 		sleep 0.1
 	done
 	[ "$i" -lt 1200 ] || fail "$name: $(basename "$file") has not $bytes bytes after 120 s"
