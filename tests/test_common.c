@@ -340,13 +340,13 @@ tide_test_wait(bool (*cond)(void *arg), void *arg, unsigned int timeout_ms)
 }
 
 char
-tide_test_thread_state(pid_t tid)
+tide_test_task_state(pid_t pid, pid_t tid)
 {
 	char path[64], buf[512], *p;
 	ssize_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return '?';
@@ -358,6 +358,12 @@ tide_test_thread_state(pid_t tid)
 	/* "tid (comm) S ...": the comm may hold spaces and parentheses; the last ')' ends it. */
 	p = strrchr(buf, ')');
 	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
+}
+
+char
+tide_test_thread_state(pid_t tid)
+{
+	return tide_test_task_state(getpid(), tid);
 }
 
 bool

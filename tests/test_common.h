@@ -174,9 +174,12 @@ int tide_test_worker_lcore(void);
 int tide_test_thread_anywhere(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /**
- * The scheduler state of thread @p tid of this process, as /proc shows it: 'R' running,
- * 'S' asleep (in a blocking system call), ...; '?' if it cannot be read.
+ * The scheduler state of thread @p tid of process @p pid, as /proc shows it: 'R' running,
+ * 'S' asleep (in a blocking system call), 'T' stopped, ...; '?' if it cannot be read (gone).
  */
+char tide_test_task_state(pid_t pid, pid_t tid);
+
+/** tide_test_task_state() of thread @p tid of this process. */
 char tide_test_thread_state(pid_t tid);
 
 /**

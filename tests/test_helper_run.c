@@ -104,26 +104,6 @@ tide_run_end_within(struct tide_run *r, unsigned int timeout_ms)
 	return -ETIMEDOUT;
 }
 
-/* The state of thread @p tid of process @p pid, '?' when it cannot be read (gone). */
-static char
-task_state(pid_t pid, int tid)
-{
-	char path[64], buf[512], *p;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "tid (comm) S ...": the comm may hold spaces and parentheses; the last ')' ends it. */
-	p = strrchr(buf, ')');
-	return p != NULL && p[1] == ' ' && p[2] != '\0' ? p[2] : '?';
-}
-
 /* Whether every thread of process @p pid is stopped (T); with @p say, each thread's state
  * is printed. A thread that ends while it is looked at is not counted.
  */
@@ -143,7 +123,7 @@ threads_stopped(pid_t pid, bool say)
 	while ((e = readdir(d)) != NULL) {
 		char state;
 
-		if (e->d_name[0] == '.' || (state = task_state(pid, atoi(e->d_name))) == '?')
+		if (e->d_name[0] == '.' || (state = tide_test_task_state(pid, atoi(e->d_name))) == '?')
 			continue;
 		threads++;
 		all = all && state == 'T';
