@@ -12,6 +12,8 @@
 #    stopped at its prompt (DPDK 22.11's pdump race, below);
 #  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
 #    takes it; at the end the workers leave with the primary's run and no message is left;
+#  - a worker whose process exits slowly after its lcores left: the primary's stop waits for
+#    it and says so, and the run's summary is dated when the workers left;
 #  - a worker that does not leave at the primary's stop (stopped): the primary keeps the
 #    exchange it may read and refuses a new start until it is gone; SIGTERM while the
 #    prompt waits for such a worker ends the prompt then, without more input; the totals
@@ -60,9 +62,11 @@ cleanup() {
 	done
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
-	rm -f "$hugedir/${prefix}-cap"map_* "$hugedir/${prefix}-st"map_*
+	rm -f "$hugedir/${prefix}-cap"map_* "$hugedir/${prefix}-st"map_* \
+		"$hugedir/${prefix}-sl"map_*
 	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" \
-		"/var/run/dpdk/$prefix-cap" "/var/run/dpdk/$prefix-st" "$tmp"
+		"/var/run/dpdk/$prefix-cap" "/var/run/dpdk/$prefix-st" "/var/run/dpdk/$prefix-sl" \
+		"$tmp"
 	if [ -n "$own" ]; then
 		rm -f "$hugedir/${own}"map_*
 		rm -rf "/var/run/dpdk/$own"
@@ -368,6 +372,58 @@ reap "$pid_own" "the primary of its own prefix" 90 ||
 reap "$pid_wown" "the worker started as printed" 30 ||
 	fail "the worker started as printed failed"
 echo "workers' command as printed: tidepmd $cmd: it worked"
+
+# ---- a worker that exits slowly ----
+# A worker whose lcores have left is exiting: the primary's stop waits for its process to be
+# gone before freeing the pools, and says so after 5 s. Here the worker's main thread blocks
+# on its full stdout (a pipe of one page nobody reads) once its lcores have left. The run's
+# summary dates its end when the workers left, not after that wait.
+mkfifo "$tmp/sl.out"
+exec {sl_out}<>"$tmp/sl.out"
+# F_SETPIPE_SZ (1031): one page, full within a second of 10 ms stats lines.
+python3 -c 'import fcntl, sys; fcntl.fcntl(int(sys.argv[1]), 1031, 4096)' "$sl_out"
+start sl --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-sl" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 \
+	--stats-period 250
+wait_for "$tmp/sl.log" "worker lcores 0/1" 60
+"$tidepmd" --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-sl" --proc-type=secondary -- \
+	--mode worker --stats-period 10 >"$tmp/sl.out" 2>"$tmp/wsl.log" &
+pids+=($!)
+pid_wsl=$!
+wait_for "$tmp/sl.log" "worker lcores 1/1" 60
+# The pipe full (a line no longer fits): the worker's next line blocks its main thread.
+for ((i = 0; i < 600; i++)); do
+	queued=$(python3 -c 'import array, fcntl, sys, termios
+b = array.array("i", [0]); fcntl.ioctl(int(sys.argv[1]), termios.FIONREAD, b); print(b[0])' \
+		"$sl_out")
+	[ "$queued" -ge 3800 ] && break
+	gone "$pid_wsl" && fail "the slow worker ended while it was to forward"
+	sleep 0.1
+done
+[ "$i" -lt 600 ] || fail "the slow worker's stdout: $queued bytes queued after 60 s, want 3800"
+kill -INT "$pid_sl"
+wait_for "$tmp/sl.log" "^tidepmd: the workers left, their processes are still exiting after 5 s" 60
+cat <&"$sl_out" >"$tmp/wsl.out.log" &
+pids+=($!)
+pid_cat=$!
+reap "$pid_wsl" "the slow worker" 60 || fail "the slow worker failed"
+reap "$pid_sl" "the slow worker's primary" 60 || fail "the slow worker's primary failed"
+kill "$pid_cat"
+wait "$pid_cat" 2>/dev/null || true
+exec {sl_out}>&-
+grep -qE "^tidepmd: the worker processes exited [0-9.]+ s after their lcores left" \
+	"$tmp/sl.log" || fail "the slow worker: no word when its process exited"
+grep -q "^tidepmd: worker $pid_wsl leaves: " "$tmp/wsl.out.log" ||
+	fail "the slow worker did not say it leaves"
+# Its stamp and the last stats line's before the stop (tenths of a second).
+last=$(sed -n 's/^tidepmd *\([0-9]*\)\.\([0-9]\)[0-9]s | .*/\1\2/p' "$tmp/sl.log" | tail -1)
+done_at=$(sed -n 's/^tidepmd: done after \([0-9]*\)\.\([0-9]\) s:.*/\1\2/p' "$tmp/sl.log")
+[ -n "$last" ] && [ -n "$done_at" ] || fail "the slow worker's primary: no stats line or summary"
+# The stop came within a stats period of the last line; the wait for the worker was 5 s more.
+[ "$done_at" -le $((10#$last + 25)) ] ||
+	fail "the summary counts the wait for the exiting worker: done after $done_at tenths," \
+		"the last stats line at $last"
+echo "a worker that exited slowly: waited for, said so, the run dated at its leave"
 
 # ---- a worker that does not leave ----
 # A worker stopped (SIGSTOP) cannot leave at its primary's stop: the primary keeps the

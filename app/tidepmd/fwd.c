@@ -259,6 +259,7 @@ tpmd_fwd_stop(struct tpmd *t)
 			ret = -EIO;
 		}
 	}
+	t->end_ns = tide_app_now_ns(); /* an engine's end may move it later, not its own wait */
 	if (t->engine->end != NULL)
 		t->engine->end(t);
 	fwd_counters_local(t, &c);

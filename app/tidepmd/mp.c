@@ -158,7 +158,7 @@ tpmd_mp_remain(void)
  * have exited.
  */
 int
-tpmd_mp_stop(void)
+tpmd_mp_stop(uint64_t *left_ns)
 {
 	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
 	bool said = false;
@@ -183,6 +183,7 @@ tpmd_mp_stop(void)
 		return -EBUSY;
 	}
 	left = tide_app_now_ns();
+	*left_ns = left;
 	while (mp_any_alive(mp_left, mp_nb_left) && tide_app_now_ns() - left < MP_EXIT_WAIT_NS) {
 		/* A stop that seems to hang: say what it waits for, once. */
 		if (!said && tide_app_now_ns() - left >= MP_LEAVE_WAIT_NS) {

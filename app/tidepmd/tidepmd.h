@@ -142,6 +142,7 @@ struct tpmd {
 	bool running;
 	bool run_failed;                         /* a run's lcore failed: -i exits non-zero */
 	uint64_t start_ns;                       /* of the current run */
+	uint64_t end_ns;                         /* when its forwarding ended (stop) */
 	struct tpmd_counters done;               /* of the runs already stopped */
 	struct tpmd_counters lcore_done[TPMD_MAX_LCORES]; /* the same, per lcore */
 	void *engine_ctx;                        /* the engine's (begin/end) */
@@ -208,8 +209,9 @@ unsigned int tpmd_mp_workers(void);
 void tpmd_mp_counters_add(struct tpmd_counters *c);
 /* Whether a worker of the last run is still there: in its slot, or its process alive. */
 bool tpmd_mp_remain(void);
-/* 0 once the workers are gone, -EBUSY if one remains after the wait (it said so). */
-int tpmd_mp_stop(void);
+/* 0 once the workers are gone, -EBUSY if one remains after the wait (it said so).
+ * *left_ns: when their lcores had all left (their forwarding ended), if they did. */
+int tpmd_mp_stop(uint64_t *left_ns);
 /* The worker's side: */
 int tpmd_mp_attach(void);
 int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);
