@@ -71,13 +71,18 @@ tide_run_wait_for(struct tide_run *r, const char *key, unsigned int timeout_ms)
 		text = tide_test_read_file(r->out);
 		if (strstr(text, key) != NULL || r->ended)
 			break;
-		/* Reaped here, its status is kept for tide_run_end(). */
-		if (waitpid(r->pid, &r->status, WNOHANG) == r->pid)
-			r->ended = true;
-		else
+		if (!tide_run_ended(r))
 			tide_test_sleep_us(10 * 1000);
 	}
 	return text;
+}
+
+bool
+tide_run_ended(struct tide_run *r)
+{
+	if (!r->ended && waitpid(r->pid, &r->status, WNOHANG) == r->pid)
+		r->ended = true;
+	return r->ended;
 }
 
 int
@@ -91,12 +96,8 @@ tide_run_end(struct tide_run *r)
 int
 tide_run_end_within(struct tide_run *r, unsigned int timeout_ms)
 {
-	for (unsigned int t = 0; !r->ended && t < timeout_ms; t += 10) {
-		if (waitpid(r->pid, &r->status, WNOHANG) == r->pid)
-			r->ended = true;
-		else
-			tide_test_sleep_us(10 * 1000);
-	}
+	for (unsigned int t = 0; !tide_run_ended(r) && t < timeout_ms; t += 10)
+		tide_test_sleep_us(10 * 1000);
 	if (r->ended)
 		return tide_run_end(r);
 	kill(r->pid, SIGKILL);

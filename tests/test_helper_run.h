@@ -41,6 +41,9 @@ char *tide_run_wait_for(struct tide_run *r, const char *key, unsigned int timeou
 /** Wait for the run to end: its exit code, -1 if a signal ended it. */
 int tide_run_end(struct tide_run *r);
 
+/** Whether the run has ended (then reaped, its status kept for tide_run_end()); no wait. */
+bool tide_run_ended(struct tide_run *r);
+
 /** tide_run_end() within @p timeout_ms: a run still there then is killed (SIGKILL) and
  *  -ETIMEDOUT returned. */
 int tide_run_end_within(struct tide_run *r, unsigned int timeout_ms);
