@@ -295,10 +295,8 @@ pipeline_end(struct tpmd *t)
 	if (pl.kept)
 		return;
 	/* A worker still there may read the exchange: freeing it would pull it from under
-	 * the worker, and the next start would wipe the slot it holds.
-	 */
-	/* The workers forward until their lcores leave: the run ends then, not when their
-	 * processes have exited.
+	 * the worker, and the next start would wipe the slot it holds. The workers forward
+	 * until their lcores leave: the run ends then, not when their processes have exited.
 	 */
 	if (pl.nb_mp != 0 && tpmd_mp_stop(&t->end_ns) != 0) {
 		fprintf(stderr, "tidepmd: pipeline: the exchange is kept for the worker(s) still "
