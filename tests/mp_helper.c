@@ -26,6 +26,8 @@
  *                                                 the pools are still elastic
  *   mp_helper EAL... -- die POOL                  (fault-injection builds) free an mbuf and
  *                                                 be killed holding the pool's driver lock
+ *   mp_helper EAL... -- leave POOL                (as a primary) make an elastic pool and an
+ *                                                 adopted one, use them, end without freeing
  *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
  *                                                 wait to be killed
  *   mp_helper EAL... -- xrecv XCHG STAGE N        receive N messages as STAGE, check their
@@ -506,6 +508,42 @@ cmd_serve(const char *name)
 	ready_until_killed();
 }
 
+/*
+ * As a primary: an elastic pool NAME and a pool made with the stock API and the tide ops
+ * (adopted), both used, left unfreed at rte_eal_cleanup() (main's), as many applications
+ * end. Prints cleaned=1 if the process got through it.
+ */
+static int
+cmd_leave(const char *name)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *mp[2];
+	struct rte_mbuf *m[64];
+	char stock[RTE_MEMPOOL_NAMESIZE];
+
+	tide_pool_params_init(&p, name);
+	p.base_bytes = 2 << 20;
+	p.block_bytes = 2 << 20;
+	p.wall_bytes = 64 << 20;
+	mp[0] = tide_pool_create(&p);
+	snprintf(stock, sizeof(stock), "%s_s", name);
+	mp[1] = rte_pktmbuf_pool_create_by_ops(stock, 4096, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY, TIDE_MEMPOOL_OPS_NAME);
+	if (mp[0] == NULL || mp[1] == NULL || !tide_pool_is_elastic(mp[1])) {
+		printf("error=cannot create the pools\n");
+		return 1;
+	}
+	for (unsigned int k = 0; k < RTE_DIM(mp); k++) {
+		if (rte_pktmbuf_alloc_bulk(mp[k], m, RTE_DIM(m)) != 0) {
+			printf("error=cannot allocate from %s\n", mp[k]->name);
+			return 1;
+		}
+		rte_pktmbuf_free_bulk(m, RTE_DIM(m));
+	}
+	printf("pools=2\n");
+	return 0;
+}
+
 /* ---- messages ---- */
 
 struct msg_body {
@@ -914,6 +952,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "serve") == 0 && argc == 3)
 		return cmd_serve(argv[2]);
+	if (strcmp(argv[1], "leave") == 0 && argc == 3) {
+		ret = cmd_leave(argv[2]);
+		rte_eal_cleanup();
+		printf("cleaned=1\n");
+		return ret;
+	}
 	if (strcmp(argv[1], "tel") == 0 && argc == 3) {
 		ret = cmd_tel(argv[2]);
 		rte_eal_cleanup();

@@ -522,10 +522,13 @@ pool_register(struct tide_pool *tp)
 		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
 	pool_registry_lock();
 	if (!pool_event_registered) {
-		if (pool_compat_watch_destroy() == 0)
+		if (pool_compat_watch_destroy() == 0) {
 			pool_event_registered = true;
-		else
+			/* Without it the pools work; only an exit that did not free them is lost. */
+			pool_compat_watch_eal_cleanup();
+		} else {
 			err = rte_errno;
+		}
 	}
 	if (err == 0)
 		err = -pool_dir_add_pool(tp);

@@ -24,6 +24,7 @@ static pthread_t ctl_thread;  /* under the registry lock */
 static pthread_t unstick_thread; /* the primary's (pool_unstick.c), under the registry lock */
 static bool unstick_running;  /* under the registry lock */
 static bool ctl_running;      /* under the registry lock */
+static bool ctl_halted;       /* rte_eal_cleanup() began: no thread again (registry lock) */
 static uint64_t ctl_gen;      /* a thread runs while this equals the value it started with */
 
 static void
@@ -211,6 +212,8 @@ pool_ctl_start(void)
 
 	if (ctl_running)
 		return 0;
+	if (ctl_halted)
+		return ESHUTDOWN;
 	if (ctl_wake_cond_init() != 0)
 		return ENOMEM;
 	if (TIDE_FAULT(TIDE_FAULT_CTL_THREAD))
@@ -232,18 +235,13 @@ pool_ctl_start(void)
 	return 0;
 }
 
-/* Called without the registry lock, once the last pool left the registry. */
-void
-pool_ctl_stop(void)
+/* Stop the threads (registry lock held on entry, released) and wait for them. */
+static void
+ctl_end(void)
 {
 	pthread_t t, u;
 	bool unstick;
 
-	pool_registry_lock();
-	if (!ctl_running || pool_first_locked() != NULL) {
-		pool_registry_unlock();
-		return;
-	}
 	ctl_running = false;
 	t = ctl_thread;
 	u = unstick_thread;
@@ -251,7 +249,42 @@ pool_ctl_stop(void)
 	unstick_running = false;
 	__atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
 	pool_registry_unlock();
+	pool_ctl_wake();
 	pthread_join(t, NULL);
 	if (unstick)
 		pthread_join(u, NULL);
+}
+
+/* Called without the registry lock, once the last pool left the registry. */
+void
+pool_ctl_stop(void)
+{
+	pool_registry_lock();
+	if (!ctl_running || pool_first_locked() != NULL) {
+		pool_registry_unlock();
+		return;
+	}
+	ctl_end();
+}
+
+/*
+ * From rte_eal_cleanup(), before it unmaps the memory the pools are in (pool_compat.c): the
+ * control thread must not touch them again. The pools stay as they are, with the process.
+ */
+void
+pool_ctl_halt(void)
+{
+	unsigned int left = 0;
+
+	pool_registry_lock();
+	ctl_halted = true;
+	for (struct tide_pool *tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp))
+		left++;
+	if (!ctl_running) {
+		pool_registry_unlock();
+		return;
+	}
+	POOL_LOG(NOTICE, "rte_eal_cleanup() with %u elastic pool(s) not freed: their control "
+		"thread stops", left);
+	ctl_end();
 }

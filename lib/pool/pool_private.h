@@ -292,6 +292,8 @@ void pool_dir_pins_wait(struct tide_pool *tp);
 
 /* pool_compat.c: DPDK calls outside the public API. */
 int pool_compat_watch_destroy(void);
+/* Once: rte_eal_cleanup() calls pool_ctl_halt() before it unmaps memory. */
+int pool_compat_watch_eal_cleanup(void);
 void pool_registry_lock(void);
 void pool_registry_unlock(void);
 struct tide_pool *pool_lookup_locked(const struct rte_mempool *mp);
@@ -349,6 +351,8 @@ void pool_waiters_close(struct tide_pool *tp);
 /* pool_ctl.c: the control thread. */
 int pool_ctl_start(void);
 void pool_ctl_stop(void);
+/* rte_eal_cleanup() has begun: the control thread stops for good, pools left or not. */
+void pool_ctl_halt(void);
 void pool_ctl_wake(void);
 
 /* pool_mp.c: multi-process (primary side, on the control thread). */
