@@ -19,7 +19,6 @@
 #define ALLOW_INTERNAL_API
 
 #include <errno.h>
-#include <string.h>
 
 #include <rte_bus.h>
 #include <rte_mempool.h>
