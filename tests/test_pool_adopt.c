@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_mbuf.h>
@@ -568,15 +567,16 @@ test_a_bad_profile_line_is_reported_and_ignored(void)
 static void
 test_an_exit_that_did_not_free_its_pools_is_clean(void)
 {
-	char prefix[64], cmd[256], *text;
+	char prefix[64], *text;
 	struct tide_run r;
 	int code;
 
-	snprintf(prefix, sizeof(prefix), "tide-adopt-leave-%d", (int)getpid());
+	snprintf(prefix, sizeof(prefix), "%s-leave", tide_test_file_prefix());
 	tide_run_helper_eal(&r, prefix, (const char *[]){ "--lcores=2@0,3@1", "--huge-unlink",
 		NULL }, false, (char *[]){ "leave", "ta_leave", NULL });
 	code = tide_run_end_within(&r, 120000);
 	text = tide_run_output(&r);
+	tide_test_rm_runtime(prefix);
 	CU_ASSERT_EQUAL(code, 0);
 	CU_ASSERT_EQUAL(tide_run_value(text, "pools"), 2);
 	CU_ASSERT_EQUAL(tide_run_value(text, "cleaned"), 1);
@@ -585,10 +585,6 @@ test_an_exit_that_did_not_free_its_pools_is_clean(void)
 	if (code != 0)
 		printf("\n    exit %d: %s ", code, text);
 	free(text);
-	/* DPDK leaves the runtime directory (and, killed, the hugepage files). */
-	snprintf(cmd, sizeof(cmd), "rm -rf /dev/hugepages/%smap_* /var/run/dpdk/%s", prefix,
-		prefix);
-	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
 static int

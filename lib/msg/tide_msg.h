@@ -202,10 +202,10 @@ int tide_msg_init(const struct tide_msg_conf *conf);
  * whichever process registered it) first, and no other thread or process may use the
  * library meanwhile (a telemetry query this process is answering is waited for).
  * tide_msg_init() may be called again afterwards. In a secondary process it only lets go
- * of what the primary shares, which stays as it is (its stages too). In the primary, the stages of processes that are gone (exited or killed without
- * unregistering them, and not recovered yet) are recovered first, as when the primary
- * notices such a process: what they hold is released (a WARNING line each), and they do
- * not count.
+ * of what the primary shares, which stays as it is (its stages too). In the primary, the
+ * stages of processes that are gone (exited or killed without unregistering them, and not
+ * recovered yet) are recovered first, as when the primary notices such a process: what
+ * they hold is released (a WARNING line each), and they do not count.
  *
  * @return
  *   0 (nothing to do if the library is not initialised), or -EBUSY (rte_errno set, a log

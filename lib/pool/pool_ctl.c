@@ -278,12 +278,12 @@ pool_ctl_halt(void)
 
 	pool_registry_lock();
 	ctl_halted = true;
-	for (struct tide_pool *tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp))
-		left++;
 	if (!ctl_running) {
 		pool_registry_unlock();
 		return;
 	}
+	for (struct tide_pool *tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp))
+		left++;
 	POOL_LOG(NOTICE, "rte_eal_cleanup() with %u elastic pool(s) not freed: their control "
 		"thread stops", left);
 	ctl_end();
