@@ -28,6 +28,9 @@
  *                                                 be killed holding the pool's driver lock
  *   mp_helper EAL... -- leave POOL                (as a primary) make an elastic pool and an
  *                                                 adopted one, use them, end without freeing
+ *   mp_helper EAL... -- zleave null|ring          (as a primary) a zero-copy TX instance
+ *                                                 sends on net_null_zl or on a ring port
+ *                                                 nobody reads; end without freeing it
  *   mp_helper EAL... -- serve POOL                (as a primary) make an elastic pool and
  *                                                 wait to be killed
  *   mp_helper EAL... -- xrecv XCHG STAGE N        receive N messages as STAGE, check their
@@ -93,6 +96,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_launch.h>
@@ -776,6 +780,84 @@ zsend_buffer(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Port @p port set up for zero-copy TX: one RX queue (from @p rx), one TX queue. */
+static int
+zleave_port(uint16_t port, struct rte_mempool *rx)
+{
+	struct rte_eth_conf conf = { .rxmode = { .mtu = 1500 } };
+	struct rte_eth_dev_info info;
+
+	if (rx == NULL || rte_eth_dev_info_get(port, &info) != 0)
+		return -1;
+	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+			rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, rx) != 0 ||
+			rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL) != 0)
+		return -1;
+	return rte_eth_dev_start(port);
+}
+
+/*
+ * As a primary: a zero-copy TX instance (with the elastic pool it makes) on the net_null
+ * port net_null_zl ("null": its sends complete at once) or on a ring port nobody reads
+ * ("ring": the PMD holds them), 8 sends, left unfreed at rte_eal_cleanup() (main's).
+ * Prints sent=8 once the PMD took them, and cleaned=1 if the process got through its end.
+ */
+static int
+cmd_zleave(const char *kind)
+{
+	static uint8_t hdr[42];
+	uint8_t *data = zsend_buffer();
+	struct iovec iov = { .iov_base = data, .iov_len = 1000 };
+	struct tide_zctx_send s = { .hdr_len = sizeof(hdr), .nb_iov = 1, .hdr = hdr,
+		.iov = &iov };
+	struct rte_ring *r[2] = { NULL, NULL };
+	struct tide_zctx_stats st = { 0 };
+	struct tide_zctx_params p;
+	struct tide_zctx *z;
+	uint64_t end;
+	uint16_t port = 0;
+	int ret = -1;
+
+	if (strcmp(kind, "ring") == 0) {
+		r[0] = rte_ring_create("zl_rx", 64, SOCKET_ID_ANY, 0);
+		r[1] = rte_ring_create("zl_tx", 64, SOCKET_ID_ANY, 0);
+		if (r[0] != NULL && r[1] != NULL)
+			ret = rte_eth_from_rings("zl_ring", &r[0], 1, &r[1], 1, SOCKET_ID_ANY);
+		port = (uint16_t)ret;
+		ret = ret < 0 ? ret : 0;
+	} else {
+		ret = rte_eth_dev_get_port_by_name("net_null_zl", &port);
+	}
+	if (data == NULL || ret != 0 || zleave_port(port, rte_pktmbuf_pool_create("zl_rx",
+			256, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY)) != 0) {
+		printf("error=no %s port\n", kind);
+		return 1;
+	}
+	tide_zctx_params_init(&p, "zleave");
+	p.nb_ports = 1;
+	p.ports[0] = port;
+	p.copy_threshold = 0; /* every send zero-copy */
+	p.depth = 16;
+	z = tide_zctx_create(&p);
+	if (z == NULL) {
+		printf("error=tide_zctx_create: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	s.port = port;
+	for (s.cookie = 0; s.cookie < 8; s.cookie++)
+		if (tide_zctx_submit(z, &s) != 0) {
+			printf("error=tide_zctx_submit: %s\n", rte_strerror(rte_errno));
+			return 1;
+		}
+	end = now_ns() + 10ull * 1000 * 1000 * 1000;
+	while (tide_zctx_stats_get(z, &st) == 0 && st.packets < 8 && now_ns() < end)
+		usleep(1000);
+	printf("sent=%" PRIu64 "\n", st.packets);
+	fflush(stdout);
+	return 0;
+}
+
 static int
 cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *stop)
 {
@@ -954,6 +1036,12 @@ main(int argc, char **argv)
 		return cmd_serve(argv[2]);
 	if (strcmp(argv[1], "leave") == 0 && argc == 3) {
 		ret = cmd_leave(argv[2]);
+		rte_eal_cleanup();
+		printf("cleaned=1\n");
+		return ret;
+	}
+	if (strcmp(argv[1], "zleave") == 0 && argc == 3) {
+		ret = cmd_zleave(argv[2]);
 		rte_eal_cleanup();
 		printf("cleaned=1\n");
 		return ret;

@@ -22,6 +22,7 @@
 #include <rte_memory.h>
 
 #include "test_common.h"
+#include "test_helper_run.h"
 #include "test_zctx_util.h"
 #include "tide_fault.h"
 #include "tide_zctx.h"
@@ -834,6 +835,52 @@ test_stop_under_concurrent_submitters_answers_each_once(void)
 	munmap(buf, 64 * KB);
 }
 
+/*
+ * An application that ends with rte_eal_cleanup() and never freed its instance (many do):
+ * its send agent stops before the port closes and DPDK's memory goes, and the process ends
+ * cleanly (the agent ran on into that memory and crashed). @p kind "null": the sends
+ * complete, the agent stops at once; "ring": the PMD holds them, the agent leaves them to
+ * the process's end after a short wait.
+ */
+static void
+exit_without_free(const char *kind)
+{
+	char prefix[64], *text;
+	struct tide_run r;
+	int code;
+
+	snprintf(prefix, sizeof(prefix), "%s-zl%s", tide_test_file_prefix(), kind);
+	tide_run_helper_eal(&r, prefix, (const char *[]){ "--lcores=2@0,3@1", "--huge-unlink",
+		"--vdev=net_null_zl", NULL }, false, (char *[]){ "zleave", (char *)kind, NULL });
+	code = tide_run_end_within(&r, 120000);
+	text = tide_run_output(&r);
+	tide_test_rm_runtime(prefix);
+	CU_ASSERT_EQUAL(code, 0);
+	CU_ASSERT_EQUAL(tide_run_value(text, "sent"), 8);
+	CU_ASSERT_EQUAL(tide_run_value(text, "cleaned"), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "rte_eal_cleanup() with 1 zero-copy TX instance(s) "
+		"not freed: their send agents stop"));
+	CU_ASSERT_EQUAL(strstr(text, "the PMD still holds sends after 200 ms: left to the "
+		"process's end") != NULL, strcmp(kind, "ring") == 0);
+	/* Its pool's control thread too, after the agent. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "elastic pool(s) not freed"));
+	if (code != 0 || CU_get_number_of_failures() != 0)
+		printf("\n    exit %d: %s ", code, text);
+	free(text);
+}
+
+static void
+test_an_exit_that_did_not_free_its_instance_is_clean(void)
+{
+	exit_without_free("null");
+}
+
+static void
+test_an_exit_that_did_not_free_its_instance_leaves_what_the_pmd_holds(void)
+{
+	exit_without_free("ring");
+}
+
 static int
 register_tests(void)
 {
@@ -855,6 +902,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
 	CU_ADD_TEST(s, test_sends_freed_by_another_thread_complete_once_each);
 	CU_ADD_TEST(s, test_stop_under_concurrent_submitters_answers_each_once);
+	CU_ADD_TEST(s, test_an_exit_that_did_not_free_its_instance_is_clean);
+	CU_ADD_TEST(s, test_an_exit_that_did_not_free_its_instance_leaves_what_the_pmd_holds);
 	return 0;
 }
 

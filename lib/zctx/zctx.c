@@ -24,6 +24,7 @@
 
 #include "tide_config.h"
 #include "tide_fault.h"
+#include "tide_exit_bus.h"
 #include "tide_pool.h"
 #include "tide_socket.h"
 #include "zctx_private.h"
@@ -36,11 +37,56 @@ RTE_LOG_REGISTER(tide_zctx_logtype, tide.zctx, NOTICE);
 
 static TAILQ_HEAD(, tide_zctx) zc_list = TAILQ_HEAD_INITIALIZER(zc_list);
 static pthread_mutex_t zc_list_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tide_exit_bus zc_exit_bus;
+static bool zc_exit_watched;
 /*
  * Short unique names for rings and pools: a count of this process's instances and, as
  * DPDK's names are shared by a primary and its secondaries, the process id.
  */
 static uint32_t zc_next_id;
+
+/*
+ * rte_eal_cleanup() with instances not freed (tide_exit_bus.h): before the ports close and
+ * DPDK's memory goes, each agent stops, after the sends in flight complete or a short wait;
+ * sends not begun are cancelled.
+ */
+static int
+zc_exit(void)
+{
+	struct tide_zctx *z;
+	unsigned int left = 0;
+
+	tide_zctx_pvt_registry_lock();
+	TAILQ_FOREACH(z, &zc_list, next)
+		left++;
+	if (left != 0)
+		ZC_LOG(NOTICE, "rte_eal_cleanup() with %u zero-copy TX instance(s) not freed: "
+			"their send agents stop", left);
+	TAILQ_FOREACH(z, &zc_list, next) {
+		__atomic_store_n(&z->fast.state, TIDE_ZCTX_PVT_STATE_STOPPING, __ATOMIC_SEQ_CST);
+		if (tide_zctx_pvt_agent_wait(z, ZC_EXIT_TIMEOUT_MS) == 0)
+			continue;
+		ZC_LOG(NOTICE, "%s: the PMD still holds sends after %u ms: left to the process's "
+			"end", z->name, ZC_EXIT_TIMEOUT_MS);
+		__atomic_store_n(&z->agent_abandon, 1, __ATOMIC_RELEASE);
+		tide_zctx_pvt_agent_wait(z, 0);
+	}
+	tide_zctx_pvt_registry_unlock();
+	return 0;
+}
+
+/* The first instance registers the exit bus (the caller holds the registry lock). */
+static void
+zc_exit_watch_locked(void)
+{
+	if (zc_exit_watched)
+		return;
+	zc_exit_watched = true;
+	/* Without it the instances work; only an exit that did not free them is lost. */
+	if (tide_exit_bus_register(&zc_exit_bus, "tide_zctx", zc_exit) != 0)
+		ZC_LOG(WARNING, "this DPDK's bus layout is not 22.11's: rte_eal_cleanup() with "
+			"instances left may crash (free them before it)");
+}
 
 void
 tide_zctx_pvt_registry_lock(void)
@@ -507,6 +553,7 @@ tide_zctx_create(const struct tide_zctx_params *p)
 		goto fail_devs;
 	}
 	TAILQ_INSERT_TAIL(&zc_list, z, next);
+	zc_exit_watch_locked();
 	tide_zctx_pvt_registry_unlock();
 	return z;
 

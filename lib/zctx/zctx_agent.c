@@ -639,6 +639,8 @@ agent_run(struct tide_zctx *z)
 		bool stopping = agent_stopping(z);
 
 		TIDE_FAULT_HOLD(TIDE_HOLD_AGENT_PASS); /* tests: a stop comes meanwhile */
+		if (stopping && unlikely(__atomic_load_n(&z->agent_abandon, __ATOMIC_ACQUIRE)))
+			break;
 		agent_policy_update(z);
 		work = agent_retire(z);
 		work += agent_flush(z);

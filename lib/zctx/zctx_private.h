@@ -41,6 +41,8 @@ extern int tide_zctx_logtype;
 #define ZC_MAX_PIECES (3 * TIDE_ZCTX_MAX_IOV)
 /* tide_zctx_free() waits this long for the PMD before refusing with -EBUSY. */
 #define ZC_FREE_TIMEOUT_MS 1000
+/* How long rte_eal_cleanup() lets an instance not freed finish its sends. */
+#define ZC_EXIT_TIMEOUT_MS 200
 /* Then polls this many milliseconds for the mbufs of its pools to come home. */
 #define ZC_FREE_HOME_TRIES 100
 
@@ -289,6 +291,10 @@ struct tide_zctx {
 	 */
 	uint32_t pmd_hands_off;
 	uint32_t pmd_released;
+	/* rte_eal_cleanup() came with the instance not freed and its sends not done: the agent
+	 * leaves at once, what is in flight left to the process's end.
+	 */
+	uint32_t agent_abandon;
 	bool agent_started;
 	bool agent_joined;
 	pthread_t thread;                  /* control-thread agent */
