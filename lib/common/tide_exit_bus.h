@@ -12,8 +12,10 @@
  * send agents) would otherwise run on into that memory, where an application ended with
  * rte_eal_cleanup() alone without freeing its objects, as many do (an unmodified one with
  * the plugin cannot be changed). So each library registers a bus of its own, with no
- * devices, whose cleanup stops them. It is moved to the head of EAL's bus list: its cleanup
- * runs before the device buses close their ports, which a send agent may be calling.
+ * devices, whose cleanup stops them. It does so as it is loaded (a constructor), as DPDK's
+ * own buses do: EAL's bus list has no lock, and nothing else reads it then. It is moved to
+ * the head of that list: its cleanup runs before the device buses close their ports, which
+ * a send agent may be calling (buses loaded later, as plugins, go behind it).
  *
  * rte_bus_register() is internal ABI, stable within a DPDK release only, and struct rte_bus
  * is in a header Debian does not install (the driver SDK's bus_driver.h): the bus is laid
@@ -43,9 +45,9 @@ struct tide_exit_bus {
 };
 
 /**
- * @internal Register @p bus (zeroed static storage of the caller's, registered once) as
- * @p name, with @p cleanup to run in rte_eal_cleanup(), ahead of every bus registered
- * before it.
+ * @internal Register @p bus (zeroed static storage of the caller's, registered once, from a
+ * constructor) as @p name, with @p cleanup to run in rte_eal_cleanup(), ahead of every bus
+ * registered before it.
  *
  * @return 0; -ENOTSUP if this DPDK does not lay a bus out as 22.11 does (the bus is then
  *   not registered: @p cleanup will not run).

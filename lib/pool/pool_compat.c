@@ -22,6 +22,8 @@
 #include "tide_exit_bus.h"
 
 static struct tide_exit_bus pool_exit_bus;
+/* What registering it gave (at load, while nothing else reads EAL's bus list). */
+static int pool_exit_bus_ret;
 
 static int
 pool_exit_bus_cleanup(void)
@@ -30,15 +32,19 @@ pool_exit_bus_cleanup(void)
 	return 0;
 }
 
+RTE_INIT(pool_exit_bus_init)
+{
+	pool_exit_bus_ret = tide_exit_bus_register(&pool_exit_bus, "tide_pool",
+		pool_exit_bus_cleanup);
+}
+
 int
 pool_compat_watch_eal_cleanup(void)
 {
-	int ret = tide_exit_bus_register(&pool_exit_bus, "tide_pool", pool_exit_bus_cleanup);
-
-	if (ret != 0)
+	if (pool_exit_bus_ret != 0)
 		POOL_LOG(WARNING, "this DPDK's bus layout is not 22.11's: rte_eal_cleanup() with "
 			"elastic pools left may crash (free them before it)");
-	return ret;
+	return pool_exit_bus_ret;
 }
 
 static void

@@ -38,6 +38,8 @@ RTE_LOG_REGISTER(tide_zctx_logtype, tide.zctx, NOTICE);
 static TAILQ_HEAD(, tide_zctx) zc_list = TAILQ_HEAD_INITIALIZER(zc_list);
 static pthread_mutex_t zc_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tide_exit_bus zc_exit_bus;
+/* What registering it gave (at load, while nothing else reads EAL's bus list). */
+static int zc_exit_bus_ret;
 static bool zc_exit_watched;
 /*
  * Short unique names for rings and pools: a count of this process's instances and, as
@@ -75,7 +77,12 @@ zc_exit(void)
 	return 0;
 }
 
-/* The first instance registers the exit bus (the caller holds the registry lock). */
+RTE_INIT(zc_exit_bus_init)
+{
+	zc_exit_bus_ret = tide_exit_bus_register(&zc_exit_bus, "tide_zctx", zc_exit);
+}
+
+/* The first instance says if the exit bus is missing (the caller holds the registry lock). */
 static void
 zc_exit_watch_locked(void)
 {
@@ -83,7 +90,7 @@ zc_exit_watch_locked(void)
 		return;
 	zc_exit_watched = true;
 	/* Without it the instances work; only an exit that did not free them is lost. */
-	if (tide_exit_bus_register(&zc_exit_bus, "tide_zctx", zc_exit) != 0)
+	if (zc_exit_bus_ret != 0)
 		ZC_LOG(WARNING, "this DPDK's bus layout is not 22.11's: rte_eal_cleanup() with "
 			"instances left may crash (free them before it)");
 }
