@@ -184,10 +184,20 @@ poll_n(struct tide_zctx *z, struct tide_zctx_cpl *cpl, unsigned int n)
 	return got;
 }
 
+/*
+ * Fresh pages, far below where mappings go (the kernel gives the highest gap that fits): a
+ * hole a test punches in them stays a hole. Where they were given, near the others, the
+ * next small mapping of any thread (a sanitizer's allocator, say) could land in the hole,
+ * and a send the test meant to be refused as "not mapped" went out. Each call 16 MB
+ * further on; a hint taken already just gives pages elsewhere.
+ */
 void *
 page_buf(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static uint64_t next;
+	void *hint = (void *)(uintptr_t)(0x500000000000ull +
+		(__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % 4096) * (16ull << 20));
+	void *p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
