@@ -59,6 +59,7 @@ test_a_lower_wall_stops_growth(void)
 static void
 test_a_shorter_idle_threshold_reaps_sooner(void)
 {
+	struct tide_pool_stats st;
 	struct tide_pool_params p;
 	struct rte_mempool *mp;
 	char *tel;
@@ -83,6 +84,10 @@ test_a_shorter_idle_threshold_reaps_sooner(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"reap_period_ms\":25"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"idle_ms\":30"));
 	free(tel);
+	/* The stats read them back (what an application restores after a pause). */
+	CU_ASSERT_EQUAL(tide_pool_stats_get(mp, &st), 0);
+	CU_ASSERT_EQUAL(st.reap_period_ms, 25);
+	CU_ASSERT_EQUAL(st.idle_ms, 30);
 	tide_pool_free(mp);
 	tide_test_clock_real();
 }

@@ -190,11 +190,14 @@ grep -q "the reaper looks every 20 ms and gives back blocks idle 40 ms" "$out" |
 	fail "show pool: the new reap period and idle threshold are not shown"
 grep -q "Accumulated forward statistics for all ports" "$out" || fail "stop said nothing"
 
-# Without telemetry show pool reads the public API: the dropped frees show there too, and
+# Without telemetry show pool reads the public API: the reaper as set, the dropped frees, and
 # show pool NAME finds the same pools.
-printf 'show pool\nshow pool tidepmd_s0\nshow pool no_such_pool\nquit\n' |
+printf '%s\n' "set pool reap 30" "set pool idle 70" "show pool" "show pool tidepmd_s0" \
+	"show pool no_such_pool" quit |
 	prompt "tide-cli-nt-$$" --no-telemetry || fail "exit status $? (--no-telemetry)"
 grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool (no telemetry) showed no pool"
+grep -q "reaper:  looks every 30 ms and gives back blocks idle 70 ms" "$out" ||
+	fail "show pool (no telemetry): the reap period and idle threshold set are not shown"
 grep -q "(no telemetry: ages unknown)" "$out" ||
 	fail "show pool (no telemetry): not the API's view"
 grep -q "$dropped" "$out" || fail "show pool (no telemetry): no dropped frees"

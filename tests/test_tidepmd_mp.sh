@@ -171,6 +171,19 @@ wait_for() {
 	fail "$(basename "$1"): no '$2' within $3 s"
 }
 
+# reap_period PREFIX: the reap period of the pool tidepmd_s0 of the primary of PREFIX, as
+# its telemetry says.
+reap_period() {
+	python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(4096)
+s.send(b"/tide/pool/info,tidepmd_s0")
+print(json.loads(s.recv(65536).decode())["/tide/pool/info"]["reap_period_ms"])
+PY
+}
+
 # start NAME EAL-AND-APP-ARGS...: tidepmd in the background, output in NAME.log.
 start() {
 	local name=$1
@@ -403,6 +416,10 @@ done
 [ "$i" -lt 600 ] || fail "the slow worker's stdout: $queued bytes queued after 60 s, want 3800"
 kill -INT "$pid_sl"
 wait_for "$tmp/sl.log" "^tidepmd: the workers left, their processes are still exiting after 5 s" 60
+# Meanwhile the pools do not reap (a block freed while a worker is in rte_eal_cleanup()
+# meets DPDK 22.11's race, and the primary would end the worker).
+period=$(reap_period "$prefix-sl") || fail "the slow worker's primary: no telemetry"
+[ "$period" = 0 ] || fail "the pool reaps (every $period ms) while a worker exits"
 cat <&"$sl_out" >"$tmp/wsl.out.log" &
 pids+=($!)
 pid_cat=$!
@@ -453,6 +470,11 @@ grep -q "^tidepmd: pipeline: the exchange is kept for the worker(s) still there"
 	"$tmp/st.log" || fail "the stopped worker: its exchange not kept"
 grep -q "^tidepmd: pipeline: 1 worker lcore(s) of the last run still there" "$tmp/st.log" ||
 	fail "a start beside the stopped worker: no word why it was refused"
+# The stop gave up on the worker: its pool reaps again, at the period it had.
+echo "show pool" >&"$st_in"
+wait_for "$tmp/st.log" "the reaper looks every [0-9]+ ms" 30
+grep -qE "the reaper looks every [1-9][0-9]* ms" "$tmp/st.log" ||
+	fail "the pool still does not reap after a stop that gave up on its worker"
 kill -9 "$pid_ws"
 reap "$pid_ws" "the stopped worker (SIGKILL)" 30 || true
 wait_for "$tmp/st.log" "worker process $pid_ws is gone: TX queue 0 is free again" 30

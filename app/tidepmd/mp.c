@@ -157,16 +157,40 @@ tpmd_mp_remain(void)
  * the secondary waits for the memory lock. So the pools are freed only once the workers
  * have exited.
  */
-int
-tpmd_mp_stop(uint64_t *left_ns)
+/*
+ * While the workers leave and their processes exit, the pools do not reap: a block freed
+ * while a secondary is inside its rte_eal_cleanup() meets DPDK 22.11's race (docs/design.md,
+ * Multi-process), and the pool library would end that worker after 2 s. Each pool's period
+ * is read back before (@p period, one per pool) and set again after.
+ */
+static void
+mp_reap_hold(struct tide_pool_per_socket *ps, unsigned int *period)
+{
+	struct tide_pool_stats st;
+
+	for (unsigned int k = 0; ps != NULL && k < ps->nb_pools; k++) {
+		period[k] = tide_pool_stats_get(ps->pools[k], &st) == 0 ? st.reap_period_ms : 0;
+		if (period[k] != 0)
+			tide_pool_reap_set(ps->pools[k], 0, TIDE_POOL_UNCHANGED);
+	}
+}
+
+static void
+mp_reap_resume(struct tide_pool_per_socket *ps, const unsigned int *period)
+{
+	for (unsigned int k = 0; ps != NULL && k < ps->nb_pools; k++)
+		if (period[k] != 0)
+			tide_pool_reap_set(ps->pools[k], period[k], TIDE_POOL_UNCHANGED);
+}
+
+static int
+mp_stop(uint64_t *left_ns)
 {
 	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
 	bool said = false;
 	uint64_t left;
 	unsigned int n;
 
-	if (mp_tab == NULL)
-		return 0;
 	__atomic_store_n(&mp_tab->stopping, 1, __ATOMIC_RELEASE);
 	for (unsigned int i = 0; i < mp_tab->nb_slots; i++) {
 		pid_t pid = __atomic_load_n(&mp_tab->slot[i].pid, __ATOMIC_ACQUIRE);
@@ -207,6 +231,20 @@ tpmd_mp_stop(uint64_t *left_ns)
 		return -EBUSY;
 	mp_nb_left = 0; /* gone: their pids may be given to other processes */
 	return 0;
+}
+
+int
+tpmd_mp_stop(struct tide_pool_per_socket *pools, uint64_t *left_ns)
+{
+	unsigned int period[RTE_MAX_NUMA_NODES];
+	int ret;
+
+	if (mp_tab == NULL)
+		return 0;
+	mp_reap_hold(pools, period);
+	ret = mp_stop(left_ns);
+	mp_reap_resume(pools, period);
+	return ret;
 }
 
 /* ---- the worker's side ---- */

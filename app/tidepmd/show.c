@@ -60,6 +60,8 @@ show_pool_api(struct rte_mempool *mp)
 		"\n", st.nb_in_use, st.nb_cached, st.nb_free, st.nb_objs);
 	printf("  grows:   %" PRIu64 " (%" PRIu64 " ahead, %" PRIu64 " sync), reaps %" PRIu64
 		"\n", st.grows_ahead + st.grows_sync, st.grows_ahead, st.grows_sync, st.reaps);
+	printf("  reaper:  looks every %u ms and gives back blocks idle %u ms\n",
+		st.reap_period_ms, st.idle_ms);
 	show_pool_dropped(st.foreign_frees, st.double_frees, st.lock_recovered);
 	printf("  block          MB     mbufs    in use   (no telemetry: ages unknown)\n");
 	for (unsigned int i = 0; tide_mempool_block_info(mp, i, &bi) == 0; i++)

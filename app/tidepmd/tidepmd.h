@@ -210,8 +210,9 @@ void tpmd_mp_counters_add(struct tpmd_counters *c);
 /* Whether a worker of the last run is still there: in its slot, or its process alive. */
 bool tpmd_mp_remain(void);
 /* 0 once the workers are gone, -EBUSY if one remains after the wait (it said so).
- * *left_ns: when their lcores had all left (their forwarding ended), if they did. */
-int tpmd_mp_stop(uint64_t *left_ns);
+ * *left_ns: when their lcores had all left (their forwarding ended), if they did. The
+ * @p pools do not reap meanwhile. */
+int tpmd_mp_stop(struct tide_pool_per_socket *pools, uint64_t *left_ns);
 /* The worker's side: */
 int tpmd_mp_attach(void);
 int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);

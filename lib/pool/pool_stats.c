@@ -74,6 +74,8 @@ pool_stats_locked(const struct tide_pool *tp, struct tide_pool_stats *st)
 	st->foreign_frees = ms.nb_foreign;
 	st->double_frees = ms.nb_double;
 	st->lock_recovered = ms.nb_lock_recovered;
+	st->reap_period_ms = __atomic_load_n(&tp->params.reap_period_ms, __ATOMIC_RELAXED);
+	st->idle_ms = __atomic_load_n(&tp->params.idle_ms, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -209,6 +209,9 @@ struct tide_pool_stats {
 	uint64_t grow_waits;    /**< allocations that found the pool short while a growth
 				 *   was under way, and waited for it only until the mbufs
 				 *   they asked for were free */
+	uint32_t reap_period_ms; /**< the reaper's period now (0: it does not reap); what
+				  *   tide_pool_reap_set() last set */
+	uint32_t idle_ms;       /**< the idle threshold now (tide_pool_reap_set()) */
 };
 
 /** Block node: its pages are on several NUMA nodes. */
