@@ -780,6 +780,26 @@ zsend_buffer(void)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Zero-copy TX instance @p name on @p port, every send zero-copy, @p depth sends deep, its
+ * headers from @p pool (NULL: an elastic pool it makes); NULL (said) if it cannot be made. */
+static struct tide_zctx *
+zsend_instance(const char *name, uint16_t port, struct rte_mempool *pool, unsigned int depth)
+{
+	struct tide_zctx_params p;
+	struct tide_zctx *z;
+
+	tide_zctx_params_init(&p, name);
+	p.pool = pool;
+	p.nb_ports = 1;
+	p.ports[0] = port;
+	p.copy_threshold = 0; /* every send zero-copy */
+	p.depth = depth;
+	z = tide_zctx_create(&p);
+	if (z == NULL)
+		printf("error=tide_zctx_create: %s\n", rte_strerror(rte_errno));
+	return z;
+}
+
 /* Port @p port set up for zero-copy TX: one RX queue (from @p rx), one TX queue. */
 static int
 zleave_port(uint16_t port, struct rte_mempool *rx)
@@ -813,7 +833,6 @@ cmd_zleave(const char *kind)
 		.iov = &iov };
 	struct rte_ring *r[2] = { NULL, NULL };
 	struct tide_zctx_stats st = { 0 };
-	struct tide_zctx_params p;
 	struct tide_zctx *z;
 	uint64_t end;
 	uint16_t port = 0;
@@ -834,16 +853,9 @@ cmd_zleave(const char *kind)
 		printf("error=no %s port\n", kind);
 		return 1;
 	}
-	tide_zctx_params_init(&p, "zleave");
-	p.nb_ports = 1;
-	p.ports[0] = port;
-	p.copy_threshold = 0; /* every send zero-copy */
-	p.depth = 16;
-	z = tide_zctx_create(&p);
-	if (z == NULL) {
-		printf("error=tide_zctx_create: %s\n", rte_strerror(rte_errno));
+	z = zsend_instance("zleave", port, NULL, 16);
+	if (z == NULL)
 		return 1;
-	}
 	s.port = port;
 	for (s.cookie = 0; s.cookie < 8; s.cookie++)
 		if (tide_zctx_submit(z, &s) != 0) {
@@ -866,7 +878,7 @@ cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *s
 	struct iovec iov = { .iov_base = data, .iov_len = 4096 };
 	struct tide_zctx_send s = { .queue = 1, .hdr_len = sizeof(hdr), .nb_iov = 1, .hdr = hdr,
 		.iov = &iov };
-	struct tide_zctx_params p;
+	struct rte_mempool *pool;
 	struct tide_zctx *z;
 	char pname[RTE_MEMPOOL_NAMESIZE];
 	uint16_t port;
@@ -876,23 +888,16 @@ cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *s
 		return 1;
 	}
 	snprintf(pname, sizeof(pname), "zsend_%d", (int)getpid());
-	tide_zctx_params_init(&p, name);
 	/* Only the primary creates elastic pools: the secondary brings a stock one. */
-	p.pool = rte_pktmbuf_pool_create(pname, 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	pool = rte_pktmbuf_pool_create(pname, 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 		SOCKET_ID_ANY);
-	if (p.pool == NULL || rte_eth_dev_get_port_by_name(port_name, &port) != 0) {
+	if (pool == NULL || rte_eth_dev_get_port_by_name(port_name, &port) != 0) {
 		printf("error=no pool or no port %s\n", port_name);
 		return 1;
 	}
-	p.nb_ports = 1;
-	p.ports[0] = port;
-	p.copy_threshold = 0; /* every send zero-copy */
-	p.depth = 8;
-	z = tide_zctx_create(&p);
-	if (z == NULL) {
-		printf("error=tide_zctx_create: %s\n", rte_strerror(rte_errno));
+	z = zsend_instance(name, port, pool, 8);
+	if (z == NULL)
 		return 1;
-	}
 	s.port = port;
 	for (unsigned int i = 0; i < n; i++) {
 		s.cookie = i;
@@ -911,7 +916,7 @@ cmd_zsend(const char *port_name, const char *name, unsigned int n, const char *s
 	fflush(stdout);
 	while (access(stop, F_OK) == 0)
 		usleep(10 * 1000);
-	rte_mempool_free(p.pool);
+	rte_mempool_free(pool);
 	return 0;
 }
 

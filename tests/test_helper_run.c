@@ -62,6 +62,20 @@ tide_run_helper_eal(struct tide_run *r, const char *prefix, const char *const ea
 }
 
 char *
+tide_run_primary_to_end(const char *prefix, const char *const eal[], char *const cmd[],
+	int *code)
+{
+	struct tide_run r;
+	char *text;
+
+	tide_run_helper_eal(&r, prefix, eal, false, cmd);
+	*code = tide_run_end_within(&r, 120000);
+	text = tide_run_output(&r);
+	tide_test_rm_runtime(prefix);
+	return text;
+}
+
+char *
 tide_run_wait_for(struct tide_run *r, const char *key, unsigned int timeout_ms)
 {
 	char *text = NULL;

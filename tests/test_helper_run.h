@@ -60,6 +60,14 @@ bool tide_run_freeze(pid_t pid);
 /** The whole output (caller frees); the output file is removed. */
 char *tide_run_output(struct tide_run *r);
 
+/**
+ * Run the helper as a primary of @p prefix with @p eal and @p cmd (as
+ * tide_run_helper_eal()) to its end, 120 s at most, and remove its runtime directory: its
+ * whole output (caller frees); *@p code: its exit code (tide_run_end_within()).
+ */
+char *tide_run_primary_to_end(const char *prefix, const char *const eal[], char *const cmd[],
+	int *code);
+
 /** The number after "@p key=" in @p text, or -1. */
 long long tide_run_value(const char *text, const char *key);
 

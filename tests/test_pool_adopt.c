@@ -568,15 +568,11 @@ static void
 test_an_exit_that_did_not_free_its_pools_is_clean(void)
 {
 	char prefix[64], *text;
-	struct tide_run r;
 	int code;
 
 	snprintf(prefix, sizeof(prefix), "%s-leave", tide_test_file_prefix());
-	tide_run_helper_eal(&r, prefix, (const char *[]){ "--lcores=2@0,3@1", "--huge-unlink",
-		NULL }, false, (char *[]){ "leave", "ta_leave", NULL });
-	code = tide_run_end_within(&r, 120000);
-	text = tide_run_output(&r);
-	tide_test_rm_runtime(prefix);
+	text = tide_run_primary_to_end(prefix, (const char *[]){ "--lcores=2@0,3@1",
+		"--huge-unlink", NULL }, (char *[]){ "leave", "ta_leave", NULL }, &code);
 	CU_ASSERT_EQUAL(code, 0);
 	CU_ASSERT_EQUAL(tide_run_value(text, "pools"), 2);
 	CU_ASSERT_EQUAL(tide_run_value(text, "cleaned"), 1);

@@ -846,15 +846,12 @@ static void
 exit_without_free(const char *kind)
 {
 	char prefix[64], *text;
-	struct tide_run r;
 	int code;
 
 	snprintf(prefix, sizeof(prefix), "%s-zl%s", tide_test_file_prefix(), kind);
-	tide_run_helper_eal(&r, prefix, (const char *[]){ "--lcores=2@0,3@1", "--huge-unlink",
-		"--vdev=net_null_zl", NULL }, false, (char *[]){ "zleave", (char *)kind, NULL });
-	code = tide_run_end_within(&r, 120000);
-	text = tide_run_output(&r);
-	tide_test_rm_runtime(prefix);
+	text = tide_run_primary_to_end(prefix, (const char *[]){ "--lcores=2@0,3@1",
+		"--huge-unlink", "--vdev=net_null_zl", NULL },
+		(char *[]){ "zleave", (char *)kind, NULL }, &code);
 	CU_ASSERT_EQUAL(code, 0);
 	CU_ASSERT_EQUAL(tide_run_value(text, "sent"), 8);
 	CU_ASSERT_EQUAL(tide_run_value(text, "cleaned"), 1);
