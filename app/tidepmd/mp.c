@@ -148,20 +148,10 @@ tpmd_mp_remain(void)
 }
 
 /*
- * The primary, at the end of a run: tell the workers to leave and wait for them, then for
- * their processes to be gone. A worker lcore that does not leave within MP_LEAVE_WAIT_NS
- * is stuck (stopped, starved): the exchange is kept for it. A process whose lcores all
- * left is exiting, and gets MP_EXIT_WAIT_NS from then. A secondary detaching its memory
- * (rte_eal_cleanup()) while the primary frees memzones deadlocks in DPDK 22.11: the
- * primary holds the memory lock and waits for the hugepage file locks the secondary holds,
- * the secondary waits for the memory lock. So the pools are freed only once the workers
- * have exited.
- */
-/*
  * While the workers leave and their processes exit, the pools do not reap: a block freed
- * while a secondary is inside its rte_eal_cleanup() meets DPDK 22.11's race (docs/design.md,
- * Multi-process), and the pool library would end that worker after 2 s. Each pool's period
- * is read back before (@p period, one per pool) and set again after.
+ * while a secondary is inside its rte_eal_cleanup() meets DPDK 22.11's races (mp_stop(),
+ * docs/design.md, Multi-process), where the pool library would end that worker after 2 s.
+ * Each pool's period is read back before (@p period, one per pool) and set again after.
  */
 static void
 mp_reap_hold(struct tide_pool_per_socket *ps, unsigned int *period)
@@ -183,6 +173,16 @@ mp_reap_resume(struct tide_pool_per_socket *ps, const unsigned int *period)
 			tide_pool_reap_set(ps->pools[k], period[k], TIDE_POOL_UNCHANGED);
 }
 
+/*
+ * The primary, at the end of a run: tell the workers to leave and wait for them, then for
+ * their processes to be gone. A worker lcore that does not leave within MP_LEAVE_WAIT_NS
+ * is stuck (stopped, starved): the exchange is kept for it. A process whose lcores all
+ * left is exiting, and gets MP_EXIT_WAIT_NS from then. A secondary detaching its memory
+ * (rte_eal_cleanup()) while the primary frees memzones deadlocks in DPDK 22.11: the
+ * primary holds the memory lock and waits for the hugepage file locks the secondary holds,
+ * the secondary waits for the memory lock. So the pools are freed only once the workers
+ * have exited, and do not reap meanwhile (tpmd_mp_stop()).
+ */
 static int
 mp_stop(uint64_t *left_ns)
 {

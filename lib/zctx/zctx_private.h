@@ -41,10 +41,10 @@ extern int tide_zctx_logtype;
 #define ZC_MAX_PIECES (3 * TIDE_ZCTX_MAX_IOV)
 /* tide_zctx_free() waits this long for the PMD before refusing with -EBUSY. */
 #define ZC_FREE_TIMEOUT_MS 1000
-/* How long rte_eal_cleanup() lets an instance not freed finish its sends. */
-#define ZC_EXIT_TIMEOUT_MS 200
 /* Then polls this many milliseconds for the mbufs of its pools to come home. */
 #define ZC_FREE_HOME_TRIES 100
+/* How long rte_eal_cleanup() lets an instance not freed finish its sends. */
+#define ZC_EXIT_TIMEOUT_MS 200
 
 /* Counters have one writer (the agent) and readers anywhere. */
 #define ZC_CNT(z, f, v) __atomic_store_n(&(z)->cnt.f, (z)->cnt.f + (v), __ATOMIC_RELAXED)
