@@ -112,6 +112,7 @@
 #include "tide_pool.h"
 #include "tide_zctx.h"
 #include "test_fold.h"
+#include "test_port.h"
 
 #define HOLD_MAX 2048
 #define BULK_MAX 32
@@ -800,23 +801,6 @@ zsend_instance(const char *name, uint16_t port, struct rte_mempool *pool, unsign
 	return z;
 }
 
-/* Port @p port set up for zero-copy TX: one RX queue (from @p rx), one TX queue. */
-static int
-zleave_port(uint16_t port, struct rte_mempool *rx)
-{
-	struct rte_eth_conf conf = { .rxmode = { .mtu = 1500 } };
-	struct rte_eth_dev_info info;
-
-	if (rx == NULL || rte_eth_dev_info_get(port, &info) != 0)
-		return -1;
-	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-			rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, rx) != 0 ||
-			rte_eth_tx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL) != 0)
-		return -1;
-	return rte_eth_dev_start(port);
-}
-
 /*
  * As a primary: a zero-copy TX instance (with the elastic pool it makes) on the net_null
  * port net_null_zl ("null": its sends complete at once) or on a ring port nobody reads
@@ -849,8 +833,8 @@ cmd_zleave(const char *kind)
 	} else {
 		ret = rte_eth_dev_get_port_by_name("net_null_zl", &port);
 	}
-	if (data == NULL || ret != 0 || zleave_port(port, rte_pktmbuf_pool_create("zl_rx",
-			256, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY)) != 0) {
+	if (data == NULL || ret != 0 || tide_test_port_start(port, rte_pktmbuf_pool_create("zl_rx",
+			256, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY), 1, 64, 1500) != 0) {
 		printf("error=no %s port\n", kind);
 		return 1;
 	}

@@ -36,6 +36,7 @@
 #include "donor_proto.h"
 #include "test_common.h"
 #include "test_donor_util.h"
+#include "test_port.h"
 #include "tide_donor.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
@@ -130,7 +131,7 @@ null_port(struct rte_mempool **rx, uint16_t *port)
 	if (*rx == NULL || rte_eth_dev_count_avail() == 0)
 		return -1;
 	*port = 0;
-	return tdu_port_start(*port, *rx);
+	return tide_test_port_start(*port, *rx, 1, 512, 1500);
 }
 
 static void

@@ -121,22 +121,6 @@ tdu_memlock_limit(size_t bytes)
 	return 0;
 }
 
-int
-tdu_port_start(uint16_t port, struct rte_mempool *rx_pool)
-{
-	struct rte_eth_conf conf = { .rxmode = { .mtu = 1500 } };
-	struct rte_eth_dev_info info;
-
-	if (rte_eth_dev_info_get(port, &info) != 0)
-		return -1;
-	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-			rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, rx_pool) != 0 ||
-			rte_eth_tx_queue_setup(port, 0, 512, SOCKET_ID_ANY, NULL) != 0)
-		return -1;
-	return rte_eth_dev_start(port);
-}
-
 char *
 tdu_telemetry(const char *cmd)
 {

@@ -46,9 +46,6 @@ void tdu_report(const char *key, long value);
  *  limit binds this process and every process it starts, root or not. */
 int tdu_memlock_limit(size_t bytes);
 
-/** Configure and start an ethdev port with one RX and one TX queue (MTU 1500). */
-int tdu_port_start(uint16_t port, struct rte_mempool *rx_pool);
-
 /** Ask this process's telemetry socket; the answer (caller frees), "" if none. */
 char *tdu_telemetry(const char *cmd);
 

@@ -16,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "test_common.h"
+#include "test_port.h"
 #include "tide_process.h"
 #include "test_zctx_util.h"
 
@@ -45,26 +46,6 @@ vmlck_kb(void)
 }
 
 int
-port_setup(uint16_t port, uint16_t txq, uint16_t mtu)
-{
-	struct rte_eth_conf conf = { .rxmode = { .mtu = mtu } };
-	struct rte_eth_dev_info info;
-
-	if (rte_eth_dev_info_get(port, &info) != 0)
-		return -1;
-	/* Zero-copy needs chains where the port says it can be asked for them. */
-	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-
-	if (rte_eth_dev_configure(port, 1, txq, &conf) != 0 ||
-			rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, rx_pool) != 0)
-		return -1;
-	for (uint16_t q = 0; q < txq; q++)
-		if (rte_eth_tx_queue_setup(port, q, 512, SOCKET_ID_ANY, NULL) != 0)
-			return -1;
-	return rte_eth_dev_start(port);
-}
-
-int
 ring_port_open(struct ring_port *rp, const char *name, unsigned int size)
 {
 	char n[RTE_RING_NAMESIZE];
@@ -82,7 +63,7 @@ ring_port_open(struct ring_port *rp, const char *name, unsigned int size)
 	if (port < 0)
 		return -1;
 	rp->port = (uint16_t)port;
-	return port_setup(rp->port, 1, 1500);
+	return tide_test_port_start(rp->port, rx_pool, 1, 512, 1500);
 }
 
 unsigned int
@@ -237,7 +218,7 @@ zctx_suite_init(void)
 	if (rx_pool == NULL || rte_vdev_init("net_null_zt", NULL) != 0 ||
 			rte_eth_dev_get_port_by_name("net_null_zt", &null_port) != 0)
 		return -1;
-	return port_setup(null_port, 2, 1500);
+	return tide_test_port_start(null_port, rx_pool, 2, 512, 1500);
 }
 
 int

@@ -37,9 +37,6 @@ unsigned int memzones(void);
 /** This process's locked memory, kB (/proc/self/status VmLck), or -1. */
 long vmlck_kb(void);
 
-/** Configure (1 RX queue, @p txq TX queues, MTU @p mtu, chains where offered) and start. */
-int port_setup(uint16_t port, uint16_t txq, uint16_t mtu);
-
 /** A net_ring port whose TX ring (of @p size) the test drains. */
 struct ring_port {
 	char name[32];
