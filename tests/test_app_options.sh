@@ -5,7 +5,8 @@
 #  - a bad number (not a number, negative, trailing garbage, overflow, out of range) is
 #    refused at once, before EAL starts, with the option's name and the accepted range,
 #    and never with a wrapped value;
-#  - a file prefix in use by a running primary is reported as such, with its pid;
+#  - a file prefix in use by a running primary is reported as such, with its pid, also
+#    after 130 other EAL arguments (none is dropped);
 #  - a clean exit leaves no DPDK runtime directory behind;
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range, a start that fails says why (with -i
@@ -13,7 +14,9 @@
 #    start-up ends it cleanly (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
-#    nothing; tide-bench without one scenario, or with an unknown option, says so;
+#    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
+#    unknown option (EAL arguments without "--" after them) says where they go; an empty
+#    --filter is refused;
 #  - the README's tidepmd synopsis names every option tidepmd --help gives.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
@@ -259,7 +262,13 @@ bench_refused() {
 }
 bench_refused "one scenario is expected, got 2: 'mempool', then 'fwd'" mempool fwd
 bench_refused "no scenario given: one is expected" --quick
-bench_refused "see --help" mempool --bogus
+bench_refused "see --help (EAL arguments go first, then --)" mempool --bogus
+bench_refused "--filter: '' names no variant" mempool --filter ""
+bench_refused "--filter: '=' names no variant" mempool --filter =
+# EAL arguments without "--" after them: the refusal says where they go.
+if "$tidepmd" -l 0-1 --no-pci -i >"$out" 2>&1; then fail "tidepmd -l 0-1 without --"; fi
+grep -q "^tidepmd: see --help (EAL arguments go first, then --)" "$out" ||
+	fail "tidepmd -l 0-1 without --: no word on where EAL arguments go"
 if "$tidepmd" --mode io --mp-workers 2 --txq 2 >"$out" 2>&1; then fail "io --mp-workers"; fi
 grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --mp-workers"
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi
@@ -408,6 +417,15 @@ fi
 grep -q "^tidepmd: cannot initialise EAL: file prefix '$prefix' is in use by process $pid" \
 	"$out" || fail "the second run did not name the prefix and the first one's pid ($pid)"
 grep -v "^EAL" "$out" | head -1
+# However many EAL arguments come first, all reach EAL: the prefix after 130 others too.
+many=$(for _ in $(seq 130); do printf -- '--log-level=lib.eal:notice '; done)
+# shellcheck disable=SC2086
+if "$tidepmd" $many $eal -- --mode io --duration 1 >"$out" 2>&1; then
+	fail "with 130 EAL arguments first, a second primary on the same file prefix started"
+fi
+grep -q "^tidepmd: cannot initialise EAL: file prefix '$prefix' is in use by process $pid" \
+	"$out" || fail "the EAL arguments past the 130th did not reach EAL"
+echo "130 EAL arguments and more: all reach EAL"
 kill -INT "$pid"
 wait "$pid" || { cat "$out.first"; fail "the first run did not end cleanly on SIGINT"; }
 pid=

@@ -20,7 +20,8 @@
 #include "tide_app.h"
 #include "tide_hugetlbfs.h"
 
-#define APP_MAX_EAL_ARGS 128
+/* Room for the default EAL arguments (the command line's are all kept, however many). */
+#define APP_DEFAULT_EAL_ARGS 32
 
 static volatile sig_atomic_t app_quit;
 static const char *app_prog = "tidepool";
@@ -167,7 +168,9 @@ int
 tide_app_eal_init(const char *default_eal)
 {
 	static char prefix[64];
-	char **eal = calloc(APP_MAX_EAL_ARGS + 1, sizeof(char *));
+	/* The program's name, the EAL arguments and a --file-prefix of ours (2), NULL. */
+	int cap = RTE_MAX(app_sep, APP_DEFAULT_EAL_ARGS) + 3;
+	char **eal = calloc((size_t)cap + 1, sizeof(char *));
 	char *defaults = strdup(default_eal);
 	int n = 0, i;
 	bool has_prefix = false;
@@ -181,9 +184,9 @@ tide_app_eal_init(const char *default_eal)
 	eal[n++] = app_argv[0];
 	/* No EAL arguments: no "--", or nothing before it ("prog -- -i"). */
 	if (app_sep <= 1)
-		n += app_split(defaults, &eal[n], APP_MAX_EAL_ARGS - 3 - n);
+		n += app_split(defaults, &eal[n], cap - 2 - n);
 	else
-		for (i = 1; i < app_sep && n < APP_MAX_EAL_ARGS - 3; i++)
+		for (i = 1; i < app_sep; i++)
 			eal[n++] = app_argv[i];
 	for (i = 1; i < n; i++)
 		if (strncmp(eal[i], "--file-prefix", 13) == 0)

@@ -290,7 +290,15 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 			break;
 		case 'q': o->quick = true; break;
 		case 't': o->table = true; break;
-		case 'f': o->filter = optarg; break;
+		case 'f':
+			o->filter = optarg;
+			/* "" or "=" would match every variant or none: a slip, not a choice. */
+			if (optarg[0] == '\0' || strcmp(optarg, "=") == 0) {
+				fprintf(stderr, "tide-bench: --filter: '%s' names no variant "
+					"(STR, or =NAME)\n", optarg);
+				ret = -1;
+			}
+			break;
 		case 'T':
 			o->trace_arg = optarg;
 			o->given |= BENCH_OPT_TRACE;
@@ -320,7 +328,8 @@ bench_parse(int argc, char **argv, struct bench_opts *o, const char **scenario)
 		case 'h': bench_usage(stdout, argv[0]); return 1;
 		default:
 			/* getopt said which option. */
-			fprintf(stderr, "tide-bench: see --help\n");
+			fprintf(stderr, "tide-bench: see --help (EAL arguments go first, then "
+				"--)\n");
 			ret = -1;
 		}
 	}

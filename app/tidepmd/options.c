@@ -218,7 +218,7 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 			return 1;
 		}
 		if (opt == '?') {
-			fprintf(stderr, "tidepmd: see --help\n");
+			fprintf(stderr, "tidepmd: see --help (EAL arguments go first, then --)\n");
 			return -EINVAL;
 		}
 		if (tpmd_opt(opt, optarg, c) != 0)
