@@ -15,7 +15,8 @@
 #   --repeat N run the scenarios N times over (1..9; each run in run<K>/): the targets
 #              table gives every run's figure and says a target is met when it is met in
 #              every run; plots, CSVs and the other tables come from the last run
-#   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/)
+#   --docs     also write docs/benchmarks.md and its plots and CSVs (docs/bench/), if every
+#              run succeeded
 #   --testpmd  also run stock dpdk-testpmd with the tide plugin against ring_mp_mc
 #              (scripts/testpmd-elastic.sh, 3 interleaved rate pairs of 4 runs), in every
 #              run: CSV testpmd.csv
@@ -172,6 +173,9 @@ for ((r = 1; r <= repeat; r++)); do
 			"$rows" "$r" "$dir/$s.csv" >>"$out/runs.txt"
 		printf 'bench:        %s: %s, %s rows in %ss\n' "$s" "$status" "$rows" \
 			$(($(date +%s) - t0))
+		# Why, where tide-bench said (an option it refused, say).
+		[ "$status" = ok ] || grep -m1 "^tide-bench: " "$dir/$s.log" | sed 's/^/bench:          /' ||
+			true
 	done
 	[ "$testpmd" = 0 ] || run_testpmd "$dir" "$r"
 done
@@ -494,7 +498,11 @@ dpdk=$(pkg-config --modversion libdpdk 2>/dev/null || echo unknown)
 } >"$out/summary.md"
 rm -rf "$d"
 
-if [ "$docs" = 1 ]; then
+failed=$(awk -F'\t' '$2 != "ok"' "$out/runs.txt" | wc -l)
+if [ "$docs" = 1 ] && [ "$failed" -ne 0 ]; then
+	# Figures from a partial run would replace the last whole one's: keep those.
+	echo "bench: $failed run(s) failed: docs/benchmarks.md and docs/bench/ left as they were"
+elif [ "$docs" = 1 ]; then
 	rm -rf "$root/docs/bench"
 	mkdir -p "$root/docs/bench"
 	for p in "${plots[@]}"; do cp "$out/$p.png" "$root/docs/bench/"; done
@@ -504,7 +512,6 @@ if [ "$docs" = 1 ]; then
 		"$out/summary.md" >"$root/docs/benchmarks.md"
 	echo "bench: wrote docs/benchmarks.md and docs/bench/"
 fi
-failed=$(awk -F'\t' '$2 != "ok"' "$out/runs.txt" | wc -l)
 every=
 [ "$repeat" -eq 1 ] || every=" in every run"
 ran=$(awk -F'\t' '$5 != "-" && $2 == "ok"' "$out/runs.txt" | wc -l)

@@ -5,7 +5,7 @@
 # runner, not the figures): every scenario tide-bench lists runs and leaves its CSV, the
 # plots are valid PNG images with data drawn in them, and the summary names the machine,
 # the date, the commit and every target of config/bench-targets.txt; with --repeat, every
-# run's figures.
+# run's figures; --docs after a run that failed keeps the docs it would have replaced.
 #   test_bench_sh.sh SOURCE_DIR TIDE_BENCH CHECK_PNG
 set -eu
 src=$1
@@ -85,4 +85,23 @@ if "$src/scripts/bench.sh" --tiny --only nosuch --out "$tmp/x" --bench "$bench" 
 	fail "--only nosuch accepted"
 fi
 grep -q "no scenario 'nosuch'" "$tmp/log" || fail "--only nosuch: no message"
+# --docs after a run that failed (tide-bench refused an option given through --args): the
+# failure and tide-bench's reason on the console, the docs of the last whole run kept. On a
+# copy of the scripts, whose docs/ is the test's.
+mkdir -p "$tmp/root/docs/bench"
+cp -r "$src/scripts" "$src/config" "$tmp/root/"
+echo "the last whole run" >"$tmp/root/docs/benchmarks.md"
+echo "its plot" >"$tmp/root/docs/bench/mempool.png"
+if "$tmp/root/scripts/bench.sh" --tiny --docs --only mempool --out "$tmp/x" \
+		--bench "$bench" --args "--rounds 65" >"$tmp/log" 2>&1; then
+	fail "--docs with a run that failed: exit status 0"
+fi
+grep -q "^bench: *mempool: failed" "$tmp/log" || fail "--docs: no word of the failed run"
+grep -q "^bench: *tide-bench: --rounds: '65' is out of range" "$tmp/log" ||
+	fail "--docs: tide-bench's reason not on the console"
+grep -q "^bench: 1 run(s) failed: docs/benchmarks.md and docs/bench/ left as they were" \
+	"$tmp/log" || fail "--docs: no word that the docs were kept"
+grep -qx "the last whole run" "$tmp/root/docs/benchmarks.md" ||
+	fail "--docs: a failed run rewrote docs/benchmarks.md"
+[ -s "$tmp/root/docs/bench/mempool.png" ] || fail "--docs: a failed run removed docs/bench/"
 echo ok
