@@ -211,7 +211,10 @@ iovas_agree(const struct tide_donor_region *r)
 			return false;
 		}
 	}
-	return true;
+	/* Just past its end is not in it. */
+	rte_errno = 0;
+	return tide_donor_region_iova(r, (uint8_t *)ri.addr + ri.len) == RTE_BAD_IOVA &&
+		rte_errno == ENOENT;
 }
 
 /* ---- 64 MB pinned from 16 donors past a 4 MB RLIMIT_MEMLOCK, sent zero-copy. */
@@ -1115,7 +1118,7 @@ scen_bad_input_is_refused(void)
 	TDU_CHECK(tide_donor_alloc(m, 64, 3) == NULL && rte_errno == EINVAL);
 	TDU_CHECK(tide_donor_alloc(NULL, 64, 0) == NULL && rte_errno == EINVAL);
 	TDU_CHECK(tide_donor_region_info(NULL, NULL) == -EINVAL);
-	TDU_CHECK(tide_donor_region_iova(NULL, &p) == RTE_BAD_IOVA);
+	TDU_CHECK(tide_donor_region_iova(NULL, &p) == RTE_BAD_IOVA && rte_errno == EINVAL);
 	TDU_CHECK(tide_donor_region_lookup(m, &p) == NULL && rte_errno == ENOENT);
 	TDU_CHECK(tide_donor_stats_get(NULL, NULL) == -EINVAL);
 	/* Each refusal above and below has a log line of the call's own. */

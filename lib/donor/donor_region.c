@@ -861,8 +861,14 @@ tide_donor_region_iova(const struct tide_donor_region *r, const void *addr)
 	const uint8_t *a = addr;
 	size_t off;
 
-	if (r == NULL || a < r->addr || a >= r->addr + r->len)
+	if (r == NULL) {
+		DN_REFUSE(ERR, EINVAL, "NULL region");
 		return RTE_BAD_IOVA;
+	}
+	if (a < r->addr || a >= r->addr + r->len) {
+		DN_REFUSE(DEBUG, ENOENT, "%p is not in the region at %p", addr, (void *)r->addr);
+		return RTE_BAD_IOVA;
+	}
 	off = (size_t)(a - r->addr);
 	return r->iova[off / r->page_sz] + off % r->page_sz;
 }

@@ -302,7 +302,8 @@ const struct tide_donor_region *tide_donor_region_lookup(struct tide_donor_mgr *
  * The IO address of @p addr inside a region.
  *
  * @return
- *   The IOVA, or RTE_BAD_IOVA if @p addr is not in @p r.
+ *   The IOVA, or RTE_BAD_IOVA with rte_errno set: EINVAL @p r is NULL; ENOENT @p addr is
+ *   not in @p r.
  */
 rte_iova_t tide_donor_region_iova(const struct tide_donor_region *r, const void *addr);
 

@@ -168,7 +168,6 @@ struct tide_pool {
 					  * written under wait_lock, read without */
 	uint32_t nb_blocked;             /* callers inside tide_pool_alloc_wait() */
 	pthread_cond_t blocked_gone;     /* signalled when nb_blocked drops to 0 */
-	bool closing;                    /* the pool is being freed: refuse new waiters */
 
 	/* Counters, updated atomically. */
 	uint64_t grows_ahead;

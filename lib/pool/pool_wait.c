@@ -205,12 +205,10 @@ tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n
 		ret = pool_error(-ret);
 		goto out;
 	}
+	/* Held: a free waits for the hold before it cancels requests (pool_waiters_close()),
+	 * so this one is queued before that, and cancelled with the others.
+	 */
 	pthread_mutex_lock(&tp->wait_lock);
-	if (tp->closing) {
-		pthread_mutex_unlock(&tp->wait_lock);
-		ret = POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
-		goto out;
-	}
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
 		ret = 0;
@@ -258,13 +256,8 @@ tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int 
 		ret = POOL_REFUSE(ERR, EINVAL, "%s: no callback", tp->name);
 		goto out;
 	}
+	/* Held, as in tide_pool_alloc_wait(): a free cancels the request once queued. */
 	pthread_mutex_lock(&tp->wait_lock);
-	/* As tide_pool_alloc_wait(): nothing from a pool being freed. */
-	if (tp->closing) {
-		pthread_mutex_unlock(&tp->wait_lock);
-		ret = POOL_REFUSE(ERR, ECANCELED, "%s: being freed", tp->name);
-		goto out;
-	}
 	if (wait_immediate_locked(tp, m, n)) {
 		pthread_mutex_unlock(&tp->wait_lock);
 		ret = 0;
@@ -329,7 +322,6 @@ pool_waiters_close(struct tide_pool *tp)
 	struct pool_waiter *w;
 
 	pthread_mutex_lock(&tp->wait_lock);
-	tp->closing = true;
 	while ((w = TAILQ_FIRST(&tp->waiters)) != NULL)
 		wait_finish_locked(tp, w, -ECANCELED, &done);
 	while (tp->nb_blocked > 0)

@@ -265,7 +265,8 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
  *     error pthread_create() gave);
  *   - EAGAIN: also, pages were freed and a secondary process has not yet answered the
- *     memory sync that makes it let go of them (see tide_pool_grow()).
+ *     memory sync that makes it let go of them (see tide_pool_grow());
+ *   - ESHUTDOWN: rte_eal_cleanup() has begun (the control thread has stopped for good).
  */
 struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 
@@ -513,8 +514,9 @@ int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned i
  *   0 served at once (m[] filled, @p cb not called); 1 queued (@p cb will be called); or
  *   a negative errno with rte_errno set: -EINVAL bad arguments (not an elastic pool, NULL
  *   @p m or @p cb, @p n of 0 or more than the pool can ever hold, as for
- *   tide_pool_alloc_wait()); -ENOMEM no memory for the request; -ECANCELED the pool is
- *   being freed; -ENOTSUP called in a secondary process (as for tide_pool_alloc_wait()).
+ *   tide_pool_alloc_wait()); -ENOMEM no memory for the request; -ENOTSUP called in a
+ *   secondary process (as for tide_pool_alloc_wait()). A request queued when the pool is
+ *   freed ends with -ECANCELED, through @p cb.
  */
 int tide_pool_alloc_async(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, tide_pool_wait_cb_t *cb, void *arg, uint64_t *ticket);

@@ -675,6 +675,9 @@ tide_zctx_pvt_cache_dev_add(struct rte_device *dev)
 
 	pthread_mutex_lock(&cache.lock);
 	ret = tide_zctx_pvt_dma_dev_ref(dev, &first);
+	if (ret == -ENOSPC)
+		ZC_LOG(ERR, "%s: no room for another device to DMA-map pinned spans for",
+			rte_dev_name(dev));
 	if (ret == 0 && first && cache_dev_map_all(dev, true) != 0) {
 		ZC_LOG(ERR, "cannot DMA-map the pinned spans for %s", rte_dev_name(dev));
 		tide_zctx_pvt_dma_dev_unref(dev);
