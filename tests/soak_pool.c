@@ -32,6 +32,7 @@
 #include <rte_mbuf.h>
 
 #include "test_common.h"
+#include "tide_app_opt.h"
 #include "tide_pool.h"
 
 #define MB (1u << 20)
@@ -297,6 +298,22 @@ report(double secs, uint64_t min_ops)
 	return bad == 0 ? 0 : 1;
 }
 
+/* At most a week, as scripts/soak.sh allows. */
+#define SOAK_MAX_SECS 604800
+
+/* @p arg as a number, 1..@p max (0 for --min-ops), or a message naming @p what. */
+static int
+soak_number(const char *what, const char *arg, uint64_t max, uint64_t *v)
+{
+	char err[128];
+
+	if (tide_app_parse_u64(arg, strcmp(what, "SECONDS") == 0 ? 1 : 0, max, v, err,
+			sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "soak: %s: %s\n", what, err);
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -307,16 +324,18 @@ main(int argc, char **argv)
 	int n, ret;
 
 	n = rte_eal_init(argc, argv);
-	if (n < 0 || argc - n < 2) {
+	/* After "--": SECONDS, then nothing or "--min-ops N". */
+	if (n < 0 || (argc - n != 2 && (argc - n != 4 || strcmp(argv[n + 2], "--min-ops") != 0))) {
 		fprintf(stderr, "usage: soak_pool [EAL args] -- SECONDS [--min-ops N]\n");
 		return 2;
 	}
-	secs = strtoull(argv[n + 1], NULL, 10);
-	if (argc - n >= 4 && strcmp(argv[n + 2], "--min-ops") == 0)
-		min_ops = strtoull(argv[n + 3], NULL, 10);
+	if (soak_number("SECONDS", argv[n + 1], SOAK_MAX_SECS, &secs) != 0 ||
+			(argc - n == 4 && soak_number("--min-ops", argv[n + 3], UINT64_MAX,
+				&min_ops) != 0))
+		return 2;
 	worker = rte_get_next_lcore(-1, 1, 0);
-	if (secs == 0 || worker >= RTE_MAX_LCORE) {
-		fprintf(stderr, "soak: needs SECONDS > 0 and two lcores (-l 0-1)\n");
+	if (worker >= RTE_MAX_LCORE) {
+		fprintf(stderr, "soak: needs two lcores (-l 0-1)\n");
 		return 2;
 	}
 	tide_pool_params_init(&pp, "soak");
