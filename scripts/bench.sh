@@ -6,7 +6,8 @@
 # gnuplot and write a markdown summary, all into one results folder.
 #
 #   scripts/bench.sh [--quick | --tiny] [--out DIR] [--only NAME,...] [--repeat N]
-#                    [--docs] [--bench PATH] [--args "TIDE-BENCH OPTIONS"] [-- EAL ARGUMENTS]
+#                    [--docs] [--testpmd] [--soak SECONDS] [--bench PATH]
+#                    [--args "TIDE-BENCH OPTIONS"] [-- EAL ARGUMENTS]
 #
 #   --quick    a short run: every scenario's --quick (a third of the rounds, half the time)
 #   --tiny     seconds per scenario, to check the runner itself (figures meaningless)

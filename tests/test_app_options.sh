@@ -16,7 +16,7 @@
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
 #    unknown option (EAL arguments without "--" after them) says where they go; an empty
-#    --filter is refused;
+#    --filter is refused; --mode worker refuses the options a worker would not read;
 #  - the README's tidepmd synopsis names every option tidepmd --help gives.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
@@ -269,6 +269,14 @@ bench_refused "--filter: '=' names no variant" mempool --filter =
 if "$tidepmd" -l 0-1 --no-pci -i >"$out" 2>&1; then fail "tidepmd -l 0-1 without --"; fi
 grep -q "^tidepmd: see --help (EAL arguments go first, then --)" "$out" ||
 	fail "tidepmd -l 0-1 without --: no word on where EAL arguments go"
+# A worker process takes its primary's settings: an option it would not read is refused.
+for o in -i "--pool-wall 64" "--rxd 64" "--trace 1:10" --donors; do
+	# shellcheck disable=SC2086
+	if "$tidepmd" --mode worker $o >"$out" 2>&1; then fail "--mode worker $o accepted"; fi
+	grep -q "^tidepmd: ${o%% *} does not go with --mode worker" "$out" ||
+		fail "--mode worker $o: no message naming it"
+done
+echo "--mode worker: $(head -1 "$out")"
 if "$tidepmd" --mode io --mp-workers 2 --txq 2 >"$out" 2>&1; then fail "io --mp-workers"; fi
 grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --mp-workers"
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi

@@ -203,6 +203,7 @@ bench_usage(FILE *f, const char *prog)
 		"  --table       a table instead of CSV rows\n"
 		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
+		"  -h, --help    this text\n"
 		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
 		"[--series FILE]\n"
 		"         --trace: up to %u phases of 0..1000 Mpps for 0.001..86400000 ms\n"

@@ -4,7 +4,7 @@
  * tide-donor: a donor process. The tidepool donor library (lib/donor) starts one per share
  * of memory its consumer cannot hold itself; nobody else should run it.
  *
- *   tide-donor --ppid PID --kind huge|pinned --bytes N --page-size N --index N [--adopt]
+ *   tide-donor --ppid PID --kind huge|pinned --bytes N --page-size N [--index N] [--adopt]
  *
  * It allocates its share under its own limits (a memfd: of hugepages, or of ordinary
  * memory that it locks with mlock()), hands the descriptor to the consumer over the socket
@@ -149,7 +149,7 @@ static int
 donor_usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s --ppid PID --kind huge|pinned --bytes N --page-size N "
-		"--index N [--adopt]\n(started by the tidepool donor library, not by hand)\n",
+		"[--index N] [--adopt]\n(started by the tidepool donor library, not by hand)\n",
 		prog);
 	return DONOR_EXIT_USAGE;
 }

@@ -3,6 +3,7 @@
 /* The command line. Every number is checked (tide_app_opt.h): range, sign, garbage. */
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,7 @@ tpmd_usage(const char *prog)
 		"  --mp-workers N       pipeline: stage 2 in N worker lcores of secondary "
 		"tidepmds,\n"
 		"                       1..%d, each on TX queue 0..N-1 (needs --txq >= N)\n"
+		"  -h, --help           this text\n"
 		"whole numbers may be written in hexadecimal (0x40); --trace takes decimal "
 		"only\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
@@ -201,11 +203,32 @@ tpmd_opt(int opt, const char *arg, struct tpmd_config *c)
 	}
 }
 
+/*
+ * A worker process takes its primary's pools, ports, exchange and settings: of its own it
+ * reads --burst, --duration and --stats-period only. Any other option given would do
+ * nothing: -EINVAL after saying which.
+ */
+static int
+tpmd_worker_refuses(const bool *given)
+{
+	for (const struct option *o = tpmd_opts; o->name != NULL; o++) {
+		if (!given[(unsigned char)o->val] || strchr("mdsb", o->val) != NULL)
+			continue;
+		fprintf(stderr, "tidepmd: %s%s does not go with --mode worker: a worker takes its "
+			"primary's pools, ports and settings (of its own it reads --burst, "
+			"--duration and --stats-period)\n", o->val == 'i' ? "-" : "--",
+			o->val == 'i' ? "i" : o->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* 0 to run, 1 when done (--help), -EINVAL on a bad command line (after saying why). */
 int
 tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 {
 	const char *timed = NULL; /* --duration or --stats-period: the stats loop's */
+	bool given[UCHAR_MAX + 1] = { false }; /* by getopt's value */
 	int opt;
 
 	tpmd_defaults(c);
@@ -223,6 +246,7 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		}
 		if (tpmd_opt(opt, optarg, c) != 0)
 			return -EINVAL;
+		given[(unsigned char)opt] = true;
 		if (opt == 'd' || opt == 's')
 			timed = opt == 'd' ? "--duration" : "--stats-period";
 	}
@@ -253,6 +277,8 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		return -EINVAL;
 	/* Here, not at --trace or --hold-ms: together, in either order. */
 	if (tide_app_trace_hold_check(&c->trace, c->hold_ms) != 0)
+		return -EINVAL;
+	if (strcmp(c->mode, TPMD_MODE_WORKER) == 0 && tpmd_worker_refuses(given) != 0)
 		return -EINVAL;
 	if (c->mp_workers != 0 && strcmp(c->mode, "pipeline") != 0) {
 		fprintf(stderr, "tidepmd: --mp-workers goes with --mode pipeline\n");
