@@ -169,6 +169,10 @@ test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
 	CU_ASSERT(pstats(mp).deq_refused > st.deq_refused);
 	CU_ASSERT_EQUAL(tide_pool_grow(mp, 1), -ENOSPC);
 	CU_ASSERT_EQUAL(rte_errno, ENOSPC);
+	/* Again at once: the pool's wall line waits a second, the call's own does not. */
+	tide_test_log_debug(true);
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_grow(mp, 1), ENOSPC, "tide_pool_grow");
+	tide_test_log_debug(false);
 	/* What comes back is served again. */
 	rte_pktmbuf_free(m[--got]);
 	extra = rte_pktmbuf_alloc(mp);

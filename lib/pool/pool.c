@@ -711,6 +711,10 @@ tide_pool_grow(struct rte_mempool *mp, unsigned int nb_blocks)
 	if (tp == NULL)
 		return -rte_errno;
 	ret = pool_grow_locked(tp, nb_blocks, POOL_GROW_USER);
+	/* Its own line each time: the pool's lines on failed growth come once a second. */
+	if (ret < 0)
+		POOL_LOG(DEBUG, "%s: tide_pool_grow(%u): %s", tp->name, nb_blocks,
+			rte_strerror(-ret));
 	pool_primary_unlock(tp);
 	return ret;
 }
