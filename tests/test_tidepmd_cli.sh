@@ -119,7 +119,7 @@ for c in "show port stats all" "set fwd macswap" "show pool" "show pool no_such_
 		"show xchg" "show port stats all" "bogus command" "set burst 0" \
 		"set fwd nosuchmode" "set pool reap 20" "set pool idle 40" "set pool wall 0x200" \
 		"set pool wall 64" "set pool wall 1" "set pool wall 100000" "set pool wall 8" \
-		"help" "show pool"; do
+		"help" "show pool" "show port stats 7" "clear port stats x"; do
 	cmd "$c"
 done
 sleep 1
@@ -163,6 +163,9 @@ grep -q "^Bad argument: set burst: '0' is out of range; accepted: 1..512" "$out"
 	fail "a bad value got no feedback"
 grep -q "^Bad argument: set fwd: unknown mode 'nosuchmode'" "$out" ||
 	fail "an unknown mode got no feedback"
+grep -q "^Invalid port 7: give 'all' or one of the 2 ports: 0 1$" "$out" ||
+	fail "a port that is not one: no list of the ports there are"
+grep -q "^Invalid port x: 'x' is not a number" "$out" || fail "a port that is no number: no why"
 grep -q "^Pool tidepmd_s0: reap set to 20 ms" "$out" || fail "set pool reap refused"
 grep -q "^Pool tidepmd_s0: idle set to 40 ms" "$out" || fail "set pool idle refused"
 grep -q "^Pool tidepmd_s0: wall set to 64 MB" "$out" || fail "set pool wall refused"

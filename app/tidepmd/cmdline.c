@@ -69,10 +69,17 @@ cli_port(const char *arg)
 
 	if (strcmp(arg, "all") == 0)
 		return -1;
-	if (tide_app_parse_u64(arg, 0, RTE_MAX_ETHPORTS - 1, &p, err, sizeof(err)) != 0 ||
-			tpmd_port_idx(cli_t, (uint16_t)p) < 0) {
-		printf("Invalid port %s: give 'all' or one of the %u ports (0..%u)\n", arg,
-			cli_t->nb_ports, cli_t->ports[cli_t->nb_ports - 1]);
+	if (tide_app_parse_u64(arg, 0, RTE_MAX_ETHPORTS - 1, &p, err, sizeof(err)) != 0) {
+		printf("Invalid port %s: %s\n", arg, err);
+		return -2;
+	}
+	if (tpmd_port_idx(cli_t, (uint16_t)p) < 0) {
+		/* The ids themselves: they need not run on without a gap. */
+		printf("Invalid port %s: give 'all' or one of the %u ports:", arg,
+			cli_t->nb_ports);
+		for (unsigned int i = 0; i < cli_t->nb_ports; i++)
+			printf(" %u", cli_t->ports[i]);
+		printf("\n");
 		return -2;
 	}
 	return (int)p;
