@@ -128,12 +128,19 @@ elapsed() { local s=$(($(date +%s) - start)); printf '%dm%02ds' $((s / 60)) $((s
 run_testpmd() {
 	local dir=$1 r=$2 build plugin_so t0 status=ok
 	build=$(dirname "$(dirname "$(dirname "$bench")")")
-	plugin_so=$(ls "$build"/drivers/mempool/tide/librte_mempool_tide.so.*.*.* | head -1)
+	plugin_so=$(find "$build/drivers/mempool/tide" -maxdepth 1 \
+		-name 'librte_mempool_tide.so.*.*.*' 2>/dev/null | head -1)
 	printf 'bench: stock dpdk-testpmd with the tide plugin%s (elapsed %s)\n' \
 		"$([ "$repeat" -eq 1 ] || echo ", run $r of $repeat")" "$(elapsed)"
 	t0=$(date +%s)
-	"$root/scripts/testpmd-elastic.sh" --runs 3 --plugin "$plugin_so" --csv "$dir/testpmd.raw" \
-		all >"$dir/testpmd.log" 2>&1 || status="failed (see ${rel}testpmd.log)"
+	: >"$dir/testpmd.raw"
+	if [ -z "$plugin_so" ]; then
+		# Not another build's plugin (testpmd-elastic.sh's default) in this one's name.
+		status="failed (no plugin in $build/drivers/mempool/tide)"
+	elif ! "$root/scripts/testpmd-elastic.sh" --runs 3 --plugin "$plugin_so" \
+			--csv "$dir/testpmd.raw" all >"$dir/testpmd.log" 2>&1; then
+		status="failed (see ${rel}testpmd.log)"
+	fi
 	{
 		echo "scenario,variant,metric,value,unit"
 		awk -F, '{ print "testpmd," $1 "/" $2 "," $3 "," $4 "," $5 }' "$dir/testpmd.raw"

@@ -55,10 +55,15 @@ install_packages() {
 	fi
 	say "packages: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/tide-apt.log 2>&1; then
-		apt-get update >>/tmp/tide-apt.log 2>&1 || true
-		apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/tide-apt.log 2>&1 ||
-			die "apt-get install failed (log: /tmp/tide-apt.log)"
+	# A fresh machine's own apt runs (apt-daily, unattended upgrades) may hold the lock for
+	# a while: wait for it rather than fail.
+	local apt=(apt-get -o DPkg::Lock::Timeout=600) updated=updated
+	if ! "${apt[@]}" install -y --no-install-recommends "${missing[@]}" \
+			>/tmp/tide-apt.log 2>&1; then
+		"${apt[@]}" update >>/tmp/tide-apt.log 2>&1 || updated="not updated either"
+		"${apt[@]}" install -y --no-install-recommends "${missing[@]}" \
+			>>/tmp/tide-apt.log 2>&1 ||
+			die "apt-get install failed, the package lists $updated (log: /tmp/tide-apt.log)"
 	fi
 }
 
@@ -101,16 +106,36 @@ mount_hugetlbfs() {
 }
 
 # Our programs name their DPDK runtime directory <program>-<pid>, and our tests theirs
-# tdn-<scenario>-<pid> (donor scenarios) and tpe-<run>-<pid> (testpmd-elastic.sh); remove
-# those whose process is gone (DPDK leaves them behind). Nobody else's.
+# tide-*, tdn-<scenario>-<pid> (donor scenarios), tpe-<run>-<pid> (testpmd-elastic.sh) and
+# tbkill<pid>; remove those whose process is gone (DPDK leaves them behind). Nobody else's.
+# One whose name ends in the pid of a process that is gone is stale. Any other (a live
+# pid, or a name of a test's with a suffix after the pid, or none) is stale when no process
+# holds a file in it open or mapped (a live DPDK process holds its config file open and
+# maps its fbarray files) and it has not changed for a minute (a process just starting
+# has not opened it yet).
 clean_runtime_dirs() {
-	local d pid n=0
+	local d pid n=0 open
+	open=$(find /proc/[0-9]*/fd -maxdepth 1 -type l -lname '/var/run/dpdk/*' \
+		-printf '%l\n' 2>/dev/null || true)
+	# (/var/run is /run on Debian: the links say /run.) And what they map (fbarray files).
+	open="$open
+$(find /proc/[0-9]*/fd -maxdepth 1 -type l -lname '/run/dpdk/*' -printf '%l\n' \
+		2>/dev/null || true)
+$(cat /proc/[0-9]*/maps 2>/dev/null | awk '$6 ~ /^\/(var\/)?run\/dpdk\// { print $6 }' || true)"
+	open=$(sed 's|^/run/|/var/run/|' <<<"$open")
 	for d in /var/run/dpdk/tide-* /var/run/dpdk/tidepmd-* /var/run/dpdk/tide-bench-* \
-			/var/run/dpdk/tdn-* /var/run/dpdk/tpe-*; do
+			/var/run/dpdk/tdn-* /var/run/dpdk/tpe-* /var/run/dpdk/tbkill*; do
 		[ -d "$d" ] || continue
 		pid=${d##*-}
-		case "$pid" in *[!0-9]*|"") continue ;; esac
-		[ -e "/proc/$pid" ] && continue
+		[ "$pid" != "$d" ] || pid=${d##*tbkill}
+		case "$pid" in
+		*[!0-9]*|"") pid= ;;
+		esac
+		# Named after a process that is gone: stale now.
+		if [ -z "$pid" ] || [ -e "/proc/$pid" ]; then
+			grep -qF -- "$d/" <<<"$open" && continue
+			[ -z "$(find "$d" -maxdepth 0 -mmin -1)" ] || continue
+		fi
 		rm -rf "$d" && n=$((n + 1))
 	done
 	[ "$n" -eq 0 ] || say "removed $n stale DPDK runtime dir(s) of tidepool programs"

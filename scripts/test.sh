@@ -11,13 +11,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A run that ends early (a failed suite, Ctrl-C, a CI's SIGTERM) takes its tests along and
+# leaves no hugepage files or runtime directories of theirs behind (setup.sh --clean).
+child=
+# shellcheck disable=SC2317 # (run by the traps)
+stop_child() {
+	[ -z "$child" ] || { kill -TERM -- "-$child" 2>/dev/null || true; wait "$child" || true; }
+	exit 130
+}
+trap stop_child INT TERM
+trap './scripts/setup.sh --clean >/dev/null 2>&1 || true' EXIT
+# Run a command, in a process group of its own, as the child a signal stops with every test
+# it started (in the foreground it would outlive this shell).
+run() {
+	setsid "$@" &
+	child=$!
+	wait "$child"
+	child=
+}
+
 ./scripts/setup.sh
 
 common=(-Dwerror=true -Dfault_injection=true)
 
 echo "== release build"
 ./scripts/build.sh build-test "${common[@]}" >/dev/null
-meson test -C build-test --print-errorlogs
+run meson test -C build-test --print-errorlogs
 
 echo "== release build without fault injection (what demo.sh and an install build)"
 ./scripts/build.sh build-plain -Dwerror=true >/dev/null
@@ -31,6 +50,6 @@ echo "== ASan/UBSan build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-meson test -C build-asan --print-errorlogs
+run meson test -C build-asan --print-errorlogs
 
 echo "== all tests passed on both builds"

@@ -61,6 +61,9 @@ tide_num_check --seconds "$seconds" 1 3600
 runs=$((10#$runs))
 seconds=$((10#$seconds))
 
+# Paths as the caller gave them, from where it ran: this script works from the tree's top.
+[ -z "$plugin" ] || plugin=$(realpath -m -- "$plugin")
+[ -z "$csv" ] || csv=$(realpath -m -- "$csv")
 cd "$(dirname "$0")/.."
 [ -x "$testpmd" ] || { echo "$testpmd not found (apt-get install dpdk)" >&2; exit 1; }
 if [ -z "$plugin" ]; then
@@ -89,7 +92,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . scripts/stage-plugin.sh
-staged=$(tide_stage_plugin "$plugin" "$stage")
+staged=$(tide_stage_plugin "$plugin" "$stage") ||
+	{ echo "cannot copy the tide plugin $plugin to $stage" >&2; exit 1; }
 
 row() {
 	echo "$1"
@@ -135,10 +139,21 @@ tp_wait_for() {
 }
 
 tp_quit() {
-	local fd="fd_$1"
+	local fd="fd_$1" pid=${pids[$1]} i
 	tp_cmd "$1" quit
 	eval "exec ${!fd}>&-"
-	wait "${pids[$1]}" || fail "testpmd $1 exited with an error"
+	# A testpmd that hangs at its exit (a pool's free, say) is a failure, not a wait.
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid"
+		wait "$pid" || true
+		fail "testpmd $1 did not exit within 60 s of quit: killed"
+	elif ! wait "$pid"; then
+		fail "testpmd $1 exited with an error"
+	fi
 	unset "pids[$1]"
 	rm -f "$stage/$1.in"
 	rm -rf "/var/run/dpdk/tpe-$1-$$"
@@ -208,7 +223,9 @@ tp_go() {
 
 # Mpps of one io run on the two net_null ports, as testpmd itself measures it: the sum of
 # both ports' Tx-pps over the seconds between two "show port stats all" (a command line
-# that is slow to answer on a busy machine does not count).
+# that is slow to answer on a busy machine does not count); in rate_mpps. Called in this
+# shell, not in $(...): a subshell's fail() and its testpmd's pid would be lost there.
+rate_mpps=
 rate_run() {
 	local name=$1 ops=$2
 	tp_start "$name" "$ops" "${common_args[@]}"
@@ -221,8 +238,8 @@ rate_run() {
 	tp_wait_count "$name" "Tx-pps:" 4 120
 	tp_cmd "$name" stop
 	tp_quit "$name"
-	awk '/Tx-pps:/ { v[n++] = $2 } END { printf "%.2f", (v[n - 1] + v[n - 2]) / 1e6 }' \
-		"$stage/$name.log"
+	rate_mpps=$(awk '/Tx-pps:/ { v[n++] = $2 }
+		END { printf "%.2f", (v[n - 1] + v[n - 2]) / 1e6 }' "$stage/$name.log")
 }
 
 rate() {
@@ -231,12 +248,18 @@ rate() {
 		# Four runs a pair, tide ring ring tide (ring tide tide ring every other pair):
 		# the machine's speed drifts within minutes, and in this order a steady drift
 		# weighs on both sides alike.
+		a=
+		b=
 		if [ $((i % 2)) -eq 1 ]; then
-			a=$(rate_run "rt_t${i}a" tide); b=$(rate_run "rt_r${i}a" ring_mp_mc)
-			b="$b $(rate_run "rt_r${i}b" ring_mp_mc)"; a="$a $(rate_run "rt_t${i}b" tide)"
+			rate_run "rt_t${i}a" tide; a=$rate_mpps
+			rate_run "rt_r${i}a" ring_mp_mc; b=$rate_mpps
+			rate_run "rt_r${i}b" ring_mp_mc; b="$b $rate_mpps"
+			rate_run "rt_t${i}b" tide; a="$a $rate_mpps"
 		else
-			b=$(rate_run "rt_r${i}a" ring_mp_mc); a=$(rate_run "rt_t${i}a" tide)
-			a="$a $(rate_run "rt_t${i}b" tide)"; b="$b $(rate_run "rt_r${i}b" ring_mp_mc)"
+			rate_run "rt_r${i}a" ring_mp_mc; b=$rate_mpps
+			rate_run "rt_t${i}a" tide; a=$rate_mpps
+			rate_run "rt_t${i}b" tide; a="$a $rate_mpps"
+			rate_run "rt_r${i}b" ring_mp_mc; b="$b $rate_mpps"
 		fi
 		echo "rate: pair $i: tide $a, ring_mp_mc $b" >&2
 		read -r a b r < <(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " ");
