@@ -6,14 +6,17 @@
  * to no stage, the leak report, and every error the calls document.
  */
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 
 #include "test_common.h"
 #include "test_msg_util.h"
+#include "tide_fault.h"
 #include "tide_msg.h"
 
 static void
@@ -136,6 +139,77 @@ test_stage_registration_errors_are_reported(void)
 	CU_ASSERT_EQUAL(tide_stage_stop((uint16_t)ids[0]), 0);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+struct walk_free {
+	struct rte_mempool *mp;
+	uint16_t stage;
+	int listed;
+	bool freed;
+};
+
+static void *
+walk_list(void *arg)
+{
+	struct walk_free *w = arg;
+
+	w->listed = tide_stage_list(w->stage, NULL, 0);
+	return NULL;
+}
+
+static void *
+walk_free_pool(void *arg)
+{
+	struct walk_free *w = arg;
+
+	rte_mempool_free(w->mp);
+	__atomic_store_n(&w->freed, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A pool freed while the walk over live messages is on (tide_stage_list(), the leak
+ * report, /tide/stage/info) goes only once the walk is over: the walk holds DPDK's list of
+ * mempools as rte_mempool_free() needs it. Before, the free went on meanwhile, and the walk
+ * read what it freed (here: missed its three messages). The free is given a second to go
+ * on while the walk is held; it must not have.
+ */
+static void
+test_a_pool_freed_during_a_walk_waits_for_it(void)
+{
+	int s = tide_stage_register("tm_walk");
+	struct walk_free w = { .listed = -1 };
+	struct rte_mbuf *m[3];
+	pthread_t walker, freer;
+	uint64_t deadline;
+
+	CU_ASSERT_FATAL(s >= 0);
+	w.stage = (uint16_t)s;
+	w.mp = rte_pktmbuf_pool_create("tm_walkfree", 511, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	CU_ASSERT_FATAL(w.mp != NULL);
+	for (int i = 0; i < 3; i++) {
+		m[i] = pkt(w.mp, (uint32_t)i, 64);
+		CU_ASSERT_FATAL(m[i] != NULL);
+		tide_msg_make(m[i], (uint16_t)s, 0);
+	}
+	tide_fault_pvt_hold_arm(TIDE_HOLD_MSG_WALK_POOL);
+	CU_ASSERT_FATAL(pthread_create(&walker, NULL, walk_list, &w) == 0);
+	CU_ASSERT(tide_fault_pvt_hold_wait(TIDE_HOLD_MSG_WALK_POOL, 10000));
+	CU_ASSERT_FATAL(pthread_create(&freer, NULL, walk_free_pool, &w) == 0);
+	deadline = tide_test_now_ns() + 1000000000ull;
+	while (!__atomic_load_n(&w.freed, __ATOMIC_ACQUIRE) && tide_test_now_ns() < deadline)
+		rte_pause();
+	CU_ASSERT(!__atomic_load_n(&w.freed, __ATOMIC_ACQUIRE));
+	tide_fault_pvt_hold_release(TIDE_HOLD_MSG_WALK_POOL);
+	pthread_join(walker, NULL);
+	pthread_join(freer, NULL);
+	CU_ASSERT_EQUAL(w.listed, 3);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tm_walkfree"));
+	CU_ASSERT_EQUAL(tide_stage_list((uint16_t)s, NULL, 0), 0);
+	tide_stage_unregister((uint16_t)s);
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -146,6 +220,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_stages_list_stop_and_leak_report);
 	CU_ADD_TEST(s, test_a_released_message_held_by_proxies_belongs_to_no_stage);
 	CU_ADD_TEST(s, test_stage_registration_errors_are_reported);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_pool_freed_during_a_walk_waits_for_it);
+#endif
 	CU_ADD_TEST(s, test_nothing_leaked_at_the_end);
 	return 0;
 }

@@ -79,6 +79,8 @@ enum tide_fault_hold_site {
 				    *   for it (tide_msg_fini() waits) */
 	TIDE_HOLD_MSG_FINI_WAITS,  /**< tide_msg_fini(): a telemetry handler is in, fini waits
 				    *   for it before tearing anything down */
+	TIDE_HOLD_MSG_WALK_POOL,   /**< the walk over live messages: a pktmbuf pool found,
+				    *   about to be read */
 	TIDE_HOLD_SITES
 };
 

@@ -19,6 +19,7 @@
 #include "msg_private.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "tide_mempool_walk.h"
 
 RTE_LOG_REGISTER(tide_msg_logtype, tide.msg, NOTICE);
 
@@ -316,15 +317,17 @@ msg_is_pktmbuf_pool(const struct rte_mempool *mp)
 		mp->elt_size >= sizeof(struct rte_mbuf);
 }
 
-static void
+static bool
 msg_walk_pool(struct rte_mempool *mp, void *arg)
 {
 	if (!msg_is_pktmbuf_pool(mp))
-		return;
+		return false;
+	TIDE_FAULT_HOLD(TIDE_HOLD_MSG_WALK_POOL);
 	if (tide_mempool_is_tide(mp))
 		tide_mempool_obj_iter(mp, msg_walk_obj, arg);
 	else
 		rte_mempool_obj_iter(mp, msg_walk_obj, arg);
+	return false;
 }
 
 void
@@ -334,7 +337,10 @@ tide_msg_pvt_walk(msg_visit_t *fn, void *arg)
 
 	if (!tide_msg_pvt_state.ready)
 		return;
-	rte_mempool_walk(msg_walk_pool, &w);
+	/* Not rte_mempool_walk(): a pool freed meanwhile (telemetry reads stages while the
+	 * application frees pools) would be read after its free.
+	 */
+	tide_mempool_walk_held(msg_walk_pool, &w);
 	for (uint32_t i = 0; i < tide_msg_pvt_state.nb_proxies; i++) {
 		struct rte_mbuf *p = &tide_msg_pvt_state.proxies[i].m;
 

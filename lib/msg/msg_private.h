@@ -114,7 +114,8 @@ int tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int le
  */
 void tide_xring_pvt_fini(struct tide_xring *r);
 
-/* msg.c: walking every live message (real ones in every pktmbuf pool, and proxies). */
+/* msg.c: walking every live message (real ones in every pktmbuf pool, and proxies), while
+ * no mempool can be freed (tide_mempool_walk_held()): a visit must not create or free one. */
 typedef void (msg_visit_t)(struct rte_mbuf *m, void *arg);
 void tide_msg_pvt_walk(msg_visit_t *fn, void *arg);
 struct rte_mempool *tide_msg_pvt_pool_owning(const void *p);

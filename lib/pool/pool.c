@@ -516,6 +516,7 @@ pool_most_set(struct tide_pool *tp, uint64_t others)
 int
 pool_register(struct tide_pool *tp)
 {
+	bool listed = false;
 	int err = 0;
 
 	if ((tp->params.flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
@@ -540,9 +541,15 @@ pool_register(struct tide_pool *tp)
 			TAILQ_REMOVE(&pool_list, tp, next);
 			tp->listed = false;
 			pool_dir_remove_pool(tp);
+			listed = true;
 		}
 	}
 	pool_registry_unlock();
+	/* A reader (telemetry) may have pinned it while it was listed: the caller frees it
+	 * next, as pool_forget() would, only once they are done.
+	 */
+	if (listed)
+		pool_dir_pins_wait(tp);
 	if (err != 0) {
 		POOL_LOG(ERR, "%s: cannot register the pool (directory full?), start the "
 			"control thread or watch the mempool: %s", tp->name, rte_strerror(err));

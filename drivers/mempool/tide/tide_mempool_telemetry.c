@@ -8,11 +8,7 @@
  * driver knows of any mempool that uses its ops: non-pktmbuf pools, fixed profiles, pools
  * that an application built on the driver alone, an elastic pool's driver side.
  *
- * A mempool is found and read with DPDK's mempool lock then its tailq lock held for
- * reading, the order rte_mempool_create_empty() takes them for writing: rte_mempool_free()
- * takes the tailq lock for writing before it frees anything, so the mempool read cannot be
- * freed meanwhile (rte_mempool_lookup() and rte_mempool_walk() hold the mempool lock alone,
- * which rte_mempool_free() does not take).
+ * A mempool is found and read while none can be freed (tide_mempool_walk_held()).
  */
 
 #include <errno.h>
@@ -21,12 +17,11 @@
 #include <string.h>
 
 #include <rte_common.h>
-#include <rte_eal_memconfig.h>
 #include <rte_mempool.h>
-#include <rte_tailq.h>
 #include <rte_telemetry.h>
 
 #include "tide_mempool.h"
+#include "tide_mempool_walk.h"
 #include "tide_telemetry.h"
 
 /*
@@ -35,11 +30,11 @@
  */
 #define TMT_BLOCKS_MAX 64
 
-/* The mempool library's tailq (its rte_mempool_tailq; 22.11 names it in no header). */
-#define TMT_MEMPOOL_TAILQ "RTE_MEMPOOL"
-
-/* Called with both locks held for reading; nonzero stops the walk. */
-typedef int (tmt_visit_t)(struct rte_mempool *mp, void *arg);
+/* What is done to each mempool that uses the tide ops; true stops the walk. */
+struct tmt_walk {
+	tide_mempool_visit_t *fn;
+	void *arg;
+};
 
 static bool
 tmt_uses_tide_ops(const struct rte_mempool *mp)
@@ -47,29 +42,28 @@ tmt_uses_tide_ops(const struct rte_mempool *mp)
 	return strcmp(rte_mempool_get_ops(mp->ops_index)->name, TIDE_MEMPOOL_OPS_NAME) == 0;
 }
 
-/* Call @p fn on every mempool that uses the tide ops, while none can be freed. */
-static void
-tmt_walk(tmt_visit_t *fn, void *arg)
+static bool
+tmt_walk_one(struct rte_mempool *mp, void *arg)
 {
-	struct rte_tailq_entry_head *list;
-	struct rte_tailq_entry *te;
+	const struct tmt_walk *w = arg;
 
-	rte_mcfg_mempool_read_lock();
-	rte_mcfg_tailq_read_lock();
-	list = RTE_TAILQ_LOOKUP(TMT_MEMPOOL_TAILQ, rte_tailq_entry_head);
-	if (list != NULL)
-		TAILQ_FOREACH(te, list, next)
-			if (tmt_uses_tide_ops(te->data) && fn(te->data, arg) != 0)
-				break;
-	rte_mcfg_tailq_read_unlock();
-	rte_mcfg_mempool_read_unlock();
+	return tmt_uses_tide_ops(mp) && w->fn(mp, w->arg);
 }
 
-static int
+/* Call @p fn on every mempool that uses the tide ops, while none can be freed. */
+static void
+tmt_walk(tide_mempool_visit_t *fn, void *arg)
+{
+	struct tmt_walk w = { .fn = fn, .arg = arg };
+
+	tide_mempool_walk_held(tmt_walk_one, &w);
+}
+
+static bool
 tmt_list_one(struct rte_mempool *mp, void *arg)
 {
 	rte_tel_data_add_array_string(arg, mp->name);
-	return 0;
+	return false;
 }
 
 static int
@@ -143,18 +137,18 @@ struct tmt_info {
 	bool found;
 };
 
-static int
+static bool
 tmt_info_one(struct rte_mempool *mp, void *arg)
 {
 	struct tmt_info *q = arg;
 
 	if (strcmp(mp->name, q->name) != 0)
-		return 0;
+		return false;
 	rte_tel_data_start_dict(q->d);
 	tmt_stats(q->d, mp);
 	tmt_blocks(q->d, mp);
 	q->found = true;
-	return 1;
+	return true;
 }
 
 static int
