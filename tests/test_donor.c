@@ -1789,6 +1789,8 @@ scen_telemetry(void)
 	}
 	TDU_CHECK(strstr(out, "\"state\":\"live\"") != NULL);
 	TDU_CHECK(strstr(out, "\"bytes\":2097152") != NULL);
+	/* The helper's path, whole (no word of it cut). */
+	TDU_CHECK(strstr(out, "\"helper\":\"/") != NULL && strstr(out, "helper_cut") == NULL);
 	free(out);
 	out = tdu_telemetry("/tide/donor/info,none");
 	TDU_CHECK(strstr(out, "pid") == NULL);

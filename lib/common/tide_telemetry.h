@@ -32,12 +32,13 @@ tide_tel_no_params(const char *params)
 
 /*
  * Add container @p e to dict @p d under @p key, keeping none (DPDK 22.11 does not free a
- * container it refuses: a full dict, a key too long). Whether it was added.
+ * container it refuses: a full dict, a bad key). Whether it was added: a key too long is
+ * cut, and the container added all the same (DPDK 22.11 then says E2BIG, a positive value).
  */
 static inline bool
 tide_tel_dict_add(struct rte_tel_data *d, const char *key, struct rte_tel_data *e)
 {
-	if (rte_tel_data_add_dict_container(d, key, e, 0) == 0)
+	if (rte_tel_data_add_dict_container(d, key, e, 0) >= 0)
 		return true;
 	rte_tel_data_free(e);
 	return false;

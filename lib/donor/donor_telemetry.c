@@ -36,7 +36,9 @@ dn_tel_stats(struct rte_tel_data *d, const struct tide_donor_mgr *m,
 	const struct tide_donor_stats *s)
 {
 	rte_tel_data_add_dict_string(d, "name", m->name);
-	rte_tel_data_add_dict_string(d, "helper", m->helper);
+	/* A path telemetry's strings cannot hold (127 characters) is said to be cut. */
+	if (rte_tel_data_add_dict_string(d, "helper", m->helper) != 0)
+		rte_tel_data_add_dict_int(d, "helper_cut", 1);
 	rte_tel_data_add_dict_u64(d, "max_donors", m->p.max_donors);
 	rte_tel_data_add_dict_u64(d, "heap_limit",
 		m->heap_limit == DONOR_UNLIMITED ? 0 : m->heap_limit);
