@@ -277,6 +277,11 @@ for o in -i "--pool-wall 64" "--rxd 64" "--trace 1:10" --donors; do
 		fail "--mode worker $o: no message naming it"
 done
 echo "--mode worker: $(head -1 "$out")"
+if "$tidepmd" --mode pipeline --mp-workers 2 --txq 2 --donors >"$out" 2>&1; then
+	fail "--donors with --mp-workers accepted"
+fi
+grep -q "^tidepmd: --donors does not go with --mp-workers" "$out" ||
+	fail "--donors with --mp-workers: no message"
 if "$tidepmd" --mode io --mp-workers 2 --txq 2 >"$out" 2>&1; then fail "io --mp-workers"; fi
 grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --mp-workers"
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi

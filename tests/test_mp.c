@@ -607,6 +607,72 @@ test_a_secondary_of_another_build_is_refused(void)
 	tide_pool_free(mp);
 }
 
+/* ---- a block source and secondaries exclude each other ---- */
+
+static int
+no_source_blocks(void *arg __rte_unused, size_t bytes __rte_unused,
+	struct tide_pool_ext_block *blk __rte_unused)
+{
+	return -ENOMEM;
+}
+
+/*
+ * A block source's memory (donor processes') is mapped in the primary alone: while a pool
+ * has had one, the stock dpdk-proc-info is refused at its attach (it would fault on such a
+ * block's mbufs), and while a secondary is attached a source is refused. Once the pool is
+ * freed, or the secondary gone, the other goes again.
+ */
+static void
+test_block_sources_and_secondaries_exclude_each_other(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_src", 0, 50, 0), *mp2;
+	struct tide_mp_stats before, after;
+	char stop[64], *text;
+	struct tide_run r;
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL(tide_pool_block_source_set(mp, no_source_blocks, NULL), 0);
+	/* Set to none, it still counts: the blocks it gave stay until reaped. */
+	CU_ASSERT_EQUAL(tide_pool_block_source_set(mp, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&before), 0);
+	CU_ASSERT_EQUAL(rte_vdev_init("net_null_src", NULL), 0);
+	text = run_whole((char *[]){ "/usr/bin/dpdk-proc-info", "--no-pci",
+		"--file-prefix", (char *)tide_test_file_prefix(), "--proc-type=secondary",
+		"-d", (char *)staged_plugin, "--log-level", "lib.eal:warning", "--",
+		"--show-mempool=tmp_src", NULL }, &code);
+	CU_ASSERT_EQUAL(code, EXIT_FAILURE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "has pools that take blocks from a block source"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
+	if (strstr(text, "Refusing to run") == NULL)
+		printf("\n    dpdk-proc-info: %s ", text);
+	free(text);
+	rte_vdev_uninit("net_null_src");
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&after), 0);
+	CU_ASSERT_EQUAL(after.refused, before.refused + 1);
+	tide_pool_free(mp);
+
+	/* No pool has one now: a secondary attaches, and a source is refused meanwhile. */
+	mp2 = shared_pool("tmp_src2", 0, 50, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp2);
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
+	unlink(stop);
+	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "info", "tmp_src2", stop, NULL });
+	text = tide_run_wait_for(&r, "ready=1", 120000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
+	free(text);
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_block_source_set(mp2, no_source_blocks, NULL), EBUSY,
+		"tide_pool_block_source_set");
+	fclose(fopen(stop, "w"));
+	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
+	unlink(stop);
+	unlink(r.out);
+	/* Gone: the source is taken. */
+	CU_ASSERT_EQUAL(tide_pool_block_source_set(mp2, no_source_blocks, NULL), 0);
+	tide_pool_free(mp2);
+}
+
 /* ---- a secondary in another pid namespace is refused ---- */
 
 /*
@@ -1281,6 +1347,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_cannot_free_the_primarys_per_socket_pools);
 	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
 	CU_ADD_TEST(s, test_a_secondary_of_another_build_is_refused);
+	CU_ADD_TEST(s, test_block_sources_and_secondaries_exclude_each_other);
 	CU_ADD_TEST(s, test_a_secondary_in_another_pid_namespace_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 	CU_ADD_TEST(s, test_a_secondarys_service_lcores_are_recorded);

@@ -284,6 +284,12 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 		fprintf(stderr, "tidepmd: --mp-workers goes with --mode pipeline\n");
 		return -EINVAL;
 	}
+	/* Donor memory is mapped in this process alone: the library refuses secondaries. */
+	if (c->mp_workers != 0 && c->donors) {
+		fprintf(stderr, "tidepmd: --donors does not go with --mp-workers: donor memory is "
+			"mapped in this process alone, and worker processes would fault on it\n");
+		return -EINVAL;
+	}
 	if (c->mp_workers > c->txq) {
 		fprintf(stderr, "tidepmd: --mp-workers %u needs as many TX queues per port "
 			"(--txq %u)\n", c->mp_workers, c->txq);

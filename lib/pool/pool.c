@@ -608,6 +608,8 @@ pool_forget(struct rte_mempool *mp)
 	tide_mempool_pvt_owned_set(mp, false);
 	pool_cache_drain_end(tp);
 	pool_wall_give(tp->wall, tp->bytes);
+	if (tp->src_counted)
+		pool_mp_source_put(); /* secondaries may attach again once no pool has one */
 	pool_mem_back();
 	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
 		tp->grows_ahead + tp->grows_sync, tp->reaps);
@@ -736,6 +738,8 @@ tide_pool_reap(struct rte_mempool *mp)
 		return -rte_errno;
 	ret = pool_reap_locked(tp, pool_now_ns());
 	pool_primary_unlock(tp);
+	if (ret > 0)
+		pool_memsync(); /* as the control thread's reaping does */
 	return ret;
 }
 

@@ -71,12 +71,17 @@ pool_tick(struct tide_pool *tp, uint64_t now)
 	 * this tick.
 	 */
 	if (pthread_mutex_trylock(&tp->grow_lock) == 0) {
+		int reaped = 0;
+
 		pool_tick_grow(tp, now);
 		if (tp->reap_ns != 0 && now >= tp->next_reap_ns) {
-			pool_reap_locked(tp, now);
+			reaped = pool_reap_locked(tp, now);
 			tp->next_reap_ns = now + tp->reap_ns;
 		}
 		pthread_mutex_unlock(&tp->grow_lock);
+		/* Now, rather than when a growth needs it (pool_memsync.c). */
+		if (reaped > 0)
+			pool_memsync();
 	}
 	pool_waiters_serve(tp, now);
 	__atomic_fetch_add(&tp->ticks, 1, __ATOMIC_RELEASE);

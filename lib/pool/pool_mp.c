@@ -123,6 +123,7 @@ static struct {
 	uint64_t gone;        /* secondaries found gone and cleaned up after */
 	uint64_t returned;    /* mbufs of their caches given back */
 	uint64_t refused;     /* secondaries refused at their attach */
+	uint32_t sources;     /* pools with a block source: no secondary may attach */
 } mp = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.peers = TAILQ_HEAD_INITIALIZER(mp.peers),
@@ -327,6 +328,16 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		pthread_mutex_lock(&mp.lock);
 		/* A dead process's lcores are cleaned before anyone may reuse them. */
 		mp_check_peers_locked();
+		if (mp.sources > 0) {
+			/* Donor blocks, say: mapped here alone, they would fault there. */
+			POOL_LOG(ERR, "secondary process %u refused: %u pool(s) here take blocks "
+				"from a block source, memory this process alone maps", req.pid,
+				mp.sources);
+			mp.refused++;
+			pthread_mutex_unlock(&mp.lock);
+			rep.status = -ENOTSUP;
+			goto reply;
+		}
 		p = calloc(1, sizeof(*p));
 		if (p != NULL) {
 			p->pid = req.pid;
@@ -338,6 +349,7 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		if (p != NULL)
 			POOL_LOG(INFO, "secondary process %u attached", req.pid);
 	}
+reply:
 	mp_msg_put(&out, MP_ATTACH, &rep, sizeof(rep));
 	return rte_mp_reply(&out, peer);
 }
@@ -420,6 +432,29 @@ mp_remote_grow(struct rte_mempool *m, unsigned int n)
 	return rep.added;
 }
 
+int
+pool_mp_source_get(void)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&mp.lock);
+	mp_check_peers_locked(); /* the dead ones do not count */
+	if (!TAILQ_EMPTY(&mp.peers))
+		ret = -EBUSY;
+	else
+		mp.sources++;
+	pthread_mutex_unlock(&mp.lock);
+	return ret;
+}
+
+void
+pool_mp_source_put(void)
+{
+	pthread_mutex_lock(&mp.lock);
+	mp.sources--;
+	pthread_mutex_unlock(&mp.lock);
+}
+
 /* Introduce this secondary to the primary; refuse to run with mismatched ops, another
  * build or another pid namespace. */
 static void
@@ -483,6 +518,12 @@ mp_attach(void)
 			"--pid=container:<primary's>, or --pid=host / hostPID with a primary on "
 			"the host, or shareProcessNamespace in the primary's pod). Refusing to "
 			"run.", a.ns, rep.ns);
+		exit(EXIT_FAILURE);
+	}
+	if (rep.status == -ENOTSUP) {
+		POOL_LOG(CRIT, "the primary (pid %u) has pools that take blocks from a block "
+			"source (donor processes' memory), which only it maps: this process "
+			"would fault on their mbufs. Refusing to run.", rep.pid);
 		exit(EXIT_FAILURE);
 	}
 	if (rep.status == -EINVAL) {

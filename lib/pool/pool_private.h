@@ -157,6 +157,7 @@ struct tide_pool {
 					  * written under the grow lock */
 	tide_pool_block_source_t *src;   /* blocks when DPDK's heap has none (primary) */
 	void *src_arg;
+	bool src_counted;                /* counted by pool_mp_source_get() until freed */
 	uint32_t drain_thresh[RTE_MAX_LCORE]; /* lcore caches being drained: their flush
 					  * threshold to restore (0: not draining) */
 
@@ -332,7 +333,15 @@ int pool_grow_demand(struct tide_pool *tp, unsigned int n, enum pool_grow_kind k
 uint32_t pool_wall_room(const struct tide_pool *tp);
 void pool_wall_give(struct pool_wall *w, uint64_t bytes);
 
-/* pool_reap.c */
+/* pool_mp.c: a pool takes blocks from a block source, memory the primary alone maps.
+ * pool_mp_source_get(): -EBUSY while a secondary is attached, else counted (and no
+ * secondary attaches) until pool_mp_source_put(). */
+int pool_mp_source_get(void);
+void pool_mp_source_put(void);
+
+/* pool_reap.c: with the grow lock held; how many blocks went. Blocks that went: the caller
+ * calls pool_memsync() once it has let go of the grow lock (a round may wait seconds for a
+ * secondary, and growth would wait with it). */
 int pool_reap_locked(struct tide_pool *tp, uint64_t now);
 
 /* pool_cache.c: lcore caches pinning blocks. */

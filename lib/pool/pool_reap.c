@@ -138,11 +138,8 @@ pool_reap_locked(struct tide_pool *tp, uint64_t now)
 	while (done < (int)k && reap_newest(tp) == 0)
 		done++;
 	pool_cache_drain(tp, tp->block_info, tp->nb_blocks);
-	if (done > 0) {
+	if (done > 0)
 		POOL_LOG(DEBUG, "%s: released %d block(s), holding %" PRIu64 " bytes", tp->name,
 			done, tp->bytes);
-		/* Now, rather than when a growth needs it (pool_memsync.c). */
-		pool_memsync();
-	}
 	return done;
 }

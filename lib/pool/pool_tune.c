@@ -72,10 +72,24 @@ tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms, unsigned
 int
 tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src, void *arg)
 {
-	struct tide_pool *tp = tune_lock(mp);
+	struct tide_pool *tp;
 
-	if (tp == NULL)
-		return -rte_errno;
+	/* Counted before the pool's lock is taken (the count's own lock is taken where a dead
+	 * secondary is recovered), given back if the pool counts already or refuses.
+	 */
+	if (src != NULL && pool_mp_source_get() != 0)
+		return POOL_REFUSE(ERR, EBUSY, "a secondary process is attached: a block source's "
+			"memory would be mapped in this process alone, and that one would fault on "
+			"its mbufs");
+	tp = tune_lock(mp);
+	if (tp == NULL || src == NULL || tp->src_counted) {
+		if (src != NULL)
+			pool_mp_source_put();
+		if (tp == NULL)
+			return -rte_errno;
+	} else {
+		tp->src_counted = true;
+	}
 	tp->src = src;
 	tp->src_arg = arg;
 	pthread_mutex_unlock(&tp->grow_lock);

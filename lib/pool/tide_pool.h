@@ -406,9 +406,13 @@ typedef int (tide_pool_block_source_t)(void *arg, size_t bytes,
  *   The source, or NULL to have none (blocks it gave stay until reaped).
  * @param arg
  *   Its argument.
+ * A source's blocks are mapped in this process alone: while a pool has had a source (until
+ * it is freed), secondary processes are refused at their attach, and a source is refused
+ * while one is attached.
+ *
  * @return
  *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOTSUP in a
- *   secondary process.
+ *   secondary process; -EBUSY a secondary process is attached (@p src not NULL).
  */
 int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src,
 	void *arg);
