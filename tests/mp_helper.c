@@ -266,6 +266,11 @@ info_waits(struct rte_mempool *mp)
 	printf("wait_cancel=%d\nwait_cancel_errno=%d\n", ret, rte_errno);
 }
 
+static void
+info_death_cb(int pid __rte_unused, void *arg __rte_unused)
+{
+}
+
 /* Wait until @p stop exists. */
 static void
 wait_for_file(const char *stop)
@@ -295,6 +300,8 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	printf("block_add=%" PRId64 "\nblock_remove=%d\nblock_move=%d\n",
 		tide_mempool_block_add(mp, &st, sizeof(st), NULL, NULL, NULL, NULL),
 		tide_mempool_block_remove(mp, 1, 0), tide_mempool_block_move(mp, 1, 0));
+	/* Nor does a secondary hear of deaths: the primary recovers them. */
+	printf("death_cb=%d\n", tide_mp_death_cb_register(info_death_cb, NULL));
 	printf("stock_in_use=%u\nready=1\n", rte_mempool_in_use_count(mp));
 	fflush(stdout);
 	wait_for_file(stop);

@@ -162,6 +162,7 @@ test_a_secondary_sees_an_elastic_pool(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "block_add"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "block_remove"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "block_move"), -ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "death_cb"), -ENOTSUP);
 
 	/*
 	 * DPDK 22.11 serves telemetry from the primary only: the stock client there sees the

@@ -573,6 +573,9 @@ tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg)
 
 	if (cb == NULL)
 		return POOL_REFUSE(ERR, EINVAL, "no callback");
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return POOL_REFUSE(ERR, ENOTSUP, "only the primary process hears of secondaries' "
+			"deaths");
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return POOL_REFUSE(ERR, ENOMEM, "no memory for the callback's record");

@@ -762,7 +762,8 @@ typedef void (tide_mp_death_cb_t)(int pid, void *arg);
  * library's control thread, or on DPDK's IPC thread when a new secondary attaches).
  *
  * @return
- *   0; -EINVAL NULL callback; -ENOMEM. rte_errno is set on failure.
+ *   0; -EINVAL NULL callback; -ENOMEM; -ENOTSUP a secondary process. rte_errno is set on
+ *   failure.
  */
 int tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg);
 
