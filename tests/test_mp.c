@@ -862,6 +862,19 @@ squat_pid(pid_t want)
  * @reuse, another process has the dead holder's id by then: the lock names a live process,
  * one that started later, and is taken over all the same.
  */
+/* Whether the primary counts a secondary of id @p pid among its live peers. */
+static bool
+peer_alive(pid_t pid)
+{
+	struct tide_mp_peer peers[16];
+	int n = tide_mp_peers(peers, RTE_DIM(peers));
+
+	for (int i = 0; i < RTE_MIN(n, (int)RTE_DIM(peers)); i++)
+		if (peers[i].pid == (int)pid && peers[i].alive)
+			return true;
+	return false;
+}
+
 static void
 killed_inside_the_lock(const char *name, unsigned int cache, bool reuse)
 {
@@ -885,6 +898,8 @@ killed_inside_the_lock(const char *name, unsigned int cache, bool reuse)
 		if (squatter != r.pid)
 			printf("\n    cannot give process id %d to another process ", (int)r.pid);
 		CU_ASSERT_EQUAL_FATAL(squatter, r.pid);
+		/* The secondary that had the id is dead, whoever has it now. */
+		CU_ASSERT_FALSE(peer_alive(r.pid));
 	}
 	/* This process needs the lock now: to take, and to put back past its cache. */
 	CU_ASSERT_EQUAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);

@@ -98,6 +98,7 @@ struct mp_grow_rep {
 struct mp_peer {
 	TAILQ_ENTRY(mp_peer) next;
 	uint32_t pid;
+	uint64_t start;       /* when it started (tide_process_start()): its id may be reused */
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
@@ -192,7 +193,7 @@ mp_orphan_lcores(const struct mp_peer *dead, uint64_t *out)
 
 		TAILQ_FOREACH(p, &mp.peers, next)
 			used |= p != dead && (p->lcores[l / 64] & bit) != 0 &&
-				!tide_process_gone(p->pid);
+				!tide_process_gone_since(p->pid, p->start);
 		if (used && (out[l / 64] & bit) != 0) {
 			out[l / 64] &= ~bit;
 			shared++;
@@ -227,7 +228,7 @@ mp_check_peers_locked(void)
 
 	for (p = TAILQ_FIRST(&mp.peers); p != NULL; p = tmp) {
 		tmp = TAILQ_NEXT(p, next);
-		if (!tide_process_gone(p->pid))
+		if (!tide_process_gone_since(p->pid, p->start))
 			continue;
 		TAILQ_REMOVE(&mp.peers, p, next);
 		mp_recover(p);
@@ -341,6 +342,7 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		p = calloc(1, sizeof(*p));
 		if (p != NULL) {
 			p->pid = req.pid;
+			p->start = tide_process_start(req.pid);
 			memcpy(p->lcores, req.lcores, sizeof(p->lcores));
 			TAILQ_INSERT_TAIL(&mp.peers, p, next);
 		}
@@ -633,7 +635,7 @@ tide_mp_peers(struct tide_mp_peer *peers, unsigned int max)
 			for (unsigned int w = 0; w < MP_LCORE_WORDS; w++)
 				peers[n].nb_lcores += (unsigned int)__builtin_popcountll(
 					p->lcores[w]);
-			peers[n].alive = !tide_process_gone(p->pid);
+			peers[n].alive = !tide_process_gone_since(p->pid, p->start);
 		}
 		n++;
 	}
