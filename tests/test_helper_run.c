@@ -300,3 +300,34 @@ tide_run_peer_recovered(void *arg)
 			return false;
 	return true;
 }
+
+/*
+ * A process that sleeps under process id @want, the id of a process that is gone: the
+ * kernel is told the last id it gave (ns_last_pid) and a child is forked, until the child
+ * gets it (another process may take it first). Its id, or -1.
+ */
+pid_t
+tide_run_squat_pid(pid_t want)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		pid_t pid;
+
+		if (f == NULL)
+			return -1;
+		fprintf(f, "%d", (int)want - 1);
+		fclose(f);
+		pid = fork();
+		if (pid == 0) {
+			for (;;)
+				pause();
+		}
+		if (pid == want)
+			return pid;
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	return -1;
+}

@@ -76,6 +76,12 @@ long long tide_run_value(const char *text, const char *key);
  * it and recovers it under one lock). */
 bool tide_run_peer_recovered(void *arg);
 
+/**
+ * A process that sleeps under process id @p want, the id of a process that is gone (the
+ * caller kills and waits for it): its id, or -1 if another process took the id first.
+ */
+pid_t tide_run_squat_pid(pid_t want);
+
 #ifdef TIDE_FAULT_INJECTION
 /**
  * A secondary (mp_helper @p cmd, NULL-ended, which stays in a lookup until @p stop_file

@@ -823,36 +823,6 @@ test_a_secondarys_service_lcores_are_recorded(void)
 }
 
 #ifdef TIDE_FAULT_INJECTION
-/*
- * A process that sleeps under process id @want, the id of a process that is gone: the
- * kernel is told the last id it gave (ns_last_pid) and a child is forked, until the child
- * gets it (another process may take it first). Its id, or -1.
- */
-static pid_t
-squat_pid(pid_t want)
-{
-	for (int tries = 0; tries < 100; tries++) {
-		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-		pid_t pid;
-
-		if (f == NULL)
-			return -1;
-		fprintf(f, "%d", (int)want - 1);
-		fclose(f);
-		pid = fork();
-		if (pid == 0) {
-			for (;;)
-				pause();
-		}
-		if (pid == want)
-			return pid;
-		if (pid > 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-		}
-	}
-	return -1;
-}
 
 /*
  * A secondary killed inside the pool's driver lock (putting an object back, past any
@@ -894,7 +864,7 @@ killed_inside_the_lock(const char *name, unsigned int cache, bool reuse)
 		printf("\n    mp_helper: %s ", text);
 	free(text);
 	if (reuse) {
-		squatter = squat_pid(r.pid);
+		squatter = tide_run_squat_pid(r.pid);
 		if (squatter != r.pid)
 			printf("\n    cannot give process id %d to another process ", (int)r.pid);
 		CU_ASSERT_EQUAL_FATAL(squatter, r.pid);

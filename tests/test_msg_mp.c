@@ -265,13 +265,15 @@ stage_id_listed(const char *name)
 
 /*
  * A secondary killed while its stage holds messages: the primary releases them. Meanwhile
- * the primary's telemetry shows the stage as the secondary's.
+ * the primary's telemetry shows the stage as the secondary's. With @p reuse, another
+ * process has the dead one's id by then: it is recovered all the same.
  */
 static void
-test_messages_a_killed_secondary_held_are_released(void)
+killed_secondary_held(bool reuse)
 {
 	struct tide_mp_stats st;
 	struct tide_run r;
+	pid_t squatter = -1;
 	uint64_t want;
 	char *text, cmd[64];
 	int code, id;
@@ -293,6 +295,10 @@ test_messages_a_killed_secondary_held_are_released(void)
 	kill(r.pid, SIGKILL);
 	free(run_end(&r, &code));
 	CU_ASSERT_EQUAL(code, -1);
+	if (reuse) {
+		squatter = tide_run_squat_pid(r.pid);
+		CU_ASSERT_EQUAL_FATAL(squatter, r.pid);
+	}
 	/* Its own recovery done (the count alone may have been another helper's, found gone
 	 * late): the primary no longer lists it, which it stops doing only once the recovery
 	 * and the libraries' callbacks are over. */
@@ -300,11 +306,27 @@ test_messages_a_killed_secondary_held_are_released(void)
 	want = st.gone + 1;
 	CU_ASSERT_TRUE(gone_reach(&want));
 	check_every_mbuf_back();
+	if (reuse) {
+		kill(squatter, SIGKILL);
+		waitpid(squatter, NULL, 0);
+	}
 	/* Its stage is free again, and a new secondary carries on. */
 	id = tide_stage_register("sec_hold");
 	CU_ASSERT(id >= 0);
 	tide_stage_unregister((uint16_t)id);
 	to_the_secondary(fifo, "tmm_fifo");
+}
+
+static void
+test_messages_a_killed_secondary_held_are_released(void)
+{
+	killed_secondary_held(false);
+}
+
+static void
+test_messages_a_killed_secondary_held_are_released_when_its_id_is_reused(void)
+{
+	killed_secondary_held(true);
 }
 
 /*
@@ -520,6 +542,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_by_a_kill_is_read_again);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
+	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);
 	CU_ADD_TEST(s, test_a_secondary_of_another_layout_is_refused);
 #ifdef TIDE_FAULT_INJECTION

@@ -467,7 +467,8 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
 	uint16_t mine[TIDE_STAGE_MAX];
-	unsigned int n = 0;
+	uint64_t starts[TIDE_STAGE_MAX];
+	unsigned int n = 0, k, gone = 0;
 	uint32_t *held;
 
 	if (sh == NULL)
@@ -475,12 +476,26 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 	pthread_mutex_lock(&msg_gone_lock);
 	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
 	for (uint16_t i = 0; i < TIDE_STAGE_MAX; i++)
-		if (sh->stages[i].name[0] != '\0' && sh->stages[i].pid == (uint32_t)pid)
+		if (sh->stages[i].name[0] != '\0' && sh->stages[i].pid == (uint32_t)pid) {
+			starts[n] = sh->stages[i].start;
 			mine[n++] = i;
+		}
 	tide_rwlock_read_unlock(&sh->lock, held);
+	/* The dead process's stages only: a live one may have its id now, and stages of its
+	 * own (outside the lock: the look reads /proc).
+	 */
+	for (k = 0; k < n; k++)
+		if (tide_process_gone_since((uint32_t)pid, starts[k]))
+			mine[gone++] = mine[k];
+	n = gone;
 	tide_xchg_pvt_peer_gone(mine, n);
-	tide_bcast_pvt_peer_gone(pid, mine, n);
-	for (unsigned int k = 0; k < n; k++) {
+	/* Broadcast readers are known by id alone: not those of a process that has it now. */
+	if (tide_process_gone((uint32_t)pid))
+		tide_bcast_pvt_peer_gone(pid, mine, n);
+	else
+		MSG_LOG(NOTICE, "process %d is gone and its id names another one now: broadcast "
+			"reads it had begun are left as they are", pid);
+	for (k = 0; k < n; k++) {
 		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);
 
