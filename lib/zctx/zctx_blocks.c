@@ -174,6 +174,11 @@ tide_zctx_pvt_blocks_follow(void)
 		else
 			ZC_LOG(WARNING, "cannot follow the blocks of elastic pools (%s): payloads "
 				"in them are sent without holding their blocks", rte_strerror(rte_errno));
+	} else if (rte_eal_process_type() != RTE_PROC_PRIMARY && blk_followers == 1) {
+		/* Block events run in the primary, whose reaper does not see these sends. */
+		ZC_LOG(NOTICE, "a secondary process: payloads in elastic pools' blocks are sent "
+			"without holding their blocks (the primary may reap one under a send): "
+			"send such memory from the primary, or copy it");
 	}
 	pthread_mutex_unlock(&blk_reg_lock);
 }
