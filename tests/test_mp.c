@@ -36,6 +36,7 @@
 #include "test_fold.h"
 #include "test_helper_run.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "tide_hugetlbfs.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
@@ -910,6 +911,56 @@ test_a_lock_whose_dead_holders_id_was_reused_is_taken_over(void)
 {
 	killed_inside_the_lock("tmp_pidreuse", 0, true);
 }
+
+/* Start the info helper on @p pool, wait until it is ready; its output (caller frees). */
+static char *
+info_helper_start(struct tide_run *r, const char *pool, const char *stop)
+{
+	unlink(stop);
+	tide_run_helper(r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "info", (char *)pool, (char *)stop, NULL });
+	return tide_run_wait_for(r, "ready=1", 120000);
+}
+
+/* Stop the info helper started by info_helper_start(). */
+static void
+info_helper_stop(struct tide_run *r, const char *stop)
+{
+	fclose(fopen(stop, "w"));
+	CU_ASSERT_EQUAL(tide_run_end(r), 0);
+	unlink(stop);
+	unlink(r->out);
+}
+
+/*
+ * A primary that does not answer a secondary's attach in time (its IPC thread busy; or no
+ * tidepool there, which the secondary cannot tell apart so early in its start): the
+ * secondary goes on, unrecorded, and says so; the next one attaches.
+ */
+static void
+test_a_secondary_the_primary_does_not_answer_goes_on_unrecorded(void)
+{
+	struct rte_mempool *mp = shared_pool("tmp_late", 0, 50, 0);
+	char stop[64], *text;
+	struct tide_run r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
+	tide_fault_pvt_arm(TIDE_FAULT_ATTACH_SILENT, 0, 1);
+	text = info_helper_start(&r, "tmp_late", stop);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "did not answer for tidepool in 2000 ms"));
+	CU_ASSERT_FALSE(peer_alive(r.pid));
+	free(text);
+	info_helper_stop(&r, stop);
+	text = info_helper_start(&r, "tmp_late", stop);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
+	CU_ASSERT_PTR_NULL(strstr(text, "did not answer"));
+	CU_ASSERT_TRUE(peer_alive(r.pid));
+	free(text);
+	info_helper_stop(&r, stop);
+	tide_pool_free(mp);
+}
 #endif
 
 /* ---- a primary that dies ---- */
@@ -1340,6 +1391,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_lock_is_taken_over);
 	CU_ADD_TEST(s, test_a_lock_whose_dead_holders_id_was_reused_is_taken_over);
+	CU_ADD_TEST(s, test_a_secondary_the_primary_does_not_answer_goes_on_unrecorded);
 	CU_ADD_TEST(s, test_a_secondary_killed_inside_the_put_lock_of_a_cached_pool_is_taken_over);
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
 	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);

@@ -39,6 +39,7 @@ enum tide_fault_site {
 	TIDE_FAULT_HUGE_TAKEN, /**< a hugetlb map over a reserved range refused for want of
 				*   hugepages, as the kernel does it: that part of the
 				*   reservation unmapped, then ENOMEM (donor: the own part) */
+	TIDE_FAULT_ATTACH_SILENT, /**< the primary leaves a secondary's attach unanswered */
 	TIDE_FAULT_SITES
 };
 

@@ -298,6 +298,8 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 	struct rte_mp_msg out;
 	struct mp_peer *p;
 
+	if (TIDE_FAULT(TIDE_FAULT_ATTACH_SILENT))
+		return 0; /* tests: a primary too busy to answer */
 	if (!mp_msg_get(msg, &req, sizeof(req))) {
 		rep.status = -EINVAL;
 		POOL_LOG(ERR, "a secondary process refused: its attach request is not of this "
@@ -481,9 +483,14 @@ mp_attach(void)
 		if (!rte_lcore_has_role(l, ROLE_OFF))
 			a.lcores[l / 64] |= 1ull << (l % 64);
 	mp_msg_put(&req, MP_ATTACH, &a, sizeof(a));
+	/* (Before EAL's memory is up here: nothing in shared memory can be looked at to
+	 * tell a primary without tidepool from one too busy to answer.)
+	 */
 	if (rte_mp_request_sync(&req, &reply, &ts) != 0 || reply.nb_received != 1) {
-		POOL_LOG(NOTICE, "the primary process does not answer for tidepool: no elastic "
-			"pool there");
+		POOL_LOG(NOTICE, "the primary process did not answer for tidepool in %u ms (it has "
+			"none, or was too busy): this process goes on unrecorded (should it die with "
+			"elastic pools there, its lcore caches are not given back) and unchecked "
+			"(the same build and drivers taken for granted)", MP_ATTACH_TIMEOUT_MS);
 		free(reply.msgs);
 		return;
 	}
