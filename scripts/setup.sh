@@ -105,24 +105,39 @@ mount_hugetlbfs() {
 	say "hugetlbfs: mounted on $dir"
 }
 
+# What every live process maps or holds open, in one pass over /proc (processes come and
+# go while it is read: its errors are expected), kept in memory (no file to leave behind
+# if setup is interrupted): busy[PATH], and held_dirs[/var/run/dpdk/NAME] for a DPDK
+# runtime directory one of whose files is among them (/var/run is /run on Debian).
+declare -A busy=() held_dirs=()
+scan_held_files() {
+	local f d
+	while read -r f; do
+		[ -n "$f" ] || continue
+		busy[$f]=1
+		case "$f" in
+		/run/dpdk/*/*|/var/run/dpdk/*/*)
+			d=${f#/var}
+			d=${d#/run/dpdk/}
+			held_dirs[/var/run/dpdk/${d%%/*}]=1
+			;;
+		esac
+	done < <({
+		cat /proc/[0-9]*/maps 2>/dev/null || true
+	} | awk '$6 ~ /^\// { print $6 }' | sort -u
+		find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\n' 2>/dev/null | sort -u || true)
+}
+
 # Our programs name their DPDK runtime directory <program>-<pid>, and our tests theirs
 # tide-*, tdn-<scenario>-<pid> (donor scenarios), tpe-<run>-<pid> (testpmd-elastic.sh) and
 # tbkill<pid>; remove those whose process is gone (DPDK leaves them behind). Nobody else's.
 # One whose name ends in the pid of a process that is gone is stale. Any other (a live
 # pid, or a name of a test's with a suffix after the pid, or none) is stale when no process
-# holds a file in it open or mapped (a live DPDK process holds its config file open and
-# maps its fbarray files) and it has not changed for a minute (a process just starting
-# has not opened it yet).
+# holds a file in it open or mapped (held_dirs: a live DPDK process holds its config file
+# open and maps its fbarray files) and it has not changed for a minute (a process just
+# starting has not opened it yet).
 clean_runtime_dirs() {
-	local d pid n=0 open
-	open=$(find /proc/[0-9]*/fd -maxdepth 1 -type l -lname '/var/run/dpdk/*' \
-		-printf '%l\n' 2>/dev/null || true)
-	# (/var/run is /run on Debian: the links say /run.) And what they map (fbarray files).
-	open="$open
-$(find /proc/[0-9]*/fd -maxdepth 1 -type l -lname '/run/dpdk/*' -printf '%l\n' \
-		2>/dev/null || true)
-$(cat /proc/[0-9]*/maps 2>/dev/null | awk '$6 ~ /^\/(var\/)?run\/dpdk\// { print $6 }' || true)"
-	open=$(sed 's|^/run/|/var/run/|' <<<"$open")
+	local d pid n=0
 	for d in /var/run/dpdk/tide-* /var/run/dpdk/tidepmd-* /var/run/dpdk/tide-bench-* \
 			/var/run/dpdk/tdn-* /var/run/dpdk/tpe-* /var/run/dpdk/tbkill*; do
 		[ -d "$d" ] || continue
@@ -133,7 +148,7 @@ $(cat /proc/[0-9]*/maps 2>/dev/null | awk '$6 ~ /^\/(var\/)?run\/dpdk\// { print
 		esac
 		# Named after a process that is gone: stale now.
 		if [ -z "$pid" ] || [ -e "/proc/$pid" ]; then
-			grep -qF -- "$d/" <<<"$open" && continue
+			[ -z "${held_dirs[$d]+x}" ] || continue
 			[ -z "$(find "$d" -maxdepth 0 -mmin -1)" ] || continue
 		fi
 		rm -rf "$d" && n=$((n + 1))
@@ -145,21 +160,12 @@ $(cat /proc/[0-9]*/maps 2>/dev/null | awk '$6 ~ /^\/(var\/)?run\/dpdk\// { print
 # hugetlbfs mount; a live process maps each of its files or holds it open (and locked), so
 # a file that no process maps or holds belongs to a process that died without cleaning up
 # (killed with -9, say, while it ran without --huge-unlink): it keeps its hugepages until
-# it is deleted. Other files in the mounts (not DPDK's) are left alone.
+# it is deleted (busy: what the live ones map or hold). Other files in the mounts (not
+# DPDK's) are left alone.
 clean_hugepage_files() {
 	local mounts=() f n=0 kb=0 blocks bsize
-	local -A busy=()
 	mapfile -t mounts < <(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts)
 	[ ${#mounts[@]} -gt 0 ] || return 0
-	# What every live process maps or holds open (one pass over /proc), kept in memory: no
-	# file to leave behind if setup is interrupted. (Processes come and go while /proc is
-	# read: its errors are expected.)
-	while read -r f; do
-		[ -z "$f" ] || busy[$f]=1
-	done < <({
-		cat /proc/[0-9]*/maps 2>/dev/null || true
-	} | awk '$6 ~ /^\// { print $6 }' | sort -u
-		find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\n' 2>/dev/null | sort -u || true)
 	while read -r f; do
 		[ -n "${busy[$f]+x}" ] && continue
 		# A process that started since the pass above: look at this file again.
@@ -185,5 +191,6 @@ if [ "$clean_only" -eq 0 ]; then
 	reserve_hugepages
 	mount_hugetlbfs
 fi
+scan_held_files
 clean_hugepage_files
 clean_runtime_dirs
