@@ -82,14 +82,16 @@ tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src
 			"memory would be mapped in this process alone, and that one would fault on "
 			"its mbufs");
 	tp = tune_lock(mp);
-	if (tp == NULL || src == NULL || tp->src_counted) {
+	if (tp == NULL) {
 		if (src != NULL)
 			pool_mp_source_put();
-		if (tp == NULL)
-			return -rte_errno;
-	} else {
-		tp->src_counted = true;
+		return -rte_errno;
 	}
+	/* Counted once a pool, until it is freed (pool_forget()). */
+	if (src != NULL && tp->src_counted)
+		pool_mp_source_put();
+	else if (src != NULL)
+		tp->src_counted = true;
 	tp->src = src;
 	tp->src_arg = arg;
 	pthread_mutex_unlock(&tp->grow_lock);

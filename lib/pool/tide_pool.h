@@ -400,16 +400,16 @@ typedef int (tide_pool_block_source_t)(void *arg, size_t bytes,
  * it waits for the pool's other control work (the control thread's decision, the reaper,
  * a change of limits). Primary process.
  *
+ * A source's blocks are mapped in this process alone: while a pool has had a source (until
+ * it is freed), secondary processes are refused at their attach, and a source is refused
+ * while one is attached.
+ *
  * @param mp
  *   An elastic pool.
  * @param src
  *   The source, or NULL to have none (blocks it gave stay until reaped).
  * @param arg
  *   Its argument.
- * A source's blocks are mapped in this process alone: while a pool has had a source (until
- * it is freed), secondary processes are refused at their attach, and a source is refused
- * while one is attached.
- *
  * @return
  *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOTSUP in a
  *   secondary process; -EBUSY a secondary process is attached (@p src not NULL).
