@@ -156,6 +156,26 @@ test_pages_freed_before_any_pool_are_synced_before_the_first_block(void)
 	tide_pool_free(mp);
 }
 
+/* Start the info helper on @p pool, wait until it is ready; its output (caller frees). */
+static char *
+info_helper_start(struct tide_run *r, const char *pool, const char *stop)
+{
+	unlink(stop);
+	tide_run_helper(r, tide_test_file_prefix(), HELPER_LCORES, true,
+		(char *[]){ "info", (char *)pool, (char *)stop, NULL });
+	return tide_run_wait_for(r, "ready=1", 120000);
+}
+
+/* Stop the info helper started by info_helper_start(). */
+static void
+info_helper_stop(struct tide_run *r, const char *stop)
+{
+	fclose(fopen(stop, "w"));
+	CU_ASSERT_EQUAL(tide_run_end(r), 0);
+	unlink(stop);
+	unlink(r->out);
+}
+
 static void
 test_a_secondary_sees_an_elastic_pool(void)
 {
@@ -167,10 +187,7 @@ test_a_secondary_sees_an_elastic_pool(void)
 
 	CU_ASSERT_EQUAL_FATAL(rte_pktmbuf_alloc_bulk(mp, m, RTE_DIM(m)), 0);
 	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
-	unlink(stop);
-	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
-		(char *[]){ "info", "tmp_info", stop, NULL });
-	text = tide_run_wait_for(&r, "ready=1", 120000);
+	text = info_helper_start(&r, "tmp_info", stop);
 	if (strstr(text, "ready=1") == NULL)
 		printf("\n    the secondary said: %s ", text);
 	CU_ASSERT_EQUAL(tide_run_value(text, "elastic"), 1);
@@ -200,10 +217,7 @@ test_a_secondary_sees_an_elastic_pool(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(tel, "\"in_use\": 100"));
 	if (strstr(tel, "\"in_use\": 100") == NULL)
 		printf("\n    telemetry: %s ", tel);
-	fclose(fopen(stop, "w"));
-	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
-	unlink(stop);
-	unlink(r.out);
+	info_helper_stop(&r, stop);
 
 	/* The stock dpdk-proc-info, a secondary of its own with the plugin loaded (it wants an
 	 * ethdev port to run at all).
@@ -651,18 +665,12 @@ test_block_sources_and_secondaries_exclude_each_other(void)
 	mp2 = shared_pool("tmp_src2", 0, 50, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp2);
 	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
-	unlink(stop);
-	tide_run_helper(&r, tide_test_file_prefix(), HELPER_LCORES, true,
-		(char *[]){ "info", "tmp_src2", stop, NULL });
-	text = tide_run_wait_for(&r, "ready=1", 120000);
+	text = info_helper_start(&r, "tmp_src2", stop);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
 	free(text);
 	TIDE_TEST_REFUSED_LOGGED(tide_pool_block_source_set(mp2, no_source_blocks, NULL), EBUSY,
 		"tide_pool_block_source_set");
-	fclose(fopen(stop, "w"));
-	CU_ASSERT_EQUAL(tide_run_end(&r), 0);
-	unlink(stop);
-	unlink(r.out);
+	info_helper_stop(&r, stop);
 	/* Gone: the source is taken. */
 	CU_ASSERT_EQUAL(tide_pool_block_source_set(mp2, no_source_blocks, NULL), 0);
 	tide_pool_free(mp2);
@@ -903,26 +911,6 @@ static void
 test_a_lock_whose_dead_holders_id_was_reused_is_taken_over(void)
 {
 	killed_inside_the_lock("tmp_pidreuse", 0, true);
-}
-
-/* Start the info helper on @p pool, wait until it is ready; its output (caller frees). */
-static char *
-info_helper_start(struct tide_run *r, const char *pool, const char *stop)
-{
-	unlink(stop);
-	tide_run_helper(r, tide_test_file_prefix(), HELPER_LCORES, true,
-		(char *[]){ "info", (char *)pool, (char *)stop, NULL });
-	return tide_run_wait_for(r, "ready=1", 120000);
-}
-
-/* Stop the info helper started by info_helper_start(). */
-static void
-info_helper_stop(struct tide_run *r, const char *stop)
-{
-	fclose(fopen(stop, "w"));
-	CU_ASSERT_EQUAL(tide_run_end(r), 0);
-	unlink(stop);
-	unlink(r->out);
 }
 
 /*
