@@ -24,6 +24,7 @@
 #include "test_common.h"
 #include "test_helper_run.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "msg_private.h"
 #include "tide_msg.h"
 #include "tide_pool.h"
@@ -201,15 +202,45 @@ test_a_broadcast_reaches_readers_in_both_processes(void)
 }
 
 /*
+ * Kill the secondary @p r runs and start a process under its id (returned, or -1): the
+ * primary's recovery finds that id alive, naming another process. Where faults are built
+ * in, the recovery is held until the id is taken: otherwise it may come first.
+ */
+static pid_t
+kill_and_squat(struct tide_run *r)
+{
+	pid_t squatter;
+	int code;
+
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_hold_arm(TIDE_HOLD_MP_RECOVER);
+#endif
+	kill(r->pid, SIGKILL);
+	free(run_end(r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ASSERT(tide_fault_pvt_hold_wait(TIDE_HOLD_MP_RECOVER, 30000));
+#endif
+	squatter = tide_run_squat_pid(r->pid);
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_hold_release(TIDE_HOLD_MP_RECOVER);
+#endif
+	CU_ASSERT_EQUAL(squatter, r->pid);
+	return squatter;
+}
+
+/*
  * A reader killed between its read of a post and its done: the post is there to read
- * again for the reader that takes its place, which completes it.
+ * again for the reader that takes its place, which completes it. With @p reuse, another
+ * process has the dead reader's id by then: its read is undone all the same.
  */
 static void
-test_a_broadcast_read_cut_short_by_a_kill_is_read_again(void)
+broadcast_read_cut_short(bool reuse)
 {
 	struct tide_bcast *b = tide_bcast_create("tmm_bc_cut", 1);
 	struct rte_mbuf *m = bcast_msg(9), *seen = NULL;
 	struct tide_run r;
+	pid_t squatter = -1;
 	char *text;
 	int code;
 
@@ -221,9 +252,13 @@ test_a_broadcast_read_cut_short_by_a_kill_is_read_again(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "read_seq"), 9);
 	free(text);
 	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), -EAGAIN); /* its read stands */
-	kill(r.pid, SIGKILL);
-	free(run_end(&r, &code));
-	CU_ASSERT_EQUAL(code, -1);
+	if (reuse) {
+		squatter = kill_and_squat(&r);
+	} else {
+		kill(r.pid, SIGKILL);
+		free(run_end(&r, &code));
+		CU_ASSERT_EQUAL(code, -1);
+	}
 	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
 	CU_ASSERT_FALSE(tide_bcast_complete(b));
 	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), 0);
@@ -233,7 +268,23 @@ test_a_broadcast_read_cut_short_by_a_kill_is_read_again(void)
 	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
 	tide_msg_release(m);
 	tide_bcast_free(b);
+	if (squatter > 0) {
+		kill(squatter, SIGKILL);
+		waitpid(squatter, NULL, 0);
+	}
 	check_every_mbuf_back();
+}
+
+static void
+test_a_broadcast_read_cut_short_by_a_kill_is_read_again(void)
+{
+	broadcast_read_cut_short(false);
+}
+
+static void
+test_a_broadcast_read_cut_short_is_read_again_when_its_id_is_reused(void)
+{
+	broadcast_read_cut_short(true);
 }
 
 static bool
@@ -292,12 +343,12 @@ killed_secondary_held(bool reuse)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, cmd));
 	free(text);
 	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 500);
-	kill(r.pid, SIGKILL);
-	free(run_end(&r, &code));
-	CU_ASSERT_EQUAL(code, -1);
 	if (reuse) {
-		squatter = tide_run_squat_pid(r.pid);
-		CU_ASSERT_EQUAL_FATAL(squatter, r.pid);
+		squatter = kill_and_squat(&r);
+	} else {
+		kill(r.pid, SIGKILL);
+		free(run_end(&r, &code));
+		CU_ASSERT_EQUAL(code, -1);
 	}
 	/* Its own recovery done (the count alone may have been another helper's, found gone
 	 * late): the primary no longer lists it, which it stops doing only once the recovery
@@ -306,7 +357,7 @@ killed_secondary_held(bool reuse)
 	want = st.gone + 1;
 	CU_ASSERT_TRUE(gone_reach(&want));
 	check_every_mbuf_back();
-	if (reuse) {
+	if (squatter > 0) {
 		kill(squatter, SIGKILL);
 		waitpid(squatter, NULL, 0);
 	}
@@ -541,6 +592,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_by_a_kill_is_read_again);
+	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_is_read_again_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);

@@ -82,6 +82,8 @@ enum tide_fault_hold_site {
 				    *   for it before tearing anything down */
 	TIDE_HOLD_MSG_WALK_POOL,   /**< the walk over live messages: a pktmbuf pool found,
 				    *   about to be read */
+	TIDE_HOLD_MP_RECOVER,      /**< the primary: a secondary found gone, what it held
+				    *   about to be given back */
 	TIDE_HOLD_SITES
 };
 

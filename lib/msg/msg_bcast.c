@@ -26,11 +26,13 @@
 
 #include "msg_private.h"
 #include "tide_fault.h"
+#include "tide_process.h"
 
 struct bcast_reader {
 	uint64_t read_gen; /* generation it last read */
 	uint64_t done_gen; /* generation it last finished */
 	uint32_t pid;      /* the process that read read_gen */
+	uint64_t start;    /* when it started (tide_process_start(); 0: not known) */
 } __rte_cache_aligned;
 
 struct tide_bcast {
@@ -218,7 +220,8 @@ tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
 			__atomic_load_n(&b->m, __ATOMIC_RELAXED) == NULL)
 		return msg_error(EAGAIN);
 	/* Its process first: a death between the two leaves an undoable read. */
-	__atomic_store_n(&b->readers[reader].pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&b->readers[reader].pid, tide_rwlock_self(), __ATOMIC_RELAXED);
+	__atomic_store_n(&b->readers[reader].start, tide_rwlock_me.start, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->readers[reader].read_gen, gen, __ATOMIC_RELEASE);
 	*m = b->m;
 	if (section != NULL)
@@ -317,18 +320,21 @@ tide_bcast_take(struct tide_bcast *b)
 	return m;
 }
 
-/* A process gone: its pid and its stages. */
+/* A process gone: its pid, the start of the process that has that id now (0: none), and its
+ * stages. */
 struct bcast_gone {
 	uint32_t pid;
+	uint64_t now;
 	const uint16_t *stages;
 	unsigned int n;
 };
 
 /*
- * A reader of a process gone (@p arg) that read the post and died before it said done: its
- * read is undone, so that the process that takes its place reads the post again (without
- * this, that one's reads would say EAGAIN, the post would never be complete, and nothing
- * could be posted again). A post made by one of its stages stays posted (its readers may be
+ * A reader of a process gone (@p arg: its id, and a reader of the process that has that id
+ * now is not its) that read the post and died before it said done: its read is undone, so
+ * that the process that takes its place reads the post again (without this, that one's
+ * reads would say EAGAIN, the post would never be complete, and nothing could be posted
+ * again). A post made by one of its stages stays posted (its readers may be
  * reading it) and is given to no stage when taken: those stage ids may be handed out again.
  */
 static void
@@ -341,7 +347,8 @@ bcast_gone(void *p, void *arg)
 	for (unsigned int i = 0; i < b->nb_readers; i++) {
 		struct bcast_reader *r = &b->readers[i];
 
-		if (r->pid == g->pid && r->read_gen == gen && r->done_gen != gen) {
+		if (r->pid == g->pid && (g->now == 0 || (r->start != 0 && r->start != g->now)) &&
+				r->read_gen == gen && r->done_gen != gen) {
 			r->read_gen = r->done_gen;
 			MSG_LOG(WARNING, "%s: reader %u died reading post %" PRIu64 ": its "
 				"replacement reads it again", b->name, i, gen);
@@ -362,6 +369,12 @@ tide_bcast_pvt_peer_gone(int pid, const uint16_t *stages, unsigned int n)
 {
 	struct bcast_gone g = { .pid = (uint32_t)pid, .stages = stages, .n = n };
 
+	/* Outside the directory's lock (the look reads /proc): a live process that has the
+	 * id now is told from the dead one by its start (its own reads are left alone; a
+	 * reader whose start is not known, only once the id names no process).
+	 */
+	if (!tide_process_gone(g.pid))
+		g.now = tide_process_start(g.pid);
 	tide_msg_pvt_dir_each(bcast_dir(), bcast_gone, &g);
 }
 

@@ -489,12 +489,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 			mine[gone++] = mine[k];
 	n = gone;
 	tide_xchg_pvt_peer_gone(mine, n);
-	/* Broadcast readers are known by id alone: not those of a process that has it now. */
-	if (tide_process_gone((uint32_t)pid))
-		tide_bcast_pvt_peer_gone(pid, mine, n);
-	else
-		MSG_LOG(NOTICE, "process %d is gone and its id names another one now: broadcast "
-			"reads it had begun are left as they are", pid);
+	tide_bcast_pvt_peer_gone(pid, mine, n);
 	for (k = 0; k < n; k++) {
 		const char *name = tide_msg_pvt_stage_copy(mine[k], NULL);
 		int released = tide_stage_stop(mine[k]);

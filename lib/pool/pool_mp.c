@@ -210,6 +210,7 @@ mp_recover(struct mp_peer *p)
 	struct mp_death_cb *d;
 	unsigned int shared = mp_orphan_lcores(p, f.lcores);
 
+	TIDE_FAULT_HOLD(TIDE_HOLD_MP_RECOVER);
 	rte_mempool_walk(mp_flush_caches, &f);
 	TAILQ_FOREACH(d, &mp.death_cbs, next)
 		d->cb((int)p->pid, d->arg);
