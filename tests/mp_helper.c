@@ -49,6 +49,8 @@
  *                                                 it, say it is done
  *   mp_helper EAL... -- bhold BCAST READER        read one broadcast post as READER, say
  *                                                 nothing, wait to be killed
+ *   mp_helper EAL... -- pturn send|recv           take the senders' (receivers') turn of
+ *                                                 the free proxies' list, wait to be killed
  *   mp_helper EAL... -- lhold POOL STOPFILE       (fault-injection builds) look POOL up
  *                                                 and stay in the lookup, the pool directory
  *                                                 read-locked, until STOPFILE exists
@@ -108,6 +110,7 @@
 
 #include "tide_fault.h"
 #include "tide_mempool.h"
+#include "msg_private.h"
 #include "tide_msg.h"
 #include "tide_pool.h"
 #include "tide_zctx.h"
@@ -703,6 +706,22 @@ cmd_xcut(const char *xname, const char *sname)
 	ready_until_killed();
 }
 
+/* Take a turn of the free proxies' list (side "send" or "recv") and hold it until killed. */
+static int
+cmd_pturn(const char *side)
+{
+	const struct rte_memzone *mz;
+	struct tide_xring *r;
+
+	if (tide_msg_init(NULL) != 0 || (mz = rte_memzone_lookup(MSG_SHARED_MZ)) == NULL) {
+		printf("error=no message library\n");
+		return 1;
+	}
+	r = ((struct msg_shared *)mz->addr)->proxy_free;
+	tide_xring_pvt_turn_take(strcmp(side, "send") == 0 ? &r->senders : &r->receivers);
+	ready_until_killed();
+}
+
 static int
 cmd_bread(const char *bname, unsigned int reader, bool hold)
 {
@@ -1059,6 +1078,8 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return ret;
 	}
+	if (strcmp(argv[1], "pturn") == 0 && argc == 3)
+		return cmd_pturn(argv[2]);
 	if (strcmp(argv[1], "popfail") == 0 && argc == 4) {
 		ret = cmd_popfail(argv[2], (unsigned int)atoi(argv[3]));
 		rte_eal_cleanup();
@@ -1100,6 +1121,7 @@ main(int argc, char **argv)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), false);
 	else if (strcmp(argv[1], "bhold") == 0 && argc == 4)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), true);
+
 	else
 		ret = 2;
 	rte_eal_cleanup();

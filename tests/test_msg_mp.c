@@ -19,6 +19,7 @@
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_memzone.h>
 #include <rte_pause.h>
 
 #include "test_common.h"
@@ -285,6 +286,73 @@ static void
 test_a_broadcast_read_cut_short_is_read_again_when_its_id_is_reused(void)
 {
 	broadcast_read_cut_short(true);
+}
+
+/*
+ * A secondary killed holding a turn of the free proxies' list (@p side: "send", "recv"):
+ * the next process to want that turn takes it over, and proxies are made and released as
+ * before. (On a stock rte_ring, a process killed half-way through a put or take left every
+ * later one waiting for ever.) More proxies than a stash holds go through the list both
+ * ways.
+ */
+static long long
+proxies_in_use(void)
+{
+	char *out = telemetry_query("/tide/proxy/info");
+	const char *at = strstr(out, "\"in_use\":");
+	long long n = at != NULL ? atoll(at + strlen("\"in_use\":")) : -1;
+
+	free(out);
+	return n;
+}
+
+static void
+proxies_go_on_after_a_kill_holding(const char *side)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(MSG_SHARED_MZ);
+	struct tide_xring *r = ((struct msg_shared *)mz->addr)->proxy_free;
+	struct tide_xring_turn *t = strcmp(side, "send") == 0 ? &r->senders : &r->receivers;
+	uint32_t takeovers = __atomic_load_n(&t->takeovers, __ATOMIC_RELAXED);
+	long long live = proxies_in_use();
+	struct tide_msg_range ranges[100];
+	struct rte_mbuf *m = bcast_msg(3), *px[100];
+	struct tide_run r2;
+	char *text;
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	for (unsigned int i = 0; i < RTE_DIM(ranges); i++)
+		ranges[i] = (struct tide_msg_range){ 0, 4 };
+	run_start(&r2, (char *[]){ "pturn", (char *)side, NULL });
+	text = tide_run_wait_for(&r2, "ready=1", 120000);
+	free(text);
+	kill(r2.pid, SIGKILL);
+	free(run_end(&r2, &code));
+	CU_ASSERT_EQUAL(code, -1);
+	/* Twice: a stash's worth and more taken from the list, then put back to it. */
+	for (int round = 0; round < 2; round++) {
+		CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(m, RTE_DIM(px), ranges, px), 0);
+		CU_ASSERT_EQUAL(proxies_in_use(), live + (long long)RTE_DIM(px));
+		for (unsigned int i = 0; i < RTE_DIM(px); i++)
+			tide_msg_proxy_release(px[i]);
+		CU_ASSERT_EQUAL(proxies_in_use(), live);
+	}
+	CU_ASSERT_EQUAL(__atomic_load_n(&t->takeovers, __ATOMIC_RELAXED), takeovers + 1);
+	tide_msg_release(m);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r2.pid, 30000));
+	check_every_mbuf_back();
+}
+
+static void
+test_proxies_go_on_after_a_secondary_killed_taking_one(void)
+{
+	proxies_go_on_after_a_kill_holding("recv");
+}
+
+static void
+test_proxies_go_on_after_a_secondary_killed_putting_one_back(void)
+{
+	proxies_go_on_after_a_kill_holding("send");
 }
 
 static bool
@@ -593,6 +661,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
 	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_by_a_kill_is_read_again);
 	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_is_read_again_when_its_id_is_reused);
+	CU_ADD_TEST(s, test_proxies_go_on_after_a_secondary_killed_taking_one);
+	CU_ADD_TEST(s, test_proxies_go_on_after_a_secondary_killed_putting_one_back);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);

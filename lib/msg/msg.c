@@ -74,8 +74,8 @@ msg_layout_check(void)
 	/* Stage ids fit the header's owner, below TIDE_STAGE_NONE. */
 	RTE_BUILD_BUG_ON(TIDE_STAGE_MAX > TIDE_STAGE_NONE);
 	RTE_BUILD_BUG_ON(sizeof(((struct tide_msg_hdr *)0)->owner) != sizeof(uint16_t));
-	/* Proxies hold mbuf references: the ring of free ones fits an rte_ring. */
-	RTE_BUILD_BUG_ON((uint64_t)TIDE_MSG_MAX_PROXIES + 1 > RTE_RING_SZ_MASK);
+	/* The list of free proxies fits one level of a tide_xring (tide_xring_pvt_init()). */
+	RTE_BUILD_BUG_ON((uint64_t)TIDE_MSG_MAX_PROXIES + 1 > (1u << 30));
 }
 
 /* What rte_mbuf_dynfield_register() said, as tide_msg_init() reports it. */

@@ -28,7 +28,7 @@ struct msg_proxy {
 	struct rte_mbuf *real;
 } __rte_cache_aligned;
 
-/* Free proxies an lcore keeps at hand, before going to the shared ring (struct
+/* Free proxies an lcore keeps at hand, before going to the shared free list (struct
  * tide_msg_conf's sizing advice says 64). */
 #define MSG_PROXY_STASH 64
 
@@ -41,6 +41,7 @@ struct msg_proxy_stash {
 #define MSG_DIR_MAX 128
 
 /* What every process attached to the primary shares (msg_shared.c), in one memzone. */
+#define MSG_SHARED_MZ "tide_msg_shared"
 struct msg_shared {
 	struct tide_rwlock lock;     /* guards the directories and the stages; first: tests
 				      * watch it at the memzone's start */
@@ -48,7 +49,7 @@ struct msg_shared {
 	int hdr_offset;              /* the header's dynfield offset */
 	struct msg_proxy *proxies;   /* the proxy area */
 	uint32_t nb_proxies;
-	struct rte_ring *proxy_free;
+	struct tide_xring *proxy_free;
 	struct msg_proxy_stash *stash;
 	struct tide_xchg *xchg[MSG_DIR_MAX];   /* NULL: a free slot */
 	struct tide_bcast *bcast[MSG_DIR_MAX]; /* NULL: a free slot */
@@ -65,8 +66,8 @@ struct msg_state {
 	bool ready;
 	struct msg_proxy *proxies;   /* the proxy area */
 	uint32_t nb_proxies;
-	struct rte_ring *proxy_free; /* free proxies of the area */
-	struct msg_proxy_stash *stash; /* per lcore (non-EAL threads use the ring) */
+	struct tide_xring *proxy_free; /* free proxies of the area (msg_proxy.c) */
+	struct msg_proxy_stash *stash; /* per lcore (non-EAL threads use the free list) */
 	struct msg_shared *shared;   /* what every process shares */
 };
 

@@ -16,13 +16,89 @@
 #include "msg_private.h"
 #include "tide_fault.h"
 
+/*
+ * The free proxies are on one level of a tide_xring whose senders and receivers take turns
+ * (tide_xring_pvt.h): a turn held by a process that died is taken over by the next one to
+ * wait for it. On a stock multi-producer rte_ring a process killed in the middle of a put or
+ * take would leave the ring half moved, and every later put or take would wait for ever.
+ * Killed holding the receivers' turn, a process took nothing yet (the receivers' tail
+ * moves when it is done); holding the senders', the proxies it was putting back are lost
+ * with it (counted as made, as the mbufs a dead process held).
+ */
+static int
+proxy_free_init(struct tide_xring **out, struct msg_proxy *area, uint32_t n, int socket)
+{
+	struct tide_xring *r = rte_zmalloc_socket("tide_msg_proxy_free", sizeof(*r),
+		RTE_CACHE_LINE_SIZE, socket);
+	int ret;
+
+	if (r == NULL)
+		return -ENOMEM;
+	ret = tide_xring_pvt_init(r, n, 1, false, false, socket);
+	if (ret != 0) {
+		rte_free(r);
+		return ret;
+	}
+	/* Not an exchange's: the receivers' turn taken over has no message to make again. */
+	r->receivers.receiving = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		void *px = &area[i];
+
+		tide_xring_pvt_put(r, 0, &px, 1);
+	}
+	*out = r;
+	return 0;
+}
+
+static void
+proxy_free_fini(struct tide_xring *r)
+{
+	if (r == NULL)
+		return;
+	tide_xring_pvt_fini(r);
+	rte_free(r);
+}
+
+/* Take n free proxies from the list: all or none (@p all), or as many as there are. */
+static unsigned int
+proxy_free_take(struct msg_proxy **px, unsigned int n, bool all)
+{
+	struct tide_xring *r = tide_msg_pvt_state.proxy_free;
+	uint32_t ready, head;
+	unsigned int k;
+
+	/* A look first: a take from a list too short writes nothing. */
+	if (tide_xring_pvt_ready(r, 0) < (all ? n : 1))
+		return 0;
+	tide_xring_pvt_turn_take(&r->receivers);
+	ready = tide_xring_pvt_ready(r, 0);
+	k = all ? (ready >= n ? n : 0) : RTE_MIN(ready, n);
+	head = tide_xring_pvt_first(r, 0);
+	for (unsigned int i = 0; i < k; i++)
+		px[i] = *tide_xring_pvt_slot(r, 0, head + i);
+	tide_xring_pvt_taken(r, 0, k);
+	tide_xring_pvt_turn_give(&r->receivers);
+	return k;
+}
+
+/* Give n free proxies back to the list (it has room for every proxy of the area). */
+static void
+proxy_free_put(struct msg_proxy *const *px, unsigned int n)
+{
+	struct tide_xring *r = tide_msg_pvt_state.proxy_free;
+
+	tide_xring_pvt_turn_take(&r->senders);
+	tide_xring_pvt_put(r, 0, (void *const *)px, n);
+	tide_xring_pvt_turn_give(&r->senders);
+}
+
 int
 tide_msg_pvt_proxy_area_init(uint32_t n, int socket)
 {
 	struct msg_proxy_stash *stash = NULL;
-	struct rte_ring *r = NULL;
+	struct tide_xring *r = NULL;
 	struct msg_proxy *area = NULL;
-	int err = ENOMEM;
+	int ret = -ENOMEM;
 
 	if (TIDE_FAULT(TIDE_FAULT_MALLOC))
 		goto fail;
@@ -32,14 +108,10 @@ tide_msg_pvt_proxy_area_init(uint32_t n, int socket)
 		RTE_CACHE_LINE_SIZE, socket);
 	if (area == NULL || stash == NULL)
 		goto fail;
-	r = rte_ring_create("tide_msg_proxies", rte_align32pow2(n + 1), socket, 0);
-	if (r == NULL) {
-		err = rte_errno == EEXIST ? EEXIST : ENOMEM;
+	ret = proxy_free_init(&r, area, n, socket);
+	if (ret != 0)
 		goto fail;
-	}
 	tide_msg_pvt_state.stash = stash;
-	for (uint32_t i = 0; i < n; i++)
-		rte_ring_enqueue(r, &area[i]);
 	tide_msg_pvt_state.proxies = area;
 	tide_msg_pvt_state.nb_proxies = n;
 	tide_msg_pvt_state.proxy_free = r;
@@ -48,7 +120,7 @@ tide_msg_pvt_proxy_area_init(uint32_t n, int socket)
 fail:
 	rte_free(stash);
 	rte_free(area);
-	return -err;
+	return ret;
 }
 
 void
@@ -56,19 +128,13 @@ tide_msg_pvt_proxy_area_fini(void)
 {
 	rte_free(tide_msg_pvt_state.stash);
 	tide_msg_pvt_state.stash = NULL;
-	rte_ring_free(tide_msg_pvt_state.proxy_free);
+	proxy_free_fini(tide_msg_pvt_state.proxy_free);
 	rte_free(tide_msg_pvt_state.proxies);
 	tide_msg_pvt_state.proxy_free = NULL;
 	tide_msg_pvt_state.proxies = NULL;
 	tide_msg_pvt_state.nb_proxies = 0;
 }
 
-/*
- * Proxies made and not released: the area less the free ones, in the shared ring and in
- * every lcore's stash (secondaries' lcores included: the stashes are shared). Exact when no
- * thread of any process makes or releases proxies meanwhile; while one does, a proxy moving
- * between its stash and the ring may be counted in neither place or in both.
- */
 uint32_t
 tide_msg_pvt_proxies_live(void)
 {
@@ -76,7 +142,7 @@ tide_msg_pvt_proxies_live(void)
 
 	if (tide_msg_pvt_state.proxy_free == NULL)
 		return 0;
-	nb_free = rte_ring_count(tide_msg_pvt_state.proxy_free);
+	nb_free = tide_xring_pvt_count(tide_msg_pvt_state.proxy_free, 0);
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
 		nb_free += __atomic_load_n(&tide_msg_pvt_state.stash[i].len, __ATOMIC_RELAXED);
 	return nb_free < tide_msg_pvt_state.nb_proxies ?
@@ -110,14 +176,12 @@ proxy_get(struct msg_proxy **px, unsigned int n)
 	struct msg_proxy_stash *s = proxy_stash();
 
 	if (s == NULL || n > MSG_PROXY_STASH)
-		return rte_ring_dequeue_bulk(tide_msg_pvt_state.proxy_free, (void **)px, n,
-			NULL) == n;
+		return proxy_free_take(px, n, true) == n;
 	if (s->len < n) {
 		unsigned int want = MSG_PROXY_STASH / 2 + n - s->len;
 
 		want = RTE_MIN(want, (unsigned int)MSG_PROXY_STASH - s->len);
-		s->len += rte_ring_dequeue_burst(tide_msg_pvt_state.proxy_free,
-			(void **)&s->p[s->len], want, NULL);
+		s->len += proxy_free_take(&s->p[s->len], want, false);
 		if (s->len < n)
 			return false;
 	}
@@ -133,13 +197,12 @@ proxy_put(struct msg_proxy *px)
 	struct msg_proxy_stash *s = proxy_stash();
 
 	if (s == NULL) {
-		rte_ring_enqueue(tide_msg_pvt_state.proxy_free, px);
+		proxy_free_put(&px, 1);
 		return;
 	}
 	if (s->len == MSG_PROXY_STASH) {
 		s->len /= 2;
-		rte_ring_enqueue_bulk(tide_msg_pvt_state.proxy_free, (void **)&s->p[s->len],
-			s->len, NULL);
+		proxy_free_put(&s->p[s->len], s->len);
 	}
 	s->p[s->len++] = px;
 }

@@ -40,15 +40,15 @@
 #include "tide_pool.h"
 #include "tide_process.h"
 
-#define MSG_SHARED_MZ "tide_msg_shared"
 #define MSG_SHARED_WHAT "tide_msg: the directory of exchanges and stages"
 
 static void msg_shared_peer_gone(int pid, void *arg);
 
 /* Bumped when a shared field changes meaning but not size or place. */
 /* 2: a broadcast reader records its process; 3: a turn says whether it is the receivers';
- * 4: a broadcast keeps the stage that posted its message */
-#define MSG_LAYOUT_VERSION 5
+ * 4: a broadcast keeps the stage that posted its message; 6: a broadcast reader records its
+ * process's start, and the free proxies are on a tide_xring */
+#define MSG_LAYOUT_VERSION 6
 
 /* The stamp of what every process reads where the primary wrote it (tide_layout.h): this
  * memzone, and the exchanges, rings, broadcast exchanges, proxies and headers in DPDK
