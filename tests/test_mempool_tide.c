@@ -18,6 +18,7 @@
 
 #include <rte_errno.h>
 #include <rte_launch.h>
+#include <rte_malloc.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
@@ -471,6 +472,45 @@ test_removed_block_memory_is_freed(void)
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, (uint64_t)id, 0), 0);
 	CU_ASSERT(!mz_at(bi.addr));
 	rte_mempool_free(mp);
+}
+
+/* Bytes allocated from DPDK's heaps, every socket's. */
+static uint64_t
+heap_allocated(void)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < rte_socket_count(); i++) {
+		struct rte_malloc_socket_stats st;
+
+		if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
+			sum += st.heap_allocsz_bytes;
+	}
+	return sum;
+}
+
+/*
+ * A pool of several blocks, freed, gives every byte of the heap back: its blocks' memory,
+ * and the driver's own tables of them, each time.
+ */
+static void
+test_a_freed_pool_gives_all_its_memory_back(void)
+{
+	uint64_t before = 0;
+
+	for (int round = 0; round < 4; round++) {
+		struct rte_mempool *mp = empty_tide_pool("tmt_heap", 0);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+		for (int b = 0; b < 3; b++)
+			CU_ASSERT(add_block(mp, BLOCK_LEN) > 0);
+		rte_mempool_free(mp);
+		/* The first round warms what DPDK keeps once made. */
+		if (round == 0)
+			before = heap_allocated();
+		else
+			CU_ASSERT_EQUAL(heap_allocated(), before);
+	}
 }
 
 static void
@@ -1633,6 +1673,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_blocks_removed_in_any_order_leave_the_object_list_whole);
 	CU_ADD_TEST(s, test_bad_input_to_the_block_api_is_logged);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
+	CU_ADD_TEST(s, test_a_freed_pool_gives_all_its_memory_back);
 	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);
 	CU_ADD_TEST(s, test_dequeue_takes_from_oldest_block);
 	CU_ADD_TEST(s, test_the_putter_takes_its_newest_others_the_oldest);

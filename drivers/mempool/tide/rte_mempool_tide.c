@@ -1058,6 +1058,7 @@ tide_free(struct rte_mempool *mp)
 	pthread_mutex_destroy(&tp->ctl);
 	rte_free(tp->age);
 	rte_free(tp->addr);
+	rte_free(tp->said);
 	rte_free(tp);
 	mp->pool_data = NULL;
 }
