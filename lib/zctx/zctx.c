@@ -346,8 +346,14 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 
 	snprintf(name, sizeof(name), "zcs_%x_%x", (unsigned int)getpid(), id);
 	z->shells = rte_pktmbuf_pool_create(name, TIDE_ZCTX_SHELLS + 2 * z->fast.depth,
-		TIDE_ZCTX_POOL_CACHE, ZC_SHELL_PRIV, 0, z->params.socket_id);
+		TIDE_ZCTX_POOL_CACHE, 0, 0, z->params.socket_id);
 	if (z->shells == NULL)
+		return rte_errno;
+	snprintf(name, sizeof(name), "zce_%x_%x", (unsigned int)getpid(), id);
+	z->extrefs = rte_mempool_create(name, TIDE_ZCTX_SHELLS + 2 * z->fast.depth,
+		sizeof(struct zc_extref), TIDE_ZCTX_POOL_CACHE, 0, NULL, NULL, NULL, NULL,
+		z->params.socket_id, 0);
+	if (z->extrefs == NULL)
 		return rte_errno;
 	if (z->params.pool != NULL) {
 		z->pool = z->params.pool;
@@ -439,6 +445,7 @@ zc_release(struct tide_zctx *z)
 	if (z->own_pool)
 		tide_pool_free(z->pool);
 	rte_mempool_free(z->shells);
+	rte_mempool_free(z->extrefs);
 	rte_free(z);
 }
 
@@ -595,14 +602,15 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 	return 0;
 }
 
-/* Mbufs of the instance's own pools (shells, and the header and copy pool it made) that
- * are not home: held by the PMD, by whoever took them from it, or about to be put back.
+/* Mbufs of the instance's own pools (shells and their segments' references, and the header
+ * and copy pool it made) that are not home: held by the PMD, by whoever took them from it
+ * (a clone holds a reference), or about to be put back.
  */
 static uint64_t
 zc_mbufs_out(const struct tide_zctx *z)
 {
 	struct tide_pool_stats st;
-	uint64_t n = rte_mempool_in_use_count(z->shells);
+	uint64_t n = rte_mempool_in_use_count(z->shells) + rte_mempool_in_use_count(z->extrefs);
 
 	if (z->own_pool)
 		n += tide_pool_stats_get(z->pool, &st) == 0 ? st.nb_in_use :

@@ -80,7 +80,11 @@ tide_zctx_pvt_build_pid(void)
 static void
 build_extbuf_free_cb(void *addr __rte_unused, void *opaque)
 {
-	struct zc_slot *s = opaque;
+	struct zc_extref *e = opaque;
+	struct zc_slot *s = e->slot;
+
+	/* Home first: once the segment is counted, the instance may be freed. */
+	rte_mempool_put(e->home, e);
 
 	if (likely(pthread_equal(pthread_self(), s->z->agent_tid) &&
 			s->z->agent_pid == __atomic_load_n(&build_pid, __ATOMIC_RELAXED)))
@@ -202,6 +206,7 @@ build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 	struct rte_mbuf **pkt)
 {
 	struct rte_mbuf *shells[BUILD_MAX_SEGS], *head = NULL, *last = NULL;
+	struct zc_extref *refs[BUILD_MAX_SEGS];
 	struct build_seg seg[BUILD_MAX_SEGS];
 	unsigned int hdr = s->sqe.hdr_len != 0, nsegs, i;
 	uint32_t bytes;
@@ -219,16 +224,24 @@ build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 		rte_pktmbuf_free(head);
 		return 0;
 	}
+	if (rte_mempool_get_bulk(z->extrefs, (void **)refs, nsegs) != 0) {
+		/* Clones of earlier segments hold them: retry later, as without shells. */
+		rte_pktmbuf_free_bulk(shells, nsegs);
+		rte_pktmbuf_free(head);
+		return 0;
+	}
 	s->segs += nsegs;
 	for (i = 0; i < nsegs; i++) {
 		struct rte_mbuf *m = shells[i];
-		struct rte_mbuf_ext_shared_info *si = rte_mbuf_to_priv(m);
+		struct zc_extref *e = refs[i];
 
-		si->free_cb = build_extbuf_free_cb;
-		si->fcb_opaque = s;
-		rte_mbuf_ext_refcnt_set(si, 1);
+		e->slot = s;
+		e->home = z->extrefs;
+		e->si.free_cb = build_extbuf_free_cb;
+		e->si.fcb_opaque = e;
+		rte_mbuf_ext_refcnt_set(&e->si, 1);
 		rte_pktmbuf_attach_extbuf(m, (void *)seg[i].va, seg[i].iova,
-			(uint16_t)seg[i].len, si);
+			(uint16_t)seg[i].len, &e->si);
 		m->data_len = (uint16_t)seg[i].len;
 		if (head == NULL) {
 			head = last = m;

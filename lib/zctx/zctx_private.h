@@ -259,6 +259,7 @@ struct tide_zctx {
 	struct rte_mempool *pool;          /* headers and copies */
 	bool own_pool;
 	struct rte_mempool *shells;        /* data-less mbufs for external buffers */
+	struct rte_mempool *extrefs;       /* their segments' struct zc_extref */
 	int cpl_fd;                        /* completion eventfd, -1 without */
 	uint64_t rejected;                 /* refused submissions, atomically */
 	uint64_t zc_released;              /* zc sends whose last segment was freed on
@@ -340,9 +341,17 @@ int tide_zctx_pvt_dir_read(const char *name, uint32_t pid, zc_dir_cb_t *cb, void
 uint32_t tide_zctx_pvt_build_packet(struct tide_zctx *z, struct zc_slot *s, struct rte_mbuf **pkt);
 /* Note this process's id for the free callback, and return it (the agent, as it starts). */
 uint32_t tide_zctx_pvt_build_pid(void);
-/* Bytes of a shell's private area: the segment's own rte_mbuf_ext_shared_info. */
-#define ZC_SHELL_PRIV RTE_ALIGN_CEIL(sizeof(struct rte_mbuf_ext_shared_info), \
-	RTE_MBUF_PRIV_ALIGN)
+/*
+ * A zero-copy segment's reference count and free callback, from a pool of its own (not in
+ * the shell's private area): a clone of the segment (rte_pktmbuf_clone(), attach) holds
+ * the count, not the shell, so the shell may go home and be reused while a clone still
+ * counts here. Back home when the last reference goes, before the segment is counted freed.
+ */
+struct zc_extref {
+	struct rte_mbuf_ext_shared_info si;
+	struct zc_slot *slot;
+	struct rte_mempool *home;
+};
 /* Whether every zero-copy segment of @p s has been freed (only once it is built). The
  * agent's view; *counted says another thread already counted the send released.
  */
