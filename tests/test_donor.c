@@ -11,6 +11,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -1318,6 +1319,7 @@ static const struct fault_case fault_cases[] = {
 	{ "fd-rdonly:1", EPROTO, false },
 	{ "fd-wsealed:1", EPROTO, false },
 	{ "offer-pid:1", EPROTO, false },
+	{ "hello-fd:1", EPROTO, false },
 	{ "msg-garbage:1", EPROTO, false },
 	{ "no-lock:1", EPROTO, false },
 	{ "die-offer:1", ECONNRESET, true },
@@ -1450,6 +1452,44 @@ fault_pagemap_unopened(struct tide_donor_mgr *m)
 	free(log);
 }
 
+/* A donor that cannot be watched for its death (the second of three): the request fails
+ * with the watch's errno, nothing of it left, rather than hand out memory whose donor's
+ * death would go unnoticed. */
+static void
+fault_watch_refused(struct tide_donor_mgr *m)
+{
+	struct tide_donor_stats s0 = stats(m);
+	unsigned int fds = tdu_fd_count();
+	struct tide_donor_region *r;
+
+	tide_fault_pvt_arm(TIDE_FAULT_WATCH, 1, 1);
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	tide_fault_pvt_arm(TIDE_FAULT_WATCH, 0, 0);
+	TDU_CHECK(r == NULL && rte_errno == ENOSPC);
+	TDU_CHECK(stats(m).refused == s0.refused + 1);
+	check_nothing_left(m, fds, "a watch refused");
+}
+
+/* A donor that claims more locked memory than it has: the part reports what the kernel
+ * counts (its VmLck), not the claim. */
+static void
+fault_locked_claim(struct tide_donor_mgr *m)
+{
+	struct tide_donor_part_info pi;
+	struct tide_donor_region *r;
+
+	setenv("TIDE_DONOR_TEST_FAULT", "locked-claim:1", 1);
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	if (!TDU_CHECK(r != NULL))
+		return;
+	for (unsigned int i = 0; tide_donor_region_part(r, i, &pi) == 0; i++)
+		if (!TDU_CHECK(pi.locked_kb == (uint64_t)tdu_vmlck_kb(pi.pid)))
+			fprintf(stderr, "  part %u: locked_kb %" PRIu64 ", VmLck %ld\n", i,
+				pi.locked_kb, tdu_vmlck_kb(pi.pid));
+	tide_donor_region_free(r);
+}
+
 static int
 scen_handshake_faults(void)
 {
@@ -1488,6 +1528,8 @@ scen_handshake_faults(void)
 	fault_resident_nomem(m, TIDE_DONOR_PINNED, 1 * MB);
 	fault_resident_nomem(m, TIDE_DONOR_HUGE, 2 * MB);
 	fault_pagemap_unopened(m);
+	fault_watch_refused(m);
+	fault_locked_claim(m);
 	/* And the manager still works. */
 	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
 	TDU_CHECK(r != NULL);

@@ -78,6 +78,8 @@ enum donor_fault {
 	DF_FD_RDONLY,  /* OFFER with the memfd opened again read-only */
 	DF_FD_WSEALED, /* OFFER with a memfd sealed against writing */
 	DF_OFFER_PID,  /* OFFER that names another process as its sender */
+	DF_HELLO_FD,   /* HELLO with a descriptor */
+	DF_LOCKED_CLAIM, /* OFFER that claims far more locked memory than the donor has */
 	DF_DIE_ADOPT,  /* --adopt: killed after HELLO */
 	DF_HANG_ADOPT, /* --adopt: says HELLO, then never anything else */
 	DF_SLOW_ADOPT, /* --adopt: takes a second before it locks what it is given */
@@ -96,7 +98,8 @@ static const char *const donor_fault_names[DF_COUNT] = {
 	[DF_FD_UNSEALED] = "fd-unsealed", [DF_FD_KIND] = "fd-kind",
 	[DF_MSG_GARBAGE] = "msg-garbage", [DF_NO_LOCK] = "no-lock",
 	[DF_FD_RDONLY] = "fd-rdonly", [DF_FD_WSEALED] = "fd-wsealed",
-	[DF_OFFER_PID] = "offer-pid", [DF_DIE_ADOPT] = "die-adopt",
+	[DF_OFFER_PID] = "offer-pid", [DF_HELLO_FD] = "hello-fd",
+	[DF_LOCKED_CLAIM] = "locked-claim", [DF_DIE_ADOPT] = "die-adopt",
 	[DF_HANG_ADOPT] = "hang-adopt", [DF_SLOW_ADOPT] = "slow-adopt",
 	[DF_ADOPT_GARBAGE] = "adopt-garbage", [DF_ADOPT_PID] = "adopt-pid",
 };
@@ -367,6 +370,8 @@ donor_send(enum donor_msg_type type, const struct donor_args *a, int *fds, unsig
 	if ((donor_faulty(DF_MSG_GARBAGE) && type == DONOR_MSG_OFFER) ||
 			(donor_faulty(DF_ADOPT_GARBAGE) && type == DONOR_MSG_LOCKED))
 		m.magic = ~DONOR_PROTO_MAGIC;
+	if (donor_faulty(DF_LOCKED_CLAIM) && type == DONOR_MSG_OFFER)
+		m.locked_kb = UINT64_MAX / 2;
 	if ((donor_faulty(DF_OFFER_PID) && type == DONOR_MSG_OFFER) ||
 			(donor_faulty(DF_ADOPT_PID) && type == DONOR_MSG_LOCKED))
 		m.pid = (int)a->ppid; /* a process that exists, but not this one */
@@ -595,7 +600,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	donor_fault_load(&a);
 	donor_die_if(DF_DIE_START);
-	if (donor_send(DONOR_MSG_HELLO, &a, NULL, 0, 0) != 0)
+	if (donor_faulty(DF_HELLO_FD)) {
+		int fd = dup(DONOR_SOCK);
+
+		ret = donor_send(DONOR_MSG_HELLO, &a, &fd, 1, 0);
+		close(fd);
+	} else {
+		ret = donor_send(DONOR_MSG_HELLO, &a, NULL, 0, 0);
+	}
+	if (ret != 0)
 		return DONOR_EXIT_OK;
 	donor_die_if(DF_DIE_HELLO);
 	if (donor_faulty(DF_HANG_HELLO))

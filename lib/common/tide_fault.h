@@ -40,6 +40,8 @@ enum tide_fault_site {
 				*   hugepages, as the kernel does it: that part of the
 				*   reservation unmapped, then ENOMEM (donor: the own part) */
 	TIDE_FAULT_ATTACH_SILENT, /**< the primary leaves a secondary's attach unanswered */
+	TIDE_FAULT_WATCH,    /**< watching a donor for its death (epoll_ctl): ENOSPC, as when
+			      *   fs.epoll.max_user_watches is used up */
 	TIDE_FAULT_SITES
 };
 

@@ -151,8 +151,9 @@ struct tide_donor_mgr {
 void *dn_watch_main(void *arg);
 /* Start donors on the control thread (their parent); specs get pid/pidfd/sock or err. */
 void dn_spawn_on_thread(struct tide_donor_mgr *m, struct dn_spawn_spec *specs, unsigned int n);
-/* Have the control thread watch a live donor for its death (m->lock held), or stop. */
-void dn_watch(struct tide_donor_mgr *m, struct dn_part *pt);
+/* Have the control thread watch a live donor for its death (m->lock held), or stop; the
+ * watch's failure is a negative errno (logged: the donor's death would go unnoticed). */
+int dn_watch(struct tide_donor_mgr *m, struct dn_part *pt);
 void dn_unwatch(struct tide_donor_mgr *m, struct dn_part *pt);
 
 /* ---- donor_mgr.c */

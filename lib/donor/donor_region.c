@@ -286,6 +286,7 @@ reg_receive_share(struct tide_donor_mgr *m, struct tide_donor_region *r, struct 
 	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	nfds = 0; /* closed: the loop below must not close those numbers again */
 	if (ret == 0)
 		ret = dn_recv(m, pt, &msg, fds, &nfds, deadline);
 	if (ret == 0) {
@@ -298,10 +299,13 @@ reg_receive_share(struct tide_donor_mgr *m, struct tide_donor_region *r, struct 
 	for (i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	if (ret == 0)
+	if (ret == 0) {
+		/* What the kernel says it locked, not what the donor says. */
+		long kb = dn_vmlck_kb(pt->pid);
+
+		pt->locked_kb = kb > 0 ? (uint64_t)kb : 0;
 		ret = reg_map_part(m, r, pt);
-	if (ret == 0)
-		pt->locked_kb = msg.locked_kb;
+	}
 	return ret;
 }
 
@@ -543,18 +547,24 @@ reg_unwind(struct tide_donor_mgr *m, struct tide_donor_region *r)
 	free(r);
 }
 
-static void
+/* Enter a region in the manager's list and watch its donors; a donor that cannot be watched
+ * fails it (a negative errno: its death would go unnoticed), entered all the same, for
+ * dn_region_free() to undo. */
+static int
 reg_link(struct tide_donor_mgr *m, struct tide_donor_region *r)
 {
+	int ret = 0;
+
 	pthread_mutex_lock(&m->lock);
 	r->id = ++m->next_region;
-	for (uint32_t i = 0; i < r->nb_parts; i++)
+	for (uint32_t i = 0; i < r->nb_parts && ret == 0; i++)
 		if (r->parts[i].state != TIDE_DONOR_STATE_OWN) {
 			r->parts[i].id = ++m->next_id;
-			dn_watch(m, &r->parts[i]);
+			ret = dn_watch(m, &r->parts[i]);
 		}
 	TAILQ_INSERT_TAIL(&m->regions, r, next);
 	pthread_mutex_unlock(&m->lock);
+	return ret;
 }
 
 static struct tide_donor_region *
@@ -606,7 +616,16 @@ reg_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, u
 		rte_errno = -ret;
 		return NULL;
 	}
-	reg_link(m, r);
+	ret = reg_link(m, r);
+	if (ret != 0) {
+		dn_region_free(r);
+		reg_count_failure(m, ret, false);
+		DN_LOG(ERR, "%s: request for %zu bytes of %s memory failed: a donor's death could "
+			"not be watched (%s); its donors are gone and nothing stays mapped", m->name,
+			bytes, reg_kind_name(kind), strerror(-ret));
+		rte_errno = -ret;
+		return NULL;
+	}
 	DN_LOG(INFO, "%s: region of %zu bytes of %s memory at %p: %" PRIu64 " own, %u donors",
 		m->name, r->len, reg_kind_name(kind), r->addr, r->own_bytes,
 		r->nb_parts - (r->own_bytes != 0));

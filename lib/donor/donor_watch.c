@@ -18,18 +18,28 @@
 #include <unistd.h>
 
 #include "donor_private.h"
+#include "tide_fault.h"
 
 #define WATCH_EVENTS 16
 #define WATCH_KICK 0 /* epoll data of the eventfd; donor ids start at 1 */
 
-void
+int
 dn_watch(struct tide_donor_mgr *m, struct dn_part *pt)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = pt->id };
+	int err;
 
-	if (pt->pidfd >= 0 && epoll_ctl(m->epfd, EPOLL_CTL_ADD, pt->pidfd, &ev) != 0)
-		DN_LOG(ERR, "%s: cannot watch donor %d: %s; its death would go unnoticed",
-			m->name, (int)pt->pid, strerror(errno));
+	if (pt->pidfd < 0)
+		return 0;
+	if (TIDE_FAULT(TIDE_FAULT_WATCH))
+		err = ENOSPC; /* tests: as when fs.epoll.max_user_watches is used up */
+	else if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, pt->pidfd, &ev) == 0)
+		return 0;
+	else
+		err = errno;
+	DN_LOG(ERR, "%s: cannot watch donor %d: %s; its death would go unnoticed", m->name,
+		(int)pt->pid, strerror(err));
+	return -err;
 }
 
 void
@@ -92,6 +102,8 @@ watch_repinned_locked(struct tide_donor_mgr *m, struct tide_donor_region *r, str
 		pt->repins++;
 		pt->repin_tries = 0; /* the next death has its own tries */
 		m->st.repins++;
+		/* A watch refused is logged; the part stays live (its memory is locked again),
+		 * its next death unnoticed. */
 		dn_watch(m, pt);
 		DN_LOG(NOTICE, "%s: region %" PRIu64 ": %" PRIu64 " bytes of pinned memory locked "
 			"again by donor %d", m->name, r->id, pt->bytes, (int)pt->pid);

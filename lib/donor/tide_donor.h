@@ -212,7 +212,8 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *   a malformed --socket-limit); EEXIST the name is taken; ENOENT the helper program is
  *   not there, not a regular file (a directory) or not executable; ENOMEM no memory; or
  *   the errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll
- *   and eventfd descriptors (EMFILE, ENFILE, ENOMEM).
+ *   and eventfd descriptors (EMFILE, ENFILE, ENOMEM, and ENOSPC: the eventfd cannot be
+ *   watched, fs.epoll.max_user_watches used up).
  */
 struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
 
@@ -258,7 +259,9 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable (it
  *   cannot be opened for any other reason than a permission, or read), or a device refused
  *   the DMA mapping; ENOSPC/EEXIST DPDK refused the registration (no
- *   memseg list left); or the errno of a failed process start (ENOENT, EAGAIN...).
+ *   memseg list left), or a donor cannot be watched for its death (epoll_ctl(2): ENOSPC
+ *   fs.epoll.max_user_watches used up, ENOMEM); or the errno of a failed process start
+ *   (ENOENT, EAGAIN...).
  */
 struct tide_donor_region *tide_donor_request(struct tide_donor_mgr *m, size_t bytes,
 	enum tide_donor_kind kind, uint32_t flags);
