@@ -346,6 +346,7 @@ static uint32_t spy_cleanups, spy_cleanups_stopped;
 static uint32_t spy_port_stopped;
 static uint16_t spy_watched = UINT16_MAX; /* a port whose calls are counted apart */
 static uint32_t spy_cleanups_watched;
+static uint16_t spy_watched_q = UINT16_MAX; /* its queue, or UINT16_MAX: every queue */
 
 int rte_eth_tx_done_cleanup(uint16_t port_id, uint16_t queue_id, uint32_t free_cnt);
 
@@ -357,7 +358,8 @@ rte_eth_tx_done_cleanup(uint16_t port_id, uint16_t queue_id, uint32_t free_cnt)
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "rte_eth_tx_done_cleanup");
 	__atomic_fetch_add(&spy_cleanups, 1, __ATOMIC_RELAXED);
-	if (port_id == __atomic_load_n(&spy_watched, __ATOMIC_ACQUIRE))
+	if (port_id == __atomic_load_n(&spy_watched, __ATOMIC_ACQUIRE) &&
+			(spy_watched_q == UINT16_MAX || spy_watched_q == queue_id))
 		__atomic_fetch_add(&spy_cleanups_watched, 1, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&spy_port_stopped, __ATOMIC_ACQUIRE))
 		__atomic_fetch_add(&spy_cleanups_stopped, 1, __ATOMIC_RELAXED);
@@ -418,6 +420,50 @@ test_the_agent_leaves_ports_without_sends_in_flight_alone(void)
 	for (unsigned int i = 0; i < RTE_DIM(cpl); i++)
 		CU_ASSERT(cpl[i].cookie == i && cpl[i].status == 0);
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	munmap(buf, 64 * KB);
+}
+
+/*
+ * The agent asks the PMD to reclaim descriptors on the queues its sends went to, not on
+ * the port's other queues: those are the application's (or another instance's), and a
+ * PMD's cleanup is not safe against a transmit on the same queue from another thread.
+ * The sends go to queue 0 of a port with two; none of the agent's cleanups names queue 1,
+ * nor does the free's.
+ */
+static void
+test_the_agent_leaves_queues_it_does_not_send_on_alone(void)
+{
+	struct tide_zctx_cpl cpl[20];
+	struct rte_mbuf *pkts[32];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint8_t *buf = page_buf(64 * KB);
+	uint32_t three = 3;
+	unsigned int held;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_q1", 16) == 0);
+	z = zctx_make("q1", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	for (unsigned int i = 0; i < RTE_DIM(cpl); i++)
+		CU_ASSERT_EQUAL(send_one(z, rp.port, i, buf + i * 1000, 1000), 0);
+	while (rte_ring_count(rp.tx) < 16)
+		tide_test_sleep_us(100);
+	__atomic_store_n(&spy_watched_q, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&spy_watched, rp.port, __ATOMIC_RELEASE);
+	__atomic_store_n(&spy_cleanups, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&spy_cleanups_watched, 0, __ATOMIC_RELAXED);
+	CU_ASSERT(tide_test_wait(spy_saw_cleanups, &three, TEST_WAIT_MS));
+	for (unsigned int got = 0; got < RTE_DIM(cpl);) {
+		held = ring_drain(&rp, pkts, RTE_DIM(pkts));
+		rte_pktmbuf_free_bulk(pkts, held);
+		got += tide_zctx_poll(z, &cpl[got], RTE_DIM(cpl) - got);
+	}
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	CU_ASSERT_EQUAL(__atomic_load_n(&spy_cleanups_watched, __ATOMIC_RELAXED), 0);
+	__atomic_store_n(&spy_watched, UINT16_MAX, __ATOMIC_RELEASE);
+	__atomic_store_n(&spy_watched_q, UINT16_MAX, __ATOMIC_RELAXED);
 	ring_port_close(&rp);
 	munmap(buf, 64 * KB);
 }
@@ -892,6 +938,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_sends_on_both_paths_share_a_burst);
 	CU_ADD_TEST(s, test_stop_cancels_or_completes_each_send_once);
 	CU_ADD_TEST(s, test_the_agent_leaves_ports_without_sends_in_flight_alone);
+	CU_ADD_TEST(s, test_the_agent_leaves_queues_it_does_not_send_on_alone);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_timed_out_stop_sees_no_send_after_it_returned);
 	CU_ADD_TEST(s, test_stats_read_across_sends_are_of_one_moment);

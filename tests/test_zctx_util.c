@@ -57,13 +57,16 @@ ring_port_open(struct ring_port *rp, const char *name, unsigned int size)
 	rp->rx = rte_ring_create(n, 64, SOCKET_ID_ANY, 0);
 	snprintf(n, sizeof(n), "%s_tx", name);
 	rp->tx = rte_ring_create(n, size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
-	if (rp->rx == NULL || rp->tx == NULL)
+	snprintf(n, sizeof(n), "%s_tx1", name);
+	rp->tx1 = rte_ring_create(n, size, SOCKET_ID_ANY, RING_F_EXACT_SZ);
+	if (rp->rx == NULL || rp->tx == NULL || rp->tx1 == NULL)
 		return -1;
-	port = rte_eth_from_rings(name, &rp->rx, 1, &rp->tx, 1, SOCKET_ID_ANY);
+	port = rte_eth_from_rings(name, &rp->rx, 1, (struct rte_ring *[]){ rp->tx, rp->tx1 }, 2,
+		SOCKET_ID_ANY);
 	if (port < 0)
 		return -1;
 	rp->port = (uint16_t)port;
-	return tide_test_port_start(rp->port, rx_pool, 1, 512, 1500);
+	return tide_test_port_start(rp->port, rx_pool, 2, 512, 1500);
 }
 
 unsigned int
@@ -87,6 +90,7 @@ ring_port_close(struct ring_port *rp)
 	rte_vdev_uninit(vdev);
 	rte_ring_free(rp->rx);
 	rte_ring_free(rp->tx);
+	rte_ring_free(rp->tx1);
 }
 
 static struct tide_zctx *

@@ -37,11 +37,12 @@ unsigned int memzones(void);
 /** This process's locked memory, kB (/proc/self/status VmLck), or -1. */
 long vmlck_kb(void);
 
-/** A net_ring port whose TX ring (of @p size) the test drains. */
+/** A net_ring port whose TX ring (of @p size, queue 0's) the test drains; its second TX
+ *  queue's ring (tx1) is there for sends the tests do not make. */
 struct ring_port {
 	char name[32];
 	uint16_t port;
-	struct rte_ring *rx, *tx;
+	struct rte_ring *rx, *tx, *tx1;
 };
 
 int ring_port_open(struct ring_port *rp, const char *name, unsigned int size);

@@ -83,12 +83,13 @@
  * dropped silently.
  *
  * Threads: tide_zctx_submit() and tide_zctx_poll() may be called from any thread, EAL or
- * not, concurrently. The agent is the only thread that uses the ports' TX queues (it
- * transmits on those named in submissions and asks the PMD to reclaim descriptors on
- * every queue of a port that sends in flight went to): the application must not use
- * them itself. tide_zctx_create(), tide_zctx_stop() and tide_zctx_free() are
- * control-path calls, not to be called concurrently on one instance. The cache calls may
- * be called from any thread.
+ * not, concurrently. The agent is the only thread that uses the TX queues named in
+ * submissions (it transmits on them, and asks the PMD to reclaim descriptors on those of a
+ * port that sends in flight went to): the application must not use them itself. A port's
+ * other TX queues are left alone (the application's, or another instance's).
+ * tide_zctx_create(), tide_zctx_stop() and tide_zctx_free() are control-path calls, not
+ * to be called concurrently on one instance. The cache calls may be called from any
+ * thread.
  *
  * Ports: configured, with every TX queue set up, before tide_zctx_create(); no RX queue
  * needed; started before sends to them are submitted, and started or stopped only while
@@ -165,8 +166,8 @@ struct tide_zctx_params {
 	int socket_id;           /**< NUMA socket of the rings and tables, or SOCKET_ID_ANY */
 	unsigned int depth;      /**< most sends outstanding, rounded up to a power of 2 */
 	uint16_t nb_ports;       /**< ports this instance sends on */
-	uint16_t ports[TIDE_ZCTX_MAX_PORTS]; /**< configured ethdev ports; all their TX
-					     *   queues are the agent's to use */
+	uint16_t ports[TIDE_ZCTX_MAX_PORTS]; /**< configured ethdev ports; the TX queues
+					     *   sends name are the agent's to use */
 	struct rte_mempool *pool; /**< pktmbuf pool for headers and copies, with a data
 				   *   room of at least RTE_PKTMBUF_HEADROOM + the longest
 				   *   header (TIDE_ZCTX_HDR_MAX, or the frame length - 1 if
@@ -279,11 +280,11 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * every TX queue set up (rte_eth_tx_queue_setup()): their MTU, offloads and TX queue count
  * are read now, and later changes are not seen. A port needs no RX queue, and it need not
  * be started yet; start it before submitting sends to it. While a send to a port is in
- * flight the agent uses the port's TX queues (it transmits, and asks the PMD to reclaim
- * descriptors on each), and DPDK does not allow using a queue while its port starts or
- * stops (the PMD may be handed ethdev's placeholder queue and write into it): start or
- * stop a port only while none of the sends to it is in flight, every one completed, or
- * after tide_zctx_stop() timed out. A send to a port that is not started waits at the
+ * flight the agent uses the port's TX queues that sends name (it transmits, and asks the
+ * PMD to reclaim descriptors on each), and DPDK does not allow using a queue while its
+ * port starts or stops (the PMD may be handed ethdev's placeholder queue and write into
+ * it): start or stop a port only while none of the sends to it is in flight, every one
+ * completed, or after tide_zctx_stop() timed out. A send to a port that is not started waits at the
  * agent, counted as in flight, until tide_zctx_stop() cancels it (DPDK logs the agent's
  * first attempt to transmit on it as an error). A port that advertises
  * RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload is enabled in

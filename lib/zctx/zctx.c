@@ -636,8 +636,7 @@ zc_pools_home(struct tide_zctx *z)
 		struct timespec ts = { .tv_nsec = 1000 * 1000 };
 
 		for (unsigned int p = 0; ask && p < z->params.nb_ports; p++)
-			for (uint16_t q = 0; q < z->ports[p].nb_txq; q++)
-				rte_eth_tx_done_cleanup(z->ports[p].port_id, q, 0);
+			zc_port_cleanup(&z->ports[p]);
 		nanosleep(&ts, NULL);
 		out = zc_mbufs_out(z);
 	}

@@ -243,6 +243,7 @@ agent_flush(struct tide_zctx *z)
 
 	if (b->n == 0)
 		return 0;
+	zc_port_queue_used(&z->ports[z->port_idx[b->port]], b->queue);
 	t0 = rte_rdtsc();
 	k = rte_eth_tx_burst(b->port, b->queue, b->pkts, b->n);
 	per = (rte_rdtsc() - t0) / (k != 0 ? k : 1);
@@ -561,8 +562,8 @@ agent_cleanup(struct tide_zctx *z)
 	for (uint64_t seq = z->head; seq != z->cur + z->cursor.active; seq++)
 		busy[z->port_idx[SLOT(z, seq)->sqe.port]] = true;
 	for (unsigned int i = 0; i < z->params.nb_ports; i++)
-		for (uint16_t q = 0; busy[i] && q < z->ports[i].nb_txq; q++)
-			rte_eth_tx_done_cleanup(z->ports[i].port_id, q, 0);
+		if (busy[i])
+			zc_port_cleanup(&z->ports[i]);
 }
 
 static void

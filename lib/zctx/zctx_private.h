@@ -187,7 +187,30 @@ struct zc_port {
 				  * addresses are apart; buf_iova is then its first byte's */
 	uint32_t max_frame;      /* bytes per packet, header included */
 	struct rte_device *dev;
+	/* The TX queues the agent transmitted on, a bit each (set by the agent, read by it
+	 * and by the free): the only ones it asks the PMD to reclaim descriptors on. */
+	uint64_t used_q[RTE_MAX_QUEUES_PER_PORT / 64];
 };
+
+/* Mark TX queue @p q of @p p used by the agent. */
+static inline void
+zc_port_queue_used(struct zc_port *p, uint16_t q)
+{
+	uint64_t bit = UINT64_C(1) << (q % 64);
+
+	if (!(__atomic_load_n(&p->used_q[q / 64], __ATOMIC_RELAXED) & bit))
+		__atomic_fetch_or(&p->used_q[q / 64], bit, __ATOMIC_RELEASE);
+}
+
+/* Ask the PMD to reclaim descriptors on every TX queue of @p p the agent transmitted on. */
+static inline void
+zc_port_cleanup(const struct zc_port *p)
+{
+	for (uint16_t q = 0; q < p->nb_txq; q++)
+		if (__atomic_load_n(&p->used_q[q / 64], __ATOMIC_ACQUIRE) &
+				(UINT64_C(1) << (q % 64)))
+			rte_eth_tx_done_cleanup(p->port_id, q, 0);
+}
 
 /* A zero-copy segment freed by another thread than the agent's: its count is in the low
  * bits of zc_slot.segs_freed_remote; this bit says that thread also saw the send's last
