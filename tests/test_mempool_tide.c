@@ -513,6 +513,58 @@ test_a_freed_pool_gives_all_its_memory_back(void)
 	}
 }
 
+/*
+ * A memzone populated in two chunks, as rte_mempool_populate_virt() does in IOVA-as-PA
+ * mode (one chunk per run of physically contiguous pages): the first chunk carries the
+ * callback that frees the whole memzone, the second none, and each chunk is a block.
+ * Removing the first block while the second has an object out must not free the memzone
+ * under it: the callback goes with the memzone's last block.
+ */
+static void
+test_a_memzone_shared_by_blocks_goes_with_the_last(void)
+{
+	struct rte_mempool *mp = empty_tide_pool("tmt_split", 0);
+	const struct rte_memzone *mz;
+	struct tide_mempool_block_info bi;
+	uint64_t id[2];
+	void *held = NULL, **obj = calloc(BLOCK_LEN / OBJ_SIZE, sizeof(*obj));
+	unsigned int n = 0;
+	size_t half;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(obj);
+
+	mz = rte_memzone_reserve_aligned("tmt_split_mz", BLOCK_LEN, SOCKET_ID_ANY, 0, 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	half = mz->len / 2;
+	CU_ASSERT_FATAL(rte_mempool_populate_iova(mp, mz->addr, mz->iova, half, raw_mz_free,
+		(void *)(uintptr_t)mz) > 0);
+	CU_ASSERT_FATAL(rte_mempool_populate_iova(mp, RTE_PTR_ADD(mz->addr, half),
+		mz->iova + half, mz->len - half, NULL, NULL) > 0);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_count(mp), 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, i, &bi), 0);
+		id[i] = bi.id;
+	}
+	/* An object of the second block out: the oldest block's go first. */
+	while (held == NULL && n < BLOCK_LEN / OBJ_SIZE) {
+		CU_ASSERT_EQUAL_FATAL(rte_mempool_get(mp, &obj[n]), 0);
+		if (in_block(mp, 1, obj[n]))
+			held = obj[n];
+		else
+			n++;
+	}
+	rte_mempool_put_bulk(mp, obj, n);
+	free(obj);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(held);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, id[0], 0), 0);
+	CU_ASSERT(mz_at(mz->addr));
+	memset(held, 0xa5, OBJ_SIZE); /* still the memzone's */
+	rte_mempool_put(mp, held);
+	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, id[1], 0), 0);
+	CU_ASSERT(!mz_at(mz->addr));
+	rte_mempool_free(mp);
+}
+
 static void
 test_dequeue_takes_from_oldest_block(void)
 {
@@ -1674,6 +1726,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_input_to_the_block_api_is_logged);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
 	CU_ADD_TEST(s, test_a_freed_pool_gives_all_its_memory_back);
+	CU_ADD_TEST(s, test_a_memzone_shared_by_blocks_goes_with_the_last);
 	CU_ADD_TEST(s, test_sample_tells_whether_a_block_was_touched);
 	CU_ADD_TEST(s, test_dequeue_takes_from_oldest_block);
 	CU_ADD_TEST(s, test_the_putter_takes_its_newest_others_the_oldest);

@@ -2007,6 +2007,62 @@ tmp_unlist_chunks(struct rte_mempool *mp, uintptr_t lo, uintptr_t hi,
 	STAILQ_CONCAT(&mp->mem_list, &keep_mem);
 }
 
+struct tmp_mz_find {
+	const void *opaque;
+	const struct rte_memzone *mz;
+};
+
+static void
+tmp_mz_find_cb(const struct rte_memzone *mz, void *arg)
+{
+	struct tmp_mz_find *f = arg;
+
+	if ((const void *)mz == f->opaque)
+		f->mz = mz;
+}
+
+/*
+ * Chunks of a block being removed (@p chunks) whose free callback frees a whole memzone
+ * (its opaque is the memzone, as DPDK's populate gives the first chunk of each): DPDK
+ * splits a memzone in one chunk per run of physically contiguous pages, and each chunk
+ * may be a block of its own. The callback moves to a chunk of the same memzone the
+ * mempool keeps, so that the memzone goes with the last of them, not under the others'
+ * objects; where every kept chunk of it has a callback of its own, it is dropped (the
+ * memzone then stays until the process ends), with a WARNING.
+ */
+static void
+tmp_chunks_keep_zones(struct rte_mempool *mp, struct rte_mempool_memhdr_list *chunks)
+{
+	struct rte_mempool_memhdr *mh, *keep, *other;
+
+	STAILQ_FOREACH(mh, chunks, next) {
+		struct tmp_mz_find f = { .opaque = mh->opaque };
+
+		if (mh->free_cb == NULL || mh->opaque == NULL)
+			continue;
+		rte_memzone_walk(tmp_mz_find_cb, &f);
+		if (f.mz == NULL)
+			continue;
+		keep = NULL;
+		STAILQ_FOREACH(other, &mp->mem_list, next)
+			if ((uintptr_t)other->addr - (uintptr_t)f.mz->addr < f.mz->len &&
+					(keep == NULL || other->free_cb == NULL))
+				keep = other;
+		if (keep == NULL)
+			continue; /* the memzone's last chunk: it goes */
+		if (keep->free_cb != NULL) {
+			TMP_LOG(WARNING, "%s: memzone %s is shared by blocks whose chunks each have "
+				"a free callback: kept until the process ends", mp->name,
+				f.mz->name);
+		} else {
+			keep->free_cb = mh->free_cb;
+			keep->opaque = mh->opaque;
+		}
+		mh->free_cb = NULL;
+		mh->opaque = NULL;
+	}
+}
+
 /* Free chunk headers; call their free callbacks only if asked. */
 static void
 tmp_release_chunks(struct rte_mempool_memhdr_list *chunks, bool call_free_cb)
@@ -2344,6 +2400,7 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 		__atomic_fetch_add(&tp->nb_list_walks, 1, __ATOMIC_RELAXED);
 	}
 	tmp_unlist_chunks(mp, lo, hi, &chunks);
+	tmp_chunks_keep_zones(mp, &chunks);
 	tmp_release_chunks(&chunks, true);
 	pthread_mutex_unlock(&tp->ctl);
 	return 0;

@@ -172,6 +172,11 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  * Remove a block whose objects are all in the driver's free list, then release its
  * memory through the block's free callback.
  *
+ * A memzone shared by several blocks (DPDK's populate splits one into a chunk per run of
+ * physically contiguous pages in IOVA-as-PA mode, and gives the first chunk the callback
+ * that frees the whole memzone) goes with the last of those blocks: the callback passes
+ * to a chunk of the memzone that stays.
+ *
  * The check and the unlinking happen under the lock every dequeue takes, so no thread
  * can take an object of the block once the call has decided to remove it. Block event
  * callbacks then hear of the removal (TIDE_MEMPOOL_BLOCK_REMOVE) before the memory goes;
