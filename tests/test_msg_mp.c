@@ -203,22 +203,26 @@ test_a_broadcast_reaches_readers_in_both_processes(void)
 }
 
 /*
- * Kill the secondary @p r runs and start a process under its id (returned, or -1): the
- * primary's recovery finds that id alive, naming another process. Where faults are built
- * in, the recovery is held until the id is taken: otherwise it may come first.
+ * Kill the secondary @p r runs; with @p squat, start a process under its id (returned; -1
+ * without): the primary's recovery finds that id alive, naming another process. Where
+ * faults are built in, the recovery is held until the id is taken: otherwise it may come
+ * first.
  */
 static pid_t
-kill_and_squat(struct tide_run *r)
+kill_secondary(struct tide_run *r, bool squat)
 {
 	pid_t squatter;
 	int code;
 
 #ifdef TIDE_FAULT_INJECTION
-	tide_fault_pvt_hold_arm(TIDE_HOLD_MP_RECOVER);
+	if (squat)
+		tide_fault_pvt_hold_arm(TIDE_HOLD_MP_RECOVER);
 #endif
 	kill(r->pid, SIGKILL);
 	free(run_end(r, &code));
 	CU_ASSERT_EQUAL(code, -1);
+	if (!squat)
+		return -1;
 #ifdef TIDE_FAULT_INJECTION
 	CU_ASSERT(tide_fault_pvt_hold_wait(TIDE_HOLD_MP_RECOVER, 30000));
 #endif
@@ -241,9 +245,8 @@ broadcast_read_cut_short(bool reuse)
 	struct tide_bcast *b = tide_bcast_create("tmm_bc_cut", 1);
 	struct rte_mbuf *m = bcast_msg(9), *seen = NULL;
 	struct tide_run r;
-	pid_t squatter = -1;
+	pid_t squatter;
 	char *text;
-	int code;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -253,13 +256,7 @@ broadcast_read_cut_short(bool reuse)
 	CU_ASSERT_EQUAL(tide_run_value(text, "read_seq"), 9);
 	free(text);
 	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), -EAGAIN); /* its read stands */
-	if (reuse) {
-		squatter = kill_and_squat(&r);
-	} else {
-		kill(r.pid, SIGKILL);
-		free(run_end(&r, &code));
-		CU_ASSERT_EQUAL(code, -1);
-	}
+	squatter = kill_secondary(&r, reuse);
 	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
 	CU_ASSERT_FALSE(tide_bcast_complete(b));
 	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), 0);
@@ -318,7 +315,6 @@ proxies_go_on_after_a_kill_holding(const char *side)
 	struct rte_mbuf *m = bcast_msg(3), *px[100];
 	struct tide_run r2;
 	char *text;
-	int code;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	for (unsigned int i = 0; i < RTE_DIM(ranges); i++)
@@ -326,9 +322,7 @@ proxies_go_on_after_a_kill_holding(const char *side)
 	run_start(&r2, (char *[]){ "pturn", (char *)side, NULL });
 	text = tide_run_wait_for(&r2, "ready=1", 120000);
 	free(text);
-	kill(r2.pid, SIGKILL);
-	free(run_end(&r2, &code));
-	CU_ASSERT_EQUAL(code, -1);
+	kill_secondary(&r2, false);
 	/* Twice: a stash's worth and more taken from the list, then put back to it. */
 	for (int round = 0; round < 2; round++) {
 		CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(m, RTE_DIM(px), ranges, px), 0);
@@ -392,10 +386,10 @@ killed_secondary_held(bool reuse)
 {
 	struct tide_mp_stats st;
 	struct tide_run r;
-	pid_t squatter = -1;
+	pid_t squatter;
 	uint64_t want;
 	char *text, cmd[64];
-	int code, id;
+	int id;
 
 	CU_ASSERT_EQUAL(tide_mp_stats_get(&st), 0);
 	run_start(&r, (char *[]){ "xhold", "tmm_fifo", "sec_hold", "500", NULL });
@@ -411,13 +405,7 @@ killed_secondary_held(bool reuse)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, cmd));
 	free(text);
 	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 500);
-	if (reuse) {
-		squatter = kill_and_squat(&r);
-	} else {
-		kill(r.pid, SIGKILL);
-		free(run_end(&r, &code));
-		CU_ASSERT_EQUAL(code, -1);
-	}
+	squatter = kill_secondary(&r, reuse);
 	/* Its own recovery done (the count alone may have been another helper's, found gone
 	 * late): the primary no longer lists it, which it stops doing only once the recovery
 	 * and the libraries' callbacks are over. */

@@ -373,6 +373,45 @@ spy_saw_cleanups(void *arg)
 	return __atomic_load_n(&spy_cleanups, __ATOMIC_RELAXED) >= *(uint32_t *)arg;
 }
 
+/* Send NB_WIRE_SENDS sends of 1000 bytes to queue 0 of @p rp, and wait until its wire
+ * (16 packets) is full: the PMD holds sends, the rest wait at the agent. */
+#define NB_WIRE_SENDS 20
+static void
+sends_fill_the_wire(struct tide_zctx *z, struct ring_port *rp, const uint8_t *buf)
+{
+	for (unsigned int i = 0; i < NB_WIRE_SENDS; i++)
+		CU_ASSERT_EQUAL(send_one(z, rp->port, i, buf + i * 1000, 1000), 0);
+	while (rte_ring_count(rp->tx) < 16)
+		tide_test_sleep_us(100);
+}
+
+/* Let the wire go until every one of sends_fill_the_wire()'s sends completed, in order. */
+static void
+sends_let_go(struct tide_zctx *z, struct ring_port *rp)
+{
+	struct tide_zctx_cpl cpl[NB_WIRE_SENDS];
+	struct rte_mbuf *pkts[32];
+
+	for (unsigned int got = 0; got < RTE_DIM(cpl);) {
+		unsigned int held = ring_drain(rp, pkts, RTE_DIM(pkts));
+
+		rte_pktmbuf_free_bulk(pkts, held);
+		got += tide_zctx_poll(z, &cpl[got], RTE_DIM(cpl) - got);
+	}
+	for (unsigned int i = 0; i < RTE_DIM(cpl); i++)
+		CU_ASSERT(cpl[i].cookie == i && cpl[i].status == 0);
+}
+
+/* Count the spy's calls from now on, those on @p port (queue @p q; UINT16_MAX: any) apart. */
+static void
+spy_watch(uint16_t port, uint16_t q)
+{
+	__atomic_store_n(&spy_watched_q, q, __ATOMIC_RELAXED);
+	__atomic_store_n(&spy_watched, port, __ATOMIC_RELEASE);
+	__atomic_store_n(&spy_cleanups, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&spy_cleanups_watched, 0, __ATOMIC_RELAXED);
+}
+
 /*
  * The agent asks the PMD to reclaim descriptors on the ports its sends in flight went to,
  * not on the others: a port none of whose sends is in flight may be started or stopped
@@ -382,14 +421,11 @@ spy_saw_cleanups(void *arg)
 static void
 test_the_agent_leaves_ports_without_sends_in_flight_alone(void)
 {
-	struct tide_zctx_cpl cpl[20];
-	struct rte_mbuf *pkts[32];
 	struct tide_zctx_params p;
 	struct ring_port rp;
 	struct tide_zctx *z;
 	uint8_t *buf = page_buf(64 * KB);
 	uint32_t three = 3;
-	unsigned int held;
 
 	CU_ASSERT_FATAL(buf != NULL);
 	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_two", 16) == 0);
@@ -401,24 +437,13 @@ test_the_agent_leaves_ports_without_sends_in_flight_alone(void)
 	p.depth = 64;
 	z = tide_zctx_create(&p);
 	CU_ASSERT_FATAL(z != NULL);
-	for (unsigned int i = 0; i < RTE_DIM(cpl); i++)
-		CU_ASSERT_EQUAL(send_one(z, rp.port, i, buf + i * 1000, 1000), 0);
-	while (rte_ring_count(rp.tx) < 16)
-		tide_test_sleep_us(100);
-	__atomic_store_n(&spy_watched, null_port, __ATOMIC_RELEASE);
-	__atomic_store_n(&spy_cleanups, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&spy_cleanups_watched, 0, __ATOMIC_RELAXED);
+	sends_fill_the_wire(z, &rp, buf);
+	spy_watch(null_port, UINT16_MAX);
 	CU_ASSERT(tide_test_wait(spy_saw_cleanups, &three, TEST_WAIT_MS));
 	CU_ASSERT_EQUAL(__atomic_load_n(&spy_cleanups_watched, __ATOMIC_RELAXED), 0);
-	__atomic_store_n(&spy_watched, UINT16_MAX, __ATOMIC_RELEASE);
+	spy_watch(UINT16_MAX, UINT16_MAX);
 	/* The wire lets the 16 go, then the other 4. */
-	for (unsigned int got = 0; got < RTE_DIM(cpl);) {
-		held = ring_drain(&rp, pkts, RTE_DIM(pkts));
-		rte_pktmbuf_free_bulk(pkts, held);
-		got += tide_zctx_poll(z, &cpl[got], RTE_DIM(cpl) - got);
-	}
-	for (unsigned int i = 0; i < RTE_DIM(cpl); i++)
-		CU_ASSERT(cpl[i].cookie == i && cpl[i].status == 0);
+	sends_let_go(z, &rp);
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	ring_port_close(&rp);
 	munmap(buf, 64 * KB);
@@ -434,36 +459,22 @@ test_the_agent_leaves_ports_without_sends_in_flight_alone(void)
 static void
 test_the_agent_leaves_queues_it_does_not_send_on_alone(void)
 {
-	struct tide_zctx_cpl cpl[20];
-	struct rte_mbuf *pkts[32];
 	struct ring_port rp;
 	struct tide_zctx *z;
 	uint8_t *buf = page_buf(64 * KB);
 	uint32_t three = 3;
-	unsigned int held;
 
 	CU_ASSERT_FATAL(buf != NULL);
 	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_q1", 16) == 0);
 	z = zctx_make("q1", rp.port, 0, 0, 64);
 	CU_ASSERT_FATAL(z != NULL);
-	for (unsigned int i = 0; i < RTE_DIM(cpl); i++)
-		CU_ASSERT_EQUAL(send_one(z, rp.port, i, buf + i * 1000, 1000), 0);
-	while (rte_ring_count(rp.tx) < 16)
-		tide_test_sleep_us(100);
-	__atomic_store_n(&spy_watched_q, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&spy_watched, rp.port, __ATOMIC_RELEASE);
-	__atomic_store_n(&spy_cleanups, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&spy_cleanups_watched, 0, __ATOMIC_RELAXED);
+	sends_fill_the_wire(z, &rp, buf);
+	spy_watch(rp.port, 1);
 	CU_ASSERT(tide_test_wait(spy_saw_cleanups, &three, TEST_WAIT_MS));
-	for (unsigned int got = 0; got < RTE_DIM(cpl);) {
-		held = ring_drain(&rp, pkts, RTE_DIM(pkts));
-		rte_pktmbuf_free_bulk(pkts, held);
-		got += tide_zctx_poll(z, &cpl[got], RTE_DIM(cpl) - got);
-	}
+	sends_let_go(z, &rp);
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	CU_ASSERT_EQUAL(__atomic_load_n(&spy_cleanups_watched, __ATOMIC_RELAXED), 0);
-	__atomic_store_n(&spy_watched, UINT16_MAX, __ATOMIC_RELEASE);
-	__atomic_store_n(&spy_watched_q, UINT16_MAX, __ATOMIC_RELAXED);
+	spy_watch(UINT16_MAX, UINT16_MAX);
 	ring_port_close(&rp);
 	munmap(buf, 64 * KB);
 }
