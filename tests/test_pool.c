@@ -7,6 +7,7 @@
  */
 
 #include <pthread.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -441,6 +442,18 @@ test_bad_parameters_are_refused_with_a_log_line(void)
 	tide_pool_params_init(&p, "tp_bad");
 	p.idle_ms = 0;
 	expect_refused(create_pool, &p, EINVAL, "an idle threshold of 0");
+	/* A low watermark the wall cannot keep free with a block to spare: the pool would
+	 * grow to its wall at once and never give a block back.
+	 */
+	pool_params(&p, "tp_bad", 2 * MB, 2 * MB, 8 * MB, 0);
+	p.low_watermark = UINT_MAX;
+	expect_refused(create_pool, &p, EINVAL, "a low watermark past the wall");
+	p.low_watermark = 4000; /* 4 blocks of under 1000 mbufs */
+	expect_refused(create_pool, &p, EINVAL, "a low watermark the wall just holds");
+	p.low_watermark = 1000; /* a block to spare */
+	mp = tide_pool_create(&p);
+	CU_ASSERT_PTR_NOT_NULL(mp);
+	tide_pool_free(mp);
 	tide_pool_params_init(&p, "tp_bad");
 	p.socket_id = 77;
 	expect_refused(create_pool, &p, EINVAL, "unknown socket");

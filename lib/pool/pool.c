@@ -415,6 +415,28 @@ pool_dealloc(struct tide_pool *tp)
 	rte_free(tp);
 }
 
+/*
+ * A low watermark the pool can keep free with a block to spare under its wall: above that
+ * the pool would grow to its wall at once and never give a block back (the reaper keeps
+ * a block only while the rest leave the watermark free). Once the blocks' capacity is
+ * known (pool_setup_policy()).
+ */
+static int
+pool_watermark_check(const struct tide_pool *tp)
+{
+	uint64_t blocks = (tp->params.wall_bytes - tp->base_bytes) / tp->block_bytes;
+	uint64_t most = tide_mempool_block_capacity(tp->mp, tp->base_bytes - POOL_MZ_SLACK) +
+		(uint64_t)tp->block_objs * blocks;
+
+	if (tp->params.low_watermark == 0 ||
+			(uint64_t)tp->params.low_watermark + tp->block_objs <= most)
+		return 0;
+	POOL_LOG(ERR, "%s: a low watermark of %u free objects leaves no block to reap under the "
+		"wall: the wall holds about %" PRIu64 " objects, a block %u", tp->name,
+		tp->params.low_watermark, most, tp->block_objs);
+	return EINVAL;
+}
+
 struct rte_mempool *
 tide_pool_create(const struct tide_pool_params *p)
 {
@@ -463,6 +485,9 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 		goto fail_mempool;
 	}
 	pool_setup_policy(tp);
+	err = pool_watermark_check(tp);
+	if (err != 0)
+		goto fail_base;
 	err = -pool_blocks_init(tp);
 	if (err != 0)
 		goto fail_base;

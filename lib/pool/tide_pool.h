@@ -141,7 +141,8 @@ struct tide_pool_params {
 	size_t base_bytes;        /**< memory reserved at creation; rounded up to hugepages */
 	size_t block_bytes;       /**< memory per added block; rounded up to hugepages */
 	size_t wall_bytes;        /**< most hugepage memory the pool may hold, base included */
-	unsigned int low_watermark; /**< grow while fewer objects are free (0: half a block) */
+	unsigned int low_watermark; /**< grow while fewer objects are free (0: half a block);
+				     *   at most what the wall holds less a block's */
 	unsigned int tick_us;     /**< control-thread check period, microseconds */
 	unsigned int reap_period_ms; /**< how often the reaper samples blocks (0: never reap) */
 	unsigned int idle_ms;     /**< a block may go after this long without allocation
@@ -250,8 +251,9 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   The pool, usable wherever a pktmbuf pool is; NULL on error with rte_errno set:
  *   - EINVAL: a NULL or bad parameter (zero or oversized block, wall below base, a base
  *     or a block over the wall once rounded up to whole hugepages, a socket that does not
- *     exist or has no hugepages, bad sizes, a tick or an idle threshold of 0, a flag
- *     that is not in TIDE_POOL_F_ALL);
+ *     exist or has no hugepages, bad sizes, a tick or an idle threshold of 0, a low
+ *     watermark that leaves no block to reap under the wall, a flag that is not in
+ *     TIDE_POOL_F_ALL);
  *   - ENAMETOOLONG: name too long;
  *   - EEXIST: a mempool of that name exists;
  *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
