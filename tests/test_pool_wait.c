@@ -363,6 +363,7 @@ struct requeue {
 	struct rte_mempool *mp;
 	struct rte_mbuf *m[1];
 	int ret;             /* what the callback's own request got */
+	int err;             /* rte_errno after it */
 	volatile bool returned;
 };
 
@@ -413,6 +414,52 @@ test_a_callback_may_queue_another_request(void)
 	CU_ASSERT_EQUAL(dlog.status[1], 0);
 	rte_pktmbuf_free(a[0]);
 	rte_pktmbuf_free(r.m[0]);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+}
+
+/* A callback that blocks for more mbufs: what would wait for the control thread running it. */
+static void
+block_cb(struct rte_mempool *mp, struct rte_mbuf **m __rte_unused, unsigned int n __rte_unused,
+	int status, void *arg)
+{
+	struct requeue *r = arg;
+
+	log_done(mp, m, n, status, (void *)'A');
+	r->ret = tide_pool_alloc_wait(r->mp, r->m, 1, 0, NULL);
+	r->err = rte_errno;
+	r->returned = true;
+}
+
+/*
+ * A callback may not block in tide_pool_alloc_wait(): the control thread running it is
+ * the one that would serve the request, and would wait for itself for ever (no pool served
+ * again). The call is refused with EDEADLK, and the control thread goes on.
+ */
+static void
+test_a_callback_that_would_block_is_refused(void)
+{
+	struct rte_mbuf *held[MAXM], *a[1];
+	struct requeue r = { .ret = -1 };
+	unsigned int n;
+	struct rte_mempool *mp = full_pool("tw_block", held, &n);
+	uint64_t ticks;
+
+	r.mp = mp;
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, block_cb, &r, NULL), 1);
+	rte_pktmbuf_free(held[--n]);
+	if (!tide_test_wait(requeue_returned, &r, 5000)) {
+		CU_FAIL("a waiter's callback blocked in tide_pool_alloc_wait()");
+		fprintf(stderr, "tw_block: the control thread is deadlocked; giving up\n");
+		_exit(1);
+	}
+	CU_ASSERT_EQUAL(r.ret, -EDEADLK);
+	CU_ASSERT_EQUAL(r.err, EDEADLK);
+	ticks = pstats(mp).ticks;
+	pool_wait_ticks(mp, 3);
+	CU_ASSERT(pstats(mp).ticks >= ticks + 3);
+	rte_pktmbuf_free(a[0]);
 	rte_pktmbuf_free_bulk(held, n);
 	tide_pool_free(mp);
 }
@@ -740,6 +787,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_free_waits_for_a_cancel_that_found_the_pool);
 #endif
 	CU_ADD_TEST(s, test_a_callback_may_queue_another_request);
+	CU_ADD_TEST(s, test_a_callback_that_would_block_is_refused);
 	CU_ADD_TEST(s, test_an_async_request_does_not_wait_for_another_pools_growth);
 	CU_ADD_TEST(s, test_a_request_above_the_target_makes_the_pool_grow);
 #ifdef TIDE_FAULT_INJECTION

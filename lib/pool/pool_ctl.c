@@ -21,6 +21,7 @@
 #define CTL_MAX_SLEEP_NS (10ull * 1000 * 1000)
 
 static pthread_t ctl_thread;  /* under the registry lock */
+static __thread bool ctl_here; /* this thread is the control thread */
 static pthread_t unstick_thread; /* the primary's (pool_unstick.c), under the registry lock */
 static bool unstick_running;  /* under the registry lock */
 static bool ctl_running;      /* under the registry lock */
@@ -91,6 +92,12 @@ pool_tick(struct tide_pool *tp, uint64_t now)
 static pthread_mutex_t ctl_wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ctl_wake_cond;
 static bool ctl_woken;
+
+bool
+pool_ctl_is_self(void)
+{
+	return ctl_here;
+}
 
 void
 pool_ctl_wake(void)
@@ -183,6 +190,7 @@ ctl_main(void *arg)
 {
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
 
+	ctl_here = true;
 	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen) {
 		uint64_t next = ctl_pass(), now = pool_now_ns();
 

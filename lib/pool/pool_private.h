@@ -362,6 +362,8 @@ void pool_ctl_stop(void);
 /* rte_eal_cleanup() has begun: the control thread stops for good, pools left or not. */
 void pool_ctl_halt(void);
 void pool_ctl_wake(void);
+/* Whether the calling thread is the control thread (a waiter's callback runs there). */
+bool pool_ctl_is_self(void);
 
 /* pool_mp.c: multi-process (primary side, on the control thread). */
 void pool_mp_serve(void);

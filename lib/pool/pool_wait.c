@@ -198,6 +198,9 @@ tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n
 
 	if (wait_secondary_refuses(__func__))
 		return -ENOTSUP;
+	if (pool_ctl_is_self())
+		return POOL_REFUSE(ERR, EDEADLK, "tide_pool_alloc_wait() from a waiter's callback: "
+			"the control thread running it is the one that would serve the request");
 	tp = pool_hold(mp);
 
 	ret = wait_args_check(tp, m, n);

@@ -496,8 +496,9 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  *   blocks its wall at creation leaves room for, less, for a class of a pool set, the
  *   other classes' bases under the shared wall; at most the mempool's size); -ETIMEDOUT;
  *   -ECANCELED cancelled or the pool freed; -ENOTSUP called in a secondary process (the
- *   primary's control thread serves the requests, for callers of its own process only).
- *   rte_errno is set on failure.
+ *   primary's control thread serves the requests, for callers of its own process only);
+ *   -EDEADLK called from a waiter's callback (tide_pool_wait_cb_t: the control thread
+ *   runs it, and would serve the request). rte_errno is set on failure.
  */
 int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket);
