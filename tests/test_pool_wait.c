@@ -384,6 +384,18 @@ requeue_returned(void *arg)
 	return ((struct requeue *)arg)->returned;
 }
 
+/* Wait for @p r's callback to return; a control thread stuck in it runs nothing else: the
+ * test gives up, with a line saying so. */
+static void
+callback_returned(struct requeue *r, const char *pool)
+{
+	if (tide_test_wait(requeue_returned, r, 5000))
+		return;
+	CU_FAIL("a waiter's callback did not return");
+	fprintf(stderr, "%s: the control thread is deadlocked; giving up\n", pool);
+	_exit(1);
+}
+
 static void
 test_a_callback_may_queue_another_request(void)
 {
@@ -398,12 +410,7 @@ test_a_callback_may_queue_another_request(void)
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, requeue_cb, &r, NULL), 1);
 	rte_pktmbuf_free(held[--n]);
 	/* Served on the control thread, whose callback queues the next request. */
-	if (!tide_test_wait(requeue_returned, &r, 5000)) {
-		/* The control thread is stuck in the callback: nothing else would run. */
-		CU_FAIL("a waiter's callback that queued a request did not return");
-		fprintf(stderr, "tw_requeue: the control thread is deadlocked; giving up\n");
-		_exit(1);
-	}
+	callback_returned(&r, "tw_requeue");
 	CU_ASSERT_EQUAL(r.ret, 1);
 	ticks = pstats(mp).ticks;
 	pool_wait_ticks(mp, 3);
@@ -449,11 +456,7 @@ test_a_callback_that_would_block_is_refused(void)
 	log_reset();
 	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, block_cb, &r, NULL), 1);
 	rte_pktmbuf_free(held[--n]);
-	if (!tide_test_wait(requeue_returned, &r, 5000)) {
-		CU_FAIL("a waiter's callback blocked in tide_pool_alloc_wait()");
-		fprintf(stderr, "tw_block: the control thread is deadlocked; giving up\n");
-		_exit(1);
-	}
+	callback_returned(&r, "tw_block");
 	CU_ASSERT_EQUAL(r.ret, -EDEADLK);
 	CU_ASSERT_EQUAL(r.err, EDEADLK);
 	ticks = pstats(mp).ticks;
