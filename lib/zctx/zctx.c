@@ -355,6 +355,9 @@ zc_pools_create(struct tide_zctx *z, uint32_t id)
 		z->params.socket_id, 0);
 	if (z->extrefs == NULL)
 		return rte_errno;
+	z->extref_cache = rte_mempool_cache_create(TIDE_ZCTX_POOL_CACHE, z->params.socket_id);
+	if (z->extref_cache == NULL)
+		return rte_errno;
 	if (z->params.pool != NULL) {
 		z->pool = z->params.pool;
 		return 0;
@@ -445,6 +448,8 @@ zc_release(struct tide_zctx *z)
 	if (z->own_pool)
 		tide_pool_free(z->pool);
 	rte_mempool_free(z->shells);
+	if (z->extref_cache != NULL)
+		rte_mempool_cache_free(z->extref_cache);
 	rte_mempool_free(z->extrefs);
 	rte_free(z);
 }

@@ -669,6 +669,11 @@ agent_run(struct tide_zctx *z)
 		agent_idle(z, &idle_since);
 		t0 = rte_rdtsc();
 	}
+	/* Frees from here on count as another thread's, whatever thread runs them (a later
+	 * thread may get this one's pthread_t): what the agent's own cache holds goes home.
+	 */
+	__atomic_store_n(&z->agent_pid, 0, __ATOMIC_RELEASE);
+	rte_mempool_cache_flush(z->extref_cache, z->extrefs);
 	__atomic_store_n(&z->agent_done, 1, __ATOMIC_RELEASE);
 }
 

@@ -82,15 +82,20 @@ build_extbuf_free_cb(void *addr __rte_unused, void *opaque)
 {
 	struct zc_extref *e = opaque;
 	struct zc_slot *s = e->slot;
+	struct tide_zctx *z = s->z;
 
-	/* Home first: once the segment is counted, the instance may be freed. */
-	rte_mempool_put(e->home, e);
-
-	if (likely(pthread_equal(pthread_self(), s->z->agent_tid) &&
-			s->z->agent_pid == __atomic_load_n(&build_pid, __ATOMIC_RELAXED)))
+	/* Home first: once the segment is counted, the instance may be freed. On the agent's
+	 * thread (a PMD frees what it transmitted inside rte_eth_tx_burst()), to the agent's
+	 * own cache: the agent need not be an lcore.
+	 */
+	if (likely(pthread_equal(pthread_self(), z->agent_tid) &&
+			z->agent_pid == __atomic_load_n(&build_pid, __ATOMIC_RELAXED))) {
+		rte_mempool_generic_put(e->home, (void **)&e, 1, z->extref_cache);
 		__atomic_store_n(&s->segs_freed, s->segs_freed + 1, __ATOMIC_RELAXED);
-	else
+	} else {
+		rte_mempool_put(e->home, e);
 		build_seg_freed_remote(s);
+	}
 }
 
 static void
@@ -224,7 +229,7 @@ build_zc(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 		rte_pktmbuf_free(head);
 		return 0;
 	}
-	if (rte_mempool_get_bulk(z->extrefs, (void **)refs, nsegs) != 0) {
+	if (rte_mempool_generic_get(z->extrefs, (void **)refs, nsegs, z->extref_cache) != 0) {
 		/* Clones of earlier segments hold them: retry later, as without shells. */
 		rte_pktmbuf_free_bulk(shells, nsegs);
 		rte_pktmbuf_free(head);

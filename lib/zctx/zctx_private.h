@@ -283,6 +283,8 @@ struct tide_zctx {
 	bool own_pool;
 	struct rte_mempool *shells;        /* data-less mbufs for external buffers */
 	struct rte_mempool *extrefs;       /* their segments' struct zc_extref */
+	struct rte_mempool_cache *extref_cache; /* the agent's own (it may be no lcore):
+					    * its builds, and the frees on its thread */
 	int cpl_fd;                        /* completion eventfd, -1 without */
 	uint64_t rejected;                 /* refused submissions, atomically */
 	uint64_t zc_released;              /* zc sends whose last segment was freed on
