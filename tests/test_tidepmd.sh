@@ -6,7 +6,8 @@
 # (3 lcores on the 2 CPUs) and 2 queues per port, each lcore doing its share; macswap and
 # io checked on the packets themselves (net_pcap files in, files out). On net_null ports
 # every packet received is accounted for: sent, dropped or freed at the stop. --burst sets
-# the receives of every mode that receives.
+# the receives of every mode that receives. Without EAL arguments it runs on the CPUs it
+# may run on.
 #   test_tidepmd.sh TIDEPMD PCAP_TOOL
 set -eu
 tidepmd=$1
@@ -82,7 +83,7 @@ for mode in $modes; do
 done
 
 # On the packets: what port 0 receives leaves port 1, addresses swapped (macswap) or
-# untouched (io).
+# untouched (io); in pipeline by the worker stage, which swaps them as macswap does.
 check_pcap() {
 	mode=$1
 	swapped=$2
@@ -108,6 +109,7 @@ check_pcap() {
 }
 check_pcap macswap 1
 check_pcap io 0
+check_pcap pipeline 1
 
 # txonly's packets (as --tx-first sends them: one burst per queue, then rxonly): UDP
 # from each port's address to its peer's, --txpkts long.
@@ -140,6 +142,26 @@ for mode in io bursty pipeline zctx; do
 		fail "$mode --burst 509: received '$rx', not bursts of 509"
 	echo "$mode --burst 509: rx $rx = $((rx / 509)) x 509"
 done
+
+# With no EAL arguments, lcores on the CPUs tidepmd may run on, two on one where it may run
+# on one (taskset): every thread of the process then runs on that CPU.
+cpu=$(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' | tail -n 1 | sed 's/.*-//')
+taskset -c "$cpu" "$tidepmd" -- --mode io --duration 3 >"$out" 2>&1 &
+tpid=$!
+i=0
+until grep -q "^tidepmd: mode io on 1 forwarding lcore(s)" "$out"; do
+	i=$((i + 1))
+	if [ "$i" -gt 600 ] || ! kill -0 "$tpid" 2>/dev/null; then
+		wait "$tpid" || true
+		fail "the defaults on CPU $cpu: no start line"
+	fi
+	sleep 0.1
+done
+elsewhere=$(cat /proc/"$tpid"/task/*/status | sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' |
+	grep -vx "$cpu" || true)
+wait "$tpid" || fail "the defaults on CPU $cpu: exit status $?"
+[ -z "$elsewhere" ] || fail "the defaults on CPU $cpu: threads allowed on CPUs $elsewhere"
+echo "the defaults on CPU $cpu alone: every thread there"
 
 # The pipeline leaves no message behind.
 "$tidepmd" -l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \

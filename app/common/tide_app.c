@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#define _GNU_SOURCE /* nftw() */
+#define _GNU_SOURCE /* nftw(), sched_getaffinity() */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,16 +258,38 @@ tide_app_eal_cleanup(void)
 }
 
 const char *
-tide_app_lcores(unsigned int max)
+tide_app_lcores(unsigned int max, unsigned int min)
 {
-	static char buf[32];
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	/* "--lcores " and, per lcore, "N@C," with N < 64 and C < CPU_SETSIZE. */
+	static char buf[16 + 12 * 64];
+	unsigned int cpu[64], n = 0, i;
+	bool first_ones = true;
+	cpu_set_t set;
+	size_t len;
 
-	if (n < 1)
-		n = 1;
-	if ((unsigned long)n > max)
-		n = max;
-	snprintf(buf, sizeof(buf), "-l 0-%ld", n - 1);
+	max = RTE_MIN(max, (unsigned int)RTE_DIM(cpu));
+	min = RTE_MIN(RTE_MAX(min, 1u), max);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (i = 0; i < CPU_SETSIZE && n < max; i++)
+			if (CPU_ISSET(i, &set)) {
+				first_ones &= i == n;
+				cpu[n++] = i;
+			}
+	if (n == 0) {
+		cpu[n++] = 0;
+		first_ones = true;
+	}
+	if (first_ones && n >= min) {
+		snprintf(buf, sizeof(buf), "-l 0-%u", n - 1);
+		return buf;
+	}
+	/* CPUs the process may not run on, or fewer than min: lcores on the ones it may, the
+	 * lcores past them on its first.
+	 */
+	len = (size_t)snprintf(buf, sizeof(buf), "--lcores ");
+	for (i = 0; i < RTE_MAX(n, min); i++)
+		len += (size_t)snprintf(&buf[len], sizeof(buf) - len, "%s%u@%u", i == 0 ? "" : ",",
+			i, cpu[i < n ? i : 0]);
 	return buf;
 }
 

@@ -53,8 +53,10 @@ int tide_app_eal_init(const char *default_eal);
  */
 void tide_app_eal_cleanup(void);
 
-/** "-l 0-N" for the machine's first cores, at most @p max lcores, for default_eal strings. */
-const char *tide_app_lcores(unsigned int max);
+/** The lcores of default_eal strings: one on each CPU the process may run on, at most @p max
+ *  (64), at least @p min (those past its CPUs on its first): "-l 0-N" where those CPUs are
+ *  0..N, "--lcores 0@C,1@C',..." otherwise. */
+const char *tide_app_lcores(unsigned int max, unsigned int min);
 
 /** Install SIGINT/SIGTERM/SIGPIPE handlers that set the flag tide_app_quit() reads. */
 void tide_app_signals(void);

@@ -372,7 +372,7 @@ main(int argc, char **argv)
 {
 	const char *name = NULL;
 	struct bench_opts o;
-	char defaults[96];
+	char defaults[128];
 	char **args;
 	int nargs, ret;
 
@@ -389,7 +389,7 @@ main(int argc, char **argv)
 	/* pipeline starts a secondary of its own: it maps this process's hugepage files, at
 	 * this process's addresses (kept clear of ASan's shadow, which covers EAL's default).
 	 */
-	snprintf(defaults, sizeof(defaults), "%s --no-pci %s", tide_app_lcores(4),
+	snprintf(defaults, sizeof(defaults), "%s --no-pci %s", tide_app_lcores(4, 1),
 		strcmp(name, "pipeline") == 0 ? "--base-virtaddr=0x200000000000" : "--huge-unlink");
 	if (tide_app_eal_init(defaults) < 0)
 		return 1;

@@ -190,8 +190,12 @@ pipeline_rx(struct tpmd_lcore *lc, unsigned int burst)
 		tide_msg_make_burst(m, n, (uint16_t)pl.rx_stage, 0);
 		for (uint16_t k = 0; k < n; k++) {
 			m[k]->port = s->rx_port; /* not every PMD sets it */
-			/* DSCP 0, 16, 32, 48 in turn: one packet in four at each level. */
-			tide_app_stamp(m[k], (uint8_t)((pl.stamp++ & 3) << 4));
+			/* A null port's packets carry no headers: DSCP 0, 16, 32, 48 in turn, one
+			 * packet in four at each level. Other ports' packets are classified as
+			 * they came (and sent on as they came, MACs swapped).
+			 */
+			if (s->rx_null && rte_pktmbuf_data_len(m[k]) >= TIDE_APP_STAMP_LEN)
+				tide_app_stamp(m[k], (uint8_t)((pl.stamp++ & 3) << 4));
 			tide_msg_set_prio(m[k], tide_app_classify(m[k]));
 		}
 		sent = tide_xchg_send_burst(pl.x, m, n);
