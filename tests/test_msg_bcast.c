@@ -175,6 +175,28 @@ test_broadcast_refuses_misuse(void)
 	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
 }
 
+/* A message its holder released while a proxy of it holds it on is no longer the holder's
+ * to post: the proxy's release would free it under the readers.
+ */
+static void
+test_a_message_released_under_its_proxies_is_not_posted(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tm_bc_rel", 1);
+	struct rte_mbuf *m = pkt(stock_mp, 1, 64), *p;
+	const struct tide_msg_range r = { .offset = 0, .len = 16 };
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_msg_proxy_make(m, 1, &r, &p), 0);
+	tide_msg_release(m);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 1);
+	tide_msg_proxy_release(p);
+	CU_ASSERT_EQUAL(in_use(stock_mp), 0);
+	tide_bcast_free(b);
+}
+
 static void
 test_broadcast_errors_are_reported(void)
 {
@@ -453,6 +475,7 @@ register_tests(void)
 		return -1;
 	CU_ADD_TEST(s, test_broadcast_every_reader_sees_each_message_exactly_once);
 	CU_ADD_TEST(s, test_broadcast_refuses_misuse);
+	CU_ADD_TEST(s, test_a_message_released_under_its_proxies_is_not_posted);
 	CU_ADD_TEST(s, test_broadcast_errors_are_reported);
 	CU_ADD_TEST(s, test_a_wait_longer_than_the_clock_counts_waits_without_limit);
 	CU_ADD_TEST(s, test_stopping_the_senders_stage_leaves_a_posted_message_alone);

@@ -188,6 +188,10 @@ tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 			"overlapping", m);
 		return msg_error(EINVAL);
 	}
+	/* Its proxies' last release would free it under the readers. */
+	if (tide_msg_hdr(m)->flags & TIDE_MSG_F_RELEASED)
+		return MSG_REFUSE(ERR, EINVAL, "%s: cannot post %p: released already (proxies of "
+			"it hold it on)", b->name, (void *)m);
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) != NULL)
 		return MSG_REFUSE(ERR, EBUSY, "%s: cannot post %p: a post is not taken back yet",
 			b->name, (void *)m);
