@@ -3,6 +3,7 @@
 /* Set-up of an exchange's level rings (tide_xring_pvt.h). */
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,9 +61,19 @@ tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels
 uint32_t tide_xring_pvt_self;
 void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
-RTE_INIT(xring_self_init)
+static void
+xring_self_set(void)
 {
 	tide_xring_pvt_self = tide_process_tag_self();
+}
+
+RTE_INIT(xring_self_init)
+{
+	xring_self_set();
+	/* A child forked without exec takes turns in its own name: one it died holding is
+	 * then taken over, and its parent's are not taken for its own.
+	 */
+	pthread_atfork(NULL, NULL, xring_self_set);
 }
 
 void
