@@ -5,8 +5,9 @@
  * fails: what is refused before it, a bad configuration, no memory, a secondary process,
  * an mbuf with no room left for the header, and a foreign field of the header's name.
  * Each failure must leave the library uninitialised, so the successes live in the other
- * suites. Two suites, run by separate meson tests (a dynfield cannot be unregistered):
- * "init_errors", and "init_eexist" which takes the header's name.
+ * suites. Three suites, run by separate meson tests (a dynfield cannot be unregistered):
+ * "init_errors", "init_eexist" which takes the header's name, and "init_enomem" whose
+ * failures come after the header's field is registered.
  */
 
 #include <stdio.h>
@@ -102,6 +103,50 @@ test_no_memory_for_the_proxies_is_enomem(void)
 #endif
 }
 
+/*
+ * Every allocation of an initialisation failing in turn: each is -ENOMEM with nothing kept
+ * (an exchange is refused after it), the record of the callback that recovers a dead
+ * secondary's messages among them (without it init went on, and they were never recovered).
+ */
+static void
+test_each_allocation_of_init_failing_is_enomem(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	struct tide_msg_conf conf = { .nb_proxies = 16, .socket_id = SOCKET_ID_ANY };
+	bool death_cb_failed = false;
+	unsigned int skip;
+	int ret = -ENOMEM;
+
+	for (skip = 0; skip < 16 && ret != 0; skip++) {
+		char *log;
+
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, skip, 1);
+		tide_test_log_begin();
+		rte_errno = 0;
+		ret = tide_msg_init(&conf);
+		log = tide_test_log_end();
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+		if (strstr(log, "callback's record") != NULL) {
+			death_cb_failed = true;
+			CU_ASSERT_EQUAL(ret, -ENOMEM);
+		}
+		free(log);
+		if (ret == 0)
+			break;
+		CU_ASSERT_EQUAL(ret, -ENOMEM);
+		CU_ASSERT_EQUAL(rte_errno, ENOMEM);
+		CU_ASSERT_PTR_NULL(tide_xchg_create(&(struct tide_xchg_params){ .name = "ti_x",
+			.type = TIDE_XCHG_FIFO, .size = 8, .socket_id = SOCKET_ID_ANY }));
+	}
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_TRUE(death_cb_failed);
+	if (ret == 0)
+		CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+#else
+	printf("\n    (needs -Dfault_injection=true) ");
+#endif
+}
+
 /* Runs only in the secondary that the test below starts. */
 static void
 test_secondary_child_init_is_enoent(void)
@@ -168,8 +213,9 @@ register_tests(void)
 {
 	CU_pSuite s = CU_add_suite("init_errors", NULL, NULL);
 	CU_pSuite e = CU_add_suite("init_eexist", NULL, NULL);
+	CU_pSuite n = CU_add_suite("init_enomem", NULL, NULL);
 
-	if (s == NULL || e == NULL)
+	if (s == NULL || e == NULL || n == NULL)
 		return -1;
 	CU_ADD_TEST(s, test_calls_before_init_are_refused);
 	CU_ADD_TEST(s, test_exchange_info_before_init_is_not_found_and_not_logged);
@@ -179,6 +225,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_secondary_child_init_is_enoent);
 	CU_ADD_TEST(s, test_an_mbuf_without_room_is_enospc);
 	CU_ADD_TEST(e, test_a_foreign_field_of_the_header_name_is_eexist);
+	CU_ADD_TEST(n, test_each_allocation_of_init_failing_is_enomem);
 	return 0;
 }
 

@@ -90,11 +90,17 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 	 * attach takes to read it: none sees it half-made (DPDK does not zero a memzone, and
 	 * a hugepage kept from an earlier run may hold an earlier zone's stamp).
 	 */
+	/* Without it a dead secondary's stages and receives would never be recovered. */
+	if (tide_mp_death_cb_register(msg_shared_peer_gone, NULL) != 0)
+		return -ENOMEM;
 	rte_mcfg_tailq_write_lock();
 	mz = rte_memzone_reserve(MSG_SHARED_MZ, sizeof(*sh), socket, 0);
 	if (mz == NULL) {
+		int err = rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+
 		rte_mcfg_tailq_write_unlock();
-		return rte_errno == EEXIST ? -EEXIST : -ENOMEM;
+		tide_mp_death_cb_unregister(msg_shared_peer_gone, NULL);
+		return err;
 	}
 	sh = mz->addr;
 	memset(sh, 0, sizeof(*sh));
@@ -106,7 +112,6 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 	sh->stash = tide_msg_pvt_state.stash;
 	rte_mcfg_tailq_write_unlock();
 	tide_msg_pvt_state.shared = sh;
-	tide_mp_death_cb_register(msg_shared_peer_gone, NULL);
 	return 0;
 }
 

@@ -586,7 +586,7 @@ tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return POOL_REFUSE(ERR, ENOTSUP, "only the primary process hears of secondaries' "
 			"deaths");
-	d = calloc(1, sizeof(*d));
+	d = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : calloc(1, sizeof(*d));
 	if (d == NULL)
 		return POOL_REFUSE(ERR, ENOMEM, "no memory for the callback's record");
 	d->cb = cb;
