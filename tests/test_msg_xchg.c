@@ -261,6 +261,32 @@ test_a_turn_held_by_a_gone_process_is_taken_over(void)
 	tide_xchg_free(x);
 }
 
+/*
+ * A child forked without exec that dies holding a turn it took itself: the turn names the
+ * child, not its parent (which would never take over a turn held in its own name, nor
+ * would anyone else while the parent lives), and the parent's next send takes it over.
+ */
+static void
+test_a_turn_a_forked_child_died_holding_is_taken_over(void)
+{
+	struct tide_xchg *x = xchg("tm_turn_fork", TIDE_XCHG_FIFO, 63, 0);
+	pid_t child = fork();
+
+	if (child == 0) {
+		tide_xring_pvt_turn_take(&x->ring.senders);
+		_exit(0);
+	}
+	CU_ASSERT_FATAL(child > 0);
+	waitpid(child, NULL, 0);
+	CU_ASSERT_NOT_EQUAL(x->ring.senders.held, 0);
+	CU_ASSERT_NOT_EQUAL(x->ring.senders.held, tide_xring_pvt_self);
+	if (x->ring.senders.held == tide_xring_pvt_self) /* the send would wait for ever */
+		__atomic_store_n(&x->ring.senders.held, 0, __ATOMIC_RELEASE);
+	send_one_through(x, 1);
+	CU_ASSERT_EQUAL(x->ring.senders.held, 0);
+	tide_xchg_free(x);
+}
+
 /* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
 static void
 test_stage_forms_make_send_and_receive_unmake(void)
@@ -1268,6 +1294,18 @@ test_lookup_and_receive_errors_are_reported(void)
 	CU_ASSERT_EQUAL(tide_xchg_recv_wait(x, &m, 1, 0, 1000), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(rte_errno, ETIMEDOUT);
 	CU_ASSERT_EQUAL(tide_xchg_count(x), 0);
+	/* A stage past the ids is refused before anything is taken. */
+	m = pkt(tide_mp, 1, 64);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_send_burst(x, &m, 1), 1);
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_xchg_recv_wait(x, &m, 1, TIDE_STAGE_MAX, 0), -EINVAL);
+	CU_ASSERT_EQUAL(rte_errno, EINVAL);
+	CU_ASSERT_EQUAL(tide_xchg_count(x), 1);
+	if (tide_xchg_recv_wait(x, &m, 1, TIDE_STAGE_NONE, 1000 * 1000) == 1)
+		tide_msg_release(m);
+	else
+		CU_FAIL("the message did not stay in the exchange");
 	tide_xchg_free(x);
 	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_errs"));
 }
@@ -1349,6 +1387,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_receives_that_wrap_the_ring_keep_order_and_write_every_header);
 	CU_ADD_TEST(s, test_a_receiver_behind_another_threads_sends_gets_every_message_in_order);
 	CU_ADD_TEST(s, test_a_turn_held_by_a_gone_process_is_taken_over);
+	CU_ADD_TEST(s, test_a_turn_a_forked_child_died_holding_is_taken_over);
 	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_levels_past_the_top_are_served_at_the_top);

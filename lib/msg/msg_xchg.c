@@ -581,6 +581,10 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 
 	if (x == NULL || m == NULL || n == 0)
 		return MSG_REFUSE(ERR, EINVAL, "bad arguments (NULL exchange or table, or n = 0)");
+	/* What it receives would have an owner no stage call takes. */
+	if (stage >= TIDE_STAGE_MAX && stage != TIDE_STAGE_NONE)
+		return MSG_REFUSE(ERR, EINVAL, "%s: stage %u is no stage id (0..%u, or "
+			"TIDE_STAGE_NONE)", x->name, stage, TIDE_STAGE_MAX - 1);
 	if (timeout_us != 0)
 		ts_in_us(&deadline, timeout_us);
 	for (;;) {
