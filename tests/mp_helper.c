@@ -285,6 +285,7 @@ wait_for_file(const char *stop)
 static int
 cmd_info(struct rte_mempool *mp, const char *stop)
 {
+	struct tide_pool_set_params sp;
 	struct tide_pool_params p;
 	struct tide_pool_stats st;
 
@@ -295,6 +296,8 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	/* What only the primary may do is refused here, with ENOTSUP. */
 	tide_pool_params_init(&p, "tmp_in_secondary");
 	printf("create_errno=%d\n", tide_pool_create(&p) == NULL ? rte_errno : 0);
+	tide_pool_set_params_init(&sp, "tmp_set_in_secondary");
+	printf("set_create_errno=%d\n", tide_pool_set_create(&sp) == NULL ? rte_errno : 0);
 	printf("grow=%d\nreap=%d\n", tide_pool_grow(mp, 1), tide_pool_reap(mp));
 	info_waits(mp);
 	/* The driver's block calls too: a block of this process's memory would be a hole in

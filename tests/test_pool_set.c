@@ -108,6 +108,10 @@ test_classes_grow_under_one_shared_wall(void)
 	CU_ASSERT_EQUAL(st0.wall_held, 12 * MB);
 	CU_ASSERT_EQUAL(st0.wall_bytes, 12 * MB);
 	CU_ASSERT_EQUAL(st1.wall_held, 12 * MB);
+	/* The set's allocation from the exhausted class says so (not an earlier ERANGE). */
+	rte_errno = ERANGE;
+	CU_ASSERT_PTR_NULL(tide_pool_set_alloc(s, 1000));
+	CU_ASSERT_EQUAL(rte_errno, ENOBUFS);
 	/* Class 1 cannot grow now, though its own blocks are far from the wall. */
 	CU_ASSERT_EQUAL(tide_pool_grow(s->pools[1], 1), -ENOSPC);
 	CU_ASSERT(pstats(s->pools[1]).wall_hits >= 1);

@@ -39,8 +39,10 @@
  *
  * Errors: functions that return int give 0 (or a count) on success and a negative errno
  * on failure, with rte_errno set to the same errno; functions that return a pointer give
- * NULL and set rte_errno. The inline fast path checks nothing: it takes what the control
- * path made.
+ * NULL and set rte_errno. Every failure is logged except the outcomes a polling or
+ * waiting caller meets in normal work: nothing to read yet (-EAGAIN), a wait's timeout
+ * (-ETIMEDOUT), a broadcast take before its readers are done (EBUSY). The inline fast
+ * path checks nothing: it takes what the control path made.
  *
  * Logs go to the log type "tide.msg"; telemetry: /tide/xchg/list, /tide/xchg/info,<name>,
  * /tide/bcast/list, /tide/bcast/info,<name>, /tide/stage/list, /tide/stage/info,<id>,
@@ -190,7 +192,7 @@ struct tide_msg_range {
  *     what the processes share differs), or the header's dynfield is not where the
  *     primary put it;
  *   - -ENOSPC: no room left in the mbuf for the header's dynfield;
- *   - -EEXIST: a dynfield, ring or memzone of the library's names exists with other
+ *   - -EEXIST: a dynfield or memzone of the library's names exists with other
  *     parameters (another copy of the library in this process);
  *   - -ENOMEM: no memory for the proxy headers or the shared state.
  */
@@ -613,7 +615,8 @@ tide_xchg_recv_unmake_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned i
  *   Longest wait, microseconds; 0 waits without limit.
  * @return
  *   How many were received (> 0), or a negative errno with rte_errno set: -EINVAL @p x
- *   or @p m NULL, or @p n 0; -ETIMEDOUT nothing came within @p timeout_us.
+ *   or @p m NULL, @p n 0, or @p stage neither a stage id (below TIDE_STAGE_MAX) nor
+ *   TIDE_STAGE_NONE; -ETIMEDOUT nothing came within @p timeout_us.
  */
 int tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 	uint16_t stage, uint64_t timeout_us);
@@ -685,7 +688,8 @@ void tide_bcast_free(struct tide_bcast *b);
  *   nb_readers sections, reader i's writable part of the body; or NULL (read only).
  * @return
  *   0, or a negative errno with rte_errno set: -EINVAL @p b or @p m NULL, @p m not a made
- *   message, or a section outside the body or overlapping another; -EBUSY a message is
+ *   message or released already while proxies of it hold it on, or a section outside the
+ *   body or overlapping another; -EBUSY a message is
  *   posted and not taken back yet (the gate is closed; logged: the sender posts and takes,
  *   so it posted over its own post).
  */

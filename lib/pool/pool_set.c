@@ -123,6 +123,11 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 	err = set_params_check(p);
 	if (err != 0)
 		goto fail;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		POOL_LOG(ERR, "%s: pool sets are created in the primary process only", p->name);
+		err = ENOTSUP;
+		goto fail;
+	}
 	if (pool_dir_find_set(p->name) != NULL) {
 		POOL_LOG(ERR, "%s: a pool set of that name exists", p->name);
 		err = EEXIST;

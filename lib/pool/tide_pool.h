@@ -87,6 +87,12 @@
  * (tide_pool_alloc_wait(), tide_pool_alloc_async(), tide_pool_wait_cancel()) is for the
  * primary process only.
  *
+ * Errors: functions that return int give a negative errno on failure, with rte_errno set
+ * to the same errno; those that return a pointer give NULL and set rte_errno. Every
+ * failure is logged except the outcomes a caller meets in normal work: a wait's timeout
+ * or cancel (-ETIMEDOUT, -ECANCELED), a set's allocation that finds no class that large
+ * or its class exhausted (ERANGE, ENOBUFS).
+ *
  * Logs go to the log type "tide.pool"; telemetry commands are /tide/pool/list and
  * /tide/pool/info,<name>.
  */
@@ -256,9 +262,10 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *     TIDE_POOL_F_ALL);
  *   - ENAMETOOLONG: name too long;
  *   - EEXIST: a mempool of that name exists;
- *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records;
- *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS) or in DPDK's
- *     memzone table;
+ *   - ENOMEM: no hugepages for the base block, the mempool header or the pool's records,
+ *     or no memzone left in DPDK's table for the base block;
+ *   - ENOSPC: no room left in the directory of pools (TIDE_POOL_MAX_POOLS), or no memzone
+ *     left in DPDK's table for the mempool header;
  *   - EPROTO: the directory of pools was made by another tidepool build (another copy of
  *     the library in this process);
  *   - ENOBUFS: the base block, once its memzone is laid out, holds no mbuf (a base too
@@ -592,6 +599,7 @@ void tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
  *   - ENOMEM: no memory for the set's records;
  *   - ENOSPC: no room left in the directory of sets;
  *   - EPROTO: the directory of sets was made by another tidepool build;
+ *   - ENOTSUP: a secondary process (nothing is made);
  *   - any other error of tide_pool_create() for one of the classes (the set is then
  *     undone).
  */
@@ -652,15 +660,21 @@ tide_pool_set_pool(const struct tide_pool_set *s, uint32_t size)
  * smallest class that fits. Any thread.
  *
  * @return
- *   The mbuf, or NULL: no class that large (rte_errno ERANGE), or that class is exhausted
- *   (at the wall, or no hugepages; rte_errno is not set, as with rte_pktmbuf_alloc()).
+ *   The mbuf, or NULL with rte_errno set: ERANGE no class that large; ENOBUFS that class
+ *   is exhausted (at the wall, or no hugepages). Neither is logged: a data path's miss.
  */
 static inline struct rte_mbuf *
 tide_pool_set_alloc(const struct tide_pool_set *s, uint32_t size)
 {
 	struct rte_mempool *mp = tide_pool_set_pool(s, size);
+	struct rte_mbuf *m;
 
-	return mp == NULL ? NULL : rte_pktmbuf_alloc(mp);
+	if (mp == NULL)
+		return NULL;
+	m = rte_pktmbuf_alloc(mp);
+	if (unlikely(m == NULL))
+		rte_errno = ENOBUFS; /* whatever a growth on the way said */
+	return m;
 }
 
 /* ---- NUMA: a pool per socket ---- */

@@ -97,7 +97,8 @@
  *
  * Errors: functions that return int give 0 (or a count) on success and a negative errno
  * on failure, with rte_errno set to the same errno; tide_zctx_create() gives NULL and sets
- * rte_errno. The inline submit and poll do not check the instance pointer.
+ * rte_errno. Every failure is logged except a submit's -EAGAIN (no room now: a data
+ * path's back-pressure). The inline submit and poll do not check the instance pointer.
  *
  * Logs go to the log type "tide.zctx"; telemetry: /tide/zctx/list and
  * /tide/zctx/info,<name>. Every process's instances are entered in a directory in shared
