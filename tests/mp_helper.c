@@ -108,6 +108,7 @@
 #include <rte_pause.h>
 #include <rte_version.h>
 
+#include "tide_donor.h"
 #include "tide_fault.h"
 #include "tide_mempool.h"
 #include "msg_private.h"
@@ -286,6 +287,7 @@ static int
 cmd_info(struct rte_mempool *mp, const char *stop)
 {
 	struct tide_pool_set_params sp;
+	struct tide_donor_params dp;
 	struct tide_pool_params p;
 	struct tide_pool_stats st;
 
@@ -298,6 +300,8 @@ cmd_info(struct rte_mempool *mp, const char *stop)
 	printf("create_errno=%d\n", tide_pool_create(&p) == NULL ? rte_errno : 0);
 	tide_pool_set_params_init(&sp, "tmp_set_in_secondary");
 	printf("set_create_errno=%d\n", tide_pool_set_create(&sp) == NULL ? rte_errno : 0);
+	tide_donor_params_init(&dp, "tmp_donors_in_secondary");
+	printf("donor_mgr_errno=%d\n", tide_donor_mgr_create(&dp) == NULL ? rte_errno : 0);
 	printf("grow=%d\nreap=%d\n", tide_pool_grow(mp, 1), tide_pool_reap(mp));
 	info_waits(mp);
 	/* The driver's block calls too: a block of this process's memory would be a hole in

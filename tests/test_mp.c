@@ -196,6 +196,7 @@ test_a_secondary_sees_an_elastic_pool(void)
 	CU_ASSERT_EQUAL(tide_run_value(text, "blocks"), 1);
 	CU_ASSERT_EQUAL(tide_run_value(text, "create_errno"), ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "set_create_errno"), ENOTSUP);
+	CU_ASSERT_EQUAL(tide_run_value(text, "donor_mgr_errno"), ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "grow"), -ENOTSUP);
 	CU_ASSERT_EQUAL(tide_run_value(text, "reap"), -ENOTSUP);
 	/* Waiting at the wall too: the primary's control thread serves the requests. */

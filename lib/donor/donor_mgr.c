@@ -311,6 +311,14 @@ tide_donor_mgr_create(const struct tide_donor_params *p)
 	ret = mgr_check(p);
 	if (ret != 0)
 		goto fail;
+	/* Donor memory is mapped in this process alone, and registered with DPDK in memseg
+	 * lists every process shares: the others would fault on it.
+	 */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		DN_LOG(ERR, "%s: donors serve the primary process only", p->name);
+		ret = -ENOTSUP;
+		goto fail;
+	}
 	m = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : calloc(1, sizeof(*m));
 	if (m == NULL) {
 		DN_LOG(ERR, "%s: no memory for the manager", p->name);

@@ -209,7 +209,8 @@ void tide_donor_params_init(struct tide_donor_params *p, const char *name);
  *   The manager, or NULL with rte_errno set: EINVAL bad parameters (no name, too long,
  *   max_donors, timeout_ms or heap_grow 0, timeout_ms above INT_MAX, heap_grow above its
  *   range, socket_id neither SOCKET_ID_ANY nor a NUMA socket EAL knows, an unknown flag,
- *   a malformed --socket-limit); EEXIST the name is taken; ENOENT the helper program is
+ *   a malformed --socket-limit); ENOTSUP a secondary process (donor memory is mapped in
+ *   the primary alone); EEXIST the name is taken; ENOENT the helper program is
  *   not there, not a regular file (a directory) or not executable; ENOMEM no memory; or
  *   the errno of the control thread's creation (EAGAIN, EPERM, ENOMEM), or of its epoll
  *   and eventfd descriptors (EMFILE, ENFILE, ENOMEM, and ENOSPC: the eventfd cannot be
