@@ -45,6 +45,8 @@
  *                                                 unmaking one) does, the receivers' turn
  *                                                 held, their tail not moved; wait to be
  *                                                 killed
+ *   mp_helper EAL... -- xsleep XCHG               block in tide_xchg_recv_wait() on an empty
+ *                                                 XCHG (after "ready=1"), until killed
  *   mp_helper EAL... -- bread BCAST READER        read one broadcast post as READER, check
  *                                                 it, say it is done
  *   mp_helper EAL... -- bhold BCAST READER        read one broadcast post as READER, say
@@ -713,6 +715,23 @@ cmd_xcut(const char *xname, const char *sname)
 	ready_until_killed();
 }
 
+/* Block in a wait on an empty exchange until killed (nothing is sent to it). */
+static int
+cmd_xsleep(const char *xname)
+{
+	struct tide_xchg *x;
+	struct rte_mbuf *m;
+
+	if (tide_msg_init(NULL) != 0 || (x = tide_xchg_lookup(xname)) == NULL) {
+		printf("error=no exchange %s\n", xname);
+		return 1;
+	}
+	printf("ready=1\n");
+	fflush(stdout);
+	printf("woke=%d\n", tide_xchg_recv_wait(x, &m, 1, TIDE_STAGE_NONE, 0));
+	return 1;
+}
+
 /* Take a turn of the free proxies' list (side "send" or "recv") and hold it until killed. */
 static int
 cmd_pturn(const char *side)
@@ -1122,6 +1141,8 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "xsend") == 0 && argc == 6)
 		ret = cmd_xsend(argv[2], argv[3], rte_mempool_lookup(argv[4]),
 			(unsigned int)atoi(argv[5]));
+	else if (strcmp(argv[1], "xsleep") == 0 && argc == 3)
+		ret = cmd_xsleep(argv[2]);
 	else if (strcmp(argv[1], "xcut") == 0 && argc == 4)
 		ret = cmd_xcut(argv[2], argv[3]);
 	else if (strcmp(argv[1], "bread") == 0 && argc == 4)

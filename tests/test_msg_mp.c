@@ -494,6 +494,43 @@ test_a_receive_cut_short_by_a_kill_is_taken_again(void)
 	tide_xchg_free(sc);
 }
 
+/* Whether the exchange counts one sleeper, in one process's slot. */
+static bool
+one_sleeper(void *arg)
+{
+	const struct tide_xchg *x = arg;
+
+	return __atomic_load_n(&x->sleepers, __ATOMIC_ACQUIRE) == 1;
+}
+
+/*
+ * A secondary killed while blocked in tide_xchg_recv_wait(): the primary's recovery takes
+ * back what it counted among the exchange's sleepers and frees its slot (else every send
+ * burst to the exchange, from every process, would wake nobody with a syscall, for ever).
+ */
+static void
+test_a_receiver_killed_asleep_is_no_longer_a_sleeper(void)
+{
+	struct tide_run r;
+	char *text;
+	int code;
+
+	CU_ASSERT_EQUAL_FATAL(tide_xchg_count(fifo), 0);
+	run_start(&r, (char *[]){ "xsleep", "tmm_fifo", NULL });
+	text = tide_run_wait_for(&r, "ready=1", 120000);
+	free(text);
+	CU_ASSERT_TRUE(tide_test_wait(one_sleeper, fifo, 30000));
+	kill(r.pid, SIGKILL);
+	free(run_end(&r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
+	CU_ASSERT_EQUAL(fifo->sleepers, 0);
+	for (unsigned int i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
+		CU_ASSERT_EQUAL(fifo->sleep_by[i].tag, 0);
+		CU_ASSERT_EQUAL(fifo->sleep_by[i].n, 0);
+	}
+}
+
 /*
  * A secondary of another build (its layout of what the processes share differs: here the
  * stamp the primary wrote is changed) refuses to attach, with EPROTO and a log line; then,
@@ -654,6 +691,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released);
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);
+	CU_ADD_TEST(s, test_a_receiver_killed_asleep_is_no_longer_a_sleeper);
 	CU_ADD_TEST(s, test_a_secondary_of_another_layout_is_refused);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);

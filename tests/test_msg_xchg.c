@@ -1039,6 +1039,76 @@ test_blocking_receive_sleeps_until_a_send(void)
 	tide_xchg_free(w.x);
 }
 
+/* The waiter's thread runs (its tid published), and sleeps in the kernel. */
+static bool
+waiter_in_kernel(void *arg)
+{
+	struct waiter *w = arg;
+	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+
+	return tid != 0 && tide_test_thread_state(tid) == 'S';
+}
+
+/*
+ * Sleepers are counted by process, for a dead one's count to be taken back: a slot a gone
+ * process left is given back (its count off sleepers) and reused; with every slot another
+ * live process's, a receiver sleeps unannounced, in slices, and still gets what is sent.
+ */
+static void
+test_sleep_slots_of_gone_processes_are_given_back(void)
+{
+	struct waiter w = { .x = xchg("tm_slots", TIDE_XCHG_FIFO, 64, 0) };
+	struct rte_mbuf *m = pkt(tide_mp, 98, 64);
+	const unsigned int last = TIDE_XCHG_PVT_SLEEP_SLOTS - 1;
+	uint32_t live_tag, dead_tag;
+	pid_t live, dead;
+	pthread_t t;
+
+	live = fork();
+	if (live == 0)
+		for (;;)
+			pause();
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CU_ASSERT_FATAL(live > 0 && dead > 0);
+	live_tag = tide_process_tag((uint32_t)live, tide_process_start((uint32_t)live));
+	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
+	waitpid(dead, NULL, 0);
+	for (unsigned int i = 0; i < last; i++)
+		w.x->sleep_by[i].tag = live_tag;
+	w.x->sleep_by[last] = (struct tide_xchg_sleep_slot){ .tag = dead_tag, .n = 2 };
+	w.x->sleepers = 2; /* the dead process's receivers */
+
+	w.timeout_us = 20 * 1000;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(w.ret, -ETIMEDOUT);
+	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	CU_ASSERT_EQUAL(w.x->sleep_by[last].tag, tide_xring_pvt_self);
+	CU_ASSERT_EQUAL(w.x->sleep_by[last].n, 0);
+
+	/* No slot: unannounced, woken by its slice. */
+	w.x->sleep_by[last].tag = live_tag;
+	w.timeout_us = 0;
+	w.tid = 0;
+	w.done = 0;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
+	CU_ASSERT(tide_test_wait(waiter_in_kernel, &w, 10000));
+	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(w.x, &m, 1), 1);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(w.ret, 1);
+	CU_ASSERT_PTR_EQUAL(w.m[0], m);
+	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	tide_msg_release(m);
+	memset(w.x->sleep_by, 0, sizeof(w.x->sleep_by));
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+	tide_xchg_free(w.x);
+}
+
 /*
  * A receiver blocked with no time limit is woken for every message: one message at a
  * time, each waited for by a receiver free to run on any CPU. Once the send has returned
@@ -1402,6 +1472,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_tiny_exchange_under_many_senders_and_receivers_loses_nothing);
 	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);
 	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
+	CU_ADD_TEST(s, test_sleep_slots_of_gone_processes_are_given_back);
 	CU_ADD_TEST(s, test_a_blocked_receiver_is_never_left_asleep);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_receiver_without_its_barrier_sleeps_in_slices);

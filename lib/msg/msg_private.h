@@ -143,7 +143,8 @@ int tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info);
 size_t tide_msg_pvt_bcast_size(void);
 
 /* msg_xchg.c, in the primary: a process is gone, @p stages (@p n) were its. What it was
- * receiving when it died is put back in transit (before its stages are released). */
+ * receiving when it died is put back in transit (before its stages are released), and its
+ * receivers blocked in tide_xchg_recv_wait() are no longer counted as sleepers. */
 void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
 /* msg_xring.c: called when the receivers' turn of ring @p r was just taken over from a dead
  * process (the caller holds it): msg_xchg.c's, which makes what that receiver had unmade

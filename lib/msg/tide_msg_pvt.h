@@ -61,6 +61,16 @@ struct tide_xchg_lcore_stats {
 	uint64_t refused; /**< messages offered to a send and not sent (a level was full) */
 } __rte_cache_aligned;
 
+/** @internal Processes whose receivers an exchange counts apart among its sleepers (those of
+ *  more processes sleep in slices, unannounced). */
+#define TIDE_XCHG_PVT_SLEEP_SLOTS 16
+
+/** @internal One process's share of an exchange's sleepers, given back if it dies asleep. */
+struct tide_xchg_sleep_slot {
+	uint32_t tag; /**< the process's tag (tide_process.h), 0: free */
+	uint32_t n;   /**< its receivers counted in sleepers */
+};
+
 /**
  * @internal An exchange. The fields serve the inline fast path and the library; an
  * application only holds the pointer.
@@ -73,6 +83,8 @@ struct tide_xchg {
 	uint32_t seq;      /**< bumped by senders that find sleepers (futex word) */
 	int socket_id;     /**< the socket its memory is on (set at creation; telemetry) */
 	char name[RTE_RING_NAMESIZE]; /**< as created, for lookups and telemetry */
+	/** Who the sleepers are, by process. */
+	struct tide_xchg_sleep_slot sleep_by[TIDE_XCHG_PVT_SLEEP_SLOTS];
 	/** Counters: one line per lcore, written by that lcore only (non-EAL: atomically). */
 	struct tide_xchg_lcore_stats stats[RTE_MAX_LCORE + 1];
 } __rte_cache_aligned;
