@@ -25,6 +25,7 @@
 #include "test_common.h"
 #include "test_mempool_util.h"
 #include "test_pool_util.h"
+#include "tide_fault.h"
 #include "tide_mempool.h"
 #include "tide_pool.h"
 
@@ -484,6 +485,49 @@ test_registration_errors(void)
 	rte_mempool_free(mp);
 }
 
+#ifdef TIDE_FAULT_INJECTION
+static unsigned int replayed;
+
+static int
+count_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event event __rte_unused,
+	const struct tide_mempool_block_desc *blk __rte_unused, void *arg __rte_unused)
+{
+	replayed++;
+	return 0;
+}
+
+/*
+ * A registration for every pool whose replay runs out of memory at any pool's blocks fails
+ * having told the callback nothing: an ADD it heard would never get its REMOVE (the
+ * registration is gone). Then, memory back, it replays them all.
+ */
+static void
+test_a_replay_out_of_memory_tells_nothing(void)
+{
+	struct rte_mempool *a = empty_tide_pool("tev_oom_a"), *b = empty_tide_pool("tev_oom_b");
+	unsigned int skip;
+	int ret = -ENOMEM;
+
+	CU_ASSERT_FATAL(add_block(a) > 0 && add_block(b) > 0);
+	for (skip = 0; skip < 64 && ret != 0; skip++) {
+		replayed = 0;
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, skip, 1);
+		ret = tide_mempool_block_event_register(NULL, count_cb, NULL);
+		tide_fault_pvt_arm(TIDE_FAULT_MALLOC, 0, 0);
+		if (ret != 0) {
+			CU_ASSERT_EQUAL(ret, -ENOMEM);
+			CU_ASSERT_EQUAL(replayed, 0);
+		}
+	}
+	CU_ASSERT(skip >= 2); /* it failed at both pools at least */
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT(replayed >= 2);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(NULL, count_cb, NULL), 0);
+	rte_mempool_free(a);
+	rte_mempool_free(b);
+}
+#endif
+
 /* ---- unregistering while events fire ---- */
 
 #define LISTENER_MAGIC 0x6c697374656e6572ull
@@ -761,6 +805,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_stock_created_pools_tell_their_blocks);
 	CU_ADD_TEST(s, test_events_run_on_the_thread_that_adds_the_block);
 	CU_ADD_TEST(s, test_registration_errors);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_replay_out_of_memory_tells_nothing);
+#endif
 	CU_ADD_TEST(s, test_unregistering_while_events_fire_is_safe);
 	CU_ADD_TEST(s, test_no_mbuf_is_handed_out_from_an_unregistered_range);
 	return 0;

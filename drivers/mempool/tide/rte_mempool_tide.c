@@ -2633,7 +2633,7 @@ tmp_blocks_announced(struct rte_mempool *mp, struct tide_mempool_block_desc **ou
 	tp_unlock(tp);
 	if (nb == 0)
 		return 0;
-	d = malloc(nb * sizeof(*d));
+	d = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : malloc(nb * sizeof(*d));
 	if (d == NULL)
 		return -ENOMEM;
 	tp_lock(tp);

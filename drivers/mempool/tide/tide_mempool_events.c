@@ -244,19 +244,6 @@ ev_watch(void)
 	return ret;
 }
 
-/* Replay the announced blocks of @mp to @r. */
-static int
-ev_replay_one(struct ev_reg *r, struct rte_mempool *mp)
-{
-	struct tide_mempool_block_desc *blk = NULL;
-	int n = tmp_blocks_announced(mp, &blk);
-
-	for (int i = 0; i < n; i++)
-		ev_call(r, mp, TIDE_MEMPOOL_BLOCK_ADD, &blk[i], TIDE_MEMPOOL_BLOCK_F_REPLAY);
-	free(blk);
-	return n < 0 ? n : 0;
-}
-
 struct ev_pools {
 	struct rte_mempool **mp;
 	unsigned int n, cap;
@@ -283,23 +270,48 @@ ev_collect(struct rte_mempool *mp, void *arg)
 	p->mp[p->n++] = mp;
 }
 
+/* One mempool's announced blocks, as a replay takes them before telling any. */
+struct ev_snap {
+	struct rte_mempool *mp;
+	struct tide_mempool_block_desc *blk;
+	int n;
+};
+
 /*
- * Replay to @r what exists: the blocks of @mp, or of every tide mempool. A mempool being
+ * Replay to @r what exists: the blocks of @mp, or of every tide mempool. Every pool's
+ * blocks are in hand before the first callback: a replay that fails (-ENOMEM) has told
+ * none, so no ADD goes without the REMOVE a registration would bring. A mempool being
  * freed meanwhile waits in its DESTROY event (ev_order) until the replay is over.
  */
 static int
 ev_replay(struct ev_reg *r, struct rte_mempool *mp)
 {
-	struct ev_pools p = { 0 };
-	int ret = 0;
+	struct ev_pools p = { .mp = mp != NULL ? &mp : NULL, .n = mp != NULL };
+	struct ev_snap *snap;
+	unsigned int i, k = 0;
+	int ret;
 
-	if (mp != NULL)
-		return ev_replay_one(r, mp);
-	rte_mempool_walk(ev_collect, &p);
-	for (unsigned int i = 0; i < p.n && ret == 0 && p.err == 0; i++)
-		ret = ev_replay_one(r, p.mp[i]);
-	free(p.mp);
-	return p.err != 0 ? p.err : ret;
+	if (mp == NULL)
+		rte_mempool_walk(ev_collect, &p);
+	ret = p.err;
+	snap = ret == 0 ? calloc(RTE_MAX(p.n, 1u), sizeof(*snap)) : NULL;
+	if (ret == 0 && snap == NULL)
+		ret = -ENOMEM;
+	for (; ret == 0 && k < p.n; k++) {
+		snap[k].mp = p.mp[k];
+		snap[k].n = tmp_blocks_announced(p.mp[k], &snap[k].blk);
+		ret = RTE_MIN(snap[k].n, 0);
+	}
+	for (i = 0; ret == 0 && i < p.n; i++)
+		for (int b = 0; b < snap[i].n; b++)
+			ev_call(r, snap[i].mp, TIDE_MEMPOOL_BLOCK_ADD, &snap[i].blk[b],
+				TIDE_MEMPOOL_BLOCK_F_REPLAY);
+	for (i = 0; i < k; i++)
+		free(snap[i].blk);
+	free(snap);
+	if (mp == NULL)
+		free(p.mp);
+	return ret;
 }
 
 /* Check a new registration against the list: 0, -EEXIST or -ENOSPC. */
