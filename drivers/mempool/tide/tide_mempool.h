@@ -378,7 +378,8 @@ typedef int (tide_mempool_block_cb_t)(struct rte_mempool *mp,
  *   0, or a negative errno (rte_errno is set too): -EINVAL @p cb is NULL or @p mp is not a
  *   tide mempool; -EEXIST @p cb and @p arg are registered for @p mp already; -ENOSPC
  *   TIDE_MEMPOOL_BLOCK_EVENT_MAX callbacks are registered; -ENOMEM no memory for the
- *   replay; -ENOTSUP a secondary process; -EDEADLK called from a block event callback.
+ *   replay (@p cb was not called); -ENOTSUP a secondary process; -EDEADLK called from a
+ *   block event callback.
  */
 int tide_mempool_block_event_register(struct rte_mempool *mp, tide_mempool_block_cb_t *cb,
 	void *arg);
