@@ -6,16 +6,19 @@
 #   scripts/plot-footprint.sh [OUT.png] [tide-bench footprint options...]
 # Defaults: docs/footprint.png; the figures go to OUT.csv beside it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
-out=${1:-docs/footprint.png}
+out=${1:-}
 shift || true
 case "$out" in
 -*) echo "plot-footprint: the first argument is OUT.png, not an option ('$out');" \
 	"usage: $0 [OUT.png] [tide-bench footprint options...]" >&2; exit 2 ;;
 esac
+# OUT.png as the caller named it, from the caller's directory.
+[ -z "$out" ] || out=$(realpath -m -- "$out")
+cd "$(dirname "$0")/.."
+out=${out:-docs/footprint.png}
 series=$(mktemp /tmp/tide-footprint.XXXXXX)
-trap 'rm -f "$series" "$series.csv"' EXIT
+trap 'rm -f "$series" "$series.csv" "$series.fixed" "$series.tide"' EXIT
 
 command -v gnuplot >/dev/null || { echo "gnuplot missing: run scripts/setup.sh" >&2; exit 1; }
 [ -x build/app/tide-bench/tide-bench ] || ./scripts/build.sh build >/dev/null

@@ -40,6 +40,10 @@ check_want() {
 	max=$(awk '/^MemTotal:/ { printf "%d", $2 / 2048 * 3 / 4 }' /proc/meminfo)
 	[ "$max" -ge "$min" ] ||
 		die "this machine's memory is too small for $min x 2 MB hugepages"
+	# The default, on a machine too small for it: what the machine has room for.
+	if [ -z "${TIDE_HUGEPAGES:-}" ] && [ "$want" -gt "$max" ]; then
+		want=$max
+	fi
 	tide_num_check "setup: TIDE_HUGEPAGES (2 MB pages)" "$want" "$min" "$max"
 }
 
@@ -131,10 +135,11 @@ scan_held_files() {
 # Our programs name their DPDK runtime directory <program>-<pid>, and our tests theirs
 # tide-*, tdn-<scenario>-<pid> (donor scenarios), tpe-<run>-<pid> (testpmd-elastic.sh) and
 # tbkill<pid>; remove those whose process is gone (DPDK leaves them behind). Nobody else's.
-# One whose name ends in the pid of a process that is gone is stale. Any other (a live
-# pid, or a name of a test's with a suffix after the pid, or none) is stale when no process
-# holds a file in it open or mapped (held_dirs: a live DPDK process holds its config file
-# open and maps its fbarray files) and it has not changed for a minute (a process just
+# One that a process holds a file of open or mapped is not (held_dirs: a live DPDK process
+# holds its config file open and maps its fbarray files), whatever its name says: a name
+# of a script's pid may be a DPDK process's the script left. Of the others, one whose name
+# ends in the pid of a process that is gone is stale; any other (a live pid, a name with a
+# suffix after the pid, or none) when it has not changed for a minute (a process just
 # starting has not opened it yet).
 clean_runtime_dirs() {
 	local d pid n=0
@@ -146,9 +151,9 @@ clean_runtime_dirs() {
 		case "$pid" in
 		*[!0-9]*|"") pid= ;;
 		esac
+		[ -z "${held_dirs[$d]+x}" ] || continue
 		# Named after a process that is gone: stale now.
 		if [ -z "$pid" ] || [ -e "/proc/$pid" ]; then
-			[ -z "${held_dirs[$d]+x}" ] || continue
 			[ -z "$(find "$d" -maxdepth 0 -mmin -1)" ] || continue
 		fi
 		rm -rf "$d" && n=$((n + 1))

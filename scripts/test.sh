@@ -17,10 +17,12 @@ child=
 # shellcheck disable=SC2317 # (run by the traps)
 stop_child() {
 	[ -z "$child" ] || { kill -TERM -- "-$child" 2>/dev/null || true; wait "$child" || true; }
-	exit 130
+	exit "$1"
 }
-trap stop_child INT TERM
-trap './scripts/setup.sh --clean >/dev/null 2>&1 || true' EXIT
+trap 'stop_child 130' INT
+trap 'stop_child 143' TERM
+trap 'stop_child 129' HUP # (a closed terminal: the tests are in a session of their own)
+trap './scripts/setup.sh --clean >/dev/null || echo "test: setup.sh --clean failed" >&2' EXIT
 # Run a command, in a process group of its own, as the child a signal stops with every test
 # it started (in the foreground it would outlive this shell).
 run() {

@@ -13,6 +13,8 @@ bench=$2
 check_png=$3
 tmp=$(mktemp -d /tmp/tide-bench-sh.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 out=$tmp/results
 
 fail() {

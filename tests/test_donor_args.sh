@@ -13,6 +13,8 @@ set -eu
 donor=$1
 out=$(mktemp /tmp/tide-donor-args.XXXXXX)
 trap 'rm -f "$out"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 # The page size lib/donor offers for a pinned region (DONOR_PINNED_PAGE), whatever the
 # system's.
 pg=4096

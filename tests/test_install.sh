@@ -14,6 +14,8 @@ case "${3:-none}" in none|"") ;; *) san="-fsanitize=$3" ;; esac
 tmp=$(mktemp -d /tmp/tide-install.XXXXXX)
 # The examples are plain DPDK programs: their runtime directory stays after they end.
 trap 'rm -rf "$tmp" "/var/run/dpdk/tide-install-$$"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
 meson install -C "$build" --destdir "$tmp" --no-rebuild >/dev/null
 pc=$(find "$tmp" -name libtidepool.pc)

@@ -14,6 +14,8 @@ set -eu
 src=$1
 tmp=$(mktemp -d /tmp/tide-script-args.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 out=$tmp/out
 mkdir "$tmp/scripts"
 cp "$src/scripts/soak.sh" "$src/scripts/testpmd-elastic.sh" "$src/scripts/num.sh" \

@@ -30,6 +30,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 mkdir "$mount"
 mount -t hugetlbfs -o pagesize=2M,size=512M nodev "$mount" ||
 	{ echo "cannot mount hugetlbfs on $mount"; exit 77; }
@@ -142,6 +144,7 @@ ro_sys() {
 		for m in $(awk "\$3 == \"hugetlbfs\" { print \$2 }" /proc/mounts); do
 			umount -l "$m"
 		done
+		mkdir -p /var/run/dpdk # (absent after a boot until a DPDK process makes it)
 		mount -t tmpfs tmpfs /var/run/dpdk
 		exec "$2/scripts/setup.sh"' sh "$tmp/nr_hugepages" "$src"
 }

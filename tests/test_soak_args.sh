@@ -10,6 +10,8 @@ soak=$1
 out=$(mktemp /tmp/tide-soak-args.XXXXXX)
 prefix=tide-soak-args-$$
 trap 'rm -f "$out"; rm -rf "/var/run/dpdk/$prefix"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
 fail() {
 	cat "$out"

@@ -13,6 +13,8 @@ set -eu
 build=$1
 tmp=$(mktemp -d /tmp/tide-symbols.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 fail=0
 bad() { echo "symbols: $*"; fail=1; }
 
