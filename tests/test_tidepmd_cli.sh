@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# tidepmd's prompt (-i), typed to as a user would: start, show port stats, set fwd macswap,
-# show pool, a bad command and bad values, show port stats again, stop, quit. Forwarding
-# must go on across the bad command: the port statistics taken after it count more packets
-# than those taken just before it, and the throughput between the two is not zero. Then
-# show pool and show pool NAME once more without telemetry (the public API's view), and set
-# burst in the modes whose own loops take it. zctx whose agent is busy at a stop keeps it,
+# tidepmd's prompt (-i), typed to as a user would: start, show port stats, set fwd macswap
+# (refused while forwarding runs, as testpmd's configuration commands: the run goes on in io
+# mode), show pool, a bad command and bad values, show port stats again, stop, set fwd
+# macswap (taken now), quit. Forwarding must go on across the bad command: the port
+# statistics taken after it count more packets than those taken just before it, and the
+# throughput between the two is not zero. Then show pool and show pool NAME once more
+# without telemetry (the public API's view), and set burst in the modes whose own loops
+# take it. zctx whose agent is busy at a stop keeps it,
 # refuses a start while it is busy, then starts again (TIDE_TEST_FAULTS=1: a build with
 # -Dfault_injection=true).
 # The sessions whose checks need forwarding time type through a FIFO, each command once the
@@ -126,6 +128,8 @@ sleep 1
 cmd "show port stats all"
 cmd "show config fwd"
 cmd "stop"
+cmd "set fwd macswap"
+cmd "show config fwd"
 quit || fail "exit status $?"
 
 grep -q "^tidepmd> " "$out" || fail "no prompt"
@@ -143,10 +147,20 @@ echo "port 0 RX-packets: $first after start, $before before the bad command, $af
 [ "$first" -gt 0 ] || fail "nothing forwarded after start"
 [ "$after" -gt "$before" ] || fail "forwarding stopped across the bad command"
 [ "$pps" -gt 0 ] || fail "no throughput across the bad command"
-grep -q "^Set macswap packet forwarding mode" "$out" || fail "set fwd macswap refused"
-grep -q "^Forwarding restarted in macswap mode" "$out" || fail "macswap did not restart"
+# set fwd while forwarding runs: refused, the run untouched (one stop, its statistics since
+# the start); once stopped: taken.
+grep -q "^set fwd macswap: io forwarding runs: stop forwarding first (nothing changed)$" \
+	"$out" || fail "set fwd macswap while forwarding runs: not refused"
+! grep -q "^Forwarding restarted" "$out" || fail "set fwd restarted the run"
+[ "$(grep -c "^Set macswap packet forwarding mode" "$out")" -eq 1 ] ||
+	fail "set fwd macswap: not taken exactly once (after the stop)"
+# (The start shows the configuration too.)
+[ "$(grep -c "^io packet forwarding - ports=2 - cores=1 - streams=2" "$out")" -eq 2 ] ||
+	fail "show config fwd while forwarding runs: not the io run started"
 grep -q "^macswap packet forwarding - ports=2 - cores=1 - streams=2" "$out" ||
-	fail "show config fwd: not macswap"
+	fail "show config fwd after the stop: not macswap"
+[ "$(grep -c "Accumulated forward statistics for all ports" "$out")" -eq 1 ] ||
+	fail "not one stop's statistics for the one run"
 grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool showed no pool"
 grep -q "^  held: .* MB in [0-9]* blocks" "$out" || fail "show pool: no held MB"
 grep -q "^  grows: " "$out" && grep -q "^  reaps: " "$out" || fail "show pool: no grows/reaps"

@@ -3,7 +3,8 @@
 /*
  * The prompt (-i), on DPDK's librte_cmdline as testpmd's. It runs on the main lcore while
  * the forwarding lcores go on: a command only reads figures or changes what the lcores
- * read (the burst size), except start, stop and set fwd, which stop and launch them.
+ * read (the burst size), except start and stop, which launch and stop them (set fwd is
+ * refused while they run).
  * cmdline answers an unknown command ("Command not found") or a malformed one ("Bad
  * arguments") itself; a well-formed command with a bad value says what is accepted.
  * Nothing here stops forwarding unless asked to.
@@ -142,7 +143,7 @@ static const char *const cli_help_text[] = {
 	"                           grows and reaps",
 	"show xchg                  exchanges: messages sent, received, waiting per level",
 	"show zctx                  the zero-copy send agent and the pin cache",
-	"set fwd MODE               forwarding mode (restarts forwarding if it runs)",
+	"set fwd MODE               forwarding mode (while forwarding is stopped)",
 	"set burst N                packets per burst, 1..512 (live; bursty: from the next start;",
 	"                           zctx: sends per submission, the agent's TX bursts its own)",
 	"set pool wall MB           the pool's wall, from its base to --pool-wall (live)",
@@ -209,31 +210,30 @@ cli_show_config_parsed(void *res __rte_unused, struct cmdline *cl __rte_unused,
 
 /* ---- set ... ---- */
 
+/*
+ * Refused while forwarding runs, as testpmd refuses its configuration commands then ("Please
+ * stop forwarding first"): a restart here would end the run
+ * without stop's statistics and start the next one without its mark, so that the next
+ * stop would count both runs as one.
+ */
 static void
 cli_set_fwd_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
 {
 	struct cli_words *r = res;
 	const struct tpmd_engine *e = tpmd_engine_find(r->w3);
-	bool was_running = cli_t->running;
 
 	if (e == NULL) {
 		printf("Bad argument: set fwd: unknown mode '%s'; modes:\n", r->w3);
 		tpmd_engines_list(stdout, "  ");
 		return;
 	}
-	if (was_running)
-		tpmd_fwd_stop(cli_t);
+	if (cli_t->running) {
+		printf("set fwd %s: %s forwarding runs: stop forwarding first (nothing "
+			"changed)\n", e->name, cli_t->engine->name);
+		return;
+	}
 	cli_t->engine = e;
 	printf("Set %s packet forwarding mode\n", e->name);
-	if (was_running) {
-		int ret = tpmd_fwd_start(cli_t, 0);
-
-		if (ret != 0)
-			printf("Cannot restart forwarding in %s mode: %s\n", e->name,
-				rte_strerror(-ret));
-		else
-			printf("Forwarding restarted in %s mode\n", e->name);
-	}
 }
 
 static void
