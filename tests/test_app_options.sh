@@ -17,6 +17,8 @@
 #    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
 #    unknown option (EAL arguments without "--" after them) says where they go; an empty
 #    --filter is refused; --mode worker refuses the options a worker would not read;
+#  - more ports (10) or worker lcores (65) than tidepmd takes are refused at start, naming
+#    the limit and the count (exit status 1);
 #  - the README's tidepmd synopsis names every option tidepmd --help gives.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
@@ -287,6 +289,36 @@ grep -q "^tidepmd: --mp-workers goes with --mode pipeline" "$out" || fail "io --
 if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-workers 2 --txq 1"; fi
 grep -q "^tidepmd: --mp-workers 2 needs as many TX queues per port (--txq 1)" "$out" ||
 	fail "--mp-workers 2 with one TX queue: no message"
+
+# More ports or worker lcores than tidepmd takes (8, 64) are refused at start, naming the
+# limit and the count, not left out without a word. (EAL has started: these are counted.)
+vdevs=
+for i in 0 1 2 3 4 5 6 7 8 9; do vdevs="$vdevs --vdev net_null$i"; done
+rc=0
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" -l 0-1 --no-pci --no-huge -m 512 --file-prefix "$prefix-r" \
+	$vdevs -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "10 ports: exit status $rc, want 1"
+grep -q "^tidepmd: 10 ports; tidepmd forwards on at most 8: give it fewer" "$out" ||
+	fail "10 ports: no message naming the count and the limit"
+! grep -q "^tidepmd: mode io" "$out" || fail "10 ports: the run started"
+grep "^tidepmd: 10 ports" "$out"
+# 65 worker lcores on one CPU; with --nb-cores the first N forward.
+lcores="--lcores (0-65)@0 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vdev net_null0 \
+--vdev net_null1"
+rc=0
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" $lcores -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "65 worker lcores: exit status $rc, want 1"
+grep -q "^tidepmd: 65 worker lcores; tidepmd forwards on at most 64: .*--nb-cores 1\.\.64" \
+	"$out" || fail "65 worker lcores: no message naming the count and the limit"
+! grep -q "^tidepmd: mode io" "$out" || fail "65 worker lcores: the run started"
+grep "^tidepmd: 65 worker lcores" "$out"
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" $lcores -- --mode io --duration 1 --nb-cores 2 >"$out" 2>&1 ||
+	fail "65 worker lcores, --nb-cores 2: exit status $?"
+grep -q "^tidepmd: mode io on 2 forwarding lcore(s)" "$out" ||
+	fail "65 worker lcores, --nb-cores 2: not on 2 forwarding lcores"
 
 # A forwarding lcore that cannot allocate its delay lines ends the run, which exits 1: long
 # before its --duration (600 s; under 60 s, whatever a loaded machine's delays).

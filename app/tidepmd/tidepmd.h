@@ -155,7 +155,9 @@ bool tpmd_test_fault(const char *name);
 void tpmd_usage(const char *prog);
 
 /* ports.c */
+/* Every port in t->ports; -EINVAL (it said why) past TPMD_MAX_PORTS or for an odd count. */
 int tpmd_ports_find(struct tpmd *t);
+/* The ports tpmd_ports_find() found, configured and started. */
 int tpmd_ports_init(struct tpmd *t);
 void tpmd_ports_close(struct tpmd *t);
 int tpmd_port_idx(const struct tpmd *t, uint16_t port);
