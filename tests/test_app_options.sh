@@ -11,7 +11,8 @@
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range, a start that fails says why (with -i
 #    --auto-start too) and fails the run, and so does -i without a prompt; SIGTERM during
-#    start-up ends it cleanly (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
+#    start-up ends it cleanly; a mode's slow set-up is not counted as the run's time
+#    (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
@@ -371,6 +372,19 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 			fail "zctx $a: the failed start not reported (as ENOMEM)"
 	done
 	echo "tidepmd, a start without memory: $(grep "^tidepmd: cannot start" "$out")"
+	# A mode's set-up is no forwarding time (zctx filling its buffer, 2 s longer with the
+	# fault zctx-slow-fill): a run of 2 s forwards 2 s, its stats lines come every 0.5 s
+	# from when the lcores start. (Counted from before the set-up, the run ended as it
+	# began: no line before the end, "done after 2.0 s" for nothing forwarded.)
+	# shellcheck disable=SC2086
+	TIDEPMD_TEST_FAULT=zctx-slow-fill timeout -s INT 60 "$tidepmd" $eal_pmd -- --mode zctx \
+		--duration 2 --stats-period 500 >"$out" 2>&1 || fail "zctx, slow set-up: exit $?"
+	n=$(grep -cE "^tidepmd +[0-9]+\.[0-9]+s \| " "$out" || true)
+	[ "$n" -ge 1 ] || fail "zctx, slow set-up: no stats line before the end: its time counted"
+	grep -q "^tidepmd: done after 2\.[0-9] s: [1-9][0-9]* packets forwarded" "$out" ||
+		fail "zctx, slow set-up: not 2 s of forwarding"
+	echo "tidepmd, a slow set-up: $n stats line(s) before the end," \
+		"$(grep "^tidepmd: done after" "$out")"
 	# No prompt (cmdline could not make one): said, and the run fails.
 	# shellcheck disable=SC2086
 	if TIDEPMD_TEST_FAULT=prompt timeout -s INT 60 "$tidepmd" $eal_pmd -- -i </dev/null \
