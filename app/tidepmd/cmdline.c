@@ -51,12 +51,15 @@ cli_start(unsigned int tx_first)
 static void
 cli_stop(void)
 {
+	/* From here, a signal ends the stop's waits for worker processes (and the prompt). */
+	unsigned int sigs = tide_app_signal_count();
+
 	if (!cli_t->running) {
 		printf("Packet forwarding not started\n");
 		return;
 	}
 	printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
-	tpmd_fwd_stop(cli_t);
+	tpmd_fwd_stop(cli_t, sigs);
 	tpmd_fwd_stats_show(cli_t);
 	printf("\nDone.\n");
 }
@@ -150,7 +153,8 @@ static const char *const cli_help_text[] = {
 	"set pool idle MS           a block may go after MS idle, 1..3600000 (live)",
 	"set pool reap MS           the reaper's period, 0..3600000, 0 never (live)",
 	"help                       this list",
-	"quit                       stop forwarding and exit (so does Ctrl-D)",
+	"quit                       stop forwarding and exit (so does Ctrl-D on an empty line;",
+	"                           Ctrl-C only clears the line)",
 };
 
 static void
@@ -395,7 +399,9 @@ static cmdline_parse_ctx_t cli_ctx[] = {
  * cmdline_interact(), but a signal ends it too (tide_app_quit()), not only quit, Ctrl-D or
  * the end of the input: SIGINT or SIGTERM may come while a command runs, or go to another
  * thread, with no read() of the prompt's there for it to interrupt. So the prompt waits
- * for input CLI_QUIT_POLL_MS at a time and looks at the flag in between.
+ * for input CLI_QUIT_POLL_MS at a time and looks at the flag in between. At a terminal,
+ * Ctrl-C sends no signal: cmdline_stdin_new() turns ISIG off, and rdline takes Ctrl-C as
+ * "clear the line". The signals come from kill (or, input not a terminal, from its Ctrl-C).
  */
 static void
 cli_interact(struct cmdline *cl)

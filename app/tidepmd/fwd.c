@@ -232,7 +232,7 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 		if (ret != 0) {
 			fprintf(stderr, "tidepmd: cannot launch lcore %u: %s\n", lc->lcore_id,
 				rte_strerror(-ret));
-			tpmd_fwd_stop(t);
+			tpmd_fwd_stop(t, tide_app_signal_count());
 			return ret;
 		}
 		lc->launched = true;
@@ -241,13 +241,14 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 }
 
 int
-tpmd_fwd_stop(struct tpmd *t)
+tpmd_fwd_stop(struct tpmd *t, unsigned int sigs)
 {
 	struct tpmd_counters c;
 	int ret = 0;
 
 	if (!t->running)
 		return 0;
+	t->stop_sigs = sigs; /* for the engine's end */
 	t->stop = true;
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
 		struct tpmd_lcore *lc = &t->lcores[w];

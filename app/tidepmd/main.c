@@ -191,7 +191,8 @@ tpmd_run(struct tpmd *t)
 	}
 	ret = tpmd_prompt(t);
 	if (t->running) {
-		tpmd_fwd_stop(t);
+		/* (After the signal that may have ended the prompt: another cuts the waits.) */
+		tpmd_fwd_stop(t, tide_app_signal_count());
 		tpmd_fwd_stats_show(t);
 	}
 	/* Any run of the session whose lcore failed, stopped at quit or before. */

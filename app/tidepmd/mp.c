@@ -174,6 +174,34 @@ mp_reap_resume(struct tide_pool_per_socket *ps, const unsigned int *period)
 }
 
 /*
+ * " 123 456": the distinct process ids among @p pids[0..n) that are not 0 and, with
+ * @p alive, still there.
+ */
+static void
+mp_pids_str(const pid_t *pids, unsigned int n, bool alive, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && off < len; i++) {
+		bool seen = false;
+
+		for (unsigned int k = 0; k < i; k++)
+			seen |= pids[k] == pids[i];
+		if (pids[i] == 0 || seen || (alive && tide_process_gone((uint32_t)pids[i])))
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, " %d", (int)pids[i]);
+	}
+}
+
+/* A SIGINT or SIGTERM came since @p sigs: the user would rather end than wait. */
+static bool
+mp_interrupted(unsigned int sigs)
+{
+	return tide_app_signal_count() != sigs;
+}
+
+/*
  * The primary, at the end of a run: tell the workers to leave and wait for them, then for
  * their processes to be gone. A worker lcore that does not leave within MP_LEAVE_WAIT_NS
  * is stuck (stopped, starved): the exchange is kept for it. A process whose lcores all
@@ -181,12 +209,16 @@ mp_reap_resume(struct tide_pool_per_socket *ps, const unsigned int *period)
  * (rte_eal_cleanup()) while the primary frees memzones deadlocks in DPDK 22.11: the
  * primary holds the memory lock and waits for the hugepage file locks the secondary holds,
  * the secondary waits for the memory lock. So the pools are freed only once the workers
- * have exited, and do not reap meanwhile (tpmd_mp_stop()).
+ * have exited, and do not reap meanwhile (tpmd_mp_stop()). A SIGINT or SIGTERM past
+ * @p sigs ends either wait at once, saying which processes it leaves: the process then
+ * ends without them (the pool library ends a secondary the race leaves stuck in its exit).
  */
 static int
-mp_stop(uint64_t *left_ns)
+mp_stop(unsigned int sigs, uint64_t *left_ns)
 {
 	uint64_t deadline = tide_app_now_ns() + MP_LEAVE_WAIT_NS;
+	pid_t held[TPMD_MAX_QUEUES];
+	char pids[TPMD_MAX_QUEUES * 12];
 	bool said = false;
 	uint64_t left;
 	unsigned int n;
@@ -198,8 +230,17 @@ mp_stop(uint64_t *left_ns)
 		if (pid != 0 && mp_nb_left < RTE_DIM(mp_left))
 			mp_left[mp_nb_left++] = pid;
 	}
-	while ((n = tpmd_mp_workers()) != 0 && tide_app_now_ns() < deadline)
+	while ((n = tpmd_mp_workers()) != 0 && tide_app_now_ns() < deadline &&
+			!mp_interrupted(sigs))
 		usleep(1000);
+	if (n != 0 && mp_interrupted(sigs)) {
+		for (unsigned int i = 0; i < mp_tab->nb_slots; i++)
+			held[i] = __atomic_load_n(&mp_tab->slot[i].pid, __ATOMIC_ACQUIRE);
+		mp_pids_str(held, mp_tab->nb_slots, false, pids, sizeof(pids));
+		fprintf(stderr, "tidepmd: a signal cut short the wait for the workers: %u worker "
+			"lcore(s) had not left (process(es)%s)\n", n, pids);
+		return -EINTR;
+	}
 	if (n != 0) {
 		/* One stays: the exchange is kept whatever the others do, no use waiting. */
 		fprintf(stderr, "tidepmd: %u worker lcore(s) did not leave within %llu s\n", n,
@@ -208,16 +249,25 @@ mp_stop(uint64_t *left_ns)
 	}
 	left = tide_app_now_ns();
 	*left_ns = left;
-	while (mp_any_alive(mp_left, mp_nb_left) && tide_app_now_ns() - left < MP_EXIT_WAIT_NS) {
+	while (mp_any_alive(mp_left, mp_nb_left) && tide_app_now_ns() - left < MP_EXIT_WAIT_NS &&
+			!mp_interrupted(sigs)) {
 		/* A stop that seems to hang: say what it waits for, once. */
 		if (!said && tide_app_now_ns() - left >= MP_LEAVE_WAIT_NS) {
 			printf("tidepmd: the workers left, their processes are still exiting after "
-				"%llu s: waiting for them (at most %llu s)\n",
-				MP_LEAVE_WAIT_NS / 1000000000ull, MP_EXIT_WAIT_NS / 1000000000ull);
+				"%llu s: waiting for them (at most %llu s; SIGINT or SIGTERM ends "
+				"the wait)\n", MP_LEAVE_WAIT_NS / 1000000000ull,
+				MP_EXIT_WAIT_NS / 1000000000ull);
 			fflush(stdout);
 			said = true;
 		}
 		usleep(1000);
+	}
+	if (mp_any_alive(mp_left, mp_nb_left) && mp_interrupted(sigs)) {
+		mp_pids_str(mp_left, mp_nb_left, true, pids, sizeof(pids));
+		fprintf(stderr, "tidepmd: a signal cut short the wait for the worker processes "
+			"%.1f s after their lcores left: process(es)%s still exiting\n",
+			(double)(tide_app_now_ns() - left) / 1e9, pids);
+		return -EINTR;
 	}
 	if (mp_any_alive(mp_left, mp_nb_left)) {
 		fprintf(stderr, "tidepmd: a worker process is still there %llu s after its lcores "
@@ -234,7 +284,7 @@ mp_stop(uint64_t *left_ns)
 }
 
 int
-tpmd_mp_stop(struct tide_pool_per_socket *pools, uint64_t *left_ns)
+tpmd_mp_stop(struct tide_pool_per_socket *pools, unsigned int sigs, uint64_t *left_ns)
 {
 	unsigned int period[RTE_MAX_NUMA_NODES];
 	int ret;
@@ -242,7 +292,7 @@ tpmd_mp_stop(struct tide_pool_per_socket *pools, uint64_t *left_ns)
 	if (mp_tab == NULL)
 		return 0;
 	mp_reap_hold(pools, period);
-	ret = mp_stop(left_ns);
+	ret = mp_stop(sigs, left_ns);
 	mp_reap_resume(pools, period);
 	return ret;
 }
