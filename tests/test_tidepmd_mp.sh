@@ -22,7 +22,9 @@
 #    since launch keep what an earlier run's workers sent;
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
 #  - the primary prints the command that starts its workers, with its file prefix (the one
-#    it chose itself too) and lcores of their own: run as printed, a worker works.
+#    it chose itself too) and lcores of their own: run as printed, a worker works; a worker
+#    on an lcore id the primary or another worker runs is refused, naming both, and the
+#    run goes on.
 # No process the test started is waited for without a bound: one that does not end in time
 # is named, where its threads wait is shown (with gdb, if installed), it is killed and the
 # test fails with every log, well before meson's timeout.
@@ -65,10 +67,11 @@ cleanup() {
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
 	rm -f "$hugedir/${prefix}-cap"map_* "$hugedir/${prefix}-st"map_* \
-		"$hugedir/${prefix}-sl"map_* "$hugedir/${prefix}-sc"map_*
+		"$hugedir/${prefix}-sl"map_* "$hugedir/${prefix}-sc"map_* \
+		"$hugedir/${prefix}-lc"map_*
 	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" \
 		"/var/run/dpdk/$prefix-cap" "/var/run/dpdk/$prefix-st" "/var/run/dpdk/$prefix-sl" \
-		"/var/run/dpdk/$prefix-sc" "$tmp"
+		"/var/run/dpdk/$prefix-sc" "/var/run/dpdk/$prefix-lc" "$tmp"
 	if [ -n "$own" ]; then
 		rm -f "$hugedir/${own}"map_*
 		rm -rf "/var/run/dpdk/$own"
@@ -387,6 +390,55 @@ reap "$pid_own" "the primary of its own prefix" 90 ||
 reap "$pid_wown" "the worker started as printed" 30 ||
 	fail "the worker started as printed failed"
 echo "workers' command as printed: tidepmd $cmd: it worked"
+
+# ---- a worker on lcore ids another tidepmd runs ----
+# Each lcore id has a cache of its own in every mempool, used without a lock: a worker on
+# an id the primary or another worker runs would corrupt the pool. It is refused before
+# any of its lcores starts, naming the lcore and the process that has it (exit status 1;
+# or 137 if the primary ended it stuck in DPDK 22.11's exit race, ended_by_primary), and
+# the primary and its worker go on, then end cleanly.
+start lc --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-lc" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 \
+	--stats-period 250
+wait_for "$tmp/lc.log" "worker lcores 0/1" 60
+# refused_lcore NAME LCORE OWNER EAL-ARGS...: a worker on EAL-ARGS is refused for LCORE,
+# which the process OWNER has (OWNER: a grep pattern).
+refused_lcore() {
+	local name=$1 lcore=$2 owner=$3 rc=0
+	shift 3
+	run "$name" 60 "$tidepmd" "$@" --no-pci --file-prefix "$prefix-lc" \
+		--proc-type=secondary -- --mode worker || rc=$?
+	[ "$rc" -eq 1 ] || ended_by_primary tidepmd "$rc" lc.log ||
+		fail "$name: a worker on lcore $lcore of $owner: exit status $rc, want 1"
+	grep -q "^tidepmd: lcore $lcore is $owner: two processes on one lcore id would share" \
+		"$tmp/$name.log" || fail "$name: not refused naming lcore $lcore and $owner"
+	! grep -q "sends on TX queue" "$tmp/$name.log" || fail "$name: an lcore of it ran"
+	grep "^tidepmd: lcore" "$tmp/$name.log"
+}
+refused_lcore lc-primary 0 "the primary tidepmd's (pid $pid_lc)" -l 0-1
+start wlc --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-lc" --proc-type=secondary -- \
+	--mode worker --stats-period 250
+wait_for "$tmp/wlc.log" "worker lcore 3 sends on TX queue 0" 60
+refused_lcore lc-worker 3 "worker process $pid_wlc's" --lcores 4@0,3@0
+# The refusals touched neither: the worker still sends, the primary's run goes on.
+sent=$(grep -c "^tidepmd worker $pid_wlc " "$tmp/wlc.log")
+wait_for "$tmp/wlc.log" "sent [1-9][0-9]* " 30
+for ((i = 0; i < 300; i++)); do
+	[ "$(grep -c "^tidepmd worker $pid_wlc " "$tmp/wlc.log")" -gt "$sent" ] && break
+	sleep 0.1
+done
+[ "$i" -lt 300 ] || fail "the worker beside the refused ones stopped reporting"
+gone "$pid_lc" && fail "the primary ended after a worker on its lcores was refused"
+kill -INT "$pid_lc"
+reap "$pid_lc" "the primary of the refused workers" 90 ||
+	fail "the primary of the refused workers failed"
+reap "$pid_wlc" "the worker beside the refused ones" 30 ||
+	fail "the worker beside the refused ones failed"
+grep -q "leaves: the primary's run is over" "$tmp/wlc.log" ||
+	fail "the worker beside the refused ones did not leave with the run"
+grep -q "^tidepmd: no message left behind" "$tmp/lc.log" ||
+	fail "the primary of the refused workers: messages left behind"
+echo "workers on lcore ids of the primary and of another worker: refused, the run went on"
 
 # ---- a worker that exits slowly ----
 # A worker whose lcores have left is exiting: the primary's stop waits for its process to be

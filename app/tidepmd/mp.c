@@ -10,6 +10,12 @@
  * primary ends a run by setting `stopping` and waits for the slots to be given back; a
  * worker that died gives its slots back through tidepool's death callback (its stage's
  * messages are released by the message library the same way).
+ *
+ * The table also says which process runs each lcore id: every lcore id has a cache of its
+ * own in every mempool, used without a lock, so two processes on one id would corrupt the
+ * pool. The primary records its lcores when it opens the table; a worker claims all of its
+ * own before any of them starts, or is refused naming the lcore and the process that has
+ * it. A worker gives its ids back as it ends, a dead one through the death callback.
  */
 
 #include <inttypes.h>
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_memzone.h>
 
 #include "tide_app.h"
@@ -47,6 +54,7 @@ struct mp_table {
 	uint32_t stopping;            /* the primary's run is over: leave */
 	uint32_t primary_pid;
 	struct mp_slot slot[TPMD_MAX_QUEUES];
+	int32_t lcore_pid[RTE_MAX_LCORE]; /* the process running each lcore id; 0: none */
 };
 
 static struct mp_table *mp_tab;
@@ -55,7 +63,19 @@ static bool mp_death_cb_on;
 static pid_t mp_left[TPMD_MAX_QUEUES];
 static unsigned int mp_nb_left;
 
-/* The primary's: slots of a process that is gone are free again. */
+/* Give back the lcore ids @p pid holds in @p tab. */
+static void
+mp_lcores_release(struct mp_table *tab, int32_t pid)
+{
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		int32_t owner = pid;
+
+		__atomic_compare_exchange_n(&tab->lcore_pid[l], &owner, 0, false,
+			__ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
+}
+
+/* The primary's: slots and lcore ids of a process that is gone are free again. */
 static void
 mp_on_death(int pid, void *arg __rte_unused)
 {
@@ -69,6 +89,31 @@ mp_on_death(int pid, void *arg __rte_unused)
 				pid, i);
 			__atomic_store_n(&tab->slot[i].pid, 0, __ATOMIC_RELEASE);
 		}
+	mp_lcores_release(tab, pid);
+}
+
+/*
+ * A new run's table: what the last run's workers counted is in the totals, and none of
+ * them is left (tpmd_mp_open()). The lcore ids of a worker process still there (one that
+ * came after the last run's stop, and is on its way out) stay its own; this process's are
+ * recorded: every lcore id with a role, as the pool library counts a process's lcores.
+ */
+static void
+mp_table_init(struct mp_table *tab, unsigned int nb_slots)
+{
+	int32_t kept[RTE_MAX_LCORE];
+	int32_t self = (int32_t)getpid();
+
+	memcpy(kept, tab->lcore_pid, sizeof(kept));
+	memset(tab, 0, sizeof(*tab));
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		if (!rte_lcore_has_role(l, ROLE_OFF))
+			tab->lcore_pid[l] = self;
+		else if (kept[l] != 0 && kept[l] != self && !tide_process_gone((uint32_t)kept[l]))
+			tab->lcore_pid[l] = kept[l];
+	}
+	tab->nb_slots = nb_slots;
+	tab->primary_pid = (uint32_t)self;
 }
 
 int
@@ -92,10 +137,8 @@ tpmd_mp_open(unsigned int nb_slots, struct tpmd_counters *done)
 	}
 	mp_tab = mz->addr;
 	/* A new run: earlier workers are gone, their counts in @p done (above). */
-	memset(mp_tab, 0, sizeof(*mp_tab));
+	mp_table_init(mp_tab, nb_slots);
 	mp_nb_left = 0;
-	mp_tab->nb_slots = nb_slots;
-	mp_tab->primary_pid = (uint32_t)getpid();
 	__atomic_store_n(&mp_tab->magic, MP_MAGIC, __ATOMIC_RELEASE);
 	if (!mp_death_cb_on && tide_mp_death_cb_register(mp_on_death, NULL) == 0)
 		mp_death_cb_on = true;
@@ -313,6 +356,59 @@ tpmd_mp_attach(void)
 	}
 	mp_tab = mz->addr;
 	return 0;
+}
+
+/*
+ * Lcore id @p l for @p self: free, its own already, or held by a process that is gone;
+ * else the pid of the process that has it.
+ */
+static int32_t
+mp_lcore_take(unsigned int l, int32_t self)
+{
+	int32_t owner = 0;
+
+	while (!__atomic_compare_exchange_n(&mp_tab->lcore_pid[l], &owner, self, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (owner == self)
+			break;
+		if (!tide_process_gone((uint32_t)owner))
+			return owner;
+		/* Dead (its death not handled yet): take it from that pid, or see who did. */
+	}
+	return 0;
+}
+
+int
+tpmd_mp_lcores_claim(void)
+{
+	int32_t self = (int32_t)getpid();
+
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++) {
+		int32_t owner;
+
+		if (rte_lcore_has_role(l, ROLE_OFF))
+			continue;
+		owner = mp_lcore_take(l, self);
+		if (owner == 0)
+			continue;
+		mp_lcores_release(mp_tab, self);
+		if ((uint32_t)owner == mp_tab->primary_pid)
+			fprintf(stderr, "tidepmd: lcore %u is the primary tidepmd's (pid %d)", l,
+				(int)owner);
+		else
+			fprintf(stderr, "tidepmd: lcore %u is worker process %d's", l, (int)owner);
+		fprintf(stderr, ": two processes on one lcore id would share its mempool caches "
+			"without a lock; give this worker lcore ids no other tidepmd uses (--lcores, "
+			"as the primary printed)\n");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void
+tpmd_mp_lcores_release(void)
+{
+	mp_lcores_release(mp_tab, (int32_t)getpid());
 }
 
 int

@@ -221,6 +221,10 @@ bool tpmd_mp_remain(void);
 int tpmd_mp_stop(struct tide_pool_per_socket *pools, unsigned int sigs, uint64_t *left_ns);
 /* The worker's side: */
 int tpmd_mp_attach(void);
+/* Every lcore id of this process for it alone: 0, or -EBUSY (it said which lcore and which
+ * process has it) when the primary or another worker runs one; given back at the end. */
+int tpmd_mp_lcores_claim(void);
+void tpmd_mp_lcores_release(void);
 int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);
 void tpmd_mp_release(int slot);
 bool tpmd_mp_stopping(void);
