@@ -11,12 +11,15 @@
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range, a start that fails says why (with -i
 #    --auto-start too) and fails the run, and so does -i without a prompt; SIGTERM during
-#    start-up ends it cleanly (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
+#    start-up ends it cleanly; a mode's slow set-up is not counted as the run's time
+#    (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
 #    unknown option (EAL arguments without "--" after them) says where they go; an empty
 #    --filter is refused; --mode worker refuses the options a worker would not read;
+#  - more ports (10) or worker lcores (65) than tidepmd takes are refused at start, naming
+#    the limit and the count (exit status 1);
 #  - the README's tidepmd synopsis names every option tidepmd --help gives.
 #   test_app_options.sh TIDEPMD TIDE_BENCH
 set -eu
@@ -288,6 +291,36 @@ if "$tidepmd" --mode pipeline --mp-workers 2 >"$out" 2>&1; then fail "--mp-worke
 grep -q "^tidepmd: --mp-workers 2 needs as many TX queues per port (--txq 1)" "$out" ||
 	fail "--mp-workers 2 with one TX queue: no message"
 
+# More ports or worker lcores than tidepmd takes (8, 64) are refused at start, naming the
+# limit and the count, not left out without a word. (EAL has started: these are counted.)
+vdevs=
+for i in 0 1 2 3 4 5 6 7 8 9; do vdevs="$vdevs --vdev net_null$i"; done
+rc=0
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" -l 0-1 --no-pci --no-huge -m 512 --file-prefix "$prefix-r" \
+	$vdevs -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "10 ports: exit status $rc, want 1"
+grep -q "^tidepmd: 10 ports; tidepmd forwards on at most 8: give it fewer" "$out" ||
+	fail "10 ports: no message naming the count and the limit"
+! grep -q "^tidepmd: mode io" "$out" || fail "10 ports: the run started"
+grep "^tidepmd: 10 ports" "$out"
+# 65 worker lcores on one CPU; with --nb-cores the first N forward.
+lcores="--lcores (0-65)@0 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vdev net_null0 \
+--vdev net_null1"
+rc=0
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" $lcores -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "65 worker lcores: exit status $rc, want 1"
+grep -q "^tidepmd: 65 worker lcores; tidepmd forwards on at most 64: .*--nb-cores 1\.\.64" \
+	"$out" || fail "65 worker lcores: no message naming the count and the limit"
+! grep -q "^tidepmd: mode io" "$out" || fail "65 worker lcores: the run started"
+grep "^tidepmd: 65 worker lcores" "$out"
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" $lcores -- --mode io --duration 1 --nb-cores 2 >"$out" 2>&1 ||
+	fail "65 worker lcores, --nb-cores 2: exit status $?"
+grep -q "^tidepmd: mode io on 2 forwarding lcore(s)" "$out" ||
+	fail "65 worker lcores, --nb-cores 2: not on 2 forwarding lcores"
+
 # A forwarding lcore that cannot allocate its delay lines ends the run, which exits 1: long
 # before its --duration (600 s; under 60 s, whatever a loaded machine's delays).
 if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
@@ -339,6 +372,19 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 			fail "zctx $a: the failed start not reported (as ENOMEM)"
 	done
 	echo "tidepmd, a start without memory: $(grep "^tidepmd: cannot start" "$out")"
+	# A mode's set-up is no forwarding time (zctx filling its buffer, 2 s longer with the
+	# fault zctx-slow-fill): a run of 2 s forwards 2 s, its stats lines come every 0.5 s
+	# from when the lcores start. (Counted from before the set-up, the run ended as it
+	# began: no line before the end, "done after 2.0 s" for nothing forwarded.)
+	# shellcheck disable=SC2086
+	TIDEPMD_TEST_FAULT=zctx-slow-fill timeout -s INT 60 "$tidepmd" $eal_pmd -- --mode zctx \
+		--duration 2 --stats-period 500 >"$out" 2>&1 || fail "zctx, slow set-up: exit $?"
+	n=$(grep -cE "^tidepmd +[0-9]+\.[0-9]+s \| " "$out" || true)
+	[ "$n" -ge 1 ] || fail "zctx, slow set-up: no stats line before the end: its time counted"
+	grep -q "^tidepmd: done after 2\.[0-9] s: [1-9][0-9]* packets forwarded" "$out" ||
+		fail "zctx, slow set-up: not 2 s of forwarding"
+	echo "tidepmd, a slow set-up: $n stats line(s) before the end," \
+		"$(grep "^tidepmd: done after" "$out")"
 	# No prompt (cmdline could not make one): said, and the run fails.
 	# shellcheck disable=SC2086
 	if TIDEPMD_TEST_FAULT=prompt timeout -s INT 60 "$tidepmd" $eal_pmd -- -i </dev/null \

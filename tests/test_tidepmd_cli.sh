@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# tidepmd's prompt (-i), typed to as a user would: start, show port stats, set fwd macswap,
-# show pool, a bad command and bad values, show port stats again, stop, quit. Forwarding
-# must go on across the bad command: the port statistics taken after it count more packets
-# than those taken just before it, and the throughput between the two is not zero. Then
-# show pool and show pool NAME once more without telemetry (the public API's view), and set
-# burst in the modes whose own loops take it. zctx whose agent is busy at a stop keeps it,
-# refuses a start while it is busy, then starts again (TIDE_TEST_FAULTS=1: a build with
-# -Dfault_injection=true).
+# tidepmd's prompt (-i), typed to as a user would: start, show port stats, set fwd macswap
+# (refused while forwarding runs, as testpmd's configuration commands: the run goes on in io
+# mode), show pool, a bad command and bad values, show port stats again, stop, set fwd
+# macswap (taken now), quit. Forwarding must go on across the bad command: the port
+# statistics taken after it count more packets than those taken just before it, and the
+# throughput between the two is not zero. Then show pool and show pool NAME once more
+# without telemetry (the public API's view), and set burst in the modes whose own loops
+# take it. At a terminal (a pty), Ctrl-C clears the line and Ctrl-D ends the prompt. zctx
+# whose agent is busy at a stop keeps it, refuses a start while it is busy, then starts
+# again (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true).
 # The sessions whose checks need forwarding time type through a FIFO, each command once the
 # last one is done: a pipe written on its own clock would hand the commands over back to
 # back once EAL has started (5 to 30 s for a sanitized build on a loaded machine).
@@ -126,6 +128,8 @@ sleep 1
 cmd "show port stats all"
 cmd "show config fwd"
 cmd "stop"
+cmd "set fwd macswap"
+cmd "show config fwd"
 quit || fail "exit status $?"
 
 grep -q "^tidepmd> " "$out" || fail "no prompt"
@@ -143,10 +147,20 @@ echo "port 0 RX-packets: $first after start, $before before the bad command, $af
 [ "$first" -gt 0 ] || fail "nothing forwarded after start"
 [ "$after" -gt "$before" ] || fail "forwarding stopped across the bad command"
 [ "$pps" -gt 0 ] || fail "no throughput across the bad command"
-grep -q "^Set macswap packet forwarding mode" "$out" || fail "set fwd macswap refused"
-grep -q "^Forwarding restarted in macswap mode" "$out" || fail "macswap did not restart"
+# set fwd while forwarding runs: refused, the run untouched (one stop, its statistics since
+# the start); once stopped: taken.
+grep -q "^set fwd macswap: io forwarding runs: stop forwarding first (nothing changed)$" \
+	"$out" || fail "set fwd macswap while forwarding runs: not refused"
+! grep -q "^Forwarding restarted" "$out" || fail "set fwd restarted the run"
+[ "$(grep -c "^Set macswap packet forwarding mode" "$out")" -eq 1 ] ||
+	fail "set fwd macswap: not taken exactly once (after the stop)"
+# (The start shows the configuration too.)
+[ "$(grep -c "^io packet forwarding - ports=2 - cores=1 - streams=2" "$out")" -eq 2 ] ||
+	fail "show config fwd while forwarding runs: not the io run started"
 grep -q "^macswap packet forwarding - ports=2 - cores=1 - streams=2" "$out" ||
-	fail "show config fwd: not macswap"
+	fail "show config fwd after the stop: not macswap"
+[ "$(grep -c "Accumulated forward statistics for all ports" "$out")" -eq 1 ] ||
+	fail "not one stop's statistics for the one run"
 grep -q "######## Pool tidepmd_s0 ####" "$out" || fail "show pool showed no pool"
 grep -q "^  held: .* MB in [0-9]* blocks" "$out" || fail "show pool: no held MB"
 grep -q "^  grows: " "$out" && grep -q "^  reaps: " "$out" || fail "show pool: no grows/reaps"
@@ -235,6 +249,77 @@ grep -q "^bursty mode receives bursts of 7 from the next start" "$out" ||
 grep -q "^bursty packet forwarding - .* - burst=7" "$out" || fail "show config fwd: not burst=7"
 echo "set burst 509: pipeline received $(echo "$rx" | tr '\n' ' ')on the two ports;" \
 	"bursty told it applies from the next start"
+
+# At a terminal (a pty), as README says: Ctrl-C clears the line being typed and the prompt
+# goes on (librte_cmdline turns the terminal's signal keys off); Ctrl-D on an empty line
+# stops forwarding and ends it, exit status 0.
+python3 - "$tidepmd" "tide-cli-t-$$" "$out" <<'EOF' || fail "at a terminal: see above"
+import os, pty, select, signal, sys, time
+
+tidepmd, prefix, log = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(tidepmd, [tidepmd, "-l", "0-1", "--no-pci", "--huge-unlink", "--vdev",
+                       "net_null0", "--vdev", "net_null1", "--file-prefix", prefix, "--",
+                       "-i", "--mode", "io"])
+out = b""
+
+
+def until(text, secs):
+    """Read the terminal until it shows text (after what it showed so far), or secs."""
+    global out
+    start, end = len(out), time.time() + secs
+    while time.time() < end:
+        if text.encode() in out[start:]:
+            return True
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                break
+    return text.encode() in out[start:]
+
+
+def drain(secs):
+    """Read what the terminal shows for secs."""
+    until("\0", secs)
+
+
+def done(msg):
+    open(log, "wb").write(out)
+    if os.waitpid(pid, os.WNOHANG) == (0, 0):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    sys.exit(msg)
+
+
+if not until("tidepmd> ", 60):
+    done("FAIL: at a terminal: no prompt")
+os.write(fd, b"start\r")
+if not until("tidepmd> ", 60):
+    done("FAIL: at a terminal: start not done")
+os.write(fd, b"sta\x03")
+time.sleep(1)
+if os.waitpid(pid, os.WNOHANG) != (0, 0):
+    done("FAIL: at a terminal: Ctrl-C ended the prompt")
+# What Ctrl-C cleared does not come before the next command.
+os.write(fd, b"show config fwd\r")
+if not until("io packet forwarding - ports=2", 30):
+    done("FAIL: at a terminal: the line before Ctrl-C was not cleared")
+os.write(fd, b"\x04")
+end, got = time.time() + 60, 0
+while time.time() < end and got == 0:
+    drain(0.2)
+    got, status = os.waitpid(pid, os.WNOHANG)
+if got == 0:
+    done("FAIL: at a terminal: Ctrl-D on an empty line did not end the prompt in 60 s")
+drain(0.5)
+open(log, "wb").write(out)
+if status != 0 or b"Accumulated forward statistics" not in out:
+    sys.exit("FAIL: at a terminal: Ctrl-D: exit status %d, forwarding stopped: %s" %
+             (status, b"Accumulated forward statistics" in out))
+EOF
+echo "at a terminal: Ctrl-C cleared the line, the prompt went on; Ctrl-D ended it"
 
 # zctx whose send agent cannot be freed at a stop, sends still in flight (fault zctx-busy:
 # its first 4 frees fail; a stop tries twice, the second time with its ports stopped):

@@ -13,14 +13,18 @@
 #  - a worker killed with SIGKILL: the primary gives its TX queue back and a new worker
 #    takes it; at the end the workers leave with the primary's run and no message is left;
 #  - a worker whose process exits slowly after its lcores left: the primary's stop waits for
-#    it and says so, and the run's summary is dated when the workers left;
+#    it and says so, and the run's summary is dated when the workers left; a second SIGINT
+#    cuts that wait short, naming the worker it leaves;
 #  - a worker that does not leave at the primary's stop (stopped): the primary keeps the
 #    exchange it may read and refuses a new start until it is gone; SIGTERM while the
-#    prompt waits for such a worker ends the prompt then, without more input; the totals
+#    prompt waits for such a worker cuts that wait short, naming it, and ends the prompt
+#    then, without more input; the totals
 #    since launch keep what an earlier run's workers sent;
 #  - a worker with no pipeline to work for, and --mode worker in a primary, are refused;
 #  - the primary prints the command that starts its workers, with its file prefix (the one
-#    it chose itself too) and lcores of their own: run as printed, a worker works.
+#    it chose itself too) and lcores of their own: run as printed, a worker works; a worker
+#    on an lcore id the primary or another worker runs is refused, naming both, and the
+#    run goes on.
 # No process the test started is waited for without a bound: one that does not end in time
 # is named, where its threads wait is shown (with gdb, if installed), it is killed and the
 # test fails with every log, well before meson's timeout.
@@ -63,10 +67,11 @@ cleanup() {
 	# The primary ran without --huge-unlink (its secondaries map its files).
 	rm -f "$hugedir/${prefix}"map_* "$hugedir/${prefix}-io"map_*
 	rm -f "$hugedir/${prefix}-cap"map_* "$hugedir/${prefix}-st"map_* \
-		"$hugedir/${prefix}-sl"map_*
+		"$hugedir/${prefix}-sl"map_* "$hugedir/${prefix}-sc"map_* \
+		"$hugedir/${prefix}-lc"map_*
 	rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-io" "/var/run/dpdk/$prefix-x" \
 		"/var/run/dpdk/$prefix-cap" "/var/run/dpdk/$prefix-st" "/var/run/dpdk/$prefix-sl" \
-		"$tmp"
+		"/var/run/dpdk/$prefix-sc" "/var/run/dpdk/$prefix-lc" "$tmp"
 	if [ -n "$own" ]; then
 		rm -f "$hugedir/${own}"map_*
 		rm -rf "/var/run/dpdk/$own"
@@ -386,6 +391,55 @@ reap "$pid_wown" "the worker started as printed" 30 ||
 	fail "the worker started as printed failed"
 echo "workers' command as printed: tidepmd $cmd: it worked"
 
+# ---- a worker on lcore ids another tidepmd runs ----
+# Each lcore id has a cache of its own in every mempool, used without a lock: a worker on
+# an id the primary or another worker runs would corrupt the pool. It is refused before
+# any of its lcores starts, naming the lcore and the process that has it (exit status 1;
+# or 137 if the primary ended it stuck in DPDK 22.11's exit race, ended_by_primary), and
+# the primary and its worker go on, then end cleanly.
+start lc --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-lc" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 \
+	--stats-period 250
+wait_for "$tmp/lc.log" "worker lcores 0/1" 60
+# refused_lcore NAME LCORE OWNER EAL-ARGS...: a worker on EAL-ARGS is refused for LCORE,
+# which the process OWNER has (OWNER: a grep pattern).
+refused_lcore() {
+	local name=$1 lcore=$2 owner=$3 rc=0
+	shift 3
+	run "$name" 60 "$tidepmd" "$@" --no-pci --file-prefix "$prefix-lc" \
+		--proc-type=secondary -- --mode worker || rc=$?
+	[ "$rc" -eq 1 ] || ended_by_primary tidepmd "$rc" lc.log ||
+		fail "$name: a worker on lcore $lcore of $owner: exit status $rc, want 1"
+	grep -q "^tidepmd: lcore $lcore is $owner: two processes on one lcore id would share" \
+		"$tmp/$name.log" || fail "$name: not refused naming lcore $lcore and $owner"
+	! grep -q "sends on TX queue" "$tmp/$name.log" || fail "$name: an lcore of it ran"
+	grep "^tidepmd: lcore" "$tmp/$name.log"
+}
+refused_lcore lc-primary 0 "the primary tidepmd's (pid $pid_lc)" -l 0-1
+start wlc --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-lc" --proc-type=secondary -- \
+	--mode worker --stats-period 250
+wait_for "$tmp/wlc.log" "worker lcore 3 sends on TX queue 0" 60
+refused_lcore lc-worker 3 "worker process $pid_wlc's" --lcores 4@0,3@0
+# The refusals touched neither: the worker still sends, the primary's run goes on.
+sent=$(grep -c "^tidepmd worker $pid_wlc " "$tmp/wlc.log")
+wait_for "$tmp/wlc.log" "sent [1-9][0-9]* " 30
+for ((i = 0; i < 300; i++)); do
+	[ "$(grep -c "^tidepmd worker $pid_wlc " "$tmp/wlc.log")" -gt "$sent" ] && break
+	sleep 0.1
+done
+[ "$i" -lt 300 ] || fail "the worker beside the refused ones stopped reporting"
+gone "$pid_lc" && fail "the primary ended after a worker on its lcores was refused"
+kill -INT "$pid_lc"
+reap "$pid_lc" "the primary of the refused workers" 90 ||
+	fail "the primary of the refused workers failed"
+reap "$pid_wlc" "the worker beside the refused ones" 30 ||
+	fail "the worker beside the refused ones failed"
+grep -q "leaves: the primary's run is over" "$tmp/wlc.log" ||
+	fail "the worker beside the refused ones did not leave with the run"
+grep -q "^tidepmd: no message left behind" "$tmp/lc.log" ||
+	fail "the primary of the refused workers: messages left behind"
+echo "workers on lcore ids of the primary and of another worker: refused, the run went on"
+
 # ---- a worker that exits slowly ----
 # A worker whose lcores have left is exiting: the primary's stop waits for its process to be
 # gone before freeing the pools, and says so after 5 s. Here the worker's main thread blocks
@@ -441,6 +495,50 @@ done_at=$(sed -n 's/^tidepmd: done after \([0-9]*\)\.\([0-9]\) s:.*/\1\2/p' "$tm
 	fail "the summary counts the wait for the exiting worker: done after $done_at tenths," \
 		"the last stats line at $last"
 echo "a worker that exited slowly: waited for, said so, the run dated at its leave"
+
+# ---- a second signal ends the wait for an exiting worker ----
+# The stop's wait for a worker process whose lcores left (up to 60 s) is cut short by a
+# SIGINT past the one that ended the run: the primary names the process it leaves and
+# ends at once (the worker, blocked on its stdout as above, exits once that is read).
+mkfifo "$tmp/sc.out"
+exec {sc_out}<>"$tmp/sc.out"
+python3 -c 'import fcntl, sys; fcntl.fcntl(int(sys.argv[1]), 1031, 4096)' "$sc_out"
+start sc --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-sc" --vdev net_null0 \
+	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 \
+	--stats-period 250
+wait_for "$tmp/sc.log" "worker lcores 0/1" 60
+"$tidepmd" --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-sc" --proc-type=secondary -- \
+	--mode worker --stats-period 10 >"$tmp/sc.out" 2>"$tmp/wsc.log" &
+pids+=($!)
+pid_wsc=$!
+wait_for "$tmp/sc.log" "worker lcores 1/1" 60
+for ((i = 0; i < 600; i++)); do
+	queued=$(python3 -c 'import array, fcntl, sys, termios
+b = array.array("i", [0]); fcntl.ioctl(int(sys.argv[1]), termios.FIONREAD, b); print(b[0])' \
+		"$sc_out")
+	[ "$queued" -ge 3800 ] && break
+	gone "$pid_wsc" && fail "the slow worker (second signal) ended while it was to forward"
+	sleep 0.1
+done
+[ "$i" -lt 600 ] || fail "the slow worker's stdout (second signal): $queued bytes after 60 s"
+kill -INT "$pid_sc"
+wait_for "$tmp/sc.log" "^tidepmd: the workers left, their processes are still exiting after 5 s" 60
+kill -INT "$pid_sc"
+reap "$pid_sc" "the primary signalled twice" 20 || fail "the primary signalled twice failed"
+grep -qE "^tidepmd: a signal cut short the wait for the worker processes [0-9.]+ s after their \
+lcores left: process\(es\) $pid_wsc still exiting$" "$tmp/sc.log" ||
+	fail "a second SIGINT: the wait for the exiting worker not cut short, or not said"
+! grep -q "^tidepmd: the worker processes exited" "$tmp/sc.log" ||
+	fail "a second SIGINT: the primary waited for the worker all the same"
+grep -q "^tidepmd: done after" "$tmp/sc.log" || fail "a second SIGINT: no summary"
+cat <&"$sc_out" >/dev/null &
+pids+=($!)
+pid_cat=$!
+reap "$pid_wsc" "the slow worker (second signal)" 60 || true
+kill "$pid_cat"
+wait "$pid_cat" 2>/dev/null || true
+exec {sc_out}>&-
+echo "a second SIGINT while the primary waited for an exiting worker: cut short, said so"
 
 # ---- a worker that does not leave ----
 # A worker stopped (SIGSTOP) cannot leave at its primary's stop: the primary keeps the
@@ -500,6 +598,13 @@ for ((i = 0; i < 300; i++)); do
 	sleep 0.1
 done
 [ "$i" -lt 300 ] || fail "SIGTERM during a command: the prompt still waits for input"
+# The SIGTERM came while the stop waited for the stopped worker's lcore to leave: that wait
+# ended then, naming the worker, not 5 s later.
+grep -q "^tidepmd: a signal cut short the wait for the workers: 1 worker lcore(s) had not \
+left (process(es) $pid_ws2)$" "$tmp/st.log" ||
+	fail "SIGTERM during a stop's wait for a worker: the wait not cut short, or not said"
+[ "$(grep -c "^tidepmd: 1 worker lcore(s) did not leave within 5 s" "$tmp/st.log")" -eq 1 ] ||
+	fail "SIGTERM during a stop's wait for a worker: it waited the 5 s all the same"
 # The rest of the exit frees memory, which each attached secondary is asked to sync: the
 # stopped one would hold every request until EAL's timeout (5 s each).
 kill -9 "$pid_ws2"

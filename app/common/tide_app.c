@@ -26,6 +26,7 @@
 #define APP_DEFAULT_EAL_ARGS 32
 
 static volatile sig_atomic_t app_quit;
+static unsigned int app_signal_count; /* SIGINT and SIGTERM; atomic: no lock in a handler */
 static const char *app_prog = "tidepool";
 static int app_argc;        /* the whole command line, as main() got it */
 static char **app_argv;
@@ -294,9 +295,11 @@ tide_app_lcores(unsigned int max, unsigned int min)
 }
 
 static void
-app_on_signal(int sig __rte_unused)
+app_on_signal(int sig)
 {
 	app_quit = 1;
+	if (sig != SIGPIPE)
+		__atomic_fetch_add(&app_signal_count, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -317,6 +320,12 @@ bool
 tide_app_quit(void)
 {
 	return app_quit != 0;
+}
+
+unsigned int
+tide_app_signal_count(void)
+{
+	return __atomic_load_n(&app_signal_count, __ATOMIC_RELAXED);
 }
 
 uint64_t

@@ -64,6 +64,10 @@ void tide_app_signals(void);
 /** True once SIGINT, SIGTERM or SIGPIPE arrived. */
 bool tide_app_quit(void);
 
+/** How many SIGINT and SIGTERM arrived (not SIGPIPE, which the program's own writes raise):
+ *  a wait begun at count N that sees more was asked to end by the user. */
+unsigned int tide_app_signal_count(void);
+
 /** Monotonic time in ns. */
 uint64_t tide_app_now_ns(void);
 

@@ -3,7 +3,8 @@
 /*
  * The prompt (-i), on DPDK's librte_cmdline as testpmd's. It runs on the main lcore while
  * the forwarding lcores go on: a command only reads figures or changes what the lcores
- * read (the burst size), except start, stop and set fwd, which stop and launch them.
+ * read (the burst size), except start and stop, which launch and stop them (set fwd is
+ * refused while they run).
  * cmdline answers an unknown command ("Command not found") or a malformed one ("Bad
  * arguments") itself; a well-formed command with a bad value says what is accepted.
  * Nothing here stops forwarding unless asked to.
@@ -50,12 +51,15 @@ cli_start(unsigned int tx_first)
 static void
 cli_stop(void)
 {
+	/* From here, a signal ends the stop's waits for worker processes (and the prompt). */
+	unsigned int sigs = tide_app_signal_count();
+
 	if (!cli_t->running) {
 		printf("Packet forwarding not started\n");
 		return;
 	}
 	printf("Telling cores to stop...\nWaiting for lcores to finish...\n");
-	tpmd_fwd_stop(cli_t);
+	tpmd_fwd_stop(cli_t, sigs);
 	tpmd_fwd_stats_show(cli_t);
 	printf("\nDone.\n");
 }
@@ -142,14 +146,15 @@ static const char *const cli_help_text[] = {
 	"                           grows and reaps",
 	"show xchg                  exchanges: messages sent, received, waiting per level",
 	"show zctx                  the zero-copy send agent and the pin cache",
-	"set fwd MODE               forwarding mode (restarts forwarding if it runs)",
+	"set fwd MODE               forwarding mode (while forwarding is stopped)",
 	"set burst N                packets per burst, 1..512 (live; bursty: from the next start;",
 	"                           zctx: sends per submission, the agent's TX bursts its own)",
 	"set pool wall MB           the pool's wall, from its base to --pool-wall (live)",
 	"set pool idle MS           a block may go after MS idle, 1..3600000 (live)",
 	"set pool reap MS           the reaper's period, 0..3600000, 0 never (live)",
 	"help                       this list",
-	"quit                       stop forwarding and exit (so does Ctrl-D)",
+	"quit                       stop forwarding and exit (so does Ctrl-D on an empty line;",
+	"                           Ctrl-C only clears the line)",
 };
 
 static void
@@ -209,31 +214,30 @@ cli_show_config_parsed(void *res __rte_unused, struct cmdline *cl __rte_unused,
 
 /* ---- set ... ---- */
 
+/*
+ * Refused while forwarding runs, as testpmd refuses its configuration commands then ("Please
+ * stop forwarding first"): a restart here would end the run
+ * without stop's statistics and start the next one without its mark, so that the next
+ * stop would count both runs as one.
+ */
 static void
 cli_set_fwd_parsed(void *res, struct cmdline *cl __rte_unused, void *data __rte_unused)
 {
 	struct cli_words *r = res;
 	const struct tpmd_engine *e = tpmd_engine_find(r->w3);
-	bool was_running = cli_t->running;
 
 	if (e == NULL) {
 		printf("Bad argument: set fwd: unknown mode '%s'; modes:\n", r->w3);
 		tpmd_engines_list(stdout, "  ");
 		return;
 	}
-	if (was_running)
-		tpmd_fwd_stop(cli_t);
+	if (cli_t->running) {
+		printf("set fwd %s: %s forwarding runs: stop forwarding first (nothing "
+			"changed)\n", e->name, cli_t->engine->name);
+		return;
+	}
 	cli_t->engine = e;
 	printf("Set %s packet forwarding mode\n", e->name);
-	if (was_running) {
-		int ret = tpmd_fwd_start(cli_t, 0);
-
-		if (ret != 0)
-			printf("Cannot restart forwarding in %s mode: %s\n", e->name,
-				rte_strerror(-ret));
-		else
-			printf("Forwarding restarted in %s mode\n", e->name);
-	}
 }
 
 static void
@@ -395,7 +399,9 @@ static cmdline_parse_ctx_t cli_ctx[] = {
  * cmdline_interact(), but a signal ends it too (tide_app_quit()), not only quit, Ctrl-D or
  * the end of the input: SIGINT or SIGTERM may come while a command runs, or go to another
  * thread, with no read() of the prompt's there for it to interrupt. So the prompt waits
- * for input CLI_QUIT_POLL_MS at a time and looks at the flag in between.
+ * for input CLI_QUIT_POLL_MS at a time and looks at the flag in between. At a terminal,
+ * Ctrl-C sends no signal: cmdline_stdin_new() turns ISIG off, and rdline takes Ctrl-C as
+ * "clear the line". The signals come from kill (or, input not a terminal, from its Ctrl-C).
  */
 static void
 cli_interact(struct cmdline *cl)

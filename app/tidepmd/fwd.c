@@ -208,7 +208,6 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 	t->stop = false;
 	t->lcore_failed = false;
 	t->engine_ctx = NULL;
-	t->start_ns = tide_app_now_ns();
 	if (t->engine->begin != NULL) {
 		ret = t->engine->begin(t);
 		if (ret != 0) {
@@ -219,6 +218,10 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 	}
 	if (tx_first_bursts > 0)
 		fwd_tx_first(t, tx_first_bursts);
+	/* The run starts with its lcores: the set-up above (zctx fills a buffer of up to 1 GB)
+	 * is no forwarding time for the rates, the duration and "done after".
+	 */
+	t->start_ns = tide_app_now_ns();
 	t->running = true;
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
 		struct tpmd_lcore *lc = &t->lcores[w];
@@ -229,7 +232,7 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 		if (ret != 0) {
 			fprintf(stderr, "tidepmd: cannot launch lcore %u: %s\n", lc->lcore_id,
 				rte_strerror(-ret));
-			tpmd_fwd_stop(t);
+			tpmd_fwd_stop(t, tide_app_signal_count());
 			return ret;
 		}
 		lc->launched = true;
@@ -238,13 +241,14 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 }
 
 int
-tpmd_fwd_stop(struct tpmd *t)
+tpmd_fwd_stop(struct tpmd *t, unsigned int sigs)
 {
 	struct tpmd_counters c;
 	int ret = 0;
 
 	if (!t->running)
 		return 0;
+	t->stop_sigs = sigs; /* for the engine's end */
 	t->stop = true;
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
 		struct tpmd_lcore *lc = &t->lcores[w];

@@ -302,7 +302,7 @@ pipeline_end(struct tpmd *t)
 	 * the worker, and the next start would wipe the slot it holds. The workers forward
 	 * until their lcores leave: the run ends then, not when their processes have exited.
 	 */
-	if (pl.nb_mp != 0 && tpmd_mp_stop(t->pools, &t->end_ns) != 0) {
+	if (pl.nb_mp != 0 && tpmd_mp_stop(t->pools, t->stop_sigs, &t->end_ns) != 0) {
 		fprintf(stderr, "tidepmd: pipeline: the exchange is kept for the worker(s) still "
 			"there; no pipeline start until they are gone\n");
 		pl.kept = true;

@@ -50,14 +50,23 @@ tpmd_pools_create(const struct tpmd_config *c)
 	return ps;
 }
 
-/* The forwarding lcores: the first --nb-cores workers (all of them by default). */
+/*
+ * The forwarding lcores: the first --nb-cores workers, or all of them, and then at most
+ * TPMD_MAX_LCORES: more are refused, not left idle without a word.
+ */
 static int
 tpmd_lcores_init(struct tpmd *t)
 {
 	unsigned int lc, n = 0, want = t->cfg.nb_cores;
 
+	if (want == 0 && rte_lcore_count() - 1 > TPMD_MAX_LCORES) {
+		fprintf(stderr, "tidepmd: %u worker lcores; tidepmd forwards on at most %u: give "
+			"EAL fewer (-l, --lcores) or --nb-cores 1..%u\n", rte_lcore_count() - 1,
+			TPMD_MAX_LCORES, TPMD_MAX_LCORES);
+		return -EINVAL;
+	}
 	RTE_LCORE_FOREACH_WORKER(lc) {
-		if (n == TPMD_MAX_LCORES || (want != 0 && n == want))
+		if (want != 0 && n == want)
 			break;
 		t->lcores[n] = (struct tpmd_lcore){ .t = t, .lcore_id = lc, .idx = n };
 		n++;
@@ -182,7 +191,8 @@ tpmd_run(struct tpmd *t)
 	}
 	ret = tpmd_prompt(t);
 	if (t->running) {
-		tpmd_fwd_stop(t);
+		/* (After the signal that may have ended the prompt: another cuts the waits.) */
+		tpmd_fwd_stop(t, tide_app_signal_count());
 		tpmd_fwd_stats_show(t);
 	}
 	/* Any run of the session whose lcore failed, stopped at quit or before. */
@@ -226,7 +236,8 @@ main(int argc, char **argv)
 			"primary's --mode pipeline --mp-workers N)\n");
 		goto out_eal;
 	}
-	if (tpmd_lcores_init(&tpmd) != 0 || tpmd_start_interrupted(&ret))
+	if (tpmd_lcores_init(&tpmd) != 0 || tpmd_ports_find(&tpmd) != 0 ||
+			tpmd_start_interrupted(&ret))
 		goto out_eal;
 	tpmd.pools = tpmd_pools_create(&tpmd.cfg);
 	if (tpmd.pools == NULL)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
-/* Port set-up: every available port, --rxq RX and --txq TX queues each, all RX queues fed
- * from the elastic pool.
+/* Port set-up: every available port (at most TPMD_MAX_PORTS), --rxq RX and --txq TX queues
+ * each, all RX queues fed from the elastic pool.
  */
 
 #include <stdio.h>
@@ -92,13 +92,21 @@ tpmd_port_init(struct tpmd *t, unsigned int pi)
 int
 tpmd_ports_find(struct tpmd *t)
 {
+	unsigned int n = 0;
 	uint16_t port;
 
+	/* Every port or none: one left out would take no part, and nothing would say so. */
 	RTE_ETH_FOREACH_DEV(port) {
-		if (t->nb_ports == TPMD_MAX_PORTS)
-			break;
-		t->ports[t->nb_ports++] = port;
+		if (n < TPMD_MAX_PORTS)
+			t->ports[n] = port;
+		n++;
 	}
+	if (n > TPMD_MAX_PORTS) {
+		fprintf(stderr, "tidepmd: %u ports; tidepmd forwards on at most %u: give it "
+			"fewer (--vdev, -a, -b, --no-pci)\n", n, TPMD_MAX_PORTS);
+		return -EINVAL;
+	}
+	t->nb_ports = (uint16_t)n;
 	if (t->nb_ports < 2 || t->nb_ports % 2 != 0) {
 		fprintf(stderr, "tidepmd: need an even number of ports (>= 2), have %u; "
 			"add e.g. --vdev net_null0 --vdev net_null1\n", t->nb_ports);
@@ -110,10 +118,8 @@ tpmd_ports_find(struct tpmd *t)
 int
 tpmd_ports_init(struct tpmd *t)
 {
-	int ret = tpmd_ports_find(t);
+	int ret;
 
-	if (ret != 0)
-		return ret;
 	for (unsigned int i = 0; i < t->nb_ports; i++) {
 		ret = tpmd_port_init(t, i);
 		if (ret != 0) {

@@ -185,7 +185,7 @@ tpmd_stats_loop(struct tpmd *t)
 	/* The last line counts what the lcores did up to their stop, and is dated then: the
 	 * stop's own wait (workers' processes exiting) is not forwarding time.
 	 */
-	ret = tpmd_fwd_stop(t);
+	ret = tpmd_fwd_stop(t, tide_app_signal_count()); /* past the signal that ended it */
 	stats_take(t, &r, &s);
 	if (t->end_ns > r.start_ns && t->end_ns - r.start_ns < s.ns)
 		s.ns = t->end_ns - r.start_ns;

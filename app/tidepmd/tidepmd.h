@@ -143,6 +143,7 @@ struct tpmd {
 	bool run_failed;                         /* a run's lcore failed: -i exits non-zero */
 	uint64_t start_ns;                       /* of the current run */
 	uint64_t end_ns;                         /* when its forwarding ended (stop) */
+	unsigned int stop_sigs;                  /* the stop's: tpmd_fwd_stop() */
 	struct tpmd_counters done;               /* of the runs already stopped */
 	struct tpmd_counters lcore_done[TPMD_MAX_LCORES]; /* the same, per lcore */
 	void *engine_ctx;                        /* the engine's (begin/end) */
@@ -155,7 +156,9 @@ bool tpmd_test_fault(const char *name);
 void tpmd_usage(const char *prog);
 
 /* ports.c */
+/* Every port in t->ports; -EINVAL (it said why) past TPMD_MAX_PORTS or for an odd count. */
 int tpmd_ports_find(struct tpmd *t);
+/* The ports tpmd_ports_find() found, configured and started. */
 int tpmd_ports_init(struct tpmd *t);
 void tpmd_ports_close(struct tpmd *t);
 int tpmd_port_idx(const struct tpmd *t, uint16_t port);
@@ -164,8 +167,10 @@ int tpmd_port_idx(const struct tpmd *t, uint16_t port);
 const struct tpmd_engine *tpmd_engine_find(const char *name);
 void tpmd_engines_list(FILE *f, const char *indent);
 int tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts);
-/* 0, or -EIO when a forwarding lcore failed (it said why): the run lacked its streams. */
-int tpmd_fwd_stop(struct tpmd *t);
+/* 0, or -EIO when a forwarding lcore failed (it said why): the run lacked its streams.
+ * @p sigs: tide_app_signal_count() when the stop was asked; a SIGINT or SIGTERM past it
+ * cuts short the stop's waits for worker processes. */
+int tpmd_fwd_stop(struct tpmd *t, unsigned int sigs);
 void tpmd_fwd_config_show(struct tpmd *t);
 /* Send n packets on (port, queue); free and count what TX refused. */
 void tpmd_send(struct tpmd_lcore *lc, uint16_t port, uint16_t queue, struct rte_mbuf **m,
@@ -209,12 +214,17 @@ unsigned int tpmd_mp_workers(void);
 void tpmd_mp_counters_add(struct tpmd_counters *c);
 /* Whether a worker of the last run is still there: in its slot, or its process alive. */
 bool tpmd_mp_remain(void);
-/* 0 once the workers are gone, -EBUSY if one remains after the wait (it said so).
- * *left_ns: when their lcores had all left (their forwarding ended), if they did. The
- * @p pools do not reap meanwhile. */
-int tpmd_mp_stop(struct tide_pool_per_socket *pools, uint64_t *left_ns);
+/* 0 once the workers are gone, -EBUSY if one remains after the wait, -EINTR if a SIGINT or
+ * SIGTERM past @p sigs (tide_app_signal_count()) cut the wait short (either said what it
+ * left). *left_ns: when their lcores had all left (their forwarding ended), if they did.
+ * The @p pools do not reap meanwhile. */
+int tpmd_mp_stop(struct tide_pool_per_socket *pools, unsigned int sigs, uint64_t *left_ns);
 /* The worker's side: */
 int tpmd_mp_attach(void);
+/* Every lcore id of this process for it alone: 0, or -EBUSY (it said which lcore and which
+ * process has it) when the primary or another worker runs one; given back at the end. */
+int tpmd_mp_lcores_claim(void);
+void tpmd_mp_lcores_release(void);
 int tpmd_mp_claim(unsigned int lcore_id, struct tpmd_counters **cnt);
 void tpmd_mp_release(int slot);
 bool tpmd_mp_stopping(void);

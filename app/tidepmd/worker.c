@@ -3,7 +3,8 @@
 /*
  * --mode worker: a secondary tidepmd that runs the pipeline's stage 2 for a primary
  * tidepmd (--mode pipeline --mp-workers N). It neither creates a pool nor configures a
- * port: it looks up the primary's exchange, registers a stage of its own, and each of its
+ * port: it claims its lcore ids (refused if the primary or another worker runs one: mp.c),
+ * looks up the primary's exchange, registers a stage of its own, and each of its
  * forwarding lcores claims a TX queue (mp.c), receives messages, works, unmakes them and
  * transmits them on the peer of the port they came from. Its counters live in the shared
  * worker table, so the primary's stats line counts what it sends.
@@ -100,9 +101,14 @@ tpmd_worker_run(struct tpmd *t)
 	ret = tpmd_mp_attach();
 	if (ret != 0)
 		return ret;
-	ret = tpmd_pipeline_attach();
+	ret = tpmd_mp_lcores_claim();
 	if (ret != 0)
 		return ret;
+	ret = tpmd_pipeline_attach();
+	if (ret != 0) {
+		tpmd_mp_lcores_release();
+		return ret;
+	}
 	t->stop = false;
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
 		ret = rte_eal_remote_launch(worker_lcore, &t->lcores[w], t->lcores[w].lcore_id);
@@ -127,5 +133,6 @@ tpmd_worker_run(struct tpmd *t)
 	if (ret == 0)
 		printf("tidepmd: worker %d leaves: %s\n", (int)getpid(), why);
 	tpmd_pipeline_detach();
+	tpmd_mp_lcores_release();
 	return ret;
 }
