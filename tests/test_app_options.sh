@@ -39,6 +39,8 @@ cleanup() {
 	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
 }
 trap cleanup EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
 fail() {
 	cat "$out"
@@ -446,7 +448,8 @@ printf 'show config fwd\nquit\n' | timeout -s INT 60 "$tidepmd" -- -i --mode io 
 grep -q "^io packet forwarding - ports=2 - cores=1" "$out" ||
 	fail "tidepmd -- -i: not on the default EAL arguments"
 # tide-bench's default lcores (-l 0-1 here) from a process that may run on CPU 0 only:
-# EAL's own default would give it one lcore, and no machine/start row.
+# the machine's first CPUs (its lcores poll each other), where EAL's own default would give
+# it one lcore, and no machine/start row.
 if [ "$(nproc --all)" -ge 2 ]; then
 	taskset -c 0 "$bench" -- fanout --rounds 1 --ms 5 >"$out" 2>&1 ||
 		fail "tide-bench -- fanout: exit status $?"

@@ -14,6 +14,8 @@ tidepmd=$1
 pcap_tool=$2
 tmp=$(mktemp -d /tmp/tide-tidepmd.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 out=$tmp/out
 eal="--lcores 0@0,1@0,2@1 --no-pci --huge-unlink --file-prefix tide-tpmd-$$"
 

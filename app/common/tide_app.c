@@ -259,10 +259,11 @@ tide_app_eal_cleanup(void)
 }
 
 const char *
-tide_app_lcores(unsigned int max, unsigned int min)
+tide_app_lcores(unsigned int max, unsigned int min, bool own_cpus)
 {
 	/* "--lcores " and, per lcore, "N@C," with N < 64 and C < CPU_SETSIZE. */
 	static char buf[16 + 12 * 64];
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned int cpu[64], n = 0, i;
 	bool first_ones = true;
 	cpu_set_t set;
@@ -270,7 +271,11 @@ tide_app_lcores(unsigned int max, unsigned int min)
 
 	max = RTE_MIN(max, (unsigned int)RTE_DIM(cpu));
 	min = RTE_MIN(RTE_MAX(min, 1u), max);
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+	CPU_ZERO(&set);
+	if (!own_cpus)
+		for (i = 0; i < CPU_SETSIZE && (long)i < online; i++)
+			CPU_SET(i, &set);
+	if (!own_cpus || sched_getaffinity(0, sizeof(set), &set) == 0)
 		for (i = 0; i < CPU_SETSIZE && n < max; i++)
 			if (CPU_ISSET(i, &set)) {
 				first_ones &= i == n;

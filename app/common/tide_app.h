@@ -53,10 +53,11 @@ int tide_app_eal_init(const char *default_eal);
  */
 void tide_app_eal_cleanup(void);
 
-/** The lcores of default_eal strings: one on each CPU the process may run on, at most @p max
- *  (64), at least @p min (those past its CPUs on its first): "-l 0-N" where those CPUs are
- *  0..N, "--lcores 0@C,1@C',..." otherwise. */
-const char *tide_app_lcores(unsigned int max, unsigned int min);
+/** The lcores of default_eal strings: one on each CPU the process may run on (@p own_cpus;
+ *  else on each online CPU, whatever its affinity), at most @p max (64), at least @p min
+ *  (those past its CPUs on its first): "-l 0-N" where those CPUs are 0..N,
+ *  "--lcores 0@C,1@C',..." otherwise. */
+const char *tide_app_lcores(unsigned int max, unsigned int min, bool own_cpus);
 
 /** Install SIGINT/SIGTERM/SIGPIPE handlers that set the flag tide_app_quit() reads. */
 void tide_app_signals(void);

@@ -388,8 +388,10 @@ main(int argc, char **argv)
 		return ret < 0 ? 1 : 0;
 	/* pipeline starts a secondary of its own: it maps this process's hugepage files, at
 	 * this process's addresses (kept clear of ASan's shadow, which covers EAL's default).
+	 * Lcores on the machine's first CPUs, whatever affinity the shell handed down: its
+	 * lcores poll each other, and two on one CPU would wait out each other's time slices.
 	 */
-	snprintf(defaults, sizeof(defaults), "%s --no-pci %s", tide_app_lcores(4, 1),
+	snprintf(defaults, sizeof(defaults), "%s --no-pci %s", tide_app_lcores(4, 1, false),
 		strcmp(name, "pipeline") == 0 ? "--base-virtaddr=0x200000000000" : "--huge-unlink");
 	if (tide_app_eal_init(defaults) < 0)
 		return 1;

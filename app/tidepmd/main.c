@@ -215,7 +215,7 @@ main(int argc, char **argv)
 	tpmd.burst = tpmd.cfg.burst;
 	/* Worker processes map the primary's hugepage files: keep them then. */
 	snprintf(defaults, sizeof(defaults), "%s --no-pci%s --vdev net_null0 --vdev net_null1",
-		tide_app_lcores(2, 2), tpmd.cfg.mp_workers != 0 ? "" : " --huge-unlink");
+		tide_app_lcores(2, 2, true), tpmd.cfg.mp_workers != 0 ? "" : " --huge-unlink");
 	/* The handlers before EAL: a signal while EAL starts ends start-up at its first step
 	 * (tpmd_start_interrupted()) instead of killing the process mid-way, which would
 	 * leave its runtime directory and, without --huge-unlink, its hugepage files.
