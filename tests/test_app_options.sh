@@ -17,7 +17,9 @@
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
 #    unknown option (EAL arguments without "--" after them) says where they go; an empty
-#    --filter is refused; --mode worker refuses the options a worker would not read;
+#    --filter is refused; --mode worker refuses the options a worker would not read, and
+#    any other mode, without -i, those only other modes read (--trace, --hold-ms, --zctx-*,
+#    --txpkts without --tx-first);
 #  - more ports (10) or worker lcores (65) than tidepmd takes are refused at start, naming
 #    the limit and the count (exit status 1);
 #  - the README's tidepmd synopsis names every option tidepmd --help gives.
@@ -121,6 +123,40 @@ echo "tidepmd -i --tx-first: $(head -1 "$out")"
 # shellcheck disable=SC2086
 refused_with "$tidepmd" "^tidepmd: --auto-start goes with -i" $eal_pmd -- --auto-start \
 	--duration 1
+# An option only other modes read would do nothing: refused (exit status 1) before EAL
+# starts, naming it and the modes that read it; --txpkts goes with --tx-first in any mode,
+# and -i takes them all ('set fwd' changes the mode there).
+for c in "io --trace 5:100" "io --hold-ms 10" "txonly --hold-ms 10" "io --txpkts 512" \
+		"bursty --txpkts 512" "io --zctx-sizes 64" "pipeline --zctx-buf-mb 8" \
+		"io --zctx-threshold 0" "bursty --zctx-threshold 0"; do
+	m=${c%% *}
+	o=${c#* }
+	o=${o%% *}
+	case $o in
+	--trace | --hold-ms) owner="--mode bursty" ;;
+	--txpkts) owner="--mode txonly or --tx-first" ;;
+	*) owner="--mode zctx" ;;
+	esac
+	rc=0
+	# shellcheck disable=SC2086
+	timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 1 --mode $c </dev/null >"$out" 2>&1 ||
+		rc=$?
+	[ "$rc" -eq 1 ] || fail "--mode $c: exit status $rc, want 1"
+	grep -q -- "^tidepmd: $o goes with $owner: --mode $m does not read it" "$out" ||
+		fail "--mode $c: no message naming $o and $owner"
+	! grep -q "^EAL:" "$out" || fail "--mode $c: EAL started before the check"
+done
+echo "an option of another mode: $(head -1 "$out")"
+# shellcheck disable=SC2086
+timeout -s INT 60 "$tidepmd" $eal_pmd -- --mode io --tx-first --txpkts 128 --duration 1 \
+	>"$out" 2>&1 || fail "--mode io --tx-first --txpkts 128: exit status $?"
+grep -q "^tidepmd: tx_first: [1-9][0-9]* packets sent" "$out" ||
+	fail "--mode io --tx-first --txpkts 128: nothing sent first"
+# shellcheck disable=SC2086
+printf 'quit\n' | timeout -s INT 60 "$tidepmd" $eal_pmd -- -i --mode io --trace 5:100 \
+	--hold-ms 10 --txpkts 512 --zctx-sizes 64 --zctx-buf-mb 8 --zctx-threshold 0 \
+	>"$out" 2>&1 || fail "-i --mode io with other modes' options: exit status $?"
+echo "--mode io --tx-first --txpkts, and -i with other modes' options: taken"
 # The library takes blocks of at most 4 GB, and no larger than the wall.
 # shellcheck disable=SC2086
 refused "$tidepmd" --pool-block 4097 "2..4096" $eal_pmd -- --duration 1
@@ -129,9 +165,9 @@ refused_with "$tidepmd" "^tidepmd: --pool-block (64 MB) is above --pool-wall (32
 	$eal_pmd -- --duration 1 --pool-base 16 --pool-block 64 --pool-wall 32
 refused "$tidepmd" --nb-cores 0 "1..64"
 refused "$tidepmd" --rxq 17 "1..16"
-refused "$tidepmd" --zctx-sizes 0 "1..1048576"
-refused "$tidepmd" --zctx-threshold 1048577 "0..1048576, or adaptive"
-refused "$tidepmd" --zctx-threshold adaptiv "0..1048576, or adaptive"
+refused "$tidepmd" --zctx-sizes 0 "1..1048576" --mode zctx
+refused "$tidepmd" --zctx-threshold 1048577 "0..1048576, or adaptive" --mode zctx
+refused "$tidepmd" --zctx-threshold adaptiv "0..1048576, or adaptive" --mode zctx
 refused "$tidepmd" --mp-workers 0 "1..16" --mode pipeline
 refused "$tidepmd" --mp-workers 17 "1..16" --mode pipeline
 refused "$bench" --ms 0 "1..600000" fanout
@@ -145,13 +181,13 @@ sizes_ok="accepted: 1 to 16 sizes of 1..1048576 bytes"
 for v in "" "," ",,,"; do
 	# shellcheck disable=SC2086
 	refused_with "$tidepmd" "^tidepmd: --zctx-sizes: empty list '$v'; $sizes_ok" $eal_pmd -- \
-		--duration 1 --zctx-sizes "$v"
+		--mode zctx --duration 1 --zctx-sizes "$v"
 done
 for v in 64,,128 "64," ,64; do
 	# shellcheck disable=SC2086
 	refused_with "$tidepmd" \
 		"^tidepmd: --zctx-sizes: element [0-9] of '$v' is empty; $sizes_ok" \
-		$eal_pmd -- --duration 1 --zctx-sizes "$v"
+		$eal_pmd -- --mode zctx --duration 1 --zctx-sizes "$v"
 done
 for v in 1:100,,2:100 "1:100,"; do
 	# shellcheck disable=SC2086

@@ -90,6 +90,8 @@ tpmd_usage(const char *prog)
 		"  -h, --help           this text\n"
 		"whole numbers may be written in hexadecimal (0x40); --trace takes decimal "
 		"only\n"
+		"options marked with modes (bursty:, zctx:, txonly) are refused in other modes,\n"
+		"but with -i, where 'set fwd' changes the mode\n"
 		"modes:\n", prog, TPMD_MAX_BURST, TPMD_MAX_LCORES, TPMD_MAX_QUEUES,
 		TIDE_APP_TRACE_MAX_PHASES, TPMD_HOLD_MS_DEFAULT, TIDE_APP_HOLD_MAX_PKTS / 1000,
 		TPMD_ZCTX_MAX_SIZES, TIDE_ZCTX_MAX_SEND, TPMD_MAX_QUEUES);
@@ -223,6 +225,52 @@ tpmd_worker_refuses(const bool *given)
 	return 0;
 }
 
+/* The long name of the option getopt gives as @p val. */
+static const char *
+tpmd_opt_name(int val)
+{
+	const struct option *o = tpmd_opts;
+
+	while (o->name != NULL && o->val != val)
+		o++;
+	return o->name;
+}
+
+/*
+ * Without the prompt the mode is the run's for good: an option that only other modes read
+ * would do nothing. (With -i, 'set fwd' may give the mode that reads it.) -EINVAL after
+ * saying which option, and which modes read it.
+ */
+static int
+tpmd_mode_refuses(const struct tpmd_config *c, const bool *given)
+{
+	static const struct {
+		int val;
+		const char *mode;
+	} own[] = {
+		{ 'T', "bursty" }, { 'H', "bursty" },
+		{ 'S', "zctx" }, { 'U', "zctx" }, { 'Z', "zctx" },
+		{ 'p', "txonly" },
+	};
+
+	if (c->interactive)
+		return 0;
+	for (unsigned int i = 0; i < RTE_DIM(own); i++) {
+		if (!given[(unsigned char)own[i].val] || strcmp(c->mode, own[i].mode) == 0)
+			continue;
+		/* --tx-first sends txonly's packets, in every mode. */
+		if (own[i].val == 'p' && c->tx_first)
+			continue;
+		fprintf(stderr, "tidepmd: --%s goes with --mode %s%s: --mode %s does not read it "
+			"(with -i it is taken: 'set fwd %s'%s reads it)\n",
+			tpmd_opt_name(own[i].val), own[i].mode,
+			own[i].val == 'p' ? " or --tx-first" : "", c->mode, own[i].mode,
+			own[i].val == 'p' ? " or 'start tx_first'" : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* 0 to run, 1 when done (--help), -EINVAL on a bad command line (after saying why). */
 int
 tpmd_parse(int argc, char **argv, struct tpmd_config *c)
@@ -279,6 +327,8 @@ tpmd_parse(int argc, char **argv, struct tpmd_config *c)
 	if (tide_app_trace_hold_check(&c->trace, c->hold_ms) != 0)
 		return -EINVAL;
 	if (strcmp(c->mode, TPMD_MODE_WORKER) == 0 && tpmd_worker_refuses(given) != 0)
+		return -EINVAL;
+	if (strcmp(c->mode, TPMD_MODE_WORKER) != 0 && tpmd_mode_refuses(c, given) != 0)
 		return -EINVAL;
 	if (c->mp_workers != 0 && strcmp(c->mode, "pipeline") != 0) {
 		fprintf(stderr, "tidepmd: --mp-workers goes with --mode pipeline\n");
