@@ -11,8 +11,9 @@
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range, a start that fails says why (with -i
 #    --auto-start too) and fails the run, and so does -i without a prompt; SIGTERM during
-#    start-up ends it cleanly; a mode's slow set-up is not counted as the run's time
-#    (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
+#    start-up ends it cleanly; a mode's slow set-up is not counted as the run's time;
+#    --donors refused on a pool leaves no pool with the source of the donor manager it
+#    frees (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
 #  - -i with --tx-first is refused as testpmd refuses it, --auto-start without -i as doing
 #    nothing; tide-bench without one scenario, or with an unknown option, says so, and an
@@ -423,6 +424,25 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 		fail "zctx, slow set-up: not 2 s of forwarding"
 	echo "tidepmd, a slow set-up: $n stats line(s) before the end," \
 		"$(grep "^tidepmd: done after" "$out")"
+	# --donors, its block source refused on a pool after others took it (the fault
+	# donor-source refuses it as on a pool past the last): the start fails, and every pool
+	# given the source loses it again before the donor manager is freed, not kept pointing
+	# at freed memory.
+	rc=0
+	# shellcheck disable=SC2086
+	TIDEPMD_TEST_FAULT=donor-source timeout -s INT 60 "$tidepmd" $eal_pmd \
+		--log-level tide.pool:info -- --donors --duration 1 >"$out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] || fail "--donors, its source refused: exit status $rc, want 1"
+	grep -q "^tidepmd: --donors: Device or resource busy" "$out" ||
+		fail "--donors, its source refused: no message"
+	src_set=$(sed -n 's/.*(): \(tidepmd_s[0-9]*\): a block source$/\1/p' "$out")
+	[ -n "$src_set" ] || fail "--donors, its source refused: no pool was given the source"
+	for p in $src_set; do
+		grep -E ": $p: (no block source|freed after)" "$out" | head -1 |
+			grep -q ": no block source$" ||
+			fail "--donors, its source refused: $p kept the freed donor manager"
+	done
+	echo "tidepmd --donors, its source refused: $(echo "$src_set" | wc -w) pool(s) unset"
 	# No prompt (cmdline could not make one): said, and the run fails.
 	# shellcheck disable=SC2086
 	if TIDEPMD_TEST_FAULT=prompt timeout -s INT 60 "$tidepmd" $eal_pmd -- -i </dev/null \

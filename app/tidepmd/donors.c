@@ -6,6 +6,7 @@
  * donor processes (tide-donor), and the reaper gives it back to them, which ends them.
  */
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <rte_errno.h>
@@ -21,6 +22,9 @@ int
 tpmd_donors_start(struct tpmd *t)
 {
 	struct tide_donor_params p;
+	bool unset = true;
+	unsigned int k;
+	int err;
 
 	tide_donor_params_init(&p, "tidepmd");
 	p.helper = tide_app_donor_helper();
@@ -30,17 +34,34 @@ tpmd_donors_start(struct tpmd *t)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	for (unsigned int k = 0; k < t->pools->nb_pools; k++)
+	for (k = 0; k < t->pools->nb_pools; k++)
 		if (tide_pool_block_source_set(t->pools->pools[k], tide_donor_pool_source,
-				tpmd_dm) != 0) {
-			fprintf(stderr, "tidepmd: --donors: %s\n", rte_strerror(rte_errno));
-			tide_donor_mgr_free(tpmd_dm);
-			tpmd_dm = NULL;
-			return -rte_errno;
-		}
+				tpmd_dm) != 0)
+			goto refused;
+	/* Test builds: refused as a further pool's set would be (fault donor-source), so that
+	 * the pools set before it exist on a machine of one socket too.
+	 */
+	if (tpmd_test_fault("donor-source")) {
+		rte_errno = EBUSY;
+		goto refused;
+	}
 	printf("tidepmd: past this process's hugepage limit, the pool grows on blocks from "
 		"donor processes\n");
 	return 0;
+
+refused:
+	err = rte_errno;
+	fprintf(stderr, "tidepmd: --donors: %s\n", rte_strerror(err));
+	/* All or nothing: no pool may keep a source whose manager is freed. */
+	while (k-- > 0)
+		if (tide_pool_block_source_set(t->pools->pools[k], NULL, NULL) != 0)
+			unset = false;
+	/* A pool that kept it: the manager goes after the pools (tpmd_donors_stop()). */
+	if (unset) {
+		tide_donor_mgr_free(tpmd_dm);
+		tpmd_dm = NULL;
+	}
+	return -err;
 }
 
 int
