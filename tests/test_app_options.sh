@@ -11,7 +11,8 @@
 #  - a forwarding lcore that fails fails the run, and a descriptor count a port would not
 #    take is refused with the port's range, a start that fails says why (with -i
 #    --auto-start too) and fails the run, and so does -i without a prompt; SIGTERM during
-#    start-up ends it cleanly; a mode's slow set-up is not counted as the run's time;
+#    start-up ends it cleanly; a mode's slow set-up is not counted as the run's time; a
+#    zctx lcore whose sends the agent refuses for good (not -EAGAIN) stops and fails the run;
 #    --donors refused on a pool leaves no pool with the source of the donor manager it
 #    frees (TIDE_TEST_FAULTS=1: a build with -Dfault_injection=true);
 #  - no EAL arguments before "--" is no EAL arguments: the programs' defaults;
@@ -443,6 +444,23 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 			fail "--donors, its source refused: $p kept the freed donor manager"
 	done
 	echo "tidepmd --donors, its source refused: $(echo "$src_set" | wc -w) pool(s) unset"
+	# A zctx lcore whose sends the agent refuses for good (the fault zctx-stop stops the
+	# agent after the lcore's first burst: -ESHUTDOWN) says so once and stops, and the run
+	# fails as with other lcore failures, long before its --duration; only a full depth
+	# (-EAGAIN) is retried. (The library logs each refusal: at critical, the lcore's own
+	# line alone, however long it retried.)
+	rc=0
+	# shellcheck disable=SC2086
+	TIDEPMD_TEST_FAULT=zctx-stop timeout -s INT 60 "$tidepmd" $eal_pmd \
+		--log-level tide.zctx:critical -- --mode zctx --duration 20 >"$out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] || fail "zctx, the agent stopped: exit status $rc, want 1"
+	msg="^tidepmd: lcore 1: zctx: the send agent refused its sends: Cannot send after"
+	[ "$(grep -c "$msg" "$out")" -eq 1 ] || fail "zctx, the agent stopped: not one line why"
+	grep -q "^tidepmd: forwarding lcore 1 failed" "$out" ||
+		fail "zctx, the agent stopped: the lcore's failure not reported"
+	grep -q "^tidepmd: done after [0-9]\.[0-9] s" "$out" ||
+		fail "zctx, the agent stopped: the run went on"
+	echo "tidepmd zctx, the agent stopped: $(grep "^tidepmd: lcore 1: zctx" "$out")"
 	# No prompt (cmdline could not make one): said, and the run fails.
 	# shellcheck disable=SC2086
 	if TIDEPMD_TEST_FAULT=prompt timeout -s INT 60 "$tidepmd" $eal_pmd -- -i </dev/null \

@@ -259,7 +259,7 @@ tpmd_fwd_stop(struct tpmd *t, unsigned int sigs)
 		lc->launched = false;
 		if (rte_eal_wait_lcore(lc->lcore_id) != 0) {
 			fprintf(stderr, "tidepmd: forwarding lcore %u failed: its streams "
-				"forwarded nothing\n", lc->lcore_id);
+				"forwarded nothing after that\n", lc->lcore_id);
 			ret = -EIO;
 		}
 	}

@@ -302,12 +302,27 @@ zs_make(const struct tpmd_lcore *lc, const struct zs_ctx *c, struct zs_lcore *z,
 	}
 }
 
+/* Test builds: the first lcore stops the agent after its first burst (fault zctx-stop), as
+ * a stop from elsewhere would: the sends that follow are refused with -ESHUTDOWN.
+ */
+static void
+zs_test_stop(const struct tpmd_lcore *lc, const struct zs_ctx *c, bool *armed)
+{
+	if (!*armed)
+		return;
+	*armed = false;
+	if (tide_zctx_stop(c->z, 1000) != 0)
+		fprintf(stderr, "tidepmd: lcore %u: zctx-stop: %s\n", lc->lcore_id,
+			rte_strerror(rte_errno));
+}
+
 static int
 zs_loop(struct tpmd_lcore *lc)
 {
 	struct tpmd *t = lc->t;
 	struct zs_ctx *c = t->engine_ctx;
 	struct zs_lcore *z = calloc(1, sizeof(*z));
+	bool test_stop = lc->idx == 0 && tpmd_test_fault("zctx-stop");
 
 	if (z == NULL) {
 		fprintf(stderr, "tidepmd: lcore %u: no memory for its sends\n", lc->lcore_id);
@@ -325,10 +340,21 @@ zs_loop(struct tpmd_lcore *lc)
 				done += (unsigned int)k;
 				continue;
 			}
+			/* -EAGAIN (a full depth) is retried: completions make room. Any other
+			 * refusal (the agent stopped, a send it never takes) would come back.
+			 */
+			if (k != -EAGAIN) {
+				fprintf(stderr, "tidepmd: lcore %u: zctx: the send agent "
+					"refused its sends: %s; the lcore stops forwarding\n",
+					lc->lcore_id, rte_strerror(-k));
+				free(z);
+				return -1;
+			}
 			zs_poll(t, c, burst);
 			zs_drain(lc, burst);
 		}
 		zs_drain(lc, burst);
+		zs_test_stop(lc, c, &test_stop);
 	}
 	free(z);
 	return 0;
