@@ -37,8 +37,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/stage-plugin.sh"
 
 prefix=tide-tpmd-mp-$$
-tmp=$(mktemp -d /run/tide-tpmd-mp.XXXXXX)
-staged=$(tide_stage_plugin "$plugin" "$tmp")
+tmp=  # made once the trap that removes it is set
 hugedir=$(awk '$3 == "hugetlbfs" { print $2; exit }' /proc/mounts)
 declare -a pids=()
 own=  # the file prefix a primary chose itself (tidepmd-<pid>)
@@ -78,6 +77,8 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
+tmp=$(mktemp -d /run/tide-tpmd-mp.XXXXXX)
+staged=$(tide_stage_plugin "$plugin" "$tmp")
 
 fail() {
 	local f
