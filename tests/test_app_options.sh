@@ -35,7 +35,7 @@ pid=
 cleanup() {
 	[ -z "$pid" ] || kill -INT "$pid" 2>/dev/null || true
 	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
-	rm -f "$out" "$out.opts" "$out.first"
+	rm -f "$out" "$out.opts" "$out.first" "$out.in"
 	# What a run killed before its own clean-up would leave (the checks below fail then).
 	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
 	rm -rf "/var/run/dpdk/$prefix-s" /dev/hugepages/"$prefix-s"map_*
