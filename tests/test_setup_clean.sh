@@ -16,12 +16,29 @@ src=$2
 [ "$(id -u)" -eq 0 ] || { echo "needs root (a hugetlbfs mount, every process's files)"; exit 77; }
 tmp=$(mktemp -d /tmp/tide-clean.XXXXXX)
 mount=$tmp/huge
-pids=""
+pids=""  # started and not yet waited for (forget)
 prefixes=""
+# forget PID: PID was waited for: out of pids, since its number may now be another
+# process's.
+forget() {
+	kept=""
+	for p in $pids; do [ "$p" = "$1" ] || kept="$kept $p"; done
+	pids=$kept
+}
+# ours PID: PID is a process this script started (its parent is the script), not one that
+# took the number of a process that ended.
+# shellcheck disable=SC2317 # (run by the trap)
+ours() {
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st#* }
+	[ "${st%% *}" = "$$" ]
+}
 # shellcheck disable=SC2317 # (run by the trap)
 cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	live=""
+	for p in $pids; do ! ours "$p" || live="$live $p"; done
+	for p in $live; do kill -9 "$p" 2>/dev/null || true; done
+	for p in $live; do wait "$p" 2>/dev/null || true; done
 	for x in $prefixes; do rm -rf "/var/run/dpdk/$x"; done
 	if mountpoint -q "$mount"; then
 		rm -f "$mount"/*
@@ -78,6 +95,7 @@ round() {
 	fi
 	kill -9 "$pid_a"
 	wait "$pid_a" 2>/dev/null || true
+	forget "$pid_a"
 	held=$(pages_of "$a")
 	[ "$held" -gt 0 ] || { echo "the dead holder's files hold no page"; return 1; }
 	used0=$(mount_used)
@@ -114,6 +132,7 @@ round() {
 	# The live one goes the same way once it is dead.
 	kill -9 "$pid_b"
 	wait "$pid_b" 2>/dev/null || true
+	forget "$pid_b"
 	"$src/scripts/setup.sh" --clean
 	[ "$(files_of "$b")" -eq 0 ] ||
 		{ echo "the second holder's files are still there"; return 1; }

@@ -39,7 +39,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 prefix=tide-tpmd-mp-$$
 tmp=  # made once the trap that removes it is set
 hugedir=$(awk '$3 == "hugetlbfs" { print $2; exit }' /proc/mounts)
-declare -a pids=()
+declare -a pids=() # started and not yet waited for (forget)
 own=  # the file prefix a primary chose itself (tidepmd-<pid>)
 # gone PID: PID has ended (a zombie not yet waited for counts as ended).
 gone() {
@@ -48,12 +48,37 @@ gone() {
 	[ "${st%% *}" = Z ]
 }
 
+# forget PID: PID was waited for: out of pids, since its number may now be another
+# process's.
+forget() {
+	local p
+	local -a kept=()
+	for p in "${pids[@]}"; do
+		[ "$p" = "$1" ] || kept+=("$p")
+	done
+	pids=("${kept[@]}")
+}
+
+# ours PID: PID is a process this script started (its parent is the script). bash reaps an
+# ended background job by itself, keeping its status for wait: a pid still in pids may
+# already be another process's.
+ours() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st#* }
+	[ "${st%% *}" = "$$" ]
+}
+
 cleanup() {
 	local p i
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	local -a live=()
+	for p in "${pids[@]}"; do
+		if ours "$p"; then live+=("$p"); fi
+	done
+	for p in "${live[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	# SIGKILLed, a process still ends only once it leaves the kernel: do not hang on one that
 	# never does (it is named; its files may be left).
-	for p in "${pids[@]}"; do
+	for p in "${live[@]}"; do
 		for ((i = 0; i < 100; i++)); do
 			gone "$p" && break
 			sleep 0.1
@@ -131,6 +156,7 @@ reap() {
 		fail "$name (pid $pid) hung: not ended within $secs s, killed"
 	fi
 	wait "$pid" || rc=$?
+	forget "$pid"
 	return "$rc"
 }
 
@@ -482,6 +508,7 @@ reap "$pid_wsl" "the slow worker" 60 || fail "the slow worker failed"
 reap "$pid_sl" "the slow worker's primary" 60 || fail "the slow worker's primary failed"
 kill "$pid_cat"
 wait "$pid_cat" 2>/dev/null || true
+forget "$pid_cat"
 exec {sl_out}>&-
 grep -qE "^tidepmd: the worker processes exited [0-9.]+ s after their lcores left" \
 	"$tmp/sl.log" || fail "the slow worker: no word when its process exited"
@@ -538,6 +565,7 @@ pid_cat=$!
 reap "$pid_wsc" "the slow worker (second signal)" 60 || true
 kill "$pid_cat"
 wait "$pid_cat" 2>/dev/null || true
+forget "$pid_cat"
 exec {sc_out}>&-
 echo "a second SIGINT while the primary waited for an exiting worker: cut short, said so"
 
