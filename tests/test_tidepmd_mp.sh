@@ -472,29 +472,41 @@ echo "workers on lcore ids of the primary and of another worker: refused, the ru
 # gone before freeing the pools, and says so after 5 s. Here the worker's main thread blocks
 # on its full stdout (a pipe of one page nobody reads) once its lcores have left. The run's
 # summary dates its end when the workers left, not after that wait.
-mkfifo "$tmp/sl.out"
-exec {sl_out}<>"$tmp/sl.out"
-# F_SETPIPE_SZ (1031): one page, full within a second of 10 ms stats lines.
-python3 -c 'import fcntl, sys; fcntl.fcntl(int(sys.argv[1]), 1031, 4096)' "$sl_out"
-start sl --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-sl" --vdev net_null0 \
-	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 \
-	--stats-period 250
-wait_for "$tmp/sl.log" "worker lcores 0/1" 60
-"$tidepmd" --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-sl" --proc-type=secondary -- \
-	--mode worker --stats-period 10 >"$tmp/sl.out" 2>"$tmp/wsl.log" &
-pids+=($!)
-pid_wsl=$!
-wait_for "$tmp/sl.log" "worker lcores 1/1" 60
-# The pipe full (a line no longer fits): the worker's next line blocks its main thread.
-for ((i = 0; i < 600; i++)); do
-	queued=$(python3 -c 'import array, fcntl, sys, termios
+# slow_worker NAME: primary NAME (pipeline, one worker process) and a worker whose stdout
+# is a pipe of one page nobody reads, full before it returns: the worker's next line blocks
+# its main thread. Sets slow_out (the pipe's read end) and slow_pid (the worker's pid).
+slow_worker() {
+	local name=$1 i queued
+	mkfifo "$tmp/$name.out"
+	exec {slow_out}<>"$tmp/$name.out"
+	# F_SETPIPE_SZ (1031): one page, full within a second of 10 ms stats lines.
+	python3 -c 'import fcntl, sys; fcntl.fcntl(int(sys.argv[1]), 1031, 4096)' "$slow_out"
+	start "$name" --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-$name" \
+		--vdev net_null0 --vdev net_null1 --base-virtaddr=0x200000000000 -- \
+		--mode pipeline --mp-workers 1 --stats-period 250
+	wait_for "$tmp/$name.log" "worker lcores 0/1" 60
+	"$tidepmd" --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-$name" \
+		--proc-type=secondary -- --mode worker --stats-period 10 >"$tmp/$name.out" \
+		2>"$tmp/w$name.log" &
+	pids+=($!)
+	slow_pid=$!
+	wait_for "$tmp/$name.log" "worker lcores 1/1" 60
+	# The pipe full (a line no longer fits).
+	for ((i = 0; i < 600; i++)); do
+		queued=$(python3 -c 'import array, fcntl, sys, termios
 b = array.array("i", [0]); fcntl.ioctl(int(sys.argv[1]), termios.FIONREAD, b); print(b[0])' \
-		"$sl_out")
-	[ "$queued" -ge 3800 ] && break
-	gone "$pid_wsl" && fail "the slow worker ended while it was to forward"
-	sleep 0.1
-done
-[ "$i" -lt 600 ] || fail "the slow worker's stdout: $queued bytes queued after 60 s, want 3800"
+			"$slow_out")
+		[ "$queued" -ge 3800 ] && break
+		gone "$slow_pid" && fail "the slow worker ($name) ended while it was to forward"
+		sleep 0.1
+	done
+	[ "$i" -lt 600 ] ||
+		fail "the slow worker's stdout ($name): $queued bytes queued after 60 s, want 3800"
+}
+
+slow_worker sl
+sl_out=$slow_out
+pid_wsl=$slow_pid
 kill -INT "$pid_sl"
 wait_for "$tmp/sl.log" "^tidepmd: the workers left, their processes are still exiting after 5 s" 60
 # Meanwhile the pools do not reap (a block freed while a worker is in rte_eal_cleanup()
@@ -528,27 +540,9 @@ echo "a worker that exited slowly: waited for, said so, the run dated at its lea
 # The stop's wait for a worker process whose lcores left (up to 60 s) is cut short by a
 # SIGINT past the one that ended the run: the primary names the process it leaves and
 # ends at once (the worker, blocked on its stdout as above, exits once that is read).
-mkfifo "$tmp/sc.out"
-exec {sc_out}<>"$tmp/sc.out"
-python3 -c 'import fcntl, sys; fcntl.fcntl(int(sys.argv[1]), 1031, 4096)' "$sc_out"
-start sc --lcores 0@0,1@1 --no-pci --file-prefix "$prefix-sc" --vdev net_null0 \
-	--vdev net_null1 --base-virtaddr=0x200000000000 -- --mode pipeline --mp-workers 1 \
-	--stats-period 250
-wait_for "$tmp/sc.log" "worker lcores 0/1" 60
-"$tidepmd" --lcores 2@0,3@0 --no-pci --file-prefix "$prefix-sc" --proc-type=secondary -- \
-	--mode worker --stats-period 10 >"$tmp/sc.out" 2>"$tmp/wsc.log" &
-pids+=($!)
-pid_wsc=$!
-wait_for "$tmp/sc.log" "worker lcores 1/1" 60
-for ((i = 0; i < 600; i++)); do
-	queued=$(python3 -c 'import array, fcntl, sys, termios
-b = array.array("i", [0]); fcntl.ioctl(int(sys.argv[1]), termios.FIONREAD, b); print(b[0])' \
-		"$sc_out")
-	[ "$queued" -ge 3800 ] && break
-	gone "$pid_wsc" && fail "the slow worker (second signal) ended while it was to forward"
-	sleep 0.1
-done
-[ "$i" -lt 600 ] || fail "the slow worker's stdout (second signal): $queued bytes after 60 s"
+slow_worker sc
+sc_out=$slow_out
+pid_wsc=$slow_pid
 kill -INT "$pid_sc"
 wait_for "$tmp/sc.log" "^tidepmd: the workers left, their processes are still exiting after 5 s" 60
 kill -INT "$pid_sc"
