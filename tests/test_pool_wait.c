@@ -384,16 +384,37 @@ requeue_returned(void *arg)
 	return ((struct requeue *)arg)->returned;
 }
 
-/* Wait for @p r's callback to return; a control thread stuck in it runs nothing else: the
- * test gives up, with a line saying so. */
-static void
-callback_returned(struct requeue *r, const char *pool)
+/*
+ * A full pool @p name whose request for one mbuf (into a[0]) is served on the control
+ * thread by @p cb with @p r: queued, one mbuf freed, then @p cb waited for until it
+ * returned. A control thread stuck in it runs nothing else: the test gives up, with a line
+ * saying so.
+ */
+static struct rte_mempool *
+served_by_callback(const char *name, tide_pool_wait_cb_t *cb, struct requeue *r,
+	struct rte_mbuf **held, unsigned int *n, struct rte_mbuf **a)
 {
+	struct rte_mempool *mp = full_pool(name, held, n);
+
+	r->mp = mp;
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, cb, r, NULL), 1);
+	rte_pktmbuf_free(held[--*n]);
 	if (tide_test_wait(requeue_returned, r, 5000))
-		return;
+		return mp;
 	CU_FAIL("a waiter's callback did not return");
-	fprintf(stderr, "%s: the control thread is deadlocked; giving up\n", pool);
+	fprintf(stderr, "%s: the control thread is deadlocked; giving up\n", name);
 	_exit(1);
+}
+
+/* The control thread goes on after a callback: three more ticks of @p mp. */
+static void
+control_thread_goes_on(struct rte_mempool *mp)
+{
+	uint64_t ticks = pstats(mp).ticks;
+
+	pool_wait_ticks(mp, 3);
+	CU_ASSERT(pstats(mp).ticks >= ticks + 3);
 }
 
 static void
@@ -402,19 +423,11 @@ test_a_callback_may_queue_another_request(void)
 	struct rte_mbuf *held[MAXM], *a[1];
 	struct requeue r = { .ret = -1 };
 	unsigned int n;
-	struct rte_mempool *mp = full_pool("tw_requeue", held, &n);
-	uint64_t ticks;
-
-	r.mp = mp;
-	log_reset();
-	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, requeue_cb, &r, NULL), 1);
-	rte_pktmbuf_free(held[--n]);
 	/* Served on the control thread, whose callback queues the next request. */
-	callback_returned(&r, "tw_requeue");
+	struct rte_mempool *mp = served_by_callback("tw_requeue", requeue_cb, &r, held, &n, a);
+
 	CU_ASSERT_EQUAL(r.ret, 1);
-	ticks = pstats(mp).ticks;
-	pool_wait_ticks(mp, 3);
-	CU_ASSERT(pstats(mp).ticks >= ticks + 3);
+	control_thread_goes_on(mp);
 	rte_pktmbuf_free(held[--n]);
 	CU_ASSERT_TRUE(tide_test_wait(log_has_2, NULL, 5000));
 	CU_ASSERT_NSTRING_EQUAL(dlog.order, "AB", 2);
@@ -449,19 +462,11 @@ test_a_callback_that_would_block_is_refused(void)
 	struct rte_mbuf *held[MAXM], *a[1];
 	struct requeue r = { .ret = -1 };
 	unsigned int n;
-	struct rte_mempool *mp = full_pool("tw_block", held, &n);
-	uint64_t ticks;
+	struct rte_mempool *mp = served_by_callback("tw_block", block_cb, &r, held, &n, a);
 
-	r.mp = mp;
-	log_reset();
-	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, a, 1, 0, block_cb, &r, NULL), 1);
-	rte_pktmbuf_free(held[--n]);
-	callback_returned(&r, "tw_block");
 	CU_ASSERT_EQUAL(r.ret, -EDEADLK);
 	CU_ASSERT_EQUAL(r.err, EDEADLK);
-	ticks = pstats(mp).ticks;
-	pool_wait_ticks(mp, 3);
-	CU_ASSERT(pstats(mp).ticks >= ticks + 3);
+	control_thread_goes_on(mp);
 	rte_pktmbuf_free(a[0]);
 	rte_pktmbuf_free_bulk(held, n);
 	tide_pool_free(mp);
