@@ -539,36 +539,6 @@ xchg_sleep_slot_free(struct tide_xchg *x, unsigned int i, uint32_t tag)
 		__ATOMIC_RELAXED);
 }
 
-/*
- * The sleep slot of this process in @p x: its own, a free one, or one a gone process left
- * (given back first); -1 when every slot is another live process's. A process keeps its
- * slot (threads of one process may each claim one: each gives back to the one it counted
- * in).
- */
-static int
-xchg_sleep_slot(struct tide_xchg *x)
-{
-	const uint32_t self = tide_xring_pvt_self;
-	unsigned int i;
-
-	for (i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++)
-		if (__atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_ACQUIRE) == self)
-			return (int)i;
-	for (int pass = 0; pass < 2; pass++)
-		for (i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
-			uint32_t tag = __atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_ACQUIRE);
-
-			if (pass == 1 && tag != 0 && tide_process_tag_gone(tag)) {
-				xchg_sleep_slot_free(x, i, tag);
-				tag = 0;
-			}
-			if (tag == 0 && __atomic_compare_exchange_n(&x->sleep_by[i].tag, &tag,
-					self, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-				return (int)i;
-		}
-	return -1;
-}
-
 /* Every sleep slot of @p p (an exchange) whose process is gone is given back. */
 static void
 xchg_sleepers_gone(void *p, void *arg __rte_unused)
@@ -581,6 +551,44 @@ xchg_sleepers_gone(void *p, void *arg __rte_unused)
 		if (tag != 0 && tide_process_tag_gone(tag))
 			xchg_sleep_slot_free(x, i, tag);
 	}
+}
+
+/* This process's sleep slot in @p x: its own, or a free one claimed; -1 if none is. */
+static int
+xchg_sleep_slot_claim(struct tide_xchg *x)
+{
+	const uint32_t self = tide_xring_pvt_self;
+	unsigned int i;
+
+	for (i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++)
+		if (__atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_ACQUIRE) == self)
+			return (int)i;
+	for (i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
+		uint32_t tag = 0;
+
+		if (__atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_RELAXED) == 0 &&
+				__atomic_compare_exchange_n(&x->sleep_by[i].tag, &tag, self, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * The sleep slot of this process in @p x: its own, a free one, or, every slot taken, one
+ * that gone processes left (given back first); -1 when every slot is another live
+ * process's. A process keeps its slot (threads of one process may each claim one: each
+ * gives back to the one it counted in).
+ */
+static int
+xchg_sleep_slot(struct tide_xchg *x)
+{
+	int i = xchg_sleep_slot_claim(x);
+
+	if (i >= 0)
+		return i;
+	xchg_sleepers_gone(x, NULL);
+	return xchg_sleep_slot_claim(x);
 }
 
 /* Sleep while x->seq == seq, until *deadline (monotonic; NULL: no limit). */
