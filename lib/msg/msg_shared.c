@@ -86,13 +86,13 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 	const struct rte_memzone *mz;
 	struct msg_shared *sh;
 
+	/* Without it a dead secondary's stages and receives would never be recovered. */
+	if (tide_mp_death_cb_register(msg_shared_peer_gone, NULL) != 0)
+		return -ENOMEM;
 	/* Made and filled under the shared configuration's tailq lock, which a secondary's
 	 * attach takes to read it: none sees it half-made (DPDK does not zero a memzone, and
 	 * a hugepage kept from an earlier run may hold an earlier zone's stamp).
 	 */
-	/* Without it a dead secondary's stages and receives would never be recovered. */
-	if (tide_mp_death_cb_register(msg_shared_peer_gone, NULL) != 0)
-		return -ENOMEM;
 	rte_mcfg_tailq_write_lock();
 	mz = rte_memzone_reserve(MSG_SHARED_MZ, sizeof(*sh), socket, 0);
 	if (mz == NULL) {
