@@ -239,6 +239,36 @@ test_no_file_descriptor_left_is_emfile(void)
 #endif
 }
 
+/*
+ * In IOVA mode PA the first instance opens /proc/self/pagemap. With no descriptor left
+ * for it, the create says EMFILE, as for its eventfds, not that it may not read physical
+ * addresses (EPERM): the fault fails the second descriptor the create makes, after its
+ * eventfd.
+ */
+static void
+test_pagemap_without_a_descriptor_is_emfile(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	struct tide_zctx_params p;
+	char *log;
+
+	if (rte_eal_iova_mode() != RTE_IOVA_PA) {
+		printf("\n    (IOVA mode VA: no pagemap to open) ");
+		return;
+	}
+	params(&p, "zt_nomap");
+	tide_test_log_begin();
+	tide_fault_pvt_arm(TIDE_FAULT_FD, 1, 1);
+	expect_create_refused(&p, EMFILE, "no file descriptor for pagemap");
+	tide_fault_pvt_arm(TIDE_FAULT_FD, 0, 0);
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot open /proc/self/pagemap"));
+	free(log);
+#else
+	printf("\n    (needs -Dfault_injection=true) ");
+#endif
+}
+
 static bool
 one_inflight(const struct tide_zctx_stats *st, void *arg __rte_unused)
 {
@@ -564,6 +594,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_no_memory_is_enomem_and_a_stuck_agent_eagain);
 	CU_ADD_TEST(s, test_no_memzone_left_is_enospc);
 	CU_ADD_TEST(s, test_no_file_descriptor_left_is_emfile);
+	CU_ADD_TEST(s, test_pagemap_without_a_descriptor_is_emfile);
 	CU_ADD_TEST(s, test_a_port_needs_no_rx_queue_and_may_start_after_create);
 	CU_ADD_TEST(s, test_a_send_to_a_port_not_started_waits_until_the_stop_cancels_it);
 	CU_ADD_TEST(s, test_control_calls_refuse_what_they_document);

@@ -24,6 +24,7 @@
 
 #include "donor_private.h"
 #include "tide_fault.h"
+#include "tide_pagemap.h"
 #include "tide_process.h"
 
 #define LIM_PAGEMAP_PRESENT (1ull << 63)
@@ -179,17 +180,10 @@ dn_iova_pages(const void *va, size_t n, size_t page_sz, rte_iova_t *iova)
 			iova[i] = (rte_iova_t)(base + i * page_sz);
 		return 0;
 	}
-	if (TIDE_FAULT(TIDE_FAULT_FD)) {
-		fd = -1;
-		errno = EMFILE;
-	} else {
-		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	}
+	fd = tide_pagemap_open();
 	if (fd < 0) {
-		ret = errno;
-		DN_LOG(ERR, "cannot open /proc/self/pagemap (IOVA mode PA): %s", strerror(ret));
-		/* Not allowed: no access to physical addresses; anything else: unreadable. */
-		return ret == EACCES || ret == EPERM ? -EPERM : -EIO;
+		DN_LOG(ERR, "cannot open /proc/self/pagemap (IOVA mode PA): %s", strerror(errno));
+		return fd;
 	}
 	while (done < n && ret == 0) {
 		/* 4 KB pages: one entry each, read in chunks; larger pages: their first entry. */

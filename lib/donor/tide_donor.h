@@ -257,8 +257,9 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   writing and open for reading and writing; pinned memory it did not lock; or a page of
  *   the region not resident after mapping);
  *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present in
- *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable (it
- *   cannot be opened for any other reason than a permission, or read), or a device refused
+ *   /proc/self/pagemap when its IO address is read; EMFILE, ENFILE no descriptor left (in the
+ *   process, in the system) to open /proc/self/pagemap; EIO /proc/self/pagemap unreadable
+ *   (it cannot be opened for another reason, or read), or a device refused
  *   the DMA mapping; ENOSPC/EEXIST DPDK refused the registration (no
  *   memseg list left), or a donor cannot be watched for its death (epoll_ctl(2): ENOSPC
  *   fs.epoll.max_user_watches used up, ENOMEM); or the errno of a failed process start

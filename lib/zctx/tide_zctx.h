@@ -314,10 +314,11 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *     devices than RTE_MAX_ETHPORTS in use by instances), or the shared directory of
  *     every process's instances is full (128 live ones);
  *   - EMFILE, ENFILE: no file descriptor left (in the process, in the system) for its
- *     eventfds;
- *   - EPERM: IOVA mode PA and /proc/self/pagemap cannot be opened;
+ *     eventfds, or (IOVA mode PA, the first instance) to open /proc/self/pagemap;
+ *   - EPERM: IOVA mode PA and no right to open /proc/self/pagemap;
  *   - EIO: the memory pinned in the cache (registrations, idle spans) could not be
- *     DMA-mapped for a port's device;
+ *     DMA-mapped for a port's device, or (IOVA mode PA) /proc/self/pagemap cannot be
+ *     opened for another reason than the two above;
  *   - EAGAIN: the agent's thread could not be started;
  *   - ENOMEM: no memory for the instance, its rings, its pools, its eventfds or the shared
  *     directory of instances;
@@ -582,7 +583,10 @@ int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
  *   - -ENOSPC: no span left (the cache's max_spans, DPDK's memseg lists, or the shared
  *     record of every process's spans, as many as those lists);
  *   - -EPROTO: the shared record of spans was made by a process of another tidepool build;
- *   - -EIO: reading /proc/self/pagemap, or DMA-mapping for an instance's device, failed.
+ *   - -EMFILE, -ENFILE: IOVA mode PA, the cache's first user, and no file descriptor left
+ *     (in the process, in the system) to open /proc/self/pagemap;
+ *   - -EIO: opening (for another reason) or reading /proc/self/pagemap, or DMA-mapping for
+ *     an instance's device, failed.
  */
 int tide_zctx_mem_register(const void *addr, size_t len);
 

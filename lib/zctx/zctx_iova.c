@@ -10,7 +10,6 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include <rte_memory.h>
 
 #include "tide_fault.h"
+#include "tide_pagemap.h"
 #include "zctx_private.h"
 
 #define PAGEMAP_PRESENT (1ull << 63)
@@ -31,16 +31,17 @@ static bool iova_is_va;
 int
 tide_zctx_pvt_iova_open(void)
 {
+	int fd;
+
 	iova_is_va = rte_eal_iova_mode() == RTE_IOVA_VA;
 	if (iova_is_va)
 		return 0;
-	iova_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (iova_pagemap_fd < 0) {
-		int err = errno;
-
-		ZC_LOG(ERR, "cannot open /proc/self/pagemap (IOVA mode PA): %s", strerror(err));
-		return -EPERM;
+	fd = tide_pagemap_open();
+	if (fd < 0) {
+		ZC_LOG(ERR, "cannot open /proc/self/pagemap (IOVA mode PA): %s", strerror(errno));
+		return fd;
 	}
+	iova_pagemap_fd = fd;
 	return 0;
 }
 
