@@ -646,7 +646,8 @@ no_source_blocks(void *arg __rte_unused, size_t bytes __rte_unused,
  * A block source's memory (donor processes') is mapped in the primary alone: while a pool
  * has had one, the stock dpdk-proc-info is refused at its attach (it would fault on such a
  * block's mbufs), and while a secondary is attached a source is refused. Once the pool is
- * freed, or the secondary gone, the other goes again.
+ * freed, or the secondary gone, the other goes again. A call on what is no elastic pool
+ * says so (EINVAL) whether a secondary is attached or not.
  */
 static void
 test_block_sources_and_secondaries_exclude_each_other(void)
@@ -672,6 +673,9 @@ test_block_sources_and_secondaries_exclude_each_other(void)
 	free(text);
 	TIDE_TEST_REFUSED_LOGGED(tide_pool_block_source_set(mp2, no_source_blocks, NULL), EBUSY,
 		"tide_pool_block_source_set");
+	/* What is not an elastic pool is refused as such first, secondary or not. */
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_block_source_set(NULL, no_source_blocks, NULL),
+		EINVAL, "pool_primary_hold");
 	info_helper_stop(&r, stop);
 	/* Gone: the source is taken. */
 	CU_ASSERT_EQUAL(tide_pool_block_source_set(mp2, no_source_blocks, NULL), 0);

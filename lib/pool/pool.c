@@ -710,7 +710,7 @@ tide_pool_is_elastic(const struct rte_mempool *mp)
  * keeps the pool's free out until pool_primary_unlock(): the free never takes the grow lock.
  */
 struct tide_pool *
-pool_primary_lock(struct rte_mempool *mp, const char *what)
+pool_primary_hold(struct rte_mempool *mp, const char *what)
 {
 	struct tide_pool *tp;
 
@@ -723,9 +723,17 @@ pool_primary_lock(struct rte_mempool *mp, const char *what)
 	if (tp == NULL) {
 		POOL_LOG(ERR, "not an elastic pool");
 		rte_errno = EINVAL;
-		return NULL;
 	}
-	pthread_mutex_lock(&tp->grow_lock);
+	return tp;
+}
+
+struct tide_pool *
+pool_primary_lock(struct rte_mempool *mp, const char *what)
+{
+	struct tide_pool *tp = pool_primary_hold(mp, what);
+
+	if (tp != NULL)
+		pthread_mutex_lock(&tp->grow_lock);
 	return tp;
 }
 

@@ -317,9 +317,10 @@ struct tide_pool *pool_hold_named(const char *name);
  * freed under the caller by another thread's free.
  */
 struct tide_pool *pool_hold(const struct rte_mempool *mp);
-/* The elastic pool behind @p mp, held, with its grow lock taken, or NULL with rte_errno
- * EINVAL or ENOTSUP (a secondary: the primary "@p what", logged). pool_primary_unlock()
- * unlocks and releases it. */
+/* The elastic pool behind @p mp, held (pool_release()), or NULL with rte_errno EINVAL or
+ * ENOTSUP (a secondary: the primary "@p what", logged). */
+struct tide_pool *pool_primary_hold(struct rte_mempool *mp, const char *what);
+/* The same, with its grow lock taken: pool_primary_unlock() unlocks and releases it. */
 struct tide_pool *pool_primary_lock(struct rte_mempool *mp, const char *what);
 void pool_primary_unlock(struct tide_pool *tp);
 

@@ -13,10 +13,12 @@
 
 /* The elastic pool behind @mp, held, with its grow lock taken (pool_primary_unlock()), or
  * NULL with rte_errno set. */
+#define TUNE_WHAT "sets a pool's limits"
+
 static struct tide_pool *
 tune_lock(struct rte_mempool *mp)
 {
-	return pool_primary_lock(mp, "sets a pool's limits");
+	return pool_primary_lock(mp, TUNE_WHAT);
 }
 
 int
@@ -72,21 +74,20 @@ tide_pool_reap_set(struct rte_mempool *mp, unsigned int reap_period_ms, unsigned
 int
 tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src, void *arg)
 {
-	struct tide_pool *tp;
+	struct tide_pool *tp = pool_primary_hold(mp, TUNE_WHAT);
 
+	if (tp == NULL)
+		return -rte_errno;
 	/* Counted before the pool's lock is taken (the count's own lock is taken where a dead
-	 * secondary is recovered), given back if the pool counts already or refuses.
+	 * secondary is recovered), given back if the pool counts already.
 	 */
-	if (src != NULL && pool_mp_source_get() != 0)
+	if (src != NULL && pool_mp_source_get() != 0) {
+		pool_release(tp);
 		return POOL_REFUSE(ERR, EBUSY, "a secondary process is attached: a block source's "
 			"memory would be mapped in this process alone, and that one would fault on "
 			"its mbufs");
-	tp = tune_lock(mp);
-	if (tp == NULL) {
-		if (src != NULL)
-			pool_mp_source_put();
-		return -rte_errno;
 	}
+	pthread_mutex_lock(&tp->grow_lock);
 	/* Counted once a pool, until it is freed (pool_forget()). */
 	if (src != NULL && tp->src_counted)
 		pool_mp_source_put();
