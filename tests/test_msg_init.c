@@ -3,13 +3,15 @@
 /*
  * Initialising the message library (tide_msg_init() in lib/msg/msg.c) under EAL, where it
  * fails: what is refused before it, a bad configuration, no memory, a secondary process,
- * an mbuf with no room left for the header, and a foreign field of the header's name.
+ * an mbuf with no room left for the header, a foreign field of the header's name, and no
+ * control thread to watch for dead secondaries.
  * Each failure must leave the library uninitialised, so the successes live in the other
  * suites. Three suites, run by separate meson tests (a dynfield cannot be unregistered):
  * "init_errors", "init_eexist" which takes the header's name, and "init_enomem" whose
  * failures come after the header's field is registered.
  */
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,70 @@ test_each_allocation_of_init_failing_is_enomem(void)
 #endif
 }
 
+/* Threads of this process named @p name (/proc/self/task/<tid>/comm). */
+static unsigned int
+threads_named(const char *name)
+{
+	unsigned int n = 0;
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue; /* ended meanwhile */
+		if (fgets(comm, sizeof(comm), f) != NULL)
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		n += strcmp(comm, name) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * In a primary without elastic pools, init starts the pool library's control thread (it
+ * is what finds dead secondaries, whose messages the library then releases) and fini
+ * stops it; a control thread that cannot start fails the init with EAGAIN, and nothing
+ * is kept.
+ */
+static void
+test_init_starts_the_control_thread_that_watches_secondaries(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	struct tide_msg_conf conf = { .nb_proxies = 16, .socket_id = SOCKET_ID_ANY };
+	char *log;
+
+	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 0);
+	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 1);
+	tide_test_log_begin();
+	rte_errno = 0;
+	CU_ASSERT_EQUAL(tide_msg_init(&conf), -EAGAIN);
+	CU_ASSERT_EQUAL(rte_errno, EAGAIN);
+	log = tide_test_log_end();
+	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot start the control thread"));
+	free(log);
+	CU_ASSERT_PTR_NULL(tide_xchg_create(&(struct tide_xchg_params){ .name = "ti_x",
+		.type = TIDE_XCHG_FIFO, .size = 8, .socket_id = SOCKET_ID_ANY }));
+	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 0);
+
+	CU_ASSERT_EQUAL_FATAL(tide_msg_init(&conf), 0);
+	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 1);
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 0);
+#else
+	printf("\n    (needs -Dfault_injection=true) ");
+#endif
+}
+
 /* Runs only in the secondary that the test below starts. */
 static void
 test_secondary_child_init_is_enoent(void)
@@ -226,6 +292,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_an_mbuf_without_room_is_enospc);
 	CU_ADD_TEST(e, test_a_foreign_field_of_the_header_name_is_eexist);
 	CU_ADD_TEST(n, test_each_allocation_of_init_failing_is_enomem);
+	CU_ADD_TEST(n, test_init_starts_the_control_thread_that_watches_secondaries);
 	return 0;
 }
 

@@ -588,6 +588,54 @@ test_everything_is_freed_at_the_end(void)
 	CU_ASSERT_EQUAL(fixtures_free(), 0);
 }
 
+/*
+ * Without an elastic pool (exchanges carrying a stock pool's mbufs), the primary still
+ * looks for dead secondaries: one killed while its stage holds messages has them released
+ * with no other secondary attaching. The pool library's control thread, which looks, used
+ * to run only while an elastic pool existed. After the test above: the library starts
+ * again, with no elastic pool in the process.
+ */
+static void
+test_without_elastic_pools_a_killed_secondary_is_recovered(void)
+{
+	struct tide_xchg_params xp = { .name = "tmm_stock_fifo", .type = TIDE_XCHG_FIFO,
+		.size = 1024, .socket_id = SOCKET_ID_ANY };
+	struct rte_mempool *stock;
+	struct tide_mp_stats st;
+	struct tide_run r;
+	uint64_t want;
+	char *text;
+
+	CU_ASSERT_EQUAL_FATAL(tide_msg_init(NULL), 0);
+	stock = rte_pktmbuf_pool_create_by_ops("tmm_stock", 1023, 0, 0,
+		RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY, "ring_mp_mc");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stock);
+	pool = stock; /* what send_all() allocates from */
+	fifo = tide_xchg_create(&xp);
+	stage_tx = tide_stage_register("pri_tx");
+	CU_ASSERT_FATAL(fifo != NULL && stage_tx >= 0);
+	CU_ASSERT_EQUAL(tide_mp_stats_get(&st), 0);
+	run_start(&r, (char *[]){ "xhold", "tmm_stock_fifo", "sec_hold", "500", NULL });
+	send_all(fifo, 500, &r);
+	text = tide_run_wait_for(&r, "ready=1", 120000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "holding"), 500);
+	free(text);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(stock), 500);
+	kill_secondary(&r, false);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
+	want = st.gone + 1;
+	CU_ASSERT_TRUE(gone_reach(&want));
+	CU_ASSERT_EQUAL(tide_msg_leak_report(NULL), 0);
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(stock), 0);
+	tide_xchg_free(fifo);
+	fifo = NULL;
+	tide_stage_unregister((uint16_t)stage_tx);
+	stage_tx = -1;
+	pool = NULL;
+	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
+	rte_mempool_free(stock);
+}
+
 /* A run that did not get to the test above (a filter left it out): freed all the same. */
 static int
 suite_cleanup(void)
@@ -698,6 +746,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
 #endif
 	CU_ADD_TEST(s, test_everything_is_freed_at_the_end);
+	CU_ADD_TEST(s, test_without_elastic_pools_a_killed_secondary_is_recovered);
 	return 0;
 }
 

@@ -85,10 +85,12 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 {
 	const struct rte_memzone *mz;
 	struct msg_shared *sh;
+	int ret;
 
 	/* Without it a dead secondary's stages and receives would never be recovered. */
-	if (tide_mp_death_cb_register(msg_shared_peer_gone, NULL) != 0)
-		return -ENOMEM;
+	ret = tide_mp_death_cb_register(msg_shared_peer_gone, NULL);
+	if (ret != 0)
+		return ret;
 	/* Made and filled under the shared configuration's tailq lock, which a secondary's
 	 * attach takes to read it: none sees it half-made (DPDK does not zero a memzone, and
 	 * a hugepage kept from an earlier run may hold an earlier zone's stamp).

@@ -178,7 +178,8 @@ struct tide_msg_range {
  * Exchanges, broadcast exchanges, stages and proxies then work across processes: a
  * message made in one process may be sent, received, released in another. A stage belongs
  * to the process that registered it: when a secondary is gone (exited or killed), the
- * primary releases the messages its stages held and frees its stages.
+ * primary releases the messages its stages held and frees its stages (on the pool
+ * library's control thread, which the primary's init starts if no elastic pool did).
  *
  * @param conf
  *   Configuration, or NULL for the defaults (65536 proxies, SOCKET_ID_ANY); a secondary
@@ -194,7 +195,9 @@ struct tide_msg_range {
  *   - -ENOSPC: no room left in the mbuf for the header's dynfield;
  *   - -EEXIST: a dynfield or memzone of the library's names exists with other
  *     parameters (another copy of the library in this process);
- *   - -ENOMEM: no memory for the proxy headers or the shared state.
+ *   - -ENOMEM: no memory for the proxy headers or the shared state;
+ *   - -EAGAIN: in the primary, the pool library's control thread, which looks for dead
+ *     secondaries (tide_mp_death_cb_register()), cannot start.
  */
 int tide_msg_init(const struct tide_msg_conf *conf);
 

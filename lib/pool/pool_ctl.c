@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * The control thread: one per process, running while at least one elastic pool exists.
- * Every tick it asks each pool's growth policy what to do and does it, so that growth
- * (hugepage faults, populating, initialising mbufs) happens here and not on the RX path;
- * every reap period it runs the reaper; and it serves the requests waiting at the wall.
+ * The control thread: one per process, running while at least one elastic pool exists,
+ * and in the primary while a callback waits for the death of secondaries (the message
+ * library's: a primary whose exchanges carry stock pools' mbufs has no elastic pool, and
+ * would otherwise hear of a dead secondary only when another attaches). Every tick it asks
+ * each pool's growth policy what to do and does it, so that growth (hugepage faults,
+ * populating, initialising mbufs) happens here and not on the RX path; every reap period
+ * it runs the reaper; it serves the requests waiting at the wall; and it looks for dead
+ * secondaries (pool_mp_serve()).
  */
 
 #include <errno.h>
@@ -26,6 +30,8 @@ static pthread_t unstick_thread; /* the primary's (pool_unstick.c), under the re
 static bool unstick_running;  /* under the registry lock */
 static bool ctl_running;      /* under the registry lock */
 static bool ctl_halted;       /* rte_eal_cleanup() began: no thread again (registry lock) */
+static unsigned int ctl_watchers; /* death callbacks registered (pool_ctl_watch()), under
+				   * the registry lock */
 static uint64_t ctl_gen;      /* a thread runs while this equals the value it started with */
 
 static void
@@ -268,16 +274,44 @@ ctl_end(void)
 		pthread_join(u, NULL);
 }
 
+/* Stop the threads if nothing needs them any more. Called with the registry lock, which
+ * it releases.
+ */
+static void
+ctl_stop_unused(void)
+{
+	if (!ctl_running || pool_first_locked() != NULL || ctl_watchers > 0) {
+		pool_registry_unlock();
+		return;
+	}
+	ctl_end();
+}
+
 /* Called without the registry lock, once the last pool left the registry. */
 void
 pool_ctl_stop(void)
 {
 	pool_registry_lock();
-	if (!ctl_running || pool_first_locked() != NULL) {
+	ctl_stop_unused();
+}
+
+int
+pool_ctl_watch(bool on)
+{
+	int ret = 0;
+
+	pool_registry_lock();
+	if (on) {
+		ret = pool_ctl_start();
+		if (ret == 0)
+			ctl_watchers++;
 		pool_registry_unlock();
-		return;
+		return ret;
 	}
-	ctl_end();
+	if (ctl_watchers > 0)
+		ctl_watchers--;
+	ctl_stop_unused();
+	return 0;
 }
 
 /*
@@ -297,7 +331,9 @@ pool_ctl_halt(void)
 	}
 	for (struct tide_pool *tp = pool_first_locked(); tp != NULL; tp = pool_next_locked(tp))
 		left++;
-	POOL_LOG(NOTICE, "rte_eal_cleanup() with %u elastic pool(s) not freed: their control "
-		"thread stops", left);
+	/* Without pools it ran for the death callbacks alone: nothing was left undone. */
+	if (left > 0)
+		POOL_LOG(NOTICE, "rte_eal_cleanup() with %u elastic pool(s) not freed: their "
+			"control thread stops", left);
 	ctl_end();
 }

@@ -580,6 +580,7 @@ int
 tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg)
 {
 	struct mp_death_cb *d;
+	int err;
 
 	if (cb == NULL)
 		return POOL_REFUSE(ERR, EINVAL, "no callback");
@@ -589,6 +590,13 @@ tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg)
 	d = TIDE_FAULT(TIDE_FAULT_MALLOC) ? NULL : calloc(1, sizeof(*d));
 	if (d == NULL)
 		return POOL_REFUSE(ERR, ENOMEM, "no memory for the callback's record");
+	/* The control thread is what looks for dead secondaries between two attaches. */
+	err = pool_ctl_watch(true);
+	if (err != 0) {
+		free(d);
+		return POOL_REFUSE(ERR, err, "cannot start the control thread that watches for "
+			"dead secondaries: %s", rte_strerror(err));
+	}
 	d->cb = cb;
 	d->arg = arg;
 	pthread_mutex_lock(&mp.lock);
@@ -614,6 +622,7 @@ tide_mp_death_cb_unregister(tide_mp_death_cb_t *cb, void *arg)
 	pthread_mutex_unlock(&mp.lock);
 	if (ret < 0)
 		return POOL_REFUSE(DEBUG, ENOENT, "no such death callback registered");
+	pool_ctl_watch(false);
 	return 0;
 }
 

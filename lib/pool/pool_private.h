@@ -360,6 +360,11 @@ void pool_waiters_close(struct tide_pool *tp);
 /* pool_ctl.c: the control thread. */
 int pool_ctl_start(void);
 void pool_ctl_stop(void);
+/* A death callback comes (@p on: the control thread starts if it does not run; 0 or a
+ * positive errno) or goes (it stops if no pool or other callback needs it; 0). Called
+ * without the registry lock.
+ */
+int pool_ctl_watch(bool on);
 /* rte_eal_cleanup() has begun: the control thread stops for good, pools left or not. */
 void pool_ctl_halt(void);
 void pool_ctl_wake(void);

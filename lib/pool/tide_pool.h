@@ -776,11 +776,14 @@ typedef void (tide_mp_death_cb_t)(int pid, void *arg);
 
 /**
  * Register a callback for the death of secondary processes (primary; runs on the pool
- * library's control thread, or on DPDK's IPC thread when a new secondary attaches).
+ * library's control thread, or on DPDK's IPC thread when a new secondary attaches). The
+ * control thread runs while a callback is registered, elastic pools or not: it looks for
+ * dead secondaries every few milliseconds.
  *
  * @return
- *   0; -EINVAL NULL callback; -ENOMEM; -ENOTSUP a secondary process. rte_errno is set on
- *   failure.
+ *   0; -EINVAL NULL callback; -ENOMEM; -ENOTSUP a secondary process; -EAGAIN (or another
+ *   error of rte_ctrl_thread_create()) the control thread cannot start; -ESHUTDOWN
+ *   rte_eal_cleanup() has begun. rte_errno is set on failure.
  */
 int tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg);
 
