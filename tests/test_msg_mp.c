@@ -500,7 +500,7 @@ one_sleeper(void *arg)
 {
 	const struct tide_xchg *x = arg;
 
-	return __atomic_load_n(&x->sleepers, __ATOMIC_ACQUIRE) == 1;
+	return __atomic_load_n(&x->sleepers.n, __ATOMIC_ACQUIRE) == 1;
 }
 
 /*
@@ -524,10 +524,10 @@ test_a_receiver_killed_asleep_is_no_longer_a_sleeper(void)
 	free(run_end(&r, &code));
 	CU_ASSERT_EQUAL(code, -1);
 	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
-	CU_ASSERT_EQUAL(fifo->sleepers, 0);
-	for (unsigned int i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
-		CU_ASSERT_EQUAL(fifo->sleep_by[i].tag, 0);
-		CU_ASSERT_EQUAL(fifo->sleep_by[i].n, 0);
+	CU_ASSERT_EQUAL(fifo->sleepers.n, 0);
+	for (unsigned int i = 0; i < TIDE_SLEEPERS_PVT_SLOTS; i++) {
+		CU_ASSERT_EQUAL(fifo->sleepers.by[i].tag, 0);
+		CU_ASSERT_EQUAL(fifo->sleepers.by[i].n, 0);
 	}
 }
 

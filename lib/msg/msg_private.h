@@ -76,6 +76,19 @@ extern struct msg_state tide_msg_pvt_state;
 /* Longest sleep of a blocked receiver that could not issue its barrier (msg_fence.c). */
 #define MSG_SLEEP_SLICE_US 1000
 
+/* msg_sleepers.c: threads about to sleep on a futex word that a waker wakes only when some
+ * are (struct tide_sleepers). A thread joins before its last look at what it waits for and
+ * sleeps: the slot its process's share is in, or -1 (every slot another live process's: not
+ * counted, it sleeps no longer than MSG_SLEEP_SLICE_US).
+ */
+int tide_sleepers_pvt_join(struct tide_sleepers *s);
+/* Once awake: off the count again (nothing for @p slot -1). */
+void tide_sleepers_pvt_leave(struct tide_sleepers *s, int slot);
+/* Every slot of a process that is gone is given back, its share off the count (reads /proc:
+ * a look per slot taken).
+ */
+void tide_sleepers_pvt_recover(struct tide_sleepers *s);
+
 /* Register this process for the receivers' barrier, or make its sends fence (msg_fence.c). */
 void tide_msg_pvt_fence_init(void);
 
