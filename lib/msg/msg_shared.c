@@ -464,9 +464,10 @@ static pthread_mutex_t msg_gone_lock = PTHREAD_MUTEX_INITIALIZER;
 /*
  * The primary, on its control thread (or in tide_msg_fini()): a secondary is gone. What it
  * was receiving when it died goes back in transit, a broadcast it was reading is there to
- * read again (one it posted stays posted: its message is the exchange's, not its stage's);
- * its stages' messages go back to their pools (the process's threads are gone: its stages
- * are quiet), then the stages. A second recovery of the process finds no stage of it.
+ * read again (one it posted stays posted: its message is the exchange's, not its stage's),
+ * its threads asleep in a receive or a broadcast's wait are counted no more; its stages'
+ * messages go back to their pools (the process's threads are gone: its stages are quiet),
+ * then the stages. A second recovery of the process finds no stage of it.
  */
 static void
 msg_shared_peer_gone(int pid, void *arg __rte_unused)
