@@ -51,6 +51,9 @@
  *                                                 it, say it is done
  *   mp_helper EAL... -- bhold BCAST READER        read one broadcast post as READER, say
  *                                                 nothing, wait to be killed
+ *   mp_helper EAL... -- bsleep BCAST              block in tide_bcast_wait() on BCAST's
+ *                                                 post, nobody reading it (after
+ *                                                 "ready=1"), until killed
  *   mp_helper EAL... -- pturn send|recv           take the senders' (receivers') turn of
  *                                                 the free proxies' list, wait to be killed
  *   mp_helper EAL... -- lhold POOL STOPFILE       (fault-injection builds) look POOL up
@@ -772,6 +775,22 @@ cmd_bread(const char *bname, unsigned int reader, bool hold)
 	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
 }
 
+/* Block in a wait for a broadcast post to be complete until killed (nobody reads it). */
+static int
+cmd_bsleep(const char *bname)
+{
+	struct tide_bcast *b;
+
+	if (tide_msg_init(NULL) != 0 || (b = tide_bcast_lookup(bname)) == NULL) {
+		printf("error=no broadcast exchange %s\n", bname);
+		return 1;
+	}
+	printf("ready=1\n");
+	fflush(stdout);
+	printf("woke=%d\n", tide_bcast_wait(b, 0));
+	return 1;
+}
+
 /* The memory at @p addr now, and when the test says (SIGUSR1): the test frees and grows
  * memory there in between, so it is not read meanwhile. A signal queued with an address
  * (sigqueue()) says where to look then: the block grown again may begin elsewhere in the
@@ -1149,6 +1168,8 @@ main(int argc, char **argv)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), false);
 	else if (strcmp(argv[1], "bhold") == 0 && argc == 4)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), true);
+	else if (strcmp(argv[1], "bsleep") == 0 && argc == 3)
+		ret = cmd_bsleep(argv[2]);
 
 	else
 		ret = 2;

@@ -3,14 +3,21 @@
 /*
  * Broadcast exchanges (lib/msg/msg_bcast.c) under EAL: every reader (an lcore and non-EAL
  * threads) reads each message exactly once and writes its own section, the gate stays
- * closed until all are done, and every error the calls document.
+ * closed until all are done, a waiter is woken when it opens (counted by process, or in
+ * slices), and every error the calls document.
  */
 
 #define _GNU_SOURCE /* gettid */
 
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <rte_errno.h>
@@ -18,10 +25,12 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "msg_private.h"
 #include "test_common.h"
 #include "test_msg_util.h"
 #include "tide_fault.h"
 #include "tide_msg.h"
+#include "tide_process.h"
 
 #define BC_READERS 3
 #define BC_MSGS 300
@@ -327,6 +336,120 @@ test_a_wait_longer_than_the_clock_counts_waits_without_limit(void)
 	tide_msg_release(m);
 }
 
+/* The waiter is counted among the sleepers, alone, and its thread sleeps in the kernel. */
+static bool
+bc_waiter_counted_asleep(void *arg)
+{
+	struct bc_waiter *w = arg;
+	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+
+	return tid != 0 && __atomic_load_n(&w->b->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
+		tide_test_thread_state(tid) == 'S';
+}
+
+/* The waiter has not returned, and its thread sleeps in the kernel. */
+static bool
+bc_waiter_asleep(void *arg)
+{
+	struct bc_waiter *w = arg;
+	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) == 0 && tid != 0 &&
+		tide_test_thread_state(tid) == 'S';
+}
+
+static bool
+bc_waiter_returned(void *arg)
+{
+	return __atomic_load_n(&((struct bc_waiter *)arg)->done, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Read and finish the post of @p b (one reader), then see that waiter @p w (thread @p t)
+ * returns 0 within a second. A waiter nobody woke is woken here, to end the test. */
+static void
+bc_complete_and_join(struct tide_bcast *b, struct bc_waiter *w, pthread_t t)
+{
+	struct rte_mbuf *r;
+
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	if (!tide_test_wait(bc_waiter_returned, w, 1000)) {
+		CU_FAIL("the post is complete and its waiter still asleep: a lost wake-up");
+		syscall(SYS_futex, &b->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(w->ret, 0);
+}
+
+/*
+ * Threads asleep in tide_bcast_wait() are counted by process, for a dead one's count to be
+ * taken back: with every slot taken, one a gone process left is given back (its count off
+ * the sleepers) and the waiter counts itself there; with every slot another live process's,
+ * a waiter sleeps uncounted, in slices, and still returns once the post is complete (the
+ * last done makes no wake-up call for it).
+ */
+static void
+test_wait_slots_of_gone_processes_are_given_back(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tm_bcslots", 1);
+	struct rte_mbuf *m = pkt(stock_mp, 3, 64);
+	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
+	struct bc_waiter w = { .b = b };
+	struct tide_sleepers *s;
+	uint32_t live_tag, dead_tag;
+	pid_t live, dead;
+	pthread_t t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	s = &b->sleepers;
+	tide_msg_make(m, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
+	live = fork();
+	if (live == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, however it ends */
+		for (;;)
+			pause();
+	}
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CU_ASSERT_FATAL(live > 0 && dead > 0);
+	live_tag = tide_process_tag((uint32_t)live, tide_process_start((uint32_t)live));
+	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
+	waitpid(dead, NULL, 0);
+	for (unsigned int i = 0; i < last; i++)
+		s->by[i].tag = live_tag;
+	s->by[last] = (struct tide_sleepers_slot){ .tag = dead_tag, .n = 2 };
+	s->n = 2; /* the dead process's waiters */
+
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bc_waiter_main, &w), 0);
+	CU_ASSERT(tide_test_wait(bc_waiter_counted_asleep, &w, 10000));
+	CU_ASSERT_EQUAL(s->n, 1);
+	CU_ASSERT_EQUAL(s->by[last].tag, tide_xring_pvt_self);
+	CU_ASSERT_EQUAL(s->by[last].n, 1);
+	bc_complete_and_join(b, &w, t);
+	CU_ASSERT_EQUAL(s->n, 0);
+	CU_ASSERT_EQUAL(s->by[last].n, 0);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+
+	/* No slot: uncounted, woken by its slice. */
+	s->by[last].tag = live_tag;
+	w = (struct bc_waiter){ .b = b };
+	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bc_waiter_main, &w), 0);
+	CU_ASSERT(tide_test_wait(bc_waiter_asleep, &w, 10000));
+	CU_ASSERT_EQUAL(s->n, 0);
+	bc_complete_and_join(b, &w, t);
+	CU_ASSERT_EQUAL(s->n, 0);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+
+	memset(s->by, 0, sizeof(s->by));
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+	tide_bcast_free(b);
+	tide_msg_release(m);
+}
+
 /*
  * A posted message is the exchange's while readers may read it: stopping the stage that
  * posted it releases nothing, the readers' handle stays a made message of its pool, and the
@@ -478,6 +601,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_message_released_under_its_proxies_is_not_posted);
 	CU_ADD_TEST(s, test_broadcast_errors_are_reported);
 	CU_ADD_TEST(s, test_a_wait_longer_than_the_clock_counts_waits_without_limit);
+	CU_ADD_TEST(s, test_wait_slots_of_gone_processes_are_given_back);
 	CU_ADD_TEST(s, test_stopping_the_senders_stage_leaves_a_posted_message_alone);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_a_second_free_or_a_foreign_pointer_is_refused);

@@ -7,7 +7,8 @@
  * back to its pool whoever releases it; a broadcast reaches readers in both processes; a
  * secondary killed while its stage holds messages has them released by the primary, and a
  * new one carries on; one killed inside an exchange lookup has its read of the directory
- * taken back by the next exchange creation, and one stopped there is waited for.
+ * taken back by the next exchange creation, and one stopped there is waited for; one killed
+ * asleep in a blocking receive or a broadcast's wait is counted as a sleeper no more.
  */
 
 #include <errno.h>
@@ -500,7 +501,7 @@ one_sleeper(void *arg)
 {
 	const struct tide_xchg *x = arg;
 
-	return __atomic_load_n(&x->sleepers, __ATOMIC_ACQUIRE) == 1;
+	return __atomic_load_n(&x->sleepers.n, __ATOMIC_ACQUIRE) == 1;
 }
 
 /*
@@ -524,11 +525,58 @@ test_a_receiver_killed_asleep_is_no_longer_a_sleeper(void)
 	free(run_end(&r, &code));
 	CU_ASSERT_EQUAL(code, -1);
 	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
-	CU_ASSERT_EQUAL(fifo->sleepers, 0);
-	for (unsigned int i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
-		CU_ASSERT_EQUAL(fifo->sleep_by[i].tag, 0);
-		CU_ASSERT_EQUAL(fifo->sleep_by[i].n, 0);
+	CU_ASSERT_EQUAL(fifo->sleepers.n, 0);
+	for (unsigned int i = 0; i < TIDE_SLEEPERS_PVT_SLOTS; i++) {
+		CU_ASSERT_EQUAL(fifo->sleepers.by[i].tag, 0);
+		CU_ASSERT_EQUAL(fifo->sleepers.by[i].n, 0);
 	}
+}
+
+/* Whether the broadcast exchange counts one sleeper. */
+static bool
+one_bcast_sleeper(void *arg)
+{
+	const struct tide_bcast *b = arg;
+
+	return __atomic_load_n(&b->sleepers.n, __ATOMIC_ACQUIRE) == 1;
+}
+
+/*
+ * A secondary killed while blocked in tide_bcast_wait(): the primary's recovery takes back
+ * what it counted among the broadcast exchange's sleepers and frees its slot (else every
+ * completion of a post would wake nobody with a syscall, for ever). The post is read,
+ * completed and taken back as before.
+ */
+static void
+test_a_waiter_killed_asleep_on_a_broadcast_is_no_longer_a_sleeper(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tmm_bc_sleep", 1);
+	struct rte_mbuf *m = bcast_msg(5), *seen = NULL;
+	struct tide_run r;
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(tide_bcast_post(b, m, NULL), 0);
+	run_start(&r, (char *[]){ "bsleep", "tmm_bc_sleep", NULL });
+	free(tide_run_wait_for(&r, "ready=1", 120000));
+	CU_ASSERT_TRUE(tide_test_wait(one_bcast_sleeper, b, 30000));
+	kill(r.pid, SIGKILL);
+	free(run_end(&r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
+	CU_ASSERT_EQUAL(b->sleepers.n, 0);
+	for (unsigned int i = 0; i < TIDE_SLEEPERS_PVT_SLOTS; i++) {
+		CU_ASSERT_EQUAL(b->sleepers.by[i].tag, 0);
+		CU_ASSERT_EQUAL(b->sleepers.by[i].n, 0);
+	}
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), 0);
+	CU_ASSERT_PTR_EQUAL(seen, m);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	tide_msg_release(m);
+	tide_bcast_free(b);
+	check_every_mbuf_back();
 }
 
 /*
@@ -740,6 +788,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_a_killed_secondary_held_are_released_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_a_receive_cut_short_by_a_kill_is_taken_again);
 	CU_ADD_TEST(s, test_a_receiver_killed_asleep_is_no_longer_a_sleeper);
+	CU_ADD_TEST(s, test_a_waiter_killed_asleep_on_a_broadcast_is_no_longer_a_sleeper);
 	CU_ADD_TEST(s, test_a_secondary_of_another_layout_is_refused);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);

@@ -997,7 +997,7 @@ waiter_asleep(void *arg)
 	struct waiter *w = arg;
 	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
 
-	return tid != 0 && __atomic_load_n(&w->x->sleepers, __ATOMIC_ACQUIRE) == 1 &&
+	return tid != 0 && __atomic_load_n(&w->x->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
 		tide_test_thread_state(tid) == 'S';
 }
 
@@ -1022,7 +1022,7 @@ test_blocking_receive_sleeps_until_a_send(void)
 	CU_ASSERT_EQUAL(w.ret, 1);
 	CU_ASSERT_PTR_EQUAL(w.m[0], m);
 	CU_ASSERT_EQUAL(tide_msg_owner(m), 3);
-	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	CU_ASSERT_EQUAL(w.x->sleepers.n, 0);
 	/* It slept: its whole life cost a few system calls, not a spin. */
 	printf("\n    waited %.0f ms using %.2f ms of CPU ", w.wall_ms, w.cpu_ms);
 	CU_ASSERT(w.cpu_ms < 20);
@@ -1059,7 +1059,7 @@ test_sleep_slots_of_gone_processes_are_given_back(void)
 {
 	struct waiter w = { .x = xchg("tm_slots", TIDE_XCHG_FIFO, 64, 0) };
 	struct rte_mbuf *m = pkt(tide_mp, 98, 64);
-	const unsigned int last = TIDE_XCHG_PVT_SLEEP_SLOTS - 1;
+	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
 	uint32_t live_tag, dead_tag;
 	pid_t live, dead;
 	pthread_t t;
@@ -1076,34 +1076,34 @@ test_sleep_slots_of_gone_processes_are_given_back(void)
 	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
 	waitpid(dead, NULL, 0);
 	for (unsigned int i = 0; i < last; i++)
-		w.x->sleep_by[i].tag = live_tag;
-	w.x->sleep_by[last] = (struct tide_xchg_sleep_slot){ .tag = dead_tag, .n = 2 };
-	w.x->sleepers = 2; /* the dead process's receivers */
+		w.x->sleepers.by[i].tag = live_tag;
+	w.x->sleepers.by[last] = (struct tide_sleepers_slot){ .tag = dead_tag, .n = 2 };
+	w.x->sleepers.n = 2; /* the dead process's receivers */
 
 	w.timeout_us = 20 * 1000;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
 	pthread_join(t, NULL);
 	CU_ASSERT_EQUAL(w.ret, -ETIMEDOUT);
-	CU_ASSERT_EQUAL(w.x->sleepers, 0);
-	CU_ASSERT_EQUAL(w.x->sleep_by[last].tag, tide_xring_pvt_self);
-	CU_ASSERT_EQUAL(w.x->sleep_by[last].n, 0);
+	CU_ASSERT_EQUAL(w.x->sleepers.n, 0);
+	CU_ASSERT_EQUAL(w.x->sleepers.by[last].tag, tide_xring_pvt_self);
+	CU_ASSERT_EQUAL(w.x->sleepers.by[last].n, 0);
 
 	/* No slot: unannounced, woken by its slice. */
-	w.x->sleep_by[last].tag = live_tag;
+	w.x->sleepers.by[last].tag = live_tag;
 	w.timeout_us = 0;
 	w.tid = 0;
 	w.done = 0;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
 	CU_ASSERT(tide_test_wait(waiter_in_kernel, &w, 10000));
-	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	CU_ASSERT_EQUAL(w.x->sleepers.n, 0);
 	tide_msg_make(m, 1, 0);
 	CU_ASSERT_EQUAL(tide_xchg_send_burst(w.x, &m, 1), 1);
 	pthread_join(t, NULL);
 	CU_ASSERT_EQUAL(w.ret, 1);
 	CU_ASSERT_PTR_EQUAL(w.m[0], m);
-	CU_ASSERT_EQUAL(w.x->sleepers, 0);
+	CU_ASSERT_EQUAL(w.x->sleepers.n, 0);
 	tide_msg_release(m);
-	memset(w.x->sleep_by, 0, sizeof(w.x->sleep_by));
+	memset(w.x->sleepers.by, 0, sizeof(w.x->sleepers.by));
 	kill(live, SIGKILL);
 	waitpid(live, NULL, 0);
 	tide_xchg_free(w.x);

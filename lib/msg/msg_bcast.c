@@ -28,27 +28,6 @@
 #include "tide_fault.h"
 #include "tide_process.h"
 
-struct bcast_reader {
-	uint64_t read_gen; /* generation it last read */
-	uint64_t done_gen; /* generation it last finished */
-	uint32_t pid;      /* the process that read read_gen */
-	uint64_t start;    /* when it started (tide_process_start(); 0: not known) */
-} __rte_cache_aligned;
-
-struct tide_bcast {
-	char name[RTE_RING_NAMESIZE];
-	unsigned int nb_readers;
-	struct rte_mbuf *m;        /* posted, or NULL */
-	uint64_t gen;              /* bumped by each post (after m and the sections) */
-	uint32_t done;             /* readers done with gen; futex word for the sender */
-	uint32_t waiting;          /* senders sleeping on done */
-	uint16_t owner;            /* the stage that held m when posted (TIDE_STAGE_NONE: none,
-				    * or its process is gone) */
-	uint64_t posts;
-	struct tide_bcast_section *sections; /* nb_readers, or NULL */
-	struct bcast_reader readers[];
-};
-
 static const char *
 bcast_name_of(const void *p)
 {
@@ -249,7 +228,7 @@ tide_bcast_done(struct tide_bcast *b, unsigned int reader)
 			"done already", b->name, reader);
 	r->done_gen = gen;
 	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_ACQ_REL) == b->nb_readers &&
-			__atomic_load_n(&b->waiting, __ATOMIC_SEQ_CST) != 0)
+			__atomic_load_n(&b->sleepers.n, __ATOMIC_SEQ_CST) != 0)
 		syscall(SYS_futex, &b->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	return 0;
 }
@@ -267,6 +246,7 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 	uint64_t start, end = 0;
 	struct timespec ts;
 	bool limited;
+	int slot, ret = 0;
 
 	if (b == NULL)
 		return MSG_REFUSE(ERR, EINVAL, "NULL broadcast exchange");
@@ -278,10 +258,14 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 	limited = timeout_us != 0 && timeout_us <= (UINT64_MAX - start) / 1000;
 	if (limited)
 		end = start + timeout_us * 1000;
-	__atomic_fetch_add(&b->waiting, 1, __ATOMIC_SEQ_CST);
+	/* Counted among the sleepers the last done wakes, in this process's slot, for whoever
+	 * finds the process gone to take back. With no slot it is not counted: it sleeps in
+	 * slices.
+	 */
+	slot = tide_sleepers_pvt_join(&b->sleepers);
 	for (;;) {
 		uint32_t done = __atomic_load_n(&b->done, __ATOMIC_SEQ_CST);
-		uint64_t now;
+		uint64_t now, left;
 		struct timespec rel;
 
 		if (done == b->nb_readers)
@@ -289,16 +273,19 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 		if (limited && now >= end) {
-			__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);
-			return msg_error(ETIMEDOUT);
+			ret = msg_error(ETIMEDOUT);
+			break;
 		}
-		rel.tv_sec = (time_t)((end - now) / 1000000000ull);
-		rel.tv_nsec = (long)((end - now) % 1000000000ull);
-		syscall(SYS_futex, &b->done, FUTEX_WAIT, done, limited ? &rel : NULL,
+		left = limited ? end - now : UINT64_MAX;
+		if (slot < 0)
+			left = RTE_MIN(left, MSG_SLEEP_SLICE_US * 1000ull);
+		rel.tv_sec = (time_t)(left / 1000000000ull);
+		rel.tv_nsec = (long)(left % 1000000000ull);
+		syscall(SYS_futex, &b->done, FUTEX_WAIT, done, limited || slot < 0 ? &rel : NULL,
 			NULL, 0);
 	}
-	__atomic_fetch_sub(&b->waiting, 1, __ATOMIC_SEQ_CST);
-	return 0;
+	tide_sleepers_pvt_leave(&b->sleepers, slot);
+	return ret;
 }
 
 struct rte_mbuf *
@@ -340,6 +327,8 @@ struct bcast_gone {
  * reads would say EAGAIN, the post would never be complete, and nothing could be posted
  * again). A post made by one of its stages stays posted (its readers may be
  * reading it) and is given to no stage when taken: those stage ids may be handed out again.
+ * Its threads asleep in tide_bcast_wait() (and those of any other process gone) are no
+ * longer counted: else every completion would wake nobody, a syscall each, for ever.
  */
 static void
 bcast_gone(void *p, void *arg)
@@ -348,6 +337,7 @@ bcast_gone(void *p, void *arg)
 	const struct bcast_gone *g = arg;
 	uint64_t gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
 
+	tide_sleepers_pvt_recover(&b->sleepers);
 	for (unsigned int i = 0; i < b->nb_readers; i++) {
 		struct bcast_reader *r = &b->readers[i];
 

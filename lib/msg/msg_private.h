@@ -76,6 +76,19 @@ extern struct msg_state tide_msg_pvt_state;
 /* Longest sleep of a blocked receiver that could not issue its barrier (msg_fence.c). */
 #define MSG_SLEEP_SLICE_US 1000
 
+/* msg_sleepers.c: threads about to sleep on a futex word that a waker wakes only when some
+ * are (struct tide_sleepers). A thread joins before its last look at what it waits for and
+ * sleeps: the slot its process's share is in, or -1 (every slot another live process's: not
+ * counted, it sleeps no longer than MSG_SLEEP_SLICE_US).
+ */
+int tide_sleepers_pvt_join(struct tide_sleepers *s);
+/* Once awake: off the count again (nothing for @p slot -1). */
+void tide_sleepers_pvt_leave(struct tide_sleepers *s, int slot);
+/* Every slot of a process that is gone is given back, its share off the count (reads /proc:
+ * a look per slot taken).
+ */
+void tide_sleepers_pvt_recover(struct tide_sleepers *s);
+
 /* Register this process for the receivers' barrier, or make its sends fence (msg_fence.c). */
 void tide_msg_pvt_fence_init(void);
 
@@ -115,6 +128,28 @@ int tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int le
  */
 void tide_xring_pvt_fini(struct tide_xring *r);
 
+/* A broadcast exchange (msg_bcast.c): opaque to applications, here for the tests. */
+struct bcast_reader {
+	uint64_t read_gen; /* generation it last read */
+	uint64_t done_gen; /* generation it last finished */
+	uint32_t pid;      /* the process that read read_gen */
+	uint64_t start;    /* when it started (tide_process_start(); 0: not known) */
+} __rte_cache_aligned;
+
+struct tide_bcast {
+	char name[RTE_RING_NAMESIZE];
+	unsigned int nb_readers;
+	struct rte_mbuf *m;        /* posted, or NULL */
+	uint64_t gen;              /* bumped by each post (after m and the sections) */
+	uint32_t done;             /* readers done with gen; futex word for the sender */
+	struct tide_sleepers sleepers; /* threads asleep on done, in tide_bcast_wait() */
+	uint16_t owner;            /* the stage that held m when posted (TIDE_STAGE_NONE: none,
+				    * or its process is gone) */
+	uint64_t posts;
+	struct tide_bcast_section *sections; /* nb_readers, or NULL */
+	struct bcast_reader readers[];
+};
+
 /* msg.c: walking every live message (real ones in every pktmbuf pool, and proxies), while
  * no mempool can be freed (tide_mempool_walk_held()): a visit must not create or free one. */
 typedef void (msg_visit_t)(struct rte_mbuf *m, void *arg);
@@ -153,7 +188,8 @@ extern void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
 /* msg_bcast.c, in the primary: process @p pid is gone, @p stages (@p n) were its; a
  * broadcast it was reading when it died is there to read again for the reader that takes
- * its place, and a post of its stages stays posted, given to no stage when taken. */
+ * its place, a post of its stages stays posted, given to no stage when taken, and its
+ * threads blocked in tide_bcast_wait() are no longer counted as sleepers. */
 void tide_bcast_pvt_peer_gone(int pid, const uint16_t *stages, unsigned int n);
 
 /* msg_shared.c: what the processes share. */

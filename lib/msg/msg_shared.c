@@ -61,7 +61,8 @@ tide_msg_pvt_layout(void)
 		MSG_LAYOUT_VERSION, sizeof(struct msg_shared),
 		offsetof(struct msg_shared, hdr_offset), offsetof(struct msg_shared, stages),
 		sizeof(struct tide_xchg), offsetof(struct tide_xchg, nb_prio),
-		offsetof(struct tide_xchg, seq), offsetof(struct tide_xchg, stats),
+		offsetof(struct tide_xchg, seq), offsetof(struct tide_xchg, sleepers),
+		offsetof(struct tide_xchg, stats),
 		sizeof(struct tide_xchg_lcore_stats), sizeof(struct tide_xring_tails),
 		sizeof(struct tide_xring_turn), offsetof(struct tide_xring, cons),
 		offsetof(struct tide_xring, senders), offsetof(struct tide_xring, receivers),
@@ -465,9 +466,10 @@ static pthread_mutex_t msg_gone_lock = PTHREAD_MUTEX_INITIALIZER;
 /*
  * The primary, on its control thread (or in tide_msg_fini()): a secondary is gone. What it
  * was receiving when it died goes back in transit, a broadcast it was reading is there to
- * read again (one it posted stays posted: its message is the exchange's, not its stage's);
- * its stages' messages go back to their pools (the process's threads are gone: its stages
- * are quiet), then the stages. A second recovery of the process finds no stage of it.
+ * read again (one it posted stays posted: its message is the exchange's, not its stage's),
+ * its threads asleep in a receive or a broadcast's wait are counted no more; its stages'
+ * messages go back to their pools (the process's threads are gone: its stages are quiet),
+ * then the stages. A second recovery of the process finds no stage of it.
  */
 static void
 msg_shared_peer_gone(int pid, void *arg __rte_unused)

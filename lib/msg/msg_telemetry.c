@@ -67,7 +67,7 @@ tel_xchg_fill(const void *p, void *arg)
 	rte_tel_data_add_dict_u64(d, "single_receiver", x->ring.receivers.single);
 	rte_tel_data_add_dict_int(d, "socket", x->socket_id);
 	rte_tel_data_add_dict_u64(d, "refused", refused);
-	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers);
+	rte_tel_data_add_dict_u64(d, "sleepers", x->sleepers.n);
 	rte_tel_data_add_dict_u64(d, "turn_takeovers", x->ring.senders.takeovers +
 		x->ring.receivers.takeovers);
 	tide_tel_dict_add(d, "sent", t->lv[0]);

@@ -28,7 +28,6 @@
 #endif
 
 #include "msg_private.h"
-#include "tide_process.h"
 #include "tide_fault.h"
 
 static const char *
@@ -59,6 +58,11 @@ xchg_layout_check(void)
 	 */
 	RTE_BUILD_BUG_ON(offsetof(struct tide_xchg, sleepers) <
 		offsetof(struct tide_xchg, ring.slots));
+	/* A send reads type (nb_prio) and sleepers.n: one line. */
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xchg, sleepers.n) / RTE_CACHE_LINE_SIZE !=
+		offsetof(struct tide_xchg, type) / RTE_CACHE_LINE_SIZE);
+	RTE_BUILD_BUG_ON(offsetof(struct tide_xchg, nb_prio) / RTE_CACHE_LINE_SIZE !=
+		offsetof(struct tide_xchg, type) / RTE_CACHE_LINE_SIZE);
 }
 
 static int
@@ -300,7 +304,12 @@ RTE_INIT(xchg_receiver_gone_init)
 	tide_xring_pvt_receiver_gone = xchg_receiver_gone;
 }
 
-static void xchg_sleepers_gone(void *p, void *arg);
+/* The sleepers @p p (an exchange) counts of processes that are gone are counted no more. */
+static void
+xchg_sleepers_recover(void *p, void *arg __rte_unused)
+{
+	tide_sleepers_pvt_recover(&((struct tide_xchg *)p)->sleepers);
+}
 
 void
 tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n)
@@ -311,7 +320,7 @@ tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n)
 	/* Its receivers blocked in tide_xchg_recv_wait() when it died: else every send burst
 	 * to those exchanges would wake nobody, a syscall each, for ever.
 	 */
-	tide_msg_pvt_dir_each(xchg_dir(), xchg_sleepers_gone, NULL);
+	tide_msg_pvt_dir_each(xchg_dir(), xchg_sleepers_recover, NULL);
 }
 
 /* Messages waiting on each of @p x's levels, read together: the senders' line is read once,
@@ -524,73 +533,6 @@ tide_xchg_pvt_wake(struct tide_xchg *x)
 	syscall(SYS_futex, &x->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Slot @p i of a process that is gone (@p tag): what it counted in sleepers goes, then the
- * slot. Whoever takes its count gives it back (two at once: the other takes 0).
- */
-static void
-xchg_sleep_slot_free(struct tide_xchg *x, unsigned int i, uint32_t tag)
-{
-	struct tide_xchg_sleep_slot *sl = &x->sleep_by[i];
-	uint32_t n = __atomic_exchange_n(&sl->n, 0, __ATOMIC_SEQ_CST);
-
-	if (n != 0)
-		__atomic_fetch_sub(&x->sleepers, n, __ATOMIC_SEQ_CST);
-	__atomic_compare_exchange_n(&sl->tag, &tag, 0, false, __ATOMIC_RELEASE,
-		__ATOMIC_RELAXED);
-}
-
-/* Every sleep slot of @p p (an exchange) whose process is gone is given back. */
-static void
-xchg_sleepers_gone(void *p, void *arg __rte_unused)
-{
-	struct tide_xchg *x = p;
-
-	for (unsigned int i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
-		uint32_t tag = __atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_ACQUIRE);
-
-		if (tag != 0 && tide_process_tag_gone(tag))
-			xchg_sleep_slot_free(x, i, tag);
-	}
-}
-
-/* This process's sleep slot in @p x: its own, or a free one claimed; -1 if none is. */
-static int
-xchg_sleep_slot_claim(struct tide_xchg *x)
-{
-	const uint32_t self = tide_xring_pvt_self;
-	unsigned int i;
-
-	for (i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++)
-		if (__atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_ACQUIRE) == self)
-			return (int)i;
-	for (i = 0; i < TIDE_XCHG_PVT_SLEEP_SLOTS; i++) {
-		uint32_t tag = 0;
-
-		if (__atomic_load_n(&x->sleep_by[i].tag, __ATOMIC_RELAXED) == 0 &&
-				__atomic_compare_exchange_n(&x->sleep_by[i].tag, &tag, self, false,
-				__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			return (int)i;
-	}
-	return -1;
-}
-
-/*
- * The sleep slot of this process in @p x: its own, a free one, or, every slot taken, one
- * that gone processes left (given back first); -1 when every slot is another live
- * process's. A process keeps its slot (threads of one process may each claim one: each
- * gives back to the one it counted in).
- */
-static int
-xchg_sleep_slot(struct tide_xchg *x)
-{
-	int i = xchg_sleep_slot_claim(x);
-
-	if (i >= 0)
-		return i;
-	xchg_sleepers_gone(x, NULL);
-	return xchg_sleep_slot_claim(x);
-}
-
 /* Sleep while x->seq == seq, until *deadline (monotonic; NULL: no limit). */
 static void
 xchg_sleep(struct tide_xchg *x, uint32_t seq, const struct timespec *deadline)
@@ -674,11 +616,7 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 		 * process's slot counts what it added to sleepers (never more), for whoever
 		 * finds it gone to take back. With no slot it sleeps unannounced, in slices.
 		 */
-		slot = xchg_sleep_slot(x);
-		if (slot >= 0) {
-			__atomic_fetch_add(&x->sleepers, 1, __ATOMIC_SEQ_CST);
-			__atomic_fetch_add(&x->sleep_by[slot].n, 1, __ATOMIC_SEQ_CST);
-		}
+		slot = tide_sleepers_pvt_join(&x->sleepers);
 		/* The re-check's loads come after the announce, and every sender's publishing
 		 * store before them or its look after the announce (msg_fence.c).
 		 */
@@ -689,10 +627,7 @@ tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n,
 		if (got == 0)
 			xchg_sleep(x, seq, sleep_until(timeout_us != 0 ? &deadline : NULL, sliced,
 				&slice));
-		if (slot >= 0) {
-			__atomic_fetch_sub(&x->sleep_by[slot].n, 1, __ATOMIC_SEQ_CST);
-			__atomic_fetch_sub(&x->sleepers, 1, __ATOMIC_SEQ_CST);
-		}
+		tide_sleepers_pvt_leave(&x->sleepers, slot);
 		if (got > 0)
 			return (int)got;
 		if (timeout_us != 0) {

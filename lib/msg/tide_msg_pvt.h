@@ -52,6 +52,28 @@ tide_msg_pvt_put_real(struct rte_mbuf *m)
 	}
 }
 
+/* ---- sleepers ---- */
+
+/** @internal Processes whose threads a count of sleepers tells apart (threads of more
+ *  processes sleep in slices, unannounced). */
+#define TIDE_SLEEPERS_PVT_SLOTS 16
+
+/** @internal One process's share of a count of sleepers, given back if it dies asleep. */
+struct tide_sleepers_slot {
+	uint32_t tag; /**< the process's tag (tide_process.h), 0: free */
+	uint32_t n;   /**< its threads counted in the total */
+};
+
+/**
+ * @internal Threads asleep on a futex word that their waker wakes only when some are (an
+ * exchange's blocked receivers, a broadcast exchange's waiting senders), counted by process
+ * so that a process's share goes when it dies asleep (msg_sleepers.c). All zeroes: none.
+ */
+struct tide_sleepers {
+	uint32_t n; /**< threads announced, what the waker reads: the shares' sum */
+	struct tide_sleepers_slot by[TIDE_SLEEPERS_PVT_SLOTS]; /**< the shares, by process */
+};
+
 /* ---- exchanges ---- */
 
 /** @internal Per-lcore counters of an exchange (slot RTE_MAX_LCORE: non-EAL threads). */
@@ -61,16 +83,6 @@ struct tide_xchg_lcore_stats {
 	uint64_t refused; /**< messages offered to a send and not sent (a level was full) */
 } __rte_cache_aligned;
 
-/** @internal Processes whose receivers an exchange counts apart among its sleepers (those of
- *  more processes sleep in slices, unannounced). */
-#define TIDE_XCHG_PVT_SLEEP_SLOTS 16
-
-/** @internal One process's share of an exchange's sleepers, given back if it dies asleep. */
-struct tide_xchg_sleep_slot {
-	uint32_t tag; /**< the process's tag (tide_process.h), 0: free */
-	uint32_t n;   /**< its receivers counted in sleepers */
-};
-
 /**
  * @internal An exchange. The fields serve the inline fast path and the library; an
  * application only holds the pointer.
@@ -79,12 +91,12 @@ struct tide_xchg {
 	struct tide_xring ring; /**< one ring per level; level 0 is the lowest */
 	uint8_t nb_prio;   /**< levels: 1 for a FIFO exchange */
 	uint8_t type;      /**< enum tide_xchg_type */
-	uint32_t sleepers; /**< receivers blocked in tide_xchg_recv_wait() */
 	uint32_t seq;      /**< bumped by senders that find sleepers (futex word) */
+	/** Receivers blocked in tide_xchg_recv_wait(); a send reads sleepers.n, on the line
+	 *  of type and nb_prio. */
+	struct tide_sleepers sleepers;
 	int socket_id;     /**< the socket its memory is on (set at creation; telemetry) */
 	char name[RTE_RING_NAMESIZE]; /**< as created, for lookups and telemetry */
-	/** Who the sleepers are, by process. */
-	struct tide_xchg_sleep_slot sleep_by[TIDE_XCHG_PVT_SLEEP_SLOTS];
 	/** Counters: one line per lcore, written by that lcore only (non-EAL: atomically). */
 	struct tide_xchg_lcore_stats stats[RTE_MAX_LCORE + 1];
 } __rte_cache_aligned;
@@ -196,7 +208,7 @@ tide_xchg_pvt_sent(struct tide_xchg *x, unsigned int sent)
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	else
 		rte_compiler_barrier();
-	if (unlikely(__atomic_load_n(&x->sleepers, __ATOMIC_RELAXED) != 0))
+	if (unlikely(__atomic_load_n(&x->sleepers.n, __ATOMIC_RELAXED) != 0))
 		tide_xchg_pvt_wake(x);
 }
 
