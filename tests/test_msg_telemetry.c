@@ -59,11 +59,35 @@ test_telemetry_shows_exchanges_and_stages(void)
 	tide_stage_unregister((uint16_t)st);
 }
 
+/* A thread waiting for a post to complete. */
+static void *
+bc_waiter(void *arg)
+{
+	return (void *)(intptr_t)tide_bcast_wait(arg, 0);
+}
+
+/* Whether /tide/bcast/info of tm_tel_bc shows "sleepers":@p arg. */
+static bool
+bc_sleepers_shown(void *arg)
+{
+	char want[32], *out = telemetry_query("/tide/bcast/info,tm_tel_bc");
+	bool ok;
+
+	snprintf(want, sizeof(want), "\"sleepers\":%u", *(unsigned int *)arg);
+	ok = strstr(out, want) != NULL;
+	free(out);
+	return ok;
+}
+
+/* A broadcast's counters, and the sender asleep in tide_bcast_wait() until it is done. */
 static void
 test_telemetry_shows_broadcast_exchanges(void)
 {
 	struct tide_bcast *b = tide_bcast_create("tm_tel_bc", 2);
 	struct rte_mbuf *m = pkt(tide_mp, 1, 64), *r;
+	unsigned int one = 1, none = 0;
+	pthread_t waiter;
+	void *ret;
 	char *out;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
@@ -78,7 +102,15 @@ test_telemetry_shows_broadcast_exchanges(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"readers\":2"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"posted\":1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"done\":1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"sleepers\":0"));
 	free(out);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&waiter, NULL, bc_waiter, b), 0);
+	CU_ASSERT_TRUE(tide_test_wait(bc_sleepers_shown, &one, 10000));
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &r, NULL), 0);
+	CU_ASSERT_EQUAL(tide_bcast_done(b, 0), 0);
+	pthread_join(waiter, &ret);
+	CU_ASSERT_EQUAL((intptr_t)ret, 0);
+	CU_ASSERT_TRUE(bc_sleepers_shown(&none));
 	tide_bcast_free(b);
 	tide_msg_release(m);
 }

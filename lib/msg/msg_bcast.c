@@ -381,6 +381,7 @@ bcast_info_read(const void *p, void *arg)
 	info->readers = b->nb_readers;
 	info->posts = b->posts;
 	info->done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
+	info->sleepers = __atomic_load_n(&b->sleepers.n, __ATOMIC_RELAXED);
 	info->posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
 }
 

@@ -171,6 +171,7 @@ struct msg_bcast_info {
 	unsigned int readers;
 	uint64_t posts;
 	uint32_t done;
+	uint32_t sleepers; /* threads counted asleep in tide_bcast_wait() */
 	bool posted;
 };
 int tide_msg_pvt_bcast_info(const char *name, struct msg_bcast_info *info);

@@ -123,6 +123,7 @@ tel_bcast_info(const char *cmd __rte_unused, const char *params, struct rte_tel_
 	rte_tel_data_add_dict_u64(d, "posts", b.posts);
 	rte_tel_data_add_dict_u64(d, "posted", b.posted);
 	rte_tel_data_add_dict_u64(d, "done", b.done);
+	rte_tel_data_add_dict_u64(d, "sleepers", b.sleepers);
 	return 0;
 }
 
