@@ -186,11 +186,12 @@ threads_named(const char *name)
 static void
 test_init_starts_the_control_thread_that_watches_secondaries(void)
 {
-#ifdef TIDE_FAULT_INJECTION
 	struct tide_msg_conf conf = { .nb_proxies = 16, .socket_id = SOCKET_ID_ANY };
-	char *log;
 
 	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 0);
+#ifdef TIDE_FAULT_INJECTION
+	char *log;
+
 	tide_fault_pvt_arm(TIDE_FAULT_CTL_THREAD, 0, 1);
 	tide_test_log_begin();
 	rte_errno = 0;
@@ -203,14 +204,13 @@ test_init_starts_the_control_thread_that_watches_secondaries(void)
 	CU_ASSERT_PTR_NULL(tide_xchg_create(&(struct tide_xchg_params){ .name = "ti_x",
 		.type = TIDE_XCHG_FIFO, .size = 8, .socket_id = SOCKET_ID_ANY }));
 	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 0);
-
+#else
+	printf("\n    (its failure needs -Dfault_injection=true) ");
+#endif
 	CU_ASSERT_EQUAL_FATAL(tide_msg_init(&conf), 0);
 	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 1);
 	CU_ASSERT_EQUAL(tide_msg_fini(), 0);
 	CU_ASSERT_EQUAL(threads_named("tide-ctl"), 0);
-#else
-	printf("\n    (needs -Dfault_injection=true) ");
-#endif
 }
 
 /* Runs only in the secondary that the test below starts. */
