@@ -589,6 +589,8 @@ reg_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, u
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	if (plan.own != 0)
+		TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_OWN_PLANNED); /* tests: race the plan's own part */
 	if (plan.own != 0 && reg_own_part(m, r, &r->parts[0]) != 0) {
 		TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_OWN_REFUSED); /* tests: look at the range now */
 		/* The own part was only measured: take everything from donors instead. */
