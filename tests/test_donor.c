@@ -1693,6 +1693,7 @@ scen_set_aside_buffers_come_back(void)
  */
 struct own_req {
 	struct tide_donor_mgr *m;
+	uint32_t flags;
 	struct tide_donor_region *r;
 	int err;
 };
@@ -1702,7 +1703,7 @@ own_req_main(void *arg)
 {
 	struct own_req *o = arg;
 
-	o->r = tide_donor_request(o->m, 4 * MB, TIDE_DONOR_HUGE, 0);
+	o->r = tide_donor_request(o->m, 4 * MB, TIDE_DONOR_HUGE, o->flags);
 	o->err = rte_errno;
 	return NULL;
 }
@@ -1746,6 +1747,126 @@ scen_own_map_fails(void)
 		(tide_donor_region_info(o.r, &ri) == 0 && ri.own_bytes == 0 && ri.nb_donors == 2));
 	tide_donor_region_free(o.r);
 	TDU_CHECK(tide_donor_mgr_free(o.m) == 0);
+	return 0;
+}
+
+/*
+ * ---- Own hugepages leave the allowance when a request's plan takes them, not once they
+ * are mapped. A request of one manager is held between its plan and its map: DPDK's heap
+ * may not grow into what it planned, nor may a request of another manager on the socket
+ * take it again. Every failure gives back what it took, once.
+ */
+
+#define RACE_NO_REG TIDE_DONOR_F_NO_REGISTER
+
+static struct tide_donor_mgr *
+race_mgr(const char *name, uint64_t heap_limit)
+{
+	struct tide_donor_params p;
+
+	tide_donor_params_init(&p, name);
+	p.socket_id = 0;
+	p.heap_limit = heap_limit;
+	return tide_donor_mgr_create(&p);
+}
+
+/* Own bytes of a region (UINT64_MAX: no region). */
+static uint64_t
+own_of(const struct tide_donor_region *r)
+{
+	struct tide_donor_region_info ri;
+
+	return r != NULL && tide_donor_region_info(r, &ri) == 0 ? ri.own_bytes : UINT64_MAX;
+}
+
+/* The allowance is @p bytes, all of it free again (nothing kept, nothing given back twice):
+ * a request of twice as much takes exactly that as its own part. */
+static bool
+own_allowance_is(struct tide_donor_mgr *m, uint64_t bytes, const char *after)
+{
+	struct tide_donor_region *r = tide_donor_request(m, 2 * bytes, TIDE_DONOR_HUGE,
+		RACE_NO_REG);
+	uint64_t own = own_of(r);
+
+	tide_donor_region_free(r);
+	if (own == bytes)
+		return true;
+	fprintf(stderr, "  after %s: own part %" PRIu64 ", want %" PRIu64 "\n", after, own,
+		bytes);
+	return false;
+}
+
+/* A request of @p m held after its plan: the heap and @p other see its own part. */
+static void
+race_held_request(struct own_req *a, struct tide_donor_mgr *other, uint64_t allowance)
+{
+	struct rte_malloc_socket_stats hs;
+	const struct rte_memzone *mz;
+	struct tide_donor_region *r;
+	pthread_t t;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_DONOR_OWN_PLANNED);
+	if (!TDU_CHECK(pthread_create(&t, NULL, own_req_main, a) == 0)) {
+		tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_OWN_PLANNED);
+		return;
+	}
+	TDU_CHECK(tide_fault_pvt_hold_wait(TIDE_HOLD_DONOR_OWN_PLANNED, WAIT_MS));
+	/* More than the heap has free: it must grow, by a page at least, into the plan's. */
+	rte_malloc_get_socket_stats(0, &hs);
+	mz = rte_memzone_reserve("tdn_race", hs.heap_freesz_bytes + 2 * MB, 0, 0);
+	if (!TDU_CHECK(mz == NULL))
+		fprintf(stderr, "  the heap grew into a planned own part\n");
+	rte_memzone_free(mz);
+	r = tide_donor_request(other, 4 * MB, TIDE_DONOR_HUGE, RACE_NO_REG);
+	tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_OWN_PLANNED);
+	pthread_join(t, NULL);
+	TDU_CHECK(a->r != NULL && r != NULL);
+	tdu_report("own_held", (long)own_of(a->r));
+	tdu_report("own_other", (long)own_of(r));
+	/* The first plan took the whole allowance; together they never take more. */
+	TDU_CHECK(own_of(a->r) == allowance);
+	TDU_CHECK(a->r == NULL || r == NULL || own_of(a->r) + own_of(r) <= allowance);
+	tide_donor_region_free(r);
+	tide_donor_region_free(a->r);
+	a->r = NULL;
+}
+
+static int
+scen_own_hugepages_reserved_at_the_plan(void)
+{
+	struct own_req a = { .flags = RACE_NO_REG };
+	struct rte_malloc_socket_stats hs;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *b;
+	uint64_t limit;
+
+	/* 6 MB past the heap as it is: 4 MB of own hugepages (whole pages, below the limit). */
+	TDU_REQUIRE(rte_malloc_get_socket_stats(0, &hs) == 0);
+	limit = hs.heap_totalsz_bytes + 6 * MB;
+	a.m = race_mgr("race_a", limit);
+	b = race_mgr("race_b", limit);
+	TDU_REQUIRE(a.m != NULL && b != NULL);
+	race_held_request(&a, b, 4 * MB);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "both regions freed"));
+	/* A plan refused after it took its own part (more than the system has). */
+	r = tide_donor_request(b, 1ull << 40, TIDE_DONOR_HUGE, RACE_NO_REG);
+	TDU_CHECK(r == NULL && rte_errno == ENOMEM);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "a plan refused"));
+	/* A handshake that fails once the own part is mapped. */
+	setenv("TIDE_DONOR_TEST_FAULT", "fail-alloc:0", 1);
+	r = tide_donor_request(b, 8 * MB, TIDE_DONOR_HUGE, RACE_NO_REG);
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	TDU_CHECK(r == NULL && rte_errno == ENOMEM);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "a failed handshake"));
+	/* An own part that cannot be mapped: donors give all of it, the allowance stays. */
+	tide_fault_pvt_arm(TIDE_FAULT_HUGE_TAKEN, 0, 1);
+	r = tide_donor_request(b, 4 * MB, TIDE_DONOR_HUGE, RACE_NO_REG);
+	tide_fault_pvt_arm(TIDE_FAULT_HUGE_TAKEN, 0, 0);
+	TDU_CHECK(own_of(r) == 0);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "an own part not mapped"));
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(b) == 0);
+	TDU_CHECK(tide_donor_mgr_free(a.m) == 0);
 	return 0;
 }
 
@@ -1934,6 +2055,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
 	{ "plugs", scen_set_aside_buffers_come_back, NULL },
 	{ "own_map_fails", scen_own_map_fails, NULL },
+	{ "own_reserved", scen_own_hugepages_reserved_at_the_plan, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 	{ "telemetry_many_parts", scen_telemetry_many_parts, NULL },
@@ -2324,6 +2446,16 @@ test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range(void)
 }
 
 static void
+test_own_hugepages_leave_the_allowance_when_the_plan_takes_them(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("own_reserved", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -2367,6 +2499,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_request_made_during_a_repin_has_its_whole_timeout);
 	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);
 	CU_ADD_TEST(s, test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range);
+	CU_ADD_TEST(s, test_own_hugepages_leave_the_allowance_when_the_plan_takes_them);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	CU_ADD_TEST(s, test_telemetry_lists_64_parts_and_counts_the_others);
 	return 0;

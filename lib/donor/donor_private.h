@@ -162,9 +162,14 @@ void dn_registry_unlock(void);
 struct tide_donor_mgr *dn_registry_first_locked(void);
 struct tide_donor_mgr *dn_registry_next_locked(struct tide_donor_mgr *m);
 struct tide_donor_mgr *dn_registry_find_locked(const char *name);
-/* Hugepage bytes the managers took as own parts on @p socket (the heap validator's). */
+/* Hugepage bytes the managers took as own parts on @p socket (the heap validator's): taken
+ * by a request's plan (reserved), given back by whatever does not keep them. */
 void dn_own_huge_add(int socket, int64_t bytes);
 uint64_t dn_own_huge(int socket);
+/* Take up to @p want bytes of own hugepages on @p socket, as much as @p limit permits with
+ * DPDK's heap and the own hugepages taken already, at once (two requests never take the
+ * same bytes); returns what it took (whole pages of @p page_sz). */
+uint64_t dn_own_huge_reserve(int socket, uint64_t limit, uint64_t want, uint64_t page_sz);
 
 /* ---- donor_spawn.c */
 /* Start one donor (on the calling thread, which becomes its parent). */
