@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1294,6 +1295,106 @@ scen_heap_grow_past_a_request_is_refused(void)
 	return 0;
 }
 
+/*
+ * ---- A donor's descriptor this process cannot take, being at its RLIMIT_NOFILE: the kernel
+ * drops it and says the control data was cut short, as it would for more descriptors than
+ * there is room for. The request fails with EMFILE and a line that names the limit, not as
+ * a protocol breach; what did arrive is closed, the donor is gone, and the manager works
+ * again once there is room.
+ */
+
+/* The descriptor limit that leaves this process @p n descriptor numbers free (0: none):
+ * the kernel's own choice, the lowest numbers free, taken and given back (/proc/self/fd does
+ * not list a number a thread blocked in accept(), as DPDK's telemetry is, holds already). */
+static rlim_t
+nofile_leaving(unsigned int n)
+{
+	int fds[8], top = -1;
+	unsigned int i, got;
+
+	for (i = 0; i < n && i < RTE_DIM(fds); i++) {
+		fds[i] = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+		if (fds[i] < 0)
+			break;
+		top = RTE_MAX(top, fds[i]);
+	}
+	got = i;
+	while (i > 0)
+		close(fds[--i]);
+	return got == n ? (rlim_t)top + 1 : 0;
+}
+
+/* A request of @p m made with @p n descriptors free, its donor misbehaving as @p fault says
+ * (NULL: not at all): EMFILE, the limit named, nothing left of it. */
+static void
+nofile_request(struct tide_donor_mgr *m, unsigned int n, const char *fault)
+{
+	struct tide_donor_stats s0 = stats(m), s1;
+	unsigned int fds = tdu_fd_count();
+	struct tide_donor_region *r = NULL;
+	struct rlimit rl, low;
+	char *log;
+	int err;
+
+	if (!TDU_CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0))
+		return;
+	if (fault != NULL)
+		setenv("TIDE_DONOR_TEST_FAULT", fault, 1);
+	tide_test_log_begin();
+	low = (struct rlimit){ .rlim_cur = nofile_leaving(n), .rlim_max = rl.rlim_max };
+	rte_errno = 0;
+	if (low.rlim_cur != 0 && setrlimit(RLIMIT_NOFILE, &low) == 0) {
+		r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+		err = rte_errno;
+		TDU_CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	} else {
+		err = -1;
+	}
+	log = tide_test_log_end();
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	if (!TDU_CHECK(r == NULL && err == EMFILE))
+		fprintf(stderr, "  %s, %u descriptors free: %s, errno %d\n%s",
+			fault != NULL ? fault : "a sound donor", n,
+			r != NULL ? "accepted" : "refused", err, log);
+	tide_donor_region_free(r);
+	TDU_CHECK(strstr(log, "tide_donor") != NULL && strstr(log, "RLIMIT_NOFILE") != NULL);
+	TDU_CHECK(strstr(log, "broke the protocol") == NULL);
+	s1 = stats(m);
+	/* Refused, but neither a donor's failure nor its breach. */
+	TDU_CHECK(s1.refused == s0.refused + 1 && s1.bad_messages == s0.bad_messages);
+	TDU_CHECK(s1.handshake_failures == s0.handshake_failures);
+	TDU_CHECK(s1.donors == 0 && tdu_donor_children() == 0);
+	TDU_CHECK(tdu_fd_count() == fds);
+	free(log);
+}
+
+static int
+scen_descriptor_limit_is_emfile(void)
+{
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+
+	m = mgr_make("nofile", 1 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	/* A whole request first: whatever it opens once is open. */
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	tide_donor_region_free(r);
+	/* Room for the donor's socket and pidfd, none for its memory. */
+	nofile_request(m, 2, NULL);
+#ifdef TIDE_FAULT_INJECTION
+	/* Room for one of the two descriptors it sends: that one arrives, and is closed. */
+	nofile_request(m, 3, "fd-two:0");
+#endif
+	/* Room again: the manager works. */
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
+	return 0;
+}
+
 /* ---- Faults at every step of the handshake (tide-donor's test hooks). */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -2049,6 +2150,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "unknown_socket", scen_unknown_socket_is_refused, NULL },
 	{ "helper_not_a_program", scen_helper_not_a_program_is_refused, NULL },
 	{ "heap_grow_past_a_request", scen_heap_grow_past_a_request_is_refused, NULL },
+	{ "nofile", scen_descriptor_limit_is_emfile, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
@@ -2388,6 +2490,12 @@ test_a_heap_step_past_the_largest_request_is_refused(void)
 }
 
 static void
+test_a_descriptor_dropped_at_rlimit_nofile_is_emfile_not_a_protocol_breach(void)
+{
+	run("nofile", NULL);
+}
+
+static void
 test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 {
 #ifdef TIDE_FAULT_INJECTION
@@ -2493,6 +2601,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_socket_eal_does_not_know_is_refused);
 	CU_ADD_TEST(s, test_a_helper_that_is_not_an_executable_file_is_refused);
 	CU_ADD_TEST(s, test_a_heap_step_past_the_largest_request_is_refused);
+	CU_ADD_TEST(s, test_a_descriptor_dropped_at_rlimit_nofile_is_emfile_not_a_protocol_breach);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);

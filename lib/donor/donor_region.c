@@ -363,13 +363,14 @@ reg_ack_all(struct tide_donor_region *r)
 	return 0;
 }
 
-/* Count a refused request; @p donor_at_fault: a donor's handshake failed. */
+/* Count a refused request; @p donor_at_fault: a donor's handshake failed (unless this process
+ * could not take its memory: EMFILE, its own descriptor limit). */
 static void
 reg_count_failure(struct tide_donor_mgr *m, int err, bool donor_at_fault)
 {
 	pthread_mutex_lock(&m->lock);
 	m->st.refused++;
-	if (donor_at_fault)
+	if (donor_at_fault && err != -EMFILE)
 		m->st.handshake_failures++;
 	if (err == -EPROTO)
 		m->st.bad_messages++;
