@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1294,6 +1295,106 @@ scen_heap_grow_past_a_request_is_refused(void)
 	return 0;
 }
 
+/*
+ * ---- A donor's descriptor this process cannot take, being at its RLIMIT_NOFILE: the kernel
+ * drops it and says the control data was cut short, as it would for more descriptors than
+ * there is room for. The request fails with EMFILE and a line that names the limit, not as
+ * a protocol breach; what did arrive is closed, the donor is gone, and the manager works
+ * again once there is room.
+ */
+
+/* The descriptor limit that leaves this process @p n descriptor numbers free (0: none):
+ * the kernel's own choice, the lowest numbers free, taken and given back (/proc/self/fd does
+ * not list a number a thread blocked in accept(), as DPDK's telemetry is, holds already). */
+static rlim_t
+nofile_leaving(unsigned int n)
+{
+	int fds[8], top = -1;
+	unsigned int i, got;
+
+	for (i = 0; i < n && i < RTE_DIM(fds); i++) {
+		fds[i] = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+		if (fds[i] < 0)
+			break;
+		top = RTE_MAX(top, fds[i]);
+	}
+	got = i;
+	while (i > 0)
+		close(fds[--i]);
+	return got == n ? (rlim_t)top + 1 : 0;
+}
+
+/* A request of @p m made with @p n descriptors free, its donor misbehaving as @p fault says
+ * (NULL: not at all): EMFILE, the limit named, nothing left of it. */
+static void
+nofile_request(struct tide_donor_mgr *m, unsigned int n, const char *fault)
+{
+	struct tide_donor_stats s0 = stats(m), s1;
+	unsigned int fds = tdu_fd_count();
+	struct tide_donor_region *r = NULL;
+	struct rlimit rl, low;
+	char *log;
+	int err;
+
+	if (!TDU_CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0))
+		return;
+	if (fault != NULL)
+		setenv("TIDE_DONOR_TEST_FAULT", fault, 1);
+	tide_test_log_begin();
+	low = (struct rlimit){ .rlim_cur = nofile_leaving(n), .rlim_max = rl.rlim_max };
+	rte_errno = 0;
+	if (low.rlim_cur != 0 && setrlimit(RLIMIT_NOFILE, &low) == 0) {
+		r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+		err = rte_errno;
+		TDU_CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	} else {
+		err = -1;
+	}
+	log = tide_test_log_end();
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	if (!TDU_CHECK(r == NULL && err == EMFILE))
+		fprintf(stderr, "  %s, %u descriptors free: %s, errno %d\n%s",
+			fault != NULL ? fault : "a sound donor", n,
+			r != NULL ? "accepted" : "refused", err, log);
+	tide_donor_region_free(r);
+	TDU_CHECK(strstr(log, "tide_donor") != NULL && strstr(log, "RLIMIT_NOFILE") != NULL);
+	TDU_CHECK(strstr(log, "broke the protocol") == NULL);
+	s1 = stats(m);
+	/* Refused, but neither a donor's failure nor its breach. */
+	TDU_CHECK(s1.refused == s0.refused + 1 && s1.bad_messages == s0.bad_messages);
+	TDU_CHECK(s1.handshake_failures == s0.handshake_failures);
+	TDU_CHECK(s1.donors == 0 && tdu_donor_children() == 0);
+	TDU_CHECK(tdu_fd_count() == fds);
+	free(log);
+}
+
+static int
+scen_descriptor_limit_is_emfile(void)
+{
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+
+	m = mgr_make("nofile", 1 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	/* A whole request first: whatever it opens once is open. */
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	tide_donor_region_free(r);
+	/* Room for the donor's socket and pidfd, none for its memory. */
+	nofile_request(m, 2, NULL);
+#ifdef TIDE_FAULT_INJECTION
+	/* Room for one of the two descriptors it sends: that one arrives, and is closed. */
+	nofile_request(m, 3, "fd-two:0");
+#endif
+	/* Room again: the manager works. */
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
+	return 0;
+}
+
 /* ---- Faults at every step of the handshake (tide-donor's test hooks). */
 
 #ifdef TIDE_FAULT_INJECTION
@@ -1693,6 +1794,7 @@ scen_set_aside_buffers_come_back(void)
  */
 struct own_req {
 	struct tide_donor_mgr *m;
+	uint32_t flags;
 	struct tide_donor_region *r;
 	int err;
 };
@@ -1702,7 +1804,7 @@ own_req_main(void *arg)
 {
 	struct own_req *o = arg;
 
-	o->r = tide_donor_request(o->m, 4 * MB, TIDE_DONOR_HUGE, 0);
+	o->r = tide_donor_request(o->m, 4 * MB, TIDE_DONOR_HUGE, o->flags);
 	o->err = rte_errno;
 	return NULL;
 }
@@ -1746,6 +1848,126 @@ scen_own_map_fails(void)
 		(tide_donor_region_info(o.r, &ri) == 0 && ri.own_bytes == 0 && ri.nb_donors == 2));
 	tide_donor_region_free(o.r);
 	TDU_CHECK(tide_donor_mgr_free(o.m) == 0);
+	return 0;
+}
+
+/*
+ * ---- Own hugepages leave the allowance when a request's plan takes them, not once they
+ * are mapped. A request of one manager is held between its plan and its map: DPDK's heap
+ * may not grow into what it planned, nor may a request of another manager on the socket
+ * take it again. Every failure gives back what it took, once.
+ */
+
+#define RACE_NO_REG TIDE_DONOR_F_NO_REGISTER
+
+static struct tide_donor_mgr *
+race_mgr(const char *name, uint64_t heap_limit)
+{
+	struct tide_donor_params p;
+
+	tide_donor_params_init(&p, name);
+	p.socket_id = 0;
+	p.heap_limit = heap_limit;
+	return tide_donor_mgr_create(&p);
+}
+
+/* Own bytes of a region (UINT64_MAX: no region). */
+static uint64_t
+own_of(const struct tide_donor_region *r)
+{
+	struct tide_donor_region_info ri;
+
+	return r != NULL && tide_donor_region_info(r, &ri) == 0 ? ri.own_bytes : UINT64_MAX;
+}
+
+/* The allowance is @p bytes, all of it free again (nothing kept, nothing given back twice):
+ * a request of twice as much takes exactly that as its own part. */
+static bool
+own_allowance_is(struct tide_donor_mgr *m, uint64_t bytes, const char *after)
+{
+	struct tide_donor_region *r = tide_donor_request(m, 2 * bytes, TIDE_DONOR_HUGE,
+		RACE_NO_REG);
+	uint64_t own = own_of(r);
+
+	tide_donor_region_free(r);
+	if (own == bytes)
+		return true;
+	fprintf(stderr, "  after %s: own part %" PRIu64 ", want %" PRIu64 "\n", after, own,
+		bytes);
+	return false;
+}
+
+/* A request of @p m held after its plan: the heap and @p other see its own part. */
+static void
+race_held_request(struct own_req *a, struct tide_donor_mgr *other, uint64_t allowance)
+{
+	struct rte_malloc_socket_stats hs;
+	const struct rte_memzone *mz;
+	struct tide_donor_region *r;
+	pthread_t t;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_DONOR_OWN_PLANNED);
+	if (!TDU_CHECK(pthread_create(&t, NULL, own_req_main, a) == 0)) {
+		tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_OWN_PLANNED);
+		return;
+	}
+	TDU_CHECK(tide_fault_pvt_hold_wait(TIDE_HOLD_DONOR_OWN_PLANNED, WAIT_MS));
+	/* More than the heap has free: it must grow, by a page at least, into the plan's. */
+	rte_malloc_get_socket_stats(0, &hs);
+	mz = rte_memzone_reserve("tdn_race", hs.heap_freesz_bytes + 2 * MB, 0, 0);
+	if (!TDU_CHECK(mz == NULL))
+		fprintf(stderr, "  the heap grew into a planned own part\n");
+	rte_memzone_free(mz);
+	r = tide_donor_request(other, 4 * MB, TIDE_DONOR_HUGE, RACE_NO_REG);
+	tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_OWN_PLANNED);
+	pthread_join(t, NULL);
+	TDU_CHECK(a->r != NULL && r != NULL);
+	tdu_report("own_held", (long)own_of(a->r));
+	tdu_report("own_other", (long)own_of(r));
+	/* The first plan took the whole allowance; together they never take more. */
+	TDU_CHECK(own_of(a->r) == allowance);
+	TDU_CHECK(a->r == NULL || r == NULL || own_of(a->r) + own_of(r) <= allowance);
+	tide_donor_region_free(r);
+	tide_donor_region_free(a->r);
+	a->r = NULL;
+}
+
+static int
+scen_own_hugepages_reserved_at_the_plan(void)
+{
+	struct own_req a = { .flags = RACE_NO_REG };
+	struct rte_malloc_socket_stats hs;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *b;
+	uint64_t limit;
+
+	/* 6 MB past the heap as it is: 4 MB of own hugepages (whole pages, below the limit). */
+	TDU_REQUIRE(rte_malloc_get_socket_stats(0, &hs) == 0);
+	limit = hs.heap_totalsz_bytes + 6 * MB;
+	a.m = race_mgr("race_a", limit);
+	b = race_mgr("race_b", limit);
+	TDU_REQUIRE(a.m != NULL && b != NULL);
+	race_held_request(&a, b, 4 * MB);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "both regions freed"));
+	/* A plan refused after it took its own part (more than the system has). */
+	r = tide_donor_request(b, 1ull << 40, TIDE_DONOR_HUGE, RACE_NO_REG);
+	TDU_CHECK(r == NULL && rte_errno == ENOMEM);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "a plan refused"));
+	/* A handshake that fails once the own part is mapped. */
+	setenv("TIDE_DONOR_TEST_FAULT", "fail-alloc:0", 1);
+	r = tide_donor_request(b, 8 * MB, TIDE_DONOR_HUGE, RACE_NO_REG);
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	TDU_CHECK(r == NULL && rte_errno == ENOMEM);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "a failed handshake"));
+	/* An own part that cannot be mapped: donors give all of it, the allowance stays. */
+	tide_fault_pvt_arm(TIDE_FAULT_HUGE_TAKEN, 0, 1);
+	r = tide_donor_request(b, 4 * MB, TIDE_DONOR_HUGE, RACE_NO_REG);
+	tide_fault_pvt_arm(TIDE_FAULT_HUGE_TAKEN, 0, 0);
+	TDU_CHECK(own_of(r) == 0);
+	TDU_CHECK(own_allowance_is(b, 4 * MB, "an own part not mapped"));
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(b) == 0);
+	TDU_CHECK(tide_donor_mgr_free(a.m) == 0);
 	return 0;
 }
 
@@ -1928,12 +2150,14 @@ static const struct tdu_scenario scenarios[] = {
 	{ "unknown_socket", scen_unknown_socket_is_refused, NULL },
 	{ "helper_not_a_program", scen_helper_not_a_program_is_refused, NULL },
 	{ "heap_grow_past_a_request", scen_heap_grow_past_a_request_is_refused, NULL },
+	{ "nofile", scen_descriptor_limit_is_emfile, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
 	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
 	{ "plugs", scen_set_aside_buffers_come_back, NULL },
 	{ "own_map_fails", scen_own_map_fails, NULL },
+	{ "own_reserved", scen_own_hugepages_reserved_at_the_plan, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 	{ "telemetry_many_parts", scen_telemetry_many_parts, NULL },
@@ -2266,6 +2490,12 @@ test_a_heap_step_past_the_largest_request_is_refused(void)
 }
 
 static void
+test_a_descriptor_dropped_at_rlimit_nofile_is_emfile_not_a_protocol_breach(void)
+{
+	run("nofile", NULL);
+}
+
+static void
 test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 {
 #ifdef TIDE_FAULT_INJECTION
@@ -2324,6 +2554,16 @@ test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range(void)
 }
 
 static void
+test_own_hugepages_leave_the_allowance_when_the_plan_takes_them(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("own_reserved", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -2361,12 +2601,14 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_socket_eal_does_not_know_is_refused);
 	CU_ADD_TEST(s, test_a_helper_that_is_not_an_executable_file_is_refused);
 	CU_ADD_TEST(s, test_a_heap_step_past_the_largest_request_is_refused);
+	CU_ADD_TEST(s, test_a_descriptor_dropped_at_rlimit_nofile_is_emfile_not_a_protocol_breach);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
 	CU_ADD_TEST(s, test_a_request_made_during_a_repin_has_its_whole_timeout);
 	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);
 	CU_ADD_TEST(s, test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range);
+	CU_ADD_TEST(s, test_own_hugepages_leave_the_allowance_when_the_plan_takes_them);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	CU_ADD_TEST(s, test_telemetry_lists_64_parts_and_counts_the_others);
 	return 0;

@@ -86,6 +86,8 @@ enum tide_fault_hold_site {
 				    *   about to be read */
 	TIDE_HOLD_MP_RECOVER,      /**< the primary: a secondary found gone, what it held
 				    *   about to be given back */
+	TIDE_HOLD_DONOR_OWN_PLANNED, /**< donor: a request's plan gives it an own part, not
+				      *   yet mapped (the request's lock held) */
 	TIDE_HOLD_SITES
 };
 

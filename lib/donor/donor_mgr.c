@@ -92,6 +92,31 @@ dn_own_huge(int socket)
 	return __atomic_load_n(&mgr_val.own[socket], __ATOMIC_RELAXED);
 }
 
+uint64_t
+dn_own_huge_reserve(int socket, uint64_t limit, uint64_t want, uint64_t page_sz)
+{
+	uint64_t *own, cur, heap, take;
+
+	if (socket < 0 || socket >= RTE_MAX_NUMA_NODES)
+		return 0;
+	own = &mgr_val.own[socket];
+	cur = __atomic_load_n(own, __ATOMIC_SEQ_CST);
+	for (;;) {
+		heap = dn_heap_size(socket);
+		take = RTE_MIN(want, donor_own_allowance(limit, heap + cur, 0, page_sz, true));
+		if (take == 0)
+			return 0;
+		if (!__atomic_compare_exchange_n(own, &cur, cur + take, false, __ATOMIC_SEQ_CST,
+				__ATOMIC_SEQ_CST))
+			continue; /* another took or gave back some: cur is what it is now */
+		/* A heap that grew in the meantime was checked against what was taken before
+		 * (its validator, under the heap's lock): give back and measure again. */
+		if (dn_heap_size(socket) <= heap)
+			return take;
+		cur = __atomic_sub_fetch(own, take, __ATOMIC_SEQ_CST);
+	}
+}
+
 /* Called by EAL before its heap on @p socket grows to @p new_len bytes. */
 static int
 mgr_validate(int socket, size_t cur_limit __rte_unused, size_t new_len)

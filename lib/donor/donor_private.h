@@ -162,16 +162,22 @@ void dn_registry_unlock(void);
 struct tide_donor_mgr *dn_registry_first_locked(void);
 struct tide_donor_mgr *dn_registry_next_locked(struct tide_donor_mgr *m);
 struct tide_donor_mgr *dn_registry_find_locked(const char *name);
-/* Hugepage bytes the managers took as own parts on @p socket (the heap validator's). */
+/* Hugepage bytes the managers took as own parts on @p socket (the heap validator's): taken
+ * by a request's plan (reserved), given back by whatever does not keep them. */
 void dn_own_huge_add(int socket, int64_t bytes);
 uint64_t dn_own_huge(int socket);
+/* Take up to @p want bytes of own hugepages on @p socket, as much as @p limit permits with
+ * DPDK's heap and the own hugepages taken already, at once (two requests never take the
+ * same bytes); returns what it took (whole pages of @p page_sz). */
+uint64_t dn_own_huge_reserve(int socket, uint64_t limit, uint64_t want, uint64_t page_sz);
 
 /* ---- donor_spawn.c */
 /* Start one donor (on the calling thread, which becomes its parent). */
 int dn_spawn(struct tide_donor_mgr *m, struct dn_spawn_spec *s);
 /* Receive one message from a donor before @p deadline_ns; -EPROTO (logged) for a malformed
- * one or one that names another sender than the donor (the descriptors it carried are in
- * @p fds all the same, for the caller to close). */
+ * one or one that names another sender than the donor, -EMFILE (logged) for one whose
+ * descriptors this process had no room for under its RLIMIT_NOFILE (the descriptors that
+ * did arrive are in @p fds all the same, for the caller to close). */
 int dn_recv(const struct tide_donor_mgr *m, const struct dn_part *pt, struct donor_msg *msg,
 	int *fds, unsigned int *nfds, uint64_t deadline_ns);
 /* Check a donor's share as received; 0 or a negative errno, with a log line. */

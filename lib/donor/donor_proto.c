@@ -25,13 +25,15 @@ donor_msg_send(int sock, const struct donor_msg *m, const int *fds, unsigned int
 		char buf[CMSG_SPACE(sizeof(int) * DONOR_PROTO_MAX_FDS)];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov = { .iov_base = (void *)(uintptr_t)m, .iov_len = sizeof(*m) };
+	struct donor_msg out = *m;
+	struct iovec iov = { .iov_base = &out, .iov_len = sizeof(out) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
 	ssize_t n;
 
 	if (nfds > DONOR_PROTO_MAX_FDS)
 		return -EINVAL;
+	out.nfds = nfds;
 	if (nfds > 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
@@ -47,7 +49,7 @@ donor_msg_send(int sock, const struct donor_msg *m, const int *fds, unsigned int
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return n == (ssize_t)sizeof(*m) ? 0 : -EPROTO;
+	return n == (ssize_t)sizeof(out) ? 0 : -EPROTO;
 }
 
 /* Store the descriptors of every SCM_RIGHTS header of @p mh. */
@@ -90,8 +92,15 @@ donor_msg_recv(int sock, struct donor_msg *m, int *fds, unsigned int *nfds)
 	proto_take_fds(&mh, fds, nfds);
 	if (n == 0)
 		return -ECONNRESET;
-	if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-			m->magic != DONOR_PROTO_MAGIC || m->version != DONOR_PROTO_VERSION)
+	if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_TRUNC) ||
+			m->magic != DONOR_PROTO_MAGIC || m->version != DONOR_PROTO_VERSION ||
+			m->nfds > DONOR_PROTO_MAX_FDS)
+		return -EPROTO;
+	/* Cut short though the buffer had room for all it says it carries: the kernel could not
+	 * give this process the others (no descriptor free), and closed them. */
+	if ((mh.msg_flags & MSG_CTRUNC) && *nfds < m->nfds)
+		return -EMFILE;
+	if ((mh.msg_flags & MSG_CTRUNC) || *nfds != m->nfds)
 		return -EPROTO;
 	return 0;
 }

@@ -8,7 +8,11 @@
  *
  * One SOCK_SEQPACKET socket pair per donor; the donor's end is its descriptor
  * DONOR_PROTO_FD. Every message is one struct donor_msg; OFFER and ADOPT carry one
- * descriptor (SCM_RIGHTS). The handshake:
+ * descriptor (SCM_RIGHTS). Every message says how many descriptors it carries: the kernel
+ * cuts the descriptors short (MSG_CTRUNC) both when the receiver has no room for them in
+ * its control buffer and when it has no descriptor free under its RLIMIT_NOFILE (the rest
+ * are closed), and only the count tells a sender's breach from the receiver's limit. The
+ * handshake:
  *
  *   donor                                   consumer
  *   starts, sets PR_SET_PDEATHSIG, checks
@@ -33,7 +37,7 @@
 #include <stdint.h>
 
 #define DONOR_PROTO_MAGIC 0x7469646eu /* "tidn" */
-#define DONOR_PROTO_VERSION 1
+#define DONOR_PROTO_VERSION 2
 /** The donor's end of its socket. */
 #define DONOR_PROTO_FD 3
 /* The page size of a pinned region, as lib/donor offers it and the donor accepts it: the
@@ -65,7 +69,7 @@ struct donor_msg {
 	int32_t pid;        /* the sender's pid */
 	int32_t err;        /* ERROR: a positive errno */
 	uint32_t step;      /* ERROR: enum donor_step where it failed */
-	uint32_t pad;
+	uint32_t nfds;      /* descriptors it carries (donor_msg_send() sets it) */
 	uint64_t bytes;     /* OFFER, ADOPT: size of the memory */
 	uint64_t page_sz;   /* OFFER, ADOPT: its page size */
 	uint64_t locked_kb; /* OFFER, LOCKED: the donor's VmLck after locking */
@@ -87,7 +91,8 @@ enum donor_exit {
 void donor_msg_init(struct donor_msg *m, enum donor_msg_type type, int pid);
 
 /**
- * Send one message with @p nfds descriptors (never raises SIGPIPE).
+ * Send one message with @p nfds descriptors (never raises SIGPIPE); the message sent says
+ * @p nfds, whatever @p m says.
  *
  * @return
  *   0, or a negative errno (-EPIPE: the peer has gone).
@@ -103,9 +108,12 @@ int donor_msg_send(int sock, const struct donor_msg *m, const int *fds, unsigned
  * @param nfds
  *   Set to how many were received.
  * @return
- *   0 for a well-formed message (magic, version and size checked); -ECONNRESET the peer
- *   closed its end; -EPROTO a message of the wrong size, magic or version, or with
- *   descriptors cut off; another negative errno from recvmsg().
+ *   0 for a well-formed message (magic, version, size and descriptor count checked);
+ *   -ECONNRESET the peer closed its end; -EMFILE fewer descriptors arrived than the message
+ *   says it carries, with room for them all: this process had no descriptor free under its
+ *   RLIMIT_NOFILE (the kernel closed the others); -EPROTO a message of the wrong size,
+ *   magic or version, one that says it carries more than DONOR_PROTO_MAX_FDS descriptors,
+ *   or that carries another number than it says; another negative errno from recvmsg().
  */
 int donor_msg_recv(int sock, struct donor_msg *m, int *fds, unsigned int *nfds);
 

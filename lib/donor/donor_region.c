@@ -39,6 +39,29 @@ reg_kind_name(enum tide_donor_kind kind)
 
 /* ---- The plan, from measured limits. */
 
+/* Give back own hugepages a request took but will not keep (none for the pinned kind, whose
+ * allowance is what the kernel counts locked). */
+static void
+reg_own_give_back(struct tide_donor_mgr *m, enum tide_donor_kind kind, uint64_t bytes)
+{
+	if (kind == TIDE_DONOR_HUGE && bytes != 0)
+		dn_own_huge_add(m->socket_id, -(int64_t)bytes);
+}
+
+/*
+ * The most of a request of @p bytes its own part could be: the request in whole pages, at
+ * most @p own_max (0 for a request that overflows when rounded: the plan refuses it).
+ */
+static uint64_t
+reg_own_want(uint64_t bytes, uint64_t own_max, uint64_t page_sz)
+{
+	if (bytes > UINT64_MAX - (page_sz - 1))
+		return 0;
+	return RTE_MIN(RTE_ALIGN_CEIL(bytes, page_sz), RTE_ALIGN_FLOOR(own_max, page_sz));
+}
+
+/* The plan; own hugepages it gives the request are taken from the allowance (the caller gives
+ * them back unless the region keeps them). */
 static int
 reg_plan(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, uint32_t flags,
 	struct donor_plan *plan)
@@ -48,11 +71,12 @@ reg_plan(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, uint
 	long kb;
 	int ret;
 
+	in.own_max = (flags & TIDE_DONOR_F_NO_OWN) ? 0 : m->p.own_max[kind];
 	if (kind == TIDE_DONOR_HUGE) {
 		in.page_sz = m->huge_page_sz;
-		in.own_avail = donor_own_allowance(m->heap_limit,
-			dn_heap_size(m->socket_id) + dn_own_huge(m->socket_id), 0, in.page_sz,
-			true);
+		/* Taken now: another request, or the heap, sees them gone until given back. */
+		in.own_avail = dn_own_huge_reserve(m->socket_id, m->heap_limit,
+			reg_own_want(bytes, in.own_max, in.page_sz), in.page_sz);
 		measured = m->heap_limit;
 		in.sys_avail = dn_huge_free_bytes(in.page_sz);
 	} else {
@@ -63,12 +87,13 @@ reg_plan(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, uint
 			in.page_sz, false);
 		in.sys_avail = dn_mem_available();
 	}
-	in.own_max = (flags & TIDE_DONOR_F_NO_OWN) ? 0 : m->p.own_max[kind];
 	in.donor_max = donor_per_process_max(m->p.donor_max[kind], measured, in.page_sz);
 	pthread_mutex_lock(&m->lock);
 	in.donors_left = m->p.max_donors > m->alive ? m->p.max_donors - m->alive : 0;
 	pthread_mutex_unlock(&m->lock);
 	ret = donor_plan_compute(&in, plan);
+	/* What was taken and the plan does not use (all of it if there is no plan). */
+	reg_own_give_back(m, kind, ret == 0 ? in.own_avail - plan->own : in.own_avail);
 	if (ret == -ENOMEM)
 		DN_LOG(ERR, "%s: %zu bytes of %s memory: the system has only %" PRIu64 " to give",
 			m->name, bytes, reg_kind_name(kind), in.sys_avail);
@@ -232,8 +257,6 @@ reg_own_part(struct tide_donor_mgr *m, struct tide_donor_region *r, struct dn_pa
 			pt->bytes, reg_kind_name(r->kind), r->addr + pt->offset, strerror(-ret));
 		return ret;
 	}
-	if (r->kind == TIDE_DONOR_HUGE)
-		dn_own_huge_add(m->socket_id, (int64_t)pt->bytes);
 	pt->locked_kb = r->kind == TIDE_DONOR_PINNED ? pt->bytes >> 10 : 0;
 	return 0;
 }
@@ -340,13 +363,14 @@ reg_ack_all(struct tide_donor_region *r)
 	return 0;
 }
 
-/* Count a refused request; @p donor_at_fault: a donor's handshake failed. */
+/* Count a refused request; @p donor_at_fault: a donor's handshake failed (unless this process
+ * could not take its memory: EMFILE, its own descriptor limit). */
 static void
 reg_count_failure(struct tide_donor_mgr *m, int err, bool donor_at_fault)
 {
 	pthread_mutex_lock(&m->lock);
 	m->st.refused++;
-	if (donor_at_fault)
+	if (donor_at_fault && err != -EMFILE)
 		m->st.handshake_failures++;
 	if (err == -EPROTO)
 		m->st.bad_messages++;
@@ -541,8 +565,7 @@ reg_unwind(struct tide_donor_mgr *m, struct tide_donor_region *r)
 		if (pt->memfd >= 0)
 			close(pt->memfd);
 	}
-	if (r->kind == TIDE_DONOR_HUGE && r->own_bytes != 0 && r->parts[0].memfd >= 0)
-		dn_own_huge_add(m->socket_id, -(int64_t)r->own_bytes);
+	reg_own_give_back(m, r->kind, r->own_bytes);
 	free(r->iova);
 	free(r);
 }
@@ -585,10 +608,13 @@ reg_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, u
 		kind == TIDE_DONOR_HUGE ? m->huge_page_sz : DN_PINNED_PAGE);
 	if (r == NULL) {
 		DN_LOG(ERR, "%s: no memory for a region of %" PRIu64 " bytes", m->name, plan.bytes);
+		reg_own_give_back(m, kind, plan.own);
 		reg_count_failure(m, -ENOMEM, false);
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	if (plan.own != 0)
+		TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_OWN_PLANNED); /* tests: race the plan's own part */
 	if (plan.own != 0 && reg_own_part(m, r, &r->parts[0]) != 0) {
 		TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_OWN_REFUSED); /* tests: look at the range now */
 		/* The own part was only measured: take everything from donors instead. */
@@ -596,6 +622,7 @@ reg_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind kind, u
 			close(r->parts[0].memfd);
 		r->parts[0].memfd = -1;
 		reg_unmap(r);
+		reg_own_give_back(m, kind, r->own_bytes);
 		free(r->iova);
 		free(r);
 		return reg_request(m, bytes, kind, flags | TIDE_DONOR_F_NO_OWN);
@@ -682,8 +709,7 @@ dn_region_free(struct tide_donor_region *r)
 		if (pt->memfd >= 0)
 			close(pt->memfd);
 	}
-	if (r->kind == TIDE_DONOR_HUGE && r->own_bytes != 0)
-		dn_own_huge_add(m->socket_id, -(int64_t)r->own_bytes);
+	reg_own_give_back(m, r->kind, r->own_bytes);
 	DN_LOG(DEBUG, "%s: region %" PRIu64 " of %zu bytes freed", m->name, r->id, r->len);
 	free(r->iova);
 	free(r);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -150,6 +151,25 @@ fail:
 	return -s->err;
 }
 
+/* The descriptors of a donor's message that did not arrive: this process's limit, not the
+ * donor's breach. */
+static void
+spawn_log_nofile(const struct tide_donor_mgr *m, const struct dn_part *pt)
+{
+	struct rlimit rl;
+	char lim[24];
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		snprintf(lim, sizeof(lim), "unknown");
+	else if (rl.rlim_cur == RLIM_INFINITY)
+		snprintf(lim, sizeof(lim), "unlimited");
+	else
+		snprintf(lim, sizeof(lim), "%llu", (unsigned long long)rl.rlim_cur);
+	DN_LOG(ERR, "%s: cannot receive all the descriptors donor %d sent: this process has none "
+		"free under its RLIMIT_NOFILE (ulimit -n: %s); raise it (a live donor takes three)",
+		m->name, (int)pt->pid, lim);
+}
+
 /* A message received whole: from the donor it says it is from? */
 static int
 spawn_check_sender(const struct tide_donor_mgr *m, const struct dn_part *pt, int ret,
@@ -158,6 +178,8 @@ spawn_check_sender(const struct tide_donor_mgr *m, const struct dn_part *pt, int
 	if (ret == -EPROTO)
 		DN_LOG(ERR, "%s: donor %d broke the protocol: a malformed message", m->name,
 			(int)pt->pid);
+	else if (ret == -EMFILE)
+		spawn_log_nofile(m, pt);
 	if (ret != 0 || msg->pid == pt->pid)
 		return ret;
 	DN_LOG(ERR, "%s: donor %d broke the protocol: a message that names process %d as its "

@@ -255,7 +255,9 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   (a bad message, or one that names another process as its sender; a descriptor that is
  *   not a memfd of the kind and size promised, sealed against shrinking, not sealed against
  *   writing and open for reading and writing; pinned memory it did not lock; or a page of
- *   the region not resident after mapping);
+ *   the region not resident after mapping); EMFILE this process has no descriptor free
+ *   under its RLIMIT_NOFILE for a donor's socket, its pidfd or the memory it sends (not
+ *   the donor's breach; a live donor takes three);
  *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present in
  *   /proc/self/pagemap when its IO address is read; EMFILE, ENFILE no descriptor left (in the
  *   process, in the system) to open /proc/self/pagemap; EIO /proc/self/pagemap unreadable
@@ -322,7 +324,8 @@ rte_iova_t tide_donor_region_iova(const struct tide_donor_region *r, const void 
  * @param bytes
  *   Size, rounded up to whole hugepages.
  * @return
- *   0 and @p blk filled, or a negative errno (rte_errno set): as tide_donor_request().
+ *   0 and @p blk filled, or a negative errno (rte_errno set): as tide_donor_request(),
+ *   EMFILE included (no descriptor free under RLIMIT_NOFILE for a donor).
  */
 int tide_donor_block_get(struct tide_donor_mgr *m, size_t bytes, struct tide_donor_block *blk);
 
@@ -342,7 +345,8 @@ struct tide_pool_ext_block;
  * @param mgr
  *   The donor manager (struct tide_donor_mgr *).
  * @return
- *   0 and @p blk filled, or a negative errno (rte_errno set): as tide_donor_block_get().
+ *   0 and @p blk filled, or a negative errno (rte_errno set): as tide_donor_block_get(),
+ *   EMFILE included.
  */
 int tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *blk);
 
@@ -363,7 +367,8 @@ int tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *
  *   alignment and the heap's overhead are added: refused before the heap grows); ENOMEM
  *   the heap grew but still has no room for it, or too much of it is unpinned; ENOSPC
  *   no heap left in DPDK for the manager's, or no memseg list left to add memory to it;
- *   or as tide_donor_request() when the heap must grow.
+ *   or as tide_donor_request() when the heap must grow, EMFILE included (no descriptor
+ *   free under RLIMIT_NOFILE for a donor).
  */
 void *tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align);
 
