@@ -256,11 +256,11 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   not a memfd of the kind and size promised, sealed against shrinking, not sealed against
  *   writing and open for reading and writing; pinned memory it did not lock; or a page of
  *   the region not resident after mapping); EMFILE this process has no descriptor free
- *   under its RLIMIT_NOFILE for a donor's socket, its pidfd or the memory it sends (not
- *   the donor's breach; a live donor takes three);
+ *   under its RLIMIT_NOFILE for a donor's socket, its pidfd, the memory it sends (not the
+ *   donor's breach; a live donor takes three) or /proc/self/pagemap; ENFILE none left in
+ *   the system for /proc/self/pagemap;
  *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present in
- *   /proc/self/pagemap when its IO address is read; EMFILE, ENFILE no descriptor left (in the
- *   process, in the system) to open /proc/self/pagemap; EIO /proc/self/pagemap unreadable
+ *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable
  *   (it cannot be opened for another reason, or read), or a device refused
  *   the DMA mapping; ENOSPC/EEXIST DPDK refused the registration (no
  *   memseg list left), or a donor cannot be watched for its death (epoll_ctl(2): ENOSPC
