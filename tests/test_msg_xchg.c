@@ -1446,6 +1446,94 @@ test_an_exchange_on_an_unknown_socket_or_without_memory_is_refused(void)
 	tide_xchg_free(xchg("tm_sock", TIDE_XCHG_FIFO, 16, 0));
 }
 
+#ifdef TIDE_FAULT_INJECTION
+/* Whether sleepers @p arg count two. */
+static bool
+two_counted(void *arg)
+{
+	return __atomic_load_n(&((struct tide_sleepers *)arg)->n, __ATOMIC_ACQUIRE) == 2;
+}
+
+/* Whether the receive of one of two waiters (@p arg) is over. */
+static bool
+one_waiter_done(void *arg)
+{
+	struct waiter **w = arg;
+
+	return __atomic_load_n(&w[0]->done, __ATOMIC_ACQUIRE) != 0 ||
+		__atomic_load_n(&w[1]->done, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Two receivers find the same gone process's slot at once, every other slot taken: one
+ * gives it back and claims it, and sleeps counted in it; the other, held between finding
+ * the slot gone and giving it back, then takes nothing from it. Before, it took the first
+ * one's share: the count said one sleeper for two, and went below zero (wrapped) when both
+ * had left, every send then a wake for nobody.
+ */
+static void
+test_a_gone_slot_found_by_two_is_given_back_once(void)
+{
+	struct waiter w1 = { .x = xchg("tm_slot2", TIDE_XCHG_FIFO, 64, 0) }, w2;
+	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
+	struct tide_sleepers *sl = &w1.x->sleepers;
+	struct rte_mbuf *m[2] = { pkt(tide_mp, 96, 64), pkt(tide_mp, 97, 64) };
+	uint32_t live_tag, dead_tag;
+	pthread_t t1, t2;
+	pid_t live, dead;
+
+	w1.timeout_us = 10 * 1000 * 1000; /* a wake-up lost fails the test, not hangs it */
+	w2 = w1;
+	live = fork();
+	if (live == 0)
+		for (;;)
+			pause();
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CU_ASSERT_FATAL(live > 0 && dead > 0);
+	live_tag = tide_process_tag((uint32_t)live, tide_process_start((uint32_t)live));
+	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
+	waitpid(dead, NULL, 0);
+	for (unsigned int i = 0; i < last; i++)
+		sl->by[i].tag = live_tag;
+	sl->by[last] = (struct tide_sleepers_slot){ .tag = dead_tag, .n = 1 };
+	sl->n = 1;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_SLEEPER_GONE);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t1, NULL, waiter_main, &w1), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_SLEEPER_GONE, 10000));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t2, NULL, waiter_main, &w2), 0);
+	CU_ASSERT(tide_test_wait(waiter_asleep, &w2, 10000));
+	CU_ASSERT_EQUAL(sl->by[last].tag, tide_xring_pvt_self);
+	tide_fault_pvt_hold_release(TIDE_HOLD_SLEEPER_GONE);
+	CU_ASSERT(tide_test_wait(two_counted, sl, 10000));
+	CU_ASSERT(tide_test_wait(waiter_in_kernel, &w1, 10000));
+	CU_ASSERT_EQUAL(sl->n, 2);
+	CU_ASSERT_EQUAL(sl->by[last].n, 2);
+
+	/* One message each: both wake, and the counts come back to 0, not below. */
+	tide_msg_make(m[0], 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(w1.x, &m[0], 1), 1);
+	CU_ASSERT(tide_test_wait(one_waiter_done, (struct waiter *[]){ &w1, &w2 }, 10000));
+	tide_msg_make(m[1], 1, 0);
+	CU_ASSERT_EQUAL(tide_xchg_send_burst(w1.x, &m[1], 1), 1);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CU_ASSERT_EQUAL(w1.ret + w2.ret, 2);
+	CU_ASSERT_EQUAL(sl->n, 0);
+	CU_ASSERT_EQUAL(sl->by[last].n, 0);
+	for (int i = 0; i < w1.ret; i++)
+		tide_msg_release(w1.m[i]);
+	for (int i = 0; i < w2.ret; i++)
+		tide_msg_release(w2.m[i]);
+	memset(sl->by, 0, sizeof(sl->by));
+	kill(live, SIGKILL);
+	waitpid(live, NULL, 0);
+	tide_xchg_free(w1.x);
+}
+#endif
+
 static int
 register_tests(void)
 {
@@ -1473,6 +1561,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_single_sender_and_receiver_exchange_keeps_every_guarantee);
 	CU_ADD_TEST(s, test_blocking_receive_sleeps_until_a_send);
 	CU_ADD_TEST(s, test_sleep_slots_of_gone_processes_are_given_back);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_gone_slot_found_by_two_is_given_back_once);
+#endif
 	CU_ADD_TEST(s, test_a_blocked_receiver_is_never_left_asleep);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_receiver_without_its_barrier_sleeps_in_slices);

@@ -88,6 +88,8 @@ enum tide_fault_hold_site {
 				    *   about to be given back */
 	TIDE_HOLD_DONOR_OWN_PLANNED, /**< donor: a request's plan gives it an own part, not
 				      *   yet mapped (the request's lock held) */
+	TIDE_HOLD_SLEEPER_GONE,    /**< msg: a sleepers' slot found a gone process's, not yet
+				    *   given back */
 	TIDE_HOLD_SITES
 };
 

@@ -16,21 +16,34 @@
 #include <rte_common.h>
 
 #include "msg_private.h"
+#include "tide_fault.h"
 #include "tide_process.h"
 
-/* Slot @p i of a process that is gone (@p tag): what it counted goes, then the slot.
- * Whoever takes its count gives it back (two at once: the other takes 0).
+/* The tag of a slot being given back: process id 0's, which no process has. */
+#define SLEEPERS_FREEING (UINT32_C(1) << TIDE_PROCESS_PID_BITS)
+
+/*
+ * Slot @p i of a process that is gone (@p tag): what it counted goes, then the slot. Only
+ * the thread that swaps the gone tag for SLEEPERS_FREEING does it: two that found the
+ * process gone at once would otherwise both take the count, the second after the slot was
+ * given back and claimed again, taking a live sleeper's share (the total then short of it:
+ * its waker would not wake it). Claims take only free slots (tag 0), never one being given
+ * back. A thread that dies half-way leaves the slot unused for good (one of the
+ * TIDE_SLEEPERS_PVT_SLOTS), and at worst its count counted.
  */
 static void
 sleepers_slot_free(struct tide_sleepers *s, unsigned int i, uint32_t tag)
 {
 	struct tide_sleepers_slot *sl = &s->by[i];
-	uint32_t n = __atomic_exchange_n(&sl->n, 0, __ATOMIC_SEQ_CST);
+	uint32_t n;
 
+	if (!__atomic_compare_exchange_n(&sl->tag, &tag, SLEEPERS_FREEING, false,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return; /* another gives it back, or gave it back already */
+	n = __atomic_exchange_n(&sl->n, 0, __ATOMIC_SEQ_CST);
 	if (n != 0)
 		__atomic_fetch_sub(&s->n, n, __ATOMIC_SEQ_CST);
-	__atomic_compare_exchange_n(&sl->tag, &tag, 0, false, __ATOMIC_RELEASE,
-		__ATOMIC_RELAXED);
+	__atomic_store_n(&sl->tag, 0, __ATOMIC_RELEASE);
 }
 
 void
@@ -39,8 +52,10 @@ tide_sleepers_pvt_recover(struct tide_sleepers *s)
 	for (unsigned int i = 0; i < TIDE_SLEEPERS_PVT_SLOTS; i++) {
 		uint32_t tag = __atomic_load_n(&s->by[i].tag, __ATOMIC_ACQUIRE);
 
-		if (tag != 0 && tide_process_tag_gone(tag))
-			sleepers_slot_free(s, i, tag);
+		if (tag == 0 || tag == SLEEPERS_FREEING || !tide_process_tag_gone(tag))
+			continue;
+		TIDE_FAULT_HOLD(TIDE_HOLD_SLEEPER_GONE); /* tests: another gives it back first */
+		sleepers_slot_free(s, i, tag);
 	}
 }
 
