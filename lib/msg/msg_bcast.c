@@ -258,6 +258,9 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 	limited = timeout_us != 0 && timeout_us <= (UINT64_MAX - start) / 1000;
 	if (limited)
 		end = start + timeout_us * 1000;
+	/* Done already: no slot taken for a wait that need not sleep. */
+	if (__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) == b->nb_readers)
+		return 0;
 	/* Counted among the sleepers the last done wakes, in this process's slot, for whoever
 	 * finds the process gone to take back. With no slot it is not counted: it sleeps in
 	 * slices.

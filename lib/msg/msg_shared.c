@@ -91,7 +91,7 @@ tide_msg_pvt_shared_create(int hdr_offset, int socket)
 	/* Without it a dead secondary's stages and receives would never be recovered. */
 	ret = tide_mp_death_cb_register(msg_shared_peer_gone, NULL);
 	if (ret != 0)
-		return ret;
+		return ret == -ENOMEM ? ret : -EAGAIN; /* else: the thread that looks for them */
 	/* Made and filled under the shared configuration's tailq lock, which a secondary's
 	 * attach takes to read it: none sees it half-made (DPDK does not zero a memzone, and
 	 * a hugepage kept from an earlier run may hold an earlier zone's stamp).

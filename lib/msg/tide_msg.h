@@ -197,7 +197,8 @@ struct tide_msg_range {
  *     parameters (another copy of the library in this process);
  *   - -ENOMEM: no memory for the proxy headers or the shared state;
  *   - -EAGAIN: in the primary, the pool library's control thread, which looks for dead
- *     secondaries (tide_mp_death_cb_register()), cannot start.
+ *     secondaries (tide_mp_death_cb_register()), cannot start (or, rte_eal_cleanup()
+ *     begun, may not).
  */
 int tide_msg_init(const struct tide_msg_conf *conf);
 

@@ -705,9 +705,10 @@ tide_pool_is_elastic(const struct rte_mempool *mp)
 }
 
 /*
- * The elastic pool behind mp, held, with its grow lock taken, or NULL with rte_errno EINVAL
- * (not an elastic pool) or ENOTSUP (a secondary process: the primary "@p what"). The hold
- * keeps the pool's free out until pool_primary_unlock(): the free never takes the grow lock.
+ * The elastic pool behind mp, held, or NULL with rte_errno EINVAL (not an elastic pool) or
+ * ENOTSUP (a secondary process: the primary "@p what"). The hold keeps the pool's free out
+ * until pool_release(): the free never takes the grow lock, which pool_primary_lock() takes
+ * too (pool_primary_unlock() undoes both).
  */
 struct tide_pool *
 pool_primary_hold(struct rte_mempool *mp, const char *what)

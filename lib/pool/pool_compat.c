@@ -43,7 +43,8 @@ pool_compat_watch_eal_cleanup(void)
 {
 	if (pool_exit_bus_ret != 0)
 		POOL_LOG(WARNING, "this DPDK's bus layout is not 22.11's: rte_eal_cleanup() with "
-			"elastic pools left may crash (free them before it)");
+			"elastic pools left, or the message library initialised, may crash (free "
+			"them, call tide_msg_fini(), before it)");
 	return pool_exit_bus_ret;
 }
 

@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <unistd.h>
 
 #include <rte_lcore.h>
 
@@ -97,6 +96,7 @@ pool_tick(struct tide_pool *tp, uint64_t now)
 /* Wakes the control thread before its next tick (a secondary waits for growth). */
 static pthread_mutex_t ctl_wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ctl_wake_cond;
+static pthread_cond_t unstick_cond; /* the unstick thread's sleep, cut short by ctl_end() */
 static bool ctl_woken;
 
 bool
@@ -126,14 +126,19 @@ ctl_wake_cond_init(void)
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	ret = pthread_cond_init(&ctl_wake_cond, &attr);
+	if (ret == 0) {
+		ret = pthread_cond_init(&unstick_cond, &attr);
+		if (ret != 0)
+			pthread_cond_destroy(&ctl_wake_cond);
+	}
 	pthread_condattr_destroy(&attr);
 	done = ret == 0;
 	return ret;
 }
 
-/* Sleep until @ns of real time pass or someone wakes the thread. */
-static void
-ctl_sleep(uint64_t ns)
+/* The CLOCK_MONOTONIC time @p ns from now. */
+static struct timespec
+ctl_deadline(uint64_t ns)
 {
 	struct timespec ts;
 
@@ -141,11 +146,35 @@ ctl_sleep(uint64_t ns)
 	ns += (uint64_t)ts.tv_nsec;
 	ts.tv_sec += (time_t)(ns / 1000000000ull);
 	ts.tv_nsec = (long)(ns % 1000000000ull);
+	return ts;
+}
+
+/* Sleep until @ns of real time pass or someone wakes the thread. */
+static void
+ctl_sleep(uint64_t ns)
+{
+	struct timespec ts = ctl_deadline(ns);
+
 	pthread_mutex_lock(&ctl_wake_lock);
 	while (!ctl_woken &&
 			pthread_cond_timedwait(&ctl_wake_cond, &ctl_wake_lock, &ts) == 0)
 		;
 	ctl_woken = false;
+	pthread_mutex_unlock(&ctl_wake_lock);
+}
+
+/* The unstick thread's sleep: @p ns, or until the threads of generation @p gen are told to
+ * stop (a stop then waits for no period to end).
+ */
+static void
+unstick_sleep(uint64_t ns, uint64_t gen)
+{
+	struct timespec ts = ctl_deadline(ns);
+
+	pthread_mutex_lock(&ctl_wake_lock);
+	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen &&
+			pthread_cond_timedwait(&unstick_cond, &ctl_wake_lock, &ts) == 0)
+		;
 	pthread_mutex_unlock(&ctl_wake_lock);
 }
 
@@ -217,7 +246,7 @@ unstick_main(void *arg)
 
 	while (__atomic_load_n(&ctl_gen, __ATOMIC_ACQUIRE) == gen) {
 		pool_unstick_pass(&u);
-		usleep(pool_unstick_period_ms() * 1000);
+		unstick_sleep(pool_unstick_period_ms() * 1000000ull, gen);
 	}
 	return NULL;
 }
@@ -269,7 +298,16 @@ ctl_end(void)
 	__atomic_add_fetch(&ctl_gen, 1, __ATOMIC_ACQ_REL);
 	pool_registry_unlock();
 	pool_ctl_wake();
-	pthread_join(t, NULL);
+	pthread_mutex_lock(&ctl_wake_lock);
+	pthread_cond_broadcast(&unstick_cond);
+	pthread_mutex_unlock(&ctl_wake_lock);
+	/* The control thread itself (a waiter's callback that frees the last pool, say) cannot
+	 * wait for its own end: it ends once the callback returns, and nobody joins it.
+	 */
+	if (ctl_here)
+		pthread_detach(t);
+	else
+		pthread_join(t, NULL);
 	if (unstick)
 		pthread_join(u, NULL);
 }
@@ -303,8 +341,9 @@ pool_ctl_watch(bool on)
 	pool_registry_lock();
 	if (on) {
 		ret = pool_ctl_start();
-		if (ret == 0)
-			ctl_watchers++;
+		/* The first: the thread may run without a pool, through rte_eal_cleanup(). */
+		if (ret == 0 && ctl_watchers++ == 0)
+			pool_compat_watch_eal_cleanup();
 		pool_registry_unlock();
 		return ret;
 	}

@@ -8,13 +8,13 @@
 #include <errno.h>
 #include <limits.h>
 
-
 #include "pool_private.h"
+
+/* What only the primary does, for the line that refuses a secondary. */
+#define TUNE_WHAT "sets a pool's limits"
 
 /* The elastic pool behind @mp, held, with its grow lock taken (pool_primary_unlock()), or
  * NULL with rte_errno set. */
-#define TUNE_WHAT "sets a pool's limits"
-
 static struct tide_pool *
 tune_lock(struct rte_mempool *mp)
 {

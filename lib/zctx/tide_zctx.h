@@ -314,7 +314,7 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  *     devices than RTE_MAX_ETHPORTS in use by instances), or the shared directory of
  *     every process's instances is full (128 live ones);
  *   - EMFILE, ENFILE: no file descriptor left (in the process, in the system) for its
- *     eventfds, or (IOVA mode PA, the first instance) to open /proc/self/pagemap;
+ *     eventfds, or (IOVA mode PA, the pin cache's first user) to open /proc/self/pagemap;
  *   - EPERM: IOVA mode PA and no right to open /proc/self/pagemap;
  *   - EIO: the memory pinned in the cache (registrations, idle spans) could not be
  *     DMA-mapped for a port's device, or (IOVA mode PA) /proc/self/pagemap cannot be
