@@ -15,7 +15,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -396,31 +395,14 @@ test_wait_slots_of_gone_processes_are_given_back(void)
 	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
 	struct bc_waiter w = { .b = b };
 	struct tide_sleepers *s;
-	uint32_t live_tag, dead_tag;
-	pid_t live, dead;
+	struct slots_taken taken;
 	pthread_t t;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	s = &b->sleepers;
 	tide_msg_make(m, 1, 0);
 	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
-	live = fork();
-	if (live == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, however it ends */
-		for (;;)
-			pause();
-	}
-	dead = fork();
-	if (dead == 0)
-		_exit(0);
-	CU_ASSERT_FATAL(live > 0 && dead > 0);
-	live_tag = tide_process_tag((uint32_t)live, tide_process_start((uint32_t)live));
-	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
-	waitpid(dead, NULL, 0);
-	for (unsigned int i = 0; i < last; i++)
-		s->by[i].tag = live_tag;
-	s->by[last] = (struct tide_sleepers_slot){ .tag = dead_tag, .n = 2 };
-	s->n = 2; /* the dead process's waiters */
+	sleepers_slots_take(s, 2, &taken); /* the gone process's two waiters */
 
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bc_waiter_main, &w), 0);
 	CU_ASSERT(tide_test_wait(bc_waiter_counted_asleep, &w, 10000));
@@ -433,7 +415,7 @@ test_wait_slots_of_gone_processes_are_given_back(void)
 	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
 
 	/* No slot: uncounted, woken by its slice. */
-	s->by[last].tag = live_tag;
+	s->by[last].tag = taken.live_tag;
 	w = (struct bc_waiter){ .b = b };
 	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bc_waiter_main, &w), 0);
@@ -443,9 +425,7 @@ test_wait_slots_of_gone_processes_are_given_back(void)
 	CU_ASSERT_EQUAL(s->n, 0);
 	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
 
-	memset(s->by, 0, sizeof(s->by));
-	kill(live, SIGKILL);
-	waitpid(live, NULL, 0);
+	sleepers_slots_free(s, &taken);
 	tide_bcast_free(b);
 	tide_msg_release(m);
 }

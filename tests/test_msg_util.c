@@ -1,13 +1,53 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <CUnit/Basic.h>
 
 #include "test_msg_util.h"
 #include "test_pool_util.h"
 #include "tide_pool.h"
+#include "tide_process.h"
 
 struct rte_mempool *tide_mp;
 struct rte_mempool *stock_mp;
+
+void
+sleepers_slots_take(struct tide_sleepers *s, uint32_t n, struct slots_taken *t)
+{
+	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
+	pid_t dead;
+
+	t->live = fork();
+	if (t->live == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, however it ends */
+		for (;;)
+			pause();
+	}
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	CU_ASSERT_FATAL(t->live > 0 && dead > 0);
+	t->live_tag = tide_process_tag((uint32_t)t->live, tide_process_start((uint32_t)t->live));
+	t->dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
+	waitpid(dead, NULL, 0);
+	for (unsigned int i = 0; i < last; i++)
+		s->by[i] = (struct tide_sleepers_slot){ .tag = t->live_tag };
+	s->by[last] = (struct tide_sleepers_slot){ .tag = t->dead_tag, .n = n };
+	s->n = n;
+}
+
+void
+sleepers_slots_free(struct tide_sleepers *s, struct slots_taken *t)
+{
+	memset(s->by, 0, sizeof(s->by));
+	kill(t->live, SIGKILL);
+	waitpid(t->live, NULL, 0);
+}
 
 unsigned int
 in_use(struct rte_mempool *mp)

@@ -9,11 +9,13 @@
  */
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include "tide_msg.h"
+#include "tide_msg_pvt.h"
 
 #define NB_PROXIES 4096
 
@@ -41,6 +43,23 @@ struct tide_xchg *xchg(const char *name, enum tide_xchg_type type, unsigned int 
 
 /** A thread's own random numbers (rte_rand() is for lcores): 0..bound-1. */
 uint32_t thread_rand(uint64_t *state, uint32_t bound);
+
+/** Sleepers' slots as other processes left them (sleepers_slots_take()). */
+struct slots_taken {
+	pid_t live;        /* a child that pauses until killed (or the test ends) */
+	uint32_t live_tag; /* its tag */
+	uint32_t dead_tag; /* the tag of a child already reaped */
+};
+
+/**
+ * Every slot of @p s but the last held by a live process (another than this one), the last
+ * by a process that is gone, counting @p n sleepers, the total @p n: a thread of this
+ * process finds no free slot, and one a gone process left.
+ */
+void sleepers_slots_take(struct tide_sleepers *s, uint32_t n, struct slots_taken *t);
+
+/** Every slot of @p s free again, and the live process of @p t ended. */
+void sleepers_slots_free(struct tide_sleepers *s, struct slots_taken *t);
 
 /** Check, as the last test of a suite, that no message and no mbuf is left. */
 void test_nothing_leaked_at_the_end(void);

@@ -1060,25 +1060,10 @@ test_sleep_slots_of_gone_processes_are_given_back(void)
 	struct waiter w = { .x = xchg("tm_slots", TIDE_XCHG_FIFO, 64, 0) };
 	struct rte_mbuf *m = pkt(tide_mp, 98, 64);
 	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
-	uint32_t live_tag, dead_tag;
-	pid_t live, dead;
+	struct slots_taken taken;
 	pthread_t t;
 
-	live = fork();
-	if (live == 0)
-		for (;;)
-			pause();
-	dead = fork();
-	if (dead == 0)
-		_exit(0);
-	CU_ASSERT_FATAL(live > 0 && dead > 0);
-	live_tag = tide_process_tag((uint32_t)live, tide_process_start((uint32_t)live));
-	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
-	waitpid(dead, NULL, 0);
-	for (unsigned int i = 0; i < last; i++)
-		w.x->sleepers.by[i].tag = live_tag;
-	w.x->sleepers.by[last] = (struct tide_sleepers_slot){ .tag = dead_tag, .n = 2 };
-	w.x->sleepers.n = 2; /* the dead process's receivers */
+	sleepers_slots_take(&w.x->sleepers, 2, &taken); /* the gone process's two receivers */
 
 	w.timeout_us = 20 * 1000;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, waiter_main, &w), 0);
@@ -1089,7 +1074,7 @@ test_sleep_slots_of_gone_processes_are_given_back(void)
 	CU_ASSERT_EQUAL(w.x->sleepers.by[last].n, 0);
 
 	/* No slot: unannounced, woken by its slice. */
-	w.x->sleepers.by[last].tag = live_tag;
+	w.x->sleepers.by[last].tag = taken.live_tag;
 	w.timeout_us = 0;
 	w.tid = 0;
 	w.done = 0;
@@ -1103,9 +1088,7 @@ test_sleep_slots_of_gone_processes_are_given_back(void)
 	CU_ASSERT_PTR_EQUAL(w.m[0], m);
 	CU_ASSERT_EQUAL(w.x->sleepers.n, 0);
 	tide_msg_release(m);
-	memset(w.x->sleepers.by, 0, sizeof(w.x->sleepers.by));
-	kill(live, SIGKILL);
-	waitpid(live, NULL, 0);
+	sleepers_slots_free(&w.x->sleepers, &taken);
 	tide_xchg_free(w.x);
 }
 
@@ -1478,27 +1461,12 @@ test_a_gone_slot_found_by_two_is_given_back_once(void)
 	const unsigned int last = TIDE_SLEEPERS_PVT_SLOTS - 1;
 	struct tide_sleepers *sl = &w1.x->sleepers;
 	struct rte_mbuf *m[2] = { pkt(tide_mp, 96, 64), pkt(tide_mp, 97, 64) };
-	uint32_t live_tag, dead_tag;
+	struct slots_taken taken;
 	pthread_t t1, t2;
-	pid_t live, dead;
 
 	w1.timeout_us = 10 * 1000 * 1000; /* a wake-up lost fails the test, not hangs it */
 	w2 = w1;
-	live = fork();
-	if (live == 0)
-		for (;;)
-			pause();
-	dead = fork();
-	if (dead == 0)
-		_exit(0);
-	CU_ASSERT_FATAL(live > 0 && dead > 0);
-	live_tag = tide_process_tag((uint32_t)live, tide_process_start((uint32_t)live));
-	dead_tag = tide_process_tag((uint32_t)dead, tide_process_start((uint32_t)dead));
-	waitpid(dead, NULL, 0);
-	for (unsigned int i = 0; i < last; i++)
-		sl->by[i].tag = live_tag;
-	sl->by[last] = (struct tide_sleepers_slot){ .tag = dead_tag, .n = 1 };
-	sl->n = 1;
+	sleepers_slots_take(sl, 1, &taken);
 
 	tide_fault_pvt_hold_arm(TIDE_HOLD_SLEEPER_GONE);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t1, NULL, waiter_main, &w1), 0);
@@ -1527,9 +1495,7 @@ test_a_gone_slot_found_by_two_is_given_back_once(void)
 		tide_msg_release(w1.m[i]);
 	for (int i = 0; i < w2.ret; i++)
 		tide_msg_release(w2.m[i]);
-	memset(sl->by, 0, sizeof(sl->by));
-	kill(live, SIGKILL);
-	waitpid(live, NULL, 0);
+	sleepers_slots_free(sl, &taken);
 	tide_xchg_free(w1.x);
 }
 #endif
