@@ -788,7 +788,10 @@ typedef void (tide_mp_death_cb_t)(int pid, void *arg);
 int tide_mp_death_cb_register(tide_mp_death_cb_t *cb, void *arg);
 
 /**
- * Unregister a callback registered with the same @p cb and @p arg.
+ * Unregister a callback registered with the same @p cb and @p arg. Once it returns, the
+ * callback runs no more (a run in progress is waited for): so it must not be called from a
+ * death callback, which would wait for itself. The last one unregistered stops the control
+ * thread if no elastic pool needs it.
  *
  * @return
  *   0; -ENOENT none registered. rte_errno is set on failure.
