@@ -152,7 +152,7 @@ msg_init_locked(const struct tide_msg_conf *conf)
 		MSG_LOG(ERR, "cannot share the library's state with other processes: %s",
 			rte_strerror(-ret));
 		tide_msg_pvt_proxy_area_fini();
-		return msg_error(ret == -EEXIST || ret == -EAGAIN ? -ret : ENOMEM);
+		return msg_error(-ret);
 	}
 	tide_msg_pvt_hdr_offset = off;
 	tide_msg_pvt_fence_init();

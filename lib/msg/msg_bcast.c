@@ -252,15 +252,15 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 		return MSG_REFUSE(ERR, EINVAL, "NULL broadcast exchange");
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
 		return MSG_REFUSE(DEBUG, ENOENT, "%s: nothing posted", b->name);
+	/* Done already: no clock read, no slot taken for a wait that need not sleep. */
+	if (__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) == b->nb_readers)
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	/* A deadline past what 64 bits of nanoseconds count (some 584 years) is no limit. */
 	limited = timeout_us != 0 && timeout_us <= (UINT64_MAX - start) / 1000;
 	if (limited)
 		end = start + timeout_us * 1000;
-	/* Done already: no slot taken for a wait that need not sleep. */
-	if (__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) == b->nb_readers)
-		return 0;
 	/* Counted among the sleepers the last done wakes, in this process's slot, for whoever
 	 * finds the process gone to take back. With no slot it is not counted: it sleeps in
 	 * slices.

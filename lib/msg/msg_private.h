@@ -196,6 +196,8 @@ void tide_bcast_pvt_peer_gone(int pid, const uint16_t *stages, unsigned int n);
 /* msg_shared.c: what the processes share. */
 uint64_t tide_msg_pvt_layout(void);
 struct msg_shared *tide_msg_pvt_shared(void);
+/* The primary's shared state: 0, or -ENOMEM, -EEXIST (a zone of its name), -EAGAIN (the
+ * control thread that finds dead secondaries cannot start): what tide_msg_init() says. */
 int tide_msg_pvt_shared_create(int hdr_offset, int socket);
 int tide_msg_pvt_shared_attach(void);
 void tide_msg_pvt_shared_free(void);
