@@ -460,6 +460,13 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 		fail "zctx, the agent stopped: the lcore's failure not reported"
 	grep -q "^tidepmd: done after [0-9]\.[0-9] s" "$out" ||
 		fail "zctx, the agent stopped: the run went on"
+	# Every send the agent accepted (the first burst, 32) has its completion in the
+	# summary: sent (tx) or cancelled by the stop (dropped), none discarded at the free.
+	line=$(grep "^  packets " "$out")
+	tx=$(echo "$line" | sed -n 's/.* tx \([0-9]*\),.*/\1/p')
+	dropped=$(echo "$line" | sed -n 's/.* dropped \([0-9]*\),.*/\1/p')
+	[ "$((tx + dropped))" -eq 32 ] ||
+		fail "zctx, the agent stopped: tx $tx + dropped $dropped, want the 32 sent: $line"
 	echo "tidepmd zctx, the agent stopped: $(grep "^tidepmd: lcore 1: zctx" "$out")"
 	# No prompt (cmdline could not make one): said, and the run fails.
 	# shellcheck disable=SC2086

@@ -30,6 +30,8 @@
  * and the completions, for the sends still in flight to complete before the agent is freed.
  */
 #define ZS_DRAIN_NS (2ull * 1000000000ull)
+/* Then how long the agent's stop waits for the PMDs to release what they still hold. */
+#define ZS_STOP_MS 1000
 
 struct zs_ctx {
 	struct tide_zctx *z;
@@ -178,8 +180,10 @@ zs_fini(struct tpmd *t)
 	zs_ctx_free(c);
 }
 
-/* Take up to @p burst completions, whoever's (cookies carry the lcore's index). */
-static void
+/* Take up to @p burst completions, whoever's (cookies carry the lcore's index): a send
+ * that went out counts as tx, one that failed or was cancelled as a drop. Returns how many.
+ */
+static unsigned int
 zs_poll(struct tpmd *t, struct zs_ctx *c, unsigned int burst)
 {
 	struct tide_zctx_cpl cpl[TPMD_MAX_BURST];
@@ -188,11 +192,14 @@ zs_poll(struct tpmd *t, struct zs_ctx *c, unsigned int burst)
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int w = (unsigned int)(cpl[i].cookie >> 48);
 
+		if (cpl[i].status != 0) {
+			__atomic_fetch_add(&t->lcores[w].cnt.drops, 1, __ATOMIC_RELAXED);
+			continue;
+		}
 		__atomic_fetch_add(&c->bytes[w], cpl[i].bytes, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&t->lcores[w].cnt.tx, 1, __ATOMIC_RELAXED);
-		if (cpl[i].status != 0)
-			__atomic_fetch_add(&t->lcores[w].cnt.drops, 1, __ATOMIC_RELAXED);
 	}
+	return n;
 }
 
 /* Free what came back on this lcore's RX queues, a burst of each. */
@@ -231,13 +238,29 @@ zs_free_try(struct tide_zctx *z)
 }
 
 /*
+ * Stop the agent and take every completion it posted (the free would discard them, and
+ * the run's summary counts them: the last sends of a run, those the stop cancelled, those
+ * of an agent stopped from elsewhere). 0, or -ETIMEDOUT with sends still in flight.
+ */
+static int
+zs_stop_take(struct tpmd *t, struct zs_ctx *c)
+{
+	int ret = tide_zctx_stop(c->z, ZS_STOP_MS);
+
+	while (zs_poll(t, c, TPMD_MAX_BURST) != 0)
+		;
+	return ret;
+}
+
+/*
  * Free the agent once its sends have completed. At the end of a run some may still be in
  * flight: their packets on their way back (a loopback port holds them until they are
  * received and freed), or in a TX ring. The main lcore, the forwarding lcores stopped,
- * takes what comes back on their RX queues and the completions, for at most ZS_DRAIN_NS;
- * if the free still finds sends in flight (the agent then no longer calls the PMDs), the
- * ports are stopped, which makes most PMDs free what they hold, and started again. 0, or
- * -EBUSY with the agent kept as it is.
+ * takes what comes back on their RX queues and the completions, for at most ZS_DRAIN_NS,
+ * then stops the agent and takes the last completions; if sends are still in flight (the
+ * agent then no longer calls the PMDs) or the free refuses, the ports are stopped, which
+ * makes most PMDs free what they hold, and started again. 0, or -EBUSY with the agent kept
+ * as it is.
  */
 static int
 zs_agent_free(struct tpmd *t, struct zs_ctx *c)
@@ -255,11 +278,15 @@ zs_agent_free(struct tpmd *t, struct zs_ctx *c)
 			zs_drain(&t->lcores[w], burst);
 		zs_poll(t, c, burst);
 	}
-	ret = zs_free_try(c->z);
-	if (ret == -EBUSY) {
+	ret = zs_stop_take(t, c);
+	if (ret == 0)
+		ret = zs_free_try(c->z);
+	if (ret != 0) {
 		for (unsigned int i = 0; i < t->nb_ports; i++)
 			rte_eth_dev_stop(t->ports[i]);
-		ret = zs_free_try(c->z);
+		ret = zs_stop_take(t, c);
+		if (ret == 0)
+			ret = zs_free_try(c->z);
 		for (unsigned int i = 0; i < t->nb_ports; i++)
 			if (rte_eth_dev_start(t->ports[i]) != 0)
 				fprintf(stderr, "tidepmd: zctx: port %u does not start again\n",
