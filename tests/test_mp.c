@@ -12,6 +12,8 @@
  * pool creation, one stopped there is waited for; a secondary notices its primary died.
  */
 
+#define _GNU_SOURCE /* gettid */
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -681,6 +683,108 @@ test_block_sources_and_secondaries_exclude_each_other(void)
 	CU_ASSERT_EQUAL(tide_pool_block_source_set(mp2, no_source_blocks, NULL), 0);
 	tide_pool_free(mp2);
 }
+
+#ifdef TIDE_FAULT_INJECTION
+/* A pool a death callback frees, and a thread that gives it a block source meanwhile. */
+struct src_death {
+	struct rte_mempool *mp;     /* the pool, until the callback took it */
+	struct rte_mempool *target; /* the pool the thread gives a source */
+	pid_t tid;                  /* that thread's */
+	int ret;                    /* and what tide_pool_block_source_set() gave it */
+	int err;                    /* with rte_errno */
+	bool done;
+};
+
+static void
+src_death_free_pool(int pid __rte_unused, void *arg)
+{
+	struct src_death *d = arg;
+	struct rte_mempool *mp = __atomic_exchange_n(&d->mp, NULL, __ATOMIC_ACQ_REL);
+
+	if (mp != NULL)
+		tide_pool_free(mp);
+}
+
+static void *
+src_death_set(void *arg)
+{
+	struct src_death *d = arg;
+
+	__atomic_store_n(&d->tid, gettid(), __ATOMIC_RELEASE);
+	d->ret = tide_pool_block_source_set(d->target, no_source_blocks, NULL);
+	d->err = rte_errno;
+	__atomic_store_n(&d->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+src_death_set_asleep(void *arg)
+{
+	struct src_death *d = arg;
+	pid_t tid = __atomic_load_n(&d->tid, __ATOMIC_ACQUIRE);
+
+	return tid != 0 && tide_test_thread_state(tid) == 'S';
+}
+
+static bool
+src_death_set_done(void *arg)
+{
+	return __atomic_load_n(&((struct src_death *)arg)->done, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * A block source given to a pool while the primary recovers a dead secondary, whose death
+ * callback frees that very pool: the recovery (on the control thread, held at its start
+ * with the secondaries' lock taken) runs the callback once the source's call waits for
+ * that lock. The call must not hold the pool meanwhile, or the free waits for it and it
+ * for the free. It ends saying the pool is no elastic pool (it is gone), and counts no
+ * source: a secondary attaches afterwards.
+ */
+static void
+test_a_source_set_while_a_death_callback_frees_the_pool(void)
+{
+	struct src_death d = { .mp = shared_pool("tmp_srcdie", 0, 50, 0) };
+	struct rte_mempool *mp2;
+	char stop[64], *text;
+	struct tide_run r;
+	pthread_t t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d.mp);
+	d.target = d.mp;
+	CU_ASSERT_EQUAL_FATAL(tide_mp_death_cb_register(src_death_free_pool, &d), 0);
+	snprintf(stop, sizeof(stop), "/tmp/tide-mp-stop-%d", (int)getpid());
+	text = info_helper_start(&r, "tmp_srcdie", stop);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
+	free(text);
+	tide_fault_pvt_hold_arm(TIDE_HOLD_MP_RECOVER);
+	kill(r.pid, SIGKILL);
+	CU_ASSERT_EQUAL(tide_run_end(&r), -1);
+	unlink(r.out);
+	unlink(stop);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_MP_RECOVER, 30000));
+	CU_ASSERT_EQUAL_FATAL(tide_test_thread_anywhere(&t, src_death_set, &d), 0);
+	CU_ASSERT(tide_test_wait(src_death_set_asleep, &d, 10000)); /* at the lock */
+	tide_fault_pvt_hold_release(TIDE_HOLD_MP_RECOVER);
+	if (!tide_test_wait(src_death_set_done, &d, 10000)) {
+		printf("\n    tide_pool_block_source_set() and a death callback's free of its "
+			"pool wait for each other\n");
+		fflush(stdout);
+		_exit(1);
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_PTR_NULL(d.mp); /* freed by the callback */
+	CU_ASSERT_EQUAL(d.ret, -EINVAL);
+	CU_ASSERT_EQUAL(d.err, EINVAL);
+	CU_ASSERT_EQUAL(tide_mp_death_cb_unregister(src_death_free_pool, &d), 0);
+	mp2 = shared_pool("tmp_srcdie2", 0, 50, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp2);
+	text = info_helper_start(&r, "tmp_srcdie2", stop);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "ready=1"));
+	free(text);
+	info_helper_stop(&r, stop);
+	tide_pool_free(mp2);
+}
+#endif
 
 /* ---- a secondary in another pid namespace is refused ---- */
 
@@ -1370,6 +1474,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_secondary_with_mismatched_ops_is_refused);
 	CU_ADD_TEST(s, test_a_secondary_of_another_build_is_refused);
 	CU_ADD_TEST(s, test_block_sources_and_secondaries_exclude_each_other);
+#ifdef TIDE_FAULT_INJECTION
+	CU_ADD_TEST(s, test_a_source_set_while_a_death_callback_frees_the_pool);
+#endif
 	CU_ADD_TEST(s, test_a_secondary_in_another_pid_namespace_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 	CU_ADD_TEST(s, test_a_secondarys_service_lcores_are_recorded);

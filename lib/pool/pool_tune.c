@@ -78,14 +78,23 @@ tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src
 
 	if (tp == NULL)
 		return -rte_errno;
-	/* Counted before the pool's lock is taken (the count's own lock is taken where a dead
-	 * secondary is recovered), given back if the pool counts already.
+	/*
+	 * Counted with the pool not held: counting may recover a dead secondary, and its death
+	 * callbacks may free this very pool, whose free waits for every hold. Counted before
+	 * the pool's lock is taken too (the count's own lock is taken where a dead secondary
+	 * is recovered); given back if the pool counts already, or is gone meanwhile.
 	 */
-	if (src != NULL && pool_mp_source_get() != 0) {
+	if (src != NULL) {
 		pool_release(tp);
-		return POOL_REFUSE(ERR, EBUSY, "a secondary process is attached: a block source's "
-			"memory would be mapped in this process alone, and that one would fault on "
-			"its mbufs");
+		if (pool_mp_source_get() != 0)
+			return POOL_REFUSE(ERR, EBUSY, "a secondary process is attached: a block "
+				"source's memory would be mapped in this process alone, and that "
+				"one would fault on its mbufs");
+		tp = pool_primary_hold(mp, TUNE_WHAT);
+		if (tp == NULL) {
+			pool_mp_source_put();
+			return -rte_errno;
+		}
 	}
 	pthread_mutex_lock(&tp->grow_lock);
 	/* Counted once a pool, until it is freed (pool_forget()). */
