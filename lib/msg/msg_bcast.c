@@ -227,7 +227,10 @@ tide_bcast_done(struct tide_bcast *b, unsigned int reader)
 		return MSG_REFUSE(ERR, EINVAL, "%s: reader %u has not read the post, or said "
 			"done already", b->name, reader);
 	r->done_gen = gen;
-	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_ACQ_REL) == b->nb_readers &&
+	/* Sequentially consistent, as the sender's count of itself as a sleeper and its read
+	 * of done after it: of the two, one sees the other's write (no lost wake-up).
+	 */
+	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST) == b->nb_readers &&
 			__atomic_load_n(&b->sleepers.n, __ATOMIC_SEQ_CST) != 0)
 		syscall(SYS_futex, &b->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 	return 0;
