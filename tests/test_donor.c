@@ -112,6 +112,17 @@ stat_reached(struct tide_donor_mgr *m, size_t off, uint64_t want)
 }
 #define STAT_REACHED(m, f, v) stat_reached(m, offsetof(struct tide_donor_stats, f), v)
 
+/* Occurrences of @p what in @p s. */
+static unsigned int
+count_of(const char *s, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(s, what); p != NULL; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
 /* The agent counts a send just after it posts its completion: wait for @p n counted. */
 static bool
 zctx_counted(struct tide_zctx *z, uint64_t n, struct tide_zctx_stats *st)
@@ -2024,6 +2035,85 @@ scen_repin_faults(void)
 	return 0;
 }
 
+/* A byte of the pattern repin_nofile_keeps_the_memory() writes (its offset @p i, pass @p k). */
+static uint8_t
+repin_pattern(size_t i, unsigned int k)
+{
+	return (uint8_t)(i * 131 + (i >> 12) + k);
+}
+
+/*
+ * A re-pinning donor at its descriptor limit (adopt-nofile: it lowers its RLIMIT_NOFILE
+ * right after HELLO, so the kernel drops the memory's descriptor sent with ADOPT) answers
+ * EMFILE: every try fails with EMFILE, logged as the donor's limit, never as a donor that
+ * hung up (ECONNRESET) or broke the protocol. The part is reported unpinned after the
+ * tries, and the memory the consumer holds is still there: mapped, its bytes as they were,
+ * writable; its memfd kept.
+ */
+static int
+scen_repin_nofile_keeps_the_memory(void)
+{
+	struct tide_donor_region_info ri;
+	struct tide_donor_part_info pi;
+	struct tide_donor_stats s0, s1;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	enum tide_donor_state st;
+	char emfile[64];
+	size_t bad = 0;
+	unsigned int fds;
+	uint8_t *b;
+	char *log;
+
+	m = mgr_make("repinnofile", 1 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL && tide_donor_region_info(r, &ri) == 0);
+	b = ri.addr;
+	for (size_t i = 0; i < ri.len; i++)
+		b[i] = repin_pattern(i, 0);
+	s0 = stats(m);
+	fds = tdu_fd_count();
+	setenv("TIDE_DONOR_TEST_FAULT", "adopt-nofile", 1);
+	tide_test_log_begin();
+	st = kill_and_settle(m, r, 1);
+	log = tide_test_log_end();
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	if (!TDU_CHECK(st == TIDE_DONOR_STATE_UNPINNED))
+		fprintf(stderr, "  part 1 %s\n%s", tide_donor_state_name(st), log);
+	/* Each of the three tries: the re-pin failed with EMFILE, the donor's limit named. */
+	snprintf(emfile, sizeof(emfile), "failed: %s", strerror(EMFILE));
+	if (!TDU_CHECK(count_of(log, emfile) == 3) ||
+			!TDU_CHECK(count_of(log, "at its descriptor limit (RLIMIT_NOFILE)") == 3))
+		fprintf(stderr, "  no EMFILE for every try in\n%s", log);
+	TDU_CHECK(strstr(log, "tide_donor") != NULL);
+	TDU_CHECK(strstr(log, strerror(ECONNRESET)) == NULL);
+	TDU_CHECK(strstr(log, "broke the protocol") == NULL);
+	free(log);
+	s1 = stats(m);
+	TDU_CHECK(s1.deaths == s0.deaths + 1 && s1.repins == s0.repins);
+	TDU_CHECK(s1.repin_failures == s0.repin_failures + 3);
+	TDU_CHECK(s1.unpinned_bytes == 1 * MB && s1.bad_messages == s0.bad_messages);
+	/* The part's donor is gone (its pidfd and socket), its memory's descriptor is kept. */
+	if (!TDU_CHECK(tdu_fd_count() == fds - 2))
+		fprintf(stderr, "  %u descriptors, %u before\n", tdu_fd_count(), fds);
+	TDU_CHECK(tide_donor_region_part(r, 1, &pi) == 0 && pi.bytes == 1 * MB);
+	TDU_CHECK(tide_donor_region_info(r, &ri) == 0 && ri.unpinned_bytes == 1 * MB);
+	TDU_CHECK(tdu_maps_cover((uintptr_t)b, 3 * MB));
+	for (size_t i = 0; i < ri.len; i++)
+		bad += b[i] != repin_pattern(i, 0);
+	for (size_t i = 0; i < ri.len; i++)
+		b[i] = repin_pattern(i, 1);
+	for (size_t i = 0; i < ri.len; i++)
+		bad += b[i] != repin_pattern(i, 1);
+	if (!TDU_CHECK(bad == 0))
+		fprintf(stderr, "  %zu bytes not as written\n", bad);
+	tide_donor_region_free(r);
+	TDU_CHECK(stats(m).donors == 0 && tdu_donor_children() == 0);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
 #endif
 
 /* ---- Telemetry. */
@@ -2077,17 +2167,6 @@ scen_telemetry(void)
 	tide_donor_region_free(r);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	return 0;
-}
-
-/* Occurrences of @p what in @p s. */
-static unsigned int
-count_of(const char *s, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(s, what); p != NULL; p = strstr(p + 1, what))
-		n++;
-	return n;
 }
 
 #define TEL_MANY_PARTS 150
@@ -2154,6 +2233,7 @@ static const struct tdu_scenario scenarios[] = {
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
+	{ "repin_nofile", scen_repin_nofile_keeps_the_memory, NULL },
 	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
 	{ "plugs", scen_set_aside_buffers_come_back, NULL },
 	{ "own_map_fails", scen_own_map_fails, NULL },
@@ -2518,6 +2598,16 @@ test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned(void)
 }
 
 static void
+test_a_repinning_donor_at_rlimit_nofile_is_emfile_and_the_memory_stays(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("repin_nofile", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_a_part_is_repinned_after_every_death_of_its_donor(void)
 {
 	run("repinned_again", NULL);
@@ -2604,6 +2694,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_descriptor_dropped_at_rlimit_nofile_is_emfile_not_a_protocol_breach);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
+	CU_ADD_TEST(s, test_a_repinning_donor_at_rlimit_nofile_is_emfile_and_the_memory_stays);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);
 	CU_ADD_TEST(s, test_a_request_made_during_a_repin_has_its_whole_timeout);
 	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);

@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -85,6 +86,7 @@ enum donor_fault {
 	DF_SLOW_ADOPT, /* --adopt: takes a second before it locks what it is given */
 	DF_ADOPT_GARBAGE, /* --adopt: LOCKED with a wrong magic and a descriptor */
 	DF_ADOPT_PID,  /* --adopt: LOCKED that names another process as its sender */
+	DF_ADOPT_NOFILE, /* --adopt: after HELLO, no descriptor free under its RLIMIT_NOFILE */
 	DF_COUNT
 };
 
@@ -102,6 +104,7 @@ static const char *const donor_fault_names[DF_COUNT] = {
 	[DF_LOCKED_CLAIM] = "locked-claim", [DF_DIE_ADOPT] = "die-adopt",
 	[DF_HANG_ADOPT] = "hang-adopt", [DF_SLOW_ADOPT] = "slow-adopt",
 	[DF_ADOPT_GARBAGE] = "adopt-garbage", [DF_ADOPT_PID] = "adopt-pid",
+	[DF_ADOPT_NOFILE] = "adopt-nofile",
 };
 #endif
 
@@ -144,6 +147,25 @@ donor_die_if(enum donor_fault f)
 {
 	if (donor_faulty(f))
 		raise(SIGKILL);
+}
+
+/* Lower RLIMIT_NOFILE to the lowest descriptor number free: none is free under it, so the
+ * kernel drops a descriptor sent to this process (MSG_CTRUNC), as at a real limit.
+ */
+static void
+donor_nofile_if(enum donor_fault f)
+{
+	struct rlimit rl;
+	int fd;
+
+	if (!donor_faulty(f) || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	fd = fcntl(DONOR_SOCK, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	rl.rlim_cur = (rlim_t)fd;
+	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* ---- The donor proper. */
@@ -390,11 +412,15 @@ donor_send_error(int err, enum donor_step step)
 	return DONOR_EXIT_ALLOC;
 }
 
-/* The result of donor_wait() for a malformed message (no message type is negative). */
+/* Results of donor_wait() besides a message type (none is negative): a malformed message,
+ * and one whose descriptors this process had no room for under its RLIMIT_NOFILE.
+ */
 #define DONOR_BROKEN (-1)
+#define DONOR_NOFILE (-2)
 
 /* Wait for one message: its type; DONOR_MSG_TERM when the consumer has gone; DONOR_BROKEN
- * when it broke the protocol.
+ * when it broke the protocol; DONOR_NOFILE when the kernel dropped the descriptors it
+ * carries (the message is in @p m all the same).
  */
 static int
 donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
@@ -414,6 +440,8 @@ donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
 			continue;
 		if (ret == -EPROTO)
 			return DONOR_BROKEN;
+		if (ret == -EMFILE)
+			return DONOR_NOFILE;
 		if (ret != 0)
 			return DONOR_MSG_TERM; /* hung up (or the socket failed): leave */
 		return m->type;
@@ -527,7 +555,8 @@ donor_give(const struct donor_args *a)
 /*
  * Hold the memory until TERM or until the consumer hangs up, then leave at once: the
  * kernel gives everything back, and exit handlers (a sanitizer's leak check) would only
- * keep the consumer waiting.
+ * keep the consumer waiting. A sleeping donor is sent no descriptor, and nobody reads
+ * what it says: a message whose descriptors the kernel dropped is a broken protocol.
  */
 static int
 donor_sleep(void)
@@ -543,7 +572,7 @@ donor_sleep(void)
 			close(fds[i]);
 		if (type == DONOR_MSG_TERM)
 			_exit(DONOR_EXIT_OK);
-		if (type == DONOR_BROKEN)
+		if (type == DONOR_BROKEN || type == DONOR_NOFILE)
 			_exit(DONOR_EXIT_PROTO);
 	}
 }
@@ -560,7 +589,15 @@ donor_adopt(const struct donor_args *a)
 	donor_die_if(DF_DIE_ADOPT);
 	if (donor_faulty(DF_HANG_ADOPT))
 		return donor_sleep();
+	donor_nofile_if(DF_ADOPT_NOFILE);
 	type = donor_wait(&m, fds, &nfds);
+	/* The memory it is given did not arrive: this process is at its descriptor limit.
+	 * The consumer waits for an answer, and still holds the memory. */
+	if (type == DONOR_NOFILE) {
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		return donor_send_error(EMFILE, DONOR_STEP_ADOPT);
+	}
 	if (type != DONOR_MSG_ADOPT || nfds != 1 || m.bytes != a->bytes) {
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -618,6 +655,8 @@ main(int argc, char **argv)
 		return ret;
 	if (a.adopt)
 		return donor_sleep();
+	/* The ACK carries no descriptor, and the consumer reads nothing after the OFFER: one
+	 * whose descriptors were dropped (DONOR_NOFILE) breaks the protocol as garbage does. */
 	ret = donor_wait(&m, fds, &nfds);
 	for (unsigned int i = 0; i < nfds; i++)
 		close(fds[i]);

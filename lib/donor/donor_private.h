@@ -188,7 +188,11 @@ int dn_check_share(const struct tide_donor_mgr *m, const struct dn_part *pt,
 void dn_term(const struct dn_part *pt);
 /* Terminate a donor (TERM, then SIGKILL after @p wait_ms; 0: SIGKILL at once) and reap. */
 void dn_stop(struct tide_donor_mgr *m, struct dn_part *pt, unsigned int wait_ms);
-/* Give a dead pinned donor's memory to a new donor (on the control thread). */
+/* Give a dead pinned donor's memory to a new donor (on the control thread): 0, or a
+ * negative errno, logged: -EMFILE no descriptor free for the memory under the new donor's
+ * RLIMIT_NOFILE (or for a message's under this process's, see dn_recv()); -ENOMEM it could
+ * not lock it; -ECONNRESET, -ETIMEDOUT, -EPROTO it died, did not answer in time or broke the
+ * protocol; or the errno of its start. */
 int dn_repin(struct tide_donor_mgr *m, struct tide_donor_region *r, struct dn_part *pt);
 uint64_t dn_now_ns(void);
 

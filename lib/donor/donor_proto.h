@@ -31,7 +31,8 @@
  * another process. A donor that cannot allocate sends ERROR (errno) instead of OFFER. A
  * re-pinning donor (started with --adopt) is given the memory instead: after HELLO the
  * consumer sends ADOPT + fd, the donor maps and locks it and answers LOCKED (VmLck) or
- * ERROR.
+ * ERROR (EMFILE when the descriptor did not reach it: no descriptor free under its own
+ * RLIMIT_NOFILE).
  */
 
 #include <stdint.h>
@@ -80,7 +81,7 @@ enum donor_exit {
 	DONOR_EXIT_OK = 0,      /* terminated, or its consumer went away */
 	DONOR_EXIT_USAGE = 2,   /* bad command line */
 	DONOR_EXIT_ORPHAN = 3,  /* its parent was not (or no longer) the consumer at start */
-	DONOR_EXIT_ALLOC = 4,   /* could not allocate or lock (ERROR sent) */
+	DONOR_EXIT_ALLOC = 4,   /* could not allocate, receive or lock (ERROR sent) */
 	DONOR_EXIT_PROTO = 5,   /* the consumer broke the protocol */
 };
 

@@ -367,7 +367,29 @@ dn_stop(struct tide_donor_mgr *m, struct dn_part *pt, unsigned int wait_ms)
 	pt->sock = -1;
 }
 
-/* Hand the memfd to the new donor and wait until it has locked it. */
+/*
+ * A re-pinning donor's ERROR: -EMFILE when the memory it was given did not reach it (the
+ * kernel dropped the descriptor at the donor's RLIMIT_NOFILE, which it inherits from this
+ * process), -ENOMEM when it could not map or lock it. This process holds the memory all
+ * the same.
+ */
+static int
+spawn_adopt_error(const struct tide_donor_mgr *m, const struct dn_part *pt,
+	const struct donor_msg *msg)
+{
+	if (msg->err == EMFILE) {
+		DN_LOG(ERR, "%s: donor %d is at its descriptor limit (RLIMIT_NOFILE): the memory "
+			"it was given did not reach it (this process still holds it)", m->name,
+			(int)pt->pid);
+		return -EMFILE;
+	}
+	DN_LOG(ERR, "%s: donor %d could not lock the memory it was given: %s", m->name,
+		(int)pt->pid, strerror(msg->err > 0 ? msg->err : EIO));
+	return -ENOMEM;
+}
+
+/* Hand the memfd to the new donor and wait until it has locked it: 0, or a negative errno
+ * (-EMFILE: the donor is at its descriptor limit; see spawn_adopt_error()). */
 static int
 spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t page_sz)
 {
@@ -397,11 +419,8 @@ spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t pag
 		close(fds[i]);
 	if (ret != 0)
 		return ret == -EPIPE ? -ECONNRESET : ret;
-	if (msg.type == DONOR_MSG_ERROR) {
-		DN_LOG(ERR, "%s: donor %d could not lock the memory it was given: %s", m->name,
-			(int)pt->pid, strerror(msg.err > 0 ? msg.err : EIO));
-		return -ENOMEM;
-	}
+	if (msg.type == DONOR_MSG_ERROR)
+		return spawn_adopt_error(m, pt, &msg);
 	kb = dn_vmlck_kb(pt->pid);
 	if (msg.type != DONOR_MSG_LOCKED || nfds != 0 || kb < 0 || (uint64_t)kb < pt->bytes >> 10)
 		return -EPROTO;

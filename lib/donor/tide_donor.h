@@ -41,7 +41,12 @@
  * and checks in PA mode that no page moved meanwhile. Each death of a part's donor has three
  * tries at that, however often the part was re-pinned before; a part that cannot be
  * re-pinned is reported unpinned (stats, telemetry, region info, an ERR log line) and
- * tide_donor_alloc() hands out none of it. Every death is logged and counted.
+ * tide_donor_alloc() hands out none of it. Every death is logged and counted. Re-pins run
+ * on the control thread, so no call returns their errno: a failed try is counted
+ * (repin_failures) and logged with it -- EMFILE the new donor had no descriptor free for the
+ * memory under its RLIMIT_NOFILE (donors inherit the consumer's), ENOMEM it could not lock
+ * the memory, ECONNRESET, ETIMEDOUT or EPROTO it died, did not answer within timeout_ms or
+ * broke the protocol -- and the consumer keeps the memory mapped whatever the failure.
  *
  * Threads: every call here is a control-path call, safe from any thread (EAL or not),
  * serialised per manager; none is for the fast path. A manager's control thread watches
