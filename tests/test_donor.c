@@ -1651,6 +1651,57 @@ scen_handshake_faults(void)
 }
 
 /*
+ * A tide-donor of an older build (old-version: its HELLO says protocol version 1) is refused
+ * as a protocol breach, EPROTO, with a line that names the helper's path and both versions
+ * instead of a malformed message; nothing is left of the request, and the manager works.
+ */
+static int
+scen_a_donor_of_another_version_is_named(void)
+{
+	const char *helper = getenv("TIDE_DONOR_HELPER");
+	struct tide_donor_stats s0, s1;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	char want[PATH_MAX + 160];
+	unsigned int fds;
+	char *log;
+	int err;
+
+	TDU_REQUIRE(helper != NULL);
+	m = mgr_make("oldver", 1 * MB, 0, false);
+	TDU_REQUIRE(m != NULL);
+	s0 = stats(m);
+	fds = tdu_fd_count();
+	setenv("TIDE_DONOR_TEST_FAULT", "old-version:1", 1);
+	tide_test_log_begin();
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	err = rte_errno;
+	log = tide_test_log_end();
+	unsetenv("TIDE_DONOR_TEST_FAULT");
+	if (!TDU_CHECK(r == NULL && err == EPROTO))
+		fprintf(stderr, "  old-version: %s, errno %d\n", r != NULL ? "accepted" : "refused",
+			err);
+	tide_donor_region_free(r);
+	snprintf(want, sizeof(want), "tide-donor at %s speaks donor protocol version 1, this "
+		"library version %u: install the tide-donor of this build", helper,
+		(unsigned int)DONOR_PROTO_VERSION);
+	if (!TDU_CHECK(strstr(log, want) != NULL))
+		fprintf(stderr, "  no \"%s\" in\n%s", want, log);
+	TDU_CHECK(strstr(log, "tide_donor") != NULL);
+	TDU_CHECK(strstr(log, "a malformed message") == NULL);
+	free(log);
+	s1 = stats(m);
+	TDU_CHECK(s1.refused == s0.refused + 1 && s1.bad_messages == s0.bad_messages + 1);
+	TDU_CHECK(s1.handshake_failures == s0.handshake_failures + 1);
+	check_nothing_left(m, fds, "old-version");
+	r = tide_donor_request(m, 3 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/*
  * Re-pinning donors that misbehave as @p fault says (every try): the part of a region of
  * @p m is reported unpinned after the tries, each counted as failed, and nothing of them
  * is left (no descriptor they sent, no donor). @p idx: the part whose donor is killed.
@@ -2232,6 +2283,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "nofile", scen_descriptor_limit_is_emfile, NULL },
 #ifdef TIDE_FAULT_INJECTION
 	{ "faults", scen_handshake_faults, NULL },
+	{ "old_version", scen_a_donor_of_another_version_is_named, NULL },
 	{ "repin_faults", scen_repin_faults, NULL },
 	{ "repin_nofile", scen_repin_nofile_keeps_the_memory, NULL },
 	{ "busy_thread", scen_a_request_waits_for_a_repin, NULL },
@@ -2476,16 +2528,23 @@ hand_recv(int sock, enum donor_msg_type type)
 	return n == (ssize_t)sizeof(m) && m.magic == DONOR_PROTO_MAGIC && m.type == type;
 }
 
+/* Send the donor a message of @p type and protocol @p version. */
+static bool
+hand_send_version(int sock, enum donor_msg_type type, bool garbage, uint16_t version)
+{
+	struct donor_msg m = {
+		.magic = garbage ? ~DONOR_PROTO_MAGIC : DONOR_PROTO_MAGIC,
+		.version = version, .type = (uint16_t)type, .pid = (int32_t)getpid(),
+	};
+
+	return send(sock, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m);
+}
+
 /* Send the donor a message of @p type, with a wrong magic if @p garbage. */
 static bool
 hand_send(int sock, enum donor_msg_type type, bool garbage)
 {
-	struct donor_msg m = {
-		.magic = garbage ? ~DONOR_PROTO_MAGIC : DONOR_PROTO_MAGIC,
-		.version = DONOR_PROTO_VERSION, .type = (uint16_t)type, .pid = (int32_t)getpid(),
-	};
-
-	return send(sock, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m);
+	return hand_send_version(sock, type, garbage, DONOR_PROTO_VERSION);
 }
 
 /* Its exit status, or -1 (then it is killed) if it has not exited within 5 s. */
@@ -2506,8 +2565,8 @@ hand_exit(pid_t pid)
 
 /*
  * A donor that the consumer sends a malformed message exits with DONOR_EXIT_PROTO, at every
- * step it waits for one (the ACK, ADOPT, and while it sleeps); one whose consumer hangs up
- * exits with 0.
+ * step it waits for one (the ACK, ADOPT, and while it sleeps), and so does one sent a
+ * message of another protocol version; one whose consumer hangs up exits with 0.
  */
 static void
 test_a_donor_sent_garbage_exits_with_the_protocol_status(void)
@@ -2535,6 +2594,13 @@ test_a_donor_sent_garbage_exits_with_the_protocol_status(void)
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT(hand_recv(sock, DONOR_MSG_HELLO));
 	CU_ASSERT(hand_send(sock, DONOR_MSG_ADOPT, true));
+	CU_ASSERT_EQUAL(hand_exit(pid), DONOR_EXIT_PROTO);
+	close(sock);
+	/* An ADOPT of protocol version 1 (a consumer of an older build). */
+	pid = donor_by_hand(true, &sock);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(hand_recv(sock, DONOR_MSG_HELLO));
+	CU_ASSERT(hand_send_version(sock, DONOR_MSG_ADOPT, false, 1));
 	CU_ASSERT_EQUAL(hand_exit(pid), DONOR_EXIT_PROTO);
 	close(sock);
 	/* A consumer that hangs up is no protocol error. */
@@ -2582,6 +2648,16 @@ test_faults_at_every_step_of_the_handshake_leave_nothing(void)
 	run("faults", NULL);
 	if (tdu_value(out, "iova_pa") != 1)
 		printf("(IOVA mode VA: pagemap not tried) ");
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
+test_a_donor_of_an_older_build_is_eproto_with_both_versions_logged(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("old_version", NULL);
 #else
 	printf("(needs -Dfault_injection=true) ");
 #endif
@@ -2693,6 +2769,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_heap_step_past_the_largest_request_is_refused);
 	CU_ADD_TEST(s, test_a_descriptor_dropped_at_rlimit_nofile_is_emfile_not_a_protocol_breach);
 	CU_ADD_TEST(s, test_faults_at_every_step_of_the_handshake_leave_nothing);
+	CU_ADD_TEST(s, test_a_donor_of_an_older_build_is_eproto_with_both_versions_logged);
 	CU_ADD_TEST(s, test_repinning_donors_breaking_the_protocol_leave_the_part_unpinned);
 	CU_ADD_TEST(s, test_a_repinning_donor_at_rlimit_nofile_is_emfile_and_the_memory_stays);
 	CU_ADD_TEST(s, test_a_part_is_repinned_after_every_death_of_its_donor);

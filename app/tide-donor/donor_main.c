@@ -81,6 +81,7 @@ enum donor_fault {
 	DF_OFFER_PID,  /* OFFER that names another process as its sender */
 	DF_HELLO_FD,   /* HELLO with a descriptor */
 	DF_LOCKED_CLAIM, /* OFFER that claims far more locked memory than the donor has */
+	DF_OLD_VERSION, /* HELLO of protocol version 1 (a tide-donor of an older build) */
 	DF_DIE_ADOPT,  /* --adopt: killed after HELLO */
 	DF_HANG_ADOPT, /* --adopt: says HELLO, then never anything else */
 	DF_SLOW_ADOPT, /* --adopt: takes a second before it locks what it is given */
@@ -101,7 +102,8 @@ static const char *const donor_fault_names[DF_COUNT] = {
 	[DF_MSG_GARBAGE] = "msg-garbage", [DF_NO_LOCK] = "no-lock",
 	[DF_FD_RDONLY] = "fd-rdonly", [DF_FD_WSEALED] = "fd-wsealed",
 	[DF_OFFER_PID] = "offer-pid", [DF_HELLO_FD] = "hello-fd",
-	[DF_LOCKED_CLAIM] = "locked-claim", [DF_DIE_ADOPT] = "die-adopt",
+	[DF_LOCKED_CLAIM] = "locked-claim", [DF_OLD_VERSION] = "old-version",
+	[DF_DIE_ADOPT] = "die-adopt",
 	[DF_HANG_ADOPT] = "hang-adopt", [DF_SLOW_ADOPT] = "slow-adopt",
 	[DF_ADOPT_GARBAGE] = "adopt-garbage", [DF_ADOPT_PID] = "adopt-pid",
 	[DF_ADOPT_NOFILE] = "adopt-nofile",
@@ -397,6 +399,8 @@ donor_send(enum donor_msg_type type, const struct donor_args *a, int *fds, unsig
 	if ((donor_faulty(DF_OFFER_PID) && type == DONOR_MSG_OFFER) ||
 			(donor_faulty(DF_ADOPT_PID) && type == DONOR_MSG_LOCKED))
 		m.pid = (int)a->ppid; /* a process that exists, but not this one */
+	if (donor_faulty(DF_OLD_VERSION) && type == DONOR_MSG_HELLO)
+		m.version = 1;
 	return donor_msg_send(DONOR_SOCK, &m, fds, nfds);
 }
 
@@ -419,8 +423,9 @@ donor_send_error(int err, enum donor_step step)
 #define DONOR_NOFILE (-2)
 
 /* Wait for one message: its type; DONOR_MSG_TERM when the consumer has gone; DONOR_BROKEN
- * when it broke the protocol; DONOR_NOFILE when the kernel dropped the descriptors it
- * carries (the message is in @p m all the same).
+ * when it broke the protocol (a consumer of another protocol version included);
+ * DONOR_NOFILE when the kernel dropped the descriptors it carries (the message is in @p m
+ * all the same).
  */
 static int
 donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
@@ -438,7 +443,7 @@ donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
 		ret = donor_msg_recv(DONOR_SOCK, m, fds, nfds);
 		if (ret == -EAGAIN)
 			continue;
-		if (ret == -EPROTO)
+		if (ret == -EPROTO || ret == -EPROTONOSUPPORT)
 			return DONOR_BROKEN;
 		if (ret == -EMFILE)
 			return DONOR_NOFILE;

@@ -175,7 +175,8 @@ uint64_t dn_own_huge_reserve(int socket, uint64_t limit, uint64_t want, uint64_t
 /* Start one donor (on the calling thread, which becomes its parent). */
 int dn_spawn(struct tide_donor_mgr *m, struct dn_spawn_spec *s);
 /* Receive one message from a donor before @p deadline_ns; -EPROTO (logged) for a malformed
- * one or one that names another sender than the donor, -EMFILE (logged) for one whose
+ * one, one of another protocol version (logged as such: a tide-donor of another build) or
+ * one that names another sender than the donor, -EMFILE (logged) for one whose
  * descriptors this process had no room for under its RLIMIT_NOFILE (the descriptors that
  * did arrive are in @p fds all the same, for the caller to close). */
 int dn_recv(const struct tide_donor_mgr *m, const struct dn_part *pt, struct donor_msg *msg,

@@ -3,6 +3,7 @@
 /* Messages between a consumer and its donors (see donor_proto.h): one datagram each. */
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -92,9 +93,12 @@ donor_msg_recv(int sock, struct donor_msg *m, int *fds, unsigned int *nfds)
 	proto_take_fds(&mh, fds, nfds);
 	if (n == 0)
 		return -ECONNRESET;
+	/* A peer of another build: its version, whatever the size of its messages. */
+	if ((size_t)n >= offsetof(struct donor_msg, type) && m->magic == DONOR_PROTO_MAGIC &&
+			m->version != DONOR_PROTO_VERSION)
+		return -EPROTONOSUPPORT;
 	if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_TRUNC) ||
-			m->magic != DONOR_PROTO_MAGIC || m->version != DONOR_PROTO_VERSION ||
-			m->nfds > DONOR_PROTO_MAX_FDS)
+			m->magic != DONOR_PROTO_MAGIC || m->nfds > DONOR_PROTO_MAX_FDS)
 		return -EPROTO;
 	/* Cut short though the buffer had room for all it says it carries: the kernel could not
 	 * give this process the others (no descriptor free), and closed them. */

@@ -112,9 +112,11 @@ int donor_msg_send(int sock, const struct donor_msg *m, const int *fds, unsigned
  *   0 for a well-formed message (magic, version, size and descriptor count checked);
  *   -ECONNRESET the peer closed its end; -EMFILE fewer descriptors arrived than the message
  *   says it carries, with room for them all: this process had no descriptor free under its
- *   RLIMIT_NOFILE (the kernel closed the others); -EPROTO a message of the wrong size,
- *   magic or version, one that says it carries more than DONOR_PROTO_MAX_FDS descriptors,
- *   or that carries another number than it says; another negative errno from recvmsg().
+ *   RLIMIT_NOFILE (the kernel closed the others); -EPROTONOSUPPORT a message with the right
+ *   magic and another version, of any size (a peer of another build; @p m->version says
+ *   which); -EPROTO a message of the wrong size or magic, one that says it carries more
+ *   than DONOR_PROTO_MAX_FDS descriptors, or that carries another number than it says;
+ *   another negative errno from recvmsg().
  */
 int donor_msg_recv(int sock, struct donor_msg *m, int *fds, unsigned int *nfds);
 

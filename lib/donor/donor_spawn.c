@@ -170,16 +170,23 @@ spawn_log_nofile(const struct tide_donor_mgr *m, const struct dn_part *pt)
 		m->name, (int)pt->pid, lim);
 }
 
-/* A message received whole: from the donor it says it is from? */
+/* A message received whole: from the donor it says it is from? A donor of another protocol
+ * version (a tide-donor of another build) is -EPROTO, with a line that says so. */
 static int
 spawn_check_sender(const struct tide_donor_mgr *m, const struct dn_part *pt, int ret,
 	const struct donor_msg *msg)
 {
-	if (ret == -EPROTO)
+	if (ret == -EPROTONOSUPPORT) {
+		DN_LOG(ERR, "%s: tide-donor at %s speaks donor protocol version %u, this library "
+			"version %u: install the tide-donor of this build", m->name, m->helper,
+			(unsigned int)msg->version, (unsigned int)DONOR_PROTO_VERSION);
+		ret = -EPROTO;
+	} else if (ret == -EPROTO) {
 		DN_LOG(ERR, "%s: donor %d broke the protocol: a malformed message", m->name,
 			(int)pt->pid);
-	else if (ret == -EMFILE)
+	} else if (ret == -EMFILE) {
 		spawn_log_nofile(m, pt);
+	}
 	if (ret != 0 || msg->pid == pt->pid)
 		return ret;
 	DN_LOG(ERR, "%s: donor %d broke the protocol: a message that names process %d as its "
