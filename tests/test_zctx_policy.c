@@ -4,6 +4,7 @@
 
 #include "test_common.h"
 #include "zctx_policy.h"
+#include "zctx_reports.h"
 
 /* Fake costs in cycles: copying costs per byte, zero-copy costs per send. */
 static uint64_t
@@ -548,6 +549,83 @@ test_a_size_never_seen_keeps_the_default(void)
 	CU_ASSERT_EQUAL(tide_zcp_decide(&st, 64), TIDE_ZCP_COPY);
 }
 
+/*
+ * The agent's reports of a retiring pass: the sends of a mix, one class after another,
+ * make one report per class and path, in the order their first sends came, with their
+ * sends, bytes and cycles summed.
+ */
+static void
+test_a_pass_of_a_mix_makes_one_report_per_class_and_path(void)
+{
+	struct tide_zcp_reports rp;
+
+	tide_zcp_reports_init(&rp);
+	for (unsigned int i = 0; i < 3 * NB_MIX; i++)
+		tide_zcp_reports_add(&rp, mix[i % NB_MIX], mix[i % NB_MIX] > 256, 5, 100 + i);
+	/* 64 B once more, on the other path; and 100 B (64 B's neighbour class). */
+	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_ZC, 5, 7);
+	tide_zcp_reports_add(&rp, 100, TIDE_ZCP_COPY, 5, 9);
+	CU_ASSERT_EQUAL_FATAL(rp.n, NB_MIX + 1);
+	for (unsigned int j = 0; j < NB_MIX; j++) {
+		const struct tide_zcp_report *r = &rp.r[j];
+
+		CU_ASSERT_EQUAL(r->k, tide_zcp_class_of(mix[j]));
+		CU_ASSERT_EQUAL(r->path, mix[j] > 256);
+		CU_ASSERT_EQUAL(r->epoch, 5);
+		CU_ASSERT_EQUAL(r->sends, j == 1 ? 4 : 3);
+		CU_ASSERT_EQUAL(r->bytes, j == 1 ? 3 * 128 + 100 : 3 * mix[j]);
+		CU_ASSERT_EQUAL(r->cycles, (j == 1 ? 9 : 0) + 3 * (100 + j) + 2 * NB_MIX + NB_MIX);
+	}
+	CU_ASSERT_EQUAL(rp.r[NB_MIX].k, 0);
+	CU_ASSERT_EQUAL(rp.r[NB_MIX].path, TIDE_ZCP_ZC);
+	CU_ASSERT_EQUAL(rp.r[NB_MIX].sends, 1);
+	CU_ASSERT_EQUAL(rp.r[NB_MIX].cycles, 7);
+}
+
+/* A new stamp in the middle of a pass starts new reports after the others: a class sent
+ * under both has two, the earlier stamp's first; sends of the earlier stamp that come
+ * after do not join a report made before the change. */
+static void
+test_a_new_stamp_in_a_pass_starts_reports_after_the_others(void)
+{
+	struct tide_zcp_reports rp;
+
+	tide_zcp_reports_init(&rp);
+	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_COPY, 1, 10);
+	tide_zcp_reports_add(&rp, 65536, TIDE_ZCP_ZC, 1, 20);
+	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_COPY, 2, 30);
+	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_COPY, 2, 40);
+	tide_zcp_reports_add(&rp, 65536, TIDE_ZCP_ZC, 2, 50);
+	CU_ASSERT_EQUAL_FATAL(rp.n, 4);
+	CU_ASSERT(rp.r[0].epoch == 1 && rp.r[0].k == 0 && rp.r[0].sends == 1);
+	CU_ASSERT(rp.r[1].epoch == 1 && rp.r[1].k == 10 && rp.r[1].sends == 1);
+	CU_ASSERT(rp.r[2].epoch == 2 && rp.r[2].k == 0 && rp.r[2].sends == 2 &&
+		rp.r[2].cycles == 70);
+	CU_ASSERT(rp.r[3].epoch == 2 && rp.r[3].k == 10 && rp.r[3].cycles == 50);
+}
+
+/* Recorded, each report reaches its class with its sends and its cycles, each send
+ * charged the pass's share more. */
+static void
+test_reports_reach_their_classes_with_the_share(void)
+{
+	struct tide_zcp_reports rp;
+	struct tide_zcp_state st;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	tide_zcp_reports_init(&rp);
+	for (unsigned int i = 0; i < 6; i++)
+		tide_zcp_reports_add(&rp, i % 2 ? 65536 : 64, i % 2 ? TIDE_ZCP_ZC : TIDE_ZCP_COPY,
+			tide_zcp_epoch(&st), i % 2 ? 3000 : 100);
+	tide_zcp_reports_record(&st, &rp, 10);
+	CU_ASSERT_EQUAL(st.cls[0].samples[TIDE_ZCP_COPY], 3);
+	CU_ASSERT_EQUAL(st.cls[0].samples[TIDE_ZCP_ZC], 0);
+	CU_ASSERT_EQUAL(st.cls[10].samples[TIDE_ZCP_ZC], 3);
+	CU_ASSERT_EQUAL(st.cls[10].samples[TIDE_ZCP_COPY], 0);
+	CU_ASSERT_DOUBLE_EQUAL(st.cls[0].cpb[TIDE_ZCP_COPY], 3 * 110.0 / (3 * 64), 1e-9);
+	CU_ASSERT_DOUBLE_EQUAL(st.cls[10].cpb[TIDE_ZCP_ZC], 3 * 3010.0 / (3 * 65536), 1e-9);
+}
+
 static int
 register_tests(void)
 {
@@ -575,6 +653,9 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_path_that_warms_slowly_is_rated_warm);
 	CU_ADD_TEST(s, test_a_cost_every_other_send_counts_whole);
 	CU_ADD_TEST(s, test_a_size_never_seen_keeps_the_default);
+	CU_ADD_TEST(s, test_a_pass_of_a_mix_makes_one_report_per_class_and_path);
+	CU_ADD_TEST(s, test_a_new_stamp_in_a_pass_starts_reports_after_the_others);
+	CU_ADD_TEST(s, test_reports_reach_their_classes_with_the_share);
 	return 0;
 }
 

@@ -305,6 +305,118 @@ test_a_mix_on_one_side_of_the_threshold_is_never_tried(void)
 	CU_ASSERT_EQUAL(fixed.mix.trials, 0);
 }
 
+/*
+ * A mix whose small sends copying saves little: zero-copy costs 400 cycles and 0.05 a
+ * byte; copying, up to 256 B, a fraction of that (small_copy), from 512 B up half as much
+ * again. Reports come at once, a send each.
+ */
+struct gain_model {
+	const uint32_t *sizes;
+	unsigned int nb_sizes;
+	double small_copy;
+	unsigned int n;
+};
+
+static double
+gain_model_run(struct tide_zcp_state *st, struct gain_model *g, unsigned int n)
+{
+	double spent = 0;
+
+	for (unsigned int i = 0; i < n; i++, g->n++) {
+		uint32_t b = g->sizes[g->n % g->nb_sizes];
+		enum tide_zcp_path p = tide_zcp_decide(st, b);
+		double zc = 400 + 0.05 * b;
+		uint64_t c = (uint64_t)(p == TIDE_ZCP_ZC ? zc :
+			zc * (b <= 256 ? g->small_copy : 1.5));
+
+		tide_zcp_record(st, b, p, c);
+		spent += (double)c;
+	}
+	return spent;
+}
+
+/*
+ * Copying the sends up to 256 B saves each 10% of its cost, but all of them together only
+ * 1.6% of what the mix costs (its big sends cost the most): under TIDE_ZCP_SPLIT_GAIN, so
+ * the mix goes all zero-copy at once, with no trial of the whole mix to find out, and stays
+ * within 2% of all zero-copy's cost, exploring included.
+ */
+static void
+test_a_split_that_saves_a_small_part_of_the_mix_is_not_taken(void)
+{
+	struct gain_model g = { .sizes = sizes, .nb_sizes = NB_SIZES, .small_copy = 0.9 };
+	struct tide_zcp_state st;
+	double spent;
+
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	gain_model_run(&st, &g, 40000);
+	CU_ASSERT_EQUAL(st.zc_class, 0);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 0);
+	/* Each small class on its own would be copied. */
+	for (unsigned int k = 0; k <= 2; k++)
+		CU_ASSERT(st.cls[k].zc_copy > 1.05);
+	spent = gain_model_run(&st, &g, 400000);
+	CU_ASSERT_EQUAL(tide_zcp_threshold(&st), 0);
+	CU_ASSERT_EQUAL(st.mix.trials, 0);
+	CU_ASSERT(spent <= all_zc_cost(400000) * 1.02);
+}
+
+/* Where copying its 64 B sends saves the mix more than TIDE_ZCP_SPLIT_ENTER, the split is
+ * taken, kept while it saves more than TIDE_ZCP_SPLIT_GAIN, and given up below that; from
+ * all zero-copy, a saving between the two does not bring it back. */
+static const uint32_t small_mix[] = { 64, 64, 64, 64, 64, 64, 64, 65536 };
+
+/* What copying the 64 B sends of small_mix saves of its all zero-copy cost, when a copied
+ * 64 B send costs @p small_copy of a zero-copy one. */
+static double
+small_mix_gain(double small_copy)
+{
+	double small = 400 + 0.05 * 64, big = 400 + 0.05 * 65536;
+
+	return 7 * small * (1 - small_copy) / (7 * small + big);
+}
+
+/* The 64 B sends of small_mix go copied (the 64 KB ones zero-copy, in any case). */
+static bool
+small_copied(const struct tide_zcp_state *st)
+{
+	return tide_zcp_base_in_force(st, 0) == TIDE_ZCP_COPY &&
+		tide_zcp_base_in_force(st, tide_zcp_class_of(65536)) == TIDE_ZCP_ZC;
+}
+
+static void
+test_a_split_is_entered_above_its_gain_and_left_below_it(void)
+{
+	struct gain_model g = { .sizes = small_mix, .nb_sizes = 8 };
+	double between = 1 - (TIDE_ZCP_SPLIT_GAIN + TIDE_ZCP_SPLIT_ENTER) / 2 /
+		small_mix_gain(0);
+	struct tide_zcp_state st;
+
+	CU_ASSERT_FATAL(small_mix_gain(0.8) > TIDE_ZCP_SPLIT_ENTER);
+	g.small_copy = 0.8;
+	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
+	gain_model_run(&st, &g, 200000);
+	CU_ASSERT(small_copied(&st));
+	/* Between the two: kept. */
+	g.small_copy = between;
+	gain_model_run(&st, &g, 4000000);
+	CU_ASSERT(small_copied(&st));
+	/* Below TIDE_ZCP_SPLIT_GAIN: given up. */
+	g.small_copy = 1 - TIDE_ZCP_SPLIT_GAIN / 2 / small_mix_gain(0);
+	gain_model_run(&st, &g, 4000000);
+	CU_ASSERT(!small_copied(&st));
+	/* Between the two again: the 64 B sends stay zero-copy, though copying them is known
+	 * to be cheaper for each. */
+	g.small_copy = between;
+	gain_model_run(&st, &g, 4000000);
+	CU_ASSERT(!small_copied(&st));
+	CU_ASSERT(st.cls[0].zc_copy > 1 / between - 0.02 && st.cls[0].zc_copy < 1 / between + 0.02);
+	/* Above TIDE_ZCP_SPLIT_ENTER: taken again. */
+	g.small_copy = 0.8;
+	gain_model_run(&st, &g, 4000000);
+	CU_ASSERT(small_copied(&st));
+}
+
 static int
 register_tests(void)
 {
@@ -320,6 +432,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_reports_from_before_a_restart_stay_out_of_its_windows);
 	CU_ADD_TEST(s, test_a_window_counts_only_the_paths_it_sets);
 	CU_ADD_TEST(s, test_a_mix_on_one_side_of_the_threshold_is_never_tried);
+	CU_ADD_TEST(s, test_a_split_that_saves_a_small_part_of_the_mix_is_not_taken);
+	CU_ADD_TEST(s, test_a_split_is_entered_above_its_gain_and_left_below_it);
 	return 0;
 }
 

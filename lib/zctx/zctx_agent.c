@@ -35,6 +35,7 @@
 
 #include "tide_fault.h"
 #include "zctx_private.h"
+#include "zctx_reports.h"
 
 /* Idle time before the agent sleeps on its doorbell, and its longest sleep. */
 #define AGENT_SPIN_NS (200ull * 1000)
@@ -117,76 +118,19 @@ agent_slot_done(struct tide_zctx *z, const struct zc_slot *s)
 	return true;
 }
 
-/* Runs of retired sends of one size class and path, with what they cost before their
- * share of the release: one report each to the policy, not one per send.
- */
-struct agent_run {
-	uint8_t k;
-	uint8_t path;
-	uint8_t epoch;
-	uint32_t sends;
-	uint64_t bytes;
-	uint64_t cycles;
-};
-
-struct agent_runs {
-	unsigned int n;
-	uint32_t len;      /* size of the last send added (a run mostly has one size) */
-	struct agent_run r[ZC_BURST];
-};
-
-/* Add a retired send to the runs (in the retiring pass itself: its slot's lines are at
- * hand). Failed sends measured nothing.
- */
-static inline void
-agent_runs_add(struct agent_runs *runs, const struct zc_slot *s)
-{
-	uint32_t len = s->sqe.len;
-	struct agent_run *run = runs->n > 0 ? &runs->r[runs->n - 1] : NULL;
-	bool same = run != NULL && run->path == s->path && run->epoch == s->epoch &&
-		(len == runs->len || run->k == tide_zcp_class_of(len));
-
-	runs->len = len;
-	if (same) {
-		run->sends++;
-		run->bytes += len;
-		run->cycles += s->cycles;
-		return;
-	}
-	/* Field by field: a new run's sums are stored once, never read back at once after a
-	 * store of another width (a store-forwarding stall on every send of a mix). */
-	run = &runs->r[runs->n++];
-	run->k = (uint8_t)tide_zcp_class_of(len);
-	run->path = s->path;
-	run->epoch = s->epoch;
-	run->sends = 1;
-	run->bytes = len;
-	run->cycles = s->cycles;
-}
-
-/* Report the runs to the policy, each send with its @p share of the release. */
-static void
-agent_record(struct tide_zctx *z, const struct agent_runs *runs, uint64_t share)
-{
-	for (unsigned int i = 0; i < runs->n; i++)
-		tide_zcp_record_run_at(&z->pol, runs->r[i].epoch, runs->r[i].k,
-			runs->r[i].path, runs->r[i].sends, runs->r[i].bytes,
-			runs->r[i].cycles + share * runs->r[i].sends);
-}
-
 static unsigned int
 agent_retire(struct tide_zctx *z)
 {
 	struct tide_zctx_cpl cpl[ZC_BURST];
 	const struct zc_piece *rel[ZC_BURST * ZC_MAX_PIECES];
 	struct zc_slot *done[ZC_BURST];
-	struct agent_runs runs;
+	struct tide_zcp_reports reps;
 	bool learning = tide_zcp_learning(&z->pol);
 	unsigned int n = 0, nrel = 0, i;
 	uint64_t t0, share;
 
-	runs.n = 0;
-	runs.len = 0;
+	RTE_BUILD_BUG_ON(ZC_BURST > TIDE_ZCP_REPORTS_MAX);
+	tide_zcp_reports_init(&reps);
 
 	while (n < ZC_BURST && z->head != z->cur) {
 		struct zc_slot *s = SLOT(z, z->head);
@@ -200,7 +144,7 @@ agent_retire(struct tide_zctx *z)
 			.cookie = s->sqe.cookie, .status = agent_status(s), .bytes = s->bytes_sent,
 		};
 		if (learning && cpl[n].status == 0)
-			agent_runs_add(&runs, s);
+			tide_zcp_reports_add(&reps, s->sqe.len, s->path, s->epoch, s->cycles);
 		done[n++] = s;
 		z->head++;
 	}
@@ -209,7 +153,7 @@ agent_retire(struct tide_zctx *z)
 	t0 = rte_rdtsc();
 	tide_zctx_pvt_cache_release(rel, nrel);
 	share = (rte_rdtsc() - t0) / n;
-	agent_record(z, &runs, share);
+	tide_zcp_reports_record(&z->pol, &reps, share);
 	/* Credits bound what is posted: the ring has room. */
 	rte_ring_sp_enqueue_bulk_elem(z->fast.cq, cpl, sizeof(cpl[0]), n, NULL);
 	/* Counted once posted: no longer in flight means pollable. */

@@ -8,8 +8,8 @@
  *
  * The agent asks tide_zcp_decide() which path a send of n bytes takes, measures what the
  * send cost (TSC cycles, its shares of the submissions staged with it, of the TX burst
- * and of the release included) and reports it with tide_zcp_record_run(), the sends of a
- * burst of completions that share a size class and a path in one report. No clock reads,
+ * and of the release included) and reports it with tide_zcp_record_run_at(), the sends of
+ * a retiring pass that share a size class and a path in one report. No clock reads,
  * no DPDK calls: tests drive it with made-up costs.
  *
  * Sizes fall into power-of-two classes. Per class and path the policy keeps a moving
@@ -46,7 +46,14 @@
  * so the windows need not hold the same sizes; the other wins when it costs
  * TIDE_ZCP_MIX_GAIN less than the mean of the choice's two windows in two trials in a
  * row. Trials that confirm the choice come twice as late each time, up to
- * 2^TIDE_ZCP_MIX_BACKOFF_MAX; per-class exploring waits while a trial runs.
+ * 2^TIDE_ZCP_MIX_BACKOFF_MAX; per-class exploring waits while a trial runs. A trial's
+ * windows are short, and the machine's speed moves them by more than a few percent: a
+ * split whose costs per class say it saves less than TIDE_ZCP_SPLIT_GAIN of the whole
+ * mix's cost is not kept at all (all zero-copy instead, no trial needed), and one that
+ * saves less than TIDE_ZCP_SPLIT_ENTER does not replace all zero-copy.
+ *
+ * The agent reports what each retiring pass completed (zctx_reports.h): one report per
+ * class, path and stamp, however the pass's sends of a mix alternate between classes.
  */
 
 #include <stdbool.h>
@@ -110,7 +117,7 @@
 #define TIDE_ZCP_LONG_STREAK 64
 /** Past TIDE_ZCP_LONG_STREAK sends in a row on one path, a sample stands for this many
  *  sends or more. */
-#define TIDE_ZCP_SAMPLE_EVERY 4
+#define TIDE_ZCP_SAMPLE_EVERY 16
 /** A sample above this many times the average counts as this many times the average. */
 #define TIDE_ZCP_CLAMP 1.5
 /** Sampled records between two threshold choices. */
@@ -133,6 +140,11 @@
 #define TIDE_ZCP_MIX_EVAL_MAX (80u * 1024)
 /** The other choice must cost this much less (a fraction) than the one in force. */
 #define TIDE_ZCP_MIX_GAIN 0.03
+/** A threshold that splits the recent mix must be expected to save this much (a fraction)
+ *  of what the whole mix costs all zero-copy to stay in force, and TIDE_ZCP_SPLIT_ENTER
+ *  to replace all zero-copy. */
+#define TIDE_ZCP_SPLIT_GAIN 0.03
+#define TIDE_ZCP_SPLIT_ENTER 0.045
 /** tide_zcp_init() value for an adaptive threshold. */
 #define TIDE_ZCP_ADAPTIVE UINT32_MAX
 
@@ -287,6 +299,10 @@ tide_zcp_base_in_force(const struct tide_zcp_state *st, unsigned int k)
 	return tide_zcp_path_of(k, tide_zcp_mix_in_force(st));
 }
 
+/** @internal True if classes below @p boundary going copied and the others zero-copy
+ *  sends some of the recent mix (warm classes sent lately) each way. */
+bool tide_zcp_mix_splits(const struct tide_zcp_state *st, unsigned int boundary);
+
 /** @internal The classes' own choice (zc_class) was made again. */
 void tide_zcp_mix_chosen(struct tide_zcp_state *st);
 
@@ -341,8 +357,9 @@ void tide_zcp_record_sample(struct tide_zcp_state *st, struct tide_zcp_class *c,
  * than TIDE_ZCP_SAMPLE_EVERY sends are only added up into the next one, which keeps the
  * policy's cost per send a small fraction of a small send's: a cost that comes every few
  * sends (a TX burst's, a pool cache refill's) counts whole, whichever send it fell on. The
- * agent reports a burst of completions this way, one report per run of one class and
- * path. A fixed threshold learns nothing (tide_zcp_init() starts afresh).
+ * agent reports a retiring pass this way, one report per class and path of its sends
+ * (tide_zcp_reports_record()). A fixed threshold learns nothing (tide_zcp_init() starts
+ * afresh).
  */
 static inline void
 tide_zcp_record_run_at(struct tide_zcp_state *st, uint8_t epoch, unsigned int k,

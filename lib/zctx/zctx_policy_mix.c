@@ -20,21 +20,27 @@ mix_holds(const struct tide_zcp_state *st, unsigned int k)
 	return tide_zcp_warm(&st->cls[k]) && st->cls[k].weight >= 1;
 }
 
-/* True if the classes' own choice sends some of the recent mix each way. */
-static bool
-mix_split(const struct tide_zcp_state *st)
+bool
+tide_zcp_mix_splits(const struct tide_zcp_state *st, unsigned int boundary)
 {
 	bool copy = false, zc = false;
 
 	for (unsigned int k = 0; k < TIDE_ZCP_CLASSES; k++) {
 		if (!mix_holds(st, k))
 			continue;
-		if (k < st->zc_class)
+		if (k < boundary)
 			copy = true;
 		else
 			zc = true;
 	}
 	return copy && zc;
+}
+
+/* True if the classes' own choice sends some of the recent mix each way. */
+static bool
+mix_split(const struct tide_zcp_state *st)
+{
+	return tide_zcp_mix_splits(st, st->zc_class);
 }
 
 /* Back to no trial, the next one @p left decisions away. What a trial found counts only
