@@ -583,8 +583,8 @@ test_a_pass_of_a_mix_makes_one_report_per_class_and_path(void)
 }
 
 /* A new stamp in the middle of a pass starts new reports after the others: a class sent
- * under both has two, the earlier stamp's first; sends of the earlier stamp that come
- * after do not join a report made before the change. */
+ * under both has two, the earlier stamp's first, and the sends of the new stamp do not
+ * join a report of the old one. */
 static void
 test_a_new_stamp_in_a_pass_starts_reports_after_the_others(void)
 {

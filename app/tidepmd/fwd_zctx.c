@@ -43,6 +43,9 @@ struct zs_ctx {
 	uint64_t bytes[TPMD_MAX_LCORES];  /* payload bytes completed, per lcore */
 	uint64_t last_bytes;              /* stats: at the previous line */
 	uint64_t last_ns;
+	bool late;                        /* kept past its run (zs_kept): what it still
+					   * completes or gets back counts in the totals,
+					   * not in the run that follows */
 };
 
 /* One element of --zctx-sizes. */
@@ -174,10 +177,19 @@ zs_fini(struct tpmd *t)
 		fprintf(stderr, "tidepmd: zctx: the send agent still has sends in flight: it and "
 			"its buffer are kept until they complete (the next zctx start tries "
 			"again)\n");
+		c->late = true;
 		zs_kept = c;
 		return;
 	}
 	zs_ctx_free(c);
+}
+
+/* Where forwarding lcore @p w's counts go: its run's, or the totals for an agent kept past
+ * its run. */
+static struct tpmd_counters *
+zs_counters(struct tpmd *t, const struct zs_ctx *c, unsigned int w)
+{
+	return c->late ? &t->lcore_done[w] : &t->lcores[w].cnt;
 }
 
 /* Take up to @p burst completions, whoever's (cookies carry the lcore's index): a send
@@ -191,20 +203,21 @@ zs_poll(struct tpmd *t, struct zs_ctx *c, unsigned int burst)
 
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int w = (unsigned int)(cpl[i].cookie >> 48);
+		struct tpmd_counters *cnt = zs_counters(t, c, w);
 
 		if (cpl[i].status != 0) {
-			__atomic_fetch_add(&t->lcores[w].cnt.drops, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&cnt->drops, 1, __ATOMIC_RELAXED);
 			continue;
 		}
 		__atomic_fetch_add(&c->bytes[w], cpl[i].bytes, __ATOMIC_RELAXED);
-		__atomic_fetch_add(&t->lcores[w].cnt.tx, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&cnt->tx, 1, __ATOMIC_RELAXED);
 	}
 	return n;
 }
 
-/* Free what came back on this lcore's RX queues, a burst of each. */
+/* Free what came back on this lcore's RX queues, a burst of each, counted in @p cnt. */
 static void
-zs_drain(struct tpmd_lcore *lc, unsigned int burst)
+zs_drain(struct tpmd_lcore *lc, unsigned int burst, struct tpmd_counters *cnt)
 {
 	struct rte_mbuf *m[TPMD_MAX_BURST];
 
@@ -215,7 +228,7 @@ zs_drain(struct tpmd_lcore *lc, unsigned int burst)
 		if (n == 0)
 			continue;
 		rte_pktmbuf_free_bulk(m, n);
-		tpmd_count(&lc->cnt.rx, n);
+		tpmd_count(&cnt->rx, n);
 	}
 }
 
@@ -275,7 +288,7 @@ zs_agent_free(struct tpmd *t, struct zs_ctx *c)
 	while (tide_zctx_stats_get(c->z, &st) == 0 && st.inflight != 0 &&
 			tide_app_now_ns() < end) {
 		for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
-			zs_drain(&t->lcores[w], burst);
+			zs_drain(&t->lcores[w], burst, zs_counters(t, c, w));
 		zs_poll(t, c, burst);
 	}
 	ret = zs_stop_take(t, c);
@@ -378,9 +391,9 @@ zs_loop(struct tpmd_lcore *lc)
 				return -1;
 			}
 			zs_poll(t, c, burst);
-			zs_drain(lc, burst);
+			zs_drain(lc, burst, &lc->cnt);
 		}
-		zs_drain(lc, burst);
+		zs_drain(lc, burst, &lc->cnt);
 		zs_test_stop(lc, c, &test_stop);
 	}
 	free(z);

@@ -257,7 +257,8 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   consumer could not allocate or lock its share, or no memory for tables or for checking
  *   the pages are resident; ECONNRESET a donor died before handing its share over;
  *   ETIMEDOUT a donor did not answer within timeout_ms; EPROTO a donor broke the protocol
- *   (a bad message, or one that names another process as its sender; a descriptor that is
+ *   (a bad message, one of another protocol version (a tide-donor of another build,
+ *   logged as such), or one that names another process as its sender; a descriptor that is
  *   not a memfd of the kind and size promised, sealed against shrinking, not sealed against
  *   writing and open for reading and writing; pinned memory it did not lock; or a page of
  *   the region not resident after mapping); EMFILE this process has no descriptor free

@@ -344,6 +344,8 @@ pool_cond_init(pthread_cond_t *c)
 	pthread_condattr_destroy(&attr);
 }
 
+static uint64_t pool_serials; /* pools this process made records for (pool_alloc()) */
+
 /*
  * The pool's record, in DPDK memory (every process reads it, at the same address): the
  * primary's control thread and API calls change it, secondaries read its counters and
@@ -360,6 +362,7 @@ pool_alloc(const struct tide_pool_params *p, size_t page_sz, struct pool_wall *w
 		return NULL;
 	}
 	strlcpy(tp->name, p->name, sizeof(tp->name));
+	tp->serial = __atomic_add_fetch(&pool_serials, 1, __ATOMIC_RELAXED);
 	tp->params = *p;
 	tp->params.name = tp->name;
 	tp->page_sz = page_sz;

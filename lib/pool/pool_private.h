@@ -108,6 +108,9 @@ struct tide_pool {
 					  * works on it (pool_hold_locked()): pool_forget()
 					  * waits for 0; under the registry lock */
 	struct rte_mempool *mp;
+	uint64_t serial;                 /* this process's pools' count at its creation: a
+					  * call that lets go of the pool and finds it again by
+					  * its mempool knows it is the same pool */
 	struct tide_share pins;          /* telemetry handlers reading it, per process
 					  * (pool_dir_pin()) */
 	bool adopted;                    /* created by the application the stock way */

@@ -85,15 +85,20 @@ tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src
 	 * is recovered); given back if the pool counts already, or is gone meanwhile.
 	 */
 	if (src != NULL) {
+		uint64_t serial = tp->serial;
+
 		pool_release(tp);
 		if (pool_mp_source_get() != 0)
 			return POOL_REFUSE(ERR, EBUSY, "a secondary process is attached: a block "
 				"source's memory would be mapped in this process alone, and that "
 				"one would fault on its mbufs");
-		tp = pool_primary_hold(mp, TUNE_WHAT);
-		if (tp == NULL) {
+		tp = pool_hold(mp);
+		if (tp == NULL || tp->serial != serial) {
+			/* Freed meanwhile, and maybe another pool made at the same place. */
+			if (tp != NULL)
+				pool_release(tp);
 			pool_mp_source_put();
-			return -rte_errno;
+			return POOL_REFUSE(ERR, EINVAL, "the pool was freed during the call");
 		}
 	}
 	pthread_mutex_lock(&tp->grow_lock);

@@ -420,8 +420,10 @@ typedef int (tide_pool_block_source_t)(void *arg, size_t bytes,
  * @param arg
  *   Its argument.
  * @return
- *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool; -ENOTSUP in a
- *   secondary process; -EBUSY a secondary process is attached (@p src not NULL).
+ *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool, or freed
+ *   during the call (by a death callback, say: counting secondaries recovers dead ones);
+ *   -ENOTSUP in a secondary process; -EBUSY a secondary process is attached (@p src not
+ *   NULL).
  */
 int tide_pool_block_source_set(struct rte_mempool *mp, tide_pool_block_source_t *src,
 	void *arg);

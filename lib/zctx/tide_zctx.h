@@ -133,8 +133,9 @@ extern "C" {
 /** Most ports one instance sends on. */
 #define TIDE_ZCTX_MAX_PORTS 8
 /** copy_threshold value: let the agent choose from measured costs (the default): per size
- *  class, and for the mix of sizes as a whole (a threshold that splits the mix is tried
- *  now and then against sending all of it zero-copy). */
+ *  class, and for the mix of sizes as a whole (a threshold that splits the mix must save
+ *  a few percent of the whole mix's cost, and is tried now and then against sending all
+ *  of it zero-copy). */
 #define TIDE_ZCTX_THRESHOLD_ADAPTIVE UINT32_MAX
 /** agent_lcore value: run the agent on a control thread of its own (the default). */
 #define TIDE_ZCTX_AGENT_CTRL_THREAD (-1)

@@ -196,11 +196,13 @@ zcp_choose(struct tide_zcp_state *st)
 	 * pool's and the CPU's caches: on net_null a mix of 64 B to 64 KB that copied its
 	 * sends up to 512 B ran 2% slower than all zero-copy, each copied send measured
 	 * cheaper). A split must be worth more than that: TIDE_ZCP_SPLIT_GAIN of the whole
-	 * mix's cost, TIDE_ZCP_SPLIT_ENTER to leave all zero-copy for it.
+	 * mix's cost, TIDE_ZCP_SPLIT_ENTER to replace a choice that splits nothing. Where a
+	 * trial put all zero-copy in force, the split stays what the next trial tries: only
+	 * trials bring it back.
 	 */
-	if (best != 0 && tide_zcp_mix_splits(st, best) &&
-			cost[0] - cost[best] < cost[0] * (cur == 0 ? TIDE_ZCP_SPLIT_ENTER :
-				TIDE_ZCP_SPLIT_GAIN))
+	if (!st->mix.all_zc && best != 0 && tide_zcp_mix_splits(st, best) &&
+			cost[0] - cost[best] < cost[0] * (tide_zcp_mix_splits(st, cur) ?
+				TIDE_ZCP_SPLIT_GAIN : TIDE_ZCP_SPLIT_ENTER))
 		best = 0;
 	st->zc_class = best;
 	tide_zcp_mix_chosen(st);

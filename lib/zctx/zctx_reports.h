@@ -8,10 +8,14 @@
  * sends one retiring pass completes, gathered into one report per size class, path and
  * stamp of the policy (tide_zcp_epoch()), with what they cost. The sends of a mix of sizes
  * come one class after another: a report per send would cost the policy more than a small
- * send's share. A class's costs are its own, and its path changes at most once in a pass
- * (its exploring runs are longer), so its sends of a pass make one report all the same. A
- * new stamp (a trial's next window) starts new reports after the others: the reports of a
- * window all come before those of the next one (tide_zcp_mix_record()).
+ * send's share. A class's costs are its own, so its sends of a pass make one report per
+ * path. Its path seldom changes within a pass (exploring runs are longer than a pass);
+ * when it does twice (a new threshold chosen while sends were in flight), the policy sees
+ * the few sends of the one path in the middle as one run with the others, a misorder
+ * that the TIDE_ZCP_SETTLE sends left out of a new run absorb. Stamps never go back within
+ * a pass (sends are decided and retired in the same order): a new stamp (a trial's next
+ * window) starts new reports after the others, so the reports of a window all come before
+ * those of the next one (tide_zcp_mix_record()).
  */
 
 #include <stdint.h>
@@ -24,15 +28,16 @@
 
 /** Sends of one class and path, decided under one stamp. */
 struct tide_zcp_report {
-	uint8_t k;
-	uint8_t path;
-	uint8_t epoch;
-	uint32_t sends;
-	uint64_t bytes;
-	uint64_t cycles;
+	uint8_t k;       /**< size class */
+	uint8_t path;    /**< enum tide_zcp_path */
+	uint8_t epoch;   /**< the stamp of their decisions */
+	uint32_t sends;  /**< how many */
+	uint64_t bytes;  /**< their payload bytes */
+	uint64_t cycles; /**< what they cost, TSC cycles (before the pass's share) */
 };
 
-/** The reports of a pass, in the order their first sends came. */
+/** The reports of a pass, in the order their first sends came (the retiring pass's
+ *  own: on its stack, written by the functions below). */
 struct tide_zcp_reports {
 	unsigned int n;
 	uint8_t epoch;    /**< the stamp of the reports that sends may still join */
