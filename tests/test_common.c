@@ -367,6 +367,14 @@ tide_test_thread_state(pid_t tid)
 }
 
 bool
+tide_test_tid_asleep(const pid_t *tid)
+{
+	pid_t t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+
+	return t != 0 && tide_test_thread_state(t) == 'S';
+}
+
+bool
 tide_test_is_secondary(void)
 {
 	return getenv("TIDE_TEST_PRIMARY") != NULL;

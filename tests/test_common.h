@@ -183,6 +183,12 @@ char tide_test_task_state(pid_t pid, pid_t tid);
 char tide_test_thread_state(pid_t tid);
 
 /**
+ * True once a thread of this process has published its id in @p *tid (atomically, 0
+ * until then) and sleeps in the kernel ('S'): blocked in a lock, a futex or a poll.
+ */
+bool tide_test_tid_asleep(const pid_t *tid);
+
+/**
  * Run this executable again as a secondary process of this one (which must have been
  * started with TIDE_TEST_HUGE_FILES=keep), with only the tests that @p filter selects.
  * Returns its exit code (0: they passed), or -1 if it could not be run.

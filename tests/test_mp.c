@@ -720,10 +720,7 @@ src_death_set(void *arg)
 static bool
 src_death_set_asleep(void *arg)
 {
-	struct src_death *d = arg;
-	pid_t tid = __atomic_load_n(&d->tid, __ATOMIC_ACQUIRE);
-
-	return tid != 0 && tide_test_thread_state(tid) == 'S';
+	return tide_test_tid_asleep(&((struct src_death *)arg)->tid);
 }
 
 static bool

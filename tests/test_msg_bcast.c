@@ -297,10 +297,8 @@ static bool
 bc_waiter_settled(void *arg)
 {
 	struct bc_waiter *w = arg;
-	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
 
-	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) != 0 ||
-		(tid != 0 && tide_test_thread_state(tid) == 'S');
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) != 0 || tide_test_tid_asleep(&w->tid);
 }
 
 /*
@@ -340,10 +338,9 @@ static bool
 bc_waiter_counted_asleep(void *arg)
 {
 	struct bc_waiter *w = arg;
-	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
 
-	return tid != 0 && __atomic_load_n(&w->b->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
-		tide_test_thread_state(tid) == 'S';
+	return __atomic_load_n(&w->b->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
+		tide_test_tid_asleep(&w->tid);
 }
 
 /* The waiter has not returned, and its thread sleeps in the kernel. */
@@ -351,10 +348,8 @@ static bool
 bc_waiter_asleep(void *arg)
 {
 	struct bc_waiter *w = arg;
-	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
 
-	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) == 0 && tid != 0 &&
-		tide_test_thread_state(tid) == 'S';
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) == 0 && tide_test_tid_asleep(&w->tid);
 }
 
 static bool

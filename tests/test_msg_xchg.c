@@ -995,10 +995,9 @@ static bool
 waiter_asleep(void *arg)
 {
 	struct waiter *w = arg;
-	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
 
-	return tid != 0 && __atomic_load_n(&w->x->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
-		tide_test_thread_state(tid) == 'S';
+	return __atomic_load_n(&w->x->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
+		tide_test_tid_asleep(&w->tid);
 }
 
 /*
@@ -1043,10 +1042,7 @@ test_blocking_receive_sleeps_until_a_send(void)
 static bool
 waiter_in_kernel(void *arg)
 {
-	struct waiter *w = arg;
-	pid_t tid = __atomic_load_n(&w->tid, __ATOMIC_ACQUIRE);
-
-	return tid != 0 && tide_test_thread_state(tid) == 'S';
+	return tide_test_tid_asleep(&((struct waiter *)arg)->tid);
 }
 
 /*
@@ -1135,9 +1131,7 @@ ping_receiver(void *arg)
 static bool
 ping_lost(struct ping *pg, uint32_t i)
 {
-	pid_t tid = __atomic_load_n(&pg->tid, __ATOMIC_ACQUIRE);
-
-	return tid != 0 && tide_test_thread_state(tid) == 'S' && tide_xchg_count(pg->x) > 0 &&
+	return tide_test_tid_asleep(&pg->tid) && tide_xchg_count(pg->x) > 0 &&
 		__atomic_load_n(&pg->got, __ATOMIC_ACQUIRE) <= i;
 }
 
