@@ -232,37 +232,32 @@ zs_drain(struct tpmd_lcore *lc, unsigned int burst, struct tpmd_counters *cnt)
 	}
 }
 
-/* Test builds: the first ZS_FAULT_BUSY frees of the agent fail as if sends were still in
- * flight (fault zctx-busy); the agent stops, as a free that times out leaves it.
+/* Test builds: the first ZS_FAULT_BUSY frees of the agent fail as if mbufs of its pools
+ * were still out (fault zctx-busy).
  */
 #define ZS_FAULT_BUSY 4
 
-static int
-zs_free_try(struct tide_zctx *z)
-{
-	static unsigned int faults;
-
-	if (tpmd_test_fault("zctx-busy") && faults < ZS_FAULT_BUSY) {
-		faults++;
-		tide_zctx_stop(z, 1000);
-		return -EBUSY;
-	}
-	return tide_zctx_free(z);
-}
-
 /*
- * Stop the agent and take every completion it posted (the free would discard them, and
- * the run's summary counts them: the last sends of a run, those the stop cancelled, those
- * of an agent stopped from elsewhere). 0, or -ETIMEDOUT with sends still in flight.
+ * Stop the agent, take every completion it posted (the free would discard them, and the
+ * run's summary counts them: the last sends of a run, those the stop cancelled, those of
+ * an agent stopped from elsewhere), then free it. 0, or -ETIMEDOUT with sends still in
+ * flight, or -EBUSY the free refused.
  */
 static int
-zs_stop_take(struct tpmd *t, struct zs_ctx *c)
+zs_stop_free(struct tpmd *t, struct zs_ctx *c)
 {
+	static unsigned int faults;
 	int ret = tide_zctx_stop(c->z, ZS_STOP_MS);
 
 	while (zs_poll(t, c, TPMD_MAX_BURST) != 0)
 		;
-	return ret;
+	if (ret != 0)
+		return ret;
+	if (tpmd_test_fault("zctx-busy") && faults < ZS_FAULT_BUSY) {
+		faults++;
+		return -EBUSY;
+	}
+	return tide_zctx_free(c->z);
 }
 
 /*
@@ -291,15 +286,11 @@ zs_agent_free(struct tpmd *t, struct zs_ctx *c)
 			zs_drain(&t->lcores[w], burst, zs_counters(t, c, w));
 		zs_poll(t, c, burst);
 	}
-	ret = zs_stop_take(t, c);
-	if (ret == 0)
-		ret = zs_free_try(c->z);
+	ret = zs_stop_free(t, c);
 	if (ret != 0) {
 		for (unsigned int i = 0; i < t->nb_ports; i++)
 			rte_eth_dev_stop(t->ports[i]);
-		ret = zs_stop_take(t, c);
-		if (ret == 0)
-			ret = zs_free_try(c->z);
+		ret = zs_stop_free(t, c);
 		for (unsigned int i = 0; i < t->nb_ports; i++)
 			if (rte_eth_dev_start(t->ports[i]) != 0)
 				fprintf(stderr, "tidepmd: zctx: port %u does not start again\n",
