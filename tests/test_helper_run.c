@@ -207,6 +207,17 @@ dir_write_done(void *arg)
 	return __atomic_load_n(&((struct dir_write *)arg)->done, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * No read of the lock is held. Readers of this process may come and go meanwhile: the
+ * recovery of the killed reader runs death callbacks, which read the directory, on another
+ * thread, maybe after the writer is done.
+ */
+static bool
+dir_unread(void *arg)
+{
+	return tide_rwlock_readers(((struct dir_write *)arg)->l) == 0;
+}
+
 /* The writer waits for its readers and has checked a holder at least twice. */
 static bool
 dir_write_checked_twice(void *arg)
@@ -280,7 +291,8 @@ tide_run_dir_reader(const char *dir_mz, char *const cmd[], const char *stop_file
 		CU_ASSERT_EQUAL(w.l->readers.recovered, recovered + 1);
 		CU_ASSERT_PTR_NOT_NULL(strstr(log, "died holding it (1 hold(s))"));
 	}
-	CU_ASSERT_EQUAL(tide_rwlock_readers(w.l), 0);
+	/* A hold left behind would be counted for good. */
+	CU_ASSERT(tide_test_wait(dir_unread, &w, 10000));
 	free(text);
 	free(log);
 	unlink(stop_file);
