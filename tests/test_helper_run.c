@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <dirent.h>
 #include <errno.h>
+#include <linux/sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -313,33 +315,85 @@ tide_run_peer_recovered(void *arg)
 	return true;
 }
 
+/* How long tide_run_squat_pid() tries: within a fault hold's limit (TIDE_FAULT_HOLD_MAX_S). */
+#define SQUAT_TRY_MS 8000
+
+/* A child asleep for good, cloned under process id @p want: its id, or -1 with errno
+ * (EEXIST: a process or thread has that id now; ENOSYS: no clone3() here). A fork as to
+ * the memory, with no window in which another process can take the id first.
+ */
+static pid_t
+squat_clone(pid_t want)
+{
+	pid_t tid = want;
+	struct clone_args a = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&tid,
+		.set_tid_size = 1 };
+	long pid = syscall(SYS_clone3, &a, sizeof(a));
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return (pid_t)pid;
+}
+
+/* The same through ns_last_pid and fork(): another process may take the id while the fork
+ * copies this one (milliseconds for a DPDK process, more under ASan).
+ */
+static pid_t
+squat_fork(pid_t want)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	pid_t pid;
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%d", (int)want - 1);
+	fclose(f);
+	pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	if (pid > 0 && pid != want) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = EEXIST;
+		return -1;
+	}
+	return pid;
+}
+
 /*
- * A process that sleeps under process id @want, the id of a process that is gone: the
- * kernel is told the last id it gave (ns_last_pid) and a child is forked, until the child
- * gets it (another process may take it first). Its id, or -1.
+ * A process that sleeps under process id @want, the id of a process that is gone. Another
+ * process or thread may hold the id a while (one a test of another suite starts): tried
+ * again until SQUAT_TRY_MS. Its id, or -1 (and why, printed).
  */
 pid_t
 tide_run_squat_pid(pid_t want)
 {
-	for (int tries = 0; tries < 100; tries++) {
-		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-		pid_t pid;
+	bool cloned = true;
+	char path[64], comm[64] = "?";
+	FILE *f;
 
-		if (f == NULL)
-			return -1;
-		fprintf(f, "%d", (int)want - 1);
-		fclose(f);
-		pid = fork();
-		if (pid == 0) {
-			for (;;)
-				pause();
-		}
+	for (unsigned int ms = 0; ms < SQUAT_TRY_MS; ms += 10) {
+		pid_t pid = cloned ? squat_clone(want) : squat_fork(want);
+
 		if (pid == want)
 			return pid;
-		if (pid > 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
+		if (cloned && errno != EEXIST) {
+			cloned = false;
+			continue;
 		}
+		tide_test_sleep_us(10 * 1000);
 	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)want);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		if (fgets(comm, sizeof(comm), f) != NULL)
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	printf("\n    process id %d stayed taken (%s) for %u ms ", (int)want, comm, SQUAT_TRY_MS);
 	return -1;
 }
