@@ -695,6 +695,90 @@ test_stats_read_across_sends_are_of_one_moment(void)
 	ring_port_close(&rp);
 	munmap(buf, 64 * KB);
 }
+/* The agent took @p arg sends from the submission queue. */
+static bool
+taken_at_least(const struct tide_zctx_stats *st, void *arg)
+{
+	return st->submitted >= *(uint64_t *)arg;
+}
+
+/*
+ * A threshold set while sends are staged and prepared, not begun, reaches every one of them:
+ * one after a send that failed too, and the failed one itself where the old threshold
+ * failed it (zero-copy of memory registered without IO addresses, to a PMD that may DMA).
+ */
+static void
+test_a_new_threshold_reaches_every_staged_send(void)
+{
+	/* What a packet of the port's MTU (1500) carries besides the send's header. */
+	const size_t len = 64 * KB, payload = RTE_ETHER_MTU + RTE_ETHER_HDR_LEN - HDR_LEN;
+	uint8_t *buf = page_buf(len), *noiova = page_buf(len);
+	struct tide_zctx_send s[3];
+	struct tide_zctx_cpl cpl[4];
+	struct tide_zctx_stats st;
+	struct iovec iov[3];
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint64_t taken = 2;
+	unsigned int got = 0;
+
+	CU_ASSERT_FATAL(buf != NULL && noiova != NULL);
+	CU_ASSERT_EQUAL_FATAL(rte_extmem_register(noiova, len, NULL, 0, 4096), 0);
+	/* The wire takes 16 packets, then refuses. Threshold 0: everything zero-copy. */
+	CU_ASSERT_FATAL(ring_port_open(&rp, "zt_staged", 16) == 0);
+	z = zctx_make("staged", rp.port, 0, 0, 64);
+	CU_ASSERT_FATAL(z != NULL);
+	/* One send of 16 packets fills the wire; the agent builds nothing after it. */
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 1, buf, 16 * payload), 0);
+	while (rte_ring_count(rp.tx) < 16)
+		tide_test_sleep_us(100);
+	/* At once: a send of 32 packets (a burst the agent builds and cannot hand over), then
+	 * one from memory without IO addresses (failed when prepared: zero-copy), then an
+	 * ordinary one (prepared zero-copy). All three are staged and prepared together.
+	 */
+	send_init(&s[0], &iov[0], rp.port, 2, buf, 32 * payload);
+	send_init(&s[1], &iov[1], rp.port, 3, noiova, 1000);
+	send_init(&s[2], &iov[2], rp.port, 4, buf + 40 * KB, 1000);
+	CU_ASSERT_EQUAL_FATAL(tide_zctx_submit_burst(z, s, 3), 3);
+	CU_ASSERT_FATAL(stats_wait(z, taken_at_least, &taken));
+	/* Its pass that took the 32 packets' send ends before the next begins. */
+	tide_fault_pvt_hold_arm(TIDE_HOLD_AGENT_PASS);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_AGENT_PASS, TEST_WAIT_MS));
+	CU_ASSERT_EQUAL(tide_zctx_stats_get(z, &st), 0);
+	CU_ASSERT_EQUAL(st.submitted, 2);
+	CU_ASSERT_EQUAL(rte_ring_count(rp.tx), 16);
+	/* Everything under 64 KB copied from now on. */
+	CU_ASSERT_EQUAL(tide_zctx_threshold_set(z, 64 * KB), 0);
+	tide_fault_pvt_hold_release(TIDE_HOLD_AGENT_PASS);
+	for (uint64_t end = tide_test_now_ns() + TEST_WAIT_MS * 1000000ull;
+			got < 4 && tide_test_now_ns() < end;) {
+		int n;
+
+		wire_clear(&rp);
+		n = tide_zctx_poll(z, &cpl[got], 4 - got);
+		CU_ASSERT_FATAL(n >= 0);
+		got += (unsigned int)n;
+		if (n == 0)
+			tide_test_sleep_us(100);
+	}
+	CU_ASSERT_EQUAL_FATAL(got, 4);
+	for (unsigned int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(cpl[i].cookie, i + 1);
+		CU_ASSERT_EQUAL(cpl[i].status, 0);
+	}
+	CU_ASSERT_EQUAL(cpl[2].bytes, 1000);
+	CU_ASSERT(stats_wait_completed(z, 4, &st));
+	CU_ASSERT_EQUAL(st.zc_sends, 2);
+	CU_ASSERT_EQUAL(st.copy_sends, 2);
+	CU_ASSERT_EQUAL(st.failed, 0);
+	wire_clear(&rp);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	CU_ASSERT_EQUAL(rte_extmem_unregister(noiova, len), 0);
+	munmap(noiova, len);
+	munmap(buf, len);
+}
+
 #endif
 
 /* One send, its segments freed by two threads: those the PMD took by this thread, those
@@ -953,6 +1037,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_timed_out_stop_sees_no_send_after_it_returned);
 	CU_ADD_TEST(s, test_stats_read_across_sends_are_of_one_moment);
+	CU_ADD_TEST(s, test_a_new_threshold_reaches_every_staged_send);
 #endif
 	CU_ADD_TEST(s, test_a_send_freed_partly_by_the_agent_and_partly_elsewhere_completes_once);
 	CU_ADD_TEST(s, test_sends_freed_by_another_thread_complete_once_each);

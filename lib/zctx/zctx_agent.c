@@ -561,13 +561,20 @@ agent_policy_update(struct tide_zctx *z)
 		return;
 	tide_zcp_restart(&z->pol, __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED));
 	z->pol_gen = gen;
-	/* Staged sends prepared ahead and not yet begun take the new threshold too. */
+	/* Staged sends prepared ahead and not yet begun take the new threshold too (prepared
+	 * ones come first: agent_prepare()). One the old threshold failed (zero-copy of memory
+	 * without IO addresses) is decided again; one whose memory could not be held stays
+	 * failed.
+	 */
 	for (uint64_t seq = z->cur + (z->cursor.active ? 1 : 0); seq < z->staged; seq++) {
 		struct zc_slot *s = SLOT(z, seq);
 
-		if (!s->prepared || s->status != 0)
+		if (!s->prepared)
 			break;
-		agent_decide(z, s);
+		if (s->status == -EADDRNOTAVAIL)
+			s->status = 0;
+		if (s->status == 0)
+			agent_decide(z, s);
 	}
 	agent_publish_policy(z);
 }
