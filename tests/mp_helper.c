@@ -51,6 +51,8 @@
  *                                                 it, say it is done
  *   mp_helper EAL... -- bhold BCAST READER        read one broadcast post as READER, say
  *                                                 nothing, wait to be killed
+ *   mp_helper EAL... -- bpost BCAST STAGE POOL    post a message of POOL made by STAGE on
+ *                                                 BCAST, wait to be killed
  *   mp_helper EAL... -- bsleep BCAST              block in tide_bcast_wait() on BCAST's
  *                                                 post, nobody reading it (after
  *                                                 "ready=1"), until killed
@@ -775,6 +777,25 @@ cmd_bread(const char *bname, unsigned int reader, bool hold)
 	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
 }
 
+/* Post a message made by a stage of this process, and wait to be killed. */
+static int
+cmd_bpost(const char *bname, const char *sname, struct rte_mempool *mp)
+{
+	struct rte_mbuf *m = mp != NULL ? rte_pktmbuf_alloc(mp) : NULL;
+	struct tide_bcast *b;
+	int stage;
+
+	if (m == NULL || tide_msg_init(NULL) != 0 || (b = tide_bcast_lookup(bname)) == NULL ||
+			(stage = tide_stage_register(sname)) < 0) {
+		printf("error=no mbuf, no broadcast exchange %s or no stage %s\n", bname, sname);
+		return 1;
+	}
+	rte_pktmbuf_append(m, sizeof(struct msg_body));
+	tide_msg_make(m, (uint16_t)stage, 0);
+	printf("posted=%d\n", tide_bcast_post(b, m, NULL) == 0);
+	ready_until_killed();
+}
+
 /* Block in a wait for a broadcast post to be complete until killed (nobody reads it). */
 static int
 cmd_bsleep(const char *bname)
@@ -1168,6 +1189,8 @@ main(int argc, char **argv)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), false);
 	else if (strcmp(argv[1], "bhold") == 0 && argc == 4)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), true);
+	else if (strcmp(argv[1], "bpost") == 0 && argc == 5)
+		ret = cmd_bpost(argv[2], argv[3], rte_mempool_lookup(argv[4]));
 	else if (strcmp(argv[1], "bsleep") == 0 && argc == 3)
 		ret = cmd_bsleep(argv[2]);
 

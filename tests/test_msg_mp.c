@@ -247,6 +247,69 @@ kill_secondary(struct tide_run *r, bool squat)
 }
 
 /*
+ * A sender killed with its message posted: the post stays for its readers, and whoever takes
+ * it (with @p take), or frees the exchange, gets a message of no stage, before the primary's
+ * recovery of the sender (held there where faults are built in) as after. The recovery's
+ * release of what the dead stages hold leaves that message alone.
+ */
+static void
+orphan_post(bool take)
+{
+	struct tide_bcast *b = tide_bcast_create("tmm_bc_orphan", 1);
+	struct rte_mbuf *m = NULL;
+	struct tide_run r;
+	char *text;
+	int code;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	run_start(&r, (char *[]){ "bpost", "tmm_bc_orphan", "sec_post", "tmm_pool", NULL });
+	text = tide_run_wait_for(&r, "ready=1", 120000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "posted"), 1);
+	free(text);
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_hold_arm(TIDE_HOLD_MP_RECOVER);
+#endif
+	kill(r.pid, SIGKILL);
+	free(run_end(&r, &code));
+	CU_ASSERT_EQUAL(code, -1);
+#ifdef TIDE_FAULT_INJECTION
+	/* The recovery has begun, and waits before the libraries' callbacks. */
+	CU_ASSERT(tide_fault_pvt_hold_wait(TIDE_HOLD_MP_RECOVER, 30000));
+#endif
+	CU_ASSERT_EQUAL_FATAL(tide_bcast_read(b, 0, &m, NULL), 0);
+	if (take) {
+		CU_ASSERT_EQUAL_FATAL(tide_bcast_done(b, 0), 0);
+		CU_ASSERT_PTR_EQUAL_FATAL(tide_bcast_take(b), m);
+	} else {
+		tide_bcast_free(b);
+	}
+	CU_ASSERT_EQUAL(tide_msg_owner(m), TIDE_STAGE_NONE);
+#ifdef TIDE_FAULT_INJECTION
+	tide_fault_pvt_hold_release(TIDE_HOLD_MP_RECOVER);
+#endif
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
+	/* Still a message in use, its holder's to release. */
+	CU_ASSERT_TRUE(tide_msg_is_made(m));
+	CU_ASSERT_EQUAL(rte_mempool_in_use_count(pool), 1);
+	tide_msg_release(m);
+	if (take)
+		tide_bcast_free(b);
+	check_every_mbuf_back();
+}
+
+static void
+test_a_post_whose_sender_was_killed_is_taken_by_no_stage(void)
+{
+	orphan_post(true);
+}
+
+static void
+test_a_post_whose_sender_was_killed_goes_to_no_stage_when_freed(void)
+{
+	orphan_post(false);
+}
+
+/*
  * A reader killed between its read of a post and its done: the post is there to read
  * again for the reader that takes its place, which completes it. With @p reuse, another
  * process has the dead reader's id by then: its read is undone all the same.
@@ -791,6 +854,8 @@ register_tests(void)
 	CU_ADD_TEST(s, test_messages_cross_to_a_secondary_in_order);
 	CU_ADD_TEST(s, test_messages_cross_from_a_secondary_in_order);
 	CU_ADD_TEST(s, test_a_broadcast_reaches_readers_in_both_processes);
+	CU_ADD_TEST(s, test_a_post_whose_sender_was_killed_is_taken_by_no_stage);
+	CU_ADD_TEST(s, test_a_post_whose_sender_was_killed_goes_to_no_stage_when_freed);
 	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_by_a_kill_is_read_again);
 	CU_ADD_TEST(s, test_a_broadcast_read_cut_short_is_read_again_when_its_id_is_reused);
 	CU_ADD_TEST(s, test_proxies_go_on_after_a_secondary_killed_taking_one);

@@ -127,8 +127,14 @@ tide_bcast_free(struct tide_bcast *b)
 		return;
 	}
 	m = __atomic_load_n(&b->m, __ATOMIC_ACQUIRE);
-	if (m != NULL)
-		tide_msg_hdr(m)->owner = b->owner; /* back to the stage that posted it */
+	if (m != NULL) {
+		uint16_t owner = __atomic_load_n(&b->owner, __ATOMIC_RELAXED);
+
+		/* Back to the stage that posted it, unless its process is gone: the recovery of
+		 * that process, maybe still to come, releases what its stages hold.
+		 */
+		tide_msg_hdr(m)->owner = tide_msg_pvt_stage_live(owner) ? owner : TIDE_STAGE_NONE;
+	}
 	rte_free(b->sections);
 	rte_free(b);
 }
@@ -180,7 +186,7 @@ tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 		memset(b->sections, 0, b->nb_readers * sizeof(*sections));
 	__atomic_store_n(&b->done, 0, __ATOMIC_RELAXED);
 	/* The exchange's now: a stop of the sender's stage must not free it under readers. */
-	b->owner = tide_msg_owner(m);
+	__atomic_store_n(&b->owner, tide_msg_owner(m), __ATOMIC_RELAXED);
 	tide_msg_hdr(m)->owner = TIDE_STAGE_NONE;
 	__atomic_store_n(&b->m, m, __ATOMIC_RELAXED);
 	b->posts++;
@@ -298,6 +304,7 @@ struct rte_mbuf *
 tide_bcast_take(struct tide_bcast *b)
 {
 	struct rte_mbuf *m;
+	uint16_t owner;
 
 	if (b == NULL) {
 		MSG_REFUSE(ERR, EINVAL, "NULL broadcast exchange");
@@ -312,7 +319,12 @@ tide_bcast_take(struct tide_bcast *b)
 		msg_error(EBUSY); /* not yet: a poll, not logged */
 		return NULL;
 	}
-	tide_msg_hdr(m)->owner = b->owner;
+	/* Back to the stage that posted it if it is this process's (one thread posts and
+	 * takes); else its sender's process is gone, and the recovery of that process, maybe
+	 * still to come, releases what its stages hold: the taker's message is no stage's.
+	 */
+	owner = __atomic_load_n(&b->owner, __ATOMIC_RELAXED);
+	tide_msg_hdr(m)->owner = tide_msg_pvt_stage_mine(owner) ? owner : TIDE_STAGE_NONE;
 	__atomic_store_n(&b->m, NULL, __ATOMIC_RELEASE);
 	return m;
 }
@@ -356,12 +368,17 @@ bcast_gone(void *p, void *arg)
 	}
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
 		return;
-	for (unsigned int k = 0; k < g->n; k++)
-		if (b->owner == g->stages[k]) {
-			b->owner = TIDE_STAGE_NONE;
+	/* From the dead stage only: a live process may take the post and post another
+	 * meanwhile, whose stage stays.
+	 */
+	for (unsigned int k = 0; k < g->n; k++) {
+		uint16_t dead = g->stages[k];
+
+		if (__atomic_compare_exchange_n(&b->owner, &dead, TIDE_STAGE_NONE, false,
+				__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			MSG_LOG(WARNING, "%s: the stage that posted post %" PRIu64 " is gone: "
 				"the post stays, taken it belongs to no stage", b->name, gen);
-		}
+	}
 }
 
 void

@@ -235,6 +235,8 @@ unsigned int tide_msg_pvt_stage_count(void);
  * stages, as when the pools' recovery reports such a process (see msg_shared.c). */
 void tide_msg_pvt_stages_gone_recover(void);
 const char *tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid);
+bool tide_msg_pvt_stage_mine(uint16_t stage);
+bool tide_msg_pvt_stage_live(uint16_t stage);
 /* The proxy area's size and its proxies not released, read as the area cannot go. */
 void tide_msg_pvt_proxy_counts(uint32_t *size, uint32_t *live);
 

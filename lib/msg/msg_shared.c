@@ -397,6 +397,44 @@ tide_msg_pvt_stage_copy(uint16_t stage, uint32_t *pid)
 }
 
 /*
+ * Whether @p stage is registered by this process. Without the lock: only this process can
+ * register a stage under its own id and start, or remove one it registered while it lives
+ * (the recovery removes a dead process's), so what is read is either that or not.
+ */
+bool
+tide_msg_pvt_stage_mine(uint16_t stage)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t self = tide_rwlock_self();
+
+	return sh != NULL && stage < TIDE_STAGE_MAX &&
+		__atomic_load_n(&sh->stages[stage].pid, __ATOMIC_RELAXED) == self &&
+		__atomic_load_n(&sh->stages[stage].start, __ATOMIC_RELAXED) == tide_rwlock_me.start;
+}
+
+/* Whether @p stage is registered by a process that lives (that has not ended since it
+ * registered it: its id may name a later process).
+ */
+bool
+tide_msg_pvt_stage_live(uint16_t stage)
+{
+	struct msg_shared *sh = tide_msg_pvt_shared();
+	uint32_t *held, pid = 0;
+	uint64_t start = 0;
+
+	if (sh == NULL || stage >= TIDE_STAGE_MAX)
+		return false;
+	held = tide_rwlock_read_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
+	if (sh->stages[stage].name[0] != '\0') {
+		pid = sh->stages[stage].pid;
+		start = sh->stages[stage].start;
+	}
+	tide_rwlock_read_unlock(&sh->lock, held);
+	/* Outside the lock: the look reads /proc. */
+	return pid != 0 && !tide_process_gone_since(pid, start);
+}
+
+/*
  * The proxy area's size into @p size and its proxies made and not released into @p live
  * (tide_msg_pvt_proxies_live()), read under the lock: tide_msg_fini() tears the area down
  * only once it holds the lock for writing. Both 0 without tide_msg_init().

@@ -762,7 +762,9 @@ int tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us);
 
 /**
  * Take the complete message back (to release it, forward it or post it again): it is held
- * again by the stage that held it when posted.
+ * again by the stage that held it when posted, if that stage is this process's; else (the
+ * sender's process is gone, whether or not its recovery has run yet) by no stage
+ * (TIDE_STAGE_NONE).
  *
  * @param b
  *   The exchange.
