@@ -355,6 +355,53 @@ test_a_cache_that_alone_pins_blocks_is_drained(void)
 #endif
 
 #ifdef TIDE_FAULT_INJECTION
+/*
+ * A cache that alone holds the mbufs out of both reap candidates (the two newest blocks above
+ * the base) is drained as one that holds those of one: its threshold goes to 0 in the pass
+ * that finds it, and back once it holds none. Driven by the fake clock.
+ */
+static void
+test_a_cache_holding_both_candidates_mbufs_is_drained(void)
+{
+	int worker = tide_test_worker_lcore();
+	struct tide_mempool_block_info bi[2];
+	struct rte_mempool_cache *cache;
+	struct rte_mempool *mp;
+	void **objs, *two[2];
+	unsigned int n;
+	uint32_t thresh;
+
+	mp = drained_pool("tr_both", 2 * MB, worker, &cache, &thresh);
+	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 2), 2);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 0, &bi[0]), 0);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_info(mp, 1, &bi[1]), 0);
+	/* Oldest first, past the caches: the base's, block 1's, and one of block 2. */
+	n = bi[0].nb_objs + bi[1].nb_objs + 1;
+	objs = calloc(n, sizeof(*objs));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(objs);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_generic_get(mp, objs, n, NULL), 0);
+	two[0] = objs[bi[0].nb_objs];
+	two[1] = objs[n - 1];
+	CU_ASSERT_FATAL(in_block(mp, 1, two[0]) && in_block(mp, 2, two[1]));
+	rte_mempool_generic_put(mp, objs, n - 1 - bi[1].nb_objs, NULL);
+	rte_mempool_generic_put(mp, &objs[bi[0].nb_objs + 1], bi[1].nb_objs - 1, NULL);
+	/* The worker lcore's cache holds one of each (it runs nothing meanwhile). */
+	rte_mempool_generic_put(mp, two, 2, cache);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	CU_ASSERT_EQUAL(cache->flushthresh, 0);
+	CU_ASSERT_EQUAL(pstats(mp).cache_drains, 1);
+	rte_mempool_cache_flush(cache, mp);
+	CU_ASSERT_EQUAL(tide_pool_reap(mp), 0);
+	CU_ASSERT_EQUAL(cache->flushthresh, thresh);
+	CU_ASSERT_EQUAL(pstats(mp).nb_in_use, 0);
+	tide_test_clock_real();
+	free(objs);
+	tide_pool_free(mp);
+}
+
+#endif
+
+#ifdef TIDE_FAULT_INJECTION
 /* A worker lcore that only frees what the main lcore allocated, a burst at a time. */
 struct freer_ctx {
 	struct rte_mempool *mp;
@@ -688,6 +735,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_no_reap_while_an_mbuf_is_in_an_lcore_cache);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_cache_that_alone_pins_blocks_is_drained);
+	CU_ADD_TEST(s, test_a_cache_holding_both_candidates_mbufs_is_drained);
 	CU_ADD_TEST(s, test_the_cache_of_an_lcore_that_only_frees_is_drained);
 	CU_ADD_TEST(s, test_a_block_held_for_long_ranks_as_old);
 #endif

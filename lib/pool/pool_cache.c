@@ -91,7 +91,7 @@ pool_cache_drain(struct tide_pool *tp, const struct tide_mempool_block_info *inf
 	uint32_t nb)
 {
 	struct rte_mempool *mp = tp->mp;
-	bool holds[RTE_MAX_LCORE] = { false };
+	bool holds[RTE_MAX_LCORE] = { false }, drain[RTE_MAX_LCORE] = { false };
 	uint32_t first = RTE_MAX(nb, 3u) - 2;
 
 	if (mp->cache_size == 0)
@@ -111,12 +111,17 @@ pool_cache_drain(struct tide_pool *tp, const struct tide_mempool_block_info *inf
 		if (cached < out)
 			continue; /* the application holds some: it is busy, not pinned */
 		for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
-			if (by[i] != 0)
-				cache_drain_start(tp, i);
+			drain[i] |= by[i] != 0;
 	}
-	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
-		if (tp->drain_thresh[i] != 0 && !holds[i])
+	/* Once a pass for a cache that holds both candidates' mbufs: a second start would move
+	 * its threshold back.
+	 */
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
+		if (drain[i])
+			cache_drain_start(tp, i);
+		else if (tp->drain_thresh[i] != 0 && !holds[i])
 			cache_drain_stop(tp, i);
+	}
 }
 
 /* Give every draining cache its threshold back (the pool is going away). */
