@@ -51,6 +51,10 @@
  *                                                 it, say it is done
  *   mp_helper EAL... -- bhold BCAST READER        read one broadcast post as READER, say
  *                                                 nothing, wait to be killed
+ *   mp_helper EAL... -- bdone BCAST READER        (fault-injection builds) read one
+ *                                                 broadcast post as READER and say done, held
+ *                                                 inside the done (TIDE_HOLD_BCAST_DONE);
+ *                                                 wait to be killed
  *   mp_helper EAL... -- bpost BCAST STAGE POOL    post a message of POOL made by STAGE on
  *                                                 BCAST, wait to be killed
  *   mp_helper EAL... -- bsleep BCAST              block in tide_bcast_wait() on BCAST's
@@ -777,6 +781,47 @@ cmd_bread(const char *bname, unsigned int reader, bool hold)
 	return tide_bcast_done(b, reader) == 0 ? 0 : 1;
 }
 
+#ifdef TIDE_FAULT_INJECTION
+struct bdone {
+	struct tide_bcast *b;
+	unsigned int reader;
+};
+
+static void *
+bdone_main(void *arg)
+{
+	struct bdone *d = arg;
+
+	tide_bcast_done(d->b, d->reader);
+	return NULL;
+}
+
+/* Read a broadcast post and say done on a thread held inside the done; wait to be killed. */
+static int
+cmd_bdone(const char *bname, unsigned int reader)
+{
+	struct bdone d = { .reader = reader };
+	uint64_t end = now_ns() + 10ull * 1000 * 1000 * 1000;
+	struct rte_mbuf *m;
+	pthread_t t;
+	int ret = -EAGAIN;
+
+	if (tide_msg_init(NULL) != 0 || (d.b = tide_bcast_lookup(bname)) == NULL) {
+		printf("error=no broadcast exchange %s\n", bname);
+		return 1;
+	}
+	while (ret == -EAGAIN && now_ns() < end)
+		ret = tide_bcast_read(d.b, reader, &m, NULL);
+	tide_fault_pvt_hold_arm(TIDE_HOLD_BCAST_DONE);
+	if (ret != 0 || pthread_create(&t, NULL, bdone_main, &d) != 0 ||
+			!tide_fault_pvt_hold_wait(TIDE_HOLD_BCAST_DONE, 10000)) {
+		printf("error=nothing read, or the done not held\n");
+		return 1;
+	}
+	ready_until_killed();
+}
+#endif
+
 /* Post a message made by a stage of this process, and wait to be killed. */
 static int
 cmd_bpost(const char *bname, const char *sname, struct rte_mempool *mp)
@@ -1189,6 +1234,10 @@ main(int argc, char **argv)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), false);
 	else if (strcmp(argv[1], "bhold") == 0 && argc == 4)
 		ret = cmd_bread(argv[2], (unsigned int)atoi(argv[3]), true);
+#ifdef TIDE_FAULT_INJECTION
+	else if (strcmp(argv[1], "bdone") == 0 && argc == 4)
+		ret = cmd_bdone(argv[2], (unsigned int)atoi(argv[3]));
+#endif
 	else if (strcmp(argv[1], "bpost") == 0 && argc == 5)
 		ret = cmd_bpost(argv[2], argv[3], rte_mempool_lookup(argv[4]));
 	else if (strcmp(argv[1], "bsleep") == 0 && argc == 3)

@@ -8,8 +8,11 @@
  * secondary killed while its stage holds messages has them released by the primary, and a
  * new one carries on; one killed inside an exchange lookup has its read of the directory
  * taken back by the next exchange creation, and one stopped there is waited for; one killed
- * asleep in a blocking receive or a broadcast's wait is counted as a sleeper no more.
+ * asleep in a blocking receive or a broadcast's wait is counted as a sleeper no more; one
+ * killed inside its done of a broadcast completes the post.
  */
+
+#define _GNU_SOURCE /* gettid() */
 
 #include <errno.h>
 #include <signal.h>
@@ -821,6 +824,72 @@ test_a_stopped_reader_of_the_directory_is_waited_for(void)
 {
 	dir_reader(true);
 }
+
+/* The sender waiting for its post to be complete, on a thread of its own. */
+struct post_waiter {
+	struct tide_bcast *b;
+	pid_t tid;
+	int ret;
+	int done;
+};
+
+static void *
+post_waiter_main(void *arg)
+{
+	struct post_waiter *w = arg;
+
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	w->ret = tide_bcast_wait(w->b, 30ull * 1000 * 1000);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static bool
+post_waiter_asleep(void *arg)
+{
+	return tide_test_tid_asleep(&((struct post_waiter *)arg)->tid);
+}
+
+static bool
+post_waiter_done(void *arg)
+{
+	return __atomic_load_n(&((struct post_waiter *)arg)->done, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * The last reader killed inside its done, its done recorded and the sender asleep not told:
+ * the primary's recovery of that reader completes the post and wakes the sender; the read
+ * is not undone (it is done), and the post is taken.
+ */
+static void
+test_a_reader_killed_inside_its_done_completes_the_post(void)
+{
+	struct tide_bcast *b = tide_bcast_create("tmm_bc_done", 1);
+	struct post_waiter w = { .b = b };
+	struct rte_mbuf *m = bcast_msg(11), *seen = NULL;
+	struct tide_run r;
+	pthread_t t;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, post_waiter_main, &w), 0);
+	CU_ASSERT(tide_test_wait(post_waiter_asleep, &w, 10000));
+	run_start(&r, (char *[]){ "bdone", "tmm_bc_done", "0", NULL });
+	free(tide_run_wait_for(&r, "ready=1", 120000));
+	CU_ASSERT_TRUE(tide_bcast_complete(b)); /* its done is recorded */
+	kill_secondary(&r, false);
+	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
+	CU_ASSERT_TRUE(tide_test_wait(post_waiter_done, &w, 10000));
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(w.ret, 0);
+	CU_ASSERT_TRUE(tide_bcast_complete(b));
+	CU_ASSERT_EQUAL(tide_bcast_read(b, 0, &seen, NULL), -EAGAIN);
+	CU_ASSERT_PTR_EQUAL(tide_bcast_take(b), m);
+	tide_msg_release(m);
+	tide_bcast_free(b);
+	check_every_mbuf_back();
+}
 #endif
 
 static int
@@ -869,6 +938,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_reader_of_the_directory_killed_is_taken_back_by_the_next_writer);
 	CU_ADD_TEST(s, test_a_stopped_reader_of_the_directory_is_waited_for);
+	CU_ADD_TEST(s, test_a_reader_killed_inside_its_done_completes_the_post);
 #endif
 	CU_ADD_TEST(s, test_everything_is_freed_at_the_end);
 	CU_ADD_TEST(s, test_without_elastic_pools_a_killed_secondary_is_recovered);

@@ -90,6 +90,8 @@ enum tide_fault_hold_site {
 				      *   yet mapped (the request's lock held) */
 	TIDE_HOLD_SLEEPER_GONE,    /**< msg: a sleepers' slot found a gone process's, not yet
 				    *   given back */
+	TIDE_HOLD_BCAST_DONE,      /**< msg: a broadcast reader's done recorded, the sender
+				    *   not yet told */
 	TIDE_HOLD_SITES
 };
 

@@ -28,6 +28,36 @@
 #include "tide_fault.h"
 #include "tide_process.h"
 
+/* Readers done with the current post: the bits of the last word in use. */
+static inline uint64_t
+bcast_last_bits(const struct tide_bcast *b)
+{
+	return b->nb_readers % 64 == 0 ? UINT64_MAX : (1ull << (b->nb_readers % 64)) - 1;
+}
+
+/* Whether every reader is done with the current post. Sequentially consistent loads: the
+ * last reader's mark and the sender's count of itself as a sleeper (tide_bcast_wait()).
+ */
+static bool
+bcast_all_done(const struct tide_bcast *b)
+{
+	unsigned int words = (b->nb_readers + 63) / 64;
+
+	for (unsigned int w = 0; w + 1 < words; w++)
+		if (__atomic_load_n(&b->done_bits[w], __ATOMIC_SEQ_CST) != UINT64_MAX)
+			return false;
+	return __atomic_load_n(&b->done_bits[words - 1], __ATOMIC_SEQ_CST) == bcast_last_bits(b);
+}
+
+/* The post is complete: the sender, asleep in tide_bcast_wait() or about to be, is told. */
+static void
+bcast_tell_sender(struct tide_bcast *b)
+{
+	__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&b->sleepers.n, __ATOMIC_SEQ_CST) != 0)
+		syscall(SYS_futex, &b->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
 static const char *
 bcast_name_of(const void *p)
 {
@@ -184,7 +214,8 @@ tide_bcast_post(struct tide_bcast *b, struct rte_mbuf *m,
 		memcpy(b->sections, sections, b->nb_readers * sizeof(*sections));
 	else
 		memset(b->sections, 0, b->nb_readers * sizeof(*sections));
-	__atomic_store_n(&b->done, 0, __ATOMIC_RELAXED);
+	for (unsigned int w = 0; w < (b->nb_readers + 63) / 64; w++)
+		__atomic_store_n(&b->done_bits[w], 0, __ATOMIC_RELAXED);
 	/* The exchange's now: a stop of the sender's stage must not free it under readers. */
 	__atomic_store_n(&b->owner, tide_msg_owner(m), __ATOMIC_RELAXED);
 	tide_msg_hdr(m)->owner = TIDE_STAGE_NONE;
@@ -221,32 +252,34 @@ tide_bcast_read(struct tide_bcast *b, unsigned int reader, struct rte_mbuf **m,
 int
 tide_bcast_done(struct tide_bcast *b, unsigned int reader)
 {
-	struct bcast_reader *r;
-	uint64_t gen;
+	uint64_t gen, bit, *word;
 
 	if (b == NULL || reader >= b->nb_readers)
 		return MSG_REFUSE(ERR, EINVAL, "bad arguments (NULL, or reader %u out of range)",
 			reader);
-	r = &b->readers[reader];
 	gen = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
-	if (r->read_gen != gen || r->done_gen == gen)
+	word = &b->done_bits[reader / 64];
+	bit = 1ull << (reader % 64);
+	if (gen == 0 || b->readers[reader].read_gen != gen ||
+			(__atomic_load_n(word, __ATOMIC_RELAXED) & bit))
 		return MSG_REFUSE(ERR, EINVAL, "%s: reader %u has not read the post, or said "
 			"done already", b->name, reader);
-	r->done_gen = gen;
-	/* Sequentially consistent, as the sender's count of itself as a sleeper and its read
-	 * of done after it: of the two, one sees the other's write (no lost wake-up).
+	/* Its one step: a reader killed before it has its read undone by the recovery, one
+	 * killed after it is done. Sequentially consistent, as the sender's count of itself as
+	 * a sleeper and its look at the bits after it: of the two, one sees the other's write
+	 * (no lost wake-up). Of readers done at once, the last to mark sees every bit.
 	 */
-	if (__atomic_add_fetch(&b->done, 1, __ATOMIC_SEQ_CST) == b->nb_readers &&
-			__atomic_load_n(&b->sleepers.n, __ATOMIC_SEQ_CST) != 0)
-		syscall(SYS_futex, &b->done, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	__atomic_fetch_or(word, bit, __ATOMIC_SEQ_CST);
+	TIDE_FAULT_HOLD(TIDE_HOLD_BCAST_DONE); /* tests: the reader killed here */
+	if (bcast_all_done(b))
+		bcast_tell_sender(b);
 	return 0;
 }
 
 bool
 tide_bcast_complete(const struct tide_bcast *b)
 {
-	return b != NULL && __atomic_load_n(&b->m, __ATOMIC_ACQUIRE) != NULL &&
-		__atomic_load_n(&b->done, __ATOMIC_ACQUIRE) == b->nb_readers;
+	return b != NULL && __atomic_load_n(&b->m, __ATOMIC_ACQUIRE) != NULL && bcast_all_done(b);
 }
 
 int
@@ -262,7 +295,7 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
 		return MSG_REFUSE(DEBUG, ENOENT, "%s: nothing posted", b->name);
 	/* Done already: no clock read, no slot taken for a wait that need not sleep. */
-	if (__atomic_load_n(&b->done, __ATOMIC_SEQ_CST) == b->nb_readers)
+	if (bcast_all_done(b))
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	start = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
@@ -280,7 +313,7 @@ tide_bcast_wait(struct tide_bcast *b, uint64_t timeout_us)
 		uint64_t now, left;
 		struct timespec rel;
 
-		if (done == b->nb_readers)
+		if (bcast_all_done(b))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		now = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
@@ -360,14 +393,18 @@ bcast_gone(void *p, void *arg)
 		struct bcast_reader *r = &b->readers[i];
 
 		if (r->pid == g->pid && (g->now == 0 || (r->start != 0 && r->start != g->now)) &&
-				r->read_gen == gen && r->done_gen != gen) {
-			r->read_gen = r->done_gen;
+				r->read_gen == gen && !(__atomic_load_n(&b->done_bits[i / 64],
+				__ATOMIC_RELAXED) & (1ull << (i % 64)))) {
+			r->read_gen = 0;
 			MSG_LOG(WARNING, "%s: reader %u died reading post %" PRIu64 ": its "
 				"replacement reads it again", b->name, i, gen);
 		}
 	}
 	if (__atomic_load_n(&b->m, __ATOMIC_ACQUIRE) == NULL)
 		return;
+	/* A reader killed after its done, before it told the sender (asleep, maybe). */
+	if (bcast_all_done(b))
+		bcast_tell_sender(b);
 	/* From the dead stage only: a live process may take the post and post another
 	 * meanwhile, whose stage stays.
 	 */
@@ -403,7 +440,10 @@ bcast_info_read(const void *p, void *arg)
 
 	info->readers = b->nb_readers;
 	info->posts = b->posts;
-	info->done = __atomic_load_n(&b->done, __ATOMIC_RELAXED);
+	info->done = 0;
+	for (unsigned int w = 0; w < (b->nb_readers + 63) / 64; w++)
+		info->done += (unsigned int)__builtin_popcountll(__atomic_load_n(&b->done_bits[w],
+			__ATOMIC_RELAXED));
 	info->sleepers = __atomic_load_n(&b->sleepers.n, __ATOMIC_RELAXED);
 	info->posted = __atomic_load_n(&b->m, __ATOMIC_RELAXED) != NULL;
 }

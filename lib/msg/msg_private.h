@@ -130,8 +130,7 @@ void tide_xring_pvt_fini(struct tide_xring *r);
 
 /* A broadcast exchange (msg_bcast.c): opaque to applications, here for the tests. */
 struct bcast_reader {
-	uint64_t read_gen; /* generation it last read */
-	uint64_t done_gen; /* generation it last finished */
+	uint64_t read_gen; /* generation it last read (0: none, or its read undone) */
 	uint32_t pid;      /* the process that read read_gen */
 	uint64_t start;    /* when it started (tide_process_start(); 0: not known) */
 } __rte_cache_aligned;
@@ -141,7 +140,10 @@ struct tide_bcast {
 	unsigned int nb_readers;
 	struct rte_mbuf *m;        /* posted, or NULL */
 	uint64_t gen;              /* bumped by each post (after m and the sections) */
-	uint32_t done;             /* readers done with gen; futex word for the sender */
+	uint32_t done;             /* futex word for the sender: bumped when the last reader
+				    * of a post is done (and by the recovery of a reader) */
+	uint64_t done_bits[TIDE_BCAST_MAX_READERS / 64]; /* readers done with gen, a bit each:
+				    * what a reader's done records, in one atomic step */
 	struct tide_sleepers sleepers; /* threads asleep on done, in tide_bcast_wait() */
 	uint16_t owner;            /* the stage that held m when posted (TIDE_STAGE_NONE: none,
 				    * or its process is gone) */
