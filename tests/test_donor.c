@@ -1393,6 +1393,8 @@ scen_descriptor_limit_is_emfile(void)
 	tide_donor_region_free(r);
 	/* Room for the donor's socket and pidfd, none for its memory. */
 	nofile_request(m, 2, NULL);
+	/* Room for its memory too, none to read how much of it the donor has locked. */
+	nofile_request(m, 3, NULL);
 #ifdef TIDE_FAULT_INJECTION
 	/* Room for one of the two descriptors it sends: that one arrives, and is closed. */
 	nofile_request(m, 3, "fd-two:0");

@@ -432,6 +432,7 @@ donor_wait(struct donor_msg *m, int *fds, unsigned int *nfds)
 {
 	struct pollfd pfd = { .fd = DONOR_SOCK, .events = POLLIN };
 
+	*nfds = 0; /* nothing received, whatever ends the wait */
 	for (;;) {
 		int ret;
 

@@ -338,10 +338,14 @@ reg_all_alive(struct tide_donor_mgr *m, struct tide_donor_region *r)
 {
 	for (uint32_t i = 0; i < r->nb_parts; i++) {
 		struct pollfd pfd = { .fd = r->parts[i].pidfd, .events = POLLIN };
+		int ready;
 
 		if (r->parts[i].state == TIDE_DONOR_STATE_OWN)
 			continue;
-		if (poll(&pfd, 1, 0) != 0) {
+		/* A signal to this thread is not a death. */
+		while ((ready = poll(&pfd, 1, 0)) < 0 && errno == EINTR)
+			;
+		if (ready > 0) {
 			DN_LOG(ERR, "%s: donor %d died during the handshake", m->name,
 				(int)r->parts[i].pid);
 			return -ECONNRESET;
@@ -364,13 +368,13 @@ reg_ack_all(struct tide_donor_region *r)
 }
 
 /* Count a refused request; @p donor_at_fault: a donor's handshake failed (unless this process
- * could not take its memory: EMFILE, its own descriptor limit). */
+ * could not take its memory or read what it locked: EMFILE or ENFILE, descriptor limits). */
 static void
 reg_count_failure(struct tide_donor_mgr *m, int err, bool donor_at_fault)
 {
 	pthread_mutex_lock(&m->lock);
 	m->st.refused++;
-	if (donor_at_fault && err != -EMFILE)
+	if (donor_at_fault && err != -EMFILE && err != -ENFILE)
 		m->st.handshake_failures++;
 	if (err == -EPROTO)
 		m->st.bad_messages++;

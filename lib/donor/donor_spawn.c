@@ -154,7 +154,7 @@ fail:
 /* The descriptors of a donor's message that did not arrive: this process's limit, not the
  * donor's breach. */
 static void
-spawn_log_nofile(const struct tide_donor_mgr *m, const struct dn_part *pt)
+spawn_log_nofile(const struct tide_donor_mgr *m, const struct dn_part *pt, const char *what)
 {
 	struct rlimit rl;
 	char lim[24];
@@ -165,9 +165,31 @@ spawn_log_nofile(const struct tide_donor_mgr *m, const struct dn_part *pt)
 		snprintf(lim, sizeof(lim), "unlimited");
 	else
 		snprintf(lim, sizeof(lim), "%llu", (unsigned long long)rl.rlim_cur);
-	DN_LOG(ERR, "%s: cannot receive all the descriptors donor %d sent: this process has none "
-		"free under its RLIMIT_NOFILE (ulimit -n: %s); raise it (a live donor takes three)",
-		m->name, (int)pt->pid, lim);
+	DN_LOG(ERR, "%s: cannot %s donor %d: this process has no descriptor free under its "
+		"RLIMIT_NOFILE (ulimit -n: %s); raise it (a live donor takes three, and a fourth "
+		"a moment)", m->name, what, (int)pt->pid, lim);
+}
+
+/*
+ * What donor @p pt has locked (VmLck, kB), or a negative errno: -EMFILE or -ENFILE where
+ * this process has no descriptor free to read it (logged), -EIO where it cannot be read.
+ */
+static long
+spawn_vmlck_kb(const struct tide_donor_mgr *m, const struct dn_part *pt)
+{
+	long kb;
+
+	errno = 0;
+	kb = dn_vmlck_kb(pt->pid);
+	if (kb >= 0)
+		return kb;
+	if (errno == EMFILE || errno == ENFILE) {
+		int err = errno;
+
+		spawn_log_nofile(m, pt, "read how much memory has been locked by");
+		return -err;
+	}
+	return -EIO;
 }
 
 /* A message received whole: from the donor it says it is from? A donor of another protocol
@@ -185,7 +207,7 @@ spawn_check_sender(const struct tide_donor_mgr *m, const struct dn_part *pt, int
 		DN_LOG(ERR, "%s: donor %d broke the protocol: a malformed message", m->name,
 			(int)pt->pid);
 	} else if (ret == -EMFILE) {
-		spawn_log_nofile(m, pt);
+		spawn_log_nofile(m, pt, "receive all the descriptors sent by");
 	}
 	if (ret != 0 || msg->pid == pt->pid)
 		return ret;
@@ -306,7 +328,9 @@ dn_check_share(const struct tide_donor_mgr *m, const struct dn_part *pt,
 	} else {
 		ret = spawn_check_fd(pt, fds[0], kind, page_sz, &why);
 		if (ret == 0 && kind == TIDE_DONOR_PINNED) {
-			kb = dn_vmlck_kb(pt->pid);
+			kb = spawn_vmlck_kb(m, pt);
+			if (kb == -EMFILE || kb == -ENFILE)
+				return (int)kb; /* this process's limit, not the donor's fault */
 			if (kb < 0 || (uint64_t)kb < pt->bytes >> 10) {
 				if (!spawn_alive(pt, SPAWN_DYING_MS)) {
 					DN_LOG(ERR, "%s: donor %d died right after its offer",
@@ -428,8 +452,12 @@ spawn_adopt_handshake(struct tide_donor_mgr *m, struct dn_part *pt, uint64_t pag
 		return ret == -EPIPE ? -ECONNRESET : ret;
 	if (msg.type == DONOR_MSG_ERROR)
 		return spawn_adopt_error(m, pt, &msg);
-	kb = dn_vmlck_kb(pt->pid);
-	if (msg.type != DONOR_MSG_LOCKED || nfds != 0 || kb < 0 || (uint64_t)kb < pt->bytes >> 10)
+	if (msg.type != DONOR_MSG_LOCKED || nfds != 0)
+		return -EPROTO;
+	kb = spawn_vmlck_kb(m, pt);
+	if (kb == -EMFILE || kb == -ENFILE)
+		return (int)kb;
+	if (kb < 0 || (uint64_t)kb < pt->bytes >> 10)
 		return -EPROTO;
 	pt->locked_kb = (uint64_t)kb;
 	return 0;

@@ -44,7 +44,8 @@
  * tide_donor_alloc() hands out none of it. Every death is logged and counted. Re-pins run
  * on the control thread, so no call returns their errno: a failed try is counted
  * (repin_failures) and logged with it -- EMFILE the new donor had no descriptor free for the
- * memory under its RLIMIT_NOFILE (donors inherit the consumer's), ENOMEM it could not lock
+ * memory under its RLIMIT_NOFILE (donors inherit the consumer's), or this process none to
+ * read what the new donor locked (ENFILE: none in the system), ENOMEM it could not lock
  * the memory, ECONNRESET, ETIMEDOUT or EPROTO it died, did not answer within timeout_ms or
  * broke the protocol -- and the consumer keeps the memory mapped whatever the failure.
  *
@@ -263,8 +264,9 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  *   writing and open for reading and writing; pinned memory it did not lock; or a page of
  *   the region not resident after mapping); EMFILE this process has no descriptor free
  *   under its RLIMIT_NOFILE for a donor's socket, its pidfd, the memory it sends (not the
- *   donor's breach; a live donor takes three) or /proc/self/pagemap; ENFILE none left in
- *   the system for /proc/self/pagemap;
+ *   donor's breach; a live donor takes three), the donor's /proc status (what it locked:
+ *   a fourth, a moment) or /proc/self/pagemap; ENFILE none left in the system for the
+ *   last two;
  *   EPERM IOVA mode PA and no access to physical addresses; EFAULT a page not present in
  *   /proc/self/pagemap when its IO address is read; EIO /proc/self/pagemap unreadable
  *   (it cannot be opened for another reason, or read), or a device refused
