@@ -10,6 +10,13 @@ int
 tide_test_port_start(uint16_t port, struct rte_mempool *rx, uint16_t nb_txq, uint16_t nb_txd,
 	uint16_t mtu)
 {
+	return tide_test_port_start_chains(port, rx, nb_txq, nb_txd, mtu, true);
+}
+
+int
+tide_test_port_start_chains(uint16_t port, struct rte_mempool *rx, uint16_t nb_txq,
+	uint16_t nb_txd, uint16_t mtu, bool chains)
+{
 	struct rte_eth_conf conf = { .rxmode = { .mtu = mtu } };
 	struct rte_eth_dev_info info;
 	int ret;
@@ -19,7 +26,8 @@ tide_test_port_start(uint16_t port, struct rte_mempool *rx, uint16_t nb_txq, uin
 	ret = rte_eth_dev_info_get(port, &info);
 	if (ret != 0)
 		return ret;
-	conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (chains)
+		conf.txmode.offloads = info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	ret = rte_eth_dev_configure(port, 1, nb_txq, &conf);
 	if (ret == 0)
 		ret = rte_eth_rx_queue_setup(port, 0, 64, SOCKET_ID_ANY, NULL, rx);

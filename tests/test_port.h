@@ -5,6 +5,7 @@
 /* An ethdev port set up the way the zero-copy TX tests and helpers need it (no CUnit: the
  * multi-process helper links it too). */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mempool.h>
@@ -17,5 +18,9 @@
  */
 int tide_test_port_start(uint16_t port, struct rte_mempool *rx, uint16_t nb_txq,
 	uint16_t nb_txd, uint16_t mtu);
+
+/** The same, with chained mbufs asked for (where offered) only if @p chains. */
+int tide_test_port_start_chains(uint16_t port, struct rte_mempool *rx, uint16_t nb_txq,
+	uint16_t nb_txd, uint16_t mtu, bool chains);
 
 #endif /* TIDE_TEST_PORT_H */

@@ -257,6 +257,54 @@ test_memory_registered_without_io_addresses_never_stalls_a_send(void)
 	munmap(buf, len);
 }
 
+/*
+ * A port that takes no mbuf chains (net_ring without RTE_ETH_TX_OFFLOAD_MULTI_SEGS) gets
+ * copies only, each frame in one mbuf: with mbufs of 1 KB, frames shorter than its MTU's.
+ */
+static void
+test_a_port_without_chains_gets_one_mbuf_a_frame(void)
+{
+	const uint32_t room = 1024, len = 4000, payload = room - HDR_LEN;
+	struct rte_mempool *small = rte_pktmbuf_pool_create("zt_small", 256, 0, 0,
+		RTE_PKTMBUF_HEADROOM + room, SOCKET_ID_ANY);
+	uint8_t *buf = page_buf(16 * KB);
+	struct tide_zctx_stats st;
+	struct tide_zctx_cpl cpl;
+	struct rte_mbuf *pkt;
+	struct ring_port rp;
+	struct tide_zctx *z;
+	uint32_t got = 0;
+
+	CU_ASSERT_FATAL(small != NULL && buf != NULL);
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7);
+	CU_ASSERT_FATAL(ring_port_open_chains(&rp, "zt_flat", 1024, false) == 0);
+	z = zctx_make_on("flat", rp.port, 0, 8, small);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, rp.port, 1, buf, len), 0);
+	CU_ASSERT_EQUAL_FATAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	CU_ASSERT_EQUAL(cpl.bytes, len);
+	while (ring_drain(&rp, &pkt, 1) == 1) {
+		uint32_t n = pkt->pkt_len - HDR_LEN;
+
+		CU_ASSERT_EQUAL(pkt->nb_segs, 1);
+		CU_ASSERT_PTR_NULL(pkt->next);
+		CU_ASSERT(n == RTE_MIN(payload, len - got));
+		CU_ASSERT(pkt_is(pkt, buf + got, n));
+		got += n;
+		rte_pktmbuf_free(pkt);
+	}
+	CU_ASSERT_EQUAL(got, len);
+	CU_ASSERT(stats_wait_completed(z, 1, &st));
+	CU_ASSERT_EQUAL(st.copy_sends, 1);
+	CU_ASSERT_EQUAL(st.packets, (len + payload - 1) / payload);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	ring_port_close(&rp);
+	rte_mempool_free(small);
+	munmap(buf, 16 * KB);
+}
+
 static int
 register_tests(void)
 {
@@ -269,6 +317,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_copies_below_the_threshold_carry_the_same_bytes);
 	CU_ADD_TEST(s, test_a_pmd_that_reads_by_address_gets_one_segment_a_packet);
 	CU_ADD_TEST(s, test_memory_registered_without_io_addresses_never_stalls_a_send);
+	CU_ADD_TEST(s, test_a_port_without_chains_gets_one_mbuf_a_frame);
 	return 0;
 }
 

@@ -48,6 +48,12 @@ vmlck_kb(void)
 int
 ring_port_open(struct ring_port *rp, const char *name, unsigned int size)
 {
+	return ring_port_open_chains(rp, name, size, true);
+}
+
+int
+ring_port_open_chains(struct ring_port *rp, const char *name, unsigned int size, bool chains)
+{
 	char n[RTE_RING_NAMESIZE];
 	int port;
 
@@ -66,7 +72,7 @@ ring_port_open(struct ring_port *rp, const char *name, unsigned int size)
 	if (port < 0)
 		return -1;
 	rp->port = (uint16_t)port;
-	return tide_test_port_start(rp->port, rx_pool, 2, 512, 1500);
+	return tide_test_port_start_chains(rp->port, rx_pool, 2, 512, 1500, chains);
 }
 
 unsigned int

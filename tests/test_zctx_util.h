@@ -46,6 +46,9 @@ struct ring_port {
 };
 
 int ring_port_open(struct ring_port *rp, const char *name, unsigned int size);
+/** The same, chained mbufs asked for only if @p chains (net_ring offers them). */
+int ring_port_open_chains(struct ring_port *rp, const char *name, unsigned int size,
+	bool chains);
 unsigned int ring_drain(struct ring_port *rp, struct rte_mbuf **pkts, unsigned int max);
 void ring_port_close(struct ring_port *rp);
 

@@ -292,7 +292,9 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload is enabled in
  * its configuration; a port that
  * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
- * mbuf chains. Other ports get copies only. A port configured with
+ * mbuf chains. Other ports get copies only, each frame in one mbuf of the instance's pool
+ * (frames shorter than the port's MTU allows where its mbufs are shorter). A port
+ * configured with
  * RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE, or with a TX queue set up with it (as far as its
  * PMD reports queue information), is refused: fast free puts mbufs back without the
  * free callbacks zero-copy sends complete on, and into the first mbuf's pool.

@@ -300,7 +300,9 @@ build_copy(struct tide_zctx *z, const struct zc_port *p, struct zc_slot *s,
 {
 	struct rte_mbuf *m[BUILD_MAX_SEGS], *tail;
 	uint32_t room = rte_pktmbuf_data_room_size(z->pool);
-	uint32_t hdr = s->sqe.hdr_len, max_segs = RTE_MIN(p->max_segs, BUILD_MAX_SEGS);
+	/* A port that takes no chains gets one mbuf a frame: shorter frames where it is short. */
+	uint32_t hdr = s->sqe.hdr_len;
+	uint32_t max_segs = p->zc_ok ? RTE_MIN(p->max_segs, BUILD_MAX_SEGS) : 1;
 	uint32_t n = RTE_MIN(s->sqe.len - z->cursor.off, p->max_frame - hdr);
 	unsigned int nbufs, i;
 
