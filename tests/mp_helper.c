@@ -81,6 +81,8 @@
  *                                                 register them for zero-copy, say what
  *                                                 that answered and what the pin cache
  *                                                 counted
+ *   mp_helper EAL... -- zreg ADDR LEN hold        the same, then keep them registered and
+ *                                                 wait to be killed
  *   mp_helper EAL... -- zsend PORT NAME N STOP    create zero-copy TX instance NAME on
  *                                                 the primary's port PORT (queue 1), send N
  *                                                 times and wait for their completions, say
@@ -1104,7 +1106,7 @@ cmd_popfail(const char *name, unsigned int n)
 }
 
 static int
-cmd_zreg(const char *addr, const char *len)
+cmd_zreg(const char *addr, const char *len, bool hold)
 {
 	size_t n = strtoull(len, NULL, 0);
 	void *want = (void *)(uintptr_t)strtoull(addr, NULL, 0);
@@ -1121,6 +1123,8 @@ cmd_zreg(const char *addr, const char *len)
 	ret = tide_zctx_mem_register(va, n);
 	tide_zctx_cache_stats_get(&st);
 	printf("zreg=%d\ndpdk_mem=%" PRIu64 "\n", ret, st.dpdk_mem);
+	if (hold)
+		ready_until_killed();
 	if (ret == 0)
 		tide_zctx_mem_unregister(va, n);
 	munmap(va, n);
@@ -1184,8 +1188,9 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return ret;
 	}
-	if (strcmp(argv[1], "zreg") == 0 && argc == 4) {
-		ret = cmd_zreg(argv[2], argv[3]);
+	if (strcmp(argv[1], "zreg") == 0 && (argc == 4 ||
+			(argc == 5 && strcmp(argv[4], "hold") == 0))) {
+		ret = cmd_zreg(argv[2], argv[3], argc == 5);
 		rte_eal_cleanup();
 		return ret;
 	}

@@ -646,6 +646,49 @@ test_a_secondarys_own_memory_at_a_span_of_the_primary_is_refused(void)
 	munmap(va, len);
 }
 
+/*
+ * A secondary killed with a span of its own registered: its memseg list stays in the shared
+ * configuration. Where this process then maps its own memory at those addresses, that list
+ * is not taken for DPDK memory (unpinned, its IO addresses the dead one's): it is
+ * unregistered, and this process registers a span of its own there.
+ */
+static void
+test_a_dead_secondarys_span_gives_way_to_this_processs_memory(void)
+{
+	void *const at = (void *)(uintptr_t)0x330000000000ull;
+	const size_t len = 64 << 10;
+	struct tide_zctx_cache_stats before, after;
+	unsigned int lists = external_lists();
+	struct tide_run r;
+	char *text;
+	void *va;
+
+	tide_run_helper(&r, tide_test_file_prefix(), SEC_LCORES, true,
+		(char *[]){ "zreg", "0x330000000000", "65536", "hold", NULL });
+	text = tide_run_wait_for(&r, "ready=1", 120000);
+	CU_ASSERT_EQUAL(tide_run_value(text, "zreg"), 0);
+	free(text);
+	CU_ASSERT_EQUAL(external_lists(), lists + 1);
+	kill(r.pid, SIGKILL);
+	CU_ASSERT_EQUAL(tide_run_end(&r), -1);
+	va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		MAP_FIXED_NOREPLACE, -1, 0);
+	CU_ASSERT_PTR_EQUAL_FATAL(va, at);
+	memset(va, 1, len);
+	CU_ASSERT_EQUAL(tide_zctx_cache_stats_get(&before), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_register(va, len), 0);
+	CU_ASSERT_EQUAL(tide_zctx_cache_stats_get(&after), 0);
+	/* A span of its own, its pages pinned; not DPDK memory. */
+	CU_ASSERT_EQUAL(after.dpdk_mem, before.dpdk_mem);
+	CU_ASSERT_EQUAL(after.misses, before.misses + 1);
+	CU_ASSERT(after.pinned_bytes >= before.pinned_bytes + len);
+	CU_ASSERT_EQUAL(external_lists(), lists + 1);
+	CU_ASSERT_EQUAL(tide_zctx_mem_unregister(va, len), 0);
+	CU_ASSERT_EQUAL(tide_zctx_mem_invalidate(va, len), 0);
+	CU_ASSERT_EQUAL(external_lists(), lists);
+	munmap(va, len);
+}
+
 #ifdef TIDE_FAULT_INJECTION
 struct held_query {
 	const char *cmd;
@@ -730,6 +773,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_full_directory_makes_room_by_dropping_a_dead_processs_instance);
 	CU_ADD_TEST(s, test_a_killed_secondarys_instance_is_listed_dead_until_the_next_creation);
 	CU_ADD_TEST(s, test_a_secondarys_own_memory_at_a_span_of_the_primary_is_refused);
+	CU_ADD_TEST(s, test_a_dead_secondarys_span_gives_way_to_this_processs_memory);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_secondarys_free_waits_for_the_handler_reading_its_instance);
 #endif

@@ -291,7 +291,7 @@ void tide_zctx_params_init(struct tide_zctx_params *p, const char *name);
  * first attempt to transmit on it as an error). A port that advertises
  * RTE_ETH_TX_OFFLOAD_MULTI_SEGS gets zero-copy sends only if that offload is enabled in
  * its configuration; a port that
- * advertises no TX offload at all (as the null, ring and pcap vdevs) is taken to accept
+ * advertises no TX offload at all (as net_null) is taken to accept
  * mbuf chains. Other ports get copies only, each frame in one mbuf of the instance's pool
  * (frames shorter than the port's MTU allows where its mbufs are shorter). A port
  * configured with

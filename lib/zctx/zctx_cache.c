@@ -406,6 +406,42 @@ cache_dpdk_check(const struct rte_memseg_list *msl, uintptr_t va, uintptr_t end,
 }
 
 /*
+ * Memseg lists are shared: a span's list at @p base that this process has no span for is
+ * not DPDK memory to it, but a zctx span's of the process that recorded it, pinned and
+ * mapped for that one's memory at these addresses (read from here, its memsegs say
+ * nothing of this process's pages). A gone process's is unregistered, and *@p msl looked
+ * up again (NULL: this process may make its own span there); another live process's, or
+ * one this process could not unregister, refuses [va, end) with -EFAULT.
+ */
+static int
+cache_span_stale(uintptr_t va, uintptr_t end, uintptr_t base,
+	const struct rte_memseg_list **msl)
+{
+	enum zc_span_whose whose;
+
+	if (*msl == NULL || !(*msl)->external || (uintptr_t)(*msl)->base_va != base ||
+			(*msl)->len != ZC_SPAN_BYTES)
+		return 0;
+	whose = tide_zctx_pvt_dir_span_whose(base);
+	if (whose == ZC_SPAN_GONE) {
+		tide_zctx_pvt_dir_drop_dead_spans();
+		*msl = rte_mem_virt2memseg_list((void *)va);
+		if (*msl == NULL)
+			return 0;
+		whose = tide_zctx_pvt_dir_span_whose(base);
+	}
+	if (whose == ZC_SPAN_NONE)
+		return 0;
+	ZC_LOG(ERR, "%#lx..%#lx: %s: this process cannot send zero-copy from its own memory "
+		"there", (unsigned long)va, (unsigned long)end,
+		whose == ZC_SPAN_OTHER ? "another process sends zero-copy from these addresses "
+		"(its own memory there)" : whose == ZC_SPAN_MINE ? "a span of this process that "
+		"DPDK would not unregister is there (a child process holds it)" : "a span of a "
+		"process that is gone is there, which DPDK would not unregister yet");
+	return -EFAULT;
+}
+
+/*
  * Hold [va, va + len): one reference on every span it touches, its pages pinned. A send
  * notes every piece in @p pieces (DPDK memory not held); a registration @p r the spans it
  * took. On error nothing stays held.
@@ -434,18 +470,9 @@ cache_hold(uintptr_t va, size_t len, struct cache_reg *r, struct zc_piece *piece
 		if (sp == NULL) {
 			const struct rte_memseg_list *msl = rte_mem_virt2memseg_list((void *)va);
 
-			/* Memseg lists are shared: another process's span at this address is
-			 * DPDK memory to this one, but not the memory this one sends from.
-			 */
-			if (msl != NULL && msl->external && (uintptr_t)msl->base_va == base &&
-					msl->len == ZC_SPAN_BYTES &&
-					tide_zctx_pvt_dir_span_other(base)) {
-				ZC_LOG(ERR, "%#lx..%#lx: another process sends zero-copy from these "
-					"addresses (its own memory there): this process cannot",
-					(unsigned long)va, (unsigned long)pend);
-				ret = -EFAULT;
+			ret = cache_span_stale(va, pend, base, &msl);
+			if (ret != 0)
 				break;
-			}
 			if (msl != NULL) {
 				if ((uintptr_t)msl->base_va + msl->len < pend) {
 					ZC_LOG(ERR, "%#lx..%#lx straddles DPDK memory",

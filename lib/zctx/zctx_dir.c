@@ -290,18 +290,36 @@ tide_zctx_pvt_dir_span_add(uintptr_t base)
 	return -ENOSPC;
 }
 
-bool
-tide_zctx_pvt_dir_span_other(uintptr_t base)
+enum zc_span_whose
+tide_zctx_pvt_dir_span_whose(uintptr_t base)
 {
 	const struct zc_dir *d = zc_dir(false);
+	enum zc_span_whose whose = ZC_SPAN_NONE;
 	struct zc_dir_owner w;
 	uintptr_t b;
 
-	for (unsigned int i = 0; d != NULL && i < ZC_DIR_SPANS; i++)
-		if (zc_dir_span_read(&d->spans[i], &w, &b) && b == base && !zc_dir_mine(&w) &&
-				zc_dir_alive(&w))
-			return true;
-	return false;
+	for (unsigned int i = 0; d != NULL && i < ZC_DIR_SPANS; i++) {
+		if (!zc_dir_span_read(&d->spans[i], &w, &b) || b != base)
+			continue;
+		if (zc_dir_mine(&w))
+			return ZC_SPAN_MINE;
+		if (zc_dir_alive(&w))
+			return ZC_SPAN_OTHER;
+		whose = ZC_SPAN_GONE; /* a live one's record may follow */
+	}
+	return whose;
+}
+
+void
+tide_zctx_pvt_dir_drop_dead_spans(void)
+{
+	struct zc_dir *d = zc_dir(false);
+
+	if (d == NULL)
+		return;
+	tide_rwlock_write_lock(&d->lock, tide_zctx_logtype, ZC_DIR_WHAT);
+	zc_dir_drop_dead_spans(d);
+	tide_rwlock_write_unlock(&d->lock);
 }
 
 void

@@ -350,9 +350,12 @@ void tide_zctx_pvt_dir_remove(const struct tide_zctx *z);
 int tide_zctx_pvt_dir_span_add(uintptr_t base);
 /* Drop this process's record of the span at @base (once it unregistered it). */
 void tide_zctx_pvt_dir_span_remove(uintptr_t base);
-/* Whether another live process recorded a span at @base: DPDK memory there is that
- * process's memory, not this one's. */
-bool tide_zctx_pvt_dir_span_other(uintptr_t base);
+/* Who recorded a span at @base: none (DPDK memory there is DPDK's), this process, another
+ * live one, or only processes that are gone. */
+enum zc_span_whose { ZC_SPAN_NONE, ZC_SPAN_MINE, ZC_SPAN_OTHER, ZC_SPAN_GONE };
+enum zc_span_whose tide_zctx_pvt_dir_span_whose(uintptr_t base);
+/* Unregister the spans of processes that are gone, now (the directory's write lock). */
+void tide_zctx_pvt_dir_drop_dead_spans(void);
 /* Call @p cb for every instance of every process. */
 void tide_zctx_pvt_dir_foreach(zc_dir_cb_t *cb, void *arg);
 /* Call @p cb for the instance @p name of process @p pid, another process than this one
