@@ -346,6 +346,17 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 		fail "zctx: the start after the agent could be freed did not run"
 	! grep -q "File exists" "$out" || fail "zctx: an agent left behind at the stop"
 	echo "zctx busy at the stop: agent and buffer kept, a start refused, then freed and run"
+	# Kept at the stop, then the quit: freed at exit (its ports stopped and started, then
+	# once closed), before the pools its sends use; the exit is clean.
+	printf 'set fwd zctx\nstart\nstop\nquit\n' | TIDEPMD_TEST_FAULT=zctx-busy "$tidepmd" \
+		-l 0-1 --no-pci --huge-unlink --vdev net_null0 --vdev net_null1 \
+		--file-prefix "tide-cli-zq-$$" -- -i --mode io >"$out" 2>&1 ||
+		fail "exit status $? (zctx kept at the quit)"
+	grep -q "^tidepmd: zctx: the send agent still has sends in flight: it and its buffer are" \
+		"$out" || fail "zctx busy at the stop before the quit: not kept"
+	grep -q "^tidepmd: zctx: the send agent kept from the last run is freed, its sends" \
+		"$out" || fail "zctx: the agent kept at the quit not freed at exit"
+	echo "zctx busy at the stop, then quit: the kept agent freed at exit"
 else
 	echo "zctx busy at a stop: not checked (a build without" \
 		"-Dfault_injection=true)"

@@ -589,8 +589,21 @@ grep -q "^tidepmd: 1 worker lcore(s) did not leave within 5 s" "$tmp/st.log" ||
 	fail "the stopped worker: no word that it did not leave"
 grep -q "^tidepmd: pipeline: the exchange is kept for the worker(s) still there" \
 	"$tmp/st.log" || fail "the stopped worker: its exchange not kept"
-grep -q "^tidepmd: pipeline: 1 worker lcore(s) of the last run still there" "$tmp/st.log" ||
+grep -q "^tidepmd: 1 worker lcore(s) of the last pipeline run still there" "$tmp/st.log" ||
 	fail "a start beside the stopped worker: no word why it was refused"
+# Nor does another mode start: its lcores would transmit on the TX queue the worker holds.
+echo "set fwd io" >&"$st_in"
+echo start >&"$st_in"
+for ((i = 0; i < 300; i++)); do
+	[ "$(grep -c "^Cannot start forwarding: Device or resource busy" "$tmp/st.log")" -ge 2 ] &&
+		break
+	sleep 0.1
+done
+[ "$(grep -c "^Cannot start forwarding: Device or resource busy" "$tmp/st.log")" -ge 2 ] ||
+	fail "an io start beside the stopped worker: not refused within 30 s"
+! grep -q "^io packet forwarding - " "$tmp/st.log" ||
+	fail "io forwarding started beside the stopped worker's TX queue"
+echo "set fwd pipeline" >&"$st_in"
 # The stop gave up on the worker: its pool reaps again, at the period it had.
 echo "show pool" >&"$st_in"
 wait_for "$tmp/st.log" "the reaper looks every [0-9]+ ms" 30

@@ -80,6 +80,16 @@ fwd_counters_local(const struct tpmd *t, struct tpmd_counters *c)
 }
 
 void
+tpmd_counters_add(struct tpmd_counters *to, const struct tpmd_counters *from)
+{
+	to->rx += from->rx;
+	to->tx += from->tx;
+	to->drops += from->drops;
+	to->nombuf += from->nombuf;
+	to->freed_stop += from->freed_stop;
+}
+
+void
 tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c)
 {
 	fwd_counters_local(t, c);
@@ -202,6 +212,15 @@ tpmd_fwd_start(struct tpmd *t, unsigned int tx_first_bursts)
 
 	if (t->running)
 		return -EALREADY;
+	/* They hold TX queues (and read the exchange a pipeline run kept): no mode may run
+	 * beside them.
+	 */
+	if (tpmd_mp_remain()) {
+		fprintf(stderr, "tidepmd: %u worker lcore(s) of the last pipeline run still there "
+			"(or their processes): no start until they are gone (end them: their TX "
+			"queues are given back)\n", tpmd_mp_workers());
+		return -EBUSY;
+	}
 	fwd_layout(t);
 	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
 		memset(&t->lcores[w].cnt, 0, sizeof(t->lcores[w].cnt));
@@ -268,13 +287,8 @@ tpmd_fwd_stop(struct tpmd *t, unsigned int sigs)
 		t->engine->end(t);
 	fwd_counters_local(t, &c);
 	t->done = c;
-	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++) {
-		t->lcore_done[w].rx += t->lcores[w].cnt.rx;
-		t->lcore_done[w].tx += t->lcores[w].cnt.tx;
-		t->lcore_done[w].drops += t->lcores[w].cnt.drops;
-		t->lcore_done[w].nombuf += t->lcores[w].cnt.nombuf;
-		t->lcore_done[w].freed_stop += t->lcores[w].cnt.freed_stop;
-	}
+	for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
+		tpmd_counters_add(&t->lcore_done[w], &t->lcores[w].cnt);
 	t->running = false;
 	/* Remembered past this run: the prompt may stop it and start another before quit. */
 	if (ret != 0)

@@ -118,19 +118,12 @@ pipeline_free(struct tpmd *t)
 	pl.rx_stage = pl.work_stage = -1;
 }
 
-/* At a start: what the last run kept, freed if its workers are gone; -EBUSY if not. */
-static int
+/* At a start (its workers gone: tpmd_fwd_start()): what the last run kept, freed. */
+static void
 pipeline_kept_free(struct tpmd *t)
 {
-	if (tpmd_mp_remain()) {
-		fprintf(stderr, "tidepmd: pipeline: %u worker lcore(s) of the last run still "
-			"there (or their processes): no start until they are gone (end them: "
-			"their TX queues are given back)\n", tpmd_mp_workers());
-		return -EBUSY;
-	}
 	pl.kept = false;
 	pipeline_free(t);
-	return 0;
 }
 
 static int
@@ -142,8 +135,8 @@ pipeline_begin(struct tpmd *t)
 	};
 	int ret;
 
-	if (pl.kept && pipeline_kept_free(t) != 0)
-		return -EBUSY;
+	if (pl.kept)
+		pipeline_kept_free(t);
 	pl.nb_mp = t->cfg.mp_workers;
 	pl.nb_workers = t->nb_fwd_lcores == 1 ? 1 : RTE_MIN(t->nb_fwd_lcores - 1, t->cfg.txq);
 	if (pl.nb_mp != 0)

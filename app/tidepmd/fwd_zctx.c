@@ -46,6 +46,8 @@ struct zs_ctx {
 	bool late;                        /* kept past its run (zs_kept): what it still
 					   * completes or gets back counts in the totals,
 					   * not in the run that follows */
+	struct tpmd_counters *late_cnt;   /* late: where zs_agent_free() counts that, per
+					   * lcore, before it adds it to the totals */
 };
 
 /* One element of --zctx-sizes. */
@@ -189,7 +191,7 @@ zs_fini(struct tpmd *t)
 static struct tpmd_counters *
 zs_counters(struct tpmd *t, const struct zs_ctx *c, unsigned int w)
 {
-	return c->late ? &t->lcore_done[w] : &t->lcores[w].cnt;
+	return c->late ? &c->late_cnt[w] : &t->lcores[w].cnt;
 }
 
 /* Take up to @p burst completions, whoever's (cookies carry the lcore's index): a send
@@ -271,7 +273,7 @@ zs_stop_free(struct tpmd *t, struct zs_ctx *c)
  * as it is.
  */
 static int
-zs_agent_free(struct tpmd *t, struct zs_ctx *c)
+zs_agent_free_counted(struct tpmd *t, struct zs_ctx *c, bool restart)
 {
 	unsigned int burst = __atomic_load_n(&t->burst, __ATOMIC_RELAXED);
 	uint64_t end = tide_app_now_ns() + ZS_DRAIN_NS;
@@ -280,14 +282,14 @@ zs_agent_free(struct tpmd *t, struct zs_ctx *c)
 
 	if (c->z == NULL)
 		return 0;
-	while (tide_zctx_stats_get(c->z, &st) == 0 && st.inflight != 0 &&
+	while (restart && tide_zctx_stats_get(c->z, &st) == 0 && st.inflight != 0 &&
 			tide_app_now_ns() < end) {
 		for (unsigned int w = 0; w < t->nb_fwd_lcores; w++)
 			zs_drain(&t->lcores[w], burst, zs_counters(t, c, w));
 		zs_poll(t, c, burst);
 	}
 	ret = zs_stop_free(t, c);
-	if (ret != 0) {
+	if (ret != 0 && restart) {
 		for (unsigned int i = 0; i < t->nb_ports; i++)
 			rte_eth_dev_stop(t->ports[i]);
 		ret = zs_stop_free(t, c);
@@ -300,6 +302,50 @@ zs_agent_free(struct tpmd *t, struct zs_ctx *c)
 		return -EBUSY;
 	c->z = NULL;
 	return 0;
+}
+
+/*
+ * zs_agent_free(), its ports stopped and started again on the way if @p restart (else they
+ * are closed already). What an agent kept past its run still completes or gets back goes
+ * to its lcores' counts and the totals, as it would have in its run.
+ */
+static int
+zs_agent_free_ports(struct tpmd *t, struct zs_ctx *c, bool restart)
+{
+	struct tpmd_counters late[TPMD_MAX_LCORES];
+	int ret;
+
+	if (!c->late)
+		return zs_agent_free_counted(t, c, restart);
+	memset(late, 0, sizeof(late));
+	c->late_cnt = late;
+	ret = zs_agent_free_counted(t, c, restart);
+	c->late_cnt = NULL;
+	for (unsigned int w = 0; w < TPMD_MAX_LCORES; w++) {
+		tpmd_counters_add(&t->lcore_done[w], &late[w]);
+		tpmd_counters_add(&t->done, &late[w]);
+	}
+	return ret;
+}
+
+static int
+zs_agent_free(struct tpmd *t, struct zs_ctx *c)
+{
+	return zs_agent_free_ports(t, c, true);
+}
+
+bool
+tpmd_zctx_kept_free(struct tpmd *t, bool ports_closed)
+{
+	if (zs_kept == NULL)
+		return true;
+	if (zs_agent_free_ports(t, zs_kept, !ports_closed) != 0)
+		return false;
+	printf("tidepmd: zctx: the send agent kept from the last run is freed, its sends "
+		"completed\n");
+	zs_ctx_free(zs_kept);
+	zs_kept = NULL;
+	return true;
 }
 
 /* This lcore's sends, a burst at a time: the sizes, ports and buffer offsets in turn. */

@@ -205,6 +205,7 @@ main(int argc, char **argv)
 	char defaults[128];
 	char **args;
 	int nargs, ret;
+	bool kept_gone;
 
 	/* Check the command line before EAL starts: a bad one does not wait for it. */
 	tide_app_args(argc, argv, "tidepmd", &nargs, &args);
@@ -258,7 +259,17 @@ main(int argc, char **argv)
 		ret = 0;
 	rte_pdump_uninit();
 out_ports:
+	/* A send agent kept past its run (sends in flight): freed before the ports and pools
+	 * its sends use go, else once the ports' close has freed what their PMDs held.
+	 */
+	kept_gone = tpmd_zctx_kept_free(&tpmd, false);
 	tpmd_ports_close(&tpmd);
+	if (!kept_gone && !tpmd_zctx_kept_free(&tpmd, true)) {
+		fprintf(stderr, "tidepmd: zctx: the send agent still has sends in flight with its "
+			"ports closed: its pools and DPDK's memory are left as they are at exit\n");
+		tpmd_donors_stop();
+		return EXIT_FAILURE;
+	}
 	tide_pool_per_socket_free(tpmd.pools);
 	tpmd_donors_stop();
 out_eal:

@@ -177,6 +177,8 @@ void tpmd_send(struct tpmd_lcore *lc, uint16_t port, uint16_t queue, struct rte_
 	uint16_t n);
 /* Totals: runs stopped plus the one going on, worker processes' included. */
 void tpmd_counters_total(const struct tpmd *t, struct tpmd_counters *c);
+/* Add @p from's counts to @p to's. */
+void tpmd_counters_add(struct tpmd_counters *to, const struct tpmd_counters *from);
 
 static inline void
 tpmd_count(uint64_t *c, uint64_t n)
@@ -198,6 +200,10 @@ void tpmd_txonly_fill(const struct tpmd *t, unsigned int pi, struct rte_mbuf **m
 	unsigned int n);
 /* fwd_zctx.c: the send agent's figures (show zctx); the --zctx-sizes check. */
 void tpmd_zctx_show(const struct tpmd *t);
+/* At exit: free a send agent kept past its run (sends were in flight), with the ports
+ * stopped and started again on the way, or closed already (@p ports_closed); false if it is
+ * still there. */
+bool tpmd_zctx_kept_free(struct tpmd *t, bool ports_closed);
 int tpmd_zctx_sizes_check(const struct tpmd_config *c);
 
 /* fwd_pipeline.c: stage 2, for this process's lcores or a worker process's */
