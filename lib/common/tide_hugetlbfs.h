@@ -23,7 +23,7 @@ static inline bool
 tide_hugetlbfs_each(bool (*cb)(const char *dir, void *arg), void *arg)
 {
 	char line[512], dir[256], type[64];
-	FILE *mounts = fopen("/proc/mounts", "r");
+	FILE *mounts = fopen("/proc/mounts", "re");
 	bool done = false;
 
 	while (mounts != NULL && !done && fgets(line, sizeof(line), mounts) != NULL)

@@ -73,7 +73,7 @@ tide_process_stat(uint32_t pid, char *line, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (f == NULL)
 		return NULL;
 	p = fgets(line, (int)len, f);

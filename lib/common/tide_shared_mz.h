@@ -45,6 +45,10 @@ tide_shared_mz(const char *name, size_t len, uint64_t stamp, bool create)
 		rte_mcfg_tailq_read_lock();
 		mz = rte_memzone_lookup(name);
 		rte_mcfg_tailq_read_unlock();
+		if (mz == NULL) {
+			rte_errno = ENOENT; /* not a value left by an earlier call (EPROTO) */
+			return NULL;
+		}
 	} else {
 		rte_mcfg_tailq_write_lock();
 		mz = rte_memzone_lookup(name);

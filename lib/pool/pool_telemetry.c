@@ -231,6 +231,9 @@ pool_tel_mp(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 
 	if (!pool_tel_no_params(params, d))
 		return 0;
+	/* A secondary serves telemetry too (dpdk-telemetry.py -i): not an error to log. */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return pool_tel_error(d, "only the primary process keeps this record");
 	n = tide_mp_peers(peers, RTE_DIM(peers));
 	if (n < 0 || tide_mp_stats_get(&st) != 0)
 		return pool_tel_error(d, "only the primary process keeps this record");

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
 /*
- * The directory of instances, in shared memory: every process's instances, so that the
- * primary's telemetry (DPDK 22.11 serves it in the primary only) lists and shows the ones
- * secondaries created. An instance is in DPDK memory (rte_zmalloc_socket()), at the same
+ * The directory of instances, in shared memory: every process's instances, so that any
+ * process's telemetry (the primary's, as a rule) lists and shows the ones other processes
+ * created. An instance is in DPDK memory (rte_zmalloc_socket()), at the same
  * address in every process; the directory holds its address, its process (id and start
  * time) and its name.
  *

@@ -3,7 +3,8 @@
 /*
  * Telemetry: /tide/zctx/list and /tide/zctx/info,<name> (the instance and the cache).
  *
- * DPDK 22.11 serves telemetry in the primary only: the instances of every process are
+ * Every process serves telemetry (a secondary on the socket dpdk_telemetry.v2:<n>, which
+ * dpdk-telemetry.py -i reads): the instances of every process are
  * listed from the shared directory (zctx_dir.c), this process's by name, another
  * process's as <name>@<pid> (names are unique within a process only, and hold no '@').
  * The directory tells which entries are this process's (by id, start time and pid
