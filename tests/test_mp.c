@@ -783,32 +783,46 @@ test_a_source_set_while_a_death_callback_frees_the_pool(void)
 }
 #endif
 
-/* ---- a secondary in another pid namespace is refused ---- */
+/* ---- a secondary in another pid or time namespace is refused ---- */
 
 /*
- * A secondary started in a pid namespace of its own (util-linux's unshare, as a container
- * without the host's pids runs it) is refused during its rte_eal_init(), with a line
- * saying why, and exits; the primary and its pool carry on. The stop file is there before
- * it starts: were it let in, it would print its figures and end at once.
+ * A secondary started in a namespace of its own (util-linux's unshare with @p ns, the
+ * options that make it, as a container without the host's pids runs it) is refused during
+ * its rte_eal_init(), with a line saying why (@p say), and exits; the primary and its pool
+ * carry on. The stop file is there before it starts: were it let in, it would print its
+ * figures and end at once.
  */
 static void
-test_a_secondary_in_another_pid_namespace_is_refused(void)
+other_ns_refused(const char *const ns[3], const char *say)
 {
 	struct rte_mempool *mp = shared_pool("tmp_pidns", 0, 50, 0);
-	char stop[64], *text, *args[] = { "/usr/bin/unshare", "--pid", "--fork", "--kill-child",
-		getenv("TIDE_MP_HELPER"), "--lcores=2@0", "--no-pci", "--file-prefix",
-		(char *)tide_test_file_prefix(), "--proc-type=secondary", "--log-level",
-		"lib.eal:warning", "--", "info", "tmp_pidns", stop, NULL };
+	const char *const rest[] = { "--fork", "--kill-child", getenv("TIDE_MP_HELPER"),
+		"--lcores=2@0", "--no-pci", "--file-prefix", tide_test_file_prefix(),
+		"--proc-type=secondary", "--log-level", "lib.eal:warning", "--", "info",
+		"tmp_pidns" };
+	char stop[64], probe[160] = "/usr/bin/unshare", *text, *args[24];
 	struct tide_mp_stats before, after;
+	unsigned int n = 0;
 	int code, peers;
 	FILE *made;
 	void *obj;
 
+	args[n++] = "/usr/bin/unshare";
+	for (unsigned int i = 0; i < 3 && ns[i] != NULL; i++) {
+		args[n++] = (char *)ns[i];
+		strlcat(probe, " ", sizeof(probe));
+		strlcat(probe, ns[i], sizeof(probe));
+	}
+	strlcat(probe, " --fork --kill-child true >/dev/null 2>&1", sizeof(probe));
+	for (unsigned int i = 0; i < RTE_DIM(rest); i++)
+		args[n++] = (char *)rest[i];
+	args[n++] = stop;
+	args[n] = NULL;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
-	/* Where pid namespaces cannot be made (no CAP_SYS_ADMIN, an old util-linux): not
-	 * tested, and said so. */
-	if (system("/usr/bin/unshare --pid --fork --kill-child true >/dev/null 2>&1") != 0) {
-		printf("\n    skipped: unshare --pid --fork --kill-child fails here ");
+	/* Where such namespaces cannot be made (no CAP_SYS_ADMIN, an old util-linux or
+	 * kernel): not tested, and said so. */
+	if (system(probe) != 0) {
+		printf("\n    skipped: unshare %s fails here ", ns[0]);
 		tide_pool_free(mp);
 		return;
 	}
@@ -821,9 +835,9 @@ test_a_secondary_in_another_pid_namespace_is_refused(void)
 	text = run_whole(args, &code);
 	CU_ASSERT_EQUAL(code, EXIT_FAILURE);
 	CU_ASSERT_PTR_NULL(strstr(text, "ready=1"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "runs in another pid namespace than the primary"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, say));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "Refusing to run"));
-	if (strstr(text, "Refusing to run") == NULL)
+	if (strstr(text, "Refusing to run") == NULL || strstr(text, say) == NULL)
 		printf("\n    the secondary said: %s ", text);
 	free(text);
 	unlink(stop);
@@ -838,6 +852,22 @@ test_a_secondary_in_another_pid_namespace_is_refused(void)
 	rte_mempool_put(mp, obj);
 	CU_ASSERT_EQUAL(rte_mempool_in_use_count(mp), 0);
 	tide_pool_free(mp);
+}
+
+static void
+test_a_secondary_in_another_pid_namespace_is_refused(void)
+{
+	other_ns_refused((const char *const[]){ "--pid", NULL, NULL },
+		"runs in another pid namespace than the primary");
+}
+
+/* /proc gives process start times in the reader's time namespace's boot time: across two,
+ * a live process reads as gone. */
+static void
+test_a_secondary_in_another_time_namespace_is_refused(void)
+{
+	other_ns_refused((const char *const[]){ "--time", "--boottime", "100000" },
+		"runs in another time namespace than the primary");
 }
 
 /* ---- a secondary that dies ---- */
@@ -1475,6 +1505,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_source_set_while_a_death_callback_frees_the_pool);
 #endif
 	CU_ADD_TEST(s, test_a_secondary_in_another_pid_namespace_is_refused);
+	CU_ADD_TEST(s, test_a_secondary_in_another_time_namespace_is_refused);
 	CU_ADD_TEST(s, test_a_killed_secondary_gives_back_its_cache_and_another_carries_on);
 	CU_ADD_TEST(s, test_a_secondarys_service_lcores_are_recorded);
 #ifdef TIDE_FAULT_INJECTION

@@ -218,4 +218,18 @@ tide_process_ns(void)
 	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
 }
 
+/*
+ * The time namespace of this process (the inode of /proc/self/ns/time); 0 when not known
+ * (before Linux 5.6). /proc/<pid>/stat gives a process's start in the boot time of the
+ * reader's time namespace: across two of them a live process reads as started at another
+ * time, that is as gone, its id reused.
+ */
+static inline uint32_t
+tide_process_time_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/time", &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
 #endif /* TIDE_PROCESS_H */

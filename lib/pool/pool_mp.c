@@ -69,6 +69,7 @@ struct mp_attach_req {
 	uint32_t ops_index;   /* of the tide ops in the secondary */
 	uint32_t ns;          /* its pid namespace (tide_process_ns()), 0: not known */
 	uint32_t layout;      /* mp_layout() of its build */
+	uint32_t time_ns;     /* its time namespace (tide_process_time_ns()), 0: not known */
 	uint64_t lcores[MP_LCORE_WORDS];
 };
 
@@ -76,13 +77,14 @@ _Static_assert(sizeof(struct mp_attach_req) <= RTE_MP_MAX_PARAM_LEN,
 	"an attach request fits a message");
 
 struct mp_attach_rep {
-	int32_t status;       /* 0, -EPROTO: the ops indices differ, -EXDEV: the pid
+	int32_t status;       /* 0, -EPROTO: the ops indices differ, -EXDEV: the pid or time
 			       * namespaces, -EINVAL: the request's size or layout (another
 			       * build) */
 	uint32_t ops_index;   /* of the tide ops in the primary */
 	uint32_t pid;         /* the primary's */
 	uint32_t ns;          /* the primary's pid namespace, 0: not known */
 	uint32_t layout;      /* mp_layout() of the primary's build */
+	uint32_t time_ns;     /* the primary's time namespace, 0: not known */
 };
 
 struct mp_grow_req {
@@ -294,6 +296,7 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		.pid = (uint32_t)getpid(),
 		.ns = tide_process_ns(),
 		.layout = mp_layout(),
+		.time_ns = tide_process_time_ns(),
 	};
 	struct mp_attach_req req;
 	struct rte_mp_msg out;
@@ -319,6 +322,11 @@ mp_attach_action(const struct rte_mp_msg *msg, const void *peer)
 		POOL_LOG(ERR, "secondary process %u refused: it runs in another pid namespace "
 			"(%u, here %u), where its id may name another process of this one, or none",
 			req.pid, req.ns, rep.ns);
+	} else if (mp_ns_differ(req.time_ns, rep.time_ns)) {
+		rep.status = -EXDEV;
+		POOL_LOG(ERR, "secondary process %u refused: it runs in another time namespace "
+			"(%u, here %u), where process start times read otherwise: a live process "
+			"would be taken for gone", req.pid, req.time_ns, rep.time_ns);
 	} else if (req.ns == 0 || rep.ns == 0) {
 		POOL_LOG(WARNING, "secondary process %u: the pid namespace of %s cannot be read "
 			"(/proc/self/ns/pid): taken for the same", req.pid,
@@ -472,6 +480,7 @@ mp_attach(void)
 		.ops_index = (uint32_t)mp_ops_index(),
 		.ns = tide_process_ns(),
 		.layout = mp_layout(),
+		.time_ns = tide_process_time_ns(),
 	};
 	struct mp_attach_rep rep;
 	struct rte_mp_msg req;
@@ -519,7 +528,16 @@ mp_attach(void)
 			" Refusing to run.", a.ops_index, rep.ops_index, rep.pid);
 		exit(EXIT_FAILURE);
 	}
-	/* The primary refuses; its answer's namespace is a second look, should it not. */
+	/* The primary refuses; its answer's namespaces are a second look, should it not. */
+	if ((rep.status == -EXDEV || rep.status == 0) && !mp_ns_differ(a.ns, rep.ns) &&
+			mp_ns_differ(a.time_ns, rep.time_ns)) {
+		POOL_LOG(CRIT, "this process runs in another time namespace than the primary "
+			"(%u here, %u there): tidepool tells a process alive or dead by its id "
+			"and start time, which /proc gives in each namespace's boot time, so "
+			"each would take the other for gone. Run it in the primary's time "
+			"namespace. Refusing to run.", a.time_ns, rep.time_ns);
+		exit(EXIT_FAILURE);
+	}
 	if (rep.status == -EXDEV || (rep.status == 0 && mp_ns_differ(a.ns, rep.ns))) {
 		POOL_LOG(CRIT, "this process runs in another pid namespace than the primary "
 			"(%u here, %u there): tidepool tells a process alive or dead by its id, "
