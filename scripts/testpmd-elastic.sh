@@ -164,13 +164,28 @@ tp_mb() {
 	awk '/^HugetlbPages:/ { printf "%d", $2 / 1024 }' "/proc/${pids[$1]}/status"
 }
 
-# A number from the pool's /tide/pool/info, read with the stock dpdk-telemetry.py.
-tp_pool() {
+# A number from the pool's /tide/pool/info, read with the stock dpdk-telemetry.py; a query
+# that failed (a loaded machine) is asked again, 5 times at most, 0.2 s apart.
+tp_pool_once() {
 	echo "/tide/pool/info,mb_pool_0" |
-		dpdk-telemetry.py -f "tpe-$1-$$" 2>/dev/null |
+		timeout 10 dpdk-telemetry.py -f "tpe-$1-$$" 2>/dev/null |
 		python3 -c 'import json,sys
 t = sys.stdin.read(); j = json.loads(t[t.index("{"):t.rindex("}") + 1])
 print(j["/tide/pool/info"].get(sys.argv[1], -1))' "$2"
+}
+
+tp_pool() {
+	local i v
+	for ((i = 0; i < 5; i++)); do
+		if v=$(tp_pool_once "$1" "$2") && [ -n "$v" ]; then
+			echo "$v"
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "testpmd-elastic: telemetry: /tide/pool/info of testpmd $1 did not answer 5" \
+		"times" >&2
+	return 1
 }
 
 common_args=(--vdev net_null0 --vdev net_null1 -- -i --total-num-mbufs=262144 --no-mlockall

@@ -41,10 +41,18 @@ cleanup() {
 	rm -rf "/var/run/dpdk/$prefix-s" /dev/hugepages/"$prefix-s"map_*
 	rm -rf "/var/run/dpdk/$prefix-e" /dev/hugepages/"$prefix-e"map_*
 	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
+	rm -rf "/var/run/dpdk/$prefix" /dev/hugepages/"$prefix"map_*
+	rm -rf "/var/run/dpdk/$prefix-b" /dev/hugepages/"$prefix-b"map_*
 }
 trap cleanup EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
+
+# A run stopped with SIGINT after its time, killed 10 s later should it not end; in this
+# process group, where meson's timeout (and test.sh's stop) reach it.
+tmo() {
+	timeout --foreground -k 10 -s INT "$@"
+}
 
 fail() {
 	cat "$out"
@@ -80,7 +88,7 @@ refused_with() {
 	prog=$1
 	msg=$2
 	shift 2
-	if timeout -s INT 60 "$prog" "$@" </dev/null >"$out" 2>&1; then
+	if tmo 60 "$prog" "$@" </dev/null >"$out" 2>&1; then
 		fail "$(basename "$prog") $*: accepted"
 	fi
 	grep -q -- "$msg" "$out" || fail "$(basename "$prog") $*: no message '$msg'"
@@ -112,7 +120,7 @@ done
 for a in "" --auto-start; do
 	printf 'quit\n' >"$out.in"
 	# shellcheck disable=SC2086
-	if timeout -s INT 60 "$tidepmd" $eal_pmd -- -i --tx-first $a <"$out.in" >"$out" 2>&1; then
+	if tmo 60 "$tidepmd" $eal_pmd -- -i --tx-first $a <"$out.in" >"$out" 2>&1; then
 		fail "-i --tx-first $a: accepted"
 	fi
 	grep -q "^tidepmd: --tx-first cannot be used on interactive mode: type 'start tx_first'" \
@@ -141,7 +149,7 @@ for c in "io --trace 5:100" "io --hold-ms 10" "txonly --hold-ms 10" "io --txpkts
 	esac
 	rc=0
 	# shellcheck disable=SC2086
-	timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 1 --mode $c </dev/null >"$out" 2>&1 ||
+	tmo 60 "$tidepmd" $eal_pmd -- --duration 1 --mode $c </dev/null >"$out" 2>&1 ||
 		rc=$?
 	[ "$rc" -eq 1 ] || fail "--mode $c: exit status $rc, want 1"
 	grep -q -- "^tidepmd: $o goes with $owner: --mode $m does not read it" "$out" ||
@@ -150,12 +158,12 @@ for c in "io --trace 5:100" "io --hold-ms 10" "txonly --hold-ms 10" "io --txpkts
 done
 echo "an option of another mode: $(head -1 "$out")"
 # shellcheck disable=SC2086
-timeout -s INT 60 "$tidepmd" $eal_pmd -- --mode io --tx-first --txpkts 128 --duration 1 \
+tmo 60 "$tidepmd" $eal_pmd -- --mode io --tx-first --txpkts 128 --duration 1 \
 	>"$out" 2>&1 || fail "--mode io --tx-first --txpkts 128: exit status $?"
 grep -q "^tidepmd: tx_first: [1-9][0-9]* packets sent" "$out" ||
 	fail "--mode io --tx-first --txpkts 128: nothing sent first"
 # shellcheck disable=SC2086
-printf 'quit\n' | timeout -s INT 60 "$tidepmd" $eal_pmd -- -i --mode io --trace 5:100 \
+printf 'quit\n' | tmo 60 "$tidepmd" $eal_pmd -- -i --mode io --trace 5:100 \
 	--hold-ms 10 --txpkts 512 --zctx-sizes 64 --zctx-buf-mb 8 --zctx-threshold 0 \
 	>"$out" 2>&1 || fail "-i --mode io with other modes' options: exit status $?"
 echo "--mode io --tx-first --txpkts, and -i with other modes' options: taken"
@@ -337,7 +345,7 @@ vdevs=
 for i in 0 1 2 3 4 5 6 7 8 9; do vdevs="$vdevs --vdev net_null$i"; done
 rc=0
 # shellcheck disable=SC2086
-timeout -s INT 60 "$tidepmd" -l 0-1 --no-pci --no-huge -m 512 --file-prefix "$prefix-r" \
+tmo 60 "$tidepmd" -l 0-1 --no-pci --no-huge -m 512 --file-prefix "$prefix-r" \
 	$vdevs -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "10 ports: exit status $rc, want 1"
 grep -q "^tidepmd: 10 ports; tidepmd forwards on at most 8: give it fewer" "$out" ||
@@ -349,14 +357,14 @@ lcores="--lcores (0-65)@0 --no-pci --no-huge -m 512 --file-prefix $prefix-r --vd
 --vdev net_null1"
 rc=0
 # shellcheck disable=SC2086
-timeout -s INT 60 "$tidepmd" $lcores -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
+tmo 60 "$tidepmd" $lcores -- --mode io --duration 1 >"$out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "65 worker lcores: exit status $rc, want 1"
 grep -q "^tidepmd: 65 worker lcores; tidepmd forwards on at most 64: .*--nb-cores 1\.\.64" \
 	"$out" || fail "65 worker lcores: no message naming the count and the limit"
 ! grep -q "^tidepmd: mode io" "$out" || fail "65 worker lcores: the run started"
 grep "^tidepmd: 65 worker lcores" "$out"
 # shellcheck disable=SC2086
-timeout -s INT 60 "$tidepmd" $lcores -- --mode io --duration 1 --nb-cores 2 >"$out" 2>&1 ||
+tmo 60 "$tidepmd" $lcores -- --mode io --duration 1 --nb-cores 2 >"$out" 2>&1 ||
 	fail "65 worker lcores, --nb-cores 2: exit status $?"
 grep -q "^tidepmd: mode io on 2 forwarding lcore(s)" "$out" ||
 	fail "65 worker lcores, --nb-cores 2: not on 2 forwarding lcores"
@@ -365,7 +373,7 @@ grep -q "^tidepmd: mode io on 2 forwarding lcore(s)" "$out" ||
 # before its --duration (600 s; under 60 s, whatever a loaded machine's delays).
 if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# shellcheck disable=SC2086
-	if TIDEPMD_TEST_FAULT=delay-line timeout -s INT 70 "$tidepmd" $eal_pmd -- \
+	if TIDEPMD_TEST_FAULT=delay-line tmo 70 "$tidepmd" $eal_pmd -- \
 			--duration 600 >"$out" 2>&1; then
 		fail "a run whose forwarding lcore failed exited 0"
 	fi
@@ -375,7 +383,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	echo "tidepmd, lcore failed: $(grep "^tidepmd: forwarding lcore" "$out")"
 	# At the prompt too, when the run was stopped before quit (a script piping commands).
 	# shellcheck disable=SC2086
-	if printf 'start\nstop\nquit\n' | TIDEPMD_TEST_FAULT=delay-line timeout -s INT 60 \
+	if printf 'start\nstop\nquit\n' | TIDEPMD_TEST_FAULT=delay-line tmo 60 \
 			"$tidepmd" $eal_pmd -- -i >"$out" 2>&1; then
 		fail "-i: a session whose forwarding lcore failed exited 0"
 	fi
@@ -386,7 +394,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# would not take is refused naming the option, the port, the count and the range.
 	for o in "--rxd 100" "--rxd 8192" "--txd 32"; do
 		# shellcheck disable=SC2086
-		if TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- \
+		if TIDEPMD_TEST_FAULT=desc-lim tmo 60 "$tidepmd" $eal_pmd -- \
 				--duration 1 $o >"$out" 2>&1; then
 			fail "$o on a device of 64..4096 descriptors was accepted"
 		fi
@@ -396,13 +404,13 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 		grep "^tidepmd: $o" "$out"
 	done
 	# shellcheck disable=SC2086
-	TIDEPMD_TEST_FAULT=desc-lim timeout -s INT 60 "$tidepmd" $eal_pmd -- --duration 1 \
+	TIDEPMD_TEST_FAULT=desc-lim tmo 60 "$tidepmd" $eal_pmd -- --duration 1 \
 		--rxd 128 --txd 4096 >"$out" 2>&1 || fail "--rxd 128 --txd 4096 refused"
 	# A start that fails (zctx without memory for its buffer) says why and fails the run,
 	# with the prompt (-i --auto-start) as without it.
 	for a in "--duration 1" "-i --auto-start"; do
 		# shellcheck disable=SC2086
-		if printf 'quit\n' | TIDEPMD_TEST_FAULT=zctx-buf timeout -s INT 60 "$tidepmd" \
+		if printf 'quit\n' | TIDEPMD_TEST_FAULT=zctx-buf tmo 60 "$tidepmd" \
 				$eal_pmd -- --mode zctx $a >"$out" 2>&1; then
 			fail "zctx $a without memory for its buffer: exit status 0"
 		fi
@@ -417,7 +425,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# from when the lcores start. (Counted from before the set-up, the run ended as it
 	# began: no line before the end, "done after 2.0 s" for nothing forwarded.)
 	# shellcheck disable=SC2086
-	TIDEPMD_TEST_FAULT=zctx-slow-fill timeout -s INT 60 "$tidepmd" $eal_pmd -- --mode zctx \
+	TIDEPMD_TEST_FAULT=zctx-slow-fill tmo 60 "$tidepmd" $eal_pmd -- --mode zctx \
 		--duration 2 --stats-period 500 >"$out" 2>&1 || fail "zctx, slow set-up: exit $?"
 	n=$(grep -cE "^tidepmd +[0-9]+\.[0-9]+s \| " "$out" || true)
 	[ "$n" -ge 1 ] || fail "zctx, slow set-up: no stats line before the end: its time counted"
@@ -431,7 +439,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# at freed memory.
 	rc=0
 	# shellcheck disable=SC2086
-	TIDEPMD_TEST_FAULT=donor-source timeout -s INT 60 "$tidepmd" $eal_pmd \
+	TIDEPMD_TEST_FAULT=donor-source tmo 60 "$tidepmd" $eal_pmd \
 		--log-level tide.pool:info -- --donors --duration 1 >"$out" 2>&1 || rc=$?
 	[ "$rc" -eq 1 ] || fail "--donors, its source refused: exit status $rc, want 1"
 	grep -q "^tidepmd: --donors: Device or resource busy" "$out" ||
@@ -451,7 +459,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	# line alone, however long it retried.)
 	rc=0
 	# shellcheck disable=SC2086
-	TIDEPMD_TEST_FAULT=zctx-stop timeout -s INT 60 "$tidepmd" $eal_pmd \
+	TIDEPMD_TEST_FAULT=zctx-stop tmo 60 "$tidepmd" $eal_pmd \
 		--log-level tide.zctx:critical -- --mode zctx --duration 20 >"$out" 2>&1 || rc=$?
 	[ "$rc" -eq 1 ] || fail "zctx, the agent stopped: exit status $rc, want 1"
 	msg="^tidepmd: lcore 1: zctx: the send agent refused its sends: Cannot send after"
@@ -470,7 +478,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 	echo "tidepmd zctx, the agent stopped: $(grep "^tidepmd: lcore 1: zctx" "$out")"
 	# No prompt (cmdline could not make one): said, and the run fails.
 	# shellcheck disable=SC2086
-	if TIDEPMD_TEST_FAULT=prompt timeout -s INT 60 "$tidepmd" $eal_pmd -- -i </dev/null \
+	if TIDEPMD_TEST_FAULT=prompt tmo 60 "$tidepmd" $eal_pmd -- -i </dev/null \
 			>"$out" 2>&1; then
 		fail "-i without a prompt: exit status 0"
 	fi
@@ -519,12 +527,12 @@ fi
 # Nothing before "--" is no EAL arguments, as no "--" at all: the defaults (tidepmd's two
 # net_null ports, -l 0-1, --no-pci), not EAL's (every CPU, every PCI device, no port).
 # shellcheck disable=SC2086
-timeout -s INT 60 "$tidepmd" -- --mode io --duration 1 >"$out" 2>&1 ||
+tmo 60 "$tidepmd" -- --mode io --duration 1 >"$out" 2>&1 ||
 	fail "tidepmd -- --mode io: exit status $?"
 grep -q "^tidepmd: mode io on 1 forwarding lcore(s), 2 ports" "$out" ||
 	fail "tidepmd -- --mode io: not on the default EAL arguments"
 ! grep -q "^EAL: Probe PCI" "$out" || fail "tidepmd -- --mode io: PCI probed"
-printf 'show config fwd\nquit\n' | timeout -s INT 60 "$tidepmd" -- -i --mode io >"$out" 2>&1 ||
+printf 'show config fwd\nquit\n' | tmo 60 "$tidepmd" -- -i --mode io >"$out" 2>&1 ||
 	fail "tidepmd -- -i: exit status $?"
 grep -q "^io packet forwarding - ports=2 - cores=1" "$out" ||
 	fail "tidepmd -- -i: not on the default EAL arguments"

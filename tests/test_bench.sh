@@ -6,6 +6,15 @@
 #   test_bench.sh TIDE_BENCH
 set -eu
 bench=$1
+# What a run that crashed leaves: the killed mempool run's and the pipeline run's (no
+# --huge-unlink: its worker process maps the primary's hugepage files) runtime directories
+# and hugepage files.
+pid=
+trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" \
+	/dev/hugepages/tide-bench-pin-$$map_*' EXIT
+# dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
+trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
 check() {
 	name=$1
@@ -39,6 +48,7 @@ while [ $i -lt 300 ] && ! ls -l /proc/$pid/fd 2>/dev/null | grep -q tide-bench-p
 done
 kill -9 $pid
 wait $pid || true
+pid=
 rm -rf "/var/run/dpdk/$prefix"
 after=$(ls /tmp | grep '^tide-bench-profile' || true)
 for f in $after; do
@@ -65,8 +75,8 @@ for r in tide ring_mp_mc stack; do
 done
 check fwd --rounds 1 --ms 50
 # fwd's noise floor: a second stock pool against the first.
-"$bench" fwd --rounds 2 --ms 20 2>/dev/null |
-	grep -Eq "^fwd,ring_mp_mc_aa:ring_mp_mc,ratio,[0-9.e+]+,x$" ||
+out=$("$bench" fwd --rounds 2 --ms 20 2>/dev/null) || { echo "fwd: exit status $?"; exit 1; }
+echo "$out" | grep -Eq "^fwd,ring_mp_mc_aa:ring_mp_mc,ratio,[0-9.e+]+,x$" ||
 	{ echo "fwd: no ring_mp_mc_aa:ring_mp_mc row"; exit 1; }
 # Cross-lcore ratios per state of the machine: a ratio and its rounds for each state seen,
 # the rounds of both states at most the run's (rounds where the state changed count in
@@ -198,8 +208,9 @@ for v in zc/mix,tput copy/mix,tput adaptive/mix,tput adaptive:best/mix,ratio zc/
 	echo "$out" | grep -q "^zctx,null/$v," ||
 		{ echo "--sizes mix,64: no null/$v"; echo "$out"; exit 1; }
 done
-"$bench" footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1 --table 2>/dev/null |
-	grep -q "^footprint .* tide:fixed .* mb_s" || { echo "no table"; exit 1; }
+out=$("$bench" footprint --trace 1:200,0:400 --hold-ms 20 --cycles 1 --table 2>/dev/null) ||
+	{ echo "footprint --table: exit status $?"; exit 1; }
+echo "$out" | grep -q "^footprint .* tide:fixed .* mb_s" || { echo "no table"; exit 1; }
 # --list names every scenario, one a line, with what it measures; --quick shortens one.
 for s in mempool fwd footprint msg pipeline fanout zctx; do
 	"$bench" --list | grep -q "^$s	[a-z]" ||

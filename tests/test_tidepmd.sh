@@ -13,7 +13,8 @@ set -eu
 tidepmd=$1
 pcap_tool=$2
 tmp=$(mktemp -d /tmp/tide-tidepmd.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# A tidepmd that crashed (--huge-unlink) leaves its runtime directory.
+trap 'rm -rf "$tmp" "/var/run/dpdk/tide-tpmd-$$"' EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 out=$tmp/out

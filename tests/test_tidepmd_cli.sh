@@ -30,6 +30,11 @@ cleanup() {
 		[ -z "$prefix" ] || rm -rf "/var/run/dpdk/$prefix"
 	fi
 	rm -rf "$tmp"
+	# Prefixes of the runs below that need no session (--huge-unlink: a runtime directory
+	# is all a killed one leaves).
+	for p in nt t z zq; do
+		rm -rf "/var/run/dpdk/tide-cli-$p-$$"
+	done
 }
 trap cleanup EXIT
 # A command written after tidepmd died: the write fails (and the test says so) instead of

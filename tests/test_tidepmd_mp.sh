@@ -209,6 +209,7 @@ reap_period() {
 	python3 - "/var/run/dpdk/$1/dpdk_telemetry.v2" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(10)
 s.connect(sys.argv[1])
 s.recv(4096)
 s.send(b"/tide/pool/info,tidepmd_s0")
