@@ -334,7 +334,7 @@ test_each_stock_creation_path(void)
 	struct rte_mempool *mp;
 	char *log;
 
-	tide_test_use_profiles("ta_path_* base=2M block=2M\n");
+	tide_test_use_profiles("ta_path_* base=2M block=2M priv\n");
 
 	/* rte_pktmbuf_pool_create_by_ops */
 	mp = stock_pool("ta_path_ops", 8192, 32);
@@ -373,6 +373,22 @@ test_each_stock_creation_path(void)
 	CU_ASSERT_FALSE(tide_pool_is_elastic(mp));
 	CU_ASSERT_EQUAL(mp->populated_size, mp->size);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "ta_path_generic: not a plain pktmbuf pool"));
+	free(log);
+	rte_mempool_free(mp);
+
+	/* a private area in its mbufs, no priv in its profile: whole, said why */
+	tide_test_use_profiles("ta_path_* base=2M block=2M\n");
+	CU_ASSERT_EQUAL(rte_mbuf_set_user_mempool_ops(TIDE_MEMPOOL_OPS_NAME), 0);
+	tide_test_log_begin();
+	mp = rte_pktmbuf_pool_create("ta_path_priv", 8192, 32, 8, RTE_MBUF_DEFAULT_BUF_SIZE,
+		SOCKET_ID_ANY);
+	log = tide_test_log_end();
+	CU_ASSERT_EQUAL(rte_mbuf_set_user_mempool_ops("ring_mp_mc"), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_FALSE(tide_pool_is_elastic(mp));
+	CU_ASSERT_EQUAL(mp->populated_size, mp->size);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "ta_path_priv: its mbufs have a private area of 8 "
+		"bytes"));
 	free(log);
 	rte_mempool_free(mp);
 

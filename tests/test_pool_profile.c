@@ -71,6 +71,10 @@ test_a_line_sets_every_key(void)
 	CU_ASSERT_EQUAL(p.tick_us, 500);
 	p = parse_ok("tx fixed");
 	CU_ASSERT_TRUE(p.fixed);
+	CU_ASSERT_FALSE(p.priv);
+	p = parse_ok("ovs* priv");
+	CU_ASSERT_TRUE(p.priv);
+	CU_ASSERT_FALSE(p.fixed);
 	p = parse_ok("x base=1G block=1048576 wall=3/4 reap=0");
 	CU_ASSERT_EQUAL(tide_profile_bytes(&p.base, 0), 1ull << 30);
 	CU_ASSERT_EQUAL(tide_profile_bytes(&p.block, 0), 1048576);
@@ -99,6 +103,7 @@ test_bad_lines_are_refused_with_a_reason(void)
 	parse_bad("p base=4M base=8M", "twice");
 	parse_bad("p base", "without a value");
 	parse_bad("p fixed=1", "no value");
+	parse_bad("p priv=yes", "no value");
 	parse_bad("p base=0", "bad size");
 	parse_bad("p base=4X", "bad size");
 	parse_bad("p base=abc", "bad size");

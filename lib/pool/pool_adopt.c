@@ -143,6 +143,17 @@ adopt_base_bytes(const struct rte_mempool *mp)
 			pl->prof.pattern);
 		return 0;
 	}
+	/* An application may initialise its mbufs' private area after creation (Open
+	 * vSwitch does, with rte_mempool_obj_iter()): grown mbufs would miss that.
+	 */
+	if (adopt_pktmbuf_priv(mp)->mbuf_priv_size != 0 && !pl->prof.priv) {
+		POOL_LOG(NOTICE, "%s: its mbufs have a private area of %u bytes, which the "
+			"application may initialise after creation and grown mbufs would not "
+			"have so: populated whole, not elastic (a profile with priv says they "
+			"need nothing there)", mp->name,
+			(unsigned int)adopt_pktmbuf_priv(mp)->mbuf_priv_size);
+		return 0;
+	}
 	pl->page_sz = pool_page_size(mp->socket_id);
 	if (pl->page_sz == 0)
 		return 0;

@@ -92,7 +92,7 @@ static const char *
 prof_key(const char *s, const char *e, struct tide_pool_profile *p, uint32_t *seen)
 {
 	static const char * const keys[] = { "base", "block", "wall", "reap", "idle", "tick",
-		"fixed" };
+		"fixed", "priv" };
 	const char *eq = memchr(s, '=', (size_t)(e - s));
 	size_t klen = (size_t)((eq != NULL ? eq : e) - s);
 	unsigned int k;
@@ -102,14 +102,17 @@ prof_key(const char *s, const char *e, struct tide_pool_profile *p, uint32_t *se
 		if (strlen(keys[k]) == klen && memcmp(keys[k], s, klen) == 0)
 			break;
 	if (k == (sizeof(keys) / sizeof(keys[0])))
-		return "unknown key (base, block, wall, reap, idle, tick, fixed)";
+		return "unknown key (base, block, wall, reap, idle, tick, fixed, priv)";
 	if (*seen & (1u << k))
 		return "key given twice";
 	*seen |= 1u << k;
-	if (k == 6) {
+	if (k >= 6) {
 		if (eq != NULL)
-			return "fixed takes no value";
-		p->fixed = true;
+			return k == 6 ? "fixed takes no value" : "priv takes no value";
+		if (k == 6)
+			p->fixed = true;
+		else
+			p->priv = true;
 		return NULL;
 	}
 	if (eq == NULL)

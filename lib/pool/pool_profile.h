@@ -20,6 +20,9 @@
  *   tick=US     control-thread check period, microseconds (default 1000)
  *               (the defaults: config/tide_config.h, TIDE_POOL_PROFILE_*)
  *   fixed       do not make the pool elastic: populate it whole, as stock DPDK does
+ *   priv        a pktmbuf pool with a private area is elastic all the same: the application
+ *               initialises no mbuf's private area after creation (grown mbufs have it as
+ *               rte_pktmbuf_init() leaves it); without it such a pool is populated whole
  *
  * A SIZE is bytes with an optional K, M or G suffix (powers of 1024), or a share of the
  * memory the application asked for: a fraction "1/16" or a percentage "6%".
@@ -43,6 +46,7 @@ struct tide_profile_size {
 struct tide_pool_profile {
 	char pattern[TIDE_PROFILE_PATTERN_MAX]; /**< pool-name pattern it came from */
 	bool fixed;                    /**< populate whole, not elastic */
+	bool priv;                     /**< elastic with a private area in its mbufs */
 	struct tide_profile_size base; /**< memory at creation */
 	struct tide_profile_size block; /**< memory per growth */
 	struct tide_profile_size wall; /**< most memory held */
