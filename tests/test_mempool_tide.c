@@ -944,6 +944,38 @@ test_failed_populate_leaves_pool_intact(void)
 }
 #endif
 
+/*
+ * A pool made with RTE_MEMPOOL_F_NO_CACHE_ALIGN, given memory 8 bytes past a cache line
+ * (DPDK aligns such a chunk to 8 bytes only): the chunk, where the driver would keep a block
+ * header of one cache line, is refused with a log line; nothing is populated.
+ */
+static void
+test_a_chunk_off_a_cache_line_is_refused(void)
+{
+	struct rte_mempool *mp = rte_mempool_create_empty("tmt_unaligned", 64, OBJ_SIZE, 0, 0,
+		SOCKET_ID_ANY, RTE_MEMPOOL_F_NO_CACHE_ALIGN);
+	const struct rte_memzone *mz;
+	char *log;
+	int ret;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mp);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_set_ops_byname(mp, TIDE_MEMPOOL_OPS_NAME, NULL), 0);
+	mz = rte_memzone_reserve_aligned("tmt_unaligned_mz", BLOCK_LEN, SOCKET_ID_ANY, 0, 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
+	tide_test_log_begin();
+	ret = rte_mempool_populate_iova(mp, RTE_PTR_ADD(mz->addr, 8), mz->iova + 8,
+		mz->len - 8, NULL, NULL);
+	log = tide_test_log_end();
+	CU_ASSERT(ret <= 0);
+	CU_ASSERT_EQUAL(mp->populated_size, 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tmt_unaligned: a chunk at"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "is not aligned to a cache line"));
+	free(log);
+	rte_mempool_free(mp);
+	CU_ASSERT_EQUAL(rte_memzone_free(mz), 0);
+}
+
 /* A mempool that its first block fills: @p n objects. */
 static struct rte_mempool *
 small_tide_pool(const char *name, unsigned int n)
@@ -1724,6 +1756,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_block_add_then_remove_when_all_free);
 	CU_ADD_TEST(s, test_blocks_removed_in_any_order_leave_the_object_list_whole);
 	CU_ADD_TEST(s, test_bad_input_to_the_block_api_is_logged);
+	CU_ADD_TEST(s, test_a_chunk_off_a_cache_line_is_refused);
 	CU_ADD_TEST(s, test_removed_block_memory_is_freed);
 	CU_ADD_TEST(s, test_a_freed_pool_gives_all_its_memory_back);
 	CU_ADD_TEST(s, test_a_memzone_shared_by_blocks_goes_with_the_last);

@@ -1569,8 +1569,25 @@ tide_chunk_block(struct rte_mempool *mp, struct tpool *tp, void *addr, size_t le
 	uint32_t cap = blk_capacity(mp, len);
 	struct tblk *b;
 
-	if (cap == 0 || tp_reserve_slot(tp, mp->socket_id) < 0)
+	/* The block's header (one cache line) is at the chunk's start. DPDK aligns a chunk of
+	 * a pool made with RTE_MEMPOOL_F_NO_CACHE_ALIGN to 8 bytes only. 0 objects go back to
+	 * DPDK, which fails the populate call (a negative count would list the chunk).
+	 */
+	if (!rte_is_aligned(addr, RTE_CACHE_LINE_SIZE)) {
+		TMP_LOG(ERR, "%s: a chunk at %p is not aligned to a cache line (a pool made with "
+			"RTE_MEMPOOL_F_NO_CACHE_ALIGN, given such memory): the driver keeps a "
+			"block header there; not populated", mp->name, addr);
+		rte_errno = EINVAL;
 		return NULL;
+	}
+	if (cap == 0)
+		return NULL;
+	if (tp_reserve_slot(tp, mp->socket_id) < 0) {
+		TMP_LOG(ERR, "%s: no memory for its table of blocks (ENOMEM): a chunk of %zu bytes "
+			"not populated", mp->name, len);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
 	b = blk_init(addr, len, cap);
 	tp_lock(tp);
 	tp_link(tp, b, true);
