@@ -671,6 +671,7 @@ test_a_dead_secondarys_span_gives_way_to_this_processs_memory(void)
 	CU_ASSERT_EQUAL(external_lists(), lists + 1);
 	kill(r.pid, SIGKILL);
 	CU_ASSERT_EQUAL(tide_run_end(&r), -1);
+	free(tide_run_output(&r)); /* and its file goes */
 	va = mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
 		MAP_FIXED_NOREPLACE, -1, 0);
 	CU_ASSERT_PTR_EQUAL_FATAL(va, at);
