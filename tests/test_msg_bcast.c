@@ -7,8 +7,6 @@
  * slices), and every error the calls document.
  */
 
-#define _GNU_SOURCE /* gettid */
-
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -273,25 +271,6 @@ test_broadcast_errors_are_reported(void)
 	tide_msg_release(m);
 }
 
-struct bc_waiter {
-	struct tide_bcast *b;
-	uint64_t timeout_us;
-	pid_t tid;
-	int ret;
-	int done;
-};
-
-static void *
-bc_waiter_main(void *arg)
-{
-	struct bc_waiter *w = arg;
-
-	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
-	w->ret = tide_bcast_wait(w->b, w->timeout_us);
-	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /* The waiter has returned, or its thread sleeps in the kernel. */
 static bool
 bc_waiter_settled(void *arg)
@@ -341,21 +320,6 @@ bc_waiter_counted_asleep(void *arg)
 
 	return __atomic_load_n(&w->b->sleepers.n, __ATOMIC_ACQUIRE) == 1 &&
 		tide_test_tid_asleep(&w->tid);
-}
-
-/* The waiter has not returned, and its thread sleeps in the kernel. */
-static bool
-bc_waiter_asleep(void *arg)
-{
-	struct bc_waiter *w = arg;
-
-	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) == 0 && tide_test_tid_asleep(&w->tid);
-}
-
-static bool
-bc_waiter_returned(void *arg)
-{
-	return __atomic_load_n(&((struct bc_waiter *)arg)->done, __ATOMIC_ACQUIRE) != 0;
 }
 
 /* Read and finish the post of @p b (one reader), then see that waiter @p w (thread @p t)

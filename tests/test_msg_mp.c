@@ -12,8 +12,6 @@
  * killed inside its done of a broadcast completes the post.
  */
 
-#define _GNU_SOURCE /* gettid() */
-
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,6 +26,7 @@
 
 #include "test_common.h"
 #include "test_helper_run.h"
+#include "test_msg_util.h"
 #include "test_pool_util.h"
 #include "tide_fault.h"
 #include "msg_private.h"
@@ -825,37 +824,6 @@ test_a_stopped_reader_of_the_directory_is_waited_for(void)
 	dir_reader(true);
 }
 
-/* The sender waiting for its post to be complete, on a thread of its own. */
-struct post_waiter {
-	struct tide_bcast *b;
-	pid_t tid;
-	int ret;
-	int done;
-};
-
-static void *
-post_waiter_main(void *arg)
-{
-	struct post_waiter *w = arg;
-
-	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
-	w->ret = tide_bcast_wait(w->b, 30ull * 1000 * 1000);
-	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static bool
-post_waiter_asleep(void *arg)
-{
-	return tide_test_tid_asleep(&((struct post_waiter *)arg)->tid);
-}
-
-static bool
-post_waiter_done(void *arg)
-{
-	return __atomic_load_n(&((struct post_waiter *)arg)->done, __ATOMIC_ACQUIRE) != 0;
-}
-
 /*
  * The last reader killed inside its done, its done recorded and the sender asleep not told:
  * the primary's recovery of that reader completes the post and wakes the sender; the read
@@ -865,7 +833,7 @@ static void
 test_a_reader_killed_inside_its_done_completes_the_post(void)
 {
 	struct tide_bcast *b = tide_bcast_create("tmm_bc_done", 1);
-	struct post_waiter w = { .b = b };
+	struct bc_waiter w = { .b = b, .timeout_us = 30ull * 1000 * 1000 };
 	struct rte_mbuf *m = bcast_msg(11), *seen = NULL;
 	struct tide_run r;
 	pthread_t t;
@@ -873,14 +841,14 @@ test_a_reader_killed_inside_its_done_completes_the_post(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_EQUAL_FATAL(tide_bcast_post(b, m, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, post_waiter_main, &w), 0);
-	CU_ASSERT(tide_test_wait(post_waiter_asleep, &w, 10000));
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, bc_waiter_main, &w), 0);
+	CU_ASSERT(tide_test_wait(bc_waiter_asleep, &w, 10000));
 	run_start(&r, (char *[]){ "bdone", "tmm_bc_done", "0", NULL });
 	free(tide_run_wait_for(&r, "ready=1", 120000));
 	CU_ASSERT_TRUE(tide_bcast_complete(b)); /* its done is recorded */
 	kill_secondary(&r, false);
 	CU_ASSERT_TRUE(tide_test_wait(tide_run_peer_recovered, &r.pid, 30000));
-	CU_ASSERT_TRUE(tide_test_wait(post_waiter_done, &w, 10000));
+	CU_ASSERT_TRUE(tide_test_wait(bc_waiter_returned, &w, 10000));
 	pthread_join(t, NULL);
 	CU_ASSERT_EQUAL(w.ret, 0);
 	CU_ASSERT_TRUE(tide_bcast_complete(b));

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 
+#define _GNU_SOURCE /* gettid() */
+
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -8,6 +10,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "test_common.h"
 #include "test_msg_util.h"
 #include "test_pool_util.h"
 #include "tide_pool.h"
@@ -15,6 +18,31 @@
 
 struct rte_mempool *tide_mp;
 struct rte_mempool *stock_mp;
+
+void *
+bc_waiter_main(void *arg)
+{
+	struct bc_waiter *w = arg;
+
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
+	w->ret = tide_bcast_wait(w->b, w->timeout_us);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+bool
+bc_waiter_asleep(void *arg)
+{
+	struct bc_waiter *w = arg;
+
+	return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE) == 0 && tide_test_tid_asleep(&w->tid);
+}
+
+bool
+bc_waiter_returned(void *arg)
+{
+	return __atomic_load_n(&((struct bc_waiter *)arg)->done, __ATOMIC_ACQUIRE) != 0;
+}
 
 void
 sleepers_slots_take(struct tide_sleepers *s, uint32_t n, struct slots_taken *t)

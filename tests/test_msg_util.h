@@ -8,6 +8,7 @@
  * sequence number in their body, and the end-of-suite leak check.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,6 +22,23 @@
 
 extern struct rte_mempool *tide_mp;  /* an elastic pool */
 extern struct rte_mempool *stock_mp; /* a stock ring_mp_mc pool */
+
+/** A sender waiting in tide_bcast_wait(b, timeout_us) on a thread of its own. */
+struct bc_waiter {
+	struct tide_bcast *b;
+	uint64_t timeout_us;
+	pid_t tid;  /* its thread, once it runs */
+	int ret;    /* what the wait returned */
+	int done;   /* it returned */
+};
+
+/** The waiter's thread (pthread_create() it with a struct bc_waiter). */
+void *bc_waiter_main(void *arg);
+
+/** tide_test_wait() predicates: it has not returned and its thread sleeps in the kernel;
+ *  it has returned. */
+bool bc_waiter_asleep(void *arg);
+bool bc_waiter_returned(void *arg);
 
 /** tide_msg_init() with NB_PROXIES proxies, then the two pools: 0, or -1 (CUnit init). */
 int msg_suite_init(void);
