@@ -43,11 +43,10 @@ struct zs_ctx {
 	uint64_t bytes[TPMD_MAX_LCORES];  /* payload bytes completed, per lcore */
 	uint64_t last_bytes;              /* stats: at the previous line */
 	uint64_t last_ns;
-	bool late;                        /* kept past its run (zs_kept): what it still
-					   * completes or gets back counts in the totals,
-					   * not in the run that follows */
-	struct tpmd_counters *late_cnt;   /* late: where zs_agent_free() counts that, per
-					   * lcore, before it adds it to the totals */
+	struct tpmd_counters *late_cnt;   /* kept past its run (zs_kept): where
+					   * zs_agent_free() counts what it still completes
+					   * or gets back, per lcore, before it adds that to
+					   * the totals (not to the run that follows) */
 };
 
 /* One element of --zctx-sizes. */
@@ -179,7 +178,6 @@ zs_fini(struct tpmd *t)
 		fprintf(stderr, "tidepmd: zctx: the send agent still has sends in flight: it and "
 			"its buffer are kept until they complete (the next zctx start tries "
 			"again)\n");
-		c->late = true;
 		zs_kept = c;
 		return;
 	}
@@ -191,7 +189,7 @@ zs_fini(struct tpmd *t)
 static struct tpmd_counters *
 zs_counters(struct tpmd *t, const struct zs_ctx *c, unsigned int w)
 {
-	return c->late ? &c->late_cnt[w] : &t->lcores[w].cnt;
+	return c->late_cnt != NULL ? &c->late_cnt[w] : &t->lcores[w].cnt;
 }
 
 /* Take up to @p burst completions, whoever's (cookies carry the lcore's index): a send
@@ -315,7 +313,7 @@ zs_agent_free_ports(struct tpmd *t, struct zs_ctx *c, bool restart)
 	struct tpmd_counters late[TPMD_MAX_LCORES];
 	int ret;
 
-	if (!c->late)
+	if (c != zs_kept)
 		return zs_agent_free_counted(t, c, restart);
 	memset(late, 0, sizeof(late));
 	c->late_cnt = late;

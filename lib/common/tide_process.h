@@ -205,6 +205,15 @@ tide_process_tag_take_over(uint32_t *word, uint32_t self)
 	return holder;
 }
 
+/* The namespace @p path names (its inode: /proc/self/ns/<kind>); 0 when not known. */
+static inline uint32_t
+tide_process_ns_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint32_t)st.st_ino : 0;
+}
+
 /*
  * The pid namespace of this process (the inode of /proc/self/ns/pid); 0 when not known.
  * A process id names a process of one namespace only: processes of other namespaces
@@ -213,9 +222,7 @@ tide_process_tag_take_over(uint32_t *word, uint32_t self)
 static inline uint32_t
 tide_process_ns(void)
 {
-	struct stat st;
-
-	return stat("/proc/self/ns/pid", &st) == 0 ? (uint32_t)st.st_ino : 0;
+	return tide_process_ns_of("/proc/self/ns/pid");
 }
 
 /*
@@ -227,9 +234,7 @@ tide_process_ns(void)
 static inline uint32_t
 tide_process_time_ns(void)
 {
-	struct stat st;
-
-	return stat("/proc/self/ns/time", &st) == 0 ? (uint32_t)st.st_ino : 0;
+	return tide_process_ns_of("/proc/self/ns/time");
 }
 
 #endif /* TIDE_PROCESS_H */

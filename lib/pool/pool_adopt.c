@@ -128,11 +128,12 @@ adopt_pktmbuf_priv(const struct rte_mempool *mp)
 static size_t
 adopt_base_bytes(const struct rte_mempool *mp)
 {
+	const struct rte_pktmbuf_pool_private *priv = adopt_pktmbuf_priv(mp);
 	struct adopt_plan *pl = &adopt_plan;
 	uint64_t base;
 
 	memset(pl, 0, sizeof(*pl));
-	if (adopt_pktmbuf_priv(mp) == NULL) {
+	if (priv == NULL) {
 		POOL_LOG(NOTICE, "%s: not a plain pktmbuf pool (its object constructor is not "
 			"known here): populated whole, not elastic", mp->name);
 		return 0;
@@ -146,12 +147,11 @@ adopt_base_bytes(const struct rte_mempool *mp)
 	/* An application may initialise its mbufs' private area after creation (Open
 	 * vSwitch does, with rte_mempool_obj_iter()): grown mbufs would miss that.
 	 */
-	if (adopt_pktmbuf_priv(mp)->mbuf_priv_size != 0 && !pl->prof.priv) {
+	if (priv->mbuf_priv_size != 0 && !pl->prof.priv) {
 		POOL_LOG(NOTICE, "%s: its mbufs have a private area of %u bytes, which the "
 			"application may initialise after creation and grown mbufs would not "
 			"have so: populated whole, not elastic (a profile with priv says they "
-			"need nothing there)", mp->name,
-			(unsigned int)adopt_pktmbuf_priv(mp)->mbuf_priv_size);
+			"need nothing there)", mp->name, (unsigned int)priv->mbuf_priv_size);
 		return 0;
 	}
 	pl->page_sz = pool_page_size(mp->socket_id);
