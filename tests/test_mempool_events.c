@@ -372,6 +372,49 @@ test_stock_created_pools_tell_their_blocks(void)
 	free(m);
 }
 
+/*
+ * A pool filled with rte_mempool_populate_anon(): at its free each block gets one final
+ * REMOVE, and nothing says a populate failed. DPDK's anonymous chunk asks calc_mem_size()
+ * its length as it is freed, after its objects left the pool; in IOVA-as-VA mode the
+ * pool is then one chunk, and the driver took that for a populate that had failed (a
+ * second REMOVE per block and a NOTICE). The suite runs this test in both modes.
+ */
+static void
+test_an_anonymous_pool_freed_tells_each_block_once(void)
+{
+	struct rte_mempool *mp = raw_tide_pool("tev_anon", 512, OBJ_SIZE, 0);
+	unsigned int adds, removes = 0;
+	struct ev_log l;
+	char *log;
+
+	printf("(IOVA as %s) ", rte_eal_iova_mode() == RTE_IOVA_VA ? "VA" : "PA");
+	log_init(&l);
+	CU_ASSERT_EQUAL_FATAL(tide_mempool_block_event_register(NULL, log_cb, &l), 0);
+	CU_ASSERT_EQUAL_FATAL(rte_mempool_populate_anon(mp), 512);
+	CU_ASSERT_FATAL(2 * l.n <= MAX_EV); /* one chunk a page in IOVA-PA */
+	adds = l.n;
+	CU_ASSERT(adds >= 1);
+	CU_ASSERT_EQUAL(adds, tide_mempool_block_count(mp));
+	tide_test_log_begin();
+	rte_mempool_free(mp);
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_NULL(strstr(log, "failed populate"));
+	CU_ASSERT_EQUAL(l.n, 2 * adds);
+	for (unsigned int i = adds; i < l.n; i++) {
+		unsigned int told = 0;
+
+		CU_ASSERT_EQUAL(l.ev[i].event, TIDE_MEMPOOL_BLOCK_REMOVE);
+		CU_ASSERT_EQUAL(l.ev[i].blk.flags, TIDE_MEMPOOL_BLOCK_F_FINAL);
+		for (unsigned int j = adds; j < l.n; j++)
+			told += l.ev[j].blk.id == l.ev[i].blk.id;
+		CU_ASSERT_EQUAL(told, 1);
+		removes++;
+	}
+	CU_ASSERT_EQUAL(removes, adds);
+	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(NULL, log_cb, &l), 0);
+	free(log);
+}
+
 /* ---- which thread: the caller of tide_pool_grow(), a failing allocation, tide-ctl ---- */
 
 static void
@@ -803,6 +846,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_the_reaper_retries_a_vetoed_block);
 #endif
 	CU_ADD_TEST(s, test_stock_created_pools_tell_their_blocks);
+	CU_ADD_TEST(s, test_an_anonymous_pool_freed_tells_each_block_once);
 	CU_ADD_TEST(s, test_events_run_on_the_thread_that_adds_the_block);
 	CU_ADD_TEST(s, test_registration_errors);
 #ifdef TIDE_FAULT_INJECTION

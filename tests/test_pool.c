@@ -157,7 +157,6 @@ test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
 	if (line != NULL && strstr(line + 1, "tp_wall: at its wall") != NULL)
 		CU_ASSERT_PTR_NULL(strstr(strstr(line + 1, "tp_wall: at its wall") + 1,
 			"tp_wall: at its wall"));
-	free(log);
 	st = pstats(mp);
 	CU_ASSERT(st.wall_hits > 100);
 	CU_ASSERT(got < cap);
@@ -504,7 +503,6 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 	CU_ASSERT(st.grow_fails >= 1);
 	CU_ASSERT(st.deq_refused >= 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot add a block"));
-	free(log);
 	/* Still serving: a freed mbuf is allocated again, intact. */
 	rte_pktmbuf_free(m[--got]);
 	m[got] = rte_pktmbuf_alloc(mp);
@@ -631,7 +629,6 @@ test_growth_backs_off_while_hugepages_are_exhausted(void)
 	CU_ASSERT(st.grow_backoff_ms > 0 && st.grow_backoff_ms <= TIDE_POOL_GROW_BACKOFF_MAX_MS);
 	CU_ASSERT(count_lines(log, "cannot add a block") >= 1);
 	CU_ASSERT(count_lines(log, "cannot add a block") <= 4);
-	free(log);
 
 	/* Hugepages back, nothing given back in the process: the probe a second after the
 	 * last failure grows it.
@@ -1017,6 +1014,56 @@ test_a_free_waits_for_a_stats_reader(void)
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_statsfree"));
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_blocksfree"));
 }
+
+struct second_free {
+	struct rte_mempool *mp;
+	int err; /* the rte_errno its tide_pool_free() left */
+};
+
+static void *
+free_pool_too(void *arg)
+{
+	struct second_free *f = arg;
+
+	rte_errno = 0;
+	tide_pool_free(f->mp);
+	f->err = rte_errno;
+	return NULL;
+}
+
+/*
+ * Two tide_pool_free() calls on one pool at once: one frees it, the other is refused and
+ * leaves the freed mempool alone (it used to free it a second time). The second call is
+ * held once it has found and checked the pool; the first frees it meanwhile; a pool made
+ * after it (here at the freed mempool's address) must come through whole.
+ */
+static void
+test_two_frees_of_one_pool_at_once_free_it_once(void)
+{
+	struct second_free f = { .err = -1 };
+	struct rte_mempool *after;
+	pthread_t t;
+
+	f.mp = make_pool("tp_freetwice", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	tide_fault_pvt_hold_arm(TIDE_HOLD_POOL_FREE_CHECKED);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, free_pool_too, &f), 0);
+	CU_ASSERT_FATAL(tide_fault_pvt_hold_wait(TIDE_HOLD_POOL_FREE_CHECKED, 5000));
+	tide_pool_free(f.mp);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_freetwice"));
+	after = make_pool("tp_freetwice2", 2 * MB, 2 * MB, 16 * MB, 0, 0);
+	if (after != f.mp)
+		printf("(the new pool is not where the freed one was) ");
+	tide_test_log_begin();
+	tide_fault_pvt_hold_release(TIDE_HOLD_POOL_FREE_CHECKED);
+	pthread_join(t, NULL);
+	rte_errno = f.err;
+	CU_ASSERT(tide_test_log_refused("pool_free", EINVAL, "the second tide_pool_free()"));
+	CU_ASSERT_PTR_EQUAL(rte_mempool_lookup("tp_freetwice2"), after);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(after));
+	CU_ASSERT_EQUAL(pstats(after).nb_blocks, 1);
+	tide_pool_free(after);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_freetwice2"));
+}
 #endif
 
 #ifdef TIDE_FAULT_INJECTION
@@ -1314,6 +1361,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_telemetry_info_keeps_the_pool_until_it_answered);
 	CU_ADD_TEST(s, test_a_free_waits_for_a_stats_reader);
+	CU_ADD_TEST(s, test_two_frees_of_one_pool_at_once_free_it_once);
 	CU_ADD_TEST(s, test_an_allocation_waits_for_a_growth_only_until_its_mbufs_are_free);
 #endif
 	CU_ADD_TEST(s, test_telemetry_info_races_pool_create_and_free);

@@ -5,6 +5,7 @@
  * wall and reaping on their own, bad parameters, telemetry.
  */
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,6 +294,52 @@ test_set_telemetry_keeps_the_set_until_it_answered(void)
 	free(out);
 	CU_ASSERT_PTR_NULL(tide_pool_set_lookup("ts_telfree"));
 }
+
+struct early_grower {
+	int grown;  /* what class 0's growth returned */
+	bool found; /* whether class 0 was found while the set was being made */
+};
+
+/* While the set's creation waits before its second class: grow the first all it can. */
+static void *
+grow_first_class(void *arg)
+{
+	struct early_grower *g = arg;
+	struct rte_mempool *mp;
+
+	if (!tide_fault_pvt_hold_wait(TIDE_HOLD_SET_CLASS_MADE, 5000))
+		return NULL;
+	mp = rte_mempool_lookup("ts_early_0");
+	g->found = mp != NULL;
+	if (mp != NULL)
+		g->grown = tide_pool_grow(mp, 8);
+	tide_fault_pvt_hold_release(TIDE_HOLD_SET_CLASS_MADE);
+	return NULL;
+}
+
+/*
+ * A class grows as soon as it is made, before the set's later classes exist: it may take
+ * only the room that their bases leave under the shared wall, and the set is made.
+ */
+static void
+test_a_class_that_grows_before_the_next_is_made_leaves_it_its_base(void)
+{
+	struct early_grower g = { .grown = -1 };
+	struct tide_pool_set *s;
+	pthread_t t;
+
+	tide_fault_pvt_hold_arm(TIDE_HOLD_SET_CLASS_MADE);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, grow_first_class, &g), 0);
+	/* 4 pages under the wall: three classes' bases and one block. */
+	s = make_set("ts_early", 3, 8 * MB);
+	pthread_join(t, NULL);
+	CU_ASSERT_TRUE(g.found);
+	CU_ASSERT_EQUAL(g.grown, 1);
+	for (unsigned int k = 0; k < 3; k++)
+		CU_ASSERT_EQUAL(pstats(s->pools[k]).nb_blocks, k == 0 ? 2 : 1);
+	CU_ASSERT_EQUAL(tide_pool_grow(s->pools[1], 1), -ENOSPC);
+	tide_pool_set_free(s);
+}
 #endif
 
 static void
@@ -374,6 +421,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_set_freed_twice_is_refused_the_second_time);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_set_telemetry_keeps_the_set_until_it_answered);
+	CU_ADD_TEST(s, test_a_class_that_grows_before_the_next_is_made_leaves_it_its_base);
 #endif
 	return 0;
 }

@@ -92,6 +92,10 @@ enum tide_fault_hold_site {
 				    *   given back */
 	TIDE_HOLD_BCAST_DONE,      /**< msg: a broadcast reader's done recorded, the sender
 				    *   not yet told */
+	TIDE_HOLD_SET_CLASS_MADE,  /**< a pool set's creation: a class made and growing, the
+				    *   next not yet made */
+	TIDE_HOLD_POOL_FREE_CHECKED, /**< tide_pool_free(): the pool found and checked, its
+				      *   free not yet begun */
 	TIDE_HOLD_SITES
 };
 

@@ -587,16 +587,19 @@ pool_register(struct tide_pool *tp)
 }
 
 /* Take the pool behind mp out of the registry once the control thread no longer works on
- * it, stopping the control thread if it was the last one; NULL if mp is not an elastic pool.
+ * it, stopping the control thread if it was the last one; NULL if mp is not an elastic pool
+ * (or not the one of @p serial, when not 0).
  */
 static struct tide_pool *
-pool_unregister(const struct rte_mempool *mp)
+pool_unregister(const struct rte_mempool *mp, uint64_t serial)
 {
 	struct tide_pool *tp;
 	bool last;
 
 	pool_registry_lock();
 	tp = pool_lookup_locked(mp);
+	if (tp != NULL && serial != 0 && tp->serial != serial)
+		tp = NULL; /* another pool made since at the same address */
 	if (tp != NULL) {
 		TAILQ_REMOVE(&pool_list, tp, next);
 		tp->listed = false;
@@ -623,13 +626,13 @@ pool_unregister(const struct rte_mempool *mp)
  * The mempool behind an elastic pool is being freed: stop growing it, end its waiters and
  * drop the library's side. The control thread no longer sees it once it left the registry.
  */
-void
-pool_forget(struct rte_mempool *mp)
+bool
+pool_forget(struct rte_mempool *mp, uint64_t serial)
 {
-	struct tide_pool *tp = pool_unregister(mp);
+	struct tide_pool *tp = pool_unregister(mp, serial);
 
 	if (tp == NULL)
-		return;
+		return false;
 	pool_dir_pins_wait(tp);
 	pool_waiters_close(tp);
 	tide_mempool_grow_cb_set(mp, NULL, NULL);
@@ -642,6 +645,7 @@ pool_forget(struct rte_mempool *mp)
 	POOL_LOG(INFO, "%s: freed after %" PRIu64 " grows and %" PRIu64 " reaps", tp->name,
 		tp->grows_ahead + tp->grows_sync, tp->reaps);
 	pool_dealloc(tp);
+	return true;
 }
 
 bool
@@ -674,24 +678,42 @@ pool_free(struct rte_mempool *mp, bool owner)
 		[POOL_MEMBER_SET] = "a pool set (tide_pool_set_free())",
 		[POOL_MEMBER_SOCKET] = "per-socket pools (tide_pool_per_socket_free())",
 	};
+	char name[RTE_MEMPOOL_NAMESIZE];
 	struct tide_pool *tp;
+	uint32_t *pin = NULL;
+	uint64_t serial;
+	uint8_t member;
 
 	if (mp == NULL)
 		return;
-	/* Not read before it is known to be a pool: it may point anywhere. */
-	tp = pool_dir_find(mp, NULL);
+	/* Not read before it is known to be a pool: it may point anywhere. Pinned while read:
+	 * another call may free it meanwhile.
+	 */
+	tp = pool_dir_pin(mp, NULL, &pin);
 	if (tp == NULL) {
 		POOL_REFUSE(ERR, EINVAL, "%p is not an elastic pool: left alone", (void *)mp);
 		return;
 	}
-	if (!owner && tp->member != POOL_MEMBER_NONE && tp->member < RTE_DIM(owners)) {
+	member = tp->member;
+	serial = tp->serial;
+	strlcpy(name, tp->name, sizeof(name));
+	pool_dir_unpin(pin);
+	if (!owner && member != POOL_MEMBER_NONE && member < RTE_DIM(owners)) {
 		POOL_REFUSE(ERR, EBUSY, "%s is a part of %s: it is freed with them; left alone",
-			tp->name, owners[tp->member]);
+			name, owners[member]);
 		return;
 	}
-	if (pool_secondary_refuses_free("pool", tp->name))
+	if (pool_secondary_refuses_free("pool", name))
 		return;
-	pool_forget(mp);
+	TIDE_FAULT_HOLD(TIDE_HOLD_POOL_FREE_CHECKED); /* tests: another free comes meanwhile */
+	/* Of two calls at once, the one that took the library's side frees the mempool; a
+	 * pool made since at the same address is not the one this call was given.
+	 */
+	if (!pool_forget(mp, serial)) {
+		POOL_REFUSE(ERR, EINVAL, "%s (%p) was freed by another call meanwhile: left alone",
+			name, (void *)mp);
+		return;
+	}
 	rte_mempool_free(mp);
 }
 

@@ -53,7 +53,7 @@ pool_compat_event(enum rte_mempool_event event, struct rte_mempool *mp,
 	void *arg __rte_unused)
 {
 	if (event == RTE_MEMPOOL_EVENT_DESTROY)
-		pool_forget(mp);
+		pool_forget(mp, 0);
 }
 
 int

@@ -222,7 +222,9 @@ int pool_register(struct tide_pool *tp);
 int pool_blocks_init(struct tide_pool *tp);
 void pool_mutex_init(pthread_mutex_t *m);
 void pool_cond_init(pthread_cond_t *c);
-void pool_forget(struct rte_mempool *mp);
+/* Take the library's side of @p mp away; false when it had none (not an elastic pool, or
+ * another call took it first), or when its pool is not the one of @p serial (not 0). */
+bool pool_forget(struct rte_mempool *mp, uint64_t serial);
 /* Set tp->most_objs, once its base is in, with @p others bytes of the wall taken by the
  * bases of other pools under it (a pool set's other classes; 0 for a pool of its own). */
 void pool_most_set(struct tide_pool *tp, uint64_t others);

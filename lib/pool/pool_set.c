@@ -40,11 +40,19 @@ tide_pool_set_params_init(struct tide_pool_set_params *p, const char *name)
 	p->idle_ms = TIDE_POOL_IDLE_MS_DEFAULT;
 }
 
+/* A class's base: rounded up to whole hugepages, as tide_pool_create() does. */
+static uint64_t
+set_base_bytes(const struct tide_pool_set_params *p)
+{
+	size_t page_sz = pool_page_size(p->socket_id);
+
+	return page_sz != 0 ? RTE_ALIGN_CEIL((uint64_t)p->base_bytes, page_sz) : p->base_bytes;
+}
+
 static int
 set_params_check(const struct tide_pool_set_params *p)
 {
 	uint64_t top, base;
-	size_t page_sz;
 	int err;
 
 	if (p == NULL || p->name == NULL || p->name[0] == '\0') {
@@ -71,9 +79,7 @@ set_params_check(const struct tide_pool_set_params *p)
 			p->name, top);
 		return EINVAL;
 	}
-	/* Each class rounds its base up to whole hugepages, as tide_pool_create() does. */
-	page_sz = pool_page_size(p->socket_id);
-	base = page_sz != 0 ? RTE_ALIGN_CEIL((uint64_t)p->base_bytes, page_sz) : p->base_bytes;
+	base = set_base_bytes(p);
 	if (base * p->nb_classes > p->wall_bytes) {
 		POOL_LOG(ERR, "%s: %u bases of %" PRIu64 " bytes (%zu rounded up to whole pages) "
 			"exceed the shared wall of %zu bytes", p->name, p->nb_classes, base,
@@ -118,6 +124,7 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 	struct tide_pool_params cp;
 	struct pool_set_shared *in;
 	struct tide_pool_set *s;
+	uint64_t base;
 	int err;
 
 	err = set_params_check(p);
@@ -150,8 +157,19 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 	s->min_shift = (uint8_t)rte_log2_u32(p->min_size);
 	s->nb_classes = (uint8_t)p->nb_classes;
 	s->max_size = p->min_size << (p->nb_classes - 1);
+	/*
+	 * Every class's base is held under the wall before the first class exists: a class
+	 * grows as soon as it is made (the control thread, an allocation), and may not take
+	 * the room a later class's base needs. Each class's own base is let go just before
+	 * it takes it.
+	 */
+	base = set_base_bytes(p);
+	in->wall.held = base * p->nb_classes;
 	for (unsigned int k = 0; k < p->nb_classes; k++) {
 		set_class_params(p, k, name, &cp);
+		if (k > 0)
+			TIDE_FAULT_HOLD(TIDE_HOLD_SET_CLASS_MADE); /* tests: class k - 1 grows */
+		pool_wall_give(&in->wall, base);
 		s->pools[k] = pool_create(&cp, &in->wall);
 		if (s->pools[k] == NULL) {
 			err = rte_errno;

@@ -285,7 +285,8 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
  * pool that another thread is in (growing, reaping, tuning it, queueing or cancelling a
  * request at its wall) is let finish first; requests still queued then end with
  * -ECANCELED. Refused (the mempool left alone, a line logged at ERR and rte_errno set):
- *   - EINVAL: a mempool that is not an elastic pool;
+ *   - EINVAL: a mempool that is not an elastic pool, or one that another thread's
+ *     tide_pool_free() freed meanwhile (of two calls at once, one frees the pool);
  *   - EBUSY: a class of a pool set or a socket's pool of tide_pool_create_per_socket():
  *     it is freed with them (tide_pool_set_free(), tide_pool_per_socket_free());
  *   - ENOTSUP: a secondary process (the pool stays the primary's).

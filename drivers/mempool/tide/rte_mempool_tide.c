@@ -1460,6 +1460,25 @@ tp_ctl_lock(struct tpool *tp)
 		pthread_mutex_consistent(&tp->ctl);
 }
 
+static void
+tp_listed_cb(struct rte_mempool *mp, void *arg)
+{
+	struct rte_mempool **want = arg;
+
+	if (mp == *want)
+		*want = NULL;
+}
+
+/* Whether @p mp is in the mempool list (rte_mempool_free() has not begun). */
+static bool
+tp_listed(struct rte_mempool *mp)
+{
+	struct rte_mempool *want = mp;
+
+	rte_mempool_walk(tp_listed_cb, &want);
+	return want == NULL;
+}
+
 /*
  * Forget the blocks of a mempool whose memory DPDK freed (tp_gone()), without reading their
  * headers: the block event callbacks get the last REMOVE of each block they were told of
@@ -1478,7 +1497,12 @@ tp_forget_gone(struct rte_mempool *mp, struct tpool *tp)
 	tp_lock(tp);
 	gone = tp_gone(mp, tp);
 	tp_unlock(tp);
-	if (!gone)
+	/*
+	 * rte_mempool_free() takes the pool out of the mempool list before it frees its
+	 * chunks, and an anonymous chunk's free callback asks calc_mem_size() its length: that
+	 * is the pool's end, whose blocks the DESTROY event told, not a failed populate.
+	 */
+	if (!gone || !tp_listed(mp))
 		return tp;
 	tp_ctl_lock(tp);
 	tmp_ev_begin();
