@@ -568,6 +568,8 @@ test_a_receive_cut_short_by_a_kill_is_taken_again(void)
 	/* A single receiver (no turn): its stage's messages. */
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
 	a_cut_receive_is_taken_again(sc, "tmm_sc", "sec_cut");
+	/* ...and one that unmade what it read: the next receiver's process makes them again. */
+	a_cut_receive_is_taken_again(sc, "tmm_sc", "-");
 	tide_xchg_free(sc);
 }
 

@@ -287,6 +287,31 @@ test_a_turn_a_forked_child_died_holding_is_taken_over(void)
 	tide_xchg_free(x);
 }
 
+/*
+ * A send of no message (an RX poll that found nothing, passed on as it is) writes nothing
+ * to the tails' line receivers poll: not a tail, not the mark of who sent last.
+ */
+static void
+test_a_send_of_nothing_writes_nothing(void)
+{
+	struct tide_xchg *xs[] = { xchg("tm_empty", TIDE_XCHG_FIFO, 63, 0),
+		xchg("tm_empty_p", TIDE_XCHG_PRIO, 64, 4) };
+	struct tide_xring_tails before;
+	struct rte_mbuf *m[1] = { NULL };
+
+	for (unsigned int i = 0; i < RTE_DIM(xs); i++) {
+		struct tide_xchg *x = xs[i];
+
+		__atomic_store_n(&x->ring.prod.by, (uintptr_t)1, __ATOMIC_RELAXED);
+		before = x->ring.prod;
+		CU_ASSERT_EQUAL(tide_xchg_send_burst(x, m, 0), 0);
+		CU_ASSERT_EQUAL(tide_xchg_make_send_burst(x, m, 0, TIDE_STAGE_NONE, 0), 0);
+		CU_ASSERT_EQUAL(memcmp(&before, &x->ring.prod, sizeof(before)), 0);
+		send_one_through(x, 1);
+		tide_xchg_free(x);
+	}
+}
+
 /* The RX and TX stage forms: make+send and receive+unmake, one pass each. */
 static void
 test_stage_forms_make_send_and_receive_unmake(void)
@@ -1331,6 +1356,7 @@ test_lookup_and_receive_errors_are_reported(void)
 	CU_ASSERT_PTR_NULL(tide_xchg_lookup("tm_none"));
 	CU_ASSERT_EQUAL(rte_errno, ENOENT);
 	CU_ASSERT_PTR_EQUAL(tide_xchg_lookup("tm_errs"), x);
+	CU_ASSERT_EQUAL(tide_xchg_count(NULL), 0);
 	rte_errno = 0;
 	CU_ASSERT_EQUAL(tide_xchg_recv_wait(NULL, &m, 1, 0, 1000), -EINVAL);
 	CU_ASSERT_EQUAL(rte_errno, EINVAL);
@@ -1506,6 +1532,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_receiver_behind_another_threads_sends_gets_every_message_in_order);
 	CU_ADD_TEST(s, test_a_turn_held_by_a_gone_process_is_taken_over);
 	CU_ADD_TEST(s, test_a_turn_a_forked_child_died_holding_is_taken_over);
+	CU_ADD_TEST(s, test_a_send_of_nothing_writes_nothing);
 	CU_ADD_TEST(s, test_stage_forms_make_send_and_receive_unmake);
 	CU_ADD_TEST(s, test_priority_exchange_serves_highest_first_fifo_within);
 	CU_ADD_TEST(s, test_levels_past_the_top_are_served_at_the_top);

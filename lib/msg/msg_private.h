@@ -110,7 +110,7 @@ tide_msg_pvt_proxy_of(struct rte_mbuf *m)
 	return container_of(m, struct msg_proxy, m);
 }
 
-/* msg_proxy.c: the proxy area. 0, or -ENOMEM or -EEXIST (its ring's name is taken). */
+/* msg_proxy.c: the proxy area. 0, or -ENOMEM. */
 int tide_msg_pvt_proxy_area_init(uint32_t n, int socket);
 void tide_msg_pvt_proxy_area_fini(void);
 /* Proxies made and not released yet (exact while no other thread makes or releases any). */

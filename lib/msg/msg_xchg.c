@@ -214,6 +214,8 @@ tide_xchg_count(const struct tide_xchg *x)
 {
 	unsigned int n = 0;
 
+	if (x == NULL)
+		return 0;
 	for (unsigned int l = 0; l < x->nb_prio; l++)
 		n += tide_xring_pvt_count(&x->ring, l);
 	return n;
@@ -274,7 +276,8 @@ xchg_disown(struct rte_mbuf *m, const void *arg)
  * not be freed with the dead stages. Each is put back in transit (a compare-and-swap from
  * a dead stage: a live receiver taking it meanwhile writes its own). No turn is taken:
  * the dead process may hold it, and a live holder may be stopped. (What such a receive
- * had unmade is made again by whoever takes the turn over: xchg_receiver_gone().)
+ * had unmade is made again by whoever takes the turn over, or on a single receiver's
+ * exchange by the next process to receive: xchg_receiver_gone().)
  */
 static void
 xchg_repair(void *p, void *arg)

@@ -102,6 +102,20 @@ tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 	}
 }
 
+/* The one receiver of the exchange (no turns): nothing else writes the word. */
+void
+tide_xring_pvt_single_receiver(struct tide_xring_turn *t)
+{
+	uint32_t last = __atomic_load_n(&t->held, __ATOMIC_RELAXED);
+
+	if (last != 0 && tide_process_tag_gone(last)) {
+		__atomic_fetch_add(&t->takeovers, 1, __ATOMIC_RELAXED);
+		if (tide_xring_pvt_receiver_gone != NULL)
+			tide_xring_pvt_receiver_gone(container_of(t, struct tide_xring, receivers));
+	}
+	__atomic_store_n(&t->held, tide_xring_pvt_self, __ATOMIC_RELAXED);
+}
+
 void
 tide_xring_pvt_fini(struct tide_xring *r)
 {

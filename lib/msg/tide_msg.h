@@ -394,8 +394,10 @@ tide_msg_owner(struct rte_mbuf *m)
  * once no proxy of it is left (until then no stage holds it). A message with other mbuf
  * references and no proxies made of it (rte_pktmbuf_clone(), rte_mbuf_refcnt_update()) is
  * unmade and its reference dropped: the others hold a bare mbuf, which goes back to its
- * pool with the last of them. While proxies of a message live it holds no other
- * references (tide_msg_proxy_make() refuses a message that has some). Unchecked: see
+ * pool with the last of them. Once proxies have been made of a message it must take no
+ * other references until it is released (released, it would go back to its pool still
+ * made): tide_msg_proxy_make() refuses a message that has some only before its first
+ * proxy, since after it cannot tell them from its proxies'. Unchecked: see
  * tide_msg_release_checked().
  *
  * @param m
@@ -512,6 +514,8 @@ tide_xchg_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n)
 	struct tide_xchg_lcore_stats *st = tide_xchg_pvt_stats(x);
 	unsigned int done;
 
+	if (unlikely(n == 0))
+		return 0; /* an empty RX poll: the lines receivers poll stay clean */
 	tide_xring_pvt_turn_take(&x->ring.senders);
 	if (x->type == TIDE_XCHG_FIFO)
 		done = tide_xchg_pvt_send_level(x, st, m, n, 0);
@@ -549,6 +553,8 @@ tide_xchg_make_send_burst(struct tide_xchg *x, struct rte_mbuf **m, unsigned int
 	uint8_t lvl = x->type == TIDE_XCHG_FIFO ? 0 : RTE_MIN(prio, (uint8_t)(x->nb_prio - 1));
 	unsigned int sent;
 
+	if (unlikely(n == 0))
+		return 0; /* an empty RX poll: the lines receivers poll stay clean */
 	tide_msg_make_burst(m, n, TIDE_STAGE_NONE, prio);
 	tide_xring_pvt_turn_take(&x->ring.senders);
 	sent = tide_xring_pvt_put(&x->ring, lvl, (void * const *)m, n);
@@ -631,7 +637,7 @@ int tide_xchg_recv_wait(struct tide_xchg *x, struct rte_mbuf **m, unsigned int n
  * @param x
  *   The exchange.
  * @return
- *   Messages waiting, all levels.
+ *   Messages waiting, all levels (0 for NULL).
  */
 unsigned int tide_xchg_count(const struct tide_xchg *x);
 
@@ -796,7 +802,8 @@ struct rte_mbuf *tide_bcast_take(struct tide_bcast *b);
  *   with rte_errno set: -EINVAL @p real, @p ranges or @p proxies NULL, @p n 0, the
  *   library not initialised, @p real not a made real message (a proxy, not made, or
  *   released already while proxies of it hold it on), other mbuf references to @p real
- *   and no proxies made of it yet (a clone, rte_mbuf_refcnt_update()), or a range outside
+ *   and no proxies made of it yet (a clone, rte_mbuf_refcnt_update(); once it has had
+ *   proxies it must take none: see tide_msg_release()), or a range outside
  *   its first segment; -ENOSPC more than 65535 proxies would have been made of @p real
  *   since it was made (released ones count too: its proxy and reply counts are 16 bits;
  *   made again, it starts from 0), or it would hold more than 65535 mbuf references;

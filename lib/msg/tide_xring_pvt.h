@@ -97,14 +97,24 @@ void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
 /** @internal This process's tag: what a turn it holds says (see tide_xring_pvt_turn_wait). */
 extern uint32_t tide_xring_pvt_self;
 
-/** @internal Take a side's turn (nothing to do on a single side). */
+/** @internal A single receiver of another process than the last one's: the last one's
+ *  receive, if its process died in it, is made whole first (see tide_xring_pvt_turn_wait);
+ *  the turn's word then names this process. */
+void tide_xring_pvt_single_receiver(struct tide_xring_turn *t);
+
+/** @internal Take a side's turn. A single side takes none; a single receiver keeps its
+ *  process's tag in the turn's word, so that the next process to receive finds out that
+ *  the last one died in a receive (a sender's word stays 0). */
 static __rte_always_inline void
 tide_xring_pvt_turn_take(struct tide_xring_turn *t)
 {
 	uint32_t free_turn = 0;
 
-	if (t->single)
+	if (t->single) {
+		if (unlikely(t->held != tide_xring_pvt_self) && t->receiving)
+			tide_xring_pvt_single_receiver(t);
 		return;
+	}
 	if (unlikely(!__atomic_compare_exchange_n(&t->held, &free_turn, tide_xring_pvt_self,
 			false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
 		tide_xring_pvt_turn_wait(t);
