@@ -98,15 +98,27 @@ reserve_hugepages() {
 	say "hugepages: reserved $have x 2 MB (was fewer, wanted $want)"
 }
 
+# A hugetlbfs of 2 MB pages. /dev/hugepages is where it goes; a machine whose default
+# hugepage size is 1 GB may have its own hugetlbfs of 1 GB pages there, which EAL would
+# not use for 2 MB pages: the 2 MB one then goes next to it (EAL finds every mount).
 mount_hugetlbfs() {
-	local dir=/dev/hugepages
-	if grep -qs " $dir hugetlbfs " /proc/mounts; then
-		say "hugetlbfs: mounted on $dir"
-		return
+	local dir=/dev/hugepages opts
+	opts=$(awk -v d="$dir" '$2 == d && $3 == "hugetlbfs" { print $4 }' /proc/mounts | tail -n 1)
+	if [ -n "$opts" ]; then
+		case ",$opts," in
+		*,pagesize=2M,*)
+			say "hugetlbfs: mounted on $dir"
+			return ;;
+		esac
+		dir=/dev/hugepages-2M
+		if grep -qs " $dir hugetlbfs .*pagesize=2M" /proc/mounts; then
+			say "hugetlbfs: 2 MB pages mounted on $dir (/dev/hugepages has other pages)"
+			return
+		fi
 	fi
 	mkdir -p "$dir"
 	mount -t hugetlbfs -o pagesize=2M nodev "$dir" || die "cannot mount hugetlbfs on $dir"
-	say "hugetlbfs: mounted on $dir"
+	say "hugetlbfs: 2 MB pages mounted on $dir"
 }
 
 # What every live process maps or holds open, in one pass over /proc (processes come and
