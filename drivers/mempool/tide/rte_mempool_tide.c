@@ -155,6 +155,7 @@ struct tpool {
 	uint32_t slots;       /* capacity of age[], addr[] and said[] */
 	uint64_t nb_populated; /* objects in the blocks of addr[], counted without them */
 	bool populating;      /* the populate op runs (objects counted, not yet listed) */
+	bool dying;           /* rte_mempool_free() has begun (its DESTROY event came) */
 	uint64_t next_id;
 	uint64_t nb_foreign;
 	uint64_t nb_double;
@@ -1045,7 +1046,20 @@ tide_alloc(struct rte_mempool *mp)
 	tp->magic = TP_MAGIC;
 	tp->split = mp->cache_size > 0;
 	mp->pool_data = tp;
+	/* Its end must be told from a failed populate (tp_forget_gone()). */
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY && tmp_ev_watch() < 0)
+		TMP_LOG(WARNING, "%s: mempool events not watched: its free may be taken for a "
+			"failed populate", mp->name);
 	return 0;
+}
+
+void
+tmp_dying_set(struct rte_mempool *mp)
+{
+	struct tpool *tp = mp->pool_data;
+
+	if (tp != NULL)
+		tp->dying = true;
 }
 
 static void
@@ -1460,25 +1474,6 @@ tp_ctl_lock(struct tpool *tp)
 		pthread_mutex_consistent(&tp->ctl);
 }
 
-static void
-tp_listed_cb(struct rte_mempool *mp, void *arg)
-{
-	struct rte_mempool **want = arg;
-
-	if (mp == *want)
-		*want = NULL;
-}
-
-/* Whether @p mp is in the mempool list (rte_mempool_free() has not begun). */
-static bool
-tp_listed(struct rte_mempool *mp)
-{
-	struct rte_mempool *want = mp;
-
-	rte_mempool_walk(tp_listed_cb, &want);
-	return want == NULL;
-}
-
 /*
  * Forget the blocks of a mempool whose memory DPDK freed (tp_gone()), without reading their
  * headers: the block event callbacks get the last REMOVE of each block they were told of
@@ -1498,11 +1493,11 @@ tp_forget_gone(struct rte_mempool *mp, struct tpool *tp)
 	gone = tp_gone(mp, tp);
 	tp_unlock(tp);
 	/*
-	 * rte_mempool_free() takes the pool out of the mempool list before it frees its
-	 * chunks, and an anonymous chunk's free callback asks calc_mem_size() its length: that
-	 * is the pool's end, whose blocks the DESTROY event told, not a failed populate.
+	 * rte_mempool_free() frees the chunks after its DESTROY event, and an anonymous
+	 * chunk's free callback asks calc_mem_size() its length: that is the pool's end, whose
+	 * blocks the DESTROY event told, not a failed populate.
 	 */
-	if (!gone || !tp_listed(mp))
+	if (!gone || tp->dying)
 		return tp;
 	tp_ctl_lock(tp);
 	tmp_ev_begin();

@@ -213,6 +213,7 @@ ev_mempool_event(enum rte_mempool_event event, struct rte_mempool *mp, void *arg
 
 	if (event != RTE_MEMPOOL_EVENT_DESTROY || !tide_mempool_is_tide(mp))
 		return;
+	tmp_dying_set(mp);
 	pthread_rwlock_wrlock(&ev_order);
 	if (ev_listened(mp))
 		n = tmp_blocks_announced(mp, &blk);
@@ -228,8 +229,8 @@ ev_mempool_event(enum rte_mempool_event event, struct rte_mempool *mp, void *arg
 }
 
 /* Watch for mempools being freed, once per process. */
-static int
-ev_watch(void)
+int
+tmp_ev_watch(void)
 {
 	int ret = 0;
 
@@ -349,7 +350,7 @@ tide_mempool_block_event_register(struct rte_mempool *mp, tide_mempool_block_cb_
 	if (r == NULL)
 		return TMP_REFUSE(ERR, ENOMEM, "no memory for the registration");
 	*r = (struct ev_reg){ .mp = mp, .cb = cb, .arg = arg };
-	ret = ev_watch();
+	ret = tmp_ev_watch();
 	if (ret < 0)
 		goto fail_watch;
 	pthread_rwlock_wrlock(&ev_order);

@@ -40,6 +40,12 @@ int tmp_ev_remove(struct rte_mempool *mp, const struct tide_mempool_block_desc *
  */
 int tmp_blocks_announced(struct rte_mempool *mp, struct tide_mempool_block_desc **out);
 
+/* Watch for mempools being freed (once per process): 0, or a negative errno. */
+int tmp_ev_watch(void);
+
+/* The tide mempool @p mp is being freed (rte_mempool_free(), its DESTROY event). */
+void tmp_dying_set(struct rte_mempool *mp);
+
 extern int tide_mempool_logtype;
 
 #define TMP_LOG(level, fmt, ...) \
