@@ -32,17 +32,21 @@ bench=$2
 out=$(mktemp /tmp/tide-options.XXXXXX)
 prefix=tide-opt-$$
 pid=
+# Where EAL puts 2 MB hugepage files: the first hugetlbfs of 2 MB pages (setup.sh mounts one
+# on /dev/hugepages, or on /dev/hugepages-2M where /dev/hugepages holds 1 GB pages).
+huge=$(awk '$3 == "hugetlbfs" && $4 ~ /pagesize=2M/ { print $2; exit }' /proc/mounts)
+huge=${huge:-/dev/hugepages}
 cleanup() {
 	[ -z "$pid" ] || kill -INT "$pid" 2>/dev/null || true
 	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
 	rm -f "$out" "$out.opts" "$out.first" "$out.in"
 	# What a run killed before its own clean-up would leave (the checks below fail then).
-	rm -rf "/var/run/dpdk/$prefix-p" /dev/hugepages/"$prefix-p"map_*
-	rm -rf "/var/run/dpdk/$prefix-s" /dev/hugepages/"$prefix-s"map_*
-	rm -rf "/var/run/dpdk/$prefix-e" /dev/hugepages/"$prefix-e"map_*
+	rm -rf "/var/run/dpdk/$prefix-p" "$huge"/"$prefix-p"map_*
+	rm -rf "/var/run/dpdk/$prefix-s" "$huge"/"$prefix-s"map_*
+	rm -rf "/var/run/dpdk/$prefix-e" "$huge"/"$prefix-e"map_*
 	rm -rf "/var/run/dpdk/$prefix-r" "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk/$prefix-r"
-	rm -rf "/var/run/dpdk/$prefix" /dev/hugepages/"$prefix"map_*
-	rm -rf "/var/run/dpdk/$prefix-b" /dev/hugepages/"$prefix-b"map_*
+	rm -rf "/var/run/dpdk/$prefix" "$huge"/"$prefix"map_*
+	rm -rf "/var/run/dpdk/$prefix-b" "$huge"/"$prefix-b"map_*
 }
 trap cleanup EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
@@ -492,7 +496,7 @@ if [ "${TIDE_TEST_FAULTS:-0}" = 1 ]; then
 		grep -q "^tidepmd: interrupted while starting: nothing forwarded" "$out" ||
 			fail "$3: no message"
 		[ ! -e "/var/run/dpdk/$2" ] || fail "$3: runtime directory left"
-		! ls /dev/hugepages/"$2"map_* >/dev/null 2>&1 || fail "$3: hugepage files left"
+		! ls "$huge"/"$2"map_* >/dev/null 2>&1 || fail "$3: hugepage files left"
 		echo "tidepmd, $3: $(grep "^tidepmd: interrupted" "$out")"
 	}
 	# SIGTERM during start-up (held there, its pool made, by the fault start-hold; no
@@ -599,7 +603,7 @@ done
 for dir in /var/run/dpdk "${XDG_RUNTIME_DIR:-/nonexistent}/dpdk"; do
 	[ ! -e "$dir/$prefix-p" ] || fail "tide-bench | head left $dir/$prefix-p behind"
 done
-! ls /dev/hugepages/"$prefix-p"map_* >/dev/null 2>&1 ||
+! ls "$huge"/"$prefix-p"map_* >/dev/null 2>&1 ||
 	fail "tide-bench | head left hugepage files behind"
 grep -q "^tide-bench: not every row was written: Broken pipe" "$out" ||
 	fail "tide-bench | head: no word about the rows it could not write"

@@ -1132,8 +1132,8 @@ test_a_secondary_notices_its_primary_died(void)
 		unlink(sec.out);
 	}
 	/* The killed primary's hugepage files: nobody else removes them until a DPDK start. */
-	snprintf(cmd, sizeof(cmd), "rm -rf /dev/hugepages/%smap_* /var/run/dpdk/%s", prefix,
-		prefix);
+	tide_hugetlbfs_each(tide_hugetlbfs_unlink_prefix, prefix);
+	snprintf(cmd, sizeof(cmd), "rm -rf /var/run/dpdk/%s", prefix);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 

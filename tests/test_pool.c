@@ -157,6 +157,7 @@ test_the_wall_stops_growth_and_the_pool_keeps_serving(void)
 	if (line != NULL && strstr(line + 1, "tp_wall: at its wall") != NULL)
 		CU_ASSERT_PTR_NULL(strstr(strstr(line + 1, "tp_wall: at its wall") + 1,
 			"tp_wall: at its wall"));
+	free(log);
 	st = pstats(mp);
 	CU_ASSERT(st.wall_hits > 100);
 	CU_ASSERT(got < cap);
@@ -503,6 +504,7 @@ test_exhausted_hugepages_fail_growth_not_the_pool(void)
 	CU_ASSERT(st.grow_fails >= 1);
 	CU_ASSERT(st.deq_refused >= 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "cannot add a block"));
+	free(log);
 	/* Still serving: a freed mbuf is allocated again, intact. */
 	rte_pktmbuf_free(m[--got]);
 	m[got] = rte_pktmbuf_alloc(mp);
@@ -629,6 +631,7 @@ test_growth_backs_off_while_hugepages_are_exhausted(void)
 	CU_ASSERT(st.grow_backoff_ms > 0 && st.grow_backoff_ms <= TIDE_POOL_GROW_BACKOFF_MAX_MS);
 	CU_ASSERT(count_lines(log, "cannot add a block") >= 1);
 	CU_ASSERT(count_lines(log, "cannot add a block") <= 4);
+	free(log);
 
 	/* Hugepages back, nothing given back in the process: the probe a second after the
 	 * last failure grows it.

@@ -187,7 +187,7 @@ void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
 /* msg_xring.c: called when the receivers' turn of ring @p r was just taken over from a dead
  * process (the caller holds it): msg_xchg.c's, which makes what that receiver had unmade
  * again (a ring is an exchange's; NULL where rings are alone, in their unit test). */
-extern void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
+extern unsigned int (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
 /* msg_bcast.c, in the primary: process @p pid is gone, @p stages (@p n) were its; a
  * broadcast it was reading when it died is there to read again for the reader that takes

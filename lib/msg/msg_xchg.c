@@ -285,21 +285,27 @@ xchg_repair(void *p, void *arg)
 	xchg_each_in_transit(p, xchg_disown, arg);
 }
 
-/* A message a dead receiver unmade in place, still in the exchange, is made again. */
+/* A message a dead receiver unmade in place, still in the exchange, is made again (counted
+ * in *arg). */
 static void
-xchg_remake(struct rte_mbuf *m, const void *arg __rte_unused)
+xchg_remake(struct rte_mbuf *m, const void *arg)
 {
 	struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
 
-	if (h->check == 0)
+	if (h->check == 0) {
 		h->check = tide_msg_pvt_check_of(m);
+		(*(unsigned int *)(uintptr_t)arg)++;
+	}
 }
 
-static void
+static unsigned int
 xchg_receiver_gone(struct tide_xring *r)
 {
+	unsigned int remade = 0;
+
 	/* Rings are only ever an exchange's first field (xchg_layout_check()). */
-	xchg_each_in_transit((struct tide_xchg *)r, xchg_remake, NULL);
+	xchg_each_in_transit((struct tide_xchg *)r, xchg_remake, &remade);
+	return remade;
 }
 
 RTE_INIT(xchg_receiver_gone_init)

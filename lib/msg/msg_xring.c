@@ -59,7 +59,7 @@ tide_xring_pvt_init(struct tide_xring *r, unsigned int size, unsigned int levels
 #define XRING_CHECK 16
 
 uint32_t tide_xring_pvt_self;
-void (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
+unsigned int (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
 static void
 xring_self_set(void)
@@ -102,17 +102,22 @@ tide_xring_pvt_turn_wait(struct tide_xring_turn *t)
 	}
 }
 
-/* The one receiver of the exchange (no turns): nothing else writes the word. */
+/*
+ * The one receiver of the exchange (no turns; nothing else writes the word). Another
+ * process received last: whether it died in a receive is not asked of /proc (a process
+ * killed is still there while it exits), the messages are looked at instead. One receiver
+ * at a time leaves every message it did not take made, so what is unmade there is what a
+ * receive cut short left: made again, counted as a takeover.
+ */
 void
 tide_xring_pvt_single_receiver(struct tide_xring_turn *t)
 {
 	uint32_t last = __atomic_load_n(&t->held, __ATOMIC_RELAXED);
 
-	if (last != 0 && tide_process_tag_gone(last)) {
+	if (last != 0 && tide_xring_pvt_receiver_gone != NULL &&
+			tide_xring_pvt_receiver_gone(container_of(t, struct tide_xring,
+			receivers)) != 0)
 		__atomic_fetch_add(&t->takeovers, 1, __ATOMIC_RELAXED);
-		if (tide_xring_pvt_receiver_gone != NULL)
-			tide_xring_pvt_receiver_gone(container_of(t, struct tide_xring, receivers));
-	}
 	__atomic_store_n(&t->held, tide_xring_pvt_self, __ATOMIC_RELAXED);
 }
 

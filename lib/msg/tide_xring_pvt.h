@@ -97,9 +97,9 @@ void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
 /** @internal This process's tag: what a turn it holds says (see tide_xring_pvt_turn_wait). */
 extern uint32_t tide_xring_pvt_self;
 
-/** @internal A single receiver of another process than the last one's: the last one's
- *  receive, if its process died in it, is made whole first (see tide_xring_pvt_turn_wait);
- *  the turn's word then names this process. */
+/** @internal A single receiver of another process than the last one's: what the last one's
+ *  receive left unmade, if its process died in it, is made again first (see
+ *  tide_xring_pvt_turn_wait); the turn's word then names this process. */
 void tide_xring_pvt_single_receiver(struct tide_xring_turn *t);
 
 /** @internal Take a side's turn. A single side takes none; a single receiver keeps its
@@ -111,7 +111,7 @@ tide_xring_pvt_turn_take(struct tide_xring_turn *t)
 	uint32_t free_turn = 0;
 
 	if (t->single) {
-		if (unlikely(t->held != tide_xring_pvt_self) && t->receiving)
+		if (t->receiving && unlikely(t->held != tide_xring_pvt_self))
 			tide_xring_pvt_single_receiver(t);
 		return;
 	}

@@ -443,12 +443,11 @@ pool_watermark_check(const struct tide_pool *tp)
 struct rte_mempool *
 tide_pool_create(const struct tide_pool_params *p)
 {
-	return pool_create(p, NULL);
+	return pool_create(p, NULL, false);
 }
 
-/* Create a pool growing under @wall, or under a wall of its own when NULL. */
 struct rte_mempool *
-pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
+pool_create(const struct tide_pool_params *p, struct pool_wall *wall, bool base_held)
 {
 	struct tide_pool *tp;
 	size_t page_sz;
@@ -468,6 +467,7 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall)
 		err = ENOMEM;
 		goto fail_params;
 	}
+	tp->base_held = base_held;
 	if (tp->base_bytes > p->wall_bytes) {
 		POOL_LOG(ERR, "%s: base rounded up to %zu bytes of hugepages exceeds the wall",
 			p->name, tp->base_bytes);
@@ -537,6 +537,28 @@ pool_most_set(struct tide_pool *tp, uint64_t others)
 	tp->most_objs = RTE_MIN(most, (uint64_t)mp->size);
 }
 
+/* Watch mempools being freed, once: 0, or a positive errno. Caller holds the registry. */
+static int
+pool_events_watch_locked(void)
+{
+	if (pool_event_registered)
+		return 0;
+	if (pool_compat_watch_destroy() != 0)
+		return rte_errno;
+	pool_event_registered = true;
+	/* Without it the pools work; only an exit that did not free them is lost. */
+	pool_compat_watch_eal_cleanup();
+	return 0;
+}
+
+void
+pool_events_watch(void)
+{
+	pool_registry_lock();
+	pool_events_watch_locked();
+	pool_registry_unlock();
+}
+
 /*
  * Let the pool's growth start (sync growth, the control thread) and make it visible to the
  * registry. Returns 0, or a positive errno with nothing registered.
@@ -550,15 +572,7 @@ pool_register(struct tide_pool *tp)
 	if ((tp->params.flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
 		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
 	pool_registry_lock();
-	if (!pool_event_registered) {
-		if (pool_compat_watch_destroy() == 0) {
-			pool_event_registered = true;
-			/* Without it the pools work; only an exit that did not free them is lost. */
-			pool_compat_watch_eal_cleanup();
-		} else {
-			err = rte_errno;
-		}
-	}
+	err = pool_events_watch_locked();
 	if (err == 0)
 		err = -pool_dir_add_pool(tp);
 	if (err == 0) {

@@ -356,19 +356,23 @@ pool_grow_locked(struct tide_pool *tp, unsigned int nb_blocks, enum pool_grow_ki
 
 	__atomic_store_n(&tp->growing, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < nb_blocks; i++) {
+		bool held = kind == POOL_GROW_BASE && tp->base_held;
+
 		bytes = kind == POOL_GROW_BASE ? tp->base_bytes : pool_next_block_bytes(tp);
-		if (bytes == 0 || !pool_wall_take(tp->wall, bytes)) {
+		if (bytes == 0 || (!held && !pool_wall_take(tp->wall, bytes))) {
 			pool_wall_hit(tp);
 			ret = -ENOSPC;
 			break;
 		}
 		ret = pool_add_block(tp, bytes, kind);
 		if (ret < 0) {
-			pool_wall_give(tp->wall, bytes);
+			if (!held) /* else the wall's owner keeps holding them */
+				pool_wall_give(tp->wall, bytes);
 			if (kind != POOL_GROW_BASE)
 				pool_grow_failed(tp, ret, kind);
 			break;
 		}
+		tp->base_held = false; /* its bytes are the pool's now (tp->bytes) */
 		if (counter != NULL)
 			__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 		/* At each block, before the next attempt: a later failure backs off again. */

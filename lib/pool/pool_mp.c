@@ -581,6 +581,7 @@ mp_scan(void *arg __rte_unused)
 		__atomic_store_n(&mp.primary_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
 		/* From now on, before any pool: a page the application frees counts too. */
 		pool_memsync_init();
+		pool_events_watch();
 	} else {
 		mp_attach();
 	}

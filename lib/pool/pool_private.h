@@ -138,6 +138,8 @@ struct tide_pool {
 					  * bases of the other pools under the same wall
 					  * (pool_most_set()), at most the mempool's size */
 	struct pool_wall *wall;          /* the wall it grows under */
+	bool base_held;                  /* until its base is in: the wall holds the base's
+					  * bytes for it already (a pool set's class) */
 
 	pthread_mutex_t grow_lock;       /* guards everything below up to the counters */
 	rte_seqlock_t blocks_sl;         /* writers of blocks[] and nb_blocks take it too, so
@@ -213,12 +215,23 @@ pool_now_ns(void)
 #define POOL_REFUSE(level, err, fmt, ...) TIDE_REFUSE(POOL_LOG, level, err, fmt, ##__VA_ARGS__)
 
 /* pool.c: creation and the registry of elastic pools in this process. */
-struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall);
+/* A pool growing under @p wall (NULL: a wall of its own), which holds its base's bytes for
+ * it already when @p base_held. */
+struct rte_mempool *pool_create(const struct tide_pool_params *p, struct pool_wall *wall,
+	bool base_held);
 struct tide_pool *pool_alloc(const struct tide_pool_params *p, size_t page_sz,
 	struct pool_wall *wall);
 void pool_setup_policy(struct tide_pool *tp);
 void pool_dealloc(struct tide_pool *tp);
 int pool_register(struct tide_pool *tp);
+/*
+ * Watch mempools being freed (pool_forget() at their DESTROY event), once: from EAL's
+ * start on in a primary, so that the library's DESTROY callback comes before the driver's
+ * (callbacks run in the order they were registered; the driver registers its own at its
+ * first pool), and the control thread has let a pool go before its blocks' final REMOVE
+ * events are told. pool_register() tries again should this fail.
+ */
+void pool_events_watch(void);
 int pool_blocks_init(struct tide_pool *tp);
 void pool_mutex_init(pthread_mutex_t *m);
 void pool_cond_init(pthread_cond_t *c);

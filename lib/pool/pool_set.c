@@ -160,8 +160,8 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 	/*
 	 * Every class's base is held under the wall before the first class exists: a class
 	 * grows as soon as it is made (the control thread, an allocation), and may not take
-	 * the room a later class's base needs. Each class's own base is let go just before
-	 * it takes it.
+	 * the room a later class's base needs. Each class's base goes in as what the wall
+	 * holds for it (a class not made leaves its base held until the set's records go).
 	 */
 	base = set_base_bytes(p);
 	in->wall.held = base * p->nb_classes;
@@ -169,8 +169,7 @@ tide_pool_set_create(const struct tide_pool_set_params *p)
 		set_class_params(p, k, name, &cp);
 		if (k > 0)
 			TIDE_FAULT_HOLD(TIDE_HOLD_SET_CLASS_MADE); /* tests: class k - 1 grows */
-		pool_wall_give(&in->wall, base);
-		s->pools[k] = pool_create(&cp, &in->wall);
+		s->pools[k] = pool_create(&cp, &in->wall, true);
 		if (s->pools[k] == NULL) {
 			err = rte_errno;
 			POOL_LOG(ERR, "%s: cannot create class %u: %s", p->name, k,

@@ -1046,8 +1046,8 @@ tide_alloc(struct rte_mempool *mp)
 	tp->magic = TP_MAGIC;
 	tp->split = mp->cache_size > 0;
 	mp->pool_data = tp;
-	/* Its end must be told from a failed populate (tp_forget_gone()). */
-	if (rte_eal_process_type() == RTE_PROC_PRIMARY && tmp_ev_watch() < 0)
+	/* Its end must be told from a failed populate (tp_forget_gone()), in any process. */
+	if (tmp_ev_watch() < 0)
 		TMP_LOG(WARNING, "%s: mempool events not watched: its free may be taken for a "
 			"failed populate", mp->name);
 	return 0;
