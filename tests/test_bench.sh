@@ -11,7 +11,7 @@ bench=$1
 # and hugepage files.
 pid=
 trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
-	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" \
+	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" "/var/run/dpdk/tbmain$$" \
 	/dev/hugepages/tide-bench-pin-$$map_*' EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
@@ -74,6 +74,15 @@ for r in tide ring_mp_mc stack; do
 	done
 done
 check fwd --rounds 1 --ms 50
+# A main lcore that is not the lowest: each worker forwards on a queue of its own (lcore 0's
+# was queue -1, out of bounds: SIGSEGV).
+status=0
+out=$("$bench" -l 0-1 --main-lcore 1 --no-pci --huge-unlink --file-prefix "tbmain$$" -- \
+	fwd --rounds 1 --ms 5 2>&1) || status=$?
+rm -rf "/var/run/dpdk/tbmain$$"
+echo "$out" | grep -Eq "^fwd,tide,fwd,[0-9.e+]*[1-9][0-9.e+]*,Mpps$" && [ "$status" -eq 0 ] ||
+	{ echo "fwd --main-lcore 1: exit status $status, or no tide rate above 0"; echo "$out";
+	exit 1; }
 # fwd's noise floor: a second stock pool against the first.
 out=$("$bench" fwd --rounds 2 --ms 20 2>/dev/null) || { echo "fwd: exit status $?"; exit 1; }
 echo "$out" | grep -Eq "^fwd,ring_mp_mc_aa:ring_mp_mc,ratio,[0-9.e+]+,x$" ||

@@ -52,6 +52,7 @@ struct fwd_variant {
 struct fwd_run {
 	struct fwd_variant *v;
 	volatile bool stop;
+	uint16_t queue[RTE_MAX_LCORE]; /* each worker's: 0.. in worker order */
 	struct tide_app_fwd_counts c[RTE_MAX_LCORE];
 };
 
@@ -120,8 +121,7 @@ fwd_worker(void *arg)
 
 	if (lc == rte_get_main_lcore())
 		return 0;
-	tide_app_fwd_io(r->v->ports, 2, (uint16_t)(rte_lcore_index(lc) - 1), FWD_BURST,
-		&r->stop, &r->c[lc]);
+	tide_app_fwd_io(r->v->ports, 2, r->queue[lc], FWD_BURST, &r->stop, &r->c[lc]);
 	return 0;
 }
 
@@ -130,10 +130,14 @@ fwd_measure(struct fwd_variant *v, unsigned int ms)
 {
 	static struct fwd_run r;
 	uint64_t t0, tx = 0;
-	unsigned int lc;
+	unsigned int lc, q = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.v = v;
+	/* Queues by the workers' order, not rte_lcore_index() - 1: the main lcore need not
+	 * be the lowest (--main-lcore), and a worker before it would get queue -1. */
+	RTE_LCORE_FOREACH_WORKER(lc)
+		r.queue[lc] = (uint16_t)q++;
 	rte_eal_mp_remote_launch(fwd_worker, &r, SKIP_MAIN);
 	t0 = bench_now_ns();
 	while (bench_now_ns() - t0 < (uint64_t)ms * 1000000)
