@@ -10,9 +10,11 @@ bench=$1
 # --huge-unlink: its worker process maps the primary's hugepage files) runtime directories
 # and hugepage files.
 pid=
-trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
+sig_log=
+trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid" || true; } 2>/dev/null
 	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" "/var/run/dpdk/tbmain$$" \
-	/dev/hugepages/tide-bench-pin-$$map_*' EXIT
+	"/var/run/dpdk/tbsig$$" /dev/hugepages/tide-bench-pin-$$map_* /dev/hugepages/tbsig$$map_*
+	[ -z "$sig_log" ] || rm -f "$sig_log"' EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
@@ -134,6 +136,37 @@ looks=$(echo "$out" | sed -n 's/^pipeline,tide_xchg_process,idle_looks,\([0-9]*\
 	{ echo "pipeline: the idle worker process looked ${looks:-?} times in $ms ms"; echo "$out";
 	exit 1; }
 echo "pipeline: the idle worker process looked $looks times in $ms ms"
+# SIGINT or SIGTERM in the middle of a long measurement: the run ends soon, says so, fails,
+# and leaves neither hugepage files (pipeline runs without --huge-unlink) nor its runtime
+# directory; the worker process is gone with it.
+sig_log=$(mktemp)
+for sig in INT TERM; do
+	"$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "tbsig$$" -- \
+		pipeline --rounds 1 --ms 60000 >"$sig_log" 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.2
+	kill -"$sig" $pid
+	i=0
+	while [ $i -lt 200 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	status=0
+	kill -0 $pid 2>/dev/null && { echo "pipeline: still running 20 s after SIG$sig";
+		cat "$sig_log"; exit 1; }
+	wait $pid || status=$?
+	pid=
+	grep -q "^tide-bench: interrupted" "$sig_log" && [ "$status" -eq 1 ] ||
+		{ echo "pipeline, SIG$sig: exit status $status"; cat "$sig_log"; exit 1; }
+	left=$(ls -d /dev/hugepages/tbsig$$map_* /var/run/dpdk/tbsig$$ 2>/dev/null || true)
+	[ -z "$left" ] || { echo "pipeline, SIG$sig: left $left"; exit 1; }
+	echo "pipeline: SIG$sig ended the run after $((i / 10)) s, nothing left"
+done
 # --inflight sets the depth: the smallest and the largest run, every ratio still there.
 for d in 32 4096; do
 	out=$("$bench" pipeline --rounds 1 --ms 20 --inflight $d 2>/dev/null)

@@ -89,6 +89,13 @@ double bench_median_ratio(const double *a, const double *b, unsigned int n);
 /** Run fn on every lcore (main included) at once; returns when all are done. */
 int bench_on_all_lcores(int (*fn)(void *), void *arg);
 
+/**
+ * True once SIGINT or SIGTERM asked the run to end: measurements and round loops end early,
+ * so that the scenario frees what it made and EAL's clean-up removes the hugepage files and
+ * the runtime directory (pipeline runs without --huge-unlink); the run then fails.
+ */
+bool bench_stopped(void);
+
 /** Time in ns (monotonic). */
 uint64_t bench_now_ns(void);
 

@@ -170,6 +170,12 @@ bench_selected(const struct bench_opts *o, const char *v)
 	return yes;
 }
 
+bool
+bench_stopped(void)
+{
+	return tide_app_signal_count() != 0;
+}
+
 uint64_t
 bench_now_ns(void)
 {
@@ -213,6 +219,7 @@ bench_usage(FILE *f, const char *prog)
 		"         of 2 from %u to %u (default 1024)\n"
 		"       (another scenario refuses these options)\n"
 		"  Whole numbers may be written in hexadecimal (0x...).\n"
+		"  SIGINT or SIGTERM ends a run early, its memory freed (exit status 1).\n"
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_TRACE_MAX_PHASES,
 		TIDE_APP_HOLD_MAX_PKTS / 1000, BENCH_INFLIGHT_MIN, BENCH_INFLIGHT_MAX);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
@@ -378,8 +385,10 @@ main(int argc, char **argv)
 
 	/* A reader that stops early (tide-bench ... | head, grep -q) must not kill the run
 	 * before it frees its hugepages and runtime directory: writes fail instead, and the
-	 * run ends as usual, with status 1.
+	 * run ends as usual, with status 1. SIGINT and SIGTERM end it early the same way
+	 * (bench_stopped()), not killed with its hugepage files and runtime directory left.
 	 */
+	tide_app_signals();
 	signal(SIGPIPE, SIG_IGN);
 	/* Check the command line before EAL starts: a bad one does not wait for it. */
 	tide_app_args(argc, argv, "tide-bench", &nargs, &args);
@@ -410,6 +419,11 @@ main(int argc, char **argv)
 			"'%s' (or none that does could run here); the rows of a run without "
 			"--filter name them\n", o.filter, bench_current->name,
 			exact ? "is named" : "has a name containing", o.filter + exact);
+		ret = 1;
+	}
+	if (bench_stopped() && rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		fprintf(stderr, "tide-bench: interrupted: scenario %s did not finish, its rows "
+			"are not figures\n", bench_current->name);
 		ret = 1;
 	}
 	bench_machine_probe("end");

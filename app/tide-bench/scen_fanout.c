@@ -113,7 +113,7 @@ fo_measure(struct fo_ctx *c, unsigned int v, unsigned int ms)
 			n += FO_READERS;
 		}
 		t1 = bench_now_ns();
-	} while (t1 - t0 < (uint64_t)ms * 1000000);
+	} while (t1 - t0 < (uint64_t)ms * 1000000 && !bench_stopped());
 	return n / ((t1 - t0) / 1e9);
 }
 
@@ -175,7 +175,7 @@ fo_run(const struct bench_opts *o)
 		fprintf(stderr, "tide-bench fanout: set-up failed\n");
 		goto out;
 	}
-	for (unsigned int round = 0; round < rounds; round++)
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++)
 		for (unsigned int k = 0; k < FO_NB; k++) {
 			unsigned int i = (k + round) % FO_NB;
 			uint64_t before = c.copied;

@@ -153,7 +153,9 @@ fp_sample(struct fp_run *r, unsigned int v, unsigned int round, struct rte_mempo
 		struct tide_pool_stats st;
 		double mb;
 
-		if (now >= r->end_ns)
+		if (bench_stopped())
+			r->stop = true; /* the worker's trace ends too */
+		if (now >= r->end_ns || r->stop)
 			break;
 		if (now - last < FP_SAMPLE_NS) {
 			rte_delay_us_sleep(1000);
@@ -297,7 +299,7 @@ fp_run(const struct bench_opts *o)
 		fprintf(series, "variant,round,t_s,mpps,mb_held\n");
 	for (unsigned int v = 0; v < FP_NB; v++)
 		ran[v] = bench_selected(o, fp_names[v]);
-	for (unsigned int round = 0; round < rounds; round++)
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++)
 		for (unsigned int k = 0; k < FP_NB; k++) {
 			unsigned int v = (k + round) % FP_NB;
 

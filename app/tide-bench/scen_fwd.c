@@ -140,7 +140,7 @@ fwd_measure(struct fwd_variant *v, unsigned int ms)
 		r.queue[lc] = (uint16_t)q++;
 	rte_eal_mp_remote_launch(fwd_worker, &r, SKIP_MAIN);
 	t0 = bench_now_ns();
-	while (bench_now_ns() - t0 < (uint64_t)ms * 1000000)
+	while (bench_now_ns() - t0 < (uint64_t)ms * 1000000 && !bench_stopped())
 		rte_delay_us_sleep(1000);
 	r.stop = true;
 	rte_eal_mp_wait_lcore();
@@ -195,7 +195,7 @@ fwd_run(const struct bench_opts *o)
 	}
 	for (unsigned int i = 0; i < FWD_NB; i++)
 		ran[i] = bench_selected(o, v[i].name);
-	for (unsigned int round = 0; round < rounds; round++) {
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++) {
 		if (round % FWD_EPOCH == 0 && fwd_setup(v, ran, round / FWD_EPOCH, workers,
 				bench_ms(o, FWD_MS)) != 0)
 			goto out;

@@ -160,7 +160,7 @@ mp_pipe_worker(struct mp_run *r)
 				rte_ring_sp_enqueue_bulk(r->ring, objs, r->bulk, NULL);
 			}
 			t1 = bench_now_ns();
-		} while (t1 < end);
+		} while (t1 < end && !bench_stopped());
 		__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 		r->cost[MP_SIDE_ALLOC] = mp_clock_ns(&clk);
 	} else if (fr) {
@@ -215,7 +215,7 @@ mp_worker(void *arg)
 			n += i;
 		}
 		t1 = bench_now_ns();
-	} while (t1 < end);
+	} while (t1 < end && !bench_stopped());
 	r->rate[lc] = n / ((t1 - t0) / 1e9);
 	return 0;
 }
@@ -436,7 +436,7 @@ mp_run(const struct bench_opts *o)
 		fprintf(stderr, "tide-bench mempool: needs 2 lcores and a profile file\n");
 		return -1;
 	}
-	for (unsigned int round = 0; round < rounds; round++) {
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++) {
 		for (unsigned int i = 0; i < NB_DRV; i++)
 			for (unsigned int c = 0; c < NB_CACHE; c++) {
 				unsigned int d = (i + round) % NB_DRV;

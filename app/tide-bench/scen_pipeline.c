@@ -527,7 +527,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 				pl_poll(r);
 		}
 		t1 = bench_now_ns();
-	} while (t1 - t0 < (uint64_t)ms * 1000000);
+	} while (t1 - t0 < (uint64_t)ms * 1000000 && !bench_stopped());
 	done0 = __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE);
 	r->stop = true;
 	if (r->v == PL_TIDE_PROC) {
@@ -667,7 +667,7 @@ pl_run(const struct bench_opts *o)
 		ran[i] = bench_selected(o, pl_names[i]) && (i != PL_TIDE_PROC || proc);
 	/* The machine's state around every measurement: a probe before it and after it. */
 	probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
-	for (unsigned int round = 0; round < rounds; round++)
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
 			r.v = (k + round) % PL_NB;
 			if (!ran[r.v])

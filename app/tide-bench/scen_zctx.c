@@ -288,7 +288,7 @@ zb_measure(struct zb_run *r, const uint8_t *buf, uint16_t port, unsigned int si,
 			out += q;
 		}
 		t1 = bench_now_ns();
-	} while (t1 < end);
+	} while (t1 < end && !bench_stopped());
 	tide_zctx_stats_get(r->z, &s1);
 	zb_drain(r->z, out);
 	*cpb = (double)(s1.busy_cycles - s0.busy_cycles) /
@@ -512,7 +512,7 @@ zb_run(const struct bench_opts *given)
 	 * contiguous; in VA mode (an IOMMU's, or no DMA at all) only at the frame's end.
 	 */
 	bench_emit(rte_eal_iova_mode() == RTE_IOVA_VA ? "iova/va" : "iova/pa", "mode", 1, "");
-	for (unsigned int round = 0; round < o->rounds; round++) {
+	for (unsigned int round = 0; round < o->rounds && !bench_stopped(); round++) {
 		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
 			for (unsigned int si = 0; si < ZB_NB_ROWS; si++)
 				for (unsigned int k = 0; k < ZB_NB_VAR; k++) {
