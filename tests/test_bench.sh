@@ -10,8 +10,10 @@ bench=$1
 # --huge-unlink: its worker process maps the primary's hugepage files) runtime directories
 # and hugepage files.
 pid=
+worker=
 sig_log=
 trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid" || true; } 2>/dev/null
+	[ -z "$worker" ] || kill -9 "$worker" 2>/dev/null || true
 	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" "/var/run/dpdk/tbmain$$" \
 	"/var/run/dpdk/tbsig$$" /dev/hugepages/tide-bench-pin-$$map_* /dev/hugepages/tbsig$$map_*
 	[ -z "$sig_log" ] || rm -f "$sig_log"' EXIT
@@ -167,6 +169,35 @@ for sig in INT TERM; do
 	[ -z "$left" ] || { echo "pipeline, SIG$sig: left $left"; exit 1; }
 	echo "pipeline: SIG$sig ended the run after $((i / 10)) s, nothing left"
 done
+# The primary killed in the middle of a round: its worker process, receiving, goes too, within
+# a few seconds, not left spinning on its CPU. What the primary leaves (killed: no clean-up)
+# is removed here.
+"$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "tbsig$$" -- \
+	pipeline --rounds 1 --ms 60000 --filter =tide_xchg_process >"$sig_log" 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+worker=$(cat /proc/$pid/task/*/children | tr -d " ")
+[ -n "$worker" ] || { echo "pipeline: no worker process"; cat "$sig_log"; exit 1; }
+sleep 0.5
+kill -9 $pid
+wait $pid || true
+pid=
+# Gone, or a zombie no one reaps (a container's init may not).
+i=0
+while [ $i -lt 50 ] && [ -e "/proc/$worker" ] && ! grep -q '^State:.*Z' "/proc/$worker/status"
+do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ $i -lt 50 ] || { echo "pipeline: the worker process outlived its killed primary by 5 s";
+	exit 1; }
+worker=
+rm -rf "/var/run/dpdk/tbsig$$" /dev/hugepages/tbsig$$map_*
+echo "pipeline: the worker process went with its killed primary in $((i / 10)) s"
 # --inflight sets the depth: the smallest and the largest run, every ratio still there.
 for d in 32 4096; do
 	out=$("$bench" pipeline --rounds 1 --ms 20 --inflight $d 2>/dev/null)
