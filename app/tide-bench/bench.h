@@ -79,12 +79,22 @@ void bench_emit(const char *variant, const char *metric, double value, const cha
 /** Median of n values (reorders them). */
 double bench_median(double *v, unsigned int n);
 
+/** Whether a round measured both sides of a ratio (both above 0). */
+bool bench_ratio_valid(double a, double b);
+
 /**
  * Median over n (<= BENCH_MAX_ROUNDS) rounds of a[r] / b[r], each round's ratio of two
  * measurements taken back to back; rounds where either side measured nothing (0) are left
  * out, and NaN (printed "nan": no figure, a target not met) when every round is.
  */
 double bench_median_ratio(const double *a, const double *b, unsigned int n);
+
+/**
+ * The worse of a higher-is-better target's figure so far, @p worst, and ratio @p v: the
+ * lower, or NaN when either is NaN (a ratio with no figure misses its target, whatever the
+ * other rows say). Start from INFINITY, and note apart whether any row ran.
+ */
+double bench_worst(double worst, double v);
 
 /** Run fn on every lcore (main included) at once; returns when all are done. */
 int bench_on_all_lcores(int (*fn)(void *), void *arg);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,44 +66,6 @@ bench_emit(const char *variant, const char *metric, double value, const char *un
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
 	snprintf(r->unit, sizeof(r->unit), "%s", unit);
 	r->value = value;
-}
-
-static int
-bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-double
-bench_median(double *v, unsigned int n)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), bench_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Whether a round measured both sides: a ratio with a side of 0 means nothing (a cost
- * ratio of 0 would pass a lower-is-better target). */
-static bool
-bench_ratio_valid(double a, double b)
-{
-	return a > 0 && b > 0;
-}
-
-double
-bench_median_ratio(const double *a, const double *b, unsigned int n)
-{
-	double q[BENCH_MAX_ROUNDS];
-	unsigned int k = 0;
-
-	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
-	for (unsigned int r = 0; r < n; r++)
-		if (bench_ratio_valid(a[r], b[r]))
-			q[k++] = a[r] / b[r];
-	return k == 0 ? NAN : bench_median(q, k);
 }
 
 void
