@@ -250,6 +250,14 @@ filtered msg 1lcore "[a-z_]+/1lcore|[a-z_]+:ring/1lcore" --rounds 1 --ms 5
 filtered fanout =copy "copy" --rounds 1 --ms 5
 filtered fanout o "proxy|clone|copy|proxy:clone" --rounds 1 --ms 5
 filtered footprint =tide "tide" --trace 1:50,0:50 --hold-ms 5 --cycles 1
+# mempool's key is the pattern without the driver, exactly too: every driver runs it.
+filtered mempool =cache256/bulk32/pipe \
+	"[a-z_:]+/cache256/bulk32/pipe|noise:cache256:[a-z_:]+|target:cache:[^,]+" --rounds 1 --ms 5
+# --help says what --filter matches in every scenario.
+for s in $("$bench" --list | cut -f1); do
+	"$bench" --help | grep -A1 "^  $s " | grep -q "^ *filter: [a-z]" ||
+		{ echo "--help: no --filter keys for $s"; exit 1; }
+done
 # A filter that runs nothing is a mistake: said, and exit status 1, in every scenario.
 for c in "mempool --rounds 1 --ms 1" "fwd --rounds 1 --ms 1" "msg --rounds 1 --ms 1" \
 		"fanout --rounds 1 --ms 1" "footprint --trace 1:50,0:50 --hold-ms 5 --cycles 1" \

@@ -65,6 +65,7 @@ bool bench_selected(const struct bench_opts *o, const char *v);
 struct bench_scenario {
 	const char *name;
 	const char *help;
+	const char *filter;  /* what --filter matches in it, for --help */
 	unsigned int opts;   /* BENCH_OPT_* it reads */
 	/* Before EAL starts: check and parse its options into o (NULL: none to check).
 	 * 0, or -1 after printing why.

@@ -165,8 +165,8 @@ bench_usage(FILE *f, const char *prog)
 		"footprint)\n"
 		"  --quick       a short run: a third of the rounds, half the time (footprint: "
 		"one cycle)\n"
-		"  --filter STR  only variants whose name contains STR (=STR: named STR); one\n"
-		"                that runs none is an error\n"
+		"  --filter STR  only variants whose key contains STR (=STR: is STR); one that\n"
+		"                runs none is an error. A scenario's keys are below (filter:)\n"
 		"  --table       a table instead of CSV rows\n"
 		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
@@ -185,7 +185,8 @@ bench_usage(FILE *f, const char *prog)
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_TRACE_MAX_PHASES,
 		TIDE_APP_HOLD_MAX_PKTS / 1000, BENCH_INFLIGHT_MIN, BENCH_INFLIGHT_MAX);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
-		fprintf(f, "  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+		fprintf(f, "  %-10s %s\n  %-10s filter: %s\n", bench_scenarios[i]->name,
+			bench_scenarios[i]->help, "", bench_scenarios[i]->filter);
 }
 
 static void

@@ -336,6 +336,8 @@ const struct bench_scenario bench_donor = {
 	.name = "donor",
 	.help = "64 MB from donors vs the own heap; zero-copy from donor memory vs malloc "
 		"pinned on demand (needs TIDE_DONOR_HELPER in the build tree)",
+	.filter = "what obtains 64 MB: heap, donor_huge/k1, donor_huge/k4, donor_pinned; "
+		"send: every send row",
 	.run = db_run,
 	.opts = BENCH_OPT_MS,
 };

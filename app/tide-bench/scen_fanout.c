@@ -241,6 +241,7 @@ out:
 const struct bench_scenario bench_fanout = {
 	.name = "fanout",
 	.help = "one packet to 4 readers: broadcast and proxies vs rte_pktmbuf_clone/copy",
+	.filter = "the variant: bcast, proxy, clone, copy",
 	.run = fo_run,
 	.opts = BENCH_OPT_MS,
 };

@@ -378,6 +378,7 @@ const struct bench_scenario bench_footprint = {
 	.name = "footprint",
 	.help = "hugepage MB.s, peak, drops and burst rate of a bursty trace: fixed pool sized "
 		"for the peak vs tidepool vs the same pool created the stock way with the tide ops",
+	.filter = "the pool: fixed, tide, plugin",
 	.opts = BENCH_OPT_TRACE | BENCH_OPT_HOLD_MS | BENCH_OPT_CYCLES | BENCH_OPT_SERIES,
 	.check = fp_check,
 	.run = fp_run,

@@ -228,6 +228,7 @@ const struct bench_scenario bench_fwd = {
 	.name = "fwd",
 	.help = "io forwarding Mpps on net_null: tide pool vs ring_mp_mc pool (and vs a second "
 		"ring_mp_mc pool: the noise floor)",
+	.filter = "the pool: tide, ring_mp_mc, ring_mp_mc_aa",
 	.run = fwd_run,
 	.opts = BENCH_OPT_MS,
 };

@@ -302,14 +302,15 @@ mp_pools_free(struct rte_mempool *pools[NB_DRV][NB_CACHE])
 		}
 }
 
-/* A configuration runs when --filter matches its name without the driver. */
+/* A configuration runs when --filter matches its name without the driver and its '/'
+ * ("cache256/bulk32/pipe", which =NAME names too). */
 static bool
 mp_selected(const struct bench_opts *o, unsigned int c, unsigned int b, unsigned int k)
 {
 	char v[96];
 
 	mp_variant(v, sizeof(v), "", c, b, k);
-	return bench_selected(o, v);
+	return bench_selected(o, v + 1);
 }
 
 /*
@@ -520,6 +521,8 @@ const struct bench_scenario bench_mempool = {
 	.name = "mempool",
 	.help = "alloc+free bulk throughput: tide vs ring_mp_mc vs stack, cache on/off "
 		"(and vs tide: the noise floor)",
+	.filter = "the pattern, without the driver (cache256/bulk32/pipe, bulk8, keep): every "
+		"driver runs it",
 	.run = mp_run,
 	.opts = BENCH_OPT_MS,
 };

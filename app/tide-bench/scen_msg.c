@@ -210,6 +210,8 @@ out:
 const struct bench_scenario bench_msg = {
 	.name = "msg",
 	.help = "per-packet cost of make+send+receive+unmake vs raw mbuf pointers over a ring",
+	.filter = "variant/layout: ring, msg, msg_steps, ring_made; 1lcore, 2lcores "
+		"(msg/2lcores)",
 	.run = msg_run,
 	.opts = BENCH_OPT_MS,
 };

@@ -765,6 +765,9 @@ const struct bench_scenario bench_pipeline = {
 	.name = "pipeline",
 	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev; "
 		"stage 2 in a secondary process vs in a thread",
+	.filter = "the variant: tide_xchg, tide_xchg_mpmc, event_sw, ring, ring_classify, "
+		"ring_prio, tide_xchg_1lcore, ring_1lcore, ring_classify_1lcore, ring_prio_1lcore, "
+		"tide_xchg_process",
 	.check = pl_check,
 	.run = pl_run,
 	.opts = BENCH_OPT_MS | BENCH_OPT_INFLIGHT,

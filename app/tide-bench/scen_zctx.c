@@ -568,6 +568,8 @@ const struct bench_scenario bench_zctx = {
 	.name = "zctx",
 	.help = "zero-copy vs copy vs adaptive TX from malloc'd memory, 64 B..64 KB, "
 		"net_null and af_packet/veth",
+	.filter = "the port: null (with its thp rows), afp; every size and path of it "
+		"(--sizes picks sizes)",
 	.opts = BENCH_OPT_MS | BENCH_OPT_SIZES,
 	.check = zb_check,
 	.run = zb_run,
