@@ -31,6 +31,10 @@ main(int argc, char **argv)
 
 	if (rte_eal_init(argc, argv) < 0 || tide_msg_init(NULL) != 0)
 		return 1;
+	if (!rte_eth_dev_is_valid_port(0)) {
+		fprintf(stderr, "no port 0: give one, e.g. --vdev net_null0\n");
+		return 1;
+	}
 	tide_pool_params_init(&pp, "rx_pool");
 	mp = tide_pool_create(&pp);
 	x = tide_xchg_create(&xp);
@@ -57,7 +61,9 @@ main(int argc, char **argv)
 		/* Stage 2 (another lcore in real life): receive, highest priority first. */
 		n = (uint16_t)tide_xchg_recv_burst(x, m, 32, (uint16_t)work);
 		tide_msg_unmake_burst(m, n); /* bare mbufs again, as TX takes them */
-		forwarded += rte_eth_tx_burst(0, 0, m, n);
+		sent = rte_eth_tx_burst(0, 0, m, n);
+		rte_pktmbuf_free_bulk(&m[sent], n - sent); /* what TX did not take */
+		forwarded += sent;
 	}
 	printf("forwarded %lu packets through the exchange; %d message(s) left\n",
 		(unsigned long)forwarded, tide_msg_leak_report(stdout));

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 
 #include <tide_zctx.h>
@@ -26,6 +27,7 @@ main(int argc, char **argv)
 	struct tide_zctx_params p;
 	struct tide_zctx_cpl cpl;
 	struct tide_zctx *z;
+	int rc;
 	uint8_t hdr[14] = { 0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x88, 0xb5 };
 	uint8_t *buf = malloc(LEN);
 	struct iovec iov = { .iov_base = buf, .iov_len = LEN };
@@ -50,11 +52,16 @@ main(int argc, char **argv)
 	if (z == NULL)
 		return 1;
 
-	while (tide_zctx_submit(z, &s) == -EAGAIN) /* header copied; buf is the agent's now */
+	while ((rc = tide_zctx_submit(z, &s)) == -EAGAIN) /* depth reached: completions first */
 		tide_zctx_poll(z, &cpl, 1);
-	while (tide_zctx_poll(z, &cpl, 1) == 0)
-		;                             /* or: TIDE_ZCTX_F_EVENTFD and poll(2) */
-	printf("send %" PRIu64 ": status %d, %u bytes sent\n", cpl.cookie, cpl.status, cpl.bytes);
+	if (rc == 0) {                        /* header copied; buf is the agent's now */
+		while (tide_zctx_poll(z, &cpl, 1) == 0)
+			;                     /* or: TIDE_ZCTX_F_EVENTFD and poll(2) */
+		printf("send %" PRIu64 ": status %d, %u bytes sent\n", cpl.cookie, cpl.status,
+			cpl.bytes);
+	} else {                              /* refused: nothing will complete */
+		fprintf(stderr, "send refused: %s\n", rte_strerror(-rc));
+	}
 
 	/* The port first: the PMD may still hold mbufs of the instance's pools (a copied
 	 * send completes once the PMD took it); its stop frees them, then the free can.
@@ -66,5 +73,5 @@ main(int argc, char **argv)
 	free(buf);
 	rte_eth_dev_close(0);
 	rte_eal_cleanup();
-	return cpl.status == 0 ? 0 : 1;
+	return rc == 0 && cpl.status == 0 ? 0 : 1;
 }

@@ -207,7 +207,8 @@ fi
 [ -s "$out/footprint-series.csv" ] || rm -f "$out/footprint-series.csv"
 
 # ---- targets ----
-# One line per target: scenario variant metric op target worst rows failing score what.
+# One line per target: scenario variant metric op target worst rows failing score what (worst
+# "-": no row, or a row with no figure).
 eval_targets() {
 	awk -v OFS='\t' '
 	function glob_re(g,   r, i, c) {
@@ -221,6 +222,7 @@ eval_targets() {
 		}
 		return r "$"
 	}
+	BEGIN { num = "^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$" }
 	FNR == NR {
 		if ($0 ~ /^[ \t]*(#|$)/ || NF < 5) next
 		t = ++nt
@@ -235,9 +237,17 @@ eval_targets() {
 		split($0, f, ",")
 		for (t = 1; t <= nt; t++) {
 			if (f[1] != sc[t] || f[3] != me[t] || f[2] !~ re[t]) continue
+			n[t]++
+			# Not a number ("nan": a ratio with no figure) misses every target: mawk
+			# would read it as NaN, which passes any comparison.
+			if (f[4] !~ num) {
+				nofig[t] = 1
+				bad[t]++
+				continue
+			}
 			v = f[4] + 0
 			ok = op[t] == ">=" ? v >= tg[t] : op[t] == "<=" ? v <= tg[t] : v == tg[t]
-			if (!n[t]++ || (op[t] == ">=" && v < worst[t]) ||
+			if (!seen[t]++ || (op[t] == ">=" && v < worst[t]) ||
 					(op[t] == "<=" && v > worst[t]) || (op[t] == "==" && !ok))
 				worst[t] = v
 			if (!ok) bad[t]++
@@ -246,10 +256,11 @@ eval_targets() {
 	END {
 		for (t = 1; t <= nt; t++) {
 			score = 0
-			if (n[t] && op[t] == ">=")
+			if (nofig[t]) worst[t] = "-"
+			else if (n[t] && op[t] == ">=")
 				score = tg[t] > 0 ? worst[t] / tg[t] : (bad[t] ? 0.5 : 1)
-			if (n[t] && op[t] == "<=") score = worst[t] > 0 ? tg[t] / worst[t] : 2
-			if (n[t] && op[t] == "==") score = bad[t] ? 0.5 : 1
+			else if (n[t] && op[t] == "<=") score = worst[t] > 0 ? tg[t] / worst[t] : 2
+			else if (n[t] && op[t] == "==") score = bad[t] ? 0.5 : 1
 			print sc[t], va[t], me[t], op[t], tg[t], (n[t] ? worst[t] : "-"), n[t] + 0,
 				bad[t] + 0, score, what[t]
 		}
@@ -287,8 +298,8 @@ targets_table() {
 		k = FNR; nk = k > nk ? k : nk
 		line[k] = sprintf("| %s | `%s` %s |", $1, $2, $3)
 		tail[k] = sprintf(" %s %s |", $4, $5); what[k] = $10
-		c = $7 == 0 ? "-" : sprintf("%.4g", $6)
-		if (runs == 1 && $7 > 1) c = c " (worst of " $7 ")"
+		c = $7 == 0 || $6 == "-" ? "-" : sprintf("%.4g", $6)
+		if (runs == 1 && $7 > 1 && c != "-") c = c " (worst of " $7 ")"
 		cell[k, f] = runs > 1 && $8 > 0 ? "**" c "**" : c
 		if ($7 > 0) measured[k]++
 		if ($7 > 0 && $8 == 0) { good[k]++; good_run[f]++ }

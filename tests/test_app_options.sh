@@ -242,6 +242,10 @@ done
 # shellcheck disable=SC2086
 refused_with "$bench" "^tide-bench: --trace and --hold-ms: a peak of 1000 Mpps held 60000 .*$held" \
 	$eal_bench -- footprint --rounds 1 --cycles 1 --trace 1000:100 --hold-ms 60000
+# A run shorter than a few of footprint's samples (one every 10 ms) measures no footprint.
+short="^tide-bench footprint: --trace over --cycles 1 lasts 5.000 ms, under the 50 ms of 5"
+# shellcheck disable=SC2086
+refused_with "$bench" "$short samples" $eal_bench -- footprint --rounds 1 --cycles 1 --trace 1:5
 # --sizes: each size through the shared parser (no octal, blank, sign), no empty list or
 # element (a run of no size measures nothing).
 sizes_acc="accepted: sizes of 64, 128, ... 65536 bytes and mix"

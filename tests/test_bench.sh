@@ -10,9 +10,13 @@ bench=$1
 # --huge-unlink: its worker process maps the primary's hugepage files) runtime directories
 # and hugepage files.
 pid=
-trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid"; } 2>/dev/null
-	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" \
-	/dev/hugepages/tide-bench-pin-$$map_*' EXIT
+worker=
+sig_log=
+trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid" || true; } 2>/dev/null
+	[ -z "$worker" ] || kill -9 "$worker" 2>/dev/null || true
+	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" "/var/run/dpdk/tbmain$$" \
+	"/var/run/dpdk/tbsig$$" /dev/hugepages/tide-bench-pin-$$map_* /dev/hugepages/tbsig$$map_*
+	[ -z "$sig_log" ] || rm -f "$sig_log"' EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
 
@@ -74,6 +78,15 @@ for r in tide ring_mp_mc stack; do
 	done
 done
 check fwd --rounds 1 --ms 50
+# A main lcore that is not the lowest: each worker forwards on a queue of its own (lcore 0's
+# was queue -1, out of bounds: SIGSEGV).
+status=0
+out=$("$bench" -l 0-1 --main-lcore 1 --no-pci --huge-unlink --file-prefix "tbmain$$" -- \
+	fwd --rounds 1 --ms 5 2>&1) || status=$?
+rm -rf "/var/run/dpdk/tbmain$$"
+echo "$out" | grep -Eq "^fwd,tide,fwd,[0-9.e+]*[1-9][0-9.e+]*,Mpps$" && [ "$status" -eq 0 ] ||
+	{ echo "fwd --main-lcore 1: exit status $status, or no tide rate above 0"; echo "$out";
+	exit 1; }
 # fwd's noise floor: a second stock pool against the first.
 out=$("$bench" fwd --rounds 2 --ms 20 2>/dev/null) || { echo "fwd: exit status $?"; exit 1; }
 echo "$out" | grep -Eq "^fwd,ring_mp_mc_aa:ring_mp_mc,ratio,[0-9.e+]+,x$" ||
@@ -125,6 +138,66 @@ looks=$(echo "$out" | sed -n 's/^pipeline,tide_xchg_process,idle_looks,\([0-9]*\
 	{ echo "pipeline: the idle worker process looked ${looks:-?} times in $ms ms"; echo "$out";
 	exit 1; }
 echo "pipeline: the idle worker process looked $looks times in $ms ms"
+# SIGINT or SIGTERM in the middle of a long measurement: the run ends soon, says so, fails,
+# and leaves neither hugepage files (pipeline runs without --huge-unlink) nor its runtime
+# directory; the worker process is gone with it.
+sig_log=$(mktemp)
+for sig in INT TERM; do
+	"$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "tbsig$$" -- \
+		pipeline --rounds 1 --ms 60000 >"$sig_log" 2>&1 &
+	pid=$!
+	i=0
+	while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.2
+	kill -"$sig" $pid
+	i=0
+	while [ $i -lt 200 ] && kill -0 $pid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	status=0
+	kill -0 $pid 2>/dev/null && { echo "pipeline: still running 20 s after SIG$sig";
+		cat "$sig_log"; exit 1; }
+	wait $pid || status=$?
+	pid=
+	grep -q "^tide-bench: interrupted" "$sig_log" && [ "$status" -eq 1 ] ||
+		{ echo "pipeline, SIG$sig: exit status $status"; cat "$sig_log"; exit 1; }
+	left=$(ls -d /dev/hugepages/tbsig$$map_* /var/run/dpdk/tbsig$$ 2>/dev/null || true)
+	[ -z "$left" ] || { echo "pipeline, SIG$sig: left $left"; exit 1; }
+	echo "pipeline: SIG$sig ended the run after $((i / 10)) s, nothing left"
+done
+# The primary killed in the middle of a round: its worker process, receiving, goes too, within
+# a few seconds, not left spinning on its CPU. What the primary leaves (killed: no clean-up)
+# is removed here.
+"$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "tbsig$$" -- \
+	pipeline --rounds 1 --ms 60000 --filter =tide_xchg_process >"$sig_log" 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+worker=$(cat /proc/$pid/task/*/children | tr -d " ")
+[ -n "$worker" ] || { echo "pipeline: no worker process"; cat "$sig_log"; exit 1; }
+sleep 0.5
+kill -9 $pid
+wait $pid || true
+pid=
+# Gone, or a zombie no one reaps (a container's init may not).
+i=0
+while [ $i -lt 50 ] && [ -e "/proc/$worker" ] && ! grep -q '^State:.*Z' "/proc/$worker/status"
+do
+	sleep 0.1
+	i=$((i + 1))
+done
+[ $i -lt 50 ] || { echo "pipeline: the worker process outlived its killed primary by 5 s";
+	exit 1; }
+worker=
+rm -rf "/var/run/dpdk/tbsig$$" /dev/hugepages/tbsig$$map_*
+echo "pipeline: the worker process went with its killed primary in $((i / 10)) s"
 # --inflight sets the depth: the smallest and the largest run, every ratio still there.
 for d in 32 4096; do
 	out=$("$bench" pipeline --rounds 1 --ms 20 --inflight $d 2>/dev/null)
@@ -177,6 +250,14 @@ filtered msg 1lcore "[a-z_]+/1lcore|[a-z_]+:ring/1lcore" --rounds 1 --ms 5
 filtered fanout =copy "copy" --rounds 1 --ms 5
 filtered fanout o "proxy|clone|copy|proxy:clone" --rounds 1 --ms 5
 filtered footprint =tide "tide" --trace 1:50,0:50 --hold-ms 5 --cycles 1
+# mempool's key is the pattern without the driver, exactly too: every driver runs it.
+filtered mempool =cache256/bulk32/pipe \
+	"[a-z_:]+/cache256/bulk32/pipe|noise:cache256:[a-z_:]+|target:cache:[^,]+" --rounds 1 --ms 5
+# --help says what --filter matches in every scenario.
+for s in $("$bench" --list | cut -f1); do
+	"$bench" --help | grep -A1 "^  $s " | grep -q "^ *filter: [a-z]" ||
+		{ echo "--help: no --filter keys for $s"; exit 1; }
+done
 # A filter that runs nothing is a mistake: said, and exit status 1, in every scenario.
 for c in "mempool --rounds 1 --ms 1" "fwd --rounds 1 --ms 1" "msg --rounds 1 --ms 1" \
 		"fanout --rounds 1 --ms 1" "footprint --trace 1:50,0:50 --hold-ms 5 --cycles 1" \

@@ -81,6 +81,21 @@ if "$src/scripts/bench.sh" --tiny --repeat 0 --out "$tmp/x" --bench "$bench" \
 fi
 grep -q -- "^--repeat: '0' is out of range; accepted: 1..9$" "$tmp/log" ||
 	fail "--repeat 0: no message"
+# A figure that is no number (a ratio printed "nan" or "-nan": no round measured both sides)
+# meets no target and shows as no figure. A stub tide-bench with one scenario gives it.
+cat >"$tmp/stub" <<'EOF'
+#!/bin/sh
+[ "$1" != --list ] || { printf 'fwd\tio forwarding\n'; exit 0; }
+echo "scenario,variant,metric,value,unit"
+echo "fwd,tide:ring_mp_mc,ratio,nan,x"
+echo "fwd,tide:ring_mp_mc,ratio,-nan,x"
+EOF
+chmod +x "$tmp/stub"
+"$src/scripts/bench.sh" --tiny --out "$tmp/nan" --bench "$tmp/stub" >"$tmp/log" 2>&1 ||
+	{ cat "$tmp/log"; fail "bench.sh with a nan figure: exit status"; }
+grep -q '^| fwd | `tide:ring_mp_mc` ratio | - | >= 0.98 | \*\*no\*\* (2 of 2) |' \
+	"$tmp/nan/summary.md" || { cat "$tmp/nan/summary.md"; fail "a nan figure met its target"; }
+grep -q "^0 of $targets targets met\.$" "$tmp/nan/summary.md" || fail "nan: count of targets met"
 # A scenario that does not exist is refused before anything runs.
 if "$src/scripts/bench.sh" --tiny --only nosuch --out "$tmp/x" --bench "$bench" \
 		>"$tmp/log" 2>&1; then

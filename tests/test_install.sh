@@ -50,6 +50,13 @@ out=$(LD_LIBRARY_PATH=$libdir "$tmp/pipeline" $eal --vdev net_null0 2>&1)
 echo "$out"
 echo "$out" | grep -q "through the exchange; 0 message(s) left" ||
 	{ echo "the pipeline example did not run clean"; exit 1; }
+# Without a port it says so, and fails.
+# shellcheck disable=SC2086
+if out=$(LD_LIBRARY_PATH=$libdir "$tmp/pipeline" $eal 2>&1); then
+	echo "$out"; echo "the pipeline example ran without a port"; exit 1
+fi
+echo "$out" | grep -q "^no port 0: give one, e.g. --vdev net_null0$" ||
+	{ echo "$out"; echo "the pipeline example did not say why it failed"; exit 1; }
 # shellcheck disable=SC2086
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/zctx_send" $eal --vdev net_null0 2>&1)
 echo "$out"

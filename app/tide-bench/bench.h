@@ -65,6 +65,7 @@ bool bench_selected(const struct bench_opts *o, const char *v);
 struct bench_scenario {
 	const char *name;
 	const char *help;
+	const char *filter;  /* what --filter matches in it, for --help */
 	unsigned int opts;   /* BENCH_OPT_* it reads */
 	/* Before EAL starts: check and parse its options into o (NULL: none to check).
 	 * 0, or -1 after printing why.
@@ -79,6 +80,9 @@ void bench_emit(const char *variant, const char *metric, double value, const cha
 /** Median of n values (reorders them). */
 double bench_median(double *v, unsigned int n);
 
+/** Whether a round measured both sides of a ratio (both above 0). */
+bool bench_ratio_valid(double a, double b);
+
 /**
  * Median over n (<= BENCH_MAX_ROUNDS) rounds of a[r] / b[r], each round's ratio of two
  * measurements taken back to back; rounds where either side measured nothing (0) are left
@@ -86,8 +90,22 @@ double bench_median(double *v, unsigned int n);
  */
 double bench_median_ratio(const double *a, const double *b, unsigned int n);
 
+/**
+ * The worse of a higher-is-better target's figure so far, @p worst, and ratio @p v: the
+ * lower, or NaN when either is NaN (a ratio with no figure misses its target, whatever the
+ * other rows say). Start from INFINITY, and note apart whether any row ran.
+ */
+double bench_worst(double worst, double v);
+
 /** Run fn on every lcore (main included) at once; returns when all are done. */
 int bench_on_all_lcores(int (*fn)(void *), void *arg);
+
+/**
+ * True once SIGINT or SIGTERM asked the run to end: measurements and round loops end early,
+ * so that the scenario frees what it made and EAL's clean-up removes the hugepage files and
+ * the runtime directory (pipeline runs without --huge-unlink); the run then fails.
+ */
+bool bench_stopped(void);
 
 /** Time in ns (monotonic). */
 uint64_t bench_now_ns(void);

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,44 +66,6 @@ bench_emit(const char *variant, const char *metric, double value, const char *un
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
 	snprintf(r->unit, sizeof(r->unit), "%s", unit);
 	r->value = value;
-}
-
-static int
-bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-double
-bench_median(double *v, unsigned int n)
-{
-	if (n == 0)
-		return 0;
-	qsort(v, n, sizeof(*v), bench_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Whether a round measured both sides: a ratio with a side of 0 means nothing (a cost
- * ratio of 0 would pass a lower-is-better target). */
-static bool
-bench_ratio_valid(double a, double b)
-{
-	return a > 0 && b > 0;
-}
-
-double
-bench_median_ratio(const double *a, const double *b, unsigned int n)
-{
-	double q[BENCH_MAX_ROUNDS];
-	unsigned int k = 0;
-
-	n = RTE_MIN(n, (unsigned int)BENCH_MAX_ROUNDS);
-	for (unsigned int r = 0; r < n; r++)
-		if (bench_ratio_valid(a[r], b[r]))
-			q[k++] = a[r] / b[r];
-	return k == 0 ? NAN : bench_median(q, k);
 }
 
 void
@@ -170,6 +131,12 @@ bench_selected(const struct bench_opts *o, const char *v)
 	return yes;
 }
 
+bool
+bench_stopped(void)
+{
+	return tide_app_signal_count() != 0;
+}
+
 uint64_t
 bench_now_ns(void)
 {
@@ -198,8 +165,8 @@ bench_usage(FILE *f, const char *prog)
 		"footprint)\n"
 		"  --quick       a short run: a third of the rounds, half the time (footprint: "
 		"one cycle)\n"
-		"  --filter STR  only variants whose name contains STR (=STR: named STR); one\n"
-		"                that runs none is an error\n"
+		"  --filter STR  only variants whose key contains STR (=STR: is STR); one that\n"
+		"                runs none is an error. A scenario's keys are below (filter:)\n"
 		"  --table       a table instead of CSV rows\n"
 		"  --series FILE time series (footprint)\n"
 		"  --list        the scenarios, one a line: name, tab, what it measures\n"
@@ -207,16 +174,19 @@ bench_usage(FILE *f, const char *prog)
 		"       footprint: [--trace MPPS:MS,...] [--hold-ms MS] [--cycles N] "
 		"[--series FILE]\n"
 		"         --trace: up to %u phases of 0..1000 Mpps for 0.001..86400000 ms\n"
-		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u\n"
+		"         --hold-ms 1..60000, --cycles 1..1000, peak Mpps x hold ms <= %u,\n"
+		"         the trace x --cycles 50 ms at least (5 samples)\n"
 		"       zctx: [--sizes BYTES,...] (of 64, 128, ... 65536, or mix)\n"
 		"       pipeline: [--inflight N] packets between the stages at most, a power\n"
 		"         of 2 from %u to %u (default 1024)\n"
 		"       (another scenario refuses these options)\n"
 		"  Whole numbers may be written in hexadecimal (0x...).\n"
+		"  SIGINT or SIGTERM ends a run early, its memory freed (exit status 1).\n"
 		"scenarios:\n", prog, prog, BENCH_MAX_ROUNDS, TIDE_APP_TRACE_MAX_PHASES,
 		TIDE_APP_HOLD_MAX_PKTS / 1000, BENCH_INFLIGHT_MIN, BENCH_INFLIGHT_MAX);
 	for (unsigned int i = 0; i < RTE_DIM(bench_scenarios); i++)
-		fprintf(f, "  %-10s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->help);
+		fprintf(f, "  %-10s %s\n  %-10s filter: %s\n", bench_scenarios[i]->name,
+			bench_scenarios[i]->help, "", bench_scenarios[i]->filter);
 }
 
 static void
@@ -378,8 +348,10 @@ main(int argc, char **argv)
 
 	/* A reader that stops early (tide-bench ... | head, grep -q) must not kill the run
 	 * before it frees its hugepages and runtime directory: writes fail instead, and the
-	 * run ends as usual, with status 1.
+	 * run ends as usual, with status 1. SIGINT and SIGTERM end it early the same way
+	 * (bench_stopped()), not killed with its hugepage files and runtime directory left.
 	 */
+	tide_app_signals();
 	signal(SIGPIPE, SIG_IGN);
 	/* Check the command line before EAL starts: a bad one does not wait for it. */
 	tide_app_args(argc, argv, "tide-bench", &nargs, &args);
@@ -410,6 +382,11 @@ main(int argc, char **argv)
 			"'%s' (or none that does could run here); the rows of a run without "
 			"--filter name them\n", o.filter, bench_current->name,
 			exact ? "is named" : "has a name containing", o.filter + exact);
+		ret = 1;
+	}
+	if (bench_stopped() && rte_eal_process_type() == RTE_PROC_PRIMARY) {
+		fprintf(stderr, "tide-bench: interrupted: scenario %s did not finish, its rows "
+			"are not figures\n", bench_current->name);
 		ret = 1;
 	}
 	bench_machine_probe("end");

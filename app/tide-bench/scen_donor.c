@@ -207,7 +207,7 @@ db_measure(struct db_run *r, unsigned int b, uint32_t size, unsigned int ms)
 			r->failed[b] += cpl[i].status != 0;
 		}
 		t1 = bench_now_ns();
-	} while (t1 < end);
+	} while (t1 < end && !bench_stopped());
 	while (out > 0) {
 		struct tide_zctx_cpl cpl[32];
 		unsigned int n = tide_zctx_poll(r->z, cpl, RTE_DIM(cpl));
@@ -307,7 +307,7 @@ db_run(const struct bench_opts *o_in)
 	r.mgr[3] = db_mgr("bench_pin", 0);
 	if (r.mgr[1] == NULL || r.mgr[2] == NULL || r.mgr[3] == NULL)
 		goto out;
-	for (unsigned int round = 0; round < o.rounds; round++)
+	for (unsigned int round = 0; round < o.rounds && !bench_stopped(); round++)
 		for (unsigned int k = 0; k < DB_NB_OBTAIN; k++) {
 			unsigned int v = (k + round) % DB_NB_OBTAIN;
 
@@ -317,7 +317,7 @@ db_run(const struct bench_opts *o_in)
 	if (bench_selected(&o, "send")) {
 		if (db_send_setup(&r) != 0)
 			goto out;
-		for (unsigned int round = 0; round < o.rounds; round++)
+		for (unsigned int round = 0; round < o.rounds && !bench_stopped(); round++)
 			for (unsigned int si = 0; si < DB_NB_SIZES; si++)
 				for (unsigned int k = 0; k < DB_NB_SEND; k++) {
 					unsigned int b = (k + round) % DB_NB_SEND;
@@ -336,6 +336,8 @@ const struct bench_scenario bench_donor = {
 	.name = "donor",
 	.help = "64 MB from donors vs the own heap; zero-copy from donor memory vs malloc "
 		"pinned on demand (needs TIDE_DONOR_HELPER in the build tree)",
+	.filter = "what obtains 64 MB: heap, donor_huge/k1, donor_huge/k4, donor_pinned; "
+		"send: every send row",
 	.run = db_run,
 	.opts = BENCH_OPT_MS,
 };

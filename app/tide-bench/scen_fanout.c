@@ -38,40 +38,61 @@ struct fo_ctx {
 	uint64_t copied;            /* bytes of packet data copied */
 };
 
-static void
+/* Each variant delivers @p m (its own from then on) to the readers and says to how many:
+ * a delivery that failed is not work done, and what it would have delivered goes back.
+ */
+static unsigned int
 fo_bcast(struct fo_ctx *c, struct rte_mbuf *m)
 {
 	struct rte_mbuf *got;
+	unsigned int n = 0;
 
-	tide_bcast_post(c->b, m, NULL);
+	if (tide_bcast_post(c->b, m, NULL) != 0) {
+		tide_msg_release(m);
+		return 0;
+	}
 	for (unsigned int r = 0; r < FO_READERS; r++)
-		if (tide_bcast_read(c->b, r, &got, NULL) == 0)
+		if (tide_bcast_read(c->b, r, &got, NULL) == 0) {
 			tide_bcast_done(c->b, r);
-	tide_msg_release(tide_bcast_take(c->b));
+			n++;
+		}
+	/* NULL while a reader has not finished: nothing to release then. */
+	got = tide_bcast_take(c->b);
+	if (got != NULL)
+		tide_msg_release(got);
+	return n;
 }
 
-static void
+static unsigned int
 fo_proxy(struct fo_ctx *c, struct rte_mbuf *m)
 {
 	static const struct tide_msg_range whole[FO_READERS] = {
 		{ 0, FO_LEN }, { 0, FO_LEN }, { 0, FO_LEN }, { 0, FO_LEN },
 	};
 	struct rte_mbuf *p[FO_READERS], *got;
+	unsigned int n = 0;
 
-	if (tide_msg_proxy_make(m, FO_READERS, whole, p) != 0)
-		return;
+	if (tide_msg_proxy_make(m, FO_READERS, whole, p) != 0) {
+		tide_msg_release(m);
+		return 0;
+	}
 	for (unsigned int r = 0; r < FO_READERS; r++)
-		tide_xchg_send_burst(c->x[r], &p[r], 1);
+		if (tide_xchg_send_burst(c->x[r], &p[r], 1) != 1)
+			tide_msg_proxy_release(p[r]);
 	tide_msg_release(m);
 	for (unsigned int r = 0; r < FO_READERS; r++)
-		if (tide_xchg_recv_burst(c->x[r], &got, 1, 2) == 1)
+		if (tide_xchg_recv_burst(c->x[r], &got, 1, 2) == 1) {
 			tide_msg_proxy_release(got);
+			n++;
+		}
+	return n;
 }
 
-static void
+static unsigned int
 fo_clone(struct fo_ctx *c, struct rte_mbuf *m, bool deep)
 {
 	struct rte_mbuf *got;
+	unsigned int n = 0;
 
 	for (unsigned int r = 0; r < FO_READERS; r++) {
 		struct rte_mbuf *k = deep ? rte_pktmbuf_copy(m, c->clones, 0, UINT32_MAX) :
@@ -79,14 +100,20 @@ fo_clone(struct fo_ctx *c, struct rte_mbuf *m, bool deep)
 
 		if (k == NULL)
 			continue;
+		if (rte_ring_enqueue(c->ring[r], k) != 0) {
+			rte_pktmbuf_free(k);
+			continue;
+		}
 		if (deep)
 			c->copied += rte_pktmbuf_pkt_len(k);
-		rte_ring_enqueue(c->ring[r], k);
 	}
 	rte_pktmbuf_free(m);
 	for (unsigned int r = 0; r < FO_READERS; r++)
-		if (rte_ring_dequeue(c->ring[r], (void **)&got) == 0)
+		if (rte_ring_dequeue(c->ring[r], (void **)&got) == 0) {
 			rte_pktmbuf_free(got);
+			n++;
+		}
+	return n;
 }
 
 /* Deliveries per second of variant v. */
@@ -101,19 +128,21 @@ fo_measure(struct fo_ctx *c, unsigned int v, unsigned int ms)
 
 			if (m == NULL)
 				continue;
-			rte_pktmbuf_append(m, FO_LEN);
+			if (rte_pktmbuf_append(m, FO_LEN) == NULL) {
+				rte_pktmbuf_free(m);
+				continue;
+			}
 			if (v == FO_BCAST || v == FO_PROXY)
 				tide_msg_make(m, 1, 0);
 			if (v == FO_BCAST)
-				fo_bcast(c, m);
+				n += fo_bcast(c, m);
 			else if (v == FO_PROXY)
-				fo_proxy(c, m);
+				n += fo_proxy(c, m);
 			else
-				fo_clone(c, m, v == FO_COPY);
-			n += FO_READERS;
+				n += fo_clone(c, m, v == FO_COPY);
 		}
 		t1 = bench_now_ns();
-	} while (t1 - t0 < (uint64_t)ms * 1000000);
+	} while (t1 - t0 < (uint64_t)ms * 1000000 && !bench_stopped());
 	return n / ((t1 - t0) / 1e9);
 }
 
@@ -175,7 +204,7 @@ fo_run(const struct bench_opts *o)
 		fprintf(stderr, "tide-bench fanout: set-up failed\n");
 		goto out;
 	}
-	for (unsigned int round = 0; round < rounds; round++)
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++)
 		for (unsigned int k = 0; k < FO_NB; k++) {
 			unsigned int i = (k + round) % FO_NB;
 			uint64_t before = c.copied;
@@ -212,6 +241,7 @@ out:
 const struct bench_scenario bench_fanout = {
 	.name = "fanout",
 	.help = "one packet to 4 readers: broadcast and proxies vs rte_pktmbuf_clone/copy",
+	.filter = "the variant: bcast, proxy, clone, copy",
 	.run = fo_run,
 	.opts = BENCH_OPT_MS,
 };

@@ -52,6 +52,7 @@ struct fwd_variant {
 struct fwd_run {
 	struct fwd_variant *v;
 	volatile bool stop;
+	uint16_t queue[RTE_MAX_LCORE]; /* each worker's: 0.. in worker order */
 	struct tide_app_fwd_counts c[RTE_MAX_LCORE];
 };
 
@@ -120,8 +121,7 @@ fwd_worker(void *arg)
 
 	if (lc == rte_get_main_lcore())
 		return 0;
-	tide_app_fwd_io(r->v->ports, 2, (uint16_t)(rte_lcore_index(lc) - 1), FWD_BURST,
-		&r->stop, &r->c[lc]);
+	tide_app_fwd_io(r->v->ports, 2, r->queue[lc], FWD_BURST, &r->stop, &r->c[lc]);
 	return 0;
 }
 
@@ -130,13 +130,17 @@ fwd_measure(struct fwd_variant *v, unsigned int ms)
 {
 	static struct fwd_run r;
 	uint64_t t0, tx = 0;
-	unsigned int lc;
+	unsigned int lc, q = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.v = v;
+	/* Queues by the workers' order, not rte_lcore_index() - 1: the main lcore need not
+	 * be the lowest (--main-lcore), and a worker before it would get queue -1. */
+	RTE_LCORE_FOREACH_WORKER(lc)
+		r.queue[lc] = (uint16_t)q++;
 	rte_eal_mp_remote_launch(fwd_worker, &r, SKIP_MAIN);
 	t0 = bench_now_ns();
-	while (bench_now_ns() - t0 < (uint64_t)ms * 1000000)
+	while (bench_now_ns() - t0 < (uint64_t)ms * 1000000 && !bench_stopped())
 		rte_delay_us_sleep(1000);
 	r.stop = true;
 	rte_eal_mp_wait_lcore();
@@ -191,7 +195,7 @@ fwd_run(const struct bench_opts *o)
 	}
 	for (unsigned int i = 0; i < FWD_NB; i++)
 		ran[i] = bench_selected(o, v[i].name);
-	for (unsigned int round = 0; round < rounds; round++) {
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++) {
 		if (round % FWD_EPOCH == 0 && fwd_setup(v, ran, round / FWD_EPOCH, workers,
 				bench_ms(o, FWD_MS)) != 0)
 			goto out;
@@ -224,6 +228,7 @@ const struct bench_scenario bench_fwd = {
 	.name = "fwd",
 	.help = "io forwarding Mpps on net_null: tide pool vs ring_mp_mc pool (and vs a second "
 		"ring_mp_mc pool: the noise floor)",
+	.filter = "the pool: tide, ring_mp_mc, ring_mp_mc_aa",
 	.run = fwd_run,
 	.opts = BENCH_OPT_MS,
 };

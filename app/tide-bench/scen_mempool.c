@@ -24,6 +24,7 @@
  */
 
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,7 +161,7 @@ mp_pipe_worker(struct mp_run *r)
 				rte_ring_sp_enqueue_bulk(r->ring, objs, r->bulk, NULL);
 			}
 			t1 = bench_now_ns();
-		} while (t1 < end);
+		} while (t1 < end && !bench_stopped());
 		__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 		r->cost[MP_SIDE_ALLOC] = mp_clock_ns(&clk);
 	} else if (fr) {
@@ -215,7 +216,7 @@ mp_worker(void *arg)
 			n += i;
 		}
 		t1 = bench_now_ns();
-	} while (t1 < end);
+	} while (t1 < end && !bench_stopped());
 	r->rate[lc] = n / ((t1 - t0) / 1e9);
 	return 0;
 }
@@ -301,31 +302,34 @@ mp_pools_free(struct rte_mempool *pools[NB_DRV][NB_CACHE])
 		}
 }
 
-/* A configuration runs when --filter matches its name without the driver. */
+/* A configuration runs when --filter matches its name without the driver and its '/'
+ * ("cache256/bulk32/pipe", which =NAME names too). */
 static bool
 mp_selected(const struct bench_opts *o, unsigned int c, unsigned int b, unsigned int k)
 {
 	char v[96];
 
 	mp_variant(v, sizeof(v), "", c, b, k);
-	return bench_selected(o, v);
+	return bench_selected(o, v + 1);
 }
 
 /*
- * Emit ratios of tide to each stock driver and return the worst against each. A ratio is
- * the median over rounds of the ratio of the two measurements taken back to back in that
- * round: the machine's speed drifts less between neighbours than across the run.
+ * Emit ratios of tide to each stock driver and give the worst against each (NaN if a ratio
+ * had no figure); false when no pattern ran. A ratio is the median over rounds of the ratio
+ * of the two measurements taken back to back in that round: the machine's speed drifts less
+ * between neighbours than across the run.
  */
-static void
+static bool
 mp_ratios(const struct bench_opts *o,
 	double rates[NB_DRV][NB_CACHE][NB_BULK][NB_KEEP][BENCH_MAX_ROUNDS],
 	unsigned int c, unsigned int k, double worst[NB_DRV], double best[NB_DRV])
 {
 	unsigned int rounds = bench_rounds(o, MP_ROUNDS);
 	char v[96], name[48];
+	bool ran = false;
 
 	for (unsigned int d = 1; d < NB_DRV; d++) {
-		worst[d] = 1e9;
+		worst[d] = INFINITY;
 		best[d] = 0;
 		for (unsigned int b = 0; b < NB_BULK; b++) {
 			double m;
@@ -336,10 +340,12 @@ mp_ratios(const struct bench_opts *o,
 			snprintf(name, sizeof(name), "tide:%s", mp_labels[d]);
 			mp_variant(v, sizeof(v), name, c, b, k);
 			bench_emit(v, "ratio", m, "x");
-			worst[d] = RTE_MIN(worst[d], m);
+			worst[d] = bench_worst(worst[d], m);
 			best[d] = RTE_MAX(best[d], m);
+			ran = true;
 		}
 	}
+	return ran;
 }
 
 /*
@@ -436,7 +442,7 @@ mp_run(const struct bench_opts *o)
 		fprintf(stderr, "tide-bench mempool: needs 2 lcores and a profile file\n");
 		return -1;
 	}
-	for (unsigned int round = 0; round < rounds; round++) {
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++) {
 		for (unsigned int i = 0; i < NB_DRV; i++)
 			for (unsigned int c = 0; c < NB_CACHE; c++) {
 				unsigned int d = (i + round) % NB_DRV;
@@ -481,21 +487,22 @@ mp_run(const struct bench_opts *o)
 				}
 	for (unsigned int c = 0; c < NB_CACHE; c++) {
 		double worst[NB_KEEP][NB_DRV], best[NB_KEEP][NB_DRV];
-		double w = 1e9, aa_lo = 1e9, aa_hi = 0;
+		double w = INFINITY, aa_lo = INFINITY, aa_hi = 0;
+		bool ran = false;
 
 		for (unsigned int k = 0; k < NB_KEEP; k++) {
-			mp_ratios(o, rates, c, k, worst[k], best[k]);
+			ran |= mp_ratios(o, rates, c, k, worst[k], best[k]);
 			if (mp_keeps[k] == MP_PIPE)
 				mp_costs(o, costs, c, k);
 		}
 		/* The targets, over every pattern: with a cache against ring_mp_mc, without
 		 * against stack; and the A/A ratios' range, to read them against. */
 		for (unsigned int k = 0; k < NB_KEEP; k++) {
-			w = RTE_MIN(w, worst[k][mp_caches[c] != 0 ? 1 : 2]);
-			aa_lo = RTE_MIN(aa_lo, worst[k][MP_AA]);
+			w = bench_worst(w, worst[k][mp_caches[c] != 0 ? 1 : 2]);
+			aa_lo = bench_worst(aa_lo, worst[k][MP_AA]);
 			aa_hi = RTE_MAX(aa_hi, best[k][MP_AA]);
 		}
-		if (w < 1e9) {
+		if (ran) {
 			bench_emit(mp_caches[c] != 0 ? "target:cache:tide>=0.95*ring_mp_mc" :
 				"target:nocache:tide>=stack", "worst", w, "x");
 			snprintf(v, sizeof(v), "noise:cache%u:tide:tide_aa", mp_caches[c]);
@@ -514,6 +521,8 @@ const struct bench_scenario bench_mempool = {
 	.name = "mempool",
 	.help = "alloc+free bulk throughput: tide vs ring_mp_mc vs stack, cache on/off "
 		"(and vs tide: the noise floor)",
+	.filter = "the pattern, without the driver (cache256/bulk32/pipe, bulk8, keep): every "
+		"driver runs it",
 	.run = mp_run,
 	.opts = BENCH_OPT_MS,
 };

@@ -121,7 +121,7 @@ msg_measure(struct msg_run *r, bool two_lcores)
 			n += msg_consume(r);
 		}
 		t1 = bench_now_ns();
-	} while (t1 - t0 < r->ns);
+	} while (t1 - t0 < r->ns && !bench_stopped());
 	r->stop = true;
 	if (two_lcores)
 		rte_eal_wait_lcore(worker);
@@ -170,7 +170,7 @@ msg_run(const struct bench_opts *o)
 			continue;
 		/* Across lcores, the machine's state around every measurement. */
 		probe = lay == 1 ? bench_machine_c2c(BENCH_C2C_QUICK_TRIPS) : 0;
-		for (unsigned int round = 0; round < rounds; round++)
+		for (unsigned int round = 0; round < rounds && !bench_stopped(); round++)
 			for (unsigned int k = 0; k < V_NB; k++) {
 				r.v = (k + round) % V_NB;
 				if (!sel[r.v])
@@ -210,6 +210,8 @@ out:
 const struct bench_scenario bench_msg = {
 	.name = "msg",
 	.help = "per-packet cost of make+send+receive+unmake vs raw mbuf pointers over a ring",
+	.filter = "variant/layout: ring, msg, msg_steps, ring_made; 1lcore, 2lcores "
+		"(msg/2lcores)",
 	.run = msg_run,
 	.opts = BENCH_OPT_MS,
 };

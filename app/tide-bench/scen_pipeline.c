@@ -58,9 +58,11 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -127,6 +129,8 @@ pl_ring_prio(unsigned int v)
 #define PL_PROC_WAIT_NS (30ull * 1000000000ull)
 /* How often an idle worker process looks whether the primary is still there. */
 #define PL_PROC_IDLE_NS (100ull * 1000000ull)
+/* How often a receiving one does: every this many polls (a few ms at most). */
+#define PL_PROC_ALIVE_POLLS 4096u
 
 /* What the stages share, in a memzone: the worker process sees it too. */
 struct pl_shared {
@@ -375,6 +379,24 @@ pl_stage2(void *arg)
 
 /* ---- stage 2 in another process ---- */
 
+/*
+ * The worker process's stage 2, while the primary says PL_RUN_RECV. A primary that died
+ * in the middle of a round never says otherwise: it is looked for every PL_PROC_ALIVE_POLLS
+ * polls (often enough to end within a second, rarely enough to cost nothing).
+ */
+static void
+pl_worker_recv(struct pl_shared *sh, struct tide_xchg *x)
+{
+	struct rte_mbuf *m[PL_BURST];
+	unsigned int polls = 0;
+
+	while (__atomic_load_n(&sh->run, __ATOMIC_ACQUIRE) == PL_RUN_RECV) {
+		pl_finish(sh, m, tide_xchg_recv_unmake_burst(x, m, PL_BURST));
+		if (++polls % PL_PROC_ALIVE_POLLS == 0 && !tide_mp_primary_alive())
+			return;
+	}
+}
+
 /* The worker process: tide-bench pipeline as a secondary. Runs stage 2 while told to. */
 static int
 pl_worker_process(void)
@@ -382,7 +404,6 @@ pl_worker_process(void)
 	const struct rte_memzone *mz = rte_memzone_lookup(PL_CTL_NAME);
 	struct pl_shared *sh = mz != NULL ? mz->addr : NULL;
 	struct tide_xchg *x;
-	struct rte_mbuf *m[PL_BURST];
 
 	if (sh == NULL || tide_msg_init(NULL) != 0 || (x = tide_xchg_lookup("bpipe")) == NULL) {
 		fprintf(stderr, "tide-bench pipeline: the worker process finds no pipeline to "
@@ -413,8 +434,7 @@ pl_worker_process(void)
 			continue;
 		}
 		__atomic_store_n(&sh->state, PL_STATE_RECV, __ATOMIC_RELEASE);
-		while (__atomic_load_n(&sh->run, __ATOMIC_ACQUIRE) == PL_RUN_RECV)
-			pl_finish(sh, m, tide_xchg_recv_unmake_burst(x, m, PL_BURST));
+		pl_worker_recv(sh, x);
 	}
 	return 0;
 }
@@ -456,6 +476,7 @@ pl_proc_start(struct pl_run *r, unsigned int worker)
 	int cpu = pl_first_cpu(&set);
 	unsigned int lcore = 0, l;
 	char lcores[32], prefix[64];
+	pid_t primary = getpid();
 
 	RTE_LCORE_FOREACH(l)
 		lcore = RTE_MAX(lcore, l + 1);
@@ -467,6 +488,11 @@ pl_proc_start(struct pl_run *r, unsigned int worker)
 			prefix, "--proc-type=secondary", "--log-level", "lib.eal:warning", "--",
 			"pipeline", NULL };
 
+		/* Killed with the primary, whatever it is doing then (a worker left
+		 * spinning would hold a CPU and the primary's hugepage files); a primary
+		 * already gone before the prctl() is seen as a new parent. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != primary)
+			_exit(127);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -527,7 +553,7 @@ pl_measure(struct pl_run *r, unsigned int ms)
 				pl_poll(r);
 		}
 		t1 = bench_now_ns();
-	} while (t1 - t0 < (uint64_t)ms * 1000000);
+	} while (t1 - t0 < (uint64_t)ms * 1000000 && !bench_stopped());
 	done0 = __atomic_load_n(&r->sh->done, __ATOMIC_ACQUIRE);
 	r->stop = true;
 	if (r->v == PL_TIDE_PROC) {
@@ -667,7 +693,7 @@ pl_run(const struct bench_opts *o)
 		ran[i] = bench_selected(o, pl_names[i]) && (i != PL_TIDE_PROC || proc);
 	/* The machine's state around every measurement: a probe before it and after it. */
 	probe = bench_machine_c2c(BENCH_C2C_QUICK_TRIPS);
-	for (unsigned int round = 0; round < rounds; round++)
+	for (unsigned int round = 0; round < rounds && !bench_stopped(); round++)
 		for (unsigned int k = 0; k < PL_NB; k++) {
 			r.v = (k + round) % PL_NB;
 			if (!ran[r.v])
@@ -739,6 +765,9 @@ const struct bench_scenario bench_pipeline = {
 	.name = "pipeline",
 	.help = "a 2-stage pipeline's Mpps on tidepool exchanges vs on the event_sw eventdev; "
 		"stage 2 in a secondary process vs in a thread",
+	.filter = "the variant: tide_xchg, tide_xchg_mpmc, event_sw, ring, ring_classify, "
+		"ring_prio, tide_xchg_1lcore, ring_1lcore, ring_classify_1lcore, ring_prio_1lcore, "
+		"tide_xchg_process",
 	.check = pl_check,
 	.run = pl_run,
 	.opts = BENCH_OPT_MS | BENCH_OPT_INFLIGHT,

@@ -26,6 +26,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,7 +289,7 @@ zb_measure(struct zb_run *r, const uint8_t *buf, uint16_t port, unsigned int si,
 			out += q;
 		}
 		t1 = bench_now_ns();
-	} while (t1 < end);
+	} while (t1 < end && !bench_stopped());
 	tide_zctx_stats_get(r->z, &s1);
 	zb_drain(r->z, out);
 	*cpb = (double)(s1.busy_cycles - s0.busy_cycles) /
@@ -384,7 +385,8 @@ zb_variant(unsigned int round, unsigned int k)
 static void
 zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 {
-	double worst_zc = 1e9, worst_ad = 1e9;
+	double worst_zc = INFINITY, worst_ad = INFINITY;
+	bool ran_zc = false, ran_ad = false; /* some size from 16 KB on, some size */
 	uint32_t crossover = 0;
 	char v[96], name[16];
 
@@ -419,9 +421,12 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 		bench_emit(v, "ratio", ad_best, "x");
 		if (si == ZB_MIX) /* the targets and the crossover are per size */
 			continue;
-		if (zb_size(si) >= 16384)
-			worst_zc = RTE_MIN(worst_zc, zc_copy);
-		worst_ad = RTE_MIN(worst_ad, ad_best);
+		if (zb_size(si) >= 16384) {
+			worst_zc = bench_worst(worst_zc, zc_copy);
+			ran_zc = true;
+		}
+		worst_ad = bench_worst(worst_ad, ad_best);
+		ran_ad = true;
 		if (crossover == 0 && med[0] >= med[1])
 			crossover = zb_size(si);
 		else if (med[0] < med[1])
@@ -430,17 +435,18 @@ zb_report_port(const struct bench_opts *o, struct zb_run *r, unsigned int pi)
 	snprintf(v, sizeof(v), "%s/crossover", r->port[pi].name);
 	bench_emit(v, "size", crossover, crossover ? "B" : "B(none)");
 	snprintf(v, sizeof(v), "target:%s:zc>=2*copy@>=16K", r->port[pi].name);
-	if (worst_zc < 1e9) /* some size from 16 KB on ran */
+	if (ran_zc)
 		bench_emit(v, "worst", worst_zc, "x");
 	snprintf(v, sizeof(v), "target:%s:adaptive>=0.95*best", r->port[pi].name);
-	if (worst_ad < 1e9)
+	if (ran_ad)
 		bench_emit(v, "worst", worst_ad, "x");
 }
 
 static void
 zb_report_thp(const struct bench_opts *o, struct zb_run *r)
 {
-	double worst = 1e9;
+	double worst = INFINITY;
+	bool ran = false;
 	char v[96];
 
 	bench_emit("null/thp/buffer", "anon_huge", r->thp_mb, "MB");
@@ -458,9 +464,10 @@ zb_report_thp(const struct bench_opts *o, struct zb_run *r)
 		ratio = bench_median_ratio(r->thp[si][0], r->thp[si][1], o->rounds);
 		snprintf(v, sizeof(v), "null/thp/zc:copy/%u", zb_size(si));
 		bench_emit(v, "ratio", ratio, "x");
-		worst = RTE_MIN(worst, ratio);
+		worst = bench_worst(worst, ratio);
+		ran = true;
 	}
-	if (worst < 1e9)
+	if (ran)
 		bench_emit("target:null/thp:zc>=2*copy@>=16K", "worst", worst, "x");
 }
 
@@ -512,7 +519,7 @@ zb_run(const struct bench_opts *given)
 	 * contiguous; in VA mode (an IOMMU's, or no DMA at all) only at the frame's end.
 	 */
 	bench_emit(rte_eal_iova_mode() == RTE_IOVA_VA ? "iova/va" : "iova/pa", "mode", 1, "");
-	for (unsigned int round = 0; round < o->rounds; round++) {
+	for (unsigned int round = 0; round < o->rounds && !bench_stopped(); round++) {
 		for (unsigned int pi = 0; pi < ZB_PORTS; pi++)
 			for (unsigned int si = 0; si < ZB_NB_ROWS; si++)
 				for (unsigned int k = 0; k < ZB_NB_VAR; k++) {
@@ -561,6 +568,8 @@ const struct bench_scenario bench_zctx = {
 	.name = "zctx",
 	.help = "zero-copy vs copy vs adaptive TX from malloc'd memory, 64 B..64 KB, "
 		"net_null and af_packet/veth",
+	.filter = "the port: null (with its thp rows), afp; every size and path of it "
+		"(--sizes picks sizes)",
 	.opts = BENCH_OPT_MS | BENCH_OPT_SIZES,
 	.check = zb_check,
 	.run = zb_run,
