@@ -6,6 +6,10 @@
 #   test_bench.sh TIDE_BENCH
 set -eu
 bench=$1
+# Where EAL puts 2 MB hugepage files: the first hugetlbfs of 2 MB pages (setup.sh mounts one
+# on /dev/hugepages, or on /dev/hugepages-2M where /dev/hugepages holds 1 GB pages).
+huge=$(awk '$3 == "hugetlbfs" && $4 ~ /pagesize=2M/ { print $2; exit }' /proc/mounts)
+huge=${huge:-/dev/hugepages}
 # What a run that crashed leaves: the killed mempool run's and the pipeline run's (no
 # --huge-unlink: its worker process maps the primary's hugepage files) runtime directories
 # and hugepage files.
@@ -15,7 +19,7 @@ sig_log=
 trap '[ -z "$pid" ] || { kill -9 "$pid"; wait "$pid" || true; } 2>/dev/null
 	[ -z "$worker" ] || kill -9 "$worker" 2>/dev/null || true
 	rm -rf "/var/run/dpdk/tbkill$$" "/var/run/dpdk/tide-bench-pin-$$" "/var/run/dpdk/tbmain$$" \
-	"/var/run/dpdk/tbsig$$" /dev/hugepages/tide-bench-pin-$$map_* /dev/hugepages/tbsig$$map_*
+	"/var/run/dpdk/tbsig$$" "$huge"/tide-bench-pin-$$map_* "$huge"/tbsig$$map_*
 	[ -z "$sig_log" ] || rm -f "$sig_log"' EXIT
 # dash runs no EXIT trap when a signal ends it (meson's timeout: TERM): exit instead.
 trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 129' HUP
@@ -165,7 +169,7 @@ for sig in INT TERM; do
 	pid=
 	grep -q "^tide-bench: interrupted" "$sig_log" && [ "$status" -eq 1 ] ||
 		{ echo "pipeline, SIG$sig: exit status $status"; cat "$sig_log"; exit 1; }
-	left=$(ls -d /dev/hugepages/tbsig$$map_* /var/run/dpdk/tbsig$$ 2>/dev/null || true)
+	left=$(ls -d "$huge"/tbsig$$map_* /var/run/dpdk/tbsig$$ 2>/dev/null || true)
 	[ -z "$left" ] || { echo "pipeline, SIG$sig: left $left"; exit 1; }
 	echo "pipeline: SIG$sig ended the run after $((i / 10)) s, nothing left"
 done
@@ -196,7 +200,7 @@ done
 [ $i -lt 50 ] || { echo "pipeline: the worker process outlived its killed primary by 5 s";
 	exit 1; }
 worker=
-rm -rf "/var/run/dpdk/tbsig$$" /dev/hugepages/tbsig$$map_*
+rm -rf "/var/run/dpdk/tbsig$$" "$huge"/tbsig$$map_*
 echo "pipeline: the worker process went with its killed primary in $((i / 10)) s"
 # --inflight sets the depth: the smallest and the largest run, every ratio still there.
 for d in 32 4096; do
