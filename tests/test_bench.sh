@@ -146,15 +146,20 @@ echo "pipeline: the idle worker process looked $looks times in $ms ms"
 # and leaves neither hugepage files (pipeline runs without --huge-unlink) nor its runtime
 # directory; the worker process is gone with it.
 sig_log=$(mktemp)
+# worker_started: wait (30 s at most) until the run in $sig_log has its worker process.
+worker_started() {
+	i=0
+	while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"
+	do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 for sig in INT TERM; do
 	"$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "tbsig$$" -- \
 		pipeline --rounds 1 --ms 60000 >"$sig_log" 2>&1 &
 	pid=$!
-	i=0
-	while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	worker_started
 	sleep 0.2
 	kill -"$sig" $pid
 	i=0
@@ -179,11 +184,7 @@ done
 "$bench" -l 0-1 --no-pci --base-virtaddr=0x200000000000 --file-prefix "tbsig$$" -- \
 	pipeline --rounds 1 --ms 60000 --filter =tide_xchg_process >"$sig_log" 2>&1 &
 pid=$!
-i=0
-while [ $i -lt 300 ] && ! grep -q "^pipeline,tide_xchg_process,worker_cpu," "$sig_log"; do
-	sleep 0.1
-	i=$((i + 1))
-done
+worker_started
 worker=$(cat /proc/$pid/task/*/children | tr -d " ")
 [ -n "$worker" ] || { echo "pipeline: no worker process"; cat "$sig_log"; exit 1; }
 sleep 0.5
