@@ -306,6 +306,35 @@ test_an_async_request_times_out_through_its_callback(void)
 	tide_pool_free(mp);
 	tide_test_clock_real();
 }
+
+/* Its mbufs came back in the tick its deadline passed: the request is served, not timed
+ * out (the control thread serves the head before it looks at deadlines).
+ */
+static void
+test_a_request_whose_mbufs_come_with_its_deadline_is_served(void)
+{
+	struct rte_mbuf *held[MAXM], *m[2];
+	struct rte_mempool *mp;
+	unsigned int n;
+
+	tide_test_clock_fake();
+	mp = full_pool("tw_tie", held, &n);
+	log_reset();
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 2, 20 * 1000, log_done, (void *)'T',
+		NULL), 1);
+	pool_advance(mp, 10 * MS);
+	CU_ASSERT_EQUAL(log_len(), 0);
+	rte_pktmbuf_free_bulk(&held[n - 2], 2);
+	n -= 2;
+	pool_advance(mp, 15 * MS);
+	CU_ASSERT_EQUAL_FATAL(log_len(), 1);
+	CU_ASSERT_EQUAL(dlog.status[0], 0);
+	CU_ASSERT_EQUAL(pstats(mp).waits_timedout, 0);
+	rte_pktmbuf_free_bulk(m, 2);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+	tide_test_clock_real();
+}
 #endif
 
 static void
@@ -470,6 +499,107 @@ test_a_callback_that_would_block_is_refused(void)
 	rte_pktmbuf_free(a[0]);
 	rte_pktmbuf_free_bulk(held, n);
 	tide_pool_free(mp);
+}
+
+/* A callback that frees the pool it was called for, then blocks for an mbuf of it. */
+static void
+free_cb(struct rte_mempool *mp, struct rte_mbuf **m __rte_unused, unsigned int n __rte_unused,
+	int status, void *arg)
+{
+	struct requeue *r = arg;
+
+	log_done(mp, m, n, status, (void *)'F');
+	rte_errno = 0;
+	tide_pool_free(r->mp);
+	r->err = rte_errno;
+	r->ret = tide_pool_alloc_wait(r->mp, r->m, 1, 1000, NULL);
+	r->returned = true;
+}
+
+struct cancel_call {
+	struct rte_mempool *mp;
+	uint64_t ticket;
+	int ret;
+};
+
+static void *
+cancel_call_main(void *arg)
+{
+	struct cancel_call *c = arg;
+
+	c->ret = tide_pool_wait_cancel(c->mp, c->ticket);
+	return NULL;
+}
+
+/*
+ * A callback runs holding its pool: on the control thread (served) or on the thread that
+ * cancels its request. From there a free of the pool would wait for that hold for ever (the
+ * control thread stopped for every pool, or the cancelling thread), and a blocking request
+ * could be cancelled by no free. Both are refused with EDEADLK, in both places, and the
+ * pool goes on.
+ */
+static void
+test_a_callback_that_would_free_its_pool_is_refused(void)
+{
+	struct requeue r = { .ret = -1 }, rc = { .ret = -1 };
+	struct rte_mbuf *held[MAXM], *a[1], *b[1];
+	struct cancel_call c = { .ret = -1 };
+	unsigned int n;
+	struct rte_mempool *mp = served_by_callback("tw_cbfree", free_cb, &r, held, &n, a);
+	pthread_t t;
+
+	CU_ASSERT_EQUAL(r.err, EDEADLK);
+	CU_ASSERT_EQUAL(r.ret, -EDEADLK);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	control_thread_goes_on(mp);
+
+	rc.mp = c.mp = mp;
+	CU_ASSERT_EQUAL_FATAL(tide_pool_alloc_async(mp, b, 1, 0, free_cb, &rc, &c.ticket), 1);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, cancel_call_main, &c), 0);
+	if (!tide_test_wait(requeue_returned, &rc, 5000)) {
+		CU_FAIL("a cancelled request's callback did not return");
+		fprintf(stderr, "tw_cbfree: the cancelling thread is deadlocked; giving up\n");
+		_exit(1);
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(c.ret, 0);
+	CU_ASSERT_EQUAL(rc.err, EDEADLK);
+	CU_ASSERT_EQUAL(rc.ret, -EDEADLK);
+	CU_ASSERT_TRUE(tide_pool_is_elastic(mp));
+	control_thread_goes_on(mp);
+	rte_pktmbuf_free(a[0]);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp);
+	CU_ASSERT_FALSE(tide_pool_is_elastic(mp));
+}
+
+/*
+ * A ticket of a freed pool does not cancel a request of a pool made since at the same
+ * address: the stale ticket is not found there.
+ */
+static void
+test_a_stale_ticket_cancels_nothing_in_a_pool_made_again(void)
+{
+	struct rte_mbuf *held[MAXM], *m[1], *m2[1];
+	uint64_t old = 0, ticket = 0;
+	struct rte_mempool *mp, *again;
+	unsigned int n;
+
+	mp = full_pool("tw_stale", held, &n);
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(mp, m, 1, 0, log_done, (void *)'S', &old), 1);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(mp); /* cancels it */
+	again = full_pool("tw_stale2", held, &n);
+	if (again != mp)
+		printf("(the new pool is not where the freed one was) ");
+	CU_ASSERT_EQUAL(tide_pool_alloc_async(again, m2, 1, 0, log_done, (void *)'N', &ticket),
+		1);
+	CU_ASSERT_NOT_EQUAL(ticket, old);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(again, old), -ENOENT);
+	CU_ASSERT_EQUAL(pstats(again).waiting, 1);
+	CU_ASSERT_EQUAL(tide_pool_wait_cancel(again, ticket), 0);
+	rte_pktmbuf_free_bulk(held, n);
+	tide_pool_free(again);
 }
 
 struct async_call {
@@ -735,21 +865,6 @@ test_a_free_waits_for_an_async_call_that_found_the_pool(void)
 	tide_test_clock_real();
 }
 
-struct cancel_call {
-	struct rte_mempool *mp;
-	uint64_t ticket;
-	int ret;
-};
-
-static void *
-cancel_call_main(void *arg)
-{
-	struct cancel_call *c = arg;
-
-	c->ret = tide_pool_wait_cancel(c->mp, c->ticket);
-	return NULL;
-}
-
 /* The same for tide_pool_wait_cancel(): it cancels the request before the free can. */
 static void
 test_a_free_waits_for_a_cancel_that_found_the_pool(void)
@@ -786,6 +901,7 @@ register_tests(void)
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_blocked_caller_times_out_at_its_deadline);
 	CU_ADD_TEST(s, test_an_async_request_times_out_through_its_callback);
+	CU_ADD_TEST(s, test_a_request_whose_mbufs_come_with_its_deadline_is_served);
 #endif
 	CU_ADD_TEST(s, test_requests_can_be_cancelled);
 	CU_ADD_TEST(s, test_freeing_the_pool_cancels_whoever_waits);
@@ -796,6 +912,8 @@ register_tests(void)
 #endif
 	CU_ADD_TEST(s, test_a_callback_may_queue_another_request);
 	CU_ADD_TEST(s, test_a_callback_that_would_block_is_refused);
+	CU_ADD_TEST(s, test_a_callback_that_would_free_its_pool_is_refused);
+	CU_ADD_TEST(s, test_a_stale_ticket_cancels_nothing_in_a_pool_made_again);
 	CU_ADD_TEST(s, test_an_async_request_does_not_wait_for_another_pools_growth);
 	CU_ADD_TEST(s, test_a_request_above_the_target_makes_the_pool_grow);
 #ifdef TIDE_FAULT_INJECTION

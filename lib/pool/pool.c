@@ -734,7 +734,8 @@ pool_free(struct rte_mempool *mp, bool owner)
 void
 tide_pool_free(struct rte_mempool *mp)
 {
-	pool_free(mp, false);
+	if (mp != NULL && !pool_free_refused_in_callback("a pool"))
+		pool_free(mp, false);
 }
 
 bool

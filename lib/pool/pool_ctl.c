@@ -301,7 +301,8 @@ ctl_end(void)
 	pthread_mutex_lock(&ctl_wake_lock);
 	pthread_cond_broadcast(&unstick_cond);
 	pthread_mutex_unlock(&ctl_wake_lock);
-	/* The control thread itself (a waiter's callback that frees the last pool, say) cannot
+	/* The control thread itself (a waiter's callback that frees the last pool with
+	 * rte_mempool_free(), which cannot be refused as tide_pool_free() is, say) cannot
 	 * wait for its own end: it ends once the callback returns, and nobody joins it.
 	 */
 	if (ctl_here)

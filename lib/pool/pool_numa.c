@@ -256,7 +256,7 @@ tide_pool_per_socket_free(struct tide_pool_per_socket *ps)
 {
 	char what[32];
 
-	if (ps == NULL)
+	if (ps == NULL || pool_free_refused_in_callback("per-socket pools"))
 		return;
 	/* A secondary made none: it can tell a handle from anything else no better than by
 	 * reading it, and refuses anyway.

@@ -250,6 +250,9 @@ int pool_params_caller_check(const struct tide_pool_params *p);
  * pointing at a freed mempool).
  */
 void pool_free(struct rte_mempool *mp, bool owner);
+/* Whether this thread runs a waiter's callback, which holds the pool it was called for:
+ * a free of @p what from there is refused with EDEADLK (logged). */
+bool pool_free_refused_in_callback(const char *what);
 /* Mark the elastic pool @p mp a part of a set or of per-socket pools (POOL_MEMBER_*). */
 void pool_member_set(struct rte_mempool *mp, uint8_t member);
 /* Whether this is a secondary process, which must not free what lives in the primary's

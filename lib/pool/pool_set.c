@@ -225,7 +225,7 @@ tide_pool_set_free(struct tide_pool_set *s)
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct pool_set_shared *in;
 
-	if (s == NULL)
+	if (s == NULL || pool_free_refused_in_callback("a pool set"))
 		return;
 	/*
 	 * Found in the directory before anything of it is read (the primary takes it out

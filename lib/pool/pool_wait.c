@@ -34,7 +34,10 @@ pool_waiters_init(struct tide_pool *tp)
 	pool_mutex_init(&tp->wait_lock);
 	pool_cond_init(&tp->blocked_gone);
 	TAILQ_INIT(&tp->waiters);
-	tp->next_ticket = 1;
+	/* Tickets of a pool made again at the same address are not its predecessor's (a stale
+	 * one is not found, not another request cancelled): the pool's serial on top.
+	 */
+	tp->next_ticket = (tp->serial << 32) + 1;
 }
 
 /* Allocate n mbufs only if the driver holds them: no growth, no failure counted. */
@@ -87,6 +90,9 @@ wait_finish_locked(struct tide_pool *tp, struct pool_waiter *w, int status,
 		pthread_cond_signal(&w->cond);
 }
 
+/* Callbacks this thread is inside: they run with the pool held (a free waits for them). */
+static __thread unsigned int wait_cb_depth;
+
 static void
 wait_run_callbacks(struct tide_pool *tp, struct pool_waiter_list *done)
 {
@@ -94,9 +100,31 @@ wait_run_callbacks(struct tide_pool *tp, struct pool_waiter_list *done)
 
 	while ((w = TAILQ_FIRST(done)) != NULL) {
 		TAILQ_REMOVE(done, w, next);
+		wait_cb_depth++;
 		w->cb(tp->mp, w->m, w->n, w->status, w->arg);
+		wait_cb_depth--;
 		free(w);
 	}
+}
+
+bool
+pool_free_refused_in_callback(const char *what)
+{
+	if (wait_cb_depth == 0)
+		return false;
+	POOL_REFUSE(ERR, EDEADLK, "%s freed from a waiter's callback: the free would wait for "
+		"the call running the callback, for ever; left alone", what);
+	return true;
+}
+
+/* Serve the head as long as there is enough for it: strict FIFO. Caller holds wait_lock. */
+static void
+wait_serve_head_locked(struct tide_pool *tp, struct pool_waiter_list *done)
+{
+	struct pool_waiter *w;
+
+	while ((w = TAILQ_FIRST(&tp->waiters)) != NULL && wait_try_alloc(tp, w->m, w->n))
+		wait_finish_locked(tp, w, 0, done);
 }
 
 void
@@ -106,15 +134,19 @@ pool_waiters_serve(struct tide_pool *tp, uint64_t now)
 	struct pool_waiter *w, *nw;
 
 	pthread_mutex_lock(&tp->wait_lock);
-	/* Deadlines first. */
+	/* The head first: a request whose mbufs came in the tick its deadline passed is
+	 * served, not timed out.
+	 */
+	wait_serve_head_locked(tp, &done);
+	/* Then the deadlines, and the head again: one that timed out may have held back
+	 * requests behind it that can be served.
+	 */
 	for (w = TAILQ_FIRST(&tp->waiters); w != NULL; w = nw) {
 		nw = TAILQ_NEXT(w, next);
 		if (w->deadline_ns != 0 && now >= w->deadline_ns)
 			wait_finish_locked(tp, w, -ETIMEDOUT, &done);
 	}
-	/* Then the head, as long as there is enough for it: strict FIFO. */
-	while ((w = TAILQ_FIRST(&tp->waiters)) != NULL && wait_try_alloc(tp, w->m, w->n))
-		wait_finish_locked(tp, w, 0, &done);
+	wait_serve_head_locked(tp, &done);
 	pthread_mutex_unlock(&tp->wait_lock);
 	wait_run_callbacks(tp, &done);
 }
@@ -198,9 +230,13 @@ tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n
 
 	if (wait_secondary_refuses(__func__))
 		return -ENOTSUP;
-	if (pool_ctl_is_self())
+	/* On the control thread it would wait for itself; on a cancelling thread, for a pool
+	 * that thread holds, which a free could not cancel requests of.
+	 */
+	if (pool_ctl_is_self() || wait_cb_depth != 0)
 		return POOL_REFUSE(ERR, EDEADLK, "tide_pool_alloc_wait() from a waiter's callback: "
-			"the control thread running it is the one that would serve the request");
+			"the thread running it holds the pool, and the control thread serves the "
+			"request");
 	tp = pool_hold(mp);
 
 	ret = wait_args_check(tp, m, n);

@@ -287,6 +287,8 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
  * -ECANCELED. Refused (the mempool left alone, a line logged at ERR and rte_errno set):
  *   - EINVAL: a mempool that is not an elastic pool, or one that another thread's
  *     tide_pool_free() freed meanwhile (of two calls at once, one frees the pool);
+ *   - EDEADLK: called from a waiter's callback (tide_pool_wait_cb_t), which holds the
+ *     pool it was called for: the free would wait for it for ever;
  *   - EBUSY: a class of a pool set or a socket's pool of tide_pool_create_per_socket():
  *     it is freed with them (tide_pool_set_free(), tide_pool_per_socket_free());
  *   - ENOTSUP: a secondary process (the pool stays the primary's).
@@ -479,11 +481,12 @@ tide_pool_cache_flush(struct rte_mempool *mp)
  *
  * A callback may allocate and free mbufs, queue requests (tide_pool_alloc_async()), cancel
  * them, read stats, and grow, reap or tune pools (tide_pool_grow(), tide_pool_reap(),
- * tide_pool_wall_set()...). It must not free a pool (tide_pool_free(),
- * tide_pool_set_free(), rte_mempool_free(): a pool's free waits for the control thread to
- * leave the pool, and the control thread is the one running the callback) nor block in
- * tide_pool_alloc_wait() (the control thread serves it); and it should return quickly:
- * while it runs the control thread serves no pool.
+ * tide_pool_wall_set()...). It must not free a pool (a pool's free waits for the control
+ * thread, or the cancelling thread, to leave the pool, and that thread is the one running
+ * the callback: tide_pool_free(), tide_pool_set_free() and tide_pool_per_socket_free() are
+ * refused with EDEADLK there; rte_mempool_free() cannot be) nor block in
+ * tide_pool_alloc_wait() (refused with EDEADLK); and it should return quickly: while it
+ * runs the control thread serves no pool.
  */
 typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
 	unsigned int n, int status, void *arg);
@@ -508,7 +511,8 @@ typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
  *   -ECANCELED cancelled or the pool freed; -ENOTSUP called in a secondary process (the
  *   primary's control thread serves the requests, for callers of its own process only);
  *   -EDEADLK called from a waiter's callback (tide_pool_wait_cb_t: the control thread
- *   runs it, and would serve the request). rte_errno is set on failure.
+ *   runs it, and would serve the request; a cancelling thread runs it holding the pool).
+ *   rte_errno is set on failure.
  */
 int tide_pool_alloc_wait(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n,
 	uint64_t timeout_us, uint64_t *ticket);
@@ -621,7 +625,8 @@ struct tide_pool_set *tide_pool_set_lookup(const char *name);
  * Free a pool set and its pools (all their mbufs must be back). Primary process only: in a
  * secondary the call is refused, logged at ERR and rte_errno set to ENOTSUP, the set left
  * as it is. A pointer that is not a pool set (one freed already) is refused the same way
- * with EINVAL, and not read. NULL is a no-op.
+ * with EINVAL, and not read; a call from a waiter's callback with EDEADLK (see
+ * tide_pool_free()). NULL is a no-op.
  */
 void tide_pool_set_free(struct tide_pool_set *s);
 
@@ -718,7 +723,8 @@ struct tide_pool_per_socket *tide_pool_create_per_socket(const struct tide_pool_
  * process only: in a secondary the call is refused, logged at ERR and rte_errno set to
  * ENOTSUP, the pools left as they are. A pointer that tide_pool_create_per_socket() did not
  * give, or whose pools were freed already, is refused the same way with EINVAL, and not
- * read. NULL is a no-op.
+ * read; a call from a waiter's callback with EDEADLK (see tide_pool_free()). NULL is a
+ * no-op.
  */
 void tide_pool_per_socket_free(struct tide_pool_per_socket *ps);
 
