@@ -33,6 +33,8 @@ main(int argc, char **argv)
 		return 1;
 	if (!rte_eth_dev_is_valid_port(0)) {
 		fprintf(stderr, "no port 0: give one, e.g. --vdev net_null0\n");
+		tide_msg_fini();
+		rte_eal_cleanup();
 		return 1;
 	}
 	tide_pool_params_init(&pp, "rx_pool");

@@ -55,6 +55,7 @@
 
 #define _GNU_SOURCE /* CPU_ISSET() */
 
+#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -397,6 +398,16 @@ pl_worker_recv(struct pl_shared *sh, struct tide_xchg *x)
 	}
 }
 
+/* Wait for the worker process to end: a signal that interrupts the wait (a second Ctrl-C:
+ * the handler has no SA_RESTART) does not let the primary free what the worker still maps.
+ */
+static void
+pl_proc_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 /* The worker process: tide-bench pipeline as a secondary. Runs stage 2 while told to. */
 static int
 pl_worker_process(void)
@@ -505,7 +516,7 @@ pl_proc_start(struct pl_run *r, unsigned int worker)
 		"with --huge-unlink cannot have secondaries): tide_xchg_process left out\n");
 	if (r->worker_pid > 0) {
 		kill(r->worker_pid, SIGKILL);
-		waitpid(r->worker_pid, NULL, 0);
+		pl_proc_reap(r->worker_pid);
 	}
 	r->worker_pid = 0;
 	return false;
@@ -517,7 +528,7 @@ pl_proc_stop(struct pl_run *r)
 	if (r->worker_pid <= 0)
 		return;
 	pl_proc_tell(r, PL_RUN_EXIT);
-	waitpid(r->worker_pid, NULL, 0);
+	pl_proc_reap(r->worker_pid);
 	r->worker_pid = 0;
 }
 

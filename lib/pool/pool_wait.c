@@ -90,19 +90,21 @@ wait_finish_locked(struct tide_pool *tp, struct pool_waiter *w, int status,
 		pthread_cond_signal(&w->cond);
 }
 
-/* Callbacks this thread is inside: they run with the pool held (a free waits for them). */
+/* Callbacks this thread is inside while it holds their pool (a free waits for them). */
 static __thread unsigned int wait_cb_depth;
 
+/* Run the callbacks of ended requests; @p held: this thread holds the pool meanwhile (the
+ * control thread, a cancel), not a free's cancellations (the pool out of reach, no hold). */
 static void
-wait_run_callbacks(struct tide_pool *tp, struct pool_waiter_list *done)
+wait_run_callbacks(struct tide_pool *tp, struct pool_waiter_list *done, bool held)
 {
 	struct pool_waiter *w;
 
 	while ((w = TAILQ_FIRST(done)) != NULL) {
 		TAILQ_REMOVE(done, w, next);
-		wait_cb_depth++;
+		wait_cb_depth += held;
 		w->cb(tp->mp, w->m, w->n, w->status, w->arg);
-		wait_cb_depth--;
+		wait_cb_depth -= held;
 		free(w);
 	}
 }
@@ -148,7 +150,7 @@ pool_waiters_serve(struct tide_pool *tp, uint64_t now)
 	}
 	wait_serve_head_locked(tp, &done);
 	pthread_mutex_unlock(&tp->wait_lock);
-	wait_run_callbacks(tp, &done);
+	wait_run_callbacks(tp, &done, true);
 }
 
 /* Queue w behind everyone. Caller holds wait_lock. */
@@ -345,7 +347,7 @@ tide_pool_wait_cancel(struct rte_mempool *mp, uint64_t ticket)
 		}
 	pthread_mutex_unlock(&tp->wait_lock);
 	/* Still held: the callbacks get the pool's mempool, not yet freed. */
-	wait_run_callbacks(tp, &done);
+	wait_run_callbacks(tp, &done, true);
 	if (ret < 0)
 		ret = POOL_REFUSE(DEBUG, -ret, "%s: no request %" PRIu64 " queued (served or "
 			"ended already?)", tp->name, ticket);
@@ -366,5 +368,5 @@ pool_waiters_close(struct tide_pool *tp)
 	while (tp->nb_blocked > 0)
 		pthread_cond_wait(&tp->blocked_gone, &tp->wait_lock);
 	pthread_mutex_unlock(&tp->wait_lock);
-	wait_run_callbacks(tp, &done);
+	wait_run_callbacks(tp, &done, false);
 }

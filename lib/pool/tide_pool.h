@@ -486,7 +486,8 @@ tide_pool_cache_flush(struct rte_mempool *mp)
  * the callback: tide_pool_free(), tide_pool_set_free() and tide_pool_per_socket_free() are
  * refused with EDEADLK there; rte_mempool_free() cannot be) nor block in
  * tide_pool_alloc_wait() (refused with EDEADLK); and it should return quickly: while it
- * runs the control thread serves no pool.
+ * runs the control thread serves no pool. (Called by a pool's free, which cancels it, a
+ * callback holds nothing, and neither is refused.)
  */
 typedef void (tide_pool_wait_cb_t)(struct rte_mempool *mp, struct rte_mbuf **m,
 	unsigned int n, int status, void *arg);
