@@ -185,8 +185,10 @@ size_t tide_msg_pvt_bcast_size(void);
  * receivers blocked in tide_xchg_recv_wait() are no longer counted as sleepers. */
 void tide_xchg_pvt_peer_gone(const uint16_t *stages, unsigned int n);
 /* msg_xring.c: called when the receivers' turn of ring @p r was just taken over from a dead
- * process (the caller holds it): msg_xchg.c's, which makes what that receiver had unmade
- * again (a ring is an exchange's; NULL where rings are alone, in their unit test). */
+ * process (the caller holds it), or when a single receiver's process is not the one that
+ * received last: msg_xchg.c's, which makes again what a receive cut short left unmade and
+ * returns how many (a ring is an exchange's; NULL where rings are alone, in their unit
+ * test). */
 extern unsigned int (*tide_xring_pvt_receiver_gone)(struct tide_xring *r);
 
 /* msg_bcast.c, in the primary: process @p pid is gone, @p stages (@p n) were its; a

@@ -242,8 +242,8 @@ xchg_gone_has(const struct xchg_gone *g, uint16_t stage)
  * only after its mbufs were all home for the pool's idle time), which @p fn changes only
  * where it finds what a dead process left. */
 static void
-xchg_each_in_transit(struct tide_xchg *x, void (*fn)(struct rte_mbuf *m, const void *arg),
-	const void *arg)
+xchg_each_in_transit(struct tide_xchg *x, void (*fn)(struct rte_mbuf *m, void *arg),
+	void *arg)
 {
 	struct tide_xring *r = &x->ring;
 
@@ -258,7 +258,7 @@ xchg_each_in_transit(struct tide_xchg *x, void (*fn)(struct rte_mbuf *m, const v
 
 /* A message whose owner is one of a dead process's stages (xchg_gone) is in transit again. */
 static void
-xchg_disown(struct rte_mbuf *m, const void *arg)
+xchg_disown(struct rte_mbuf *m, void *arg)
 {
 	const struct xchg_gone *g = arg;
 	struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
@@ -288,13 +288,14 @@ xchg_repair(void *p, void *arg)
 /* A message a dead receiver unmade in place, still in the exchange, is made again (counted
  * in *arg). */
 static void
-xchg_remake(struct rte_mbuf *m, const void *arg)
+xchg_remake(struct rte_mbuf *m, void *arg)
 {
 	struct tide_msg_hdr *h = tide_msg_pvt_hdr(m);
+	unsigned int *remade = arg;
 
 	if (h->check == 0) {
 		h->check = tide_msg_pvt_check_of(m);
-		(*(unsigned int *)(uintptr_t)arg)++;
+		(*remade)++;
 	}
 }
 

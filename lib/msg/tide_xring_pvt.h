@@ -98,13 +98,13 @@ void tide_xring_pvt_turn_wait(struct tide_xring_turn *t);
 extern uint32_t tide_xring_pvt_self;
 
 /** @internal A single receiver of another process than the last one's: what the last one's
- *  receive left unmade, if its process died in it, is made again first (see
- *  tide_xring_pvt_turn_wait); the turn's word then names this process. */
+ *  receive left unmade, if it was cut short, is made again first (as after
+ *  tide_xring_pvt_turn_wait() takes a turn over); the turn's word then names this process. */
 void tide_xring_pvt_single_receiver(struct tide_xring_turn *t);
 
 /** @internal Take a side's turn. A single side takes none; a single receiver keeps its
- *  process's tag in the turn's word, so that the next process to receive finds out that
- *  the last one died in a receive (a sender's word stays 0). */
+ *  process's tag in the turn's word, so that the next process to receive first makes
+ *  again what a receive of the last one, cut short, left unmade (a sender's word stays 0). */
 static __rte_always_inline void
 tide_xring_pvt_turn_take(struct tide_xring_turn *t)
 {
