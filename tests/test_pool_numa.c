@@ -235,6 +235,38 @@ test_a_block_on_another_node_is_counted_and_logged(void)
 	free(log);
 	tide_pool_free(mp);
 }
+
+/*
+ * A node without hugepages (its memseg lists exist all the same: DPDK makes them for every
+ * socket and page size): a pool there is refused at its creation, EINVAL and logged, not
+ * made to fail at its first block; per-socket pools give no socket its own pool then, and
+ * with no socket left that has hugepages, ENOMEM. A pool on any socket is made as before.
+ */
+static void
+test_a_socket_whose_node_has_no_hugepages_gets_no_pool(void)
+{
+	struct tide_pool_params p;
+	struct rte_mempool *any;
+	char *log;
+
+	pool_params(&p, "tn_nopages", 2 * MB, 2 * MB, 16 * MB, 0);
+	p.socket_id = 0;
+	tide_fault_pvt_arm(TIDE_FAULT_NODE_PAGES, 0, UINT32_MAX);
+	expect_refused(create_pool, &p, EINVAL, "a node without hugepages");
+	tide_test_log_begin();
+	CU_ASSERT_PTR_NULL(tide_pool_create(&p));
+	log = tide_test_log_end();
+	CU_ASSERT_PTR_NOT_NULL(strstr(log, "tn_nopages: socket 0 has no hugepages"));
+	free(log);
+	expect_refused(create_per_socket, &p, ENOMEM, "no node with hugepages");
+	p.socket_id = SOCKET_ID_ANY;
+	any = tide_pool_create(&p);
+	tide_fault_pvt_arm(TIDE_FAULT_NODE_PAGES, 0, 0);
+	CU_ASSERT_PTR_NOT_NULL(any);
+	tide_pool_free(any);
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tn_nopages"));
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tn_nopages_s0"));
+}
 #endif
 
 static int
@@ -250,6 +282,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_per_socket_pools_freed_twice_are_refused_the_second_time);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_a_block_on_another_node_is_counted_and_logged);
+	CU_ADD_TEST(s, test_a_socket_whose_node_has_no_hugepages_gets_no_pool);
 #endif
 	return 0;
 }

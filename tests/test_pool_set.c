@@ -194,6 +194,25 @@ test_a_class_request_past_what_the_shared_wall_leaves_is_refused(void)
 	tide_pool_set_free(s);
 }
 
+/*
+ * The shared wall, changed through any class, holds every class's base: a wall below their
+ * sum is refused (EINVAL, logged), the wall left as it was; their sum is taken.
+ */
+static void
+test_a_shared_wall_below_the_classes_bases_is_refused(void)
+{
+	struct tide_pool_set *s = make_set("ts_floor", 3, 16 * MB);
+
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_wall_set(s->pools[0], 4 * MB), EINVAL,
+		"tide_pool_wall_set");
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_wall_set(s->pools[2], 2 * MB), EINVAL,
+		"tide_pool_wall_set");
+	CU_ASSERT_EQUAL(pstats(s->pools[1]).wall_bytes, 16 * MB);
+	CU_ASSERT_EQUAL(tide_pool_wall_set(s->pools[1], 6 * MB), 0);
+	CU_ASSERT_EQUAL(pstats(s->pools[0]).wall_bytes, 6 * MB);
+	tide_pool_set_free(s);
+}
+
 static void
 test_bad_set_parameters_are_refused(void)
 {
@@ -416,6 +435,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_classes_reap_on_their_own);
 	CU_ADD_TEST(s, test_bad_set_parameters_are_refused);
 	CU_ADD_TEST(s, test_a_class_request_past_what_the_shared_wall_leaves_is_refused);
+	CU_ADD_TEST(s, test_a_shared_wall_below_the_classes_bases_is_refused);
 	CU_ADD_TEST(s, test_set_telemetry);
 	CU_ADD_TEST(s, test_set_telemetry_answers_a_bad_request_with_a_reason);
 	CU_ADD_TEST(s, test_a_set_freed_twice_is_refused_the_second_time);

@@ -42,6 +42,7 @@ enum tide_fault_site {
 	TIDE_FAULT_ATTACH_SILENT, /**< the primary leaves a secondary's attach unanswered */
 	TIDE_FAULT_WATCH,    /**< watching a donor for its death (epoll_ctl): ENOSPC, as when
 			      *   fs.epoll.max_user_watches is used up */
+	TIDE_FAULT_NODE_PAGES, /**< a NUMA node's hugepages of a size read as none (pool) */
 	TIDE_FAULT_SITES
 };
 

@@ -174,6 +174,9 @@ pool_pagesz_walk(const struct rte_memseg_list *msl, void *arg)
 		return 0;
 	if (w->socket != SOCKET_ID_ANY && msl->socket_id != w->socket)
 		return 0;
+	/* A socket's own pool: not from a list of a size its node has no pages of. */
+	if (w->socket != SOCKET_ID_ANY && !pool_numa_node_has_pages(msl->socket_id, msl->page_sz))
+		return 0;
 	if (msl->page_sz < w->min)
 		w->min = msl->page_sz;
 	return 0;
@@ -458,7 +461,7 @@ pool_create(const struct tide_pool_params *p, struct pool_wall *wall, bool base_
 		goto fail_params;
 	page_sz = pool_page_size(p->socket_id);
 	if (page_sz == 0) {
-		POOL_LOG(ERR, "%s: socket %d has no memory", p->name, p->socket_id);
+		POOL_LOG(ERR, "%s: socket %d has no hugepages", p->name, p->socket_id);
 		err = EINVAL;
 		goto fail_params;
 	}
@@ -531,6 +534,7 @@ pool_most_set(struct tide_pool *tp, uint64_t others)
 	uint64_t above = wall > tp->base_bytes ? wall - tp->base_bytes : 0;
 	uint64_t most = above / tp->block_bytes * tp->block_objs;
 
+	tp->wall_floor = tp->base_bytes + others;
 	/* The base as populated: whatever its pages' layout lost. */
 	if (tide_mempool_block_info(tp->mp, 0, &bi) == 0)
 		most += bi.nb_objs;

@@ -38,6 +38,35 @@ pool_numa_node_exists(int socket)
 	return numa_available() < 0 ? socket == 0 : socket <= numa_max_node();
 }
 
+/*
+ * Whether node @p socket has hugepages of @p page_sz (sysfs). DPDK makes its memseg lists
+ * for every socket and page size whether the node has pages or not, so a list says nothing;
+ * a pool there would fail at its first block. True when it cannot be told (no NUMA, no
+ * sysfs): DPDK's allocation has the last word then.
+ */
+bool
+pool_numa_node_has_pages(int socket, size_t page_sz)
+{
+	char path[128];
+	unsigned long nr;
+	bool has = true;
+	FILE *f;
+
+	if (TIDE_FAULT(TIDE_FAULT_NODE_PAGES))
+		return false;
+	if (socket < 0 || numa_available() < 0)
+		return true;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/hugepages/"
+		"hugepages-%zukB/nr_hugepages", socket, page_sz >> 10);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return true;
+	if (fscanf(f, "%lu", &nr) == 1)
+		has = nr > 0;
+	fclose(f);
+	return has;
+}
+
 void
 pool_numa_topo(struct tide_numa_topo *t)
 {

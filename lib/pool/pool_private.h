@@ -137,6 +137,9 @@ struct tide_pool {
 					  * base's, and whole blocks' under wall_born less the
 					  * bases of the other pools under the same wall
 					  * (pool_most_set()), at most the mempool's size */
+	uint64_t wall_floor;             /* the least its wall may be set to: its base and the
+					  * other pools' bases under the same wall
+					  * (pool_most_set()) */
 	struct pool_wall *wall;          /* the wall it grows under */
 	bool base_held;                  /* until its base is in: the wall holds the base's
 					  * bytes for it already (a pool set's class) */
@@ -425,6 +428,8 @@ void pool_tick(struct tide_pool *tp, uint64_t now);
 /* pool_numa.c: NUMA nodes with libnuma (the decisions are numa_policy.h's). */
 struct tide_numa_topo;
 bool pool_numa_node_exists(int socket);
+/* Whether node @p socket has hugepages of @p page_sz (true when it cannot be told). */
+bool pool_numa_node_has_pages(int socket, size_t page_sz);
 /* A pool's (or pool set's) @p socket and @p flags: 0, or EINVAL (logged, named @p name). */
 int pool_socket_flags_check(const char *name, int socket, uint32_t flags);
 void pool_numa_topo(struct tide_numa_topo *t);

@@ -29,11 +29,12 @@ tide_pool_wall_set(struct rte_mempool *mp, size_t wall_bytes)
 	if (tp == NULL)
 		return -rte_errno;
 	/* The mempool's size and the block tables were made for the wall it was born with. */
-	if (wall_bytes < tp->base_bytes || wall_bytes > tp->wall_born) {
+	if (wall_bytes < tp->wall_floor || wall_bytes > tp->wall_born) {
 		pthread_mutex_unlock(&tp->grow_lock);
-		POOL_LOG(ERR, "%s: wall of %zu bytes: at least the base (%zu), at most the wall it "
-			"was created with (%" PRIu64 ")", tp->name, wall_bytes, tp->base_bytes,
-			tp->wall_born);
+		POOL_LOG(ERR, "%s: wall of %zu bytes: at least the base%s (%" PRIu64 "), at most "
+			"the wall it was created with (%" PRIu64 ")", tp->name, wall_bytes,
+			tp->wall_floor > tp->base_bytes ? "s of its set's classes" : "",
+			tp->wall_floor, tp->wall_born);
 		pool_release(tp);
 		return pool_error(EINVAL);
 	}

@@ -349,8 +349,9 @@ int tide_pool_reap(struct rte_mempool *mp);
  * @param mp
  *   An elastic pool.
  * @param wall_bytes
- *   The new wall: at least the base block, at most the wall the pool was created with
- *   (its mempool was sized for it).
+ *   The new wall: at least the base block (for a pool of a set, every class's base: the
+ *   shared wall holds them all), at most the wall the pool was created with (its mempool
+ *   was sized for it).
  * @return
  *   0, or a negative errno with rte_errno set: -EINVAL not an elastic pool, or the wall
  *   out of that range; -ENOTSUP in a secondary process.
