@@ -96,7 +96,11 @@ test_eal_init(int argc, char **argv, const char *exe)
 	const char *primary = getenv("TIDE_TEST_PRIMARY");
 	const char *base = getenv("TIDE_TEST_FILE_PREFIX");
 	char *eal[TEST_MAX_EAL_ARGS];
+	bool no_huge = false;
 	int n = 0, i;
+
+	for (i = 1; i < argc; i++)
+		no_huge = no_huge || strcmp(argv[i], "--no-huge") == 0;
 
 	if (primary != NULL)
 		snprintf(test_prefix, sizeof(test_prefix), "%s", primary);
@@ -112,7 +116,7 @@ test_eal_init(int argc, char **argv, const char *exe)
 	eal[n++] = test_prefix;
 	if (primary != NULL)
 		eal[n++] = "--proc-type=secondary";
-	else if (!test_keeps_huge_files())
+	else if (!test_keeps_huge_files() && !no_huge) /* EAL refuses the two together */
 		eal[n++] = "--huge-unlink"; /* no hugepage files left behind, even after a crash */
 	else
 		/* Secondaries map the primary's memory at its addresses: keep them clear of where

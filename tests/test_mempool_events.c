@@ -497,12 +497,27 @@ nop_cb(struct rte_mempool *mp __rte_unused, enum tide_mempool_block_event event 
 }
 
 static int deadlk_ret;
+/* What each call the callback must not make returned: add, remove, move, walk. */
+static int deadlk_rets[4];
+
+static void
+count_obj(struct rte_mempool *mp __rte_unused, void *arg __rte_unused, void *obj __rte_unused,
+	unsigned int i __rte_unused)
+{
+}
 
 static int
-register_inside_cb(struct rte_mempool *mp, enum tide_mempool_block_event event __rte_unused,
-	const struct tide_mempool_block_desc *blk __rte_unused, void *arg __rte_unused)
+register_inside_cb(struct rte_mempool *mp, enum tide_mempool_block_event event,
+	const struct tide_mempool_block_desc *blk, void *arg __rte_unused)
 {
 	deadlk_ret = tide_mempool_block_event_register(mp, nop_cb, NULL);
+	if (event == TIDE_MEMPOOL_BLOCK_ADD) {
+		deadlk_rets[0] = (int)tide_mempool_block_add(mp, blk->addr, blk->len, NULL, NULL,
+			NULL, NULL);
+		deadlk_rets[1] = tide_mempool_block_remove(mp, blk->id, 0);
+		deadlk_rets[2] = tide_mempool_block_move(mp, blk->id, 0);
+		deadlk_rets[3] = tide_mempool_obj_iter(mp, count_obj, NULL);
+	}
 	return 0;
 }
 
@@ -537,6 +552,8 @@ test_registration_errors(void)
 	CU_ASSERT_EQUAL(tide_mempool_block_event_register(mp, register_inside_cb, NULL), 0);
 	add_block(mp);
 	CU_ASSERT_EQUAL(deadlk_ret, -EDEADLK);
+	for (i = 0; i < RTE_DIM(deadlk_rets); i++)
+		CU_ASSERT_EQUAL(deadlk_rets[i], -EDEADLK);
 	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(mp, register_inside_cb, NULL), 0);
 	CU_ASSERT_EQUAL(tide_mempool_block_event_unregister(mp, nop_cb, NULL), 0);
 	rte_mempool_free(ring);

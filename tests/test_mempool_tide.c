@@ -851,6 +851,25 @@ test_cached_objects_keep_block_busy(void)
 	rte_mempool_free(mp);
 }
 
+/* A page of the memory list of @p addr that DPDK has not allocated, or NULL. */
+static void *
+unallocated_page(const void *addr)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
+	uintptr_t va;
+
+	if (msl == NULL || msl->external)
+		return NULL;
+	for (va = (uintptr_t)msl->base_va + msl->len - msl->page_sz;
+			va >= (uintptr_t)msl->base_va; va -= msl->page_sz) {
+		const struct rte_memseg *ms = rte_mem_virt2memseg((void *)va, msl);
+
+		if (ms == NULL || ms->len == 0)
+			return (void *)va;
+	}
+	return NULL;
+}
+
 static void
 test_bad_arguments_are_refused(void)
 {
@@ -860,6 +879,8 @@ test_bad_arguments_are_refused(void)
 	char buf[256] __rte_cache_aligned;
 	struct tide_mempool_block_info bi;
 	struct tide_mempool_block_info binfo;
+	struct rte_mempool *other;
+	void *unallocated;
 	int64_t id;
 
 	ring = rte_mempool_create("tmt_ring", 1023, OBJ_SIZE, 0, 0, NULL, NULL, NULL, NULL,
@@ -889,7 +910,24 @@ test_bad_arguments_are_refused(void)
 		NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_add(mp, small->addr, (size_t)1 << 48, NULL, NULL, NULL,
 		NULL), -EINVAL);
+	/* Inside DPDK's memory list, on a page of it DPDK has not allocated (writing there
+	 * would fault).
+	 */
+	unallocated = unallocated_page(small->addr);
+	CU_ASSERT_PTR_NOT_NULL(unallocated);
+	if (unallocated != NULL)
+		CU_ASSERT_EQUAL(tide_mempool_block_add(mp, unallocated, 4096, NULL, NULL, NULL,
+			NULL), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
+	/* Another tide mempool's block: refused, logged, both pools as they were. */
+	other = empty_tide_pool("tmt_bad_other", 0);
+	CU_ASSERT_FATAL(add_block(other, BLOCK_LEN) > 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_info(other, 0, &binfo), 0);
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_add(mp, binfo.addr, 8192, NULL, NULL, NULL,
+		NULL), EINVAL, "tide_mempool_block_add");
+	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 0);
+	CU_ASSERT_EQUAL(tide_mempool_block_count(other), 1);
+	rte_mempool_free(other);
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(ring, 1, 0), -EINVAL);
 	CU_ASSERT_EQUAL(tide_mempool_block_remove(mp, 12345, 0), -ENOENT);
 	CU_ASSERT_EQUAL(tide_mempool_block_info(mp, 0, &bi), -ENOENT);

@@ -355,6 +355,8 @@ test_driver_calls_leave_an_elastic_pools_blocks_alone(void)
 	const struct rte_memzone *mz = rte_memzone_reserve_aligned("tp_owned_mz", 2 * MB,
 		SOCKET_ID_ANY, 0, RTE_CACHE_LINE_SIZE);
 	struct tide_mempool_block_info bi;
+	unsigned int n;
+	void **objs;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mz);
 	CU_ASSERT_EQUAL_FATAL(tide_pool_grow(mp, 1), 1);
@@ -365,8 +367,18 @@ test_driver_calls_leave_an_elastic_pools_blocks_alone(void)
 		"tide_mempool_block_move");
 	TIDE_TEST_REFUSED_LOGGED(tide_mempool_block_add(mp, mz->addr, mz->len, NULL, NULL,
 		NULL, NULL), EPERM, "tide_mempool_block_add");
+	TIDE_TEST_REFUSED_LOGGED(tide_mempool_grow_cb_set(mp, NULL, NULL), EPERM,
+		"tide_mempool_grow_cb_set");
 	CU_ASSERT_EQUAL(tide_mempool_block_count(mp), 2);
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 2);
+	/* Its growth inside an allocation that finds it short is still the library's. */
+	n = (unsigned int)mstats(mp).nb_free + 1;
+	objs = calloc(n, sizeof(*objs));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(objs);
+	CU_ASSERT_EQUAL(rte_mempool_get_bulk(mp, objs, n), 0);
+	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, 3);
+	rte_mempool_put_bulk(mp, objs, n);
+	free(objs);
 	CU_ASSERT(tide_pool_reap(mp) >= 0);
 	CU_ASSERT_EQUAL(pstats(mp).nb_blocks, tide_mempool_block_count(mp));
 	tide_pool_free(mp);
@@ -375,6 +387,32 @@ test_driver_calls_leave_an_elastic_pools_blocks_alone(void)
 	 */
 	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_owned"));
 	rte_memzone_free(mz);
+}
+
+/*
+ * On 4 KB pages (the suite's pool_nohuge run, --no-huge) a block of one page holds no mbuf
+ * of a large data room: such a pool could never grow, and is refused at its creation
+ * (ENOBUFS, logged) rather than made. On hugepages every block holds one: nothing to try.
+ */
+static void
+test_a_block_that_holds_no_mbuf_is_refused_at_creation(void)
+{
+	struct tide_pool_params p;
+
+	if (rte_eal_has_hugepages()) {
+		printf("(hugepages: every block holds an mbuf; the pool_nohuge run tries it) ");
+		return;
+	}
+	pool_params(&p, "tp_tiny_blk", 256 * 1024, 4096, 1024 * 1024, 0);
+	p.data_room_size = 8192;
+	TIDE_TEST_REFUSED_LOGGED(tide_pool_create(&p), ENOBUFS, "pool_watermark_check");
+	CU_ASSERT_PTR_NULL(rte_mempool_lookup("tp_tiny_blk"));
+	/* A block of three pages holds one. */
+	p.block_bytes = 3 * 4096;
+	p.base_bytes = 64 * 1024;
+	CU_ASSERT_PTR_NOT_NULL(make_pool_p(&p));
+	CU_ASSERT_EQUAL(tide_pool_grow(rte_mempool_lookup("tp_tiny_blk"), 1), 1);
+	tide_pool_free(rte_mempool_lookup("tp_tiny_blk"));
 }
 
 /* What tide_pool_stats_get() says of the sizes: base and block rounded up to whole
@@ -1344,6 +1382,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_bad_parameters_are_refused_with_a_log_line);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
 	CU_ADD_TEST(s, test_driver_calls_leave_an_elastic_pools_blocks_alone);
+	CU_ADD_TEST(s, test_a_block_that_holds_no_mbuf_is_refused_at_creation);
 	CU_ADD_TEST(s, test_stats_give_the_sizes_the_pool_has);
 #ifdef TIDE_FAULT_INJECTION
 	CU_ADD_TEST(s, test_exhausted_hugepages_fail_growth_not_the_pool);

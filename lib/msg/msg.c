@@ -241,19 +241,18 @@ msg_chunk_has(struct rte_mempool *mp, void *arg, struct rte_mempool_memhdr *mh,
 		q->found = mp;
 }
 
-static void
+static bool
 msg_pool_has(struct rte_mempool *mp, void *arg)
 {
 	struct msg_owner_query *q = arg;
 
-	if (q->found != NULL)
-		return;
 	if (tide_mempool_is_tide(mp)) {
 		if (tide_mempool_owns(mp, q->p))
 			q->found = mp;
-		return;
+	} else {
+		rte_mempool_mem_iter(mp, msg_chunk_has, q);
 	}
-	rte_mempool_mem_iter(mp, msg_chunk_has, q);
+	return q->found != NULL;
 }
 
 struct rte_mempool *
@@ -261,8 +260,11 @@ tide_msg_pvt_pool_owning(const void *p)
 {
 	struct msg_owner_query q = { .p = p };
 
+	/* Not rte_mempool_walk(): a checked release may run on any thread while another
+	 * frees a mempool, which that walk would read after its free.
+	 */
 	if (p != NULL)
-		rte_mempool_walk(msg_pool_has, &q);
+		tide_mempool_walk_held(msg_pool_has, &q);
 	return q.found;
 }
 

@@ -434,6 +434,12 @@ pool_watermark_check(const struct tide_pool *tp)
 	uint64_t most = tide_mempool_block_capacity(tp->mp, tp->base_bytes - POOL_MZ_SLACK) +
 		(uint64_t)tp->block_objs * blocks;
 
+	if (tp->block_objs == 0) {
+		/* It would be made, and every growth would fail. */
+		POOL_LOG(ERR, "%s: a block of %zu bytes holds no mbuf of %u bytes once laid out "
+			"on its pages", tp->name, tp->block_bytes, tp->mp->elt_size);
+		return ENOBUFS;
+	}
 	if (tp->params.low_watermark == 0 ||
 			(uint64_t)tp->params.low_watermark + tp->block_objs <= most)
 		return 0;
@@ -574,7 +580,7 @@ pool_register(struct tide_pool *tp)
 	int err = 0;
 
 	if ((tp->params.flags & TIDE_POOL_F_NO_SYNC_GROW) == 0)
-		tide_mempool_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
+		tide_mempool_pvt_grow_cb_set(tp->mp, pool_grow_sync_cb, tp);
 	pool_registry_lock();
 	err = pool_events_watch_locked();
 	if (err == 0)
@@ -599,7 +605,7 @@ pool_register(struct tide_pool *tp)
 	if (err != 0) {
 		POOL_LOG(ERR, "%s: cannot register the pool (directory full?), start the "
 			"control thread or watch the mempool: %s", tp->name, rte_strerror(err));
-		tide_mempool_grow_cb_set(tp->mp, NULL, NULL);
+		tide_mempool_pvt_grow_cb_set(tp->mp, NULL, NULL);
 	}
 	return err;
 }
@@ -653,7 +659,7 @@ pool_forget(struct rte_mempool *mp, uint64_t serial)
 		return false;
 	pool_dir_pins_wait(tp);
 	pool_waiters_close(tp);
-	tide_mempool_grow_cb_set(mp, NULL, NULL);
+	tide_mempool_pvt_grow_cb_set(mp, NULL, NULL);
 	tide_mempool_pvt_owned_set(mp, false);
 	pool_cache_drain_end(tp);
 	pool_wall_give(tp->wall, tp->bytes);

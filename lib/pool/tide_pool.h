@@ -269,7 +269,7 @@ void tide_pool_params_init(struct tide_pool_params *p, const char *name);
  *   - EPROTO: the directory of pools was made by another tidepool build (another copy of
  *     the library in this process);
  *   - ENOBUFS: the base block, once its memzone is laid out, holds no mbuf (a base too
- *     small for one, as can happen with 4 KB pages);
+ *     small for one, as can happen with 4 KB pages), or an added block would hold none;
  *   - ENOTSUP: a secondary process, or the tide mempool ops are not registered;
  *   - EAGAIN, EPERM or ENOMEM: the pool library's control thread could not start (the
  *     error pthread_create() gave);

@@ -63,6 +63,7 @@
 #include "tide_mempool.h"
 #include "tide_mempool_hooks.h"
 #include "tide_mempool_pvt.h"
+#include "tide_mempool_walk.h"
 
 RTE_LOG_REGISTER(tide_mempool_logtype, tide.mempool, NOTICE);
 
@@ -2154,31 +2155,81 @@ static bool
 tmp_dpdk_memory(const void *addr, size_t len)
 {
 	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(addr);
-	uintptr_t end = (uintptr_t)addr + len;
+	uintptr_t va = (uintptr_t)addr, end = va + len;
 
-	return msl != NULL && end > (uintptr_t)addr &&
-		end <= (uintptr_t)msl->base_va + msl->len;
+	if (msl == NULL || end <= va || end > (uintptr_t)msl->base_va + msl->len)
+		return false;
+	/* Every page allocated: a list of DPDK's heap spans pages it has not (a write there
+	 * faults).
+	 */
+	while (va < end) {
+		const struct rte_memseg *ms = rte_mem_virt2memseg((const void *)va, msl);
+		uintptr_t next = ms != NULL ? (uintptr_t)ms->addr + ms->len : 0;
+
+		if (ms == NULL || ms->len == 0 || next <= va)
+			return false;
+		va = next;
+	}
+	return true;
+}
+
+/* Whether a block of @p tp overlaps [lo, hi). Caller holds tp's lock. */
+static bool
+tp_overlaps(const struct tpool *tp, uintptr_t lo, uintptr_t hi)
+{
+	uint32_t i;
+
+	if (tp_search(tp, lo) != NULL)
+		return true;
+	i = tp_addr_slot(tp, lo);
+	return i < tp->nb_blk && tp->addr[i]->lo < hi;
+}
+
+struct tmp_overlap {
+	const struct rte_mempool *self;
+	uintptr_t lo, hi;
+	const struct rte_mempool *hit;
+};
+
+static bool
+tmp_overlap_visit(struct rte_mempool *mp, void *arg)
+{
+	struct tmp_overlap *o = arg;
+	struct tpool *tp = mp != o->self ? tp_of(mp) : NULL;
+
+	if (tp == NULL)
+		return false;
+	tp_lock(tp);
+	if (tp_overlaps(tp, o->lo, o->hi))
+		o->hit = mp;
+	tp_unlock(tp);
+	return o->hit != NULL;
+}
+
+/* The tide mempool other than @p mp that has a block in [addr, addr + len), or NULL. */
+static const struct rte_mempool *
+tmp_other_owner(const struct rte_mempool *mp, const void *addr, size_t len)
+{
+	struct tmp_overlap o = { .self = mp, .lo = (uintptr_t)addr,
+		.hi = (uintptr_t)addr + len };
+
+	tide_mempool_walk_held(tmp_overlap_visit, &o);
+	return o.hit;
 }
 
 static int
 tmp_add_check(struct rte_mempool *mp, void *addr, size_t len)
 {
 	struct tpool *tp = tp_of(mp);
-	struct tblk *hit;
+	bool hit;
 
 	if (tp == NULL || addr == NULL || len == 0 || !rte_is_aligned(addr, RTE_CACHE_LINE_SIZE) ||
 			!tmp_dpdk_memory(addr, len))
 		return -EINVAL;
 	tp_lock(tp);
-	hit = tp_search(tp, (uintptr_t)addr);
-	if (hit == NULL) {
-		uint32_t i = tp_addr_slot(tp, (uintptr_t)addr);
-
-		if (i < tp->nb_blk && tp->addr[i]->lo < (uintptr_t)addr + len)
-			hit = tp->addr[i];
-	}
+	hit = tp_overlaps(tp, (uintptr_t)addr, (uintptr_t)addr + len);
 	tp_unlock(tp);
-	if (hit != NULL)
+	if (hit)
 		return -EINVAL;
 	if (mp->populated_size >= mp->size)
 		return -ENOSPC;
@@ -2195,6 +2246,15 @@ tmp_primary_only(const struct rte_mempool *mp)
 		return 0;
 	return TMP_REFUSE(ERR, ENOTSUP, "%s: blocks are added and removed by the primary "
 		"process only", mp != NULL ? mp->name : "NULL");
+}
+
+/* Not from a block event callback: it runs holding the locks these calls take. */
+static int
+tmp_not_in_event(const char *what)
+{
+	if (!tmp_ev_running())
+		return 0;
+	return TMP_REFUSE(ERR, EDEADLK, "%s from a block event callback", what);
 }
 
 /*
@@ -2260,6 +2320,12 @@ tide_mempool_pvt_block_move(struct rte_mempool *mp, uint64_t id, unsigned int po
 	return TMP_BY_LIBRARY(tide_mempool_block_move(mp, id, pos));
 }
 
+int
+tide_mempool_pvt_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg)
+{
+	return TMP_BY_LIBRARY(tide_mempool_grow_cb_set(mp, cb, arg));
+}
+
 int64_t
 tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -2267,6 +2333,7 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 {
 	struct tide_mempool_block_desc d;
 	struct rte_mempool_memhdr_list chunks;
+	const struct rte_mempool *other;
 	struct rte_mempool_memhdr *mh;
 	struct tpool *tp;
 	struct tblk *b;
@@ -2275,6 +2342,8 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 
 	if (tmp_primary_only(mp) < 0)
 		return -ENOTSUP;
+	if (tmp_not_in_event("a block added") < 0)
+		return -EDEADLK;
 	if (tmp_owned(mp))
 		return TMP_OWNED_REFUSE(mp);
 	tp = tp_forget_gone(mp, tp_of_created(mp));
@@ -2284,6 +2353,13 @@ tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 			"not a tide mempool");
 		return tmp_error(ret);
 	}
+	/* Before this pool's lock: a walk over the mempools holds their list, and a walk
+	 * over a pool's objects (tide_mempool_obj_iter()) takes this lock inside one.
+	 */
+	other = addr != NULL && len > 0 ? tmp_other_owner(mp, addr, len) : NULL;
+	if (other != NULL)
+		return TMP_REFUSE(ERR, EINVAL, "%s: cannot add %zu bytes at %p: a block of %s "
+			"holds them", mp->name, len, addr, other->name);
 	tp_ctl_lock(tp);
 	ret = tmp_add_check(mp, addr, len);
 	if (ret == 0)
@@ -2389,6 +2465,8 @@ tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags)
 
 	if (tmp_primary_only(mp) < 0)
 		return -ENOTSUP;
+	if (tmp_not_in_event("a block removed or moved") < 0)
+		return -EDEADLK;
 	tp = tp_forget_gone(mp, tp_of(mp));
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
@@ -2452,6 +2530,8 @@ tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos)
 
 	if (tmp_primary_only(mp) < 0)
 		return -ENOTSUP;
+	if (tmp_not_in_event("a block removed or moved") < 0)
+		return -EDEADLK;
 	tp = tp_forget_gone(mp, tp_of(mp));
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool",
@@ -2576,6 +2656,8 @@ tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *ar
 	if (tp == NULL || cb == NULL)
 		return TMP_REFUSE(ERR, EINVAL, "%s is not a tide mempool, or cb is NULL",
 			mp != NULL ? mp->name : "NULL");
+	if (tmp_not_in_event("a walk over the objects") < 0)
+		return -EDEADLK;
 	tp_ctl_lock(tp);
 	n = (int)rte_mempool_obj_iter(mp, cb, arg);
 	pthread_mutex_unlock(&tp->ctl);
@@ -2610,8 +2692,17 @@ tide_mempool_owns(const struct rte_mempool *mp, const void *obj)
 int
 tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg)
 {
-	struct tpool *tp = tp_of_created(mp);
+	struct tpool *tp;
 
+	/* The callback is a function of this process, stored in memory every process reads;
+	 * only the primary's dequeues call it.
+	 */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return TMP_REFUSE(ERR, ENOTSUP, "%s: the grow callback is the primary "
+			"process's", mp != NULL ? mp->name : "NULL");
+	if (mp != NULL && tmp_owned(mp))
+		return TMP_OWNED_REFUSE(mp);
+	tp = tp_of_created(mp);
 	if (tp == NULL)
 		return TMP_REFUSE(ERR, rte_errno, "%s: not a tide mempool, or no memory for its "
 			"pool data: %s", mp != NULL ? mp->name : "NULL", rte_strerror(rte_errno));

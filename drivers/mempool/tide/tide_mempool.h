@@ -154,11 +154,13 @@ unsigned int tide_mempool_block_capacity(const struct rte_mempool *mp, size_t le
  * @return
  *   The block id (> 0) on success, or a negative errno (rte_errno is set too):
  *   -EINVAL a bad argument (NULL or unaligned @p addr, @p len 0, a range that is not all
- *   in one of DPDK's memseg lists, wraps around or overlaps a block of the pool) or @p mp
- *   does not use the tide ops; -ENOSPC the mempool's size is
+ *   in one of DPDK's memseg lists, covers a page of it DPDK has not allocated, wraps
+ *   around, or overlaps a block of this pool or of another tide mempool) or @p mp does not
+ *   use the tide ops; -ENOSPC the mempool's size is
  *   reached; -ENOBUFS @p len holds no object; -ENOMEM no memory for the pool data, the
  *   driver's tables or the mempool's chunk headers; -ENOTSUP a secondary process; -EPERM
- *   an elastic pool (tide_pool.h), whose blocks its library alone adds and removes.
+ *   an elastic pool (tide_pool.h), whose blocks its library alone adds and removes;
+ *   -EDEADLK called from a block event callback.
  */
 int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
 	rte_mempool_obj_cb_t *init, void *init_arg,
@@ -195,7 +197,8 @@ int64_t tide_mempool_block_add(struct rte_mempool *mp, void *addr, size_t len,
  *   (allocated or in an lcore cache), or was since the last sample with
  *   TIDE_MEMPOOL_RM_UNTOUCHED; -EAGAIN a block event callback vetoed the removal (the
  *   block stays, as it was: try again later); -ENOTSUP a secondary process; -EPERM an
- *   elastic pool (tide_pool.h), whose blocks its library alone adds and removes.
+ *   elastic pool (tide_pool.h), whose blocks its library alone adds and removes;
+ *   -EDEADLK called from a block event callback.
  */
 int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 
@@ -214,7 +217,8 @@ int tide_mempool_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flag
  * @return
  *   0 on success, or a negative errno (rte_errno is set too): -EINVAL bad arguments or
  *   @p pos out of range; -ENOENT no live block has that id; -ENOTSUP a secondary
- *   process; -EPERM an elastic pool (tide_pool.h), whose blocks its library alone orders.
+ *   process; -EPERM an elastic pool (tide_pool.h), whose blocks its library alone orders;
+ *   -EDEADLK called from a block event callback.
  */
 int tide_mempool_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
 
@@ -253,8 +257,8 @@ int tide_mempool_block_sample(struct rte_mempool *mp, unsigned int idx,
  * against blocks being added or removed meanwhile (they wait).
  *
  * @return
- *   Objects visited, or -EINVAL (rte_errno set) if @p mp is not a tide mempool or @p cb
- *   is NULL.
+ *   Objects visited, or a negative errno (rte_errno set, a line logged): -EINVAL @p mp is
+ *   not a tide mempool or @p cb is NULL; -EDEADLK called from a block event callback.
  */
 int tide_mempool_obj_iter(struct rte_mempool *mp, rte_mempool_obj_cb_t *cb, void *arg);
 
@@ -278,10 +282,14 @@ int tide_mempool_stats_get(const struct rte_mempool *mp, struct tide_mempool_sta
 /**
  * Install (or, with NULL, remove) the callback a failing dequeue calls to grow the pool.
  * A mempool created empty with the tide ops gets its pool data here if it has none yet.
+ * Primary process: the callback is called by the primary's dequeues only (a secondary's
+ * ask the primary).
  *
  * @return
- *   0 on success, or a negative errno (rte_errno is set too): -EINVAL @p mp does not use
- *   the tide ops; -ENOMEM no memory for the pool data.
+ *   0 on success, or a negative errno (rte_errno is set too, and a line logged): -EINVAL
+ *   @p mp is NULL or does not use the tide ops; -ENOMEM no memory for the pool data;
+ *   -ENOTSUP called in a secondary process; -EPERM @p mp is an elastic pool, whose pool
+ *   library grows it.
  */
 int tide_mempool_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg);
 
@@ -337,9 +345,10 @@ struct tide_mempool_block_desc {
  * mempool the stock way; for a REMOVE, the thread calling tide_mempool_block_remove() or
  * freeing the mempool. Events of one mempool come one at a time, in order; events of
  * different mempools may run at the same time on different threads. A callback must not
- * add or remove blocks, grow or free a mempool, walk objects with tide_mempool_obj_iter()
- * or register callbacks (that fails with -EDEADLK); it may unregister (itself or others)
- * and read the pool (tide_mempool_block_info(), tide_mempool_stats_get()).
+ * add, remove or move blocks, walk objects with tide_mempool_obj_iter() or register
+ * callbacks (each is refused with -EDEADLK), nor grow (an allocation that would grow an
+ * elastic pool comes up short) or free a mempool; it may unregister (itself or others) and
+ * read the pool (tide_mempool_block_info(), tide_mempool_stats_get()).
  *
  * @param mp
  *   The mempool.

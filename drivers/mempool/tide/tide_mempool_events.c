@@ -57,6 +57,12 @@ static pthread_rwlock_t ev_order = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZE
 static bool ev_watching;              /* the DESTROY watcher is registered; ev_lock */
 static __thread unsigned int ev_depth; /* block event callbacks running on this thread */
 
+bool
+tmp_ev_running(void)
+{
+	return ev_depth > 0;
+}
+
 void
 tmp_ev_begin(void)
 {

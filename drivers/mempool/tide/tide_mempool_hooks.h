@@ -42,8 +42,9 @@ uint64_t tide_mempool_pvt_layout(void);
 
 /*
  * Whether the elastic pool library owns @p mp's blocks from now on (@p owned) or no longer:
- * while it does, tide_mempool_block_add(), _remove() and _move() on @p mp are refused with
- * -EPERM, and the library makes those changes through the forms below, which do not check.
+ * while it does, tide_mempool_block_add(), _remove(), _move() and tide_mempool_grow_cb_set()
+ * on @p mp are refused with -EPERM, and the library makes those changes through the forms
+ * below, which do not check.
  * 0, or -EINVAL (not a tide mempool) or -ENOMEM (no memory for its pool data).
  */
 int tide_mempool_pvt_owned_set(struct rte_mempool *mp, bool owned);
@@ -52,6 +53,7 @@ int64_t tide_mempool_pvt_block_add(struct rte_mempool *mp, void *addr, size_t le
 	rte_mempool_memchunk_free_cb_t *free_cb, void *opaque);
 int tide_mempool_pvt_block_remove(struct rte_mempool *mp, uint64_t id, uint32_t flags);
 int tide_mempool_pvt_block_move(struct rte_mempool *mp, uint64_t id, unsigned int pos);
+int tide_mempool_pvt_grow_cb_set(struct rte_mempool *mp, tide_mempool_grow_cb_t *cb, void *arg);
 
 struct tide_mempool_adopt_hook {
 	/*

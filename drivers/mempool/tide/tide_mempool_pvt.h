@@ -19,6 +19,9 @@
 #include "tide_mempool.h"
 #include "tide_refuse.h"
 
+/* Whether a block event callback runs on this thread (what it must not call is refused). */
+bool tmp_ev_running(void);
+
 /* Enter and leave a section that announces or removes blocks. */
 void tmp_ev_begin(void);
 void tmp_ev_end(void);
