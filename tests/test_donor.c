@@ -1153,6 +1153,7 @@ scen_bad_input_is_refused(void)
 	tide_test_log_debug(true);
 	DN_REFUSED_LOGGED(tide_donor_region_lookup(m, &p), ENOENT, "tide_donor_region_lookup");
 	tide_test_log_debug(false);
+	DN_REFUSED_LOGGED(tide_donor_trim(NULL), EINVAL, "tide_donor_trim");
 	tide_donor_region_free(NULL);
 	tide_donor_block_put(NULL);
 	TDU_CHECK(tide_donor_mgr_free(NULL) == 0);
@@ -1169,6 +1170,66 @@ scen_bad_input_is_refused(void)
 		rte_errno == ECONNRESET);
 	TDU_CHECK(stats(m).donors == 0 && tdu_donor_children() == 0);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	return 0;
+}
+
+/*
+ * A region, then a manager, freed twice: the second free is refused (EINVAL, logged)
+ * without reading the freed one, and a region and a manager made after it work. A region
+ * of the manager's heap (never handed out) and pointers to something else are refused
+ * alike, and leave what they name as it was.
+ */
+static int
+scen_freed_twice_are_refused(void)
+{
+	const struct tide_donor_region *hr;
+	struct tide_donor_region_info ri;
+	struct tide_donor_params p;
+	struct tide_donor_region *r;
+	struct tide_donor_mgr *m;
+	uint64_t fake[64] = { 0 };
+	void *buf;
+
+	tide_donor_params_init(&p, "twice");
+	p.donor_max[TIDE_DONOR_PINNED] = 1 * MB;
+	p.own_max[TIDE_DONOR_PINNED] = 0;
+	p.heap_grow = 2 * MB;
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	tide_donor_region_free(r);
+	DN_REFUSED_LOGGED(tide_donor_region_free(r), EINVAL, "tide_donor_region_free");
+	TDU_CHECK(stats(m).regions == 0 && stats(m).donors == 0);
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_REQUIRE(r != NULL);
+	TDU_CHECK(tide_donor_region_info(r, &ri) == 0 && ri.len == 1 * MB && ri.nb_donors == 1);
+	DN_REFUSED_LOGGED(tide_donor_region_free((struct tide_donor_region *)fake), EINVAL,
+		"tide_donor_region_free");
+	buf = tide_donor_alloc(m, 64 * KB, 0);
+	TDU_REQUIRE(buf != NULL);
+	hr = tide_donor_region_lookup(m, buf);
+	TDU_REQUIRE(hr != NULL);
+	DN_REFUSED_LOGGED(tide_donor_region_free((struct tide_donor_region *)(uintptr_t)hr),
+		EINVAL, "tide_donor_region_free");
+	TDU_CHECK(tide_donor_region_lookup(m, buf) == hr);
+	memset(buf, 0x5a, 64 * KB);
+	TDU_CHECK(tide_donor_free(m, buf) == 0);
+	TDU_CHECK(stats(m).regions == 2);
+	tide_donor_region_free(r);
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	DN_REFUSED_LOGGED(tide_donor_mgr_free(m), EINVAL, "tide_donor_mgr_free");
+	TDU_CHECK(tdu_donor_children() == 0);
+	/* The name is free again, and the registry whole. */
+	m = tide_donor_mgr_create(&p);
+	TDU_REQUIRE(m != NULL);
+	r = tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0);
+	TDU_CHECK(r != NULL && stats(m).regions == 1);
+	tide_donor_region_free(r);
+	DN_REFUSED_LOGGED(tide_donor_mgr_free((struct tide_donor_mgr *)fake), EINVAL,
+		"tide_donor_mgr_free");
+	TDU_CHECK(tide_donor_mgr_free(m) == 0);
+	TDU_CHECK(tdu_donor_children() == 0);
 	return 0;
 }
 
@@ -2279,6 +2340,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "consumer", scen_consumer_holding_donors, NULL },
 	{ "thread", scen_donors_outlive_the_requesting_thread, NULL },
 	{ "bad_input", scen_bad_input_is_refused, NULL },
+	{ "freed_twice", scen_freed_twice_are_refused, NULL },
 	{ "unknown_socket", scen_unknown_socket_is_refused, NULL },
 	{ "helper_not_a_program", scen_helper_not_a_program_is_refused, NULL },
 	{ "heap_grow_past_a_request", scen_heap_grow_past_a_request_is_refused, NULL },
@@ -2620,6 +2682,12 @@ test_bad_input_is_refused_and_leaves_nothing(void)
 }
 
 static void
+test_a_region_or_manager_freed_twice_is_refused_the_second_time(void)
+{
+	run("freed_twice", NULL);
+}
+
+static void
 test_a_socket_eal_does_not_know_is_refused(void)
 {
 	run("unknown_socket", NULL);
@@ -2766,6 +2834,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_donor_whose_parent_is_not_the_consumer_exits_at_once);
 	CU_ADD_TEST(s, test_a_donor_sent_garbage_exits_with_the_protocol_status);
 	CU_ADD_TEST(s, test_bad_input_is_refused_and_leaves_nothing);
+	CU_ADD_TEST(s, test_a_region_or_manager_freed_twice_is_refused_the_second_time);
 	CU_ADD_TEST(s, test_a_socket_eal_does_not_know_is_refused);
 	CU_ADD_TEST(s, test_a_helper_that_is_not_an_executable_file_is_refused);
 	CU_ADD_TEST(s, test_a_heap_step_past_the_largest_request_is_refused);

@@ -403,6 +403,37 @@ test_bad_input_to_control_calls_is_logged(void)
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 }
 
+/*
+ * An instance freed twice: the second free, and a stop after the free, are refused
+ * (EINVAL, logged) without reading the freed instance, and an instance made after them
+ * works. Any other pointer is refused alike.
+ */
+static void
+test_an_instance_freed_twice_is_refused_the_second_time(void)
+{
+	struct tide_zctx_cpl cpl;
+	uint64_t fake[64] = { 0 };
+	struct tide_zctx *z = zctx_make("zt_twice", null_port, 4096, 0, 8);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_free(z), EINVAL, "tide_zctx_free");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stop(z, 1), EINVAL, "tide_zctx_stop");
+	z = zctx_make("zt_twice", null_port, 4096, 0, 8);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+	CU_ASSERT_EQUAL(send_one(z, null_port, 1, hdr, 64), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.status, 0);
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_free((struct tide_zctx *)fake), EINVAL,
+		"tide_zctx_free");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stop((struct tide_zctx *)fake, 1), EINVAL,
+		"tide_zctx_stop");
+	CU_ASSERT_EQUAL(send_one(z, null_port, 2, hdr, 64), 0);
+	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
+	CU_ASSERT_EQUAL(cpl.cookie, 2);
+	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
+}
+
 /* Free while the PMD holds a send: -EBUSY after the stop's limit, nothing freed. */
 static void
 test_free_with_a_send_in_the_pmd_is_ebusy(void)
@@ -599,6 +630,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_a_send_to_a_port_not_started_waits_until_the_stop_cancels_it);
 	CU_ADD_TEST(s, test_control_calls_refuse_what_they_document);
 	CU_ADD_TEST(s, test_bad_input_to_control_calls_is_logged);
+	CU_ADD_TEST(s, test_an_instance_freed_twice_is_refused_the_second_time);
 	CU_ADD_TEST(s, test_free_with_a_send_in_the_pmd_is_ebusy);
 	CU_ADD_TEST(s, test_free_with_copies_still_out_is_ebusy_until_they_are_home);
 	CU_ADD_TEST(s, test_a_pool_too_small_for_a_header_is_refused);

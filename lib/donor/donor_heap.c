@@ -313,8 +313,10 @@ tide_donor_trim(struct tide_donor_mgr *m)
 {
 	size_t freed;
 
-	if (m == NULL)
+	if (m == NULL) {
+		DN_REFUSE(ERR, EINVAL, "NULL manager");
 		return 0;
+	}
 	pthread_mutex_lock(&m->req_lock);
 	freed = dn_heap_trim(m);
 	pthread_mutex_unlock(&m->req_lock);

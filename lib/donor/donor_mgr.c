@@ -419,13 +419,44 @@ mgr_busy(struct tide_donor_mgr *m)
 	return busy;
 }
 
+/*
+ * Take @p m for its free, by address in the registry: nothing is read through a pointer
+ * freed already (maybe another object's memory by now) or one that never was a manager.
+ * 0, -EINVAL not a live manager, -EBUSY another free of it is under way.
+ */
+static int
+mgr_claim(struct tide_donor_mgr *m)
+{
+	struct tide_donor_mgr *l;
+	int ret = -EINVAL;
+
+	dn_registry_lock();
+	TAILQ_FOREACH(l, &mgr_list, next)
+		if (l == m) {
+			ret = m->freeing ? -EBUSY : 0;
+			m->freeing = true;
+			break;
+		}
+	dn_registry_unlock();
+	return ret;
+}
+
 int
 tide_donor_mgr_free(struct tide_donor_mgr *m)
 {
 	bool busy;
+	int ret;
 
 	if (m == NULL)
 		return 0;
+	ret = mgr_claim(m);
+	/* Not m->name: the other free may have freed it since. */
+	if (ret == -EBUSY)
+		return DN_REFUSE(ERR, EBUSY, "%p: another call frees it now: left alone",
+			(void *)m);
+	if (ret != 0)
+		return DN_REFUSE(ERR, EINVAL, "%p is not a live manager (freed already?): left "
+			"alone", (void *)m);
 	pthread_mutex_lock(&m->req_lock);
 	/* Decided before anything is given back: a busy manager is left as it is. */
 	busy = mgr_busy(m);
@@ -438,6 +469,9 @@ tide_donor_mgr_free(struct tide_donor_mgr *m)
 	if (busy || dn_heap_destroy(m) != 0) {
 		pthread_mutex_unlock(&m->req_lock);
 		DN_LOG(ERR, "%s: regions, blocks or buffers are still out: not freed", m->name);
+		dn_registry_lock();
+		m->freeing = false;
+		dn_registry_unlock();
 		return dn_error(EBUSY);
 	}
 	pthread_mutex_unlock(&m->req_lock);

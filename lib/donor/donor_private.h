@@ -81,6 +81,9 @@ struct tide_donor_region {
 	bool registered;       /* rte_extmem_register() done */
 	bool in_heap;          /* added to the manager's heap */
 	bool freeing;          /* tide_donor_region_free() has begun */
+	bool handed_out;       /* the application's: set as tide_donor_request() returns it,
+				* cleared by the tide_donor_region_free() that takes it back
+				* (under the manager's lock) */
 	uint32_t nb_dma;       /* devices it is DMA-mapped for */
 	struct rte_device **dma;
 	uint64_t own_bytes;
@@ -132,6 +135,7 @@ struct tide_donor_mgr {
 	uint64_t next_region;   /* region ids */
 	uint32_t alive;         /* donors started and not yet reaped */
 	struct tide_donor_stats st;
+	bool freeing;           /* a tide_donor_mgr_free() is under way (registry lock) */
 	/* The control thread. */
 	pthread_t thread;
 	bool thread_started;

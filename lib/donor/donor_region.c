@@ -821,8 +821,52 @@ tide_donor_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind 
 	}
 	pthread_mutex_lock(&m->req_lock);
 	r = dn_request(m, bytes, kind, flags);
+	if (r != NULL) {
+		pthread_mutex_lock(&m->lock);
+		r->handed_out = true;
+		pthread_mutex_unlock(&m->lock);
+	}
 	pthread_mutex_unlock(&m->req_lock);
 	return r;
+}
+
+static bool
+reg_listed_locked(struct tide_donor_mgr *m, const struct tide_donor_region *r)
+{
+	const struct tide_donor_region *l;
+
+	TAILQ_FOREACH(l, &m->regions, next)
+		if (l == r)
+			return true;
+	return false;
+}
+
+/*
+ * Take back @p r, looked up by address among the regions of every live manager: nothing is
+ * read through a pointer freed already (maybe another object's memory by now), one that
+ * never was a region, or one not handed out (a manager's heap's, or taken back by another
+ * call now). Its manager, or NULL. The region taken keeps its manager alive: a manager
+ * with a region out is not freed.
+ */
+static struct tide_donor_mgr *
+reg_take_back(struct tide_donor_region *r)
+{
+	struct tide_donor_mgr *m;
+	bool listed = false, taken = false;
+
+	dn_registry_lock();
+	for (m = dn_registry_first_locked(); m != NULL; m = dn_registry_next_locked(m)) {
+		pthread_mutex_lock(&m->lock);
+		listed = reg_listed_locked(m, r);
+		taken = listed && r->handed_out;
+		if (taken)
+			r->handed_out = false;
+		pthread_mutex_unlock(&m->lock);
+		if (listed)
+			break;
+	}
+	dn_registry_unlock();
+	return taken ? m : NULL;
 }
 
 void
@@ -832,7 +876,12 @@ tide_donor_region_free(struct tide_donor_region *r)
 
 	if (r == NULL)
 		return;
-	m = r->mgr;
+	m = reg_take_back(r);
+	if (m == NULL) {
+		DN_REFUSE(ERR, EINVAL, "%p is not a region a manager handed out, or is freed "
+			"already: left alone", (void *)r);
+		return;
+	}
 	pthread_mutex_lock(&m->req_lock);
 	dn_region_free(r);
 	pthread_mutex_unlock(&m->req_lock);

@@ -229,11 +229,16 @@ struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
  * the control thread. NULL is a no-op.
  *
  * @return
- *   0, or -EBUSY (rte_errno set) while regions, blocks, tide_donor_alloc() buffers or
- *   memory taken from its heap with rte_malloc_socket() are still out: free those first
- *   (and the mempools that hold donor blocks); nothing is freed then. (-EBUSY also if
- *   DPDK refuses to take the heap's memory back or to destroy the heap, which it should
- *   not: the heap's parts it did take back are given back then.)
+ *   0, or a negative errno with rte_errno set:
+ *   - -EBUSY while regions, blocks, tide_donor_alloc() buffers or memory taken from its
+ *     heap with rte_malloc_socket() are still out: free those first (and the mempools
+ *     that hold donor blocks); nothing is freed then. (-EBUSY also if DPDK refuses to take
+ *     the heap's memory back or to destroy the heap, which it should not: the heap's
+ *     parts it did take back are given back then.) -EBUSY too, logged, while another
+ *     thread's tide_donor_mgr_free() of it is under way: nothing is done;
+ *   - -EINVAL @p m is not a live manager (freed already, or not from
+ *     tide_donor_mgr_create()): refused with a log line, nothing read or written through
+ *     it. A manager made since at the same address is live: the pointer names it.
  */
 int tide_donor_mgr_free(struct tide_donor_mgr *m);
 
@@ -282,6 +287,13 @@ struct tide_donor_region *tide_donor_request(struct tide_donor_mgr *m, size_t by
  * Free a region: unregister it from DPDK, unmap it, terminate its donors (TERM, then
  * SIGKILL after a second) and close its memory. Nothing may use it any more (mbufs in it,
  * sends from it). NULL is a no-op.
+ *
+ * A pointer that is not a region tide_donor_request() (or tide_donor_block_get()) gave and
+ * that is not freed yet -- freed already (or being freed by another thread), a region of
+ * tide_donor_alloc()'s heap (tide_donor_region_lookup() shows those; tide_donor_trim()
+ * gives them back), or anything else -- is refused: rte_errno EINVAL and a log line,
+ * nothing read or written through it. A region made since at the same address is live:
+ * the pointer names it.
  */
 void tide_donor_region_free(struct tide_donor_region *r);
 
@@ -405,7 +417,8 @@ int tide_donor_heap_socket(struct tide_donor_mgr *m);
  * leaves DPDK and their donors terminate.
  *
  * @return
- *   Bytes given back.
+ *   Bytes given back; 0 with rte_errno EINVAL and a log line if @p m is NULL (rte_errno
+ *   is left alone otherwise).
  */
 size_t tide_donor_trim(struct tide_donor_mgr *m);
 

@@ -354,7 +354,9 @@ struct tide_zctx *tide_zctx_create(const struct tide_zctx_params *p);
  * @return
  *   0 when every accepted send has its completion posted and the agent has stopped, or a
  *   negative errno with rte_errno set: -ETIMEDOUT the PMD still holds some after
- *   @p timeout_ms (the agent keeps waiting for them); -EINVAL @p z is NULL.
+ *   @p timeout_ms (the agent keeps waiting for them); -EINVAL @p z is NULL, or not a live
+ *   instance of this process (freed already, or not from tide_zctx_create()): refused
+ *   with a log line, nothing read or written through it.
  */
 int tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms);
 
@@ -374,11 +376,15 @@ int tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms);
  * @param z
  *   The instance, or NULL (a no-op).
  * @return
- *   0, or -EBUSY (rte_errno set) and the instance not freed (call again later):
- *   - sends still in flight after the stop's time limit; its agent then no longer uses
- *     the ports' queues (as after tide_zctx_stop()'s -ETIMEDOUT): stop the ports;
- *   - mbufs of its pools still out (in a TX queue or with the port's consumer): stop the
- *     ports, or free what the consumer holds.
+ *   0, or a negative errno with rte_errno set:
+ *   - -EBUSY and the instance not freed (call again later):
+ *     - sends still in flight after the stop's time limit; its agent then no longer uses
+ *       the ports' queues (as after tide_zctx_stop()'s -ETIMEDOUT): stop the ports;
+ *     - mbufs of its pools still out (in a TX queue or with the port's consumer): stop the
+ *       ports, or free what the consumer holds;
+ *   - -EINVAL @p z is not a live instance of this process (freed already, or not from
+ *     tide_zctx_create()): refused with a log line, nothing read or written through it.
+ *     An instance made since at the same address is live: the pointer names it.
  */
 int tide_zctx_free(struct tide_zctx *z);
 

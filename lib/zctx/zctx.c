@@ -588,13 +588,29 @@ fail:
 	return NULL;
 }
 
-int
-tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
+/*
+ * Whether @p z is an instance this process made and has not freed: the registry is looked
+ * up by address, so nothing is read through a pointer freed already (maybe another
+ * object's memory by now) or one that never was an instance.
+ */
+static bool
+zc_live(const struct tide_zctx *z)
+{
+	const struct tide_zctx *l;
+
+	tide_zctx_pvt_registry_lock();
+	TAILQ_FOREACH(l, &zc_list, next)
+		if (l == z)
+			break;
+	tide_zctx_pvt_registry_unlock();
+	return l != NULL;
+}
+
+static int
+zc_stop(struct tide_zctx *z, unsigned int timeout_ms)
 {
 	int ret;
 
-	if (z == NULL)
-		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
 	__atomic_store_n(&z->fast.state, TIDE_ZCTX_PVT_STATE_STOPPING, __ATOMIC_SEQ_CST);
 	ret = tide_zctx_pvt_agent_wait(z, timeout_ms);
 	if (ret != 0) {
@@ -605,6 +621,17 @@ tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 		return zc_error(-ret);
 	}
 	return 0;
+}
+
+int
+tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
+{
+	if (z == NULL)
+		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
+	if (!zc_live(z))
+		return ZC_REFUSE(ERR, EINVAL, "%p is not a live instance (freed already?): left "
+			"alone", (void *)z);
+	return zc_stop(z, timeout_ms);
 }
 
 /* Mbufs of the instance's own pools (shells and their segments' references, and the header
@@ -655,7 +682,11 @@ tide_zctx_free(struct tide_zctx *z)
 
 	if (z == NULL)
 		return 0;
-	if (tide_zctx_stop(z, ZC_FREE_TIMEOUT_MS) != 0) {
+	/* No other control call runs on it meanwhile (tide_zctx.h): found, it stays. */
+	if (!zc_live(z))
+		return ZC_REFUSE(ERR, EINVAL, "%p is not a live instance (freed already?): left "
+			"alone", (void *)z);
+	if (zc_stop(z, ZC_FREE_TIMEOUT_MS) != 0) {
 		ZC_LOG(ERR, "%s: sends still in flight: not freed", z->name);
 		return zc_error(EBUSY);
 	}
