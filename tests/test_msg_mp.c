@@ -476,6 +476,10 @@ killed_secondary_held(bool reuse)
 	free(text);
 	id = stage_id_listed("sec_hold");
 	CU_ASSERT(id >= 0);
+	/* The secondary's stage is not the primary's to forget. */
+	TIDE_TEST_REFUSED_LOGGED(tide_stage_unregister((uint16_t)id), EPERM,
+		"tide_stage_unregister");
+	CU_ASSERT_EQUAL(stage_id_listed("sec_hold"), id);
 	snprintf(cmd, sizeof(cmd), "/tide/stage/info,%d", id);
 	text = telemetry_query(cmd);
 	snprintf(cmd, sizeof(cmd), "\"pid\":%d,\"held\":500", (int)r.pid);

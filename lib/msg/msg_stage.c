@@ -39,6 +39,9 @@ tide_stage_unregister(uint16_t stage)
 	if (stage >= TIDE_STAGE_MAX || !tide_msg_pvt_state.ready)
 		return MSG_REFUSE(ERR, EINVAL, "stage %u out of range, or tide_msg_init() not "
 			"called", stage);
+	/* Another process's messages name it; a dead one's is the recovery's to remove. */
+	if (tide_msg_pvt_stage_copy(stage, NULL) != NULL && !tide_msg_pvt_stage_mine(stage))
+		return MSG_REFUSE(ERR, EPERM, "stage %u is another process's", stage);
 	if (!tide_msg_pvt_stage_remove(stage))
 		return MSG_REFUSE(ERR, EINVAL, "stage %u is not registered", stage);
 	return 0;

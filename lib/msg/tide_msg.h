@@ -906,12 +906,14 @@ int tide_stage_register(const char *name);
 
 /**
  * Forget a stage (it should hold nothing: see tide_stage_stop()). Its id may be handed
- * out again. Every stage must be unregistered before tide_msg_fini().
+ * out again. Every stage must be unregistered before tide_msg_fini(), by the process that
+ * registered it (a dead process's stages are removed by the primary's recovery).
  *
  * @param stage
- *   A stage id tide_stage_register() returned.
+ *   A stage id tide_stage_register() returned in this process.
  * @return
- *   0, or -EINVAL with rte_errno set if @p stage is not a registered stage.
+ *   0, or a negative errno with rte_errno set and a line logged: -EINVAL @p stage is not
+ *   a registered stage; -EPERM another process registered it.
  */
 int tide_stage_unregister(uint16_t stage);
 

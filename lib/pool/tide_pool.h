@@ -296,7 +296,8 @@ struct rte_mempool *tide_pool_create(const struct tide_pool_params *p);
 void tide_pool_free(struct rte_mempool *mp);
 
 /**
- * Tell whether @p mp was created by tide_pool_create().
+ * Tell whether @p mp is an elastic pool: made by tide_pool_create() (or as a class of a
+ * pool set, or a socket's pool), or a stock-created pool the tide driver adopted.
  */
 bool tide_pool_is_elastic(const struct rte_mempool *mp);
 

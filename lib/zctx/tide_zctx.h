@@ -590,7 +590,8 @@ int tide_zctx_cache_configure(const struct tide_zctx_cache_params *p);
  *     pin_limit is configured, and the kernel's without CAP_IPC_LOCK), or, in IOVA mode
  *     PA, may not read physical addresses (/proc/self/pagemap);
  *   - -ENOSPC: no span left (the cache's max_spans, DPDK's memseg lists, or the shared
- *     record of every process's spans, as many as those lists);
+ *     record of every process's spans, as many as those lists), or DPDK's memzone table
+ *     is full, so the shared record of spans cannot be made;
  *   - -EPROTO: the shared record of spans was made by a process of another tidepool build;
  *   - -EMFILE, -ENFILE: IOVA mode PA, the cache's first user, and no file descriptor left
  *     (in the process, in the system) to open /proc/self/pagemap;
