@@ -232,7 +232,9 @@ void tide_msg_pvt_dir_each(void * const *table, void (*fn)(void *p, void *arg), 
  * tide_msg_init()). */
 void tide_msg_pvt_dir_count(unsigned int *nb_xchg, unsigned int *nb_bcast);
 int tide_msg_pvt_stage_add(const char *name);
-bool tide_msg_pvt_stage_remove(uint16_t stage);
+/* Forget @p stage: 0; -EINVAL not registered; -EPERM with @p mine_only, another process's
+ * (checked under the same write lock as the removal). */
+int tide_msg_pvt_stage_remove(uint16_t stage, bool mine_only);
 /* Stages registered now, by any process (0 before tide_msg_init()). */
 unsigned int tide_msg_pvt_stage_count(void);
 /* In the primary: release what the stages of processes that are gone hold, and free those

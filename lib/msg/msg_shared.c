@@ -360,19 +360,25 @@ tide_msg_pvt_stage_count(void)
 	return n;
 }
 
-bool
-tide_msg_pvt_stage_remove(uint16_t stage)
+int
+tide_msg_pvt_stage_remove(uint16_t stage, bool mine_only)
 {
 	struct msg_shared *sh = tide_msg_pvt_shared();
-	bool known;
+	__typeof__(&sh->stages[0]) e = &sh->stages[stage];
+	int ret = 0;
 
 	tide_rwlock_write_lock(&sh->lock, tide_msg_logtype, MSG_SHARED_WHAT);
-	known = sh->stages[stage].name[0] != '\0';
-	sh->stages[stage].name[0] = '\0';
-	sh->stages[stage].pid = 0;
-	sh->stages[stage].start = 0;
+	if (e->name[0] == '\0')
+		ret = -EINVAL;
+	else if (mine_only && !tide_msg_pvt_stage_mine(stage))
+		ret = -EPERM;
+	if (ret == 0) {
+		e->name[0] = '\0';
+		e->pid = 0;
+		e->start = 0;
+	}
 	tide_rwlock_write_unlock(&sh->lock);
-	return known;
+	return ret;
 }
 
 /*
@@ -543,7 +549,7 @@ msg_shared_peer_gone(int pid, void *arg __rte_unused)
 
 		MSG_LOG(WARNING, "stage %s of process %d, which is gone: %d message(s) it held "
 			"released", name != NULL ? name : "?", pid, released);
-		tide_msg_pvt_stage_remove(mine[k]);
+		tide_msg_pvt_stage_remove(mine[k], false);
 	}
 	pthread_mutex_unlock(&msg_gone_lock);
 }

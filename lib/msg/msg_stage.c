@@ -36,13 +36,16 @@ tide_stage_register(const char *name)
 int
 tide_stage_unregister(uint16_t stage)
 {
+	int ret;
+
 	if (stage >= TIDE_STAGE_MAX || !tide_msg_pvt_state.ready)
 		return MSG_REFUSE(ERR, EINVAL, "stage %u out of range, or tide_msg_init() not "
 			"called", stage);
 	/* Another process's messages name it; a dead one's is the recovery's to remove. */
-	if (tide_msg_pvt_stage_copy(stage, NULL) != NULL && !tide_msg_pvt_stage_mine(stage))
+	ret = tide_msg_pvt_stage_remove(stage, true);
+	if (ret == -EPERM)
 		return MSG_REFUSE(ERR, EPERM, "stage %u is another process's", stage);
-	if (!tide_msg_pvt_stage_remove(stage))
+	if (ret < 0)
 		return MSG_REFUSE(ERR, EINVAL, "stage %u is not registered", stage);
 	return 0;
 }
