@@ -23,10 +23,10 @@
  * itself adds no memory while a secondary does not answer.
  *
  * A round may wait 5 s for a secondary, which an lcore allocating mbufs must not: an
- * allocation that grows the pool waits up to 20 ms for a round under way, and runs one of
- * its own only when the last one reached every secondary, waiting 20 ms for the answers;
- * otherwise, or when that round fails, it comes up short and leaves the round to the
- * control thread, which runs it at its next pass.
+ * allocation that grows the pool runs a round of its own only when no other is under way
+ * and the last one reached every secondary, and waits 20 ms for the answers; otherwise, or
+ * when that round fails, it comes up short at once and leaves the round to the control
+ * thread, which runs it at its next pass.
  *
  * The request is DPDK's own (lib/eal/common/malloc_mp.h: the same from 18.05 to 24.11):
  * only its type and id are read by a secondary, which answers with the same header.
@@ -38,7 +38,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -224,26 +223,6 @@ pool_memsync(void)
 	return ret;
 }
 
-/*
- * ms.lock within MEMSYNC_QUICK_MS: a round under way that every secondary answers (the
- * control thread's after a reap, say) ends sooner, and then usually covers this one's.
- */
-static bool
-memsync_lock_quick(void)
-{
-	struct timespec ts;
-
-	if (pthread_mutex_trylock(&ms.lock) == 0)
-		return true;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += MEMSYNC_QUICK_MS * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_mutex_timedlock(&ms.lock, &ts) == 0;
-}
-
 int
 pool_memsync_quick(void)
 {
@@ -251,10 +230,11 @@ pool_memsync_quick(void)
 
 	if (!memsync_due())
 		return 0;
-	/* Not again at a secondary the last round did not reach, nor behind a round that
-	 * takes longer than its own would: either may take seconds.
+	/* Not behind another round, nor again at a secondary the last round did not reach:
+	 * either may take seconds.
 	 */
-	if (__atomic_load_n(&ms.failing, __ATOMIC_RELAXED) == 0 && memsync_lock_quick()) {
+	if (__atomic_load_n(&ms.failing, __ATOMIC_RELAXED) == 0 &&
+			pthread_mutex_trylock(&ms.lock) == 0) {
 		ret = memsync_locked(true);
 		pthread_mutex_unlock(&ms.lock);
 	}

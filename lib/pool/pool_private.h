@@ -413,9 +413,9 @@ uint64_t pool_unstick_kills(void);
 int pool_memsync_init(void);
 /* 0 once every secondary synced since the last page freed; -EAGAIN if one did not. */
 int pool_memsync(void);
-/* The same for an allocation (an lcore): up to 20 ms for a round under way, and a round of
- * its own only when the last one reached every secondary, waiting 20 ms; else -EAGAIN,
- * and the control thread runs the round (pool_memsync_deferred()).
+/* The same for an allocation (an lcore): a round of its own only when no other runs and
+ * the last one reached every secondary, waiting 20 ms; else -EAGAIN at once, and the
+ * control thread runs the round (pool_memsync_deferred()).
  */
 int pool_memsync_quick(void);
 /* The control thread: the round an allocation left to it, if any. */

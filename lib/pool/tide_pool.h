@@ -856,10 +856,9 @@ struct tide_mp_stats {
 			    *   at another index, another pid namespace, or a request of another
 			    *   build's size or layout); a secondary of this build then exits */
 	uint64_t resyncs_deferred; /**< primary: allocations that needed such a round to grow
-			    *   and left it to the control thread: a round under way did not end
-			    *   within 20 ms, the last one had not reached every secondary, or
-			    *   theirs (which waits 20 ms, not 5 s) did not; the allocation came
-			    *   up short */
+			    *   and left it to the control thread: another round was under way,
+			    *   the last one had not reached every secondary, or theirs (which
+			    *   waits 20 ms, not 5 s) did not; the allocation came up short */
 };
 
 /**
