@@ -209,7 +209,6 @@ ctl_pass(void)
 	struct tide_pool *tp = NULL;
 
 	pool_mp_serve();
-	pool_memsync_deferred();
 	while ((tp = ctl_next_due(tp, now)) != NULL) {
 		pool_tick(tp, now);
 		tp->next_tick_ns = now + tp->tick_ns;

@@ -103,7 +103,7 @@ pool_blocks_reserve(const struct tide_pool *tp)
 }
 
 static const struct rte_memzone *
-pool_mz_reserve(const struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
+pool_mz_reserve(const struct tide_pool *tp, size_t bytes)
 {
 	char name[RTE_MEMZONE_NAMESIZE];
 
@@ -113,10 +113,8 @@ pool_mz_reserve(const struct tide_pool *tp, size_t bytes, enum pool_grow_kind ki
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	/* Not on a page a secondary may still map as it was (pool_memsync.c); an allocation
-	 * does not wait seconds for a secondary to answer.
-	 */
-	if ((kind == POOL_GROW_SYNC ? pool_memsync_quick() : pool_memsync()) != 0) {
+	/* Not on a page a secondary may still map as it was (pool_memsync.c). */
+	if (pool_memsync() != 0) {
 		rte_errno = EAGAIN;
 		return NULL;
 	}
@@ -201,7 +199,7 @@ pool_add_block(struct tide_pool *tp, size_t bytes, enum pool_grow_kind kind)
 	ret = pool_blocks_reserve(tp);
 	if (ret < 0)
 		return ret;
-	mz = pool_mz_reserve(tp, bytes, kind);
+	mz = pool_mz_reserve(tp, bytes);
 	if (mz == NULL) {
 		/* Out of hugepages, or of memzones: either way no memory for the block; or a
 		 * secondary may still map freed pages (EAGAIN).

@@ -22,12 +22,6 @@
  * completes, no block is reserved (growth fails with EAGAIN and is tried again), as DPDK
  * itself adds no memory while a secondary does not answer.
  *
- * A round may wait 5 s for a secondary, which an lcore allocating mbufs must not: an
- * allocation that grows the pool runs a round of its own only when no other is under way
- * and the last one reached every secondary, and waits 20 ms for the answers; otherwise, or
- * when that round fails, it comes up short at once and leaves the round to the control
- * thread, which runs it at its next pass.
- *
  * The request is DPDK's own (lib/eal/common/malloc_mp.h: the same from 18.05 to 24.11):
  * only its type and id are read by a secondary, which answers with the same header.
  */
@@ -52,10 +46,6 @@
 #define MEMSYNC_TYPE_SYNC 2     /* REQ_TYPE_SYNC */
 #define MEMSYNC_RESULT_OK 0     /* REQ_RESULT_SUCCESS */
 #define MEMSYNC_TIMEOUT_S 5     /* DPDK's own wait for a sync (MP_TIMEOUT_S) */
-/* An allocation's own round waits this long: an lcore must not stall for seconds on a
- * secondary that does not answer (the control thread's rounds wait for it).
- */
-#define MEMSYNC_QUICK_MS 20
 /* A request of the same name to the same secondary still waits: try again this soon,
  * within this long.
  */
@@ -85,11 +75,7 @@ static struct {
 	uint64_t synced;       /* the value of freed the last complete round covered (atomic) */
 	uint64_t rounds;       /* complete rounds (atomic) */
 	uint64_t failed;       /* rounds some secondary did not complete (atomic) */
-	uint64_t failing;      /* failed rounds since the last complete one (atomic; written
-	                        * under lock) */
-	uint64_t deferred;     /* allocations that left their round to the control thread
-	                        * (atomic) */
-	bool wanted;           /* the control thread has a round to run for one (atomic) */
+	uint64_t failing;      /* failed rounds since the last complete one; under lock */
 	uint64_t logged_ns;    /* last failure line; under lock */
 } ms = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -139,19 +125,16 @@ memsync_check(const struct rte_mp_reply *reply, uint64_t id)
 	return NULL;
 }
 
-/* One round: NULL when every secondary synced, else why not. A @p quick round waits
- * MEMSYNC_QUICK_MS for the answers and not at all for a request of the same name.
- */
+/* One round: NULL when every secondary synced, else why not. */
 static const char *
-memsync_round(bool quick)
+memsync_round(void)
 {
 	struct rte_mp_msg msg = { .len_param = sizeof(struct memsync_req) };
 	struct memsync_req *req = (struct memsync_req *)msg.param;
-	struct timespec ts = quick ? (struct timespec){ .tv_nsec = MEMSYNC_QUICK_MS * 1000000L } :
-		(struct timespec){ .tv_sec = MEMSYNC_TIMEOUT_S };
+	struct timespec ts = { .tv_sec = MEMSYNC_TIMEOUT_S };
 	struct rte_mp_reply reply = { 0 };
 	const char *why = NULL;
-	int ret, tries = quick ? MEMSYNC_BUSY_TRIES : 0;
+	int ret, tries = 0;
 
 	rte_strlcpy(msg.name, MEMSYNC_ACTION, sizeof(msg.name));
 	req->type = MEMSYNC_TYPE_SYNC;
@@ -170,93 +153,48 @@ memsync_round(bool quick)
 	return why;
 }
 
-/* Whether a page was freed since the last complete round. */
-static bool
-memsync_due(void)
+int
+pool_memsync(void)
 {
-	return __atomic_load_n(&ms.on, __ATOMIC_ACQUIRE) &&
-		__atomic_load_n(&ms.freed, __ATOMIC_ACQUIRE) !=
-		__atomic_load_n(&ms.synced, __ATOMIC_ACQUIRE);
-}
-
-/* One round with ms.lock held (unless none is due any more): 0 or -EAGAIN. */
-static int
-memsync_locked(bool quick)
-{
-	/* What this round covers: a page freed while it runs needs another. */
-	uint64_t freed = __atomic_load_n(&ms.freed, __ATOMIC_ACQUIRE);
-	uint64_t failing = __atomic_load_n(&ms.failing, __ATOMIC_RELAXED);
+	uint64_t freed;
 	const char *why;
+	int ret = 0;
 
-	if (freed == __atomic_load_n(&ms.synced, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&ms.on, __ATOMIC_ACQUIRE) ||
+			__atomic_load_n(&ms.freed, __ATOMIC_ACQUIRE) ==
+			__atomic_load_n(&ms.synced, __ATOMIC_ACQUIRE))
 		return 0;
-	why = memsync_round(quick);
+	pthread_mutex_lock(&ms.lock);
+	/* What this round covers: a page freed while it runs needs another. */
+	freed = __atomic_load_n(&ms.freed, __ATOMIC_ACQUIRE);
+	if (freed == __atomic_load_n(&ms.synced, __ATOMIC_ACQUIRE))
+		goto out;
+	why = memsync_round();
 	if (why == NULL) {
 		__atomic_store_n(&ms.synced, freed, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&ms.rounds, 1, __ATOMIC_RELAXED);
-		if (failing > 0)
+		if (ms.failing > 0)
 			POOL_LOG(NOTICE, "every secondary synced its memory map, after %" PRIu64
-				" round(s) that some did not: growth goes on", failing);
-		__atomic_store_n(&ms.failing, 0, __ATOMIC_RELAXED);
-		return 0;
+				" round(s) that some did not: growth goes on", ms.failing);
+		ms.failing = 0;
+		goto out;
 	}
 	__atomic_fetch_add(&ms.failed, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&ms.failing, failing + 1, __ATOMIC_RELAXED);
-	if (failing == 0 || pool_now_ns() - ms.logged_ns >= MEMSYNC_LOG_NS) {
+	ms.failing++;
+	if (ms.failing == 1 || pool_now_ns() - ms.logged_ns >= MEMSYNC_LOG_NS) {
 		ms.logged_ns = pool_now_ns();
 		POOL_LOG(WARNING, "pages were freed and not every secondary unmapped them (%s): "
 			"no block is grown until one round reaches them all", why);
 	}
-	return -EAGAIN;
-}
-
-int
-pool_memsync(void)
-{
-	int ret;
-
-	if (!memsync_due())
-		return 0;
-	pthread_mutex_lock(&ms.lock);
-	ret = memsync_locked(false);
+	ret = -EAGAIN;
+out:
 	pthread_mutex_unlock(&ms.lock);
 	return ret;
 }
 
-int
-pool_memsync_quick(void)
-{
-	int ret = -EAGAIN;
-
-	if (!memsync_due())
-		return 0;
-	/* Not behind another round, nor again at a secondary the last round did not reach:
-	 * either may take seconds.
-	 */
-	if (__atomic_load_n(&ms.failing, __ATOMIC_RELAXED) == 0 &&
-			pthread_mutex_trylock(&ms.lock) == 0) {
-		ret = memsync_locked(true);
-		pthread_mutex_unlock(&ms.lock);
-	}
-	if (ret == 0)
-		return 0;
-	__atomic_fetch_add(&ms.deferred, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&ms.wanted, true, __ATOMIC_RELEASE);
-	pool_ctl_wake();
-	return ret;
-}
-
 void
-pool_memsync_deferred(void)
-{
-	if (__atomic_exchange_n(&ms.wanted, false, __ATOMIC_ACQ_REL))
-		pool_memsync();
-}
-
-void
-pool_memsync_counts(uint64_t *rounds, uint64_t *failed, uint64_t *deferred)
+pool_memsync_counts(uint64_t *rounds, uint64_t *failed)
 {
 	*rounds = __atomic_load_n(&ms.rounds, __ATOMIC_RELAXED);
 	*failed = __atomic_load_n(&ms.failed, __ATOMIC_RELAXED);
-	*deferred = __atomic_load_n(&ms.deferred, __ATOMIC_RELAXED);
 }

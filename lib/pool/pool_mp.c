@@ -689,7 +689,7 @@ tide_mp_stats_get(struct tide_mp_stats *st)
 	st->returned = mp.returned;
 	st->refused = mp.refused;
 	st->unstuck = pool_unstick_kills();
-	pool_memsync_counts(&st->resyncs, &st->resync_failures, &st->resyncs_deferred);
+	pool_memsync_counts(&st->resyncs, &st->resync_failures);
 	pthread_mutex_unlock(&mp.lock);
 	return 0;
 }

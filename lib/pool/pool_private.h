@@ -413,14 +413,7 @@ uint64_t pool_unstick_kills(void);
 int pool_memsync_init(void);
 /* 0 once every secondary synced since the last page freed; -EAGAIN if one did not. */
 int pool_memsync(void);
-/* The same for an allocation (an lcore): a round of its own only when no other runs and
- * the last one reached every secondary, waiting 20 ms; else -EAGAIN at once, and the
- * control thread runs the round (pool_memsync_deferred()).
- */
-int pool_memsync_quick(void);
-/* The control thread: the round an allocation left to it, if any. */
-void pool_memsync_deferred(void);
-void pool_memsync_counts(uint64_t *rounds, uint64_t *failed, uint64_t *deferred);
+void pool_memsync_counts(uint64_t *rounds, uint64_t *failed);
 
 /* pool_ctl.c: one tick of a pool's growth and reaping. */
 void pool_tick(struct tide_pool *tp, uint64_t now);

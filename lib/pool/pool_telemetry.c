@@ -245,7 +245,6 @@ pool_tel_mp(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	rte_tel_data_add_dict_u64(d, "resyncs", st.resyncs);
 	rte_tel_data_add_dict_u64(d, "resync_failures", st.resync_failures);
 	rte_tel_data_add_dict_u64(d, "refused", st.refused);
-	rte_tel_data_add_dict_u64(d, "resyncs_deferred", st.resyncs_deferred);
 	list = rte_tel_data_alloc();
 	if (list == NULL)
 		return 0;

@@ -850,15 +850,10 @@ struct tide_mp_stats {
 			    *   would keep the freed pages mapped and see a block grown there
 			    *   later as zeros) */
 	uint64_t resync_failures; /**< primary: such rounds some secondary did not answer in
-			    *   time (5 s; 20 ms for an allocation's own round); no block is
-			    *   grown until one round reaches them all */
+			    *   time; no block is grown until one round reaches them all */
 	uint64_t refused;  /**< primary: secondaries refused at their attach (their tide ops
 			    *   at another index, another pid namespace, or a request of another
 			    *   build's size or layout); a secondary of this build then exits */
-	uint64_t resyncs_deferred; /**< primary: allocations that needed such a round to grow
-			    *   and left it to the control thread: another round was under way,
-			    *   the last one had not reached every secondary, or theirs (which
-			    *   waits 20 ms, not 5 s) did not; the allocation came up short */
 };
 
 /**
