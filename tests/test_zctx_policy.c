@@ -558,13 +558,16 @@ static void
 test_a_pass_of_a_mix_makes_one_report_per_class_and_path(void)
 {
 	struct tide_zcp_reports rp;
+	struct tide_zcp_run run = { 0 };
 
 	tide_zcp_reports_init(&rp);
 	for (unsigned int i = 0; i < 3 * NB_MIX; i++)
-		tide_zcp_reports_add(&rp, mix[i % NB_MIX], mix[i % NB_MIX] > 256, 5, 100 + i);
+		tide_zcp_reports_add(&rp, &run, mix[i % NB_MIX], mix[i % NB_MIX] > 256, 5,
+			100 + i);
 	/* 64 B once more, on the other path; and 100 B (64 B's neighbour class). */
-	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_ZC, 5, 7);
-	tide_zcp_reports_add(&rp, 100, TIDE_ZCP_COPY, 5, 9);
+	tide_zcp_reports_add(&rp, &run, 64, TIDE_ZCP_ZC, 5, 7);
+	tide_zcp_reports_add(&rp, &run, 100, TIDE_ZCP_COPY, 5, 9);
+	tide_zcp_reports_end(&rp, &run);
 	CU_ASSERT_EQUAL_FATAL(rp.n, NB_MIX + 1);
 	for (unsigned int j = 0; j < NB_MIX; j++) {
 		const struct tide_zcp_report *r = &rp.r[j];
@@ -589,13 +592,15 @@ static void
 test_a_new_stamp_in_a_pass_starts_reports_after_the_others(void)
 {
 	struct tide_zcp_reports rp;
+	struct tide_zcp_run run = { 0 };
 
 	tide_zcp_reports_init(&rp);
-	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_COPY, 1, 10);
-	tide_zcp_reports_add(&rp, 65536, TIDE_ZCP_ZC, 1, 20);
-	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_COPY, 2, 30);
-	tide_zcp_reports_add(&rp, 64, TIDE_ZCP_COPY, 2, 40);
-	tide_zcp_reports_add(&rp, 65536, TIDE_ZCP_ZC, 2, 50);
+	tide_zcp_reports_add(&rp, &run, 64, TIDE_ZCP_COPY, 1, 10);
+	tide_zcp_reports_add(&rp, &run, 65536, TIDE_ZCP_ZC, 1, 20);
+	tide_zcp_reports_add(&rp, &run, 64, TIDE_ZCP_COPY, 2, 30);
+	tide_zcp_reports_add(&rp, &run, 64, TIDE_ZCP_COPY, 2, 40);
+	tide_zcp_reports_add(&rp, &run, 65536, TIDE_ZCP_ZC, 2, 50);
+	tide_zcp_reports_end(&rp, &run);
 	CU_ASSERT_EQUAL_FATAL(rp.n, 4);
 	CU_ASSERT(rp.r[0].epoch == 1 && rp.r[0].k == 0 && rp.r[0].sends == 1);
 	CU_ASSERT(rp.r[1].epoch == 1 && rp.r[1].k == 10 && rp.r[1].sends == 1);
@@ -610,13 +615,16 @@ static void
 test_reports_reach_their_classes_with_the_share(void)
 {
 	struct tide_zcp_reports rp;
+	struct tide_zcp_run run = { 0 };
 	struct tide_zcp_state st;
 
 	tide_zcp_init(&st, TIDE_ZCP_ADAPTIVE);
 	tide_zcp_reports_init(&rp);
 	for (unsigned int i = 0; i < 6; i++)
-		tide_zcp_reports_add(&rp, i % 2 ? 65536 : 64, i % 2 ? TIDE_ZCP_ZC : TIDE_ZCP_COPY,
-			tide_zcp_epoch(&st), i % 2 ? 3000 : 100);
+		tide_zcp_reports_add(&rp, &run, i % 2 ? 65536 : 64,
+			i % 2 ? TIDE_ZCP_ZC : TIDE_ZCP_COPY, tide_zcp_epoch(&st),
+			i % 2 ? 3000 : 100);
+	tide_zcp_reports_end(&rp, &run);
 	tide_zcp_reports_record(&st, &rp, 10);
 	CU_ASSERT_EQUAL(st.cls[0].samples[TIDE_ZCP_COPY], 3);
 	CU_ASSERT_EQUAL(st.cls[0].samples[TIDE_ZCP_ZC], 0);

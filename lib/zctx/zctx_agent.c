@@ -125,6 +125,7 @@ agent_retire(struct tide_zctx *z)
 	const struct zc_piece *rel[ZC_BURST * ZC_MAX_PIECES];
 	struct zc_slot *done[ZC_BURST];
 	struct tide_zcp_reports reps;
+	struct tide_zcp_run run = { 0 };
 	bool learning = tide_zcp_learning(&z->pol);
 	unsigned int n = 0, nrel = 0, i;
 	uint64_t t0, share;
@@ -144,7 +145,8 @@ agent_retire(struct tide_zctx *z)
 			.cookie = s->sqe.cookie, .status = agent_status(s), .bytes = s->bytes_sent,
 		};
 		if (learning && cpl[n].status == 0)
-			tide_zcp_reports_add(&reps, s->sqe.len, s->path, s->epoch, s->cycles);
+			tide_zcp_reports_add(&reps, &run, s->sqe.len, s->path, s->epoch,
+				s->cycles);
 		done[n++] = s;
 		z->head++;
 	}
@@ -153,6 +155,7 @@ agent_retire(struct tide_zctx *z)
 	t0 = rte_rdtsc();
 	tide_zctx_pvt_cache_release(rel, nrel);
 	share = (rte_rdtsc() - t0) / n;
+	tide_zcp_reports_end(&reps, &run);
 	tide_zcp_reports_record(&z->pol, &reps, share);
 	/* Credits bound what is posted: the ring has room. */
 	rte_ring_sp_enqueue_bulk_elem(z->fast.cq, cpl, sizeof(cpl[0]), n, NULL);

@@ -55,13 +55,33 @@ tide_zcp_reports_init(struct tide_zcp_reports *rp)
 	memset(rp->at, 0, sizeof(rp->at));
 }
 
-/** Add a send of @p len bytes on @p path, decided under stamp @p epoch, that cost
- *  @p cycles; at most TIDE_ZCP_REPORTS_MAX sends a pass. */
-static inline void
-tide_zcp_reports_add(struct tide_zcp_reports *rp, uint32_t len, uint8_t path, uint8_t epoch,
-	uint64_t cycles)
+/**
+ * Sends of one class and path, decided under one stamp, one after another, added up
+ * before they join their report: a local of the caller's, so that the sends of a pass
+ * add up in registers. Added up in r[] at once, every send stored three sums and loaded
+ * them back for the next send (a store-forwarding wait each), some 2 of the policy's 10
+ * cycles a send (a pass of 32 sends of 256 B, AMD EPYC).
+ */
+struct tide_zcp_run {
+	uint32_t key;    /**< class, path and stamp (tide_zcp_run_key()); 0: none yet */
+	uint32_t sends;  /**< how many */
+	uint64_t bytes;  /**< their payload bytes */
+	uint64_t cycles; /**< what they cost, TSC cycles */
+};
+
+/** @internal The key of a run: never 0. */
+static inline uint32_t
+tide_zcp_run_key(unsigned int k, uint8_t path, uint8_t epoch)
 {
-	unsigned int k = tide_zcp_class_of(len);
+	return 1u << 24 | (uint32_t)epoch << 16 | (uint32_t)path << 8 | k;
+}
+
+/** @internal Add @p sends sends of class @p k on @p path, decided under stamp @p epoch,
+ *  of @p bytes and @p cycles in all, to their report. */
+static inline void
+tide_zcp_reports_join(struct tide_zcp_reports *rp, unsigned int k, uint8_t path, uint8_t epoch,
+	uint32_t sends, uint64_t bytes, uint64_t cycles)
+{
 	struct tide_zcp_report *r;
 	uint8_t i;
 
@@ -72,21 +92,50 @@ tide_zcp_reports_add(struct tide_zcp_reports *rp, uint32_t len, uint8_t path, ui
 	i = rp->at[path][k];
 	if (i != 0) {
 		r = &rp->r[i - 1];
-		r->sends++;
-		r->bytes += len;
+		r->sends += sends;
+		r->bytes += bytes;
 		r->cycles += cycles;
 		return;
 	}
-	/* Field by field: a new report's sums are stored once, never read back at once after
-	 * a store of another width (a store-forwarding stall on every send of a mix). */
 	r = &rp->r[rp->n++];
 	rp->at[path][k] = (uint8_t)rp->n;
 	r->k = (uint8_t)k;
 	r->path = path;
 	r->epoch = epoch;
-	r->sends = 1;
-	r->bytes = len;
+	r->sends = sends;
+	r->bytes = bytes;
 	r->cycles = cycles;
+}
+
+/** End @p run: its sends join their report (before the reports are read or recorded). */
+static inline void
+tide_zcp_reports_end(struct tide_zcp_reports *rp, struct tide_zcp_run *run)
+{
+	uint32_t key = run->key;
+
+	if (key == 0)
+		return;
+	tide_zcp_reports_join(rp, key & 0xff, (uint8_t)(key >> 8), (uint8_t)(key >> 16),
+		run->sends, run->bytes, run->cycles);
+	run->key = 0;
+}
+
+/** Add a send of @p len bytes on @p path, decided under stamp @p epoch, that cost
+ *  @p cycles, to @p run (zeroed before the first send), or end it and start another for
+ *  the send; at most TIDE_ZCP_REPORTS_MAX sends a pass. */
+static inline void
+tide_zcp_reports_add(struct tide_zcp_reports *rp, struct tide_zcp_run *run, uint32_t len,
+	uint8_t path, uint8_t epoch, uint64_t cycles)
+{
+	uint32_t key = tide_zcp_run_key(tide_zcp_class_of(len), path, epoch);
+
+	if (__builtin_expect(key != run->key, 0)) {
+		tide_zcp_reports_end(rp, run);
+		*run = (struct tide_zcp_run){ .key = key };
+	}
+	run->sends++;
+	run->bytes += len;
+	run->cycles += cycles;
 }
 
 /** Give the reports to the policy, each send charged @p share more cycles (its part of
