@@ -408,9 +408,22 @@ test_bad_input_to_control_calls_is_logged(void)
  * (EINVAL, logged) without reading the freed instance, and an instance made after them
  * works. Any other pointer is refused alike.
  */
+/* The control calls that read or write through an instance refuse @p z, not live. */
+static void
+zctx_control_calls_refused(struct tide_zctx *z)
+{
+	struct tide_zctx_stats st;
+
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_eventfd(z), EINVAL, "tide_zctx_eventfd");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_threshold_set(z, 0), EINVAL,
+		"tide_zctx_threshold_set");
+	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stats_get(z, &st), EINVAL, "tide_zctx_stats_get");
+}
+
 static void
 test_an_instance_freed_twice_is_refused_the_second_time(void)
 {
+	struct tide_zctx_stats st;
 	struct tide_zctx_cpl cpl;
 	uint64_t fake[64] = { 0 };
 	struct tide_zctx *z = zctx_make("zt_twice", null_port, 4096, 0, 8);
@@ -419,6 +432,7 @@ test_an_instance_freed_twice_is_refused_the_second_time(void)
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 	TIDE_TEST_REFUSED_LOGGED(tide_zctx_free(z), EINVAL, "tide_zctx_free");
 	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stop(z, 1), EINVAL, "tide_zctx_stop");
+	zctx_control_calls_refused(z);
 	z = zctx_make("zt_twice", null_port, 4096, 0, 8);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(z);
 	CU_ASSERT_EQUAL(send_one(z, null_port, 1, hdr, 64), 0);
@@ -428,9 +442,15 @@ test_an_instance_freed_twice_is_refused_the_second_time(void)
 		"tide_zctx_free");
 	TIDE_TEST_REFUSED_LOGGED(tide_zctx_stop((struct tide_zctx *)fake, 1), EINVAL,
 		"tide_zctx_stop");
+	zctx_control_calls_refused((struct tide_zctx *)fake);
+	CU_ASSERT(fake[0] == 0 && memcmp(fake, fake + 1, sizeof(fake) - sizeof(fake[0])) == 0);
 	CU_ASSERT_EQUAL(send_one(z, null_port, 2, hdr, 64), 0);
 	CU_ASSERT_EQUAL(poll_n(z, &cpl, 1), 1);
 	CU_ASSERT_EQUAL(cpl.cookie, 2);
+	/* The live one still answers, its threshold as it was. */
+	CU_ASSERT_EQUAL(tide_zctx_stats_get(z, &st), 0);
+	CU_ASSERT_EQUAL(st.completed, 2);
+	CU_ASSERT_EQUAL(st.threshold, 4096);
 	CU_ASSERT_EQUAL(tide_zctx_free(z), 0);
 }
 

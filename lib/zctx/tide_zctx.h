@@ -397,7 +397,8 @@ int tide_zctx_free(struct tide_zctx *z);
  * @return
  *   The file descriptor (the instance's: do not close it), or a negative errno with
  *   rte_errno set: -ENOTSUP the instance was created without TIDE_ZCTX_F_EVENTFD;
- *   -EINVAL @p z is NULL.
+ *   -EINVAL @p z is NULL, or not a live instance of this process (freed already, or not
+ *   from tide_zctx_create()): refused with a log line, nothing read through it.
  */
 int tide_zctx_eventfd(const struct tide_zctx *z);
 
@@ -412,7 +413,9 @@ int tide_zctx_eventfd(const struct tide_zctx *z);
  * @param bytes
  *   The threshold: 0 never copies; TIDE_ZCTX_THRESHOLD_ADAPTIVE.
  * @return
- *   0, or -EINVAL (rte_errno set) if @p z is NULL.
+ *   0, or -EINVAL (rte_errno set, a log line) if @p z is NULL, or not a live instance of
+ *   this process (freed already, or not from tide_zctx_create()): nothing written through
+ *   it.
  */
 int tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes);
 
@@ -420,11 +423,13 @@ int tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes);
  * Read an instance's counters (any thread).
  *
  * @param z
- *   The instance.
+ *   The instance: this process's (another process's shows in telemetry).
  * @param st
  *   Where the counters go.
  * @return
- *   0, or -EINVAL (rte_errno set) if an argument is NULL.
+ *   0, or -EINVAL (rte_errno set, a log line) if an argument is NULL, or @p z is not a
+ *   live instance of this process (freed already, or not from tide_zctx_create()):
+ *   nothing read through it.
  */
 int tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st);
 

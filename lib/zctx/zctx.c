@@ -623,15 +623,27 @@ zc_stop(struct tide_zctx *z, unsigned int timeout_ms)
 	return 0;
 }
 
+/*
+ * A control call on @p z refused when it is NULL or not live (zc_live()), named @p call in
+ * the log line; 0 when it may go on.
+ */
+static int
+zc_check(const struct tide_zctx *z, const char *call)
+{
+	if (z == NULL)
+		return ZC_REFUSE(ERR, EINVAL, "%s(): NULL instance", call);
+	if (!zc_live(z))
+		return ZC_REFUSE(ERR, EINVAL, "%s(): %p is not a live instance of this process "
+			"(freed already?): left alone", call, (const void *)z);
+	return 0;
+}
+
 int
 tide_zctx_stop(struct tide_zctx *z, unsigned int timeout_ms)
 {
-	if (z == NULL)
-		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
-	if (!zc_live(z))
-		return ZC_REFUSE(ERR, EINVAL, "%p is not a live instance (freed already?): left "
-			"alone", (void *)z);
-	return zc_stop(z, timeout_ms);
+	int ret = zc_check(z, __func__);
+
+	return ret != 0 ? ret : zc_stop(z, timeout_ms);
 }
 
 /* Mbufs of the instance's own pools (shells and their segments' references, and the header
@@ -679,13 +691,14 @@ int
 tide_zctx_free(struct tide_zctx *z)
 {
 	uint64_t out;
+	int ret;
 
 	if (z == NULL)
 		return 0;
 	/* No other control call runs on it meanwhile (tide_zctx.h): found, it stays. */
-	if (!zc_live(z))
-		return ZC_REFUSE(ERR, EINVAL, "%p is not a live instance (freed already?): left "
-			"alone", (void *)z);
+	ret = zc_check(z, __func__);
+	if (ret != 0)
+		return ret;
 	if (zc_stop(z, ZC_FREE_TIMEOUT_MS) != 0) {
 		ZC_LOG(ERR, "%s: sends still in flight: not freed", z->name);
 		return zc_error(EBUSY);
@@ -712,8 +725,10 @@ tide_zctx_free(struct tide_zctx *z)
 int
 tide_zctx_eventfd(const struct tide_zctx *z)
 {
-	if (z == NULL)
-		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
+	int ret = zc_check(z, __func__);
+
+	if (ret != 0)
+		return ret;
 	if (z->cpl_fd < 0)
 		return ZC_REFUSE(ERR, ENOTSUP, "%s: created without TIDE_ZCTX_F_EVENTFD", z->name);
 	return z->cpl_fd;
@@ -722,8 +737,10 @@ tide_zctx_eventfd(const struct tide_zctx *z)
 int
 tide_zctx_threshold_set(struct tide_zctx *z, uint32_t bytes)
 {
-	if (z == NULL)
-		return ZC_REFUSE(ERR, EINVAL, "NULL instance");
+	int ret = zc_check(z, __func__);
+
+	if (ret != 0)
+		return ret;
 	__atomic_store_n(&z->threshold_req, bytes, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&z->threshold_gen, 1, __ATOMIC_RELEASE);
 	tide_zctx_pvt_wake(z);
@@ -772,8 +789,19 @@ zc_stats_sends(const struct tide_zctx *z, struct tide_zctx_stats *st)
 int
 tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 {
-	if (z == NULL || st == NULL)
-		return ZC_REFUSE(ERR, EINVAL, "NULL instance or st");
+	int ret = zc_check(z, __func__);
+
+	if (ret != 0)
+		return ret;
+	if (st == NULL)
+		return ZC_REFUSE(ERR, EINVAL, "%s: NULL st", z->name);
+	tide_zctx_pvt_stats_read(z, st);
+	return 0;
+}
+
+void
+tide_zctx_pvt_stats_read(const struct tide_zctx *z, struct tide_zctx_stats *st)
+{
 	memset(st, 0, sizeof(*st));
 	zc_stats_sends(z, st);
 	st->zc_sends = ZC_LOAD(zc_sends);
@@ -792,7 +820,6 @@ tide_zctx_stats_get(const struct tide_zctx *z, struct tide_zctx_stats *st)
 	st->threshold = __atomic_load_n(&z->threshold_now, __ATOMIC_ACQUIRE);
 	st->adaptive = __atomic_load_n(&z->threshold_req, __ATOMIC_RELAXED) ==
 		TIDE_ZCTX_THRESHOLD_ADAPTIVE;
-	return 0;
 }
 
 int

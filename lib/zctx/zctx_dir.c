@@ -14,7 +14,7 @@
  * and removed when it is freed, under the write lock, before its memory is freed: a reader
  * holding the read lock reads an instance's memory safely. Readers of another process's
  * instance read only what lives in the instance itself and is read atomically (the
- * counters of tide_zctx_stats_get()); they take none of its process-local locks.
+ * counters of tide_zctx_pvt_stats_read()); they take none of its process-local locks.
  *
  * An instance whose process died without freeing it stays allocated in DPDK's heap (no one
  * frees it): it is listed as dead until the next writer (a creation or a free in any

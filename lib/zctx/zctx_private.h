@@ -333,11 +333,15 @@ struct tide_zctx *tide_zctx_pvt_registry_next_locked(struct tide_zctx *z);
 struct tide_zctx *tide_zctx_pvt_registry_find_locked(const char *name);
 void tide_zctx_pvt_registry_lock(void);
 void tide_zctx_pvt_registry_unlock(void);
+/* tide_zctx_stats_get() without its checks: for an instance found in the registry (under
+ * its lock, which the check takes) or in the directory (another process's).
+ */
+void tide_zctx_pvt_stats_read(const struct tide_zctx *z, struct tide_zctx_stats *st);
 
 /* zctx_dir.c: the directory of every process's instances, in shared memory. */
 /* An instance @p z named @p name of process @p pid; @p mine: this process's; @p alive: its
  * process is not gone. Called with the directory read-locked: @p z is not freed meanwhile,
- * but only what tide_zctx_stats_get() reads may be read of another process's instance.
+ * but only what tide_zctx_pvt_stats_read() reads may be read of another process's instance.
  */
 typedef void (zc_dir_cb_t)(const struct tide_zctx *z, const char *name, uint32_t pid,
 	bool mine, bool alive, void *arg);

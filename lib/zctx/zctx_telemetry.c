@@ -10,7 +10,7 @@
  * The directory tells which entries are this process's (by id, start time and pid
  * namespace: one of another namespace may have this one's id), for the list and for info
  * alike. Of another process's instance, info shows what can be read from here without its
- * process-local locks: the counters tide_zctx_stats_get() reads atomically from the
+ * process-local locks: the counters tide_zctx_pvt_stats_read() reads atomically from the
  * instance (in DPDK memory), its process and whether that process is alive. The pin cache
  * is per process: "cache" names the process whose cache the cache_* and block fields
  * describe, and they are shown for this process's instances only.
@@ -133,7 +133,8 @@ zc_tel_info_mine(const char *name, struct rte_tel_data *d)
 
 	tide_zctx_pvt_registry_lock();
 	z = tide_zctx_pvt_registry_find_locked(name);
-	if (z != NULL && tide_zctx_stats_get(z, &s) == 0 && tide_zctx_cache_stats_get(&c) == 0) {
+	if (z != NULL && tide_zctx_cache_stats_get(&c) == 0) {
+		tide_zctx_pvt_stats_read(z, &s);
 		zc_tel_stats(d, z, &s, (uint32_t)getpid(), true);
 		zc_tel_cache(d, &c);
 		ret = 0;
@@ -149,8 +150,8 @@ zc_tel_info_other(const struct tide_zctx *z, const char *name __rte_unused, uint
 {
 	struct tide_zctx_stats s;
 
-	if (tide_zctx_stats_get(z, &s) == 0)
-		zc_tel_stats(arg, z, &s, pid, alive);
+	tide_zctx_pvt_stats_read(z, &s);
+	zc_tel_stats(arg, z, &s, pid, alive);
 }
 
 /*
