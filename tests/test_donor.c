@@ -1179,6 +1179,26 @@ scen_bad_input_is_refused(void)
  * of the manager's heap (never handed out) and pointers to something else are refused
  * alike, and leave what they name as it was.
  */
+/* Every call on a manager refuses @p m, not live, with EINVAL and a line naming it. */
+static void
+mgr_calls_refused(struct tide_donor_mgr *m)
+{
+	struct tide_donor_stats st;
+	struct tide_donor_block b;
+	int dummy;
+
+	DN_REFUSED_LOGGED(tide_donor_request(m, 1 * MB, TIDE_DONOR_PINNED, 0), EINVAL,
+		"tide_donor_request");
+	DN_REFUSED_LOGGED(tide_donor_block_get(m, 2 * MB, &b), EINVAL, "tide_donor_request");
+	DN_REFUSED_LOGGED(tide_donor_alloc(m, 64, 0), EINVAL, "tide_donor_alloc");
+	DN_REFUSED_LOGGED(tide_donor_free(m, &dummy), EINVAL, "tide_donor_free");
+	DN_REFUSED_LOGGED(tide_donor_heap_socket(m), EINVAL, "tide_donor_heap_socket");
+	DN_REFUSED_LOGGED(tide_donor_trim(m), EINVAL, "tide_donor_trim");
+	DN_REFUSED_LOGGED(tide_donor_region_lookup(m, &dummy), EINVAL,
+		"tide_donor_region_lookup");
+	DN_REFUSED_LOGGED(tide_donor_stats_get(m, &st), EINVAL, "tide_donor_stats_get");
+}
+
 static int
 scen_freed_twice_are_refused(void)
 {
@@ -1219,6 +1239,7 @@ scen_freed_twice_are_refused(void)
 	tide_donor_region_free(r);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	DN_REFUSED_LOGGED(tide_donor_mgr_free(m), EINVAL, "tide_donor_mgr_free");
+	mgr_calls_refused(m);
 	TDU_CHECK(tdu_donor_children() == 0);
 	/* The name is free again, and the registry whole. */
 	m = tide_donor_mgr_create(&p);
@@ -1228,6 +1249,12 @@ scen_freed_twice_are_refused(void)
 	tide_donor_region_free(r);
 	DN_REFUSED_LOGGED(tide_donor_mgr_free((struct tide_donor_mgr *)fake), EINVAL,
 		"tide_donor_mgr_free");
+	mgr_calls_refused((struct tide_donor_mgr *)fake);
+	TDU_CHECK(fake[0] == 0 && memcmp(fake, fake + 1, sizeof(fake) - sizeof(fake[0])) == 0);
+	/* The live one works, and nothing of the refused calls is left on it. */
+	buf = tide_donor_alloc(m, 64 * KB, 0);
+	TDU_CHECK(buf != NULL && tide_donor_free(m, buf) == 0);
+	TDU_CHECK(stats(m).refused == 0);
 	TDU_CHECK(tide_donor_mgr_free(m) == 0);
 	TDU_CHECK(tdu_donor_children() == 0);
 	return 0;

@@ -191,8 +191,8 @@ tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align)
 	void *p = NULL;
 	int ret;
 
-	if (m == NULL || size == 0 || (align & (align - 1)) != 0) {
-		DN_LOG(ERR, "NULL manager, zero size or alignment %u not a power of two", align);
+	if (size == 0 || (align & (align - 1)) != 0) {
+		DN_LOG(ERR, "zero size or alignment %u not a power of two", align);
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -200,11 +200,13 @@ tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align)
 		align = RTE_CACHE_LINE_SIZE;
 	/* What heap_grow() is asked for, rounded up to whole pages, must not wrap around. */
 	if (size > DN_HEAP_GROW_MAX - align - HEAP_SLACK) {
-		DN_LOG(ERR, "%s: %zu bytes (aligned to %u) is more than a heap can hold", m->name,
-			size, align);
+		DN_LOG(ERR, "%zu bytes (aligned to %u) is more than a heap can hold", size,
+			align);
 		rte_errno = EINVAL;
 		return NULL;
 	}
+	if (dn_mgr_enter(m, __func__) != 0)
+		return NULL;
 	pthread_mutex_lock(&m->req_lock);
 	ret = heap_ensure(m);
 	if (ret >= 0)
@@ -225,6 +227,7 @@ tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align)
 		ret = -ENOMEM;
 	}
 	pthread_mutex_unlock(&m->req_lock);
+	dn_mgr_leave(m);
 	if (p == NULL)
 		rte_errno = -ret;
 	return p;
@@ -234,33 +237,35 @@ int
 tide_donor_free(struct tide_donor_mgr *m, void *ptr)
 {
 	bool ours;
+	int ret;
 
 	if (ptr == NULL)
 		return 0;
-	if (m == NULL)
-		return DN_REFUSE(ERR, EINVAL, "NULL manager for %p", ptr);
+	ret = dn_mgr_enter(m, __func__);
+	if (ret != 0)
+		return ret;
 	pthread_mutex_lock(&m->req_lock);
 	ours = heap_forget(m, ptr);
 	if (ours)
 		heap_release(m, ptr);
 	pthread_mutex_unlock(&m->req_lock);
-	if (!ours) {
+	if (!ours)
 		DN_LOG(ERR, "%s: %p is not a buffer of tide_donor_alloc(): refused", m->name, ptr);
-		return dn_error(EINVAL);
-	}
-	return 0;
+	dn_mgr_leave(m);
+	return ours ? 0 : dn_error(EINVAL);
 }
 
 int
 tide_donor_heap_socket(struct tide_donor_mgr *m)
 {
-	int ret;
+	int ret = dn_mgr_enter(m, __func__);
 
-	if (m == NULL)
-		return DN_REFUSE(ERR, EINVAL, "NULL manager");
+	if (ret != 0)
+		return ret;
 	pthread_mutex_lock(&m->req_lock);
 	ret = heap_ensure(m);
 	pthread_mutex_unlock(&m->req_lock);
+	dn_mgr_leave(m);
 	if (ret < 0)
 		rte_errno = -ret;
 	return ret;
@@ -313,13 +318,12 @@ tide_donor_trim(struct tide_donor_mgr *m)
 {
 	size_t freed;
 
-	if (m == NULL) {
-		DN_REFUSE(ERR, EINVAL, "NULL manager");
+	if (dn_mgr_enter(m, __func__) != 0)
 		return 0;
-	}
 	pthread_mutex_lock(&m->req_lock);
 	freed = dn_heap_trim(m);
 	pthread_mutex_unlock(&m->req_lock);
+	dn_mgr_leave(m);
 	return freed;
 }
 

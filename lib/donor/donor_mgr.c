@@ -419,26 +419,69 @@ mgr_busy(struct tide_donor_mgr *m)
 	return busy;
 }
 
+/* @p m among the live managers (registry lock held). */
+static bool
+mgr_listed_locked(const struct tide_donor_mgr *m)
+{
+	const struct tide_donor_mgr *l;
+
+	TAILQ_FOREACH(l, &mgr_list, next)
+		if (l == m)
+			return true;
+	return false;
+}
+
 /*
  * Take @p m for its free, by address in the registry: nothing is read through a pointer
  * freed already (maybe another object's memory by now) or one that never was a manager.
- * 0, -EINVAL not a live manager, -EBUSY another free of it is under way.
+ * 0, -EINVAL not a live manager, -EBUSY another free of it, or another call on it, is
+ * under way.
  */
 static int
 mgr_claim(struct tide_donor_mgr *m)
 {
-	struct tide_donor_mgr *l;
 	int ret = -EINVAL;
 
 	dn_registry_lock();
-	TAILQ_FOREACH(l, &mgr_list, next)
-		if (l == m) {
-			ret = m->freeing ? -EBUSY : 0;
+	if (mgr_listed_locked(m)) {
+		ret = m->freeing || m->users != 0 ? -EBUSY : 0;
+		if (ret == 0)
 			m->freeing = true;
-			break;
-		}
+	}
 	dn_registry_unlock();
 	return ret;
+}
+
+int
+dn_mgr_enter(struct tide_donor_mgr *m, const char *call)
+{
+	int ret = -EINVAL;
+
+	if (m == NULL)
+		return DN_REFUSE(ERR, EINVAL, "%s(): NULL manager", call);
+	dn_registry_lock();
+	if (mgr_listed_locked(m)) {
+		ret = m->freeing ? -EBUSY : 0;
+		if (ret == 0)
+			m->users++;
+	}
+	dn_registry_unlock();
+	/* Not m->name: a manager being freed may be gone by now. */
+	if (ret == -EBUSY)
+		return DN_REFUSE(ERR, EBUSY, "%s(): %p is being freed: refused", call,
+			(void *)m);
+	if (ret != 0)
+		return DN_REFUSE(ERR, EINVAL, "%s(): %p is not a live manager (freed already?): "
+			"left alone", call, (void *)m);
+	return 0;
+}
+
+void
+dn_mgr_leave(struct tide_donor_mgr *m)
+{
+	dn_registry_lock();
+	m->users--;
+	dn_registry_unlock();
 }
 
 int
@@ -452,8 +495,8 @@ tide_donor_mgr_free(struct tide_donor_mgr *m)
 	ret = mgr_claim(m);
 	/* Not m->name: the other free may have freed it since. */
 	if (ret == -EBUSY)
-		return DN_REFUSE(ERR, EBUSY, "%p: another call frees it now: left alone",
-			(void *)m);
+		return DN_REFUSE(ERR, EBUSY, "%p: another call frees it or works on it now: "
+			"left alone", (void *)m);
 	if (ret != 0)
 		return DN_REFUSE(ERR, EINVAL, "%p is not a live manager (freed already?): left "
 			"alone", (void *)m);
@@ -486,10 +529,23 @@ tide_donor_mgr_free(struct tide_donor_mgr *m)
 int
 tide_donor_stats_get(struct tide_donor_mgr *m, struct tide_donor_stats *st)
 {
+	int ret;
+
+	if (st == NULL)
+		return DN_REFUSE(ERR, EINVAL, "NULL st");
+	ret = dn_mgr_enter(m, __func__);
+	if (ret != 0)
+		return ret;
+	dn_stats_read(m, st);
+	dn_mgr_leave(m);
+	return 0;
+}
+
+void
+dn_stats_read(struct tide_donor_mgr *m, struct tide_donor_stats *st)
+{
 	struct tide_donor_region *r;
 
-	if (m == NULL || st == NULL)
-		return DN_REFUSE(ERR, EINVAL, "NULL manager or st");
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;
 	st->donors = m->alive;
@@ -518,5 +574,4 @@ tide_donor_stats_get(struct tide_donor_mgr *m, struct tide_donor_stats *st)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
-	return 0;
 }

@@ -136,6 +136,8 @@ struct tide_donor_mgr {
 	uint32_t alive;         /* donors started and not yet reaped */
 	struct tide_donor_stats st;
 	bool freeing;           /* a tide_donor_mgr_free() is under way (registry lock) */
+	uint32_t users;         /* public calls on it under way (dn_mgr_enter(); registry
+				 * lock): a free waits for none */
 	/* The control thread. */
 	pthread_t thread;
 	bool thread_started;
@@ -166,6 +168,16 @@ void dn_registry_unlock(void);
 struct tide_donor_mgr *dn_registry_first_locked(void);
 struct tide_donor_mgr *dn_registry_next_locked(struct tide_donor_mgr *m);
 struct tide_donor_mgr *dn_registry_find_locked(const char *name);
+/* A public call @p call on @p m begins: found by address in the registry (nothing read
+ * through a pointer freed already or never a manager) and not being freed, it counts as a
+ * user until dn_mgr_leave(), and a free refuses meanwhile. 0, or -EINVAL (NULL, not a live
+ * manager) or -EBUSY (a free of it under way), logged with rte_errno set.
+ */
+int dn_mgr_enter(struct tide_donor_mgr *m, const char *call);
+void dn_mgr_leave(struct tide_donor_mgr *m);
+/* tide_donor_stats_get() without its checks: for a manager found in the registry, under
+ * its lock (telemetry). */
+void dn_stats_read(struct tide_donor_mgr *m, struct tide_donor_stats *st);
 /* Hugepage bytes the managers took as own parts on @p socket (the heap validator's): taken
  * by a request's plan (reserved), given back by whatever does not keep them. */
 void dn_own_huge_add(int socket, int64_t bytes);

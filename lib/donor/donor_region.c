@@ -808,14 +808,15 @@ tide_donor_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind 
 {
 	struct tide_donor_region *r;
 
-	if (m == NULL || bytes == 0 || (unsigned int)kind >= TIDE_DONOR_KINDS ||
+	if (dn_mgr_enter(m, __func__) != 0)
+		return NULL;
+	if (bytes == 0 || (unsigned int)kind >= TIDE_DONOR_KINDS ||
 			(flags & ~(TIDE_DONOR_F_NO_OWN | TIDE_DONOR_F_NO_REGISTER)) != 0) {
-		DN_LOG(ERR, "bad request: %zu bytes of kind %d, flags %#x (a NULL manager, "
-			"0 bytes, or an unknown kind or flag)", bytes, (int)kind, flags);
-		if (m != NULL) {
-			reg_count_request(m);
-			reg_count_failure(m, -EINVAL, false);
-		}
+		DN_LOG(ERR, "%s: bad request: %zu bytes of kind %d, flags %#x (0 bytes, or an "
+			"unknown kind or flag)", m->name, bytes, (int)kind, flags);
+		reg_count_request(m);
+		reg_count_failure(m, -EINVAL, false);
+		dn_mgr_leave(m);
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -827,6 +828,7 @@ tide_donor_request(struct tide_donor_mgr *m, size_t bytes, enum tide_donor_kind 
 		pthread_mutex_unlock(&m->lock);
 	}
 	pthread_mutex_unlock(&m->req_lock);
+	dn_mgr_leave(m);
 	return r;
 }
 
@@ -941,15 +943,14 @@ tide_donor_region_lookup(struct tide_donor_mgr *m, const void *addr)
 {
 	struct tide_donor_region *r;
 
-	if (m == NULL) {
-		DN_REFUSE(ERR, EINVAL, "NULL manager");
+	if (dn_mgr_enter(m, __func__) != 0)
 		return NULL;
-	}
 	pthread_mutex_lock(&m->lock);
 	r = dn_region_of_locked(m, addr);
 	pthread_mutex_unlock(&m->lock);
 	if (r == NULL)
 		DN_REFUSE(DEBUG, ENOENT, "%s: no region holds %p", m->name, addr);
+	dn_mgr_leave(m);
 	return r;
 }
 

@@ -121,7 +121,8 @@ dn_tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_dat
 	rte_tel_data_start_dict(d);
 	dn_registry_lock();
 	m = dn_registry_find_locked(params);
-	if (m != NULL && tide_donor_stats_get(m, &s) == 0) {
+	if (m != NULL) {
+		dn_stats_read(m, &s);
 		dn_tel_stats(d, m, &s);
 		pthread_mutex_lock(&m->lock);
 		dn_tel_donors_locked(d, m);

@@ -235,7 +235,8 @@ struct tide_donor_mgr *tide_donor_mgr_create(const struct tide_donor_params *p);
  *     that hold donor blocks); nothing is freed then. (-EBUSY also if DPDK refuses to take
  *     the heap's memory back or to destroy the heap, which it should not: the heap's
  *     parts it did take back are given back then.) -EBUSY too, logged, while another
- *     thread's tide_donor_mgr_free() of it is under way: nothing is done;
+ *     thread's tide_donor_mgr_free() of it, or another call on it (a request, an alloc...),
+ *     is under way: nothing is done;
  *   - -EINVAL @p m is not a live manager (freed already, or not from
  *     tide_donor_mgr_create()): refused with a log line, nothing read or written through
  *     it. A manager made since at the same address is live: the pointer names it.
@@ -257,7 +258,10 @@ int tide_donor_mgr_free(struct tide_donor_mgr *m);
  * @param bytes
  *   Size, rounded up to whole pages of @p kind.
  * @return
- *   The region, or NULL with rte_errno set: EINVAL a bad argument or flag; ENOSPC more
+ *   The region, or NULL with rte_errno set: EINVAL a bad argument or flag, or @p m is not
+ *   a live manager (NULL, freed already, or not from tide_donor_mgr_create(): logged,
+ *   nothing read or written through it); EBUSY a tide_donor_mgr_free() of @p m is under
+ *   way (logged); ENOSPC more
  *   donors needed than max_donors permits (or a per-process maximum below one page);
  *   ENOMEM more than the system can give (free hugepages, available RAM), a donor or the
  *   consumer could not allocate or lock its share, or no memory for tables or for checking
@@ -320,7 +324,9 @@ int tide_donor_region_part(const struct tide_donor_region *r, unsigned int idx,
  * its info and parts. Valid until the region is freed.
  *
  * @return
- *   The region, or NULL (rte_errno EINVAL: NULL manager; ENOENT: no region there).
+ *   The region, or NULL (rte_errno EINVAL: @p m is not a live manager (NULL, freed
+ *   already, or not from tide_donor_mgr_create()), logged; EBUSY: a
+ *   tide_donor_mgr_free() of @p m is under way, logged; ENOENT: no region there).
  */
 const struct tide_donor_region *tide_donor_region_lookup(struct tide_donor_mgr *m,
 	const void *addr);
@@ -382,9 +388,11 @@ int tide_donor_pool_source(void *mgr, size_t bytes, struct tide_pool_ext_block *
  * @param align
  *   Alignment (a power of two), or 0 for a cache line.
  * @return
- *   The buffer, or NULL with rte_errno set: EINVAL a bad argument (NULL manager, @p size 0,
+ *   The buffer, or NULL with rte_errno set: EINVAL a bad argument (@p m not a live
+ *   manager: NULL, freed already or not from tide_donor_mgr_create(); @p size 0,
  *   @p align not a power of two, or @p size so large that it wraps around once the
- *   alignment and the heap's overhead are added: refused before the heap grows); ENOMEM
+ *   alignment and the heap's overhead are added: refused before the heap grows); EBUSY a
+ *   tide_donor_mgr_free() of @p m is under way; ENOMEM
  *   the heap grew but still has no room for it, or too much of it is unpinned; ENOSPC
  *   no heap left in DPDK for the manager's, or no memseg list left to add memory to it;
  *   or as tide_donor_request() when the heap must grow, EMFILE included (no descriptor
@@ -396,8 +404,10 @@ void *tide_donor_alloc(struct tide_donor_mgr *m, size_t size, unsigned int align
  * Free a buffer of tide_donor_alloc(). NULL is a no-op.
  *
  * @return
- *   0, or -EINVAL (rte_errno set) if @p ptr is not a buffer of @p m's heap (nothing is
- *   written then).
+ *   0, or a negative errno (rte_errno set, a log line; nothing is written then): -EINVAL
+ *   @p ptr is not a buffer of @p m's heap, or @p m is not a live manager (NULL, freed
+ *   already, or not from tide_donor_mgr_create()); -EBUSY a tide_donor_mgr_free() of
+ *   @p m is under way (the buffer stays allocated: free it again after).
  */
 int tide_donor_free(struct tide_donor_mgr *m, void *ptr);
 
@@ -407,8 +417,9 @@ int tide_donor_free(struct tide_donor_mgr *m, void *ptr);
  * tide_donor_alloc().
  *
  * @return
- *   The socket id, or a negative errno (rte_errno set): -EINVAL @p m is NULL; -ENOSPC
- *   no heap left in DPDK.
+ *   The socket id, or a negative errno (rte_errno set): -EINVAL @p m is not a live
+ *   manager (NULL, freed already, or not from tide_donor_mgr_create()), logged; -EBUSY a
+ *   tide_donor_mgr_free() of @p m is under way, logged; -ENOSPC no heap left in DPDK.
  */
 int tide_donor_heap_socket(struct tide_donor_mgr *m);
 
@@ -417,8 +428,9 @@ int tide_donor_heap_socket(struct tide_donor_mgr *m);
  * leaves DPDK and their donors terminate.
  *
  * @return
- *   Bytes given back; 0 with rte_errno EINVAL and a log line if @p m is NULL (rte_errno
- *   is left alone otherwise).
+ *   Bytes given back; 0 with a log line and rte_errno EINVAL if @p m is not a live
+ *   manager (NULL, freed already, or not from tide_donor_mgr_create()), or EBUSY if a
+ *   tide_donor_mgr_free() of @p m is under way (rte_errno is left alone otherwise).
  */
 size_t tide_donor_trim(struct tide_donor_mgr *m);
 
@@ -426,7 +438,9 @@ size_t tide_donor_trim(struct tide_donor_mgr *m);
  * Read a manager's counters.
  *
  * @return
- *   0, or -EINVAL (rte_errno set) if an argument is NULL.
+ *   0, or a negative errno (rte_errno set, a log line): -EINVAL an argument is NULL, or
+ *   @p m is not a live manager (freed already, or not from tide_donor_mgr_create()):
+ *   nothing read through it; -EBUSY a tide_donor_mgr_free() of @p m is under way.
  */
 int tide_donor_stats_get(struct tide_donor_mgr *m, struct tide_donor_stats *st);
 
