@@ -2255,6 +2255,59 @@ scen_repin_nofile_keeps_the_memory(void)
 	return 0;
 }
 
+static void *
+trim_main(void *arg)
+{
+	tide_donor_trim(arg);
+	return NULL;
+}
+
+static void *
+mgr_free_main(void *arg)
+{
+	return (void *)(intptr_t)tide_donor_mgr_free(arg);
+}
+
+/*
+ * A free and another call on one manager at once: the free refuses while the call is at
+ * work (EBUSY, the manager untouched), and a call made while the free runs is refused
+ * (EBUSY) instead of reading a manager about to be gone.
+ */
+static int
+scen_a_free_and_a_call_at_once(void)
+{
+	struct tide_donor_mgr *m = mgr_make("at_once", 1 * MB, 0, false);
+	struct tide_donor_stats st;
+	void *buf, *ret;
+	pthread_t t;
+
+	TDU_REQUIRE(m != NULL);
+	buf = tide_donor_alloc(m, 64 * KB, 0);
+	TDU_REQUIRE(buf != NULL);
+	TDU_CHECK(tide_donor_free(m, buf) == 0);
+	/* A call at work (held once counted as a user): the free is refused. */
+	tide_fault_pvt_hold_arm(TIDE_HOLD_DONOR_MGR_ENTERED);
+	TDU_REQUIRE(pthread_create(&t, NULL, trim_main, m) == 0);
+	TDU_CHECK(tide_fault_pvt_hold_wait(TIDE_HOLD_DONOR_MGR_ENTERED, WAIT_MS));
+	DN_REFUSED_LOGGED(tide_donor_mgr_free(m), EBUSY, "tide_donor_mgr_free");
+	tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_MGR_ENTERED);
+	pthread_join(t, NULL);
+	TDU_CHECK(stats(m).heap_bytes == 0 && stats(m).regions == 0);
+	/* A free under way (held once it claimed the manager): calls are refused. */
+	tide_fault_pvt_hold_arm(TIDE_HOLD_DONOR_MGR_CLAIMED);
+	TDU_REQUIRE(pthread_create(&t, NULL, mgr_free_main, m) == 0);
+	TDU_CHECK(tide_fault_pvt_hold_wait(TIDE_HOLD_DONOR_MGR_CLAIMED, WAIT_MS));
+	DN_REFUSED_LOGGED(tide_donor_stats_get(m, &st), EBUSY, "tide_donor_stats_get");
+	DN_REFUSED_LOGGED(tide_donor_alloc(m, 64, 0), EBUSY, "tide_donor_alloc");
+	tide_fault_pvt_hold_release(TIDE_HOLD_DONOR_MGR_CLAIMED);
+	pthread_join(t, &ret);
+	TDU_CHECK((intptr_t)ret == 0);
+	/* Gone now: refused as any pointer that is not a manager. */
+	DN_REFUSED_LOGGED(tide_donor_stats_get(m, &st), EINVAL, "tide_donor_stats_get");
+	TDU_CHECK(tdu_donor_children() == 0);
+	return 0;
+}
+
 #endif
 
 /* ---- Telemetry. */
@@ -2381,6 +2434,7 @@ static const struct tdu_scenario scenarios[] = {
 	{ "plugs", scen_set_aside_buffers_come_back, NULL },
 	{ "own_map_fails", scen_own_map_fails, NULL },
 	{ "own_reserved", scen_own_hugepages_reserved_at_the_plan, NULL },
+	{ "at_once", scen_a_free_and_a_call_at_once, NULL },
 #endif
 	{ "telemetry", scen_telemetry, NULL },
 	{ "telemetry_many_parts", scen_telemetry_many_parts, NULL },
@@ -2827,6 +2881,16 @@ test_own_hugepages_leave_the_allowance_when_the_plan_takes_them(void)
 }
 
 static void
+test_a_free_refuses_while_a_call_works_and_calls_refuse_while_a_free_runs(void)
+{
+#ifdef TIDE_FAULT_INJECTION
+	run("at_once", NULL);
+#else
+	printf("(needs -Dfault_injection=true) ");
+#endif
+}
+
+static void
 test_telemetry_lists_donors_with_pids_bytes_and_states(void)
 {
 	run("telemetry", NULL);
@@ -2875,6 +2939,7 @@ register_tests(void)
 	CU_ADD_TEST(s, test_buffers_set_aside_during_a_repin_go_back_to_the_heap);
 	CU_ADD_TEST(s, test_an_own_part_that_cannot_be_mapped_leaves_no_hole_in_the_range);
 	CU_ADD_TEST(s, test_own_hugepages_leave_the_allowance_when_the_plan_takes_them);
+	CU_ADD_TEST(s, test_a_free_refuses_while_a_call_works_and_calls_refuse_while_a_free_runs);
 	CU_ADD_TEST(s, test_telemetry_lists_donors_with_pids_bytes_and_states);
 	CU_ADD_TEST(s, test_telemetry_lists_64_parts_and_counts_the_others);
 	return 0;

@@ -97,6 +97,10 @@ enum tide_fault_hold_site {
 				    *   next not yet made */
 	TIDE_HOLD_POOL_FREE_CHECKED, /**< tide_pool_free(): the pool found and checked, its
 				      *   free not yet begun */
+	TIDE_HOLD_DONOR_MGR_ENTERED, /**< donor: a call on a manager counted as its user, not
+				      *   yet at work */
+	TIDE_HOLD_DONOR_MGR_CLAIMED, /**< donor: a manager's free claimed it, nothing given
+				      *   back yet */
 	TIDE_HOLD_SITES
 };
 

@@ -473,6 +473,7 @@ dn_mgr_enter(struct tide_donor_mgr *m, const char *call)
 	if (ret != 0)
 		return DN_REFUSE(ERR, EINVAL, "%s(): %p is not a live manager (freed already?): "
 			"left alone", call, (void *)m);
+	TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_MGR_ENTERED); /* tests: free it now */
 	return 0;
 }
 
@@ -500,6 +501,7 @@ tide_donor_mgr_free(struct tide_donor_mgr *m)
 	if (ret != 0)
 		return DN_REFUSE(ERR, EINVAL, "%p is not a live manager (freed already?): left "
 			"alone", (void *)m);
+	TIDE_FAULT_HOLD(TIDE_HOLD_DONOR_MGR_CLAIMED); /* tests: call on it now */
 	pthread_mutex_lock(&m->req_lock);
 	/* Decided before anything is given back: a busy manager is left as it is. */
 	busy = mgr_busy(m);
