@@ -105,6 +105,14 @@ trap cleanup EXIT
 tmp=$(mktemp -d /run/tide-tpmd-mp.XXXXXX)
 staged=$(tide_stage_plugin "$plugin" "$tmp")
 
+# stacks PID: every thread's stack of PID, a process of ours that hangs (with gdb only).
+stacks() {
+	command -v gdb >/dev/null || return 0
+	echo "---- stacks of $1"
+	timeout 60 gdb -batch -nx -p "$1" -ex "thread apply all bt" 2>&1 |
+		grep -E "^Thread|^#" | head -n 300
+}
+
 fail() {
 	local f
 	for f in "$tmp"/*.log; do
@@ -181,6 +189,41 @@ freeze() {
 	done
 	show_threads "$1" "$2"
 	fail "$2 (pid $1): not stopped 30 s after SIGSTOP"
+}
+
+# freeze_unlocked PID NAME: freeze PID, a worker of the primary whose prompt is st, where it
+# holds none of the pool's locks. A worker stopped inside the mempool driver's lock stops the
+# primary too at its next free (a live holder, even stopped, is waited for: correctness
+# first), and these sections are about a stopped worker, not a stopped lock. "show pool"
+# takes every lock of the pool (tide_mempool_stats_get()): answered, the stopped worker holds
+# none; unanswered in 5 s, let the worker run a moment and stop it again.
+freeze_unlocked() {
+	local n i try
+	for ((try = 0; try < 20; try++)); do
+		freeze "$1" "$2"
+		n=$(grep -c "the reaper looks every" "$tmp/st.log" || true)
+		echo "show pool" >&"$st_in"
+		for ((i = 0; i < 50; i++)); do
+			[ "$(grep -c "the reaper looks every" "$tmp/st.log")" -gt "$n" ] && return 0
+			sleep 0.1
+		done
+		echo "$2 (pid $1): stopped inside the pool's lock; again"
+		kill -CONT "$1"
+		wait_count "$tmp/st.log" "the reaper looks every" $((n + 1)) 30 ||
+			fail "$2: \"show pool\" unanswered 30 s after the worker went on"
+		sleep 0.2
+	done
+	fail "$2 (pid $1): stopped inside the pool's lock 20 times in a row"
+}
+
+# wait_count FILE PATTERN N SECONDS: until FILE has N lines matching PATTERN (grep -E).
+wait_count() {
+	local i
+	for ((i = 0; i < $4 * 10; i++)); do
+		[ "$(grep -cE "$2" "$1")" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # run NAME SECONDS COMMAND...: COMMAND to its end, as reap bounds it, output in NAME.log;
@@ -581,7 +624,7 @@ st_eal="--no-pci --file-prefix $prefix-st --proc-type=secondary"
 # shellcheck disable=SC2086
 start ws --lcores 2@0,3@0 $st_eal -- --mode worker --stats-period 250
 wait_for "$tmp/ws.log" "sent [1-9][0-9]* " 60
-freeze "$pid_ws" "the stopped worker"
+freeze_unlocked "$pid_ws" "the stopped worker"
 echo stop >&"$st_in"
 wait_for "$tmp/st.log" "^Done\.$" 30
 echo start >&"$st_in"
@@ -605,10 +648,14 @@ done
 ! grep -q "^io packet forwarding - " "$tmp/st.log" ||
 	fail "io forwarding started beside the stopped worker's TX queue"
 echo "set fwd pipeline" >&"$st_in"
-# The stop gave up on the worker: its pool reaps again, at the period it had.
+# The stop gave up on the worker: its pool reaps again, at the period it had (this show's
+# line, not the one freeze_unlocked() asked for before the stop).
+n=$(grep -c "the reaper looks every" "$tmp/st.log" || true)
 echo "show pool" >&"$st_in"
-wait_for "$tmp/st.log" "the reaper looks every [0-9]+ ms" 30
-grep -qE "the reaper looks every [1-9][0-9]* ms" "$tmp/st.log" ||
+wait_count "$tmp/st.log" "the reaper looks every [0-9]+ ms" $((n + 1)) 30 ||
+	fail "show pool after the stop: no answer within 30 s"
+grep -E "the reaper looks every [0-9]+ ms" "$tmp/st.log" | tail -n +$((n + 1)) |
+	grep -qE "the reaper looks every [1-9][0-9]* ms" ||
 	fail "the pool still does not reap after a stop that gave up on its worker"
 kill -9 "$pid_ws"
 reap "$pid_ws" "the stopped worker (SIGKILL)" 30 || true
@@ -623,7 +670,7 @@ echo "a worker that did not leave: exchange kept, start refused until it was gon
 # shellcheck disable=SC2086
 start ws2 --lcores 4@0,5@0 $st_eal -- --mode worker --stats-period 250
 wait_for "$tmp/ws2.log" "sent [1-9][0-9]* " 60
-freeze "$pid_ws2" "the second stopped worker"
+freeze_unlocked "$pid_ws2" "the second stopped worker"
 echo stop >&"$st_in"
 for ((i = 0; i < 300; i++)); do
 	[ "$(grep -c "^Telling cores to stop" "$tmp/st.log")" -ge 2 ] && break
@@ -634,7 +681,10 @@ for ((i = 0; i < 300; i++)); do
 	grep -q "^tidepmd: a signal ends the prompt$" "$tmp/st.log" && break
 	sleep 0.1
 done
-[ "$i" -lt 300 ] || fail "SIGTERM during a command: the prompt still waits for input"
+if [ "$i" -ge 300 ]; then
+	stacks "$pid_st"
+	fail "SIGTERM during a command: the prompt still waits for input"
+fi
 # The SIGTERM came while the stop waited for the stopped worker's lcore to leave: that wait
 # ended then, naming the worker, not 5 s later.
 grep -q "^tidepmd: a signal cut short the wait for the workers: 1 worker lcore(s) had not \
