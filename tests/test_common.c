@@ -322,6 +322,14 @@ tide_test_sleep_us(uint64_t us)
 	nanosleep(&ts, NULL);
 }
 
+bool
+tide_test_zeroed(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	return len == 0 || (b[0] == 0 && memcmp(b, b + 1, len - 1) == 0);
+}
+
 int
 tide_test_worker_lcore(void)
 {

@@ -164,6 +164,9 @@ uint64_t tide_test_now_ns(void);
 /** Sleep for @p us microseconds. */
 void tide_test_sleep_us(uint64_t us);
 
+/** Whether the @p len bytes at @p p are all zero (a fake object a refused call left alone). */
+bool tide_test_zeroed(const void *p, size_t len);
+
 /** The id of a worker lcore other than the main one, or -1 when there is none. */
 int tide_test_worker_lcore(void);
 
